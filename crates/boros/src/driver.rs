@@ -1,0 +1,443 @@
+//! The driver: push -> submit -> reap, for one ring on one thread.
+//!
+//! A host loop drives it in three phases:
+//! 1. run whatever is ready; each step may [`push`](Driver::push) operations (no syscall);
+//! 2. when nothing is left to run, [`submit`](Driver::submit) everything queued in one
+//!    `io_uring_enter` (a host that blocks elsewhere, like libuv, watches [`eventfd`](Driver::eventfd));
+//!    a host that blocks on the ring itself calls [`wait`](Driver::wait);
+//! 3. [`reap`](Driver::reap) all completions and wake whoever waits on them.
+
+use crate::error::{cqe_result, PushError, SetupError};
+use crate::op::OpCode;
+use crate::setup::{self, Config, RingInfo};
+use crate::slab::{OpKey, Slab};
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use std::any::Any;
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+use std::{io, mem};
+
+/// `user_data` of the `ASYNC_CANCEL` entries the driver queues itself; their CQEs are dropped.
+pub const CANCEL_TAG: u64 = u64::MAX;
+
+/// How many CQEs are copied out of the ring per pass.
+const REAP_CHUNK: usize = 256;
+
+/// Counters, for `stats()` and for tests that count syscalls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Operations handed to the kernel.
+    pub ops_submitted: u64,
+    /// Operations whose final CQE was reaped.
+    pub ops_completed: u64,
+    /// `io_uring_enter` system calls made.
+    pub enter_calls: u64,
+    /// `io_uring_enter` calls that submitted at least one entry.
+    pub batches: u64,
+    /// Operations in flight (queued or submitted, final CQE not reaped yet).
+    pub in_flight: u64,
+}
+
+/// A reaped completion. For the final CQE of an op, it carries the op back, buffers and all.
+pub struct Completion {
+    /// The token given to [`Driver::push`].
+    pub token: u64,
+    /// The op's key.
+    pub key: OpKey,
+    /// The CQE's `res`: a count or descriptor, or `-errno`.
+    pub result: i32,
+    /// The CQE's flags.
+    pub flags: u32,
+    /// Whether [`Driver::cancel`] was called for this op.
+    pub cancelled: bool,
+    op: Option<Box<dyn OpCode>>,
+}
+
+impl Completion {
+    /// `result` as an `io::Result`.
+    pub fn result(&self) -> io::Result<u32> {
+        cqe_result(self.result)
+    }
+
+    /// Whether this is the op's last CQE (multishot ops post several).
+    pub fn is_final(&self) -> bool {
+        self.op.is_some()
+    }
+
+    /// Takes the op back as its concrete type, to recover its buffers or results.
+    pub fn take_op<T: OpCode>(&mut self) -> Option<Box<T>> {
+        let op: Box<dyn Any> = self.op.take()?;
+        op.downcast().ok()
+    }
+}
+
+struct InFlight {
+    token: u64,
+    cancelled: bool,
+    op: Box<dyn OpCode>,
+}
+
+#[derive(Clone, Copy)]
+struct RawCqe {
+    user_data: u64,
+    result: i32,
+    flags: u32,
+}
+
+/// One io_uring and the operations in flight on it. Not `Send`: with `SINGLE_ISSUER`, only
+/// the thread that owns the ring may submit to it.
+pub struct Driver {
+    ring: IoUring,
+    ops: Slab<InFlight>,
+    /// CQEs moved out of a full CQ so a submit could go on; delivered first by `reap`.
+    backlog: VecDeque<RawCqe>,
+    eventfd: OwnedFd,
+    info: RingInfo,
+    stats: Stats,
+    /// User operations queued in the SQ since the last enter.
+    queued_ops: u64,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Driver {
+    /// Sets up a ring with [`Config::default`].
+    pub fn new() -> Result<Self, SetupError> {
+        Self::with_config(&Config::default())
+    }
+
+    /// Sets up a ring: `SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG | SUBMIT_ALL | CLAMP`, a CQ
+    /// at least twice the SQ, `NO_SQARRAY` where the kernel takes it, and an eventfd that the
+    /// kernel signals when completions are waiting.
+    pub fn with_config(config: &Config) -> Result<Self, SetupError> {
+        let (ring, info) = setup::build(config)?;
+        // SAFETY: eventfd takes no pointers; we check the result before using it.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(SetupError::Io { step: "eventfd", source: io::Error::last_os_error() });
+        }
+        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+        let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
+        ring.submitter()
+            .register_eventfd(eventfd.as_raw_fd())
+            .map_err(|source| SetupError::Io { step: "IORING_REGISTER_EVENTFD", source })?;
+        Ok(Self {
+            ring,
+            ops: Slab::new(),
+            backlog: VecDeque::new(),
+            eventfd,
+            info,
+            stats: Stats::default(),
+            queued_ops: 0,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// What was set up: kernel, flags, queue sizes, supported opcodes.
+    pub fn info(&self) -> &RingInfo {
+        &self.info
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        Stats { in_flight: self.ops.len() as u64, ..self.stats }
+    }
+
+    /// Operations queued or in flight.
+    pub fn in_flight(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether entries are queued that no `io_uring_enter` has submitted yet.
+    pub fn has_unsubmitted(&mut self) -> bool {
+        !self.ring.submission().is_empty()
+    }
+
+    /// The eventfd the kernel signals when completions (or deferred completion work) are
+    /// pending. A host loop polls it for readability, then calls [`clear_eventfd`](Self::clear_eventfd)
+    /// and [`reap`](Self::reap).
+    pub fn eventfd(&self) -> RawFd {
+        self.eventfd.as_raw_fd()
+    }
+
+    /// Resets the eventfd counter so a level-triggered poller stops reporting it.
+    pub fn clear_eventfd(&self) {
+        let mut v = 0u64;
+        // SAFETY: reads 8 bytes into a local u64; the fd is non-blocking, so a zero counter
+        // returns EAGAIN at once, which we ignore.
+        unsafe { libc::read(self.eventfd.as_raw_fd(), (&mut v as *mut u64).cast(), 8) };
+    }
+
+    /// Queues an operation; no syscall unless the SQ is full (then the queued batch is submitted
+    /// first). `token` comes back in its [`Completion`].
+    pub fn push(&mut self, op: Box<dyn OpCode>, token: u64) -> Result<OpKey, PushError> {
+        self.push_with(op, token, squeue::Flags::empty())
+    }
+
+    /// As [`push`](Self::push), with SQE flags (`ASYNC`, `FIXED_FILE` is set by the op).
+    pub fn push_with(
+        &mut self,
+        op: Box<dyn OpCode>,
+        token: u64,
+        flags: squeue::Flags,
+    ) -> Result<OpKey, PushError> {
+        let key = self.ops.insert(InFlight { token, cancelled: false, op });
+        let entry = self.entry_for(key, flags);
+        if let Err(e) = self.check_supported(&entry).and_then(|_| self.push_entries(&[entry])) {
+            self.ops.remove(key);
+            return Err(e);
+        }
+        self.queued_ops += 1;
+        Ok(key)
+    }
+
+    /// Queues operations as one linked chain (`IOSQE_IO_LINK`): each starts only after the one
+    /// before it succeeded; a failure cancels the rest (they complete with `-ECANCELED`).
+    /// The chain is placed in the SQ whole, never split across two submits.
+    pub fn push_chain(
+        &mut self,
+        ops: Vec<(Box<dyn OpCode>, u64)>,
+    ) -> Result<Vec<OpKey>, PushError> {
+        let n = ops.len();
+        let mut keys = Vec::with_capacity(n);
+        let mut entries = Vec::with_capacity(n);
+        for (i, (op, token)) in ops.into_iter().enumerate() {
+            let key = self.ops.insert(InFlight { token, cancelled: false, op });
+            let flags = if i + 1 < n { squeue::Flags::IO_LINK } else { squeue::Flags::empty() };
+            entries.push(self.entry_for(key, flags));
+            keys.push(key);
+        }
+        let pushed = entries
+            .iter()
+            .try_for_each(|e| self.check_supported(e))
+            .and_then(|_| self.push_entries(&entries));
+        if let Err(e) = pushed {
+            for key in keys {
+                self.ops.remove(key);
+            }
+            return Err(e);
+        }
+        self.queued_ops += n as u64;
+        Ok(keys)
+    }
+
+    /// Asks the kernel to cancel an op. Returns false if the op already completed (stale key).
+    /// The op still completes exactly once: with `-ECANCELED`, or with its own result if the
+    /// cancel came too late. Its memory stays owned until then.
+    pub fn cancel(&mut self, key: OpKey) -> Result<bool, PushError> {
+        let Some(op) = self.ops.get_mut(key) else { return Ok(false) };
+        if !op.cancelled {
+            op.cancelled = true;
+            let entry = opcode::AsyncCancel::new(key.as_u64()).build().user_data(CANCEL_TAG);
+            self.push_entries(&[entry])?;
+        }
+        Ok(true)
+    }
+
+    /// Asks the kernel to cancel every op in flight.
+    pub fn cancel_all(&mut self) -> Result<(), PushError> {
+        let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+            .build()
+            .user_data(CANCEL_TAG);
+        self.push_entries(&[entry])
+    }
+
+    /// Submits everything queued in one `io_uring_enter` (with `GETEVENTS`, so deferred
+    /// completion work runs in the same call). Returns how many entries the kernel took.
+    /// This is the `flush()` an external event loop calls just before it blocks.
+    pub fn submit(&mut self) -> io::Result<usize> {
+        if self.ring.submission().is_empty() {
+            return Ok(0);
+        }
+        self.enter(0, None)
+    }
+
+    /// Submits what is queued and blocks until `min_complete` CQEs are ready or `timeout` passes.
+    pub fn wait(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
+        self.enter(min_complete, timeout).map(|_| ())
+    }
+
+    /// Delivers every completion that is ready, entering the kernel only when needed: entries
+    /// are queued, deferred completion work is pending (`IORING_SQ_TASKRUN`), or the CQ
+    /// overflowed. It keeps going while the kernel says more is pending, past the kernel's
+    /// 20-items-per-call limit on deferred work. `sink` must not touch the driver.
+    pub fn reap(&mut self, mut sink: impl FnMut(Completion)) -> io::Result<usize> {
+        let mut delivered = 0;
+        while let Some(cqe) = self.backlog.pop_front() {
+            delivered += self.dispatch(cqe, &mut sink);
+        }
+        loop {
+            let needs_enter = {
+                let sq = self.ring.submission();
+                !sq.is_empty() || sq.taskrun() || sq.cq_overflow()
+            };
+            if needs_enter {
+                self.enter(0, None)?;
+            }
+            delivered += self.drain(&mut sink);
+            let sq = self.ring.submission();
+            if !(sq.taskrun() || sq.cq_overflow()) {
+                return Ok(delivered);
+            }
+        }
+    }
+
+    fn drain(&mut self, sink: &mut impl FnMut(Completion)) -> usize {
+        let mut buf: [mem::MaybeUninit<cqueue::Entry>; REAP_CHUNK] =
+            [const { mem::MaybeUninit::uninit() }; REAP_CHUNK];
+        let mut delivered = 0;
+        loop {
+            let mut cq = self.ring.completion();
+            let got: Vec<RawCqe> = cq
+                .fill(&mut buf)
+                .iter()
+                .map(|e| RawCqe { user_data: e.user_data(), result: e.result(), flags: e.flags() })
+                .collect();
+            drop(cq);
+            for cqe in &got {
+                delivered += self.dispatch(*cqe, sink);
+            }
+            if got.len() < REAP_CHUNK {
+                return delivered;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Completion)) -> usize {
+        if cqe.user_data == CANCEL_TAG {
+            return 0;
+        }
+        let key = OpKey::from_u64(cqe.user_data);
+        if cqueue::more(cqe.flags) {
+            // One of several CQEs of a multishot op: the op stays in flight.
+            let Some(op) = self.ops.get_mut(key) else { return 0 };
+            sink(Completion {
+                token: op.token,
+                key,
+                result: cqe.result,
+                flags: cqe.flags,
+                cancelled: op.cancelled,
+                op: None,
+            });
+            return 1;
+        }
+        // A key we do not know would be a kernel bug or a stale CANCEL; never touch a slot for it.
+        let Some(done) = self.ops.remove(key) else { return 0 };
+        self.stats.ops_completed += 1;
+        sink(Completion {
+            token: done.token,
+            key,
+            result: cqe.result,
+            flags: cqe.flags,
+            cancelled: done.cancelled,
+            op: Some(done.op),
+        });
+        1
+    }
+
+    fn entry_for(&mut self, key: OpKey, flags: squeue::Flags) -> squeue::Entry {
+        let op = self.ops.get_mut(key).expect("just inserted");
+        op.op.entry().flags(flags).user_data(key.as_u64())
+    }
+
+    fn check_supported(&self, entry: &squeue::Entry) -> Result<(), PushError> {
+        let code = entry.get_opcode() as u8;
+        if self.info.support.has(code) {
+            return Ok(());
+        }
+        let (op, since) = crate::probe::info(code)
+            .map(|i| (i.name, i.since))
+            .unwrap_or(("unknown", crate::KernelVersion::new(99, 0, 0)));
+        Err(PushError::Unsupported { op, since, running: self.info.kernel_version })
+    }
+
+    fn push_entries(&mut self, entries: &[squeue::Entry]) -> Result<(), PushError> {
+        let capacity = self.ring.submission().capacity();
+        assert!(entries.len() <= capacity, "chain longer than the submission queue");
+        if capacity - self.ring.submission().len() < entries.len() {
+            self.submit().map_err(PushError::Submit)?;
+        }
+        // SAFETY: every entry points only into memory owned by an op in `self.ops` (the
+        // `OpCode` contract), and the driver keeps those ops, unmoved, until their final CQE.
+        unsafe { self.ring.submission().push_multiple(entries) }
+            .map_err(|_| PushError::Submit(io::Error::from_raw_os_error(libc::EBUSY)))
+    }
+
+    /// One `io_uring_enter(GETEVENTS)`, submitting whatever is queued, retried on EINTR; on
+    /// EBUSY/EAGAIN (CQ full) the CQ is moved aside into the backlog and the enter retried.
+    fn enter(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<usize> {
+        loop {
+            let to_submit = self.ring.submission().len() as u32;
+            self.stats.enter_calls += 1;
+            let result = match timeout {
+                None => {
+                    // SAFETY: no extended argument is passed; `to_submit` is what we queued.
+                    unsafe {
+                        self.ring.submitter().enter::<libc::sigset_t>(
+                            to_submit,
+                            min_complete,
+                            io_uring::EnterFlags::GETEVENTS.bits(),
+                            None,
+                        )
+                    }
+                }
+                Some(t) => {
+                    let ts = types::Timespec::from(t);
+                    let args = types::SubmitArgs::new().timespec(&ts);
+                    self.ring.submitter().submit_with_args(min_complete.max(1) as usize, &args)
+                }
+            };
+            match result {
+                Ok(n) => {
+                    if to_submit > 0 {
+                        self.stats.batches += 1;
+                        self.stats.ops_submitted += self.queued_ops;
+                        self.queued_ops = 0;
+                    }
+                    return Ok(n);
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ETIME) => return Ok(0),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EAGAIN)) => {
+                    if self.move_cq_to_backlog() == 0 {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn move_cq_to_backlog(&mut self) -> usize {
+        let mut cq = self.ring.completion();
+        let before = self.backlog.len();
+        for e in &mut cq {
+            self.backlog.push_back(RawCqe { user_data: e.user_data(), result: e.result(), flags: e.flags() });
+        }
+        self.backlog.len() - before
+    }
+}
+
+impl Drop for Driver {
+    /// The kernel may write into memory owned by in-flight ops until their final CQE, so the
+    /// order is: cancel everything, wait for every final CQE, and only then let the ops (and
+    /// their buffers) drop; the ring's fd is closed after that, with the fields.
+    /// If waiting fails (say, we are not on the ring's thread), the ops are leaked instead of
+    /// freed: a leak is safe, a kernel write into freed memory is not.
+    fn drop(&mut self) {
+        let mut rounds = 0u32;
+        while self.ops.len() > 0 {
+            if rounds % 10 == 0 && self.cancel_all().is_err() {
+                break;
+            }
+            rounds += 1;
+            if self.wait(1, Some(Duration::from_millis(100))).is_err() || self.reap(|_| {}).is_err() {
+                break;
+            }
+        }
+        if self.ops.len() > 0 {
+            mem::forget(mem::replace(&mut self.ops, Slab::new()));
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Operations: one file per kernel operation, all under one safety contract, [`OpCode`].
+//!
+//! Lifecycle of an op inside the [`Driver`](crate::Driver):
+//! 1. **queued** — [`Driver::push`](crate::Driver::push) boxes the op, so its address is fixed,
+//!    then asks it for its SQE and places that in the submission queue;
+//! 2. **submitted** — the next `io_uring_enter` hands the SQE to the kernel;
+//! 3. **cancelling** (optional) — [`Driver::cancel`](crate::Driver::cancel) queued an
+//!    `ASYNC_CANCEL`; the op still owns its memory, because the kernel may still touch it;
+//! 4. **completed** — its final CQE arrived; the driver removes the op from its slab and hands
+//!    it back, with its buffers, in a [`Completion`](crate::Completion).
+//!
+//! Nothing in between lets the op's memory go: an owner that loses interest simply ignores
+//! the completion when it comes, and dropping the driver waits for every final CQE first.
+
+use io_uring::squeue::Entry;
+use std::any::Any;
+use std::os::fd::RawFd;
+
+mod close;
+mod fsync;
+mod nop;
+mod open;
+mod read;
+mod statx;
+mod write;
+
+pub use close::Close;
+pub use fsync::Fsync;
+pub use nop::Nop;
+pub use open::OpenAt;
+pub use read::Read;
+pub use statx::Statx;
+pub use write::Write;
+
+/// One kernel operation and every byte of memory it lends the kernel.
+///
+/// # Safety
+/// Implementors promise that every pointer in the entry returned by [`OpCode::entry`] points
+/// into memory owned by `self` (or `'static` memory), valid for the lengths in the entry.
+/// The driver calls `entry` only once the op sits in its final heap place, and keeps it there,
+/// untouched, until the op's final CQE — so that memory stays valid for the kernel.
+pub unsafe trait OpCode: Any {
+    /// Builds the submission entry. `user_data` is set by the driver.
+    fn entry(&mut self) -> Entry;
+}
+
+/// The file an op works on: a plain descriptor, or an index in the ring's registered file table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A plain file descriptor.
+    Fd(RawFd),
+    /// A direct (fixed) descriptor: an index in the registered file table.
+    Fixed(u32),
+}
+
+impl From<RawFd> for Target {
+    fn from(fd: RawFd) -> Self {
+        Target::Fd(fd)
+    }
+}
+
+/// Builds an opcode with either kind of [`Target`].
+macro_rules! with_target {
+    ($target:expr, |$t:ident| $build:expr) => {
+        match $target {
+            $crate::op::Target::Fd(fd) => {
+                let $t = io_uring::types::Fd(fd);
+                $build
+            }
+            $crate::op::Target::Fixed(i) => {
+                let $t = io_uring::types::Fixed(i);
+                $build
+            }
+        }
+    };
+}
+pub(crate) use with_target;
+
+/// The offset that tells read/write ops to use (and advance) the file's current position.
+pub const CURRENT_POSITION: u64 = u64::MAX;

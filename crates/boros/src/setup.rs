@@ -1,0 +1,132 @@
+//! Ring setup: the flags boros insists on, the ones it takes where the kernel has them,
+//! and a diagnosis when the kernel says no.
+
+use crate::{error::SetupError, kernel, probe::Support, KernelVersion};
+use io_uring::IoUring;
+use std::io;
+
+/// How to build a ring. The defaults suit one application thread.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Submission queue entries (rounded up to a power of two, clamped by the kernel).
+    pub sq_entries: u32,
+    /// Completion queue entries; at least twice `sq_entries`.
+    pub cq_entries: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { sq_entries: 4096, cq_entries: 8192 }
+    }
+}
+
+/// What was set up, for `runtime()` and diagnostics.
+#[derive(Debug, Clone)]
+pub struct RingInfo {
+    /// The running kernel's release string.
+    pub kernel: String,
+    /// The running kernel's version.
+    pub kernel_version: KernelVersion,
+    /// The `IORING_SETUP_*` flags in force, without the prefix (`"DEFER_TASKRUN"`).
+    pub setup_flags: Vec<&'static str>,
+    /// Submission queue size.
+    pub sq_entries: u32,
+    /// Completion queue size.
+    pub cq_entries: u32,
+    /// Opcodes this kernel has.
+    pub support: Support,
+}
+
+/// The flags every boros ring is built with. `SQPOLL` is never among them: it burns a CPU
+/// and its kernel thread keeps the creator's credentials (CVE-2024-22017).
+const REQUIRED: &[&str] = &["SINGLE_ISSUER", "DEFER_TASKRUN", "TASKRUN_FLAG", "SUBMIT_ALL", "CLAMP", "CQSIZE"];
+
+pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> {
+    let release = kernel::release();
+    let running = KernelVersion::parse(&release).unwrap_or(KernelVersion::new(0, 0, 0));
+    if running < KernelVersion::MINIMUM {
+        return Err(SetupError::KernelTooOld { running, required: KernelVersion::MINIMUM });
+    }
+    let sq = config.sq_entries.max(1);
+    let cq = config.cq_entries.max(sq.saturating_mul(2));
+
+    // NO_SQARRAY (6.6) saves a level of indirection per SQE. Older kernels reject the
+    // unknown flag with EINVAL, so try with it first and without it second.
+    let mut attempts: Vec<bool> = vec![true, false];
+    if running < KernelVersion::new(6, 6, 0) {
+        attempts.remove(0);
+    }
+    let mut last = None;
+    for no_sqarray in attempts {
+        let mut b = IoUring::builder();
+        b.setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_taskrun_flag()
+            .setup_submit_all()
+            .setup_clamp()
+            .setup_cqsize(cq);
+        if no_sqarray {
+            b.setup_no_sqarray();
+        }
+        match b.build(sq) {
+            Ok(ring) => {
+                let mut flags: Vec<&'static str> = REQUIRED.to_vec();
+                if no_sqarray {
+                    flags.push("NO_SQARRAY");
+                }
+                let mut probe = io_uring::Probe::new();
+                ring.submitter()
+                    .register_probe(&mut probe)
+                    .map_err(|source| SetupError::Io { step: "IORING_REGISTER_PROBE", source })?;
+                let info = RingInfo {
+                    kernel: release.clone(),
+                    kernel_version: running,
+                    setup_flags: flags,
+                    sq_entries: ring.params().sq_entries(),
+                    cq_entries: ring.params().cq_entries(),
+                    support: Support::from_probe(&probe),
+                };
+                return Ok((ring, info));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
+            Err(e) => return Err(diagnose(release, e)),
+        }
+    }
+    Err(diagnose(release, last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))))
+}
+
+/// Turns a failed `io_uring_setup` into an error that says why.
+fn diagnose(kernel: String, source: io::Error) -> SetupError {
+    let reason = match source.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => match io_uring_disabled() {
+            Some(2) => "the sysctl kernel.io_uring_disabled is 2: io_uring is off for every process".to_owned(),
+            Some(1) => "the sysctl kernel.io_uring_disabled is 1: only members of kernel.io_uring_group may use io_uring".to_owned(),
+            _ if seccomp_filtered() => "a seccomp filter blocks io_uring_setup (Docker's default profile does; \
+                run with --security-opt seccomp=unconfined or a profile that allows io_uring)".to_owned(),
+            _ => "the kernel or a security module denied io_uring_setup".to_owned(),
+        },
+        Some(libc::ENOSYS) => "this kernel has no io_uring (built without CONFIG_IO_URING, or a sandbox such as gVisor hides it)".to_owned(),
+        Some(libc::EINVAL) => "the kernel rejected the setup flags boros needs (SINGLE_ISSUER, DEFER_TASKRUN: Linux 6.1+)".to_owned(),
+        Some(libc::ENOMEM) => "not enough locked memory for the ring (RLIMIT_MEMLOCK or the memory cgroup)".to_owned(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) => "no file descriptor left for the ring".to_owned(),
+        _ => "io_uring_setup failed".to_owned(),
+    };
+    match source.raw_os_error() {
+        Some(libc::EPERM | libc::EACCES | libc::ENOSYS | libc::EINVAL) => {
+            SetupError::Refused { kernel, source, reason }
+        }
+        _ => SetupError::Io { step: "io_uring_setup", source },
+    }
+}
+
+/// The value of `kernel.io_uring_disabled` (Linux 6.6+), if the sysctl exists.
+pub fn io_uring_disabled() -> Option<u8> {
+    std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").ok()?.trim().parse().ok()
+}
+
+/// Whether this process runs under a seccomp filter (`Seccomp: 2` in /proc/self/status).
+pub fn seccomp_filtered() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')))
+        .unwrap_or(false)
+}
