@@ -154,6 +154,20 @@ impl Driver {
         !self.ring.submission().is_empty()
     }
 
+    /// Whether completions are waiting to be reaped (CQEs in the ring or the backlog, deferred
+    /// completion work, or an overflowed CQ). Checked after clearing the eventfd, so that no
+    /// wake-up is lost between the last reap and the clear.
+    pub fn has_ready(&mut self) -> bool {
+        if !self.backlog.is_empty() {
+            return true;
+        }
+        let pending = {
+            let sq = self.ring.submission();
+            sq.taskrun() || sq.cq_overflow()
+        };
+        pending || !self.ring.completion().is_empty()
+    }
+
     /// The eventfd the kernel signals when completions (or deferred completion work) are
     /// pending. A host loop polls it for readability, then calls [`clear_eventfd`](Self::clear_eventfd)
     /// and [`reap`](Self::reap).

@@ -1,0 +1,149 @@
+//! Raw N-API helpers: pinned JS buffers, and JS errors built in one place.
+
+use boros::buf::IoBuf;
+use napi::sys;
+use std::ptr;
+
+/// Stable error codes thrown by the binding (the façade documents them).
+pub mod codes {
+    pub const NOT_INITIALIZED: &str = "ERR_BOROS_NOT_INITIALIZED";
+    pub const CLOSED: &str = "ERR_BOROS_CLOSED";
+    pub const UNAVAILABLE: &str = "ERR_BOROS_IO_URING_UNAVAILABLE";
+    pub const UNSUPPORTED_OP: &str = "ERR_BOROS_UNSUPPORTED_OP";
+    pub const UNSUPPORTED_RUNTIME: &str = "ERR_BOROS_UNSUPPORTED_RUNTIME";
+    pub const INVALID_ARG_TYPE: &str = "ERR_INVALID_ARG_TYPE";
+    pub const INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
+    pub const OUT_OF_RANGE: &str = "ERR_OUT_OF_RANGE";
+    pub const SUBMIT_FAILED: &str = "ERR_BOROS_SUBMIT";
+}
+
+/// The binding's error type: a JS `Error` whose `code` is one of [`codes`].
+pub type Error = napi::Error<&'static str>;
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Builds a binding error. Every error the binding throws is made here.
+pub fn error(code: &'static str, message: impl Into<String>) -> Error {
+    napi::Error::new(code, message.into())
+}
+
+/// Maps a refused push to a JS error.
+pub fn push_error(e: boros::PushError) -> Error {
+    match e {
+        boros::PushError::Unsupported { .. } => error(codes::UNSUPPORTED_OP, e.to_string()),
+        boros::PushError::Submit(io) => error(codes::SUBMIT_FAILED, format!("io_uring_enter failed: {io}")),
+    }
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(error(codes::INVALID_ARG_TYPE, format!("N-API call failed with status {status}")))
+    }
+}
+
+/// Data pointer and byte length of an ArrayBufferView (Buffer, any TypedArray, DataView).
+///
+/// # Safety
+/// `env` and `value` must be valid for the current call.
+pub unsafe fn view_info(env: sys::napi_env, value: sys::napi_value) -> Result<(*mut u8, usize)> {
+    let mut is_typed_array = false;
+    let mut is_data_view = false;
+    // SAFETY: env/value are valid per the contract; out-pointers are locals.
+    unsafe {
+        check(sys::napi_is_typedarray(env, value, &mut is_typed_array))?;
+        if !is_typed_array {
+            check(sys::napi_is_dataview(env, value, &mut is_data_view))?;
+        }
+    }
+    let is_view = is_typed_array || is_data_view;
+    if !is_view {
+        return Err(error(
+            codes::INVALID_ARG_TYPE,
+            "The \"buffer\" argument must be an instance of Buffer, TypedArray, or DataView.",
+        ));
+    }
+    let mut data = ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: napi_get_buffer_info accepts any ArrayBufferView in Node (IsArrayBufferView).
+    check(unsafe { sys::napi_get_buffer_info(env, value, &mut data, &mut len) })?;
+    Ok((data.cast(), len))
+}
+
+/// A JS ArrayBufferView held by a strong reference while the kernel may use its memory.
+///
+/// The reference keeps the view and its ArrayBuffer from being collected. It cannot stop
+/// an ArrayBuffer from being *detached* (transferred): so boros never lets the kernel write
+/// into a `JsBuf` — reads go into memory the op owns and are copied out at completion,
+/// after checking the view is still attached. Writes read from it in place (see docs/buffers.md).
+pub struct JsBuf {
+    env: sys::napi_env,
+    reference: sys::napi_ref,
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl JsBuf {
+    /// Pins `value`.
+    ///
+    /// # Safety
+    /// Must be called on the JS thread of `env`, with a valid `value`.
+    pub unsafe fn new(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        // SAFETY: forwarded contract.
+        let (ptr, len) = unsafe { view_info(env, value)? };
+        let mut reference = ptr::null_mut();
+        // SAFETY: valid env/value; the out-pointer is a local.
+        check(unsafe { sys::napi_create_reference(env, value, 1, &mut reference) })?;
+        Ok(Self { env, reference, ptr, len })
+    }
+
+    /// Byte length when pinned.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The view's memory as it is now: `None` if its ArrayBuffer was detached meanwhile.
+    ///
+    /// # Safety
+    /// Must be called on the JS thread, inside a handle scope.
+    pub unsafe fn current(&self) -> Option<(*mut u8, usize)> {
+        let mut value = ptr::null_mut();
+        // SAFETY: the reference is alive (we hold it), env is the one it was made in.
+        unsafe {
+            if sys::napi_get_reference_value(self.env, self.reference, &mut value) != sys::Status::napi_ok
+                || value.is_null()
+            {
+                return None;
+            }
+            let mut data = ptr::null_mut();
+            let mut len = 0usize;
+            if sys::napi_get_buffer_info(self.env, value, &mut data, &mut len) != sys::Status::napi_ok {
+                return None;
+            }
+            if data.is_null() || len < self.len {
+                return None;
+            }
+            Some((data.cast(), len))
+        }
+    }
+}
+
+impl Drop for JsBuf {
+    fn drop(&mut self) {
+        // SAFETY: dropped on the JS thread (the driver is !Send and lives on it); the
+        // reference was created in this env and is deleted exactly once.
+        unsafe { sys::napi_delete_reference(self.env, self.reference) };
+    }
+}
+
+// SAFETY: the strong reference keeps the ArrayBuffer alive and its memory in place for as
+// long as the JsBuf lives (V8 never moves ArrayBuffer backing stores). Only a detach can take
+// the memory away; see the type's docs for how boros limits what that can do.
+unsafe impl IoBuf for JsBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.ptr
+    }
+    fn bytes_init(&self) -> usize {
+        self.len
+    }
+}

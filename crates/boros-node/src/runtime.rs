@@ -1,0 +1,335 @@
+//! One runtime per JS thread: its ring, and how libuv drives it.
+//!
+//! libuv's loop, each turn: timers -> pending -> idle -> **prepare** -> poll (blocks) -> check -> close.
+//! - JS calls (`read`, `open`, ...) only queue SQEs: no syscall.
+//! - The **prepare** callback, which runs just before libuv blocks, submits everything queued
+//!   in one `io_uring_enter`.
+//! - libuv **polls the ring's eventfd**; when it fires, `on_poll` reaps every CQE, finishes the
+//!   ops (copies, stat conversion), and hands the batch to JS in one call inside a callback
+//!   scope, so promise reactions run as after any Node I/O callback. The ops those reactions
+//!   queue are submitted right away, up to `MAX_ROUNDS` rounds, then left to the next prepare.
+//! - The poll handle is referenced only while ops are in flight, so an idle process exits.
+//! - Teardown (worker exit, env cleanup) runs as an async cleanup hook: cancel everything,
+//!   let the loop collect every last CQE, close the uv handles, then free the ring.
+
+use crate::js::{self, codes, Result};
+use crate::ops::{self, BouncePool};
+use crate::uv::{self, Handle, Uv};
+use boros::{Driver, OpKey};
+use napi::sys;
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_int, c_void};
+use std::ptr;
+
+/// Rounds of reap -> JS -> submit done inside one poll callback before yielding to libuv.
+const MAX_ROUNDS: usize = 16;
+
+pub struct Runtime {
+    env: sys::napi_env,
+    pub driver: Driver,
+    uv: &'static Uv,
+    poll: *mut Handle,
+    prepare: *mut Handle,
+    referenced: bool,
+    closing: bool,
+    open_handles: u8,
+    cleanup_hook: sys::napi_async_cleanup_hook_handle,
+    on_complete: sys::napi_ref,
+    results_ref: sys::napi_ref,
+    results: *mut i32,
+    results_pairs: usize,
+    async_ctx: sys::napi_async_context,
+    pub bounce: BouncePool,
+    /// Completions finished but not yet handed to JS (more than fit in `results`).
+    ready: Vec<(u32, i32)>,
+}
+
+type Cellf = RefCell<Runtime>;
+
+thread_local! {
+    /// This thread's runtime. Node runs one env per thread (main thread or worker).
+    static CURRENT: Cell<*const Cellf> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with this thread's runtime.
+pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
+    let p = CURRENT.with(Cell::get);
+    if p.is_null() {
+        return Err(js::error(codes::NOT_INITIALIZED, "boros: the runtime is not initialized on this thread"));
+    }
+    // SAFETY: the pointer is set by `init` and cleared before the runtime is freed; only this
+    // thread sees it.
+    let cell = unsafe { &*p };
+    let mut rt = cell
+        .try_borrow_mut()
+        .map_err(|_| js::error(codes::CLOSED, "boros: re-entrant call into the runtime"))?;
+    if rt.closing {
+        return Err(js::error(codes::CLOSED, "boros: the runtime is shutting down"));
+    }
+    let out = f(&mut rt)?;
+    rt.update_ref();
+    Ok(out)
+}
+
+pub fn is_initialized() -> bool {
+    !CURRENT.with(Cell::get).is_null()
+}
+
+/// Sets up this thread's ring and hooks it into the env's libuv loop.
+///
+/// # Safety
+/// `env` is the current env; `on_complete` a function; `results` an Int32Array.
+pub unsafe fn init(env: sys::napi_env, on_complete: sys::napi_value, results: sys::napi_value) -> Result<()> {
+    if is_initialized() {
+        return Ok(());
+    }
+    let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
+    let driver = Driver::new().map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
+
+    // SAFETY: valid env and values per the contract; out-pointers are locals.
+    let (results_ptr, results_len) = unsafe { js::view_info(env, results)? };
+    let mut results_ref = ptr::null_mut();
+    let mut on_complete_ref = ptr::null_mut();
+    let mut loop_ = ptr::null_mut();
+    let mut name = ptr::null_mut();
+    let mut async_ctx = ptr::null_mut();
+    // SAFETY: as above.
+    unsafe {
+        sys::napi_create_reference(env, results, 1, &mut results_ref);
+        sys::napi_create_reference(env, on_complete, 1, &mut on_complete_ref);
+        sys::napi_get_uv_event_loop(env, &mut loop_);
+        sys::napi_create_string_utf8(env, c"boros".as_ptr(), 5, &mut name);
+        sys::napi_async_init(env, ptr::null_mut(), name, &mut async_ctx);
+    }
+
+    let cell: Box<Cellf> = Box::new(RefCell::new(Runtime {
+        env,
+        driver,
+        uv,
+        poll: ptr::null_mut(),
+        prepare: ptr::null_mut(),
+        referenced: false,
+        closing: false,
+        open_handles: 0,
+        cleanup_hook: ptr::null_mut(),
+        on_complete: on_complete_ref,
+        results_ref,
+        results: results_ptr.cast(),
+        results_pairs: results_len / 8,
+        async_ctx,
+        bounce: BouncePool::new(),
+        ready: Vec::new(),
+    }));
+    let raw = Box::into_raw(cell);
+    // SAFETY: `raw` stays valid until `on_closed` frees it after both handles closed.
+    let rt = unsafe { &mut *(*raw).as_ptr() };
+    rt.poll = uv::alloc_handle(uv, uv::UV_POLL, raw.cast());
+    rt.prepare = uv::alloc_handle(uv, uv::UV_PREPARE, raw.cast());
+    // SAFETY: handles are freshly allocated with libuv's sizes; the loop is this env's.
+    unsafe {
+        (uv.poll_init)(loop_.cast(), rt.poll, rt.driver.eventfd());
+        (uv.poll_start)(rt.poll, uv::UV_READABLE, on_poll);
+        (uv.unref)(rt.poll);
+        (uv.prepare_init)(loop_.cast(), rt.prepare);
+        (uv.prepare_start)(rt.prepare, on_prepare);
+        (uv.unref)(rt.prepare);
+        rt.open_handles = 2;
+        sys::napi_add_async_cleanup_hook(env, Some(on_cleanup), raw.cast(), &mut rt.cleanup_hook);
+    }
+    CURRENT.with(|c| c.set(raw));
+    Ok(())
+}
+
+impl Runtime {
+    /// Keeps the loop alive exactly while ops are in flight.
+    fn update_ref(&mut self) {
+        let want = self.driver.in_flight() > 0;
+        if want != self.referenced {
+            // SAFETY: the poll handle is open (closing handles are never re-referenced).
+            unsafe { if want { (self.uv.r#ref)(self.poll) } else { (self.uv.unref)(self.poll) } };
+            self.referenced = want;
+        }
+    }
+
+    pub fn cancel(&mut self, key: f64) -> Result<bool> {
+        self.driver.cancel(OpKey::from_u64(key as u64)).map_err(js::push_error)
+    }
+
+    /// Reaps and finishes completions into `ready`.
+    fn reap(&mut self) -> usize {
+        let Runtime { driver, bounce, ready, .. } = self;
+        let before = ready.len();
+        if let Err(e) = driver.reap(|c| ready.push(ops::finish(c, bounce))) {
+            eprintln!("boros: reaping completions failed: {e}");
+        }
+        ready.len() - before
+    }
+
+    /// Moves up to `results_pairs` finished completions into the shared results array.
+    fn fill_results(&mut self) -> usize {
+        let n = self.ready.len().min(self.results_pairs);
+        // SAFETY: `results` points to the pinned Int32Array of `results_pairs * 2` slots.
+        let out = unsafe { std::slice::from_raw_parts_mut(self.results, n * 2) };
+        for (i, (token, res)) in self.ready.drain(..n).enumerate() {
+            out[2 * i] = token as i32;
+            out[2 * i + 1] = res;
+        }
+        n
+    }
+
+    fn close_handles(&mut self) {
+        // SAFETY: both handles are open and closed once; on_closed frees them.
+        unsafe {
+            (self.uv.close)(self.poll, on_closed);
+            (self.uv.close)(self.prepare, on_closed);
+        }
+    }
+}
+
+/// Just before libuv blocks: submit everything queued this turn in one `io_uring_enter`.
+unsafe extern "C" fn on_prepare(h: *mut Handle) {
+    // SAFETY: data is the runtime cell, alive until both handles are closed.
+    let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
+    let Ok(mut rt) = cell.try_borrow_mut() else { return };
+    if rt.driver.has_unsubmitted() {
+        if let Err(e) = rt.driver.submit() {
+            eprintln!("boros: io_uring_enter failed: {e}");
+        }
+    }
+}
+
+/// The eventfd fired: reap, settle in JS, submit what JS queued, repeat while there is work.
+unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
+    // SAFETY: as in on_prepare.
+    let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
+    let env = cell.borrow().env;
+    let mut scope = ptr::null_mut();
+    // SAFETY: we are on the env's thread, in a libuv callback, outside any scope.
+    unsafe { sys::napi_open_handle_scope(env, &mut scope) };
+    for round in 0.. {
+        let mut rt = cell.borrow_mut();
+        let reaped = rt.reap();
+        if rt.closing {
+            rt.ready.clear();
+            if rt.driver.in_flight() == 0 && rt.open_handles == 2 {
+                rt.close_handles();
+            } else {
+                rt.driver.clear_eventfd();
+            }
+            break;
+        }
+        if reaped == 0 && rt.ready.is_empty() {
+            // Nothing now: clear the eventfd, then look again, so a completion that landed
+            // between the reap and the clear is not left without a wake-up.
+            rt.driver.clear_eventfd();
+            if rt.driver.has_ready() {
+                continue;
+            }
+            break;
+        }
+        while !rt.ready.is_empty() {
+            let n = rt.fill_results();
+            drop(rt);
+            // SAFETY: JS thread, inside our handle scope; the runtime is not borrowed.
+            unsafe { deliver(cell, env, n) };
+            rt = cell.borrow_mut();
+        }
+        if rt.closing || round + 1 >= MAX_ROUNDS {
+            break;
+        }
+        // Promise reactions may have queued more ops: submit them now, inside this turn.
+        if rt.driver.has_unsubmitted() {
+            if let Err(e) = rt.driver.submit() {
+                eprintln!("boros: io_uring_enter failed: {e}");
+            }
+        }
+    }
+    let mut rt = cell.borrow_mut();
+    if !rt.closing {
+        rt.update_ref();
+    }
+    drop(rt);
+    // SAFETY: closes the scope opened above.
+    unsafe { sys::napi_close_handle_scope(env, scope) };
+}
+
+/// Calls the JS completion handler with `n` (token, result) pairs in the results array,
+/// inside a callback scope (`napi_make_callback`): microtasks and nextTicks run afterwards.
+unsafe fn deliver(cell: &Cellf, env: sys::napi_env, n: usize) {
+    let (on_complete, ctx) = {
+        let rt = cell.borrow();
+        (rt.on_complete, rt.async_ctx)
+    };
+    // SAFETY: JS thread inside a handle scope; references are alive while the runtime is.
+    unsafe {
+        let mut func = ptr::null_mut();
+        let mut recv = ptr::null_mut();
+        let mut arg = ptr::null_mut();
+        let mut result = ptr::null_mut();
+        sys::napi_get_reference_value(env, on_complete, &mut func);
+        sys::napi_get_global(env, &mut recv);
+        sys::napi_create_uint32(env, n as u32, &mut arg);
+        let status = sys::napi_make_callback(env, ctx, recv, func, 1, &arg, &mut result);
+        if status == sys::Status::napi_pending_exception {
+            let mut err = ptr::null_mut();
+            sys::napi_get_and_clear_last_exception(env, &mut err);
+            sys::napi_fatal_exception(env, err);
+        }
+    }
+}
+
+/// Env teardown (worker exit, end of the main env): stop calling JS, cancel what is in
+/// flight, and keep the loop alive until the kernel has posted every last CQE; only then
+/// close the handles and free the ring and the memory its ops own.
+unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
+    // SAFETY: arg is the runtime cell registered in init.
+    let cell = unsafe { &*(arg as *const Cellf) };
+    CURRENT.with(|c| c.set(ptr::null()));
+    let mut rt = cell.borrow_mut();
+    rt.closing = true;
+    rt.cleanup_hook = handle;
+    if rt.driver.in_flight() == 0 {
+        rt.close_handles();
+        return;
+    }
+    if let Err(e) = rt.driver.cancel_all().map_err(std::io::Error::from).and_then(|_| rt.driver.submit()) {
+        eprintln!("boros: cancelling in-flight operations at exit failed: {e}");
+    }
+    // Keep the loop running for us until the last CQE arrives (on_poll closes the handles).
+    if !rt.referenced {
+        // SAFETY: the poll handle is open.
+        unsafe { (rt.uv.r#ref)(rt.poll) };
+        rt.referenced = true;
+    }
+}
+
+unsafe extern "C" fn on_closed(h: *mut Handle) {
+    // SAFETY: data is the runtime cell; it is freed below only after the second handle closed.
+    let raw = unsafe { uv::handle_data(h) } as *mut Cellf;
+    // SAFETY: the handle was allocated with calloc in alloc_handle and libuv is done with it.
+    unsafe { libc::free(h) };
+    let done = {
+        // SAFETY: raw is still alive (freed below).
+        let mut rt = unsafe { &*raw }.borrow_mut();
+        rt.open_handles -= 1;
+        rt.open_handles == 0
+    };
+    if done {
+        // SAFETY: both handles are closed, nobody else holds the pointer (CURRENT was cleared).
+        let cell = unsafe { Box::from_raw(raw) };
+        let rt = cell.into_inner();
+        let (env, hook) = (rt.env, rt.cleanup_hook);
+        // SAFETY: references and the async context belong to this env, released once.
+        unsafe {
+            sys::napi_delete_reference(env, rt.on_complete);
+            sys::napi_delete_reference(env, rt.results_ref);
+            sys::napi_async_destroy(env, rt.async_ctx);
+        }
+        drop(rt); // Driver::drop: nothing is in flight any more; closes the ring and eventfd.
+        if !hook.is_null() {
+            // SAFETY: the hook handle came from napi_add_async_cleanup_hook; removing it tells
+            // Node our async cleanup is finished.
+            unsafe { sys::napi_remove_async_cleanup_hook(hook) };
+        }
+    }
+}
