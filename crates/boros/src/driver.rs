@@ -115,13 +115,19 @@ impl Driver {
         // SAFETY: eventfd takes no pointers; we check the result before using it.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
-            return Err(SetupError::Io { step: "eventfd", source: io::Error::last_os_error() });
+            return Err(SetupError::Io {
+                step: "eventfd",
+                source: io::Error::last_os_error(),
+            });
         }
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
         let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
         ring.submitter()
             .register_eventfd(eventfd.as_raw_fd())
-            .map_err(|source| SetupError::Io { step: "IORING_REGISTER_EVENTFD", source })?;
+            .map_err(|source| SetupError::Io {
+                step: "IORING_REGISTER_EVENTFD",
+                source,
+            })?;
         Ok(Self {
             ring,
             ops: Slab::new(),
@@ -141,7 +147,10 @@ impl Driver {
 
     /// The counters.
     pub fn stats(&self) -> Stats {
-        Stats { in_flight: self.ops.len() as u64, ..self.stats }
+        Stats {
+            in_flight: self.ops.len() as u64,
+            ..self.stats
+        }
     }
 
     /// Operations queued or in flight.
@@ -196,9 +205,16 @@ impl Driver {
         token: u64,
         flags: squeue::Flags,
     ) -> Result<OpKey, PushError> {
-        let key = self.ops.insert(InFlight { token, cancelled: false, op });
+        let key = self.ops.insert(InFlight {
+            token,
+            cancelled: false,
+            op,
+        });
         let entry = self.entry_for(key, flags);
-        if let Err(e) = self.check_supported(&entry).and_then(|_| self.push_entries(&[entry])) {
+        if let Err(e) = self
+            .check_supported(&entry)
+            .and_then(|_| self.push_entries(&[entry]))
+        {
             self.ops.remove(key);
             return Err(e);
         }
@@ -217,8 +233,16 @@ impl Driver {
         let mut keys = Vec::with_capacity(n);
         let mut entries = Vec::with_capacity(n);
         for (i, (op, token)) in ops.into_iter().enumerate() {
-            let key = self.ops.insert(InFlight { token, cancelled: false, op });
-            let flags = if i + 1 < n { squeue::Flags::IO_LINK } else { squeue::Flags::empty() };
+            let key = self.ops.insert(InFlight {
+                token,
+                cancelled: false,
+                op,
+            });
+            let flags = if i + 1 < n {
+                squeue::Flags::IO_LINK
+            } else {
+                squeue::Flags::empty()
+            };
             entries.push(self.entry_for(key, flags));
             keys.push(key);
         }
@@ -240,10 +264,14 @@ impl Driver {
     /// The op still completes exactly once: with `-ECANCELED`, or with its own result if the
     /// cancel came too late. Its memory stays owned until then.
     pub fn cancel(&mut self, key: OpKey) -> Result<bool, PushError> {
-        let Some(op) = self.ops.get_mut(key) else { return Ok(false) };
+        let Some(op) = self.ops.get_mut(key) else {
+            return Ok(false);
+        };
         if !op.cancelled {
             op.cancelled = true;
-            let entry = opcode::AsyncCancel::new(key.as_u64()).build().user_data(CANCEL_TAG);
+            let entry = opcode::AsyncCancel::new(key.as_u64())
+                .build()
+                .user_data(CANCEL_TAG);
             self.push_entries(&[entry])?;
         }
         Ok(true)
@@ -306,7 +334,11 @@ impl Driver {
             let got: Vec<RawCqe> = cq
                 .fill(&mut buf)
                 .iter()
-                .map(|e| RawCqe { user_data: e.user_data(), result: e.result(), flags: e.flags() })
+                .map(|e| RawCqe {
+                    user_data: e.user_data(),
+                    result: e.result(),
+                    flags: e.flags(),
+                })
                 .collect();
             drop(cq);
             for cqe in &got {
@@ -325,7 +357,9 @@ impl Driver {
         let key = OpKey::from_u64(cqe.user_data);
         if cqueue::more(cqe.flags) {
             // One of several CQEs of a multishot op: the op stays in flight.
-            let Some(op) = self.ops.get_mut(key) else { return 0 };
+            let Some(op) = self.ops.get_mut(key) else {
+                return 0;
+            };
             sink(Completion {
                 token: op.token,
                 key,
@@ -337,7 +371,9 @@ impl Driver {
             return 1;
         }
         // A key we do not know would be a kernel bug or a stale CANCEL; never touch a slot for it.
-        let Some(done) = self.ops.remove(key) else { return 0 };
+        let Some(done) = self.ops.remove(key) else {
+            return 0;
+        };
         self.stats.ops_completed += 1;
         sink(Completion {
             token: done.token,
@@ -363,12 +399,19 @@ impl Driver {
         let (op, since) = crate::probe::info(code)
             .map(|i| (i.name, i.since))
             .unwrap_or(("unknown", crate::KernelVersion::new(99, 0, 0)));
-        Err(PushError::Unsupported { op, since, running: self.info.kernel_version })
+        Err(PushError::Unsupported {
+            op,
+            since,
+            running: self.info.kernel_version,
+        })
     }
 
     fn push_entries(&mut self, entries: &[squeue::Entry]) -> Result<(), PushError> {
         let capacity = self.ring.submission().capacity();
-        assert!(entries.len() <= capacity, "chain longer than the submission queue");
+        assert!(
+            entries.len() <= capacity,
+            "chain longer than the submission queue"
+        );
         if capacity - self.ring.submission().len() < entries.len() {
             self.submit().map_err(PushError::Submit)?;
         }
@@ -399,7 +442,9 @@ impl Driver {
                 Some(t) => {
                     let ts = types::Timespec::from(t);
                     let args = types::SubmitArgs::new().timespec(&ts);
-                    self.ring.submitter().submit_with_args(min_complete.max(1) as usize, &args)
+                    self.ring
+                        .submitter()
+                        .submit_with_args(min_complete.max(1) as usize, &args)
                 }
             };
             match result {
@@ -427,7 +472,11 @@ impl Driver {
         let mut cq = self.ring.completion();
         let before = self.backlog.len();
         for e in &mut cq {
-            self.backlog.push_back(RawCqe { user_data: e.user_data(), result: e.result(), flags: e.flags() });
+            self.backlog.push_back(RawCqe {
+                user_data: e.user_data(),
+                result: e.result(),
+                flags: e.flags(),
+            });
         }
         self.backlog.len() - before
     }
@@ -446,7 +495,8 @@ impl Drop for Driver {
                 break;
             }
             rounds += 1;
-            if self.wait(1, Some(Duration::from_millis(100))).is_err() || self.reap(|_| {}).is_err() {
+            if self.wait(1, Some(Duration::from_millis(100))).is_err() || self.reap(|_| {}).is_err()
+            {
                 break;
             }
         }

@@ -63,7 +63,11 @@ impl fmt::Display for SetupError {
                 "io_uring unavailable: kernel {running} is older than {required} \
                  (boros needs IORING_SETUP_DEFER_TASKRUN, added in Linux {required})"
             ),
-            SetupError::Refused { kernel, source, reason } => {
+            SetupError::Refused {
+                kernel,
+                source,
+                reason,
+            } => {
                 write!(f, "io_uring refused on kernel {kernel}: {source}; {reason}")
             }
             SetupError::Io { step, source } => write!(f, "{step} failed: {source}"),

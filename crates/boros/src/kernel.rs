@@ -16,7 +16,11 @@ pub struct KernelVersion {
 impl KernelVersion {
     /// A version from its parts.
     pub const fn new(major: u16, minor: u16, patch: u16) -> Self {
-        Self { major, minor, patch }
+        Self {
+            major,
+            minor,
+            patch,
+        }
     }
 
     /// The oldest kernel boros runs on: 6.1 brought `IORING_SETUP_DEFER_TASKRUN`.
@@ -69,9 +73,18 @@ mod tests {
 
     #[test]
     fn parses_release_strings() {
-        assert_eq!(KernelVersion::parse("6.18.44-fc-v669"), Some(KernelVersion::new(6, 18, 44)));
-        assert_eq!(KernelVersion::parse("6.1"), Some(KernelVersion::new(6, 1, 0)));
-        assert_eq!(KernelVersion::parse("5.15.0-91-generic"), Some(KernelVersion::new(5, 15, 0)));
+        assert_eq!(
+            KernelVersion::parse("6.18.44-fc-v669"),
+            Some(KernelVersion::new(6, 18, 44))
+        );
+        assert_eq!(
+            KernelVersion::parse("6.1"),
+            Some(KernelVersion::new(6, 1, 0))
+        );
+        assert_eq!(
+            KernelVersion::parse("5.15.0-91-generic"),
+            Some(KernelVersion::new(5, 15, 0))
+        );
         assert_eq!(KernelVersion::parse("garbage"), None);
         assert!(KernelVersion::new(6, 0, 9) < KernelVersion::MINIMUM);
         assert_eq!(KernelVersion::new(6, 1, 0).to_string(), "6.1");

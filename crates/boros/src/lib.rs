@@ -40,9 +40,9 @@ pub mod setup;
 mod slab;
 
 pub use driver::{Completion, Driver, Stats, CANCEL_TAG};
+pub use error::{PushError, SetupError};
 /// The `io-uring` crate boros builds on, for implementing [`op::OpCode`] outside this crate.
 pub use io_uring;
-pub use error::{PushError, SetupError};
 pub use kernel::KernelVersion;
 pub use setup::{Config, RingInfo};
 pub use slab::OpKey;

@@ -18,7 +18,11 @@ pub struct OpInfo {
 }
 
 const fn op(name: &'static str, opcode: u8, major: u16, minor: u16) -> OpInfo {
-    OpInfo { name, opcode, since: KernelVersion::new(major, minor, 0) }
+    OpInfo {
+        name,
+        opcode,
+        since: KernelVersion::new(major, minor, 0),
+    }
 }
 
 /// Every opcode boros may submit, with the kernel that added it.
@@ -82,6 +86,9 @@ impl Support {
 
     /// The boros operations this kernel has, by name, in [`OPS`] order.
     pub fn names(&self) -> Vec<&'static str> {
-        OPS.iter().filter(|o| self.has(o.opcode)).map(|o| o.name).collect()
+        OPS.iter()
+            .filter(|o| self.has(o.opcode))
+            .map(|o| o.name)
+            .collect()
     }
 }

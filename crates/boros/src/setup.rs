@@ -16,7 +16,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { sq_entries: 4096, cq_entries: 8192 }
+        Self {
+            sq_entries: 4096,
+            cq_entries: 8192,
+        }
     }
 }
 
@@ -39,13 +42,23 @@ pub struct RingInfo {
 
 /// The flags every boros ring is built with. `SQPOLL` is never among them: it burns a CPU
 /// and its kernel thread keeps the creator's credentials (CVE-2024-22017).
-const REQUIRED: &[&str] = &["SINGLE_ISSUER", "DEFER_TASKRUN", "TASKRUN_FLAG", "SUBMIT_ALL", "CLAMP", "CQSIZE"];
+const REQUIRED: &[&str] = &[
+    "SINGLE_ISSUER",
+    "DEFER_TASKRUN",
+    "TASKRUN_FLAG",
+    "SUBMIT_ALL",
+    "CLAMP",
+    "CQSIZE",
+];
 
 pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> {
     let release = kernel::release();
     let running = KernelVersion::parse(&release).unwrap_or(KernelVersion::new(0, 0, 0));
     if running < KernelVersion::MINIMUM {
-        return Err(SetupError::KernelTooOld { running, required: KernelVersion::MINIMUM });
+        return Err(SetupError::KernelTooOld {
+            running,
+            required: KernelVersion::MINIMUM,
+        });
     }
     let sq = config.sq_entries.max(1);
     let cq = config.cq_entries.max(sq.saturating_mul(2));
@@ -77,7 +90,10 @@ pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> 
                 let mut probe = io_uring::Probe::new();
                 ring.submitter()
                     .register_probe(&mut probe)
-                    .map_err(|source| SetupError::Io { step: "IORING_REGISTER_PROBE", source })?;
+                    .map_err(|source| SetupError::Io {
+                        step: "IORING_REGISTER_PROBE",
+                        source,
+                    })?;
                 let info = RingInfo {
                     kernel: release.clone(),
                     kernel_version: running,
@@ -92,7 +108,10 @@ pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> 
             Err(e) => return Err(diagnose(release, e)),
         }
     }
-    Err(diagnose(release, last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))))
+    Err(diagnose(
+        release,
+        last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)),
+    ))
 }
 
 /// Turns a failed `io_uring_setup` into an error that says why.
@@ -112,21 +131,33 @@ fn diagnose(kernel: String, source: io::Error) -> SetupError {
         _ => "io_uring_setup failed".to_owned(),
     };
     match source.raw_os_error() {
-        Some(libc::EPERM | libc::EACCES | libc::ENOSYS | libc::EINVAL) => {
-            SetupError::Refused { kernel, source, reason }
-        }
-        _ => SetupError::Io { step: "io_uring_setup", source },
+        Some(libc::EPERM | libc::EACCES | libc::ENOSYS | libc::EINVAL) => SetupError::Refused {
+            kernel,
+            source,
+            reason,
+        },
+        _ => SetupError::Io {
+            step: "io_uring_setup",
+            source,
+        },
     }
 }
 
 /// The value of `kernel.io_uring_disabled` (Linux 6.6+), if the sysctl exists.
 pub fn io_uring_disabled() -> Option<u8> {
-    std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").ok()?.trim().parse().ok()
+    std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Whether this process runs under a seccomp filter (`Seccomp: 2` in /proc/self/status).
 pub fn seccomp_filtered() -> bool {
     std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2'))
+        })
         .unwrap_or(false)
 }

@@ -42,7 +42,11 @@ pub(crate) struct Slab<T> {
 
 impl<T> Slab<T> {
     pub fn new() -> Self {
-        Self { entries: Vec::new(), free: Vec::new(), len: 0 }
+        Self {
+            entries: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -58,8 +62,14 @@ impl<T> Slab<T> {
             OpKey(((e.generation as u64) << 32) | index as u64)
         } else {
             let index = self.entries.len();
-            assert!(index < u32::MAX as usize, "more than 2^32-1 operations in flight");
-            self.entries.push(Entry { generation: 0, value: Some(value) });
+            assert!(
+                index < u32::MAX as usize,
+                "more than 2^32-1 operations in flight"
+            );
+            self.entries.push(Entry {
+                generation: 0,
+                value: Some(value),
+            });
             OpKey(index as u64)
         }
     }

@@ -9,7 +9,9 @@ pub struct Close {
 impl Close {
     /// Closes `target`.
     pub fn new(target: impl Into<Target>) -> Self {
-        Self { target: target.into() }
+        Self {
+            target: target.into(),
+        }
     }
 }
 

@@ -10,7 +10,10 @@ pub struct Fsync {
 impl Fsync {
     /// Flushes data and metadata.
     pub fn new(target: impl Into<Target>) -> Self {
-        Self { target: target.into(), datasync: false }
+        Self {
+            target: target.into(),
+            datasync: false,
+        }
     }
     /// Flushes data, and only the metadata needed to read it back.
     pub fn datasync(mut self) -> Self {
@@ -22,7 +25,11 @@ impl Fsync {
 // SAFETY: an fsync carries no pointers.
 unsafe impl OpCode for Fsync {
     fn entry(&mut self) -> Entry {
-        let flags = if self.datasync { FsyncFlags::DATASYNC } else { FsyncFlags::empty() };
+        let flags = if self.datasync {
+            FsyncFlags::DATASYNC
+        } else {
+            FsyncFlags::empty()
+        };
         with_target!(self.target, |t| opcode::Fsync::new(t).flags(flags).build())
     }
 }

@@ -16,7 +16,13 @@ pub struct OpenAt {
 impl OpenAt {
     /// Opens `path` relative to the working directory (absolute paths ignore it).
     pub fn new(path: CString, flags: i32, mode: u32) -> Self {
-        Self { dirfd: libc::AT_FDCWD, path, flags: flags | libc::O_CLOEXEC, mode, slot: None }
+        Self {
+            dirfd: libc::AT_FDCWD,
+            path,
+            flags: flags | libc::O_CLOEXEC,
+            mode,
+            slot: None,
+        }
     }
 
     /// Opens into a direct descriptor slot instead of the process's file table.

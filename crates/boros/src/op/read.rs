@@ -15,7 +15,12 @@ impl<B: IoBufMut> Read<B> {
     /// Reads up to the buffer's capacity.
     pub fn new(target: impl Into<Target>, buf: B, offset: u64) -> Self {
         let len = buf.bytes_total().min(u32::MAX as usize) as u32;
-        Self { target: target.into(), buf, len, offset }
+        Self {
+            target: target.into(),
+            buf,
+            len,
+            offset,
+        }
     }
 
     /// Reads at most `len` bytes (clamped to the buffer's capacity).

@@ -27,7 +27,13 @@ impl Statx {
     fn build(dirfd: RawFd, path: CString, flags: i32) -> Self {
         // SAFETY: statx is plain old data; all-zero is valid.
         let buf = unsafe { std::mem::zeroed() };
-        Self { dirfd, path, flags, mask: libc::STATX_BASIC_STATS | libc::STATX_BTIME, buf }
+        Self {
+            dirfd,
+            path,
+            flags,
+            mask: libc::STATX_BASIC_STATS | libc::STATX_BTIME,
+            buf,
+        }
     }
 
     /// The result, once the op completed with 0.

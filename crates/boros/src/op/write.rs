@@ -16,7 +16,13 @@ impl<B: IoBuf> Write<B> {
     /// Writes all the buffer's initialized bytes.
     pub fn new(target: impl Into<Target>, buf: B, offset: u64) -> Self {
         let len = buf.bytes_init().min(u32::MAX as usize) as u32;
-        Self { target: target.into(), buf, start: 0, len, offset }
+        Self {
+            target: target.into(),
+            buf,
+            start: 0,
+            len,
+            offset,
+        }
     }
 
     /// Writes only `len` bytes starting `start` bytes into the buffer (clamped to its data).
