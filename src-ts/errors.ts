@@ -1,0 +1,101 @@
+/**
+ * Every error boros throws is built here: system errors shaped like Node's (`code`, `errno`,
+ * `syscall`, `path`, `dest`), argument errors with Node's codes, and `AbortError`.
+ * @module
+ */
+import { getSystemErrorMap } from 'node:util'
+
+const systemErrors = getSystemErrorMap()
+
+/** A failed system call, shaped like the errors `node:fs/promises` rejects with. */
+export interface SystemError extends Error {
+  /** `'ENOENT'`, `'EISDIR'`, ... */
+  code: string
+  /** Negative errno, as Node reports it (`-2` for ENOENT). */
+  errno: number
+  /** The system call that failed (`'open'`, `'read'`, ...). */
+  syscall: string
+  /** The path the call was given, if any. */
+  path?: string
+  /** The destination path (rename, link, copyFile), if any. */
+  dest?: string
+}
+
+/** Builds a Node-shaped system error from a negative errno. */
+export function systemError(result: number, syscall: string, path?: string, dest?: string): SystemError {
+  const [code, description] = systemErrors.get(result) ?? [`Unknown system error ${result}`, 'unknown error']
+  let message = `${code}: ${description}, ${syscall}`
+  if (path !== undefined) message += ` '${path}'`
+  if (dest !== undefined) message += ` -> '${dest}'`
+  const err = new Error(message) as SystemError
+  err.errno = result
+  err.code = code
+  err.syscall = syscall
+  if (path !== undefined) err.path = path
+  if (dest !== undefined) err.dest = dest
+  return err
+}
+
+/** Stable codes of the errors boros itself throws. */
+export const codes = {
+  /** io_uring could not be set up here; `reason` says why. */
+  IO_URING_UNAVAILABLE: 'ERR_BOROS_IO_URING_UNAVAILABLE',
+  /** The kernel lacks an io_uring operation; the message names it and the kernel it needs. */
+  UNSUPPORTED_OP: 'ERR_BOROS_UNSUPPORTED_OP',
+  /** The native addon could not be loaded on this platform or runtime. */
+  NO_BINARY: 'ERR_BOROS_NO_BINARY',
+  /** The handle was closed. */
+  CLOSED: 'ERR_BOROS_CLOSED'
+} as const
+
+type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error
+
+/** An error with a Node-style `code`, printed as `TypeError [ERR_X]: ...`. */
+export function codedError<E extends ErrorClass>(Base: E, code: string, message: string, cause?: unknown): InstanceType<E> & { code: string } {
+  const err = new Base(message, cause === undefined ? undefined : { cause }) as InstanceType<E> & { code: string }
+  Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: true, configurable: true })
+  const name = err.name
+  err.name = `${name} [${code}]`
+  void err.stack // materialize the stack with the code in its first line, as Node does
+  err.name = name
+  return err
+}
+
+/** Node's `AbortError` (`code: 'ABORT_ERR'`), with the signal's reason as `cause`. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR'
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'AbortError'
+  }
+}
+
+function describe(value: unknown): string {
+  if (value == null) return ` Received ${value}`
+  if (typeof value === 'function') return ` Received function ${value.name}`
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor
+    return ctor?.name ? ` Received an instance of ${ctor.name}` : ' Received an object'
+  }
+  let shown = String(value).slice(0, 25)
+  if (typeof value === 'string') shown = `'${shown}'`
+  if (typeof value === 'bigint') shown += 'n'
+  return ` Received type ${typeof value} (${shown})`
+}
+
+/** `ERR_INVALID_ARG_TYPE`, worded as Node words it. */
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
+  const what = name.includes('.') ? 'property' : 'argument'
+  return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" ${what} must be ${expected}.${describe(actual)}`)
+}
+
+/** `ERR_INVALID_ARG_VALUE`, worded as Node words it. */
+export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError {
+  const shown = typeof value === 'string' ? `'${value}'` : String(value)
+  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The argument '${name}' ${reason}. Received ${shown}`)
+}
+
+/** `ERR_OUT_OF_RANGE`, worded as Node words it. */
+export function outOfRange(name: string, range: string, value: unknown): RangeError {
+  return codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`)
+}

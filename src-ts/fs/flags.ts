@@ -1,0 +1,61 @@
+/**
+ * Node's open flag strings, as numbers.
+ * @internal
+ * @module
+ */
+import { constants } from 'node:fs'
+import { invalidArgValue, invalidArgType } from '../errors.js'
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL, O_SYNC } = constants
+
+const FLAGS: Record<string, number> = {
+  r: O_RDONLY,
+  rs: O_RDONLY | O_SYNC,
+  sr: O_RDONLY | O_SYNC,
+  'r+': O_RDWR,
+  'rs+': O_RDWR | O_SYNC,
+  'sr+': O_RDWR | O_SYNC,
+  w: O_TRUNC | O_CREAT | O_WRONLY,
+  wx: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  xw: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  'w+': O_TRUNC | O_CREAT | O_RDWR,
+  'wx+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  'xw+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  a: O_APPEND | O_CREAT | O_WRONLY,
+  ax: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  xa: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  as: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  sa: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  'a+': O_APPEND | O_CREAT | O_RDWR,
+  'ax+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'xa+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'as+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+  'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC
+}
+
+/** A Node flag string or number, as the number `open(2)` takes. */
+export function parseFlags(flags: unknown, fallback = 'r'): number {
+  if (flags == null) return FLAGS[fallback]!
+  if (typeof flags === 'number') {
+    if (!Number.isInteger(flags)) throw invalidArgValue('flags', flags)
+    return flags
+  }
+  if (typeof flags !== 'string') throw invalidArgType('flags', 'of type string or number', flags)
+  const n = FLAGS[flags]
+  if (n === undefined) throw invalidArgValue('flags', flags)
+  return n
+}
+
+/** A mode given as a number or an octal string. */
+export function parseMode(mode: unknown, fallback: number): number {
+  if (mode == null) return fallback
+  if (typeof mode === 'string') {
+    if (!/^[0-7]+$/.test(mode)) throw invalidArgValue('mode', mode, 'must be a 32-bit unsigned integer or an octal string')
+    return parseInt(mode, 8)
+  }
+  if (typeof mode !== 'number') throw invalidArgType('mode', 'of type number or string', mode)
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0xffffffff) {
+    throw invalidArgValue('mode', mode, 'must be a 32-bit unsigned integer or an octal string')
+  }
+  return mode
+}

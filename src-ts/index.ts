@@ -1,0 +1,13 @@
+/**
+ * boros: asynchronous I/O for Node.js on Linux, built on io_uring.
+ *
+ * - `boros/fs`: a `node:fs/promises`-shaped file API.
+ * - `boros`: the runtime (`runtime()`, `stats()`), futures of single operations, and tasks.
+ * @module
+ */
+export { runtime, stats, type RuntimeInfo, type RuntimeStats } from './runtime.js'
+export { Future, type OpOptions } from './future.js'
+export { Task, TaskGroup, spawn } from './task.js'
+export { AbortError, codes, type SystemError } from './errors.js'
+export * as ops from './ops.js'
+export type { Backend } from './binding.js'

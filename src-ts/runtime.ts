@@ -1,0 +1,64 @@
+/**
+ * What the runtime of this thread is: `runtime()` and `stats()`.
+ * @module
+ */
+import { backendState, nativeBinding, ring, type Backend } from './binding.js'
+
+/** How this thread's I/O is done. */
+export interface RuntimeInfo {
+  /** The running kernel (`uname -r`). */
+  readonly kernel: string
+  /** `'io_uring'`, or `'fallback'` (node:fs) when io_uring cannot be used here. */
+  readonly backend: Backend
+  /** Why the fallback is in use (only when `backend === 'fallback'`). */
+  readonly fallbackReason?: string
+  /** `IORING_SETUP_*` flags in force, without the prefix, e.g. `'DEFER_TASKRUN'`. Never `'SQPOLL'`. */
+  readonly setupFlags: readonly string[]
+  /** Submission queue size. */
+  readonly sqEntries: number
+  /** Completion queue size. */
+  readonly cqEntries: number
+  /** io_uring operations this kernel supports. */
+  readonly ops: readonly string[]
+}
+
+/** Counters of this thread's ring. */
+export interface RuntimeStats {
+  /** Operations handed to the kernel. */
+  readonly opsSubmitted: number
+  /** Operations completed. */
+  readonly opsCompleted: number
+  /** `io_uring_enter` system calls made. */
+  readonly enterCalls: number
+  /** `io_uring_enter` calls that submitted operations. */
+  readonly batches: number
+  /** Operations queued or in flight. */
+  readonly inFlight: number
+}
+
+/** Describes the runtime of the calling thread, setting its ring up if needed. */
+export function runtime(): RuntimeInfo {
+  const s = backendState()
+  if (s.backend === 'io_uring') {
+    const info = ring().ringInfo()
+    return { ...info, backend: 'io_uring' }
+  }
+  const probe = nativeBinding()?.probe()
+  return {
+    kernel: probe?.kernel ?? require('node:os').release(),
+    backend: 'fallback',
+    fallbackReason: s.reason ?? 'unknown',
+    setupFlags: [],
+    sqEntries: 0,
+    cqEntries: 0,
+    ops: []
+  }
+}
+
+/** Counters of the calling thread's ring (all zero on the fallback backend). */
+export function stats(): RuntimeStats {
+  if (backendState().backend !== 'io_uring') {
+    return { opsSubmitted: 0, opsCompleted: 0, enterCalls: 0, batches: 0, inFlight: 0 }
+  }
+  return ring().stats()
+}

@@ -1,0 +1,75 @@
+/**
+ * Argument checks, done before anything reaches the ring, with Node's error codes and wording.
+ * @internal
+ * @module
+ */
+import { fileURLToPath } from 'node:url'
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js'
+
+/** What Node accepts as a path. */
+export type PathLike = string | Buffer | URL
+
+const INT32_MAX = 2 ** 31 - 1
+/** Largest byte count one read or write is given (the kernel's MAX_RW_COUNT). */
+export const MAX_RW = 0x7ffff000
+
+export function validateFd(fd: unknown): asserts fd is number {
+  if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd)
+  if (!Number.isInteger(fd)) throw outOfRange('fd', 'an integer', fd)
+  if (fd < 0 || fd > INT32_MAX) throw outOfRange('fd', `>= 0 && <= ${INT32_MAX}`, fd)
+}
+
+export function validateBuffer(buffer: unknown, name = 'buffer'): asserts buffer is NodeJS.ArrayBufferView {
+  if (!ArrayBuffer.isView(buffer)) throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer)
+}
+
+export function validateInteger(value: unknown, name: string, min: number, max: number): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value)
+}
+
+export function validateOffsetLength(offset: unknown, length: unknown, byteLength: number): void {
+  validateInteger(offset, 'offset', 0, byteLength)
+  validateInteger(length, 'length', 0, Math.min(MAX_RW, byteLength - (offset as number)))
+}
+
+/** `null`/`undefined`/-1 mean "the current file position" (-1 natively). */
+export function validatePosition(position: unknown): number {
+  if (position == null) return -1
+  if (typeof position === 'bigint') {
+    if (position < -1n || position > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw outOfRange('position', `>= -1 && <= ${Number.MAX_SAFE_INTEGER}`, `${position}n`)
+    }
+    return Number(position)
+  }
+  if (typeof position !== 'number') throw invalidArgType('position', 'of type number or bigint', position)
+  if (!Number.isInteger(position)) throw outOfRange('position', 'an integer', position)
+  if (position < -1 || position > Number.MAX_SAFE_INTEGER) {
+    throw outOfRange('position', `>= -1 && <= ${Number.MAX_SAFE_INTEGER}`, position)
+  }
+  return position
+}
+
+/** Normalizes a path as Node does, rejecting NUL bytes. */
+export function toPath(path: unknown, name = 'path'): string {
+  let p: string
+  if (typeof path === 'string') p = path
+  else if (Buffer.isBuffer(path)) p = path.toString('utf8')
+  else if (path instanceof URL) {
+    if (path.protocol !== 'file:') {
+      throw Object.assign(new TypeError('The URL must be of scheme file'), { code: 'ERR_INVALID_URL_SCHEME' })
+    }
+    p = fileURLToPath(path)
+  } else throw invalidArgType(name, 'of type string or an instance of Buffer or URL', path)
+  if (p.includes('\u0000')) {
+    throw invalidArgValue(name, p, 'must be a string, Uint8Array, or URL without null bytes')
+  }
+  return p
+}
+
+export function validateSignal(signal: unknown): asserts signal is AbortSignal | undefined {
+  if (signal != null && !(signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
+  }
+}
