@@ -297,6 +297,11 @@ impl Driver {
 
     /// Submits what is queued and blocks until `min_complete` CQEs are ready or `timeout` passes.
     pub fn wait(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
+        // Completions already moved to the backlog count: do not block waiting for them.
+        let min_complete = min_complete.saturating_sub(self.backlog.len() as u32);
+        if min_complete == 0 && !self.backlog.is_empty() {
+            return self.enter(0, None).map(|_| ());
+        }
         self.enter(min_complete, timeout).map(|_| ())
     }
 
@@ -306,10 +311,11 @@ impl Driver {
     /// 20-items-per-call limit on deferred work. `sink` must not touch the driver.
     pub fn reap(&mut self, mut sink: impl FnMut(Completion)) -> io::Result<usize> {
         let mut delivered = 0;
-        while let Some(cqe) = self.backlog.pop_front() {
-            delivered += self.dispatch(cqe, &mut sink);
-        }
         loop {
+            // CQEs an earlier enter moved aside (CQ full, EBUSY) come first, in order.
+            while let Some(cqe) = self.backlog.pop_front() {
+                delivered += self.dispatch(cqe, &mut sink);
+            }
             let needs_enter = {
                 let sq = self.ring.submission();
                 !sq.is_empty() || sq.taskrun() || sq.cq_overflow()
@@ -319,32 +325,31 @@ impl Driver {
             }
             delivered += self.drain(&mut sink);
             let sq = self.ring.submission();
-            if !(sq.taskrun() || sq.cq_overflow()) {
+            if !(sq.taskrun() || sq.cq_overflow()) && self.backlog.is_empty() {
                 return Ok(delivered);
             }
         }
     }
 
     fn drain(&mut self, sink: &mut impl FnMut(Completion)) -> usize {
-        let mut buf: [mem::MaybeUninit<cqueue::Entry>; REAP_CHUNK] =
+        let mut entries: [mem::MaybeUninit<cqueue::Entry>; REAP_CHUNK] =
             [const { mem::MaybeUninit::uninit() }; REAP_CHUNK];
+        let mut raw = [RawCqe { user_data: 0, result: 0, flags: 0 }; REAP_CHUNK];
         let mut delivered = 0;
         loop {
-            let mut cq = self.ring.completion();
-            let got: Vec<RawCqe> = cq
-                .fill(&mut buf)
-                .iter()
-                .map(|e| RawCqe {
-                    user_data: e.user_data(),
-                    result: e.result(),
-                    flags: e.flags(),
-                })
-                .collect();
-            drop(cq);
-            for cqe in &got {
+            // Copy a chunk out of the ring first: dispatching needs `&mut self`.
+            let n = {
+                let mut cq = self.ring.completion();
+                let got = cq.fill(&mut entries);
+                for (r, e) in raw.iter_mut().zip(got.iter()) {
+                    *r = RawCqe { user_data: e.user_data(), result: e.result(), flags: e.flags() };
+                }
+                got.len()
+            };
+            for cqe in &raw[..n] {
                 delivered += self.dispatch(*cqe, sink);
             }
-            if got.len() < REAP_CHUNK {
+            if n < REAP_CHUNK {
                 return delivered;
             }
         }
