@@ -4,7 +4,8 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Stats } from 'node:fs'
-import { submit, type Start } from '../binding.js'
+import { dropToken, ring, submit, takeToken, type Start } from '../binding.js'
+import { currentTask } from '../task-context.js'
 import { systemError } from '../errors.js'
 import { validateBuffer, validateOffsetLength, validatePosition, validateSignal, MAX_RW } from '../validate.js'
 import { STAT_FIELDS, toStats } from './stats.js'
@@ -79,16 +80,39 @@ export class FileHandle extends EventEmitter {
     return this.#fd
   }
 
+  #settleOne(): void {
+    if (--this.#pending === 0 && this.#drained !== undefined) this.#drained()
+  }
+
   #op<T>(syscall: string, start: Start, map: (result: number) => T, signal?: AbortSignal | null): Promise<T> {
     if (this.#fd < 0 || this.#closing !== undefined) return Promise.reject(ebadf(syscall))
+    if (signal == null && currentTask() === undefined) {
+      // The hot path: one promise, one waiter, nothing to cancel.
+      const binding = ring()
+      this.#pending++
+      return new Promise<T>((resolve, reject) => {
+        const token = takeToken((result) => {
+          this.#settleOne()
+          if (result < 0) reject(systemError(result, syscall))
+          else resolve(map(result))
+        })
+        try {
+          start(binding, token)
+        } catch (e) {
+          dropToken(token)
+          this.#settleOne()
+          reject(e)
+        }
+      })
+    }
     this.#pending++
     let counted = true
     const done = (): void => {
       if (!counted) return
       counted = false
-      if (--this.#pending === 0 && this.#drained !== undefined) this.#drained()
+      this.#settleOne()
     }
-    const promise = submit(
+    return submit(
       (b, t) => {
         try {
           return start(b, t)
@@ -103,10 +127,8 @@ export class FileHandle extends EventEmitter {
         return map(result)
       },
       signal
-    )
-    if (signal == null) return promise
-    // A cancelled op rejects without reaching `map`: count it as done there too.
-    return promise.catch((e: unknown) => {
+    ).catch((e: unknown) => {
+      // A cancelled op rejects without reaching `map`: count it as done here.
       done()
       throw e
     })
