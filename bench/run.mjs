@@ -235,7 +235,8 @@ async function main() {
   }
   const runs = plan.filter((x) => !x.reuse && !x.skip);
   const straceRuns = useStrace ? runs.filter((x) => x.c !== 'boros' && x.c !== 'native').length : 0;
-  log(`[plan] ${runs.length} runs of ${opts.seconds} s${straceRuns ? ` + ${straceRuns} short strace runs` : ''}${quick ? ' (quick)' : ''}`);
+  const eta = runs.length * (opts.seconds + opts.warmup + 0.25) + straceRuns * (opts.straceSeconds + 0.4);
+  log(`[plan] ${runs.length} runs of ${opts.seconds} s${straceRuns ? ` + ${straceRuns} short strace runs` : ''}${quick ? ' (quick)' : ''}, about ${Math.ceil(eta / 10) * 10} s`);
 
   const results = [];
   const warmed = new Set();
