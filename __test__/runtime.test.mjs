@@ -1,0 +1,108 @@
+// Runtime facts and batching, against the real kernel ring of this process.
+import test from 'ava'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { runtime, stats, ops, Future } from '../dist/index.js'
+import * as bfs from '../dist/fs/index.js'
+
+let dir
+test.before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-runtime-'))
+})
+test.after.always(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+test.serial('runtime() reports an io_uring ring with the flags boros needs', (t) => {
+  const info = runtime()
+  t.is(info.backend, 'io_uring')
+  t.is(info.fallbackReason, undefined)
+  t.is(info.kernel, os.release())
+  t.true(Array.isArray(info.setupFlags))
+  t.true(info.setupFlags.includes('DEFER_TASKRUN'), `setupFlags: ${info.setupFlags}`)
+  t.true(info.setupFlags.includes('SINGLE_ISSUER'), `setupFlags: ${info.setupFlags}`)
+  t.false(info.setupFlags.includes('SQPOLL'))
+  t.false(info.setupFlags.some((f) => f.startsWith('IORING_')), 'flags are given without the prefix')
+  t.true(Number.isInteger(info.sqEntries) && info.sqEntries > 0)
+  t.true(Number.isInteger(info.cqEntries))
+  t.true(info.cqEntries >= 2 * info.sqEntries, `cq ${info.cqEntries} sq ${info.sqEntries}`)
+  for (const op of ['read', 'openat', 'statx']) t.true(info.ops.includes(op), `ops lacks ${op}`)
+})
+
+test.serial('runtime() is stable across calls', (t) => {
+  const a = runtime()
+  const b = runtime()
+  t.deepEqual(a, b)
+})
+
+test.serial('stats() has numeric counters and advances with an op', async (t) => {
+  const s0 = stats()
+  t.deepEqual(Object.keys(s0).sort(), ['batches', 'enterCalls', 'inFlight', 'opsCompleted', 'opsSubmitted'])
+  for (const [k, v] of Object.entries(s0)) t.true(Number.isInteger(v) && v >= 0, `${k} = ${v}`)
+  const f = ops.nop()
+  t.true(f instanceof Future)
+  t.is(stats().inFlight, s0.inFlight + 1, 'a queued op counts as in flight before submission')
+  await f
+  const s1 = stats()
+  t.true(s1.opsSubmitted >= s0.opsSubmitted + 1)
+  t.true(s1.opsCompleted >= s0.opsCompleted + 1)
+  t.true(s1.enterCalls >= s0.enterCalls + 1)
+  t.true(s1.batches >= s0.batches + 1)
+  t.is(s1.inFlight, 0)
+})
+
+test.serial('10,000 reads started in one tick are submitted in a few dozen io_uring_enter calls', async (t) => {
+  const file = path.join(dir, 'small')
+  const content = Buffer.from('0123456789abcdefXYZ') // 19 bytes; reads take the first 16
+  fs.writeFileSync(file, content)
+  const fh = await bfs.open(file, 'r')
+  try {
+    const N = 10_000
+    const bufs = Array.from({ length: N }, () => Buffer.alloc(16, 0xee))
+    const before = stats()
+    const reads = bufs.map((b) => fh.read(b, 0, 16, 0))
+    const results = await Promise.all(reads)
+    const after = stats()
+    const enters = after.enterCalls - before.enterCalls
+    t.log(`enterCalls delta ${enters}, batches delta ${after.batches - before.batches}`)
+    t.true(enters <= 40, `enterCalls delta ${enters}`)
+    t.true(enters >= 1)
+    t.true(after.opsCompleted - before.opsCompleted >= N)
+    t.true(after.opsSubmitted - before.opsSubmitted >= N)
+    t.is(after.inFlight, 0)
+    const expected = content.subarray(0, 16)
+    let bad = 0
+    for (let i = 0; i < N; i++) {
+      if (results[i].bytesRead !== 16 || results[i].buffer !== bufs[i] || !bufs[i].equals(expected)) bad++
+    }
+    t.is(bad, 0, `${bad} reads returned wrong data`)
+  } finally {
+    await fh.close()
+  }
+})
+
+test.serial('ops.read / ops.write / ops.open / ops.close / ops.fsync on raw descriptors', async (t) => {
+  const file = path.join(dir, 'raw')
+  const fd = await ops.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600)
+  t.true(Number.isInteger(fd) && fd > 2)
+  t.is(await ops.write(fd, Buffer.from('hello world'), 0, 11, 0), 11)
+  await ops.fsync(fd)
+  await ops.fsync(fd, true)
+  const buf = Buffer.alloc(5)
+  t.is(await ops.read(fd, buf, 0, 5, 6), 5)
+  t.is(buf.toString(), 'world')
+  t.is(await ops.read(fd, Buffer.alloc(4), 0, 4, 100), 0, 'EOF reads 0')
+  await ops.close(fd)
+  const err = await t.throwsAsync(ops.read(fd, Buffer.alloc(1), 0, 1, 0).toPromise())
+  t.is(err.code, 'EBADF')
+  t.is(err.syscall, 'read')
+  t.is(fs.statSync(file).mode & 0o777, 0o600)
+})
+
+test.serial('ops.open of a missing file rejects like fs.promises.open', async (t) => {
+  const missing = path.join(dir, 'nope', 'missing')
+  const ours = await t.throwsAsync(ops.open(missing, fs.constants.O_RDONLY).toPromise())
+  const theirs = await t.throwsAsync(fs.promises.open(missing, 'r'))
+  for (const k of ['code', 'errno', 'syscall', 'path', 'message']) t.is(ours[k], theirs[k], k)
+})

@@ -1,0 +1,173 @@
+// One ring per JS thread: workers, teardown with ops in flight, and the event loop's
+// reference (exit when idle, stay alive while an op is in flight).
+import test from 'ava'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Worker } from 'node:worker_threads'
+import { spawn as spawnChild, execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { runtime, stats } from '../dist/index.js'
+import * as bfs from '../dist/fs/index.js'
+
+const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+let dir
+let n = 0
+
+test.before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-workers-'))
+})
+test.after.always(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+function mkfifo() {
+  const p = path.join(dir, `fifo-${n++}`)
+  execFileSync('mkfifo', [p])
+  return p
+}
+
+function runWorker(url, workerData) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(url, { workerData })
+    let msg
+    w.once('message', (m) => (msg = m))
+    w.once('error', reject)
+    w.once('exit', (code) => (code === 0 && msg !== undefined ? resolve(msg) : reject(new Error(`worker exit ${code}, message ${JSON.stringify(msg)}`))))
+  })
+}
+
+/** Async spawnSync: runs node with `args`; resolves { status, signal, stdout, stderr }. (An
+ * actual spawnSync would block this process's loop, and with it the other tests' workers.) */
+function runNode(args, { timeout }) {
+  return new Promise((resolve, reject) => {
+    const child = spawnChild(process.execPath, args, { timeout, killSignal: 'SIGTERM' })
+    const out = []
+    const err = []
+    child.stdout.on('data', (d) => out.push(d))
+    child.stderr.on('data', (d) => err.push(d))
+    child.on('error', reject)
+    child.on('close', (status, signal) => resolve({ status, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }))
+  })
+}
+
+// Node 20 unregisters a worker's isolate from the platform before disposing of it; a V8
+// concurrent-compile job still running then aborts in NodePlatform::ForIsolate (the race
+// described in nodejs/node#31752). See the report: it shows up in ~10% of runs of the
+// terminate fixture with boros, not with --no-concurrent-recompilation.
+const V8_TEARDOWN_RACE = /NodePlatform::ForIsolate[\s\S]*Assertion failed: \(data\.first\) != nullptr/
+
+function checkNoCrash(t, r) {
+  const err = r.stderr?.toString() ?? ''
+  t.notRegex(err, /Segmentation|FATAL|Aborted|panicked|core dumped/i, err)
+}
+
+test('each worker thread has its own ring with its own counters', async (t) => {
+  const file = path.join(dir, 'data')
+  fs.writeFileSync(file, 'DATA-FILE')
+  // The main thread's ring, set up before the workers start.
+  t.is(runtime().backend, 'io_uring')
+  const mainBefore = stats()
+  const counts = [10, 100, 1000, 2500]
+  const url = new URL('./fixtures/ring-worker.mjs', import.meta.url)
+  const reports = await Promise.all(counts.map((reads) => runWorker(url, { file, reads })))
+  const mainAfter = stats()
+  t.is(mainAfter.opsSubmitted, mainBefore.opsSubmitted, "workers' ops are not counted on the main thread's ring")
+  t.is(new Set(reports.map((r) => r.threadId)).size, 4)
+  reports.forEach((r, i) => {
+    t.true(r.ok, `worker ${i} read wrong data`)
+    t.is(r.backend, 'io_uring')
+    t.true(r.setupFlags.includes('SINGLE_ISSUER'))
+    t.true(r.setupFlags.includes('DEFER_TASKRUN'))
+    t.false(r.setupFlags.includes('SQPOLL'))
+    t.deepEqual(r.before, { opsSubmitted: 0, opsCompleted: 0, enterCalls: 0, batches: 0, inFlight: 0 }, 'a fresh ring per worker')
+    // open + reads + close, then readFile's open + statx + read(s) + close
+    const own = counts[i] + 2
+    t.true(r.after.opsCompleted >= own + 4, `worker ${i}: ${JSON.stringify(r.after)}`)
+    t.true(r.after.opsCompleted <= own + 8, `worker ${i} counted others' ops: ${JSON.stringify(r.after)}`)
+    t.is(r.after.opsSubmitted, r.after.opsCompleted)
+    t.is(r.after.inFlight, 0)
+    t.true(r.after.enterCalls >= 1)
+  })
+  // The counts differ exactly as the workloads do: no sharing.
+  const diffs = reports.map((r, i) => r.after.opsCompleted - counts[i])
+  t.is(new Set(diffs).size, 1, `per-worker overhead differs: ${diffs}`)
+})
+
+test('terminating 20 workers with ops in flight does not crash the process', async (t) => {
+  const file = path.join(dir, 'big')
+  fs.writeFileSync(file, Buffer.alloc(1 << 20, 7))
+  let r
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    r = await runNode([fixture('terminate-midio.mjs'), file, mkfifo()], { timeout: 30000 })
+    if (!V8_TEARDOWN_RACE.test(r.stderr.toString())) break
+    t.log(`attempt ${attempt}: aborted in NodePlatform::ForIsolate (V8 concurrent-compile teardown race), retrying`)
+  }
+  checkNoCrash(t, r)
+  t.is(r.signal, null, `killed by ${r.signal}; stderr: ${r.stderr}`)
+  t.is(r.status, 0, `stderr: ${r.stderr}`)
+  t.regex(r.stdout.toString(), /terminated 20 workers/)
+})
+
+test('terminating workers mid-I/O, without V8 concurrent recompilation, never crashes (3 runs)', async (t) => {
+  // Takes the V8 teardown race above out of the picture: what is left is boros's own teardown
+  // (cancel in flight, wait for the CQEs, close the uv handles, free the ring).
+  const file = path.join(dir, 'big2')
+  fs.writeFileSync(file, Buffer.alloc(1 << 20, 9))
+  for (let i = 0; i < 3; i++) {
+    const fifo = mkfifo()
+    const r = await runNode(['--no-concurrent-recompilation', fixture('terminate-midio.mjs'), file, fifo], { timeout: 30000 })
+    checkNoCrash(t, r)
+    t.is(r.status, 0, `run ${i}: signal ${r.signal}; stderr: ${r.stderr}`)
+  }
+})
+
+test('a worker that exits with a read in flight leaves the main thread working', async (t) => {
+  const fifo = mkfifo()
+  const file = path.join(dir, 'after-exit')
+  fs.writeFileSync(file, 'still fine')
+  const r = await runNode([fixture('worker-exit-pending.mjs'), fifo, file], { timeout: 15000 })
+  checkNoCrash(t, r)
+  t.is(r.signal, null, `stderr: ${r.stderr}`)
+  t.is(r.status, 0, `stderr: ${r.stderr}`)
+  const out = JSON.parse(r.stdout.toString().trim().split('\n').at(-1))
+  t.deepEqual(out, { exits: [7, 7, 7, 7], text: 'still fine', inFlight: 0 })
+})
+
+test('a process that used boros and has nothing in flight exits by itself', async (t) => {
+  const file = path.join(dir, 'idle')
+  fs.writeFileSync(file, 'x'.repeat(1000))
+  const started = Date.now()
+  const r = await runNode([fixture('idle-exit.mjs'), file], { timeout: 10000 })
+  checkNoCrash(t, r)
+  t.is(r.signal, null, 'it had to be killed: the ring kept the loop alive')
+  t.is(r.status, 0, `stderr: ${r.stderr}`)
+  t.is(r.stdout.toString().trim(), 'read 1000')
+  t.true(Date.now() - started < 5000)
+})
+
+test('a read in flight keeps the process alive', async (t) => {
+  const fifo = mkfifo()
+  const r = await runNode([fixture('pending-forever.mjs'), fifo], { timeout: 2000 })
+  t.is(r.stdout.toString().trim(), 'pending', `stderr: ${r.stderr}`)
+  t.is(r.signal, 'SIGTERM', `exited by itself with status ${r.status}`)
+  t.is(r.status, null)
+})
+
+test('a worker with its ring set up exits normally when done (no hang, exit code 0)', async (t) => {
+  const code = `
+    const { parentPort } = require('node:worker_threads')
+    import(${JSON.stringify(new URL('../dist/fs/index.js', import.meta.url).href)}).then(async (bfs) => {
+      parentPort.postMessage((await bfs.readFile('/proc/self/status', 'utf8')).startsWith('Name:'))
+    })
+  `
+  const w = new Worker(code, { eval: true })
+  const msg = new Promise((resolve) => w.once('message', resolve))
+  const exit = await Promise.race([
+    new Promise((resolve) => w.once('exit', resolve)),
+    new Promise((resolve) => setTimeout(() => resolve('timeout'), 5000))
+  ])
+  if (exit === 'timeout') await w.terminate()
+  t.is(exit, 0)
+  t.true(await msg)
+})
