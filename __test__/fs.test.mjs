@@ -368,7 +368,7 @@ test.serial('stat(path), lstat(path) and FileHandle.stat() equal fs.promises res
 // src-ts/fs/stats.ts (lines 31-34) uses `new Date(s.atimeMs)`, which truncates, so
 // stats.atime/mtime/ctime/birthtime are 1 ms earlier than node's whenever the sub-millisecond
 // part is >= 0.5.
-test.serial.failing('Stats Date fields equal node:fs (rounded, not truncated, milliseconds)', async (t) => {
+test.serial('Stats Date fields equal node:fs (rounded, not truncated, milliseconds)', async (t) => {
   const f = tmp()
   fs.writeFileSync(f, 'x')
   // A timestamp whose sub-millisecond part rounds up: 1000.7 s -> node's mtime is 1000701 ms.
@@ -608,7 +608,7 @@ test.serial('invalid flags string -> ERR_INVALID_ARG_VALUE like node', async (t)
 // value that is neither a number nor a known string, including objects and booleans; boros's
 // parseFlags (src-ts/fs/flags.ts, the `typeof flags !== 'string'` branch) throws
 // ERR_INVALID_ARG_TYPE instead, so the code differs from node:fs/promises for e.g. open(p, {}).
-test.serial.failing('non-string, non-number flags -> the same code as node (ERR_INVALID_ARG_VALUE)', async (t) => {
+test.serial('non-string, non-number flags -> the same code as node (ERR_INVALID_ARG_VALUE)', async (t) => {
   const p = tmp()
   for (const flags of [{}, true]) {
     const ours = await t.throwsAsync(bfs.open(p, flags))
@@ -636,7 +636,7 @@ test.serial('path with a NUL byte -> ERR_INVALID_ARG_VALUE like node, nothing su
 // lstat (src-ts/fs/index.ts, statPath, ~line 117: `const p = toPath(path)` in a non-async
 // function) throw the TypeError synchronously instead, so `bfs.stat(bad).catch(...)` never
 // runs its handler and code written for fs.promises crashes with an uncaught exception.
-test.serial.failing('stat/lstat with an invalid path reject (like fs.promises) instead of throwing synchronously', async (t) => {
+test.serial('stat/lstat with an invalid path reject (like fs.promises) instead of throwing synchronously', async (t) => {
   for (const fn of ['stat', 'lstat']) {
     for (const bad of [path.join(dir, 'a\u0000b'), 42]) {
       let p

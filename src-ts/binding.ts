@@ -7,7 +7,7 @@
  * blocks, the native side submits the whole batch in one `io_uring_enter`. When the ring's
  * eventfd fires, it reaps every CQE and calls `onComplete(n)` once, with `n` (token, result)
  * pairs in `results`; each waiter is called with its result (`-errno` on failure).
- * @internal
+ * Not part of the public API.
  * @module
  */
 import { AbortError, codes, codedError } from './errors.js'
@@ -165,7 +165,9 @@ export function submit<T>(start: Start, map: (result: number) => T, signal?: Abo
     const token = takeToken((result) => {
       signal?.removeEventListener('abort', onAbort)
       task?.untrack(onAbort)
-      if (cancelledBy !== undefined) {
+      // Only an op the kernel did not finish counts as aborted: a read or write that completed
+      // before the cancel took effect has moved bytes and positions, so its result is kept.
+      if (cancelledBy !== undefined && result < 0) {
         reject(abortError(cancelledBy))
         return
       }

@@ -2,7 +2,7 @@
  * Which task (if any) the running code belongs to. Kept apart from `task.ts` so that the
  * operation path does not load AsyncLocalStorage until the first `spawn()`: programs that
  * never spawn a task pay nothing for it.
- * @internal
+ * Not part of the public API.
  * @module
  */
 import type { AsyncLocalStorage } from 'node:async_hooks'

@@ -1,6 +1,6 @@
 /**
  * Argument checks, done before anything reaches the ring, with Node's error codes and wording.
- * @internal
+ * Not part of the public API.
  * @module
  */
 import { fileURLToPath } from 'node:url'

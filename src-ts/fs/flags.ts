@@ -1,6 +1,6 @@
 /**
  * Node's open flag strings, as numbers.
- * @internal
+ * Not part of the public API.
  * @module
  */
 import { constants } from 'node:fs'
@@ -40,7 +40,7 @@ export function parseFlags(flags: unknown, fallback = 'r'): number {
     if (!Number.isInteger(flags)) throw invalidArgValue('flags', flags)
     return flags
   }
-  if (typeof flags !== 'string') throw invalidArgType('flags', 'of type string or number', flags)
+  if (typeof flags !== 'string') throw invalidArgValue('flags', flags)
   const n = FLAGS[flags]
   if (n === undefined) throw invalidArgValue('flags', flags)
   return n

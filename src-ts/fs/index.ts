@@ -114,7 +114,7 @@ export function appendFile(path: PathLike | FileHandle, data: WriteData, options
   return writeFile(path, data, { ...opts, flag: opts.flag ?? 'a' })
 }
 
-function statPath(path: PathLike, follow: boolean, syscall: string, options?: StatOptions): Promise<Stats> {
+async function statPath(path: PathLike, follow: boolean, syscall: string, options?: StatOptions): Promise<Stats> {
   const p = toPath(path)
   if (options?.bigint || !usesRing()) return (follow ? fsp.stat : fsp.lstat)(p, options as { bigint: false })
   const out = new Float64Array(STAT_FIELDS)

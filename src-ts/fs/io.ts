@@ -1,7 +1,7 @@
 /**
  * Whole-file reads and writes on a handle: short reads and short writes are continued until
  * done (or end of file).
- * @internal
+ * Not part of the public API.
  * @module
  */
 import { constants as bufferConstants } from 'node:buffer'

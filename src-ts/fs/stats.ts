@@ -1,7 +1,7 @@
 /**
  * Stats objects from a statx result: real `fs.Stats` instances, so `instanceof fs.Stats`,
  * `isFile()` and friends behave exactly as with `node:fs`.
- * @internal
+ * Not part of the public API.
  * @module
  */
 import { Stats } from 'node:fs'
@@ -28,9 +28,10 @@ export function toStats(f: Float64Array): Stats {
   s.mtimeMs = ms(f[12]!, f[13]!)
   s.ctimeMs = ms(f[14]!, f[15]!)
   s.birthtimeMs = ms(f[16]!, f[17]!)
-  s.atime = new Date(s.atimeMs)
-  s.mtime = new Date(s.mtimeMs)
-  s.ctime = new Date(s.ctimeMs)
-  s.birthtime = new Date(s.birthtimeMs)
+  // Node rounds to the nearest millisecond (Date truncates, hence + 0.5).
+  s.atime = new Date(s.atimeMs + 0.5)
+  s.mtime = new Date(s.mtimeMs + 0.5)
+  s.ctime = new Date(s.ctimeMs + 0.5)
+  s.birthtime = new Date(s.birthtimeMs + 0.5)
   return s
 }
