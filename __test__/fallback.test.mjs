@@ -1,0 +1,62 @@
+// The fallback backend: where io_uring is refused (here, for real, by a seccomp filter that
+// makes io_uring_setup fail with EPERM), boros/fs keeps working on node:fs and says why.
+import test from 'ava'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const script = `
+  const bfs = require('./dist/fs/index.js')
+  const { runtime, ops } = require('./dist/index.js')
+  const os = require('node:os'), path = require('node:path')
+  ;(async () => {
+    const p = path.join(os.tmpdir(), 'boros-fallback-' + process.pid + '.txt')
+    await bfs.writeFile(p, 'hello fallback')
+    const text = await bfs.readFile(p, 'utf8')
+    const fh = await bfs.open(p)
+    const { bytesRead } = await fh.read(Buffer.alloc(5), 0, 5, 0)
+    await fh.close()
+    const st = await bfs.stat(p)
+    await require('node:fs/promises').unlink(p)
+    let opsError
+    try { ops.nop() } catch (e) { opsError = e.code }
+    const err = await bfs.readFile('/nonexistent/x').catch((e) => e)
+    console.log(JSON.stringify({ text, bytesRead, size: st.size, rt: runtime(), opsError, enoent: [err.code, err.syscall, err.path] }))
+  })()
+`
+
+function run(argv, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+test('io_uring refused by seccomp (EPERM): boros/fs works on node:fs and says why, once', async (t) => {
+  const { code, stdout, stderr } = await run([`${root}/scripts/no-io-uring`, process.execPath, '-e', script])
+  t.is(code, 0, stderr)
+  const r = JSON.parse(stdout)
+  t.is(r.text, 'hello fallback')
+  t.is(r.bytesRead, 5)
+  t.is(r.size, 14)
+  t.is(r.rt.backend, 'fallback')
+  t.regex(r.rt.fallbackReason, /seccomp/)
+  t.regex(r.rt.fallbackReason, /Operation not permitted/)
+  t.is(r.opsError, 'ERR_BOROS_IO_URING_UNAVAILABLE')
+  t.deepEqual(r.enoent, ['ENOENT', 'open', '/nonexistent/x'])
+  t.is(stderr.match(/BOROS_FALLBACK/g)?.length, 1, 'one warning')
+})
+
+test('BOROS_BACKEND=fallback forces node:fs without a warning', async (t) => {
+  const { code, stdout, stderr } = await run([process.execPath, '-e', script], { BOROS_BACKEND: 'fallback' })
+  t.is(code, 0, stderr)
+  const r = JSON.parse(stdout)
+  t.is(r.text, 'hello fallback')
+  t.is(r.rt.backend, 'fallback')
+  t.regex(r.rt.fallbackReason, /BOROS_BACKEND=fallback/)
+  t.notRegex(stderr, /BOROS_FALLBACK/)
+})
