@@ -37,15 +37,25 @@ export interface WriteResult<T> {
   readonly buffer: T
 }
 
-/** Options of `readFile`. */
+/**
+ * Options of `readFile` on a handle.
+ * @inline
+ */
 export interface ReadFileOptions {
+  /** Decode the contents with this encoding and resolve with a string. */
   readonly encoding?: Encoding | null
+  /** Cancels the read in the kernel; the promise rejects with `AbortError`. */
   readonly signal?: AbortSignal
 }
 
-/** Options of `writeFile`/`appendFile` on a handle. */
+/**
+ * Options of `writeFile`/`appendFile` on a handle.
+ * @inline
+ */
 export interface WriteFileOptions {
+  /** Encoding of string data (default `'utf8'`). */
   readonly encoding?: Encoding | null
+  /** Cancels the write in the kernel; the promise rejects with `AbortError`. */
   readonly signal?: AbortSignal
 }
 
