@@ -163,7 +163,11 @@ test.serial('an already-aborted signal rejects at once without submitting anythi
     const e1 = await within(t.throwsAsync(fh.read(Buffer.alloc(4), { signal })), 500, 'fh.read')
     isAbortError(t, e1)
     t.is(e1.cause, reason)
-    const e2 = await within(t.throwsAsync(ops.read(fh.fd, Buffer.alloc(4), 0, 4, null, { signal }).toPromise()), 500, 'ops.read')
+    const e2 = await within(
+      t.throwsAsync(ops.read(fh.fd, Buffer.alloc(4), 0, 4, null, { signal }).toPromise()),
+      500,
+      'ops.read'
+    )
     isAbortError(t, e2)
     const e3 = await within(t.throwsAsync(bfs.readFile(fifo, { signal })), 500, 'readFile')
     isAbortError(t, e3)
@@ -334,38 +338,41 @@ test.serial('ops outside a task are not cancelled by task.cancel()', async (t) =
 
 // --- TaskGroup ------------------------------------------------------------------------------
 
-test.serial('TaskGroup: a failing child cancels a sibling blocked in the kernel; wait() rethrows the first error', async (t) => {
-  const fifo = mkfifo()
-  const fh = await bfs.open(fifo, O_RDWR)
-  try {
-    const group = new TaskGroup()
-    const boom = new Error('boom')
-    const sibling = group.spawn(async () => {
-      await fh.read(Buffer.alloc(8), 0, 8, null)
-      return 'sibling finished'
-    })
-    const failing = group.spawn(async () => {
-      await sleep(30)
-      throw boom
-    })
-    const later = group.spawn(async () => {
-      await sleep(60)
-      throw new Error('second failure')
-    })
-    const e = await within(t.throwsAsync(group.wait()), 3000, 'group.wait()')
-    t.is(e, boom)
-    const se = await t.throwsAsync(Promise.resolve(sibling))
-    isAbortError(t, se)
-    t.is(se.cause, boom)
-    t.true(sibling.done)
-    t.true(sibling.signal.aborted)
-    t.is(await t.throwsAsync(Promise.resolve(failing)), boom)
-    await t.throwsAsync(Promise.resolve(later))
-    t.is(stats().inFlight, 0)
-  } finally {
-    await within(fh.close(), 2000, 'close')
+test.serial(
+  'TaskGroup: a failing child cancels a sibling blocked in the kernel; wait() rethrows the first error',
+  async (t) => {
+    const fifo = mkfifo()
+    const fh = await bfs.open(fifo, O_RDWR)
+    try {
+      const group = new TaskGroup()
+      const boom = new Error('boom')
+      const sibling = group.spawn(async () => {
+        await fh.read(Buffer.alloc(8), 0, 8, null)
+        return 'sibling finished'
+      })
+      const failing = group.spawn(async () => {
+        await sleep(30)
+        throw boom
+      })
+      const later = group.spawn(async () => {
+        await sleep(60)
+        throw new Error('second failure')
+      })
+      const e = await within(t.throwsAsync(group.wait()), 3000, 'group.wait()')
+      t.is(e, boom)
+      const se = await t.throwsAsync(Promise.resolve(sibling))
+      isAbortError(t, se)
+      t.is(se.cause, boom)
+      t.true(sibling.done)
+      t.true(sibling.signal.aborted)
+      t.is(await t.throwsAsync(Promise.resolve(failing)), boom)
+      await t.throwsAsync(Promise.resolve(later))
+      t.is(stats().inFlight, 0)
+    } finally {
+      await within(fh.close(), 2000, 'close')
+    }
   }
-})
+)
 
 test.serial('TaskGroup.wait() resolves with every result when all succeed', async (t) => {
   const f = path.join(dir, 'group')

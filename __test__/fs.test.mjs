@@ -157,7 +157,7 @@ test.serial('readFile and writeFile accept a FileHandle, Buffer path and file: U
 
 // --- FileHandle.read ---------------------------------------------------------------------
 
-async function withFile(t, content, fn, flags = 'r+') {
+async function withFile(_t, content, fn, flags = 'r+') {
   const f = tmp()
   fs.writeFileSync(f, content)
   const fh = await bfs.open(f, flags)
@@ -320,7 +320,22 @@ test.serial('sync() and datasync() resolve', async (t) => {
 
 // --- stat ----------------------------------------------------------------------------------
 
-const STAT_NUMBERS = ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'atimeMs', 'mtimeMs', 'ctimeMs', 'birthtimeMs']
+const STAT_NUMBERS = [
+  'dev',
+  'ino',
+  'mode',
+  'nlink',
+  'uid',
+  'gid',
+  'rdev',
+  'size',
+  'blksize',
+  'blocks',
+  'atimeMs',
+  'mtimeMs',
+  'ctimeMs',
+  'birthtimeMs'
+]
 const STAT_DATES = ['atime', 'mtime', 'ctime', 'birthtime']
 
 function sameStatNumbers(t, ours, theirs) {
@@ -545,7 +560,10 @@ test.serial('fh.read with a non-buffer argument is an ERR_INVALID_ARG_TYPE TypeE
     const n2 = await t.throwsAsync(nfh.read({ buffer: 'x' }))
     t.is(o2.code, n2.code)
     t.is(o2.message, n2.message)
-    t.is((await t.throwsAsync(fh.read(Buffer.alloc(1), 0, 1, 'x'), { instanceOf: TypeError })).code, 'ERR_INVALID_ARG_TYPE')
+    t.is(
+      (await t.throwsAsync(fh.read(Buffer.alloc(1), 0, 1, 'x'), { instanceOf: TypeError })).code,
+      'ERR_INVALID_ARG_TYPE'
+    )
   })
 })
 
@@ -586,7 +604,10 @@ test.serial('fh.write with bad arguments throws Node-coded errors', async (t) =>
     const n2 = await t.throwsAsync(nfh.write(Buffer.alloc(2), 3, 1, 0))
     t.is(o2.code, 'ERR_OUT_OF_RANGE')
     t.is(o2.code, n2.code)
-    t.is((await t.throwsAsync(fh.write(Buffer.alloc(2), 0, 2, -5), { instanceOf: RangeError })).code, 'ERR_OUT_OF_RANGE')
+    t.is(
+      (await t.throwsAsync(fh.write(Buffer.alloc(2), 0, 2, -5), { instanceOf: RangeError })).code,
+      'ERR_OUT_OF_RANGE'
+    )
     t.is(fs.readFileSync(fh.fd === -1 ? '/dev/null' : `/proc/self/fd/${fh.fd}`, 'utf8'), 'abc', 'nothing was written')
   })
 })
@@ -636,21 +657,27 @@ test.serial('path with a NUL byte -> ERR_INVALID_ARG_VALUE like node, nothing su
 // lstat (src-ts/fs/index.ts, statPath, ~line 117: `const p = toPath(path)` in a non-async
 // function) throw the TypeError synchronously instead, so `bfs.stat(bad).catch(...)` never
 // runs its handler and code written for fs.promises crashes with an uncaught exception.
-test.serial('stat/lstat with an invalid path reject (like fs.promises) instead of throwing synchronously', async (t) => {
-  for (const fn of ['stat', 'lstat']) {
-    for (const bad of [path.join(dir, 'a\u0000b'), 42]) {
-      let p
-      t.notThrows(() => {
-        p = bfs[fn](bad)
-      }, `${fn}(${JSON.stringify(String(bad))}) threw synchronously`)
-      if (p) {
-        const e = await t.throwsAsync(p, { instanceOf: TypeError })
-        const n = await t.throwsAsync(fsp[fn](bad))
-        t.is(e.code, n.code)
+test.serial(
+  'stat/lstat with an invalid path reject (like fs.promises) instead of throwing synchronously',
+  async (t) => {
+    for (const fn of ['stat', 'lstat']) {
+      for (const bad of [path.join(dir, 'a\u0000b'), 42]) {
+        let p
+        t.notThrows(
+          () => {
+            p = bfs[fn](bad)
+          },
+          `${fn}(${JSON.stringify(String(bad))}) threw synchronously`
+        )
+        if (p) {
+          const e = await t.throwsAsync(p, { instanceOf: TypeError })
+          const n = await t.throwsAsync(fsp[fn](bad))
+          t.is(e.code, n.code)
+        }
       }
     }
   }
-})
+)
 
 test.serial('path of a wrong type -> ERR_INVALID_ARG_TYPE like node', async (t) => {
   for (const bad of [42, null, {}]) {

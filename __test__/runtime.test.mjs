@@ -23,7 +23,10 @@ test.serial('runtime() reports an io_uring ring with the flags boros needs', (t)
   t.true(info.setupFlags.includes('DEFER_TASKRUN'), `setupFlags: ${info.setupFlags}`)
   t.true(info.setupFlags.includes('SINGLE_ISSUER'), `setupFlags: ${info.setupFlags}`)
   t.false(info.setupFlags.includes('SQPOLL'))
-  t.false(info.setupFlags.some((f) => f.startsWith('IORING_')), 'flags are given without the prefix')
+  t.false(
+    info.setupFlags.some((f) => f.startsWith('IORING_')),
+    'flags are given without the prefix'
+  )
   t.true(Number.isInteger(info.sqEntries) && info.sqEntries > 0)
   t.true(Number.isInteger(info.cqEntries))
   t.true(info.cqEntries >= 2 * info.sqEntries, `cq ${info.cqEntries} sq ${info.sqEntries}`)

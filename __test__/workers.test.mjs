@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads'
 import { spawn as spawnChild, execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { runtime, stats } from '../dist/index.js'
-import * as bfs from '../dist/fs/index.js'
+import '../dist/fs/index.js'
 
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 let dir
@@ -33,7 +33,11 @@ function runWorker(url, workerData) {
     let msg
     w.once('message', (m) => (msg = m))
     w.once('error', reject)
-    w.once('exit', (code) => (code === 0 && msg !== undefined ? resolve(msg) : reject(new Error(`worker exit ${code}, message ${JSON.stringify(msg)}`))))
+    w.once('exit', (code) =>
+      code === 0 && msg !== undefined
+        ? resolve(msg)
+        : reject(new Error(`worker exit ${code}, message ${JSON.stringify(msg)}`))
+    )
   })
 }
 
@@ -47,7 +51,9 @@ function runNode(args, { timeout }) {
     child.stdout.on('data', (d) => out.push(d))
     child.stderr.on('data', (d) => err.push(d))
     child.on('error', reject)
-    child.on('close', (status, signal) => resolve({ status, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }))
+    child.on('close', (status, signal) =>
+      resolve({ status, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) })
+    )
   })
 }
 
@@ -80,7 +86,11 @@ test('each worker thread has its own ring with its own counters', async (t) => {
     t.true(r.setupFlags.includes('SINGLE_ISSUER'))
     t.true(r.setupFlags.includes('DEFER_TASKRUN'))
     t.false(r.setupFlags.includes('SQPOLL'))
-    t.deepEqual(r.before, { opsSubmitted: 0, opsCompleted: 0, enterCalls: 0, batches: 0, inFlight: 0 }, 'a fresh ring per worker')
+    t.deepEqual(
+      r.before,
+      { opsSubmitted: 0, opsCompleted: 0, enterCalls: 0, batches: 0, inFlight: 0 },
+      'a fresh ring per worker'
+    )
     // open + reads + close, then readFile's open + statx + read(s) + close
     const own = counts[i] + 2
     t.true(r.after.opsCompleted >= own + 4, `worker ${i}: ${JSON.stringify(r.after)}`)
@@ -116,7 +126,9 @@ test('terminating workers mid-I/O, without V8 concurrent recompilation, never cr
   fs.writeFileSync(file, Buffer.alloc(1 << 20, 9))
   for (let i = 0; i < 3; i++) {
     const fifo = mkfifo()
-    const r = await runNode(['--no-concurrent-recompilation', fixture('terminate-midio.mjs'), file, fifo], { timeout: 30000 })
+    const r = await runNode(['--no-concurrent-recompilation', fixture('terminate-midio.mjs'), file, fifo], {
+      timeout: 30000
+    })
     checkNoCrash(t, r)
     t.is(r.status, 0, `run ${i}: signal ${r.signal}; stderr: ${r.stderr}`)
   }

@@ -6,64 +6,70 @@
 // kind: 'promise' | 'callback' | 'sync'; api: 'node' | 'boros'.
 // Prints one line "BENCH_RESULT {...}" on stdout. A contender that cannot run
 // (e.g. boros not built) reports { skipped: "reason" } and exits 0.
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
-import { byName } from './workloads/index.mjs';
-import { RESULT_MARK } from './util.mjs';
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import { performance } from 'node:perf_hooks'
+import { byName } from './workloads/index.mjs'
+import { RESULT_MARK } from './util.mjs'
 
-const spec = JSON.parse(process.argv[2]);
-const emit = (obj) => process.stdout.write(RESULT_MARK + JSON.stringify(obj) + '\n');
+const spec = JSON.parse(process.argv[2])
+const emit = (obj) => process.stdout.write(RESULT_MARK + JSON.stringify(obj) + '\n')
 
 class Skip extends Error {}
 
 async function loadBoros() {
-  const fsUrl = new URL('../dist/fs/index.js', import.meta.url);
-  const coreUrl = new URL('../dist/index.js', import.meta.url);
-  if (!fs.existsSync(fsUrl)) throw new Skip('boros: not built, run npm run build');
-  let mod;
+  const fsUrl = new URL('../dist/fs/index.js', import.meta.url)
+  const coreUrl = new URL('../dist/index.js', import.meta.url)
+  if (!fs.existsSync(fsUrl)) throw new Skip('boros: not built, run npm run build')
+  let mod
   try {
-    mod = await import(fsUrl.href);
+    mod = await import(fsUrl.href)
   } catch (e) {
-    throw new Skip(`boros: failed to load dist/fs/index.js (${e.message}); run npm run build`);
+    throw new Skip(`boros: failed to load dist/fs/index.js (${e.message}); run npm run build`)
   }
-  const api = typeof mod.open === 'function' ? mod : mod.default;
-  if (!api || typeof api.open !== 'function') throw new Skip('boros: dist/fs/index.js exports no open()');
-  let core = null;
-  try { core = await import(coreUrl.href); } catch {}
-  const statsFn = core?.stats ?? core?.default?.stats ?? mod.stats ?? null;
-  const runtimeFn = core?.runtime ?? core?.default?.runtime ?? null;
-  return { api, stats: statsFn ? () => statsFn() : null, runtime: runtimeFn };
+  const api = typeof mod.open === 'function' ? mod : mod.default
+  if (!api || typeof api.open !== 'function') throw new Skip('boros: dist/fs/index.js exports no open()')
+  let core = null
+  try {
+    core = await import(coreUrl.href)
+  } catch {}
+  const statsFn = core?.stats ?? core?.default?.stats ?? mod.stats ?? null
+  const runtimeFn = core?.runtime ?? core?.default?.runtime ?? null
+  return { api, stats: statsFn ? () => statsFn() : null, runtime: runtimeFn }
 }
 
 function jsonSafe(v) {
-  try { return JSON.parse(JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? Number(x) : x))); } catch { return String(v); }
+  try {
+    return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)))
+  } catch {
+    return String(v)
+  }
 }
 
 async function main() {
-  const w = byName[spec.workload];
-  if (!w) throw new Error(`unknown workload ${spec.workload}`);
+  const w = byName[spec.workload]
+  if (!w) throw new Error(`unknown workload ${spec.workload}`)
 
-  let api = fs;
-  let boros = null;
+  let api = fs
+  let boros = null
   if (spec.api === 'boros') {
-    boros = await loadBoros();
-    api = boros.api;
+    boros = await loadBoros()
+    api = boros.api
   } else if (spec.kind === 'promise') {
-    api = fsp;
+    api = fsp
   }
-  const run = (seconds) => w[spec.kind](api, spec.params, seconds);
+  const run = (seconds) => w[spec.kind](api, spec.params, seconds)
 
   // Warm-up pass: lets the JIT compile the hot paths and opens caches.
-  if (spec.warmup > 0 && w.warmup !== false) await run(spec.warmup);
+  if (spec.warmup > 0 && w.warmup !== false) await run(spec.warmup)
 
-  const stats0 = boros?.stats?.();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const r = await run(spec.seconds);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const stats1 = boros?.stats?.();
+  const stats0 = boros?.stats?.()
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const r = await run(spec.seconds)
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const stats1 = boros?.stats?.()
 
   const out = {
     ops: r.ops,
@@ -73,22 +79,34 @@ async function main() {
     cpuUserSeconds: cpu.user / 1e6,
     cpuSystemSeconds: cpu.system / 1e6,
     maxRSSKiB: process.resourceUsage().maxRSS,
-    uvUseIoUring: process.env.UV_USE_IO_URING ?? null,
-  };
-  if (stats0 && stats1) {
-    const d = (k) => Number(stats1[k] ?? 0) - Number(stats0[k] ?? 0);
-    out.enters = d('enterCalls');
-    out.borosStats = { opsSubmitted: d('opsSubmitted'), opsCompleted: d('opsCompleted'), enterCalls: d('enterCalls'), batches: d('batches') };
+    uvUseIoUring: process.env.UV_USE_IO_URING ?? null
   }
-  if (boros?.runtime) { try { out.borosRuntime = jsonSafe(boros.runtime()); } catch {} }
-  emit(out);
+  if (stats0 && stats1) {
+    const d = (k) => Number(stats1[k] ?? 0) - Number(stats0[k] ?? 0)
+    out.enters = d('enterCalls')
+    out.borosStats = {
+      opsSubmitted: d('opsSubmitted'),
+      opsCompleted: d('opsCompleted'),
+      enterCalls: d('enterCalls'),
+      batches: d('batches')
+    }
+  }
+  if (boros?.runtime) {
+    try {
+      out.borosRuntime = jsonSafe(boros.runtime())
+    } catch {}
+  }
+  emit(out)
 }
 
 main().then(
   () => process.exit(0),
   (e) => {
-    if (e instanceof Skip) { emit({ skipped: e.message }); process.exit(0); }
-    emit({ error: String(e?.stack ?? e) });
-    process.exit(1);
-  },
-);
+    if (e instanceof Skip) {
+      emit({ skipped: e.message })
+      process.exit(0)
+    }
+    emit({ error: String(e?.stack ?? e) })
+    process.exit(1)
+  }
+)

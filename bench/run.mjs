@@ -9,21 +9,21 @@
 // for Node contenders; the native example or fio otherwise), one after the other.
 // Results: a table on stdout, bench/results/latest.json (+ a timestamped copy) and
 // bench/results/latest.svg. Progress goes to stderr.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
-import { workloads, byName } from './workloads/index.mjs';
-import { fsType, ensureBigFile, ensureTree, warmFile, warmTree } from './data.mjs';
-import { ensureNative, runNative, fioVersion, fioArgs, runFio, straceAvailable, countEnters } from './external.mjs';
-import { printReport, writeJson, writeSvg } from './report.mjs';
-import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs';
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { parseArgs } from 'node:util'
+import { workloads, byName } from './workloads/index.mjs'
+import { fsType, ensureBigFile, ensureTree, warmFile, warmTree } from './data.mjs'
+import { ensureNative, runNative, fioVersion, fioArgs, runFio, straceAvailable, countEnters } from './external.mjs'
+import { printReport, writeJson, writeSvg } from './report.mjs'
+import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs'
 
-const BENCH = path.dirname(new URL(import.meta.url).pathname);
-const REPO = path.resolve(BENCH, '..');
-const CHILD = path.join(BENCH, 'child.mjs');
-const SEED = 0x2545f491;
+const BENCH = path.dirname(new URL(import.meta.url).pathname)
+const REPO = path.resolve(BENCH, '..')
+const CHILD = path.join(BENCH, 'child.mjs')
+const SEED = 0x2545f491
 
 // ------------------------------------------------------------ contenders --
 // env: UV_USE_IO_URING is pinned for every Node contender so that an inherited
@@ -33,12 +33,24 @@ const CONTENDERS = {
   fsp: { label: 'fs/promises', kind: 'promise', api: 'node', env: { UV_USE_IO_URING: '0' } },
   cb: { label: 'fs callbacks', kind: 'callback', api: 'node', env: { UV_USE_IO_URING: '0' } },
   sync: { label: 'fs sync', kind: 'sync', api: 'node', env: { UV_USE_IO_URING: '0' }, qdIndependent: true },
-  'fsp-uring': { label: 'fs/promises +uring', kind: 'promise', api: 'node', env: { UV_USE_IO_URING: '1' }, uring: true },
-  'cb-uring': { label: 'fs callbacks +uring', kind: 'callback', api: 'node', env: { UV_USE_IO_URING: '1' }, uring: true },
+  'fsp-uring': {
+    label: 'fs/promises +uring',
+    kind: 'promise',
+    api: 'node',
+    env: { UV_USE_IO_URING: '1' },
+    uring: true
+  },
+  'cb-uring': {
+    label: 'fs callbacks +uring',
+    kind: 'callback',
+    api: 'node',
+    env: { UV_USE_IO_URING: '1' },
+    uring: true
+  },
   native: { label: 'native io_uring', external: 'native' },
-  fio: { label: 'fio io_uring', external: 'fio' },
-};
-export const CONTENDER_ORDER = Object.keys(CONTENDERS);
+  fio: { label: 'fio io_uring', external: 'fio' }
+}
+export const CONTENDER_ORDER = Object.keys(CONTENDERS)
 
 // ------------------------------------------------------------------ CLI --
 const { values: args } = parseArgs({
@@ -53,16 +65,23 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
     'allow-tmpfs': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+    help: { type: 'boolean', short: 'h', default: false }
+  }
+})
 
 if (args.help) {
-  console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 12).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
-  process.exit(0);
+  console.log(
+    fs
+      .readFileSync(new URL(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1, 12)
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n')
+  )
+  process.exit(0)
 }
 
-const quick = args.quick;
+const quick = args.quick
 const opts = {
   quick,
   seed: SEED,
@@ -76,25 +95,38 @@ const opts = {
   seqBlock: 128 * KiB,
   seconds: args.seconds ? Number(args.seconds) : quick ? 0.5 : 3,
   warmup: quick ? 0.15 : 0.5,
-  straceSeconds: quick ? 0.25 : 0.5,
-};
-const selected = args.only ? args.only.split(',').map((s) => s.trim()) : workloads.map((w) => w.name);
+  straceSeconds: quick ? 0.25 : 0.5
+}
+const selected = args.only ? args.only.split(',').map((s) => s.trim()) : workloads.map((w) => w.name)
 for (const name of selected) {
-  if (!byName[name]) { log(`unknown workload "${name}"; known: ${workloads.map((w) => w.name).join(', ')}`); process.exit(2); }
+  if (!byName[name]) {
+    log(`unknown workload "${name}"; known: ${workloads.map((w) => w.name).join(', ')}`)
+    process.exit(2)
+  }
 }
-const wanted = args.contenders ? args.contenders.split(',').map((s) => s.trim()) : CONTENDER_ORDER;
+const wanted = args.contenders ? args.contenders.split(',').map((s) => s.trim()) : CONTENDER_ORDER
 for (const c of wanted) {
-  if (!CONTENDERS[c]) { log(`unknown contender "${c}"; known: ${CONTENDER_ORDER.join(', ')}`); process.exit(2); }
+  if (!CONTENDERS[c]) {
+    log(`unknown contender "${c}"; known: ${CONTENDER_ORDER.join(', ')}`)
+    process.exit(2)
+  }
 }
-const selectedContenders = CONTENDER_ORDER.filter((c) => wanted.includes(c));
-const nodeBin = args.node ? path.resolve(args.node) : process.execPath;
-const useStrace = (args['no-strace'] ? false : args.strace ?? !quick) && straceAvailable();
+const selectedContenders = CONTENDER_ORDER.filter((c) => wanted.includes(c))
+const nodeBin = args.node ? path.resolve(args.node) : process.execPath
+const useStrace = (args['no-strace'] ? false : (args.strace ?? !quick)) && straceAvailable()
 
 // ---------------------------------------------------------- environment --
 function probeNode() {
-  const r = spawnSync(nodeBin, ['-p', 'JSON.stringify({version: process.version, uv: process.versions.uv, napi: process.versions.napi})'], { encoding: 'utf8' });
-  if (r.status !== 0) { log(`cannot run ${nodeBin}: ${r.error?.message ?? r.stderr}`); process.exit(2); }
-  return JSON.parse(r.stdout);
+  const r = spawnSync(
+    nodeBin,
+    ['-p', 'JSON.stringify({version: process.version, uv: process.versions.uv, napi: process.versions.napi})'],
+    { encoding: 'utf8' }
+  )
+  if (r.status !== 0) {
+    log(`cannot run ${nodeBin}: ${r.error?.message ?? r.stderr}`)
+    process.exit(2)
+  }
+  return JSON.parse(r.stdout)
 }
 
 // Count the io_uring file descriptors a Node process holds after one fs.read.
@@ -106,29 +138,34 @@ fs.read(fs.openSync(process.execPath, 'r'), Buffer.alloc(64), 0, 64, 0, () => {
     try { if (fs.readlinkSync('/proc/self/fd/' + f).includes('io_uring')) n++; } catch {}
   }
   console.log(n);
-});`;
+});`
 
 function probeUring(node) {
   const count = (v) => {
-    const r = spawnSync(nodeBin, ['-e', URING_PROBE], { encoding: 'utf8', env: { ...process.env, UV_USE_IO_URING: v } });
-    return r.status === 0 ? Number(r.stdout.trim()) : -1;
-  };
-  const on = count('1');
-  const off = count('0');
-  const [maj, min] = node.uv.split('.').map(Number);
-  const versionSaysYes = maj === 1 && min >= 45 && min <= 48;
-  let disabled = null;
-  try { disabled = fs.readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim(); } catch {}
-  const honoured = on > off;
-  let reason;
-  if (honoured) reason = `Node ${node.version} (libuv ${node.uv}) honours UV_USE_IO_URING=1 (${on} io_uring fds with it, ${off} without)`;
-  else if (!versionSaysYes) reason = `Node ${node.version} (libuv ${node.uv}) does not honour UV_USE_IO_URING for file I/O (only Node 20 / libuv 1.45–1.48 does); the +uring contenders are skipped`;
-  else reason = `Node ${node.version} (libuv ${node.uv}) should honour UV_USE_IO_URING but opened no io_uring (kernel.io_uring_disabled=${disabled ?? '?'}, seccomp?); the +uring contenders are skipped`;
-  return { honoured, reason, fdsWith: on, fdsWithout: off, ioUringDisabled: disabled };
+    const r = spawnSync(nodeBin, ['-e', URING_PROBE], { encoding: 'utf8', env: { ...process.env, UV_USE_IO_URING: v } })
+    return r.status === 0 ? Number(r.stdout.trim()) : -1
+  }
+  const on = count('1')
+  const off = count('0')
+  const [maj, min] = node.uv.split('.').map(Number)
+  const versionSaysYes = maj === 1 && min >= 45 && min <= 48
+  let disabled = null
+  try {
+    disabled = fs.readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim()
+  } catch {}
+  const honoured = on > off
+  let reason
+  if (honoured)
+    reason = `Node ${node.version} (libuv ${node.uv}) honours UV_USE_IO_URING=1 (${on} io_uring fds with it, ${off} without)`
+  else if (!versionSaysYes)
+    reason = `Node ${node.version} (libuv ${node.uv}) does not honour UV_USE_IO_URING for file I/O (only Node 20 / libuv 1.45–1.48 does); the +uring contenders are skipped`
+  else
+    reason = `Node ${node.version} (libuv ${node.uv}) should honour UV_USE_IO_URING but opened no io_uring (kernel.io_uring_disabled=${disabled ?? '?'}, seccomp?); the +uring contenders are skipped`
+  return { honoured, reason, fdsWith: on, fdsWithout: off, ioUringDisabled: disabled }
 }
 
 function machineInfo(dataDir, fsinfo) {
-  const cpus = os.cpus();
+  const cpus = os.cpus()
   return {
     cpu: cpus[0]?.model?.trim() ?? 'unknown',
     cores: cpus.length,
@@ -136,175 +173,240 @@ function machineInfo(dataDir, fsinfo) {
     kernel: os.release(),
     hostname: os.hostname(),
     dataDir,
-    fsType: fsinfo.type,
-  };
+    fsType: fsinfo.type
+  }
 }
 
 // -------------------------------------------------------------- running --
 function runChild(workload, contender, p, seconds, warmup) {
-  const spec = { workload: workload.name, kind: contender.kind, api: contender.api, params: p, seconds, warmup };
-  const capSeconds = seconds * (workload.timeCap ?? 1) + warmup;
+  const spec = { workload: workload.name, kind: contender.kind, api: contender.api, params: p, seconds, warmup }
+  const capSeconds = seconds * (workload.timeCap ?? 1) + warmup
   const r = spawnSync(nodeBin, [CHILD, JSON.stringify(spec)], {
     encoding: 'utf8',
     env: { ...process.env, ...contender.env },
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: (capSeconds + 60) * 1000,
-    maxBuffer: 64 << 20,
-  });
-  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_MARK));
-  if (!line) throw new Error(`child produced no result (exit ${r.status ?? r.signal}${r.error ? ', ' + r.error.message : ''})`);
-  const res = JSON.parse(line.slice(RESULT_MARK.length));
-  if (res.error) throw new Error(res.error.split('\n')[0]);
-  if (res.borosStats) res.entersSource = 'boros stats()';
-  return res;
+    maxBuffer: 64 << 20
+  })
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_MARK))
+  if (!line)
+    throw new Error(`child produced no result (exit ${r.status ?? r.signal}${r.error ? ', ' + r.error.message : ''})`)
+  const res = JSON.parse(line.slice(RESULT_MARK.length))
+  if (res.error) throw new Error(res.error.split('\n')[0])
+  if (res.borosStats) res.entersSource = 'boros stats()'
+  return res
 }
 
 function straceChild(workload, contender, p) {
-  const spec = { workload: workload.name, kind: contender.kind, api: contender.api, params: p, seconds: opts.straceSeconds, warmup: 0 };
-  const r = countEnters(nodeBin, [CHILD, JSON.stringify(spec)], { env: { ...process.env, ...contender.env } });
-  const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
-  const res = line ? JSON.parse(line.slice(RESULT_MARK.length)) : null;
-  if (!res || res.error || res.skipped || r.calls == null || !res.ops) return null;
-  return r.calls / res.ops;
+  const spec = {
+    workload: workload.name,
+    kind: contender.kind,
+    api: contender.api,
+    params: p,
+    seconds: opts.straceSeconds,
+    warmup: 0
+  }
+  const r = countEnters(nodeBin, [CHILD, JSON.stringify(spec)], { env: { ...process.env, ...contender.env } })
+  const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_MARK))
+  const res = line ? JSON.parse(line.slice(RESULT_MARK.length)) : null
+  if (!res || res.error || res.skipped || r.calls == null || !res.ops) return null
+  return r.calls / res.ops
 }
 
 function rateOf(workload, r) {
-  return workload.unit === 'MB/s' ? r.bytes / r.seconds / 1e6 : r.ops / r.seconds;
+  return workload.unit === 'MB/s' ? r.bytes / r.seconds / 1e6 : r.ops / r.seconds
 }
 
 async function main() {
-  const t0 = Date.now();
-  const dataDir = path.resolve(args['data-dir'] ?? path.join(REPO, '.bench-data'));
-  fs.mkdirSync(dataDir, { recursive: true });
-  const fsinfo = fsType(dataDir);
+  const t0 = Date.now()
+  const dataDir = path.resolve(args['data-dir'] ?? path.join(REPO, '.bench-data'))
+  fs.mkdirSync(dataDir, { recursive: true })
+  const fsinfo = fsType(dataDir)
   if (fsinfo.type === 'tmpfs' && !args['allow-tmpfs']) {
-    log(`${dataDir} is on tmpfs: io_uring punts every tmpfs read to a worker thread, so the numbers`);
-    log(`would not mean what they say. Use an ext4 directory (--data-dir) or pass --allow-tmpfs.`);
-    process.exit(2);
+    log(`${dataDir} is on tmpfs: io_uring punts every tmpfs read to a worker thread, so the numbers`)
+    log(`would not mean what they say. Use an ext4 directory (--data-dir) or pass --allow-tmpfs.`)
+    process.exit(2)
   }
-  if (fsinfo.type !== 'ext4') log(`[warn] ${dataDir} is on ${fsinfo.type}, not ext4: results may not compare with the reference numbers`);
+  if (fsinfo.type !== 'ext4')
+    log(`[warn] ${dataDir} is on ${fsinfo.type}, not ext4: results may not compare with the reference numbers`)
 
-  const node = probeNode();
-  const uring = probeUring(node);
-  const machine = machineInfo(dataDir, fsinfo);
-  log(`[env] ${machine.cpu} x${machine.cores}, ${machine.memGiB} GiB, Linux ${machine.kernel}, data on ${fsinfo.type} (${dataDir})`);
-  log(`[env] node ${nodeBin}: ${node.version}, libuv ${node.uv}, N-API ${node.napi}`);
-  log(`[env] ${uring.reason}`);
+  const node = probeNode()
+  const uring = probeUring(node)
+  const machine = machineInfo(dataDir, fsinfo)
+  log(
+    `[env] ${machine.cpu} x${machine.cores}, ${machine.memGiB} GiB, Linux ${machine.kernel}, data on ${fsinfo.type} (${dataDir})`
+  )
+  log(`[env] node ${nodeBin}: ${node.version}, libuv ${node.uv}, N-API ${node.napi}`)
+  log(`[env] ${uring.reason}`)
 
   // Skips decided up front: one message each, instead of one per run.
   // skip[c] is the full reason (log, JSON, SVG); short[c] goes into the table.
-  const skip = {};
-  const short = {};
+  const skip = {}
+  const short = {}
   if (!fs.existsSync(path.join(REPO, 'dist/fs/index.js'))) {
-    skip.boros = 'boros: not built, run npm run build';
-    short.boros = 'not built, run npm run build';
+    skip.boros = 'boros: not built, run npm run build'
+    short.boros = 'not built, run npm run build'
   }
   if (!uring.honoured) {
-    for (const c of ['fsp-uring', 'cb-uring']) { skip[c] = uring.reason; short[c] = `UV_USE_IO_URING not honoured by Node ${node.version}`; }
+    for (const c of ['fsp-uring', 'cb-uring']) {
+      skip[c] = uring.reason
+      short[c] = `UV_USE_IO_URING not honoured by Node ${node.version}`
+    }
   }
-  const wantNative = selectedContenders.includes('native') && selected.some((n) => byName[n].native);
-  const native = wantNative ? ensureNative({ build: !args['no-build'] }) : { skip: 'native: not selected' };
-  if (native.skip) { skip.native = native.skip; short.native = native.skip.replace(/^native ceiling: /, '').split('\n')[0]; }
-  if (native.note) log(`[native] ${native.note}`);
-  const fio = fioVersion();
-  if (!fio) { skip.fio = 'fio: not installed (apt-get install fio), skipped'; short.fio = 'not installed'; }
-  for (const c of selectedContenders) if (skip[c]) log(`[skip] ${skip[c]}`);
-  log(`[env] fio: ${fio ?? 'absent'}; strace pass for io_uring_enter counts: ${useStrace ? 'on' : straceAvailable() ? 'off' : 'strace absent'}`);
+  const wantNative = selectedContenders.includes('native') && selected.some((n) => byName[n].native)
+  const native = wantNative ? ensureNative({ build: !args['no-build'] }) : { skip: 'native: not selected' }
+  if (native.skip) {
+    skip.native = native.skip
+    short.native = native.skip.replace(/^native ceiling: /, '').split('\n')[0]
+  }
+  if (native.note) log(`[native] ${native.note}`)
+  const fio = fioVersion()
+  if (!fio) {
+    skip.fio = 'fio: not installed (apt-get install fio), skipped'
+    short.fio = 'not installed'
+  }
+  for (const c of selectedContenders) if (skip[c]) log(`[skip] ${skip[c]}`)
+  log(
+    `[env] fio: ${fio ?? 'absent'}; strace pass for io_uring_enter counts: ${useStrace ? 'on' : straceAvailable() ? 'off' : 'strace absent'}`
+  )
 
   // Data sets: only those the selected workloads need.
-  const needBig = selected.some((n) => ['randread', 'seqread'].includes(n));
-  const needTree = selected.some((n) => ['readfiles', 'statstorm'].includes(n));
-  const bigFile = needBig ? ensureBigFile(dataDir, opts.bigSize, opts.seed) : null;
-  const manifest = needTree ? ensureTree(dataDir, opts.treeFiles, opts.treeDirs, opts.seed) : null;
-  const writeFile = path.join(dataDir, 'seqwrite.tmp');
-  const freeish = os.freemem();
-  if (needBig && freeish < opts.bigSize * 1.5) log(`[warn] only ${fmtBytes(freeish)} free memory: the ${fmtBytes(opts.bigSize)} file may not stay cached`);
+  const needBig = selected.some((n) => ['randread', 'seqread'].includes(n))
+  const needTree = selected.some((n) => ['readfiles', 'statstorm'].includes(n))
+  const bigFile = needBig ? ensureBigFile(dataDir, opts.bigSize, opts.seed) : null
+  const manifest = needTree ? ensureTree(dataDir, opts.treeFiles, opts.treeDirs, opts.seed) : null
+  const writeFile = path.join(dataDir, 'seqwrite.tmp')
+  const freeish = os.freemem()
+  if (needBig && freeish < opts.bigSize * 1.5)
+    log(`[warn] only ${fmtBytes(freeish)} free memory: the ${fmtBytes(opts.bigSize)} file may not stay cached`)
 
   // The plan: every run that will actually start a process.
-  const plan = [];
+  const plan = []
   for (const name of selected) {
-    const w = byName[name];
+    const w = byName[name]
     w.configs(opts).forEach((cfg, ci) => {
       for (const c of selectedContenders) {
-        if (!w.contenders.includes(c)) continue;
-        const def = CONTENDERS[c];
-        const reuse = def.qdIndependent && ci > 0;
-        plan.push({ w, cfg, c, def, reuse, skip: short[c] ?? skip[c] ?? (def.external === 'native' && !w.native ? 'n/a' : null) });
+        if (!w.contenders.includes(c)) continue
+        const def = CONTENDERS[c]
+        const reuse = def.qdIndependent && ci > 0
+        plan.push({
+          w,
+          cfg,
+          c,
+          def,
+          reuse,
+          skip: short[c] ?? skip[c] ?? (def.external === 'native' && !w.native ? 'n/a' : null)
+        })
       }
-    });
+    })
   }
-  const runs = plan.filter((x) => !x.reuse && !x.skip);
-  const straceRuns = useStrace ? runs.filter((x) => x.c !== 'boros' && x.c !== 'native').length : 0;
-  const eta = runs.length * (opts.seconds + opts.warmup + 0.25) + straceRuns * (opts.straceSeconds + 0.4);
-  log(`[plan] ${runs.length} runs of ${opts.seconds} s${straceRuns ? ` + ${straceRuns} short strace runs` : ''}${quick ? ' (quick)' : ''}, about ${Math.ceil(eta / 10) * 10} s`);
+  const runs = plan.filter((x) => !x.reuse && !x.skip)
+  const straceRuns = useStrace ? runs.filter((x) => x.c !== 'boros' && x.c !== 'native').length : 0
+  const eta = runs.length * (opts.seconds + opts.warmup + 0.25) + straceRuns * (opts.straceSeconds + 0.4)
+  log(
+    `[plan] ${runs.length} runs of ${opts.seconds} s${straceRuns ? ` + ${straceRuns} short strace runs` : ''}${quick ? ' (quick)' : ''}, about ${Math.ceil(eta / 10) * 10} s`
+  )
 
-  const results = [];
-  const warmed = new Set();
-  let i = 0;
+  const results = []
+  const warmed = new Set()
+  let i = 0
   for (const x of plan) {
-    const { w, cfg, c, def } = x;
+    const { w, cfg, c, def } = x
     const p = {
-      file: bigFile, fileSize: opts.bigSize, manifest, writeFile, writeSize: opts.writeSize,
-      block: cfg.block ?? opts.block, qd: cfg.qd, seed: opts.seed, seconds: opts.seconds,
-    };
-    const rec = { workload: w.name, title: w.title, config: cfg.label, qd: cfg.qd, unit: w.unit, op: w.op, contender: c, label: def.label };
-    if (x.skip) { results.push({ ...rec, skipped: x.skip }); continue; }
+      file: bigFile,
+      fileSize: opts.bigSize,
+      manifest,
+      writeFile,
+      writeSize: opts.writeSize,
+      block: cfg.block ?? opts.block,
+      qd: cfg.qd,
+      seed: opts.seed,
+      seconds: opts.seconds
+    }
+    const rec = {
+      workload: w.name,
+      title: w.title,
+      config: cfg.label,
+      qd: cfg.qd,
+      unit: w.unit,
+      op: w.op,
+      contender: c,
+      label: def.label
+    }
+    if (x.skip) {
+      results.push({ ...rec, skipped: x.skip })
+      continue
+    }
     if (x.reuse) {
-      const first = results.find((r) => r.workload === w.name && r.contender === c && !r.reused);
-      results.push({ ...first, ...rec, reused: true, note: 'in-flight does not apply: same run as the first config' });
-      continue;
+      const first = results.find((r) => r.workload === w.name && r.contender === c && !r.reused)
+      results.push({ ...first, ...rec, reused: true, note: 'in-flight does not apply: same run as the first config' })
+      continue
     }
     // Warm the page cache once per workload (seqwrite dirties memory in between).
     if (!warmed.has(w.name)) {
-      warmed.add(w.name);
+      warmed.add(w.name)
       if ((w.name === 'randread' || w.name === 'seqread') && bigFile) {
-        const s = warmFile(bigFile);
-        log(`[warm] read ${fmtBytes(s.bytes)} in ${s.seconds.toFixed(2)} s (${s.gbPerSec.toFixed(1)} GB/s)`);
+        const s = warmFile(bigFile)
+        log(`[warm] read ${fmtBytes(s.bytes)} in ${s.seconds.toFixed(2)} s (${s.gbPerSec.toFixed(1)} GB/s)`)
       } else if (manifest && (w.name === 'readfiles' || w.name === 'statstorm')) {
-        const s = warmTree(manifest);
-        log(`[warm] read ${fmtNum(s.files)} files (${fmtBytes(s.bytes)}) in ${s.seconds.toFixed(2)} s`);
+        const s = warmTree(manifest)
+        log(`[warm] read ${fmtNum(s.files)} files (${fmtBytes(s.bytes)}) in ${s.seconds.toFixed(2)} s`)
       }
     }
-    i++;
-    process.stderr.write(`[${i}/${runs.length}] ${w.name} ${cfg.label} ${def.label} ... `);
+    i++
+    process.stderr.write(`[${i}/${runs.length}] ${w.name} ${cfg.label} ${def.label} ... `)
     try {
-      w.prepare?.(p);
-      let r;
+      w.prepare?.(p)
+      let r
       if (def.external === 'native') {
-        r = runNative(native.bin, w.native({ ...p, seconds: opts.seconds }), p, (opts.seconds + 60) * 1000);
+        r = runNative(native.bin, w.native({ ...p, seconds: opts.seconds }), p, (opts.seconds + 60) * 1000)
       } else if (def.external === 'fio') {
-        const timeBased = w.name !== 'seqwrite';
-        const a = fioArgs(w.fio(p), { seconds: opts.seconds, warmup: opts.warmup, timeBased });
-        r = runFio(a, (opts.seconds * (w.timeCap ?? 1) + 120) * 1000);
+        const timeBased = w.name !== 'seqwrite'
+        const a = fioArgs(w.fio(p), { seconds: opts.seconds, warmup: opts.warmup, timeBased })
+        r = runFio(a, (opts.seconds * (w.timeCap ?? 1) + 120) * 1000)
         if (useStrace) {
-          const s = countEnters('fio', fioArgs(w.fio(p), { seconds: opts.straceSeconds, warmup: 0, timeBased }));
+          const s = countEnters('fio', fioArgs(w.fio(p), { seconds: opts.straceSeconds, warmup: 0, timeBased }))
           if (s.calls != null && s.status === 0) {
-            try { const j = JSON.parse(s.stdout.slice(s.stdout.indexOf('{'))).jobs[0]; const d = j.write.total_ios > 0 ? j.write : j.read; r.enters = null; r.entersPerOp = s.calls / d.total_ios; r.entersSource = 'strace'; } catch {}
+            try {
+              const j = JSON.parse(s.stdout.slice(s.stdout.indexOf('{'))).jobs[0]
+              const d = j.write.total_ios > 0 ? j.write : j.read
+              r.enters = null
+              r.entersPerOp = s.calls / d.total_ios
+              r.entersSource = 'strace'
+            } catch {}
           }
         }
       } else {
-        r = runChild(w, def, p, opts.seconds, opts.warmup);
+        r = runChild(w, def, p, opts.seconds, opts.warmup)
         if (r.skipped) {
-          process.stderr.write(`skipped: ${r.skipped}\n`);
-          results.push({ ...rec, skipped: r.skipped });
-          continue;
+          process.stderr.write(`skipped: ${r.skipped}\n`)
+          results.push({ ...rec, skipped: r.skipped })
+          continue
         }
         if (useStrace && c !== 'boros') {
-          w.prepare?.(p);
-          const epo = straceChild(w, def, p);
-          if (epo != null) { r.entersPerOp = epo; r.entersSource = 'strace'; }
+          w.prepare?.(p)
+          const epo = straceChild(w, def, p)
+          if (epo != null) {
+            r.entersPerOp = epo
+            r.entersSource = 'strace'
+          }
         }
       }
-      if (r.entersPerOp == null && r.enters != null && r.ops > 0) r.entersPerOp = r.enters / r.ops;
-      const out = { ...rec, ...r, rate: rateOf(w, r), cpuPerOpUs: r.cpuSeconds != null && r.ops ? (r.cpuSeconds / r.ops) * 1e6 : null };
-      results.push(out);
-      process.stderr.write(`${fmtNum(out.rate, w.unit === 'MB/s' ? 0 : 0)} ${w.unit}\n`);
+      if (r.entersPerOp == null && r.enters != null && r.ops > 0) r.entersPerOp = r.enters / r.ops
+      const out = {
+        ...rec,
+        ...r,
+        rate: rateOf(w, r),
+        cpuPerOpUs: r.cpuSeconds != null && r.ops ? (r.cpuSeconds / r.ops) * 1e6 : null
+      }
+      results.push(out)
+      process.stderr.write(`${fmtNum(out.rate, w.unit === 'MB/s' ? 0 : 0)} ${w.unit}\n`)
     } catch (e) {
-      process.stderr.write(`FAILED: ${e.message}\n`);
-      results.push({ ...rec, error: e.message });
+      process.stderr.write(`FAILED: ${e.message}\n`)
+      results.push({ ...rec, error: e.message })
     }
   }
-  if (selected.includes('seqwrite')) fs.rmSync(writeFile, { force: true });
+  if (selected.includes('seqwrite')) fs.rmSync(writeFile, { force: true })
 
   const doc = {
     meta: {
@@ -314,17 +416,27 @@ async function main() {
       machine,
       node: { path: nodeBin, ...node, uvUseIoUring: uring },
       tools: { fio, strace: useStrace, native: native.bin ?? null, nativeSkip: native.skip ?? null },
-      settings: { ...opts, workloads: selected, contenders: selectedContenders, threadpool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)' },
+      settings: {
+        ...opts,
+        workloads: selected,
+        contenders: selectedContenders,
+        threadpool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)'
+      },
       skips: skip,
-      contenders: Object.fromEntries(Object.entries(CONTENDERS).map(([k, v]) => [k, v.label])),
+      contenders: Object.fromEntries(Object.entries(CONTENDERS).map(([k, v]) => [k, v.label]))
     },
-    results,
-  };
-  printReport(doc);
-  const resultsDir = path.join(BENCH, 'results');
-  const files = writeJson(doc, resultsDir);
-  files.push(writeSvg(doc, resultsDir));
-  log(`\n[done] ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.map((f) => path.relative(REPO, f)).join(', ')}`);
+    results
+  }
+  printReport(doc)
+  const resultsDir = path.join(BENCH, 'results')
+  const files = writeJson(doc, resultsDir)
+  files.push(writeSvg(doc, resultsDir))
+  log(
+    `\n[done] ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.map((f) => path.relative(REPO, f)).join(', ')}`
+  )
 }
 
-main().catch((e) => { log(e.stack ?? String(e)); process.exit(1); });
+main().catch((e) => {
+  log(e.stack ?? String(e))
+  process.exit(1)
+})

@@ -51,7 +51,12 @@ export const codes = {
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error
 
 /** An error with a Node-style `code`, printed as `TypeError [ERR_X]: ...`. */
-export function codedError<E extends ErrorClass>(Base: E, code: string, message: string, cause?: unknown): InstanceType<E> & { code: string } {
+export function codedError<E extends ErrorClass>(
+  Base: E,
+  code: string,
+  message: string,
+  cause?: unknown
+): InstanceType<E> & { code: string } {
   const err = new Base(message, cause === undefined ? undefined : { cause }) as InstanceType<E> & { code: string }
   Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: true, configurable: true })
   const name = err.name
@@ -97,5 +102,9 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
 
 /** `ERR_OUT_OF_RANGE`, worded as Node words it. */
 export function outOfRange(name: string, range: string, value: unknown): RangeError {
-  return codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`)
+  return codedError(
+    RangeError,
+    'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`
+  )
 }

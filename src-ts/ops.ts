@@ -6,7 +6,14 @@
  */
 import { systemError } from './errors.js'
 import { Future, type OpOptions } from './future.js'
-import { validateBuffer, validateFd, validateOffsetLength, validatePosition, toPath, type PathLike } from './validate.js'
+import {
+  validateBuffer,
+  validateFd,
+  validateOffsetLength,
+  validatePosition,
+  toPath,
+  type PathLike
+} from './validate.js'
 
 function check(syscall: string, path?: string) {
   return (result: number): number => {
@@ -17,7 +24,11 @@ function check(syscall: string, path?: string) {
 
 /** A no-op through the ring: resolves once the kernel has completed it. */
 export function nop(options?: OpOptions): Future<void> {
-  return new Future((b, t) => b.nop(t), () => undefined, options)
+  return new Future(
+    (b, t) => b.nop(t),
+    () => undefined,
+    options
+  )
 }
 
 /**
@@ -64,11 +75,19 @@ export function open(path: PathLike, flags: number, mode = 0o666, options?: OpOp
 /** `close(2)`. */
 export function close(fd: number, options?: OpOptions): Future<void> {
   validateFd(fd)
-  return new Future((b, t) => b.close(fd, t), (r) => void check('close')(r), options)
+  return new Future(
+    (b, t) => b.close(fd, t),
+    (r) => void check('close')(r),
+    options
+  )
 }
 
 /** `fsync(2)`, or `fdatasync(2)` with `datasync`. */
 export function fsync(fd: number, datasync = false, options?: OpOptions): Future<void> {
   validateFd(fd)
-  return new Future((b, t) => b.fsync(fd, datasync, t), (r) => void check(datasync ? 'fdatasync' : 'fsync')(r), options)
+  return new Future(
+    (b, t) => b.fsync(fd, datasync, t),
+    (r) => void check(datasync ? 'fdatasync' : 'fsync')(r),
+    options
+  )
 }

@@ -1,9 +1,9 @@
 // The workloads, in the order the suite runs them.
-import randread from './randread.mjs';
-import readfiles from './readfiles.mjs';
-import seqread from './seqread.mjs';
-import seqwrite from './seqwrite.mjs';
-import statstorm from './statstorm.mjs';
+import randread from './randread.mjs'
+import readfiles from './readfiles.mjs'
+import seqread from './seqread.mjs'
+import seqwrite from './seqwrite.mjs'
+import statstorm from './statstorm.mjs'
 
-export const workloads = [randread, readfiles, seqread, seqwrite, statstorm];
-export const byName = Object.fromEntries(workloads.map((w) => [w.name, w]));
+export const workloads = [randread, readfiles, seqread, seqwrite, statstorm]
+export const byName = Object.fromEntries(workloads.map((w) => [w.name, w]))

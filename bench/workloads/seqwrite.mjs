@@ -1,29 +1,29 @@
 // Workload 3b: write a big file sequentially in 128 KiB blocks, one write in
 // flight, then fsync. The time includes the fsync, so this mostly measures the
 // disk's write-back; it stops early (and still fsyncs) when the time cap is hit.
-import fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { xorshift32, fillRandom, MiB } from '../util.mjs';
-import { promiseLoops, callbackChains, syncLoop, deadline, STOP } from './common.mjs';
+import fs from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { xorshift32, fillRandom, MiB } from '../util.mjs'
+import { promiseLoops, callbackChains, syncLoop, deadline, STOP } from './common.mjs'
 
 // One seeded 1 MiB pattern; block k is a slice of it.
 function pattern(p) {
-  const buf = Buffer.allocUnsafe(MiB);
-  fillRandom(buf, xorshift32(p.seed));
-  return buf;
+  const buf = Buffer.allocUnsafe(MiB)
+  fillRandom(buf, xorshift32(p.seed))
+  return buf
 }
 
 function cursor(p) {
-  let pos = 0;
+  let pos = 0
   return () => {
-    if (pos >= p.writeSize) return STOP;
-    const at = pos;
-    pos += p.block;
-    return at;
-  };
+    if (pos >= p.writeSize) return STOP
+    const at = pos
+    pos += p.block
+    return at
+  }
 }
 
-const slice = (pat, pos, p) => (pos % MiB) + p.block <= MiB ? pos % MiB : 0;
+const slice = (_pat, pos, p) => ((pos % MiB) + p.block <= MiB ? pos % MiB : 0)
 
 export default {
   name: 'seqwrite',
@@ -36,68 +36,74 @@ export default {
   timeCap: 4, // seconds multiplier: the run may take up to 4x the nominal duration
 
   async promise(fsp, p, seconds) {
-    const next = cursor(p);
-    const pat = pattern(p);
-    const fh = await fsp.open(p.writeFile, 'w');
+    const next = cursor(p)
+    const pat = pattern(p)
+    const fh = await fsp.open(p.writeFile, 'w')
     try {
       const r = await promiseLoops(p.qd, deadline(seconds), async () => {
-        const pos = next();
-        if (pos === STOP) return STOP;
-        return (await fh.write(pat, slice(pat, pos, p), p.block, pos)).bytesWritten;
-      });
-      if (typeof fh.sync === 'function') await fh.sync();
-      else if (typeof fh.datasync === 'function') await fh.datasync();
-      else throw new Error('FileHandle has neither sync() nor datasync()');
-      return r;
+        const pos = next()
+        if (pos === STOP) return STOP
+        return (await fh.write(pat, slice(pat, pos, p), p.block, pos)).bytesWritten
+      })
+      if (typeof fh.sync === 'function') await fh.sync()
+      else if (typeof fh.datasync === 'function') await fh.datasync()
+      else throw new Error('FileHandle has neither sync() nor datasync()')
+      return r
     } finally {
-      await fh.close();
+      await fh.close()
     }
   },
 
   async callback(nodefs, p, seconds) {
-    const next = cursor(p);
-    const pat = pattern(p);
-    const fd = nodefs.openSync(p.writeFile, 'w');
+    const next = cursor(p)
+    const pat = pattern(p)
+    const fd = nodefs.openSync(p.writeFile, 'w')
     try {
-      const r = await callbackChains(p.qd, deadline(seconds), (i, cb) => {
-        const pos = next();
-        if (pos === STOP) return cb(null, STOP);
-        nodefs.write(fd, pat, slice(pat, pos, p), p.block, pos, cb);
-      });
-      await new Promise((res, rej) => nodefs.fsync(fd, (e) => (e ? rej(e) : res())));
-      return r;
+      const r = await callbackChains(p.qd, deadline(seconds), (_i, cb) => {
+        const pos = next()
+        if (pos === STOP) return cb(null, STOP)
+        nodefs.write(fd, pat, slice(pat, pos, p), p.block, pos, cb)
+      })
+      await new Promise((res, rej) => nodefs.fsync(fd, (e) => (e ? rej(e) : res())))
+      return r
     } finally {
-      nodefs.closeSync(fd);
+      nodefs.closeSync(fd)
     }
   },
 
   sync(nodefs, p, seconds) {
-    const next = cursor(p);
-    const pat = pattern(p);
-    const fd = nodefs.openSync(p.writeFile, 'w');
+    const next = cursor(p)
+    const pat = pattern(p)
+    const fd = nodefs.openSync(p.writeFile, 'w')
     try {
       const r = syncLoop(deadline(seconds), () => {
-        const pos = next();
-        return pos === STOP ? STOP : nodefs.writeSync(fd, pat, slice(pat, pos, p), p.block, pos);
-      });
-      nodefs.fsyncSync(fd);
-      return r;
+        const pos = next()
+        return pos === STOP ? STOP : nodefs.writeSync(fd, pat, slice(pat, pos, p), p.block, pos)
+      })
+      nodefs.fsyncSync(fd)
+      return r
     } finally {
-      nodefs.closeSync(fd);
+      nodefs.closeSync(fd)
     }
   },
 
   // Called by the orchestrator before every contender: start from an empty file,
   // with no dirty pages left over from the previous contender.
   prepare(p) {
-    fs.rmSync(p.writeFile, { force: true });
-    spawnSync('sync');
+    fs.rmSync(p.writeFile, { force: true })
+    spawnSync('sync')
   },
 
   native: null, // the native example only reads
 
   fio: (p) => [
-    '--name=seqwrite', `--filename=${p.writeFile}`, '--rw=write', `--bs=${p.block}`,
-    `--iodepth=${p.qd}`, `--size=${p.writeSize}`, '--end_fsync=1', '--fallocate=none',
-  ],
-};
+    '--name=seqwrite',
+    `--filename=${p.writeFile}`,
+    '--rw=write',
+    `--bs=${p.block}`,
+    `--iodepth=${p.qd}`,
+    `--size=${p.writeSize}`,
+    '--end_fsync=1',
+    '--fallocate=none'
+  ]
+}

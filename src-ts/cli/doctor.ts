@@ -129,7 +129,7 @@ function libc(): string {
     // no report: look at ldd below
   }
   const ldd = readText('/usr/bin/ldd')
-  return ldd !== null && ldd.includes('musl') ? 'musl' : 'gnu'
+  return ldd?.includes('musl') ? 'musl' : 'gnu'
 }
 
 /** Which JS runtime this is. */
@@ -164,7 +164,7 @@ function readSeccomp(): boolean | null {
 function borosVersion(): string | null {
   const t = readText(join(__dirname, '..', '..', 'package.json'))
   try {
-    return t === null ? null : (JSON.parse(t) as { version?: string }).version ?? null
+    return t === null ? null : ((JSON.parse(t) as { version?: string }).version ?? null)
   } catch {
     return null
   }
@@ -239,7 +239,9 @@ export function diagnose(): DoctorReport {
     reasons.push(`kernel ${kernelRelease} is too old: boros needs Linux >= ${MIN_KERNEL} (IORING_SETUP_DEFER_TASKRUN)`)
   }
   if (ioUringDisabled === 2) {
-    reasons.push('kernel.io_uring_disabled = 2: io_uring is disabled for every process (sysctl -w kernel.io_uring_disabled=0 to allow it)')
+    reasons.push(
+      'kernel.io_uring_disabled = 2: io_uring is disabled for every process (sysctl -w kernel.io_uring_disabled=0 to allow it)'
+    )
   } else if (ioUringDisabled === 1 && probe !== undefined && !probe.ok) {
     reasons.push(
       'kernel.io_uring_disabled = 1: io_uring is allowed only to members of kernel.io_uring_group and to CAP_SYS_ADMIN'
@@ -248,14 +250,15 @@ export function diagnose(): DoctorReport {
   if (probe !== undefined && !probe.ok) {
     if (seccompFiltered === true && probe.errno === 1 /* EPERM */ && !/seccomp/i.test(probe.reason ?? '')) {
       reasons.push(
-        'a seccomp filter refuses io_uring_setup with EPERM (Docker\'s default profile does: run the container with --security-opt seccomp=unconfined or a profile that allows io_uring_setup/io_uring_enter/io_uring_register)'
+        "a seccomp filter refuses io_uring_setup with EPERM (Docker's default profile does: run the container with --security-opt seccomp=unconfined or a profile that allows io_uring_setup/io_uring_enter/io_uring_register)"
       )
     }
     reasons.push(`ring setup failed: ${probe.reason ?? 'unknown reason'}`)
   }
 
   const usable = rt === 'node' && native !== undefined && probe?.ok === true && kernelNewEnough !== false
-  if (nodeNewEnough === false) warnings.push(`Node ${process.versions.node} is older than ${MIN_NODE}, which boros supports`)
+  if (nodeNewEnough === false)
+    warnings.push(`Node ${process.versions.node} is older than ${MIN_NODE}, which boros supports`)
 
   const memlock = readMemlock()
   if (memlock !== null && memlock.soft !== null && memlock.soft < 8 * 1024 * 1024) {
@@ -276,7 +279,7 @@ export function diagnose(): DoctorReport {
   let backend: DoctorReport['backend']
   try {
     const info = quietly(() => runtime())
-    backend = { name: info.backend, reason: info.backend === 'fallback' ? info.fallbackReason ?? null : null, forced }
+    backend = { name: info.backend, reason: info.backend === 'fallback' ? (info.fallbackReason ?? null) : null, forced }
   } catch (e) {
     backend = { name: 'fallback', reason: firstLine(e instanceof Error ? e.message : e), forced }
   }
@@ -306,7 +309,7 @@ export function diagnose(): DoctorReport {
       usable,
       reasons: usable ? [] : reasons.length > 0 ? reasons : ['unknown reason'],
       errno: probe?.errno ?? null,
-      setupError: probe !== undefined && !probe.ok ? probe.reason ?? null : null,
+      setupError: probe !== undefined && !probe.ok ? (probe.reason ?? null) : null,
       seccompFiltered,
       ioUringDisabled
     },
@@ -343,10 +346,7 @@ export function formatReport(r: DoctorReport): string {
   )
   row('libuv', r.node.uv ?? 'unknown')
   row('N-API', r.node.napi ?? 'unknown')
-  row(
-    'native addon',
-    r.addon.loaded ? `loaded${r.addon.file !== null ? ` (${r.addon.file})` : ''}` : 'NOT LOADED'
-  )
+  row('native addon', r.addon.loaded ? `loaded${r.addon.file !== null ? ` (${r.addon.file})` : ''}` : 'NOT LOADED')
   for (const e of r.addon.errors) lines.push(`  ${''.padEnd(20)}   ${e}`)
   row('seccomp filter', yesNo(r.ioUring.seccompFiltered, 'active', 'none'))
   row(
@@ -395,7 +395,9 @@ export function formatReport(r: DoctorReport): string {
   lines.push('')
   lines.push(
     r.ok
-      ? 'io_uring is usable: boros will use it' + (r.backend.forced ? ' (but BOROS_BACKEND=fallback forces the fallback)' : '') + '.'
+      ? 'io_uring is usable: boros will use it' +
+          (r.backend.forced ? ' (but BOROS_BACKEND=fallback forces the fallback)' : '') +
+          '.'
       : 'io_uring is NOT usable here: boros will run on its node:fs fallback (slower).'
   )
   return lines.join('\n')

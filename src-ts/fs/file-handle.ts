@@ -172,7 +172,12 @@ export class FileHandle extends EventEmitter {
       validateSignal(opts?.signal)
       const fd = this.#fd
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
-      return this.#op('read', (b, t) => b.read(fd, buf, off, len, pos, t), (n) => ({ bytesRead: n, buffer: buf }), opts?.signal)
+      return this.#op(
+        'read',
+        (b, t) => b.read(fd, buf, off, len, pos, t),
+        (n) => ({ bytesRead: n, buffer: buf }),
+        opts?.signal
+      )
     } catch (e) {
       return Promise.reject(e)
     }
@@ -212,7 +217,11 @@ export class FileHandle extends EventEmitter {
         validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
       }
       const fd = this.#fd
-      return this.#op('write', (b, t) => b.write(fd, buf, off, len, pos, t), (n) => ({ bytesWritten: n, buffer: data }))
+      return this.#op(
+        'write',
+        (b, t) => b.write(fd, buf, off, len, pos, t),
+        (n) => ({ bytesWritten: n, buffer: data })
+      )
     } catch (e) {
       return Promise.reject(e)
     }
@@ -220,22 +229,35 @@ export class FileHandle extends EventEmitter {
 
   /** `fstat` through statx. */
   stat(options?: StatOptions): Promise<Stats> {
-    if (options?.bigint) return Promise.reject(new TypeError('boros: stat({ bigint: true }) is not supported yet; use node:fs'))
+    if (options?.bigint)
+      return Promise.reject(new TypeError('boros: stat({ bigint: true }) is not supported yet; use node:fs'))
     const out = new Float64Array(STAT_FIELDS)
     const fd = this.#fd
-    return this.#op('fstat', (b, t) => b.statx(null, fd, true, out, t), () => toStats(out))
+    return this.#op(
+      'fstat',
+      (b, t) => b.statx(null, fd, true, out, t),
+      () => toStats(out)
+    )
   }
 
   /** `fsync(2)`. */
   sync(): Promise<void> {
     const fd = this.#fd
-    return this.#op('fsync', (b, t) => b.fsync(fd, false, t), () => undefined)
+    return this.#op(
+      'fsync',
+      (b, t) => b.fsync(fd, false, t),
+      () => undefined
+    )
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
     const fd = this.#fd
-    return this.#op('fdatasync', (b, t) => b.fsync(fd, true, t), () => undefined)
+    return this.#op(
+      'fdatasync',
+      (b, t) => b.fsync(fd, true, t),
+      () => undefined
+    )
   }
 
   /** Reads from the current position to the end of the file. */
@@ -262,13 +284,23 @@ export class FileHandle extends EventEmitter {
   /** @internal Raw positional read used by readFile/streams: resolves with bytes read. */
   _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal): Promise<number> {
     const fd = this.#fd
-    return this.#op('read', (b, t) => b.read(fd, buf, off, len, pos, t), (n) => n, signal)
+    return this.#op(
+      'read',
+      (b, t) => b.read(fd, buf, off, len, pos, t),
+      (n) => n,
+      signal
+    )
   }
 
   /** @internal Raw positional write used by writeFile: resolves with bytes written. */
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal): Promise<number> {
     const fd = this.#fd
-    return this.#op('write', (b, t) => b.write(fd, buf, off, len, pos, t), (n) => n, signal)
+    return this.#op(
+      'write',
+      (b, t) => b.write(fd, buf, off, len, pos, t),
+      (n) => n,
+      signal
+    )
   }
 
   /** Closes the file once the operations in flight on it have finished. */

@@ -50,7 +50,8 @@ export function parseFlags(flags: unknown, fallback = 'r'): number {
 export function parseMode(mode: unknown, fallback: number): number {
   if (mode == null) return fallback
   if (typeof mode === 'string') {
-    if (!/^[0-7]+$/.test(mode)) throw invalidArgValue('mode', mode, 'must be a 32-bit unsigned integer or an octal string')
+    if (!/^[0-7]+$/.test(mode))
+      throw invalidArgValue('mode', mode, 'must be a 32-bit unsigned integer or an octal string')
     return parseInt(mode, 8)
   }
   if (typeof mode !== 'number') throw invalidArgType('mode', 'of type number or string', mode)

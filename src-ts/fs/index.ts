@@ -74,7 +74,10 @@ async function closeQuietly(fh: FileHandle): Promise<void> {
  * Reads a whole file: one allocation sized from statx, no 512 KiB round trips.
  * `path` may also be an open `FileHandle` (read from its current position).
  */
-export async function readFile(path: PathLike | FileHandle, options?: ReadFileOptions | Encoding | null): Promise<Buffer | string> {
+export async function readFile(
+  path: PathLike | FileHandle,
+  options?: ReadFileOptions | Encoding | null
+): Promise<Buffer | string> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
   validateSignal(opts.signal)
   if (path instanceof FileHandle) return path.readFile(opts)
@@ -92,13 +95,18 @@ export async function readFile(path: PathLike | FileHandle, options?: ReadFileOp
 }
 
 /** Writes a whole file, continuing short writes until every byte is written. */
-export async function writeFile(path: PathLike | FileHandle, data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
+export async function writeFile(
+  path: PathLike | FileHandle,
+  data: WriteData,
+  options?: WriteFileOptions | Encoding | null
+): Promise<void> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
   validateSignal(opts.signal)
   if (path instanceof FileHandle) return path.writeFile(data, opts)
   const p = toPath(path)
   const bytes = toBytes(data, opts.encoding ?? 'utf8')
-  if (!usesRing()) return fsp.writeFile(p, data as Parameters<typeof fsp.writeFile>[1], opts as Parameters<typeof fsp.writeFile>[2])
+  if (!usesRing())
+    return fsp.writeFile(p, data as Parameters<typeof fsp.writeFile>[1], opts as Parameters<typeof fsp.writeFile>[2])
   const fh = await open(p, opts.flag ?? 'w', opts.mode)
   try {
     await writeAll(fh, bytes, opts.signal)
@@ -109,7 +117,11 @@ export async function writeFile(path: PathLike | FileHandle, data: WriteData, op
 }
 
 /** Appends to a file, creating it if needed (flag `'a'`). */
-export function appendFile(path: PathLike | FileHandle, data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
+export function appendFile(
+  path: PathLike | FileHandle,
+  data: WriteData,
+  options?: WriteFileOptions | Encoding | null
+): Promise<void> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
   return writeFile(path, data, { ...opts, flag: opts.flag ?? 'a' })
 }

@@ -82,11 +82,18 @@ export async function writeAll(
 function asBytes(chunk: unknown, encoding: Encoding): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding)
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-  throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, DataView, or an iterable of them', chunk)
+  throw invalidArgType(
+    'data',
+    'of type string or an instance of Buffer, TypedArray, DataView, or an iterable of them',
+    chunk
+  )
 }
 
 /** Normalizes `writeFile` data to bytes, or an (async) iterable of bytes. */
-export function toBytes(data: WriteData, encoding: Encoding): Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
+export function toBytes(
+  data: WriteData,
+  encoding: Encoding
+): Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
   if (typeof data === 'string' || ArrayBuffer.isView(data)) return asBytes(data, encoding)
   if (data != null && typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
     const it = data as AsyncIterable<string | NodeJS.ArrayBufferView>
@@ -100,5 +107,9 @@ export function toBytes(data: WriteData, encoding: Encoding): Uint8Array | Itera
       for (const c of it) yield asBytes(c, encoding)
     })()
   }
-  throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, DataView, or an iterable of them', data)
+  throw invalidArgType(
+    'data',
+    'of type string or an instance of Buffer, TypedArray, DataView, or an iterable of them',
+    data
+  )
 }
