@@ -160,7 +160,7 @@ test('a process that used boros and has nothing in flight exits by itself', asyn
 
 test('a read in flight keeps the process alive', async (t) => {
   const fifo = mkfifo()
-  const r = await runNode([fixture('pending-forever.mjs'), fifo], { timeout: 2000 })
+  const r = await runNode([fixture('pending-forever.mjs'), fifo], { timeout: 5000 })
   t.is(r.stdout.toString().trim(), 'pending', `stderr: ${r.stderr}`)
   t.is(r.signal, 'SIGTERM', `exited by itself with status ${r.status}`)
   t.is(r.status, null)
