@@ -31,6 +31,20 @@ export function nop(options?: OpOptions): Future<void> {
   )
 }
 
+/** Checks the arguments shared by `read` and `write`; returns the native position (-1: current). */
+function validateIo(
+  fd: number,
+  buffer: NodeJS.ArrayBufferView,
+  offset: number,
+  length: number,
+  position: unknown
+): number {
+  validateFd(fd)
+  validateBuffer(buffer)
+  validateOffsetLength(offset, length, buffer.byteLength)
+  return validatePosition(position)
+}
+
 /**
  * Reads up to `length` bytes at `position` (`null`: the current file position) into
  * `buffer[offset..]`; resolves with the number of bytes read (0 at end of file).
@@ -43,10 +57,7 @@ export function read(
   position: number | bigint | null = null,
   options?: OpOptions
 ): Future<number> {
-  validateFd(fd)
-  validateBuffer(buffer)
-  validateOffsetLength(offset, length, buffer.byteLength)
-  const pos = validatePosition(position)
+  const pos = validateIo(fd, buffer, offset, length, position)
   return new Future((b, t) => b.read(fd, buffer, offset, length, pos, t), check('read'), options)
 }
 
@@ -59,10 +70,7 @@ export function write(
   position: number | bigint | null = null,
   options?: OpOptions
 ): Future<number> {
-  validateFd(fd)
-  validateBuffer(buffer)
-  validateOffsetLength(offset, length, buffer.byteLength)
-  const pos = validatePosition(position)
+  const pos = validateIo(fd, buffer, offset, length, position)
   return new Future((b, t) => b.write(fd, buffer, offset, length, pos, t), check('write'), options)
 }
 
