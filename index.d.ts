@@ -18,6 +18,13 @@ export declare function cancel(key: number): boolean
 /** Queues `close(fd)`. */
 export declare function close(fd: number, tokenId: number): number
 
+/**
+ * Pushes the ops queued in the shared submission queue onto the ring (they are submitted
+ * before libuv next blocks) and keeps the loop alive for them. The façade calls this when it
+ * queues into an empty queue while the loop is not referenced, and when the queue is full.
+ */
+export declare function flush(): void
+
 /** Queues `fsync(fd)`, or `fdatasync(fd)` when `datasync` is true. */
 export declare function fsync(fd: number, datasync: boolean, tokenId: number): number
 
@@ -25,11 +32,15 @@ export declare function fsync(fd: number, datasync: boolean, tokenId: number): n
  * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n)` is called
  * with `n` completions stored as `(token, result)` pairs at the start of `results`
  * (an `Int32Array`; its length / 2 is the most pairs delivered per call). Results are
- * byte counts, descriptors, 0, or `-errno`. Idempotent per thread.
+ * byte counts, descriptors, 0, or `-errno`.
+ *
+ * `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
+ * submission queue of hot-path reads and writes (see `queue.rs`). Returns the offset into
+ * `arena` at which page-aligned arena slots start. Call once per thread.
  *
  * Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
  */
-export declare function init(onComplete: unknown, results: unknown): void
+export declare function init(onComplete: unknown, results: unknown, entries: unknown, ctl: unknown, arena: unknown): number
 
 /** Queues a no-op (completes with 0): a round trip through the ring. */
 export declare function nop(tokenId: number): number

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.cancel = nativeBinding.cancel
 module.exports.close = nativeBinding.close
+module.exports.flush = nativeBinding.flush
 module.exports.fsync = nativeBinding.fsync
 module.exports.init = nativeBinding.init
 module.exports.nop = nativeBinding.nop

@@ -3,10 +3,14 @@
  * the table of pending operations, and settling them in batches.
  *
  * Path of one operation: a façade call takes a token, stores its waiter in `waiters[token]`,
- * and calls the native function, which queues one SQE (no syscall). Just before libuv
- * blocks, the native side submits the whole batch in one `io_uring_enter`. When the ring's
- * eventfd fires, it reaps every CQE and calls `onComplete(n)` once, with `n` (token, result)
- * pairs in `results`; each waiter is called with its result (`-errno` on failure).
+ * and either calls a native function, which queues one SQE (no syscall), or — for the hot
+ * reads and writes of up to `FAST_MAX` bytes — writes one entry into the shared submission
+ * queue (`queueRead`/`queueWrite`, no native call at all). Just before libuv blocks, the
+ * native side drains the shared queue into SQEs and submits the whole batch in one
+ * `io_uring_enter`. When the ring's eventfd fires, it reaps every CQE and calls
+ * `onComplete(n)` once, with `n` (token, result) pairs in `results`; a queued read's bytes are
+ * copied from its arena slot into the caller's buffer, and each waiter is called with its
+ * result (`-errno` on failure).
  * Not part of the public API.
  * @module
  */
@@ -35,10 +39,61 @@ const waiters: Array<((result: number) => void) | undefined> = []
 const freeTokens: number[] = []
 let nextToken = 0
 
+// The shared submission queue (see crates/boros-node/src/queue.rs). Allocated at init.
+/** Reads and writes of at most this many bytes can go through the shared queue. */
+export const FAST_MAX = 16384
+const ENTRY_FIELDS = 6
+const QUEUE_CAPACITY = 1024
+const ARENA_SLOTS = 1024
+const CTL_QUEUED = 0
+const CTL_REFERENCED = 1
+const KIND_READ = 0
+const KIND_WRITE = 1
+const EFAULT = -14
+let entries: Float64Array
+let ctl: Int32Array
+/** The arena: `ARENA_SLOTS` page-aligned slots of `FAST_MAX` bytes. Never leaves this module. */
+let arena: Uint8Array
+const freeSlots: number[] = []
+/** Per token: its arena slot (-1: none), and for reads the buffer and offset to copy into. */
+const slotOf: number[] = []
+const readInto: Array<NodeJS.ArrayBufferView | undefined> = []
+const readOffset: number[] = []
+
+function setUpQueue(binding: NativeBinding): void {
+  entries = new Float64Array(QUEUE_CAPACITY * ENTRY_FIELDS)
+  ctl = new Int32Array(4)
+  const buffer = new ArrayBuffer(ARENA_SLOTS * FAST_MAX + 4096)
+  const offset = binding.init(onComplete, results, entries, ctl, buffer)
+  arena = new Uint8Array(buffer, offset, ARENA_SLOTS * FAST_MAX)
+  for (let i = ARENA_SLOTS - 1; i >= 0; i--) freeSlots.push(i)
+}
+
+/** Copies a completed queued read out of its arena slot; returns the result to report. */
+function finishRead(token: number, slot: number, result: number): number {
+  const target = readInto[token]!
+  readInto[token] = undefined
+  if (result <= 0) return result
+  const at = readOffset[token]!
+  const from = arena.subarray(slot * FAST_MAX, slot * FAST_MAX + result)
+  // A target detached (transferred) while the read was in flight has length 0 now: the bytes
+  // have nowhere to go, so the read fails with EFAULT, as a read into a bad address would.
+  if (target.byteLength < at + result) return EFAULT
+  if (target instanceof Uint8Array) target.set(from, at)
+  else new Uint8Array(target.buffer, target.byteOffset + at, result).set(from)
+  return result
+}
+
 function onComplete(n: number): void {
   for (let i = 0; i < n; i++) {
     const token = results[2 * i]!
-    const result = results[2 * i + 1]!
+    let result = results[2 * i + 1]!
+    const slot = slotOf[token]!
+    if (slot >= 0) {
+      slotOf[token] = -1
+      if (readInto[token] !== undefined) result = finishRead(token, slot, result)
+      freeSlots.push(slot)
+    }
     const waiter = waiters[token]
     waiters[token] = undefined
     freeTokens.push(token)
@@ -72,7 +127,7 @@ export function backendState(): State {
     state = { backend: 'fallback', reason, error: codedError(Error, codes.NO_BINARY, reason, loadError) }
   } else {
     try {
-      native.init(onComplete, results)
+      setUpQueue(native)
       state = { backend: 'io_uring' }
     } catch (e) {
       const err = e as Error & { code?: string }
@@ -111,12 +166,81 @@ export function nativeBinding(): NativeBinding | undefined {
 export function takeToken(waiter: (result: number) => void): number {
   const token = freeTokens.length > 0 ? freeTokens.pop()! : nextToken++
   waiters[token] = waiter
+  slotOf[token] = -1
   return token
+}
+
+/** Writes one entry into the shared submission queue. */
+function enqueue(kind: number, fd: number, slot: number, length: number, position: number, token: number): void {
+  let n = ctl[CTL_QUEUED]!
+  if (n === QUEUE_CAPACITY) {
+    native!.flush()
+    n = 0
+  }
+  const e = n * ENTRY_FIELDS
+  entries[e] = kind
+  entries[e + 1] = fd
+  entries[e + 2] = slot * FAST_MAX
+  entries[e + 3] = length
+  entries[e + 4] = position
+  entries[e + 5] = token
+  ctl[CTL_QUEUED] = n + 1
+  // Nothing keeps the loop alive for this entry yet: have the runtime take it now.
+  if (n === 0 && ctl[CTL_REFERENCED] === 0) native!.flush()
+}
+
+/**
+ * Queues a read of `length` (<= `FAST_MAX`) bytes at `position` (-1: current position) through
+ * the shared queue; at completion the bytes are copied into `target[offset..]` and `waiter` is
+ * called with the result. Returns false (queuing nothing) when no arena slot is free: the
+ * caller then takes the per-op native path. The ring must be set up (`ring()`).
+ */
+export function queueRead(
+  fd: number,
+  target: NodeJS.ArrayBufferView,
+  offset: number,
+  length: number,
+  position: number,
+  waiter: (result: number) => void
+): boolean {
+  const slot = freeSlots.pop()
+  if (slot === undefined) return false
+  const token = takeToken(waiter)
+  slotOf[token] = slot
+  readInto[token] = target
+  readOffset[token] = offset
+  enqueue(KIND_READ, fd, slot, length, position, token)
+  return true
+}
+
+/**
+ * Queues a write of `source[offset..offset+length]` (`length` <= `FAST_MAX`) through the shared
+ * queue. The bytes are copied into an arena slot now, so the caller may reuse `source` at once.
+ * Returns false when no arena slot is free. The ring must be set up (`ring()`).
+ */
+export function queueWrite(
+  fd: number,
+  source: NodeJS.ArrayBufferView,
+  offset: number,
+  length: number,
+  position: number,
+  waiter: (result: number) => void
+): boolean {
+  const slot = freeSlots.pop()
+  if (slot === undefined) return false
+  const at = slot * FAST_MAX
+  if (source instanceof Uint8Array) arena.set(source.subarray(offset, offset + length), at)
+  else arena.set(new Uint8Array(source.buffer, source.byteOffset + offset, length), at)
+  const token = takeToken(waiter)
+  slotOf[token] = slot
+  enqueue(KIND_WRITE, fd, slot, length, position, token)
+  return true
 }
 
 /** Gives a token back when its native call threw (nothing was queued). */
 export function dropToken(token: number): void {
   waiters[token] = undefined
+  slotOf[token] = -1
   freeTokens.push(token)
 }
 

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Stats } from 'node:fs'
-import { dropToken, ring, submit, takeToken, type Start } from '../binding.js'
+import { dropToken, FAST_MAX, queueRead, queueWrite, ring, submit, takeToken, type Start } from '../binding.js'
 import { currentTask } from '../task-context.js'
 import { systemError } from '../errors.js'
 import { validateBuffer, validateOffsetLength, validatePosition, validateSignal, MAX_RW } from '../validate.js'
@@ -67,6 +67,16 @@ export interface StatOptions {
 
 function ebadf(syscall: string): Error {
   return systemError(-9, syscall)
+}
+
+/** What a queued read or write resolves with. */
+const enum Shape {
+  /** `{ bytesRead, buffer }` */
+  Read,
+  /** `{ bytesWritten, buffer }` */
+  Written,
+  /** The byte count. */
+  Count
 }
 
 /**
@@ -145,6 +155,40 @@ export class FileHandle extends EventEmitter {
   }
 
   /**
+   * The hot path of reads and writes: no signal, no task, at most `FAST_MAX` bytes. The op goes
+   * through the shared submission queue (no native call); `undefined` when it cannot (the
+   * handle is closed or closing, a task is running, or every arena slot is taken).
+   */
+  #queued(
+    write: boolean,
+    buf: NodeJS.ArrayBufferView,
+    off: number,
+    len: number,
+    pos: number,
+    shape: Shape,
+    result: unknown
+  ): Promise<unknown> | undefined {
+    if (this.#fd < 0 || this.#closing !== undefined || currentTask() !== undefined) return undefined
+    ring()
+    let resolve!: (v: unknown) => void
+    let reject!: (e: unknown) => void
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    const waiter = (n: number): void => {
+      this.#settleOne()
+      if (n < 0) reject(systemError(n, write ? 'write' : 'read'))
+      else if (shape === Shape.Read) resolve({ bytesRead: n, buffer: result })
+      else if (shape === Shape.Written) resolve({ bytesWritten: n, buffer: result })
+      else resolve(n)
+    }
+    if (!(write ? queueWrite : queueRead)(this.#fd, buf, off, len, pos, waiter)) return undefined
+    this.#pending++
+    return promise
+  }
+
+  /**
    * Reads from the file into a buffer: `read(buffer, offset?, length?, position?)`,
    * `read(buffer, options?)`, or `read(options?)`.
    */
@@ -172,6 +216,10 @@ export class FileHandle extends EventEmitter {
       validateSignal(opts?.signal)
       const fd = this.#fd
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
+      if (opts?.signal == null && len <= FAST_MAX) {
+        const p = this.#queued(false, buf, off, len, pos, Shape.Read, buf)
+        if (p !== undefined) return p as Promise<ReadResult<T>>
+      }
       return this.#op(
         'read',
         (b, t) => b.read(fd, buf, off, len, pos, t),
@@ -217,6 +265,10 @@ export class FileHandle extends EventEmitter {
         validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
       }
       const fd = this.#fd
+      if (len <= FAST_MAX) {
+        const p = this.#queued(true, buf, off, len, pos, Shape.Written, data)
+        if (p !== undefined) return p as Promise<WriteResult<T>>
+      }
       return this.#op(
         'write',
         (b, t) => b.write(fd, buf, off, len, pos, t),
@@ -283,6 +335,10 @@ export class FileHandle extends EventEmitter {
 
   /** @internal Raw positional read used by readFile/streams: resolves with bytes read. */
   _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal): Promise<number> {
+    if (signal == null && len <= FAST_MAX) {
+      const p = this.#queued(false, buf, off, len, pos, Shape.Count, undefined)
+      if (p !== undefined) return p as Promise<number>
+    }
     const fd = this.#fd
     return this.#op(
       'read',
@@ -294,6 +350,10 @@ export class FileHandle extends EventEmitter {
 
   /** @internal Raw positional write used by writeFile: resolves with bytes written. */
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal): Promise<number> {
+    if (signal == null && len <= FAST_MAX) {
+      const p = this.#queued(true, buf, off, len, pos, Shape.Count, undefined)
+      if (p !== undefined) return p as Promise<number>
+    }
     const fd = this.#fd
     return this.#op(
       'write',

@@ -70,6 +70,24 @@ pub unsafe fn view_info(env: sys::napi_env, value: sys::napi_value) -> Result<(*
     Ok((data.cast(), len))
 }
 
+/// Data pointer and byte length of an `ArrayBuffer`.
+///
+/// # Safety
+/// `env` and `value` must be valid for the current call.
+pub unsafe fn arraybuffer_info(env: sys::napi_env, value: sys::napi_value) -> Result<(*mut u8, usize)> {
+    let mut is_ab = false;
+    // SAFETY: env/value are valid per the contract; out-pointers are locals.
+    check(unsafe { sys::napi_is_arraybuffer(env, value, &mut is_ab) })?;
+    if !is_ab {
+        return Err(error(codes::INVALID_ARG_TYPE, "expected an ArrayBuffer"));
+    }
+    let mut data = ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: as above; `value` is an ArrayBuffer.
+    check(unsafe { sys::napi_get_arraybuffer_info(env, value, &mut data, &mut len) })?;
+    Ok((data.cast(), len))
+}
+
 /// A JS ArrayBufferView held by a strong reference while the kernel may use its memory.
 ///
 /// The reference keeps the view and its ArrayBuffer from being collected. It cannot stop

@@ -8,6 +8,7 @@
 
 mod js;
 mod ops;
+mod queue;
 mod runtime;
 mod uv;
 
@@ -47,13 +48,25 @@ fn check_range(offset: u32, length: u32, len: usize) -> Result<()> {
 /// Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n)` is called
 /// with `n` completions stored as `(token, result)` pairs at the start of `results`
 /// (an `Int32Array`; its length / 2 is the most pairs delivered per call). Results are
-/// byte counts, descriptors, 0, or `-errno`. Idempotent per thread.
+/// byte counts, descriptors, 0, or `-errno`.
+///
+/// `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
+/// submission queue of hot-path reads and writes (see `queue.rs`). Returns the offset into
+/// `arena` at which page-aligned arena slots start. Call once per thread.
 ///
 /// Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
 #[napi]
-pub fn init(env: Env, on_complete: Unknown, results: Unknown) -> Result<()> {
+pub fn init(env: Env, on_complete: Unknown, results: Unknown, entries: Unknown, ctl: Unknown, arena: Unknown) -> Result<u32> {
     // SAFETY: values come from this call's arguments.
-    unsafe { runtime::init(env.raw(), on_complete.raw(), results.raw()) }
+    unsafe { runtime::init(env.raw(), on_complete.raw(), results.raw(), entries.raw(), ctl.raw(), arena.raw()) }
+}
+
+/// Pushes the ops queued in the shared submission queue onto the ring (they are submitted
+/// before libuv next blocks) and keeps the loop alive for them. The façade calls this when it
+/// queues into an empty queue while the loop is not referenced, and when the queue is full.
+#[napi]
+pub fn flush() -> Result<()> {
+    runtime::with(|_| Ok(()))
 }
 
 /// Queues a read of `length` bytes at `position` (-1: current position) into

@@ -14,6 +14,7 @@
 
 use crate::js::{self, codes, Result};
 use crate::ops::{self, BouncePool};
+use crate::queue::SharedQueue;
 use crate::uv::{self, Handle, Uv};
 use boros::{Driver, OpKey};
 use napi::sys;
@@ -40,6 +41,8 @@ pub struct Runtime {
     results_pairs: usize,
     async_ctx: sys::napi_async_context,
     pub bounce: BouncePool,
+    /// Hot-path reads and writes the façade queued in shared memory (see queue.rs).
+    queue: SharedQueue,
     /// Completions finished but not yet handed to JS (more than fit in `results`).
     ready: Vec<(u32, i32)>,
 }
@@ -66,6 +69,8 @@ pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
     if rt.closing {
         return Err(js::error(codes::CLOSED, "boros: the runtime is shutting down"));
     }
+    // Ops the façade queued in shared memory go first, so every op keeps its order.
+    rt.drain_queue();
     let out = f(&mut rt)?;
     rt.update_ref();
     Ok(out)
@@ -78,16 +83,26 @@ pub fn is_initialized() -> bool {
 /// Sets up this thread's ring and hooks it into the env's libuv loop.
 ///
 /// # Safety
-/// `env` is the current env; `on_complete` a function; `results` an Int32Array.
-pub unsafe fn init(env: sys::napi_env, on_complete: sys::napi_value, results: sys::napi_value) -> Result<()> {
+/// `env` is the current env; `on_complete` a function; `results` an Int32Array; `entries`,
+/// `ctl` and `arena` as [`SharedQueue::new`] takes them. Returns the arena's alignment offset.
+pub unsafe fn init(
+    env: sys::napi_env,
+    on_complete: sys::napi_value,
+    results: sys::napi_value,
+    entries: sys::napi_value,
+    ctl: sys::napi_value,
+    arena: sys::napi_value,
+) -> Result<u32> {
     if is_initialized() {
-        return Ok(());
+        return Err(js::error(codes::INVALID_ARG_VALUE, "boros: the runtime is already initialized on this thread"));
     }
     let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
     let driver = Driver::new().map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
 
     // SAFETY: valid env and values per the contract; out-pointers are locals.
     let (results_ptr, results_len) = unsafe { js::view_info(env, results)? };
+    // SAFETY: as above.
+    let (queue, arena_offset) = unsafe { SharedQueue::new(env, entries, ctl, arena)? };
     let mut results_ref = ptr::null_mut();
     let mut on_complete_ref = ptr::null_mut();
     let mut loop_ = ptr::null_mut();
@@ -118,6 +133,7 @@ pub unsafe fn init(env: sys::napi_env, on_complete: sys::napi_value, results: sy
         results_pairs: results_len / 8,
         async_ctx,
         bounce: BouncePool::new(),
+        queue,
         ready: Vec::new(),
     }));
     let raw = Box::into_raw(cell);
@@ -137,17 +153,29 @@ pub unsafe fn init(env: sys::napi_env, on_complete: sys::napi_value, results: sy
         sys::napi_add_async_cleanup_hook(env, Some(on_cleanup), raw.cast(), &mut rt.cleanup_hook);
     }
     CURRENT.with(|c| c.set(raw));
-    Ok(())
+    Ok(arena_offset as u32)
 }
 
 impl Runtime {
+    /// Pushes the ops the façade queued in shared memory onto the ring.
+    fn drain_queue(&mut self) {
+        let Runtime { driver, queue, ready, .. } = self;
+        let before = ready.len();
+        queue.drain(driver, |token, errno| ready.push((token, errno)));
+        if ready.len() > before {
+            // Refused entries complete at once: wake the poll callback to deliver them.
+            driver.signal_eventfd();
+        }
+    }
+
     /// Keeps the loop alive exactly while ops are in flight.
     fn update_ref(&mut self) {
-        let want = self.driver.in_flight() > 0;
+        let want = self.driver.in_flight() > 0 || !self.ready.is_empty() || self.queue.queued() > 0;
         if want != self.referenced {
             // SAFETY: the poll handle is open (closing handles are never re-referenced).
             unsafe { if want { (self.uv.r#ref)(self.poll) } else { (self.uv.unref)(self.poll) } };
             self.referenced = want;
+            self.queue.set_referenced(want);
         }
     }
 
@@ -191,6 +219,10 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
     // SAFETY: data is the runtime cell, alive until both handles are closed.
     let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
     let Ok(mut rt) = cell.try_borrow_mut() else { return };
+    if rt.closing {
+        return;
+    }
+    rt.drain_queue();
     if rt.driver.has_unsubmitted() {
         if let Err(e) = rt.driver.submit() {
             eprintln!("boros: io_uring_enter failed: {e}");
@@ -238,6 +270,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             break;
         }
         // Promise reactions may have queued more ops: submit them now, inside this turn.
+        rt.drain_queue();
         if rt.driver.has_unsubmitted() {
             if let Err(e) = rt.driver.submit() {
                 eprintln!("boros: io_uring_enter failed: {e}");
@@ -318,6 +351,9 @@ unsafe extern "C" fn on_closed(h: *mut Handle) {
         // SAFETY: both handles are closed, nobody else holds the pointer (CURRENT was cleared).
         let cell = unsafe { Box::from_raw(raw) };
         let rt = cell.into_inner();
+        let mut rt = rt;
+        // Every CQE is in: nothing uses the arena any more.
+        rt.queue.release();
         let (env, hook) = (rt.env, rt.cleanup_hook);
         // SAFETY: references and the async context belong to this env, released once.
         unsafe {

@@ -192,6 +192,15 @@ impl Driver {
         unsafe { libc::read(self.eventfd.as_raw_fd(), (&mut v as *mut u64).cast(), 8) };
     }
 
+    /// Makes the eventfd readable, so a host loop watching it wakes up (for results the host
+    /// produced itself, without a CQE).
+    pub fn signal_eventfd(&self) {
+        let v: u64 = 1;
+        // SAFETY: writes 8 bytes from a local u64 to our eventfd; failure (counter overflow) is
+        // harmless because the fd is then readable anyway.
+        unsafe { libc::write(self.eventfd.as_raw_fd(), (&v as *const u64).cast(), 8) };
+    }
+
     /// Queues an operation; no syscall unless the SQ is full (then the queued batch is submitted
     /// first). `token` comes back in its [`Completion`].
     pub fn push(&mut self, op: Box<dyn OpCode>, token: u64) -> Result<OpKey, PushError> {
