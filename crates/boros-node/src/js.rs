@@ -30,7 +30,9 @@ pub fn error(code: &'static str, message: impl Into<String>) -> Error {
 pub fn push_error(e: boros::PushError) -> Error {
     match e {
         boros::PushError::Unsupported { .. } => error(codes::UNSUPPORTED_OP, e.to_string()),
-        boros::PushError::Submit(io) => error(codes::SUBMIT_FAILED, format!("io_uring_enter failed: {io}")),
+        boros::PushError::Submit(io) => {
+            error(codes::SUBMIT_FAILED, format!("io_uring_enter failed: {io}"))
+        }
     }
 }
 
@@ -38,7 +40,10 @@ fn check(status: sys::napi_status) -> Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(error(codes::INVALID_ARG_TYPE, format!("N-API call failed with status {status}")))
+        Err(error(
+            codes::INVALID_ARG_TYPE,
+            format!("N-API call failed with status {status}"),
+        ))
     }
 }
 
@@ -74,7 +79,10 @@ pub unsafe fn view_info(env: sys::napi_env, value: sys::napi_value) -> Result<(*
 ///
 /// # Safety
 /// `env` and `value` must be valid for the current call.
-pub unsafe fn arraybuffer_info(env: sys::napi_env, value: sys::napi_value) -> Result<(*mut u8, usize)> {
+pub unsafe fn arraybuffer_info(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> Result<(*mut u8, usize)> {
     let mut is_ab = false;
     // SAFETY: env/value are valid per the contract; out-pointers are locals.
     check(unsafe { sys::napi_is_arraybuffer(env, value, &mut is_ab) })?;
@@ -112,7 +120,12 @@ impl JsBuf {
         let mut reference = ptr::null_mut();
         // SAFETY: valid env/value; the out-pointer is a local.
         check(unsafe { sys::napi_create_reference(env, value, 1, &mut reference) })?;
-        Ok(Self { env, reference, ptr, len })
+        Ok(Self {
+            env,
+            reference,
+            ptr,
+            len,
+        })
     }
 
     /// Byte length when pinned.
@@ -128,14 +141,17 @@ impl JsBuf {
         let mut value = ptr::null_mut();
         // SAFETY: the reference is alive (we hold it), env is the one it was made in.
         unsafe {
-            if sys::napi_get_reference_value(self.env, self.reference, &mut value) != sys::Status::napi_ok
+            if sys::napi_get_reference_value(self.env, self.reference, &mut value)
+                != sys::Status::napi_ok
                 || value.is_null()
             {
                 return None;
             }
             let mut data = ptr::null_mut();
             let mut len = 0usize;
-            if sys::napi_get_buffer_info(self.env, value, &mut data, &mut len) != sys::Status::napi_ok {
+            if sys::napi_get_buffer_info(self.env, value, &mut data, &mut len)
+                != sys::Status::napi_ok
+            {
                 return None;
             }
             if data.is_null() || len < self.len {

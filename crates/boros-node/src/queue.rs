@@ -62,11 +62,20 @@ impl SharedQueue {
         let (ctl_ptr, ctl_len) = unsafe { js::view_info(env, ctl)? };
         // SAFETY: as above.
         let (arena_ptr, arena_len) = unsafe { js::arraybuffer_info(env, arena)? };
-        if ctl_len < 4 * (CTL_REFERENCED + 1) || entries_len < 8 * ENTRY_FIELDS || arena_len <= ARENA_ALIGN {
-            return Err(js::error(codes::INVALID_ARG_VALUE, "boros: shared queue buffers too small"));
+        if ctl_len < 4 * (CTL_REFERENCED + 1)
+            || entries_len < 8 * ENTRY_FIELDS
+            || arena_len <= ARENA_ALIGN
+        {
+            return Err(js::error(
+                codes::INVALID_ARG_VALUE,
+                "boros: shared queue buffers too small",
+            ));
         }
         if entries_ptr as usize % 8 != 0 || ctl_ptr as usize % 4 != 0 {
-            return Err(js::error(codes::INVALID_ARG_VALUE, "boros: shared queue buffers misaligned"));
+            return Err(js::error(
+                codes::INVALID_ARG_VALUE,
+                "boros: shared queue buffers misaligned",
+            ));
         }
         let align = (ARENA_ALIGN - arena_ptr as usize % ARENA_ALIGN) % ARENA_ALIGN;
         let mut refs = [ptr::null_mut(); 3];
@@ -130,7 +139,11 @@ impl SharedQueue {
             ptr: unsafe { self.arena.add(offset as usize) },
             len: len as usize,
         };
-        let pos = if position < 0.0 { op::CURRENT_POSITION } else { position as u64 };
+        let pos = if position < 0.0 {
+            op::CURRENT_POSITION
+        } else {
+            position as u64
+        };
         let op: Box<dyn op::OpCode> = if kind == KIND_READ {
             Box::new(op::Read::new(fd, buf, pos))
         } else if kind == KIND_WRITE {
@@ -138,10 +151,13 @@ impl SharedQueue {
         } else {
             return Err(libc::EINVAL);
         };
-        driver.push(op, token as u64).map(drop).map_err(|e| match e {
-            boros::PushError::Submit(io) => io.raw_os_error().unwrap_or(libc::EIO),
-            boros::PushError::Unsupported { .. } => libc::EOPNOTSUPP,
-        })
+        driver
+            .push(op, token as u64)
+            .map(drop)
+            .map_err(|e| match e {
+                boros::PushError::Submit(io) => io.raw_os_error().unwrap_or(libc::EIO),
+                boros::PushError::Unsupported { .. } => libc::EOPNOTSUPP,
+            })
     }
 
     /// Drops the references. Call only once no op that uses the arena is in flight.

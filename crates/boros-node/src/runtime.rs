@@ -58,7 +58,10 @@ thread_local! {
 pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
     let p = CURRENT.with(Cell::get);
     if p.is_null() {
-        return Err(js::error(codes::NOT_INITIALIZED, "boros: the runtime is not initialized on this thread"));
+        return Err(js::error(
+            codes::NOT_INITIALIZED,
+            "boros: the runtime is not initialized on this thread",
+        ));
     }
     // SAFETY: the pointer is set by `init` and cleared before the runtime is freed; only this
     // thread sees it.
@@ -67,7 +70,10 @@ pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
         .try_borrow_mut()
         .map_err(|_| js::error(codes::CLOSED, "boros: re-entrant call into the runtime"))?;
     if rt.closing {
-        return Err(js::error(codes::CLOSED, "boros: the runtime is shutting down"));
+        return Err(js::error(
+            codes::CLOSED,
+            "boros: the runtime is shutting down",
+        ));
     }
     // Ops the façade queued in shared memory go first, so every op keeps its order.
     rt.drain_queue();
@@ -94,7 +100,10 @@ pub unsafe fn init(
     arena: sys::napi_value,
 ) -> Result<u32> {
     if is_initialized() {
-        return Err(js::error(codes::INVALID_ARG_VALUE, "boros: the runtime is already initialized on this thread"));
+        return Err(js::error(
+            codes::INVALID_ARG_VALUE,
+            "boros: the runtime is already initialized on this thread",
+        ));
     }
     let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
     let driver = Driver::new().map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
@@ -159,7 +168,12 @@ pub unsafe fn init(
 impl Runtime {
     /// Pushes the ops the façade queued in shared memory onto the ring.
     fn drain_queue(&mut self) {
-        let Runtime { driver, queue, ready, .. } = self;
+        let Runtime {
+            driver,
+            queue,
+            ready,
+            ..
+        } = self;
         let before = ready.len();
         queue.drain(driver, |token, errno| ready.push((token, errno)));
         if ready.len() > before {
@@ -173,19 +187,32 @@ impl Runtime {
         let want = self.driver.in_flight() > 0 || !self.ready.is_empty() || self.queue.queued() > 0;
         if want != self.referenced {
             // SAFETY: the poll handle is open (closing handles are never re-referenced).
-            unsafe { if want { (self.uv.r#ref)(self.poll) } else { (self.uv.unref)(self.poll) } };
+            unsafe {
+                if want {
+                    (self.uv.r#ref)(self.poll)
+                } else {
+                    (self.uv.unref)(self.poll)
+                }
+            };
             self.referenced = want;
             self.queue.set_referenced(want);
         }
     }
 
     pub fn cancel(&mut self, key: f64) -> Result<bool> {
-        self.driver.cancel(OpKey::from_u64(key as u64)).map_err(js::push_error)
+        self.driver
+            .cancel(OpKey::from_u64(key as u64))
+            .map_err(js::push_error)
     }
 
     /// Reaps and finishes completions into `ready`.
     fn reap(&mut self) -> usize {
-        let Runtime { driver, bounce, ready, .. } = self;
+        let Runtime {
+            driver,
+            bounce,
+            ready,
+            ..
+        } = self;
         let before = ready.len();
         if let Err(e) = driver.reap(|c| ready.push(ops::finish(c, bounce))) {
             eprintln!("boros: reaping completions failed: {e}");
@@ -218,7 +245,9 @@ impl Runtime {
 unsafe extern "C" fn on_prepare(h: *mut Handle) {
     // SAFETY: data is the runtime cell, alive until both handles are closed.
     let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
-    let Ok(mut rt) = cell.try_borrow_mut() else { return };
+    let Ok(mut rt) = cell.try_borrow_mut() else {
+        return;
+    };
     if rt.closing {
         return;
     }
@@ -325,7 +354,12 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
         rt.close_handles();
         return;
     }
-    if let Err(e) = rt.driver.cancel_all().map_err(std::io::Error::from).and_then(|_| rt.driver.submit()) {
+    if let Err(e) = rt
+        .driver
+        .cancel_all()
+        .map_err(std::io::Error::from)
+        .and_then(|_| rt.driver.submit())
+    {
         eprintln!("boros: cancelling in-flight operations at exit failed: {e}");
     }
     // Keep the loop running for us until the last CQE arrives (on_poll closes the handles).

@@ -343,7 +343,11 @@ impl Driver {
     fn drain(&mut self, sink: &mut impl FnMut(Completion)) -> usize {
         let mut entries: [mem::MaybeUninit<cqueue::Entry>; REAP_CHUNK] =
             [const { mem::MaybeUninit::uninit() }; REAP_CHUNK];
-        let mut raw = [RawCqe { user_data: 0, result: 0, flags: 0 }; REAP_CHUNK];
+        let mut raw = [RawCqe {
+            user_data: 0,
+            result: 0,
+            flags: 0,
+        }; REAP_CHUNK];
         let mut delivered = 0;
         loop {
             // Copy a chunk out of the ring first: dispatching needs `&mut self`.
@@ -351,7 +355,11 @@ impl Driver {
                 let mut cq = self.ring.completion();
                 let got = cq.fill(&mut entries);
                 for (r, e) in raw.iter_mut().zip(got.iter()) {
-                    *r = RawCqe { user_data: e.user_data(), result: e.result(), flags: e.flags() };
+                    *r = RawCqe {
+                        user_data: e.user_data(),
+                        result: e.result(),
+                        flags: e.flags(),
+                    };
                 }
                 got.len()
             };
