@@ -19,16 +19,23 @@ pub type PollCb = unsafe extern "C" fn(*mut Handle, c_int, c_int);
 pub type PrepareCb = unsafe extern "C" fn(*mut Handle);
 pub type CloseCb = unsafe extern "C" fn(*mut Handle);
 
-#[allow(non_snake_case)]
+pub type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
+pub type PollInitFn = unsafe extern "C" fn(*mut Loop, *mut Handle, c_int) -> c_int;
+pub type PollStartFn = unsafe extern "C" fn(*mut Handle, c_int, PollCb) -> c_int;
+pub type PrepareInitFn = unsafe extern "C" fn(*mut Loop, *mut Handle) -> c_int;
+pub type PrepareStartFn = unsafe extern "C" fn(*mut Handle, PrepareCb) -> c_int;
+pub type CloseFn = unsafe extern "C" fn(*mut Handle, CloseCb);
+pub type RefFn = unsafe extern "C" fn(*mut Handle);
+
 pub struct Uv {
-    pub handle_size: unsafe extern "C" fn(c_int) -> usize,
-    pub poll_init: unsafe extern "C" fn(*mut Loop, *mut Handle, c_int) -> c_int,
-    pub poll_start: unsafe extern "C" fn(*mut Handle, c_int, PollCb) -> c_int,
-    pub prepare_init: unsafe extern "C" fn(*mut Loop, *mut Handle) -> c_int,
-    pub prepare_start: unsafe extern "C" fn(*mut Handle, PrepareCb) -> c_int,
-    pub close: unsafe extern "C" fn(*mut Handle, CloseCb),
-    pub r#ref: unsafe extern "C" fn(*mut Handle),
-    pub unref: unsafe extern "C" fn(*mut Handle),
+    pub handle_size: HandleSizeFn,
+    pub poll_init: PollInitFn,
+    pub poll_start: PollStartFn,
+    pub prepare_init: PrepareInitFn,
+    pub prepare_start: PrepareStartFn,
+    pub close: CloseFn,
+    pub r#ref: RefFn,
+    pub unref: RefFn,
 }
 
 fn sym(name: &CStr) -> Result<*mut c_void, String> {
@@ -49,10 +56,10 @@ fn sym(name: &CStr) -> Result<*mut c_void, String> {
 static UV: OnceLock<Result<Uv, String>> = OnceLock::new();
 
 macro_rules! load {
-    ($name:literal) => {
+    ($name:literal, $ty:ty) => {
         // SAFETY: the symbol comes from libuv in this process and has this C signature
         // (libuv 1.x ABI, unchanged since 1.0 for these functions).
-        unsafe { std::mem::transmute::<*mut c_void, _>(sym($name)?) }
+        unsafe { std::mem::transmute::<*mut c_void, $ty>(sym($name)?) }
     };
 }
 
@@ -60,14 +67,14 @@ macro_rules! load {
 pub fn get() -> Result<&'static Uv, String> {
     UV.get_or_init(|| {
         Ok(Uv {
-            handle_size: load!(c"uv_handle_size"),
-            poll_init: load!(c"uv_poll_init"),
-            poll_start: load!(c"uv_poll_start"),
-            prepare_init: load!(c"uv_prepare_init"),
-            prepare_start: load!(c"uv_prepare_start"),
-            close: load!(c"uv_close"),
-            r#ref: load!(c"uv_ref"),
-            unref: load!(c"uv_unref"),
+            handle_size: load!(c"uv_handle_size", HandleSizeFn),
+            poll_init: load!(c"uv_poll_init", PollInitFn),
+            poll_start: load!(c"uv_poll_start", PollStartFn),
+            prepare_init: load!(c"uv_prepare_init", PrepareInitFn),
+            prepare_start: load!(c"uv_prepare_start", PrepareStartFn),
+            close: load!(c"uv_close", CloseFn),
+            r#ref: load!(c"uv_ref", RefFn),
+            unref: load!(c"uv_unref", RefFn),
         })
     })
     .as_ref()
