@@ -51,7 +51,10 @@ fn with_stream<T>(id: u32, f: impl FnOnce(&mut Stream) -> Result<T>) -> Result<T
         let mut s = s.borrow_mut();
         match s.get_mut(id as usize).and_then(Option::as_mut) {
             Some(st) if !st.closed => f(st),
-            _ => Err(js::error(codes::CLOSED, "boros: the chunk stream is closed")),
+            _ => Err(js::error(
+                codes::CLOSED,
+                "boros: the chunk stream is closed",
+            )),
         }
     })
 }
@@ -72,7 +75,11 @@ pub fn finish(c: Completion) -> Option<(u32, i32)> {
         if c.is_final() {
             st.key = None;
             // A final CQE with data (the multishot stopped, e.g. CQ overflow) means "re-arm".
-            st.ended = Some(if c.result > 0 { -libc::EAGAIN } else { c.result });
+            st.ended = Some(if c.result > 0 {
+                -libc::EAGAIN
+            } else {
+                c.result
+            });
             if st.closed {
                 let notify = st.notify.take();
                 streams[id] = None;
@@ -100,9 +107,22 @@ pub fn chunks_open(fd: i32, buffer_size: u32, buffer_count: u32) -> Result<u32> 
     let ring = runtime::with(|rt| {
         rt.driver
             .register_buf_ring(buffer_count as u16, buffer_size)
-            .map_err(|e| js::error(codes::SUBMIT_FAILED, format!("registering a buffer ring failed: {e}")))
+            .map_err(|e| {
+                js::error(
+                    codes::SUBMIT_FAILED,
+                    format!("registering a buffer ring failed: {e}"),
+                )
+            })
     })?;
-    let st = Stream { fd, ring, key: None, queue: VecDeque::new(), ended: None, notify: None, closed: false };
+    let st = Stream {
+        fd,
+        ring,
+        key: None,
+        queue: VecDeque::new(),
+        ended: None,
+        notify: None,
+        closed: false,
+    };
     Ok(STREAMS.with(|s| {
         let mut s = s.borrow_mut();
         match s.iter().position(Option::is_none) {
@@ -126,7 +146,9 @@ pub fn chunks_arm(id: u32) -> Result<f64> {
         return Ok(k.as_u64() as f64);
     }
     let key = runtime::with(|rt| {
-        rt.driver.push(Box::new(op::ReadMulti::new(fd, ring)), token(KIND, id)).map_err(js::push_error)
+        rt.driver
+            .push(Box::new(op::ReadMulti::new(fd, ring)), token(KIND, id))
+            .map_err(js::push_error)
     })?;
     with_stream(id, |st| {
         st.key = Some(key);
@@ -148,7 +170,10 @@ pub fn chunks_next(id: u32, token_id: u32) -> Result<Option<Either<Buffer, i32>>
             return Ok(Some(Either::B(r)));
         }
         if st.key.is_none() {
-            return Err(js::error(codes::CLOSED, "boros: the chunk stream has no read armed"));
+            return Err(js::error(
+                codes::CLOSED,
+                "boros: the chunk stream has no read armed",
+            ));
         }
         st.notify = Some(token_id);
         Ok(None)
