@@ -15,6 +15,32 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare function cancel(key: number): boolean
 
+/** Arms a multishot read on the stream (no-op while one is armed). Returns its key. */
+export declare function chunksArm(id: number): number
+
+/** Asks the kernel to cancel the stream's armed read (it ends with `-ECANCELED`). */
+export declare function chunksCancel(id: number): boolean
+
+/**
+ * Closes the stream: cancels its armed read and unregisters its buffer group once that
+ * read's final CQE is in (a parked token is then completed with `-ECANCELED`). Returns
+ * whether a read was still armed.
+ */
+export declare function chunksClose(id: number): boolean
+
+/**
+ * The next thing the stream has for JS: a chunk (a fresh Buffer, owned by JS), or how the
+ * armed read ended (`0` end of file, `-ENOBUFS`/`-EAGAIN` re-arm, `-errno`), or `null` when
+ * nothing is there yet — then `token` is completed when the next CQE arrives.
+ */
+export declare function chunksNext(id: number, tokenId: number): Buffer | number | null
+
+/**
+ * Opens a chunk stream on `fd`: registers a group of `bufferCount` (a power of two up to
+ * 32768) buffers of `bufferSize` bytes with this thread's ring. Returns the stream's id.
+ */
+export declare function chunksOpen(fd: number, bufferSize: number, bufferCount: number): number
+
 /** Queues `close(fd)`. */
 export declare function close(fd: number, tokenId: number): number
 

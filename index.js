@@ -836,6 +836,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.cancel = nativeBinding.cancel
+module.exports.chunksArm = nativeBinding.chunksArm
+module.exports.chunksCancel = nativeBinding.chunksCancel
+module.exports.chunksClose = nativeBinding.chunksClose
+module.exports.chunksNext = nativeBinding.chunksNext
+module.exports.chunksOpen = nativeBinding.chunksOpen
 module.exports.close = nativeBinding.close
 module.exports.flush = nativeBinding.flush
 module.exports.fsync = nativeBinding.fsync

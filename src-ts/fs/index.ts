@@ -16,6 +16,7 @@ import { readAll, toBytes, writeAll, type Encoding, type WriteData } from './io.
 import { STAT_FIELDS, toStats } from './stats.js'
 
 export { FileHandle, constants }
+export { readChunks, type ReadChunksOptions, type ChunkSource } from '../chunks.js'
 export type { ReadOptions, ReadResult, WriteResult, StatOptions } from './file-handle.js'
 export type { Encoding, WriteData } from './io.js'
 export type { PathLike } from '../validate.js'

@@ -6,6 +6,7 @@
 //! low-level API the TypeScript façade (`src-ts/`) is built on: each queues one SQE and
 //! returns its key; results come back in batches through the handler given to [`init`].
 
+mod bufring;
 mod js;
 mod ops;
 mod queue;

@@ -214,7 +214,12 @@ impl Runtime {
             ..
         } = self;
         let before = ready.len();
-        if let Err(e) = driver.reap(|c| ready.push(ops::finish(c, bounce))) {
+        // Multishot chunk streams finish their own CQEs (see bufring.rs): they may have no token to complete.
+        let sink = |c: boros::Completion| match c.token >> 32 {
+            crate::bufring::KIND => ready.extend(crate::bufring::finish(c)),
+            _ => ready.push(ops::finish(c, bounce)),
+        };
+        if let Err(e) = driver.reap(sink) {
             eprintln!("boros: reaping completions failed: {e}");
         }
         ready.len() - before

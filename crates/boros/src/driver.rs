@@ -7,6 +7,7 @@
 //!    a host that blocks on the ring itself calls [`wait`](Driver::wait);
 //! 3. [`reap`](Driver::reap) all completions and wake whoever waits on them.
 
+use crate::bufring::BufRing;
 use crate::error::{cqe_result, PushError, SetupError};
 use crate::op::OpCode;
 use crate::setup::{self, Config, RingInfo};
@@ -16,6 +17,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
 use std::time::Duration;
 use std::{io, mem};
 
@@ -52,6 +54,8 @@ pub struct Completion {
     pub flags: u32,
     /// Whether [`Driver::cancel`] was called for this op.
     pub cancelled: bool,
+    /// `(group, buffer id)` when the kernel picked a provided buffer for this CQE.
+    pub(crate) buffer: Option<(u16, u16)>,
     op: Option<Box<dyn OpCode>>,
 }
 
@@ -64,6 +68,17 @@ impl Completion {
     /// Whether this is the op's last CQE (multishot ops post several).
     pub fn is_final(&self) -> bool {
         self.op.is_some()
+    }
+
+    /// The provided buffer the kernel filled for this CQE (`IORING_CQE_F_BUFFER`), if any.
+    /// Lease it from its [`BufRing`] with [`BufRing::lease`].
+    pub fn buffer_id(&self) -> Option<u16> {
+        self.buffer.map(|(_, bid)| bid)
+    }
+
+    /// Whether the op posts more CQEs after this one (`IORING_CQE_F_MORE`).
+    pub fn has_more(&self) -> bool {
+        cqueue::more(self.flags)
     }
 
     /// Takes the op back as its concrete type, to recover its buffers or results.
@@ -98,6 +113,10 @@ pub struct Driver {
     stats: Stats,
     /// User operations queued in the SQ since the last enter.
     queued_ops: u64,
+    /// Registered provided-buffer groups.
+    buf_rings: Vec<Rc<BufRing>>,
+    /// Groups being unregistered: removed from the kernel once no op in flight uses them.
+    retiring: Vec<Rc<BufRing>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -136,6 +155,8 @@ impl Driver {
             info,
             stats: Stats::default(),
             queued_ops: 0,
+            buf_rings: Vec::new(),
+            retiring: Vec::new(),
             _not_send: PhantomData,
         })
     }
@@ -227,6 +248,7 @@ impl Driver {
             self.ops.remove(key);
             return Err(e);
         }
+        self.track_group(key, 1);
         self.queued_ops += 1;
         Ok(key)
     }
@@ -264,6 +286,9 @@ impl Driver {
                 self.ops.remove(key);
             }
             return Err(e);
+        }
+        for &key in &keys {
+            self.track_group(key, 1);
         }
         self.queued_ops += n as u64;
         Ok(keys)
@@ -333,8 +358,14 @@ impl Driver {
                 self.enter(0, None)?;
             }
             delivered += self.drain(&mut sink);
-            let sq = self.ring.submission();
-            if !(sq.taskrun() || sq.cq_overflow()) && self.backlog.is_empty() {
+            let more = {
+                let sq = self.ring.submission();
+                sq.taskrun() || sq.cq_overflow()
+            };
+            if !more && self.backlog.is_empty() {
+                if !self.retiring.is_empty() {
+                    self.retire();
+                }
                 return Ok(delivered);
             }
         }
@@ -382,30 +413,109 @@ impl Driver {
             let Some(op) = self.ops.get_mut(key) else {
                 return 0;
             };
+            let buffer = buffer_of(&*op.op, cqe.flags);
             sink(Completion {
                 token: op.token,
                 key,
                 result: cqe.result,
                 flags: cqe.flags,
                 cancelled: op.cancelled,
+                buffer,
                 op: None,
             });
             return 1;
         }
         // A key we do not know would be a kernel bug or a stale CANCEL; never touch a slot for it.
+        self.track_group(key, -1);
         let Some(done) = self.ops.remove(key) else {
             return 0;
         };
         self.stats.ops_completed += 1;
+        let buffer = buffer_of(&*done.op, cqe.flags);
         sink(Completion {
             token: done.token,
             key,
             result: cqe.result,
             flags: cqe.flags,
             cancelled: done.cancelled,
+            buffer,
             op: Some(done.op),
         });
         1
+    }
+
+    /// Registers a group of `entries` provided buffers of `size` bytes each (Linux 5.19,
+    /// `IORING_REGISTER_PBUF_RING`). `entries` must be a power of two up to 32768. Ops that
+    /// select buffers from it (see [`op::ReadMulti`](crate::op::ReadMulti)) take an `Rc` of it.
+    pub fn register_buf_ring(&mut self, entries: u16, size: u32) -> io::Result<Rc<BufRing>> {
+        let used = |id: u16| {
+            self.buf_rings
+                .iter()
+                .chain(&self.retiring)
+                .any(|r| r.bgid() == id)
+        };
+        let bgid = (0..u16::MAX)
+            .find(|&id| !used(id))
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSPC))?;
+        let ring = Rc::new(BufRing::new(bgid, entries, size)?);
+        // SAFETY: the ring mapping is owned by `ring`, which the driver keeps (in
+        // `buf_rings`, then `retiring`) until the group is unregistered, and every op using
+        // the group holds an `Rc` of it until its final CQE.
+        unsafe {
+            self.ring.submitter().register_buf_ring_with_flags(
+                ring.ring_addr(),
+                entries,
+                bgid,
+                0,
+            )?;
+        }
+        self.buf_rings.push(ring.clone());
+        Ok(ring)
+    }
+
+    /// Unregisters a group. Done at once when no op in flight uses it, otherwise after the
+    /// final CQE of the last op that does (cancel those ops to make it soon). The memory is
+    /// freed when the last `Rc` of the group goes.
+    pub fn unregister_buf_ring(&mut self, ring: &Rc<BufRing>) {
+        if let Some(i) = self.buf_rings.iter().position(|r| Rc::ptr_eq(r, ring)) {
+            self.retiring.push(self.buf_rings.swap_remove(i));
+            self.retire();
+        }
+    }
+
+    /// Registered groups, including those waiting to be unregistered.
+    pub fn buf_rings(&self) -> usize {
+        self.buf_rings.len() + self.retiring.len()
+    }
+
+    /// Counts the op `key` in (or out of) the users of the buffer group it selects from.
+    fn track_group(&mut self, key: OpKey, delta: i32) {
+        let Some(bgid) = self.ops.get_mut(key).and_then(|op| op.op.buf_group()) else {
+            return;
+        };
+        if let Some(r) = self
+            .buf_rings
+            .iter()
+            .chain(&self.retiring)
+            .find(|r| r.bgid() == bgid)
+        {
+            r.add_user(delta);
+        }
+    }
+
+    fn retire(&mut self) {
+        let submitter = self.ring.submitter();
+        self.retiring.retain(|r| {
+            if r.users() > 0 {
+                return true;
+            }
+            if let Err(e) = submitter.unregister_buf_ring(r.bgid()) {
+                // Nothing uses it; the ring's close frees the kernel side anyway.
+                eprintln!("boros: unregistering buffer group {} failed: {e}", r.bgid());
+            }
+            r.set_unregistered();
+            false
+        });
     }
 
     fn entry_for(&mut self, key: OpKey, flags: squeue::Flags) -> squeue::Entry {
@@ -502,6 +612,12 @@ impl Driver {
         }
         self.backlog.len() - before
     }
+}
+
+/// The `(group, buffer id)` a CQE carries, if the kernel picked a provided buffer for it.
+fn buffer_of(op: &dyn OpCode, flags: u32) -> Option<(u16, u16)> {
+    let bid = cqueue::buffer_select(flags)?;
+    Some((op.buf_group()?, bid))
 }
 
 impl Drop for Driver {

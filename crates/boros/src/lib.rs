@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod buf;
+pub mod bufring;
 mod driver;
 pub mod error;
 pub mod kernel;
@@ -39,6 +40,7 @@ pub mod probe;
 pub mod setup;
 mod slab;
 
+pub use bufring::{BufRing, Lease};
 pub use driver::{Completion, Driver, Stats, CANCEL_TAG};
 pub use error::{PushError, SetupError};
 /// The `io-uring` crate boros builds on, for implementing [`op::OpCode`] outside this crate.

@@ -21,6 +21,7 @@ mod fsync;
 mod nop;
 mod open;
 mod read;
+mod read_multi;
 mod statx;
 mod write;
 
@@ -29,6 +30,7 @@ pub use fsync::Fsync;
 pub use nop::Nop;
 pub use open::OpenAt;
 pub use read::Read;
+pub use read_multi::ReadMulti;
 pub use statx::Statx;
 pub use write::Write;
 
@@ -42,6 +44,12 @@ pub use write::Write;
 pub unsafe trait OpCode: Any {
     /// Builds the submission entry. `user_data` is set by the driver.
     fn entry(&mut self) -> Entry;
+
+    /// The provided-buffer group the op selects buffers from (`IOSQE_BUFFER_SELECT`), if any:
+    /// completions carrying a buffer id are matched to that group.
+    fn buf_group(&self) -> Option<u16> {
+        None
+    }
 }
 
 /// The file an op works on: a plain descriptor, or an index in the ring's registered file table.

@@ -1,0 +1,204 @@
+/**
+ * `readChunks`: an async iterator over whatever a pipe, FIFO, character device or any other
+ * readable descriptor delivers, built on a multishot read (Linux 6.7) into a provided buffer
+ * ring (Linux 5.19). See docs/bufring.md.
+ * @module
+ */
+import * as fs from 'node:fs'
+import { constants as osConstants } from 'node:os'
+import { abortError, backendState, dropToken, ring, submit, takeToken } from './binding.js'
+import { invalidArgType, outOfRange, systemError } from './errors.js'
+import { validateFd, validateInteger, validateSignal } from './validate.js'
+
+const { ENOBUFS, EAGAIN, EINVAL } = osConstants.errno
+/** EBADFD (77 on Linux; missing from os.constants): the kernel cannot poll this file. */
+const EBADFD = 77
+
+/** Options of {@link readChunks}. */
+export interface ReadChunksOptions {
+  /** Stops the iteration: the pending read is cancelled in the kernel and the iterator rejects with `AbortError`. */
+  signal?: AbortSignal
+  /** Most bytes per chunk (the size of each ring buffer). Default 64 KiB; 1 to 16 MiB. */
+  bufferSize?: number
+  /**
+   * Ring buffers the kernel can fill before JS has copied them out (rounded up to a power of
+   * two). Default 16; 1 to 32768. Memory used: `bufferSize * bufferCount`, for as long as
+   * the iteration runs.
+   */
+  bufferCount?: number
+  /**
+   * `true`/`false` force the multishot path or the single-read path; by default multishot is
+   * used when the kernel has `read_multishot` (6.7+). The environment variable
+   * `BOROS_MULTISHOT=0` forces single reads too.
+   */
+  multishot?: boolean
+}
+
+/** A descriptor, or anything with a numeric `fd` (a boros or `node:fs/promises` FileHandle). */
+export type ChunkSource = number | { readonly fd: number }
+
+const MAX_BUFFER_SIZE = 16 * 1024 * 1024
+
+/**
+ * Reads `source` until end of file, yielding each chunk as soon as it arrives, as a fresh
+ * `Buffer` that belongs to the caller (it is copied out of the kernel's buffer, which is
+ * reused at once). Meant for pipes, FIFOs and character devices, e.g. a child process's
+ * stdout redirected into a FIFO; it works on regular files too (with single reads).
+ *
+ * With io_uring and Linux 6.7+, one multishot read stays armed in the kernel for the whole
+ * iteration: the kernel picks a buffer from a ring of `bufferCount` buffers each time data
+ * arrives, so there is no per-chunk submission. On older kernels, when forced with
+ * `multishot: false`, or on descriptors the kernel cannot poll, it issues one read at a
+ * time. Without io_uring (the `node:fs` fallback), it reads with `fs.read`.
+ *
+ * Leaving a `for await` early (`break`, `return`, an exception) cancels the armed read in
+ * the kernel and releases the buffer ring; so does aborting `signal`, which also rejects
+ * the pending `next()` with `AbortError`. The descriptor itself is left open.
+ *
+ * Read errors reject with a Node-shaped error (`code`, `errno`, `syscall: 'read'`).
+ * Bad arguments throw at once (`ERR_INVALID_ARG_TYPE`, `ERR_OUT_OF_RANGE`).
+ *
+ * @example
+ * ```ts
+ * import { readChunks } from 'boros'
+ * for await (const chunk of readChunks(fd, { bufferSize: 16384 })) process.stdout.write(chunk)
+ * ```
+ */
+export function readChunks(source: ChunkSource, options: ReadChunksOptions = {}): AsyncIterableIterator<Buffer> {
+  const fd = typeof source === 'object' && source !== null ? (source as { fd: unknown }).fd : source
+  if (typeof source === 'object' && source !== null && typeof fd !== 'number') {
+    throw invalidArgType('source', 'of type number or a FileHandle', source)
+  }
+  validateFd(fd)
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options)
+  const { signal, bufferSize = 64 * 1024, bufferCount = 16, multishot } = options
+  validateSignal(signal)
+  validateInteger(bufferSize, 'options.bufferSize', 1, MAX_BUFFER_SIZE)
+  validateInteger(bufferCount, 'options.bufferCount', 1, 32768)
+  if (multishot !== undefined && typeof multishot !== 'boolean') {
+    throw invalidArgType('options.multishot', 'of type boolean', multishot)
+  }
+  const count = 2 ** Math.ceil(Math.log2(bufferCount))
+  if (count > 32768) throw outOfRange('options.bufferCount', '>= 1 && <= 32768', bufferCount)
+  if (backendState().backend !== 'io_uring') return fsReads(fd, bufferSize, signal)
+  const useMultishot = multishot ?? (process.env.BOROS_MULTISHOT !== '0' && hasMultishot())
+  return useMultishot ? multishotReads(fd, bufferSize, count, signal) : singleReads(fd, bufferSize, signal)
+}
+
+let multishotSupported: boolean | undefined
+function hasMultishot(): boolean {
+  multishotSupported ??= ring().ringInfo().ops.includes('read_multishot')
+  return multishotSupported
+}
+
+/** One multishot read armed at a time on a registered buffer ring; chunks copied out at reap. */
+async function* multishotReads(
+  fd: number,
+  size: number,
+  count: number,
+  signal: AbortSignal | undefined
+): AsyncGenerator<Buffer> {
+  if (signal?.aborted) throw abortError(signal)
+  const b = ring()
+  const id = b.chunksOpen(fd, size, count)
+  const onAbort = (): void => {
+    try {
+      b.chunksCancel(id)
+    } catch {
+      // Already closed: nothing is armed.
+    }
+  }
+  signal?.addEventListener('abort', onAbort, { once: true })
+  let fellBack = false
+  try {
+    b.chunksArm(id)
+    for (;;) {
+      if (signal?.aborted) throw abortError(signal)
+      let wake: (() => void) | undefined
+      const token = takeToken(() => wake?.())
+      let next: Buffer | number | null
+      try {
+        next = b.chunksNext(id, token)
+      } catch (e) {
+        dropToken(token)
+        throw e
+      }
+      if (next === null) {
+        // Parked: the stream's next CQE completes `token`.
+        await new Promise<void>((resolve) => {
+          wake = resolve
+        })
+        continue
+      }
+      dropToken(token)
+      if (typeof next !== 'number') {
+        yield next
+        continue
+      }
+      if (next === 0) return
+      if (next === -ENOBUFS || next === -EAGAIN) {
+        // The ring ran dry (or the kernel stopped the multishot): every buffer is back by now.
+        b.chunksArm(id)
+        continue
+      }
+      if (next === -EBADFD || next === -EINVAL) {
+        // Not a pollable file (a regular file, say): carry on with single reads.
+        fellBack = true
+        break
+      }
+      throw systemError(next, 'read')
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+    try {
+      b.chunksClose(id)
+    } catch {
+      // The runtime is shutting down; its teardown cancels and collects the read.
+    }
+  }
+  if (fellBack) yield* singleReads(fd, size, signal)
+}
+
+/** One read at a time (the kernel polls the descriptor, then reads). */
+async function* singleReads(fd: number, size: number, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  let buf = Buffer.allocUnsafe(size)
+  for (;;) {
+    const target = buf
+    const n = await submit(
+      (b, token) => b.read(fd, target, 0, size, -1, token),
+      (r) => {
+        if (r < 0) throw systemError(r, 'read')
+        return r
+      },
+      signal
+    )
+    if (n === 0) return
+    if (n === size) {
+      buf = Buffer.allocUnsafe(size)
+      yield target
+    } else {
+      yield Buffer.from(target.subarray(0, n))
+    }
+  }
+}
+
+/** The node:fs fallback: `fs.read`, retrying a non-blocking descriptor that has no data yet. */
+async function* fsReads(fd: number, size: number, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  for (;;) {
+    if (signal?.aborted) throw abortError(signal)
+    const buf = Buffer.allocUnsafe(size)
+    const n = await new Promise<number>((resolve, reject) => {
+      fs.read(fd, buf, 0, size, null, (err, bytes) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'EAGAIN') resolve(-1)
+        else if (err) reject(err)
+        else resolve(bytes)
+      })
+    })
+    if (n === 0) return
+    if (n < 0) {
+      await new Promise((r) => setTimeout(r, 5))
+      continue
+    }
+    yield n === size ? buf : Buffer.from(buf.subarray(0, n))
+  }
+}
