@@ -16,7 +16,8 @@ import { readAll, toBytes, writeAll, type Encoding, type WriteData } from './io.
 import { STAT_FIELDS, toStats } from './stats.js'
 
 export { FileHandle, constants }
-export type { ReadOptions, ReadResult, WriteResult, StatOptions } from './file-handle.js'
+export * from './paths.js'
+export type { ReadOptions, ReadResult, WriteResult, ReadVResult, WriteVResult, StatOptions } from './file-handle.js'
 export type { Encoding, WriteData } from './io.js'
 export type { PathLike } from '../validate.js'
 

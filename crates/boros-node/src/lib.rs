@@ -8,6 +8,7 @@
 
 mod js;
 mod ops;
+mod paths;
 mod runtime;
 mod uv;
 
