@@ -329,6 +329,8 @@ export class FileHandle extends EventEmitter {
     if (this.#isClosed()) throw ebadf('readv')
     validateBufferArray(buffers)
     let pos = typeof position === 'number' ? validatePosition(position) : -1
+    // preadv(2) with no buffers fails with EINVAL, and Node reports that.
+    if (buffers.length === 0) throw systemError(-22, 'read')
     let bytesRead = 0
     for (const b of buffers) {
       const view = new Uint8Array(b.buffer, b.byteOffset, b.byteLength)

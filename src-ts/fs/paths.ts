@@ -8,7 +8,7 @@
  */
 import * as fsp from 'node:fs/promises'
 import { constants, type Dirent } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { submit, usesRing } from '../binding.js'
 import { invalidArgType, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, type PathLike } from '../validate.js'
@@ -111,7 +111,7 @@ export async function mkdir(
     await pathOp((b, t) => b.mkdir(p, mode, t), 'mkdir', p)
     return undefined
   }
-  return mkdirp(p, p, mode)
+  return mkdirp(p, mode)
 }
 
 const S_IFMT = 0o170000
@@ -124,27 +124,49 @@ async function statMode(p: string, follow: boolean): Promise<number> {
   return r < 0 ? r : out[1]!
 }
 
-async function isDirectory(p: string): Promise<boolean> {
-  const mode = await statMode(p, true)
-  return mode >= 0 && (mode & S_IFMT) === S_IFDIR
-}
+const EACCES = -13
+const ENOSPC = -28
+const ENOTDIR = -20
+const EPERM = -1
 
-/** Creates `p` and its missing parents; errors name `original`, as Node's do. */
-async function mkdirp(p: string, original: string, mode: number): Promise<string | undefined> {
-  let r = await raw((b, t) => b.mkdir(p, mode, t))
-  if (r === 0) return p
-  if (r === EEXIST) {
-    if (await isDirectory(p)) return undefined
-    throw systemError(r, 'mkdir', original)
+/**
+ * Creates `p` and its missing parents, step for step as Node's `MKDirpAsync` (src/node_file.cc)
+ * does, so that results and errors match: a stack of paths, `mkdirat` on the top one; on ENOENT
+ * its parent (cut at the last `/`) is pushed; other failures are checked with a `stat`. Errors
+ * name the path of the last attempt. Resolves with the first directory created.
+ */
+async function mkdirp(p: string, mode: number): Promise<string | undefined> {
+  const stack = [p]
+  let first: string | undefined
+  while (stack.length > 0) {
+    const next = stack.pop()!
+    let r = await raw((b, t) => b.mkdir(next, mode, t))
+    if (r === 0) {
+      first ??= next
+      continue
+    }
+    if (r === EACCES || r === ENOSPC || r === ENOTDIR || r === EPERM) throw systemError(r, 'mkdir', next)
+    if (r === ENOENT) {
+      const cut = next.lastIndexOf('/')
+      const parent = cut < 0 ? next : next.slice(0, cut)
+      if (parent !== next) {
+        stack.push(next, parent)
+        continue
+      }
+      if (stack.length > 0) continue
+      r = EEXIST
+    }
+    const m = await statMode(next, true)
+    const isDir = m >= 0 && (m & S_IFMT) === S_IFDIR
+    if (r === EEXIST && stack.length > 0) {
+      if (isDir) continue
+      throw systemError(ENOTDIR, 'mkdir', next)
+    }
+    if (m < 0) throw systemError(m, 'mkdir', next)
+    if (!isDir) throw systemError(EEXIST, 'mkdir', next)
+    return first
   }
-  if (r !== ENOENT) throw systemError(r, 'mkdir', original)
-  const parent = dirname(p)
-  if (parent === p) throw systemError(r, 'mkdir', original)
-  const first = await mkdirp(parent, original, mode)
-  r = await raw((b, t) => b.mkdir(p, mode, t))
-  if (r === 0) return first ?? p
-  if (r === EEXIST && (await isDirectory(p))) return first
-  throw systemError(r, 'mkdir', original)
+  return first
 }
 
 /**
