@@ -261,14 +261,32 @@ export async function copyFile(src: PathLike, dest: PathLike, mode?: number): Pr
   }
 }
 
+/**
+ * The data loop of `copyFile`: two buffers, so that the read of the next chunk is in flight
+ * while the current one is written. Reads until EOF (not until the size statx gave: the file
+ * may change meanwhile); short writes are continued.
+ */
 async function copyData(from: FileHandle, to: FileHandle): Promise<void> {
-  const buf = Buffer.allocUnsafeSlow(COPY_CHUNK)
+  const bufs = [Buffer.allocUnsafeSlow(COPY_CHUNK), Buffer.allocUnsafeSlow(COPY_CHUNK)]
   let pos = 0
+  let which = 0
+  let reading = from._readInto(bufs[0]!, 0, COPY_CHUNK, 0)
   for (;;) {
-    const n = await from._readInto(buf, 0, COPY_CHUNK, pos)
+    const n = await reading
     if (n === 0) return
-    let done = 0
-    while (done < n) done += await to._writeFrom(buf, done, n - done, pos + done)
+    const buf = bufs[which]!
+    which ^= 1
+    reading = from._readInto(bufs[which]!, 0, COPY_CHUNK, pos + n)
+    // Awaited below; this only keeps a failure meanwhile from counting as unhandled.
+    reading.catch(() => undefined)
+    try {
+      let done = 0
+      while (done < n) done += await to._writeFrom(buf, done, n - done, pos + done)
+    } catch (e) {
+      // Let the read in flight finish before the handles are closed.
+      await reading.catch(() => undefined)
+      throw e
+    }
     pos += n
   }
 }
