@@ -131,3 +131,48 @@ test.serial('divergence: a read started after close() rejects with EBADF (Node r
   t.is((await inFlight).bytesRead, 1)
   await closing
 })
+
+test('boros/fs has every node:fs/promises export, and runtime().paths names the path of each', (t) => {
+  const paths = runtime().paths
+  for (const [name, value] of Object.entries(fsp)) {
+    if (name === 'default') continue
+    t.true(name in bfs, `boros/fs lacks ${name}`)
+    if (typeof value === 'function') t.is(typeof paths[name], 'string', `runtime().paths lacks ${name}`)
+  }
+  for (const m of [
+    'read',
+    'readv',
+    'write',
+    'writev',
+    'stat',
+    'truncate',
+    'sync',
+    'datasync',
+    'chmod',
+    'chown',
+    'utimes'
+  ]) {
+    t.is(typeof bfs.FileHandle.prototype[m], 'function', m)
+    t.regex(paths[`FileHandle.${m}`], /^(io_uring|node:fs)/, m)
+  }
+  t.is(paths.rename, 'io_uring: renameat')
+  t.is(paths.readdir, 'node:fs (no io_uring opcode)')
+  t.regex(paths.truncate, runtime().ops.includes('ftruncate') ? /io_uring: openat \+ ftruncate/ : /node:fs ftruncate/)
+})
+
+test('runtime().paths on the fallback backend: every entry is node:fs/promises', async (t) => {
+  const { results } = await fallback
+  t.truthy(results)
+  const out = spawnSync(
+    process.execPath,
+    ['-e', "console.log(JSON.stringify(require('./dist/index.js').runtime().paths))"],
+    {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, BOROS_BACKEND: 'fallback' },
+      encoding: 'utf8'
+    }
+  )
+  const paths = JSON.parse(out.stdout)
+  t.true(Object.keys(paths).length > 30)
+  for (const [name, path] of Object.entries(paths)) t.is(path, 'node:fs/promises (fallback backend)', name)
+})

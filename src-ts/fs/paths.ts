@@ -81,7 +81,11 @@ export interface RmDirOptions {
 /** Removes an empty directory (io_uring `unlinkat(AT_REMOVEDIR)`). */
 export async function rmdir(path: PathLike, options?: RmDirOptions): Promise<void> {
   const p = toPath(path)
-  if (!hasOp('unlinkat') || options != null) return fsp.rmdir(p, options)
+  const o = options as RmDirOptions | null | undefined
+  const nodeOptions =
+    o != null &&
+    (typeof o !== 'object' || o.recursive !== undefined || o.maxRetries !== undefined || o.retryDelay !== undefined)
+  if (!hasOp('unlinkat') || nodeOptions) return fsp.rmdir(p, options)
   return pathOp((b, t) => b.unlink(p, true, t), 'rmdir', p)
 }
 

@@ -55,6 +55,7 @@ export function fsPaths(): Record<string, string> {
     readdir: node(),
     opendir: node(),
     chmod: node(),
+    lchmod: node('node:fs/promises lchmod (which Node implements only on macOS)'),
     chown: node(),
     lchown: node(),
     utimes: node(),
