@@ -37,11 +37,17 @@ const canSetpriv = isRoot && spawnSync('setpriv', ['--version']).status === 0
 const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
 const EACCES = 'EACCES as a non-root user'
 
+// The node:fs paths boros takes where the kernel lacks an opcode (ftruncate before 6.9, ...).
+const DISABLED = 'ftruncate,renameat,unlinkat,mkdirat,symlinkat,linkat'
+
 let fallback
+let gated
 let nobody
 test.before(async () => {
   shared = await makeShared(base)
   fallback = child([], { BOROS_BACKEND: 'fallback' })
+  gated = child([], { BOROS_DISABLE_OPS: DISABLED })
+  gated.catch(() => undefined)
   if (canSetpriv) {
     nobody = Promise.all([child([EACCES], {}, asNobody), child([EACCES], { BOROS_BACKEND: 'fallback' }, asNobody)])
   }
@@ -66,6 +72,11 @@ for (const name of Object.keys(scenarios)) {
   })
   test(`fallback: ${name}`, async (t) => {
     const { results } = await fallback
+    t.deepEqual(results[name].boros, results[name].node)
+  })
+  test(`io_uring without ${DISABLED}: ${name}`, async (t) => {
+    const { backend, results } = await gated
+    t.is(backend, 'io_uring')
     t.deepEqual(results[name].boros, results[name].node)
   })
 }
@@ -158,6 +169,24 @@ test('boros/fs has every node:fs/promises export, and runtime().paths names the 
   t.is(paths.rename, 'io_uring: renameat')
   t.is(paths.readdir, 'node:fs (no io_uring opcode)')
   t.regex(paths.truncate, runtime().ops.includes('ftruncate') ? /io_uring: openat \+ ftruncate/ : /node:fs ftruncate/)
+})
+
+test('BOROS_DISABLE_OPS routes the calls to node:fs and says so in runtime().paths', (t) => {
+  const out = spawnSync(
+    process.execPath,
+    ['-e', "console.log(JSON.stringify(require('./dist/index.js').runtime().paths))"],
+    {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, BOROS_DISABLE_OPS: DISABLED },
+      encoding: 'utf8'
+    }
+  )
+  const paths = JSON.parse(out.stdout)
+  t.is(paths.truncate, 'io_uring: openat + node:fs ftruncate (io_uring ftruncate needs Linux 6.9) + close')
+  t.is(paths['FileHandle.truncate'], 'node:fs ftruncate (io_uring ftruncate needs Linux 6.9)')
+  t.is(paths.rename, 'node:fs (io_uring renameat needs Linux 5.11)')
+  t.is(paths.link, 'node:fs (io_uring linkat needs Linux 5.15)')
+  t.is(paths.open, 'io_uring: openat')
 })
 
 test('runtime().paths on the fallback backend: every entry is node:fs/promises', async (t) => {

@@ -10,10 +10,22 @@ import { ring, usesRing } from '../binding.js'
 
 let supported: ReadonlySet<string> | undefined
 
-/** Whether this thread's ring has the io_uring op `name` (as `runtime().ops` names it). */
+/**
+ * Whether this thread's ring has the io_uring op `name` (as `runtime().ops` names it) and it
+ * is not turned off with `BOROS_DISABLE_OPS` (comma-separated op names, e.g.
+ * `ftruncate,renameat`): the calls that would use it take their node:fs path instead. This is
+ * how the paths taken on older kernels are tested, and a way around a misbehaving opcode.
+ */
 export function hasOp(name: string): boolean {
   if (!usesRing()) return false
-  supported ??= new Set(ring().ringInfo().ops)
+  if (supported === undefined) {
+    const off = new Set((process.env.BOROS_DISABLE_OPS ?? '').split(',').map((s) => s.trim()))
+    supported = new Set(
+      ring()
+        .ringInfo()
+        .ops.filter((op) => !off.has(op))
+    )
+  }
   return supported.has(name)
 }
 
