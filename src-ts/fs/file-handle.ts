@@ -82,13 +82,17 @@ function ebadf(syscall: string): Error {
 
 /** Result of `readv`. */
 export interface ReadVResult<T extends readonly NodeJS.ArrayBufferView[]> {
+  /** Bytes read, over all buffers (0 at end of file). */
   readonly bytesRead: number
+  /** The buffers given, filled in order. */
   readonly buffers: T
 }
 
 /** Result of `writev`. */
 export interface WriteVResult<T extends readonly NodeJS.ArrayBufferView[]> {
+  /** Bytes written, over all buffers (may be short, as with Node's). */
   readonly bytesWritten: number
+  /** The buffers given. */
   readonly buffers: T
 }
 

@@ -74,7 +74,9 @@ export async function unlink(path: PathLike): Promise<void> {
 export interface RmDirOptions {
   /** Deprecated in Node (use `rm`); served by `node:fs` when set. */
   readonly recursive?: boolean
+  /** With `recursive`: retries on EBUSY/EMFILE/ENFILE/ENOTEMPTY/EPERM (served by `node:fs`). */
   readonly maxRetries?: number
+  /** With `recursive`: milliseconds between retries (served by `node:fs`). */
   readonly retryDelay?: number
 }
 
@@ -303,6 +305,7 @@ export interface RmOptions {
   readonly recursive?: boolean
   /** Retries on EBUSY/EMFILE/... (Windows-oriented); when set, `rm` is served by node:fs. */
   readonly maxRetries?: number
+  /** Milliseconds between retries; when set, `rm` is served by node:fs. */
   readonly retryDelay?: number
 }
 
