@@ -8,7 +8,7 @@
 
 mod js;
 mod ops;
-mod paths;
+pub mod paths;
 mod runtime;
 mod uv;
 
