@@ -44,6 +44,12 @@ export declare function chunksOpen(fd: number, bufferSize: number, bufferCount: 
 /** Queues `close(fd)`. */
 export declare function close(fd: number, tokenId: number): number
 
+/** Queues `posix_fadvise(fd, offset, len, advice)` (Linux 5.6). */
+export declare function fadvise(fd: number, offset: number, len: number, advice: number, tokenId: number): number
+
+/** Queues `fallocate(fd, mode, offset, len)` (Linux 5.6). */
+export declare function fallocate(fd: number, mode: number, offset: number, len: number, tokenId: number): number
+
 /**
  * Pushes the ops queued in the shared submission queue onto the ring (they are submitted
  * before libuv next blocks) and keeps the loop alive for them. The façade calls this when it
@@ -53,6 +59,13 @@ export declare function flush(): void
 
 /** Queues `fsync(fd)`, or `fdatasync(fd)` when `datasync` is true. */
 export declare function fsync(fd: number, datasync: boolean, tokenId: number): number
+
+/**
+ * Queues `ftruncate(fd, len)` (Linux 6.9). On older kernels this throws
+ * `ERR_BOROS_UNSUPPORTED_OP` naming 6.9; the façade checks `ringInfo().ops` first and uses
+ * the `ftruncate` system call through node:fs instead.
+ */
+export declare function ftruncate(fd: number, len: number, tokenId: number): number
 
 /**
  * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n)` is called
@@ -67,6 +80,12 @@ export declare function fsync(fd: number, datasync: boolean, tokenId: number): n
  * Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
  */
 export declare function init(onComplete: unknown, results: unknown, entries: unknown, ctl: unknown, arena: unknown): number
+
+/** Queues `linkat(AT_FDCWD, existing, AT_FDCWD, new, 0)` (Linux 5.15). */
+export declare function link(existing: string, newPath: string, tokenId: number): number
+
+/** Queues `mkdirat(AT_FDCWD, path, mode)` (Linux 5.15). */
+export declare function mkdir(path: string, mode: number, tokenId: number): number
 
 /** Queues a no-op (completes with 0): a round trip through the ring. */
 export declare function nop(tokenId: number): number
@@ -114,6 +133,9 @@ export interface ProbeReport {
  */
 export declare function read(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
+/** Queues `renameat(AT_FDCWD, from, AT_FDCWD, to)` (Linux 5.11). */
+export declare function rename(from: string, to: string, tokenId: number): number
+
 /** How this thread's ring was set up. */
 export declare function ringInfo(): RingInfo
 
@@ -155,8 +177,23 @@ export declare function stats(): RingStats
  */
 export declare function statx(path: string | undefined | null, fd: number, follow: boolean, out: unknown, tokenId: number): number
 
+/** Queues `symlinkat(target, AT_FDCWD, path)` (Linux 5.15). */
+export declare function symlink(target: string, path: string, tokenId: number): number
+
+/**
+ * Queues `unlinkat(AT_FDCWD, path, dir ? AT_REMOVEDIR : 0)` (Linux 5.11): `unlink`, or
+ * `rmdir` when `dir` is true.
+ */
+export declare function unlink(path: string, dir: boolean, tokenId: number): number
+
 /**
  * Queues a write of `buffer[offset..offset+length]` at `position` (-1: current position).
  * The buffer is held (not copied) until the write completes.
  */
 export declare function write(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+
+/**
+ * Queues `pwritev(fd, buffers, position)` (-1: the current position). Each buffer is held
+ * (not copied) until the write completes. Completes with the bytes written.
+ */
+export declare function writev(fd: number, buffers: Array<unknown>, position: number, tokenId: number): number

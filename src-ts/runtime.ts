@@ -3,6 +3,7 @@
  * @module
  */
 import { backendState, nativeBinding, ring, type Backend } from './binding.js'
+import { fsPaths } from './fs/routes.js'
 
 /** How this thread's I/O is done. */
 export interface RuntimeInfo {
@@ -20,6 +21,11 @@ export interface RuntimeInfo {
   readonly cqEntries: number
   /** io_uring operations this kernel supports. */
   readonly ops: readonly string[]
+  /**
+   * Which path each `boros/fs` function and `FileHandle` method takes here, e.g.
+   * `{ rename: 'io_uring: renameat', readdir: 'node:fs (no io_uring opcode)' }` (docs/fs.md).
+   */
+  readonly paths: Readonly<Record<string, string>>
 }
 
 /** Counters of this thread's ring. */
@@ -41,7 +47,7 @@ export function runtime(): RuntimeInfo {
   const s = backendState()
   if (s.backend === 'io_uring') {
     const info = ring().ringInfo()
-    return { ...info, backend: 'io_uring' }
+    return { ...info, backend: 'io_uring', paths: fsPaths() }
   }
   const probe = nativeBinding()?.probe()
   return {
@@ -51,7 +57,8 @@ export function runtime(): RuntimeInfo {
     setupFlags: [],
     sqEntries: 0,
     cqEntries: 0,
-    ops: []
+    ops: [],
+    paths: fsPaths()
   }
 }
 

@@ -3,11 +3,21 @@
  * @module
  */
 import { EventEmitter } from 'node:events'
+import * as nodeFs from 'node:fs'
 import type { Stats } from 'node:fs'
 import { dropToken, FAST_MAX, queueRead, queueWrite, ring, submit, takeToken, type Start } from '../binding.js'
 import { currentTask } from '../task-context.js'
-import { systemError } from '../errors.js'
-import { validateBuffer, validateOffsetLength, validatePosition, validateSignal, MAX_RW } from '../validate.js'
+import { invalidArgType, systemError } from '../errors.js'
+import {
+  validateBuffer,
+  validateInteger,
+  validateOffsetLength,
+  validatePosition,
+  validateSignal,
+  MAX_RW
+} from '../validate.js'
+import { parseMode } from './flags.js'
+import { hasOp } from './routes.js'
 import { STAT_FIELDS, toStats } from './stats.js'
 import { readAll, writeAll, toBytes, type WriteData, type Encoding } from './io.js'
 
@@ -65,8 +75,34 @@ export interface StatOptions {
   readonly bigint?: boolean
 }
 
+/** What Node's FileHandle rejects with once closed: `code: 'EBADF'`, message `'file closed'`. */
 function ebadf(syscall: string): Error {
-  return systemError(-9, syscall)
+  return Object.assign(new Error('file closed'), { code: 'EBADF', syscall })
+}
+
+/** Result of `readv`. */
+export interface ReadVResult<T extends readonly NodeJS.ArrayBufferView[]> {
+  /** Bytes read, over all buffers (0 at end of file). */
+  readonly bytesRead: number
+  /** The buffers given, filled in order. */
+  readonly buffers: T
+}
+
+/** Result of `writev`. */
+export interface WriteVResult<T extends readonly NodeJS.ArrayBufferView[]> {
+  /** Bytes written, over all buffers (may be short, as with Node's). */
+  readonly bytesWritten: number
+  /** The buffers given. */
+  readonly buffers: T
+}
+
+/** Most buffers one `writev` takes (the kernel's `IOV_MAX`); longer lists go in several. */
+const IOV_MAX = 1024
+
+function validateBufferArray(buffers: unknown): asserts buffers is readonly NodeJS.ArrayBufferView[] {
+  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
+    throw invalidArgType('buffers', 'an ArrayBufferView[]', buffers)
+  }
 }
 
 /** What a queued read or write resolves with. */
@@ -151,6 +187,31 @@ export class FileHandle extends EventEmitter {
       // A cancelled op rejects without reaching `map`: count it as done here.
       done()
       throw e
+    })
+  }
+
+  #isClosed(): boolean {
+    return this.#fd < 0 || this.#closing !== undefined
+  }
+
+  /**
+   * Runs a `node:fs` call on this handle's descriptor (for calls io_uring has no opcode for),
+   * counted like a ring op so that `close()` waits for it.
+   */
+  #external<T>(syscall: string, call: (fd: number, cb: (err: Error | null, value?: T) => void) => void): Promise<T> {
+    if (this.#fd < 0 || this.#closing !== undefined) return Promise.reject(ebadf(syscall))
+    this.#pending++
+    return new Promise<T>((resolve, reject) => {
+      try {
+        call(this.#fd, (err, value) => {
+          this.#settleOne()
+          if (err) reject(err)
+          else resolve(value as T)
+        })
+      } catch (e) {
+        this.#settleOne()
+        reject(e)
+      }
     })
   }
 
@@ -310,6 +371,114 @@ export class FileHandle extends EventEmitter {
       (b, t) => b.fsync(fd, true, t),
       () => undefined
     )
+  }
+
+  /**
+   * Reads into `buffers` in order, from `position` (a number; anything else, as in Node: the
+   * current position). Each buffer is one io_uring read; reading stops at the first short
+   * read (end of file), so the result is what one `preadv(2)` gives on a regular file.
+   */
+  async readv<T extends readonly NodeJS.ArrayBufferView[]>(
+    buffers: T,
+    position?: number | null
+  ): Promise<ReadVResult<T>> {
+    if (this.#isClosed()) throw ebadf('readv')
+    validateBufferArray(buffers)
+    let pos = typeof position === 'number' ? validatePosition(position) : -1
+    // preadv(2) with no buffers fails with EINVAL, and Node reports that.
+    if (buffers.length === 0) throw systemError(-22, 'read')
+    let bytesRead = 0
+    for (const b of buffers) {
+      const view = new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+      if (view.byteLength === 0) continue
+      const n = await this._readInto(view, 0, Math.min(view.byteLength, MAX_RW), pos)
+      bytesRead += n
+      if (pos >= 0) pos += n
+      if (n < view.byteLength) break
+    }
+    return { bytesRead, buffers }
+  }
+
+  /**
+   * Writes `buffers` in order at `position` (a number; anything else, as in Node: the current
+   * position) with one io_uring `writev` (several when there are more than 1024 buffers).
+   * Like Node's, it may write less than everything; `bytesWritten` says how much.
+   */
+  async writev<T extends readonly NodeJS.ArrayBufferView[]>(
+    buffers: T,
+    position?: number | null
+  ): Promise<WriteVResult<T>> {
+    if (this.#isClosed()) throw ebadf('writev')
+    validateBufferArray(buffers)
+    let pos = typeof position === 'number' ? validatePosition(position) : -1
+    if (buffers.length === 0) return { bytesWritten: 0, buffers }
+    const fd = this.#fd
+    let bytesWritten = 0
+    for (let i = 0; i < buffers.length; i += IOV_MAX) {
+      const chunk = buffers.slice(i, i + IOV_MAX)
+      const want = chunk.reduce((sum, b) => sum + b.byteLength, 0)
+      const n = await this.#op(
+        'write',
+        (b, t) => b.writev(fd, chunk, pos, t),
+        (r) => r
+      )
+      bytesWritten += n
+      if (pos >= 0) pos += n
+      if (n < want) break
+    }
+    return { bytesWritten, buffers }
+  }
+
+  /**
+   * Truncates (or extends with zeroes) the file to `len` bytes (default 0; negative: 0).
+   * io_uring `ftruncate` on Linux 6.9+, the `ftruncate` system call through node:fs before.
+   */
+  truncate(len = 0): Promise<void> {
+    if (this.#isClosed()) return Promise.reject(ebadf('ftruncate'))
+    try {
+      validateInteger(len, 'len', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    const size = Math.max(0, len)
+    const fd = this.#fd
+    if (hasOp('ftruncate')) {
+      return this.#op(
+        'ftruncate',
+        (b, t) => b.ftruncate(fd, size, t),
+        () => undefined
+      )
+    }
+    return this.#external('ftruncate', (d, cb) => nodeFs.ftruncate(d, size, cb))
+  }
+
+  /** `fchmod(2)` (through node:fs: io_uring has no opcode for it). */
+  chmod(mode: string | number): Promise<void> {
+    if (this.#isClosed()) return Promise.reject(ebadf('fchmod'))
+    let m: number
+    try {
+      m = parseMode(mode, 0)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return this.#external('fchmod', (d, cb) => nodeFs.fchmod(d, m, cb))
+  }
+
+  /** `fchown(2)` (through node:fs: io_uring has no opcode for it). `-1` leaves an id as is. */
+  chown(uid: number, gid: number): Promise<void> {
+    if (this.#isClosed()) return Promise.reject(ebadf('fchown'))
+    try {
+      validateInteger(uid, 'uid', -1, 2 ** 32 - 1)
+      validateInteger(gid, 'gid', -1, 2 ** 32 - 1)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return this.#external('fchown', (d, cb) => nodeFs.fchown(d, uid, gid, cb))
+  }
+
+  /** `futimens(2)` (through node:fs: io_uring has no opcode for it). Times as in Node. */
+  utimes(atime: string | number | Date, mtime: string | number | Date): Promise<void> {
+    return this.#external('futimes', (d, cb) => nodeFs.futimes(d, atime, mtime, cb))
   }
 
   /** Reads from the current position to the end of the file. */

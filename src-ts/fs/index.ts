@@ -17,7 +17,8 @@ import { STAT_FIELDS, toStats } from './stats.js'
 
 export { FileHandle, constants }
 export { readChunks, type ReadChunksOptions, type ChunkSource } from '../chunks.js'
-export type { ReadOptions, ReadResult, WriteResult, StatOptions } from './file-handle.js'
+export * from './paths.js'
+export type { ReadOptions, ReadResult, WriteResult, ReadVResult, WriteVResult, StatOptions } from './file-handle.js'
 export type { Encoding, WriteData } from './io.js'
 export type { PathLike } from '../validate.js'
 

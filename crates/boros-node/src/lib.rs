@@ -12,6 +12,7 @@
 mod bufring;
 mod js;
 mod ops;
+pub mod paths;
 mod queue;
 mod runtime;
 mod uv;

@@ -17,22 +17,40 @@ use std::any::Any;
 use std::os::fd::RawFd;
 
 mod close;
+mod fadvise;
+mod fallocate;
 mod fsync;
+mod ftruncate;
+mod link;
+mod mkdir;
 mod nop;
 mod open;
 mod read;
 mod read_multi;
+mod rename;
 mod statx;
+mod symlink;
+mod unlink;
 mod write;
+mod writev;
 
 pub use close::Close;
+pub use fadvise::Fadvise;
+pub use fallocate::Fallocate;
 pub use fsync::Fsync;
+pub use ftruncate::Ftruncate;
+pub use link::LinkAt;
+pub use mkdir::MkDirAt;
 pub use nop::Nop;
 pub use open::OpenAt;
 pub use read::Read;
 pub use read_multi::ReadMulti;
+pub use rename::RenameAt;
 pub use statx::Statx;
+pub use symlink::SymlinkAt;
+pub use unlink::UnlinkAt;
 pub use write::Write;
+pub use writev::Writev;
 
 /// One kernel operation and every byte of memory it lends the kernel.
 ///
