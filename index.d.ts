@@ -18,6 +18,24 @@ export declare function cancel(key: number): boolean
 /** Queues `close(fd)`. */
 export declare function close(fd: number, tokenId: number): number
 
+/**
+ * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and (for `O_DIRECT`) `statx`.
+ * Synchronous: these calls do not wait on a disk.
+ */
+export declare function fdInfo(fd: number): FdInfo
+
+/** What a descriptor's file is, for routing its reads. */
+export interface FdInfo {
+  /** `f_type` of `fstatfs(2)` (the filesystem's magic number), or 0 if unknown. */
+  fsType: number
+  /** Whether the descriptor was opened with `O_DIRECT`. */
+  direct: boolean
+  /** `O_DIRECT` buffer alignment (`stx_dio_mem_align`), 0 if unknown. */
+  dioMemAlign: number
+  /** `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown. */
+  dioOffsetAlign: number
+}
+
 /** Queues `fsync(fd)`, or `fdatasync(fd)` when `datasync` is true. */
 export declare function fsync(fd: number, datasync: boolean, tokenId: number): number
 
@@ -30,6 +48,9 @@ export declare function fsync(fd: number, datasync: boolean, tokenId: number): n
  * Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
  */
 export declare function init(onComplete: unknown, results: unknown): void
+
+/** Whether `buffer`'s memory lies in a natively owned allocation of this thread. */
+export declare function isOwned(buffer: unknown): boolean
 
 /** Queues a no-op (completes with 0): a round trip through the ring. */
 export declare function nop(tokenId: number): number
@@ -46,6 +67,13 @@ export interface OpSupport {
   /** Whether the running kernel has it. */
   supported: boolean
 }
+
+/**
+ * A new zero-filled `Buffer` of `size` bytes whose memory is owned natively and starts at a
+ * multiple of `alignment` (a power of two). Reads into it (`readOwned`) go straight from the
+ * kernel into it.
+ */
+export declare function ownedBuffer(size: number, alignment: number): unknown
 
 /**
  * Sets up (and drops) a ring to see whether io_uring works here, and why not if it does not.
@@ -76,6 +104,12 @@ export interface ProbeReport {
  * `buffer[offset..]`. Returns the op's key (for `cancel`).
  */
 export declare function read(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+
+/**
+ * Queues a read of `length` bytes at `position` (-1: current position) straight into
+ * `buffer[offset..]`, which must be an owned buffer (see `ownedBuffer`). Returns the op's key.
+ */
+export declare function readOwned(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
 /** How this thread's ring was set up. */
 export declare function ringInfo(): RingInfo
