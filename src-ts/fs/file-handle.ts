@@ -293,6 +293,11 @@ export class FileHandle extends EventEmitter {
     return this.writeFile(data, options)
   }
 
+  /** @internal Whether the file was opened with `O_DIRECT` (reads need aligned owned buffers). */
+  get _direct(): boolean {
+    return (this.#route ?? this.#learnRoute())?.direct ?? false
+  }
+
   #learnRoute(): Route | undefined {
     if (this.#fd < 0 || this.#closing !== undefined) return undefined
     this.#route = learnRoute(this.#fd)

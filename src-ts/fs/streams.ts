@@ -14,6 +14,7 @@ import { usesRing } from '../binding.js'
 import { codedError } from '../errors.js'
 import { toPath, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle } from './file-handle.js'
+import { ownedBuffer } from './io.js'
 import { open } from './index.js'
 
 type Callback<T> = (err: Error | null, value?: T) => void
@@ -105,12 +106,23 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
       cb: (err: Error | null, n?: number, buf?: Buffer) => void
     ): void {
       try {
-        handle(fd)
-          ._readInto(buf, off, len, pos(position), signal)
-          .then(
-            (n) => cb(null, n, buf),
+        const h = handle(fd)
+        if (h._direct) {
+          // O_DIRECT needs aligned memory: read into an owned aligned buffer, then copy.
+          const aligned = ownedBuffer(len, 4096)
+          h._readInto(aligned, 0, len, pos(position), signal, true).then(
+            (n) => {
+              aligned.copy(buf, off, 0, n)
+              cb(null, n, buf)
+            },
             (e: Error) => cb(e)
           )
+          return
+        }
+        h._readInto(buf, off, len, pos(position), signal).then(
+          (n) => cb(null, n, buf),
+          (e: Error) => cb(e)
+        )
       } catch (e) {
         cb(e as Error)
       }
@@ -137,6 +149,8 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
       }
     },
     close(fd: number, cb: Callback<void>): void {
+      // Closed by other means already (the stream follows the handle's 'close'): nothing to do.
+      if (fh !== undefined && fh.fd === -1) return cb(null)
       try {
         settle(handle(fd).close(), cb)
       } catch (e) {
@@ -258,10 +272,8 @@ export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}
       `The "options.type" property must be of type string. Received type ${typeof options.type}`
     )
   }
+  // Like Node's, the handle stays locked to this stream for good.
   locked.add(fh)
-  const done = (): void => {
-    locked.delete(fh)
-  }
   let stream: ReadableStream<Uint8Array>
   if (options.type === 'bytes') {
     stream = new ReadableStream({
@@ -272,14 +284,12 @@ export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}
         const view = req.view as Uint8Array
         const n = await fh._readInto(view, 0, view.byteLength, -1)
         if (n === 0) {
-          done()
           controller.close()
           req.respond(0)
           return
         }
         req.respond(n)
-      },
-      cancel: done
+      }
     })
   } else {
     stream = new ReadableStream<Uint8Array>({
@@ -287,17 +297,14 @@ export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}
         const buf = Buffer.allocUnsafe(WEB_CHUNK)
         const n = await fh._readInto(buf, 0, WEB_CHUNK, -1)
         if (n === 0) {
-          done()
           controller.close()
           return
         }
         controller.enqueue(new Uint8Array(buf.buffer, buf.byteOffset, n))
-      },
-      cancel: done
+      }
     })
   }
   fh.once('close', () => {
-    done()
     stream.cancel().catch(() => undefined)
   })
   return stream
