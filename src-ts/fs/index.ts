@@ -12,7 +12,7 @@ import { AbortError, invalidArgValue, systemError } from '../errors.js'
 import { toPath, validateInteger, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
 import { parseFlags, parseMode } from './flags.js'
-import { ownedBuffer, readAll, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
+import { ownedBuffer, readAll, toBytes, writeAll, writeAllAt, type Encoding, type WriteData } from './io.js'
 import { STAT_FIELDS, toStats } from './stats.js'
 
 export { FileHandle, constants }
@@ -109,9 +109,13 @@ export async function writeFile(
   const bytes = toBytes(data, opts.encoding ?? 'utf8')
   if (!usesRing())
     return fsp.writeFile(p, data as Parameters<typeof fsp.writeFile>[1], opts as Parameters<typeof fsp.writeFile>[2])
-  const fh = await open(p, opts.flag ?? 'w', opts.mode)
+  const flags = parseFlags(opts.flag, 'w')
+  const fh = await open(p, flags, opts.mode)
   try {
-    await writeAll(fh, bytes, opts.signal)
+    // A file we opened without O_APPEND is written from position 0: several writes can be
+    // in flight at their own positions.
+    if (bytes instanceof Uint8Array && (flags & constants.O_APPEND) === 0) await writeAllAt(fh, bytes, 0, opts.signal)
+    else await writeAll(fh, bytes, opts.signal)
     if (opts.flush) await fh.sync()
   } finally {
     await closeQuietly(fh)

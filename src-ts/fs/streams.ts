@@ -150,7 +150,10 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
     },
     close(fd: number, cb: Callback<void>): void {
       // Closed by other means already (the stream follows the handle's 'close'): nothing to do.
-      if (fh !== undefined && fh.fd === -1) return cb(null)
+      if (fh !== undefined && fh.fd === -1) {
+        cb(null)
+        return
+      }
       try {
         settle(handle(fd).close(), cb)
       } catch (e) {

@@ -25,16 +25,23 @@ use std::ffi::c_void;
 use std::ptr::{self, NonNull};
 use std::rc::{Rc, Weak};
 
-/// Allocations at least this big are aligned to 2 MiB and advised for transparent huge pages:
-/// a 1 GiB read then faults 512 pages instead of 262,144.
-const HUGE_THRESHOLD: usize = 4 << 20;
-const HUGE_ALIGN: usize = 2 << 20;
+/// Allocations at least this big (with an alignment a page gives) are fresh anonymous
+/// mappings advised for transparent huge pages: zero-filled by the kernel on first touch,
+/// never memset, and a 1 GiB read faults 512 pages instead of 262,144.
+const MAP_THRESHOLD: usize = 4 << 20;
+const PAGE: usize = 4096;
+
+/// Where an allocation's memory comes from.
+enum Backing {
+    Heap(Layout),
+    Map(usize),
+}
 
 /// Natively owned, zero-initialized memory.
 struct Alloc {
     ptr: NonNull<u8>,
-    layout: Layout,
-    /// Bytes visible to JS (the layout may be larger: it is never 0).
+    backing: Backing,
+    /// Bytes visible to JS.
     len: usize,
 }
 
@@ -45,19 +52,33 @@ thread_local! {
 
 impl Alloc {
     fn new(len: usize, align: usize) -> Option<Rc<Self>> {
-        let align = if len >= HUGE_THRESHOLD {
-            align.max(HUGE_ALIGN)
+        let (ptr, backing) = if len >= MAP_THRESHOLD && align <= PAGE {
+            // SAFETY: a new private anonymous mapping; it overlaps nothing we own.
+            let p = unsafe {
+                libc::mmap(
+                    ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                return None;
+            }
+            // SAFETY: advice on the mapping we just made; failure only means no huge pages.
+            unsafe { libc::madvise(p, len, libc::MADV_HUGEPAGE) };
+            (NonNull::new(p.cast::<u8>())?, Backing::Map(len))
         } else {
-            align
+            let layout = Layout::from_size_align(len.max(1), align).ok()?;
+            // SAFETY: the layout has a non-zero size.
+            (
+                NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?,
+                Backing::Heap(layout),
+            )
         };
-        let layout = Layout::from_size_align(len.max(1), align).ok()?;
-        // SAFETY: the layout has a non-zero size.
-        let ptr = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
-        if len >= HUGE_THRESHOLD {
-            // SAFETY: advice on memory we own; failure only means no huge pages.
-            unsafe { libc::madvise(ptr.as_ptr().cast(), layout.size(), libc::MADV_HUGEPAGE) };
-        }
-        let rc = Rc::new(Self { ptr, layout, len });
+        let rc = Rc::new(Self { ptr, backing, len });
         REGISTRY.with(|r| {
             r.borrow_mut()
                 .insert(ptr.as_ptr() as usize, Rc::downgrade(&rc))
@@ -81,8 +102,15 @@ impl Drop for Alloc {
     fn drop(&mut self) {
         // The thread-local may already be gone at thread exit: nothing left to find then.
         let _ = REGISTRY.try_with(|r| r.borrow_mut().remove(&(self.ptr.as_ptr() as usize)));
-        // SAFETY: allocated in `new` with this layout, freed once (the last Rc is dropping).
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) };
+        // SAFETY: allocated in `new` this way, freed once (the last Rc is dropping).
+        unsafe {
+            match self.backing {
+                Backing::Heap(layout) => std::alloc::dealloc(self.ptr.as_ptr(), layout),
+                Backing::Map(len) => {
+                    libc::munmap(self.ptr.as_ptr().cast(), len);
+                }
+            }
+        }
     }
 }
 
