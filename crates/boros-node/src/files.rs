@@ -235,6 +235,9 @@ pub fn read_owned(
         )
     })?;
     runtime::with(|rt| {
+        // SAFETY (of the read this queues): the kernel writes `length` bytes from `start`, which
+        // `Alloc::find` checked lie inside `alloc`; the slice's `Rc` keeps that memory mapped
+        // until the op's final CQE, even if JS drops, detaches or transfers the Buffer meanwhile.
         let slice = OwnedSlice {
             alloc,
             ptr: start as *mut u8,
