@@ -51,6 +51,24 @@ export declare function fadvise(fd: number, offset: number, len: number, advice:
 export declare function fallocate(fd: number, mode: number, offset: number, len: number, tokenId: number): number
 
 /**
+ * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and (for `O_DIRECT`) `statx`.
+ * Synchronous: these calls do not wait on a disk.
+ */
+export declare function fdInfo(fd: number): FdInfo
+
+/** What a descriptor's file is, for routing its reads. */
+export interface FdInfo {
+  /** `f_type` of `fstatfs(2)` (the filesystem's magic number), or 0 if unknown. */
+  fsType: number
+  /** Whether the descriptor was opened with `O_DIRECT`. */
+  direct: boolean
+  /** `O_DIRECT` buffer alignment (`stx_dio_mem_align`), 0 if unknown. */
+  dioMemAlign: number
+  /** `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown. */
+  dioOffsetAlign: number
+}
+
+/**
  * Pushes the ops queued in the shared submission queue onto the ring (they are submitted
  * before libuv next blocks) and keeps the loop alive for them. The façade calls this when it
  * queues into an empty queue while the loop is not referenced, and when the queue is full.
@@ -81,6 +99,9 @@ export declare function ftruncate(fd: number, len: number, tokenId: number): num
  */
 export declare function init(onComplete: unknown, results: unknown, entries: unknown, ctl: unknown, arena: unknown): number
 
+/** Whether `buffer`'s memory lies in a natively owned allocation of this thread. */
+export declare function isOwned(buffer: unknown): boolean
+
 /** Queues `linkat(AT_FDCWD, existing, AT_FDCWD, new, 0)` (Linux 5.15). */
 export declare function link(existing: string, newPath: string, tokenId: number): number
 
@@ -102,6 +123,13 @@ export interface OpSupport {
   /** Whether the running kernel has it. */
   supported: boolean
 }
+
+/**
+ * A new zero-filled `Buffer` of `size` bytes whose memory is owned natively and starts at a
+ * multiple of `alignment` (a power of two). Reads into it (`readOwned`) go straight from the
+ * kernel into it.
+ */
+export declare function ownedBuffer(size: number, alignment: number): unknown
 
 /**
  * Sets up (and drops) a ring to see whether io_uring works here, and why not if it does not.
@@ -132,6 +160,12 @@ export interface ProbeReport {
  * `buffer[offset..]`. Returns the op's key (for `cancel`).
  */
 export declare function read(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+
+/**
+ * Queues a read of `length` bytes at `position` (-1: current position) straight into
+ * `buffer[offset..]`, which must be an owned buffer (see `ownedBuffer`). Returns the op's key.
+ */
+export declare function readOwned(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
 /** Queues `renameat(AT_FDCWD, from, AT_FDCWD, to)` (Linux 5.11). */
 export declare function rename(from: string, to: string, tokenId: number): number

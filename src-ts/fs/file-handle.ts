@@ -20,6 +20,8 @@ import { parseMode } from './flags.js'
 import { hasOp } from './routes.js'
 import { STAT_FIELDS, toStats } from './stats.js'
 import { readAll, writeAll, toBytes, type WriteData, type Encoding } from './io.js'
+import { directError, learnRoute, RING, routedRead, type Route } from './route.js'
+import * as streams from './streams.js'
 
 /** Options of `read`. */
 export interface ReadOptions<T extends NodeJS.ArrayBufferView = Buffer> {
@@ -124,6 +126,8 @@ export class FileHandle extends EventEmitter {
   #pending = 0
   #closing: Promise<void> | undefined
   #drained: (() => void) | undefined
+  /** Where reads go (learned on the first read, see route.ts). */
+  #route: Route | undefined
 
   /** @internal */
   constructor(fd: number) {
@@ -277,6 +281,13 @@ export class FileHandle extends EventEmitter {
       validateSignal(opts?.signal)
       const fd = this.#fd
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
+      const route = this.#route ?? this.#learnRoute()
+      if (route !== undefined && (route.kind !== RING || route.direct)) {
+        return this.#routedRead(route, buf, off, len, pos, opts?.signal, false).then((n) => ({
+          bytesRead: n,
+          buffer: buf
+        }))
+      }
       if (opts?.signal == null && len <= FAST_MAX) {
         const p = this.#queued(false, buf, off, len, pos, Shape.Read, buf)
         if (p !== undefined) return p as Promise<ReadResult<T>>
@@ -326,15 +337,16 @@ export class FileHandle extends EventEmitter {
         validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
       }
       const fd = this.#fd
-      if (len <= FAST_MAX) {
+      if (len <= FAST_MAX && !this.#route?.direct) {
         const p = this.#queued(true, buf, off, len, pos, Shape.Written, data)
         if (p !== undefined) return p as Promise<WriteResult<T>>
       }
-      return this.#op(
+      const p = this.#op(
         'write',
         (b, t) => b.write(fd, buf, off, len, pos, t),
         (n) => ({ bytesWritten: n, buffer: data })
       )
+      return this.#route?.direct ? p.catch((e: unknown) => Promise.reject(directError(e, this.#route!))) : p
     } catch (e) {
       return Promise.reject(e)
     }
@@ -502,8 +514,70 @@ export class FileHandle extends EventEmitter {
     return this.writeFile(data, options)
   }
 
-  /** @internal Raw positional read used by readFile/streams: resolves with bytes read. */
-  _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal): Promise<number> {
+  /** @internal Whether the file was opened with `O_DIRECT` (reads need aligned owned buffers). */
+  get _direct(): boolean {
+    return (this.#route ?? this.#learnRoute())?.direct ?? false
+  }
+
+  #learnRoute(): Route | undefined {
+    if (this.#fd < 0 || this.#closing !== undefined) return undefined
+    this.#route = learnRoute(this.#fd)
+    return this.#route
+  }
+
+  /** A read off the plain io_uring path: tmpfs/procfs/FUSE routing, O_DIRECT, owned buffers. */
+  #routedRead(
+    route: Route,
+    buf: NodeJS.ArrayBufferView,
+    off: number,
+    len: number,
+    pos: number,
+    signal: AbortSignal | null | undefined,
+    owned: boolean
+  ): Promise<number> {
+    if (this.#fd < 0 || this.#closing !== undefined) return Promise.reject(ebadf('read'))
+    const fd = this.#fd
+    if (route.kind !== RING) {
+      this.#pending++
+      const settle = (): void => this.#settleOne()
+      const p = routedRead(route.kind, fd, buf, off, len, pos, signal)
+      p.then(settle, settle)
+      return p
+    }
+    if (!owned && !ring().isOwned(buf)) {
+      if (route.direct) return Promise.reject(directError(systemError(-22, 'read'), route))
+      return this.#op(
+        'read',
+        (b, t) => b.read(fd, buf, off, len, pos, t),
+        (n) => n,
+        signal
+      )
+    }
+    const p = this.#op(
+      'read',
+      (b, t) => b.readOwned(fd, buf, off, len, pos, t),
+      (n) => n,
+      signal
+    )
+    return route.direct ? p.catch((e: unknown) => Promise.reject(directError(e, route))) : p
+  }
+
+  /**
+   * @internal Raw positional read used by readFile/streams: resolves with bytes read.
+   * `owned`: `buf` is an owned buffer (see `ownedBuffer`), read into without a copy.
+   */
+  _readInto(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    pos: number,
+    signal?: AbortSignal | null,
+    owned = false
+  ): Promise<number> {
+    const route = this.#route ?? this.#learnRoute()
+    if (route !== undefined && (owned || route.kind !== RING || route.direct)) {
+      return this.#routedRead(route, buf, off, len, pos, signal, owned)
+    }
     if (signal == null && len <= FAST_MAX) {
       const p = this.#queued(false, buf, off, len, pos, Shape.Count, undefined)
       if (p !== undefined) return p as Promise<number>
@@ -517,19 +591,40 @@ export class FileHandle extends EventEmitter {
     )
   }
 
+  /** A readable Node stream of the file (see `createReadStream` of `boros/fs`). */
+  createReadStream(options?: streams.ReadStreamOptions): import('node:fs').ReadStream {
+    return streams.handleReadStream(this, options)
+  }
+
+  /** A writable Node stream into the file (see `createWriteStream` of `boros/fs`). */
+  createWriteStream(options?: streams.WriteStreamOptions): import('node:fs').WriteStream {
+    return streams.handleWriteStream(this, options)
+  }
+
+  /** A `readline` interface over the file's lines, like Node's `filehandle.readLines()`. */
+  readLines(options?: streams.ReadStreamOptions): import('node:readline').Interface {
+    return streams.readLines(this, options)
+  }
+
+  /** A web `ReadableStream` of the file's bytes (`{ type: 'bytes' }` for a byte stream). */
+  readableWebStream(options?: streams.WebStreamOptions): ReadableStream<Uint8Array> {
+    return streams.readableWebStream(this, options)
+  }
+
   /** @internal Raw positional write used by writeFile: resolves with bytes written. */
-  _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal): Promise<number> {
-    if (signal == null && len <= FAST_MAX) {
+  _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number> {
+    if (signal == null && len <= FAST_MAX && !this.#route?.direct) {
       const p = this.#queued(true, buf, off, len, pos, Shape.Count, undefined)
       if (p !== undefined) return p as Promise<number>
     }
     const fd = this.#fd
-    return this.#op(
+    const p = this.#op(
       'write',
       (b, t) => b.write(fd, buf, off, len, pos, t),
       (n) => n,
       signal
     )
+    return this.#route?.direct ? p.catch((e: unknown) => Promise.reject(directError(e, this.#route!))) : p
   }
 
   /** Closes the file once the operations in flight on it have finished. */

@@ -8,16 +8,18 @@
 import * as fsp from 'node:fs/promises'
 import { constants, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
-import { AbortError, systemError } from '../errors.js'
-import { toPath, validateSignal, type PathLike } from '../validate.js'
+import { AbortError, invalidArgValue, systemError } from '../errors.js'
+import { toPath, validateInteger, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
 import { parseFlags, parseMode } from './flags.js'
-import { readAll, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
+import { ownedBuffer, readAll, toBytes, writeAll, writeAllAt, type Encoding, type WriteData } from './io.js'
 import { STAT_FIELDS, toStats } from './stats.js'
 
 export { FileHandle, constants }
 export { readChunks, type ReadChunksOptions, type ChunkSource } from '../chunks.js'
 export * from './paths.js'
+export { createReadStream, createWriteStream } from './streams.js'
+export type { ReadStreamOptions, WriteStreamOptions, WebStreamOptions } from './streams.js'
 export type { ReadOptions, ReadResult, WriteResult, ReadVResult, WriteVResult, StatOptions } from './file-handle.js'
 export type { Encoding, WriteData } from './io.js'
 export type { PathLike } from '../validate.js'
@@ -109,9 +111,13 @@ export async function writeFile(
   const bytes = toBytes(data, opts.encoding ?? 'utf8')
   if (!usesRing())
     return fsp.writeFile(p, data as Parameters<typeof fsp.writeFile>[1], opts as Parameters<typeof fsp.writeFile>[2])
-  const fh = await open(p, opts.flag ?? 'w', opts.mode)
+  const flags = parseFlags(opts.flag, 'w')
+  const fh = await open(p, flags, opts.mode)
   try {
-    await writeAll(fh, bytes, opts.signal)
+    // A file we opened without O_APPEND is written from position 0: several writes can be
+    // in flight at their own positions.
+    if (bytes instanceof Uint8Array && (flags & constants.O_APPEND) === 0) await writeAllAt(fh, bytes, 0, opts.signal)
+    else await writeAll(fh, bytes, opts.signal)
     if (opts.flush) await fh.sync()
   } finally {
     await closeQuietly(fh)
@@ -149,4 +155,18 @@ export function stat(path: PathLike, options?: StatOptions): Promise<Stats> {
 /** `lstat(2)` through statx (does not follow a final symlink). */
 export function lstat(path: PathLike, options?: StatOptions): Promise<Stats> {
   return statPath(path, false, 'lstat', options)
+}
+
+/**
+ * A zero-filled Buffer of `size` bytes whose memory starts at a multiple of `alignment`
+ * (a power of two, default 4096), as `O_DIRECT` needs. Its memory is owned natively, so reads
+ * into it go straight from the kernel into it, without a copy. On the fallback backend it is
+ * an ordinary zero-filled Buffer, aligned only as far as V8 happens to align it.
+ */
+export function alignedBuffer(size: number, alignment = 4096): Buffer {
+  validateInteger(size, 'size', 0, 2 ** 32)
+  validateInteger(alignment, 'alignment', 1, 2 ** 30)
+  if ((alignment & (alignment - 1)) !== 0) throw invalidArgValue('alignment', alignment, 'must be a power of two')
+  if (!usesRing()) return Buffer.alloc(size)
+  return ownedBuffer(size, alignment)
 }

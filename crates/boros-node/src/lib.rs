@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod bufring;
+mod files;
 mod js;
 mod ops;
 pub mod paths;

@@ -1,0 +1,107 @@
+/**
+ * Where a descriptor's reads go. Files on filesystems that cannot take non-blocking reads
+ * (tmpfs, procfs, sysfs, FUSE...) would have every io_uring read punted to a kernel worker
+ * thread, which is slower than `node:fs`; their reads are routed instead (see
+ * docs/files-internals.md for the measurements). The decision is made once per FileHandle,
+ * from `fstatfs(2)`, and cached on the handle.
+ * Not part of the public API.
+ * @module
+ */
+import * as fs from 'node:fs'
+import { abortError, ring } from '../binding.js'
+
+/** io_uring, the default. */
+export const RING = 0
+/** `pread` on the JS thread: tmpfs/ramfs, where a read is a memory copy that never waits. */
+export const SYNC = 1
+/** libuv's threadpool (`fs.read`), as node:fs does: procfs, sysfs, FUSE, whose reads may wait. */
+export const POOL = 2
+
+/** A descriptor's read route and `O_DIRECT` facts. */
+export interface Route {
+  readonly kind: typeof RING | typeof SYNC | typeof POOL
+  /** The file was opened with `O_DIRECT`. */
+  readonly direct: boolean
+  /** `O_DIRECT` alignment of buffer addresses (0: unknown). */
+  readonly memAlign: number
+  /** `O_DIRECT` alignment of lengths and positions (0: unknown). */
+  readonly offsetAlign: number
+  /** `f_type` of `fstatfs(2)`. */
+  readonly fsType: number
+}
+
+const TMPFS_MAGIC = 0x01021994
+const RAMFS_MAGIC = 0x858458f6
+const POOL_TYPES = new Set([
+  0x00009fa0, // PROC_SUPER_MAGIC
+  0x62656572, // SYSFS_MAGIC
+  0x65735546, // FUSE_SUPER_MAGIC
+  0x63677270, // CGROUP2_SUPER_MAGIC
+  0x0027e0eb, // CGROUP_SUPER_MAGIC
+  0x64626720, // DEBUGFS_MAGIC
+  0x74726163, // TRACEFS_MAGIC
+  0x62656570, // CONFIGFS_MAGIC
+  0x73636673 // SECURITYFS_MAGIC
+])
+
+/**
+ * Learns the route of `fd`. `BOROS_FS_ROUTING=off` keeps every read on io_uring (for
+ * measurements and debugging).
+ */
+export function learnRoute(fd: number): Route {
+  const info = ring().fdInfo(fd)
+  let kind: Route['kind'] = RING
+  if (process.env.BOROS_FS_ROUTING !== 'off') {
+    if (info.fsType === TMPFS_MAGIC || info.fsType === RAMFS_MAGIC) kind = SYNC
+    else if (POOL_TYPES.has(info.fsType)) kind = POOL
+  }
+  return {
+    kind,
+    direct: info.direct,
+    memAlign: info.dioMemAlign || 4096,
+    offsetAlign: info.dioOffsetAlign || 512,
+    fsType: info.fsType
+  }
+}
+
+/** A read on the SYNC or POOL route. Resolves with the bytes read. */
+export function routedRead(
+  kind: typeof SYNC | typeof POOL,
+  fd: number,
+  buf: NodeJS.ArrayBufferView,
+  off: number,
+  len: number,
+  pos: number,
+  signal?: AbortSignal | null
+): Promise<number> {
+  if (signal?.aborted) return Promise.reject(abortError(signal))
+  const position = pos < 0 ? null : pos
+  if (kind === SYNC) {
+    try {
+      return Promise.resolve(fs.readSync(fd, buf, off, len, position))
+    } catch (e) {
+      return Promise.reject(e)
+    }
+  }
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, off, len, position, (err, n) => {
+      if (err) reject(err)
+      else if (signal?.aborted) reject(abortError(signal))
+      else resolve(n)
+    })
+  })
+}
+
+/**
+ * Rewrites an `EINVAL` from an `O_DIRECT` descriptor into a message that names the alignment
+ * (code, errno and syscall stay Node's).
+ */
+export function directError(err: unknown, route: Route): unknown {
+  const e = err as { code?: string; message: string }
+  if (route.direct && e?.code === 'EINVAL') {
+    e.message +=
+      ` (O_DIRECT: the buffer's address must be a multiple of ${route.memAlign} bytes and the length and` +
+      ` position multiples of ${route.offsetAlign}; allocate buffers with alignedBuffer(size, ${Math.max(route.memAlign, 4096)}))`
+  }
+  return err
+}
