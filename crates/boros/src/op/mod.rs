@@ -17,20 +17,26 @@ use std::any::Any;
 use std::os::fd::RawFd;
 
 mod close;
+mod fd_install;
 mod fsync;
 mod nop;
 mod open;
 mod read;
+mod read_fixed;
 mod statx;
 mod write;
+mod write_fixed;
 
 pub use close::Close;
+pub use fd_install::FixedFdInstall;
 pub use fsync::Fsync;
 pub use nop::Nop;
 pub use open::OpenAt;
 pub use read::Read;
+pub use read_fixed::ReadFixed;
 pub use statx::Statx;
 pub use write::Write;
+pub use write_fixed::WriteFixed;
 
 /// One kernel operation and every byte of memory it lends the kernel.
 ///
