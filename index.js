@@ -835,15 +835,27 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeBufferPool = nativeBinding.NativeBufferPool
 module.exports.cancel = nativeBinding.cancel
 module.exports.close = nativeBinding.close
+module.exports.fileSlotAlloc = nativeBinding.fileSlotAlloc
+module.exports.fileSlotFree = nativeBinding.fileSlotFree
 module.exports.fsync = nativeBinding.fsync
 module.exports.init = nativeBinding.init
+module.exports.installFd = nativeBinding.installFd
 module.exports.nop = nativeBinding.nop
 module.exports.open = nativeBinding.open
+module.exports.openDirect = nativeBinding.openDirect
+module.exports.poolRead = nativeBinding.poolRead
+module.exports.poolWrite = nativeBinding.poolWrite
 module.exports.probe = nativeBinding.probe
 module.exports.read = nativeBinding.read
+module.exports.readFileLinked = nativeBinding.readFileLinked
 module.exports.ringInfo = nativeBinding.ringInfo
 module.exports.stats = nativeBinding.stats
 module.exports.statx = nativeBinding.statx
+module.exports.targetClose = nativeBinding.targetClose
+module.exports.targetFsync = nativeBinding.targetFsync
+module.exports.targetRead = nativeBinding.targetRead
+module.exports.targetWrite = nativeBinding.targetWrite
 module.exports.write = nativeBinding.write
