@@ -10,6 +10,7 @@ import { systemError } from '../errors.js'
 import { validateBuffer, validateOffsetLength, validatePosition, validateSignal, MAX_RW } from '../validate.js'
 import { STAT_FIELDS, toStats } from './stats.js'
 import { readAll, writeAll, toBytes, type WriteData, type Encoding } from './io.js'
+import { poolSlotOf } from '../buffer-pool.js'
 
 /** Options of `read`. */
 export interface ReadOptions<T extends NodeJS.ArrayBufferView = Buffer> {
@@ -75,19 +76,73 @@ function ebadf(syscall: string): Error {
  */
 export class FileHandle extends EventEmitter {
   #fd: number
+  /** A direct descriptor: `#fd` is the slot in the ring's file table (see docs/buffers.md). */
+  readonly #direct: boolean
   #pending = 0
   #closing: Promise<void> | undefined
   #drained: (() => void) | undefined
 
   /** @internal */
-  constructor(fd: number) {
+  constructor(fd: number, direct = false) {
     super()
     this.#fd = fd
+    this.#direct = direct
   }
 
-  /** The descriptor, or -1 once closed. */
+  /**
+   * The descriptor, or -1 once closed. A direct handle (`open(path, { direct: true })`) has no
+   * descriptor in the process's file table: its `fd` is -1, so that code passing it to
+   * `node:fs` fails with EBADF instead of reaching an unrelated file.
+   */
   get fd(): number {
-    return this.#fd
+    return this.#direct ? -1 : this.#fd
+  }
+
+  /** Whether this handle is a direct descriptor (a slot of the ring's registered file table). */
+  get direct(): boolean {
+    return this.#direct
+  }
+
+  /** The op target: the descriptor, or `-2 - slot` for a direct descriptor. */
+  get #file(): number {
+    return this.#direct ? -2 - this.#fd : this.#fd
+  }
+
+  /**
+   * Reads and writes that take another path than the plain one: a pool buffer (READ_FIXED /
+   * WRITE_FIXED straight into it) or a direct handle (IOSQE_FIXED_FILE). `undefined`: plain path.
+   */
+  #special(
+    kind: 'read' | 'write',
+    buf: NodeJS.ArrayBufferView,
+    off: number,
+    len: number,
+    pos: number,
+    signal?: AbortSignal | null
+  ): Promise<number> | undefined {
+    const slot = poolSlotOf(buf)
+    if (slot === undefined && !this.#direct) return undefined
+    const file = this.#file
+    if (slot !== undefined) {
+      const { native, index } = slot
+      const start = buf.byteOffset + off
+      return this.#op(
+        kind,
+        kind === 'read'
+          ? (b, t) => b.poolRead(file, native, index, start, len, pos, t)
+          : (b, t) => b.poolWrite(file, native, index, start, len, pos, t),
+        (n) => n,
+        signal
+      )
+    }
+    return this.#op(
+      kind,
+      kind === 'read'
+        ? (b, t) => b.targetRead(file, buf, off, len, pos, t)
+        : (b, t) => b.targetWrite(file, buf, off, len, pos, t),
+      (n) => n,
+      signal
+    )
   }
 
   #settleOne(): void {
@@ -172,6 +227,8 @@ export class FileHandle extends EventEmitter {
       validateSignal(opts?.signal)
       const fd = this.#fd
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
+      const special = this.#special('read', buf, off, len, pos, opts?.signal)
+      if (special !== undefined) return special.then((n) => ({ bytesRead: n, buffer: buf }))
       return this.#op(
         'read',
         (b, t) => b.read(fd, buf, off, len, pos, t),
@@ -217,6 +274,8 @@ export class FileHandle extends EventEmitter {
         validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
       }
       const fd = this.#fd
+      const special = this.#special('write', buf, off, len, pos)
+      if (special !== undefined) return special.then((n) => ({ bytesWritten: n, buffer: data }))
       return this.#op(
         'write',
         (b, t) => b.write(fd, buf, off, len, pos, t),
@@ -231,6 +290,7 @@ export class FileHandle extends EventEmitter {
   stat(options?: StatOptions): Promise<Stats> {
     if (options?.bigint)
       return Promise.reject(new TypeError('boros: stat({ bigint: true }) is not supported yet; use node:fs'))
+    if (this.#direct) return this.#statDirect()
     const out = new Float64Array(STAT_FIELDS)
     const fd = this.#fd
     return this.#op(
@@ -240,22 +300,50 @@ export class FileHandle extends EventEmitter {
     )
   }
 
+  /**
+   * statx needs a descriptor in the process's table: install one for the direct descriptor
+   * (`IORING_OP_FIXED_FD_INSTALL`, Linux 6.8), stat it, close it.
+   */
+  async #statDirect(): Promise<Stats> {
+    const slot = this.#fd
+    const fd = await this.#op(
+      'fstat',
+      (b, t) => b.installFd(slot, t),
+      (n) => n
+    )
+    try {
+      const out = new Float64Array(STAT_FIELDS)
+      await submit(
+        (b, t) => b.statx(null, fd, true, out, t),
+        (result) => {
+          if (result < 0) throw systemError(result, 'fstat')
+        }
+      )
+      return toStats(out)
+    } finally {
+      await submit(
+        (b, t) => b.close(fd, t),
+        () => undefined
+      )
+    }
+  }
+
   /** `fsync(2)`. */
   sync(): Promise<void> {
-    const fd = this.#fd
+    const fd = this.#file
     return this.#op(
       'fsync',
-      (b, t) => b.fsync(fd, false, t),
+      (b, t) => b.targetFsync(fd, false, t),
       () => undefined
     )
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
-    const fd = this.#fd
+    const fd = this.#file
     return this.#op(
       'fdatasync',
-      (b, t) => b.fsync(fd, true, t),
+      (b, t) => b.targetFsync(fd, true, t),
       () => undefined
     )
   }
@@ -283,6 +371,8 @@ export class FileHandle extends EventEmitter {
 
   /** @internal Raw positional read used by readFile/streams: resolves with bytes read. */
   _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal): Promise<number> {
+    const special = this.#special('read', buf, off, len, pos, signal)
+    if (special !== undefined) return special
     const fd = this.#fd
     return this.#op(
       'read',
@@ -294,6 +384,8 @@ export class FileHandle extends EventEmitter {
 
   /** @internal Raw positional write used by writeFile: resolves with bytes written. */
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal): Promise<number> {
+    const special = this.#special('write', buf, off, len, pos, signal)
+    if (special !== undefined) return special
     const fd = this.#fd
     return this.#op(
       'write',
@@ -307,12 +399,15 @@ export class FileHandle extends EventEmitter {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing
     if (this.#fd < 0) return Promise.resolve()
-    const fd = this.#fd
+    const fd = this.#file
+    const direct = this.#direct
     const drained = this.#pending === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#drained = r))
     this.#closing = drained.then(() =>
       submit(
-        (b, t) => b.close(fd, t),
+        (b, t) => (direct ? b.targetClose(fd, t) : b.close(fd, t)),
         (result) => {
+          // The slot is empty once the close completed (even a failed close drops the file).
+          if (direct) ring().fileSlotFree(-2 - fd)
           if (result < 0) throw systemError(result, 'close')
           this.#fd = -1
           this.emit('close')
