@@ -129,14 +129,15 @@ export interface ProbeReport {
 export declare function read(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
 /**
- * `readFile` of a small file in one trip: queues, linked, `open(path)` into the direct
- * descriptor `slot` -> a read of up to `length` bytes at 0 into pool buffer `index`
- * (`READ_FIXED` when registered) -> close of the slot. The read is hard-linked to the close,
- * so the close runs after a short or failed read too; a failed open cancels both
- * (`-ECANCELED`). Three completions: `open_token` (0 or -errno), `read_token` (bytes read),
- * `close_token`.
+ * `readFile` of a small file in one trip: queues a `statx(path)` into `stat_out` (as
+ * `statx` does; not linked), then, linked, `open(path)` into the direct descriptor `slot` ->
+ * a read of up to `length` bytes at 0 into pool buffer `index` (`READ_FIXED` when
+ * registered) -> close of the slot. The read is hard-linked to the close, so the close runs
+ * after a short or failed read too; a failed open cancels both (`-ECANCELED`). Four
+ * completions: `stat_token`, `open_token` (0 or -errno), `read_token` (bytes read),
+ * `close_token`. The statx says whether a short read was the end of the file.
  */
-export declare function readFileLinked(path: string, flags: number, slot: number, pool: NativeBufferPool, index: number, length: number, openToken: number, readToken: number, closeToken: number): number
+export declare function readFileLinked(statOut: unknown, statToken: number, path: string, flags: number, slot: number, pool: NativeBufferPool, index: number, length: number, openToken: number, readToken: number, closeToken: number): number
 
 /** How this thread's ring was set up. */
 export declare function ringInfo(): RingInfo

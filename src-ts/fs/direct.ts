@@ -10,6 +10,10 @@ import { BufferPool, poolSlotOf } from '../buffer-pool.js'
 import { codedError, systemError } from '../errors.js'
 import { MAX_RW } from '../validate.js'
 import { FileHandle } from './file-handle.js'
+import { STAT_FIELDS } from './stats.js'
+
+/** Index of the size in a stat output array (see `toStats`). */
+const SIZE = 8
 
 /** Bytes the one-trip readFile reads; a file that fills them is continued by a second trip. */
 export const FIRST_READ = 32 * 1024
@@ -42,13 +46,13 @@ export async function openDirect(path: string, flags: number, mode: number): Pro
  * Reads a whole file in one trip through the loop when it fits in {@link FIRST_READ} bytes:
  * open (into a direct descriptor) -> read (into a registered scratch buffer) -> close,
  * linked and submitted together. A file that fills the buffer is finished by `rest`.
- * `undefined`: this path is not available right now (no free slot or scratch buffer):
- * use the plain path.
+ * `undefined` (returned, or resolved): this path cannot serve the file (no free slot or
+ * scratch buffer, or a file with no size but content, as in procfs): use the plain path.
  */
 export function readFileLinked(
   path: string,
   rest: (path: string, first: Buffer) => Promise<Buffer>
-): Promise<Buffer> | undefined {
+): Promise<Buffer | undefined> | undefined {
   const b = ring()
   scratch ??= new BufferPool({ count: SCRATCH_COUNT, size: FIRST_READ })
   const buf = scratch.acquire()
@@ -65,12 +69,13 @@ export function readFileLinked(
     pool.release(buf)
     return undefined
   }
-  return new Promise<Buffer>((resolve, reject) => {
-    const results = [0, 0, 0]
-    let left = 3
+  const st = new Float64Array(STAT_FIELDS)
+  return new Promise<Buffer | undefined>((resolve, reject) => {
+    const results = [0, 0, 0, 0]
+    let left = 4
     const settle = (): void => {
       b.fileSlotFree(slot)
-      const [opened, read, closed] = results as [number, number, number]
+      const [stat, opened, read, closed] = results as [number, number, number, number]
       if (opened < 0) {
         pool.release(buf)
         reject(systemError(opened, 'open', path))
@@ -84,18 +89,23 @@ export function readFileLinked(
         const data = Buffer.allocUnsafe(read)
         buf.copy(data, 0, 0, read)
         pool.release(buf)
-        if (read < FIRST_READ) resolve(data)
+        const size = stat === 0 ? st[SIZE]! : -1
+        if (size === 0 && read > 0) {
+          // A file that reports no size (procfs) and has content: read it whole on one
+          // descriptor, by the plain path, so that it is one consistent view.
+          resolve(undefined)
+        } else if (read < FIRST_READ && read >= size) resolve(data)
         else rest(path, data).then(resolve, reject)
       }
     }
-    const tokens = [0, 1, 2].map((i) =>
+    const tokens = [0, 1, 2, 3].map((i) =>
       takeToken((result) => {
         results[i] = result
         if (--left === 0) settle()
       })
-    ) as [number, number, number]
+    ) as [number, number, number, number]
     try {
-      b.readFileLinked(path, 0, slot, native, index, FIRST_READ, tokens[0], tokens[1], tokens[2])
+      b.readFileLinked(st, tokens[0], path, 0, slot, native, index, FIRST_READ, tokens[1], tokens[2], tokens[3])
     } catch (e) {
       for (const t of tokens) dropToken(t)
       b.fileSlotFree(slot)

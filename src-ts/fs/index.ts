@@ -65,7 +65,7 @@ export interface OpenOptions {
 /**
  * Opens a file. `flags` is a Node flag string (`'r'`, `'w+'`, `'ax'`...) or a number;
  * `mode` applies when the file is created (default `0o666`). The second argument may also
- * be an {@link OpenOptions} object (`{ flags, mode, direct }`).
+ * be an {@link OpenOptions} object with a `direct` key (`{ flags, mode, direct }`).
  */
 export async function open(
   path: PathLike,
@@ -73,11 +73,12 @@ export async function open(
   mode?: string | number
 ): Promise<FileHandle> {
   let direct = false
-  if (flags !== null && typeof flags === 'object') {
+  if (flags !== null && typeof flags === 'object' && 'direct' in flags) {
     direct = flags.direct === true
     mode = flags.mode
     flags = flags.flags
   }
+  if (flags !== null && typeof flags === 'object') flags = flags as unknown as string // parseFlags rejects it as node does
   const p = toPath(path)
   const f = parseFlags(flags)
   const m = parseMode(mode, 0o666)

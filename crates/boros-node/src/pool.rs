@@ -54,16 +54,26 @@ pub struct PoolMem {
     count: u32,
     /// First slot in the ring's buffer table, while registered.
     first: Cell<Option<u16>>,
+    /// Ops queued or in flight on this memory (live [`Slice`]s).
+    in_flight: Cell<u32>,
+    /// The pool was disposed: empty the slots as soon as no op uses them.
+    disposed: Cell<bool>,
 }
 
 impl PoolMem {
     fn map(count: u32, size: usize) -> Result<Self> {
         // Page-aligned buffers (good for O_DIRECT and for pinning); small ones 64-byte aligned.
-        let stride = if size >= 4096 { size.div_ceil(4096) * 4096 } else { size.div_ceil(64) * 64 };
+        let stride = if size >= 4096 {
+            size.div_ceil(4096) * 4096
+        } else {
+            size.div_ceil(64) * 64
+        };
         let map_len = stride
             .checked_mul(count as usize)
             .filter(|&l| l > 0 && l <= isize::MAX as usize)
-            .ok_or_else(|| js::error(codes::OUT_OF_RANGE, "BufferPool: count * size is too large"))?;
+            .ok_or_else(|| {
+                js::error(codes::OUT_OF_RANGE, "BufferPool: count * size is too large")
+            })?;
         // SAFETY: an anonymous private mapping; no address hint; result checked below.
         let base = unsafe {
             libc::mmap(
@@ -77,9 +87,21 @@ impl PoolMem {
         };
         if base == libc::MAP_FAILED {
             let e = std::io::Error::last_os_error();
-            return Err(js::error(codes::OUT_OF_RANGE, format!("BufferPool: mmap of {map_len} bytes failed: {e}")));
+            return Err(js::error(
+                codes::OUT_OF_RANGE,
+                format!("BufferPool: mmap of {map_len} bytes failed: {e}"),
+            ));
         }
-        Ok(Self { base: base.cast(), map_len, stride, size, count, first: Cell::new(None) })
+        Ok(Self {
+            base: base.cast(),
+            map_len,
+            stride,
+            size,
+            count,
+            first: Cell::new(None),
+            in_flight: Cell::new(0),
+            disposed: Cell::new(false),
+        })
     }
 
     fn buffer_ptr(&self, index: u32) -> *mut u8 {
@@ -89,8 +111,16 @@ impl PoolMem {
     }
 
     /// Empties this pool's table slots now if the runtime can be reached, else later.
+    ///
+    /// Only called when no op is queued or in flight on the memory: the kernel looks a fixed
+    /// buffer up by index when it prepares or issues the request, so emptying a slot under a
+    /// queued READ_FIXED would fail it (EFAULT), and refilling the slot with another pool's
+    /// memory before it is issued would send the data there.
     fn unregister(&self) {
-        let Some(first) = self.first.take() else { return };
+        debug_assert_eq!(self.in_flight.get(), 0);
+        let Some(first) = self.first.take() else {
+            return;
+        };
         let n = self.count as usize;
         let done = runtime::with(|rt| {
             rt.driver.unregister_buffers(first, n);
@@ -105,6 +135,7 @@ impl PoolMem {
 
 impl Drop for PoolMem {
     fn drop(&mut self) {
+        // No Slice is left (each holds an Rc), so no op uses the memory.
         self.unregister();
         // SAFETY: the mapping is ours; no op is in flight on it (every op holds an Rc, and we
         // are the last one); no JS Buffer views it (each holds an Rc too). If it is still in
@@ -116,9 +147,32 @@ impl Drop for PoolMem {
 
 /// A range of pool memory owned by an op: keeps the whole mapping alive.
 pub struct Slice {
-    _mem: Rc<PoolMem>,
+    mem: Rc<PoolMem>,
     ptr: *mut u8,
     len: usize,
+}
+
+impl Slice {
+    fn new(mem: &Rc<PoolMem>, ptr: *mut u8, len: usize) -> Self {
+        mem.in_flight.set(mem.in_flight.get() + 1);
+        Self {
+            mem: Rc::clone(mem),
+            ptr,
+            len,
+        }
+    }
+}
+
+impl Drop for Slice {
+    /// The op that owned this slice completed (or was never queued).
+    fn drop(&mut self) {
+        let left = self.mem.in_flight.get() - 1;
+        self.mem.in_flight.set(left);
+        if left == 0 && self.mem.disposed.get() {
+            // Usually inside a reap, with the runtime borrowed: deferred to the next pool call.
+            self.mem.unregister();
+        }
+    }
 }
 
 // SAFETY: `ptr..ptr+len` lies inside the mapping (checked in `slice`), which does not move
@@ -153,10 +207,17 @@ pub struct NativeBufferPool {
 fn refusal_reason(e: &boros::RegisterError, bytes: usize) -> String {
     match e.raw_os_error() {
         Some(libc::ENOMEM) => {
-            let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             // SAFETY: getrlimit writes into the local struct.
             let memlock = if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0 {
-                if lim.rlim_cur == libc::RLIM_INFINITY { "unlimited".to_owned() } else { format!("{} bytes", lim.rlim_cur) }
+                if lim.rlim_cur == libc::RLIM_INFINITY {
+                    "unlimited".to_owned()
+                } else {
+                    format!("{} bytes", lim.rlim_cur)
+                }
             } else {
                 "unknown".to_owned()
             };
@@ -206,7 +267,10 @@ impl NativeBufferPool {
         let reason = runtime::with(|rt| {
             flush_deferred(&mut rt.driver);
             let iovecs: Vec<libc::iovec> = (0..count)
-                .map(|i| libc::iovec { iov_base: mem.buffer_ptr(i).cast(), iov_len: mem.size })
+                .map(|i| libc::iovec {
+                    iov_base: mem.buffer_ptr(i).cast(),
+                    iov_len: mem.size,
+                })
                 .collect();
             // SAFETY: the iovecs cover our mapping, which is unmapped only after the slots
             // were emptied (PoolMem::drop -> unregister) and no op uses it any more.
@@ -218,7 +282,10 @@ impl NativeBufferPool {
                 Err(e) => Ok(Some(refusal_reason(&e, mem.size * count as usize))),
             }
         })?;
-        Ok(Self { mem: Some(Rc::new(mem)), reason })
+        Ok(Self {
+            mem: Some(Rc::new(mem)),
+            reason,
+        })
     }
 
     /// Whether the buffers are registered with the ring.
@@ -237,7 +304,10 @@ impl NativeBufferPool {
     /// memory alive until it is garbage collected.
     #[napi(ts_return_type = "Array<Buffer>")]
     pub fn buffers(&self, env: Env) -> Result<RawValue> {
-        let mem = self.mem.as_ref().ok_or_else(|| js::error(codes::CLOSED, "BufferPool is disposed"))?;
+        let mem = self
+            .mem
+            .as_ref()
+            .ok_or_else(|| js::error(codes::CLOSED, "BufferPool is disposed"))?;
         let env = env.raw();
         let mut array = ptr::null_mut();
         // SAFETY: JS thread, valid env; out-pointers are locals.
@@ -260,7 +330,10 @@ impl NativeBufferPool {
             if status != sys::Status::napi_ok {
                 // SAFETY: the finalizer was not attached: take the Rc back.
                 drop(unsafe { Box::from_raw(hint) });
-                return Err(js::error(codes::UNSUPPORTED_RUNTIME, "napi_create_external_buffer failed (external buffers not allowed here)"));
+                return Err(js::error(
+                    codes::UNSUPPORTED_RUNTIME,
+                    "napi_create_external_buffer failed (external buffers not allowed here)",
+                ));
             }
             // SAFETY: valid env, array and element.
             unsafe { sys::napi_set_element(env, array, i, buf) };
@@ -273,19 +346,29 @@ impl NativeBufferPool {
     #[napi]
     pub fn dispose(&mut self) {
         if let Some(mem) = self.mem.take() {
-            mem.unregister();
+            mem.disposed.set(true);
+            if mem.in_flight.get() == 0 {
+                mem.unregister();
+            }
+            // Else the last op to complete empties the slots (see `Slice::drop`).
         }
     }
 
     fn slice(&self, index: u32, offset: u32, length: u32) -> Result<(Slice, Option<u16>)> {
-        let mem = self.mem.as_ref().ok_or_else(|| js::error(codes::CLOSED, "BufferPool is disposed"))?;
+        let mem = self
+            .mem
+            .as_ref()
+            .ok_or_else(|| js::error(codes::CLOSED, "BufferPool is disposed"))?;
         if index >= mem.count || offset as usize + length as usize > mem.size {
-            return Err(js::error(codes::OUT_OF_RANGE, "pool buffer range out of bounds"));
+            return Err(js::error(
+                codes::OUT_OF_RANGE,
+                "pool buffer range out of bounds",
+            ));
         }
         // SAFETY: offset + length <= size, inside buffer `index` of the mapping.
         let ptr = unsafe { mem.buffer_ptr(index).add(offset as usize) };
         let first = mem.first.get().map(|f| f + index as u16);
-        Ok((Slice { _mem: Rc::clone(mem), ptr, len: length as usize }, first))
+        Ok((Slice::new(mem, ptr, length as usize), first))
     }
 }
 
@@ -300,7 +383,11 @@ pub fn target(t: i32) -> Result<Target> {
 }
 
 fn pos(p: i64) -> u64 {
-    if p < 0 { op::CURRENT_POSITION } else { p as u64 }
+    if p < 0 {
+        op::CURRENT_POSITION
+    } else {
+        p as u64
+    }
 }
 
 /// Queues a read into pool buffer `index` (bytes `offset..offset+length`) at `position`
@@ -308,7 +395,15 @@ fn pos(p: i64) -> u64 {
 /// same memory otherwise. The kernel writes straight into the pool buffer.
 #[napi]
 #[allow(clippy::too_many_arguments)]
-pub fn pool_read(file: i32, pool: &NativeBufferPool, index: u32, offset: u32, length: u32, position: i64, token_id: u32) -> Result<f64> {
+pub fn pool_read(
+    file: i32,
+    pool: &NativeBufferPool,
+    index: u32,
+    offset: u32,
+    length: u32,
+    position: i64,
+    token_id: u32,
+) -> Result<f64> {
     let t = target(file)?;
     let (slice, buf_index) = pool.slice(index, offset, length)?;
     runtime::with(|rt| {
@@ -317,7 +412,10 @@ pub fn pool_read(file: i32, pool: &NativeBufferPool, index: u32, offset: u32, le
             Some(bi) => Box::new(op::ReadFixed::new(t, slice, bi, pos(position))),
             None => Box::new(op::Read::new(t, slice, pos(position))),
         };
-        let key = rt.driver.push(op, token(KIND_PLAIN, token_id)).map_err(js::push_error)?;
+        let key = rt
+            .driver
+            .push(op, token(KIND_PLAIN, token_id))
+            .map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }
@@ -326,7 +424,15 @@ pub fn pool_read(file: i32, pool: &NativeBufferPool, index: u32, offset: u32, le
 /// `WRITE_FIXED` when registered, a plain write from the same memory otherwise.
 #[napi]
 #[allow(clippy::too_many_arguments)]
-pub fn pool_write(file: i32, pool: &NativeBufferPool, index: u32, offset: u32, length: u32, position: i64, token_id: u32) -> Result<f64> {
+pub fn pool_write(
+    file: i32,
+    pool: &NativeBufferPool,
+    index: u32,
+    offset: u32,
+    length: u32,
+    position: i64,
+    token_id: u32,
+) -> Result<f64> {
     let t = target(file)?;
     let (slice, buf_index) = pool.slice(index, offset, length)?;
     runtime::with(|rt| {
@@ -335,12 +441,19 @@ pub fn pool_write(file: i32, pool: &NativeBufferPool, index: u32, offset: u32, l
             Some(bi) => Box::new(op::WriteFixed::new(t, slice, bi, pos(position))),
             None => Box::new(op::Write::new(t, slice, pos(position))),
         };
-        let key = rt.driver.push(op, token(KIND_PLAIN, token_id)).map_err(js::push_error)?;
+        let key = rt
+            .driver
+            .push(op, token(KIND_PLAIN, token_id))
+            .map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }
 
 /// Used by `direct.rs` (the one-trip readFile) to read into a pool buffer.
-pub fn pool_slice(pool: &NativeBufferPool, index: u32, length: u32) -> Result<(Slice, Option<u16>)> {
+pub fn pool_slice(
+    pool: &NativeBufferPool,
+    index: u32,
+    length: u32,
+) -> Result<(Slice, Option<u16>)> {
     pool.slice(index, 0, length)
 }
