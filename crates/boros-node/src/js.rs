@@ -30,9 +30,7 @@ pub fn error(code: &'static str, message: impl Into<String>) -> Error {
 pub fn push_error(e: boros::PushError) -> Error {
     match e {
         boros::PushError::Unsupported { .. } => error(codes::UNSUPPORTED_OP, e.to_string()),
-        boros::PushError::Submit(io) => {
-            error(codes::SUBMIT_FAILED, format!("io_uring_enter failed: {io}"))
-        }
+        boros::PushError::Submit(io) => error(codes::SUBMIT_FAILED, format!("io_uring_enter failed: {io}")),
     }
 }
 
@@ -40,10 +38,7 @@ fn check(status: sys::napi_status) -> Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(error(
-            codes::INVALID_ARG_TYPE,
-            format!("N-API call failed with status {status}"),
-        ))
+        Err(error(codes::INVALID_ARG_TYPE, format!("N-API call failed with status {status}")))
     }
 }
 
@@ -99,12 +94,7 @@ impl JsBuf {
         let mut reference = ptr::null_mut();
         // SAFETY: valid env/value; the out-pointer is a local.
         check(unsafe { sys::napi_create_reference(env, value, 1, &mut reference) })?;
-        Ok(Self {
-            env,
-            reference,
-            ptr,
-            len,
-        })
+        Ok(Self { env, reference, ptr, len })
     }
 
     /// Byte length when pinned.
@@ -120,17 +110,14 @@ impl JsBuf {
         let mut value = ptr::null_mut();
         // SAFETY: the reference is alive (we hold it), env is the one it was made in.
         unsafe {
-            if sys::napi_get_reference_value(self.env, self.reference, &mut value)
-                != sys::Status::napi_ok
+            if sys::napi_get_reference_value(self.env, self.reference, &mut value) != sys::Status::napi_ok
                 || value.is_null()
             {
                 return None;
             }
             let mut data = ptr::null_mut();
             let mut len = 0usize;
-            if sys::napi_get_buffer_info(self.env, value, &mut data, &mut len)
-                != sys::Status::napi_ok
-            {
+            if sys::napi_get_buffer_info(self.env, value, &mut data, &mut len) != sys::Status::napi_ok {
                 return None;
             }
             if data.is_null() || len < self.len {

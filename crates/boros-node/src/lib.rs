@@ -26,19 +26,13 @@ fn position(p: i64) -> Result<u64> {
     match p {
         CURRENT_POSITION => Ok(boros::op::CURRENT_POSITION),
         p if p >= 0 => Ok(p as u64),
-        p => Err(js::error(
-            codes::OUT_OF_RANGE,
-            format!("The value of \"position\" is out of range. It must be >= 0. Received {p}"),
-        )),
+        p => Err(js::error(codes::OUT_OF_RANGE, format!("The value of \"position\" is out of range. It must be >= 0. Received {p}"))),
     }
 }
 
 fn cstring(path: String) -> Result<CString> {
     CString::new(path).map_err(|_| {
-        js::error(
-            codes::INVALID_ARG_VALUE,
-            "The argument 'path' must be a string without null bytes.",
-        )
+        js::error(codes::INVALID_ARG_VALUE, "The argument 'path' must be a string without null bytes.")
     })
 }
 
@@ -46,10 +40,7 @@ fn check_range(offset: u32, length: u32, len: usize) -> Result<()> {
     if offset as usize + length as usize > len {
         return Err(js::error(
             codes::OUT_OF_RANGE,
-            format!(
-                "The value of \"length\" is out of range. It must be <= {}. Received {length}",
-                len.saturating_sub(offset as usize)
-            ),
+            format!("The value of \"length\" is out of range. It must be <= {}. Received {length}", len.saturating_sub(offset as usize)),
         ));
     }
     Ok(())
@@ -70,15 +61,7 @@ pub fn init(env: Env, on_complete: Unknown, results: Unknown) -> Result<()> {
 /// Queues a read of `length` bytes at `position` (-1: current position) into
 /// `buffer[offset..]`. Returns the op's key (for `cancel`).
 #[napi]
-pub fn read(
-    env: Env,
-    fd: i32,
-    buffer: Unknown,
-    offset: u32,
-    length: u32,
-    position: i64,
-    token_id: u32,
-) -> Result<f64> {
+pub fn read(env: Env, fd: i32, buffer: Unknown, offset: u32, length: u32, position: i64, token_id: u32) -> Result<f64> {
     let pos = self::position(position)?;
     runtime::with(|rt| {
         // SAFETY: `buffer` is an argument of this call, on the JS thread.
@@ -90,10 +73,7 @@ pub fn read(
             target,
             target_offset: offset as usize,
         };
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_READ_COPY, token_id))
-            .map_err(js::push_error)?;
+        let key = rt.driver.push(Box::new(op), token(KIND_READ_COPY, token_id)).map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }
@@ -101,25 +81,14 @@ pub fn read(
 /// Queues a write of `buffer[offset..offset+length]` at `position` (-1: current position).
 /// The buffer is held (not copied) until the write completes.
 #[napi]
-pub fn write(
-    env: Env,
-    fd: i32,
-    buffer: Unknown,
-    offset: u32,
-    length: u32,
-    position: i64,
-    token_id: u32,
-) -> Result<f64> {
+pub fn write(env: Env, fd: i32, buffer: Unknown, offset: u32, length: u32, position: i64, token_id: u32) -> Result<f64> {
     let pos = self::position(position)?;
     runtime::with(|rt| {
         // SAFETY: as in `read`.
         let source = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
         check_range(offset, length, source.len())?;
         let op = boros::op::Write::new(fd, source, pos).range(offset as usize, length);
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
+        let key = rt.driver.push(Box::new(op), token(KIND_PLAIN, token_id)).map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }
@@ -130,10 +99,7 @@ pub fn open(path: String, flags: i32, mode: u32, token_id: u32) -> Result<f64> {
     let path = cstring(path)?;
     runtime::with(|rt| {
         let op = boros::op::OpenAt::new(path, flags, mode);
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
+        let key = rt.driver.push(Box::new(op), token(KIND_PLAIN, token_id)).map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }
@@ -142,13 +108,7 @@ pub fn open(path: String, flags: i32, mode: u32, token_id: u32) -> Result<f64> {
 #[napi]
 pub fn close(fd: i32, token_id: u32) -> Result<f64> {
     runtime::with(|rt| {
-        let key = rt
-            .driver
-            .push(
-                Box::new(boros::op::Close::new(fd)),
-                token(KIND_PLAIN, token_id),
-            )
-            .map_err(js::push_error)?;
+        let key = rt.driver.push(Box::new(boros::op::Close::new(fd)), token(KIND_PLAIN, token_id)).map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }
@@ -161,10 +121,7 @@ pub fn fsync(fd: i32, datasync: bool, token_id: u32) -> Result<f64> {
         if datasync {
             op = op.datasync();
         }
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
+        let key = rt.driver.push(Box::new(op), token(KIND_PLAIN, token_id)).map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }
@@ -173,14 +130,7 @@ pub fn fsync(fd: i32, datasync: bool, token_id: u32) -> Result<f64> {
 /// `out`, a `Float64Array` of 18: dev, mode, nlink, uid, gid, rdev, blksize, ino, size,
 /// blocks, then seconds and nanoseconds of atime, mtime, ctime and birthtime.
 #[napi]
-pub fn statx(
-    env: Env,
-    path: Option<String>,
-    fd: i32,
-    follow: bool,
-    out: Unknown,
-    token_id: u32,
-) -> Result<f64> {
+pub fn statx(env: Env, path: Option<String>, fd: i32, follow: bool, out: Unknown, token_id: u32) -> Result<f64> {
     let statx = match path {
         Some(p) => boros::op::Statx::path(cstring(p)?, follow),
         None => boros::op::Statx::fd(fd),
@@ -189,15 +139,9 @@ pub fn statx(
         // SAFETY: as in `read`.
         let out = unsafe { JsBuf::new(env.raw(), out.raw())? };
         if out.len() < ops::STAT_FIELDS * 8 {
-            return Err(js::error(
-                codes::OUT_OF_RANGE,
-                "stat output array too short",
-            ));
+            return Err(js::error(codes::OUT_OF_RANGE, "stat output array too short"));
         }
-        let key = rt
-            .driver
-            .push(Box::new(StatOut { statx, out }), token(KIND_STAT, token_id))
-            .map_err(js::push_error)?;
+        let key = rt.driver.push(Box::new(StatOut { statx, out }), token(KIND_STAT, token_id)).map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }
@@ -206,10 +150,7 @@ pub fn statx(
 #[napi]
 pub fn nop(token_id: u32) -> Result<f64> {
     runtime::with(|rt| {
-        let key = rt
-            .driver
-            .push(Box::new(boros::op::Nop), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
+        let key = rt.driver.push(Box::new(boros::op::Nop), token(KIND_PLAIN, token_id)).map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     })
 }

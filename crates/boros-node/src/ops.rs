@@ -5,9 +5,9 @@
 //! to take back from the completion, `js_token` is the JS side's pending-table index.
 
 use crate::js::JsBuf;
-use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
 use boros::Completion;
+use boros::io_uring::squeue::Entry;
 
 pub const KIND_PLAIN: u64 = 0;
 pub const KIND_READ_COPY: u64 = 1;
@@ -56,11 +56,7 @@ pub fn finish(mut c: Completion, pool: &mut BouncePool) -> (u32, i32) {
     match c.token >> 32 {
         KIND_READ_COPY => {
             if let Some(op) = c.take_op::<ReadCopy>() {
-                let ReadCopy {
-                    read,
-                    target,
-                    target_offset,
-                } = *op;
+                let ReadCopy { read, target, target_offset } = *op;
                 let n = result.max(0) as u32;
                 let bounce = read.into_buf(n);
                 if result > 0 {
@@ -70,11 +66,7 @@ pub fn finish(mut c: Completion, pool: &mut BouncePool) -> (u32, i32) {
                             // SAFETY: the target is attached and long enough (checked just above);
                             // the bounce buffer is ours; the regions cannot overlap.
                             unsafe {
-                                std::ptr::copy_nonoverlapping(
-                                    bounce.as_ptr(),
-                                    ptr.add(target_offset),
-                                    bounce.len(),
-                                )
+                                std::ptr::copy_nonoverlapping(bounce.as_ptr(), ptr.add(target_offset), bounce.len())
                             };
                         }
                         // Detached (transferred) while the read was in flight.
@@ -92,9 +84,7 @@ pub fn finish(mut c: Completion, pool: &mut BouncePool) -> (u32, i32) {
                         Some((ptr, len)) if len >= STAT_FIELDS * 8 => {
                             // SAFETY: the Float64Array has at least STAT_FIELDS slots; JS
                             // typed arrays are 8-byte aligned for f64.
-                            let out = unsafe {
-                                std::slice::from_raw_parts_mut(ptr.cast::<f64>(), STAT_FIELDS)
-                            };
+                            let out = unsafe { std::slice::from_raw_parts_mut(ptr.cast::<f64>(), STAT_FIELDS) };
                             fill_stat(out, op.statx.result());
                         }
                         _ => result = -libc::EFAULT,
@@ -145,9 +135,7 @@ const KEEP_PER_CLASS: usize = 256;
 
 impl BouncePool {
     pub fn new() -> Self {
-        Self {
-            classes: (MIN_SHIFT..=MAX_SHIFT).map(|_| Vec::new()).collect(),
-        }
+        Self { classes: (MIN_SHIFT..=MAX_SHIFT).map(|_| Vec::new()).collect() }
     }
 
     fn class(len: usize) -> Option<usize> {
@@ -158,9 +146,7 @@ impl BouncePool {
     /// An empty Vec with capacity for at least `len` bytes.
     pub fn take(&mut self, len: usize) -> Vec<u8> {
         match Self::class(len) {
-            Some(c) => self.classes[c]
-                .pop()
-                .unwrap_or_else(|| Vec::with_capacity(1 << (c as u32 + MIN_SHIFT))),
+            Some(c) => self.classes[c].pop().unwrap_or_else(|| Vec::with_capacity(1 << (c as u32 + MIN_SHIFT))),
             None => Vec::with_capacity(len),
         }
     }
@@ -168,8 +154,7 @@ impl BouncePool {
     pub fn put(&mut self, mut v: Vec<u8>) {
         v.clear();
         if let Some(c) = Self::class(v.capacity()) {
-            if v.capacity() == 1 << (c as u32 + MIN_SHIFT) && self.classes[c].len() < KEEP_PER_CLASS
-            {
+            if v.capacity() == 1 << (c as u32 + MIN_SHIFT) && self.classes[c].len() < KEEP_PER_CLASS {
                 self.classes[c].push(v);
             }
         }

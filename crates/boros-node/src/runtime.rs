@@ -55,10 +55,7 @@ thread_local! {
 pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
     let p = CURRENT.with(Cell::get);
     if p.is_null() {
-        return Err(js::error(
-            codes::NOT_INITIALIZED,
-            "boros: the runtime is not initialized on this thread",
-        ));
+        return Err(js::error(codes::NOT_INITIALIZED, "boros: the runtime is not initialized on this thread"));
     }
     // SAFETY: the pointer is set by `init` and cleared before the runtime is freed; only this
     // thread sees it.
@@ -67,10 +64,7 @@ pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
         .try_borrow_mut()
         .map_err(|_| js::error(codes::CLOSED, "boros: re-entrant call into the runtime"))?;
     if rt.closing {
-        return Err(js::error(
-            codes::CLOSED,
-            "boros: the runtime is shutting down",
-        ));
+        return Err(js::error(codes::CLOSED, "boros: the runtime is shutting down"));
     }
     let out = f(&mut rt)?;
     rt.update_ref();
@@ -85,11 +79,7 @@ pub fn is_initialized() -> bool {
 ///
 /// # Safety
 /// `env` is the current env; `on_complete` a function; `results` an Int32Array.
-pub unsafe fn init(
-    env: sys::napi_env,
-    on_complete: sys::napi_value,
-    results: sys::napi_value,
-) -> Result<()> {
+pub unsafe fn init(env: sys::napi_env, on_complete: sys::napi_value, results: sys::napi_value) -> Result<()> {
     if is_initialized() {
         return Ok(());
     }
@@ -156,31 +146,18 @@ impl Runtime {
         let want = self.driver.in_flight() > 0;
         if want != self.referenced {
             // SAFETY: the poll handle is open (closing handles are never re-referenced).
-            unsafe {
-                if want {
-                    (self.uv.r#ref)(self.poll)
-                } else {
-                    (self.uv.unref)(self.poll)
-                }
-            };
+            unsafe { if want { (self.uv.r#ref)(self.poll) } else { (self.uv.unref)(self.poll) } };
             self.referenced = want;
         }
     }
 
     pub fn cancel(&mut self, key: f64) -> Result<bool> {
-        self.driver
-            .cancel(OpKey::from_u64(key as u64))
-            .map_err(js::push_error)
+        self.driver.cancel(OpKey::from_u64(key as u64)).map_err(js::push_error)
     }
 
     /// Reaps and finishes completions into `ready`.
     fn reap(&mut self) -> usize {
-        let Runtime {
-            driver,
-            bounce,
-            ready,
-            ..
-        } = self;
+        let Runtime { driver, bounce, ready, .. } = self;
         let before = ready.len();
         if let Err(e) = driver.reap(|c| ready.push(ops::finish(c, bounce))) {
             eprintln!("boros: reaping completions failed: {e}");
@@ -213,9 +190,7 @@ impl Runtime {
 unsafe extern "C" fn on_prepare(h: *mut Handle) {
     // SAFETY: data is the runtime cell, alive until both handles are closed.
     let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
-    let Ok(mut rt) = cell.try_borrow_mut() else {
-        return;
-    };
+    let Ok(mut rt) = cell.try_borrow_mut() else { return };
     if rt.driver.has_unsubmitted() {
         if let Err(e) = rt.driver.submit() {
             eprintln!("boros: io_uring_enter failed: {e}");
@@ -317,12 +292,7 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
         rt.close_handles();
         return;
     }
-    if let Err(e) = rt
-        .driver
-        .cancel_all()
-        .map_err(std::io::Error::from)
-        .and_then(|_| rt.driver.submit())
-    {
+    if let Err(e) = rt.driver.cancel_all().map_err(std::io::Error::from).and_then(|_| rt.driver.submit()) {
         eprintln!("boros: cancelling in-flight operations at exit failed: {e}");
     }
     // Keep the loop running for us until the last CQE arrives (on_poll closes the handles).
