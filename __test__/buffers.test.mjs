@@ -217,6 +217,24 @@ test('worker terminated with pool reads in flight on a pipe exits cleanly', asyn
   t.is(code, 1)
 })
 
+test('process.exit() with pool reads in flight on a FIFO exits cleanly', async (t) => {
+  const fifo = path.join(dir, 'fifo-exit')
+  spawnSync('mkfifo', [fifo])
+  const script = `
+    const { BufferPool } = require('./dist/index.js')
+    const bfs = require('./dist/fs/index.js')
+    ;(async () => {
+      const pool = new BufferPool({ count: 8, size: 4096 })
+      const fh = await bfs.open(${JSON.stringify(fifo)}, 'r+')
+      for (let i = 0; i < 8; i++) fh.read(pool.acquire(), 0, 4096, -1)
+      setTimeout(() => process.exit(7), 50)
+    })()
+  `
+  const r = await run([process.execPath, '-e', script])
+  t.is(r.code, 7, r.stderr)
+  t.notRegex(r.stderr, /Segmentation|FATAL|Aborted|panicked/i)
+})
+
 test('open(path, { direct: true }): a direct descriptor for every op; fd is -1', async (t) => {
   const data = pattern(10000, 11)
   const p = file('direct.bin', data)
@@ -243,6 +261,7 @@ test('open(path, { direct: true }): a direct descriptor for every op; fd is -1',
   t.is((await fh2.read(b, 0, 4096, 4096)).bytesRead, 4096)
   t.true(b.equals(data.subarray(4096, 8192)))
   await fh2.close()
+  await t.throwsAsync(bfs.open(p, { direct: 1 }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
   // Errors are node's.
   const e1 = await bfs.open(path.join(dir, 'missing'), { direct: true }).catch((e) => e)
   const e2 = await fsp.open(path.join(dir, 'missing')).catch((e) => e)

@@ -8,7 +8,7 @@
 import * as fsp from 'node:fs/promises'
 import { constants, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
-import { AbortError, systemError } from '../errors.js'
+import { AbortError, invalidArgType, systemError } from '../errors.js'
 import { toPath, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
 import { parseFlags, parseMode } from './flags.js'
@@ -74,6 +74,9 @@ export async function open(
 ): Promise<FileHandle> {
   let direct = false
   if (flags !== null && typeof flags === 'object' && 'direct' in flags) {
+    if (typeof flags.direct !== 'boolean' && flags.direct !== undefined) {
+      throw invalidArgType('options.direct', 'of type boolean', flags.direct)
+    }
     direct = flags.direct === true
     mode = flags.mode
     flags = flags.flags
