@@ -6,10 +6,10 @@
 //! low-level API the TypeScript façade (`src-ts/`) is built on: each queues one SQE and
 //! returns its key; results come back in batches through the handler given to [`init`].
 
-mod direct;
+pub mod direct;
 mod js;
 mod ops;
-mod pool;
+pub mod pool;
 mod runtime;
 mod uv;
 
