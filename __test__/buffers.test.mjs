@@ -164,6 +164,37 @@ test('registration refused for real (RLIMIT_MEMLOCK without CAP_IPC_LOCK): plain
   t.true(out.small, 'a pool within the limit still registers')
 })
 
+test('dispose gives the locked memory back: a second pool fits where two would not (RLIMIT_MEMLOCK)', async (t) => {
+  if (!has('prlimit')) return t.pass('prlimit not installed')
+  const wrap = process.getuid() === 0 ? (has('setpriv') ? ['setpriv', '--bounding-set=-ipc_lock'] : null) : []
+  if (wrap === null) return t.pass('running as root without setpriv: cannot drop CAP_IPC_LOCK')
+  const p = file('memlock2.bin', pattern(65536, 6))
+  const script = `
+    const { BufferPool } = require('./dist/index.js')
+    const bfs = require('./dist/fs/index.js')
+    ;(async () => {
+      const fh = await bfs.open(${JSON.stringify(p)})
+      const out = []
+      const a = new BufferPool({ count: 8, size: 65536 })
+      out.push(a.registered, new BufferPool({ count: 8, size: 65536 }).registered)
+      a[Symbol.dispose]() // nothing in flight: slots emptied now
+      const b = new BufferPool({ count: 8, size: 65536 })
+      out.push(b.registered)
+      // Disposed with reads in flight: emptied after the last one completes (next pool call).
+      const reads = [0, 1, 2, 3].map(() => fh.read(b.acquire(), 0, 65536, 0))
+      b[Symbol.dispose]()
+      await Promise.all(reads)
+      const c = new BufferPool({ count: 8, size: 65536 })
+      out.push(c.registered)
+      await fh.close()
+      console.log(JSON.stringify(out))
+    })()
+  `
+  const r = await run([...wrap, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), [true, false, true, true])
+})
+
 test('pool memory outlives a disposed pool, its dropped Buffers and GC while reads are in flight', async (t) => {
   const p = file('gc.bin', pattern(1 << 20, 9))
   const script = `
