@@ -1,6 +1,8 @@
 // Registered buffers (BufferPool), direct descriptors and the one-trip readFile, against the
 // real ring. Refusals are real too: a child process without CAP_IPC_LOCK under a tiny
 // RLIMIT_MEMLOCK (prlimit), and a file table clamped by RLIMIT_NOFILE.
+// io_uring counts locked memory per *user*, not per process: the two RLIMIT_MEMLOCK tests are
+// serial so that their children (same uid, no CAP_IPC_LOCK) do not count against each other.
 import test from 'ava'
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -133,13 +135,15 @@ test('pool buffers: readFile/writeFile of a handle work with pool memory underne
   await fh.close()
 })
 
-test('registration refused for real (RLIMIT_MEMLOCK without CAP_IPC_LOCK): plain memory, registered false, reason', async (t) => {
-  if (!has('prlimit')) return t.pass('prlimit not installed')
-  // Root has CAP_IPC_LOCK, which skips locked-memory accounting: drop it from the bounding set.
-  const wrap = process.getuid() === 0 ? (has('setpriv') ? ['setpriv', '--bounding-set=-ipc_lock'] : null) : []
-  if (wrap === null) return t.pass('running as root without setpriv: cannot drop CAP_IPC_LOCK')
-  const p = file('memlock.bin', pattern(100000, 5))
-  const script = `
+test.serial(
+  'registration refused for real (RLIMIT_MEMLOCK without CAP_IPC_LOCK): plain memory, registered false, reason',
+  async (t) => {
+    if (!has('prlimit')) return t.pass('prlimit not installed')
+    // Root has CAP_IPC_LOCK, which skips locked-memory accounting: drop it from the bounding set.
+    const wrap = process.getuid() === 0 ? (has('setpriv') ? ['setpriv', '--bounding-set=-ipc_lock'] : null) : []
+    if (wrap === null) return t.pass('running as root without setpriv: cannot drop CAP_IPC_LOCK')
+    const p = file('memlock.bin', pattern(100000, 5))
+    const script = `
     const { BufferPool } = require('./dist/index.js')
     const bfs = require('./dist/fs/index.js')
     ;(async () => {
@@ -153,23 +157,26 @@ test('registration refused for real (RLIMIT_MEMLOCK without CAP_IPC_LOCK): plain
         head: b.subarray(0, 16).toString('hex'), small: small.registered }))
     })()
   `
-  const r = await run([...wrap, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
-  t.is(r.code, 0, r.stderr)
-  const out = JSON.parse(r.stdout)
-  t.false(out.registered)
-  t.regex(out.reason, /ENOMEM/)
-  t.regex(out.reason, /RLIMIT_MEMLOCK \(1048576 bytes\)/)
-  t.is(out.bytesRead, 65536)
-  t.is(out.head, pattern(100000, 5).subarray(1000, 1016).toString('hex'))
-  t.true(out.small, 'a pool within the limit still registers')
-})
+    const r = await run([...wrap, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
+    t.is(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout)
+    t.false(out.registered)
+    t.regex(out.reason, /ENOMEM/)
+    t.regex(out.reason, /RLIMIT_MEMLOCK \(1048576 bytes\)/)
+    t.is(out.bytesRead, 65536)
+    t.is(out.head, pattern(100000, 5).subarray(1000, 1016).toString('hex'))
+    t.true(out.small, 'a pool within the limit still registers')
+  }
+)
 
-test('dispose gives the locked memory back: a second pool fits where two would not (RLIMIT_MEMLOCK)', async (t) => {
-  if (!has('prlimit')) return t.pass('prlimit not installed')
-  const wrap = process.getuid() === 0 ? (has('setpriv') ? ['setpriv', '--bounding-set=-ipc_lock'] : null) : []
-  if (wrap === null) return t.pass('running as root without setpriv: cannot drop CAP_IPC_LOCK')
-  const p = file('memlock2.bin', pattern(65536, 6))
-  const script = `
+test.serial(
+  'dispose gives the locked memory back: a second pool fits where two would not (RLIMIT_MEMLOCK)',
+  async (t) => {
+    if (!has('prlimit')) return t.pass('prlimit not installed')
+    const wrap = process.getuid() === 0 ? (has('setpriv') ? ['setpriv', '--bounding-set=-ipc_lock'] : null) : []
+    if (wrap === null) return t.pass('running as root without setpriv: cannot drop CAP_IPC_LOCK')
+    const p = file('memlock2.bin', pattern(65536, 6))
+    const script = `
     const { BufferPool } = require('./dist/index.js')
     const bfs = require('./dist/fs/index.js')
     ;(async () => {
@@ -190,10 +197,11 @@ test('dispose gives the locked memory back: a second pool fits where two would n
       console.log(JSON.stringify(out))
     })()
   `
-  const r = await run([...wrap, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
-  t.is(r.code, 0, r.stderr)
-  t.deepEqual(JSON.parse(r.stdout), [true, false, true, true])
-})
+    const r = await run([...wrap, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
+    t.is(r.code, 0, r.stderr)
+    t.deepEqual(JSON.parse(r.stdout), [true, false, true, true])
+  }
+)
 
 test('pool memory outlives a disposed pool, its dropped Buffers and GC while reads are in flight', async (t) => {
   const p = file('gc.bin', pattern(1 << 20, 9))
