@@ -203,6 +203,29 @@ test.serial(
   }
 )
 
+test('on the fallback backend a pool hands out plain Buffers and says why; reads and direct opens still work', async (t) => {
+  const p = file('fallback.bin', pattern(8192, 12))
+  const script = `
+    const { BufferPool } = require('./dist/index.js')
+    const bfs = require('./dist/fs/index.js')
+    ;(async () => {
+      const pool = new BufferPool({ count: 2, size: 4096 })
+      const fh = await bfs.open(${JSON.stringify(p)}, { direct: true })
+      const b = pool.acquire()
+      const { bytesRead } = await fh.read(b, 0, 4096, 4096)
+      await fh.close()
+      console.log(JSON.stringify({ registered: pool.registered, reason: pool.reason, bytesRead, head: b.subarray(0, 8).toString('hex') }))
+    })()
+  `
+  const r = await run([process.execPath, '--no-warnings', '-e', script], { BOROS_BACKEND: 'fallback' })
+  t.is(r.code, 0, r.stderr)
+  const out = JSON.parse(r.stdout)
+  t.false(out.registered)
+  t.regex(out.reason, /io_uring is not in use \(forced by BOROS_BACKEND=fallback\)/)
+  t.is(out.bytesRead, 4096)
+  t.is(out.head, pattern(8192, 12).subarray(4096, 4104).toString('hex'))
+})
+
 test('pool memory outlives a disposed pool, its dropped Buffers and GC while reads are in flight', async (t) => {
   const p = file('gc.bin', pattern(1 << 20, 9))
   const script = `
