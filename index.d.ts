@@ -15,6 +15,8 @@ export declare class NativeBufferPool {
   constructor(count: number, size: number)
   /** Whether the buffers are registered with the ring. */
   get registered(): boolean
+  /** How many ops on this pool went out as `READ_FIXED`/`WRITE_FIXED`. */
+  get fixedOps(): number
   /** Why registration was refused, if it was. */
   get reason(): string | null
   /**

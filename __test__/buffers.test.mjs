@@ -92,6 +92,7 @@ test('pool buffers: reads land in the pool buffer, writes come from it, same byt
     [65536, 65536, 65536, 123]
   )
   results.forEach((r, i) => t.is(r.buffer, bufs[i]))
+  t.is(pool.fixedOps, 4, 'the reads went out as READ_FIXED')
   for (let i = 0; i < 4; i++)
     t.true(bufs[i].subarray(0, results[i].bytesRead).equals(data.subarray(i * 65536, i * 65536 + results[i].bytesRead)))
   // A view at an offset into a pool buffer, with an offset argument on top.
@@ -102,6 +103,7 @@ test('pool buffers: reads land in the pool buffer, writes come from it, same byt
   // Write from a pool buffer, at a position and at the current position.
   bufs[1].fill(0xab, 0, 4096)
   t.is((await fh.write(bufs[1], 0, 4096, 65536)).bytesWritten, 4096)
+  t.is(pool.fixedOps, 6, 'the write went out as WRITE_FIXED')
   await fh.sync()
   await fh.close()
   const back = await fsp.readFile(p)
@@ -154,7 +156,7 @@ test.serial(
       const { bytesRead } = await fh.read(b, 0, b.length, 1000)
       await fh.close()
       console.log(JSON.stringify({ registered: pool.registered, reason: pool.reason, bytesRead,
-        head: b.subarray(0, 16).toString('hex'), small: small.registered }))
+        head: b.subarray(0, 16).toString('hex'), small: small.registered, fixedOps: pool.fixedOps }))
     })()
   `
     const r = await run([...wrap, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
@@ -166,6 +168,7 @@ test.serial(
     t.is(out.bytesRead, 65536)
     t.is(out.head, pattern(100000, 5).subarray(1000, 1016).toString('hex'))
     t.true(out.small, 'a pool within the limit still registers')
+    t.is(out.fixedOps, 0, 'plain READ into the pool memory')
   }
 )
 

@@ -93,6 +93,14 @@ export class BufferPool {
     return this.#free.length
   }
 
+  /**
+   * How many reads and writes on this pool's buffers went to the kernel as `READ_FIXED` /
+   * `WRITE_FIXED` (0 when not registered; stops counting once disposed).
+   */
+  get fixedOps(): number {
+    return natives.get(this)?.fixedOps ?? 0
+  }
+
   /** Whether `[Symbol.dispose]()` was called. */
   get disposed(): boolean {
     return this.#disposed

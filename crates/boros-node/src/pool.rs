@@ -58,6 +58,8 @@ pub struct PoolMem {
     in_flight: Cell<u32>,
     /// The pool was disposed: empty the slots as soon as no op uses them.
     disposed: Cell<bool>,
+    /// Ops queued as READ_FIXED/WRITE_FIXED on this memory.
+    fixed_ops: Cell<f64>,
 }
 
 impl PoolMem {
@@ -101,6 +103,7 @@ impl PoolMem {
             first: Cell::new(None),
             in_flight: Cell::new(0),
             disposed: Cell::new(false),
+            fixed_ops: Cell::new(0.0),
         })
     }
 
@@ -294,6 +297,12 @@ impl NativeBufferPool {
         self.mem.as_ref().is_some_and(|m| m.first.get().is_some())
     }
 
+    /// How many ops on this pool went out as `READ_FIXED`/`WRITE_FIXED`.
+    #[napi(getter)]
+    pub fn fixed_ops(&self) -> f64 {
+        self.mem.as_ref().map_or(0.0, |m| m.fixed_ops.get())
+    }
+
     /// Why registration was refused, if it was.
     #[napi(getter)]
     pub fn reason(&self) -> Option<String> {
@@ -368,6 +377,9 @@ impl NativeBufferPool {
         // SAFETY: offset + length <= size, inside buffer `index` of the mapping.
         let ptr = unsafe { mem.buffer_ptr(index).add(offset as usize) };
         let first = mem.first.get().map(|f| f + index as u16);
+        if first.is_some() {
+            mem.fixed_ops.set(mem.fixed_ops.get() + 1.0);
+        }
         Ok((Slice::new(mem, ptr, length as usize), first))
     }
 }
