@@ -352,8 +352,12 @@ export class FileHandle extends EventEmitter {
   async readFile(options?: ReadFileOptions | Encoding | null): Promise<Buffer | string> {
     const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
     validateSignal(opts.signal)
-    const st = await this.stat()
-    const data = await readAll(this, st.isFile() ? st.size : 0, opts.signal)
+    // A direct handle on a kernel before 6.8 cannot be stat'ed (no FIXED_FD_INSTALL): read until EOF.
+    const st = await this.stat().catch((e: { code?: string }) => {
+      if (this.#direct && e.code === 'ERR_BOROS_UNSUPPORTED_OP') return undefined
+      throw e
+    })
+    const data = await readAll(this, st?.isFile() ? st.size : 0, opts.signal)
     return opts.encoding ? data.toString(opts.encoding) : data
   }
 
