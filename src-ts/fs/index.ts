@@ -81,9 +81,8 @@ export async function open(
     mode = flags.mode
     flags = flags.flags
   }
-  if (flags !== null && typeof flags === 'object') flags = flags as unknown as string // parseFlags rejects it as node does
   const p = toPath(path)
-  const f = parseFlags(flags)
+  const f = parseFlags(flags as string | number | undefined) // any other object is rejected there, as node does
   const m = parseMode(mode, 0o666)
   if (!usesRing()) return (await fsp.open(p, f, m)) as unknown as FileHandle
   if (direct) {
