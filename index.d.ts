@@ -9,6 +9,28 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The native half of a JS `BufferPool`. */
+export declare class NativeBufferPool {
+  /** Maps `count * size` bytes and tries to register each buffer with this thread's ring. */
+  constructor(count: number, size: number)
+  /** Whether the buffers are registered with the ring. */
+  get registered(): boolean
+  /** How many ops on this pool went out as `READ_FIXED`/`WRITE_FIXED`. */
+  get fixedOps(): number
+  /** Why registration was refused, if it was. */
+  get reason(): string | null
+  /**
+   * One external Buffer per pool buffer, over the pool's memory (no copy). Each keeps the
+   * memory alive until it is garbage collected.
+   */
+  buffers(): Array<Buffer>
+  /**
+   * Empties the pool's table slots and drops the pool's hold on the memory; Buffers still
+   * reachable in JS and ops still in flight keep it mapped until they are gone.
+   */
+  dispose(): void
+}
+
 /**
  * Asks the kernel to cancel an op by key. The op still completes exactly once (with
  * `-ECANCELED` if the cancel won). Returns false if the op already completed.
@@ -69,6 +91,15 @@ export interface FdInfo {
 }
 
 /**
+ * A free slot of this ring's file table (registered sparse on first call), or -1 when the
+ * table is full or the kernel has none (then open a plain descriptor).
+ */
+export declare function fileSlotAlloc(): number
+
+/** Gives a slot back once it is empty (its direct close, or the failed open into it, completed). */
+export declare function fileSlotFree(slot: number): void
+
+/**
  * Pushes the ops queued in the shared submission queue onto the ring (they are submitted
  * before libuv next blocks) and keeps the loop alive for them. The façade calls this when it
  * queues into an empty queue while the loop is not referenced, and when the queue is full.
@@ -99,6 +130,12 @@ export declare function ftruncate(fd: number, len: number, tokenId: number): num
  */
 export declare function init(onComplete: unknown, results: unknown, entries: unknown, ctl: unknown, arena: unknown): number
 
+/**
+ * Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a plain descriptor (`O_CLOEXEC`) for the
+ * file in `slot`, for calls that need one (`stat`). The direct descriptor stays open.
+ */
+export declare function installFd(slot: number, tokenId: number): number
+
 /** Whether `buffer`'s memory lies in a natively owned allocation of this thread. */
 export declare function isOwned(buffer: unknown): boolean
 
@@ -113,6 +150,9 @@ export declare function nop(tokenId: number): number
 
 /** Queues `openat(AT_FDCWD, path, flags | O_CLOEXEC, mode)`; completes with the descriptor. */
 export declare function open(path: string, flags: number, mode: number, tokenId: number): number
+
+/** Queues an open of `path` into the direct descriptor `slot`; completes with 0 or `-errno`. */
+export declare function openDirect(path: string, flags: number, mode: number, slot: number, tokenId: number): number
 
 /** One io_uring operation and whether this kernel has it. */
 export interface OpSupport {
@@ -130,6 +170,19 @@ export interface OpSupport {
  * kernel into it.
  */
 export declare function ownedBuffer(size: number, alignment: number): unknown
+
+/**
+ * Queues a read into pool buffer `index` (bytes `offset..offset+length`) at `position`
+ * (-1: current position): `READ_FIXED` when the pool is registered, a plain read into the
+ * same memory otherwise. The kernel writes straight into the pool buffer.
+ */
+export declare function poolRead(file: number, pool: NativeBufferPool, index: number, offset: number, length: number, position: number, tokenId: number): number
+
+/**
+ * Queues a write from pool buffer `index` (bytes `offset..offset+length`) at `position`:
+ * `WRITE_FIXED` when registered, a plain write from the same memory otherwise.
+ */
+export declare function poolWrite(file: number, pool: NativeBufferPool, index: number, offset: number, length: number, position: number, tokenId: number): number
 
 /**
  * Sets up (and drops) a ring to see whether io_uring works here, and why not if it does not.
@@ -160,6 +213,17 @@ export interface ProbeReport {
  * `buffer[offset..]`. Returns the op's key (for `cancel`).
  */
 export declare function read(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+
+/**
+ * `readFile` of a small file in one trip: queues a `statx(path)` into `stat_out` (as
+ * `statx` does; not linked), then, linked, `open(path)` into the direct descriptor `slot` ->
+ * a read of up to `length` bytes at 0 into pool buffer `index` (`READ_FIXED` when
+ * registered) -> close of the slot. The read is hard-linked to the close, so the close runs
+ * after a short or failed read too; a failed open cancels both (`-ECANCELED`). Four
+ * completions: `stat_token`, `open_token` (0 or -errno), `read_token` (bytes read),
+ * `close_token`. The statx says whether a short read was the end of the file.
+ */
+export declare function readFileLinked(statOut: unknown, statToken: number, path: string, flags: number, slot: number, pool: NativeBufferPool, index: number, length: number, openToken: number, readToken: number, closeToken: number): number
 
 /**
  * Queues a read of `length` bytes at `position` (-1: current position) straight into
@@ -213,6 +277,21 @@ export declare function statx(path: string | undefined | null, fd: number, follo
 
 /** Queues `symlinkat(target, AT_FDCWD, path)` (Linux 5.15). */
 export declare function symlink(target: string, path: string, tokenId: number): number
+
+/** Queues the close of `file` (a descriptor or `-2 - slot`: the direct descriptor's slot is emptied). */
+export declare function targetClose(file: number, tokenId: number): number
+
+/** Queues `fsync`/`fdatasync` on `file` (a descriptor or `-2 - slot`). */
+export declare function targetFsync(file: number, datasync: boolean, tokenId: number): number
+
+/**
+ * Queues a read on `file` (a descriptor or `-2 - slot`) into a plain JS buffer, through the
+ * same bounce copy as `read`.
+ */
+export declare function targetRead(file: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+
+/** Queues a write on `file` (a descriptor or `-2 - slot`) from a plain JS buffer (held, not copied). */
+export declare function targetWrite(file: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
 /**
  * Queues `unlinkat(AT_FDCWD, path, dir ? AT_REMOVEDIR : 0)` (Linux 5.11): `unlink`, or

@@ -22,6 +22,7 @@ import { STAT_FIELDS, toStats } from './stats.js'
 import { readAll, writeAll, toBytes, type WriteData, type Encoding } from './io.js'
 import { directError, learnRoute, RING, routedRead, type Route } from './route.js'
 import * as streams from './streams.js'
+import { poolSlotOf } from '../buffer-pool.js'
 
 /** Options of `read`. */
 export interface ReadOptions<T extends NodeJS.ArrayBufferView = Buffer> {
@@ -123,6 +124,8 @@ const enum Shape {
  */
 export class FileHandle extends EventEmitter {
   #fd: number
+  /** A direct descriptor: `#fd` is the slot in the ring's file table (see docs/buffers.md). */
+  readonly #direct: boolean
   #pending = 0
   #closing: Promise<void> | undefined
   #drained: (() => void) | undefined
@@ -130,14 +133,66 @@ export class FileHandle extends EventEmitter {
   #route: Route | undefined
 
   /** @internal */
-  constructor(fd: number) {
+  constructor(fd: number, direct = false) {
     super()
     this.#fd = fd
+    this.#direct = direct
   }
 
-  /** The descriptor, or -1 once closed. */
+  /**
+   * The descriptor, or -1 once closed. A direct handle (`open(path, { direct: true })`) has no
+   * descriptor in the process's file table: its `fd` is -1, so that code passing it to
+   * `node:fs` fails with EBADF instead of reaching an unrelated file.
+   */
   get fd(): number {
-    return this.#fd
+    return this.#direct ? -1 : this.#fd
+  }
+
+  /** Whether this handle is a direct descriptor (a slot of the ring's registered file table). */
+  get direct(): boolean {
+    return this.#direct
+  }
+
+  /** The op target: the descriptor, or `-2 - slot` for a direct descriptor. */
+  get #file(): number {
+    return this.#direct ? -2 - this.#fd : this.#fd
+  }
+
+  /**
+   * Reads and writes that take another path than the plain one: a pool buffer (READ_FIXED /
+   * WRITE_FIXED straight into it) or a direct handle (IOSQE_FIXED_FILE). `undefined`: plain path.
+   */
+  #special(
+    kind: 'read' | 'write',
+    buf: NodeJS.ArrayBufferView,
+    off: number,
+    len: number,
+    pos: number,
+    signal?: AbortSignal | null
+  ): Promise<number> | undefined {
+    const slot = poolSlotOf(buf)
+    if (slot === undefined && !this.#direct) return undefined
+    const file = this.#file
+    if (slot !== undefined) {
+      const { native, index } = slot
+      const start = buf.byteOffset + off
+      return this.#op(
+        kind,
+        kind === 'read'
+          ? (b, t) => b.poolRead(file, native, index, start, len, pos, t)
+          : (b, t) => b.poolWrite(file, native, index, start, len, pos, t),
+        (n) => n,
+        signal
+      )
+    }
+    return this.#op(
+      kind,
+      kind === 'read'
+        ? (b, t) => b.targetRead(file, buf, off, len, pos, t)
+        : (b, t) => b.targetWrite(file, buf, off, len, pos, t),
+      (n) => n,
+      signal
+    )
   }
 
   #settleOne(): void {
@@ -281,6 +336,8 @@ export class FileHandle extends EventEmitter {
       validateSignal(opts?.signal)
       const fd = this.#fd
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
+      const special = this.#special('read', buf, off, len, pos, opts?.signal)
+      if (special !== undefined) return special.then((n) => ({ bytesRead: n, buffer: buf }))
       const route = this.#route ?? this.#learnRoute()
       if (route !== undefined && (route.kind !== RING || route.direct)) {
         return this.#routedRead(route, buf, off, len, pos, opts?.signal, false).then((n) => ({
@@ -337,6 +394,8 @@ export class FileHandle extends EventEmitter {
         validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
       }
       const fd = this.#fd
+      const special = this.#special('write', buf, off, len, pos)
+      if (special !== undefined) return special.then((n) => ({ bytesWritten: n, buffer: data }))
       if (len <= FAST_MAX && !this.#route?.direct) {
         const p = this.#queued(true, buf, off, len, pos, Shape.Written, data)
         if (p !== undefined) return p as Promise<WriteResult<T>>
@@ -356,6 +415,7 @@ export class FileHandle extends EventEmitter {
   stat(options?: StatOptions): Promise<Stats> {
     if (options?.bigint)
       return Promise.reject(new TypeError('boros: stat({ bigint: true }) is not supported yet; use node:fs'))
+    if (this.#direct) return this.#statDirect()
     const out = new Float64Array(STAT_FIELDS)
     const fd = this.#fd
     return this.#op(
@@ -365,22 +425,50 @@ export class FileHandle extends EventEmitter {
     )
   }
 
+  /**
+   * statx needs a descriptor in the process's table: install one for the direct descriptor
+   * (`IORING_OP_FIXED_FD_INSTALL`, Linux 6.8), stat it, close it.
+   */
+  async #statDirect(): Promise<Stats> {
+    const slot = this.#fd
+    const fd = await this.#op(
+      'fstat',
+      (b, t) => b.installFd(slot, t),
+      (n) => n
+    )
+    try {
+      const out = new Float64Array(STAT_FIELDS)
+      await submit(
+        (b, t) => b.statx(null, fd, true, out, t),
+        (result) => {
+          if (result < 0) throw systemError(result, 'fstat')
+        }
+      )
+      return toStats(out)
+    } finally {
+      await submit(
+        (b, t) => b.close(fd, t),
+        () => undefined
+      )
+    }
+  }
+
   /** `fsync(2)`. */
   sync(): Promise<void> {
-    const fd = this.#fd
+    const fd = this.#file
     return this.#op(
       'fsync',
-      (b, t) => b.fsync(fd, false, t),
+      (b, t) => b.targetFsync(fd, false, t),
       () => undefined
     )
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
-    const fd = this.#fd
+    const fd = this.#file
     return this.#op(
       'fdatasync',
-      (b, t) => b.fsync(fd, true, t),
+      (b, t) => b.targetFsync(fd, true, t),
       () => undefined
     )
   }
@@ -497,8 +585,12 @@ export class FileHandle extends EventEmitter {
   async readFile(options?: ReadFileOptions | Encoding | null): Promise<Buffer | string> {
     const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
     validateSignal(opts.signal)
-    const st = await this.stat()
-    const data = await readAll(this, st.isFile() ? st.size : 0, opts.signal)
+    // A direct handle on a kernel before 6.8 cannot be stat'ed (no FIXED_FD_INSTALL): read until EOF.
+    const st = await this.stat().catch((e: { code?: string }) => {
+      if (this.#direct && e.code === 'ERR_BOROS_UNSUPPORTED_OP') return undefined
+      throw e
+    })
+    const data = await readAll(this, st?.isFile() ? st.size : 0, opts.signal)
     return opts.encoding ? data.toString(opts.encoding) : data
   }
 
@@ -520,7 +612,8 @@ export class FileHandle extends EventEmitter {
   }
 
   #learnRoute(): Route | undefined {
-    if (this.#fd < 0 || this.#closing !== undefined) return undefined
+    // A direct handle's #fd is a slot of the ring's file table, not a descriptor to fstatfs.
+    if (this.#fd < 0 || this.#closing !== undefined || this.#direct) return undefined
     this.#route = learnRoute(this.#fd)
     return this.#route
   }
@@ -574,6 +667,8 @@ export class FileHandle extends EventEmitter {
     signal?: AbortSignal | null,
     owned = false
   ): Promise<number> {
+    const special = this.#special('read', buf, off, len, pos, signal)
+    if (special !== undefined) return special
     const route = this.#route ?? this.#learnRoute()
     if (route !== undefined && (owned || route.kind !== RING || route.direct)) {
       return this.#routedRead(route, buf, off, len, pos, signal, owned)
@@ -613,6 +708,8 @@ export class FileHandle extends EventEmitter {
 
   /** @internal Raw positional write used by writeFile: resolves with bytes written. */
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number> {
+    const special = this.#special('write', buf, off, len, pos, signal)
+    if (special !== undefined) return special
     if (signal == null && len <= FAST_MAX && !this.#route?.direct) {
       const p = this.#queued(true, buf, off, len, pos, Shape.Count, undefined)
       if (p !== undefined) return p as Promise<number>
@@ -631,12 +728,15 @@ export class FileHandle extends EventEmitter {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing
     if (this.#fd < 0) return Promise.resolve()
-    const fd = this.#fd
+    const fd = this.#file
+    const direct = this.#direct
     const drained = this.#pending === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#drained = r))
     this.#closing = drained.then(() =>
       submit(
-        (b, t) => b.close(fd, t),
+        (b, t) => (direct ? b.targetClose(fd, t) : b.close(fd, t)),
         (result) => {
+          // The slot is empty once the close completed (even a failed close drops the file).
+          if (direct) ring().fileSlotFree(-2 - fd)
           if (result < 0) throw systemError(result, 'close')
           this.#fd = -1
           this.emit('close')

@@ -8,12 +8,13 @@
 import * as fsp from 'node:fs/promises'
 import { constants, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
-import { AbortError, invalidArgValue, systemError } from '../errors.js'
+import { AbortError, invalidArgType, invalidArgValue, systemError } from '../errors.js'
 import { toPath, validateInteger, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
 import { parseFlags, parseMode } from './flags.js'
 import { ownedBuffer, readAll, toBytes, writeAll, writeAllAt, type Encoding, type WriteData } from './io.js'
 import { STAT_FIELDS, toStats } from './stats.js'
+import { openDirect, readFileLinked, readFrom } from './direct.js'
 
 export { FileHandle, constants }
 export { readChunks, type ReadChunksOptions, type ChunkSource } from '../chunks.js'
@@ -51,15 +52,47 @@ export interface WriteFileOptions {
 /** A FileHandle from this module, or (on the fallback backend) node's own. */
 export type AnyFileHandle = FileHandle | fsp.FileHandle
 
+/** Options of `open(path, options)`. */
+export interface OpenOptions {
+  /** Node flag string or number (default `'r'`). */
+  readonly flags?: string | number
+  /** Mode of a created file (default `0o666`). */
+  readonly mode?: string | number
+  /**
+   * Open a direct descriptor: a slot of this thread's registered file table, used with
+   * `IOSQE_FIXED_FILE` by every op of the handle. Its `fd` is -1 (no descriptor in the
+   * process's table). When the table is full, a plain descriptor is opened instead.
+   */
+  readonly direct?: boolean
+}
+
 /**
  * Opens a file. `flags` is a Node flag string (`'r'`, `'w+'`, `'ax'`...) or a number;
- * `mode` applies when the file is created (default `0o666`).
+ * `mode` applies when the file is created (default `0o666`). The second argument may also
+ * be an {@link OpenOptions} object with a `direct` key (`{ flags, mode, direct }`).
  */
-export async function open(path: PathLike, flags?: string | number, mode?: string | number): Promise<FileHandle> {
+export async function open(
+  path: PathLike,
+  flags?: string | number | OpenOptions,
+  mode?: string | number
+): Promise<FileHandle> {
+  let direct = false
+  if (flags !== null && typeof flags === 'object' && 'direct' in flags) {
+    if (typeof flags.direct !== 'boolean' && flags.direct !== undefined) {
+      throw invalidArgType('options.direct', 'of type boolean', flags.direct)
+    }
+    direct = flags.direct === true
+    mode = flags.mode
+    flags = flags.flags
+  }
   const p = toPath(path)
-  const f = parseFlags(flags)
+  const f = parseFlags(flags as string | number | undefined) // any other object is rejected there, as node does
   const m = parseMode(mode, 0o666)
   if (!usesRing()) return (await fsp.open(p, f, m)) as unknown as FileHandle
+  if (direct) {
+    const fh = await openDirect(p, f, m)
+    if (fh !== undefined) return fh
+  }
   const fd = await submit(
     (b, t) => b.open(p, f, m, t),
     (result) => {
@@ -88,11 +121,27 @@ export async function readFile(
   const p = toPath(path)
   if (!usesRing()) return fsp.readFile(p, opts as Parameters<typeof fsp.readFile>[1])
   if (opts.signal?.aborted) throw new AbortError(undefined, { cause: opts.signal.reason })
+  if (opts.signal == null && (opts.flag === undefined || opts.flag === 'r')) {
+    // Small files: open, read and close linked, in one trip through the loop.
+    const data = await readFileLinked(p, readRest)
+    if (data !== undefined) return opts.encoding ? data.toString(opts.encoding) : data
+  }
   const fh = await open(p, opts.flag ?? 'r')
   try {
     const st = await fh.stat()
     const data = await readAll(fh, st.isFile() ? st.size : 0, opts.signal)
     return opts.encoding ? data.toString(opts.encoding) : data
+  } finally {
+    await closeQuietly(fh)
+  }
+}
+
+/** The rest of a file whose first `first.length` bytes were read by the one-trip readFile. */
+async function readRest(p: string, first: Buffer): Promise<Buffer> {
+  const fh = await open(p, 'r')
+  try {
+    const st = await fh.stat()
+    return await readFrom(fh, first, st.isFile() ? st.size : 0)
   } finally {
     await closeQuietly(fh)
   }

@@ -10,10 +10,12 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod bufring;
+pub mod direct;
 mod files;
 mod js;
 mod ops;
 pub mod paths;
+pub mod pool;
 mod queue;
 mod runtime;
 mod uv;

@@ -104,7 +104,9 @@ struct RawCqe {
 /// One io_uring and the operations in flight on it. Not `Send`: with `SINGLE_ISSUER`, only
 /// the thread that owns the ring may submit to it.
 pub struct Driver {
-    ring: IoUring,
+    pub(crate) ring: IoUring,
+    /// Registered buffer and file tables (see [`crate::fixed`]).
+    pub(crate) fixed: crate::fixed::Tables,
     ops: Slab<InFlight>,
     /// CQEs moved out of a full CQ so a submit could go on; delivered first by `reap`.
     backlog: VecDeque<RawCqe>,
@@ -149,6 +151,7 @@ impl Driver {
             })?;
         Ok(Self {
             ring,
+            fixed: crate::fixed::Tables::default(),
             ops: Slab::new(),
             backlog: VecDeque::new(),
             eventfd,
@@ -261,19 +264,38 @@ impl Driver {
         ops: Vec<(Box<dyn OpCode>, u64)>,
     ) -> Result<Vec<OpKey>, PushError> {
         let n = ops.len();
+        let ops = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, (op, token))| {
+                let link = if i + 1 < n {
+                    squeue::Flags::IO_LINK
+                } else {
+                    squeue::Flags::empty()
+                };
+                (op, token, link)
+            })
+            .collect();
+        self.push_linked(ops)
+    }
+
+    /// Queues operations together with the SQE flags of each (`IO_LINK`, `IO_HARDLINK`...):
+    /// a chain whose links are chosen per op, for example open -> read (`IO_LINK`: runs only
+    /// if the open succeeded) -> close (`IO_HARDLINK` on the read: runs even after a short or
+    /// failed read). Placed in the SQ whole, never split across two submits.
+    pub fn push_linked(
+        &mut self,
+        ops: Vec<(Box<dyn OpCode>, u64, squeue::Flags)>,
+    ) -> Result<Vec<OpKey>, PushError> {
+        let n = ops.len();
         let mut keys = Vec::with_capacity(n);
         let mut entries = Vec::with_capacity(n);
-        for (i, (op, token)) in ops.into_iter().enumerate() {
+        for (op, token, flags) in ops {
             let key = self.ops.insert(InFlight {
                 token,
                 cancelled: false,
                 op,
             });
-            let flags = if i + 1 < n {
-                squeue::Flags::IO_LINK
-            } else {
-                squeue::Flags::empty()
-            };
             entries.push(self.entry_for(key, flags));
             keys.push(key);
         }

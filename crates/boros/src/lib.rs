@@ -34,6 +34,7 @@ pub mod buf;
 pub mod bufring;
 mod driver;
 pub mod error;
+pub mod fixed;
 pub mod kernel;
 pub mod op;
 pub mod probe;
@@ -43,6 +44,7 @@ mod slab;
 pub use bufring::{BufRing, Lease};
 pub use driver::{Completion, Driver, Stats, CANCEL_TAG};
 pub use error::{PushError, SetupError};
+pub use fixed::RegisterError;
 /// The `io-uring` crate boros builds on, for implementing [`op::OpCode`] outside this crate.
 pub use io_uring;
 pub use kernel::KernelVersion;

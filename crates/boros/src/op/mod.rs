@@ -19,6 +19,7 @@ use std::os::fd::RawFd;
 mod close;
 mod fadvise;
 mod fallocate;
+mod fd_install;
 mod fsync;
 mod ftruncate;
 mod link;
@@ -26,6 +27,7 @@ mod mkdir;
 mod nop;
 mod open;
 mod read;
+mod read_fixed;
 mod read_multi;
 mod rename;
 mod statx;
@@ -34,9 +36,12 @@ mod unlink;
 mod write;
 mod writev;
 
+mod write_fixed;
+
 pub use close::Close;
 pub use fadvise::Fadvise;
 pub use fallocate::Fallocate;
+pub use fd_install::FixedFdInstall;
 pub use fsync::Fsync;
 pub use ftruncate::Ftruncate;
 pub use link::LinkAt;
@@ -44,12 +49,14 @@ pub use mkdir::MkDirAt;
 pub use nop::Nop;
 pub use open::OpenAt;
 pub use read::Read;
+pub use read_fixed::ReadFixed;
 pub use read_multi::ReadMulti;
 pub use rename::RenameAt;
 pub use statx::Statx;
 pub use symlink::SymlinkAt;
 pub use unlink::UnlinkAt;
 pub use write::Write;
+pub use write_fixed::WriteFixed;
 pub use writev::Writev;
 
 /// One kernel operation and every byte of memory it lends the kernel.

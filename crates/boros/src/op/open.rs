@@ -25,9 +25,12 @@ impl OpenAt {
         }
     }
 
-    /// Opens into a direct descriptor slot instead of the process's file table.
+    /// Opens into a direct descriptor slot instead of the process's file table. A direct
+    /// descriptor is never in the process's file table, so `O_CLOEXEC` (which the kernel
+    /// rejects with EINVAL for direct opens) is dropped.
     pub fn direct(mut self, slot: types::DestinationSlot) -> Self {
         self.slot = Some(slot);
+        self.flags &= !libc::O_CLOEXEC;
         self
     }
 
