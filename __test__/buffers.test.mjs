@@ -91,7 +91,9 @@ test('pool buffers: reads land in the pool buffer, writes come from it, same byt
     results.map((r) => r.bytesRead),
     [65536, 65536, 65536, 123]
   )
-  results.forEach((r, i) => t.is(r.buffer, bufs[i]))
+  results.forEach((r, i) => {
+    t.is(r.buffer, bufs[i])
+  })
   t.is(pool.fixedOps, 4, 'the reads went out as READ_FIXED')
   for (let i = 0; i < 4; i++)
     t.true(bufs[i].subarray(0, results[i].bytesRead).equals(data.subarray(i * 65536, i * 65536 + results[i].bytesRead)))

@@ -65,7 +65,10 @@ if (!isMainThread) {
     for (const api of ['boros', 'fsp']) {
       const ws = Array.from(
         { length: n },
-        (_, i) => new Worker(new URL(import.meta.url), { workerData: { api, file, seconds, seed: 0x2545f491 + i, qd: Number(args.qd) } })
+        (_, i) =>
+          new Worker(new URL(import.meta.url), {
+            workerData: { api, file, seconds, seed: 0x2545f491 + i, qd: Number(args.qd) }
+          })
       )
       await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))))
       const t0 = performance.now()
@@ -85,6 +88,8 @@ if (!isMainThread) {
   for (const n of args.workers.split(',').map(Number)) {
     const b = rows.find((r) => r.api === 'boros' && r.workers === n)
     const f = rows.find((r) => r.api === 'fsp' && r.workers === n)
-    console.log(`${n} | ${b.opsPerSec.toLocaleString()} | ${f.opsPerSec.toLocaleString()} | ${(b.opsPerSec / f.opsPerSec).toFixed(2)}x | ${b.cpuUsPerOp}`)
+    console.log(
+      `${n} | ${b.opsPerSec.toLocaleString()} | ${f.opsPerSec.toLocaleString()} | ${(b.opsPerSec / f.opsPerSec).toFixed(2)}x | ${b.cpuUsPerOp}`
+    )
   }
 }

@@ -11,7 +11,11 @@ import { parseArgs } from 'node:util'
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..')
 const { values: args } = parseArgs({
-  options: { reads: { type: 'string', default: '10000000' }, file: { type: 'string' }, qd: { type: 'string', default: '64' } }
+  options: {
+    reads: { type: 'string', default: '10000000' },
+    file: { type: 'string' },
+    qd: { type: 'string', default: '64' }
+  }
 })
 const total = Number(args.reads)
 const qd = Number(args.qd)

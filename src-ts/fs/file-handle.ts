@@ -109,14 +109,15 @@ function validateBufferArray(buffers: unknown): asserts buffers is readonly Node
 }
 
 /** What a queued read or write resolves with. */
-const enum Shape {
+const Shape = {
   /** `{ bytesRead, buffer }` */
-  Read,
+  Read: 0,
   /** `{ bytesWritten, buffer }` */
-  Written,
+  Written: 1,
   /** The byte count. */
-  Count
-}
+  Count: 2
+} as const
+type Shape = (typeof Shape)[keyof typeof Shape]
 
 /**
  * An open file. Every operation goes through this thread's io_uring. Like Node's, `close()`
