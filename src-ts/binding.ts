@@ -55,6 +55,8 @@ let ctl: Int32Array
 /** The arena: `ARENA_SLOTS` page-aligned slots of `FAST_MAX` bytes. Never leaves this module. */
 let arena: Uint8Array
 const freeSlots: number[] = []
+/** Per slot: a view of its first bytes, as long as the last read that completed in it. */
+const slotViews: Array<Uint8Array | undefined> = []
 /** Per token: its arena slot (-1: none), and for reads the buffer and offset to copy into. */
 const slotOf: number[] = []
 const readInto: Array<NodeJS.ArrayBufferView | undefined> = []
@@ -75,7 +77,12 @@ function finishRead(token: number, slot: number, result: number): number {
   readInto[token] = undefined
   if (result <= 0) return result
   const at = readOffset[token]!
-  const from = arena.subarray(slot * FAST_MAX, slot * FAST_MAX + result)
+  // Reuse the slot's last view when the length repeats (it usually does): no allocation.
+  let from = slotViews[slot]
+  if (from === undefined || from.length !== result) {
+    from = arena.subarray(slot * FAST_MAX, slot * FAST_MAX + result)
+    slotViews[slot] = from
+  }
   // A target detached (transferred) while the read was in flight has length 0 now: the bytes
   // have nowhere to go, so the read fails with EFAULT, as a read into a bad address would.
   if (target.byteLength < at + result) return EFAULT

@@ -25,6 +25,8 @@ interface Slot {
 /** Which pool buffer an ArrayBuffer is (every pool buffer has its own ArrayBuffer). */
 const slots = new WeakMap<ArrayBufferLike, Slot>()
 const natives = new WeakMap<BufferPool, NativePool>()
+/** Whether any pool was ever made on this thread: until then no Buffer can be a pool buffer. */
+let anyPool = false
 
 /**
  * A set of `count` Buffers of `size` bytes each, registered with the calling thread's
@@ -83,6 +85,7 @@ export class BufferPool {
     this.#buffers.forEach((buf, index) => {
       markAsUntransferable(buf.buffer)
       slots.set(buf.buffer, { pool: this, index })
+      anyPool = true
     })
     this.#free = this.#buffers.map((_, i) => this.count - 1 - i)
     this.#out = new Uint8Array(this.count)
@@ -145,6 +148,7 @@ export class BufferPool {
 
 /** @internal Where a view lies in a live registered-or-not native pool, if it does. */
 export function poolSlotOf(view: NodeJS.ArrayBufferView): { native: NativePool; index: number } | undefined {
+  if (!anyPool) return undefined
   const slot = slots.get(view.buffer)
   if (slot === undefined) return undefined
   const native = natives.get(slot.pool)
