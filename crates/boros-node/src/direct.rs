@@ -2,36 +2,19 @@
 //! of such a handle with `IOSQE_FIXED_FILE`, and `readFile` of a small file in one trip
 //! through the loop (open -> read -> close linked and submitted together).
 //!
-//! A direct descriptor is named in JS as `-2 - slot` (see [`crate::pool::target`]).
+//! A direct descriptor is named in JS as `-2 - slot` (see [`crate::args::target`]).
 //! The slot allocator lives in the core driver; the façade frees a slot once the close of its
 //! file (or the failed open into it) has completed.
 
+use crate::args::{cstring, target};
 use crate::js::{self, codes, JsBuf, Result};
-use crate::ops::{token, ReadCopy, StatOut, KIND_PLAIN, KIND_READ_COPY, KIND_STAT, STAT_FIELDS};
-use crate::pool::{pool_slice, target, NativeBufferPool};
+use crate::ops::{token, StatOut, KIND_PLAIN, KIND_STAT, STAT_FIELDS};
+use crate::pool::{pool_slice, NativeBufferPool};
 use crate::runtime;
 use boros::io_uring::{squeue, types::DestinationSlot};
 use boros::op::{self, OpCode, Target};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::ffi::CString;
-
-fn cstring(path: String) -> Result<CString> {
-    CString::new(path).map_err(|_| {
-        js::error(
-            codes::INVALID_ARG_VALUE,
-            "The argument 'path' must be a string without null bytes.",
-        )
-    })
-}
-
-fn pos(p: i64) -> u64 {
-    if p < 0 {
-        op::CURRENT_POSITION
-    } else {
-        p as u64
-    }
-}
 
 fn dest(slot: u32) -> Result<DestinationSlot> {
     DestinationSlot::try_from_slot_target(slot)
@@ -57,15 +40,11 @@ pub fn file_slot_free(slot: u32) -> Result<()> {
 /// Queues an open of `path` into the direct descriptor `slot`; completes with 0 or `-errno`.
 #[napi]
 pub fn open_direct(path: String, flags: i32, mode: u32, slot: u32, token_id: u32) -> Result<f64> {
-    let path = cstring(path)?;
+    let path = cstring(path, "path")?;
     let slot = dest(slot)?;
     runtime::with(|rt| {
         let op = op::OpenAt::new(path, flags, mode).direct(slot);
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
     })
 }
 
@@ -82,28 +61,9 @@ pub fn target_read(
     position: i64,
     token_id: u32,
 ) -> Result<f64> {
-    let t = target(file)?;
-    runtime::with(|rt| {
-        // SAFETY: `buffer` is an argument of this call, on the JS thread.
-        let target = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
-        if offset as usize + length as usize > target.len() {
-            return Err(js::error(
-                codes::OUT_OF_RANGE,
-                "The value of \"length\" is out of range.",
-            ));
-        }
-        let bounce = rt.bounce.take(length as usize);
-        let op = ReadCopy {
-            read: op::Read::new(t, bounce, pos(position)).with_len(length),
-            target,
-            target_offset: offset as usize,
-        };
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_READ_COPY, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
-    })
+    let range = (offset, length, crate::args::position(position)?);
+    // SAFETY: `buffer` is an argument of this call, on the JS thread.
+    unsafe { crate::ops::queue_read_copy(env.raw(), target(file)?, buffer.raw(), range, token_id) }
 }
 
 /// Queues a write on `file` (a descriptor or `-2 - slot`) from a plain JS buffer (held, not copied).
@@ -118,23 +78,11 @@ pub fn target_write(
     position: i64,
     token_id: u32,
 ) -> Result<f64> {
-    let t = target(file)?;
-    runtime::with(|rt| {
-        // SAFETY: as in `target_read`.
-        let source = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
-        if offset as usize + length as usize > source.len() {
-            return Err(js::error(
-                codes::OUT_OF_RANGE,
-                "The value of \"length\" is out of range.",
-            ));
-        }
-        let op = op::Write::new(t, source, pos(position)).range(offset as usize, length);
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
-    })
+    let range = (offset, length, crate::args::position(position)?);
+    // SAFETY: as in `target_read`.
+    unsafe {
+        crate::ops::queue_write_pinned(env.raw(), target(file)?, buffer.raw(), range, token_id)
+    }
 }
 
 /// Queues `fsync`/`fdatasync` on `file` (a descriptor or `-2 - slot`).
@@ -146,11 +94,7 @@ pub fn target_fsync(file: i32, datasync: bool, token_id: u32) -> Result<f64> {
         if datasync {
             op = op.datasync();
         }
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
     })
 }
 
@@ -158,13 +102,7 @@ pub fn target_fsync(file: i32, datasync: bool, token_id: u32) -> Result<f64> {
 #[napi]
 pub fn target_close(file: i32, token_id: u32) -> Result<f64> {
     let t = target(file)?;
-    runtime::with(|rt| {
-        let key = rt
-            .driver
-            .push(Box::new(op::Close::new(t)), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
-    })
+    runtime::with(|rt| rt.queue(Box::new(op::Close::new(t)), token(KIND_PLAIN, token_id)))
 }
 
 /// Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a plain descriptor (`O_CLOEXEC`) for the
@@ -172,14 +110,10 @@ pub fn target_close(file: i32, token_id: u32) -> Result<f64> {
 #[napi]
 pub fn install_fd(slot: u32, token_id: u32) -> Result<f64> {
     runtime::with(|rt| {
-        let key = rt
-            .driver
-            .push(
-                Box::new(op::FixedFdInstall::new(slot)),
-                token(KIND_PLAIN, token_id),
-            )
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(
+            Box::new(op::FixedFdInstall::new(slot)),
+            token(KIND_PLAIN, token_id),
+        )
     })
 }
 
@@ -206,7 +140,7 @@ pub fn read_file_linked(
     read_token: u32,
     close_token: u32,
 ) -> Result<f64> {
-    let path = cstring(path)?;
+    let path = cstring(path, "path")?;
     let d = dest(slot)?;
     let (buf, buf_index) = pool_slice(pool, index, length)?;
     // SAFETY: `stat_out` is an argument of this call, on the JS thread.

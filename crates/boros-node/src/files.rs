@@ -223,10 +223,10 @@ pub fn read_owned(
     position: i64,
     token_id: u32,
 ) -> Result<f64> {
-    let pos = crate::position(position)?;
+    let pos = crate::args::position(position)?;
     // SAFETY: `buffer` is an argument of this call, on the JS thread.
     let (ptr, len) = unsafe { js::view_info(env.raw(), buffer.raw())? };
-    crate::check_range(offset, length, len)?;
+    crate::args::check_range(offset, length, len)?;
     let start = ptr as usize + offset as usize;
     let alloc = Alloc::find(start, length as usize).ok_or_else(|| {
         js::error(
@@ -244,11 +244,7 @@ pub fn read_owned(
             len: length as usize,
         };
         let op = boros::op::Read::new(fd, slice, pos).with_len(length);
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
     })
 }
 

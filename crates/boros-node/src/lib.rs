@@ -9,6 +9,7 @@
 // Under `cfg(test)` napi-derive registers nothing, so the exported functions look unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod args;
 mod bufring;
 pub mod direct;
 mod files;
@@ -23,44 +24,7 @@ mod uv;
 use js::{codes, JsBuf, Result};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use ops::{token, ReadCopy, StatOut, KIND_PLAIN, KIND_READ_COPY, KIND_STAT};
-use std::ffi::CString;
-
-/// `position` value meaning "the file's current position".
-const CURRENT_POSITION: i64 = -1;
-
-fn position(p: i64) -> Result<u64> {
-    match p {
-        CURRENT_POSITION => Ok(boros::op::CURRENT_POSITION),
-        p if p >= 0 => Ok(p as u64),
-        p => Err(js::error(
-            codes::OUT_OF_RANGE,
-            format!("The value of \"position\" is out of range. It must be >= 0. Received {p}"),
-        )),
-    }
-}
-
-fn cstring(path: String) -> Result<CString> {
-    CString::new(path).map_err(|_| {
-        js::error(
-            codes::INVALID_ARG_VALUE,
-            "The argument 'path' must be a string without null bytes.",
-        )
-    })
-}
-
-fn check_range(offset: u32, length: u32, len: usize) -> Result<()> {
-    if offset as usize + length as usize > len {
-        return Err(js::error(
-            codes::OUT_OF_RANGE,
-            format!(
-                "The value of \"length\" is out of range. It must be <= {}. Received {length}",
-                len.saturating_sub(offset as usize)
-            ),
-        ));
-    }
-    Ok(())
-}
+use ops::{token, StatOut, KIND_PLAIN, KIND_STAT};
 
 /// Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n)` is called
 /// with `n` completions stored as `(token, result)` pairs at the start of `results`
@@ -114,23 +78,17 @@ pub fn read(
     position: i64,
     token_id: u32,
 ) -> Result<f64> {
-    let pos = self::position(position)?;
-    runtime::with(|rt| {
-        // SAFETY: `buffer` is an argument of this call, on the JS thread.
-        let target = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
-        check_range(offset, length, target.len())?;
-        let bounce = rt.bounce.take(length as usize);
-        let op = ReadCopy {
-            read: boros::op::Read::new(fd, bounce, pos).with_len(length),
-            target,
-            target_offset: offset as usize,
-        };
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_READ_COPY, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
-    })
+    let range = (offset, length, args::position(position)?);
+    // SAFETY: `buffer` is an argument of this call, on the JS thread.
+    unsafe {
+        ops::queue_read_copy(
+            env.raw(),
+            boros::op::Target::Fd(fd),
+            buffer.raw(),
+            range,
+            token_id,
+        )
+    }
 }
 
 /// Queues a write of `buffer[offset..offset+length]` at `position` (-1: current position).
@@ -145,31 +103,26 @@ pub fn write(
     position: i64,
     token_id: u32,
 ) -> Result<f64> {
-    let pos = self::position(position)?;
-    runtime::with(|rt| {
-        // SAFETY: as in `read`.
-        let source = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
-        check_range(offset, length, source.len())?;
-        let op = boros::op::Write::new(fd, source, pos).range(offset as usize, length);
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
-    })
+    let range = (offset, length, args::position(position)?);
+    // SAFETY: as in `read`.
+    unsafe {
+        ops::queue_write_pinned(
+            env.raw(),
+            boros::op::Target::Fd(fd),
+            buffer.raw(),
+            range,
+            token_id,
+        )
+    }
 }
 
 /// Queues `openat(AT_FDCWD, path, flags | O_CLOEXEC, mode)`; completes with the descriptor.
 #[napi]
 pub fn open(path: String, flags: i32, mode: u32, token_id: u32) -> Result<f64> {
-    let path = cstring(path)?;
+    let path = args::cstring(path, "path")?;
     runtime::with(|rt| {
         let op = boros::op::OpenAt::new(path, flags, mode);
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
     })
 }
 
@@ -177,14 +130,10 @@ pub fn open(path: String, flags: i32, mode: u32, token_id: u32) -> Result<f64> {
 #[napi]
 pub fn close(fd: i32, token_id: u32) -> Result<f64> {
     runtime::with(|rt| {
-        let key = rt
-            .driver
-            .push(
-                Box::new(boros::op::Close::new(fd)),
-                token(KIND_PLAIN, token_id),
-            )
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(
+            Box::new(boros::op::Close::new(fd)),
+            token(KIND_PLAIN, token_id),
+        )
     })
 }
 
@@ -196,11 +145,7 @@ pub fn fsync(fd: i32, datasync: bool, token_id: u32) -> Result<f64> {
         if datasync {
             op = op.datasync();
         }
-        let key = rt
-            .driver
-            .push(Box::new(op), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
     })
 }
 
@@ -217,7 +162,7 @@ pub fn statx(
     token_id: u32,
 ) -> Result<f64> {
     let statx = match path {
-        Some(p) => boros::op::Statx::path(cstring(p)?, follow),
+        Some(p) => boros::op::Statx::path(args::cstring(p, "path")?, follow),
         None => boros::op::Statx::fd(fd),
     };
     runtime::with(|rt| {
@@ -229,24 +174,14 @@ pub fn statx(
                 "stat output array too short",
             ));
         }
-        let key = rt
-            .driver
-            .push(Box::new(StatOut { statx, out }), token(KIND_STAT, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(Box::new(StatOut { statx, out }), token(KIND_STAT, token_id))
     })
 }
 
 /// Queues a no-op (completes with 0): a round trip through the ring.
 #[napi]
 pub fn nop(token_id: u32) -> Result<f64> {
-    runtime::with(|rt| {
-        let key = rt
-            .driver
-            .push(Box::new(boros::op::Nop), token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
-    })
+    runtime::with(|rt| rt.queue(Box::new(boros::op::Nop), token(KIND_PLAIN, token_id)))
 }
 
 /// Asks the kernel to cancel an op by key. The op still completes exactly once (with

@@ -32,6 +32,53 @@ unsafe impl OpCode for ReadCopy {
     }
 }
 
+/// Queues a read of `length` bytes at `pos` on `file` into `buffer[offset..]`: the kernel reads
+/// into a bounce buffer the op owns, copied into the view at completion (see [`ReadCopy`]).
+///
+/// # Safety
+/// On the JS thread of `env`, with `buffer` a value of the current call.
+pub unsafe fn queue_read_copy(
+    env: napi::sys::napi_env,
+    file: op::Target,
+    buffer: napi::sys::napi_value,
+    (offset, length, pos): (u32, u32, u64),
+    token_id: u32,
+) -> crate::js::Result<f64> {
+    crate::runtime::with(|rt| {
+        // SAFETY: forwarded contract.
+        let target = unsafe { JsBuf::new(env, buffer)? };
+        crate::args::check_range(offset, length, target.len())?;
+        let bounce = rt.bounce.take(length as usize);
+        let op = ReadCopy {
+            read: op::Read::new(file, bounce, pos).with_len(length),
+            target,
+            target_offset: offset as usize,
+        };
+        rt.queue(Box::new(op), token(KIND_READ_COPY, token_id))
+    })
+}
+
+/// Queues a write of `buffer[offset..offset+length]` at `pos` on `file`; the view is pinned
+/// (not copied) until the write completes.
+///
+/// # Safety
+/// As for [`queue_read_copy`].
+pub unsafe fn queue_write_pinned(
+    env: napi::sys::napi_env,
+    file: op::Target,
+    buffer: napi::sys::napi_value,
+    (offset, length, pos): (u32, u32, u64),
+    token_id: u32,
+) -> crate::js::Result<f64> {
+    crate::runtime::with(|rt| {
+        // SAFETY: forwarded contract.
+        let source = unsafe { JsBuf::new(env, buffer)? };
+        crate::args::check_range(offset, length, source.len())?;
+        let op = op::Write::new(file, source, pos).range(offset as usize, length);
+        rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
+    })
+}
+
 /// A statx whose result is written into a JS Float64Array at completion.
 pub struct StatOut {
     pub statx: op::Statx,

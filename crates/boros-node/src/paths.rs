@@ -3,22 +3,13 @@
 //! the op owns its paths (and buffers) until its final completion. Results are 0 (or a byte
 //! count for writev) or `-errno`, delivered like every other completion.
 
+use crate::args::cstring;
 use crate::js::{self, codes, JsBuf, Result};
 use crate::ops::{token, KIND_PLAIN};
 use crate::runtime;
 use boros::op::{self, OpCode};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::ffi::CString;
-
-fn cstring(path: String, name: &str) -> Result<CString> {
-    CString::new(path).map_err(|_| {
-        js::error(
-            codes::INVALID_ARG_VALUE,
-            format!("The argument '{name}' must be a string without null bytes."),
-        )
-    })
-}
 
 fn non_negative(value: i64, name: &str) -> Result<u64> {
     u64::try_from(value).map_err(|_| {
@@ -31,13 +22,7 @@ fn non_negative(value: i64, name: &str) -> Result<u64> {
 
 /// Queues `op` with a plain result and returns its key.
 fn push(op: Box<dyn OpCode>, token_id: u32) -> Result<f64> {
-    runtime::with(|rt| {
-        let key = rt
-            .driver
-            .push(op, token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
-    })
+    runtime::with(|rt| rt.queue(op, token(KIND_PLAIN, token_id)))
 }
 
 /// Queues `renameat(AT_FDCWD, from, AT_FDCWD, to)` (Linux 5.11).

@@ -17,11 +17,12 @@
 //! Registration slots are emptied when the pool is disposed or its memory dropped; the kernel
 //! itself keeps the pages pinned until the last request using them completed.
 
+use crate::args::{self, target};
 use crate::js::{self, codes, Result};
 use crate::ops::{token, KIND_PLAIN};
 use crate::runtime;
 use boros::buf::{IoBuf, IoBufMut};
-use boros::op::{self, Target};
+use boros::op;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
@@ -384,24 +385,6 @@ impl NativeBufferPool {
     }
 }
 
-/// The op target of a façade call: a descriptor (>= 0), or a direct descriptor encoded as
-/// `-2 - slot` (-1 stays "no descriptor").
-pub fn target(t: i32) -> Result<Target> {
-    match t {
-        t if t >= 0 => Ok(Target::Fd(t)),
-        t if t <= -2 => Ok(Target::Fixed((-2 - t as i64) as u32)),
-        _ => Err(js::error(codes::INVALID_ARG_VALUE, "bad file target -1")),
-    }
-}
-
-fn pos(p: i64) -> u64 {
-    if p < 0 {
-        op::CURRENT_POSITION
-    } else {
-        p as u64
-    }
-}
-
 /// Queues a read into pool buffer `index` (bytes `offset..offset+length`) at `position`
 /// (-1: current position): `READ_FIXED` when the pool is registered, a plain read into the
 /// same memory otherwise. The kernel writes straight into the pool buffer.
@@ -421,14 +404,10 @@ pub fn pool_read(
     runtime::with(|rt| {
         flush_deferred(&mut rt.driver);
         let op: Box<dyn boros::op::OpCode> = match buf_index {
-            Some(bi) => Box::new(op::ReadFixed::new(t, slice, bi, pos(position))),
-            None => Box::new(op::Read::new(t, slice, pos(position))),
+            Some(bi) => Box::new(op::ReadFixed::new(t, slice, bi, args::position(position)?)),
+            None => Box::new(op::Read::new(t, slice, args::position(position)?)),
         };
-        let key = rt
-            .driver
-            .push(op, token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(op, token(KIND_PLAIN, token_id))
     })
 }
 
@@ -450,14 +429,10 @@ pub fn pool_write(
     runtime::with(|rt| {
         flush_deferred(&mut rt.driver);
         let op: Box<dyn boros::op::OpCode> = match buf_index {
-            Some(bi) => Box::new(op::WriteFixed::new(t, slice, bi, pos(position))),
-            None => Box::new(op::Write::new(t, slice, pos(position))),
+            Some(bi) => Box::new(op::WriteFixed::new(t, slice, bi, args::position(position)?)),
+            None => Box::new(op::Write::new(t, slice, args::position(position)?)),
         };
-        let key = rt
-            .driver
-            .push(op, token(KIND_PLAIN, token_id))
-            .map_err(js::push_error)?;
-        Ok(key.as_u64() as f64)
+        rt.queue(op, token(KIND_PLAIN, token_id))
     })
 }
 

@@ -199,6 +199,12 @@ impl Runtime {
         }
     }
 
+    /// Queues one op under `token` and returns its key as a JS number (for `cancel`).
+    pub fn queue(&mut self, op: Box<dyn boros::op::OpCode>, token: u64) -> Result<f64> {
+        let key = self.driver.push(op, token).map_err(js::push_error)?;
+        Ok(key.as_u64() as f64)
+    }
+
     pub fn cancel(&mut self, key: f64) -> Result<bool> {
         self.driver
             .cancel(OpKey::from_u64(key as u64))
