@@ -129,7 +129,7 @@ test('pool buffers: readFile/writeFile of a handle work with pool memory underne
   try {
     structuredClone(b, { transfer: [b.buffer] })
   } catch {
-    threw = true // Node >= 21: DataCloneError for an untransferable ArrayBuffer
+    threw = true // Node >= 22: DataCloneError for an external ArrayBuffer
   }
   t.is(b.length, 4096, `still attached (transfer ${threw ? 'threw' : 'copied'})`)
   const p = file('pool-transfer.bin', pattern(4096, 3))
@@ -137,6 +137,19 @@ test('pool buffers: readFile/writeFile of a handle work with pool memory underne
   t.is((await fh.read(b, 0, 4096, 0)).bytesRead, 4096)
   t.true(b.equals(pattern(4096, 3)))
   await fh.close()
+})
+
+test('a process that made a pool and still holds its Buffers at exit exits 0 (Node 24 teardown detaches external buffers)', (t) => {
+  const script = `
+    import { BufferPool } from './dist/index.js'
+    import { readFile } from './dist/fs/index.js'
+    globalThis.keep = new BufferPool({ count: 2, size: 4096 })
+    globalThis.keep.acquire().fill(1)
+    await readFile(${JSON.stringify(fileURLToPath(import.meta.url))})
+  `
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })
+  t.is(r.status, 0, r.stderr)
+  t.is(r.signal, null)
 })
 
 test.serial(

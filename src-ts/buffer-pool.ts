@@ -2,7 +2,6 @@
  * `BufferPool`: buffers registered with this thread's io_uring, lent to JS without copying.
  * @module
  */
-import { markAsUntransferable } from 'node:worker_threads'
 import { backendState, ring, type NativeBinding } from './binding.js'
 import { codedError, invalidArgType } from './errors.js'
 import { validateInteger } from './validate.js'
@@ -40,8 +39,9 @@ let anyPool = false
  *
  * The memory is owned natively and freed only once the pool is disposed, no operation is in
  * flight on it, and none of its Buffers is reachable: a read in flight never writes into freed
- * memory, whatever JS does meanwhile. Pool Buffers are marked untransferable
- * (`postMessage`/`structuredClone` copy them instead of moving them).
+ * memory, whatever JS does meanwhile. Pool Buffers are external Buffers, which Node never
+ * detaches: `postMessage`/`structuredClone` with one in the transfer list copies it (Node 20)
+ * or throws `DataCloneError` (Node 22+).
  *
  * ```js
  * using pool = new BufferPool({ count: 64, size: 65536 })
@@ -83,7 +83,6 @@ export class BufferPool {
       this.reason = `io_uring is not in use (${state.reason}); the pool uses plain memory`
     }
     this.#buffers.forEach((buf, index) => {
-      markAsUntransferable(buf.buffer)
       slots.set(buf.buffer, { pool: this, index })
       anyPool = true
     })

@@ -16,13 +16,6 @@ import { ownedBuffer, readAll, toBytes, writeAll, writeAllAt, type Encoding, typ
 import { STAT_FIELDS, toStats } from './stats.js'
 import { openDirect, readFileLinked, readFrom } from './direct.js'
 
-/**
- * The one-trip readFile uses an internal BufferPool. On Node 24 and later, a process that made a
- * BufferPool aborts at exit (`v8::FromJust Maybe value is Nothing` in env cleanup; under
- * investigation), so there readFile takes the plain path until that is fixed.
- */
-const LINKED_READFILE = Number(process.versions.node.split('.')[0]) < 24
-
 export { FileHandle, constants }
 export { readChunks, type ReadChunksOptions, type ChunkSource } from '../chunks.js'
 export * from './paths.js'
@@ -128,7 +121,7 @@ export async function readFile(
   const p = toPath(path)
   if (!usesRing()) return fsp.readFile(p, opts as Parameters<typeof fsp.readFile>[1])
   if (opts.signal?.aborted) throw new AbortError(undefined, { cause: opts.signal.reason })
-  if (LINKED_READFILE && opts.signal == null && (opts.flag === undefined || opts.flag === 'r')) {
+  if (opts.signal == null && (opts.flag === undefined || opts.flag === 'r')) {
     // Small files: open, read and close linked, in one trip through the loop.
     const data = await readFileLinked(p, readRest)
     if (data !== undefined) return opts.encoding ? data.toString(opts.encoding) : data
