@@ -158,6 +158,22 @@ test.serial('divergence: a read started after close() rejects with EBADF (Node r
   await closing
 })
 
+test('glob is node:fs/promises glob where Node has it, a clear error where it does not', async (t) => {
+  const cwd = fileURLToPath(new URL('.', import.meta.url))
+  if (typeof fsp.glob !== 'function') {
+    const e = t.throws(() => bfs.glob('*.test.mjs', { cwd }))
+    t.is(e.code, 'ERR_BOROS_UNSUPPORTED_RUNTIME')
+    t.regex(e.message, new RegExp(`Node ${process.versions.node.replaceAll('.', '\\.')}`))
+    return
+  }
+  const ours = []
+  for await (const f of bfs.glob('*.test.mjs', { cwd })) ours.push(f)
+  const theirs = []
+  for await (const f of fsp.glob('*.test.mjs', { cwd })) theirs.push(f)
+  t.true(ours.includes('differential.test.mjs'))
+  t.deepEqual(ours.sort(), theirs.sort())
+})
+
 test('boros/fs has every node:fs/promises export, and runtime().paths names the path of each', (t) => {
   const paths = runtime().paths
   for (const [name, value] of Object.entries(fsp)) {

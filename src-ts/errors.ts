@@ -45,7 +45,9 @@ export const codes = {
   /** The native addon could not be loaded on this platform or runtime. */
   NO_BINARY: 'ERR_BOROS_NO_BINARY',
   /** The handle was closed. */
-  CLOSED: 'ERR_BOROS_CLOSED'
+  CLOSED: 'ERR_BOROS_CLOSED',
+  /** The running Node (or runtime) lacks what the call needs; the message names the version. */
+  UNSUPPORTED_RUNTIME: 'ERR_BOROS_UNSUPPORTED_RUNTIME'
 } as const
 
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error

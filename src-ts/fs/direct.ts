@@ -4,13 +4,13 @@
  * Not part of the public API.
  * @module
  */
-import { constants as bufferConstants } from 'node:buffer'
 import { dropToken, ring, submit, takeToken } from '../binding.js'
 import { BufferPool, poolSlotOf } from '../buffer-pool.js'
-import { codedError, systemError } from '../errors.js'
+import { systemError } from '../errors.js'
 import { MAX_RW } from '../validate.js'
 import { FileHandle } from './file-handle.js'
 import { STAT_FIELDS } from './stats.js'
+import { IO_MAX_LENGTH, READ_ERRORS_NAME_PATH, tooLarge } from './io.js'
 
 /** Index of the size in a stat output array (see `toStats`). */
 const SIZE = 8
@@ -81,7 +81,7 @@ export function readFileLinked(
         reject(systemError(opened, 'open', path))
       } else if (read < 0) {
         pool.release(buf)
-        reject(systemError(read, 'read'))
+        reject(systemError(read, 'read', READ_ERRORS_NAME_PATH ? path : undefined))
       } else if (closed < 0) {
         pool.release(buf)
         reject(systemError(closed, 'close'))
@@ -115,16 +115,14 @@ export function readFileLinked(
   })
 }
 
-const MAX_LENGTH = bufferConstants.MAX_LENGTH
-
 /**
  * Reads the rest of a file after `first` (its first bytes), with positional reads:
  * into one allocation when statx gave a size, in chunks until EOF otherwise.
  */
 export async function readFrom(fh: FileHandle, first: Buffer, sizeHint: number): Promise<Buffer> {
-  if (sizeHint > MAX_LENGTH) {
-    throw codedError(RangeError, 'ERR_FS_FILE_TOO_LARGE', `File size (${sizeHint}) is greater than 2 GiB`)
-  }
+  // Node's limit is kIoMaxLength (2 GiB - 1) on every version, not buffer.constants.MAX_LENGTH
+  // (2^53 - 1 since Node 22).
+  if (sizeHint > IO_MAX_LENGTH) throw tooLarge(sizeHint)
   const chunks: Buffer[] = [first]
   let filled = first.length
   if (sizeHint > filled) {
@@ -144,9 +142,7 @@ export async function readFrom(fh: FileHandle, first: Buffer, sizeHint: number):
     if (n === 0) break
     chunks.push(chunk.subarray(0, n))
     filled += n
-    if (filled > MAX_LENGTH) {
-      throw codedError(RangeError, 'ERR_FS_FILE_TOO_LARGE', `File size (${filled}) is greater than 2 GiB`)
-    }
+    if (filled > IO_MAX_LENGTH) throw tooLarge(filled)
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, filled)
 }

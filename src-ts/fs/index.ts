@@ -8,11 +8,20 @@
 import * as fsp from 'node:fs/promises'
 import { constants, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
-import { AbortError, invalidArgType, invalidArgValue, systemError } from '../errors.js'
+import { AbortError, invalidArgType, invalidArgValue, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
 import { parseFlags, parseMode } from './flags.js'
-import { ownedBuffer, readAll, toBytes, writeAll, writeAllAt, type Encoding, type WriteData } from './io.js'
+import {
+  ownedBuffer,
+  READ_ERRORS_NAME_PATH,
+  readAll,
+  toBytes,
+  writeAll,
+  writeAllAt,
+  type Encoding,
+  type WriteData
+} from './io.js'
 import { STAT_FIELDS, toStats } from './stats.js'
 import { openDirect, readFileLinked, readFrom } from './direct.js'
 
@@ -129,11 +138,21 @@ export async function readFile(
   const fh = await open(p, opts.flag ?? 'r')
   try {
     const st = await fh.stat()
-    const data = await readAll(fh, st.isFile() ? st.size : 0, opts.signal)
+    const data = await readAll(fh, st.isFile() ? st.size : 0, opts.signal).catch((e: unknown) => {
+      throw withReadPath(e, p)
+    })
     return opts.encoding ? data.toString(opts.encoding) : data
   } finally {
     await closeQuietly(fh)
   }
+}
+
+/** A read error of `readFile(path)` as the running Node reports it (see `READ_ERRORS_NAME_PATH`). */
+function withReadPath(e: unknown, p: string): unknown {
+  const err = e as Partial<SystemError>
+  if (!READ_ERRORS_NAME_PATH || err.syscall !== 'read' || err.path !== undefined || typeof err.errno !== 'number')
+    return e
+  return systemError(err.errno, 'read', p)
 }
 
 /** The rest of a file whose first `first.length` bytes were read by the one-trip readFile. */
@@ -141,7 +160,9 @@ async function readRest(p: string, first: Buffer): Promise<Buffer> {
   const fh = await open(p, 'r')
   try {
     const st = await fh.stat()
-    return await readFrom(fh, first, st.isFile() ? st.size : 0)
+    return await readFrom(fh, first, st.isFile() ? st.size : 0).catch((e: unknown) => {
+      throw withReadPath(e, p)
+    })
   } finally {
     await closeQuietly(fh)
   }

@@ -19,8 +19,14 @@ export type WriteData =
   | AsyncIterable<string | NodeJS.ArrayBufferView>
 
 const CHUNK = 64 * 1024
+/**
+ * Whether `readFile(path)` names the path in errors of its reads (EISDIR...): Node 26 does,
+ * Node 20-24 do not (seen on 26.10 vs 24.21).
+ */
+export const READ_ERRORS_NAME_PATH = Number(process.versions.node.split('.')[0]) >= 26
+
 /** Node's limit for a whole-file read (`kIoMaxLength`). */
-const IO_MAX_LENGTH = 2 ** 31 - 1
+export const IO_MAX_LENGTH = 2 ** 31 - 1
 /**
  * Largest single read of a whole-file op: cached data is copied inside `io_uring_enter`, on
  * the JS thread, so one giant read would stall the event loop for its whole copy; 64 MiB
@@ -36,7 +42,7 @@ export const WRITE_IO = 512 * 1024
 /** From this size on, readFile reads into natively owned memory, without a bounce copy. */
 const OWNED_MIN = 256 * 1024
 
-function tooLarge(size: number): RangeError {
+export function tooLarge(size: number): RangeError {
   return codedError(RangeError, 'ERR_FS_FILE_TOO_LARGE', `File size (${size}) is greater than 2 GiB`)
 }
 

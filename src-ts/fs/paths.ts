@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises'
 import { constants, type Dirent } from 'node:fs'
 import { join } from 'node:path'
 import { submit, usesRing } from '../binding.js'
-import { invalidArgType, systemError, type SystemError } from '../errors.js'
+import { codedError, codes, invalidArgType, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, type PathLike } from '../validate.js'
 import { FileHandle } from './file-handle.js'
 import { parseMode } from './flags.js'
@@ -34,6 +34,67 @@ export {
   statfs,
   watch
 } from 'node:fs/promises'
+
+/** Options of `glob` (`node:fs/promises` glob's, Node 22+). */
+export interface GlobOptions {
+  /** Directory the patterns are relative to (default `process.cwd()`). */
+  readonly cwd?: string | URL
+  /** Paths (or `Dirent`s, with `withFileTypes`) to leave out. */
+  readonly exclude?: ((file: string | Dirent) => boolean) | readonly string[]
+  /** Yield `Dirent`s instead of paths. */
+  readonly withFileTypes?: boolean
+}
+
+type Glob = (pattern: string | readonly string[], options?: GlobOptions) => AsyncIterableIterator<string | Dirent>
+
+/**
+ * Yields the paths matching `pattern`: `node:fs/promises`' own `glob` (matching is directory
+ * walking, which io_uring has no opcode for). It exists on Node 22 and later; on Node 20 the
+ * call throws `ERR_BOROS_UNSUPPORTED_RUNTIME`, naming the version.
+ */
+export function glob(
+  pattern: string | readonly string[],
+  options?: GlobOptions
+): AsyncIterableIterator<string | Dirent> {
+  const impl = (fsp as unknown as { glob?: Glob }).glob
+  if (impl === undefined) {
+    throw codedError(
+      Error,
+      codes.UNSUPPORTED_RUNTIME,
+      `glob needs Node 22 or later (this is Node ${process.versions.node}, whose node:fs/promises has no glob)`
+    )
+  }
+  return impl(pattern, options)
+}
+
+/** What `mkdtempDisposable` resolves with: the directory, and how to remove it. */
+export interface DisposableTempDir extends AsyncDisposable {
+  /** The created directory. */
+  readonly path: string
+  /** Removes the directory and everything in it. */
+  remove(): Promise<void>
+}
+
+type MkdtempDisposable = (prefix: string, options?: unknown) => Promise<DisposableTempDir>
+
+/**
+ * Creates a unique temporary directory that `await using` removes: `node:fs/promises`' own
+ * `mkdtempDisposable` (Node 24.4 and later; no io_uring opcode for mkdtemp). Where the running
+ * Node lacks it, the call rejects with `ERR_BOROS_UNSUPPORTED_RUNTIME`, naming the version.
+ */
+export function mkdtempDisposable(prefix: string, options?: unknown): Promise<DisposableTempDir> {
+  const impl = (fsp as unknown as { mkdtempDisposable?: MkdtempDisposable }).mkdtempDisposable
+  if (impl === undefined) {
+    return Promise.reject(
+      codedError(
+        Error,
+        codes.UNSUPPORTED_RUNTIME,
+        `mkdtempDisposable needs Node 24.4 or later (this is Node ${process.versions.node})`
+      )
+    )
+  }
+  return impl(prefix, options)
+}
 
 const ENOENT = -2
 const EEXIST = -17
