@@ -41,6 +41,11 @@ export function printReport(doc) {
   lines.push(
     `boros bench — ${m.machine.cpu} x${m.machine.cores}, Linux ${m.machine.kernel}, Node ${m.node.version} (libuv ${m.node.uv}), data on ${m.machine.fsType}${m.quick ? ', QUICK' : ''}`
   )
+  const rounds = m.settings?.rounds ?? 1
+  if (rounds > 1)
+    lines.push(
+      `each rate: the median of ${rounds} rounds (contenders alternate within a configuration); range = slowest..fastest round`
+    )
   const cols = [
     ['contender', 21, false],
     ['rate', 12, true],
@@ -68,6 +73,11 @@ export function printReport(doc) {
         ]
         let line = '  ' + cells.map((c, i) => pad(c, cols[i][1], cols[i][2])).join('  ')
         if (r.reused) line += '  (same run as first config)'
+        else if (r.roundRates?.length > 1) {
+          const lo = Math.min(...r.roundRates)
+          const hi = Math.max(...r.roundRates)
+          line += `  range ${fmtNum(lo, r.unit === 'MB/s' ? 1 : 0)}..${fmtNum(hi, r.unit === 'MB/s' ? 1 : 0)}`
+        }
         lines.push(line)
       } else {
         const why = r.skipped ?? `FAILED: ${r.error}`

@@ -3,10 +3,13 @@
 //
 //   node bench/run.mjs [--quick] [--only randread,readfiles,...] [--node /path/to/node]
 //                      [--contenders boros,fsp,...] [--seconds S] [--strace | --no-strace]
-//                      [--no-build] [--data-dir DIR] [--allow-tmpfs]
+//                      [--no-build] [--data-dir DIR] [--allow-tmpfs] [--rounds N]
 //
 // Every (workload, config, contender) runs in its own child process (bench/child.mjs
 // for Node contenders; the native example or fio otherwise), one after the other.
+// Each (workload, config) runs its contenders in --rounds rounds (3; 1 with --quick),
+// alternating their order, and reports each contender's median round: on a shared
+// machine one slow moment then moves one round, not one contender's only figure.
 // Results: a table on stdout, bench/results/latest.json (+ a timestamped copy) and
 // bench/results/latest.svg. Progress goes to stderr.
 import fs from 'node:fs'
@@ -65,6 +68,7 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
     'allow-tmpfs': { type: 'boolean', default: false },
+    rounds: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
@@ -74,7 +78,7 @@ if (args.help) {
     fs
       .readFileSync(new URL(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 12)
+      .slice(1, 15)
       .map((l) => l.replace(/^\/\/ ?/, ''))
       .join('\n')
   )
@@ -94,8 +98,13 @@ const opts = {
   block: 4 * KiB,
   seqBlock: 128 * KiB,
   seconds: args.seconds ? Number(args.seconds) : quick ? 0.5 : 3,
+  rounds: args.rounds ? Number(args.rounds) : quick ? 1 : 3,
   warmup: quick ? 0.15 : 0.5,
   straceSeconds: quick ? 0.25 : 0.5
+}
+if (!Number.isInteger(opts.rounds) || opts.rounds < 1) {
+  log(`--rounds must be a positive integer (got ${args.rounds})`)
+  process.exit(2)
 }
 const selected = args.only ? args.only.split(',').map((s) => s.trim()) : workloads.map((w) => w.name)
 for (const name of selected) {
@@ -302,16 +311,64 @@ async function main() {
   }
   const runs = plan.filter((x) => !x.reuse && !x.skip)
   const straceRuns = useStrace ? runs.filter((x) => x.c !== 'boros' && x.c !== 'native').length : 0
-  const eta = runs.length * (opts.seconds + opts.warmup + 0.25) + straceRuns * (opts.straceSeconds + 0.4)
+  const eta = runs.length * opts.rounds * (opts.seconds + opts.warmup + 0.25) + straceRuns * (opts.straceSeconds + 0.4)
   log(
-    `[plan] ${runs.length} runs of ${opts.seconds} s${straceRuns ? ` + ${straceRuns} short strace runs` : ''}${quick ? ' (quick)' : ''}, about ${Math.ceil(eta / 10) * 10} s`
+    `[plan] ${runs.length} runs x ${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.seconds} s${straceRuns ? ` + ${straceRuns} short strace runs` : ''}${quick ? ' (quick)' : ''}, about ${Math.ceil(eta / 10) * 10} s`
   )
 
   const results = []
   const warmed = new Set()
   let i = 0
+  const total = runs.length * opts.rounds
+
+  /** One measured run of `x`; with `strace`, also its io_uring_enter count. Throws on failure. */
+  function measure(x, p, strace) {
+    const { w, c, def } = x
+    w.prepare?.(p)
+    let r
+    if (def.external === 'native') {
+      r = runNative(native.bin, w.native({ ...p, seconds: opts.seconds }), p, (opts.seconds + 60) * 1000)
+    } else if (def.external === 'fio') {
+      const timeBased = w.name !== 'seqwrite'
+      const a = fioArgs(w.fio(p), { seconds: opts.seconds, warmup: opts.warmup, timeBased })
+      r = runFio(a, (opts.seconds * (w.timeCap ?? 1) + 120) * 1000)
+      if (strace) {
+        const s = countEnters('fio', fioArgs(w.fio(p), { seconds: opts.straceSeconds, warmup: 0, timeBased }))
+        if (s.calls != null && s.status === 0) {
+          try {
+            const j = JSON.parse(s.stdout.slice(s.stdout.indexOf('{'))).jobs[0]
+            const d = j.write.total_ios > 0 ? j.write : j.read
+            r.enters = null
+            r.entersPerOp = s.calls / d.total_ios
+            r.entersSource = 'strace'
+          } catch {}
+        }
+      }
+    } else {
+      r = runChild(w, def, p, opts.seconds, opts.warmup)
+      if (r.skipped) return r
+      if (strace && c !== 'boros') {
+        w.prepare?.(p)
+        const epo = straceChild(w, def, p)
+        if (epo != null) {
+          r.entersPerOp = epo
+          r.entersSource = 'strace'
+        }
+      }
+    }
+    if (r.entersPerOp == null && r.enters != null && r.ops > 0) r.entersPerOp = r.enters / r.ops
+    return { ...r, rate: rateOf(w, r), cpuPerOpUs: r.cpuSeconds != null && r.ops ? (r.cpuSeconds / r.ops) * 1e6 : null }
+  }
+
+  // Groups: the contenders of one (workload, config), measured round by round.
+  const groups = []
   for (const x of plan) {
-    const { w, cfg, c, def } = x
+    const last = groups.at(-1)
+    if (last && last[0].w === x.w && last[0].cfg === x.cfg) last.push(x)
+    else groups.push([x])
+  }
+  for (const group of groups) {
+    const { w, cfg } = group[0]
     const p = {
       file: bigFile,
       fileSize: opts.bigSize,
@@ -323,27 +380,19 @@ async function main() {
       seed: opts.seed,
       seconds: opts.seconds
     }
-    const rec = {
+    const recOf = (x) => ({
       workload: w.name,
       title: w.title,
       config: cfg.label,
       qd: cfg.qd,
       unit: w.unit,
       op: w.op,
-      contender: c,
-      label: def.label
-    }
-    if (x.skip) {
-      results.push({ ...rec, skipped: x.skip })
-      continue
-    }
-    if (x.reuse) {
-      const first = results.find((r) => r.workload === w.name && r.contender === c && !r.reused)
-      results.push({ ...first, ...rec, reused: true, note: 'in-flight does not apply: same run as the first config' })
-      continue
-    }
+      contender: x.c,
+      label: x.def.label
+    })
+    const measured = group.filter((x) => !x.skip && !x.reuse)
     // Warm the page cache once per workload (seqwrite dirties memory in between).
-    if (!warmed.has(w.name)) {
+    if (measured.length > 0 && !warmed.has(w.name)) {
       warmed.add(w.name)
       if ((w.name === 'randread' || w.name === 'seqread') && bigFile) {
         const s = warmFile(bigFile)
@@ -353,57 +402,55 @@ async function main() {
         log(`[warm] read ${fmtNum(s.files)} files (${fmtBytes(s.bytes)}) in ${s.seconds.toFixed(2)} s`)
       }
     }
-    i++
-    process.stderr.write(`[${i}/${runs.length}] ${w.name} ${cfg.label} ${def.label} ... `)
-    try {
-      w.prepare?.(p)
-      let r
-      if (def.external === 'native') {
-        r = runNative(native.bin, w.native({ ...p, seconds: opts.seconds }), p, (opts.seconds + 60) * 1000)
-      } else if (def.external === 'fio') {
-        const timeBased = w.name !== 'seqwrite'
-        const a = fioArgs(w.fio(p), { seconds: opts.seconds, warmup: opts.warmup, timeBased })
-        r = runFio(a, (opts.seconds * (w.timeCap ?? 1) + 120) * 1000)
-        if (useStrace) {
-          const s = countEnters('fio', fioArgs(w.fio(p), { seconds: opts.straceSeconds, warmup: 0, timeBased }))
-          if (s.calls != null && s.status === 0) {
-            try {
-              const j = JSON.parse(s.stdout.slice(s.stdout.indexOf('{'))).jobs[0]
-              const d = j.write.total_ios > 0 ? j.write : j.read
-              r.enters = null
-              r.entersPerOp = s.calls / d.total_ios
-              r.entersSource = 'strace'
-            } catch {}
+    const rounds = new Map(measured.map((x) => [x, []]))
+    const failed = new Map()
+    for (let round = 0; round < opts.rounds; round++) {
+      // Alternate the order, so that no contender always runs first (or right after another).
+      const order = round % 2 === 0 ? measured : [...measured].reverse()
+      for (const x of order) {
+        if (failed.has(x)) continue
+        i++
+        const tag = opts.rounds > 1 ? ` (round ${round + 1}/${opts.rounds})` : ''
+        process.stderr.write(`[${i}/${total}] ${w.name} ${cfg.label} ${x.def.label}${tag} ... `)
+        try {
+          const r = measure(x, p, useStrace && round === 0)
+          if (r.skipped) {
+            process.stderr.write(`skipped: ${r.skipped}\n`)
+            failed.set(x, { skipped: r.skipped })
+            continue
           }
+          rounds.get(x).push(r)
+          process.stderr.write(`${fmtNum(r.rate, 0)} ${w.unit}\n`)
+        } catch (e) {
+          process.stderr.write(`FAILED: ${e.message}\n`)
+          failed.set(x, { error: e.message })
         }
+      }
+    }
+    for (const x of group) {
+      const rec = recOf(x)
+      if (x.skip) {
+        results.push({ ...rec, skipped: x.skip })
+      } else if (x.reuse) {
+        const first = results.find((r) => r.workload === w.name && r.contender === x.c && !r.reused)
+        results.push({ ...first, ...rec, reused: true, note: 'in-flight does not apply: same run as the first config' })
+      } else if (failed.has(x)) {
+        results.push({ ...rec, ...failed.get(x) })
       } else {
-        r = runChild(w, def, p, opts.seconds, opts.warmup)
-        if (r.skipped) {
-          process.stderr.write(`skipped: ${r.skipped}\n`)
-          results.push({ ...rec, skipped: r.skipped })
-          continue
-        }
-        if (useStrace && c !== 'boros') {
-          w.prepare?.(p)
-          const epo = straceChild(w, def, p)
-          if (epo != null) {
-            r.entersPerOp = epo
-            r.entersSource = 'strace'
-          }
-        }
+        // The median round (by rate), whole: its CPU, RSS and enter counts belong together.
+        // The strace count comes from round 1 whichever round is the median.
+        const all = rounds.get(x)
+        const median = [...all].sort((a, b) => a.rate - b.rate)[(all.length - 1) >> 1]
+        const traced = all[0]
+        results.push({
+          ...rec,
+          ...median,
+          entersPerOp: traced.entersSource === 'strace' ? traced.entersPerOp : median.entersPerOp,
+          entersSource: traced.entersSource ?? median.entersSource,
+          rounds: all.length,
+          roundRates: all.map((r) => r.rate)
+        })
       }
-      if (r.entersPerOp == null && r.enters != null && r.ops > 0) r.entersPerOp = r.enters / r.ops
-      const out = {
-        ...rec,
-        ...r,
-        rate: rateOf(w, r),
-        cpuPerOpUs: r.cpuSeconds != null && r.ops ? (r.cpuSeconds / r.ops) * 1e6 : null
-      }
-      results.push(out)
-      process.stderr.write(`${fmtNum(out.rate, w.unit === 'MB/s' ? 0 : 0)} ${w.unit}\n`)
-    } catch (e) {
-      process.stderr.write(`FAILED: ${e.message}\n`)
-      results.push({ ...rec, error: e.message })
     }
   }
   if (selected.includes('seqwrite')) fs.rmSync(writeFile, { force: true })
