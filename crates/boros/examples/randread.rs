@@ -5,13 +5,14 @@
 //!
 //! ```text
 //! cargo build --release -p boros --example randread
-//! target/release/examples/randread --file PATH [--qd 64] [--seconds 5] [--block 4096] [--seq]
+//! target/release/examples/randread --file PATH [--qd 64] [--seconds 5] [--block 4096] [--seq] [--fixed]
 //! ```
 //!
 //! Random mode (the default) reads `--block` bytes (4 KiB) at block-aligned offsets drawn from
 //! a xorshift64 generator with a fixed seed, so every run reads the same offsets. `--seq` reads
 //! the file front to back (wrapping at its end) in blocks of 1 MiB unless `--block` is given,
-//! and also reports MB/s (10^6 bytes per second).
+//! and also reports MB/s (10^6 bytes per second). `--fixed` registers the buffers with the
+//! ring and reads with `READ_FIXED` (the kernel skips pinning and mapping pages per read).
 //!
 //! The loop: push reads until `--qd` are in flight, submit and wait for one completion in a
 //! single `io_uring_enter`, reap everything that is ready, push again. Buffers come from a pool
@@ -34,10 +35,13 @@ struct Args {
     seconds: f64,
     block: Option<usize>,
     seq: bool,
+    fixed: bool,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: randread --file PATH [--qd 64] [--seconds 5] [--block 4096] [--seq]");
+    eprintln!(
+        "usage: randread --file PATH [--qd 64] [--seconds 5] [--block 4096] [--seq] [--fixed]"
+    );
     std::process::exit(2)
 }
 
@@ -48,6 +52,7 @@ fn parse_args() -> Args {
         seconds: 5.0,
         block: None,
         seq: false,
+        fixed: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -58,6 +63,7 @@ fn parse_args() -> Args {
             "--seconds" => args.seconds = value().parse().unwrap_or_else(|_| usage()),
             "--block" => args.block = Some(value().parse().unwrap_or_else(|_| usage())),
             "--seq" => args.seq = true,
+            "--fixed" => args.fixed = true,
             _ => usage(),
         }
     }
@@ -98,7 +104,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cq_entries: sq * 2,
     })?;
 
-    let mut pool: Vec<Vec<u8>> = (0..qd).map(|_| vec![0u8; block]).collect();
+    // Each buffer travels with its index in the ring's buffer table (used with --fixed).
+    let mut registered = None;
+    let mut pool: Vec<(Vec<u8>, u16)> = (0..qd).map(|i| (vec![0u8; block], i as u16)).collect();
+    if args.fixed {
+        let iovecs: Vec<libc::iovec> = pool
+            .iter_mut()
+            .map(|(b, _)| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            })
+            .collect();
+        // SAFETY: the Vecs' heap blocks never move (an op takes a Vec by value and gives the
+        // same Vec back) and stay allocated until after `unregister_buffers` below, which runs
+        // once no op is in flight.
+        let first = unsafe { driver.register_buffers(&iovecs) }
+            .map_err(|e| format!("--fixed: registering the buffers failed: {e}"))?;
+        for (_, i) in pool.iter_mut() {
+            *i += first;
+        }
+        registered = Some(first);
+    }
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut seq_block = 0u64;
     let mut next_offset = || {
@@ -118,8 +144,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut running = true;
     while running || driver.in_flight() > 0 {
         if running {
-            while let Some(buf) = pool.pop() {
-                driver.push(Box::new(op::Read::new(fd, buf, next_offset())), 0)?;
+            while let Some((buf, i)) = pool.pop() {
+                if args.fixed {
+                    driver.push(
+                        Box::new(op::ReadFixed::new(fd, buf, i, next_offset())),
+                        u64::from(i),
+                    )?;
+                } else {
+                    driver.push(
+                        Box::new(op::Read::new(fd, buf, next_offset())),
+                        u64::from(i),
+                    )?;
+                }
             }
         }
         driver.wait(1, None)?;
@@ -131,21 +167,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 _ => errors += 1,
             }
-            let read = c.take_op::<op::Read<Vec<u8>>>().expect("a read");
-            pool.push(read.into_buf(0));
+            let i = c.token as u16;
+            let buf = if args.fixed {
+                c.take_op::<op::ReadFixed<Vec<u8>>>()
+                    .expect("a read")
+                    .into_buf(0)
+            } else {
+                c.take_op::<op::Read<Vec<u8>>>()
+                    .expect("a read")
+                    .into_buf(0)
+            };
+            pool.push((buf, i));
         })?;
         if running && started.elapsed() >= duration {
             running = false;
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(first) = registered {
+        driver.unregister_buffers(first, qd);
+    }
     let stats = driver.stats();
     if errors > 0 {
         eprintln!("randread: {errors} reads failed or returned 0 bytes");
     }
     let enters = stats.enter_calls - before.enter_calls;
+    let fixed = args.fixed;
     let mut line = format!(
-        "{{\"ops\":{ops},\"seconds\":{seconds:.3},\"ops_per_sec\":{:.0},\"enter_calls\":{enters},\
+        "{{\"ops\":{ops},\"fixed\":{fixed},\"seconds\":{seconds:.3},\"ops_per_sec\":{:.0},\"enter_calls\":{enters},\
          \"enters_per_op\":{:.4},\"mode\":\"{}\",\"qd\":{qd},\"block\":{block},\"bytes\":{bytes}",
         ops as f64 / seconds,
         enters as f64 / ops.max(1) as f64,
