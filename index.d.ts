@@ -215,15 +215,22 @@ export interface ProbeReport {
 export declare function read(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
 /**
- * `readFile` of a small file in one trip: queues a `statx(path)` into `stat_out` (as
- * `statx` does; not linked), then, linked, `open(path)` into the direct descriptor `slot` ->
- * a read of up to `length` bytes at 0 into pool buffer `index` (`READ_FIXED` when
- * registered) -> close of the slot. The read is hard-linked to the close, so the close runs
- * after a short or failed read too; a failed open cancels both (`-ECANCELED`). Four
- * completions: `stat_token`, `open_token` (0 or -errno), `read_token` (bytes read),
- * `close_token`. The statx says whether a short read was the end of the file.
+ * `readFile` of a small file in one trip: linked, `open(path)` into the direct descriptor
+ * `slot` -> a read of up to `first_len` bytes at the file position into bytes
+ * `0..first_len` of pool buffer `index` -> a read of up to `tail_len` bytes at the file
+ * position into bytes `first_len..first_len+tail_len` of the same buffer (`READ_FIXED` when
+ * the pool is registered). A failed open cancels both reads (`-ECANCELED`); the reads are
+ * hard-linked, so the second runs after a short first one. Three completions: `open_token`
+ * (0 or -errno), `read_token` and `tail_token` (bytes read or -errno).
+ *
+ * The second read is how the façade knows, without a `statx`, that a short first read was
+ * the end of the file: it returns 0 then, whatever the file is (FUSE and procfs files can
+ * return short reads before their end, pipes always can). When it returns data, the façade
+ * goes on reading on the same descriptor, so nothing read from a pipe is lost. It closes the
+ * slot itself (no close in the chain: it does not know yet whether it needs the descriptor).
+ * A `statx` is not used because io_uring always runs it on an io-wq worker.
  */
-export declare function readFileLinked(statOut: unknown, statToken: number, path: string, flags: number, slot: number, pool: NativeBufferPool, index: number, length: number, openToken: number, readToken: number, closeToken: number): number
+export declare function readFileLinked(path: string, flags: number, slot: number, pool: NativeBufferPool, index: number, firstLen: number, tailLen: number, openToken: number, readToken: number, tailToken: number): number
 
 /**
  * Queues a read of `length` bytes at `position` (-1: current position) straight into

@@ -7,16 +7,16 @@
 import { dropToken, ring, submit, takeToken } from '../binding.js'
 import { BufferPool, poolSlotOf } from '../buffer-pool.js'
 import { systemError } from '../errors.js'
-import { MAX_RW } from '../validate.js'
 import { FileHandle } from './file-handle.js'
-import { STAT_FIELDS } from './stats.js'
-import { IO_MAX_LENGTH, READ_ERRORS_NAME_PATH, tooLarge } from './io.js'
+import { READ_ERRORS_NAME_PATH } from './io.js'
 
-/** Index of the size in a stat output array (see `toStats`). */
-const SIZE = 8
-
-/** Bytes the one-trip readFile reads; a file that fills them is continued by a second trip. */
+/** Bytes the one-trip readFile reads first; a file with more is finished on the same descriptor. */
 export const FIRST_READ = 32 * 1024
+/**
+ * Bytes of the one-trip readFile's second read, which says whether a short first read was the
+ * end of the file (it returns 0 then) and otherwise keeps what it read.
+ */
+const TAIL_READ = 4 * 1024
 /** One-trip readFiles in flight at once per thread (more take the plain path). */
 const SCRATCH_COUNT = 64
 
@@ -42,19 +42,33 @@ export async function openDirect(path: string, flags: number, mode: number): Pro
   }
 }
 
+/** Closes direct descriptor `slot` without waiting; the slot is freed once the close completed. */
+function closeSlot(b: ReturnType<typeof ring>, slot: number): void {
+  const token = takeToken(() => b.fileSlotFree(slot))
+  try {
+    b.targetClose(-2 - slot, token)
+  } catch {
+    // The ring is going away, and its file table with it.
+    dropToken(token)
+  }
+}
+
 /**
- * Reads a whole file in one trip through the loop when it fits in {@link FIRST_READ} bytes:
- * open (into a direct descriptor) -> read (into a registered scratch buffer) -> close,
- * linked and submitted together. A file that fills the buffer is finished by `rest`.
- * `undefined` (returned, or resolved): this path cannot serve the file (no free slot or
- * scratch buffer, or a file with no size but content, as in procfs): use the plain path.
+ * Reads a whole file in one trip through the loop when it is shorter than {@link FIRST_READ}
+ * bytes: open (into a direct descriptor) -> read (into a registered scratch buffer) -> a
+ * second read that finds the end of the file, linked and submitted together. The close of
+ * the descriptor goes out with the next submit, unawaited.
+ * A file with more data is finished by `rest`, on the same descriptor (from where the two
+ * reads left the file position), which must close it.
+ * `undefined` (returned): this path cannot serve the file now (no free slot or scratch
+ * buffer): use the plain path.
  */
 export function readFileLinked(
   path: string,
-  rest: (path: string, first: Buffer) => Promise<Buffer>
-): Promise<Buffer | undefined> | undefined {
+  rest: (fh: FileHandle, first: Buffer) => Promise<Buffer>
+): Promise<Buffer> | undefined {
   const b = ring()
-  scratch ??= new BufferPool({ count: SCRATCH_COUNT, size: FIRST_READ })
+  scratch ??= new BufferPool({ count: SCRATCH_COUNT, size: FIRST_READ + TAIL_READ })
   const buf = scratch.acquire()
   if (buf === undefined) return undefined
   const where = poolSlotOf(buf)
@@ -69,43 +83,48 @@ export function readFileLinked(
     pool.release(buf)
     return undefined
   }
-  const st = new Float64Array(STAT_FIELDS)
-  return new Promise<Buffer | undefined>((resolve, reject) => {
-    const results = [0, 0, 0, 0]
-    let left = 4
+  return new Promise<Buffer>((resolve, reject) => {
+    // One result per linked op, in chain order: open, read, tail read.
+    const results = [0, 0, 0]
+    let left = 3
     const settle = (): void => {
-      b.fileSlotFree(slot)
-      const [stat, opened, read, closed] = results as [number, number, number, number]
+      const [opened, read, tail] = results as [number, number, number]
       if (opened < 0) {
+        // A failed open leaves the slot empty.
+        b.fileSlotFree(slot)
         pool.release(buf)
         reject(systemError(opened, 'open', path))
-      } else if (read < 0) {
-        pool.release(buf)
-        reject(systemError(read, 'read', READ_ERRORS_NAME_PATH ? path : undefined))
-      } else if (closed < 0) {
-        pool.release(buf)
-        reject(systemError(closed, 'close'))
-      } else {
-        const data = Buffer.allocUnsafe(read)
-        buf.copy(data, 0, 0, read)
-        pool.release(buf)
-        const size = stat === 0 ? st[SIZE]! : -1
-        if (size === 0 && read > 0) {
-          // A file that reports no size (procfs) and has content: read it whole on one
-          // descriptor, by the plain path, so that it is one consistent view.
-          resolve(undefined)
-        } else if (read < FIRST_READ && read >= size) resolve(data)
-        else rest(path, data).then(resolve, reject)
+        return
       }
+      const failed = read < 0 ? read : tail < 0 ? tail : 0
+      let data: Buffer | undefined
+      if (failed === 0) {
+        data = Buffer.allocUnsafe(read + tail)
+        buf.copy(data, 0, 0, read)
+        if (tail > 0) buf.copy(data, read, FIRST_READ, FIRST_READ + tail)
+      }
+      pool.release(buf)
+      if (failed === 0 && tail > 0) {
+        // More data (or a file that returns short reads): go on on this descriptor.
+        rest(new FileHandle(slot, true), data!).then(resolve, reject)
+        return
+      }
+      // The whole file was read (or a read failed): settle now; the close goes out with the
+      // next submit and frees the slot when it completes. Nothing waits for it: a direct
+      // descriptor is invisible outside the ring, and closing a file opened read-only reports
+      // nothing a reader could act on.
+      closeSlot(b, slot)
+      if (failed < 0) reject(systemError(failed, 'read', READ_ERRORS_NAME_PATH ? path : undefined))
+      else resolve(data!)
     }
-    const tokens = [0, 1, 2, 3].map((i) =>
+    const tokens = [0, 1, 2].map((i) =>
       takeToken((result) => {
         results[i] = result
         if (--left === 0) settle()
       })
-    ) as [number, number, number, number]
+    ) as [number, number, number]
     try {
-      b.readFileLinked(st, tokens[0], path, 0, slot, native, index, FIRST_READ, tokens[1], tokens[2], tokens[3])
+      b.readFileLinked(path, 0, slot, native, index, FIRST_READ, TAIL_READ, tokens[0], tokens[1], tokens[2])
     } catch (e) {
       for (const t of tokens) dropToken(t)
       b.fileSlotFree(slot)
@@ -113,36 +132,4 @@ export function readFileLinked(
       reject(e)
     }
   })
-}
-
-/**
- * Reads the rest of a file after `first` (its first bytes), with positional reads:
- * into one allocation when statx gave a size, in chunks until EOF otherwise.
- */
-export async function readFrom(fh: FileHandle, first: Buffer, sizeHint: number): Promise<Buffer> {
-  // Node's limit is kIoMaxLength (2 GiB - 1) on every version, not buffer.constants.MAX_LENGTH
-  // (2^53 - 1 since Node 22).
-  if (sizeHint > IO_MAX_LENGTH) throw tooLarge(sizeHint)
-  const chunks: Buffer[] = [first]
-  let filled = first.length
-  if (sizeHint > filled) {
-    const buf = Buffer.allocUnsafeSlow(sizeHint)
-    first.copy(buf)
-    while (filled < sizeHint) {
-      const n = await fh._readInto(buf, filled, Math.min(sizeHint - filled, MAX_RW), filled)
-      if (n === 0) return buf.subarray(0, filled)
-      filled += n
-    }
-    chunks[0] = buf
-  }
-  // Until EOF: the file may have grown, or reported no size (procfs).
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(64 * 1024)
-    const n = await fh._readInto(chunk, 0, chunk.length, filled)
-    if (n === 0) break
-    chunks.push(chunk.subarray(0, n))
-    filled += n
-    if (filled > IO_MAX_LENGTH) throw tooLarge(filled)
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, filled)
 }

@@ -23,7 +23,7 @@ import {
   type WriteData
 } from './io.js'
 import { STAT_FIELDS, toStats } from './stats.js'
-import { openDirect, readFileLinked, readFrom } from './direct.js'
+import { openDirect, readFileLinked } from './direct.js'
 
 export { FileHandle, constants }
 export { readChunks, type ReadChunksOptions, type ChunkSource } from '../chunks.js'
@@ -132,8 +132,11 @@ export async function readFile(
   if (opts.signal?.aborted) throw new AbortError(undefined, { cause: opts.signal.reason })
   if (opts.signal == null && (opts.flag === undefined || opts.flag === 'r')) {
     // Small files: open, read and close linked, in one trip through the loop.
-    const data = await readFileLinked(p, readRest)
-    if (data !== undefined) return opts.encoding ? data.toString(opts.encoding) : data
+    const linked = readFileLinked(p, (fh, first) => readRest(p, fh, first))
+    if (linked !== undefined) {
+      const data = await linked
+      return opts.encoding ? data.toString(opts.encoding) : data
+    }
   }
   const fh = await open(p, opts.flag ?? 'r')
   try {
@@ -155,12 +158,17 @@ function withReadPath(e: unknown, p: string): unknown {
   return systemError(err.errno, 'read', p)
 }
 
-/** The rest of a file whose first `first.length` bytes were read by the one-trip readFile. */
-async function readRest(p: string, first: Buffer): Promise<Buffer> {
-  const fh = await open(p, 'r')
+/**
+ * The rest of a file whose first `first.length` bytes the one-trip readFile read, on the same
+ * (direct) descriptor, from the file position those reads left; closes it.
+ */
+async function readRest(p: string, fh: FileHandle, first: Buffer): Promise<Buffer> {
   try {
-    const st = await fh.stat()
-    return await readFrom(fh, first, st.isFile() ? st.size : 0).catch((e: unknown) => {
+    // The size of the file we have open (fstat of it, not of the path, which may have been
+    // replaced meanwhile); 0 where the kernel cannot stat a direct descriptor (< 6.8).
+    const st = await fh.stat().catch(() => undefined)
+    const size = st?.isFile() ? st.size : 0
+    return await readAll(fh, size, undefined, first).catch((e: unknown) => {
       throw withReadPath(e, p)
     })
   } finally {

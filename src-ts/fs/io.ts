@@ -53,14 +53,17 @@ export function ownedBuffer(size: number, alignment = 16): Buffer {
 
 /**
  * Reads from the current position to EOF. `sizeHint` (from statx) sizes one allocation;
- * files that report 0 (procfs, pipes) are read in chunks until EOF.
+ * files that report 0 (procfs, pipes) are read in chunks until EOF. `first`: bytes already
+ * read from the file, which the result starts with (`sizeHint` counts them).
  */
-export async function readAll(fh: FileHandle, sizeHint: number, signal?: AbortSignal): Promise<Buffer> {
+export async function readAll(fh: FileHandle, sizeHint: number, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
   if (sizeHint > IO_MAX_LENGTH) throw tooLarge(sizeHint)
-  if (sizeHint > 0) {
+  const start = first?.length ?? 0
+  if (sizeHint > start) {
     const owned = sizeHint >= OWNED_MIN
     const buf = owned ? ownedBuffer(sizeHint) : Buffer.allocUnsafeSlow(sizeHint)
-    let filled = 0
+    first?.copy(buf)
+    let filled = start
     // Like Node: read up to the size statx gave (a file that grew meanwhile is read up to that
     // size, one that shrank up to its new end), continuing short reads.
     while (filled < sizeHint) {
@@ -70,12 +73,12 @@ export async function readAll(fh: FileHandle, sizeHint: number, signal?: AbortSi
     }
     return filled < sizeHint ? buf.subarray(0, filled) : buf
   }
-  return readChunks(fh, signal)
+  return readChunks(fh, signal, first)
 }
 
-async function readChunks(fh: FileHandle, signal?: AbortSignal): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let total = 0
+async function readChunks(fh: FileHandle, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
+  const chunks: Buffer[] = first === undefined ? [] : [first]
+  let total = first?.length ?? 0
   for (;;) {
     const chunk = Buffer.allocUnsafe(CHUNK)
     const n = await fh._readInto(chunk, 0, CHUNK, -1, signal)

@@ -1,14 +1,14 @@
 //! Direct descriptors (fixed files): a per-ring sparse file table, opens into it, every op
 //! of such a handle with `IOSQE_FIXED_FILE`, and `readFile` of a small file in one trip
-//! through the loop (open -> read -> close linked and submitted together).
+//! through the loop (open -> read -> read linked and submitted together).
 //!
 //! A direct descriptor is named in JS as `-2 - slot` (see [`crate::args::target`]).
 //! The slot allocator lives in the core driver; the façade frees a slot once the close of its
 //! file (or the failed open into it) has completed.
 
 use crate::args::{cstring, target};
-use crate::js::{self, codes, JsBuf, Result};
-use crate::ops::{token, StatOut, KIND_PLAIN, KIND_STAT, STAT_FIELDS};
+use crate::js::{self, codes, Result};
+use crate::ops::{token, KIND_PLAIN};
 use crate::pool::{pool_slice, NativeBufferPool};
 use crate::runtime;
 use boros::io_uring::{squeue, types::DestinationSlot};
@@ -117,67 +117,60 @@ pub fn install_fd(slot: u32, token_id: u32) -> Result<f64> {
     })
 }
 
-/// `readFile` of a small file in one trip: queues a `statx(path)` into `stat_out` (as
-/// `statx` does; not linked), then, linked, `open(path)` into the direct descriptor `slot` ->
-/// a read of up to `length` bytes at 0 into pool buffer `index` (`READ_FIXED` when
-/// registered) -> close of the slot. The read is hard-linked to the close, so the close runs
-/// after a short or failed read too; a failed open cancels both (`-ECANCELED`). Four
-/// completions: `stat_token`, `open_token` (0 or -errno), `read_token` (bytes read),
-/// `close_token`. The statx says whether a short read was the end of the file.
+/// `readFile` of a small file in one trip: linked, `open(path)` into the direct descriptor
+/// `slot` -> a read of up to `first_len` bytes at the file position into bytes
+/// `0..first_len` of pool buffer `index` -> a read of up to `tail_len` bytes at the file
+/// position into bytes `first_len..first_len+tail_len` of the same buffer (`READ_FIXED` when
+/// the pool is registered). A failed open cancels both reads (`-ECANCELED`); the reads are
+/// hard-linked, so the second runs after a short first one. Three completions: `open_token`
+/// (0 or -errno), `read_token` and `tail_token` (bytes read or -errno).
+///
+/// The second read is how the façade knows, without a `statx`, that a short first read was
+/// the end of the file: it returns 0 then, whatever the file is (FUSE and procfs files can
+/// return short reads before their end, pipes always can). When it returns data, the façade
+/// goes on reading on the same descriptor, so nothing read from a pipe is lost. It closes the
+/// slot itself (no close in the chain: it does not know yet whether it needs the descriptor).
+/// A `statx` is not used because io_uring always runs it on an io-wq worker.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn read_file_linked(
-    env: Env,
-    stat_out: Unknown,
-    stat_token: u32,
     path: String,
     flags: i32,
     slot: u32,
     pool: &NativeBufferPool,
     index: u32,
-    length: u32,
+    first_len: u32,
+    tail_len: u32,
     open_token: u32,
     read_token: u32,
-    close_token: u32,
+    tail_token: u32,
 ) -> Result<f64> {
     let path = cstring(path, "path")?;
     let d = dest(slot)?;
-    let (buf, buf_index) = pool_slice(pool, index, length)?;
-    // SAFETY: `stat_out` is an argument of this call, on the JS thread.
-    let out = unsafe { JsBuf::new(env.raw(), stat_out.raw())? };
-    if out.len() < STAT_FIELDS * 8 {
-        return Err(js::error(
-            codes::OUT_OF_RANGE,
-            "stat output array too short",
-        ));
-    }
-    let statx = StatOut {
-        statx: op::Statx::path(path.clone(), true),
-        out,
+    let (first, first_index) = pool_slice(pool, index, 0, first_len)?;
+    let (tail, tail_index) = pool_slice(pool, index, first_len, tail_len)?;
+    let read = |buf, bi: Option<u16>| -> Box<dyn OpCode> {
+        let t = Target::Fixed(slot);
+        match bi {
+            Some(bi) => Box::new(op::ReadFixed::new(t, buf, bi, op::CURRENT_POSITION)),
+            None => Box::new(op::Read::new(t, buf, op::CURRENT_POSITION)),
+        }
     };
     runtime::with(|rt| {
         crate::pool::flush_deferred(&mut rt.driver);
-        rt.driver
-            .push(Box::new(statx), token(KIND_STAT, stat_token))
-            .map_err(js::push_error)?;
         let open: Box<dyn OpCode> = Box::new(op::OpenAt::new(path, flags, 0).direct(d));
-        let read: Box<dyn OpCode> = match buf_index {
-            Some(bi) => Box::new(op::ReadFixed::new(Target::Fixed(slot), buf, bi, 0)),
-            None => Box::new(op::Read::new(Target::Fixed(slot), buf, 0)),
-        };
-        let close: Box<dyn OpCode> = Box::new(op::Close::new(Target::Fixed(slot)));
         let keys = rt
             .driver
             .push_linked(vec![
                 (open, token(KIND_PLAIN, open_token), squeue::Flags::IO_LINK),
                 (
-                    read,
+                    read(first, first_index),
                     token(KIND_PLAIN, read_token),
                     squeue::Flags::IO_HARDLINK,
                 ),
                 (
-                    close,
-                    token(KIND_PLAIN, close_token),
+                    read(tail, tail_index),
+                    token(KIND_PLAIN, tail_token),
                     squeue::Flags::empty(),
                 ),
             ])

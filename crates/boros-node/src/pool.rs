@@ -436,11 +436,13 @@ pub fn pool_write(
     })
 }
 
-/// Used by `direct.rs` (the one-trip readFile) to read into a pool buffer.
+/// Used by `direct.rs` (the one-trip readFile) to read into bytes `offset..offset+length`
+/// of a pool buffer.
 pub fn pool_slice(
     pool: &NativeBufferPool,
     index: u32,
+    offset: u32,
     length: u32,
 ) -> Result<(Slice, Option<u16>)> {
-    pool.slice(index, 0, length)
+    pool.slice(index, offset, length)
 }
