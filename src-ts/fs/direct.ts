@@ -96,7 +96,8 @@ export function readFileLinked(
         reject(systemError(opened, 'open', path))
         return
       }
-      const failed = read < 0 ? read : tail < 0 ? tail : 0
+      // The first error, or 0.
+      const failed = read < 0 ? read : Math.min(tail, 0)
       let data: Buffer | undefined
       if (failed === 0) {
         data = Buffer.allocUnsafe(read + tail)
