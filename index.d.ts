@@ -215,22 +215,23 @@ export interface ProbeReport {
 export declare function read(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
 /**
- * `readFile` of a small file in one trip: linked, `open(path)` into the direct descriptor
- * `slot` -> a read of up to `first_len` bytes at the file position into bytes
+ * `readFile` of a small file in one trip. Takes a free slot of the file table (returns -1,
+ * queuing nothing, when there is none) and queues, linked: `open(path)` into that direct
+ * descriptor -> a read of up to `first_len` bytes at the file position into bytes
  * `0..first_len` of pool buffer `index` -> a read of up to `tail_len` bytes at the file
  * position into bytes `first_len..first_len+tail_len` of the same buffer (`READ_FIXED` when
  * the pool is registered). A failed open cancels both reads (`-ECANCELED`); the reads are
- * hard-linked, so the second runs after a short first one. Three completions: `open_token`
- * (0 or -errno), `read_token` and `tail_token` (bytes read or -errno).
+ * hard-linked, so the second runs after a short first one. Returns the slot.
  *
- * The second read is how the façade knows, without a `statx`, that a short first read was
- * the end of the file: it returns 0 then, whatever the file is (FUSE and procfs files can
- * return short reads before their end, pipes always can). When it returns data, the façade
- * goes on reading on the same descriptor, so nothing read from a pipe is lost. It closes the
- * slot itself (no close in the chain: it does not know yet whether it needs the descriptor).
- * A `statx` is not used because io_uring always runs it on an io-wq worker.
+ * One completion, of `token_id`, when the chain ends: see [`pack`]. The second read is how
+ * the runtime knows, without a `statx` (which io_uring always runs on an io-wq worker), that
+ * a short first read was the end of the file: it returns 0 then, whatever the file is (FUSE
+ * and procfs files can return short reads before their end, pipes always can). Then, or
+ * when something failed, the runtime closes the slot itself. When the second read returns
+ * data, the slot stays open: the façade reads on on the same descriptor (so nothing read
+ * from a pipe is lost) and closes it.
  */
-export declare function readFileLinked(path: string, flags: number, slot: number, pool: NativeBufferPool, index: number, firstLen: number, tailLen: number, openToken: number, readToken: number, tailToken: number): number
+export declare function readFileLinked(path: string, flags: number, pool: NativeBufferPool, index: number, firstLen: number, tailLen: number, tokenId: number): number
 
 /**
  * Queues a read of `length` bytes at `position` (-1: current position) straight into

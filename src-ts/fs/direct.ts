@@ -42,24 +42,13 @@ export async function openDirect(path: string, flags: number, mode: number): Pro
   }
 }
 
-/** Closes direct descriptor `slot` without waiting; the slot is freed once the close completed. */
-function closeSlot(b: ReturnType<typeof ring>, slot: number): void {
-  const token = takeToken(() => b.fileSlotFree(slot))
-  try {
-    b.targetClose(-2 - slot, token)
-  } catch {
-    // The ring is going away, and its file table with it.
-    dropToken(token)
-  }
-}
-
 /**
  * Reads a whole file in one trip through the loop when it is shorter than {@link FIRST_READ}
  * bytes: open (into a direct descriptor) -> read (into a registered scratch buffer) -> a
- * second read that finds the end of the file, linked and submitted together. The close of
- * the descriptor goes out with the next submit, unawaited.
- * A file with more data is finished by `rest`, on the same descriptor (from where the two
- * reads left the file position), which must close it.
+ * second read that finds the end of the file, linked and submitted together, with one
+ * completion for the three. The runtime closes the descriptor itself when the file was read
+ * to its end or something failed. A file with more data is finished by `rest`, on the same
+ * descriptor (from where the two reads left the file position), which must close it.
  * `undefined` (returned): this path cannot serve the file now (no free slot or scratch
  * buffer): use the plain path.
  */
@@ -76,61 +65,50 @@ export function readFileLinked(
     scratch.release(buf)
     return undefined
   }
-  const { native, index } = where
   const pool = scratch
-  const slot = b.fileSlotAlloc()
+  let slot = -1
+  let resolve!: (data: Buffer) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<Buffer>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  const token = takeToken((r) => {
+    if (r < 0) {
+      // -(errno + 4096 * which): which 0 = the open failed, 1 = a read did.
+      pool.release(buf)
+      const failedRead = r <= -4096
+      const errno = failedRead ? r + 4096 : r
+      reject(
+        failedRead
+          ? systemError(errno, 'read', READ_ERRORS_NAME_PATH ? path : undefined)
+          : systemError(errno, 'open', path)
+      )
+      return
+    }
+    // first | tail << 16: bytes of each read.
+    const first = r & 0xffff
+    const tail = r >>> 16
+    const data = Buffer.allocUnsafe(first + tail)
+    buf.copy(data, 0, 0, first)
+    if (tail > 0) buf.copy(data, first, FIRST_READ, FIRST_READ + tail)
+    pool.release(buf)
+    if (tail === 0) resolve(data)
+    // More data (or a file that returns short reads): go on on this descriptor.
+    else rest(new FileHandle(slot, true), data).then(resolve, reject)
+  })
+  try {
+    slot = b.readFileLinked(path, 0, where.native, where.index, FIRST_READ, TAIL_READ, token)
+  } catch (e) {
+    dropToken(token)
+    pool.release(buf)
+    throw e
+  }
   if (slot < 0) {
+    // No free slot in the file table.
+    dropToken(token)
     pool.release(buf)
     return undefined
   }
-  return new Promise<Buffer>((resolve, reject) => {
-    // One result per linked op, in chain order: open, read, tail read.
-    const results = [0, 0, 0]
-    let left = 3
-    const settle = (): void => {
-      const [opened, read, tail] = results as [number, number, number]
-      if (opened < 0) {
-        // A failed open leaves the slot empty.
-        b.fileSlotFree(slot)
-        pool.release(buf)
-        reject(systemError(opened, 'open', path))
-        return
-      }
-      // The first error, or 0.
-      const failed = read < 0 ? read : Math.min(tail, 0)
-      let data: Buffer | undefined
-      if (failed === 0) {
-        data = Buffer.allocUnsafe(read + tail)
-        buf.copy(data, 0, 0, read)
-        if (tail > 0) buf.copy(data, read, FIRST_READ, FIRST_READ + tail)
-      }
-      pool.release(buf)
-      if (failed === 0 && tail > 0) {
-        // More data (or a file that returns short reads): go on on this descriptor.
-        rest(new FileHandle(slot, true), data!).then(resolve, reject)
-        return
-      }
-      // The whole file was read (or a read failed): settle now; the close goes out with the
-      // next submit and frees the slot when it completes. Nothing waits for it: a direct
-      // descriptor is invisible outside the ring, and closing a file opened read-only reports
-      // nothing a reader could act on.
-      closeSlot(b, slot)
-      if (failed < 0) reject(systemError(failed, 'read', READ_ERRORS_NAME_PATH ? path : undefined))
-      else resolve(data!)
-    }
-    const tokens = [0, 1, 2].map((i) =>
-      takeToken((result) => {
-        results[i] = result
-        if (--left === 0) settle()
-      })
-    ) as [number, number, number]
-    try {
-      b.readFileLinked(path, 0, slot, native, index, FIRST_READ, TAIL_READ, tokens[0], tokens[1], tokens[2])
-    } catch (e) {
-      for (const t of tokens) dropToken(t)
-      b.fileSlotFree(slot)
-      pool.release(buf)
-      reject(e)
-    }
-  })
+  return promise
 }

@@ -45,6 +45,8 @@ pub struct Runtime {
     queue: SharedQueue,
     /// Completions finished but not yet handed to JS (more than fit in `results`).
     ready: Vec<(u32, i32)>,
+    /// One-trip readFile chains in flight (see direct.rs).
+    pub linked: crate::direct::LinkedReads,
 }
 
 type Cellf = RefCell<Runtime>;
@@ -144,6 +146,7 @@ pub unsafe fn init(
         bounce: BouncePool::new(),
         queue,
         ready: Vec::new(),
+        linked: Default::default(),
     }));
     let raw = Box::into_raw(cell);
     // SAFETY: `raw` stays valid until `on_closed` frees it after both handles closed.
@@ -217,16 +220,42 @@ impl Runtime {
             driver,
             bounce,
             ready,
+            linked,
+            closing,
             ..
         } = self;
         let before = ready.len();
-        // Multishot chunk streams finish their own CQEs (see bufring.rs): they may have no token to complete.
-        let sink = |c: boros::Completion| match c.token >> 32 {
-            crate::bufring::KIND => ready.extend(crate::bufring::finish(c)),
-            _ => ready.push(ops::finish(c, bounce)),
-        };
-        if let Err(e) = driver.reap(sink) {
+        // Multishot chunk streams and one-trip readFile chains finish their own CQEs (see
+        // bufring.rs, direct.rs): not every CQE has a token to complete.
+        fn route(
+            c: boros::Completion,
+            ready: &mut Vec<(u32, i32)>,
+            linked: &mut crate::direct::LinkedReads,
+            bounce: &mut BouncePool,
+        ) {
+            match c.token >> 32 {
+                crate::bufring::KIND => ready.extend(crate::bufring::finish(c)),
+                k if crate::direct::is_linked_kind(k) => ready.extend(linked.finish(&c)),
+                _ => ready.push(ops::finish(c, bounce)),
+            }
+        }
+        if let Err(e) = driver.reap(|c| route(c, ready, linked, bounce)) {
             eprintln!("boros: reaping completions failed: {e}");
+        }
+        // One-trip readFile chains that ended: close their descriptors (not when the ring is
+        // going away: it closes them all, and nothing would submit a new close), free their
+        // slots. The closes are submitted and reaped now, before JS hears of the chains: a
+        // direct close completes inline, so a resolved readFile leaves nothing in flight.
+        if linked.after_reap(driver, !*closing) {
+            let reaped = driver
+                .submit()
+                .and_then(|_| driver.reap(|c| route(c, ready, linked, bounce)));
+            if let Err(e) = reaped {
+                eprintln!("boros: closing readFile descriptors failed: {e}");
+            }
+            // Chains this reap ended (rare: a tail read that completed meanwhile): their closes
+            // go out with the next submit.
+            linked.after_reap(driver, !*closing);
         }
         ready.len() - before
     }
