@@ -40,7 +40,10 @@ export function fsPaths(): Record<string, string> {
   const node = (why = NO_OPCODE): string => (uring ? why : 'node:fs/promises (fallback backend)')
   return {
     open: io('openat', ['openat']),
-    readFile: io('openat + statx + read (until EOF) + close', ['openat', 'statx', 'read', 'close']),
+    readFile: io(
+      'small: openat (direct) + read + read (EOF) linked, one trip, then close; larger: the same, then statx + reads until EOF on that descriptor',
+      ['openat', 'read', 'close']
+    ),
     writeFile: io('openat + write (until every byte) + close; fsync with flush', ['openat', 'write', 'close']),
     appendFile: io('openat(O_APPEND) + write + close', ['openat', 'write', 'close']),
     copyFile: io(
