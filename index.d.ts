@@ -13,6 +13,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeBufferPool {
   /** Maps `count * size` bytes and tries to register each buffer with this thread's ring. */
   constructor(count: number, size: number)
+  /** This pool's number for ops queued in the façade's shared submission queue. */
+  get id(): number
   /** Whether the buffers are registered with the ring. */
   get registered(): boolean
   /** How many ops on this pool went out as `READ_FIXED`/`WRITE_FIXED`. */

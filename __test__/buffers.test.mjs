@@ -139,6 +139,30 @@ test('pool buffers: readFile/writeFile of a handle work with pool memory underne
   await fh.close()
 })
 
+test('pool reads and writes go through the shared queue: 256 in one tick, a few submits, each in its own buffer; a pool disposed in the same tick still serves them', async (t) => {
+  const content = pattern(256 * 8192, 11)
+  const p = file('pool-queue.bin', content)
+  const pool = new BufferPool({ count: 256, size: 8192 })
+  const fh = await bfs.open(p, 'r+')
+  const bufs = Array.from({ length: 256 }, () => pool.acquire())
+  const before = stats()
+  const reads = bufs.map((b, i) => fh.read(b, 0, 8192, i * 8192))
+  pool[Symbol.dispose]() // queued, not yet submitted: they own their memory once drained
+  const results = await Promise.all(reads)
+  const after = stats()
+  t.true(after.batches - before.batches <= 4, `${after.batches - before.batches} submits`)
+  t.true(results.every((r, i) => r.bytesRead === 8192 && r.buffer.equals(content.subarray(i * 8192, (i + 1) * 8192))))
+  // Writes from pool buffers (a new pool: the first is disposed).
+  const pool2 = new BufferPool({ count: 4, size: 4096 })
+  const w = pool2.acquire().fill(0x5a)
+  const { bytesWritten } = await fh.write(w, 0, 4096, 4096)
+  t.is(bytesWritten, 4096)
+  t.true(pool2.fixedOps >= 1 || !pool2.registered)
+  await fh.close()
+  t.true(fs.readFileSync(p).subarray(4096, 8192).equals(Buffer.alloc(4096, 0x5a)))
+  pool2[Symbol.dispose]()
+})
+
 test('a process that made a pool and still holds its Buffers at exit exits 0 (Node 24 teardown detaches external buffers)', (t) => {
   const script = `
     import { BufferPool } from './dist/index.js'

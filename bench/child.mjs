@@ -1,9 +1,10 @@
 // Runs one workload for one contender in a fresh process, so that peak RSS,
 // CPU time and environment (UV_USE_IO_URING) belong to that contender alone.
 //
-//   node bench/child.mjs '<json>'   json: { workload, kind, api, params, seconds, warmup }
+//   node bench/child.mjs '<json>'   json: { workload, kind, api, pool, params, seconds, warmup }
 //
-// kind: 'promise' | 'callback' | 'sync'; api: 'node' | 'boros'.
+// kind: 'promise' | 'callback' | 'sync'; api: 'node' | 'boros'. pool: the workload's
+// buffers come from a boros BufferPool (api.alloc) instead of Buffer.alloc.
 // Prints one line "BENCH_RESULT {...}" on stdout. A contender that cannot run
 // (e.g. boros not built) reports { skipped: "reason" } and exits 0.
 import fs from 'node:fs'
@@ -33,9 +34,10 @@ async function loadBoros() {
   try {
     core = await import(coreUrl.href)
   } catch {}
+  const BufferPool = core?.BufferPool ?? core?.default?.BufferPool ?? null
   const statsFn = core?.stats ?? core?.default?.stats ?? mod.stats ?? null
   const runtimeFn = core?.runtime ?? core?.default?.runtime ?? null
-  return { api, stats: statsFn ? () => statsFn() : null, runtime: runtimeFn }
+  return { api, BufferPool, stats: statsFn ? () => statsFn() : null, runtime: runtimeFn }
 }
 
 function jsonSafe(v) {
@@ -55,6 +57,16 @@ async function main() {
   if (spec.api === 'boros') {
     boros = await loadBoros()
     api = boros.api
+    if (spec.pool) {
+      if (!boros.BufferPool) throw new Skip('boros: dist/index.js exports no BufferPool')
+      // One registered buffer per read in flight; workloads take theirs with api.alloc().
+      // Handed out round robin: the warm-up and the measured run each take qd of them.
+      const count = Math.max(1, spec.params.qd ?? 1)
+      const pool = new boros.BufferPool({ count, size: spec.params.block })
+      const bufs = Array.from({ length: count }, () => pool.acquire())
+      let next = 0
+      api = { ...api, alloc: () => bufs[next++ % count] }
+    }
   } else if (spec.kind === 'promise') {
     api = fsp
   }

@@ -36,7 +36,10 @@ for (const r of doc.results) {
   if (!groups.has(k)) groups.set(k, [])
   groups.get(k).push(r)
 }
-const lines = [`| workload | boros | ${COLS.map(([, h]) => h).join(' | ')} |`, `|---|---|${COLS.map(() => '---').join('|')}|`]
+const lines = [
+  `| workload | boros | ${COLS.map(([, h]) => h).join(' | ')} |`,
+  `|---|---|${COLS.map(() => '---').join('|')}|`
+]
 for (const rows of groups.values()) {
   const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
   const b = by.boros

@@ -33,6 +33,15 @@ const SEED = 0x2545f491
 // value cannot change what the baselines measure.
 const CONTENDERS = {
   boros: { label: 'boros', kind: 'promise', api: 'boros', env: { UV_USE_IO_URING: '0' } },
+  // The same boros calls on BufferPool buffers (READ_FIXED into registered memory, no copy):
+  // what a user who opts in to pool buffers gets. Only workloads that read into caller buffers.
+  'boros-pool': {
+    label: 'boros, BufferPool',
+    kind: 'promise',
+    api: 'boros',
+    pool: true,
+    env: { UV_USE_IO_URING: '0' }
+  },
   fsp: { label: 'fs/promises', kind: 'promise', api: 'node', env: { UV_USE_IO_URING: '0' } },
   cb: { label: 'fs callbacks', kind: 'callback', api: 'node', env: { UV_USE_IO_URING: '0' } },
   sync: { label: 'fs sync', kind: 'sync', api: 'node', env: { UV_USE_IO_URING: '0' }, qdIndependent: true },
@@ -188,7 +197,15 @@ function machineInfo(dataDir, fsinfo) {
 
 // -------------------------------------------------------------- running --
 function runChild(workload, contender, p, seconds, warmup) {
-  const spec = { workload: workload.name, kind: contender.kind, api: contender.api, params: p, seconds, warmup }
+  const spec = {
+    workload: workload.name,
+    kind: contender.kind,
+    api: contender.api,
+    pool: contender.pool === true,
+    params: p,
+    seconds,
+    warmup
+  }
   const capSeconds = seconds * (workload.timeCap ?? 1) + warmup
   const r = spawnSync(nodeBin, [CHILD, JSON.stringify(spec)], {
     encoding: 'utf8',
@@ -310,7 +327,7 @@ async function main() {
     })
   }
   const runs = plan.filter((x) => !x.reuse && !x.skip)
-  const straceRuns = useStrace ? runs.filter((x) => x.c !== 'boros' && x.c !== 'native').length : 0
+  const straceRuns = useStrace ? runs.filter((x) => !x.c.startsWith('boros') && x.c !== 'native').length : 0
   const eta = runs.length * opts.rounds * (opts.seconds + opts.warmup + 0.25) + straceRuns * (opts.straceSeconds + 0.4)
   log(
     `[plan] ${runs.length} runs x ${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.seconds} s${straceRuns ? ` + ${straceRuns} short strace runs` : ''}${quick ? ' (quick)' : ''}, about ${Math.ceil(eta / 10) * 10} s`
@@ -347,7 +364,7 @@ async function main() {
     } else {
       r = runChild(w, def, p, opts.seconds, opts.warmup)
       if (r.skipped) return r
-      if (strace && c !== 'boros') {
+      if (strace && !c.startsWith('boros')) {
         w.prepare?.(p)
         const epo = straceChild(w, def, p)
         if (epo != null) {

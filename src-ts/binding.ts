@@ -42,13 +42,15 @@ let nextToken = 0
 // The shared submission queue (see crates/boros-node/src/queue.rs). Allocated at init.
 /** Reads and writes of at most this many bytes can go through the shared queue. */
 export const FAST_MAX = 16384
-const ENTRY_FIELDS = 6
+const ENTRY_FIELDS = 8
 const QUEUE_CAPACITY = 1024
 const ARENA_SLOTS = 1024
 const CTL_QUEUED = 0
 const CTL_REFERENCED = 1
 const KIND_READ = 0
 const KIND_WRITE = 1
+const KIND_POOL_READ = 2
+const KIND_POOL_WRITE = 3
 const EFAULT = -14
 let entries: Float64Array
 let ctl: Int32Array
@@ -178,7 +180,16 @@ export function takeToken(waiter: (result: number) => void): number {
 }
 
 /** Writes one entry into the shared submission queue. */
-function enqueue(kind: number, fd: number, slot: number, length: number, position: number, token: number): void {
+function enqueue(
+  kind: number,
+  fd: number,
+  offset: number,
+  length: number,
+  position: number,
+  token: number,
+  pool = 0,
+  index = 0
+): void {
   let n = ctl[CTL_QUEUED]!
   if (n === QUEUE_CAPACITY) {
     native!.flush()
@@ -187,10 +198,12 @@ function enqueue(kind: number, fd: number, slot: number, length: number, positio
   const e = n * ENTRY_FIELDS
   entries[e] = kind
   entries[e + 1] = fd
-  entries[e + 2] = slot * FAST_MAX
+  entries[e + 2] = offset
   entries[e + 3] = length
   entries[e + 4] = position
   entries[e + 5] = token
+  entries[e + 6] = pool
+  entries[e + 7] = index
   ctl[CTL_QUEUED] = n + 1
   // Nothing keeps the loop alive for this entry yet: have the runtime take it now.
   if (n === 0 && ctl[CTL_REFERENCED] === 0) native!.flush()
@@ -216,7 +229,7 @@ export function queueRead(
   slotOf[token] = slot
   readInto[token] = target
   readOffset[token] = offset
-  enqueue(KIND_READ, fd, slot, length, position, token)
+  enqueue(KIND_READ, fd, slot * FAST_MAX, length, position, token)
   return true
 }
 
@@ -240,8 +253,28 @@ export function queueWrite(
   else arena.set(new Uint8Array(source.buffer, source.byteOffset + offset, length), at)
   const token = takeToken(waiter)
   slotOf[token] = slot
-  enqueue(KIND_WRITE, fd, slot, length, position, token)
+  enqueue(KIND_WRITE, fd, slot * FAST_MAX, length, position, token)
   return true
+}
+
+/**
+ * Queues a read into (or a write from) bytes `offset..offset+length` of buffer `index` of the
+ * BufferPool numbered `pool`, through the shared queue: the kernel reads or writes the pool
+ * memory itself (`READ_FIXED`/`WRITE_FIXED` when registered), no copy. The caller checked
+ * that the pool is live and the range inside the buffer. The ring must be set up (`ring()`).
+ */
+export function queuePool(
+  write: boolean,
+  fd: number,
+  pool: number,
+  index: number,
+  offset: number,
+  length: number,
+  position: number,
+  waiter: (result: number) => void
+): void {
+  const token = takeToken(waiter)
+  enqueue(write ? KIND_POOL_WRITE : KIND_POOL_READ, fd, offset, length, position, token, pool, index)
 }
 
 /** Gives a token back when its native call threw (nothing was queued). */

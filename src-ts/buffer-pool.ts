@@ -145,8 +145,14 @@ export class BufferPool {
   }
 }
 
+/** @internal Which buffer of which live native pool a view lies in. */
+export interface PoolSlot {
+  readonly native: NativePool
+  readonly index: number
+}
+
 /** @internal Where a view lies in a live registered-or-not native pool, if it does. */
-export function poolSlotOf(view: NodeJS.ArrayBufferView): { native: NativePool; index: number } | undefined {
+export function poolSlotOf(view: NodeJS.ArrayBufferView): PoolSlot | undefined {
   if (!anyPool) return undefined
   const slot = slots.get(view.buffer)
   if (slot === undefined) return undefined

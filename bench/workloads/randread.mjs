@@ -21,13 +21,14 @@ export default {
   title: 'Random 4 KiB reads of a cached file',
   unit: 'ops/s',
   op: 'read',
-  contenders: ['boros', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'native', 'fio'],
+  contenders: ['boros', 'boros-pool', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'native', 'fio'],
   configs: (o) => o.qds.map((qd) => ({ label: `qd=${qd}`, qd })),
 
   async promise(fsp, p, seconds) {
     const next = offsets(p)
     const fh = await fsp.open(p.file, 'r')
-    const bufs = Array.from({ length: p.qd }, () => Buffer.alloc(p.block))
+    const alloc = fsp.alloc ?? (() => Buffer.alloc(p.block))
+    const bufs = Array.from({ length: p.qd }, () => alloc())
     try {
       return await promiseLoops(p.qd, deadline(seconds), async (i) =>
         check((await fh.read(bufs[i], 0, p.block, next())).bytesRead, p)

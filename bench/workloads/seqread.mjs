@@ -17,13 +17,13 @@ export default {
   title: 'Sequential 128 KiB reads of a cached file',
   unit: 'MB/s',
   op: '128 KiB read',
-  contenders: ['boros', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'native', 'fio'],
+  contenders: ['boros', 'boros-pool', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'native', 'fio'],
   configs: (o) => [{ label: `bs=${o.seqBlock / 1024}k`, qd: 1, block: o.seqBlock }],
 
   async promise(fsp, p, seconds) {
     const next = cursor(p)
     const fh = await fsp.open(p.file, 'r')
-    const buf = Buffer.alloc(p.block)
+    const buf = fsp.alloc?.() ?? Buffer.alloc(p.block)
     try {
       return await promiseLoops(p.qd, deadline(seconds), async () => (await fh.read(buf, 0, p.block, next())).bytesRead)
     } finally {

@@ -5,7 +5,17 @@
 import { EventEmitter } from 'node:events'
 import * as nodeFs from 'node:fs'
 import type { Stats } from 'node:fs'
-import { dropToken, FAST_MAX, queueRead, queueWrite, ring, submit, takeToken, type Start } from '../binding.js'
+import {
+  dropToken,
+  FAST_MAX,
+  queuePool,
+  queueRead,
+  queueWrite,
+  ring,
+  submit,
+  takeToken,
+  type Start
+} from '../binding.js'
 import { currentTask } from '../task-context.js'
 import { invalidArgType, systemError } from '../errors.js'
 import {
@@ -22,7 +32,7 @@ import { STAT_FIELDS, toStats } from './stats.js'
 import { readAll, writeAll, toBytes, type WriteData, type Encoding } from './io.js'
 import { directError, learnRoute, RING, routedRead, type Route } from './route.js'
 import * as streams from './streams.js'
-import { poolSlotOf } from '../buffer-pool.js'
+import { poolSlotOf, type PoolSlot } from '../buffer-pool.js'
 
 /** Options of `read`. */
 export interface ReadOptions<T extends NodeJS.ArrayBufferView = Buffer> {
@@ -169,9 +179,9 @@ export class FileHandle extends EventEmitter {
     off: number,
     len: number,
     pos: number,
-    signal?: AbortSignal | null
+    signal?: AbortSignal | null,
+    slot: PoolSlot | undefined = poolSlotOf(buf)
   ): Promise<number> | undefined {
-    const slot = poolSlotOf(buf)
     if (slot === undefined && !this.#direct) return undefined
     const file = this.#file
     if (slot !== undefined) {
@@ -276,9 +286,10 @@ export class FileHandle extends EventEmitter {
   }
 
   /**
-   * The hot path of reads and writes: no signal, no task, at most `FAST_MAX` bytes. The op goes
-   * through the shared submission queue (no native call); `undefined` when it cannot (the
-   * handle is closed or closing, a task is running, or every arena slot is taken).
+   * The hot path of reads and writes: no signal, no task, and at most `FAST_MAX` bytes or a
+   * `BufferPool` buffer (`pool`, any length). The op goes through the shared submission queue
+   * (no native call); `undefined` when it cannot (the handle is closed or closing, a task is
+   * running, or every arena slot is taken).
    */
   #queued(
     write: boolean,
@@ -287,7 +298,8 @@ export class FileHandle extends EventEmitter {
     len: number,
     pos: number,
     shape: Shape,
-    result: unknown
+    result: unknown,
+    pool?: PoolSlot
   ): Promise<unknown> | undefined {
     if (this.#fd < 0 || this.#closing !== undefined || currentTask() !== undefined) return undefined
     ring()
@@ -304,7 +316,10 @@ export class FileHandle extends EventEmitter {
       else if (shape === Shape.Written) resolve({ bytesWritten: n, buffer: result })
       else resolve(n)
     }
-    if (!(write ? queueWrite : queueRead)(this.#fd, buf, off, len, pos, waiter)) return undefined
+    if (pool !== undefined) {
+      // A BufferPool buffer: the kernel reads or writes it in place (READ_FIXED/WRITE_FIXED).
+      queuePool(write, this.#fd, pool.native.id, pool.index, buf.byteOffset + off, len, pos, waiter)
+    } else if (!(write ? queueWrite : queueRead)(this.#fd, buf, off, len, pos, waiter)) return undefined
     this.#pending++
     return promise
   }
@@ -337,7 +352,12 @@ export class FileHandle extends EventEmitter {
       validateSignal(opts?.signal)
       const fd = this.#fd
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
-      const special = this.#special('read', buf, off, len, pos, opts?.signal)
+      const pool = poolSlotOf(buf)
+      if (pool !== undefined && opts?.signal == null && !this.#direct) {
+        const p = this.#queued(false, buf, off, len, pos, Shape.Read, buf, pool)
+        if (p !== undefined) return p as Promise<ReadResult<T>>
+      }
+      const special = this.#special('read', buf, off, len, pos, opts?.signal, pool)
       if (special !== undefined) return special.then((n) => ({ bytesRead: n, buffer: buf }))
       const route = this.#route ?? this.#learnRoute()
       if (route !== undefined && (route.kind !== RING || route.direct)) {
@@ -395,7 +415,12 @@ export class FileHandle extends EventEmitter {
         validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
       }
       const fd = this.#fd
-      const special = this.#special('write', buf, off, len, pos)
+      const pool = poolSlotOf(buf)
+      if (pool !== undefined && !this.#direct) {
+        const p = this.#queued(true, buf, off, len, pos, Shape.Written, data, pool)
+        if (p !== undefined) return p as Promise<WriteResult<T>>
+      }
+      const special = this.#special('write', buf, off, len, pos, undefined, pool)
       if (special !== undefined) return special.then((n) => ({ bytesWritten: n, buffer: data }))
       if (len <= FAST_MAX && !this.#route?.direct) {
         const p = this.#queued(true, buf, off, len, pos, Shape.Written, data)

@@ -12,8 +12,8 @@
 //!
 //! The mapping is unmapped only when the last holder is gone, so the kernel can never write
 //! into memory that was freed or reused. Detaching or transferring one of the JS Buffers does
-//! not free anything either: a transfer moves the backing store (our finalizer still runs
-//! only when it dies), and the façade marks the Buffers untransferable besides.
+//! not free anything either: Node never detaches external Buffers (a transfer copies them on
+//! Node 20 and throws `DataCloneError` on 22+), and our finalizer runs only when one dies.
 //! Registration slots are emptied when the pool is disposed or its memory dropped; the kernel
 //! itself keeps the pages pinned until the last request using them completed.
 
@@ -35,6 +35,48 @@ thread_local! {
     /// Buffer-table ranges whose memory was dropped while the runtime was borrowed (inside a
     /// reap): emptied at the next pool call.
     static DEFERRED: RefCell<Vec<(u16, usize)>> = const { RefCell::new(Vec::new()) };
+    /// This thread's live pools by id, for ops the façade queues in shared memory (which
+    /// names a pool by number). Weak: the registry keeps no memory alive.
+    static POOLS: RefCell<std::collections::HashMap<u32, std::rc::Weak<PoolMem>>> =
+        RefCell::new(std::collections::HashMap::new());
+    static NEXT_ID: Cell<u32> = const { Cell::new(1) };
+}
+
+/// A range of buffer `index` of the live (not disposed) pool `id`, for an op queued in shared
+/// memory; `None` when there is no such pool or the range is out of bounds.
+///
+/// A pool collected without `dispose()` keeps its entry while its memory lives (a queued op's
+/// Buffer holds it), so an op queued just before the collection still finds it; entries of
+/// memory that is gone are pruned when the next pool is made.
+pub fn queued_slice(id: u32, index: u32, offset: u32, length: u32) -> Option<(Slice, Option<u16>)> {
+    let mem = POOLS.with(|p| p.borrow().get(&id).and_then(std::rc::Weak::upgrade))?;
+    if mem.disposed.get() {
+        return None;
+    }
+    slice_of(&mem, index, offset, length).ok()
+}
+
+/// Bytes `offset..offset+length` of buffer `index` of `mem`, for one op, and the buffer's
+/// slot in the ring's table when registered (counted as a fixed op).
+fn slice_of(
+    mem: &Rc<PoolMem>,
+    index: u32,
+    offset: u32,
+    length: u32,
+) -> Result<(Slice, Option<u16>)> {
+    if index >= mem.count || offset as usize + length as usize > mem.size {
+        return Err(js::error(
+            codes::OUT_OF_RANGE,
+            "pool buffer range out of bounds",
+        ));
+    }
+    // SAFETY: offset + length <= size, inside buffer `index` of the mapping.
+    let ptr = unsafe { mem.buffer_ptr(index).add(offset as usize) };
+    let first = mem.first.get().map(|f| f + index as u16);
+    if first.is_some() {
+        mem.fixed_ops.set(mem.fixed_ops.get() + 1.0);
+    }
+    Ok((Slice::new(mem, ptr, length as usize), first))
 }
 
 /// Empties table ranges left by [`PoolMem::drop`]; call inside `runtime::with`.
@@ -204,6 +246,7 @@ unsafe impl IoBufMut for Slice {
 /// The native half of a JS `BufferPool`.
 #[napi]
 pub struct NativeBufferPool {
+    id: u32,
     mem: Option<Rc<PoolMem>>,
     reason: Option<String>,
 }
@@ -286,10 +329,28 @@ impl NativeBufferPool {
                 Err(e) => Ok(Some(refusal_reason(&e, mem.size * count as usize))),
             }
         })?;
+        let mem = Rc::new(mem);
+        let id = NEXT_ID.with(|n| {
+            let id = n.get();
+            n.set(id.wrapping_add(1).max(1));
+            id
+        });
+        POOLS.with(|p| {
+            let mut pools = p.borrow_mut();
+            pools.retain(|_, m| m.strong_count() > 0);
+            pools.insert(id, Rc::downgrade(&mem));
+        });
         Ok(Self {
-            mem: Some(Rc::new(mem)),
+            id,
+            mem: Some(mem),
             reason,
         })
+    }
+
+    /// This pool's number for ops queued in the façade's shared submission queue.
+    #[napi(getter)]
+    pub fn id(&self) -> u32 {
+        self.id
     }
 
     /// Whether the buffers are registered with the ring.
@@ -355,6 +416,10 @@ impl NativeBufferPool {
     /// reachable in JS and ops still in flight keep it mapped until they are gone.
     #[napi]
     pub fn dispose(&mut self) {
+        // Ops the façade queued on this pool go to the ring first (`with` drains the shared
+        // queue): they own their memory from then on. Then the id stops naming the pool.
+        let _ = runtime::with(|_| Ok(()));
+        POOLS.with(|p| p.borrow_mut().remove(&self.id));
         if let Some(mem) = self.mem.take() {
             mem.disposed.set(true);
             if mem.in_flight.get() == 0 {
@@ -369,19 +434,7 @@ impl NativeBufferPool {
             .mem
             .as_ref()
             .ok_or_else(|| js::error(codes::CLOSED, "BufferPool is disposed"))?;
-        if index >= mem.count || offset as usize + length as usize > mem.size {
-            return Err(js::error(
-                codes::OUT_OF_RANGE,
-                "pool buffer range out of bounds",
-            ));
-        }
-        // SAFETY: offset + length <= size, inside buffer `index` of the mapping.
-        let ptr = unsafe { mem.buffer_ptr(index).add(offset as usize) };
-        let first = mem.first.get().map(|f| f + index as u16);
-        if first.is_some() {
-            mem.fixed_ops.set(mem.fixed_ops.get() + 1.0);
-        }
-        Ok((Slice::new(mem, ptr, length as usize), first))
+        slice_of(mem, index, offset, length)
     }
 }
 

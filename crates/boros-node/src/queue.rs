@@ -3,13 +3,17 @@
 //!
 //! The façade (`src-ts/binding.ts`) owns three pieces of memory it hands over once, at `init`:
 //! - `entries`, a `Float64Array` of [`ENTRY_FIELDS`] numbers per op:
-//!   `[kind, fd, arena offset, length, position (-1: current), token]`;
+//!   `[kind, fd, offset, length, position (-1: current), token, pool id, pool buffer index]`,
+//!   where `offset` is into the arena, or for a pool op into the pool buffer (the last two
+//!   fields are only read for pool ops);
 //! - `ctl`, an `Int32Array` whose slot [`CTL_QUEUED`] counts the entries written;
 //! - `arena`, an `ArrayBuffer` that only the façade can reach (a module-private variable,
 //!   never exported, never transferred).
 //!
 //! A read or write on the hot path writes one entry and, for a write, copies its bytes into an
-//! arena slot. The runtime drains the queue into SQEs just before it submits (and before any
+//! arena slot. A read or write on a `BufferPool` buffer writes one entry naming the pool and
+//! buffer: the kernel reads or writes pool memory (`READ_FIXED`/`WRITE_FIXED`), which the op
+//! owns through a [`crate::pool::Slice`] like any other pool op. The runtime drains the queue into SQEs just before it submits (and before any
 //! other op is pushed, so ops keep their order). The kernel only ever reads or writes arena
 //! memory; a read's bytes are copied from the arena into the caller's buffer in JS when its
 //! completion is delivered. So a caller's buffer can be detached, resized or collected while
@@ -22,7 +26,7 @@ use napi::sys;
 use std::ptr;
 
 /// Numbers per queued op.
-pub const ENTRY_FIELDS: usize = 6;
+pub const ENTRY_FIELDS: usize = 8;
 /// Index in `ctl` of the number of queued entries (the façade adds, the runtime resets).
 pub const CTL_QUEUED: usize = 0;
 /// Index in `ctl` of the "loop is referenced" flag: 1 while the runtime keeps the loop alive,
@@ -31,6 +35,8 @@ pub const CTL_QUEUED: usize = 0;
 pub const CTL_REFERENCED: usize = 1;
 const KIND_READ: f64 = 0.0;
 const KIND_WRITE: f64 = 1.0;
+const KIND_POOL_READ: f64 = 2.0;
+const KIND_POOL_WRITE: f64 = 3.0;
 /// Arena base alignment (a page, so O_DIRECT transfers through the arena work too).
 pub const ARENA_ALIGN: usize = 4096;
 
@@ -118,6 +124,8 @@ impl SharedQueue {
         }
         // SAFETY: the entries array is pinned, f64-aligned and holds `capacity` entries; n <= capacity.
         let entries = unsafe { std::slice::from_raw_parts(self.entries, n * ENTRY_FIELDS) };
+        // Pool memory dropped during a reap leaves table slots to empty before pool ops go out.
+        crate::pool::flush_deferred(driver);
         for e in entries.chunks_exact(ENTRY_FIELDS) {
             let token = e[5] as u32;
             if let Err(errno) = self.push(driver, e, token) {
@@ -130,26 +138,39 @@ impl SharedQueue {
 
     fn push(&self, driver: &mut Driver, e: &[f64], token: u32) -> std::result::Result<(), i32> {
         let (kind, fd, offset, len, position) = (e[0], e[1] as i32, e[2], e[3], e[4]);
-        // The façade validated all of this; check again so no bad number becomes a pointer.
-        if !(offset >= 0.0 && len >= 0.0 && offset + len <= self.arena_len as f64) {
-            return Err(libc::EINVAL);
-        }
-        let buf = ArenaSlice {
-            // SAFETY: offset + len <= arena_len (checked above).
-            ptr: unsafe { self.arena.add(offset as usize) },
-            len: len as usize,
-        };
         let pos = if position < 0.0 {
             op::CURRENT_POSITION
         } else {
             position as u64
         };
-        let op: Box<dyn op::OpCode> = if kind == KIND_READ {
-            Box::new(op::Read::new(fd, buf, pos))
-        } else if kind == KIND_WRITE {
-            Box::new(op::Write::new(fd, buf, pos))
+        let op: Box<dyn op::OpCode> = if kind == KIND_POOL_READ || kind == KIND_POOL_WRITE {
+            // The façade validated the range; `queued_slice` checks it again against the pool.
+            let (slice, buf_index) =
+                crate::pool::queued_slice(e[6] as u32, e[7] as u32, offset as u32, len as u32)
+                    .ok_or(libc::EFAULT)?;
+            match (kind == KIND_POOL_READ, buf_index) {
+                (true, Some(bi)) => Box::new(op::ReadFixed::new(fd, slice, bi, pos)),
+                (true, None) => Box::new(op::Read::new(fd, slice, pos)),
+                (false, Some(bi)) => Box::new(op::WriteFixed::new(fd, slice, bi, pos)),
+                (false, None) => Box::new(op::Write::new(fd, slice, pos)),
+            }
         } else {
-            return Err(libc::EINVAL);
+            // The façade validated all of this; check again so no bad number becomes a pointer.
+            if !(offset >= 0.0 && len >= 0.0 && offset + len <= self.arena_len as f64) {
+                return Err(libc::EINVAL);
+            }
+            let buf = ArenaSlice {
+                // SAFETY: offset + len <= arena_len (checked above).
+                ptr: unsafe { self.arena.add(offset as usize) },
+                len: len as usize,
+            };
+            if kind == KIND_READ {
+                Box::new(op::Read::new(fd, buf, pos))
+            } else if kind == KIND_WRITE {
+                Box::new(op::Write::new(fd, buf, pos))
+            } else {
+                return Err(libc::EINVAL);
+            }
         };
         driver
             .push(op, token as u64)
