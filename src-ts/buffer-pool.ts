@@ -19,6 +19,8 @@ export interface BufferPoolOptions {
 interface Slot {
   readonly pool: BufferPool
   readonly index: number
+  /** What ops need, while the native pool is live (until dispose); made once, reused. */
+  live: PoolSlot | undefined
 }
 
 /** Which pool buffer an ArrayBuffer is (every pool buffer has its own ArrayBuffer). */
@@ -82,8 +84,10 @@ export class BufferPool {
       this.registered = false
       this.reason = `io_uring is not in use (${state.reason}); the pool uses plain memory`
     }
+    const native = natives.get(this)
+    const id = native?.id ?? 0
     this.#buffers.forEach((buf, index) => {
-      slots.set(buf.buffer, { pool: this, index })
+      slots.set(buf.buffer, { pool: this, index, live: native === undefined ? undefined : { native, index, id } })
       anyPool = true
     })
     this.#free = this.#buffers.map((_, i) => this.count - 1 - i)
@@ -139,6 +143,7 @@ export class BufferPool {
   [Symbol.dispose](): void {
     if (this.#disposed) return
     this.#disposed = true
+    for (const buf of this.#buffers) slots.get(buf.buffer)!.live = undefined
     natives.get(this)?.dispose()
     natives.delete(this)
     this.#free.length = 0
@@ -149,13 +154,11 @@ export class BufferPool {
 export interface PoolSlot {
   readonly native: NativePool
   readonly index: number
+  /** The native pool's number in the shared submission queue. */
+  readonly id: number
 }
 
 /** @internal Where a view lies in a live registered-or-not native pool, if it does. */
 export function poolSlotOf(view: NodeJS.ArrayBufferView): PoolSlot | undefined {
-  if (!anyPool) return undefined
-  const slot = slots.get(view.buffer)
-  if (slot === undefined) return undefined
-  const native = natives.get(slot.pool)
-  return native === undefined ? undefined : { native, index: slot.index }
+  return anyPool ? slots.get(view.buffer)?.live : undefined
 }

@@ -318,7 +318,7 @@ export class FileHandle extends EventEmitter {
     }
     if (pool !== undefined) {
       // A BufferPool buffer: the kernel reads or writes it in place (READ_FIXED/WRITE_FIXED).
-      queuePool(write, this.#fd, pool.native.id, pool.index, buf.byteOffset + off, len, pos, waiter)
+      queuePool(write, this.#fd, pool.id, pool.index, buf.byteOffset + off, len, pos, waiter)
     } else if (!(write ? queueWrite : queueRead)(this.#fd, buf, off, len, pos, waiter)) return undefined
     this.#pending++
     return promise
