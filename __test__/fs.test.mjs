@@ -401,6 +401,16 @@ test.serial('stat({ bigint: true }) is served like fs.promises (bigint fields)',
   t.is(typeof s.size, 'bigint')
   t.is(s.size, 3n)
   t.is(s.ino, (await fsp.stat(f, { bigint: true })).ino)
+  // FileHandle.stat too, on a plain and on a direct handle.
+  for (const direct of [false, true]) {
+    const fh = await bfs.open(f, { direct })
+    const hs = await fh.stat({ bigint: true })
+    t.is(typeof hs.size, 'bigint', `direct: ${direct}`)
+    t.is(hs.size, 3n)
+    t.is(hs.ino, s.ino)
+    t.true(hs.isFile())
+    await fh.close()
+  }
 })
 
 // --- close ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import fs from 'node:fs'
 const file = process.argv[2] ?? new URL('./results/latest.json', import.meta.url).pathname
 const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
 const COLS = [
+  ['boros-pool', 'boros, `BufferPool` buffers'],
   ['fsp', 'fs/promises'],
   ['cb', 'fs callbacks'],
   ['sync', 'fs sync'],
@@ -49,7 +50,8 @@ for (const rows of groups.values()) {
     const r = by[c]
     if (!(r?.rate > 0)) return '—'
     if (c === 'fsp') return `${fmt(r)} (boros ${ratio(b.rate / r.rate)})`
-    if (c === 'native') return `${fmt(r)} (boros ${ratio(b.rate / r.rate)})`
+    if (c === 'native')
+      return `${fmt(r)} (boros ${ratio(b.rate / r.rate)}${by['boros-pool']?.rate > 0 ? `, pool ${ratio(by['boros-pool'].rate / r.rate)}` : ''})`
     return fmt(r)
   })
   lines.push(`| ${NAMES[b.workload]?.(b) ?? `${b.workload} ${b.config}`} | ${fmt(b)}${unit} | ${cells.join(' | ')} |`)

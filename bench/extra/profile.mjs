@@ -12,7 +12,9 @@
 // op. Prints the buckets and the top symbols; --out also writes them to FILE.
 //
 // Needs `perf` (apt-get install linux-perf) and the suite's data (`npm run bench -- --only
-// <workload>` makes it). Contenders: boros, fsp (node:fs/promises), cb (callbacks), sync.
+// <workload>` makes it). Contenders: boros, boros-pool (BufferPool buffers), fsp
+// (node:fs/promises), cb (callbacks), sync, and native (the Rust example the suite uses as its
+// ceiling; randread and seqread only).
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -49,6 +51,8 @@ const REPO = path.resolve(BENCH, '..')
 const SEED = 0x2545f491
 const KINDS = {
   boros: { kind: 'promise', api: 'boros' },
+  'boros-pool': { kind: 'promise', api: 'boros', pool: true },
+  native: { native: true },
   fsp: { kind: 'promise', api: 'node' },
   cb: { kind: 'callback', api: 'node' },
   sync: { kind: 'sync', api: 'node' }
@@ -82,31 +86,56 @@ const spec = { workload: args.workload, ...contender, params, seconds: params.se
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-profile-'))
 const data = path.join(tmp, 'perf.data')
-const rec = spawnSync(
-  'perf',
-  [
-    'record',
-    '-q',
-    '-F',
-    '1999',
-    '-o',
-    data,
-    '--',
-    process.execPath,
-    '--perf-basic-prof',
-    path.join(BENCH, 'child.mjs'),
-    JSON.stringify(spec)
-  ],
-  // cwd: the scratch dir, which takes the isolate-*.log files --perf-basic-prof leaves.
-  { encoding: 'utf8', cwd: tmp, env: { ...process.env, UV_USE_IO_URING: '0' }, maxBuffer: 64 << 20 }
-)
-fs.rmSync(params.writeFile, { force: true })
-const line = (rec.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_MARK))
-if (!line) {
-  console.error(`the run produced no result (exit ${rec.status}):\n${rec.stderr}`)
-  process.exit(1)
+let command
+if (contender.native) {
+  if (!big) {
+    console.error('the native contender runs randread and seqread only')
+    process.exit(2)
+  }
+  const bin = path.join(REPO, 'target/release/examples/randread')
+  if (!fs.existsSync(bin)) {
+    console.error(`${bin} is missing: cargo build --release -p boros --example randread`)
+    process.exit(2)
+  }
+  const seq = args.workload === 'seqread' ? ['--seq'] : []
+  const nativeArgs = ['--file', params.file, '--qd', String(params.qd), '--seconds', args.seconds]
+  // GNU time for the CPU seconds (the example prints ops, not CPU time).
+  command = ['/usr/bin/time', '-f', 'CPU %U %S', bin, ...nativeArgs, '--block', String(params.block), ...seq]
+} else {
+  command = [process.execPath, '--perf-basic-prof', path.join(BENCH, 'child.mjs'), JSON.stringify(spec)]
 }
-const result = JSON.parse(line.slice(RESULT_MARK.length))
+const rec = spawnSync('perf', ['record', '-q', '-F', '1999', '-o', data, '--', ...command], {
+  // cwd: the scratch dir, which takes the isolate-*.log files --perf-basic-prof leaves.
+  encoding: 'utf8',
+  cwd: tmp,
+  env: { ...process.env, UV_USE_IO_URING: '0' },
+  maxBuffer: 64 << 20
+})
+fs.rmSync(params.writeFile, { force: true })
+let result
+if (contender.native) {
+  const out = JSON.parse((rec.stdout ?? '').trim().split('\n').at(-1) || 'null')
+  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(rec.stderr ?? '')
+  if (!out || !cpu) {
+    console.error(`the run produced no result (exit ${rec.status}):\n${rec.stderr}`)
+    process.exit(1)
+  }
+  const [user, system] = [Number(cpu[1]), Number(cpu[2])]
+  result = {
+    ops: out.ops,
+    seconds: out.seconds,
+    cpuSeconds: user + system,
+    cpuUserSeconds: user,
+    cpuSystemSeconds: system
+  }
+} else {
+  const line = (rec.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_MARK))
+  if (!line) {
+    console.error(`the run produced no result (exit ${rec.status}):\n${rec.stderr}`)
+    process.exit(1)
+  }
+  result = JSON.parse(line.slice(RESULT_MARK.length))
+}
 const report = spawnSync(
   'perf',
   ['report', '-i', data, '--no-children', '--sort', 'dso,sym', '--stdio', '--percent-limit', '0'],
@@ -126,7 +155,7 @@ const bucketOf = (r) => {
   if (r.dso.startsWith('[JIT]') || r.dso.startsWith('perf-')) return 'JS (JIT code)'
   if (r.dso === 'node' || r.dso.endsWith('/node')) return 'Node/V8 (builtins, runtime, GC)'
   if (r.dso.startsWith('libc') || r.dso.startsWith('libstdc++') || r.dso.startsWith('libm')) return 'libc/libstdc++'
-  if (r.dso.startsWith('boros')) return 'boros addon'
+  if (r.dso.startsWith('boros') || r.dso === 'randread') return 'boros (addon or native example)'
   return 'other'
 }
 const buckets = new Map()

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events'
 import * as nodeFs from 'node:fs'
-import type { Stats } from 'node:fs'
+import type { BigIntStats, Stats } from 'node:fs'
 import {
   dropToken,
   FAST_MAX,
@@ -84,7 +84,7 @@ export interface WriteFileOptions {
 
 /** Options of `stat`. */
 export interface StatOptions {
-  /** Not supported on the io_uring path yet: `bigint: true` is served by `node:fs`. */
+  /** Stats with `bigint` fields (Node's `BigIntStats`), served by `node:fs` (see `runtime().paths`). */
   readonly bigint?: boolean
 }
 
@@ -437,10 +437,12 @@ export class FileHandle extends EventEmitter {
     }
   }
 
-  /** `fstat` through statx. */
-  stat(options?: StatOptions): Promise<Stats> {
-    if (options?.bigint)
-      return Promise.reject(new TypeError('boros: stat({ bigint: true }) is not supported yet; use node:fs'))
+  /** `fstat` through statx; `{ bigint: true }`: `node:fs` `fstat`, which builds Node's `BigIntStats`. */
+  stat(options?: StatOptions & { readonly bigint?: false }): Promise<Stats>
+  stat(options: StatOptions & { readonly bigint: true }): Promise<BigIntStats>
+  stat(options?: StatOptions): Promise<Stats | BigIntStats>
+  stat(options?: StatOptions): Promise<Stats | BigIntStats> {
+    if (options?.bigint) return this.#statBigInt()
     if (this.#direct) return this.#statDirect()
     const out = new Float64Array(STAT_FIELDS)
     const fd = this.#fd
@@ -451,18 +453,19 @@ export class FileHandle extends EventEmitter {
     )
   }
 
-  /**
-   * statx needs a descriptor in the process's table: install one for the direct descriptor
-   * (`IORING_OP_FIXED_FD_INSTALL`, Linux 6.8), stat it, close it.
-   */
-  async #statDirect(): Promise<Stats> {
-    const slot = this.#fd
-    const fd = await this.#op(
-      'fstat',
-      (b, t) => b.installFd(slot, t),
-      (n) => n
+  /** `fstat` with bigint fields, by `node:fs` on this handle's descriptor. */
+  #statBigInt(): Promise<BigIntStats> {
+    const fstat = (fd: number, cb: (err: Error | null, st?: BigIntStats) => void): void =>
+      nodeFs.fstat(fd, { bigint: true }, cb)
+    if (!this.#direct) return this.#external('fstat', fstat)
+    return this.#withInstalledFd(
+      (fd) => new Promise((resolve, reject) => fstat(fd, (e, st) => (e ? reject(e) : resolve(st!))))
     )
-    try {
+  }
+
+  /** statx needs a descriptor in the process's table: see `#withInstalledFd`. */
+  #statDirect(): Promise<Stats> {
+    return this.#withInstalledFd(async (fd) => {
       const out = new Float64Array(STAT_FIELDS)
       await submit(
         (b, t) => b.statx(null, fd, true, out, t),
@@ -471,6 +474,22 @@ export class FileHandle extends EventEmitter {
         }
       )
       return toStats(out)
+    })
+  }
+
+  /**
+   * Runs `use` with a plain descriptor for this direct handle's file: installs one
+   * (`IORING_OP_FIXED_FD_INSTALL`, Linux 6.8), then closes it.
+   */
+  async #withInstalledFd<T>(use: (fd: number) => Promise<T>): Promise<T> {
+    const slot = this.#fd
+    const fd = await this.#op(
+      'fstat',
+      (b, t) => b.installFd(slot, t),
+      (n) => n
+    )
+    try {
+      return await use(fd)
     } finally {
       await submit(
         (b, t) => b.close(fd, t),

@@ -6,7 +6,7 @@
  * @module
  */
 import * as fsp from 'node:fs/promises'
-import { constants, type Stats } from 'node:fs'
+import { constants, type BigIntStats, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
 import { AbortError, invalidArgType, invalidArgValue, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, validateSignal, type PathLike } from '../validate.js'
@@ -231,9 +231,14 @@ export function appendFile(
   return writeFile(path, data, { ...opts, flag: opts.flag ?? 'a' })
 }
 
-async function statPath(path: PathLike, follow: boolean, syscall: string, options?: StatOptions): Promise<Stats> {
+async function statPath(
+  path: PathLike,
+  follow: boolean,
+  syscall: string,
+  options?: StatOptions
+): Promise<Stats | BigIntStats> {
   const p = toPath(path)
-  if (options?.bigint || !usesRing()) return (follow ? fsp.stat : fsp.lstat)(p, options as { bigint: false })
+  if (options?.bigint || !usesRing()) return (follow ? fsp.stat : fsp.lstat)(p, options)
   const out = new Float64Array(STAT_FIELDS)
   return submit(
     (b, t) => b.statx(p, -1, follow, out, t),
@@ -244,13 +249,19 @@ async function statPath(path: PathLike, follow: boolean, syscall: string, option
   )
 }
 
-/** `stat(2)` through statx. `{ bigint: true }` is served by node:fs for now. */
-export function stat(path: PathLike, options?: StatOptions): Promise<Stats> {
+/** `stat(2)` through statx. `{ bigint: true }` is served by node:fs (Node's `BigIntStats`). */
+export function stat(path: PathLike, options?: StatOptions & { readonly bigint?: false }): Promise<Stats>
+export function stat(path: PathLike, options: StatOptions & { readonly bigint: true }): Promise<BigIntStats>
+export function stat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats>
+export function stat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
   return statPath(path, true, 'stat', options)
 }
 
-/** `lstat(2)` through statx (does not follow a final symlink). */
-export function lstat(path: PathLike, options?: StatOptions): Promise<Stats> {
+/** `lstat(2)` through statx (does not follow a final symlink). `{ bigint: true }`: node:fs. */
+export function lstat(path: PathLike, options?: StatOptions & { readonly bigint?: false }): Promise<Stats>
+export function lstat(path: PathLike, options: StatOptions & { readonly bigint: true }): Promise<BigIntStats>
+export function lstat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats>
+export function lstat(path: PathLike, options?: StatOptions): Promise<Stats | BigIntStats> {
   return statPath(path, false, 'lstat', options)
 }
 
