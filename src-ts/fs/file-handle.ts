@@ -316,10 +316,11 @@ export class FileHandle extends EventEmitter {
       else if (shape === Shape.Written) resolve({ bytesWritten: n, buffer: result })
       else resolve(n)
     }
+    // #file: a direct handle's ops name its slot (-2 - slot); the queue takes both kinds.
     if (pool !== undefined) {
       // A BufferPool buffer: the kernel reads or writes it in place (READ_FIXED/WRITE_FIXED).
-      queuePool(write, this.#fd, pool.id, pool.index, buf.byteOffset + off, len, pos, waiter)
-    } else if (!(write ? queueWrite : queueRead)(this.#fd, buf, off, len, pos, waiter)) return undefined
+      queuePool(write, this.#file, pool.id, pool.index, buf.byteOffset + off, len, pos, waiter)
+    } else if (!(write ? queueWrite : queueRead)(this.#file, buf, off, len, pos, waiter)) return undefined
     this.#pending++
     return promise
   }
@@ -353,7 +354,7 @@ export class FileHandle extends EventEmitter {
       const fd = this.#fd
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
       const pool = poolSlotOf(buf)
-      if (pool !== undefined && opts?.signal == null && !this.#direct) {
+      if (opts?.signal == null && (pool !== undefined || (this.#direct && len <= FAST_MAX))) {
         const p = this.#queued(false, buf, off, len, pos, Shape.Read, buf, pool)
         if (p !== undefined) return p as Promise<ReadResult<T>>
       }
@@ -416,7 +417,7 @@ export class FileHandle extends EventEmitter {
       }
       const fd = this.#fd
       const pool = poolSlotOf(buf)
-      if (pool !== undefined && !this.#direct) {
+      if (pool !== undefined || (this.#direct && len <= FAST_MAX)) {
         const p = this.#queued(true, buf, off, len, pos, Shape.Written, data, pool)
         if (p !== undefined) return p as Promise<WriteResult<T>>
       }

@@ -3,8 +3,9 @@
 //!
 //! The façade (`src-ts/binding.ts`) owns three pieces of memory it hands over once, at `init`:
 //! - `entries`, a `Float64Array` of [`ENTRY_FIELDS`] numbers per op:
-//!   `[kind, fd, offset, length, position (-1: current), token, pool id, pool buffer index]`,
-//!   where `offset` is into the arena, or for a pool op into the pool buffer (the last two
+//!   `[kind, file, offset, length, position (-1: current), token, pool id, pool buffer index]`,
+//!   where `file` is a descriptor or a direct descriptor as `-2 - slot`, and
+//!   `offset` is into the arena, or for a pool op into the pool buffer (the last two
 //!   fields are only read for pool ops);
 //! - `ctl`, an `Int32Array` whose slot [`CTL_QUEUED`] counts the entries written;
 //! - `arena`, an `ArrayBuffer` that only the façade can reach (a module-private variable,
@@ -137,7 +138,13 @@ impl SharedQueue {
     }
 
     fn push(&self, driver: &mut Driver, e: &[f64], token: u32) -> std::result::Result<(), i32> {
-        let (kind, fd, offset, len, position) = (e[0], e[1] as i32, e[2], e[3], e[4]);
+        let (kind, offset, len, position) = (e[0], e[2], e[3], e[4]);
+        // A descriptor (>= 0), or a direct descriptor as `-2 - slot` (see args::target).
+        let fd = match e[1] as i32 {
+            fd if fd >= 0 => op::Target::Fd(fd),
+            t if t <= -2 => op::Target::Fixed((-2 - i64::from(t)) as u32),
+            _ => return Err(libc::EBADF),
+        };
         let pos = if position < 0.0 {
             op::CURRENT_POSITION
         } else {
