@@ -155,7 +155,7 @@ function report(section, name, rate, unit) {
   let k = 0
   const nextFile = () => order[k++ % order.length]
   const contenders = [
-    ['boros readFile (one trip: statx+open+read+close)', () => bfs.readFile(nextFile())],
+    ['boros readFile (one trip: open+read+EOF read)', () => bfs.readFile(nextFile())],
     // A numeric flag takes the plain path: open, statx, read, close (4 trips).
     ['boros readFile (plain path, 4 trips)', () => bfs.readFile(nextFile(), { flag: 0 })],
     ['node:fs/promises readFile', () => fsp.readFile(nextFile())]
