@@ -236,8 +236,9 @@ export declare function read(fd: number, buffer: unknown, offset: number, length
 export declare function readFileLinked(path: string, flags: number, pool: NativeBufferPool, index: number, firstLen: number, tailLen: number, tokenId: number): number
 
 /**
- * Queues a read of `length` bytes at `position` (-1: current position) straight into
- * `buffer[offset..]`, which must be an owned buffer (see `ownedBuffer`). Returns the op's key.
+ * Queues a read of `length` bytes at `position` (-1: current position) on `fd` (a descriptor,
+ * or a direct descriptor as `-2 - slot`) straight into `buffer[offset..]`, which must be an
+ * owned buffer (see `ownedBuffer`). Returns the op's key.
  */
 export declare function readOwned(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 

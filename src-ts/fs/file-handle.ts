@@ -713,6 +713,16 @@ export class FileHandle extends EventEmitter {
     signal?: AbortSignal | null,
     owned = false
   ): Promise<number> {
+    if (owned && this.#direct) {
+      // An owned buffer on a direct handle (readFile's continuation): straight in, no bounce.
+      const file = this.#file
+      return this.#op(
+        'read',
+        (b, t) => b.readOwned(file, buf, off, len, pos, t),
+        (n) => n,
+        signal
+      )
+    }
     const special = this.#special('read', buf, off, len, pos, signal)
     if (special !== undefined) return special
     const route = this.#route ?? this.#learnRoute()

@@ -211,8 +211,9 @@ pub fn is_owned(env: Env, buffer: Unknown) -> Result<bool> {
     Ok(Alloc::find(ptr as usize, len).is_some())
 }
 
-/// Queues a read of `length` bytes at `position` (-1: current position) straight into
-/// `buffer[offset..]`, which must be an owned buffer (see `ownedBuffer`). Returns the op's key.
+/// Queues a read of `length` bytes at `position` (-1: current position) on `fd` (a descriptor,
+/// or a direct descriptor as `-2 - slot`) straight into `buffer[offset..]`, which must be an
+/// owned buffer (see `ownedBuffer`). Returns the op's key.
 #[napi]
 pub fn read_owned(
     env: Env,
@@ -224,6 +225,7 @@ pub fn read_owned(
     token_id: u32,
 ) -> Result<f64> {
     let pos = crate::args::position(position)?;
+    let file = crate::args::target(fd)?;
     // SAFETY: `buffer` is an argument of this call, on the JS thread.
     let (ptr, len) = unsafe { js::view_info(env.raw(), buffer.raw())? };
     crate::args::check_range(offset, length, len)?;
@@ -243,7 +245,7 @@ pub fn read_owned(
             ptr: start as *mut u8,
             len: length as usize,
         };
-        let op = boros::op::Read::new(fd, slice, pos).with_len(length);
+        let op = boros::op::Read::new(file, slice, pos).with_len(length);
         rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
     })
 }
