@@ -22,6 +22,7 @@ test('reads survive transfers and aggressive GC while in flight', (t) => {
     t.is(counts.efault, 60 * 20)
     t.is(counts.aborted, 60 * 4)
     t.true(counts.chunks >= 60 * 3)
+    t.is(counts.runtimeDriven, 60)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
