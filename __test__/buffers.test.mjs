@@ -139,7 +139,7 @@ test('pool buffers: readFile/writeFile of a handle work with pool memory underne
   await fh.close()
 })
 
-test('pool reads and writes go through the shared queue: 256 in one tick, a few submits, each in its own buffer; a pool disposed in the same tick still serves them', async (t) => {
+test.serial('pool reads and writes go through the shared queue: 256 in one tick, a few submits, each in its own buffer; a pool disposed in the same tick still serves them', async (t) => {
   const content = pattern(256 * 8192, 11)
   const p = file('pool-queue.bin', content)
   const pool = new BufferPool({ count: 256, size: 8192 })
@@ -487,7 +487,7 @@ test('readFile of a pipe (/dev/stdin) and a FIFO loses nothing when data comes i
   t.is(r.out, expected)
 })
 
-test('readFile of a small file takes one trip through the loop (open and reads in one submit, the close before it settles), same bytes and errors as node:fs', async (t) => {
+test.serial('readFile of a small file takes one trip through the loop (open and reads in one submit, the close before it settles), same bytes and errors as node:fs', async (t) => {
   const sizes = [0, 1, 4096, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 100000]
   for (const n of sizes) {
     const p = file(`rf-${n}.bin`, pattern(n, n + 1))
