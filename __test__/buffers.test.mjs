@@ -139,29 +139,32 @@ test('pool buffers: readFile/writeFile of a handle work with pool memory underne
   await fh.close()
 })
 
-test.serial('pool reads and writes go through the shared queue: 256 in one tick, a few submits, each in its own buffer; a pool disposed in the same tick still serves them', async (t) => {
-  const content = pattern(256 * 8192, 11)
-  const p = file('pool-queue.bin', content)
-  const pool = new BufferPool({ count: 256, size: 8192 })
-  const fh = await bfs.open(p, 'r+')
-  const bufs = Array.from({ length: 256 }, () => pool.acquire())
-  const before = stats()
-  const reads = bufs.map((b, i) => fh.read(b, 0, 8192, i * 8192))
-  pool[Symbol.dispose]() // queued, not yet submitted: they own their memory once drained
-  const results = await Promise.all(reads)
-  const after = stats()
-  t.true(after.batches - before.batches <= 4, `${after.batches - before.batches} submits`)
-  t.true(results.every((r, i) => r.bytesRead === 8192 && r.buffer.equals(content.subarray(i * 8192, (i + 1) * 8192))))
-  // Writes from pool buffers (a new pool: the first is disposed).
-  const pool2 = new BufferPool({ count: 4, size: 4096 })
-  const w = pool2.acquire().fill(0x5a)
-  const { bytesWritten } = await fh.write(w, 0, 4096, 4096)
-  t.is(bytesWritten, 4096)
-  t.true(pool2.fixedOps >= 1 || !pool2.registered)
-  await fh.close()
-  t.true(fs.readFileSync(p).subarray(4096, 8192).equals(Buffer.alloc(4096, 0x5a)))
-  pool2[Symbol.dispose]()
-})
+test.serial(
+  'pool reads and writes go through the shared queue: 256 in one tick, a few submits, each in its own buffer; a pool disposed in the same tick still serves them',
+  async (t) => {
+    const content = pattern(256 * 8192, 11)
+    const p = file('pool-queue.bin', content)
+    const pool = new BufferPool({ count: 256, size: 8192 })
+    const fh = await bfs.open(p, 'r+')
+    const bufs = Array.from({ length: 256 }, () => pool.acquire())
+    const before = stats()
+    const reads = bufs.map((b, i) => fh.read(b, 0, 8192, i * 8192))
+    pool[Symbol.dispose]() // queued, not yet submitted: they own their memory once drained
+    const results = await Promise.all(reads)
+    const after = stats()
+    t.true(after.batches - before.batches <= 4, `${after.batches - before.batches} submits`)
+    t.true(results.every((r, i) => r.bytesRead === 8192 && r.buffer.equals(content.subarray(i * 8192, (i + 1) * 8192))))
+    // Writes from pool buffers (a new pool: the first is disposed).
+    const pool2 = new BufferPool({ count: 4, size: 4096 })
+    const w = pool2.acquire().fill(0x5a)
+    const { bytesWritten } = await fh.write(w, 0, 4096, 4096)
+    t.is(bytesWritten, 4096)
+    t.true(pool2.fixedOps >= 1 || !pool2.registered)
+    await fh.close()
+    t.true(fs.readFileSync(p).subarray(4096, 8192).equals(Buffer.alloc(4096, 0x5a)))
+    pool2[Symbol.dispose]()
+  }
+)
 
 test('a process that made a pool and still holds its Buffers at exit exits 0 (Node 24 teardown detaches external buffers)', (t) => {
   const script = `
@@ -487,34 +490,37 @@ test('readFile of a pipe (/dev/stdin) and a FIFO loses nothing when data comes i
   t.is(r.out, expected)
 })
 
-test.serial('readFile of a small file takes one trip through the loop (open and reads in one submit, the close before it settles), same bytes and errors as node:fs', async (t) => {
-  const sizes = [0, 1, 4096, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 100000]
-  for (const n of sizes) {
-    const p = file(`rf-${n}.bin`, pattern(n, n + 1))
-    const got = await bfs.readFile(p)
-    t.true(got.equals(await fsp.readFile(p)), `size ${n}`)
+test.serial(
+  'readFile of a small file takes one trip through the loop (open and reads in one submit, the close before it settles), same bytes and errors as node:fs',
+  async (t) => {
+    const sizes = [0, 1, 4096, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 100000]
+    for (const n of sizes) {
+      const p = file(`rf-${n}.bin`, pattern(n, n + 1))
+      const got = await bfs.readFile(p)
+      t.true(got.equals(await fsp.readFile(p)), `size ${n}`)
+    }
+    const small = file('rf-small.txt', 'hello')
+    await bfs.readFile(small) // warm up (file table registration)
+    const before = stats()
+    t.is(await bfs.readFile(small, 'utf8'), 'hello')
+    const after = stats()
+    // One trip: open, read and the end-of-file read in one submit; the runtime closes the
+    // descriptor as it reaps them (a second submit, in the same poll callback), before the
+    // promise settles: nothing is left in flight.
+    t.is(after.batches - before.batches, 2)
+    t.is(after.opsSubmitted - before.opsSubmitted, 4)
+    t.is(after.inFlight, 0)
+    // procfs reports size 0: read until EOF all the same.
+    t.regex(await bfs.readFile('/proc/self/status', 'utf8'), /^Name:/)
+    for (const bad of [path.join(dir, 'nope'), dir, path.join(small, 'x')]) {
+      const a = await bfs.readFile(bad).catch((e) => e)
+      const b = await fsp.readFile(bad).catch((e) => e)
+      t.deepEqual([a.code, a.errno, a.syscall, a.path, a.message], [b.code, b.errno, b.syscall, b.path, b.message], bad)
+    }
+    // Many at once: more than the scratch buffers take the plain path, results are the same.
+    const many = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => bfs.readFile(i % 2 ? small : path.join(dir, 'rf-4096.bin')))
+    )
+    t.true(many.every((b, i) => (i % 2 ? b.toString() === 'hello' : b.equals(pattern(4096, 4097)))))
   }
-  const small = file('rf-small.txt', 'hello')
-  await bfs.readFile(small) // warm up (file table registration)
-  const before = stats()
-  t.is(await bfs.readFile(small, 'utf8'), 'hello')
-  const after = stats()
-  // One trip: open, read and the end-of-file read in one submit; the runtime closes the
-  // descriptor as it reaps them (a second submit, in the same poll callback), before the
-  // promise settles: nothing is left in flight.
-  t.is(after.batches - before.batches, 2)
-  t.is(after.opsSubmitted - before.opsSubmitted, 4)
-  t.is(after.inFlight, 0)
-  // procfs reports size 0: read until EOF all the same.
-  t.regex(await bfs.readFile('/proc/self/status', 'utf8'), /^Name:/)
-  for (const bad of [path.join(dir, 'nope'), dir, path.join(small, 'x')]) {
-    const a = await bfs.readFile(bad).catch((e) => e)
-    const b = await fsp.readFile(bad).catch((e) => e)
-    t.deepEqual([a.code, a.errno, a.syscall, a.path, a.message], [b.code, b.errno, b.syscall, b.path, b.message], bad)
-  }
-  // Many at once: more than the scratch buffers take the plain path, results are the same.
-  const many = await Promise.all(
-    Array.from({ length: 200 }, (_, i) => bfs.readFile(i % 2 ? small : path.join(dir, 'rf-4096.bin')))
-  )
-  t.true(many.every((b, i) => (i % 2 ? b.toString() === 'hello' : b.equals(pattern(4096, 4097)))))
-})
+)

@@ -394,6 +394,28 @@ test.serial('Stats Date fields equal node:fs (rounded, not truncated, millisecon
   for (const k of STAT_DATES) t.is(ours[k].getTime(), theirs[k].getTime(), k)
 })
 
+test('reads larger than 1 MiB (in chunks underneath) return what one read returns: to EOF, past EOF, mid-file', async (t) => {
+  const f = tmp()
+  const content = Buffer.alloc(2.5 * 1024 * 1024)
+  for (let i = 0; i < content.length; i += 4) content.writeUInt32LE(i, i)
+  fs.writeFileSync(f, content)
+  const ours = await bfs.open(f)
+  const theirs = await fsp.open(f)
+  for (const [length, position] of [
+    [4 << 20, 0],
+    [3 << 20, 1 << 20],
+    [2 << 20, 100],
+    [2 << 20, 3 << 20]
+  ]) {
+    const a = await ours.read(Buffer.alloc(4 << 20), 0, length, position)
+    const b = await theirs.read(Buffer.alloc(4 << 20), 0, length, position)
+    t.is(a.bytesRead, b.bytesRead, `${length}@${position}`)
+    t.true(a.buffer.subarray(0, a.bytesRead).equals(b.buffer.subarray(0, b.bytesRead)), `${length}@${position}`)
+  }
+  await ours.close()
+  await theirs.close()
+})
+
 test.serial('stat({ bigint: true }) is served like fs.promises (bigint fields)', async (t) => {
   const f = tmp()
   fs.writeFileSync(f, 'abc')

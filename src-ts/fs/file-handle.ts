@@ -83,6 +83,11 @@ export interface WriteFileOptions {
 }
 
 /** Options of `stat`. */
+/** Largest read the runtime bounces through a recycled buffer (`BouncePool` in ops.rs). */
+const BOUNCE_MAX = 1024 * 1024
+/** Chunks of a larger positional read in flight at once. */
+const CHUNK_LANES = 4
+
 export interface StatOptions {
   /** Stats with `bigint` fields (Node's `BigIntStats`), served by `node:fs` (see `runtime().paths`). */
   readonly bigint?: boolean
@@ -371,6 +376,9 @@ export class FileHandle extends EventEmitter {
         const p = this.#queued(false, buf, off, len, pos, Shape.Read, buf)
         if (p !== undefined) return p as Promise<ReadResult<T>>
       }
+      if (len > BOUNCE_MAX && pos >= 0) {
+        return this.#chunkedRead(buf, off, len, pos, opts?.signal).then((n) => ({ bytesRead: n, buffer: buf }))
+      }
       return this.#op(
         'read',
         (b, t) => b.read(fd, buf, off, len, pos, t),
@@ -380,6 +388,51 @@ export class FileHandle extends EventEmitter {
     } catch (e) {
       return Promise.reject(e)
     }
+  }
+
+  /**
+   * A positional read of more than `BOUNCE_MAX` bytes into the caller's memory, as reads of at
+   * most `BOUNCE_MAX` at consecutive positions, `CHUNK_LANES` in flight: each goes through a
+   * recycled bounce buffer (the runtime keeps those up to 1 MiB; a larger one would be a
+   * fresh allocation, page faults included, on every read). Positional reads only happen on
+   * seekable files, where one read returns short only at the end of the file: the result is
+   * the bytes up to the first short chunk, as one read would return.
+   */
+  async #chunkedRead(
+    buf: NodeJS.ArrayBufferView,
+    off: number,
+    len: number,
+    pos: number,
+    signal: AbortSignal | null | undefined
+  ): Promise<number> {
+    const fd = this.#fd
+    const chunks = Math.ceil(len / BOUNCE_MAX)
+    const got = new Array<number>(chunks).fill(-1)
+    let next = 0
+    let short = false
+    const lane = async (): Promise<void> => {
+      while (next < chunks && !short) {
+        const k = next++
+        const at = k * BOUNCE_MAX
+        const n = Math.min(BOUNCE_MAX, len - at)
+        got[k] = await this.#op(
+          'read',
+          (b, t) => b.read(fd, buf, off + at, n, pos + at, t),
+          (r) => r,
+          signal
+        )
+        if (got[k]! < n) short = true
+      }
+    }
+    const lanes = await Promise.allSettled(Array.from({ length: Math.min(CHUNK_LANES, chunks) }, lane))
+    const failed = lanes.find((r) => r.status === 'rejected')
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
+    let total = 0
+    for (let k = 0; k < chunks; k++) {
+      total += got[k]!
+      if (got[k]! < Math.min(BOUNCE_MAX, len - k * BOUNCE_MAX)) break
+    }
+    return total
   }
 
   /**
