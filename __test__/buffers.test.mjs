@@ -413,9 +413,15 @@ test('the one-trip readFile gives its file slots back: 64 slots serve 2,000 read
   const script = `
     const bfs = require('./dist/fs/index.js')
     const { stats } = require('./dist/index.js')
+    let i = 0
+    // A hang must fail with what was in flight, not as a silent ava timeout.
+    setTimeout(() => {
+      console.error('stuck at round ' + i + ': ' + JSON.stringify(stats()))
+      process.exit(3)
+    }, 60000).unref()
     ;(async () => {
       let ok = 0
-      for (let i = 0; i < 500; i++) {
+      for (; i < 500; i++) {
         const batch = [bfs.readFile(${JSON.stringify(small)}), bfs.readFile(${JSON.stringify(big)}),
           bfs.readFile('/nonexistent/x').catch((e) => e.code), bfs.readFile(${JSON.stringify(dir)}).catch((e) => e.code)]
         const [a, b, c, d] = await Promise.all(batch)
