@@ -65,8 +65,11 @@ export declare function chunksNext(id: number, tokenId: number): Buffer | number
  */
 export declare function chunksOpen(fd: number, bufferSize: number, bufferCount: number): number
 
-/** Queues `close(fd)`. */
-export declare function close(fd: number, tokenId: number): number
+/**
+ * Queues the close of `file` (a descriptor, or `-2 - slot`: the direct descriptor's slot is
+ * emptied).
+ */
+export declare function close(file: number, tokenId: number): number
 
 /** Queues `posix_fadvise(fd, offset, len, advice)` (Linux 5.6). */
 export declare function fadvise(fd: number, offset: number, len: number, advice: number, tokenId: number): number
@@ -108,8 +111,8 @@ export declare function fileSlotFree(slot: number): void
  */
 export declare function flush(): void
 
-/** Queues `fsync(fd)`, or `fdatasync(fd)` when `datasync` is true. */
-export declare function fsync(fd: number, datasync: boolean, tokenId: number): number
+/** Queues `fsync`, or `fdatasync` when `datasync` is true, on `file` (a descriptor or `-2 - slot`). */
+export declare function fsync(file: number, datasync: boolean, tokenId: number): number
 
 /**
  * Queues `ftruncate(fd, len)` (Linux 6.9). On older kernels this throws
@@ -174,17 +177,12 @@ export interface OpSupport {
 export declare function ownedBuffer(size: number, alignment: number): unknown
 
 /**
- * Queues a read into pool buffer `index` (bytes `offset..offset+length`) at `position`
- * (-1: current position): `READ_FIXED` when the pool is registered, a plain read into the
- * same memory otherwise. The kernel writes straight into the pool buffer.
+ * Queues a read into (or, with `write`, a write from) pool buffer `index`, bytes
+ * `offset..offset+length`, at `position` (-1: current position) on `file` (a descriptor or
+ * `-2 - slot`). The kernel reads or writes the pool buffer itself (see [`slice_op`]). For
+ * ops that need a key (a signal, a task); the others go through the shared queue.
  */
-export declare function poolRead(file: number, pool: NativeBufferPool, index: number, offset: number, length: number, position: number, tokenId: number): number
-
-/**
- * Queues a write from pool buffer `index` (bytes `offset..offset+length`) at `position`:
- * `WRITE_FIXED` when registered, a plain write from the same memory otherwise.
- */
-export declare function poolWrite(file: number, pool: NativeBufferPool, index: number, offset: number, length: number, position: number, tokenId: number): number
+export declare function poolIo(write: boolean, file: number, pool: NativeBufferPool, index: number, offset: number, length: number, position: number, tokenId: number): number
 
 /**
  * Sets up (and drops) a ring to see whether io_uring works here, and why not if it does not.
@@ -211,10 +209,11 @@ export interface ProbeReport {
 }
 
 /**
- * Queues a read of `length` bytes at `position` (-1: current position) into
- * `buffer[offset..]`. Returns the op's key (for `cancel`).
+ * Queues a read of `length` bytes at `position` (-1: current position) on `file` (a
+ * descriptor, or a direct descriptor as `-2 - slot`) into `buffer[offset..]`, through an
+ * op-owned bounce buffer copied out at completion. Returns the op's key (for `cancel`).
  */
-export declare function read(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+export declare function read(file: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
 /**
  * `readFile` of a small file in one trip. Takes a free slot of the file table (returns -1,
@@ -289,21 +288,6 @@ export declare function statx(path: string | undefined | null, fd: number, follo
 /** Queues `symlinkat(target, AT_FDCWD, path)` (Linux 5.15). */
 export declare function symlink(target: string, path: string, tokenId: number): number
 
-/** Queues the close of `file` (a descriptor or `-2 - slot`: the direct descriptor's slot is emptied). */
-export declare function targetClose(file: number, tokenId: number): number
-
-/** Queues `fsync`/`fdatasync` on `file` (a descriptor or `-2 - slot`). */
-export declare function targetFsync(file: number, datasync: boolean, tokenId: number): number
-
-/**
- * Queues a read on `file` (a descriptor or `-2 - slot`) into a plain JS buffer, through the
- * same bounce copy as `read`.
- */
-export declare function targetRead(file: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
-
-/** Queues a write on `file` (a descriptor or `-2 - slot`) from a plain JS buffer (held, not copied). */
-export declare function targetWrite(file: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
-
 /**
  * Queues `unlinkat(AT_FDCWD, path, dir ? AT_REMOVEDIR : 0)` (Linux 5.11): `unlink`, or
  * `rmdir` when `dir` is true.
@@ -311,10 +295,10 @@ export declare function targetWrite(file: number, buffer: unknown, offset: numbe
 export declare function unlink(path: string, dir: boolean, tokenId: number): number
 
 /**
- * Queues a write of `buffer[offset..offset+length]` at `position` (-1: current position).
- * The buffer is held (not copied) until the write completes.
+ * Queues a write of `buffer[offset..offset+length]` at `position` (-1: current position) on
+ * `file` (a descriptor or `-2 - slot`). The buffer is held (not copied) until the write completes.
  */
-export declare function write(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+export declare function write(file: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
 
 /**
  * Queues `pwritev(fd, buffers, position)` (-1: the current position). Each buffer is held

@@ -192,20 +192,17 @@ export class FileHandle extends EventEmitter {
     if (slot !== undefined) {
       const { native, index } = slot
       const start = buf.byteOffset + off
+      const write = kind === 'write'
       return this.#op(
         kind,
-        kind === 'read'
-          ? (b, t) => b.poolRead(file, native, index, start, len, pos, t)
-          : (b, t) => b.poolWrite(file, native, index, start, len, pos, t),
+        (b, t) => b.poolIo(write, file, native, index, start, len, pos, t),
         (n) => n,
         signal
       )
     }
     return this.#op(
       kind,
-      kind === 'read'
-        ? (b, t) => b.targetRead(file, buf, off, len, pos, t)
-        : (b, t) => b.targetWrite(file, buf, off, len, pos, t),
+      kind === 'read' ? (b, t) => b.read(file, buf, off, len, pos, t) : (b, t) => b.write(file, buf, off, len, pos, t),
       (n) => n,
       signal
     )
@@ -557,7 +554,7 @@ export class FileHandle extends EventEmitter {
     const fd = this.#file
     return this.#op(
       'fsync',
-      (b, t) => b.targetFsync(fd, false, t),
+      (b, t) => b.fsync(fd, false, t),
       () => undefined
     )
   }
@@ -567,7 +564,7 @@ export class FileHandle extends EventEmitter {
     const fd = this.#file
     return this.#op(
       'fdatasync',
-      (b, t) => b.targetFsync(fd, true, t),
+      (b, t) => b.fsync(fd, true, t),
       () => undefined
     )
   }
@@ -842,7 +839,7 @@ export class FileHandle extends EventEmitter {
     const drained = this.#pending === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#drained = r))
     this.#closing = drained.then(() =>
       submit(
-        (b, t) => (direct ? b.targetClose(fd, t) : b.close(fd, t)),
+        (b, t) => b.close(fd, t),
         (result) => {
           // The slot is empty once the close completed (even a failed close drops the file).
           if (direct) ring().fileSlotFree(-2 - fd)

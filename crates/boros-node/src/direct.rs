@@ -6,14 +6,13 @@
 //! The slot allocator lives in the core driver; the façade frees a slot once the close of its
 //! file (or the failed open into it) has completed.
 
-use crate::args::{cstring, target};
+use crate::args::cstring;
 use crate::js::{self, codes, Result};
 use crate::ops::{token, KIND_PLAIN};
 use crate::pool::{pool_slice, NativeBufferPool};
 use crate::runtime;
 use boros::io_uring::{squeue, types::DestinationSlot};
 use boros::op::{self, OpCode, Target};
-use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 fn dest(slot: u32) -> Result<DestinationSlot> {
@@ -46,63 +45,6 @@ pub fn open_direct(path: String, flags: i32, mode: u32, slot: u32, token_id: u32
         let op = op::OpenAt::new(path, flags, mode).direct(slot);
         rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
     })
-}
-
-/// Queues a read on `file` (a descriptor or `-2 - slot`) into a plain JS buffer, through the
-/// same bounce copy as `read`.
-#[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn target_read(
-    env: Env,
-    file: i32,
-    buffer: Unknown,
-    offset: u32,
-    length: u32,
-    position: i64,
-    token_id: u32,
-) -> Result<f64> {
-    let range = (offset, length, crate::args::position(position)?);
-    // SAFETY: `buffer` is an argument of this call, on the JS thread.
-    unsafe { crate::ops::queue_read_copy(env.raw(), target(file)?, buffer.raw(), range, token_id) }
-}
-
-/// Queues a write on `file` (a descriptor or `-2 - slot`) from a plain JS buffer (held, not copied).
-#[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn target_write(
-    env: Env,
-    file: i32,
-    buffer: Unknown,
-    offset: u32,
-    length: u32,
-    position: i64,
-    token_id: u32,
-) -> Result<f64> {
-    let range = (offset, length, crate::args::position(position)?);
-    // SAFETY: as in `target_read`.
-    unsafe {
-        crate::ops::queue_write_pinned(env.raw(), target(file)?, buffer.raw(), range, token_id)
-    }
-}
-
-/// Queues `fsync`/`fdatasync` on `file` (a descriptor or `-2 - slot`).
-#[napi]
-pub fn target_fsync(file: i32, datasync: bool, token_id: u32) -> Result<f64> {
-    let t = target(file)?;
-    runtime::with(|rt| {
-        let mut op = op::Fsync::new(t);
-        if datasync {
-            op = op.datasync();
-        }
-        rt.queue(Box::new(op), token(KIND_PLAIN, token_id))
-    })
-}
-
-/// Queues the close of `file` (a descriptor or `-2 - slot`: the direct descriptor's slot is emptied).
-#[napi]
-pub fn target_close(file: i32, token_id: u32) -> Result<f64> {
-    let t = target(file)?;
-    runtime::with(|rt| rt.queue(Box::new(op::Close::new(t)), token(KIND_PLAIN, token_id)))
 }
 
 /// Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a plain descriptor (`O_CLOEXEC`) for the

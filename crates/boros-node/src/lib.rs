@@ -66,12 +66,13 @@ pub fn flush() -> Result<()> {
     runtime::with(|_| Ok(()))
 }
 
-/// Queues a read of `length` bytes at `position` (-1: current position) into
-/// `buffer[offset..]`. Returns the op's key (for `cancel`).
+/// Queues a read of `length` bytes at `position` (-1: current position) on `file` (a
+/// descriptor, or a direct descriptor as `-2 - slot`) into `buffer[offset..]`, through an
+/// op-owned bounce buffer copied out at completion. Returns the op's key (for `cancel`).
 #[napi]
 pub fn read(
     env: Env,
-    fd: i32,
+    file: i32,
     buffer: Unknown,
     offset: u32,
     length: u32,
@@ -83,7 +84,7 @@ pub fn read(
     unsafe {
         ops::queue_read_copy(
             env.raw(),
-            boros::op::Target::Fd(fd),
+            args::target(file)?,
             buffer.raw(),
             range,
             token_id,
@@ -91,12 +92,12 @@ pub fn read(
     }
 }
 
-/// Queues a write of `buffer[offset..offset+length]` at `position` (-1: current position).
-/// The buffer is held (not copied) until the write completes.
+/// Queues a write of `buffer[offset..offset+length]` at `position` (-1: current position) on
+/// `file` (a descriptor or `-2 - slot`). The buffer is held (not copied) until the write completes.
 #[napi]
 pub fn write(
     env: Env,
-    fd: i32,
+    file: i32,
     buffer: Unknown,
     offset: u32,
     length: u32,
@@ -108,7 +109,7 @@ pub fn write(
     unsafe {
         ops::queue_write_pinned(
             env.raw(),
-            boros::op::Target::Fd(fd),
+            args::target(file)?,
             buffer.raw(),
             range,
             token_id,
@@ -126,22 +127,25 @@ pub fn open(path: String, flags: i32, mode: u32, token_id: u32) -> Result<f64> {
     })
 }
 
-/// Queues `close(fd)`.
+/// Queues the close of `file` (a descriptor, or `-2 - slot`: the direct descriptor's slot is
+/// emptied).
 #[napi]
-pub fn close(fd: i32, token_id: u32) -> Result<f64> {
+pub fn close(file: i32, token_id: u32) -> Result<f64> {
+    let t = args::target(file)?;
     runtime::with(|rt| {
         rt.queue(
-            Box::new(boros::op::Close::new(fd)),
+            Box::new(boros::op::Close::new(t)),
             token(KIND_PLAIN, token_id),
         )
     })
 }
 
-/// Queues `fsync(fd)`, or `fdatasync(fd)` when `datasync` is true.
+/// Queues `fsync`, or `fdatasync` when `datasync` is true, on `file` (a descriptor or `-2 - slot`).
 #[napi]
-pub fn fsync(fd: i32, datasync: bool, token_id: u32) -> Result<f64> {
+pub fn fsync(file: i32, datasync: bool, token_id: u32) -> Result<f64> {
+    let t = args::target(file)?;
     runtime::with(|rt| {
-        let mut op = boros::op::Fsync::new(fd);
+        let mut op = boros::op::Fsync::new(t);
         if datasync {
             op = op.datasync();
         }

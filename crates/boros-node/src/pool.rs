@@ -438,37 +438,32 @@ impl NativeBufferPool {
     }
 }
 
-/// Queues a read into pool buffer `index` (bytes `offset..offset+length`) at `position`
-/// (-1: current position): `READ_FIXED` when the pool is registered, a plain read into the
-/// same memory otherwise. The kernel writes straight into the pool buffer.
-#[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn pool_read(
-    file: i32,
-    pool: &NativeBufferPool,
-    index: u32,
-    offset: u32,
-    length: u32,
-    position: i64,
-    token_id: u32,
-) -> Result<f64> {
-    let t = target(file)?;
-    let (slice, buf_index) = pool.slice(index, offset, length)?;
-    runtime::with(|rt| {
-        flush_deferred(&mut rt.driver);
-        let op: Box<dyn boros::op::OpCode> = match buf_index {
-            Some(bi) => Box::new(op::ReadFixed::new(t, slice, bi, args::position(position)?)),
-            None => Box::new(op::Read::new(t, slice, args::position(position)?)),
-        };
-        rt.queue(op, token(KIND_PLAIN, token_id))
-    })
+/// The op for a read into (or a write from) a pool slice: `READ_FIXED`/`WRITE_FIXED` with
+/// the buffer's table index when the pool is registered, a plain read or write of the same
+/// memory otherwise. Shared by [`pool_io`] and the shared submission queue (queue.rs).
+pub fn slice_op(
+    write: bool,
+    file: op::Target,
+    slice: Slice,
+    buf_index: Option<u16>,
+    pos: u64,
+) -> Box<dyn op::OpCode> {
+    match (write, buf_index) {
+        (false, Some(bi)) => Box::new(op::ReadFixed::new(file, slice, bi, pos)),
+        (false, None) => Box::new(op::Read::new(file, slice, pos)),
+        (true, Some(bi)) => Box::new(op::WriteFixed::new(file, slice, bi, pos)),
+        (true, None) => Box::new(op::Write::new(file, slice, pos)),
+    }
 }
 
-/// Queues a write from pool buffer `index` (bytes `offset..offset+length`) at `position`:
-/// `WRITE_FIXED` when registered, a plain write from the same memory otherwise.
+/// Queues a read into (or, with `write`, a write from) pool buffer `index`, bytes
+/// `offset..offset+length`, at `position` (-1: current position) on `file` (a descriptor or
+/// `-2 - slot`). The kernel reads or writes the pool buffer itself (see [`slice_op`]). For
+/// ops that need a key (a signal, a task); the others go through the shared queue.
 #[napi]
 #[allow(clippy::too_many_arguments)]
-pub fn pool_write(
+pub fn pool_io(
+    write: bool,
     file: i32,
     pool: &NativeBufferPool,
     index: u32,
@@ -478,14 +473,14 @@ pub fn pool_write(
     token_id: u32,
 ) -> Result<f64> {
     let t = target(file)?;
+    let pos = args::position(position)?;
     let (slice, buf_index) = pool.slice(index, offset, length)?;
     runtime::with(|rt| {
         flush_deferred(&mut rt.driver);
-        let op: Box<dyn boros::op::OpCode> = match buf_index {
-            Some(bi) => Box::new(op::WriteFixed::new(t, slice, bi, args::position(position)?)),
-            None => Box::new(op::Write::new(t, slice, args::position(position)?)),
-        };
-        rt.queue(op, token(KIND_PLAIN, token_id))
+        rt.queue(
+            slice_op(write, t, slice, buf_index, pos),
+            token(KIND_PLAIN, token_id),
+        )
     })
 }
 

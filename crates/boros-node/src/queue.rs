@@ -155,12 +155,7 @@ impl SharedQueue {
             let (slice, buf_index) =
                 crate::pool::queued_slice(e[6] as u32, e[7] as u32, offset as u32, len as u32)
                     .ok_or(libc::EFAULT)?;
-            match (kind == KIND_POOL_READ, buf_index) {
-                (true, Some(bi)) => Box::new(op::ReadFixed::new(fd, slice, bi, pos)),
-                (true, None) => Box::new(op::Read::new(fd, slice, pos)),
-                (false, Some(bi)) => Box::new(op::WriteFixed::new(fd, slice, bi, pos)),
-                (false, None) => Box::new(op::Write::new(fd, slice, pos)),
-            }
+            crate::pool::slice_op(kind == KIND_POOL_WRITE, fd, slice, buf_index, pos)
         } else {
             // The façade validated all of this; check again so no bad number becomes a pointer.
             if !(offset >= 0.0 && len >= 0.0 && offset + len <= self.arena_len as f64) {
