@@ -6,7 +6,12 @@
  */
 import { codedError, invalidArgType } from '../errors.js'
 import { ring } from '../binding.js'
-import type { FileHandle } from './file-handle.js'
+
+/** What reading and writing whole files needs of a handle (`FileHandle` has it). */
+export interface RawFile {
+  _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null, owned?: boolean): Promise<number>
+  _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
+}
 
 /** Encodings Node accepts. */
 export type Encoding = BufferEncoding
@@ -56,7 +61,7 @@ export function ownedBuffer(size: number, alignment = 16): Buffer {
  * files that report 0 (procfs, pipes) are read in chunks until EOF. `first`: bytes already
  * read from the file, which the result starts with (`sizeHint` counts them).
  */
-export async function readAll(fh: FileHandle, sizeHint: number, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
+export async function readAll(fh: RawFile, sizeHint: number, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
   if (sizeHint > IO_MAX_LENGTH) throw tooLarge(sizeHint)
   const start = first?.length ?? 0
   if (sizeHint > start) {
@@ -76,7 +81,7 @@ export async function readAll(fh: FileHandle, sizeHint: number, signal?: AbortSi
   return readChunks(fh, signal, first)
 }
 
-async function readChunks(fh: FileHandle, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
+async function readChunks(fh: RawFile, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
   const chunks: Buffer[] = first === undefined ? [] : [first]
   let total = first?.length ?? 0
   for (;;) {
@@ -92,7 +97,7 @@ async function readChunks(fh: FileHandle, signal?: AbortSignal, first?: Buffer):
 
 /** Writes every byte at the current position, continuing short writes. */
 export async function writeAll(
-  fh: FileHandle,
+  fh: RawFile,
   data: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   signal?: AbortSignal
 ): Promise<void> {
@@ -114,7 +119,7 @@ const WRITE_DEPTH = 4
  * `WRITE_IO` bytes in flight (no round-trip gap between them), continuing short writes. Only
  * for a descriptor whose writes land at the given positions (not `O_APPEND`).
  */
-export async function writeAllAt(fh: FileHandle, data: Uint8Array, start: number, signal?: AbortSignal): Promise<void> {
+export async function writeAllAt(fh: RawFile, data: Uint8Array, start: number, signal?: AbortSignal): Promise<void> {
   let next = 0
   let failed = false
   const lane = async (): Promise<void> => {

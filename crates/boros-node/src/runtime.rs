@@ -214,6 +214,13 @@ impl Runtime {
         }
     }
 
+    /// Settles `token` with `result` without an op (a call refused for a reason JS handles like
+    /// a failed op): delivered with the next batch, as a completion would be.
+    pub fn settle_now(&mut self, token: u32, result: i32) {
+        self.ready.push((token, result));
+        self.driver.signal_eventfd();
+    }
+
     /// Queues one op and returns its key as a JS number (for `cancel`).
     pub fn queue(&mut self, op: Box<dyn NodeOp>) -> Result<f64> {
         let key = self.driver.push(op, 0).map_err(js::push_error)?;

@@ -101,13 +101,15 @@ pub fn open(path: String, flags: i32, mode: u32, token: u32) -> Result<f64> {
 }
 
 /// Queues an open of `path` into a free slot of this ring's registered file table (a direct
-/// descriptor, Linux 5.15); completes with the slot, or `-errno` (the slot is given back). Returns
-/// -1, queuing nothing, when the table has no free slot (then open a descriptor instead).
+/// descriptor, Linux 5.15); completes with the slot, or `-errno` (the slot is given back).
+/// Completes with `-ENFILE` at once, queuing nothing, when the table has no free slot (or the
+/// kernel has no table): then open a descriptor instead.
 #[napi]
 pub fn open_fixed(path: String, flags: i32, mode: u32, token: u32) -> Result<f64> {
     let path = cstring(path, "path")?;
     runtime::with(|rt| {
         let Some(slot) = rt.driver.alloc_file_slot() else {
+            rt.settle_now(token, -libc::ENFILE);
             return Ok(-1.0);
         };
         let dest = DestinationSlot::try_from_slot_target(slot)
