@@ -10,7 +10,7 @@ import test from 'ava'
 import { spawn } from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { newBase, runAll, runtime, scenarios } from './fixtures/abort-scenarios.mjs'
+import { MIDWAY, newBase, runAll, runtime, scenarios } from './fixtures/abort-scenarios.mjs'
 
 const fixture = fileURLToPath(new URL('./fixtures/abort-scenarios.mjs', import.meta.url))
 
@@ -73,7 +73,17 @@ function untouched(t, rec, s, who) {
 }
 
 function check(t, results) {
-  t.deepEqual(Object.keys(results).sort(), scenarios.map((s) => s.name).sort())
+  t.deepEqual(
+    Object.keys(results).sort(),
+    [...scenarios.map((s) => s.name), ...MIDWAY.map((how) => `midway ${how}`)].sort()
+  )
+  // Aborted between chunks: the chunk before the abort is written, the one after is taken
+  // (Node checks after taking it) but not written, and nothing more is taken.
+  for (const how of MIDWAY) {
+    const { boros, node } = results[`midway ${how}`]
+    t.like(node, { settled: { name: 'AbortError', code: 'ABORT_ERR', causeIsReason: true }, pulls: 2 }, how)
+    t.deepEqual(boros, node, `midway ${how}: boros matches node:fs/promises`)
+  }
   for (const s of scenarios) {
     const { boros, node } = results[s.name]
     untouched(t, node, s, 'node:fs/promises') // the premise: this is what Node does
