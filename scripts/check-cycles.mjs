@@ -56,7 +56,7 @@ for (const a of args) {
     process.stdout.write(
       `${readFileSync(fileURLToPath(import.meta.url), 'utf8')
         .split('\n')
-        .slice(1, 19)
+        .slice(1, 15)
         .join('\n')}\n`
     )
     process.exit(0)
