@@ -595,6 +595,11 @@ export class FileHandle extends EventEmitter {
     return this.writeFile(data, options)
   }
 
+  /** @internal Closed (not just closing): streams over the handle end. */
+  get _closed(): boolean {
+    return this.#file === undefined
+  }
+
   /** @internal Whether the file was opened with `O_DIRECT` (reads need aligned owned buffers). */
   get _oDirect(): boolean {
     const file = this.#open()

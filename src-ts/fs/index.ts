@@ -16,6 +16,7 @@ import {
   ownedBuffer,
   READ_ERRORS_NAME_PATH,
   readAll,
+  throwIfAborted,
   toBytes,
   writeAll,
   writeAllAt,
@@ -153,12 +154,24 @@ export async function writeFile(
   options?: WriteFileOptions | Encoding | null
 ): Promise<void> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
-  validateSignal(opts.signal)
-  if (path instanceof FileHandle) return path.writeFile(data, opts)
-  const p = toPath(path)
-  const bytes = toBytes(data, opts.encoding ?? 'utf8')
+  // The fallback is node:fs's writeFile itself, with its own validation order and checks; the
+  // handle it is given, if any, is node's own FileHandle (what `open` returns there).
   if (!usesRing())
-    return fsp.writeFile(p, data as Parameters<typeof fsp.writeFile>[1], opts as Parameters<typeof fsp.writeFile>[2])
+    return fsp.writeFile(
+      path as Parameters<typeof fsp.writeFile>[0],
+      data as Parameters<typeof fsp.writeFile>[1],
+      opts as Parameters<typeof fsp.writeFile>[2]
+    )
+  validateSignal(opts.signal)
+  // On a handle, `writeAll` checks the signal before the first byte (and before taking
+  // anything from an iterable), even for empty data.
+  if (path instanceof FileHandle) return path.writeFile(data, opts)
+  const bytes = toBytes(data, opts.encoding ?? 'utf8')
+  // Like Node: an already-aborted signal rejects before the path is opened, so nothing is
+  // created or truncated, whatever the data (empty included). Path and flags are validated
+  // after, as Node's `open` does.
+  throwIfAborted(opts.signal)
+  const p = toPath(path)
   const flags = parseFlags(opts.flag, 'w')
   const fh = await open(p, flags, opts.mode)
   try {

@@ -4,7 +4,7 @@
  * Not part of the public API.
  * @module
  */
-import { codedError, invalidArgType } from '../errors.js'
+import { AbortError, codedError, invalidArgType } from '../errors.js'
 import { ring } from '../binding.js'
 
 /** What reading and writing whole files needs of a handle (`FileHandle` has it). */
@@ -95,20 +95,45 @@ async function readChunks(fh: RawFile, signal?: AbortSignal, first?: Buffer): Pr
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
 }
 
-/** Writes every byte at the current position, continuing short writes. */
+/**
+ * Rejects with `AbortError` (cause: the signal's reason) when `signal` is already aborted, as
+ * Node's `checkAborted` does (lib/internal/fs/promises.js).
+ */
+export function throwIfAborted(signal: AbortSignal | null | undefined): void {
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
+}
+
+/**
+ * Writes every byte at the current position, continuing short writes.
+ *
+ * An already-aborted `signal` rejects before anything is written or taken from `data`, even
+ * when `data` is empty (Node's `writeFileHandle` does the same): every `writeFile` on a handle
+ * (`FileHandle.writeFile`/`appendFile`, `writeFile(fh)`) goes through here, so this check covers
+ * them. Like Node, it is checked again before each write and, for an iterable, after each chunk
+ * is taken and after each write (a signal aborted while a write is in flight cancels that write).
+ */
 export async function writeAll(
   fh: RawFile,
   data: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-  signal?: AbortSignal
+  signal?: AbortSignal | null
 ): Promise<void> {
+  throwIfAborted(signal)
   if (data instanceof Uint8Array) {
     let done = 0
     while (done < data.byteLength) {
+      throwIfAborted(signal)
       done += await fh._writeFrom(data, done, Math.min(data.byteLength - done, WRITE_IO), -1, signal)
     }
     return
   }
-  for await (const chunk of data) await writeAll(fh, chunk, signal)
+  for await (const chunk of data) {
+    throwIfAborted(signal)
+    let done = 0
+    while (done < chunk.byteLength) {
+      done += await fh._writeFrom(chunk, done, Math.min(chunk.byteLength - done, WRITE_IO), -1, signal)
+      throwIfAborted(signal)
+    }
+  }
 }
 
 /** Writes in flight at once by `writeAllAt`. */
@@ -120,6 +145,8 @@ const WRITE_DEPTH = 4
  * for a descriptor whose writes land at the given positions (not `O_APPEND`).
  */
 export async function writeAllAt(fh: RawFile, data: Uint8Array, start: number, signal?: AbortSignal): Promise<void> {
+  // Before the first byte, even for no bytes (see writeAll); then before each write.
+  throwIfAborted(signal)
   let next = 0
   let failed = false
   const lane = async (): Promise<void> => {
@@ -128,7 +155,10 @@ export async function writeAllAt(fh: RawFile, data: Uint8Array, start: number, s
       const end = Math.min(off + WRITE_IO, data.byteLength)
       next = end
       try {
-        while (off < end) off += await fh._writeFrom(data, off, end - off, start + off, signal)
+        while (off < end) {
+          throwIfAborted(signal)
+          off += await fh._writeFrom(data, off, end - off, start + off, signal)
+        }
       } catch (e) {
         failed = true
         throw e

@@ -18,11 +18,26 @@ import { ownedBuffer } from './io.js'
 type Callback<T> = (err: Error | null, value?: T) => void
 
 /**
+ * The `fd` a stream over a direct handle (which has no descriptor) hands Node's stream class,
+ * which insists on one. No descriptor can have this number (the kernel caps descriptors below
+ * `fs.nr_open`, at most 2^31 - 64), and the stream only ever gives it back to `streamFs` below,
+ * which maps it to the handle: it never reaches a system call.
+ */
+const NO_DESCRIPTOR = 0x7fffffff
+
+/** The number a stream over `fh` knows it by. */
+function streamFd(fh: StreamFile): number {
+  return fh.fd >= 0 ? fh.fd : fh._closed ? -1 : NO_DESCRIPTOR
+}
+
+/**
  * What a stream needs of a file handle (`FileHandle` has it). Streams know handles by this
  * shape only, so the handle's module can build streams without the two importing each other.
  */
 export interface StreamFile extends EventEmitter {
   readonly fd: number
+  /** @internal Closed (not just closing). */
+  readonly _closed: boolean
   /** @internal Opened with `O_DIRECT`. */
   readonly _oDirect: boolean
   _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null, owned?: boolean): Promise<number>
@@ -91,7 +106,7 @@ export interface WebStreamOptions {
 function streamFs(initial: StreamFile | undefined, signal: AbortSignal | null | undefined, open?: Opener) {
   let fh = initial
   const handle = (fd: number): StreamFile => {
-    if (fh === undefined || fh.fd !== fd)
+    if (fh === undefined || streamFd(fh) !== fd)
       throw Object.assign(new Error('EBADF: bad file descriptor'), { code: 'EBADF' })
     return fh
   }
@@ -107,7 +122,7 @@ function streamFs(initial: StreamFile | undefined, signal: AbortSignal | null | 
       settle(
         open!(path, flags, mode).then((h) => {
           fh = h
-          return h.fd
+          return streamFd(h)
         }),
         cb
       )
@@ -165,7 +180,7 @@ function streamFs(initial: StreamFile | undefined, signal: AbortSignal | null | 
     },
     close(fd: number, cb: Callback<void>): void {
       // Closed by other means already (the stream follows the handle's 'close'): nothing to do.
-      if (fh !== undefined && fh.fd === -1) {
+      if (fh !== undefined && fh._closed) {
         cb(null)
         return
       }
@@ -201,7 +216,7 @@ export function handleReadStream(fh: StreamFile, options?: ReadStreamOptions): f
     undefined as unknown as string,
     {
       ...options,
-      fd: fh.fd,
+      fd: streamFd(fh),
       fs: streamFs(fh, options?.signal)
     } as Parameters<typeof fs.createReadStream>[1]
   )
@@ -216,7 +231,7 @@ export function handleWriteStream(fh: StreamFile, options?: WriteStreamOptions):
     undefined as unknown as string,
     {
       ...options,
-      fd: fh.fd,
+      fd: streamFd(fh),
       fs: streamFs(fh, options?.signal)
     } as Parameters<typeof fs.createWriteStream>[1]
   )
@@ -258,7 +273,7 @@ const locked = new WeakSet<StreamFile>()
  * handle is locked to the stream, and closing the handle cancels the stream.
  */
 export function readableWebStream(fh: StreamFile, options: WebStreamOptions = {}): ReadableStream<Uint8Array> {
-  if (fh.fd === -1) throw invalidState('The FileHandle is closed')
+  if (fh._closed) throw invalidState('The FileHandle is closed')
   if (locked.has(fh)) throw invalidState('The FileHandle is locked')
   if (options.type !== undefined && typeof options.type !== 'string') {
     throw codedError(
