@@ -4,7 +4,8 @@
 //! - [`wire`]: the protocol shared with the TypeScript façade, defined once (the façade's
 //!   `src-ts/wire.ts` is generated from it);
 //! - [`js`], [`args`], [`uv`]: JS errors and pinned buffers, argument checks, libuv symbols;
-//! - memory the kernel may touch: [`bounce`], [`pool_mem`], [`owned`];
+//! - memory the kernel may touch: [`lent`] (the one pointer-and-length `IoBuf`), [`bounce`],
+//!   [`pool_mem`], [`owned`];
 //! - [`complete`]: the [`NodeOp`](complete::NodeOp) trait, how each op finishes itself;
 //! - [`ops`]: the ops, one file each;
 //! - [`queue`]: the shared submission queue (hot-path reads and writes with no N-API call);
@@ -21,6 +22,7 @@ mod args;
 mod bounce;
 mod complete;
 mod js;
+mod lent;
 mod ops;
 mod owned;
 mod pool_mem;

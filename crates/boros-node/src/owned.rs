@@ -9,7 +9,8 @@
 //! Buffer meanwhile (drop it, detach it, transfer it). The kernel then writes straight into
 //! it: no bounce buffer, no copy. See docs/files-internals.md.
 
-use boros::buf::{IoBuf, IoBufMut, Mapping};
+use crate::lent::Lent;
+use boros::buf::Mapping;
 use std::alloc::Layout;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -100,44 +101,12 @@ impl Alloc {
 }
 
 /// A range of an owned allocation lent to one read. Holds the allocation alive.
-pub struct OwnedSlice {
-    alloc: Rc<Alloc>,
-    ptr: *mut u8,
-    len: usize,
-}
+pub type OwnedSlice = Lent<Rc<Alloc>>;
 
-impl OwnedSlice {
-    /// `len` bytes from `addr`, if they lie inside one of this thread's allocations.
-    pub fn find(addr: usize, len: usize) -> Option<Self> {
-        let alloc = Alloc::find(addr, len)?;
-        Some(Self {
-            alloc,
-            ptr: addr as *mut u8,
-            len,
-        })
-    }
+/// `len` bytes from `addr`, if they lie inside one of this thread's allocations.
+pub fn find_slice(addr: usize, len: usize) -> Option<OwnedSlice> {
+    let alloc = Alloc::find(addr, len)?;
+    // SAFETY: `Alloc::find` checked that the range lies inside `alloc`, which the `Rc` keeps
+    // allocated and in place; it is zero-filled at allocation, so every byte is initialized.
+    Some(unsafe { Lent::new(alloc, addr as *mut u8, len) })
 }
-
-// SAFETY: `ptr..ptr+len` lies inside `alloc` (checked in `OwnedSlice::find`), and the `Rc` keeps the
-// allocation alive and in place for as long as this value lives, wherever it is moved.
-unsafe impl IoBuf for OwnedSlice {
-    fn stable_ptr(&self) -> *const u8 {
-        let _ = &self.alloc;
-        self.ptr
-    }
-    fn bytes_init(&self) -> usize {
-        self.len
-    }
-}
-
-// SAFETY: as above; the memory is zero-initialized, so every byte is always initialized.
-unsafe impl IoBufMut for OwnedSlice {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr
-    }
-    fn bytes_total(&self) -> usize {
-        self.len
-    }
-    unsafe fn set_init(&mut self, _n: usize) {}
-}
-

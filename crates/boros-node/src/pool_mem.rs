@@ -21,7 +21,8 @@
 //! before it pushes its next op, so this module never needs the runtime.
 
 use crate::js::{self, codes, Result};
-use boros::buf::{IoBuf, IoBufMut, Mapping};
+use crate::lent::Lent;
+use boros::buf::Mapping;
 use boros::op;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -185,55 +186,28 @@ pub fn slice_of(
         mem.fixed_ops.set(mem.fixed_ops.get() + 1.0);
     }
     mem.in_flight.set(mem.in_flight.get() + 1);
-    Ok((
-        Slice {
-            mem: Rc::clone(mem),
-            ptr,
-            len: length as usize,
-        },
-        first,
-    ))
+    // SAFETY: `ptr..ptr+length` lies inside the mapping (checked above), which the hold's `Rc`
+    // keeps mapped; mmap zero-fills it, so every byte is initialized.
+    let slice = unsafe { Lent::new(PoolHold(Rc::clone(mem)), ptr, length as usize) };
+    Ok((slice, first))
 }
 
-/// A range of pool memory owned by an op: keeps the whole mapping alive.
-pub struct Slice {
-    mem: Rc<PoolMem>,
-    ptr: *mut u8,
-    len: usize,
-}
+/// What keeps a pool slice alive: an `Rc` of the whole mapping, counted as an op in flight.
+pub struct PoolHold(Rc<PoolMem>);
 
-impl Drop for Slice {
-    /// The op that owned this slice completed (or was never queued).
+impl Drop for PoolHold {
+    /// The op that owned the slice completed (or was never queued).
     fn drop(&mut self) {
-        let left = self.mem.in_flight.get() - 1;
-        self.mem.in_flight.set(left);
-        if left == 0 && self.mem.disposed.get() {
-            self.mem.unregister();
+        let left = self.0.in_flight.get() - 1;
+        self.0.in_flight.set(left);
+        if left == 0 && self.0.disposed.get() {
+            self.0.unregister();
         }
     }
 }
 
-// SAFETY: `ptr..ptr+len` lies inside the mapping (checked in `slice_of`), which does not move
-// and is not unmapped while this Rc lives.
-unsafe impl IoBuf for Slice {
-    fn stable_ptr(&self) -> *const u8 {
-        self.ptr
-    }
-    fn bytes_init(&self) -> usize {
-        self.len
-    }
-}
-
-// SAFETY: as above; the mapping is writable and every byte of it is initialized (zeroed by mmap).
-unsafe impl IoBufMut for Slice {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr
-    }
-    fn bytes_total(&self) -> usize {
-        self.len
-    }
-    unsafe fn set_init(&mut self, _n: usize) {}
-}
+/// A range of pool memory owned by an op.
+pub type Slice = Lent<PoolHold>;
 
 /// A read into (or a write from) a pool slice: `READ_FIXED`/`WRITE_FIXED` with the buffer's
 /// table index when the pool is registered, a plain read or write of the same memory

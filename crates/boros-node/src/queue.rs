@@ -25,7 +25,7 @@ use crate::js::{self, codes, Result};
 use crate::ops::Plain;
 use crate::pool_mem::{queued_slice, SliceOp};
 use crate::wire::{ctl, entry, EntryKind, ARENA_ALIGN};
-use boros::buf::{IoBuf, IoBufMut};
+use crate::lent::Lent;
 use boros::{op, Driver};
 use napi::sys;
 use std::ptr;
@@ -164,10 +164,14 @@ impl SharedQueue {
                 if offset as usize + len as usize > self.arena_len {
                     return Err(libc::EINVAL);
                 }
-                let buf = ArenaSlice {
-                    // SAFETY: offset + len <= arena_len (checked above).
-                    ptr: unsafe { self.arena.add(offset as usize) },
-                    len: len as usize,
+                // SAFETY: offset + len <= arena_len (checked above), so the range lies in the
+                // arena: an ArrayBuffer held by a strong reference from `SharedQueue::new` until
+                // `release`, which the runtime calls only after the ring's last CQE (runtime.rs,
+                // `on_closed`). V8 never moves an ArrayBuffer's backing store, and no one can
+                // detach this one: it is private to the façade's binding module, which gives
+                // each op its own slot, not reused before the op's completion.
+                let buf = unsafe {
+                    Lent::new((), self.arena.add(offset as usize), len as usize)
                 };
                 if kind == EntryKind::Read {
                     Plain::new(op::Read::new(file, buf, pos), token)
@@ -193,35 +197,4 @@ impl SharedQueue {
             *r = ptr::null_mut();
         }
     }
-}
-
-/// A slice of the arena lent to one op.
-struct ArenaSlice {
-    ptr: *mut u8,
-    len: usize,
-}
-
-// SAFETY: the arena is an ArrayBuffer held by a strong reference from `SharedQueue::new` until
-// `release`, which the runtime calls only after the ring's last CQE (see runtime.rs, `on_closed`).
-// V8 never moves an ArrayBuffer's backing store, and no one can detach this one: it is private
-// to the façade's binding module. The façade gives each op its own slot, not reused before the
-// op's completion. So the memory stays valid and unshared for as long as the op lives.
-unsafe impl IoBuf for ArenaSlice {
-    fn stable_ptr(&self) -> *const u8 {
-        self.ptr
-    }
-    fn bytes_init(&self) -> usize {
-        self.len
-    }
-}
-
-// SAFETY: as above; the whole slot is the op's to write.
-unsafe impl IoBufMut for ArenaSlice {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr
-    }
-    fn bytes_total(&self) -> usize {
-        self.len
-    }
-    unsafe fn set_init(&mut self, _n: usize) {}
 }

@@ -4,7 +4,7 @@
 use crate::args;
 use crate::js::{self, codes, Result};
 use crate::ops::Plain;
-use crate::owned::{Alloc, OwnedSlice};
+use crate::owned::{find_slice, Alloc};
 use crate::runtime;
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -104,7 +104,7 @@ pub fn read_owned(
     // allocations; the slice's `Rc` keeps that memory mapped until the op's final CQE, even if
     // JS drops, detaches or transfers the Buffer meanwhile.
     let start = ptr as usize + offset as usize;
-    let slice = OwnedSlice::find(start, length as usize).ok_or_else(|| {
+    let slice = find_slice(start, length as usize).ok_or_else(|| {
         js::error(
             codes::INVALID_ARG_VALUE,
             "The argument 'buffer' is not a boros owned buffer",
