@@ -85,7 +85,7 @@ export interface FdInfo {
   /** `f_type` of `fstatfs(2)` (the filesystem's magic number), or 0 if unknown. */
   fsType: number
   /** Whether the descriptor was opened with `O_DIRECT`. */
-  direct: boolean
+  oDirect: boolean
   /** `O_DIRECT` buffer alignment (`stx_dio_mem_align`), 0 if unknown. */
   dioMemAlign: number
   /** `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown. */

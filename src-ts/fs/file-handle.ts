@@ -36,14 +36,14 @@ import type {
   WriteVResult
 } from './handle-types.js'
 import { readAll, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
-import { directError, learnRoute, RING, routedRead, type Route } from './route.js'
+import { oDirectError, learnRoute, RING, routedRead, type Route } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
 
 export type * from './handle-types.js'
 
-/** Largest read the runtime bounces through a recycled buffer (`BouncePool`, bounce.rs). */
+/** Largest read the runtime bounces through a recycled buffer (`BounceBuffers`, bounce.rs). */
 const BOUNCE_MAX = 1024 * 1024
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
@@ -232,13 +232,13 @@ export class FileHandle extends EventEmitter {
       p.then(settle, settle)
       return p
     }
-    const oDirect = route?.direct === true
+    const oDirect = route?.oDirect === true
     if (owned || (oDirect && ring().isOwned(buf))) {
       // Natively owned memory: the kernel reads straight into it.
       const p = this.#op('read', (b, k, f, t) => b.readOwned(k, f, buf as Buffer, off, len, pos, t), id, signal)
-      return oDirect ? p.catch((e: unknown) => Promise.reject(directError(e, route!))) : p
+      return oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route!))) : p
     }
-    if (oDirect) return Promise.reject(directError(systemError(-22, 'read'), route!))
+    if (oDirect) return Promise.reject(oDirectError(systemError(-22, 'read'), route!))
     if (signal == null && len <= FAST_MAX) {
       const p = this.#queued(false, buf, off, len, pos, undefined)
       if (p !== undefined) return p
@@ -261,12 +261,12 @@ export class FileHandle extends EventEmitter {
       return this.#op('write', (b, k, f, t) => b.poolIo(true, k, f, pool.native, pool.index, start, len, pos, t), id, signal)
     }
     const route = this.#routeOf(file)
-    if (signal == null && len <= FAST_MAX && route?.direct !== true) {
+    if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
       const p = this.#queued(true, buf, off, len, pos, undefined)
       if (p !== undefined) return p
     }
     const p = this.#op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t), id, signal)
-    return route?.direct ? p.catch((e: unknown) => Promise.reject(directError(e, route))) : p
+    return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
   }
 
   /**
@@ -603,7 +603,7 @@ export class FileHandle extends EventEmitter {
   /** @internal Whether the file was opened with `O_DIRECT` (reads need aligned owned buffers). */
   get _oDirect(): boolean {
     const file = this.#open()
-    return file !== undefined && this.#routeOf(file)?.direct === true
+    return file !== undefined && this.#routeOf(file)?.oDirect === true
   }
 
   /**

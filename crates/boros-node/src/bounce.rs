@@ -2,7 +2,7 @@
 //! JS memory itself (which could be detached while the read is in flight).
 
 /// Recycled bounce buffers, by power-of-two size class from 4 KiB to 1 MiB.
-pub struct BouncePool {
+pub struct BounceBuffers {
     classes: Vec<Vec<Vec<u8>>>,
 }
 
@@ -11,7 +11,7 @@ const MIN_SHIFT: u32 = 12;
 pub const MAX_SHIFT: u32 = 20;
 const KEEP_PER_CLASS: usize = 256;
 
-impl Default for BouncePool {
+impl Default for BounceBuffers {
     fn default() -> Self {
         Self {
             classes: (MIN_SHIFT..=MAX_SHIFT).map(|_| Vec::new()).collect(),
@@ -19,7 +19,7 @@ impl Default for BouncePool {
     }
 }
 
-impl BouncePool {
+impl BounceBuffers {
     fn class(len: usize) -> Option<usize> {
         let shift = len.max(1 << MIN_SHIFT).next_power_of_two().trailing_zeros();
         (shift <= MAX_SHIFT).then(|| (shift - MIN_SHIFT) as usize)

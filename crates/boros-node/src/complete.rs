@@ -7,7 +7,7 @@
 //! [`NodeOp::update`] (a multishot CQE) or [`NodeOp::complete`] (the final one): no central
 //! switch knows the ops, and adding an op adds one file under `ops/`.
 
-use crate::bounce::BouncePool;
+use crate::bounce::BounceBuffers;
 use boros::op::OpCode;
 use boros::Cqe;
 
@@ -37,7 +37,7 @@ pub struct Finish<'a> {
     /// `(token, result)` pairs for the façade, delivered in one JS call per batch.
     pub(crate) settled: &'a mut Vec<(u32, i32)>,
     /// Recycled bounce buffers.
-    pub bounce: &'a mut BouncePool,
+    pub bounce: &'a mut BounceBuffers,
     /// Work for after the reap.
     pub(crate) later: &'a mut Vec<Later>,
 }

@@ -13,7 +13,7 @@
 //! - Teardown (worker exit, env cleanup) runs as an async cleanup hook: cancel everything,
 //!   let the loop collect every last CQE, close the uv handles, then free the ring.
 
-use crate::bounce::BouncePool;
+use crate::bounce::BounceBuffers;
 use crate::complete::{Finish, Later, NodeOp};
 use crate::js::{self, codes, Result};
 use crate::queue::SharedQueue;
@@ -42,7 +42,7 @@ pub struct Runtime {
     results: *mut i32,
     results_pairs: usize,
     async_ctx: sys::napi_async_context,
-    pub bounce: BouncePool,
+    pub bounce: BounceBuffers,
     /// Hot-path reads and writes the façade queued in shared memory (see queue.rs).
     queue: SharedQueue,
     /// Completions finished but not yet handed to JS (more than fit in `results`).
@@ -148,7 +148,7 @@ pub unsafe fn init(
         results: results_ptr.cast(),
         results_pairs: results_len / 8,
         async_ctx,
-        bounce: BouncePool::default(),
+        bounce: BounceBuffers::default(),
         queue,
         ready: Vec::new(),
         later: Vec::new(),

@@ -120,7 +120,7 @@ pub struct FdInfo {
     /// `f_type` of `fstatfs(2)` (the filesystem's magic number), or 0 if unknown.
     pub fs_type: f64,
     /// Whether the descriptor was opened with `O_DIRECT`.
-    pub direct: bool,
+    pub o_direct: bool,
     /// `O_DIRECT` buffer alignment (`stx_dio_mem_align`), 0 if unknown.
     pub dio_mem_align: u32,
     /// `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown.
@@ -142,9 +142,9 @@ pub fn fd_info(fd: i32) -> FdInfo {
         };
         (t, libc::fcntl(fd, libc::F_GETFL))
     };
-    let direct = flags >= 0 && flags & libc::O_DIRECT != 0;
+    let o_direct = flags >= 0 && flags & libc::O_DIRECT != 0;
     let (mut mem, mut off) = (0, 0);
-    if direct {
+    if o_direct {
         // SAFETY: as above.
         unsafe {
             let mut stx: libc::statx = std::mem::zeroed();
@@ -165,7 +165,7 @@ pub fn fd_info(fd: i32) -> FdInfo {
     }
     FdInfo {
         fs_type,
-        direct,
+        o_direct,
         dio_mem_align: mem,
         dio_offset_align: off,
     }
