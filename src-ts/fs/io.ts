@@ -51,7 +51,7 @@ export function tooLarge(size: number): RangeError {
   return codedError(RangeError, 'ERR_FS_FILE_TOO_LARGE', `File size (${size}) is greater than 2 GiB`)
 }
 
-/** A Buffer whose memory is owned natively (see files.rs), aligned to `alignment`. */
+/** A Buffer whose memory is owned natively (see crates/boros-node/src/owned.rs), aligned to `alignment`. */
 export function ownedBuffer(size: number, alignment = 16): Buffer {
   return ring().ownedBuffer(size, alignment) as Buffer
 }
