@@ -291,7 +291,9 @@ export function abortError(signal: AbortSignal): AbortError {
  * (`>= 0`, or `-errno`) into the value to resolve with, or throws the error to reject with.
  * `cancel(reason)` (or `signal`, or the surrounding task's cancellation) asks the kernel to
  * cancel it; it then rejects with `AbortError` — unless the kernel finished it first: a read or
- * write that completed has moved bytes and positions, so its own result is kept.
+ * write that completed has moved bytes and positions, so its own result is kept. `done`, if
+ * given, is called exactly once when the op is over (settled, or refused before it went out):
+ * how a `FileHandle` counts the ops its `close()` waits for.
  */
 export class PendingOp<T> {
   /** Settles with the op's result. */
@@ -301,11 +303,18 @@ export class PendingOp<T> {
   #cancelled = false
   #reason: unknown
 
-  constructor(start: Start, map: (result: number) => T, signal?: AbortSignal | null, task?: TaskScope) {
+  constructor(
+    start: Start,
+    map: (result: number) => T,
+    signal?: AbortSignal | null,
+    task?: TaskScope,
+    done?: () => void
+  ) {
     const binding = ring()
     this.promise = new Promise<T>((resolve, reject) => {
       if (signal?.aborted) {
         this.#settled = true
+        done?.()
         reject(abortError(signal))
         return
       }
@@ -314,6 +323,7 @@ export class PendingOp<T> {
       }
       const token = takeToken((result) => {
         this.#settled = true
+        done?.()
         signal?.removeEventListener('abort', onAbort)
         task?.untrack(onAbort)
         if (this.#cancelled && result < 0) {
@@ -331,6 +341,7 @@ export class PendingOp<T> {
       } catch (e) {
         dropToken(token)
         this.#settled = true
+        done?.()
         reject(e)
         return
       }
@@ -363,12 +374,18 @@ export class PendingOp<T> {
  * Submits one operation and returns its promise (see {@link PendingOp}). With no signal and no
  * surrounding task there is nothing to cancel: the hot path takes a token and nothing else.
  */
-export function submit<T>(start: Start, map: (result: number) => T, signal?: AbortSignal | null): Promise<T> {
+export function submit<T>(
+  start: Start,
+  map: (result: number) => T,
+  signal?: AbortSignal | null,
+  done?: () => void
+): Promise<T> {
   const task = currentTask()
   if (signal == null && task === undefined) {
     const binding = ring()
     return new Promise<T>((resolve, reject) => {
       const token = takeToken((result) => {
+        done?.()
         try {
           resolve(map(result))
         } catch (e) {
@@ -379,9 +396,10 @@ export function submit<T>(start: Start, map: (result: number) => T, signal?: Abo
         start(binding, token)
       } catch (e) {
         dropToken(token)
+        done?.()
         reject(e)
       }
     })
   }
-  return new PendingOp(start, map, signal, task).promise
+  return new PendingOp(start, map, signal, task, done).promise
 }

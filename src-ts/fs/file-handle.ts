@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events'
 import * as nodeFs from 'node:fs'
 import type { BigIntStats, Stats } from 'node:fs'
-import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit, takeToken, dropToken } from '../binding.js'
+import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
 import { poolSlotOf } from '../buffer-pool.js'
 import { codedError, codes, invalidArgType, systemError } from '../errors.js'
@@ -105,7 +105,8 @@ export class FileHandle extends EventEmitter {
     return this.#closing === undefined ? this.#file : undefined
   }
 
-  #settleOne(): void {
+  /** An op of the handle is over (see `#op`); the last one lets a waiting `close()` go on. */
+  readonly #settleOne = (): void => {
     if (--this.#pending === 0 && this.#drained !== undefined) this.#drained()
   }
 
@@ -119,43 +120,15 @@ export class FileHandle extends EventEmitter {
     const kind = file.kind
     const n = fileNumber(file)
     this.#pending++
-    if (signal == null && currentTask() === undefined) {
-      // The hot path: one promise, one waiter, nothing to cancel.
-      const binding = ring()
-      return new Promise<T>((resolve, reject) => {
-        const token = takeToken((result) => {
-          this.#settleOne()
-          if (result < 0) reject(systemError(result, syscall))
-          else resolve(map(result))
-        })
-        try {
-          start(binding, kind, n, token)
-        } catch (e) {
-          dropToken(token)
-          this.#settleOne()
-          reject(e)
-        }
-      })
-    }
-    let counted = true
-    const done = (): void => {
-      if (!counted) return
-      counted = false
-      this.#settleOne()
-    }
     return submit(
       (b, t) => start(b, kind, n, t),
       (result) => {
-        done()
         if (result < 0) throw systemError(result, syscall)
         return map(result)
       },
-      signal
-    ).catch((e: unknown) => {
-      // A cancelled (or refused) op rejects without reaching `map`: count it as done here.
-      done()
-      throw e
-    })
+      signal,
+      this.#settleOne
+    )
   }
 
   /**
