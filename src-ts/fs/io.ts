@@ -4,7 +4,7 @@
  * Not part of the public API.
  * @module
  */
-import { codedError, invalidArgType } from '../errors.js'
+import { AbortError, codedError, invalidArgType } from '../errors.js'
 import { ring } from '../binding.js'
 import type { FileHandle } from './file-handle.js'
 
@@ -96,6 +96,10 @@ export async function writeAll(
   data: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   signal?: AbortSignal
 ): Promise<void> {
+  // As Node's writeFileHandle: the signal is checked before anything is written and after
+  // each chunk of an iterable, so an abort is seen even where no write is left to cancel (an
+  // empty or exhausted iterable, an abort that came while the file was being opened).
+  checkAborted(signal)
   if (data instanceof Uint8Array) {
     let done = 0
     while (done < data.byteLength) {
@@ -103,7 +107,15 @@ export async function writeAll(
     }
     return
   }
-  for await (const chunk of data) await writeAll(fh, chunk, signal)
+  for await (const chunk of data) {
+    checkAborted(signal)
+    await writeAll(fh, chunk, signal)
+  }
+  checkAborted(signal)
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
 }
 
 /** Writes in flight at once by `writeAllAt`. */
@@ -115,6 +127,7 @@ const WRITE_DEPTH = 4
  * for a descriptor whose writes land at the given positions (not `O_APPEND`).
  */
 export async function writeAllAt(fh: FileHandle, data: Uint8Array, start: number, signal?: AbortSignal): Promise<void> {
+  checkAborted(signal)
   let next = 0
   let failed = false
   const lane = async (): Promise<void> => {
