@@ -11,7 +11,7 @@
 import * as fs from 'node:fs'
 import { createInterface, type Interface } from 'node:readline'
 import { usesRing } from '../binding.js'
-import { codedError } from '../errors.js'
+import { codedError, invalidArgType } from '../errors.js'
 import { toPath, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle } from './file-handle.js'
 import { ownedBuffer } from './io.js'
@@ -65,8 +65,10 @@ export interface WriteStreamOptions {
 
 /** Options of `readableWebStream`. */
 export interface WebStreamOptions {
-  /** `'bytes'` for a byte stream (BYOB readers read straight into their views). */
+  /** `'bytes'`: accepted for Node 20's API; the stream is always a byte stream (as Node 22.15+/24's). */
   readonly type?: 'bytes'
+  /** Close the FileHandle when the stream ends or is cancelled (default `false`). */
+  readonly autoClose?: boolean
 }
 
 /**
@@ -257,17 +259,22 @@ function invalidState(message: string): Error {
   return codedError(Error, 'ERR_INVALID_STATE', `Invalid state: ${message}`)
 }
 
-const WEB_CHUNK = 64 * 1024
 const locked = new WeakSet<FileHandle>()
 
 /**
- * `filehandle.readableWebStream(options)`: reads from the current position to EOF. With
- * `{ type: 'bytes' }` it is a byte stream (BYOB readers supply the memory). Like Node's, the
- * handle is locked to the stream, and closing the handle cancels the stream.
+ * `filehandle.readableWebStream(options)`: reads from the current position to EOF. Always a
+ * byte stream (BYOB readers supply the memory; default readers get `Uint8Array` chunks), as
+ * Node 24's. `autoClose: true` closes the handle at the end of the stream or when it is
+ * cancelled. Like Node's, the handle is locked to the stream, and closing the handle cancels
+ * the stream.
  */
 export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}): ReadableStream<Uint8Array> {
   if (fh.fd === -1) throw invalidState('The FileHandle is closed')
+  // A handle whose close() was called but has not finished (Node: "The FileHandle is closing").
+  // FileHandle has no public way to tell; `_closing` is read where it exists (see FINDINGS.md).
+  if ((fh as unknown as { _closing?: boolean })._closing === true) throw invalidState('The FileHandle is closing')
   if (locked.has(fh)) throw invalidState('The FileHandle is locked')
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
   if (options.type !== undefined && typeof options.type !== 'string') {
     throw codedError(
       TypeError,
@@ -275,40 +282,56 @@ export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}
       `The "options.type" property must be of type string. Received type ${typeof options.type}`
     )
   }
+  if (options.type !== undefined && options.type !== 'bytes') {
+    process.emitWarning(
+      'A non-"bytes" options.type has no effect. A byte-oriented steam is always created.',
+      'ExperimentalWarning'
+    )
+  }
+  const autoClose = options.autoClose === undefined ? false : options.autoClose
+  if (typeof autoClose !== 'boolean') throw invalidArgType('options.autoClose', 'of type boolean', autoClose)
   // Like Node's, the handle stays locked to this stream for good.
   locked.add(fh)
-  let stream: ReadableStream<Uint8Array>
-  if (options.type === 'bytes') {
-    stream = new ReadableStream({
-      type: 'bytes',
-      autoAllocateChunkSize: 16384,
-      async pull(controller) {
-        const req = controller.byobRequest!
-        const view = req.view as Uint8Array
-        const n = await fh._readInto(view, 0, view.byteLength, -1)
-        if (n === 0) {
-          controller.close()
-          req.respond(0)
-          return
-        }
-        req.respond(n)
-      }
-    })
-  } else {
-    stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const buf = Buffer.allocUnsafe(WEB_CHUNK)
-        const n = await fh._readInto(buf, 0, WEB_CHUNK, -1)
-        if (n === 0) {
-          controller.close()
-          return
-        }
-        controller.enqueue(new Uint8Array(buf.buffer, buf.byteOffset, n))
-      }
-    })
+  const done = async (): Promise<void> => {
+    if (autoClose) await fh.close()
   }
+  let ctl: ReadableByteStreamController | undefined
+  let ended = false
+  const stream = new ReadableStream({
+    type: 'bytes',
+    autoAllocateChunkSize: 16384,
+    start(controller) {
+      ctl = controller
+    },
+    async pull(controller) {
+      const req = controller.byobRequest!
+      const view = req.view as Uint8Array
+      const n = await fh._readInto(view, 0, view.byteLength, -1)
+      if (ended) return
+      if (n === 0) {
+        ended = true
+        controller.close()
+        req.respond(0)
+        await done()
+        return
+      }
+      req.respond(n)
+    },
+    cancel() {
+      ended = true
+      return done()
+    }
+  })
+  // Closing the handle ends the stream, even one locked to a reader (Node cancels it).
   fh.once('close', () => {
-    stream.cancel().catch(() => undefined)
+    if (ended) return
+    ended = true
+    try {
+      ctl!.close()
+      ctl!.byobRequest?.respond(0)
+    } catch {
+      // already closed or errored
+    }
   })
   return stream
 }
