@@ -88,3 +88,69 @@ test('readableWebStream: closing the handle ends a stream locked to a reader', a
 test.after.always(async () => {
   await fsp.rm(dir, { recursive: true, force: true })
 })
+
+// Node's test-fs-read-stream-file-handle.js / test-fs-write-stream-file-handle-2.js.
+function streamEvents(stream) {
+  const events = []
+  for (const name of ['end', 'error', 'close']) stream.on(name, (e) => events.push(name === 'error' ? e.code : name))
+  stream.on('data', () => {})
+  return new Promise((resolve) => stream.on('close', () => setImmediate(() => resolve(events))))
+}
+
+test('a read stream of a handle closed under it emits only close, as Node', async (t) => {
+  const run = async (fs) => {
+    const fh = await fs.open(file)
+    const stream = fh.createReadStream({ highWaterMark: 1024 })
+    stream.once('data', () => fh.close())
+    return streamEvents(stream)
+  }
+  t.deepEqual(await run(bfs), await run(fsp))
+  t.deepEqual(await run(bfs), ['close'])
+})
+
+test("handle streams call a handle's replaced read() and write(), as Node's do", async (t) => {
+  const run = async (fs) => {
+    const calls = { read: 0, write: 0 }
+    const out = await fs.open(join(dir, `w-${fs === bfs ? 'b' : 'n'}`), 'w+')
+    const write = out.write
+    out.write = function (...args) {
+      calls.write++
+      return Reflect.apply(write, this, args)
+    }
+    const ws = out.createWriteStream()
+    await new Promise((r) => ws.end('hello', r))
+    const fh = await fs.open(file)
+    const read = fh.read
+    fh.read = function (...args) {
+      calls.read++
+      return Reflect.apply(read, this, args)
+    }
+    let n = 0
+    for await (const c of fh.createReadStream()) n += c.length
+    return { n, read: calls.read > 0, write: calls.write > 0 }
+  }
+  t.deepEqual(await run(bfs), await run(fsp))
+})
+
+test('createReadStream: a FileHandle with an fs option is a plain Error, as Node', async (t) => {
+  const { createReadStream } = await import('node:fs')
+  for (const [name, fs, create] of [
+    ['boros', bfs, (fh) => bfs.createReadStream(fh, { fs: {} })],
+    ['node', fsp, (fh) => createReadStream(null, { fd: fh, fs: {} })]
+  ]) {
+    const fh = await fs.open(file)
+    const e = t.throws(() => create(fh), { code: 'ERR_METHOD_NOT_IMPLEMENTED' }, name)
+    t.is(e.name, 'Error', name)
+    await fh.close()
+  }
+})
+
+test("createReadStream(path, { fs }) reads through the caller's fs, as Node", async (t) => {
+  const nodeFs = await import('node:fs')
+  const opened = []
+  const own = { ...nodeFs, open: (...a) => (opened.push(a[0]), nodeFs.open(...a)) }
+  let text = ''
+  for await (const c of bfs.createReadStream(file, { fs: own, encoding: 'utf8' })) text += c
+  t.is(text, content)
+  t.deepEqual(opened, [file])
+})

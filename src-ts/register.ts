@@ -114,6 +114,27 @@ export function install(): Installed {
     return Reflect.apply(load, this, [request, parent, isMain])
   }
 
+  // fs.createReadStream(path, { fd: handle }) / fs.createWriteStream: Node's stream classes
+  // accept only Node's own FileHandle as `fd`; a boros FileHandle is served by boros' streams
+  // (which are Node's stream classes reading through the handle).
+  const bfs = require('./fs/index.js') as typeof import('./fs/index.js')
+  const nodeCreateReadStream = fs.createReadStream
+  const nodeCreateWriteStream = fs.createWriteStream
+  fs.createReadStream = function createReadStream(this: unknown, path: unknown, options?: unknown) {
+    const fd = (options as { fd?: unknown } | null | undefined)?.fd
+    if (typeof options === 'object' && fd instanceof bfs.FileHandle) {
+      return bfs.createReadStream(fd, { ...(options as object), fd: undefined } as never)
+    }
+    return Reflect.apply(nodeCreateReadStream, this, [path, options])
+  } as typeof fs.createReadStream
+  fs.createWriteStream = function createWriteStream(this: unknown, path: unknown, options?: unknown) {
+    const fd = (options as { fd?: unknown } | null | undefined)?.fd
+    if (typeof options === 'object' && fd instanceof bfs.FileHandle) {
+      return bfs.createWriteStream(fd, { ...(options as object), fd: undefined } as never)
+    }
+    return Reflect.apply(nodeCreateWriteStream, this, [path, options])
+  } as typeof fs.createWriteStream
+
   // require('fs').promises and ESM `import { promises } from 'fs'`.
   Object.defineProperty(fs, 'promises', {
     configurable: true,

@@ -121,9 +121,23 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
           )
           return
         }
+        if (Object.hasOwn(h, 'read')) {
+          // The caller replaced the handle's read(): Node's streams go through it, so do we.
+          h.read(buf, off, len, position).then(
+            (r) => cb(null, r.bytesRead, buf),
+            (e: Error) => cb(e)
+          )
+          return
+        }
         h._readInto(buf, off, len, pos(position), signal).then(
           (n) => cb(null, n, buf),
-          (e: Error) => cb(e)
+          (e: Error) => {
+            // The handle was closed under the stream: Node destroys the stream at close(), so
+            // it only emits 'close'. Here the read that raced the close is let go once the
+            // handle's 'close' has destroyed the stream (a destroyed stream ignores it).
+            if (closedUnder(h, e)) afterClose(h, () => cb(null, 0, buf))
+            else cb(e)
+          }
         )
       } catch (e) {
         cb(e as Error)
@@ -138,7 +152,10 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
       cb: (err: Error | null, n?: number) => void
     ): void {
       try {
-        settle(handle(fd)._writeFrom(buf, off, len, pos(position), signal), cb)
+        const h = handle(fd)
+        // A replaced write() is called, as Node's streams call the handle's own.
+        if (Object.hasOwn(h, 'write')) settle(h.write(buf, off, len, position).then((r) => r.bytesWritten), cb)
+        else settle(h._writeFrom(buf, off, len, pos(position), signal), cb)
       } catch (e) {
         cb(e as Error)
       }
@@ -165,9 +182,30 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
   }
 }
 
+/** Whether `e` is the EBADF of an operation on a handle that close() was called on. */
+function closedUnder(fh: FileHandle, e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown }
+  return (
+    err?.code === 'EBADF' &&
+    (fh.fd === -1 || (fh as unknown as { _closing?: boolean })._closing === true || err.message === 'file closed')
+  )
+}
+
+/** Runs `fn` once the handle has emitted 'close' (on the next turn, after its listeners). */
+function afterClose(fh: FileHandle, fn: () => void): void {
+  if (fh.fd === -1) setImmediate(fn)
+  else fh.once('close', () => setImmediate(fn))
+}
+
+/** Whether the options carry a caller's own `fs` implementation. */
+function hasOwnFs(options: object | undefined): boolean {
+  return options != null && typeof options === 'object' && 'fs' in options && options.fs != null
+}
+
 function checkOptions(options: object | undefined): void {
-  if (options != null && typeof options === 'object' && 'fs' in options && options.fs != null) {
-    throw codedError(TypeError, 'ERR_METHOD_NOT_IMPLEMENTED', 'The FileHandle with fs method is not implemented')
+  if (hasOwnFs(options)) {
+    // Node's error: a plain Error (not a TypeError).
+    throw codedError(Error, 'ERR_METHOD_NOT_IMPLEMENTED', 'The FileHandle with fs method is not implemented')
   }
   validateSignal((options as { signal?: unknown } | undefined)?.signal)
 }
@@ -223,7 +261,8 @@ export function createReadStream(
 ): fs.ReadStream {
   const opts = typeof options === 'string' ? { encoding: options } : options
   if (path instanceof FileHandle) return handleReadStream(path, opts)
-  if (!usesRing()) return fs.createReadStream(path, opts as Parameters<typeof fs.createReadStream>[1])
+  // No ring, or the caller's own `fs` does the I/O: Node's stream as it is.
+  if (!usesRing() || hasOwnFs(opts)) return fs.createReadStream(path, opts as Parameters<typeof fs.createReadStream>[1])
   checkOptions(opts)
   const p = toPath(path)
   return fs.createReadStream(p, { ...opts, fs: streamFs(undefined, opts?.signal) } as Parameters<
@@ -242,7 +281,8 @@ export function createWriteStream(
 ): fs.WriteStream {
   const opts = typeof options === 'string' ? { encoding: options } : options
   if (path instanceof FileHandle) return handleWriteStream(path, opts)
-  if (!usesRing()) return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
+  // No ring, or the caller's own `fs` does the I/O: Node's stream as it is.
+  if (!usesRing() || hasOwnFs(opts)) return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
   checkOptions(opts)
   const p = toPath(path)
   return fs.createWriteStream(p, { ...opts, fs: streamFs(undefined, opts?.signal) } as Parameters<
@@ -306,7 +346,14 @@ export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}
     async pull(controller) {
       const req = controller.byobRequest!
       const view = req.view as Uint8Array
-      const n = await fh._readInto(view, 0, view.byteLength, -1)
+      let n: number
+      try {
+        n = await fh._readInto(view, 0, view.byteLength, -1)
+      } catch (e) {
+        // A read that raced close(): the handle's 'close' ends the stream (below), as in Node.
+        if (closedUnder(fh, e)) return new Promise<void>((r) => afterClose(fh, r))
+        throw e
+      }
       if (ended) return
       if (n === 0) {
         ended = true
