@@ -58,3 +58,16 @@ test('without the flag nothing is swapped', (t) => {
   `], { cwd: root, encoding: 'utf8' })
   t.is(r.stdout.trim(), 'false false')
 })
+
+test('boros doctor says whether the drop-in mode is active', (t) => {
+  const doctor = (env) => {
+    const r = spawnSync(process.execPath, ['bin/boros.js', 'doctor', '--json'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', ...env }
+    })
+    return JSON.parse(r.stdout).register
+  }
+  t.like(doctor({}), { active: false, inNodeOptions: false })
+  t.like(doctor({ NODE_OPTIONS: '--import=boros/register' }), { active: true, inNodeOptions: true })
+})
