@@ -148,7 +148,13 @@ test('createReadStream: a FileHandle with an fs option is a plain Error, as Node
 test("createReadStream(path, { fs }) reads through the caller's fs, as Node", async (t) => {
   const nodeFs = await import('node:fs')
   const opened = []
-  const own = { ...nodeFs, open: (...a) => (opened.push(a[0]), nodeFs.open(...a)) }
+  const own = {
+    ...nodeFs,
+    open: (...a) => {
+      opened.push(a[0])
+      return nodeFs.open(...a)
+    }
+  }
   let text = ''
   for await (const c of bfs.createReadStream(file, { fs: own, encoding: 'utf8' })) text += c
   t.is(text, content)

@@ -50,12 +50,20 @@ test('NODE_OPTIONS=--import=boros/register works too', (t) => {
 })
 
 test('without the flag nothing is swapped', (t) => {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
     import { open } from 'node:fs/promises'
     import { createRequire } from 'node:module'
     const require = createRequire(process.cwd() + '/')
     console.log(open === require('./dist/fs/index.js').open, require('./dist/register.js').registerState().active)
-  `], { cwd: root, encoding: 'utf8' })
+  `
+    ],
+    { cwd: root, encoding: 'utf8' }
+  )
   t.is(r.stdout.trim(), 'false false')
 })
 

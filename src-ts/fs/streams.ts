@@ -154,7 +154,11 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
       try {
         const h = handle(fd)
         // A replaced write() is called, as Node's streams call the handle's own.
-        if (Object.hasOwn(h, 'write')) settle(h.write(buf, off, len, position).then((r) => r.bytesWritten), cb)
+        if (Object.hasOwn(h, 'write'))
+          settle(
+            h.write(buf, off, len, position).then((r) => r.bytesWritten),
+            cb
+          )
         else settle(h._writeFrom(buf, off, len, pos(position), signal), cb)
       } catch (e) {
         cb(e as Error)
@@ -282,7 +286,8 @@ export function createWriteStream(
   const opts = typeof options === 'string' ? { encoding: options } : options
   if (path instanceof FileHandle) return handleWriteStream(path, opts)
   // No ring, or the caller's own `fs` does the I/O: Node's stream as it is.
-  if (!usesRing() || hasOwnFs(opts)) return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
+  if (!usesRing() || hasOwnFs(opts))
+    return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
   checkOptions(opts)
   const p = toPath(path)
   return fs.createWriteStream(p, { ...opts, fs: streamFs(undefined, opts?.signal) } as Parameters<
