@@ -324,7 +324,11 @@ export class PendingOp<T> {
       const token = takeToken((result) => {
         this.#settled = true
         done?.()
-        signal?.removeEventListener('abort', onAbort)
+        // A caller's signal is a caller's object: a listener call that throws (a Proxy, a
+        // subclass) must neither escape the completion callback nor leave the promise pending.
+        try {
+          signal?.removeEventListener('abort', onAbort)
+        } catch {}
         task?.untrack(onAbort)
         if (this.#cancelled && result < 0) {
           reject(new AbortError(undefined, { cause: this.#reason }))
@@ -345,7 +349,12 @@ export class PendingOp<T> {
         reject(e)
         return
       }
-      signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        signal?.addEventListener('abort', onAbort, { once: true })
+      } catch {
+        // A signal that cannot take a listener cannot cancel in the kernel: its `aborted` is
+        // still read before the op and by the whole-file loops between ops, as Node does.
+      }
       task?.track(onAbort)
     })
   }

@@ -3,7 +3,7 @@
  * `syscall`, `path`, `dest`), argument errors with Node's codes, and `AbortError`.
  * @module
  */
-import { getSystemErrorMap } from 'node:util'
+import { getSystemErrorMap, inspect } from 'node:util'
 import { nativeCodes } from './wire.js'
 
 const systemErrors = getSystemErrorMap()
@@ -107,8 +107,10 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
 
 /** `ERR_INVALID_ARG_VALUE`, worded as Node words it. */
 export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError {
-  const shown = typeof value === 'string' ? `'${value}'` : String(value)
-  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The argument '${name}' ${reason}. Received ${shown}`)
+  let shown = inspect(value)
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
+  const type = name.includes('.') ? 'property' : 'argument'
+  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The ${type} '${name}' ${reason}. Received ${shown}`)
 }
 
 /** `ERR_OUT_OF_RANGE`, worded as Node words it. */

@@ -19,7 +19,7 @@ import type { BigIntStats, Stats } from 'node:fs'
 import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
 import { poolSlotOf } from '../buffer-pool.js'
-import { codedError, codes, invalidArgType, systemError } from '../errors.js'
+import { codedError, codes, invalidArgType, invalidArgValue, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { currentTask } from '../task-context.js'
 import { validateBuffer, validateInteger, validateOffsetLength, validatePosition, validateSignal, MAX_RW } from '../validate.js'
@@ -35,7 +35,7 @@ import type {
   WriteResult,
   WriteVResult
 } from './handle-types.js'
-import { readAll, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
+import { readAll, throwIfAborted, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
 import { oDirectError, learnRoute, RING, routedRead, type Route } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
@@ -65,6 +65,28 @@ function validateBufferArray(buffers: unknown): asserts buffers is readonly Node
 }
 
 /**
+ * Handles collected without `close()`: like Node, their file is closed then, with Node's two
+ * warnings (the second a `DEP0137` deprecation). Holds the file, never the handle.
+ */
+const unclosed = new FinalizationRegistry<FileRef>((file) => {
+  const n = fileNumber(file)
+  process.emitWarning(`Closing file descriptor ${n} on garbage collection`)
+  process.emitWarning(
+    'Closing a FileHandle object on garbage collection is deprecated. Please close FileHandle objects explicitly using FileHandle.prototype.close(). In the future, an error will be thrown if a file descriptor is closed during garbage collection.',
+    'DeprecationWarning',
+    'DEP0137'
+  )
+  try {
+    submit(
+      (b, t) => b.close(file.kind, n, t),
+      () => undefined
+    ).catch(() => undefined)
+  } catch {
+    // The runtime of this thread is gone (worker exit): so is its file table.
+  }
+})
+
+/**
  * An open file. Every operation goes through this thread's io_uring. Like Node's, `close()`
  * waits for operations in flight on the handle, and operations after close reject with EBADF.
  */
@@ -83,6 +105,7 @@ export class FileHandle extends EventEmitter {
     super()
     this.#file = file
     this.#fixed = file.kind === FILE_KIND_FIXED
+    unclosed.register(this, file, this)
   }
 
   /**
@@ -356,11 +379,15 @@ export class FileHandle extends EventEmitter {
       validateBuffer(buf)
       const off = (offset as number | null | undefined) ?? opts?.offset ?? 0
       const len = length ?? opts?.length ?? buf.byteLength - off
-      validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
-      const pos = validatePosition(position !== undefined ? position : opts?.position)
-      validateSignal(opts?.signal)
+      // Node's order: nothing to read resolves at once; then an empty buffer; then the range.
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
-      return this.#read(buf, off, len, pos, opts?.signal).then((n) => ({ bytesRead: n, buffer: buf }))
+      if (buf.byteLength === 0) throw invalidArgValue('buffer', buf, 'is empty and cannot be written')
+      validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
+      const pos = validatePosition(position !== undefined ? position : opts?.position, len)
+      validateSignal(opts?.signal)
+      const read =
+        typeof pos === 'bigint' ? this.#farRead(buf, off, len, pos) : this.#read(buf, off, len, pos, opts?.signal)
+      return read.then((n) => ({ bytesRead: n, buffer: buf }))
     } catch (e) {
       return Promise.reject(e)
     }
@@ -382,7 +409,12 @@ export class FileHandle extends EventEmitter {
       let len: number
       let pos: number
       if (typeof data === 'string') {
-        buf = Buffer.from(data, (typeof length === 'string' ? length : 'utf8') as BufferEncoding)
+        const encoding = (typeof length === 'string' ? length : 'utf8') as BufferEncoding
+        // Node's validateEncoding: hex text must have an even length.
+        if (encoding === 'hex' && data.length % 2 !== 0) {
+          throw invalidArgValue('encoding', encoding, `is invalid for data of length ${data.length}`)
+        }
+        buf = Buffer.from(data, encoding)
         len = buf.byteLength
         pos = validatePosition(offset as number | null | undefined)
       } else {
@@ -391,18 +423,29 @@ export class FileHandle extends EventEmitter {
         if (offset !== null && typeof offset === 'object') {
           off = offset.offset ?? 0
           len = offset.length ?? buf.byteLength - off
+          validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
           pos = validatePosition(offset.position)
         } else {
           off = offset ?? 0
           len = (length as number | null | undefined) ?? buf.byteLength - off
+          validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
           pos = validatePosition(position)
         }
-        validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
       }
-      return this.#write(buf, off, len, pos).then((n) => ({ bytesWritten: n, buffer: data }))
+      const written = this.#write(buf, off, len, pos)
+      return written.then((n) => ({ bytesWritten: n, buffer: data }))
     } catch (e) {
       return Promise.reject(e)
     }
+  }
+
+  /**
+   * A read at a position past 2^53 - 1, which no double (and so no shared-queue entry or native
+   * argument) can carry exactly: served by `node:fs`, which takes bigint read positions, on a
+   * descriptor of the file (the kernel then answers EFBIG/EOVERFLOW, or 0 at the end).
+   */
+  #farRead(buf: NodeJS.ArrayBufferView, off: number, len: number, pos: bigint): Promise<number> {
+    return this.#nodeFs<number>('read', (fd, cb) => nodeFs.read(fd, buf, off, len, pos, cb))
   }
 
   /** `fstat` through statx; `{ bigint: true }`: `node:fs` `fstat`, which builds Node's `BigIntStats`. */
@@ -547,11 +590,13 @@ export class FileHandle extends EventEmitter {
   async readFile(options?: ReadFileOptions | Encoding | null): Promise<Buffer | string> {
     const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
     validateSignal(opts.signal)
+    throwIfAborted(opts.signal)
     // A direct handle on a kernel before 6.8 cannot be stat'ed (no FIXED_FD_INSTALL): read until EOF.
     const st = await this.stat().catch((e: { code?: string }) => {
       if (this.#fixed && e.code === codes.UNSUPPORTED_OP) return undefined
       throw e
     })
+    throwIfAborted(opts.signal)
     const data = await readAll(this, st?.isFile() ? st.size : 0, opts.signal)
     return opts.encoding ? data.toString(opts.encoding) : data
   }
@@ -571,6 +616,11 @@ export class FileHandle extends EventEmitter {
   /** @internal Closed (not just closing): streams over the handle end. */
   get _closed(): boolean {
     return this.#file === undefined
+  }
+
+  /** @internal `close()` was called and has not finished. */
+  get _closing(): boolean {
+    return this.#closing !== undefined && this.#file !== undefined
   }
 
   /** @internal Whether the file was opened with `O_DIRECT` (reads need aligned owned buffers). */
@@ -633,6 +683,7 @@ export class FileHandle extends EventEmitter {
           // Even a failed close releases the number (the kernel drops the descriptor, and the
           // slot went back to the allocator): it must never be closed twice.
           this.#file = undefined
+          unclosed.unregister(this)
           if (result < 0) throw systemError(result, 'close')
           this.emit('close')
         }

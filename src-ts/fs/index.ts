@@ -8,7 +8,7 @@
 import * as fsp from 'node:fs/promises'
 import { constants, type BigIntStats, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
-import { AbortError, invalidArgValue, systemError, type SystemError } from '../errors.js'
+import { AbortError, invalidArgType, invalidArgValue, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
 import { parseFlags } from './flags.js'
@@ -105,9 +105,11 @@ async function readFileSlow(
   options?: ReadFileOptions | Encoding | null
 ): Promise<Buffer | string> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
+  // The fallback is node:fs's readFile itself; the handle it is given, if any, is node's own
+  // FileHandle (what `open` returns there).
+  if (!usesRing()) return fsp.readFile(path as Parameters<typeof fsp.readFile>[0], opts as Parameters<typeof fsp.readFile>[1])
   if (path instanceof FileHandle) return path.readFile(opts)
   const p = toPath(path)
-  if (!usesRing()) return fsp.readFile(p, opts as Parameters<typeof fsp.readFile>[1])
   if (opts.signal?.aborted) throw new AbortError(undefined, { cause: opts.signal.reason })
   const fh = await open(p, opts.flag ?? 'r')
   try {
@@ -163,6 +165,9 @@ export async function writeFile(
       opts as Parameters<typeof fsp.writeFile>[2]
     )
   validateSignal(opts.signal)
+  // Node's validateBoolean(flush, 'options.flush'): undefined and null mean false.
+  const flush = opts.flush ?? false
+  if (typeof flush !== 'boolean') throw invalidArgType('options.flush', 'of type boolean', flush)
   // On a handle, `writeAll` checks the signal before the first byte (and before taking
   // anything from an iterable), even for empty data.
   if (path instanceof FileHandle) return path.writeFile(data, opts)
@@ -179,7 +184,7 @@ export async function writeFile(
     // in flight at their own positions.
     if (bytes instanceof Uint8Array && (flags & constants.O_APPEND) === 0) await writeAllAt(fh, bytes, 0, opts.signal)
     else await writeAll(fh, bytes, opts.signal)
-    if (opts.flush) await fh.sync()
+    if (flush) await fh.sync()
   } finally {
     await closeQuietly(fh)
   }

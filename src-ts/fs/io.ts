@@ -72,6 +72,9 @@ export async function readAll(fh: RawFile, sizeHint: number, signal?: AbortSigna
     // Like Node: read up to the size statx gave (a file that grew meanwhile is read up to that
     // size, one that shrank up to its new end), continuing short reads.
     while (filled < sizeHint) {
+      // As Node's readFileHandle: the signal is read before each read (it also cancels the
+      // read in flight in the kernel).
+      throwIfAborted(signal)
       const n = await fh._readInto(buf, filled, Math.min(sizeHint - filled, BIG_IO), -1, signal, owned)
       if (n === 0) break
       filled += n
@@ -85,6 +88,7 @@ async function readChunks(fh: RawFile, signal?: AbortSignal, first?: Buffer): Pr
   const chunks: Buffer[] = first === undefined ? [] : [first]
   let total = first?.length ?? 0
   for (;;) {
+    throwIfAborted(signal)
     const chunk = Buffer.allocUnsafe(CHUNK)
     const n = await fh._readInto(chunk, 0, CHUNK, -1, signal)
     if (n === 0) break

@@ -12,6 +12,7 @@ import { open } from './open.js'
 import {
   handleReadStream,
   handleWriteStream,
+  hasOwnFs,
   pathReadStream,
   pathWriteStream,
   type ReadStreamOptions,
@@ -30,7 +31,8 @@ export function createReadStream(
 ): fs.ReadStream {
   const opts = typeof options === 'string' ? { encoding: options } : options
   if (path instanceof FileHandle) return handleReadStream(path, opts)
-  if (!usesRing()) return fs.createReadStream(path, opts as Parameters<typeof fs.createReadStream>[1])
+  // No ring, or the caller's own `fs` does the I/O: Node's stream as it is.
+  if (!usesRing() || hasOwnFs(opts)) return fs.createReadStream(path, opts as Parameters<typeof fs.createReadStream>[1])
   return pathReadStream(toPath(path), opts, open)
 }
 
@@ -45,6 +47,8 @@ export function createWriteStream(
 ): fs.WriteStream {
   const opts = typeof options === 'string' ? { encoding: options } : options
   if (path instanceof FileHandle) return handleWriteStream(path, opts)
-  if (!usesRing()) return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
+  // No ring, or the caller's own `fs` does the I/O: Node's stream as it is.
+  if (!usesRing() || hasOwnFs(opts))
+    return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
   return pathWriteStream(toPath(path), opts, open)
 }

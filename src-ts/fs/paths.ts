@@ -171,7 +171,8 @@ export async function mkdir(
 ): Promise<string | undefined> {
   const p = toPath(path)
   const opts = typeof options === 'number' || typeof options === 'string' ? { mode: options } : (options ?? {})
-  const recursive = opts.recursive ?? false
+  // Node's default applies to a missing key only: `recursive: null` is a type error there too.
+  const recursive = opts.recursive === undefined ? false : opts.recursive
   if (typeof recursive !== 'boolean') throw invalidArgType('options.recursive', 'of type boolean', recursive)
   const mode = parseMode(opts.mode, 0o777)
   if (!hasOp('mkdirat') || !hasOp('statx')) return fsp.mkdir(p, { recursive, mode })
