@@ -81,6 +81,9 @@ pub struct BufRing {
     tail: Cell<u16>,
     /// Per buffer id: true while leased to the consumer.
     leased: Box<[Cell<bool>]>,
+    /// Per buffer id: our tail counter when it was last published, i.e. its ring slot
+    /// (modulo `entries`): a recv bundle takes consecutive slots, starting at this one.
+    slot_of: Box<[Cell<u16>]>,
     /// Ops in flight (pushed, final CQE not reaped) that may take buffers from this group.
     users: Cell<u32>,
     /// Set once the group was unregistered from the kernel.
@@ -116,6 +119,7 @@ impl BufRing {
             bufs,
             tail: Cell::new(0),
             leased: (0..n).map(|_| Cell::new(false)).collect(),
+            slot_of: (0..n).map(|_| Cell::new(0)).collect(),
             users: Cell::new(0),
             unregistered: Cell::new(false),
         };
@@ -186,6 +190,7 @@ impl BufRing {
         entry.set_addr(self.buf_ptr(bid) as u64);
         entry.set_len(self.size);
         entry.set_bid(bid);
+        self.slot_of[bid as usize].set(t);
         self.tail.set(t.wrapping_add(1));
     }
 
@@ -219,6 +224,47 @@ impl BufRing {
             bid,
             len: (c.result as u32).min(self.size) as usize,
         })
+    }
+
+    /// Takes every buffer a completion of a bundle recv ([`op::RecvMulti::bundle`]) filled:
+    /// the kernel took them from consecutive ring slots, starting at the buffer the CQE
+    /// names, and filled each whole but the last; `result` is their total. In order, so the
+    /// concatenation is the data. Works for one-buffer CQEs too (then it is [`lease`](Self::lease)).
+    /// Empty when the CQE carries no buffer of this group. If a buffer in the run is
+    /// already leased (a misuse), the run stops there.
+    ///
+    /// [`op::RecvMulti::bundle`]: crate::op::RecvMulti::bundle
+    pub fn lease_bundle(&self, c: &Completion) -> Vec<Lease<'_>> {
+        let Some((bgid, first)) = c.buffer else {
+            return Vec::new();
+        };
+        if bgid != self.bgid || first >= self.entries || c.result <= 0 {
+            return Vec::new();
+        }
+        let mut left = c.result as usize;
+        let mut slot = self.slot_of[first as usize].get();
+        let mut out = Vec::new();
+        while left > 0 && out.len() < self.entries as usize {
+            let idx = (slot & (self.entries - 1)) as usize;
+            // SAFETY: idx < entries, inside the ring mapping. The kernel consumed this slot
+            // (it is part of the bundle) and does not write ring entries; we only overwrite
+            // a slot when publishing a recycled buffer, and none of this bundle's buffers is
+            // recycled before it is leased here.
+            let bid = unsafe { (*self.ring.ptr.cast::<BufRingEntry>().add(idx)).bid() };
+            if bid >= self.entries || self.leased[bid as usize].get() {
+                break;
+            }
+            self.leased[bid as usize].set(true);
+            let len = left.min(self.size as usize);
+            out.push(Lease {
+                ring: self,
+                bid,
+                len,
+            });
+            left -= len;
+            slot = slot.wrapping_add(1);
+        }
+        out
     }
 
     fn recycle(&self, bid: u16) {

@@ -36,6 +36,7 @@ mod driver;
 pub mod error;
 pub mod fixed;
 pub mod kernel;
+pub mod net;
 pub mod op;
 pub mod probe;
 pub mod setup;
@@ -48,5 +49,6 @@ pub use fixed::RegisterError;
 /// The `io-uring` crate boros builds on, for implementing [`op::OpCode`] outside this crate.
 pub use io_uring;
 pub use kernel::KernelVersion;
+pub use net::SockAddr;
 pub use setup::{Config, RingInfo};
 pub use slab::OpKey;

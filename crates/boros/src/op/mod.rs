@@ -1,5 +1,11 @@
 //! Operations: one file per kernel operation, all under one safety contract, [`OpCode`].
 //!
+//! Files: [`OpenAt`], [`Read`], [`Write`], [`Statx`], [`Close`], ... Sockets: [`Socket`],
+//! [`Bind`], [`Listen`], [`Accept`], [`AcceptMulti`], [`Connect`], [`Send`], [`SendMsg`],
+//! [`SendZc`], [`Recv`], [`RecvMulti`], [`Shutdown`], [`SetSockOpt`], [`GetSockOpt`]; and
+//! [`PollAdd`], [`Timeout`], [`LinkTimeout`] (see [`net`](crate::net) for the kernels they need,
+//! how multishot ops end, and what a cancel may still deliver).
+//!
 //! Lifecycle of an op inside the [`Driver`](crate::Driver):
 //! 1. **queued** — [`Driver::push`](crate::Driver::push) boxes the op, so its address is fixed,
 //!    then asks it for its SQE and places that in the submission queue;
@@ -16,6 +22,23 @@ use io_uring::squeue::Entry;
 use std::any::Any;
 use std::os::fd::RawFd;
 
+mod accept;
+mod accept_multi;
+mod bind;
+mod connect;
+mod getsockopt;
+mod link_timeout;
+mod listen;
+mod poll_add;
+mod recv;
+mod recv_multi;
+mod send;
+mod send_zc;
+mod sendmsg;
+mod setsockopt;
+mod shutdown;
+mod socket;
+mod timeout;
 mod close;
 mod fadvise;
 mod fallocate;
@@ -38,6 +61,23 @@ mod writev;
 
 mod write_fixed;
 
+pub use accept::Accept;
+pub use accept_multi::AcceptMulti;
+pub use bind::Bind;
+pub use connect::Connect;
+pub use getsockopt::GetSockOpt;
+pub use link_timeout::LinkTimeout;
+pub use listen::Listen;
+pub use poll_add::PollAdd;
+pub use recv::Recv;
+pub use recv_multi::RecvMulti;
+pub use send::Send;
+pub use send_zc::SendZc;
+pub use sendmsg::SendMsg;
+pub use setsockopt::SetSockOpt;
+pub use shutdown::Shutdown;
+pub use socket::Socket;
+pub use timeout::Timeout;
 pub use close::Close;
 pub use fadvise::Fadvise;
 pub use fallocate::Fallocate;
