@@ -91,7 +91,9 @@ impl SockAddr {
                     sin_zero: [0; 8],
                 };
                 // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_in.
-                unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+                unsafe {
+                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin)
+                };
                 mem::size_of::<libc::sockaddr_in>()
             }
             SocketAddr::V6(a) => {
@@ -105,7 +107,9 @@ impl SockAddr {
                     sin6_scope_id: a.scope_id(),
                 };
                 // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_in6.
-                unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+                unsafe {
+                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6)
+                };
                 mem::size_of::<libc::sockaddr_in6>()
             }
         };
@@ -148,7 +152,8 @@ impl SockAddr {
         // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_un; the path
         // fits in sun_path (checked by the callers: path.len() < 108).
         unsafe {
-            let sun = &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>();
+            let sun =
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>();
             sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
             for (d, s) in sun.sun_path.iter_mut().zip(path) {
                 *d = *s as libc::c_char;
@@ -206,7 +211,10 @@ impl SockAddr {
                     &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
                 };
                 let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-                Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+                Some(SocketAddr::V4(SocketAddrV4::new(
+                    ip,
+                    u16::from_be(sin.sin_port),
+                )))
             }
             libc::AF_INET6 if self.len as usize >= mem::size_of::<libc::sockaddr_in6>() => {
                 // SAFETY: the family says the storage holds a sockaddr_in6, and it is aligned.
@@ -235,7 +243,8 @@ impl SockAddr {
         // SAFETY: the family says the storage holds a sockaddr_un; n <= 108 bytes of sun_path,
         // which lies inside the storage.
         let path = unsafe {
-            let sun = &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_un>();
+            let sun =
+                &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_un>();
             std::slice::from_raw_parts(sun.sun_path.as_ptr().cast::<u8>(), n)
         };
         Some(path)

@@ -22,6 +22,7 @@ impl Listen {
 // SAFETY: a listen op carries no pointers.
 unsafe impl OpCode for Listen {
     fn entry(&mut self) -> Entry {
-        with_target!(self.target, |t| opcode::Listen::new(t, self.backlog).build())
+        with_target!(self.target, |t| opcode::Listen::new(t, self.backlog)
+            .build())
     }
 }

@@ -38,7 +38,8 @@ unsafe impl OpCode for Socket {
     fn entry(&mut self) -> Entry {
         let op = opcode::Socket::new(self.domain, self.ty, self.protocol);
         if self.direct {
-            op.file_index(Some(types::DestinationSlot::auto_target())).build()
+            op.file_index(Some(types::DestinationSlot::auto_target()))
+                .build()
         } else {
             op.build()
         }
