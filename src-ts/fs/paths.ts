@@ -12,7 +12,8 @@ import { join } from 'node:path'
 import { submit, usesRing } from '../binding.js'
 import { codedError, codes, invalidArgType, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, type PathLike } from '../validate.js'
-import { FileHandle } from './file-handle.js'
+import type { FileHandle } from './file-handle.js'
+import { openDescriptor } from './open.js'
 import { parseMode } from './flags.js'
 import { hasOp } from './routes.js'
 import { STAT_FIELDS } from './stats.js'
@@ -257,10 +258,8 @@ export async function link(existingPath: PathLike, newPath: PathLike): Promise<v
 }
 
 /** Opens `path` through io_uring `openat`, rejecting with Node's `open` error. */
-async function openFile(path: string, flags: number, mode = 0o666): Promise<FileHandle> {
-  const r = await raw((b, t) => b.open(path, flags, mode, t))
-  if (r < 0) throw systemError(r, 'open', path)
-  return new FileHandle(r)
+function openFile(path: string, flags: number, mode = 0o666): Promise<FileHandle> {
+  return openDescriptor(path, flags, mode)
 }
 
 /**

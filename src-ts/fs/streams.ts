@@ -8,16 +8,46 @@
  * fires is cancelled in the kernel (`IORING_OP_ASYNC_CANCEL`).
  * @module
  */
+import type { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import { createInterface, type Interface } from 'node:readline'
-import { usesRing } from '../binding.js'
 import { codedError } from '../errors.js'
-import { toPath, validateSignal, type PathLike } from '../validate.js'
-import { FileHandle } from './file-handle.js'
+import { validateSignal } from '../validate.js'
 import { ownedBuffer } from './io.js'
-import { open } from './index.js'
 
 type Callback<T> = (err: Error | null, value?: T) => void
+
+/**
+ * The `fd` a stream over a direct handle (which has no descriptor) hands Node's stream class,
+ * which insists on one. No descriptor can have this number (the kernel caps descriptors below
+ * `fs.nr_open`, at most 2^31 - 64), and the stream only ever gives it back to `streamFs` below,
+ * which maps it to the handle: it never reaches a system call.
+ */
+const NO_DESCRIPTOR = 0x7fffffff
+
+/** The number a stream over `fh` knows it by. */
+function streamFd(fh: StreamFile): number {
+  return fh.fd >= 0 ? fh.fd : fh._closed ? -1 : NO_DESCRIPTOR
+}
+
+/**
+ * What a stream needs of a file handle (`FileHandle` has it). Streams know handles by this
+ * shape only, so the handle's module can build streams without the two importing each other.
+ */
+export interface StreamFile extends EventEmitter {
+  readonly fd: number
+  /** @internal Closed (not just closing). */
+  readonly _closed: boolean
+  /** @internal Opened with `O_DIRECT`. */
+  readonly _oDirect: boolean
+  _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null, owned?: boolean): Promise<number>
+  _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
+  sync(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Opens a file for a stream given a path (`open` of `boros/fs`). */
+export type Opener = (path: string, flags: string | number, mode: number) => Promise<StreamFile>
 
 /** Options of `createReadStream`: Node's, see `fs.createReadStream`. */
 export interface ReadStreamOptions {
@@ -73,10 +103,10 @@ export interface WebStreamOptions {
  * The `fs` object handed to Node's stream classes. It serves one stream: `open` (when the
  * stream was given a path) makes the FileHandle every other call uses.
  */
-function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | undefined) {
+function streamFs(initial: StreamFile | undefined, signal: AbortSignal | null | undefined, open?: Opener) {
   let fh = initial
-  const handle = (fd: number): FileHandle => {
-    if (fh === undefined || fh.fd !== fd)
+  const handle = (fd: number): StreamFile => {
+    if (fh === undefined || streamFd(fh) !== fd)
       throw Object.assign(new Error('EBADF: bad file descriptor'), { code: 'EBADF' })
     return fh
   }
@@ -90,9 +120,9 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
   return {
     open(path: string, flags: string | number, mode: number, cb: Callback<number>): void {
       settle(
-        open(path, flags, mode).then((h) => {
+        open!(path, flags, mode).then((h) => {
           fh = h
-          return h.fd
+          return streamFd(h)
         }),
         cb
       )
@@ -107,7 +137,7 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
     ): void {
       try {
         const h = handle(fd)
-        if (h._direct) {
+        if (h._oDirect) {
           // O_DIRECT needs aligned memory: read into an owned aligned buffer, then copy.
           const aligned = ownedBuffer(len, 4096)
           h._readInto(aligned, 0, len, pos(position), signal, true).then(
@@ -150,7 +180,7 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
     },
     close(fd: number, cb: Callback<void>): void {
       // Closed by other means already (the stream follows the handle's 'close'): nothing to do.
-      if (fh !== undefined && fh.fd === -1) {
+      if (fh !== undefined && fh._closed) {
         cb(null)
         return
       }
@@ -171,7 +201,7 @@ function checkOptions(options: object | undefined): void {
 }
 
 /** When the handle closes by other means, the stream closes too (as Node does). */
-function followClose(fh: FileHandle, stream: fs.ReadStream | fs.WriteStream): void {
+function followClose(fh: StreamFile, stream: fs.ReadStream | fs.WriteStream): void {
   const onClose = (): void => {
     if (!stream.destroyed) stream.destroy()
   }
@@ -180,13 +210,13 @@ function followClose(fh: FileHandle, stream: fs.ReadStream | fs.WriteStream): vo
 }
 
 /** `filehandle.createReadStream(options)`. */
-export function handleReadStream(fh: FileHandle, options?: ReadStreamOptions): fs.ReadStream {
+export function handleReadStream(fh: StreamFile, options?: ReadStreamOptions): fs.ReadStream {
   checkOptions(options)
   const stream = fs.createReadStream(
     undefined as unknown as string,
     {
       ...options,
-      fd: fh.fd,
+      fd: streamFd(fh),
       fs: streamFs(fh, options?.signal)
     } as Parameters<typeof fs.createReadStream>[1]
   )
@@ -195,13 +225,13 @@ export function handleReadStream(fh: FileHandle, options?: ReadStreamOptions): f
 }
 
 /** `filehandle.createWriteStream(options)`. */
-export function handleWriteStream(fh: FileHandle, options?: WriteStreamOptions): fs.WriteStream {
+export function handleWriteStream(fh: StreamFile, options?: WriteStreamOptions): fs.WriteStream {
   checkOptions(options)
   const stream = fs.createWriteStream(
     undefined as unknown as string,
     {
       ...options,
-      fd: fh.fd,
+      fd: streamFd(fh),
       fs: streamFs(fh, options?.signal)
     } as Parameters<typeof fs.createWriteStream>[1]
   )
@@ -209,47 +239,24 @@ export function handleWriteStream(fh: FileHandle, options?: WriteStreamOptions):
   return stream
 }
 
-/**
- * Node's `fs.createReadStream`, reading through io_uring. `path` may be a path or a boros
- * `FileHandle` (read from it; closed at the end unless `autoClose: false`). All of Node's
- * options: `flags`, `encoding`, `mode`, `autoClose`, `emitClose`, `start`, `end`,
- * `highWaterMark`, `signal` (which also cancels the read in flight in the kernel).
- */
-export function createReadStream(
-  path: PathLike | FileHandle,
-  options?: ReadStreamOptions | BufferEncoding
-): fs.ReadStream {
-  const opts = typeof options === 'string' ? { encoding: options } : options
-  if (path instanceof FileHandle) return handleReadStream(path, opts)
-  if (!usesRing()) return fs.createReadStream(path, opts as Parameters<typeof fs.createReadStream>[1])
+/** `fs.createReadStream` of a path, its `open` through `open` (see path-streams.ts). */
+export function pathReadStream(path: string, opts: ReadStreamOptions | undefined, open: Opener): fs.ReadStream {
   checkOptions(opts)
-  const p = toPath(path)
-  return fs.createReadStream(p, { ...opts, fs: streamFs(undefined, opts?.signal) } as Parameters<
+  return fs.createReadStream(path, { ...opts, fs: streamFs(undefined, opts?.signal, open) } as Parameters<
     typeof fs.createReadStream
   >[1])
 }
 
-/**
- * Node's `fs.createWriteStream`, writing through io_uring. `path` may be a path or a boros
- * `FileHandle`. All of Node's options: `flags`, `encoding`, `mode`, `autoClose`, `emitClose`,
- * `start`, `flush` (fsync before close), `highWaterMark`, `signal`.
- */
-export function createWriteStream(
-  path: PathLike | FileHandle,
-  options?: WriteStreamOptions | BufferEncoding
-): fs.WriteStream {
-  const opts = typeof options === 'string' ? { encoding: options } : options
-  if (path instanceof FileHandle) return handleWriteStream(path, opts)
-  if (!usesRing()) return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
+/** `fs.createWriteStream` of a path, its `open` through `open` (see path-streams.ts). */
+export function pathWriteStream(path: string, opts: WriteStreamOptions | undefined, open: Opener): fs.WriteStream {
   checkOptions(opts)
-  const p = toPath(path)
-  return fs.createWriteStream(p, { ...opts, fs: streamFs(undefined, opts?.signal) } as Parameters<
+  return fs.createWriteStream(path, { ...opts, fs: streamFs(undefined, opts?.signal, open) } as Parameters<
     typeof fs.createWriteStream
   >[1])
 }
 
 /** `filehandle.readLines(options)`: a readline interface with `crlfDelay: Infinity`, as Node's. */
-export function readLines(fh: FileHandle, options?: ReadStreamOptions): Interface {
+export function readLines(fh: StreamFile, options?: ReadStreamOptions): Interface {
   return createInterface({ input: handleReadStream(fh, options), crlfDelay: Infinity })
 }
 
@@ -258,15 +265,15 @@ function invalidState(message: string): Error {
 }
 
 const WEB_CHUNK = 64 * 1024
-const locked = new WeakSet<FileHandle>()
+const locked = new WeakSet<StreamFile>()
 
 /**
  * `filehandle.readableWebStream(options)`: reads from the current position to EOF. With
  * `{ type: 'bytes' }` it is a byte stream (BYOB readers supply the memory). Like Node's, the
  * handle is locked to the stream, and closing the handle cancels the stream.
  */
-export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}): ReadableStream<Uint8Array> {
-  if (fh.fd === -1) throw invalidState('The FileHandle is closed')
+export function readableWebStream(fh: StreamFile, options: WebStreamOptions = {}): ReadableStream<Uint8Array> {
+  if (fh._closed) throw invalidState('The FileHandle is closed')
   if (locked.has(fh)) throw invalidState('The FileHandle is locked')
   if (options.type !== undefined && typeof options.type !== 'string') {
     throw codedError(

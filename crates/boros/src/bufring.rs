@@ -29,46 +29,13 @@
 
 use crate::Completion;
 use io_uring::types::BufRingEntry;
+use crate::buf::Mapping;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::{fmt, io, ptr};
+use std::{fmt, io};
 
 /// Most entries a buffer ring may have (kernel limit).
 pub const MAX_ENTRIES: u16 = 32768;
-
-/// One anonymous private mapping, unmapped on drop.
-struct Mapping {
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(len: usize) -> io::Result<Self> {
-        // SAFETY: an anonymous private mapping takes no pointer from us; the result is checked.
-        let p = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Self { ptr: p.cast(), len })
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: ptr/len are exactly what mmap returned; nothing points into it any more
-        // (the `BufRing` that owns it is gone, and with it every op and lease).
-        unsafe { libc::munmap(self.ptr.cast(), self.len) };
-    }
-}
 
 /// A registered group of provided buffers. See the [module docs](self).
 pub struct BufRing {
@@ -132,7 +99,7 @@ impl BufRing {
 
     /// The ring's address, for `IORING_REGISTER_PBUF_RING`.
     pub(crate) fn ring_addr(&self) -> u64 {
-        self.ring.ptr as u64
+        self.ring.as_ptr() as u64
     }
 
     /// The buffer group id ops name in `buf_group`.
@@ -175,7 +142,7 @@ impl BufRing {
 
     fn buf_ptr(&self, bid: u16) -> *mut u8 {
         // SAFETY: bid < entries (callers check), so the offset stays inside the mapping.
-        unsafe { self.bufs.ptr.add(bid as usize * self.size as usize) }
+        unsafe { self.bufs.as_ptr().add(bid as usize * self.size as usize) }
     }
 
     /// Writes buffer `bid` into the ring slot at our tail and advances our tail (not yet
@@ -186,7 +153,7 @@ impl BufRing {
         // SAFETY: slot < entries, so the entry lies inside the ring mapping. The kernel only
         // reads slots between its head and the published tail; this slot is past the
         // published tail, so nobody else touches it now.
-        let entry = unsafe { &mut *self.ring.ptr.cast::<BufRingEntry>().add(slot) };
+        let entry = unsafe { &mut *self.ring.as_ptr().cast::<BufRingEntry>().add(slot) };
         entry.set_addr(self.buf_ptr(bid) as u64);
         entry.set_len(self.size);
         entry.set_bid(bid);
@@ -200,7 +167,7 @@ impl BufRing {
         // SAFETY: the tail is the `resv` field of entry 0, a u16 inside the ring mapping,
         // aligned for an AtomicU16; the kernel reads it with acquire ordering.
         unsafe {
-            let tail = BufRingEntry::tail(self.ring.ptr.cast::<BufRingEntry>()) as *const AtomicU16;
+            let tail = BufRingEntry::tail(self.ring.as_ptr().cast::<BufRingEntry>()) as *const AtomicU16;
             (*tail).store(self.tail.get(), Ordering::Release);
         }
     }
@@ -209,9 +176,18 @@ impl BufRing {
     /// `None` when the CQE has no buffer (errors, EOF), names another group, or names a
     /// buffer that is already leased. The lease covers the `result` bytes the kernel wrote;
     /// dropping it gives the buffer back to the kernel.
-    pub fn lease(&self, c: &Completion) -> Option<Lease<'_>> {
-        let (bgid, bid) = c.buffer?;
-        if bgid != self.bgid || bid >= self.entries || c.result < 0 {
+    pub fn lease<O: ?Sized + crate::op::OpCode>(&self, c: &Completion<O>) -> Option<Lease<'_>> {
+        self.lease_buffer(c.buffer, c.result)
+    }
+
+    /// As [`lease`](Self::lease), for a CQE handed over by [`Driver::reap_ops`](crate::Driver::reap_ops).
+    pub fn lease_cqe(&self, c: &crate::Cqe) -> Option<Lease<'_>> {
+        self.lease_buffer(c.buffer, c.result)
+    }
+
+    fn lease_buffer(&self, buffer: Option<(u16, u16)>, result: i32) -> Option<Lease<'_>> {
+        let (bgid, bid) = buffer?;
+        if bgid != self.bgid || bid >= self.entries || result < 0 {
             return None;
         }
         let cell = &self.leased[bid as usize];
@@ -222,7 +198,7 @@ impl BufRing {
         Some(Lease {
             ring: self,
             bid,
-            len: (c.result as u32).min(self.size) as usize,
+            len: (result as u32).min(self.size) as usize,
         })
     }
 

@@ -42,8 +42,52 @@ pub struct Stats {
     pub in_flight: u64,
 }
 
+/// One reaped CQE, as the driver saw it: which op, its result and flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Cqe {
+    /// The token given to [`Driver::push`].
+    pub token: u64,
+    /// The op's key.
+    pub key: OpKey,
+    /// The CQE's `res`: a count or descriptor, or `-errno`.
+    pub result: i32,
+    /// The CQE's flags.
+    pub flags: u32,
+    /// Whether [`Driver::cancel`] was called for this op.
+    pub cancelled: bool,
+    /// `(group, buffer id)` when the kernel picked a provided buffer for this CQE.
+    pub buffer: Option<(u16, u16)>,
+}
+
+impl Cqe {
+    /// `result` as an `io::Result`.
+    pub fn result(&self) -> io::Result<u32> {
+        cqe_result(self.result)
+    }
+
+    /// Whether the op posts more CQEs after this one (`IORING_CQE_F_MORE`).
+    pub fn has_more(&self) -> bool {
+        cqueue::more(self.flags)
+    }
+
+    /// The provided buffer the kernel filled for this CQE (`IORING_CQE_F_BUFFER`), if any.
+    pub fn buffer_id(&self) -> Option<u16> {
+        self.buffer.map(|(_, bid)| bid)
+    }
+}
+
+/// The op a CQE belongs to, as [`Driver::reap_ops`] hands it over.
+pub enum OpRef<'a, O: ?Sized> {
+    /// One of several CQEs of a multishot op (`IORING_CQE_F_MORE`): the op stays in flight,
+    /// owned by the driver; this is its `update` step.
+    Live(&'a mut O),
+    /// The op's final CQE: the op is the caller's now, buffers and all, and the kernel will
+    /// never touch its memory again.
+    Done(Box<O>),
+}
+
 /// A reaped completion. For the final CQE of an op, it carries the op back, buffers and all.
-pub struct Completion {
+pub struct Completion<O: ?Sized + OpCode = dyn OpCode> {
     /// The token given to [`Driver::push`].
     pub token: u64,
     /// The op's key.
@@ -56,10 +100,10 @@ pub struct Completion {
     pub cancelled: bool,
     /// `(group, buffer id)` when the kernel picked a provided buffer for this CQE.
     pub(crate) buffer: Option<(u16, u16)>,
-    op: Option<Box<dyn OpCode>>,
+    op: Option<Box<O>>,
 }
 
-impl Completion {
+impl<O: ?Sized + OpCode> Completion<O> {
     /// `result` as an `io::Result`.
     pub fn result(&self) -> io::Result<u32> {
         cqe_result(self.result)
@@ -81,6 +125,13 @@ impl Completion {
         cqueue::more(self.flags)
     }
 
+    /// Takes the op back (only from the final CQE).
+    pub fn into_op(self) -> Option<Box<O>> {
+        self.op
+    }
+}
+
+impl Completion<dyn OpCode> {
     /// Takes the op back as its concrete type, to recover its buffers or results.
     pub fn take_op<T: OpCode>(&mut self) -> Option<Box<T>> {
         let op: Box<dyn Any> = self.op.take()?;
@@ -88,10 +139,10 @@ impl Completion {
     }
 }
 
-struct InFlight {
+struct InFlight<O: ?Sized> {
     token: u64,
     cancelled: bool,
-    op: Box<dyn OpCode>,
+    op: Box<O>,
 }
 
 #[derive(Clone, Copy)]
@@ -103,11 +154,15 @@ struct RawCqe {
 
 /// One io_uring and the operations in flight on it. Not `Send`: with `SINGLE_ISSUER`, only
 /// the thread that owns the ring may submit to it.
-pub struct Driver {
+///
+/// `O` is the type ops are stored as until their final CQE: `dyn OpCode` by default (ops
+/// come back through [`Completion::take_op`]), or a host's own trait object (say
+/// `dyn NodeOp: OpCode`, whose ops finish themselves) built with [`Driver::build`].
+pub struct Driver<O: ?Sized + OpCode = dyn OpCode> {
     pub(crate) ring: IoUring,
     /// Registered buffer and file tables (see [`crate::fixed`]).
     pub(crate) fixed: crate::fixed::Tables,
-    ops: Slab<InFlight>,
+    ops: Slab<InFlight<O>>,
     /// CQEs moved out of a full CQ so a submit could go on; delivered first by `reap`.
     backlog: VecDeque<RawCqe>,
     eventfd: OwnedFd,
@@ -125,13 +180,20 @@ pub struct Driver {
 impl Driver {
     /// Sets up a ring with [`Config::default`].
     pub fn new() -> Result<Self, SetupError> {
-        Self::with_config(&Config::default())
+        Self::build(&Config::default())
     }
 
     /// Sets up a ring: `SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG | SUBMIT_ALL | CLAMP`, a CQ
     /// at least twice the SQ, `NO_SQARRAY` where the kernel takes it, and an eventfd that the
     /// kernel signals when completions are waiting.
     pub fn with_config(config: &Config) -> Result<Self, SetupError> {
+        Self::build(config)
+    }
+}
+
+impl<O: ?Sized + OpCode> Driver<O> {
+    /// As [`Driver::with_config`], for a driver storing its ops as `O`.
+    pub fn build(config: &Config) -> Result<Self, SetupError> {
         let (ring, info) = setup::build(config)?;
         // SAFETY: eventfd takes no pointers; we check the result before using it.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
@@ -227,14 +289,14 @@ impl Driver {
 
     /// Queues an operation; no syscall unless the SQ is full (then the queued batch is submitted
     /// first). `token` comes back in its [`Completion`].
-    pub fn push(&mut self, op: Box<dyn OpCode>, token: u64) -> Result<OpKey, PushError> {
+    pub fn push(&mut self, op: Box<O>, token: u64) -> Result<OpKey, PushError> {
         self.push_with(op, token, squeue::Flags::empty())
     }
 
     /// As [`push`](Self::push), with SQE flags (`ASYNC`, `FIXED_FILE` is set by the op).
     pub fn push_with(
         &mut self,
-        op: Box<dyn OpCode>,
+        op: Box<O>,
         token: u64,
         flags: squeue::Flags,
     ) -> Result<OpKey, PushError> {
@@ -261,7 +323,7 @@ impl Driver {
     /// The chain is placed in the SQ whole, never split across two submits.
     pub fn push_chain(
         &mut self,
-        ops: Vec<(Box<dyn OpCode>, u64)>,
+        ops: Vec<(Box<O>, u64)>,
     ) -> Result<Vec<OpKey>, PushError> {
         let n = ops.len();
         let ops = ops
@@ -285,7 +347,7 @@ impl Driver {
     /// failed read). Placed in the SQ whole, never split across two submits.
     pub fn push_linked(
         &mut self,
-        ops: Vec<(Box<dyn OpCode>, u64, squeue::Flags)>,
+        ops: Vec<(Box<O>, u64, squeue::Flags)>,
     ) -> Result<Vec<OpKey>, PushError> {
         let n = ops.len();
         let mut keys = Vec::with_capacity(n);
@@ -365,7 +427,28 @@ impl Driver {
     /// are queued, deferred completion work is pending (`IORING_SQ_TASKRUN`), or the CQ
     /// overflowed. It keeps going while the kernel says more is pending, past the kernel's
     /// 20-items-per-call limit on deferred work. `sink` must not touch the driver.
-    pub fn reap(&mut self, mut sink: impl FnMut(Completion)) -> io::Result<usize> {
+    pub fn reap(&mut self, mut sink: impl FnMut(Completion<O>)) -> io::Result<usize> {
+        self.reap_ops(|cqe, op| {
+            let op = match op {
+                OpRef::Live(_) => None,
+                OpRef::Done(op) => Some(op),
+            };
+            sink(Completion {
+                token: cqe.token,
+                key: cqe.key,
+                result: cqe.result,
+                flags: cqe.flags,
+                cancelled: cqe.cancelled,
+                buffer: cqe.buffer,
+                op,
+            })
+        })
+    }
+
+    /// As [`reap`](Self::reap), handing each CQE with its op: `&mut` while a multishot op stays
+    /// in flight ([`OpRef::Live`]), by value at its final CQE ([`OpRef::Done`]). This is how an
+    /// op finishes itself: the host calls the op's own completion logic, no downcast needed.
+    pub fn reap_ops(&mut self, mut sink: impl FnMut(Cqe, OpRef<'_, O>)) -> io::Result<usize> {
         let mut delivered = 0;
         loop {
             // CQEs an earlier enter moved aside (CQ full, EBUSY) come first, in order.
@@ -402,7 +485,7 @@ impl Driver {
         }
     }
 
-    fn drain(&mut self, sink: &mut impl FnMut(Completion)) -> usize {
+    fn drain(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
         let mut entries: [mem::MaybeUninit<cqueue::Entry>; REAP_CHUNK] =
             [const { mem::MaybeUninit::uninit() }; REAP_CHUNK];
         let mut raw = [RawCqe {
@@ -434,7 +517,7 @@ impl Driver {
         }
     }
 
-    fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Completion)) -> usize {
+    fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
         if cqe.user_data == CANCEL_TAG {
             return 0;
         }
@@ -445,15 +528,15 @@ impl Driver {
                 return 0;
             };
             let buffer = buffer_of(&*op.op, cqe.flags);
-            sink(Completion {
+            let c = Cqe {
                 token: op.token,
                 key,
                 result: cqe.result,
                 flags: cqe.flags,
                 cancelled: op.cancelled,
                 buffer,
-                op: None,
-            });
+            };
+            sink(c, OpRef::Live(&mut op.op));
             return 1;
         }
         // A key we do not know would be a kernel bug or a stale CANCEL; never touch a slot for it.
@@ -463,15 +546,15 @@ impl Driver {
         };
         self.stats.ops_completed += 1;
         let buffer = buffer_of(&*done.op, cqe.flags);
-        sink(Completion {
+        let c = Cqe {
             token: done.token,
             key,
             result: cqe.result,
             flags: cqe.flags,
             cancelled: done.cancelled,
             buffer,
-            op: Some(done.op),
-        });
+        };
+        sink(c, OpRef::Done(done.op));
         1
     }
 
@@ -646,12 +729,12 @@ impl Driver {
 }
 
 /// The `(group, buffer id)` a CQE carries, if the kernel picked a provided buffer for it.
-fn buffer_of(op: &dyn OpCode, flags: u32) -> Option<(u16, u16)> {
+fn buffer_of<O: ?Sized + OpCode>(op: &O, flags: u32) -> Option<(u16, u16)> {
     let bid = cqueue::buffer_select(flags)?;
     Some((op.buf_group()?, bid))
 }
 
-impl Drop for Driver {
+impl<O: ?Sized + OpCode> Drop for Driver<O> {
     /// The kernel may write into memory owned by in-flight ops until their final CQE, so the
     /// order is: cancel everything, wait for every final CQE, and only then let the ops (and
     /// their buffers) drop; the ring's fd is closed after that, with the fields.

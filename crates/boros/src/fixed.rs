@@ -130,7 +130,7 @@ impl RegisterError {
     }
 }
 
-impl Driver {
+impl<O: ?Sized + crate::op::OpCode> Driver<O> {
     fn buffer_slots(&mut self) -> Result<&mut Slots, RegisterError> {
         if let Table::Unregistered = self.fixed.buffers {
             self.fixed.buffers = match self

@@ -57,7 +57,7 @@ pub mod setup;
 mod slab;
 
 pub use bufring::{BufRing, Lease};
-pub use driver::{Completion, Driver, Stats, CANCEL_TAG};
+pub use driver::{Completion, Cqe, Driver, OpRef, Stats, CANCEL_TAG};
 pub use error::{PushError, SetupError};
 pub use fixed::RegisterError;
 /// The `io-uring` crate boros builds on, for implementing [`op::OpCode`] outside this crate.
