@@ -27,9 +27,9 @@
 //!
 //! [`Driver::unregister_buf_ring`]: crate::Driver::unregister_buf_ring
 
+use crate::buf::Mapping;
 use crate::Completion;
 use io_uring::types::BufRingEntry;
-use crate::buf::Mapping;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::{fmt, io};
@@ -167,7 +167,8 @@ impl BufRing {
         // SAFETY: the tail is the `resv` field of entry 0, a u16 inside the ring mapping,
         // aligned for an AtomicU16; the kernel reads it with acquire ordering.
         unsafe {
-            let tail = BufRingEntry::tail(self.ring.as_ptr().cast::<BufRingEntry>()) as *const AtomicU16;
+            let tail =
+                BufRingEntry::tail(self.ring.as_ptr().cast::<BufRingEntry>()) as *const AtomicU16;
             (*tail).store(self.tail.get(), Ordering::Release);
         }
     }
@@ -210,14 +211,24 @@ impl BufRing {
     /// already leased (a misuse), the run stops there.
     ///
     /// [`op::RecvMulti::bundle`]: crate::op::RecvMulti::bundle
-    pub fn lease_bundle(&self, c: &Completion) -> Vec<Lease<'_>> {
-        let Some((bgid, first)) = c.buffer else {
+    pub fn lease_bundle<O: ?Sized + crate::op::OpCode>(&self, c: &Completion<O>) -> Vec<Lease<'_>> {
+        self.lease_run(c.buffer, c.result)
+    }
+
+    /// As [`lease_bundle`](Self::lease_bundle), for a CQE handed over by
+    /// [`Driver::reap_ops`](crate::Driver::reap_ops).
+    pub fn lease_bundle_cqe(&self, c: &crate::Cqe) -> Vec<Lease<'_>> {
+        self.lease_run(c.buffer, c.result)
+    }
+
+    fn lease_run(&self, buffer: Option<(u16, u16)>, result: i32) -> Vec<Lease<'_>> {
+        let Some((bgid, first)) = buffer else {
             return Vec::new();
         };
-        if bgid != self.bgid || first >= self.entries || c.result <= 0 {
+        if bgid != self.bgid || first >= self.entries || result <= 0 {
             return Vec::new();
         }
-        let mut left = c.result as usize;
+        let mut left = result as usize;
         let mut slot = self.slot_of[first as usize].get();
         let mut out = Vec::new();
         while left > 0 && out.len() < self.entries as usize {
@@ -226,7 +237,7 @@ impl BufRing {
             // (it is part of the bundle) and does not write ring entries; we only overwrite
             // a slot when publishing a recycled buffer, and none of this bundle's buffers is
             // recycled before it is leased here.
-            let bid = unsafe { (*self.ring.ptr.cast::<BufRingEntry>().add(idx)).bid() };
+            let bid = unsafe { (*self.ring.as_ptr().cast::<BufRingEntry>().add(idx)).bid() };
             if bid >= self.entries || self.leased[bid as usize].get() {
                 break;
             }

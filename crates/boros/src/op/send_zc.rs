@@ -1,6 +1,5 @@
 use super::{with_target, OpCode, Target};
 use crate::buf::IoBuf;
-use crate::Completion;
 use io_uring::{cqueue, opcode, squeue::Entry};
 
 /// `IORING_SEND_ZC_REPORT_USAGE` (the `io-uring` crate keeps its constants private).
@@ -13,10 +12,12 @@ const IORING_NOTIF_USAGE_ZC_COPIED: u32 = 1 << 31;
 ///
 /// It posts **two** CQEs for one SQE:
 /// 1. the result (bytes sent, or `-errno`), with `IORING_CQE_F_MORE` set — a non-final
-///    [`Completion`] (`is_final()` is false), so the op and its buffer stay in the driver;
+///    [`Completion`](crate::Completion) (`is_final()` is false), so the op and its buffer stay in the driver;
 /// 2. a notification (`IORING_CQE_F_NOTIF`, no `F_MORE`, result 0) once the kernel no longer
 ///    reads the buffer. This is the op's final CQE: only now does the driver hand the op
 ///    (and the buffer) back. Tell the two apart with [`SendZc::is_notification`].
+///    With [`Driver::reap_ops`](crate::Driver::reap_ops) the result CQE comes with the op
+///    live (`&mut`), the notification with the op by value.
 ///
 /// The driver counts completions per op (an op is final when a CQE lacks `F_MORE`), so no
 /// driver change is needed for this. When the kernel fails the request before it could set
@@ -56,15 +57,19 @@ impl<B: IoBuf> SendZc<B> {
         self
     }
 
-    /// Whether this completion is the notification (the final CQE, buffer released).
-    pub fn is_notification(c: &Completion) -> bool {
-        cqueue::notif(c.flags)
+    /// Whether a CQE with these flags ([`Completion::flags`](crate::Completion::flags), [`Cqe::flags`]) is the
+    /// notification (the final CQE: the kernel no longer reads the buffer).
+    ///
+    /// [`Cqe::flags`]: crate::Cqe::flags
+    pub fn is_notification(flags: u32) -> bool {
+        cqueue::notif(flags)
     }
 
-    /// For a notification of an op with [`report_usage`](SendZc::report_usage): whether the
-    /// kernel copied the data instead of sending from the buffer.
-    pub fn copied(c: &Completion) -> bool {
-        Self::is_notification(c) && (c.result as u32) & IORING_NOTIF_USAGE_ZC_COPIED != 0
+    /// For the notification of an op with [`report_usage`](SendZc::report_usage) (its
+    /// `result` and `flags`): whether the kernel copied the data instead of sending from the
+    /// buffer.
+    pub fn copied(result: i32, flags: u32) -> bool {
+        Self::is_notification(flags) && (result as u32) & IORING_NOTIF_USAGE_ZC_COPIED != 0
     }
 
     /// Gives the buffer back.
