@@ -1029,3 +1029,60 @@ fn send_zc_through_reap_ops() {
     assert!(op::SendZc::<Vec<u8>>::is_notification(seen[1].2));
     assert_eq!(reader.join().unwrap(), back.unwrap());
 }
+
+/// A socket made straight into a registered-file slot, connected, written and shut down
+/// through that slot; the accepted side is a direct descriptor too.
+#[test]
+fn direct_socket_and_accept_in_file_slots() {
+    use boros::io_uring::types::DestinationSlot;
+    use op::Target;
+    let mut d = Driver::new().unwrap();
+    let Some(cslot) = d.alloc_file_slot() else {
+        eprintln!("skipped: no registered file table");
+        return;
+    };
+    let aslot = d.alloc_file_slot().unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let slot = |s| DestinationSlot::try_from_slot_target(s).unwrap();
+    let c = run1(
+        &mut d,
+        Box::new(op::Socket::new(libc::AF_INET, libc::SOCK_STREAM, 0).direct(slot(cslot))),
+    );
+    assert_eq!(c.result().unwrap(), 0);
+    d.push(
+        Box::new(op::Accept::new(l.as_raw_fd()).direct(slot(aslot))),
+        1,
+    )
+    .unwrap();
+    d.push(
+        Box::new(op::Connect::new(
+            Target::Fixed(cslot),
+            l.local_addr().unwrap().into(),
+        )),
+        2,
+    )
+    .unwrap();
+    for c in until_finals(&mut d, 2) {
+        assert_eq!(c.result().unwrap(), 0, "token {}", c.token);
+    }
+    let c = run1(
+        &mut d,
+        Box::new(op::Send::new(Target::Fixed(cslot), b"slot".to_vec())),
+    );
+    assert_eq!(c.result().unwrap(), 4);
+    let mut r = run1(
+        &mut d,
+        Box::new(op::Recv::new(Target::Fixed(aslot), Vec::with_capacity(8))),
+    );
+    let n = r.result().unwrap();
+    assert_eq!(
+        r.take_op::<op::Recv<Vec<u8>>>().unwrap().into_buf(n),
+        b"slot"
+    );
+    for s in [cslot, aslot] {
+        run1(&mut d, Box::new(op::Close::new(Target::Fixed(s))))
+            .result()
+            .unwrap();
+        d.free_file_slot(s);
+    }
+}

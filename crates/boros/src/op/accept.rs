@@ -11,7 +11,7 @@ pub struct Accept {
     target: Target,
     addr: SockAddr,
     flags: i32,
-    direct: bool,
+    direct: Option<types::DestinationSlot>,
 }
 
 impl Accept {
@@ -21,7 +21,7 @@ impl Accept {
             target: target.into(),
             addr: SockAddr::empty(),
             flags: libc::SOCK_CLOEXEC,
-            direct: false,
+            direct: None,
         }
     }
 
@@ -31,10 +31,10 @@ impl Accept {
         self
     }
 
-    /// Installs the connection in a free slot of the registered file table instead (the
-    /// result is the slot).
-    pub fn direct(mut self) -> Self {
-        self.direct = true;
+    /// Installs the connection in `slot` of the registered file table instead (a slot from
+    /// [`Driver::alloc_file_slot`](crate::Driver::alloc_file_slot); the result is then 0).
+    pub fn direct(mut self, slot: types::DestinationSlot) -> Self {
+        self.direct = Some(slot);
         self.flags &= !libc::SOCK_CLOEXEC;
         self
     }
@@ -50,7 +50,7 @@ impl Accept {
 unsafe impl OpCode for Accept {
     fn entry(&mut self) -> Entry {
         let (addr, len) = self.addr.as_mut_parts();
-        let slot = self.direct.then(types::DestinationSlot::auto_target);
+        let slot = self.direct;
         with_target!(self.target, |t| opcode::Accept::new(t, addr, len)
             .flags(self.flags)
             .file_index(slot)

@@ -11,10 +11,12 @@ use io_uring::{opcode, squeue::Entry};
 /// not accepted yet stay in the listen backlog: push a new `AcceptMulti` to go on. Every
 /// descriptor a CQE carries belongs to the caller, also after a cancel: close the ones you
 /// do not want.
+///
+/// No direct (registered-file) variant: a multishot accept can only let the kernel pick
+/// the slots, which would collide with the driver's own slot allocator.
 pub struct AcceptMulti {
     target: Target,
     flags: i32,
-    direct: bool,
 }
 
 impl AcceptMulti {
@@ -23,20 +25,12 @@ impl AcceptMulti {
         Self {
             target: target.into(),
             flags: libc::SOCK_CLOEXEC,
-            direct: false,
         }
     }
 
     /// Adds `accept4` flags (`SOCK_NONBLOCK`).
     pub fn flags(mut self, flags: i32) -> Self {
         self.flags |= flags;
-        self
-    }
-
-    /// Installs each connection in a free slot of the registered file table (results are slots).
-    pub fn direct(mut self) -> Self {
-        self.direct = true;
-        self.flags &= !libc::SOCK_CLOEXEC;
         self
     }
 }
@@ -46,7 +40,6 @@ unsafe impl OpCode for AcceptMulti {
     fn entry(&mut self) -> Entry {
         with_target!(self.target, |t| opcode::AcceptMulti::new(t)
             .flags(self.flags)
-            .allocate_file_index(self.direct)
             .build())
     }
 }

@@ -2,13 +2,13 @@ use super::OpCode;
 use io_uring::{opcode, squeue::Entry, types};
 
 /// `socket(2)` on the ring (`IORING_OP_SOCKET`, Linux 5.19): the CQE's result is the new
-/// descriptor (with `SOCK_CLOEXEC`), or with [`direct`](Socket::direct) a slot in the
-/// registered file table. [`net::socket`](crate::net::socket) is the plain system call.
+/// descriptor (with `SOCK_CLOEXEC`), or with [`direct`](Socket::direct) 0, the socket
+/// being in a slot of the registered file table. [`net::socket`](crate::net::socket) is the plain system call.
 pub struct Socket {
     domain: i32,
     ty: i32,
     protocol: i32,
-    direct: bool,
+    direct: Option<types::DestinationSlot>,
 }
 
 impl Socket {
@@ -19,14 +19,15 @@ impl Socket {
             domain,
             ty: ty | libc::SOCK_CLOEXEC,
             protocol,
-            direct: false,
+            direct: None,
         }
     }
 
-    /// Installs the socket in a free slot of the registered file table instead of the
-    /// process's descriptor table (the result is the slot).
-    pub fn direct(mut self) -> Self {
-        self.direct = true;
+    /// Installs the socket in `slot` of the registered file table instead of the process's
+    /// descriptor table (a slot from [`Driver::alloc_file_slot`](crate::Driver::alloc_file_slot);
+    /// the CQE's result is then 0). Use it as [`Target::Fixed`](super::Target::Fixed).
+    pub fn direct(mut self, slot: types::DestinationSlot) -> Self {
+        self.direct = Some(slot);
         // Direct descriptors have no close-on-exec flag; the kernel rejects it for them.
         self.ty &= !libc::SOCK_CLOEXEC;
         self
@@ -36,12 +37,8 @@ impl Socket {
 // SAFETY: a socket op carries no pointers.
 unsafe impl OpCode for Socket {
     fn entry(&mut self) -> Entry {
-        let op = opcode::Socket::new(self.domain, self.ty, self.protocol);
-        if self.direct {
-            op.file_index(Some(types::DestinationSlot::auto_target()))
-                .build()
-        } else {
-            op.build()
-        }
+        opcode::Socket::new(self.domain, self.ty, self.protocol)
+            .file_index(self.direct)
+            .build()
     }
 }
