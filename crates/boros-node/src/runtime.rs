@@ -350,8 +350,10 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
         if reaped == 0 && rt.ready.is_empty() {
             // Nothing now: clear the eventfd, then look again, so a completion that landed
             // between the reap and the clear is not left without a wake-up.
+            // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's
+            // `reap`), and an unbounded look would spin on it.
             rt.driver.clear_eventfd();
-            if rt.driver.has_ready() {
+            if round + 1 < MAX_ROUNDS && rt.driver.has_ready() {
                 continue;
             }
             break;
