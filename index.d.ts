@@ -34,6 +34,12 @@ export declare class NativeBufferPool {
 }
 
 /**
+ * Arms a multishot accept on listening socket `fd`: each connection (a non-blocking,
+ * close-on-exec descriptor) is an event of `stream`. Returns the op's key (cancel it to stop).
+ */
+export declare function acceptStart(fd: number, stream: number): number
+
+/**
  * Asks the kernel to cancel an op by key. The op still completes exactly once (with
  * `-ECANCELED` if the cancel won). Returns false if the op already completed.
  */
@@ -115,10 +121,11 @@ export declare function fsync(fileKind: number, file: number, datasync: boolean,
 export declare function ftruncate(fileKind: number, file: number, len: number, token: number): number
 
 /**
- * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n)` is called
- * with `n` completions stored as `(token, result)` pairs at the start of `results`
- * (an `Int32Array`; its length / 2 is the most pairs delivered per call). Results are
- * byte counts, descriptors, 0, or `-errno`.
+ * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n, m, data)` is
+ * called with `n` completions stored as `(token, result)` pairs at the start of `results`
+ * (an `Int32Array`; its length / 2 is the most pairs delivered per call) and `m` stream events
+ * at the start of `events` (`wire::event`; bytes received are in `data`, a Buffer, undefined
+ * when no event carries bytes). Results are byte counts, descriptors, 0, or `-errno`.
  *
  * `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
  * submission queue of hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says).
@@ -127,7 +134,7 @@ export declare function ftruncate(fileKind: number, file: number, len: number, t
  *
  * Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
  */
-export declare function init(digest: number, onComplete: (n: number) => void, results: Int32Array, entries: Float64Array, ctl: Int32Array, arena: ArrayBuffer): number
+export declare function init(digest: number, onComplete: (n: number, m: number, data: Buffer | undefined) => void, results: Int32Array, events: Int32Array, entries: Float64Array, ctl: Int32Array, arena: ArrayBuffer): number
 
 /**
  * Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a descriptor (`O_CLOEXEC`) for the file in
@@ -141,6 +148,16 @@ export declare function isOwned(buffer: ArrayBufferView): boolean
 
 /** Queues `linkat(AT_FDCWD, existing, AT_FDCWD, new, 0)` (Linux 5.15). */
 export declare function link(existing: string, newPath: string, token: number): number
+
+/** The result of a listen: the socket, or `-errno` and the system call that failed. */
+export interface Listening {
+  /** The listening socket, or -1. */
+  fd: number
+  /** `-errno` when the set-up failed (0 otherwise). */
+  errno: number
+  /** The system call that failed (`'socket'`, `'bind'`, `'listen'`...). */
+  syscall: string
+}
 
 /** Queues `mkdirat(AT_FDCWD, path, mode)` (Linux 5.15). */
 export declare function mkdir(path: string, mode: number, token: number): number
@@ -236,6 +253,12 @@ export declare function readFileLinked(path: string, flags: number, pool: Native
  */
 export declare function readOwned(fileKind: number, file: number, buffer: Buffer, offset: number, length: number, position: number, token: number): number
 
+/**
+ * Arms a multishot receive on connected socket `fd`: bytes, the end of the stream and errors
+ * are events of `stream`. Returns the op's key (cancel it to pause).
+ */
+export declare function recvStart(fd: number, stream: number): number
+
 /** Queues `renameat(AT_FDCWD, from, AT_FDCWD, to)` (Linux 5.11). */
 export declare function rename(from: string, to: string, token: number): number
 
@@ -270,6 +293,52 @@ export interface RingStats {
   inFlight: number
 }
 
+/**
+ * Queues a send of all of `buffer` on socket `fd` (held, not copied, until it completes);
+ * completes with the bytes sent (maybe fewer: send the rest) or `-errno`.
+ */
+export declare function send(fd: number, buffer: ArrayBufferView, token: number): number
+
+/**
+ * Queues one `sendmsg` of `buffers`, in order, on socket `fd` (each held until it completes);
+ * completes with the bytes sent or `-errno`.
+ */
+export declare function sendv(fd: number, buffers: ArrayBufferView[], token: number): number
+
+/**
+ * `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
+ * `uv_tcp_keepalive`; 0 or `-errno`.
+ */
+export declare function setKeepAlive(fd: number, on: boolean, delay: number): number
+
+/**
+ * `SO_LINGER` with a zero timeout, so the close that follows sends a reset (`resetAndDestroy`);
+ * 0 or `-errno`.
+ */
+export declare function setLingerReset(fd: number): number
+
+/** `TCP_NODELAY` on or off; 0 or `-errno`. */
+export declare function setNoDelay(fd: number, on: boolean): number
+
+/** Queues `shutdown(fd, how)` (`SHUT_WR` = 1 ends our side); completes with 0 or `-errno`. */
+export declare function shutdown(fd: number, how: number, token: number): number
+
+/** The local (`peer` false) or remote address of socket `fd`, or null. */
+export declare function socketAddress(fd: number, peer: boolean): SocketAddress | null
+
+/** An address as the façade shows it. */
+export interface SocketAddress {
+  /** `'IPv4'`, `'IPv6'` or `'unix'`. */
+  family: string
+  /**
+   * The IP address, or the socket path (`''` for an unnamed Unix socket; an abstract name
+   * starts with `'\0'`).
+   */
+  address: string
+  /** The port (0 for Unix sockets). */
+  port: number
+}
+
 /** Counters of this thread's ring. */
 export declare function stats(): RingStats
 
@@ -280,8 +349,35 @@ export declare function stats(): RingStats
  */
 export declare function statx(path: string | undefined | null, fd: number, follow: boolean, out: Float64Array, token: number): number
 
+/**
+ * A new non-blocking TCP socket (`family` 4 or 6) or Unix stream socket (`family` 0), or
+ * `-errno`.
+ */
+export declare function streamSocket(family: number): number
+
 /** Queues `symlinkat(target, AT_FDCWD, path)` (Linux 5.15). */
 export declare function symlink(target: string, path: string, token: number): number
+
+/**
+ * Binds socket `fd` to a local `ip`:`port` before it connects (`localAddress`/`localPort`);
+ * 0 or `-errno`.
+ */
+export declare function tcpBind(fd: number, ip: string, port: number): number
+
+/** Queues the connect of socket `fd` to `ip`:`port`; completes with 0 or `-errno`. */
+export declare function tcpConnect(fd: number, ip: string, port: number, token: number): number
+
+/**
+ * A listening TCP socket on `ip`:`port` (port 0: the kernel picks one), with `SO_REUSEADDR`
+ * (as libuv), `SO_REUSEPORT` when `reusePort`, `IPV6_V6ONLY` when `ipv6Only`.
+ */
+export declare function tcpListen(ip: string, port: number, backlog: number, ipv6Only: boolean, reusePort: boolean): Listening
+
+/** Queues the connect of Unix socket `fd` to `path`; completes with 0 or `-errno`. */
+export declare function unixConnect(fd: number, path: string, token: number): number
+
+/** A listening Unix stream socket at `path` (a leading `'\0'`: an abstract name). */
+export declare function unixListen(path: string, backlog: number): Listening
 
 /**
  * Queues `unlinkat(AT_FDCWD, path, dir ? AT_REMOVEDIR : 0)` (Linux 5.11): `unlink`, or

@@ -35,6 +35,14 @@ try {
 }
 
 const results = new Int32Array(wire.RESULT_PAIRS * 2)
+const events = new Int32Array(wire.EVENT_CAPACITY * wire.EVENT_FIELDS)
+/**
+ * What a stream (a listener's accept, a connection's receive) does with its events: `result`
+ * as `wire.ts` says (`EVENT_RESULT`), `data[offset..offset+result]` the bytes received.
+ */
+export type StreamHandler = (result: number, data: Buffer | undefined, offset: number) => void
+const streams: Array<StreamHandler | undefined> = []
+const freeStreams: number[] = []
 const waiters: Array<((result: number) => void) | undefined> = []
 const freeTokens: number[] = []
 let nextToken = 0
@@ -60,7 +68,7 @@ function setUpQueue(binding: NativeBinding): void {
   ctl = new Int32Array(wire.CTL_LEN)
   const buffer = new ArrayBuffer(wire.ARENA_SLOTS * FAST_MAX + wire.ARENA_ALIGN)
   // The binary checks that it speaks the same protocol (the digest of wire.rs) before anything.
-  const offset = binding.init(wire.DIGEST, onComplete, results, entries, ctl, buffer)
+  const offset = binding.init(wire.DIGEST, onComplete, results, events, entries, ctl, buffer)
   arena = new Uint8Array(buffer, offset, wire.ARENA_SLOTS * FAST_MAX)
   for (let i = wire.ARENA_SLOTS - 1; i >= 0; i--) freeSlots.push(i)
 }
@@ -85,7 +93,40 @@ function finishRead(token: number, slot: number, result: number): number {
   return result
 }
 
-function onComplete(n: number): void {
+/** Opens a stream: its events go to `handler` until `closeStream(id)`. Returns its id. */
+export function openStream(handler: StreamHandler): number {
+  const id = freeStreams.length > 0 ? freeStreams.pop()! : streams.length
+  streams[id] = handler
+  return id
+}
+
+/**
+ * Closes a stream id. Call once its op has posted its last event (an end, an error, a cancel):
+ * an event for a closed id is dropped.
+ */
+export function closeStream(id: number): void {
+  if (streams[id] === undefined) return
+  streams[id] = undefined
+  freeStreams.push(id)
+}
+
+function onComplete(n: number, m: number, data: Buffer | undefined): void {
+  settle(n)
+  for (let i = 0; i < m; i++) {
+    const e = i * wire.EVENT_FIELDS
+    const handler = streams[events[e + wire.EVENT_STREAM]!]
+    if (handler === undefined) continue
+    try {
+      handler(events[e + wire.EVENT_RESULT]!, data, events[e + wire.EVENT_OFFSET]!)
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err
+      })
+    }
+  }
+}
+
+function settle(n: number): void {
   for (let i = 0; i < n; i++) {
     const token = results[2 * i]!
     let result = results[2 * i + 1]!

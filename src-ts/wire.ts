@@ -5,7 +5,7 @@
  * @module
  */
 
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 export const QUEUE_CAPACITY = 1024
 export const FAST_MAX = 16384
 export const ARENA_SLOTS = 1024
@@ -32,8 +32,15 @@ export const ENTRY_READ = 0
 export const ENTRY_WRITE = 1
 export const ENTRY_POOL_READ = 2
 export const ENTRY_POOL_WRITE = 3
+export const EVENT_FIELDS = 3
+export const EVENT_STREAM = 0
+export const EVENT_RESULT = 1
+export const EVENT_OFFSET = 2
+export const EVENT_CAPACITY = 4096
+/** A stream event result: the multishot op ended with nothing wrong; arm it again. */
+export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 3621427775
+export const DIGEST = 1675417404
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

@@ -40,12 +40,29 @@ pub struct Finish<'a> {
     pub bounce: &'a mut BounceBuffers,
     /// Work for after the reap.
     pub(crate) later: &'a mut Vec<Later>,
+    /// Stream events `(stream, result, offset)` for the façade (see `wire::event`).
+    pub(crate) events: &'a mut Vec<[i32; 3]>,
+    /// The bytes stream events point into, handed to JS as one Buffer per batch.
+    pub(crate) event_data: &'a mut Vec<u8>,
 }
 
 impl Finish<'_> {
     /// Settles the façade's `token` with `result` (a count, a descriptor, 0, or `-errno`).
     pub fn settle(&mut self, token: u32, result: i32) {
         self.settled.push((token, result));
+    }
+
+    /// Reports `result` to the façade's `stream` (an accepted descriptor, an end, `-errno`,
+    /// [`EVENT_REARM`](crate::wire::EVENT_REARM)).
+    pub fn event(&mut self, stream: u32, result: i32) {
+        self.events.push([stream as i32, result, 0]);
+    }
+
+    /// Reports bytes received on the façade's `stream` (copied into the batch's data buffer).
+    pub fn event_bytes(&mut self, stream: u32, bytes: &[u8]) {
+        let offset = self.event_data.len();
+        self.event_data.extend_from_slice(bytes);
+        self.events.push([stream as i32, bytes.len() as i32, offset as i32]);
     }
 
     /// Runs `later` once the reap is over.

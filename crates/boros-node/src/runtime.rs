@@ -41,6 +41,10 @@ pub struct Runtime {
     results_ref: sys::napi_ref,
     results: *mut i32,
     results_pairs: usize,
+    /// The pinned events `Int32Array` (see `wire::event`), and how many events it holds.
+    events_ref: sys::napi_ref,
+    events_view: *mut i32,
+    events_cap: usize,
     async_ctx: sys::napi_async_context,
     pub bounce: BounceBuffers,
     /// Hot-path reads and writes the façade queued in shared memory (see queue.rs).
@@ -49,6 +53,9 @@ pub struct Runtime {
     ready: Vec<(u32, i32)>,
     /// Work ops left for after the reap (see [`Later`]).
     later: Vec<Later>,
+    /// Stream events not yet handed to JS, and the bytes they point into.
+    events: Vec<[i32; 3]>,
+    event_data: Vec<u8>,
 }
 
 type Cellf = RefCell<Runtime>;
@@ -95,12 +102,15 @@ pub fn is_initialized() -> bool {
 /// Sets up this thread's ring and hooks it into the env's libuv loop.
 ///
 /// # Safety
-/// `env` is the current env; `on_complete` a function; `results` an Int32Array; `entries`,
-/// `ctl` and `arena` as [`SharedQueue::new`] takes them. Returns the arena's alignment offset.
+/// `env` is the current env; `on_complete` a function; `results` and `events` Int32Arrays;
+/// `entries`, `ctl` and `arena` as [`SharedQueue::new`] takes them. Returns the arena's
+/// alignment offset.
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn init(
     env: sys::napi_env,
     on_complete: sys::napi_value,
     results: sys::napi_value,
+    events: sys::napi_value,
     entries: sys::napi_value,
     ctl: sys::napi_value,
     arena: sys::napi_value,
@@ -118,8 +128,17 @@ pub unsafe fn init(
     // SAFETY: valid env and values per the contract; out-pointers are locals.
     let (results_ptr, results_len) = unsafe { js::view_info(env, results)? };
     // SAFETY: as above.
+    let (events_ptr, events_len) = unsafe { js::view_info(env, events)? };
+    if results_ptr as usize % 4 != 0 || events_ptr as usize % 4 != 0 {
+        return Err(js::error(
+            codes::INVALID_ARG_VALUE,
+            "boros: results and events arrays misaligned",
+        ));
+    }
+    // SAFETY: as above.
     let (queue, arena_offset) = unsafe { SharedQueue::new(env, entries, ctl, arena)? };
     let mut results_ref = ptr::null_mut();
+    let mut events_ref = ptr::null_mut();
     let mut on_complete_ref = ptr::null_mut();
     let mut loop_ = ptr::null_mut();
     let mut name = ptr::null_mut();
@@ -127,6 +146,7 @@ pub unsafe fn init(
     // SAFETY: as above.
     unsafe {
         sys::napi_create_reference(env, results, 1, &mut results_ref);
+        sys::napi_create_reference(env, events, 1, &mut events_ref);
         sys::napi_create_reference(env, on_complete, 1, &mut on_complete_ref);
         sys::napi_get_uv_event_loop(env, &mut loop_);
         sys::napi_create_string_utf8(env, c"boros".as_ptr(), 5, &mut name);
@@ -147,11 +167,16 @@ pub unsafe fn init(
         results_ref,
         results: results_ptr.cast(),
         results_pairs: results_len / 8,
+        events_ref,
+        events_view: events_ptr.cast(),
+        events_cap: events_len / 4 / crate::wire::event::FIELDS,
         async_ctx,
         bounce: BounceBuffers::default(),
         queue,
         ready: Vec::new(),
         later: Vec::new(),
+        events: Vec::new(),
+        event_data: Vec::new(),
     }));
     let raw = Box::into_raw(cell);
     // SAFETY: `raw` stays valid until `on_closed` frees it after both handles closed.
@@ -255,12 +280,16 @@ impl Runtime {
             bounce,
             ready,
             later,
+            events,
+            event_data,
             ..
         } = self;
         let mut cx = Finish {
             settled: ready,
             bounce,
             later,
+            events,
+            event_data,
         };
         let reaped = driver.reap_ops(|cqe, op| match op {
             OpRef::Live(op) => op.update(&cqe, &mut cx),
@@ -286,6 +315,19 @@ impl Runtime {
             }
         }
         pushed
+    }
+
+    /// Moves up to `events_cap` stream events into the shared events array.
+    fn fill_events(&mut self) -> usize {
+        let n = self.events.len().min(self.events_cap);
+        // SAFETY: `events_view` points to the pinned Int32Array of `events_cap * FIELDS` slots.
+        let out = unsafe {
+            std::slice::from_raw_parts_mut(self.events_view, n * crate::wire::event::FIELDS)
+        };
+        for (dst, ev) in out.chunks_exact_mut(3).zip(self.events.drain(..n)) {
+            dst.copy_from_slice(&ev);
+        }
+        n
     }
 
     /// Moves up to `results_pairs` finished completions into the shared results array.
@@ -340,6 +382,8 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
         let reaped = rt.reap();
         if rt.closing {
             rt.ready.clear();
+            rt.events.clear();
+            rt.event_data.clear();
             if rt.driver.in_flight() == 0 && rt.open_handles == 2 {
                 rt.close_handles();
             } else {
@@ -347,7 +391,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             }
             break;
         }
-        if reaped == 0 && rt.ready.is_empty() {
+        if reaped == 0 && rt.ready.is_empty() && rt.events.is_empty() {
             // Nothing now: clear the eventfd, then look again, so a completion that landed
             // between the reap and the clear is not left without a wake-up.
             // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's
@@ -358,11 +402,27 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             }
             break;
         }
-        while !rt.ready.is_empty() {
+        // The bytes of this round's stream events, one Buffer for all of them.
+        let mut data = ptr::null_mut();
+        if !rt.events.is_empty() {
+            let bytes = std::mem::take(&mut rt.event_data);
+            // SAFETY: JS thread inside our handle scope; copies `bytes` into a new Buffer.
+            unsafe {
+                sys::napi_create_buffer_copy(
+                    env,
+                    bytes.len(),
+                    bytes.as_ptr().cast(),
+                    ptr::null_mut(),
+                    &mut data,
+                )
+            };
+        }
+        while !rt.ready.is_empty() || !rt.events.is_empty() {
             let n = rt.fill_results();
+            let m = rt.fill_events();
             drop(rt);
             // SAFETY: JS thread, inside our handle scope; the runtime is not borrowed.
-            unsafe { deliver(cell, env, n) };
+            unsafe { deliver(cell, env, n, m, data) };
             rt = cell.borrow_mut();
         }
         if rt.closing || round + 1 >= MAX_ROUNDS {
@@ -387,7 +447,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
 
 /// Calls the JS completion handler with `n` (token, result) pairs in the results array,
 /// inside a callback scope (`napi_make_callback`): microtasks and nextTicks run afterwards.
-unsafe fn deliver(cell: &Cellf, env: sys::napi_env, n: usize) {
+unsafe fn deliver(cell: &Cellf, env: sys::napi_env, n: usize, m: usize, data: sys::napi_value) {
     let (on_complete, ctx) = {
         let rt = cell.borrow();
         (rt.on_complete, rt.async_ctx)
@@ -396,12 +456,18 @@ unsafe fn deliver(cell: &Cellf, env: sys::napi_env, n: usize) {
     unsafe {
         let mut func = ptr::null_mut();
         let mut recv = ptr::null_mut();
-        let mut arg = ptr::null_mut();
+        let mut args = [ptr::null_mut(); 3];
         let mut result = ptr::null_mut();
         sys::napi_get_reference_value(env, on_complete, &mut func);
         sys::napi_get_global(env, &mut recv);
-        sys::napi_create_uint32(env, n as u32, &mut arg);
-        let status = sys::napi_make_callback(env, ctx, recv, func, 1, &arg, &mut result);
+        sys::napi_create_uint32(env, n as u32, &mut args[0]);
+        sys::napi_create_uint32(env, m as u32, &mut args[1]);
+        if data.is_null() {
+            sys::napi_get_undefined(env, &mut args[2]);
+        } else {
+            args[2] = data;
+        }
+        let status = sys::napi_make_callback(env, ctx, recv, func, 3, args.as_ptr(), &mut result);
         if status == sys::Status::napi_pending_exception {
             let mut err = ptr::null_mut();
             sys::napi_get_and_clear_last_exception(env, &mut err);
@@ -463,6 +529,7 @@ unsafe extern "C" fn on_closed(h: *mut Handle) {
         unsafe {
             sys::napi_delete_reference(env, rt.on_complete);
             sys::napi_delete_reference(env, rt.results_ref);
+            sys::napi_delete_reference(env, rt.events_ref);
             sys::napi_async_destroy(env, rt.async_ctx);
         }
         drop(rt); // Driver::drop: nothing is in flight any more; closes the ring and eventfd.

@@ -9,7 +9,7 @@
 //! the runtime starts: a binary and a façade from different builds refuse to talk.
 
 /// Bump when the meaning (not just a value) of the protocol changes.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// How an op names its file. A descriptor and a registered-file slot are different kinds,
 /// carried apart from the number, from the façade's handle to the SQE (`types::Fd` /
@@ -111,6 +111,27 @@ pub const RESULT_PAIRS: usize = 4096;
 /// A position that means "the file's current position" (it advances).
 pub const CURRENT_POSITION: i64 = -1;
 
+/// Fields of one stream event (a run of `i32`s in the events `Int32Array`): what a multishot
+/// op (a listener's accept, a socket's receive) reports, delivered with the completions of the
+/// same batch, after them.
+pub mod event {
+    /// The stream the event is for (the façade's stream id).
+    pub const STREAM: usize = 0;
+    /// Accept: the new descriptor. Receive: bytes received (> 0, at [`OFFSET`] of the batch's
+    /// data buffer), 0 at end of stream. Both: `-errno`, or [`REARM`](super::EVENT_REARM).
+    pub const RESULT: usize = 1;
+    /// Receive: where the bytes start in the batch's data buffer.
+    pub const OFFSET: usize = 2;
+    /// Numbers per event.
+    pub const FIELDS: usize = 3;
+}
+
+/// Stream events handed to JS per completion call.
+pub const EVENT_CAPACITY: usize = 4096;
+/// An event result that says: the multishot op ended with nothing wrong (its buffers ran dry,
+/// the completion queue filled up); arm it again to go on. Nothing was lost.
+pub const EVENT_REARM: i32 = i32::MIN;
+
 /// Fields of a stat record, in order: the façade's `Float64Array` of that many numbers.
 pub const STAT_FIELD_NAMES: [&str; 18] = [
     "dev",
@@ -207,7 +228,7 @@ pub mod codes {
 }
 
 /// Every number of the protocol, named, in the order the digest and the TS file use.
-const NUMBERS: [(&str, i64); 27] = [
+const NUMBERS: [(&str, i64); 32] = [
     ("PROTOCOL_VERSION", PROTOCOL_VERSION as i64),
     ("QUEUE_CAPACITY", QUEUE_CAPACITY as i64),
     ("FAST_MAX", FAST_MAX as i64),
@@ -235,6 +256,11 @@ const NUMBERS: [(&str, i64); 27] = [
     ("ENTRY_WRITE", EntryKind::Write as i64),
     ("ENTRY_POOL_READ", EntryKind::PoolRead as i64),
     ("ENTRY_POOL_WRITE", EntryKind::PoolWrite as i64),
+    ("EVENT_FIELDS", event::FIELDS as i64),
+    ("EVENT_STREAM", event::STREAM as i64),
+    ("EVENT_RESULT", event::RESULT as i64),
+    ("EVENT_OFFSET", event::OFFSET as i64),
+    ("EVENT_CAPACITY", EVENT_CAPACITY as i64),
 ];
 
 const fn fnv(mut h: u32, bytes: &[u8]) -> u32 {
@@ -255,6 +281,7 @@ const fn digest() -> u32 {
         h = fnv(h, &NUMBERS[i].1.to_le_bytes());
         i += 1;
     }
+    h = fnv(h, &EVENT_REARM.to_le_bytes());
     let mut i = 0;
     while i < STAT_FIELD_NAMES.len() {
         h = fnv(h, STAT_FIELD_NAMES[i].as_bytes());
@@ -283,6 +310,8 @@ pub fn typescript() -> String {
     for (name, value) in NUMBERS {
         let _ = writeln!(s, "export const {name} = {value}");
     }
+    let _ = writeln!(s, "/** A stream event result: the multishot op ended with nothing wrong; arm it again. */");
+    let _ = writeln!(s, "export const EVENT_REARM = {EVENT_REARM}");
     let _ = writeln!(s, "/** A hash of every value here; the binary's must match. */");
     let _ = writeln!(s, "export const DIGEST = {DIGEST}");
     s.push_str("\n/** How an op names its file: a descriptor or a registered-file slot. */\n");

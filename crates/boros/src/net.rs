@@ -393,7 +393,7 @@ pub fn peer_addr(fd: RawFd) -> io::Result<SockAddr> {
 /// Whether this kernel runs `setsockopt`/`getsockopt` as `IORING_OP_URING_CMD` commands
 /// (`SOCKET_URING_OP_SETSOCKOPT`/`GETSOCKOPT`, Linux 6.7). Without them, use the system
 /// calls [`setsockopt`]/[`getsockopt`].
-pub fn sockopt_cmds(driver: &Driver) -> bool {
+pub fn sockopt_cmds<O: ?Sized + crate::op::OpCode>(driver: &Driver<O>) -> bool {
     let info = driver.info();
     info.kernel_version >= crate::KernelVersion::new(6, 7, 0)
         && info.support.has(io_uring::opcode::UringCmd16::CODE)
@@ -401,6 +401,6 @@ pub fn sockopt_cmds(driver: &Driver) -> bool {
 
 /// Whether this ring takes recv bundles (`IORING_RECVSEND_BUNDLE`, Linux 6.10): the kernel
 /// says so at setup with `IORING_FEAT_RECVSEND_BUNDLE`, which is how liburing probes it.
-pub fn recv_bundles(driver: &Driver) -> bool {
+pub fn recv_bundles<O: ?Sized + crate::op::OpCode>(driver: &Driver<O>) -> bool {
     driver.ring.params().is_feature_recvsend_bundle()
 }

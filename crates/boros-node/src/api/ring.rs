@@ -12,10 +12,11 @@ use napi_derive::napi;
 #[napi]
 pub const WIRE_DIGEST: u32 = crate::wire::DIGEST;
 
-/// Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n)` is called
-/// with `n` completions stored as `(token, result)` pairs at the start of `results`
-/// (an `Int32Array`; its length / 2 is the most pairs delivered per call). Results are
-/// byte counts, descriptors, 0, or `-errno`.
+/// Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n, m, data)` is
+/// called with `n` completions stored as `(token, result)` pairs at the start of `results`
+/// (an `Int32Array`; its length / 2 is the most pairs delivered per call) and `m` stream events
+/// at the start of `events` (`wire::event`; bytes received are in `data`, a Buffer, undefined
+/// when no event carries bytes). Results are byte counts, descriptors, 0, or `-errno`.
 ///
 /// `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
 /// submission queue of hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says).
@@ -24,11 +25,13 @@ pub const WIRE_DIGEST: u32 = crate::wire::DIGEST;
 ///
 /// Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn init(
     env: Env,
     digest: u32,
-    #[napi(ts_arg_type = "(n: number) => void")] on_complete: Unknown,
+    #[napi(ts_arg_type = "(n: number, m: number, data: Buffer | undefined) => void")] on_complete: Unknown,
     #[napi(ts_arg_type = "Int32Array")] results: Unknown,
+    #[napi(ts_arg_type = "Int32Array")] events: Unknown,
     #[napi(ts_arg_type = "Float64Array")] entries: Unknown,
     #[napi(ts_arg_type = "Int32Array")] ctl: Unknown,
     #[napi(ts_arg_type = "ArrayBuffer")] arena: Unknown,
@@ -49,6 +52,7 @@ pub fn init(
             env.raw(),
             on_complete.raw(),
             results.raw(),
+            events.raw(),
             entries.raw(),
             ctl.raw(),
             arena.raw(),

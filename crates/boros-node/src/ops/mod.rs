@@ -9,16 +9,22 @@
 //! | [`StatOut`] | a statx whose result fills the caller's `Float64Array` |
 //! | [`read_file`] | the one-trip readFile: open → read → read, linked, one JS completion |
 //! | [`OpenFixed`], [`CloseFixed`] | an open into / close of a registered-file slot; the slot is freed by the op's own completion |
+//! | [`AcceptStream`] | a listener's multishot accept: each connection an event of its stream |
+//! | [`RecvStream`] | a connection's multishot receive: bytes copied into the batch's event data, buffers recycled at once |
 //! | [`ChunkRead`] | a multishot read into a provided-buffer ring (chunk streams) |
 
+mod accept_stream;
 mod chunk_read;
 mod fixed_file;
 pub mod read_file;
 mod plain;
 mod read_copy;
+mod recv_stream;
 mod stat;
 
+pub use accept_stream::AcceptStream;
 pub use chunk_read::{ChunkRead, ChunkStream};
+pub use recv_stream::RecvStream;
 pub use fixed_file::{CloseFixed, OpenFixed};
 pub use plain::Plain;
 pub use read_copy::ReadCopy;

@@ -1,0 +1,357 @@
+//! Sockets: listening, accepting, connecting, receiving and sending on the ring (the ops:
+//! [`crate::ops::AcceptStream`], [`crate::ops::RecvStream`]; the façade: `src-ts/net/`).
+//!
+//! A socket is a plain descriptor (`SOCK_NONBLOCK | SOCK_CLOEXEC`). Setting one up (`socket`,
+//! `setsockopt`, `bind`, `listen`) is a handful of cheap system calls made here, synchronously;
+//! everything that waits (accept, connect, receive, send, shutdown, close) is an io_uring op.
+//! Accepted connections and received bytes arrive as **stream events** (`wire::event`), in the
+//! same JS call as the batch's completions: no N-API call per message.
+
+use crate::args::{self, cstring};
+use crate::js::{self, codes, JsBuf, Result};
+use crate::ops::{AcceptStream, Plain, RecvStream};
+use crate::runtime;
+use boros::net::{self as bnet, SockAddr};
+use boros::op;
+use boros::BufRing;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::ffi::OsStrExt;
+use std::rc::Rc;
+
+/// Buffers of the thread's shared receive group, and their size.
+const RECV_BUFFERS: u16 = 1024;
+const RECV_BUFFER_SIZE: u32 = 16 * 1024;
+
+thread_local! {
+    /// The provided-buffer group every connection of this thread receives into (registered on
+    /// the first receive). Buffers go back to the kernel in the reap that filled them.
+    static RECV_RING: RefCell<Option<Rc<BufRing>>> = const { RefCell::new(None) };
+}
+
+fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
+    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+    js::error(
+        codes::SUBMIT_FAILED,
+        format!("{syscall} failed: {e} (errno {errno})"),
+    )
+}
+
+/// A system call's failure as `-errno` (what the façade turns into Node's error).
+fn errno(e: &std::io::Error) -> i32 {
+    -e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn ip_addr(ip: &str, port: u32) -> Result<SockAddr> {
+    let ip: IpAddr = ip.parse().map_err(|_| {
+        js::error(
+            codes::INVALID_ARG_VALUE,
+            format!("The argument 'address' must be an IP address. Received '{ip}'"),
+        )
+    })?;
+    let port = u16::try_from(port).map_err(|_| {
+        js::error(
+            codes::OUT_OF_RANGE,
+            format!("The value of \"port\" is out of range. It must be >= 0 && <= 65535. Received {port}"),
+        )
+    })?;
+    Ok(SockAddr::inet(SocketAddr::new(ip, port)))
+}
+
+/// An address as the façade shows it.
+#[napi(object)]
+pub struct SocketAddress {
+    /// `'IPv4'`, `'IPv6'` or `'unix'`.
+    pub family: String,
+    /// The IP address, or the socket path (`''` for an unnamed Unix socket; an abstract name
+    /// starts with `'\0'`).
+    pub address: String,
+    /// The port (0 for Unix sockets).
+    pub port: u32,
+}
+
+fn describe(a: &SockAddr) -> SocketAddress {
+    if let Some(sa) = a.as_inet() {
+        let (family, address) = match sa.ip() {
+            IpAddr::V4(v4) => ("IPv4", v4.to_string()),
+            IpAddr::V6(v6) => ("IPv6", v6.to_string()),
+        };
+        return SocketAddress {
+            family: family.into(),
+            address,
+            port: u32::from(sa.port()),
+        };
+    }
+    let address = if let Some(p) = a.as_unix_path() {
+        p.to_string_lossy().into_owned()
+    } else if let Some(name) = a.as_abstract() {
+        format!("\0{}", String::from_utf8_lossy(name))
+    } else {
+        String::new()
+    };
+    SocketAddress {
+        family: "unix".into(),
+        address,
+        port: 0,
+    }
+}
+
+/// The result of a listen: the socket, or `-errno` and the system call that failed.
+#[napi(object)]
+pub struct Listening {
+    /// The listening socket, or -1.
+    pub fd: i32,
+    /// `-errno` when the set-up failed (0 otherwise).
+    pub errno: i32,
+    /// The system call that failed (`'socket'`, `'bind'`, `'listen'`...).
+    pub syscall: String,
+}
+
+fn listening(r: std::result::Result<i32, (std::io::Error, &'static str)>) -> Listening {
+    match r {
+        Ok(fd) => Listening {
+            fd,
+            errno: 0,
+            syscall: String::new(),
+        },
+        Err((e, syscall)) => Listening {
+            fd: -1,
+            errno: errno(&e),
+            syscall: syscall.into(),
+        },
+    }
+}
+
+fn listen_on(addr: SockAddr, backlog: i32, opts: impl FnOnce(i32) -> std::io::Result<()>) -> Listening {
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    let r = (|| {
+        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        let sock = bnet::socket(addr.family(), ty, 0).map_err(|e| (e, "socket"))?;
+        let fd = sock.as_raw_fd();
+        opts(fd).map_err(|e| (e, "setsockopt"))?;
+        bnet::bind(fd, &addr).map_err(|e| (e, "bind"))?;
+        bnet::listen(fd, backlog).map_err(|e| (e, "listen"))?;
+        Ok(sock.into_raw_fd())
+    })();
+    listening(r)
+}
+
+/// A listening TCP socket on `ip`:`port` (port 0: the kernel picks one), with `SO_REUSEADDR`
+/// (as libuv), `SO_REUSEPORT` when `reusePort`, `IPV6_V6ONLY` when `ipv6Only`.
+#[napi]
+pub fn tcp_listen(ip: String, port: u32, backlog: i32, ipv6_only: bool, reuse_port: bool) -> Result<Listening> {
+    let addr = ip_addr(&ip, port)?;
+    let v6 = addr.family() == libc::AF_INET6;
+    Ok(listen_on(addr, backlog, |fd| {
+        bnet::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        if reuse_port {
+            bnet::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+        }
+        if v6 {
+            bnet::setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, i32::from(ipv6_only))?;
+        }
+        Ok(())
+    }))
+}
+
+/// A listening Unix stream socket at `path` (a leading `'\0'`: an abstract name).
+#[napi]
+pub fn unix_listen(path: String, backlog: i32) -> Result<Listening> {
+    let addr = unix_addr(&path)?;
+    Ok(listen_on(addr, backlog, |_| Ok(())))
+}
+
+fn unix_addr(path: &str) -> Result<SockAddr> {
+    let r = match path.strip_prefix('\0') {
+        Some(name) => SockAddr::unix_abstract(name.as_bytes()),
+        None => {
+            // No NUL inside a path (it would cut the name short).
+            let c = cstring(path.to_owned(), "path")?;
+            SockAddr::unix(std::ffi::OsStr::from_bytes(c.as_bytes()))
+        }
+    };
+    r.map_err(|e| {
+        js::error(
+            codes::INVALID_ARG_VALUE,
+            format!("The argument 'path' is invalid: {e}. Received '{path}'"),
+        )
+    })
+}
+
+/// Arms a multishot accept on listening socket `fd`: each connection (a non-blocking,
+/// close-on-exec descriptor) is an event of `stream`. Returns the op's key (cancel it to stop).
+#[napi]
+pub fn accept_start(fd: i32, stream: u32) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    runtime::with(|rt| rt.queue(AcceptStream::new(fd, stream)))
+}
+
+/// A new non-blocking TCP socket (`family` 4 or 6) or Unix stream socket (`family` 0), or
+/// `-errno`.
+#[napi]
+pub fn stream_socket(family: u32) -> Result<i32> {
+    use std::os::fd::IntoRawFd;
+    let domain = match family {
+        4 => libc::AF_INET,
+        6 => libc::AF_INET6,
+        0 => libc::AF_UNIX,
+        f => {
+            return Err(js::error(
+                codes::INVALID_ARG_VALUE,
+                format!("boros: unknown socket family {f}"),
+            ))
+        }
+    };
+    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    Ok(match bnet::socket(domain, ty, 0) {
+        Ok(s) => s.into_raw_fd(),
+        Err(e) => errno(&e),
+    })
+}
+
+/// Binds socket `fd` to a local `ip`:`port` before it connects (`localAddress`/`localPort`);
+/// 0 or `-errno`.
+#[napi]
+pub fn tcp_bind(fd: i32, ip: String, port: u32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let addr = ip_addr(&ip, port)?;
+    Ok(bnet::bind(fd, &addr).map_or_else(|e| errno(&e), |_| 0))
+}
+
+/// Queues the connect of socket `fd` to `ip`:`port`; completes with 0 or `-errno`.
+#[napi]
+pub fn tcp_connect(fd: i32, ip: String, port: u32, token: u32) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    let addr = ip_addr(&ip, port)?;
+    runtime::with(|rt| rt.queue(Plain::new(op::Connect::new(fd, addr), token)))
+}
+
+/// Queues the connect of Unix socket `fd` to `path`; completes with 0 or `-errno`.
+#[napi]
+pub fn unix_connect(fd: i32, path: String, token: u32) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    let addr = unix_addr(&path)?;
+    runtime::with(|rt| rt.queue(Plain::new(op::Connect::new(fd, addr), token)))
+}
+
+/// Arms a multishot receive on connected socket `fd`: bytes, the end of the stream and errors
+/// are events of `stream`. Returns the op's key (cancel it to pause).
+#[napi]
+pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    runtime::with(|rt| {
+        let ring = RECV_RING.with(|r| -> Result<Rc<BufRing>> {
+            let mut r = r.borrow_mut();
+            if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
+                return Ok(Rc::clone(ring));
+            }
+            let ring = rt
+                .driver
+                .register_buf_ring(RECV_BUFFERS, RECV_BUFFER_SIZE)
+                .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))?;
+            *r = Some(Rc::clone(&ring));
+            Ok(ring)
+        })?;
+        rt.queue(RecvStream::new(fd, ring, stream))
+    })
+}
+
+/// Queues a send of all of `buffer` on socket `fd` (held, not copied, until it completes);
+/// completes with the bytes sent (maybe fewer: send the rest) or `-errno`.
+#[napi]
+pub fn send(
+    env: Env,
+    fd: i32,
+    #[napi(ts_arg_type = "ArrayBufferView")] buffer: Unknown,
+    token: u32,
+) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    // SAFETY: `buffer` is an argument of this call, on the JS thread.
+    let buf = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
+    runtime::with(|rt| rt.queue(Plain::new(op::Send::new(fd, buf), token)))
+}
+
+/// Queues one `sendmsg` of `buffers`, in order, on socket `fd` (each held until it completes);
+/// completes with the bytes sent or `-errno`.
+#[napi]
+pub fn sendv(
+    env: Env,
+    fd: i32,
+    #[napi(ts_arg_type = "ArrayBufferView[]")] buffers: Vec<Unknown>,
+    token: u32,
+) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    let bufs = buffers
+        .iter()
+        // SAFETY: every element is a value of this call's arguments, on the JS thread.
+        .map(|b| unsafe { JsBuf::new(env.raw(), b.raw()) })
+        .collect::<Result<Vec<_>>>()?;
+    runtime::with(|rt| rt.queue(Plain::new(op::SendMsg::new(fd, bufs), token)))
+}
+
+/// Queues `shutdown(fd, how)` (`SHUT_WR` = 1 ends our side); completes with 0 or `-errno`.
+#[napi]
+pub fn shutdown(fd: i32, how: i32, token: u32) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    runtime::with(|rt| rt.queue(Plain::new(op::Shutdown::new(fd, how), token)))
+}
+
+/// The local (`peer` false) or remote address of socket `fd`, or null.
+#[napi]
+pub fn socket_address(fd: i32, peer: bool) -> Result<Option<SocketAddress>> {
+    let fd = args::fd(fd)?;
+    let a = if peer {
+        bnet::peer_addr(fd)
+    } else {
+        bnet::local_addr(fd)
+    };
+    Ok(a.ok().map(|a| describe(&a)))
+}
+
+/// `TCP_NODELAY` on or off; 0 or `-errno`.
+#[napi]
+pub fn set_no_delay(fd: i32, on: bool) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    Ok(bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))
+        .map_or_else(|e| errno(&e), |_| 0))
+}
+
+/// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
+/// `uv_tcp_keepalive`; 0 or `-errno`.
+#[napi]
+pub fn set_keep_alive(fd: i32, on: bool, delay: u32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let r = (|| {
+        bnet::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on))?;
+        if on && delay > 0 {
+            let d = delay.min(i32::MAX as u32) as i32;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, d)?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1)?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 10)?;
+        }
+        Ok::<_, std::io::Error>(())
+    })();
+    Ok(r.map_or_else(|e| errno(&e), |_| 0))
+}
+
+/// `SO_LINGER` with a zero timeout, so the close that follows sends a reset (`resetAndDestroy`);
+/// 0 or `-errno`.
+#[napi]
+pub fn set_linger_reset(fd: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `linger` is plain old data; viewed as its bytes for the system call.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (&l as *const libc::linger).cast::<u8>(),
+            std::mem::size_of::<libc::linger>(),
+        )
+    };
+    Ok(bnet::setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, bytes)
+        .map_or_else(|e| errno(&e), |_| 0))
+}
