@@ -1,0 +1,197 @@
+//! Any core op as a future, and the ops this crate adds ([`Timeout`]).
+//!
+//! [`submit`] queues an op (no system call: the loop submits it with everything else) and
+//! returns an [`Op`] future that resolves to the op's [`Completed`] result, the op itself
+//! included, so its buffers come back:
+//!
+//! ```no_run
+//! # boros_rt::block_on(async {
+//! use std::os::fd::AsRawFd;
+//! let file = std::fs::File::open("/etc/hostname")?;
+//! let done = boros_rt::op::submit(boros::op::Read::new(file.as_raw_fd(), Vec::with_capacity(64), 0))?.await;
+//! let n = done.result()?;
+//! let buf = done.op.into_buf(n);
+//! # Ok::<(), std::io::Error>(())
+//! # });
+//! ```
+//!
+//! # Cancellation
+//! Dropping an [`Op`] before it completes asks the kernel to cancel it
+//! ([`Driver::cancel`](boros::Driver::cancel)). The op, and every buffer it owns, stays
+//! owned by the driver until its final CQE: the kernel may still write into it until then.
+//! After that CQE the runtime drops the op, and, for ops that produce a descriptor (an open
+//! whose future was dropped), closes the descriptor, so nothing leaks.
+
+use crate::runtime::{with_current, Abandon, Core, Slot};
+use boros::io_uring::{opcode, squeue::Entry, types};
+use boros::op::OpCode;
+use boros::OpKey;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// The outcome of an op: the CQE's result and flags, and the op with its buffers.
+pub struct Completed<T> {
+    /// The CQE's `res`: a count or a descriptor, or `-errno`.
+    pub result: i32,
+    /// The CQE's flags.
+    pub flags: u32,
+    /// The op, given back by the ring after its final CQE.
+    pub op: Box<T>,
+}
+
+impl<T> Completed<T> {
+    /// `result` as an `io::Result`.
+    pub fn result(&self) -> io::Result<u32> {
+        boros::error::cqe_result(self.result)
+    }
+}
+
+/// A queued op; resolves to its [`Completed`] outcome. See the module docs for cancellation.
+#[must_use = "an op future does nothing unless awaited; dropping it cancels the op"]
+pub struct Op<T: OpCode> {
+    core: Rc<Core>,
+    token: u64,
+    key: OpKey,
+    on_abandon: Abandon,
+    done: bool,
+    _op: PhantomData<T>,
+}
+
+/// Queues `op` on the runtime running on this thread. No system call: the loop submits it
+/// with everything else queued during the same turn.
+///
+/// # Errors
+/// If the kernel lacks the op (`ErrorKind::Unsupported`, naming the kernel that added it),
+/// or the submission queue was full and submitting it failed.
+///
+/// # Panics
+/// Outside [`Runtime::block_on`](crate::Runtime::block_on).
+pub fn submit<T: OpCode>(op: T) -> io::Result<Op<T>> {
+    Op::submit(op, Abandon::Nothing)
+}
+
+impl<T: OpCode> Op<T> {
+    pub(crate) fn submit(op: T, on_abandon: Abandon) -> io::Result<Self> {
+        with_current("op::submit", |core| {
+            let (token, key) = core.push(op)?;
+            Ok(Op {
+                core: core.clone(),
+                token,
+                key,
+                on_abandon,
+                done: false,
+                _op: PhantomData,
+            })
+        })
+    }
+
+    /// The op's key in the driver.
+    pub fn key(&self) -> OpKey {
+        self.key
+    }
+}
+
+// The op itself lives in the driver, boxed; the future only holds its token.
+impl<T: OpCode> Unpin for Op<T> {}
+
+impl<T: OpCode> Future for Op<T> {
+    type Output = Completed<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completed<T>> {
+        let this = self.get_mut();
+        assert!(!this.done, "boros_rt::op::Op polled after completion");
+        let mut ops = this.core.ops.borrow_mut();
+        let slot = ops
+            .get_mut(this.token)
+            .expect("an op's slot lives until its future takes the result");
+        match slot {
+            Slot::Waiting(w) => {
+                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *w = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Slot::Done { .. } => {
+                let Some(Slot::Done { result, flags, op }) = ops.remove(this.token) else {
+                    unreachable!()
+                };
+                drop(ops);
+                this.done = true;
+                let any: Box<dyn std::any::Any> = op;
+                let op = any
+                    .downcast::<T>()
+                    .unwrap_or_else(|_| unreachable!("the slot holds the op this future pushed"));
+                Poll::Ready(Completed { result, flags, op })
+            }
+            Slot::Abandoned(_) => unreachable!("only a dropped future abandons its op"),
+        }
+    }
+}
+
+impl<T: OpCode> Drop for Op<T> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut ops = self.core.ops.borrow_mut();
+        match ops.get_mut(self.token) {
+            Some(slot @ Slot::Waiting(_)) => {
+                // In flight: the driver keeps the op (and its buffers) until the final CQE;
+                // the loop then drops it and runs `on_abandon`.
+                *slot = Slot::Abandoned(self.on_abandon);
+                drop(ops);
+                let _ = self.core.driver.borrow_mut().cancel(self.key);
+            }
+            Some(Slot::Done { .. }) => {
+                // Completed but never polled: the kernel is done with it.
+                let removed = ops.remove(self.token);
+                drop(ops);
+                if let Some(Slot::Done { result, .. }) = removed {
+                    self.core.run_abandon(self.on_abandon, result);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `IORING_OP_TIMEOUT` as a pure timer (a completion count of 0): completes with `-ETIME`
+/// when the time is up, or `-ECANCELED` when cancelled. Linux 5.4.
+pub struct Timeout {
+    ts: types::Timespec,
+    flags: types::TimeoutFlags,
+}
+
+impl Timeout {
+    /// A timer firing `after` from when the kernel takes the SQE.
+    pub fn relative(after: Duration) -> Self {
+        Self {
+            ts: types::Timespec::from(after),
+            flags: types::TimeoutFlags::empty(),
+        }
+    }
+
+    /// A timer firing when `CLOCK_MONOTONIC` reads `at` (since boot, as `clock_gettime`).
+    pub fn absolute(at: Duration) -> Self {
+        Self {
+            ts: types::Timespec::from(at),
+            flags: types::TimeoutFlags::ABS,
+        }
+    }
+}
+
+// SAFETY: the only pointer in the entry is to `self.ts`, a field of the op, which the driver
+// keeps boxed, unmoved, until the op's final CQE (the kernel copies it at prep time anyway).
+unsafe impl OpCode for Timeout {
+    fn entry(&mut self) -> Entry {
+        opcode::Timeout::new(&self.ts as *const types::Timespec)
+            .count(0)
+            .flags(self.flags)
+            .build()
+    }
+}
