@@ -294,7 +294,9 @@ impl<T: 'static> JoinSet<T> {
         self.handles.is_empty()
     }
 
-    /// The output of the next task to finish, or `None` when the set is empty.
+    /// The output of a finished task (waiting for one if none has finished), or `None` when
+    /// the set is empty. Among tasks that finished in the same turn of the loop, the order
+    /// is unspecified.
     pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
         if self.handles.is_empty() {
             return None;
@@ -311,7 +313,7 @@ impl<T: 'static> JoinSet<T> {
         .await
     }
 
-    /// Waits for every task and returns their outputs, in the order they finished.
+    /// Waits for every task and returns their outputs, as [`join_next`](Self::join_next) gives them.
     pub async fn join_all(mut self) -> Vec<Result<T, JoinError>> {
         let mut out = Vec::with_capacity(self.handles.len());
         while let Some(r) = self.join_next().await {
