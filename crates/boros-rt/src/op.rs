@@ -75,6 +75,18 @@ pub fn submit<T: OpCode>(op: T) -> io::Result<Op<T>> {
     Op::submit(op, Abandon::Nothing)
 }
 
+/// As [`submit`], for an op whose result is a new plain descriptor (an `OpenAt` into the
+/// process's file table, an accept, a socket): if the future is dropped before it returns
+/// the descriptor, the runtime closes the descriptor when the op's CQE brings it. (With plain
+/// [`submit`], a dropped open leaks its descriptor. Do not use this for direct opens, whose
+/// result is 0, not a descriptor.)
+///
+/// # Errors
+/// As [`submit`].
+pub fn submit_fd<T: OpCode>(op: T) -> io::Result<Op<T>> {
+    Op::submit(op, Abandon::CloseFd)
+}
+
 impl<T: OpCode> Op<T> {
     pub(crate) fn submit(op: T, on_abandon: Abandon) -> io::Result<Self> {
         with_current("op::submit", |core| {

@@ -149,6 +149,11 @@ pub struct RuntimeStats {
     pub waits: u64,
     /// Completions delivered to ops.
     pub completions: u64,
+    /// Ops whose future was dropped while they were in flight, and whose final CQE has
+    /// since come back (the op and its buffers were freed then, not before).
+    pub orphans: u64,
+    /// Descriptors the runtime closed because the future that opened them was dropped.
+    pub orphan_fds_closed: u64,
     /// Wake-ups that came from other threads.
     pub remote_wakes: u64,
     /// Tasks alive (spawned, not finished).
@@ -344,6 +349,7 @@ impl Core {
     fn reap(&self) -> io::Result<()> {
         let mut wakers: Vec<Waker> = Vec::new();
         let mut delivered = 0u64;
+        let mut orphans = 0u64;
         self.driver.borrow_mut().reap(|c| {
             let token = c.token;
             let (result, flags) = (c.result, c.flags);
@@ -368,6 +374,7 @@ impl Core {
                 Some(Slot::Abandoned(action)) => {
                     let action = *action;
                     ops.remove(token);
+                    orphans += 1;
                     if action != Abandon::Nothing {
                         self.after_reap.borrow_mut().push((action, result));
                     }
@@ -376,7 +383,10 @@ impl Core {
                 _ => self.graveyard.borrow_mut().push(op),
             }
         })?;
-        self.bump(|s| s.completions += delivered);
+        self.bump(|s| {
+            s.completions += delivered;
+            s.orphans += orphans;
+        });
         for w in wakers {
             w.wake();
         }
@@ -398,6 +408,7 @@ impl Core {
                     // SAFETY: the op opened this descriptor for a future that no longer
                     // exists: nobody else has it.
                     unsafe { libc::close(result) };
+                    self.bump(|s| s.orphan_fds_closed += 1);
                 }
             }
             Abandon::CloseFixed(slot) => {
