@@ -8,7 +8,7 @@
 
 use boros_rt::buf::{IoBuf, IoBufMut};
 use boros_rt::fs::{File, OpenOptions};
-use boros_rt::time::{sleep, timeout};
+use boros_rt::time::sleep;
 use boros_rt::{op, spawn, stats, yield_now, Runtime};
 use std::cell::Cell;
 use std::ffi::CString;
@@ -69,6 +69,15 @@ impl Drop for Witness {
     }
 }
 
+/// Waits (up to 20 s, for slow runs under valgrind) until `cond` holds.
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting: {what}");
+        sleep(Duration::from_millis(5)).await;
+    }
+}
+
 fn open_fds() -> usize {
     // The directory handle itself is counted every time, so counts compare.
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -123,48 +132,47 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
             0,
             "the buffer of an in-flight read was freed when its future was dropped"
         );
-        sleep(Duration::from_millis(20)).await;
-        assert!(freed.get(), "the buffer was not freed after the final CQE");
+        eventually("the buffer freed after the final CQE", || freed.get()).await;
         assert!(stats().driver.in_flight < in_flight, "the cancelled read is still in flight");
         // If the read were still parked in the kernel, this would land in freed memory.
         let mut wf = std::fs::File::from(w);
         std::io::Write::write_all(&mut wf, &[1u8; 4096]).unwrap();
 
-        // 2. 100 reads parked on a pipe, dropped by a timeout.
+        // 2. 100 reads parked on a pipe, dropped with their JoinSet.
         let (r2, w2) = pipe();
         let reader2 = Rc::new(File::from_std(r2.into()));
         let all_freed: Vec<Rc<Cell<bool>>> = (0..100).map(|_| Rc::new(Cell::new(false))).collect();
         let flags = all_freed.clone();
         let rd2 = reader2.clone();
         let (early2, checked2) = (early.clone(), checked.clone());
-        let r = timeout(Duration::from_millis(20), async move {
-            let mut set = boros_rt::JoinSet::new();
-            for f in flags {
-                let rd = rd2.clone();
-                let w = Witness {
-                    freed: f.clone(),
-                    early: early2.clone(),
-                    checked: checked2.clone(),
+        // All 100 reads queued and parked in the kernel before the set is dropped.
+        let base = stats().driver.in_flight;
+        let mut set = boros_rt::JoinSet::new();
+        for f in flags {
+            let rd = rd2.clone();
+            let w = Witness {
+                freed: f.clone(),
+                early: early2.clone(),
+                checked: checked2.clone(),
+            };
+            set.spawn(async move {
+                let _w = w;
+                let b = Tracked {
+                    v: Vec::with_capacity(4096),
+                    freed: f,
                 };
-                set.spawn(async move {
-                    let _w = w;
-                    let b = Tracked {
-                        v: Vec::with_capacity(4096),
-                        freed: f,
-                    };
-                    rd.read_at(b, 0).await.0
-                });
-            }
-            set.join_all().await
-        })
-        .await;
-        assert!(r.is_err(), "reads of an empty pipe cannot finish");
+                rd.read_at(b, 0).await.0
+            });
+        }
+        eventually("100 reads in flight", || stats().driver.in_flight >= base + 100).await;
+        sleep(Duration::from_millis(10)).await;
+        assert!(set.len() == 100, "reads of an empty pipe cannot finish");
+        drop(set); // aborts the 100 tasks
         yield_now().await; // the aborted tasks drop their reads
         yield_now().await;
         assert_eq!(checked.get(), 101, "every task was dropped");
         assert_eq!(early.get(), 0, "buffers freed when their futures were dropped");
-        sleep(Duration::from_millis(50)).await;
-        assert!(all_freed.iter().all(|f| f.get()), "buffers not freed after their CQEs");
+        eventually("buffers freed after their CQEs", || all_freed.iter().all(|f| f.get())).await;
         drop(w2);
 
         // 3. 200 creating opens (O_CREAT: the kernel runs them on its workers), their tasks
@@ -188,8 +196,9 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
 
         // 4. An open that completed, but whose future was never polled again.
         let path = CString::new(dir.join("g").into_os_string().into_encoded_bytes()).unwrap();
+        let before4 = stats().completions;
         let fut = op::submit_fd(boros::op::OpenAt::new(path, libc::O_CREAT | libc::O_WRONLY, 0o644)).unwrap();
-        sleep(Duration::from_millis(20)).await;
+        eventually("the open completed", || stats().completions > before4).await;
         drop(fut);
 
         // 5. Fixed (direct) opens dropped in flight free their slots and close their files.
@@ -208,7 +217,8 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
         for h in handles {
             let _ = h.await;
         }
-        sleep(Duration::from_millis(100)).await;
+        let target = 1 + 100 + 200 + 50;
+        eventually("every orphan's CQE", || stats().orphans >= target).await;
         drop(reader);
         drop(reader2);
         stats()
