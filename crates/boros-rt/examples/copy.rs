@@ -42,7 +42,9 @@ fn main() -> std::io::Result<()> {
                     let want = CHUNK.min(len - pos) as usize;
                     buf.clear();
                     buf.reserve_exact(want);
-                    let (r, b) = src.read_exact_at(boros_rt::buf::Slice::new(buf, 0, want), pos).await;
+                    let (r, b) = src
+                        .read_exact_at(boros_rt::buf::Slice::new(buf, 0, want), pos)
+                        .await;
                     buf = b.into_inner();
                     r?;
                     let (r, b) = dst.write_all_at(buf, pos).await;

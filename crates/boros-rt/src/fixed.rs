@@ -70,11 +70,12 @@ impl FixedBufPool {
             // SAFETY: each Vec's heap block never moves (buffers travel by value and come
             // back), and is freed only after `PoolInner::drop` unregistered them, which runs
             // once no `FixedBuf` (so no op using one) exists.
-            let first = unsafe { core.driver.borrow_mut().register_buffers(&iovecs) }
-                .map_err(|e| match e {
+            let first = unsafe { core.driver.borrow_mut().register_buffers(&iovecs) }.map_err(
+                |e| match e {
                     boros::RegisterError::Kernel(e) => e,
                     e => io::Error::other(e.to_string()),
-                })?;
+                },
+            )?;
             let free = bufs
                 .into_iter()
                 .enumerate()

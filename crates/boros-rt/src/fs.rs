@@ -62,7 +62,9 @@ pub struct File {
 
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("File").field("target", &self.target).finish()
+        f.debug_struct("File")
+            .field("target", &self.target)
+            .finish()
     }
 }
 
@@ -174,7 +176,11 @@ impl File {
     /// Reads into a registered buffer (`READ_FIXED`): up to its capacity, at `pos`.
     pub async fn read_fixed_at(&self, buf: FixedBuf, pos: u64) -> (io::Result<usize>, FixedBuf) {
         let index = buf.buf_index();
-        let done = run(op::ReadFixed::new(self.target, buf, index, pos), Abandon::Nothing).await;
+        let done = run(
+            op::ReadFixed::new(self.target, buf, index, pos),
+            Abandon::Nothing,
+        )
+        .await;
         match done.result() {
             Ok(n) => (Ok(n as usize), done.op.into_buf(n)),
             Err(e) => {
@@ -188,7 +194,11 @@ impl File {
     /// Writes a registered buffer's bytes (`WRITE_FIXED`) at `pos`.
     pub async fn write_fixed_at(&self, buf: FixedBuf, pos: u64) -> (io::Result<usize>, FixedBuf) {
         let index = buf.buf_index();
-        let done = run(op::WriteFixed::new(self.target, buf, index, pos), Abandon::Nothing).await;
+        let done = run(
+            op::WriteFixed::new(self.target, buf, index, pos),
+            Abandon::Nothing,
+        )
+        .await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
@@ -557,7 +567,11 @@ pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
 
 /// Renames `from` to `to`, replacing `to` (`renameat2`).
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::RenameAt::new(cpath(from.as_ref())?, cpath(to.as_ref())?)).await
+    run_unit(op::RenameAt::new(
+        cpath(from.as_ref())?,
+        cpath(to.as_ref())?,
+    ))
+    .await
 }
 
 /// Creates a directory, mode 0o777 minus the umask (`mkdirat`).

@@ -37,6 +37,6 @@ mod task;
 pub mod thread;
 pub mod time;
 
+pub use boros::Config;
 pub use runtime::{block_on, spawn, stats, yield_now, Runtime, RuntimeStats, YieldNow};
 pub use task::{JoinError, JoinHandle, JoinSet};
-pub use boros::Config;

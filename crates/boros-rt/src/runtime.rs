@@ -68,7 +68,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn wake_remote(&self, id: u64) {
-        self.remote.lock().unwrap_or_else(|e| e.into_inner()).push(id);
+        self.remote
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
         self.remote_wakes.fetch_add(1, Ordering::Relaxed);
         // Pairs with the loop's `sleeping.store(true)` followed by its look at `remote`:
         // either the loop sees our id, or we see it sleeping and interrupt the wait.
@@ -301,7 +304,8 @@ impl Core {
     }
 
     fn drain_remote(&self) {
-        let ids = std::mem::take(&mut *self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()));
+        let ids =
+            std::mem::take(&mut *self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()));
         for id in ids {
             self.schedule(id);
         }
@@ -413,7 +417,10 @@ impl Core {
             }
             Abandon::CloseFixed(slot) => {
                 if result >= 0 {
-                    self.push_detached(op::Close::new(op::Target::Fixed(slot)), Abandon::FreeSlot(slot));
+                    self.push_detached(
+                        op::Close::new(op::Target::Fixed(slot)),
+                        Abandon::FreeSlot(slot),
+                    );
                 } else {
                     self.driver.borrow_mut().free_file_slot(slot);
                 }
@@ -475,7 +482,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("stats", &self.core.stats()).finish()
+        f.debug_struct("Runtime")
+            .field("stats", &self.core.stats())
+            .finish()
     }
 }
 

@@ -73,7 +73,10 @@ impl Drop for Witness {
 async fn eventually(what: &str, cond: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
         sleep(Duration::from_millis(5)).await;
     }
 }
@@ -133,7 +136,10 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
             "the buffer of an in-flight read was freed when its future was dropped"
         );
         eventually("the buffer freed after the final CQE", || freed.get()).await;
-        assert!(stats().driver.in_flight < in_flight, "the cancelled read is still in flight");
+        assert!(
+            stats().driver.in_flight < in_flight,
+            "the cancelled read is still in flight"
+        );
         // If the read were still parked in the kernel, this would land in freed memory.
         let mut wf = std::fs::File::from(w);
         std::io::Write::write_all(&mut wf, &[1u8; 4096]).unwrap();
@@ -164,15 +170,25 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
                 rd.read_at(b, 0).await.0
             });
         }
-        eventually("100 reads in flight", || stats().driver.in_flight >= base + 100).await;
+        eventually("100 reads in flight", || {
+            stats().driver.in_flight >= base + 100
+        })
+        .await;
         sleep(Duration::from_millis(10)).await;
         assert!(set.len() == 100, "reads of an empty pipe cannot finish");
         drop(set); // aborts the 100 tasks
         yield_now().await; // the aborted tasks drop their reads
         yield_now().await;
         assert_eq!(checked.get(), 101, "every task was dropped");
-        assert_eq!(early.get(), 0, "buffers freed when their futures were dropped");
-        eventually("buffers freed after their CQEs", || all_freed.iter().all(|f| f.get())).await;
+        assert_eq!(
+            early.get(),
+            0,
+            "buffers freed when their futures were dropped"
+        );
+        eventually("buffers freed after their CQEs", || {
+            all_freed.iter().all(|f| f.get())
+        })
+        .await;
         drop(w2);
 
         // 3. 200 creating opens (O_CREAT: the kernel runs them on its workers), their tasks
@@ -197,7 +213,12 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
         // 4. An open that completed, but whose future was never polled again.
         let path = CString::new(dir.join("g").into_os_string().into_encoded_bytes()).unwrap();
         let before4 = stats().completions;
-        let fut = op::submit_fd(boros::op::OpenAt::new(path, libc::O_CREAT | libc::O_WRONLY, 0o644)).unwrap();
+        let fut = op::submit_fd(boros::op::OpenAt::new(
+            path,
+            libc::O_CREAT | libc::O_WRONLY,
+            0o644,
+        ))
+        .unwrap();
         eventually("the open completed", || stats().completions > before4).await;
         drop(fut);
 
@@ -206,7 +227,12 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
         for i in 0..50 {
             let path = dir.join(format!("x{i}"));
             handles.push(spawn(async move {
-                OpenOptions::new().write(true).create(true).fixed(true).open(path).await
+                OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .fixed(true)
+                    .open(path)
+                    .await
             }));
         }
         yield_now().await;

@@ -55,7 +55,10 @@ fn write_read_metadata_rename_remove() {
         let e = dir.join("empty");
         fs::write(&e, Vec::new()).await.unwrap();
         assert!(fs::read(&e).await.unwrap().is_empty());
-        assert_eq!(fs::read("/proc/self/comm").await.unwrap().last(), Some(&b'\n'));
+        assert_eq!(
+            fs::read("/proc/self/comm").await.unwrap().last(),
+            Some(&b'\n')
+        );
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -172,7 +175,13 @@ fn registered_buffers_and_fixed_files() {
                 return;
             }
         };
-        let f = OpenOptions::new().read(true).write(true).fixed(true).open(&p).await.unwrap();
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .fixed(true)
+            .open(&p)
+            .await
+            .unwrap();
         assert!(f.is_fixed());
         let buf = pool.take().unwrap();
         assert_eq!(pool.available(), 3);
@@ -188,12 +197,20 @@ fn registered_buffers_and_fixed_files() {
         assert_eq!(n.unwrap(), 4096);
         drop(buf);
         assert_eq!(pool.available(), 4);
-        assert_eq!(f.metadata().await.unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            f.metadata().await.unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
         f.close().await.unwrap();
         let all = std::fs::read(&p).unwrap();
         assert_eq!(&all[8192..], &data[4096..]);
         // A dropped fixed file closes its slot through the ring.
-        let g = OpenOptions::new().read(true).fixed(true).open(&p).await.unwrap();
+        let g = OpenOptions::new()
+            .read(true)
+            .fixed(true)
+            .open(&p)
+            .await
+            .unwrap();
         drop(g);
         boros_rt::time::sleep(std::time::Duration::from_millis(5)).await;
         drop(pool);

@@ -75,7 +75,11 @@ fn reads_of_ready_tasks_share_one_submit() {
         let after = stats();
         // All 64 reads go to the kernel in one batch (cached reads may complete inline
         // or via task work, which may take more enters to reap, but never more batches).
-        assert_eq!(after.driver.batches - before.driver.batches, 1, "{before:?} -> {after:?}");
+        assert_eq!(
+            after.driver.batches - before.driver.batches,
+            1,
+            "{before:?} -> {after:?}"
+        );
     });
     std::fs::remove_file(&path).unwrap();
 }
@@ -287,7 +291,7 @@ fn a_thousand_timers_fire_in_deadline_order() {
     watchdog();
     boros_rt::block_on(async {
         let fired = Rc::new(RefCell::new(Vec::with_capacity(1000)));
-        let start = Instant::now() + Duration::from_millis(20);
+        let start = Instant::now() + Duration::from_millis(500);
         // Spawn in a scrambled order: 0, 7, 14, ... (mod 1000; 7 is coprime with 1000).
         let mut set = JoinSet::new();
         for k in 0..1000u64 {
@@ -307,7 +311,7 @@ fn a_thousand_timers_fire_in_deadline_order() {
         assert_eq!(fired.len(), 1000);
         let expected: Vec<u64> = (0..1000).collect();
         assert_eq!(*fired, expected, "timers fired out of deadline order");
-        assert!(start.elapsed() >= Duration::from_millis(999));
+        assert!(Instant::now() >= start + Duration::from_millis(999));
     });
 }
 
@@ -319,7 +323,10 @@ fn timeout_elapses_or_passes_the_output_through() {
         let r = timeout(Duration::from_millis(20), sleep(Duration::from_secs(30))).await;
         assert!(r.is_err());
         let took = t.elapsed();
-        assert!(took >= Duration::from_millis(20) && took < Duration::from_secs(2), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(20) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
         let r = timeout(Duration::from_secs(30), async { nop().await + 5 }).await;
         assert_eq!(r, Ok(5));
         // The cancelled 30 s timer must not keep anything in flight for long.
@@ -338,7 +345,7 @@ fn text(p: Box<dyn std::any::Any + Send>) -> String {
 #[test]
 fn block_on_outside_and_nested_are_clear_errors() {
     let r = std::panic::catch_unwind(|| {
-        let _ = spawn(async {});
+        drop(spawn(async {}));
     });
     let msg = text(r.unwrap_err());
     assert!(msg.contains("outside of a boros-rt runtime"), "{msg}");
@@ -359,7 +366,11 @@ fn thread_per_core_runs_one_runtime_per_thread() {
             let m = boros_rt::fs::metadata("/proc/self").await.unwrap();
             assert!(m.is_dir());
             sleep(Duration::from_millis(10)).await;
-            (index, std::thread::current().name().unwrap().to_owned(), stats().driver.ops_submitted - before)
+            (
+                index,
+                std::thread::current().name().unwrap().to_owned(),
+                stats().driver.ops_submitted - before,
+            )
         })
         .unwrap();
     assert!(threads.attached());
