@@ -38,5 +38,7 @@ pub mod thread;
 pub mod time;
 
 pub use boros::Config;
-pub use runtime::{block_on, spawn, stats, yield_now, Runtime, RuntimeStats, YieldNow};
+pub use runtime::{
+    block_on, ring_info, spawn, spawn_local, stats, yield_now, Runtime, RuntimeStats, YieldNow,
+};
 pub use task::{JoinError, JoinHandle, JoinSet};

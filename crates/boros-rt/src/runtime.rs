@@ -625,6 +625,27 @@ where
     with_current("spawn", |core| core.spawn(future))
 }
 
+/// The same as [`spawn`]: every task of this runtime is local to its thread (`!Send`
+/// futures are fine). Named for readers coming from tokio's `spawn_local`.
+///
+/// # Panics
+/// When called outside [`Runtime::block_on`].
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_current("spawn_local", |core| core.spawn(future))
+}
+
+/// What the ring of the runtime running on this thread was set up with.
+///
+/// # Panics
+/// When called outside [`Runtime::block_on`].
+pub fn ring_info() -> boros::RingInfo {
+    with_current("ring_info", |core| core.driver.borrow().info().clone())
+}
+
 /// The counters of the runtime running on this thread.
 ///
 /// # Panics

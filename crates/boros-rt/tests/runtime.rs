@@ -313,14 +313,22 @@ fn a_thousand_timers_fire_in_deadline_order() {
         let fired = fired.borrow();
         assert_eq!(fired.len(), 1000);
         let armed = armed.borrow();
-        let in_time: Vec<u64> = fired.iter().copied().filter(|&i| armed[i as usize]).collect();
+        let in_time: Vec<u64> = fired
+            .iter()
+            .copied()
+            .filter(|&i| armed[i as usize])
+            .collect();
         let mut sorted = in_time.clone();
         sorted.sort_unstable();
         assert_eq!(in_time, sorted, "timers fired out of deadline order");
-        let under_valgrind = std::fs::read_to_string("/proc/self/maps")
-            .is_ok_and(|m| m.contains("vgpreload"));
+        let under_valgrind =
+            std::fs::read_to_string("/proc/self/maps").is_ok_and(|m| m.contains("vgpreload"));
         if !under_valgrind {
-            assert_eq!(in_time.len(), 1000, "every timer should have been armed in time");
+            assert_eq!(
+                in_time.len(),
+                1000,
+                "every timer should have been armed in time"
+            );
         }
         assert!(Instant::now() >= start + Duration::from_millis(999));
     });
@@ -377,18 +385,22 @@ fn thread_per_core_runs_one_runtime_per_thread() {
             let m = boros_rt::fs::metadata("/proc/self").await.unwrap();
             assert!(m.is_dir());
             sleep(Duration::from_millis(10)).await;
+            let attached = boros_rt::ring_info().setup_flags.contains(&"ATTACH_WQ");
             (
                 index,
                 std::thread::current().name().unwrap().to_owned(),
                 stats().driver.ops_submitted - before,
+                attached,
             )
         })
         .unwrap();
     assert!(threads.attached());
     let out = threads.join().unwrap();
     assert_eq!(out.len(), 3);
-    for (i, (index, name, ops)) in out.into_iter().enumerate() {
+    for (i, (index, name, ops, attached)) in out.into_iter().enumerate() {
         assert_eq!(index, i);
+        // The first ring owns the worker backend; the others attach to it.
+        assert_eq!(attached, i > 0, "ring {i}");
         assert_eq!(name, format!("boros-rt-{i}"));
         assert!(ops >= 2);
     }
