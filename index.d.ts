@@ -47,7 +47,7 @@ export declare function chunksCancel(id: number): boolean
 
 /**
  * Closes the stream: cancels its armed read and unregisters its buffer group once that
- * read's final CQE is in (a parked token is then completed with `-ECANCELED`). Returns
+ * read's final CQE is in (a parked token is then settled with `-ECANCELED`). Returns
  * whether a read was still armed.
  */
 export declare function chunksClose(id: number): boolean
@@ -55,9 +55,9 @@ export declare function chunksClose(id: number): boolean
 /**
  * The next thing the stream has for JS: a chunk (a fresh Buffer, owned by JS), or how the
  * armed read ended (`0` end of file, `-ENOBUFS`/`-EAGAIN` re-arm, `-errno`), or `null` when
- * nothing is there yet — then `token` is completed when the next CQE arrives.
+ * nothing is there yet — then `token` is settled when the next CQE arrives.
  */
-export declare function chunksNext(id: number, tokenId: number): Buffer | number | null
+export declare function chunksNext(id: number, token: number): Buffer | number | null
 
 /**
  * Opens a chunk stream on `fd`: registers a group of `bufferCount` (a power of two up to
@@ -65,17 +65,14 @@ export declare function chunksNext(id: number, tokenId: number): Buffer | number
  */
 export declare function chunksOpen(fd: number, bufferSize: number, bufferCount: number): number
 
-/**
- * Queues the close of `file` (a descriptor, or `-2 - slot`: the direct descriptor's slot is
- * emptied).
- */
-export declare function close(file: number, tokenId: number): number
+/** Queues the close of the file. A slot is given back once its close completed. */
+export declare function close(fileKind: number, file: number, token: number): number
 
-/** Queues `posix_fadvise(fd, offset, len, advice)` (Linux 5.6). */
-export declare function fadvise(fd: number, offset: number, len: number, advice: number, tokenId: number): number
+/** Queues `posix_fadvise(file, offset, len, advice)` (Linux 5.6). */
+export declare function fadvise(fileKind: number, file: number, offset: number, len: number, advice: number, token: number): number
 
-/** Queues `fallocate(fd, mode, offset, len)` (Linux 5.6). */
-export declare function fallocate(fd: number, mode: number, offset: number, len: number, tokenId: number): number
+/** Queues `fallocate(file, mode, offset, len)` (Linux 5.6). */
+export declare function fallocate(fileKind: number, file: number, mode: number, offset: number, len: number, token: number): number
 
 /**
  * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and (for `O_DIRECT`) `statx`.
@@ -88,7 +85,7 @@ export interface FdInfo {
   /** `f_type` of `fstatfs(2)` (the filesystem's magic number), or 0 if unknown. */
   fsType: number
   /** Whether the descriptor was opened with `O_DIRECT`. */
-  direct: boolean
+  oDirect: boolean
   /** `O_DIRECT` buffer alignment (`stx_dio_mem_align`), 0 if unknown. */
   dioMemAlign: number
   /** `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown. */
@@ -96,13 +93,10 @@ export interface FdInfo {
 }
 
 /**
- * A free slot of this ring's file table (registered sparse on first call), or -1 when the
- * table is full or the kernel has none (then open a plain descriptor).
+ * Slots of this ring's registered file table as `[size, free]`, or null before its first use
+ * (for tests and `doctor`; opens into the table allocate their own slots).
  */
-export declare function fileSlotAlloc(): number
-
-/** Gives a slot back once it is empty (its direct close, or the failed open into it, completed). */
-export declare function fileSlotFree(slot: number): void
+export declare function fileTable(): Array<number> | null
 
 /**
  * Pushes the ops queued in the shared submission queue onto the ring (they are submitted
@@ -111,15 +105,14 @@ export declare function fileSlotFree(slot: number): void
  */
 export declare function flush(): void
 
-/** Queues `fsync`, or `fdatasync` when `datasync` is true, on `file` (a descriptor or `-2 - slot`). */
-export declare function fsync(file: number, datasync: boolean, tokenId: number): number
+/** Queues `fsync`, or `fdatasync` when `datasync` is true. */
+export declare function fsync(fileKind: number, file: number, datasync: boolean, token: number): number
 
 /**
- * Queues `ftruncate(fd, len)` (Linux 6.9). On older kernels this throws
- * `ERR_BOROS_UNSUPPORTED_OP` naming 6.9; the façade checks `ringInfo().ops` first and uses
- * the `ftruncate` system call through node:fs instead.
+ * Queues `ftruncate` (Linux 6.9). On older kernels this throws `ERR_BOROS_UNSUPPORTED_OP`
+ * naming 6.9; the façade checks `ringInfo().ops` first.
  */
-export declare function ftruncate(fd: number, len: number, tokenId: number): number
+export declare function ftruncate(fileKind: number, file: number, len: number, token: number): number
 
 /**
  * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n)` is called
@@ -128,36 +121,43 @@ export declare function ftruncate(fd: number, len: number, tokenId: number): num
  * byte counts, descriptors, 0, or `-errno`.
  *
  * `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
- * submission queue of hot-path reads and writes (see `queue.rs`). Returns the offset into
- * `arena` at which page-aligned arena slots start. Call once per thread.
+ * submission queue of hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says).
+ * `digest` is the façade's `wire.DIGEST`: a façade generated from another protocol is refused.
+ * Returns the offset into `arena` at which page-aligned arena slots start. Call once per thread.
  *
  * Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
  */
-export declare function init(onComplete: unknown, results: unknown, entries: unknown, ctl: unknown, arena: unknown): number
+export declare function init(digest: number, onComplete: (n: number) => void, results: Int32Array, entries: Float64Array, ctl: Int32Array, arena: ArrayBuffer): number
 
 /**
- * Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a plain descriptor (`O_CLOEXEC`) for the
- * file in `slot`, for calls that need one (`stat`). The direct descriptor stays open.
+ * Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a descriptor (`O_CLOEXEC`) for the file in
+ * registered-file `slot`, for calls that need one (statx, fchmod...). Completes with the new
+ * descriptor, which the caller closes; the slot stays open.
  */
-export declare function installFd(slot: number, tokenId: number): number
+export declare function installFd(slot: number, token: number): number
 
 /** Whether `buffer`'s memory lies in a natively owned allocation of this thread. */
-export declare function isOwned(buffer: unknown): boolean
+export declare function isOwned(buffer: ArrayBufferView): boolean
 
 /** Queues `linkat(AT_FDCWD, existing, AT_FDCWD, new, 0)` (Linux 5.15). */
-export declare function link(existing: string, newPath: string, tokenId: number): number
+export declare function link(existing: string, newPath: string, token: number): number
 
 /** Queues `mkdirat(AT_FDCWD, path, mode)` (Linux 5.15). */
-export declare function mkdir(path: string, mode: number, tokenId: number): number
+export declare function mkdir(path: string, mode: number, token: number): number
 
 /** Queues a no-op (completes with 0): a round trip through the ring. */
-export declare function nop(tokenId: number): number
+export declare function nop(token: number): number
 
 /** Queues `openat(AT_FDCWD, path, flags | O_CLOEXEC, mode)`; completes with the descriptor. */
-export declare function open(path: string, flags: number, mode: number, tokenId: number): number
+export declare function open(path: string, flags: number, mode: number, token: number): number
 
-/** Queues an open of `path` into the direct descriptor `slot`; completes with 0 or `-errno`. */
-export declare function openDirect(path: string, flags: number, mode: number, slot: number, tokenId: number): number
+/**
+ * Queues an open of `path` into a free slot of this ring's registered file table (a direct
+ * descriptor, Linux 5.15); completes with the slot, or `-errno` (the slot is given back).
+ * Completes with `-ENFILE` at once, queuing nothing, when the table has no free slot (or the
+ * kernel has no table): then open a descriptor instead.
+ */
+export declare function openFixed(path: string, flags: number, mode: number, token: number): number
 
 /** One io_uring operation and whether this kernel has it. */
 export interface OpSupport {
@@ -174,15 +174,15 @@ export interface OpSupport {
  * multiple of `alignment` (a power of two). Reads into it (`readOwned`) go straight from the
  * kernel into it.
  */
-export declare function ownedBuffer(size: number, alignment: number): unknown
+export declare function ownedBuffer(size: number, alignment: number): Buffer
 
 /**
  * Queues a read into (or, with `write`, a write from) pool buffer `index`, bytes
- * `offset..offset+length`, at `position` (-1: current position) on `file` (a descriptor or
- * `-2 - slot`). The kernel reads or writes the pool buffer itself (see [`slice_op`]). For
- * ops that need a key (a signal, a task); the others go through the shared queue.
+ * `offset..offset+length`, at `position` (-1: the current position) of the file. The kernel
+ * reads or writes the pool buffer itself (see [`SliceOp`]). For ops that need a key (a
+ * signal, a task); the others go through the shared queue.
  */
-export declare function poolIo(write: boolean, file: number, pool: NativeBufferPool, index: number, offset: number, length: number, position: number, tokenId: number): number
+export declare function poolIo(write: boolean, fileKind: number, file: number, pool: NativeBufferPool, index: number, offset: number, length: number, position: number, token: number): number
 
 /**
  * Sets up (and drops) a ring to see whether io_uring works here, and why not if it does not.
@@ -209,40 +209,35 @@ export interface ProbeReport {
 }
 
 /**
- * Queues a read of `length` bytes at `position` (-1: current position) on `file` (a
- * descriptor, or a direct descriptor as `-2 - slot`) into `buffer[offset..]`, through an
- * op-owned bounce buffer copied out at completion. Returns the op's key (for `cancel`).
+ * Queues a read of `length` bytes at `position` (-1: the current position) of the file into
+ * `buffer[offset..]`, through an op-owned bounce buffer copied out at completion (the kernel
+ * never writes into JS memory). Returns the op's key (for `cancel`).
  */
-export declare function read(file: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+export declare function read(fileKind: number, file: number, buffer: ArrayBufferView, offset: number, length: number, position: number, token: number): number
 
 /**
- * `readFile` of a small file in one trip. Takes a free slot of the file table (returns -1,
- * queuing nothing, when there is none) and queues, linked: `open(path)` into that direct
- * descriptor -> a read of up to `first_len` bytes at the file position into bytes
- * `0..first_len` of pool buffer `index` -> a read of up to `tail_len` bytes at the file
- * position into bytes `first_len..first_len+tail_len` of the same buffer (`READ_FIXED` when
- * the pool is registered). A failed open cancels both reads (`-ECANCELED`); the reads are
- * hard-linked, so the second runs after a short first one. Returns the slot.
+ * Takes a free slot of the file table (returns -1, queuing nothing, when there is none) and
+ * queues, linked: `open(path)` into that slot -> a read of up to `first_len` bytes at the file
+ * position into bytes `0..first_len` of pool buffer `index` -> a read of up to `tail_len` bytes
+ * into bytes `first_len..first_len+tail_len` of the same buffer (`READ_FIXED` when the pool is
+ * registered). A failed open cancels both reads (`-ECANCELED`); the reads are hard-linked, so
+ * the second runs after a short first one. Returns the slot.
  *
- * One completion, of `token_id`, when the chain ends: see [`pack`]. The second read is how
- * the runtime knows, without a `statx` (which io_uring always runs on an io-wq worker), that
- * a short first read was the end of the file: it returns 0 then, whatever the file is (FUSE
- * and procfs files can return short reads before their end, pipes always can). Then, or
- * when something failed, the runtime closes the slot itself. When the second read returns
- * data, the slot stays open: the façade reads on on the same descriptor (so nothing read
- * from a pipe is lost) and closes it.
+ * One completion, of `token`, when the chain ends: see [`read_file::pack`]. When the second
+ * read returns data the slot stays open: the façade reads on (so nothing read from a pipe is
+ * lost) and closes it; otherwise the runtime closes it.
  */
-export declare function readFileLinked(path: string, flags: number, pool: NativeBufferPool, index: number, firstLen: number, tailLen: number, tokenId: number): number
+export declare function readFileLinked(path: string, flags: number, pool: NativeBufferPool, index: number, firstLen: number, tailLen: number, token: number): number
 
 /**
- * Queues a read of `length` bytes at `position` (-1: current position) on `fd` (a descriptor,
- * or a direct descriptor as `-2 - slot`) straight into `buffer[offset..]`, which must be an
- * owned buffer (see `ownedBuffer`). Returns the op's key.
+ * Queues a read of `length` bytes at `position` (-1: the current position) of the file
+ * straight into `buffer[offset..]`, which must be an owned buffer (see `ownedBuffer`).
+ * Returns the op's key.
  */
-export declare function readOwned(fd: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+export declare function readOwned(fileKind: number, file: number, buffer: Buffer, offset: number, length: number, position: number, token: number): number
 
 /** Queues `renameat(AT_FDCWD, from, AT_FDCWD, to)` (Linux 5.11). */
-export declare function rename(from: string, to: string, tokenId: number): number
+export declare function rename(from: string, to: string, token: number): number
 
 /** How this thread's ring was set up. */
 export declare function ringInfo(): RingInfo
@@ -279,29 +274,35 @@ export interface RingStats {
 export declare function stats(): RingStats
 
 /**
- * Queues `statx` of `path` (or of `fd` when `path` is null) and writes the result into
- * `out`, a `Float64Array` of 18: dev, mode, nlink, uid, gid, rdev, blksize, ino, size,
- * blocks, then seconds and nanoseconds of atime, mtime, ctime and birthtime.
+ * Queues `statx` of `path`, or of the descriptor `fd` when `path` is null (a registered-file
+ * slot has no statx: install a descriptor for it first, see `installFd`), and writes the result
+ * into `out`, a stat record (`wire::STAT_FIELD_NAMES`).
  */
-export declare function statx(path: string | undefined | null, fd: number, follow: boolean, out: unknown, tokenId: number): number
+export declare function statx(path: string | undefined | null, fd: number, follow: boolean, out: Float64Array, token: number): number
 
 /** Queues `symlinkat(target, AT_FDCWD, path)` (Linux 5.15). */
-export declare function symlink(target: string, path: string, tokenId: number): number
+export declare function symlink(target: string, path: string, token: number): number
 
 /**
  * Queues `unlinkat(AT_FDCWD, path, dir ? AT_REMOVEDIR : 0)` (Linux 5.11): `unlink`, or
  * `rmdir` when `dir` is true.
  */
-export declare function unlink(path: string, dir: boolean, tokenId: number): number
+export declare function unlink(path: string, dir: boolean, token: number): number
 
 /**
- * Queues a write of `buffer[offset..offset+length]` at `position` (-1: current position) on
- * `file` (a descriptor or `-2 - slot`). The buffer is held (not copied) until the write completes.
+ * The wire protocol's digest this binary was built with (see `wire.rs`); the façade's
+ * generated `wire.ts` must carry the same.
  */
-export declare function write(file: number, buffer: unknown, offset: number, length: number, position: number, tokenId: number): number
+export declare const WIRE_DIGEST: number
 
 /**
- * Queues `pwritev(fd, buffers, position)` (-1: the current position). Each buffer is held
+ * Queues a write of `buffer[offset..offset+length]` at `position` (-1: the current position).
+ * The buffer is held (not copied) until the write completes.
+ */
+export declare function write(fileKind: number, file: number, buffer: ArrayBufferView, offset: number, length: number, position: number, token: number): number
+
+/**
+ * Queues `pwritev` of `buffers` at `position` (-1: the current position). Each buffer is held
  * (not copied) until the write completes. Completes with the bytes written.
  */
-export declare function writev(fd: number, buffers: Array<unknown>, position: number, tokenId: number): number
+export declare function writev(fileKind: number, file: number, buffers: ArrayBufferView[], position: number, token: number): number

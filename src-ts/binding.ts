@@ -15,7 +15,9 @@
  * @module
  */
 import { AbortError, codes, codedError } from './errors.js'
-import { currentTask } from './task-context.js'
+import { currentTask, type TaskScope } from './task-context.js'
+import { fileNumber, type FileRef } from './file-ref.js'
+import * as wire from './wire.js'
 import type * as Native from '../index.js'
 
 export type NativeBinding = typeof Native
@@ -32,25 +34,14 @@ try {
   loadError = e as Error
 }
 
-/** Up to this many completions are handed over per call; more take several calls. */
-const RESULT_PAIRS = 4096
-const results = new Int32Array(RESULT_PAIRS * 2)
+const results = new Int32Array(wire.RESULT_PAIRS * 2)
 const waiters: Array<((result: number) => void) | undefined> = []
 const freeTokens: number[] = []
 let nextToken = 0
 
-// The shared submission queue (see crates/boros-node/src/queue.rs). Allocated at init.
+// The shared submission queue (see crates/boros-node/src/queue.rs; layout in wire.ts).
 /** Reads and writes of at most this many bytes can go through the shared queue. */
-export const FAST_MAX = 16384
-const ENTRY_FIELDS = 8
-const QUEUE_CAPACITY = 1024
-const ARENA_SLOTS = 1024
-const CTL_QUEUED = 0
-const CTL_REFERENCED = 1
-const KIND_READ = 0
-const KIND_WRITE = 1
-const KIND_POOL_READ = 2
-const KIND_POOL_WRITE = 3
+export const FAST_MAX = wire.FAST_MAX
 const EFAULT = -14
 let entries: Float64Array
 let ctl: Int32Array
@@ -65,12 +56,13 @@ const readInto: Array<NodeJS.ArrayBufferView | undefined> = []
 const readOffset: number[] = []
 
 function setUpQueue(binding: NativeBinding): void {
-  entries = new Float64Array(QUEUE_CAPACITY * ENTRY_FIELDS)
-  ctl = new Int32Array(4)
-  const buffer = new ArrayBuffer(ARENA_SLOTS * FAST_MAX + 4096)
-  const offset = binding.init(onComplete, results, entries, ctl, buffer)
-  arena = new Uint8Array(buffer, offset, ARENA_SLOTS * FAST_MAX)
-  for (let i = ARENA_SLOTS - 1; i >= 0; i--) freeSlots.push(i)
+  entries = new Float64Array(wire.QUEUE_CAPACITY * wire.ENTRY_FIELDS)
+  ctl = new Int32Array(wire.CTL_LEN)
+  const buffer = new ArrayBuffer(wire.ARENA_SLOTS * FAST_MAX + wire.ARENA_ALIGN)
+  // The binary checks that it speaks the same protocol (the digest of wire.rs) before anything.
+  const offset = binding.init(wire.DIGEST, onComplete, results, entries, ctl, buffer)
+  arena = new Uint8Array(buffer, offset, wire.ARENA_SLOTS * FAST_MAX)
+  for (let i = wire.ARENA_SLOTS - 1; i >= 0; i--) freeSlots.push(i)
 }
 
 /** Copies a completed queued read out of its arena slot; returns the result to report. */
@@ -179,10 +171,10 @@ export function takeToken(waiter: (result: number) => void): number {
   return token
 }
 
-/** Writes one entry into the shared submission queue. */
+/** Writes one entry into the shared submission queue (fields as wire.ts lays them out). */
 function enqueue(
-  kind: number,
-  fd: number,
+  kind: wire.EntryKind,
+  file: FileRef,
   offset: number,
   length: number,
   position: number,
@@ -190,23 +182,24 @@ function enqueue(
   pool = 0,
   index = 0
 ): void {
-  let n = ctl[CTL_QUEUED]!
-  if (n === QUEUE_CAPACITY) {
+  let n = ctl[wire.CTL_QUEUED]!
+  if (n === wire.QUEUE_CAPACITY) {
     native!.flush()
     n = 0
   }
-  const e = n * ENTRY_FIELDS
-  entries[e] = kind
-  entries[e + 1] = fd
-  entries[e + 2] = offset
-  entries[e + 3] = length
-  entries[e + 4] = position
-  entries[e + 5] = token
-  entries[e + 6] = pool
-  entries[e + 7] = index
-  ctl[CTL_QUEUED] = n + 1
+  const e = n * wire.ENTRY_FIELDS
+  entries[e + wire.ENTRY_KIND] = kind
+  entries[e + wire.ENTRY_FILE_KIND] = file.kind
+  entries[e + wire.ENTRY_FILE] = fileNumber(file)
+  entries[e + wire.ENTRY_OFFSET] = offset
+  entries[e + wire.ENTRY_LENGTH] = length
+  entries[e + wire.ENTRY_POSITION] = position
+  entries[e + wire.ENTRY_TOKEN] = token
+  entries[e + wire.ENTRY_POOL] = pool
+  entries[e + wire.ENTRY_POOL_INDEX] = index
+  ctl[wire.CTL_QUEUED] = n + 1
   // Nothing keeps the loop alive for this entry yet: have the runtime take it now.
-  if (n === 0 && ctl[CTL_REFERENCED] === 0) native!.flush()
+  if (n === 0 && ctl[wire.CTL_REFERENCED] === 0) native!.flush()
 }
 
 /**
@@ -216,7 +209,7 @@ function enqueue(
  * caller then takes the per-op native path. The ring must be set up (`ring()`).
  */
 export function queueRead(
-  fd: number,
+  file: FileRef,
   target: NodeJS.ArrayBufferView,
   offset: number,
   length: number,
@@ -229,7 +222,7 @@ export function queueRead(
   slotOf[token] = slot
   readInto[token] = target
   readOffset[token] = offset
-  enqueue(KIND_READ, fd, slot * FAST_MAX, length, position, token)
+  enqueue(wire.ENTRY_READ, file, slot * FAST_MAX, length, position, token)
   return true
 }
 
@@ -239,7 +232,7 @@ export function queueRead(
  * Returns false when no arena slot is free. The ring must be set up (`ring()`).
  */
 export function queueWrite(
-  fd: number,
+  file: FileRef,
   source: NodeJS.ArrayBufferView,
   offset: number,
   length: number,
@@ -253,7 +246,7 @@ export function queueWrite(
   else arena.set(new Uint8Array(source.buffer, source.byteOffset + offset, length), at)
   const token = takeToken(waiter)
   slotOf[token] = slot
-  enqueue(KIND_WRITE, fd, slot * FAST_MAX, length, position, token)
+  enqueue(wire.ENTRY_WRITE, file, at, length, position, token)
   return true
 }
 
@@ -265,7 +258,7 @@ export function queueWrite(
  */
 export function queuePool(
   write: boolean,
-  fd: number,
+  file: FileRef,
   pool: number,
   index: number,
   offset: number,
@@ -274,7 +267,7 @@ export function queuePool(
   waiter: (result: number) => void
 ): void {
   const token = takeToken(waiter)
-  enqueue(write ? KIND_POOL_WRITE : KIND_POOL_READ, fd, offset, length, position, token, pool, index)
+  enqueue(write ? wire.ENTRY_POOL_WRITE : wire.ENTRY_POOL_READ, file, offset, length, position, token, pool, index)
 }
 
 /** Gives a token back when its native call threw (nothing was queued). */
@@ -284,7 +277,7 @@ export function dropToken(token: number): void {
   freeTokens.push(token)
 }
 
-/** Queues one native operation: `start(token)` calls the native function and returns its key. */
+/** Queues one native operation: `start(binding, token)` calls the native function and returns its key. */
 export type Start = (binding: NativeBinding, token: number) => number
 
 export function abortError(signal: AbortSignal): AbortError {
@@ -292,18 +285,116 @@ export function abortError(signal: AbortSignal): AbortError {
 }
 
 /**
- * Submits one operation. `map` turns its raw result (`>= 0`, or `-errno`) into the value to
- * resolve with, or throws the error to reject with. Rejects with `AbortError` when `signal` (or
- * the surrounding task) cancels it: the kernel is asked to cancel, and the promise settles only
- * once the kernel has posted the completion, so the op's memory is never released early.
+ * One submitted operation: **the** submission primitive (`submit`, `Future`, `FileHandle` and
+ * the path functions all go through it). It settles exactly once, when the kernel has posted
+ * the op's completion, so the op's memory is never released early. `map` turns the raw result
+ * (`>= 0`, or `-errno`) into the value to resolve with, or throws the error to reject with.
+ * `cancel(reason)` (or `signal`, or the surrounding task's cancellation) asks the kernel to
+ * cancel it; it then rejects with `AbortError` — unless the kernel finished it first: a read or
+ * write that completed has moved bytes and positions, so its own result is kept. `done`, if
+ * given, is called exactly once when the op is over (settled, or refused before it went out):
+ * how a `FileHandle` counts the ops its `close()` waits for.
  */
-export function submit<T>(start: Start, map: (result: number) => T, signal?: AbortSignal | null): Promise<T> {
-  const binding = ring()
+export class PendingOp<T> {
+  /** Settles with the op's result. */
+  readonly promise: Promise<T>
+  #key = -1
+  #settled = false
+  #cancelled = false
+  #reason: unknown
+
+  constructor(
+    start: Start,
+    map: (result: number) => T,
+    signal?: AbortSignal | null,
+    task?: TaskScope,
+    done?: () => void
+  ) {
+    const binding = ring()
+    this.promise = new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) {
+        this.#settled = true
+        done?.()
+        reject(abortError(signal))
+        return
+      }
+      const onAbort = (): void => {
+        this.cancel(signal?.aborted ? signal.reason : task?.signal.reason)
+      }
+      const token = takeToken((result) => {
+        this.#settled = true
+        done?.()
+        // A caller's signal is a caller's object: a listener call that throws (a Proxy, a
+        // subclass) must neither escape the completion callback nor leave the promise pending.
+        try {
+          signal?.removeEventListener('abort', onAbort)
+        } catch {}
+        task?.untrack(onAbort)
+        if (this.#cancelled && result < 0) {
+          reject(new AbortError(undefined, { cause: this.#reason }))
+          return
+        }
+        try {
+          resolve(map(result))
+        } catch (e) {
+          reject(e)
+        }
+      })
+      try {
+        this.#key = start(binding, token)
+      } catch (e) {
+        dropToken(token)
+        this.#settled = true
+        done?.()
+        reject(e)
+        return
+      }
+      try {
+        signal?.addEventListener('abort', onAbort, { once: true })
+      } catch {
+        // A signal that cannot take a listener cannot cancel in the kernel: its `aborted` is
+        // still read before the op and by the whole-file loops between ops, as Node does.
+      }
+      task?.track(onAbort)
+    })
+  }
+
+  /** Whether the op has completed (or was refused before it went out). */
+  get settled(): boolean {
+    return this.#settled
+  }
+
+  /**
+   * Asks the kernel to cancel the op. Returns false if it had already completed. The op still
+   * settles exactly once, when the kernel posts its completion.
+   */
+  cancel(reason?: unknown): boolean {
+    if (this.#settled || this.#key < 0) return false
+    if (!this.#cancelled) {
+      this.#cancelled = true
+      this.#reason = reason
+      ring().cancel(this.#key)
+    }
+    return true
+  }
+}
+
+/**
+ * Submits one operation and returns its promise (see {@link PendingOp}). With no signal and no
+ * surrounding task there is nothing to cancel: the hot path takes a token and nothing else.
+ */
+export function submit<T>(
+  start: Start,
+  map: (result: number) => T,
+  signal?: AbortSignal | null,
+  done?: () => void
+): Promise<T> {
   const task = currentTask()
   if (signal == null && task === undefined) {
-    // The hot path: no cancellation to wire up.
+    const binding = ring()
     return new Promise<T>((resolve, reject) => {
       const token = takeToken((result) => {
+        done?.()
         try {
           resolve(map(result))
         } catch (e) {
@@ -314,40 +405,10 @@ export function submit<T>(start: Start, map: (result: number) => T, signal?: Abo
         start(binding, token)
       } catch (e) {
         dropToken(token)
-        throw e
-      }
-    })
-  }
-  if (signal?.aborted) return Promise.reject(abortError(signal))
-  return new Promise<T>((resolve, reject) => {
-    let key = -1
-    let cancelledBy: AbortSignal | undefined
-    const onAbort = (): void => {
-      cancelledBy = signal?.aborted ? signal : task?.signal
-      if (key >= 0) binding.cancel(key)
-    }
-    const token = takeToken((result) => {
-      signal?.removeEventListener('abort', onAbort)
-      task?.untrack(onAbort)
-      // Only an op the kernel did not finish counts as aborted: a read or write that completed
-      // before the cancel took effect has moved bytes and positions, so its result is kept.
-      if (cancelledBy !== undefined && result < 0) {
-        reject(abortError(cancelledBy))
-        return
-      }
-      try {
-        resolve(map(result))
-      } catch (e) {
+        done?.()
         reject(e)
       }
     })
-    try {
-      key = start(binding, token)
-    } catch (e) {
-      dropToken(token)
-      throw e
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-    task?.track(onAbort)
-  })
+  }
+  return new PendingOp(start, map, signal, task, done).promise
 }

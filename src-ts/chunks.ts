@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import { constants as osConstants } from 'node:os'
 import { abortError, backendState, dropToken, ring, submit, takeToken } from './binding.js'
 import { invalidArgType, outOfRange, systemError } from './errors.js'
+import { FILE_KIND_FD } from './wire.js'
 import { validateFd, validateInteger, validateSignal } from './validate.js'
 
 const { ENOBUFS, EAGAIN, EINVAL } = osConstants.errno
@@ -165,7 +166,7 @@ async function* singleReads(fd: number, size: number, signal: AbortSignal | unde
   for (;;) {
     const target = buf
     const n = await submit(
-      (b, token) => b.read(fd, target, 0, size, -1, token),
+      (b, token) => b.read(FILE_KIND_FD, fd, target, 0, size, -1, token),
       (r) => {
         if (r < 0) throw systemError(r, 'read')
         return r

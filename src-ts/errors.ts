@@ -3,7 +3,8 @@
  * `syscall`, `path`, `dest`), argument errors with Node's codes, and `AbortError`.
  * @module
  */
-import { getSystemErrorMap } from 'node:util'
+import { getSystemErrorMap, inspect } from 'node:util'
+import { nativeCodes } from './wire.js'
 
 const systemErrors = getSystemErrorMap()
 
@@ -36,18 +37,26 @@ export function systemError(result: number, syscall: string, path?: string, dest
   return err
 }
 
-/** Stable codes of the errors boros itself throws. */
+/**
+ * Stable codes of the errors boros itself throws: every code the native binding can raise
+ * (generated from `crates/boros-node/src/wire.rs`, see wire.ts) and the façade's own. Node's
+ * codes (`ERR_INVALID_ARG_TYPE`, `ERR_OUT_OF_RANGE`, `ABORT_ERR`...) keep Node's meaning.
+ */
 export const codes = {
   /** io_uring could not be set up here; `reason` says why. */
-  IO_URING_UNAVAILABLE: 'ERR_BOROS_IO_URING_UNAVAILABLE',
+  IO_URING_UNAVAILABLE: nativeCodes.IO_URING_UNAVAILABLE,
   /** The kernel lacks an io_uring operation; the message names it and the kernel it needs. */
-  UNSUPPORTED_OP: 'ERR_BOROS_UNSUPPORTED_OP',
+  UNSUPPORTED_OP: nativeCodes.UNSUPPORTED_OP,
   /** The native addon could not be loaded on this platform or runtime. */
   NO_BINARY: 'ERR_BOROS_NO_BINARY',
-  /** The handle was closed. */
-  CLOSED: 'ERR_BOROS_CLOSED',
-  /** The running Node (or runtime) lacks what the call needs; the message names the version. */
-  UNSUPPORTED_RUNTIME: 'ERR_BOROS_UNSUPPORTED_RUNTIME'
+  /** The handle, stream, pool or runtime was closed (or is shutting down). */
+  CLOSED: nativeCodes.CLOSED,
+  /** The running Node (or runtime) lacks what the call needs, or the binary and the façade come from different builds. */
+  UNSUPPORTED_RUNTIME: nativeCodes.UNSUPPORTED_RUNTIME,
+  /** `io_uring_enter` or a registration failed; the message has the errno. */
+  SUBMIT_FAILED: nativeCodes.SUBMIT_FAILED,
+  /** An internal call reached the native runtime before it was set up on this thread (a bug: please report it). */
+  NOT_INITIALIZED: nativeCodes.NOT_INITIALIZED
 } as const
 
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error
@@ -98,8 +107,10 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
 
 /** `ERR_INVALID_ARG_VALUE`, worded as Node words it. */
 export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError {
-  const shown = typeof value === 'string' ? `'${value}'` : String(value)
-  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The argument '${name}' ${reason}. Received ${shown}`)
+  let shown = inspect(value)
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
+  const type = name.includes('.') ? 'property' : 'argument'
+  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The ${type} '${name}' ${reason}. Received ${shown}`)
 }
 
 /** `ERR_OUT_OF_RANGE`, worded as Node words it. */

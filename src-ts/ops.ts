@@ -5,6 +5,7 @@
  * @module
  */
 import { systemError } from './errors.js'
+import { FILE_KIND_FD } from './wire.js'
 import { Future, type OpOptions } from './future.js'
 import {
   validateBuffer,
@@ -58,7 +59,7 @@ export function read(
   options?: OpOptions
 ): Future<number> {
   const pos = validateIo(fd, buffer, offset, length, position)
-  return new Future((b, t) => b.read(fd, buffer, offset, length, pos, t), check('read'), options)
+  return new Future((b, t) => b.read(FILE_KIND_FD, fd, buffer, offset, length, pos, t), check('read'), options)
 }
 
 /** Writes `buffer[offset..offset+length]` at `position` (`null`: current position); resolves with bytes written. */
@@ -71,7 +72,7 @@ export function write(
   options?: OpOptions
 ): Future<number> {
   const pos = validateIo(fd, buffer, offset, length, position)
-  return new Future((b, t) => b.write(fd, buffer, offset, length, pos, t), check('write'), options)
+  return new Future((b, t) => b.write(FILE_KIND_FD, fd, buffer, offset, length, pos, t), check('write'), options)
 }
 
 /** `openat(2)`: resolves with a raw descriptor (opened with `O_CLOEXEC`). */
@@ -84,7 +85,7 @@ export function open(path: PathLike, flags: number, mode = 0o666, options?: OpOp
 export function close(fd: number, options?: OpOptions): Future<void> {
   validateFd(fd)
   return new Future(
-    (b, t) => b.close(fd, t),
+    (b, t) => b.close(FILE_KIND_FD, fd, t),
     (r) => void check('close')(r),
     options
   )
@@ -94,7 +95,7 @@ export function close(fd: number, options?: OpOptions): Future<void> {
 export function fsync(fd: number, datasync = false, options?: OpOptions): Future<void> {
   validateFd(fd)
   return new Future(
-    (b, t) => b.fsync(fd, datasync, t),
+    (b, t) => b.fsync(FILE_KIND_FD, fd, datasync, t),
     (r) => void check(datasync ? 'fdatasync' : 'fsync')(r),
     options
   )

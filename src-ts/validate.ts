@@ -35,13 +35,17 @@ export function validateOffsetLength(offset: unknown, length: unknown, byteLengt
 }
 
 /** `null`/`undefined`/-1 mean "the current file position" (-1 natively). */
-export function validatePosition(position: unknown): number {
+export function validatePosition(position: unknown): number
+export function validatePosition(position: unknown, length: number): number | bigint
+export function validatePosition(position: unknown, length?: number): number | bigint {
   if (position == null) return -1
   if (typeof position === 'bigint') {
-    if (position < -1n || position > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw outOfRange('position', `>= -1 && <= ${Number.MAX_SAFE_INTEGER}`, `${position}n`)
-    }
-    return Number(position)
+    // Node 24: a bigint position may go up to 2^63 - 1 - length (the read or write then fails
+    // with EFBIG/EOVERFLOW, or reads 0 at the end of the file). Positions past 2^53 - 1 cannot be
+    // a double: they come back as a bigint (the caller serves them through node:fs).
+    const max = length === undefined ? BigInt(Number.MAX_SAFE_INTEGER) : 2n ** 63n - 1n - BigInt(length)
+    if (position < -1n || position > max) throw outOfRange('position', `>= -1 && <= ${max}`, `${position}n`)
+    return position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(position) : position
   }
   if (typeof position !== 'number') throw invalidArgType('position', 'of type number or bigint', position)
   if (!Number.isInteger(position)) throw outOfRange('position', 'an integer', position)

@@ -10,6 +10,7 @@ import { release } from 'node:os'
 import { join } from 'node:path'
 import { nativeBinding } from '../binding.js'
 import { runtime } from '../runtime.js'
+import { registerState } from '../register.js'
 
 /** The oldest kernel boros sets a ring up on (IORING_SETUP_DEFER_TASKRUN, SINGLE_ISSUER). */
 export const MIN_KERNEL = '6.1'
@@ -76,6 +77,15 @@ export interface DoctorReport {
     readonly reason: string | null
     /** Whether BOROS_BACKEND=fallback forces the fallback. */
     readonly forced: boolean
+  }
+  /** The drop-in mode (`node --import boros/register`): whether this process runs with it. */
+  readonly register: {
+    /** Whether boros/register swapped node:fs/promises for boros/fs in this process. */
+    readonly active: boolean
+    /** How ES module imports are redirected (`'registerHooks'`, `'register'`, or `'none'`). */
+    readonly esm: string
+    /** Whether NODE_OPTIONS names boros/register (so child processes get it too). */
+    readonly inNodeOptions: boolean
   }
   /** Things that are not fatal but worth knowing. */
   readonly warnings: readonly string[]
@@ -316,6 +326,11 @@ export function diagnose(): DoctorReport {
     ops,
     memlock,
     backend,
+    register: {
+      active: registerState().active,
+      esm: registerState().esm,
+      inNodeOptions: /boros\/register|register\/index\.c?m?js/.test(process.env.NODE_OPTIONS ?? '')
+    },
     warnings
   }
 }
@@ -372,6 +387,12 @@ export function formatReport(r: DoctorReport): string {
               ? ', because the ring setup failed (above)'
               : `: ${r.backend.reason}`
         }`
+  )
+  row(
+    'drop-in mode',
+    r.register.active
+      ? `active (boros/register: node:fs/promises is boros/fs in this process${r.register.inNodeOptions ? ', set in NODE_OPTIONS' : ''})`
+      : 'not active (run your app with `node --import boros/register app.js` to swap node:fs/promises for boros/fs)'
   )
   lines.push('')
   if (r.ops.length === 0) {

@@ -11,11 +11,12 @@ import { submit, usesRing } from '../binding.js'
 import { AbortError, invalidArgType, invalidArgValue, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, validateSignal, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
-import { parseFlags, parseMode } from './flags.js'
+import { parseFlags } from './flags.js'
 import {
   ownedBuffer,
   READ_ERRORS_NAME_PATH,
   readAll,
+  throwIfAborted,
   toBytes,
   writeAll,
   writeAllAt,
@@ -23,14 +24,16 @@ import {
   type WriteData
 } from './io.js'
 import { STAT_FIELDS, toStats } from './stats.js'
-import { openDirect, readFileLinked } from './direct.js'
+import { readFileLinked } from './one-trip.js'
+import { open } from './open.js'
 
 export { FileHandle, constants }
 export { readChunks, type ReadChunksOptions, type ChunkSource } from '../chunks.js'
 export * from './paths.js'
-export { createReadStream, createWriteStream } from './streams.js'
+export { createReadStream, createWriteStream } from './path-streams.js'
+export { open, type OpenOptions } from './open.js'
 export type { ReadStreamOptions, WriteStreamOptions, WebStreamOptions } from './streams.js'
-export type { ReadOptions, ReadResult, WriteResult, ReadVResult, WriteVResult, StatOptions } from './file-handle.js'
+export type { ReadOptions, ReadResult, WriteResult, ReadVResult, WriteVResult, StatOptions } from './handle-types.js'
 export type { Encoding, WriteData } from './io.js'
 export type { PathLike } from '../validate.js'
 
@@ -60,57 +63,6 @@ export interface WriteFileOptions {
 
 /** A FileHandle from this module, or (on the fallback backend) node's own. */
 export type AnyFileHandle = FileHandle | fsp.FileHandle
-
-/** Options of `open(path, options)`. */
-export interface OpenOptions {
-  /** Node flag string or number (default `'r'`). */
-  readonly flags?: string | number
-  /** Mode of a created file (default `0o666`). */
-  readonly mode?: string | number
-  /**
-   * Open a direct descriptor: a slot of this thread's registered file table, used with
-   * `IOSQE_FIXED_FILE` by every op of the handle. Its `fd` is -1 (no descriptor in the
-   * process's table). When the table is full, a plain descriptor is opened instead.
-   */
-  readonly direct?: boolean
-}
-
-/**
- * Opens a file. `flags` is a Node flag string (`'r'`, `'w+'`, `'ax'`...) or a number;
- * `mode` applies when the file is created (default `0o666`). The second argument may also
- * be an {@link OpenOptions} object with a `direct` key (`{ flags, mode, direct }`).
- */
-export async function open(
-  path: PathLike,
-  flags?: string | number | OpenOptions,
-  mode?: string | number
-): Promise<FileHandle> {
-  let direct = false
-  if (flags !== null && typeof flags === 'object' && 'direct' in flags) {
-    if (typeof flags.direct !== 'boolean' && flags.direct !== undefined) {
-      throw invalidArgType('options.direct', 'of type boolean', flags.direct)
-    }
-    direct = flags.direct === true
-    mode = flags.mode
-    flags = flags.flags
-  }
-  const p = toPath(path)
-  const f = parseFlags(flags as string | number | undefined) // any other object is rejected there, as node does
-  const m = parseMode(mode, 0o666)
-  if (!usesRing()) return (await fsp.open(p, f, m)) as unknown as FileHandle
-  if (direct) {
-    const fh = await openDirect(p, f, m)
-    if (fh !== undefined) return fh
-  }
-  const fd = await submit(
-    (b, t) => b.open(p, f, m, t),
-    (result) => {
-      if (result < 0) throw systemError(result, 'open', p)
-      return result
-    }
-  )
-  return new FileHandle(fd)
-}
 
 async function closeQuietly(fh: FileHandle): Promise<void> {
   await fh.close().catch(() => undefined)
@@ -153,9 +105,11 @@ async function readFileSlow(
   options?: ReadFileOptions | Encoding | null
 ): Promise<Buffer | string> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
+  // The fallback is node:fs's readFile itself; the handle it is given, if any, is node's own
+  // FileHandle (what `open` returns there).
+  if (!usesRing()) return fsp.readFile(path as Parameters<typeof fsp.readFile>[0], opts as Parameters<typeof fsp.readFile>[1])
   if (path instanceof FileHandle) return path.readFile(opts)
   const p = toPath(path)
-  if (!usesRing()) return fsp.readFile(p, opts as Parameters<typeof fsp.readFile>[1])
   if (opts.signal?.aborted) throw new AbortError(undefined, { cause: opts.signal.reason })
   const fh = await open(p, opts.flag ?? 'r')
   try {
@@ -202,12 +156,27 @@ export async function writeFile(
   options?: WriteFileOptions | Encoding | null
 ): Promise<void> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
-  validateSignal(opts.signal)
-  if (path instanceof FileHandle) return path.writeFile(data, opts)
-  const p = toPath(path)
-  const bytes = toBytes(data, opts.encoding ?? 'utf8')
+  // The fallback is node:fs's writeFile itself, with its own validation order and checks; the
+  // handle it is given, if any, is node's own FileHandle (what `open` returns there).
   if (!usesRing())
-    return fsp.writeFile(p, data as Parameters<typeof fsp.writeFile>[1], opts as Parameters<typeof fsp.writeFile>[2])
+    return fsp.writeFile(
+      path as Parameters<typeof fsp.writeFile>[0],
+      data as Parameters<typeof fsp.writeFile>[1],
+      opts as Parameters<typeof fsp.writeFile>[2]
+    )
+  validateSignal(opts.signal)
+  // Node's validateBoolean(flush, 'options.flush'): undefined and null mean false.
+  const flush = opts.flush ?? false
+  if (typeof flush !== 'boolean') throw invalidArgType('options.flush', 'of type boolean', flush)
+  // On a handle, `writeAll` checks the signal before the first byte (and before taking
+  // anything from an iterable), even for empty data.
+  if (path instanceof FileHandle) return path.writeFile(data, opts)
+  const bytes = toBytes(data, opts.encoding ?? 'utf8')
+  // Like Node: an already-aborted signal rejects before the path is opened, so nothing is
+  // created or truncated, whatever the data (empty included). Path and flags are validated
+  // after, as Node's `open` does.
+  throwIfAborted(opts.signal)
+  const p = toPath(path)
   const flags = parseFlags(opts.flag, 'w')
   const fh = await open(p, flags, opts.mode)
   try {
@@ -215,7 +184,7 @@ export async function writeFile(
     // in flight at their own positions.
     if (bytes instanceof Uint8Array && (flags & constants.O_APPEND) === 0) await writeAllAt(fh, bytes, 0, opts.signal)
     else await writeAll(fh, bytes, opts.signal)
-    if (opts.flush) await fh.sync()
+    if (flush) await fh.sync()
   } finally {
     await closeQuietly(fh)
   }

@@ -4,9 +4,14 @@
  * Not part of the public API.
  * @module
  */
-import { codedError, invalidArgType } from '../errors.js'
+import { AbortError, codedError, invalidArgType } from '../errors.js'
 import { ring } from '../binding.js'
-import type { FileHandle } from './file-handle.js'
+
+/** What reading and writing whole files needs of a handle (`FileHandle` has it). */
+export interface RawFile {
+  _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null, owned?: boolean): Promise<number>
+  _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
+}
 
 /** Encodings Node accepts. */
 export type Encoding = BufferEncoding
@@ -46,7 +51,7 @@ export function tooLarge(size: number): RangeError {
   return codedError(RangeError, 'ERR_FS_FILE_TOO_LARGE', `File size (${size}) is greater than 2 GiB`)
 }
 
-/** A Buffer whose memory is owned natively (see files.rs), aligned to `alignment`. */
+/** A Buffer whose memory is owned natively (see crates/boros-node/src/owned.rs), aligned to `alignment`. */
 export function ownedBuffer(size: number, alignment = 16): Buffer {
   return ring().ownedBuffer(size, alignment) as Buffer
 }
@@ -56,7 +61,7 @@ export function ownedBuffer(size: number, alignment = 16): Buffer {
  * files that report 0 (procfs, pipes) are read in chunks until EOF. `first`: bytes already
  * read from the file, which the result starts with (`sizeHint` counts them).
  */
-export async function readAll(fh: FileHandle, sizeHint: number, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
+export async function readAll(fh: RawFile, sizeHint: number, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
   if (sizeHint > IO_MAX_LENGTH) throw tooLarge(sizeHint)
   const start = first?.length ?? 0
   if (sizeHint > start) {
@@ -67,6 +72,9 @@ export async function readAll(fh: FileHandle, sizeHint: number, signal?: AbortSi
     // Like Node: read up to the size statx gave (a file that grew meanwhile is read up to that
     // size, one that shrank up to its new end), continuing short reads.
     while (filled < sizeHint) {
+      // As Node's readFileHandle: the signal is read before each read (it also cancels the
+      // read in flight in the kernel).
+      throwIfAborted(signal)
       const n = await fh._readInto(buf, filled, Math.min(sizeHint - filled, BIG_IO), -1, signal, owned)
       if (n === 0) break
       filled += n
@@ -76,10 +84,11 @@ export async function readAll(fh: FileHandle, sizeHint: number, signal?: AbortSi
   return readChunks(fh, signal, first)
 }
 
-async function readChunks(fh: FileHandle, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
+async function readChunks(fh: RawFile, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
   const chunks: Buffer[] = first === undefined ? [] : [first]
   let total = first?.length ?? 0
   for (;;) {
+    throwIfAborted(signal)
     const chunk = Buffer.allocUnsafe(CHUNK)
     const n = await fh._readInto(chunk, 0, CHUNK, -1, signal)
     if (n === 0) break
@@ -90,20 +99,45 @@ async function readChunks(fh: FileHandle, signal?: AbortSignal, first?: Buffer):
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
 }
 
-/** Writes every byte at the current position, continuing short writes. */
+/**
+ * Rejects with `AbortError` (cause: the signal's reason) when `signal` is already aborted, as
+ * Node's `checkAborted` does (lib/internal/fs/promises.js).
+ */
+export function throwIfAborted(signal: AbortSignal | null | undefined): void {
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
+}
+
+/**
+ * Writes every byte at the current position, continuing short writes.
+ *
+ * An already-aborted `signal` rejects before anything is written or taken from `data`, even
+ * when `data` is empty (Node's `writeFileHandle` does the same): every `writeFile` on a handle
+ * (`FileHandle.writeFile`/`appendFile`, `writeFile(fh)`) goes through here, so this check covers
+ * them. Like Node, it is checked again before each write and, for an iterable, after each chunk
+ * is taken and after each write (a signal aborted while a write is in flight cancels that write).
+ */
 export async function writeAll(
-  fh: FileHandle,
+  fh: RawFile,
   data: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-  signal?: AbortSignal
+  signal?: AbortSignal | null
 ): Promise<void> {
+  throwIfAborted(signal)
   if (data instanceof Uint8Array) {
     let done = 0
     while (done < data.byteLength) {
+      throwIfAborted(signal)
       done += await fh._writeFrom(data, done, Math.min(data.byteLength - done, WRITE_IO), -1, signal)
     }
     return
   }
-  for await (const chunk of data) await writeAll(fh, chunk, signal)
+  for await (const chunk of data) {
+    throwIfAborted(signal)
+    let done = 0
+    while (done < chunk.byteLength) {
+      done += await fh._writeFrom(chunk, done, Math.min(chunk.byteLength - done, WRITE_IO), -1, signal)
+      throwIfAborted(signal)
+    }
+  }
 }
 
 /** Writes in flight at once by `writeAllAt`. */
@@ -114,7 +148,9 @@ const WRITE_DEPTH = 4
  * `WRITE_IO` bytes in flight (no round-trip gap between them), continuing short writes. Only
  * for a descriptor whose writes land at the given positions (not `O_APPEND`).
  */
-export async function writeAllAt(fh: FileHandle, data: Uint8Array, start: number, signal?: AbortSignal): Promise<void> {
+export async function writeAllAt(fh: RawFile, data: Uint8Array, start: number, signal?: AbortSignal): Promise<void> {
+  // Before the first byte, even for no bytes (see writeAll); then before each write.
+  throwIfAborted(signal)
   let next = 0
   let failed = false
   const lane = async (): Promise<void> => {
@@ -123,7 +159,10 @@ export async function writeAllAt(fh: FileHandle, data: Uint8Array, start: number
       const end = Math.min(off + WRITE_IO, data.byteLength)
       next = end
       try {
-        while (off < end) off += await fh._writeFrom(data, off, end - off, start + off, signal)
+        while (off < end) {
+          throwIfAborted(signal)
+          off += await fh._writeFrom(data, off, end - off, start + off, signal)
+        }
       } catch (e) {
         failed = true
         throw e

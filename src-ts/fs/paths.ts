@@ -12,7 +12,8 @@ import { join } from 'node:path'
 import { submit, usesRing } from '../binding.js'
 import { codedError, codes, invalidArgType, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, type PathLike } from '../validate.js'
-import { FileHandle } from './file-handle.js'
+import type { FileHandle } from './file-handle.js'
+import { openDescriptor } from './open.js'
 import { parseMode } from './flags.js'
 import { hasOp } from './routes.js'
 import { STAT_FIELDS } from './stats.js'
@@ -170,7 +171,8 @@ export async function mkdir(
 ): Promise<string | undefined> {
   const p = toPath(path)
   const opts = typeof options === 'number' || typeof options === 'string' ? { mode: options } : (options ?? {})
-  const recursive = opts.recursive ?? false
+  // Node's default applies to a missing key only: `recursive: null` is a type error there too.
+  const recursive = opts.recursive === undefined ? false : opts.recursive
   if (typeof recursive !== 'boolean') throw invalidArgType('options.recursive', 'of type boolean', recursive)
   const mode = parseMode(opts.mode, 0o777)
   if (!hasOp('mkdirat') || !hasOp('statx')) return fsp.mkdir(p, { recursive, mode })
@@ -257,10 +259,8 @@ export async function link(existingPath: PathLike, newPath: PathLike): Promise<v
 }
 
 /** Opens `path` through io_uring `openat`, rejecting with Node's `open` error. */
-async function openFile(path: string, flags: number, mode = 0o666): Promise<FileHandle> {
-  const r = await raw((b, t) => b.open(path, flags, mode, t))
-  if (r < 0) throw systemError(r, 'open', path)
-  return new FileHandle(r)
+function openFile(path: string, flags: number, mode = 0o666): Promise<FileHandle> {
+  return openDescriptor(path, flags, mode)
 }
 
 /**

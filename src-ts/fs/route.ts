@@ -15,13 +15,13 @@ export const RING = 0
 /** `pread` on the JS thread: tmpfs/ramfs, where a read is a memory copy that never waits. */
 export const SYNC = 1
 /** libuv's threadpool (`fs.read`), as node:fs does: procfs, sysfs, FUSE, whose reads may wait. */
-export const POOL = 2
+export const THREADPOOL = 2
 
 /** A descriptor's read route and `O_DIRECT` facts. */
 export interface Route {
-  readonly kind: typeof RING | typeof SYNC | typeof POOL
+  readonly kind: typeof RING | typeof SYNC | typeof THREADPOOL
   /** The file was opened with `O_DIRECT`. */
-  readonly direct: boolean
+  readonly oDirect: boolean
   /** `O_DIRECT` alignment of buffer addresses (0: unknown). */
   readonly memAlign: number
   /** `O_DIRECT` alignment of lengths and positions (0: unknown). */
@@ -32,7 +32,7 @@ export interface Route {
 
 const TMPFS_MAGIC = 0x01021994
 const RAMFS_MAGIC = 0x858458f6
-const POOL_TYPES = new Set([
+const THREADPOOL_TYPES = new Set([
   0x00009fa0, // PROC_SUPER_MAGIC
   0x62656572, // SYSFS_MAGIC
   0x65735546, // FUSE_SUPER_MAGIC
@@ -53,20 +53,20 @@ export function learnRoute(fd: number): Route {
   let kind: Route['kind'] = RING
   if (process.env.BOROS_FS_ROUTING !== 'off') {
     if (info.fsType === TMPFS_MAGIC || info.fsType === RAMFS_MAGIC) kind = SYNC
-    else if (POOL_TYPES.has(info.fsType)) kind = POOL
+    else if (THREADPOOL_TYPES.has(info.fsType)) kind = THREADPOOL
   }
   return {
     kind,
-    direct: info.direct,
+    oDirect: info.oDirect,
     memAlign: info.dioMemAlign || 4096,
     offsetAlign: info.dioOffsetAlign || 512,
     fsType: info.fsType
   }
 }
 
-/** A read on the SYNC or POOL route. Resolves with the bytes read. */
+/** A read on the SYNC or THREADPOOL route. Resolves with the bytes read. */
 export function routedRead(
-  kind: typeof SYNC | typeof POOL,
+  kind: typeof SYNC | typeof THREADPOOL,
   fd: number,
   buf: NodeJS.ArrayBufferView,
   off: number,
@@ -96,9 +96,9 @@ export function routedRead(
  * Rewrites an `EINVAL` from an `O_DIRECT` descriptor into a message that names the alignment
  * (code, errno and syscall stay Node's).
  */
-export function directError(err: unknown, route: Route): unknown {
+export function oDirectError(err: unknown, route: Route): unknown {
   const e = err as { code?: string; message: string }
-  if (route.direct && e?.code === 'EINVAL') {
+  if (route.oDirect && e?.code === 'EINVAL') {
     e.message +=
       ` (O_DIRECT: the buffer's address must be a multiple of ${route.memAlign} bytes and the length and` +
       ` position multiples of ${route.offsetAlign}; allocate buffers with alignedBuffer(size, ${Math.max(route.memAlign, 4096)}))`

@@ -5,29 +5,35 @@
  * @module
  */
 import { Stats } from 'node:fs'
+import { STAT_FIELD_NAMES } from '../wire.js'
 
-/** Slots the native statx fills (see the binding's `statx`). */
-export const STAT_FIELDS = 18
+export { STAT_FIELDS } from '../wire.js'
+
+/** Where each field is in a stat record (the order is wire.rs's `STAT_FIELD_NAMES`). */
+const at = Object.fromEntries(STAT_FIELD_NAMES.map((name, i) => [name, i])) as Record<
+  (typeof STAT_FIELD_NAMES)[number],
+  number
+>
 
 const ms = (sec: number, nsec: number): number => sec * 1e3 + nsec / 1e6
 
-/** Builds an `fs.Stats` from the 18 numbers the native side wrote. */
+/** Builds an `fs.Stats` from the stat record the native side wrote. */
 export function toStats(f: Float64Array): Stats {
   const s = Object.create(Stats.prototype) as Stats
-  s.dev = f[0]!
-  s.mode = f[1]!
-  s.nlink = f[2]!
-  s.uid = f[3]!
-  s.gid = f[4]!
-  s.rdev = f[5]!
-  s.blksize = f[6]!
-  s.ino = f[7]!
-  s.size = f[8]!
-  s.blocks = f[9]!
-  s.atimeMs = ms(f[10]!, f[11]!)
-  s.mtimeMs = ms(f[12]!, f[13]!)
-  s.ctimeMs = ms(f[14]!, f[15]!)
-  s.birthtimeMs = ms(f[16]!, f[17]!)
+  s.dev = f[at.dev]!
+  s.mode = f[at.mode]!
+  s.nlink = f[at.nlink]!
+  s.uid = f[at.uid]!
+  s.gid = f[at.gid]!
+  s.rdev = f[at.rdev]!
+  s.blksize = f[at.blksize]!
+  s.ino = f[at.ino]!
+  s.size = f[at.size]!
+  s.blocks = f[at.blocks]!
+  s.atimeMs = ms(f[at.atimeSec]!, f[at.atimeNsec]!)
+  s.mtimeMs = ms(f[at.mtimeSec]!, f[at.mtimeNsec]!)
+  s.ctimeMs = ms(f[at.ctimeSec]!, f[at.ctimeNsec]!)
+  s.birthtimeMs = ms(f[at.birthtimeSec]!, f[at.birthtimeNsec]!)
   // Node rounds to the nearest millisecond (Date truncates, hence + 0.5).
   s.atime = new Date(s.atimeMs + 0.5)
   s.mtime = new Date(s.mtimeMs + 0.5)

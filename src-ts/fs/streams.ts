@@ -8,16 +8,51 @@
  * fires is cancelled in the kernel (`IORING_OP_ASYNC_CANCEL`).
  * @module
  */
+import type { EventEmitter } from 'node:events'
 import * as fs from 'node:fs'
 import { createInterface, type Interface } from 'node:readline'
-import { usesRing } from '../binding.js'
-import { codedError } from '../errors.js'
-import { toPath, validateSignal, type PathLike } from '../validate.js'
-import { FileHandle } from './file-handle.js'
+import { codedError, invalidArgType } from '../errors.js'
+import { validateSignal } from '../validate.js'
 import { ownedBuffer } from './io.js'
-import { open } from './index.js'
 
 type Callback<T> = (err: Error | null, value?: T) => void
+
+/**
+ * The `fd` a stream over a direct handle (which has no descriptor) hands Node's stream class,
+ * which insists on one. No descriptor can have this number (the kernel caps descriptors below
+ * `fs.nr_open`, at most 2^31 - 64), and the stream only ever gives it back to `streamFs` below,
+ * which maps it to the handle: it never reaches a system call.
+ */
+const NO_DESCRIPTOR = 0x7fffffff
+
+/** The number a stream over `fh` knows it by. */
+function streamFd(fh: StreamFile): number {
+  return fh.fd >= 0 ? fh.fd : fh._closed ? -1 : NO_DESCRIPTOR
+}
+
+/**
+ * What a stream needs of a file handle (`FileHandle` has it). Streams know handles by this
+ * shape only, so the handle's module can build streams without the two importing each other.
+ */
+export interface StreamFile extends EventEmitter {
+  readonly fd: number
+  /** @internal Closed (not just closing). */
+  readonly _closed: boolean
+  /** @internal `close()` was called and has not finished. */
+  readonly _closing: boolean
+  /** @internal Opened with `O_DIRECT`. */
+  readonly _oDirect: boolean
+  _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null, owned?: boolean): Promise<number>
+  _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
+  sync(): Promise<void>
+  close(): Promise<void>
+  /** The public read/write: called instead of `_readInto`/`_writeFrom` when a caller replaced them. */
+  read(buf: Buffer, off: number, len: number, position: number | null): Promise<{ bytesRead: number }>
+  write(buf: Buffer, off: number, len: number, position: number | null): Promise<{ bytesWritten: number }>
+}
+
+/** Opens a file for a stream given a path (`open` of `boros/fs`). */
+export type Opener = (path: string, flags: string | number, mode: number) => Promise<StreamFile>
 
 /** Options of `createReadStream`: Node's, see `fs.createReadStream`. */
 export interface ReadStreamOptions {
@@ -65,18 +100,20 @@ export interface WriteStreamOptions {
 
 /** Options of `readableWebStream`. */
 export interface WebStreamOptions {
-  /** `'bytes'` for a byte stream (BYOB readers read straight into their views). */
+  /** `'bytes'`: accepted for Node 20's API; the stream is always a byte stream (as Node 22.15+/24's). */
   readonly type?: 'bytes'
+  /** Close the FileHandle when the stream ends or is cancelled (default `false`). */
+  readonly autoClose?: boolean
 }
 
 /**
  * The `fs` object handed to Node's stream classes. It serves one stream: `open` (when the
  * stream was given a path) makes the FileHandle every other call uses.
  */
-function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | undefined) {
+function streamFs(initial: StreamFile | undefined, signal: AbortSignal | null | undefined, open?: Opener) {
   let fh = initial
-  const handle = (fd: number): FileHandle => {
-    if (fh === undefined || fh.fd !== fd)
+  const handle = (fd: number): StreamFile => {
+    if (fh === undefined || streamFd(fh) !== fd)
       throw Object.assign(new Error('EBADF: bad file descriptor'), { code: 'EBADF' })
     return fh
   }
@@ -90,9 +127,9 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
   return {
     open(path: string, flags: string | number, mode: number, cb: Callback<number>): void {
       settle(
-        open(path, flags, mode).then((h) => {
+        open!(path, flags, mode).then((h) => {
           fh = h
-          return h.fd
+          return streamFd(h)
         }),
         cb
       )
@@ -107,7 +144,7 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
     ): void {
       try {
         const h = handle(fd)
-        if (h._direct) {
+        if (h._oDirect) {
           // O_DIRECT needs aligned memory: read into an owned aligned buffer, then copy.
           const aligned = ownedBuffer(len, 4096)
           h._readInto(aligned, 0, len, pos(position), signal, true).then(
@@ -119,9 +156,23 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
           )
           return
         }
+        if (Object.hasOwn(h, 'read')) {
+          // The caller replaced the handle's read(): Node's streams go through it, so do we.
+          h.read(buf, off, len, position).then(
+            (r) => cb(null, r.bytesRead, buf),
+            (e: Error) => cb(e)
+          )
+          return
+        }
         h._readInto(buf, off, len, pos(position), signal).then(
           (n) => cb(null, n, buf),
-          (e: Error) => cb(e)
+          (e: Error) => {
+            // The handle was closed under the stream: Node destroys the stream at close(), so
+            // it only emits 'close'. Here the read that raced the close is let go once the
+            // handle's 'close' has destroyed the stream (a destroyed stream ignores it).
+            if (closedUnder(h, e)) afterClose(h, () => cb(null, 0, buf))
+            else cb(e)
+          }
         )
       } catch (e) {
         cb(e as Error)
@@ -136,7 +187,14 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
       cb: (err: Error | null, n?: number) => void
     ): void {
       try {
-        settle(handle(fd)._writeFrom(buf, off, len, pos(position), signal), cb)
+        const h = handle(fd)
+        // A replaced write() is called, as Node's streams call the handle's own.
+        if (Object.hasOwn(h, 'write'))
+          settle(
+            h.write(buf, off, len, position).then((r) => r.bytesWritten),
+            cb
+          )
+        else settle(h._writeFrom(buf, off, len, pos(position), signal), cb)
       } catch (e) {
         cb(e as Error)
       }
@@ -150,7 +208,7 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
     },
     close(fd: number, cb: Callback<void>): void {
       // Closed by other means already (the stream follows the handle's 'close'): nothing to do.
-      if (fh !== undefined && fh.fd === -1) {
+      if (fh !== undefined && fh._closed) {
         cb(null)
         return
       }
@@ -163,15 +221,33 @@ function streamFs(initial: FileHandle | undefined, signal: AbortSignal | null | 
   }
 }
 
+/** Whether `e` is the EBADF of an operation on a handle that close() was called on. */
+function closedUnder(fh: StreamFile, e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown }
+  return err?.code === 'EBADF' && (fh._closed || fh._closing || err.message === 'file closed')
+}
+
+/** Runs `fn` once the handle has emitted 'close' (on the next turn, after its listeners). */
+function afterClose(fh: StreamFile, fn: () => void): void {
+  if (fh._closed) setImmediate(fn)
+  else fh.once('close', () => setImmediate(fn))
+}
+
+/** Whether the options carry a caller's own `fs` implementation. */
+export function hasOwnFs(options: object | undefined): boolean {
+  return options != null && typeof options === 'object' && 'fs' in options && options.fs != null
+}
+
 function checkOptions(options: object | undefined): void {
-  if (options != null && typeof options === 'object' && 'fs' in options && options.fs != null) {
-    throw codedError(TypeError, 'ERR_METHOD_NOT_IMPLEMENTED', 'The FileHandle with fs method is not implemented')
+  if (hasOwnFs(options)) {
+    // Node's error: a plain Error (not a TypeError).
+    throw codedError(Error, 'ERR_METHOD_NOT_IMPLEMENTED', 'The FileHandle with fs method is not implemented')
   }
   validateSignal((options as { signal?: unknown } | undefined)?.signal)
 }
 
 /** When the handle closes by other means, the stream closes too (as Node does). */
-function followClose(fh: FileHandle, stream: fs.ReadStream | fs.WriteStream): void {
+function followClose(fh: StreamFile, stream: fs.ReadStream | fs.WriteStream): void {
   const onClose = (): void => {
     if (!stream.destroyed) stream.destroy()
   }
@@ -180,13 +256,13 @@ function followClose(fh: FileHandle, stream: fs.ReadStream | fs.WriteStream): vo
 }
 
 /** `filehandle.createReadStream(options)`. */
-export function handleReadStream(fh: FileHandle, options?: ReadStreamOptions): fs.ReadStream {
+export function handleReadStream(fh: StreamFile, options?: ReadStreamOptions): fs.ReadStream {
   checkOptions(options)
   const stream = fs.createReadStream(
     undefined as unknown as string,
     {
       ...options,
-      fd: fh.fd,
+      fd: streamFd(fh),
       fs: streamFs(fh, options?.signal)
     } as Parameters<typeof fs.createReadStream>[1]
   )
@@ -195,13 +271,13 @@ export function handleReadStream(fh: FileHandle, options?: ReadStreamOptions): f
 }
 
 /** `filehandle.createWriteStream(options)`. */
-export function handleWriteStream(fh: FileHandle, options?: WriteStreamOptions): fs.WriteStream {
+export function handleWriteStream(fh: StreamFile, options?: WriteStreamOptions): fs.WriteStream {
   checkOptions(options)
   const stream = fs.createWriteStream(
     undefined as unknown as string,
     {
       ...options,
-      fd: fh.fd,
+      fd: streamFd(fh),
       fs: streamFs(fh, options?.signal)
     } as Parameters<typeof fs.createWriteStream>[1]
   )
@@ -209,47 +285,24 @@ export function handleWriteStream(fh: FileHandle, options?: WriteStreamOptions):
   return stream
 }
 
-/**
- * Node's `fs.createReadStream`, reading through io_uring. `path` may be a path or a boros
- * `FileHandle` (read from it; closed at the end unless `autoClose: false`). All of Node's
- * options: `flags`, `encoding`, `mode`, `autoClose`, `emitClose`, `start`, `end`,
- * `highWaterMark`, `signal` (which also cancels the read in flight in the kernel).
- */
-export function createReadStream(
-  path: PathLike | FileHandle,
-  options?: ReadStreamOptions | BufferEncoding
-): fs.ReadStream {
-  const opts = typeof options === 'string' ? { encoding: options } : options
-  if (path instanceof FileHandle) return handleReadStream(path, opts)
-  if (!usesRing()) return fs.createReadStream(path, opts as Parameters<typeof fs.createReadStream>[1])
+/** `fs.createReadStream` of a path, its `open` through `open` (see path-streams.ts). */
+export function pathReadStream(path: string, opts: ReadStreamOptions | undefined, open: Opener): fs.ReadStream {
   checkOptions(opts)
-  const p = toPath(path)
-  return fs.createReadStream(p, { ...opts, fs: streamFs(undefined, opts?.signal) } as Parameters<
+  return fs.createReadStream(path, { ...opts, fs: streamFs(undefined, opts?.signal, open) } as Parameters<
     typeof fs.createReadStream
   >[1])
 }
 
-/**
- * Node's `fs.createWriteStream`, writing through io_uring. `path` may be a path or a boros
- * `FileHandle`. All of Node's options: `flags`, `encoding`, `mode`, `autoClose`, `emitClose`,
- * `start`, `flush` (fsync before close), `highWaterMark`, `signal`.
- */
-export function createWriteStream(
-  path: PathLike | FileHandle,
-  options?: WriteStreamOptions | BufferEncoding
-): fs.WriteStream {
-  const opts = typeof options === 'string' ? { encoding: options } : options
-  if (path instanceof FileHandle) return handleWriteStream(path, opts)
-  if (!usesRing()) return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
+/** `fs.createWriteStream` of a path, its `open` through `open` (see path-streams.ts). */
+export function pathWriteStream(path: string, opts: WriteStreamOptions | undefined, open: Opener): fs.WriteStream {
   checkOptions(opts)
-  const p = toPath(path)
-  return fs.createWriteStream(p, { ...opts, fs: streamFs(undefined, opts?.signal) } as Parameters<
+  return fs.createWriteStream(path, { ...opts, fs: streamFs(undefined, opts?.signal, open) } as Parameters<
     typeof fs.createWriteStream
   >[1])
 }
 
 /** `filehandle.readLines(options)`: a readline interface with `crlfDelay: Infinity`, as Node's. */
-export function readLines(fh: FileHandle, options?: ReadStreamOptions): Interface {
+export function readLines(fh: StreamFile, options?: ReadStreamOptions): Interface {
   return createInterface({ input: handleReadStream(fh, options), crlfDelay: Infinity })
 }
 
@@ -257,17 +310,21 @@ function invalidState(message: string): Error {
   return codedError(Error, 'ERR_INVALID_STATE', `Invalid state: ${message}`)
 }
 
-const WEB_CHUNK = 64 * 1024
-const locked = new WeakSet<FileHandle>()
+const locked = new WeakSet<StreamFile>()
 
 /**
- * `filehandle.readableWebStream(options)`: reads from the current position to EOF. With
- * `{ type: 'bytes' }` it is a byte stream (BYOB readers supply the memory). Like Node's, the
- * handle is locked to the stream, and closing the handle cancels the stream.
+ * `filehandle.readableWebStream(options)`: reads from the current position to EOF. Always a
+ * byte stream (BYOB readers supply the memory; default readers get `Uint8Array` chunks), as
+ * Node 24's. `autoClose: true` closes the handle at the end of the stream or when it is
+ * cancelled. Like Node's, the handle is locked to the stream, and closing the handle cancels
+ * the stream.
  */
-export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}): ReadableStream<Uint8Array> {
-  if (fh.fd === -1) throw invalidState('The FileHandle is closed')
+export function readableWebStream(fh: StreamFile, options: WebStreamOptions = {}): ReadableStream<Uint8Array> {
+  if (fh._closed) throw invalidState('The FileHandle is closed')
+  // A handle whose close() was called but has not finished (Node: "The FileHandle is closing").
+  if (fh._closing) throw invalidState('The FileHandle is closing')
   if (locked.has(fh)) throw invalidState('The FileHandle is locked')
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options)
   if (options.type !== undefined && typeof options.type !== 'string') {
     throw codedError(
       TypeError,
@@ -275,40 +332,63 @@ export function readableWebStream(fh: FileHandle, options: WebStreamOptions = {}
       `The "options.type" property must be of type string. Received type ${typeof options.type}`
     )
   }
+  if (options.type !== undefined && options.type !== 'bytes') {
+    process.emitWarning(
+      'A non-"bytes" options.type has no effect. A byte-oriented steam is always created.',
+      'ExperimentalWarning'
+    )
+  }
+  const autoClose = options.autoClose === undefined ? false : options.autoClose
+  if (typeof autoClose !== 'boolean') throw invalidArgType('options.autoClose', 'of type boolean', autoClose)
   // Like Node's, the handle stays locked to this stream for good.
   locked.add(fh)
-  let stream: ReadableStream<Uint8Array>
-  if (options.type === 'bytes') {
-    stream = new ReadableStream({
-      type: 'bytes',
-      autoAllocateChunkSize: 16384,
-      async pull(controller) {
-        const req = controller.byobRequest!
-        const view = req.view as Uint8Array
-        const n = await fh._readInto(view, 0, view.byteLength, -1)
-        if (n === 0) {
-          controller.close()
-          req.respond(0)
-          return
-        }
-        req.respond(n)
-      }
-    })
-  } else {
-    stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const buf = Buffer.allocUnsafe(WEB_CHUNK)
-        const n = await fh._readInto(buf, 0, WEB_CHUNK, -1)
-        if (n === 0) {
-          controller.close()
-          return
-        }
-        controller.enqueue(new Uint8Array(buf.buffer, buf.byteOffset, n))
-      }
-    })
+  const done = async (): Promise<void> => {
+    if (autoClose) await fh.close()
   }
+  let ctl: ReadableByteStreamController | undefined
+  let ended = false
+  const stream = new ReadableStream({
+    type: 'bytes',
+    autoAllocateChunkSize: 16384,
+    start(controller) {
+      ctl = controller
+    },
+    async pull(controller) {
+      const req = controller.byobRequest!
+      const view = req.view as Uint8Array
+      let n: number
+      try {
+        n = await fh._readInto(view, 0, view.byteLength, -1)
+      } catch (e) {
+        // A read that raced close(): the handle's 'close' ends the stream (below), as in Node.
+        if (closedUnder(fh, e)) return new Promise<void>((r) => afterClose(fh, r))
+        throw e
+      }
+      if (ended) return
+      if (n === 0) {
+        ended = true
+        controller.close()
+        req.respond(0)
+        await done()
+        return
+      }
+      req.respond(n)
+    },
+    cancel() {
+      ended = true
+      return done()
+    }
+  })
+  // Closing the handle ends the stream, even one locked to a reader (Node cancels it).
   fh.once('close', () => {
-    stream.cancel().catch(() => undefined)
+    if (ended) return
+    ended = true
+    try {
+      ctl!.close()
+      ctl!.byobRequest?.respond(0)
+    } catch {
+      // already closed or errored
+    }
   })
   return stream
 }

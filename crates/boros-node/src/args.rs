@@ -3,6 +3,7 @@
 //! bad number becomes a pointer or an offset even if it did not.
 
 use crate::js::{self, codes, Result};
+use crate::wire::FileKind;
 use boros::op::{self, Target};
 use std::ffi::CString;
 
@@ -19,7 +20,7 @@ pub fn cstring(path: String, name: &str) -> Result<CString> {
 /// A position: -1 means the file's current position.
 pub fn position(p: i64) -> Result<u64> {
     match p {
-        -1 => Ok(op::CURRENT_POSITION),
+        crate::wire::CURRENT_POSITION => Ok(op::CURRENT_POSITION),
         p if p >= 0 => Ok(p as u64),
         p => Err(js::error(
             codes::OUT_OF_RANGE,
@@ -42,11 +43,31 @@ pub fn check_range(offset: u32, length: u32, len: usize) -> Result<()> {
     Ok(())
 }
 
-/// A file as JS names it: a descriptor (>= 0), or a direct descriptor as `-2 - slot`.
-pub fn target(t: i32) -> Result<Target> {
-    match t {
-        t if t >= 0 => Ok(Target::Fd(t)),
-        t if t <= -2 => Ok(Target::Fixed((-2 - t as i64) as u32)),
-        _ => Err(js::error(codes::INVALID_ARG_VALUE, "bad file target -1")),
+/// A file as the façade names it: a kind ([`FileKind`]) and a number, never one number with a
+/// sign convention. An unknown kind or a descriptor out of range is refused here, before
+/// anything reaches the ring.
+pub fn file(kind: u32, index: u32) -> Result<Target> {
+    match FileKind::from_u32(kind) {
+        Some(FileKind::Fd) if index <= i32::MAX as u32 => Ok(Target::Fd(index as i32)),
+        Some(FileKind::Fixed) => Ok(Target::Fixed(index)),
+        Some(FileKind::Fd) => Err(js::error(
+            codes::OUT_OF_RANGE,
+            format!("The value of \"fd\" is out of range. It must be >= 0 && <= 2147483647. Received {index}"),
+        )),
+        None => Err(js::error(
+            codes::INVALID_ARG_VALUE,
+            format!("boros: unknown file kind {kind}"),
+        )),
     }
+}
+
+/// A descriptor argument for calls that only take one (statx of an open file, routing facts).
+pub fn fd(fd: i32) -> Result<std::os::fd::RawFd> {
+    if fd < 0 {
+        return Err(js::error(
+            codes::OUT_OF_RANGE,
+            format!("The value of \"fd\" is out of range. It must be >= 0 && <= 2147483647. Received {fd}"),
+        ));
+    }
+    Ok(fd)
 }

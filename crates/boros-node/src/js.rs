@@ -4,18 +4,7 @@ use boros::buf::IoBuf;
 use napi::sys;
 use std::ptr;
 
-/// Stable error codes thrown by the binding (the façade documents them).
-pub mod codes {
-    pub const NOT_INITIALIZED: &str = "ERR_BOROS_NOT_INITIALIZED";
-    pub const CLOSED: &str = "ERR_BOROS_CLOSED";
-    pub const UNAVAILABLE: &str = "ERR_BOROS_IO_URING_UNAVAILABLE";
-    pub const UNSUPPORTED_OP: &str = "ERR_BOROS_UNSUPPORTED_OP";
-    pub const UNSUPPORTED_RUNTIME: &str = "ERR_BOROS_UNSUPPORTED_RUNTIME";
-    pub const INVALID_ARG_TYPE: &str = "ERR_INVALID_ARG_TYPE";
-    pub const INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
-    pub const OUT_OF_RANGE: &str = "ERR_OUT_OF_RANGE";
-    pub const SUBMIT_FAILED: &str = "ERR_BOROS_SUBMIT";
-}
+pub use crate::wire::codes;
 
 /// The binding's error type: a JS `Error` whose `code` is one of [`codes`].
 pub type Error = napi::Error<&'static str>;

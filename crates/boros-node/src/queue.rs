@@ -2,44 +2,33 @@
 //! N-API call per op.
 //!
 //! The façade (`src-ts/binding.ts`) owns three pieces of memory it hands over once, at `init`:
-//! - `entries`, a `Float64Array` of [`ENTRY_FIELDS`] numbers per op:
-//!   `[kind, file, offset, length, position (-1: current), token, pool id, pool buffer index]`,
-//!   where `file` is a descriptor or a direct descriptor as `-2 - slot`, and
-//!   `offset` is into the arena, or for a pool op into the pool buffer (the last two
-//!   fields are only read for pool ops);
-//! - `ctl`, an `Int32Array` whose slot [`CTL_QUEUED`] counts the entries written;
+//! - `entries`, a `Float64Array` of [`entry::FIELDS`] numbers per op, laid out as
+//!   [`crate::wire::entry`] says: kind ([`EntryKind`]), file kind ([`FileKind`](crate::wire::FileKind))
+//!   and number, offset (into the arena, or for a pool op into the pool buffer), length,
+//!   position, token, and for pool ops the pool's id and buffer index;
+//! - `ctl`, an `Int32Array` whose slot [`ctl::QUEUED`] counts the entries written;
 //! - `arena`, an `ArrayBuffer` that only the façade can reach (a module-private variable,
 //!   never exported, never transferred).
 //!
 //! A read or write on the hot path writes one entry and, for a write, copies its bytes into an
 //! arena slot. A read or write on a `BufferPool` buffer writes one entry naming the pool and
 //! buffer: the kernel reads or writes pool memory (`READ_FIXED`/`WRITE_FIXED`), which the op
-//! owns through a [`crate::pool::Slice`] like any other pool op. The runtime drains the queue into SQEs just before it submits (and before any
-//! other op is pushed, so ops keep their order). The kernel only ever reads or writes arena
-//! memory; a read's bytes are copied from the arena into the caller's buffer in JS when its
-//! completion is delivered. So a caller's buffer can be detached, resized or collected while
-//! the op is in flight without the kernel touching freed memory: safe by construction.
+//! owns through a [`Slice`](crate::pool_mem::Slice) like any other pool op. The runtime drains
+//! the queue into SQEs just before it submits (and before any other op is pushed, so ops keep
+//! their order). The kernel only ever reads or writes arena memory; a read's bytes are copied
+//! from the arena into the caller's buffer in JS when its completion is delivered. So a
+//! caller's buffer can be detached, resized or collected while the op is in flight without the
+//! kernel touching freed memory: safe by construction.
 
+use crate::complete::NodeOp;
 use crate::js::{self, codes, Result};
-use boros::buf::{IoBuf, IoBufMut};
+use crate::ops::Plain;
+use crate::pool_mem::{queued_slice, SliceOp};
+use crate::wire::{ctl, entry, EntryKind, ARENA_ALIGN};
+use crate::lent::Lent;
 use boros::{op, Driver};
 use napi::sys;
 use std::ptr;
-
-/// Numbers per queued op.
-pub const ENTRY_FIELDS: usize = 8;
-/// Index in `ctl` of the number of queued entries (the façade adds, the runtime resets).
-pub const CTL_QUEUED: usize = 0;
-/// Index in `ctl` of the "loop is referenced" flag: 1 while the runtime keeps the loop alive,
-/// so queued entries are sure to be drained before libuv blocks; 0 tells the façade to call
-/// `flush()` (which references the loop) when it queues into an empty queue.
-pub const CTL_REFERENCED: usize = 1;
-const KIND_READ: f64 = 0.0;
-const KIND_WRITE: f64 = 1.0;
-const KIND_POOL_READ: f64 = 2.0;
-const KIND_POOL_WRITE: f64 = 3.0;
-/// Arena base alignment (a page, so O_DIRECT transfers through the arena work too).
-pub const ARENA_ALIGN: usize = 4096;
 
 pub struct SharedQueue {
     env: sys::napi_env,
@@ -69,8 +58,8 @@ impl SharedQueue {
         let (ctl_ptr, ctl_len) = unsafe { js::view_info(env, ctl)? };
         // SAFETY: as above.
         let (arena_ptr, arena_len) = unsafe { js::arraybuffer_info(env, arena)? };
-        if ctl_len < 4 * (CTL_REFERENCED + 1)
-            || entries_len < 8 * ENTRY_FIELDS
+        if ctl_len < 4 * ctl::LEN
+            || entries_len < 8 * entry::FIELDS
             || arena_len <= ARENA_ALIGN
         {
             return Err(js::error(
@@ -95,7 +84,7 @@ impl SharedQueue {
             env,
             refs,
             entries: entries_ptr.cast(),
-            capacity: entries_len / 8 / ENTRY_FIELDS,
+            capacity: entries_len / 8 / entry::FIELDS,
             ctl: ctl_ptr.cast(),
             // SAFETY: align < ARENA_ALIGN < arena_len, so this stays inside the buffer.
             arena: unsafe { arena_ptr.add(align) },
@@ -107,75 +96,92 @@ impl SharedQueue {
     /// Entries waiting to be pushed.
     pub fn queued(&self) -> usize {
         // SAFETY: `ctl` is pinned and 4-byte aligned; only this thread runs JS and us.
-        (unsafe { self.ctl.add(CTL_QUEUED).read() }).clamp(0, self.capacity as i32) as usize
+        (unsafe { self.ctl.add(ctl::QUEUED).read() }).clamp(0, self.capacity as i32) as usize
     }
 
-    /// Mirrors whether the loop is referenced (see [`CTL_REFERENCED`]).
+    /// Mirrors whether the loop is referenced (see [`ctl::REFERENCED`]).
     pub fn set_referenced(&mut self, referenced: bool) {
         // SAFETY: as in `queued`.
-        unsafe { self.ctl.add(CTL_REFERENCED).write(referenced as i32) };
+        unsafe { self.ctl.add(ctl::REFERENCED).write(referenced as i32) };
     }
 
     /// Pushes every queued entry onto the ring (no syscall unless the SQ fills up). An entry
     /// that cannot be pushed completes at once with `-errno`, through `failed`.
-    pub fn drain(&mut self, driver: &mut Driver, mut failed: impl FnMut(u32, i32)) {
+    pub fn drain(&mut self, driver: &mut Driver<dyn NodeOp>, mut failed: impl FnMut(u32, i32)) {
         let n = self.queued();
         if n == 0 {
             return;
         }
         // SAFETY: the entries array is pinned, f64-aligned and holds `capacity` entries; n <= capacity.
-        let entries = unsafe { std::slice::from_raw_parts(self.entries, n * ENTRY_FIELDS) };
-        // Pool memory dropped during a reap leaves table slots to empty before pool ops go out.
-        crate::pool::flush_deferred(driver);
-        for e in entries.chunks_exact(ENTRY_FIELDS) {
-            let token = e[5] as u32;
+        let entries = unsafe { std::slice::from_raw_parts(self.entries, n * entry::FIELDS) };
+        for e in entries.chunks_exact(entry::FIELDS) {
+            let token = e[entry::TOKEN] as u32;
             if let Err(errno) = self.push(driver, e, token) {
                 failed(token, -errno);
             }
         }
         // SAFETY: as in `queued`.
-        unsafe { self.ctl.add(CTL_QUEUED).write(0) };
+        unsafe { self.ctl.add(ctl::QUEUED).write(0) };
     }
 
-    fn push(&self, driver: &mut Driver, e: &[f64], token: u32) -> std::result::Result<(), i32> {
-        let (kind, offset, len, position) = (e[0], e[2], e[3], e[4]);
-        // A descriptor (>= 0), or a direct descriptor as `-2 - slot` (see args::target).
-        let fd = match e[1] as i32 {
-            fd if fd >= 0 => op::Target::Fd(fd),
-            t if t <= -2 => op::Target::Fixed((-2 - i64::from(t)) as u32),
-            _ => return Err(libc::EBADF),
-        };
-        let pos = if position < 0.0 {
+    fn push(
+        &self,
+        driver: &mut Driver<dyn NodeOp>,
+        e: &[f64],
+        token: u32,
+    ) -> std::result::Result<(), i32> {
+        // The façade validated all of this; check again so no bad number becomes a pointer,
+        // an offset or another file.
+        let int = |v: f64| (v >= 0.0 && v <= u32::MAX as f64 && v.fract() == 0.0).then_some(v as u32);
+        let kind = EntryKind::from_f64(e[entry::KIND]).ok_or(libc::EINVAL)?;
+        let file = int(e[entry::FILE_KIND])
+            .zip(int(e[entry::FILE]))
+            .and_then(|(k, f)| crate::args::file(k, f).ok())
+            .ok_or(libc::EBADF)?;
+        let (offset, len) = int(e[entry::OFFSET])
+            .zip(int(e[entry::LENGTH]))
+            .ok_or(libc::EINVAL)?;
+        let position = e[entry::POSITION];
+        let pos = if position == crate::wire::CURRENT_POSITION as f64 {
             op::CURRENT_POSITION
-        } else {
+        } else if position >= 0.0 && position.fract() == 0.0 {
             position as u64
-        };
-        let op: Box<dyn op::OpCode> = if kind == KIND_POOL_READ || kind == KIND_POOL_WRITE {
-            // The façade validated the range; `queued_slice` checks it again against the pool.
-            let (slice, buf_index) =
-                crate::pool::queued_slice(e[6] as u32, e[7] as u32, offset as u32, len as u32)
-                    .ok_or(libc::EFAULT)?;
-            crate::pool::slice_op(kind == KIND_POOL_WRITE, fd, slice, buf_index, pos)
         } else {
-            // The façade validated all of this; check again so no bad number becomes a pointer.
-            if !(offset >= 0.0 && len >= 0.0 && offset + len <= self.arena_len as f64) {
-                return Err(libc::EINVAL);
+            return Err(libc::EINVAL);
+        };
+        let op: Box<dyn NodeOp> = match kind {
+            EntryKind::PoolRead | EntryKind::PoolWrite => {
+                // `queued_slice` checks the range against the pool.
+                let (pool, index) = int(e[entry::POOL])
+                    .zip(int(e[entry::POOL_INDEX]))
+                    .ok_or(libc::EFAULT)?;
+                let (slice, buf_index) =
+                    queued_slice(pool, index, offset, len).ok_or(libc::EFAULT)?;
+                let write = kind == EntryKind::PoolWrite;
+                Plain::new(SliceOp::new(write, file, slice, buf_index, pos), token)
             }
-            let buf = ArenaSlice {
-                // SAFETY: offset + len <= arena_len (checked above).
-                ptr: unsafe { self.arena.add(offset as usize) },
-                len: len as usize,
-            };
-            if kind == KIND_READ {
-                Box::new(op::Read::new(fd, buf, pos))
-            } else if kind == KIND_WRITE {
-                Box::new(op::Write::new(fd, buf, pos))
-            } else {
-                return Err(libc::EINVAL);
+            EntryKind::Read | EntryKind::Write => {
+                if offset as usize + len as usize > self.arena_len {
+                    return Err(libc::EINVAL);
+                }
+                // SAFETY: offset + len <= arena_len (checked above), so the range lies in the
+                // arena: an ArrayBuffer held by a strong reference from `SharedQueue::new` until
+                // `release`, which the runtime calls only after the ring's last CQE (runtime.rs,
+                // `on_closed`). V8 never moves an ArrayBuffer's backing store, and no one can
+                // detach this one: it is private to the façade's binding module, which gives
+                // each op its own slot, not reused before the op's completion.
+                let buf = unsafe {
+                    Lent::new((), self.arena.add(offset as usize), len as usize)
+                };
+                if kind == EntryKind::Read {
+                    Plain::new(op::Read::new(file, buf, pos), token)
+                } else {
+                    Plain::new(op::Write::new(file, buf, pos), token)
+                }
             }
         };
         driver
-            .push(op, token as u64)
+            .push(op, u64::from(token))
             .map(drop)
             .map_err(|e| match e {
                 boros::PushError::Submit(io) => io.raw_os_error().unwrap_or(libc::EIO),
@@ -191,35 +197,4 @@ impl SharedQueue {
             *r = ptr::null_mut();
         }
     }
-}
-
-/// A slice of the arena lent to one op.
-struct ArenaSlice {
-    ptr: *mut u8,
-    len: usize,
-}
-
-// SAFETY: the arena is an ArrayBuffer held by a strong reference from `SharedQueue::new` until
-// `release`, which the runtime calls only after the ring's last CQE (see runtime.rs, `on_closed`).
-// V8 never moves an ArrayBuffer's backing store, and no one can detach this one: it is private
-// to the façade's binding module. The façade gives each op its own slot, not reused before the
-// op's completion. So the memory stays valid and unshared for as long as the op lives.
-unsafe impl IoBuf for ArenaSlice {
-    fn stable_ptr(&self) -> *const u8 {
-        self.ptr
-    }
-    fn bytes_init(&self) -> usize {
-        self.len
-    }
-}
-
-// SAFETY: as above; the whole slot is the op's to write.
-unsafe impl IoBufMut for ArenaSlice {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr
-    }
-    fn bytes_total(&self) -> usize {
-        self.len
-    }
-    unsafe fn set_init(&mut self, _n: usize) {}
 }

@@ -4,19 +4,21 @@
 //! - JS calls (`read`, `open`, ...) only queue SQEs: no syscall.
 //! - The **prepare** callback, which runs just before libuv blocks, submits everything queued
 //!   in one `io_uring_enter`.
-//! - libuv **polls the ring's eventfd**; when it fires, `on_poll` reaps every CQE, finishes the
-//!   ops (copies, stat conversion), and hands the batch to JS in one call inside a callback
+//! - libuv **polls the ring's eventfd**; when it fires, `on_poll` reaps every CQE, lets each
+//!   op finish itself ([`NodeOp`]: copies, stat records, chunks of a multishot read), and
+//!   hands the batch of `(token, result)` pairs to JS in one call inside a callback
 //!   scope, so promise reactions run as after any Node I/O callback. The ops those reactions
 //!   queue are submitted right away, up to `MAX_ROUNDS` rounds, then left to the next prepare.
 //! - The poll handle is referenced only while ops are in flight, so an idle process exits.
 //! - Teardown (worker exit, env cleanup) runs as an async cleanup hook: cancel everything,
 //!   let the loop collect every last CQE, close the uv handles, then free the ring.
 
+use crate::bounce::BounceBuffers;
+use crate::complete::{Finish, Later, NodeOp};
 use crate::js::{self, codes, Result};
-use crate::ops::{self, BouncePool};
 use crate::queue::SharedQueue;
 use crate::uv::{self, Handle, Uv};
-use boros::{Driver, OpKey};
+use boros::{Driver, OpRef};
 use napi::sys;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
@@ -27,7 +29,7 @@ const MAX_ROUNDS: usize = 16;
 
 pub struct Runtime {
     env: sys::napi_env,
-    pub driver: Driver,
+    pub driver: Driver<dyn NodeOp>,
     uv: &'static Uv,
     poll: *mut Handle,
     prepare: *mut Handle,
@@ -40,13 +42,13 @@ pub struct Runtime {
     results: *mut i32,
     results_pairs: usize,
     async_ctx: sys::napi_async_context,
-    pub bounce: BouncePool,
+    pub bounce: BounceBuffers,
     /// Hot-path reads and writes the façade queued in shared memory (see queue.rs).
     queue: SharedQueue,
     /// Completions finished but not yet handed to JS (more than fit in `results`).
     ready: Vec<(u32, i32)>,
-    /// One-trip readFile chains in flight (see direct.rs).
-    pub linked: crate::direct::LinkedReads,
+    /// Work ops left for after the reap (see [`Later`]).
+    later: Vec<Later>,
 }
 
 type Cellf = RefCell<Runtime>;
@@ -77,7 +79,9 @@ pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
             "boros: the runtime is shutting down",
         ));
     }
-    // Ops the façade queued in shared memory go first, so every op keeps its order.
+    // Pool memory dropped since the last call leaves table slots to empty before any op goes
+    // out; then the ops the façade queued in shared memory, so every op keeps its order.
+    rt.flush_unregistrations();
     rt.drain_queue();
     let out = f(&mut rt)?;
     rt.update_ref();
@@ -108,7 +112,8 @@ pub unsafe fn init(
         ));
     }
     let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
-    let driver = Driver::new().map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
+    let driver = Driver::<dyn NodeOp>::build(&boros::Config::default())
+        .map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
 
     // SAFETY: valid env and values per the contract; out-pointers are locals.
     let (results_ptr, results_len) = unsafe { js::view_info(env, results)? };
@@ -143,10 +148,10 @@ pub unsafe fn init(
         results: results_ptr.cast(),
         results_pairs: results_len / 8,
         async_ctx,
-        bounce: BouncePool::new(),
+        bounce: BounceBuffers::default(),
         queue,
         ready: Vec::new(),
-        linked: Default::default(),
+        later: Vec::new(),
     }));
     let raw = Box::into_raw(cell);
     // SAFETY: `raw` stays valid until `on_closed` frees it after both handles closed.
@@ -169,6 +174,13 @@ pub unsafe fn init(
 }
 
 impl Runtime {
+    /// Empties the buffer-table slots of pool memory no op uses any more (see pool_mem.rs).
+    fn flush_unregistrations(&mut self) {
+        for (first, n) in crate::pool_mem::take_unregistrations() {
+            self.driver.unregister_buffers(first, n);
+        }
+    }
+
     /// Pushes the ops the façade queued in shared memory onto the ring.
     fn drain_queue(&mut self) {
         let Runtime {
@@ -202,62 +214,78 @@ impl Runtime {
         }
     }
 
-    /// Queues one op under `token` and returns its key as a JS number (for `cancel`).
-    pub fn queue(&mut self, op: Box<dyn boros::op::OpCode>, token: u64) -> Result<f64> {
-        let key = self.driver.push(op, token).map_err(js::push_error)?;
+    /// Settles `token` with `result` without an op (a call refused for a reason JS handles like
+    /// a failed op): delivered with the next batch, as a completion would be.
+    pub fn settle_now(&mut self, token: u32, result: i32) {
+        self.ready.push((token, result));
+        self.driver.signal_eventfd();
+    }
+
+    /// Queues one op and returns its key as a JS number (for `cancel`).
+    pub fn queue(&mut self, op: Box<dyn NodeOp>) -> Result<f64> {
+        let key = self.driver.push(op, 0).map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     }
 
-    pub fn cancel(&mut self, key: f64) -> Result<bool> {
-        self.driver
-            .cancel(OpKey::from_u64(key as u64))
-            .map_err(js::push_error)
+    /// Reaps every completion, letting each op finish itself into `ready`; then does the work
+    /// the ops left for after the reap.
+    fn reap(&mut self) -> usize {
+        let before = self.ready.len();
+        self.reap_once();
+        // Work left by the ops (closes of slots a readFile chain ended with, freed slots). A
+        // queued close is submitted and reaped now, before JS hears of the chain: a direct close
+        // completes inline, so a resolved readFile leaves nothing in flight. Not when the ring
+        // is going away: it closes every slot itself.
+        for _ in 0..2 {
+            if !self.run_later() {
+                break;
+            }
+            if let Err(e) = self.driver.submit() {
+                eprintln!("boros: submitting follow-up operations failed: {e}");
+                break;
+            }
+            self.reap_once();
+        }
+        self.ready.len() - before
     }
 
-    /// Reaps and finishes completions into `ready`.
-    fn reap(&mut self) -> usize {
+    fn reap_once(&mut self) {
         let Runtime {
             driver,
             bounce,
             ready,
-            linked,
-            closing,
+            later,
             ..
         } = self;
-        let before = ready.len();
-        // Multishot chunk streams and one-trip readFile chains finish their own CQEs (see
-        // bufring.rs, direct.rs): not every CQE has a token to complete.
-        fn route(
-            c: boros::Completion,
-            ready: &mut Vec<(u32, i32)>,
-            linked: &mut crate::direct::LinkedReads,
-            bounce: &mut BouncePool,
-        ) {
-            match c.token >> 32 {
-                crate::bufring::KIND => ready.extend(crate::bufring::finish(c)),
-                k if crate::direct::is_linked_kind(k) => ready.extend(linked.finish(&c)),
-                _ => ready.push(ops::finish(c, bounce)),
-            }
-        }
-        if let Err(e) = driver.reap(|c| route(c, ready, linked, bounce)) {
+        let mut cx = Finish {
+            settled: ready,
+            bounce,
+            later,
+        };
+        let reaped = driver.reap_ops(|cqe, op| match op {
+            OpRef::Live(op) => op.update(&cqe, &mut cx),
+            OpRef::Done(op) => op.complete(&cqe, &mut cx),
+        });
+        if let Err(e) = reaped {
             eprintln!("boros: reaping completions failed: {e}");
         }
-        // One-trip readFile chains that ended: close their descriptors (not when the ring is
-        // going away: it closes them all, and nothing would submit a new close), free their
-        // slots. The closes are submitted and reaped now, before JS hears of the chains: a
-        // direct close completes inline, so a resolved readFile leaves nothing in flight.
-        if linked.after_reap(driver, !*closing) {
-            let reaped = driver
-                .submit()
-                .and_then(|_| driver.reap(|c| route(c, ready, linked, bounce)));
-            if let Err(e) = reaped {
-                eprintln!("boros: closing readFile descriptors failed: {e}");
+    }
+
+    /// Runs the work ops left; returns whether it queued ops.
+    fn run_later(&mut self) -> bool {
+        let mut pushed = false;
+        for work in std::mem::take(&mut self.later) {
+            match work {
+                Later::Push(op) if !self.closing => match self.driver.push(op, 0) {
+                    Ok(_) => pushed = true,
+                    // Only a broken ring refuses a close: its file table goes with it.
+                    Err(e) => eprintln!("boros: queuing a follow-up operation failed: {e}"),
+                },
+                Later::Push(_) => {}
+                Later::FreeFileSlot(slot) => self.driver.free_file_slot(slot),
             }
-            // Chains this reap ended (rare: a tail read that completed meanwhile): their closes
-            // go out with the next submit.
-            linked.after_reap(driver, !*closing);
         }
-        ready.len() - before
+        pushed
     }
 
     /// Moves up to `results_pairs` finished completions into the shared results array.
@@ -322,8 +350,10 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
         if reaped == 0 && rt.ready.is_empty() {
             // Nothing now: clear the eventfd, then look again, so a completion that landed
             // between the reap and the clear is not left without a wake-up.
+            // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's
+            // `reap`), and an unbounded look would spin on it.
             rt.driver.clear_eventfd();
-            if rt.driver.has_ready() {
+            if round + 1 < MAX_ROUNDS && rt.driver.has_ready() {
                 continue;
             }
             break;

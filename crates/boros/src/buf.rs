@@ -89,3 +89,58 @@ unsafe impl IoBuf for &'static [u8] {
         self.len()
     }
 }
+
+/// One anonymous private mapping (`mmap(MAP_PRIVATE | MAP_ANONYMOUS)`), zero-filled by the
+/// kernel on first touch and unmapped on drop. The one type behind every mapping boros makes:
+/// provided-buffer rings, registered buffer pools, large owned buffers.
+pub struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    /// Maps `len` (> 0) bytes, readable and writable.
+    pub fn new(len: usize) -> std::io::Result<Self> {
+        if len == 0 {
+            return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        // SAFETY: an anonymous private mapping takes no pointer from us; the result is checked.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Self { ptr: p.cast(), len })
+    }
+
+    /// The first byte (page aligned).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never true: a mapping has at least one byte.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len are exactly what mmap returned, unmapped once. Owners keep the
+        // mapping (in an `Rc` or a field) until no op and no borrower uses it any more.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}

@@ -27,48 +27,15 @@
 //!
 //! [`Driver::unregister_buf_ring`]: crate::Driver::unregister_buf_ring
 
+use crate::buf::Mapping;
 use crate::Completion;
 use io_uring::types::BufRingEntry;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::{fmt, io, ptr};
+use std::{fmt, io};
 
 /// Most entries a buffer ring may have (kernel limit).
 pub const MAX_ENTRIES: u16 = 32768;
-
-/// One anonymous private mapping, unmapped on drop.
-struct Mapping {
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(len: usize) -> io::Result<Self> {
-        // SAFETY: an anonymous private mapping takes no pointer from us; the result is checked.
-        let p = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Self { ptr: p.cast(), len })
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: ptr/len are exactly what mmap returned; nothing points into it any more
-        // (the `BufRing` that owns it is gone, and with it every op and lease).
-        unsafe { libc::munmap(self.ptr.cast(), self.len) };
-    }
-}
 
 /// A registered group of provided buffers. See the [module docs](self).
 pub struct BufRing {
@@ -81,6 +48,9 @@ pub struct BufRing {
     tail: Cell<u16>,
     /// Per buffer id: true while leased to the consumer.
     leased: Box<[Cell<bool>]>,
+    /// Per buffer id: our tail counter when it was last published, i.e. its ring slot
+    /// (modulo `entries`): a recv bundle takes consecutive slots, starting at this one.
+    slot_of: Box<[Cell<u16>]>,
     /// Ops in flight (pushed, final CQE not reaped) that may take buffers from this group.
     users: Cell<u32>,
     /// Set once the group was unregistered from the kernel.
@@ -116,6 +86,7 @@ impl BufRing {
             bufs,
             tail: Cell::new(0),
             leased: (0..n).map(|_| Cell::new(false)).collect(),
+            slot_of: (0..n).map(|_| Cell::new(0)).collect(),
             users: Cell::new(0),
             unregistered: Cell::new(false),
         };
@@ -128,7 +99,7 @@ impl BufRing {
 
     /// The ring's address, for `IORING_REGISTER_PBUF_RING`.
     pub(crate) fn ring_addr(&self) -> u64 {
-        self.ring.ptr as u64
+        self.ring.as_ptr() as u64
     }
 
     /// The buffer group id ops name in `buf_group`.
@@ -171,7 +142,7 @@ impl BufRing {
 
     fn buf_ptr(&self, bid: u16) -> *mut u8 {
         // SAFETY: bid < entries (callers check), so the offset stays inside the mapping.
-        unsafe { self.bufs.ptr.add(bid as usize * self.size as usize) }
+        unsafe { self.bufs.as_ptr().add(bid as usize * self.size as usize) }
     }
 
     /// Writes buffer `bid` into the ring slot at our tail and advances our tail (not yet
@@ -182,10 +153,11 @@ impl BufRing {
         // SAFETY: slot < entries, so the entry lies inside the ring mapping. The kernel only
         // reads slots between its head and the published tail; this slot is past the
         // published tail, so nobody else touches it now.
-        let entry = unsafe { &mut *self.ring.ptr.cast::<BufRingEntry>().add(slot) };
+        let entry = unsafe { &mut *self.ring.as_ptr().cast::<BufRingEntry>().add(slot) };
         entry.set_addr(self.buf_ptr(bid) as u64);
         entry.set_len(self.size);
         entry.set_bid(bid);
+        self.slot_of[bid as usize].set(t);
         self.tail.set(t.wrapping_add(1));
     }
 
@@ -195,7 +167,8 @@ impl BufRing {
         // SAFETY: the tail is the `resv` field of entry 0, a u16 inside the ring mapping,
         // aligned for an AtomicU16; the kernel reads it with acquire ordering.
         unsafe {
-            let tail = BufRingEntry::tail(self.ring.ptr.cast::<BufRingEntry>()) as *const AtomicU16;
+            let tail =
+                BufRingEntry::tail(self.ring.as_ptr().cast::<BufRingEntry>()) as *const AtomicU16;
             (*tail).store(self.tail.get(), Ordering::Release);
         }
     }
@@ -204,9 +177,18 @@ impl BufRing {
     /// `None` when the CQE has no buffer (errors, EOF), names another group, or names a
     /// buffer that is already leased. The lease covers the `result` bytes the kernel wrote;
     /// dropping it gives the buffer back to the kernel.
-    pub fn lease(&self, c: &Completion) -> Option<Lease<'_>> {
-        let (bgid, bid) = c.buffer?;
-        if bgid != self.bgid || bid >= self.entries || c.result < 0 {
+    pub fn lease<O: ?Sized + crate::op::OpCode>(&self, c: &Completion<O>) -> Option<Lease<'_>> {
+        self.lease_buffer(c.buffer, c.result)
+    }
+
+    /// As [`lease`](Self::lease), for a CQE handed over by [`Driver::reap_ops`](crate::Driver::reap_ops).
+    pub fn lease_cqe(&self, c: &crate::Cqe) -> Option<Lease<'_>> {
+        self.lease_buffer(c.buffer, c.result)
+    }
+
+    fn lease_buffer(&self, buffer: Option<(u16, u16)>, result: i32) -> Option<Lease<'_>> {
+        let (bgid, bid) = buffer?;
+        if bgid != self.bgid || bid >= self.entries || result < 0 {
             return None;
         }
         let cell = &self.leased[bid as usize];
@@ -217,8 +199,59 @@ impl BufRing {
         Some(Lease {
             ring: self,
             bid,
-            len: (c.result as u32).min(self.size) as usize,
+            len: (result as u32).min(self.size) as usize,
         })
+    }
+
+    /// Takes every buffer a completion of a bundle recv ([`op::RecvMulti::bundle`]) filled:
+    /// the kernel took them from consecutive ring slots, starting at the buffer the CQE
+    /// names, and filled each whole but the last; `result` is their total. In order, so the
+    /// concatenation is the data. Works for one-buffer CQEs too (then it is [`lease`](Self::lease)).
+    /// Empty when the CQE carries no buffer of this group. If a buffer in the run is
+    /// already leased (a misuse), the run stops there.
+    ///
+    /// [`op::RecvMulti::bundle`]: crate::op::RecvMulti::bundle
+    pub fn lease_bundle<O: ?Sized + crate::op::OpCode>(&self, c: &Completion<O>) -> Vec<Lease<'_>> {
+        self.lease_run(c.buffer, c.result)
+    }
+
+    /// As [`lease_bundle`](Self::lease_bundle), for a CQE handed over by
+    /// [`Driver::reap_ops`](crate::Driver::reap_ops).
+    pub fn lease_bundle_cqe(&self, c: &crate::Cqe) -> Vec<Lease<'_>> {
+        self.lease_run(c.buffer, c.result)
+    }
+
+    fn lease_run(&self, buffer: Option<(u16, u16)>, result: i32) -> Vec<Lease<'_>> {
+        let Some((bgid, first)) = buffer else {
+            return Vec::new();
+        };
+        if bgid != self.bgid || first >= self.entries || result <= 0 {
+            return Vec::new();
+        }
+        let mut left = result as usize;
+        let mut slot = self.slot_of[first as usize].get();
+        let mut out = Vec::new();
+        while left > 0 && out.len() < self.entries as usize {
+            let idx = (slot & (self.entries - 1)) as usize;
+            // SAFETY: idx < entries, inside the ring mapping. The kernel consumed this slot
+            // (it is part of the bundle) and does not write ring entries; we only overwrite
+            // a slot when publishing a recycled buffer, and none of this bundle's buffers is
+            // recycled before it is leased here.
+            let bid = unsafe { (*self.ring.as_ptr().cast::<BufRingEntry>().add(idx)).bid() };
+            if bid >= self.entries || self.leased[bid as usize].get() {
+                break;
+            }
+            self.leased[bid as usize].set(true);
+            let len = left.min(self.size as usize);
+            out.push(Lease {
+                ring: self,
+                bid,
+                len,
+            });
+            left -= len;
+            slot = slot.wrapping_add(1);
+        }
+        out
     }
 
     fn recycle(&self, bid: u16) {

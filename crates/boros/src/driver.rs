@@ -462,8 +462,17 @@ impl<O: ?Sized + OpCode> Driver<O> {
             if needs_enter {
                 self.enter(0, None)?;
             }
-            delivered += self.drain(&mut sink);
-            let more = {
+            let got = self.drain(&mut sink);
+            delivered += got;
+            // Go on while the kernel says more is pending *and* the last pass produced
+            // something. Without the second condition this loop never returns under steady
+            // socket traffic (each pass lets the kernel run more deferred work, which sets
+            // IORING_SQ_TASKRUN again), and it was seen spinning on a TASKRUN flag that stayed
+            // set with nothing left to run: ~1M io_uring_enter calls a second while the
+            // caller, starved of its completions, recycled no buffers and queued no sends
+            // (the echo example stalled). A caller that then waits (`wait`, or the eventfd
+            // plus `has_ready`) picks up whatever is left.
+            let more = got > 0 && {
                 let sq = self.ring.submission();
                 sq.taskrun() || sq.cq_overflow()
             };

@@ -59,6 +59,7 @@ pub fn release() -> String {
     // SAFETY: `utsname` is plain old data, so all-zero is a valid value, and `uname`
     // only writes NUL-terminated strings into the fixed-size arrays we pass it.
     let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `uts` is a valid, writable utsname owned by this frame.
     if unsafe { libc::uname(&mut uts) } != 0 {
         return "unknown".to_owned();
     }

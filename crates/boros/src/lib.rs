@@ -26,7 +26,21 @@
 //!
 //! Modules follow the kernel's concepts: [`setup`] (ring flags, diagnosis), [`probe`]
 //! (opcodes and the kernels that added them), [`op`] (one file per operation), [`buf`]
-//! (buffer ownership), and [`Driver`] (push, submit, reap).
+//! (buffer ownership), [`bufring`] (provided buffer rings), [`fixed`] (registered buffers
+//! and files), [`net`] (socket addresses, the plain socket system calls, what the kernel
+//! can do with sockets on the ring) and [`Driver`] (push, submit, reap).
+//!
+//! ## Sockets
+//! TCP, UDP and Unix sockets run on the ring: [`op::Socket`], [`op::Bind`]/[`op::Listen`]
+//! (6.11; [`net::bind`]/[`net::listen`] before), [`op::Accept`] and multishot
+//! [`op::AcceptMulti`], [`op::Connect`], [`op::Send`]/[`op::SendMsg`]/[`op::SendZc`] (zero
+//! copy: two CQEs, the buffer held until the notification), [`op::Recv`] and multishot
+//! [`op::RecvMulti`] into a [`BufRing`] (with recv bundles on 6.10+), [`op::Shutdown`],
+//! [`op::SetSockOpt`]/[`op::GetSockOpt`] (6.7), [`op::PollAdd`], and deadlines with
+//! [`op::Timeout`] and [`op::LinkTimeout`]. Addresses are owned [`SockAddr`]s. The
+//! [`net`] module says how multishot ops end and are re-armed without losing a byte, and
+//! what a cancelled accept or recv may still deliver. The `echo_server` and `echo_client`
+//! examples are an echo server and a load generator on this crate alone.
 
 #![deny(missing_docs)]
 
@@ -36,6 +50,7 @@ mod driver;
 pub mod error;
 pub mod fixed;
 pub mod kernel;
+pub mod net;
 pub mod op;
 pub mod probe;
 pub mod setup;
@@ -48,5 +63,6 @@ pub use fixed::RegisterError;
 /// The `io-uring` crate boros builds on, for implementing [`op::OpCode`] outside this crate.
 pub use io_uring;
 pub use kernel::KernelVersion;
+pub use net::SockAddr;
 pub use setup::{Config, RingInfo};
 pub use slab::OpKey;

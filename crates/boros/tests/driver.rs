@@ -337,8 +337,9 @@ fn stale_key_cannot_reach_reused_slot() {
     assert_eq!(driver.in_flight(), 1);
 
     // SAFETY: writes 5 bytes from a live buffer to the pipe.
+    let written = unsafe { libc::write(tx.as_raw_fd(), b"hello".as_ptr().cast(), 5) };
     assert_eq!(
-        unsafe { libc::write(tx.as_raw_fd(), b"hello".as_ptr().cast(), 5) },
+        written,
         5
     );
     let mut done = collect(&mut driver, 1, Duration::from_secs(5));
@@ -457,8 +458,9 @@ fn open_statx_read_close() {
     let done = collect(&mut driver, 1, Duration::from_secs(5));
     assert_eq!(done[0].result().unwrap(), 0);
     // SAFETY: fcntl on a closed descriptor only reports EBADF.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
     assert_eq!(
-        unsafe { libc::fcntl(fd, libc::F_GETFD) },
+        flags,
         -1,
         "closed by the ring"
     );

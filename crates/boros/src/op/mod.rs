@@ -1,5 +1,11 @@
 //! Operations: one file per kernel operation, all under one safety contract, [`OpCode`].
 //!
+//! Files: [`OpenAt`], [`Read`], [`Write`], [`Statx`], [`Close`], ... Sockets: [`Socket`],
+//! [`Bind`], [`Listen`], [`Accept`], [`AcceptMulti`], [`Connect`], [`Send`], [`SendMsg`],
+//! [`SendZc`], [`Recv`], [`RecvMulti`], [`Shutdown`], [`SetSockOpt`], [`GetSockOpt`]; and
+//! [`PollAdd`], [`Timeout`], [`LinkTimeout`] (see [`net`](crate::net) for the kernels they need,
+//! how multishot ops end, and what a cancel may still deliver).
+//!
 //! Lifecycle of an op inside the [`Driver`](crate::Driver):
 //! 1. **queued** — [`Driver::push`](crate::Driver::push) boxes the op, so its address is fixed,
 //!    then asks it for its SQE and places that in the submission queue;
@@ -16,44 +22,78 @@ use io_uring::squeue::Entry;
 use std::any::Any;
 use std::os::fd::RawFd;
 
+mod accept;
+mod accept_multi;
+mod bind;
 mod close;
+mod connect;
 mod fadvise;
 mod fallocate;
 mod fd_install;
 mod fsync;
 mod ftruncate;
+mod getsockopt;
 mod link;
+mod link_timeout;
+mod listen;
 mod mkdir;
 mod nop;
 mod open;
+mod poll_add;
 mod read;
 mod read_fixed;
 mod read_multi;
+mod recv;
+mod recv_multi;
 mod rename;
+mod send;
+mod send_zc;
+mod sendmsg;
+mod setsockopt;
+mod shutdown;
+mod socket;
 mod statx;
 mod symlink;
+mod timeout;
 mod unlink;
 mod write;
 mod writev;
 
 mod write_fixed;
 
+pub use accept::Accept;
+pub use accept_multi::AcceptMulti;
+pub use bind::Bind;
 pub use close::Close;
+pub use connect::Connect;
 pub use fadvise::Fadvise;
 pub use fallocate::Fallocate;
 pub use fd_install::FixedFdInstall;
 pub use fsync::Fsync;
 pub use ftruncate::Ftruncate;
+pub use getsockopt::GetSockOpt;
 pub use link::LinkAt;
+pub use link_timeout::LinkTimeout;
+pub use listen::Listen;
 pub use mkdir::MkDirAt;
 pub use nop::Nop;
 pub use open::OpenAt;
+pub use poll_add::PollAdd;
 pub use read::Read;
 pub use read_fixed::ReadFixed;
 pub use read_multi::ReadMulti;
+pub use recv::Recv;
+pub use recv_multi::RecvMulti;
 pub use rename::RenameAt;
+pub use send::Send;
+pub use send_zc::SendZc;
+pub use sendmsg::SendMsg;
+pub use setsockopt::SetSockOpt;
+pub use shutdown::Shutdown;
+pub use socket::Socket;
 pub use statx::Statx;
 pub use symlink::SymlinkAt;
+pub use timeout::Timeout;
 pub use unlink::UnlinkAt;
 pub use write::Write;
 pub use write_fixed::WriteFixed;

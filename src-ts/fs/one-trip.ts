@@ -1,12 +1,14 @@
 /**
- * Direct descriptors (slots of the ring's registered file table) and the one-trip `readFile`:
- * open -> read -> close linked (`IOSQE_IO_LINK`, `IOSQE_IO_HARDLINK`) and submitted together.
+ * The one-trip `readFile` of a small file: open (into a slot of the ring's registered file
+ * table) -> read -> read, linked (`IOSQE_IO_LINK`, `IOSQE_IO_HARDLINK`) and submitted together,
+ * one completion for the three (the ops: `crates/boros-node/src/ops/read_file.rs`).
  * Not part of the public API.
  * @module
  */
-import { dropToken, ring, submit, takeToken } from '../binding.js'
+import { dropToken, ring, takeToken } from '../binding.js'
 import { BufferPool, poolSlotOf } from '../buffer-pool.js'
 import { systemError } from '../errors.js'
+import { fixedRef } from '../file-ref.js'
 import { FileHandle } from './file-handle.js'
 import { READ_ERRORS_NAME_PATH } from './io.js'
 
@@ -21,26 +23,6 @@ const TAIL_READ = 4 * 1024
 const SCRATCH_COUNT = 64
 
 let scratch: BufferPool | undefined
-
-/** Opens `path` into a direct descriptor; `undefined` when the file table has no free slot. */
-export async function openDirect(path: string, flags: number, mode: number): Promise<FileHandle | undefined> {
-  const b = ring()
-  const slot = b.fileSlotAlloc()
-  if (slot < 0) return undefined
-  let ok = false
-  try {
-    await submit(
-      (bb, t) => bb.openDirect(path, flags, mode, slot, t),
-      (result) => {
-        if (result < 0) throw systemError(result, 'open', path)
-      }
-    )
-    ok = true
-    return new FileHandle(slot, true)
-  } finally {
-    if (!ok) b.fileSlotFree(slot)
-  }
-}
 
 /**
  * Reads a whole file in one trip through the loop when it is shorter than {@link FIRST_READ}
@@ -95,7 +77,7 @@ export function readFileLinked(
     pool.release(buf)
     if (tail === 0) resolve(data)
     // More data (or a file that returns short reads): go on on this descriptor.
-    else rest(new FileHandle(slot, true), data).then(resolve, reject)
+    else rest(new FileHandle(fixedRef(slot)), data).then(resolve, reject)
   })
   try {
     slot = b.readFileLinked(path, 0, where.native, where.index, FIRST_READ, TAIL_READ, token)

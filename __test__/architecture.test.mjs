@@ -1,0 +1,114 @@
+// Architecture: no import cycle in the façade (src-ts/) or in the binding crate
+// (crates/boros-node/src/), as scripts/check-cycles.mjs sees them (its header says how it
+// builds the graphs and what it cannot see). The first test checks this checkout; the others
+// check the checker on small synthetic trees, so that "no cycles" means something.
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const script = fileURLToPath(new URL('../scripts/check-cycles.mjs', import.meta.url))
+
+function check(...args) {
+  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' })
+  return {
+    code: r.status,
+    out: r.stdout,
+    err: r.stderr,
+    cycles: r.stdout
+      .split('\n')
+      .filter((l) => /^\s*cycle: /.test(l))
+      .map((l) => l.trim().slice(7))
+  }
+}
+
+/** Writes `files` ({ relative path: contents }) under a fresh directory; returns it. */
+function tree(files) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-cycles-'))
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
+    fs.writeFileSync(path.join(dir, rel), text)
+  }
+  return dir
+}
+
+test('no import cycle in src-ts/ nor in crates/boros-node/src/', (t) => {
+  const r = check()
+  t.is(r.err, '')
+  t.regex(r.out, /^src-ts: \d+ modules/m)
+  t.regex(r.out, /^crates\/boros-node\/src: \d+ modules/m)
+  // The cycles themselves in the failure report: fix them, do not adjust this list.
+  t.deepEqual(r.cycles, [], 'import cycles (node scripts/check-cycles.mjs --print shows where each edge comes from)')
+  t.is(r.code, 0)
+})
+
+test('checker, TypeScript: static, re-export, dynamic and type imports; comments; --values-only', (t) => {
+  const dir = tree({
+    'src-ts/a.ts': "import { b } from './b.js'\nexport const a = b\n",
+    'src-ts/b.ts': "import type { A } from './a.js'\nexport const b: A | 1 = 1\n",
+    'src-ts/c.ts': "export * from './d/index.js'\n// import { e } from './e.js'\n",
+    'src-ts/d/index.ts': "export async function f() { return import('../c.js') }\n",
+    'src-ts/e.ts': "import { type A } from './a.js'\nimport * as fs from 'node:fs'\nexport const e = 1\n",
+    'src-ts/x.ts': "import './e.js'\n"
+  })
+  try {
+    const r = check(`--root=${dir}`, '--only=ts', '--print')
+    t.is(r.code, 1, r.out)
+    t.deepEqual(r.cycles, ['a.ts → b.ts → a.ts', 'c.ts → d/index.ts → c.ts'], r.out)
+    t.regex(r.out, /e\.ts\n\s+-> a\.ts {2}\(src-ts\/e\.ts:1\)/, 'a type-only named import is an edge by default')
+    t.regex(r.out, /x\.ts\n\s+-> e\.ts/, 'a side-effect import is an edge')
+    t.notRegex(r.out, /c\.ts\n\s+-> d\/index\.ts\n\s+-> e\.ts/, 'a commented-out import is not')
+    const v = check(`--root=${dir}`, '--only=ts', '--values-only', '--print')
+    t.deepEqual(v.cycles, ['c.ts → d/index.ts → c.ts'], v.out)
+    t.regex(v.out, /e\.ts -> \(nothing\)/, '--values-only drops `import { type A }`')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('checker, Rust: crate:: paths and groups, super:: in submodules and inline modules, comments and strings', (t) => {
+  const dir = tree({
+    'crates/boros-node/src/lib.rs': 'mod a;\nmod b;\nmod c;\nmod d;\nuse c::C;\npub fn root_item() {}\n',
+    'crates/boros-node/src/a.rs': 'use crate::{js_like, b::x};\npub fn g() {}\n',
+    'crates/boros-node/src/b.rs': 'pub fn x() { crate::a::g() }\n',
+    'crates/boros-node/src/c.rs':
+      '//! See [`crate::a`].\npub struct C;\nfn s() -> &\'static str { "crate::b::x" }\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n',
+    'crates/boros-node/src/d/mod.rs': 'mod e;\n',
+    'crates/boros-node/src/d/e.rs': 'use super::super::c::C;\nuse super::Thing;\nfn f() { crate::root_item() }\n'
+  })
+  try {
+    const r = check(`--root=${dir}`, '--only=rust', '--print')
+    t.is(r.code, 1, r.out)
+    t.deepEqual(r.cycles, ['a → b → a'], r.out)
+    t.regex(r.out, /\n {4}a\n\s+-> b .*\n\s+-> lib /, '`use crate::{item, b::x}`: edges to b and to the crate root')
+    t.regex(r.out, /\n {4}c -> \(nothing\)/, 'doc links, strings and `use super::*` in `mod tests` are not edges')
+    t.regex(
+      r.out,
+      /\n {4}d\n\s+-> c {2}\(crates\/boros-node\/src\/d\/e\.rs:1\)\n\s+-> lib/,
+      'super::super:: and crate::item'
+    )
+    t.regex(r.out, /\n {4}lib\n\s+-> c /, 'the crate root uses its module c')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('checker: an acyclic tree passes with exit status 0', (t) => {
+  const dir = tree({
+    'src-ts/a.ts': "import { b } from './b.js'\nexport const a = b\n",
+    'src-ts/b.ts': 'export const b = 1\n',
+    'crates/boros-node/src/lib.rs': 'mod a;\nmod b;\n',
+    'crates/boros-node/src/a.rs': 'use crate::b;\n',
+    'crates/boros-node/src/b.rs': 'pub fn f() {}\n'
+  })
+  try {
+    const r = check(`--root=${dir}`)
+    t.is(r.code, 0, r.out)
+    t.deepEqual(r.cycles, [])
+    t.is(r.out.match(/no cycles/g)?.length, 2, r.out)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -1,0 +1,81 @@
+// boros/register: `node --import boros/register app` swaps node:fs/promises for boros/fs in
+// every way an application can ask for it; `--require` does the same.
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const probe = fileURLToPath(new URL('./fixtures/register-probe.mjs', import.meta.url))
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+function run(args, env = {}) {
+  const r = spawnSync(process.execPath, [...args, probe], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', ...env }
+  })
+  if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`)
+  return JSON.parse(r.stdout)
+}
+
+const every = {
+  esmDefault: true,
+  esmNamespace: true,
+  esmNamed: true,
+  fsPromises: true,
+  esmFsPromises: true,
+  requireFsPromises: true,
+  requireNodeFsPromises: true,
+  requireFsDotPromises: true,
+  dynamicImport: true,
+  constants: true,
+  handle: true,
+  createReadStreamFd: true
+}
+
+for (const [how, args] of [
+  ['--import boros/register', ['--import', 'boros/register']],
+  ['--require boros/register', ['--require', 'boros/register']]
+]) {
+  test(`${how}: every way of asking for node:fs/promises gets boros/fs`, (t) => {
+    const { state, ...got } = run(args)
+    t.deepEqual(got, every)
+    t.true(state.active)
+    t.deepEqual(state.fromNode, [], 'boros/fs has every name of node:fs/promises')
+  })
+}
+
+test('NODE_OPTIONS=--import=boros/register works too', (t) => {
+  const { state, ...got } = run([], { NODE_OPTIONS: '--import=boros/register' })
+  t.deepEqual(got, every)
+})
+
+test('without the flag nothing is swapped', (t) => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+    import { open } from 'node:fs/promises'
+    import { createRequire } from 'node:module'
+    const require = createRequire(process.cwd() + '/')
+    console.log(open === require('./dist/fs/index.js').open, require('./dist/register.js').registerState().active)
+  `
+    ],
+    { cwd: root, encoding: 'utf8' }
+  )
+  t.is(r.stdout.trim(), 'false false')
+})
+
+test('boros doctor says whether the drop-in mode is active', (t) => {
+  const doctor = (env) => {
+    const r = spawnSync(process.execPath, ['bin/boros.js', 'doctor', '--json'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', ...env }
+    })
+    return JSON.parse(r.stdout).register
+  }
+  t.like(doctor({}), { active: false, inNodeOptions: false })
+  t.like(doctor({ NODE_OPTIONS: '--import=boros/register' }), { active: true, inNodeOptions: true })
+})

@@ -1,0 +1,172 @@
+//! Owned buffers' exported calls (the memory: [`crate::owned`]), and per-descriptor facts
+//! (filesystem type, `O_DIRECT`, its alignment) used to route reads.
+
+use crate::args;
+use crate::js::{self, codes, Result};
+use crate::ops::Plain;
+use crate::owned::{find_slice, Alloc};
+use crate::runtime;
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use std::ffi::c_void;
+use std::ptr;
+use std::rc::Rc;
+
+unsafe extern "C" fn finalize(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: `hint` is the Box<Rc<Alloc>> leaked in `owned_buffer`; N-API calls this once.
+    let owner = unsafe { Box::from_raw(hint.cast::<Rc<Alloc>>()) };
+    let mut adjusted = 0i64;
+    // SAFETY: env is the env this finalizer was registered in.
+    unsafe { sys::napi_adjust_external_memory(env, -(owner.len as i64), &mut adjusted) };
+    drop(owner);
+}
+
+/// A new zero-filled `Buffer` of `size` bytes whose memory is owned natively and starts at a
+/// multiple of `alignment` (a power of two). Reads into it (`readOwned`) go straight from the
+/// kernel into it.
+#[napi(ts_return_type = "Buffer")]
+pub fn owned_buffer<'env>(env: &'env Env, size: f64, alignment: u32) -> Result<Unknown<'env>> {
+    if !(size >= 0.0 && size <= (isize::MAX as f64) && size.fract() == 0.0) {
+        return Err(js::error(
+            codes::OUT_OF_RANGE,
+            format!("The value of \"size\" is out of range. Received {size}"),
+        ));
+    }
+    if !alignment.is_power_of_two() {
+        return Err(js::error(
+            codes::INVALID_ARG_VALUE,
+            format!("The argument 'alignment' must be a power of two. Received {alignment}"),
+        ));
+    }
+    let len = size as usize;
+    let alloc = Alloc::new(len, alignment as usize)
+        .ok_or_else(|| js::error(codes::OUT_OF_RANGE, format!("Cannot allocate {len} bytes")))?;
+    let data = alloc.as_ptr();
+    let hint = Box::into_raw(Box::new(alloc));
+    let mut value = ptr::null_mut();
+    // SAFETY: `data` points to `len` bytes kept alive by the Rc in `hint` until `finalize`
+    // runs; on failure we take the hint back ourselves.
+    let status = unsafe {
+        sys::napi_create_external_buffer(
+            env.raw(),
+            len,
+            data.cast(),
+            Some(finalize),
+            hint.cast(),
+            &mut value,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: N-API did not take ownership of the hint.
+        drop(unsafe { Box::from_raw(hint) });
+        return Err(js::error(
+            codes::UNSUPPORTED_RUNTIME,
+            "boros: this runtime refuses external buffers",
+        ));
+    }
+    let mut adjusted = 0i64;
+    // SAFETY: valid env; tells V8's GC how much memory the Buffer keeps alive.
+    unsafe { sys::napi_adjust_external_memory(env.raw(), len as i64, &mut adjusted) };
+    // SAFETY: `value` was just created in this env.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
+}
+
+/// Whether `buffer`'s memory lies in a natively owned allocation of this thread.
+#[napi]
+pub fn is_owned(env: Env, #[napi(ts_arg_type = "ArrayBufferView")] buffer: Unknown) -> Result<bool> {
+    // SAFETY: `buffer` is an argument of this call, on the JS thread.
+    let (ptr, len) = unsafe { js::view_info(env.raw(), buffer.raw())? };
+    Ok(Alloc::find(ptr as usize, len).is_some())
+}
+
+/// Queues a read of `length` bytes at `position` (-1: the current position) of the file
+/// straight into `buffer[offset..]`, which must be an owned buffer (see `ownedBuffer`).
+/// Returns the op's key.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn read_owned(
+    env: Env,
+    file_kind: u32,
+    file: u32,
+    #[napi(ts_arg_type = "Buffer")] buffer: Unknown,
+    offset: u32,
+    length: u32,
+    position: i64,
+    token: u32,
+) -> Result<f64> {
+    let file = args::file(file_kind, file)?;
+    let pos = args::position(position)?;
+    // SAFETY: `buffer` is an argument of this call, on the JS thread.
+    let (ptr, len) = unsafe { js::view_info(env.raw(), buffer.raw())? };
+    args::check_range(offset, length, len)?;
+    // The kernel writes `length` bytes from `start`, which `find` checked lie inside one of our
+    // allocations; the slice's `Rc` keeps that memory mapped until the op's final CQE, even if
+    // JS drops, detaches or transfers the Buffer meanwhile.
+    let start = ptr as usize + offset as usize;
+    let slice = find_slice(start, length as usize).ok_or_else(|| {
+        js::error(
+            codes::INVALID_ARG_VALUE,
+            "The argument 'buffer' is not a boros owned buffer",
+        )
+    })?;
+    let op = boros::op::Read::new(file, slice, pos).with_len(length);
+    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+}
+
+/// What a descriptor's file is, for routing its reads.
+#[napi(object)]
+pub struct FdInfo {
+    /// `f_type` of `fstatfs(2)` (the filesystem's magic number), or 0 if unknown.
+    pub fs_type: f64,
+    /// Whether the descriptor was opened with `O_DIRECT`.
+    pub o_direct: bool,
+    /// `O_DIRECT` buffer alignment (`stx_dio_mem_align`), 0 if unknown.
+    pub dio_mem_align: u32,
+    /// `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown.
+    pub dio_offset_align: u32,
+}
+
+/// Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and (for `O_DIRECT`) `statx`.
+/// Synchronous: these calls do not wait on a disk.
+#[napi]
+pub fn fd_info(fd: i32) -> FdInfo {
+    // A negative number is no descriptor: the calls below fail with EBADF and report nothing.
+    // SAFETY: plain syscalls on an integer descriptor with out-pointers to locals.
+    let (fs_type, flags) = unsafe {
+        let mut sfs: libc::statfs = std::mem::zeroed();
+        let t = if libc::fstatfs(fd, &mut sfs) == 0 {
+            sfs.f_type as u32 as f64
+        } else {
+            0.0
+        };
+        (t, libc::fcntl(fd, libc::F_GETFL))
+    };
+    let o_direct = flags >= 0 && flags & libc::O_DIRECT != 0;
+    let (mut mem, mut off) = (0, 0);
+    if o_direct {
+        // SAFETY: as above.
+        unsafe {
+            let mut stx: libc::statx = std::mem::zeroed();
+            let empty = c"";
+            if libc::statx(
+                fd,
+                empty.as_ptr(),
+                libc::AT_EMPTY_PATH,
+                libc::STATX_DIOALIGN,
+                &mut stx,
+            ) == 0
+                && stx.stx_mask & libc::STATX_DIOALIGN != 0
+            {
+                mem = stx.stx_dio_mem_align;
+                off = stx.stx_dio_offset_align;
+            }
+        }
+    }
+    FdInfo {
+        fs_type,
+        o_direct,
+        dio_mem_align: mem,
+        dio_offset_align: off,
+    }
+}

@@ -1,0 +1,208 @@
+//! The ring itself: setting it up on this thread, flushing the shared queue, cancelling,
+//! counters, and what the kernel supports.
+
+use crate::js::{self, codes, Result};
+use crate::runtime;
+use boros::OpKey;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// The wire protocol's digest this binary was built with (see `wire.rs`); the façade's
+/// generated `wire.ts` must carry the same.
+#[napi]
+pub const WIRE_DIGEST: u32 = crate::wire::DIGEST;
+
+/// Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n)` is called
+/// with `n` completions stored as `(token, result)` pairs at the start of `results`
+/// (an `Int32Array`; its length / 2 is the most pairs delivered per call). Results are
+/// byte counts, descriptors, 0, or `-errno`.
+///
+/// `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
+/// submission queue of hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says).
+/// `digest` is the façade's `wire.DIGEST`: a façade generated from another protocol is refused.
+/// Returns the offset into `arena` at which page-aligned arena slots start. Call once per thread.
+///
+/// Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
+#[napi]
+pub fn init(
+    env: Env,
+    digest: u32,
+    #[napi(ts_arg_type = "(n: number) => void")] on_complete: Unknown,
+    #[napi(ts_arg_type = "Int32Array")] results: Unknown,
+    #[napi(ts_arg_type = "Float64Array")] entries: Unknown,
+    #[napi(ts_arg_type = "Int32Array")] ctl: Unknown,
+    #[napi(ts_arg_type = "ArrayBuffer")] arena: Unknown,
+) -> Result<u32> {
+    if digest != crate::wire::DIGEST {
+        return Err(js::error(
+            codes::UNSUPPORTED_RUNTIME,
+            format!(
+                "boros: the native binary speaks wire protocol {} (digest {}), the JavaScript façade digest {digest}: they come from different builds; reinstall boros",
+                crate::wire::PROTOCOL_VERSION,
+                crate::wire::DIGEST
+            ),
+        ));
+    }
+    // SAFETY: values come from this call's arguments.
+    unsafe {
+        runtime::init(
+            env.raw(),
+            on_complete.raw(),
+            results.raw(),
+            entries.raw(),
+            ctl.raw(),
+            arena.raw(),
+        )
+    }
+}
+
+/// Pushes the ops queued in the shared submission queue onto the ring (they are submitted
+/// before libuv next blocks) and keeps the loop alive for them. The façade calls this when it
+/// queues into an empty queue while the loop is not referenced, and when the queue is full.
+#[napi]
+pub fn flush() -> Result<()> {
+    runtime::with(|_| Ok(()))
+}
+
+/// Slots of this ring's registered file table as `[size, free]`, or null before its first use
+/// (for tests and `doctor`; opens into the table allocate their own slots).
+#[napi]
+pub fn file_table() -> Result<Option<Vec<u32>>> {
+    runtime::with(|rt| {
+        Ok(rt
+            .driver
+            .file_table()
+            .map(|(size, free)| vec![size as u32, free as u32]))
+    })
+}
+
+/// Asks the kernel to cancel an op by key. The op still completes exactly once (with
+/// `-ECANCELED` if the cancel won). Returns false if the op already completed.
+#[napi]
+pub fn cancel(key: f64) -> Result<bool> {
+    if !(key >= 0.0 && key.fract() == 0.0 && key < (1u64 << 53) as f64) {
+        return Err(js::error(codes::OUT_OF_RANGE, format!("bad op key {key}")));
+    }
+    runtime::with(|rt| {
+        rt.driver
+            .cancel(OpKey::from_u64(key as u64))
+            .map_err(js::push_error)
+    })
+}
+
+/// Counters of this thread's ring.
+#[napi(object)]
+pub struct RingStats {
+    /// Operations handed to the kernel.
+    pub ops_submitted: f64,
+    /// Operations whose final completion was reaped.
+    pub ops_completed: f64,
+    /// `io_uring_enter` system calls.
+    pub enter_calls: f64,
+    /// `io_uring_enter` calls that submitted at least one entry.
+    pub batches: f64,
+    /// Operations queued or in flight.
+    pub in_flight: f64,
+}
+
+/// Counters of this thread's ring.
+#[napi]
+pub fn stats() -> Result<RingStats> {
+    runtime::with(|rt| {
+        let s = rt.driver.stats();
+        Ok(RingStats {
+            ops_submitted: s.ops_submitted as f64,
+            ops_completed: s.ops_completed as f64,
+            enter_calls: s.enter_calls as f64,
+            batches: s.batches as f64,
+            in_flight: s.in_flight as f64,
+        })
+    })
+}
+
+/// How this thread's ring was set up.
+#[napi(object)]
+pub struct RingInfo {
+    /// The running kernel's release (`uname -r`).
+    pub kernel: String,
+    /// `IORING_SETUP_*` flags in force, without the prefix.
+    pub setup_flags: Vec<String>,
+    /// Submission queue entries.
+    pub sq_entries: u32,
+    /// Completion queue entries.
+    pub cq_entries: u32,
+    /// io_uring operations this kernel supports.
+    pub ops: Vec<String>,
+}
+
+/// How this thread's ring was set up.
+#[napi]
+pub fn ring_info() -> Result<RingInfo> {
+    runtime::with(|rt| {
+        let i = rt.driver.info();
+        Ok(RingInfo {
+            kernel: i.kernel.clone(),
+            setup_flags: i.setup_flags.iter().map(|s| s.to_string()).collect(),
+            sq_entries: i.sq_entries,
+            cq_entries: i.cq_entries,
+            ops: i.support.names().into_iter().map(String::from).collect(),
+        })
+    })
+}
+
+/// One io_uring operation and whether this kernel has it.
+#[napi(object)]
+pub struct OpSupport {
+    /// Operation name.
+    pub name: String,
+    /// The Linux version that added it.
+    pub since: String,
+    /// Whether the running kernel has it.
+    pub supported: bool,
+}
+
+/// What a throwaway ring setup says about this machine (for `boros doctor`).
+#[napi(object)]
+pub struct ProbeReport {
+    /// Whether a ring with the flags boros needs could be set up.
+    pub ok: bool,
+    /// Why not, when `ok` is false.
+    pub reason: Option<String>,
+    /// errno of the failed setup, if any.
+    pub errno: Option<i32>,
+    /// The running kernel's release.
+    pub kernel: String,
+    /// `kernel.io_uring_disabled`, if the sysctl exists (Linux 6.6+).
+    pub io_uring_disabled: Option<u32>,
+    /// Whether a seccomp filter is active for this process.
+    pub seccomp_filtered: bool,
+    /// Every operation boros uses, with the kernel it needs and whether this kernel has it.
+    pub ops: Vec<OpSupport>,
+}
+
+/// Sets up (and drops) a ring to see whether io_uring works here, and why not if it does not.
+/// Does not need `init`.
+#[napi]
+pub fn probe() -> ProbeReport {
+    let kernel = boros::kernel::release();
+    let (ok, reason, errno, support) = match boros::Driver::new() {
+        Ok(d) => (true, None, None, Some(d.info().support.clone())),
+        Err(e) => (false, Some(e.to_string()), e.raw_os_error(), None),
+    };
+    ProbeReport {
+        ok,
+        reason,
+        errno,
+        kernel,
+        io_uring_disabled: boros::setup::io_uring_disabled().map(u32::from),
+        seccomp_filtered: boros::setup::seccomp_filtered(),
+        ops: boros::probe::OPS
+            .iter()
+            .map(|o| OpSupport {
+                name: o.name.to_string(),
+                since: o.since.to_string(),
+                supported: support.as_ref().is_some_and(|s| s.has(o.opcode)),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,25 @@
+//! The binding's ops, one file each. Every op is a core op (what it lends the kernel) plus
+//! its own completion logic ([`NodeOp`](crate::complete::NodeOp)): nothing else needs to know
+//! what an op is to finish it.
+//!
+//! | op | completion |
+//! |---|---|
+//! | [`Plain`] | any core op whose result goes to JS as it is (open, close, fsync, writes, paths...) |
+//! | [`ReadCopy`] | a read into a bounce buffer, copied into the caller's JS buffer if still attached |
+//! | [`StatOut`] | a statx whose result fills the caller's `Float64Array` |
+//! | [`read_file`] | the one-trip readFile: open → read → read, linked, one JS completion |
+//! | [`OpenFixed`], [`CloseFixed`] | an open into / close of a registered-file slot; the slot is freed by the op's own completion |
+//! | [`ChunkRead`] | a multishot read into a provided-buffer ring (chunk streams) |
+
+mod chunk_read;
+mod fixed_file;
+pub mod read_file;
+mod plain;
+mod read_copy;
+mod stat;
+
+pub use chunk_read::{ChunkRead, ChunkStream};
+pub use fixed_file::{CloseFixed, OpenFixed};
+pub use plain::Plain;
+pub use read_copy::ReadCopy;
+pub use stat::StatOut;

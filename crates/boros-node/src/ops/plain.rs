@@ -1,0 +1,34 @@
+use crate::complete::{Finish, NodeOp};
+use boros::io_uring::squeue::Entry;
+use boros::op::OpCode;
+use boros::Cqe;
+
+/// Any core op whose CQE result goes to JS as it is: a count, a descriptor, 0, or `-errno`.
+/// The op (and every buffer, path or pinned JS value it holds) drops after its final CQE.
+pub struct Plain<T> {
+    op: T,
+    token: u32,
+}
+
+impl<T: OpCode> Plain<T> {
+    /// `op`, settling the façade's `token`.
+    pub fn new(op: T, token: u32) -> Box<Self> {
+        Box::new(Self { op, token })
+    }
+}
+
+// SAFETY: delegates to the core op, which owns everything its entry points to.
+unsafe impl<T: OpCode> OpCode for Plain<T> {
+    fn entry(&mut self) -> Entry {
+        self.op.entry()
+    }
+    fn buf_group(&self) -> Option<u16> {
+        self.op.buf_group()
+    }
+}
+
+impl<T: OpCode> NodeOp for Plain<T> {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+        cx.settle(self.token, cqe.result);
+    }
+}

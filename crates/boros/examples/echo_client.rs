@@ -1,0 +1,239 @@
+//! A load generator for echo servers, on the boros core alone (one ring, one thread):
+//! N connections, each sending a message of S bytes and waiting for all S bytes to come
+//! back before sending the next (closed loop). Prints requests/s, latency percentiles and
+//! the client's own CPU seconds.
+//!
+//! ```sh
+//! cargo run --release -p boros --example echo_server -- --seconds 10 &
+//! cargo run --release -p boros --example echo_client -- --conns 64 --size 64 --seconds 5
+//! ```
+
+use boros::{op, Completion, Driver, SockAddr};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+echo_client: closed-loop load for an echo server, on one io_uring ring and one thread
+
+Usage: echo_client [options]
+  --addr HOST:PORT   server address (default 127.0.0.1:7878)
+  --unix PATH        connect to a Unix stream socket instead (a leading @ means abstract)
+  --conns N          connections, each with one request in flight (default 64)
+  --size BYTES       message size (default 64)
+  --seconds N        measuring time (default 5)
+  --help             this text
+
+Prints requests/s, p50/p99/max latency (send to last byte back) and client CPU seconds.";
+
+struct Args {
+    addr: SockAddr,
+    conns: usize,
+    size: usize,
+    seconds: f64,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        addr: SockAddr::from("127.0.0.1:7878".parse::<std::net::SocketAddr>().unwrap()),
+        conns: 64,
+        size: 64,
+        seconds: 5.0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--addr" => {
+                let v = val("--addr")?;
+                a.addr = v
+                    .parse::<std::net::SocketAddr>()
+                    .map_err(|e| format!("--addr {v}: {e}"))?
+                    .into();
+            }
+            "--unix" => {
+                let v = val("--unix")?;
+                a.addr = match v.strip_prefix('@') {
+                    Some(name) => SockAddr::unix_abstract(name.as_bytes()),
+                    None => SockAddr::unix(&v),
+                }
+                .map_err(|e| format!("--unix {v}: {e}"))?;
+            }
+            "--conns" => {
+                a.conns = val("--conns")?
+                    .parse()
+                    .map_err(|e| format!("--conns: {e}"))?
+            }
+            "--size" => a.size = val("--size")?.parse().map_err(|e| format!("--size: {e}"))?,
+            "--seconds" => {
+                a.seconds = val("--seconds")?
+                    .parse()
+                    .map_err(|e| format!("--seconds: {e}"))?
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if a.conns == 0 || a.size == 0 {
+        return Err("--conns and --size must be positive".into());
+    }
+    Ok(a)
+}
+
+const CONNECT: u64 = 0;
+const SEND: u64 = 1;
+const RECV: u64 = 2;
+
+fn token(idx: usize, kind: u64) -> u64 {
+    (idx as u64) << 2 | kind
+}
+
+struct Conn {
+    fd: OwnedFd,
+    /// The message; lent to a send while one is in flight.
+    msg: Option<Vec<u8>>,
+    /// The receive buffer; lent to a recv while one is in flight.
+    rbuf: Option<Vec<u8>>,
+    received: usize,
+    started: Instant,
+}
+
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct we pass; all-zero is a valid starting value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args().unwrap_or_else(|e| {
+        eprintln!("{e}\n\n{USAGE}");
+        std::process::exit(2);
+    });
+    let mut d = Driver::new()?;
+    let family = args.addr.family();
+    let mut conns = Vec::with_capacity(args.conns);
+    for i in 0..args.conns {
+        let fd = boros::net::socket(family, libc::SOCK_STREAM, 0)?;
+        if family != libc::AF_UNIX {
+            boros::net::setsockopt_int(fd.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)?;
+        }
+        d.push(
+            Box::new(op::Connect::new(fd.as_raw_fd(), args.addr.clone())),
+            token(i, CONNECT),
+        )?;
+        let msg: Vec<u8> = (0..args.size).map(|j| (i + j) as u8).collect();
+        conns.push(Conn {
+            fd,
+            msg: Some(msg),
+            rbuf: Some(Vec::with_capacity(args.size)),
+            received: 0,
+            started: Instant::now(),
+        });
+    }
+    let mut latencies: Vec<u32> = Vec::with_capacity(1 << 20);
+    let cpu0 = cpu_seconds();
+    let mut start = Instant::now();
+    let mut connected = 0;
+    let mut deadline = None::<Instant>;
+    let mut done = false;
+    let mut batch: Vec<Completion> = Vec::with_capacity(1024);
+    while !done || d.in_flight() > 0 {
+        d.wait(1, Some(Duration::from_millis(100)))?;
+        d.reap(|c| batch.push(c))?;
+        for mut c in batch.drain(..) {
+            let idx = (c.token >> 2) as usize;
+            let conn = &mut conns[idx];
+            let fd = conn.fd.as_raw_fd();
+            match c.token & 3 {
+                CONNECT => {
+                    if let Err(e) = c.result() {
+                        return Err(format!("connect {:?}: {e}", args.addr).into());
+                    }
+                    connected += 1;
+                    if connected == args.conns {
+                        // Everyone is connected: the measurement starts now.
+                        start = Instant::now();
+                        deadline = Some(start + Duration::from_secs_f64(args.seconds));
+                        for (i, c) in conns.iter_mut().enumerate() {
+                            c.started = Instant::now();
+                            let msg = c.msg.take().unwrap();
+                            d.push(
+                                Box::new(op::Send::new(c.fd.as_raw_fd(), msg)),
+                                token(i, SEND),
+                            )?;
+                        }
+                    }
+                }
+                SEND => {
+                    let send = c.take_op::<op::Send<Vec<u8>>>().unwrap();
+                    let n = c.result().map_err(|e| format!("send: {e}"))? as usize;
+                    let off = send.offset() + n;
+                    let msg = send.into_buf();
+                    if off < msg.len() {
+                        d.push(
+                            Box::new(op::Send::new(fd, msg).with_offset(off)),
+                            token(idx, SEND),
+                        )?;
+                        continue;
+                    }
+                    conn.msg = Some(msg);
+                    let rbuf = conn.rbuf.take().unwrap();
+                    d.push(Box::new(op::Recv::new(fd, rbuf)), token(idx, RECV))?;
+                }
+                RECV => {
+                    let n = c.result().map_err(|e| format!("recv: {e}"))?;
+                    if n == 0 {
+                        return Err("the server closed a connection".into());
+                    }
+                    let mut rbuf = c.take_op::<op::Recv<Vec<u8>>>().unwrap().into_buf(n);
+                    let msg = conn.msg.as_ref().unwrap();
+                    let got = &rbuf[..n as usize];
+                    if got != &msg[conn.received..conn.received + got.len()] {
+                        return Err("the echo differs from what was sent".into());
+                    }
+                    conn.received += n as usize;
+                    rbuf.clear();
+                    if conn.received < args.size {
+                        rbuf.reserve(args.size - conn.received);
+                        d.push(Box::new(op::Recv::new(fd, rbuf)), token(idx, RECV))?;
+                        continue;
+                    }
+                    conn.rbuf = Some(rbuf);
+                    let now = Instant::now();
+                    latencies.push((now - conn.started).as_micros().min(u32::MAX as u128) as u32);
+                    conn.received = 0;
+                    if deadline.is_some_and(|t| now >= t) {
+                        done = true;
+                        continue;
+                    }
+                    conn.started = now;
+                    let msg = conn.msg.take().unwrap();
+                    d.push(Box::new(op::Send::new(fd, msg)), token(idx, SEND))?;
+                }
+                _ => unreachable!(),
+            }
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "echo_client: {} conns x {} B, {:.2} s: {} requests, {:.0} req/s, latency p50 {} us, p99 {} us, max {} us, client CPU {:.2} s",
+        args.conns,
+        args.size,
+        elapsed,
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99),
+        latencies.last().unwrap(),
+        cpu
+    );
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! An echo server on the boros core alone: one ring, one thread, a multishot accept, one
+//! multishot recv per connection into a shared provided-buffer ring, and the sends of each
+//! reap batch submitted together with the next wait (one `io_uring_enter`).
+//!
+//! This is the native ceiling for the `node:net` vs `boros/net` echo benchmarks; drive it
+//! with the `echo_client` example.
+//!
+//! ```sh
+//! cargo run --release -p boros --example echo_server -- --addr 127.0.0.1:7878
+//! ```
+
+use boros::{net, op, BufRing, Completion, Driver, SockAddr};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+echo_server: echo every byte back, on one io_uring ring and one thread
+
+Usage: echo_server [options]
+  --addr HOST:PORT   TCP address to listen on (default 127.0.0.1:7878)
+  --unix PATH        listen on a Unix stream socket instead (a leading @ means abstract)
+  --bufs N           provided buffers in the shared ring, a power of two (default 1024)
+  --buf-size BYTES   size of each provided buffer (default 4096)
+  --bundle           receive with recv bundles (Linux 6.10+)
+  --seconds N        exit after N seconds and print counters (default: run until killed)
+  --help             this text";
+
+struct Args {
+    addr: SockAddr,
+    bufs: u16,
+    buf_size: u32,
+    bundle: bool,
+    seconds: Option<u64>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        addr: SockAddr::from("127.0.0.1:7878".parse::<std::net::SocketAddr>().unwrap()),
+        bufs: 1024,
+        buf_size: 4096,
+        bundle: false,
+        seconds: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--addr" => {
+                let v = val("--addr")?;
+                a.addr = v
+                    .parse::<std::net::SocketAddr>()
+                    .map_err(|e| format!("--addr {v}: {e}"))?
+                    .into();
+            }
+            "--unix" => {
+                let v = val("--unix")?;
+                a.addr = match v.strip_prefix('@') {
+                    Some(name) => SockAddr::unix_abstract(name.as_bytes()),
+                    None => SockAddr::unix(&v),
+                }
+                .map_err(|e| format!("--unix {v}: {e}"))?;
+            }
+            "--bufs" => a.bufs = val("--bufs")?.parse().map_err(|e| format!("--bufs: {e}"))?,
+            "--buf-size" => {
+                a.buf_size = val("--buf-size")?
+                    .parse()
+                    .map_err(|e| format!("--buf-size: {e}"))?
+            }
+            "--bundle" => a.bundle = true,
+            "--seconds" => {
+                a.seconds = Some(
+                    val("--seconds")?
+                        .parse()
+                        .map_err(|e| format!("--seconds: {e}"))?,
+                )
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(a)
+}
+
+/// Token layout: connection index << 2 | kind.
+const ACCEPT: u64 = 0;
+const RECV: u64 = 1;
+const SEND: u64 = 2;
+const CLOSE: u64 = 3;
+
+fn token(idx: usize, kind: u64) -> u64 {
+    (idx as u64) << 2 | kind
+}
+
+struct Conn {
+    fd: RawFd,
+    /// Bytes received and not yet handed to a send.
+    out: Vec<u8>,
+    /// A buffer to swap in for `out` when a send takes it.
+    spare: Vec<u8>,
+    sending: bool,
+    recv_armed: bool,
+    closing: bool,
+}
+
+struct Server {
+    d: Driver,
+    ring: Rc<BufRing>,
+    bundle: bool,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    /// Connections that got data or finished a send in this batch.
+    dirty: Vec<usize>,
+    accepted: u64,
+    bytes: u64,
+}
+
+impl Server {
+    fn arm_recv(&mut self, idx: usize) {
+        let c = self.conns[idx].as_mut().unwrap();
+        c.recv_armed = true;
+        let op = op::RecvMulti::new(c.fd, self.ring.clone()).bundle(self.bundle);
+        self.d
+            .push(Box::new(op), token(idx, RECV))
+            .expect("push recv");
+    }
+
+    fn on_completion(&mut self, listener: RawFd, mut c: Completion) {
+        let idx = (c.token >> 2) as usize;
+        match c.token & 3 {
+            ACCEPT => {
+                if c.result >= 0 {
+                    // SAFETY: the CQE's descriptor is new and ours.
+                    let fd = unsafe { OwnedFd::from_raw_fd(c.result) };
+                    let _ = net::setsockopt_int(
+                        fd.as_raw_fd(),
+                        libc::IPPROTO_TCP,
+                        libc::TCP_NODELAY,
+                        1,
+                    );
+                    let conn = Conn {
+                        fd: fd.into_raw_fd(),
+                        out: Vec::with_capacity(self.ring.buf_size() as usize),
+                        spare: Vec::with_capacity(self.ring.buf_size() as usize),
+                        sending: false,
+                        recv_armed: false,
+                        closing: false,
+                    };
+                    let i = match self.free.pop() {
+                        Some(i) => {
+                            self.conns[i] = Some(conn);
+                            i
+                        }
+                        None => {
+                            self.conns.push(Some(conn));
+                            self.conns.len() - 1
+                        }
+                    };
+                    self.accepted += 1;
+                    self.arm_recv(i);
+                } else if c.is_final() && c.result != -libc::ECANCELED {
+                    eprintln!("accept: {}", std::io::Error::from_raw_os_error(-c.result));
+                }
+                if c.is_final() {
+                    // Ended (CQ overflow, error): re-arm; the backlog kept the connections.
+                    self.d
+                        .push(Box::new(op::AcceptMulti::new(listener)), token(0, ACCEPT))
+                        .expect("push accept");
+                }
+            }
+            RECV => {
+                let conn = self.conns[idx].as_mut().unwrap();
+                let mut got = 0;
+                if self.bundle {
+                    for l in self.ring.lease_bundle(&c) {
+                        conn.out.extend_from_slice(&l);
+                        got += l.len();
+                    }
+                } else if let Some(l) = self.ring.lease(&c) {
+                    conn.out.extend_from_slice(&l);
+                    got = l.len();
+                }
+                self.bytes += got as u64;
+                if got > 0 {
+                    self.dirty.push(idx);
+                }
+                if c.is_final() {
+                    conn.recv_armed = false;
+                    if c.result == -libc::ENOBUFS || c.result > 0 {
+                        // Buffers are back (leases dropped above): go on reading.
+                        self.arm_recv(idx);
+                    } else {
+                        // End of stream or an error: finish pending sends, then close.
+                        conn.closing = true;
+                        self.dirty.push(idx);
+                    }
+                }
+            }
+            SEND => {
+                let conn = self.conns[idx].as_mut().unwrap();
+                conn.sending = false;
+                let send = c.take_op::<op::Send<Vec<u8>>>().unwrap();
+                let off = send.offset();
+                let mut buf = send.into_buf();
+                match c.result() {
+                    Ok(n) if off + (n as usize) < buf.len() => {
+                        // Short send: the rest goes first, before newer data.
+                        buf.drain(..off + n as usize);
+                        buf.extend_from_slice(&conn.out);
+                        conn.out.clear();
+                        std::mem::swap(&mut conn.out, &mut buf);
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        conn.closing = true;
+                        conn.out.clear();
+                    }
+                }
+                buf.clear();
+                conn.spare = buf;
+                self.dirty.push(idx);
+            }
+            CLOSE => {
+                self.conns[idx] = None;
+                self.free.push(idx);
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    /// One send per connection with pending data; closes finished connections.
+    fn flush(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        for &idx in &dirty {
+            let Some(conn) = self.conns[idx].as_mut() else {
+                continue;
+            };
+            if !conn.sending && !conn.out.is_empty() {
+                let spare = std::mem::take(&mut conn.spare);
+                let data = std::mem::replace(&mut conn.out, spare);
+                conn.sending = true;
+                let fd = conn.fd;
+                self.d
+                    .push(Box::new(op::Send::new(fd, data)), token(idx, SEND))
+                    .expect("push send");
+            } else if conn.closing && !conn.sending && !conn.recv_armed {
+                conn.sending = true; // nothing more may be pushed for it
+                let fd = conn.fd;
+                self.d
+                    .push(Box::new(op::Close::new(fd)), token(idx, CLOSE))
+                    .expect("push close");
+            }
+        }
+        self.dirty = dirty;
+        self.dirty.clear();
+    }
+}
+
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct we pass; all-zero is a valid starting value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args().unwrap_or_else(|e| {
+        eprintln!("{e}\n\n{USAGE}");
+        std::process::exit(2);
+    });
+    let mut d = Driver::new()?;
+    if args.bundle && !net::recv_bundles(&d) {
+        return Err("--bundle: this kernel has no recv bundles (Linux 6.10+)".into());
+    }
+    let listener = net::socket(args.addr.family(), libc::SOCK_STREAM, 0)?;
+    if args.addr.family() != libc::AF_UNIX {
+        net::setsockopt_int(
+            listener.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            1,
+        )?;
+    } else if let Some(p) = args.addr.as_unix_path() {
+        let _ = std::fs::remove_file(p);
+    }
+    net::bind(listener.as_raw_fd(), &args.addr)?;
+    net::listen(listener.as_raw_fd(), 4096)?;
+    let ring = d.register_buf_ring(args.bufs, args.buf_size)?;
+    eprintln!(
+        "echo_server listening on {:?} (kernel {}, {} x {} B buffers{})",
+        net::local_addr(listener.as_raw_fd())?,
+        d.info().kernel,
+        args.bufs,
+        args.buf_size,
+        if args.bundle { ", recv bundles" } else { "" }
+    );
+    d.push(
+        Box::new(op::AcceptMulti::new(listener.as_raw_fd())),
+        token(0, ACCEPT),
+    )?;
+    let mut s = Server {
+        d,
+        ring,
+        bundle: args.bundle,
+        conns: Vec::new(),
+        free: Vec::new(),
+        dirty: Vec::new(),
+        accepted: 0,
+        bytes: 0,
+    };
+    let start = Instant::now();
+    let deadline = args.seconds.map(|n| start + Duration::from_secs(n));
+    let mut batch = Vec::with_capacity(1024);
+    loop {
+        let timeout = deadline.map(|t| t.saturating_duration_since(Instant::now()));
+        if timeout == Some(Duration::ZERO) {
+            break;
+        }
+        // Submits every send queued by the last batch and waits, in one io_uring_enter.
+        s.d.wait(1, timeout)?;
+        s.d.reap(|c| batch.push(c))?;
+        for c in batch.drain(..) {
+            s.on_completion(listener.as_raw_fd(), c);
+        }
+        s.flush();
+    }
+    let st = s.d.stats();
+    println!(
+        "echo_server: {:.1} s, {} connections, {} bytes echoed, {} io_uring_enter calls, {:.2} CPU s",
+        start.elapsed().as_secs_f64(),
+        s.accepted,
+        s.bytes,
+        st.enter_calls,
+        cpu_seconds()
+    );
+    for c in s.conns.iter().flatten() {
+        // SAFETY: the descriptor is ours; the driver (dropped after this) cancels its ops.
+        drop(unsafe { OwnedFd::from_raw_fd(c.fd) });
+    }
+    Ok(())
+}

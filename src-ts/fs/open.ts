@@ -1,0 +1,78 @@
+/**
+ * `open`: a `FileHandle` on a descriptor, or (`{ direct: true }`) on a slot of the ring's
+ * registered file table. In a module of its own so that everything that opens files (the
+ * index, streams, the path functions) imports it without importing each other.
+ * @module
+ */
+import * as fsp from 'node:fs/promises'
+import { submit, usesRing } from '../binding.js'
+import { invalidArgType, systemError } from '../errors.js'
+import { fdRef, fixedRef } from '../file-ref.js'
+import { toPath, type PathLike } from '../validate.js'
+import { FileHandle } from './file-handle.js'
+import { parseFlags, parseMode } from './flags.js'
+
+const ENFILE = -23
+
+/** Options of `open(path, options)`. */
+export interface OpenOptions {
+  /** Node flag string or number (default `'r'`). */
+  readonly flags?: string | number
+  /** Mode of a created file (default `0o666`). */
+  readonly mode?: string | number
+  /**
+   * Open a direct descriptor: a slot of this thread's registered file table, used with
+   * `IOSQE_FIXED_FILE` by every op of the handle. Its `fd` is -1 (no descriptor in the
+   * process's table). When the table is full, a plain descriptor is opened instead.
+   */
+  readonly direct?: boolean
+}
+
+/**
+ * Opens a file. `flags` is a Node flag string (`'r'`, `'w+'`, `'ax'`...) or a number;
+ * `mode` applies when the file is created (default `0o666`). The second argument may also
+ * be an {@link OpenOptions} object with a `direct` key (`{ flags, mode, direct }`).
+ */
+export async function open(
+  path: PathLike,
+  flags?: string | number | OpenOptions,
+  mode?: string | number
+): Promise<FileHandle> {
+  let direct = false
+  if (flags !== null && typeof flags === 'object' && 'direct' in flags) {
+    if (typeof flags.direct !== 'boolean' && flags.direct !== undefined) {
+      throw invalidArgType('options.direct', 'of type boolean', flags.direct)
+    }
+    direct = flags.direct === true
+    mode = flags.mode
+    flags = flags.flags
+  }
+  const p = toPath(path)
+  const f = parseFlags(flags as string | number | undefined) // any other object is rejected there, as node does
+  const m = parseMode(mode, 0o666)
+  if (!usesRing()) return (await fsp.open(p, f, m)) as unknown as FileHandle
+  if (direct) {
+    // The runtime takes a free slot and opens into it. -ENFILE: the table is full (or the
+    // kernel has none): a descriptor instead.
+    const slot = await submit(
+      (b, t) => b.openFixed(p, f, m, t),
+      (result) => {
+        if (result < 0 && result !== ENFILE) throw systemError(result, 'open', p)
+        return result
+      }
+    )
+    if (slot >= 0) return new FileHandle(fixedRef(slot))
+  }
+  return openDescriptor(p, f, m)
+}
+
+/** Opens `path` (already validated) on a descriptor through io_uring `openat`. */
+export function openDescriptor(p: string, flags: number, mode: number): Promise<FileHandle> {
+  return submit(
+    (b, t) => b.open(p, flags, mode, t),
+    (result) => {
+      if (result < 0) throw systemError(result, 'open', p)
+      return new FileHandle(fdRef(result))
+    }
+  )
+}

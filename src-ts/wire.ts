@@ -1,0 +1,85 @@
+/**
+ * The wire protocol shared with the native binding: GENERATED from
+ * `crates/boros-node/src/wire.rs` by `BOROS_BLESS=1 cargo test -p boros-node --lib`. Do not edit.
+ * `cargo test` fails when this file is stale; the runtime checks `DIGEST` against the binary's at start-up.
+ * @module
+ */
+
+export const PROTOCOL_VERSION = 2
+export const QUEUE_CAPACITY = 1024
+export const FAST_MAX = 16384
+export const ARENA_SLOTS = 1024
+export const ARENA_ALIGN = 4096
+export const RESULT_PAIRS = 4096
+export const CURRENT_POSITION = -1
+export const STAT_FIELDS = 18
+export const ENTRY_FIELDS = 9
+export const ENTRY_KIND = 0
+export const ENTRY_FILE_KIND = 1
+export const ENTRY_FILE = 2
+export const ENTRY_OFFSET = 3
+export const ENTRY_LENGTH = 4
+export const ENTRY_POSITION = 5
+export const ENTRY_TOKEN = 6
+export const ENTRY_POOL = 7
+export const ENTRY_POOL_INDEX = 8
+export const CTL_QUEUED = 0
+export const CTL_REFERENCED = 1
+export const CTL_LEN = 4
+export const FILE_KIND_FD = 0
+export const FILE_KIND_FIXED = 1
+export const ENTRY_READ = 0
+export const ENTRY_WRITE = 1
+export const ENTRY_POOL_READ = 2
+export const ENTRY_POOL_WRITE = 3
+/** A hash of every value here; the binary's must match. */
+export const DIGEST = 3621427775
+
+/** How an op names its file: a descriptor or a registered-file slot. */
+export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED
+/** What one shared-queue entry asks for. */
+export type EntryKind = typeof ENTRY_READ | typeof ENTRY_WRITE | typeof ENTRY_POOL_READ | typeof ENTRY_POOL_WRITE
+
+/** Fields of a stat record, in order. */
+export const STAT_FIELD_NAMES = [
+  'dev',
+  'mode',
+  'nlink',
+  'uid',
+  'gid',
+  'rdev',
+  'blksize',
+  'ino',
+  'size',
+  'blocks',
+  'atimeSec',
+  'atimeNsec',
+  'mtimeSec',
+  'mtimeNsec',
+  'ctimeSec',
+  'ctimeNsec',
+  'birthtimeSec',
+  'birthtimeNsec',
+] as const
+
+/** Every error code the native side throws. */
+export const nativeCodes = {
+  /** The runtime of this thread was not set up (an internal call came too early). */
+  NOT_INITIALIZED: 'ERR_BOROS_NOT_INITIALIZED',
+  /** The handle, stream, pool or runtime was closed (or is shutting down). */
+  CLOSED: 'ERR_BOROS_CLOSED',
+  /** io_uring could not be set up here; the message says why. */
+  IO_URING_UNAVAILABLE: 'ERR_BOROS_IO_URING_UNAVAILABLE',
+  /** The kernel lacks an io_uring operation; the message names it and the kernel it needs. */
+  UNSUPPORTED_OP: 'ERR_BOROS_UNSUPPORTED_OP',
+  /** The JS runtime lacks what the call needs (libuv symbols, external buffers). */
+  UNSUPPORTED_RUNTIME: 'ERR_BOROS_UNSUPPORTED_RUNTIME',
+  /** io_uring_enter (or a registration) failed; the message has the errno. */
+  SUBMIT_FAILED: 'ERR_BOROS_SUBMIT',
+  /** An argument has the wrong type (Node's code). */
+  INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
+  /** An argument has a value the call refuses (Node's code). */
+  INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE',
+  /** A number is out of range (Node's code). */
+  OUT_OF_RANGE: 'ERR_OUT_OF_RANGE',
+} as const
