@@ -243,8 +243,10 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
         for h in handles {
             let _ = h.await;
         }
-        let target = 1 + 100 + 200 + 50;
-        eventually("every orphan's CQE", || stats().orphans >= target).await;
+        // Opens that completed before their task was aborted finished normally (their File
+        // was dropped, closing it); the others are orphans. Either way, nothing may stay in
+        // flight but the runtime's own wake-up read.
+        eventually("every orphan's CQE", || stats().driver.in_flight <= 1).await;
         drop(reader);
         drop(reader2);
         stats()
