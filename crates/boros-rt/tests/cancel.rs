@@ -247,6 +247,52 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
         // was dropped, closing it); the others are orphans. Either way, nothing may stay in
         // flight but the runtime's own wake-up read.
         eventually("every orphan's CQE", || stats().driver.in_flight <= 1).await;
+
+        // 6. An accept and a recv parked on sockets, their tasks aborted.
+        let listener = Rc::new(boros_rt::net::TcpListener::bind("127.0.0.1:0").unwrap());
+        let addr = listener.local_addr().unwrap();
+        let base = stats().driver.in_flight;
+        let l = listener.clone();
+        let acc = spawn(async move { l.accept().await.map(drop) });
+        let (a, b) = boros_rt::net::UnixStream::pair().unwrap();
+        let a = Rc::new(a);
+        let freed6 = Rc::new(Cell::new(false));
+        let (early6, checked6) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let w6 = Witness {
+            freed: freed6.clone(),
+            early: early6.clone(),
+            checked: checked6.clone(),
+        };
+        let buf6 = Tracked {
+            v: Vec::with_capacity(4096),
+            freed: freed6.clone(),
+        };
+        let a2 = a.clone();
+        let rcv = spawn(async move {
+            let _w = w6;
+            a2.read(buf6).await.0
+        });
+        eventually("accept and recv in flight", || {
+            stats().driver.in_flight >= base + 2
+        })
+        .await;
+        acc.abort();
+        rcv.abort();
+        assert!(acc.await.unwrap_err().is_cancelled());
+        assert!(rcv.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            (checked6.get(), early6.get()),
+            (1, 0),
+            "recv buffer freed at drop"
+        );
+        eventually("recv buffer freed after its CQE", || freed6.get()).await;
+        // Connections and data arriving now reach no freed memory and leak nothing.
+        let c = std::net::TcpStream::connect(addr).unwrap();
+        let (r, _) = b.write_all(&b"late"[..]).await;
+        r.unwrap();
+        drop(c);
+        drop(b);
+
         drop(reader);
         drop(reader2);
         stats()
