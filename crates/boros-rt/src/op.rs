@@ -1,4 +1,4 @@
-//! Any core op as a future, and the ops this crate adds ([`Timeout`]).
+//! Any core op as a future.
 //!
 //! [`submit`] queues an op (no system call: the loop submits it with everything else) and
 //! returns an [`Op`] future that resolves to the op's [`Completed`] result, the op itself
@@ -23,7 +23,6 @@
 //! whose future was dropped), closes the descriptor, so nothing leaks.
 
 use crate::runtime::{with_current, Abandon, Core, Slot};
-use boros::io_uring::{opcode, squeue::Entry, types};
 use boros::op::OpCode;
 use boros::OpKey;
 use std::future::Future;
@@ -32,7 +31,6 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 /// The outcome of an op: the CQE's result and flags, and the op with its buffers.
 pub struct Completed<T> {
@@ -169,41 +167,5 @@ impl<T: OpCode> Drop for Op<T> {
             }
             _ => {}
         }
-    }
-}
-
-/// `IORING_OP_TIMEOUT` as a pure timer (a completion count of 0): completes with `-ETIME`
-/// when the time is up, or `-ECANCELED` when cancelled. Linux 5.4.
-pub struct Timeout {
-    ts: types::Timespec,
-    flags: types::TimeoutFlags,
-}
-
-impl Timeout {
-    /// A timer firing `after` from when the kernel takes the SQE.
-    pub fn relative(after: Duration) -> Self {
-        Self {
-            ts: types::Timespec::from(after),
-            flags: types::TimeoutFlags::empty(),
-        }
-    }
-
-    /// A timer firing when `CLOCK_MONOTONIC` reads `at` (since boot, as `clock_gettime`).
-    pub fn absolute(at: Duration) -> Self {
-        Self {
-            ts: types::Timespec::from(at),
-            flags: types::TimeoutFlags::ABS,
-        }
-    }
-}
-
-// SAFETY: the only pointer in the entry is to `self.ts`, a field of the op, which the driver
-// keeps boxed, unmoved, until the op's final CQE (the kernel copies it at prep time anyway).
-unsafe impl OpCode for Timeout {
-    fn entry(&mut self) -> Entry {
-        opcode::Timeout::new(&self.ts as *const types::Timespec)
-            .count(0)
-            .flags(self.flags)
-            .build()
     }
 }

@@ -1,10 +1,12 @@
-//! Timers on the ring's own `IORING_OP_TIMEOUT`: no timer wheel, no extra thread. Each
-//! [`Sleep`] is one timeout op with an absolute `CLOCK_MONOTONIC` deadline (the clock behind
-//! [`Instant`]), so timers queued in the same turn fire in deadline order, whenever the
+//! Timers on the ring's own `IORING_OP_TIMEOUT` (the core's `op::Timeout`): no timer wheel,
+//! no extra thread. Each [`Sleep`] is one timeout op with an absolute `CLOCK_MONOTONIC`
+//! deadline (the clock behind [`Instant`]), so timers fire in deadline order, whenever the
 //! loop gets to submit them.
 
-use crate::op::{self, Op};
+use crate::op::Op;
 use crate::runtime::Abandon;
+use boros::io_uring::types::TimeoutFlags;
+use boros::op;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -70,7 +72,8 @@ impl Future for Sleep {
                 return Poll::Ready(());
             }
             let at = monotonic_now() + (self.deadline - now);
-            let op = Op::submit(op::Timeout::absolute(at), Abandon::Nothing)
+            let timer = op::Timeout::new(at).flags(TimeoutFlags::ABS);
+            let op = Op::submit(timer, Abandon::Nothing)
                 .unwrap_or_else(|e| panic!("boros-rt: cannot queue a timeout: {e}"));
             self.op = Some(op);
         }
