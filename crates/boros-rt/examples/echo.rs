@@ -1,5 +1,5 @@
-//! A TCP echo server on boros-rt: a task per connection, each looping `read` then
-//! `write_all` on its own buffer.
+//! A TCP echo server on boros-rt: connections from a multishot accept, a task per
+//! connection, each looping `read` then `write_all` on its own buffer.
 //!
 //! ```text
 //! cargo run -p boros-rt --example echo -- [ADDR (127.0.0.1:7000)] [--threads N]
@@ -34,8 +34,10 @@ async fn run(addr: String, reuse_port: bool) -> std::io::Result<()> {
         TcpListener::bind(&addr)?
     };
     eprintln!("echo: listening on {}", listener.local_addr()?);
+    // One multishot accept: a single SQE hands out every connection.
+    let mut incoming = listener.incoming();
     loop {
-        let (stream, _) = listener.accept().await?;
+        let stream = incoming.next().await?;
         let _ = stream.set_nodelay(true);
         drop(boros_rt::spawn(serve(stream)));
     }

@@ -36,12 +36,13 @@
 //! accept that completes after its future was dropped (the cancel came too late) brings a
 //! connection nobody will use: the runtime closes it.
 //!
-//! Not yet here: multishot accept and multishot recv into a provided-buffer ring (the core has
-//! both; the runtime needs a stream-of-completions slot for them, fed by non-final CQEs),
-//! direct (fixed) sockets, `SEND_ZC`. Each accept and each read is one op today.
+//! [`TcpListener::incoming`] keeps one multishot accept armed (one SQE, a CQE per connection).
+//! Not yet here: multishot recv into a provided-buffer ring (the runtime has the stream slot
+//! it needs; the buffer-ring leasing is what is left), direct (fixed) sockets, `SEND_ZC`.
+//! Each read is one op today.
 
 use crate::buf::{IoBuf, IoBufMut};
-use crate::op::{Completed, Op};
+use crate::op::{Completed, Multi, Op};
 use crate::runtime::Abandon;
 use boros::net::{self as core_net, SockAddr};
 use boros::op::{self, OpCode};
@@ -210,6 +211,66 @@ impl TcpListener {
     /// The address it listens on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         inet(core_net::local_addr(self.fd.as_raw_fd())?)
+    }
+
+    /// A stream of connections from one **multishot** accept (Linux 5.19): one SQE keeps
+    /// accepting, each connection is one CQE, and the stream re-arms the op when the kernel
+    /// ends it (a full CQ, an error). Dropping the stream cancels the accept and closes any
+    /// connection it brought but did not hand out.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            listener: self.fd.as_raw_fd(),
+            multi: None,
+            _listener: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Connections of a [`TcpListener`] from a multishot accept; see [`TcpListener::incoming`].
+pub struct Incoming<'a> {
+    listener: RawFd,
+    multi: Option<Multi>,
+    _listener: std::marker::PhantomData<&'a TcpListener>,
+}
+
+impl fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming")
+            .field("listener", &self.listener)
+            .field("armed", &self.multi.is_some())
+            .finish()
+    }
+}
+
+impl Incoming<'_> {
+    /// The next connection (its peer address: [`TcpStream::peer_addr`]; multishot accepts do
+    /// not report it).
+    ///
+    /// # Errors
+    /// An accept error the kernel reported (`EMFILE`...); the stream stays usable.
+    pub async fn next(&mut self) -> io::Result<TcpStream> {
+        loop {
+            if self.multi.is_none() {
+                self.multi = Some(Multi::submit(
+                    op::AcceptMulti::new(self.listener),
+                    Abandon::CloseFd,
+                )?);
+            }
+            let multi = self.multi.as_mut().expect("armed above");
+            match multi.next().await {
+                Some((result, flags)) => {
+                    if !boros::io_uring::cqueue::more(flags) {
+                        // The kernel ended the op with this CQE; re-arm on the next call.
+                        self.multi = None;
+                    }
+                    let fd = boros::error::cqe_result(result)? as RawFd;
+                    // SAFETY: the accept made this descriptor for us; nobody else has it.
+                    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+                    return Ok(TcpStream { conn: Conn { fd } });
+                }
+                None => self.multi = None,
+            }
+        }
     }
 }
 

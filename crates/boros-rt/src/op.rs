@@ -138,7 +138,11 @@ impl<T: OpCode> Future for Op<T> {
                     .unwrap_or_else(|_| unreachable!("the slot holds the op this future pushed"));
                 Poll::Ready(Completed { result, flags, op })
             }
-            Slot::Abandoned(_) => unreachable!("only a dropped future abandons its op"),
+            Slot::Abandoned(_) | Slot::Stream { .. } => {
+                unreachable!(
+                    "only a dropped future abandons its op; a single-shot op has no stream"
+                )
+            }
         }
     }
 }
@@ -166,6 +170,91 @@ impl<T: OpCode> Drop for Op<T> {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// A multishot op: one SQE, a stream of CQEs. `next` gives each CQE's `(result, flags)`, then
+/// `None` after the final one. Dropping it cancels the op; CQEs that arrive afterwards (and
+/// those queued but not taken) get the `on_abandon` action, so a dropped accept stream closes
+/// the descriptors it would have handed out.
+pub(crate) struct Multi {
+    core: Rc<Core>,
+    token: u64,
+    key: OpKey,
+    on_abandon: Abandon,
+}
+
+impl Multi {
+    pub(crate) fn submit<T: OpCode>(op: T, on_abandon: Abandon) -> io::Result<Self> {
+        with_current("net (multishot op)", |core| {
+            let (token, key) = core.push_as(
+                op,
+                Slot::Stream {
+                    items: Default::default(),
+                    waker: None,
+                    ended: false,
+                },
+            )?;
+            Ok(Multi {
+                core: core.clone(),
+                token,
+                key,
+                on_abandon,
+            })
+        })
+    }
+
+    /// The next CQE, or `None` once the op ended and every CQE was taken.
+    pub(crate) async fn next(&mut self) -> Option<(i32, u32)> {
+        std::future::poll_fn(|cx| {
+            let mut ops = self.core.ops.borrow_mut();
+            let Some(Slot::Stream {
+                items,
+                waker,
+                ended,
+            }) = ops.get_mut(self.token)
+            else {
+                return Poll::Ready(None);
+            };
+            if let Some(item) = items.pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            if *ended {
+                ops.remove(self.token);
+                return Poll::Ready(None);
+            }
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+impl Drop for Multi {
+    fn drop(&mut self) {
+        let mut ops = self.core.ops.borrow_mut();
+        let Some(slot) = ops.get_mut(self.token) else {
+            return;
+        };
+        let Slot::Stream { items, ended, .. } = slot else {
+            return;
+        };
+        let queued: Vec<(i32, u32)> = items.drain(..).collect();
+        let ended = *ended;
+        if ended {
+            ops.remove(self.token);
+        } else {
+            *slot = Slot::Abandoned(self.on_abandon);
+        }
+        drop(ops);
+        for (result, _) in queued {
+            self.core.run_abandon(self.on_abandon, result);
+        }
+        if !ended {
+            let _ = self.core.driver.borrow_mut().cancel(self.key);
         }
     }
 }

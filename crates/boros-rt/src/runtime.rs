@@ -124,8 +124,16 @@ pub(crate) enum Slot {
         op: Box<dyn OpCode>,
     },
     /// Its future was dropped while in flight: the driver keeps the op until the final CQE,
-    /// then the runtime runs the action and drops the op.
+    /// then the runtime runs the action and drops the op. For a multishot op the action
+    /// also runs on every non-final CQE (closing the descriptors of a dropped accept stream).
     Abandoned(Abandon),
+    /// A multishot op: its CQEs, `(result, flags)`, queue up for the stream awaiting them;
+    /// `ended` once the final CQE is in.
+    Stream {
+        items: VecDeque<(i32, u32)>,
+        waker: Option<Waker>,
+        ended: bool,
+    },
 }
 
 /// What to do with the result of an op nobody awaits any more.
@@ -357,16 +365,30 @@ impl Core {
         self.driver.borrow_mut().reap(|c| {
             let token = c.token;
             let (result, flags) = (c.result, c.flags);
-            let Some(op) = c.into_op() else {
-                return; // a non-final CQE of a multishot op: the runtime uses none
-            };
+            let op = c.into_op();
             if token == WAKE_TOKEN {
-                self.wake_armed.set(false);
-                self.graveyard.borrow_mut().push(op);
+                if let Some(op) = op {
+                    self.wake_armed.set(false);
+                    self.graveyard.borrow_mut().push(op);
+                }
                 return;
             }
             delivered += 1;
             let mut ops = self.ops.borrow_mut();
+            let Some(op) = op else {
+                // A non-final CQE of a multishot op.
+                match ops.get_mut(token) {
+                    Some(Slot::Stream { items, waker, .. }) => {
+                        items.push_back((result, flags));
+                        wakers.extend(waker.take());
+                    }
+                    Some(Slot::Abandoned(action)) if *action != Abandon::Nothing => {
+                        self.after_reap.borrow_mut().push((*action, result));
+                    }
+                    _ => {}
+                }
+                return;
+            };
             match ops.get_mut(token) {
                 Some(slot @ Slot::Waiting(_)) => {
                     if let Slot::Waiting(Some(w)) =
@@ -374,6 +396,16 @@ impl Core {
                     {
                         wakers.push(w);
                     }
+                }
+                Some(Slot::Stream {
+                    items,
+                    waker,
+                    ended,
+                }) => {
+                    items.push_back((result, flags));
+                    *ended = true;
+                    wakers.extend(waker.take());
+                    self.graveyard.borrow_mut().push(op);
                 }
                 Some(Slot::Abandoned(action)) => {
                     let action = *action;
@@ -439,7 +471,12 @@ impl Core {
 
     /// Pushes an op awaited by an [`Op`](crate::op::Op) future; returns `(token, key)`.
     pub(crate) fn push<T: OpCode>(&self, op: T) -> io::Result<(u64, OpKey)> {
-        let token = self.ops.borrow_mut().insert(Slot::Waiting(None));
+        self.push_as(op, Slot::Waiting(None))
+    }
+
+    /// Pushes an op with its slot in the given initial state.
+    pub(crate) fn push_as<T: OpCode>(&self, op: T, slot: Slot) -> io::Result<(u64, OpKey)> {
+        let token = self.ops.borrow_mut().insert(slot);
         match self.driver.borrow_mut().push(Box::new(op), token) {
             Ok(key) => Ok((token, key)),
             Err(e) => {

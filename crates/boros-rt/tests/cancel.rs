@@ -293,6 +293,29 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
         drop(c);
         drop(b);
 
+        // 7. A multishot accept stream dropped with one connection taken, two queued (the
+        //    connection of section 6 still waits in the backlog, plus c1 and c2) and the op
+        //    still armed; then one more connection arrives.
+        let c_a = stats().completions;
+        let mut incoming = listener.incoming();
+        let c1 = std::net::TcpStream::connect(addr).unwrap();
+        let c2 = std::net::TcpStream::connect(addr).unwrap();
+        let s1 = incoming.next().await.unwrap();
+        eventually("three accept CQEs", || stats().completions >= c_a + 3).await;
+        let closed0 = stats().orphan_fds_closed;
+        drop(incoming); // closes the two queued connections, cancels the accept
+        assert_eq!(
+            stats().orphan_fds_closed,
+            closed0 + 2,
+            "the queued connections of a dropped accept stream were not closed"
+        );
+        let c3 = std::net::TcpStream::connect(addr).unwrap();
+        drop((s1, c1, c2, c3));
+        eventually("the multishot accept's final CQE", || {
+            stats().driver.in_flight <= 1
+        })
+        .await;
+
         drop(reader);
         drop(reader2);
         stats()

@@ -116,3 +116,40 @@ fn connect_to_a_closed_port_fails() {
         assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
     });
 }
+
+#[test]
+fn multishot_accept_takes_200_connections_with_one_sqe() {
+    boros_rt::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients = std::thread::spawn(move || {
+            (0..200)
+                .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                .collect::<Vec<_>>()
+        });
+        // Let the loop go idle once, so its own wake-up read is already submitted.
+        boros_rt::time::sleep(std::time::Duration::from_millis(1)).await;
+        let before = boros_rt::stats().driver.ops_submitted;
+        let mut incoming = listener.incoming();
+        let mut streams = Vec::new();
+        for _ in 0..200 {
+            let s = incoming.next().await.unwrap();
+            assert!(s.peer_addr().unwrap().ip().is_loopback());
+            streams.push(s);
+        }
+        let submitted = boros_rt::stats().driver.ops_submitted - before;
+        assert_eq!(submitted, 1, "one multishot accept SQE for 200 connections");
+        let clients = clients.join().unwrap();
+        // The streams work: echo one byte back on each.
+        for (i, s) in streams.iter().enumerate() {
+            let (r, _) = s.write_all(vec![i as u8]).await;
+            r.unwrap();
+        }
+        for (i, mut c) in clients.into_iter().enumerate() {
+            let mut b = [0u8; 1];
+            std::io::Read::read_exact(&mut c, &mut b).unwrap();
+            assert_eq!(b[0], i as u8);
+        }
+        drop(incoming);
+    });
+}
