@@ -102,6 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut driver = Driver::with_config(&Config {
         sq_entries: sq,
         cq_entries: sq * 2,
+        attach_wq: None,
     })?;
 
     // Each buffer travels with its index in the ring's buffer table (used with --fixed).

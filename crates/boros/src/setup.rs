@@ -12,6 +12,10 @@ pub struct Config {
     pub sq_entries: u32,
     /// Completion queue entries; at least twice `sq_entries`.
     pub cq_entries: u32,
+    /// Another ring's descriptor (see [`Driver::ring_fd`](crate::Driver::ring_fd)) whose
+    /// kernel async worker backend this ring shares (`IORING_SETUP_ATTACH_WQ`), for several
+    /// rings of one program (one per thread). That ring must stay open while this one is set up.
+    pub attach_wq: Option<std::os::fd::RawFd>,
 }
 
 impl Default for Config {
@@ -19,6 +23,7 @@ impl Default for Config {
         Self {
             sq_entries: 4096,
             cq_entries: 8192,
+            attach_wq: None,
         }
     }
 }
@@ -81,11 +86,17 @@ pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> 
         if no_sqarray {
             b.setup_no_sqarray();
         }
+        if let Some(fd) = config.attach_wq {
+            b.setup_attach_wq(fd);
+        }
         match b.build(sq) {
             Ok(ring) => {
                 let mut flags: Vec<&'static str> = REQUIRED.to_vec();
                 if no_sqarray {
                     flags.push("NO_SQARRAY");
+                }
+                if config.attach_wq.is_some() {
+                    flags.push("ATTACH_WQ");
                 }
                 let mut probe = io_uring::Probe::new();
                 ring.submitter()
@@ -160,4 +171,12 @@ pub fn seccomp_filtered() -> bool {
                 .any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2'))
         })
         .unwrap_or(false)
+}
+
+impl<O: ?Sized + crate::op::OpCode> crate::Driver<O> {
+    /// The ring's own descriptor, for [`Config::attach_wq`] of another ring.
+    pub fn ring_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.ring.as_raw_fd()
+    }
 }

@@ -108,6 +108,7 @@ fn setup_flags_and_sizes() {
     let small = Driver::with_config(&Config {
         sq_entries: 64,
         cq_entries: 8,
+        attach_wq: None,
     })
     .unwrap();
     assert!(
@@ -128,6 +129,7 @@ fn thousand_reads_in_one_batch() {
     let mut driver = Driver::with_config(&Config {
         sq_entries: 1024,
         cq_entries: 2048,
+        attach_wq: None,
     })
     .unwrap();
     assert!(driver.info().sq_entries >= N);
@@ -229,6 +231,7 @@ fn cq_overflow_loses_nothing() {
     let mut driver = Driver::with_config(&Config {
         sq_entries: 8,
         cq_entries: 16,
+        attach_wq: None,
     })
     .unwrap();
     assert_eq!(driver.info().sq_entries, 8);

@@ -809,6 +809,7 @@ fn burst_of_2000_connections_loses_no_completion() {
     let mut d = Driver::with_config(&Config {
         sq_entries: 16,
         cq_entries: 32,
+        attach_wq: None,
     })
     .unwrap();
     let l = net::socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();

@@ -1,0 +1,44 @@
+//! # boros-rt
+//!
+//! An async runtime on the [`boros`] io_uring core: one ring per thread
+//! (`SINGLE_ISSUER | DEFER_TASKRUN`), `!Send` tasks, and a loop of three phases:
+//!
+//! 1. **run** every ready task; tasks queue SQEs, no system call happens;
+//! 2. when nothing is ready, **submit** every queued SQE and **wait**, in one `io_uring_enter`;
+//! 3. **reap** every completion into its op's slot and wake the op's task.
+//!
+//! ```no_run
+//! use boros_rt::fs::File;
+//!
+//! boros_rt::block_on(async {
+//!     let file = File::open("/etc/hostname").await?;
+//!     let (n, buf) = file.read_at(Vec::with_capacity(4096), 0).await;
+//!     print!("{}", String::from_utf8_lossy(&buf[..n?]));
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Ops take owned buffers and give them back with the result. Dropping an op's future
+//! cancels the op in the kernel; the ring keeps the op, with its buffers, until its final
+//! completion, so the kernel never writes into freed memory. See the crate README for the
+//! guide.
+
+#![deny(missing_docs)]
+
+pub mod buf;
+pub mod fixed;
+pub mod fs;
+pub mod net;
+pub mod op;
+mod runtime;
+mod slab;
+mod task;
+pub mod thread;
+pub mod time;
+
+pub use boros::Config;
+pub use runtime::{
+    block_on, ring_info, spawn, spawn_local, stats, yield_now, Runtime, RuntimeStats, YieldNow,
+};
+pub use task::{JoinError, JoinHandle, JoinSet};

@@ -1,0 +1,339 @@
+//! Tasks, their join handles, and task groups.
+
+use crate::runtime::Core;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::{fmt, io};
+
+/// A spawned task, as the loop sees it.
+pub(crate) struct Task {
+    pub(crate) future: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
+    pub(crate) waker: Waker,
+    pub(crate) scheduled: Cell<bool>,
+    pub(crate) aborted: Cell<bool>,
+}
+
+impl Task {
+    pub(crate) fn new(future: Pin<Box<dyn Future<Output = ()>>>, waker: Waker) -> Self {
+        Self {
+            future: RefCell::new(Some(future)),
+            waker,
+            scheduled: Cell::new(false),
+            aborted: Cell::new(false),
+        }
+    }
+}
+
+/// Where a task's output goes, shared by the task and its [`JoinHandle`].
+pub(crate) struct JoinState<T> {
+    id: u64,
+    core: Weak<Core>,
+    result: RefCell<Option<Result<T, JoinError>>>,
+    finished: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl<T> JoinState<T> {
+    pub(crate) fn new(id: u64, core: Weak<Core>) -> Self {
+        Self {
+            id,
+            core,
+            result: RefCell::new(None),
+            finished: Cell::new(false),
+            waker: RefCell::new(None),
+        }
+    }
+
+    fn complete(&self, r: Result<T, JoinError>) {
+        if self.finished.replace(true) {
+            return;
+        }
+        *self.result.borrow_mut() = Some(r);
+        let w = self.waker.borrow_mut().take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+}
+
+/// The user's future, with panics caught and the output sent to the join handle.
+pub(crate) struct TaskFuture<F: Future> {
+    future: Pin<Box<F>>,
+    join: Rc<JoinState<F::Output>>,
+}
+
+impl<F: Future> TaskFuture<F> {
+    pub(crate) fn new(future: F, join: Rc<JoinState<F::Output>>) -> Self {
+        Self {
+            future: Box::pin(future),
+            join,
+        }
+    }
+}
+
+impl<F: Future> Future for TaskFuture<F> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        match catch_unwind(AssertUnwindSafe(|| this.future.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => {
+                this.join.complete(Ok(v));
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                this.join.complete(Err(JoinError::Panic(payload)));
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<F: Future> Drop for TaskFuture<F> {
+    /// A task dropped before it finished (aborted, or its runtime went away) is cancelled.
+    fn drop(&mut self) {
+        if !self.join.finished.get() {
+            self.join.complete(Err(JoinError::Cancelled));
+        }
+    }
+}
+
+/// Why a task gave no output.
+pub enum JoinError {
+    /// It was aborted ([`JoinHandle::abort`]), or its runtime was dropped, before it finished.
+    Cancelled,
+    /// It panicked; the payload is the panic's.
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    /// Whether the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JoinError::Cancelled)
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, JoinError::Panic(_))
+    }
+
+    /// The panic's payload.
+    ///
+    /// # Panics
+    /// If the task did not panic.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            JoinError::Panic(p) => p,
+            JoinError::Cancelled => panic!("JoinError::into_panic on a cancelled task"),
+        }
+    }
+
+    /// The panic message, when the payload is a string.
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            JoinError::Panic(p) => p
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            JoinError::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled => f.write_str("JoinError::Cancelled"),
+            JoinError::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled => f.write_str("task was cancelled"),
+            JoinError::Panic(_) => match self.panic_message() {
+                Some(m) => write!(f, "task panicked: {m}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for io::Error {
+    fn from(e: JoinError) -> io::Error {
+        io::Error::other(e.to_string())
+    }
+}
+
+/// The handle of a spawned task: await it for the task's output. Dropping it detaches the
+/// task (it runs on); [`abort`](Self::abort) cancels it.
+#[must_use = "dropping a JoinHandle detaches the task"]
+pub struct JoinHandle<T> {
+    state: Rc<JoinState<T>>,
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.state.finished.get())
+            .finish()
+    }
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(state: Rc<JoinState<T>>) -> Self {
+        Self { state }
+    }
+
+    /// Cancels the task: the next time the loop reaches it, its future is dropped instead of
+    /// polled (dropping its op futures cancels their ops in the kernel; their buffers stay
+    /// owned by the ring until the final CQE). Awaiting the handle then gives
+    /// [`JoinError::Cancelled`]. No effect on a finished task.
+    pub fn abort(&self) {
+        if self.state.finished.get() {
+            return;
+        }
+        if let Some(core) = self.state.core.upgrade() {
+            core.abort(self.state.id);
+        }
+    }
+
+    /// Whether the task finished (with an output, a panic or a cancellation).
+    pub fn is_finished(&self) -> bool {
+        self.state.finished.get()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(r) = self.state.result.borrow_mut().take() {
+            return Poll::Ready(r);
+        }
+        if self.state.finished.get() {
+            panic!("JoinHandle polled after it returned its result");
+        }
+        let mut w = self.state.waker.borrow_mut();
+        if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *w = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// A group of tasks of one output type: spawn into it, collect outputs as tasks finish.
+/// Dropping the set aborts every task still in it, so a set gives scoped spawning: no task
+/// outlives the scope that owns the set.
+///
+/// ```no_run
+/// # boros_rt::block_on(async {
+/// let mut set = boros_rt::JoinSet::new();
+/// for i in 0..10u64 {
+///     set.spawn(async move { i * 2 });
+/// }
+/// let mut sum = 0;
+/// while let Some(r) = set.join_next().await {
+///     sum += r.unwrap();
+/// }
+/// assert_eq!(sum, 90);
+/// # });
+/// ```
+pub struct JoinSet<T> {
+    handles: Vec<JoinHandle<T>>,
+}
+
+impl<T> fmt::Debug for JoinSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinSet")
+            .field("len", &self.handles.len())
+            .finish()
+    }
+}
+
+impl<T: 'static> Default for JoinSet<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: 'static> JoinSet<T> {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self {
+            handles: Vec::new(),
+        }
+    }
+
+    /// Spawns a task into the set, on the runtime running on this thread.
+    ///
+    /// # Panics
+    /// Outside [`Runtime::block_on`](crate::Runtime::block_on).
+    pub fn spawn<F>(&mut self, future: F)
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.handles.push(crate::spawn(future));
+    }
+
+    /// Tasks in the set (finished ones whose output was not taken yet included).
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// The output of a finished task (waiting for one if none has finished), or `None` when
+    /// the set is empty. Among tasks that finished in the same turn of the loop, the order
+    /// is unspecified.
+    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        if self.handles.is_empty() {
+            return None;
+        }
+        std::future::poll_fn(|cx| {
+            for i in 0..self.handles.len() {
+                if let Poll::Ready(r) = Pin::new(&mut self.handles[i]).poll(cx) {
+                    drop(self.handles.swap_remove(i));
+                    return Poll::Ready(Some(r));
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Waits for every task and returns their outputs, as [`join_next`](Self::join_next) gives them.
+    pub async fn join_all(mut self) -> Vec<Result<T, JoinError>> {
+        let mut out = Vec::with_capacity(self.handles.len());
+        while let Some(r) = self.join_next().await {
+            out.push(r);
+        }
+        out
+    }
+
+    /// Aborts every task in the set (they stay in it until joined).
+    pub fn abort_all(&self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+impl<T> Drop for JoinSet<T> {
+    fn drop(&mut self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
