@@ -146,6 +146,7 @@ impl<F: Future> Future for Timeout<F> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self` and
         // `Timeout` has no `Drop` or `Unpin` impl that could move it. `sleep` is `Unpin`.
         let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above, `future` stays where it is for as long as `self` is pinned.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         if let Poll::Ready(v) = future.poll(cx) {
             return Poll::Ready(Ok(v));
