@@ -397,8 +397,13 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's
             // `reap`), and an unbounded look would spin on it.
             rt.driver.clear_eventfd();
-            if round + 1 < MAX_ROUNDS && rt.driver.has_ready() {
-                continue;
+            if rt.driver.has_ready() {
+                if round + 1 < MAX_ROUNDS {
+                    continue;
+                }
+                // Still pending after this callback's rounds (task work that requeues itself:
+                // see the core's `reap`): come back on the loop's next turn, after the others.
+                rt.driver.signal_eventfd();
             }
             break;
         }

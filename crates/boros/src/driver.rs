@@ -24,6 +24,11 @@ use std::{io, mem};
 /// `user_data` of the `ASYNC_CANCEL` entries the driver queues itself; their CQEs are dropped.
 pub const CANCEL_TAG: u64 = u64::MAX;
 
+/// Most passes (enter, drain) one `reap` makes before it returns (see `reap_ops`).
+const MAX_REAP_PASSES: u32 = 64;
+/// Most passes in a row that produce no CQE before `reap` returns (see `reap_ops`).
+const MAX_IDLE_PASSES: u32 = 4;
+
 /// How many CQEs are copied out of the ring per pass.
 const REAP_CHUNK: usize = 256;
 
@@ -450,6 +455,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// op finishes itself: the host calls the op's own completion logic, no downcast needed.
     pub fn reap_ops(&mut self, mut sink: impl FnMut(Cqe, OpRef<'_, O>)) -> io::Result<usize> {
         let mut delivered = 0;
+        let mut passes = 0;
+        let mut idle = 0;
         loop {
             // CQEs an earlier enter moved aside (CQ full, EBUSY) come first, in order.
             while let Some(cqe) = self.backlog.pop_front() {
@@ -464,15 +471,21 @@ impl<O: ?Sized + OpCode> Driver<O> {
             }
             let got = self.drain(&mut sink);
             delivered += got;
-            // Go on while the kernel says more is pending *and* the last pass produced
-            // something. Without the second condition this loop never returns under steady
-            // socket traffic (each pass lets the kernel run more deferred work, which sets
-            // IORING_SQ_TASKRUN again), and it was seen spinning on a TASKRUN flag that stayed
-            // set with nothing left to run: ~1M io_uring_enter calls a second while the
-            // caller, starved of its completions, recycled no buffers and queued no sends
-            // (the echo example stalled). A caller that then waits (`wait`, or the eventfd
-            // plus `has_ready`) picks up whatever is left.
-            let more = got > 0 && {
+            passes += 1;
+            idle = if got == 0 { idle + 1 } else { 0 };
+            // Go on while the kernel says more is pending (deferred work that an enter runs,
+            // an overflowed CQ), but not forever, for two reasons seen here:
+            // - under steady socket traffic each pass lets the kernel run more deferred work,
+            //   which sets IORING_SQ_TASKRUN again: the loop never returned, and the caller,
+            //   starved of its completions, recycled no buffers and queued no sends (the echo
+            //   example stalled); so at most `MAX_REAP_PASSES` passes per call;
+            // - the flag was seen staying set with nothing left to run (~1M enters a second);
+            //   so at most `MAX_IDLE_PASSES` passes in a row that produce nothing. That is not
+            //   always "nothing to do": a pipe read at EOF was seen needing ~60 passes, its poll
+            //   task work requeueing itself (the kernel's fairness cap on retries) before it
+            //   completed. So a caller must not take "returned with TASKRUN set" as idle: it
+            //   comes back soon (`has_ready` says so; the binding re-signals its eventfd).
+            let more = passes < MAX_REAP_PASSES && idle < MAX_IDLE_PASSES && {
                 let sq = self.ring.submission();
                 sq.taskrun() || sq.cq_overflow()
             };
