@@ -6,6 +6,7 @@
  * `boros/net`'s `Socket` and `Server` (node:net's shape) and the `Conn` API are built on these.
  * @module
  */
+import { unlinkSync } from 'node:fs'
 import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
 import { systemError } from '../errors.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
@@ -14,6 +15,8 @@ import { netErrno, withHostPort } from './net-errors.js'
 
 const ECANCELED = -125
 const ENOTCONN = -107
+/** Buffers one `sendmsg` takes (Linux's UIO_MAXIOV). */
+const IOV_MAX = 1024
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {
@@ -185,11 +188,17 @@ export class Connection {
   }
 
   #flush(): void {
-    const bufs = this.#queue
+    let bufs = this.#queue
+    if (bufs.length <= IOV_MAX) {
+      this.#inFlightCallbacks = this.#callbacks
+      this.#queue = []
+      this.#callbacks = []
+    } else {
+      // One sendmsg takes at most IOV_MAX buffers: the rest goes in the next one.
+      bufs = this.#queue.splice(0, IOV_MAX)
+      this.#inFlightCallbacks = this.#callbacks.splice(0, IOV_MAX)
+    }
     this.#inFlight = bufs
-    this.#inFlightCallbacks = this.#callbacks
-    this.#queue = []
-    this.#callbacks = []
     this.#sending = true
     const b = ring()
     const token = takeToken(this.#onSent)
@@ -331,6 +340,8 @@ export class Listener {
   #key = -1
   #referenced = true
   #closed = false
+  #path: string | undefined
+  #afterAccept: (() => void) | undefined
 
   /**
    * Listens (synchronously: socket, bind, listen) and starts accepting. Throws Node's error
@@ -350,6 +361,7 @@ export class Listener {
     }
     this.fd = r.fd
     this.events = events
+    if ('path' in address && !address.path.startsWith('\0')) this.#path = address.path
     counters.listeners++
     this.#stream = openStream(this.#onEvent)
     this.#arm()
@@ -371,6 +383,7 @@ export class Listener {
     this.#key = -1
     if (this.fd < 0) {
       closeStream(this.#stream)
+      this.#afterAccept?.()
       return
     }
     if (result === EVENT_REARM) {
@@ -395,7 +408,11 @@ export class Listener {
     return this.fd < 0 ? null : ring().socketAddress(this.fd, false)
   }
 
-  /** Stops accepting and closes the socket. */
+  /**
+   * Stops accepting and closes the socket (a Unix socket's path is removed, as libuv does);
+   * `then` once it is closed. The armed accept holds the socket until its cancel completes,
+   * so the close waits for that: once `then` runs, connecting to the address is refused.
+   */
   close(then?: () => void): void {
     if (this.#closed) {
       then?.()
@@ -405,11 +422,24 @@ export class Listener {
     counters.listeners--
     const fd = this.fd
     this.fd = -1
+    const path = this.#path
+    const finish = (): void => {
+      if (path !== undefined) {
+        try {
+          unlinkSync(path)
+        } catch {}
+      }
+      closeFd(fd, then)
+    }
     // Late connections of the cancelled accept still arrive (and are closed) until its last
     // event, which closes the stream id.
-    if (this.#key >= 0) ring().cancel(this.#key)
-    else closeStream(this.#stream)
-    closeFd(fd, then)
+    if (this.#key >= 0) {
+      this.#afterAccept = finish
+      ring().cancel(this.#key)
+    } else {
+      closeStream(this.#stream)
+      finish()
+    }
   }
 }
 

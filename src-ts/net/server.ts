@@ -58,6 +58,8 @@ export class Server extends EventEmitter {
   #connections = 0
   #referenced = true
   #starting = false
+  /** Listening sockets being closed (the `'close'` waits for them). */
+  #closingListeners = 0
 
   constructor(options?: ServerOptions | Callback, listener?: Callback) {
     super()
@@ -193,7 +195,7 @@ export class Server extends EventEmitter {
   }
 
   #emitCloseIfDrained(): void {
-    if (this.#listener !== undefined || this.#connections > 0) return
+    if (this.#listener !== undefined || this.#connections > 0 || this.#closingListeners > 0) return
     process.nextTick(() => this.emit('close'))
   }
 
@@ -217,7 +219,11 @@ export class Server extends EventEmitter {
       } else this.once('close', cb)
     }
     if (this.#listener !== undefined) {
-      this.#listener.close()
+      this.#closingListeners++
+      this.#listener.close(() => {
+        this.#closingListeners--
+        this.#emitCloseIfDrained()
+      })
       this.#listener = undefined
     }
     this.#emitCloseIfDrained()

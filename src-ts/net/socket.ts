@@ -324,7 +324,8 @@ export class Socket extends Duplex {
       cb(err)
     } else {
       cb(err)
-      process.nextTick(() => this.emit('close', err != null))
+      // As a libuv handle's close callback: after the error, and after its microtasks.
+      setImmediate(() => this.emit('close', err != null))
     }
     const hook = this[kOnDestroy]
     this[kOnDestroy] = undefined
