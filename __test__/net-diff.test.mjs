@@ -19,9 +19,9 @@ test.serial('boros/net runs on io_uring here', (t) => {
 
 for (const [name, run] of Object.entries(scenarios)) {
   test.serial(name, async (t) => {
-    const expected = await run(nodeNet)
+    const expected = await run(nodeNet, nodeNet)
     nodeRecords[name] = expected
-    const actual = await run(borosNet)
+    const actual = await run(borosNet, nodeNet)
     t.deepEqual(actual, expected)
   })
 }

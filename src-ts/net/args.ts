@@ -107,7 +107,7 @@ export function connectTarget(options: Record<string, any>):
   if (localPort && typeof localPort !== 'number') throw invalidArgType('options.localPort', 'of type number', localPort)
   const port = options.port
   if (typeof port !== 'number' && typeof port !== 'string') {
-    throw invalidArgType('options.port', 'of type number or string', port)
+    throw invalidArgType('options.port', 'one of type number or string', port)
   }
   const p = validatePort(port)
   const host = options.host || 'localhost'

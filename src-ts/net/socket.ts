@@ -77,8 +77,9 @@ export class Socket extends Duplex {
 
   constructor(options: SocketOptions & { [kAccepted]?: [number, boolean] } = {}) {
     const allowHalfOpen = Boolean(options.allowHalfOpen)
+    const { signal, ...streamOptions } = options
     super({
-      ...options,
+      ...streamOptions,
       allowHalfOpen,
       emitClose: false,
       autoDestroy: true,
@@ -88,9 +89,9 @@ export class Socket extends Duplex {
     if (options.noDelay) this.#noDelay = true
     if (options.keepAlive) this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000)]
     this.on('end', onReadableStreamEnd)
-    if (options.signal !== undefined) {
-      validateAbortSignal(options.signal, 'options.signal')
-      addAbortSignal(options.signal, this)
+    if (signal !== undefined) {
+      validateAbortSignal(signal, 'signal')
+      addAbortSignal(signal, this)
     }
     const accepted = options[kAccepted]
     if (accepted !== undefined) {
