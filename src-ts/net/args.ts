@@ -92,9 +92,9 @@ export function validateAbortSignal(signal: unknown, name: string): asserts sign
 }
 
 /** The connect target from node:net options, checked as `Socket.prototype.connect` checks it. */
-export function connectTarget(options: Record<string, any>):
-  | { path: string }
-  | { host: string; port: number; localAddress?: string; localPort?: number } {
+export function connectTarget(
+  options: Record<string, any>
+): { path: string } | { host: string; port: number; localAddress?: string; localPort?: number } {
   if (options.port === undefined && options.path == null) {
     throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "options" or "port" or "path" argument must be specified')
   }

@@ -254,8 +254,10 @@ export class Connection {
   /** Ends our side (`shutdown(SHUT_WR)`) once every queued byte is sent. */
   end(cb?: WriteCallback): void {
     const shut = (err?: Error | null): void => {
-      if (err) return cb?.(err)
-      if (this.fd < 0) return cb?.()
+      if (err || this.fd < 0) {
+        cb?.(err)
+        return
+      }
       const token = takeToken((r) => {
         if (r < 0 && r !== ENOTCONN) cb?.(netErrno(r, 'shutdown'))
         else cb?.()
@@ -444,7 +446,9 @@ export class Listener {
 }
 
 /** Where to connect. */
-export type ConnectAddress = { readonly host: string; readonly port: number; readonly family: 4 | 6 } | { readonly path: string }
+export type ConnectAddress =
+  | { readonly host: string; readonly port: number; readonly family: 4 | 6 }
+  | { readonly path: string }
 
 /**
  * Opens a socket and connects it; resolves with the connected descriptor, rejects with Node's
@@ -468,7 +472,8 @@ export async function connectFd(
     await submit(
       (bb, t) => ('path' in to ? bb.unixConnect(fd, to.path, t) : bb.tcpConnect(fd, to.host, to.port, t)),
       (r) => {
-        if (r < 0) throw 'path' in to ? withHostPort(r, 'connect', to.path) : withHostPort(r, 'connect', to.host, to.port)
+        if (r < 0)
+          throw 'path' in to ? withHostPort(r, 'connect', to.path) : withHostPort(r, 'connect', to.host, to.port)
       },
       signal
     )

@@ -89,10 +89,18 @@ export class Server extends EventEmitter {
     const [options0, cb] = normalizeArgs(args)
     let options: Record<string, any> = options0
     if (this.#listener !== undefined || this.#starting) {
-      throw codedError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.')
+      throw codedError(
+        Error,
+        'ERR_SERVER_ALREADY_LISTEN',
+        'Listen method has been called more than once without closing.'
+      )
     }
     if (options._handle || options.handle || options.fd !== undefined) {
-      throw codedError(Error, 'ERR_INVALID_ARG_VALUE', 'boros/net: listening on an existing handle or fd is not supported')
+      throw codedError(
+        Error,
+        'ERR_INVALID_ARG_VALUE',
+        'boros/net: listening on an existing handle or fd is not supported'
+      )
     }
     if (cb !== null) this.once('listening', cb)
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2])

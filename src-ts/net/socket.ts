@@ -133,7 +133,9 @@ export class Socket extends Duplex {
    * address is tried in turn (happy eyeballs).
    */
   connect(...args: unknown[]): this {
-    const [options, cb] = Array.isArray(args[0]) ? (args[0] as [Record<string, any>, Callback | null]) : normalizeArgs(args)
+    const [options, cb] = Array.isArray(args[0])
+      ? (args[0] as [Record<string, any>, Callback | null])
+      : normalizeArgs(args)
     if (this.write !== Socket.prototype.write) this.write = Socket.prototype.write
     if (this.#conn !== undefined || this.connecting) {
       throw codedError(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting or connected')
@@ -153,9 +155,9 @@ export class Socket extends Duplex {
       this.#attempt([{ host: target.host, port: target.port, family: family as 4 | 6 }], local, 0)
       return this
     }
-    const autoSelect =
-      options.autoSelectFamily ?? (nodeNet as any).getDefaultAutoSelectFamily?.() ?? false
-    let attemptTimeout = options.autoSelectFamilyAttemptTimeout ?? (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout?.() ?? 250
+    const autoSelect = options.autoSelectFamily ?? (nodeNet as any).getDefaultAutoSelectFamily?.() ?? false
+    let attemptTimeout =
+      options.autoSelectFamilyAttemptTimeout ?? (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout?.() ?? 250
     if (attemptTimeout < 10) attemptTimeout = 10
     const lookup = (options.lookup ?? dns.lookup) as typeof dns.lookup
     if (options.lookup !== undefined) validateFunction(options.lookup, 'options.lookup')
@@ -169,8 +171,9 @@ export class Socket extends Duplex {
         this.destroy(err)
         return
       }
-      const list = (Array.isArray(addresses) ? addresses : [{ address: addresses as unknown as string, family: 4 }])
-        .filter((a) => nodeNet.isIP(a.address))
+      const list = (
+        Array.isArray(addresses) ? addresses : [{ address: addresses as unknown as string, family: 4 }]
+      ).filter((a) => nodeNet.isIP(a.address))
       if (list.length === 0) {
         const e = codedError(Error, 'ERR_INVALID_ADDRESS', 'Invalid address')
         this.destroy(e)
@@ -262,7 +265,14 @@ export class Socket extends Duplex {
 
   #writeGeneric(bufs: Buffer[], cb: WriteCb): void {
     if (this.connecting) {
-      const onClose = (): void => cb(codedError(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established'))
+      const onClose = (): void =>
+        cb(
+          codedError(
+            Error,
+            'ERR_SOCKET_CLOSED_BEFORE_CONNECTION',
+            'Socket closed before the connection was established'
+          )
+        )
       this.once('close', onClose)
       this.once('connect', () => {
         this.off('close', onClose)
@@ -302,7 +312,10 @@ export class Socket extends Duplex {
       return
     }
     const conn = this.#conn
-    if (conn === undefined || conn.fd < 0) return cb()
+    if (conn === undefined || conn.fd < 0) {
+      cb()
+      return
+    }
     conn.end(() => cb())
   }
 
