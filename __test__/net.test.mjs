@@ -2,7 +2,7 @@
 // across worker threads, the low-level Conn API, stats counters), process liveness (ref/unref),
 // worker teardown with sockets open, and the fallback's identity.
 import test from 'ava'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import * as nodeNet from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -283,4 +283,52 @@ test('fallback: boros/net is node:net, and the low-level API runs on it', async 
     same: [true, true, true, true, true, true],
     got: 'fallback'
   })
+})
+
+test('node:http serves boros/net sockets, and an agent connects through them', async (t) => {
+  const http = await import('node:http')
+  const hs = http.createServer((req, res) => res.end(`hello ${req.url}`))
+  const server = net.createServer((s) => hs.emit('connection', s))
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  const agent = new http.Agent({ keepAlive: true })
+  const sockets = []
+  agent.createConnection = (opts, cb) => {
+    const s = net.connect(opts.port, opts.host, cb)
+    sockets.push(s)
+    return s
+  }
+  const bodies = []
+  for (let i = 0; i < 3; i++) {
+    bodies.push(
+      await new Promise((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: `/${i}`, agent }, (res) => {
+            let b = ''
+            res.on('data', (d) => (b += d))
+            res.on('end', () => resolve(`${res.statusCode} ${b}`))
+          })
+          .on('error', reject)
+      })
+    )
+  }
+  t.deepEqual(bodies, ['200 hello /0', '200 hello /1', '200 hello /2'])
+  t.is(sockets.length, 1, 'keep-alive reused the boros socket')
+  t.true(sockets[0] instanceof net.Socket)
+  t.is(await fetch(`http://127.0.0.1:${port}/fetch`).then((r) => r.text()), 'hello /fetch')
+  agent.destroy()
+  hs.closeAllConnections()
+  hs.close()
+  await new Promise((r) => server.close(r))
+})
+
+test('boros doctor lists what boros/net needs', (t) => {
+  const r = spawnSync(process.execPath, ['bin/boros.js', 'doctor', '--json'], { cwd: root, encoding: 'utf8' })
+  const report = JSON.parse(r.stdout)
+  t.deepEqual(
+    report.net.map((f) => f.op),
+    ['accept', 'recv', 'connect', 'send', 'sendmsg', 'shutdown', 'close', 'async_cancel']
+  )
+  t.true(report.net.every((f) => f.supported === true))
+  t.is(report.net[1].since, '6.0')
 })
