@@ -9,7 +9,7 @@ import * as dns from 'node:dns'
 import * as nodeNet from 'node:net'
 import { Duplex, addAbortSignal } from 'node:stream'
 import { ring } from '../binding.js'
-import { codedError, invalidArgType } from '../errors.js'
+import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
 import {
   connectTarget,
   normalizeArgs,
@@ -78,6 +78,12 @@ export class Socket extends Duplex {
   constructor(options: SocketOptions & { [kAccepted]?: [number, boolean] } = {}) {
     const allowHalfOpen = Boolean(options.allowHalfOpen)
     const { signal, ...streamOptions } = options
+    const unsupported = options as { fd?: unknown; handle?: unknown; onread?: unknown }
+    for (const key of ['fd', 'handle', 'onread'] as const) {
+      if (unsupported[key] !== undefined) {
+        throw invalidArgValue(`options.${key}`, unsupported[key], 'is not supported by boros/net (use node:net for it)')
+      }
+    }
     super({
       ...streamOptions,
       allowHalfOpen,
