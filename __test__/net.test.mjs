@@ -332,3 +332,76 @@ test('boros doctor lists what boros/net needs', (t) => {
   t.true(report.net.every((f) => f.supported === true))
   t.is(report.net[1].since, '6.0')
 })
+
+test('out of descriptors while accepting (EMFILE): no error event, as node:net, and accepting resumes', async (t) => {
+  const run = (impl) =>
+    new Promise((resolve, reject) => {
+      const code = `
+        const net = require(${JSON.stringify(impl)})
+        const errors = []
+        const sockets = []
+        let freeing = false
+        let held = 0
+        const server = net.createServer((s) => {
+          s.on('error', () => {})
+          if (freeing) s.destroy()
+          else sockets.push(s)
+        })
+        server.on('error', (e) => errors.push(e.code))
+        server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'))
+        process.stdin.on('data', (d) => {
+          if (String(d).startsWith('free')) {
+            freeing = true
+            held = sockets.length
+            for (const s of sockets.splice(0)) s.destroy()
+          } else {
+            server.close()
+            process.stdout.write(JSON.stringify({ errors, held }) + '\\n')
+          }
+        })
+      `
+      const p = spawn('sh', ['-c', `ulimit -n 48; exec "${process.execPath}" -e '${code.replace(/'/g, "'\\''")}'`], {
+        cwd: root
+      })
+      let out = ''
+      let started = false
+      let served
+      p.stdout.on('data', async (d) => {
+        out += d
+        const lines = out.split('\n')
+        if (lines.length === 2 && !started) {
+          started = true
+          const port = Number(lines[0])
+          // More connections than the child has descriptors for.
+          const closed = Array.from(
+            { length: 80 },
+            () =>
+              new Promise((r) => {
+                const c = nodeNet.connect(port, '127.0.0.1')
+                c.on('error', () => r('error'))
+                c.on('close', () => r('closed'))
+                c.setTimeout(5000, () => {
+                  c.destroy()
+                  r('timeout')
+                })
+              })
+          )
+          await sleep(500)
+          p.stdin.write('free\n')
+          served = await Promise.all(closed)
+          p.stdin.write('done\n')
+        } else if (lines.length >= 3 && served !== undefined) {
+          resolve({ ...JSON.parse(lines[1]), closed: served.filter((x) => x === 'closed').length })
+          p.kill()
+        }
+      })
+      p.on('error', reject)
+    })
+  const expected = await run('node:net')
+  const actual = await run(netModule)
+  // Both ran out of descriptors before the peer's 80 connections were in.
+  t.true(expected.held > 0 && expected.held < 80, `node:net held ${expected.held}`)
+  t.true(actual.held > 0 && actual.held < 80, `boros/net held ${actual.held}`)
+  t.deepEqual({ ...expected, held: 0 }, { errors: [], closed: 80, held: 0 })
+  t.deepEqual({ ...actual, held: 0 }, { ...expected, held: 0 })
+})

@@ -8,13 +8,14 @@
  */
 import { unlinkSync } from 'node:fs'
 import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
-import { systemError } from '../errors.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
 
 const ECANCELED = -125
 const ENOTCONN = -107
+const EMFILE = -24
+const ENFILE = -23
 /** Buffers one `sendmsg` takes (Linux's UIO_MAXIOV). */
 const IOV_MAX = 1024
 
@@ -344,6 +345,7 @@ export class Listener {
   #closed = false
   #path: string | undefined
   #afterAccept: (() => void) | undefined
+  #retry: NodeJS.Timeout | undefined
 
   /**
    * Listens (synchronously: socket, bind, listen) and starts accepting. Throws Node's error
@@ -393,9 +395,16 @@ export class Listener {
       return
     }
     if (result === ECANCELED) return
-    this.events.onError?.(systemError(result, 'accept'))
-    // Transient errors (EMFILE, ENFILE, ENOBUFS...): go on accepting, as libuv does.
-    this.#arm()
+    // Out of descriptors: libuv says nothing (it drops the connection with a reserved
+    // descriptor); here the connections wait in the backlog until descriptors are free.
+    if (result !== EMFILE && result !== ENFILE) this.events.onError?.(netErrno(result, 'accept'))
+    // Go on accepting, as libuv does, after a pause (an accept that fails at once would
+    // otherwise spin).
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      if (this.fd >= 0) this.#arm()
+    }, 10)
+    if (!this.#referenced) this.#retry.unref()
   }
 
   /** Whether the armed accept keeps the process alive (`server.ref()`/`unref()`). */
@@ -403,6 +412,8 @@ export class Listener {
     if (this.#referenced === on) return
     this.#referenced = on
     if (this.#key >= 0) ring().setOpRef(this.#key, on)
+    if (on) this.#retry?.ref()
+    else this.#retry?.unref()
   }
 
   /** The bound address (the port the kernel picked for port 0). */
@@ -424,6 +435,7 @@ export class Listener {
     counters.listeners--
     const fd = this.fd
     this.fd = -1
+    clearTimeout(this.#retry)
     const path = this.#path
     const finish = (): void => {
       if (path !== undefined) {

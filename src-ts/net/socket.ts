@@ -373,12 +373,6 @@ export class Socket extends Duplex {
     this.destroy()
   }
 
-  /** Pauses the readable side; the kernel stops taking bytes for us once the buffer is full. */
-  override pause(): this {
-    super.pause()
-    return this
-  }
-
   /** `TCP_NODELAY` (default true). */
   setNoDelay(noDelay = true): this {
     this.#noDelay = Boolean(noDelay)
