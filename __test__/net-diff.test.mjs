@@ -38,6 +38,6 @@ test.serial('the fallback backend (BOROS_BACKEND=fallback) gives node:net’s re
   t.is(out.backend, 'node:net')
   for (const name of Object.keys(scenarios)) {
     if (nodeRecords[name] === undefined) continue
-    t.deepEqual(out.records[name], nodeRecords[name], name)
+    t.deepEqual(out.records[name], JSON.parse(JSON.stringify(nodeRecords[name])), name)
   }
 })

@@ -335,8 +335,9 @@ export class Socket extends Duplex {
     if (conn !== undefined) {
       this.#bytesRead = conn.bytesRead
       this.#bytesWritten = conn.bytesWritten
-      this.#peer ??= this.#address(true)
-      this.#local ??= this.#address(false)
+      // The peer's address stays known after the close; the local one goes (as node:net).
+      this.#peerAddress()
+      this.#local = undefined
       const hadError = err != null
       const reset = this.#reset
       this.#conn = undefined
@@ -444,6 +445,7 @@ export class Socket extends Duplex {
   }
 
   #localAddress(): Address {
+    if (this.#conn === undefined) return {}
     if (this.#local === undefined || this.#local.address === undefined) {
       const a = this.#address(false)
       if (a.address !== undefined || this.#conn === undefined) this.#local = a
