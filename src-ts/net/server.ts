@@ -120,6 +120,7 @@ export class Server extends EventEmitter {
       if (options.host) {
         this.#starting = true
         dns.lookup(options.host, (err, ip) => {
+          if (!this.#starting) return // closed while the name was looked up
           this.#starting = false
           if (err) this.emit('error', err)
           else this.#start({ host: ip, port, ipv6Only, reusePort }, backlog)
@@ -226,6 +227,7 @@ export class Server extends EventEmitter {
         this.once('close', () => cb(codedError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.')))
       } else this.once('close', cb)
     }
+    this.#starting = false
     if (this.#listener !== undefined) {
       this.#closingListeners++
       this.#listener.close(() => {
