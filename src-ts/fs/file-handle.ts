@@ -14,7 +14,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events'
-import * as nodeFs from 'node:fs'
+import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
 import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
