@@ -83,7 +83,8 @@ export const copyFileSync: Fs extends { copyFileSync: infer T } ? T : unknown = 
 export const cp: Fs extends { cp: infer T } ? T : unknown = node.cp as never
 export const cpSync: Fs extends { cpSync: infer T } ? T : unknown = node.cpSync as never
 export const createReadStream: Fs extends { createReadStream: infer T } ? T : unknown = node.createReadStream as never
-export const createWriteStream: Fs extends { createWriteStream: infer T } ? T : unknown = node.createWriteStream as never
+export const createWriteStream: Fs extends { createWriteStream: infer T } ? T : unknown =
+  node.createWriteStream as never
 export const exists: Fs extends { exists: infer T } ? T : unknown = node.exists as never
 export const existsSync: Fs extends { existsSync: infer T } ? T : unknown = node.existsSync as never
 export const fchmod: Fs extends { fchmod: infer T } ? T : unknown = node.fchmod as never
@@ -109,7 +110,8 @@ export const lutimes: Fs extends { lutimes: infer T } ? T : unknown = node.lutim
 export const lutimesSync: Fs extends { lutimesSync: infer T } ? T : unknown = node.lutimesSync as never
 export const mkdirSync: Fs extends { mkdirSync: infer T } ? T : unknown = node.mkdirSync as never
 export const mkdtemp: Fs extends { mkdtemp: infer T } ? T : unknown = node.mkdtemp as never
-export const mkdtempDisposableSync: Fs extends { mkdtempDisposableSync: infer T } ? T : unknown = node.mkdtempDisposableSync as never
+export const mkdtempDisposableSync: Fs extends { mkdtempDisposableSync: infer T } ? T : unknown =
+  node.mkdtempDisposableSync as never
 export const mkdtempSync: Fs extends { mkdtempSync: infer T } ? T : unknown = node.mkdtempSync as never
 export const openAsBlob: Fs extends { openAsBlob: infer T } ? T : unknown = node.openAsBlob as never
 export const openSync: Fs extends { openSync: infer T } ? T : unknown = node.openSync as never

@@ -23,6 +23,8 @@
  * `node:fs`'s own.
  * @module
  */
+// biome-ignore-all lint/complexity/noArguments: Node's overloads depend on how many arguments were passed; delegation passes them on unchanged
+// biome-ignore-all lint/suspicious/noExplicitAny: callbacks and option bags of any shape are checked at run time
 import type * as NodeFsTypes from 'node:fs'
 import { FAST_MAX, dropToken, queueRead, queueWrite, ring, takeToken, usesRing } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
@@ -218,7 +220,11 @@ function ringRead(
   }
   if (len <= FAST_MAX && queueRead(refOf(fd), buffer, off, len, pos, waiter)) return true
   if (len > BOUNCE_MAX) return false
-  native((b, t) => b.read(FILE_KIND_FD, fd, buffer, off, len, pos, t), waiter, (e: unknown) => cb(e, 0, buffer))
+  native(
+    (b, t) => b.read(FILE_KIND_FD, fd, buffer, off, len, pos, t),
+    waiter,
+    (e: unknown) => cb(e, 0, buffer)
+  )
   return true
 }
 
@@ -346,7 +352,11 @@ function ringWrite(
     else cb(null, r, data)
   }
   if (len <= FAST_MAX && queueWrite(refOf(fd), buffer, off, len, pos, waiter)) return true
-  native((b, t) => b.write(FILE_KIND_FD, fd, buffer, off, len, pos, t), waiter, (e: unknown) => cb(e, 0, data))
+  native(
+    (b, t) => b.write(FILE_KIND_FD, fd, buffer, off, len, pos, t),
+    waiter,
+    (e: unknown) => cb(e, 0, data)
+  )
   return true
 }
 
@@ -685,12 +695,22 @@ function writeCall(append: boolean, args: IArguments): void {
 }
 
 /** `fs.writeFile(file, data[, options], callback)`: boros/fs `writeFile`. */
-export function writeFile(_file: NodeFsTypes.PathOrFileDescriptor, _data: unknown, _options?: unknown, _cb?: unknown): void {
+export function writeFile(
+  _file: NodeFsTypes.PathOrFileDescriptor,
+  _data: unknown,
+  _options?: unknown,
+  _cb?: unknown
+): void {
   writeCall(false, arguments)
 }
 
 /** `fs.appendFile(path, data[, options], callback)`: boros/fs `appendFile`. */
-export function appendFile(_path: NodeFsTypes.PathOrFileDescriptor, _data: unknown, _options?: unknown, _cb?: unknown): void {
+export function appendFile(
+  _path: NodeFsTypes.PathOrFileDescriptor,
+  _data: unknown,
+  _options?: unknown,
+  _cb?: unknown
+): void {
   writeCall(true, arguments)
 }
 
