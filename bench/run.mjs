@@ -42,6 +42,8 @@ const CONTENDERS = {
     pool: true,
     env: { UV_USE_IO_URING: '0' }
   },
+  // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
+  'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },
   fsp: { label: 'fs/promises', kind: 'promise', api: 'node', env: { UV_USE_IO_URING: '0' } },
   cb: { label: 'fs callbacks', kind: 'callback', api: 'node', env: { UV_USE_IO_URING: '0' } },
   sync: { label: 'fs sync', kind: 'sync', api: 'node', env: { UV_USE_IO_URING: '0' }, qdIndependent: true },
