@@ -217,3 +217,28 @@ test('boros/register with BOROS_REGISTER_FS_CALLBACKS=1 swaps the callback API (
   t.deepEqual(off.callbacks, [])
   t.is(off.ring, 0)
 })
+
+test.serial('Stats equal node:fs own, field for field, dates and own keys included (boros/fs and callbacks)', async (t) => {
+  const { stat } = await import('../dist/fs/index.js')
+  const file = fileURLToPath(import.meta.url)
+  const node = fs.statSync(file)
+  // Before any Date field is read (reading one makes it an own property on Node 22+).
+  const nodeKeys = Object.keys(node)
+  const viaCb = await new Promise((res, rej) => bcb.stat(file, (e, s) => (e ? rej(e) : res(s))))
+  const viaFd = await new Promise((res, rej) => {
+    const fd = fs.openSync(file)
+    bcb.fstat(fd, (e, s) => (fs.closeSync(fd), e ? rej(e) : res(s)))
+  })
+  const viaPromise = await stat(file)
+  for (const st of [viaCb, viaFd, viaPromise]) {
+    t.true(st instanceof fs.Stats)
+    // The same own keys (Node 22+ makes the Date fields lazily, on first read).
+    t.deepEqual(Object.keys(st), nodeKeys)
+    for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'mtimeMs', 'ctimeMs', 'birthtimeMs']) {
+      t.is(st[k], node[k], k)
+    }
+    for (const k of ['mtime', 'ctime', 'birthtime']) t.is(st[k].getTime(), node[k].getTime(), k)
+    t.true(st.atime instanceof Date)
+    t.true(st.isFile())
+  }
+})
