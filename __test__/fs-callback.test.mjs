@@ -242,3 +242,35 @@ test.serial('Stats equal node:fs own, field for field, dates and own keys includ
     t.true(st.isFile())
   }
 })
+
+test.serial('reads into alignedBuffer memory (in place, no bounce) land the right bytes, both APIs', async (t) => {
+  const { alignedBuffer, open } = await import('../dist/fs/index.js')
+  const dir = fs.mkdtempSync(`${base}/owned-`)
+  const data = Buffer.alloc(1024 * 1024)
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i * 2654435761 >>> 0, i)
+  fs.writeFileSync(`${dir}/a`, data)
+  const fd = fs.openSync(`${dir}/a`, 'r')
+  const fh = await open(`${dir}/a`)
+  for (const [off, len, pos] of [
+    [0, 131072, 0],
+    [100, 70000, 4099],
+    [0, 512 * 1024, 500000],
+    [4096, 65537, 1024 * 1024 - 65537]
+  ]) {
+    const a = alignedBuffer(len + off)
+    const n = await new Promise((res, rej) => bcb.read(fd, a, off, len, pos, (e, got) => (e ? rej(e) : res(got))))
+    t.is(n, len)
+    t.true(a.subarray(off, off + len).equals(data.subarray(pos, pos + len)), `callback ${off} ${len} ${pos}`)
+    const b = alignedBuffer(len + off)
+    const r = await fh.read(b.subarray(off), 0, len, pos)
+    t.is(r.bytesRead, len)
+    t.true(b.subarray(off, off + len).equals(data.subarray(pos, pos + len)), `promise ${off} ${len} ${pos}`)
+  }
+  // Past the end: a short read, the rest of the buffer untouched.
+  const c = alignedBuffer(200000)
+  const n = await new Promise((res, rej) => bcb.read(fd, c, 0, 200000, data.length - 1000, (e, got) => (e ? rej(e) : res(got))))
+  t.is(n, 1000)
+  t.true(c.subarray(1000).every((x) => x === 0))
+  await fh.close()
+  fs.closeSync(fd)
+})

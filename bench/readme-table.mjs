@@ -71,6 +71,19 @@ export function table(doc) {
   return lines.join('\n')
 }
 
+/** CPU per op and io_uring_enter calls per op of the random reads at 64 in flight, from the run. */
+export function cpuLine(doc) {
+  const rows = doc.results.filter((r) => r.workload === 'randread' && r.qd === 64 && r.rate > 0)
+  const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
+  const names = { boros: 'boros', 'boros-cb': 'boros/fs/callback', 'boros-pool': 'boros on pool buffers', native: 'native', cb: 'fs callbacks', fsp: 'fs/promises' }
+  const cpu = Object.keys(names)
+    .filter((c) => by[c]?.cpuPerOpUs != null)
+    .map((c) => `${names[c]} ${by[c].cpuPerOpUs.toFixed(2)} µs`)
+  if (cpu.length === 0) return ''
+  const enters = ['boros', 'native'].filter((c) => by[c]?.entersPerOp != null).map((c) => `${names[c]} ${by[c].entersPerOp.toFixed(3)}`)
+  return `CPU per 4 KiB read at 64 in flight (all threads): ${cpu.join(', ')}.${enters.length ? ` io_uring_enter calls per read: ${enters.join(', ')}.` : ''}`
+}
+
 /** One line on where and how the figures were measured. */
 export function runLine(doc) {
   const m = doc.meta
@@ -95,7 +108,17 @@ export function writeReadme(doc, readmeFile = path.join(REPO, 'README.md')) {
   const i = text.indexOf(begin)
   const j = text.indexOf(end)
   if (i < 0 || j < i) throw new Error(`${readmeFile} has no ${begin} ... ${end} block`)
-  const block = [begin, runLine(doc), '', `![boros vs node:fs on Node ${major}](docs/bench/node${major}.svg)`, '', table(doc), end].join('\n')
+  const cpu = cpuLine(doc)
+  const block = [
+    begin,
+    runLine(doc),
+    '',
+    `![boros vs node:fs on Node ${major}](docs/bench/node${major}.svg)`,
+    '',
+    table(doc),
+    ...(cpu ? ['', cpu] : []),
+    end
+  ].join('\n')
   fs.writeFileSync(readmeFile, text.slice(0, i) + block + text.slice(j + end.length))
   return [svg, readmeFile]
 }

@@ -219,6 +219,14 @@ function ringRead(
     else cb(null, r, buffer)
   }
   if (len <= FAST_MAX && queueRead(refOf(fd), buffer, off, len, pos, waiter)) return true
+  const b = ring()
+  if (len > FAST_MAX && b.isOwned(buffer)) {
+    // Natively owned memory (`alignedBuffer`): the kernel reads into it in place, no bounce.
+    native((n, t) => n.readOwned(FILE_KIND_FD, fd, buffer as Buffer, off, len, pos, t), waiter, (e: unknown) =>
+      cb(e, 0, buffer)
+    )
+    return true
+  }
   if (len > BOUNCE_MAX) return false
   native(
     (b, t) => b.read(FILE_KIND_FD, fd, buffer, off, len, pos, t),
