@@ -165,8 +165,10 @@ mod tests {
     #[test]
     fn set_init_never_exceeds_capacity() {
         let mut v = Bounce::new(4096);
-        // SAFETY: what is checked here is that set_init clamps to the capacity, so no byte
-        // past the allocation is ever claimed initialized; the bytes are zeroed at allocation.
+        // SAFETY: all 4096 bytes of the allocation are written first, as the kernel would.
+        unsafe { std::ptr::write_bytes(v.stable_mut_ptr(), 7, 4096) };
+        // SAFETY: every byte is initialized (above); what is checked is that set_init clamps to
+        // the capacity, so no byte past the allocation is ever claimed initialized.
         unsafe { v.set_init(10_000) };
         assert_eq!(v.len(), 4096);
         assert_eq!(v.as_slice().len(), 4096);
