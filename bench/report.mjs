@@ -109,6 +109,7 @@ export function writeJson(doc, dir) {
 const COLORS = {
   boros: '#d9480f',
   'boros-pool': '#f08c00',
+  'boros-cb': '#e8590c',
   fsp: '#495057',
   cb: '#1c7ed6',
   sync: '#868e96',
