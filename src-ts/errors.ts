@@ -113,11 +113,30 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
   return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The ${type} '${name}' ${reason}. Received ${shown}`)
 }
 
-/** `ERR_OUT_OF_RANGE`, worded as Node words it. */
+/** `ERR_OUT_OF_RANGE`, worded as Node words it (`4_294_967_296`, `5n`: Node's rendering of the value). */
 export function outOfRange(name: string, range: string, value: unknown): RangeError {
+  let received: string
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) > 2 ** 32) {
+    received = numericalSeparator(String(value))
+  } else if (typeof value === 'bigint') {
+    received = String(value)
+    if (value > 2n ** 32n || value < -(2n ** 32n)) received = numericalSeparator(received)
+    received += 'n'
+  } else {
+    received = inspect(value)
+  }
   return codedError(
     RangeError,
     'ERR_OUT_OF_RANGE',
-    `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`
+    `The value of "${name}" is out of range. It must be ${range}. Received ${received}`
   )
+}
+
+/** Node's addNumericalSeparator: `1234567` as `1_234_567`. */
+function numericalSeparator(val: string): string {
+  let res = ''
+  let i = val.length
+  const start = val[0] === '-' ? 1 : 0
+  for (; i >= start + 4; i -= 3) res = `_${val.slice(i - 3, i)}${res}`
+  return `${val.slice(0, i)}${res}`
 }

@@ -44,7 +44,7 @@ export function validatePosition(position: unknown, length?: number): number | b
     // with EFBIG/EOVERFLOW, or reads 0 at the end of the file). Positions past 2^53 - 1 cannot be
     // a double: they come back as a bigint (the caller serves them through node:fs).
     const max = length === undefined ? BigInt(Number.MAX_SAFE_INTEGER) : 2n ** 63n - 1n - BigInt(length)
-    if (position < -1n || position > max) throw outOfRange('position', `>= -1 && <= ${max}`, `${position}n`)
+    if (position < -1n || position > max) throw outOfRange('position', `>= -1 && <= ${max}`, position)
     return position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(position) : position
   }
   if (typeof position !== 'number') throw invalidArgType('position', 'of type number or bigint', position)

@@ -4,7 +4,7 @@
  * @module
  */
 import { constants } from 'node:fs'
-import { invalidArgValue, invalidArgType } from '../errors.js'
+import { invalidArgValue, invalidArgType, outOfRange } from '../errors.js'
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL, O_SYNC } = constants
 
@@ -48,15 +48,16 @@ export function parseFlags(flags: unknown, fallback = 'r'): number {
 
 /** A mode given as a number or an octal string. */
 export function parseMode(mode: unknown, fallback: number): number {
+  // Node's parseFileMode: an octal string is parsed, then validateUint32 (so -1, 1.5 and an
+  // octal string above 0o37777777777 are ERR_OUT_OF_RANGE, a non-number ERR_INVALID_ARG_TYPE).
   if (mode == null) return fallback
   if (typeof mode === 'string') {
     if (!/^[0-7]+$/.test(mode))
       throw invalidArgValue('mode', mode, 'must be a 32-bit unsigned integer or an octal string')
-    return parseInt(mode, 8)
+    mode = parseInt(mode, 8)
   }
-  if (typeof mode !== 'number') throw invalidArgType('mode', 'of type number or string', mode)
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0xffffffff) {
-    throw invalidArgValue('mode', mode, 'must be a 32-bit unsigned integer or an octal string')
-  }
+  if (typeof mode !== 'number') throw invalidArgType('mode', 'of type number', mode)
+  if (!Number.isInteger(mode)) throw outOfRange('mode', 'an integer', mode)
+  if (mode < 0 || mode > 0xffffffff) throw outOfRange('mode', '>= 0 && <= 4294967295', mode)
   return mode
 }
