@@ -34,6 +34,40 @@ export function validateOffsetLength(offset: unknown, length: unknown, byteLengt
   validateInteger(length, 'length', 0, Math.min(MAX_RW, byteLength - (offset as number)))
 }
 
+/**
+ * `FileHandle.read`'s range checks, worded as Node's: `offset` an integer >= 0, then
+ * validateOffsetLengthRead (`length` >= 0, then `<= byteLength - offset`).
+ */
+export function validateReadRange(offset: unknown, length: unknown, byteLength: number): void {
+  validateInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER)
+  if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length)
+  if (!Number.isInteger(length)) throw outOfRange('length', 'an integer', length)
+  if (length < 0) throw outOfRange('length', '>= 0', length)
+  if (offset + length > byteLength) throw outOfRange('length', `<= ${byteLength - offset}`, length)
+}
+
+/**
+ * `FileHandle.write`'s range checks, worded as Node's: `offset` an integer >= 0, then
+ * validateOffsetLengthWrite (`offset <= byteLength`, `length <= byteLength - offset`,
+ * `length >= 0`, `length` an int32).
+ */
+export function validateWriteRange(offset: unknown, length: number, byteLength: number): void {
+  validateInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER)
+  if (offset > byteLength) throw outOfRange('offset', `<= ${byteLength}`, offset)
+  if (length > byteLength - offset) throw outOfRange('length', `<= ${byteLength - offset}`, length)
+  if (length < 0) throw outOfRange('length', '>= 0', length)
+  validateInteger(length, 'length', 0, INT32_MAX)
+}
+
+/**
+ * A write's position as Node takes it (`FileHandle.write`, buffer or string, every Node from 20
+ * to 24): a safe integer >= 0 is a position; anything else (null, -2, 1.5, NaN, a bigint, a
+ * string, 2^53) means the current file position (-1) and is not an error.
+ */
+export function writePosition(position: unknown): number {
+  return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1
+}
+
 /** `null`/`undefined`/-1 mean "the current file position" (-1 natively). */
 export function validatePosition(position: unknown): number
 export function validatePosition(position: unknown, length: number): number | bigint

@@ -22,7 +22,16 @@ import { poolSlotOf } from '../buffer-pool.js'
 import { codedError, codes, invalidArgType, invalidArgValue, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { currentTask } from '../task-context.js'
-import { validateBuffer, validateInteger, validateOffsetLength, validatePosition, validateSignal, MAX_RW } from '../validate.js'
+import {
+  validateBuffer,
+  validateInteger,
+  validatePosition,
+  validateReadRange,
+  validateSignal,
+  validateWriteRange,
+  writePosition,
+  MAX_RW
+} from '../validate.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
 import { parseMode } from './flags.js'
 import type {
@@ -400,7 +409,7 @@ export class FileHandle extends EventEmitter {
       // Node's order: nothing to read resolves at once; then an empty buffer; then the range.
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
       if (buf.byteLength === 0) throw invalidArgValue('buffer', buf, 'is empty and cannot be written')
-      validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
+      validateReadRange(off, Math.min(len, MAX_RW), buf.byteLength)
       const pos = validatePosition(position !== undefined ? position : opts?.position, len)
       validateSignal(opts?.signal)
       const read =
@@ -428,27 +437,31 @@ export class FileHandle extends EventEmitter {
       let len: number
       let pos: number
       if (typeof data === 'string') {
-        const encoding = (typeof length === 'string' ? length : 'utf8') as BufferEncoding
+        // Node's ParseEncoding: an unknown or non-string encoding is utf8.
+        const encoding = (typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8') as BufferEncoding
         // Node's validateEncoding: hex text must have an even length.
-        if (encoding === 'hex' && data.length % 2 !== 0) {
+        if (encoding.toLowerCase() === 'hex' && data.length % 2 !== 0) {
           throw invalidArgValue('encoding', encoding, `is invalid for data of length ${data.length}`)
         }
         buf = Buffer.from(data, encoding)
         len = buf.byteLength
-        pos = validatePosition(offset as number | null | undefined)
+        pos = writePosition(offset)
       } else {
         validateBuffer(data)
         buf = data
+        // Node: an empty buffer writes nothing before any other argument is looked at.
+        if (buf.byteLength === 0) return Promise.resolve({ bytesWritten: 0, buffer: data })
         if (offset !== null && typeof offset === 'object') {
           off = offset.offset ?? 0
-          len = offset.length ?? buf.byteLength - off
-          validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
-          pos = validatePosition(offset.position)
+          len = offset.length === undefined || typeof offset.length !== 'number' ? buf.byteLength - off : offset.length
+          validateWriteRange(off, Math.min(len, MAX_RW), buf.byteLength)
+          pos = writePosition(offset.position)
         } else {
           off = offset ?? 0
-          len = (length as number | null | undefined) ?? buf.byteLength - off
-          validateOffsetLength(off, Math.min(len, MAX_RW), buf.byteLength)
-          pos = validatePosition(position)
+          // Node: a length that is not a number is the rest of the buffer.
+          len = typeof length === 'number' ? length : buf.byteLength - off
+          validateWriteRange(off, Math.min(len, MAX_RW), buf.byteLength)
+          pos = writePosition(position)
         }
       }
       const written = this.#write(buf, off, len, pos)
