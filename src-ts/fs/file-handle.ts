@@ -393,6 +393,8 @@ export class FileHandle extends EventEmitter {
     position?: number | bigint | null
   ): Promise<ReadResult<T>> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
+    // Node's fsCall: a closed handle is EBADF before any argument is looked at.
+    if (this.#open() === undefined) return Promise.reject(ebadf('read'))
     let opts: ReadOptions<T> | undefined
     if (buffer === undefined || (!ArrayBuffer.isView(buffer) && typeof buffer === 'object')) {
       opts = buffer as ReadOptions<T> | undefined
@@ -405,11 +407,12 @@ export class FileHandle extends EventEmitter {
     try {
       validateBuffer(buf)
       const off = (offset as number | null | undefined) ?? opts?.offset ?? 0
+      // Node's order: the offset; nothing to read resolves at once; then an empty buffer; then the range.
+      validateInteger(off, 'offset', 0, Number.MAX_SAFE_INTEGER)
       const len = length ?? opts?.length ?? buf.byteLength - off
-      // Node's order: nothing to read resolves at once; then an empty buffer; then the range.
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
       if (buf.byteLength === 0) throw invalidArgValue('buffer', buf, 'is empty and cannot be written')
-      validateReadRange(off, Math.min(len, MAX_RW), buf.byteLength)
+      validateReadRange(off, len, buf.byteLength)
       const pos = validatePosition(position !== undefined ? position : opts?.position, len)
       validateSignal(opts?.signal)
       const read =
@@ -431,6 +434,8 @@ export class FileHandle extends EventEmitter {
     position?: number | bigint | null
   ): Promise<WriteResult<T>> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
+    // Node's fsCall: a closed handle is EBADF before any argument is looked at.
+    if (this.#open() === undefined) return Promise.reject(ebadf('write'))
     try {
       let buf: NodeJS.ArrayBufferView
       let off = 0
@@ -454,13 +459,13 @@ export class FileHandle extends EventEmitter {
         if (offset !== null && typeof offset === 'object') {
           off = offset.offset ?? 0
           len = offset.length === undefined || typeof offset.length !== 'number' ? buf.byteLength - off : offset.length
-          validateWriteRange(off, Math.min(len, MAX_RW), buf.byteLength)
+          validateWriteRange(off, len, buf.byteLength)
           pos = writePosition(offset.position)
         } else {
           off = offset ?? 0
           // Node: a length that is not a number is the rest of the buffer.
           len = typeof length === 'number' ? length : buf.byteLength - off
-          validateWriteRange(off, Math.min(len, MAX_RW), buf.byteLength)
+          validateWriteRange(off, len, buf.byteLength)
           pos = writePosition(position)
         }
       }
