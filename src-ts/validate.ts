@@ -81,7 +81,7 @@ export function validatePosition(position: unknown, length?: number): number | b
     if (position < -1n || position > max) throw outOfRange('position', `>= -1 && <= ${max}`, position)
     return position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(position) : position
   }
-  if (typeof position !== 'number') throw invalidArgType('position', 'of type number or bigint', position)
+  if (typeof position !== 'number') throw invalidArgType('position', 'of type bigint or integer', position) // Node: ['integer', 'bigint']
   if (!Number.isInteger(position)) throw outOfRange('position', 'an integer', position)
   if (position < -1 || position > Number.MAX_SAFE_INTEGER) {
     throw outOfRange('position', `>= -1 && <= ${Number.MAX_SAFE_INTEGER}`, position)

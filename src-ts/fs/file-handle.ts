@@ -635,6 +635,7 @@ export class FileHandle extends EventEmitter {
   /** Reads from the current position to the end of the file. */
   async readFile(options?: ReadFileOptions | Encoding | null): Promise<Buffer | string> {
     if (!FileHandle.#is(this)) throw notAHandle()
+    if (this.#open() === undefined) throw ebadf('readFile') // Node's fsCall(readFile, ...)
     const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
     validateSignal(opts.signal)
     throwIfAborted(opts.signal)
@@ -651,6 +652,7 @@ export class FileHandle extends EventEmitter {
   /** Writes all of `data` at the current position. */
   async writeFile(data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
     if (!FileHandle.#is(this)) throw notAHandle()
+    if (this.#open() === undefined) throw ebadf('writeFile') // Node's fsCall(writeFile, ...)
     const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
     validateSignal(opts.signal)
     await writeAll(this, toBytes(data, opts.encoding ?? 'utf8'), opts.signal)
