@@ -60,14 +60,13 @@ const regressions = [
     { op: 'open', slot: 0, name: 'd/x', flags: 'wx' },
     { op: 'write', slot: 0, data: [0], offset: 0, length: 2147483648, position: -1 }
   ],
-  // write positions Node takes as "current" (-2, 1.5, a bigint, a string): boros rejected or
-  // wrote at the bigint's position
+  // write positions Node takes as "current" (-2, 1.5, a string, an unknown encoding): boros rejected
+  // them (a bigint is left out: boros writes at it on purpose, see differential.test.mjs)
   [
     { op: 'open', slot: 0, name: 'a', flags: 'r+' },
     { op: 'read', slot: 0, size: 2, offset: 0, length: 2, position: null },
     { op: 'write', slot: 0, data: [88, 89], offset: 0, length: 2, position: -2 },
     { op: 'write', slot: 0, data: [88, 89], offset: 0, length: 2, position: 1.5 },
-    { op: 'write', slot: 0, data: [88, 89], offset: 0, length: 2, position: 5n },
     { op: 'writeStr', slot: 0, data: 'zz', position: '3', encoding: undefined },
     { op: 'writeStr', slot: 0, data: 'zz', position: 1.5, encoding: 'bogus' }
   ],

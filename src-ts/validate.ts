@@ -60,11 +60,14 @@ export function validateWriteRange(offset: unknown, length: number, byteLength: 
 }
 
 /**
- * A write's position as Node takes it (`FileHandle.write`, buffer or string, every Node from 20
- * to 24): a safe integer >= 0 is a position; anything else (null, -2, 1.5, NaN, a bigint, a
+ * A write's position as Node takes it (`FileHandle.write`, buffer or string, Node 20 to 24): a
+ * safe integer >= 0 is a position; anything else that is not a bigint (null, -2, 1.5, NaN, a
  * string, 2^53) means the current file position (-1) and is not an error.
  */
 export function writePosition(position: unknown): number {
+  // A bigint is the one exception, on purpose: boros writes at it (Node writes at the current
+  // position); pinned by the differential suite's "divergence" test.
+  if (typeof position === 'bigint') return validatePosition(position)
   return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1
 }
 
