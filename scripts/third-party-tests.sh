@@ -7,12 +7,15 @@
 #   scripts/third-party-tests.sh            # prints both summaries, exits 1 on a difference
 #   BOROS_TP_CACHE=/some/dir scripts/...    # where to install (default: $TMPDIR/boros-third-party)
 #   BOROS_BACKEND=fallback scripts/...      # the register run on the fallback backend
+# Exit 0: same results; 1: different; 2: setup failed (no registry).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${BOROS_TP_CACHE:-${TMPDIR:-/tmp}/boros-third-party}"
 dir="$cache/readdirp-5.1.1"
 if [ ! -f "$dir/.ready" ]; then
   rm -rf "$dir" && mkdir -p "$dir"
+  # exit 2: the setup (npm registry) failed, not the comparison
+  trap 'echo "third-party setup failed (npm registry?)" >&2; exit 2' ERR
   (
     cd "$dir"
     tgz="$(npm pack readdirp@5.1.1 --silent)"
@@ -22,6 +25,8 @@ if [ ! -f "$dir/.ready" ]; then
     mkdir -p test
   )
   touch "$dir/.ready"
+  trap - ERR
+  chmod o+rx "$cache" "$dir" # readable by uid 65534 (below)
 fi
 cp "$here/third-party/readdirp/test/index.test.js" "$dir/test/index.test.js"
 # boros must resolve from the package folder for --import boros/register
