@@ -8,6 +8,8 @@
 // reproduces with `npm run fuzz:fs -- --seed S --runs R` (plus `--direct` for the direct run).
 // Every sequence the fuzzer found and shrank stays below as a fixed regression.
 import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import * as fsp from 'node:fs/promises'
 import { check, literal, newBase, readPositionsStrict, runBoth } from './fixtures/fs-property.mjs'
@@ -23,21 +25,45 @@ test.after.always(async () => {
 })
 
 for (const direct of [false, true]) {
-  test.serial(`random sequences agree with node:fs/promises${direct ? ' (boros side on direct handles)' : ''}`, async (t) => {
-    t.log(`seed ${seed}, ${runs} sequences${direct ? ', --direct' : ''}`)
-    const { details } = await check({ base, runs, seed, direct })
-    if (details.failed) {
-      const shrunk = details.counterexample[0]
-      const diff = await runBoth(base, shrunk, { direct })
-      t.fail(
-        `${fc.defaultReportMessage(details)}\nshrunk sequence: ${literal(shrunk)}\n` +
-          `difference: ${JSON.stringify(diff, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v), 1)}`
-      )
-    } else {
-      t.pass()
+  test.serial(
+    `random sequences agree with node:fs/promises${direct ? ' (boros side on direct handles)' : ''}`,
+    async (t) => {
+      t.log(`seed ${seed}, ${runs} sequences${direct ? ', --direct' : ''}`)
+      const { details } = await check({ base, runs, seed, direct })
+      if (details.failed) {
+        const shrunk = details.counterexample[0]
+        const diff = await runBoth(base, shrunk, { direct })
+        t.fail(
+          `${fc.defaultReportMessage(details)}\nshrunk sequence: ${literal(shrunk)}\n` +
+            `difference: ${JSON.stringify(diff, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v), 1)}`
+        )
+      } else {
+        t.pass()
+      }
     }
-  })
+  )
 }
+
+// The fallback backend (node:fs under boros' façade), in a child process: fewer sequences.
+test('random sequences agree with node:fs/promises on the fallback backend', (t) => {
+  const fixture = fileURLToPath(new URL('./fixtures/fs-property.mjs', import.meta.url))
+  const r = spawnSync(
+    process.execPath,
+    [fixture, '--runs', String(Math.ceil(runs / 3)), '--seed', String(seed), '--both'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, BOROS_BACKEND: 'fallback' },
+      timeout: 100_000
+    }
+  )
+  t.log(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('fuzz') || l.startsWith('ok'))
+      .join('\n')
+  )
+  t.is(r.status, 0, `${r.stdout}\n${r.stderr}`)
+})
 
 // Shrunk sequences the fuzzer found (each was a difference; each is fixed in src-ts/).
 const regressions = [
@@ -101,7 +127,11 @@ for (const [i, cmds] of regressions.entries()) {
   for (const direct of [false, true]) {
     test(`regression ${i}${direct ? ' (direct)' : ''}: ${cmds.map((c) => c.op).join(' ')}`, async (t) => {
       const diff = await runBoth(base, cmds, { direct })
-      t.is(diff, null, JSON.stringify(diff, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v), 1))
+      t.is(
+        diff,
+        null,
+        JSON.stringify(diff, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v), 1)
+      )
     })
   }
 }

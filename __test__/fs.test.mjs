@@ -642,26 +642,29 @@ test.serial('fh.write with bad arguments throws Node-coded errors', async (t) =>
 
 // Node (20 to 24) does not check a write's position: anything but a safe integer >= 0 (-5, 1.5,
 // '3', NaN) is the current file position, for buffers and strings (found by fs-property.test.mjs).
-test.serial('fh.write at a position that is not a safe integer >= 0 writes at the current position, like node', async (t) => {
-  for (const pos of [-5, 1.5, '3', Number.NaN]) {
-    const contents = []
-    for (const open of [bfs.open, fsp.open]) {
-      const f = tmp()
-      fs.writeFileSync(f, 'abcdef')
-      const fh = await open(f, 'r+')
-      try {
-        await fh.read(Buffer.alloc(2), 0, 2, null)
-        t.is((await fh.write(Buffer.from('XY'), 0, 2, pos)).bytesWritten, 2)
-        t.is((await fh.write('z', pos)).bytesWritten, 1)
-      } finally {
-        await fh.close()
+test.serial(
+  'fh.write at a position that is not a safe integer >= 0 writes at the current position, like node',
+  async (t) => {
+    for (const pos of [-5, 1.5, '3', Number.NaN]) {
+      const contents = []
+      for (const open of [bfs.open, fsp.open]) {
+        const f = tmp()
+        fs.writeFileSync(f, 'abcdef')
+        const fh = await open(f, 'r+')
+        try {
+          await fh.read(Buffer.alloc(2), 0, 2, null)
+          t.is((await fh.write(Buffer.from('XY'), 0, 2, pos)).bytesWritten, 2)
+          t.is((await fh.write('z', pos)).bytesWritten, 1)
+        } finally {
+          await fh.close()
+        }
+        contents.push(fs.readFileSync(f, 'utf8'))
       }
-      contents.push(fs.readFileSync(f, 'utf8'))
+      t.is(contents[0], 'abXYzf', `position ${String(pos)}`)
+      t.is(contents[0], contents[1])
     }
-    t.is(contents[0], 'abXYzf', `position ${String(pos)}`)
-    t.is(contents[0], contents[1])
   }
-})
+)
 
 test.serial('invalid flags string -> ERR_INVALID_ARG_VALUE like node', async (t) => {
   const p = tmp()

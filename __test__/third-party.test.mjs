@@ -18,7 +18,12 @@ run("readdirp's own tests pass the same with and without --import boros/register
     t.pass()
     return
   }
-  t.log(out.split('\n').filter((l) => l.startsWith('==') || l.startsWith('third-party')).join('\n'))
+  t.log(
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('==') || l.startsWith('third-party'))
+      .join('\n')
+  )
   t.is(r.status, 0, out)
   const counts = [...out.matchAll(/== (plain|boros): exit (\d+), (\d+) passed, (\d+) failed/g)].map((m) => m.slice(1))
   t.is(counts.length, 2, out)

@@ -240,7 +240,12 @@ export class FileHandle extends EventEmitter {
         if (p !== undefined) return p
       }
       const start = buf.byteOffset + off
-      return this.#op('read', (b, k, f, t) => b.poolIo(false, k, f, pool.native, pool.index, start, len, pos, t), id, signal)
+      return this.#op(
+        'read',
+        (b, k, f, t) => b.poolIo(false, k, f, pool.native, pool.index, start, len, pos, t),
+        id,
+        signal
+      )
     }
     const route = this.#routeOf(file)
     if (route !== undefined && route.kind !== RING) {
@@ -270,7 +275,13 @@ export class FileHandle extends EventEmitter {
   }
 
   /** Every write of the handle picks its path here. */
-  #write(buf: NodeJS.ArrayBufferView, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number> {
+  #write(
+    buf: NodeJS.ArrayBufferView,
+    off: number,
+    len: number,
+    pos: number,
+    signal?: AbortSignal | null
+  ): Promise<number> {
     const file = this.#open()
     if (file === undefined) return Promise.reject(ebadf('write'))
     const pool = poolSlotOf(buf)
@@ -280,7 +291,12 @@ export class FileHandle extends EventEmitter {
         if (p !== undefined) return p
       }
       const start = buf.byteOffset + off
-      return this.#op('write', (b, k, f, t) => b.poolIo(true, k, f, pool.native, pool.index, start, len, pos, t), id, signal)
+      return this.#op(
+        'write',
+        (b, k, f, t) => b.poolIo(true, k, f, pool.native, pool.index, start, len, pos, t),
+        id,
+        signal
+      )
     }
     const route = this.#routeOf(file)
     if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
