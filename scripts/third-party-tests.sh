@@ -28,7 +28,16 @@ if [ ! -f "$dir/.ready" ]; then
   trap - ERR
   chmod o+rx "$cache" "$dir" # readable by uid 65534 (below)
 fi
-cp "$here/third-party/readdirp/test/index.test.js" "$dir/test/index.test.js"
+# readdirp's test file is not in this repository: the npm tarball does not ship it, and the
+# copy at hand came through a tool whose material may not be committed. Point
+# BOROS_READDIRP_TEST at readdirp@5.1.1's test/index.test.js (github.com/paulmillr/readdirp,
+# commit 5dba369), or put it at third-party/readdirp/test/index.test.js (git-ignored).
+src="${BOROS_READDIRP_TEST:-$here/third-party/readdirp/test/index.test.js}"
+if [ ! -f "$src" ]; then
+  echo "third-party readdirp@5.1.1: NOT RUN: its test file is not here (see third-party/readdirp/README.md)"
+  exit 0
+fi
+cp "$src" "$dir/test/index.test.js"
 # boros must resolve from the package folder for --import boros/register
 mkdir -p "$dir/node_modules"
 ln -sfn "$here" "$dir/node_modules/boros"
