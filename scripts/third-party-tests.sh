@@ -64,7 +64,7 @@ if [ "$swapped" != true ]; then echo "boros/register did not swap node:fs/promis
 plain_rc="$(run plain)"
 boros_rc="$(run boros --import boros/register)"
 # jsbt prints one line per test; strip timings and the per-run temp names to compare
-norm() { sed -E 's/[0-9]+(\.[0-9]+)? ?ms//g; s/readdirp-[0-9]+/readdirp-N/g' "$1"; }
+norm() { sed -E 's/ in [0-9]+(\.[0-9]+)? ?(sec|s|ms)//g; s/[0-9]+(\.[0-9]+)? ?ms//g; s/readdirp-[0-9]+/readdirp-N/g' "$1"; }
 echo "--- plain (exit $plain_rc), tail:"; tail -5 "$cache/readdirp-plain.log"
 echo "--- boros/register (exit $boros_rc), tail:"; tail -5 "$cache/readdirp-boros.log"
 if [ "$plain_rc" = "$boros_rc" ] && diff <(norm "$cache/readdirp-plain.log") <(norm "$cache/readdirp-boros.log") >/dev/null; then
