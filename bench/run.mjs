@@ -305,16 +305,24 @@ async function main() {
   const netp = { nodeBin, warmup: opts.warmup, seconds: opts.seconds, straceSeconds: Math.max(1, opts.straceSeconds) }
   if (selected.includes('echo')) {
     const e = ensureEchoExamples({ build: !args['no-build'] })
-    if (e.skip) for (const c of byName.echo.contenders) (skip[c] = e.skip), (short[c] = 'no load generator')
+    const setSkip = (c, why, brief) => {
+      skip[c] = why
+      short[c] = brief
+    }
+    if (e.skip) for (const c of byName.echo.contenders) setSkip(c, e.skip, 'no load generator')
     else {
       netp.echoClient = e.client
       netp.echoServer = e.server
-      if (!e.server) (skip['native-echo'] = 'native echo server not built'), (short['native-echo'] = 'not built')
+      if (!e.server) setSkip('native-echo', 'native echo server not built', 'not built')
     }
   }
   if (selected.includes('http')) {
     const wrk = ensureWrk({ install: !args['no-build'] })
-    if (wrk.skip) for (const c of byName.http.contenders) (skip[c] = wrk.skip), (short[c] = 'wrk not installed')
+    if (wrk.skip)
+      for (const c of byName.http.contenders) {
+        skip[c] = wrk.skip
+        short[c] = 'wrk not installed'
+      }
     else netp.wrk = wrk.bin
     netp.httpFile = ensureHttpFile(dataDir)
   }

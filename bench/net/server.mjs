@@ -161,8 +161,7 @@ if (!isMainThread) {
     process.stdin.setEncoding('utf8')
     process.stdin.on('data', async (d) => {
       buf += d
-      let nl
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const cmd = buf.slice(0, nl).trim()
         buf = buf.slice(nl + 1)
         if (cmd === 'stats') {
