@@ -42,7 +42,12 @@ async function workload(client, table) {
   await client.query('ROLLBACK')
   out.push((await client.query(`SELECT count(*)::int AS c, sum(n)::text AS s FROM ${table}`)).rows)
   // An error comes back as a query error and the connection goes on.
-  out.push(await client.query('SELECT * FROM no_such_table').then(() => 'no error', (e) => e.code))
+  out.push(
+    await client.query('SELECT * FROM no_such_table').then(
+      () => 'no error',
+      (e) => e.code
+    )
+  )
   out.push((await client.query('SELECT 1 AS one')).rows)
   await client.query(`DROP TABLE ${table}`)
   return out
