@@ -221,6 +221,8 @@ export interface ProbeReport {
   ioUringDisabled?: number
   /** Whether a seccomp filter is active for this process. */
   seccompFiltered: boolean
+  /** Why a ring set up here is smaller than boros asks for (locked memory was short), if it is. */
+  shrunk?: string
   /** Every operation boros uses, with the kernel it needs and whether this kernel has it. */
   ops: Array<OpSupport>
 }
@@ -275,6 +277,8 @@ export interface RingInfo {
   sqEntries: number
   /** Completion queue entries. */
   cqEntries: number
+  /** Why the rings are smaller than boros asks for (locked memory was short), if they are. */
+  shrunk?: string
   /** io_uring operations this kernel supports. */
   ops: Array<string>
 }

@@ -167,3 +167,33 @@ test('a handle collected without close() is closed, with Node\'s warnings', asyn
   t.is(out.during, 1, 'the handle had the file open')
   t.is(out.after, 0, 'and it was closed when the handle was collected')
 })
+
+test('FileHandle methods called on something else reject as Node\'s do (ERR_INTERNAL_ASSERTION)', async (t) => {
+  const p = file()
+  const methods = ['stat', 'read', 'write', 'sync', 'datasync', 'readv', 'writev', 'truncate', 'chmod', 'chown', 'utimes', 'readFile', 'writeFile', 'appendFile', 'close']
+  const [node, boros] = await both(async (m) => {
+    const h = await m.open(p)
+    const out = {}
+    try {
+      for (const name of methods) {
+        let p2
+        try {
+          p2 = h[name].call({})
+        } catch (e) {
+          out[name] = `threw synchronously: ${e.code}`
+          continue
+        }
+        try {
+          await p2
+          out[name] = 'resolved'
+        } catch (e) {
+          out[name] = `${e.code}: ${e.message.split('\n')[0]}`
+        }
+      }
+    } finally {
+      await h.close()
+    }
+    return out
+  })
+  t.deepEqual(boros, node)
+})

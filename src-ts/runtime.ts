@@ -19,6 +19,11 @@ export interface RuntimeInfo {
   readonly sqEntries: number
   /** Completion queue size. */
   readonly cqEntries: number
+  /**
+   * Why the rings are smaller than boros asks for (4096/8192 entries), if they are: locked
+   * memory was short (`ulimit -l`), so fewer operations go out per `io_uring_enter`.
+   */
+  readonly shrunk?: string | null
   /** io_uring operations this kernel supports. */
   readonly ops: readonly string[]
   /**

@@ -270,6 +270,7 @@ export function diagnose(): DoctorReport {
   if (nodeNewEnough === false)
     warnings.push(`Node ${process.versions.node} is older than ${MIN_NODE}, which boros supports`)
 
+  if (probe?.shrunk) warnings.push(`smaller rings: ${probe.shrunk}`)
   const memlock = readMemlock()
   if (memlock !== null && memlock.soft !== null && memlock.soft < 8 * 1024 * 1024) {
     warnings.push(

@@ -58,6 +58,15 @@ function ebadf(syscall: string): Error {
   return Object.assign(new Error('file closed'), { code: 'EBADF', syscall })
 }
 
+/** What Node's FileHandle methods reject with when called on something else (`fh.stat.call({})`). */
+function notAHandle(): Error {
+  return codedError(
+    Error,
+    'ERR_INTERNAL_ASSERTION',
+    'handle must be an instance of FileHandle\nThis is caused by either a bug in Node.js or incorrect usage of Node.js internals.\nPlease open an issue with this stack trace at https://github.com/nodejs/node/issues\n'
+  )
+}
+
 function validateBufferArray(buffers: unknown): asserts buffers is readonly NodeJS.ArrayBufferView[] {
   if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
     throw invalidArgType('buffers', 'an ArrayBufferView[]', buffers)
@@ -121,6 +130,11 @@ export class FileHandle extends EventEmitter {
   /** Whether this handle is a direct descriptor (a slot of the ring's registered file table). */
   get direct(): boolean {
     return this.#fixed
+  }
+
+  /** Whether `x` is a FileHandle of this module (methods called with another `this` reject). */
+  static #is(x: unknown): x is FileHandle {
+    return typeof x === 'object' && x !== null && #file in x
   }
 
   /** The file, if the handle is open and not closing. */
@@ -366,6 +380,7 @@ export class FileHandle extends EventEmitter {
     length?: number | null,
     position?: number | bigint | null
   ): Promise<ReadResult<T>> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     let opts: ReadOptions<T> | undefined
     if (buffer === undefined || (!ArrayBuffer.isView(buffer) && typeof buffer === 'object')) {
       opts = buffer as ReadOptions<T> | undefined
@@ -403,6 +418,7 @@ export class FileHandle extends EventEmitter {
     length?: number | Encoding | null,
     position?: number | bigint | null
   ): Promise<WriteResult<T>> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     try {
       let buf: NodeJS.ArrayBufferView
       let off = 0
@@ -453,6 +469,7 @@ export class FileHandle extends EventEmitter {
   stat(options: StatOptions & { readonly bigint: true }): Promise<BigIntStats>
   stat(options?: StatOptions): Promise<Stats | BigIntStats>
   stat(options?: StatOptions): Promise<Stats | BigIntStats> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     if (options?.bigint) {
       return this.#nodeFs<BigIntStats>('fstat', (fd, cb) => nodeFs.fstat(fd, { bigint: true }, cb))
     }
@@ -480,11 +497,13 @@ export class FileHandle extends EventEmitter {
 
   /** `fsync(2)`. */
   sync(): Promise<void> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     return this.#op('fsync', (b, k, f, t) => b.fsync(k, f, false, t), none)
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     return this.#op('fdatasync', (b, k, f, t) => b.fsync(k, f, true, t), none)
   }
 
@@ -497,6 +516,7 @@ export class FileHandle extends EventEmitter {
     buffers: T,
     position?: number | null
   ): Promise<ReadVResult<T>> {
+    if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('readv')
     validateBufferArray(buffers)
     let pos = typeof position === 'number' ? validatePosition(position) : -1
@@ -523,6 +543,7 @@ export class FileHandle extends EventEmitter {
     buffers: T,
     position?: number | null
   ): Promise<WriteVResult<T>> {
+    if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('writev')
     validateBufferArray(buffers)
     let pos = typeof position === 'number' ? validatePosition(position) : -1
@@ -545,6 +566,7 @@ export class FileHandle extends EventEmitter {
    * io_uring `ftruncate` on Linux 6.9+, the `ftruncate` system call through node:fs before.
    */
   truncate(len = 0): Promise<void> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     if (this.#open() === undefined) return Promise.reject(ebadf('ftruncate'))
     try {
       validateInteger(len, 'len', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
@@ -558,6 +580,7 @@ export class FileHandle extends EventEmitter {
 
   /** `fchmod(2)` (through node:fs: io_uring has no opcode for it). */
   chmod(mode: string | number): Promise<void> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     if (this.#open() === undefined) return Promise.reject(ebadf('fchmod'))
     let m: number
     try {
@@ -570,6 +593,7 @@ export class FileHandle extends EventEmitter {
 
   /** `fchown(2)` (through node:fs: io_uring has no opcode for it). `-1` leaves an id as is. */
   chown(uid: number, gid: number): Promise<void> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     if (this.#open() === undefined) return Promise.reject(ebadf('fchown'))
     try {
       validateInteger(uid, 'uid', -1, 2 ** 32 - 1)
@@ -582,12 +606,14 @@ export class FileHandle extends EventEmitter {
 
   /** `futimens(2)` (through node:fs: io_uring has no opcode for it). Times as in Node. */
   utimes(atime: string | number | Date, mtime: string | number | Date): Promise<void> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     if (this.#open() === undefined) return Promise.reject(ebadf('futimes'))
     return this.#nodeFs('futimes', (fd, cb) => nodeFs.futimes(fd, atime, mtime, cb))
   }
 
   /** Reads from the current position to the end of the file. */
   async readFile(options?: ReadFileOptions | Encoding | null): Promise<Buffer | string> {
+    if (!FileHandle.#is(this)) throw notAHandle()
     const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
     validateSignal(opts.signal)
     throwIfAborted(opts.signal)
@@ -603,6 +629,7 @@ export class FileHandle extends EventEmitter {
 
   /** Writes all of `data` at the current position. */
   async writeFile(data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
+    if (!FileHandle.#is(this)) throw notAHandle()
     const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
     validateSignal(opts.signal)
     await writeAll(this, toBytes(data, opts.encoding ?? 'utf8'), opts.signal)
@@ -610,6 +637,7 @@ export class FileHandle extends EventEmitter {
 
   /** Same as `writeFile` (appending when the file was opened with an `a` flag). */
   appendFile(data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
+    if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     return this.writeFile(data, options)
   }
 
@@ -671,6 +699,7 @@ export class FileHandle extends EventEmitter {
 
   /** Closes the file once the operations in flight on it have finished. */
   close(): Promise<void> {
+    if (!FileHandle.#is(this)) return Promise.resolve()
     if (this.#closing !== undefined) return this.#closing
     const file = this.#file
     if (file === undefined) return Promise.resolve()

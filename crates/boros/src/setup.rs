@@ -41,9 +41,15 @@ pub struct RingInfo {
     pub sq_entries: u32,
     /// Completion queue size.
     pub cq_entries: u32,
+    /// Set when the ring is smaller than asked for: the kernel refused the asked size for
+    /// lack of locked memory (`RLIMIT_MEMLOCK`, the memory cgroup), and this says what it cost.
+    pub shrunk: Option<String>,
     /// Opcodes this kernel has.
     pub support: Support,
 }
+
+/// The smallest submission queue a ring is retried with when locked memory is short.
+pub const MIN_SQ_ENTRIES: u32 = 8;
 
 /// The flags every boros ring is built with. `SQPOLL` is never among them: it burns a CPU
 /// and its kernel thread keeps the creator's credentials (CVE-2024-22017).
@@ -65,8 +71,58 @@ pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> 
             required: KernelVersion::MINIMUM,
         });
     }
-    let sq = config.sq_entries.max(1);
-    let cq = config.cq_entries.max(sq.saturating_mul(2));
+    let asked_sq = config.sq_entries.max(1);
+    let asked_cq = config.cq_entries.max(asked_sq.saturating_mul(2));
+    // Ring memory counts against RLIMIT_MEMLOCK for users without CAP_IPC_LOCK (64 KiB in many
+    // containers): ENOMEM then. Retry with rings halved each time, down to MIN_SQ_ENTRIES, so
+    // such processes still get io_uring, with the reason in `RingInfo::shrunk`.
+    let (mut sq, mut cq) = (asked_sq, asked_cq);
+    loop {
+        match build_sized(config, &release, running, sq, cq) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOMEM) && sq / 2 >= MIN_SQ_ENTRIES => {
+                sq /= 2;
+                cq = (cq / 2).max(sq * 2);
+            }
+            Err(e) => return Err(diagnose(release, e)),
+            Ok((ring, mut info)) => {
+                if sq < asked_sq {
+                    info.shrunk = Some(format!(
+                        "rings of {asked_sq}/{asked_cq} entries were refused for lack of locked memory (RLIMIT_MEMLOCK {}; ENOMEM): using {}/{} entries, so fewer operations go out per io_uring_enter",
+                        memlock_limit(),
+                        info.sq_entries,
+                        info.cq_entries
+                    ));
+                }
+                return Ok((ring, info));
+            }
+        }
+    }
+}
+
+/// `RLIMIT_MEMLOCK`'s soft limit, for messages.
+pub fn memlock_limit() -> String {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
+        return "unknown".to_owned();
+    }
+    if lim.rlim_cur == libc::RLIM_INFINITY {
+        "unlimited".to_owned()
+    } else {
+        format!("{} KiB", lim.rlim_cur / 1024)
+    }
+}
+
+fn build_sized(
+    config: &Config,
+    release: &str,
+    running: KernelVersion,
+    sq: u32,
+    cq: u32,
+) -> io::Result<(IoUring, RingInfo)> {
 
     // NO_SQARRAY (6.6) saves a level of indirection per SQE. Older kernels reject the
     // unknown flag with EINVAL, so try with it first and without it second.
@@ -99,30 +155,23 @@ pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> 
                     flags.push("ATTACH_WQ");
                 }
                 let mut probe = io_uring::Probe::new();
-                ring.submitter()
-                    .register_probe(&mut probe)
-                    .map_err(|source| SetupError::Io {
-                        step: "IORING_REGISTER_PROBE",
-                        source,
-                    })?;
+                ring.submitter().register_probe(&mut probe)?;
                 let info = RingInfo {
-                    kernel: release.clone(),
+                    kernel: release.to_owned(),
                     kernel_version: running,
                     setup_flags: flags,
                     sq_entries: ring.params().sq_entries(),
                     cq_entries: ring.params().cq_entries(),
+                    shrunk: None,
                     support: Support::from_probe(&probe),
                 };
                 return Ok((ring, info));
             }
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
-            Err(e) => return Err(diagnose(release, e)),
+            Err(e) => return Err(e),
         }
     }
-    Err(diagnose(
-        release,
-        last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)),
-    ))
+    Err(last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)))
 }
 
 /// Turns a failed `io_uring_setup` into an error that says why.

@@ -135,6 +135,8 @@ pub struct RingInfo {
     pub sq_entries: u32,
     /// Completion queue entries.
     pub cq_entries: u32,
+    /// Why the rings are smaller than boros asks for (locked memory was short), if they are.
+    pub shrunk: Option<String>,
     /// io_uring operations this kernel supports.
     pub ops: Vec<String>,
 }
@@ -149,6 +151,7 @@ pub fn ring_info() -> Result<RingInfo> {
             setup_flags: i.setup_flags.iter().map(|s| s.to_string()).collect(),
             sq_entries: i.sq_entries,
             cq_entries: i.cq_entries,
+            shrunk: i.shrunk.clone(),
             ops: i.support.names().into_iter().map(String::from).collect(),
         })
     })
@@ -180,6 +183,8 @@ pub struct ProbeReport {
     pub io_uring_disabled: Option<u32>,
     /// Whether a seccomp filter is active for this process.
     pub seccomp_filtered: bool,
+    /// Why a ring set up here is smaller than boros asks for (locked memory was short), if it is.
+    pub shrunk: Option<String>,
     /// Every operation boros uses, with the kernel it needs and whether this kernel has it.
     pub ops: Vec<OpSupport>,
 }
@@ -189,9 +194,15 @@ pub struct ProbeReport {
 #[napi]
 pub fn probe() -> ProbeReport {
     let kernel = boros::kernel::release();
-    let (ok, reason, errno, support) = match boros::Driver::new() {
-        Ok(d) => (true, None, None, Some(d.info().support.clone())),
-        Err(e) => (false, Some(e.to_string()), e.raw_os_error(), None),
+    let (ok, reason, errno, support, shrunk) = match boros::Driver::new() {
+        Ok(d) => (
+            true,
+            None,
+            None,
+            Some(d.info().support.clone()),
+            d.info().shrunk.clone(),
+        ),
+        Err(e) => (false, Some(e.to_string()), e.raw_os_error(), None, None),
     };
     ProbeReport {
         ok,
@@ -200,6 +211,7 @@ pub fn probe() -> ProbeReport {
         kernel,
         io_uring_disabled: boros::setup::io_uring_disabled().map(u32::from),
         seccomp_filtered: boros::setup::seccomp_filtered(),
+        shrunk,
         ops: boros::probe::OPS
             .iter()
             .map(|o| OpSupport {
