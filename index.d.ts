@@ -324,6 +324,14 @@ export declare function setLingerReset(fd: number): number
 /** `TCP_NODELAY` on or off; 0 or `-errno`. */
 export declare function setNoDelay(fd: number, on: boolean): number
 
+/**
+ * Whether an op keeps the event loop alive while it is in flight (every op does until told
+ * otherwise): `false` for the armed accept of an unref'd server or the armed receive of an
+ * unref'd socket, as `uv_unref` on a libuv handle. Forgotten when the op completes. Returns
+ * false if the op already completed.
+ */
+export declare function setOpRef(key: number, referenced: boolean): boolean
+
 /** Queues `shutdown(fd, how)` (`SHUT_WR` = 1 ends our side); completes with 0 or `-errno`. */
 export declare function shutdown(fd: number, how: number, token: number): number
 

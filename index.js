@@ -873,6 +873,7 @@ module.exports.sendv = nativeBinding.sendv
 module.exports.setKeepAlive = nativeBinding.setKeepAlive
 module.exports.setLingerReset = nativeBinding.setLingerReset
 module.exports.setNoDelay = nativeBinding.setNoDelay
+module.exports.setOpRef = nativeBinding.setOpRef
 module.exports.shutdown = nativeBinding.shutdown
 module.exports.socketAddress = nativeBinding.socketAddress
 module.exports.stats = nativeBinding.stats

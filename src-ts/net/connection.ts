@@ -1,28 +1,47 @@
 /**
- * The low-level socket API: a `Connection` (a connected stream socket on the ring: multishot
- * receive, batched sends) and a `Listener` (a multishot accept). No streams, no promises per
- * message: bytes arrive through `onData` in the same JS call as the whole batch of
- * completions, and writes queued while a send is in flight go out together as one `sendmsg`.
- * `boros/net`'s `Socket` and `Server` (node:net's shape) are built on these.
+ * The low-level socket layer on the ring: a `Connection` (a connected stream socket: multishot
+ * receive, batched sends) and a `Listener` (a multishot accept). No streams, no promise per
+ * message: bytes arrive through `onData` in the same JS call as the whole batch of completions,
+ * and writes queued while a send is in flight go out together as one `sendmsg`.
+ * `boros/net`'s `Socket` and `Server` (node:net's shape) and the `Conn` API are built on these.
  * @module
  */
-import { closeStream, openStream, ring, submit, type NativeBinding } from '../binding.js'
+import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
 import { systemError } from '../errors.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
+import { counters } from './counters.js'
+import { netErrno, withHostPort } from './net-errors.js'
 
 const ECANCELED = -125
+const ENOTCONN = -107
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {
-  /** Bytes received (a view of the batch's buffer: keep it, it is not reused). */
+  /**
+   * Bytes received: a view of the batch's Buffer, fresh for every batch and never reused
+   * (keep it as long as you like; the batch's memory goes when no view of it is left).
+   */
   onData?: (chunk: Buffer) => void
   /** The peer ended its side (a FIN): no more `onData`. */
   onEnd?: () => void
-  /** A receive or send failed (the connection is not closed by it). */
+  /** Receiving failed (the connection is not closed by it). */
   onError?: (err: Error) => void
 }
 
-type WriteCallback = (err?: Error | null) => void
+/** Called once the kernel took every byte of a write, or with the error. */
+export type WriteCallback = (err?: Error | null) => void
+
+/** Closes a descriptor on the ring, ignoring the result. */
+export function closeFd(fd: number, then?: () => void): void {
+  const b = ring()
+  const token = takeToken(() => then?.())
+  try {
+    b.close(FILE_KIND_FD, fd, token)
+  } catch {
+    dropToken(token)
+    then?.()
+  }
+}
 
 /**
  * A connected stream socket (TCP or Unix) on the ring. Receiving starts with `resume()`;
@@ -32,27 +51,32 @@ type WriteCallback = (err?: Error | null) => void
 export class Connection {
   /** The socket's descriptor (-1 once closed). */
   fd: number
-  readonly events: ConnectionEvents
+  events: ConnectionEvents
   #stream = -1
   #recvKey = -1
+  #cancelled = false
   #reading = false
   #ended = false
+  #referenced = true
   #sending = false
   #queue: Buffer[] = []
   #callbacks: WriteCallback[] = []
   #queuedBytes = 0
+  #inFlight: Buffer[] = []
+  #inFlightCallbacks: WriteCallback[] = []
   /** Bytes received and handed to `onData`. */
   bytesRead = 0
   /** Bytes the kernel took. */
   bytesWritten = 0
-  #closing: Promise<void> | undefined
+  #closed = false
 
   constructor(fd: number, events: ConnectionEvents = {}) {
     this.fd = fd
     this.events = events
+    counters.sockets++
   }
 
-  /** Bytes queued by `write()` and not yet sent. */
+  /** Bytes queued by `write()` and not yet taken by the kernel. */
   get pendingBytes(): number {
     return this.#queuedBytes
   }
@@ -62,32 +86,44 @@ export class Connection {
     return this.#ended
   }
 
+  /** Whether a receive is wanted (between `resume()` and `pause()`). */
+  get reading(): boolean {
+    return this.#reading
+  }
+
   #onEvent = (result: number, data: Buffer | undefined, offset: number): void => {
     if (result > 0) {
+      if (this.fd < 0) return
       this.bytesRead += result
       this.events.onData?.(data!.subarray(offset, offset + result))
       return
     }
     // The multishot receive ended: its last event.
     this.#recvKey = -1
-    if (result === EVENT_REARM) {
-      if (this.#reading && this.fd >= 0) this.#arm()
+    const cancelled = this.#cancelled
+    this.#cancelled = false
+    if (this.fd < 0) {
+      closeStream(this.#stream)
       return
     }
+    if (result === EVENT_REARM || (result === ECANCELED && cancelled)) {
+      if (this.#reading) this.#arm()
+      return
+    }
+    this.#reading = false
     if (result === 0) {
       this.#ended = true
-      this.#reading = false
       this.events.onEnd?.()
       return
     }
-    if (result === ECANCELED && (!this.#reading || this.fd < 0)) return // a pause or a close
-    this.#reading = false
-    this.events.onError?.(systemError(result, 'read'))
+    this.events.onError?.(netErrno(result, 'read'))
   }
 
   #arm(): void {
     if (this.#stream < 0) this.#stream = openStream(this.#onEvent)
-    this.#recvKey = ring().recvStart(this.fd, this.#stream)
+    const b = ring()
+    this.#recvKey = b.recvStart(this.fd, this.#stream)
+    if (!this.#referenced) b.setOpRef(this.#recvKey, false)
   }
 
   /** Starts (or goes on) receiving. */
@@ -101,7 +137,24 @@ export class Connection {
   pause(): void {
     if (!this.#reading) return
     this.#reading = false
-    if (this.#recvKey >= 0) ring().cancel(this.#recvKey)
+    this.#cancelRecv()
+  }
+
+  #cancelRecv(): void {
+    if (this.#recvKey >= 0 && !this.#cancelled) {
+      this.#cancelled = true
+      ring().cancel(this.#recvKey)
+    }
+  }
+
+  /**
+   * Whether a waiting receive keeps the process alive (as `ref()`/`unref()` on a libuv
+   * handle). Sends and connects in flight always do, as libuv's requests do.
+   */
+  setReferenced(on: boolean): void {
+    if (this.#referenced === on) return
+    this.#referenced = on
+    if (this.#recvKey >= 0) ring().setOpRef(this.#recvKey, on)
   }
 
   /**
@@ -110,8 +163,7 @@ export class Connection {
    */
   write(chunk: Buffer, cb?: WriteCallback): number {
     if (this.fd < 0) {
-      const err = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' })
-      if (cb) queueMicrotask(() => cb(err))
+      if (cb) queueMicrotask(() => cb(closedError()))
       return this.#queuedBytes
     }
     this.#queue.push(chunk)
@@ -121,96 +173,132 @@ export class Connection {
     return this.#queuedBytes
   }
 
+  /** Queues `chunks` in order as one write: `cb` once the kernel took all of them. */
+  writev(chunks: readonly Buffer[], cb?: WriteCallback): number {
+    const n = chunks.length
+    if (n === 0) {
+      if (cb) queueMicrotask(() => cb())
+      return this.#queuedBytes
+    }
+    for (let i = 0; i < n - 1; i++) this.write(chunks[i]!)
+    return this.write(chunks[n - 1]!, cb)
+  }
+
   #flush(): void {
     const bufs = this.#queue
-    const cbs = this.#callbacks
+    this.#inFlight = bufs
+    this.#inFlightCallbacks = this.#callbacks
     this.#queue = []
     this.#callbacks = []
     this.#sending = true
-    const fd = this.fd
-    const total = bufs.reduce((n, b) => n + b.byteLength, 0)
-    const start =
-      bufs.length === 1
-        ? (b: NativeBinding, t: number) => b.send(fd, bufs[0]!, t)
-        : (b: NativeBinding, t: number) => b.sendv(fd, bufs, t)
-    submit(start, (r) => r).then(
-      (sent) => {
-        if (sent < 0) {
-          this.#sending = false
-          this.#queuedBytes -= total
-          const err = systemError(sent, 'write')
-          for (const cb of cbs) cb(err)
-          this.events.onError?.(err)
-          return
-        }
-        this.bytesWritten += sent
-        if (sent < total) {
-          // A short send: what is left goes first, with what was queued meanwhile.
-          const rest = rest_(bufs, sent)
-          const done = bufs.length - rest.length
-          this.#queuedBytes -= sent
-          this.#queue = [...rest, ...this.#queue]
-          this.#callbacks = [...cbs.slice(done), ...this.#callbacks]
-          // Callbacks of the buffers sent whole run now.
-          for (let i = 0; i < done; i++) cbs[i]!()
-          if (this.fd >= 0) this.#flush()
-          else this.#sending = false
-          return
-        }
-        this.#queuedBytes -= total
-        this.#sending = false
-        for (const cb of cbs) cb()
-        if (this.#queue.length > 0 && this.fd >= 0) this.#flush()
-      },
-      (err: Error) => {
-        this.#sending = false
-        for (const cb of cbs) cb(err)
-      }
-    )
+    const b = ring()
+    const token = takeToken(this.#onSent)
+    try {
+      if (bufs.length === 1) b.send(this.fd, bufs[0]!, token)
+      else b.sendv(this.fd, bufs, token)
+    } catch (e) {
+      dropToken(token)
+      queueMicrotask(() => this.#failSends(e as Error))
+    }
+  }
+
+  #failSends(err: Error): void {
+    this.#sending = false
+    const cbs = [...this.#inFlightCallbacks, ...this.#callbacks]
+    this.#inFlight = []
+    this.#inFlightCallbacks = []
+    this.#queue = []
+    this.#callbacks = []
+    this.#queuedBytes = 0
+    for (const cb of cbs) cb(err)
+  }
+
+  #onSent = (sent: number): void => {
+    const bufs = this.#inFlight
+    const cbs = this.#inFlightCallbacks
+    if (sent < 0) {
+      this.#failSends(this.#closed ? closedError() : netErrno(sent, 'write'))
+      return
+    }
+    this.bytesWritten += sent
+    this.#queuedBytes -= sent
+    let total = 0
+    for (const buf of bufs) total += buf.byteLength
+    if (sent < total) {
+      // A short send: what is left goes first, with what was queued meanwhile.
+      const rest = unsent(bufs, sent)
+      const done = bufs.length - rest.length
+      this.#queue = rest.concat(this.#queue)
+      this.#callbacks = cbs.slice(done).concat(this.#callbacks)
+      for (let i = 0; i < done; i++) cbs[i]!()
+      if (this.fd >= 0) this.#flush()
+      else this.#failSends(closedError())
+      return
+    }
+    this.#sending = false
+    this.#inFlight = []
+    this.#inFlightCallbacks = []
+    for (const cb of cbs) cb()
+    if (this.#queue.length > 0 && this.fd >= 0 && !this.#sending) this.#flush()
   }
 
   /** Ends our side (`shutdown(SHUT_WR)`) once every queued byte is sent. */
   end(cb?: WriteCallback): void {
-    const fd = this.fd
-    const shut = (): void => {
+    const shut = (err?: Error | null): void => {
+      if (err) return cb?.(err)
       if (this.fd < 0) return cb?.()
-      submit(
-        (b, t) => b.shutdown(fd, 1, t),
-        (r) => {
-          if (r < 0 && r !== -107 /* ENOTCONN */) throw systemError(r, 'shutdown')
-        }
-      ).then(() => cb?.(), cb)
+      const token = takeToken((r) => {
+        if (r < 0 && r !== ENOTCONN) cb?.(netErrno(r, 'shutdown'))
+        else cb?.()
+      })
+      try {
+        ring().shutdown(this.fd, 1, token)
+      } catch (e) {
+        dropToken(token)
+        cb?.(e as Error)
+      }
     }
-    if (this.#sending || this.#queue.length > 0) this.write(Buffer.alloc(0), (err) => (err ? cb?.(err) : shut()))
+    if (this.#sending || this.#queue.length > 0) this.write(Buffer.alloc(0), shut)
     else shut()
   }
 
-  /** Stops receiving and closes the socket (queued writes are dropped with `ECANCELED`). */
-  close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing
+  /**
+   * Stops receiving and closes the socket. Writes not yet taken by the kernel fail with
+   * `ERR_SOCKET_CLOSED`; a send in flight finishes (or fails) in the kernel first. `reset`:
+   * send a reset instead of a FIN (`SO_LINGER` 0).
+   */
+  close(then?: () => void, reset = false): void {
+    if (this.#closed) {
+      then?.()
+      return
+    }
+    this.#closed = true
+    counters.sockets--
     const fd = this.fd
     this.#reading = false
-    if (this.#recvKey >= 0) ring().cancel(this.#recvKey)
+    this.#cancelRecv()
     this.fd = -1
-    const stream = this.#stream
-    if (stream >= 0) queueMicrotask(() => closeStream(stream))
-    const err = Object.assign(new Error('The socket was closed'), { code: 'ERR_SOCKET_CLOSED' })
-    for (const cb of this.#callbacks) cb(err)
+    // The stream id goes when the receive posted its last event (its cancel), or now.
+    if (this.#stream >= 0 && this.#recvKey < 0) closeStream(this.#stream)
+    const cbs = this.#callbacks
     this.#queue = []
     this.#callbacks = []
-    this.#queuedBytes = 0
-    this.#closing = submit(
-      (b, t) => b.close(FILE_KIND_FD, fd, t),
-      () => undefined
-    )
-    return this.#closing
+    if (!this.#sending) this.#queuedBytes = 0
+    const err = closedError()
+    for (const cb of cbs) cb(err)
+    if (reset) ring().setLingerReset(fd)
+    closeFd(fd, then)
   }
+}
+
+function closedError(): Error {
+  return Object.assign(new Error('The socket is closed'), { code: 'ERR_SOCKET_CLOSED' })
 }
 
 function noop(): void {}
 
 /** The part of `bufs` not yet sent after `sent` bytes. */
-function rest_(bufs: Buffer[], sent: number): Buffer[] {
+function unsent(bufs: Buffer[], sent: number): Buffer[] {
   let i = 0
   while (i < bufs.length && sent >= bufs[i]!.byteLength) sent -= bufs[i++]!.byteLength
   const rest = bufs.slice(i)
@@ -222,7 +310,7 @@ function rest_(bufs: Buffer[], sent: number): Buffer[] {
 export interface ListenerEvents {
   /** A new connection's descriptor. */
   onConnection: (fd: number) => void
-  /** Accepting failed (the listener is not closed by it). */
+  /** Accepting failed (the listener goes on accepting). */
   onError?: (err: Error) => void
 }
 
@@ -238,12 +326,16 @@ export type ListenAddress =
 export class Listener {
   /** The listening socket (-1 once closed). */
   fd: number
-  readonly events: ListenerEvents
+  events: ListenerEvents
   #stream: number
   #key = -1
-  #closing: Promise<void> | undefined
+  #referenced = true
+  #closed = false
 
-  /** Listens (synchronously: socket, bind, listen) and starts accepting. Throws Node's error. */
+  /**
+   * Listens (synchronously: socket, bind, listen) and starts accepting. Throws Node's error
+   * (`listen EADDRINUSE: address already in use 127.0.0.1:80`, with `address` and `port`).
+   */
   constructor(address: ListenAddress, backlog: number, events: ListenerEvents) {
     const b = ring()
     const r =
@@ -251,41 +343,36 @@ export class Listener {
         ? b.unixListen(address.path, backlog)
         : b.tcpListen(address.host, address.port, backlog, address.ipv6Only ?? false, address.reusePort ?? false)
     if (r.fd < 0) {
-      const where = 'path' in address ? address.path : `${address.host}:${address.port}`
-      const err = systemError(r.errno, r.syscall) as Error & { address?: string; port?: number }
-      err.message = `${err.message} ${where}`
-      if ('path' in address) err.address = address.path
-      else {
-        err.address = address.host
-        err.port = address.port
-      }
-      throw err
+      // libuv reports a failed bind when it listens: node:net says 'listen' for both.
+      const syscall = r.syscall === 'bind' ? 'listen' : r.syscall
+      if ('path' in address) throw withHostPort(r.errno, syscall, address.path, -1, true)
+      throw withHostPort(r.errno, syscall, address.host, address.port, true)
     }
     this.fd = r.fd
     this.events = events
+    counters.listeners++
     this.#stream = openStream(this.#onEvent)
     this.#arm()
   }
 
   #arm(): void {
-    this.#key = ring().acceptStart(this.fd, this.#stream)
+    const b = ring()
+    this.#key = b.acceptStart(this.fd, this.#stream)
+    if (!this.#referenced) b.setOpRef(this.#key, false)
   }
 
   #onEvent = (result: number): void => {
     if (result >= 0) {
-      if (this.fd < 0) {
-        // A connection accepted as the listener closed: nobody will serve it.
-        submit(
-          (b, t) => b.close(FILE_KIND_FD, result, t),
-          () => undefined
-        ).catch(() => undefined)
-        return
-      }
-      this.events.onConnection(result)
+      // A connection accepted as the listener closed: nobody will serve it.
+      if (this.fd < 0) closeFd(result)
+      else this.events.onConnection(result)
       return
     }
     this.#key = -1
-    if (this.fd < 0) return
+    if (this.fd < 0) {
+      closeStream(this.#stream)
+      return
+    }
     if (result === EVENT_REARM) {
       this.#arm()
       return
@@ -296,64 +383,68 @@ export class Listener {
     this.#arm()
   }
 
+  /** Whether the armed accept keeps the process alive (`server.ref()`/`unref()`). */
+  setReferenced(on: boolean): void {
+    if (this.#referenced === on) return
+    this.#referenced = on
+    if (this.#key >= 0) ring().setOpRef(this.#key, on)
+  }
+
   /** The bound address (the port the kernel picked for port 0). */
   address(): { family: string; address: string; port: number } | null {
     return this.fd < 0 ? null : ring().socketAddress(this.fd, false)
   }
 
   /** Stops accepting and closes the socket. */
-  close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing
+  close(then?: () => void): void {
+    if (this.#closed) {
+      then?.()
+      return
+    }
+    this.#closed = true
+    counters.listeners--
     const fd = this.fd
     this.fd = -1
+    // Late connections of the cancelled accept still arrive (and are closed) until its last
+    // event, which closes the stream id.
     if (this.#key >= 0) ring().cancel(this.#key)
-    const stream = this.#stream
-    // Late connections of the cancelled accept still arrive (and are closed) in this batch.
-    setImmediate(() => closeStream(stream))
-    this.#closing = submit(
-      (b, t) => b.close(FILE_KIND_FD, fd, t),
-      () => undefined
-    )
-    return this.#closing
+    else closeStream(this.#stream)
+    closeFd(fd, then)
   }
 }
 
-/** Opens a socket and connects it; resolves with the connected descriptor, rejects with Node's error. */
+/** Where to connect. */
+export type ConnectAddress = { readonly host: string; readonly port: number; readonly family: 4 | 6 } | { readonly path: string }
+
+/**
+ * Opens a socket and connects it; resolves with the connected descriptor, rejects with Node's
+ * error (`connect ECONNREFUSED 127.0.0.1:1`, with `address` and `port`), or `AbortError` when
+ * `signal` aborts (the connect is cancelled in the kernel, the socket closed).
+ */
 export async function connectFd(
-  to: { readonly host: string; readonly port: number; readonly family: 4 | 6 } | { readonly path: string },
-  local?: { readonly address?: string; readonly port?: number }
+  to: ConnectAddress,
+  local?: { readonly address?: string | undefined; readonly port?: number | undefined },
+  signal?: AbortSignal | null
 ): Promise<number> {
   const b = ring()
   const fd = b.streamSocket('path' in to ? 0 : to.family)
-  if (fd < 0) throw systemError(fd, 'socket')
+  if (fd < 0) throw netErrno(fd, 'socket')
   try {
     if (!('path' in to) && local !== undefined && (local.address !== undefined || local.port !== undefined)) {
-      const r = b.tcpBind(fd, local.address ?? (to.family === 6 ? '::' : '0.0.0.0'), local.port ?? 0)
-      if (r < 0) throw systemError(r, 'bind')
+      const address = local.address ?? (to.family === 6 ? '::' : '0.0.0.0')
+      const r = b.tcpBind(fd, address, local.port ?? 0)
+      if (r < 0) throw withHostPort(r, 'bind', address, local.port ?? 0)
     }
     await submit(
       (bb, t) => ('path' in to ? bb.unixConnect(fd, to.path, t) : bb.tcpConnect(fd, to.host, to.port, t)),
       (r) => {
-        if (r < 0) {
-          const err = systemError(r, 'connect') as Error & { address?: string; port?: number }
-          if ('path' in to) {
-            err.message += ` ${to.path}`
-            err.address = to.path
-          } else {
-            err.message += ` ${to.host}:${to.port}`
-            err.address = to.host
-            err.port = to.port
-          }
-          throw err
-        }
-      }
+        if (r < 0) throw 'path' in to ? withHostPort(r, 'connect', to.path) : withHostPort(r, 'connect', to.host, to.port)
+      },
+      signal
     )
     return fd
   } catch (e) {
-    await submit(
-      (bb, t) => bb.close(FILE_KIND_FD, fd, t),
-      () => undefined
-    ).catch(() => undefined)
+    closeFd(fd)
     throw e
   }
 }

@@ -10,6 +10,8 @@
 //!   scope, so promise reactions run as after any Node I/O callback. The ops those reactions
 //!   queue are submitted right away, up to `MAX_ROUNDS` rounds, then left to the next prepare.
 //! - The poll handle is referenced only while ops are in flight, so an idle process exits.
+//!   Ops marked unreferenced (`setOpRef`: an unref'd server's armed accept, an unref'd
+//!   socket's armed receive) do not count, as an unref'd libuv handle does not.
 //! - Teardown (worker exit, env cleanup) runs as an async cleanup hook: cancel everything,
 //!   let the loop collect every last CQE, close the uv handles, then free the ring.
 
@@ -56,6 +58,8 @@ pub struct Runtime {
     /// Stream events not yet handed to JS, and the bytes they point into.
     events: Vec<[i32; 3]>,
     event_data: Vec<u8>,
+    /// Keys of in-flight ops that do not keep the loop alive (see [`Runtime::set_op_ref`]).
+    unreferenced: std::collections::HashSet<u64>,
 }
 
 type Cellf = RefCell<Runtime>;
@@ -177,6 +181,7 @@ pub unsafe fn init(
         later: Vec::new(),
         events: Vec::new(),
         event_data: Vec::new(),
+        unreferenced: std::collections::HashSet::new(),
     }));
     let raw = Box::into_raw(cell);
     // SAFETY: `raw` stays valid until `on_closed` frees it after both handles closed.
@@ -222,9 +227,11 @@ impl Runtime {
         }
     }
 
-    /// Keeps the loop alive exactly while ops are in flight.
+    /// Keeps the loop alive exactly while referenced ops are in flight.
     fn update_ref(&mut self) {
-        let want = self.driver.in_flight() > 0 || !self.ready.is_empty() || self.queue.queued() > 0;
+        let want = self.driver.in_flight() > self.unreferenced.len()
+            || !self.ready.is_empty()
+            || self.queue.queued() > 0;
         if want != self.referenced {
             // SAFETY: the poll handle is open (closing handles are never re-referenced).
             unsafe {
@@ -244,6 +251,21 @@ impl Runtime {
     pub fn settle_now(&mut self, token: u32, result: i32) {
         self.ready.push((token, result));
         self.driver.signal_eventfd();
+    }
+
+    /// Whether the op of `key` keeps the loop alive while in flight (every op does, until
+    /// this says otherwise). Returns false for a key whose op already completed.
+    pub fn set_op_ref(&mut self, key: u64, referenced: bool) -> bool {
+        if !self.driver.is_in_flight(boros::OpKey::from_u64(key)) {
+            self.unreferenced.remove(&key);
+            return false;
+        }
+        if referenced {
+            self.unreferenced.remove(&key);
+        } else {
+            self.unreferenced.insert(key);
+        }
+        true
     }
 
     /// Queues one op and returns its key as a JS number (for `cancel`).
@@ -282,6 +304,7 @@ impl Runtime {
             later,
             events,
             event_data,
+            unreferenced,
             ..
         } = self;
         let mut cx = Finish {
@@ -293,7 +316,12 @@ impl Runtime {
         };
         let reaped = driver.reap_ops(|cqe, op| match op {
             OpRef::Live(op) => op.update(&cqe, &mut cx),
-            OpRef::Done(op) => op.complete(&cqe, &mut cx),
+            OpRef::Done(op) => {
+                if !unreferenced.is_empty() {
+                    unreferenced.remove(&cqe.key.as_u64());
+                }
+                op.complete(&cqe, &mut cx)
+            }
         });
         if let Err(e) = reaped {
             eprintln!("boros: reaping completions failed: {e}");

@@ -249,6 +249,11 @@ impl<O: ?Sized + OpCode> Driver<O> {
         self.ops.len()
     }
 
+    /// Whether the op of `key` is still queued or in flight (false once its final CQE was reaped).
+    pub fn is_in_flight(&mut self, key: OpKey) -> bool {
+        self.ops.get_mut(key).is_some()
+    }
+
     /// Whether entries are queued that no `io_uring_enter` has submitted yet.
     pub fn has_unsubmitted(&mut self) -> bool {
         !self.ring.submission().is_empty()

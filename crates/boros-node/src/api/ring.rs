@@ -94,6 +94,18 @@ pub fn cancel(key: f64) -> Result<bool> {
     })
 }
 
+/// Whether an op keeps the event loop alive while it is in flight (every op does until told
+/// otherwise): `false` for the armed accept of an unref'd server or the armed receive of an
+/// unref'd socket, as `uv_unref` on a libuv handle. Forgotten when the op completes. Returns
+/// false if the op already completed.
+#[napi]
+pub fn set_op_ref(key: f64, referenced: bool) -> Result<bool> {
+    if !(key >= 0.0 && key.fract() == 0.0 && key < (1u64 << 53) as f64) {
+        return Err(js::error(codes::OUT_OF_RANGE, format!("bad op key {key}")));
+    }
+    runtime::with(|rt| Ok(rt.set_op_ref(key as u64, referenced)))
+}
+
 /// Counters of this thread's ring.
 #[napi(object)]
 pub struct RingStats {

@@ -1,0 +1,57 @@
+/**
+ * `boros/net`: a `node:net`-shaped socket API on io_uring (TCP over IPv4 and IPv6, Unix stream
+ * sockets): `createServer`, `Server`, `Socket` (a `stream.Duplex`), `connect` /
+ * `createConnection`, `isIP*`; plus a lower-level API without streams: `listen()` (an async
+ * iterator of connections), `dial()`, `Conn`.
+ *
+ * Where io_uring cannot be used (see `runtime().fallbackReason`), the node:net names here
+ * are node:net's own functions and classes, and `listen`/`dial` run on node:net sockets.
+ * @module
+ */
+import * as nodeNet from 'node:net'
+import { usesRing } from '../binding.js'
+import { normalizeArgs, type Callback } from './args.js'
+import { Server as RingServer, type ListenOptions, type ServerOptions } from './server.js'
+import { Socket as RingSocket, type SocketOptions } from './socket.js'
+
+export { Conn, ConnListener, dial, listen } from './conn.js'
+export type { CallOptions, ConnListenOptions, ConnOptions, DialOptions } from './conn.js'
+export type { ListenOptions, ServerOptions, SocketOptions }
+export type { NetError } from './net-errors.js'
+
+const onRing = usesRing()
+
+function ringCreateServer(options?: ServerOptions | Callback, listener?: Callback): RingServer {
+  return new RingServer(options, listener)
+}
+
+function ringConnect(...args: unknown[]): RingSocket {
+  const normalized = normalizeArgs(args)
+  const options = normalized[0]
+  const socket = new RingSocket(options)
+  if (options.timeout) socket.setTimeout(options.timeout)
+  return socket.connect(normalized)
+}
+
+/** node:net's `Socket` (the ring's, or node:net's own on the fallback backend). */
+export const Socket: typeof RingSocket = onRing ? RingSocket : (nodeNet.Socket as unknown as typeof RingSocket)
+export type Socket = RingSocket
+/** node:net's `Server`. */
+export const Server: typeof RingServer = onRing ? RingServer : (nodeNet.Server as unknown as typeof RingServer)
+export type Server = RingServer
+/** `createServer([options][, connectionListener])`. */
+export const createServer: typeof ringCreateServer = onRing
+  ? ringCreateServer
+  : (nodeNet.createServer as unknown as typeof ringCreateServer)
+/** `connect(options[, cb])`, `connect(path[, cb])`, `connect(port[, host][, cb])`. */
+export const connect: typeof ringConnect = onRing ? ringConnect : (nodeNet.connect as unknown as typeof ringConnect)
+/** The same as `connect`. */
+export const createConnection: typeof ringConnect = connect
+/** Which backend `boros/net` uses on this thread: `'io_uring'` or `'node:net'`. */
+export const backend: 'io_uring' | 'node:net' = onRing ? 'io_uring' : 'node:net'
+
+export const { isIP, isIPv4, isIPv6, BlockList, SocketAddress } = nodeNet
+export const getDefaultAutoSelectFamily = (nodeNet as any).getDefaultAutoSelectFamily as () => boolean
+export const setDefaultAutoSelectFamily = (nodeNet as any).setDefaultAutoSelectFamily as (v: boolean) => void
+export const getDefaultAutoSelectFamilyAttemptTimeout = (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout as () => number
+export const setDefaultAutoSelectFamilyAttemptTimeout = (nodeNet as any).setDefaultAutoSelectFamilyAttemptTimeout as (v: number) => void

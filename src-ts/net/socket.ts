@@ -1,0 +1,535 @@
+/**
+ * `Socket`: node:net's socket as a `stream.Duplex` on the ring. Receiving is a multishot recv
+ * armed while the readable side wants data and cancelled when `push()` says stop (so a paused
+ * or slow reader leaves the bytes in the kernel: real backpressure); writes go out through
+ * `Connection` (one `send`, or one `sendmsg` for everything Writable buffered meanwhile).
+ * @module
+ */
+import * as dns from 'node:dns'
+import * as nodeNet from 'node:net'
+import { Duplex, addAbortSignal } from 'node:stream'
+import { ring } from '../binding.js'
+import { codedError, invalidArgType } from '../errors.js'
+import {
+  connectTarget,
+  normalizeArgs,
+  timerDuration,
+  validateAbortSignal,
+  validateFunction,
+  type Callback
+} from './args.js'
+import { Connection, connectFd, type ConnectAddress } from './connection.js'
+
+/** Options of `new Socket()` (node:net's, without `fd` and `onread`). */
+export interface SocketOptions {
+  /** Keep our side open after the peer ended its side (default false: end it too). */
+  readonly allowHalfOpen?: boolean
+  /** Destroys the socket (with `AbortError`) when aborted. */
+  readonly signal?: AbortSignal
+  /** `TCP_NODELAY` once connected. */
+  readonly noDelay?: boolean
+  /** `SO_KEEPALIVE` once connected. */
+  readonly keepAlive?: boolean
+  /** Milliseconds before the first keep-alive probe. */
+  readonly keepAliveInitialDelay?: number
+  readonly highWaterMark?: number
+  readonly readableHighWaterMark?: number
+  readonly writableHighWaterMark?: number
+}
+
+/** A `(fd, pauseOnConnect)` to wrap: how a `Server` hands an accepted connection over. */
+export const kAccepted = Symbol('boros.net.accepted')
+/** Called once when an accepted socket is destroyed (the server's count). */
+export const kOnDestroy = Symbol('boros.net.onDestroy')
+
+interface Address {
+  address?: string
+  family?: string
+  port?: number
+}
+
+type WriteCb = (err?: Error | null) => void
+
+/** node:net's `Socket`, on io_uring. */
+export class Socket extends Duplex {
+  /** Whether a connect is under way. */
+  connecting = false
+  /** The value given to the last `setTimeout()`. */
+  timeout: number | undefined
+  /** Whether the writable side stays open after the peer's end. */
+  override allowHalfOpen: boolean
+  /** The server that accepted this socket, if any. */
+  server: unknown = null;
+  /** @internal */
+  [kOnDestroy]: (() => void) | undefined
+  #conn: Connection | undefined
+  #timer: NodeJS.Timeout | undefined
+  #referenced = true
+  #noDelay: boolean | undefined
+  #keepAlive: [boolean, number] | undefined
+  #peer: Address | undefined
+  #local: Address | undefined
+  #bytesRead = 0
+  #bytesWritten = 0
+  #connectAbort: AbortController | undefined
+  #reset = false
+  #host: string | null = null
+
+  constructor(options: SocketOptions & { [kAccepted]?: [number, boolean] } = {}) {
+    const allowHalfOpen = Boolean(options.allowHalfOpen)
+    super({
+      ...options,
+      allowHalfOpen,
+      emitClose: false,
+      autoDestroy: true,
+      decodeStrings: false
+    })
+    this.allowHalfOpen = allowHalfOpen
+    if (options.noDelay) this.#noDelay = true
+    if (options.keepAlive) this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000)]
+    this.on('end', onReadableStreamEnd)
+    if (options.signal !== undefined) {
+      validateAbortSignal(options.signal, 'options.signal')
+      addAbortSignal(options.signal, this)
+    }
+    const accepted = options[kAccepted]
+    if (accepted !== undefined) {
+      this.#attach(accepted[0])
+      if (accepted[1]) {
+        // pauseOnConnect: nothing is received until the user reads.
+        ;(this as any).readableFlowing = false
+      } else this.read(0)
+    }
+  }
+
+  /** @internal the connected descriptor becomes this socket's connection. */
+  #attach(fd: number): void {
+    const conn = new Connection(fd, {
+      onData: (chunk) => {
+        this.#activity()
+        if (!this.push(chunk)) conn.pause()
+      },
+      onEnd: () => {
+        this.push(null)
+        this.read(0)
+      },
+      onError: (err) => this.destroy(err)
+    })
+    this.#conn = conn
+    if (!this.#referenced) conn.setReferenced(false)
+    const b = ring()
+    if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
+    if (this.#keepAlive !== undefined) b.setKeepAlive(fd, this.#keepAlive[0], this.#keepAlive[1])
+  }
+
+  #activity(): void {
+    this.#timer?.refresh()
+  }
+
+  /**
+   * Connects: `connect(options[, cb])`, `connect(path[, cb])`, `connect(port[, host][, cb])`.
+   * Host names go through `dns.lookup` (or `options.lookup`); with `autoSelectFamily` every
+   * address is tried in turn (happy eyeballs).
+   */
+  connect(...args: unknown[]): this {
+    const [options, cb] = Array.isArray(args[0]) ? (args[0] as [Record<string, any>, Callback | null]) : normalizeArgs(args)
+    if (this.write !== Socket.prototype.write) this.write = Socket.prototype.write
+    if (this.#conn !== undefined || this.connecting) {
+      throw codedError(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting or connected')
+    }
+    const target = connectTarget(options)
+    if (cb !== null) this.once('connect', cb)
+    this.connecting = true
+    this.#connectAbort = new AbortController()
+    if ('path' in target) {
+      this.#attempt([{ path: target.path }], undefined, 0)
+      return this
+    }
+    const local = { address: target.localAddress, port: target.localPort }
+    this.#host = target.host
+    const family = nodeNet.isIP(target.host)
+    if (family !== 0) {
+      this.#attempt([{ host: target.host, port: target.port, family: family as 4 | 6 }], local, 0)
+      return this
+    }
+    const autoSelect =
+      options.autoSelectFamily ?? (nodeNet as any).getDefaultAutoSelectFamily?.() ?? false
+    let attemptTimeout = options.autoSelectFamilyAttemptTimeout ?? (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout?.() ?? 250
+    if (attemptTimeout < 10) attemptTimeout = 10
+    const lookup = (options.lookup ?? dns.lookup) as typeof dns.lookup
+    if (options.lookup !== undefined) validateFunction(options.lookup, 'options.lookup')
+    const dnsOptions: dns.LookupAllOptions = { all: true, family: options.family ?? 0 }
+    if (options.hints !== undefined) dnsOptions.hints = options.hints
+    // Throws (synchronously, as node:net does) on a host that is not a string.
+    lookup(target.host, dnsOptions, (err, addresses) => {
+      if (!this.connecting) return
+      if (err) {
+        this.emit('lookup', err, undefined, undefined, target.host)
+        this.destroy(err)
+        return
+      }
+      const list = (Array.isArray(addresses) ? addresses : [{ address: addresses as unknown as string, family: 4 }])
+        .filter((a) => nodeNet.isIP(a.address))
+      if (list.length === 0) {
+        const e = codedError(Error, 'ERR_INVALID_ADDRESS', 'Invalid address')
+        this.destroy(e)
+        return
+      }
+      this.emit('lookup', null, list[0]!.address, list[0]!.family, target.host)
+      const ordered = autoSelect ? interleave(list) : list.slice(0, 1)
+      this.#attempt(
+        ordered.map((a) => ({ host: a.address, port: target.port, family: a.family === 6 ? 6 : 4 })),
+        local,
+        ordered.length > 1 ? attemptTimeout : 0
+      )
+    })
+    return this
+  }
+
+  /** Tries `targets` in turn; each but the last is given `timeout` ms (0: no limit). */
+  #attempt(
+    targets: ConnectAddress[],
+    local: { address?: string | undefined; port?: number | undefined } | undefined,
+    timeout: number
+  ): void {
+    const errors: Error[] = []
+    const outer = this.#connectAbort!.signal
+    const next = (i: number): void => {
+      if (outer.aborted) return
+      const to = targets[i]!
+      const attempt = new AbortController()
+      const onOuter = (): void => attempt.abort()
+      outer.addEventListener('abort', onOuter, { once: true })
+      let timer: NodeJS.Timeout | undefined
+      let timedOut = false
+      if (timeout > 0 && i < targets.length - 1) {
+        timer = setTimeout(() => {
+          timedOut = true
+          attempt.abort()
+        }, timeout)
+      }
+      connectFd(to, local, attempt.signal).then(
+        (fd) => {
+          clearTimeout(timer)
+          outer.removeEventListener('abort', onOuter)
+          if (outer.aborted || this.destroyed) {
+            new Connection(fd).close()
+            return
+          }
+          this.#connected(fd)
+        },
+        (err: Error) => {
+          clearTimeout(timer)
+          outer.removeEventListener('abort', onOuter)
+          if (outer.aborted || this.destroyed) return
+          if (timedOut && 'host' in to) {
+            const e = codedError(Error, 'ETIMEDOUT', `connect ETIMEDOUT ${to.host}:${to.port}`)
+            Object.assign(e, { errno: -110, syscall: 'connect', address: to.host, port: to.port })
+            err = e
+          }
+          errors.push(err)
+          if (i + 1 < targets.length) next(i + 1)
+          else if (errors.length === 1) this.destroy(errors[0])
+          else {
+            const agg = new AggregateError(errors, '') as AggregateError & { code?: string }
+            agg.code = (errors[0] as Error & { code?: string }).code
+            this.destroy(agg)
+          }
+        }
+      )
+    }
+    next(0)
+  }
+
+  #connected(fd: number): void {
+    this.#attach(fd)
+    this.connecting = false
+    this.#connectAbort = undefined
+    this.#activity()
+    this.emit('connect')
+    this.emit('ready')
+    if (!this.isPaused() || this.readableFlowing === null) this.read(0)
+  }
+
+  override _read(): void {
+    if (this.connecting) {
+      this.once('connect', () => this._read())
+      return
+    }
+    this.#conn?.resume()
+  }
+
+  #writeGeneric(bufs: Buffer[], cb: WriteCb): void {
+    if (this.connecting) {
+      const onClose = (): void => cb(codedError(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established'))
+      this.once('close', onClose)
+      this.once('connect', () => {
+        this.off('close', onClose)
+        this.#writeGeneric(bufs, cb)
+      })
+      return
+    }
+    const conn = this.#conn
+    if (conn === undefined || conn.fd < 0) {
+      cb(codedError(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'))
+      return
+    }
+    this.#activity()
+    conn.writev(bufs, (err) => {
+      this.#activity()
+      if (err) {
+        this.destroy(err)
+        cb(err)
+      } else cb()
+    })
+  }
+
+  override _write(chunk: any, encoding: BufferEncoding, cb: WriteCb): void {
+    this.#writeGeneric([toBuffer(chunk, encoding)], cb)
+  }
+
+  override _writev(chunks: Array<{ chunk: any; encoding: BufferEncoding }>, cb: WriteCb): void {
+    this.#writeGeneric(
+      chunks.map((c) => toBuffer(c.chunk, c.encoding)),
+      cb
+    )
+  }
+
+  override _final(cb: WriteCb): void {
+    if (this.pending && this.connecting) {
+      this.once('connect', () => this._final(cb))
+      return
+    }
+    const conn = this.#conn
+    if (conn === undefined || conn.fd < 0) return cb()
+    conn.end(() => cb())
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    if (this.connecting) {
+      this.connecting = false
+      this.#connectAbort?.abort()
+    }
+    clearTimeout(this.#timer)
+    const conn = this.#conn
+    if (conn !== undefined) {
+      this.#bytesRead = conn.bytesRead
+      this.#bytesWritten = conn.bytesWritten
+      this.#peer ??= this.#address(true)
+      this.#local ??= this.#address(false)
+      const hadError = err != null
+      const reset = this.#reset
+      this.#conn = undefined
+      conn.close(() => this.emit('close', hadError), reset)
+      cb(err)
+    } else {
+      cb(err)
+      process.nextTick(() => this.emit('close', err != null))
+    }
+    const hook = this[kOnDestroy]
+    this[kOnDestroy] = undefined
+    hook?.()
+  }
+
+  /** Ends our side, and destroys the socket once everything is written. */
+  destroySoon(): void {
+    if (this.writable) this.end()
+    if (this.writableFinished) this.destroy()
+    else this.once('finish', () => this.destroy())
+  }
+
+  /** Closes the TCP connection with a reset (`RST`) instead of a FIN. */
+  resetAndDestroy(): this {
+    if (this.#conn !== undefined || this.connecting) {
+      if (this.connecting) this.once('connect', () => this.#resetNow())
+      else this.#resetNow()
+    } else this.destroy(codedError(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'))
+    return this
+  }
+
+  #resetNow(): void {
+    this.#reset = true
+    this.destroy()
+  }
+
+  /** Pauses the readable side; the kernel stops taking bytes for us once the buffer is full. */
+  override pause(): this {
+    super.pause()
+    return this
+  }
+
+  /** `TCP_NODELAY` (default true). */
+  setNoDelay(noDelay = true): this {
+    this.#noDelay = Boolean(noDelay)
+    const conn = this.#conn
+    if (conn !== undefined && conn.fd >= 0) ring().setNoDelay(conn.fd, this.#noDelay)
+    return this
+  }
+
+  /** `SO_KEEPALIVE`, first probe after `initialDelay` ms. */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    const delay = ~~(initialDelay / 1000)
+    this.#keepAlive = [Boolean(enable), delay]
+    const conn = this.#conn
+    if (conn !== undefined && conn.fd >= 0) ring().setKeepAlive(conn.fd, Boolean(enable), delay)
+    return this
+  }
+
+  /** Emits `'timeout'` after `msecs` of inactivity (0 disables); `callback` is a once-listener. */
+  setTimeout(msecs: number, callback?: () => void): this {
+    if (this.destroyed) return this
+    this.timeout = msecs
+    const ms = timerDuration(msecs, 'msecs')
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (ms === 0) {
+      if (callback !== undefined) {
+        validateFunction(callback, 'callback')
+        this.removeListener('timeout', callback)
+      }
+    } else {
+      this.#timer = setTimeout(() => this.emit('timeout'), ms).unref()
+      if (callback !== undefined) {
+        validateFunction(callback, 'callback')
+        this.once('timeout', callback)
+      }
+    }
+    return this
+  }
+
+  /** Keeps the process alive while the socket waits (the default). */
+  ref(): this {
+    this.#referenced = true
+    this.#conn?.setReferenced(true)
+    return this
+  }
+
+  /** Lets the process exit while the socket only waits for data. */
+  unref(): this {
+    this.#referenced = false
+    this.#conn?.setReferenced(false)
+    return this
+  }
+
+  #address(peer: boolean): Address {
+    const conn = this.#conn
+    if (conn === undefined || conn.fd < 0 || this.connecting) return {}
+    const a = ring().socketAddress(conn.fd, peer)
+    if (a === null || a.family === 'unix') return {}
+    return { address: a.address, family: a.family, port: a.port }
+  }
+
+  #peerAddress(): Address {
+    if (this.#peer === undefined || this.#peer.address === undefined) {
+      const a = this.#address(true)
+      if (a.address !== undefined || this.#conn === undefined) this.#peer = a
+      return a
+    }
+    return this.#peer
+  }
+
+  #localAddress(): Address {
+    if (this.#local === undefined || this.#local.address === undefined) {
+      const a = this.#address(false)
+      if (a.address !== undefined || this.#conn === undefined) this.#local = a
+      return a
+    }
+    return this.#local
+  }
+
+  /** The local address: `{ address, family, port }` (`{}` for Unix sockets). */
+  address(): Address {
+    return this.#localAddress()
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#peerAddress().address
+  }
+  get remoteFamily(): string | undefined {
+    return this.#peerAddress().family
+  }
+  get remotePort(): number | undefined {
+    return this.#peerAddress().port
+  }
+  get localAddress(): string | undefined {
+    return this.#localAddress().address
+  }
+  get localPort(): number | undefined {
+    return this.#localAddress().port
+  }
+  get localFamily(): string | undefined {
+    return this.#localAddress().family
+  }
+
+  /** Bytes received. */
+  get bytesRead(): number {
+    return this.#conn?.bytesRead ?? this.#bytesRead
+  }
+
+  /** Bytes written: taken by the kernel, or queued to be. */
+  get bytesWritten(): number {
+    const conn = this.#conn
+    let bytes = conn === undefined ? this.#bytesWritten : conn.bytesWritten + conn.pendingBytes
+    for (const el of (this as any).writableBuffer ?? []) {
+      bytes += Buffer.isBuffer(el.chunk) ? el.chunk.length : Buffer.byteLength(el.chunk, el.encoding)
+    }
+    return bytes
+  }
+
+  /** `'opening'`, `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'`. */
+  get readyState(): string {
+    if (this.connecting) return 'opening'
+    if (this.readable && this.writable) return 'open'
+    if (this.readable && !this.writable) return 'readOnly'
+    if (!this.readable && this.writable) return 'writeOnly'
+    return 'closed'
+  }
+
+  /** Whether the socket is not connected yet. */
+  get pending(): boolean {
+    return this.#conn === undefined || this.connecting
+  }
+
+  /** The host name this socket connects to. */
+  get _host(): string | null {
+    return this.#host
+  }
+
+  /** Bytes buffered for writing (Node's deprecated `bufferSize`). */
+  get bufferSize(): number | undefined {
+    return this.#conn !== undefined ? this.writableLength + this.#conn.pendingBytes : undefined
+  }
+}
+
+function toBuffer(chunk: any, encoding: BufferEncoding): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, encoding)
+  if (Buffer.isBuffer(chunk)) return chunk
+  if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  throw invalidArgType('chunk', 'of type string or an instance of Buffer, TypedArray, or DataView', chunk)
+}
+
+function onReadableStreamEnd(this: Socket): void {
+  if (!this.allowHalfOpen) this.write = writeAfterFIN as any
+}
+
+function writeAfterFIN(this: Socket, chunk: any, encoding?: any, cb?: any): boolean {
+  if (!this.writableEnded) return Duplex.prototype.write.call(this, chunk, encoding, cb)
+  if (typeof encoding === 'function') cb = encoding
+  const er = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' })
+  if (typeof cb === 'function') process.nextTick(cb, er)
+  this.destroy(er)
+  return false
+}
+
+/** Families alternated, starting with the first address's (RFC 8305's order, as node:net). */
+function interleave(list: dns.LookupAddress[]): dns.LookupAddress[] {
+  const first = list[0]!.family
+  const a = list.filter((x) => x.family === first)
+  const b = list.filter((x) => x.family !== first)
+  const out: dns.LookupAddress[] = []
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (i < a.length) out.push(a[i]!)
+    if (i < b.length) out.push(b[i]!)
+  }
+  return out
+}
