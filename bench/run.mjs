@@ -65,7 +65,8 @@ const CONTENDERS = {
   // Network servers (workloads echo and http; bench/net/server.mjs), driven by external
   // load generators (bench/net/run.mjs).
   'node-net': { label: 'node:net', server: 'echo-node', env: { UV_USE_IO_URING: '0' } },
-  'boros-ll': { label: 'boros low-level API', server: 'echo-boros-ll', env: { UV_USE_IO_URING: '0' } },
+  'boros-ll': { label: 'boros Connection (cb)', server: 'echo-boros-ll', env: { UV_USE_IO_URING: '0' } },
+  'boros-conn': { label: 'boros listen()/Conn', server: 'echo-boros-conn', env: { UV_USE_IO_URING: '0' } },
   'boros-net': { label: 'boros/net Socket', server: 'echo-boros-net', env: { UV_USE_IO_URING: '0' } },
   'native-echo': { label: 'native io_uring echo', external: 'native-echo' },
   'http-node': { label: 'node:http on libuv', server: 'http-node', env: { UV_USE_IO_URING: '0' } },

@@ -1,169 +1,24 @@
-// What the interop tests run on: boros/net (its node:net-shaped Socket and Server) when it is
-// built, else a small Duplex over the low-level API (src-ts/net/connection.ts) kept here only
-// so the interop scenarios could be written before boros/net landed. `impl.name` says which
-// one ran; the tests put it in their titles.
+// What the interop tests run on: boros/net (its node:net-shaped Socket and Server; `impl.name`
+// says whether it runs on the ring or on its node:net fallback, and the tests put it in their
+// titles). Also: the addresses of the real servers .ci/run starts (scripts/services.sh), and a
+// helper that serves an http.Server's connections from a boros server (DESIGN-NOTES §7).
 //
-// Also: the addresses of the real servers .ci/run starts (scripts/services.sh), and a helper
-// that serves an http.Server's connections from a boros server (DESIGN-NOTES §7).
+// (Before boros/net landed these scenarios ran on a small Duplex over the low-level
+// Connection, kept in this file's history: commit "interop tests: ioredis ...".)
 import fs from 'node:fs'
-import { Duplex } from 'node:stream'
 
 const DIST = new URL('../../dist/', import.meta.url)
 
 async function load() {
   const netUrl = new URL('net/index.js', DIST)
-  if (fs.existsSync(netUrl)) {
-    const bnet = await import(netUrl.href)
-    if (typeof bnet.Socket === 'function' && typeof bnet.createServer === 'function') {
-      return {
-        name: 'boros/net',
-        Socket: bnet.Socket,
-        createConnection: (...a) => bnet.createConnection(...a),
-        createServer: (...a) => bnet.createServer(...a)
-      }
-    }
-  }
-  const ll = await import(new URL('net/connection.js', DIST).href)
-  return adapter(ll)
-}
-
-/** A minimal node:net-shaped Duplex over the low-level Connection (interim, see above). */
-function adapter({ Connection, Listener, connectFd }) {
-  class TestSocket extends Duplex {
-    #conn = null
-    #ready
-    #ok
-    #timer = null
-    #timeoutMs = 0
-    constructor(opts = {}) {
-      super({ allowHalfOpen: opts.allowHalfOpen ?? false })
-      this.connecting = false
-      this.remoteAddress = undefined
-      this.remotePort = undefined
-      this.#ready = new Promise((resolve) => (this.#ok = resolve))
-      if (opts.fd != null) this.#attach(opts.fd)
-    }
-    #attach(fd) {
-      this.#conn = new Connection(fd, {
-        onData: (chunk) => {
-          this.#touch()
-          // No pause() here: Connection.pause() then resume() before the cancel's completion
-          // arrives reports that ECANCELED as a read error (reported to the net owner). The
-          // interim adapter buffers instead; boros/net's Socket does the real backpressure.
-          this.push(chunk)
-        },
-        onEnd: () => this.push(null),
-        onError: (err) => this.destroy(err)
-      })
-      this.connecting = false
-      this.#ok(true)
-    }
-    connect(...args) {
-      let port
-      let host = '127.0.0.1'
-      let cb
-      if (typeof args[0] === 'object') {
-        ;({ port, host = '127.0.0.1' } = args[0])
-        cb = args[1]
-      } else {
-        ;[port, host, cb] = args
-        if (typeof host === 'function') [host, cb] = ['127.0.0.1', host]
-        host ??= '127.0.0.1'
-      }
-      if (host === 'localhost') host = '127.0.0.1'
-      if (cb) this.once('connect', cb)
-      this.connecting = true
-      this.remoteAddress = host
-      this.remotePort = Number(port)
-      connectFd({ host, port: Number(port), family: host.includes(':') ? 6 : 4 }).then(
-        (fd) => {
-          if (this.destroyed) return
-          this.#attach(fd)
-          this.emit('connect')
-          this.emit('ready')
-        },
-        (err) => this.destroy(err)
-      )
-      return this
-    }
-    _read() {
-      this.#ready.then(() => this.#conn?.resume())
-    }
-    _write(chunk, _enc, cb) {
-      this.#touch()
-      this.#ready.then(() => (this.#conn ? this.#conn.write(chunk, (e) => cb(e ?? null)) : cb(new Error('closed'))))
-    }
-    _writev(chunks, cb) {
-      this._write(Buffer.concat(chunks.map((c) => c.chunk)), null, cb)
-    }
-    _final(cb) {
-      this.#ready.then(() => (this.#conn ? this.#conn.end((e) => cb(e ?? null)) : cb()))
-    }
-    _destroy(err, cb) {
-      this.setTimeout(0)
-      this.#ok(false)
-      const c = this.#conn
-      this.#conn = null
-      if (c) c.close().then(() => cb(err), cb)
-      else cb(err)
-    }
-    #touch() {
-      this.#timer?.refresh()
-    }
-    setTimeout(ms, cb) {
-      if (this.#timer) clearTimeout(this.#timer)
-      this.#timer = null
-      this.#timeoutMs = ms
-      if (cb) this.once('timeout', cb)
-      if (ms > 0) {
-        this.#timer = setTimeout(() => this.emit('timeout'), ms)
-        this.#timer.unref()
-      }
-      return this
-    }
-    setNoDelay() {
-      return this
-    }
-    setKeepAlive() {
-      return this
-    }
-    ref() {
-      return this
-    }
-    unref() {
-      return this
-    }
-    destroySoon() {
-      if (this.writableFinished) this.destroy()
-      else this.end(() => this.destroy())
-    }
-  }
+  if (!fs.existsSync(netUrl)) throw new Error('dist/net/index.js is missing: run npm run build')
+  const bnet = await import(netUrl.href)
   return {
-    name: 'boros low-level API (test adapter; boros/net not built)',
-    Socket: TestSocket,
-    createConnection(opts, cb) {
-      return new TestSocket().connect(opts, cb)
-    },
-    createServer(onConnection) {
-      let l = null
-      return {
-        listen(port, host, cb) {
-          l = new Listener({ host, port }, 511, {
-            onConnection: (fd) => {
-              const s = new TestSocket({ fd })
-              s.remoteAddress = '127.0.0.1'
-              onConnection(s)
-            }
-          })
-          queueMicrotask(cb)
-          return this
-        },
-        address: () => l.address(),
-        close(cb) {
-          l?.close().then(() => cb?.())
-        }
-      }
-    }
+    name: bnet.backend === 'io_uring' ? 'boros/net' : `boros/net on its fallback (${bnet.backend})`,
+    backend: bnet.backend,
+    Socket: bnet.Socket,
+    createConnection: (...a) => bnet.createConnection(...a),
+    createServer: (...a) => bnet.createServer(...a)
   }
 }
 

@@ -4,7 +4,7 @@
 //
 //   node bench/net/server.mjs '<json>'   json: { server, port, workers, file }
 //
-// server: echo-node | echo-boros-ll | echo-boros-net | http-node | http-boros-net
+// server: echo-node | echo-boros-ll | echo-boros-conn | echo-boros-net | http-node | http-boros-net
 // workers: 1 = serve on the main thread; N > 1 = N worker_threads each listening on the
 // same port with reusePort (each boros worker has its own ring; node:net needs Node 22.12+
 // for reusePort, older Nodes say so and exit).
@@ -78,6 +78,23 @@ async function serve(kind, port, reusePort) {
     return { port: l.address().port, stats: () => core.stats() }
   }
   const bnet = await importDist('net/index.js', 'boros/net (Socket, Server)')
+  if (bnet.backend !== 'io_uring') throw new Skip(`boros/net runs on ${bnet.backend} here (io_uring refused)`)
+  if (kind === 'echo-boros-conn') {
+    // The promise-based low-level API: listen() yields Conns, each read and write a promise.
+    if (typeof bnet.listen !== 'function') throw new Skip('boros/net has no listen() (the Conn API)')
+    const l = await bnet.listen({ host: HOST, port, backlog: 4096, reusePort })
+    ;(async () => {
+      for await (const conn of l) {
+        ;(async () => {
+          try {
+            for await (const chunk of conn) await conn.write(chunk)
+          } catch {}
+          await conn.close()
+        })()
+      }
+    })()
+    return { port: l.address().port, stats: () => core.stats() }
+  }
   if (typeof bnet.createServer !== 'function') throw new Skip('boros/net: dist/net/index.js has no createServer')
   let srv
   if (kind === 'echo-boros-net') {

@@ -10,7 +10,7 @@ export default {
   op: 'message echoed',
   base: 'node-net',
   boros: 'boros-ll',
-  contenders: ['node-net', 'boros-ll', 'boros-net', 'native-echo'],
+  contenders: ['node-net', 'boros-ll', 'boros-conn', 'boros-net', 'native-echo'],
   // The native server is one thread: it has no scaling rows.
   skip: (cfg, c) => (cfg.scaling && c === 'native-echo' ? 'n/a' : null),
   configs: (o) => {
