@@ -42,6 +42,7 @@ const lines = [
   `|---|---|${COLS.map(() => '---').join('|')}|`
 ]
 for (const rows of groups.values()) {
+  if (rows[0]?.net) continue
   const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
   const b = by.boros
   if (!(b?.rate > 0)) continue
@@ -60,4 +61,45 @@ const m = doc.meta
 console.log(
   `<!-- ${m.date}: Node ${m.node.version}, Linux ${m.machine.kernel}, ${m.machine.cpu} x${m.machine.cores}, ${m.settings?.rounds ?? 1} round(s), median -->`
 )
-console.log(lines.join('\n'))
+if (lines.length > 2) console.log(lines.join('\n'))
+
+// The network workloads (echo, http): req/s, the ratio to the Node baseline, server CPU per
+// request and p99 latency in each cell; the client's CPU shows which side saturated.
+const NET = {
+  echo: [
+    ['node-net', 'node:net'],
+    ['boros-ll', 'boros `Connection` (callbacks)'],
+    ['boros-conn', 'boros `listen()`/`Conn` (promises)'],
+    ['boros-net', 'boros/net `Socket` (stream)'],
+    ['native-echo', 'native io_uring echo (Rust)']
+  ],
+  http: [
+    ['http-node', 'node:http on libuv'],
+    ['http-boros', 'node:http on boros/net']
+  ]
+}
+for (const [wl, cols] of Object.entries(NET)) {
+  const rowsOf = [...groups.values()].filter((rows) => rows[0]?.workload === wl)
+  if (rowsOf.length === 0) continue
+  const out = [
+    `| ${wl} | ${cols.map(([, h]) => h).join(' | ')} | client CPU |`,
+    `|---|${cols.map(() => '---').join('|')}|---|`
+  ]
+  for (const rows of rowsOf) {
+    const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
+    const base = by[rows[0].base]
+    const cells = cols.map(([c]) => {
+      const r = by[c]
+      if (!(r?.rate > 0)) return r?.skipped === 'n/a' || !r ? '—' : 'skipped'
+      const ratio = base?.rate > 0 && c !== rows[0].base ? ` (${(r.rate / base.rate).toFixed(2)}x)` : ''
+      const cpu = r.cpuPerOpUs != null ? `, ${r.cpuPerOpUs.toFixed(1)} µs CPU` : ''
+      const p99 = r.p99Us != null ? `, p99 ${r.p99Us >= 10_000 ? `${(r.p99Us / 1000).toFixed(0)} ms` : `${(r.p99Us / 1000).toFixed(1)} ms`}` : ''
+      return `${fmt(r)}${ratio}${cpu}${p99}`
+    })
+    const clients = rows.filter((r) => r.clientCpuPct != null).map((r) => r.clientCpuPct)
+    const client = clients.length ? `${Math.round(Math.min(...clients))}–${Math.round(Math.max(...clients))}%` : 'n/a'
+    out.push(`| ${rows[0].config} | ${cells.join(' | ')} | ${client} |`)
+  }
+  console.log('')
+  console.log(out.join('\n'))
+}

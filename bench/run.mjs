@@ -512,6 +512,8 @@ async function main() {
           ...median,
           entersPerOp: traced.entersSource === 'strace' ? traced.entersPerOp : median.entersPerOp,
           entersSource: traced.entersSource ?? median.entersSource,
+          // The network workloads' strace pass (every system call per request) also ran in round 1.
+          ...(traced.syscallsPerOp != null ? { syscallsPerOp: traced.syscallsPerOp } : {}),
           rounds: all.length,
           roundRates: all.map((r) => r.rate)
         })
