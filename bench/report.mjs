@@ -262,7 +262,12 @@ export function renderSvg(doc) {
   const netOnly = gs.length > 0 && gs.every((g) => g.net)
   const title = `boros bench: throughput relative to ${netOnly ? 'node:net / node:http on libuv' : 'node:fs/promises (echo: node:net; http: node:http)'} (log scale; right of 1x = faster)`
   const sub = `${m.machine.cpu} x${m.machine.cores} · Linux ${m.machine.kernel} · Node ${m.node.version} (libuv ${m.node.uv}) · data on ${m.machine.fsType} · ${m.date.slice(0, 16).replace('T', ' ')} UTC${m.quick ? ' · QUICK run' : ''}`
-  const skips = Object.values(m.skips ?? {}).filter((v, i, a) => a.indexOf(v) === i)
+  // Only the skips of contenders the chart's workloads have (not fio's in a network-only run).
+  const present = new Set(groups(doc).flatMap((g) => g.rows.map((r) => r.contender)))
+  const skips = Object.entries(m.skips ?? {})
+    .filter(([c]) => present.has(c))
+    .map(([, v]) => v)
+    .filter((v, i, a) => a.indexOf(v) === i)
   const notes = skips.map(
     (s, i) => `<text x="10" y="${bottom + 36 + i * 14}" class="note">skipped: ${esc(s.split('\n')[0])}</text>`
   )
