@@ -60,3 +60,25 @@ test('BOROS_BACKEND=fallback forces node:fs without a warning', async (t) => {
   t.regex(r.rt.fallbackReason, /BOROS_BACKEND=fallback/)
   t.notRegex(stderr, /BOROS_FALLBACK/)
 })
+
+test('io_uring refused by seccomp: boros/net is node:net, and its sockets work', async (t) => {
+  const netScript = `
+    const net = require('./dist/net/index.js')
+    const nodeNet = require('node:net')
+    const server = net.createServer((s) => s.pipe(s))
+    server.listen(0, '127.0.0.1', () => {
+      const c = net.connect(server.address().port, '127.0.0.1', () => c.end('over node:net'))
+      let got = ''
+      c.on('data', (d) => (got += d))
+      c.on('close', () => {
+        server.close()
+        console.log(JSON.stringify({ backend: net.backend, same: net.Socket === nodeNet.Socket, got }))
+      })
+    })
+  `
+  const { code, stdout, stderr } = await run([`${root}/scripts/no-io-uring`, process.execPath, '-e', netScript])
+  t.is(code, 0, stderr)
+  t.deepEqual(JSON.parse(stdout), { backend: 'node:net', same: true, got: 'over node:net' })
+  t.is(stderr.match(/BOROS_FALLBACK/g)?.length, 1, 'one warning')
+  t.regex(stderr, /node:net/)
+})

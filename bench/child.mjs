@@ -3,7 +3,7 @@
 //
 //   node bench/child.mjs '<json>'   json: { workload, kind, api, pool, params, seconds, warmup }
 //
-// kind: 'promise' | 'callback' | 'sync'; api: 'node' | 'boros'. pool: the workload's
+// kind: 'promise' | 'callback' | 'sync'; api: 'node' | 'boros' | 'boros-cb' (boros/fs/callback). pool: the workload's
 // buffers come from a boros BufferPool (api.alloc) instead of Buffer.alloc.
 // Prints one line "BENCH_RESULT {...}" on stdout. A contender that cannot run
 // (e.g. boros not built) reports { skipped: "reason" } and exits 0.
@@ -67,6 +67,13 @@ async function main() {
       let next = 0
       api = { ...api, alloc: () => bufs[next++ % count] }
     }
+  } else if (spec.api === 'boros-cb') {
+    // boros/fs/callback: node:fs's callback API on the ring (the workloads' callback code).
+    boros = await loadBoros()
+    const url = new URL('../dist/fs/callback.js', import.meta.url)
+    if (!fs.existsSync(url)) throw new Skip('boros: dist/fs/callback.js missing, run npm run build')
+    const mod = await import(url.href)
+    api = typeof mod.read === 'function' ? mod : mod.default
   } else if (spec.kind === 'promise') {
     api = fsp
   }

@@ -1,15 +1,24 @@
 #!/usr/bin/env node
-// Prints the README's performance table (Markdown) from a suite result file.
+// The README's performance tables and charts, generated from suite result files, so that no
+// figure in the README is typed by hand.
 //
-//   node bench/readme-table.mjs [bench/results/latest.json]
+//   node bench/readme-table.mjs [FILE...]            print each file's table (Markdown)
+//   node bench/readme-table.mjs --write FILE...      for each file (Node NN from its meta):
+//        write docs/bench/nodeNN.svg (report.mjs' chart) and replace the README block between
+//        <!-- bench:nodeNN:begin --> and <!-- bench:nodeNN:end --> (run, machine, chart, table)
 //
-// One row per (workload, config): boros' rate, then each contender's rate with boros'
-// ratio to fs/promises in brackets, and boros / native for the native ceiling.
+// FILE defaults to bench/results/latest.json. One row per (workload, config): boros' rate,
+// then each contender's rate, with boros' ratio to fs/promises and to the native ceiling.
+// The network workloads (echo, http) get their own tables (netTables): req/s, the ratio to the
+// Node baseline, server CPU per request and p99 in each cell, and the load generator's CPU.
 import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { renderSvg } from './report.mjs'
 
-const file = process.argv[2] ?? new URL('./results/latest.json', import.meta.url).pathname
-const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
+const REPO = fileURLToPath(new URL('..', import.meta.url))
 const COLS = [
+  ['boros-cb', 'boros/fs/callback'],
   ['boros-pool', 'boros, `BufferPool` buffers'],
   ['fsp', 'fs/promises'],
   ['cb', 'fs callbacks'],
@@ -19,7 +28,7 @@ const COLS = [
 ]
 const NAMES = {
   randread: (g) => `random 4 KiB reads, ${g.qd} in flight`,
-  readfiles: () => '`readFile`, 10,000 files of 0.5–16 KiB',
+  readfiles: () => '`readFile`, small files of 0.5–16 KiB',
   seqread: () => 'sequential 128 KiB reads',
   seqwrite: () => 'sequential 128 KiB writes + fsync',
   statstorm: () => '`stat` storm, 64 in flight'
@@ -31,37 +40,102 @@ const fmt = (r) => {
 }
 const ratio = (x) => (x >= 10 ? `${x.toFixed(1)}x` : `${x.toFixed(2)}x`)
 
-const groups = new Map()
-for (const r of doc.results) {
-  const k = `${r.workload}\u0000${r.config}`
-  if (!groups.has(k)) groups.set(k, [])
-  groups.get(k).push(r)
+/** The Markdown table of one results document (columns with no figure are left out). */
+export function table(doc) {
+  const groups = new Map()
+  for (const r of doc.results) {
+    const k = `${r.workload}\u0000${r.config}`
+    if (!groups.has(k)) groups.set(k, [])
+    groups.get(k).push(r)
+  }
+  const cols = COLS.filter(([c]) => doc.results.some((r) => r.contender === c && r.rate > 0))
+  const lines = [
+    `| workload | boros | ${cols.map(([, h]) => h).join(' | ')} |`,
+    `|---|---|${cols.map(() => '---').join('|')}|`
+  ]
+  for (const rows of groups.values()) {
+    const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
+    const b = by.boros
+    if (!(b?.rate > 0)) continue
+    const unit = b.unit === 'MB/s' ? ' MB/s' : b.workload === 'readfiles' ? ' files/s' : '/s'
+    const cells = cols.map(([c]) => {
+      const r = by[c]
+      if (!(r?.rate > 0)) return '—'
+      if (c === 'fsp') return `${fmt(r)} (boros ${ratio(b.rate / r.rate)})`
+      if (c === 'native') {
+        const also = ['boros-cb', 'boros-pool']
+          .filter((x) => by[x]?.rate > 0)
+          .map((x) => `, ${x === 'boros-cb' ? 'callbacks' : 'pool'} ${ratio(by[x].rate / r.rate)}`)
+          .join('')
+        return `${fmt(r)} (boros ${ratio(b.rate / r.rate)}${also})`
+      }
+      return fmt(r)
+    })
+    lines.push(`| ${NAMES[b.workload]?.(b) ?? `${b.workload} ${b.config}`} | ${fmt(b)}${unit} | ${cells.join(' | ')} |`)
+  }
+  return lines.join('\n')
 }
-const lines = [
-  `| workload | boros | ${COLS.map(([, h]) => h).join(' | ')} |`,
-  `|---|---|${COLS.map(() => '---').join('|')}|`
-]
-for (const rows of groups.values()) {
-  if (rows[0]?.net) continue
+
+/** CPU per op and io_uring_enter calls per op of the random reads at 64 in flight, from the run. */
+export function cpuLine(doc) {
+  const rows = doc.results.filter((r) => r.workload === 'randread' && r.qd === 64 && r.rate > 0)
   const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
-  const b = by.boros
-  if (!(b?.rate > 0)) continue
-  const unit = b.unit === 'MB/s' ? ' MB/s' : b.workload === 'readfiles' ? ' files/s' : '/s'
-  const cells = COLS.map(([c]) => {
-    const r = by[c]
-    if (!(r?.rate > 0)) return '—'
-    if (c === 'fsp') return `${fmt(r)} (boros ${ratio(b.rate / r.rate)})`
-    if (c === 'native')
-      return `${fmt(r)} (boros ${ratio(b.rate / r.rate)}${by['boros-pool']?.rate > 0 ? `, pool ${ratio(by['boros-pool'].rate / r.rate)}` : ''})`
-    return fmt(r)
-  })
-  lines.push(`| ${NAMES[b.workload]?.(b) ?? `${b.workload} ${b.config}`} | ${fmt(b)}${unit} | ${cells.join(' | ')} |`)
+  const names = {
+    boros: 'boros',
+    'boros-cb': 'boros/fs/callback',
+    'boros-pool': 'boros on pool buffers',
+    native: 'native',
+    cb: 'fs callbacks',
+    fsp: 'fs/promises'
+  }
+  const cpu = Object.keys(names)
+    .filter((c) => by[c]?.cpuPerOpUs != null)
+    .map((c) => `${names[c]} ${by[c].cpuPerOpUs.toFixed(2)} µs`)
+  if (cpu.length === 0) return ''
+  const enters = ['boros', 'native']
+    .filter((c) => by[c]?.entersPerOp != null)
+    .map((c) => `${names[c]} ${by[c].entersPerOp.toFixed(3)}`)
+  return `CPU per 4 KiB read at 64 in flight (all threads): ${cpu.join(', ')}.${enters.length ? ` io_uring_enter calls per read: ${enters.join(', ')}.` : ''}`
 }
-const m = doc.meta
-console.log(
-  `<!-- ${m.date}: Node ${m.node.version}, Linux ${m.machine.kernel}, ${m.machine.cpu} x${m.machine.cores}, ${m.settings?.rounds ?? 1} round(s), median -->`
-)
-if (lines.length > 2) console.log(lines.join('\n'))
+
+/** One line on where and how the figures were measured. */
+export function runLine(doc) {
+  const m = doc.meta
+  const rounds = m.settings?.rounds ?? 1
+  return (
+    `**Node ${m.node.version.replace(/^v/, '')}** (libuv ${m.node.uv}): ${m.machine.cpu} x${m.machine.cores}, ` +
+    `Linux ${m.machine.kernel}, data on ${m.machine.fsType}, ${m.date.slice(0, 10)}; ` +
+    `${rounds > 1 ? `the median of ${rounds} rounds, contenders alternating` : '1 round'}${m.quick ? ', QUICK run' : ''}. ` +
+    `Generated by \`node bench/readme-table.mjs --write\` from that run's results file.`
+  )
+}
+
+/** Writes docs/bench/nodeNN.svg and the README block for one results document. */
+export function writeReadme(doc, readmeFile = path.join(REPO, 'README.md')) {
+  const major = doc.meta.node.version.replace(/^v/, '').split('.')[0]
+  const svg = path.join(REPO, 'docs', 'bench', `node${major}.svg`)
+  fs.mkdirSync(path.dirname(svg), { recursive: true })
+  fs.writeFileSync(svg, renderSvg(doc))
+  const begin = `<!-- bench:node${major}:begin -->`
+  const end = `<!-- bench:node${major}:end -->`
+  const text = fs.readFileSync(readmeFile, 'utf8')
+  const i = text.indexOf(begin)
+  const j = text.indexOf(end)
+  if (i < 0 || j < i) throw new Error(`${readmeFile} has no ${begin} ... ${end} block`)
+  const cpu = cpuLine(doc)
+  const block = [
+    begin,
+    runLine(doc),
+    '',
+    `![boros vs node:fs on Node ${major}](docs/bench/node${major}.svg)`,
+    '',
+    table(doc),
+    ...(cpu ? ['', cpu] : []),
+    end
+  ].join('\n')
+  fs.writeFileSync(readmeFile, text.slice(0, i) + block + text.slice(j + end.length))
+  return [svg, readmeFile]
+}
 
 // The network workloads (echo, http): req/s, the ratio to the Node baseline, server CPU per
 // request and p99 latency in each cell; the client's CPU shows which side saturated.
@@ -78,28 +152,64 @@ const NET = {
     ['http-boros', 'node:http on boros/net']
   ]
 }
-for (const [wl, cols] of Object.entries(NET)) {
-  const rowsOf = [...groups.values()].filter((rows) => rows[0]?.workload === wl)
-  if (rowsOf.length === 0) continue
-  const out = [
-    `| ${wl} | ${cols.map(([, h]) => h).join(' | ')} | client CPU |`,
-    `|---|${cols.map(() => '---').join('|')}|---|`
-  ]
-  for (const rows of rowsOf) {
-    const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
-    const base = by[rows[0].base]
-    const cells = cols.map(([c]) => {
-      const r = by[c]
-      if (!(r?.rate > 0)) return r?.skipped === 'n/a' || !r ? '—' : 'skipped'
-      const ratio = base?.rate > 0 && c !== rows[0].base ? ` (${(r.rate / base.rate).toFixed(2)}x)` : ''
-      const cpu = r.cpuPerOpUs != null ? `, ${r.cpuPerOpUs.toFixed(1)} µs CPU` : ''
-      const p99 = r.p99Us != null ? `, p99 ${r.p99Us >= 10_000 ? `${(r.p99Us / 1000).toFixed(0)} ms` : `${(r.p99Us / 1000).toFixed(1)} ms`}` : ''
-      return `${fmt(r)}${ratio}${cpu}${p99}`
-    })
-    const clients = rows.filter((r) => r.clientCpuPct != null).map((r) => r.clientCpuPct)
-    const client = clients.length ? `${Math.round(Math.min(...clients))}–${Math.round(Math.max(...clients))}%` : 'n/a'
-    out.push(`| ${rows[0].config} | ${cells.join(' | ')} | ${client} |`)
+/** The echo and http tables of a results document ('' when it has none). */
+export function netTables(doc) {
+  const groups = new Map()
+  for (const r of doc.results) {
+    const k = `${r.workload}\u0000${r.config}`
+    if (!groups.has(k)) groups.set(k, [])
+    groups.get(k).push(r)
   }
-  console.log('')
-  console.log(out.join('\n'))
+  const text = []
+  for (const [wl, cols] of Object.entries(NET)) {
+    const rowsOf = [...groups.values()].filter((rows) => rows[0]?.workload === wl)
+    if (rowsOf.length === 0) continue
+    const out = [
+      `| ${wl} | ${cols.map(([, h]) => h).join(' | ')} | client CPU |`,
+      `|---|${cols.map(() => '---').join('|')}|---|`
+    ]
+    for (const rows of rowsOf) {
+      const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
+      const base = by[rows[0].base]
+      const cells = cols.map(([c]) => {
+        const r = by[c]
+        if (!(r?.rate > 0)) return r?.skipped === 'n/a' || !r ? '—' : 'skipped'
+        const ratio = base?.rate > 0 && c !== rows[0].base ? ` (${(r.rate / base.rate).toFixed(2)}x)` : ''
+        const cpu = r.cpuPerOpUs != null ? `, ${r.cpuPerOpUs.toFixed(1)} µs CPU` : ''
+        const p99 =
+          r.p99Us != null
+            ? `, p99 ${r.p99Us >= 10_000 ? `${(r.p99Us / 1000).toFixed(0)} ms` : `${(r.p99Us / 1000).toFixed(1)} ms`}`
+            : ''
+        return `${fmt(r)}${ratio}${cpu}${p99}`
+      })
+      const clients = rows.filter((r) => r.clientCpuPct != null).map((r) => r.clientCpuPct)
+      const client = clients.length ? `${Math.round(Math.min(...clients))}–${Math.round(Math.max(...clients))}%` : 'n/a'
+      out.push(`| ${rows[0].config} | ${cells.join(' | ')} | ${client} |`)
+    }
+    text.push(out.join('\n'))
+  }
+  return text.join('\n\n')
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2)
+  const write = args.includes('--write')
+  const files = args.filter((a) => a !== '--write')
+  if (files.length === 0) files.push(fileURLToPath(new URL('./results/latest.json', import.meta.url)))
+  for (const file of files) {
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
+    const net = netTables(doc)
+    const files = doc.results.some((r) => !r.net)
+    if (write && !files) {
+      console.error(`${file}: echo/http only; paste its tables (printed without --write) by hand`)
+      console.log(net)
+    } else if (write) {
+      const wrote = writeReadme(doc)
+      console.error(`${file}: wrote ${wrote.map((f) => path.relative(REPO, f)).join(', ')}`)
+    } else {
+      console.log(runLine(doc))
+      if (files) console.log(table(doc))
+      if (net) console.log(`\n${net}`)
+    }
+  }
 }

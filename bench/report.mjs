@@ -187,6 +187,7 @@ const COLORS = {
   'native-echo': '#7048e8',
   boros: '#d9480f',
   'boros-pool': '#f08c00',
+  'boros-cb': '#e8590c',
   fsp: '#495057',
   cb: '#1c7ed6',
   sync: '#868e96',

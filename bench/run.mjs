@@ -4,6 +4,7 @@
 //   node bench/run.mjs [--quick] [--only randread,readfiles,...] [--node /path/to/node]
 //                      [--contenders boros,fsp,...] [--seconds S] [--strace | --no-strace]
 //                      [--no-build] [--data-dir DIR] [--allow-tmpfs] [--rounds N]
+//                      [--compare SAVED.json]   (exit 1 if a boros ratio fell > 10 %, compare.mjs)
 //
 // Every (workload, config, contender) runs in its own child process (bench/child.mjs
 // for Node contenders; the native example or fio otherwise), one after the other.
@@ -22,6 +23,7 @@ import { fsType, ensureBigFile, ensureTree, warmFile, warmTree } from './data.mj
 import { ensureNative, runNative, fioVersion, fioArgs, runFio, straceAvailable, countEnters } from './external.mjs'
 import { printReport, writeJson, writeSvg } from './report.mjs'
 import { ensureEchoExamples, ensureWrk, ensureHttpFile, measureNet } from './net/run.mjs'
+import { compareDocs, printComparison, settingsWarnings } from './compare.mjs'
 import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs'
 
 const BENCH = path.dirname(new URL(import.meta.url).pathname)
@@ -43,6 +45,8 @@ const CONTENDERS = {
     pool: true,
     env: { UV_USE_IO_URING: '0' }
   },
+  // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
+  'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },
   fsp: { label: 'fs/promises', kind: 'promise', api: 'node', env: { UV_USE_IO_URING: '0' } },
   cb: { label: 'fs callbacks', kind: 'callback', api: 'node', env: { UV_USE_IO_URING: '0' } },
   sync: { label: 'fs sync', kind: 'sync', api: 'node', env: { UV_USE_IO_URING: '0' }, qdIndependent: true },
@@ -88,6 +92,7 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string' },
     'allow-tmpfs': { type: 'boolean', default: false },
     rounds: { type: 'string' },
+    compare: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
@@ -97,7 +102,7 @@ if (args.help) {
     fs
       .readFileSync(new URL(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 15)
+      .slice(1, 16)
       .map((l) => l.replace(/^\/\/ ?/, ''))
       .join('\n')
   )
@@ -548,6 +553,12 @@ async function main() {
   log(
     `\n[done] ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.map((f) => path.relative(REPO, f)).join(', ')}`
   )
+  if (args.compare) {
+    const saved = JSON.parse(fs.readFileSync(args.compare, 'utf8'))
+    const full = JSON.parse(fs.readFileSync(files[0], 'utf8'))
+    for (const w of settingsWarnings(saved, full)) log(`[warn] ${w}`)
+    if (printComparison(compareDocs(saved, full), args.compare) > 0) process.exitCode = 1
+  }
 }
 
 main().catch((e) => {

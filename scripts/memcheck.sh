@@ -5,7 +5,9 @@
 #    multishot reads in flight) under valgrind.
 # 2. A DEBUG build of the Node addon, loaded by `node --jitless --expose-gc` under valgrind,
 #    running __test__/fixtures/detach-stress.mjs (reads in flight while their ArrayBuffers are
-#    transferred and collected, cancel, close while in flight, readChunks, worker terminate).
+#    transferred and collected, cancel, close while in flight, readChunks, worker terminate)
+#    and __test__/fixtures/net-stress.mjs (boros/net: sockets closed, reset, paused with
+#    receives and sends in flight, a worker terminated with sockets open).
 #
 # Verdict: PASS when valgrind reports no invalid read/write/free and no access to
 # unaddressable memory anywhere. "Conditional jump depends on uninitialised value" reports
@@ -43,10 +45,15 @@ work="$OUT/work"; mkdir -p "$work"
   __test__/fixtures/detach-stress.mjs "$work" "$ROUNDS" >"$OUT/node.out" 2>"$OUT/node.err" \
   || { echo "stress workload failed under valgrind:"; cat "$OUT/node.err"; exit 1; }
 echo "workload: $(tail -1 "$OUT/node.out")"
+# Sockets: receives and sends in flight through close, reset, pause/resume, worker terminate.
+"${VG[@]}" --log-file="$OUT/net.log" node --jitless --expose-gc \
+  __test__/fixtures/net-stress.mjs "$ROUNDS" >"$OUT/net.out" 2>"$OUT/net.err" \
+  || { echo "net workload failed under valgrind:"; cat "$OUT/net.err"; exit 1; }
+echo "workload: $(tail -1 "$OUT/net.out")"
 
 # --- Verdict ------------------------------------------------------------------------------
 verdict=PASS
-for log in "$OUT/core.log" "$OUT/node.log"; do
+for log in "$OUT/core.log" "$OUT/node.log" "$OUT/net.log"; do
   name=$(basename "$log" .log)
   bad=$(grep -cE "Invalid (read|write|free)|unaddressable|Mismatched free|Source and destination overlap" "$log" || true)
   summary=$(grep "ERROR SUMMARY" "$log" | tail -1 | sed 's/^==[0-9]*== //')

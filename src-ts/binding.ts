@@ -173,7 +173,7 @@ export function backendState(): State {
       state = { backend: 'io_uring' }
     } catch (e) {
       const err = e as Error & { code?: string }
-      process.emitWarning(`boros: io_uring is not available, using node:fs instead (${err.message})`, {
+      process.emitWarning(`boros: io_uring is not available, using node:fs and node:net instead (${err.message})`, {
         type: 'BorosWarning',
         code: 'BOROS_FALLBACK'
       })

@@ -4,7 +4,7 @@
  * ring (Linux 5.19). See docs/bufring.md.
  * @module
  */
-import * as fs from 'node:fs'
+import { nodeFs as fs } from './node-fs.js'
 import { constants as osConstants } from 'node:os'
 import { abortError, backendState, dropToken, ring, submit, takeToken } from './binding.js'
 import { invalidArgType, outOfRange, systemError } from './errors.js'

@@ -2,6 +2,7 @@
  * boros: asynchronous I/O for Node.js on Linux, built on io_uring.
  *
  * - `boros/fs`: a `node:fs/promises`-shaped file API.
+ * - `boros/net`: a `node:net`-shaped socket API (and `listen`/`dial` without streams).
  * - `boros`: the runtime (`runtime()`, `stats()`), futures of single operations, and tasks.
  * @module
  */

@@ -9,7 +9,11 @@
  * - `require('fs').promises`, `import { promises } from 'fs'`, `(await import('fs')).promises`
  *   (the `promises` getter of the `fs` module is redefined, `syncBuiltinESMExports()` called).
  *
- * Not swapped: the `fs` callback and sync APIs, `process.getBuiltinModule('fs/promises')`,
+ * With `BOROS_REGISTER_FS_CALLBACKS=1`, also the `fs` callback functions that boros/fs/callback
+ * serves on the ring (`fs.read`, `fs.open`, `fs.stat`... on the `fs` module object, and ESM
+ * named imports of them after `syncBuiltinESMExports()`).
+ *
+ * Not swapped: the `fs` callback API (unless opted in) and sync API, `process.getBuiltinModule('fs/promises')`,
  * Node's internals (`fs.createReadStream`, `stream/promises`, http2 `respondWithFile`... use
  * Node's own file code), and modules that boros itself loads (boros/fs falls back to
  * `node:fs/promises` where io_uring is unavailable, so boros' own files always get Node's).
@@ -36,6 +40,11 @@ export interface RegisterState {
   readonly fromBoros: readonly string[]
   /** The names served by Node's own `node:fs/promises` (not in boros/fs). */
   readonly fromNode: readonly string[]
+  /**
+   * The `fs` callback functions replaced by boros/fs/callback's (`BOROS_REGISTER_FS_CALLBACKS=1`;
+   * empty otherwise).
+   */
+  readonly callbacks: readonly string[]
 }
 
 type Facade = Record<string, unknown>
@@ -95,7 +104,7 @@ export function facade(): Facade {
 
 /** What the swap does in this thread; `active: false` when `boros/register` was not loaded. */
 export function registerState(): RegisterState {
-  return installed()?.state ?? { active: false, esm: 'none', fromBoros: [], fromNode: [] }
+  return installed()?.state ?? { active: false, esm: 'none', fromBoros: [], fromNode: [], callbacks: [] }
 }
 
 /** Installs the swap in this thread (idempotent). `boros/register` calls it. */
@@ -141,6 +150,18 @@ export function install(): Installed {
     enumerable: true,
     get: () => facade
   })
+  // Opt-in: the callback API (`fs.read`, `fs.stat`...) on the ring, for everyone that calls
+  // it through the module object — applications, dependencies, and Node's own fs streams
+  // (`fs.createReadStream` reads with `fs.read`). boros itself keeps Node's (node-fs.ts).
+  const callbacks: string[] = []
+  if (process.env.BOROS_REGISTER_FS_CALLBACKS === '1') {
+    const cb = require('./fs/callback.js') as Record<string, unknown> & { ringFunctions: readonly string[] }
+    const target = fs as unknown as Record<string, unknown>
+    for (const name of cb.ringFunctions) {
+      target[name] = cb[name]
+      callbacks.push(name)
+    }
+  }
   Module.syncBuiltinESMExports()
 
   // ES modules: resolve the specifier to a module that re-exports the facade.
@@ -176,7 +197,7 @@ export function install(): Installed {
     esm = 'register'
   }
 
-  const state: RegisterState = { active: true, esm, fromBoros, fromNode }
+  const state: RegisterState = { active: true, esm, fromBoros, fromNode, callbacks }
   const record: Installed = { facade, state }
   Object.defineProperty(globalThis, STATE, { value: record, enumerable: false, configurable: true })
   return record

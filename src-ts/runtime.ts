@@ -4,6 +4,7 @@
  */
 import { backendState, nativeBinding, ring, type Backend } from './binding.js'
 import { fsPaths } from './fs/routes.js'
+import { counters } from './net/counters.js'
 
 /** How this thread's I/O is done. */
 export interface RuntimeInfo {
@@ -45,6 +46,10 @@ export interface RuntimeStats {
   readonly batches: number
   /** Operations queued or in flight. */
   readonly inFlight: number
+  /** `boros/net` connections open on this thread's ring (accepted or connected). */
+  readonly sockets: number
+  /** `boros/net` listening sockets open on this thread's ring. */
+  readonly listeners: number
 }
 
 /** Describes the runtime of the calling thread, setting its ring up if needed. */
@@ -70,7 +75,7 @@ export function runtime(): RuntimeInfo {
 /** Counters of the calling thread's ring (all zero on the fallback backend). */
 export function stats(): RuntimeStats {
   if (backendState().backend !== 'io_uring') {
-    return { opsSubmitted: 0, opsCompleted: 0, enterCalls: 0, batches: 0, inFlight: 0 }
+    return { opsSubmitted: 0, opsCompleted: 0, enterCalls: 0, batches: 0, inFlight: 0, sockets: 0, listeners: 0 }
   }
-  return ring().stats()
+  return { ...ring().stats(), sockets: counters.sockets, listeners: counters.listeners }
 }

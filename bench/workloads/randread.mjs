@@ -21,7 +21,7 @@ export default {
   title: 'Random 4 KiB reads of a cached file',
   unit: 'ops/s',
   op: 'read',
-  contenders: ['boros', 'boros-pool', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'native', 'fio'],
+  contenders: ['boros', 'boros-pool', 'boros-cb', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'native', 'fio'],
   configs: (o) => o.qds.map((qd) => ({ label: `qd=${qd}`, qd })),
 
   async promise(fsp, p, seconds) {

@@ -20,7 +20,7 @@ export default {
   title: 'readFile of small files (0.5–16 KiB)',
   unit: 'files/s',
   op: 'file',
-  contenders: ['boros', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring'],
+  contenders: ['boros', 'boros-cb', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring'],
   configs: (o) => [{ label: `${o.treeFiles} files, qd=${o.treeQd}`, qd: o.treeQd }],
 
   async promise(fsp, p, seconds) {

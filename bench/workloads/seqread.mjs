@@ -17,7 +17,7 @@ export default {
   title: 'Sequential 128 KiB reads of a cached file',
   unit: 'MB/s',
   op: '128 KiB read',
-  contenders: ['boros', 'boros-pool', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'native', 'fio'],
+  contenders: ['boros', 'boros-pool', 'boros-cb', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'native', 'fio'],
   configs: (o) => [{ label: `bs=${o.seqBlock / 1024}k`, qd: 1, block: o.seqBlock }],
 
   async promise(fsp, p, seconds) {

@@ -20,7 +20,7 @@ export default {
   title: 'stat() storm over the small-file tree',
   unit: 'stats/s',
   op: 'stat',
-  contenders: ['boros', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring'],
+  contenders: ['boros', 'boros-cb', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring'],
   configs: (o) => [{ label: `${o.treeFiles} files, qd=${o.treeQd}`, qd: o.treeQd }],
 
   async promise(fsp, p, seconds) {

@@ -17,12 +17,15 @@ for round in 1 2 3; do
   echo "tokio::fs   $($t/tokio_read --file "$file" --qd 64 --seconds "$secs" | grep -o '"ops_per_sec":[0-9]*')"
 done
 echo "== echo, 64 connections x 64 B (requests/s; server on CPU 0, client on CPU 1)"
+port=7470
 for round in 1 2 3; do
   for s in boros-rt tokio; do
-    if [ $s = boros-rt ]; then taskset -c 0 $t/examples/echo 127.0.0.1:7471 2>/dev/null & else taskset -c 0 $t/tokio_echo 127.0.0.1:7471 2>/dev/null & fi
+    port=$((port + 1))
+    if [ $s = boros-rt ]; then taskset -c 0 $t/examples/echo 127.0.0.1:$port 2>/dev/null & else taskset -c 0 $t/tokio_echo 127.0.0.1:$port 2>/dev/null & fi
     pid=$!
-    sleep 0.5
-    echo "$s  $(taskset -c 1 $t/examples/echo_client --addr 127.0.0.1:7471 --conns 64 --size 64 --seconds "$secs" | tr '\n' ' ')"
+    # Wait until the server accepts connections.
+    for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+    echo "$s  $(taskset -c 1 $t/examples/echo_client --addr 127.0.0.1:$port --conns 64 --size 64 --seconds "$secs" | tr '\n' ' ')"
     kill $pid; wait $pid 2>/dev/null || true
   done
 done

@@ -28,6 +28,30 @@ export interface DoctorOp {
   readonly kernelIsNewEnough: boolean | null
 }
 
+/** One io_uring feature `boros/net` uses, with the opcode it rides on and the kernel it needs. */
+export interface DoctorNetFeature {
+  /** What boros/net uses it for. */
+  readonly feature: string
+  /** The io_uring opcode. */
+  readonly op: string
+  /** The kernel release that added the feature (a multishot flag can come after its opcode). */
+  readonly since: string
+  /** Whether this kernel has it (the opcode probed, and the kernel new enough for the flag). */
+  readonly supported: boolean | null
+}
+
+/** What `boros/net` needs, feature by feature. */
+export const NET_FEATURES: ReadonlyArray<{ feature: string; op: string; since: string }> = [
+  { feature: 'multishot accept (one SQE per listener)', op: 'accept', since: '5.19' },
+  { feature: 'multishot recv into a provided-buffer ring', op: 'recv', since: '6.0' },
+  { feature: 'connect', op: 'connect', since: '5.5' },
+  { feature: 'send (one buffer)', op: 'send', since: '5.6' },
+  { feature: 'sendmsg (batched writes)', op: 'sendmsg', since: '5.3' },
+  { feature: 'shutdown (end())', op: 'shutdown', since: '5.11' },
+  { feature: 'close', op: 'close', since: '5.6' },
+  { feature: 'cancel (pause, close, signal)', op: 'async_cancel', since: '5.5' }
+]
+
 /** Everything `boros doctor --json` prints. */
 export interface DoctorReport {
   /** Whether boros can use io_uring here (the exit code is 0 exactly when this is true). */
@@ -69,6 +93,8 @@ export interface DoctorReport {
     readonly ioUringDisabled: number | null
   }
   readonly ops: readonly DoctorOp[]
+  /** What `boros/net` (sockets) needs and whether this kernel has it. */
+  readonly net: readonly DoctorNetFeature[]
   /** RLIMIT_MEMLOCK in bytes (`null` = unlimited); registered buffers count against it. */
   readonly memlock: { readonly soft: number | null; readonly hard: number | null } | null
   readonly backend: {
@@ -285,6 +311,13 @@ export function diagnose(): DoctorReport {
     kernelIsNewEnough: atLeast(kernelRelease, o.since)
   }))
 
+  const net: DoctorNetFeature[] = NET_FEATURES.map((f) => {
+    const op = ops.find((o) => o.name === f.op)
+    const newEnough = atLeast(kernelRelease, f.since)
+    const supported = op === undefined || op.supported === null ? null : op.supported && newEnough === true
+    return { ...f, supported }
+  })
+
   // The backend boros will use: ask the runtime itself (sets this thread's ring up).
   const forced = process.env.BOROS_BACKEND === 'fallback'
   let backend: DoctorReport['backend']
@@ -325,6 +358,7 @@ export function diagnose(): DoctorReport {
       ioUringDisabled
     },
     ops,
+    net,
     memlock,
     backend,
     register: {
@@ -408,6 +442,14 @@ export function formatReport(r: DoctorReport): string {
             ? 'yes'
             : 'NO'
       lines.push(`  ${o.name.padEnd(18)} ${o.since.padEnd(7)} ${here}`)
+    }
+  }
+  if (r.net.length > 0) {
+    lines.push('')
+    lines.push(`  ${'boros/net uses'.padEnd(46)} ${'op'.padEnd(13)} ${'kernel'.padEnd(7)} here`)
+    for (const f of r.net) {
+      const here = f.supported === null ? 'unknown' : f.supported ? 'yes' : 'NO'
+      lines.push(`  ${f.feature.padEnd(46)} ${f.op.padEnd(13)} ${f.since.padEnd(7)} ${here}`)
     }
   }
   if (r.warnings.length > 0) {

@@ -14,7 +14,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events'
-import * as nodeFs from 'node:fs'
+import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
 import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
@@ -243,7 +243,10 @@ export class FileHandle extends EventEmitter {
       return p
     }
     const oDirect = route?.oDirect === true
-    if (owned || (oDirect && ring().isOwned(buf))) {
+    // Natively owned memory (`alignedBuffer`) is read into in place: the op holds the
+    // allocation, so a detach cannot free it under the kernel. Asked only for reads too big for
+    // the shared queue, where a bounce copy costs more than the question.
+    if (owned || ((oDirect || len > FAST_MAX) && ring().isOwned(buf))) {
       // Natively owned memory: the kernel reads straight into it.
       const p = this.#op('read', (b, k, f, t) => b.readOwned(k, f, buf as Buffer, off, len, pos, t), id, signal)
       return oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route!))) : p

@@ -7,7 +7,7 @@
  * Not part of the public API.
  * @module
  */
-import * as fs from 'node:fs'
+import { nodeFs as fs } from '../node-fs.js'
 import { abortError, ring } from '../binding.js'
 
 /** io_uring, the default. */

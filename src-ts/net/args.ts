@@ -92,9 +92,9 @@ export function validateAbortSignal(signal: unknown, name: string): asserts sign
 }
 
 /** The connect target from node:net options, checked as `Socket.prototype.connect` checks it. */
-export function connectTarget(options: Record<string, any>):
-  | { path: string }
-  | { host: string; port: number; localAddress?: string; localPort?: number } {
+export function connectTarget(
+  options: Record<string, any>
+): { path: string } | { host: string; port: number; localAddress?: string; localPort?: number } {
   if (options.port === undefined && options.path == null) {
     throw codedError(TypeError, 'ERR_MISSING_ARGS', 'The "options" or "port" or "path" argument must be specified')
   }
@@ -107,7 +107,7 @@ export function connectTarget(options: Record<string, any>):
   if (localPort && typeof localPort !== 'number') throw invalidArgType('options.localPort', 'of type number', localPort)
   const port = options.port
   if (typeof port !== 'number' && typeof port !== 'string') {
-    throw invalidArgType('options.port', 'of type number or string', port)
+    throw invalidArgType('options.port', 'one of type number or string', port)
   }
   const p = validatePort(port)
   const host = options.host || 'localhost'

@@ -93,7 +93,10 @@ class NodeTransport implements Transport {
     this.s.pause()
   }
   writev(bufs: readonly Buffer[], cb: WriteCallback): void {
-    if (bufs.length === 0) return cb()
+    if (bufs.length === 0) {
+      cb()
+      return
+    }
     this.s.cork()
     for (let i = 0; i < bufs.length - 1; i++) this.s.write(bufs[i]!)
     this.s.write(bufs[bufs.length - 1]!, cb)
@@ -103,7 +106,10 @@ class NodeTransport implements Transport {
     this.s.end(() => cb())
   }
   close(then: () => void): void {
-    if (this.s.destroyed) return then()
+    if (this.s.destroyed) {
+      then()
+      return
+    }
     this.s.once('close', () => then())
     this.s.destroy()
   }
@@ -252,7 +258,8 @@ export class Conn implements AsyncIterable<Buffer> {
     }
     if (this.#error !== undefined) return Promise.reject(this.#error)
     if (this.#ended || this.#closed !== undefined) return Promise.resolve(null)
-    if (this.#waiter !== undefined) return Promise.reject(new Error('boros/net: a read() is already waiting on this connection'))
+    if (this.#waiter !== undefined)
+      return Promise.reject(new Error('boros/net: a read() is already waiting on this connection'))
     return guarded<Buffer | null>(
       opts,
       'read',
@@ -280,7 +287,12 @@ export class Conn implements AsyncIterable<Buffer> {
    * connection (a half-sent stream cannot go on).
    */
   write(data: Buffer | Uint8Array | string, opts?: CallOptions): Promise<void> {
-    const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    const buf =
+      typeof data === 'string'
+        ? Buffer.from(data)
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     return this.writev([buf], opts)
   }
 
@@ -435,7 +447,9 @@ export async function listen(options: ConnListenOptions): Promise<ConnListener> 
       () => (options.path !== undefined ? options.path : ring.address())
     )
   } else {
-    const server = nodeNet.createServer({ pauseOnConnect: true }, (s) => listener.push(new Conn(new NodeTransport(s), hwm)))
+    const server = nodeNet.createServer({ pauseOnConnect: true }, (s) =>
+      listener.push(new Conn(new NodeTransport(s), hwm))
+    )
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       const o: nodeNet.ListenOptions = { backlog }
@@ -481,7 +495,8 @@ export async function dial(options: DialOptions): Promise<Conn> {
   else {
     const host = options.host ?? '127.0.0.1'
     const family = nodeNet.isIP(host)
-    if (family === 0) throw Object.assign(new TypeError(`Invalid IP address: ${host}`), { code: 'ERR_INVALID_IP_ADDRESS' })
+    if (family === 0)
+      throw Object.assign(new TypeError(`Invalid IP address: ${host}`), { code: 'ERR_INVALID_IP_ADDRESS' })
     target = { host, port: validatePort(options.port, 'options.port'), family: family as 4 | 6 }
   }
   const inner = new AbortController()

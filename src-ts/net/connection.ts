@@ -6,14 +6,18 @@
  * `boros/net`'s `Socket` and `Server` (node:net's shape) and the `Conn` API are built on these.
  * @module
  */
+import { unlinkSync } from 'node:fs'
 import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
-import { systemError } from '../errors.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
 
 const ECANCELED = -125
 const ENOTCONN = -107
+const EMFILE = -24
+const ENFILE = -23
+/** Buffers one `sendmsg` takes (Linux's UIO_MAXIOV). */
+const IOV_MAX = 1024
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {
@@ -185,11 +189,17 @@ export class Connection {
   }
 
   #flush(): void {
-    const bufs = this.#queue
+    let bufs = this.#queue
+    if (bufs.length <= IOV_MAX) {
+      this.#inFlightCallbacks = this.#callbacks
+      this.#queue = []
+      this.#callbacks = []
+    } else {
+      // One sendmsg takes at most IOV_MAX buffers: the rest goes in the next one.
+      bufs = this.#queue.splice(0, IOV_MAX)
+      this.#inFlightCallbacks = this.#callbacks.splice(0, IOV_MAX)
+    }
     this.#inFlight = bufs
-    this.#inFlightCallbacks = this.#callbacks
-    this.#queue = []
-    this.#callbacks = []
     this.#sending = true
     const b = ring()
     const token = takeToken(this.#onSent)
@@ -245,8 +255,10 @@ export class Connection {
   /** Ends our side (`shutdown(SHUT_WR)`) once every queued byte is sent. */
   end(cb?: WriteCallback): void {
     const shut = (err?: Error | null): void => {
-      if (err) return cb?.(err)
-      if (this.fd < 0) return cb?.()
+      if (err || this.fd < 0) {
+        cb?.(err)
+        return
+      }
       const token = takeToken((r) => {
         if (r < 0 && r !== ENOTCONN) cb?.(netErrno(r, 'shutdown'))
         else cb?.()
@@ -331,6 +343,9 @@ export class Listener {
   #key = -1
   #referenced = true
   #closed = false
+  #path: string | undefined
+  #afterAccept: (() => void) | undefined
+  #retry: NodeJS.Timeout | undefined
 
   /**
    * Listens (synchronously: socket, bind, listen) and starts accepting. Throws Node's error
@@ -350,6 +365,7 @@ export class Listener {
     }
     this.fd = r.fd
     this.events = events
+    if ('path' in address && !address.path.startsWith('\0')) this.#path = address.path
     counters.listeners++
     this.#stream = openStream(this.#onEvent)
     this.#arm()
@@ -371,6 +387,7 @@ export class Listener {
     this.#key = -1
     if (this.fd < 0) {
       closeStream(this.#stream)
+      this.#afterAccept?.()
       return
     }
     if (result === EVENT_REARM) {
@@ -378,9 +395,16 @@ export class Listener {
       return
     }
     if (result === ECANCELED) return
-    this.events.onError?.(systemError(result, 'accept'))
-    // Transient errors (EMFILE, ENFILE, ENOBUFS...): go on accepting, as libuv does.
-    this.#arm()
+    // Out of descriptors: libuv says nothing (it drops the connection with a reserved
+    // descriptor); here the connections wait in the backlog until descriptors are free.
+    if (result !== EMFILE && result !== ENFILE) this.events.onError?.(netErrno(result, 'accept'))
+    // Go on accepting, as libuv does, after a pause (an accept that fails at once would
+    // otherwise spin).
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      if (this.fd >= 0) this.#arm()
+    }, 10)
+    if (!this.#referenced) this.#retry.unref()
   }
 
   /** Whether the armed accept keeps the process alive (`server.ref()`/`unref()`). */
@@ -388,6 +412,8 @@ export class Listener {
     if (this.#referenced === on) return
     this.#referenced = on
     if (this.#key >= 0) ring().setOpRef(this.#key, on)
+    if (on) this.#retry?.ref()
+    else this.#retry?.unref()
   }
 
   /** The bound address (the port the kernel picked for port 0). */
@@ -395,7 +421,11 @@ export class Listener {
     return this.fd < 0 ? null : ring().socketAddress(this.fd, false)
   }
 
-  /** Stops accepting and closes the socket. */
+  /**
+   * Stops accepting and closes the socket (a Unix socket's path is removed, as libuv does);
+   * `then` once it is closed. The armed accept holds the socket until its cancel completes,
+   * so the close waits for that: once `then` runs, connecting to the address is refused.
+   */
   close(then?: () => void): void {
     if (this.#closed) {
       then?.()
@@ -405,16 +435,32 @@ export class Listener {
     counters.listeners--
     const fd = this.fd
     this.fd = -1
+    clearTimeout(this.#retry)
+    const path = this.#path
+    const finish = (): void => {
+      if (path !== undefined) {
+        try {
+          unlinkSync(path)
+        } catch {}
+      }
+      closeFd(fd, then)
+    }
     // Late connections of the cancelled accept still arrive (and are closed) until its last
     // event, which closes the stream id.
-    if (this.#key >= 0) ring().cancel(this.#key)
-    else closeStream(this.#stream)
-    closeFd(fd, then)
+    if (this.#key >= 0) {
+      this.#afterAccept = finish
+      ring().cancel(this.#key)
+    } else {
+      closeStream(this.#stream)
+      finish()
+    }
   }
 }
 
 /** Where to connect. */
-export type ConnectAddress = { readonly host: string; readonly port: number; readonly family: 4 | 6 } | { readonly path: string }
+export type ConnectAddress =
+  | { readonly host: string; readonly port: number; readonly family: 4 | 6 }
+  | { readonly path: string }
 
 /**
  * Opens a socket and connects it; resolves with the connected descriptor, rejects with Node's
@@ -438,7 +484,8 @@ export async function connectFd(
     await submit(
       (bb, t) => ('path' in to ? bb.unixConnect(fd, to.path, t) : bb.tcpConnect(fd, to.host, to.port, t)),
       (r) => {
-        if (r < 0) throw 'path' in to ? withHostPort(r, 'connect', to.path) : withHostPort(r, 'connect', to.host, to.port)
+        if (r < 0)
+          throw 'path' in to ? withHostPort(r, 'connect', to.path) : withHostPort(r, 'connect', to.host, to.port)
       },
       signal
     )

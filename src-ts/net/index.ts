@@ -53,5 +53,8 @@ export const backend: 'io_uring' | 'node:net' = onRing ? 'io_uring' : 'node:net'
 export const { isIP, isIPv4, isIPv6, BlockList, SocketAddress } = nodeNet
 export const getDefaultAutoSelectFamily = (nodeNet as any).getDefaultAutoSelectFamily as () => boolean
 export const setDefaultAutoSelectFamily = (nodeNet as any).setDefaultAutoSelectFamily as (v: boolean) => void
-export const getDefaultAutoSelectFamilyAttemptTimeout = (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout as () => number
-export const setDefaultAutoSelectFamilyAttemptTimeout = (nodeNet as any).setDefaultAutoSelectFamilyAttemptTimeout as (v: number) => void
+export const getDefaultAutoSelectFamilyAttemptTimeout = (nodeNet as any)
+  .getDefaultAutoSelectFamilyAttemptTimeout as () => number
+export const setDefaultAutoSelectFamilyAttemptTimeout = (nodeNet as any).setDefaultAutoSelectFamilyAttemptTimeout as (
+  v: number
+) => void

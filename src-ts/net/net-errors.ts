@@ -36,7 +36,9 @@ export function withHostPort(errno: number, syscall: string, address: string, po
   let details = ''
   if (port !== undefined && port > 0) details = ` ${address}:${port}`
   else if (address) details = ` ${address}`
-  const err = new Error(uv ? `${syscall} ${code}: ${description}${details}` : `${syscall} ${code}${details}`) as NetError
+  const err = new Error(
+    uv ? `${syscall} ${code}: ${description}${details}` : `${syscall} ${code}${details}`
+  ) as NetError
   if (uv) {
     err.code = code
     err.errno = errno

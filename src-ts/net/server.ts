@@ -58,6 +58,8 @@ export class Server extends EventEmitter {
   #connections = 0
   #referenced = true
   #starting = false
+  /** Listening sockets being closed (the `'close'` waits for them). */
+  #closingListeners = 0
 
   constructor(options?: ServerOptions | Callback, listener?: Callback) {
     super()
@@ -87,10 +89,18 @@ export class Server extends EventEmitter {
     const [options0, cb] = normalizeArgs(args)
     let options: Record<string, any> = options0
     if (this.#listener !== undefined || this.#starting) {
-      throw codedError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.')
+      throw codedError(
+        Error,
+        'ERR_SERVER_ALREADY_LISTEN',
+        'Listen method has been called more than once without closing.'
+      )
     }
     if (options._handle || options.handle || options.fd !== undefined) {
-      throw codedError(Error, 'ERR_INVALID_ARG_VALUE', 'boros/net: listening on an existing handle or fd is not supported')
+      throw codedError(
+        Error,
+        'ERR_INVALID_ARG_VALUE',
+        'boros/net: listening on an existing handle or fd is not supported'
+      )
     }
     if (cb !== null) this.once('listening', cb)
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2])
@@ -110,6 +120,7 @@ export class Server extends EventEmitter {
       if (options.host) {
         this.#starting = true
         dns.lookup(options.host, (err, ip) => {
+          if (!this.#starting) return // closed while the name was looked up
           this.#starting = false
           if (err) this.emit('error', err)
           else this.#start({ host: ip, port, ipv6Only, reusePort }, backlog)
@@ -193,7 +204,7 @@ export class Server extends EventEmitter {
   }
 
   #emitCloseIfDrained(): void {
-    if (this.#listener !== undefined || this.#connections > 0) return
+    if (this.#listener !== undefined || this.#connections > 0 || this.#closingListeners > 0) return
     process.nextTick(() => this.emit('close'))
   }
 
@@ -216,8 +227,13 @@ export class Server extends EventEmitter {
         this.once('close', () => cb(codedError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.')))
       } else this.once('close', cb)
     }
+    this.#starting = false
     if (this.#listener !== undefined) {
-      this.#listener.close()
+      this.#closingListeners++
+      this.#listener.close(() => {
+        this.#closingListeners--
+        this.#emitCloseIfDrained()
+      })
       this.#listener = undefined
     }
     this.#emitCloseIfDrained()

@@ -9,7 +9,7 @@ import * as dns from 'node:dns'
 import * as nodeNet from 'node:net'
 import { Duplex, addAbortSignal } from 'node:stream'
 import { ring } from '../binding.js'
-import { codedError, invalidArgType } from '../errors.js'
+import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
 import {
   connectTarget,
   normalizeArgs,
@@ -77,8 +77,15 @@ export class Socket extends Duplex {
 
   constructor(options: SocketOptions & { [kAccepted]?: [number, boolean] } = {}) {
     const allowHalfOpen = Boolean(options.allowHalfOpen)
+    const { signal, ...streamOptions } = options
+    const unsupported = options as { fd?: unknown; handle?: unknown; onread?: unknown }
+    for (const key of ['fd', 'handle', 'onread'] as const) {
+      if (unsupported[key] !== undefined) {
+        throw invalidArgValue(`options.${key}`, unsupported[key], 'is not supported by boros/net (use node:net for it)')
+      }
+    }
     super({
-      ...options,
+      ...streamOptions,
       allowHalfOpen,
       emitClose: false,
       autoDestroy: true,
@@ -88,9 +95,9 @@ export class Socket extends Duplex {
     if (options.noDelay) this.#noDelay = true
     if (options.keepAlive) this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000)]
     this.on('end', onReadableStreamEnd)
-    if (options.signal !== undefined) {
-      validateAbortSignal(options.signal, 'options.signal')
-      addAbortSignal(options.signal, this)
+    if (signal !== undefined) {
+      validateAbortSignal(signal, 'signal')
+      addAbortSignal(signal, this)
     }
     const accepted = options[kAccepted]
     if (accepted !== undefined) {
@@ -132,7 +139,9 @@ export class Socket extends Duplex {
    * address is tried in turn (happy eyeballs).
    */
   connect(...args: unknown[]): this {
-    const [options, cb] = Array.isArray(args[0]) ? (args[0] as [Record<string, any>, Callback | null]) : normalizeArgs(args)
+    const [options, cb] = Array.isArray(args[0])
+      ? (args[0] as [Record<string, any>, Callback | null])
+      : normalizeArgs(args)
     if (this.write !== Socket.prototype.write) this.write = Socket.prototype.write
     if (this.#conn !== undefined || this.connecting) {
       throw codedError(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting or connected')
@@ -152,9 +161,9 @@ export class Socket extends Duplex {
       this.#attempt([{ host: target.host, port: target.port, family: family as 4 | 6 }], local, 0)
       return this
     }
-    const autoSelect =
-      options.autoSelectFamily ?? (nodeNet as any).getDefaultAutoSelectFamily?.() ?? false
-    let attemptTimeout = options.autoSelectFamilyAttemptTimeout ?? (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout?.() ?? 250
+    const autoSelect = options.autoSelectFamily ?? (nodeNet as any).getDefaultAutoSelectFamily?.() ?? false
+    let attemptTimeout =
+      options.autoSelectFamilyAttemptTimeout ?? (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout?.() ?? 250
     if (attemptTimeout < 10) attemptTimeout = 10
     const lookup = (options.lookup ?? dns.lookup) as typeof dns.lookup
     if (options.lookup !== undefined) validateFunction(options.lookup, 'options.lookup')
@@ -168,8 +177,9 @@ export class Socket extends Duplex {
         this.destroy(err)
         return
       }
-      const list = (Array.isArray(addresses) ? addresses : [{ address: addresses as unknown as string, family: 4 }])
-        .filter((a) => nodeNet.isIP(a.address))
+      const list = (
+        Array.isArray(addresses) ? addresses : [{ address: addresses as unknown as string, family: 4 }]
+      ).filter((a) => nodeNet.isIP(a.address))
       if (list.length === 0) {
         const e = codedError(Error, 'ERR_INVALID_ADDRESS', 'Invalid address')
         this.destroy(e)
@@ -261,7 +271,14 @@ export class Socket extends Duplex {
 
   #writeGeneric(bufs: Buffer[], cb: WriteCb): void {
     if (this.connecting) {
-      const onClose = (): void => cb(codedError(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established'))
+      const onClose = (): void =>
+        cb(
+          codedError(
+            Error,
+            'ERR_SOCKET_CLOSED_BEFORE_CONNECTION',
+            'Socket closed before the connection was established'
+          )
+        )
       this.once('close', onClose)
       this.once('connect', () => {
         this.off('close', onClose)
@@ -301,7 +318,10 @@ export class Socket extends Duplex {
       return
     }
     const conn = this.#conn
-    if (conn === undefined || conn.fd < 0) return cb()
+    if (conn === undefined || conn.fd < 0) {
+      cb()
+      return
+    }
     conn.end(() => cb())
   }
 
@@ -315,8 +335,9 @@ export class Socket extends Duplex {
     if (conn !== undefined) {
       this.#bytesRead = conn.bytesRead
       this.#bytesWritten = conn.bytesWritten
-      this.#peer ??= this.#address(true)
-      this.#local ??= this.#address(false)
+      // The peer's address stays known after the close; the local one goes (as node:net).
+      this.#peerAddress()
+      this.#local = undefined
       const hadError = err != null
       const reset = this.#reset
       this.#conn = undefined
@@ -324,7 +345,8 @@ export class Socket extends Duplex {
       cb(err)
     } else {
       cb(err)
-      process.nextTick(() => this.emit('close', err != null))
+      // As a libuv handle's close callback: after the error, and after its microtasks.
+      setImmediate(() => this.emit('close', err != null))
     }
     const hook = this[kOnDestroy]
     this[kOnDestroy] = undefined
@@ -350,12 +372,6 @@ export class Socket extends Duplex {
   #resetNow(): void {
     this.#reset = true
     this.destroy()
-  }
-
-  /** Pauses the readable side; the kernel stops taking bytes for us once the buffer is full. */
-  override pause(): this {
-    super.pause()
-    return this
   }
 
   /** `TCP_NODELAY` (default true). */
@@ -429,6 +445,7 @@ export class Socket extends Duplex {
   }
 
   #localAddress(): Address {
+    if (this.#conn === undefined) return {}
     if (this.#local === undefined || this.#local.address === undefined) {
       const a = this.#address(false)
       if (a.address !== undefined || this.#conn === undefined) this.#local = a

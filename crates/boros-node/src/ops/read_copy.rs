@@ -1,3 +1,4 @@
+use crate::bounce::Bounce;
 use crate::complete::{Finish, NodeOp};
 use crate::js::JsBuf;
 use boros::io_uring::squeue::Entry;
@@ -8,7 +9,7 @@ use boros::Cqe;
 /// the bytes are copied into `target` if it is still attached (a detached, transferred target
 /// fails the read with `EFAULT`, as a read into a bad address would).
 pub struct ReadCopy {
-    read: op::Read<Vec<u8>>,
+    read: op::Read<Bounce>,
     target: JsBuf,
     target_offset: usize,
     token: u32,
@@ -18,7 +19,7 @@ impl ReadCopy {
     /// A read of `len` bytes at `pos` of `file` through `bounce`, for `target[offset..]`.
     pub fn new(
         file: op::Target,
-        bounce: Vec<u8>,
+        bounce: Bounce,
         len: u32,
         pos: u64,
         target: JsBuf,
@@ -59,7 +60,7 @@ impl NodeOp for ReadCopy {
                     // bounce buffer is ours; the regions cannot overlap.
                     unsafe {
                         std::ptr::copy_nonoverlapping(
-                            bounce.as_ptr(),
+                            bounce.as_slice().as_ptr(),
                             ptr.add(target_offset),
                             bounce.len(),
                         )

@@ -1,0 +1,43 @@
+// The boros/net differential suite: every scenario of fixtures/net-scenarios.mjs runs on
+// node:net and on boros/net (io_uring, in this process), and the records must be equal; the
+// same scenarios then run on the fallback backend (BOROS_BACKEND=fallback, a child process),
+// whose records must equal node:net's too.
+import test from 'ava'
+import { spawn } from 'node:child_process'
+import * as nodeNet from 'node:net'
+import { fileURLToPath } from 'node:url'
+import * as borosNet from 'boros/net'
+import { scenarios } from './fixtures/net-scenarios.mjs'
+
+const fixture = fileURLToPath(new URL('./fixtures/net-scenarios.mjs', import.meta.url))
+const nodeRecords = {}
+
+test.serial('boros/net runs on io_uring here', (t) => {
+  t.is(borosNet.backend, 'io_uring')
+  t.not(borosNet.Socket, nodeNet.Socket)
+})
+
+for (const [name, run] of Object.entries(scenarios)) {
+  test.serial(name, async (t) => {
+    const expected = await run(nodeNet, nodeNet)
+    nodeRecords[name] = expected
+    const actual = await run(borosNet, nodeNet)
+    t.deepEqual(actual, expected)
+  })
+}
+
+test.serial('the fallback backend (BOROS_BACKEND=fallback) gives node:net’s records', async (t) => {
+  const out = await new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [fixture], { env: { ...process.env, BOROS_BACKEND: 'fallback' } })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`exit ${code}: ${stderr}`))))
+  })
+  t.is(out.backend, 'node:net')
+  for (const name of Object.keys(scenarios)) {
+    if (nodeRecords[name] === undefined) continue
+    t.deepEqual(out.records[name], JSON.parse(JSON.stringify(nodeRecords[name])), name)
+  }
+})

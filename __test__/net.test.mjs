@@ -1,0 +1,407 @@
+// boros/net beyond the differential suite: what node:net has no counterpart for (reusePort
+// across worker threads, the low-level Conn API, stats counters), process liveness (ref/unref),
+// worker teardown with sockets open, and the fallback's identity.
+import test from 'ava'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import * as nodeNet from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { stats } from 'boros'
+import * as net from 'boros/net'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const netModule = fileURLToPath(new URL('../dist/net/index.js', import.meta.url))
+
+function node(code, env = {}, timeoutMs = 10_000) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['-e', code], { cwd: root, env: { ...process.env, ...env } })
+    let stdout = ''
+    let stderr = ''
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    p.on('error', reject)
+    p.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+}
+
+test('reusePort: two worker threads, each with its own ring, share one port', async (t) => {
+  const probe = nodeNet.createServer()
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r))
+  const { port } = probe.address()
+  await new Promise((r) => probe.close(r))
+  const code = `
+    const { parentPort, threadId } = require('node:worker_threads')
+    const net = require(${JSON.stringify(netModule)})
+    const server = net.createServer((s) => s.end(String(threadId)))
+    server.on('error', (e) => parentPort.postMessage({ error: e.message }))
+    server.listen({ port: ${port}, host: '127.0.0.1', reusePort: true }, () => parentPort.postMessage({ listening: threadId, backend: net.backend }))
+    parentPort.on('message', () => server.close(() => parentPort.close()))
+  `
+  const workers = [new Worker(code, { eval: true }), new Worker(code, { eval: true })]
+  const ready = await Promise.all(workers.map((w) => once(w, 'message').then(([m]) => m)))
+  t.deepEqual(
+    ready.map((m) => m.backend),
+    ['io_uring', 'io_uring'],
+    JSON.stringify(ready)
+  )
+  const seen = new Map()
+  for (let i = 0; i < 64; i++) {
+    const c = nodeNet.connect(port, '127.0.0.1')
+    let id = ''
+    c.on('data', (d) => (id += d))
+    await once(c, 'close')
+    seen.set(id, (seen.get(id) ?? 0) + 1)
+  }
+  t.is(seen.size, 2, `connections per worker: ${JSON.stringify([...seen])}`)
+  for (const w of workers) w.postMessage('close')
+  await Promise.all(workers.map((w) => once(w, 'exit')))
+})
+
+test('a worker terminated with sockets open and data in flight: no crash, the main thread goes on', async (t) => {
+  const code = `
+    const { parentPort } = require('node:worker_threads')
+    const net = require(${JSON.stringify(netModule)})
+    const server = net.createServer((s) => s.pipe(s))
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      for (let i = 0; i < 20; i++) {
+        const c = net.connect(port, '127.0.0.1', () => {
+          const chunk = Buffer.alloc(256 * 1024, i)
+          const pump = () => { while (c.write(chunk)); }
+          c.on('drain', pump)
+          pump()
+        })
+        c.resume()
+      }
+      setTimeout(() => parentPort.postMessage('busy'), 100)
+    })
+  `
+  for (let round = 0; round < 3; round++) {
+    const w = new Worker(code, { eval: true })
+    await once(w, 'message')
+    await w.terminate()
+  }
+  // The main thread's ring still works.
+  const server = net.createServer((s) => s.pipe(s))
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const c = net.connect(server.address().port, '127.0.0.1')
+  const chunks = []
+  c.on('data', (d) => chunks.push(d))
+  c.end('after the workers')
+  await once(c, 'close')
+  t.is(Buffer.concat(chunks).toString(), 'after the workers')
+  await new Promise((r) => server.close(r))
+})
+
+test('unref(): a process with only an unref’d server (and unref’d sockets) exits; a ref’d one stays', async (t) => {
+  const unrefd = await node(`
+    const net = require('./dist/net/index.js')
+    const server = net.createServer((s) => s.unref().resume())
+    server.listen(0, '127.0.0.1', () => {
+      server.unref()
+      const c = net.connect(server.address().port, '127.0.0.1', () => { c.unref(); console.log('connected') })
+    })
+  `)
+  t.is(unrefd.code, 0, unrefd.stderr)
+  t.is(unrefd.stdout.trim(), 'connected')
+  const unrefBefore = await node(`
+    const net = require('./dist/net/index.js')
+    net.createServer().unref().listen(0, () => console.log('listening'))
+  `)
+  t.is(unrefBefore.code, 0, unrefBefore.stderr)
+  t.is(unrefBefore.stdout.trim(), 'listening')
+  const refd = await node(
+    `
+    const net = require('./dist/net/index.js')
+    net.createServer().listen(0, () => console.log('listening'))
+  `,
+    {},
+    1500
+  )
+  t.is(refd.signal, 'SIGKILL', 'a listening server keeps the process alive')
+  t.is(refd.stdout.trim(), 'listening')
+  const reref = await node(
+    `
+    const net = require('./dist/net/index.js')
+    const s = net.createServer().listen(0, () => { s.unref(); s.ref(); console.log('listening') })
+  `,
+    {},
+    1500
+  )
+  t.is(reref.signal, 'SIGKILL', 'ref() after unref() keeps it alive again')
+})
+
+test.serial('stats() counts open sockets and listeners', async (t) => {
+  const s0 = stats()
+  const server = net.createServer((s) => s.resume())
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const c = net.connect(server.address().port, '127.0.0.1')
+  await once(c, 'connect')
+  await sleep(20)
+  const s1 = stats()
+  t.is(s1.listeners, s0.listeners + 1)
+  t.is(s1.sockets, s0.sockets + 2)
+  c.end()
+  await new Promise((r) => server.close(r))
+  const s2 = stats()
+  t.is(s2.listeners, s0.listeners)
+  t.is(s2.sockets, s0.sockets)
+})
+
+test('bad arguments never reach the ring', (t) => {
+  const before = stats().opsSubmitted
+  t.throws(() => net.connect(70000), { code: 'ERR_SOCKET_BAD_PORT' })
+  t.throws(() => net.createServer().listen({ port: 65536 }), { code: 'ERR_SOCKET_BAD_PORT' })
+  t.throws(() => net.connect({ port: 80, host: 5 }), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => net.connect({ port: 80, host: '127.0.0.1', localAddress: 'x' }), { code: 'ERR_INVALID_IP_ADDRESS' })
+  t.is(stats().opsSubmitted, before)
+})
+
+test('low-level: listen() / dial(), for await, write, writev, shutdown, close', async (t) => {
+  const listener = await net.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = listener.address()
+  const served = (async () => {
+    for await (const conn of listener) {
+      for await (const chunk of conn) await conn.write(chunk)
+      await conn.shutdown()
+      await conn.close()
+      return
+    }
+  })()
+  const conn = await net.dial({ host: '127.0.0.1', port })
+  t.is(conn.remoteAddress().port, port)
+  await conn.write('hello ')
+  await conn.writev([Buffer.from('low '), Buffer.from('level')])
+  await conn.shutdown()
+  const got = []
+  for await (const chunk of conn) got.push(chunk)
+  t.is(Buffer.concat(got).toString(), 'hello low level')
+  t.is(conn.bytesRead, 15)
+  t.is(conn.bytesWritten, 15)
+  await conn.close()
+  t.is(await conn.read(), null)
+  await served
+  await listener.close()
+})
+
+test('low-level: a chunk stays intact after more data arrives (its memory is never reused)', async (t) => {
+  const listener = await net.listen({ port: 0, host: '127.0.0.1' })
+  const conn = await net.dial({ host: '127.0.0.1', port: listener.address().port })
+  const peer = await listener.accept()
+  await conn.write(Buffer.alloc(1000, 0xaa))
+  const first = await peer.read()
+  const copy = Buffer.from(first)
+  for (let i = 0; i < 50; i++) await conn.write(Buffer.alloc(16 * 1024, i))
+  let n = 0
+  while (n < 50 * 16 * 1024 + 1000 - first.length) n += (await peer.read()).length
+  t.true(first.equals(copy))
+  await conn.close()
+  await peer.close()
+  await listener.close()
+})
+
+test('low-level: { signal, timeout } on read, accept and dial; nothing received is lost', async (t) => {
+  const listener = await net.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = listener.address()
+  await t.throwsAsync(listener.accept({ timeout: 50 }), { code: 'ETIMEDOUT' })
+  await t.throwsAsync(listener.accept({ signal: AbortSignal.abort() }), { name: 'AbortError' })
+  const conn = await net.dial({ host: '127.0.0.1', port })
+  const peer = await listener.accept({ timeout: 5000 })
+  const timedOut = await peer.read({ timeout: 50 }).catch((e) => e)
+  t.like(timedOut, { code: 'ETIMEDOUT', syscall: 'read' })
+  const ac = new AbortController()
+  const pending = peer.read({ signal: ac.signal })
+  ac.abort()
+  await t.throwsAsync(pending, { name: 'AbortError' })
+  await conn.write('kept')
+  t.is((await peer.read({ timeout: 5000 })).toString(), 'kept')
+  const aborted = new AbortController()
+  const dialing = net.dial({ host: '127.0.0.1', port, signal: aborted.signal })
+  aborted.abort()
+  await t.throwsAsync(dialing, { name: 'AbortError' })
+  await listener.close()
+  const refused = await net.dial({ host: '127.0.0.1', port }).catch((e) => e)
+  t.like(refused, { code: 'ECONNREFUSED', syscall: 'connect', address: '127.0.0.1', port })
+  t.is(refused.message, `connect ECONNREFUSED 127.0.0.1:${port}`)
+  await conn.close()
+  await peer.close()
+})
+
+test('low-level: an unread connection stops receiving at its highWaterMark', async (t) => {
+  const listener = await net.listen({ port: 0, host: '127.0.0.1', highWaterMark: 64 * 1024 })
+  const conn = await net.dial({ host: '127.0.0.1', port: listener.address().port })
+  const peer = await listener.accept()
+  const chunk = Buffer.alloc(1 << 20)
+  const writes = []
+  for (let i = 0; i < 32; i++) writes.push(conn.write(chunk))
+  await sleep(200)
+  const a = peer.bytesRead
+  await sleep(200)
+  const b = peer.bytesRead
+  t.is(a, b, 'receiving stopped')
+  t.true(b < 16 << 20, `received ${b} bytes of 32 MiB while nobody read`)
+  let total = 0
+  while (total < 32 << 20) total += (await peer.read()).length
+  await Promise.all(writes)
+  t.is(total, 32 << 20)
+  await conn.close()
+  await peer.close()
+  await listener.close()
+})
+
+test('fallback: boros/net is node:net, and the low-level API runs on it', async (t) => {
+  const r = await node(
+    `
+    const net = require('./dist/net/index.js')
+    const nodeNet = require('node:net')
+    const { runtime } = require('./dist/index.js')
+    ;(async () => {
+      const same = [net.Socket === nodeNet.Socket, net.Server === nodeNet.Server, net.createServer === nodeNet.createServer, net.connect === nodeNet.connect, net.createConnection === nodeNet.connect, net.isIP === nodeNet.isIP]
+      const l = await net.listen({ port: 0, host: '127.0.0.1' })
+      const c = await net.dial({ host: '127.0.0.1', port: l.address().port })
+      const p = await l.accept()
+      await c.write('fallback')
+      await c.shutdown()
+      const got = []
+      for await (const b of p) got.push(b)
+      await c.close(); await p.close(); await l.close()
+      console.log(JSON.stringify({ backend: net.backend, runtime: runtime().backend, same, got: Buffer.concat(got).toString() }))
+    })()
+  `,
+    { BOROS_BACKEND: 'fallback' }
+  )
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), {
+    backend: 'node:net',
+    runtime: 'fallback',
+    same: [true, true, true, true, true, true],
+    got: 'fallback'
+  })
+})
+
+test('node:http serves boros/net sockets, and an agent connects through them', async (t) => {
+  const http = await import('node:http')
+  const hs = http.createServer((req, res) => res.end(`hello ${req.url}`))
+  const server = net.createServer((s) => hs.emit('connection', s))
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  const agent = new http.Agent({ keepAlive: true })
+  const sockets = []
+  agent.createConnection = (opts, cb) => {
+    const s = net.connect(opts.port, opts.host, cb)
+    sockets.push(s)
+    return s
+  }
+  const bodies = []
+  for (let i = 0; i < 3; i++) {
+    bodies.push(
+      await new Promise((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: `/${i}`, agent }, (res) => {
+            let b = ''
+            res.on('data', (d) => (b += d))
+            res.on('end', () => resolve(`${res.statusCode} ${b}`))
+          })
+          .on('error', reject)
+      })
+    )
+  }
+  t.deepEqual(bodies, ['200 hello /0', '200 hello /1', '200 hello /2'])
+  t.is(sockets.length, 1, 'keep-alive reused the boros socket')
+  t.true(sockets[0] instanceof net.Socket)
+  t.is(await fetch(`http://127.0.0.1:${port}/fetch`).then((r) => r.text()), 'hello /fetch')
+  agent.destroy()
+  hs.closeAllConnections()
+  hs.close()
+  await new Promise((r) => server.close(r))
+})
+
+test('boros doctor lists what boros/net needs', (t) => {
+  const r = spawnSync(process.execPath, ['bin/boros.js', 'doctor', '--json'], { cwd: root, encoding: 'utf8' })
+  const report = JSON.parse(r.stdout)
+  t.deepEqual(
+    report.net.map((f) => f.op),
+    ['accept', 'recv', 'connect', 'send', 'sendmsg', 'shutdown', 'close', 'async_cancel']
+  )
+  t.true(report.net.every((f) => f.supported === true))
+  t.is(report.net[1].since, '6.0')
+})
+
+test('out of descriptors while accepting (EMFILE): no error event, as node:net, and accepting resumes', async (t) => {
+  const run = (impl) =>
+    new Promise((resolve, reject) => {
+      const code = `
+        const net = require(${JSON.stringify(impl)})
+        const errors = []
+        const sockets = []
+        let freeing = false
+        let held = 0
+        const server = net.createServer((s) => {
+          s.on('error', () => {})
+          if (freeing) s.destroy()
+          else sockets.push(s)
+        })
+        server.on('error', (e) => errors.push(e.code))
+        server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'))
+        process.stdin.on('data', (d) => {
+          if (String(d).startsWith('free')) {
+            freeing = true
+            held = sockets.length
+            for (const s of sockets.splice(0)) s.destroy()
+          } else {
+            server.close()
+            process.stdout.write(JSON.stringify({ errors, held }) + '\\n')
+          }
+        })
+      `
+      const p = spawn('sh', ['-c', `ulimit -n 48; exec "${process.execPath}" -e '${code.replace(/'/g, "'\\''")}'`], {
+        cwd: root
+      })
+      let out = ''
+      let started = false
+      let served
+      p.stdout.on('data', async (d) => {
+        out += d
+        const lines = out.split('\n')
+        if (lines.length === 2 && !started) {
+          started = true
+          const port = Number(lines[0])
+          // More connections than the child has descriptors for.
+          const closed = Array.from(
+            { length: 80 },
+            () =>
+              new Promise((r) => {
+                const c = nodeNet.connect(port, '127.0.0.1')
+                c.on('error', () => r('error'))
+                c.on('close', () => r('closed'))
+                c.setTimeout(5000, () => {
+                  c.destroy()
+                  r('timeout')
+                })
+              })
+          )
+          await sleep(500)
+          p.stdin.write('free\n')
+          served = await Promise.all(closed)
+          p.stdin.write('done\n')
+        } else if (lines.length >= 3 && served !== undefined) {
+          resolve({ ...JSON.parse(lines[1]), closed: served.filter((x) => x === 'closed').length })
+          p.kill()
+        }
+      })
+      p.on('error', reject)
+    })
+  const expected = await run('node:net')
+  const actual = await run(netModule)
+  // Both ran out of descriptors before the peer's 80 connections were in.
+  t.true(expected.held > 0 && expected.held < 80, `node:net held ${expected.held}`)
+  t.true(actual.held > 0 && actual.held < 80, `boros/net held ${actual.held}`)
+  t.deepEqual({ ...expected, held: 0 }, { errors: [], closed: 80, held: 0 })
+  t.deepEqual({ ...actual, held: 0 }, { ...expected, held: 0 })
+})
