@@ -38,7 +38,22 @@ fs.mkdirSync(path.join(REPO, '.bench-data'), { recursive: true })
 
 const srv = spawn(
   'perf',
-  ['record', '-q', '-F', '1999', '-o', data, '--', 'taskset', '-c', String(cores - 1), process.execPath, '--perf-basic-prof', path.join(BENCH, 'net/server.mjs'), JSON.stringify(spec)],
+  [
+    'record',
+    '-q',
+    '-F',
+    '1999',
+    '-o',
+    data,
+    '--',
+    'taskset',
+    '-c',
+    String(cores - 1),
+    process.execPath,
+    '--perf-basic-prof',
+    path.join(BENCH, 'net/server.mjs'),
+    JSON.stringify(spec)
+  ],
   { cwd: tmp, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, UV_USE_IO_URING: '0' } }
 )
 let out = ''
@@ -65,7 +80,17 @@ function load(secs) {
   if (http) cmd = [ensureWrk().bin, '-t1', `-c${args.conns}`, `-d${secs}s`, `http://127.0.0.1:${port}${args.path}`]
   else {
     const e = ensureEchoExamples()
-    cmd = [e.client, '--addr', `127.0.0.1:${port}`, '--conns', args.conns, '--size', args.size, '--seconds', String(secs)]
+    cmd = [
+      e.client,
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--conns',
+      args.conns,
+      '--size',
+      args.size,
+      '--seconds',
+      String(secs)
+    ]
   }
   const r = spawnSync('taskset', ['-c', '0', ...cmd], { encoding: 'utf8' })
   const m = http ? /(\d+) requests in/.exec(r.stdout) : /(\d+) requests,/.exec(r.stdout)
@@ -81,10 +106,14 @@ srv.stdin.write('exit\n')
 await new Promise((r) => srv.on('exit', r))
 const cpuSeconds = s1.cpuSeconds - s0.cpuSeconds
 
-const report = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso,sym', '--stdio', '--percent-limit', '0'], {
-  encoding: 'utf8',
-  maxBuffer: 256 << 20
-})
+const report = spawnSync(
+  'perf',
+  ['report', '-i', data, '--no-children', '--sort', 'dso,sym', '--stdio', '--percent-limit', '0'],
+  {
+    encoding: 'utf8',
+    maxBuffer: 256 << 20
+  }
+)
 fs.rmSync(tmp, { recursive: true, force: true })
 for (const f of fs.readdirSync('/tmp')) if (/^perf-\d+\.map$/.test(f)) fs.rmSync(path.join('/tmp', f), { force: true })
 
@@ -112,7 +141,9 @@ const lines = [
   'bucket                              share   µs/req'
 ]
 for (const [name, pct] of [...buckets].sort((a, b) => b[1] - a[1]))
-  lines.push(`${name.padEnd(34)} ${((100 * pct) / total).toFixed(1).padStart(6)}%  ${((perReq * pct) / total).toFixed(2).padStart(6)}`)
+  lines.push(
+    `${name.padEnd(34)} ${((100 * pct) / total).toFixed(1).padStart(6)}%  ${((perReq * pct) / total).toFixed(2).padStart(6)}`
+  )
 lines.push('', `top ${args.top} symbols (share of all samples, all threads)`)
 for (const r of rows.slice(0, Number(args.top)))
   lines.push(`${r.pct.toFixed(2).padStart(6)}%  ${bucketOf(r).split(' ')[0].padEnd(8)} ${r.sym.slice(0, 100)}`)
