@@ -9,6 +9,8 @@
 //
 // FILE defaults to bench/results/latest.json. One row per (workload, config): boros' rate,
 // then each contender's rate, with boros' ratio to fs/promises and to the native ceiling.
+// The network workloads (echo, http) get their own tables (netTables): req/s, the ratio to the
+// Node baseline, server CPU per request and p99 in each cell, and the load generator's CPU.
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -47,7 +49,10 @@ export function table(doc) {
     groups.get(k).push(r)
   }
   const cols = COLS.filter(([c]) => doc.results.some((r) => r.contender === c && r.rate > 0))
-  const lines = [`| workload | boros | ${cols.map(([, h]) => h).join(' | ')} |`, `|---|---|${cols.map(() => '---').join('|')}|`]
+  const lines = [
+    `| workload | boros | ${cols.map(([, h]) => h).join(' | ')} |`,
+    `|---|---|${cols.map(() => '---').join('|')}|`
+  ]
   for (const rows of groups.values()) {
     const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
     const b = by.boros
@@ -75,12 +80,21 @@ export function table(doc) {
 export function cpuLine(doc) {
   const rows = doc.results.filter((r) => r.workload === 'randread' && r.qd === 64 && r.rate > 0)
   const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
-  const names = { boros: 'boros', 'boros-cb': 'boros/fs/callback', 'boros-pool': 'boros on pool buffers', native: 'native', cb: 'fs callbacks', fsp: 'fs/promises' }
+  const names = {
+    boros: 'boros',
+    'boros-cb': 'boros/fs/callback',
+    'boros-pool': 'boros on pool buffers',
+    native: 'native',
+    cb: 'fs callbacks',
+    fsp: 'fs/promises'
+  }
   const cpu = Object.keys(names)
     .filter((c) => by[c]?.cpuPerOpUs != null)
     .map((c) => `${names[c]} ${by[c].cpuPerOpUs.toFixed(2)} µs`)
   if (cpu.length === 0) return ''
-  const enters = ['boros', 'native'].filter((c) => by[c]?.entersPerOp != null).map((c) => `${names[c]} ${by[c].entersPerOp.toFixed(3)}`)
+  const enters = ['boros', 'native']
+    .filter((c) => by[c]?.entersPerOp != null)
+    .map((c) => `${names[c]} ${by[c].entersPerOp.toFixed(3)}`)
   return `CPU per 4 KiB read at 64 in flight (all threads): ${cpu.join(', ')}.${enters.length ? ` io_uring_enter calls per read: ${enters.join(', ')}.` : ''}`
 }
 
@@ -123,6 +137,60 @@ export function writeReadme(doc, readmeFile = path.join(REPO, 'README.md')) {
   return [svg, readmeFile]
 }
 
+// The network workloads (echo, http): req/s, the ratio to the Node baseline, server CPU per
+// request and p99 latency in each cell; the client's CPU shows which side saturated.
+const NET = {
+  echo: [
+    ['node-net', 'node:net'],
+    ['boros-ll', 'boros `Connection` (callbacks)'],
+    ['boros-conn', 'boros `listen()`/`Conn` (promises)'],
+    ['boros-net', 'boros/net `Socket` (stream)'],
+    ['native-echo', 'native io_uring echo (Rust)']
+  ],
+  http: [
+    ['http-node', 'node:http on libuv'],
+    ['http-boros', 'node:http on boros/net']
+  ]
+}
+/** The echo and http tables of a results document ('' when it has none). */
+export function netTables(doc) {
+  const groups = new Map()
+  for (const r of doc.results) {
+    const k = `${r.workload}\u0000${r.config}`
+    if (!groups.has(k)) groups.set(k, [])
+    groups.get(k).push(r)
+  }
+  const text = []
+  for (const [wl, cols] of Object.entries(NET)) {
+    const rowsOf = [...groups.values()].filter((rows) => rows[0]?.workload === wl)
+    if (rowsOf.length === 0) continue
+    const out = [
+      `| ${wl} | ${cols.map(([, h]) => h).join(' | ')} | client CPU |`,
+      `|---|${cols.map(() => '---').join('|')}|---|`
+    ]
+    for (const rows of rowsOf) {
+      const by = Object.fromEntries(rows.map((r) => [r.contender, r]))
+      const base = by[rows[0].base]
+      const cells = cols.map(([c]) => {
+        const r = by[c]
+        if (!(r?.rate > 0)) return r?.skipped === 'n/a' || !r ? '—' : 'skipped'
+        const ratio = base?.rate > 0 && c !== rows[0].base ? ` (${(r.rate / base.rate).toFixed(2)}x)` : ''
+        const cpu = r.cpuPerOpUs != null ? `, ${r.cpuPerOpUs.toFixed(1)} µs CPU` : ''
+        const p99 =
+          r.p99Us != null
+            ? `, p99 ${r.p99Us >= 10_000 ? `${(r.p99Us / 1000).toFixed(0)} ms` : `${(r.p99Us / 1000).toFixed(1)} ms`}`
+            : ''
+        return `${fmt(r)}${ratio}${cpu}${p99}`
+      })
+      const clients = rows.filter((r) => r.clientCpuPct != null).map((r) => r.clientCpuPct)
+      const client = clients.length ? `${Math.round(Math.min(...clients))}–${Math.round(Math.max(...clients))}%` : 'n/a'
+      out.push(`| ${rows[0].config} | ${cells.join(' | ')} | ${client} |`)
+    }
+    text.push(out.join('\n'))
+  }
+  return text.join('\n\n')
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2)
   const write = args.includes('--write')
@@ -130,12 +198,18 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (files.length === 0) files.push(fileURLToPath(new URL('./results/latest.json', import.meta.url)))
   for (const file of files) {
     const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
-    if (write) {
+    const net = netTables(doc)
+    const files = doc.results.some((r) => !r.net)
+    if (write && !files) {
+      console.error(`${file}: echo/http only; paste its tables (printed without --write) by hand`)
+      console.log(net)
+    } else if (write) {
       const wrote = writeReadme(doc)
       console.error(`${file}: wrote ${wrote.map((f) => path.relative(REPO, f)).join(', ')}`)
     } else {
       console.log(runLine(doc))
-      console.log(table(doc))
+      if (files) console.log(table(doc))
+      if (net) console.log(`\n${net}`)
     }
   }
 }

@@ -23,8 +23,13 @@ export function groups(doc) {
     g.ratios = Object.fromEntries(
       ok.map((a) => [a.contender, Object.fromEntries(ok.map((b) => [b.contender, +(a.rate / b.rate).toFixed(4)]))])
     )
-    g.base = rateOf(BASE)
-    g.boros = rateOf('boros')
+    // The network workloads name their own baseline (node:net, node:http) and boros row.
+    g.baseKey = g.rows[0]?.base ?? BASE
+    g.borosKey = g.rows[0]?.borosKey ?? 'boros'
+    g.net = g.rows[0]?.net === true
+    g.baseLabel = g.rows.find((r) => r.contender === g.baseKey)?.label ?? 'fs/promises'
+    g.base = rateOf(g.baseKey)
+    g.boros = rateOf(g.borosKey)
   }
   return out
 }
@@ -55,7 +60,9 @@ export function printReport(doc) {
     ['CPU us/op', 9, true],
     ['maxRSS MiB', 10, true]
   ]
-  for (const g of groups(doc)) {
+  const all = groups(doc)
+  for (const g of all) {
+    if (g.net) continue
     lines.push('')
     lines.push(`${g.workload} ${g.config} — ${g.title} (${g.unit}; op = ${g.op})`)
     lines.push('  ' + cols.map(([h, n, r]) => pad(h, n, r)).join('  '))
@@ -86,11 +93,76 @@ export function printReport(doc) {
       }
     }
   }
-  lines.push('')
-  lines.push('rate: ops/s or MB/s (10^6 B/s); vs fs/prom: rate / node:fs/promises rate (>1 = faster);')
-  lines.push('boros/this: boros rate / this rate; enters/op: io_uring_enter calls per op (boros: its stats();')
-  lines.push('others: strace -f -c pass, n/a when not run); CPU us/op: process CPU time (all threads) / ops.')
+  if (all.some((g) => g.net))
+    netTables(
+      all.filter((g) => g.net),
+      lines
+    )
+  if (all.some((g) => !g.net)) {
+    lines.push('')
+    lines.push('rate: ops/s or MB/s (10^6 B/s); vs fs/prom: rate / node:fs/promises rate (>1 = faster);')
+    lines.push('boros/this: boros rate / this rate; enters/op: io_uring_enter calls per op (boros: its stats();')
+    lines.push('others: strace -f -c pass, n/a when not run); CPU us/op: process CPU time (all threads) / ops.')
+  }
   console.log(lines.join('\n'))
+}
+
+const NET_COLS = [
+  ['contender', 22, false],
+  ['req/s', 10, true],
+  ['vs base', 7, true],
+  ['boros/this', 10, true],
+  ['p50 us', 7, true],
+  ['p99 us', 7, true],
+  ['srv CPU us/req', 14, true],
+  ['srv CPU%', 8, true],
+  ['client CPU%', 11, true],
+  ['enters/req', 10, true],
+  ['syscalls/req', 12, true],
+  ['maxRSS MiB', 10, true]
+]
+
+/** The echo and http tables: one per configuration, the baseline is node:net / node:http. */
+function netTables(gs, lines) {
+  for (const g of gs) {
+    lines.push('')
+    const pin = g.rows.find((r) => r.pinning)?.pinning
+    lines.push(`${g.workload} ${g.config} — ${g.title}${pin ? ` [${pin}]` : ''}`)
+    lines.push('  ' + NET_COLS.map(([h, n, r]) => pad(h, n, r)).join('  '))
+    for (const r of g.rows) {
+      if (!(r.rate > 0)) {
+        const why = r.skipped ?? `FAILED: ${r.error}`
+        if (why !== 'n/a')
+          lines.push(`  ${pad(r.label, NET_COLS[0][1])}  ${r.skipped ? 'skipped: ' : ''}${why.split('\n')[0]}`)
+        continue
+      }
+      const cells = [
+        r.label,
+        fmtNum(r.rate, 0),
+        g.base ? fmtRatio(r.rate / g.base) : 'n/a',
+        g.boros ? fmtRatio(g.boros / r.rate) : 'n/a',
+        fmtNum(r.p50Us, 0),
+        fmtNum(r.p99Us, 0),
+        r.cpuPerOpUs != null ? fmtNum(r.cpuPerOpUs, 2) : 'n/a',
+        r.serverCpuPct != null ? fmtNum(r.serverCpuPct, 0) : 'n/a',
+        r.clientCpuPct != null ? fmtNum(r.clientCpuPct, 0) : 'n/a',
+        r.entersPerOp != null ? fmtNum(r.entersPerOp, 3) : 'n/a',
+        r.syscallsPerOp != null ? fmtNum(r.syscallsPerOp, 2) : 'n/a',
+        r.maxRSSKiB != null ? fmtNum(r.maxRSSKiB / 1024, 0) : 'n/a'
+      ]
+      let line = '  ' + cells.map((c, i) => pad(c, NET_COLS[i][1], NET_COLS[i][2])).join('  ')
+      if (r.roundRates?.length > 1)
+        line += `  range ${fmtNum(Math.min(...r.roundRates), 0)}..${fmtNum(Math.max(...r.roundRates), 0)}`
+      if (r.errors > 0) line += `  ERRORS ${r.errors} (${r.errorDetail ?? ''})`
+      lines.push(line)
+    }
+  }
+  lines.push('')
+  lines.push('echo/http: vs base = req/s / node:net (echo) or node:http on libuv (http); boros/this = the boros')
+  lines.push('low-level API (echo) or node:http on boros/net (http) / this; srv CPU: the server process (all threads,')
+  lines.push('/proc) over the measured pass, per request and as % of one core; client CPU%: the load generator')
+  lines.push('(~100 = the client was the bottleneck); enters/req: boros stats() (native: its own count; node:net:')
+  lines.push('strace); syscalls/req: every system call of the server under strace -f -c (a separate short pass).')
 }
 
 export function writeJson(doc, dir) {
@@ -107,6 +179,12 @@ export function writeJson(doc, dir) {
 // ------------------------------------------------------------------ SVG --
 
 const COLORS = {
+  'node-net': '#495057',
+  'http-node': '#495057',
+  'boros-ll': '#d9480f',
+  'boros-net': '#f08c00',
+  'http-boros': '#d9480f',
+  'native-echo': '#7048e8',
   boros: '#d9480f',
   'boros-pool': '#f08c00',
   'boros-cb': '#e8590c',
@@ -148,7 +226,7 @@ export function renderSvg(doc) {
   for (const g of gs) {
     body.push(`<rect x="0" y="${y}" width="${width}" height="${headH - 2}" fill="#fff"/>`)
     body.push(
-      `<text x="10" y="${y + 16}" class="group">${esc(`${g.workload} ${g.config}`)}<tspan class="sub" dx="6">— ${esc(g.title)} (${esc(g.unit)}; fs/promises = ${esc(fmtNum(g.base, g.unit === 'MB/s' ? 1 : 0))})</tspan></text>`
+      `<text x="10" y="${y + 16}" class="group">${esc(`${g.workload} ${g.config}`)}<tspan class="sub" dx="6">— ${esc(g.title)} (${esc(g.unit)}; ${esc(g.baseLabel)} = ${esc(fmtNum(g.base, g.unit === 'MB/s' ? 1 : 0))})</tspan></text>`
     )
     y += headH
     for (const r of g.rows) {
@@ -182,9 +260,15 @@ export function renderSvg(doc) {
     grid.push(`<text x="${gx}" y="${bottom + 14}" class="axis" text-anchor="middle">${label}</text>`)
   }
 
-  const title = `boros bench: throughput relative to node:fs/promises (log scale; right of 1x = faster)`
+  const netOnly = gs.length > 0 && gs.every((g) => g.net)
+  const title = `boros bench: throughput relative to ${netOnly ? 'node:net / node:http on libuv' : 'node:fs/promises (echo: node:net; http: node:http)'} (log scale; right of 1x = faster)`
   const sub = `${m.machine.cpu} x${m.machine.cores} · Linux ${m.machine.kernel} · Node ${m.node.version} (libuv ${m.node.uv}) · data on ${m.machine.fsType} · ${m.date.slice(0, 16).replace('T', ' ')} UTC${m.quick ? ' · QUICK run' : ''}`
-  const skips = Object.values(m.skips ?? {}).filter((v, i, a) => a.indexOf(v) === i)
+  // Only the skips of contenders the chart's workloads have (not fio's in a network-only run).
+  const present = new Set(groups(doc).flatMap((g) => g.rows.map((r) => r.contender)))
+  const skips = Object.entries(m.skips ?? {})
+    .filter(([c]) => present.has(c))
+    .map(([, v]) => v)
+    .filter((v, i, a) => a.indexOf(v) === i)
   const notes = skips.map(
     (s, i) => `<text x="10" y="${bottom + 36 + i * 14}" class="note">skipped: ${esc(s.split('\n')[0])}</text>`
   )
@@ -207,7 +291,7 @@ export function renderSvg(doc) {
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="10" y="26" class="title">${esc(title)}</text>
 <text x="10" y="46" class="subtitle">${esc(sub)}</text>
-<text x="10" y="62" class="subtitle">${esc(`bars start at 1x = node:fs/promises; in-flight (qd) applies to async contenders; fs sync is blocking (1 at a time)`)}</text>
+<text x="10" y="62" class="subtitle">${esc(netOnly ? "bars start at 1x = the group's Node baseline; server and load generator pinned to separate cores" : `bars start at 1x = the group's baseline; in-flight (qd) applies to async contenders; fs sync is blocking (1 at a time)`)}</text>
 ${grid.join('\n')}
 ${body.join('\n')}
 ${notes.join('\n')}

@@ -22,6 +22,7 @@ import { workloads, byName } from './workloads/index.mjs'
 import { fsType, ensureBigFile, ensureTree, warmFile, warmTree } from './data.mjs'
 import { ensureNative, runNative, fioVersion, fioArgs, runFio, straceAvailable, countEnters } from './external.mjs'
 import { printReport, writeJson, writeSvg } from './report.mjs'
+import { ensureEchoExamples, ensureWrk, ensureHttpFile, measureNet } from './net/run.mjs'
 import { compareDocs, printComparison, settingsWarnings } from './compare.mjs'
 import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs'
 
@@ -64,7 +65,16 @@ const CONTENDERS = {
     uring: true
   },
   native: { label: 'native io_uring', external: 'native' },
-  fio: { label: 'fio io_uring', external: 'fio' }
+  fio: { label: 'fio io_uring', external: 'fio' },
+  // Network servers (workloads echo and http; bench/net/server.mjs), driven by external
+  // load generators (bench/net/run.mjs).
+  'node-net': { label: 'node:net', server: 'echo-node', env: { UV_USE_IO_URING: '0' } },
+  'boros-ll': { label: 'boros Connection (cb)', server: 'echo-boros-ll', env: { UV_USE_IO_URING: '0' } },
+  'boros-conn': { label: 'boros listen()/Conn', server: 'echo-boros-conn', env: { UV_USE_IO_URING: '0' } },
+  'boros-net': { label: 'boros/net Socket', server: 'echo-boros-net', env: { UV_USE_IO_URING: '0' } },
+  'native-echo': { label: 'native io_uring echo', external: 'native-echo' },
+  'http-node': { label: 'node:http on libuv', server: 'http-node', env: { UV_USE_IO_URING: '0' } },
+  'http-boros': { label: 'node:http on boros/net', server: 'http-boros-net', env: { UV_USE_IO_URING: '0' } }
 }
 export const CONTENDER_ORDER = Object.keys(CONTENDERS)
 
@@ -253,12 +263,13 @@ async function main() {
   const dataDir = path.resolve(args['data-dir'] ?? path.join(REPO, '.bench-data'))
   fs.mkdirSync(dataDir, { recursive: true })
   const fsinfo = fsType(dataDir)
-  if (fsinfo.type === 'tmpfs' && !args['allow-tmpfs']) {
+  const fileWorkloads = selected.some((n) => !byName[n].net)
+  if (fileWorkloads && fsinfo.type === 'tmpfs' && !args['allow-tmpfs']) {
     log(`${dataDir} is on tmpfs: io_uring punts every tmpfs read to a worker thread, so the numbers`)
     log(`would not mean what they say. Use an ext4 directory (--data-dir) or pass --allow-tmpfs.`)
     process.exit(2)
   }
-  if (fsinfo.type !== 'ext4')
+  if (fileWorkloads && fsinfo.type !== 'ext4')
     log(`[warn] ${dataDir} is on ${fsinfo.type}, not ext4: results may not compare with the reference numbers`)
 
   const node = probeNode()
@@ -296,6 +307,35 @@ async function main() {
     skip.fio = 'fio: not installed (apt-get install fio), skipped'
     short.fio = 'not installed'
   }
+  // Network workloads: the native echo load generator (and server), wrk for http.
+  const netp = { nodeBin, warmup: opts.warmup, seconds: opts.seconds, straceSeconds: Math.max(1, opts.straceSeconds) }
+  if (selected.includes('echo')) {
+    const e = ensureEchoExamples({ build: !args['no-build'] })
+    const setSkip = (c, why, brief) => {
+      skip[c] = why
+      short[c] = brief
+    }
+    if (e.skip) for (const c of byName.echo.contenders) setSkip(c, e.skip, 'no load generator')
+    else {
+      netp.echoClient = e.client
+      netp.echoServer = e.server
+      if (!e.server) setSkip('native-echo', 'native echo server not built', 'not built')
+    }
+  }
+  if (selected.includes('http')) {
+    const wrk = ensureWrk({ install: !args['no-build'] })
+    if (wrk.skip)
+      for (const c of byName.http.contenders) {
+        skip[c] = wrk.skip
+        short[c] = 'wrk not installed'
+      }
+    else netp.wrk = wrk.bin
+    netp.httpFile = ensureHttpFile(dataDir)
+  }
+  if (!fs.existsSync(path.join(REPO, 'dist/net/connection.js'))) {
+    skip['boros-ll'] = 'boros low-level net API: dist/net/connection.js missing, run npm run build'
+    short['boros-ll'] = 'not built'
+  }
   for (const c of selectedContenders) if (skip[c]) log(`[skip] ${skip[c]}`)
   log(
     `[env] fio: ${fio ?? 'absent'}; strace pass for io_uring_enter counts: ${useStrace ? 'on' : straceAvailable() ? 'off' : 'strace absent'}`
@@ -326,13 +366,15 @@ async function main() {
           c,
           def,
           reuse,
-          skip: short[c] ?? skip[c] ?? (def.external === 'native' && !w.native ? 'n/a' : null)
+          skip: short[c] ?? skip[c] ?? w.skip?.(cfg, c) ?? (def.external === 'native' && !w.native ? 'n/a' : null)
         })
       }
     })
   }
   const runs = plan.filter((x) => !x.reuse && !x.skip)
-  const straceRuns = useStrace ? runs.filter((x) => !x.c.startsWith('boros') && x.c !== 'native').length : 0
+  const straceRuns = useStrace
+    ? runs.filter((x) => x.w.net || (!x.c.startsWith('boros') && x.c !== 'native')).length
+    : 0
   const eta = runs.length * opts.rounds * (opts.seconds + opts.warmup + 0.25) + straceRuns * (opts.straceSeconds + 0.4)
   log(
     `[plan] ${runs.length} runs x ${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.seconds} s${straceRuns ? ` + ${straceRuns} short strace runs` : ''}${quick ? ' (quick)' : ''}, about ${Math.ceil(eta / 10) * 10} s`
@@ -344,11 +386,14 @@ async function main() {
   const total = runs.length * opts.rounds
 
   /** One measured run of `x`; with `strace`, also its io_uring_enter count. Throws on failure. */
-  function measure(x, p, strace) {
+  async function measure(x, p, strace) {
     const { w, c, def } = x
     w.prepare?.(p)
     let r
-    if (def.external === 'native') {
+    if (w.net) {
+      r = await measureNet(w, def, x.cfg, { ...netp, ...p }, { strace })
+      if (r.skipped) return r
+    } else if (def.external === 'native') {
       r = runNative(native.bin, w.native({ ...p, seconds: opts.seconds }), p, (opts.seconds + 60) * 1000)
     } else if (def.external === 'fio') {
       const timeBased = w.name !== 'seqwrite'
@@ -409,6 +454,9 @@ async function main() {
       qd: cfg.qd,
       unit: w.unit,
       op: w.op,
+      base: w.base ?? 'fsp',
+      borosKey: w.boros ?? 'boros',
+      ...(w.net ? { net: true, conns: cfg.conns, size: cfg.size, workers: cfg.workers ?? 1 } : {}),
       contender: x.c,
       label: x.def.label
     })
@@ -435,7 +483,7 @@ async function main() {
         const tag = opts.rounds > 1 ? ` (round ${round + 1}/${opts.rounds})` : ''
         process.stderr.write(`[${i}/${total}] ${w.name} ${cfg.label} ${x.def.label}${tag} ... `)
         try {
-          const r = measure(x, p, useStrace && round === 0)
+          const r = await measure(x, p, useStrace && round === 0)
           if (r.skipped) {
             process.stderr.write(`skipped: ${r.skipped}\n`)
             failed.set(x, { skipped: r.skipped })
@@ -469,6 +517,8 @@ async function main() {
           ...median,
           entersPerOp: traced.entersSource === 'strace' ? traced.entersPerOp : median.entersPerOp,
           entersSource: traced.entersSource ?? median.entersSource,
+          // The network workloads' strace pass (every system call per request) also ran in round 1.
+          ...(traced.syscallsPerOp != null ? { syscallsPerOp: traced.syscallsPerOp } : {}),
           rounds: all.length,
           roundRates: all.map((r) => r.rate)
         })
