@@ -66,7 +66,7 @@ export const STAT_FIELD_NAMES = [
   'ctimeSec',
   'ctimeNsec',
   'birthtimeSec',
-  'birthtimeNsec',
+  'birthtimeNsec'
 ] as const
 
 /** Every error code the native side throws. */
@@ -88,5 +88,5 @@ export const nativeCodes = {
   /** An argument has a value the call refuses (Node's code). */
   INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE',
   /** A number is out of range (Node's code). */
-  OUT_OF_RANGE: 'ERR_OUT_OF_RANGE',
+  OUT_OF_RANGE: 'ERR_OUT_OF_RANGE'
 } as const

@@ -18,7 +18,7 @@ import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
 import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
-import { poolSlotOf } from '../buffer-pool.js'
+import { poolSlotOf, type PoolSlot } from '../buffer-pool.js'
 import { codedError, codes, invalidArgType, invalidArgValue, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { currentTask } from '../task-context.js'
@@ -234,19 +234,7 @@ export class FileHandle extends EventEmitter {
     if (file === undefined) return Promise.reject(ebadf('read'))
     // A BufferPool buffer: the kernel reads into it in place (READ_FIXED when registered).
     const pool = poolSlotOf(buf)
-    if (pool !== undefined) {
-      if (signal == null) {
-        const p = this.#queued(false, buf, off, len, pos, pool)
-        if (p !== undefined) return p
-      }
-      const start = buf.byteOffset + off
-      return this.#op(
-        'read',
-        (b, k, f, t) => b.poolIo(false, k, f, pool.native, pool.index, start, len, pos, t),
-        id,
-        signal
-      )
-    }
+    if (pool !== undefined) return this.#poolIo(false, buf, pool, off, len, pos, signal)
     const route = this.#routeOf(file)
     if (route !== undefined && route.kind !== RING) {
       // tmpfs/procfs/FUSE: node:fs serves the read (see route.ts).
@@ -274,6 +262,33 @@ export class FileHandle extends EventEmitter {
     return this.#op('read', (b, k, f, t) => b.read(k, f, buf, off, len, pos, t), id, signal)
   }
 
+  /**
+   * A read into (or write from) a `BufferPool` buffer: the kernel uses the pool memory in place
+   * (`READ_FIXED`/`WRITE_FIXED` when registered), through the shared queue when nothing needs
+   * the op's key, a native call otherwise.
+   */
+  #poolIo(
+    write: boolean,
+    buf: NodeJS.ArrayBufferView,
+    pool: PoolSlot,
+    off: number,
+    len: number,
+    pos: number,
+    signal?: AbortSignal | null
+  ): Promise<number> {
+    if (signal == null) {
+      const p = this.#queued(write, buf, off, len, pos, pool)
+      if (p !== undefined) return p
+    }
+    const start = buf.byteOffset + off
+    return this.#op(
+      write ? 'write' : 'read',
+      (b, k, f, t) => b.poolIo(write, k, f, pool.native, pool.index, start, len, pos, t),
+      id,
+      signal
+    )
+  }
+
   /** Every write of the handle picks its path here. */
   #write(
     buf: NodeJS.ArrayBufferView,
@@ -285,19 +300,7 @@ export class FileHandle extends EventEmitter {
     const file = this.#open()
     if (file === undefined) return Promise.reject(ebadf('write'))
     const pool = poolSlotOf(buf)
-    if (pool !== undefined) {
-      if (signal == null) {
-        const p = this.#queued(true, buf, off, len, pos, pool)
-        if (p !== undefined) return p
-      }
-      const start = buf.byteOffset + off
-      return this.#op(
-        'write',
-        (b, k, f, t) => b.poolIo(true, k, f, pool.native, pool.index, start, len, pos, t),
-        id,
-        signal
-      )
-    }
+    if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
     const route = this.#routeOf(file)
     if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
       const p = this.#queued(true, buf, off, len, pos, undefined)

@@ -73,4 +73,3 @@ export interface WriteVResult<T extends readonly NodeJS.ArrayBufferView[]> {
   /** The buffers given. */
   readonly buffers: T
 }
-

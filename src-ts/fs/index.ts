@@ -107,7 +107,8 @@ async function readFileSlow(
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
   // The fallback is node:fs's readFile itself; the handle it is given, if any, is node's own
   // FileHandle (what `open` returns there).
-  if (!usesRing()) return fsp.readFile(path as Parameters<typeof fsp.readFile>[0], opts as Parameters<typeof fsp.readFile>[1])
+  if (!usesRing())
+    return fsp.readFile(path as Parameters<typeof fsp.readFile>[0], opts as Parameters<typeof fsp.readFile>[1])
   if (path instanceof FileHandle) return path.readFile(opts)
   const p = toPath(path)
   if (opts.signal?.aborted) throw new AbortError(undefined, { cause: opts.signal.reason })

@@ -9,7 +9,14 @@ import { ring } from '../binding.js'
 
 /** What reading and writing whole files needs of a handle (`FileHandle` has it). */
 export interface RawFile {
-  _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null, owned?: boolean): Promise<number>
+  _readInto(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    pos: number,
+    signal?: AbortSignal | null,
+    owned?: boolean
+  ): Promise<number>
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
 }
 

@@ -222,8 +222,10 @@ function ringRead(
   const b = ring()
   if (len > FAST_MAX && b.isOwned(buffer)) {
     // Natively owned memory (`alignedBuffer`): the kernel reads into it in place, no bounce.
-    native((n, t) => n.readOwned(FILE_KIND_FD, fd, buffer as Buffer, off, len, pos, t), waiter, (e: unknown) =>
-      cb(e, 0, buffer)
+    native(
+      (n, t) => n.readOwned(FILE_KIND_FD, fd, buffer as Buffer, off, len, pos, t),
+      waiter,
+      (e: unknown) => cb(e, 0, buffer)
     )
     return true
   }
@@ -301,17 +303,24 @@ export function read(fd: number, ...rest: unknown[]): void {
   Reflect.apply(nodeFs.read, undefined, [fd, ...rest])
 }
 
+/** The `[position, ]callback` tail of `readv`/`writev`: the callback is `undefined` when the shape is not Node's plain one. */
+function vectorCall(rest: unknown[]): { cb: Callback | undefined; position: unknown } {
+  const cb = rest[rest.length - 1]
+  const ok = rest.length >= 1 && rest.length <= 2 && typeof cb === 'function'
+  return { cb: ok ? (cb as Callback) : undefined, position: rest.length === 2 ? rest[0] : null }
+}
+
+/** Whether a `readv`/`writev` of `buffers` on `fd` may go to the ring (the rest is Node's own). */
+function vectorOnRing(fd: unknown, buffers: unknown): buffers is readonly NodeJS.ArrayBufferView[] {
+  return ringUp() && isFd(fd) && Array.isArray(buffers) && buffers.length > 0
+}
+
 /** `fs.readv(fd, buffers[, position], callback)`: one ring read per buffer, in order. */
 export function readv(fd: number, buffers: readonly NodeJS.ArrayBufferView[], ...rest: unknown[]): void {
-  const cb = rest[rest.length - 1]
-  const position = rest.length === 2 ? rest[0] : null
+  const { cb, position } = vectorCall(rest)
   if (
-    ringUp() &&
-    isFd(fd) &&
-    rest.length <= 2 &&
-    typeof cb === 'function' &&
-    Array.isArray(buffers) &&
-    buffers.length > 0 &&
+    cb !== undefined &&
+    vectorOnRing(fd, buffers) &&
     buffers.every((b) => ArrayBuffer.isView(b) && b.byteLength <= BOUNCE_MAX)
   ) {
     const route = routeOf(fd)
@@ -428,15 +437,10 @@ export function write(fd: number, data: unknown, ...rest: unknown[]): void {
 
 /** `fs.writev(fd, buffers[, position], callback)`: one io_uring `writev`. */
 export function writev(fd: number, buffers: readonly NodeJS.ArrayBufferView[], ...rest: unknown[]): void {
-  const cb = rest[rest.length - 1]
-  const position = rest.length === 2 ? rest[0] : null
+  const { cb, position } = vectorCall(rest)
   if (
-    ringUp() &&
-    isFd(fd) &&
-    rest.length <= 2 &&
-    typeof cb === 'function' &&
-    Array.isArray(buffers) &&
-    buffers.length > 0 &&
+    cb !== undefined &&
+    vectorOnRing(fd, buffers) &&
     buffers.length <= IOV_MAX &&
     buffers.every((b) => ArrayBuffer.isView(b))
   ) {

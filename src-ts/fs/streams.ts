@@ -42,7 +42,14 @@ export interface StreamFile extends EventEmitter {
   readonly _closing: boolean
   /** @internal Opened with `O_DIRECT`. */
   readonly _oDirect: boolean
-  _readInto(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null, owned?: boolean): Promise<number>
+  _readInto(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    pos: number,
+    signal?: AbortSignal | null,
+    owned?: boolean
+  ): Promise<number>
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
   sync(): Promise<void>
   close(): Promise<void>

@@ -62,7 +62,8 @@ impl Finish<'_> {
     pub fn event_bytes(&mut self, stream: u32, bytes: &[u8]) {
         let offset = self.event_data.len();
         self.event_data.extend_from_slice(bytes);
-        self.events.push([stream as i32, bytes.len() as i32, offset as i32]);
+        self.events
+            .push([stream as i32, bytes.len() as i32, offset as i32]);
     }
 
     /// Runs `later` once the reap is over.

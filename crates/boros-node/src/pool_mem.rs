@@ -226,7 +226,13 @@ pub enum SliceOp {
 
 impl SliceOp {
     /// The op for `slice`, registered at `buf_index` if `Some`.
-    pub fn new(write: bool, file: op::Target, slice: Slice, buf_index: Option<u16>, pos: u64) -> Self {
+    pub fn new(
+        write: bool,
+        file: op::Target,
+        slice: Slice,
+        buf_index: Option<u16>,
+        pos: u64,
+    ) -> Self {
         match (write, buf_index) {
             (false, Some(bi)) => SliceOp::ReadFixed(op::ReadFixed::new(file, slice, bi, pos)),
             (false, None) => SliceOp::Read(op::Read::new(file, slice, pos)),

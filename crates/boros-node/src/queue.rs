@@ -22,10 +22,10 @@
 
 use crate::complete::NodeOp;
 use crate::js::{self, codes, Result};
+use crate::lent::Lent;
 use crate::ops::Plain;
 use crate::pool_mem::{queued_slice, SliceOp};
 use crate::wire::{ctl, entry, EntryKind, ARENA_ALIGN};
-use crate::lent::Lent;
 use boros::{op, Driver};
 use napi::sys;
 use std::ptr;
@@ -58,10 +58,7 @@ impl SharedQueue {
         let (ctl_ptr, ctl_len) = unsafe { js::view_info(env, ctl)? };
         // SAFETY: as above.
         let (arena_ptr, arena_len) = unsafe { js::arraybuffer_info(env, arena)? };
-        if ctl_len < 4 * ctl::LEN
-            || entries_len < 8 * entry::FIELDS
-            || arena_len <= ARENA_ALIGN
-        {
+        if ctl_len < 4 * ctl::LEN || entries_len < 8 * entry::FIELDS || arena_len <= ARENA_ALIGN {
             return Err(js::error(
                 codes::INVALID_ARG_VALUE,
                 "boros: shared queue buffers too small",
@@ -132,7 +129,8 @@ impl SharedQueue {
     ) -> std::result::Result<(), i32> {
         // The façade validated all of this; check again so no bad number becomes a pointer,
         // an offset or another file.
-        let int = |v: f64| (v >= 0.0 && v <= u32::MAX as f64 && v.fract() == 0.0).then_some(v as u32);
+        let int =
+            |v: f64| (v >= 0.0 && v <= u32::MAX as f64 && v.fract() == 0.0).then_some(v as u32);
         let kind = EntryKind::from_f64(e[entry::KIND]).ok_or(libc::EINVAL)?;
         let file = int(e[entry::FILE_KIND])
             .zip(int(e[entry::FILE]))
@@ -170,9 +168,7 @@ impl SharedQueue {
                 // `on_closed`). V8 never moves an ArrayBuffer's backing store, and no one can
                 // detach this one: it is private to the façade's binding module, which gives
                 // each op its own slot, not reused before the op's completion.
-                let buf = unsafe {
-                    Lent::new((), self.arena.add(offset as usize), len as usize)
-                };
+                let buf = unsafe { Lent::new((), self.arena.add(offset as usize), len as usize) };
                 if kind == EntryKind::Read {
                     Plain::new(op::Read::new(file, buf, pos), token)
                 } else {

@@ -310,22 +310,30 @@ pub fn typescript() -> String {
     for (name, value) in NUMBERS {
         let _ = writeln!(s, "export const {name} = {value}");
     }
-    let _ = writeln!(s, "/** A stream event result: the multishot op ended with nothing wrong; arm it again. */");
+    let _ = writeln!(
+        s,
+        "/** A stream event result: the multishot op ended with nothing wrong; arm it again. */"
+    );
     let _ = writeln!(s, "export const EVENT_REARM = {EVENT_REARM}");
-    let _ = writeln!(s, "/** A hash of every value here; the binary's must match. */");
+    let _ = writeln!(
+        s,
+        "/** A hash of every value here; the binary's must match. */"
+    );
     let _ = writeln!(s, "export const DIGEST = {DIGEST}");
     s.push_str("\n/** How an op names its file: a descriptor or a registered-file slot. */\n");
     s.push_str("export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED\n");
     s.push_str("/** What one shared-queue entry asks for. */\n");
     s.push_str("export type EntryKind = typeof ENTRY_READ | typeof ENTRY_WRITE | typeof ENTRY_POOL_READ | typeof ENTRY_POOL_WRITE\n");
     s.push_str("\n/** Fields of a stat record, in order. */\nexport const STAT_FIELD_NAMES = [\n");
-    for f in STAT_FIELD_NAMES {
-        let _ = writeln!(s, "  '{f}',");
-    }
+    // Biome's style (no trailing commas), so `npm run format` leaves the file as generated.
+    let names: Vec<String> = STAT_FIELD_NAMES.iter().map(|f| format!("  '{f}'")).collect();
+    let _ = writeln!(s, "{}", names.join(",\n"));
     s.push_str("] as const\n\n/** Every error code the native side throws. */\nexport const nativeCodes = {\n");
-    for (name, code, when) in ERROR_CODES {
-        let _ = writeln!(s, "  /** {when} */\n  {name}: '{code}',");
-    }
+    let codes: Vec<String> = ERROR_CODES
+        .iter()
+        .map(|(name, code, when)| format!("  /** {when} */\n  {name}: '{code}'"))
+        .collect();
+    let _ = writeln!(s, "{}", codes.join(",\n"));
     s.push_str("} as const\n");
     s
 }

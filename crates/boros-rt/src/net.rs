@@ -101,6 +101,32 @@ async fn connect_fd(domain: i32, addr: SockAddr) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// The I/O methods every connected stream type has, delegated to its [`Conn`] (one definition
+/// for `TcpStream` and `UnixStream`).
+macro_rules! stream_io {
+    () => {
+        /// Receives into `buf` (up to its capacity); `Ok(0)` when the peer closed its side.
+        pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
+            self.conn.read(buf).await
+        }
+
+        /// Sends the buffer's bytes once; returns how many went (maybe fewer).
+        pub async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
+            self.conn.write(buf).await
+        }
+
+        /// Sends all the buffer's bytes, as many sends as it takes.
+        pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
+            self.conn.write_all(buf).await
+        }
+
+        /// Shuts down one or both directions (`shutdown(2)`).
+        pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+            self.conn.shutdown(how)
+        }
+    };
+}
+
 /// The I/O of a connected stream socket, shared by [`TcpStream`] and [`UnixStream`].
 struct Conn {
     fd: OwnedFd,
@@ -318,25 +344,7 @@ impl TcpStream {
         }
     }
 
-    /// Receives into `buf` (up to its capacity); `Ok(0)` when the peer closed its side.
-    pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-        self.conn.read(buf).await
-    }
-
-    /// Sends the buffer's bytes once; returns how many went (maybe fewer).
-    pub async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-        self.conn.write(buf).await
-    }
-
-    /// Sends all the buffer's bytes, as many sends as it takes.
-    pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-        self.conn.write_all(buf).await
-    }
-
-    /// Shuts down one or both directions (`shutdown(2)`).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.conn.shutdown(how)
-    }
+    stream_io!();
 
     /// Sets `TCP_NODELAY`.
     pub fn set_nodelay(&self, v: bool) -> io::Result<()> {
@@ -431,25 +439,7 @@ impl UnixStream {
         ))
     }
 
-    /// Receives into `buf` (up to its capacity); `Ok(0)` when the peer closed its side.
-    pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-        self.conn.read(buf).await
-    }
-
-    /// Sends the buffer's bytes once; returns how many went (maybe fewer).
-    pub async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-        self.conn.write(buf).await
-    }
-
-    /// Sends all the buffer's bytes, as many sends as it takes.
-    pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-        self.conn.write_all(buf).await
-    }
-
-    /// Shuts down one or both directions (`shutdown(2)`).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.conn.shutdown(how)
-    }
+    stream_io!();
 }
 
 impl AsRawFd for UnixStream {

@@ -331,10 +331,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// Queues operations as one linked chain (`IOSQE_IO_LINK`): each starts only after the one
     /// before it succeeded; a failure cancels the rest (they complete with `-ECANCELED`).
     /// The chain is placed in the SQ whole, never split across two submits.
-    pub fn push_chain(
-        &mut self,
-        ops: Vec<(Box<O>, u64)>,
-    ) -> Result<Vec<OpKey>, PushError> {
+    pub fn push_chain(&mut self, ops: Vec<(Box<O>, u64)>) -> Result<Vec<OpKey>, PushError> {
         let n = ops.len();
         let ops = ops
             .into_iter()

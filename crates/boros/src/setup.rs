@@ -123,7 +123,6 @@ fn build_sized(
     sq: u32,
     cq: u32,
 ) -> io::Result<(IoUring, RingInfo)> {
-
     // NO_SQARRAY (6.6) saves a level of indirection per SQE. Older kernels reject the
     // unknown flag with EINVAL, so try with it first and without it second.
     let mut attempts: Vec<bool> = vec![true, false];

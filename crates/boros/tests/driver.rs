@@ -338,10 +338,7 @@ fn stale_key_cannot_reach_reused_slot() {
 
     // SAFETY: writes 5 bytes from a live buffer to the pipe.
     let written = unsafe { libc::write(tx.as_raw_fd(), b"hello".as_ptr().cast(), 5) };
-    assert_eq!(
-        written,
-        5
-    );
+    assert_eq!(written, 5);
     let mut done = collect(&mut driver, 1, Duration::from_secs(5));
     let c = &mut done[0];
     assert_eq!((c.token, c.key, c.cancelled), (2, new, false));
@@ -459,11 +456,7 @@ fn open_statx_read_close() {
     assert_eq!(done[0].result().unwrap(), 0);
     // SAFETY: fcntl on a closed descriptor only reports EBADF.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    assert_eq!(
-        flags,
-        -1,
-        "closed by the ring"
-    );
+    assert_eq!(flags, -1, "closed by the ring");
 }
 
 #[test]

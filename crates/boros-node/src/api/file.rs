@@ -22,6 +22,15 @@ fn non_negative(value: i64, name: &str) -> Result<u64> {
     })
 }
 
+/// Pins `buffer` (an argument of the current call) for an op on bytes `offset..offset+length`,
+/// checked to lie inside it.
+fn pin_range(env: &Env, buffer: &Unknown, offset: u32, length: u32) -> Result<JsBuf> {
+    // SAFETY: `buffer` is an argument of the current call, on the JS thread of `env`.
+    let pinned = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
+    args::check_range(offset, length, pinned.len())?;
+    Ok(pinned)
+}
+
 /// Queues a read of `length` bytes at `position` (-1: the current position) of the file into
 /// `buffer[offset..]`, through an op-owned bounce buffer copied out at completion (the kernel
 /// never writes into JS memory). Returns the op's key (for `cancel`).
@@ -39,9 +48,7 @@ pub fn read(
 ) -> Result<f64> {
     let file = args::file(file_kind, file)?;
     let pos = args::position(position)?;
-    // SAFETY: `buffer` is an argument of this call, on the JS thread.
-    let target = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
-    args::check_range(offset, length, target.len())?;
+    let target = pin_range(&env, &buffer, offset, length)?;
     runtime::with(|rt| {
         let bounce = rt.bounce.take(length as usize);
         let op = ReadCopy::new(file, bounce, length, pos, target, offset as usize, token);
@@ -65,9 +72,7 @@ pub fn write(
 ) -> Result<f64> {
     let file = args::file(file_kind, file)?;
     let pos = args::position(position)?;
-    // SAFETY: as in `read`.
-    let source = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
-    args::check_range(offset, length, source.len())?;
+    let source = pin_range(&env, &buffer, offset, length)?;
     let op = op::Write::new(file, source, pos).range(offset as usize, length);
     runtime::with(|rt| rt.queue(Plain::new(op, token)))
 }

@@ -124,7 +124,11 @@ fn listening(r: std::result::Result<i32, (std::io::Error, &'static str)>) -> Lis
     }
 }
 
-fn listen_on(addr: SockAddr, backlog: i32, opts: impl FnOnce(i32) -> std::io::Result<()>) -> Listening {
+fn listen_on(
+    addr: SockAddr,
+    backlog: i32,
+    opts: impl FnOnce(i32) -> std::io::Result<()>,
+) -> Listening {
     use std::os::fd::{AsRawFd, IntoRawFd};
     let r = (|| {
         let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
@@ -141,7 +145,13 @@ fn listen_on(addr: SockAddr, backlog: i32, opts: impl FnOnce(i32) -> std::io::Re
 /// A listening TCP socket on `ip`:`port` (port 0: the kernel picks one), with `SO_REUSEADDR`
 /// (as libuv), `SO_REUSEPORT` when `reusePort`, `IPV6_V6ONLY` when `ipv6Only`.
 #[napi]
-pub fn tcp_listen(ip: String, port: u32, backlog: i32, ipv6_only: bool, reuse_port: bool) -> Result<Listening> {
+pub fn tcp_listen(
+    ip: String,
+    port: u32,
+    backlog: i32,
+    ipv6_only: bool,
+    reuse_port: bool,
+) -> Result<Listening> {
     let addr = ip_addr(&ip, port)?;
     let v6 = addr.family() == libc::AF_INET6;
     Ok(listen_on(addr, backlog, |fd| {
@@ -150,7 +160,12 @@ pub fn tcp_listen(ip: String, port: u32, backlog: i32, ipv6_only: bool, reuse_po
             bnet::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
         }
         if v6 {
-            bnet::setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, i32::from(ipv6_only))?;
+            bnet::setsockopt_int(
+                fd,
+                libc::IPPROTO_IPV6,
+                libc::IPV6_V6ONLY,
+                i32::from(ipv6_only),
+            )?;
         }
         Ok(())
     }))
@@ -314,8 +329,10 @@ pub fn socket_address(fd: i32, peer: bool) -> Result<Option<SocketAddress>> {
 #[napi]
 pub fn set_no_delay(fd: i32, on: bool) -> Result<i32> {
     let fd = args::fd(fd)?;
-    Ok(bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))
-        .map_or_else(|e| errno(&e), |_| 0))
+    Ok(
+        bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))
+            .map_or_else(|e| errno(&e), |_| 0),
+    )
 }
 
 /// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
@@ -352,6 +369,8 @@ pub fn set_linger_reset(fd: i32) -> Result<i32> {
             std::mem::size_of::<libc::linger>(),
         )
     };
-    Ok(bnet::setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, bytes)
-        .map_or_else(|e| errno(&e), |_| 0))
+    Ok(
+        bnet::setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, bytes)
+            .map_or_else(|e| errno(&e), |_| 0),
+    )
 }

@@ -74,7 +74,10 @@ pub fn owned_buffer<'env>(env: &'env Env, size: f64, alignment: u32) -> Result<U
 
 /// Whether `buffer`'s memory lies in a natively owned allocation of this thread.
 #[napi]
-pub fn is_owned(env: Env, #[napi(ts_arg_type = "ArrayBufferView")] buffer: Unknown) -> Result<bool> {
+pub fn is_owned(
+    env: Env,
+    #[napi(ts_arg_type = "ArrayBufferView")] buffer: Unknown,
+) -> Result<bool> {
     // SAFETY: `buffer` is an argument of this call, on the JS thread.
     let (ptr, len) = unsafe { js::view_info(env.raw(), buffer.raw())? };
     Ok(Alloc::find(ptr as usize, len).is_some())

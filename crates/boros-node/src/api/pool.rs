@@ -185,7 +185,12 @@ impl NativeBufferPool {
     }
 
     /// Bytes `offset..offset+length` of buffer `index`, for one op.
-    pub(crate) fn slice(&self, index: u32, offset: u32, length: u32) -> Result<(Slice, Option<u16>)> {
+    pub(crate) fn slice(
+        &self,
+        index: u32,
+        offset: u32,
+        length: u32,
+    ) -> Result<(Slice, Option<u16>)> {
         let mem = self
             .mem
             .as_ref()
@@ -214,5 +219,10 @@ pub fn pool_io(
     let file = args::file(file_kind, file)?;
     let pos = args::position(position)?;
     let (slice, buf_index) = pool.slice(index, offset, length)?;
-    runtime::with(|rt| rt.queue(Plain::new(SliceOp::new(write, file, slice, buf_index, pos), token)))
+    runtime::with(|rt| {
+        rt.queue(Plain::new(
+            SliceOp::new(write, file, slice, buf_index, pos),
+            token,
+        ))
+    })
 }

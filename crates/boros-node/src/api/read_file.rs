@@ -55,12 +55,20 @@ pub fn read_file_linked(
                 squeue::Flags::IO_LINK,
             ),
             (
-                Link::new(SliceOp::new(false, file, first, first_index, pos), Step::Read, &chain),
+                Link::new(
+                    SliceOp::new(false, file, first, first_index, pos),
+                    Step::Read,
+                    &chain,
+                ),
                 0,
                 squeue::Flags::IO_HARDLINK,
             ),
             (
-                Link::new(SliceOp::new(false, file, tail, tail_index, pos), Step::Tail, &chain),
+                Link::new(
+                    SliceOp::new(false, file, tail, tail_index, pos),
+                    Step::Tail,
+                    &chain,
+                ),
                 0,
                 squeue::Flags::empty(),
             ),

@@ -16,16 +16,16 @@
 mod accept_stream;
 mod chunk_read;
 mod fixed_file;
-pub mod read_file;
 mod plain;
 mod read_copy;
+pub mod read_file;
 mod recv_stream;
 mod stat;
 
 pub use accept_stream::AcceptStream;
 pub use chunk_read::{ChunkRead, ChunkStream};
-pub use recv_stream::RecvStream;
 pub use fixed_file::{CloseFixed, OpenFixed};
 pub use plain::Plain;
 pub use read_copy::ReadCopy;
+pub use recv_stream::RecvStream;
 pub use stat::StatOut;

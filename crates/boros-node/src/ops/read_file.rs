@@ -117,6 +117,10 @@ pub fn pack(open: i32, read: i32, tail: i32) -> i32 {
 }
 
 /// The open of a chain.
-pub fn open(path: std::ffi::CString, flags: i32, slot: boros::io_uring::types::DestinationSlot) -> op::OpenAt {
+pub fn open(
+    path: std::ffi::CString,
+    flags: i32,
+    slot: boros::io_uring::types::DestinationSlot,
+) -> op::OpenAt {
     op::OpenAt::new(path, flags, 0).direct(slot)
 }

@@ -42,7 +42,8 @@ impl NodeOp for StatOut {
                 Some((ptr, len)) if len >= STAT_FIELDS * 8 && ptr as usize % 8 == 0 => {
                     // SAFETY: the Float64Array has at least STAT_FIELDS slots and is 8-byte
                     // aligned (checked just above).
-                    let out = unsafe { std::slice::from_raw_parts_mut(ptr.cast::<f64>(), STAT_FIELDS) };
+                    let out =
+                        unsafe { std::slice::from_raw_parts_mut(ptr.cast::<f64>(), STAT_FIELDS) };
                     fill(out, self.statx.result());
                 }
                 _ => result = -libc::EFAULT,
