@@ -56,6 +56,12 @@ export type * from './handle-types.js'
 const BOUNCE_MAX = 1024 * 1024
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
+/** Whether the running Node validates a read's position right after its offset (24.16+). */
+const POSITION_FIRST = (() => {
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
+  return major > 24 || (major === 24 && minor >= 16)
+})()
+
 /** Most buffers one `writev` takes (the kernel's `IOV_MAX`); longer lists go in several. */
 const IOV_MAX = 1024
 
@@ -429,10 +435,13 @@ export class FileHandle extends EventEmitter {
       // Node's order: the offset; nothing to read resolves at once; then an empty buffer; then the range.
       validateInteger(off, 'offset', 0, Number.MAX_SAFE_INTEGER)
       const len = length ?? opts?.length ?? buf.byteLength - off
+      const given = position !== undefined ? position : opts?.position
+      // Node 24.16+ checks the position right after the offset; earlier Nodes after the range.
+      const early = POSITION_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
       if (buf.byteLength === 0) throw invalidArgValue('buffer', buf, 'is empty and cannot be written')
       validateReadRange(off, len, buf.byteLength)
-      const pos = validatePosition(position !== undefined ? position : opts?.position, len)
+      const pos = early ?? validatePosition(given, len)
       validateSignal(opts?.signal)
       const read =
         typeof pos === 'bigint' ? this.#farRead(buf, off, len, pos) : this.#read(buf, off, len, pos, opts?.signal)
