@@ -6,6 +6,8 @@
  * @module
  */
 import * as dns from 'node:dns'
+import * as nodeHttp from 'node:http'
+import * as nodeHttps from 'node:https'
 import * as nodeNet from 'node:net'
 import { Duplex, addAbortSignal } from 'node:stream'
 import { ring } from '../binding.js'
@@ -57,9 +59,7 @@ export class Socket extends Duplex {
   /** The value given to the last `setTimeout()`. */
   timeout: number | undefined
   /** Whether the writable side stays open after the peer's end. */
-  override allowHalfOpen: boolean
-  /** The server that accepted this socket, if any. */
-  server: unknown = null;
+  override allowHalfOpen: boolean;
   /** @internal */
   [kOnDestroy]: (() => void) | undefined
   #conn: Connection | undefined
@@ -74,6 +74,7 @@ export class Socket extends Duplex {
   #connectAbort: AbortController | undefined
   #reset = false
   #host: string | null = null
+  #server: unknown = null
 
   constructor(options: SocketOptions & { [kAccepted]?: [number, boolean] } = {}) {
     const allowHalfOpen = Boolean(options.allowHalfOpen)
@@ -131,6 +132,25 @@ export class Socket extends Duplex {
 
   #activity(): void {
     this.#timer?.refresh()
+  }
+
+  /** The server that accepted this socket, if any (node:http sets its own when it adopts the socket). */
+  get server(): unknown {
+    return this.#server
+  }
+
+  /**
+   * node:http's connection listener sets `socket.server = httpServer` first thing when it adopts
+   * a socket (`httpServer.emit('connection', socket)`). node:http gives the sockets it accepts
+   * itself `TCP_NODELAY` (its `noDelay` option, default true): without it every keep-alive
+   * response waits for the client's delayed ACK (~40 ms). A socket handed over gets the same
+   * default here, unless `noDelay` was already chosen (server option or `setNoDelay()`).
+   */
+  set server(server: unknown) {
+    this.#server = server
+    if (this.#noDelay === undefined && (server instanceof nodeHttp.Server || server instanceof nodeHttps.Server)) {
+      this.setNoDelay((server as { noDelay?: boolean }).noDelay !== false)
+    }
   }
 
   /**
