@@ -149,7 +149,13 @@ const NET = {
   ],
   http: [
     ['http-node', 'node:http on libuv'],
-    ['http-boros', 'node:http on boros/net']
+    ['http-boros', 'node:http on boros/net'],
+    ['http-create', 'boros/http `createServer`'],
+    ['http-serve', 'boros/http `serve`'],
+    ['express-node', 'Express on node:http'],
+    ['express-boros', 'Express on boros/http'],
+    ['bun-serve', 'Bun.serve'],
+    ['deno-serve', 'Deno.serve']
   ]
 }
 /** The echo and http tables of a results document ('' when it has none). */
@@ -173,6 +179,9 @@ export function netTables(doc) {
       const base = by[rows[0].base]
       const cells = cols.map(([c]) => {
         const r = by[c]
+        // The idle-connections row: the server's RSS and what each connection added.
+        if (r?.idle && r.rssIdleKiB != null)
+          return `${(r.rssIdleKiB / 1024).toFixed(0)} MiB (${r.perConnKiB != null ? r.perConnKiB.toFixed(1) : 'n/a'} KiB/conn)`
         if (!(r?.rate > 0)) return r?.skipped === 'n/a' || !r ? '—' : 'skipped'
         const ratio = base?.rate > 0 && c !== rows[0].base ? ` (${(r.rate / base.rate).toFixed(2)}x)` : ''
         const cpu = r.cpuPerOpUs != null ? `, ${r.cpuPerOpUs.toFixed(1)} µs CPU` : ''
@@ -191,6 +200,37 @@ export function netTables(doc) {
   return text.join('\n\n')
 }
 
+/**
+ * An http-only run (`npm run bench -- --only http`): writes docs/bench/http-nodeNN.svg and the
+ * README block between <!-- bench:http-nodeNN:begin --> and <!-- bench:http-nodeNN:end -->.
+ */
+export function writeHttpReadme(doc, readmeFile = path.join(REPO, 'README.md')) {
+  const major = doc.meta.node.version.replace(/^v/, '').split('.')[0]
+  const svg = path.join(REPO, 'docs', 'bench', `http-node${major}.svg`)
+  fs.mkdirSync(path.dirname(svg), { recursive: true })
+  fs.writeFileSync(svg, renderSvg(doc))
+  const begin = `<!-- bench:http-node${major}:begin -->`
+  const end = `<!-- bench:http-node${major}:end -->`
+  const text = fs.readFileSync(readmeFile, 'utf8')
+  const i = text.indexOf(begin)
+  const j = text.indexOf(end)
+  if (i < 0 || j < i) throw new Error(`${readmeFile} has no ${begin} ... ${end} block`)
+  const versions = Object.entries(doc.meta.anchors ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')
+  const block = [
+    begin,
+    runLine(doc) + (versions ? ` Anchors: ${versions}.` : ''),
+    '',
+    `![HTTP servers on Node ${major}](docs/bench/http-node${major}.svg)`,
+    '',
+    netTables(doc),
+    end
+  ].join('\n')
+  fs.writeFileSync(readmeFile, text.slice(0, i) + block + text.slice(j + end.length))
+  return [svg, readmeFile]
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2)
   const write = args.includes('--write')
@@ -200,7 +240,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
     const net = netTables(doc)
     const files = doc.results.some((r) => !r.net)
-    if (write && !files) {
+    const httpOnly = doc.results.length > 0 && doc.results.every((r) => r.workload === 'http')
+    if (write && httpOnly) {
+      const wrote = writeHttpReadme(doc)
+      console.error(`${file}: wrote ${wrote.map((f) => path.relative(REPO, f)).join(', ')}`)
+    } else if (write && !files) {
       console.error(`${file}: echo/http only; paste its tables (printed without --write) by hand`)
       console.log(net)
     } else if (write) {
