@@ -121,6 +121,74 @@ export declare function fsync(fileKind: number, file: number, datasync: boolean,
 export declare function ftruncate(fileKind: number, file: number, len: number, token: number): number
 
 /**
+ * Stops accepting; idle connections close, busy ones after their response. Returns the
+ * connections left.
+ */
+export declare function httpClose(srv: number): number
+
+/** Closes connections: every one (`all`), or the idle ones. */
+export declare function httpCloseConnections(srv: number, all: boolean): void
+
+/** Open connections. */
+export declare function httpConnections(srv: number): number
+
+/** The descriptor of `conn` (addresses), or -1. */
+export declare function httpConnFd(srv: number, conn: number): number
+
+/** `100 Continue` for the connection's newest request. */
+export declare function httpContinue(srv: number, conn: number): void
+
+/** Closes `conn` now; its close record follows. */
+export declare function httpDestroy(srv: number, conn: number): void
+
+/** Takes an upgraded connection out of the engine: its descriptor (-1 if it cannot be). */
+export declare function httpDetach(srv: number, conn: number): number
+
+/** A server's limits, as `src-ts/http/engine.ts` resolves them (node:http's defaults). */
+export interface HttpLimits {
+  maxHeaderSize: number
+  /** -1: unlimited. */
+  maxBodySize: number
+  headersTimeout: number
+  requestTimeout: number
+  keepAliveTimeout: number
+  maxRequestsPerSocket: number
+  highWaterMark: number
+}
+
+/**
+ * Starts serving HTTP on listening socket `fd`; records go to stream `stream`. Returns the
+ * server's id.
+ */
+export declare function httpListen(fd: number, stream: number, limits: HttpLimits): number
+
+/** Stops (`paused`) or restarts receiving on `conn`. */
+export declare function httpPause(srv: number, conn: number, paused: boolean): void
+
+/** Whether the server's listener keeps the loop alive. */
+export declare function httpRef(srv: number, referenced: boolean): void
+
+/**
+ * The head of response `seq` on `conn`: `head` is `reason + "\r
+" + header lines` (latin1),
+ * `flags` the `wire::http` respond flags and header hints; then `body` (string, view or
+ * null) and the end when `end`. False: past the high-water mark, or the request is gone.
+ */
+export declare function httpRespond(srv: number, conn: number, seq: number, status: number, head: string, flags: number, body: string | ArrayBufferView | null | undefined, end: boolean): boolean
+
+/** Closes timed-out connections (called by a timer of the façade). */
+export declare function httpSweep(srv: number): void
+
+/**
+ * Asks for a drain record once `conn`'s unsent bytes fall below the mark. Returns false when
+ * they already are (no record will come).
+ */
+export declare function httpWantDrain(srv: number, conn: number): boolean
+
+/** More body for response `seq` (`chunk`: string or view); the end when `end`. */
+export declare function httpWrite(srv: number, conn: number, seq: number, chunk: string | ArrayBufferView, end: boolean): boolean
+
+/**
  * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n, m, data)` is
  * called with `n` completions stored as `(token, result)` pairs at the start of `results`
  * (an `Int32Array`; its length / 2 is the most pairs delivered per call) and `m` stream events

@@ -66,6 +66,18 @@ impl Finish<'_> {
             .push([stream as i32, bytes.len() as i32, offset as i32]);
     }
 
+    /// Reports a record `write` appends to the batch's data buffer (starting 4-aligned) on the
+    /// façade's `stream`; the event's result is the record's length.
+    pub fn event_with(&mut self, stream: u32, write: impl FnOnce(&mut Vec<u8>)) {
+        while self.event_data.len() % 4 != 0 {
+            self.event_data.push(0);
+        }
+        let offset = self.event_data.len();
+        write(self.event_data);
+        let len = self.event_data.len() - offset;
+        self.events.push([stream as i32, len as i32, offset as i32]);
+    }
+
     /// Runs `later` once the reap is over.
     pub fn defer(&mut self, later: Later) {
         self.later.push(later);

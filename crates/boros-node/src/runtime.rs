@@ -247,6 +247,14 @@ impl Runtime {
         }
     }
 
+    /// Lets the HTTP engine push what its connections need now (sends, receives, closes):
+    /// called before each submit, so a turn's responses leave together.
+    fn flush_http(&mut self) {
+        for key in crate::http::flush(&mut self.driver) {
+            self.unreferenced.insert(key);
+        }
+    }
+
     /// Keeps the loop alive exactly while referenced ops are in flight.
     fn update_ref(&mut self) {
         let want = self.driver.in_flight() > self.unreferenced.len()
@@ -410,6 +418,7 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
         return;
     }
     rt.drain_queue();
+    rt.flush_http();
     if rt.driver.has_unsubmitted() {
         if let Err(e) = rt.driver.submit() {
             eprintln!("boros: io_uring_enter failed: {e}");
@@ -483,6 +492,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
         }
         // Promise reactions may have queued more ops: submit them now, inside this turn.
         rt.drain_queue();
+        rt.flush_http();
         if rt.driver.has_unsubmitted() {
             if let Err(e) = rt.driver.submit() {
                 eprintln!("boros: io_uring_enter failed: {e}");

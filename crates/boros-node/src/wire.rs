@@ -227,6 +227,96 @@ pub mod codes {
     pub const OUT_OF_RANGE: &str = super::ERROR_CODES[8].1;
 }
 
+/// The HTTP engine's protocol (`crate::http`, `src-ts/http/engine.ts`): the records it hands
+/// JS as stream events (each event's bytes are one record: `u32` words, then bytes, padded to
+/// 4), the request flags, the error kinds of a close record, and the `respond` flags.
+pub mod http {
+    /// Record kinds (the record's first word).
+    pub const REC_REQUEST: i64 = 1;
+    pub const REC_BODY: i64 = 2;
+    pub const REC_BODY_END: i64 = 3;
+    pub const REC_CLOSE: i64 = 4;
+    pub const REC_DRAIN: i64 = 5;
+    pub const REC_FILE_DONE: i64 = 6;
+    /// Words before a request record's header lengths: kind, conn, seq, flags, method length,
+    /// url length, header count, body length.
+    pub const REQ_WORDS: i64 = 8;
+    /// Request flags.
+    pub const REQ_V11: i64 = 1;
+    pub const REQ_KEEP_ALIVE: i64 = 2;
+    pub const REQ_UPGRADE: i64 = 4;
+    pub const REQ_EXPECT_CONTINUE: i64 = 8;
+    pub const REQ_STREAMING: i64 = 16;
+    pub const REQ_HAS_BODY: i64 = 32;
+    /// Close record error kinds (word 3; word 4 is `-errno` for `ERR_ERRNO`).
+    pub const ERR_NONE: i64 = 0;
+    pub const ERR_HEADER_OVERFLOW: i64 = 1;
+    pub const ERR_INVALID_METHOD: i64 = 2;
+    pub const ERR_INVALID_URL: i64 = 3;
+    pub const ERR_INVALID_VERSION: i64 = 4;
+    pub const ERR_INVALID_HEADER_TOKEN: i64 = 5;
+    pub const ERR_UNEXPECTED_CONTENT_LENGTH: i64 = 6;
+    pub const ERR_INVALID_CONTENT_LENGTH: i64 = 7;
+    pub const ERR_INVALID_TRANSFER_ENCODING: i64 = 8;
+    pub const ERR_INVALID_CHUNK_SIZE: i64 = 9;
+    pub const ERR_LF_EXPECTED: i64 = 10;
+    pub const ERR_BODY_TOO_LARGE: i64 = 11;
+    pub const ERR_REQUEST_TIMEOUT: i64 = 12;
+    pub const ERR_ERRNO: i64 = 13;
+    pub const ERR_INVALID_CONSTANT: i64 = 14;
+    /// `respond` flags (low bits: the caller's choices; high bits: what its headers hold).
+    pub const RESPOND_NO_DATE: i64 = 1;
+    pub const RESPOND_CLOSE: i64 = 2;
+    pub const RESPOND_NO_FRAMING: i64 = 4;
+    pub const H_CONTENT_LENGTH: i64 = 256;
+    pub const H_TRANSFER_ENCODING: i64 = 512;
+    pub const H_TE_CHUNKED: i64 = 1024;
+    pub const H_DATE: i64 = 2048;
+    pub const H_CONNECTION: i64 = 4096;
+    pub const H_CONN_CLOSE: i64 = 8192;
+}
+
+/// The HTTP engine's numbers, named (digest and TS file, after [`NUMBERS`]).
+const HTTP_NUMBERS: [(&str, i64); 37] = [
+    ("HTTP_REC_REQUEST", http::REC_REQUEST),
+    ("HTTP_REC_BODY", http::REC_BODY),
+    ("HTTP_REC_BODY_END", http::REC_BODY_END),
+    ("HTTP_REC_CLOSE", http::REC_CLOSE),
+    ("HTTP_REC_DRAIN", http::REC_DRAIN),
+    ("HTTP_REC_FILE_DONE", http::REC_FILE_DONE),
+    ("HTTP_REQ_WORDS", http::REQ_WORDS),
+    ("HTTP_REQ_V11", http::REQ_V11),
+    ("HTTP_REQ_KEEP_ALIVE", http::REQ_KEEP_ALIVE),
+    ("HTTP_REQ_UPGRADE", http::REQ_UPGRADE),
+    ("HTTP_REQ_EXPECT_CONTINUE", http::REQ_EXPECT_CONTINUE),
+    ("HTTP_REQ_STREAMING", http::REQ_STREAMING),
+    ("HTTP_REQ_HAS_BODY", http::REQ_HAS_BODY),
+    ("HTTP_ERR_NONE", http::ERR_NONE),
+    ("HTTP_ERR_HEADER_OVERFLOW", http::ERR_HEADER_OVERFLOW),
+    ("HTTP_ERR_INVALID_METHOD", http::ERR_INVALID_METHOD),
+    ("HTTP_ERR_INVALID_URL", http::ERR_INVALID_URL),
+    ("HTTP_ERR_INVALID_VERSION", http::ERR_INVALID_VERSION),
+    ("HTTP_ERR_INVALID_HEADER_TOKEN", http::ERR_INVALID_HEADER_TOKEN),
+    ("HTTP_ERR_UNEXPECTED_CONTENT_LENGTH", http::ERR_UNEXPECTED_CONTENT_LENGTH),
+    ("HTTP_ERR_INVALID_CONTENT_LENGTH", http::ERR_INVALID_CONTENT_LENGTH),
+    ("HTTP_ERR_INVALID_TRANSFER_ENCODING", http::ERR_INVALID_TRANSFER_ENCODING),
+    ("HTTP_ERR_INVALID_CHUNK_SIZE", http::ERR_INVALID_CHUNK_SIZE),
+    ("HTTP_ERR_LF_EXPECTED", http::ERR_LF_EXPECTED),
+    ("HTTP_ERR_BODY_TOO_LARGE", http::ERR_BODY_TOO_LARGE),
+    ("HTTP_ERR_REQUEST_TIMEOUT", http::ERR_REQUEST_TIMEOUT),
+    ("HTTP_ERR_ERRNO", http::ERR_ERRNO),
+    ("HTTP_ERR_INVALID_CONSTANT", http::ERR_INVALID_CONSTANT),
+    ("HTTP_RESPOND_NO_DATE", http::RESPOND_NO_DATE),
+    ("HTTP_RESPOND_CLOSE", http::RESPOND_CLOSE),
+    ("HTTP_RESPOND_NO_FRAMING", http::RESPOND_NO_FRAMING),
+    ("HTTP_H_CONTENT_LENGTH", http::H_CONTENT_LENGTH),
+    ("HTTP_H_TRANSFER_ENCODING", http::H_TRANSFER_ENCODING),
+    ("HTTP_H_TE_CHUNKED", http::H_TE_CHUNKED),
+    ("HTTP_H_DATE", http::H_DATE),
+    ("HTTP_H_CONNECTION", http::H_CONNECTION),
+    ("HTTP_H_CONN_CLOSE", http::H_CONN_CLOSE),
+];
+
 /// Every number of the protocol, named, in the order the digest and the TS file use.
 const NUMBERS: [(&str, i64); 32] = [
     ("PROTOCOL_VERSION", PROTOCOL_VERSION as i64),
@@ -281,6 +371,12 @@ const fn digest() -> u32 {
         h = fnv(h, &NUMBERS[i].1.to_le_bytes());
         i += 1;
     }
+    let mut i = 0;
+    while i < HTTP_NUMBERS.len() {
+        h = fnv(h, HTTP_NUMBERS[i].0.as_bytes());
+        h = fnv(h, &HTTP_NUMBERS[i].1.to_le_bytes());
+        i += 1;
+    }
     h = fnv(h, &EVENT_REARM.to_le_bytes());
     let mut i = 0;
     while i < STAT_FIELD_NAMES.len() {
@@ -307,7 +403,7 @@ pub fn typescript() -> String {
     s.push_str(
         "/**\n * The wire protocol shared with the native binding: GENERATED from\n * `crates/boros-node/src/wire.rs` by `BOROS_BLESS=1 cargo test -p boros-node --lib`. Do not edit.\n * `cargo test` fails when this file is stale; the runtime checks `DIGEST` against the binary's at start-up.\n * @module\n */\n\n",
     );
-    for (name, value) in NUMBERS {
+    for (name, value) in NUMBERS.iter().chain(HTTP_NUMBERS.iter()) {
         let _ = writeln!(s, "export const {name} = {value}");
     }
     let _ = writeln!(

@@ -5,6 +5,7 @@
 
 pub mod chunks;
 pub mod file;
+pub mod http;
 pub mod net;
 pub mod owned;
 pub mod paths;

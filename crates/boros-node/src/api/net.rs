@@ -31,7 +31,7 @@ thread_local! {
     static RECV_RING: RefCell<Option<Rc<BufRing>>> = const { RefCell::new(None) };
 }
 
-fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
+pub(crate) fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
     let errno = e.raw_os_error().unwrap_or(libc::EIO);
     js::error(
         codes::SUBMIT_FAILED,
@@ -44,7 +44,7 @@ fn errno(e: &std::io::Error) -> i32 {
     -e.raw_os_error().unwrap_or(libc::EIO)
 }
 
-fn ip_addr(ip: &str, port: u32) -> Result<SockAddr> {
+pub(crate) fn ip_addr(ip: &str, port: u32) -> Result<SockAddr> {
     let ip: IpAddr = ip.parse().map_err(|_| {
         js::error(
             codes::INVALID_ARG_VALUE,
@@ -72,7 +72,7 @@ pub struct SocketAddress {
     pub port: u32,
 }
 
-fn describe(a: &SockAddr) -> SocketAddress {
+pub(crate) fn describe(a: &SockAddr) -> SocketAddress {
     if let Some(sa) = a.as_inet() {
         let (family, address) = match sa.ip() {
             IpAddr::V4(v4) => ("IPv4", v4.to_string()),
@@ -251,24 +251,29 @@ pub fn unix_connect(fd: i32, path: String, token: u32) -> Result<f64> {
     runtime::with(|rt| rt.queue(Plain::new(op::Connect::new(fd, addr), token)))
 }
 
+/// The thread's shared receive group (registered on first use; again after the ring
+/// unregistered it). Every receive of `boros/net` and of the HTTP engine takes buffers from it.
+pub(crate) fn recv_ring(driver: &mut boros::Driver<dyn crate::complete::NodeOp>) -> Result<Rc<BufRing>> {
+    RECV_RING.with(|r| -> Result<Rc<BufRing>> {
+        let mut r = r.borrow_mut();
+        if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
+            return Ok(Rc::clone(ring));
+        }
+        let ring = driver
+            .register_buf_ring(RECV_BUFFERS, RECV_BUFFER_SIZE)
+            .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))?;
+        *r = Some(Rc::clone(&ring));
+        Ok(ring)
+    })
+}
+
 /// Arms a multishot receive on connected socket `fd`: bytes, the end of the stream and errors
 /// are events of `stream`. Returns the op's key (cancel it to pause).
 #[napi]
 pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
     runtime::with(|rt| {
-        let ring = RECV_RING.with(|r| -> Result<Rc<BufRing>> {
-            let mut r = r.borrow_mut();
-            if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
-                return Ok(Rc::clone(ring));
-            }
-            let ring = rt
-                .driver
-                .register_buf_ring(RECV_BUFFERS, RECV_BUFFER_SIZE)
-                .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))?;
-            *r = Some(Rc::clone(&ring));
-            Ok(ring)
-        })?;
+        let ring = recv_ring(&mut rt.driver)?;
         rt.queue(RecvStream::new(fd, ring, stream))
     })
 }

@@ -1,49 +1,72 @@
 //! A listener's multishot accept (Linux 5.19): each CQE is a new connection's descriptor,
-//! reported to the façade's stream as an event (see `wire::event`). The JS side is
-//! `src-ts/net/`, the exported calls `api/net.rs`.
+//! handed to the op's [`AcceptSink`]. The sink of `boros/net` listeners reports it to the
+//! façade's stream as an event (see `wire::event`; the JS side is `src-ts/net/`, the exported
+//! calls `api/net.rs`); the HTTP engine's sink sets the connection up natively (`crate::http`).
 
 use crate::complete::{Finish, NodeOp};
+use crate::ops::recv_stream::{RecvSink, StreamSink};
 use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
 use boros::Cqe;
 
+/// Where accepted connections go.
+pub trait AcceptSink: 'static {
+    /// A new connection's descriptor, `-errno`, or [`EVENT_REARM`] (the multishot stopped
+    /// with nothing wrong: arm it again). Every result but one coming with
+    /// `IORING_CQE_F_MORE` is the op's last.
+    fn accepted(&mut self, result: i32, cx: &mut Finish<'_>);
+}
+
+impl AcceptSink for StreamSink {
+    fn accepted(&mut self, result: i32, cx: &mut Finish<'_>) {
+        self.status(result, cx);
+    }
+}
+
 /// The multishot accept armed on a listening socket.
-pub struct AcceptStream {
+pub struct AcceptStream<S: AcceptSink = StreamSink> {
     op: op::AcceptMulti,
-    stream: u32,
+    sink: S,
 }
 
 impl AcceptStream {
     /// Accepts connections on `fd` (`SOCK_CLOEXEC | SOCK_NONBLOCK`), reporting to `stream`.
     pub fn new(fd: i32, stream: u32) -> Box<Self> {
+        AcceptStream::with_sink(fd, StreamSink(stream))
+    }
+}
+
+impl<S: AcceptSink> AcceptStream<S> {
+    /// Accepts connections on `fd` (`SOCK_CLOEXEC | SOCK_NONBLOCK`), handing them to `sink`.
+    pub fn with_sink(fd: i32, sink: S) -> Box<Self> {
         Box::new(Self {
             op: op::AcceptMulti::new(fd).flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK),
-            stream,
+            sink,
         })
     }
 }
 
 // SAFETY: delegates to `op::AcceptMulti`, whose entry carries no pointer.
-unsafe impl OpCode for AcceptStream {
+unsafe impl<S: AcceptSink> OpCode for AcceptStream<S> {
     fn entry(&mut self) -> Entry {
         self.op.entry()
     }
 }
 
-impl NodeOp for AcceptStream {
+impl<S: AcceptSink> NodeOp for AcceptStream<S> {
     fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
-        cx.event(self.stream, cqe.result);
+        self.sink.accepted(cqe.result, cx);
     }
 
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn complete(mut self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         if cqe.result >= 0 {
             // The multishot stopped on a connection (a full CQ, or a cancel that came too late:
             // the façade closes descriptors a closed listener receives): deliver it, then say so.
-            cx.event(self.stream, cqe.result);
-            cx.event(self.stream, EVENT_REARM);
+            self.sink.accepted(cqe.result, cx);
+            self.sink.accepted(EVENT_REARM, cx);
         } else {
-            cx.event(self.stream, cqe.result);
+            self.sink.accepted(cqe.result, cx);
         }
     }
 }

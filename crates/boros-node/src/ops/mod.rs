@@ -11,20 +11,23 @@
 //! | [`OpenFixed`], [`CloseFixed`] | an open into / close of a registered-file slot; the slot is freed by the op's own completion |
 //! | [`AcceptStream`] | a listener's multishot accept: each connection an event of its stream |
 //! | [`RecvStream`] | a connection's multishot receive: bytes copied into the batch's event data, buffers recycled at once |
+//! | [`HttpOp`] | an op of an HTTP engine connection (send, file read, shutdown, close): its result goes to the engine |
 //! | [`ChunkRead`] | a multishot read into a provided-buffer ring (chunk streams) |
 
-mod accept_stream;
+pub mod accept_stream;
 mod chunk_read;
 mod fixed_file;
+mod http_op;
 mod plain;
 mod read_copy;
 pub mod read_file;
-mod recv_stream;
+pub mod recv_stream;
 mod stat;
 
 pub use accept_stream::AcceptStream;
 pub use chunk_read::{ChunkRead, ChunkStream};
 pub use fixed_file::{CloseFixed, OpenFixed};
+pub use http_op::HttpOp;
 pub use plain::Plain;
 pub use read_copy::ReadCopy;
 pub use recv_stream::RecvStream;

@@ -1,7 +1,9 @@
 //! A connection's multishot receive (Linux 6.0) into the thread's shared provided-buffer ring:
-//! each CQE's bytes are copied into the batch's event data at once and the ring buffer goes
-//! back to the kernel in the same reap, so a slow JS reader never holds kernel buffers, and JS
-//! memory is never lent to the kernel. The JS side is `src-ts/net/`, the calls `api/net.rs`.
+//! each CQE's bytes are handed to the op's [`RecvSink`] at once and the ring buffer goes back
+//! to the kernel in the same reap, so a slow JS reader never holds kernel buffers, and JS
+//! memory is never lent to the kernel. The sink of `boros/net` sockets ([`StreamSink`]) copies
+//! the bytes into the batch's event data (the JS side is `src-ts/net/`, the calls `api/net.rs`);
+//! the HTTP engine's sink feeds its parser (`crate::http`).
 
 use crate::complete::{Finish, NodeOp};
 use crate::wire::EVENT_REARM;
@@ -10,27 +12,56 @@ use boros::op::{self, OpCode};
 use boros::{BufRing, Cqe};
 use std::rc::Rc;
 
+/// Where a receive's bytes and its end go.
+pub trait RecvSink: 'static {
+    /// Bytes received (a view of the ring buffer, valid for this call only).
+    fn bytes(&mut self, bytes: &[u8], cx: &mut Finish<'_>);
+    /// The stream's state: 0 at end of stream, `-errno` (`-ECANCELED` after a cancel), or
+    /// [`EVENT_REARM`] (the multishot stopped with nothing lost: arm it again). Every status
+    /// but one coming with `IORING_CQE_F_MORE` is the op's last.
+    fn status(&mut self, result: i32, cx: &mut Finish<'_>);
+}
+
+/// The sink of a `boros/net` connection: stream events for the façade (see `wire::event`).
+pub struct StreamSink(pub u32);
+
+impl RecvSink for StreamSink {
+    fn bytes(&mut self, bytes: &[u8], cx: &mut Finish<'_>) {
+        cx.event_bytes(self.0, bytes);
+    }
+    fn status(&mut self, result: i32, cx: &mut Finish<'_>) {
+        cx.event(self.0, result);
+    }
+}
+
 /// The multishot receive armed on a connected socket.
-pub struct RecvStream {
+pub struct RecvStream<S: RecvSink = StreamSink> {
     op: op::RecvMulti,
-    stream: u32,
+    sink: S,
 }
 
 impl RecvStream {
     /// Receives from `fd` into buffers of `ring`, reporting to `stream`.
     pub fn new(fd: i32, ring: Rc<BufRing>, stream: u32) -> Box<Self> {
+        RecvStream::with_sink(fd, ring, StreamSink(stream))
+    }
+}
+
+impl<S: RecvSink> RecvStream<S> {
+    /// Receives from `fd` into buffers of `ring`, handing everything to `sink`.
+    pub fn with_sink(fd: i32, ring: Rc<BufRing>, sink: S) -> Box<Self> {
         Box::new(Self {
             op: op::RecvMulti::new(fd, ring),
-            stream,
+            sink,
         })
     }
 
-    fn take(&self, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn take(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
         // A buffer the kernel filled is leased even when the bytes come after a cancel: the
         // lease's drop is what gives it back to the group.
         if let Some(lease) = self.op.ring().lease_cqe(cqe) {
             if !lease.is_empty() {
-                cx.event_bytes(self.stream, &lease);
+                self.sink.bytes(&lease, cx);
             }
         }
     }
@@ -38,7 +69,7 @@ impl RecvStream {
 
 // SAFETY: delegates to `op::RecvMulti`, whose entry carries no pointer (the kernel picks
 // buffers from the group, which the op keeps alive with an `Rc`).
-unsafe impl OpCode for RecvStream {
+unsafe impl<S: RecvSink> OpCode for RecvStream<S> {
     fn entry(&mut self) -> Entry {
         self.op.entry()
     }
@@ -47,26 +78,26 @@ unsafe impl OpCode for RecvStream {
     }
 }
 
-impl NodeOp for RecvStream {
+impl<S: RecvSink> NodeOp for RecvStream<S> {
     fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
         if cqe.result > 0 {
             self.take(cqe, cx);
         } else {
-            cx.event(self.stream, cqe.result);
+            self.sink.status(cqe.result, cx);
         }
     }
 
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn complete(mut self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         match cqe.result {
             // Bytes with the last CQE: the multishot stopped (a full CQ); deliver, then re-arm.
             r if r > 0 => {
                 self.take(cqe, cx);
-                cx.event(self.stream, EVENT_REARM);
+                self.sink.status(EVENT_REARM, cx);
             }
             // The group ran dry for a moment: nothing lost, arm again.
-            r if r == -libc::ENOBUFS => cx.event(self.stream, EVENT_REARM),
+            r if r == -libc::ENOBUFS => self.sink.status(EVENT_REARM, cx),
             // 0: end of stream; -errno: an error, or -ECANCELED after a pause or a close.
-            r => cx.event(self.stream, r),
+            r => self.sink.status(r, cx),
         }
     }
 }

@@ -1,0 +1,307 @@
+//! The HTTP engine's calls (`crate::http`; the JS side is `src-ts/http/engine.ts`). Each call
+//! only changes the engine's state and marks connections for the runtime's next flush: no op
+//! is pushed here, so a turn's responses leave together.
+
+use crate::http::{self, respond::Ctx, Limits};
+use crate::js::{self, codes, Result};
+use crate::runtime;
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use std::cell::RefCell;
+use std::ptr;
+use std::time::Duration;
+
+/// A server's limits, as `src-ts/http/engine.ts` resolves them (node:http's defaults).
+#[napi(object)]
+pub struct HttpLimits {
+    pub max_header_size: u32,
+    /// -1: unlimited.
+    pub max_body_size: f64,
+    pub headers_timeout: u32,
+    pub request_timeout: u32,
+    pub keep_alive_timeout: u32,
+    pub max_requests_per_socket: u32,
+    pub high_water_mark: u32,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+fn gone() -> js::Error {
+    js::error(codes::CLOSED, "boros: the HTTP server is closed")
+}
+
+/// Starts serving HTTP on listening socket `fd`; records go to stream `stream`. Returns the
+/// server's id.
+#[napi]
+pub fn http_listen(fd: i32, stream: u32, limits: HttpLimits) -> Result<u32> {
+    let fd = crate::args::fd(fd)?;
+    let ms = |v: u32| Duration::from_millis(u64::from(v));
+    let l = Limits {
+        max_header: limits.max_header_size as usize,
+        max_body: if limits.max_body_size < 0.0 {
+            u64::MAX
+        } else {
+            limits.max_body_size as u64
+        },
+        headers_timeout: ms(limits.headers_timeout),
+        request_timeout: ms(limits.request_timeout),
+        keep_alive: ms(limits.keep_alive_timeout),
+        max_requests: limits.max_requests_per_socket,
+        hwm: limits.high_water_mark as usize,
+    };
+    runtime::with(|_| Ok(http::add_server(stream, fd, l)))
+}
+
+/// A latin1 string's bytes into `out`.
+unsafe fn latin1(env: sys::napi_env, v: sys::napi_value, out: &mut Vec<u8>) -> Result<()> {
+    let mut len = 0usize;
+    // SAFETY: valid env/value for this call; a null buffer asks for the length.
+    let st = unsafe { sys::napi_get_value_string_latin1(env, v, ptr::null_mut(), 0, &mut len) };
+    if st != sys::Status::napi_ok {
+        return Err(js::error(codes::INVALID_ARG_TYPE, "boros: expected a string"));
+    }
+    out.clear();
+    out.reserve(len + 1);
+    let mut got = 0usize;
+    // SAFETY: `out` has room for len + 1 bytes (the terminating NUL napi writes).
+    unsafe {
+        sys::napi_get_value_string_latin1(env, v, out.as_mut_ptr().cast(), len + 1, &mut got);
+        out.set_len(got);
+    }
+    Ok(())
+}
+
+/// A body: a string (UTF-8) copied into `out`, or an ArrayBufferView's bytes; None for
+/// undefined/null.
+unsafe fn body_bytes<'a>(env: sys::napi_env, v: sys::napi_value, out: &'a mut Vec<u8>) -> Result<Option<&'a [u8]>> {
+    let mut ty = 0;
+    // SAFETY: valid env/value for this call.
+    unsafe { sys::napi_typeof(env, v, &mut ty) };
+    match ty {
+        sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(None),
+        sys::ValueType::napi_string => {
+            let mut len = 0usize;
+            // SAFETY: as above; then `out` has room for len + 1 bytes.
+            unsafe {
+                sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len);
+                out.clear();
+                out.reserve(len + 1);
+                let mut got = 0usize;
+                sys::napi_get_value_string_utf8(env, v, out.as_mut_ptr().cast(), len + 1, &mut got);
+                out.set_len(got);
+            }
+            Ok(Some(&out[..]))
+        }
+        _ => {
+            // SAFETY: valid env/value; the bytes are read (copied) before this call returns.
+            let (p, len) = unsafe { js::view_info(env, v)? };
+            if len == 0 {
+                return Ok(Some(&[]));
+            }
+            // SAFETY: the view's memory is valid for `len` bytes during this call.
+            Ok(Some(unsafe { std::slice::from_raw_parts(p, len) }))
+        }
+    }
+}
+
+/// The head of response `seq` on `conn`: `head` is `reason + "\r\n" + header lines` (latin1),
+/// `flags` the `wire::http` respond flags and header hints; then `body` (string, view or
+/// null) and the end when `end`. False: past the high-water mark, or the request is gone.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn http_respond(
+    env: Env,
+    srv: u32,
+    conn: u32,
+    seq: u32,
+    status: u32,
+    #[napi(ts_arg_type = "string")] head: Unknown,
+    flags: u32,
+    #[napi(ts_arg_type = "string | ArrayBufferView | null | undefined")] body: Unknown,
+    end: bool,
+) -> Result<bool> {
+    SCRATCH.with(|s| {
+        let (h, b) = &mut *s.borrow_mut();
+        // SAFETY: arguments of this call, on the JS thread.
+        unsafe { latin1(env.raw(), head.raw(), h)? };
+        // SAFETY: as above.
+        let body = unsafe { body_bytes(env.raw(), body.raw(), b)? };
+        let split = h.windows(2).position(|w| w == b"\r\n").unwrap_or(h.len());
+        let reason = std::str::from_utf8(&h[..split]).unwrap_or("");
+        let headers = &h[(split + 2).min(h.len())..];
+        http::with_server(srv, |s| {
+            let cx = Ctx {
+                keep_alive_secs: s.limits.keep_alive.as_secs(),
+                force_close: s.closing,
+            };
+            let hwm = s.limits.hwm;
+            let Some(c) = s.conns.get_mut(&conn) else {
+                return false;
+            };
+            let r = c.respond(seq, status, reason, headers, flags, body, end, &cx, hwm);
+            s.touch(conn);
+            r
+        })
+        .ok_or_else(gone)
+    })
+}
+
+/// More body for response `seq` (`chunk`: string or view); the end when `end`.
+#[napi]
+pub fn http_write(
+    env: Env,
+    srv: u32,
+    conn: u32,
+    seq: u32,
+    #[napi(ts_arg_type = "string | ArrayBufferView")] chunk: Unknown,
+    end: bool,
+) -> Result<bool> {
+    SCRATCH.with(|s| {
+        let (_, b) = &mut *s.borrow_mut();
+        // SAFETY: an argument of this call, on the JS thread.
+        let data = unsafe { body_bytes(env.raw(), chunk.raw(), b)? }.unwrap_or(&[]);
+        http::with_server(srv, |s| {
+            let hwm = s.limits.hwm;
+            let Some(c) = s.conns.get_mut(&conn) else {
+                return false;
+            };
+            let r = c.write(seq, data, end, hwm);
+            s.touch(conn);
+            r
+        })
+        .ok_or_else(gone)
+    })
+}
+
+fn on_conn(srv: u32, conn: u32, f: impl FnOnce(&mut http::Conn)) -> Result<()> {
+    http::with_server(srv, |s| {
+        if let Some(c) = s.conns.get_mut(&conn) {
+            f(c);
+            s.touch(conn);
+        }
+    });
+    Ok(())
+}
+
+/// `100 Continue` for the connection's newest request.
+#[napi]
+pub fn http_continue(srv: u32, conn: u32) -> Result<()> {
+    on_conn(srv, conn, http::Conn::continue_)
+}
+
+/// Stops (`paused`) or restarts receiving on `conn`.
+#[napi]
+pub fn http_pause(srv: u32, conn: u32, paused: bool) -> Result<()> {
+    on_conn(srv, conn, |c| c.paused = paused)
+}
+
+/// Asks for a drain record once `conn`'s unsent bytes fall below the mark. Returns false when
+/// they already are (no record will come).
+#[napi]
+pub fn http_want_drain(srv: u32, conn: u32) -> Result<bool> {
+    Ok(http::with_server(srv, |s| {
+        let hwm = s.limits.hwm;
+        match s.conns.get_mut(&conn) {
+            Some(c) if c.pending_bytes() >= hwm && c.dying.is_none() => {
+                c.drain_wanted = true;
+                true
+            }
+            _ => false,
+        }
+    })
+    .unwrap_or(false))
+}
+
+/// Closes `conn` now; its close record follows.
+#[napi]
+pub fn http_destroy(srv: u32, conn: u32) -> Result<()> {
+    on_conn(srv, conn, |c| {
+        c.out.clear();
+        c.retry = None;
+        c.die(crate::wire::http::ERR_NONE, 0)
+    })
+}
+
+/// Takes an upgraded connection out of the engine: its descriptor (-1 if it cannot be).
+#[napi]
+pub fn http_detach(srv: u32, conn: u32) -> Result<i32> {
+    Ok(http::with_server(srv, |s| http::detach(s, conn)).unwrap_or(-1))
+}
+
+/// The descriptor of `conn` (addresses), or -1.
+#[napi]
+pub fn http_conn_fd(srv: u32, conn: u32) -> Result<i32> {
+    Ok(http::with_server(srv, |s| s.conns.get(&conn).map_or(-1, |c| c.fd)).flatten_or())
+}
+
+trait FlattenOr {
+    fn flatten_or(self) -> i32;
+}
+impl FlattenOr for Option<i32> {
+    fn flatten_or(self) -> i32 {
+        self.unwrap_or(-1)
+    }
+}
+
+/// Stops accepting; idle connections close, busy ones after their response. Returns the
+/// connections left.
+#[napi]
+pub fn http_close(srv: u32) -> Result<u32> {
+    runtime::with(|_| {
+        Ok(http::with_server(srv, |s| {
+            s.close();
+            s.conns.len() as u32
+        })
+        .unwrap_or(0))
+    })
+}
+
+/// Closes connections: every one (`all`), or the idle ones.
+#[napi]
+pub fn http_close_connections(srv: u32, all: bool) -> Result<()> {
+    http::with_server(srv, |s| {
+        let ids: Vec<u32> = s
+            .conns
+            .iter()
+            .filter(|(_, c)| all || c.idle())
+            .map(|(k, _)| *k)
+            .collect();
+        for k in ids {
+            if let Some(c) = s.conns.get_mut(&k) {
+                c.die(crate::wire::http::ERR_NONE, 0);
+            }
+            s.touch(k);
+        }
+    });
+    Ok(())
+}
+
+/// Open connections.
+#[napi]
+pub fn http_connections(srv: u32) -> Result<u32> {
+    Ok(http::with_server(srv, |s| s.conns.len() as u32).unwrap_or(0))
+}
+
+/// Closes timed-out connections (called by a timer of the façade).
+#[napi]
+pub fn http_sweep(srv: u32) -> Result<()> {
+    http::with_server(srv, http::Server::sweep);
+    Ok(())
+}
+
+/// Whether the server's listener keeps the loop alive.
+#[napi]
+pub fn http_ref(srv: u32, referenced: bool) -> Result<()> {
+    runtime::with(|rt| {
+        if let Some(Some(key)) = http::with_server(srv, |s| {
+            s.referenced = referenced;
+            s.accept_key()
+        }) {
+            rt.set_op_ref(key, referenced);
+        }
+        Ok(())
+    })
+}

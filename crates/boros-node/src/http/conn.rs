@@ -1,0 +1,353 @@
+//! One connection of the engine: its parser, its responses in request order, its output
+//! buffer (one send in flight at a time), and the ops it has in the ring. [`Conn::step`] is
+//! the only place its ops are pushed (from the runtime's flush, see `super::flush`).
+
+use super::parse::{Event, ParseLimits, Parser};
+use super::record;
+use super::respond::{self, Pipeline, ReqInfo, Resp};
+use crate::complete::{Finish, NodeOp};
+use crate::ops::HttpOp;
+use crate::wire::http as w;
+use boros::op;
+use boros::Driver;
+use std::time::Instant;
+
+/// The connection's receive op.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Recv {
+    Idle,
+    Armed(u64),
+    Cancelling,
+}
+
+pub struct Conn {
+    pub fd: i32,
+    pub parser: Parser,
+    pub pipe: Pipeline,
+    pub next_seq: u32,
+    pub served: u32,
+    /// Bytes for the next send.
+    pub out: Vec<u8>,
+    /// The buffer of the last finished send, kept for its capacity.
+    pub spare: Vec<u8>,
+    /// Bytes of the send in flight (0: none).
+    pub sending: usize,
+    /// The rest of a short send.
+    pub retry: Option<(Vec<u8>, usize)>,
+    pub recv: Recv,
+    pub paused: bool,
+    pub peer_ended: bool,
+    /// No more requests: close once every response is out.
+    pub finishing: bool,
+    /// A protocol error or timeout: the responses of JS are not wanted any more.
+    pub errored: bool,
+    pub shut_sent: bool,
+    /// Closing: the error kind and errno the close record carries.
+    pub dying: Option<(i64, i32)>,
+    /// What the close record will carry when the connection ends after finishing.
+    pub close_err: i64,
+    pub shut_done: bool,
+    pub close_pushed: bool,
+    /// An upgrade request's record, delivered once the receive has stopped.
+    pub upgrade: Option<Vec<u8>>,
+    /// The request being received started then (timeouts).
+    pub req_started: Option<Instant>,
+    pub idle_since: Instant,
+    pub drain_wanted: bool,
+    /// File reads in flight (`sendFile`).
+    pub files: u32,
+    pub dirty: bool,
+}
+
+impl Conn {
+    pub fn new(fd: i32) -> Self {
+        Self {
+            fd,
+            parser: Parser::default(),
+            pipe: Pipeline::default(),
+            next_seq: 0,
+            served: 0,
+            out: Vec::new(),
+            spare: Vec::new(),
+            sending: 0,
+            retry: None,
+            recv: Recv::Idle,
+            paused: false,
+            peer_ended: false,
+            finishing: false,
+            errored: false,
+            shut_sent: false,
+            dying: None,
+            close_err: w::ERR_NONE,
+            shut_done: false,
+            close_pushed: false,
+            upgrade: None,
+            req_started: None,
+            idle_since: Instant::now(),
+            drain_wanted: false,
+            files: 0,
+            dirty: false,
+        }
+    }
+
+    /// Unsent response bytes.
+    pub fn pending_bytes(&self) -> usize {
+        self.out.len()
+            + self.sending
+            + self.pipe.slots.iter().map(|r| r.held.len()).sum::<usize>()
+    }
+
+    /// Nothing is being answered or sent.
+    pub fn idle(&self) -> bool {
+        self.pipe.slots.is_empty() && self.out.is_empty() && self.sending == 0 && self.parser.idle()
+    }
+
+    /// Closes the connection (once its ops are done), reporting `kind`/`errno`.
+    pub fn die(&mut self, kind: i64, errno: i32) {
+        if self.dying.is_none() {
+            self.dying = Some((kind, errno));
+        }
+    }
+
+    /// A protocol error or timeout: answer it as node:http's default `clientError` does (if
+    /// no response has started going out), drop what JS would still answer, close after.
+    pub fn fail(&mut self, kind: i64) {
+        if self.errored || self.dying.is_some() {
+            return;
+        }
+        let started = self.pipe.slots.front().is_some_and(|r| r.started);
+        self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
+        self.pipe.slots.clear();
+        if !started {
+            self.out.extend_from_slice(match kind {
+                w::ERR_HEADER_OVERFLOW => {
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n" as &[u8]
+                }
+                w::ERR_BODY_TOO_LARGE => b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
+                w::ERR_REQUEST_TIMEOUT => b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
+                _ => b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+            });
+        }
+        self.parser.kill();
+        self.errored = true;
+        self.finishing = true;
+        self.close_err = kind;
+    }
+
+    /// Pushes what the connection needs now: the close, a send, the shutdown after the last
+    /// response, the receive (armed or cancelled).
+    pub fn step(&mut self, d: &mut Driver<dyn NodeOp>, srv: u32, id: u32) {
+        if self.dying.is_some() {
+            if let Recv::Armed(k) = self.recv {
+                let _ = d.cancel(boros::OpKey::from_u64(k));
+                self.recv = Recv::Cancelling;
+            }
+            let shutting = self.shut_sent && !self.shut_done;
+            if self.recv == Recv::Idle && self.sending == 0 && self.files == 0 && !shutting && !self.close_pushed {
+                let op = HttpOp::new(op::Close::new(self.fd), srv, id, super::on_closed);
+                if d.push(op, 0).is_ok() {
+                    self.close_pushed = true;
+                }
+            }
+            return;
+        }
+        if self.sending == 0 {
+            let next = match self.retry.take() {
+                Some(r) => Some(r),
+                None if !self.out.is_empty() => {
+                    let mut b = std::mem::take(&mut self.spare);
+                    b.clear();
+                    std::mem::swap(&mut b, &mut self.out);
+                    Some((b, 0))
+                }
+                None => None,
+            };
+            if let Some((buf, off)) = next {
+                self.sending = buf.len() - off;
+                let op = HttpOp::new(op::Send::new(self.fd, buf).with_offset(off), srv, id, super::on_sent);
+                if d.push(op, 0).is_err() {
+                    self.sending = 0;
+                    self.die(w::ERR_ERRNO, -libc::EBUSY);
+                    return;
+                }
+            } else if self.finishing && self.pipe.slots.is_empty() && self.files == 0 && !self.shut_sent {
+                self.shut_sent = true;
+                let op = HttpOp::new(op::Shutdown::new(self.fd, libc::SHUT_WR), srv, id, super::on_shut);
+                if d.push(op, 0).is_err() {
+                    self.die(self.close_err, 0);
+                }
+            }
+        }
+        let want = !self.paused && !self.peer_ended && !self.parser.upgraded();
+        match (want, self.recv) {
+            (true, Recv::Idle) => {
+                let ring = match crate::api::net::recv_ring(d) {
+                    Ok(r) => r,
+                    Err(_) => {
+                        self.die(w::ERR_ERRNO, -libc::ENOBUFS);
+                        return;
+                    }
+                };
+                let op = crate::ops::RecvStream::with_sink(self.fd, ring, super::HttpRecv { srv, conn: id });
+                match d.push(op, 0) {
+                    Ok(k) => self.recv = Recv::Armed(k.as_u64()),
+                    Err(_) => self.die(w::ERR_ERRNO, -libc::EBUSY),
+                }
+            }
+            (false, Recv::Armed(k)) => {
+                let _ = d.cancel(boros::OpKey::from_u64(k));
+                self.recv = Recv::Cancelling;
+            }
+            _ => {}
+        }
+    }
+
+    /// Bytes received: parsed, their records appended to the batch.
+    pub fn feed(&mut self, bytes: &[u8], stream: u32, id: u32, lim: &super::Limits, cx: &mut Finish<'_>) {
+        if self.parser.idle() {
+            self.req_started = Some(Instant::now());
+        }
+        let plim = ParseLimits {
+            max_header: lim.max_header,
+            max_body: lim.max_body,
+        };
+        let mut parser = std::mem::take(&mut self.parser);
+        parser.feed(bytes, plim, &mut |ev| self.on_event(ev, stream, id, lim, cx));
+        self.parser = parser;
+        if self.parser.idle() {
+            self.req_started = None;
+        }
+    }
+
+    fn on_event(&mut self, ev: Event<'_>, stream: u32, id: u32, lim: &super::Limits, cx: &mut Finish<'_>) {
+        match ev {
+            Event::Request(h) => {
+                let seq = self.next_seq;
+                self.next_seq = seq.wrapping_add(1);
+                self.served += 1;
+                let mut info = ReqInfo {
+                    v11: h.v11,
+                    keep_alive: h.keep_alive,
+                    is_head: h.is_head,
+                };
+                if lim.max_requests > 0 && self.served >= lim.max_requests {
+                    info.keep_alive = false;
+                }
+                if !info.keep_alive || h.upgrade {
+                    self.finishing = true;
+                }
+                self.pipe.slots.push_back(Resp::new(info));
+                if h.upgrade {
+                    let mut rec = Vec::new();
+                    record::request(&mut rec, id, seq, &h);
+                    self.upgrade = Some(rec);
+                } else {
+                    cx.event_with(stream, |b| {
+                        record::request(b, id, seq, &h);
+                        record::pad_end(b);
+                    });
+                }
+            }
+            Event::Body(data) => {
+                let seq = self.next_seq.wrapping_sub(1);
+                cx.event_with(stream, |b| record::body(b, id, seq, data));
+            }
+            Event::BodyEnd => {
+                let seq = self.next_seq.wrapping_sub(1);
+                cx.event_with(stream, |b| record::words(b, &[w::REC_BODY_END as u32, id, seq]));
+            }
+            Event::Error(kind) => self.fail(kind),
+        }
+    }
+
+    /// The head of response `seq` (and maybe body and end). Returns false past the
+    /// high-water mark.
+    #[allow(clippy::too_many_arguments)]
+    pub fn respond(
+        &mut self,
+        seq: u32,
+        status: u32,
+        reason: &str,
+        headers: &[u8],
+        flags: u32,
+        body: Option<&[u8]>,
+        end: bool,
+        cx: &respond::Ctx,
+        hwm: usize,
+    ) -> bool {
+        if self.errored || self.dying.is_some() {
+            return false;
+        }
+        let Some((r, front)) = self.pipe.get(seq) else {
+            return false;
+        };
+        if r.started {
+            return false;
+        }
+        let mut held = std::mem::take(&mut r.held);
+        let out = if front { &mut self.out } else { &mut held };
+        respond::head(r, status, reason, headers, flags, body.map(<[u8]>::len), end, cx, out);
+        if let Some(b) = body {
+            respond::body(r, b, out);
+        }
+        if end {
+            respond::end(r, out);
+        }
+        r.held = held;
+        self.after_write(end && front);
+        self.pending_bytes() < hwm
+    }
+
+    /// More body for response `seq`.
+    pub fn write(&mut self, seq: u32, data: &[u8], end: bool, hwm: usize) -> bool {
+        if self.errored || self.dying.is_some() {
+            return false;
+        }
+        let Some((r, front)) = self.pipe.get(seq) else {
+            return false;
+        };
+        if !r.started || r.ended {
+            return false;
+        }
+        let mut held = std::mem::take(&mut r.held);
+        let out = if front { &mut self.out } else { &mut held };
+        respond::body(r, data, out);
+        if end {
+            respond::end(r, out);
+        }
+        r.held = held;
+        self.after_write(end && front);
+        self.pending_bytes() < hwm
+    }
+
+    /// Bytes written for the response at the front: when it ended, the next ones follow.
+    pub fn after_write(&mut self, front_ended: bool) {
+        if front_ended && self.pipe.advance(&mut self.out) {
+            // A response that closes the connection: nothing after it is answered.
+            self.finishing = true;
+            self.parser.kill();
+            self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
+            self.pipe.slots.clear();
+        }
+        if self.pipe.slots.is_empty() {
+            self.idle_since = Instant::now();
+        }
+        self.dirty = true;
+    }
+
+    /// `100 Continue` for the newest request, ahead of its response.
+    pub fn continue_(&mut self) {
+        if self.errored || self.dying.is_some() {
+            return;
+        }
+        let seq = self.next_seq.wrapping_sub(1);
+        if let Some((r, front)) = self.pipe.get(seq) {
+            if r.started {
+                return;
+            }
+            let out = if front { &mut self.out } else { &mut r.held };
+            out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            self.dirty = true;
+        }
+    }
+}

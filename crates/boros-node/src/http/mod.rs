@@ -1,0 +1,372 @@
+//! The HTTP/1.1 engine (issue 20): parsing on each connection's multishot receive, responses
+//! serialised into memory the ring owns and sent once per connection per turn.
+//!
+//! - A server is a listening socket with a multishot accept whose sink ([`HttpAccept`]) sets
+//!   each connection up here (`TCP_NODELAY`, a [`Conn`]), without telling JS.
+//! - Each connection's multishot receive ([`crate::ops::RecvStream`] with [`HttpRecv`], on the
+//!   thread's shared receive ring) feeds its parser; parsed requests, body chunks and closes
+//!   are records (`record.rs`) in the batch's stream events: one JS call per batch.
+//! - JS answers through `api/http.rs` (`respond`, `write`...), which only appends bytes to the
+//!   connection's output and marks it dirty. [`flush`], called by the runtime before each
+//!   submit, pushes what dirty connections need: one send each, receives, closes.
+//!
+//! Ops complete into functions here ([`on_sent`], [`on_shut`], [`on_closed`]), which look the
+//! connection up by `(server, conn)`; a connection that is gone is simply not found.
+
+mod conn;
+mod parse;
+mod record;
+pub mod respond;
+
+pub use conn::Conn;
+use conn::Recv;
+
+use crate::complete::{Finish, NodeOp};
+use crate::ops::accept_stream::AcceptSink;
+use crate::ops::HttpOp;
+use crate::ops::recv_stream::RecvSink;
+use crate::wire::{http as w, EVENT_REARM};
+use boros::{op, Driver};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// A server's limits (node:http's options and defaults; see `src-ts/http/engine.ts`).
+pub struct Limits {
+    pub max_header: usize,
+    pub max_body: u64,
+    pub headers_timeout: Duration,
+    pub request_timeout: Duration,
+    pub keep_alive: Duration,
+    pub max_requests: u32,
+    pub hwm: usize,
+}
+
+/// The listener's multishot accept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    /// To be armed by the next flush.
+    Wanted,
+    Armed(u64),
+    /// Ended (closing, or an error JS was told of).
+    Stopped,
+}
+
+pub struct Server {
+    /// The façade's stream id: every record of this server is an event of it.
+    pub stream: u32,
+    pub fd: i32,
+    pub limits: Limits,
+    pub conns: HashMap<u32, Conn>,
+    next_conn: u32,
+    accept: Accept,
+    pub closing: bool,
+    listener_closed: bool,
+    pub referenced: bool,
+    dirty: Vec<u32>,
+}
+
+thread_local! {
+    /// The thread's servers, by id (ids are not reused).
+    static SERVERS: RefCell<Vec<Option<Server>>> = const { RefCell::new(Vec::new()) };
+    /// Something waits for [`flush`].
+    static PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with server `srv` (None when it is gone).
+pub fn with_server<T>(srv: u32, f: impl FnOnce(&mut Server) -> T) -> Option<T> {
+    SERVERS.with(|s| s.borrow_mut().get_mut(srv as usize)?.as_mut().map(f))
+}
+
+/// Adds a server listening on `fd` (accepting from the next flush). Returns its id.
+pub fn add_server(stream: u32, fd: i32, limits: Limits) -> u32 {
+    let server = Server {
+        stream,
+        fd,
+        limits,
+        conns: HashMap::new(),
+        next_conn: 1,
+        accept: Accept::Wanted,
+        closing: false,
+        listener_closed: false,
+        referenced: true,
+        dirty: Vec::new(),
+    };
+    PENDING.with(|p| p.set(true));
+    SERVERS.with(|s| {
+        let mut s = s.borrow_mut();
+        s.push(Some(server));
+        (s.len() - 1) as u32
+    })
+}
+
+impl Server {
+    /// The key of the armed accept.
+    pub fn accept_key(&self) -> Option<u64> {
+        match self.accept {
+            Accept::Armed(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Marks `conn` for the next flush.
+    pub fn touch(&mut self, conn: u32) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if !c.dirty {
+                c.dirty = true;
+                self.dirty.push(conn);
+            }
+        }
+        PENDING.with(|p| p.set(true));
+    }
+
+    /// Stops accepting (the listener closes once its accept ended); idle connections close.
+    pub fn close(&mut self) {
+        self.closing = true;
+        let idle: Vec<u32> = self.conns.iter().filter(|(_, c)| c.idle()).map(|(k, _)| *k).collect();
+        for k in idle {
+            if let Some(c) = self.conns.get_mut(&k) {
+                c.die(w::ERR_NONE, 0);
+            }
+            self.touch(k);
+        }
+        PENDING.with(|p| p.set(true));
+    }
+
+    /// Closes timed-out connections (headersTimeout, requestTimeout, keepAliveTimeout).
+    pub fn sweep(&mut self) {
+        let now = Instant::now();
+        let l = &self.limits;
+        let mut touched = Vec::new();
+        for (k, c) in self.conns.iter_mut() {
+            if c.dying.is_some() {
+                continue;
+            }
+            if let Some(t) = c.req_started {
+                let age = now.saturating_duration_since(t);
+                if (c.parser.in_head() && age > l.headers_timeout) || age > l.request_timeout {
+                    c.fail(w::ERR_REQUEST_TIMEOUT);
+                    touched.push(*k);
+                }
+            } else if c.pipe.slots.is_empty()
+                && c.sending == 0
+                && c.out.is_empty()
+                && now.saturating_duration_since(c.idle_since) > l.keep_alive
+            {
+                c.die(c.close_err, 0);
+                touched.push(*k);
+            }
+        }
+        for k in touched {
+            self.touch(k);
+        }
+    }
+
+    /// Pushes what the server and its dirty connections need.
+    fn flush(&mut self, srv: u32, rt_unref: &mut Vec<u64>, d: &mut Driver<dyn NodeOp>) {
+        match self.accept {
+            Accept::Wanted if !self.closing => {
+                let op = crate::ops::AcceptStream::with_sink(self.fd, HttpAccept { srv });
+                if let Ok(k) = d.push(op, 0) {
+                    self.accept = Accept::Armed(k.as_u64());
+                    if !self.referenced {
+                        rt_unref.push(k.as_u64());
+                    }
+                }
+            }
+            Accept::Armed(k) if self.closing => {
+                let _ = d.cancel(boros::OpKey::from_u64(k));
+                self.accept = Accept::Stopped;
+            }
+            _ => {}
+        }
+        if self.closing && !self.listener_closed && !matches!(self.accept, Accept::Armed(_)) {
+            // The accept is cancelled or ended; its final CQE may still come (the sink finds
+            // `closing` and closes any descriptor it brings).
+            self.listener_closed = true;
+            // Connection id 0 is never used: its close reports nothing.
+            let _ = d.push(HttpOp::new(op::Close::new(self.fd), srv, 0, on_closed), 0);
+        }
+        for id in std::mem::take(&mut self.dirty) {
+            if let Some(c) = self.conns.get_mut(&id) {
+                c.dirty = false;
+                if self.closing && c.idle() {
+                    c.die(c.close_err, 0);
+                }
+                c.step(d, srv, id);
+            }
+        }
+    }
+}
+
+/// Called by the runtime before it submits: pushes what the servers need. Returns keys of ops
+/// that must not keep the loop alive (an unref'd server's accept).
+pub fn flush(d: &mut Driver<dyn NodeOp>) -> Vec<u64> {
+    let mut unref = Vec::new();
+    if !PENDING.with(|p| p.replace(false)) {
+        return unref;
+    }
+    SERVERS.with(|s| {
+        for (i, srv) in s.borrow_mut().iter_mut().enumerate() {
+            if let Some(srv) = srv {
+                srv.flush(i as u32, &mut unref, d);
+            }
+        }
+    });
+    unref
+}
+
+fn with_conn(srv: u32, id: u32, f: impl FnOnce(&mut Conn, u32, &Limits)) {
+    SERVERS.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(Some(server)) = s.get_mut(srv as usize) else {
+            return;
+        };
+        let Server {
+            conns,
+            stream,
+            limits,
+            dirty,
+            ..
+        } = server;
+        let Some(c) = conns.get_mut(&id) else {
+            return;
+        };
+        f(c, *stream, limits);
+        if !c.dirty {
+            c.dirty = true;
+            dirty.push(id);
+        }
+        PENDING.with(|p| p.set(true));
+    });
+}
+
+/// The accept sink: new connections get `TCP_NODELAY` and a [`Conn`].
+pub struct HttpAccept {
+    srv: u32,
+}
+
+impl AcceptSink for HttpAccept {
+    fn accepted(&mut self, result: i32, cx: &mut Finish<'_>) {
+        let srv = self.srv;
+        let stray = with_server(srv, |s| {
+            if result >= 0 {
+                if s.closing {
+                    return true;
+                }
+                let _ = boros::net::setsockopt_int(result, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+                let id = s.next_conn;
+                s.next_conn = s.next_conn.wrapping_add(1).max(1);
+                s.conns.insert(id, Conn::new(result));
+                s.touch(id);
+            } else if result == EVENT_REARM {
+                s.accept = if s.closing { Accept::Stopped } else { Accept::Wanted };
+                PENDING.with(|p| p.set(true));
+            } else {
+                s.accept = Accept::Stopped;
+                if result != -libc::ECANCELED {
+                    cx.event(s.stream, result);
+                }
+                PENDING.with(|p| p.set(true));
+            }
+            false
+        });
+        if result >= 0 && stray != Some(false) {
+            // SAFETY: a descriptor the kernel just gave us that nobody else knows.
+            unsafe { libc::close(result) };
+        }
+    }
+}
+
+/// The receive sink of a connection.
+pub struct HttpRecv {
+    pub srv: u32,
+    pub conn: u32,
+}
+
+impl RecvSink for HttpRecv {
+    fn bytes(&mut self, bytes: &[u8], cx: &mut Finish<'_>) {
+        let id = self.conn;
+        with_conn(self.srv, id, |c, stream, lim| c.feed(bytes, stream, id, lim, cx));
+    }
+
+    fn status(&mut self, result: i32, cx: &mut Finish<'_>) {
+        let id = self.conn;
+        with_conn(self.srv, id, |c, stream, _| {
+            if result == 0 || result == EVENT_REARM || result == -libc::ECANCELED {
+                if result == 0 {
+                    c.peer_ended = true;
+                    if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
+                        c.die(c.close_err, 0);
+                    } else {
+                        c.finishing = true;
+                    }
+                }
+            } else {
+                c.die(w::ERR_ERRNO, result);
+            }
+            c.recv = Recv::Idle;
+            if let Some(mut rec) = c.upgrade.take() {
+                let head = c.parser.take_upgrade_head();
+                record::append_body(&mut rec, &head);
+                cx.event_with(stream, |b| b.extend_from_slice(&rec));
+            }
+        });
+    }
+}
+
+/// A send finished: the rest of a short send goes next; drain when below the mark.
+pub fn on_sent(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::Send<Vec<u8>>) {
+    with_conn(srv, id, |c, stream, lim| {
+        let off = op.offset();
+        let buf = op.into_buf();
+        c.sending = 0;
+        if result < 0 {
+            c.die(w::ERR_ERRNO, result);
+            return;
+        }
+        let done = off + result as usize;
+        if done < buf.len() {
+            c.retry = Some((buf, done));
+        } else {
+            c.spare = buf;
+        }
+        if c.drain_wanted && c.pending_bytes() < lim.hwm {
+            c.drain_wanted = false;
+            cx.event_with(stream, |b| record::words(b, &[w::REC_DRAIN as u32, id]));
+        }
+    });
+}
+
+/// The write side was shut after the last response.
+pub fn on_shut(_cx: &mut Finish<'_>, srv: u32, id: u32, _result: i32, _op: op::Shutdown) {
+    with_conn(srv, id, |c, _, _| {
+        c.shut_done = true;
+        if c.peer_ended || c.errored || c.recv == Recv::Idle {
+            c.die(c.close_err, 0);
+        }
+    });
+}
+
+/// The connection's descriptor is closed: its close record is its last.
+pub fn on_closed(cx: &mut Finish<'_>, srv: u32, id: u32, _result: i32, _op: op::Close) {
+    with_server(srv, |s| {
+        if let Some(c) = s.conns.remove(&id) {
+            let (kind, errno) = c.dying.unwrap_or((w::ERR_NONE, 0));
+            let words = [w::REC_CLOSE as u32, id, kind as u32, errno as u32];
+            cx.event_with(s.stream, |b| record::words(b, &words));
+        }
+    });
+}
+
+/// Takes connection `id` out of the engine (an upgrade): its descriptor, or -1.
+pub fn detach(s: &mut Server, id: u32) -> i32 {
+    let Some(c) = s.conns.get(&id) else {
+        return -1;
+    };
+    if c.recv != Recv::Idle || c.sending != 0 || c.files != 0 || c.close_pushed || !c.parser.upgraded() {
+        return -1;
+    }
+    let c = s.conns.remove(&id).map_or(-1, |c| c.fd);
+    c
+}

@@ -1,0 +1,400 @@
+//! One connection's request parser: `httparse` for heads (and trailers), its chunk-size
+//! helper for chunked bodies, and the framing rules node:http (llhttp) enforces on top:
+//! duplicate or conflicting `Content-Length` / `Transfer-Encoding` (request smuggling), header
+//! size, body size. Bytes come as the receive delivers them, split anywhere; a head that is not
+//! complete yet waits in the parser's buffer. After an error or a request that closes the
+//! connection nothing more is parsed.
+
+use crate::wire::http as w;
+use httparse::{Header, Status, EMPTY_HEADER};
+
+/// Bytes a head may grow past the limit before the parser gives up on an incomplete one (the
+/// limit counts url, names and values as llhttp does; the raw bytes also hold the method,
+/// spaces, colons and line ends).
+const PARTIAL_SLACK: usize = 8192;
+/// Longest chunk-size line (with extensions) accepted.
+const MAX_CHUNK_LINE: usize = 4096;
+
+/// What the parser found, in order.
+pub enum Event<'a> {
+    Request(Head<'a>),
+    Body(&'a [u8]),
+    BodyEnd,
+    /// A protocol error (a `wire::http::ERR_*` kind): the connection answers it and closes.
+    Error(i64),
+}
+
+/// A parsed request head.
+pub struct Head<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub v11: bool,
+    pub headers: &'a [Header<'a>],
+    pub keep_alive: bool,
+    pub upgrade: bool,
+    pub expect_continue: bool,
+    /// The body, when it came whole with the head.
+    pub body: Option<&'a [u8]>,
+    /// The body follows as `Body` events, then `BodyEnd`.
+    pub streaming: bool,
+    pub is_head: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Head,
+    Length(u64),
+    ChunkSize,
+    ChunkData(u64),
+    ChunkEnd,
+    Trailers,
+    /// An upgrade request was parsed: later bytes are kept (they belong to the new protocol).
+    Upgraded,
+    /// An error, or a request that closes the connection: later bytes are dropped.
+    Dead,
+}
+
+/// Limits a parser enforces.
+#[derive(Clone, Copy)]
+pub struct ParseLimits {
+    pub max_header: usize,
+    pub max_body: u64,
+}
+
+/// The request parser of one connection.
+pub struct Parser {
+    buf: Vec<u8>,
+    state: State,
+    body_seen: u64,
+    /// The request being read closes the connection when it ends.
+    last: bool,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self {
+            buf: Vec::new(),
+            state: State::Head,
+            body_seen: 0,
+            last: false,
+        }
+    }
+}
+
+impl Parser {
+    /// Nothing of a request is pending (between requests).
+    pub fn idle(&self) -> bool {
+        self.state == State::Head && self.buf.is_empty()
+    }
+
+    /// A request head is incomplete.
+    pub fn in_head(&self) -> bool {
+        self.state == State::Head && !self.buf.is_empty()
+    }
+
+    /// An upgrade request was parsed: nothing more is received.
+    pub fn upgraded(&self) -> bool {
+        self.state == State::Upgraded
+    }
+
+    /// Stops parsing: later bytes are dropped.
+    pub fn kill(&mut self) {
+        self.state = State::Dead;
+        self.buf = Vec::new();
+    }
+
+    /// The bytes received after an upgrade request's head.
+    pub fn take_upgrade_head(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Feeds received bytes; `emit` gets every event they complete, in order.
+    pub fn feed(&mut self, chunk: &[u8], lim: ParseLimits, emit: &mut dyn FnMut(Event<'_>)) {
+        match self.state {
+            State::Dead => return,
+            State::Upgraded => {
+                self.buf.extend_from_slice(chunk);
+                return;
+            }
+            _ => {}
+        }
+        if self.buf.is_empty() {
+            let used = self.run(chunk, lim, emit);
+            if self.state == State::Upgraded || used < chunk.len() && self.state != State::Dead {
+                self.buf.extend_from_slice(&chunk[used..]);
+            }
+        } else {
+            let mut owned = std::mem::take(&mut self.buf);
+            owned.extend_from_slice(chunk);
+            let used = self.run(&owned, lim, emit);
+            if self.state != State::Dead {
+                owned.drain(..used);
+                self.buf = owned;
+            }
+        }
+    }
+
+    fn fail(&mut self, kind: i64, emit: &mut dyn FnMut(Event<'_>)) -> usize {
+        self.state = State::Dead;
+        emit(Event::Error(kind));
+        usize::MAX
+    }
+
+    /// Parses what `data` holds; returns the bytes used (the rest waits for more).
+    fn run(&mut self, data: &[u8], lim: ParseLimits, emit: &mut dyn FnMut(Event<'_>)) -> usize {
+        let mut pos = 0;
+        loop {
+            let avail = data.len() - pos;
+            match self.state {
+                State::Dead => return data.len(),
+                State::Upgraded => return pos,
+                State::Head => {
+                    if avail == 0 {
+                        return pos;
+                    }
+                    let mut hdrs = [EMPTY_HEADER; 64];
+                    let r = self.head(&data[pos..], &mut hdrs, lim, emit);
+                    let r = match r {
+                        Err(httparse::Error::TooManyHeaders) => {
+                            let mut big = vec![EMPTY_HEADER; lim.max_header / 4 + 1];
+                            self.head(&data[pos..], &mut big, lim, emit)
+                        }
+                        r => r,
+                    };
+                    match r {
+                        Ok(Some(n)) => pos += n,
+                        Ok(None) if avail > lim.max_header + PARTIAL_SLACK => {
+                            return self.fail(w::ERR_HEADER_OVERFLOW, emit).min(data.len());
+                        }
+                        Ok(None) => return pos,
+                        Err(e) => return self.fail(error_kind(e), emit).min(data.len()),
+                    }
+                    if self.state == State::Dead {
+                        return data.len();
+                    }
+                }
+                State::Length(rem) => {
+                    if avail == 0 {
+                        return pos;
+                    }
+                    let take = rem.min(avail as u64) as usize;
+                    emit(Event::Body(&data[pos..pos + take]));
+                    pos += take;
+                    self.state = State::Length(rem - take as u64);
+                    if rem == take as u64 {
+                        self.end_body(emit);
+                    }
+                }
+                State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
+                    Ok(Status::Complete((n, size))) => {
+                        pos += n;
+                        if size == 0 {
+                            self.state = State::Trailers;
+                        } else {
+                            self.body_seen = self.body_seen.saturating_add(size);
+                            if self.body_seen > lim.max_body {
+                                return self.fail(w::ERR_BODY_TOO_LARGE, emit).min(data.len());
+                            }
+                            self.state = State::ChunkData(size);
+                        }
+                    }
+                    Ok(Status::Partial) if avail > MAX_CHUNK_LINE => {
+                        return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len())
+                    }
+                    Ok(Status::Partial) => return pos,
+                    Err(_) => return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len()),
+                },
+                State::ChunkData(rem) => {
+                    if avail == 0 {
+                        return pos;
+                    }
+                    let take = rem.min(avail as u64) as usize;
+                    emit(Event::Body(&data[pos..pos + take]));
+                    pos += take;
+                    self.state = if rem == take as u64 {
+                        State::ChunkEnd
+                    } else {
+                        State::ChunkData(rem - take as u64)
+                    };
+                }
+                State::ChunkEnd => {
+                    let want = b"\r\n";
+                    let n = avail.min(2);
+                    if data[pos..pos + n] != want[..n] {
+                        return self.fail(w::ERR_LF_EXPECTED, emit).min(data.len());
+                    }
+                    if n < 2 {
+                        return pos;
+                    }
+                    pos += 2;
+                    self.state = State::ChunkSize;
+                }
+                State::Trailers => {
+                    if avail >= 2 && &data[pos..pos + 2] == b"\r\n" {
+                        pos += 2;
+                        self.end_body(emit);
+                        continue;
+                    }
+                    let mut hdrs = [EMPTY_HEADER; 32];
+                    match httparse::parse_headers(&data[pos..], &mut hdrs) {
+                        Ok(Status::Complete((n, _))) => {
+                            pos += n;
+                            self.end_body(emit);
+                        }
+                        Ok(Status::Partial) if avail > lim.max_header => {
+                            return self.fail(w::ERR_HEADER_OVERFLOW, emit).min(data.len())
+                        }
+                        Ok(Status::Partial) => return pos,
+                        Err(e) => return self.fail(error_kind(e), emit).min(data.len()),
+                    }
+                }
+            }
+        }
+    }
+
+    fn end_body(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
+        emit(Event::BodyEnd);
+        self.state = if self.last { State::Dead } else { State::Head };
+    }
+
+    /// One head from the start of `data`: `Some(bytes used)` (head and any inline body),
+    /// `None` when incomplete.
+    fn head<'h, 'b: 'h>(
+        &mut self,
+        data: &'b [u8],
+        hdrs: &'h mut [Header<'b>],
+        lim: ParseLimits,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Option<usize>, httparse::Error> {
+        let mut req = httparse::Request::new(hdrs);
+        let n = match req.parse(data)? {
+            Status::Partial => return Ok(None),
+            Status::Complete(n) => n,
+        };
+        let method = req.method.unwrap_or("");
+        let url = req.path.unwrap_or("");
+        let v11 = req.version == Some(1);
+        // llhttp's count: url, names and values.
+        let mut counted = url.len();
+        let mut cl: Option<u64> = None;
+        let (mut te, mut chunked) = (false, false);
+        let (mut close, mut keep, mut conn_upgrade, mut has_upgrade) = (false, false, false, false);
+        let mut expect_continue = false;
+        for h in req.headers.iter() {
+            counted += h.name.len() + h.value.len();
+            let name = h.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"content-length") {
+                if cl.is_some() {
+                    return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
+                }
+                match content_length(h.value) {
+                    Some(v) => cl = Some(v),
+                    None => return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit),
+                }
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                te = true;
+                let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
+                chunked = trim(last).eq_ignore_ascii_case(b"chunked");
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                for t in h.value.split(|&b| b == b',') {
+                    let t = trim(t);
+                    close |= t.eq_ignore_ascii_case(b"close");
+                    keep |= t.eq_ignore_ascii_case(b"keep-alive");
+                    conn_upgrade |= t.eq_ignore_ascii_case(b"upgrade");
+                }
+            } else if name.eq_ignore_ascii_case(b"upgrade") {
+                has_upgrade = true;
+            } else if name.eq_ignore_ascii_case(b"expect") {
+                expect_continue = trim(h.value).eq_ignore_ascii_case(b"100-continue");
+            }
+        }
+        if counted >= lim.max_header {
+            return self.err(w::ERR_HEADER_OVERFLOW, emit);
+        }
+        if te && cl.is_some() {
+            return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
+        }
+        if te && !chunked {
+            return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
+        }
+        let keep_alive = if v11 { !close } else { keep && !close };
+        let upgrade = (has_upgrade && conn_upgrade) || method == "CONNECT";
+        let len = cl.unwrap_or(0);
+        if len > lim.max_body {
+            return self.err(w::ERR_BODY_TOO_LARGE, emit);
+        }
+        self.body_seen = 0;
+        self.last = !keep_alive;
+        let mut head = Head {
+            method,
+            url,
+            v11,
+            headers: req.headers,
+            keep_alive,
+            upgrade,
+            expect_continue,
+            body: None,
+            streaming: false,
+            is_head: method == "HEAD",
+        };
+        let mut used = n;
+        if upgrade {
+            self.state = State::Upgraded;
+        } else if chunked {
+            head.streaming = true;
+            self.state = State::ChunkSize;
+        } else if len > 0 && (data.len() - n) as u64 >= len {
+            head.body = Some(&data[n..n + len as usize]);
+            used += len as usize;
+            self.state = if self.last { State::Dead } else { State::Head };
+        } else if len > 0 {
+            head.streaming = true;
+            self.state = State::Length(len);
+        } else {
+            self.state = if self.last { State::Dead } else { State::Head };
+        }
+        emit(Event::Request(head));
+        Ok(Some(used))
+    }
+
+    fn err(&mut self, kind: i64, emit: &mut dyn FnMut(Event<'_>)) -> Result<Option<usize>, httparse::Error> {
+        self.state = State::Dead;
+        emit(Event::Error(kind));
+        Ok(Some(0))
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let s = b.iter().position(|c| *c != b' ' && *c != b'\t').unwrap_or(b.len());
+    let e = b.iter().rposition(|c| *c != b' ' && *c != b'\t').map_or(s, |e| e + 1);
+    &b[s..e.max(s)]
+}
+
+/// A `Content-Length` value: digits only (optional surrounding whitespace), no overflow.
+fn content_length(v: &[u8]) -> Option<u64> {
+    let v = trim(v);
+    if v.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in v {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+/// llhttp's error kind for an httparse error.
+fn error_kind(e: httparse::Error) -> i64 {
+    use httparse::Error as E;
+    match e {
+        E::HeaderName | E::HeaderValue => w::ERR_INVALID_HEADER_TOKEN,
+        E::NewLine => w::ERR_LF_EXPECTED,
+        E::Token => w::ERR_INVALID_METHOD,
+        E::Version => w::ERR_INVALID_VERSION,
+        E::TooManyHeaders => w::ERR_HEADER_OVERFLOW,
+        E::Status => w::ERR_INVALID_CONSTANT,
+    }
+}
