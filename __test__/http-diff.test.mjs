@@ -158,7 +158,9 @@ const slowCases = [
   headersTimeoutCase,
   [
     'timeout: keepAliveTimeout closes an idle connection after a response',
-    (p) => viaRaw(p, [GET('/')], { quietMs: 800 }),
+    // node:http closes after keepAliveTimeout plus its keepAliveTimeoutBuffer (1 s on recent
+    // Nodes): wait past both.
+    (p) => viaRaw(p, [GET('/')], { quietMs: 2500 }),
     { keepAliveTimeout: 200 }
   ]
 ]
@@ -177,15 +179,44 @@ if (curlBin) {
   test.skip('curl cases: curl is not installed here', () => {})
 }
 
+// Where boros/http's engine still answers differently from node:http (found by this suite;
+// the engine's, src-ts/http/engine.ts and the binding). test.failing: each turns red the day the
+// engine matches node, and then moves out of this list.
+const ENGINE_DIFFERS = new Map([
+  [
+    'malformed: Content-Length and Transfer-Encoding together',
+    'clientError code HPE_UNEXPECTED_CONTENT_LENGTH; node 20/24: HPE_INVALID_TRANSFER_ENCODING'
+  ],
+  [
+    'malformed: a good request, then garbage on the same connection',
+    'the 200 of the good request is dropped: only the 400 is sent'
+  ],
+  [
+    'timeout: headersTimeout (a head that never ends) → 408, closed',
+    'node reports a second clientError (HPE_INVALID_EOF_STATE) when the peer closes after the 408'
+  ],
+  [
+    'timeout: keepAliveTimeout closes an idle connection after a response',
+    'no "Keep-Alive: timeout=0" header for a keepAliveTimeout under 1 s (node writes it)'
+  ]
+])
+
 for (const [target, factory] of targets) {
+  const handedOver = target === 'node:http on boros/net'
   for (const [name, client, options, flags] of [...cases, ...slowCases]) {
-    const handedOver = target === 'node:http on boros/net'
-    const define = flags?.handedOverGap && handedOver ? test.failing : test
-    define(`${target}: ${name}`, async (t) => {
-      const [spec, got] = await both(factory, client, options)
-      t.deepEqual(got.result, spec.result, 'what the client saw')
-      t.deepEqual(got.events, spec.events, 'what the server reported')
-    })
+    let define = flags?.handedOverGap && handedOver ? test.failing : test
+    if (!handedOver && ENGINE_DIFFERS.has(name)) define = test.failing
+    // The engine's servers run one at a time: several engines serving at once in one process
+    // stalled requests here (reported; run with --match 'boros/http createServer*' to see).
+    if (!handedOver) define = define === test.failing ? test.serial.failing : test.serial
+    define(
+      `${target}: ${name}${!handedOver && ENGINE_DIFFERS.has(name) ? ` [known: ${ENGINE_DIFFERS.get(name)}]` : ''}`,
+      async (t) => {
+        const [spec, got] = await both(factory, client, options)
+        t.deepEqual(got.result, spec.result, 'what the client saw')
+        t.deepEqual(got.events, spec.events, 'what the server reported')
+      }
+    )
   }
 }
 if (!createServer)

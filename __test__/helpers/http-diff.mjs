@@ -13,6 +13,7 @@ import fs from 'node:fs'
 import http from 'node:http'
 import * as nodeNet from 'node:net'
 import { spawn, spawnSync } from 'node:child_process'
+import { Agent, fetch as undiciFetch } from 'undici'
 
 const DIST = new URL('../../dist/', import.meta.url)
 
@@ -189,14 +190,19 @@ function headersOf(entries) {
   return entries.filter(([k]) => k.toLowerCase() !== 'date').map(([k, v]) => [k.toLowerCase(), v])
 }
 
-/** undici's fetch (Node's global fetch). */
+/** undici's fetch, on an Agent of its own that is closed afterwards (the client ends the connection). */
 export async function viaFetch(port, path, init = {}) {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, init)
-  return {
-    status: r.status,
-    statusText: r.statusText,
-    headers: headersOf([...r.headers]),
-    body: Buffer.from(await r.arrayBuffer()).toString('latin1')
+  const dispatcher = new Agent()
+  try {
+    const r = await undiciFetch(`http://127.0.0.1:${port}${path}`, { ...init, dispatcher })
+    return {
+      status: r.status,
+      statusText: r.statusText,
+      headers: headersOf([...r.headers]),
+      body: Buffer.from(await r.arrayBuffer()).toString('latin1')
+    }
+  } finally {
+    await dispatcher.close()
   }
 }
 

@@ -202,7 +202,8 @@ function incomingDestroy(this: IncomingMessage, err: Error | null, cb: (err?: Er
   }
   // As node:http: destroying a request whose body is not complete closes its connection.
   if (!this.complete && this._streaming && !this.readableEnded) this.socket.destroy()
-  cb(err)
+  // As node's IncomingMessage: the error is emitted only when someone listens for it.
+  cb(this.listenerCount('error') > 0 ? err : null)
 }
 
 function incomingSetTimeout(this: IncomingMessage, ms: number, cb?: () => void): IncomingMessage {

@@ -80,6 +80,8 @@ export class ServerResponse extends Stream {
   readonly _seq: number
   #headers: Record<string, Header> | null = null
   #sent = false
+  /** writeHead() fixed the head before the body was known: node frames it as a stream then. */
+  #explicit = false
   #needDrain = false
   #onFinished: (res: ServerResponse) => void
 
@@ -221,11 +223,16 @@ export class ServerResponse extends Stream {
       }
     }
     this._header = true
+    this.#explicit = true
     return this
   }
 
   /** Node's `writeHeader` alias. */
-  writeHeader(statusCode: number, reason?: string | http.OutgoingHttpHeaders, headers?: http.OutgoingHttpHeaders): this {
+  writeHeader(
+    statusCode: number,
+    reason?: string | http.OutgoingHttpHeaders,
+    headers?: http.OutgoingHttpHeaders
+  ): this {
     return this.writeHead(statusCode, reason, headers)
   }
 
@@ -289,7 +296,11 @@ export class ServerResponse extends Stream {
     if (chunk === null) throw codedError(TypeError, 'ERR_STREAM_NULL_VALUES', 'May not write null values to stream')
     const body = bytes(chunk, encoding)
     if (this.destroyed) {
-      if (cb) process.nextTick(cb, codedError(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'))
+      if (cb)
+        process.nextTick(
+          cb,
+          codedError(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed')
+        )
       return false
     }
     const ok = this.#send(body, false)
@@ -314,7 +325,14 @@ export class ServerResponse extends Stream {
     this.finished = true
     this.writable = false
     if (cb) this.once('finish', cb)
-    if (!this.destroyed) this.#send(body, true)
+    if (!this.destroyed) {
+      if (this.#explicit && !this.#sent && !this.hasHeader('content-length')) {
+        // node:http renders the head at writeHead(): with no Content-Length given, the body is
+        // sent chunked (HTTP/1.1) even when end() brings all of it.
+        this.#send(null, false)
+        this.#send(body ?? '', true)
+      } else this.#send(body, true)
+    }
     process.nextTick(finish, this)
     return this
   }

@@ -51,7 +51,14 @@ function listenArgs(args: unknown[]): ListenArgs {
   if (cb) args = args.slice(0, -1)
   const [a, b, c] = args
   if (a !== null && typeof a === 'object') {
-    const o = a as { port?: number | string; host?: string; path?: string; backlog?: number; ipv6Only?: boolean; reusePort?: boolean }
+    const o = a as {
+      port?: number | string
+      host?: string
+      path?: string
+      backlog?: number
+      ipv6Only?: boolean
+      reusePort?: boolean
+    }
     return {
       opts: {
         ...(o.path !== undefined ? { path: o.path } : { port: Number(o.port ?? 0) }),
@@ -119,7 +126,11 @@ export class Server extends EventEmitter {
     const { opts, cb } = listenArgs(args)
     if (cb) this.once('listening', cb)
     if (this.#engine !== undefined || this.#starting)
-      throw codedError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.')
+      throw codedError(
+        Error,
+        'ERR_SERVER_ALREADY_LISTEN',
+        'Listen method has been called more than once without closing.'
+      )
     this.#starting = true
     const eo: EngineOptions = {
       ...opts,
@@ -307,6 +318,7 @@ export class Server extends EventEmitter {
  * where io_uring is not available (`backend` says which).
  */
 export function createServer(options?: ServerOptions | RequestListener, listener?: RequestListener): Server {
-  if (!usesRing()) return http.createServer(options as http.ServerOptions, listener as unknown as http.RequestListener) as never
+  if (!usesRing())
+    return http.createServer(options as http.ServerOptions, listener as unknown as http.RequestListener) as never
   return new Server(options, listener)
 }
