@@ -157,25 +157,28 @@ export class IncomingMessage extends Readable {
     return incomingSetTimeout.call(this, ms, cb) as this
   }
 
-  /** @internal a body chunk from the engine (`null`: the end). */
-  _chunk(chunk: Buffer | null): void {
+  /**
+   * @internal a body chunk from the engine (`null`: the end). Static (as `_abort`): a swapped
+   * prototype does not lose it.
+   */
+  static _chunk(req: IncomingMessage, chunk: Buffer | null): void {
     if (chunk === null) {
-      this.complete = true
-      this.push(null)
+      req.complete = true
+      req.push(null)
       return
     }
-    if (!this.push(chunk) && !this._paused) {
-      this._paused = true
-      this._source.pause(this._conn)
+    if (!req.push(chunk) && !req._paused) {
+      req._paused = true
+      req._source.pause(req._conn)
     }
   }
 
   /** @internal the connection closed before the body was complete. */
-  _abort(): void {
-    if (this.complete) return
-    this.aborted = true
-    this.emit('aborted')
-    this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
+  static _abort(req: IncomingMessage): void {
+    if (req.complete) return
+    req.aborted = true
+    req.emit('aborted')
+    req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
   }
 }
 

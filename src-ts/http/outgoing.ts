@@ -374,25 +374,28 @@ export class ServerResponse extends Stream {
   /** Trailers are not supported by boros/http yet: ignored (as node does on non-chunked responses). */
   addTrailers(_headers: unknown): void {}
 
-  /** @internal the connection closed: 'close' (once) if the response did not finish first. */
-  _connClosed(): void {
-    if (this.finished) return
-    this.destroyed = true
-    this.writable = false
-    this.emit('close')
+  /**
+   * @internal the connection closed: 'close' (once) if the response did not finish first.
+   * Static (as the others the server calls): a swapped prototype does not lose it.
+   */
+  static _connClosed(res: ServerResponse): void {
+    if (res.finished) return
+    res.destroyed = true
+    res.writable = false
+    res.emit('close')
   }
 
   /** @internal 'finish' (and the server's bookkeeping), then 'close'. */
-  _finish(): void {
-    this.emit('prefinish')
-    this.emit('finish')
-    this.#onFinished(this)
-    process.nextTick(emitClose, this)
+  static _finish(res: ServerResponse): void {
+    res.emit('prefinish')
+    res.emit('finish')
+    res.#onFinished(res)
+    process.nextTick(emitClose, res)
   }
 }
 
 function finish(res: ServerResponse): void {
-  res._finish()
+  ServerResponse._finish(res)
 }
 
 function emitClose(res: ServerResponse): void {

@@ -175,7 +175,12 @@ export class Server extends EventEmitter {
       return this
     }
     if (cb) this.once('close', cb)
+    // Until the engine has closed every connection, the process stays alive (as node's server
+    // does while its handles close). The engine's close ops do not hold the loop themselves
+    // (seen here: an ava test ended at 'beforeExit' while a close was pending).
+    const hold = this.#unref ? undefined : setInterval(() => {}, 60_000)
     engine.close().then(() => {
+      clearInterval(hold)
       this.#engine = undefined
       this.emit('close')
     })
@@ -288,7 +293,7 @@ export class Server extends EventEmitter {
     const req = this.#bodies.get(conn)
     if (req === undefined) return
     if (chunk === null) this.#bodies.delete(conn)
-    req._chunk(chunk)
+    IncomingMessage._chunk(req, chunk)
   }
 
   #onClose(conn: number, err: Error | null): void {
@@ -297,12 +302,12 @@ export class Server extends EventEmitter {
     const req = this.#bodies.get(conn)
     if (req !== undefined) {
       this.#bodies.delete(conn)
-      req._abort()
+      IncomingMessage._abort(req)
     }
     const res = this.#open.get(conn)
     if (res !== undefined) {
       this.#open.delete(conn)
-      res._connClosed()
+      ServerResponse._connClosed(res)
     }
     const code = (err as { code?: string } | null)?.code
     if (err !== null && code !== 'ECONNRESET' && code !== 'EPIPE' && this.listenerCount('clientError') > 0) {
