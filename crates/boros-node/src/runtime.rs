@@ -417,6 +417,9 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     for round in 0.. {
         let mut rt = cell.borrow_mut();
         let reaped = rt.reap();
+        // What the HTTP engine's completions left to do (a receive to arm, a close).
+        rt.flush_http();
+        let pushed = rt.driver.has_unsubmitted();
         if rt.closing {
             rt.ready.clear();
             rt.events.clear();
@@ -428,7 +431,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             }
             break;
         }
-        if reaped == 0 && rt.ready.is_empty() && rt.events.is_empty() {
+        if reaped == 0 && rt.ready.is_empty() && rt.events.is_empty() && !pushed {
             // Nothing now: clear the eventfd, then look again, so a completion that landed
             // between the reap and the clear is not left without a wake-up.
             // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's

@@ -1,0 +1,155 @@
+/**
+ * `serve()` on node:http, where io_uring is unavailable: the same options, the same server
+ * object, the same `Request`/`Response` handling (real undici objects here).
+ * @module
+ */
+import * as http from 'node:http'
+import { Readable } from 'node:stream'
+import type { HttpServer, ServeOptions } from './serve.js'
+
+function toRequest(req: http.IncomingMessage, origin: string, signal: AbortSignal): Request {
+  const headers = new Headers()
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    try {
+      headers.append(raw[i]!, raw[i + 1]!)
+    } catch {}
+  }
+  const host = req.headers.host
+  const url = /^https?:\/\//i.test(req.url ?? '') ? req.url! : `${host ? `http://${host}` : origin}${req.url}`
+  const init: RequestInit & { duplex?: string } = { method: req.method, headers, signal }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    init.body = Readable.toWeb(req) as unknown as ReadableStream
+    init.duplex = 'half'
+  }
+  return new Request(url, init)
+}
+
+async function send(res: http.ServerResponse, response: Response): Promise<void> {
+  const flat: string[] = []
+  for (const [k, v] of response.headers) flat.push(k, v)
+  const body = response.body
+  if (body === null) {
+    res.writeHead(response.status, response.statusText || undefined, flat)
+    res.end()
+    return
+  }
+  const reader = body.getReader()
+  const first = await reader.read()
+  const second = first.done ? first : await reader.read()
+  if (second.done) {
+    const bytes = first.done ? Buffer.alloc(0) : Buffer.from(first.value)
+    if (!response.headers.has('content-length')) flat.push('Content-Length', String(bytes.length))
+    res.writeHead(response.status, response.statusText || undefined, flat)
+    res.end(bytes)
+    return
+  }
+  res.writeHead(response.status, response.statusText || undefined, flat)
+  res.write(first.value)
+  let ok = res.write(second.value)
+  for (;;) {
+    if (!ok) {
+      if (res.destroyed) {
+        await reader.cancel()
+        return
+      }
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve)
+        res.once('close', resolve)
+      })
+    }
+    const next = await reader.read()
+    if (next.done) break
+    ok = res.write(next.value)
+  }
+  res.end()
+}
+
+/** `serve()` on node:http. */
+export function serveOnNode(opts: ServeOptions, hostname: string, port: number): HttpServer {
+  let pending = 0
+  const options: http.ServerOptions = { noDelay: true }
+  for (const k of ['maxHeaderSize', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout'] as const) {
+    if (opts[k] !== undefined) (options as any)[k] = opts[k]
+  }
+  const onError = (err: unknown): Response | Promise<Response> => {
+    if (opts.error !== undefined) {
+      try {
+        return opts.error(err)
+      } catch (e) {
+        err = e
+      }
+    }
+    console.error(err)
+    return new Response('Internal Server Error', { status: 500 })
+  }
+  let origin = ''
+  const server = http.createServer(options, (req, res) => {
+    pending++
+    res.once('close', () => pending--)
+    const cl = Number(req.headers['content-length'] ?? 0)
+    if (opts.maxBodySize !== undefined && cl > opts.maxBodySize) {
+      res.writeHead(413, { Connection: 'close' }).end()
+      req.socket.destroySoon()
+      return
+    }
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue()
+    const ac = new AbortController()
+    res.once('close', () => {
+      if (!res.writableFinished) ac.abort(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
+    })
+    let out: Response | Promise<Response>
+    try {
+      out = opts.fetch(toRequest(req, origin, ac.signal), api)
+    } catch (err) {
+      out = onError(err)
+    }
+    Promise.resolve(out)
+      .then((r) => (r instanceof Response ? r : onError(new TypeError('fetch() did not return a Response'))))
+      .catch(onError)
+      .then((r) => send(res, r))
+      .catch(() => res.destroy())
+  })
+  if (opts.maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = opts.maxRequestsPerSocket
+  if (opts.unix !== undefined) server.listen(opts.unix)
+  else server.listen({ port, host: hostname, reusePort: opts.reusePort } as any)
+  const addr = server.address()
+  const boundPort = typeof addr === 'object' && addr !== null ? addr.port : 0
+  const boundHost = typeof addr === 'object' && addr !== null ? addr.address : (opts.unix ?? hostname)
+  origin = `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${boundPort}`
+  let resolveFinished!: () => void
+  const finished = new Promise<void>((r) => {
+    resolveFinished = r
+  })
+  let stopping: Promise<void> | undefined
+  const stop = (closeActive = false): Promise<void> => {
+    stopping ??= new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeIdleConnections()
+    }).then(resolveFinished)
+    if (closeActive) server.closeAllConnections()
+    return stopping
+  }
+  const api: HttpServer = {
+    port: boundPort,
+    hostname: boundHost,
+    url: new URL(`${origin}/`),
+    backend: 'node:http',
+    get pendingRequests() {
+      return pending
+    },
+    finished,
+    stop,
+    close: () => stop(),
+    ref: () => void server.ref(),
+    unref: () => void server.unref(),
+    [Symbol.asyncDispose]: () => stop()
+  }
+  server.on('error', (err) => console.error(err))
+  if (opts.signal !== undefined) {
+    if (opts.signal.aborted) queueMicrotask(() => stop())
+    else opts.signal.addEventListener('abort', () => stop(), { once: true })
+  }
+  opts.onListen?.({ hostname: boundHost, port: boundPort })
+  return api
+}
