@@ -229,7 +229,7 @@ impl Runtime {
 
     /// Lets the HTTP engine push what its connections need now (sends, receives, closes):
     /// called before each submit, so a turn's responses leave together.
-    fn flush_http(&mut self) {
+    pub(crate) fn flush_http(&mut self) {
         for key in crate::http::flush(&mut self.driver) {
             self.unreferenced.insert(key);
         }
