@@ -101,7 +101,7 @@ export function sendResponse(
     const list = st.headersList
     if ((body == null || typeof src === 'string' || src instanceof Uint8Array) && !list.cookies?.length) {
       const [head, hints] = lines(list, st.statusText || STATUS_TEXT[st.status] || '')
-      sink.respond(r, st.status, head, hints, body == null ? null : src, true)
+      sink.respond(r, st.status, head, hints | wire.HTTP_RESPOND_KNOWN_LENGTH, body == null ? null : src, true)
       sink.done(r)
       return
     }
@@ -128,12 +128,12 @@ async function streamResponse(sink: ResponseSink, r: RawRequest, res: Response):
   try {
     const first = await reader.read()
     if (first.done) {
-      sink.respond(r, res.status, head, hints, EMPTY, true)
+      sink.respond(r, res.status, head, hints | wire.HTTP_RESPOND_KNOWN_LENGTH, EMPTY, true)
       return
     }
     const second = await reader.read()
     if (second.done) {
-      sink.respond(r, res.status, head, hints, first.value, true)
+      sink.respond(r, res.status, head, hints | wire.HTTP_RESPOND_KNOWN_LENGTH, first.value, true)
       return
     }
     let ok = sink.respond(r, res.status, head, hints, first.value, false)

@@ -84,16 +84,18 @@ export function serveOnNode(opts: ServeOptions, hostname: string, port: number):
     return new Response('Internal Server Error', { status: 500 })
   }
   let origin = ''
+  // Timeouts checked as often as the engine checks them (node's default is every 30 s).
+  const shortest = Math.min(opts.headersTimeout ?? 60_000, opts.requestTimeout || 300_000, opts.keepAliveTimeout || 5_000)
+  ;(options as any).connectionsCheckingInterval = Math.max(25, Math.min(1000, Math.floor(shortest / 4)))
   const server = http.createServer(options, (req, res) => {
     pending++
     res.once('close', () => pending--)
     const cl = Number(req.headers['content-length'] ?? 0)
     if (opts.maxBodySize !== undefined && cl > opts.maxBodySize) {
-      res.writeHead(413, { Connection: 'close' }).end()
-      req.socket.destroySoon()
+      // As the engine answers it (node:http has no body limit of its own).
+      req.socket.end('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n')
       return
     }
-    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue()
     const ac = new AbortController()
     res.once('close', () => {
       if (!res.writableFinished) ac.abort(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
@@ -111,12 +113,25 @@ export function serveOnNode(opts: ServeOptions, hostname: string, port: number):
       .catch(() => res.destroy())
   })
   if (opts.maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = opts.maxRequestsPerSocket
+  let boundPort = 0
+  let boundHost = opts.unix ?? hostname
+  const ready = new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err)
+    server.once('error', onError)
+    server.once('listening', () => {
+      server.off('error', onError)
+      const addr = server.address()
+      if (typeof addr === 'object' && addr !== null) {
+        boundPort = addr.port
+        boundHost = addr.address
+      }
+      origin = `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${boundPort}`
+      opts.onListen?.({ hostname: boundHost, port: boundPort })
+      resolve()
+    })
+  })
   if (opts.unix !== undefined) server.listen(opts.unix)
   else server.listen({ port, host: hostname, reusePort: opts.reusePort } as any)
-  const addr = server.address()
-  const boundPort = typeof addr === 'object' && addr !== null ? addr.port : 0
-  const boundHost = typeof addr === 'object' && addr !== null ? addr.address : (opts.unix ?? hostname)
-  origin = `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${boundPort}`
   let resolveFinished!: () => void
   const finished = new Promise<void>((r) => {
     resolveFinished = r
@@ -131,9 +146,16 @@ export function serveOnNode(opts: ServeOptions, hostname: string, port: number):
     return stopping
   }
   const api: HttpServer = {
-    port: boundPort,
-    hostname: boundHost,
-    url: new URL(`${origin}/`),
+    get port() {
+      return boundPort
+    },
+    get hostname() {
+      return boundHost
+    },
+    get url() {
+      return new URL(`${origin || `http://${hostname}:${port}`}/`)
+    },
+    ready,
     backend: 'node:http',
     get pendingRequests() {
       return pending
@@ -145,11 +167,10 @@ export function serveOnNode(opts: ServeOptions, hostname: string, port: number):
     unref: () => void server.unref(),
     [Symbol.asyncDispose]: () => stop()
   }
-  server.on('error', (err) => console.error(err))
+  ready.then(() => server.on('error', (err) => console.error(err))).catch(() => {})
   if (opts.signal !== undefined) {
     if (opts.signal.aborted) queueMicrotask(() => stop())
     else opts.signal.addEventListener('abort', () => stop(), { once: true })
   }
-  opts.onListen?.({ hostname: boundHost, port: boundPort })
   return api
 }

@@ -49,6 +49,12 @@ export interface HttpServer {
   readonly backend: 'io_uring' | 'node:http'
   /** Requests being answered. */
   readonly pendingRequests: number
+  /**
+   * Resolves once listening (at once on io_uring, where `serve()` binds synchronously; on the
+   * node:http fallback `port`/`hostname`/`url` are known only then). Rejects with the listen
+   * error on the fallback.
+   */
+  readonly ready: Promise<void>
   /** Resolves once the server stopped and its connections are closed. */
   readonly finished: Promise<void>
   /** Stops accepting; with `closeActiveConnections`, closes busy connections too. */
@@ -208,6 +214,7 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     hostname: boundHost,
     url: new URL(`${ctx.origin}/`),
     backend: 'io_uring',
+    ready: Promise.resolve(),
     get pendingRequests() {
       return pending
     },

@@ -126,7 +126,11 @@ pub unsafe fn init(
         ));
     }
     let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
-    let driver = Driver::<dyn NodeOp>::build(&boros::Config::default())
+    let config = boros::Config {
+        task_run: task_run_mode(),
+        ..boros::Config::default()
+    };
+    let driver = Driver::<dyn NodeOp>::build(&config)
         .map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
 
     // SAFETY: valid env and values per the contract; out-pointers are locals.
@@ -201,6 +205,22 @@ pub unsafe fn init(
     }
     CURRENT.with(|c| c.set(raw));
     Ok(arena_offset as u32)
+}
+
+/// How this env's ring runs completion work: `COOP_TASKRUN` unless `BOROS_TASKRUN=defer`.
+///
+/// libuv sleeps in epoll on the ring's eventfd. With `DEFER_TASKRUN`, a socket or pipe
+/// wake-up that arrives while the thread sleeps there signals that eventfd ~14 ms late on some
+/// kernels (6.18 here; `bench/net/wake/wake.c` shows it without boros, `boros doctor` checks
+/// it): a single-connection round trip took 16 ms instead of 0.03 ms. With `COOP_TASKRUN` the
+/// socket wake-up runs the completion work as the thread leaves epoll, the CQE signals the
+/// eventfd at once, and nothing else changes for us: `TASKRUN_FLAG` still tells `reap` when
+/// to enter. (Measured in bench/README.md, "Wake-ups".)
+fn task_run_mode() -> boros::TaskRun {
+    match std::env::var("BOROS_TASKRUN").as_deref() {
+        Ok("defer") => boros::TaskRun::Defer,
+        _ => boros::TaskRun::Coop,
+    }
 }
 
 impl Runtime {

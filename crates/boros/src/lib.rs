@@ -64,5 +64,5 @@ pub use fixed::RegisterError;
 pub use io_uring;
 pub use kernel::KernelVersion;
 pub use net::SockAddr;
-pub use setup::{Config, RingInfo};
+pub use setup::{Config, RingInfo, TaskRun};
 pub use slab::OpKey;

@@ -16,6 +16,8 @@ pub struct Config {
     /// kernel async worker backend this ring shares (`IORING_SETUP_ATTACH_WQ`), for several
     /// rings of one program (one per thread). That ring must stay open while this one is set up.
     pub attach_wq: Option<std::os::fd::RawFd>,
+    /// When the kernel runs completion work (see [`TaskRun`]).
+    pub task_run: TaskRun,
 }
 
 impl Default for Config {
@@ -24,8 +26,26 @@ impl Default for Config {
             sq_entries: 4096,
             cq_entries: 8192,
             attach_wq: None,
+            task_run: TaskRun::Defer,
         }
     }
+}
+
+/// When the kernel runs the completion work of socket/pipe ops (the task work a poll wake-up
+/// queues), and so how a host that sleeps elsewhere (libuv's epoll) hears of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskRun {
+    /// `DEFER_TASKRUN | TASKRUN_FLAG` (6.1): only when the owner calls `io_uring_enter(GETEVENTS)`;
+    /// fewest interruptions, best batching. A thread that blocks in `io_uring_enter` itself is
+    /// woken at once. But on some kernels (6.18 here) a registered eventfd is signalled ~14 ms
+    /// late when the owner is asleep elsewhere (poll/epoll) as a socket wake-up queues the
+    /// work, and polling the ring fd is never woken by it.
+    #[default]
+    Defer,
+    /// `COOP_TASKRUN | TASKRUN_FLAG` (5.19): run at the owner's next entry into the kernel (any
+    /// syscall, or the wake-up of its epoll), with no inter-processor interrupt; the CQE then
+    /// signals the eventfd like any completion. For hosts that sleep in their own poller.
+    Coop,
 }
 
 /// What was set up, for `runtime()` and diagnostics.
@@ -55,7 +75,6 @@ pub const MIN_SQ_ENTRIES: u32 = 8;
 /// and its kernel thread keeps the creator's credentials (CVE-2024-22017).
 const REQUIRED: &[&str] = &[
     "SINGLE_ISSUER",
-    "DEFER_TASKRUN",
     "TASKRUN_FLAG",
     "SUBMIT_ALL",
     "CLAMP",
@@ -132,9 +151,12 @@ fn build_sized(
     let mut last = None;
     for no_sqarray in attempts {
         let mut b = IoUring::builder();
-        b.setup_single_issuer()
-            .setup_defer_taskrun()
-            .setup_taskrun_flag()
+        b.setup_single_issuer();
+        match config.task_run {
+            TaskRun::Defer => b.setup_defer_taskrun(),
+            TaskRun::Coop => b.setup_coop_taskrun(),
+        };
+        b.setup_taskrun_flag()
             .setup_submit_all()
             .setup_clamp()
             .setup_cqsize(cq);
@@ -147,6 +169,13 @@ fn build_sized(
         match b.build(sq) {
             Ok(ring) => {
                 let mut flags: Vec<&'static str> = REQUIRED.to_vec();
+                flags.insert(
+                    1,
+                    match config.task_run {
+                        TaskRun::Defer => "DEFER_TASKRUN",
+                        TaskRun::Coop => "COOP_TASKRUN",
+                    },
+                );
                 if no_sqarray {
                     flags.push("NO_SQARRAY");
                 }

@@ -109,6 +109,7 @@ fn setup_flags_and_sizes() {
         sq_entries: 64,
         cq_entries: 8,
         attach_wq: None,
+        ..Config::default()
     })
     .unwrap();
     assert!(
@@ -130,6 +131,7 @@ fn thousand_reads_in_one_batch() {
         sq_entries: 1024,
         cq_entries: 2048,
         attach_wq: None,
+        ..Config::default()
     })
     .unwrap();
     assert!(driver.info().sq_entries >= N);
@@ -232,6 +234,7 @@ fn cq_overflow_loses_nothing() {
         sq_entries: 8,
         cq_entries: 16,
         attach_wq: None,
+        ..Config::default()
     })
     .unwrap();
     assert_eq!(driver.info().sq_entries, 8);

@@ -139,7 +139,7 @@ pub fn http_respond(
         let headers = &h[(split + 2).min(h.len())..];
         http::with_server(srv, |s| {
             let cx = Ctx {
-                keep_alive_secs: s.limits.keep_alive.as_secs(),
+                keep_alive_secs: (!s.limits.keep_alive.is_zero()).then(|| s.limits.keep_alive.as_secs()),
                 force_close: s.closing,
             };
             let hwm = s.limits.hwm;
