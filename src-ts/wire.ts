@@ -68,6 +68,7 @@ export const HTTP_ERR_INVALID_CONSTANT = 14
 export const HTTP_RESPOND_NO_DATE = 1
 export const HTTP_RESPOND_CLOSE = 2
 export const HTTP_RESPOND_NO_FRAMING = 4
+export const HTTP_RESPOND_KNOWN_LENGTH = 8
 export const HTTP_H_CONTENT_LENGTH = 256
 export const HTTP_H_TRANSFER_ENCODING = 512
 export const HTTP_H_TE_CHUNKED = 1024
@@ -77,7 +78,7 @@ export const HTTP_H_CONN_CLOSE = 8192
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 1994686183
+export const DIGEST = 356784084
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

@@ -411,6 +411,11 @@ export class Engine {
     }
   }
 
+  /** Whether connection `conn` is still open. */
+  isOpen(conn: number): boolean {
+    return this.#b.httpConnFd(this.#srv, conn) >= 0
+  }
+
   /** Open connections. */
   get connections(): number {
     return this.#b.httpConnections(this.#srv)

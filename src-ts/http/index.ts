@@ -1,10 +1,14 @@
 /**
- * `boros/http`: HTTP/1.1 served next to the ring. `createServer((req, res) => …)` (node:http's
- * shape) on the boros engine (`engine.ts`); node:http where io_uring is unavailable.
+ * `boros/http`: HTTP/1.1 served next to the ring. `serve({ fetch })` (Bun.serve / Deno.serve's
+ * shape) and `createServer((req, res) => …)` (node:http's shape) on the boros engine
+ * (`engine.ts`); node:http where io_uring is unavailable.
  * @module
  */
 import { usesRing } from '../binding.js'
 
+export { serve } from './serve.js'
+export type { FetchHandler, HttpServer, ServeOptions } from './serve.js'
+export { ServeRequest } from './request.js'
 export { createServer, Server } from './server.js'
 export type { ServerOptions } from './server.js'
 export { IncomingMessage } from './incoming.js'

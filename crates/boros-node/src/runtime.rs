@@ -249,7 +249,7 @@ impl Runtime {
 
     /// Lets the HTTP engine push what its connections need now (sends, receives, closes):
     /// called before each submit, so a turn's responses leave together.
-    fn flush_http(&mut self) {
+    pub(crate) fn flush_http(&mut self) {
         for key in crate::http::flush(&mut self.driver) {
             self.unreferenced.insert(key);
         }
@@ -437,6 +437,9 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     for round in 0.. {
         let mut rt = cell.borrow_mut();
         let reaped = rt.reap();
+        // What the HTTP engine's completions left to do (a receive to arm, a close).
+        rt.flush_http();
+        let pushed = rt.driver.has_unsubmitted();
         if rt.closing {
             rt.ready.clear();
             rt.events.clear();
@@ -448,7 +451,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             }
             break;
         }
-        if reaped == 0 && rt.ready.is_empty() && rt.events.is_empty() {
+        if reaped == 0 && rt.ready.is_empty() && rt.events.is_empty() && !pushed {
             // Nothing now: clear the eventfd, then look again, so a completion that landed
             // between the reap and the clear is not left without a wake-up.
             // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's

@@ -268,6 +268,9 @@ pub mod http {
     pub const RESPOND_NO_DATE: i64 = 1;
     pub const RESPOND_CLOSE: i64 = 2;
     pub const RESPOND_NO_FRAMING: i64 = 4;
+    /// `Content-Length` whenever the whole body is known at the head (also on HTTP/1.0 and
+    /// for HEAD), as Bun.serve and Deno.serve write it.
+    pub const RESPOND_KNOWN_LENGTH: i64 = 8;
     pub const H_CONTENT_LENGTH: i64 = 256;
     pub const H_TRANSFER_ENCODING: i64 = 512;
     pub const H_TE_CHUNKED: i64 = 1024;
@@ -277,7 +280,7 @@ pub mod http {
 }
 
 /// The HTTP engine's numbers, named (digest and TS file, after [`NUMBERS`]).
-const HTTP_NUMBERS: [(&str, i64); 37] = [
+const HTTP_NUMBERS: [(&str, i64); 38] = [
     ("HTTP_REC_REQUEST", http::REC_REQUEST),
     ("HTTP_REC_BODY", http::REC_BODY),
     ("HTTP_REC_BODY_END", http::REC_BODY_END),
@@ -309,6 +312,7 @@ const HTTP_NUMBERS: [(&str, i64); 37] = [
     ("HTTP_RESPOND_NO_DATE", http::RESPOND_NO_DATE),
     ("HTTP_RESPOND_CLOSE", http::RESPOND_CLOSE),
     ("HTTP_RESPOND_NO_FRAMING", http::RESPOND_NO_FRAMING),
+    ("HTTP_RESPOND_KNOWN_LENGTH", http::RESPOND_KNOWN_LENGTH),
     ("HTTP_H_CONTENT_LENGTH", http::H_CONTENT_LENGTH),
     ("HTTP_H_TRANSFER_ENCODING", http::H_TRANSFER_ENCODING),
     ("HTTP_H_TE_CHUNKED", http::H_TE_CHUNKED),

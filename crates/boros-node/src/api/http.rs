@@ -52,7 +52,12 @@ pub fn http_listen(fd: i32, stream: u32, limits: HttpLimits) -> Result<u32> {
         max_requests: limits.max_requests_per_socket,
         hwm: limits.high_water_mark as usize,
     };
-    runtime::with(|_| Ok(http::add_server(stream, fd, l)))
+    runtime::with(|rt| {
+        let srv = http::add_server(stream, fd, l);
+        // Arm the accept now: it is what keeps the loop alive.
+        rt.flush_http();
+        Ok(srv)
+    })
 }
 
 /// A latin1 string's bytes into `out`.
@@ -134,7 +139,7 @@ pub fn http_respond(
         let headers = &h[(split + 2).min(h.len())..];
         http::with_server(srv, |s| {
             let cx = Ctx {
-                keep_alive_secs: s.limits.keep_alive.as_secs(),
+                keep_alive_secs: (!s.limits.keep_alive.is_zero()).then(|| s.limits.keep_alive.as_secs()),
                 force_close: s.closing,
             };
             let hwm = s.limits.hwm;

@@ -332,7 +332,6 @@ impl Conn {
         if self.pipe.slots.is_empty() {
             self.idle_since = Instant::now();
         }
-        self.dirty = true;
     }
 
     /// `100 Continue` for the newest request, ahead of its response.
@@ -347,7 +346,6 @@ impl Conn {
             }
             let out = if front { &mut self.out } else { &mut r.held };
             out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-            self.dirty = true;
         }
     }
 }

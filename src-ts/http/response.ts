@@ -1,0 +1,161 @@
+/**
+ * Sending a `Response` returned by a `serve()` handler. Fast path: where undici keeps the
+ * response's state under a symbol (Node 20/22) and the body is a string or bytes, status,
+ * headers and body are read from it directly: no stream, one native call. Otherwise the body
+ * stream is read: a body of one chunk still goes out with `Content-Length`; longer bodies are
+ * streamed (`Transfer-Encoding: chunked`), with backpressure.
+ * @module
+ */
+import * as wire from '../wire.js'
+import type { RawRequest } from './engine.js'
+
+/** Where a response goes (the engine, for one server). */
+export interface ResponseSink {
+  respond(r: RawRequest, status: number, head: string, flags: number, body: Uint8Array | string | null, end: boolean): boolean
+  write(r: RawRequest, chunk: Uint8Array | string, end: boolean): boolean
+  /** Resolves once the connection can take more (or is gone). */
+  drain(r: RawRequest): Promise<void>
+  /** Whether the connection is still open. */
+  open(r: RawRequest): boolean
+  /** The response is finished (or abandoned). */
+  done(r: RawRequest): void
+}
+
+/** undici's internal state symbol of a Response, where it has one (Node 20/22). */
+const kState: symbol | undefined = (() => {
+  try {
+    const probe = new Response('x', { status: 299, headers: { 'x-probe': '1' } })
+    for (const s of Object.getOwnPropertySymbols(probe)) {
+      const v = (probe as any)[s]
+      if (v?.status === 299 && v.headersList !== undefined && v.body?.source === 'x') {
+        if (typeof v.headersList[Symbol.iterator] === 'function') return s
+      }
+    }
+  } catch {}
+  return undefined
+})()
+
+const EMPTY = new Uint8Array(0)
+
+/** `Name: value\r\n` lines of `[name, value]` pairs and their `wire.HTTP_H_*` hints. */
+function lines(pairs: Iterable<[string, string]>, reason: string): [string, number] {
+  let head = `${reason}\r\n`
+  let hints = 0
+  for (const [name, value] of pairs) {
+    head += `${name}: ${value}\r\n`
+    switch (name.length) {
+      case 4:
+        if (name === 'date') hints |= wire.HTTP_H_DATE
+        break
+      case 10:
+        if (name === 'connection') {
+          hints |= wire.HTTP_H_CONNECTION
+          if (/(^|,)\s*close\s*(,|$)/i.test(value)) hints |= wire.HTTP_H_CONN_CLOSE
+        }
+        break
+      case 14:
+        if (name === 'content-length') hints |= wire.HTTP_H_CONTENT_LENGTH
+        break
+      case 17:
+        if (name === 'transfer-encoding') {
+          hints |= wire.HTTP_H_TRANSFER_ENCODING
+          if (/(^|,)\s*chunked\s*$/i.test(value)) hints |= wire.HTTP_H_TE_CHUNKED
+        }
+        break
+    }
+  }
+  return [head, hints]
+}
+
+function reasonOf(res: Response): string {
+  return res.statusText || STATUS_TEXT[res.status] || ''
+}
+
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 404: 'Not Found' }
+import { STATUS_CODES } from 'node:http'
+for (const [k, v] of Object.entries(STATUS_CODES)) if (v !== undefined) STATUS_TEXT[Number(k)] = v
+
+/** Sends `res` (or, if it is not a Response, the error handler's answer) for request `r`. */
+export function sendResponse(
+  sink: ResponseSink,
+  r: RawRequest,
+  res: unknown,
+  onError: (err: unknown) => Response | Promise<Response>,
+  retry = true
+): void {
+  if (!(res instanceof Response)) {
+    const err = new TypeError(`fetch() returned ${res === null ? 'null' : typeof res}, not a Response`)
+    if (!retry) return failed(sink, r)
+    Promise.resolve()
+      .then(() => onError(err))
+      .then(
+        (x) => sendResponse(sink, r, x, onError, false),
+        () => failed(sink, r)
+      )
+    return
+  }
+  if (kState !== undefined) {
+    const st = (res as any)[kState]
+    const body = st.body
+    const src = body == null ? null : body.source
+    const list = st.headersList
+    if ((body == null || typeof src === 'string' || src instanceof Uint8Array) && !list.cookies?.length) {
+      const [head, hints] = lines(list, st.statusText || STATUS_TEXT[st.status] || '')
+      sink.respond(r, st.status, head, hints | wire.HTTP_RESPOND_KNOWN_LENGTH, body == null ? null : src, true)
+      sink.done(r)
+      return
+    }
+  }
+  streamResponse(sink, r, res).catch(() => {
+    sink.done(r)
+  })
+}
+
+function failed(sink: ResponseSink, r: RawRequest): void {
+  sink.respond(r, 500, 'Internal Server Error\r\n', 0, 'Internal Server Error', true)
+  sink.done(r)
+}
+
+async function streamResponse(sink: ResponseSink, r: RawRequest, res: Response): Promise<void> {
+  const [head, hints] = lines(res.headers as unknown as Iterable<[string, string]>, reasonOf(res))
+  const body = res.body
+  if (body === null) {
+    sink.respond(r, res.status, head, hints, null, true)
+    sink.done(r)
+    return
+  }
+  const reader = body.getReader()
+  try {
+    const first = await reader.read()
+    if (first.done) {
+      sink.respond(r, res.status, head, hints | wire.HTTP_RESPOND_KNOWN_LENGTH, EMPTY, true)
+      return
+    }
+    const second = await reader.read()
+    if (second.done) {
+      sink.respond(r, res.status, head, hints | wire.HTTP_RESPOND_KNOWN_LENGTH, first.value, true)
+      return
+    }
+    let ok = sink.respond(r, res.status, head, hints, first.value, false)
+    ok = sink.write(r, second.value, false) && ok
+    for (;;) {
+      if (!ok) {
+        if (!sink.open(r)) {
+          await reader.cancel()
+          return
+        }
+        await sink.drain(r)
+      }
+      const next = await reader.read()
+      if (next.done) break
+      ok = sink.write(r, next.value, false)
+    }
+    sink.write(r, EMPTY, true)
+  } catch (err) {
+    // The body failed mid-way: the connection cannot carry a valid response any more.
+    reader.cancel(err).catch(() => {})
+    throw err
+  } finally {
+    sink.done(r)
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * `serve({ fetch })`: the web-standard handler shape of `Bun.serve` and `Deno.serve` on the
+ * boros HTTP engine: a `Request` in, a `Response` (or a promise of one) out, bodies streamed
+ * both ways. Requests are {@link ServeRequest}s (a `Request` made lazily); a returned
+ * `Response` is read without its stream when its body is a string or bytes (see
+ * `response.ts`). Where io_uring is unavailable the same API runs on node:http.
+ * @module
+ */
+import { usesRing } from '../binding.js'
+import { Engine, type RawRequest } from './engine.js'
+import { BodyChannel, ServeRequest } from './request.js'
+import { sendResponse, type ResponseSink } from './response.js'
+import { serveOnNode } from './serve-node.js'
+
+/** A `fetch` handler: `Response` or a promise of one. */
+export type FetchHandler = (request: Request, server: HttpServer) => Response | Promise<Response>
+
+/** `serve()` options (Bun.serve / Deno.serve's shape, plus node:http's limits). */
+export interface ServeOptions {
+  fetch: FetchHandler
+  /** Port (default 3000, 0: any free port). */
+  port?: number
+  /** Address to bind: an IP address or `'localhost'` (default `'0.0.0.0'`). */
+  hostname?: string
+  /** A Unix socket path instead of TCP. */
+  unix?: string
+  reusePort?: boolean
+  /** Aborting it stops the server (as `stop()`). */
+  signal?: AbortSignal
+  /** Turns an error thrown by `fetch` into a response (default: 500, and the error logged). */
+  error?: (error: unknown) => Response | Promise<Response>
+  /** Called once listening (default: nothing is printed). */
+  onListen?: (address: { hostname: string; port: number }) => void
+  maxHeaderSize?: number
+  headersTimeout?: number
+  requestTimeout?: number
+  keepAliveTimeout?: number
+  maxRequestsPerSocket?: number
+  /** Largest request body accepted (413 past it). Unlimited by default. */
+  maxBodySize?: number
+}
+
+/** What `serve()` returns (Bun.serve's and Deno.serve's server, together). */
+export interface HttpServer {
+  readonly port: number
+  readonly hostname: string
+  readonly url: URL
+  /** `'io_uring'` (the boros engine) or `'node:http'` (the fallback). */
+  readonly backend: 'io_uring' | 'node:http'
+  /** Requests being answered. */
+  readonly pendingRequests: number
+  /**
+   * Resolves once listening (at once on io_uring, where `serve()` binds synchronously; on the
+   * node:http fallback `port`/`hostname`/`url` are known only then). Rejects with the listen
+   * error on the fallback.
+   */
+  readonly ready: Promise<void>
+  /** Resolves once the server stopped and its connections are closed. */
+  readonly finished: Promise<void>
+  /** Stops accepting; with `closeActiveConnections`, closes busy connections too. */
+  stop(closeActiveConnections?: boolean): Promise<void>
+  /** The same as `stop()`. */
+  close(): Promise<void>
+  ref(): void
+  unref(): void
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+const kChannels = Symbol('channels')
+
+/** Serves HTTP/1.1 with `options.fetch` (or the handler given alone). */
+export function serve(options: ServeOptions | FetchHandler): HttpServer {
+  const opts: ServeOptions = typeof options === 'function' ? { fetch: options } : options
+  if (typeof opts?.fetch !== 'function') {
+    throw Object.assign(new TypeError('The "options.fetch" property must be of type function'), {
+      code: 'ERR_INVALID_ARG_TYPE'
+    })
+  }
+  let hostname = opts.hostname ?? '0.0.0.0'
+  if (hostname === 'localhost') hostname = '127.0.0.1'
+  const port = opts.port ?? 3000
+  return usesRing() ? serveOnRing(opts, hostname, port) : serveOnNode(opts, hostname, port)
+}
+
+function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer {
+  let engine!: Engine
+  /** Streamed request bodies and live requests, by connection. */
+  const live = new Map<number, Map<number, ServeRequest>>()
+  const channels = new Map<number, Map<number, BodyChannel>>()
+  let pending = 0
+  let resolveFinished!: () => void
+  const finished = new Promise<void>((r) => {
+    resolveFinished = r
+  })
+  let stopping: Promise<void> | undefined
+
+  const sink: ResponseSink = {
+    respond: (r, status, head, flags, body, end) => engine.respondRaw(r.conn, r.seq, status, head, flags, body, end),
+    write: (r, chunk, end) => engine.write(r.conn, r.seq, chunk, end),
+    drain: (r) => new Promise<void>((resolve) => engine.onDrain(r.conn, resolve)),
+    open: (r) => engine.isOpen(r.conn),
+    done: (r) => {
+      pending--
+      const m = live.get(r.conn)
+      if (m !== undefined) {
+        m.delete(r.seq)
+        if (m.size === 0) live.delete(r.conn)
+      }
+    }
+  }
+
+  const handle = (r: RawRequest): void => {
+    pending++
+    let channel: BodyChannel | undefined
+    if (r.streaming) {
+      channel = new BodyChannel((on) => (on ? engine.pause(r.conn) : engine.resume(r.conn)))
+      let m = channels.get(r.conn)
+      if (m === undefined) channels.set(r.conn, (m = new Map()))
+      m.set(r.seq, channel)
+    }
+    if (r.expectContinue) engine.continue(r.conn)
+    const req = new ServeRequest(r, ctx, channel)
+    if (r.streaming || r.upgrade) {
+      let m = live.get(r.conn)
+      if (m === undefined) live.set(r.conn, (m = new Map()))
+      m.set(r.seq, req)
+    }
+    let res: Response | Promise<Response>
+    try {
+      res = opts.fetch(req as unknown as Request, server)
+    } catch (err) {
+      res = onError(err)
+    }
+    if (res instanceof Response) sendResponse(sink, r, res, onError)
+    else
+      Promise.resolve(res).then(
+        (x) => sendResponse(sink, r, x, onError),
+        (err) => sendResponse(sink, r, onError(err), onError)
+      )
+  }
+
+  const onError = (err: unknown): Response | Promise<Response> => {
+    if (opts.error !== undefined) {
+      try {
+        return opts.error(err)
+      } catch (e) {
+        err = e
+      }
+    }
+    console.error(err)
+    return new Response('Internal Server Error', { status: 500 })
+  }
+
+  engine = Engine.listenSync(
+    {
+      host,
+      port,
+      path: opts.unix,
+      reusePort: opts.reusePort,
+      maxHeaderSize: opts.maxHeaderSize,
+      headersTimeout: opts.headersTimeout,
+      requestTimeout: opts.requestTimeout,
+      keepAliveTimeout: opts.keepAliveTimeout,
+      maxRequestsPerSocket: opts.maxRequestsPerSocket,
+      maxBodySize: opts.maxBodySize
+    },
+    {
+      onRequests(reqs) {
+        for (let i = 0; i < reqs.length; i++) handle(reqs[i]!)
+      },
+      onBody(conn, seq, chunk) {
+        const m = channels.get(conn)
+        const ch = m?.get(seq)
+        if (ch === undefined) return
+        ch.push(chunk)
+        if (chunk === null) {
+          m!.delete(seq)
+          if (m!.size === 0) channels.delete(conn)
+        }
+      },
+      onClose(conn, err) {
+        const e = err ?? Object.assign(new Error('aborted'), { code: 'ECONNRESET' })
+        const m = live.get(conn)
+        if (m !== undefined) {
+          live.delete(conn)
+          for (const req of m.values()) req.closed(e)
+        }
+        const c = channels.get(conn)
+        if (c !== undefined) {
+          channels.delete(conn)
+          for (const ch of c.values()) ch.fail(e)
+        }
+      },
+      onError(err) {
+        console.error(err)
+      }
+    }
+  )
+  const addr = engine.address()
+  const boundPort = typeof addr === 'string' ? 0 : addr.port
+  const boundHost = typeof addr === 'string' ? addr : addr.address
+  const ctx = { origin: `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${boundPort}` }
+
+  const stop = (closeActive = false): Promise<void> => {
+    if (stopping === undefined) {
+      stopping = engine.close().then(resolveFinished)
+    }
+    if (closeActive) engine.closeAllConnections()
+    return stopping
+  }
+  const server: HttpServer & { [kChannels]: unknown } = {
+    [kChannels]: channels,
+    port: boundPort,
+    hostname: boundHost,
+    url: new URL(`${ctx.origin}/`),
+    backend: 'io_uring',
+    ready: Promise.resolve(),
+    get pendingRequests() {
+      return pending
+    },
+    finished,
+    stop,
+    close: () => stop(),
+    ref: () => engine.ref(),
+    unref: () => engine.unref(),
+    [Symbol.asyncDispose]: () => stop()
+  }
+  if (opts.signal !== undefined) {
+    if (opts.signal.aborted) queueMicrotask(() => stop())
+    else opts.signal.addEventListener('abort', () => stop(), { once: true })
+  }
+  opts.onListen?.({ hostname: boundHost, port: boundPort })
+  return server
+}
