@@ -886,6 +886,7 @@ module.exports.tcpListen = nativeBinding.tcpListen
 module.exports.unixConnect = nativeBinding.unixConnect
 module.exports.unixListen = nativeBinding.unixListen
 module.exports.unlink = nativeBinding.unlink
+module.exports.wakeProbe = nativeBinding.wakeProbe
 module.exports.WIRE_DIGEST = nativeBinding.WIRE_DIGEST
 module.exports.write = nativeBinding.write
 module.exports.writev = nativeBinding.writev
