@@ -120,6 +120,9 @@ export declare function fsync(fileKind: number, file: number, datasync: boolean,
  */
 export declare function ftruncate(fileKind: number, file: number, len: number, token: number): number
 
+/** `getTypeOfService()`: the socket's `IP_TOS` (`IPV6_TCLASS` on IPv6), or `-errno`. */
+export declare function getTypeOfService(fd: number): number
+
 /**
  * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n, m, data)` is
  * called with `n` completions stored as `(token, result)` pairs at the start of `results`
@@ -331,6 +334,9 @@ export declare function setNoDelay(fd: number, on: boolean): number
  * false if the op already completed.
  */
 export declare function setOpRef(key: number, referenced: boolean): boolean
+
+/** `setTypeOfService(tos)`: `IP_TOS` (and `IPV6_TCLASS` on an IPv6 socket); 0 or `-errno`. */
+export declare function setTypeOfService(fd: number, tos: number): number
 
 /** Queues `shutdown(fd, how)` (`SHUT_WR` = 1 ends our side); completes with 0 or `-errno`. */
 export declare function shutdown(fd: number, how: number, token: number): number

@@ -7,7 +7,7 @@
  * @module
  */
 import { unlinkSync } from 'node:fs'
-import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
+import { closeStream, deliveryBatch, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
@@ -73,6 +73,8 @@ export class Connection {
   /** Bytes the kernel took. */
   bytesWritten = 0
   #closed = false
+  /** The delivery the last bytes came in (see `#onEvent`). */
+  #dataBatch = -1
 
   constructor(fd: number, events: ConnectionEvents = {}) {
     this.fd = fd
@@ -99,6 +101,7 @@ export class Connection {
     if (result > 0) {
       if (this.fd < 0) return
       this.bytesRead += result
+      this.#dataBatch = deliveryBatch()
       this.events.onData?.(data!.subarray(offset, offset + result))
       return
     }
@@ -117,7 +120,15 @@ export class Connection {
     this.#reading = false
     if (result === 0) {
       this.#ended = true
-      this.events.onEnd?.()
+      // Bytes and the end that arrive together: libuv reads the bytes, stops at the short
+      // read, and sees the end on its next loop turn; node:http's keep-alive agent relies on
+      // the turn between them (the socket is back in `freeSockets` before the end). So an
+      // end that follows data of this same delivery waits for the next turn too.
+      if (this.#dataBatch === deliveryBatch()) {
+        setImmediate(() => {
+          if (this.fd >= 0) this.events.onEnd?.()
+        })
+      } else this.events.onEnd?.()
       return
     }
     this.events.onError?.(netErrno(result, 'read'))

@@ -374,3 +374,50 @@ pub fn set_linger_reset(fd: i32) -> Result<i32> {
             .map_or_else(|e| errno(&e), |_| 0),
     )
 }
+
+/// The socket's address family (`AF_INET`, `AF_INET6`, ...), or `-errno`.
+fn family_of(fd: i32) -> i32 {
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_DOMAIN, (&mut v as *mut i32).cast(), &mut len)
+    };
+    if r < 0 {
+        -std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    } else {
+        v
+    }
+}
+
+/// `setTypeOfService(tos)`: `IP_TOS` (and `IPV6_TCLASS` on an IPv6 socket); 0 or `-errno`.
+#[napi]
+pub fn set_type_of_service(fd: i32, tos: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let r = if family_of(fd) == libc::AF_INET6 {
+        bnet::setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tos)
+    } else {
+        bnet::setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_TOS, tos)
+    };
+    Ok(r.map_or_else(|e| errno(&e), |_| 0))
+}
+
+/// `getTypeOfService()`: the socket's `IP_TOS` (`IPV6_TCLASS` on IPv6), or `-errno`.
+#[napi]
+pub fn get_type_of_service(fd: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let (level, name) = if family_of(fd) == libc::AF_INET6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_TOS)
+    };
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut i32).cast(), &mut len) };
+    Ok(if r < 0 {
+        -std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    } else {
+        v & 0xff
+    })
+}
