@@ -101,7 +101,7 @@ export class Socket extends Duplex {
     const blockList = (options as { blockList?: unknown }).blockList
     if (HAS_BLOCK_LIST && blockList) {
       if (!(nodeNet as any).BlockList.isBlockList(blockList))
-        throw invalidArgType('options.blockList', 'an instance of net.BlockList', blockList)
+        throw invalidArgType('options.blockList', 'an net.BlockList', blockList)
     }
     super({
       ...streamOptions,
