@@ -22,6 +22,9 @@ const UV_CHMOD_EXACT = ((): boolean => {
   return major > 1 || (major === 1 && minor >= 48)
 })()
 
+/** Whether this process is a `cluster` worker (how node:cluster itself tells). */
+const IN_CLUSTER_WORKER = process.env.NODE_UNIQUE_ID !== undefined
+
 /** A Unix socket path's limit (`sizeof(sun_path)`, its NUL included). */
 const SUN_PATH_MAX = 108
 
@@ -179,7 +182,10 @@ export class Server extends EventEmitter {
       const port = validatePort(options.port, 'options.port')
       const backlog = options.backlog || backlogFromArgs || 511
       const ipv6Only = Boolean(options.ipv6Only)
-      const reusePort = Boolean(options.reusePort)
+      // In a cluster worker a listening socket cannot come from the primary (cluster shares
+      // libuv handles, which a ring socket is not): each worker listens itself, with
+      // SO_REUSEPORT unless told otherwise, and the kernel spreads connections (docs/net.md).
+      const reusePort = options.reusePort === undefined ? IN_CLUSTER_WORKER : Boolean(options.reusePort)
       if (options.host) {
         this.#starting = true
         dns.lookup(options.host, (err, ip) => {
