@@ -9,7 +9,7 @@
 
 use crate::args::{self, cstring};
 use crate::js::{self, codes, JsBuf, Result};
-use crate::ops::{AcceptStream, Plain, RecvStream};
+use crate::ops::{AcceptStream, Plain, RecvOnce, RecvStream};
 use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
 use boros::op;
@@ -29,7 +29,13 @@ thread_local! {
     /// The provided-buffer group every connection of this thread receives into (registered on
     /// the first receive). Buffers go back to the kernel in the reap that filled them.
     static RECV_RING: RefCell<Option<Rc<BufRing>>> = const { RefCell::new(None) };
+    /// Set once the kernel refused every size of that group (ENOMEM under a small
+    /// `RLIMIT_MEMLOCK`): receives are then plain single `recv`s ([`RecvOnce`]).
+    static RECV_PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
+
+/// The smallest shared receive group tried before receives fall back to plain `recv`s.
+const RECV_BUFFERS_MIN: u16 = 16;
 
 fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
     let errno = e.raw_os_error().unwrap_or(libc::EIO);
@@ -257,19 +263,39 @@ pub fn unix_connect(fd: i32, path: String, token: u32) -> Result<f64> {
 pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
     runtime::with(|rt| {
-        let ring = RECV_RING.with(|r| -> Result<Rc<BufRing>> {
+        if RECV_PLAIN.with(std::cell::Cell::get) {
+            return rt.queue(RecvOnce::new(fd, stream));
+        }
+        let ring = RECV_RING.with(|r| -> Result<Option<Rc<BufRing>>> {
             let mut r = r.borrow_mut();
             if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
-                return Ok(Rc::clone(ring));
+                return Ok(Some(Rc::clone(ring)));
             }
-            let ring = rt
-                .driver
-                .register_buf_ring(RECV_BUFFERS, RECV_BUFFER_SIZE)
-                .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))?;
-            *r = Some(Rc::clone(&ring));
-            Ok(ring)
+            // The group's ring of entries is pinned memory (RLIMIT_MEMLOCK for a user without
+            // CAP_IPC_LOCK): on ENOMEM try smaller groups, then plain receives (issue 24 item 3:
+            // this used to throw inside Socket._read and kill the process).
+            let mut entries = RECV_BUFFERS;
+            loop {
+                match rt.driver.register_buf_ring(entries, RECV_BUFFER_SIZE) {
+                    Ok(ring) => {
+                        *r = Some(Rc::clone(&ring));
+                        return Ok(Some(ring));
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
+                        if entries / 2 < RECV_BUFFERS_MIN {
+                            RECV_PLAIN.with(|p| p.set(true));
+                            return Ok(None);
+                        }
+                        entries /= 2;
+                    }
+                    Err(e) => return Err(os_error(e, "IORING_REGISTER_PBUF_RING")),
+                }
+            }
         })?;
-        rt.queue(RecvStream::new(fd, ring, stream))
+        match ring {
+            Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
+            None => rt.queue(RecvOnce::new(fd, stream)),
+        }
     })
 }
 

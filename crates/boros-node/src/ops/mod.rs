@@ -11,6 +11,7 @@
 //! | [`OpenFixed`], [`CloseFixed`] | an open into / close of a registered-file slot; the slot is freed by the op's own completion |
 //! | [`AcceptStream`] | a listener's multishot accept: each connection an event of its stream |
 //! | [`RecvStream`] | a connection's multishot receive: bytes copied into the batch's event data, buffers recycled at once |
+//! | [`RecvOnce`] | a connection's single `recv` into an owned buffer, when the shared buffer ring could not be registered |
 //! | [`ChunkRead`] | a multishot read into a provided-buffer ring (chunk streams) |
 
 mod accept_stream;
@@ -19,6 +20,7 @@ mod fixed_file;
 mod plain;
 mod read_copy;
 pub mod read_file;
+mod recv_once;
 mod recv_stream;
 mod stat;
 
@@ -27,5 +29,6 @@ pub use chunk_read::{ChunkRead, ChunkStream};
 pub use fixed_file::{CloseFixed, OpenFixed};
 pub use plain::Plain;
 pub use read_copy::ReadCopy;
+pub use recv_once::RecvOnce;
 pub use recv_stream::RecvStream;
 pub use stat::StatOut;
