@@ -67,7 +67,7 @@ export type Server = RingServer
 export function _normalizeArgs(args: readonly unknown[]): [Record<string, any>, Callback | null] {
   if (!onRing) return (nodeNet as any)._normalizeArgs(args)
   const out = normalizeArgs(args)
-  Object.defineProperty(out, kNormalized, { value: true, enumerable: true })
+  ;(out as any)[kNormalized] = true
   return out
 }
 /** `createServer([options][, connectionListener])`. */

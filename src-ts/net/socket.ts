@@ -679,11 +679,11 @@ export const HAS_BLOCK_LIST = ((): boolean => {
 })()
 
 /** An array `_normalizeArgs` made (ours, or node:net's own): `connect()` takes it as is. */
-export const kNormalized = Symbol('normalizedArgs')
+/** node:net's own mark (so arrays from either module's `_normalizeArgs` are equal and interchangeable). */
+export const kNormalized: symbol =
+  Object.getOwnPropertySymbols((nodeNet as any)._normalizeArgs?.([]) ?? [])[0] ?? Symbol('normalizedArgs')
 function isNormalized(a: unknown): boolean {
-  if (!Array.isArray(a)) return false
-  if ((a as any)[kNormalized] === true) return true
-  return Object.getOwnPropertySymbols(a).some((s) => s.description === 'normalizedArgs' && (a as any)[s] === true)
+  return Array.isArray(a) && (a as any)[kNormalized] === true
 }
 
 function aggregate(errors: Error[]): AggregateError {
