@@ -12,25 +12,31 @@ import * as nodeNet from 'node:net'
 import { usesRing } from '../binding.js'
 import { normalizeArgs, type Callback } from './args.js'
 import { Server as RingServer, type ListenOptions, type ServerOptions } from './server.js'
-import { kNormalized, Socket as RingSocket, type SocketOptions } from './socket.js'
+import { kNormalized, Socket as RingSocket, type SocketConnectOptions, type SocketOptions } from './socket.js'
 
 export { Conn, ConnListener, dial, listen } from './conn.js'
 export type { CallOptions, ConnListenOptions, ConnOptions, DialOptions } from './conn.js'
-export type { ListenOptions, ServerOptions, SocketOptions }
+export type { ListenOptions, ServerOptions, SocketConnectOptions, SocketOptions }
 export type { NetError } from './net-errors.js'
 
 const onRing = usesRing()
 
+function ringCreateServer(connectionListener?: (socket: RingSocket) => void): RingServer
+function ringCreateServer(options?: ServerOptions, connectionListener?: (socket: RingSocket) => void): RingServer
 function ringCreateServer(options?: ServerOptions | Callback, listener?: Callback): RingServer {
-  return new RingServer(options, listener)
+  return new RingServer(options as ServerOptions, listener)
 }
 
+function ringConnect(options: SocketConnectOptions, connectionListener?: () => void): RingSocket
+function ringConnect(port: number, host: string, connectionListener?: () => void): RingSocket
+function ringConnect(port: number, connectionListener?: () => void): RingSocket
+function ringConnect(path: string, connectionListener?: () => void): RingSocket
 function ringConnect(...args: unknown[]): RingSocket {
   const normalized = _normalizeArgs(args)
-  const options = normalized[0]
+  const options = normalized[0] as SocketOptions & { timeout?: number }
   const socket = new RingSocket(options)
   if (options.timeout) socket.setTimeout(options.timeout)
-  return socket.connect(normalized)
+  return socket.connect(normalized as unknown as SocketConnectOptions)
 }
 
 /**
@@ -64,9 +70,9 @@ export type Server = RingServer
  * node:net's `_normalizeArgs`: `[options, callback]` from `(options[, cb])`, `(path[, cb])`,
  * `(port[, host][, cb])`; `socket.connect()` takes the array it returns as is.
  */
-export function _normalizeArgs(args: readonly unknown[]): [Record<string, any>, Callback | null] {
+export function _normalizeArgs(args: readonly unknown[]): [Record<string, unknown>, ((...a: unknown[]) => unknown) | null] {
   if (!onRing) return (nodeNet as any)._normalizeArgs(args)
-  const out = normalizeArgs(args)
+  const out = normalizeArgs(args) as [Record<string, unknown>, ((...a: unknown[]) => unknown) | null]
   ;(out as any)[kNormalized] = true
   return out
 }

@@ -55,7 +55,8 @@ export interface ServerOptions {
 
 /** Options of `server.listen()`. */
 export interface ListenOptions {
-  readonly port?: number | string
+  /** A port (0 or none: one the kernel picks). */
+  readonly port?: number | string | null
   readonly host?: string
   readonly path?: string
   readonly backlog?: number
@@ -87,6 +88,8 @@ export class Server extends EventEmitter {
   /** Listening sockets being closed (the `'close'` waits for them). */
   #closingListeners = 0
 
+  constructor(connectionListener?: (socket: Socket) => void)
+  constructor(options?: ServerOptions, connectionListener?: (socket: Socket) => void)
   constructor(options?: ServerOptions | Callback, listener?: Callback) {
     super()
     if (typeof options === 'function') {
@@ -135,6 +138,13 @@ export class Server extends EventEmitter {
    * `listen(options[, cb])`, `listen([cb])` (a port the kernel picks). Errors (`EADDRINUSE`,
    * `EACCES`) are `'error'` events, as in node:net; bad arguments throw.
    */
+  listen(port?: number, hostname?: string, backlog?: number, listeningListener?: () => void): this
+  listen(port?: number, hostname?: string, listeningListener?: () => void): this
+  listen(port?: number, backlog?: number, listeningListener?: () => void): this
+  listen(port?: number, listeningListener?: () => void): this
+  listen(path: string, backlog?: number, listeningListener?: () => void): this
+  listen(path: string, listeningListener?: () => void): this
+  listen(options: ListenOptions, listeningListener?: () => void): this
   listen(...args: unknown[]): this {
     const [options0, cb] = normalizeArgs(args)
     let options: Record<string, any> = options0

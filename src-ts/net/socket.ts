@@ -40,6 +40,12 @@ export interface SocketOptions {
   readonly writableHighWaterMark?: number
 }
 
+/** Options of `connect()`: node:net's TCP or Unix-socket connect options. */
+export type SocketConnectOptions = nodeNet.SocketConnectOpts & {
+  /** Connections to addresses it blocks fail with `ERR_IP_BLOCKED` (Node 22.13+ / 23.4+). */
+  readonly blockList?: nodeNet.BlockList
+}
+
 /** A `(fd, pauseOnConnect)` to wrap: how a `Server` hands an accepted connection over. */
 export const kAccepted = Symbol('boros.net.accepted')
 /** Called once when an accepted socket is destroyed (the server's count). */
@@ -158,6 +164,10 @@ export class Socket extends Duplex {
    * Host names go through `dns.lookup` (or `options.lookup`); with `autoSelectFamily` every
    * address is tried in turn (happy eyeballs).
    */
+  connect(options: SocketConnectOptions, connectionListener?: () => void): this
+  connect(port: number, host: string, connectionListener?: () => void): this
+  connect(port: number, connectionListener?: () => void): this
+  connect(path: string, connectionListener?: () => void): this
   connect(...args: unknown[]): this {
     const [options, cb] = isNormalized(args[0])
       ? (args[0] as [Record<string, any>, Callback | null])
@@ -391,11 +401,11 @@ export class Socket extends Duplex {
     })
   }
 
-  override _write(chunk: any, encoding: BufferEncoding, cb: WriteCb): void {
+  override _write(chunk: string | ArrayBufferView, encoding: BufferEncoding, cb: WriteCb): void {
     this.#writeGeneric([toBuffer(chunk, encoding)], cb)
   }
 
-  override _writev(chunks: Array<{ chunk: any; encoding: BufferEncoding }>, cb: WriteCb): void {
+  override _writev(chunks: Array<{ chunk: string | ArrayBufferView; encoding: BufferEncoding }>, cb: WriteCb): void {
     this.#writeGeneric(
       chunks.map((c) => toBuffer(c.chunk, c.encoding)),
       cb
@@ -692,7 +702,7 @@ function aggregate(errors: Error[]): AggregateError {
   return agg
 }
 
-function toBuffer(chunk: any, encoding: BufferEncoding): Buffer {
+function toBuffer(chunk: unknown, encoding: BufferEncoding): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding)
   if (Buffer.isBuffer(chunk)) return chunk
   if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
