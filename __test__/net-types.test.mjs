@@ -13,7 +13,17 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 test('the public boros/net types take node:net’s call forms', (t) => {
   const r = spawnSync(
     process.execPath,
-    [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'fixtures/net-types.ts'],
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--skipLibCheck',
+      'fixtures/net-types.ts'
+    ],
     { cwd: path.join(root, '__test__'), encoding: 'utf8' }
   )
   t.is(r.status, 0, r.stdout + r.stderr)

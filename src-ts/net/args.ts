@@ -86,7 +86,12 @@ export function timerDuration(msecs: unknown, name: string): number {
 }
 
 /** Node's `validateInt32`: a whole number in `min..max`. */
-export function validateInt32(value: unknown, name: string, min = -2147483648, max = 2147483647): asserts value is number {
+export function validateInt32(
+  value: unknown,
+  name: string,
+  min = -2147483648,
+  max = 2147483647
+): asserts value is number {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
   if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
   if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value)

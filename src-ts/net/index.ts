@@ -43,7 +43,9 @@ function ringConnect(...args: unknown[]): RingSocket {
  * A class that can also be called without `new`, as node:net's function-style `Socket` and
  * `Server` can (`net.Socket()`); `instanceof`, `extends` and the prototype are the class's.
  */
-function callable<C extends abstract new (...args: any[]) => object>(cls: C): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
+function callable<C extends abstract new (...args: any[]) => object>(
+  cls: C
+): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
   return new Proxy(cls, {
     apply(target, _this, args) {
       return Reflect.construct(target, args)
@@ -70,7 +72,9 @@ export type Server = RingServer
  * node:net's `_normalizeArgs`: `[options, callback]` from `(options[, cb])`, `(path[, cb])`,
  * `(port[, host][, cb])`; `socket.connect()` takes the array it returns as is.
  */
-export function _normalizeArgs(args: readonly unknown[]): [Record<string, unknown>, ((...a: unknown[]) => unknown) | null] {
+export function _normalizeArgs(
+  args: readonly unknown[]
+): [Record<string, unknown>, ((...a: unknown[]) => unknown) | null] {
   if (!onRing) return (nodeNet as any)._normalizeArgs(args)
   const out = normalizeArgs(args) as [Record<string, unknown>, ((...a: unknown[]) => unknown) | null]
   ;(out as any)[kNormalized] = true

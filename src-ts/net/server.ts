@@ -156,11 +156,7 @@ export class Server extends EventEmitter {
       )
     }
     if (options._handle || options.handle) {
-      throw codedError(
-        Error,
-        'ERR_INVALID_ARG_VALUE',
-        'boros/net: listening on an existing handle is not supported'
-      )
+      throw codedError(Error, 'ERR_INVALID_ARG_VALUE', 'boros/net: listening on an existing handle is not supported')
     }
     if (cb !== null) this.once('listening', cb)
     if (typeof options.fd === 'number' && options.fd >= 0) {

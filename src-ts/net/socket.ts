@@ -188,7 +188,8 @@ export class Socket extends Duplex {
     const target = connectTarget(options)
     let autoSelect: boolean = options.autoSelectFamily
     if (autoSelect != null && !('path' in target)) {
-      if (typeof autoSelect !== 'boolean') throw invalidArgType('options.autoSelectFamily', 'of type boolean', autoSelect)
+      if (typeof autoSelect !== 'boolean')
+        throw invalidArgType('options.autoSelectFamily', 'of type boolean', autoSelect)
     } else autoSelect = (nodeNet as any).getDefaultAutoSelectFamily?.() ?? false
     let attemptTimeout: number = options.autoSelectFamilyAttemptTimeout
     if (attemptTimeout != null && !('path' in target)) {
@@ -721,5 +722,3 @@ function writeAfterFIN(this: Socket, chunk: any, encoding?: any, cb?: any): bool
   this.destroy(er)
   return false
 }
-
-

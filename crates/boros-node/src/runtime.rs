@@ -506,7 +506,14 @@ unsafe fn event_buffer(env: sys::napi_env, bytes: Vec<u8>) -> sys::napi_value {
         // SAFETY: `at..at+len` stays valid and unmoved until the finalizer frees the box (the
         // Vec's heap buffer does not move when the Vec itself is boxed).
         let status = unsafe {
-            sys::napi_create_external_buffer(env, len, at, Some(free_event_data), hint.cast(), &mut data)
+            sys::napi_create_external_buffer(
+                env,
+                len,
+                at,
+                Some(free_event_data),
+                hint.cast(),
+                &mut data,
+            )
         };
         if status == sys::Status::napi_ok {
             return data;
@@ -515,7 +522,13 @@ unsafe fn event_buffer(env: sys::napi_env, bytes: Vec<u8>) -> sys::napi_value {
         let bytes = unsafe { Box::from_raw(hint) };
         // SAFETY: as above; copies the bytes into a new Buffer.
         unsafe {
-            sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), ptr::null_mut(), &mut data)
+            sys::napi_create_buffer_copy(
+                env,
+                bytes.len(),
+                bytes.as_ptr().cast(),
+                ptr::null_mut(),
+                &mut data,
+            )
         };
         return data;
     }

@@ -407,10 +407,18 @@ fn family_of(fd: i32) -> i32 {
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
     let r = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_DOMAIN, (&mut v as *mut i32).cast(), &mut len)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            (&mut v as *mut i32).cast(),
+            &mut len,
+        )
     };
     if r < 0 {
-        -std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
     } else {
         v
     }
@@ -442,7 +450,9 @@ pub fn get_type_of_service(fd: i32) -> Result<i32> {
     // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
     let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut i32).cast(), &mut len) };
     Ok(if r < 0 {
-        -std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
     } else {
         v & 0xff
     })

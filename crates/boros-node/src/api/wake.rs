@@ -36,7 +36,8 @@ pub fn wake_probe() -> WakeReport {
 }
 
 fn wake_delay(defer: bool) -> std::io::Result<Duration> {
-    let mut b = IoUring::<boros::io_uring::squeue::Entry, boros::io_uring::cqueue::Entry>::builder();
+    let mut b =
+        IoUring::<boros::io_uring::squeue::Entry, boros::io_uring::cqueue::Entry>::builder();
     b.setup_single_issuer().setup_taskrun_flag();
     if defer {
         b.setup_defer_taskrun();
@@ -48,17 +49,29 @@ fn wake_delay(defer: bool) -> std::io::Result<Duration> {
     // SAFETY: plain syscalls writing into locals; results checked before use.
     let (efd, a, peer) = unsafe {
         let e = libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK);
-        if e < 0 || libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) != 0 {
+        if e < 0
+            || libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            ) != 0
+        {
             if e >= 0 {
                 libc::close(e);
             }
             return Err(std::io::Error::last_os_error());
         }
-        (OwnedFd::from_raw_fd(e), OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+        (
+            OwnedFd::from_raw_fd(e),
+            OwnedFd::from_raw_fd(fds[0]),
+            OwnedFd::from_raw_fd(fds[1]),
+        )
     };
     ring.submitter().register_eventfd(efd.as_raw_fd())?;
     let mut buf = [0u8; 8];
-    let recv = opcode::Recv::new(types::Fd(a.as_raw_fd()), buf.as_mut_ptr(), buf.len() as u32).build();
+    let recv =
+        opcode::Recv::new(types::Fd(a.as_raw_fd()), buf.as_mut_ptr(), buf.len() as u32).build();
     // SAFETY: `buf` and the socket outlive the op: we wait for its CQE below before returning.
     unsafe { ring.submission().push(&recv) }.map_err(|_| std::io::Error::other("SQ full"))?;
     ring.submit()?;
@@ -78,7 +91,9 @@ fn wake_delay(defer: bool) -> std::io::Result<Duration> {
     // SAFETY: polls one pollfd on the stack.
     unsafe { libc::poll(&mut pfd, 1, 200) };
     let woke = Instant::now();
-    let (wrote, _peer) = writer.join().map_err(|_| std::io::Error::other("writer panicked"))?;
+    let (wrote, _peer) = writer
+        .join()
+        .map_err(|_| std::io::Error::other("writer panicked"))?;
     // The byte was written: the recv completes; collect its CQE before `buf` goes away.
     ring.submit_and_wait(1)?;
     ring.completion().for_each(drop);
