@@ -126,12 +126,9 @@ pub unsafe fn init(
         ));
     }
     let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
-    let config = boros::Config {
-        task_run: task_run_mode(),
-        ..boros::Config::default()
-    };
-    let driver = Driver::<dyn NodeOp>::build(&config)
-        .map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
+    let driver =
+        Driver::<dyn NodeOp>::build_with_task_run(&boros::Config::default(), task_run_mode())
+            .map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
 
     // SAFETY: valid env and values per the contract; out-pointers are locals.
     let (results_ptr, results_len) = unsafe { js::view_info(env, results)? };
