@@ -120,6 +120,9 @@ export declare function fsync(fileKind: number, file: number, datasync: boolean,
  */
 export declare function ftruncate(fileKind: number, file: number, len: number, token: number): number
 
+/** `getTypeOfService()`: the socket's `IP_TOS` (`IPV6_TCLASS` on IPv6), or `-errno`. */
+export declare function getTypeOfService(fd: number): number
+
 /**
  * Stops accepting; idle connections close, busy ones after their response. Returns the
  * connections left.
@@ -400,6 +403,9 @@ export declare function setNoDelay(fd: number, on: boolean): number
  */
 export declare function setOpRef(key: number, referenced: boolean): boolean
 
+/** `setTypeOfService(tos)`: `IP_TOS` (and `IPV6_TCLASS` on an IPv6 socket); 0 or `-errno`. */
+export declare function setTypeOfService(fd: number, tos: number): number
+
 /** Queues `shutdown(fd, how)` (`SHUT_WR` = 1 ends our side); completes with 0 or `-errno`. */
 export declare function shutdown(fd: number, how: number, token: number): number
 
@@ -464,6 +470,20 @@ export declare function unixListen(path: string, backlog: number): Listening
  * `rmdir` when `dir` is true.
  */
 export declare function unlink(path: string, dir: boolean, token: number): number
+
+/**
+ * Measures the eventfd wake-up delay of a `DEFER_TASKRUN` and a `COOP_TASKRUN` ring. Takes
+ * ~30 ms (more when the delay is there); needs no `init`.
+ */
+export declare function wakeProbe(): WakeReport
+
+/** How long a throwaway ring's eventfd took to fire after a socket write, per setup. */
+export interface WakeReport {
+  /** `DEFER_TASKRUN` (milliseconds, best of 3), or null when the setup failed. */
+  deferMs?: number
+  /** `COOP_TASKRUN`, the runtime's setup (milliseconds, best of 3), or null. */
+  coopMs?: number
+}
 
 /**
  * The wire protocol's digest this binary was built with (see `wire.rs`); the façade's

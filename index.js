@@ -851,6 +851,7 @@ module.exports.fileTable = nativeBinding.fileTable
 module.exports.flush = nativeBinding.flush
 module.exports.fsync = nativeBinding.fsync
 module.exports.ftruncate = nativeBinding.ftruncate
+<<<<<<< HEAD
 module.exports.httpClose = nativeBinding.httpClose
 module.exports.httpCloseConnections = nativeBinding.httpCloseConnections
 module.exports.httpConnections = nativeBinding.httpConnections
@@ -865,6 +866,9 @@ module.exports.httpRespond = nativeBinding.httpRespond
 module.exports.httpSweep = nativeBinding.httpSweep
 module.exports.httpWantDrain = nativeBinding.httpWantDrain
 module.exports.httpWrite = nativeBinding.httpWrite
+=======
+module.exports.getTypeOfService = nativeBinding.getTypeOfService
+>>>>>>> net
 module.exports.init = nativeBinding.init
 module.exports.installFd = nativeBinding.installFd
 module.exports.isOwned = nativeBinding.isOwned
@@ -888,6 +892,7 @@ module.exports.setKeepAlive = nativeBinding.setKeepAlive
 module.exports.setLingerReset = nativeBinding.setLingerReset
 module.exports.setNoDelay = nativeBinding.setNoDelay
 module.exports.setOpRef = nativeBinding.setOpRef
+module.exports.setTypeOfService = nativeBinding.setTypeOfService
 module.exports.shutdown = nativeBinding.shutdown
 module.exports.socketAddress = nativeBinding.socketAddress
 module.exports.stats = nativeBinding.stats
@@ -900,6 +905,7 @@ module.exports.tcpListen = nativeBinding.tcpListen
 module.exports.unixConnect = nativeBinding.unixConnect
 module.exports.unixListen = nativeBinding.unixListen
 module.exports.unlink = nativeBinding.unlink
+module.exports.wakeProbe = nativeBinding.wakeProbe
 module.exports.WIRE_DIGEST = nativeBinding.WIRE_DIGEST
 module.exports.write = nativeBinding.write
 module.exports.writev = nativeBinding.writev

@@ -56,3 +56,48 @@ test('with ulimit -l 64 as an unprivileged user, boros sets up smaller rings and
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buffer group or plain recv), never dies', (t) => {
+  if (!canDrop) {
+    t.log('needs root and setpriv (util-linux) to run a child as an unprivileged user: not checked here')
+    t.pass()
+    return
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-net-'))
+  fs.chmodSync(dir, 0o755)
+  try {
+    for (const f of fs.readdirSync(root)) {
+      if (f === 'index.js' || f === 'package.json' || f.endsWith('.node')) fs.copyFileSync(path.join(root, f), path.join(dir, f))
+    }
+    fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
+    execFileSync('chmod', ['-R', 'a+rX', dir])
+    // Server and client on boros/net in one process: 4 connections each echo 1 MiB.
+    const script = `
+      const net = require(${JSON.stringify(path.join(dir, 'dist/net/index.js'))})
+      const server = net.createServer((s) => s.pipe(s))
+      server.listen(0, '127.0.0.1', async () => {
+        const port = server.address().port
+        const sizes = await Promise.all([0, 1, 2, 3].map(() => new Promise((resolve, reject) => {
+          const c = net.connect(port, '127.0.0.1')
+          let n = 0
+          c.on('data', (d) => (n += d.length))
+          c.on('end', () => resolve(n))
+          c.on('error', reject)
+          c.end(Buffer.alloc(1 << 20, 7))
+        })))
+        server.close()
+        console.log(JSON.stringify({ backend: net.backend, sizes }))
+      })
+    `
+    const out = execFileSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', 'ulimit -l 64 && exec "$0" -e "$1"', process.execPath, script],
+      { encoding: 'utf8', timeout: 30000 }
+    )
+    const r = JSON.parse(out)
+    t.is(r.backend, 'io_uring')
+    t.deepEqual(r.sizes, [1 << 20, 1 << 20, 1 << 20, 1 << 20])
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -110,7 +110,14 @@ export function closeStream(id: number): void {
   freeStreams.push(id)
 }
 
+let batch = 0
+/** Which delivery of completions this is (one per JS call from the ring; see `net/connection.ts`). */
+export function deliveryBatch(): number {
+  return batch
+}
+
 function onComplete(n: number, m: number, data: Buffer | undefined): void {
+  batch++
   settle(n)
   for (let i = 0; i < m; i++) {
     const e = i * wire.EVENT_FIELDS

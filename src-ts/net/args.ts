@@ -13,7 +13,10 @@ const HOST_TYPE_CHECKED = Number(process.versions.node.split('.')[0]) >= 22
 /** A callback, or null. */
 export type Callback = (...args: any[]) => void
 
-/** `[options, callback]` from node:net's `(options[, cb])`, `(path[, cb])`, `(port[, host][, cb])`. */
+/**
+ * `[options, callback]` from node:net's `(options[, cb])`, `(path[, cb])`, `(port[, host][, cb])`
+ * (node:net's `_normalizeArgs`).
+ */
 export function normalizeArgs(args: readonly unknown[]): [Record<string, any>, Callback | null] {
   if (args.length === 0) return [{}, null]
   const arg0 = args[0]
@@ -80,6 +83,18 @@ export function timerDuration(msecs: unknown, name: string): number {
   if (typeof msecs !== 'number') throw invalidArgType(name, 'of type number', msecs)
   if (msecs < 0 || !Number.isFinite(msecs)) throw outOfRange(name, 'a non-negative finite number', msecs)
   return msecs
+}
+
+/** Node's `validateInt32`: a whole number in `min..max`. */
+export function validateInt32(
+  value: unknown,
+  name: string,
+  min = -2147483648,
+  max = 2147483647
+): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value)
 }
 
 /** `ERR_INVALID_ARG_TYPE` unless `fn` is a function. */

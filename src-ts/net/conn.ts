@@ -466,7 +466,13 @@ export async function listen(options: ConnListenOptions): Promise<ConnListener> 
       })
     })
     listener = new ConnListener(
-      () => new Promise<void>((resolve) => server.close(() => resolve())),
+      // Resolves once the listening socket is closed, as the ring listener's close does: not
+      // when every accepted connection is closed too (server.close's callback waits for those).
+      () =>
+        new Promise<void>((resolve) => {
+          server.close()
+          setImmediate(resolve)
+        }),
       () => server.address()
     )
   }

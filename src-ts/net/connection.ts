@@ -73,6 +73,8 @@ export class Connection {
   /** Bytes the kernel took. */
   bytesWritten = 0
   #closed = false
+  /** The loop turn the last bytes came in (see `#onEvent`). */
+  #dataTurn = -1
 
   constructor(fd: number, events: ConnectionEvents = {}) {
     this.fd = fd
@@ -99,6 +101,7 @@ export class Connection {
     if (result > 0) {
       if (this.fd < 0) return
       this.bytesRead += result
+      this.#dataTurn = loopTurn()
       this.events.onData?.(data!.subarray(offset, offset + result))
       return
     }
@@ -117,7 +120,15 @@ export class Connection {
     this.#reading = false
     if (result === 0) {
       this.#ended = true
-      this.events.onEnd?.()
+      // Bytes and the end that arrive together: libuv reads the bytes, stops at the short
+      // read, and sees the end on its next loop turn; node:http's keep-alive agent relies on
+      // the turn between them (the socket is back in `freeSockets` before the end). So an
+      // end that follows data of this same loop turn waits for the next turn too.
+      if (this.#dataTurn === loopTurn()) {
+        setImmediate(() => {
+          if (this.fd >= 0) this.events.onEnd?.()
+        })
+      } else this.events.onEnd?.()
       return
     }
     this.events.onError?.(netErrno(result, 'read'))
@@ -343,6 +354,23 @@ export interface ListenerEvents {
 export type ListenAddress =
   | { readonly host: string; readonly port: number; readonly ipv6Only?: boolean; readonly reusePort?: boolean }
   | { readonly path: string }
+
+let turn = 0
+let turnArmed = false
+/**
+ * The event loop's turn, as far as receives need it: a number that changes once the check
+ * phase (`setImmediate`) has run after the call that asked. One immediate per turn that asks.
+ */
+function loopTurn(): number {
+  if (!turnArmed) {
+    turnArmed = true
+    setImmediate(() => {
+      turnArmed = false
+      turn++
+    })
+  }
+  return turn
+}
 
 /**
  * A listening socket with a multishot accept armed: every connection the kernel accepts is

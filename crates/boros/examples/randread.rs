@@ -103,7 +103,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sq_entries: sq,
         cq_entries: sq * 2,
         attach_wq: None,
-        ..Config::default()
     })?;
 
     // Each buffer travels with its index in the ring's buffer table (used with --fixed).

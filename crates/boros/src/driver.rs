@@ -199,7 +199,16 @@ impl Driver {
 impl<O: ?Sized + OpCode> Driver<O> {
     /// As [`Driver::with_config`], for a driver storing its ops as `O`.
     pub fn build(config: &Config) -> Result<Self, SetupError> {
-        let (ring, info) = setup::build(config)?;
+        Self::build_with_task_run(config, crate::TaskRun::Defer)
+    }
+
+    /// As [`Driver::build`], choosing when the kernel runs completion work (see
+    /// [`TaskRun`](crate::TaskRun): a host that sleeps in its own poller wants `Coop`).
+    pub fn build_with_task_run(
+        config: &Config,
+        task_run: crate::TaskRun,
+    ) -> Result<Self, SetupError> {
+        let (ring, info) = setup::build(config, task_run)?;
         // SAFETY: eventfd takes no pointers; we check the result before using it.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {

@@ -16,8 +16,6 @@ pub struct Config {
     /// kernel async worker backend this ring shares (`IORING_SETUP_ATTACH_WQ`), for several
     /// rings of one program (one per thread). That ring must stay open while this one is set up.
     pub attach_wq: Option<std::os::fd::RawFd>,
-    /// When the kernel runs completion work (see [`TaskRun`]).
-    pub task_run: TaskRun,
 }
 
 impl Default for Config {
@@ -26,7 +24,6 @@ impl Default for Config {
             sq_entries: 4096,
             cq_entries: 8192,
             attach_wq: None,
-            task_run: TaskRun::Defer,
         }
     }
 }
@@ -81,7 +78,7 @@ const REQUIRED: &[&str] = &[
     "CQSIZE",
 ];
 
-pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> {
+pub(crate) fn build(config: &Config, task_run: TaskRun) -> Result<(IoUring, RingInfo), SetupError> {
     let release = kernel::release();
     let running = KernelVersion::parse(&release).unwrap_or(KernelVersion::new(0, 0, 0));
     if running < KernelVersion::MINIMUM {
@@ -97,7 +94,7 @@ pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> 
     // such processes still get io_uring, with the reason in `RingInfo::shrunk`.
     let (mut sq, mut cq) = (asked_sq, asked_cq);
     loop {
-        match build_sized(config, &release, running, sq, cq) {
+        match build_sized(config, task_run, &release, running, sq, cq) {
             Err(e) if e.raw_os_error() == Some(libc::ENOMEM) && sq / 2 >= MIN_SQ_ENTRIES => {
                 sq /= 2;
                 cq = (cq / 2).max(sq * 2);
@@ -137,6 +134,7 @@ pub fn memlock_limit() -> String {
 
 fn build_sized(
     config: &Config,
+    task_run: TaskRun,
     release: &str,
     running: KernelVersion,
     sq: u32,
@@ -152,7 +150,7 @@ fn build_sized(
     for no_sqarray in attempts {
         let mut b = IoUring::builder();
         b.setup_single_issuer();
-        match config.task_run {
+        match task_run {
             TaskRun::Defer => b.setup_defer_taskrun(),
             TaskRun::Coop => b.setup_coop_taskrun(),
         };
@@ -171,7 +169,7 @@ fn build_sized(
                 let mut flags: Vec<&'static str> = REQUIRED.to_vec();
                 flags.insert(
                     1,
-                    match config.task_run {
+                    match task_run {
                         TaskRun::Defer => "DEFER_TASKRUN",
                         TaskRun::Coop => "COOP_TASKRUN",
                     },

@@ -109,7 +109,6 @@ fn setup_flags_and_sizes() {
         sq_entries: 64,
         cq_entries: 8,
         attach_wq: None,
-        ..Config::default()
     })
     .unwrap();
     assert!(
@@ -131,7 +130,6 @@ fn thousand_reads_in_one_batch() {
         sq_entries: 1024,
         cq_entries: 2048,
         attach_wq: None,
-        ..Config::default()
     })
     .unwrap();
     assert!(driver.info().sq_entries >= N);
@@ -234,7 +232,6 @@ fn cq_overflow_loses_nothing() {
         sq_entries: 8,
         cq_entries: 16,
         attach_wq: None,
-        ..Config::default()
     })
     .unwrap();
     assert_eq!(driver.info().sq_entries, 8);

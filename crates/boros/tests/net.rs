@@ -810,7 +810,6 @@ fn burst_of_2000_connections_loses_no_completion() {
         sq_entries: 16,
         cq_entries: 32,
         attach_wq: None,
-        ..Config::default()
     })
     .unwrap();
     let l = net::socket(libc::AF_INET, libc::SOCK_STREAM, 0).unwrap();

@@ -9,7 +9,7 @@
 
 use crate::args::{self, cstring};
 use crate::js::{self, codes, JsBuf, Result};
-use crate::ops::{AcceptStream, Plain, RecvStream};
+use crate::ops::{AcceptStream, Plain, RecvOnce, RecvStream};
 use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
 use boros::op;
@@ -29,9 +29,19 @@ thread_local! {
     /// The provided-buffer group every connection of this thread receives into (registered on
     /// the first receive). Buffers go back to the kernel in the reap that filled them.
     static RECV_RING: RefCell<Option<Rc<BufRing>>> = const { RefCell::new(None) };
+    /// Set once the kernel refused every size of that group (ENOMEM under a small
+    /// `RLIMIT_MEMLOCK`): receives are then plain single `recv`s ([`RecvOnce`]).
+    static RECV_PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+<<<<<<< HEAD
 pub(crate) fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
+=======
+/// The smallest shared receive group tried before receives fall back to plain `recv`s.
+const RECV_BUFFERS_MIN: u16 = 16;
+
+fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
+>>>>>>> net
     let errno = e.raw_os_error().unwrap_or(libc::EIO);
     js::error(
         codes::SUBMIT_FAILED,
@@ -273,8 +283,44 @@ pub(crate) fn recv_ring(driver: &mut boros::Driver<dyn crate::complete::NodeOp>)
 pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
     runtime::with(|rt| {
+<<<<<<< HEAD
         let ring = recv_ring(&mut rt.driver)?;
         rt.queue(RecvStream::new(fd, ring, stream))
+=======
+        if RECV_PLAIN.with(std::cell::Cell::get) {
+            return rt.queue(RecvOnce::new(fd, stream));
+        }
+        let ring = RECV_RING.with(|r| -> Result<Option<Rc<BufRing>>> {
+            let mut r = r.borrow_mut();
+            if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
+                return Ok(Some(Rc::clone(ring)));
+            }
+            // The group's ring of entries is pinned memory (RLIMIT_MEMLOCK for a user without
+            // CAP_IPC_LOCK): on ENOMEM try smaller groups, then plain receives (issue 24 item 3:
+            // this used to throw inside Socket._read and kill the process).
+            let mut entries = RECV_BUFFERS;
+            loop {
+                match rt.driver.register_buf_ring(entries, RECV_BUFFER_SIZE) {
+                    Ok(ring) => {
+                        *r = Some(Rc::clone(&ring));
+                        return Ok(Some(ring));
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
+                        if entries / 2 < RECV_BUFFERS_MIN {
+                            RECV_PLAIN.with(|p| p.set(true));
+                            return Ok(None);
+                        }
+                        entries /= 2;
+                    }
+                    Err(e) => return Err(os_error(e, "IORING_REGISTER_PBUF_RING")),
+                }
+            }
+        })?;
+        match ring {
+            Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
+            None => rt.queue(RecvOnce::new(fd, stream)),
+        }
+>>>>>>> net
     })
 }
 
@@ -378,4 +424,61 @@ pub fn set_linger_reset(fd: i32) -> Result<i32> {
         bnet::setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, bytes)
             .map_or_else(|e| errno(&e), |_| 0),
     )
+}
+
+/// The socket's address family (`AF_INET`, `AF_INET6`, ...), or `-errno`.
+fn family_of(fd: i32) -> i32 {
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            (&mut v as *mut i32).cast(),
+            &mut len,
+        )
+    };
+    if r < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        v
+    }
+}
+
+/// `setTypeOfService(tos)`: `IP_TOS` (and `IPV6_TCLASS` on an IPv6 socket); 0 or `-errno`.
+#[napi]
+pub fn set_type_of_service(fd: i32, tos: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let r = if family_of(fd) == libc::AF_INET6 {
+        bnet::setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tos)
+    } else {
+        bnet::setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_TOS, tos)
+    };
+    Ok(r.map_or_else(|e| errno(&e), |_| 0))
+}
+
+/// `getTypeOfService()`: the socket's `IP_TOS` (`IPV6_TCLASS` on IPv6), or `-errno`.
+#[napi]
+pub fn get_type_of_service(fd: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let (level, name) = if family_of(fd) == libc::AF_INET6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_TOS)
+    };
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut i32).cast(), &mut len) };
+    Ok(if r < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        v & 0xff
+    })
 }

@@ -11,7 +11,11 @@
 //! | [`OpenFixed`], [`CloseFixed`] | an open into / close of a registered-file slot; the slot is freed by the op's own completion |
 //! | [`AcceptStream`] | a listener's multishot accept: each connection an event of its stream |
 //! | [`RecvStream`] | a connection's multishot receive: bytes copied into the batch's event data, buffers recycled at once |
+<<<<<<< HEAD
 //! | [`HttpOp`] | an op of an HTTP engine connection (send, file read, shutdown, close): its result goes to the engine |
+=======
+//! | [`RecvOnce`] | a connection's single `recv` into an owned buffer, when the shared buffer ring could not be registered |
+>>>>>>> net
 //! | [`ChunkRead`] | a multishot read into a provided-buffer ring (chunk streams) |
 
 pub mod accept_stream;
@@ -21,7 +25,12 @@ mod http_op;
 mod plain;
 mod read_copy;
 pub mod read_file;
+<<<<<<< HEAD
 pub mod recv_stream;
+=======
+mod recv_once;
+mod recv_stream;
+>>>>>>> net
 mod stat;
 
 pub use accept_stream::AcceptStream;
@@ -30,5 +39,6 @@ pub use fixed_file::{CloseFixed, OpenFixed};
 pub use http_op::HttpOp;
 pub use plain::Plain;
 pub use read_copy::ReadCopy;
+pub use recv_once::RecvOnce;
 pub use recv_stream::RecvStream;
 pub use stat::StatOut;
