@@ -157,6 +157,8 @@ export interface HttpLimits {
   keepAliveTimeout: number
   maxRequestsPerSocket: number
   highWaterMark: number
+  /** The methods accepted (node's `http.METHODS`). */
+  methods: Array<string>
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 import { isIP } from 'node:net'
 import { lookup } from 'node:dns/promises'
-import { STATUS_CODES } from 'node:http'
+import { METHODS, STATUS_CODES } from 'node:http'
 import { closeStream, openStream, ring } from '../binding.js'
 import { netErrno, withHostPort } from '../net/net-errors.js'
 import { kAccepted, Socket } from '../net/socket.js'
@@ -141,7 +141,8 @@ const PARSE_ERRORS: Record<number, [string, string]> = {
   ],
   [wire.HTTP_ERR_INVALID_CHUNK_SIZE]: ['HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size'],
   [wire.HTTP_ERR_LF_EXPECTED]: ['HPE_LF_EXPECTED', 'Expected LF'],
-  [wire.HTTP_ERR_INVALID_CONSTANT]: ['HPE_INVALID_CONSTANT', 'Invalid constant string']
+  [wire.HTTP_ERR_INVALID_CONSTANT]: ['HPE_INVALID_CONSTANT', 'Invalid constant string'],
+  [wire.HTTP_ERR_CLOSED_CONNECTION]: ['HPE_CLOSED_CONNECTION', 'Data after `Connection: close`']
 }
 
 function closeError(kind: number, errno: number): Error | null {
@@ -229,7 +230,8 @@ export class Engine {
       requestTimeout: o.requestTimeout || 0x7fffffff,
       keepAliveTimeout: o.keepAliveTimeout,
       maxRequestsPerSocket: o.maxRequestsPerSocket,
-      highWaterMark: o.highWaterMark
+      highWaterMark: o.highWaterMark,
+      methods: METHODS
     })
     const local = b.socketAddress(fd, false)
     this.#address = opts.path !== undefined ? opts.path : local ?? { address: '', family: '', port: 0 }

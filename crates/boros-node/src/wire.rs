@@ -264,6 +264,7 @@ pub mod http {
     pub const ERR_REQUEST_TIMEOUT: i64 = 12;
     pub const ERR_ERRNO: i64 = 13;
     pub const ERR_INVALID_CONSTANT: i64 = 14;
+    pub const ERR_CLOSED_CONNECTION: i64 = 15;
     /// `respond` flags (low bits: the caller's choices; high bits: what its headers hold).
     pub const RESPOND_NO_DATE: i64 = 1;
     pub const RESPOND_CLOSE: i64 = 2;
@@ -280,7 +281,7 @@ pub mod http {
 }
 
 /// The HTTP engine's numbers, named (digest and TS file, after [`NUMBERS`]).
-const HTTP_NUMBERS: [(&str, i64); 38] = [
+const HTTP_NUMBERS: [(&str, i64); 39] = [
     ("HTTP_REC_REQUEST", http::REC_REQUEST),
     ("HTTP_REC_BODY", http::REC_BODY),
     ("HTTP_REC_BODY_END", http::REC_BODY_END),
@@ -309,6 +310,7 @@ const HTTP_NUMBERS: [(&str, i64); 38] = [
     ("HTTP_ERR_REQUEST_TIMEOUT", http::ERR_REQUEST_TIMEOUT),
     ("HTTP_ERR_ERRNO", http::ERR_ERRNO),
     ("HTTP_ERR_INVALID_CONSTANT", http::ERR_INVALID_CONSTANT),
+    ("HTTP_ERR_CLOSED_CONNECTION", http::ERR_CLOSED_CONNECTION),
     ("HTTP_RESPOND_NO_DATE", http::RESPOND_NO_DATE),
     ("HTTP_RESPOND_CLOSE", http::RESPOND_CLOSE),
     ("HTTP_RESPOND_NO_FRAMING", http::RESPOND_NO_FRAMING),

@@ -23,6 +23,8 @@ pub struct HttpLimits {
     pub keep_alive_timeout: u32,
     pub max_requests_per_socket: u32,
     pub high_water_mark: u32,
+    /// The methods accepted (node's `http.METHODS`).
+    pub methods: Vec<String>,
 }
 
 thread_local! {
@@ -51,6 +53,7 @@ pub fn http_listen(fd: i32, stream: u32, limits: HttpLimits) -> Result<u32> {
         keep_alive: ms(limits.keep_alive_timeout),
         max_requests: limits.max_requests_per_socket,
         hwm: limits.high_water_mark as usize,
+        methods: limits.methods,
     };
     runtime::with(|rt| {
         let srv = http::add_server(stream, fd, l);

@@ -115,7 +115,11 @@ impl Conn {
         if self.errored || self.dying.is_some() {
             return;
         }
-        let started = self.pipe.slots.front().is_some_and(|r| r.started);
+        // node:http writes its answer only while the socket is writable and no response has
+        // started: not after the response that closes the connection.
+        let started = self.pipe.slots.front().is_some_and(|r| r.started)
+            || self.shut_sent
+            || (self.finishing && self.pipe.slots.is_empty());
         self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
         self.pipe.slots.clear();
         if !started {
@@ -210,6 +214,7 @@ impl Conn {
         let plim = ParseLimits {
             max_header: lim.max_header,
             max_body: lim.max_body,
+            methods: &lim.methods,
         };
         let mut parser = std::mem::take(&mut self.parser);
         parser.feed(bytes, plim, &mut |ev| self.on_event(ev, stream, id, lim, cx));

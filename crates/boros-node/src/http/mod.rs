@@ -40,6 +40,8 @@ pub struct Limits {
     pub keep_alive: Duration,
     pub max_requests: u32,
     pub hwm: usize,
+    /// Methods accepted (node's `http.METHODS`).
+    pub methods: Vec<String>,
 }
 
 /// The listener's multishot accept.

@@ -50,15 +50,20 @@ enum State {
     Trailers,
     /// An upgrade request was parsed: later bytes are kept (they belong to the new protocol).
     Upgraded,
-    /// An error, or a request that closes the connection: later bytes are dropped.
+    /// A request that closes the connection was read: any later byte is an error (llhttp's
+    /// "Data after `Connection: close`").
+    Closed,
+    /// An error, or the connection is closing: later bytes are dropped.
     Dead,
 }
 
 /// Limits a parser enforces.
 #[derive(Clone, Copy)]
-pub struct ParseLimits {
+pub struct ParseLimits<'a> {
     pub max_header: usize,
     pub max_body: u64,
+    /// The methods llhttp knows (node's `http.METHODS`); any other is `HPE_INVALID_METHOD`.
+    pub methods: &'a [String],
 }
 
 /// The request parser of one connection.
@@ -109,7 +114,7 @@ impl Parser {
     }
 
     /// Feeds received bytes; `emit` gets every event they complete, in order.
-    pub fn feed(&mut self, chunk: &[u8], lim: ParseLimits, emit: &mut dyn FnMut(Event<'_>)) {
+    pub fn feed(&mut self, chunk: &[u8], lim: ParseLimits<'_>, emit: &mut dyn FnMut(Event<'_>)) {
         match self.state {
             State::Dead => return,
             State::Upgraded => {
@@ -141,13 +146,17 @@ impl Parser {
     }
 
     /// Parses what `data` holds; returns the bytes used (the rest waits for more).
-    fn run(&mut self, data: &[u8], lim: ParseLimits, emit: &mut dyn FnMut(Event<'_>)) -> usize {
+    fn run(&mut self, data: &[u8], lim: ParseLimits<'_>, emit: &mut dyn FnMut(Event<'_>)) -> usize {
         let mut pos = 0;
         loop {
             let avail = data.len() - pos;
             match self.state {
                 State::Dead => return data.len(),
                 State::Upgraded => return pos,
+                State::Closed if avail > 0 => {
+                    return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len())
+                }
+                State::Closed => return pos,
                 State::Head => {
                     if avail == 0 {
                         return pos;
@@ -254,7 +263,7 @@ impl Parser {
 
     fn end_body(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
         emit(Event::BodyEnd);
-        self.state = if self.last { State::Dead } else { State::Head };
+        self.state = if self.last { State::Closed } else { State::Head };
     }
 
     /// One head from the start of `data`: `Some(bytes used)` (head and any inline body),
@@ -263,7 +272,7 @@ impl Parser {
         &mut self,
         data: &'b [u8],
         hdrs: &'h mut [Header<'b>],
-        lim: ParseLimits,
+        lim: ParseLimits<'_>,
         emit: &mut dyn FnMut(Event<'_>),
     ) -> Result<Option<usize>, httparse::Error> {
         let mut req = httparse::Request::new(hdrs);
@@ -272,7 +281,13 @@ impl Parser {
             Status::Complete(n) => n,
         };
         let method = req.method.unwrap_or("");
+        if !lim.methods.is_empty() && !lim.methods.iter().any(|m| m == method) {
+            return self.err(w::ERR_INVALID_METHOD, emit);
+        }
         let url = req.path.unwrap_or("");
+        if !url_ok(method, url.as_bytes()) {
+            return self.err(w::ERR_INVALID_URL, emit);
+        }
         let v11 = req.version == Some(1);
         // llhttp's count: url, names and values.
         let mut counted = url.len();
@@ -346,12 +361,12 @@ impl Parser {
         } else if len > 0 && (data.len() - n) as u64 >= len {
             head.body = Some(&data[n..n + len as usize]);
             used += len as usize;
-            self.state = if self.last { State::Dead } else { State::Head };
+            self.state = if self.last { State::Closed } else { State::Head };
         } else if len > 0 {
             head.streaming = true;
             self.state = State::Length(len);
         } else {
-            self.state = if self.last { State::Dead } else { State::Head };
+            self.state = if self.last { State::Closed } else { State::Head };
         }
         emit(Event::Request(head));
         Ok(Some(used))
@@ -361,6 +376,20 @@ impl Parser {
         self.state = State::Dead;
         emit(Event::Error(kind));
         Ok(Some(0))
+    }
+}
+
+/// The request-target forms llhttp accepts: origin (`/…`), `*`, absolute (`scheme://…`), and
+/// authority for CONNECT.
+fn url_ok(method: &str, url: &[u8]) -> bool {
+    match url.first() {
+        Some(b'/') | Some(b'*') => true,
+        Some(_) if method == "CONNECT" => true,
+        Some(c) if c.is_ascii_alphabetic() => {
+            let n = url.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            url[n..].starts_with(b"://")
+        }
+        _ => false,
     }
 }
 

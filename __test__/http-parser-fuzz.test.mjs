@@ -1,0 +1,183 @@
+// Property/fuzz test of the HTTP engine's parser against Node's (llhttp, as node:http runs
+// it): random valid requests and mutations of them (bytes replaced, dropped, inserted), each
+// sent split at random byte boundaries to a node:http echo server and to a boros/http engine
+// echo server on loopback. Where node:http answers, the engine must answer the same (method,
+// url, raw headers, body); where node:http rejects (400/431/close), the engine must reject
+// too. Never a crash, never a hang. Short in `npm test`; BOROS_HTTP_FUZZ_RUNS=2000 for a long run.
+import test from 'ava'
+import fc from 'fast-check'
+import * as http from 'node:http'
+import { backend } from 'boros/net'
+import { exchange } from './fixtures/http-raw.mjs'
+
+const RUNS = Number(process.env.BOROS_HTTP_FUZZ_RUNS ?? 60)
+const onRing = backend === 'io_uring'
+
+function nodeEcho() {
+  const server = http.createServer((req, res) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      res.setHeader('Connection', 'close')
+      res.end(JSON.stringify({ m: req.method, u: req.url, h: req.rawHeaders, b: Buffer.concat(chunks).toString('latin1') }))
+    })
+  })
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
+}
+
+async function engineEcho() {
+  const { Engine } = await import('../dist/http/engine.js')
+  const bodies = new Map()
+  const answer = (r, body) =>
+    e.respond(r.conn, r.seq, 200, undefined, ['Connection', 'close'], JSON.stringify({ m: r.method, u: r.url, h: r.rawHeaders, b: body }), true)
+  const e = await Engine.listen(
+    { port: 0, host: '127.0.0.1' },
+    {
+      onRequests(reqs) {
+        for (const r of reqs) {
+          if (r.streaming) bodies.set(r.conn, { r, parts: [] })
+          else answer(r, r.body === null ? '' : r.body.toString('latin1'))
+        }
+      },
+      onBody(conn, _seq, chunk) {
+        const b = bodies.get(conn)
+        if (b === undefined) return
+        if (chunk !== null) b.parts.push(Buffer.from(chunk))
+        else {
+          bodies.delete(conn)
+          answer(b.r, Buffer.concat(b.parts).toString('latin1'))
+        }
+      },
+      onClose(conn) {
+        bodies.delete(conn)
+      }
+    }
+  )
+  return e
+}
+
+const tchar = fc.constantFrom(...'!#$%&\'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'.split(''))
+const token = fc.string({ unit: tchar, minLength: 1, maxLength: 12 })
+const vchar = fc.constantFrom(...'abcXYZ019 -_.,;:/=()"\t'.split(''))
+const value = fc.string({ unit: vchar, maxLength: 20 }).map((v) => v.trim())
+const pchar = fc.constantFrom(...'abcxyz019-._~!$&\'()*+,;=:@/?%'.split(''))
+
+const requestArb = fc
+  .record({
+    method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
+    path: fc.string({ unit: pchar, maxLength: 30 }),
+    v10: fc.boolean(),
+    headers: fc.array(fc.tuple(token, value), { maxLength: 6 }),
+    body: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+    chunked: fc.boolean(),
+    chunkSizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 })
+  })
+  .map((r) => {
+    let s = `${r.method} /${r.path} HTTP/1.${r.v10 ? 0 : 1}\r\nHost: x\r\n`
+    for (const [k, v] of r.headers) {
+      const lk = k.toLowerCase()
+      if (lk === 'content-length' || lk === 'transfer-encoding' || lk === 'connection' || lk === 'upgrade' || lk === 'expect') continue
+      s += `${k}: ${v}\r\n`
+    }
+    s += 'Connection: close\r\n'
+    if (r.body === undefined) return `${s}\r\n`
+    if (r.chunked && !r.v10) {
+      s += 'Transfer-Encoding: chunked\r\n\r\n'
+      let rest = r.body
+      let i = 0
+      while (rest.length > 0) {
+        const n = r.chunkSizes[i++ % r.chunkSizes.length]
+        const part = rest.slice(0, n)
+        rest = rest.slice(n)
+        s += `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`
+      }
+      return `${s}0\r\n\r\n`
+    }
+    return `${s}Content-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`
+  })
+
+const interesting = ['\r', '\n', ' ', ':', '\0', '\x7f', '\x80', 'a', '0', '\t', ';', 'G', '-', ',']
+const mutation = fc.record({
+  kind: fc.constantFrom('replace', 'delete', 'insert'),
+  at: fc.nat(),
+  ch: fc.constantFrom(...interesting)
+})
+
+const caseArb = fc.record({
+  req: requestArb,
+  mutations: fc.oneof(fc.constant([]), fc.array(mutation, { minLength: 1, maxLength: 3 })),
+  splits: fc.array(fc.nat(), { maxLength: 4 })
+})
+
+function mutate(req, mutations) {
+  let b = Buffer.from(req, 'latin1')
+  for (const m of mutations) {
+    const at = m.at % (b.length + 1)
+    const ch = Buffer.from(m.ch, 'latin1')
+    if (m.kind === 'replace' && at < b.length) b = Buffer.concat([b.subarray(0, at), ch, b.subarray(at + 1)])
+    else if (m.kind === 'delete' && at < b.length) b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)])
+    else b = Buffer.concat([b.subarray(0, at), ch, b.subarray(at)])
+  }
+  return b
+}
+
+function pieces(bytes, splits) {
+  const cuts = [...new Set(splits.map((s) => s % (bytes.length + 1)))].sort((a, b) => a - b)
+  const out = []
+  let p = 0
+  for (const c of cuts) {
+    if (c > p) out.push(bytes.subarray(p, c))
+    p = c
+  }
+  if (p < bytes.length) out.push(bytes.subarray(p))
+  return out
+}
+
+/** What a client sees: the echo, or a rejection. */
+function outcome(r) {
+  const res = r.responses[0]
+  if (res === undefined) return { kind: r.closed ? 'closed' : 'waiting' }
+  if (res.status === 200) return { kind: 'ok', echo: JSON.parse(res.body) }
+  return { kind: 'rejected', status: res.status, closed: r.closed }
+}
+
+test('the engine parses what llhttp parses, and rejects what it rejects, split anywhere', async (t) => {
+  if (!onRing) return t.pass('skipped: io_uring unavailable (the engine does not run on the fallback)')
+  t.timeout(RUNS * 3000 + 30_000)
+  const node = await nodeEcho()
+  const engine = await engineEcho()
+  const nodePort = node.address().port
+  const enginePort = engine.address().port
+  const mismatches = []
+  try {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async ({ req, mutations, splits }) => {
+        const bytes = mutate(req, mutations)
+        const parts = pieces(bytes, splits)
+        const opts = { settle: 10, timeout: 600, gap: 2 }
+        const [a, b] = await Promise.all([exchange(nodePort, parts, opts), exchange(enginePort, parts, opts)])
+        const want = outcome(a)
+        const got = outcome(b)
+        let same
+        if (want.kind === 'ok') same = got.kind === 'ok' && JSON.stringify(got.echo) === JSON.stringify(want.echo)
+        else if (want.kind === 'waiting') same = got.kind === 'waiting'
+        else same = got.kind === 'rejected' || got.kind === 'closed'
+        if (!same) mismatches.push({ bytes: bytes.toString('latin1'), node: want, engine: got })
+        return same
+      }),
+      { numRuns: RUNS, seed: process.env.BOROS_HTTP_FUZZ_SEED ? Number(process.env.BOROS_HTTP_FUZZ_SEED) : undefined }
+    )
+  } catch (err) {
+    t.log(JSON.stringify(mismatches.slice(0, 3), null, 1))
+    throw err
+  } finally {
+    node.close()
+    node.closeAllConnections()
+    await engine.close()
+  }
+  t.pass()
+})
