@@ -851,7 +851,7 @@ module.exports.fileTable = nativeBinding.fileTable
 module.exports.flush = nativeBinding.flush
 module.exports.fsync = nativeBinding.fsync
 module.exports.ftruncate = nativeBinding.ftruncate
-<<<<<<< HEAD
+module.exports.getTypeOfService = nativeBinding.getTypeOfService
 module.exports.httpClose = nativeBinding.httpClose
 module.exports.httpCloseConnections = nativeBinding.httpCloseConnections
 module.exports.httpConnections = nativeBinding.httpConnections
@@ -866,9 +866,6 @@ module.exports.httpRespond = nativeBinding.httpRespond
 module.exports.httpSweep = nativeBinding.httpSweep
 module.exports.httpWantDrain = nativeBinding.httpWantDrain
 module.exports.httpWrite = nativeBinding.httpWrite
-=======
-module.exports.getTypeOfService = nativeBinding.getTypeOfService
->>>>>>> net
 module.exports.init = nativeBinding.init
 module.exports.installFd = nativeBinding.installFd
 module.exports.isOwned = nativeBinding.isOwned

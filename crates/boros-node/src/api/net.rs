@@ -34,14 +34,10 @@ thread_local! {
     static RECV_PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-<<<<<<< HEAD
-pub(crate) fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
-=======
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
 const RECV_BUFFERS_MIN: u16 = 16;
 
-fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
->>>>>>> net
+pub(crate) fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
     let errno = e.raw_os_error().unwrap_or(libc::EIO);
     js::error(
         codes::SUBMIT_FAILED,
@@ -263,17 +259,51 @@ pub fn unix_connect(fd: i32, path: String, token: u32) -> Result<f64> {
 
 /// The thread's shared receive group (registered on first use; again after the ring
 /// unregistered it). Every receive of `boros/net` and of the HTTP engine takes buffers from it.
-pub(crate) fn recv_ring(driver: &mut boros::Driver<dyn crate::complete::NodeOp>) -> Result<Rc<BufRing>> {
-    RECV_RING.with(|r| -> Result<Rc<BufRing>> {
+/// The thread's shared receive group, registered on first use. Its ring of entries is pinned
+/// memory (RLIMIT_MEMLOCK for a user without CAP_IPC_LOCK): on ENOMEM smaller groups are tried,
+/// then `None`: receives are plain single `recv`s from then on (issue 24 item 3: this used to
+/// throw inside Socket._read and kill the process).
+fn shared_recv_ring(
+    driver: &mut boros::Driver<dyn crate::complete::NodeOp>,
+) -> Result<Option<Rc<BufRing>>> {
+    if RECV_PLAIN.with(std::cell::Cell::get) {
+        return Ok(None);
+    }
+    RECV_RING.with(|r| -> Result<Option<Rc<BufRing>>> {
         let mut r = r.borrow_mut();
         if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
-            return Ok(Rc::clone(ring));
+            return Ok(Some(Rc::clone(ring)));
         }
-        let ring = driver
-            .register_buf_ring(RECV_BUFFERS, RECV_BUFFER_SIZE)
-            .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))?;
-        *r = Some(Rc::clone(&ring));
-        Ok(ring)
+        let mut entries = RECV_BUFFERS;
+        loop {
+            match driver.register_buf_ring(entries, RECV_BUFFER_SIZE) {
+                Ok(ring) => {
+                    *r = Some(Rc::clone(&ring));
+                    return Ok(Some(ring));
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
+                    if entries / 2 < RECV_BUFFERS_MIN {
+                        RECV_PLAIN.with(|p| p.set(true));
+                        return Ok(None);
+                    }
+                    entries /= 2;
+                }
+                Err(e) => return Err(os_error(e, "IORING_REGISTER_PBUF_RING")),
+            }
+        }
+    })
+}
+
+/// The shared receive group for the HTTP engine's connections (an error where only plain
+/// receives are left: the engine has no plain-receive path yet).
+pub(crate) fn recv_ring(
+    driver: &mut boros::Driver<dyn crate::complete::NodeOp>,
+) -> Result<Rc<BufRing>> {
+    shared_recv_ring(driver)?.ok_or_else(|| {
+        os_error(
+            std::io::Error::from_raw_os_error(libc::ENOMEM),
+            "IORING_REGISTER_PBUF_RING",
+        )
     })
 }
 
@@ -282,45 +312,9 @@ pub(crate) fn recv_ring(driver: &mut boros::Driver<dyn crate::complete::NodeOp>)
 #[napi]
 pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
-    runtime::with(|rt| {
-<<<<<<< HEAD
-        let ring = recv_ring(&mut rt.driver)?;
-        rt.queue(RecvStream::new(fd, ring, stream))
-=======
-        if RECV_PLAIN.with(std::cell::Cell::get) {
-            return rt.queue(RecvOnce::new(fd, stream));
-        }
-        let ring = RECV_RING.with(|r| -> Result<Option<Rc<BufRing>>> {
-            let mut r = r.borrow_mut();
-            if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
-                return Ok(Some(Rc::clone(ring)));
-            }
-            // The group's ring of entries is pinned memory (RLIMIT_MEMLOCK for a user without
-            // CAP_IPC_LOCK): on ENOMEM try smaller groups, then plain receives (issue 24 item 3:
-            // this used to throw inside Socket._read and kill the process).
-            let mut entries = RECV_BUFFERS;
-            loop {
-                match rt.driver.register_buf_ring(entries, RECV_BUFFER_SIZE) {
-                    Ok(ring) => {
-                        *r = Some(Rc::clone(&ring));
-                        return Ok(Some(ring));
-                    }
-                    Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
-                        if entries / 2 < RECV_BUFFERS_MIN {
-                            RECV_PLAIN.with(|p| p.set(true));
-                            return Ok(None);
-                        }
-                        entries /= 2;
-                    }
-                    Err(e) => return Err(os_error(e, "IORING_REGISTER_PBUF_RING")),
-                }
-            }
-        })?;
-        match ring {
-            Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
-            None => rt.queue(RecvOnce::new(fd, stream)),
-        }
->>>>>>> net
+    runtime::with(|rt| match shared_recv_ring(&mut rt.driver)? {
+        Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
+        None => rt.queue(RecvOnce::new(fd, stream)),
     })
 }
 

@@ -11,11 +11,8 @@
 //! | [`OpenFixed`], [`CloseFixed`] | an open into / close of a registered-file slot; the slot is freed by the op's own completion |
 //! | [`AcceptStream`] | a listener's multishot accept: each connection an event of its stream |
 //! | [`RecvStream`] | a connection's multishot receive: bytes copied into the batch's event data, buffers recycled at once |
-<<<<<<< HEAD
 //! | [`HttpOp`] | an op of an HTTP engine connection (send, file read, shutdown, close): its result goes to the engine |
-=======
 //! | [`RecvOnce`] | a connection's single `recv` into an owned buffer, when the shared buffer ring could not be registered |
->>>>>>> net
 //! | [`ChunkRead`] | a multishot read into a provided-buffer ring (chunk streams) |
 
 pub mod accept_stream;
@@ -25,12 +22,8 @@ mod http_op;
 mod plain;
 mod read_copy;
 pub mod read_file;
-<<<<<<< HEAD
-pub mod recv_stream;
-=======
 mod recv_once;
-mod recv_stream;
->>>>>>> net
+pub mod recv_stream;
 mod stat;
 
 pub use accept_stream::AcceptStream;
