@@ -203,9 +203,6 @@ for (const [target, factory] of targets) {
     let define = flags?.handedOverGap && handedOver ? test.failing : test
     const engine = !handedOver && factory.backend === 'io_uring'
     if (engine && ENGINE_DIFFERS.has(name)) define = test.failing
-    // The engine's servers run one at a time: several engines serving at once in one process
-    // stalled requests here (reported; run with --match 'boros/http createServer*' to see).
-    if (!handedOver) define = define === test.failing ? test.serial.failing : test.serial
     define(
       `${target}: ${name}${!handedOver && ENGINE_DIFFERS.has(name) ? ` [known: ${ENGINE_DIFFERS.get(name)}]` : ''}`,
       async (t) => {
