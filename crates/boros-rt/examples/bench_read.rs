@@ -78,7 +78,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sq_entries: sq,
         cq_entries: sq * 2,
         attach_wq: None,
-        ..Default::default()
     })?;
     let (ops, errors, seconds, stats) = rt.block_on(async {
         let file = Rc::new(File::open(&args.file).await?);

@@ -253,7 +253,6 @@ fn a_burst_of_10000_ops_overflowing_the_cq_all_complete() {
         sq_entries: 64,
         cq_entries: 128,
         attach_wq: None,
-        ..Config::default()
     })
     .unwrap();
     let path = std::env::temp_dir().join(format!("boros-rt-burst-{}", std::process::id()));
