@@ -45,7 +45,7 @@ import type {
   WriteVResult
 } from './handle-types.js'
 import { readAll, throwIfAborted, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
-import { oDirectError, learnRoute, RING, routedRead, type Route } from './route.js'
+import { oDirectError, learnRoute, RING, routedRead, THREADPOOL, type Route } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
@@ -721,6 +721,27 @@ export class FileHandle extends EventEmitter {
     owned = false
   ): Promise<number> {
     return this.#read(buf, off, len, pos, signal, owned)
+  }
+
+  /**
+   * @internal The file's size now, for readFile's check after its reads (see `readAll`): a
+   * descriptor on a local filesystem by a synchronous `fstat` (it never waits), anything else
+   * through `stat()`; `undefined` where it cannot be known (closed, no `fixed_fd_install`).
+   */
+  _sizeNow(): Promise<number | undefined> | number | undefined {
+    const file = this.#open()
+    if (file === undefined) return undefined
+    if (file.kind === FILE_KIND_FD && this.#routeOf(file)?.kind !== THREADPOOL) {
+      try {
+        return nodeFs.fstatSync(file.fd).size
+      } catch {
+        return undefined
+      }
+    }
+    return this.stat().then(
+      (st) => (st.isFile() ? st.size : undefined),
+      () => undefined
+    )
   }
 
   /** @internal Raw write used by writeFile and streams: resolves with bytes written. */

@@ -18,6 +18,8 @@ export interface RawFile {
     owned?: boolean
   ): Promise<number>
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
+  /** The file's size now (an fstat of the open file), `undefined` where it cannot be known. */
+  _sizeNow(): Promise<number | undefined> | number | undefined
 }
 
 /** Encodings Node accepts. */
@@ -85,6 +87,15 @@ export async function readAll(fh: RawFile, sizeHint: number, signal?: AbortSigna
       const n = await fh._readInto(buf, filled, Math.min(sizeHint - filled, BIG_IO), -1, signal, owned)
       if (n === 0) break
       filled += n
+    }
+    // A file truncated while a read copied it: the kernel zeroes the page cache past the cut
+    // (the whole large folio holding it on ext4) while a read that sampled the old size goes
+    // on copying from it, so that read returns the old length with zeros past the cut. The
+    // bytes before the cut are right: what is past the size the file has now is cut off, so
+    // the result is always a prefix of what the file held (issue 24).
+    if (filled > start) {
+      const now = await fh._sizeNow()
+      if (now !== undefined && now < filled) filled = Math.max(start, now)
     }
     return filled < sizeHint ? buf.subarray(0, filled) : buf
   }
