@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
-import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit } from '../binding.js'
+import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit, taskAborted } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
 import { poolSlotOf, type PoolSlot } from '../buffer-pool.js'
 import { codedError, codes, invalidArgType, invalidArgValue, systemError } from '../errors.js'
@@ -243,7 +243,10 @@ export class FileHandle extends EventEmitter {
     if (pool !== undefined) return this.#poolIo(false, buf, pool, off, len, pos, signal)
     const route = this.#routeOf(file)
     if (route !== undefined && route.kind !== RING) {
-      // tmpfs/procfs/FUSE: node:fs serves the read (see route.ts).
+      // tmpfs/procfs/FUSE: node:fs serves the read (see route.ts); a cancelled task's too
+      // starts nothing more.
+      const aborted = taskAborted()
+      if (aborted !== undefined) return Promise.reject(aborted)
       this.#pending++
       const settle = (): void => this.#settleOne()
       const p = routedRead(route.kind, file.kind === FILE_KIND_FD ? file.fd : -1, buf, off, len, pos, signal)
@@ -365,6 +368,9 @@ export class FileHandle extends EventEmitter {
   #withDescriptor<T>(syscall: string, use: (fd: number) => Promise<T>): Promise<T> {
     const file = this.#open()
     if (file === undefined) return Promise.reject(ebadf(syscall))
+    // Like a ring op: a cancelled task starts nothing more.
+    const aborted = taskAborted()
+    if (aborted !== undefined) return Promise.reject(aborted)
     this.#pending++
     const settle = (): void => this.#settleOne()
     let p: Promise<T>
@@ -390,7 +396,10 @@ export class FileHandle extends EventEmitter {
         use(fd).finally(() =>
           submit(
             (b, t) => b.close(FILE_KIND_FD, fd, t),
-            () => undefined
+            () => undefined,
+            undefined,
+            undefined,
+            { detached: true }
           )
         )
       )
@@ -787,7 +796,11 @@ export class FileHandle extends EventEmitter {
           unclosed.unregister(this)
           if (result < 0) throw systemError(result, 'close')
           this.emit('close')
-        }
+        },
+        undefined,
+        undefined,
+        // A cancelled task's handles still close (`await using` in a cancelled task).
+        { detached: true }
       )
     )
     this.#closing.catch(() => {
