@@ -199,7 +199,7 @@ function asBytes(chunk: unknown, encoding: Encoding): Uint8Array {
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
   throw invalidArgType(
     'data',
-    'of type string or an instance of Buffer, TypedArray, DataView, or an iterable of them',
+    'of type string or an instance of Buffer, TypedArray, or DataView',
     chunk
   )
 }
@@ -224,7 +224,7 @@ export function toBytes(
   }
   throw invalidArgType(
     'data',
-    'of type string or an instance of Buffer, TypedArray, DataView, or an iterable of them',
+    'of type string or an instance of Buffer, TypedArray, or DataView',
     data
   )
 }

@@ -482,7 +482,12 @@ function statOp(path: string | null, fd: number, follow: boolean, syscall: strin
 
 /** A stat options argument the ring serves: none, or one without `bigint: true`. */
 function plainStatOptions(options: unknown): boolean {
-  return options == null || (typeof options === 'object' && !(options as { bigint?: unknown }).bigint)
+  // Node reads `options.bigint` (so `null` throws there: node:fs serves it) and hands it to
+  // C++, which takes only `true` for bigints.
+  return (
+    options === undefined ||
+    (options !== null && typeof options === 'object' && (options as { bigint?: unknown }).bigint !== true)
+  )
 }
 
 function statCall(follow: boolean, name: 'stat' | 'lstat', args: IArguments): void {
