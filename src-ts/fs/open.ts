@@ -5,7 +5,7 @@
  * @module
  */
 import * as fsp from 'node:fs/promises'
-import { submit, usesRing } from '../binding.js'
+import { ring, submit, usesRing } from '../binding.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED } from '../wire.js'
 import { invalidArgType, systemError } from '../errors.js'
 import { fdRef, fixedRef } from '../file-ref.js'
@@ -76,6 +76,9 @@ export function openDescriptor(p: string, flags: number, mode: number): Promise<
     (b, t) => b.open(p, flags, mode, t),
     (result) => {
       if (result < 0) throw systemError(result, 'open', p)
+      // The handle's descriptor is this thread's: closed at the env's teardown (worker exit)
+      // if the handle was not closed by then, as Node closes a worker's descriptors.
+      ring().ownFd(result)
       return new FileHandle(fdRef(result))
     },
     undefined,

@@ -250,9 +250,11 @@ async function mkdirp(p: string, mode: number): Promise<string | undefined> {
  * io_uring `symlinkat`). `type` only matters on Windows and is checked as Node checks it.
  */
 export async function symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void> {
+  // A type node:fs refuses: node:fs, with the arguments as given (Node 24 checks the type
+  // before the paths, Node 20 after).
+  if (type != null && type !== 'dir' && type !== 'file' && type !== 'junction') return fsp.symlink(target, path, type)
   const tgt = toPath(target, 'target')
   const p = toPath(path)
-  if (type != null && type !== 'dir' && type !== 'file' && type !== 'junction') return fsp.symlink(tgt, p, type)
   if (!hasOp('symlinkat')) return fsp.symlink(tgt, p, type)
   return pathOp((b, t) => b.symlink(tgt, p, t), 'symlink', tgt, p)
 }

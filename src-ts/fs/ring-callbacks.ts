@@ -486,7 +486,12 @@ function plainStatOptions(options: unknown): boolean {
   // C++, which takes only `true` for bigints.
   return (
     options === undefined ||
-    (options !== null && typeof options === 'object' && (options as { bigint?: unknown }).bigint !== true)
+    (options !== null &&
+      typeof options === 'object' &&
+      (options as { bigint?: unknown }).bigint !== true &&
+      // Node 24 runs getOptions (encoding checked) and honours a signal: node:fs serves those.
+      (options as { signal?: unknown }).signal === undefined &&
+      (options as { encoding?: unknown }).encoding === undefined)
   )
 }
 
@@ -669,7 +674,8 @@ function plainFileOptions(options: unknown, flag: string, flagOk: (f: unknown) =
 
 /** `fs.readFile(path[, options], callback)`: boros/fs `readFile` (one trip for a small file). */
 export function readFile(path: NodeFsTypes.PathOrFileDescriptor, options?: unknown, callback?: unknown): void {
-  const cb = typeof options === 'function' ? options : callback
+  // Node: `callback ||= options`; options that are a function mean the defaults.
+  const cb = callback || options
   const opts = typeof options === 'function' ? undefined : options
   if (
     ringUp() &&
@@ -691,7 +697,9 @@ const writeFlag = (f: unknown): boolean => typeof f === 'string' && ['w', 'wx', 
 
 function writeCall(append: boolean, args: IArguments): void {
   const [path, data, options, callback] = args
-  const cb = typeof options === 'function' ? options : callback
+  // Node: `callback ||= options` (writeFile(p, d, cb) and writeFile(p, d, fn, cb) both call
+  // cb); options that are a function mean the defaults.
+  const cb = callback || options
   const opts = typeof options === 'function' ? undefined : options
   if (
     ringUp() &&

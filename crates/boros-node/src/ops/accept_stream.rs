@@ -33,11 +33,14 @@ unsafe impl OpCode for AcceptStream {
 
 impl NodeOp for AcceptStream {
     fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
+        // A connection is this thread's (fds.rs) until the façade closes it.
+        crate::fds::own(cqe.result);
         cx.event(self.stream, cqe.result);
     }
 
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         if cqe.result >= 0 {
+            crate::fds::own(cqe.result);
             // The multishot stopped on a connection (a full CQ, or a cancel that came too late:
             // the façade closes descriptors a closed listener receives): deliver it, then say so.
             cx.event(self.stream, cqe.result);
