@@ -29,6 +29,8 @@ const KNOWN = {
   // listen(undefined, host) / listen({ port: null }) listen on a random port in Node.
   'listenArgs.': 'Node: listen(undefined|null, host|fn|object) listens',
   'listenOptions.port': 'Node: port null listens on a random port',
+  // Node 22+ type-checks a truthy options.host only: connect({ host: NaN }) goes on there.
+  'connectOptions.host': 'Node 24: a falsy host (NaN) is not type-checked',
   // The message: Node inspects the value ("Invalid IP address: []").
   'connectOptions.localAddress': "Node: message 'Invalid IP address: []'"
 }
