@@ -81,6 +81,11 @@ export function readFile(
   // The common case without an async function frame (one promise fewer per file).
   try {
     const opts = getOptions(options, READ_DEFAULTS)
+    // `options.buffer` (read into the caller's buffer, Node 24.x): node:fs serves it, with its
+    // own checks (a Node without it ignores the key, and so does node:fs there).
+    if ((opts as { buffer?: unknown }).buffer !== undefined && !(path instanceof FileHandle)) {
+      return fsp.readFile(path as Parameters<typeof fsp.readFile>[0], options as Parameters<typeof fsp.readFile>[1])
+    }
     if (
       !(path instanceof FileHandle) &&
       opts.signal == null &&
