@@ -34,7 +34,9 @@ for (const backend of ['io_uring', 'fallback']) {
   })
   test(`seeded argument fuzz agrees with Node (${backend})`, (t) => {
     const n = backend === 'fallback' ? Math.ceil(runs / 2) : runs
-    t.log(`seed ${seed}, ${n} cases (reproduce: BOROS_BACKEND=${backend} npm run fuzz:api -- --seed ${seed} --runs ${n})`)
+    t.log(
+      `seed ${seed}, ${n} cases (reproduce: BOROS_BACKEND=${backend} npm run fuzz:api -- --seed ${seed} --runs ${n})`
+    )
     fuzz(t, ['--runs', String(n), '--seed', String(seed)], backend)
   })
 }

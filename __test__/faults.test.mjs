@@ -24,20 +24,26 @@ async function fault(t, name, args, env = {}, nodeArgs = []) {
 
 for (const backend of ['io_uring', 'fallback']) {
   for (const mode of ['path', 'fh', 'callback']) {
-    test.serial(`readFile (${mode}) while another thread truncates: always a prefix, never zeros past the cut (${backend})`, async (t) => {
-      const env = backend === 'fallback' ? { BOROS_BACKEND: 'fallback' } : {}
-      const r = await fault(t, 'truncate-while-reading.mjs', ['--mode', mode, '--runs', '25'], env)
-      t.is(r?.bad, 0)
-      t.true(r?.reads > 0)
-    })
+    test.serial(
+      `readFile (${mode}) while another thread truncates: always a prefix, never zeros past the cut (${backend})`,
+      async (t) => {
+        const env = backend === 'fallback' ? { BOROS_BACKEND: 'fallback' } : {}
+        const r = await fault(t, 'truncate-while-reading.mjs', ['--mode', mode, '--runs', '25'], env)
+        t.is(r?.bad, 0)
+        t.true(r?.reads > 0)
+      }
+    )
   }
 }
 
 // Node 20's V8 teardown race on terminate (nodejs/node#31752; see workers.test.mjs) is taken
 // out of the picture with --no-concurrent-recompilation: what is counted is boros's teardown.
-test.serial('30 terminated workers that used boros (files, reads in flight, FIFO, pool, chunks, net) leave no descriptor open', async (t) => {
-  const r = await fault(t, 'worker-terminate-fds.mjs', ['--workers', '30'], {}, ['--no-concurrent-recompilation'])
-  t.is(r?.workers, 30)
-  t.deepEqual(r?.leaked, [])
-  t.is(r?.after, r?.before)
-})
+test.serial(
+  '30 terminated workers that used boros (files, reads in flight, FIFO, pool, chunks, net) leave no descriptor open',
+  async (t) => {
+    const r = await fault(t, 'worker-terminate-fds.mjs', ['--workers', '30'], {}, ['--no-concurrent-recompilation'])
+    t.is(r?.workers, 30)
+    t.deepEqual(r?.leaked, [])
+    t.is(r?.after, r?.before)
+  }
+)

@@ -42,23 +42,35 @@ function runFuzz(backend) {
     timeout: 100_000
   })
   const lines = r.stdout.split('\n').filter(Boolean)
-  return { r, diffs: lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)), summary: lines.filter((l) => !l.startsWith('{')) }
+  return {
+    r,
+    diffs: lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)),
+    summary: lines.filter((l) => !l.startsWith('{'))
+  }
 }
 
 test('boros/net argument errors: no difference from node:net beyond the known ones (io_uring)', (t) => {
-  t.log(`seed ${seed}, ${runs} cases (reproduce: node __test__/fixtures/net-arg-fuzz.mjs --seed ${seed} --runs ${runs})`)
+  t.log(
+    `seed ${seed}, ${runs} cases (reproduce: node __test__/fixtures/net-arg-fuzz.mjs --seed ${seed} --runs ${runs})`
+  )
   const { r, diffs, summary } = runFuzz('io_uring')
   t.log(summary.join('\n'))
   t.is(r.signal, null, r.stderr)
   const seen = new Set(diffs.map((d) => `${d.case.kind}.${d.case.field ?? ''}`))
   t.log(`known differences seen: ${[...seen].filter((k) => k in KNOWN).join(', ') || 'none'}`)
   const fresh = diffs.filter((d) => !(`${d.case.kind}.${d.case.field ?? ''}` in KNOWN))
-  t.deepEqual(fresh.map((d) => JSON.stringify(d)), [])
+  t.deepEqual(
+    fresh.map((d) => JSON.stringify(d)),
+    []
+  )
 })
 
-test('boros/net argument errors are node:net\'s on the fallback backend', (t) => {
+test("boros/net argument errors are node:net's on the fallback backend", (t) => {
   const { r, diffs, summary } = runFuzz('fallback')
   t.log(summary.join('\n'))
-  t.deepEqual(diffs.map((d) => JSON.stringify(d)), [])
+  t.deepEqual(
+    diffs.map((d) => JSON.stringify(d)),
+    []
+  )
   t.is(r.status, 0, r.stderr)
 })

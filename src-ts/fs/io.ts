@@ -197,11 +197,7 @@ export async function writeAllAt(fh: RawFile, data: Uint8Array, start: number, s
 function asBytes(chunk: unknown, encoding: Encoding): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding)
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-  throw invalidArgType(
-    'data',
-    'of type string or an instance of Buffer, TypedArray, or DataView',
-    chunk
-  )
+  throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', chunk)
 }
 
 /** Normalizes `writeFile` data to bytes, or an (async) iterable of bytes. */
@@ -222,9 +218,5 @@ export function toBytes(
       for (const c of it) yield asBytes(c, encoding)
     })()
   }
-  throw invalidArgType(
-    'data',
-    'of type string or an instance of Buffer, TypedArray, or DataView',
-    data
-  )
+  throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data)
 }
