@@ -796,7 +796,8 @@ export class FileHandle extends EventEmitter {
     if (file === undefined) return undefined
     if (file.kind === FILE_KIND_FD && this.#routeOf(file)?.kind !== THREADPOOL) {
       try {
-        return nodeFs.fstatSync(file.fd).size
+        const st = nodeFs.fstatSync(file.fd)
+        return st.isFile() ? st.size : undefined
       } catch {
         return undefined
       }
@@ -805,6 +806,28 @@ export class FileHandle extends EventEmitter {
       (st) => (st.isFile() ? st.size : undefined),
       () => undefined
     )
+  }
+
+  /**
+   * @internal Runs `use` with a way to read the file's size now (a regular file's; `undefined`
+   * otherwise or where it cannot be known), on one descriptor for the whole call: the handle's
+   * own, or for a direct handle one installed once (`fixed_fd_install`) and closed after, so
+   * that readFile's size before and after its reads costs two ring ops, not two `statx`es on
+   * io-wq. The size comes from a synchronous `fstat` on local filesystems, from the threadpool
+   * on procfs/sysfs/FUSE (route.ts).
+   */
+  _withSizes<T>(use: (sizeNow: () => Promise<number | undefined> | number | undefined) => Promise<T>): Promise<T> {
+    const none = (): undefined => undefined
+    let started = false
+    return this.#withDescriptor('fstat', (fd) => {
+      started = true
+      return use(sizeOf(fd))
+    }).catch((e: unknown) => {
+      // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
+      // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
+      if (started) throw e
+      return use(none)
+    })
   }
 
   /** @internal Raw write used by writeFile and streams: resolves with bytes written. */
@@ -876,6 +899,21 @@ export class FileHandle extends EventEmitter {
  */
 function vectorPosition(position: unknown): number {
   return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1
+}
+
+/** The size of a regular file open on `fd`, read as `_withSizes` says. */
+function sizeOf(fd: number): () => Promise<number | undefined> | number | undefined {
+  const regular = (st: { isFile(): boolean; size: number }): number | undefined => (st.isFile() ? st.size : undefined)
+  if (learnRoute(fd).kind === THREADPOOL) {
+    return () => new Promise((resolve) => nodeFs.fstat(fd, (err, st) => resolve(err ? undefined : regular(st))))
+  }
+  return () => {
+    try {
+      return regular(nodeFs.fstatSync(fd))
+    } catch {
+      return undefined
+    }
+  }
 }
 
 function id(n: number): number {

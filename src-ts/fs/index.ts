@@ -148,12 +148,16 @@ function withReadPath(e: unknown, p: string): unknown {
 async function readRest(p: string, fh: FileHandle, first: Buffer): Promise<Buffer> {
   try {
     // The size of the file we have open (fstat of it, not of the path, which may have been
-    // replaced meanwhile); 0 where the kernel cannot stat a direct descriptor (< 6.8).
-    const st = await fh.stat().catch(() => undefined)
-    const size = st?.isFile() ? st.size : 0
-    return await readAll(fh, size, undefined, first).catch((e: unknown) => {
-      throw withReadPath(e, p)
-    })
+    // replaced meanwhile), before and after the reads, on one descriptor installed for both;
+    // 0 where the kernel cannot give a direct descriptor one (< 6.8): read until EOF.
+    return await fh
+      ._withSizes(async (sizeNow) => {
+        const size = (await sizeNow()) ?? 0
+        return readAll(fh, size, undefined, first, sizeNow)
+      })
+      .catch((e: unknown) => {
+        throw withReadPath(e, p)
+      })
   } finally {
     await closeQuietly(fh)
   }

@@ -68,9 +68,16 @@ export function ownedBuffer(size: number, alignment = 16): Buffer {
 /**
  * Reads from the current position to EOF. `sizeHint` (from statx) sizes one allocation;
  * files that report 0 (procfs, pipes) are read in chunks until EOF. `first`: bytes already
- * read from the file, which the result starts with (`sizeHint` counts them).
+ * read from the file, which the result starts with (`sizeHint` counts them). `sizeNow`: the
+ * file's size after the reads (default `fh._sizeNow()`).
  */
-export async function readAll(fh: RawFile, sizeHint: number, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
+export async function readAll(
+  fh: RawFile,
+  sizeHint: number,
+  signal?: AbortSignal,
+  first?: Buffer,
+  sizeNow: () => Promise<number | undefined> | number | undefined = () => fh._sizeNow()
+): Promise<Buffer> {
   if (sizeHint > IO_MAX_LENGTH) throw tooLarge(sizeHint)
   const start = first?.length ?? 0
   if (sizeHint > start) {
@@ -94,7 +101,7 @@ export async function readAll(fh: RawFile, sizeHint: number, signal?: AbortSigna
     // bytes before the cut are right: what is past the size the file has now is cut off, so
     // the result is always a prefix of what the file held (issue 24).
     if (filled > start) {
-      const now = await fh._sizeNow()
+      const now = await sizeNow()
       if (now !== undefined && now < filled) filled = Math.max(start, now)
     }
     return filled < sizeHint ? buf.subarray(0, filled) : buf
