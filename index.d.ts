@@ -266,6 +266,15 @@ export interface OpSupport {
  */
 export declare function ownedBuffer(size: number, alignment: number): Buffer
 
+/** How many descriptors this thread's boros objects own (see fds.rs; for tests). */
+export declare function ownedFds(): number
+
+/**
+ * Descriptor `fd` (a `FileHandle`'s, opened on the ring) is owned by this thread's boros
+ * objects: closed at the env's teardown if boros has not closed it by then (see fds.rs).
+ */
+export declare function ownFd(fd: number): void
+
 /**
  * Queues a read into (or, with `write`, a write from) pool buffer `index`, bytes
  * `offset..offset+length`, at `position` (-1: the current position) of the file. The kernel

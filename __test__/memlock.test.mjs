@@ -101,3 +101,85 @@ test('with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buf
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+// Files under the same limit, every path that needs locked memory (issue 24): the one-trip
+// readFile's registered scratch buffers, a BufferPool (registration refused: plain memory and a
+// reason), readChunks' provided-buffer ring on a pipe, large readFile/writeFile, streams, and
+// 200 readFiles at once; every byte must come back right, and nothing may throw uncaught.
+test('with ulimit -l 64 as an unprivileged user, every file path works (pool, chunks, streams, big files)', (t) => {
+  if (!canDrop) {
+    t.log('needs root and setpriv (util-linux) to run a child as an unprivileged user: not checked here')
+    t.pass()
+    return
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
+  fs.chmodSync(dir, 0o755)
+  try {
+    for (const f of fs.readdirSync(root)) {
+      if (f === 'index.js' || f === 'package.json' || f.endsWith('.node')) fs.copyFileSync(path.join(root, f), path.join(dir, f))
+    }
+    fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
+    execFileSync('chmod', ['-R', 'a+rX', dir])
+    const work = path.join(dir, 'work')
+    fs.mkdirSync(work)
+    fs.chmodSync(work, 0o777)
+    const script = `
+      const boros = require(${JSON.stringify(path.join(dir, 'dist/index.js'))})
+      const bfs = require(${JSON.stringify(path.join(dir, 'dist/fs/index.js'))})
+      const fs = require('node:fs')
+      const { execFileSync } = require('node:child_process')
+      const { pipeline } = require('node:stream/promises')
+      const work = ${JSON.stringify(work)}
+      const out = {}
+      process.on('uncaughtException', (e) => { console.log(JSON.stringify({ uncaught: String(e.stack) })); process.exit(3) })
+      ;(async () => {
+        const big = Buffer.alloc(6 << 20)
+        for (let i = 0; i < big.length; i += 4096) big[i] = (i >> 12) & 0xff
+        await bfs.writeFile(work + '/big', big)
+        out.big = (await bfs.readFile(work + '/big')).equals(big)
+        const smalls = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+          await bfs.writeFile(work + '/s' + i, 'small ' + i)
+          return (await bfs.readFile(work + '/s' + i, 'utf8')) === 'small ' + i
+        }))
+        out.smalls = smalls.every(Boolean)
+        const pool = new boros.BufferPool({ count: 64, size: 64 * 1024 })
+        out.poolRegistered = pool.registered
+        out.poolReason = pool.reason ?? null
+        const fh = await bfs.open(work + '/big')
+        const b = pool.acquire()
+        const r = await fh.read(b, 0, b.length, 4096 * 3)
+        out.poolRead = r.bytesRead === b.length && b[0] === 3
+        await fh.close()
+        const copy = work + '/copy'
+        await pipeline(bfs.createReadStream(work + '/big'), bfs.createWriteStream(copy))
+        out.streams = fs.readFileSync(copy).equals(big)
+        execFileSync('mkfifo', [work + '/fifo'])
+        const pfd = fs.openSync(work + '/fifo', fs.constants.O_RDWR | fs.constants.O_NONBLOCK)
+        const wfd = fs.openSync(work + '/fifo', fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)
+        fs.writeSync(wfd, 'through the pipe')
+        fs.closeSync(wfd)
+        const chunks = []
+        for await (const c of bfs.readChunks(pfd)) { chunks.push(Buffer.from(c)); if (Buffer.concat(chunks).length >= 16) break }
+        out.chunks = Buffer.concat(chunks).toString()
+        out.shrunk = boros.runtime().shrunk ?? null
+        console.log(JSON.stringify(out))
+      })().catch((e) => { console.log(JSON.stringify({ failed: String(e.stack) })); process.exit(2) })
+    `
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', 'ulimit -l 64 && exec "$0" -e "$1"', process.execPath, script],
+      { encoding: 'utf8', timeout: 60_000 }
+    )
+    t.is(r.status, 0, `${r.stdout}\n${r.stderr}`)
+    const o = JSON.parse(r.stdout.trim().split('\n').pop())
+    t.log(JSON.stringify(o))
+    t.true(o.big, 'a 6 MiB file read back')
+    t.true(o.smalls, '200 small files at once')
+    t.true(o.poolRead, 'a read into a BufferPool buffer')
+    if (!o.poolRegistered) t.truthy(o.poolReason, 'an unregistered pool says why')
+    t.true(o.streams, 'createReadStream -> createWriteStream copy')
+    t.is(o.chunks, 'through the pipe')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

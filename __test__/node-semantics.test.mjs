@@ -168,6 +168,30 @@ test('a handle collected without close() is closed, with Node\'s warnings', asyn
   t.is(out.after, 0, 'and it was closed when the handle was collected')
 })
 
+test('three handles collected without close(): one warning each, DEP0137 once per process, as Node (issue 24)', async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  const target = file()
+  const count = (mod) => {
+    const script = `
+      const { open } = await import(${JSON.stringify('__MOD__')})
+      const warnings = []
+      process.on('warning', (w) => warnings.push(w.code ?? w.name))
+      await (async () => { for (let i = 0; i < 3; i++) await open(${JSON.stringify(target)}) })()
+      for (let i = 0; i < 40; i++) {
+        globalThis.gc()
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await new Promise((r) => setTimeout(r, 50))
+      console.log(JSON.stringify(warnings.sort()))
+    `.replace('__MOD__', mod)
+    return JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script]).toString())
+  }
+  const node = count('node:fs/promises')
+  const boros = count(new URL('../dist/fs/index.js', import.meta.url).href)
+  t.deepEqual(node, ['DEP0137', 'Warning', 'Warning', 'Warning'])
+  t.deepEqual(boros, node)
+})
+
 test('FileHandle methods called on something else reject as Node\'s do (ERR_INTERNAL_ASSERTION)', async (t) => {
   const p = file()
   const methods = ['stat', 'read', 'write', 'sync', 'datasync', 'readv', 'writev', 'truncate', 'chmod', 'chown', 'utimes', 'readFile', 'writeFile', 'appendFile', 'close']

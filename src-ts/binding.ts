@@ -356,14 +356,16 @@ export class PendingOp<T> {
     map: (result: number) => T,
     signal?: AbortSignal | null,
     task?: TaskScope,
-    done?: () => void
+    done?: () => void,
+    undo?: (result: number) => void
   ) {
     const binding = ring()
     this.promise = new Promise<T>((resolve, reject) => {
-      if (signal?.aborted) {
+      if (signal?.aborted || task?.signal.aborted) {
+        // A cancelled task starts nothing more: its later ops reject before they go out.
         this.#settled = true
         done?.()
-        reject(abortError(signal))
+        reject(abortError(signal?.aborted ? signal : task!.signal))
         return
       }
       const onAbort = (): void => {
@@ -378,7 +380,11 @@ export class PendingOp<T> {
           signal?.removeEventListener('abort', onAbort)
         } catch {}
         task?.untrack(onAbort)
-        if (this.#cancelled && result < 0) {
+        if (this.#cancelled && (result < 0 || undo !== undefined)) {
+          // An op that made something (a descriptor) and finished before the cancel reached
+          // it: the caller was told it is cancelled and will never see it, so it is undone
+          // (closed) here rather than leaked.
+          if (result >= 0) undo?.(result)
           reject(new AbortError(undefined, { cause: this.#reason }))
           return
         }
@@ -435,9 +441,10 @@ export function submit<T>(
   start: Start,
   map: (result: number) => T,
   signal?: AbortSignal | null,
-  done?: () => void
+  done?: () => void,
+  how?: SubmitHow
 ): Promise<T> {
-  const task = currentTask()
+  const task = how?.detached ? undefined : currentTask()
   if (signal == null && task === undefined) {
     const binding = ring()
     return new Promise<T>((resolve, reject) => {
@@ -458,5 +465,25 @@ export function submit<T>(
       }
     })
   }
-  return new PendingOp(start, map, signal, task, done).promise
+  return new PendingOp(start, map, signal, task, done, how?.undo).promise
+}
+
+/** How `submit` treats an op beyond its signal. */
+export interface SubmitHow {
+  /**
+   * Not part of the surrounding task: a cancelled task neither refuses nor cancels it (a
+   * `close`, which must always run, or a descriptor would leak).
+   */
+  readonly detached?: boolean
+  /**
+   * Undoes a successful result of an op cancelled too late (closes the descriptor an `open`
+   * made): the op then rejects with `AbortError` instead of handing it out.
+   */
+  readonly undo?: (result: number) => void
+}
+
+/** The task the running code belongs to, if it was cancelled: its AbortError (see `Task`). */
+export function taskAborted(): AbortError | undefined {
+  const task = currentTask()
+  return task?.signal.aborted ? abortError(task.signal) : undefined
 }

@@ -29,8 +29,9 @@ export interface ReadChunksOptions {
   bufferCount?: number
   /**
    * `true`/`false` force the multishot path or the single-read path; by default multishot is
-   * used when the kernel has `read_multishot` (6.7+). The environment variable
-   * `BOROS_MULTISHOT=0` forces single reads too.
+   * used when the kernel has `read_multishot` (6.7+) and lets boros register its buffer ring
+   * (without locked memory, `RLIMIT_MEMLOCK`, single reads are used instead). The environment
+   * variable `BOROS_MULTISHOT=0` forces single reads too.
    */
   multishot?: boolean
 }
@@ -83,7 +84,17 @@ export function readChunks(source: ChunkSource, options: ReadChunksOptions = {})
   if (count > 32768) throw outOfRange('options.bufferCount', '>= 1 && <= 32768', bufferCount)
   if (backendState().backend !== 'io_uring') return fsReads(fd, bufferSize, signal)
   const useMultishot = multishot ?? (process.env.BOROS_MULTISHOT !== '0' && hasMultishot())
-  return useMultishot ? multishotReads(fd, bufferSize, count, signal) : singleReads(fd, bufferSize, signal)
+  return useMultishot
+    ? multishotReads(fd, bufferSize, count, signal, multishot === undefined)
+    : singleReads(fd, bufferSize, signal)
+}
+
+/**
+ * Whether `e` (from `chunksOpen`) says the kernel refused the buffer ring for lack of locked
+ * memory (`RLIMIT_MEMLOCK` without CAP_IPC_LOCK, a memory cgroup): single reads need none.
+ */
+function lockedMemoryRefused(e: unknown): boolean {
+  return /os error 12\b|ENOMEM/.test(String((e as Error)?.message))
 }
 
 let multishotSupported: boolean | undefined
@@ -97,11 +108,20 @@ async function* multishotReads(
   fd: number,
   size: number,
   count: number,
-  signal: AbortSignal | undefined
+  signal: AbortSignal | undefined,
+  mayFallBack = false
 ): AsyncGenerator<Buffer> {
   if (signal?.aborted) throw abortError(signal)
   const b = ring()
-  const id = b.chunksOpen(fd, size, count)
+  let id: number
+  try {
+    id = b.chunksOpen(fd, size, count)
+  } catch (e) {
+    // No locked memory for the buffer ring (issue 24): single reads, unless multishot was asked for.
+    if (!mayFallBack || !lockedMemoryRefused(e)) throw e
+    yield* singleReads(fd, size, signal)
+    return
+  }
   const onAbort = (): void => {
     try {
       b.chunksCancel(id)

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
-import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit } from '../binding.js'
+import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit, taskAborted } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
 import { poolSlotOf, type PoolSlot } from '../buffer-pool.js'
 import { codedError, codes, invalidArgType, invalidArgValue, systemError } from '../errors.js'
@@ -27,7 +27,6 @@ import {
   validateInteger,
   validatePosition,
   validateReadRange,
-  validateSignal,
   validateWriteRange,
   writePosition,
   MAX_RW
@@ -45,7 +44,8 @@ import type {
   WriteVResult
 } from './handle-types.js'
 import { readAll, throwIfAborted, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
-import { oDirectError, learnRoute, RING, routedRead, type Route } from './route.js'
+import { encodingOf, flushOf, getOptions } from './options.js'
+import { oDirectError, learnRoute, RING, routedRead, THREADPOOL, type Route } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
@@ -92,14 +92,19 @@ function validateBufferArray(buffers: unknown): asserts buffers is readonly Node
  * Handles collected without `close()`: like Node, their file is closed then, with Node's two
  * warnings (the second a `DEP0137` deprecation). Holds the file, never the handle.
  */
+let warnedDep0137 = false
 const unclosed = new FinalizationRegistry<FileRef>((file) => {
   const n = fileNumber(file)
   process.emitWarning(`Closing file descriptor ${n} on garbage collection`)
-  process.emitWarning(
-    'Closing a FileHandle object on garbage collection is deprecated. Please close FileHandle objects explicitly using FileHandle.prototype.close(). In the future, an error will be thrown if a file descriptor is closed during garbage collection.',
-    'DeprecationWarning',
-    'DEP0137'
-  )
+  // Node warns DEP0137 once per thread (env->filehandle_close_warning()), the first line per handle.
+  if (!warnedDep0137) {
+    warnedDep0137 = true
+    process.emitWarning(
+      'Closing a FileHandle object on garbage collection is deprecated. Please close FileHandle objects explicitly using FileHandle.prototype.close(). In the future, an error will be thrown if a file descriptor is closed during garbage collection.',
+      'DeprecationWarning',
+      'DEP0137'
+    )
+  }
   try {
     submit(
       (b, t) => b.close(file.kind, n, t),
@@ -243,7 +248,10 @@ export class FileHandle extends EventEmitter {
     if (pool !== undefined) return this.#poolIo(false, buf, pool, off, len, pos, signal)
     const route = this.#routeOf(file)
     if (route !== undefined && route.kind !== RING) {
-      // tmpfs/procfs/FUSE: node:fs serves the read (see route.ts).
+      // tmpfs/procfs/FUSE: node:fs serves the read (see route.ts); a cancelled task's too
+      // starts nothing more.
+      const aborted = taskAborted()
+      if (aborted !== undefined) return Promise.reject(aborted)
       this.#pending++
       const settle = (): void => this.#settleOne()
       const p = routedRead(route.kind, file.kind === FILE_KIND_FD ? file.fd : -1, buf, off, len, pos, signal)
@@ -365,6 +373,9 @@ export class FileHandle extends EventEmitter {
   #withDescriptor<T>(syscall: string, use: (fd: number) => Promise<T>): Promise<T> {
     const file = this.#open()
     if (file === undefined) return Promise.reject(ebadf(syscall))
+    // Like a ring op: a cancelled task starts nothing more.
+    const aborted = taskAborted()
+    if (aborted !== undefined) return Promise.reject(aborted)
     this.#pending++
     const settle = (): void => this.#settleOne()
     let p: Promise<T>
@@ -390,7 +401,10 @@ export class FileHandle extends EventEmitter {
         use(fd).finally(() =>
           submit(
             (b, t) => b.close(FILE_KIND_FD, fd, t),
-            () => undefined
+            () => undefined,
+            undefined,
+            undefined,
+            { detached: true }
           )
         )
       )
@@ -420,32 +434,54 @@ export class FileHandle extends EventEmitter {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     // Node's fsCall: a closed handle is EBADF before any argument is looked at.
     if (this.#open() === undefined) return Promise.reject(ebadf('read'))
-    let opts: ReadOptions<T> | undefined
-    if (buffer === undefined || (!ArrayBuffer.isView(buffer) && typeof buffer === 'object')) {
-      opts = buffer as ReadOptions<T> | undefined
-      buffer = (opts?.buffer ?? Buffer.alloc(16384)) as T
-    } else if (offset !== null && typeof offset === 'object') {
-      opts = offset
-      offset = undefined
-    }
-    const buf = buffer as T
     try {
-      validateBuffer(buf)
-      const off = (offset as number | null | undefined) ?? opts?.offset ?? 0
-      // Node's order: the offset; nothing to read resolves at once; then an empty buffer; then the range.
-      validateInteger(off, 'offset', 0, Number.MAX_SAFE_INTEGER)
-      const len = length ?? opts?.length ?? buf.byteLength - off
-      const given = position !== undefined ? position : opts?.position
-      // Node 24.16+ checks the position right after the offset; earlier Nodes after the range.
+      // Node's argument forms, in Node's order (lib/internal/fs/promises.js `read`):
+      // read(options?), read(buffer, options?), read(buffer, offset?, length?, position?).
+      let buf = buffer as unknown
+      let off = offset as unknown
+      let len = length as unknown
+      let given = position as unknown
+      let signal: AbortSignal | null | undefined
+      if (!ArrayBuffer.isView(buf)) {
+        if (buf !== undefined && buf !== null && (typeof buf !== 'object' || Array.isArray(buf))) {
+          throw invalidArgType('options', 'of type object', buf)
+        }
+        const o = (buf ?? {}) as ReadOptions<T>
+        buf = o.buffer === undefined ? Buffer.alloc(16384) : o.buffer
+        off = o.offset === undefined ? 0 : o.offset
+        len = o.length === undefined ? (buf as T).byteLength - (off as number) : o.length
+        given = o.position === undefined ? null : o.position
+        signal = o.signal
+        validateBuffer(buf)
+      }
+      if (off !== null && typeof off === 'object') {
+        const o = off as ReadOptions<T>
+        off = o.offset === undefined ? 0 : o.offset
+        len = o.length === undefined ? (buf as T).byteLength - (off as number) : o.length
+        given = o.position === undefined ? null : o.position
+        signal = o.signal
+      }
+      const view = buf as T
+      if (off == null) off = 0
+      else validateInteger(off, 'offset', 0, Number.MAX_SAFE_INTEGER)
+      len ??= view.byteLength - (off as number)
+      // Node 24.16+: `length |= 0`, then the position, right after the offset; earlier Nodes
+      // check the position after the range.
+      if (POSITION_FIRST) len = (len as number) | 0
       const early = POSITION_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
-      if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
-      if (buf.byteLength === 0) throw invalidArgValue('buffer', buf, 'is empty and cannot be written')
-      validateReadRange(off, len, buf.byteLength)
-      const pos = early ?? validatePosition(given, len)
-      validateSignal(opts?.signal)
+      if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
+      if (view.byteLength === 0) throw invalidArgValue('buffer', view, 'is empty and cannot be written')
+      validateReadRange(off, len, view.byteLength)
+      const n = len as number
+      const pos = early ?? validatePosition(given, n)
+      // `signal` is boros' own option: Node ignores what it does not know, so a value that is
+      // not an AbortSignal is ignored too.
+      if (!(signal instanceof AbortSignal)) signal = undefined
       const read =
-        typeof pos === 'bigint' ? this.#farRead(buf, off, len, pos) : this.#read(buf, off, len, pos, opts?.signal)
-      return read.then((n) => ({ bytesRead: n, buffer: buf }))
+        typeof pos === 'bigint'
+          ? this.#farRead(view, off as number, n, pos)
+          : this.#read(view, off as number, n, pos, signal)
+      return read.then((bytesRead) => ({ bytesRead, buffer: view }))
     } catch (e) {
       return Promise.reject(e)
     }
@@ -480,15 +516,22 @@ export class FileHandle extends EventEmitter {
         len = buf.byteLength
         pos = writePosition(offset)
       } else {
-        validateBuffer(data)
+        // Node: anything whose byteLength is 0 writes nothing, before any other check.
+        if ((data as { byteLength?: unknown } | null | undefined)?.byteLength === 0) {
+          return Promise.resolve({ bytesWritten: 0, buffer: data })
+        }
+        if (!ArrayBuffer.isView(data)) {
+          throw invalidArgType('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data)
+        }
         buf = data
-        // Node: an empty buffer writes nothing before any other argument is looked at.
-        if (buf.byteLength === 0) return Promise.resolve({ bytesWritten: 0, buffer: data })
-        if (offset !== null && typeof offset === 'object') {
-          off = offset.offset ?? 0
-          len = offset.length === undefined || typeof offset.length !== 'number' ? buf.byteLength - off : offset.length
+        if (typeof offset === 'object') {
+          // write(buffer, options): `null` too (then every field is its default).
+          const o = offset ?? {}
+          off = o.offset === undefined ? 0 : o.offset
+          len = o.length === undefined || typeof o.length !== 'number' ? buf.byteLength - off : o.length
+          if (off == null) off = 0
           validateWriteRange(off, len, buf.byteLength)
-          pos = writePosition(offset.position)
+          pos = writePosition(o.position)
         } else {
           off = offset ?? 0
           // Node: a length that is not a number is the rest of the buffer.
@@ -519,7 +562,15 @@ export class FileHandle extends EventEmitter {
   stat(options?: StatOptions): Promise<Stats | BigIntStats>
   stat(options?: StatOptions): Promise<Stats | BigIntStats> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    if (options?.bigint) {
+    // Node: `options = { bigint: false }` (so `null` fails reading `.bigint`, as there), and
+    // `options.bigint` goes to C++, which takes only `true` (IsTrue) for bigints.
+    let bigint: unknown
+    try {
+      bigint = options === undefined ? false : (options as StatOptions).bigint
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    if (bigint === true) {
       return this.#nodeFs<BigIntStats>('fstat', (fd, cb) => nodeFs.fstat(fd, { bigint: true }, cb))
     }
     const file = this.#open()
@@ -568,7 +619,7 @@ export class FileHandle extends EventEmitter {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('readv')
     validateBufferArray(buffers)
-    let pos = typeof position === 'number' ? validatePosition(position) : -1
+    let pos = vectorPosition(position)
     // preadv(2) with no buffers fails with EINVAL, and Node reports that.
     if (buffers.length === 0) throw systemError(-22, 'read')
     let bytesRead = 0
@@ -595,7 +646,7 @@ export class FileHandle extends EventEmitter {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('writev')
     validateBufferArray(buffers)
-    let pos = typeof position === 'number' ? validatePosition(position) : -1
+    let pos = vectorPosition(position)
     if (buffers.length === 0) return { bytesWritten: 0, buffers }
     let bytesWritten = 0
     for (let i = 0; i < buffers.length; i += IOV_MAX) {
@@ -633,7 +684,8 @@ export class FileHandle extends EventEmitter {
     if (this.#open() === undefined) return Promise.reject(ebadf('fchmod'))
     let m: number
     try {
-      m = parseMode(mode, 0)
+      // Node's parseFileMode(mode, 'mode') with no default: null and undefined are refused.
+      m = parseMode(mode ?? undefined, undefined)
     } catch (e) {
       return Promise.reject(e)
     }
@@ -664,8 +716,7 @@ export class FileHandle extends EventEmitter {
   async readFile(options?: ReadFileOptions | Encoding | null): Promise<Buffer | string> {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('readFile') // Node's fsCall(readFile, ...)
-    const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
-    validateSignal(opts.signal)
+    const opts = getOptions(options)
     throwIfAborted(opts.signal)
     // A direct handle on a kernel before 6.8 cannot be stat'ed (no FIXED_FD_INSTALL): read until EOF.
     const st = await this.stat().catch((e: { code?: string }) => {
@@ -674,22 +725,34 @@ export class FileHandle extends EventEmitter {
     })
     throwIfAborted(opts.signal)
     const data = await readAll(this, st?.isFile() ? st.size : 0, opts.signal)
-    return opts.encoding ? data.toString(opts.encoding) : data
+    const encoding = encodingOf(opts)
+    return encoding ? data.toString(encoding) : data
   }
 
   /** Writes all of `data` at the current position. */
   async writeFile(data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('writeFile') // Node's fsCall(writeFile, ...)
-    const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
-    validateSignal(opts.signal)
-    await writeAll(this, toBytes(data, opts.encoding ?? 'utf8'), opts.signal)
+    // Node's order (writeFile): the options (type, encoding, signal), flush, then the data.
+    const opts = getOptions(options, { encoding: 'utf8', flush: false })
+    flushOf(opts)
+    await writeAll(this, toBytes(data, encodingOf(opts) ?? 'utf8'), opts.signal)
   }
 
   /** Same as `writeFile` (appending when the file was opened with an `a` flag). */
   appendFile(data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
+    if (this.#open() === undefined) return Promise.reject(ebadf('appendFile')) // Node's fsCall(appendFile, ...)
     return this.writeFile(data, options)
+  }
+
+  /** @internal `writeFile(fh, data)` of the module: `data` and the options already checked. */
+  _writeAllOf(
+    bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+    signal: AbortSignal | undefined
+  ): Promise<void> {
+    if (this.#open() === undefined) return Promise.reject(ebadf('writeFile'))
+    return writeAll(this, bytes, signal)
   }
 
   /** @internal Closed (not just closing): streams over the handle end. */
@@ -721,6 +784,50 @@ export class FileHandle extends EventEmitter {
     owned = false
   ): Promise<number> {
     return this.#read(buf, off, len, pos, signal, owned)
+  }
+
+  /**
+   * @internal The file's size now, for readFile's check after its reads (see `readAll`): a
+   * descriptor on a local filesystem by a synchronous `fstat` (it never waits), anything else
+   * through `stat()`; `undefined` where it cannot be known (closed, no `fixed_fd_install`).
+   */
+  _sizeNow(): Promise<number | undefined> | number | undefined {
+    const file = this.#open()
+    if (file === undefined) return undefined
+    if (file.kind === FILE_KIND_FD && this.#routeOf(file)?.kind !== THREADPOOL) {
+      try {
+        const st = nodeFs.fstatSync(file.fd)
+        return st.isFile() ? st.size : undefined
+      } catch {
+        return undefined
+      }
+    }
+    return this.stat().then(
+      (st) => (st.isFile() ? st.size : undefined),
+      () => undefined
+    )
+  }
+
+  /**
+   * @internal Runs `use` with a way to read the file's size now (a regular file's; `undefined`
+   * otherwise or where it cannot be known), on one descriptor for the whole call: the handle's
+   * own, or for a direct handle one installed once (`fixed_fd_install`) and closed after, so
+   * that readFile's size before and after its reads costs two ring ops, not two `statx`es on
+   * io-wq. The size comes from a synchronous `fstat` on local filesystems, from the threadpool
+   * on procfs/sysfs/FUSE (route.ts).
+   */
+  _withSizes<T>(use: (sizeNow: () => Promise<number | undefined> | number | undefined) => Promise<T>): Promise<T> {
+    const none = (): undefined => undefined
+    let started = false
+    return this.#withDescriptor('fstat', (fd) => {
+      started = true
+      return use(sizeOf(fd))
+    }).catch((e: unknown) => {
+      // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
+      // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
+      if (started) throw e
+      return use(none)
+    })
   }
 
   /** @internal Raw write used by writeFile and streams: resolves with bytes written. */
@@ -766,7 +873,11 @@ export class FileHandle extends EventEmitter {
           unclosed.unregister(this)
           if (result < 0) throw systemError(result, 'close')
           this.emit('close')
-        }
+        },
+        undefined,
+        undefined,
+        // A cancelled task's handles still close (`await using` in a cancelled task).
+        { detached: true }
       )
     )
     this.#closing.catch(() => {
@@ -778,6 +889,30 @@ export class FileHandle extends EventEmitter {
   /** `await using fh = await open(...)` closes the handle at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
+  }
+}
+
+/**
+ * The position of `readv`/`writev` as Node takes it (seen on Node 20 and 24): a safe integer
+ * >= 0 is a position; anything else (not a number, 1.5, NaN, -2, 2^53) is the current
+ * position. Never an error.
+ */
+function vectorPosition(position: unknown): number {
+  return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1
+}
+
+/** The size of a regular file open on `fd`, read as `_withSizes` says. */
+function sizeOf(fd: number): () => Promise<number | undefined> | number | undefined {
+  const regular = (st: { isFile(): boolean; size: number }): number | undefined => (st.isFile() ? st.size : undefined)
+  if (learnRoute(fd).kind === THREADPOOL) {
+    return () => new Promise((resolve) => nodeFs.fstat(fd, (err, st) => resolve(err ? undefined : regular(st))))
+  }
+  return () => {
+    try {
+      return regular(nodeFs.fstatSync(fd))
+    } catch {
+      return undefined
+    }
   }
 }
 

@@ -146,9 +146,16 @@ export interface RmDirOptions {
 export async function rmdir(path: PathLike, options?: RmDirOptions): Promise<void> {
   const p = toPath(path)
   const o = options as RmDirOptions | null | undefined
+  // Node's validateRmdirOptions: only `undefined` means the defaults; `null`, an array or a
+  // non-object are refused by node:fs (word for word Node's), as are the options it serves.
   const nodeOptions =
-    o != null &&
-    (typeof o !== 'object' || o.recursive !== undefined || o.maxRetries !== undefined || o.retryDelay !== undefined)
+    o !== undefined &&
+    (o === null ||
+      typeof o !== 'object' ||
+      Array.isArray(o) ||
+      o.recursive !== undefined ||
+      o.maxRetries !== undefined ||
+      o.retryDelay !== undefined)
   if (!hasOp('unlinkat') || nodeOptions) return fsp.rmdir(p, options)
   return pathOp((b, t) => b.unlink(p, true, t), 'rmdir', p)
 }
@@ -243,9 +250,11 @@ async function mkdirp(p: string, mode: number): Promise<string | undefined> {
  * io_uring `symlinkat`). `type` only matters on Windows and is checked as Node checks it.
  */
 export async function symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void> {
+  // A type node:fs refuses: node:fs, with the arguments as given (Node 24 checks the type
+  // before the paths, Node 20 after).
+  if (type != null && type !== 'dir' && type !== 'file' && type !== 'junction') return fsp.symlink(target, path, type)
   const tgt = toPath(target, 'target')
   const p = toPath(path)
-  if (type != null && type !== 'dir' && type !== 'file' && type !== 'junction') return fsp.symlink(tgt, p, type)
   if (!hasOp('symlinkat')) return fsp.symlink(tgt, p, type)
   return pathOp((b, t) => b.symlink(tgt, p, t), 'symlink', tgt, p)
 }
@@ -371,14 +380,17 @@ export interface RmOptions {
 }
 
 function validateRmOptions(options: unknown): { force: boolean; recursive: boolean } | undefined {
-  if (options == null) return { force: false, recursive: false }
-  if (typeof options !== 'object') return undefined
+  // Node's validateRmOptions: only `undefined` means the defaults; `null`, an array or a
+  // non-object go to node:fs, which refuses them with its own words, before touching anything.
+  if (options === undefined) return { force: false, recursive: false }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return undefined
   const o = options as RmOptions
   if (o.maxRetries || o.retryDelay !== undefined) return undefined
-  const force = o.force ?? false
-  const recursive = o.recursive ?? false
-  if (typeof force !== 'boolean') throw invalidArgType('options.force', 'of type boolean', force)
+  // Node's order: recursive (validateRmdirOptions), then force.
+  const force = o.force === undefined ? false : o.force
+  const recursive = o.recursive === undefined ? false : o.recursive
   if (typeof recursive !== 'boolean') throw invalidArgType('options.recursive', 'of type boolean', recursive)
+  if (typeof force !== 'boolean') throw invalidArgType('options.force', 'of type boolean', force)
   if (o.maxRetries !== undefined) validateInteger(o.maxRetries, 'options.maxRetries', 0, 2 ** 31 - 1)
   return { force, recursive }
 }

@@ -482,7 +482,17 @@ function statOp(path: string | null, fd: number, follow: boolean, syscall: strin
 
 /** A stat options argument the ring serves: none, or one without `bigint: true`. */
 function plainStatOptions(options: unknown): boolean {
-  return options == null || (typeof options === 'object' && !(options as { bigint?: unknown }).bigint)
+  // Node reads `options.bigint` (so `null` throws there: node:fs serves it) and hands it to
+  // C++, which takes only `true` for bigints.
+  return (
+    options === undefined ||
+    (options !== null &&
+      typeof options === 'object' &&
+      (options as { bigint?: unknown }).bigint !== true &&
+      // Node 24 runs getOptions (encoding checked) and honours a signal: node:fs serves those.
+      (options as { signal?: unknown }).signal === undefined &&
+      (options as { encoding?: unknown }).encoding === undefined)
+  )
 }
 
 function statCall(follow: boolean, name: 'stat' | 'lstat', args: IArguments): void {
@@ -664,7 +674,8 @@ function plainFileOptions(options: unknown, flag: string, flagOk: (f: unknown) =
 
 /** `fs.readFile(path[, options], callback)`: boros/fs `readFile` (one trip for a small file). */
 export function readFile(path: NodeFsTypes.PathOrFileDescriptor, options?: unknown, callback?: unknown): void {
-  const cb = typeof options === 'function' ? options : callback
+  // Node: `callback ||= options`; options that are a function mean the defaults.
+  const cb = callback || options
   const opts = typeof options === 'function' ? undefined : options
   if (
     ringUp() &&
@@ -686,7 +697,9 @@ const writeFlag = (f: unknown): boolean => typeof f === 'string' && ['w', 'wx', 
 
 function writeCall(append: boolean, args: IArguments): void {
   const [path, data, options, callback] = args
-  const cb = typeof options === 'function' ? options : callback
+  // Node: `callback ||= options` (writeFile(p, d, cb) and writeFile(p, d, fn, cb) both call
+  // cb); options that are a function mean the defaults.
+  const cb = callback || options
   const opts = typeof options === 'function' ? undefined : options
   if (
     ringUp() &&

@@ -21,6 +21,7 @@ pub mod api;
 mod args;
 mod bounce;
 mod complete;
+mod fds;
 mod http;
 mod js;
 mod lent;

@@ -640,6 +640,9 @@ unsafe extern "C" fn on_closed(h: *mut Handle) {
             sys::napi_async_destroy(env, rt.async_ctx);
         }
         drop(rt); // Driver::drop: nothing is in flight any more; closes the ring and eventfd.
+                  // The descriptors of boros objects JS never closed (FileHandles, sockets): gone with
+                  // the env, as Node closes a worker's (issue 24).
+        crate::fds::close_all();
         if !hook.is_null() {
             // SAFETY: the hook handle came from napi_add_async_cleanup_hook; removing it tells
             // Node our async cleanup is finished.

@@ -135,7 +135,11 @@ pub fn open_fixed(path: String, flags: i32, mode: u32, token: u32) -> Result<f64
 pub fn close(file_kind: u32, file: u32, token: u32) -> Result<f64> {
     let file = args::file(file_kind, file)?;
     runtime::with(|rt| match file {
-        Target::Fd(fd) => rt.queue(Plain::new(op::Close::new(fd), token)),
+        Target::Fd(fd) => {
+            // Even a failed close releases the number: it is no longer ours to close.
+            crate::fds::disown(fd);
+            rt.queue(Plain::new(op::Close::new(fd), token))
+        }
         Target::Fixed(slot) => rt.queue(CloseFixed::new(slot, Some(token))),
     })
 }
@@ -224,6 +228,19 @@ pub fn statx(
 #[napi]
 pub fn install_fd(slot: u32, token: u32) -> Result<f64> {
     runtime::with(|rt| rt.queue(Plain::new(op::FixedFdInstall::new(slot), token)))
+}
+
+/// Descriptor `fd` (a `FileHandle`'s, opened on the ring) is owned by this thread's boros
+/// objects: closed at the env's teardown if boros has not closed it by then (see fds.rs).
+#[napi]
+pub fn own_fd(fd: i32) {
+    crate::fds::own(fd);
+}
+
+/// How many descriptors this thread's boros objects own (see fds.rs; for tests).
+#[napi]
+pub fn owned_fds() -> u32 {
+    crate::fds::count() as u32
 }
 
 /// Queues a no-op (completes with 0): a round trip through the ring.

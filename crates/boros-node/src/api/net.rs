@@ -143,7 +143,9 @@ fn listen_on(
         opts(fd).map_err(|e| (e, "setsockopt"))?;
         bnet::bind(fd, &addr).map_err(|e| (e, "bind"))?;
         bnet::listen(fd, backlog).map_err(|e| (e, "listen"))?;
-        Ok(sock.into_raw_fd())
+        let fd = sock.into_raw_fd();
+        crate::fds::own(fd);
+        Ok(fd)
     })();
     listening(r)
 }
@@ -227,7 +229,11 @@ pub fn stream_socket(family: u32) -> Result<i32> {
     };
     let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     Ok(match bnet::socket(domain, ty, 0) {
-        Ok(s) => s.into_raw_fd(),
+        Ok(s) => {
+            let fd = s.into_raw_fd();
+            crate::fds::own(fd);
+            fd
+        }
         Err(e) => errno(&e),
     })
 }
