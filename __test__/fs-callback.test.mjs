@@ -185,7 +185,7 @@ test('util.promisify(read) resolves { bytesRead, buffer } as it does for node:fs
   t.is(r.buffer.toString(), '// b')
 })
 
-test('boros/register with BOROS_REGISTER_FS_CALLBACKS=1 swaps the callback API (opt-in)', (t) => {
+test('boros/register swaps the callback API by default; BOROS_REGISTER_FS_CALLBACKS=0 opts out', (t) => {
   const script = `
     import fs, { read } from 'node:fs'
     import { createRequire } from 'node:module'
@@ -209,11 +209,13 @@ test('boros/register with BOROS_REGISTER_FS_CALLBACKS=1 swaps the callback API (
     if (r.status !== 0) throw new Error(r.stderr)
     return JSON.parse(r.stdout)
   }
-  const on = run({ BOROS_REGISTER_FS_CALLBACKS: '1' })
-  t.deepEqual(on.callbacks, [...bcb.ringFunctions])
-  t.true(on.ring >= 3, "fs.read and Node's own read stream went through the ring")
-  t.true(on.same)
-  const off = run({})
+  for (const env of [{}, { BOROS_REGISTER_FS_CALLBACKS: '1' }]) {
+    const on = run(env)
+    t.deepEqual(on.callbacks, [...bcb.ringFunctions])
+    t.true(on.ring >= 3, "fs.read and Node's own read stream went through the ring")
+    t.true(on.same)
+  }
+  const off = run({ BOROS_REGISTER_FS_CALLBACKS: '0' })
   t.deepEqual(off.callbacks, [])
   t.is(off.ring, 0)
 })

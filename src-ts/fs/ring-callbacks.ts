@@ -480,9 +480,11 @@ function statOp(path: string | null, fd: number, follow: boolean, syscall: strin
   )
 }
 
-/** A stat options argument the ring serves: none, or one without `bigint: true`. */
+/** A stat options argument the ring serves: none, or one without `bigint: true` or `throwIfNoEntry`. */
 function plainStatOptions(options: unknown): boolean {
-  return options == null || (typeof options === 'object' && !(options as { bigint?: unknown }).bigint)
+  // `throwIfNoEntry` (Node 25.7+/24.22 on fs.stat): Node's own function answers, as the running Node does.
+  const o = options as { bigint?: unknown; throwIfNoEntry?: unknown } | null | undefined
+  return o == null || (typeof o === 'object' && !o.bigint && o.throwIfNoEntry === undefined)
 }
 
 function statCall(follow: boolean, name: 'stat' | 'lstat', args: IArguments): void {
@@ -726,24 +728,4 @@ export function appendFile(
   writeCall(true, arguments)
 }
 
-/** The names this module serves on the ring (the rest of `node:fs` is Node's own). */
-export const RING_FUNCTIONS = [
-  'open',
-  'close',
-  'read',
-  'readv',
-  'write',
-  'writev',
-  'readFile',
-  'writeFile',
-  'appendFile',
-  'stat',
-  'lstat',
-  'fstat',
-  'fsync',
-  'fdatasync',
-  'ftruncate',
-  'rename',
-  'unlink',
-  'mkdir'
-] as const
+export { RING_FUNCTIONS } from './ring-names.js'
