@@ -9,5 +9,8 @@
  */
 import fsp = require('node:fs/promises')
 
+/** Where boros/register keeps its copy of Node's `fs/promises`, taken before it replaced any function. */
+export const FSP_ORIGINALS = Symbol.for('boros.register.fspOriginals')
+
 /** Node's own `node:fs/promises` functions (taken before anything could have replaced them). */
-export const nodeFsp: typeof fsp = { ...fsp }
+export const nodeFsp: typeof fsp = (globalThis as Record<symbol, typeof fsp | undefined>)[FSP_ORIGINALS] ?? { ...fsp }

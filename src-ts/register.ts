@@ -38,6 +38,8 @@ import { RING_FUNCTIONS } from './fs/ring-names.js'
 const STATE = Symbol.for('boros.register')
 /** The same symbol as node-fs.ts' FS_ORIGINALS (not imported: that module copies `fs`, which loads fs/promises). */
 const FS_ORIGINALS = Symbol.for('boros.register.fsOriginals')
+/** The same symbol as node-fsp.ts' FSP_ORIGINALS. */
+const FSP_ORIGINALS = Symbol.for('boros.register.fspOriginals')
 
 /** What `boros/register` did in this thread (see {@link registerState}). */
 export interface RegisterState {
@@ -191,12 +193,13 @@ function swapPromises(): Table {
   let nodeFsp: Table
   let target: Table
   try {
-    // The copy boros keeps of Node's own functions, taken before they are replaced.
-    nodeFsp = (require('./node-fsp.js') as { nodeFsp: Table }).nodeFsp
     target = require('node:fs/promises') as Table
   } finally {
     swapping = false
   }
+  // The copy boros keeps of Node's own functions (node-fsp.ts), taken before they are replaced.
+  nodeFsp = { ...target }
+  Object.defineProperty(globalThis, FSP_ORIGINALS, { value: nodeFsp, enumerable: false, configurable: true })
   rec.promises = target
   for (const name of Object.keys(nodeFsp)) {
     if (name === 'default') continue
