@@ -141,9 +141,11 @@ function load(): void {
     // would call themselves.
     if (rec.promises !== undefined) {
       const copy = (require('./node-fsp.js') as { nodeFsp: Table }).nodeFsp
-      for (const name of rec.fromBoros) rec.promises[name] = copy[name]
+      for (const name of rec.fromBoros) real.promises[name] = copy[name] as Fn
+      for (const name of rec.fromBoros) put(rec.promises, name, copy[name] as Fn)
     }
-    for (const name of rec.callbacks) (fs as unknown as Table)[name] = originals[name]
+    for (const name of rec.callbacks) real.callbacks[name] = originals[name] as Fn
+    for (const name of rec.callbacks) put(fs as unknown as Table, name, originals[name] as Fn)
     Module.syncBuiltinESMExports()
     throw e
   } finally {
@@ -151,11 +153,42 @@ function load(): void {
   }
   // Loading boros may itself have swapped fs/promises (it requires it): done after, as one step.
   rec.loaded = true
+  real.boros = boros
+  real.nodeFsp = nodeFsp
   if (rec.promises !== undefined) {
-    for (const name of rec.fromBoros) rec.promises[name] = servedPromise(name, boros, nodeFsp)
+    for (const name of rec.fromBoros) {
+      real.promises[name] = servedPromise(name, boros, nodeFsp)
+      put(rec.promises, name, real.promises[name]!)
+    }
   }
-  if (cb !== undefined) for (const name of rec.callbacks) (fs as unknown as Table)[name] = cb[name]
+  if (cb !== undefined) {
+    for (const name of rec.callbacks) {
+      real.callbacks[name] = cb[name] as Fn
+      put(fs as unknown as Table, name, cb[name] as Fn)
+    }
+  }
   Module.syncBuiltinESMExports()
+}
+
+/** The functions boros/register put on Node's objects (stand-ins, then the real ones). */
+const ours = new WeakSet<Fn>()
+
+/**
+ * Puts `fn` at `obj[name]` unless someone replaced ours meanwhile: graceful-fs, for one,
+ * wraps `fs.close` on Node's own module object (to retry queued opens after any close), and its
+ * wrapper must stay.
+ */
+function put(obj: Table, name: string, fn: Fn, first = false): void {
+  const now = obj[name]
+  if (!first && typeof now === 'function' && !ours.has(now as Fn)) return
+  ours.add(fn)
+  obj[name] = fn
+}
+
+/** What serves each swapped name once boros is loaded (what a stand-in calls). */
+const real: { promises: Record<string, Fn>; callbacks: Record<string, Fn>; boros?: Table; nodeFsp?: Table } = {
+  promises: {},
+  callbacks: {}
 }
 
 /** Whether swapPromises() is requiring Node's fs/promises. */
@@ -211,18 +244,25 @@ function swapPromises(): Table {
     rec.fromBoros.push(name)
     const stand = standIn(name, original as Fn, () => {
       load()
-      return target[name] as Fn
+      return real.promises[name]!
     })
     if (name === 'readFile' && ESM_LOADER_READS_WITH_FSP) {
       // Module loading (a URL) must not load boros: see servedPromise.
-      target[name] = function readFile(this: unknown, path: unknown, ...rest: unknown[]): unknown {
-        return Reflect.apply(path instanceof URL ? original : stand, this, [path, ...rest])
-      }
-    } else target[name] = stand
+      put(
+        target,
+        name,
+        function readFile(this: unknown, path: unknown, ...rest: unknown[]): unknown {
+          return Reflect.apply(path instanceof URL ? original : stand, this, [path, ...rest])
+        },
+        true
+      )
+    } else put(target, name, stand, true)
   }
   if (rec.loaded) {
-    const boros = require('./fs/index.js') as Table
-    for (const name of rec.fromBoros) target[name] = servedPromise(name, boros, nodeFsp)
+    for (const name of rec.fromBoros) {
+      real.promises[name] = servedPromise(name, real.boros!, nodeFsp)
+      put(target, name, real.promises[name]!)
+    }
   }
   Module.syncBuiltinESMExports()
   return target
@@ -273,10 +313,15 @@ export function install(): void {
     for (const name of RING_FUNCTIONS) {
       const original = target[name] as Fn
       originals[name] = original
-      target[name] = standIn(name, original, () => {
-        load()
-        return target[name] as Fn
-      })
+      put(
+        target,
+        name,
+        standIn(name, original, () => {
+          load()
+          return real.callbacks[name]!
+        }),
+        true
+      )
       rec.callbacks.push(name)
     }
   }
