@@ -118,6 +118,7 @@ export const mkdtempDisposableSync: Fs extends { mkdtempDisposableSync: infer T 
   node.mkdtempDisposableSync as never
 export const mkdtempSync: Fs extends { mkdtempSync: infer T } ? T : unknown = node.mkdtempSync as never
 export const openAsBlob: Fs extends { openAsBlob: infer T } ? T : unknown = node.openAsBlob as never
+export const openAsBlobSync: Fs extends { openAsBlobSync: infer T } ? T : unknown = node.openAsBlobSync as never
 export const openSync: Fs extends { openSync: infer T } ? T : unknown = node.openSync as never
 export const opendir: Fs extends { opendir: infer T } ? T : unknown = node.opendir as never
 export const opendirSync: Fs extends { opendirSync: infer T } ? T : unknown = node.opendirSync as never
