@@ -121,3 +121,31 @@ test('the flag alone loads nothing of boros until a swapped function is called (
   t.true(after.addon)
   t.true(after.size > 0)
 })
+
+test('Node core takes boros FileHandles under the flag (ReadStream/WriteStream classes and factories, http2 respondWithFD, fs.promises.readFile), and rejects them without it', (t) => {
+  const fixture = fileURLToPath(new URL('./fixtures/register-handles.mjs', import.meta.url))
+  const run = (args, env = {}, after = []) => {
+    const r = spawnSync(process.execPath, [...args, fixture, ...after], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', ...env }
+    })
+    if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`)
+    return JSON.parse(r.stdout)
+  }
+  const works = {
+    readStreamClass: true,
+    createReadStream: true,
+    writeStream: 'one two',
+    createWriteStream: 'through createWriteStream',
+    http2RespondWithFD: true,
+    promisesReadFile: true
+  }
+  t.deepEqual(run(['--import', 'boros/register']), { borosHandle: true, ...works })
+  // The fallback backend: boros' handles are Node's own.
+  t.deepEqual(run(['--import', 'boros/register'], { BOROS_BACKEND: 'fallback' }), { borosHandle: false, ...works })
+  // Without the flag Node rejects a boros handle everywhere (what the flag changes).
+  const control = run([], {}, ['--control'])
+  t.true(control.borosHandle)
+  for (const k of Object.keys(works)) t.is(control[k], 'ERR_INVALID_ARG_TYPE', k)
+})

@@ -153,6 +153,13 @@ function load(): void {
   }
   // Loading boros may itself have swapped fs/promises (it requires it): done after, as one step.
   rec.loaded = true
+  // Node core takes boros FileHandles where it takes its own (fs/node-handles.ts): that takes one
+  // trip through Node's threadpool, which fs/promises' open waits for (servedPromise).
+  if (typeof boros.FileHandle === 'function') {
+    real.handlesReady = (require('./fs/node-handles.js') as typeof import('./fs/node-handles.js')).adoptBorosHandles(
+      boros.FileHandle as never
+    )
+  }
   real.boros = boros
   real.nodeFsp = nodeFsp
   if (rec.promises !== undefined) {
@@ -186,7 +193,13 @@ function put(obj: Table, name: string, fn: Fn, first = false): void {
 }
 
 /** What serves each swapped name once boros is loaded (what a stand-in calls). */
-const real: { promises: Record<string, Fn>; callbacks: Record<string, Fn>; boros?: Table; nodeFsp?: Table } = {
+const real: {
+  promises: Record<string, Fn>
+  callbacks: Record<string, Fn>
+  boros?: Table
+  nodeFsp?: Table
+  handlesReady?: Promise<boolean>
+} = {
   promises: {},
   callbacks: {}
 }
@@ -199,7 +212,32 @@ let loading = false
 
 /** The function that serves `name` of node:fs/promises once boros/fs is loaded. */
 function servedPromise(name: string, boros: Table, nodeFsp: Table): Fn {
-  const real = (boros[name] ?? nodeFsp[name]) as Fn
+  const fn = (boros[name] ?? nodeFsp[name]) as Fn
+  const ready = real.handlesReady
+  if (name === 'open' && ready !== undefined) {
+    // Until Node's FileHandle class takes boros handles, a handle is given out only once it does;
+    // then boros' open itself is put in place.
+    let done = false
+    void ready.then(() => {
+      done = true
+      const rec = installed()!
+      if (rec.promises !== undefined) put(rec.promises, 'open', fn)
+      real.promises.open = fn
+      Module.syncBuiltinESMExports()
+    })
+    return {
+      open(this: unknown): unknown {
+        // biome-ignore lint/complexity/noArguments: passed on unchanged
+        const opened = Reflect.apply(fn, this, arguments) as Promise<unknown>
+        return done ? opened : Promise.all([opened, ready]).then(([fh]) => fh)
+      }
+    }.open
+  }
+  return servedReadFile(name, fn, nodeFsp)
+}
+
+/** `readFile` as served on Node releases whose module loader reads with it (see ESM_LOADER_READS_WITH_FSP). */
+function servedReadFile(name: string, real: Fn, nodeFsp: Table): Fn {
   if (name === 'readFile' && ESM_LOADER_READS_WITH_FSP) {
     // Node 20's ES module loader reads every module file with fs/promises' readFile(URL): those
     // stay Node's (so loading modules neither loads boros nor depends on it).
