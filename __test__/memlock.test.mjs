@@ -11,25 +11,25 @@ import { fileURLToPath } from 'node:url'
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0
 
-test('with ulimit -l 64 as an unprivileged user, boros sets up smaller rings and works', (t) => {
-  if (!canDrop) {
-    t.log('needs root and setpriv (util-linux) to run a child as an unprivileged user: not checked here')
-    t.pass()
-    return
-  }
-  // A copy of the built package that user `nobody` can read (the checkout may be private).
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
-  fs.chmodSync(dir, 0o755)
-  try {
-    for (const f of fs.readdirSync(root)) {
-      if (f === 'index.js' || f === 'package.json' || f.endsWith('.node')) fs.copyFileSync(path.join(root, f), path.join(dir, f))
-    }
-    fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
-    execFileSync('chmod', ['-R', 'a+rX', dir])
-    const work = path.join(dir, 'work')
-    fs.mkdirSync(work)
-    fs.chmodSync(work, 0o777)
-    const script = `
+const title = 'with ulimit -l 64 as an unprivileged user, boros sets up smaller rings and works'
+// Decided at load time: without root and setpriv the check cannot run, and says skipped.
+;(canDrop ? test : test.skip)(
+  canDrop ? title : `${title} — skipped: needs root and setpriv (util-linux) to run a child as an unprivileged user`,
+  (t) => {
+    // A copy of the built package that user `nobody` can read (the checkout may be private).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
+    fs.chmodSync(dir, 0o755)
+    try {
+      for (const f of fs.readdirSync(root)) {
+        if (f === 'index.js' || f === 'package.json' || f.endsWith('.node'))
+          fs.copyFileSync(path.join(root, f), path.join(dir, f))
+      }
+      fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
+      execFileSync('chmod', ['-R', 'a+rX', dir])
+      const work = path.join(dir, 'work')
+      fs.mkdirSync(work)
+      fs.chmodSync(work, 0o777)
+      const script = `
       const { runtime } = require(${JSON.stringify(path.join(dir, 'dist/index.js'))})
       const bfs = require(${JSON.stringify(path.join(dir, 'dist/fs/index.js'))})
       ;(async () => {
@@ -41,28 +41,39 @@ test('with ulimit -l 64 as an unprivileged user, boros sets up smaller rings and
         console.log(JSON.stringify({ backend: r.backend, sq: r.sqEntries, shrunk: r.shrunk, text, size: st.size }))
       })()
     `
-    const out = execFileSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', 'ulimit -l 64 && exec "$0" -e "$1"', process.execPath, script],
-      { encoding: 'utf8' }
-    )
-    const r = JSON.parse(out)
-    t.is(r.backend, 'io_uring')
-    t.true(r.sq < 4096, `sq ${r.sq}`)
-    t.regex(r.shrunk ?? '', /RLIMIT_MEMLOCK 64 KiB/)
-    t.is(r.text, 'hello under a small memlock')
-    t.is(r.size, 27)
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
+      const out = execFileSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          'bash',
+          '-c',
+          'ulimit -l 64 && exec "$0" -e "$1"',
+          process.execPath,
+          script
+        ],
+        { encoding: 'utf8' }
+      )
+      const r = JSON.parse(out)
+      t.is(r.backend, 'io_uring')
+      t.true(r.sq < 4096, `sq ${r.sq}`)
+      t.regex(r.shrunk ?? '', /RLIMIT_MEMLOCK 64 KiB/)
+      t.is(r.text, 'hello under a small memlock')
+      t.is(r.size, 27)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   }
-})
+)
 
-test('with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buffer group or plain recv), never dies', (t) => {
-  if (!canDrop) {
-    t.log('needs root and setpriv (util-linux) to run a child as an unprivileged user: not checked here')
-    t.pass()
-    return
-  }
+/** A check run as user `nobody`; without root and setpriv it is reported skipped, with the reason. */
+function unprivileged(name, fn) {
+  if (canDrop) test(name, fn)
+  else test.skip(`${name} — skipped: needs root and setpriv (util-linux) to run a child as an unprivileged user`, fn)
+}
+
+unprivileged('with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buffer group or plain recv), never dies', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-net-'))
   fs.chmodSync(dir, 0o755)
   try {
@@ -106,12 +117,7 @@ test('with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buf
 // readFile's registered scratch buffers, a BufferPool (registration refused: plain memory and a
 // reason), readChunks' provided-buffer ring on a pipe, large readFile/writeFile, streams, and
 // 200 readFiles at once; every byte must come back right, and nothing may throw uncaught.
-test('with ulimit -l 64 as an unprivileged user, every file path works (pool, chunks, streams, big files)', (t) => {
-  if (!canDrop) {
-    t.log('needs root and setpriv (util-linux) to run a child as an unprivileged user: not checked here')
-    t.pass()
-    return
-  }
+unprivileged('with ulimit -l 64 as an unprivileged user, every file path works (pool, chunks, streams, big files)', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
   fs.chmodSync(dir, 0o755)
   try {

@@ -25,6 +25,7 @@ import { printReport, writeJson, writeSvg } from './report.mjs'
 import { ensureEchoExamples, ensureWrk, ensureHttpFile, measureNet } from './net/run.mjs'
 import { ensureAnchors } from './net/anchors.mjs'
 import { compareDocs, printComparison, settingsWarnings } from './compare.mjs'
+import { formatStartup, runStartup } from './startup.mjs'
 import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs'
 
 const BENCH = path.dirname(new URL(import.meta.url).pathname)
@@ -137,10 +138,14 @@ if (!Number.isInteger(opts.rounds) || opts.rounds < 1) {
   log(`--rounds must be a positive integer (got ${args.rounds})`)
   process.exit(2)
 }
-const selected = args.only ? args.only.split(',').map((s) => s.trim()) : workloads.map((w) => w.name)
+// `startup` (bench/startup.mjs) is not a workload of the contenders: it times whole Node
+// processes with and without the drop-in flag, and runs first.
+const requested = args.only ? args.only.split(',').map((s) => s.trim()) : ['startup', ...workloads.map((w) => w.name)]
+const wantStartup = requested.includes('startup')
+const selected = requested.filter((n) => n !== 'startup')
 for (const name of selected) {
   if (!byName[name]) {
-    log(`unknown workload "${name}"; known: ${workloads.map((w) => w.name).join(', ')}`)
+    log(`unknown workload "${name}"; known: startup, ${workloads.map((w) => w.name).join(', ')}`)
     process.exit(2)
   }
 }
@@ -289,6 +294,16 @@ async function main() {
   )
   log(`[env] node ${nodeBin}: ${node.version}, libuv ${node.uv}, N-API ${node.napi}`)
   log(`[env] ${uring.reason}`)
+
+  // Start-up cost of the drop-in flag (bench/startup.mjs): whole processes, before the rest.
+  let startup = null
+  if (wantStartup) {
+    if (!fs.existsSync(path.join(REPO, 'dist/register.js'))) {
+      log('startup: boros is not built (dist/register.js missing), run npm run build')
+      process.exit(1)
+    }
+    startup = runStartup({ nodeBin, runs: quick ? 11 : 41, log })
+  }
 
   // Skips decided up front: one message each, instead of one per run.
   // skip[c] is the full reason (log, JSON, SVG); short[c] goes into the table.
@@ -579,9 +594,11 @@ async function main() {
         : {}),
       contenders: Object.fromEntries(Object.entries(CONTENDERS).map(([k, v]) => [k, v.label]))
     },
-    results
+    results,
+    ...(startup ? { startup } : {})
   }
   printReport(doc)
+  if (startup) log(formatStartup(startup, nodeBin))
   const resultsDir = path.join(BENCH, 'results')
   const files = writeJson(doc, resultsDir)
   files.push(writeSvg(doc, resultsDir))

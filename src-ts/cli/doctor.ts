@@ -108,7 +108,7 @@ export interface DoctorReport {
   readonly register: {
     /** Whether boros/register swapped node:fs/promises for boros/fs in this process. */
     readonly active: boolean
-    /** How ES module imports are redirected (`'registerHooks'`, `'register'`, or `'none'`). */
+    /** How ES module imports get boros (`'syncBuiltinESMExports'`, or `'none'`). */
     readonly esm: string
     /** Whether NODE_OPTIONS names boros/register (so child processes get it too). */
     readonly inNodeOptions: boolean

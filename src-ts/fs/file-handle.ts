@@ -13,6 +13,7 @@
  * read (tmpfs, procfs), or a bounce buffer.
  * @module
  */
+import { READ_POSITION_FIRST } from '../node-facts.js'
 import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
@@ -56,11 +57,8 @@ export type * from './handle-types.js'
 const BOUNCE_MAX = 1024 * 1024
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
-/** Whether the running Node validates a read's position right after its offset (24.16+). */
-const POSITION_FIRST = (() => {
-  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
-  return major > 24 || (major === 24 && minor >= 16)
-})()
+/** Whether the running Node validates a read's position right after its offset (node-facts.ts). */
+const POSITION_FIRST = READ_POSITION_FIRST
 
 /** Most buffers one `writev` takes (the kernel's `IOV_MAX`); longer lists go in several. */
 const IOV_MAX = 1024

@@ -56,6 +56,11 @@ export interface WriteFileOptions {
 export interface StatOptions {
   /** Stats with `bigint` fields (Node's `BigIntStats`), served by `node:fs` (see `runtime().paths`). */
   readonly bigint?: boolean
+  /**
+   * `false`: a missing entry resolves `undefined` instead of rejecting, where the running Node's
+   * `fs/promises` `stat` does so (Node 25.7+, 24.22); elsewhere Node's error, as Node gives it.
+   */
+  readonly throwIfNoEntry?: boolean
 }
 
 /** Result of `readv`. */

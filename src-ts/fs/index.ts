@@ -5,7 +5,8 @@
  * served by `node:fs/promises` instead, with the same results and errors.
  * @module
  */
-import * as fsp from 'node:fs/promises'
+import type * as NodeFsp from 'node:fs/promises'
+import { nodeFsp as fsp } from '../node-fsp.js'
 import { constants, type BigIntStats, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
 import { AbortError, invalidArgValue, systemError, type SystemError } from '../errors.js'
@@ -63,7 +64,7 @@ export interface WriteFileOptions {
 }
 
 /** A FileHandle from this module, or (on the fallback backend) node's own. */
-export type AnyFileHandle = FileHandle | fsp.FileHandle
+export type AnyFileHandle = FileHandle | NodeFsp.FileHandle
 
 async function closeQuietly(fh: FileHandle): Promise<void> {
   await fh.close().catch(() => undefined)
@@ -238,11 +239,21 @@ async function statPath(
   return submit(
     (b, t) => b.statx(p, -1, follow, out, t),
     (result) => {
-      if (result < 0) throw systemError(result, syscall, p)
+      if (result < 0) {
+        // `throwIfNoEntry` (fs/promises stat: Node 25.7+, backported to 24.x; node-facts.ts):
+        // where the entry is missing, the running Node's own answer (undefined, or its error).
+        if ((result === ENOENT || result === ENOTDIR) && options?.throwIfNoEntry !== undefined) {
+          return (follow ? fsp.stat : fsp.lstat)(p, options) as unknown as Stats
+        }
+        throw systemError(result, syscall, p)
+      }
       return toStats(out)
     }
   )
 }
+
+const ENOENT = -2
+const ENOTDIR = -20
 
 /** `stat(2)` through statx. `{ bigint: true }` is served by node:fs (Node's `BigIntStats`). */
 export function stat(path: PathLike, options?: StatOptions & { readonly bigint?: false }): Promise<Stats>

@@ -4,7 +4,7 @@
  * index, streams, the path functions) imports it without importing each other.
  * @module
  */
-import * as fsp from 'node:fs/promises'
+import { nodeFsp as fsp } from '../node-fsp.js'
 import { ring, submit, usesRing } from '../binding.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED } from '../wire.js'
 import { invalidArgType, systemError } from '../errors.js'

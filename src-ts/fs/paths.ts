@@ -6,7 +6,7 @@
  * Not part of the public API (re-exported by `boros/fs`).
  * @module
  */
-import * as fsp from 'node:fs/promises'
+import { nodeFsp as fsp } from '../node-fsp.js'
 import { constants, type Dirent } from 'node:fs'
 import { join } from 'node:path'
 import { submit, usesRing } from '../binding.js'
@@ -18,23 +18,22 @@ import { parseMode } from './flags.js'
 import { hasOp } from './routes.js'
 import { STAT_FIELDS } from './stats.js'
 
-export {
-  access,
-  readlink,
-  realpath,
-  readdir,
-  opendir,
-  chmod,
-  lchmod,
-  chown,
-  lchown,
-  utimes,
-  lutimes,
-  mkdtemp,
-  cp,
-  statfs,
-  watch
-} from 'node:fs/promises'
+// node:fs/promises' own (Node's copy: boros/register replaces the functions on Node's object).
+export const access = fsp.access
+export const readlink = fsp.readlink
+export const realpath = fsp.realpath
+export const readdir = fsp.readdir
+export const opendir = fsp.opendir
+export const chmod = fsp.chmod
+export const lchmod = fsp.lchmod
+export const chown = fsp.chown
+export const lchown = fsp.lchown
+export const utimes = fsp.utimes
+export const lutimes = fsp.lutimes
+export const mkdtemp = fsp.mkdtemp
+export const cp = fsp.cp
+export const statfs = fsp.statfs
+export const watch = fsp.watch
 
 /** Options of `glob` (`node:fs/promises` glob's, Node 22+). */
 export interface GlobOptions {

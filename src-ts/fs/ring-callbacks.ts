@@ -480,15 +480,17 @@ function statOp(path: string | null, fd: number, follow: boolean, syscall: strin
   )
 }
 
-/** A stat options argument the ring serves: none, or one without `bigint: true`. */
+/** A stat options argument the ring serves: none, or one without `bigint: true` or `throwIfNoEntry`. */
 function plainStatOptions(options: unknown): boolean {
   // Node reads `options.bigint` (so `null` throws there: node:fs serves it) and hands it to
-  // C++, which takes only `true` for bigints.
+  // C++, which takes only `true` for bigints. `throwIfNoEntry` (Node 25.7+/24.22 on fs.stat):
+  // Node's own function answers, as the running Node does.
   return (
     options === undefined ||
     (options !== null &&
       typeof options === 'object' &&
       (options as { bigint?: unknown }).bigint !== true &&
+      (options as { throwIfNoEntry?: unknown }).throwIfNoEntry === undefined &&
       // Node 24 runs getOptions (encoding checked) and honours a signal: node:fs serves those.
       (options as { signal?: unknown }).signal === undefined &&
       (options as { encoding?: unknown }).encoding === undefined)
@@ -739,24 +741,4 @@ export function appendFile(
   writeCall(true, arguments)
 }
 
-/** The names this module serves on the ring (the rest of `node:fs` is Node's own). */
-export const RING_FUNCTIONS = [
-  'open',
-  'close',
-  'read',
-  'readv',
-  'write',
-  'writev',
-  'readFile',
-  'writeFile',
-  'appendFile',
-  'stat',
-  'lstat',
-  'fstat',
-  'fsync',
-  'fdatasync',
-  'ftruncate',
-  'rename',
-  'unlink',
-  'mkdir'
-] as const
+export { RING_FUNCTIONS } from './ring-names.js'

@@ -6,9 +6,10 @@
 import { isIP } from 'node:net'
 import { inspect } from 'node:util'
 import { codedError, invalidArgType, outOfRange } from '../errors.js'
+import { CONNECT_HOST_TYPE_CHECKED } from '../node-facts.js'
 
-/** Whether the running Node type-checks `options.host` in `connect` (22+; checked on 22.23 and 24). */
-const HOST_TYPE_CHECKED = Number(process.versions.node.split('.')[0]) >= 22
+/** Whether the running Node type-checks `options.host` in `connect` (node-facts.ts). */
+const HOST_TYPE_CHECKED = CONNECT_HOST_TYPE_CHECKED
 
 /** A callback, or null. */
 export type Callback = (...args: any[]) => void
