@@ -49,6 +49,14 @@ async fn run_unit<T: OpCode>(op: T) -> io::Result<()> {
     Op::submit(op, Abandon::Nothing)?.await.result().map(drop)
 }
 
+/// A finished read: the count, and the buffer with its length set to it.
+pub(crate) fn read_done<B: IoBufMut>(r: io::Result<u32>, op: op::Read<B>) -> (io::Result<usize>, B) {
+    let n = *r.as_ref().unwrap_or(&0);
+    let mut buf = op.into_buf(n);
+    crate::buf::set_read_len(&mut buf, n as usize);
+    (r.map(|n| n as usize), buf)
+}
+
 /// An open file. Reads and writes are positional (`read_at`, `write_at`): several may be in
 /// flight on one file at once.
 ///
@@ -103,13 +111,17 @@ impl File {
     }
 
     /// Reads up to `buf.bytes_total()` bytes at `pos` into `buf` (from its start). Returns the
-    /// count (0 at end of file) and the buffer, its length set to the bytes read.
+    /// count (0 at end of file) and the buffer; a `Vec<u8>` gets its length set to the bytes
+    /// read (shorter than before, too, when it is reused: no `clear()` needed), a
+    /// `Box<[u8]>` keeps its length (use the count).
+    ///
+    /// Not cancel-safe: if this future is dropped after the kernel read the bytes but before
+    /// the future returned them, they are lost (the file position does not move, so reading
+    /// again at `pos` gets them back). [`read_at_cancelable`](Self::read_at_cancelable)
+    /// gives them back instead.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
         let done = run(op::Read::new(self.target, buf, pos), Abandon::Nothing).await;
-        match done.result() {
-            Ok(n) => (Ok(n as usize), done.op.into_buf(n)),
-            Err(e) => (Err(e), done.op.into_buf(0)),
-        }
+        read_done(done.result(), *done.op)
     }
 
     /// Fills `buf` to its capacity from `pos`, reading as often as needed.

@@ -135,10 +135,11 @@ struct Conn {
 impl Conn {
     async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
         let done = run(op::Recv::new(self.fd.as_raw_fd(), buf), Abandon::Nothing).await;
-        match done.result() {
-            Ok(n) => (Ok(n as usize), done.op.into_buf(n)),
-            Err(e) => (Err(e), done.op.into_buf(0)),
-        }
+        let r = done.result();
+        let n = *r.as_ref().unwrap_or(&0);
+        let mut buf = done.op.into_buf(n);
+        crate::buf::set_read_len(&mut buf, n as usize);
+        (r.map(|n| n as usize), buf)
     }
 
     async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {

@@ -241,3 +241,49 @@ fn many_files_concurrently() {
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `read_at` into a reused `Vec` must set its length to the bytes read, also when that is
+/// fewer than the `Vec` held: a copy loop without `clear()` wrote 200,015,872 bytes from a
+/// 200,000,000-byte source (the last short read kept the previous read's tail).
+#[test]
+fn a_reused_vec_gets_the_length_of_each_read() {
+    let dir = scratch("copyloop");
+    let (src, dst) = (dir.join("src"), dir.join("dst"));
+    // Not a multiple of the chunk, so the last read is short.
+    let data: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&src, &data).unwrap();
+    boros_rt::block_on(async {
+        let from = File::open(&src).await.unwrap();
+        let to = File::create(&dst).await.unwrap();
+        let mut buf = Vec::with_capacity(64 * 1024);
+        let mut pos = 0u64;
+        loop {
+            let (n, b) = from.read_at(buf, pos).await;
+            let n = n.unwrap();
+            assert_eq!(b.len(), n, "the Vec's length is the count read");
+            if n == 0 {
+                break;
+            }
+            let (r, b) = to.write_all_at(b, pos).await;
+            r.unwrap();
+            pos += n as u64;
+            buf = b; // reused as is, no clear()
+        }
+        // A reused, longer Vec shrinks for a short read, and reads at EOF leave it empty.
+        let (n, b) = from.read_at(vec![9u8; 100], data.len() as u64 - 10).await;
+        assert_eq!((n.unwrap(), b.len()), (10, 10));
+        assert_eq!(&b[..], &data[data.len() - 10..]);
+        // Sockets too.
+        let (a, c) = boros_rt::net::UnixStream::pair().unwrap();
+        let (r, _) = a.write_all(b"abc".to_vec()).await;
+        r.unwrap();
+        let mut long = Vec::with_capacity(64);
+        long.extend_from_slice(&[7u8; 50]);
+        let (n, b) = c.read(long).await;
+        assert_eq!((n.unwrap(), &b[..]), (3, &b"abc"[..]));
+    });
+    let out = std::fs::read(&dst).unwrap();
+    assert_eq!(out.len(), data.len(), "the copy has the source's length");
+    assert!(out == data);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
