@@ -14,6 +14,7 @@
 //! ```
 
 use crate::buf::{IoBuf, IoBufMut, Slice};
+use crate::cancel::Cancelable;
 use crate::fixed::FixedBuf;
 use crate::op::{Completed, Op};
 use crate::runtime::{with_current, Abandon};
@@ -38,15 +39,16 @@ fn cpath(path: &Path) -> io::Result<CString> {
 /// Queues `op` and waits for it. Ops of this module are all supported by Linux 6.1 (boros's
 /// minimum), so queueing fails only if the ring itself failed: that is a panic, because the
 /// op (and the buffer it owns) is gone and cannot be handed back.
-async fn run<T: OpCode>(op: T, on_abandon: Abandon) -> Completed<T> {
-    match Op::submit(op, on_abandon) {
+/// `what` names the user's call (`fs::File::read_at`) in the panic outside a runtime.
+pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
+    match Op::submit_named(op, on_abandon, what) {
         Ok(op) => op.await,
-        Err(e) => panic!("boros-rt: cannot queue an op: {e}"),
+        Err(e) => panic!("boros-rt: {what}: cannot queue an op: {e}"),
     }
 }
 
-async fn run_unit<T: OpCode>(op: T) -> io::Result<()> {
-    Op::submit(op, Abandon::Nothing)?.await.result().map(drop)
+pub(crate) async fn run_unit<T: OpCode>(op: T, what: &str) -> io::Result<()> {
+    Op::submit_named(op, Abandon::Nothing, what)?.await.result().map(drop)
 }
 
 /// A finished read: the count, and the buffer with its length set to it.
@@ -120,8 +122,23 @@ impl File {
     /// again at `pos` gets them back). [`read_at_cancelable`](Self::read_at_cancelable)
     /// gives them back instead.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Read::new(self.target, buf, pos), Abandon::Nothing).await;
+        let done = run(op::Read::new(self.target, buf, pos), Abandon::Nothing, "fs::File::read_at").await;
         read_done(done.result(), *done.op)
+    }
+
+    /// A cancel-safe [`read_at`](Self::read_at): poll it by reference in a `select`, and
+    /// if it loses, [`Cancelable::cancel`] gives the buffer back with the bytes if the read
+    /// had completed (see [`cancel`](crate::cancel)).
+    pub fn read_at_cancelable<B: IoBufMut>(
+        &self,
+        buf: B,
+        pos: u64,
+    ) -> Cancelable<op::Read<B>, (io::Result<usize>, B)> {
+        Cancelable::new(
+            op::Read::new(self.target, buf, pos),
+            read_done,
+            "fs::File::read_at_cancelable",
+        )
     }
 
     /// Fills `buf` to its capacity from `pos`, reading as often as needed.
@@ -159,7 +176,7 @@ impl File {
     /// Writes the buffer's initialized bytes at `pos`; returns the count written (maybe
     /// fewer) and the buffer.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Write::new(self.target, buf, pos), Abandon::Nothing).await;
+        let done = run(op::Write::new(self.target, buf, pos), Abandon::Nothing, "fs::File::write_at").await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
@@ -172,7 +189,7 @@ impl File {
         while done < total {
             let len = (total - done).min(u32::MAX as usize) as u32;
             let op = op::Write::new(self.target, buf, pos + done as u64).range(done, len);
-            let c = run(op, Abandon::Nothing).await;
+            let c = run(op, Abandon::Nothing, "fs::File::write_all_at").await;
             let r = c.result();
             buf = c.op.into_buf();
             match r {
@@ -191,6 +208,7 @@ impl File {
         let done = run(
             op::ReadFixed::new(self.target, buf, index, pos),
             Abandon::Nothing,
+            "fs::File::read_fixed_at",
         )
         .await;
         match done.result() {
@@ -209,6 +227,7 @@ impl File {
         let done = run(
             op::WriteFixed::new(self.target, buf, index, pos),
             Abandon::Nothing,
+            "fs::File::write_fixed_at",
         )
         .await;
         let r = done.result().map(|n| n as usize);
@@ -217,12 +236,12 @@ impl File {
 
     /// Flushes data and metadata to the device (`fsync`).
     pub async fn sync_all(&self) -> io::Result<()> {
-        run_unit(op::Fsync::new(self.target)).await
+        run_unit(op::Fsync::new(self.target), "fs::File::sync_all").await
     }
 
     /// Flushes data, and the metadata needed to read it (`fdatasync`).
     pub async fn sync_data(&self) -> io::Result<()> {
-        run_unit(op::Fsync::new(self.target).datasync()).await
+        run_unit(op::Fsync::new(self.target).datasync(), "fs::File::sync_data").await
     }
 
     /// The file's metadata (`statx` on the descriptor).
@@ -236,16 +255,20 @@ impl File {
                 "statx cannot take a direct (fixed) descriptor",
             ));
         };
-        statx(op::Statx::fd(fd)).await
+        statx(op::Statx::fd(fd), "fs::File::metadata").await
     }
 
     /// Closes the file through the ring, reporting the close's error.
     pub async fn close(mut self) -> io::Result<()> {
         self.closed = true;
         match self.target {
-            Target::Fd(fd) => run_unit(op::Close::new(fd)).await,
+            Target::Fd(fd) => run_unit(op::Close::new(fd), "fs::File::close").await,
             Target::Fixed(slot) => {
-                let r = Op::submit(op::Close::new(Target::Fixed(slot)), Abandon::FreeSlot(slot))?
+                let r = Op::submit_named(
+                    op::Close::new(Target::Fixed(slot)),
+                    Abandon::FreeSlot(slot),
+                    "fs::File::close",
+                )?
                     .await
                     .result();
                 with_current("fs::File::close", |core| {
@@ -410,7 +433,7 @@ impl OpenOptions {
         match (slot, dest) {
             (Some(slot), Some(dest)) => {
                 let open = op::OpenAt::new(path, flags, self.mode).direct(dest);
-                let done = run(open, Abandon::CloseFixed(slot)).await;
+                let done = run(open, Abandon::CloseFixed(slot), "fs::OpenOptions::open").await;
                 match done.result() {
                     Ok(_) => Ok(File {
                         target: Target::Fixed(slot),
@@ -430,7 +453,7 @@ impl OpenOptions {
                         core.driver.borrow_mut().free_file_slot(slot)
                     });
                 }
-                let done = run(op::OpenAt::new(path, flags, self.mode), Abandon::CloseFd).await;
+                let done = run(op::OpenAt::new(path, flags, self.mode), Abandon::CloseFd, "fs::OpenOptions::open").await;
                 let fd = done.result()?;
                 Ok(File {
                     target: Target::Fd(fd as RawFd),
@@ -516,8 +539,8 @@ impl Metadata {
     }
 }
 
-async fn statx(op: op::Statx) -> io::Result<Metadata> {
-    let done = run(op, Abandon::Nothing).await;
+async fn statx(op: op::Statx, what: &str) -> io::Result<Metadata> {
+    let done = run(op, Abandon::Nothing, what).await;
     done.result()?;
     Ok(Metadata {
         stx: *done.op.result(),
@@ -526,12 +549,12 @@ async fn statx(op: op::Statx) -> io::Result<Metadata> {
 
 /// Metadata of `path`, following symlinks.
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    statx(op::Statx::path(cpath(path.as_ref())?, true)).await
+    statx(op::Statx::path(cpath(path.as_ref())?, true), "fs::metadata").await
 }
 
 /// Metadata of `path` itself (a symlink is not followed).
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    statx(op::Statx::path(cpath(path.as_ref())?, false)).await
+    statx(op::Statx::path(cpath(path.as_ref())?, false), "fs::symlink_metadata").await
 }
 
 /// Reads a whole file: open, statx for the size, reads until end of file, close.
@@ -569,24 +592,24 @@ pub async fn write(path: impl AsRef<Path>, contents: impl Into<Vec<u8>>) -> io::
 
 /// Removes a file (`unlinkat`).
 pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::UnlinkAt::new(cpath(path.as_ref())?)).await
+    run_unit(op::UnlinkAt::new(cpath(path.as_ref())?), "fs::remove_file").await
 }
 
 /// Removes an empty directory (`unlinkat` with `AT_REMOVEDIR`).
 pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::UnlinkAt::dir(cpath(path.as_ref())?)).await
+    run_unit(op::UnlinkAt::dir(cpath(path.as_ref())?), "fs::remove_dir").await
 }
 
 /// Renames `from` to `to`, replacing `to` (`renameat2`).
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::RenameAt::new(
-        cpath(from.as_ref())?,
-        cpath(to.as_ref())?,
-    ))
+    run_unit(
+        op::RenameAt::new(cpath(from.as_ref())?, cpath(to.as_ref())?),
+        "fs::rename",
+    )
     .await
 }
 
 /// Creates a directory, mode 0o777 minus the umask (`mkdirat`).
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::MkDirAt::new(cpath(path.as_ref())?, 0o777)).await
+    run_unit(op::MkDirAt::new(cpath(path.as_ref())?, 0o777), "fs::create_dir").await
 }

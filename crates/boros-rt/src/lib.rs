@@ -27,8 +27,10 @@
 #![deny(missing_docs)]
 
 pub mod buf;
+pub mod cancel;
 pub mod fixed;
 pub mod fs;
+pub mod future;
 pub mod net;
 pub mod op;
 mod runtime;

@@ -42,6 +42,7 @@
 //! Each read is one op today.
 
 use crate::buf::{IoBuf, IoBufMut};
+use crate::cancel::Cancelable;
 use crate::op::{Completed, Multi, Op};
 use crate::runtime::Abandon;
 use boros::net::{self as core_net, SockAddr};
@@ -51,10 +52,11 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::{fmt, io};
 
-async fn run<T: OpCode>(op: T, on_abandon: Abandon) -> Completed<T> {
-    match Op::submit(op, on_abandon) {
+/// `what` names the user's call (`net::TcpStream::read`) in the panic outside a runtime.
+pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
+    match Op::submit_named(op, on_abandon, what) {
         Ok(op) => op.await,
-        Err(e) => panic!("boros-rt: cannot queue a socket op: {e}"),
+        Err(e) => panic!("boros-rt: {what}: cannot queue a socket op: {e}"),
     }
 }
 
@@ -82,20 +84,20 @@ fn listen_on(domain: i32, addr: &SockAddr, reuse_port: bool) -> io::Result<Owned
     Ok(fd)
 }
 
-async fn accept_fd(listener: RawFd) -> io::Result<(OwnedFd, SockAddr)> {
-    let done = run(op::Accept::new(listener), Abandon::CloseFd).await;
+async fn accept_fd(listener: RawFd, what: &str) -> io::Result<(OwnedFd, SockAddr)> {
+    let done = run(op::Accept::new(listener), Abandon::CloseFd, what).await;
     let fd = done.result()? as RawFd;
     // SAFETY: the accept made this descriptor for us; nobody else has it.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     Ok((fd, done.op.peer().clone()))
 }
 
-async fn connect_fd(domain: i32, addr: SockAddr) -> io::Result<OwnedFd> {
+async fn connect_fd(domain: i32, addr: SockAddr, what: &str) -> io::Result<OwnedFd> {
     let fd = core_net::socket(domain, libc::SOCK_STREAM, 0)?;
     // If this future is dropped, `fd` closes while the connect may still be in flight: the
     // ring holds its own reference to the socket, and the op owns the address, so that is
     // safe; the connect then fails or completes on a socket nobody can reach, and goes.
-    run(op::Connect::new(fd.as_raw_fd(), addr), Abandon::Nothing)
+    run(op::Connect::new(fd.as_raw_fd(), addr), Abandon::Nothing, what)
         .await
         .result()?;
     Ok(fd)
@@ -104,20 +106,46 @@ async fn connect_fd(domain: i32, addr: SockAddr) -> io::Result<OwnedFd> {
 /// The I/O methods every connected stream type has, delegated to its [`Conn`] (one definition
 /// for `TcpStream` and `UnixStream`).
 macro_rules! stream_io {
-    () => {
+    ($ty:literal) => {
         /// Receives into `buf` (up to its capacity); `Ok(0)` when the peer closed its side.
+        /// A `Vec<u8>` gets its length set to the bytes received.
+        ///
+        /// Not cancel-safe: bytes received just before this future is dropped are lost
+        /// (they left the socket). Use [`read_cancelable`](Self::read_cancelable) where the
+        /// read may lose a race.
         pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-            self.conn.read(buf).await
+            self.conn.read(buf, concat!("net::", $ty, "::read")).await
+        }
+
+        /// A cancel-safe [`read`](Self::read): poll it by reference in a `select`, and if
+        /// it loses, [`Cancelable::cancel`] gives the buffer back with any bytes that came
+        /// in (see [`cancel`](crate::cancel)).
+        pub fn read_cancelable<B: IoBufMut>(
+            &self,
+            buf: B,
+        ) -> Cancelable<op::Recv<B>, (io::Result<usize>, B)> {
+            Cancelable::new(
+                op::Recv::new(self.conn.fd.as_raw_fd(), buf),
+                |r, op| {
+                    let n = *r.as_ref().unwrap_or(&0);
+                    let mut buf = op.into_buf(n);
+                    crate::buf::set_read_len(&mut buf, n as usize);
+                    (r.map(|n| n as usize), buf)
+                },
+                concat!("net::", $ty, "::read_cancelable"),
+            )
         }
 
         /// Sends the buffer's bytes once; returns how many went (maybe fewer).
         pub async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-            self.conn.write(buf).await
+            self.conn.write(buf, concat!("net::", $ty, "::write")).await
         }
 
         /// Sends all the buffer's bytes, as many sends as it takes.
         pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-            self.conn.write_all(buf).await
+            self.conn
+                .write_all(buf, concat!("net::", $ty, "::write_all"))
+                .await
         }
 
         /// Shuts down one or both directions (`shutdown(2)`).
@@ -133,8 +161,8 @@ struct Conn {
 }
 
 impl Conn {
-    async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-        let done = run(op::Recv::new(self.fd.as_raw_fd(), buf), Abandon::Nothing).await;
+    async fn read<B: IoBufMut>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
+        let done = run(op::Recv::new(self.fd.as_raw_fd(), buf), Abandon::Nothing, what).await;
         let r = done.result();
         let n = *r.as_ref().unwrap_or(&0);
         let mut buf = done.op.into_buf(n);
@@ -142,19 +170,19 @@ impl Conn {
         (r.map(|n| n as usize), buf)
     }
 
-    async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-        let done = run(op::Send::new(self.fd.as_raw_fd(), buf), Abandon::Nothing).await;
+    async fn write<B: IoBuf>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
+        let done = run(op::Send::new(self.fd.as_raw_fd(), buf), Abandon::Nothing, what).await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
 
-    async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
+    async fn write_all<B: IoBuf>(&self, buf: B, what: &str) -> (io::Result<()>, B) {
         let total = buf.bytes_init();
         let mut buf = buf;
         let mut sent = 0usize;
         while sent < total {
             let op = op::Send::new(self.fd.as_raw_fd(), buf).with_offset(sent);
-            let done = run(op, Abandon::Nothing).await;
+            let done = run(op, Abandon::Nothing, what).await;
             let r = done.result();
             buf = done.op.into_buf();
             match r {
@@ -231,7 +259,7 @@ impl TcpListener {
 
     /// Waits for a connection (`IORING_OP_ACCEPT`).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, peer) = accept_fd(self.fd.as_raw_fd()).await?;
+        let (fd, peer) = accept_fd(self.fd.as_raw_fd(), "net::TcpListener::accept").await?;
         Ok((TcpStream { conn: Conn { fd } }, inet(peer)?))
     }
 
@@ -330,7 +358,7 @@ impl TcpStream {
             } else {
                 libc::AF_INET6
             };
-            match connect_fd(domain, SockAddr::inet(a)).await {
+            match connect_fd(domain, SockAddr::inet(a), "net::TcpStream::connect").await {
                 Ok(fd) => return Ok(TcpStream { conn: Conn { fd } }),
                 Err(e) => last = Some(e),
             }
@@ -345,7 +373,7 @@ impl TcpStream {
         }
     }
 
-    stream_io!();
+    stream_io!("TcpStream");
 
     /// Sets `TCP_NODELAY`.
     pub fn set_nodelay(&self, v: bool) -> io::Result<()> {
@@ -396,7 +424,7 @@ impl UnixListener {
 
     /// Waits for a connection.
     pub async fn accept(&self) -> io::Result<UnixStream> {
-        let (fd, _) = accept_fd(self.fd.as_raw_fd()).await?;
+        let (fd, _) = accept_fd(self.fd.as_raw_fd(), "net::UnixListener::accept").await?;
         Ok(UnixStream { conn: Conn { fd } })
     }
 }
@@ -423,7 +451,7 @@ impl fmt::Debug for UnixStream {
 impl UnixStream {
     /// Connects to the socket at `path`.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let fd = connect_fd(libc::AF_UNIX, SockAddr::unix(path)?).await?;
+        let fd = connect_fd(libc::AF_UNIX, SockAddr::unix(path)?, "net::UnixStream::connect").await?;
         Ok(UnixStream { conn: Conn { fd } })
     }
 
@@ -440,7 +468,7 @@ impl UnixStream {
         ))
     }
 
-    stream_io!();
+    stream_io!("UnixStream");
 }
 
 impl AsRawFd for UnixStream {

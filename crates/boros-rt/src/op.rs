@@ -87,7 +87,13 @@ pub fn submit_fd<T: OpCode>(op: T) -> io::Result<Op<T>> {
 
 impl<T: OpCode> Op<T> {
     pub(crate) fn submit(op: T, on_abandon: Abandon) -> io::Result<Self> {
-        with_current("op::submit", |core| {
+        Self::submit_named(op, on_abandon, "op::submit")
+    }
+
+    /// As `submit`; `what` (say `fs::File::read_at`) names the user's call in the panic
+    /// outside a runtime.
+    pub(crate) fn submit_named(op: T, on_abandon: Abandon, what: &str) -> io::Result<Self> {
+        with_current(what, |core| {
             let (token, key) = core.push(op)?;
             Ok(Op {
                 core: core.clone(),
@@ -103,6 +109,23 @@ impl<T: OpCode> Op<T> {
     /// The op's key in the driver.
     pub fn key(&self) -> OpKey {
         self.key
+    }
+
+    /// Cancels the op and gives it back: asks the kernel to cancel it (if it is still in
+    /// flight), then waits for its final CQE. The result is `-ECANCELED` if the cancel won,
+    /// or the op's real result if it had already completed: either way the op comes back
+    /// with its buffers, so nothing the kernel did is lost (dropping an `Op` instead loses a
+    /// result that was already in). The building block of the cancel-safe forms
+    /// ([`fs::File::read_at_cancelable`](crate::fs::File::read_at_cancelable)...).
+    pub async fn cancel(self) -> Completed<T> {
+        let waiting = matches!(
+            self.core.ops.borrow().get(self.token),
+            Some(Slot::Waiting(_))
+        );
+        if waiting {
+            let _ = self.core.driver.borrow_mut().cancel(self.key);
+        }
+        self.await
     }
 }
 

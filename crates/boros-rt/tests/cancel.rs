@@ -327,3 +327,4 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
     assert_eq!(open_fds(), fds_before, "descriptors leaked");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
