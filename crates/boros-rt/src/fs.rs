@@ -81,7 +81,10 @@ impl fmt::Debug for File {
 impl File {
     /// Opens a file for reading.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new().read(true).open(path).await
+        OpenOptions::new()
+            .read(true)
+            .open_named(path.as_ref(), "fs::File::open")
+            .await
     }
 
     /// Opens a file for writing, creating it, or truncating it if it exists.
@@ -90,7 +93,7 @@ impl File {
             .write(true)
             .create(true)
             .truncate(true)
-            .open(path)
+            .open_named(path.as_ref(), "fs::File::create")
             .await
     }
 
@@ -420,10 +423,14 @@ impl OpenOptions {
 
     /// Opens `path` with these options (`openat` on the ring).
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let path = cpath(path.as_ref())?;
+        self.open_named(path.as_ref(), "fs::OpenOptions::open").await
+    }
+
+    async fn open_named(&self, path: &Path, what: &'static str) -> io::Result<File> {
+        let path = cpath(path)?;
         let flags = self.flags()?;
         let slot = if self.fixed {
-            with_current("fs::OpenOptions::open", |core| {
+            with_current(what, |core| {
                 core.driver.borrow_mut().alloc_file_slot()
             })
         } else {
@@ -433,14 +440,14 @@ impl OpenOptions {
         match (slot, dest) {
             (Some(slot), Some(dest)) => {
                 let open = op::OpenAt::new(path, flags, self.mode).direct(dest);
-                let done = run(open, Abandon::CloseFixed(slot), "fs::OpenOptions::open").await;
+                let done = run(open, Abandon::CloseFixed(slot), what).await;
                 match done.result() {
                     Ok(_) => Ok(File {
                         target: Target::Fixed(slot),
                         closed: false,
                     }),
                     Err(e) => {
-                        with_current("fs::OpenOptions::open", |core| {
+                        with_current(what, |core| {
                             core.driver.borrow_mut().free_file_slot(slot)
                         });
                         Err(e)
@@ -449,11 +456,11 @@ impl OpenOptions {
             }
             (slot, _) => {
                 if let Some(slot) = slot {
-                    with_current("fs::OpenOptions::open", |core| {
+                    with_current(what, |core| {
                         core.driver.borrow_mut().free_file_slot(slot)
                     });
                 }
-                let done = run(op::OpenAt::new(path, flags, self.mode), Abandon::CloseFd, "fs::OpenOptions::open").await;
+                let done = run(op::OpenAt::new(path, flags, self.mode), Abandon::CloseFd, what).await;
                 let fd = done.result()?;
                 Ok(File {
                     target: Target::Fd(fd as RawFd),

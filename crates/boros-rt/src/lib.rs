@@ -26,6 +26,11 @@
 
 #![deny(missing_docs)]
 
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod buf;
 pub mod cancel;
 pub mod fixed;
@@ -39,7 +44,10 @@ mod task;
 pub mod thread;
 pub mod time;
 
-pub use boros::Config;
+/// The core this runtime drives, for its op types (`boros::op::*`, also re-exported as
+/// [`op`]'s items), buffer rings and probes.
+pub use boros;
+pub use boros::{Config, KernelVersion, OpKey, PushError, RingInfo, SetupError, Stats};
 pub use runtime::{
     block_on, ring_info, spawn, spawn_local, stats, yield_now, Runtime, RuntimeStats, YieldNow,
 };

@@ -9,7 +9,8 @@
 //! let listener = TcpListener::bind("127.0.0.1:7000")?;
 //! loop {
 //!     let (stream, _peer) = listener.accept().await?;
-//!     boros_rt::spawn(async move {
+//!     // Detached: the task runs on after its JoinHandle is dropped.
+//!     drop(boros_rt::spawn(async move {
 //!         let mut buf = Vec::with_capacity(16 * 1024);
 //!         loop {
 //!             let (n, b) = stream.read(buf).await;
@@ -24,7 +25,7 @@
 //!             buf = b;
 //!             buf.clear();
 //!         }
-//!     });
+//!     }));
 //! }
 //! # #[allow(unreachable_code)]
 //! # Ok::<(), std::io::Error>(())

@@ -8,7 +8,7 @@
 //! # boros_rt::block_on(async {
 //! use std::os::fd::AsRawFd;
 //! let file = std::fs::File::open("/etc/hostname")?;
-//! let done = boros_rt::op::submit(boros::op::Read::new(file.as_raw_fd(), Vec::with_capacity(64), 0))?.await;
+//! let done = boros_rt::op::submit(boros_rt::op::Read::new(file.as_raw_fd(), Vec::with_capacity(64), 0))?.await;
 //! let n = done.result()?;
 //! let buf = done.op.into_buf(n);
 //! # Ok::<(), std::io::Error>(())
@@ -22,8 +22,10 @@
 //! After that CQE the runtime drops the op, and, for ops that produce a descriptor (an open
 //! whose future was dropped), closes the descriptor, so nothing leaks.
 
-use crate::runtime::{with_current, Abandon, Core, Slot};
-use boros::op::OpCode;
+use crate::runtime::{try_with_current, with_current, Abandon, Core, Slot};
+/// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
+/// build ops for [`submit`].
+pub use boros::op::*;
 use boros::OpKey;
 use std::future::Future;
 use std::io;
@@ -31,6 +33,24 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+
+/// Panics unless `core` is the runtime running on this thread: an op lives on one ring, and
+/// only that ring's loop completes it, so a future polled under another runtime (or none)
+/// would wait forever.
+pub(crate) fn check_current(core: &Rc<Core>, what: &str) {
+    match try_with_current(|c| Rc::ptr_eq(c, core)) {
+        Some(true) => {}
+        Some(false) => panic!(
+            "boros-rt: {what} created on one runtime was polled on another: it can only \
+             complete on the runtime (the thread and ring) that started it. Await it inside \
+             the same Runtime::block_on, or spawn it there"
+        ),
+        None => panic!(
+            "boros-rt: {what} was polled outside of Runtime::block_on: it can only complete \
+             while the runtime that started it is running"
+        ),
+    }
+}
 
 /// The outcome of an op: the CQE's result and flags, and the op with its buffers.
 pub struct Completed<T> {
@@ -138,6 +158,7 @@ impl<T: OpCode> Future for Op<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completed<T>> {
         let this = self.get_mut();
         assert!(!this.done, "boros_rt::op::Op polled after completion");
+        check_current(&this.core, "an I/O future (an op, a sleep)");
         let mut ops = this.core.ops.borrow_mut();
         let slot = ops
             .get_mut(this.token)
@@ -231,6 +252,7 @@ impl Multi {
     /// The next CQE, or `None` once the op ended and every CQE was taken.
     pub(crate) async fn next(&mut self) -> Option<(i32, u32)> {
         std::future::poll_fn(|cx| {
+            check_current(&self.core, "a multishot stream (incoming connections)");
             let mut ops = self.core.ops.borrow_mut();
             let Some(Slot::Stream {
                 items,

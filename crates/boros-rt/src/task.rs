@@ -251,6 +251,10 @@ impl<T> Future for JoinHandle<T> {
         if self.state.finished.get() {
             panic!("JoinHandle polled after it returned its result");
         }
+        // An unfinished task of another runtime never finishes while this one runs.
+        if let Some(core) = self.state.core.upgrade() {
+            crate::op::check_current(&core, "a JoinHandle (of a task that has not finished)");
+        }
         let mut w = self.state.waker.borrow_mut();
         if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             *w = Some(cx.waker().clone());
