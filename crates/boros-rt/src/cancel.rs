@@ -11,11 +11,10 @@
 //!
 //! ```no_run
 //! use boros_rt::future::{select, Either};
-//! use boros_rt::net::UnixStream;
 //! use std::time::Duration;
 //! # boros_rt::block_on(async {
-//! let (a, _b) = UnixStream::pair()?;
-//! let mut read = a.read_cancelable(Vec::with_capacity(4096));
+//! let file = boros_rt::fs::File::open("/dev/ttyS0").await?;
+//! let mut read = file.read_at_cancelable(Vec::with_capacity(4096), boros_rt::op::CURRENT_POSITION);
 //! match select(&mut read, boros_rt::time::sleep(Duration::from_millis(10))).await {
 //!     Either::Left((n, _buf)) => println!("read {} bytes", n?),
 //!     Either::Right(()) => {
@@ -27,6 +26,10 @@
 //! # Ok::<(), std::io::Error>(())
 //! # });
 //! ```
+//!
+//! Socket reads need none of this: `TcpStream::read`/`UnixStream::read` take data a
+//! multishot recv queued in the runtime, in one poll, so a dropped read loses nothing (see
+//! [`recv`](crate::recv)).
 
 use crate::op::{Completed, Op};
 use crate::runtime::Abandon;
@@ -87,7 +90,9 @@ impl<T: OpCode, O> Cancelable<T, O> {
     /// If the future already returned its output.
     pub async fn cancel(mut self) -> O {
         match std::mem::replace(&mut self.state, State::Finished) {
-            State::Idle(op) => (self.finish)(Err(io::Error::from_raw_os_error(libc::ECANCELED)), op),
+            State::Idle(op) => {
+                (self.finish)(Err(io::Error::from_raw_os_error(libc::ECANCELED)), op)
+            }
             State::InFlight(op) => {
                 let c: Completed<T> = op.cancel().await;
                 (self.finish)(c.result(), *c.op)
@@ -117,7 +122,10 @@ impl<T: OpCode, O> Future for Cancelable<T, O> {
             }
         }
         let State::InFlight(op) = &mut this.state else {
-            panic!("boros_rt: {} polled after it returned its output", this.what);
+            panic!(
+                "boros_rt: {} polled after it returned its output",
+                this.what
+            );
         };
         match Pin::new(op).poll(cx) {
             Poll::Ready(c) => {

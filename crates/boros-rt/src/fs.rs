@@ -48,11 +48,17 @@ pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Co
 }
 
 pub(crate) async fn run_unit<T: OpCode>(op: T, what: &str) -> io::Result<()> {
-    Op::submit_named(op, Abandon::Nothing, what)?.await.result().map(drop)
+    Op::submit_named(op, Abandon::Nothing, what)?
+        .await
+        .result()
+        .map(drop)
 }
 
 /// A finished read: the count, and the buffer with its length set to it.
-pub(crate) fn read_done<B: IoBufMut>(r: io::Result<u32>, op: op::Read<B>) -> (io::Result<usize>, B) {
+pub(crate) fn read_done<B: IoBufMut>(
+    r: io::Result<u32>,
+    op: op::Read<B>,
+) -> (io::Result<usize>, B) {
     let n = *r.as_ref().unwrap_or(&0);
     let mut buf = op.into_buf(n);
     crate::buf::set_read_len(&mut buf, n as usize);
@@ -125,7 +131,12 @@ impl File {
     /// again at `pos` gets them back). [`read_at_cancelable`](Self::read_at_cancelable)
     /// gives them back instead.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Read::new(self.target, buf, pos), Abandon::Nothing, "fs::File::read_at").await;
+        let done = run(
+            op::Read::new(self.target, buf, pos),
+            Abandon::Nothing,
+            "fs::File::read_at",
+        )
+        .await;
         read_done(done.result(), *done.op)
     }
 
@@ -179,7 +190,12 @@ impl File {
     /// Writes the buffer's initialized bytes at `pos`; returns the count written (maybe
     /// fewer) and the buffer.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Write::new(self.target, buf, pos), Abandon::Nothing, "fs::File::write_at").await;
+        let done = run(
+            op::Write::new(self.target, buf, pos),
+            Abandon::Nothing,
+            "fs::File::write_at",
+        )
+        .await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
@@ -244,7 +260,11 @@ impl File {
 
     /// Flushes data, and the metadata needed to read it (`fdatasync`).
     pub async fn sync_data(&self) -> io::Result<()> {
-        run_unit(op::Fsync::new(self.target).datasync(), "fs::File::sync_data").await
+        run_unit(
+            op::Fsync::new(self.target).datasync(),
+            "fs::File::sync_data",
+        )
+        .await
     }
 
     /// The file's metadata (`statx` on the descriptor).
@@ -272,8 +292,8 @@ impl File {
                     Abandon::FreeSlot(slot),
                     "fs::File::close",
                 )?
-                    .await
-                    .result();
+                .await
+                .result();
                 with_current("fs::File::close", |core| {
                     core.driver.borrow_mut().free_file_slot(slot)
                 });
@@ -423,16 +443,15 @@ impl OpenOptions {
 
     /// Opens `path` with these options (`openat` on the ring).
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        self.open_named(path.as_ref(), "fs::OpenOptions::open").await
+        self.open_named(path.as_ref(), "fs::OpenOptions::open")
+            .await
     }
 
     async fn open_named(&self, path: &Path, what: &'static str) -> io::Result<File> {
         let path = cpath(path)?;
         let flags = self.flags()?;
         let slot = if self.fixed {
-            with_current(what, |core| {
-                core.driver.borrow_mut().alloc_file_slot()
-            })
+            with_current(what, |core| core.driver.borrow_mut().alloc_file_slot())
         } else {
             None
         };
@@ -447,20 +466,21 @@ impl OpenOptions {
                         closed: false,
                     }),
                     Err(e) => {
-                        with_current(what, |core| {
-                            core.driver.borrow_mut().free_file_slot(slot)
-                        });
+                        with_current(what, |core| core.driver.borrow_mut().free_file_slot(slot));
                         Err(e)
                     }
                 }
             }
             (slot, _) => {
                 if let Some(slot) = slot {
-                    with_current(what, |core| {
-                        core.driver.borrow_mut().free_file_slot(slot)
-                    });
+                    with_current(what, |core| core.driver.borrow_mut().free_file_slot(slot));
                 }
-                let done = run(op::OpenAt::new(path, flags, self.mode), Abandon::CloseFd, what).await;
+                let done = run(
+                    op::OpenAt::new(path, flags, self.mode),
+                    Abandon::CloseFd,
+                    what,
+                )
+                .await;
                 let fd = done.result()?;
                 Ok(File {
                     target: Target::Fd(fd as RawFd),
@@ -561,7 +581,11 @@ pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
 
 /// Metadata of `path` itself (a symlink is not followed).
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    statx(op::Statx::path(cpath(path.as_ref())?, false), "fs::symlink_metadata").await
+    statx(
+        op::Statx::path(cpath(path.as_ref())?, false),
+        "fs::symlink_metadata",
+    )
+    .await
 }
 
 /// Reads a whole file: open, statx for the size, reads until end of file, close.
@@ -618,5 +642,9 @@ pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<
 
 /// Creates a directory, mode 0o777 minus the umask (`mkdirat`).
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::MkDirAt::new(cpath(path.as_ref())?, 0o777), "fs::create_dir").await
+    run_unit(
+        op::MkDirAt::new(cpath(path.as_ref())?, 0o777),
+        "fs::create_dir",
+    )
+    .await
 }

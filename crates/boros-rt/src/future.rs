@@ -49,9 +49,11 @@ pub async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Ou
 /// Polls a future once: `Some(output)` if it was ready, `None` (and it stays registered
 /// for a wake-up) if not. Handy to start an op without awaiting it.
 pub async fn poll_once<F: Future + Unpin>(f: &mut F) -> Option<F::Output> {
-    std::future::poll_fn(|cx| Poll::Ready(match Pin::new(&mut *f).poll(cx) {
-        Poll::Ready(v) => Some(v),
-        Poll::Pending => None,
-    }))
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match Pin::new(&mut *f).poll(cx) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        })
+    })
     .await
 }

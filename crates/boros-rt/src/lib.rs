@@ -38,6 +38,7 @@ pub mod fs;
 pub mod future;
 pub mod net;
 pub mod op;
+pub mod recv;
 mod runtime;
 mod slab;
 mod task;

@@ -43,11 +43,12 @@
 //! Each read is one op today.
 
 use crate::buf::{IoBuf, IoBufMut};
-use crate::cancel::Cancelable;
 use crate::op::{Completed, Multi, Op};
+use crate::recv::Reader;
 use crate::runtime::Abandon;
 use boros::net::{self as core_net, SockAddr};
 use boros::op::{self, OpCode};
+use std::cell::RefCell;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -98,9 +99,13 @@ async fn connect_fd(domain: i32, addr: SockAddr, what: &str) -> io::Result<Owned
     // If this future is dropped, `fd` closes while the connect may still be in flight: the
     // ring holds its own reference to the socket, and the op owns the address, so that is
     // safe; the connect then fails or completes on a socket nobody can reach, and goes.
-    run(op::Connect::new(fd.as_raw_fd(), addr), Abandon::Nothing, what)
-        .await
-        .result()?;
+    run(
+        op::Connect::new(fd.as_raw_fd(), addr),
+        Abandon::Nothing,
+        what,
+    )
+    .await
+    .result()?;
     Ok(fd)
 }
 
@@ -111,30 +116,12 @@ macro_rules! stream_io {
         /// Receives into `buf` (up to its capacity); `Ok(0)` when the peer closed its side.
         /// A `Vec<u8>` gets its length set to the bytes received.
         ///
-        /// Not cancel-safe: bytes received just before this future is dropped are lost
-        /// (they left the socket). Use [`read_cancelable`](Self::read_cancelable) where the
-        /// read may lose a race.
+        /// Reads come from one multishot recv per connection into a small buffer ring of its
+        /// own (see the [`recv`](crate::recv) notes): no SQE per read, and **cancel-safe**:
+        /// received data waits in the runtime until a read copies it out, so a read future
+        /// dropped in a `select` or a `timeout` loses nothing. One reader at a time.
         pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
             self.conn.read(buf, concat!("net::", $ty, "::read")).await
-        }
-
-        /// A cancel-safe [`read`](Self::read): poll it by reference in a `select`, and if
-        /// it loses, [`Cancelable::cancel`] gives the buffer back with any bytes that came
-        /// in (see [`cancel`](crate::cancel)).
-        pub fn read_cancelable<B: IoBufMut>(
-            &self,
-            buf: B,
-        ) -> Cancelable<op::Recv<B>, (io::Result<usize>, B)> {
-            Cancelable::new(
-                op::Recv::new(self.conn.fd.as_raw_fd(), buf),
-                |r, op| {
-                    let n = *r.as_ref().unwrap_or(&0);
-                    let mut buf = op.into_buf(n);
-                    crate::buf::set_read_len(&mut buf, n as usize);
-                    (r.map(|n| n as usize), buf)
-                },
-                concat!("net::", $ty, "::read_cancelable"),
-            )
         }
 
         /// Sends the buffer's bytes once; returns how many went (maybe fewer).
@@ -158,12 +145,51 @@ macro_rules! stream_io {
 
 /// The I/O of a connected stream socket, shared by [`TcpStream`] and [`UnixStream`].
 struct Conn {
+    /// Dropped before the descriptor: cancels the multishot recv first.
+    reader: RefCell<Reader>,
     fd: OwnedFd,
 }
 
 impl Conn {
-    async fn read<B: IoBufMut>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
-        let done = run(op::Recv::new(self.fd.as_raw_fd(), buf), Abandon::Nothing, what).await;
+    fn new(fd: OwnedFd) -> Self {
+        Self {
+            reader: RefCell::new(Reader::new()),
+            fd,
+        }
+    }
+
+    async fn read<B: IoBufMut>(&self, mut buf: B, what: &str) -> (io::Result<usize>, B) {
+        if self.reader.borrow_mut().is_single(what) {
+            return self.read_single(buf, what).await;
+        }
+        let fd = self.fd.as_raw_fd();
+        let r = std::future::poll_fn(|cx| {
+            let total = buf.bytes_total();
+            // SAFETY: the buffer's writable memory, `bytes_total` bytes from
+            // `stable_mut_ptr`, viewed as possibly uninitialized bytes; only written.
+            let dst = unsafe {
+                std::slice::from_raw_parts_mut(
+                    buf.stable_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(),
+                    total,
+                )
+            };
+            self.reader.borrow_mut().poll_read(cx, fd, dst, what)
+        })
+        .await;
+        let n = *r.as_ref().unwrap_or(&0);
+        // SAFETY: poll_read wrote n bytes at the start of the buffer.
+        unsafe { buf.set_init(n) };
+        crate::buf::set_read_len(&mut buf, n);
+        (r, buf)
+    }
+
+    async fn read_single<B: IoBufMut>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
+        let done = run(
+            op::Recv::new(self.fd.as_raw_fd(), buf),
+            Abandon::Nothing,
+            what,
+        )
+        .await;
         let r = done.result();
         let n = *r.as_ref().unwrap_or(&0);
         let mut buf = done.op.into_buf(n);
@@ -172,7 +198,12 @@ impl Conn {
     }
 
     async fn write<B: IoBuf>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
-        let done = run(op::Send::new(self.fd.as_raw_fd(), buf), Abandon::Nothing, what).await;
+        let done = run(
+            op::Send::new(self.fd.as_raw_fd(), buf),
+            Abandon::Nothing,
+            what,
+        )
+        .await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
@@ -261,7 +292,12 @@ impl TcpListener {
     /// Waits for a connection (`IORING_OP_ACCEPT`).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (fd, peer) = accept_fd(self.fd.as_raw_fd(), "net::TcpListener::accept").await?;
-        Ok((TcpStream { conn: Conn { fd } }, inet(peer)?))
+        Ok((
+            TcpStream {
+                conn: Conn::new(fd),
+            },
+            inet(peer)?,
+        ))
     }
 
     /// The address it listens on.
@@ -305,16 +341,27 @@ impl Incoming<'_> {
     /// # Errors
     /// An accept error the kernel reported (`EMFILE`...); the stream stays usable.
     pub async fn next(&mut self) -> io::Result<TcpStream> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// The poll behind [`next`](Self::next) (and the [`Stream`](futures_core::Stream) impl).
+    pub fn poll_accept(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<TcpStream>> {
+        use std::task::Poll;
         loop {
             if self.multi.is_none() {
-                self.multi = Some(Multi::submit(
+                self.multi = Some(Multi::submit_named(
                     op::AcceptMulti::new(self.listener),
                     Abandon::CloseFd,
+                    "net::Incoming::next",
                 )?);
             }
             let multi = self.multi.as_mut().expect("armed above");
-            match multi.next().await {
-                Some((result, flags)) => {
+            match multi.poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some((result, flags))) => {
                     if !boros::io_uring::cqueue::more(flags) {
                         // The kernel ended the op with this CQE; re-arm on the next call.
                         self.multi = None;
@@ -322,11 +369,27 @@ impl Incoming<'_> {
                     let fd = boros::error::cqe_result(result)? as RawFd;
                     // SAFETY: the accept made this descriptor for us; nobody else has it.
                     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-                    return Ok(TcpStream { conn: Conn { fd } });
+                    return Poll::Ready(Ok(TcpStream {
+                        conn: Conn::new(fd),
+                    }));
                 }
-                None => self.multi = None,
+                Poll::Ready(None) => self.multi = None,
             }
         }
+    }
+}
+
+/// Connections as a `futures_core::Stream` (never ends: each item is a connection or an
+/// accept error, after which the stream stays usable). Dropping it closes connections it
+/// accepted but did not hand out.
+impl futures_core::Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().poll_accept(cx).map(Some)
     }
 }
 
@@ -360,7 +423,11 @@ impl TcpStream {
                 libc::AF_INET6
             };
             match connect_fd(domain, SockAddr::inet(a), "net::TcpStream::connect").await {
-                Ok(fd) => return Ok(TcpStream { conn: Conn { fd } }),
+                Ok(fd) => {
+                    return Ok(TcpStream {
+                        conn: Conn::new(fd),
+                    })
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -370,7 +437,7 @@ impl TcpStream {
     /// Takes over a connected std stream.
     pub fn from_std(s: std::net::TcpStream) -> TcpStream {
         TcpStream {
-            conn: Conn { fd: s.into() },
+            conn: Conn::new(s.into()),
         }
     }
 
@@ -426,7 +493,9 @@ impl UnixListener {
     /// Waits for a connection.
     pub async fn accept(&self) -> io::Result<UnixStream> {
         let (fd, _) = accept_fd(self.fd.as_raw_fd(), "net::UnixListener::accept").await?;
-        Ok(UnixStream { conn: Conn { fd } })
+        Ok(UnixStream {
+            conn: Conn::new(fd),
+        })
     }
 }
 
@@ -452,8 +521,15 @@ impl fmt::Debug for UnixStream {
 impl UnixStream {
     /// Connects to the socket at `path`.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let fd = connect_fd(libc::AF_UNIX, SockAddr::unix(path)?, "net::UnixStream::connect").await?;
-        Ok(UnixStream { conn: Conn { fd } })
+        let fd = connect_fd(
+            libc::AF_UNIX,
+            SockAddr::unix(path)?,
+            "net::UnixStream::connect",
+        )
+        .await?;
+        Ok(UnixStream {
+            conn: Conn::new(fd),
+        })
     }
 
     /// A connected pair (`socketpair(2)`).
@@ -461,10 +537,10 @@ impl UnixStream {
         let (a, b) = std::os::unix::net::UnixStream::pair()?;
         Ok((
             UnixStream {
-                conn: Conn { fd: a.into() },
+                conn: Conn::new(a.into()),
             },
             UnixStream {
-                conn: Conn { fd: b.into() },
+                conn: Conn::new(b.into()),
             },
         ))
     }

@@ -230,8 +230,12 @@ pub(crate) struct Multi {
 }
 
 impl Multi {
-    pub(crate) fn submit<T: OpCode>(op: T, on_abandon: Abandon) -> io::Result<Self> {
-        with_current("net (multishot op)", |core| {
+    pub(crate) fn submit_named<T: OpCode>(
+        op: T,
+        on_abandon: Abandon,
+        what: &str,
+    ) -> io::Result<Self> {
+        with_current(what, |core| {
             let (token, key) = core.push_as(
                 op,
                 Slot::Stream {
@@ -250,31 +254,31 @@ impl Multi {
     }
 
     /// The next CQE, or `None` once the op ended and every CQE was taken.
-    pub(crate) async fn next(&mut self) -> Option<(i32, u32)> {
-        std::future::poll_fn(|cx| {
-            check_current(&self.core, "a multishot stream (incoming connections)");
-            let mut ops = self.core.ops.borrow_mut();
-            let Some(Slot::Stream {
-                items,
-                waker,
-                ended,
-            }) = ops.get_mut(self.token)
-            else {
-                return Poll::Ready(None);
-            };
-            if let Some(item) = items.pop_front() {
-                return Poll::Ready(Some(item));
-            }
-            if *ended {
-                ops.remove(self.token);
-                return Poll::Ready(None);
-            }
-            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *waker = Some(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(i32, u32)>> {
+        check_current(
+            &self.core,
+            "a multishot stream (incoming connections, a socket read)",
+        );
+        let mut ops = self.core.ops.borrow_mut();
+        let Some(Slot::Stream {
+            items,
+            waker,
+            ended,
+        }) = ops.get_mut(self.token)
+        else {
+            return Poll::Ready(None);
+        };
+        if let Some(item) = items.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        if *ended {
+            ops.remove(self.token);
+            return Poll::Ready(None);
+        }
+        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 

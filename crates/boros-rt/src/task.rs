@@ -3,8 +3,8 @@
 use crate::runtime::Core;
 use crate::slab::Slab;
 use std::any::Any;
-use std::collections::VecDeque;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;

@@ -153,3 +153,55 @@ fn multishot_accept_takes_200_connections_with_one_sqe() {
         drop(incoming);
     });
 }
+
+/// `TcpStream::read` runs on one multishot recv per connection: many reads, a few SQEs. A
+/// connection whose ring fills (nobody reading) stops receiving and resumes: 4 MiB sent
+/// before the first read all arrives, in order, through a 16 x 4 KiB ring.
+#[test]
+fn stream_reads_share_one_multishot_recv_and_survive_a_full_ring() {
+    boros_rt::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = boros_rt::spawn(async move {
+            let s = TcpStream::connect(addr).await.unwrap();
+            for i in 0..200u32 {
+                let (r, _) = s.write_all(i.to_le_bytes().to_vec()).await;
+                r.unwrap();
+                boros_rt::yield_now().await;
+                boros_rt::yield_now().await;
+            }
+            let big: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 253) as u8).collect();
+            let (r, _) = s.write_all(big).await;
+            r.unwrap();
+            s
+        });
+        let (server, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let before = boros_rt::stats().driver.ops_submitted;
+        while got.len() < 800 {
+            let (n, buf) = server.read(Vec::with_capacity(4)).await;
+            n.unwrap();
+            got.extend_from_slice(&buf);
+        }
+        let submitted = boros_rt::stats().driver.ops_submitted - before;
+        let want: Vec<u8> = (0..200u32).flat_map(|i| i.to_le_bytes()).collect();
+        assert_eq!(got, want);
+        // The client's 200 sends and yields are in there too; the reads add at most a few.
+        assert!(
+            submitted < 200 + 20,
+            "{submitted} ops for 200 sends and ~200 reads"
+        );
+        // Let the client push 4 MiB into a reader that is not reading.
+        boros_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut big = Vec::new();
+        while big.len() < 4 << 20 {
+            let (n, buf) = server.read(Vec::with_capacity(64 * 1024)).await;
+            assert!(n.unwrap() > 0, "the stream ended early at {}", big.len());
+            big.extend_from_slice(&buf);
+        }
+        assert!(big.iter().enumerate().all(|(i, &b)| b == (i % 253) as u8));
+        drop(client.await.unwrap());
+        let (n, _) = server.read(Vec::with_capacity(16)).await;
+        assert_eq!(n.unwrap(), 0, "end of stream after the data");
+    });
+}

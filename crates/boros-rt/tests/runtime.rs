@@ -484,15 +484,27 @@ fn poll_outside<F: std::future::Future>(f: F) -> String {
 #[test]
 fn panics_outside_a_runtime_name_the_users_call() {
     let msg = poll_outside(boros_rt::fs::File::open("/etc/hostname"));
-    assert!(msg.contains("boros_rt::fs::File::open called outside"), "{msg}");
+    assert!(
+        msg.contains("boros_rt::fs::File::open called outside"),
+        "{msg}"
+    );
     let msg = poll_outside(boros_rt::fs::remove_file("/nonexistent"));
-    assert!(msg.contains("boros_rt::fs::remove_file called outside"), "{msg}");
+    assert!(
+        msg.contains("boros_rt::fs::remove_file called outside"),
+        "{msg}"
+    );
     let msg = poll_outside(boros_rt::net::TcpStream::connect("127.0.0.1:9"));
-    assert!(msg.contains("boros_rt::net::TcpStream::connect called outside"), "{msg}");
+    assert!(
+        msg.contains("boros_rt::net::TcpStream::connect called outside"),
+        "{msg}"
+    );
     let mut set = JoinSet::<()>::new();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| set.spawn(async {})));
     let msg = text(r.unwrap_err());
-    assert!(msg.contains("boros_rt::JoinSet::spawn called outside"), "{msg}");
+    assert!(
+        msg.contains("boros_rt::JoinSet::spawn called outside"),
+        "{msg}"
+    );
 }
 
 /// A future started on one runtime and awaited on another used to wait forever: it panics
@@ -512,7 +524,10 @@ fn a_future_moved_to_another_runtime_panics_clearly() {
         b.block_on(async { sleeping.as_mut().await })
     }));
     let msg = text(r.unwrap_err());
-    assert!(msg.contains("created on one runtime was polled on another"), "{msg}");
+    assert!(
+        msg.contains("created on one runtime was polled on another"),
+        "{msg}"
+    );
     // A task spawned on `a`, awaited on `b` before it ran.
     let handle = a.spawn(async { 7 });
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| b.block_on(handle)));
