@@ -33,6 +33,7 @@ pub struct ReadmeDoctests;
 
 pub mod buf;
 pub mod cancel;
+pub mod compat;
 pub mod fixed;
 pub mod fs;
 pub mod future;

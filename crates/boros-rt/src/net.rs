@@ -136,6 +136,18 @@ macro_rules! stream_io {
                 .await
         }
 
+        /// Copies received bytes into `dst` (as many as one received chunk gives): the poll
+        /// behind [`read`](Self::read), for poll-based adapters ([`compat`](crate::compat)).
+        /// `Ready(Ok(0))` at end of stream.
+        pub fn poll_read_uninit(
+            &self,
+            cx: &mut std::task::Context<'_>,
+            dst: &mut [std::mem::MaybeUninit<u8>],
+        ) -> std::task::Poll<io::Result<usize>> {
+            self.conn
+                .poll_read(cx, dst, concat!("net::", $ty, "::poll_read_uninit"))
+        }
+
         /// Shuts down one or both directions (`shutdown(2)`).
         pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
             self.conn.shutdown(how)
@@ -159,10 +171,6 @@ impl Conn {
     }
 
     async fn read<B: IoBufMut>(&self, mut buf: B, what: &str) -> (io::Result<usize>, B) {
-        if self.reader.borrow_mut().is_single(what) {
-            return self.read_single(buf, what).await;
-        }
-        let fd = self.fd.as_raw_fd();
         let r = std::future::poll_fn(|cx| {
             let total = buf.bytes_total();
             // SAFETY: the buffer's writable memory, `bytes_total` bytes from
@@ -173,7 +181,7 @@ impl Conn {
                     total,
                 )
             };
-            self.reader.borrow_mut().poll_read(cx, fd, dst, what)
+            self.poll_read(cx, dst, what)
         })
         .await;
         let n = *r.as_ref().unwrap_or(&0);
@@ -183,18 +191,16 @@ impl Conn {
         (r, buf)
     }
 
-    async fn read_single<B: IoBufMut>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
-        let done = run(
-            op::Recv::new(self.fd.as_raw_fd(), buf),
-            Abandon::Nothing,
-            what,
-        )
-        .await;
-        let r = done.result();
-        let n = *r.as_ref().unwrap_or(&0);
-        let mut buf = done.op.into_buf(n);
-        crate::buf::set_read_len(&mut buf, n as usize);
-        (r.map(|n| n as usize), buf)
+    /// Copies received bytes into `dst`; see [`Reader::poll_read`].
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        dst: &mut [std::mem::MaybeUninit<u8>],
+        what: &str,
+    ) -> std::task::Poll<io::Result<usize>> {
+        self.reader
+            .borrow_mut()
+            .poll_read(cx, self.fd.as_raw_fd(), dst, what)
     }
 
     async fn write<B: IoBuf>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
@@ -209,22 +215,7 @@ impl Conn {
     }
 
     async fn write_all<B: IoBuf>(&self, buf: B, what: &str) -> (io::Result<()>, B) {
-        let total = buf.bytes_init();
-        let mut buf = buf;
-        let mut sent = 0usize;
-        while sent < total {
-            let op = op::Send::new(self.fd.as_raw_fd(), buf).with_offset(sent);
-            let done = run(op, Abandon::Nothing, what).await;
-            let r = done.result();
-            buf = done.op.into_buf();
-            match r {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-                Ok(n) => sent += n as usize,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+        send_all(self.fd.as_raw_fd(), buf, what).await
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -239,6 +230,26 @@ impl Conn {
         }
         Ok(())
     }
+}
+
+/// Sends all of `buf` on `fd`, as many sends as it takes.
+pub(crate) async fn send_all<B: IoBuf>(fd: RawFd, buf: B, what: &str) -> (io::Result<()>, B) {
+    let total = buf.bytes_init();
+    let mut buf = buf;
+    let mut sent = 0usize;
+    while sent < total {
+        let op = op::Send::new(fd, buf).with_offset(sent);
+        let done = run(op, Abandon::Nothing, what).await;
+        let r = done.result();
+        buf = done.op.into_buf();
+        match r {
+            Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+            Ok(n) => sent += n as usize,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (Err(e), buf),
+        }
+    }
+    (Ok(()), buf)
 }
 
 fn inet(a: SockAddr) -> io::Result<SocketAddr> {

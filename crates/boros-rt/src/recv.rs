@@ -17,11 +17,12 @@
 //!
 //! Where the ring cannot be registered (memory limits), reads fall back to one `recv` op each.
 
-use crate::op::Multi;
+use crate::op::{Multi, Op};
 use crate::runtime::{with_current, Abandon, Core};
 use boros::io_uring::cqueue;
 use boros::op;
 use boros::{BufRing, Cqe, OpKey};
+use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
 use std::rc::Rc;
@@ -45,8 +46,9 @@ enum Mode {
         multi: Option<Multi>,
         core: Rc<Core>,
     },
-    /// The ring could not be set up: one recv op per read.
-    Single,
+    /// The ring could not be set up: one recv op at a time, kept here across polls (so a
+    /// dropped read future loses nothing here either).
+    Single(Option<Op<op::Recv<Vec<u8>>>>),
 }
 
 /// The read side of a stream socket.
@@ -71,8 +73,8 @@ impl Reader {
         }
     }
 
-    /// Whether reads fall back to one recv op each.
-    pub(crate) fn is_single(&mut self, what: &str) -> bool {
+    /// Sets the mode up on the first read.
+    fn start(&mut self, what: &str) {
         if let Mode::Idle = self.mode {
             self.mode = with_current(what, |core| {
                 match core
@@ -85,11 +87,10 @@ impl Reader {
                         multi: None,
                         core: core.clone(),
                     },
-                    Err(_) => Mode::Single,
+                    Err(_) => Mode::Single(None),
                 }
             });
         }
-        matches!(self.mode, Mode::Single)
     }
 
     /// Copies received bytes into `dst` (`*mut u8` + capacity: the caller's buffer), as
@@ -119,8 +120,11 @@ impl Reader {
         if self.eof {
             return Poll::Ready(Ok(0));
         }
-        let Mode::Multi { ring, multi, .. } = &mut self.mode else {
-            unreachable!("poll_read is called once the mode is Multi");
+        self.start(what);
+        let (ring, multi) = match &mut self.mode {
+            Mode::Multi { ring, multi, .. } => (ring, multi),
+            Mode::Single(op) => return Self::poll_single(op, cx, fd, dst, what),
+            Mode::Idle => unreachable!("set up by start"),
         };
         loop {
             if multi.is_none() {
@@ -181,6 +185,29 @@ impl Reader {
             }
             return Poll::Ready(Err(io::Error::from_raw_os_error(-result)));
         }
+    }
+}
+
+impl Reader {
+    fn poll_single(
+        slot: &mut Option<Op<op::Recv<Vec<u8>>>>,
+        cx: &mut Context<'_>,
+        fd: RawFd,
+        dst: &mut [std::mem::MaybeUninit<u8>],
+        what: &str,
+    ) -> Poll<io::Result<usize>> {
+        if slot.is_none() {
+            let recv = op::Recv::new(fd, Vec::with_capacity(dst.len().min(64 * 1024)));
+            *slot = Some(Op::submit_named(recv, Abandon::Nothing, what)?);
+        }
+        let done = match std::pin::Pin::new(slot.as_mut().expect("set above")).poll(cx) {
+            Poll::Ready(done) => done,
+            Poll::Pending => return Poll::Pending,
+        };
+        *slot = None;
+        let n = done.result()?;
+        let buf = done.op.into_buf(n);
+        Poll::Ready(Ok(copy(&buf[..n as usize], dst)))
     }
 }
 
