@@ -18,6 +18,11 @@
 //!   order), and a send error is reported by that call. `poll_flush` means "sent to the
 //!   kernel".
 
+#![cfg_attr(
+    not(any(feature = "tokio-io", feature = "futures-io")),
+    allow(dead_code)
+)]
+
 use crate::net::{TcpStream, UnixStream};
 use std::fmt;
 use std::future::Future;

@@ -15,6 +15,7 @@
 
 use crate::buf::{IoBuf, IoBufMut, Slice};
 use crate::cancel::Cancelable;
+pub use crate::copy::copy;
 use crate::fixed::FixedBuf;
 use crate::op::{Completed, Op};
 use crate::runtime::{with_current, Abandon};

@@ -31,9 +31,11 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+mod blocking;
 pub mod buf;
 pub mod cancel;
 pub mod compat;
+mod copy;
 pub mod fixed;
 pub mod fs;
 pub mod future;

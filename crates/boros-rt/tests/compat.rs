@@ -60,7 +60,9 @@ fn futures_io_traits_read_and_write() {
             .await
             .unwrap();
         assert_eq!(n, 13);
-        std::future::poll_fn(|cx| Pin::new(&mut a).poll_close(cx)).await.unwrap();
+        std::future::poll_fn(|cx| Pin::new(&mut a).poll_close(cx))
+            .await
+            .unwrap();
         let mut got = Vec::new();
         loop {
             let mut buf = [0u8; 5];

@@ -287,3 +287,40 @@ fn a_reused_vec_gets_the_length_of_each_read() {
     assert!(out == data);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `fs::copy` copies contents and permission bits like `std::fs::copy`, for a file larger
+/// than its chunking, an empty file, and (through the ring fallback) a file from /proc,
+/// whose size statx reports as 0.
+#[test]
+fn copy_matches_std() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("copy");
+    let src = dir.join("src");
+    let data: Vec<u8> = (0..5_000_123u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&src, &data).unwrap();
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let empty = dir.join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    boros_rt::block_on(async {
+        let n = fs::copy(&src, dir.join("dst")).await.unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(fs::copy(&empty, dir.join("empty2")).await.unwrap(), 0);
+        // A directory is refused, not copied.
+        assert!(fs::copy(&dir, dir.join("x")).await.is_err());
+        // Missing source: NotFound.
+        let e = fs::copy(dir.join("missing"), dir.join("y"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+    });
+    let out = std::fs::read(dir.join("dst")).unwrap();
+    assert!(out == data, "same bytes");
+    let mode = std::fs::metadata(dir.join("dst"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(mode, 0o640, "permission bits copied");
+    assert_eq!(std::fs::read(dir.join("empty2")).unwrap().len(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -4,7 +4,9 @@
 use compio::io::{AsyncRead, AsyncWriteExt};
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7000".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7000".to_owned());
     let rt = compio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = compio::net::TcpListener::bind(&addr).await?;
