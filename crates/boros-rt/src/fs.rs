@@ -19,6 +19,7 @@ pub use crate::copy::copy;
 use crate::fixed::FixedBuf;
 use crate::op::{Completed, Op};
 use crate::runtime::{with_current, Abandon};
+pub use crate::vectored::{read_dir, Readv};
 use boros::io_uring::types::DestinationSlot;
 use boros::op::{self, OpCode, Target};
 use std::ffi::CString;

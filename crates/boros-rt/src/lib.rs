@@ -47,6 +47,9 @@ mod slab;
 mod task;
 pub mod thread;
 pub mod time;
+mod udp;
+mod vectored;
+mod zc;
 
 /// The core this runtime drives, for its op types (`boros::op::*`, also re-exported as
 /// [`op`]'s items), buffer rings and probes.

@@ -46,6 +46,7 @@ use crate::buf::{IoBuf, IoBufMut};
 use crate::op::{Completed, Multi, Op};
 use crate::recv::Reader;
 use crate::runtime::Abandon;
+pub use crate::udp::{RecvMsg, UdpSocket};
 use boros::net::{self as core_net, SockAddr};
 use boros::op::{self, OpCode};
 use std::cell::RefCell;
@@ -127,6 +128,23 @@ macro_rules! stream_io {
         /// Sends the buffer's bytes once; returns how many went (maybe fewer).
         pub async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
             self.conn.write(buf, concat!("net::", $ty, "::write")).await
+        }
+
+        /// Sends the buffer's bytes once, **zero-copy** (`IORING_OP_SEND_ZC`, Linux 6.0): the
+        /// kernel reads them straight from `buf`, and the future resolves once it no longer
+        /// does (the notification CQE), giving the buffer back. Pays for large buffers (tens
+        /// of KiB and up); on loopback the kernel copies anyway. Returns how many bytes went.
+        pub async fn send_zc<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
+            let (r, b) = crate::zc::send_zc(
+                self.conn.fd.as_raw_fd(),
+                buf,
+                concat!("net::", $ty, "::send_zc"),
+            )
+            .await;
+            (
+                r,
+                b.expect("the driver hands the buffer back after the final CQE"),
+            )
         }
 
         /// Sends all the buffer's bytes, as many sends as it takes.

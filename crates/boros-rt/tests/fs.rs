@@ -324,3 +324,53 @@ fn copy_matches_std() {
     assert_eq!(std::fs::read(dir.join("empty2")).unwrap().len(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Vectored reads and writes (one op for several buffers), `set_len`, and `read_dir`
+/// against std.
+#[test]
+fn vectored_io_set_len_and_read_dir() {
+    let dir = scratch("vectored");
+    let path = dir.join("f");
+    boros_rt::block_on(async {
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .open(&path)
+            .await
+            .unwrap();
+        let (n, _) = f
+            .write_vectored_at(
+                vec![b"hello ".to_vec(), b"vectored ".to_vec(), b"world".to_vec()],
+                0,
+            )
+            .await;
+        assert_eq!(n.unwrap(), 20);
+        let bufs = vec![Vec::with_capacity(4), Vec::with_capacity(10), vec![0u8; 3]];
+        let (n, bufs) = f.read_vectored_at(bufs, 2).await;
+        assert_eq!(n.unwrap(), 17);
+        assert_eq!(&bufs[0][..], b"llo ");
+        assert_eq!(&bufs[1][..], b"vectored w");
+        assert_eq!(&bufs[2][..], b"orl");
+        f.set_len(5).await.unwrap();
+        assert_eq!(f.metadata().await.unwrap().len(), 5);
+        f.set_len(1 << 20).await.unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 1 << 20);
+        std::fs::write(dir.join("g"), b"").unwrap();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["f", "g", "sub"]);
+        assert_eq!(
+            fs::read_dir(dir.join("missing")).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    });
+    assert_eq!(&std::fs::read(&path).unwrap()[..5], b"hello");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

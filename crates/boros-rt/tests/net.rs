@@ -205,3 +205,71 @@ fn stream_reads_share_one_multishot_recv_and_survive_a_full_ring() {
         assert_eq!(n.unwrap(), 0, "end of stream after the data");
     });
 }
+
+/// UDP against std's sockets: send_to/recv_from with addresses both ways, and a connected
+/// pair with send/recv.
+#[test]
+fn udp_datagrams_to_and_from_std() {
+    use boros_rt::net::UdpSocket;
+    boros_rt::block_on(async {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let peer_addr = peer.local_addr().unwrap();
+        peer.send_to(b"ping one", addr).unwrap();
+        let (r, buf) = sock.recv_from(Vec::with_capacity(64)).await;
+        let (n, from) = r.unwrap();
+        assert_eq!((&buf[..], n, from), (&b"ping one"[..], 8, peer_addr));
+        let (r, _) = sock.send_to(b"pong".to_vec(), peer_addr).await;
+        assert_eq!(r.unwrap(), 4);
+        let mut got = [0u8; 16];
+        let (n, from) = peer.recv_from(&mut got).unwrap();
+        assert_eq!((&got[..n], from), (&b"pong"[..], addr));
+        // Connected: send/recv.
+        sock.connect(peer_addr).unwrap();
+        peer.connect(addr).unwrap();
+        peer.send(b"dgram").unwrap();
+        let (n, buf) = sock.recv(vec![0u8; 3].into_boxed_slice()).await;
+        assert_eq!(
+            (n.unwrap(), &buf[..]),
+            (3, &b"dgr"[..]),
+            "truncated to the buffer"
+        );
+        let (n, _) = sock.send(&b"back"[..]).await;
+        assert_eq!(n.unwrap(), 4);
+        let n = peer.recv(&mut got).unwrap();
+        assert_eq!(&got[..n], b"back");
+    });
+}
+
+/// `send_zc` sends from the caller's buffer and gives it back after the notification.
+#[test]
+fn send_zc_sends_and_returns_the_buffer() {
+    boros_rt::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = boros_rt::spawn(async move { TcpStream::connect(addr).await.unwrap() });
+        let (server, _) = listener.accept().await.unwrap();
+        let client = client.await.unwrap();
+        let data: Vec<u8> = (0..256 * 1024).map(|i: u32| (i % 251) as u8).collect();
+        let mut sent = 0;
+        let mut buf = data.clone();
+        let reader = boros_rt::spawn(async move {
+            let mut got = Vec::new();
+            while got.len() < 256 * 1024 {
+                let (n, b) = server.read(Vec::with_capacity(64 * 1024)).await;
+                assert!(n.unwrap() > 0);
+                got.extend_from_slice(&b);
+            }
+            got
+        });
+        while sent < data.len() {
+            let len = buf.len();
+            let (n, b) = client.send_zc(buf).await;
+            assert_eq!(b.len(), len, "the buffer came back whole");
+            sent += n.unwrap();
+            buf = data[sent..].to_vec();
+        }
+        assert!(reader.await.unwrap() == data);
+    });
+}
