@@ -21,6 +21,8 @@ cargo build --release -q -p boros-rt --example bench_read --example echo || exit
 cargo build --release -q -p rt-bench --bins || exit 1
 t=target/release
 tck=$(getconf CLK_TCK)
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 declare -A res
 missing=()
 add() { res[$1]="${res[$1]:-} $2"; }
@@ -34,9 +36,16 @@ echo "== random 4 KiB reads, 64 in flight, one thread (reads/s)"
 for round in $(seq 1 "$rounds"); do
   for c in raw:examples/randread boros-rt:examples/bench_read compio:compio_read monoio:monoio_read tokio-fs:tokio_read; do
     name=${c%%:*}; bin=$t/${c#*:}
-    out=$("$bin" --file "$file" --qd 64 --seconds "$secs" 2>&1)
+    # The process's CPU time (user + system, its io-wq and blocking-pool threads included).
+    cpu=$( { TIMEFORMAT='%U %S'; time "$bin" --file "$file" --qd 64 --seconds "$secs" > "$tmp" 2>&1; } 2>&1 | awk '{print $1 + $2}')
+    out=$(cat "$tmp")
     v=$(grep -o '"ops_per_sec":[0-9]*' <<<"$out" | cut -d: -f2)
-    if [ -n "$v" ]; then add "read/$name" "$v"; echo "round $round  $name  $v"; else fail "read/$name" "$out"; fi
+    ops=$(grep -o '"ops":[0-9]*' <<<"$out" | cut -d: -f2)
+    if [ -n "$v" ] && [ "${ops:-0}" -gt 0 ]; then
+      us=$(awk -v c="$cpu" -v n="$ops" 'BEGIN {printf "%.2f", c * 1e6 / n}')
+      add "read/$name" "$v"; add "read-cpu/$name" "$us"
+      echo "round $round  $name  $v reads/s  CPU ${us} us/read"
+    else fail "read/$name" "$out"; fi
   done
 done
 
@@ -122,6 +131,8 @@ echo
 echo "== medians of $rounds"
 echo "random reads/s: raw $(m read/raw), boros-rt $(m read/boros-rt), compio $(m read/compio), monoio $(m read/monoio), tokio::fs $(m read/tokio-fs)"
 echo "  boros-rt / raw $(ratio read/boros-rt read/raw), / compio $(ratio read/boros-rt read/compio), / monoio $(ratio read/boros-rt read/monoio), / tokio::fs $(ratio read/boros-rt read/tokio-fs)"
+echo "random reads CPU us/read: raw $(m read-cpu/raw), boros-rt $(m read-cpu/boros-rt), compio $(m read-cpu/compio), monoio $(m read-cpu/monoio), tokio::fs $(m read-cpu/tokio-fs)"
+echo "  raw / boros-rt $(ratio read-cpu/raw read-cpu/boros-rt), compio / boros-rt $(ratio read-cpu/compio read-cpu/boros-rt), monoio / boros-rt $(ratio read-cpu/monoio read-cpu/boros-rt), tokio::fs / boros-rt $(ratio read-cpu/tokio-fs read-cpu/boros-rt)"
 echo "echo req/s: boros-rt $(m echo/boros-rt), tokio $(m echo/tokio), monoio $(m echo/monoio), compio $(m echo/compio)"
 echo "  boros-rt / tokio $(ratio echo/boros-rt echo/tokio), / monoio $(ratio echo/boros-rt echo/monoio), / compio $(ratio echo/boros-rt echo/compio)"
 echo "echo server CPU us/round trip: boros-rt $(m echo-cpu/boros-rt), tokio $(m echo-cpu/tokio), monoio $(m echo-cpu/monoio), compio $(m echo-cpu/compio)"
