@@ -16,7 +16,8 @@
 //!   (up to 64 KiB at a time), queues the send and returns `Ready(n)` at once; the next write,
 //!   `poll_flush` or `poll_shutdown` waits for it (one send in flight, so bytes stay in
 //!   order), and a send error is reported by that call. `poll_flush` means "sent to the
-//!   kernel".
+//!   kernel". Flush (or shut down) before dropping a `Compat`: dropping it with a send in
+//!   flight cancels that send.
 
 #![cfg_attr(
     not(any(feature = "tokio-io", feature = "futures-io")),

@@ -22,6 +22,9 @@ pub(crate) const IN_FLIGHT: u64 = 8;
 /// (`read_exact_at` then `write_all_at` on its own buffer), so reads and writes of several
 /// chunks are in the kernel at once.
 ///
+/// Dropping the future does not stop a kernel copy already running on the helper thread
+/// (it owns duplicates of both descriptors and finishes, or fails, on its own).
+///
 /// # Errors
 /// Any open, read or write error (the destination is then left partly written).
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {

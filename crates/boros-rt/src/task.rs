@@ -90,26 +90,28 @@ impl ReadyQueue {
     }
 }
 
-/// The user's future, with panics caught and the output sent to the join handle.
+/// The user's future, with panics caught and the output sent to the join handle. Stored
+/// inline (the task's one box pins both), not boxed again.
 pub(crate) struct TaskFuture<F: Future> {
-    future: Pin<Box<F>>,
+    future: F,
     join: Rc<JoinState<F::Output>>,
 }
 
 impl<F: Future> TaskFuture<F> {
     pub(crate) fn new(future: F, join: Rc<JoinState<F::Output>>) -> Self {
-        Self {
-            future: Box::pin(future),
-            join,
-        }
+        Self { future, join }
     }
 }
 
 impl<F: Future> Future for TaskFuture<F> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        match catch_unwind(AssertUnwindSafe(|| this.future.as_mut().poll(cx))) {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and the
+        // `Drop` impl below only touches `join`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above; `this` stays pinned, so `future` does too.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => {
                 this.join.complete(Ok(v));
