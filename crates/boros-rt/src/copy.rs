@@ -18,7 +18,7 @@ pub(crate) const IN_FLIGHT: u64 = 8;
 /// and a reflink on filesystems that share extents), run on a helper thread so the loop
 /// goes on meanwhile: io_uring has no op for it. Where the kernel refuses it (`EXDEV`
 /// across some filesystems, `EINVAL`/`EOPNOTSUPP` for special files), the copy runs on the
-/// ring: [`IN_FLIGHT`] workers each copy every `IN_FLIGHT`-th chunk of 1 MiB
+/// ring: 8 workers each copy every 8th chunk of 1 MiB
 /// (`read_exact_at` then `write_all_at` on its own buffer), so reads and writes of several
 /// chunks are in the kernel at once.
 ///
