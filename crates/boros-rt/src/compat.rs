@@ -1,7 +1,7 @@
 //! Poll-based I/O traits for the socket types, so libraries written against them run on
 //! boros-rt: `tokio::io::AsyncRead`/`AsyncWrite` (feature `tokio-io`; hyper through
-//! `hyper_util::rt::TokioIo`, tokio-rustls) and `futures_io::AsyncRead`/`AsyncWrite`
-//! (feature `futures-io`; async-tls, futures-rustls...).
+//! `hyper_util::rt::TokioIo`; tokio-rustls takes the same traits, untested here) and
+//! `futures_io::AsyncRead`/`AsyncWrite` (feature `futures-io`).
 //!
 //! ```ignore
 //! // Cargo.toml: boros-rt = { features = ["tokio-io"] }, hyper, hyper-util

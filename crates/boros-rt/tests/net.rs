@@ -273,3 +273,23 @@ fn send_zc_sends_and_returns_the_buffer() {
         assert!(reader.await.unwrap() == data);
     });
 }
+
+/// `Incoming` is a `futures_core::Stream` of connections.
+#[test]
+fn incoming_is_a_stream() {
+    use futures_core::Stream;
+    boros_rt::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let mut incoming = std::pin::pin!(listener.incoming());
+        for _ in 0..3 {
+            let s = std::future::poll_fn(|cx| incoming.as_mut().poll_next(cx)).await;
+            let s = s.expect("the stream never ends").unwrap();
+            assert_eq!(s.peer_addr().unwrap().ip(), addr.ip());
+        }
+        drop(clients);
+    });
+}
