@@ -14,9 +14,12 @@
 //! ```
 
 use crate::buf::{IoBuf, IoBufMut, Slice};
+use crate::cancel::Cancelable;
+pub use crate::copy::copy;
 use crate::fixed::FixedBuf;
 use crate::op::{Completed, Op};
 use crate::runtime::{with_current, Abandon};
+pub use crate::vectored::{read_dir, Readv};
 use boros::io_uring::types::DestinationSlot;
 use boros::op::{self, OpCode, Target};
 use std::ffi::CString;
@@ -38,15 +41,30 @@ fn cpath(path: &Path) -> io::Result<CString> {
 /// Queues `op` and waits for it. Ops of this module are all supported by Linux 6.1 (boros's
 /// minimum), so queueing fails only if the ring itself failed: that is a panic, because the
 /// op (and the buffer it owns) is gone and cannot be handed back.
-async fn run<T: OpCode>(op: T, on_abandon: Abandon) -> Completed<T> {
-    match Op::submit(op, on_abandon) {
+/// `what` names the user's call (`fs::File::read_at`) in the panic outside a runtime.
+pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
+    match Op::submit_named(op, on_abandon, what) {
         Ok(op) => op.await,
-        Err(e) => panic!("boros-rt: cannot queue an op: {e}"),
+        Err(e) => panic!("boros-rt: {what}: cannot queue an op: {e}"),
     }
 }
 
-async fn run_unit<T: OpCode>(op: T) -> io::Result<()> {
-    Op::submit(op, Abandon::Nothing)?.await.result().map(drop)
+pub(crate) async fn run_unit<T: OpCode>(op: T, what: &str) -> io::Result<()> {
+    Op::submit_named(op, Abandon::Nothing, what)?
+        .await
+        .result()
+        .map(drop)
+}
+
+/// A finished read: the count, and the buffer with its length set to it.
+pub(crate) fn read_done<B: IoBufMut>(
+    r: io::Result<u32>,
+    op: op::Read<B>,
+) -> (io::Result<usize>, B) {
+    let n = *r.as_ref().unwrap_or(&0);
+    let mut buf = op.into_buf(n);
+    crate::buf::set_read_len(&mut buf, n as usize);
+    (r.map(|n| n as usize), buf)
 }
 
 /// An open file. Reads and writes are positional (`read_at`, `write_at`): several may be in
@@ -71,7 +89,10 @@ impl fmt::Debug for File {
 impl File {
     /// Opens a file for reading.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new().read(true).open(path).await
+        OpenOptions::new()
+            .read(true)
+            .open_named(path.as_ref(), "fs::File::open")
+            .await
     }
 
     /// Opens a file for writing, creating it, or truncating it if it exists.
@@ -80,7 +101,7 @@ impl File {
             .write(true)
             .create(true)
             .truncate(true)
-            .open(path)
+            .open_named(path.as_ref(), "fs::File::create")
             .await
     }
 
@@ -103,13 +124,37 @@ impl File {
     }
 
     /// Reads up to `buf.bytes_total()` bytes at `pos` into `buf` (from its start). Returns the
-    /// count (0 at end of file) and the buffer, its length set to the bytes read.
+    /// count (0 at end of file) and the buffer; a `Vec<u8>` gets its length set to the bytes
+    /// read (shorter than before, too, when it is reused: no `clear()` needed), a
+    /// `Box<[u8]>` keeps its length (use the count).
+    ///
+    /// Not cancel-safe: if this future is dropped after the kernel read the bytes but before
+    /// the future returned them, they are lost (the file position does not move, so reading
+    /// again at `pos` gets them back). [`read_at_cancelable`](Self::read_at_cancelable)
+    /// gives them back instead.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Read::new(self.target, buf, pos), Abandon::Nothing).await;
-        match done.result() {
-            Ok(n) => (Ok(n as usize), done.op.into_buf(n)),
-            Err(e) => (Err(e), done.op.into_buf(0)),
-        }
+        let done = run(
+            op::Read::new(self.target, buf, pos),
+            Abandon::Nothing,
+            "fs::File::read_at",
+        )
+        .await;
+        read_done(done.result(), *done.op)
+    }
+
+    /// A cancel-safe [`read_at`](Self::read_at): poll it by reference in a `select`, and
+    /// if it loses, [`Cancelable::cancel`] gives the buffer back with the bytes if the read
+    /// had completed (see [`cancel`](crate::cancel)).
+    pub fn read_at_cancelable<B: IoBufMut>(
+        &self,
+        buf: B,
+        pos: u64,
+    ) -> Cancelable<op::Read<B>, (io::Result<usize>, B)> {
+        Cancelable::new(
+            op::Read::new(self.target, buf, pos),
+            read_done,
+            "fs::File::read_at_cancelable",
+        )
     }
 
     /// Fills `buf` to its capacity from `pos`, reading as often as needed.
@@ -147,7 +192,12 @@ impl File {
     /// Writes the buffer's initialized bytes at `pos`; returns the count written (maybe
     /// fewer) and the buffer.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Write::new(self.target, buf, pos), Abandon::Nothing).await;
+        let done = run(
+            op::Write::new(self.target, buf, pos),
+            Abandon::Nothing,
+            "fs::File::write_at",
+        )
+        .await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
@@ -160,7 +210,7 @@ impl File {
         while done < total {
             let len = (total - done).min(u32::MAX as usize) as u32;
             let op = op::Write::new(self.target, buf, pos + done as u64).range(done, len);
-            let c = run(op, Abandon::Nothing).await;
+            let c = run(op, Abandon::Nothing, "fs::File::write_all_at").await;
             let r = c.result();
             buf = c.op.into_buf();
             match r {
@@ -179,6 +229,7 @@ impl File {
         let done = run(
             op::ReadFixed::new(self.target, buf, index, pos),
             Abandon::Nothing,
+            "fs::File::read_fixed_at",
         )
         .await;
         match done.result() {
@@ -197,6 +248,7 @@ impl File {
         let done = run(
             op::WriteFixed::new(self.target, buf, index, pos),
             Abandon::Nothing,
+            "fs::File::write_fixed_at",
         )
         .await;
         let r = done.result().map(|n| n as usize);
@@ -205,12 +257,16 @@ impl File {
 
     /// Flushes data and metadata to the device (`fsync`).
     pub async fn sync_all(&self) -> io::Result<()> {
-        run_unit(op::Fsync::new(self.target)).await
+        run_unit(op::Fsync::new(self.target), "fs::File::sync_all").await
     }
 
     /// Flushes data, and the metadata needed to read it (`fdatasync`).
     pub async fn sync_data(&self) -> io::Result<()> {
-        run_unit(op::Fsync::new(self.target).datasync()).await
+        run_unit(
+            op::Fsync::new(self.target).datasync(),
+            "fs::File::sync_data",
+        )
+        .await
     }
 
     /// The file's metadata (`statx` on the descriptor).
@@ -224,18 +280,22 @@ impl File {
                 "statx cannot take a direct (fixed) descriptor",
             ));
         };
-        statx(op::Statx::fd(fd)).await
+        statx(op::Statx::fd(fd), "fs::File::metadata").await
     }
 
     /// Closes the file through the ring, reporting the close's error.
     pub async fn close(mut self) -> io::Result<()> {
         self.closed = true;
         match self.target {
-            Target::Fd(fd) => run_unit(op::Close::new(fd)).await,
+            Target::Fd(fd) => run_unit(op::Close::new(fd), "fs::File::close").await,
             Target::Fixed(slot) => {
-                let r = Op::submit(op::Close::new(Target::Fixed(slot)), Abandon::FreeSlot(slot))?
-                    .await
-                    .result();
+                let r = Op::submit_named(
+                    op::Close::new(Target::Fixed(slot)),
+                    Abandon::FreeSlot(slot),
+                    "fs::File::close",
+                )?
+                .await
+                .result();
                 with_current("fs::File::close", |core| {
                     core.driver.borrow_mut().free_file_slot(slot)
                 });
@@ -385,12 +445,15 @@ impl OpenOptions {
 
     /// Opens `path` with these options (`openat` on the ring).
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let path = cpath(path.as_ref())?;
+        self.open_named(path.as_ref(), "fs::OpenOptions::open")
+            .await
+    }
+
+    async fn open_named(&self, path: &Path, what: &'static str) -> io::Result<File> {
+        let path = cpath(path)?;
         let flags = self.flags()?;
         let slot = if self.fixed {
-            with_current("fs::OpenOptions::open", |core| {
-                core.driver.borrow_mut().alloc_file_slot()
-            })
+            with_current(what, |core| core.driver.borrow_mut().alloc_file_slot())
         } else {
             None
         };
@@ -398,27 +461,28 @@ impl OpenOptions {
         match (slot, dest) {
             (Some(slot), Some(dest)) => {
                 let open = op::OpenAt::new(path, flags, self.mode).direct(dest);
-                let done = run(open, Abandon::CloseFixed(slot)).await;
+                let done = run(open, Abandon::CloseFixed(slot), what).await;
                 match done.result() {
                     Ok(_) => Ok(File {
                         target: Target::Fixed(slot),
                         closed: false,
                     }),
                     Err(e) => {
-                        with_current("fs::OpenOptions::open", |core| {
-                            core.driver.borrow_mut().free_file_slot(slot)
-                        });
+                        with_current(what, |core| core.driver.borrow_mut().free_file_slot(slot));
                         Err(e)
                     }
                 }
             }
             (slot, _) => {
                 if let Some(slot) = slot {
-                    with_current("fs::OpenOptions::open", |core| {
-                        core.driver.borrow_mut().free_file_slot(slot)
-                    });
+                    with_current(what, |core| core.driver.borrow_mut().free_file_slot(slot));
                 }
-                let done = run(op::OpenAt::new(path, flags, self.mode), Abandon::CloseFd).await;
+                let done = run(
+                    op::OpenAt::new(path, flags, self.mode),
+                    Abandon::CloseFd,
+                    what,
+                )
+                .await;
                 let fd = done.result()?;
                 Ok(File {
                     target: Target::Fd(fd as RawFd),
@@ -504,8 +568,8 @@ impl Metadata {
     }
 }
 
-async fn statx(op: op::Statx) -> io::Result<Metadata> {
-    let done = run(op, Abandon::Nothing).await;
+async fn statx(op: op::Statx, what: &str) -> io::Result<Metadata> {
+    let done = run(op, Abandon::Nothing, what).await;
     done.result()?;
     Ok(Metadata {
         stx: *done.op.result(),
@@ -514,12 +578,16 @@ async fn statx(op: op::Statx) -> io::Result<Metadata> {
 
 /// Metadata of `path`, following symlinks.
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    statx(op::Statx::path(cpath(path.as_ref())?, true)).await
+    statx(op::Statx::path(cpath(path.as_ref())?, true), "fs::metadata").await
 }
 
 /// Metadata of `path` itself (a symlink is not followed).
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    statx(op::Statx::path(cpath(path.as_ref())?, false)).await
+    statx(
+        op::Statx::path(cpath(path.as_ref())?, false),
+        "fs::symlink_metadata",
+    )
+    .await
 }
 
 /// Reads a whole file: open, statx for the size, reads until end of file, close.
@@ -557,24 +625,28 @@ pub async fn write(path: impl AsRef<Path>, contents: impl Into<Vec<u8>>) -> io::
 
 /// Removes a file (`unlinkat`).
 pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::UnlinkAt::new(cpath(path.as_ref())?)).await
+    run_unit(op::UnlinkAt::new(cpath(path.as_ref())?), "fs::remove_file").await
 }
 
 /// Removes an empty directory (`unlinkat` with `AT_REMOVEDIR`).
 pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::UnlinkAt::dir(cpath(path.as_ref())?)).await
+    run_unit(op::UnlinkAt::dir(cpath(path.as_ref())?), "fs::remove_dir").await
 }
 
 /// Renames `from` to `to`, replacing `to` (`renameat2`).
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::RenameAt::new(
-        cpath(from.as_ref())?,
-        cpath(to.as_ref())?,
-    ))
+    run_unit(
+        op::RenameAt::new(cpath(from.as_ref())?, cpath(to.as_ref())?),
+        "fs::rename",
+    )
     .await
 }
 
 /// Creates a directory, mode 0o777 minus the umask (`mkdirat`).
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::MkDirAt::new(cpath(path.as_ref())?, 0o777)).await
+    run_unit(
+        op::MkDirAt::new(cpath(path.as_ref())?, 0o777),
+        "fs::create_dir",
+    )
+    .await
 }

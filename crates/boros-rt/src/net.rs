@@ -9,7 +9,8 @@
 //! let listener = TcpListener::bind("127.0.0.1:7000")?;
 //! loop {
 //!     let (stream, _peer) = listener.accept().await?;
-//!     boros_rt::spawn(async move {
+//!     // Detached: the task runs on after its JoinHandle is dropped.
+//!     drop(boros_rt::spawn(async move {
 //!         let mut buf = Vec::with_capacity(16 * 1024);
 //!         loop {
 //!             let (n, b) = stream.read(buf).await;
@@ -24,7 +25,7 @@
 //!             buf = b;
 //!             buf.clear();
 //!         }
-//!     });
+//!     }));
 //! }
 //! # #[allow(unreachable_code)]
 //! # Ok::<(), std::io::Error>(())
@@ -43,18 +44,22 @@
 
 use crate::buf::{IoBuf, IoBufMut};
 use crate::op::{Completed, Multi, Op};
+use crate::recv::Reader;
 use crate::runtime::Abandon;
+pub use crate::udp::{RecvMsg, UdpSocket};
 use boros::net::{self as core_net, SockAddr};
 use boros::op::{self, OpCode};
+use std::cell::RefCell;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::{fmt, io};
 
-async fn run<T: OpCode>(op: T, on_abandon: Abandon) -> Completed<T> {
-    match Op::submit(op, on_abandon) {
+/// `what` names the user's call (`net::TcpStream::read`) in the panic outside a runtime.
+pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
+    match Op::submit_named(op, on_abandon, what) {
         Ok(op) => op.await,
-        Err(e) => panic!("boros-rt: cannot queue a socket op: {e}"),
+        Err(e) => panic!("boros-rt: {what}: cannot queue a socket op: {e}"),
     }
 }
 
@@ -82,42 +87,83 @@ fn listen_on(domain: i32, addr: &SockAddr, reuse_port: bool) -> io::Result<Owned
     Ok(fd)
 }
 
-async fn accept_fd(listener: RawFd) -> io::Result<(OwnedFd, SockAddr)> {
-    let done = run(op::Accept::new(listener), Abandon::CloseFd).await;
+async fn accept_fd(listener: RawFd, what: &str) -> io::Result<(OwnedFd, SockAddr)> {
+    let done = run(op::Accept::new(listener), Abandon::CloseFd, what).await;
     let fd = done.result()? as RawFd;
     // SAFETY: the accept made this descriptor for us; nobody else has it.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     Ok((fd, done.op.peer().clone()))
 }
 
-async fn connect_fd(domain: i32, addr: SockAddr) -> io::Result<OwnedFd> {
+async fn connect_fd(domain: i32, addr: SockAddr, what: &str) -> io::Result<OwnedFd> {
     let fd = core_net::socket(domain, libc::SOCK_STREAM, 0)?;
     // If this future is dropped, `fd` closes while the connect may still be in flight: the
     // ring holds its own reference to the socket, and the op owns the address, so that is
     // safe; the connect then fails or completes on a socket nobody can reach, and goes.
-    run(op::Connect::new(fd.as_raw_fd(), addr), Abandon::Nothing)
-        .await
-        .result()?;
+    run(
+        op::Connect::new(fd.as_raw_fd(), addr),
+        Abandon::Nothing,
+        what,
+    )
+    .await
+    .result()?;
     Ok(fd)
 }
 
 /// The I/O methods every connected stream type has, delegated to its [`Conn`] (one definition
 /// for `TcpStream` and `UnixStream`).
 macro_rules! stream_io {
-    () => {
+    ($ty:literal) => {
         /// Receives into `buf` (up to its capacity); `Ok(0)` when the peer closed its side.
+        /// A `Vec<u8>` gets its length set to the bytes received.
+        ///
+        /// Reads come from one multishot recv per connection into a small buffer ring of its
+        /// own (see the [`recv`](crate::recv) notes): no SQE per read, and **cancel-safe**:
+        /// received data waits in the runtime until a read copies it out, so a read future
+        /// dropped in a `select` or a `timeout` loses nothing. One reader at a time.
         pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-            self.conn.read(buf).await
+            self.conn.read(buf, concat!("net::", $ty, "::read")).await
         }
 
         /// Sends the buffer's bytes once; returns how many went (maybe fewer).
         pub async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-            self.conn.write(buf).await
+            self.conn.write(buf, concat!("net::", $ty, "::write")).await
+        }
+
+        /// Sends the buffer's bytes once, **zero-copy** (`IORING_OP_SEND_ZC`, Linux 6.0): the
+        /// kernel reads them straight from `buf`, and the future resolves once it no longer
+        /// does (the notification CQE), giving the buffer back. Pays for large buffers (tens
+        /// of KiB and up); on loopback the kernel copies anyway. Returns how many bytes went.
+        pub async fn send_zc<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
+            let (r, b) = crate::zc::send_zc(
+                self.conn.fd.as_raw_fd(),
+                buf,
+                concat!("net::", $ty, "::send_zc"),
+            )
+            .await;
+            (
+                r,
+                b.expect("the driver hands the buffer back after the final CQE"),
+            )
         }
 
         /// Sends all the buffer's bytes, as many sends as it takes.
         pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-            self.conn.write_all(buf).await
+            self.conn
+                .write_all(buf, concat!("net::", $ty, "::write_all"))
+                .await
+        }
+
+        /// Copies received bytes into `dst` (as many as one received chunk gives): the poll
+        /// behind [`read`](Self::read), for poll-based adapters ([`compat`](crate::compat)).
+        /// `Ready(Ok(0))` at end of stream.
+        pub fn poll_read_uninit(
+            &self,
+            cx: &mut std::task::Context<'_>,
+            dst: &mut [std::mem::MaybeUninit<u8>],
+        ) -> std::task::Poll<io::Result<usize>> {
+            self.conn
+                .poll_read(cx, dst, concat!("net::", $ty, "::poll_read_uninit"))
         }
 
         /// Shuts down one or both directions (`shutdown(2)`).
@@ -129,41 +175,65 @@ macro_rules! stream_io {
 
 /// The I/O of a connected stream socket, shared by [`TcpStream`] and [`UnixStream`].
 struct Conn {
+    /// Dropped before the descriptor: cancels the multishot recv first.
+    reader: RefCell<Reader>,
     fd: OwnedFd,
 }
 
 impl Conn {
-    async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-        let done = run(op::Recv::new(self.fd.as_raw_fd(), buf), Abandon::Nothing).await;
-        match done.result() {
-            Ok(n) => (Ok(n as usize), done.op.into_buf(n)),
-            Err(e) => (Err(e), done.op.into_buf(0)),
+    fn new(fd: OwnedFd) -> Self {
+        Self {
+            reader: RefCell::new(Reader::new()),
+            fd,
         }
     }
 
-    async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-        let done = run(op::Send::new(self.fd.as_raw_fd(), buf), Abandon::Nothing).await;
+    async fn read<B: IoBufMut>(&self, mut buf: B, what: &str) -> (io::Result<usize>, B) {
+        let r = std::future::poll_fn(|cx| {
+            let total = buf.bytes_total();
+            // SAFETY: the buffer's writable memory, `bytes_total` bytes from
+            // `stable_mut_ptr`, viewed as possibly uninitialized bytes; only written.
+            let dst = unsafe {
+                std::slice::from_raw_parts_mut(
+                    buf.stable_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(),
+                    total,
+                )
+            };
+            self.poll_read(cx, dst, what)
+        })
+        .await;
+        let n = *r.as_ref().unwrap_or(&0);
+        // SAFETY: poll_read wrote n bytes at the start of the buffer.
+        unsafe { buf.set_init(n) };
+        crate::buf::set_read_len(&mut buf, n);
+        (r, buf)
+    }
+
+    /// Copies received bytes into `dst`; see [`Reader::poll_read`].
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        dst: &mut [std::mem::MaybeUninit<u8>],
+        what: &str,
+    ) -> std::task::Poll<io::Result<usize>> {
+        self.reader
+            .borrow_mut()
+            .poll_read(cx, self.fd.as_raw_fd(), dst, what)
+    }
+
+    async fn write<B: IoBuf>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
+        let done = run(
+            op::Send::new(self.fd.as_raw_fd(), buf),
+            Abandon::Nothing,
+            what,
+        )
+        .await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
 
-    async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-        let total = buf.bytes_init();
-        let mut buf = buf;
-        let mut sent = 0usize;
-        while sent < total {
-            let op = op::Send::new(self.fd.as_raw_fd(), buf).with_offset(sent);
-            let done = run(op, Abandon::Nothing).await;
-            let r = done.result();
-            buf = done.op.into_buf();
-            match r {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-                Ok(n) => sent += n as usize,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+    async fn write_all<B: IoBuf>(&self, buf: B, what: &str) -> (io::Result<()>, B) {
+        send_all(self.fd.as_raw_fd(), buf, what).await
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -178,6 +248,26 @@ impl Conn {
         }
         Ok(())
     }
+}
+
+/// Sends all of `buf` on `fd`, as many sends as it takes.
+pub(crate) async fn send_all<B: IoBuf>(fd: RawFd, buf: B, what: &str) -> (io::Result<()>, B) {
+    let total = buf.bytes_init();
+    let mut buf = buf;
+    let mut sent = 0usize;
+    while sent < total {
+        let op = op::Send::new(fd, buf).with_offset(sent);
+        let done = run(op, Abandon::Nothing, what).await;
+        let r = done.result();
+        buf = done.op.into_buf();
+        match r {
+            Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+            Ok(n) => sent += n as usize,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (Err(e), buf),
+        }
+    }
+    (Ok(()), buf)
 }
 
 fn inet(a: SockAddr) -> io::Result<SocketAddr> {
@@ -230,8 +320,13 @@ impl TcpListener {
 
     /// Waits for a connection (`IORING_OP_ACCEPT`).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, peer) = accept_fd(self.fd.as_raw_fd()).await?;
-        Ok((TcpStream { conn: Conn { fd } }, inet(peer)?))
+        let (fd, peer) = accept_fd(self.fd.as_raw_fd(), "net::TcpListener::accept").await?;
+        Ok((
+            TcpStream {
+                conn: Conn::new(fd),
+            },
+            inet(peer)?,
+        ))
     }
 
     /// The address it listens on.
@@ -275,16 +370,27 @@ impl Incoming<'_> {
     /// # Errors
     /// An accept error the kernel reported (`EMFILE`...); the stream stays usable.
     pub async fn next(&mut self) -> io::Result<TcpStream> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// The poll behind [`next`](Self::next) (and the [`Stream`](futures_core::Stream) impl).
+    pub fn poll_accept(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<TcpStream>> {
+        use std::task::Poll;
         loop {
             if self.multi.is_none() {
-                self.multi = Some(Multi::submit(
+                self.multi = Some(Multi::submit_named(
                     op::AcceptMulti::new(self.listener),
                     Abandon::CloseFd,
+                    "net::Incoming::next",
                 )?);
             }
             let multi = self.multi.as_mut().expect("armed above");
-            match multi.next().await {
-                Some((result, flags)) => {
+            match multi.poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some((result, flags))) => {
                     if !boros::io_uring::cqueue::more(flags) {
                         // The kernel ended the op with this CQE; re-arm on the next call.
                         self.multi = None;
@@ -292,11 +398,27 @@ impl Incoming<'_> {
                     let fd = boros::error::cqe_result(result)? as RawFd;
                     // SAFETY: the accept made this descriptor for us; nobody else has it.
                     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-                    return Ok(TcpStream { conn: Conn { fd } });
+                    return Poll::Ready(Ok(TcpStream {
+                        conn: Conn::new(fd),
+                    }));
                 }
-                None => self.multi = None,
+                Poll::Ready(None) => self.multi = None,
             }
         }
+    }
+}
+
+/// Connections as a `futures_core::Stream` (never ends: each item is a connection or an
+/// accept error, after which the stream stays usable). Dropping it closes connections it
+/// accepted but did not hand out.
+impl futures_core::Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().poll_accept(cx).map(Some)
     }
 }
 
@@ -329,8 +451,12 @@ impl TcpStream {
             } else {
                 libc::AF_INET6
             };
-            match connect_fd(domain, SockAddr::inet(a)).await {
-                Ok(fd) => return Ok(TcpStream { conn: Conn { fd } }),
+            match connect_fd(domain, SockAddr::inet(a), "net::TcpStream::connect").await {
+                Ok(fd) => {
+                    return Ok(TcpStream {
+                        conn: Conn::new(fd),
+                    })
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -340,11 +466,11 @@ impl TcpStream {
     /// Takes over a connected std stream.
     pub fn from_std(s: std::net::TcpStream) -> TcpStream {
         TcpStream {
-            conn: Conn { fd: s.into() },
+            conn: Conn::new(s.into()),
         }
     }
 
-    stream_io!();
+    stream_io!("TcpStream");
 
     /// Sets `TCP_NODELAY`.
     pub fn set_nodelay(&self, v: bool) -> io::Result<()> {
@@ -395,8 +521,10 @@ impl UnixListener {
 
     /// Waits for a connection.
     pub async fn accept(&self) -> io::Result<UnixStream> {
-        let (fd, _) = accept_fd(self.fd.as_raw_fd()).await?;
-        Ok(UnixStream { conn: Conn { fd } })
+        let (fd, _) = accept_fd(self.fd.as_raw_fd(), "net::UnixListener::accept").await?;
+        Ok(UnixStream {
+            conn: Conn::new(fd),
+        })
     }
 }
 
@@ -422,8 +550,15 @@ impl fmt::Debug for UnixStream {
 impl UnixStream {
     /// Connects to the socket at `path`.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let fd = connect_fd(libc::AF_UNIX, SockAddr::unix(path)?).await?;
-        Ok(UnixStream { conn: Conn { fd } })
+        let fd = connect_fd(
+            libc::AF_UNIX,
+            SockAddr::unix(path)?,
+            "net::UnixStream::connect",
+        )
+        .await?;
+        Ok(UnixStream {
+            conn: Conn::new(fd),
+        })
     }
 
     /// A connected pair (`socketpair(2)`).
@@ -431,15 +566,15 @@ impl UnixStream {
         let (a, b) = std::os::unix::net::UnixStream::pair()?;
         Ok((
             UnixStream {
-                conn: Conn { fd: a.into() },
+                conn: Conn::new(a.into()),
             },
             UnixStream {
-                conn: Conn { fd: b.into() },
+                conn: Conn::new(b.into()),
             },
         ))
     }
 
-    stream_io!();
+    stream_io!("UnixStream");
 }
 
 impl AsRawFd for UnixStream {

@@ -8,7 +8,7 @@
 //! # boros_rt::block_on(async {
 //! use std::os::fd::AsRawFd;
 //! let file = std::fs::File::open("/etc/hostname")?;
-//! let done = boros_rt::op::submit(boros::op::Read::new(file.as_raw_fd(), Vec::with_capacity(64), 0))?.await;
+//! let done = boros_rt::op::submit(boros_rt::op::Read::new(file.as_raw_fd(), Vec::with_capacity(64), 0))?.await;
 //! let n = done.result()?;
 //! let buf = done.op.into_buf(n);
 //! # Ok::<(), std::io::Error>(())
@@ -22,8 +22,10 @@
 //! After that CQE the runtime drops the op, and, for ops that produce a descriptor (an open
 //! whose future was dropped), closes the descriptor, so nothing leaks.
 
-use crate::runtime::{with_current, Abandon, Core, Slot};
-use boros::op::OpCode;
+use crate::runtime::{try_with_current, with_current, Abandon, Core, Slot};
+/// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
+/// build ops for [`submit`].
+pub use boros::op::*;
 use boros::OpKey;
 use std::future::Future;
 use std::io;
@@ -31,6 +33,24 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+
+/// Panics unless `core` is the runtime running on this thread: an op lives on one ring, and
+/// only that ring's loop completes it, so a future polled under another runtime (or none)
+/// would wait forever.
+pub(crate) fn check_current(core: &Rc<Core>, what: &str) {
+    match try_with_current(|c| Rc::ptr_eq(c, core)) {
+        Some(true) => {}
+        Some(false) => panic!(
+            "boros-rt: {what} created on one runtime was polled on another: it can only \
+             complete on the runtime (the thread and ring) that started it. Await it inside \
+             the same Runtime::block_on, or spawn it there"
+        ),
+        None => panic!(
+            "boros-rt: {what} was polled outside of Runtime::block_on: it can only complete \
+             while the runtime that started it is running"
+        ),
+    }
+}
 
 /// The outcome of an op: the CQE's result and flags, and the op with its buffers.
 pub struct Completed<T> {
@@ -87,7 +107,13 @@ pub fn submit_fd<T: OpCode>(op: T) -> io::Result<Op<T>> {
 
 impl<T: OpCode> Op<T> {
     pub(crate) fn submit(op: T, on_abandon: Abandon) -> io::Result<Self> {
-        with_current("op::submit", |core| {
+        Self::submit_named(op, on_abandon, "op::submit")
+    }
+
+    /// As `submit`; `what` (say `fs::File::read_at`) names the user's call in the panic
+    /// outside a runtime.
+    pub(crate) fn submit_named(op: T, on_abandon: Abandon, what: &str) -> io::Result<Self> {
+        with_current(what, |core| {
             let (token, key) = core.push(op)?;
             Ok(Op {
                 core: core.clone(),
@@ -104,6 +130,23 @@ impl<T: OpCode> Op<T> {
     pub fn key(&self) -> OpKey {
         self.key
     }
+
+    /// Cancels the op and gives it back: asks the kernel to cancel it (if it is still in
+    /// flight), then waits for its final CQE. The result is `-ECANCELED` if the cancel won,
+    /// or the op's real result if it had already completed: either way the op comes back
+    /// with its buffers, so nothing the kernel did is lost (dropping an `Op` instead loses a
+    /// result that was already in). The building block of the cancel-safe forms
+    /// ([`fs::File::read_at_cancelable`](crate::fs::File::read_at_cancelable)...).
+    pub async fn cancel(self) -> Completed<T> {
+        let waiting = matches!(
+            self.core.ops.borrow().get(self.token),
+            Some(Slot::Waiting(_))
+        );
+        if waiting {
+            let _ = self.core.driver.borrow_mut().cancel(self.key);
+        }
+        self.await
+    }
 }
 
 // The op itself lives in the driver, boxed; the future only holds its token.
@@ -115,6 +158,7 @@ impl<T: OpCode> Future for Op<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completed<T>> {
         let this = self.get_mut();
         assert!(!this.done, "boros_rt::op::Op polled after completion");
+        check_current(&this.core, "an I/O future (an op, a sleep)");
         let mut ops = this.core.ops.borrow_mut();
         let slot = ops
             .get_mut(this.token)
@@ -186,8 +230,12 @@ pub(crate) struct Multi {
 }
 
 impl Multi {
-    pub(crate) fn submit<T: OpCode>(op: T, on_abandon: Abandon) -> io::Result<Self> {
-        with_current("net (multishot op)", |core| {
+    pub(crate) fn submit_named<T: OpCode>(
+        op: T,
+        on_abandon: Abandon,
+        what: &str,
+    ) -> io::Result<Self> {
+        with_current(what, |core| {
             let (token, key) = core.push_as(
                 op,
                 Slot::Stream {
@@ -206,30 +254,31 @@ impl Multi {
     }
 
     /// The next CQE, or `None` once the op ended and every CQE was taken.
-    pub(crate) async fn next(&mut self) -> Option<(i32, u32)> {
-        std::future::poll_fn(|cx| {
-            let mut ops = self.core.ops.borrow_mut();
-            let Some(Slot::Stream {
-                items,
-                waker,
-                ended,
-            }) = ops.get_mut(self.token)
-            else {
-                return Poll::Ready(None);
-            };
-            if let Some(item) = items.pop_front() {
-                return Poll::Ready(Some(item));
-            }
-            if *ended {
-                ops.remove(self.token);
-                return Poll::Ready(None);
-            }
-            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *waker = Some(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(i32, u32)>> {
+        check_current(
+            &self.core,
+            "a multishot stream (incoming connections, a socket read)",
+        );
+        let mut ops = self.core.ops.borrow_mut();
+        let Some(Slot::Stream {
+            items,
+            waker,
+            ended,
+        }) = ops.get_mut(self.token)
+        else {
+            return Poll::Ready(None);
+        };
+        if let Some(item) = items.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        if *ended {
+            ops.remove(self.token);
+            return Poll::Ready(None);
+        }
+        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 

@@ -73,6 +73,15 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Calls `f` on every value.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&T)) {
+        for (_, v) in &self.entries {
+            if let Some(v) = v {
+                f(v);
+            }
+        }
+    }
+
     /// Removes every value.
     pub(crate) fn drain(&mut self) -> Vec<T> {
         let mut out = Vec::with_capacity(self.len);

@@ -122,3 +122,16 @@ impl From<PushError> for io::Error {
         }
     }
 }
+
+/// So `Runtime::new()?` (and `Driver::new()?`) work in a function returning `io::Result`:
+/// the kind follows the errno (`PermissionDenied` for a seccomp refusal...), `Unsupported`
+/// for a kernel too old; the message is the `SetupError`'s, which names the cause.
+impl From<SetupError> for io::Error {
+    fn from(e: SetupError) -> io::Error {
+        let kind = match e.raw_os_error() {
+            Some(errno) => io::Error::from_raw_os_error(errno).kind(),
+            None => io::ErrorKind::Unsupported,
+        };
+        io::Error::new(kind, e)
+    }
+}
