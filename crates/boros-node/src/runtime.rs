@@ -314,7 +314,7 @@ impl Runtime {
             events,
             event_data,
         };
-        let reaped = driver.reap_ops(|cqe, op| match op {
+        let reaped = driver.reap(|cqe, op| match op {
             OpRef::Live(op) => op.update(&cqe, &mut cx),
             OpRef::Done(op) => {
                 if !unreferenced.is_empty() {

@@ -326,7 +326,10 @@ pub fn typescript() -> String {
     s.push_str("export type EntryKind = typeof ENTRY_READ | typeof ENTRY_WRITE | typeof ENTRY_POOL_READ | typeof ENTRY_POOL_WRITE\n");
     s.push_str("\n/** Fields of a stat record, in order. */\nexport const STAT_FIELD_NAMES = [\n");
     // Biome's style (no trailing commas), so `npm run format` leaves the file as generated.
-    let names: Vec<String> = STAT_FIELD_NAMES.iter().map(|f| format!("  '{f}'")).collect();
+    let names: Vec<String> = STAT_FIELD_NAMES
+        .iter()
+        .map(|f| format!("  '{f}'"))
+        .collect();
     let _ = writeln!(s, "{}", names.join(",\n"));
     s.push_str("] as const\n\n/** Every error code the native side throws. */\nexport const nativeCodes = {\n");
     let codes: Vec<String> = ERROR_CODES

@@ -9,7 +9,7 @@
 //! 3. **reap**: every completion is stored in its op's slot and the op's task is woken.
 
 use crate::slab::Slab;
-use crate::task::{JoinHandle, JoinState, Task, TaskFuture};
+use crate::task::{Abort, JoinHandle, JoinSet, JoinState, Task, TaskFuture};
 use boros::op::{self, OpCode};
 use boros::{Config, Driver, OpKey, SetupError};
 use std::cell::{Cell, RefCell};
@@ -257,7 +257,8 @@ impl Core {
         let shared = self.shared.clone();
         let mut state = None;
         let id = self.tasks.borrow_mut().insert_with(|id| {
-            let join = Rc::new(JoinState::new(id, Rc::downgrade(self)));
+            let core: std::rc::Weak<dyn Abort> = Rc::downgrade(self) as std::rc::Weak<Core>;
+            let join = Rc::new(JoinState::new(id, core));
             state = Some(join.clone());
             Rc::new(Task::new(
                 Box::pin(TaskFuture::new(future, join)),
@@ -362,7 +363,7 @@ impl Core {
         let mut wakers: Vec<Waker> = Vec::new();
         let mut delivered = 0u64;
         let mut orphans = 0u64;
-        self.driver.borrow_mut().reap(|c| {
+        self.driver.borrow_mut().reap(boros::completions(|c| {
             let token = c.token;
             let (result, flags) = (c.result, c.flags);
             let op = c.into_op();
@@ -418,7 +419,7 @@ impl Core {
                 }
                 _ => self.graveyard.borrow_mut().push(op),
             }
-        })?;
+        }))?;
         self.bump(|s| {
             s.completions += delivered;
             s.orphans += orphans;
@@ -646,6 +647,25 @@ impl Drop for Enter {
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let rt = Runtime::new().unwrap_or_else(|e| panic!("boros-rt: cannot set up io_uring: {e}"));
     rt.block_on(future)
+}
+
+impl Abort for Core {
+    fn abort(&self, id: u64) {
+        Core::abort(self, id);
+    }
+}
+
+impl<T: 'static> JoinSet<T> {
+    /// Spawns a task into the set, on the runtime running on this thread.
+    ///
+    /// # Panics
+    /// Outside [`Runtime::block_on`](crate::Runtime::block_on).
+    pub fn spawn<F>(&mut self, future: F)
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(spawn(future));
+    }
 }
 
 /// Spawns a task on the runtime running on this thread. The task is `!Send`-friendly: it never

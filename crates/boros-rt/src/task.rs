@@ -1,6 +1,5 @@
 //! Tasks, their join handles, and task groups.
 
-use crate::runtime::Core;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -29,17 +28,24 @@ impl Task {
     }
 }
 
+/// What a [`JoinHandle`] asks of the loop that runs its task: to abort it. The runtime's core
+/// implements it; this module names nothing above it.
+pub(crate) trait Abort {
+    /// Marks task `id` aborted: the loop drops its future instead of polling it.
+    fn abort(&self, id: u64);
+}
+
 /// Where a task's output goes, shared by the task and its [`JoinHandle`].
 pub(crate) struct JoinState<T> {
     id: u64,
-    core: Weak<Core>,
+    core: Weak<dyn Abort>,
     result: RefCell<Option<Result<T, JoinError>>>,
     finished: Cell<bool>,
     waker: RefCell<Option<Waker>>,
 }
 
 impl<T> JoinState<T> {
-    pub(crate) fn new(id: u64, core: Weak<Core>) -> Self {
+    pub(crate) fn new(id: u64, core: Weak<dyn Abort>) -> Self {
         Self {
             id,
             core,
@@ -273,15 +279,9 @@ impl<T: 'static> JoinSet<T> {
         }
     }
 
-    /// Spawns a task into the set, on the runtime running on this thread.
-    ///
-    /// # Panics
-    /// Outside [`Runtime::block_on`](crate::Runtime::block_on).
-    pub fn spawn<F>(&mut self, future: F)
-    where
-        F: Future<Output = T> + 'static,
-    {
-        self.handles.push(crate::spawn(future));
+    /// Adds a spawned task to the set (`JoinSet::spawn`, in runtime.rs, spawns it).
+    pub(crate) fn insert(&mut self, handle: JoinHandle<T>) {
+        self.handles.push(handle);
     }
 
     /// Tasks in the set (finished ones whose output was not taken yet included).

@@ -15,7 +15,7 @@ fn collect(driver: &mut Driver, n: usize) -> Vec<Completion> {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut out = Vec::new();
     loop {
-        driver.reap(|c| out.push(c)).unwrap();
+        driver.reap(boros::completions(|c| out.push(c))).unwrap();
         if out.len() >= n {
             out.sort_by_key(|c| c.token);
             return out;

@@ -40,7 +40,7 @@ pub struct ChunkStream {
 
 impl ChunkStream {
     fn take_chunk(&mut self, cqe: &Cqe) {
-        if let Some(lease) = self.ring.lease_cqe(cqe) {
+        if let Some(lease) = self.ring.lease(cqe) {
             if !self.closed {
                 self.queue.push_back(lease.to_vec());
             }

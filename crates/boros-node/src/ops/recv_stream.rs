@@ -28,7 +28,7 @@ impl RecvStream {
     fn take(&self, cqe: &Cqe, cx: &mut Finish<'_>) {
         // A buffer the kernel filled is leased even when the bytes come after a cancel: the
         // lease's drop is what gives it back to the group.
-        if let Some(lease) = self.op.ring().lease_cqe(cqe) {
+        if let Some(lease) = self.op.ring().lease(cqe) {
             if !lease.is_empty() {
                 cx.event_bytes(self.stream, &lease);
             }
