@@ -77,6 +77,13 @@ export declare function close(fileKind: number, file: number, token: number): nu
 /** Queues `posix_fadvise(file, offset, len, advice)` (Linux 5.6). */
 export declare function fadvise(fileKind: number, file: number, offset: number, len: number, advice: number, token: number): number
 
+/**
+ * Test hook: the next `count` `io_uring_enter` calls of this thread fail with `errno` (nothing
+ * reaches the kernel), to test what a failed submit does to the ops it carried. Refused
+ * (`ERR_BOROS_UNSUPPORTED_RUNTIME`) unless the environment has `BOROS_TEST_FAULTS=1`.
+ */
+export declare function failNextEnter(errno: number, count: number): void
+
 /** Queues `fallocate(file, mode, offset, len)` (Linux 5.6). */
 export declare function fallocate(fileKind: number, file: number, mode: number, offset: number, len: number, token: number): number
 

@@ -845,6 +845,7 @@ module.exports.chunksNext = nativeBinding.chunksNext
 module.exports.chunksOpen = nativeBinding.chunksOpen
 module.exports.close = nativeBinding.close
 module.exports.fadvise = nativeBinding.fadvise
+module.exports.failNextEnter = nativeBinding.failNextEnter
 module.exports.fallocate = nativeBinding.fallocate
 module.exports.fdInfo = nativeBinding.fdInfo
 module.exports.fileTable = nativeBinding.fileTable

@@ -287,10 +287,7 @@ impl Runtime {
             if !self.run_later() {
                 break;
             }
-            if let Err(e) = self.driver.submit() {
-                eprintln!("boros: submitting follow-up operations failed: {e}");
-                break;
-            }
+            self.submit();
             self.reap_once();
         }
         self.ready.len() - before
@@ -324,8 +321,67 @@ impl Runtime {
             }
         });
         if let Err(e) = reaped {
-            eprintln!("boros: reaping completions failed: {e}");
+            self.submit_failed(e);
         }
+    }
+
+    /// Submits what is queued (see [`submit_failed`](Self::submit_failed) for a failure).
+    fn submit(&mut self) {
+        if self.driver.dead().is_some() {
+            // Given up: its SQ keeps the entries that failed; later pushes fail at once.
+            return;
+        }
+        if let Err(e) = self.driver.submit() {
+            self.submit_failed(e);
+        }
+    }
+
+    /// An `io_uring_enter` failed (the core already retried `EINTR`, and `EBUSY`/`EAGAIN`
+    /// after moving the CQ aside). `EAGAIN`/`EBUSY`/`ENOMEM` pass: the entries stay queued and
+    /// the eventfd is signalled, so the next poll callback reaps and enters again. Any other
+    /// errno means the ring cannot take them: every op the enter would have submitted
+    /// completes with `-errno` (its JS waiter rejects with that errno's code) and the ring is
+    /// given up, so later calls fail at once with `ERR_BOROS_SUBMIT`.
+    fn submit_failed(&mut self, e: std::io::Error) {
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+        if matches!(
+            errno,
+            libc::EAGAIN | libc::EBUSY | libc::ENOMEM | libc::EINTR
+        ) {
+            self.driver.signal_eventfd();
+            return;
+        }
+        if self.driver.dead().is_some() {
+            return;
+        }
+        eprintln!(
+            "boros: io_uring_enter failed ({e}): failing the operations it would have submitted"
+        );
+        let Runtime {
+            driver,
+            bounce,
+            ready,
+            later,
+            events,
+            event_data,
+            unreferenced,
+            ..
+        } = self;
+        let mut cx = Finish {
+            settled: ready,
+            bounce,
+            later,
+            events,
+            event_data,
+        };
+        driver.fail_unsubmitted(errno, |cqe, op| {
+            if let OpRef::Done(op) = op {
+                unreferenced.remove(&cqe.key.as_u64());
+                op.complete(&cqe, &mut cx);
+            }
+        });
+        // The results go to JS from the poll callback.
+        driver.signal_eventfd();
     }
 
     /// Runs the work ops left; returns whether it queued ops.
@@ -391,9 +447,7 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
     }
     rt.drain_queue();
     if rt.driver.has_unsubmitted() {
-        if let Err(e) = rt.driver.submit() {
-            eprintln!("boros: io_uring_enter failed: {e}");
-        }
+        rt.submit();
     }
 }
 
@@ -464,9 +518,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
         // Promise reactions may have queued more ops: submit them now, inside this turn.
         rt.drain_queue();
         if rt.driver.has_unsubmitted() {
-            if let Err(e) = rt.driver.submit() {
-                eprintln!("boros: io_uring_enter failed: {e}");
-            }
+            rt.submit();
         }
     }
     let mut rt = cell.borrow_mut();
