@@ -20,7 +20,7 @@ use crate::complete::{Finish, Later, NodeOp};
 use crate::js::{self, codes, Result};
 use crate::queue::SharedQueue;
 use crate::uv::{self, Handle, Uv};
-use boros::{Driver, OpRef};
+use boros::{Cqe, Driver, OpRef};
 use napi::sys;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
@@ -294,6 +294,18 @@ impl Runtime {
     }
 
     fn reap_once(&mut self) {
+        let reaped = self.finish_with(|driver, sink| driver.reap(|c, op| sink(c, op)));
+        if let Err(e) = reaped {
+            self.submit_failed(e);
+        }
+    }
+
+    /// Hands the driver to `f` with the sink every op finishes into: `update` at each CQE of
+    /// a multishot op, `complete` at its final one (what they settle lands in `ready`/`events`).
+    fn finish_with<R>(
+        &mut self,
+        f: impl FnOnce(&mut Driver<dyn NodeOp>, &mut dyn FnMut(Cqe, OpRef<'_, dyn NodeOp>)) -> R,
+    ) -> R {
         let Runtime {
             driver,
             bounce,
@@ -311,7 +323,7 @@ impl Runtime {
             events,
             event_data,
         };
-        let reaped = driver.reap(|cqe, op| match op {
+        let mut sink = |cqe: Cqe, op: OpRef<'_, dyn NodeOp>| match op {
             OpRef::Live(op) => op.update(&cqe, &mut cx),
             OpRef::Done(op) => {
                 if !unreferenced.is_empty() {
@@ -319,10 +331,8 @@ impl Runtime {
                 }
                 op.complete(&cqe, &mut cx)
             }
-        });
-        if let Err(e) = reaped {
-            self.submit_failed(e);
-        }
+        };
+        f(driver, &mut sink)
     }
 
     /// Submits what is queued (see [`submit_failed`](Self::submit_failed) for a failure).
@@ -357,31 +367,9 @@ impl Runtime {
         eprintln!(
             "boros: io_uring_enter failed ({e}): failing the operations it would have submitted"
         );
-        let Runtime {
-            driver,
-            bounce,
-            ready,
-            later,
-            events,
-            event_data,
-            unreferenced,
-            ..
-        } = self;
-        let mut cx = Finish {
-            settled: ready,
-            bounce,
-            later,
-            events,
-            event_data,
-        };
-        driver.fail_unsubmitted(errno, |cqe, op| {
-            if let OpRef::Done(op) = op {
-                unreferenced.remove(&cqe.key.as_u64());
-                op.complete(&cqe, &mut cx);
-            }
-        });
+        self.finish_with(|driver, sink| driver.fail_unsubmitted(errno, |c, op| sink(c, op)));
         // The results go to JS from the poll callback.
-        driver.signal_eventfd();
+        self.driver.signal_eventfd();
     }
 
     /// Runs the work ops left; returns whether it queued ops.
