@@ -28,8 +28,6 @@ pub trait NodeOp: OpCode {
 pub enum Later {
     /// Queue another op (say, the close of a descriptor a chain of ops ended with).
     Push(Box<dyn NodeOp>),
-    /// Give a registered-file slot back: the file in it was closed (or never opened).
-    FreeFileSlot(u32),
 }
 
 /// What the runtime lends an op while it finishes.

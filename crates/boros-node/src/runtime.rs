@@ -383,7 +383,6 @@ impl Runtime {
                     Err(e) => eprintln!("boros: queuing a follow-up operation failed: {e}"),
                 },
                 Later::Push(_) => {}
-                Later::FreeFileSlot(slot) => self.driver.free_file_slot(slot),
             }
         }
         pushed

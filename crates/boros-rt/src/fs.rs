@@ -17,7 +17,6 @@ use crate::buf::{IoBuf, IoBufMut, Slice};
 use crate::fixed::FixedBuf;
 use crate::op::{Completed, Op};
 use crate::runtime::{with_current, Abandon};
-use boros::io_uring::types::DestinationSlot;
 use boros::op::{self, OpCode, Target};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
@@ -232,15 +231,8 @@ impl File {
         self.closed = true;
         match self.target {
             Target::Fd(fd) => run_unit(op::Close::new(fd)).await,
-            Target::Fixed(slot) => {
-                let r = Op::submit(op::Close::new(Target::Fixed(slot)), Abandon::FreeSlot(slot))?
-                    .await
-                    .result();
-                with_current("fs::File::close", |core| {
-                    core.driver.borrow_mut().free_file_slot(slot)
-                });
-                r.map(drop)
-            }
+            // The driver frees the slot when the close completes.
+            Target::Fixed(slot) => run_unit(op::Close::new(Target::Fixed(slot))).await,
         }
     }
 }
@@ -269,7 +261,7 @@ impl Drop for File {
                 // A direct descriptor only the ring can close. With no runtime running, the
                 // slot goes when the ring does.
                 let _ = crate::runtime::try_with_current(|core| {
-                    core.push_detached(op::Close::new(Target::Fixed(slot)), Abandon::FreeSlot(slot))
+                    core.push_detached(op::Close::new(Target::Fixed(slot)), Abandon::Nothing)
                 });
             }
         }
@@ -394,30 +386,17 @@ impl OpenOptions {
         } else {
             None
         };
-        let dest = slot.and_then(|s| DestinationSlot::try_from_slot_target(s).ok());
-        match (slot, dest) {
-            (Some(slot), Some(dest)) => {
-                let open = op::OpenAt::new(path, flags, self.mode).direct(dest);
+        match slot {
+            Some(slot) => {
+                // A failed open's slot is freed by the driver.
+                let open = op::OpenAt::new(path, flags, self.mode).direct(slot);
                 let done = run(open, Abandon::CloseFixed(slot)).await;
-                match done.result() {
-                    Ok(_) => Ok(File {
-                        target: Target::Fixed(slot),
-                        closed: false,
-                    }),
-                    Err(e) => {
-                        with_current("fs::OpenOptions::open", |core| {
-                            core.driver.borrow_mut().free_file_slot(slot)
-                        });
-                        Err(e)
-                    }
-                }
+                done.result().map(|_| File {
+                    target: Target::Fixed(slot),
+                    closed: false,
+                })
             }
-            (slot, _) => {
-                if let Some(slot) = slot {
-                    with_current("fs::OpenOptions::open", |core| {
-                        core.driver.borrow_mut().free_file_slot(slot)
-                    });
-                }
+            None => {
                 let done = run(op::OpenAt::new(path, flags, self.mode), Abandon::CloseFd).await;
                 let fd = done.result()?;
                 Ok(File {

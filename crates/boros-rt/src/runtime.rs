@@ -143,10 +143,9 @@ pub(crate) enum Abandon {
     Nothing,
     /// The result is a new descriptor: close it.
     CloseFd,
-    /// A direct open into this file slot: close the slot if the open succeeded, then free it.
+    /// A direct open into this file slot: close the slot if the open succeeded (the driver
+    /// frees the slot, at the failed open's CQE or at the close's).
     CloseFixed(u32),
-    /// A direct close of this slot: free the slot.
-    FreeSlot(u32),
 }
 
 /// Counters of one runtime.
@@ -448,17 +447,12 @@ impl Core {
                     self.bump(|s| s.orphan_fds_closed += 1);
                 }
             }
+            // The driver frees the slot: at a failed open's CQE, or at this close's.
             Abandon::CloseFixed(slot) => {
                 if result >= 0 {
-                    self.push_detached(
-                        op::Close::new(op::Target::Fixed(slot)),
-                        Abandon::FreeSlot(slot),
-                    );
-                } else {
-                    self.driver.borrow_mut().free_file_slot(slot);
+                    self.push_detached(op::Close::new(op::Target::Fixed(slot)), Abandon::Nothing);
                 }
             }
-            Abandon::FreeSlot(slot) => self.driver.borrow_mut().free_file_slot(slot),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::error::{PushError, SetupError};
 use crate::fixed::{RegisterError, Tables};
 use crate::groups::BufGroups;
-use crate::inflight::{Dispatched, Ops};
+use crate::inflight::{release_slot, Dispatched, Ops};
 use crate::kernel::KernelVersion;
 use crate::op::OpCode;
 use crate::ring::{RawCqe, Ring, Stats, REAP_CHUNK};
@@ -315,6 +315,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
                 continue;
             };
             self.groups.track(done.op.buf_group(), -1);
+            release_slot(&*done.op, -errno, &mut self.fixed);
             failed += 1;
             let c = Cqe {
                 token: done.token,
@@ -396,7 +397,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
-        match self.ops.dispatch(cqe, &self.groups, sink) {
+        match self.ops.dispatch(cqe, &self.groups, &mut self.fixed, sink) {
             Dispatched::Nothing => 0,
             Dispatched::Update => 1,
             Dispatched::Final => {
@@ -458,8 +459,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
         self.fixed.alloc_file_slot(&self.ring.uring.submitter())
     }
 
-    /// Returns a file slot to the allocator. Call it once the slot is empty: after the direct
-    /// close of its file completed, or after the direct open into it failed.
+    /// Returns a file slot to the allocator, for a slot whose open was never pushed. A direct
+    /// open or close frees its slot by itself at its final CQE ([`SlotUse`](crate::op::SlotUse)).
     pub fn free_file_slot(&mut self, slot: u32) {
         self.fixed.free_file_slot(slot);
     }

@@ -2,6 +2,7 @@
 //! `user_data`) from its push to its final CQE, and how one CQE finds its op.
 
 use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
+use crate::fixed::Tables;
 use crate::groups::BufGroups;
 use crate::op::OpCode;
 use crate::ring::RawCqe;
@@ -81,6 +82,7 @@ impl<O: ?Sized + OpCode> Ops<O> {
         &mut self,
         cqe: RawCqe,
         groups: &BufGroups,
+        fixed: &mut Tables,
         sink: &mut impl FnMut(Cqe, OpRef<'_, O>),
     ) -> Dispatched {
         if cqe.user_data == CANCEL_TAG {
@@ -101,9 +103,17 @@ impl<O: ?Sized + OpCode> Ops<O> {
             return Dispatched::Nothing;
         };
         groups.track(done.op.buf_group(), -1);
+        release_slot(&*done.op, cqe.result, fixed);
         let c = cqe_of(key, &done, cqe);
         sink(c, OpRef::Done(done.op));
         Dispatched::Final
+    }
+}
+
+/// Frees the file-table slot an op's final CQE left empty (see [`SlotUse`](crate::op::SlotUse)).
+pub(crate) fn release_slot<O: ?Sized + OpCode>(op: &O, result: i32, fixed: &mut Tables) {
+    if let Some(slot) = op.file_slot().and_then(|u| u.freed_by(result)) {
+        fixed.free_file_slot(slot);
     }
 }
 
