@@ -294,7 +294,7 @@ impl Runtime {
     }
 
     fn reap_once(&mut self) {
-        let reaped = self.finish_with(|driver, sink| driver.reap(|c, op| sink(c, op)));
+        let reaped = self.finish_with(|driver, sink| driver.reap(sink));
         if let Err(e) = reaped {
             self.submit_failed(e);
         }
@@ -367,7 +367,7 @@ impl Runtime {
         eprintln!(
             "boros: io_uring_enter failed ({e}): failing the operations it would have submitted"
         );
-        self.finish_with(|driver, sink| driver.fail_unsubmitted(errno, |c, op| sink(c, op)));
+        self.finish_with(|driver, sink| driver.fail_unsubmitted(errno, sink));
         // The results go to JS from the poll callback.
         self.driver.signal_eventfd();
     }
