@@ -62,11 +62,11 @@ pub struct Runtime {
     unreferenced: std::collections::HashSet<u64>,
 }
 
-type Cellf = RefCell<Runtime>;
+type RuntimeCell = RefCell<Runtime>;
 
 thread_local! {
     /// This thread's runtime. Node runs one env per thread (main thread or worker).
-    static CURRENT: Cell<*const Cellf> = const { Cell::new(ptr::null()) };
+    static CURRENT: Cell<*const RuntimeCell> = const { Cell::new(ptr::null()) };
 }
 
 /// Runs `f` with this thread's runtime.
@@ -157,7 +157,7 @@ pub unsafe fn init(
         sys::napi_async_init(env, ptr::null_mut(), name, &mut async_ctx);
     }
 
-    let cell: Box<Cellf> = Box::new(RefCell::new(Runtime {
+    let cell: Box<RuntimeCell> = Box::new(RefCell::new(Runtime {
         env,
         driver,
         uv,
@@ -425,7 +425,7 @@ impl Runtime {
 /// Just before libuv blocks: submit everything queued this turn in one `io_uring_enter`.
 unsafe extern "C" fn on_prepare(h: *mut Handle) {
     // SAFETY: data is the runtime cell, alive until both handles are closed.
-    let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
+    let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
     let Ok(mut rt) = cell.try_borrow_mut() else {
         return;
     };
@@ -441,7 +441,7 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
 /// The eventfd fired: reap, settle in JS, submit what JS queued, repeat while there is work.
 unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     // SAFETY: as in on_prepare.
-    let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
+    let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
     let env = cell.borrow().env;
     let mut scope = ptr::null_mut();
     // SAFETY: we are on the env's thread, in a libuv callback, outside any scope.
@@ -519,7 +519,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
 
 /// Calls the JS completion handler with `n` (token, result) pairs in the results array,
 /// inside a callback scope (`napi_make_callback`): microtasks and nextTicks run afterwards.
-unsafe fn deliver(cell: &Cellf, env: sys::napi_env, n: usize, m: usize, data: sys::napi_value) {
+unsafe fn deliver(cell: &RuntimeCell, env: sys::napi_env, n: usize, m: usize, data: sys::napi_value) {
     let (on_complete, ctx) = {
         let rt = cell.borrow();
         (rt.on_complete, rt.async_ctx)
@@ -553,7 +553,7 @@ unsafe fn deliver(cell: &Cellf, env: sys::napi_env, n: usize, m: usize, data: sy
 /// close the handles and free the ring and the memory its ops own.
 unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
     // SAFETY: arg is the runtime cell registered in init.
-    let cell = unsafe { &*(arg as *const Cellf) };
+    let cell = unsafe { &*(arg as *const RuntimeCell) };
     CURRENT.with(|c| c.set(ptr::null()));
     let mut rt = cell.borrow_mut();
     rt.closing = true;
@@ -580,7 +580,7 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
 
 unsafe extern "C" fn on_closed(h: *mut Handle) {
     // SAFETY: data is the runtime cell; it is freed below only after the second handle closed.
-    let raw = unsafe { uv::handle_data(h) } as *mut Cellf;
+    let raw = unsafe { uv::handle_data(h) } as *mut RuntimeCell;
     // SAFETY: the handle was allocated with calloc in alloc_handle and libuv is done with it.
     unsafe { libc::free(h) };
     let done = {
