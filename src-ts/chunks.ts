@@ -8,7 +8,7 @@ import { nodeFs as fs } from './node-fs.js'
 import { constants as osConstants } from 'node:os'
 import { abortError, backendState, dropToken, ring, submit, takeToken } from './binding.js'
 import { invalidArgType, outOfRange, systemError } from './errors.js'
-import { FILE_KIND_FD } from './wire.js'
+import { CHUNK_MAX_BUFFER_SIZE, CHUNK_MAX_BUFFERS, FILE_KIND_FD } from './wire.js'
 import { validateFd, validateInteger, validateSignal } from './validate.js'
 
 const { ENOBUFS, EAGAIN, EINVAL } = osConstants.errno
@@ -37,8 +37,6 @@ export interface ReadChunksOptions {
 
 /** A descriptor, or anything with a numeric `fd` (a boros or `node:fs/promises` FileHandle). */
 export type ChunkSource = number | { readonly fd: number }
-
-const MAX_BUFFER_SIZE = 16 * 1024 * 1024
 
 /**
  * Reads `source` until end of file, yielding each chunk as soon as it arrives, as a fresh
@@ -74,13 +72,15 @@ export function readChunks(source: ChunkSource, options: ReadChunksOptions = {})
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options)
   const { signal, bufferSize = 64 * 1024, bufferCount = 16, multishot } = options
   validateSignal(signal)
-  validateInteger(bufferSize, 'options.bufferSize', 1, MAX_BUFFER_SIZE)
-  validateInteger(bufferCount, 'options.bufferCount', 1, 32768)
+  validateInteger(bufferSize, 'options.bufferSize', 1, CHUNK_MAX_BUFFER_SIZE)
+  validateInteger(bufferCount, 'options.bufferCount', 1, CHUNK_MAX_BUFFERS)
   if (multishot !== undefined && typeof multishot !== 'boolean') {
     throw invalidArgType('options.multishot', 'of type boolean', multishot)
   }
   const count = 2 ** Math.ceil(Math.log2(bufferCount))
-  if (count > 32768) throw outOfRange('options.bufferCount', '>= 1 && <= 32768', bufferCount)
+  if (count > CHUNK_MAX_BUFFERS) {
+    throw outOfRange('options.bufferCount', `>= 1 && <= ${CHUNK_MAX_BUFFERS}`, bufferCount)
+  }
   if (backendState().backend !== 'io_uring') return fsReads(fd, bufferSize, signal)
   const useMultishot = multishot ?? (process.env.BOROS_MULTISHOT !== '0' && hasMultishot())
   return useMultishot ? multishotReads(fd, bufferSize, count, signal) : singleReads(fd, bufferSize, signal)

@@ -12,6 +12,9 @@ export const ARENA_SLOTS = 1024
 export const ARENA_ALIGN = 4096
 export const RESULT_PAIRS = 4096
 export const CURRENT_POSITION = -1
+export const BOUNCE_MAX = 1048576
+export const CHUNK_MAX_BUFFER_SIZE = 16777216
+export const CHUNK_MAX_BUFFERS = 32768
 export const STAT_FIELDS = 18
 export const ENTRY_FIELDS = 9
 export const ENTRY_KIND = 0
@@ -40,7 +43,7 @@ export const EVENT_CAPACITY = 4096
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 1675417404
+export const DIGEST = 2200506827
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

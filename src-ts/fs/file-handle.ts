@@ -32,7 +32,7 @@ import {
   writePosition,
   MAX_RW
 } from '../validate.js'
-import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
+import { BOUNCE_MAX, FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
 import { parseMode } from './flags.js'
 import type {
   ReadFileOptions,
@@ -49,21 +49,13 @@ import { oDirectError, learnRoute, RING, routedRead, type Route } from './route.
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
+import { IOV_MAX } from '../errno.js'
+import { READ_POSITION_CHECKED_FIRST } from '../node-version.js'
 
 export type * from './handle-types.js'
 
-/** Largest read the runtime bounces through a recycled buffer (`BounceBuffers`, bounce.rs). */
-const BOUNCE_MAX = 1024 * 1024
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
-/** Whether the running Node validates a read's position right after its offset (24.16+). */
-const POSITION_FIRST = (() => {
-  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
-  return major > 24 || (major === 24 && minor >= 16)
-})()
-
-/** Most buffers one `writev` takes (the kernel's `IOV_MAX`); longer lists go in several. */
-const IOV_MAX = 1024
 
 /** A native call on this handle's file: `kind` and `file` name it (see file-ref.ts). */
 type FileStart = (b: NativeBinding, kind: number, file: number, token: number) => number
@@ -437,7 +429,9 @@ export class FileHandle extends EventEmitter {
       const len = length ?? opts?.length ?? buf.byteLength - off
       const given = position !== undefined ? position : opts?.position
       // Node 24.16+ checks the position right after the offset; earlier Nodes after the range.
-      const early = POSITION_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
+      const early = READ_POSITION_CHECKED_FIRST
+        ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0)
+        : undefined
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
       if (buf.byteLength === 0) throw invalidArgValue('buffer', buf, 'is empty and cannot be written')
       validateReadRange(off, len, buf.byteLength)

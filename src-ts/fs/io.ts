@@ -31,11 +31,8 @@ export type WriteData =
   | AsyncIterable<string | NodeJS.ArrayBufferView>
 
 const CHUNK = 64 * 1024
-/**
- * Whether `readFile(path)` names the path in errors of its reads (EISDIR...): Node 26 does,
- * Node 20-24 do not (seen on 26.10 vs 24.21).
- */
-export const READ_ERRORS_NAME_PATH = Number(process.versions.node.split('.')[0]) >= 26
+/** Whether read errors name the path (Node 26+): see `node-version.ts`. */
+export { READ_ERRORS_NAME_PATH } from '../node-version.js'
 
 /** Node's limit for a whole-file read (`kIoMaxLength`). */
 export const IO_MAX_LENGTH = 2 ** 31 - 1

@@ -6,9 +6,7 @@
 import { isIP } from 'node:net'
 import { inspect } from 'node:util'
 import { codedError, invalidArgType, outOfRange } from '../errors.js'
-
-/** Whether the running Node type-checks `options.host` in `connect` (22+; checked on 22.23 and 24). */
-const HOST_TYPE_CHECKED = Number(process.versions.node.split('.')[0]) >= 22
+import { CONNECT_HOST_TYPE_CHECKED } from '../node-version.js'
 
 /** A callback, or null. */
 export type Callback = (...args: any[]) => void
@@ -115,7 +113,7 @@ export function connectTarget(
   const p = validatePort(port)
   // Node 22+ checks the host's type itself ("options.host"); Node 20 leaves it to dns.lookup
   // ("hostname"), which the lookup below then reports as Node 20 does.
-  if (HOST_TYPE_CHECKED && options.host != null && typeof options.host !== 'string') {
+  if (CONNECT_HOST_TYPE_CHECKED && options.host != null && typeof options.host !== 'string') {
     throw invalidArgType('options.host', 'of type string', options.host)
   }
   const host = options.host || 'localhost'

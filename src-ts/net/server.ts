@@ -11,8 +11,7 @@ import { codedError, invalidArgValue } from '../errors.js'
 import { isPipeName, normalizeArgs, toNumber, validateAbortSignal, validatePort, type Callback } from './args.js'
 import { Listener, type ListenAddress, closeFd } from './connection.js'
 import { kAccepted, kOnDestroy, Socket } from './socket.js'
-
-const EAFNOSUPPORT = -97
+import { EAFNOSUPPORT } from '../errno.js'
 
 /** Options of `createServer()`. */
 export interface ServerOptions {

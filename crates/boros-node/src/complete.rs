@@ -39,7 +39,7 @@ pub struct Finish<'a> {
     /// Work for after the reap.
     pub(crate) later: &'a mut Vec<Later>,
     /// Stream events `(stream, result, offset)` for the façade (see `wire::event`).
-    pub(crate) events: &'a mut Vec<[i32; 3]>,
+    pub(crate) events: &'a mut Vec<crate::wire::event::Event>,
     /// The bytes stream events point into, handed to JS as one Buffer per batch.
     pub(crate) event_data: &'a mut Vec<u8>,
 }

@@ -56,7 +56,7 @@ pub struct Runtime {
     /// Work ops left for after the reap (see [`Later`]).
     later: Vec<Later>,
     /// Stream events not yet handed to JS, and the bytes they point into.
-    events: Vec<[i32; 3]>,
+    events: Vec<crate::wire::event::Event>,
     event_data: Vec<u8>,
     /// Keys of in-flight ops that do not keep the loop alive (see [`Runtime::set_op_ref`]).
     unreferenced: std::collections::HashSet<u64>,
@@ -395,7 +395,10 @@ impl Runtime {
         let out = unsafe {
             std::slice::from_raw_parts_mut(self.events_view, n * crate::wire::event::FIELDS)
         };
-        for (dst, ev) in out.chunks_exact_mut(3).zip(self.events.drain(..n)) {
+        for (dst, ev) in out
+            .chunks_exact_mut(crate::wire::event::FIELDS)
+            .zip(self.events.drain(..n))
+        {
             dst.copy_from_slice(&ev);
         }
         n
@@ -519,7 +522,13 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
 
 /// Calls the JS completion handler with `n` (token, result) pairs in the results array,
 /// inside a callback scope (`napi_make_callback`): microtasks and nextTicks run afterwards.
-unsafe fn deliver(cell: &RuntimeCell, env: sys::napi_env, n: usize, m: usize, data: sys::napi_value) {
+unsafe fn deliver(
+    cell: &RuntimeCell,
+    env: sys::napi_env,
+    n: usize,
+    m: usize,
+    data: sys::napi_value,
+) {
     let (on_complete, ctx) = {
         let rt = cell.borrow();
         (rt.on_complete, rt.async_ctx)

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// Largest buffer a stream may ask for.
-const MAX_BUFFER_SIZE: u32 = 16 << 20;
+use crate::wire::{CHUNK_MAX_BUFFERS, CHUNK_MAX_BUFFER_SIZE as MAX_BUFFER_SIZE};
 
 thread_local! {
     /// This thread's streams by id. A closed stream's entry is reused once its read ended.
@@ -37,9 +37,9 @@ pub fn chunks_open(fd: i32, buffer_size: u32, buffer_count: u32) -> Result<u32> 
             "The value of \"bufferSize\" is out of range. It must be >= 1 && <= {MAX_BUFFER_SIZE}. Received {buffer_size}"
         )));
     }
-    if buffer_count == 0 || buffer_count > 32768 || !buffer_count.is_power_of_two() {
+    if buffer_count == 0 || buffer_count > CHUNK_MAX_BUFFERS || !buffer_count.is_power_of_two() {
         return Err(js::error(codes::OUT_OF_RANGE, format!(
-            "The value of \"bufferCount\" is out of range. It must be a power of two from 1 to 32768. Received {buffer_count}"
+            "The value of \"bufferCount\" is out of range. It must be a power of two from 1 to {CHUNK_MAX_BUFFERS}. Received {buffer_count}"
         )));
     }
     let ring = runtime::with(|rt| {
