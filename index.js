@@ -841,7 +841,6 @@ module.exports.cancel = nativeBinding.cancel
 module.exports.chunksArm = nativeBinding.chunksArm
 module.exports.chunksCancel = nativeBinding.chunksCancel
 module.exports.chunksClose = nativeBinding.chunksClose
-module.exports.chunksNext = nativeBinding.chunksNext
 module.exports.chunksOpen = nativeBinding.chunksOpen
 module.exports.close = nativeBinding.close
 module.exports.fadvise = nativeBinding.fadvise

@@ -90,9 +90,8 @@ pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
             "boros: the runtime is shutting down",
         ));
     }
-    // Pool memory dropped since the last call leaves table slots to empty before any op goes
-    // out; then the ops the façade queued in shared memory, so every op keeps its order.
-    rt.flush_unregistrations();
+    // The ops the façade queued in shared memory first, so every op keeps its order (the
+    // driver empties the table slots of dropped pool memory before it pushes).
     rt.drain_queue();
     let out = f(&mut rt)?;
     rt.update_ref();
@@ -204,13 +203,6 @@ pub unsafe fn init(
 }
 
 impl Runtime {
-    /// Empties the buffer-table slots of pool memory no op uses any more (see pool_mem.rs).
-    fn flush_unregistrations(&mut self) {
-        for (first, n) in crate::pool_mem::take_unregistrations() {
-            self.driver.unregister_buffers(first, n);
-        }
-    }
-
     /// Pushes the ops the façade queued in shared memory onto the ring.
     fn drain_queue(&mut self) {
         let Runtime {

@@ -14,7 +14,7 @@
 use crate::bufring::BufRing;
 use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::error::{PushError, SetupError};
-use crate::fixed::{RegisterError, Tables};
+use crate::fixed::{RegisterError, Releases, Tables};
 use crate::groups::BufGroups;
 use crate::inflight::{release_slot, Dispatched, Ops};
 use crate::kernel::KernelVersion;
@@ -45,6 +45,8 @@ pub struct Driver<O: ?Sized + OpCode = dyn OpCode> {
     ring: Ring,
     /// Registered buffer and file tables.
     fixed: Tables,
+    /// Buffer ranges to empty before the next push, registration, submit or reap.
+    releases: Releases,
     ops: Ops<O>,
     groups: BufGroups,
     eventfd: OwnedFd,
@@ -92,6 +94,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
         Ok(Self {
             ring: Ring::new(ring),
             fixed: Tables::default(),
+            releases: Releases::default(),
             ops: Ops::new(),
             groups: BufGroups::default(),
             eventfd,
@@ -219,6 +222,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
         if let Some(errno) = self.dead {
             return Err(PushError::Submit(io::Error::from_raw_os_error(errno)));
         }
+        self.apply_releases();
         let n = ops.len();
         let mut keys = Vec::with_capacity(n);
         let mut entries = Vec::with_capacity(n);
@@ -280,6 +284,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// later; anything else means the ring cannot take them: the host gives up with
     /// [`fail_unsubmitted`](Self::fail_unsubmitted).
     pub fn submit(&mut self) -> io::Result<usize> {
+        self.apply_releases();
         if !self.ring.has_unsubmitted() {
             return Ok(0);
         }
@@ -373,6 +378,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
                 && idle < MAX_IDLE_PASSES
                 && self.ring.kernel_pending();
             if !more && self.ring.backlog_len() == 0 {
+                self.apply_releases();
                 if self.groups.has_retiring() {
                     self.groups.retire(&self.ring.uring.submitter());
                 }
@@ -437,6 +443,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// else) until [`unregister_buffers`](Self::unregister_buffers) was called for it and every
     /// op that used it has completed.
     pub unsafe fn register_buffers(&mut self, bufs: &[libc::iovec]) -> Result<u16, RegisterError> {
+        self.apply_releases();
         // SAFETY: the caller's contract, passed on.
         unsafe {
             self.fixed
@@ -450,6 +457,25 @@ impl<O: ?Sized + OpCode> Driver<O> {
     pub fn unregister_buffers(&mut self, first: u16, n: usize) {
         self.fixed
             .unregister_buffers(&self.ring.uring.submitter(), first, n);
+    }
+
+    /// A handle that queues buffer ranges to empty later ([`Releases`]), for memory whose
+    /// last owner goes away where the driver cannot be borrowed (a pool dropped in a reap).
+    pub fn releases(&self) -> Releases {
+        self.releases.clone()
+    }
+
+    fn apply_releases(&mut self) {
+        if self.releases.is_empty() {
+            return;
+        }
+        let submitter = self.ring.uring.submitter();
+        for (first, n, memory) in self.releases.take() {
+            self.fixed.unregister_buffers(&submitter, first, n);
+            // The slots are empty: the memory may go (the kernel unpins it once the last
+            // request using it completed, and none is in flight).
+            drop(memory);
+        }
     }
 
     /// A free slot of the ring's file table (registered sparse on first use), for an

@@ -16,7 +16,9 @@
 //!   the memory cgroup: it fails with `ENOMEM` when over, and callers fall back to plain memory.
 
 use io_uring::Submitter;
+use std::cell::RefCell;
 use std::io;
+use std::rc::Rc;
 
 /// Slots in the sparse buffer table (the kernel's maximum is 16384).
 pub const BUFFER_TABLE_SLOTS: u32 = 4096;
@@ -74,6 +76,47 @@ impl Slots {
             }
         }
         self.hint = self.hint.min(start);
+    }
+}
+
+/// Registered-buffer ranges to empty, queued from places that cannot borrow the driver (the
+/// drop of a pool during a reap, say). The driver empties them (and frees their slots for
+/// new registrations) before its next push, registration, submit or reap; until then the
+/// slots stay allocated, so no other memory can take them. Get one with
+/// `Driver::releases`; clones share the queue.
+#[derive(Clone, Default)]
+pub struct Releases(Rc<RefCell<Vec<Release>>>);
+
+/// One queued emptying: `n` slots from `first`, and what keeps their memory until it is done.
+pub(crate) type Release = (u16, usize, Option<Box<dyn std::any::Any>>);
+
+impl std::fmt::Debug for Releases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Releases({} queued)", self.0.borrow().len())
+    }
+}
+
+impl Releases {
+    /// Queues the emptying of `n` buffer slots from `first` (as `Driver::unregister_buffers`).
+    /// The caller keeps the memory mapped until no op uses it; the kernel unpins the pages
+    /// once the slots are emptied and the last request using them completed.
+    pub fn unregister_buffers(&self, first: u16, n: usize) {
+        self.0.borrow_mut().push((first, n, None));
+    }
+
+    /// As [`unregister_buffers`](Self::unregister_buffers), handing over `memory` (what the
+    /// slots point into): the driver drops it once the slots are emptied, so the memory
+    /// outlives its registration as [`Driver::register_buffers`](crate::Driver::register_buffers) requires.
+    pub fn release_buffers(&self, first: u16, n: usize, memory: impl std::any::Any) {
+        self.0.borrow_mut().push((first, n, Some(Box::new(memory))));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    pub(crate) fn take(&self) -> Vec<Release> {
+        std::mem::take(&mut *self.0.borrow_mut())
     }
 }
 

@@ -73,7 +73,7 @@ pub use bufring::{BufRing, Lease};
 pub use cqe::{completions, Completion, Cqe, OpRef, CANCEL_TAG};
 pub use driver::Driver;
 pub use error::{PushError, SetupError};
-pub use fixed::RegisterError;
+pub use fixed::{RegisterError, Releases};
 /// The `io-uring` crate boros builds on, for implementing [`op::OpCode`] outside this crate.
 pub use io_uring;
 pub use kernel::KernelVersion;
