@@ -9,12 +9,12 @@
 //!
 //! The parts live below this file: [`ring`](crate::ring) (queues, `io_uring_enter`),
 //! [`inflight`](crate::inflight) (the slab of ops, CQE to op), [`groups`](crate::groups)
-//! (provided-buffer groups and their retirement), [`fixed`](crate::fixed) (registered tables).
+//! (provided-buffer groups and their retirement), [`fixed`](crate::fixed) (registered tables);
+//! the calls that register resources on the ring are in `resources.rs`, above this file.
 
-use crate::bufring::BufRing;
 use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::error::{PushError, SetupError};
-use crate::fixed::{RegisterError, Releases, Tables};
+use crate::fixed::{Releases, Tables};
 use crate::groups::BufGroups;
 use crate::inflight::{release_slot, Dispatched, Ops};
 use crate::kernel::KernelVersion;
@@ -26,7 +26,6 @@ use io_uring::{opcode, squeue, types};
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::rc::Rc;
 use std::time::Duration;
 
 /// Most passes (enter, drain) one `reap` makes before it returns (see `reap`).
@@ -42,13 +41,13 @@ const MAX_IDLE_PASSES: u32 = 4;
 /// trait object (say `dyn NodeOp: OpCode`, whose ops finish themselves) built with
 /// [`Driver::build`].
 pub struct Driver<O: ?Sized + OpCode = dyn OpCode> {
-    ring: Ring,
-    /// Registered buffer and file tables.
-    fixed: Tables,
+    pub(crate) ring: Ring,
+    /// Registered buffer and file tables (their calls: `resources.rs`).
+    pub(crate) fixed: Tables,
     /// Buffer ranges to empty before the next push, registration, submit or reap.
-    releases: Releases,
+    pub(crate) releases: Releases,
     ops: Ops<O>,
-    groups: BufGroups,
+    pub(crate) groups: BufGroups,
     eventfd: OwnedFd,
     info: RingInfo,
     /// Set when a submit failed for good ([`fail_unsubmitted`](Self::fail_unsubmitted)):
@@ -187,8 +186,20 @@ impl<O: ?Sized + OpCode> Driver<O> {
         token: u64,
         flags: squeue::Flags,
     ) -> Result<OpKey, PushError> {
-        self.push_linked(vec![(op, token, flags)])
-            .map(|keys| keys[0])
+        // One op: the same steps as `push_linked`, without its vectors (the hot path).
+        self.check_pushable()?;
+        let key = self.ops.insert(op, token);
+        let op = self.ops.get_mut(key).expect("just inserted");
+        let entry = op.op.entry().flags(flags).user_data(key.as_u64());
+        if let Err(e) = self
+            .check_supported(&entry)
+            .and_then(|_| self.push_entries(std::slice::from_ref(&entry), 1))
+        {
+            self.ops.remove(key);
+            return Err(e);
+        }
+        self.pushed(key);
+        Ok(key)
     }
 
     /// Queues operations as one linked chain (`IOSQE_IO_LINK`): each starts only after the one
@@ -219,10 +230,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
         &mut self,
         ops: Vec<(Box<O>, u64, squeue::Flags)>,
     ) -> Result<Vec<OpKey>, PushError> {
-        if let Some(errno) = self.dead {
-            return Err(PushError::Submit(io::Error::from_raw_os_error(errno)));
-        }
-        self.apply_releases();
+        self.check_pushable()?;
         let n = ops.len();
         let mut keys = Vec::with_capacity(n);
         let mut entries = Vec::with_capacity(n);
@@ -243,11 +251,25 @@ impl<O: ?Sized + OpCode> Driver<O> {
             return Err(e);
         }
         for &key in &keys {
-            let group = self.ops.get_mut(key).and_then(|op| op.op.buf_group());
-            self.groups.track(group, 1);
-            self.ops.queued(key);
+            self.pushed(key);
         }
         Ok(keys)
+    }
+
+    /// Before a push: refused on a dead ring; pending releases done first.
+    fn check_pushable(&mut self) -> Result<(), PushError> {
+        if let Some(errno) = self.dead {
+            return Err(PushError::Submit(io::Error::from_raw_os_error(errno)));
+        }
+        self.apply_releases();
+        Ok(())
+    }
+
+    /// After a push: the op counts among its buffer group's users and the unsubmitted ops.
+    fn pushed(&mut self, key: OpKey) {
+        let group = self.ops.get_mut(key).and_then(|op| op.op.buf_group());
+        self.groups.track(group, 1);
+        self.ops.queued(key);
     }
 
     /// Asks the kernel to cancel an op. Returns false if the op already completed (stale key).
@@ -413,59 +435,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
         }
     }
 
-    /// Registers a group of `entries` provided buffers of `size` bytes each (Linux 5.19,
-    /// `IORING_REGISTER_PBUF_RING`). `entries` must be a power of two up to 32768. Ops that
-    /// select buffers from it (see [`op::ReadMulti`](crate::op::ReadMulti)) take an `Rc` of it.
-    pub fn register_buf_ring(&mut self, entries: u16, size: u32) -> io::Result<Rc<BufRing>> {
-        self.groups
-            .register(&self.ring.uring.submitter(), entries, size)
-    }
-
-    /// Unregisters a group. Done at once when no op in flight uses it, otherwise after the
-    /// final CQE of the last op that does (cancel those ops to make it soon). The memory is
-    /// freed when the last `Rc` of the group goes.
-    pub fn unregister_buf_ring(&mut self, ring: &Rc<BufRing>) {
-        self.groups.unregister(&self.ring.uring.submitter(), ring);
-    }
-
-    /// Registered groups, including those waiting to be unregistered.
-    pub fn buf_rings(&self) -> usize {
-        self.groups.len()
-    }
-
-    /// Registers `bufs` in consecutive slots of the ring's buffer table (registered sparse on
-    /// first use) and returns the first slot: `bufs[i]` is then buffer index `first + i` of
-    /// `READ_FIXED`/`WRITE_FIXED`. All or nothing: on a refusal, the slots already filled are
-    /// emptied again. See [`fixed`](crate::fixed) for the memory rules.
-    ///
-    /// # Safety
-    /// Every iovec must describe memory that stays mapped (and is not handed to anything
-    /// else) until [`unregister_buffers`](Self::unregister_buffers) was called for it and every
-    /// op that used it has completed.
-    pub unsafe fn register_buffers(&mut self, bufs: &[libc::iovec]) -> Result<u16, RegisterError> {
-        self.apply_releases();
-        // SAFETY: the caller's contract, passed on.
-        unsafe {
-            self.fixed
-                .register_buffers(&self.ring.uring.submitter(), bufs)
-        }
-    }
-
-    /// Empties `n` buffer slots from `first` (registered by [`register_buffers`](Self::register_buffers))
-    /// and makes them available again. The kernel unpins the pages once the last request
-    /// using them completes; the caller must keep the memory mapped until then.
-    pub fn unregister_buffers(&mut self, first: u16, n: usize) {
-        self.fixed
-            .unregister_buffers(&self.ring.uring.submitter(), first, n);
-    }
-
-    /// A handle that queues buffer ranges to empty later ([`Releases`]), for memory whose
-    /// last owner goes away where the driver cannot be borrowed (a pool dropped in a reap).
-    pub fn releases(&self) -> Releases {
-        self.releases.clone()
-    }
-
-    fn apply_releases(&mut self) {
+    pub(crate) fn apply_releases(&mut self) {
         if self.releases.is_empty() {
             return;
         }
@@ -476,24 +446,6 @@ impl<O: ?Sized + OpCode> Driver<O> {
             // request using it completed, and none is in flight).
             drop(memory);
         }
-    }
-
-    /// A free slot of the ring's file table (registered sparse on first use), for an
-    /// [`OpenAt::direct`](crate::op::OpenAt::direct) open. `None` when the table is full or the
-    /// kernel refused the table: open a plain descriptor instead.
-    pub fn alloc_file_slot(&mut self) -> Option<u32> {
-        self.fixed.alloc_file_slot(&self.ring.uring.submitter())
-    }
-
-    /// Returns a file slot to the allocator, for a slot whose open was never pushed. A direct
-    /// open or close frees its slot by itself at its final CQE ([`SlotUse`](crate::op::SlotUse)).
-    pub fn free_file_slot(&mut self, slot: u32) {
-        self.fixed.free_file_slot(slot);
-    }
-
-    /// Slots of the file table: `(size, free)`, or `None` before its first use or when refused.
-    pub fn file_table(&self) -> Option<(usize, usize)> {
-        self.fixed.file_table()
     }
 
     fn check_alive(&self) -> io::Result<()> {

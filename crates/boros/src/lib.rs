@@ -37,7 +37,7 @@
 //! - `error`, `probe` (kernel); `bufring` (buf); `fixed`; `setup` (error, kernel, probe);
 //! - `net` (kernel, setup); `op` (buf, bufring, net); `ring` (error);
 //! - `cqe` (bufring, error, op, slab); `groups` (bufring); `inflight` (cqe, groups, op, ring, slab);
-//! - `driver`: all of them.
+//! - `driver`: all of them; `resources` (registration calls on the driver): above it.
 //!
 //! ## Sockets
 //! TCP, UDP and Unix sockets run on the ring: [`op::Socket`], [`op::Bind`]/[`op::Listen`]
@@ -65,6 +65,7 @@ pub mod kernel;
 pub mod net;
 pub mod op;
 pub mod probe;
+mod resources;
 mod ring;
 pub mod setup;
 mod slab;
