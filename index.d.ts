@@ -45,25 +45,22 @@ export declare function acceptStart(fd: number, stream: number): number
  */
 export declare function cancel(key: number): boolean
 
-/** Arms a multishot read on the stream (no-op while one is armed). Returns its key. */
-export declare function chunksArm(id: number): number
+/**
+ * Arms a multishot read on the stream (no-op while one is armed); its CQEs reach JS as
+ * events of the façade's stream `events` (`wire::event`: bytes, `0` at end of file,
+ * `EVENT_REARM`, `-errno`). Returns its key.
+ */
+export declare function chunksArm(id: number, events: number): number
 
 /** Asks the kernel to cancel the stream's armed read (it ends with `-ECANCELED`). */
 export declare function chunksCancel(id: number): boolean
 
 /**
  * Closes the stream: cancels its armed read and unregisters its buffer group once that
- * read's final CQE is in (a parked token is then settled with `-ECANCELED`). Returns
- * whether a read was still armed.
+ * read's final CQE is in (its last event is then `-ECANCELED`). Returns whether a read was
+ * still armed.
  */
 export declare function chunksClose(id: number): boolean
-
-/**
- * The next thing the stream has for JS: a chunk (a fresh Buffer, owned by JS), or how the
- * armed read ended (`0` end of file, `-ENOBUFS`/`-EAGAIN` re-arm, `-errno`), or `null` when
- * nothing is there yet — then `token` is settled when the next CQE arrives.
- */
-export declare function chunksNext(id: number, token: number): Buffer | number | null
 
 /**
  * Opens a chunk stream on `fd`: registers a group of `bufferCount` (a power of two up to
@@ -76,6 +73,13 @@ export declare function close(fileKind: number, file: number, token: number): nu
 
 /** Queues `posix_fadvise(file, offset, len, advice)` (Linux 5.6). */
 export declare function fadvise(fileKind: number, file: number, offset: number, len: number, advice: number, token: number): number
+
+/**
+ * Test hook: the next `count` `io_uring_enter` calls of this thread fail with `errno` (nothing
+ * reaches the kernel), to test what a failed submit does to the ops it carried. Refused
+ * (`ERR_BOROS_UNSUPPORTED_RUNTIME`) unless the environment has `BOROS_TEST_FAULTS=1`.
+ */
+export declare function failNextEnter(errno: number, count: number): void
 
 /** Queues `fallocate(file, mode, offset, len)` (Linux 5.6). */
 export declare function fallocate(fileKind: number, file: number, mode: number, offset: number, len: number, token: number): number

@@ -19,6 +19,7 @@ import { currentTask, type TaskScope } from './task-context.js'
 import { fileNumber, type FileRef } from './file-ref.js'
 import * as wire from './wire.js'
 import type * as Native from '../index.js'
+import { EFAULT } from './errno.js'
 
 export type NativeBinding = typeof Native
 
@@ -50,7 +51,6 @@ let nextToken = 0
 // The shared submission queue (see crates/boros-node/src/queue.rs; layout in wire.ts).
 /** Reads and writes of at most this many bytes can go through the shared queue. */
 export const FAST_MAX = wire.FAST_MAX
-const EFAULT = -14
 let entries: Float64Array
 let ctl: Int32Array
 /** The arena: `ARENA_SLOTS` page-aligned slots of `FAST_MAX` bytes. Never leaves this module. */

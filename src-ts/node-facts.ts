@@ -21,7 +21,7 @@ export function nodeAtLeast(major: number, minor = 0): boolean {
 export const READ_ERRORS_NAME_PATH = nodeAtLeast(26)
 
 /** `FileHandle.read` validates its position right after its offset (24.16+). */
-export const READ_POSITION_FIRST = nodeAtLeast(24, 16)
+export const READ_POSITION_CHECKED_FIRST = nodeAtLeast(24, 16)
 
 /** `net.connect` type-checks `options.host` (22+; checked on 22.23 and 24). */
 export const CONNECT_HOST_TYPE_CHECKED = nodeAtLeast(22)

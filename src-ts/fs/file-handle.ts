@@ -13,7 +13,6 @@
  * read (tmpfs, procfs), or a bounce buffer.
  * @module
  */
-import { READ_POSITION_FIRST } from '../node-facts.js'
 import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
@@ -32,7 +31,7 @@ import {
   writePosition,
   MAX_RW
 } from '../validate.js'
-import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
+import { BOUNCE_MAX, FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
 import { parseMode } from './flags.js'
 import type {
   ReadFileOptions,
@@ -50,18 +49,13 @@ import { oDirectError, learnRoute, RING, routedRead, THREADPOOL, type Route } fr
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
+import { IOV_MAX } from '../errno.js'
+import { READ_POSITION_CHECKED_FIRST } from '../node-facts.js'
 
 export type * from './handle-types.js'
 
-/** Largest read the runtime bounces through a recycled buffer (`BounceBuffers`, bounce.rs). */
-const BOUNCE_MAX = 1024 * 1024
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
-/** Whether the running Node validates a read's position right after its offset (node-facts.ts). */
-const POSITION_FIRST = READ_POSITION_FIRST
-
-/** Most buffers one `writev` takes (the kernel's `IOV_MAX`); longer lists go in several. */
-const IOV_MAX = 1024
 
 /** A native call on this handle's file: `kind` and `file` name it (see file-ref.ts). */
 type FileStart = (b: NativeBinding, kind: number, file: number, token: number) => number
@@ -465,8 +459,8 @@ export class FileHandle extends EventEmitter {
       len ??= view.byteLength - (off as number)
       // Node 24.16+: `length |= 0`, then the position, right after the offset; earlier Nodes
       // check the position after the range.
-      if (POSITION_FIRST) len = (len as number) | 0
-      const early = POSITION_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
+      if (READ_POSITION_CHECKED_FIRST) len = (len as number) | 0
+      const early = READ_POSITION_CHECKED_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
       if (view.byteLength === 0) throw invalidArgValue('buffer', view, 'is empty and cannot be written')
       validateReadRange(off, len, view.byteLength)

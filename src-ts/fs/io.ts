@@ -33,6 +33,7 @@ export type WriteData =
   | AsyncIterable<string | NodeJS.ArrayBufferView>
 
 const CHUNK = 64 * 1024
+/** Whether read errors name the path (Node 26+): see `node-facts.ts`. */
 export { READ_ERRORS_NAME_PATH } from '../node-facts.js'
 
 /** Node's limit for a whole-file read (`kIoMaxLength`). */

@@ -12,8 +12,7 @@ import { fdRef, fixedRef } from '../file-ref.js'
 import { toPath, type PathLike } from '../validate.js'
 import { FileHandle } from './file-handle.js'
 import { parseFlags, parseMode } from './flags.js'
-
-const ENFILE = -23
+import { ENFILE } from '../errno.js'
 
 /** Options of `open(path, options)`. */
 export interface OpenOptions {

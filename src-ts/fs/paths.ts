@@ -34,6 +34,7 @@ export const mkdtemp = fsp.mkdtemp
 export const cp = fsp.cp
 export const statfs = fsp.statfs
 export const watch = fsp.watch
+import { EACCES, EEXIST, EISDIR, ENOENT, ENOSPC, ENOTDIR, EPERM } from '../errno.js'
 
 /** Options of `glob` (`node:fs/promises` glob's, Node 22+). */
 export interface GlobOptions {
@@ -95,10 +96,6 @@ export function mkdtempDisposable(prefix: string, options?: unknown): Promise<Di
   }
   return impl(prefix, options)
 }
-
-const ENOENT = -2
-const EEXIST = -17
-const EISDIR = -21
 
 /** Runs one path op; resolves with its raw result (0 or `-errno`), never rejects on errno. */
 function raw(start: Parameters<typeof submit>[0]): Promise<number> {
@@ -198,11 +195,6 @@ async function statMode(p: string, follow: boolean): Promise<number> {
   const r = await raw((b, t) => b.statx(p, -1, follow, out, t))
   return r < 0 ? r : out[1]!
 }
-
-const EACCES = -13
-const ENOSPC = -28
-const ENOTDIR = -20
-const EPERM = -1
 
 /**
  * Creates `p` and its missing parents, step for step as Node's `MKDirpAsync` (src/node_file.cc)

@@ -31,22 +31,19 @@ import type { NativeBinding } from '../binding.js'
 import { systemError } from '../errors.js'
 import { fdRef, type Fd } from '../file-ref.js'
 import { nodeFs } from '../node-fs.js'
-import { FILE_KIND_FD, STAT_FIELDS } from '../wire.js'
+import { BOUNCE_MAX, FILE_KIND_FD, STAT_FIELDS } from '../wire.js'
 import { parseFlags } from './flags.js'
 import { appendFile as appendFileP, readFile as readFileP, writeFile as writeFileP } from './index.js'
 import { mkdir as mkdirP } from './paths.js'
 import { learnRoute, RING, SYNC, type Route } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
+import { IOV_MAX } from '../errno.js'
 
 type Callback = (...args: any[]) => void
 type Native = NativeBinding
 
 const INT32_MAX = 2 ** 31 - 1
-/** Largest read that goes through the ring's recycled bounce buffers (bounce.rs). */
-const BOUNCE_MAX = 1024 * 1024
-/** Most buffers one `writev` SQE takes (the kernel's IOV_MAX). */
-const IOV_MAX = 1024
 
 /** `null`: the ring cannot be used on this thread (every call is node:fs's). */
 let onRing: boolean | undefined

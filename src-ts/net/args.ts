@@ -8,9 +8,6 @@ import { inspect } from 'node:util'
 import { codedError, invalidArgType, outOfRange } from '../errors.js'
 import { CONNECT_HOST_TYPE_CHECKED } from '../node-facts.js'
 
-/** Whether the running Node type-checks `options.host` in `connect` (node-facts.ts). */
-const HOST_TYPE_CHECKED = CONNECT_HOST_TYPE_CHECKED
-
 /** A callback, or null. */
 export type Callback = (...args: any[]) => void
 
@@ -131,7 +128,7 @@ export function connectTarget(
   const p = validatePort(port)
   // Node 22+ checks the host's type itself ("options.host"); Node 20 leaves it to dns.lookup
   // ("hostname"), which the lookup below then reports as Node 20 does.
-  if (HOST_TYPE_CHECKED && options.host != null && typeof options.host !== 'string') {
+  if (CONNECT_HOST_TYPE_CHECKED && options.host != null && typeof options.host !== 'string') {
     throw invalidArgType('options.host', 'of type string', options.host)
   }
   const host = options.host || 'localhost'

@@ -13,6 +13,7 @@ import { AbortError } from '../errors.js'
 import { validatePort } from './args.js'
 import { closeFd, Connection, connectFd, Listener, type WriteCallback } from './connection.js'
 import { withHostPort } from './net-errors.js'
+import { EAFNOSUPPORT } from '../errno.js'
 
 /** `signal` cancels the call (`AbortError`); `timeout` (ms) fails it with `ETIMEDOUT`. */
 export interface CallOptions {
@@ -437,7 +438,7 @@ export async function listen(options: ConnListenOptions): Promise<ConnListener> 
       try {
         l = new Listener({ host: options.host ?? '::', ...common }, backlog, events)
       } catch (e) {
-        if (options.host !== undefined || (e as { errno?: number }).errno !== -97) throw e
+        if (options.host !== undefined || (e as { errno?: number }).errno !== EAFNOSUPPORT) throw e
         l = new Listener({ host: '0.0.0.0', ...common }, backlog, events)
       }
     }

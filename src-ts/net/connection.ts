@@ -11,13 +11,7 @@ import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
-
-const ECANCELED = -125
-const ENOTCONN = -107
-const EMFILE = -24
-const ENFILE = -23
-/** Buffers one `sendmsg` takes (Linux's UIO_MAXIOV). */
-const IOV_MAX = 1024
+import { ECANCELED, EMFILE, ENFILE, ENOTCONN, IOV_MAX } from '../errno.js'
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {

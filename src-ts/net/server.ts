@@ -16,6 +16,7 @@ import { isPipeName, normalizeArgs, toNumber, validateAbortSignal, validatePort,
 import { Listener, type ListenAddress, closeFd } from './connection.js'
 import { withHostPort } from './net-errors.js'
 import { HAS_BLOCK_LIST, kAccepted, kOnDestroy, Socket } from './socket.js'
+import { EAFNOSUPPORT } from '../errno.js'
 
 /** Whether the running Node's libuv (1.48+) chmods a pipe to exactly the asked bits. */
 const UV_CHMOD_EXACT = ((): boolean => {
@@ -34,7 +35,6 @@ function validateNumber(value: unknown, name: string): asserts value is number {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
 }
 
-const EAFNOSUPPORT = -97
 
 /** Options of `createServer()`. */
 export interface ServerOptions {

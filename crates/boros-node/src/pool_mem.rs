@@ -17,8 +17,9 @@
 //! Node 20 and throws `DataCloneError` on 22+), and our finalizer runs only when one dies.
 //!
 //! Registration slots are emptied once the pool is disposed (or its memory dropped) and no op
-//! uses it: the emptying is queued here ([`take_unregistrations`]) and done by the runtime
-//! before it pushes its next op, so this module never needs the runtime.
+//! uses it: the emptying is queued on the driver's [`Releases`](boros::Releases) handle the
+//! pool got at registration, and the driver does it before its next push, so this module
+//! never needs the runtime.
 
 use crate::js::{self, codes, Result};
 use crate::lent::Lent;
@@ -29,18 +30,10 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 thread_local! {
-    /// Buffer-table ranges whose memory no op uses any more: emptied by the runtime before
-    /// its next push.
-    static UNREGISTER: RefCell<Vec<(u16, usize)>> = const { RefCell::new(Vec::new()) };
     /// This thread's live pools by id, for ops the façade queues in shared memory (which
     /// names a pool by number). Weak: the registry keeps no memory alive.
     static POOLS: RefCell<HashMap<u32, Weak<PoolMem>>> = RefCell::new(HashMap::new());
     static NEXT_ID: Cell<u32> = const { Cell::new(1) };
-}
-
-/// Buffer-table ranges to empty now (see the module docs). Called by the runtime.
-pub fn take_unregistrations() -> Vec<(u16, usize)> {
-    UNREGISTER.with(|d| std::mem::take(&mut *d.borrow_mut()))
 }
 
 /// The memory of one pool: `count` buffers of `size` bytes, `stride` bytes apart.
@@ -53,6 +46,8 @@ pub struct PoolMem {
     pub count: u32,
     /// First slot in the ring's buffer table, while registered.
     pub first: Cell<Option<u16>>,
+    /// Where the emptying of the slots is queued (the driver's, from the registration).
+    releases: RefCell<Option<boros::Releases>>,
     /// Ops queued or in flight on this memory (live [`Slice`]s).
     in_flight: Cell<u32>,
     /// The pool was disposed: empty the slots as soon as no op uses them.
@@ -88,10 +83,17 @@ impl PoolMem {
             size,
             count,
             first: Cell::new(None),
+            releases: RefCell::new(None),
             in_flight: Cell::new(0),
             disposed: Cell::new(false),
             fixed_ops: Cell::new(0.0),
         })
+    }
+
+    /// Records the registration: slots from `first`, emptied through `releases` later.
+    pub fn registered(&self, first: u16, releases: boros::Releases) {
+        self.first.set(Some(first));
+        *self.releases.borrow_mut() = Some(releases);
     }
 
     /// The first byte of buffer `index` (< `count`).
@@ -135,9 +137,8 @@ impl PoolMem {
     /// memory before it is issued would send the data there.
     fn unregister(&self) {
         debug_assert_eq!(self.in_flight.get(), 0);
-        if let Some(first) = self.first.take() {
-            // At thread exit the queue may be gone, and the ring (and its table) with it.
-            let _ = UNREGISTER.try_with(|d| d.borrow_mut().push((first, self.count as usize)));
+        if let (Some(first), Some(releases)) = (self.first.take(), self.releases.take()) {
+            releases.unregister_buffers(first, self.count as usize);
         }
     }
 }

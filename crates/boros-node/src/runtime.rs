@@ -20,7 +20,7 @@ use crate::complete::{Finish, Later, NodeOp};
 use crate::js::{self, codes, Result};
 use crate::queue::SharedQueue;
 use crate::uv::{self, Handle, Uv};
-use boros::{Driver, OpRef};
+use boros::{Cqe, Driver, OpRef};
 use napi::sys;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
@@ -56,17 +56,17 @@ pub struct Runtime {
     /// Work ops left for after the reap (see [`Later`]).
     later: Vec<Later>,
     /// Stream events not yet handed to JS, and the bytes they point into.
-    events: Vec<[i32; 3]>,
+    events: Vec<crate::wire::event::Event>,
     event_data: Vec<u8>,
     /// Keys of in-flight ops that do not keep the loop alive (see [`Runtime::set_op_ref`]).
     unreferenced: std::collections::HashSet<u64>,
 }
 
-type Cellf = RefCell<Runtime>;
+type RuntimeCell = RefCell<Runtime>;
 
 thread_local! {
     /// This thread's runtime. Node runs one env per thread (main thread or worker).
-    static CURRENT: Cell<*const Cellf> = const { Cell::new(ptr::null()) };
+    static CURRENT: Cell<*const RuntimeCell> = const { Cell::new(ptr::null()) };
 }
 
 /// Runs `f` with this thread's runtime.
@@ -90,9 +90,8 @@ pub fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
             "boros: the runtime is shutting down",
         ));
     }
-    // Pool memory dropped since the last call leaves table slots to empty before any op goes
-    // out; then the ops the façade queued in shared memory, so every op keeps its order.
-    rt.flush_unregistrations();
+    // The ops the façade queued in shared memory first, so every op keeps its order (the
+    // driver empties the table slots of dropped pool memory before it pushes).
     rt.drain_queue();
     let out = f(&mut rt)?;
     rt.update_ref();
@@ -158,7 +157,7 @@ pub unsafe fn init(
         sys::napi_async_init(env, ptr::null_mut(), name, &mut async_ctx);
     }
 
-    let cell: Box<Cellf> = Box::new(RefCell::new(Runtime {
+    let cell: Box<RuntimeCell> = Box::new(RefCell::new(Runtime {
         env,
         driver,
         uv,
@@ -221,13 +220,6 @@ fn task_run_mode() -> boros::TaskRun {
 }
 
 impl Runtime {
-    /// Empties the buffer-table slots of pool memory no op uses any more (see pool_mem.rs).
-    fn flush_unregistrations(&mut self) {
-        for (first, n) in crate::pool_mem::take_unregistrations() {
-            self.driver.unregister_buffers(first, n);
-        }
-    }
-
     /// Pushes the ops the façade queued in shared memory onto the ring.
     fn drain_queue(&mut self) {
         let Runtime {
@@ -312,16 +304,25 @@ impl Runtime {
             if !self.run_later() {
                 break;
             }
-            if let Err(e) = self.driver.submit() {
-                eprintln!("boros: submitting follow-up operations failed: {e}");
-                break;
-            }
+            self.submit();
             self.reap_once();
         }
         self.ready.len() - before
     }
 
     fn reap_once(&mut self) {
+        let reaped = self.finish_with(|driver, sink| driver.reap(sink));
+        if let Err(e) = reaped {
+            self.submit_failed(e);
+        }
+    }
+
+    /// Hands the driver to `f` with the sink every op finishes into: `update` at each CQE of
+    /// a multishot op, `complete` at its final one (what they settle lands in `ready`/`events`).
+    fn finish_with<R>(
+        &mut self,
+        f: impl FnOnce(&mut Driver<dyn NodeOp>, &mut dyn FnMut(Cqe, OpRef<'_, dyn NodeOp>)) -> R,
+    ) -> R {
         let Runtime {
             driver,
             bounce,
@@ -339,7 +340,7 @@ impl Runtime {
             events,
             event_data,
         };
-        let reaped = driver.reap_ops(|cqe, op| match op {
+        let mut sink = |cqe: Cqe, op: OpRef<'_, dyn NodeOp>| match op {
             OpRef::Live(op) => op.update(&cqe, &mut cx),
             OpRef::Done(op) => {
                 if !unreferenced.is_empty() {
@@ -347,10 +348,45 @@ impl Runtime {
                 }
                 op.complete(&cqe, &mut cx)
             }
-        });
-        if let Err(e) = reaped {
-            eprintln!("boros: reaping completions failed: {e}");
+        };
+        f(driver, &mut sink)
+    }
+
+    /// Submits what is queued (see [`submit_failed`](Self::submit_failed) for a failure).
+    fn submit(&mut self) {
+        if self.driver.dead().is_some() {
+            // Given up: its SQ keeps the entries that failed; later pushes fail at once.
+            return;
         }
+        if let Err(e) = self.driver.submit() {
+            self.submit_failed(e);
+        }
+    }
+
+    /// An `io_uring_enter` failed (the core already retried `EINTR`, and `EBUSY`/`EAGAIN`
+    /// after moving the CQ aside). `EAGAIN`/`EBUSY`/`ENOMEM` pass: the entries stay queued and
+    /// the eventfd is signalled, so the next poll callback reaps and enters again. Any other
+    /// errno means the ring cannot take them: every op the enter would have submitted
+    /// completes with `-errno` (its JS waiter rejects with that errno's code) and the ring is
+    /// given up, so later calls fail at once with `ERR_BOROS_SUBMIT`.
+    fn submit_failed(&mut self, e: std::io::Error) {
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+        if matches!(
+            errno,
+            libc::EAGAIN | libc::EBUSY | libc::ENOMEM | libc::EINTR
+        ) {
+            self.driver.signal_eventfd();
+            return;
+        }
+        if self.driver.dead().is_some() {
+            return;
+        }
+        eprintln!(
+            "boros: io_uring_enter failed ({e}): failing the operations it would have submitted"
+        );
+        self.finish_with(|driver, sink| driver.fail_unsubmitted(errno, sink));
+        // The results go to JS from the poll callback.
+        self.driver.signal_eventfd();
     }
 
     /// Runs the work ops left; returns whether it queued ops.
@@ -364,7 +400,6 @@ impl Runtime {
                     Err(e) => eprintln!("boros: queuing a follow-up operation failed: {e}"),
                 },
                 Later::Push(_) => {}
-                Later::FreeFileSlot(slot) => self.driver.free_file_slot(slot),
             }
         }
         pushed
@@ -377,7 +412,10 @@ impl Runtime {
         let out = unsafe {
             std::slice::from_raw_parts_mut(self.events_view, n * crate::wire::event::FIELDS)
         };
-        for (dst, ev) in out.chunks_exact_mut(3).zip(self.events.drain(..n)) {
+        for (dst, ev) in out
+            .chunks_exact_mut(crate::wire::event::FIELDS)
+            .zip(self.events.drain(..n))
+        {
             dst.copy_from_slice(&ev);
         }
         n
@@ -407,7 +445,7 @@ impl Runtime {
 /// Just before libuv blocks: submit everything queued this turn in one `io_uring_enter`.
 unsafe extern "C" fn on_prepare(h: *mut Handle) {
     // SAFETY: data is the runtime cell, alive until both handles are closed.
-    let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
+    let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
     let Ok(mut rt) = cell.try_borrow_mut() else {
         return;
     };
@@ -417,16 +455,14 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
     rt.drain_queue();
     rt.flush_http();
     if rt.driver.has_unsubmitted() {
-        if let Err(e) = rt.driver.submit() {
-            eprintln!("boros: io_uring_enter failed: {e}");
-        }
+        rt.submit();
     }
 }
 
 /// The eventfd fired: reap, settle in JS, submit what JS queued, repeat while there is work.
 unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     // SAFETY: as in on_prepare.
-    let cell = unsafe { &*(uv::handle_data(h) as *const Cellf) };
+    let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
     let env = cell.borrow().env;
     let mut scope = ptr::null_mut();
     // SAFETY: we are on the env's thread, in a libuv callback, outside any scope.
@@ -486,9 +522,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
         rt.drain_queue();
         rt.flush_http();
         if rt.driver.has_unsubmitted() {
-            if let Err(e) = rt.driver.submit() {
-                eprintln!("boros: io_uring_enter failed: {e}");
-            }
+            rt.submit();
         }
     }
     let mut rt = cell.borrow_mut();
@@ -554,7 +588,13 @@ unsafe extern "C" fn free_event_data(_env: sys::napi_env, _data: *mut c_void, hi
 
 /// Calls the JS completion handler with `n` (token, result) pairs in the results array,
 /// inside a callback scope (`napi_make_callback`): microtasks and nextTicks run afterwards.
-unsafe fn deliver(cell: &Cellf, env: sys::napi_env, n: usize, m: usize, data: sys::napi_value) {
+unsafe fn deliver(
+    cell: &RuntimeCell,
+    env: sys::napi_env,
+    n: usize,
+    m: usize,
+    data: sys::napi_value,
+) {
     let (on_complete, ctx) = {
         let rt = cell.borrow();
         (rt.on_complete, rt.async_ctx)
@@ -588,7 +628,7 @@ unsafe fn deliver(cell: &Cellf, env: sys::napi_env, n: usize, m: usize, data: sy
 /// close the handles and free the ring and the memory its ops own.
 unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
     // SAFETY: arg is the runtime cell registered in init.
-    let cell = unsafe { &*(arg as *const Cellf) };
+    let cell = unsafe { &*(arg as *const RuntimeCell) };
     CURRENT.with(|c| c.set(ptr::null()));
     let mut rt = cell.borrow_mut();
     rt.closing = true;
@@ -615,7 +655,7 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
 
 unsafe extern "C" fn on_closed(h: *mut Handle) {
     // SAFETY: data is the runtime cell; it is freed below only after the second handle closed.
-    let raw = unsafe { uv::handle_data(h) } as *mut Cellf;
+    let raw = unsafe { uv::handle_data(h) } as *mut RuntimeCell;
     // SAFETY: the handle was allocated with calloc in alloc_handle and libuv is done with it.
     unsafe { libc::free(h) };
     let done = {

@@ -110,6 +110,13 @@ pub const ARENA_ALIGN: usize = 4096;
 pub const RESULT_PAIRS: usize = 4096;
 /// A position that means "the file's current position" (it advances).
 pub const CURRENT_POSITION: i64 = -1;
+/// Reads and writes of at most this many bytes go through one bounce buffer of the binding;
+/// a larger positional read is split into reads of this size.
+pub const BOUNCE_MAX: usize = 1 << 20;
+/// Most bytes per buffer of a chunk stream (`readChunks` `bufferSize`).
+pub const CHUNK_MAX_BUFFER_SIZE: u32 = 16 << 20;
+/// Most buffers of a chunk stream (`readChunks` `bufferCount`): a provided-buffer ring's limit.
+pub const CHUNK_MAX_BUFFERS: u32 = boros::bufring::MAX_ENTRIES as u32;
 
 /// Fields of one stream event (a run of `i32`s in the events `Int32Array`): what a multishot
 /// op (a listener's accept, a socket's receive) reports, delivered with the completions of the
@@ -124,6 +131,8 @@ pub mod event {
     pub const OFFSET: usize = 2;
     /// Numbers per event.
     pub const FIELDS: usize = 3;
+    /// One event, as the binding collects them.
+    pub type Event = [i32; FIELDS];
 }
 
 /// Stream events handed to JS per completion call.
@@ -324,7 +333,7 @@ const HTTP_NUMBERS: [(&str, i64); 39] = [
 ];
 
 /// Every number of the protocol, named, in the order the digest and the TS file use.
-const NUMBERS: [(&str, i64); 32] = [
+const NUMBERS: [(&str, i64); 35] = [
     ("PROTOCOL_VERSION", PROTOCOL_VERSION as i64),
     ("QUEUE_CAPACITY", QUEUE_CAPACITY as i64),
     ("FAST_MAX", FAST_MAX as i64),
@@ -332,6 +341,9 @@ const NUMBERS: [(&str, i64); 32] = [
     ("ARENA_ALIGN", ARENA_ALIGN as i64),
     ("RESULT_PAIRS", RESULT_PAIRS as i64),
     ("CURRENT_POSITION", CURRENT_POSITION),
+    ("BOUNCE_MAX", BOUNCE_MAX as i64),
+    ("CHUNK_MAX_BUFFER_SIZE", CHUNK_MAX_BUFFER_SIZE as i64),
+    ("CHUNK_MAX_BUFFERS", CHUNK_MAX_BUFFERS as i64),
     ("STAT_FIELDS", STAT_FIELDS as i64),
     ("ENTRY_FIELDS", entry::FIELDS as i64),
     ("ENTRY_KIND", entry::KIND as i64),

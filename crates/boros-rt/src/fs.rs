@@ -20,7 +20,6 @@ use crate::fixed::FixedBuf;
 use crate::op::{Completed, Op};
 use crate::runtime::{with_current, Abandon};
 pub use crate::vectored::{read_dir, Readv};
-use boros::io_uring::types::DestinationSlot;
 use boros::op::{self, OpCode, Target};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
@@ -288,18 +287,9 @@ impl File {
         self.closed = true;
         match self.target {
             Target::Fd(fd) => run_unit(op::Close::new(fd), "fs::File::close").await,
+            // The driver frees the slot when the close completes.
             Target::Fixed(slot) => {
-                let r = Op::submit_named(
-                    op::Close::new(Target::Fixed(slot)),
-                    Abandon::FreeSlot(slot),
-                    "fs::File::close",
-                )?
-                .await
-                .result();
-                with_current("fs::File::close", |core| {
-                    core.driver.borrow_mut().free_file_slot(slot)
-                });
-                r.map(drop)
+                run_unit(op::Close::new(Target::Fixed(slot)), "fs::File::close").await
             }
         }
     }
@@ -329,7 +319,7 @@ impl Drop for File {
                 // A direct descriptor only the ring can close. With no runtime running, the
                 // slot goes when the ring does.
                 let _ = crate::runtime::try_with_current(|core| {
-                    core.push_detached(op::Close::new(Target::Fixed(slot)), Abandon::FreeSlot(slot))
+                    core.push_detached(op::Close::new(Target::Fixed(slot)), Abandon::Nothing)
                 });
             }
         }
@@ -457,26 +447,17 @@ impl OpenOptions {
         } else {
             None
         };
-        let dest = slot.and_then(|s| DestinationSlot::try_from_slot_target(s).ok());
-        match (slot, dest) {
-            (Some(slot), Some(dest)) => {
-                let open = op::OpenAt::new(path, flags, self.mode).direct(dest);
+        match slot {
+            Some(slot) => {
+                // A failed open's slot is freed by the driver.
+                let open = op::OpenAt::new(path, flags, self.mode).direct(slot);
                 let done = run(open, Abandon::CloseFixed(slot), what).await;
-                match done.result() {
-                    Ok(_) => Ok(File {
-                        target: Target::Fixed(slot),
-                        closed: false,
-                    }),
-                    Err(e) => {
-                        with_current(what, |core| core.driver.borrow_mut().free_file_slot(slot));
-                        Err(e)
-                    }
-                }
+                done.result().map(|_| File {
+                    target: Target::Fixed(slot),
+                    closed: false,
+                })
             }
-            (slot, _) => {
-                if let Some(slot) = slot {
-                    with_current(what, |core| core.driver.borrow_mut().free_file_slot(slot));
-                }
+            None => {
                 let done = run(
                     op::OpenAt::new(path, flags, self.mode),
                     Abandon::CloseFd,

@@ -37,8 +37,10 @@ use std::task::{Context, Poll};
 /// Panics unless `core` is the runtime running on this thread: an op lives on one ring, and
 /// only that ring's loop completes it, so a future polled under another runtime (or none)
 /// would wait forever.
-pub(crate) fn check_current(core: &Rc<Core>, what: &str) {
-    match try_with_current(|c| Rc::ptr_eq(c, core)) {
+pub(crate) fn check_current<C: ?Sized>(core: &Rc<C>, what: &str) {
+    // Compared by address: a task's state holds its runtime as `dyn Abort` (task.rs does
+    // not name the runtime's type).
+    match try_with_current(|c| std::ptr::addr_eq(Rc::as_ptr(c), Rc::as_ptr(core))) {
         Some(true) => {}
         Some(false) => panic!(
             "boros-rt: {what} created on one runtime was polled on another: it can only \

@@ -156,7 +156,7 @@ impl Reader {
                     buffer: (flags & CQE_F_BUFFER != 0)
                         .then(|| (ring.bgid(), (flags >> CQE_BUFFER_SHIFT) as u16)),
                 };
-                let Some(lease) = ring.lease_cqe(&cqe) else {
+                let Some(lease) = ring.lease(&cqe) else {
                     return Poll::Ready(Err(io::Error::other(
                         "boros-rt: a recv CQE named no buffer of its ring",
                     )));

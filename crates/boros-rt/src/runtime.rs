@@ -9,7 +9,7 @@
 //! 3. **reap**: every completion is stored in its op's slot and the op's task is woken.
 
 use crate::slab::Slab;
-use crate::task::{JoinHandle, JoinState, Task, TaskFuture};
+use crate::task::{Abort, JoinHandle, JoinSet, JoinState, Task, TaskFuture};
 use boros::op::{self, OpCode};
 use boros::{Config, Driver, OpKey, SetupError};
 use std::cell::{Cell, RefCell};
@@ -143,10 +143,9 @@ pub(crate) enum Abandon {
     Nothing,
     /// The result is a new descriptor: close it.
     CloseFd,
-    /// A direct open into this file slot: close the slot if the open succeeded, then free it.
+    /// A direct open into this file slot: close the slot if the open succeeded (the driver
+    /// frees the slot, at the failed open's CQE or at the close's).
     CloseFixed(u32),
-    /// A direct close of this slot: free the slot.
-    FreeSlot(u32),
 }
 
 /// Counters of one runtime.
@@ -257,7 +256,8 @@ impl Core {
         let shared = self.shared.clone();
         let mut state = None;
         let id = self.tasks.borrow_mut().insert_with(|id| {
-            let join = Rc::new(JoinState::new(id, Rc::downgrade(self)));
+            let core: std::rc::Weak<dyn Abort> = Rc::downgrade(self) as std::rc::Weak<Core>;
+            let join = Rc::new(JoinState::new(id, core));
             state = Some(join.clone());
             Rc::new(Task::new(
                 Box::pin(TaskFuture::new(future, join)),
@@ -362,7 +362,7 @@ impl Core {
         let mut wakers: Vec<Waker> = Vec::new();
         let mut delivered = 0u64;
         let mut orphans = 0u64;
-        self.driver.borrow_mut().reap(|c| {
+        self.driver.borrow_mut().reap(boros::completions(|c| {
             let token = c.token;
             let (result, flags) = (c.result, c.flags);
             let op = c.into_op();
@@ -418,7 +418,7 @@ impl Core {
                 }
                 _ => self.graveyard.borrow_mut().push(op),
             }
-        })?;
+        }))?;
         self.bump(|s| {
             s.completions += delivered;
             s.orphans += orphans;
@@ -447,17 +447,12 @@ impl Core {
                     self.bump(|s| s.orphan_fds_closed += 1);
                 }
             }
+            // The driver frees the slot: at a failed open's CQE, or at this close's.
             Abandon::CloseFixed(slot) => {
                 if result >= 0 {
-                    self.push_detached(
-                        op::Close::new(op::Target::Fixed(slot)),
-                        Abandon::FreeSlot(slot),
-                    );
-                } else {
-                    self.driver.borrow_mut().free_file_slot(slot);
+                    self.push_detached(op::Close::new(op::Target::Fixed(slot)), Abandon::Nothing);
                 }
             }
-            Abandon::FreeSlot(slot) => self.driver.borrow_mut().free_file_slot(slot),
         }
     }
 
@@ -646,6 +641,26 @@ impl Drop for Enter {
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let rt = Runtime::new().unwrap_or_else(|e| panic!("boros-rt: cannot set up io_uring: {e}"));
     rt.block_on(future)
+}
+
+impl Abort for Core {
+    fn abort(&self, id: u64) {
+        Core::abort(self, id);
+    }
+}
+
+impl<T: 'static> JoinSet<T> {
+    /// Spawns a task into the set, on the runtime running on this thread.
+    ///
+    /// # Panics
+    /// Outside [`Runtime::block_on`](crate::Runtime::block_on) (the message names
+    /// `JoinSet::spawn`).
+    pub fn spawn<F>(&mut self, future: F)
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(with_current("JoinSet::spawn", |core| core.spawn(future)));
+    }
 }
 
 /// Spawns a task on the runtime running on this thread. The task is `!Send`-friendly: it never

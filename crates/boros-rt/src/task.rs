@@ -1,6 +1,5 @@
 //! Tasks, their join handles, and task groups.
 
-use crate::runtime::Core;
 use crate::slab::Slab;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -31,10 +30,17 @@ impl Task {
     }
 }
 
+/// What a [`JoinHandle`] asks of the loop that runs its task: to abort it. The runtime's core
+/// implements it; this module names nothing above it.
+pub(crate) trait Abort {
+    /// Marks task `id` aborted: the loop drops its future instead of polling it.
+    fn abort(&self, id: u64);
+}
+
 /// Where a task's output goes, shared by the task and its [`JoinHandle`].
 pub(crate) struct JoinState<T> {
     id: u64,
-    core: Weak<Core>,
+    core: Weak<dyn Abort>,
     result: RefCell<Option<Result<T, JoinError>>>,
     finished: Cell<bool>,
     waker: RefCell<Option<Waker>>,
@@ -44,7 +50,7 @@ pub(crate) struct JoinState<T> {
 }
 
 impl<T> JoinState<T> {
-    pub(crate) fn new(id: u64, core: Weak<Core>) -> Self {
+    pub(crate) fn new(id: u64, core: Weak<dyn Abort>) -> Self {
         Self {
             id,
             core,
@@ -313,16 +319,9 @@ impl<T: 'static> JoinSet<T> {
         }
     }
 
-    /// Spawns a task into the set, on the runtime running on this thread.
-    ///
-    /// # Panics
-    /// Outside [`Runtime::block_on`](crate::Runtime::block_on) (the message names
-    /// `JoinSet::spawn`).
-    pub fn spawn<F>(&mut self, future: F)
-    where
-        F: Future<Output = T> + 'static,
-    {
-        let handle = crate::runtime::with_current("JoinSet::spawn", |core| core.spawn(future));
+    /// Adds a task spawned on this thread's runtime to the set (`JoinSet::spawn`, in
+    /// runtime.rs, spawns it).
+    pub(crate) fn insert(&mut self, handle: JoinHandle<T>) {
         let state = handle.state.clone();
         let key = self.handles.insert(handle);
         // A task never finishes before `spawn` returns (it is only scheduled), so the hook is

@@ -160,7 +160,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         driver.wait(1, None)?;
-        driver.reap(|mut c| {
+        driver.reap(boros::completions(|mut c| {
             match c.result() {
                 Ok(n) if n > 0 => {
                     ops += 1;
@@ -179,7 +179,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .into_buf(0)
             };
             pool.push((buf, i));
-        })?;
+        }))?;
         if running && started.elapsed() >= duration {
             running = false;
         }

@@ -1,6 +1,6 @@
 //! Errors: ring setup, refused pushes, and the one mapping from a CQE result to `io::Result`.
 
-use crate::KernelVersion;
+use crate::kernel::KernelVersion;
 use std::{fmt, io};
 
 /// Maps a CQE's `res` to a result: negative values are `-errno`.

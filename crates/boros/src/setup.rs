@@ -1,7 +1,9 @@
 //! Ring setup: the flags boros insists on, the ones it takes where the kernel has them,
 //! and a diagnosis when the kernel says no.
 
-use crate::{error::SetupError, kernel, probe::Support, KernelVersion};
+use crate::error::SetupError;
+use crate::kernel::{self, KernelVersion};
+use crate::probe::Support;
 use io_uring::IoUring;
 use std::io;
 
@@ -63,6 +65,8 @@ pub struct RingInfo {
     pub shrunk: Option<String>,
     /// Opcodes this kernel has.
     pub support: Support,
+    /// Whether the ring takes recv bundles (`IORING_FEAT_RECVSEND_BUNDLE`, Linux 6.10).
+    pub recv_bundles: bool,
 }
 
 /// The smallest submission queue a ring is retried with when locked memory is short.
@@ -190,6 +194,7 @@ fn build_sized(
                     cq_entries: ring.params().cq_entries(),
                     shrunk: None,
                     support: Support::from_probe(&probe),
+                    recv_bundles: ring.params().is_feature_recvsend_bundle(),
                 };
                 return Ok((ring, info));
             }
@@ -246,12 +251,4 @@ pub fn seccomp_filtered() -> bool {
                 .any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2'))
         })
         .unwrap_or(false)
-}
-
-impl<O: ?Sized + crate::op::OpCode> crate::Driver<O> {
-    /// The ring's own descriptor, for [`Config::attach_wq`] of another ring.
-    pub fn ring_fd(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
-        self.ring.as_raw_fd()
-    }
 }

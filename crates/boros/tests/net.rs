@@ -16,7 +16,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 fn next_batch(d: &mut Driver, deadline: Instant) -> Vec<Completion> {
     loop {
         let mut got = Vec::new();
-        d.reap(|c| got.push(c)).unwrap();
+        d.reap(boros::completions(|c| got.push(c))).unwrap();
         if !got.is_empty() {
             return got;
         }
@@ -359,7 +359,7 @@ fn pattern(n: usize) -> Vec<u8> {
 
 fn big_send_through_tiny_ring(bundle: bool) {
     let mut d = Driver::new().unwrap();
-    if bundle && !net::recv_bundles(&d) {
+    if bundle && !net::recv_bundles(d.info()) {
         eprintln!("skipped: no recv bundles (Linux 6.10+)");
         return;
     }
@@ -529,7 +529,7 @@ fn cancel_armed_accept_and_recv() {
     d.submit().unwrap();
     d.wait(0, Some(Duration::from_millis(20))).unwrap();
     assert_eq!(
-        d.reap(|_| {}).unwrap(),
+        d.reap(boros::completions(|_| {})).unwrap(),
         0,
         "nothing completes before the cancel"
     );
@@ -723,7 +723,7 @@ fn socket_options_on_the_ring_or_by_system_call() {
     let mut d = Driver::new().unwrap();
     let (s, _c) = tcp_pair(false);
     let fd = s.as_raw_fd();
-    if !net::sockopt_cmds(&d) {
+    if !net::sockopt_cmds(d.info()) {
         eprintln!("no socket option commands (6.7+): system calls only");
         net::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1).unwrap();
         assert_eq!(
@@ -934,7 +934,7 @@ fn echo_under_steady_load_keeps_flowing() {
             "the server loop stalled"
         );
         d.wait(1, Some(Duration::from_millis(50))).unwrap();
-        d.reap(|c| batch.push(c)).unwrap();
+        d.reap(boros::completions(|c| batch.push(c))).unwrap();
         let mut dirty = Vec::new();
         for mut c in batch.drain(..) {
             if c.token == u64::MAX {
@@ -1012,7 +1012,7 @@ fn send_zc_through_reap_ops() {
     let mut back = None;
     while back.is_none() {
         d.wait(1, Some(Duration::from_millis(20))).unwrap();
-        d.reap_ops(|cqe, op| match op {
+        d.reap(|cqe, op| match op {
             OpRef::Live(_) => seen.push(("live", cqe.result, cqe.flags)),
             OpRef::Done(op) => {
                 seen.push(("done", cqe.result, cqe.flags));
@@ -1084,6 +1084,8 @@ fn direct_socket_and_accept_in_file_slots() {
         run1(&mut d, Box::new(op::Close::new(Target::Fixed(s))))
             .result()
             .unwrap();
-        d.free_file_slot(s);
     }
+    // Each close freed its slot.
+    let (size, free) = d.file_table().unwrap();
+    assert_eq!(free, size);
 }

@@ -8,7 +8,6 @@ use crate::args::{self, cstring};
 use crate::js::{self, codes, JsBuf, Result};
 use crate::ops::{CloseFixed, OpenFixed, Plain, ReadCopy, StatOut};
 use crate::runtime;
-use boros::io_uring::types::DestinationSlot;
 use boros::op::{self, Target};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -117,12 +116,8 @@ pub fn open_fixed(path: String, flags: i32, mode: u32, token: u32) -> Result<f64
             rt.settle_now(token, -libc::ENFILE);
             return Ok(-1.0);
         };
-        let dest = DestinationSlot::try_from_slot_target(slot)
-            .map_err(|_| js::error(codes::OUT_OF_RANGE, "bad file slot"));
-        let queued = dest.and_then(|d| {
-            let op = op::OpenAt::new(path, flags, mode).direct(d);
-            rt.queue(OpenFixed::new(op, slot, token))
-        });
+        let op = op::OpenAt::new(path, flags, mode).direct(slot);
+        let queued = rt.queue(OpenFixed::new(op, slot, token));
         if queued.is_err() {
             rt.driver.free_file_slot(slot);
         }

@@ -92,7 +92,7 @@ impl NativeBufferPool {
             // were emptied (PoolMem::drop -> unregister) and no op uses it any more.
             match unsafe { rt.driver.register_buffers(&iovecs) } {
                 Ok(first) => {
-                    mem.first.set(Some(first));
+                    mem.registered(first, rt.driver.releases());
                     Ok(None)
                 }
                 Err(e) => Ok(Some(refusal_reason(&e, mem.size * count as usize))),

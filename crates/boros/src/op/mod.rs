@@ -115,6 +115,37 @@ pub unsafe trait OpCode: Any {
     fn buf_group(&self) -> Option<u16> {
         None
     }
+
+    /// What the op does to a slot of the registered file table, if anything: the driver then
+    /// keeps the slot allocator right by itself (see [`SlotUse`]).
+    fn file_slot(&self) -> Option<SlotUse> {
+        None
+    }
+}
+
+/// How an op uses a slot of the ring's registered file table. The driver frees the slot
+/// (back to [`Driver::alloc_file_slot`](crate::Driver::alloc_file_slot)) at the op's final
+/// CQE, so that every slot is freed exactly once, by the op that emptied it, in both
+/// runtimes: a slot an open failed to fill (`Fills`, result `< 0`: an error, a cancel, a
+/// broken link), or a slot a close emptied (`Empties`, result `>= 0`). A host that
+/// allocated a slot and then could not push its open frees it itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotUse {
+    /// The op fills this slot (a direct open).
+    Fills(u32),
+    /// The op empties this slot (a direct close).
+    Empties(u32),
+}
+
+impl SlotUse {
+    /// The slot to free after a final CQE with `result`, if any.
+    pub fn freed_by(self, result: i32) -> Option<u32> {
+        match self {
+            SlotUse::Fills(slot) if result < 0 => Some(slot),
+            SlotUse::Empties(slot) if result >= 0 => Some(slot),
+            _ => None,
+        }
+    }
 }
 
 /// The file an op works on: a plain descriptor, or an index in the ring's registered file table.
