@@ -109,6 +109,13 @@ const cases = [
     (p) => viaRaw(p, ['GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'])
   ],
   ['raw: Connection: close from the client', (p) => viaRaw(p, [GET('/', 'Connection: close\r\n')])],
+  ['raw: HTTP/1.1 without Host: 400 and closed (requireHostHeader)', (p) => viaRaw(p, ['GET / HTTP/1.1\r\n\r\n'])],
+  [
+    'raw: HTTP/1.1 without Host, requireHostHeader: false',
+    (p) => viaRaw(p, ['GET / HTTP/1.1\r\n\r\n']),
+    { requireHostHeader: false }
+  ],
+  ['raw: HTTP/1.0 without Host is answered', (p) => viaRaw(p, ['GET /json HTTP/1.0\r\n\r\n'])],
   ['raw: HEAD gets no body', (p) => viaRaw(p, ['HEAD /json HTTP/1.1\r\nHost: x\r\n\r\n'])],
   [
     'raw: Expect: 100-continue',

@@ -32,6 +32,8 @@ export interface ServerOptions {
   IncomingMessage?: unknown
   ServerResponse?: unknown
   insecureHTTPParser?: boolean
+  /** As node:http (default true): an HTTP/1.1 request without a Host header gets a 400 and a close. */
+  requireHostHeader?: boolean
   joinDuplicateHeaders?: boolean
   connectionsCheckingInterval?: number
 }
@@ -272,6 +274,12 @@ export class Server extends EventEmitter {
         const res = new ServerResponse(req, engine, this.#finished)
         this.#open.set(r.conn, res)
         socket._httpMessage = res
+        if (r.versionMinor === 1 && this.#options.requireHostHeader !== false && !hasHost(r.rawHeaders)) {
+          // node:http (RFC 9112 3.2): no 'request' event, a 400 with Connection: close.
+          res.writeHead(400, ['Connection', 'close'])
+          res.end()
+          continue
+        }
         if (r.expectContinue && this.listenerCount('checkContinue') > 0) {
           this.emit('checkContinue', req, res)
         } else {
@@ -326,4 +334,10 @@ export function createServer(options?: ServerOptions | RequestListener, listener
   if (!usesRing())
     return http.createServer(options as http.ServerOptions, listener as unknown as http.RequestListener) as never
   return new Server(options, listener)
+}
+
+/** Whether raw headers (name, value, ...) hold a Host header. */
+function hasHost(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') return true
+  return false
 }
