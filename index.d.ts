@@ -397,9 +397,10 @@ export declare function sendv(fd: number, buffers: ArrayBufferView[], token: num
 
 /**
  * `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
- * `uv_tcp_keepalive`; 0 or `-errno`.
+ * `uv_tcp_keepalive_ex`: probes every `interval` seconds (default 1), `count` of them (default
+ * 10), the optional two from Node 24's `setKeepAlive({ interval, count })`; 0 or `-errno`.
  */
-export declare function setKeepAlive(fd: number, on: boolean, delay: number): number
+export declare function setKeepAlive(fd: number, on: boolean, delay: number, interval?: number | undefined | null, count?: number | undefined | null): number
 
 /**
  * `SO_LINGER` with a zero timeout, so the close that follows sends a reset (`resetAndDestroy`);

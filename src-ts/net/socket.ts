@@ -62,6 +62,12 @@ interface Address {
 type WriteCb = (err?: Error | null) => void
 
 /** node:net's `Socket`, on io_uring. */
+/**
+ * Whether the running Node's `socket.setKeepAlive` takes Node 24's options object and its
+ * interval and count (asked of node:net itself: four parameters instead of two).
+ */
+const KEEPALIVE_EX = nodeNet.Socket.prototype.setKeepAlive.length >= 4
+
 export class Socket extends Duplex {
   /** Whether a connect is under way. */
   connecting = false
@@ -79,7 +85,7 @@ export class Socket extends Duplex {
   #timer: NodeJS.Timeout | undefined
   #referenced = true
   #noDelay: boolean | undefined
-  #keepAlive: [boolean, number] | undefined
+  #keepAlive: [boolean, number, number?, number?] | undefined
   #peer: Address | undefined
   #local: Address | undefined
   #bytesRead = 0
@@ -153,7 +159,7 @@ export class Socket extends Duplex {
     if (!this.#referenced) conn.setReferenced(false)
     const b = ring()
     if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
-    if (this.#keepAlive !== undefined) b.setKeepAlive(fd, this.#keepAlive[0], this.#keepAlive[1])
+    if (this.#keepAlive !== undefined) b.setKeepAlive(fd, ...this.#keepAlive)
   }
 
   #activity(): void {
@@ -530,11 +536,24 @@ export class Socket extends Duplex {
   }
 
   /** `SO_KEEPALIVE`, first probe after `initialDelay` ms. */
-  setKeepAlive(enable = false, initialDelay = 0): this {
-    const delay = ~~(initialDelay / 1000)
-    this.#keepAlive = [Boolean(enable), delay]
+  setKeepAlive(
+    enable?: boolean | { enable?: boolean; initialDelay?: number; interval?: number; count?: number },
+    initialDelay?: number,
+    interval?: number,
+    count?: number
+  ): this {
+    // Node 24's form (setKeepAlive({ enable, initialDelay, interval, count }) and the interval
+    // and count arguments), where the running Node's own setKeepAlive takes it.
+    if (KEEPALIVE_EX && enable !== null && typeof enable === 'object') {
+      ;({ enable, initialDelay, interval, count } = enable)
+    } else if (!KEEPALIVE_EX) interval = count = undefined
+    const on = Boolean(enable)
+    const delay = ~~((initialDelay as number) / 1000)
+    const every = interval === undefined ? undefined : ~~(interval / 1000)
+    const probes = Number.isInteger(count) && (count as number) > 0 ? (count as number) : undefined
+    this.#keepAlive = [on, delay, every, probes]
     const conn = this.#conn
-    if (conn !== undefined && conn.fd >= 0) ring().setKeepAlive(conn.fd, Boolean(enable), delay)
+    if (conn !== undefined && conn.fd >= 0) ring().setKeepAlive(conn.fd, on, delay, every, probes)
     return this
   }
 

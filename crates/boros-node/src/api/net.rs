@@ -387,17 +387,20 @@ pub fn set_no_delay(fd: i32, on: bool) -> Result<i32> {
 }
 
 /// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
-/// `uv_tcp_keepalive`; 0 or `-errno`.
+/// `uv_tcp_keepalive_ex`: probes every `interval` seconds (default 1), `count` of them (default
+/// 10), the optional two from Node 24's `setKeepAlive({ interval, count })`; 0 or `-errno`.
 #[napi]
-pub fn set_keep_alive(fd: i32, on: bool, delay: u32) -> Result<i32> {
+pub fn set_keep_alive(fd: i32, on: bool, delay: u32, interval: Option<u32>, count: Option<u32>) -> Result<i32> {
     let fd = args::fd(fd)?;
+    let int = |v: u32| v.min(i32::MAX as u32) as i32;
     let r = (|| {
         bnet::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on))?;
         if on && delay > 0 {
-            let d = delay.min(i32::MAX as u32) as i32;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, d)?;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1)?;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 10)?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, int(delay))?;
+            let interval = interval.filter(|&v| v > 0).unwrap_or(1);
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, int(interval))?;
+            let count = count.filter(|&v| v > 0).unwrap_or(10);
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, int(count))?;
         }
         Ok::<_, std::io::Error>(())
     })();
