@@ -390,7 +390,13 @@ pub fn set_no_delay(fd: i32, on: bool) -> Result<i32> {
 /// `uv_tcp_keepalive_ex`: probes every `interval` seconds (default 1), `count` of them (default
 /// 10), the optional two from Node 24's `setKeepAlive({ interval, count })`; 0 or `-errno`.
 #[napi]
-pub fn set_keep_alive(fd: i32, on: bool, delay: u32, interval: Option<u32>, count: Option<u32>) -> Result<i32> {
+pub fn set_keep_alive(
+    fd: i32,
+    on: bool,
+    delay: u32,
+    interval: Option<u32>,
+    count: Option<u32>,
+) -> Result<i32> {
     let fd = args::fd(fd)?;
     let int = |v: u32| v.min(i32::MAX as u32) as i32;
     let r = (|| {
