@@ -281,15 +281,25 @@ export function viaRaw(port, parts, { gapMs = 0, quietMs = 300, endAfterWrite = 
     let text = ''
     let closed = false
     let reset = false
+    // "Quiet" is quietMs of a running event loop without data: ticks of 20 ms are counted, not
+    // wall time. On a loaded machine a process can be descheduled for longer than quietMs; a
+    // plain timer then fires in the first loop turn after the stall, before the poll phase has
+    // read the reply that is already waiting (the servers run in this process too), and the case
+    // saw "nothing" (Node 24 full runs, 1 in 3 runs of this file alone, on both backends).
     let quiet
+    let idle = 0
     const finish = () => {
-      clearTimeout(quiet)
+      clearInterval(quiet)
+      quiet = undefined
       s.destroy()
       resolve({ text: normalizeRaw(text), closed, reset })
     }
     const arm = () => {
-      clearTimeout(quiet)
-      quiet = setTimeout(finish, quietMs)
+      idle = 0
+      if (quiet !== undefined) return
+      quiet = setInterval(() => {
+        if (++idle * 20 >= quietMs) finish()
+      }, 20)
     }
     s.setEncoding('latin1')
     s.on('data', (d) => {
