@@ -167,6 +167,74 @@ function outcome(r) {
   return { kind: 'rejected', status: res.status, closed: r.closed }
 }
 
+/** Sends `parts` to both servers: null when the engine did what node:http did, else both outcomes. */
+async function compare(nodePort, enginePort, parts, timeout = 600) {
+  const opts = { settle: 10, timeout, gap: 2 }
+  const [a, b] = await Promise.all([exchange(nodePort, parts, opts), exchange(enginePort, parts, opts)])
+  const want = outcome(a)
+  const got = outcome(b)
+  let same
+  if (want.kind === 'ok') same = got.kind === 'ok' && JSON.stringify(got.echo) === JSON.stringify(want.echo)
+  else if (want.kind === 'waiting') same = got.kind === 'waiting'
+  else same = got.kind === 'rejected' || got.kind === 'closed'
+  return same ? null : { node: want, engine: got }
+}
+
+// What the fuzz found (1 run in 5 failed on one of them): request lines llhttp takes and
+// httparse refused (extra spaces, HTTP/0.9 without a version, versions 0.9 and 2.0), chunk-size
+// lines httparse took and llhttp refuses (empty, a space after the size, extensions without
+// a size), line ends before a request and after one that closes, a tab after a Content-Length, and the
+// Host header policy (node:http's, not llhttp's: see nodeEcho).
+const FOUND = [
+  'GET /  HTTP/1.0\r\nHost: x\r\n\r\n',
+  'GET  /a HTTP/1.1\r\nHost: x\r\n\r\n',
+  'GET /x\r\nHost: x\r\n\r\n',
+  'PUT /.z(,-;GHTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nab',
+  'GET /x HTTP/0.9\r\nHost: x\r\n\r\n',
+  'GET /x HTTP/2.0\r\nHost: x\r\n\r\n',
+  'GET /x HTTP/1.2\r\nHost: x\r\n\r\n',
+  'GET /x \r\nHost: x\r\n\r\n',
+  'GET /\tHTTP/1.0\r\n\r\n',
+  'PATCH / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n\r\n\r\n',
+  'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0 \r\n\r\n',
+  'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n;a\r\n\r\n',
+  'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n',
+  'POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\n\r\n',
+  "GET //'(._) HTTP/1.1\r\nHot: x\r\nConnection: close\r\n\r\n",
+  'POST /a HTTP/1.0\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n\r',
+  'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n\r\n\n',
+  '\rGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  '\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  'DELETE /b HTTP/1.0\r\nHost: x\r\nConnection: close\r\nContent-Length: 1\t\r\n\r\n%',
+  'DELETE /b HTTP/1.0\r\nHost: x\r\nConnection: close\r\nContent-Length: 1 \r\n\r\n%'
+]
+
+test('the differences the fuzz found stay fixed', async (t) => {
+  if (!onRing) return t.pass('skipped: io_uring unavailable (the engine does not run on the fallback)')
+  const node = await nodeEcho()
+  const engine = await engineEcho()
+  try {
+    const diffs = []
+    await Promise.all(
+      FOUND.map(async (req) => {
+        const bytes = Buffer.from(req, 'latin1')
+        for (const parts of [[bytes], [...bytes].map((b) => Buffer.from([b]))]) {
+          // 5 s: none of these waits, and one byte at a time, all at once, can take longer than
+          // the fuzz's 600 ms on a loaded machine (llhttp answers at the bad byte, the engine at
+          // the end of the head).
+          const d = await compare(node.address().port, engine.address().port, parts, 5000)
+          if (d !== null) diffs.push({ req, pieces: parts.length, ...d })
+        }
+      })
+    )
+    t.deepEqual(diffs, [])
+  } finally {
+    node.close()
+    node.closeAllConnections()
+    await engine.close()
+  }
+})
+
 test('the engine parses what llhttp parses, and rejects what it rejects, split anywhere', async (t) => {
   if (!onRing) return t.pass('skipped: io_uring unavailable (the engine does not run on the fallback)')
   t.timeout(RUNS * 3000 + 30_000)
@@ -179,17 +247,9 @@ test('the engine parses what llhttp parses, and rejects what it rejects, split a
     await fc.assert(
       fc.asyncProperty(caseArb, async ({ req, mutations, splits }) => {
         const bytes = mutate(req, mutations)
-        const parts = pieces(bytes, splits)
-        const opts = { settle: 10, timeout: 600, gap: 2 }
-        const [a, b] = await Promise.all([exchange(nodePort, parts, opts), exchange(enginePort, parts, opts)])
-        const want = outcome(a)
-        const got = outcome(b)
-        let same
-        if (want.kind === 'ok') same = got.kind === 'ok' && JSON.stringify(got.echo) === JSON.stringify(want.echo)
-        else if (want.kind === 'waiting') same = got.kind === 'waiting'
-        else same = got.kind === 'rejected' || got.kind === 'closed'
-        if (!same) mismatches.push({ bytes: bytes.toString('latin1'), node: want, engine: got })
-        return same
+        const d = await compare(nodePort, enginePort, pieces(bytes, splits))
+        if (d !== null) mismatches.push({ bytes: bytes.toString('latin1'), ...d })
+        return d === null
       }),
       { numRuns: RUNS, seed: process.env.BOROS_HTTP_FUZZ_SEED ? Number(process.env.BOROS_HTTP_FUZZ_SEED) : undefined }
     )

@@ -153,12 +153,18 @@ impl Parser {
             match self.state {
                 State::Dead => return data.len(),
                 State::Upgraded => return pos,
-                State::Closed if avail > 0 => {
-                    return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len())
+                // llhttp lets line ends follow a request that closes; anything else is an error.
+                State::Closed if data[pos..].iter().all(|&c| c == b'\r' || c == b'\n') => {
+                    return data.len()
                 }
-                State::Closed => return pos,
+                State::Closed => return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len()),
                 State::Head => {
-                    if avail == 0 {
+                    // As llhttp: line ends before a request line are skipped (a lone CR included).
+                    pos += data[pos..]
+                        .iter()
+                        .take_while(|&&c| c == b'\r' || c == b'\n')
+                        .count();
+                    if pos == data.len() {
                         return pos;
                     }
                     let mut hdrs = [EMPTY_HEADER; 64];
@@ -193,6 +199,9 @@ impl Parser {
                     if rem == take as u64 {
                         self.end_body(emit);
                     }
+                }
+                State::ChunkSize if !chunk_line_ok(&data[pos..]) => {
+                    return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len())
                 }
                 State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
                     Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
@@ -269,7 +278,11 @@ impl Parser {
 
     fn end_body(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
         emit(Event::BodyEnd);
-        self.state = if self.last { State::Closed } else { State::Head };
+        self.state = if self.last {
+            State::Closed
+        } else {
+            State::Head
+        };
     }
 
     /// One head from the start of `data`: `Some(bytes used)` (head and any inline body),
@@ -281,35 +294,63 @@ impl Parser {
         lim: ParseLimits<'_>,
         emit: &mut dyn FnMut(Event<'_>),
     ) -> Result<Option<usize>, httparse::Error> {
-        let mut req = httparse::Request::new(hdrs);
-        let n = match req.parse(data)? {
-            Status::Partial => return Ok(None),
-            Status::Complete(n) => n,
+        let (method, url, v11, headers, n) = match lenient_line(data) {
+            // A request line llhttp takes and httparse does not: its headers after it.
+            Some(line) => match httparse::parse_headers(&data[line.len..], hdrs)? {
+                Status::Partial => return Ok(None),
+                Status::Complete((hn, headers)) => {
+                    (line.method, line.url, false, headers, line.len + hn)
+                }
+            },
+            None => {
+                let mut req = httparse::Request::new(hdrs);
+                let parsed = match req.parse(data) {
+                    // A line llhttp may still take, not complete yet: wait for its end.
+                    Err(_) if !data.contains(&b'\n') && lenient_prefix(data) => return Ok(None),
+                    r => r?,
+                };
+                match parsed {
+                    Status::Partial => return Ok(None),
+                    Status::Complete(n) => (
+                        req.method.unwrap_or(""),
+                        req.path.unwrap_or(""),
+                        req.version == Some(1),
+                        &*req.headers,
+                        n,
+                    ),
+                }
+            }
         };
         if bare_lf(&data[..n]) {
             return self.err(w::ERR_LF_EXPECTED, emit);
         }
-        let method = req.method.unwrap_or("");
         if !lim.methods.is_empty() && !lim.methods.iter().any(|m| m == method) {
             return self.err(w::ERR_INVALID_METHOD, emit);
         }
-        let url = req.path.unwrap_or("");
         if !url_ok(method, url.as_bytes()) {
             return self.err(w::ERR_INVALID_URL, emit);
         }
-        let v11 = req.version == Some(1);
         // llhttp's count: url, names and values.
         let mut counted = url.len();
         let mut cl: Option<u64> = None;
         let (mut te, mut chunked) = (false, false);
         let (mut close, mut keep, mut conn_upgrade, mut has_upgrade) = (false, false, false, false);
         let mut expect_continue = false;
-        for h in req.headers.iter() {
+        for h in headers.iter() {
             counted += h.name.len() + h.value.len();
             let name = h.name.as_bytes();
             if name.eq_ignore_ascii_case(b"content-length") {
                 if cl.is_some() {
                     return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
+                }
+                // llhttp takes spaces after the digits, not a tab (httparse trims both off).
+                let end = h.value.as_ptr() as usize + h.value.len() - data.as_ptr() as usize;
+                if data[end..]
+                    .iter()
+                    .take_while(|&&c| c == b' ' || c == b'\t')
+                    .any(|&c| c == b'\t')
+                {
+                    return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
                 }
                 match content_length(h.value) {
                     Some(v) => cl = Some(v),
@@ -353,7 +394,7 @@ impl Parser {
             method,
             url,
             v11,
-            headers: req.headers,
+            headers,
             keep_alive,
             upgrade,
             expect_continue,
@@ -370,18 +411,30 @@ impl Parser {
         } else if len > 0 && (data.len() - n) as u64 >= len {
             head.body = Some(&data[n..n + len as usize]);
             used += len as usize;
-            self.state = if self.last { State::Closed } else { State::Head };
+            self.state = if self.last {
+                State::Closed
+            } else {
+                State::Head
+            };
         } else if len > 0 {
             head.streaming = true;
             self.state = State::Length(len);
         } else {
-            self.state = if self.last { State::Closed } else { State::Head };
+            self.state = if self.last {
+                State::Closed
+            } else {
+                State::Head
+            };
         }
         emit(Event::Request(head));
         Ok(Some(used))
     }
 
-    fn err(&mut self, kind: i64, emit: &mut dyn FnMut(Event<'_>)) -> Result<Option<usize>, httparse::Error> {
+    fn err(
+        &mut self,
+        kind: i64,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Option<usize>, httparse::Error> {
         self.state = State::Dead;
         emit(Event::Error(kind));
         Ok(Some(0))
@@ -402,6 +455,102 @@ fn url_ok(method: &str, url: &[u8]) -> bool {
     }
 }
 
+/// A request line llhttp accepts that httparse refuses (node:http answers these):
+/// `METHOD SP+ target SP+ HTTP/x.y CRLF` with more than one space somewhere, versions 0.9 and
+/// 2.0, or no version at all (HTTP/0.9's `METHOD SP+ target CRLF`). Served as HTTP/1.0 (not
+/// kept alive without `Connection: keep-alive`, as llhttp for any version but 1.1).
+struct LenientLine<'b> {
+    method: &'b str,
+    url: &'b str,
+    /// Bytes of the line with its CRLF.
+    len: usize,
+}
+
+fn lenient_line(data: &[u8]) -> Option<LenientLine<'_>> {
+    let eol = data.iter().position(|&c| c == b'\n')?;
+    if eol == 0 || data[eol - 1] != b'\r' {
+        return None;
+    }
+    let line = &data[..eol - 1];
+    let m = line.iter().take_while(|&&c| is_token(c)).count();
+    let spaces = |from: usize| line[from..].iter().take_while(|&&c| c == b' ').count();
+    let s1 = spaces(m);
+    if m == 0 || s1 == 0 {
+        return None;
+    }
+    let u0 = m + s1;
+    let u = line[u0..]
+        .iter()
+        .take_while(|&&c| c > b' ' && c != 0x7f)
+        .count();
+    if u == 0 {
+        return None;
+    }
+    let rest = &line[u0 + u..];
+    let s2 = rest.iter().take_while(|&&c| c == b' ').count();
+    let version = &rest[s2..];
+    let strict = s1 == 1 && s2 == 1 && (version == b"HTTP/1.1" || version == b"HTTP/1.0");
+    let ok = match (s2, version) {
+        (0, []) => true,
+        (0, _) => false,
+        (_, v) => matches!(v, b"HTTP/0.9" | b"HTTP/1.0" | b"HTTP/1.1" | b"HTTP/2.0"),
+    };
+    if strict || !ok {
+        return None;
+    }
+    Some(LenientLine {
+        method: std::str::from_utf8(&line[..m]).ok()?,
+        url: std::str::from_utf8(&line[u0..u0 + u]).ok()?,
+        len: eol + 1,
+    })
+}
+
+/// Whether `data` (no line end yet) can still become a line `lenient_line` takes.
+fn lenient_prefix(data: &[u8]) -> bool {
+    let line = data.strip_suffix(b"\r").unwrap_or(data);
+    let m = line.iter().take_while(|&&c| is_token(c)).count();
+    let s1 = line[m..].iter().take_while(|&&c| c == b' ').count();
+    if m == line.len() || m + s1 == line.len() {
+        return true;
+    }
+    let u0 = m + s1;
+    let u = line[u0..]
+        .iter()
+        .take_while(|&&c| c > b' ' && c != 0x7f)
+        .count();
+    if m == 0 || s1 == 0 || u == 0 {
+        return false;
+    }
+    let rest = &line[u0 + u..];
+    let s2 = rest.iter().take_while(|&&c| c == b' ').count();
+    let v = &rest[s2..];
+    match s2 {
+        0 => v.is_empty(),
+        _ => {
+            let full = [&b"HTTP/0.9"[..], b"HTTP/1.0", b"HTTP/1.1", b"HTTP/2.0"];
+            full.iter()
+                .any(|f| f.starts_with(v) && (data.len() == line.len() || v.len() == f.len()))
+        }
+    }
+}
+
+/// An HTTP token byte (RFC 9110 tchar).
+fn is_token(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+/// The start of a chunk-size line as llhttp takes it: hex digits, then `;` (extensions) or the
+/// CR; httparse also takes an empty size, spaces after it, and extensions without a size.
+/// (Not complete yet: true, decided once more bytes come.)
+fn chunk_line_ok(b: &[u8]) -> bool {
+    let digits = b.iter().take_while(|c| c.is_ascii_hexdigit()).count();
+    match b.get(digits) {
+        _ if digits == 0 => b.is_empty(),
+        None | Some(b';') | Some(b'\r') => true,
+        Some(_) => false,
+    }
+}
+
 /// A line ending without its CR (httparse accepts it; llhttp does not).
 fn bare_lf(b: &[u8]) -> bool {
     b.iter()
@@ -410,8 +559,14 @@ fn bare_lf(b: &[u8]) -> bool {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let s = b.iter().position(|c| *c != b' ' && *c != b'\t').unwrap_or(b.len());
-    let e = b.iter().rposition(|c| *c != b' ' && *c != b'\t').map_or(s, |e| e + 1);
+    let s = b
+        .iter()
+        .position(|c| *c != b' ' && *c != b'\t')
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| *c != b' ' && *c != b'\t')
+        .map_or(s, |e| e + 1);
     &b[s..e.max(s)]
 }
 
