@@ -8,10 +8,10 @@
  */
 import { unlinkSync } from 'node:fs'
 import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
+import { ECANCELED, EMFILE, ENFILE, ENOTCONN, IOV_MAX } from '../errno.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
-import { ECANCELED, EMFILE, ENFILE, ENOTCONN, IOV_MAX } from '../errno.js'
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {

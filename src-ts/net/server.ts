@@ -11,12 +11,20 @@ import { chmodSync, statSync } from 'node:fs'
 import * as nodeNet from 'node:net'
 import * as stream from 'node:stream'
 import { ring } from '../binding.js'
+import { EAFNOSUPPORT } from '../errno.js'
 import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
-import { isPipeName, normalizeArgs, toNumber, validateAbortSignal, validatePort, type Callback } from './args.js'
-import { Listener, type ListenAddress, closeFd } from './connection.js'
+import {
+  type Callback,
+  isPipeName,
+  normalizeArgs,
+  toNumber,
+  validateAbortSignal,
+  validateNumber,
+  validatePort
+} from './args.js'
+import { closeFd, type ListenAddress, Listener } from './connection.js'
 import { withHostPort } from './net-errors.js'
 import { HAS_BLOCK_LIST, kAccepted, kOnDestroy, Socket } from './socket.js'
-import { EAFNOSUPPORT } from '../errno.js'
 
 /** Whether the running Node's libuv (1.48+) chmods a pipe to exactly the asked bits. */
 const UV_CHMOD_EXACT = ((): boolean => {
@@ -29,12 +37,6 @@ const IN_CLUSTER_WORKER = cluster.isWorker
 
 /** A Unix socket path's limit (`sizeof(sun_path)`, its NUL included). */
 const SUN_PATH_MAX = 108
-
-/** `validateNumber` as node:net's Server constructor uses it. */
-function validateNumber(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
-}
-
 
 /** Options of `createServer()`. */
 export interface ServerOptions {
