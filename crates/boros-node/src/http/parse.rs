@@ -269,11 +269,7 @@ impl Parser {
 
     fn end_body(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
         emit(Event::BodyEnd);
-        self.state = if self.last {
-            State::Closed
-        } else {
-            State::Head
-        };
+        self.state = if self.last { State::Closed } else { State::Head };
     }
 
     /// One head from the start of `data`: `Some(bytes used)` (head and any inline body),
@@ -374,30 +370,18 @@ impl Parser {
         } else if len > 0 && (data.len() - n) as u64 >= len {
             head.body = Some(&data[n..n + len as usize]);
             used += len as usize;
-            self.state = if self.last {
-                State::Closed
-            } else {
-                State::Head
-            };
+            self.state = if self.last { State::Closed } else { State::Head };
         } else if len > 0 {
             head.streaming = true;
             self.state = State::Length(len);
         } else {
-            self.state = if self.last {
-                State::Closed
-            } else {
-                State::Head
-            };
+            self.state = if self.last { State::Closed } else { State::Head };
         }
         emit(Event::Request(head));
         Ok(Some(used))
     }
 
-    fn err(
-        &mut self,
-        kind: i64,
-        emit: &mut dyn FnMut(Event<'_>),
-    ) -> Result<Option<usize>, httparse::Error> {
+    fn err(&mut self, kind: i64, emit: &mut dyn FnMut(Event<'_>)) -> Result<Option<usize>, httparse::Error> {
         self.state = State::Dead;
         emit(Event::Error(kind));
         Ok(Some(0))
@@ -426,14 +410,8 @@ fn bare_lf(b: &[u8]) -> bool {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let s = b
-        .iter()
-        .position(|c| *c != b' ' && *c != b'\t')
-        .unwrap_or(b.len());
-    let e = b
-        .iter()
-        .rposition(|c| *c != b' ' && *c != b'\t')
-        .map_or(s, |e| e + 1);
+    let s = b.iter().position(|c| *c != b' ' && *c != b'\t').unwrap_or(b.len());
+    let e = b.iter().rposition(|c| *c != b' ' && *c != b'\t').map_or(s, |e| e + 1);
     &b[s..e.max(s)]
 }
 
