@@ -74,6 +74,7 @@ export class Connection {
     this.fd = fd
     this.events = events
     counters.sockets++
+    counters.opened++
   }
 
   /** Bytes queued by `write()` and not yet taken by the kernel. */
