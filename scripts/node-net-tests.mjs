@@ -25,7 +25,13 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def
 }
 if (args.includes('--help')) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 16).join('\n'))
+  console.log(
+    fs
+      .readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1, 16)
+      .join('\n')
+  )
   process.exit(0)
 }
 const dir = opt('dir', process.env.BOROS_NODE_TESTS)
@@ -117,7 +123,9 @@ const unserved = ran.filter(([, r]) => r.boros.ok && r.boros.served === 0)
 console.log(`Node ${process.versions.node === undefined ? '' : ''}${node} — ${dir}`)
 console.log(`tests: ${files.length} (${ran.length} run, ${files.length - ran.length} skipped)`)
 console.log(`pass on node:net: ${nodePass}/${ran.length}; on boros/net: ${borosPass}/${ran.length}; both: ${both}`)
-console.log(`passing with boros/net but no boros socket was opened (the test used none of its paths): ${unserved.length}`)
+console.log(
+  `passing with boros/net but no boros socket was opened (the test used none of its paths): ${unserved.length}`
+)
 if (regressions.length) {
   console.log(`\npass on node:net, fail on boros/net (${regressions.length}):`)
   for (const [f, r] of regressions) console.log(`  ${f}: ${r.boros.firstError}`)

@@ -98,7 +98,7 @@ export class UserRead {
       const n = Math.min(buf.byteLength, chunk.length - off)
       buf.set(chunk.subarray(off, off + n))
       off += n
-      const go = this.#cb(n, buf) !== false
+      const go = this.#cb(n, buf) !== false && !this.#stopped
       if (this.#gen !== undefined) {
         const next = this.#gen()
         if (isUint8Array(next)) this.#buf = next
@@ -110,6 +110,11 @@ export class UserRead {
       }
     }
     return true
+  }
+
+  /** `pause()` (in the callback or not): nothing more is given until `flush()`. */
+  stop(): void {
+    this.#stopped = true
   }
 
   /** Gives the kept bytes, if any; whether receiving may go on. */

@@ -169,7 +169,10 @@ export class Socket extends Duplex {
       (isUint8Array(onread.buffer) || typeof onread.buffer === 'function') &&
       typeof onread.callback === 'function'
     ) {
-      this.#userRead = new UserRead(onread.buffer as Uint8Array | (() => Uint8Array), onread.callback as UserReadCb)
+      this.#userRead = new UserRead(
+        onread.buffer as Uint8Array | (() => Uint8Array),
+        (onread.callback as UserReadCb).bind(this)
+      )
     }
     if (options.noDelay) this.#noDelay = true
     if (options.keepAlive)
@@ -237,15 +240,18 @@ export class Socket extends Duplex {
 
   override pause(): this {
     const conn = this.#conn
-    if (this.#userRead !== undefined && !this.connecting && conn?.reading) conn.pause()
+    if (this.#userRead !== undefined && !this.connecting && conn !== undefined) {
+      this.#userRead.stop()
+      if (conn.reading) conn.pause()
+    }
     return super.pause()
   }
 
   #userResume(): void {
     const conn = this.#conn
-    if (this.connecting || conn === undefined || conn.reading || conn.fd < 0) return
+    if (this.connecting || conn === undefined || conn.fd < 0) return
     // Bytes of a round the callback stopped in the middle of come first.
-    if (this.#userRead!.flush()) conn.resume()
+    if (this.#userRead!.flush() && !conn.reading) conn.resume()
   }
 
   #activity(): void {
@@ -447,6 +453,11 @@ export class Socket extends Duplex {
             const e = codedError(Error, 'ETIMEDOUT', `connect ETIMEDOUT ${to.host}:${to.port}`)
             Object.assign(e, { errno: -110, syscall: 'connect', address: to.host, port: to.port })
             err = e
+          }
+          // node:net names the local end when both were given: "... - Local (addr:port)".
+          if (local?.address && local.port && (err as NodeJS.ErrnoException).syscall === 'connect') {
+            Object.assign(err, { localAddress: local.address, localPort: local.port })
+            err.message += ` - Local (${local.address}:${local.port})`
           }
           errors.push(err)
           if (i + 1 < targets.length) next(i + 1)
