@@ -361,7 +361,7 @@ export class Socket extends Duplex {
         for (const a of addresses) {
           this.emit('lookup', err, a.address, a.family, target.host)
           if (!this.connecting) return
-          if (nodeNet.isIP(a.address) && (a.family === 4 || a.family === 6)) {
+          if (typeof a.address === 'string' && nodeNet.isIP(a.address) && (a.family === 4 || a.family === 6)) {
             first ??= a.family
             const group = valid[a.family === first ? 0 : 1]
             if (!group.some((x) => x.address === a.address)) group.push(a)
@@ -369,7 +369,7 @@ export class Socket extends Duplex {
         }
         if (valid[0].length === 0 && valid[1].length === 0) {
           const a = addresses[0]!
-          if (!nodeNet.isIP(a.address)) fail(invalidIp(a.address))
+          if (typeof a.address !== 'string' || !nodeNet.isIP(a.address)) fail(invalidIp(a.address))
           else if (a.family !== 4 && a.family !== 6) fail(familyError(a.family))
           return
         }
@@ -392,7 +392,7 @@ export class Socket extends Duplex {
       this.emit('lookup', err, ip, family, target.host)
       if (!this.connecting) return
       if (err) fail(err)
-      else if (!nodeNet.isIP(ip)) fail(invalidIp(ip))
+      else if (typeof ip !== 'string' || !nodeNet.isIP(ip)) fail(invalidIp(ip))
       else if (family !== 4 && family !== 6) fail(familyError(family))
       else this.#attempt([{ host: ip, port: target.port, family }], local, 0)
     })
