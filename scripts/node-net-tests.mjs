@@ -40,6 +40,8 @@ const filter = new RegExp(opt('filter', '.'))
 const jobs = Number(opt('jobs', Math.max(1, Math.min(4, os.availableParallelism?.() ?? 2))))
 const timeout = Number(opt('timeout', 30_000))
 const jsonOut = opt('json', undefined)
+/** common.PORT for the tests (and +1..+3): not Node's default 12346, which others on a shared machine may hold. */
+const COMMON_PORT = 20000 + (process.pid % 20000)
 const shim = fileURLToPath(new URL('./node-net-tests-shim.cjs', import.meta.url))
 
 if (!dir || !fs.existsSync(path.join(dir, 'common', 'index.js'))) {
@@ -71,7 +73,13 @@ function runOne(file, withBoros) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-node-test-'))
     const p = spawn(node, argv, {
       cwd: path.dirname(dir),
-      env: { ...process.env, NODE_TEST_DIR: tmp, NODE_OPTIONS: '', BOROS_NODE_TESTS_REPORT: withBoros ? '1' : '' },
+      env: {
+        ...process.env,
+        NODE_COMMON_PORT: String(COMMON_PORT),
+        NODE_TEST_DIR: tmp,
+        NODE_OPTIONS: '',
+        BOROS_NODE_TESTS_REPORT: withBoros ? '1' : ''
+      },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let out = ''
@@ -100,17 +108,28 @@ for (const file of files) {
   if (reason) results[file] = { skipped: reason }
   else queue.push(file)
 }
-let next = 0
-async function worker() {
-  while (next < queue.length) {
-    const file = queue[next++]
-    const n = await runOne(file, false)
-    const b = await runOne(file, true)
-    results[file] = { node: n, boros: b }
-    process.stderr.write(`${n.ok ? 'ok  ' : 'FAIL'} ${b.ok ? 'ok  ' : 'FAIL'} ${file}\n`)
+// parallel/ tests run --jobs at a time; sequential/ ones (fixed ports: common.PORT) alone, after.
+async function runQueue(list, n) {
+  let next = 0
+  async function worker() {
+    while (next < list.length) {
+      const file = list[next++]
+      const a = await runOne(file, false)
+      const b = await runOne(file, true)
+      results[file] = { node: a, boros: b }
+      process.stderr.write(`${a.ok ? 'ok  ' : 'FAIL'} ${b.ok ? 'ok  ' : 'FAIL'} ${file}\n`)
+    }
   }
+  await Promise.all(Array.from({ length: n }, worker))
 }
-await Promise.all(Array.from({ length: jobs }, worker))
+await runQueue(
+  queue.filter((f) => !f.startsWith('sequential')),
+  jobs
+)
+await runQueue(
+  queue.filter((f) => f.startsWith('sequential')),
+  1
+)
 
 const ran = Object.entries(results).filter(([, r]) => !r.skipped)
 const nodePass = ran.filter(([, r]) => r.node.ok).length

@@ -87,6 +87,8 @@ export class Server extends EventEmitter {
   #connections = 0
   #referenced = true
   #starting = false
+  /** node:net's key of the listening address: `family:address:port` as asked (`-1:path:-1`). */
+  _connectionKey: string | undefined
   /** Listening sockets being closed (the `'close'` waits for them). */
   #closingListeners = 0
 
@@ -265,8 +267,12 @@ export class Server extends EventEmitter {
       } catch (e) {
         // No IPv6 here: the unspecified address is IPv4's, as libuv's fallback.
         if (!anyAddress || (e as { errno?: number }).errno !== EAFNOSUPPORT) throw e
-        listener = this.#listen({ ...address, host: '0.0.0.0' }, backlog)
+        address = { ...address, host: '0.0.0.0' }
+        listener = this.#listen(address, backlog)
       }
+      // node:net's key of the listening address ('6:::::0', '-1:/path:-1').
+      this._connectionKey =
+        'path' in address ? `-1:${address.path}:-1` : `${nodeNet.isIP(address.host)}:${address.host}:${address.port}`
     } catch (e) {
       process.nextTick(() => this.emit('error', e))
       return
