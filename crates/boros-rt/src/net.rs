@@ -43,25 +43,17 @@
 //! Each read is one op today.
 
 use crate::buf::{IoBuf, IoBufMut};
-use crate::op::{Completed, Multi, Op};
+use crate::op::{run, Multi};
 use crate::recv::Reader;
 use crate::runtime::Abandon;
 pub use crate::udp::{RecvMsg, UdpSocket};
 use boros::net::{self as core_net, SockAddr};
-use boros::op::{self, OpCode};
+use boros::op;
 use std::cell::RefCell;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::{fmt, io};
-
-/// `what` names the user's call (`net::TcpStream::read`) in the panic outside a runtime.
-pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
-    match Op::submit_named(op, on_abandon, what) {
-        Ok(op) => op.await,
-        Err(e) => panic!("boros-rt: {what}: cannot queue a socket op: {e}"),
-    }
-}
 
 fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();

@@ -55,6 +55,26 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
         .flatten()
 }
 
+/// Panics unless `core` is the runtime running on this thread: an op lives on one ring, and
+/// only that ring's loop completes it, so a future polled under another runtime (or none)
+/// would wait forever.
+pub(crate) fn check_current<C: ?Sized>(core: &C, what: &str) {
+    // Compared by address: ops hold their runtime as `Rc<Core>`, a task's state as
+    // `dyn Abort` (task.rs does not name the runtime's type).
+    match try_with_current(|c| std::ptr::addr_eq(Rc::as_ptr(c), core as *const C)) {
+        Some(true) => {}
+        Some(false) => panic!(
+            "boros-rt: {what} created on one runtime was polled on another: it can only \
+             complete on the runtime (the thread and ring) that started it. Await it inside \
+             the same Runtime::block_on, or spawn it there"
+        ),
+        None => panic!(
+            "boros-rt: {what} was polled outside of Runtime::block_on: it can only complete \
+             while the runtime that started it is running"
+        ),
+    }
+}
+
 /// The part of a runtime other threads see: wake-ups queued for it, and the eventfd that
 /// interrupts its wait.
 pub(crate) struct Shared {
@@ -646,6 +666,10 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 impl Abort for Core {
     fn abort(&self, id: u64) {
         Core::abort(self, id);
+    }
+
+    fn check_current(&self, what: &str) {
+        check_current(self, what);
     }
 }
 

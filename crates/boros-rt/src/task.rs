@@ -30,11 +30,15 @@ impl Task {
     }
 }
 
-/// What a [`JoinHandle`] asks of the loop that runs its task: to abort it. The runtime's core
-/// implements it; this module names nothing above it.
+/// What a [`JoinHandle`] asks of the loop that runs its task: to abort it, and whether it is
+/// the runtime running on this thread. The runtime's core implements it; this module names
+/// nothing above it.
 pub(crate) trait Abort {
     /// Marks task `id` aborted: the loop drops its future instead of polling it.
     fn abort(&self, id: u64);
+    /// Panics unless this is the runtime running on this thread (`what` names the future
+    /// polled, in the message).
+    fn check_current(&self, what: &str);
 }
 
 /// Where a task's output goes, shared by the task and its [`JoinHandle`].
@@ -261,7 +265,7 @@ impl<T> Future for JoinHandle<T> {
         }
         // An unfinished task of another runtime never finishes while this one runs.
         if let Some(core) = self.state.core.upgrade() {
-            crate::op::check_current(&core, "a JoinHandle (of a task that has not finished)");
+            core.check_current("a JoinHandle (of a task that has not finished)");
         }
         let mut w = self.state.waker.borrow_mut();
         if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {

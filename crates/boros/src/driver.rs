@@ -20,7 +20,7 @@ use crate::inflight::{release_slot, Dispatched, Ops};
 use crate::kernel::KernelVersion;
 use crate::op::OpCode;
 use crate::ring::{RawCqe, Ring, Stats, REAP_CHUNK};
-use crate::setup::{self, Config, RingInfo};
+use crate::setup::{self, Config, RingInfo, TaskRun};
 use crate::slab::OpKey;
 use io_uring::{opcode, squeue, types};
 use std::io;
@@ -73,15 +73,12 @@ impl Driver {
 impl<O: ?Sized + OpCode> Driver<O> {
     /// As [`Driver::with_config`], for a driver storing its ops as `O`.
     pub fn build(config: &Config) -> Result<Self, SetupError> {
-        Self::build_with_task_run(config, crate::TaskRun::Defer)
+        Self::build_with_task_run(config, TaskRun::Defer)
     }
 
     /// As [`Driver::build`], choosing when the kernel runs completion work (see
     /// [`TaskRun`](crate::TaskRun): a host that sleeps in its own poller wants `Coop`).
-    pub fn build_with_task_run(
-        config: &Config,
-        task_run: crate::TaskRun,
-    ) -> Result<Self, SetupError> {
+    pub fn build_with_task_run(config: &Config, task_run: TaskRun) -> Result<Self, SetupError> {
         let (ring, info) = setup::build(config, task_run)?;
         // SAFETY: eventfd takes no pointers; we check the result before using it.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
