@@ -164,8 +164,8 @@ impl SharedQueue {
                 }
                 // SAFETY: offset + len <= arena_len (checked above), so the range lies in the
                 // arena: an ArrayBuffer held by a strong reference from `SharedQueue::new` until
-                // `release`, which the runtime calls only after the ring's last CQE (runtime.rs,
-                // `on_closed`). V8 never moves an ArrayBuffer's backing store, and no one can
+                // `release`, which the runtime calls only after the ring's last CQE
+                // (runtime/lifecycle.rs, `on_closed`). V8 never moves an ArrayBuffer's backing store, and no one can
                 // detach this one: it is private to the façade's binding module, which gives
                 // each op its own slot, not reused before the op's completion.
                 let buf = unsafe { Lent::new((), self.arena.add(offset as usize), len as usize) };
