@@ -94,6 +94,8 @@ pub unsafe fn init(
         events: Vec::new(),
         event_data: Vec::new(),
         unreferenced: std::collections::HashSet::new(),
+        chunk_streams: Vec::new(),
+        pools: Default::default(),
     }));
     let raw = Box::into_raw(cell);
     // SAFETY: `raw` stays valid until `on_closed` frees it after both handles closed.

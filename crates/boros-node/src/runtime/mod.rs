@@ -66,6 +66,11 @@ pub struct Runtime {
     event_data: Vec<u8>,
     /// Keys of in-flight ops that do not keep the loop alive (see [`Runtime::set_op_ref`]).
     unreferenced: std::collections::HashSet<u64>,
+    /// This thread's chunk streams by id (`api/chunks.rs`). A closed stream's entry is reused
+    /// once its read ended.
+    pub chunk_streams: Vec<std::rc::Rc<crate::ops::ChunkStream>>,
+    /// This thread's buffer pools by id, for the ops queued in shared memory.
+    pub pools: crate::pool_mem::Pools,
 }
 
 type RuntimeCell = RefCell<Runtime>;
@@ -114,11 +119,12 @@ impl Runtime {
         let Runtime {
             driver,
             queue,
+            pools,
             ready,
             ..
         } = self;
         let before = ready.len();
-        queue.drain(driver, |token, errno| ready.push((token, errno)));
+        queue.drain(driver, pools, |token, errno| ready.push((token, errno)));
         if ready.len() > before {
             // Refused entries complete at once: wake the poll callback to deliver them.
             driver.signal_eventfd();
