@@ -45,7 +45,6 @@ pub mod net;
 pub mod op;
 pub mod recv;
 mod runtime;
-mod slab;
 mod task;
 pub mod thread;
 pub mod time;

@@ -8,9 +8,9 @@
 //!    yielded), the queued SQEs are submitted without waiting.
 //! 3. **reap**: every completion is stored in its op's slot and the op's task is woken.
 
-use crate::slab::Slab;
 use crate::task::{Abort, JoinHandle, JoinSet, JoinState, Task, TaskFuture};
 use boros::op::{self, OpCode};
+use boros::slab::Slab;
 use boros::{Config, Driver, OpKey, SetupError};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -275,7 +275,8 @@ impl Core {
     {
         let shared = self.shared.clone();
         let mut state = None;
-        let id = self.tasks.borrow_mut().insert_with(|id| {
+        let id = self.tasks.borrow_mut().insert_with(|key| {
+            let id = key.as_u64();
             let core: std::rc::Weak<dyn Abort> = Rc::downgrade(self) as std::rc::Weak<Core>;
             let join = Rc::new(JoinState::new(id, core));
             state = Some(join.clone());
@@ -284,7 +285,7 @@ impl Core {
                 Waker::from(Arc::new(TaskWaker { id, shared })),
             ))
         });
-        self.schedule(id);
+        self.schedule(id.as_u64());
         JoinHandle::new(state.expect("set by insert_with"))
     }
 
@@ -478,7 +479,11 @@ impl Core {
 
     /// Pushes an op nobody awaits; `action` runs after its final CQE.
     pub(crate) fn push_detached<T: OpCode>(&self, op: T, action: Abandon) {
-        let token = self.ops.borrow_mut().insert(Slot::Abandoned(action));
+        let token = self
+            .ops
+            .borrow_mut()
+            .insert(Slot::Abandoned(action))
+            .as_u64();
         if self.driver.borrow_mut().push(Box::new(op), token).is_err() {
             self.ops.borrow_mut().remove(token);
         }
@@ -491,7 +496,7 @@ impl Core {
 
     /// Pushes an op with its slot in the given initial state.
     pub(crate) fn push_as<T: OpCode>(&self, op: T, slot: Slot) -> io::Result<(u64, OpKey)> {
-        let token = self.ops.borrow_mut().insert(slot);
+        let token = self.ops.borrow_mut().insert(slot).as_u64();
         match self.driver.borrow_mut().push(Box::new(op), token) {
             Ok(key) => Ok((token, key)),
             Err(e) => {

@@ -1,6 +1,6 @@
 //! Tasks, their join handles, and task groups.
 
-use crate::slab::Slab;
+use boros::slab::Slab;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -327,7 +327,7 @@ impl<T: 'static> JoinSet<T> {
     /// runtime.rs, spawns it).
     pub(crate) fn insert(&mut self, handle: JoinHandle<T>) {
         let state = handle.state.clone();
-        let key = self.handles.insert(handle);
+        let key = self.handles.insert(handle).as_u64();
         // A task never finishes before `spawn` returns (it is only scheduled), so the hook is
         // in place before it can fire.
         *state.set.borrow_mut() = Some((Rc::downgrade(&self.ready), key));
@@ -340,7 +340,7 @@ impl<T: 'static> JoinSet<T> {
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.handles.len() == 0
+        self.handles.is_empty()
     }
 
     /// The output of a finished task (waiting for one if none has finished), or `None` when
@@ -353,7 +353,7 @@ impl<T: 'static> JoinSet<T> {
     /// The poll behind [`join_next`](Self::join_next), for hand-written futures.
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
         loop {
-            if self.handles.len() == 0 {
+            if self.handles.is_empty() {
                 return Poll::Ready(None);
             }
             let key = self.ready.keys.borrow_mut().pop_front();

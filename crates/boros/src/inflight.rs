@@ -132,7 +132,7 @@ impl<O: ?Sized> Ops<O> {
     /// Forgets every op still in flight: their memory stays allocated for good, because the
     /// kernel may still write into it and nobody can wait for its final CQE any more.
     pub(crate) fn leak(&mut self) {
-        std::mem::forget(std::mem::replace(&mut self.slab, Slab::new()));
+        std::mem::forget(std::mem::take(&mut self.slab));
         self.unsubmitted.clear();
     }
 }
