@@ -45,6 +45,7 @@ pub mod net;
 pub mod op;
 pub mod recv;
 mod runtime;
+mod socket;
 mod task;
 pub mod thread;
 pub mod time;
