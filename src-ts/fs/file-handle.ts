@@ -17,17 +17,9 @@ import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
 import { submit } from '../binding.js'
-import { codedError, codes, invalidArgType, invalidArgValue, systemError } from '../errors.js'
+import { codedError, codes, invalidArgType, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
-import {
-  validateBuffer,
-  validateInteger,
-  validatePosition,
-  validateReadRange,
-  validateWriteRange,
-  writePosition,
-  MAX_RW
-} from '../validate.js'
+import { validateInteger, MAX_RW } from '../validate.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
 import { parseMode } from './flags.js'
 import type {
@@ -42,13 +34,13 @@ import type {
 } from './handle-types.js'
 import { readAll, throwIfAborted, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
 import { ebadf, FileIo, id, none } from './file-io.js'
+import { readArgs, writeArgs } from './handle-args.js'
 import { encodingOf, flushOf, getOptions } from './options.js'
 import { learnRoute, THREADPOOL } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
 import { IOV_MAX } from '../errno.js'
-import { READ_POSITION_CHECKED_FIRST } from '../node-facts.js'
 
 export type * from './handle-types.js'
 
@@ -155,52 +147,13 @@ export class FileHandle extends EventEmitter {
     // Node's fsCall: a closed handle is EBADF before any argument is looked at.
     if (this.#open() === undefined) return Promise.reject(ebadf('read'))
     try {
-      // Node's argument forms, in Node's order (lib/internal/fs/promises.js `read`):
-      // read(options?), read(buffer, options?), read(buffer, offset?, length?, position?).
-      let buf = buffer as unknown
-      let off = offset as unknown
-      let len = length as unknown
-      let given = position as unknown
-      let signal: AbortSignal | null | undefined
-      if (!ArrayBuffer.isView(buf)) {
-        if (buf !== undefined && buf !== null && (typeof buf !== 'object' || Array.isArray(buf))) {
-          throw invalidArgType('options', 'of type object', buf)
-        }
-        const o = (buf ?? {}) as ReadOptions<T>
-        buf = o.buffer === undefined ? Buffer.alloc(16384) : o.buffer
-        off = o.offset === undefined ? 0 : o.offset
-        len = o.length === undefined ? (buf as T).byteLength - (off as number) : o.length
-        given = o.position === undefined ? null : o.position
-        signal = o.signal
-        validateBuffer(buf)
-      }
-      if (off !== null && typeof off === 'object') {
-        const o = off as ReadOptions<T>
-        off = o.offset === undefined ? 0 : o.offset
-        len = o.length === undefined ? (buf as T).byteLength - (off as number) : o.length
-        given = o.position === undefined ? null : o.position
-        signal = o.signal
-      }
-      const view = buf as T
-      if (off == null) off = 0
-      else validateInteger(off, 'offset', 0, Number.MAX_SAFE_INTEGER)
-      len ??= view.byteLength - (off as number)
-      // Node 24.16+: `length |= 0`, then the position, right after the offset; earlier Nodes
-      // check the position after the range.
-      if (READ_POSITION_CHECKED_FIRST) len = (len as number) | 0
-      const early = READ_POSITION_CHECKED_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
-      if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
-      if (view.byteLength === 0) throw invalidArgValue('buffer', view, 'is empty and cannot be written')
-      validateReadRange(off, len, view.byteLength)
-      const n = len as number
-      const pos = early ?? validatePosition(given, n)
-      // `signal` is boros' own option: Node ignores what it does not know, so a value that is
-      // not an AbortSignal is ignored too.
-      if (!(signal instanceof AbortSignal)) signal = undefined
+      const a = readArgs(buffer, offset, length, position)
+      const view = a.view
+      if (a.len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
       const read =
-        typeof pos === 'bigint'
-          ? this.#io.farRead(view, off as number, n, pos)
-          : this.#io.read(view, off as number, n, pos, signal)
+        typeof a.pos === 'bigint'
+          ? this.#io.farRead(view, a.off, a.len, a.pos)
+          : this.#io.read(view, a.off, a.len, a.pos, a.signal)
       return read.then((bytesRead) => ({ bytesRead, buffer: view }))
     } catch (e) {
       return Promise.reject(e)
@@ -221,46 +174,9 @@ export class FileHandle extends EventEmitter {
     // Node's fsCall: a closed handle is EBADF before any argument is looked at.
     if (this.#open() === undefined) return Promise.reject(ebadf('write'))
     try {
-      let buf: NodeJS.ArrayBufferView
-      let off = 0
-      let len: number
-      let pos: number
-      if (typeof data === 'string') {
-        // Node's ParseEncoding: an unknown or non-string encoding is utf8.
-        const encoding = (typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8') as BufferEncoding
-        // Node's validateEncoding: hex text must have an even length.
-        if (encoding.toLowerCase() === 'hex' && data.length % 2 !== 0) {
-          throw invalidArgValue('encoding', encoding, `is invalid for data of length ${data.length}`)
-        }
-        buf = Buffer.from(data, encoding)
-        len = buf.byteLength
-        pos = writePosition(offset)
-      } else {
-        // Node: anything whose byteLength is 0 writes nothing, before any other check.
-        if ((data as { byteLength?: unknown } | null | undefined)?.byteLength === 0) {
-          return Promise.resolve({ bytesWritten: 0, buffer: data })
-        }
-        if (!ArrayBuffer.isView(data)) {
-          throw invalidArgType('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data)
-        }
-        buf = data
-        if (typeof offset === 'object') {
-          // write(buffer, options): `null` too (then every field is its default).
-          const o = offset ?? {}
-          off = o.offset === undefined ? 0 : o.offset
-          len = o.length === undefined || typeof o.length !== 'number' ? buf.byteLength - off : o.length
-          if (off == null) off = 0
-          validateWriteRange(off, len, buf.byteLength)
-          pos = writePosition(o.position)
-        } else {
-          off = offset ?? 0
-          // Node: a length that is not a number is the rest of the buffer.
-          len = typeof length === 'number' ? length : buf.byteLength - off
-          validateWriteRange(off, len, buf.byteLength)
-          pos = writePosition(position)
-        }
-      }
-      const written = this.#io.write(buf, off, len, pos)
+      const a = writeArgs(data, offset, length, position)
+      if (a === undefined) return Promise.resolve({ bytesWritten: 0, buffer: data })
+      const written = this.#io.write(a.buf, a.off, a.len, a.pos)
       return written.then((n) => ({ bytesWritten: n, buffer: data }))
     } catch (e) {
       return Promise.reject(e)
