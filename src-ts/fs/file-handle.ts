@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
 import { submit } from '../binding.js'
-import { codedError, codes, invalidArgType, systemError } from '../errors.js'
+import { codes, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { validateInteger, MAX_RW } from '../validate.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
@@ -33,58 +33,17 @@ import type {
   WriteVResult
 } from './handle-types.js'
 import { readAll, throwIfAborted, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
-import { ebadf, FileIo, id, none } from './file-io.js'
-import { readArgs, writeArgs } from './handle-args.js'
+import { ebadf, FileIo, id, none, sizeOf } from './file-io.js'
+import { unclosed } from './unclosed.js'
+import { notAHandle, readArgs, validateBufferArray, vectorPosition, writeArgs } from './handle-args.js'
 import { encodingOf, flushOf, getOptions } from './options.js'
-import { learnRoute, THREADPOOL } from './route.js'
+import { THREADPOOL } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
 import { IOV_MAX } from '../errno.js'
 
 export type * from './handle-types.js'
-
-/** What Node's FileHandle methods reject with when called on something else (`fh.stat.call({})`). */
-function notAHandle(): Error {
-  return codedError(
-    Error,
-    'ERR_INTERNAL_ASSERTION',
-    'handle must be an instance of FileHandle\nThis is caused by either a bug in Node.js or incorrect usage of Node.js internals.\nPlease open an issue with this stack trace at https://github.com/nodejs/node/issues\n'
-  )
-}
-
-function validateBufferArray(buffers: unknown): asserts buffers is readonly NodeJS.ArrayBufferView[] {
-  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
-    throw invalidArgType('buffers', 'an ArrayBufferView[]', buffers)
-  }
-}
-
-/**
- * Handles collected without `close()`: like Node, their file is closed then, with Node's two
- * warnings (the second a `DEP0137` deprecation). Holds the file, never the handle.
- */
-let warnedDep0137 = false
-const unclosed = new FinalizationRegistry<FileRef>((file) => {
-  const n = fileNumber(file)
-  process.emitWarning(`Closing file descriptor ${n} on garbage collection`)
-  // Node warns DEP0137 once per thread (env->filehandle_close_warning()), the first line per handle.
-  if (!warnedDep0137) {
-    warnedDep0137 = true
-    process.emitWarning(
-      'Closing a FileHandle object on garbage collection is deprecated. Please close FileHandle objects explicitly using FileHandle.prototype.close(). In the future, an error will be thrown if a file descriptor is closed during garbage collection.',
-      'DeprecationWarning',
-      'DEP0137'
-    )
-  }
-  try {
-    submit(
-      (b, t) => b.close(file.kind, n, t),
-      () => undefined
-    ).catch(() => undefined)
-  } catch {
-    // The runtime of this thread is gone (worker exit): so is its file table.
-  }
-})
 
 /**
  * An open file. Every operation goes through this thread's io_uring. Like Node's, `close()`
@@ -516,29 +475,5 @@ export class FileHandle extends EventEmitter {
   /** `await using fh = await open(...)` closes the handle at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
-  }
-}
-
-/**
- * The position of `readv`/`writev` as Node takes it (seen on Node 20 and 24): a safe integer
- * >= 0 is a position; anything else (not a number, 1.5, NaN, -2, 2^53) is the current
- * position. Never an error.
- */
-function vectorPosition(position: unknown): number {
-  return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1
-}
-
-/** The size of a regular file open on `fd`, read as `_withSizes` says. */
-function sizeOf(fd: number): () => Promise<number | undefined> | number | undefined {
-  const regular = (st: { isFile(): boolean; size: number }): number | undefined => (st.isFile() ? st.size : undefined)
-  if (learnRoute(fd).kind === THREADPOOL) {
-    return () => new Promise((resolve) => nodeFs.fstat(fd, (err, st) => resolve(err ? undefined : regular(st))))
-  }
-  return () => {
-    try {
-      return regular(nodeFs.fstatSync(fd))
-    } catch {
-      return undefined
-    }
   }
 }

@@ -14,7 +14,7 @@ import { codedError, codes, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { currentTask } from '../task-context.js'
 import { BOUNCE_MAX, FILE_KIND_FD } from '../wire.js'
-import { oDirectError, learnRoute, RING, routedRead, type Route } from './route.js'
+import { oDirectError, learnRoute, RING, routedRead, THREADPOOL, type Route } from './route.js'
 import { hasOp } from './routes.js'
 
 /** Chunks of a larger positional read in flight at once. */
@@ -322,3 +322,18 @@ export function id(n: number): number {
 
 /** No result. */
 export function none(): void {}
+
+/** The size of a regular file open on `fd`, read as `_withSizes` says. */
+export function sizeOf(fd: number): () => Promise<number | undefined> | number | undefined {
+  const regular = (st: { isFile(): boolean; size: number }): number | undefined => (st.isFile() ? st.size : undefined)
+  if (learnRoute(fd).kind === THREADPOOL) {
+    return () => new Promise((resolve) => nodeFs.fstat(fd, (err, st) => resolve(err ? undefined : regular(st))))
+  }
+  return () => {
+    try {
+      return regular(nodeFs.fstatSync(fd))
+    } catch {
+      return undefined
+    }
+  }
+}

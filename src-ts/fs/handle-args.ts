@@ -1,9 +1,10 @@
 /**
- * The argument forms of `FileHandle.read` and `FileHandle.write`, checked as Node checks them
- * (lib/internal/fs/promises.js), in Node's order, with Node's codes.
+ * The arguments of `FileHandle` methods, checked as Node checks them (lib/internal/fs/promises.js),
+ * in Node's order, with Node's codes: the forms of `read` and `write`, the buffers and position
+ * of `readv`/`writev`, and the error for a method called on something else.
  * @module
  */
-import { invalidArgType, invalidArgValue } from '../errors.js'
+import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
 import { READ_POSITION_CHECKED_FIRST } from '../node-facts.js'
 import {
   validateBuffer,
@@ -143,4 +144,28 @@ export function writeArgs(
     }
   }
   return { buf, off, len, pos }
+}
+
+/** What Node's FileHandle methods reject with when called on something else (`fh.stat.call({})`). */
+export function notAHandle(): Error {
+  return codedError(
+    Error,
+    'ERR_INTERNAL_ASSERTION',
+    'handle must be an instance of FileHandle\nThis is caused by either a bug in Node.js or incorrect usage of Node.js internals.\nPlease open an issue with this stack trace at https://github.com/nodejs/node/issues\n'
+  )
+}
+
+export function validateBufferArray(buffers: unknown): asserts buffers is readonly NodeJS.ArrayBufferView[] {
+  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
+    throw invalidArgType('buffers', 'an ArrayBufferView[]', buffers)
+  }
+}
+
+/**
+ * The position of `readv`/`writev` as Node takes it (seen on Node 20 and 24): a safe integer
+ * >= 0 is a position; anything else (not a number, 1.5, NaN, -2, 2^53) is the current
+ * position. Never an error.
+ */
+export function vectorPosition(position: unknown): number {
+  return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1
 }
