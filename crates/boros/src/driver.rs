@@ -16,7 +16,7 @@ use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::error::{PushError, SetupError};
 use crate::fixed::{Releases, Tables};
 use crate::groups::BufGroups;
-use crate::inflight::{release_slot, Dispatched, Ops};
+use crate::inflight::{Dispatched, Ops};
 use crate::kernel::KernelVersion;
 use crate::op::OpCode;
 use crate::ring::{RawCqe, Ring, Stats, REAP_CHUNK};
@@ -341,26 +341,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
         mut sink: impl FnMut(Cqe, OpRef<'_, O>),
     ) -> usize {
         self.dead = Some(errno);
-        let keys = self.ops.take_unsubmitted();
-        let mut failed = 0;
-        for key in keys {
-            let Some(done) = self.ops.remove(key) else {
-                continue;
-            };
-            self.groups.track(done.op.buf_group(), -1);
-            release_slot(&*done.op, -errno, &mut self.fixed);
-            failed += 1;
-            let c = Cqe {
-                token: done.token,
-                key,
-                result: -errno,
-                flags: 0,
-                cancelled: done.cancelled,
-                buffer: None,
-            };
-            sink(c, OpRef::Done(done.op));
-        }
-        failed
+        self.ops
+            .fail_unsubmitted(errno, &self.groups, &mut self.fixed, &mut sink)
     }
 
     /// Delivers every completion that is ready, each with its op: `&mut` while a multishot op
