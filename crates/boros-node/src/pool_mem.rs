@@ -231,13 +231,9 @@ pub type Slice = Lent<PoolHold>;
 /// otherwise. Built by [`SliceOp::new`], the one place that makes this choice (the shared
 /// queue, `poolIo` and the one-trip readFile all use it).
 pub enum SliceOp {
-    /// `IORING_OP_READ_FIXED`.
-    ReadFixed(op::ReadFixed<Slice>),
-    /// `IORING_OP_READ` (the pool is not registered).
+    /// `IORING_OP_READ` or `IORING_OP_READ_FIXED`.
     Read(op::Read<Slice>),
-    /// `IORING_OP_WRITE_FIXED`.
-    WriteFixed(op::WriteFixed<Slice>),
-    /// `IORING_OP_WRITE` (the pool is not registered).
+    /// `IORING_OP_WRITE` or `IORING_OP_WRITE_FIXED`.
     Write(op::Write<Slice>),
 }
 
@@ -250,11 +246,18 @@ impl SliceOp {
         buf_index: Option<u16>,
         pos: u64,
     ) -> Self {
-        match (write, buf_index) {
-            (false, Some(bi)) => SliceOp::ReadFixed(op::ReadFixed::new(file, slice, bi, pos)),
-            (false, None) => SliceOp::Read(op::Read::new(file, slice, pos)),
-            (true, Some(bi)) => SliceOp::WriteFixed(op::WriteFixed::new(file, slice, bi, pos)),
-            (true, None) => SliceOp::Write(op::Write::new(file, slice, pos)),
+        if write {
+            let op = op::Write::new(file, slice, pos);
+            SliceOp::Write(match buf_index {
+                Some(bi) => op.fixed(bi),
+                None => op,
+            })
+        } else {
+            let op = op::Read::new(file, slice, pos);
+            SliceOp::Read(match buf_index {
+                Some(bi) => op.fixed(bi),
+                None => op,
+            })
         }
     }
 }
@@ -264,9 +267,7 @@ impl SliceOp {
 unsafe impl op::OpCode for SliceOp {
     fn entry(&mut self) -> boros::io_uring::squeue::Entry {
         match self {
-            SliceOp::ReadFixed(o) => o.entry(),
             SliceOp::Read(o) => o.entry(),
-            SliceOp::WriteFixed(o) => o.entry(),
             SliceOp::Write(o) => o.entry(),
         }
     }

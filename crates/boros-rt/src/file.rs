@@ -195,7 +195,7 @@ impl File {
     pub async fn read_fixed_at(&self, buf: FixedBuf, pos: u64) -> (io::Result<usize>, FixedBuf) {
         let index = buf.buf_index();
         let done = run(
-            op::ReadFixed::new(self.target, buf, index, pos),
+            op::Read::new(self.target, buf, pos).fixed(index),
             Abandon::Nothing,
             "fs::File::read_fixed_at",
         )
@@ -214,7 +214,7 @@ impl File {
     pub async fn write_fixed_at(&self, buf: FixedBuf, pos: u64) -> (io::Result<usize>, FixedBuf) {
         let index = buf.buf_index();
         let done = run(
-            op::WriteFixed::new(self.target, buf, index, pos),
+            op::Write::new(self.target, buf, pos).fixed(index),
             Abandon::Nothing,
             "fs::File::write_fixed_at",
         )
