@@ -8,10 +8,10 @@
 //!    yielded), the queued SQEs are submitted without waiting.
 //! 3. **reap**: every completion is stored in its op's slot and the op's task is woken.
 
-use crate::task::{Abort, JoinHandle, JoinState, Task, TaskFuture};
+use crate::task::{Abort, JoinHandle, JoinSet, JoinState, Task, TaskFuture};
 use boros::op::{self, OpCode};
 use boros::slab::Slab;
-use boros::{Config, Driver, SetupError};
+use boros::{Config, Driver, OpKey, SetupError};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -20,16 +20,8 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::{fmt, io};
-
-mod api;
-mod slots;
-mod wake;
-
-pub use api::{block_on, ring_info, spawn, spawn_local, stats, yield_now, YieldNow};
-pub(crate) use slots::{Abandon, Slot};
-use wake::{Shared, TaskWaker};
 
 /// The task id of the future given to `block_on` (it is not in the task slab).
 pub(crate) const MAIN_TASK: u64 = u64::MAX;
@@ -81,6 +73,99 @@ pub(crate) fn check_current<C: ?Sized>(core: &C, what: &str) {
              while the runtime that started it is running"
         ),
     }
+}
+
+/// The part of a runtime other threads see: wake-ups queued for it, and the eventfd that
+/// interrupts its wait.
+pub(crate) struct Shared {
+    remote: Mutex<Vec<u64>>,
+    /// Set while the loop is (about to be) blocked in `io_uring_enter`.
+    sleeping: AtomicBool,
+    /// A blocking eventfd; the loop keeps a read on it in flight while it waits.
+    wake_fd: OwnedFd,
+    remote_wakes: AtomicU64,
+}
+
+impl Shared {
+    fn wake_remote(&self, id: u64) {
+        self.remote
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
+        self.remote_wakes.fetch_add(1, Ordering::Relaxed);
+        // Pairs with the loop's `sleeping.store(true)` followed by its look at `remote`:
+        // either the loop sees our id, or we see it sleeping and interrupt the wait.
+        if self.sleeping.load(Ordering::SeqCst) {
+            let v: u64 = 1;
+            // SAFETY: writes 8 bytes from a local u64 to an eventfd this struct owns; a
+            // failure (counter overflow) leaves the fd readable, which is all we need.
+            unsafe { libc::write(self.wake_fd.as_raw_fd(), (&v as *const u64).cast(), 8) };
+        }
+    }
+}
+
+/// What a task's [`Waker`] holds: the task's id and its runtime's shared part. `Send + Sync`:
+/// a wake from the runtime's own thread goes straight to the run queue, a wake from any
+/// other thread goes through [`Shared`] and the eventfd.
+pub(crate) struct TaskWaker {
+    pub(crate) id: u64,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let local = CURRENT
+            .try_with(|c| match &*c.borrow() {
+                Some(core) if Arc::ptr_eq(&core.shared, &self.shared) => {
+                    core.schedule(self.id);
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false);
+        if !local {
+            self.shared.wake_remote(self.id);
+        }
+    }
+}
+
+/// The state of one op the runtime pushed, keyed by the op's token.
+pub(crate) enum Slot {
+    /// In flight; the waker of the future awaiting it.
+    Waiting(Option<Waker>),
+    /// The final CQE arrived; the op is back, with its buffers.
+    Done {
+        result: i32,
+        flags: u32,
+        op: Box<dyn OpCode>,
+    },
+    /// Its future was dropped while in flight: the driver keeps the op until the final CQE,
+    /// then the runtime runs the action and drops the op. For a multishot op the action
+    /// also runs on every non-final CQE (closing the descriptors of a dropped accept stream).
+    Abandoned(Abandon),
+    /// A multishot op: its CQEs, `(result, flags)`, queue up for the stream awaiting them;
+    /// `ended` once the final CQE is in.
+    Stream {
+        items: VecDeque<(i32, u32)>,
+        waker: Option<Waker>,
+        ended: bool,
+    },
+}
+
+/// What to do with the result of an op nobody awaits any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Abandon {
+    /// Nothing: drop the op (and its buffers).
+    Nothing,
+    /// The result is a new descriptor: close it.
+    CloseFd,
+    /// A direct open into this file slot: close the slot if the open succeeded (the driver
+    /// frees the slot, at the failed open's CQE or at the close's).
+    CloseFixed(u32),
 }
 
 /// Counters of one runtime.
@@ -293,6 +378,134 @@ impl Core {
         self.reap()
     }
 
+    /// Phase 3: every completion goes to its op's slot; the op's task is woken.
+    fn reap(&self) -> io::Result<()> {
+        let mut wakers: Vec<Waker> = Vec::new();
+        let mut delivered = 0u64;
+        let mut orphans = 0u64;
+        self.driver.borrow_mut().reap(boros::completions(|c| {
+            let token = c.token;
+            let (result, flags) = (c.result, c.flags);
+            let op = c.into_op();
+            if token == WAKE_TOKEN {
+                if let Some(op) = op {
+                    self.wake_armed.set(false);
+                    self.graveyard.borrow_mut().push(op);
+                }
+                return;
+            }
+            delivered += 1;
+            let mut ops = self.ops.borrow_mut();
+            let Some(op) = op else {
+                // A non-final CQE of a multishot op.
+                match ops.get_mut(token) {
+                    Some(Slot::Stream { items, waker, .. }) => {
+                        items.push_back((result, flags));
+                        wakers.extend(waker.take());
+                    }
+                    Some(Slot::Abandoned(action)) if *action != Abandon::Nothing => {
+                        self.after_reap.borrow_mut().push((*action, result));
+                    }
+                    _ => {}
+                }
+                return;
+            };
+            match ops.get_mut(token) {
+                Some(slot @ Slot::Waiting(_)) => {
+                    if let Slot::Waiting(Some(w)) =
+                        std::mem::replace(slot, Slot::Done { result, flags, op })
+                    {
+                        wakers.push(w);
+                    }
+                }
+                Some(Slot::Stream {
+                    items,
+                    waker,
+                    ended,
+                }) => {
+                    items.push_back((result, flags));
+                    *ended = true;
+                    wakers.extend(waker.take());
+                    self.graveyard.borrow_mut().push(op);
+                }
+                Some(Slot::Abandoned(action)) => {
+                    let action = *action;
+                    ops.remove(token);
+                    orphans += 1;
+                    if action != Abandon::Nothing {
+                        self.after_reap.borrow_mut().push((action, result));
+                    }
+                    self.graveyard.borrow_mut().push(op);
+                }
+                _ => self.graveyard.borrow_mut().push(op),
+            }
+        }))?;
+        self.bump(|s| {
+            s.completions += delivered;
+            s.orphans += orphans;
+        });
+        for w in wakers {
+            w.wake();
+        }
+        let dead = std::mem::take(&mut *self.graveyard.borrow_mut());
+        drop(dead);
+        let actions = std::mem::take(&mut *self.after_reap.borrow_mut());
+        for (action, result) in actions {
+            self.run_abandon(action, result);
+        }
+        Ok(())
+    }
+
+    /// Cleans up after an op whose future is gone, once its final CQE is in.
+    pub(crate) fn run_abandon(&self, action: Abandon, result: i32) {
+        match action {
+            Abandon::Nothing => {}
+            Abandon::CloseFd => {
+                if result >= 0 {
+                    // SAFETY: the op opened this descriptor for a future that no longer
+                    // exists: nobody else has it.
+                    unsafe { libc::close(result) };
+                    self.bump(|s| s.orphan_fds_closed += 1);
+                }
+            }
+            // The driver frees the slot: at a failed open's CQE, or at this close's.
+            Abandon::CloseFixed(slot) => {
+                if result >= 0 {
+                    self.push_detached(op::Close::new(op::Target::Fixed(slot)), Abandon::Nothing);
+                }
+            }
+        }
+    }
+
+    /// Pushes an op nobody awaits; `action` runs after its final CQE.
+    pub(crate) fn push_detached<T: OpCode>(&self, op: T, action: Abandon) {
+        let token = self
+            .ops
+            .borrow_mut()
+            .insert(Slot::Abandoned(action))
+            .as_u64();
+        if self.driver.borrow_mut().push(Box::new(op), token).is_err() {
+            self.ops.borrow_mut().remove(token);
+        }
+    }
+
+    /// Pushes an op awaited by an [`Op`](crate::op::Op) future; returns `(token, key)`.
+    pub(crate) fn push<T: OpCode>(&self, op: T) -> io::Result<(u64, OpKey)> {
+        self.push_as(op, Slot::Waiting(None))
+    }
+
+    /// Pushes an op with its slot in the given initial state.
+    pub(crate) fn push_as<T: OpCode>(&self, op: T, slot: Slot) -> io::Result<(u64, OpKey)> {
+        let token = self.ops.borrow_mut().insert(slot).as_u64();
+        match self.driver.borrow_mut().push(Box::new(op), token) {
+            Ok(key) => Ok((token, key)),
+            Err(e) => {
+                self.ops.borrow_mut().remove(token);
+                Err(e.into())
+            }
+        }
+    }
+
     /// Drops every task (their op futures cancel what they had in flight).
     fn shutdown_tasks(&self) {
         loop {
@@ -445,6 +658,16 @@ impl Drop for Enter {
     }
 }
 
+/// Runs `future` on a new [`Runtime`] (with [`Config::default`]) and returns its output.
+///
+/// # Panics
+/// If the ring cannot be set up (the message says why: kernel too old, io_uring disabled by
+/// sysctl or seccomp...), or a runtime is already running on this thread.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let rt = Runtime::new().unwrap_or_else(|e| panic!("boros-rt: cannot set up io_uring: {e}"));
+    rt.block_on(future)
+}
+
 impl Abort for Core {
     fn abort(&self, id: u64) {
         Core::abort(self, id);
@@ -452,5 +675,87 @@ impl Abort for Core {
 
     fn check_current(&self, what: &str) {
         check_current(self, what);
+    }
+}
+
+impl<T: 'static> JoinSet<T> {
+    /// Spawns a task into the set, on the runtime running on this thread.
+    ///
+    /// # Panics
+    /// Outside [`Runtime::block_on`](crate::Runtime::block_on) (the message names
+    /// `JoinSet::spawn`).
+    pub fn spawn<F>(&mut self, future: F)
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(with_current("JoinSet::spawn", |core| core.spawn(future)));
+    }
+}
+
+/// Spawns a task on the runtime running on this thread. The task is `!Send`-friendly: it never
+/// leaves this thread. Awaiting the [`JoinHandle`] gives its output; dropping the handle
+/// detaches the task.
+///
+/// # Panics
+/// When called outside [`Runtime::block_on`].
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_current("spawn", |core| core.spawn(future))
+}
+
+/// The same as [`spawn`]: every task of this runtime is local to its thread (`!Send`
+/// futures are fine). Named for readers coming from tokio's `spawn_local`.
+///
+/// # Panics
+/// When called outside [`Runtime::block_on`].
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_current("spawn_local", |core| core.spawn(future))
+}
+
+/// What the ring of the runtime running on this thread was set up with.
+///
+/// # Panics
+/// When called outside [`Runtime::block_on`].
+pub fn ring_info() -> boros::RingInfo {
+    with_current("ring_info", |core| core.driver.borrow().info().clone())
+}
+
+/// The counters of the runtime running on this thread.
+///
+/// # Panics
+/// When called outside [`Runtime::block_on`].
+pub fn stats() -> RuntimeStats {
+    with_current("stats", |core| core.stats())
+}
+
+/// Yields to the loop once: the task goes to the back of the run queue, and queued SQEs are
+/// submitted (without waiting) before it runs again.
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
