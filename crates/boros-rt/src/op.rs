@@ -35,8 +35,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 /// Queues `op` and waits for it (the files' and sockets' ops). Their ops are all supported by
-/// Linux 6.1 (boros's minimum), so queueing fails only if the ring itself failed: that is a panic, because the
-/// op (and the buffer it owns) is gone and cannot be handed back.
+/// Linux 6.1 (boros's minimum), so queueing fails only if the ring itself failed: that is a
+/// panic, because the op (and the buffer it owns) is gone and cannot be handed back.
 /// `what` names the user's call (`fs::File::read_at`, `net::TcpStream::read`) in the panic
 /// outside a runtime.
 pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
@@ -160,7 +160,7 @@ impl<T: OpCode> Future for Op<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completed<T>> {
         let this = self.get_mut();
         assert!(!this.done, "boros_rt::op::Op polled after completion");
-        check_current(&*this.core, "an I/O future (an op, a sleep)");
+        check_current(&this.core, "an I/O future (an op, a sleep)");
         let mut ops = this.core.ops.borrow_mut();
         let slot = ops
             .get_mut(this.token)
@@ -258,7 +258,7 @@ impl Multi {
     /// The next CQE, or `None` once the op ended and every CQE was taken.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(i32, u32)>> {
         check_current(
-            &*self.core,
+            &self.core,
             "a multishot stream (incoming connections, a socket read)",
         );
         let mut ops = self.core.ops.borrow_mut();

@@ -58,10 +58,14 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
 /// Panics unless `core` is the runtime running on this thread: an op lives on one ring, and
 /// only that ring's loop completes it, so a future polled under another runtime (or none)
 /// would wait forever.
-pub(crate) fn check_current<C: ?Sized>(core: &C, what: &str) {
-    // Compared by address: ops hold their runtime as `Rc<Core>`, a task's state as
-    // `dyn Abort` (task.rs does not name the runtime's type).
-    match try_with_current(|c| std::ptr::addr_eq(Rc::as_ptr(c), core as *const C)) {
+pub(crate) fn check_current<C: ?Sized>(core: &Rc<C>, what: &str) {
+    check_current_at(Rc::as_ptr(core).cast(), what);
+}
+
+/// As [`check_current`], for a runtime known by the address of its core (a task's state
+/// holds its runtime as `dyn Abort`: task.rs does not name the runtime's type).
+fn check_current_at(core: *const (), what: &str) {
+    match try_with_current(|c| std::ptr::addr_eq(Rc::as_ptr(c), core)) {
         Some(true) => {}
         Some(false) => panic!(
             "boros-rt: {what} created on one runtime was polled on another: it can only \
@@ -674,7 +678,7 @@ impl Abort for Core {
     }
 
     fn check_current(&self, what: &str) {
-        check_current(self, what);
+        check_current_at((self as *const Core).cast(), what);
     }
 }
 
