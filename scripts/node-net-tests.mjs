@@ -5,13 +5,13 @@
 // `require('net')` is boros/net). Prints the pass counts side by side, the tests that pass on
 // node:net and fail on boros/net (with the first error line), and the skipped ones with why.
 //
-//   node scripts/node-net-tests.mjs --dir <node>/test [--node <binary>] [--filter <re>] [--jobs N]
+//   node scripts/node-net-tests.mjs [--dir <node>/test] [--node <binary>] [--filter <re>] [--jobs N]
 //       [--json <out.json>] [--timeout <ms>]
 //
 // The tests come from a Node source tree of (about) the running Node's version, e.g.
 //   git clone --depth 1 --branch v24.11.0 --filter=blob:none --sparse https://github.com/nodejs/node
 //   (cd node && git sparse-checkout set test/common test/fixtures test/parallel test/sequential)
-// or BOROS_NODE_TESTS=<node>/test. Exits 1 when the tree is missing (nothing was run), else 0:
+// or BOROS_NODE_TESTS=<node>/test, or the folders conformance/run.mjs uses. Exits 1 when the tree is missing (nothing was run), else 0:
 // the counts are the result; regressions against a known list are the lead's call.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
@@ -34,7 +34,20 @@ if (args.includes('--help')) {
   )
   process.exit(0)
 }
-const dir = opt('dir', process.env.BOROS_NODE_TESTS)
+const repo = fileURLToPath(new URL('..', import.meta.url))
+const conformanceVersion = fs.readFileSync(path.join(repo, 'conformance', 'NODE_VERSION'), 'utf8').trim()
+// As conformance/run.mjs looks (its README): --dir, $BOROS_NODE_TESTS, conformance/node-vX/test,
+// ../shared/conformance/node-vX/test (X: conformance/NODE_VERSION; those copies need the
+// test-net-* files too).
+const dir =
+  opt('dir', undefined) ??
+  [
+    process.env.BOROS_NODE_TESTS,
+    path.join(repo, 'conformance', `node-v${conformanceVersion}`, 'test'),
+    path.join(repo, '..', 'shared', 'conformance', `node-v${conformanceVersion}`, 'test')
+  ]
+    .filter(Boolean)
+    .find((d) => fs.existsSync(path.join(d, 'common', 'index.js')))
 const node = opt('node', process.execPath)
 const filter = new RegExp(opt('filter', '.'))
 const jobs = Number(opt('jobs', Math.max(1, Math.min(4, os.availableParallelism?.() ?? 2))))
