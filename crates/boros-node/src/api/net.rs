@@ -10,40 +10,14 @@
 use crate::args::{self, cstring};
 use crate::js::{self, codes, JsBuf, Result};
 use crate::ops::{AcceptStream, Plain, RecvOnce, RecvStream};
+use crate::recv_group;
 use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
 use boros::op;
-use boros::BufRing;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::ffi::OsStrExt;
-use std::rc::Rc;
-
-/// Buffers of the thread's shared receive group, and their size.
-const RECV_BUFFERS: u16 = 1024;
-const RECV_BUFFER_SIZE: u32 = 16 * 1024;
-
-thread_local! {
-    /// The provided-buffer group every connection of this thread receives into (registered on
-    /// the first receive). Buffers go back to the kernel in the reap that filled them.
-    static RECV_RING: RefCell<Option<Rc<BufRing>>> = const { RefCell::new(None) };
-    /// Set once the kernel refused every size of that group (ENOMEM under a small
-    /// `RLIMIT_MEMLOCK`): receives are then plain single `recv`s ([`RecvOnce`]).
-    static RECV_PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// The smallest shared receive group tried before receives fall back to plain `recv`s.
-const RECV_BUFFERS_MIN: u16 = 16;
-
-pub(crate) fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
-    let errno = e.raw_os_error().unwrap_or(libc::EIO);
-    js::error(
-        codes::SUBMIT_FAILED,
-        format!("{syscall} failed: {e} (errno {errno})"),
-    )
-}
 
 /// A system call's failure as `-errno` (what the façade turns into Node's error).
 fn errno(e: &std::io::Error) -> i32 {
@@ -263,62 +237,12 @@ pub fn unix_connect(fd: i32, path: String, token: u32) -> Result<f64> {
     runtime::with(|rt| rt.queue(Plain::new(op::Connect::new(fd, addr), token)))
 }
 
-/// The thread's shared receive group (registered on first use; again after the ring
-/// unregistered it). Every receive of `boros/net` and of the HTTP engine takes buffers from it.
-/// The thread's shared receive group, registered on first use. Its ring of entries is pinned
-/// memory (RLIMIT_MEMLOCK for a user without CAP_IPC_LOCK): on ENOMEM smaller groups are tried,
-/// then `None`: receives are plain single `recv`s from then on (issue 24 item 3: this used to
-/// throw inside Socket._read and kill the process).
-fn shared_recv_ring(
-    driver: &mut boros::Driver<dyn crate::complete::NodeOp>,
-) -> Result<Option<Rc<BufRing>>> {
-    if RECV_PLAIN.with(std::cell::Cell::get) {
-        return Ok(None);
-    }
-    RECV_RING.with(|r| -> Result<Option<Rc<BufRing>>> {
-        let mut r = r.borrow_mut();
-        if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
-            return Ok(Some(Rc::clone(ring)));
-        }
-        let mut entries = RECV_BUFFERS;
-        loop {
-            match driver.register_buf_ring(entries, RECV_BUFFER_SIZE) {
-                Ok(ring) => {
-                    *r = Some(Rc::clone(&ring));
-                    return Ok(Some(ring));
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
-                    if entries / 2 < RECV_BUFFERS_MIN {
-                        RECV_PLAIN.with(|p| p.set(true));
-                        return Ok(None);
-                    }
-                    entries /= 2;
-                }
-                Err(e) => return Err(os_error(e, "IORING_REGISTER_PBUF_RING")),
-            }
-        }
-    })
-}
-
-/// The shared receive group for the HTTP engine's connections (an error where only plain
-/// receives are left: the engine has no plain-receive path yet).
-pub(crate) fn recv_ring(
-    driver: &mut boros::Driver<dyn crate::complete::NodeOp>,
-) -> Result<Rc<BufRing>> {
-    shared_recv_ring(driver)?.ok_or_else(|| {
-        os_error(
-            std::io::Error::from_raw_os_error(libc::ENOMEM),
-            "IORING_REGISTER_PBUF_RING",
-        )
-    })
-}
-
 /// Arms a multishot receive on connected socket `fd`: bytes, the end of the stream and errors
 /// are events of `stream`. Returns the op's key (cancel it to pause).
 #[napi]
 pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
-    runtime::with(|rt| match shared_recv_ring(&mut rt.driver)? {
+    runtime::with(|rt| match recv_group::shared(&mut rt.driver)? {
         Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
         None => rt.queue(RecvOnce::new(fd, stream)),
     })
@@ -386,9 +310,9 @@ pub fn set_no_delay(fd: i32, on: bool) -> Result<i32> {
     )
 }
 
-/// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
-/// `uv_tcp_keepalive_ex`: probes every `interval` seconds (default 1), `count` of them (default
-/// 10), the optional two from Node 24's `setKeepAlive({ interval, count })`; 0 or `-errno`.
+/// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), then probes
+/// every `interval` seconds (default 1), `count` of them (default 10), as libuv's
+/// `uv_tcp_keepalive_ex`; 0 or `-errno`.
 #[napi]
 pub fn set_keep_alive(
     fd: i32,
@@ -398,15 +322,15 @@ pub fn set_keep_alive(
     count: Option<u32>,
 ) -> Result<i32> {
     let fd = args::fd(fd)?;
-    let int = |v: u32| v.min(i32::MAX as u32) as i32;
+    let clamp = |v: u32| v.min(i32::MAX as u32) as i32;
     let r = (|| {
         bnet::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on))?;
         if on && delay > 0 {
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, int(delay))?;
             let interval = interval.filter(|&v| v > 0).unwrap_or(1);
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, int(interval))?;
             let count = count.filter(|&v| v > 0).unwrap_or(10);
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, int(count))?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, clamp(delay))?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, clamp(interval))?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, clamp(count))?;
         }
         Ok::<_, std::io::Error>(())
     })();
@@ -489,5 +413,32 @@ pub fn get_type_of_service(fd: i32) -> Result<i32> {
             .unwrap_or(libc::EIO)
     } else {
         v & 0xff
+    })
+}
+
+/// The socket type of `fd` (`SO_TYPE`: 1 stream, 2 datagram...), or `-errno` (`-ENOTSOCK` for
+/// a descriptor that is no socket): `new Socket({ fd })` checks what it adopts, as libuv's
+/// `uv_guess_handle` does.
+#[napi]
+pub fn socket_type(fd: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut v as *mut i32).cast(),
+            &mut len,
+        )
+    };
+    Ok(if r < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        v
     })
 }
