@@ -163,6 +163,8 @@ export interface HttpLimits {
   highWaterMark: number
   /** The methods accepted (node's `http.METHODS`). */
   methods: Array<string>
+  /** A tab after a `Content-Length`'s digits is taken (the running Node's llhttp 9.4+). */
+  contentLengthTab: boolean
 }
 
 /**

@@ -25,6 +25,8 @@ pub struct HttpLimits {
     pub high_water_mark: u32,
     /// The methods accepted (node's `http.METHODS`).
     pub methods: Vec<String>,
+    /// A tab after a `Content-Length`'s digits is taken (the running Node's llhttp 9.4+).
+    pub content_length_tab: bool,
 }
 
 thread_local! {
@@ -54,6 +56,7 @@ pub fn http_listen(fd: i32, stream: u32, limits: HttpLimits) -> Result<u32> {
         max_requests: limits.max_requests_per_socket,
         hwm: limits.high_water_mark as usize,
         methods: limits.methods,
+        content_length_tab: limits.content_length_tab,
     };
     runtime::with(|rt| {
         let srv = http::add_server(stream, fd, l);

@@ -215,6 +215,7 @@ impl Conn {
             max_header: lim.max_header,
             max_body: lim.max_body,
             methods: &lim.methods,
+            content_length_tab: lim.content_length_tab,
         };
         let mut parser = std::mem::take(&mut self.parser);
         parser.feed(bytes, plim, &mut |ev| self.on_event(ev, stream, id, lim, cx));

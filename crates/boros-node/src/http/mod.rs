@@ -42,6 +42,8 @@ pub struct Limits {
     pub hwm: usize,
     /// Methods accepted (node's `http.METHODS`).
     pub methods: Vec<String>,
+    /// A tab after a `Content-Length`'s digits is taken (llhttp 9.4+).
+    pub content_length_tab: bool,
 }
 
 /// The listener's multishot accept.

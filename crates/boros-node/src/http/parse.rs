@@ -64,6 +64,8 @@ pub struct ParseLimits<'a> {
     pub max_body: u64,
     /// The methods llhttp knows (node's `http.METHODS`); any other is `HPE_INVALID_METHOD`.
     pub methods: &'a [String],
+    /// A tab after a `Content-Length`'s digits is taken (llhttp 9.4+; 9.3 refuses it).
+    pub content_length_tab: bool,
 }
 
 /// The request parser of one connection.
@@ -343,12 +345,13 @@ impl Parser {
                 if cl.is_some() {
                     return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
                 }
-                // llhttp takes spaces after the digits, not a tab (httparse trims both off).
+                // llhttp 9.3 takes spaces after the digits, not a tab (httparse trims both off).
                 let end = h.value.as_ptr() as usize + h.value.len() - data.as_ptr() as usize;
-                if data[end..]
-                    .iter()
-                    .take_while(|&&c| c == b' ' || c == b'\t')
-                    .any(|&c| c == b'\t')
+                if !lim.content_length_tab
+                    && data[end..]
+                        .iter()
+                        .take_while(|&&c| c == b' ' || c == b'\t')
+                        .any(|&c| c == b'\t')
                 {
                     return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
                 }
