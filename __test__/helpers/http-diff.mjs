@@ -21,13 +21,19 @@ const DIST = new URL('../../dist/', import.meta.url)
 function watch(server, events) {
   server.on('clientError', (err, socket) => {
     events.push(`clientError ${err.code}`)
-    // node:http's default answer when nobody listens; with a listener it is ours to give.
-    if (socket.writable && !socket.destroyed) {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
-        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n')
-      else socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
-    } else socket.destroy()
+    // node:http's default answer when nobody listens (its socketOnError, Node 20 and 24): the
+    // answer only while no response to this socket has sent its head, then destroy. With a
+    // listener it is ours to give, so this one gives exactly node's.
+    if (socket.writable && !socket._httpMessage?._headerSent) {
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request'
+      socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
+    }
+    socket.destroy(err)
   })
 }
 

@@ -311,11 +311,19 @@ impl Parser {
                 if cl.is_some() {
                     return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
                 }
+                // llhttp checks the pair as it reads the second of them: the later one's kind.
+                if te {
+                    return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
+                }
                 match content_length(h.value) {
                     Some(v) => cl = Some(v),
                     None => return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit),
                 }
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                // After Content-Length, or after a `chunked` (which must be the last coding).
+                if cl.is_some() || chunked {
+                    return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
+                }
                 te = true;
                 let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
                 chunked = trim(last).eq_ignore_ascii_case(b"chunked");
@@ -334,9 +342,6 @@ impl Parser {
         }
         if counted >= lim.max_header {
             return self.err(w::ERR_HEADER_OVERFLOW, emit);
-        }
-        if te && cl.is_some() {
-            return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
         }
         if te && !chunked {
             return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
