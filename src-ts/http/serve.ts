@@ -8,6 +8,7 @@
  */
 import { usesRing } from '../binding.js'
 import { Engine, type RawRequest } from './engine.js'
+import { installLightResponse } from './light-response.js'
 import { BodyChannel, ServeRequest } from './request.js'
 import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
@@ -38,6 +39,12 @@ export interface ServeOptions {
   maxRequestsPerSocket?: number
   /** Largest request body accepted (413 past it). Unlimited by default. */
   maxBodySize?: number
+  /**
+   * Makes `globalThis.Response` boros/http's `LightResponse` (default true; as
+   * `@hono/node-server` does): a `Response` built only when something looks inside it, which
+   * `serve()` sends without building. `false` leaves the global alone.
+   */
+  overrideGlobalResponse?: boolean
 }
 
 /** What `serve()` returns (Bun.serve's and Deno.serve's server, together). */
@@ -76,6 +83,7 @@ export function serve(options: ServeOptions | FetchHandler): HttpServer {
       code: 'ERR_INVALID_ARG_TYPE'
     })
   }
+  if (opts.overrideGlobalResponse !== false) installLightResponse()
   let hostname = opts.hostname ?? '0.0.0.0'
   if (hostname === 'localhost') hostname = '127.0.0.1'
   const port = opts.port ?? 3000
