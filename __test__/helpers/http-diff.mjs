@@ -37,10 +37,16 @@ function watch(server, events) {
   })
 }
 
+/** Server settings node:http takes as properties only (Node 20 ignores them as options). */
+function props(server, options) {
+  if (options.maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = options.maxRequestsPerSocket
+}
+
 /** node:http listening itself (libuv): the specification. */
 export async function nodeHttp(handler, options = {}) {
   const events = []
   const server = http.createServer(options, handler)
+  props(server, options)
   watch(server, events)
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
@@ -65,6 +71,7 @@ export async function nodeHttpOnBorosNet(handler, options = {}) {
   const net = await loadBorosNet()
   const events = []
   const hs = http.createServer(options, handler)
+  props(hs, options)
   watch(hs, events)
   // An http.Server that never listens has no connection tracking (node:http starts it on
   // 'listening'): closeAllConnections() does nothing there, so the sockets are tracked here.
@@ -98,6 +105,7 @@ export async function borosCreateServerFactory() {
   const factory = async (handler, options = {}) => {
     const events = []
     const server = mod.createServer(options, handler)
+    props(server, options)
     watch(server, events)
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
     return {
