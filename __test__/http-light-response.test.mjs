@@ -19,7 +19,15 @@ const cases = {
   noContent: () => [null, { status: 204 }],
   statusText: () => ['st', { status: 202, statusText: 'Taken' }],
   headersObject: () => ['h', { headers: new Headers({ 'x-h': '1' }) }],
-  arrayHeaders: () => ['a', { headers: [['x-a', '1'], ['x-a', '2']] }],
+  arrayHeaders: () => [
+    'a',
+    {
+      headers: [
+        ['x-a', '1'],
+        ['x-a', '2']
+      ]
+    }
+  ],
   ownLength: () => ['12345', { headers: { 'content-length': '5' } }],
   connectionClose: () => ['bye', { headers: { connection: 'close' } }],
   setCookie: () => ['c', { headers: { 'set-cookie': 'a=1; Path=/' } }],

@@ -21,7 +21,9 @@ function nodeEcho() {
     req.on('data', (c) => chunks.push(c))
     req.on('end', () => {
       res.setHeader('Connection', 'close')
-      res.end(JSON.stringify({ m: req.method, u: req.url, h: req.rawHeaders, b: Buffer.concat(chunks).toString('latin1') }))
+      res.end(
+        JSON.stringify({ m: req.method, u: req.url, h: req.rawHeaders, b: Buffer.concat(chunks).toString('latin1') })
+      )
     })
   })
   server.on('clientError', (err, socket) => {
@@ -39,7 +41,15 @@ async function engineEcho() {
   // too, so the parsers are compared and not the handlers' timing.
   const answer = (r, body) => setImmediate(reply, r, body)
   const reply = (r, body) =>
-    e.respond(r.conn, r.seq, 200, undefined, ['Connection', 'close'], JSON.stringify({ m: r.method, u: r.url, h: r.rawHeaders, b: body }), true)
+    e.respond(
+      r.conn,
+      r.seq,
+      200,
+      undefined,
+      ['Connection', 'close'],
+      JSON.stringify({ m: r.method, u: r.url, h: r.rawHeaders, b: body }),
+      true
+    )
   const e = await Engine.listen(
     { port: 0, host: '127.0.0.1' },
     {
@@ -66,11 +76,13 @@ async function engineEcho() {
   return e
 }
 
-const tchar = fc.constantFrom(...'!#$%&\'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'.split(''))
+const tchar = fc.constantFrom(
+  ..."!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".split('')
+)
 const token = fc.string({ unit: tchar, minLength: 1, maxLength: 12 })
 const vchar = fc.constantFrom(...'abcXYZ019 -_.,;:/=()"\t'.split(''))
 const value = fc.string({ unit: vchar, maxLength: 20 }).map((v) => v.trim())
-const pchar = fc.constantFrom(...'abcxyz019-._~!$&\'()*+,;=:@/?%'.split(''))
+const pchar = fc.constantFrom(..."abcxyz019-._~!$&'()*+,;=:@/?%".split(''))
 
 const requestArb = fc
   .record({
@@ -86,7 +98,14 @@ const requestArb = fc
     let s = `${r.method} /${r.path} HTTP/1.${r.v10 ? 0 : 1}\r\nHost: x\r\n`
     for (const [k, v] of r.headers) {
       const lk = k.toLowerCase()
-      if (lk === 'content-length' || lk === 'transfer-encoding' || lk === 'connection' || lk === 'upgrade' || lk === 'expect') continue
+      if (
+        lk === 'content-length' ||
+        lk === 'transfer-encoding' ||
+        lk === 'connection' ||
+        lk === 'upgrade' ||
+        lk === 'expect'
+      )
+        continue
       s += `${k}: ${v}\r\n`
     }
     s += 'Connection: close\r\n'
@@ -177,7 +196,11 @@ test('the engine parses what llhttp parses, and rejects what it rejects, split a
       }),
       // A failure's shrinking stops after the time limit (it reports the smallest found so
       // far) instead of running into the test's timeout.
-      { numRuns: RUNS, interruptAfterTimeLimit: RUNS * 2000, seed: process.env.BOROS_HTTP_FUZZ_SEED ? Number(process.env.BOROS_HTTP_FUZZ_SEED) : undefined }
+      {
+        numRuns: RUNS,
+        interruptAfterTimeLimit: RUNS * 2000,
+        seed: process.env.BOROS_HTTP_FUZZ_SEED ? Number(process.env.BOROS_HTTP_FUZZ_SEED) : undefined
+      }
     )
   } catch (err) {
     t.log(JSON.stringify(mismatches.slice(0, 3), null, 1))

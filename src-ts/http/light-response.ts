@@ -93,7 +93,8 @@ export class LightResponse {
 
   constructor(body?: unknown, init?: unknown) {
     const parts = partsOf(body, init)
-    if (parts === undefined) this[kReal] = new GlobalResponse(body as ConstructorParameters<typeof Response>[0], init as ResponseInit)
+    if (parts === undefined)
+      this[kReal] = new GlobalResponse(body as ConstructorParameters<typeof Response>[0], init as ResponseInit)
     else {
       this[kFast] = parts
       this.#body = body
