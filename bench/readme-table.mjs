@@ -216,14 +216,7 @@ export function writeHttpReadme(doc, readmeFile = path.join(REPO, 'README.md')) 
   const j = text.indexOf(end)
   if (i < 0 || j < i) throw new Error(`${readmeFile} has no ${begin} ... ${end} block`)
   const versions = Object.entries(doc.meta.anchors ?? {})
-    .map(
-      ([k, v]) =>
-        `${k} ${
-          String(v)
-            .replace(/^(bun|deno)\s+/, '')
-            .split(' ')[0]
-        }`
-    )
+    .map(([k, v]) => `${k} ${String(v).replace(/^(bun|deno)\s+/, '').split(' ')[0]}`)
     .join(', ')
   const block = [
     begin,

@@ -460,9 +460,7 @@ export class FileHandle extends EventEmitter {
       // Node 24.16+: `length |= 0`, then the position, right after the offset; earlier Nodes
       // check the position after the range.
       if (READ_POSITION_CHECKED_FIRST) len = (len as number) | 0
-      const early = READ_POSITION_CHECKED_FIRST
-        ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0)
-        : undefined
+      const early = READ_POSITION_CHECKED_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
       if (view.byteLength === 0) throw invalidArgValue('buffer', view, 'is empty and cannot be written')
       validateReadRange(off, len, view.byteLength)
