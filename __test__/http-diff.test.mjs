@@ -150,6 +150,14 @@ const cases = [
       ])
   ],
   ['maxRequestsPerSocket: Keep-Alive says max=N', (p) => viaRaw(p, [GET('/')]), { maxRequestsPerSocket: 3 }],
+  [
+    'malformed: whitespace in a chunk size',
+    (p) => viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n'])
+  ],
+  [
+    'malformed: a chunk size line that is only a tab',
+    (p) => viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n\t\r\n\r\n'])
+  ],
   ['refused: HTTP/1.1 without Host (400)', (p) => viaRaw(p, ['GET / HTTP/1.1\r\n\r\n'])],
   ['HTTP/1.0 without Host is served', (p) => viaRaw(p, ['GET /json HTTP/1.0\r\n\r\n'])],
   ['refused: Expect other than 100-continue (417)', (p) => viaRaw(p, [GET('/', 'Expect: tea\r\n')])],

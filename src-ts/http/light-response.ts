@@ -127,7 +127,7 @@ export class LightResponse {
   }
 
   static [Symbol.hasInstance](x: unknown): boolean {
-    return x !== null && typeof x === 'object' && GlobalResponse.prototype.isPrototypeOf(x)
+    return x !== null && typeof x === 'object' && Object.prototype.isPrototypeOf.call(GlobalResponse.prototype, x)
   }
 
   /** @internal the real response (built now if it was not). */
@@ -167,7 +167,7 @@ for (const key of Reflect.ownKeys(GlobalResponse.prototype)) {
       configurable: true,
       enumerable: d.enumerable ?? false,
       get(this: LightResponse) {
-        return (real(this) as any)[key]
+        return Reflect.get(real(this), key)
       }
     })
   } else if (typeof d.value === 'function') {
@@ -176,8 +176,8 @@ for (const key of Reflect.ownKeys(GlobalResponse.prototype)) {
       enumerable: d.enumerable ?? false,
       writable: true,
       value(this: LightResponse, ...args: unknown[]) {
-        const x = real(this) as any
-        return x[key](...args)
+        const x = real(this)
+        return Reflect.apply(Reflect.get(x, key) as (...a: unknown[]) => unknown, x, args)
       }
     })
   }

@@ -108,7 +108,10 @@ export function sendResponse(
     res = realResponse(res)
   } catch (err) {
     // undici refused what the handler gave (a bad header, status...): the error handler's.
-    if (!retry) return failed(sink, r)
+    if (!retry) {
+      failed(sink, r)
+      return
+    }
     Promise.resolve()
       .then(() => onError(err))
       .then(

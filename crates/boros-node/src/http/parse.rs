@@ -195,7 +195,7 @@ impl Parser {
                     }
                 }
                 State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
-                    Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
+                    Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) || !chunk_line_ok(&data[pos..pos + n]) => {
                         return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len())
                     }
                     Ok(Status::Complete((n, size))) => {
@@ -405,6 +405,16 @@ fn url_ok(method: &str, url: &[u8]) -> bool {
         }
         _ => false,
     }
+}
+
+/// A chunk-size line as llhttp takes it (httparse is laxer): hex digits right from the start
+/// up to `;` or the line end, and no whitespace in the extensions after `;`.
+fn chunk_line_ok(line: &[u8]) -> bool {
+    let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+    let size_end = body.iter().position(|&c| c == b';').unwrap_or(body.len());
+    size_end > 0
+        && body[..size_end].iter().all(u8::is_ascii_hexdigit)
+        && !body[size_end..].iter().any(|&c| c == b' ' || c == b'\t')
 }
 
 /// A line ending without its CR (httparse accepts it; llhttp does not).
