@@ -158,6 +158,8 @@ const cases = [
     'malformed: a chunk size line that is only a tab',
     (p) => viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n\t\r\n\r\n'])
   ],
+  ['raw: empty lines before the request line are skipped', (p) => viaRaw(p, [`\r\n\n\r${GET('/')}`])],
+  ['raw: several spaces in the request line', (p) => viaRaw(p, ['GET  /json  HTTP/1.1\r\nHost: x\r\n\r\n'])],
   ['refused: HTTP/1.1 without Host (400)', (p) => viaRaw(p, ['GET / HTTP/1.1\r\n\r\n'])],
   ['HTTP/1.0 without Host is served', (p) => viaRaw(p, ['GET /json HTTP/1.0\r\n\r\n'])],
   ['refused: Expect other than 100-continue (417)', (p) => viaRaw(p, [GET('/', 'Expect: tea\r\n')])],

@@ -22,7 +22,13 @@ function nodeEcho() {
     req.on('end', () => {
       res.setHeader('Connection', 'close')
       res.end(
-        JSON.stringify({ m: req.method, u: req.url, h: req.rawHeaders, b: Buffer.concat(chunks).toString('latin1') })
+        JSON.stringify({
+          m: req.method,
+          u: req.url,
+          v: req.httpVersion,
+          h: req.rawHeaders,
+          b: Buffer.concat(chunks).toString('latin1')
+        })
       )
     })
   })
@@ -47,7 +53,7 @@ async function engineEcho() {
       200,
       undefined,
       ['Connection', 'close'],
-      JSON.stringify({ m: r.method, u: r.url, h: r.rawHeaders, b: body }),
+      JSON.stringify({ m: r.method, u: r.url, v: `1.${r.versionMinor}`, h: r.rawHeaders, b: body }),
       true
     )
   const e = await Engine.listen(
@@ -188,17 +194,20 @@ test('the engine parses what llhttp parses, and rejects what it rejects, split a
         const want = outcome(a)
         const got = outcome(b)
         let same
-        if (want.kind === 'ok') same = got.kind === 'ok' && JSON.stringify(got.echo) === JSON.stringify(want.echo)
+        // llhttp takes a request line without a version as HTTP/0.9 (node:http then serves it);
+        // the engine refuses it (400): HTTP/0.9 is not HTTP/1.1 (RFC 9112), a kept difference.
+        if (want.kind === 'ok' && want.echo.v === '0.9') same = got.kind === 'rejected' || got.kind === 'closed'
+        else if (want.kind === 'ok') same = got.kind === 'ok' && JSON.stringify(got.echo) === JSON.stringify(want.echo)
         else if (want.kind === 'waiting') same = got.kind === 'waiting'
         else same = got.kind === 'rejected' || got.kind === 'closed'
         if (!same) mismatches.push({ bytes: bytes.toString('latin1'), node: want, engine: got })
         return same
       }),
       // A failure's shrinking stops after the time limit (it reports the smallest found so
-      // far) instead of running into the test's timeout.
+      // far) instead of running into ava's 2-minute inactivity timeout.
       {
         numRuns: RUNS,
-        interruptAfterTimeLimit: RUNS * 2000,
+        interruptAfterTimeLimit: 60_000,
         seed: process.env.BOROS_HTTP_FUZZ_SEED ? Number(process.env.BOROS_HTTP_FUZZ_SEED) : undefined
       }
     )

@@ -282,11 +282,17 @@ impl Parser {
         emit: &mut dyn FnMut(Event<'_>),
     ) -> Result<Option<usize>, httparse::Error> {
         let mut req = httparse::Request::new(hdrs);
-        let n = match req.parse(data)? {
+        // Line ends before the request line are skipped, as llhttp does (CR or LF, any number).
+        let lead = data.iter().take_while(|&&c| c == b'\r' || c == b'\n').count();
+        // llhttp takes several spaces between method, target and version; httparse only one
+        // unless told.
+        let mut cfg = httparse::ParserConfig::default();
+        cfg.allow_multiple_spaces_in_request_line_delimiters(true);
+        let n = match cfg.parse_request(&mut req, &data[lead..])? {
             Status::Partial => return Ok(None),
-            Status::Complete(n) => n,
+            Status::Complete(n) => lead + n,
         };
-        if bare_lf(&data[..n]) {
+        if bare_lf(&data[lead..n]) {
             return self.err(w::ERR_LF_EXPECTED, emit);
         }
         let method = req.method.unwrap_or("");
