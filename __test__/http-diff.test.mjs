@@ -160,6 +160,14 @@ const cases = [
   ],
   ['raw: empty lines before the request line are skipped', (p) => viaRaw(p, [`\r\n\n\r${GET('/')}`])],
   ['raw: several spaces in the request line', (p) => viaRaw(p, ['GET  /json  HTTP/1.1\r\nHost: x\r\n\r\n'])],
+  [
+    'raw: the client ends inside a request body',
+    (p) => viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello'], { endAfterWrite: true, quietMs: 1000 })
+  ],
+  [
+    'raw: the client ends inside a request head',
+    (p) => viaRaw(p, ['GET / HTTP/1.1\r\nHost: x\r\n'], { endAfterWrite: true, quietMs: 1000 })
+  ],
   ['refused: HTTP/1.1 without Host (400)', (p) => viaRaw(p, ['GET / HTTP/1.1\r\n\r\n'])],
   ['HTTP/1.0 without Host is served', (p) => viaRaw(p, ['GET /json HTTP/1.0\r\n\r\n'])],
   ['refused: Expect other than 100-continue (417)', (p) => viaRaw(p, [GET('/', 'Expect: tea\r\n')])],

@@ -316,7 +316,13 @@ impl RecvSink for HttpRecv {
             if result == 0 || result == EVENT_REARM || result == -libc::ECANCELED {
                 if result == 0 {
                     c.peer_ended = true;
-                    if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
+                    if c.parser.mid_request() && !c.errored && !c.shut_sent {
+                        // Inside a request (head or body): it can never complete. node:http's
+                        // parser.finish() fails the same way: 400 if nothing was answered yet,
+                        // then the close (after the shutdown, `on_shut`); the request's JS side
+                        // learns it from the close.
+                        c.fail(w::ERR_INVALID_EOF_STATE);
+                    } else if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
                         c.die(c.close_err, 0);
                     } else {
                         c.finishing = true;

@@ -97,6 +97,15 @@ impl Parser {
         self.state == State::Head && !self.buf.is_empty()
     }
 
+    /// Inside a request: part of a head, or a body not finished.
+    pub fn mid_request(&self) -> bool {
+        match self.state {
+            State::Head => !self.buf.is_empty(),
+            State::Length(_) | State::ChunkSize | State::ChunkData(_) | State::ChunkEnd | State::Trailers => true,
+            State::Upgraded | State::Closed | State::Dead => false,
+        }
+    }
+
     /// An upgrade request was parsed: nothing more is received.
     pub fn upgraded(&self) -> bool {
         self.state == State::Upgraded
