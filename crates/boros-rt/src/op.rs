@@ -22,7 +22,7 @@
 //! After that CQE the runtime drops the op, and, for ops that produce a descriptor (an open
 //! whose future was dropped), closes the descriptor, so nothing leaks.
 
-use crate::runtime::{try_with_current, with_current, Abandon, Core, Slot};
+use crate::runtime::{try_with_current, with_current, Abandon, Core, Slot, Waiter};
 /// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
 /// build ops for [`submit`].
 pub use boros::op::*;
@@ -160,15 +160,22 @@ impl<T: OpCode> Future for Op<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completed<T>> {
         let this = self.get_mut();
         assert!(!this.done, "boros_rt::op::Op polled after completion");
-        check_current(&this.core, "an I/O future (an op, a sleep)");
+        // Polled by a task of this runtime with its own waker (the common case): this is
+        // the right runtime, and the completion schedules that task directly.
+        let task = this.core.polling_task(cx.waker());
+        if task.is_none() {
+            check_current(&this.core, "an I/O future (an op, a sleep)");
+        }
         let mut ops = this.core.ops.borrow_mut();
         let slot = ops
             .get_mut(this.token)
             .expect("an op's slot lives until its future takes the result");
         match slot {
             Slot::Waiting(w) => {
-                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *w = Some(cx.waker().clone());
+                match (task, &*w) {
+                    (Some(id), _) => *w = Waiter::Task(id),
+                    (None, Waiter::Other(old)) if old.will_wake(cx.waker()) => {}
+                    (None, _) => *w = Waiter::Other(cx.waker().clone()),
                 }
                 Poll::Pending
             }
