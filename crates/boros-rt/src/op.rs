@@ -172,11 +172,7 @@ impl<T: OpCode> Future for Op<T> {
             .expect("an op's slot lives until its future takes the result");
         match slot {
             Slot::Waiting(w) => {
-                match (task, &*w) {
-                    (Some(id), _) => *w = Waiter::Task(id),
-                    (None, Waiter::Other(old)) if old.will_wake(cx.waker()) => {}
-                    (None, _) => *w = Waiter::Other(cx.waker().clone()),
-                }
+                Core::set_waiter(w, task, cx.waker());
                 Poll::Pending
             }
             Slot::Done { .. } => {
@@ -249,7 +245,7 @@ impl Multi {
                 op,
                 Slot::Stream {
                     items: Default::default(),
-                    waker: None,
+                    waker: Waiter::Nobody,
                     ended: false,
                 },
             )?;
@@ -264,10 +260,13 @@ impl Multi {
 
     /// The next CQE, or `None` once the op ended and every CQE was taken.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(i32, u32)>> {
-        check_current(
-            &self.core,
-            "a multishot stream (incoming connections, a socket read)",
-        );
+        let task = self.core.polling_task(cx.waker());
+        if task.is_none() {
+            check_current(
+                &self.core,
+                "a multishot stream (incoming connections, a socket read)",
+            );
+        }
         let mut ops = self.core.ops.borrow_mut();
         let Some(Slot::Stream {
             items,
@@ -284,9 +283,7 @@ impl Multi {
             ops.remove(self.token);
             return Poll::Ready(None);
         }
-        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            *waker = Some(cx.waker().clone());
-        }
+        Core::set_waiter(waker, task, cx.waker());
         Poll::Pending
     }
 }

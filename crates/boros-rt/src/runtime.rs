@@ -143,7 +143,7 @@ pub(crate) enum Slot {
     /// `ended` once the final CQE is in.
     Stream {
         items: VecDeque<(i32, u32)>,
-        waker: Option<Waker>,
+        waker: Waiter,
         ended: bool,
     },
 }
@@ -227,6 +227,26 @@ impl Drop for Polling<'_> {
 }
 
 impl Core {
+    /// Schedules a task of this runtime at once; another waker is woken after the reap.
+    fn wake_waiter(&self, w: Waiter, wakers: &mut Vec<Waker>) {
+        match w {
+            Waiter::Nobody => {}
+            Waiter::Task(id) => self.schedule(id),
+            Waiter::Other(w) => wakers.push(w),
+        }
+    }
+
+    /// Records who polls an op: the task itself when `task` is `Some` (see
+    /// [`polling_task`](Self::polling_task)), else a clone of the waker (unless it already
+    /// holds one that wakes the same).
+    pub(crate) fn set_waiter(w: &mut Waiter, task: Option<u64>, waker: &Waker) {
+        match (task, &*w) {
+            (Some(id), _) => *w = Waiter::Task(id),
+            (None, Waiter::Other(old)) if old.will_wake(waker) => {}
+            (None, _) => *w = Waiter::Other(waker.clone()),
+        }
+    }
+
     /// The id of the task this runtime is polling right now, if `waker` is its own waker:
     /// then the caller is on this runtime, inside that task's poll.
     pub(crate) fn polling_task(&self, waker: &Waker) -> Option<u64> {
@@ -429,7 +449,7 @@ impl Core {
                 match ops.get_mut(token) {
                     Some(Slot::Stream { items, waker, .. }) => {
                         items.push_back((result, flags));
-                        wakers.extend(waker.take());
+                        self.wake_waiter(std::mem::replace(waker, Waiter::Nobody), &mut wakers);
                     }
                     Some(Slot::Abandoned(action)) if *action != Abandon::Nothing => {
                         self.after_reap.borrow_mut().push((*action, result));
@@ -440,10 +460,10 @@ impl Core {
             };
             match ops.get_mut(token) {
                 Some(slot @ Slot::Waiting(_)) => {
-                    match std::mem::replace(slot, Slot::Done { result, flags, op }) {
-                        Slot::Waiting(Waiter::Task(id)) => self.schedule(id),
-                        Slot::Waiting(Waiter::Other(w)) => wakers.push(w),
-                        _ => {}
+                    if let Slot::Waiting(w) =
+                        std::mem::replace(slot, Slot::Done { result, flags, op })
+                    {
+                        self.wake_waiter(w, &mut wakers);
                     }
                 }
                 Some(Slot::Stream {
@@ -453,7 +473,7 @@ impl Core {
                 }) => {
                     items.push_back((result, flags));
                     *ended = true;
-                    wakers.extend(waker.take());
+                    self.wake_waiter(std::mem::replace(waker, Waiter::Nobody), &mut wakers);
                     self.graveyard.borrow_mut().push(op);
                 }
                 Some(Slot::Abandoned(action)) => {
