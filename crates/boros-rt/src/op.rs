@@ -12,7 +12,8 @@
 //! let n = done.result()?;
 //! let buf = done.op.into_buf(n);
 //! # Ok::<(), std::io::Error>(())
-//! # });
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 //!
 //! # Cancellation
