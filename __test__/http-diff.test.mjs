@@ -168,6 +168,7 @@ const cases = [
     'raw: the client ends inside a request head',
     (p) => viaRaw(p, ['GET / HTTP/1.1\r\nHost: x\r\n'], { endAfterWrite: true, quietMs: 1000 })
   ],
+  ['raw: line ends after a Connection: close request are ignored', (p) => viaRaw(p, [`${GET('/', 'Connection: close\r\n')}\r\n`])],
   ['refused: HTTP/1.1 without Host (400)', (p) => viaRaw(p, ['GET / HTTP/1.1\r\n\r\n'])],
   ['HTTP/1.0 without Host is served', (p) => viaRaw(p, ['GET /json HTTP/1.0\r\n\r\n'])],
   ['refused: Expect other than 100-continue (417)', (p) => viaRaw(p, [GET('/', 'Expect: tea\r\n')])],

@@ -162,10 +162,12 @@ impl Parser {
             match self.state {
                 State::Dead => return data.len(),
                 State::Upgraded => return pos,
-                State::Closed if avail > 0 => {
-                    return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len())
+                // Line ends after the last message are skipped, as llhttp skips them before a
+                // request line; anything else is an error.
+                State::Closed if data[pos..].iter().all(|&c| c == b'\r' || c == b'\n') => {
+                    return data.len()
                 }
-                State::Closed => return pos,
+                State::Closed => return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len()),
                 State::Head => {
                     if avail == 0 {
                         return pos;
