@@ -99,6 +99,15 @@ impl Parser {
         self.state == State::Head && !self.buf.is_empty()
     }
 
+    /// Inside a request: part of a head, or a body not finished.
+    pub fn mid_request(&self) -> bool {
+        match self.state {
+            State::Head => !self.buf.is_empty(),
+            State::Length(_) | State::ChunkSize | State::ChunkData(_) | State::ChunkEnd | State::Trailers => true,
+            State::Upgraded | State::Closed | State::Dead => false,
+        }
+    }
+
     /// An upgrade request was parsed: nothing more is received.
     pub fn upgraded(&self) -> bool {
         self.state == State::Upgraded
@@ -155,18 +164,14 @@ impl Parser {
             match self.state {
                 State::Dead => return data.len(),
                 State::Upgraded => return pos,
-                // llhttp lets line ends follow a request that closes; anything else is an error.
+                // Line ends after the last message are skipped, as llhttp skips them before a
+                // request line; anything else is an error.
                 State::Closed if data[pos..].iter().all(|&c| c == b'\r' || c == b'\n') => {
                     return data.len()
                 }
                 State::Closed => return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len()),
                 State::Head => {
-                    // As llhttp: line ends before a request line are skipped (a lone CR included).
-                    pos += data[pos..]
-                        .iter()
-                        .take_while(|&&c| c == b'\r' || c == b'\n')
-                        .count();
-                    if pos == data.len() {
+                    if avail == 0 {
                         return pos;
                     }
                     let mut hdrs = [EMPTY_HEADER; 64];
@@ -202,11 +207,8 @@ impl Parser {
                         self.end_body(emit);
                     }
                 }
-                State::ChunkSize if !chunk_line_ok(&data[pos..]) => {
-                    return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len())
-                }
                 State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
-                    Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
+                    Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) || !chunk_line_ok(&data[pos..pos + n]) => {
                         return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len())
                     }
                     Ok(Status::Complete((n, size))) => {
@@ -280,11 +282,7 @@ impl Parser {
 
     fn end_body(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
         emit(Event::BodyEnd);
-        self.state = if self.last {
-            State::Closed
-        } else {
-            State::Head
-        };
+        self.state = if self.last { State::Closed } else { State::Head };
     }
 
     /// One head from the start of `data`: `Some(bytes used)` (head and any inline body),
@@ -296,62 +294,50 @@ impl Parser {
         lim: ParseLimits<'_>,
         emit: &mut dyn FnMut(Event<'_>),
     ) -> Result<Option<usize>, httparse::Error> {
-        let (method, url, v11, headers, n) = match lenient_line(data) {
-            // A request line llhttp takes and httparse does not: its headers after it.
-            Some(line) => match httparse::parse_headers(&data[line.len..], hdrs)? {
-                Status::Partial => return Ok(None),
-                Status::Complete((hn, headers)) => {
-                    (line.method, line.url, false, headers, line.len + hn)
-                }
-            },
-            None => {
-                let mut req = httparse::Request::new(hdrs);
-                let parsed = match req.parse(data) {
-                    // A line llhttp may still take, not complete yet: wait for its end.
-                    Err(_) if !data.contains(&b'\n') && lenient_prefix(data) => return Ok(None),
-                    r => r?,
-                };
-                match parsed {
-                    Status::Partial => return Ok(None),
-                    Status::Complete(n) => (
-                        req.method.unwrap_or(""),
-                        req.path.unwrap_or(""),
-                        req.version == Some(1),
-                        &*req.headers,
-                        n,
-                    ),
-                }
-            }
+        let mut req = httparse::Request::new(hdrs);
+        // Line ends before the request line are skipped, as llhttp does (CR or LF, any number).
+        let lead = data.iter().take_while(|&&c| c == b'\r' || c == b'\n').count();
+        // llhttp takes several spaces between method, target and version; httparse only one
+        // unless told.
+        let mut cfg = httparse::ParserConfig::default();
+        cfg.allow_multiple_spaces_in_request_line_delimiters(true);
+        let n = match cfg.parse_request(&mut req, &data[lead..])? {
+            Status::Partial => return Ok(None),
+            Status::Complete(n) => lead + n,
         };
-        if bare_lf(&data[..n]) {
+        if bare_lf(&data[lead..n]) {
             return self.err(w::ERR_LF_EXPECTED, emit);
         }
+        let method = req.method.unwrap_or("");
         if !lim.methods.is_empty() && !lim.methods.iter().any(|m| m == method) {
             return self.err(w::ERR_INVALID_METHOD, emit);
         }
+        let url = req.path.unwrap_or("");
         if !url_ok(method, url.as_bytes()) {
             return self.err(w::ERR_INVALID_URL, emit);
         }
+        let v11 = req.version == Some(1);
         // llhttp's count: url, names and values.
         let mut counted = url.len();
         let mut cl: Option<u64> = None;
         let (mut te, mut chunked) = (false, false);
         let (mut close, mut keep, mut conn_upgrade, mut has_upgrade) = (false, false, false, false);
         let mut expect_continue = false;
-        for h in headers.iter() {
+        for h in req.headers.iter() {
             counted += h.name.len() + h.value.len();
             let name = h.name.as_bytes();
             if name.eq_ignore_ascii_case(b"content-length") {
                 if cl.is_some() {
                     return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
                 }
+                // llhttp checks the pair as it reads the second of them: the later one's kind.
+                if te {
+                    return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
+                }
                 // llhttp 9.3 takes spaces after the digits, not a tab (httparse trims both off).
                 let end = h.value.as_ptr() as usize + h.value.len() - data.as_ptr() as usize;
                 if !lim.content_length_tab
-                    && data[end..]
-                        .iter()
-                        .take_while(|&&c| c == b' ' || c == b'\t')
-                        .any(|&c| c == b'\t')
+                    && data[end..].iter().take_while(|&&c| c == b' ' || c == b'\t').any(|&c| c == b'\t')
                 {
                     return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
                 }
@@ -360,6 +346,10 @@ impl Parser {
                     None => return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit),
                 }
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                // After Content-Length, or after a `chunked` (which must be the last coding).
+                if cl.is_some() || chunked {
+                    return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
+                }
                 te = true;
                 let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
                 chunked = trim(last).eq_ignore_ascii_case(b"chunked");
@@ -379,9 +369,6 @@ impl Parser {
         if counted >= lim.max_header {
             return self.err(w::ERR_HEADER_OVERFLOW, emit);
         }
-        if te && cl.is_some() {
-            return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
-        }
         if te && !chunked {
             return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
         }
@@ -397,7 +384,7 @@ impl Parser {
             method,
             url,
             v11,
-            headers,
+            headers: req.headers,
             keep_alive,
             upgrade,
             expect_continue,
@@ -414,30 +401,18 @@ impl Parser {
         } else if len > 0 && (data.len() - n) as u64 >= len {
             head.body = Some(&data[n..n + len as usize]);
             used += len as usize;
-            self.state = if self.last {
-                State::Closed
-            } else {
-                State::Head
-            };
+            self.state = if self.last { State::Closed } else { State::Head };
         } else if len > 0 {
             head.streaming = true;
             self.state = State::Length(len);
         } else {
-            self.state = if self.last {
-                State::Closed
-            } else {
-                State::Head
-            };
+            self.state = if self.last { State::Closed } else { State::Head };
         }
         emit(Event::Request(head));
         Ok(Some(used))
     }
 
-    fn err(
-        &mut self,
-        kind: i64,
-        emit: &mut dyn FnMut(Event<'_>),
-    ) -> Result<Option<usize>, httparse::Error> {
+    fn err(&mut self, kind: i64, emit: &mut dyn FnMut(Event<'_>)) -> Result<Option<usize>, httparse::Error> {
         self.state = State::Dead;
         emit(Event::Error(kind));
         Ok(Some(0))
@@ -458,100 +433,14 @@ fn url_ok(method: &str, url: &[u8]) -> bool {
     }
 }
 
-/// A request line llhttp accepts that httparse refuses (node:http answers these):
-/// `METHOD SP+ target SP+ HTTP/x.y CRLF` with more than one space somewhere, versions 0.9 and
-/// 2.0, or no version at all (HTTP/0.9's `METHOD SP+ target CRLF`). Served as HTTP/1.0 (not
-/// kept alive without `Connection: keep-alive`, as llhttp for any version but 1.1).
-struct LenientLine<'b> {
-    method: &'b str,
-    url: &'b str,
-    /// Bytes of the line with its CRLF.
-    len: usize,
-}
-
-fn lenient_line(data: &[u8]) -> Option<LenientLine<'_>> {
-    let eol = data.iter().position(|&c| c == b'\n')?;
-    if eol == 0 || data[eol - 1] != b'\r' {
-        return None;
-    }
-    let line = &data[..eol - 1];
-    let m = line.iter().take_while(|&&c| is_token(c)).count();
-    let spaces = |from: usize| line[from..].iter().take_while(|&&c| c == b' ').count();
-    let s1 = spaces(m);
-    if m == 0 || s1 == 0 {
-        return None;
-    }
-    let u0 = m + s1;
-    let u = line[u0..]
-        .iter()
-        .take_while(|&&c| c > b' ' && c != 0x7f)
-        .count();
-    if u == 0 {
-        return None;
-    }
-    let rest = &line[u0 + u..];
-    let s2 = rest.iter().take_while(|&&c| c == b' ').count();
-    let version = &rest[s2..];
-    let strict = s1 == 1 && s2 == 1 && (version == b"HTTP/1.1" || version == b"HTTP/1.0");
-    let ok = match (s2, version) {
-        (0, []) => true,
-        (0, _) => false,
-        (_, v) => matches!(v, b"HTTP/0.9" | b"HTTP/1.0" | b"HTTP/1.1" | b"HTTP/2.0"),
-    };
-    if strict || !ok {
-        return None;
-    }
-    Some(LenientLine {
-        method: std::str::from_utf8(&line[..m]).ok()?,
-        url: std::str::from_utf8(&line[u0..u0 + u]).ok()?,
-        len: eol + 1,
-    })
-}
-
-/// Whether `data` (no line end yet) can still become a line `lenient_line` takes.
-fn lenient_prefix(data: &[u8]) -> bool {
-    let line = data.strip_suffix(b"\r").unwrap_or(data);
-    let m = line.iter().take_while(|&&c| is_token(c)).count();
-    let s1 = line[m..].iter().take_while(|&&c| c == b' ').count();
-    if m == line.len() || m + s1 == line.len() {
-        return true;
-    }
-    let u0 = m + s1;
-    let u = line[u0..]
-        .iter()
-        .take_while(|&&c| c > b' ' && c != 0x7f)
-        .count();
-    if m == 0 || s1 == 0 || u == 0 {
-        return false;
-    }
-    let rest = &line[u0 + u..];
-    let s2 = rest.iter().take_while(|&&c| c == b' ').count();
-    let v = &rest[s2..];
-    match s2 {
-        0 => v.is_empty(),
-        _ => {
-            let full = [&b"HTTP/0.9"[..], b"HTTP/1.0", b"HTTP/1.1", b"HTTP/2.0"];
-            full.iter()
-                .any(|f| f.starts_with(v) && (data.len() == line.len() || v.len() == f.len()))
-        }
-    }
-}
-
-/// An HTTP token byte (RFC 9110 tchar).
-fn is_token(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
-}
-
-/// The start of a chunk-size line as llhttp takes it: hex digits, then `;` (extensions) or the
-/// CR; httparse also takes an empty size, spaces after it, and extensions without a size.
-/// (Not complete yet: true, decided once more bytes come.)
-fn chunk_line_ok(b: &[u8]) -> bool {
-    let digits = b.iter().take_while(|c| c.is_ascii_hexdigit()).count();
-    match b.get(digits) {
-        _ if digits == 0 => b.is_empty(),
-        None | Some(b';') | Some(b'\r') => true,
-        Some(_) => false,
-    }
+/// A chunk-size line as llhttp takes it (httparse is laxer): hex digits right from the start
+/// up to `;` or the line end, and no whitespace in the extensions after `;`.
+fn chunk_line_ok(line: &[u8]) -> bool {
+    let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+    let size_end = body.iter().position(|&c| c == b';').unwrap_or(body.len());
+    size_end > 0
+        && body[..size_end].iter().all(u8::is_ascii_hexdigit)
+        && !body[size_end..].iter().any(|&c| c == b' ' || c == b'\t')
 }
 
 /// A line ending without its CR (httparse accepts it; llhttp does not).
@@ -562,14 +451,8 @@ fn bare_lf(b: &[u8]) -> bool {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let s = b
-        .iter()
-        .position(|c| *c != b' ' && *c != b'\t')
-        .unwrap_or(b.len());
-    let e = b
-        .iter()
-        .rposition(|c| *c != b' ' && *c != b'\t')
-        .map_or(s, |e| e + 1);
+    let s = b.iter().position(|c| *c != b' ' && *c != b'\t').unwrap_or(b.len());
+    let e = b.iter().rposition(|c| *c != b' ' && *c != b'\t').map_or(s, |e| e + 1);
     &b[s..e.max(s)]
 }
 
