@@ -302,6 +302,12 @@ impl Parser {
         let mut cfg = httparse::ParserConfig::default();
         cfg.allow_multiple_spaces_in_request_line_delimiters(true);
         let n = match cfg.parse_request(&mut req, &data[lead..])? {
+            // llhttp refuses a method at its first byte that no method starts with (it matches
+            // the method byte by byte), not when the head is complete: a client sending a good
+            // request then stray bytes gets its 400 now, as from node.
+            Status::Partial if !method_may_start(&data[lead..], lim.methods) => {
+                return self.err(w::ERR_INVALID_METHOD, emit)
+            }
             Status::Partial => return Ok(None),
             Status::Complete(n) => lead + n,
         };
@@ -470,6 +476,19 @@ fn content_length(v: &[u8]) -> Option<u64> {
         n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
     }
     Some(n)
+}
+
+/// Whether the start of an incomplete head can still be one of `methods` (all of them when the
+/// list is empty): its bytes before the first space are a method, or, with no space yet, the
+/// start of one.
+fn method_may_start(head: &[u8], methods: &[String]) -> bool {
+    if methods.is_empty() {
+        return true;
+    }
+    match head.iter().position(|&c| c == b' ') {
+        Some(end) => methods.iter().any(|m| m.as_bytes() == &head[..end]),
+        None => methods.iter().any(|m| m.as_bytes().starts_with(head)),
+    }
 }
 
 /// llhttp's error kind for an httparse error.
