@@ -508,9 +508,10 @@ export declare const WIRE_DIGEST: number
 
 /**
  * Queues a write of `buffer[offset..offset+length]` at `position` (-1: the current position).
- * The buffer is held (not copied) until the write completes.
+ * The buffer is held (not copied) until the write completes. `punt`: submit it with
+ * `IOSQE_ASYNC` (straight to an io-wq worker, skipping the non-blocking attempt).
  */
-export declare function write(fileKind: number, file: number, buffer: ArrayBufferView, offset: number, length: number, position: number, token: number): number
+export declare function write(fileKind: number, file: number, buffer: ArrayBufferView, offset: number, length: number, position: number, token: number, punt?: boolean | undefined | null): number
 
 /**
  * Queues `pwritev` of `buffers` at `position` (-1: the current position). Each buffer is held

@@ -47,6 +47,26 @@ const CONTENDERS = {
     pool: true,
     env: { UV_USE_IO_URING: '0' }
   },
+  // The write routes side by side (seqwrite only; `boros` is the route chosen by default, see
+  // src-ts/fs/route.ts writeRoute): forced with BOROS_WRITE_ROUTE.
+  'boros-wring': {
+    label: 'boros, writes on the ring',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'ring' }
+  },
+  'boros-wasync': {
+    label: 'boros, writes ring+IOSQE_ASYNC',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'async' }
+  },
+  'boros-wpool': {
+    label: 'boros, writes on the threadpool',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'pool' }
+  },
   // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
   'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },
   fsp: { label: 'fs/promises', kind: 'promise', api: 'node', env: { UV_USE_IO_URING: '0' } },

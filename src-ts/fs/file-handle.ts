@@ -43,9 +43,31 @@ import type {
   WriteResult,
   WriteVResult
 } from './handle-types.js'
-import { readAll, throwIfAborted, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
+import {
+  IO_MAX_LENGTH,
+  readAll,
+  throwIfAborted,
+  toBytes,
+  tooLarge,
+  writeAll,
+  type Encoding,
+  type WriteData
+} from './io.js'
+import { readIntoUserBuffer, takesUserBuffer, validateUserBuffer, type UserBuffer } from './user-buffer.js'
 import { encodingOf, flushOf, getOptions } from './options.js'
-import { oDirectError, learnRoute, RING, routedRead, THREADPOOL, type Route } from './route.js'
+import {
+  oDirectError,
+  learnRoute,
+  pooledWrite,
+  RING,
+  routedRead,
+  THREADPOOL,
+  WRITE_POOL,
+  WRITE_PUNT,
+  WRITE_RING,
+  writeRoute,
+  type Route
+} from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
@@ -312,7 +334,18 @@ export class FileHandle extends EventEmitter {
       const p = this.#queued(true, buf, off, len, pos, undefined)
       if (p !== undefined) return p
     }
-    const p = this.#op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t), id, signal)
+    const how = route === undefined ? WRITE_RING : writeRoute(route, len)
+    if (how === WRITE_POOL && file.kind === FILE_KIND_FD) {
+      const aborted = taskAborted()
+      if (aborted !== undefined) return Promise.reject(aborted)
+      this.#pending++
+      const settle = (): void => this.#settleOne()
+      const p = pooledWrite(file.fd, buf, off, len, pos, signal)
+      p.then(settle, settle)
+      return p
+    }
+    const punt = how === WRITE_PUNT
+    const p = this.#op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t, punt), id, signal)
     return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
   }
 
@@ -460,7 +493,9 @@ export class FileHandle extends EventEmitter {
       // Node 24.16+: `length |= 0`, then the position, right after the offset; earlier Nodes
       // check the position after the range.
       if (READ_POSITION_CHECKED_FIRST) len = (len as number) | 0
-      const early = READ_POSITION_CHECKED_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
+      const early = READ_POSITION_CHECKED_FIRST
+        ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0)
+        : undefined
       if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
       if (view.byteLength === 0) throw invalidArgValue('buffer', view, 'is empty and cannot be written')
       validateReadRange(off, len, view.byteLength)
@@ -709,6 +744,9 @@ export class FileHandle extends EventEmitter {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('readFile') // Node's fsCall(readFile, ...)
     const opts = getOptions(options)
+    // `options.buffer` (Node 24.22, 26): checked first, used once the size is known.
+    const user = takesUserBuffer() ? (opts as { buffer?: UserBuffer }).buffer : undefined
+    validateUserBuffer(user)
     throwIfAborted(opts.signal)
     // A direct handle on a kernel before 6.8 cannot be stat'ed (no FIXED_FD_INSTALL): read until EOF.
     const st = await this.stat().catch((e: { code?: string }) => {
@@ -716,8 +754,13 @@ export class FileHandle extends EventEmitter {
       throw e
     })
     throwIfAborted(opts.signal)
-    const data = await readAll(this, st?.isFile() ? st.size : 0, opts.signal)
+    const size = st?.isFile() ? st.size : 0
     const encoding = encodingOf(opts)
+    if (user !== undefined) {
+      if (size > IO_MAX_LENGTH) throw tooLarge(size)
+      return readIntoUserBuffer(this, user, size, encoding, opts.signal)
+    }
+    const data = await readAll(this, size, opts.signal)
     return encoding ? data.toString(encoding) : data
   }
 

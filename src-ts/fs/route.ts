@@ -92,6 +92,57 @@ export function routedRead(
   })
 }
 
+/** A write through the ring, as it comes (the kernel tries it without blocking first). */
+export const WRITE_RING = 0
+/** A write through the ring with `IOSQE_ASYNC`: straight to an io-wq worker. */
+export const WRITE_PUNT = 1
+/** A write on libuv's threadpool (`fs.write`), as node:fs does. */
+export const WRITE_POOL = 2
+export type WriteRoute = typeof WRITE_RING | typeof WRITE_PUNT | typeof WRITE_POOL
+
+const WRITE_ROUTES: Record<string, WriteRoute> = { ring: WRITE_RING, async: WRITE_PUNT, pool: WRITE_POOL }
+/** `BOROS_WRITE_ROUTE=ring|async|pool` forces one write route (for the bench's side-by-side rows). */
+const forcedWrite: WriteRoute | undefined = WRITE_ROUTES[process.env.BOROS_WRITE_ROUTE ?? '']
+
+/**
+ * Writes from this size up are large enough that the io-wq handoff dominates: see
+ * {@link writeRoute}.
+ */
+export const LARGE_WRITE = 64 * 1024
+
+/**
+ * The route of a write of `len` bytes to a descriptor whose read route is `route`, chosen by
+ * measurement (docs/files-internals.md, "Writes: the route"): buffered writes to disk
+ * filesystems (ext4 here) cannot be done without blocking, so the ring's non-blocking attempt
+ * fails and the kernel punts the write to an io-wq worker anyway.
+ */
+export function writeRoute(route: Route, len: number): WriteRoute {
+  if (forcedWrite !== undefined) return forcedWrite
+  if (route.oDirect || len < LARGE_WRITE) return WRITE_RING
+  return DEFAULT_LARGE_WRITE
+}
+
+/** The measured default for large buffered writes (see {@link writeRoute}). */
+const DEFAULT_LARGE_WRITE: WriteRoute = WRITE_RING
+
+/** A write on libuv's threadpool. Resolves with the bytes written. */
+export function pooledWrite(
+  fd: number,
+  buf: NodeJS.ArrayBufferView,
+  off: number,
+  len: number,
+  pos: number,
+  signal?: AbortSignal | null
+): Promise<number> {
+  if (signal?.aborted) return Promise.reject(abortError(signal))
+  return new Promise((resolve, reject) => {
+    fs.write(fd, buf, off, len, pos < 0 ? null : pos, (err, n) => {
+      if (err) reject(err)
+      else resolve(n)
+    })
+  })
+}
+
 /**
  * Rewrites an `EINVAL` from an `O_DIRECT` descriptor into a message that names the alignment
  * (code, errno and syscall stay Node's).
