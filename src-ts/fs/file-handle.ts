@@ -334,7 +334,7 @@ export class FileHandle extends EventEmitter {
       const p = this.#queued(true, buf, off, len, pos, undefined)
       if (p !== undefined) return p
     }
-    const how = route === undefined ? WRITE_RING : writeRoute(route, len)
+    const how = route === undefined ? WRITE_RING : writeRoute(route)
     if (how === WRITE_POOL && file.kind === FILE_KIND_FD) {
       const aborted = taskAborted()
       if (aborted !== undefined) return Promise.reject(aborted)

@@ -102,28 +102,30 @@ export type WriteRoute = typeof WRITE_RING | typeof WRITE_PUNT | typeof WRITE_PO
 
 const WRITE_ROUTES: Record<string, WriteRoute> = { ring: WRITE_RING, async: WRITE_PUNT, pool: WRITE_POOL }
 /** `BOROS_WRITE_ROUTE=ring|async|pool` forces one write route (for the bench's side-by-side rows). */
-const forcedWrite: WriteRoute | undefined = WRITE_ROUTES[process.env.BOROS_WRITE_ROUTE ?? '']
+let forcedWrite: WriteRoute | undefined = WRITE_ROUTES[process.env.BOROS_WRITE_ROUTE ?? '']
 
 /**
- * Writes from this size up are large enough that the io-wq handoff dominates: see
- * {@link writeRoute}.
+ * @internal Forces a write route in this thread from now on (`undefined`: the measured default),
+ * for bench/extra/write-route.mjs, which interleaves the routes in one process.
  */
-export const LARGE_WRITE = 64 * 1024
-
-/**
- * The route of a write of `len` bytes to a descriptor whose read route is `route`, chosen by
- * measurement (docs/files-internals.md, "Writes: the route"): buffered writes to disk
- * filesystems (ext4 here) cannot be done without blocking, so the ring's non-blocking attempt
- * fails and the kernel punts the write to an io-wq worker anyway.
- */
-export function writeRoute(route: Route, len: number): WriteRoute {
-  if (forcedWrite !== undefined) return forcedWrite
-  if (route.oDirect || len < LARGE_WRITE) return WRITE_RING
-  return DEFAULT_LARGE_WRITE
+export function _forceWriteRoute(name: 'ring' | 'async' | 'pool' | undefined): void {
+  forcedWrite = name === undefined ? undefined : WRITE_ROUTES[name]
 }
 
-/** The measured default for large buffered writes (see {@link writeRoute}). */
-const DEFAULT_LARGE_WRITE: WriteRoute = WRITE_RING
+/**
+ * The route of a buffered write too large for the shared queue (over `FAST_MAX`) to a descriptor
+ * whose read route is `route`, chosen by measurement (bench/extra/write-route.mjs; figures in
+ * docs/files-internals.md, "Writes: the route"): ring+`IOSQE_ASYNC`, straight to an io-wq
+ * worker. Buffered ext4 writes cannot be done without blocking, so the ring's non-blocking
+ * attempt only adds a failed try on the JS thread before the same punt; on ext4 and tmpfs the
+ * ring with and without `IOSQE_ASYNC` measured the same within the machine's noise, and the
+ * thread pool was never faster than either (it is what fs/promises uses). `O_DIRECT` writes stay
+ * as they are (the block layer takes them without blocking).
+ */
+export function writeRoute(route: Route): WriteRoute {
+  if (forcedWrite !== undefined) return forcedWrite
+  return route.oDirect ? WRITE_RING : WRITE_PUNT
+}
 
 /** A write on libuv's threadpool. Resolves with the bytes written. */
 export function pooledWrite(
