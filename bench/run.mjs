@@ -26,6 +26,7 @@ import { ensureEchoExamples, ensureWrk, ensureHttpFile, measureNet } from './net
 import { ensureAnchors } from './net/anchors.mjs'
 import { compareDocs, printComparison, settingsWarnings } from './compare.mjs'
 import { formatStartup, runStartup } from './startup.mjs'
+import { formatRm } from './readme-table.mjs'
 import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs'
 
 const BENCH = path.dirname(new URL(import.meta.url).pathname)
@@ -160,12 +161,15 @@ if (!Number.isInteger(opts.rounds) || opts.rounds < 1) {
 }
 // `startup` (bench/startup.mjs) is not a workload of the contenders: it times whole Node
 // processes with and without the drop-in flag, and runs first.
-const requested = args.only ? args.only.split(',').map((s) => s.trim()) : ['startup', ...workloads.map((w) => w.name)]
+const requested = args.only
+  ? args.only.split(',').map((s) => s.trim())
+  : ['startup', 'rm', ...workloads.map((w) => w.name)]
 const wantStartup = requested.includes('startup')
-const selected = requested.filter((n) => n !== 'startup')
+const wantRm = requested.includes('rm')
+const selected = requested.filter((n) => n !== 'startup' && n !== 'rm')
 for (const name of selected) {
   if (!byName[name]) {
-    log(`unknown workload "${name}"; known: startup, ${workloads.map((w) => w.name).join(', ')}`)
+    log(`unknown workload "${name}"; known: startup, rm, ${workloads.map((w) => w.name).join(', ')}`)
     process.exit(2)
   }
 }
@@ -323,6 +327,23 @@ async function main() {
       process.exit(1)
     }
     startup = runStartup({ nodeBin, runs: quick ? 11 : 41, log })
+  }
+
+  // rm recursive under a watched parent (bench/extra/rm-watch.mjs): node:fs/promises vs boros/fs.
+  let rm = null
+  if (wantRm) {
+    log('rm: recursive rm of a watched tree, node:fs/promises vs boros/fs (bench/extra/rm-watch.mjs)')
+    const r = spawnSync(
+      nodeBin,
+      [path.join(BENCH, 'extra/rm-watch.mjs'), '--json', '--rounds', quick ? '3' : '9', '--dir', dataDir],
+      { encoding: 'utf8', env: { ...process.env, UV_USE_IO_URING: '0' } }
+    )
+    if (r.status !== 0) {
+      log(`rm: could not run (exit ${r.status}): ${r.stderr}`)
+      process.exit(1)
+    }
+    rm = JSON.parse(r.stdout)
+    log(formatRm(rm))
   }
 
   // Skips decided up front: one message each, instead of one per run.
@@ -615,10 +636,12 @@ async function main() {
       contenders: Object.fromEntries(Object.entries(CONTENDERS).map(([k, v]) => [k, v.label]))
     },
     results,
-    ...(startup ? { startup } : {})
+    ...(startup ? { startup } : {}),
+    ...(rm ? { rm } : {})
   }
   printReport(doc)
   if (startup) log(formatStartup(startup, nodeBin))
+  if (rm) log(formatRm(rm))
   const resultsDir = path.join(BENCH, 'results')
   const files = writeJson(doc, resultsDir)
   files.push(writeSvg(doc, resultsDir))

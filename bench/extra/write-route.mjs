@@ -101,8 +101,12 @@ for (const dir of dirs) {
       }
     }
     const base = median(times[0])
-    const cells = times.map((ts, i) => `${median(ts).toFixed(1)}${i === 0 ? '' : ` (${(base / median(ts)).toFixed(2)}x)`}`)
+    const cells = times.map(
+      (ts, i) => `${median(ts).toFixed(1)}${i === 0 ? '' : ` (${(base / median(ts)).toFixed(2)}x)`}`
+    )
     console.log(`| ${size / 1024} KiB | ${cells.join(' | ')} |`)
   }
 }
-console.log(`\nShared machine: load average ${fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ')}`)
+console.log(
+  `\nShared machine: load average ${fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ')}`
+)
