@@ -140,7 +140,7 @@ test('bigint positions (Node 24 semantics): past 2^53 reads answer as the kernel
   t.deepEqual(boros, node)
 })
 
-test("a handle collected without close() is closed, with Node's warnings", async (t) => {
+test('a handle collected without close() is closed, with Node\'s warnings', async (t) => {
   const { execFileSync } = await import('node:child_process')
   const target = file()
   const script = `
@@ -161,17 +161,9 @@ test("a handle collected without close() is closed, with Node's warnings", async
     await new Promise((r) => setTimeout(r, 50))
     console.log(JSON.stringify({ warnings, during, after: openOnTarget() }))
   `
-  const out = JSON.parse(
-    execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script]).toString()
-  )
-  t.true(
-    out.warnings.some((w) => w.startsWith('Warning::Closing file descriptor')),
-    JSON.stringify(out)
-  )
-  t.true(
-    out.warnings.some((w) => w.startsWith('DeprecationWarning:DEP0137')),
-    JSON.stringify(out)
-  )
+  const out = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script]).toString())
+  t.true(out.warnings.some((w) => w.startsWith('Warning::Closing file descriptor')), JSON.stringify(out))
+  t.true(out.warnings.some((w) => w.startsWith('DeprecationWarning:DEP0137')), JSON.stringify(out))
   t.is(out.during, 1, 'the handle had the file open')
   t.is(out.after, 0, 'and it was closed when the handle was collected')
 })
@@ -200,25 +192,9 @@ test('three handles collected without close(): one warning each, DEP0137 once pe
   t.deepEqual(boros, node)
 })
 
-test("FileHandle methods called on something else reject as Node's do (ERR_INTERNAL_ASSERTION)", async (t) => {
+test('FileHandle methods called on something else reject as Node\'s do (ERR_INTERNAL_ASSERTION)', async (t) => {
   const p = file()
-  const methods = [
-    'stat',
-    'read',
-    'write',
-    'sync',
-    'datasync',
-    'readv',
-    'writev',
-    'truncate',
-    'chmod',
-    'chown',
-    'utimes',
-    'readFile',
-    'writeFile',
-    'appendFile',
-    'close'
-  ]
+  const methods = ['stat', 'read', 'write', 'sync', 'datasync', 'readv', 'writev', 'truncate', 'chmod', 'chown', 'utimes', 'readFile', 'writeFile', 'appendFile', 'close']
   const [node, boros] = await both(async (m) => {
     const h = await m.open(p)
     const out = {}

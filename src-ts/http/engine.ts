@@ -234,7 +234,7 @@ export class Engine {
       methods: METHODS
     })
     const local = b.socketAddress(fd, false)
-    this.#address = opts.path !== undefined ? opts.path : (local ?? { address: '', family: '', port: 0 })
+    this.#address = opts.path !== undefined ? opts.path : local ?? { address: '', family: '', port: 0 }
     const shortest = Math.min(o.headersTimeout, o.requestTimeout || Infinity, o.keepAliveTimeout || Infinity)
     const every = Math.max(25, Math.min(1000, Math.floor(shortest / 4)))
     this.#sweep = setInterval(() => this.#b.httpSweep(this.#srv), every)
@@ -521,10 +521,7 @@ export class Engine {
    */
   upgrade(conn: number, _seq: number): { socket: Socket; head: Buffer } {
     const fd = this.#b.httpDetach(this.#srv, conn)
-    if (fd < 0)
-      throw Object.assign(new Error('boros/http: this connection cannot be upgraded now'), {
-        code: 'ERR_INVALID_STATE'
-      })
+    if (fd < 0) throw Object.assign(new Error('boros/http: this connection cannot be upgraded now'), { code: 'ERR_INVALID_STATE' })
     const head = this.#heads.get(conn) ?? EMPTY
     this.#heads.delete(conn)
     const socket = new Socket({ [kAccepted]: [fd, false], allowHalfOpen: true } as any)

@@ -11,14 +11,7 @@ import type { RawRequest } from './engine.js'
 
 /** Where a response goes (the engine, for one server). */
 export interface ResponseSink {
-  respond(
-    r: RawRequest,
-    status: number,
-    head: string,
-    flags: number,
-    body: Uint8Array | string | null,
-    end: boolean
-  ): boolean
+  respond(r: RawRequest, status: number, head: string, flags: number, body: Uint8Array | string | null, end: boolean): boolean
   write(r: RawRequest, chunk: Uint8Array | string, end: boolean): boolean
   /** Resolves once the connection can take more (or is gone). */
   drain(r: RawRequest): Promise<void>

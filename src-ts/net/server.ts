@@ -35,6 +35,7 @@ function validateNumber(value: unknown, name: string): asserts value is number {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
 }
 
+
 /** Options of `createServer()`. */
 export interface ServerOptions {
   /** Accepted sockets keep their writable side open after the peer's end. */
