@@ -85,7 +85,7 @@ export declare function failNextEnter(errno: number, count: number): void
 export declare function fallocate(fileKind: number, file: number, mode: number, offset: number, len: number, token: number): number
 
 /**
- * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and (for `O_DIRECT`) `statx`.
+ * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and `statx` (type; alignment for `O_DIRECT`).
  * Synchronous: these calls do not wait on a disk.
  */
 export declare function fdInfo(fd: number): FdInfo
@@ -100,6 +100,8 @@ export interface FdInfo {
   dioMemAlign: number
   /** `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown. */
   dioOffsetAlign: number
+  /** Whether the file is a regular file (`S_IFREG`; false if unknown). */
+  regular: boolean
 }
 
 /**

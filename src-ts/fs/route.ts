@@ -28,6 +28,8 @@ export interface Route {
   readonly offsetAlign: number
   /** `f_type` of `fstatfs(2)`. */
   readonly fsType: number
+  /** A regular file (its writes may be punted to io-wq; a pipe's or a tty's are polled). */
+  readonly regular: boolean
 }
 
 const TMPFS_MAGIC = 0x01021994
@@ -60,7 +62,8 @@ export function learnRoute(fd: number): Route {
     oDirect: info.oDirect,
     memAlign: info.dioMemAlign || 4096,
     offsetAlign: info.dioOffsetAlign || 512,
-    fsType: info.fsType
+    fsType: info.fsType,
+    regular: info.regular
   }
 }
 
@@ -120,11 +123,13 @@ export function _forceWriteRoute(name: 'ring' | 'async' | 'pool' | undefined): v
  * attempt only adds a failed try on the JS thread before the same punt; on ext4 and tmpfs the
  * ring with and without `IOSQE_ASYNC` measured the same within the machine's noise, and the
  * thread pool was never faster than either (it is what fs/promises uses). `O_DIRECT` writes stay
- * as they are (the block layer takes them without blocking).
+ * as they are (the block layer takes them without blocking), and so do writes to anything but a
+ * regular file: a pipe's, socket's or tty's write waits for its reader, and the ring polls it
+ * instead of parking an io-wq worker on it.
  */
 export function writeRoute(route: Route): WriteRoute {
   if (forcedWrite !== undefined) return forcedWrite
-  return route.oDirect ? WRITE_RING : WRITE_PUNT
+  return route.regular && !route.oDirect ? WRITE_PUNT : WRITE_RING
 }
 
 /** A write on libuv's threadpool. Resolves with the bytes written. */
