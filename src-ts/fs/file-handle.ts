@@ -72,7 +72,7 @@ import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
 import { IOV_MAX } from '../errno.js'
-import { READ_POSITION_CHECKED_FIRST } from '../node-facts.js'
+import { READ_POSITION_CHECKED_FIRST, STAT_OPTIONS_OBJECT, WRITE_FILE_MODE_FIRST } from '../node-facts.js'
 
 export type * from './handle-types.js'
 
@@ -589,7 +589,26 @@ export class FileHandle extends EventEmitter {
   stat(options?: StatOptions): Promise<Stats | BigIntStats>
   stat(options?: StatOptions): Promise<Stats | BigIntStats> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    // Node: `options = { bigint: false }` (so `null` fails reading `.bigint`, as there), and
+    if (
+      STAT_OPTIONS_OBJECT &&
+      options !== undefined &&
+      (options === null || typeof options !== 'object' || Array.isArray(options))
+    ) {
+      return Promise.reject(invalidArgType('options', 'of type object', options))
+    }
+    if (STAT_OPTIONS_OBJECT && options !== undefined) {
+      // Node 26: `options.signal` is checked (type, then aborted) before the fstat.
+      const signal = (options as { signal?: unknown }).signal
+      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+        return Promise.reject(invalidArgType('options.signal', 'an instance of AbortSignal', signal))
+      }
+      try {
+        throwIfAborted(signal as AbortSignal | undefined)
+      } catch (e) {
+        return Promise.reject(e)
+      }
+    }
+    // Node 20-24: `options = { bigint: false }` (so `null` fails reading `.bigint`, as there), and
     // `options.bigint` goes to C++, which takes only `true` (IsTrue) for bigints.
     let bigint: unknown
     try {
@@ -771,6 +790,7 @@ export class FileHandle extends EventEmitter {
     // Node's order (writeFile): the options (type, encoding, signal), flush, then the data.
     const opts = getOptions(options, { encoding: 'utf8', flush: false })
     flushOf(opts)
+    if (WRITE_FILE_MODE_FIRST) parseMode((opts as { mode?: unknown }).mode, 0o666)
     await writeAll(this, toBytes(data, encodingOf(opts) ?? 'utf8'), opts.signal)
   }
 

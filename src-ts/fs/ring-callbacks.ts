@@ -692,8 +692,17 @@ function plainFileOptions(options: unknown, flag: string, flagOk: (f: unknown) =
   if (options == null) return true
   if (typeof options === 'string') return Buffer.isEncoding(options)
   if (typeof options !== 'object') return false
-  const o = options as { encoding?: unknown; flag?: unknown; signal?: unknown; flush?: unknown; mode?: unknown }
+  const o = options as {
+    encoding?: unknown
+    flag?: unknown
+    signal?: unknown
+    flush?: unknown
+    mode?: unknown
+    buffer?: unknown
+  }
   if (o.signal != null || (o.flush !== undefined && o.flush !== false)) return false
+  // readFile's `buffer` (Node 24.22+, 26; a Buffer as options has one): node:fs checks and serves it.
+  if (o.buffer !== undefined) return false
   if (o.encoding != null && !(typeof o.encoding === 'string' && Buffer.isEncoding(o.encoding))) return false
   if (o.mode != null && !(typeof o.mode === 'number' && o.mode >>> 0 === o.mode)) return false
   return o.flag === undefined || o.flag === flag || flagOk(o.flag)
