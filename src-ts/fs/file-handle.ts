@@ -16,22 +16,11 @@
 import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
-import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit, taskAborted } from '../binding.js'
-import type { NativeBinding } from '../binding.js'
-import { poolSlotOf, type PoolSlot } from '../buffer-pool.js'
-import { codedError, codes, invalidArgType, invalidArgValue, systemError } from '../errors.js'
+import { submit } from '../binding.js'
+import { codes, invalidArgType, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
-import { currentTask } from '../task-context.js'
-import {
-  validateBuffer,
-  validateInteger,
-  validatePosition,
-  validateReadRange,
-  validateWriteRange,
-  writePosition,
-  MAX_RW
-} from '../validate.js'
-import { BOUNCE_MAX, FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
+import { validateInteger, MAX_RW } from '../validate.js'
+import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
 import { parseMode } from './flags.js'
 import type {
   ReadFileOptions,
@@ -54,80 +43,18 @@ import {
   type WriteData
 } from './io.js'
 import { readIntoUserBuffer, takesUserBuffer, validateUserBuffer, type UserBuffer } from './user-buffer.js'
+import { STAT_OPTIONS_OBJECT, WRITE_FILE_MODE_FIRST } from '../node-facts.js'
+import { ebadf, FileIo, id, none, sizeOf } from './file-io.js'
+import { unclosed } from './unclosed.js'
+import { notAHandle, readArgs, validateBufferArray, vectorPosition, writeArgs } from './handle-args.js'
 import { encodingOf, flushOf, getOptions } from './options.js'
-import {
-  oDirectError,
-  learnRoute,
-  pooledWrite,
-  RING,
-  routedRead,
-  THREADPOOL,
-  WRITE_POOL,
-  WRITE_PUNT,
-  WRITE_RING,
-  writeRoute,
-  type Route
-} from './route.js'
+import { THREADPOOL } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
 import { IOV_MAX } from '../errno.js'
-import { READ_POSITION_CHECKED_FIRST, STAT_OPTIONS_OBJECT, WRITE_FILE_MODE_FIRST } from '../node-facts.js'
 
 export type * from './handle-types.js'
-
-/** Chunks of a larger positional read in flight at once. */
-const CHUNK_LANES = 4
-
-/** A native call on this handle's file: `kind` and `file` name it (see file-ref.ts). */
-type FileStart = (b: NativeBinding, kind: number, file: number, token: number) => number
-
-/** What Node's FileHandle rejects with once closed: `code: 'EBADF'`, message `'file closed'`. */
-function ebadf(syscall: string): Error {
-  return Object.assign(new Error('file closed'), { code: 'EBADF', syscall })
-}
-
-/** What Node's FileHandle methods reject with when called on something else (`fh.stat.call({})`). */
-function notAHandle(): Error {
-  return codedError(
-    Error,
-    'ERR_INTERNAL_ASSERTION',
-    'handle must be an instance of FileHandle\nThis is caused by either a bug in Node.js or incorrect usage of Node.js internals.\nPlease open an issue with this stack trace at https://github.com/nodejs/node/issues\n'
-  )
-}
-
-function validateBufferArray(buffers: unknown): asserts buffers is readonly NodeJS.ArrayBufferView[] {
-  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
-    throw invalidArgType('buffers', 'an ArrayBufferView[]', buffers)
-  }
-}
-
-/**
- * Handles collected without `close()`: like Node, their file is closed then, with Node's two
- * warnings (the second a `DEP0137` deprecation). Holds the file, never the handle.
- */
-let warnedDep0137 = false
-const unclosed = new FinalizationRegistry<FileRef>((file) => {
-  const n = fileNumber(file)
-  process.emitWarning(`Closing file descriptor ${n} on garbage collection`)
-  // Node warns DEP0137 once per thread (env->filehandle_close_warning()), the first line per handle.
-  if (!warnedDep0137) {
-    warnedDep0137 = true
-    process.emitWarning(
-      'Closing a FileHandle object on garbage collection is deprecated. Please close FileHandle objects explicitly using FileHandle.prototype.close(). In the future, an error will be thrown if a file descriptor is closed during garbage collection.',
-      'DeprecationWarning',
-      'DEP0137'
-    )
-  }
-  try {
-    submit(
-      (b, t) => b.close(file.kind, n, t),
-      () => undefined
-    ).catch(() => undefined)
-  } catch {
-    // The runtime of this thread is gone (worker exit): so is its file table.
-  }
-})
 
 /**
  * An open file. Every operation goes through this thread's io_uring. Like Node's, `close()`
@@ -137,17 +64,16 @@ export class FileHandle extends EventEmitter {
   /** The file; `undefined` once closed. */
   #file: FileRef | undefined
   readonly #fixed: boolean
-  #pending = 0
   #closing: Promise<void> | undefined
-  #drained: (() => void) | undefined
-  /** Where a descriptor's reads go (learned on the first read, see route.ts). */
-  #route: Route | undefined
+  /** Every read and write of the handle, and the count of them in flight (see file-io.ts). */
+  readonly #io: FileIo
 
   /** @internal */
   constructor(file: FileRef) {
     super()
     this.#file = file
     this.#fixed = file.kind === FILE_KIND_FIXED
+    this.#io = new FileIo(() => this.#open())
     unclosed.register(this, file, this)
   }
 
@@ -176,276 +102,6 @@ export class FileHandle extends EventEmitter {
     return this.#closing === undefined ? this.#file : undefined
   }
 
-  /** An op of the handle is over (see `#op`); the last one lets a waiting `close()` go on. */
-  readonly #settleOne = (): void => {
-    if (--this.#pending === 0 && this.#drained !== undefined) this.#drained()
-  }
-
-  /**
-   * One ring op on this handle's file, counted so that `close()` waits for it. Rejects with
-   * Node's error for `syscall` when the result is `-errno`.
-   */
-  #op<T>(syscall: string, start: FileStart, map: (result: number) => T, signal?: AbortSignal | null): Promise<T> {
-    const file = this.#open()
-    if (file === undefined) return Promise.reject(ebadf(syscall))
-    const kind = file.kind
-    const n = fileNumber(file)
-    this.#pending++
-    return submit(
-      (b, t) => start(b, kind, n, t),
-      (result) => {
-        if (result < 0) throw systemError(result, syscall)
-        return map(result)
-      },
-      signal,
-      this.#settleOne
-    )
-  }
-
-  /**
-   * A read or write through the shared submission queue (no native call): at most `FAST_MAX`
-   * bytes, or any length of a `BufferPool` buffer (`pool`). `undefined` when it cannot go
-   * that way now (closed, inside a task, every arena slot taken).
-   */
-  #queued(
-    write: boolean,
-    buf: NodeJS.ArrayBufferView,
-    off: number,
-    len: number,
-    pos: number,
-    pool: { readonly id: number; readonly index: number } | undefined
-  ): Promise<number> | undefined {
-    const file = this.#open()
-    if (file === undefined || currentTask() !== undefined) return undefined
-    ring()
-    let resolve!: (n: number) => void
-    let reject!: (e: unknown) => void
-    const promise = new Promise<number>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
-    const waiter = (n: number): void => {
-      this.#settleOne()
-      if (n < 0) reject(systemError(n, write ? 'write' : 'read'))
-      else resolve(n)
-    }
-    if (pool !== undefined) {
-      queuePool(write, file, pool.id, pool.index, buf.byteOffset + off, len, pos, waiter)
-    } else if (!(write ? queueWrite : queueRead)(file, buf, off, len, pos, waiter)) return undefined
-    this.#pending++
-    return promise
-  }
-
-  /** The read route of a descriptor (a slot has none: its reads always go through the ring). */
-  #routeOf(file: FileRef): Route | undefined {
-    if (file.kind !== FILE_KIND_FD) return undefined
-    this.#route ??= learnRoute(file.fd)
-    return this.#route
-  }
-
-  /**
-   * Every read of the handle picks its path here. `owned`: `buf` is an owned buffer (see
-   * `ownedBuffer`), which the kernel fills in place.
-   */
-  #read(
-    buf: NodeJS.ArrayBufferView,
-    off: number,
-    len: number,
-    pos: number,
-    signal?: AbortSignal | null,
-    owned = false
-  ): Promise<number> {
-    const file = this.#open()
-    if (file === undefined) return Promise.reject(ebadf('read'))
-    // A BufferPool buffer: the kernel reads into it in place (READ_FIXED when registered).
-    const pool = poolSlotOf(buf)
-    if (pool !== undefined) return this.#poolIo(false, buf, pool, off, len, pos, signal)
-    const route = this.#routeOf(file)
-    if (route !== undefined && route.kind !== RING) {
-      // tmpfs/procfs/FUSE: node:fs serves the read (see route.ts); a cancelled task's too
-      // starts nothing more.
-      const aborted = taskAborted()
-      if (aborted !== undefined) return Promise.reject(aborted)
-      this.#pending++
-      const settle = (): void => this.#settleOne()
-      const p = routedRead(route.kind, file.kind === FILE_KIND_FD ? file.fd : -1, buf, off, len, pos, signal)
-      p.then(settle, settle)
-      return p
-    }
-    const oDirect = route?.oDirect === true
-    // Natively owned memory (`alignedBuffer`) is read into in place: the op holds the
-    // allocation, so a detach cannot free it under the kernel. Asked only for reads too big for
-    // the shared queue, where a bounce copy costs more than the question.
-    if (owned || ((oDirect || len > FAST_MAX) && ring().isOwned(buf))) {
-      // Natively owned memory: the kernel reads straight into it.
-      const p = this.#op('read', (b, k, f, t) => b.readOwned(k, f, buf as Buffer, off, len, pos, t), id, signal)
-      return oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route!))) : p
-    }
-    if (oDirect) return Promise.reject(oDirectError(systemError(-22, 'read'), route!))
-    if (signal == null && len <= FAST_MAX) {
-      const p = this.#queued(false, buf, off, len, pos, undefined)
-      if (p !== undefined) return p
-    }
-    if (len > BOUNCE_MAX && pos >= 0) return this.#chunkedRead(buf, off, len, pos, signal)
-    return this.#op('read', (b, k, f, t) => b.read(k, f, buf, off, len, pos, t), id, signal)
-  }
-
-  /**
-   * A read into (or write from) a `BufferPool` buffer: the kernel uses the pool memory in place
-   * (`READ_FIXED`/`WRITE_FIXED` when registered), through the shared queue when nothing needs
-   * the op's key, a native call otherwise.
-   */
-  #poolIo(
-    write: boolean,
-    buf: NodeJS.ArrayBufferView,
-    pool: PoolSlot,
-    off: number,
-    len: number,
-    pos: number,
-    signal?: AbortSignal | null
-  ): Promise<number> {
-    if (signal == null) {
-      const p = this.#queued(write, buf, off, len, pos, pool)
-      if (p !== undefined) return p
-    }
-    const start = buf.byteOffset + off
-    return this.#op(
-      write ? 'write' : 'read',
-      (b, k, f, t) => b.poolIo(write, k, f, pool.native, pool.index, start, len, pos, t),
-      id,
-      signal
-    )
-  }
-
-  /** Every write of the handle picks its path here. */
-  #write(
-    buf: NodeJS.ArrayBufferView,
-    off: number,
-    len: number,
-    pos: number,
-    signal?: AbortSignal | null
-  ): Promise<number> {
-    const file = this.#open()
-    if (file === undefined) return Promise.reject(ebadf('write'))
-    const pool = poolSlotOf(buf)
-    if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
-    const route = this.#routeOf(file)
-    if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
-      const p = this.#queued(true, buf, off, len, pos, undefined)
-      if (p !== undefined) return p
-    }
-    const how = route === undefined ? WRITE_RING : writeRoute(route)
-    if (how === WRITE_POOL && file.kind === FILE_KIND_FD) {
-      const aborted = taskAborted()
-      if (aborted !== undefined) return Promise.reject(aborted)
-      this.#pending++
-      const settle = (): void => this.#settleOne()
-      const p = pooledWrite(file.fd, buf, off, len, pos, signal)
-      p.then(settle, settle)
-      return p
-    }
-    const punt = how === WRITE_PUNT
-    const p = this.#op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t, punt), id, signal)
-    return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
-  }
-
-  /**
-   * A positional read of more than `BOUNCE_MAX` bytes into the caller's memory, as reads of at
-   * most `BOUNCE_MAX` at consecutive positions, `CHUNK_LANES` in flight: each goes through a
-   * recycled bounce buffer (the runtime keeps those up to 1 MiB; a larger one would be a
-   * fresh allocation, page faults included, on every read). Positional reads only happen on
-   * seekable files, where one read returns short only at the end of the file: the result is
-   * the bytes up to the first short chunk, as one read would return.
-   */
-  async #chunkedRead(
-    buf: NodeJS.ArrayBufferView,
-    off: number,
-    len: number,
-    pos: number,
-    signal: AbortSignal | null | undefined
-  ): Promise<number> {
-    const chunks = Math.ceil(len / BOUNCE_MAX)
-    const got = new Array<number>(chunks).fill(-1)
-    let next = 0
-    let short = false
-    const lane = async (): Promise<void> => {
-      while (next < chunks && !short) {
-        const k = next++
-        const at = k * BOUNCE_MAX
-        const n = Math.min(BOUNCE_MAX, len - at)
-        got[k] = await this.#op('read', (b, kd, f, t) => b.read(kd, f, buf, off + at, n, pos + at, t), id, signal)
-        if (got[k]! < n) short = true
-      }
-    }
-    const lanes = await Promise.allSettled(Array.from({ length: Math.min(CHUNK_LANES, chunks) }, lane))
-    const failed = lanes.find((r) => r.status === 'rejected')
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
-    let total = 0
-    for (let k = 0; k < chunks; k++) {
-      total += got[k]!
-      if (got[k]! < Math.min(BOUNCE_MAX, len - k * BOUNCE_MAX)) break
-    }
-    return total
-  }
-
-  /**
-   * Runs `use` with a descriptor for this handle's file, for calls io_uring has no opcode for
-   * (`fchmod`, `fchown`, `futimens`, `fstat` with bigints) and for `statx`, which cannot take a
-   * registered-file slot. A descriptor handle uses its own; a direct handle gets one installed
-   * for the call (`IORING_OP_FIXED_FD_INSTALL`, Linux 6.8), closed after it. Counted like a ring
-   * op, so `close()` waits for it.
-   */
-  #withDescriptor<T>(syscall: string, use: (fd: number) => Promise<T>): Promise<T> {
-    const file = this.#open()
-    if (file === undefined) return Promise.reject(ebadf(syscall))
-    // Like a ring op: a cancelled task starts nothing more.
-    const aborted = taskAborted()
-    if (aborted !== undefined) return Promise.reject(aborted)
-    this.#pending++
-    const settle = (): void => this.#settleOne()
-    let p: Promise<T>
-    if (file.kind === FILE_KIND_FD) {
-      p = use(file.fd)
-    } else if (!hasOp('fixed_fd_install')) {
-      p = Promise.reject(
-        codedError(
-          Error,
-          codes.UNSUPPORTED_OP,
-          `${syscall} on a direct descriptor needs a descriptor for the file, which needs io_uring fixed_fd_install (Linux 6.8; running ${ring().ringInfo().kernel}); open the file without { direct: true }`
-        )
-      )
-    } else {
-      const slot = file.slot
-      p = submit(
-        (b, t) => b.installFd(slot, t),
-        (fd) => {
-          if (fd < 0) throw systemError(fd, syscall)
-          return fd
-        }
-      ).then((fd) =>
-        use(fd).finally(() =>
-          submit(
-            (b, t) => b.close(FILE_KIND_FD, fd, t),
-            () => undefined,
-            undefined,
-            undefined,
-            { detached: true }
-          )
-        )
-      )
-    }
-    p.then(settle, settle)
-    return p
-  }
-
-  /** A `node:fs` callback call on a descriptor of this file (see `#withDescriptor`). */
-  #nodeFs<T>(syscall: string, call: (fd: number, cb: (err: Error | null, value?: T) => void) => void): Promise<T> {
-    return this.#withDescriptor(
-      syscall,
-      (fd) => new Promise<T>((resolve, reject) => call(fd, (err, value) => (err ? reject(err) : resolve(value as T))))
-    )
-  }
-
   /**
    * Reads from the file into a buffer: `read(buffer, offset?, length?, position?)`,
    * `read(buffer, options?)`, or `read(options?)`.
@@ -460,54 +116,13 @@ export class FileHandle extends EventEmitter {
     // Node's fsCall: a closed handle is EBADF before any argument is looked at.
     if (this.#open() === undefined) return Promise.reject(ebadf('read'))
     try {
-      // Node's argument forms, in Node's order (lib/internal/fs/promises.js `read`):
-      // read(options?), read(buffer, options?), read(buffer, offset?, length?, position?).
-      let buf = buffer as unknown
-      let off = offset as unknown
-      let len = length as unknown
-      let given = position as unknown
-      let signal: AbortSignal | null | undefined
-      if (!ArrayBuffer.isView(buf)) {
-        if (buf !== undefined && buf !== null && (typeof buf !== 'object' || Array.isArray(buf))) {
-          throw invalidArgType('options', 'of type object', buf)
-        }
-        const o = (buf ?? {}) as ReadOptions<T>
-        buf = o.buffer === undefined ? Buffer.alloc(16384) : o.buffer
-        off = o.offset === undefined ? 0 : o.offset
-        len = o.length === undefined ? (buf as T).byteLength - (off as number) : o.length
-        given = o.position === undefined ? null : o.position
-        signal = o.signal
-        validateBuffer(buf)
-      }
-      if (off !== null && typeof off === 'object') {
-        const o = off as ReadOptions<T>
-        off = o.offset === undefined ? 0 : o.offset
-        len = o.length === undefined ? (buf as T).byteLength - (off as number) : o.length
-        given = o.position === undefined ? null : o.position
-        signal = o.signal
-      }
-      const view = buf as T
-      if (off == null) off = 0
-      else validateInteger(off, 'offset', 0, Number.MAX_SAFE_INTEGER)
-      len ??= view.byteLength - (off as number)
-      // Node 24.16+: `length |= 0`, then the position, right after the offset; earlier Nodes
-      // check the position after the range.
-      if (READ_POSITION_CHECKED_FIRST) len = (len as number) | 0
-      const early = READ_POSITION_CHECKED_FIRST
-        ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0)
-        : undefined
-      if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
-      if (view.byteLength === 0) throw invalidArgValue('buffer', view, 'is empty and cannot be written')
-      validateReadRange(off, len, view.byteLength)
-      const n = len as number
-      const pos = early ?? validatePosition(given, n)
-      // `signal` is boros' own option: Node ignores what it does not know, so a value that is
-      // not an AbortSignal is ignored too.
-      if (!(signal instanceof AbortSignal)) signal = undefined
+      const a = readArgs(buffer, offset, length, position)
+      const view = a.view
+      if (a.len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
       const read =
-        typeof pos === 'bigint'
-          ? this.#farRead(view, off as number, n, pos)
-          : this.#read(view, off as number, n, pos, signal)
+        typeof a.pos === 'bigint'
+          ? this.#io.farRead(view, a.off, a.len, a.pos)
+          : this.#io.read(view, a.off, a.len, a.pos, a.signal)
       return read.then((bytesRead) => ({ bytesRead, buffer: view }))
     } catch (e) {
       return Promise.reject(e)
@@ -528,59 +143,13 @@ export class FileHandle extends EventEmitter {
     // Node's fsCall: a closed handle is EBADF before any argument is looked at.
     if (this.#open() === undefined) return Promise.reject(ebadf('write'))
     try {
-      let buf: NodeJS.ArrayBufferView
-      let off = 0
-      let len: number
-      let pos: number
-      if (typeof data === 'string') {
-        // Node's ParseEncoding: an unknown or non-string encoding is utf8.
-        const encoding = (typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8') as BufferEncoding
-        // Node's validateEncoding: hex text must have an even length.
-        if (encoding.toLowerCase() === 'hex' && data.length % 2 !== 0) {
-          throw invalidArgValue('encoding', encoding, `is invalid for data of length ${data.length}`)
-        }
-        buf = Buffer.from(data, encoding)
-        len = buf.byteLength
-        pos = writePosition(offset)
-      } else {
-        // Node: anything whose byteLength is 0 writes nothing, before any other check.
-        if ((data as { byteLength?: unknown } | null | undefined)?.byteLength === 0) {
-          return Promise.resolve({ bytesWritten: 0, buffer: data })
-        }
-        if (!ArrayBuffer.isView(data)) {
-          throw invalidArgType('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data)
-        }
-        buf = data
-        if (typeof offset === 'object') {
-          // write(buffer, options): `null` too (then every field is its default).
-          const o = offset ?? {}
-          off = o.offset === undefined ? 0 : o.offset
-          len = o.length === undefined || typeof o.length !== 'number' ? buf.byteLength - off : o.length
-          if (off == null) off = 0
-          validateWriteRange(off, len, buf.byteLength)
-          pos = writePosition(o.position)
-        } else {
-          off = offset ?? 0
-          // Node: a length that is not a number is the rest of the buffer.
-          len = typeof length === 'number' ? length : buf.byteLength - off
-          validateWriteRange(off, len, buf.byteLength)
-          pos = writePosition(position)
-        }
-      }
-      const written = this.#write(buf, off, len, pos)
+      const a = writeArgs(data, offset, length, position)
+      if (a === undefined) return Promise.resolve({ bytesWritten: 0, buffer: data })
+      const written = this.#io.write(a.buf, a.off, a.len, a.pos)
       return written.then((n) => ({ bytesWritten: n, buffer: data }))
     } catch (e) {
       return Promise.reject(e)
     }
-  }
-
-  /**
-   * A read at a position past 2^53 - 1, which no double (and so no shared-queue entry or native
-   * argument) can carry exactly: served by `node:fs`, which takes bigint read positions, on a
-   * descriptor of the file (the kernel then answers EFBIG/EOVERFLOW, or 0 at the end).
-   */
-  #farRead(buf: NodeJS.ArrayBufferView, off: number, len: number, pos: bigint): Promise<number> {
-    return this.#nodeFs<number>('read', (fd, cb) => nodeFs.read(fd, buf, off, len, pos, cb))
   }
 
   /** `fstat` through statx; `{ bigint: true }`: `node:fs` `fstat`, which builds Node's `BigIntStats`. */
@@ -589,15 +158,11 @@ export class FileHandle extends EventEmitter {
   stat(options?: StatOptions): Promise<Stats | BigIntStats>
   stat(options?: StatOptions): Promise<Stats | BigIntStats> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    if (
-      STAT_OPTIONS_OBJECT &&
-      options !== undefined &&
-      (options === null || typeof options !== 'object' || Array.isArray(options))
-    ) {
-      return Promise.reject(invalidArgType('options', 'of type object', options))
-    }
     if (STAT_OPTIONS_OBJECT && options !== undefined) {
-      // Node 26: `options.signal` is checked (type, then aborted) before the fstat.
+      // Node 26: options must be an object, and `options.signal` is checked (type, then aborted).
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+        return Promise.reject(invalidArgType('options', 'of type object', options))
+      }
       const signal = (options as { signal?: unknown }).signal
       if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
         return Promise.reject(invalidArgType('options.signal', 'an instance of AbortSignal', signal))
@@ -617,19 +182,19 @@ export class FileHandle extends EventEmitter {
       return Promise.reject(e)
     }
     if (bigint === true) {
-      return this.#nodeFs<BigIntStats>('fstat', (fd, cb) => nodeFs.fstat(fd, { bigint: true }, cb))
+      return this.#io.nodeFs<BigIntStats>('fstat', (fd, cb) => nodeFs.fstat(fd, { bigint: true }, cb))
     }
     const file = this.#open()
     if (file?.kind === FILE_KIND_FD) {
       const out = new Float64Array(STAT_FIELDS)
       const fd = file.fd
-      return this.#op(
+      return this.#io.op(
         'fstat',
         (b, _k, _f, t) => b.statx(null, fd, true, out, t),
         () => toStats(out)
       )
     }
-    return this.#withDescriptor('fstat', (fd) => {
+    return this.#io.withDescriptor('fstat', (fd) => {
       const out = new Float64Array(STAT_FIELDS)
       return submit(
         (b, t) => b.statx(null, fd, true, out, t),
@@ -644,13 +209,13 @@ export class FileHandle extends EventEmitter {
   /** `fsync(2)`. */
   sync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    return this.#op('fsync', (b, k, f, t) => b.fsync(k, f, false, t), none)
+    return this.#io.op('fsync', (b, k, f, t) => b.fsync(k, f, false, t), none)
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    return this.#op('fdatasync', (b, k, f, t) => b.fsync(k, f, true, t), none)
+    return this.#io.op('fdatasync', (b, k, f, t) => b.fsync(k, f, true, t), none)
   }
 
   /**
@@ -672,7 +237,7 @@ export class FileHandle extends EventEmitter {
     for (const b of buffers) {
       if (b.byteLength === 0) continue
       const len = Math.min(b.byteLength, MAX_RW)
-      const n = await this.#read(b, 0, len, pos)
+      const n = await this.#io.read(b, 0, len, pos)
       bytesRead += n
       if (pos >= 0) pos += n
       if (n < b.byteLength) break
@@ -699,7 +264,7 @@ export class FileHandle extends EventEmitter {
       const chunk = buffers.slice(i, i + IOV_MAX)
       const want = chunk.reduce((sum, b) => sum + b.byteLength, 0)
       const at = pos
-      const n = await this.#op('write', (b, k, f, t) => b.writev(k, f, chunk, at, t), id)
+      const n = await this.#io.op('write', (b, k, f, t) => b.writev(k, f, chunk, at, t), id)
       bytesWritten += n
       if (pos >= 0) pos += n
       if (n < want) break
@@ -720,8 +285,8 @@ export class FileHandle extends EventEmitter {
       return Promise.reject(e)
     }
     const size = Math.max(0, len)
-    if (hasOp('ftruncate')) return this.#op('ftruncate', (b, k, f, t) => b.ftruncate(k, f, size, t), none)
-    return this.#nodeFs('ftruncate', (fd, cb) => nodeFs.ftruncate(fd, size, cb))
+    if (hasOp('ftruncate')) return this.#io.op('ftruncate', (b, k, f, t) => b.ftruncate(k, f, size, t), none)
+    return this.#io.nodeFs('ftruncate', (fd, cb) => nodeFs.ftruncate(fd, size, cb))
   }
 
   /** `fchmod(2)` (through node:fs: io_uring has no opcode for it). */
@@ -735,7 +300,7 @@ export class FileHandle extends EventEmitter {
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#nodeFs('fchmod', (fd, cb) => nodeFs.fchmod(fd, m, cb))
+    return this.#io.nodeFs('fchmod', (fd, cb) => nodeFs.fchmod(fd, m, cb))
   }
 
   /** `fchown(2)` (through node:fs: io_uring has no opcode for it). `-1` leaves an id as is. */
@@ -748,14 +313,14 @@ export class FileHandle extends EventEmitter {
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#nodeFs('fchown', (fd, cb) => nodeFs.fchown(fd, uid, gid, cb))
+    return this.#io.nodeFs('fchown', (fd, cb) => nodeFs.fchown(fd, uid, gid, cb))
   }
 
   /** `futimens(2)` (through node:fs: io_uring has no opcode for it). Times as in Node. */
   utimes(atime: string | number | Date, mtime: string | number | Date): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     if (this.#open() === undefined) return Promise.reject(ebadf('futimes'))
-    return this.#nodeFs('futimes', (fd, cb) => nodeFs.futimes(fd, atime, mtime, cb))
+    return this.#io.nodeFs('futimes', (fd, cb) => nodeFs.futimes(fd, atime, mtime, cb))
   }
 
   /** Reads from the current position to the end of the file. */
@@ -823,7 +388,7 @@ export class FileHandle extends EventEmitter {
   /** @internal Whether the file was opened with `O_DIRECT` (reads need aligned owned buffers). */
   get _oDirect(): boolean {
     const file = this.#open()
-    return file !== undefined && this.#routeOf(file)?.oDirect === true
+    return file !== undefined && this.#io.routeOf(file)?.oDirect === true
   }
 
   /**
@@ -838,7 +403,7 @@ export class FileHandle extends EventEmitter {
     signal?: AbortSignal | null,
     owned = false
   ): Promise<number> {
-    return this.#read(buf, off, len, pos, signal, owned)
+    return this.#io.read(buf, off, len, pos, signal, owned)
   }
 
   /**
@@ -849,7 +414,7 @@ export class FileHandle extends EventEmitter {
   _sizeNow(): Promise<number | undefined> | number | undefined {
     const file = this.#open()
     if (file === undefined) return undefined
-    if (file.kind === FILE_KIND_FD && this.#routeOf(file)?.kind !== THREADPOOL) {
+    if (file.kind === FILE_KIND_FD && this.#io.routeOf(file)?.kind !== THREADPOOL) {
       try {
         const st = nodeFs.fstatSync(file.fd)
         return st.isFile() ? st.size : undefined
@@ -874,20 +439,22 @@ export class FileHandle extends EventEmitter {
   _withSizes<T>(use: (sizeNow: () => Promise<number | undefined> | number | undefined) => Promise<T>): Promise<T> {
     const none = (): undefined => undefined
     let started = false
-    return this.#withDescriptor('fstat', (fd) => {
-      started = true
-      return use(sizeOf(fd))
-    }).catch((e: unknown) => {
-      // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
-      // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
-      if (started) throw e
-      return use(none)
-    })
+    return this.#io
+      .withDescriptor('fstat', (fd) => {
+        started = true
+        return use(sizeOf(fd))
+      })
+      .catch((e: unknown) => {
+        // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
+        // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
+        if (started) throw e
+        return use(none)
+      })
   }
 
   /** @internal Raw write used by writeFile and streams: resolves with bytes written. */
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number> {
-    return this.#write(buf, off, len, pos, signal)
+    return this.#io.write(buf, off, len, pos, signal)
   }
 
   /** A readable Node stream of the file (see `createReadStream` of `boros/fs`). */
@@ -916,7 +483,7 @@ export class FileHandle extends EventEmitter {
     if (this.#closing !== undefined) return this.#closing
     const file = this.#file
     if (file === undefined) return Promise.resolve()
-    const drained = this.#pending === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#drained = r))
+    const drained = this.#io.drained()
     this.#closing = drained.then(() =>
       submit(
         // A slot goes back to the ring's allocator when its close completes (close.rs).
@@ -946,33 +513,3 @@ export class FileHandle extends EventEmitter {
     await this.close()
   }
 }
-
-/**
- * The position of `readv`/`writev` as Node takes it (seen on Node 20 and 24): a safe integer
- * >= 0 is a position; anything else (not a number, 1.5, NaN, -2, 2^53) is the current
- * position. Never an error.
- */
-function vectorPosition(position: unknown): number {
-  return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1
-}
-
-/** The size of a regular file open on `fd`, read as `_withSizes` says. */
-function sizeOf(fd: number): () => Promise<number | undefined> | number | undefined {
-  const regular = (st: { isFile(): boolean; size: number }): number | undefined => (st.isFile() ? st.size : undefined)
-  if (learnRoute(fd).kind === THREADPOOL) {
-    return () => new Promise((resolve) => nodeFs.fstat(fd, (err, st) => resolve(err ? undefined : regular(st))))
-  }
-  return () => {
-    try {
-      return regular(nodeFs.fstatSync(fd))
-    } catch {
-      return undefined
-    }
-  }
-}
-
-function id(n: number): number {
-  return n
-}
-
-function none(): void {}

@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http'
 import { Readable } from 'node:stream'
-import type { HttpServer, ServeOptions } from './serve.js'
+import type { HttpServer, ServeOptions } from './serve-types.js'
 
 function toRequest(req: http.IncomingMessage, origin: string, signal: AbortSignal): Request {
   const headers = new Headers()

@@ -29,11 +29,57 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-thread_local! {
-    /// This thread's live pools by id, for ops the façade queues in shared memory (which
-    /// names a pool by number). Weak: the registry keeps no memory alive.
-    static POOLS: RefCell<HashMap<u32, Weak<PoolMem>>> = RefCell::new(HashMap::new());
-    static NEXT_ID: Cell<u32> = const { Cell::new(1) };
+/// A runtime's live pools by id, for ops the façade queues in shared memory (which names a
+/// pool by number). Weak: the registry keeps no memory alive. The runtime owns it
+/// ([`Runtime::pools`](crate::runtime::Runtime::pools)).
+pub struct Pools {
+    by_id: HashMap<u32, Weak<PoolMem>>,
+    next_id: u32,
+}
+
+impl Default for Pools {
+    fn default() -> Self {
+        Self {
+            by_id: HashMap::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl Pools {
+    /// Numbers `mem` for the shared queue and records it.
+    pub fn publish(&mut self, mem: &Rc<PoolMem>) -> u32 {
+        let id = self.next_id;
+        self.next_id = id.wrapping_add(1).max(1);
+        self.by_id.retain(|_, m| m.strong_count() > 0);
+        self.by_id.insert(id, Rc::downgrade(mem));
+        id
+    }
+
+    /// `id` stops naming a pool (its JS pool was disposed).
+    pub fn remove(&mut self, id: u32) {
+        self.by_id.remove(&id);
+    }
+
+    /// A range of buffer `index` of the live (not disposed) pool `id`, for an op queued in
+    /// shared memory; `None` when there is no such pool or the range is out of bounds.
+    ///
+    /// A pool collected without `dispose()` keeps its entry while its memory lives (a queued
+    /// op's Buffer holds it), so an op queued just before the collection still finds it;
+    /// entries of memory that is gone are pruned when the next pool is made.
+    pub fn queued_slice(
+        &self,
+        id: u32,
+        index: u32,
+        offset: u32,
+        length: u32,
+    ) -> Option<(Slice, Option<u16>)> {
+        let mem = self.by_id.get(&id).and_then(Weak::upgrade)?;
+        if mem.disposed.get() {
+            return None;
+        }
+        slice_of(&mem, index, offset, length).ok()
+    }
 }
 
 /// The memory of one pool: `count` buffers of `size` bytes, `stride` bytes apart.
@@ -103,25 +149,9 @@ impl PoolMem {
         unsafe { self.map.as_ptr().add(index as usize * self.stride) }
     }
 
-    /// Numbers the pool for the shared queue and records it in this thread's registry.
-    pub fn publish(mem: &Rc<PoolMem>) -> u32 {
-        let id = NEXT_ID.with(|n| {
-            let id = n.get();
-            n.set(id.wrapping_add(1).max(1));
-            id
-        });
-        POOLS.with(|p| {
-            let mut pools = p.borrow_mut();
-            pools.retain(|_, m| m.strong_count() > 0);
-            pools.insert(id, Rc::downgrade(mem));
-        });
-        id
-    }
-
-    /// The JS pool was disposed: `id` stops naming it, and its slots are emptied as soon as
-    /// no op uses the memory.
-    pub fn dispose(mem: Rc<PoolMem>, id: u32) {
-        POOLS.with(|p| p.borrow_mut().remove(&id));
+    /// The JS pool was disposed (and its id removed from the runtime's [`Pools`]): its slots
+    /// are emptied as soon as no op uses the memory.
+    pub fn dispose(mem: Rc<PoolMem>) {
         mem.disposed.set(true);
         if mem.in_flight.get() == 0 {
             mem.unregister();
@@ -150,20 +180,6 @@ impl Drop for PoolMem {
         // its own page references and no request can name them until they are emptied.
         self.unregister();
     }
-}
-
-/// A range of buffer `index` of the live (not disposed) pool `id`, for an op queued in shared
-/// memory; `None` when there is no such pool or the range is out of bounds.
-///
-/// A pool collected without `dispose()` keeps its entry while its memory lives (a queued op's
-/// Buffer holds it), so an op queued just before the collection still finds it; entries of
-/// memory that is gone are pruned when the next pool is made.
-pub fn queued_slice(id: u32, index: u32, offset: u32, length: u32) -> Option<(Slice, Option<u16>)> {
-    let mem = POOLS.with(|p| p.borrow().get(&id).and_then(Weak::upgrade))?;
-    if mem.disposed.get() {
-        return None;
-    }
-    slice_of(&mem, index, offset, length).ok()
 }
 
 /// Bytes `offset..offset+length` of buffer `index` of `mem`, for one op, and the buffer's
@@ -215,13 +231,9 @@ pub type Slice = Lent<PoolHold>;
 /// otherwise. Built by [`SliceOp::new`], the one place that makes this choice (the shared
 /// queue, `poolIo` and the one-trip readFile all use it).
 pub enum SliceOp {
-    /// `IORING_OP_READ_FIXED`.
-    ReadFixed(op::ReadFixed<Slice>),
-    /// `IORING_OP_READ` (the pool is not registered).
+    /// `IORING_OP_READ` or `IORING_OP_READ_FIXED`.
     Read(op::Read<Slice>),
-    /// `IORING_OP_WRITE_FIXED`.
-    WriteFixed(op::WriteFixed<Slice>),
-    /// `IORING_OP_WRITE` (the pool is not registered).
+    /// `IORING_OP_WRITE` or `IORING_OP_WRITE_FIXED`.
     Write(op::Write<Slice>),
 }
 
@@ -234,11 +246,18 @@ impl SliceOp {
         buf_index: Option<u16>,
         pos: u64,
     ) -> Self {
-        match (write, buf_index) {
-            (false, Some(bi)) => SliceOp::ReadFixed(op::ReadFixed::new(file, slice, bi, pos)),
-            (false, None) => SliceOp::Read(op::Read::new(file, slice, pos)),
-            (true, Some(bi)) => SliceOp::WriteFixed(op::WriteFixed::new(file, slice, bi, pos)),
-            (true, None) => SliceOp::Write(op::Write::new(file, slice, pos)),
+        if write {
+            let op = op::Write::new(file, slice, pos);
+            SliceOp::Write(match buf_index {
+                Some(bi) => op.fixed(bi),
+                None => op,
+            })
+        } else {
+            let op = op::Read::new(file, slice, pos);
+            SliceOp::Read(match buf_index {
+                Some(bi) => op.fixed(bi),
+                None => op,
+            })
         }
     }
 }
@@ -248,9 +267,7 @@ impl SliceOp {
 unsafe impl op::OpCode for SliceOp {
     fn entry(&mut self) -> boros::io_uring::squeue::Entry {
         match self {
-            SliceOp::ReadFixed(o) => o.entry(),
             SliceOp::Read(o) => o.entry(),
-            SliceOp::WriteFixed(o) => o.entry(),
             SliceOp::Write(o) => o.entry(),
         }
     }

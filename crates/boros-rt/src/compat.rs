@@ -146,7 +146,11 @@ impl<S: CompatStream> Compat<S> {
         buf.clear();
         buf.extend_from_slice(&data[..n]);
         let fd: RawFd = self.stream.as_raw_fd();
-        let mut f: Sending = Box::pin(crate::net::send_all(fd, buf, "compat::Compat::poll_write"));
+        let mut f: Sending = Box::pin(crate::socket::send_all(
+            fd,
+            buf,
+            "compat::Compat::poll_write",
+        ));
         // Poll once so the send is queued in this turn (it is submitted with the others).
         match f.as_mut().poll(cx) {
             Poll::Ready((r, buf)) => {

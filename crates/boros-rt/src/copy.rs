@@ -1,6 +1,6 @@
 //! `fs::copy`: several reads and writes in flight at once.
 
-use crate::fs::{File, OpenOptions};
+use crate::file::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -159,8 +159,8 @@ mod tests {
         let data: Vec<u8> = (0..len).map(|i| (i % 239) as u8).collect();
         std::fs::write(dir.join("src"), &data).unwrap();
         crate::block_on(async {
-            let src = std::rc::Rc::new(crate::fs::File::open(dir.join("src")).await.unwrap());
-            let dst = std::rc::Rc::new(crate::fs::File::create(dir.join("dst")).await.unwrap());
+            let src = std::rc::Rc::new(crate::file::File::open(dir.join("src")).await.unwrap());
+            let dst = std::rc::Rc::new(crate::file::File::create(dir.join("dst")).await.unwrap());
             super::ring_copy(src, dst, len).await.unwrap();
         });
         assert!(std::fs::read(dir.join("dst")).unwrap() == data);

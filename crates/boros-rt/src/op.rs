@@ -22,7 +22,7 @@
 //! After that CQE the runtime drops the op, and, for ops that produce a descriptor (an open
 //! whose future was dropped), closes the descriptor, so nothing leaks.
 
-use crate::runtime::{try_with_current, with_current, Abandon, Core, Slot};
+use crate::runtime::{check_current, with_current, Abandon, Core, Slot};
 /// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
 /// build ops for [`submit`].
 pub use boros::op::*;
@@ -34,24 +34,24 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-/// Panics unless `core` is the runtime running on this thread: an op lives on one ring, and
-/// only that ring's loop completes it, so a future polled under another runtime (or none)
-/// would wait forever.
-pub(crate) fn check_current<C: ?Sized>(core: &Rc<C>, what: &str) {
-    // Compared by address: a task's state holds its runtime as `dyn Abort` (task.rs does
-    // not name the runtime's type).
-    match try_with_current(|c| std::ptr::addr_eq(Rc::as_ptr(c), Rc::as_ptr(core))) {
-        Some(true) => {}
-        Some(false) => panic!(
-            "boros-rt: {what} created on one runtime was polled on another: it can only \
-             complete on the runtime (the thread and ring) that started it. Await it inside \
-             the same Runtime::block_on, or spawn it there"
-        ),
-        None => panic!(
-            "boros-rt: {what} was polled outside of Runtime::block_on: it can only complete \
-             while the runtime that started it is running"
-        ),
+/// Queues `op` and waits for it (the files' and sockets' ops). Their ops are all supported by
+/// Linux 6.1 (boros's minimum), so queueing fails only if the ring itself failed: that is a
+/// panic, because the op (and the buffer it owns) is gone and cannot be handed back.
+/// `what` names the user's call (`fs::File::read_at`, `net::TcpStream::read`) in the panic
+/// outside a runtime.
+pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
+    match Op::submit_named(op, on_abandon, what) {
+        Ok(op) => op.await,
+        Err(e) => panic!("boros-rt: {what}: cannot queue an op: {e}"),
     }
+}
+
+/// As [`run`], for an op whose result is only success or `-errno`.
+pub(crate) async fn run_unit<T: OpCode>(op: T, what: &str) -> io::Result<()> {
+    Op::submit_named(op, Abandon::Nothing, what)?
+        .await
+        .result()
+        .map(drop)
 }
 
 /// The outcome of an op: the CQE's result and flags, and the op with its buffers.

@@ -8,9 +8,9 @@
 //!    yielded), the queued SQEs are submitted without waiting.
 //! 3. **reap**: every completion is stored in its op's slot and the op's task is woken.
 
-use crate::slab::Slab;
 use crate::task::{Abort, JoinHandle, JoinSet, JoinState, Task, TaskFuture};
 use boros::op::{self, OpCode};
+use boros::slab::Slab;
 use boros::{Config, Driver, OpKey, SetupError};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -53,6 +53,30 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
         .try_with(|c| c.borrow().as_ref().map(f))
         .ok()
         .flatten()
+}
+
+/// Panics unless `core` is the runtime running on this thread: an op lives on one ring, and
+/// only that ring's loop completes it, so a future polled under another runtime (or none)
+/// would wait forever.
+pub(crate) fn check_current<C: ?Sized>(core: &Rc<C>, what: &str) {
+    check_current_at(Rc::as_ptr(core).cast(), what);
+}
+
+/// As [`check_current`], for a runtime known by the address of its core (a task's state
+/// holds its runtime as `dyn Abort`: task.rs does not name the runtime's type).
+fn check_current_at(core: *const (), what: &str) {
+    match try_with_current(|c| std::ptr::addr_eq(Rc::as_ptr(c), core)) {
+        Some(true) => {}
+        Some(false) => panic!(
+            "boros-rt: {what} created on one runtime was polled on another: it can only \
+             complete on the runtime (the thread and ring) that started it. Await it inside \
+             the same Runtime::block_on, or spawn it there"
+        ),
+        None => panic!(
+            "boros-rt: {what} was polled outside of Runtime::block_on: it can only complete \
+             while the runtime that started it is running"
+        ),
+    }
 }
 
 /// The part of a runtime other threads see: wake-ups queued for it, and the eventfd that
@@ -255,7 +279,8 @@ impl Core {
     {
         let shared = self.shared.clone();
         let mut state = None;
-        let id = self.tasks.borrow_mut().insert_with(|id| {
+        let id = self.tasks.borrow_mut().insert_with(|key| {
+            let id = key.as_u64();
             let core: std::rc::Weak<dyn Abort> = Rc::downgrade(self) as std::rc::Weak<Core>;
             let join = Rc::new(JoinState::new(id, core));
             state = Some(join.clone());
@@ -264,7 +289,7 @@ impl Core {
                 Waker::from(Arc::new(TaskWaker { id, shared })),
             ))
         });
-        self.schedule(id);
+        self.schedule(id.as_u64());
         JoinHandle::new(state.expect("set by insert_with"))
     }
 
@@ -458,7 +483,11 @@ impl Core {
 
     /// Pushes an op nobody awaits; `action` runs after its final CQE.
     pub(crate) fn push_detached<T: OpCode>(&self, op: T, action: Abandon) {
-        let token = self.ops.borrow_mut().insert(Slot::Abandoned(action));
+        let token = self
+            .ops
+            .borrow_mut()
+            .insert(Slot::Abandoned(action))
+            .as_u64();
         if self.driver.borrow_mut().push(Box::new(op), token).is_err() {
             self.ops.borrow_mut().remove(token);
         }
@@ -471,7 +500,7 @@ impl Core {
 
     /// Pushes an op with its slot in the given initial state.
     pub(crate) fn push_as<T: OpCode>(&self, op: T, slot: Slot) -> io::Result<(u64, OpKey)> {
-        let token = self.ops.borrow_mut().insert(slot);
+        let token = self.ops.borrow_mut().insert(slot).as_u64();
         match self.driver.borrow_mut().push(Box::new(op), token) {
             Ok(key) => Ok((token, key)),
             Err(e) => {
@@ -646,6 +675,10 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 impl Abort for Core {
     fn abort(&self, id: u64) {
         Core::abort(self, id);
+    }
+
+    fn check_current(&self, what: &str) {
+        check_current_at((self as *const Core).cast(), what);
     }
 }
 

@@ -1,6 +1,6 @@
 //! Tasks, their join handles, and task groups.
 
-use crate::slab::Slab;
+use boros::slab::Slab;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -30,11 +30,15 @@ impl Task {
     }
 }
 
-/// What a [`JoinHandle`] asks of the loop that runs its task: to abort it. The runtime's core
-/// implements it; this module names nothing above it.
+/// What a [`JoinHandle`] asks of the loop that runs its task: to abort it, and whether it is
+/// the runtime running on this thread. The runtime's core implements it; this module names
+/// nothing above it.
 pub(crate) trait Abort {
     /// Marks task `id` aborted: the loop drops its future instead of polling it.
     fn abort(&self, id: u64);
+    /// Panics unless this is the runtime running on this thread (`what` names the future
+    /// polled, in the message).
+    fn check_current(&self, what: &str);
 }
 
 /// Where a task's output goes, shared by the task and its [`JoinHandle`].
@@ -261,7 +265,7 @@ impl<T> Future for JoinHandle<T> {
         }
         // An unfinished task of another runtime never finishes while this one runs.
         if let Some(core) = self.state.core.upgrade() {
-            crate::op::check_current(&core, "a JoinHandle (of a task that has not finished)");
+            core.check_current("a JoinHandle (of a task that has not finished)");
         }
         let mut w = self.state.waker.borrow_mut();
         if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -323,7 +327,7 @@ impl<T: 'static> JoinSet<T> {
     /// runtime.rs, spawns it).
     pub(crate) fn insert(&mut self, handle: JoinHandle<T>) {
         let state = handle.state.clone();
-        let key = self.handles.insert(handle);
+        let key = self.handles.insert(handle).as_u64();
         // A task never finishes before `spawn` returns (it is only scheduled), so the hook is
         // in place before it can fire.
         *state.set.borrow_mut() = Some((Rc::downgrade(&self.ready), key));
@@ -336,7 +340,7 @@ impl<T: 'static> JoinSet<T> {
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.handles.len() == 0
+        self.handles.is_empty()
     }
 
     /// The output of a finished task (waiting for one if none has finished), or `None` when
@@ -349,7 +353,7 @@ impl<T: 'static> JoinSet<T> {
     /// The poll behind [`join_next`](Self::join_next), for hand-written futures.
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
         loop {
-            if self.handles.len() == 0 {
+            if self.handles.is_empty() {
                 return Poll::Ready(None);
             }
             let key = self.ready.keys.borrow_mut().pop_front();

@@ -4,7 +4,7 @@
 //! lost: datagrams are unreliable anyway).
 
 use crate::buf::{IoBuf, IoBufMut};
-use crate::net::run;
+use crate::op::run;
 use crate::runtime::Abandon;
 use boros::io_uring::{opcode, squeue::Entry, types};
 use boros::net::{self as core_net, SockAddr};

@@ -2,7 +2,8 @@
 //! `read_dir` (which io_uring has no op for).
 
 use crate::buf::IoBufMut;
-use crate::fs::{run, File};
+use crate::file::File;
+use crate::op::{run, run_unit};
 use crate::runtime::Abandon;
 use boros::io_uring::{opcode, squeue::Entry, types};
 use boros::op::{self, OpCode, Target};
@@ -110,11 +111,7 @@ impl File {
                 .has(opcode::Ftruncate::CODE)
         });
         if supported {
-            return crate::fs::run_unit(
-                op::Ftruncate::new(self.target(), len),
-                "fs::File::set_len",
-            )
-            .await;
+            return run_unit(op::Ftruncate::new(self.target(), len), "fs::File::set_len").await;
         }
         let Target::Fd(fd) = self.target() else {
             return Err(io::Error::new(

@@ -16,11 +16,11 @@ use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::error::{PushError, SetupError};
 use crate::fixed::{Releases, Tables};
 use crate::groups::BufGroups;
-use crate::inflight::{release_slot, Dispatched, Ops};
+use crate::inflight::{Dispatched, Ops};
 use crate::kernel::KernelVersion;
 use crate::op::OpCode;
 use crate::ring::{RawCqe, Ring, Stats, REAP_CHUNK};
-use crate::setup::{self, Config, RingInfo};
+use crate::setup::{self, Config, RingInfo, TaskRun};
 use crate::slab::OpKey;
 use io_uring::{opcode, squeue, types};
 use std::io;
@@ -73,15 +73,12 @@ impl Driver {
 impl<O: ?Sized + OpCode> Driver<O> {
     /// As [`Driver::with_config`], for a driver storing its ops as `O`.
     pub fn build(config: &Config) -> Result<Self, SetupError> {
-        Self::build_with_task_run(config, crate::TaskRun::Defer)
+        Self::build_with_task_run(config, TaskRun::Defer)
     }
 
     /// As [`Driver::build`], choosing when the kernel runs completion work (see
     /// [`TaskRun`](crate::TaskRun): a host that sleeps in its own poller wants `Coop`).
-    pub fn build_with_task_run(
-        config: &Config,
-        task_run: crate::TaskRun,
-    ) -> Result<Self, SetupError> {
+    pub fn build_with_task_run(config: &Config, task_run: TaskRun) -> Result<Self, SetupError> {
         let (ring, info) = setup::build(config, task_run)?;
         // SAFETY: eventfd takes no pointers; we check the result before using it.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
@@ -344,26 +341,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
         mut sink: impl FnMut(Cqe, OpRef<'_, O>),
     ) -> usize {
         self.dead = Some(errno);
-        let keys = self.ops.take_unsubmitted();
-        let mut failed = 0;
-        for key in keys {
-            let Some(done) = self.ops.remove(key) else {
-                continue;
-            };
-            self.groups.track(done.op.buf_group(), -1);
-            release_slot(&*done.op, -errno, &mut self.fixed);
-            failed += 1;
-            let c = Cqe {
-                token: done.token,
-                key,
-                result: -errno,
-                flags: 0,
-                cancelled: done.cancelled,
-                buffer: None,
-            };
-            sink(c, OpRef::Done(done.op));
-        }
-        failed
+        self.ops
+            .fail_unsubmitted(errno, &self.groups, &mut self.fixed, &mut sink)
     }
 
     /// Delivers every completion that is ready, each with its op: `&mut` while a multishot op

@@ -71,9 +71,28 @@ impl<O: ?Sized + OpCode> Ops<O> {
         self.unsubmitted.clear();
     }
 
-    /// Takes the keys of the ops whose SQEs no enter took.
-    pub(crate) fn take_unsubmitted(&mut self) -> Vec<OpKey> {
-        std::mem::take(&mut self.unsubmitted)
+    /// Ends every op whose SQE no enter took with a final CQE of `-errno`, as the kernel would
+    /// end it (see [`Driver::fail_unsubmitted`](crate::Driver::fail_unsubmitted)). Returns how
+    /// many ops it ended.
+    pub(crate) fn fail_unsubmitted(
+        &mut self,
+        errno: i32,
+        groups: &BufGroups,
+        fixed: &mut Tables,
+        sink: &mut impl FnMut(Cqe, OpRef<'_, O>),
+    ) -> usize {
+        let mut failed = 0;
+        for key in std::mem::take(&mut self.unsubmitted) {
+            let cqe = RawCqe {
+                user_data: key.as_u64(),
+                result: -errno,
+                flags: 0,
+            };
+            if let Dispatched::Final = self.dispatch(cqe, groups, fixed, sink) {
+                failed += 1;
+            }
+        }
+        failed
     }
 
     /// Hands one CQE, with its op, to `sink`: `&mut` while a multishot op stays in flight, by
@@ -111,7 +130,7 @@ impl<O: ?Sized + OpCode> Ops<O> {
 }
 
 /// Frees the file-table slot an op's final CQE left empty (see [`SlotUse`](crate::op::SlotUse)).
-pub(crate) fn release_slot<O: ?Sized + OpCode>(op: &O, result: i32, fixed: &mut Tables) {
+fn release_slot<O: ?Sized + OpCode>(op: &O, result: i32, fixed: &mut Tables) {
     if let Some(slot) = op.file_slot().and_then(|u| u.freed_by(result)) {
         fixed.free_file_slot(slot);
     }
@@ -132,7 +151,7 @@ impl<O: ?Sized> Ops<O> {
     /// Forgets every op still in flight: their memory stays allocated for good, because the
     /// kernel may still write into it and nobody can wait for its final CQE any more.
     pub(crate) fn leak(&mut self) {
-        std::mem::forget(std::mem::replace(&mut self.slab, Slab::new()));
+        std::mem::forget(std::mem::take(&mut self.slab));
         self.unsubmitted.clear();
     }
 }

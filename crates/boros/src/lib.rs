@@ -68,7 +68,7 @@ pub mod probe;
 mod resources;
 mod ring;
 pub mod setup;
-mod slab;
+pub mod slab;
 
 pub use bufring::{BufRing, Lease};
 pub use cqe::{completions, Completion, Cqe, OpRef, CANCEL_TAG};

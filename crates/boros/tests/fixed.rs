@@ -54,20 +54,20 @@ fn read_fixed_and_write_fixed_use_registered_buffers() {
     let b0 = std::mem::take(&mut mem[0]);
     let b1 = std::mem::take(&mut mem[1]);
     driver
-        .push(Box::new(op::ReadFixed::new(fd, b0, first, 0)), 1)
+        .push(Box::new(op::Read::new(fd, b0, 0).fixed(first)), 1)
         .unwrap();
     driver
-        .push(Box::new(op::ReadFixed::new(fd, b1, first + 1, 4096)), 2)
+        .push(Box::new(op::Read::new(fd, b1, 4096).fixed(first + 1)), 2)
         .unwrap();
     let mut done = collect(&mut driver, 2);
     assert_eq!(done[0].result, 4096);
     assert_eq!(done[1].result, 4096);
     let b0 = done[0]
-        .take_op::<op::ReadFixed<Box<[u8]>>>()
+        .take_op::<op::Read<Box<[u8]>>>()
         .unwrap()
         .into_buf(4096);
     let b1 = done[1]
-        .take_op::<op::ReadFixed<Box<[u8]>>>()
+        .take_op::<op::Read<Box<[u8]>>>()
         .unwrap()
         .into_buf(4096);
     assert_eq!(&b0[..], &data[..4096]);
@@ -75,17 +75,17 @@ fn read_fixed_and_write_fixed_use_registered_buffers() {
     // A buffer outside the registered range is refused by the kernel (EFAULT), not written.
     let stray = vec![0u8; 4096].into_boxed_slice();
     driver
-        .push(Box::new(op::ReadFixed::new(fd, stray, first, 0)), 3)
+        .push(Box::new(op::Read::new(fd, stray, 0).fixed(first)), 3)
         .unwrap();
     assert_eq!(collect(&mut driver, 1)[0].result, -libc::EFAULT);
     // Write from the registered buffer 1 over the first block.
     driver
-        .push(Box::new(op::WriteFixed::new(fd, b1, first + 1, 0)), 4)
+        .push(Box::new(op::Write::new(fd, b1, 0).fixed(first + 1)), 4)
         .unwrap();
     let mut done = collect(&mut driver, 1);
     assert_eq!(done[0].result, 4096);
     let b1 = done[0]
-        .take_op::<op::WriteFixed<Box<[u8]>>>()
+        .take_op::<op::Write<Box<[u8]>>>()
         .unwrap()
         .into_buf();
     driver.unregister_buffers(first, 2);

@@ -4,19 +4,16 @@ use crate::js::{self, codes, Result};
 use crate::ops::{ChunkRead, ChunkStream};
 use crate::runtime;
 use napi_derive::napi;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::wire::{CHUNK_MAX_BUFFERS, CHUNK_MAX_BUFFER_SIZE as MAX_BUFFER_SIZE};
 
-thread_local! {
-    /// This thread's streams by id. A closed stream's entry is reused once its read ended.
-    static STREAMS: RefCell<Vec<Rc<ChunkStream>>> = const { RefCell::new(Vec::new()) };
-}
-
+/// The runtime's open stream `id` (the runtime owns the streams:
+/// [`Runtime::chunk_streams`](runtime::Runtime::chunk_streams)).
 fn stream(id: u32) -> Result<Rc<ChunkStream>> {
-    STREAMS.with(|s| {
-        s.borrow()
+    runtime::with(|rt| {
+        rt.chunk_streams
             .get(id as usize)
             .filter(|st| !st.closed.get())
             .cloned()
@@ -39,28 +36,27 @@ pub fn chunks_open(fd: i32, buffer_size: u32, buffer_count: u32) -> Result<u32> 
             "The value of \"bufferCount\" is out of range. It must be a power of two from 1 to {CHUNK_MAX_BUFFERS}. Received {buffer_count}"
         )));
     }
-    let ring = runtime::with(|rt| {
-        rt.driver
+    runtime::with(|rt| {
+        let ring = rt
+            .driver
             .register_buf_ring(buffer_count as u16, buffer_size)
             .map_err(|e| {
                 js::error(
                     codes::SUBMIT_FAILED,
                     format!("registering a buffer ring failed: {e}"),
                 )
-            })
-    })?;
-    let st = Rc::new(ChunkStream {
-        fd,
-        ring,
-        armed: Cell::new(None),
-        closed: Cell::new(false),
-    });
-    Ok(STREAMS.with(|s| {
-        let mut s = s.borrow_mut();
+            })?;
+        let st = Rc::new(ChunkStream {
+            fd,
+            ring,
+            armed: Cell::new(None),
+            closed: Cell::new(false),
+        });
+        let s = &mut rt.chunk_streams;
         let free = s
             .iter()
             .position(|old| old.closed.get() && old.armed.get().is_none());
-        match free {
+        Ok(match free {
             Some(i) => {
                 s[i] = st;
                 i as u32
@@ -69,8 +65,8 @@ pub fn chunks_open(fd: i32, buffer_size: u32, buffer_count: u32) -> Result<u32> 
                 s.push(st);
                 (s.len() - 1) as u32
             }
-        }
-    }))
+        })
+    })
 }
 
 /// Arms a multishot read on the stream (no-op while one is armed); its CQEs reach JS as

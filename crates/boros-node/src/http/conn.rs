@@ -185,7 +185,7 @@ impl Conn {
         let want = !self.paused && !self.peer_ended && !self.parser.upgraded();
         match (want, self.recv) {
             (true, Recv::Idle) => {
-                let ring = match crate::api::net::recv_ring(d) {
+                let ring = match crate::recv_group::recv_ring(d) {
                     Ok(r) => r,
                     Err(_) => {
                         self.die(w::ERR_ERRNO, -libc::ENOBUFS);

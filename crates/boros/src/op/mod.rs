@@ -41,7 +41,6 @@ mod nop;
 mod open;
 mod poll_add;
 mod read;
-mod read_fixed;
 mod read_multi;
 mod recv;
 mod recv_multi;
@@ -58,8 +57,6 @@ mod timeout;
 mod unlink;
 mod write;
 mod writev;
-
-mod write_fixed;
 
 pub use accept::Accept;
 pub use accept_multi::AcceptMulti;
@@ -80,7 +77,6 @@ pub use nop::Nop;
 pub use open::OpenAt;
 pub use poll_add::PollAdd;
 pub use read::Read;
-pub use read_fixed::ReadFixed;
 pub use read_multi::ReadMulti;
 pub use recv::Recv;
 pub use recv_multi::RecvMulti;
@@ -96,7 +92,6 @@ pub use symlink::SymlinkAt;
 pub use timeout::Timeout;
 pub use unlink::UnlinkAt;
 pub use write::Write;
-pub use write_fixed::WriteFixed;
 pub use writev::Writev;
 
 /// One kernel operation and every byte of memory it lends the kernel.
