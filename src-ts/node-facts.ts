@@ -38,6 +38,13 @@ export const STAT_OPTIONS_OBJECT = nodeAtLeast(25)
  */
 export const WRITE_FILE_MODE_FIRST = nodeAtLeast(25)
 
+/**
+ * A `FileHandle` collected without `close()`: Node 26 closes it and throws an uncaught
+ * `ERR_INVALID_STATE` naming the descriptor and its path, with no warning (seen on 26.12); 20-24
+ * warn (`Closing file descriptor N on garbage collection`, then DEP0137 once). 25 not checked.
+ */
+export const GC_CLOSE_THROWS = nodeAtLeast(26)
+
 /** `net.connect` type-checks `options.host` (22+; checked on 22.23 and 24). */
 export const CONNECT_HOST_TYPE_CHECKED = nodeAtLeast(22)
 
