@@ -398,10 +398,11 @@ export declare function send(fd: number, buffer: ArrayBufferView, token: number)
 export declare function sendv(fd: number, buffers: ArrayBufferView[], token: number): number
 
 /**
- * `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
- * `uv_tcp_keepalive`; 0 or `-errno`.
+ * `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), then probes
+ * every `interval` seconds (default 1), `count` of them (default 10), as libuv's
+ * `uv_tcp_keepalive_ex`; 0 or `-errno`.
  */
-export declare function setKeepAlive(fd: number, on: boolean, delay: number): number
+export declare function setKeepAlive(fd: number, on: boolean, delay: number, interval?: number | undefined | null, count?: number | undefined | null): number
 
 /**
  * `SO_LINGER` with a zero timeout, so the close that follows sends a reset (`resetAndDestroy`);
@@ -441,6 +442,13 @@ export interface SocketAddress {
   /** The port (0 for Unix sockets). */
   port: number
 }
+
+/**
+ * The socket type of `fd` (`SO_TYPE`: 1 stream, 2 datagram...), or `-errno` (`-ENOTSOCK` for
+ * a descriptor that is no socket): `new Socket({ fd })` checks what it adopts, as libuv's
+ * `uv_guess_handle` does.
+ */
+export declare function socketType(fd: number): number
 
 /** Counters of this thread's ring. */
 export declare function stats(): RingStats

@@ -894,6 +894,7 @@ module.exports.setOpRef = nativeBinding.setOpRef
 module.exports.setTypeOfService = nativeBinding.setTypeOfService
 module.exports.shutdown = nativeBinding.shutdown
 module.exports.socketAddress = nativeBinding.socketAddress
+module.exports.socketType = nativeBinding.socketType
 module.exports.stats = nativeBinding.stats
 module.exports.statx = nativeBinding.statx
 module.exports.streamSocket = nativeBinding.streamSocket

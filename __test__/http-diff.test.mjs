@@ -138,6 +138,45 @@ const cases = [
   ['malformed: header block over 16 KiB (431)', (p) => viaRaw(p, [GET('/', `X-Big: ${'a'.repeat(17 * 1024)}\r\n`)])],
   ['malformed: garbage request line', (p) => viaRaw(p, ['HELLO\r\n\r\n'])],
   [
+    'malformed: Transfer-Encoding, then Content-Length',
+    (p) =>
+      viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n'])
+  ],
+  [
+    'malformed: Transfer-Encoding: chunked twice',
+    (p) =>
+      viaRaw(p, [
+        'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+      ])
+  ],
+  ['maxRequestsPerSocket: Keep-Alive says max=N', (p) => viaRaw(p, [GET('/')]), { maxRequestsPerSocket: 3 }],
+  [
+    'malformed: whitespace in a chunk size',
+    (p) => viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n'])
+  ],
+  [
+    'malformed: a chunk size line that is only a tab',
+    (p) => viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n\t\r\n\r\n'])
+  ],
+  ['raw: empty lines before the request line are skipped', (p) => viaRaw(p, [`\r\n\n\r${GET('/')}`])],
+  ['raw: several spaces in the request line', (p) => viaRaw(p, ['GET  /json  HTTP/1.1\r\nHost: x\r\n\r\n'])],
+  [
+    'raw: the client ends inside a request body',
+    (p) => viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello'], { endAfterWrite: true, quietMs: 1000 })
+  ],
+  [
+    'raw: the client ends inside a request head',
+    (p) => viaRaw(p, ['GET / HTTP/1.1\r\nHost: x\r\n'], { endAfterWrite: true, quietMs: 1000 })
+  ],
+  ['raw: line ends after a Connection: close request are ignored', (p) => viaRaw(p, [`${GET('/', 'Connection: close\r\n')}\r\n`])],
+  ['refused: HTTP/1.1 without Host (400)', (p) => viaRaw(p, ['GET / HTTP/1.1\r\n\r\n'])],
+  ['HTTP/1.0 without Host is served', (p) => viaRaw(p, ['GET /json HTTP/1.0\r\n\r\n'])],
+  ['refused: Expect other than 100-continue (417)', (p) => viaRaw(p, [GET('/', 'Expect: tea\r\n')])],
+  [
+    'malformed: a request answered later (async handler), then garbage',
+    (p) => viaRaw(p, [`${GET('/slow')}BAD\u0001 / HTTP/1.1\r\n\r\n`])
+  ],
+  [
     'malformed: a good request, then garbage on the same connection',
     (p) => viaRaw(p, [`${GET('/')}BAD\u0001 / HTTP/1.1\r\n\r\n`])
   ]
@@ -182,20 +221,7 @@ if (curlBin) {
 // Where boros/http's engine still answers differently from node:http (found by this suite;
 // the engine's, src-ts/http/engine.ts and the binding). test.failing: each turns red the day the
 // engine matches node, and then moves out of this list.
-const ENGINE_DIFFERS = new Map([
-  [
-    'malformed: Content-Length and Transfer-Encoding together',
-    'clientError code HPE_UNEXPECTED_CONTENT_LENGTH; node 20/24: HPE_INVALID_TRANSFER_ENCODING'
-  ],
-  [
-    'malformed: a good request, then garbage on the same connection',
-    'the 200 of the good request is dropped: only the 400 is sent'
-  ],
-  [
-    'timeout: headersTimeout (a head that never ends) → 408, closed',
-    'node reports a second clientError (HPE_INVALID_EOF_STATE) when the peer closes after the 408'
-  ]
-])
+const ENGINE_DIFFERS = new Map([])
 
 for (const [target, factory] of targets) {
   const handedOver = target === 'node:http on boros/net'

@@ -17,6 +17,9 @@
  *   and Node's own `fs.createReadStream`/`createWriteStream` go through the ring too.
  *   `BOROS_REGISTER_FS_CALLBACKS=0` leaves the callback API alone (opt-out).
  *
+ * - **`node:net`**, with `BOROS_REGISTER_NET=1` (opt-in): the application's `net` is boros/net,
+ *   and node:http's client agents connect with it (register-net.ts).
+ *
  * **Lazy**: installing loads nothing of boros but this file and two tiny ones; each replaced
  * function is a stand-in that, on its first call, loads boros/fs (or boros/fs/callback: the
  * addon, the ring...) and then puts the real functions in place. A process that never touches
@@ -34,6 +37,7 @@ import Module from 'node:module'
 import { join } from 'node:path'
 import { ESM_LOADER_READS_WITH_FSP } from './node-facts.js'
 import { RING_FUNCTIONS } from './fs/ring-names.js'
+import type { NetRegisterState } from './register-net.js'
 
 const STATE = Symbol.for('boros.register')
 /** The same symbol as node-fs.ts' FS_ORIGINALS (not imported: that module copies `fs`, which loads fs/promises). */
@@ -63,6 +67,8 @@ export interface RegisterState {
   readonly callbacks: readonly string[]
   /** Whether boros has been loaded yet (the first call of a swapped function loads it). */
   readonly loaded: boolean
+  /** The `node:net` swap (`BOROS_REGISTER_NET=1`; see register-net.ts). */
+  readonly net: NetRegisterState
 }
 
 type Fn = (...args: unknown[]) => unknown
@@ -323,7 +329,8 @@ export function registerState(): RegisterState {
       fromBoros: [],
       fromNode: [],
       callbacks: [],
-      loaded: false
+      loaded: false,
+      net: netState()
     }
   }
   return {
@@ -333,7 +340,8 @@ export function registerState(): RegisterState {
     fromBoros: [...rec.fromBoros],
     fromNode: [...rec.fromNode],
     callbacks: [...rec.callbacks],
-    loaded: rec.loaded
+    loaded: rec.loaded,
+    net: netState()
   }
 }
 
@@ -414,4 +422,15 @@ export function install(): void {
     })
   } else swapPromises()
   Module.syncBuiltinESMExports()
+  // node:net too, when asked (opt-in): see register-net.ts (loaded only then).
+  const v = process.env.BOROS_REGISTER_NET
+  if (v === '1' || v === 'true' || v === 'on')
+    (require('./register-net.js') as typeof import('./register-net.js')).installNet()
+}
+
+/** The net swap's state (register-net.ts, when the flag loaded it). */
+function netState(): NetRegisterState {
+  const m = require.cache[join(__dirname, 'register-net.js')]
+  if (m?.loaded) return (m.exports as typeof import('./register-net.js')).netRegisterState()
+  return { active: false, loaded: false, esm: 'none' }
 }

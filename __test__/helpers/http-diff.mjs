@@ -21,20 +21,32 @@ const DIST = new URL('../../dist/', import.meta.url)
 function watch(server, events) {
   server.on('clientError', (err, socket) => {
     events.push(`clientError ${err.code}`)
-    // node:http's default answer when nobody listens; with a listener it is ours to give.
-    if (socket.writable && !socket.destroyed) {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
-        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n')
-      else socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
-    } else socket.destroy()
+    // node:http's default answer when nobody listens (its socketOnError, Node 20 and 24): the
+    // answer only while no response to this socket has sent its head, then destroy. With a
+    // listener it is ours to give, so this one gives exactly node's.
+    if (socket.writable && !socket._httpMessage?._headerSent) {
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request'
+      socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
+    }
+    socket.destroy(err)
   })
+}
+
+/** Server settings node:http takes as properties only (Node 20 ignores them as options). */
+function props(server, options) {
+  if (options.maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = options.maxRequestsPerSocket
 }
 
 /** node:http listening itself (libuv): the specification. */
 export async function nodeHttp(handler, options = {}) {
   const events = []
   const server = http.createServer(options, handler)
+  props(server, options)
   watch(server, events)
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
@@ -59,6 +71,7 @@ export async function nodeHttpOnBorosNet(handler, options = {}) {
   const net = await loadBorosNet()
   const events = []
   const hs = http.createServer(options, handler)
+  props(hs, options)
   watch(hs, events)
   // An http.Server that never listens has no connection tracking (node:http starts it on
   // 'listening'): closeAllConnections() does nothing there, so the sockets are tracked here.
@@ -92,6 +105,7 @@ export async function borosCreateServerFactory() {
   const factory = async (handler, options = {}) => {
     const events = []
     const server = mod.createServer(options, handler)
+    props(server, options)
     watch(server, events)
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
     return {

@@ -109,12 +109,13 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-echo "== JoinSet: spawn 100,000 tasks, collect them with join_next (ms)"
+echo "== JoinSet: spawn 100,000 tasks, collect them with join_next (ms; a process each, alternating)"
 for round in $(seq 1 "$rounds"); do
-  out=$($t/joinset 100000 2>&1)
-  b=$(grep -o '"boros_rt_ms":[0-9.]*' <<<"$out" | cut -d: -f2)
-  k=$(grep -o '"tokio_ms":[0-9.]*' <<<"$out" | cut -d: -f2)
-  if [ -n "$b" ] && [ -n "$k" ]; then add joinset/boros-rt "$b"; add joinset/tokio "$k"; echo "round $round  boros-rt $b ms  tokio $k ms"; else fail joinset "$out"; fi
+  for c in boros-rt tokio; do
+    out=$($t/joinset 100000 $c 2>&1)
+    v=$(grep -o '"[a-z_]*_ms":[0-9.]*' <<<"$out" | cut -d: -f2)
+    if [ -n "$v" ]; then add joinset/$c "$v"; echo "round $round  $c $v ms"; else fail joinset/$c "$out"; fi
+  done
 done
 
 echo "== fs::copy of $file vs std::fs::copy (s; alternating, no dirty pages at each start)"

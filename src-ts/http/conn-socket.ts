@@ -101,6 +101,15 @@ export class ConnSocket extends EventEmitter {
     return this.destroy()
   }
 
+  /**
+   * Refused: the bytes of a connection are the engine's (a `clientError` listener finds
+   * `writable` false: the engine has answered already). Returns false, as a destroyed
+   * `net.Socket`'s `write` does.
+   */
+  write(_chunk?: unknown, _encoding?: unknown, _cb?: unknown): boolean {
+    return false
+  }
+
   /** node:net's no-ops that libraries call on server sockets. */
   setNoDelay(_noDelay?: boolean): this {
     return this

@@ -142,7 +142,8 @@ const PARSE_ERRORS: Record<number, [string, string]> = {
   [wire.HTTP_ERR_INVALID_CHUNK_SIZE]: ['HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size'],
   [wire.HTTP_ERR_LF_EXPECTED]: ['HPE_LF_EXPECTED', 'Expected LF'],
   [wire.HTTP_ERR_INVALID_CONSTANT]: ['HPE_INVALID_CONSTANT', 'Invalid constant string'],
-  [wire.HTTP_ERR_CLOSED_CONNECTION]: ['HPE_CLOSED_CONNECTION', 'Data after `Connection: close`']
+  [wire.HTTP_ERR_CLOSED_CONNECTION]: ['HPE_CLOSED_CONNECTION', 'Data after `Connection: close`'],
+  [wire.HTTP_ERR_INVALID_EOF_STATE]: ['HPE_INVALID_EOF_STATE', 'Invalid EOF state']
 }
 
 function closeError(kind: number, errno: number): Error | null {

@@ -29,6 +29,12 @@ export interface ServeOptions {
   maxRequestsPerSocket?: number
   /** Largest request body accepted (413 past it). Unlimited by default. */
   maxBodySize?: number
+  /**
+   * Makes `globalThis.Response` boros/http's `LightResponse` (default true; as
+   * `@hono/node-server` does): a `Response` built only when something looks inside it, which
+   * `serve()` sends without building. `false` leaves the global alone.
+   */
+  overrideGlobalResponse?: boolean
 }
 
 /** What `serve()` returns (Bun.serve's and Deno.serve's server, together). */

@@ -8,6 +8,7 @@
  */
 import { usesRing } from '../binding.js'
 import { Engine, type RawRequest } from './engine.js'
+import { installLightResponse } from './light-response.js'
 import { BodyChannel, ServeRequest } from './request.js'
 import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
@@ -25,6 +26,7 @@ export function serve(options: ServeOptions | FetchHandler): HttpServer {
       code: 'ERR_INVALID_ARG_TYPE'
     })
   }
+  if (opts.overrideGlobalResponse !== false) installLightResponse()
   let hostname = opts.hostname ?? '0.0.0.0'
   if (hostname === 'localhost') hostname = '127.0.0.1'
   const port = opts.port ?? 3000

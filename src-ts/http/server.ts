@@ -33,6 +33,8 @@ export interface ServerOptions {
   ServerResponse?: unknown
   insecureHTTPParser?: boolean
   joinDuplicateHeaders?: boolean
+  /** node:http's: an HTTP/1.1 request without `Host` gets 400 (default true). */
+  requireHostHeader?: boolean
   connectionsCheckingInterval?: number
 }
 
@@ -80,6 +82,8 @@ function listenArgs(args: unknown[]): ListenArgs {
   return { opts, cb }
 }
 
+function noop(): void {}
+
 /** node:http's `Server` for boros/http. */
 export class Server extends EventEmitter {
   /** ms from a request's first byte to the end of its head (408 past it). */
@@ -99,6 +103,7 @@ export class Server extends EventEmitter {
   #bodies = new Map<number, IncomingMessage>()
   #open = new Map<number, ServerResponse>()
   #unref = false
+  #requireHost: boolean
 
   constructor(options?: ServerOptions | RequestListener, listener?: RequestListener) {
     super()
@@ -109,6 +114,7 @@ export class Server extends EventEmitter {
     const o = (options ?? {}) as ServerOptions
     this.#options = o
     this.maxHeaderSize = o.maxHeaderSize ?? http.maxHeaderSize
+    this.#requireHost = o.requireHostHeader !== false
     if (o.headersTimeout !== undefined) this.headersTimeout = o.headersTimeout
     if (o.requestTimeout !== undefined) this.requestTimeout = o.requestTimeout
     if (o.keepAliveTimeout !== undefined) this.keepAliveTimeout = o.keepAliveTimeout
@@ -272,7 +278,19 @@ export class Server extends EventEmitter {
         const res = new ServerResponse(req, engine, this.#finished)
         this.#open.set(r.conn, res)
         socket._httpMessage = res
-        if (r.expectContinue && this.listenerCount('checkContinue') > 0) {
+        const refusal = r.versionMinor === 1 ? this.#refusal(r) : 0
+        if (refusal === 400) {
+          // node:http (RFC 9112 3.2): an HTTP/1.1 request without Host, unless
+          // `requireHostHeader: false`. Answered as node's does, with no 'request'.
+          res.writeHead(400, ['Connection', 'close'])
+          res.end()
+        } else if (refusal === 417) {
+          if (this.listenerCount('checkExpectation') > 0) this.emit('checkExpectation', req, res)
+          else {
+            res.writeHead(417)
+            res.end()
+          }
+        } else if (r.expectContinue && this.listenerCount('checkContinue') > 0) {
           this.emit('checkContinue', req, res)
         } else {
           if (r.expectContinue) engine.continue(r.conn)
@@ -287,6 +305,22 @@ export class Server extends EventEmitter {
       // node:http runs the handler when the head is complete, before the message is.
       if (!r.streaming) req.complete = true
     }
+  }
+
+  /**
+   * What node:http refuses of an HTTP/1.1 request before its 'request' event: no Host (400,
+   * unless `requireHostHeader: false`), an `Expect` other than `100-continue` (417).
+   */
+  #refusal(r: RawRequest): 0 | 400 | 417 {
+    const raw = r.rawHeaders
+    let host = !this.#requireHost
+    let expect = false
+    for (let i = 0; i < raw.length; i += 2) {
+      const n = raw[i]!
+      if (n.length === 4 && !host) host = n.toLowerCase() === 'host'
+      else if (n.length === 6 && !r.expectContinue && n.toLowerCase() === 'expect') expect = true
+    }
+    return !host ? 400 : expect ? 417 : 0
   }
 
   #onBody(conn: number, chunk: Buffer | null): void {
@@ -311,8 +345,14 @@ export class Server extends EventEmitter {
     }
     const code = (err as { code?: string } | null)?.code
     if (err !== null && code !== 'ECONNRESET' && code !== 'EPIPE' && this.listenerCount('clientError') > 0) {
-      // The engine has answered already (400/408/413/431 and the close), as node's default does.
-      this.emit('clientError', err, socket ?? new ConnSocket(conn, this.#engine!, this))
+      // The engine has answered already (400/408/413/431 and the close), as node's default
+      // does: the socket says it is not writable (listeners written for node, Fastify's among
+      // them, check `socket.writable` before writing their own answer), and as node's
+      // socketOnError it gets a no-op 'error' listener for a `socket.destroy(err)`.
+      const s = socket ?? new ConnSocket(conn, this.#engine!, this)
+      s.writable = false
+      if (s.listenerCount('error') === 0) s.on('error', noop)
+      this.emit('clientError', err, s)
     }
     socket?._closed(err)
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { isIP } from 'node:net'
-import { inspect } from 'node:util'
+import { format, inspect } from 'node:util'
 import { codedError, invalidArgType, outOfRange } from '../errors.js'
 import { CONNECT_HOST_TYPE_CHECKED } from '../node-facts.js'
 
@@ -73,7 +73,7 @@ export function validatePort(port: unknown, name = 'Port', allowZero = true): nu
 
 /** `ERR_INVALID_IP_ADDRESS`. */
 export function invalidIp(address: unknown): TypeError {
-  return codedError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(address)}`)
+  return codedError(TypeError, 'ERR_INVALID_IP_ADDRESS', format('Invalid IP address: %s', address))
 }
 
 /** Node's `getTimerDuration`: a non-negative finite number of milliseconds. */
@@ -93,6 +93,11 @@ export function validateInt32(
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
   if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
   if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value)
+}
+
+/** `validateNumber` as node:net's Socket and Server constructors use it (the type only). */
+export function validateNumber(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
 }
 
 /** `ERR_INVALID_ARG_TYPE` unless `fn` is a function. */
@@ -128,7 +133,7 @@ export function connectTarget(
   const p = validatePort(port)
   // Node 22+ checks the host's type itself ("options.host"); Node 20 leaves it to dns.lookup
   // ("hostname"), which the lookup below then reports as Node 20 does.
-  if (CONNECT_HOST_TYPE_CHECKED && options.host != null && typeof options.host !== 'string') {
+  if (CONNECT_HOST_TYPE_CHECKED && options.host && typeof options.host !== 'string') {
     throw invalidArgType('options.host', 'of type string', options.host)
   }
   const host = options.host || 'localhost'

@@ -9,11 +9,11 @@
  */
 import * as nodeNet from 'node:net'
 import { ring, usesRing } from '../binding.js'
+import { EAFNOSUPPORT } from '../errno.js'
 import { AbortError } from '../errors.js'
 import { validatePort } from './args.js'
-import { closeFd, Connection, connectFd, Listener, type WriteCallback } from './connection.js'
+import { Connection, closeFd, connectFd, Listener, type WriteCallback } from './connection.js'
 import { withHostPort } from './net-errors.js'
-import { EAFNOSUPPORT } from '../errno.js'
 
 /** `signal` cancels the call (`AbortError`); `timeout` (ms) fails it with `ETIMEDOUT`. */
 export interface CallOptions {

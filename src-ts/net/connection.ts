@@ -8,10 +8,10 @@
  */
 import { unlinkSync } from 'node:fs'
 import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
+import { ECANCELED, EMFILE, ENFILE, ENOTCONN, IOV_MAX } from '../errno.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
-import { ECANCELED, EMFILE, ENFILE, ENOTCONN, IOV_MAX } from '../errno.js'
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {
@@ -74,6 +74,7 @@ export class Connection {
     this.fd = fd
     this.events = events
     counters.sockets++
+    counters.opened++
   }
 
   /** Bytes queued by `write()` and not yet taken by the kernel. */

@@ -10,14 +10,14 @@
  */
 import * as nodeNet from 'node:net'
 import { usesRing } from '../binding.js'
-import { normalizeArgs, type Callback } from './args.js'
-import { Server as RingServer, type ListenOptions, type ServerOptions } from './server.js'
+import { type Callback, normalizeArgs } from './args.js'
+import { type ListenOptions, Server as RingServer, type ServerOptions } from './server.js'
 import { kNormalized, Socket as RingSocket, type SocketConnectOptions, type SocketOptions } from './socket.js'
 
-export { Conn, ConnListener, dial, listen } from './conn.js'
 export type { CallOptions, ConnListenOptions, ConnOptions, DialOptions } from './conn.js'
-export type { ListenOptions, ServerOptions, SocketConnectOptions, SocketOptions }
+export { Conn, ConnListener, dial, listen } from './conn.js'
 export type { NetError } from './net-errors.js'
+export type { ListenOptions, ServerOptions, SocketConnectOptions, SocketOptions }
 
 const onRing = usesRing()
 

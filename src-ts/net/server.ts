@@ -11,12 +11,20 @@ import { chmodSync, statSync } from 'node:fs'
 import * as nodeNet from 'node:net'
 import * as stream from 'node:stream'
 import { ring } from '../binding.js'
+import { EAFNOSUPPORT } from '../errno.js'
 import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
-import { isPipeName, normalizeArgs, toNumber, validateAbortSignal, validatePort, type Callback } from './args.js'
-import { Listener, type ListenAddress, closeFd } from './connection.js'
+import {
+  type Callback,
+  isPipeName,
+  normalizeArgs,
+  toNumber,
+  validateAbortSignal,
+  validateNumber,
+  validatePort
+} from './args.js'
+import { closeFd, type ListenAddress, Listener } from './connection.js'
 import { withHostPort } from './net-errors.js'
 import { HAS_BLOCK_LIST, kAccepted, kOnDestroy, Socket } from './socket.js'
-import { EAFNOSUPPORT } from '../errno.js'
 
 /** Whether the running Node's libuv (1.48+) chmods a pipe to exactly the asked bits. */
 const UV_CHMOD_EXACT = ((): boolean => {
@@ -29,12 +37,6 @@ const IN_CLUSTER_WORKER = cluster.isWorker
 
 /** A Unix socket path's limit (`sizeof(sun_path)`, its NUL included). */
 const SUN_PATH_MAX = 108
-
-/** `validateNumber` as node:net's Server constructor uses it. */
-function validateNumber(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
-}
-
 
 /** Options of `createServer()`. */
 export interface ServerOptions {
@@ -85,6 +87,8 @@ export class Server extends EventEmitter {
   #connections = 0
   #referenced = true
   #starting = false
+  /** node:net's key of the listening address: `family:address:port` as asked (`-1:path:-1`). */
+  _connectionKey: string | undefined
   /** Listening sockets being closed (the `'close'` waits for them). */
   #closingListeners = 0
 
@@ -263,8 +267,12 @@ export class Server extends EventEmitter {
       } catch (e) {
         // No IPv6 here: the unspecified address is IPv4's, as libuv's fallback.
         if (!anyAddress || (e as { errno?: number }).errno !== EAFNOSUPPORT) throw e
-        listener = this.#listen({ ...address, host: '0.0.0.0' }, backlog)
+        address = { ...address, host: '0.0.0.0' }
+        listener = this.#listen(address, backlog)
       }
+      // node:net's key of the listening address ('6:::::0', '-1:/path:-1').
+      this._connectionKey =
+        'path' in address ? `-1:${address.path}:-1` : `${nodeNet.isIP(address.host)}:${address.host}:${address.port}`
     } catch (e) {
       process.nextTick(() => this.emit('error', e))
       return

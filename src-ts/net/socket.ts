@@ -9,10 +9,13 @@ import * as dns from 'node:dns'
 import * as nodeHttp from 'node:http'
 import * as nodeHttps from 'node:https'
 import * as nodeNet from 'node:net'
-import { Duplex, addAbortSignal } from 'node:stream'
+import { addAbortSignal, Duplex } from 'node:stream'
+import { isUint8Array } from 'node:util/types'
 import { ring } from '../binding.js'
 import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
+import { adoptable, UserRead, type UserReadCb } from './adopt.js'
 import {
+  type Callback,
   connectTarget,
   invalidIp,
   normalizeArgs,
@@ -20,13 +23,20 @@ import {
   validateAbortSignal,
   validateFunction,
   validateInt32,
-  type Callback
+  validateNumber
 } from './args.js'
-import { Connection, connectFd, type ConnectAddress } from './connection.js'
+import { type ConnectAddress, Connection, connectFd } from './connection.js'
 import { netErrno } from './net-errors.js'
 
-/** Options of `new Socket()` (node:net's, without `fd` and `onread`). */
+/** Options of `new Socket()` (node:net's). */
 export interface SocketOptions {
+  /** A connected stream socket (TCP or Unix) to adopt; a pipe descriptor gets node:net's own Socket. */
+  readonly fd?: number
+  /** Received bytes are copied into `buffer` (or one `buffer()` returns) and given to `callback`; no `'data'`. */
+  readonly onread?: {
+    buffer: Uint8Array | (() => Uint8Array)
+    callback: (bytes: number, buf: Uint8Array) => boolean | undefined
+  }
   /** Keep our side open after the peer ended its side (default false: end it too). */
   readonly allowHalfOpen?: boolean
   /** Destroys the socket (with `AbortError`) when aborted. */
@@ -61,6 +71,18 @@ interface Address {
 
 type WriteCb = (err?: Error | null) => void
 
+/** `[enable, initialDelay s, interval s, count]` of `setKeepAlive()`. */
+type KeepAlive = [boolean, number, number | undefined, number | undefined]
+
+/** Whether the running Node's `setKeepAlive` takes an interval, a count and an options object (24.x). */
+const KEEPALIVE_EX = nodeNet.Socket.prototype.setKeepAlive.length > 2
+
+function setKeepAlive(fd: number, [on, delay, interval, count]: KeepAlive): void {
+  const n = (v: number | undefined): number | undefined =>
+    typeof v === 'number' && v > 0 && Number.isFinite(v) ? Math.min(v, 0x7fffffff) : undefined
+  ring().setKeepAlive(fd, on, n(delay) ?? 0, n(interval), n(count))
+}
+
 /** node:net's `Socket`, on io_uring. */
 export class Socket extends Duplex {
   /** Whether a connect is under way. */
@@ -68,7 +90,7 @@ export class Socket extends Duplex {
   /** The value given to the last `setTimeout()`. */
   timeout: number | undefined
   /** Whether the writable side stays open after the peer's end. */
-  override allowHalfOpen: boolean
+  override allowHalfOpen = false
   /** Addresses tried by the last `autoSelectFamily` connect (`'ip:port'`), when there were several. */
   autoSelectFamilyAttemptedAddresses: string[] | undefined
   /** Connections to addresses it blocks are refused with `ERR_IP_BLOCKED` (Node 22.13+/23.4+). */
@@ -79,7 +101,7 @@ export class Socket extends Duplex {
   #timer: NodeJS.Timeout | undefined
   #referenced = true
   #noDelay: boolean | undefined
-  #keepAlive: [boolean, number] | undefined
+  #keepAlive: KeepAlive | undefined
   #peer: Address | undefined
   #local: Address | undefined
   #bytesRead = 0
@@ -91,19 +113,37 @@ export class Socket extends Duplex {
   #tos: number | undefined
   /** Bytes of the write waiting for the connect (counted by `bytesWritten`, as node:net does). */
   #held: number | undefined
+  /** node:net's `onread` option: received bytes go to the user's buffer and callback. */
+  #userRead: UserRead | undefined
 
-  constructor(options: SocketOptions & { [kAccepted]?: [number, boolean] } = {}) {
-    const allowHalfOpen = Boolean(options.allowHalfOpen)
-    const { signal, ...streamOptions } = options
-    const unsupported = options as { fd?: unknown; handle?: unknown; onread?: unknown }
+  constructor(options: (SocketOptions & { [kAccepted]?: [number, boolean] }) | number = {}) {
+    // node:net's legacy form: new Socket(fd).
+    if (typeof options === 'number') options = { fd: options }
+    options ??= {}
     for (const key of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
       const v = (options as Record<string, unknown>)[key]
       if (v) throw invalidArgValue(`options.${key}`, v, 'is not supported')
     }
-    for (const key of ['fd', 'handle', 'onread'] as const) {
-      if (unsupported[key] !== undefined) {
-        throw invalidArgValue(`options.${key}`, unsupported[key], 'is not supported by boros/net (use node:net for it)')
-      }
+    if (options.keepAliveInitialDelay !== undefined) {
+      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay')
+    }
+    const allowHalfOpen = Boolean(options.allowHalfOpen)
+    const { signal, ...streamOptions } = options
+    const handle = (options as { handle?: unknown }).handle
+    if (handle) {
+      throw invalidArgValue(
+        'options.handle',
+        handle,
+        'is not supported by boros/net (a libuv handle; use node:net for it)'
+      )
+    }
+    const fd = options.fd
+    // A descriptor to adopt: checked as node:net's createHandle checks it (ERR_INVALID_FD_TYPE
+    // unless it is a stream socket); a pipe or FIFO is served by node:net's own Socket.
+    const adopt = fd === undefined ? undefined : adoptable(fd)
+    if (adopt === 'pipe') {
+      // biome-ignore lint/correctness/noConstructorReturn: a pipe descriptor is node:net's (libuv's pipe handle)
+      return new nodeNet.Socket(options as nodeNet.SocketConstructorOpts) as unknown as Socket
     }
     const blockList = (options as { blockList?: unknown }).blockList
     if (HAS_BLOCK_LIST && blockList) {
@@ -119,10 +159,27 @@ export class Socket extends Duplex {
     })
     this.allowHalfOpen = allowHalfOpen
     if (HAS_BLOCK_LIST && blockList) this.blockList = blockList as nodeNet.BlockList
+    const onread = (options as { onread?: unknown }).onread as
+      | { buffer?: unknown; callback?: unknown }
+      | null
+      | undefined
+    if (
+      onread !== null &&
+      typeof onread === 'object' &&
+      (isUint8Array(onread.buffer) || typeof onread.buffer === 'function') &&
+      typeof onread.callback === 'function'
+    ) {
+      this.#userRead = new UserRead(
+        onread.buffer as Uint8Array | (() => Uint8Array),
+        (onread.callback as UserReadCb).bind(this)
+      )
+    }
     if (options.noDelay) this.#noDelay = true
-    if (options.keepAlive) this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000)]
+    if (options.keepAlive)
+      this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
     this.on('end', onReadableStreamEnd)
-    if (signal !== undefined) {
+    if (signal) {
+      // (node:net's Duplex checks it first, under the name 'signal'.)
       validateAbortSignal(signal, 'signal')
       addAbortSignal(signal, this)
     }
@@ -133,6 +190,14 @@ export class Socket extends Duplex {
         // pauseOnConnect: nothing is received until the user reads.
         ;(this as any).readableFlowing = false
       } else this.read(0)
+    } else if (adopt !== undefined) {
+      // An adopted connected socket: receiving starts at once, as node:net's does with a handle.
+      this.#attach(adopt)
+      const o = options as { readable?: boolean; pauseOnCreate?: boolean; manualStart?: boolean }
+      if (o.readable !== false) {
+        if (o.pauseOnCreate) (this as any).readableFlowing = false
+        else if (!o.manualStart) this.read(0)
+      }
     }
   }
 
@@ -141,7 +206,10 @@ export class Socket extends Duplex {
     const conn = new Connection(fd, {
       onData: (chunk) => {
         this.#activity()
-        if (!this.push(chunk)) conn.pause()
+        const user = this.#userRead
+        if (user !== undefined) {
+          if (!user.deliver(chunk)) conn.pause()
+        } else if (!this.push(chunk)) conn.pause()
       },
       onEnd: () => {
         this.push(null)
@@ -153,7 +221,37 @@ export class Socket extends Duplex {
     if (!this.#referenced) conn.setReferenced(false)
     const b = ring()
     if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
-    if (this.#keepAlive !== undefined) b.setKeepAlive(fd, this.#keepAlive[0], this.#keepAlive[1])
+    if (this.#keepAlive !== undefined) setKeepAlive(fd, this.#keepAlive)
+  }
+
+  /**
+   * node:net's `onread` (a user buffer): no `'data'`; `read()`/`resume()` start receiving again
+   * after the callback returned false.
+   */
+  override read(n?: number): any {
+    if (this.#userRead !== undefined) this.#userResume()
+    return super.read(n)
+  }
+
+  override resume(): this {
+    if (this.#userRead !== undefined) this.#userResume()
+    return super.resume()
+  }
+
+  override pause(): this {
+    const conn = this.#conn
+    if (this.#userRead !== undefined && !this.connecting && conn !== undefined) {
+      this.#userRead.stop()
+      if (conn.reading) conn.pause()
+    }
+    return super.pause()
+  }
+
+  #userResume(): void {
+    const conn = this.#conn
+    if (this.connecting || conn === undefined || conn.fd < 0) return
+    // Bytes of a round the callback stopped in the middle of come first.
+    if (this.#userRead!.flush() && !conn.reading) conn.resume()
   }
 
   #activity(): void {
@@ -263,7 +361,7 @@ export class Socket extends Duplex {
         for (const a of addresses) {
           this.emit('lookup', err, a.address, a.family, target.host)
           if (!this.connecting) return
-          if (nodeNet.isIP(a.address) && (a.family === 4 || a.family === 6)) {
+          if (typeof a.address === 'string' && nodeNet.isIP(a.address) && (a.family === 4 || a.family === 6)) {
             first ??= a.family
             const group = valid[a.family === first ? 0 : 1]
             if (!group.some((x) => x.address === a.address)) group.push(a)
@@ -271,7 +369,7 @@ export class Socket extends Duplex {
         }
         if (valid[0].length === 0 && valid[1].length === 0) {
           const a = addresses[0]!
-          if (!nodeNet.isIP(a.address)) fail(invalidIp(a.address))
+          if (typeof a.address !== 'string' || !nodeNet.isIP(a.address)) fail(invalidIp(a.address))
           else if (a.family !== 4 && a.family !== 6) fail(familyError(a.family))
           return
         }
@@ -294,7 +392,7 @@ export class Socket extends Duplex {
       this.emit('lookup', err, ip, family, target.host)
       if (!this.connecting) return
       if (err) fail(err)
-      else if (!nodeNet.isIP(ip)) fail(invalidIp(ip))
+      else if (typeof ip !== 'string' || !nodeNet.isIP(ip)) fail(invalidIp(ip))
       else if (family !== 4 && family !== 6) fail(familyError(family))
       else this.#attempt([{ host: ip, port: target.port, family }], local, 0)
     })
@@ -355,6 +453,11 @@ export class Socket extends Duplex {
             const e = codedError(Error, 'ETIMEDOUT', `connect ETIMEDOUT ${to.host}:${to.port}`)
             Object.assign(e, { errno: -110, syscall: 'connect', address: to.host, port: to.port })
             err = e
+          }
+          // node:net names the local end when both were given: "... - Local (addr:port)".
+          if (local?.address && local.port && (err as NodeJS.ErrnoException).syscall === 'connect') {
+            Object.assign(err, { localAddress: local.address, localPort: local.port })
+            err.message += ` - Local (${local.address}:${local.port})`
           }
           errors.push(err)
           if (i + 1 < targets.length) next(i + 1)
@@ -529,12 +632,28 @@ export class Socket extends Duplex {
     return this
   }
 
-  /** `SO_KEEPALIVE`, first probe after `initialDelay` ms. */
-  setKeepAlive(enable = false, initialDelay = 0): this {
-    const delay = ~~(initialDelay / 1000)
-    this.#keepAlive = [Boolean(enable), delay]
+  /**
+   * `SO_KEEPALIVE`, first probe after `initialDelay` ms; on Node releases whose node:net takes
+   * them, then every `interval` ms, `count` probes, and the `{ enable, initialDelay, interval,
+   * count }` form.
+   */
+  setKeepAlive(enable?: boolean, initialDelay?: number): this
+  setKeepAlive(...args: unknown[]): this {
+    let [enable, initialDelay, interval, count] = args as [unknown, unknown, unknown, unknown]
+    if (KEEPALIVE_EX && enable !== null && typeof enable === 'object') {
+      const o = enable as Record<string, unknown>
+      ;[enable, initialDelay, interval, count] = [o.enable, o.initialDelay, o.interval, o.count]
+    }
+    if (!KEEPALIVE_EX) interval = count = undefined
+    const ka: KeepAlive = [
+      Boolean(enable),
+      ~~((initialDelay as number) / 1000),
+      interval === undefined ? undefined : ~~((interval as number) / 1000),
+      count as number | undefined
+    ]
+    this.#keepAlive = ka
     const conn = this.#conn
-    if (conn !== undefined && conn.fd >= 0) ring().setKeepAlive(conn.fd, Boolean(enable), delay)
+    if (conn !== undefined && conn.fd >= 0) setKeepAlive(conn.fd, ka)
     return this
   }
 

@@ -274,6 +274,8 @@ pub mod http {
     pub const ERR_ERRNO: i64 = 13;
     pub const ERR_INVALID_CONSTANT: i64 = 14;
     pub const ERR_CLOSED_CONNECTION: i64 = 15;
+    /// The peer ended the connection inside a request (head or body).
+    pub const ERR_INVALID_EOF_STATE: i64 = 16;
     /// `respond` flags (low bits: the caller's choices; high bits: what its headers hold).
     pub const RESPOND_NO_DATE: i64 = 1;
     pub const RESPOND_CLOSE: i64 = 2;
@@ -290,7 +292,7 @@ pub mod http {
 }
 
 /// The HTTP engine's numbers, named (digest and TS file, after [`NUMBERS`]).
-const HTTP_NUMBERS: [(&str, i64); 39] = [
+const HTTP_NUMBERS: [(&str, i64); 40] = [
     ("HTTP_REC_REQUEST", http::REC_REQUEST),
     ("HTTP_REC_BODY", http::REC_BODY),
     ("HTTP_REC_BODY_END", http::REC_BODY_END),
@@ -320,6 +322,7 @@ const HTTP_NUMBERS: [(&str, i64); 39] = [
     ("HTTP_ERR_ERRNO", http::ERR_ERRNO),
     ("HTTP_ERR_INVALID_CONSTANT", http::ERR_INVALID_CONSTANT),
     ("HTTP_ERR_CLOSED_CONNECTION", http::ERR_CLOSED_CONNECTION),
+    ("HTTP_ERR_INVALID_EOF_STATE", http::ERR_INVALID_EOF_STATE),
     ("HTTP_RESPOND_NO_DATE", http::RESPOND_NO_DATE),
     ("HTTP_RESPOND_CLOSE", http::RESPOND_CLOSE),
     ("HTTP_RESPOND_NO_FRAMING", http::RESPOND_NO_FRAMING),

@@ -24,7 +24,8 @@
 //!     }
 //! }
 //! # Ok::<(), std::io::Error>(())
-//! # });
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 //!
 //! Socket reads need none of this: `TcpStream::read`/`UnixStream::read` take data a

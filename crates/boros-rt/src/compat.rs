@@ -1,6 +1,6 @@
 //! Poll-based I/O traits for the socket types, so libraries written against them run on
 //! boros-rt: `tokio::io::AsyncRead`/`AsyncWrite` (feature `tokio-io`; hyper through
-//! `hyper_util::rt::TokioIo`; tokio-rustls takes the same traits, untested here) and
+//! `hyper_util::rt::TokioIo`; rustls through tokio-rustls, `tests/tls.rs`) and
 //! `futures_io::AsyncRead`/`AsyncWrite` (feature `futures-io`).
 //!
 //! ```ignore

@@ -10,7 +10,8 @@
 //! println!("{} bytes: {}", n?, String::from_utf8_lossy(&buf));
 //! file.close().await?;
 //! # Ok::<(), std::io::Error>(())
-//! # });
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 
 use crate::buf::Slice;

@@ -25,6 +25,8 @@
 //! guide.
 
 #![deny(missing_docs)]
+// A doc example that drops a `#[must_use]` value (a `JoinHandle`, a `Result`) fails the doctests.
+#![doc(test(attr(deny(unused_must_use))))]
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -29,7 +29,8 @@
 //! }
 //! # #[allow(unreachable_code)]
 //! # Ok::<(), std::io::Error>(())
-//! # });
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 //!
 //! Cancellation follows the runtime's rule: dropping the future of an accept, connect, read or

@@ -12,7 +12,8 @@
 //! let n = done.result()?;
 //! let buf = done.op.into_buf(n);
 //! # Ok::<(), std::io::Error>(())
-//! # });
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 //!
 //! # Cancellation
@@ -22,7 +23,7 @@
 //! After that CQE the runtime drops the op, and, for ops that produce a descriptor (an open
 //! whose future was dropped), closes the descriptor, so nothing leaks.
 
-use crate::runtime::{check_current, with_current, Abandon, Core, Slot};
+use crate::runtime::{check_current, with_current, Abandon, Core, Slot, Waiter};
 /// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
 /// build ops for [`submit`].
 pub use boros::op::*;
@@ -160,16 +161,19 @@ impl<T: OpCode> Future for Op<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completed<T>> {
         let this = self.get_mut();
         assert!(!this.done, "boros_rt::op::Op polled after completion");
-        check_current(&this.core, "an I/O future (an op, a sleep)");
+        // Polled by a task of this runtime with its own waker (the common case): this is
+        // the right runtime, and the completion schedules that task directly.
+        let task = this.core.polling_task(cx.waker());
+        if task.is_none() {
+            check_current(&this.core, "an I/O future (an op, a sleep)");
+        }
         let mut ops = this.core.ops.borrow_mut();
         let slot = ops
             .get_mut(this.token)
             .expect("an op's slot lives until its future takes the result");
         match slot {
             Slot::Waiting(w) => {
-                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *w = Some(cx.waker().clone());
-                }
+                Core::set_waiter(w, task, cx.waker());
                 Poll::Pending
             }
             Slot::Done { .. } => {
@@ -242,7 +246,7 @@ impl Multi {
                 op,
                 Slot::Stream {
                     items: Default::default(),
-                    waker: None,
+                    waker: Waiter::Nobody,
                     ended: false,
                 },
             )?;
@@ -257,10 +261,13 @@ impl Multi {
 
     /// The next CQE, or `None` once the op ended and every CQE was taken.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(i32, u32)>> {
-        check_current(
-            &self.core,
-            "a multishot stream (incoming connections, a socket read)",
-        );
+        let task = self.core.polling_task(cx.waker());
+        if task.is_none() {
+            check_current(
+                &self.core,
+                "a multishot stream (incoming connections, a socket read)",
+            );
+        }
         let mut ops = self.core.ops.borrow_mut();
         let Some(Slot::Stream {
             items,
@@ -277,9 +284,7 @@ impl Multi {
             ops.remove(self.token);
             return Poll::Ready(None);
         }
-        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            *waker = Some(cx.waker().clone());
-        }
+        Core::set_waiter(waker, task, cx.waker());
         Poll::Pending
     }
 }

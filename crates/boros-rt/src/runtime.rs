@@ -137,10 +137,22 @@ impl Wake for TaskWaker {
     }
 }
 
+/// Who waits for an op's completion.
+pub(crate) enum Waiter {
+    /// Not polled yet.
+    Nobody,
+    /// The task (or `MAIN_TASK`) of this runtime that polled the op with its own waker: the
+    /// completion schedules it directly (no waker clone, no atomic reference count, no
+    /// thread-local look-up).
+    Task(u64),
+    /// Any other waker (a combinator's, a foreign executor's).
+    Other(Waker),
+}
+
 /// The state of one op the runtime pushed, keyed by the op's token.
 pub(crate) enum Slot {
-    /// In flight; the waker of the future awaiting it.
-    Waiting(Option<Waker>),
+    /// In flight; who awaits it.
+    Waiting(Waiter),
     /// The final CQE arrived; the op is back, with its buffers.
     Done {
         result: i32,
@@ -155,7 +167,7 @@ pub(crate) enum Slot {
     /// `ended` once the final CQE is in.
     Stream {
         items: VecDeque<(i32, u32)>,
-        waker: Option<Waker>,
+        waker: Waiter,
         ended: bool,
     },
 }
@@ -210,9 +222,64 @@ pub(crate) struct Core {
     /// Actions of abandoned ops, run after the reap: `(action, result)`.
     after_reap: RefCell<Vec<(Abandon, i32)>>,
     stats: Cell<RuntimeStats>,
+    /// The task being polled and its waker's identity (data and vtable pointers), while the
+    /// loop polls it: an op polled with exactly that waker records the task id (see [`Waiter`]).
+    polling: Cell<Option<(u64, WakerId)>>,
+}
+
+/// A waker's identity: its data and vtable pointers (what `Waker::will_wake` compares).
+pub(crate) type WakerId = (*const (), *const std::task::RawWakerVTable);
+
+fn waker_id(w: &Waker) -> WakerId {
+    (w.data(), w.vtable() as *const _)
+}
+
+/// Clears `Core::polling` when the poll ends, a panic included.
+struct Polling<'a>(&'a Core);
+
+impl<'a> Polling<'a> {
+    fn start(core: &'a Core, id: u64, waker: &Waker) -> Self {
+        core.polling.set(Some((id, waker_id(waker))));
+        Polling(core)
+    }
+}
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        self.0.polling.set(None);
+    }
 }
 
 impl Core {
+    /// Schedules a task of this runtime at once; another waker is woken after the reap.
+    fn wake_waiter(&self, w: Waiter, wakers: &mut Vec<Waker>) {
+        match w {
+            Waiter::Nobody => {}
+            Waiter::Task(id) => self.schedule(id),
+            Waiter::Other(w) => wakers.push(w),
+        }
+    }
+
+    /// Records who polls an op: the task itself when `task` is `Some` (see
+    /// [`polling_task`](Self::polling_task)), else a clone of the waker (unless it already
+    /// holds one that wakes the same).
+    pub(crate) fn set_waiter(w: &mut Waiter, task: Option<u64>, waker: &Waker) {
+        match (task, &*w) {
+            (Some(id), _) => *w = Waiter::Task(id),
+            (None, Waiter::Other(old)) if old.will_wake(waker) => {}
+            (None, _) => *w = Waiter::Other(waker.clone()),
+        }
+    }
+
+    /// The id of the task this runtime is polling right now, if `waker` is its own waker:
+    /// then the caller is on this runtime, inside that task's poll.
+    pub(crate) fn polling_task(&self, waker: &Waker) -> Option<u64> {
+        match self.polling.get() {
+            Some((id, w)) if w == waker_id(waker) => Some(id),
+            _ => None,
+        }
+    }
+
     fn new(config: &Config) -> Result<Rc<Self>, SetupError> {
         let driver = Driver::with_config(config)?;
         // SAFETY: eventfd takes no pointers; the result is checked.
@@ -241,6 +308,7 @@ impl Core {
             graveyard: RefCell::new(Vec::new()),
             after_reap: RefCell::new(Vec::new()),
             stats: Cell::new(RuntimeStats::default()),
+            polling: Cell::new(None),
         }))
     }
 
@@ -320,6 +388,7 @@ impl Core {
                 // The task future catches panics of the user's future (see `TaskFuture`).
                 Some(f) => {
                     self.bump(|s| s.polls += 1);
+                    let _polling = Polling::start(self, id, &task.waker);
                     f.as_mut()
                         .poll(&mut Context::from_waker(&task.waker))
                         .is_ready()
@@ -405,7 +474,7 @@ impl Core {
                 match ops.get_mut(token) {
                     Some(Slot::Stream { items, waker, .. }) => {
                         items.push_back((result, flags));
-                        wakers.extend(waker.take());
+                        self.wake_waiter(std::mem::replace(waker, Waiter::Nobody), &mut wakers);
                     }
                     Some(Slot::Abandoned(action)) if *action != Abandon::Nothing => {
                         self.after_reap.borrow_mut().push((*action, result));
@@ -416,10 +485,10 @@ impl Core {
             };
             match ops.get_mut(token) {
                 Some(slot @ Slot::Waiting(_)) => {
-                    if let Slot::Waiting(Some(w)) =
+                    if let Slot::Waiting(w) =
                         std::mem::replace(slot, Slot::Done { result, flags, op })
                     {
-                        wakers.push(w);
+                        self.wake_waiter(w, &mut wakers);
                     }
                 }
                 Some(Slot::Stream {
@@ -429,7 +498,7 @@ impl Core {
                 }) => {
                     items.push_back((result, flags));
                     *ended = true;
-                    wakers.extend(waker.take());
+                    self.wake_waiter(std::mem::replace(waker, Waiter::Nobody), &mut wakers);
                     self.graveyard.borrow_mut().push(op);
                 }
                 Some(Slot::Abandoned(action)) => {
@@ -495,7 +564,7 @@ impl Core {
 
     /// Pushes an op awaited by an [`Op`](crate::op::Op) future; returns `(token, key)`.
     pub(crate) fn push<T: OpCode>(&self, op: T) -> io::Result<(u64, OpKey)> {
-        self.push_as(op, Slot::Waiting(None))
+        self.push_as(op, Slot::Waiting(Waiter::Nobody))
     }
 
     /// Pushes an op with its slot in the given initial state.
@@ -585,7 +654,10 @@ impl Runtime {
             core.drain_remote();
             if core.main_woken.replace(false) {
                 core.bump(|s| s.polls += 1);
-                if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                let polling = Polling::start(core, MAIN_TASK, &waker);
+                let poll = future.as_mut().poll(&mut cx);
+                drop(polling);
+                if let Poll::Ready(v) = poll {
                     return v;
                 }
             }

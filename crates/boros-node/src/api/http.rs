@@ -143,6 +143,7 @@ pub fn http_respond(
         http::with_server(srv, |s| {
             let cx = Ctx {
                 keep_alive_secs: (!s.limits.keep_alive.is_zero()).then(|| s.limits.keep_alive.as_secs()),
+                max_requests: s.limits.max_requests,
                 force_close: s.closing,
             };
             let hwm = s.limits.hwm;

@@ -310,18 +310,27 @@ pub fn set_no_delay(fd: i32, on: bool) -> Result<i32> {
     )
 }
 
-/// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
-/// `uv_tcp_keepalive`; 0 or `-errno`.
+/// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), then probes
+/// every `interval` seconds (default 1), `count` of them (default 10), as libuv's
+/// `uv_tcp_keepalive_ex`; 0 or `-errno`.
 #[napi]
-pub fn set_keep_alive(fd: i32, on: bool, delay: u32) -> Result<i32> {
+pub fn set_keep_alive(
+    fd: i32,
+    on: bool,
+    delay: u32,
+    interval: Option<u32>,
+    count: Option<u32>,
+) -> Result<i32> {
     let fd = args::fd(fd)?;
+    let clamp = |v: u32| v.min(i32::MAX as u32) as i32;
     let r = (|| {
         bnet::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on))?;
         if on && delay > 0 {
-            let d = delay.min(i32::MAX as u32) as i32;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, d)?;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1)?;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 10)?;
+            let interval = interval.filter(|&v| v > 0).unwrap_or(1);
+            let count = count.filter(|&v| v > 0).unwrap_or(10);
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, clamp(delay))?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, clamp(interval))?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, clamp(count))?;
         }
         Ok::<_, std::io::Error>(())
     })();
@@ -404,5 +413,32 @@ pub fn get_type_of_service(fd: i32) -> Result<i32> {
             .unwrap_or(libc::EIO)
     } else {
         v & 0xff
+    })
+}
+
+/// The socket type of `fd` (`SO_TYPE`: 1 stream, 2 datagram...), or `-errno` (`-ENOTSOCK` for
+/// a descriptor that is no socket): `new Socket({ fd })` checks what it adopts, as libuv's
+/// `uv_guess_handle` does.
+#[napi]
+pub fn socket_type(fd: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut v as *mut i32).cast(),
+            &mut len,
+        )
+    };
+    Ok(if r < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        v
     })
 }

@@ -56,6 +56,12 @@ pub struct Conn {
     pub drain_wanted: bool,
     /// File reads in flight (`sendFile`).
     pub files: u32,
+    /// A protocol error found after requests of the same receive: answered once JS has had
+    /// those requests (the delivery count then), as node:http, whose handlers run as the
+    /// parser reaches each head, answers them before it meets the error.
+    pub deferred: Option<(i64, u64)>,
+    /// The receive being parsed brought a request.
+    fresh: bool,
     pub dirty: bool,
 }
 
@@ -86,6 +92,8 @@ impl Conn {
             idle_since: Instant::now(),
             drain_wanted: false,
             files: 0,
+            deferred: None,
+            fresh: false,
             dirty: false,
         }
     }
@@ -116,8 +124,12 @@ impl Conn {
             return;
         }
         // node:http writes its answer only while the socket is writable and no response has
-        // started: not after the response that closes the connection.
+        // started (`!socket._httpMessage._headerSent`; a response stays the socket's until its
+        // bytes are out): not after the response that closes the connection.
         let started = self.pipe.slots.front().is_some_and(|r| r.started)
+            || !self.out.is_empty()
+            || self.sending > 0
+            || self.retry.is_some()
             || self.shut_sent
             || (self.finishing && self.pipe.slots.is_empty());
         self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
@@ -139,8 +151,16 @@ impl Conn {
     }
 
     /// Pushes what the connection needs now: the close, a send, the shutdown after the last
-    /// response, the receive (armed or cancelled).
-    pub fn step(&mut self, d: &mut Driver<dyn NodeOp>, srv: u32, id: u32) {
+    /// response, the receive (armed or cancelled). Returns true when it must be stepped again
+    /// after JS has had the current batch (a deferred protocol error).
+    pub fn step(&mut self, d: &mut Driver<dyn NodeOp>, srv: u32, id: u32) -> bool {
+        if let Some((kind, at)) = self.deferred {
+            if super::deliveries() == at && self.dying.is_none() {
+                return true;
+            }
+            self.deferred = None;
+            self.fail(kind);
+        }
         if self.dying.is_some() {
             if let Recv::Armed(k) = self.recv {
                 let _ = d.cancel(boros::OpKey::from_u64(k));
@@ -153,7 +173,7 @@ impl Conn {
                     self.close_pushed = true;
                 }
             }
-            return;
+            return false;
         }
         if self.sending == 0 {
             let next = match self.retry.take() {
@@ -172,7 +192,7 @@ impl Conn {
                 if d.push(op, 0).is_err() {
                     self.sending = 0;
                     self.die(w::ERR_ERRNO, -libc::EBUSY);
-                    return;
+                    return false;
                 }
             } else if self.finishing && self.pipe.slots.is_empty() && self.files == 0 && !self.shut_sent {
                 self.shut_sent = true;
@@ -189,7 +209,7 @@ impl Conn {
                     Ok(r) => r,
                     Err(_) => {
                         self.die(w::ERR_ERRNO, -libc::ENOBUFS);
-                        return;
+                        return false;
                     }
                 };
                 let op = crate::ops::RecvStream::with_sink(self.fd, ring, super::HttpRecv { srv, conn: id });
@@ -204,6 +224,7 @@ impl Conn {
             }
             _ => {}
         }
+        false
     }
 
     /// Bytes received: parsed, their records appended to the batch.
@@ -216,6 +237,7 @@ impl Conn {
             max_body: lim.max_body,
             methods: &lim.methods,
         };
+        self.fresh = false;
         let mut parser = std::mem::take(&mut self.parser);
         parser.feed(bytes, plim, &mut |ev| self.on_event(ev, stream, id, lim, cx));
         self.parser = parser;
@@ -227,6 +249,7 @@ impl Conn {
     fn on_event(&mut self, ev: Event<'_>, stream: u32, id: u32, lim: &super::Limits, cx: &mut Finish<'_>) {
         match ev {
             Event::Request(h) => {
+                self.fresh = true;
                 let seq = self.next_seq;
                 self.next_seq = seq.wrapping_add(1);
                 self.served += 1;
@@ -261,6 +284,8 @@ impl Conn {
                 let seq = self.next_seq.wrapping_sub(1);
                 cx.event_with(stream, |b| record::words(b, &[w::REC_BODY_END as u32, id, seq]));
             }
+            // Requests of this receive go to JS first (their handlers may answer at once).
+            Event::Error(kind) if self.fresh => self.deferred = Some((kind, super::deliveries())),
             Event::Error(kind) => self.fail(kind),
         }
     }

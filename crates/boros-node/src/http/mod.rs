@@ -73,6 +73,18 @@ thread_local! {
     static SERVERS: RefCell<Vec<Option<Server>>> = const { RefCell::new(Vec::new()) };
     /// Something waits for [`flush`].
     static PENDING: Cell<bool> = const { Cell::new(false) };
+    /// Batches handed to JS so far (see [`Conn::deferred`]).
+    static DELIVERED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// JS has been handed a batch of events: called by the runtime after each delivery.
+pub fn delivered() {
+    DELIVERED.with(|d| d.set(d.get().wrapping_add(1)));
+}
+
+/// Batches handed to JS so far.
+pub fn deliveries() -> u64 {
+    DELIVERED.with(Cell::get)
 }
 
 /// Runs `f` with server `srv` (None when it is gone).
@@ -189,14 +201,20 @@ impl Server {
             // Connection id 0 is never used: its close reports nothing.
             let _ = d.push(HttpOp::new(op::Close::new(self.fd), srv, 0, on_closed), 0);
         }
+        let mut again = Vec::new();
         for id in std::mem::take(&mut self.dirty) {
             if let Some(c) = self.conns.get_mut(&id) {
                 c.dirty = false;
                 if self.closing && c.idle() {
                     c.die(c.close_err, 0);
                 }
-                c.step(d, srv, id);
+                if c.step(d, srv, id) {
+                    again.push(id);
+                }
             }
+        }
+        for id in again {
+            self.touch(id);
         }
     }
 }
@@ -298,7 +316,13 @@ impl RecvSink for HttpRecv {
             if result == 0 || result == EVENT_REARM || result == -libc::ECANCELED {
                 if result == 0 {
                     c.peer_ended = true;
-                    if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
+                    if c.parser.mid_request() && !c.errored && !c.shut_sent {
+                        // Inside a request (head or body): it can never complete. node:http's
+                        // parser.finish() fails the same way: 400 if nothing was answered yet,
+                        // then the close (after the shutdown, `on_shut`); the request's JS side
+                        // learns it from the close.
+                        c.fail(w::ERR_INVALID_EOF_STATE);
+                    } else if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
                         c.die(c.close_err, 0);
                     } else {
                         c.finishing = true;

@@ -97,6 +97,15 @@ impl Parser {
         self.state == State::Head && !self.buf.is_empty()
     }
 
+    /// Inside a request: part of a head, or a body not finished.
+    pub fn mid_request(&self) -> bool {
+        match self.state {
+            State::Head => !self.buf.is_empty(),
+            State::Length(_) | State::ChunkSize | State::ChunkData(_) | State::ChunkEnd | State::Trailers => true,
+            State::Upgraded | State::Closed | State::Dead => false,
+        }
+    }
+
     /// An upgrade request was parsed: nothing more is received.
     pub fn upgraded(&self) -> bool {
         self.state == State::Upgraded
@@ -153,10 +162,12 @@ impl Parser {
             match self.state {
                 State::Dead => return data.len(),
                 State::Upgraded => return pos,
-                State::Closed if avail > 0 => {
-                    return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len())
+                // Line ends after the last message are skipped, as llhttp skips them before a
+                // request line; anything else is an error.
+                State::Closed if data[pos..].iter().all(|&c| c == b'\r' || c == b'\n') => {
+                    return data.len()
                 }
-                State::Closed => return pos,
+                State::Closed => return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len()),
                 State::Head => {
                     if avail == 0 {
                         return pos;
@@ -195,7 +206,7 @@ impl Parser {
                     }
                 }
                 State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
-                    Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
+                    Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) || !chunk_line_ok(&data[pos..pos + n]) => {
                         return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len())
                     }
                     Ok(Status::Complete((n, size))) => {
@@ -282,11 +293,17 @@ impl Parser {
         emit: &mut dyn FnMut(Event<'_>),
     ) -> Result<Option<usize>, httparse::Error> {
         let mut req = httparse::Request::new(hdrs);
-        let n = match req.parse(data)? {
+        // Line ends before the request line are skipped, as llhttp does (CR or LF, any number).
+        let lead = data.iter().take_while(|&&c| c == b'\r' || c == b'\n').count();
+        // llhttp takes several spaces between method, target and version; httparse only one
+        // unless told.
+        let mut cfg = httparse::ParserConfig::default();
+        cfg.allow_multiple_spaces_in_request_line_delimiters(true);
+        let n = match cfg.parse_request(&mut req, &data[lead..])? {
             Status::Partial => return Ok(None),
-            Status::Complete(n) => n,
+            Status::Complete(n) => lead + n,
         };
-        if bare_lf(&data[..n]) {
+        if bare_lf(&data[lead..n]) {
             return self.err(w::ERR_LF_EXPECTED, emit);
         }
         let method = req.method.unwrap_or("");
@@ -311,11 +328,19 @@ impl Parser {
                 if cl.is_some() {
                     return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
                 }
+                // llhttp checks the pair as it reads the second of them: the later one's kind.
+                if te {
+                    return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
+                }
                 match content_length(h.value) {
                     Some(v) => cl = Some(v),
                     None => return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit),
                 }
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                // After Content-Length, or after a `chunked` (which must be the last coding).
+                if cl.is_some() || chunked {
+                    return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
+                }
                 te = true;
                 let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
                 chunked = trim(last).eq_ignore_ascii_case(b"chunked");
@@ -334,9 +359,6 @@ impl Parser {
         }
         if counted >= lim.max_header {
             return self.err(w::ERR_HEADER_OVERFLOW, emit);
-        }
-        if te && cl.is_some() {
-            return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
         }
         if te && !chunked {
             return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
@@ -400,6 +422,16 @@ fn url_ok(method: &str, url: &[u8]) -> bool {
         }
         _ => false,
     }
+}
+
+/// A chunk-size line as llhttp takes it (httparse is laxer): hex digits right from the start
+/// up to `;` or the line end, and no whitespace in the extensions after `;`.
+fn chunk_line_ok(line: &[u8]) -> bool {
+    let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+    let size_end = body.iter().position(|&c| c == b';').unwrap_or(body.len());
+    size_end > 0
+        && body[..size_end].iter().all(u8::is_ascii_hexdigit)
+        && !body[size_end..].iter().any(|&c| c == b' ' || c == b'\t')
 }
 
 /// A line ending without its CR (httparse accepts it; llhttp does not).

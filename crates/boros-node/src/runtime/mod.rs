@@ -413,6 +413,7 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             drop(rt);
             // SAFETY: JS thread, inside our handle scope; the runtime is not borrowed.
             unsafe { deliver(cell, env, n, m, data) };
+            crate::http::delivered();
             rt = cell.borrow_mut();
         }
         if rt.closing || round + 1 >= MAX_ROUNDS {
