@@ -85,7 +85,7 @@ export declare function failNextEnter(errno: number, count: number): void
 export declare function fallocate(fileKind: number, file: number, mode: number, offset: number, len: number, token: number): number
 
 /**
- * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and (for `O_DIRECT`) `statx`.
+ * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and `statx` (type; alignment for `O_DIRECT`).
  * Synchronous: these calls do not wait on a disk.
  */
 export declare function fdInfo(fd: number): FdInfo
@@ -100,6 +100,8 @@ export interface FdInfo {
   dioMemAlign: number
   /** `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown. */
   dioOffsetAlign: number
+  /** Whether the file is a regular file (`S_IFREG`; false if unknown). */
+  regular: boolean
 }
 
 /**
@@ -518,9 +520,10 @@ export declare const WIRE_DIGEST: number
 
 /**
  * Queues a write of `buffer[offset..offset+length]` at `position` (-1: the current position).
- * The buffer is held (not copied) until the write completes.
+ * The buffer is held (not copied) until the write completes. `punt`: submit it with
+ * `IOSQE_ASYNC` (straight to an io-wq worker, skipping the non-blocking attempt).
  */
-export declare function write(fileKind: number, file: number, buffer: ArrayBufferView, offset: number, length: number, position: number, token: number): number
+export declare function write(fileKind: number, file: number, buffer: ArrayBufferView, offset: number, length: number, position: number, token: number, punt?: boolean | undefined | null): number
 
 /**
  * Queues `pwritev` of `buffers` at `position` (-1: the current position). Each buffer is held

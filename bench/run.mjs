@@ -26,6 +26,7 @@ import { ensureEchoExamples, ensureWrk, ensureHttpFile, measureNet } from './net
 import { ensureAnchors } from './net/anchors.mjs'
 import { compareDocs, printComparison, settingsWarnings } from './compare.mjs'
 import { formatStartup, runStartup } from './startup.mjs'
+import { formatRm } from './readme-table.mjs'
 import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs'
 
 const BENCH = path.dirname(new URL(import.meta.url).pathname)
@@ -46,6 +47,26 @@ const CONTENDERS = {
     api: 'boros',
     pool: true,
     env: { UV_USE_IO_URING: '0' }
+  },
+  // The write routes side by side (seqwrite only; `boros` is the route chosen by default, see
+  // src-ts/fs/route.ts writeRoute): forced with BOROS_WRITE_ROUTE.
+  'boros-wring': {
+    label: 'boros, writes on the ring',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'ring' }
+  },
+  'boros-wasync': {
+    label: 'boros, writes ring+IOSQE_ASYNC',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'async' }
+  },
+  'boros-wpool': {
+    label: 'boros, writes on the threadpool',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'pool' }
   },
   // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
   'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },
@@ -140,12 +161,15 @@ if (!Number.isInteger(opts.rounds) || opts.rounds < 1) {
 }
 // `startup` (bench/startup.mjs) is not a workload of the contenders: it times whole Node
 // processes with and without the drop-in flag, and runs first.
-const requested = args.only ? args.only.split(',').map((s) => s.trim()) : ['startup', ...workloads.map((w) => w.name)]
+const requested = args.only
+  ? args.only.split(',').map((s) => s.trim())
+  : ['startup', 'rm', ...workloads.map((w) => w.name)]
 const wantStartup = requested.includes('startup')
-const selected = requested.filter((n) => n !== 'startup')
+const wantRm = requested.includes('rm')
+const selected = requested.filter((n) => n !== 'startup' && n !== 'rm')
 for (const name of selected) {
   if (!byName[name]) {
-    log(`unknown workload "${name}"; known: startup, ${workloads.map((w) => w.name).join(', ')}`)
+    log(`unknown workload "${name}"; known: startup, rm, ${workloads.map((w) => w.name).join(', ')}`)
     process.exit(2)
   }
 }
@@ -303,6 +327,23 @@ async function main() {
       process.exit(1)
     }
     startup = runStartup({ nodeBin, runs: quick ? 11 : 41, log })
+  }
+
+  // rm recursive under a watched parent (bench/extra/rm-watch.mjs): node:fs/promises vs boros/fs.
+  let rm = null
+  if (wantRm) {
+    log('rm: recursive rm of a watched tree, node:fs/promises vs boros/fs (bench/extra/rm-watch.mjs)')
+    const r = spawnSync(
+      nodeBin,
+      [path.join(BENCH, 'extra/rm-watch.mjs'), '--json', '--rounds', quick ? '3' : '9', '--dir', dataDir],
+      { encoding: 'utf8', env: { ...process.env, UV_USE_IO_URING: '0' } }
+    )
+    if (r.status !== 0) {
+      log(`rm: could not run (exit ${r.status}): ${r.stderr}`)
+      process.exit(1)
+    }
+    rm = JSON.parse(r.stdout)
+    log(formatRm(rm))
   }
 
   // Skips decided up front: one message each, instead of one per run.
@@ -595,10 +636,12 @@ async function main() {
       contenders: Object.fromEntries(Object.entries(CONTENDERS).map(([k, v]) => [k, v.label]))
     },
     results,
-    ...(startup ? { startup } : {})
+    ...(startup ? { startup } : {}),
+    ...(rm ? { rm } : {})
   }
   printReport(doc)
   if (startup) log(formatStartup(startup, nodeBin))
+  if (rm) log(formatRm(rm))
   const resultsDir = path.join(BENCH, 'results')
   const files = writeJson(doc, resultsDir)
   files.push(writeSvg(doc, resultsDir))

@@ -23,6 +23,28 @@ export const READ_ERRORS_NAME_PATH = nodeAtLeast(26)
 /** `FileHandle.read` validates its position right after its offset (24.16+). */
 export const READ_POSITION_CHECKED_FIRST = nodeAtLeast(24, 16)
 
+/**
+ * `fs/promises` `stat`/`lstat` and `FileHandle.stat` refuse options that are not an object
+ * (`null`, an array, a number...) with `ERR_INVALID_ARG_TYPE`, and check `options.signal` (an
+ * AbortSignal, not aborted) (seen on 26.12; 24.22 and 20 read `.bigint` of them and ignore a
+ * signal; 25 not checked: assumed as 26).
+ */
+export const STAT_OPTIONS_OBJECT = nodeAtLeast(25)
+
+/**
+ * `fs/promises` `writeFile`/`appendFile` (path or handle) check `options.mode` right after
+ * `options.flush`, before the data (seen on 26.12; 24.22 checks it only when it opens a path;
+ * 25 not checked: assumed as 26).
+ */
+export const WRITE_FILE_MODE_FIRST = nodeAtLeast(25)
+
+/**
+ * A `FileHandle` collected without `close()`: Node 26 closes it and throws an uncaught
+ * `ERR_INVALID_STATE` naming the descriptor and its path, with no warning (seen on 26.12); 20-24
+ * warn (`Closing file descriptor N on garbage collection`, then DEP0137 once). 25 not checked.
+ */
+export const GC_CLOSE_THROWS = nodeAtLeast(26)
+
 /** `net.connect` type-checks `options.host` (22+; checked on 22.23 and 24). */
 export const CONNECT_HOST_TYPE_CHECKED = nodeAtLeast(22)
 

@@ -3,7 +3,9 @@
 // parent sees the top directory go (an inotify event for its name, then a check that it is gone),
 // node:fs/promises' rm against boros/fs' rm, interleaved, medians of the rounds.
 //
-//   node bench/extra/rm-watch.mjs [--rounds N] [--dirs D] [--files F] [--dir PATH]
+//   node bench/extra/rm-watch.mjs [--rounds N] [--dirs D] [--files F] [--dir PATH] [--json]
+//
+// Also the `rm` entry of `npm run bench` (bench/run.mjs runs it with --json).
 //
 // Not a timed test: figures for docs/files-internals.md. Exits non-zero when a contender could
 // not run (boros not built).
@@ -81,12 +83,22 @@ for (let r = 0; r < rounds; r++) {
     res[k].gone.push(goneMs)
   }
 }
-console.log(
-  `rm recursive of ${dirs} dirs x ${files + 1} files (+${dirs} subdirs), ${rounds} rounds, Node ${process.version}, data in ${base}`
-)
-console.log('| rm | total ms (median) | top dir gone after, ms (median) | watcher missed |')
-console.log('|---|---|---|---|')
-for (const [k, v] of Object.entries(res)) {
-  const missed = v.gone.filter((x) => Number.isNaN(x)).length
-  console.log(`| ${k} | ${median(v.total).toFixed(1)} | ${median(v.gone).toFixed(1)} | ${missed}/${rounds} |`)
+const rows = Object.entries(res).map(([name, v]) => ({
+  name,
+  totalMs: median(v.total),
+  goneMs: median(v.gone),
+  missed: v.gone.filter((x) => Number.isNaN(x)).length
+}))
+if (argv.includes('--json')) {
+  // For bench/run.mjs (the `rm` entry of `npm run bench`).
+  console.log(JSON.stringify({ node: process.version, rounds, dirs, files, rows }))
+} else {
+  console.log(
+    `rm recursive of ${dirs} dirs x ${files + 1} files (+${dirs} subdirs), ${rounds} rounds, Node ${process.version}, data in ${base}`
+  )
+  console.log('| rm | total ms (median) | top dir gone after, ms (median) | watcher missed |')
+  console.log('|---|---|---|---|')
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.totalMs.toFixed(1)} | ${r.goneMs.toFixed(1)} | ${r.missed}/${rounds} |`)
+  }
 }

@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
 import { submit } from '../binding.js'
-import { codes, systemError } from '../errors.js'
+import { codes, invalidArgType, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { validateInteger, MAX_RW } from '../validate.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
@@ -32,7 +32,18 @@ import type {
   WriteResult,
   WriteVResult
 } from './handle-types.js'
-import { readAll, throwIfAborted, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
+import {
+  IO_MAX_LENGTH,
+  readAll,
+  throwIfAborted,
+  toBytes,
+  tooLarge,
+  writeAll,
+  type Encoding,
+  type WriteData
+} from './io.js'
+import { readIntoUserBuffer, takesUserBuffer, validateUserBuffer, type UserBuffer } from './user-buffer.js'
+import { STAT_OPTIONS_OBJECT, WRITE_FILE_MODE_FIRST } from '../node-facts.js'
 import { ebadf, FileIo, id, none, sizeOf } from './file-io.js'
 import { unclosed } from './unclosed.js'
 import { notAHandle, readArgs, validateBufferArray, vectorPosition, writeArgs } from './handle-args.js'
@@ -91,7 +102,6 @@ export class FileHandle extends EventEmitter {
     return this.#closing === undefined ? this.#file : undefined
   }
 
-
   /**
    * Reads from the file into a buffer: `read(buffer, offset?, length?, position?)`,
    * `read(buffer, options?)`, or `read(options?)`.
@@ -148,7 +158,22 @@ export class FileHandle extends EventEmitter {
   stat(options?: StatOptions): Promise<Stats | BigIntStats>
   stat(options?: StatOptions): Promise<Stats | BigIntStats> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    // Node: `options = { bigint: false }` (so `null` fails reading `.bigint`, as there), and
+    if (STAT_OPTIONS_OBJECT && options !== undefined) {
+      // Node 26: options must be an object, and `options.signal` is checked (type, then aborted).
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+        return Promise.reject(invalidArgType('options', 'of type object', options))
+      }
+      const signal = (options as { signal?: unknown }).signal
+      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+        return Promise.reject(invalidArgType('options.signal', 'an instance of AbortSignal', signal))
+      }
+      try {
+        throwIfAborted(signal as AbortSignal | undefined)
+      } catch (e) {
+        return Promise.reject(e)
+      }
+    }
+    // Node 20-24: `options = { bigint: false }` (so `null` fails reading `.bigint`, as there), and
     // `options.bigint` goes to C++, which takes only `true` (IsTrue) for bigints.
     let bigint: unknown
     try {
@@ -303,6 +328,9 @@ export class FileHandle extends EventEmitter {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('readFile') // Node's fsCall(readFile, ...)
     const opts = getOptions(options)
+    // `options.buffer` (Node 24.22, 26): checked first, used once the size is known.
+    const user = takesUserBuffer() ? (opts as { buffer?: UserBuffer }).buffer : undefined
+    validateUserBuffer(user)
     throwIfAborted(opts.signal)
     // A direct handle on a kernel before 6.8 cannot be stat'ed (no FIXED_FD_INSTALL): read until EOF.
     const st = await this.stat().catch((e: { code?: string }) => {
@@ -310,8 +338,13 @@ export class FileHandle extends EventEmitter {
       throw e
     })
     throwIfAborted(opts.signal)
-    const data = await readAll(this, st?.isFile() ? st.size : 0, opts.signal)
+    const size = st?.isFile() ? st.size : 0
     const encoding = encodingOf(opts)
+    if (user !== undefined) {
+      if (size > IO_MAX_LENGTH) throw tooLarge(size)
+      return readIntoUserBuffer(this, user, size, encoding, opts.signal)
+    }
+    const data = await readAll(this, size, opts.signal)
     return encoding ? data.toString(encoding) : data
   }
 
@@ -322,6 +355,7 @@ export class FileHandle extends EventEmitter {
     // Node's order (writeFile): the options (type, encoding, signal), flush, then the data.
     const opts = getOptions(options, { encoding: 'utf8', flush: false })
     flushOf(opts)
+    if (WRITE_FILE_MODE_FIRST) parseMode((opts as { mode?: unknown }).mode, 0o666)
     await writeAll(this, toBytes(data, encodingOf(opts) ?? 'utf8'), opts.signal)
   }
 
@@ -405,15 +439,17 @@ export class FileHandle extends EventEmitter {
   _withSizes<T>(use: (sizeNow: () => Promise<number | undefined> | number | undefined) => Promise<T>): Promise<T> {
     const none = (): undefined => undefined
     let started = false
-    return this.#io.withDescriptor('fstat', (fd) => {
-      started = true
-      return use(sizeOf(fd))
-    }).catch((e: unknown) => {
-      // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
-      // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
-      if (started) throw e
-      return use(none)
-    })
+    return this.#io
+      .withDescriptor('fstat', (fd) => {
+        started = true
+        return use(sizeOf(fd))
+      })
+      .catch((e: unknown) => {
+        // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
+        // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
+        if (started) throw e
+        return use(none)
+      })
   }
 
   /** @internal Raw write used by writeFile and streams: resolves with bytes written. */

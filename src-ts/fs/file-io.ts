@@ -14,7 +14,19 @@ import { codedError, codes, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { currentTask } from '../task-context.js'
 import { BOUNCE_MAX, FILE_KIND_FD } from '../wire.js'
-import { oDirectError, learnRoute, RING, routedRead, THREADPOOL, type Route } from './route.js'
+import {
+  oDirectError,
+  learnRoute,
+  pooledWrite,
+  RING,
+  routedRead,
+  THREADPOOL,
+  WRITE_POOL,
+  WRITE_PUNT,
+  WRITE_RING,
+  writeRoute,
+  type Route
+} from './route.js'
 import { hasOp } from './routes.js'
 
 /** Chunks of a larger positional read in flight at once. */
@@ -204,7 +216,18 @@ export class FileIo {
       const p = this.#queued(true, buf, off, len, pos, undefined)
       if (p !== undefined) return p
     }
-    const p = this.op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t), id, signal)
+    const how = route === undefined ? WRITE_RING : writeRoute(route)
+    if (how === WRITE_POOL && file.kind === FILE_KIND_FD) {
+      const aborted = taskAborted()
+      if (aborted !== undefined) return Promise.reject(aborted)
+      this.#pending++
+      const settle = (): void => this.#settleOne()
+      const p = pooledWrite(file.fd, buf, off, len, pos, signal)
+      p.then(settle, settle)
+      return p
+    }
+    const punt = how === WRITE_PUNT
+    const p = this.op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t, punt), id, signal)
     return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
   }
 

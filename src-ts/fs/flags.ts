@@ -34,17 +34,17 @@ const FLAGS: Record<string, number> = {
 }
 
 /** A Node flag string or number, as the number `open(2)` takes. */
-export function parseFlags(flags: unknown, fallback = 'r'): number {
+export function parseFlags(flags: unknown, fallback = 'r', name = 'flags'): number {
   if (flags == null) return FLAGS[fallback]!
   if (typeof flags === 'number') {
-    // Node's stringToFlags: validateInt32(flags, 'flags').
-    if (!Number.isInteger(flags)) throw outOfRange('flags', 'an integer', flags)
-    if (flags < -(2 ** 31) || flags > 2 ** 31 - 1) throw outOfRange('flags', '>= -2147483648 && <= 2147483647', flags)
+    // Node's stringToFlags: validateInt32(flags, name).
+    if (!Number.isInteger(flags)) throw outOfRange(name, 'an integer', flags)
+    if (flags < -(2 ** 31) || flags > 2 ** 31 - 1) throw outOfRange(name, '>= -2147483648 && <= 2147483647', flags)
     return flags
   }
-  if (typeof flags !== 'string') throw invalidArgValue('flags', flags)
+  if (typeof flags !== 'string') throw invalidArgValue(name, flags)
   const n = FLAGS[flags]
-  if (n === undefined) throw invalidArgValue('flags', flags)
+  if (n === undefined) throw invalidArgValue(name, flags)
   return n
 }
 

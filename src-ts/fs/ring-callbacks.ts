@@ -39,6 +39,18 @@ import { learnRoute, RING, SYNC, type Route } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import { IOV_MAX } from '../errno.js'
+import { isMainThread } from 'node:worker_threads'
+
+/**
+ * In a worker, Node keeps the set of raw descriptors its `fs.open` opened ("unmanaged fds",
+ * Worker option `trackUnmanagedFds`, on by default) and closes what is left of them when the
+ * worker ends; its `fs.close` of a number it did not open warns ("closed but not opened in
+ * unmanaged mode"), and one it opened that something else closed is closed again at the end —
+ * by then maybe another thread's file under a reused number. So in a worker the callback API's
+ * `open` and `close` are node:fs's own (the reads and writes on the descriptor stay on the ring):
+ * Node's set stays exact, whichever API opened or closes a descriptor.
+ */
+const NODE_TRACKS_FDS = !isMainThread
 
 type Callback = (...args: any[]) => void
 type Native = NativeBinding
@@ -136,7 +148,7 @@ function doneWaiter(cb: Callback, syscall: string, path?: string, dest?: string)
 export function open(path: NodeFsTypes.PathLike, ...rest: unknown[]): void {
   const n = rest.length
   const cb = rest[n - 1]
-  if (ringUp() && isPath(path) && typeof cb === 'function' && n <= 3) {
+  if (!NODE_TRACKS_FDS && ringUp() && isPath(path) && typeof cb === 'function' && n <= 3) {
     const flags = n >= 2 ? rest[0] : undefined
     const mode = n === 3 ? rest[1] : undefined
     let f = -1
@@ -161,17 +173,33 @@ export function open(path: NodeFsTypes.PathLike, ...rest: unknown[]): void {
       return
     }
   }
+  if (NODE_TRACKS_FDS && typeof cb === 'function') {
+    // node:fs opens it; the number may be one whose route this module remembered.
+    const args = [...rest]
+    args[n - 1] = (err: Error | null, fd: number) => {
+      if (err === null) forget(fd)
+      ;(cb as Callback)(err, fd)
+    }
+    Reflect.apply(nodeFs.open, undefined, [path, ...args])
+    return
+  }
   Reflect.apply(nodeFs.open, undefined, [path, ...rest])
 }
 
 /** `fs.close(fd[, callback])`: io_uring `close`. */
 export function close(fd: number, callback?: NodeFsTypes.NoParamCallback): void {
-  if (ringUp() && isFd(fd) && (typeof callback === 'function' || (callback === undefined && arguments.length < 2))) {
+  if (
+    !NODE_TRACKS_FDS &&
+    ringUp() &&
+    isFd(fd) &&
+    (typeof callback === 'function' || (callback === undefined && arguments.length < 2))
+  ) {
     forget(fd)
     const cb = callback ?? defaultCloseCallback
     native((b, t) => b.close(FILE_KIND_FD, fd, t), doneWaiter(cb, 'close'), cb)
     return
   }
+  if (isFd(fd)) forget(fd)
   Reflect.apply(nodeFs.close, undefined, Array.prototype.slice.call(arguments))
 }
 
@@ -664,8 +692,17 @@ function plainFileOptions(options: unknown, flag: string, flagOk: (f: unknown) =
   if (options == null) return true
   if (typeof options === 'string') return Buffer.isEncoding(options)
   if (typeof options !== 'object') return false
-  const o = options as { encoding?: unknown; flag?: unknown; signal?: unknown; flush?: unknown; mode?: unknown }
+  const o = options as {
+    encoding?: unknown
+    flag?: unknown
+    signal?: unknown
+    flush?: unknown
+    mode?: unknown
+    buffer?: unknown
+  }
   if (o.signal != null || (o.flush !== undefined && o.flush !== false)) return false
+  // readFile's `buffer` (Node 24.22+, 26; a Buffer as options has one): node:fs checks and serves it.
+  if (o.buffer !== undefined) return false
   if (o.encoding != null && !(typeof o.encoding === 'string' && Buffer.isEncoding(o.encoding))) return false
   if (o.mode != null && !(typeof o.mode === 'number' && o.mode >>> 0 === o.mode)) return false
   return o.flag === undefined || o.flag === flag || flagOk(o.flag)

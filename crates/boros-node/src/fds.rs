@@ -2,8 +2,12 @@
 //! `boros/net` sockets (created, listening or accepted here). A descriptor leaves the set when
 //! boros closes it (`close` of a descriptor). At the env's teardown (worker exit, after the
 //! last CQE), the ones still in the set are closed, as Node closes the descriptors a worker
-//! opened: a terminated worker leaves none behind (issue 24). Descriptors handed out raw
-//! (`ops.open`, `boros/fs/callback`'s `open`) are the caller's and are not tracked.
+//! opened: a terminated worker leaves none behind (issue 24). Descriptors handed out raw are
+//! not in this set: in a worker, `boros/fs/callback`'s `open`/`close` are node:fs' own, so Node's
+//! set of unmanaged descriptors (`trackUnmanagedFds`) holds them and Node closes them at the
+//! worker's end, exactly as for plain Node (src-ts/fs/ring-callbacks.ts, `NODE_TRACKS_FDS`).
+//! `ops.open`'s are the caller's: tracking them here would close at teardown a number that
+//! node:fs' `closeSync` had closed and another thread reused since.
 //!
 //! One set per thread, as there is one runtime per JS thread, touched only on that thread.
 

@@ -56,7 +56,8 @@ pub fn read(
 }
 
 /// Queues a write of `buffer[offset..offset+length]` at `position` (-1: the current position).
-/// The buffer is held (not copied) until the write completes.
+/// The buffer is held (not copied) until the write completes. `punt`: submit it with
+/// `IOSQE_ASYNC` (straight to an io-wq worker, skipping the non-blocking attempt).
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn write(
@@ -68,12 +69,13 @@ pub fn write(
     length: u32,
     position: i64,
     token: u32,
+    punt: Option<bool>,
 ) -> Result<f64> {
     let file = args::file(file_kind, file)?;
     let pos = args::position(position)?;
     let source = pin_range(&env, &buffer, offset, length)?;
     let op = op::Write::new(file, source, pos).range(offset as usize, length);
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue_punted(Plain::new(op, token), punt == Some(true)))
 }
 
 /// Queues `pwritev` of `buffers` at `position` (-1: the current position). Each buffer is held

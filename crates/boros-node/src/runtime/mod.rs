@@ -186,6 +186,19 @@ impl Runtime {
         Ok(key.as_u64() as f64)
     }
 
+    /// As [`queue`](Self::queue), with `IOSQE_ASYNC` when `punt`: the kernel hands the op to an
+    /// io-wq worker at once instead of first trying it without blocking (for buffered writes the
+    /// filesystem would refuse to do without blocking anyway: see docs/files-internals.md).
+    pub fn queue_punted(&mut self, op: Box<dyn NodeOp>, punt: bool) -> Result<f64> {
+        let flags = if punt {
+            boros::io_uring::squeue::Flags::ASYNC
+        } else {
+            boros::io_uring::squeue::Flags::empty()
+        };
+        let key = self.driver.push_with(op, 0, flags).map_err(js::push_error)?;
+        Ok(key.as_u64() as f64)
+    }
+
     /// Reaps every completion, letting each op finish itself into `ready`; then does the work
     /// the ops left for after the reap.
     fn reap(&mut self) -> usize {
