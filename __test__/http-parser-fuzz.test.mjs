@@ -222,6 +222,14 @@ run('the engine parses what llhttp parses, and rejects what it rejects, split an
           ],
           [
             {
+              // An empty chunk extension (`0;`): llhttp refuses it.
+              req: 'POST /aaaaaa HTTP/1.1\r\nHost: x\r\n!!!!!!!!!: aaa\r\n!!!!!: aaaa\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+              mutations: [{ kind: 'insert', at: 1434028767, ch: ';' }],
+              splits: []
+            }
+          ],
+          [
+            {
               req: 'DELETE /aaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
               mutations: [{ kind: 'replace', at: 16, ch: 'G' }],
               splits: []
