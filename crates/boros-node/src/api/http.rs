@@ -90,11 +90,11 @@ unsafe fn latin1(env: sys::napi_env, v: sys::napi_value, out: &mut Vec<u8>) -> R
 
 /// A body: a string (UTF-8) copied into `out`, or an ArrayBufferView's bytes; None for
 /// undefined/null.
-unsafe fn body_bytes<'a>(
+unsafe fn body_bytes(
     env: sys::napi_env,
     v: sys::napi_value,
-    out: &'a mut Vec<u8>,
-) -> Result<Option<&'a [u8]>> {
+    out: &mut Vec<u8>,
+) -> Result<Option<&[u8]>> {
     let mut ty = 0;
     // SAFETY: valid env/value for this call.
     unsafe { sys::napi_typeof(env, v, &mut ty) };
@@ -153,7 +153,7 @@ pub fn http_respond(
         http::with_server(srv, |s| {
             let cx = Ctx {
                 keep_alive_secs: (!s.limits.keep_alive.is_zero())
-                    .then(|| s.limits.keep_alive.as_secs()),
+                    .then_some(s.limits.keep_alive.as_secs()),
                 max_requests: s.limits.max_requests,
                 force_close: s.closing,
             };

@@ -411,6 +411,5 @@ pub fn detach(s: &mut Server, id: u32) -> i32 {
     {
         return -1;
     }
-    let c = s.conns.remove(&id).map_or(-1, |c| c.fd);
-    c
+    s.conns.remove(&id).map_or(-1, |c| c.fd)
 }
