@@ -214,6 +214,18 @@ run('the engine parses what llhttp parses, and rejects what it rejects, split an
         examples: [
           [
             {
+              // A request target llhttp refuses at its first byte, then a head that never ends.
+              req: 'OPTIONS /aaaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+              mutations: [
+                { kind: 'delete', at: 1408006095, ch: '\r' },
+                { kind: 'delete', at: 57760022, ch: '\r' },
+                { kind: 'replace', at: 1654258219, ch: '\r' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
               // A request line without a version (HTTP/0.9 to llhttp) whose body node still waits for.
               req: 'PATCH /aaaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\n    ',
               mutations: [

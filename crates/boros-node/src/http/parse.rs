@@ -315,13 +315,15 @@ impl Parser {
         let mut cfg = httparse::ParserConfig::default();
         cfg.allow_multiple_spaces_in_request_line_delimiters(true);
         let n = match cfg.parse_request(&mut req, &data[lead..])? {
-            // llhttp refuses a method at its first byte that no method starts with (it matches
-            // the method byte by byte), not when the head is complete: a client sending a good
-            // request then stray bytes gets its 400 now, as from node.
-            Status::Partial if !method_may_start(&data[lead..], lim.methods) => {
-                return self.err(w::ERR_INVALID_METHOD, emit)
+            // llhttp refuses what it cannot take as soon as it reads it, not when the head is
+            // complete: a client sending a good request then stray bytes, or a bad request line
+            // and then nothing, gets its 400 now, as from node.
+            Status::Partial => {
+                return match early_refusal(&data[lead..], lim.methods) {
+                    Some(kind) => self.err(kind, emit),
+                    None => Ok(None),
+                }
             }
-            Status::Partial => return Ok(None),
             Status::Complete(n) => lead + n,
         };
         if bare_lf(&data[lead..n]) {
@@ -562,6 +564,36 @@ fn content_length(v: &[u8]) -> Option<u64> {
         n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
     }
     Some(n)
+}
+
+/// What llhttp refuses in an incomplete head before it is complete: a method no method starts
+/// with, or, once the request line is complete, an unknown method or a request target it does
+/// not take. `None`: wait for more (what httparse refuses comes with the complete head).
+fn early_refusal(head: &[u8], methods: &[String]) -> Option<i64> {
+    if !method_may_start(head, methods) {
+        return Some(w::ERR_INVALID_METHOD);
+    }
+    let nl = head.iter().position(|&c| c == b'\n')?;
+    // The request line alone, as a head without headers.
+    let mut line = head[..=nl].to_vec();
+    line.extend_from_slice(b"\r\n");
+    let mut none = [EMPTY_HEADER; 0];
+    let mut req = httparse::Request::new(&mut none);
+    let mut cfg = httparse::ParserConfig::default();
+    cfg.allow_multiple_spaces_in_request_line_delimiters(true);
+    match cfg.parse_request(&mut req, &line) {
+        Ok(Status::Complete(_)) => {
+            let method = req.method.unwrap_or("");
+            if !methods.is_empty() && !methods.iter().any(|m| m == method) {
+                Some(w::ERR_INVALID_METHOD)
+            } else if !url_ok(method, req.path.unwrap_or("").as_bytes()) {
+                Some(w::ERR_INVALID_URL)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Whether the start of an incomplete head can still be one of `methods` (all of them when the
