@@ -214,6 +214,29 @@ run('the engine parses what llhttp parses, and rejects what it rejects, split an
         examples: [
           [
             {
+              // `Transfer-Encoding: chunked<TAB>`: another coding to llhttp (400).
+              req: 'GET /aaaaa HTTP/1.1\r\nHost: x\r\n!!!!: \r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+              mutations: [
+                { kind: 'insert', at: 623531727, ch: '-' },
+                { kind: 'insert', at: 371237292, ch: '\t' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // A line ending without its CR in a head that never ends.
+              req: 'OPTIONS /aaaaaaaaa HTTP/1.1\r\nHost: x\r\n!!!!!: aaaaaaa\r\n!!!!!!!!!!!: aaaaaaaa\r\n!!!: aaaaaa\r\n!!iL*#A_zBZ: a =_;\r\n*RS1vN: Z;\r\nPYorE: )X==.a\r\nConnection: close\r\n\r\n',
+              mutations: [
+                { kind: 'insert', at: 383763751, ch: 'G' },
+                { kind: 'delete', at: 684802907, ch: '\n' },
+                { kind: 'delete', at: 931408642, ch: '0' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
               // A request target llhttp refuses at its first byte, then a head that never ends.
               req: 'OPTIONS /aaaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
               mutations: [

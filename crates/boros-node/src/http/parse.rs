@@ -376,7 +376,14 @@ impl Parser {
                 }
                 te = true;
                 let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
-                chunked = trim(last).eq_ignore_ascii_case(b"chunked");
+                // llhttp takes only spaces after a final `chunked` (node 20.20, 24.22 and 26.12:
+                // `chunked<TAB>` is another coding, so 400 for a request); httparse trims both.
+                let end = h.value.as_ptr() as usize + h.value.len() - data.as_ptr() as usize;
+                let tab_after = data[end..]
+                    .iter()
+                    .take_while(|&&c| c == b' ' || c == b'\t')
+                    .any(|&c| c == b'\t');
+                chunked = !tab_after && trim(last).eq_ignore_ascii_case(b"chunked");
             } else if name.eq_ignore_ascii_case(b"connection") {
                 for t in h.value.split(|&b| b == b',') {
                     let t = trim(t);
@@ -567,13 +574,18 @@ fn content_length(v: &[u8]) -> Option<u64> {
 }
 
 /// What llhttp refuses in an incomplete head before it is complete: a method no method starts
-/// with, or, once the request line is complete, an unknown method or a request target it does
-/// not take. `None`: wait for more (what httparse refuses comes with the complete head).
+/// with, a line ending without its CR, or, once the request line is complete, an unknown method
+/// or a request target it does not take. `None`: wait for more (what httparse refuses comes with the complete head).
 fn early_refusal(head: &[u8], methods: &[String]) -> Option<i64> {
     if !method_may_start(head, methods) {
         return Some(w::ERR_INVALID_METHOD);
     }
     let nl = head.iter().position(|&c| c == b'\n')?;
+    // A line of it that ends without its CR.
+    let last_nl = head.iter().rposition(|&c| c == b'\n').unwrap_or(nl);
+    if bare_lf(&head[..=last_nl]) {
+        return Some(w::ERR_LF_EXPECTED);
+    }
     // The request line alone, as a head without headers.
     let mut line = head[..=nl].to_vec();
     line.extend_from_slice(b"\r\n");
