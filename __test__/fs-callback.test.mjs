@@ -109,7 +109,11 @@ test.serial('a read, write, stat, open or close on the ring makes no promise', a
     (k) => bcb.write(fd, buf, 0, 16, 0, k),
     (k) => bcb.stat(`${dir}/a`, k),
     (k) => bcb.fstat(fd, k),
-    (k) => bcb.open(`${dir}/a`, 'r', (err, n) => ((fd2 = n), k(err))),
+    (k) =>
+      bcb.open(`${dir}/a`, 'r', (err, n) => {
+        fd2 = n
+        k(err)
+      }),
     (k) => bcb.close(fd2, k)
   ]
   // Every promise of the test itself is made before the hook is on.

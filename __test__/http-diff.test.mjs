@@ -173,13 +173,20 @@ const cases = [
   ['raw: several spaces in the request line', (p) => viaRaw(p, ['GET  /json  HTTP/1.1\r\nHost: x\r\n\r\n'])],
   [
     'raw: the client ends inside a request body',
-    (p) => viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello'], { endAfterWrite: true, quietMs: 1000 })
+    (p) =>
+      viaRaw(p, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello'], {
+        endAfterWrite: true,
+        quietMs: 1000
+      })
   ],
   [
     'raw: the client ends inside a request head',
     (p) => viaRaw(p, ['GET / HTTP/1.1\r\nHost: x\r\n'], { endAfterWrite: true, quietMs: 1000 })
   ],
-  ['raw: line ends after a Connection: close request are ignored', (p) => viaRaw(p, [`${GET('/', 'Connection: close\r\n')}\r\n`])],
+  [
+    'raw: line ends after a Connection: close request are ignored',
+    (p) => viaRaw(p, [`${GET('/', 'Connection: close\r\n')}\r\n`])
+  ],
   ['refused: HTTP/1.1 without Host (400)', (p) => viaRaw(p, ['GET / HTTP/1.1\r\n\r\n'])],
   ['HTTP/1.0 without Host is served', (p) => viaRaw(p, ['GET /json HTTP/1.0\r\n\r\n'])],
   ['refused: Expect other than 100-continue (417)', (p) => viaRaw(p, [GET('/', 'Expect: tea\r\n')])],

@@ -197,7 +197,10 @@ run('the engine parses what llhttp parses, and rejects what it rejects, split an
         let same
         // llhttp takes a request line without a version as HTTP/0.9 (node:http then serves it);
         // the engine refuses it (400): HTTP/0.9 is not HTTP/1.1 (RFC 9112), a kept difference.
-        if (want.kind === 'ok' && want.echo.v === '0.9') same = got.kind === 'rejected' || got.kind === 'closed'
+        // The same when node:http still waits for the rest of such a request (its body).
+        const v09 = /^[\r\n]*[^ \r\n]+ +[^ \r\n]+\r?\n/.test(bytes.toString('latin1'))
+        if ((want.kind === 'ok' && want.echo.v === '0.9') || (want.kind === 'waiting' && v09))
+          same = got.kind === 'rejected' || got.kind === 'closed'
         else if (want.kind === 'ok') same = got.kind === 'ok' && JSON.stringify(got.echo) === JSON.stringify(want.echo)
         else if (want.kind === 'waiting') same = got.kind === 'waiting'
         else same = got.kind === 'rejected' || got.kind === 'closed'
@@ -207,16 +210,70 @@ run('the engine parses what llhttp parses, and rejects what it rejects, split an
       // A failure's shrinking stops after the time limit (it reports the smallest found so
       // far) instead of running into ava's 2-minute inactivity timeout.
       {
-        // Cases the random runs found once, run every time: a good request, then bytes no
-        // method starts with (llhttp refuses them at once: 400 before the handler answers).
+        // Cases the random runs found once, run every time.
         examples: [
           [
             {
+              // `Transfer-Encoding: chunked<TAB>`: another coding to llhttp (400).
+              req: 'GET /aaaaa HTTP/1.1\r\nHost: x\r\n!!!!: \r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+              mutations: [
+                { kind: 'insert', at: 623531727, ch: '-' },
+                { kind: 'insert', at: 371237292, ch: '\t' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // A line ending without its CR in a head that never ends.
+              req: 'OPTIONS /aaaaaaaaa HTTP/1.1\r\nHost: x\r\n!!!!!: aaaaaaa\r\n!!!!!!!!!!!: aaaaaaaa\r\n!!!: aaaaaa\r\n!!iL*#A_zBZ: a =_;\r\n*RS1vN: Z;\r\nPYorE: )X==.a\r\nConnection: close\r\n\r\n',
+              mutations: [
+                { kind: 'insert', at: 383763751, ch: 'G' },
+                { kind: 'delete', at: 684802907, ch: '\n' },
+                { kind: 'delete', at: 931408642, ch: '0' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // A request target llhttp refuses at its first byte, then a head that never ends.
+              req: 'OPTIONS /aaaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+              mutations: [
+                { kind: 'delete', at: 1408006095, ch: '\r' },
+                { kind: 'delete', at: 57760022, ch: '\r' },
+                { kind: 'replace', at: 1654258219, ch: '\r' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // A request line without a version (HTTP/0.9 to llhttp) whose body node still waits for.
+              req: 'PATCH /aaaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\n    ',
+              mutations: [
+                { kind: 'delete', at: 473500075, ch: '\r' },
+                { kind: 'delete', at: 129985216, ch: '\r' }
+              ],
+              splits: [13, 939616049, 1734077672, 3]
+            }
+          ],
+          [
+            {
+              // A good request, then bytes no method starts with (llhttp refuses them at once).
               req: 'GET /aa HTTP/1.1\r\nHost: x\r\n!!!: aaa\r\n!!!!!!: aaaaaaaa\r\nConnection: close\r\nContent-Length: 3\r\n\r\n0  ',
               mutations: [
                 { kind: 'delete', at: 1909376741, ch: '\r' },
                 { kind: 'delete', at: 604698373, ch: '\r' }
               ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // An empty chunk extension (`0;`): llhttp refuses it.
+              req: 'POST /aaaaaa HTTP/1.1\r\nHost: x\r\n!!!!!!!!!: aaa\r\n!!!!!: aaaa\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+              mutations: [{ kind: 'insert', at: 1434028767, ch: ';' }],
               splits: []
             }
           ],

@@ -73,17 +73,20 @@ function unprivileged(name, fn) {
   else test.skip(`${name} — skipped: needs root and setpriv (util-linux) to run a child as an unprivileged user`, fn)
 }
 
-unprivileged('with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buffer group or plain recv), never dies', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-net-'))
-  fs.chmodSync(dir, 0o755)
-  try {
-    for (const f of fs.readdirSync(root)) {
-      if (f === 'index.js' || f === 'package.json' || f.endsWith('.node')) fs.copyFileSync(path.join(root, f), path.join(dir, f))
-    }
-    fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
-    execFileSync('chmod', ['-R', 'a+rX', dir])
-    // Server and client on boros/net in one process: 4 connections each echo 1 MiB.
-    const script = `
+unprivileged(
+  'with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buffer group or plain recv), never dies',
+  (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-net-'))
+    fs.chmodSync(dir, 0o755)
+    try {
+      for (const f of fs.readdirSync(root)) {
+        if (f === 'index.js' || f === 'package.json' || f.endsWith('.node'))
+          fs.copyFileSync(path.join(root, f), path.join(dir, f))
+      }
+      fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
+      execFileSync('chmod', ['-R', 'a+rX', dir])
+      // Server and client on boros/net in one process: 4 connections each echo 1 MiB.
+      const script = `
       const net = require(${JSON.stringify(path.join(dir, 'dist/net/index.js'))})
       const server = net.createServer((s) => s.pipe(s))
       server.listen(0, '127.0.0.1', async () => {
@@ -100,36 +103,49 @@ unprivileged('with ulimit -l 64 as an unprivileged user, boros/net receives (sma
         console.log(JSON.stringify({ backend: net.backend, sizes }))
       })
     `
-    const out = execFileSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', 'ulimit -l 64 && exec "$0" -e "$1"', process.execPath, script],
-      { encoding: 'utf8', timeout: 30000 }
-    )
-    const r = JSON.parse(out)
-    t.is(r.backend, 'io_uring')
-    t.deepEqual(r.sizes, [1 << 20, 1 << 20, 1 << 20, 1 << 20])
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
+      const out = execFileSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          'bash',
+          '-c',
+          'ulimit -l 64 && exec "$0" -e "$1"',
+          process.execPath,
+          script
+        ],
+        { encoding: 'utf8', timeout: 30000 }
+      )
+      const r = JSON.parse(out)
+      t.is(r.backend, 'io_uring')
+      t.deepEqual(r.sizes, [1 << 20, 1 << 20, 1 << 20, 1 << 20])
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   }
-})
+)
 
 // Files under the same limit, every path that needs locked memory (issue 24): the one-trip
 // readFile's registered scratch buffers, a BufferPool (registration refused: plain memory and a
 // reason), readChunks' provided-buffer ring on a pipe, large readFile/writeFile, streams, and
 // 200 readFiles at once; every byte must come back right, and nothing may throw uncaught.
-unprivileged('with ulimit -l 64 as an unprivileged user, every file path works (pool, chunks, streams, big files)', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
-  fs.chmodSync(dir, 0o755)
-  try {
-    for (const f of fs.readdirSync(root)) {
-      if (f === 'index.js' || f === 'package.json' || f.endsWith('.node')) fs.copyFileSync(path.join(root, f), path.join(dir, f))
-    }
-    fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
-    execFileSync('chmod', ['-R', 'a+rX', dir])
-    const work = path.join(dir, 'work')
-    fs.mkdirSync(work)
-    fs.chmodSync(work, 0o777)
-    const script = `
+unprivileged(
+  'with ulimit -l 64 as an unprivileged user, every file path works (pool, chunks, streams, big files)',
+  (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
+    fs.chmodSync(dir, 0o755)
+    try {
+      for (const f of fs.readdirSync(root)) {
+        if (f === 'index.js' || f === 'package.json' || f.endsWith('.node'))
+          fs.copyFileSync(path.join(root, f), path.join(dir, f))
+      }
+      fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
+      execFileSync('chmod', ['-R', 'a+rX', dir])
+      const work = path.join(dir, 'work')
+      fs.mkdirSync(work)
+      fs.chmodSync(work, 0o777)
+      const script = `
       const boros = require(${JSON.stringify(path.join(dir, 'dist/index.js'))})
       const bfs = require(${JSON.stringify(path.join(dir, 'dist/fs/index.js'))})
       const fs = require('node:fs')
@@ -171,21 +187,31 @@ unprivileged('with ulimit -l 64 as an unprivileged user, every file path works (
         console.log(JSON.stringify(out))
       })().catch((e) => { console.log(JSON.stringify({ failed: String(e.stack) })); process.exit(2) })
     `
-    const r = spawnSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', 'ulimit -l 64 && exec "$0" -e "$1"', process.execPath, script],
-      { encoding: 'utf8', timeout: 60_000 }
-    )
-    t.is(r.status, 0, `${r.stdout}\n${r.stderr}`)
-    const o = JSON.parse(r.stdout.trim().split('\n').pop())
-    t.log(JSON.stringify(o))
-    t.true(o.big, 'a 6 MiB file read back')
-    t.true(o.smalls, '200 small files at once')
-    t.true(o.poolRead, 'a read into a BufferPool buffer')
-    if (!o.poolRegistered) t.truthy(o.poolReason, 'an unregistered pool says why')
-    t.true(o.streams, 'createReadStream -> createWriteStream copy')
-    t.is(o.chunks, 'through the pipe')
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
+      const r = spawnSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          'bash',
+          '-c',
+          'ulimit -l 64 && exec "$0" -e "$1"',
+          process.execPath,
+          script
+        ],
+        { encoding: 'utf8', timeout: 60_000 }
+      )
+      t.is(r.status, 0, `${r.stdout}\n${r.stderr}`)
+      const o = JSON.parse(r.stdout.trim().split('\n').pop())
+      t.log(JSON.stringify(o))
+      t.true(o.big, 'a 6 MiB file read back')
+      t.true(o.smalls, '200 small files at once')
+      t.true(o.poolRead, 'a read into a BufferPool buffer')
+      if (!o.poolRegistered) t.truthy(o.poolReason, 'an unregistered pool says why')
+      t.true(o.streams, 'createReadStream -> createWriteStream copy')
+      t.is(o.chunks, 'through the pipe')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   }
-})
+)

@@ -45,7 +45,15 @@ test.serial('runtime() is stable across calls', (t) => {
 
 test.serial('stats() has numeric counters and advances with an op', async (t) => {
   const s0 = stats()
-  t.deepEqual(Object.keys(s0).sort(), ['batches', 'enterCalls', 'inFlight', 'listeners', 'opsCompleted', 'opsSubmitted', 'sockets'])
+  t.deepEqual(Object.keys(s0).sort(), [
+    'batches',
+    'enterCalls',
+    'inFlight',
+    'listeners',
+    'opsCompleted',
+    'opsSubmitted',
+    'sockets'
+  ])
   for (const [k, v] of Object.entries(s0)) t.true(Number.isInteger(v) && v >= 0, `${k} = ${v}`)
   const f = ops.nop()
   t.true(f instanceof Future)

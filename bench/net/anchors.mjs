@@ -15,7 +15,13 @@ export function ensureAnchors(dataDir, { install = true } = {}) {
     if (!fs.existsSync(bin(name))) return null
     const r = spawnSync(bin(name), ['--version'], { encoding: 'utf8', timeout: 30_000 })
     // "1.4.5" (bun) or "deno 2.9.6 (stable, ...)" (deno): the version number alone.
-    return r.status === 0 ? r.stdout.trim().split('\n')[0].replace(/^(bun|deno)\s+/, '').split(' ')[0] : null
+    return r.status === 0
+      ? r.stdout
+          .trim()
+          .split('\n')[0]
+          .replace(/^(bun|deno)\s+/, '')
+          .split(' ')[0]
+      : null
   }
   const missing = ['bun', 'deno'].filter((n) => !works(n))
   if (missing.length > 0 && install) {

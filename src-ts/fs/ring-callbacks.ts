@@ -356,15 +356,24 @@ export function readv(fd: number, buffers: readonly NodeJS.ArrayBufferView[], ..
       let i = 0
       let pos = start
       const step = (err: Error | null, got: number): void => {
-        if (err !== null) return cb(err, 0, buffers)
+        if (err !== null) {
+          cb(err, 0, buffers)
+          return
+        }
         total += got
         if (pos >= 0) pos += got
-        if (got < buffers[i]!.byteLength || ++i === buffers.length) return cb(null, total, buffers)
+        if (got < buffers[i]!.byteLength || ++i === buffers.length) {
+          cb(null, total, buffers)
+          return
+        }
         next()
       }
       const next = (): void => {
         const b = buffers[i]!
-        if (b.byteLength === 0) return step(null, 0)
+        if (b.byteLength === 0) {
+          step(null, 0)
+          return
+        }
         ringRead(fd, b, 0, b.byteLength, pos, step)
       }
       if (buffers[0]!.byteLength === 0) later(step, null, 0)

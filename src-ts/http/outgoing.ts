@@ -147,7 +147,8 @@ export class ServerResponse extends Stream {
     if (this._header) throw headersSentError('set')
     http.validateHeaderName(name)
     http.validateHeaderValue(name, value as string)
-    ;(this.#headers ??= Object.create(null) as Record<string, Header>)[name.toLowerCase()] = [name, value]
+    this.#headers ??= Object.create(null) as Record<string, Header>
+    this.#headers[name.toLowerCase()] = [name, value]
     return this
   }
 
@@ -156,7 +157,8 @@ export class ServerResponse extends Stream {
     http.validateHeaderName(name)
     http.validateHeaderValue(name, value as string)
     const key = name.toLowerCase()
-    const headers = (this.#headers ??= Object.create(null) as Record<string, Header>)
+    this.#headers ??= Object.create(null) as Record<string, Header>
+    const headers = this.#headers
     const had = headers[key]
     if (had === undefined) headers[key] = [name, value]
     else {

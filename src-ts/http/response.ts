@@ -93,7 +93,10 @@ export function sendResponse(
 ): void {
   if (!(res instanceof GlobalResponse)) {
     const err = new TypeError(`fetch() returned ${res === null ? 'null' : typeof res}, not a Response`)
-    if (!retry) return failed(sink, r)
+    if (!retry) {
+      failed(sink, r)
+      return
+    }
     Promise.resolve()
       .then(() => onError(err))
       .then(

@@ -66,14 +66,20 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     if (r.streaming) {
       channel = new BodyChannel((on) => (on ? engine.pause(r.conn) : engine.resume(r.conn)))
       let m = channels.get(r.conn)
-      if (m === undefined) channels.set(r.conn, (m = new Map()))
+      if (m === undefined) {
+        m = new Map()
+        channels.set(r.conn, m)
+      }
       m.set(r.seq, channel)
     }
     if (r.expectContinue) engine.continue(r.conn)
     const req = new ServeRequest(r, ctx, channel)
     if (r.streaming || r.upgrade) {
       let m = live.get(r.conn)
-      if (m === undefined) live.set(r.conn, (m = new Map()))
+      if (m === undefined) {
+        m = new Map()
+        live.set(r.conn, m)
+      }
       m.set(r.seq, req)
     }
     let res: Response | Promise<Response>

@@ -116,6 +116,7 @@ export class Socket extends Duplex {
   /** node:net's `onread` option: received bytes go to the user's buffer and callback. */
   #userRead: UserRead | undefined
 
+  // biome-ignore lint/correctness/noUnreachableSuper: the one early return hands a pipe descriptor to node:net's Socket
   constructor(options: (SocketOptions & { [kAccepted]?: [number, boolean] }) | number = {}) {
     // node:net's legacy form: new Socket(fd).
     if (typeof options === 'number') options = { fd: options }

@@ -16,9 +16,19 @@ use std::convert::Infallible;
 /// Answers with the method, the path and the body's length and checksum.
 async fn describe(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let sum: u64 = body.iter().map(|&b| u64::from(b)).sum();
-    let text = format!("{} {} {} {}", parts.method, parts.uri.path(), body.len(), sum);
+    let text = format!(
+        "{} {} {} {}",
+        parts.method,
+        parts.uri.path(),
+        body.len(),
+        sum
+    );
     Ok(Response::new(Full::new(Bytes::from(text))))
 }
 
@@ -34,11 +44,10 @@ fn hyper_server_and_client_keep_alive_with_bodies() {
                 .await
         });
         let tcp = TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(
-            TokioIo::new(Compat::new(tcp)),
-        )
-        .await
-        .unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(Compat::new(tcp)))
+                .await
+                .unwrap();
         let driver = boros_rt::spawn(conn);
         let big: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 253) as u8).collect();
         let cases = [

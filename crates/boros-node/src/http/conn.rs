@@ -100,9 +100,7 @@ impl Conn {
 
     /// Unsent response bytes.
     pub fn pending_bytes(&self) -> usize {
-        self.out.len()
-            + self.sending
-            + self.pipe.slots.iter().map(|r| r.held.len()).sum::<usize>()
+        self.out.len() + self.sending + self.pipe.slots.iter().map(|r| r.held.len()).sum::<usize>()
     }
 
     /// Nothing is being answered or sent.
@@ -137,10 +135,15 @@ impl Conn {
         if !started {
             self.out.extend_from_slice(match kind {
                 w::ERR_HEADER_OVERFLOW => {
-                    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n" as &[u8]
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
+                        as &[u8]
                 }
-                w::ERR_BODY_TOO_LARGE => b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
-                w::ERR_REQUEST_TIMEOUT => b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
+                w::ERR_BODY_TOO_LARGE => {
+                    b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n"
+                }
+                w::ERR_REQUEST_TIMEOUT => {
+                    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+                }
                 _ => b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
             });
         }
@@ -167,7 +170,12 @@ impl Conn {
                 self.recv = Recv::Cancelling;
             }
             let shutting = self.shut_sent && !self.shut_done;
-            if self.recv == Recv::Idle && self.sending == 0 && self.files == 0 && !shutting && !self.close_pushed {
+            if self.recv == Recv::Idle
+                && self.sending == 0
+                && self.files == 0
+                && !shutting
+                && !self.close_pushed
+            {
                 let op = HttpOp::new(op::Close::new(self.fd), srv, id, super::on_closed);
                 if d.push(op, 0).is_ok() {
                     self.close_pushed = true;
@@ -188,15 +196,29 @@ impl Conn {
             };
             if let Some((buf, off)) = next {
                 self.sending = buf.len() - off;
-                let op = HttpOp::new(op::Send::new(self.fd, buf).with_offset(off), srv, id, super::on_sent);
+                let op = HttpOp::new(
+                    op::Send::new(self.fd, buf).with_offset(off),
+                    srv,
+                    id,
+                    super::on_sent,
+                );
                 if d.push(op, 0).is_err() {
                     self.sending = 0;
                     self.die(w::ERR_ERRNO, -libc::EBUSY);
                     return false;
                 }
-            } else if self.finishing && self.pipe.slots.is_empty() && self.files == 0 && !self.shut_sent {
+            } else if self.finishing
+                && self.pipe.slots.is_empty()
+                && self.files == 0
+                && !self.shut_sent
+            {
                 self.shut_sent = true;
-                let op = HttpOp::new(op::Shutdown::new(self.fd, libc::SHUT_WR), srv, id, super::on_shut);
+                let op = HttpOp::new(
+                    op::Shutdown::new(self.fd, libc::SHUT_WR),
+                    srv,
+                    id,
+                    super::on_shut,
+                );
                 if d.push(op, 0).is_err() {
                     self.die(self.close_err, 0);
                 }
@@ -212,7 +234,11 @@ impl Conn {
                         return false;
                     }
                 };
-                let op = crate::ops::RecvStream::with_sink(self.fd, ring, super::HttpRecv { srv, conn: id });
+                let op = crate::ops::RecvStream::with_sink(
+                    self.fd,
+                    ring,
+                    super::HttpRecv { srv, conn: id },
+                );
                 match d.push(op, 0) {
                     Ok(k) => self.recv = Recv::Armed(k.as_u64()),
                     Err(_) => self.die(w::ERR_ERRNO, -libc::EBUSY),
@@ -228,7 +254,14 @@ impl Conn {
     }
 
     /// Bytes received: parsed, their records appended to the batch.
-    pub fn feed(&mut self, bytes: &[u8], stream: u32, id: u32, lim: &super::Limits, cx: &mut Finish<'_>) {
+    pub fn feed(
+        &mut self,
+        bytes: &[u8],
+        stream: u32,
+        id: u32,
+        lim: &super::Limits,
+        cx: &mut Finish<'_>,
+    ) {
         if self.parser.idle() {
             self.req_started = Some(Instant::now());
         }
@@ -240,14 +273,23 @@ impl Conn {
         };
         self.fresh = false;
         let mut parser = std::mem::take(&mut self.parser);
-        parser.feed(bytes, plim, &mut |ev| self.on_event(ev, stream, id, lim, cx));
+        parser.feed(bytes, plim, &mut |ev| {
+            self.on_event(ev, stream, id, lim, cx)
+        });
         self.parser = parser;
         if self.parser.idle() {
             self.req_started = None;
         }
     }
 
-    fn on_event(&mut self, ev: Event<'_>, stream: u32, id: u32, lim: &super::Limits, cx: &mut Finish<'_>) {
+    fn on_event(
+        &mut self,
+        ev: Event<'_>,
+        stream: u32,
+        id: u32,
+        lim: &super::Limits,
+        cx: &mut Finish<'_>,
+    ) {
         match ev {
             Event::Request(h) => {
                 self.fresh = true;
@@ -283,7 +325,9 @@ impl Conn {
             }
             Event::BodyEnd => {
                 let seq = self.next_seq.wrapping_sub(1);
-                cx.event_with(stream, |b| record::words(b, &[w::REC_BODY_END as u32, id, seq]));
+                cx.event_with(stream, |b| {
+                    record::words(b, &[w::REC_BODY_END as u32, id, seq])
+                });
             }
             // Requests of this receive go to JS first (their handlers may answer at once).
             Event::Error(kind) if self.fresh => self.deferred = Some((kind, super::deliveries())),
@@ -317,7 +361,17 @@ impl Conn {
         }
         let mut held = std::mem::take(&mut r.held);
         let out = if front { &mut self.out } else { &mut held };
-        respond::head(r, status, reason, headers, flags, body.map(<[u8]>::len), end, cx, out);
+        respond::head(
+            r,
+            status,
+            reason,
+            headers,
+            flags,
+            body.map(<[u8]>::len),
+            end,
+            cx,
+            out,
+        );
         if let Some(b) = body {
             respond::body(r, b, out);
         }

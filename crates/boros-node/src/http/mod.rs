@@ -23,8 +23,8 @@ use conn::Recv;
 
 use crate::complete::{Finish, NodeOp};
 use crate::ops::accept_stream::AcceptSink;
-use crate::ops::HttpOp;
 use crate::ops::recv_stream::RecvSink;
+use crate::ops::HttpOp;
 use crate::wire::{http as w, EVENT_REARM};
 use boros::{op, Driver};
 use std::cell::{Cell, RefCell};
@@ -139,7 +139,12 @@ impl Server {
     /// Stops accepting (the listener closes once its accept ended); idle connections close.
     pub fn close(&mut self) {
         self.closing = true;
-        let idle: Vec<u32> = self.conns.iter().filter(|(_, c)| c.idle()).map(|(k, _)| *k).collect();
+        let idle: Vec<u32> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.idle())
+            .map(|(k, _)| *k)
+            .collect();
         for k in idle {
             if let Some(c) = self.conns.get_mut(&k) {
                 c.die(w::ERR_NONE, 0);
@@ -282,7 +287,11 @@ impl AcceptSink for HttpAccept {
                 s.conns.insert(id, Conn::new(result));
                 s.touch(id);
             } else if result == EVENT_REARM {
-                s.accept = if s.closing { Accept::Stopped } else { Accept::Wanted };
+                s.accept = if s.closing {
+                    Accept::Stopped
+                } else {
+                    Accept::Wanted
+                };
                 PENDING.with(|p| p.set(true));
             } else {
                 s.accept = Accept::Stopped;
@@ -309,7 +318,9 @@ pub struct HttpRecv {
 impl RecvSink for HttpRecv {
     fn bytes(&mut self, bytes: &[u8], cx: &mut Finish<'_>) {
         let id = self.conn;
-        with_conn(self.srv, id, |c, stream, lim| c.feed(bytes, stream, id, lim, cx));
+        with_conn(self.srv, id, |c, stream, lim| {
+            c.feed(bytes, stream, id, lim, cx)
+        });
     }
 
     fn status(&mut self, result: i32, cx: &mut Finish<'_>) {
@@ -392,9 +403,13 @@ pub fn detach(s: &mut Server, id: u32) -> i32 {
     let Some(c) = s.conns.get(&id) else {
         return -1;
     };
-    if c.recv != Recv::Idle || c.sending != 0 || c.files != 0 || c.close_pushed || !c.parser.upgraded() {
+    if c.recv != Recv::Idle
+        || c.sending != 0
+        || c.files != 0
+        || c.close_pushed
+        || !c.parser.upgraded()
+    {
         return -1;
     }
-    let c = s.conns.remove(&id).map_or(-1, |c| c.fd);
-    c
+    s.conns.remove(&id).map_or(-1, |c| c.fd)
 }

@@ -109,7 +109,11 @@ pub fn head(
         out.extend_from_slice(b"Connection: keep-alive\r\n");
         if let Some(secs) = cx.keep_alive_secs {
             if cx.max_requests > 0 {
-                let _ = write!(out, "Keep-Alive: timeout={secs}, max={}\r\n", cx.max_requests);
+                let _ = write!(
+                    out,
+                    "Keep-Alive: timeout={secs}, max={}\r\n",
+                    cx.max_requests
+                );
             } else {
                 let _ = write!(out, "Keep-Alive: timeout={secs}\r\n");
             }

@@ -195,7 +195,10 @@ impl Runtime {
         } else {
             boros::io_uring::squeue::Flags::empty()
         };
-        let key = self.driver.push_with(op, 0, flags).map_err(js::push_error)?;
+        let key = self
+            .driver
+            .push_with(op, 0, flags)
+            .map_err(js::push_error)?;
         Ok(key.as_u64() as f64)
     }
 
