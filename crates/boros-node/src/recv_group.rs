@@ -9,14 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Buffers of the thread's shared receive group, and their size.
-///
-/// The group also bounds what one reap can receive (its buffers are given back only in the
-/// reap that filled them), so it bounds each round's batch, the one Buffer every chunk of the
-/// round is a view of, alive until V8 collects it (`runtime/deliver.rs`). With 1,024 (16 MiB
-/// batches) boros/net echo at 1,000 connections x 16 KiB peaked at 510-620 MiB RSS against
-/// node:net's 90; with 128 (2 MiB batches) at 210-240, the rate within the run-to-run noise
-/// (issue 24 item 9).
-const RECV_BUFFERS: u16 = 128;
+const RECV_BUFFERS: u16 = 1024;
 const RECV_BUFFER_SIZE: u32 = 16 * 1024;
 
 thread_local! {
