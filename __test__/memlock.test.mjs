@@ -11,25 +11,41 @@ import { fileURLToPath } from 'node:url'
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0
 
-const title = 'with ulimit -l 64 as an unprivileged user, boros sets up smaller rings and works'
-// Decided at load time: without root and setpriv the check cannot run, and says skipped.
-;(canDrop ? test : test.skip)(
-  canDrop ? title : `${title} — skipped: needs root and setpriv (util-linux) to run a child as an unprivileged user`,
-  (t) => {
-    // A copy of the built package that user `nobody` can read (the checkout may be private).
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
-    fs.chmodSync(dir, 0o755)
-    try {
-      for (const f of fs.readdirSync(root)) {
-        if (f === 'index.js' || f === 'package.json' || f.endsWith('.node'))
-          fs.copyFileSync(path.join(root, f), path.join(dir, f))
-      }
-      fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
-      execFileSync('chmod', ['-R', 'a+rX', dir])
-      const work = path.join(dir, 'work')
-      fs.mkdirSync(work)
-      fs.chmodSync(work, 0o777)
-      const script = `
+/** A check run as user `nobody`; without root and setpriv it is reported skipped, with the reason. */
+function unprivileged(name, fn) {
+  if (canDrop) test(name, fn)
+  else test.skip(`${name} — skipped: needs root and setpriv (util-linux) to run a child as an unprivileged user`, fn)
+}
+
+/**
+ * A copy of the built package that user `nobody` can read (the checkout may be private), with a
+ * `work` folder anyone can write. The caller removes `dir`.
+ */
+function packageCopy() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
+  fs.chmodSync(dir, 0o755)
+  for (const f of fs.readdirSync(root)) {
+    if (f === 'index.js' || f === 'package.json' || f.endsWith('.node'))
+      fs.copyFileSync(path.join(root, f), path.join(dir, f))
+  }
+  fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
+  execFileSync('chmod', ['-R', 'a+rX', dir])
+  const work = path.join(dir, 'work')
+  fs.mkdirSync(work)
+  fs.chmodSync(work, 0o777)
+  return { dir, work }
+}
+
+/** Runs Node on `script` as user `nobody` under `ulimit -l 64`. */
+function asNobody(script, timeout) {
+  const args = ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', 'ulimit -l 64 && exec "$0" -e "$1"']
+  return spawnSync('setpriv', [...args, process.execPath, script], { encoding: 'utf8', timeout })
+}
+
+unprivileged('with ulimit -l 64 as an unprivileged user, boros sets up smaller rings and works', (t) => {
+  const { dir, work } = packageCopy()
+  try {
+    const script = `
       const { runtime } = require(${JSON.stringify(path.join(dir, 'dist/index.js'))})
       const bfs = require(${JSON.stringify(path.join(dir, 'dist/fs/index.js'))})
       ;(async () => {
@@ -41,50 +57,25 @@ const title = 'with ulimit -l 64 as an unprivileged user, boros sets up smaller 
         console.log(JSON.stringify({ backend: r.backend, sq: r.sqEntries, shrunk: r.shrunk, text, size: st.size }))
       })()
     `
-      const out = execFileSync(
-        'setpriv',
-        [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          'bash',
-          '-c',
-          'ulimit -l 64 && exec "$0" -e "$1"',
-          process.execPath,
-          script
-        ],
-        { encoding: 'utf8' }
-      )
-      const r = JSON.parse(out)
-      t.is(r.backend, 'io_uring')
-      t.true(r.sq < 4096, `sq ${r.sq}`)
-      t.regex(r.shrunk ?? '', /RLIMIT_MEMLOCK 64 KiB/)
-      t.is(r.text, 'hello under a small memlock')
-      t.is(r.size, 27)
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    const run = asNobody(script, 30_000)
+    t.is(run.status, 0, `${run.stdout}\n${run.stderr}`)
+    const out = run.stdout
+    const r = JSON.parse(out)
+    t.is(r.backend, 'io_uring')
+    t.true(r.sq < 4096, `sq ${r.sq}`)
+    t.regex(r.shrunk ?? '', /RLIMIT_MEMLOCK 64 KiB/)
+    t.is(r.text, 'hello under a small memlock')
+    t.is(r.size, 27)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
   }
-)
-
-/** A check run as user `nobody`; without root and setpriv it is reported skipped, with the reason. */
-function unprivileged(name, fn) {
-  if (canDrop) test(name, fn)
-  else test.skip(`${name} — skipped: needs root and setpriv (util-linux) to run a child as an unprivileged user`, fn)
-}
+})
 
 unprivileged(
   'with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buffer group or plain recv), never dies',
   (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-net-'))
-    fs.chmodSync(dir, 0o755)
+    const { dir } = packageCopy()
     try {
-      for (const f of fs.readdirSync(root)) {
-        if (f === 'index.js' || f === 'package.json' || f.endsWith('.node'))
-          fs.copyFileSync(path.join(root, f), path.join(dir, f))
-      }
-      fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
-      execFileSync('chmod', ['-R', 'a+rX', dir])
       // Server and client on boros/net in one process: 4 connections each echo 1 MiB.
       const script = `
       const net = require(${JSON.stringify(path.join(dir, 'dist/net/index.js'))})
@@ -103,20 +94,9 @@ unprivileged(
         console.log(JSON.stringify({ backend: net.backend, sizes }))
       })
     `
-      const out = execFileSync(
-        'setpriv',
-        [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          'bash',
-          '-c',
-          'ulimit -l 64 && exec "$0" -e "$1"',
-          process.execPath,
-          script
-        ],
-        { encoding: 'utf8', timeout: 30000 }
-      )
+      const run = asNobody(script, 30000)
+      t.is(run.status, 0, `${run.stdout}\n${run.stderr}`)
+      const out = run.stdout
       const r = JSON.parse(out)
       t.is(r.backend, 'io_uring')
       t.deepEqual(r.sizes, [1 << 20, 1 << 20, 1 << 20, 1 << 20])
@@ -133,18 +113,8 @@ unprivileged(
 unprivileged(
   'with ulimit -l 64 as an unprivileged user, every file path works (pool, chunks, streams, big files)',
   (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-memlock-'))
-    fs.chmodSync(dir, 0o755)
+    const { dir, work } = packageCopy()
     try {
-      for (const f of fs.readdirSync(root)) {
-        if (f === 'index.js' || f === 'package.json' || f.endsWith('.node'))
-          fs.copyFileSync(path.join(root, f), path.join(dir, f))
-      }
-      fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true })
-      execFileSync('chmod', ['-R', 'a+rX', dir])
-      const work = path.join(dir, 'work')
-      fs.mkdirSync(work)
-      fs.chmodSync(work, 0o777)
       const script = `
       const boros = require(${JSON.stringify(path.join(dir, 'dist/index.js'))})
       const bfs = require(${JSON.stringify(path.join(dir, 'dist/fs/index.js'))})
@@ -187,20 +157,7 @@ unprivileged(
         console.log(JSON.stringify(out))
       })().catch((e) => { console.log(JSON.stringify({ failed: String(e.stack) })); process.exit(2) })
     `
-      const r = spawnSync(
-        'setpriv',
-        [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          'bash',
-          '-c',
-          'ulimit -l 64 && exec "$0" -e "$1"',
-          process.execPath,
-          script
-        ],
-        { encoding: 'utf8', timeout: 60_000 }
-      )
+      const r = asNobody(script, 60_000)
       t.is(r.status, 0, `${r.stdout}\n${r.stderr}`)
       const o = JSON.parse(r.stdout.trim().split('\n').pop())
       t.log(JSON.stringify(o))

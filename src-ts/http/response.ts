@@ -45,32 +45,31 @@ const kState: symbol | undefined = (() => {
 
 const EMPTY = new Uint8Array(0)
 
+/** The `wire.HTTP_H_*` hints a (lower-case) header gives the engine. */
+function hintOf(name: string, value: string): number {
+  switch (name.length) {
+    case 4:
+      return name === 'date' ? wire.HTTP_H_DATE : 0
+    case 10:
+      if (name !== 'connection') return 0
+      return wire.HTTP_H_CONNECTION | (/(^|,)\s*close\s*(,|$)/i.test(value) ? wire.HTTP_H_CONN_CLOSE : 0)
+    case 14:
+      return name === 'content-length' ? wire.HTTP_H_CONTENT_LENGTH : 0
+    case 17:
+      if (name !== 'transfer-encoding') return 0
+      return wire.HTTP_H_TRANSFER_ENCODING | (/(^|,)\s*chunked\s*$/i.test(value) ? wire.HTTP_H_TE_CHUNKED : 0)
+    default:
+      return 0
+  }
+}
+
 /** `Name: value\r\n` lines of `[name, value]` pairs and their `wire.HTTP_H_*` hints. */
 function lines(pairs: Iterable<[string, string]>, reason: string): [string, number] {
   let head = `${reason}\r\n`
   let hints = 0
   for (const [name, value] of pairs) {
     head += `${name}: ${value}\r\n`
-    switch (name.length) {
-      case 4:
-        if (name === 'date') hints |= wire.HTTP_H_DATE
-        break
-      case 10:
-        if (name === 'connection') {
-          hints |= wire.HTTP_H_CONNECTION
-          if (/(^|,)\s*close\s*(,|$)/i.test(value)) hints |= wire.HTTP_H_CONN_CLOSE
-        }
-        break
-      case 14:
-        if (name === 'content-length') hints |= wire.HTTP_H_CONTENT_LENGTH
-        break
-      case 17:
-        if (name === 'transfer-encoding') {
-          hints |= wire.HTTP_H_TRANSFER_ENCODING
-          if (/(^|,)\s*chunked\s*$/i.test(value)) hints |= wire.HTTP_H_TE_CHUNKED
-        }
-        break
-    }
+    hints |= hintOf(name, value)
   }
   return [head, hints]
 }
@@ -168,29 +167,12 @@ function sendFast(sink: ResponseSink, r: RawRequest, f: FastParts): boolean {
       else seen.push(name)
       if (value.length > 0 && (value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32))
         value = value.replace(/^[\t ]+|[\t ]+$/g, '')
+      // Framing of the handler's own: undici's path decides (it is rare).
+      if (name === 'transfer-encoding') return false
+      if (name === 'content-type') type = true
       head += `${name}: ${value}\r\n`
-      switch (name.length) {
-        case 4:
-          if (name === 'date') hints |= wire.HTTP_H_DATE
-          break
-        case 10:
-          if (name === 'connection') {
-            hints |= wire.HTTP_H_CONNECTION
-            if (/(^|,)\s*close\s*(,|$)/i.test(value)) hints |= wire.HTTP_H_CONN_CLOSE
-          }
-          break
-        case 12:
-          if (name === 'content-type') type = true
-          break
-        case 14:
-          // A length of the handler's own: undici sends it as given; so does the engine.
-          if (name === 'content-length') hints |= wire.HTTP_H_CONTENT_LENGTH
-          break
-        case 17:
-          // Framing of the handler's own: undici's path decides (it is rare).
-          if (name === 'transfer-encoding') return false
-          break
-      }
+      // A length of the handler's own: undici sends it as given; so does the engine.
+      hints |= hintOf(name, value)
     }
   }
   if (!type && typeof f.body === 'string') head += TEXT_PLAIN
