@@ -215,7 +215,7 @@ export declare function httpWrite(srv: number, conn: number, seq: number, chunk:
  *
  * Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
  */
-export declare function init(digest: number, onComplete: (n: number, m: number, data: Buffer | undefined) => void, results: Int32Array, events: Int32Array, entries: Float64Array, ctl: Int32Array, arena: ArrayBuffer): number
+export declare function init(digest: number, onComplete: (n: number, m: number, segments: Buffer[] | undefined) => void, results: Int32Array, events: Int32Array, entries: Float64Array, ctl: Int32Array, arena: ArrayBuffer): number
 
 /**
  * Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a descriptor (`O_CLOEXEC`) for the file in

@@ -39,7 +39,8 @@ const results = new Int32Array(wire.RESULT_PAIRS * 2)
 const events = new Int32Array(wire.EVENT_CAPACITY * wire.EVENT_FIELDS)
 /**
  * What a stream (a listener's accept, a connection's receive) does with its events: `result`
- * as `wire.ts` says (`EVENT_RESULT`), `data[offset..offset+result]` the bytes received.
+ * as `wire.ts` says (`EVENT_RESULT`), `data[offset..offset+result]` the bytes received
+ * (`data` is one segment of the batch: other bytes of it may belong to other streams).
  */
 export type StreamHandler = (result: number, data: Buffer | undefined, offset: number) => void
 const streams: Array<StreamHandler | undefined> = []
@@ -116,7 +117,11 @@ export function deliveryBatch(): number {
   return batch
 }
 
-function onComplete(n: number, m: number, data: Buffer | undefined): void {
+/**
+ * One batch from the ring: `n` completions in `results`, `m` stream events in `events`, whose
+ * bytes are in the Buffers of `segments` (the binding's array, emptied after the batch).
+ */
+function onComplete(n: number, m: number, segments: Buffer[] | undefined): void {
   batch++
   settle(n)
   for (let i = 0; i < m; i++) {
@@ -124,7 +129,8 @@ function onComplete(n: number, m: number, data: Buffer | undefined): void {
     const handler = streams[events[e + wire.EVENT_STREAM]!]
     if (handler === undefined) continue
     try {
-      handler(events[e + wire.EVENT_RESULT]!, data, events[e + wire.EVENT_OFFSET]!)
+      const result = events[e + wire.EVENT_RESULT]!
+      handler(result, result > 0 ? segments![events[e + wire.EVENT_SEGMENT]!] : undefined, events[e + wire.EVENT_OFFSET]!)
     } catch (err) {
       queueMicrotask(() => {
         throw err

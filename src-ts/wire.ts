@@ -35,10 +35,11 @@ export const ENTRY_READ = 0
 export const ENTRY_WRITE = 1
 export const ENTRY_POOL_READ = 2
 export const ENTRY_POOL_WRITE = 3
-export const EVENT_FIELDS = 3
+export const EVENT_FIELDS = 4
 export const EVENT_STREAM = 0
 export const EVENT_RESULT = 1
 export const EVENT_OFFSET = 2
+export const EVENT_SEGMENT = 3
 export const EVENT_CAPACITY = 4096
 export const HTTP_REC_REQUEST = 1
 export const HTTP_REC_BODY = 2
@@ -83,7 +84,7 @@ export const HTTP_H_CONN_CLOSE = 8192
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 2086991453
+export const DIGEST = 2376299117
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

@@ -38,10 +38,10 @@ pub struct Finish<'a> {
     pub bounce: &'a mut BounceBuffers,
     /// Work for after the reap.
     pub(crate) later: &'a mut Vec<Later>,
-    /// Stream events `(stream, result, offset)` for the façade (see `wire::event`).
+    /// Stream events `(stream, result, offset, segment)` for the façade (see `wire::event`).
     pub(crate) events: &'a mut Vec<crate::wire::event::Event>,
-    /// The bytes stream events point into, handed to JS as one Buffer per batch.
-    pub(crate) event_data: &'a mut Vec<u8>,
+    /// The Buffers stream events' bytes are copied into (see `runtime/segments.rs`).
+    pub(crate) segments: &'a mut crate::runtime::Segments,
 }
 
 impl Finish<'_> {
@@ -53,27 +53,40 @@ impl Finish<'_> {
     /// Reports `result` to the façade's `stream` (an accepted descriptor, an end, `-errno`,
     /// [`EVENT_REARM`](crate::wire::EVENT_REARM)).
     pub fn event(&mut self, stream: u32, result: i32) {
-        self.events.push([stream as i32, result, 0]);
+        self.events.push([stream as i32, result, 0, 0]);
     }
 
-    /// Reports bytes received on the façade's `stream` (copied into the batch's data buffer).
+    /// Reports bytes received on the façade's `stream` (copied into one of the batch's
+    /// segments; `-ENOMEM` instead if V8 could not allocate one).
     pub fn event_bytes(&mut self, stream: u32, bytes: &[u8]) {
-        let offset = self.event_data.len();
-        self.event_data.extend_from_slice(bytes);
-        self.events
-            .push([stream as i32, bytes.len() as i32, offset as i32]);
+        self.place(stream, bytes, 1);
     }
 
-    /// Reports a record `write` appends to the batch's data buffer (starting 4-aligned) on the
-    /// façade's `stream`; the event's result is the record's length.
+    /// Reports a record `write` appends to an empty `Vec` on the façade's `stream` (placed
+    /// 4-aligned in a segment); the event's result is the record's length.
     pub fn event_with(&mut self, stream: u32, write: impl FnOnce(&mut Vec<u8>)) {
-        while self.event_data.len() % 4 != 0 {
-            self.event_data.push(0);
+        let mut record = std::mem::take(&mut self.segments.scratch);
+        record.clear();
+        write(&mut record);
+        self.place(stream, &record, 4);
+        self.segments.scratch = record;
+    }
+
+    fn place(&mut self, stream: u32, bytes: &[u8], align: usize) {
+        // SAFETY: ops finish on the JS thread inside a handle scope (the poll callback's, or
+        // the prepare callback's around a submit that may fail ops).
+        match unsafe { self.segments.place(bytes.len(), align) } {
+            Some((segment, offset, room)) => {
+                room.copy_from_slice(bytes);
+                self.events.push([
+                    stream as i32,
+                    bytes.len() as i32,
+                    offset as i32,
+                    segment as i32,
+                ]);
+            }
+            None => self.event(stream, -libc::ENOMEM),
         }
-        let offset = self.event_data.len();
-        write(self.event_data);
-        let len = self.event_data.len() - offset;
-        self.events.push([stream as i32, len as i32, offset as i32]);
     }
 
     /// Runs `later` once the reap is over.

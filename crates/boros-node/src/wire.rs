@@ -124,13 +124,16 @@ pub const CHUNK_MAX_BUFFERS: u32 = boros::bufring::MAX_ENTRIES as u32;
 pub mod event {
     /// The stream the event is for (the façade's stream id).
     pub const STREAM: usize = 0;
-    /// Accept: the new descriptor. Receive: bytes received (> 0, at [`OFFSET`] of the batch's
-    /// data buffer), 0 at end of stream. Both: `-errno`, or [`REARM`](super::EVENT_REARM).
+    /// Accept: the new descriptor. Receive: bytes received (> 0, at [`OFFSET`] of segment
+    /// [`SEGMENT`]), 0 at end of stream. Both: `-errno`, or [`REARM`](super::EVENT_REARM).
     pub const RESULT: usize = 1;
-    /// Receive: where the bytes start in the batch's data buffer.
+    /// Receive: where the bytes start in their segment.
     pub const OFFSET: usize = 2;
+    /// Receive: the segment (a Buffer) the bytes are in: its index in the array of segments
+    /// delivered with the batch (see `runtime/segments.rs`).
+    pub const SEGMENT: usize = 3;
     /// Numbers per event.
-    pub const FIELDS: usize = 3;
+    pub const FIELDS: usize = 4;
     /// One event, as the binding collects them.
     pub type Event = [i32; FIELDS];
 }
@@ -348,7 +351,7 @@ const HTTP_NUMBERS: [(&str, i64); 40] = [
 ];
 
 /// Every number of the protocol, named, in the order the digest and the TS file use.
-const NUMBERS: [(&str, i64); 35] = [
+const NUMBERS: [(&str, i64); 36] = [
     ("PROTOCOL_VERSION", PROTOCOL_VERSION as i64),
     ("QUEUE_CAPACITY", QUEUE_CAPACITY as i64),
     ("FAST_MAX", FAST_MAX as i64),
@@ -383,6 +386,7 @@ const NUMBERS: [(&str, i64); 35] = [
     ("EVENT_STREAM", event::STREAM as i64),
     ("EVENT_RESULT", event::RESULT as i64),
     ("EVENT_OFFSET", event::OFFSET as i64),
+    ("EVENT_SEGMENT", event::SEGMENT as i64),
     ("EVENT_CAPACITY", EVENT_CAPACITY as i64),
 ];
 

@@ -29,7 +29,7 @@ pub const WIRE_DIGEST: u32 = crate::wire::DIGEST;
 pub fn init(
     env: Env,
     digest: u32,
-    #[napi(ts_arg_type = "(n: number, m: number, data: Buffer | undefined) => void")]
+    #[napi(ts_arg_type = "(n: number, m: number, segments: Buffer[] | undefined) => void")]
     on_complete: Unknown,
     #[napi(ts_arg_type = "Int32Array")] results: Unknown,
     #[napi(ts_arg_type = "Int32Array")] events: Unknown,

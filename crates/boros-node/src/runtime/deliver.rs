@@ -1,62 +1,9 @@
-//! Handing a batch to JS: the Buffer of a round's received bytes, and the one
-//! `napi_make_callback` that delivers the batch's completions and stream events.
+//! Handing a batch to JS: the one `napi_make_callback` that delivers the batch's completions
+//! and stream events (with the array of segments their bytes are in: `segments.rs`).
 
 use super::RuntimeCell;
 use napi::sys;
-use std::ffi::c_void;
 use std::ptr;
-
-/// The Buffer of a round's received bytes: the `Vec` itself, handed to V8 without a copy
-/// (freed by `free_event_data` when the Buffer is collected), or a copy where external
-/// buffers are refused. Saves one copy of every received byte and the peak it cost.
-///
-/// # Safety
-/// JS thread, inside a handle scope.
-pub(super) unsafe fn event_buffer(env: sys::napi_env, bytes: Vec<u8>) -> sys::napi_value {
-    let mut data = ptr::null_mut();
-    if !bytes.is_empty() {
-        let len = bytes.len();
-        let boxed = Box::new(bytes);
-        let at = boxed.as_ptr() as *mut c_void;
-        let hint = Box::into_raw(boxed);
-        // SAFETY: `at..at+len` stays valid and unmoved until the finalizer frees the box (the
-        // Vec's heap buffer does not move when the Vec itself is boxed).
-        let status = unsafe {
-            sys::napi_create_external_buffer(
-                env,
-                len,
-                at,
-                Some(free_event_data),
-                hint.cast(),
-                &mut data,
-            )
-        };
-        if status == sys::Status::napi_ok {
-            return data;
-        }
-        // SAFETY: the call failed, so no finalizer owns `hint`: take it back.
-        let bytes = unsafe { Box::from_raw(hint) };
-        // SAFETY: as above; copies the bytes into a new Buffer.
-        unsafe {
-            sys::napi_create_buffer_copy(
-                env,
-                bytes.len(),
-                bytes.as_ptr().cast(),
-                ptr::null_mut(),
-                &mut data,
-            )
-        };
-        return data;
-    }
-    // SAFETY: as above; an empty Buffer.
-    unsafe { sys::napi_create_buffer_copy(env, 0, ptr::null(), ptr::null_mut(), &mut data) };
-    data
-}
-
-unsafe extern "C" fn free_event_data(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: `hint` is the box `event_buffer` leaked for this Buffer; V8 calls this once.
-    drop(unsafe { Box::from_raw(hint as *mut Vec<u8>) });
-}
 
 /// Calls the JS completion handler with `n` (token, result) pairs in the results array,
 /// inside a callback scope (`napi_make_callback`): microtasks and nextTicks run afterwards.

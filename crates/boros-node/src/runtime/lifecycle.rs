@@ -92,7 +92,8 @@ pub unsafe fn init(
         ready: Vec::new(),
         later: Vec::new(),
         events: Vec::new(),
-        event_data: Vec::new(),
+        // SAFETY: the JS thread, inside the caller's (init's) handle scope.
+        segments: unsafe { super::Segments::new(env) },
         unreferenced: std::collections::HashSet::new(),
         chunk_streams: Vec::new(),
         pools: Default::default(),
@@ -154,6 +155,9 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
     let mut rt = cell.borrow_mut();
     rt.closing = true;
     rt.cleanup_hook = handle;
+    // No new segments from here on: what the last CQEs bring is dropped.
+    // SAFETY: the env's thread.
+    unsafe { rt.segments.close() };
     if rt.driver.in_flight() == 0 {
         rt.close_handles();
         return;
@@ -198,6 +202,7 @@ unsafe extern "C" fn on_closed(h: *mut Handle) {
             sys::napi_delete_reference(env, rt.on_complete);
             sys::napi_delete_reference(env, rt.results_ref);
             sys::napi_delete_reference(env, rt.events_ref);
+            rt.segments.release();
             sys::napi_async_destroy(env, rt.async_ctx);
         }
         drop(rt); // Driver::drop: nothing is in flight any more; closes the ring and eventfd.

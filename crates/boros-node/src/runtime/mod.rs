@@ -28,9 +28,11 @@ use std::ptr;
 
 mod deliver;
 mod lifecycle;
+mod segments;
 
-use deliver::{deliver, event_buffer};
+use deliver::deliver;
 pub use lifecycle::init;
+pub(crate) use segments::Segments;
 
 /// Rounds of reap -> JS -> submit done inside one poll callback before yielding to libuv.
 const MAX_ROUNDS: usize = 16;
@@ -61,9 +63,9 @@ pub struct Runtime {
     ready: Vec<(u32, i32)>,
     /// Work ops left for after the reap (see [`Later`]).
     later: Vec<Later>,
-    /// Stream events not yet handed to JS, and the bytes they point into.
+    /// Stream events not yet handed to JS, and the segments their bytes are in.
     events: Vec<crate::wire::event::Event>,
-    event_data: Vec<u8>,
+    segments: Segments,
     /// Keys of in-flight ops that do not keep the loop alive (see [`Runtime::set_op_ref`]).
     unreferenced: std::collections::HashSet<u64>,
     /// This thread's chunk streams by id (`api/chunks.rs`). A closed stream's entry is reused
@@ -240,7 +242,7 @@ impl Runtime {
             ready,
             later,
             events,
-            event_data,
+            segments,
             unreferenced,
             ..
         } = self;
@@ -249,7 +251,7 @@ impl Runtime {
             bounce,
             later,
             events,
-            event_data,
+            segments,
         };
         let mut sink = |cqe: Cqe, op: OpRef<'_, dyn NodeOp>| match op {
             OpRef::Live(op) => op.update(&cqe, &mut cx),
@@ -358,7 +360,13 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
     rt.drain_queue();
     rt.flush_http();
     if rt.driver.has_unsubmitted() {
+        // A submit that fails finishes ops, which may place bytes in a segment (a V8 Buffer).
+        let mut scope = ptr::null_mut();
+        // SAFETY: the env's thread, in a libuv callback, outside any scope; closed below.
+        unsafe { sys::napi_open_handle_scope(rt.env, &mut scope) };
         rt.submit();
+        // SAFETY: closes the scope opened above.
+        unsafe { sys::napi_close_handle_scope(rt.env, scope) };
     }
 }
 
@@ -379,7 +387,8 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
         if rt.closing {
             rt.ready.clear();
             rt.events.clear();
-            rt.event_data.clear();
+            // SAFETY: JS thread inside our handle scope.
+            unsafe { rt.segments.delivered() };
             if rt.driver.in_flight() == 0 && rt.open_handles == 2 {
                 rt.close_handles();
             } else {
@@ -403,12 +412,11 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             }
             break;
         }
-        // The bytes of this round's stream events, one Buffer for all of them.
+        // The segments this round's stream events point into.
         let mut data = ptr::null_mut();
         if !rt.events.is_empty() {
-            let bytes = std::mem::take(&mut rt.event_data);
             // SAFETY: JS thread inside our handle scope.
-            data = unsafe { event_buffer(env, bytes) };
+            data = unsafe { rt.segments.table() };
         }
         while !rt.ready.is_empty() || !rt.events.is_empty() {
             let n = rt.fill_results();
@@ -419,6 +427,8 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
             crate::http::delivered();
             rt = cell.borrow_mut();
         }
+        // SAFETY: JS thread inside our handle scope; every event was delivered.
+        unsafe { rt.segments.delivered() };
         if rt.closing || round + 1 >= MAX_ROUNDS {
             break;
         }
