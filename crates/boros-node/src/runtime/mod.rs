@@ -375,75 +375,91 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     // SAFETY: as in on_prepare.
     let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
     let env = cell.borrow().env;
-    let mut scope = ptr::null_mut();
-    // SAFETY: we are on the env's thread, in a libuv callback, outside any scope.
-    unsafe { sys::napi_open_handle_scope(env, &mut scope) };
-    for round in 0.. {
-        let mut rt = cell.borrow_mut();
-        let reaped = rt.reap();
-        // What the HTTP engine's completions left to do (a receive to arm, a close).
-        rt.flush_http();
-        let pushed = rt.driver.has_unsubmitted();
-        if rt.closing {
-            rt.ready.clear();
-            rt.events.clear();
-            // SAFETY: JS thread inside our handle scope.
-            unsafe { rt.segments.delivered() };
-            if rt.driver.in_flight() == 0 && rt.open_handles == 2 {
-                rt.close_handles();
-            } else {
-                rt.driver.clear_eventfd();
-            }
+    for round in 0..MAX_ROUNDS {
+        // A handle scope per round: what a round hands JS (its segments) is not held by this
+        // callback once JS is done with it, so a scavenge during the next rounds can free it
+        // (one scope for all rounds kept up to 16 rounds of received bytes alive, and got
+        // them promoted to the old generation).
+        let mut scope = ptr::null_mut();
+        // SAFETY: we are on the env's thread, in a libuv callback, outside any scope.
+        unsafe { sys::napi_open_handle_scope(env, &mut scope) };
+        // SAFETY: JS thread, inside the scope just opened.
+        let again = unsafe { poll_round(cell, env, round) };
+        // SAFETY: closes the scope opened above.
+        unsafe { sys::napi_close_handle_scope(env, scope) };
+        if !again {
             break;
-        }
-        if reaped == 0 && rt.ready.is_empty() && rt.events.is_empty() && !pushed {
-            // Nothing now: clear the eventfd, then look again, so a completion that landed
-            // between the reap and the clear is not left without a wake-up.
-            // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's
-            // `reap`), and an unbounded look would spin on it.
-            rt.driver.clear_eventfd();
-            if rt.driver.has_ready() {
-                if round + 1 < MAX_ROUNDS {
-                    continue;
-                }
-                // Still pending after this callback's rounds (task work that requeues itself:
-                // see the core's `reap`): come back on the loop's next turn, after the others.
-                rt.driver.signal_eventfd();
-            }
-            break;
-        }
-        // The segments this round's stream events point into.
-        let mut data = ptr::null_mut();
-        if !rt.events.is_empty() {
-            // SAFETY: JS thread inside our handle scope.
-            data = unsafe { rt.segments.table() };
-        }
-        while !rt.ready.is_empty() || !rt.events.is_empty() {
-            let n = rt.fill_results();
-            let m = rt.fill_events();
-            drop(rt);
-            // SAFETY: JS thread, inside our handle scope; the runtime is not borrowed.
-            unsafe { deliver(cell, env, n, m, data) };
-            crate::http::delivered();
-            rt = cell.borrow_mut();
-        }
-        // SAFETY: JS thread inside our handle scope; every event was delivered.
-        unsafe { rt.segments.delivered() };
-        if rt.closing || round + 1 >= MAX_ROUNDS {
-            break;
-        }
-        // Promise reactions may have queued more ops: submit them now, inside this turn.
-        rt.drain_queue();
-        rt.flush_http();
-        if rt.driver.has_unsubmitted() {
-            rt.submit();
         }
     }
     let mut rt = cell.borrow_mut();
     if !rt.closing {
         rt.update_ref();
     }
-    drop(rt);
-    // SAFETY: closes the scope opened above.
-    unsafe { sys::napi_close_handle_scope(env, scope) };
+}
+
+/// One round of [`on_poll`]; returns whether to go on with another.
+///
+/// # Safety
+/// JS thread, inside a handle scope, the runtime not borrowed.
+unsafe fn poll_round(cell: &RuntimeCell, env: sys::napi_env, round: usize) -> bool {
+    let mut rt = cell.borrow_mut();
+    let reaped = rt.reap();
+    // What the HTTP engine's completions left to do (a receive to arm, a close).
+    rt.flush_http();
+    let pushed = rt.driver.has_unsubmitted();
+    if rt.closing {
+        rt.ready.clear();
+        rt.events.clear();
+        // SAFETY: JS thread inside the caller's handle scope.
+        unsafe { rt.segments.delivered() };
+        if rt.driver.in_flight() == 0 && rt.open_handles == 2 {
+            rt.close_handles();
+        } else {
+            rt.driver.clear_eventfd();
+        }
+        return false;
+    }
+    if reaped == 0 && rt.ready.is_empty() && rt.events.is_empty() && !pushed {
+        // Nothing now: clear the eventfd, then look again, so a completion that landed
+        // between the reap and the clear is not left without a wake-up.
+        // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's
+        // `reap`), and an unbounded look would spin on it.
+        rt.driver.clear_eventfd();
+        if rt.driver.has_ready() {
+            if round + 1 < MAX_ROUNDS {
+                return true;
+            }
+            // Still pending after this callback's rounds (task work that requeues itself:
+            // see the core's `reap`): come back on the loop's next turn, after the others.
+            rt.driver.signal_eventfd();
+        }
+        return false;
+    }
+    // The segments this round's stream events point into.
+    let mut data = ptr::null_mut();
+    if !rt.events.is_empty() {
+        // SAFETY: JS thread inside the caller's handle scope.
+        data = unsafe { rt.segments.table() };
+    }
+    while !rt.ready.is_empty() || !rt.events.is_empty() {
+        let n = rt.fill_results();
+        let m = rt.fill_events();
+        drop(rt);
+        // SAFETY: JS thread, inside the caller's handle scope; the runtime is not borrowed.
+        unsafe { deliver(cell, env, n, m, data) };
+        crate::http::delivered();
+        rt = cell.borrow_mut();
+    }
+    // SAFETY: JS thread inside the caller's handle scope; every event was delivered.
+    unsafe { rt.segments.delivered() };
+    if rt.closing || round + 1 >= MAX_ROUNDS {
+        return false;
+    }
+    // Promise reactions may have queued more ops: submit them now, inside this turn.
+    rt.drain_queue();
+    rt.flush_http();
+    if rt.driver.has_unsubmitted() {
+        rt.submit();
+    }
+    true
 }
