@@ -1,0 +1,49 @@
+// Receive memory of boros/net (issue 21 "Scale and memory", issue 24 item 9): received bytes
+// are handed to JS in bounded segments (crates/boros-node/src/runtime/segments.rs), not one
+// Buffer per round of completions. Each scenario runs in a child process on each backend
+// (fixtures/net-memory-child.mjs); node:net (the fallback) must pass the same checks.
+
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import test from 'ava'
+
+const child = fileURLToPath(new URL('./fixtures/net-memory-child.mjs', import.meta.url))
+
+function run(scenario, env) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [child, scenario], { env: { ...process.env, ...env } })
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d) => (out += d))
+    p.stderr.on('data', (d) => (err += d))
+    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000)
+    p.on('close', (code) => {
+      clearTimeout(timer)
+      const line = out.trim().split('\n').at(-1)
+      if (code !== 0 || !line) reject(new Error(`exit ${code}: ${err.slice(-2000)}`))
+      else resolve(JSON.parse(line))
+    })
+  })
+}
+
+for (const backend of ['io_uring', 'fallback']) {
+  const env = backend === 'fallback' ? { BOROS_BACKEND: 'fallback' } : {}
+  const name = backend === 'fallback' ? 'node:net' : 'io_uring'
+
+  test(`${backend}: kept chunks stay intact, and each pins at most one segment`, async (t) => {
+    const r = await run('segments', env)
+    t.is(r.backend, name)
+    t.true(r.bytes, 'every byte arrived')
+    t.deepEqual(r.mismatched, [], 'connections whose kept chunks differ from what was sent')
+    // Before segments, one retained view pinned its whole round (up to ~16 MiB here).
+    t.is(r.oversized, 0, `chunks whose ArrayBuffer is larger than 64 KiB and the chunk (largest: ${r.maxBufferKiB} KiB)`)
+  })
+
+  test(`${backend}: a transferred chunk's memory is never written again`, async (t) => {
+    const r = await run('transfer', env)
+    t.is(r.backend, name)
+    if (!r.transferred) t.log('the ArrayBuffer could not be transferred here: only delivery is checked')
+    t.true(r.ok, 'every message arrived intact')
+    t.true(r.untouched, 'the transferred memory kept its bytes')
+  })
+}
