@@ -36,7 +36,11 @@ for (const backend of ['io_uring', 'fallback']) {
     t.true(r.bytes, 'every byte arrived')
     t.deepEqual(r.mismatched, [], 'connections whose kept chunks differ from what was sent')
     // Before segments, one retained view pinned its whole round (up to ~16 MiB here).
-    t.is(r.oversized, 0, `chunks whose ArrayBuffer is larger than 64 KiB and the chunk (largest: ${r.maxBufferKiB} KiB)`)
+    t.is(
+      r.oversized,
+      0,
+      `chunks whose ArrayBuffer is larger than 64 KiB and the chunk (largest: ${r.maxBufferKiB} KiB)`
+    )
   })
 
   test(`${backend}: a transferred chunk's memory is never written again`, async (t) => {

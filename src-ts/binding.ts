@@ -130,7 +130,11 @@ function onComplete(n: number, m: number, segments: Buffer[] | undefined): void 
     if (handler === undefined) continue
     try {
       const result = events[e + wire.EVENT_RESULT]!
-      handler(result, result > 0 ? segments![events[e + wire.EVENT_SEGMENT]!] : undefined, events[e + wire.EVENT_OFFSET]!)
+      handler(
+        result,
+        result > 0 ? segments![events[e + wire.EVENT_SEGMENT]!] : undefined,
+        events[e + wire.EVENT_OFFSET]!
+      )
     } catch (err) {
       queueMicrotask(() => {
         throw err

@@ -131,7 +131,11 @@ impl Segments {
     ///
     /// # Safety
     /// JS thread, inside a handle scope. The memory is valid until the next call on `self`.
-    pub(crate) unsafe fn place(&mut self, len: usize, align: usize) -> Option<(u32, u32, &mut [u8])> {
+    pub(crate) unsafe fn place(
+        &mut self,
+        len: usize,
+        align: usize,
+    ) -> Option<(u32, u32, &mut [u8])> {
         if self.closed {
             return None;
         }
@@ -141,7 +145,9 @@ impl Segments {
             // SAFETY: as above.
             let index = unsafe { self.list(value) };
             // SAFETY: `data` is the new Buffer's `len` bytes; the table keeps it alive.
-            return Some((index, 0, unsafe { std::slice::from_raw_parts_mut(data, len) }));
+            return Some((index, 0, unsafe {
+                std::slice::from_raw_parts_mut(data, len)
+            }));
         }
         // SAFETY: per the contract.
         if unsafe { !self.current_fits(len, align) } {
