@@ -1,5 +1,5 @@
 // Receive memory of boros/net (issue 21 "Scale and memory", issue 24 item 9): received bytes
-// are handed to JS in bounded segments (crates/boros-node/src/runtime/segments.rs), not one
+// are handed to JS in bounded segments (crates/boros-node/src/segments.rs), not one
 // Buffer per round of completions. Each scenario runs in a child process on each backend
 // (fixtures/net-memory-child.mjs); node:net (the fallback) must pass the same checks.
 

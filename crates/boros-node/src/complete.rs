@@ -40,8 +40,8 @@ pub struct Finish<'a> {
     pub(crate) later: &'a mut Vec<Later>,
     /// Stream events `(stream, result, offset, segment)` for the façade (see `wire::event`).
     pub(crate) events: &'a mut Vec<crate::wire::event::Event>,
-    /// The Buffers stream events' bytes are copied into (see `runtime/segments.rs`).
-    pub(crate) segments: &'a mut crate::runtime::Segments,
+    /// The Buffers stream events' bytes are copied into (see `segments.rs`).
+    pub(crate) segments: &'a mut crate::segments::Segments,
 }
 
 impl Finish<'_> {

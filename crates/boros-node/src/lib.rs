@@ -33,5 +33,6 @@ mod pool_mem;
 mod queue;
 mod recv_group;
 mod runtime;
+mod segments;
 mod uv;
 pub mod wire;

@@ -130,7 +130,7 @@ pub mod event {
     /// Receive: where the bytes start in their segment.
     pub const OFFSET: usize = 2;
     /// Receive: the segment (a Buffer) the bytes are in: its index in the array of segments
-    /// delivered with the batch (see `runtime/segments.rs`).
+    /// delivered with the batch (see `segments.rs`).
     pub const SEGMENT: usize = 3;
     /// Numbers per event.
     pub const FIELDS: usize = 4;

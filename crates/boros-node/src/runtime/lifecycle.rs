@@ -93,7 +93,7 @@ pub unsafe fn init(
         later: Vec::new(),
         events: Vec::new(),
         // SAFETY: the JS thread, inside the caller's (init's) handle scope.
-        segments: unsafe { super::Segments::new(env) },
+        segments: unsafe { crate::segments::Segments::new(env) },
         unreferenced: std::collections::HashSet::new(),
         chunk_streams: Vec::new(),
         pools: Default::default(),

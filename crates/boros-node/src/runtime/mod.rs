@@ -28,11 +28,10 @@ use std::ptr;
 
 mod deliver;
 mod lifecycle;
-mod segments;
 
+use crate::segments::Segments;
 use deliver::deliver;
 pub use lifecycle::init;
-pub(crate) use segments::Segments;
 
 /// Rounds of reap -> JS -> submit done inside one poll callback before yielding to libuv.
 const MAX_ROUNDS: usize = 16;

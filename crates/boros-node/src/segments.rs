@@ -58,7 +58,7 @@ pub(crate) struct Segments {
 impl Segments {
     /// # Safety
     /// JS thread of `env`, inside a handle scope.
-    pub(super) unsafe fn new(env: sys::napi_env) -> Self {
+    pub(crate) unsafe fn new(env: sys::napi_env) -> Self {
         let mut table = ptr::null_mut();
         let mut r = ptr::null_mut();
         // SAFETY: per the contract.
@@ -80,7 +80,7 @@ impl Segments {
     ///
     /// # Safety
     /// JS thread, inside a handle scope.
-    pub(super) unsafe fn table(&self) -> sys::napi_value {
+    pub(crate) unsafe fn table(&self) -> sys::napi_value {
         let mut v = ptr::null_mut();
         // SAFETY: per the contract; the reference is alive while `self` is.
         unsafe { sys::napi_get_reference_value(self.env, self.table, &mut v) };
@@ -92,7 +92,7 @@ impl Segments {
     ///
     /// # Safety
     /// JS thread, inside a handle scope.
-    pub(super) unsafe fn delivered(&mut self) {
+    pub(crate) unsafe fn delivered(&mut self) {
         if self.listed == 0 {
             return;
         }
@@ -224,7 +224,7 @@ impl Segments {
     ///
     /// # Safety
     /// JS thread of the env (teardown included).
-    pub(super) unsafe fn drop_current(&mut self) {
+    pub(crate) unsafe fn drop_current(&mut self) {
         if let Some(c) = self.current.take() {
             // SAFETY: the reference belongs to this env and is deleted once.
             unsafe { sys::napi_delete_reference(self.env, c.buffer) };
@@ -235,7 +235,7 @@ impl Segments {
     ///
     /// # Safety
     /// JS thread of the env.
-    pub(super) unsafe fn close(&mut self) {
+    pub(crate) unsafe fn close(&mut self) {
         self.closed = true;
         // SAFETY: per the contract.
         unsafe { self.drop_current() };
@@ -245,7 +245,7 @@ impl Segments {
     ///
     /// # Safety
     /// JS thread of the env, once.
-    pub(super) unsafe fn release(&mut self) {
+    pub(crate) unsafe fn release(&mut self) {
         // SAFETY: per the contract.
         unsafe {
             self.drop_current();
