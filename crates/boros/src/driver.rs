@@ -123,6 +123,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
     pub fn stats(&self) -> Stats {
         Stats {
             in_flight: self.ops.len() as u64,
+            orphans: self.ops.leftovers.orphans,
+            leftovers_closed: self.ops.leftovers.closed,
             ..self.ring.stats
         }
     }
@@ -295,6 +297,45 @@ impl<O: ?Sized + OpCode> Driver<O> {
         Ok(true)
     }
 
+    /// Gives up on an op: its owner will never take its result. The driver asks the kernel
+    /// to cancel it, keeps it (and every byte it lent the kernel) until its final CQE, hands
+    /// none of its CQEs to a sink, and releases what they bring back itself: a descriptor
+    /// or filled direct slot ([`OpCode::leftover`](crate::op::OpCode::leftover)), provided
+    /// buffers. Then the op is dropped. Returns false if the op already completed.
+    pub fn abandon(&mut self, key: OpKey) -> Result<bool, PushError> {
+        if !self.ops.abandon(key) {
+            return Ok(false);
+        }
+        self.cancel(key)
+    }
+
+    /// Releases what a CQE (`result`, `flags`) of an op brought back, when its host got the
+    /// CQE but nobody will take it (a completed op whose owner went away before it looked, a
+    /// multishot item never taken): as [`abandon`](Self::abandon) does for CQEs still to come.
+    /// `op` is the op, or `None` for a multishot op still in flight under `key`.
+    pub fn discard(&mut self, key: OpKey, op: Option<&O>, result: i32, flags: u32) {
+        match op {
+            Some(op) => self.ops.leftovers.release(op, result, flags, &self.groups),
+            None => {
+                self.ops.release_live(key, result, flags, &self.groups);
+            }
+        }
+        self.close_leftover_slots();
+    }
+
+    /// Queues the closes of direct slots abandoned ops filled; their CQEs free the slots.
+    fn close_leftover_slots(&mut self) {
+        while let Some(slot) = self.ops.leftovers.slots.pop() {
+            let entry = opcode::Close::new(types::Fixed(slot))
+                .build()
+                .user_data(crate::inflight::LEFTOVER_CLOSE_TAG | slot as u64);
+            if self.push_entries(&[entry], 0).is_err() {
+                // A dead ring: its file table goes with it.
+                self.ops.leftovers.slots.clear();
+            }
+        }
+    }
+
     /// Asks the kernel to cancel every op in flight.
     pub fn cancel_all(&mut self) -> Result<(), PushError> {
         let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
@@ -389,12 +430,25 @@ impl<O: ?Sized + OpCode> Driver<O> {
                 && self.ring.kernel_pending();
             if !more && self.ring.backlog_len() == 0 {
                 self.apply_releases();
+                if !self.ops.leftovers.slots.is_empty() && self.dead.is_none() {
+                    self.close_leftover_slots();
+                }
                 if self.groups.has_retiring() {
                     self.groups.retire(&self.ring.uring.submitter());
                 }
                 return Ok(delivered);
             }
         }
+    }
+
+    /// As [`reap`](Self::reap), each CQE going to its op's own step with `host` as context
+    /// ([`Complete`](crate::Complete): `update` while a multishot op stays in flight,
+    /// `complete` at the final CQE).
+    pub fn reap_into<H: ?Sized>(&mut self, host: &mut H) -> io::Result<usize>
+    where
+        O: crate::Complete<H>,
+    {
+        self.reap(crate::finish_into(host))
     }
 
     fn drain(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
@@ -419,6 +473,10 @@ impl<O: ?Sized + OpCode> Driver<O> {
             Dispatched::Final => {
                 self.ring.stats.ops_completed += 1;
                 1
+            }
+            Dispatched::Orphan => {
+                self.ring.stats.ops_completed += 1;
+                0
             }
         }
     }

@@ -60,6 +60,16 @@ impl BufGroups {
         }
     }
 
+    /// Gives back to the kernel the provided buffers a CQE of group `bgid` carries (its first
+    /// buffer `bid`, `result` bytes), for a CQE nobody takes (an abandoned receive).
+    pub(crate) fn recycle(&self, bgid: Option<u16>, bid: u16, result: i32) {
+        let Some(bgid) = bgid else { return };
+        if let Some(r) = self.all().find(|r| r.bgid() == bgid) {
+            // Leased and dropped at once: each lease publishes its buffer again.
+            drop(r.lease_run(Some((bgid, bid)), result.max(1)));
+        }
+    }
+
     /// Whether some group waits for its users to finish.
     pub(crate) fn has_retiring(&self) -> bool {
         !self.retiring.is_empty()
