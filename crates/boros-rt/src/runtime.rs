@@ -11,7 +11,7 @@
 use crate::task::{Abort, JoinHandle, JoinSet, JoinState, Task, TaskFuture};
 use boros::op::{self, OpCode};
 use boros::slab::Slab;
-use boros::{Config, Driver, OpKey, SetupError};
+use boros::{Complete, Config, Cqe, Driver, OpKey, SetupError};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -25,8 +25,6 @@ use std::{fmt, io};
 
 /// The task id of the future given to `block_on` (it is not in the task slab).
 pub(crate) const MAIN_TASK: u64 = u64::MAX;
-/// The token of the read on the wake-up eventfd.
-const WAKE_TOKEN: u64 = u64::MAX;
 
 thread_local! {
     /// The runtime whose `block_on` is running on this thread.
@@ -149,7 +147,9 @@ pub(crate) enum Waiter {
     Other(Waker),
 }
 
-/// The state of one op the runtime pushed, keyed by the op's token.
+/// The state of one op the runtime pushed and a future awaits, keyed by the op's token. An
+/// op whose future was dropped has no slot: the driver owns it to its final CQE
+/// ([`Driver::abandon`](boros::Driver::abandon)) and releases what it brings back.
 pub(crate) enum Slot {
     /// In flight; who awaits it.
     Waiting(Waiter),
@@ -157,31 +157,132 @@ pub(crate) enum Slot {
     Done {
         result: i32,
         flags: u32,
-        op: Box<dyn OpCode>,
+        op: Box<dyn RtOp>,
     },
-    /// Its future was dropped while in flight: the driver keeps the op until the final CQE,
-    /// then the runtime runs the action and drops the op. For a multishot op the action
-    /// also runs on every non-final CQE (closing the descriptors of a dropped accept stream).
-    Abandoned(Abandon),
     /// A multishot op: its CQEs, `(result, flags)`, queue up for the stream awaiting them;
-    /// `ended` once the final CQE is in.
+    /// `ended` holds the op once its final CQE is in.
     Stream {
         items: VecDeque<(i32, u32)>,
         waker: Waiter,
-        ended: bool,
+        ended: Option<Box<dyn RtOp>>,
     },
 }
 
-/// What to do with the result of an op nobody awaits any more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Abandon {
-    /// Nothing: drop the op (and its buffers).
-    Nothing,
-    /// The result is a new descriptor: close it.
-    CloseFd,
-    /// A direct open into this file slot: close the slot if the open succeeded (the driver
-    /// frees the slot, at the failed open's CQE or at the close's).
-    CloseFixed(u32),
+/// An op as this runtime hosts it: it finishes itself ([`Complete`]) into the reap's
+/// [`Reaper`], storing its result in its future's [`Slot`] and waking the future's task.
+pub(crate) trait RtOp: for<'a> Complete<Reaper<'a>> {}
+
+impl<T: ?Sized + for<'a> Complete<Reaper<'a>>> RtOp for T {}
+
+/// What an op finishes into during a reap: the op slots, the wakers to call afterwards.
+pub(crate) struct Reaper<'a> {
+    core: &'a Core,
+    ops: &'a mut Slab<Slot>,
+    wakers: &'a mut Vec<Waker>,
+    /// Ops handed back that nobody awaits (a stale token): dropped after the reap.
+    graveyard: &'a mut Vec<Box<dyn RtOp>>,
+    delivered: u64,
+}
+
+impl Reaper<'_> {
+    fn wake(&mut self, w: Waiter) {
+        match w {
+            Waiter::Nobody => {}
+            Waiter::Task(id) => self.core.schedule(id),
+            Waiter::Other(w) => self.wakers.push(w),
+        }
+    }
+}
+
+/// A core op as a future's op: the op itself (`repr(transparent)`, so the future gets the
+/// box back as `Box<T>`), finishing into its slot.
+#[repr(transparent)]
+pub(crate) struct Hosted<T>(pub(crate) T);
+
+// SAFETY: delegates to `T`, whose memory this wrapper owns (it is `T`).
+unsafe impl<T: OpCode> OpCode for Hosted<T> {
+    fn entry(&mut self) -> boros::io_uring::squeue::Entry {
+        self.0.entry()
+    }
+    fn buf_group(&self) -> Option<u16> {
+        self.0.buf_group()
+    }
+    fn file_slot(&self) -> Option<op::SlotUse> {
+        self.0.file_slot()
+    }
+    fn leftover(&self, result: i32) -> op::Leftover {
+        self.0.leftover(result)
+    }
+}
+
+impl<T: OpCode> Complete<Reaper<'_>> for Hosted<T> {
+    fn update(&mut self, cqe: &Cqe, r: &mut Reaper<'_>) {
+        r.delivered += 1;
+        if let Some(Slot::Stream { items, waker, .. }) = r.ops.get_mut(cqe.token) {
+            items.push_back((cqe.result, cqe.flags));
+            let w = std::mem::replace(waker, Waiter::Nobody);
+            r.wake(w);
+        }
+    }
+
+    fn complete(self: Box<Self>, cqe: &Cqe, r: &mut Reaper<'_>) {
+        r.delivered += 1;
+        let (result, flags) = (cqe.result, cqe.flags);
+        match r.ops.get_mut(cqe.token) {
+            Some(slot @ Slot::Waiting(_)) => {
+                let done = Slot::Done {
+                    result,
+                    flags,
+                    op: self,
+                };
+                if let Slot::Waiting(w) = std::mem::replace(slot, done) {
+                    r.wake(w);
+                }
+            }
+            Some(Slot::Stream {
+                items,
+                waker,
+                ended,
+            }) => {
+                items.push_back((result, flags));
+                *ended = Some(self);
+                let w = std::mem::replace(waker, Waiter::Nobody);
+                r.wake(w);
+            }
+            _ => r.graveyard.push(self),
+        }
+    }
+}
+
+impl<T> Hosted<T> {
+    /// The op back from a box of the runtime's ops, as the type its future pushed.
+    pub(crate) fn unwrap_box(op: Box<dyn RtOp>) -> Option<Box<T>>
+    where
+        T: OpCode,
+    {
+        let any: Box<dyn std::any::Any> = op;
+        let hosted = any.downcast::<Hosted<T>>().ok()?;
+        // SAFETY: `Hosted<T>` is `repr(transparent)` over `T`: same layout and alignment, so
+        // the allocation is a valid `Box<T>`.
+        Some(unsafe { Box::from_raw(Box::into_raw(hosted).cast::<T>()) })
+    }
+}
+
+/// The read kept in flight on the wake-up eventfd: its completion re-arms it on the next wait.
+struct WakeRead(op::Read<Box<[u8]>>);
+
+// SAFETY: delegates to `op::Read`, which owns its buffer.
+unsafe impl OpCode for WakeRead {
+    fn entry(&mut self) -> boros::io_uring::squeue::Entry {
+        self.0.entry()
+    }
+}
+
+impl Complete<Reaper<'_>> for WakeRead {
+    fn complete(self: Box<Self>, _: &Cqe, r: &mut Reaper<'_>) {
+        r.core.wake_armed.set(false);
+        r.graveyard.push(self);
+    }
 }
 
 /// Counters of one runtime.
@@ -198,7 +299,8 @@ pub struct RuntimeStats {
     /// Ops whose future was dropped while they were in flight, and whose final CQE has
     /// since come back (the op and its buffers were freed then, not before).
     pub orphans: u64,
-    /// Descriptors the runtime closed because the future that opened them was dropped.
+    /// Descriptors (and direct slots) closed because the future that opened them was
+    /// dropped (the core's leftovers, `boros::Stats::leftovers_closed`).
     pub orphan_fds_closed: u64,
     /// Wake-ups that came from other threads.
     pub remote_wakes: u64,
@@ -210,7 +312,7 @@ pub struct RuntimeStats {
 
 /// The runtime's state, shared by the loop, its tasks and its op futures.
 pub(crate) struct Core {
-    pub(crate) driver: RefCell<Driver>,
+    pub(crate) driver: RefCell<Driver<dyn RtOp>>,
     pub(crate) ops: RefCell<Slab<Slot>>,
     tasks: RefCell<Slab<Rc<Task>>>,
     queue: RefCell<VecDeque<u64>>,
@@ -218,9 +320,7 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     wake_armed: Cell<bool>,
     /// Ops the driver handed back that nobody awaits: dropped after the reap, outside any borrow.
-    graveyard: RefCell<Vec<Box<dyn OpCode>>>,
-    /// Actions of abandoned ops, run after the reap: `(action, result)`.
-    after_reap: RefCell<Vec<(Abandon, i32)>>,
+    graveyard: RefCell<Vec<Box<dyn RtOp>>>,
     stats: Cell<RuntimeStats>,
     /// The task being polled and its waker's identity (data and vtable pointers), while the
     /// loop polls it: an op polled with exactly that waker records the task id (see [`Waiter`]).
@@ -251,15 +351,6 @@ impl Drop for Polling<'_> {
 }
 
 impl Core {
-    /// Schedules a task of this runtime at once; another waker is woken after the reap.
-    fn wake_waiter(&self, w: Waiter, wakers: &mut Vec<Waker>) {
-        match w {
-            Waiter::Nobody => {}
-            Waiter::Task(id) => self.schedule(id),
-            Waiter::Other(w) => wakers.push(w),
-        }
-    }
-
     /// Records who polls an op: the task itself when `task` is `Some` (see
     /// [`polling_task`](Self::polling_task)), else a clone of the waker (unless it already
     /// holds one that wakes the same).
@@ -281,7 +372,7 @@ impl Core {
     }
 
     fn new(config: &Config) -> Result<Rc<Self>, SetupError> {
-        let driver = Driver::with_config(config)?;
+        let driver = Driver::build(config)?;
         // SAFETY: eventfd takes no pointers; the result is checked.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
         if fd < 0 {
@@ -306,7 +397,6 @@ impl Core {
             }),
             wake_armed: Cell::new(false),
             graveyard: RefCell::new(Vec::new()),
-            after_reap: RefCell::new(Vec::new()),
             stats: Cell::new(RuntimeStats::default()),
             polling: Cell::new(None),
         }))
@@ -321,6 +411,8 @@ impl Core {
     pub(crate) fn stats(&self) -> RuntimeStats {
         let mut s = self.stats.get();
         s.driver = self.driver.borrow().stats();
+        s.orphans = s.driver.orphans;
+        s.orphan_fds_closed = s.driver.leftovers_closed;
         s.tasks = self.tasks.borrow().len() as u64;
         s.remote_wakes = self.shared.remote_wakes.load(Ordering::Relaxed);
         s
@@ -427,7 +519,7 @@ impl Core {
             vec![0u8; 8].into_boxed_slice(),
             op::CURRENT_POSITION,
         );
-        self.driver.borrow_mut().push(Box::new(read), WAKE_TOKEN)?;
+        self.driver.borrow_mut().push(Box::new(WakeRead(read)), 0)?;
         self.wake_armed.set(true);
         Ok(())
     }
@@ -451,114 +543,37 @@ impl Core {
         self.reap()
     }
 
-    /// Phase 3: every completion goes to its op's slot; the op's task is woken.
+    /// Phase 3: every op finishes itself into its slot ([`Hosted`]); its task is woken.
     fn reap(&self) -> io::Result<()> {
         let mut wakers: Vec<Waker> = Vec::new();
-        let mut delivered = 0u64;
-        let mut orphans = 0u64;
-        self.driver.borrow_mut().reap(boros::completions(|c| {
-            let token = c.token;
-            let (result, flags) = (c.result, c.flags);
-            let op = c.into_op();
-            if token == WAKE_TOKEN {
-                if let Some(op) = op {
-                    self.wake_armed.set(false);
-                    self.graveyard.borrow_mut().push(op);
-                }
-                return;
-            }
-            delivered += 1;
+        let mut graveyard = std::mem::take(&mut *self.graveyard.borrow_mut());
+        let delivered = {
             let mut ops = self.ops.borrow_mut();
-            let Some(op) = op else {
-                // A non-final CQE of a multishot op.
-                match ops.get_mut(token) {
-                    Some(Slot::Stream { items, waker, .. }) => {
-                        items.push_back((result, flags));
-                        self.wake_waiter(std::mem::replace(waker, Waiter::Nobody), &mut wakers);
-                    }
-                    Some(Slot::Abandoned(action)) if *action != Abandon::Nothing => {
-                        self.after_reap.borrow_mut().push((*action, result));
-                    }
-                    _ => {}
-                }
-                return;
+            let mut reaper = Reaper {
+                core: self,
+                ops: &mut ops,
+                wakers: &mut wakers,
+                graveyard: &mut graveyard,
+                delivered: 0,
             };
-            match ops.get_mut(token) {
-                Some(slot @ Slot::Waiting(_)) => {
-                    if let Slot::Waiting(w) =
-                        std::mem::replace(slot, Slot::Done { result, flags, op })
-                    {
-                        self.wake_waiter(w, &mut wakers);
-                    }
-                }
-                Some(Slot::Stream {
-                    items,
-                    waker,
-                    ended,
-                }) => {
-                    items.push_back((result, flags));
-                    *ended = true;
-                    self.wake_waiter(std::mem::replace(waker, Waiter::Nobody), &mut wakers);
-                    self.graveyard.borrow_mut().push(op);
-                }
-                Some(Slot::Abandoned(action)) => {
-                    let action = *action;
-                    ops.remove(token);
-                    orphans += 1;
-                    if action != Abandon::Nothing {
-                        self.after_reap.borrow_mut().push((action, result));
-                    }
-                    self.graveyard.borrow_mut().push(op);
-                }
-                _ => self.graveyard.borrow_mut().push(op),
-            }
-        }))?;
-        self.bump(|s| {
-            s.completions += delivered;
-            s.orphans += orphans;
-        });
+            self.driver.borrow_mut().reap_into(&mut reaper)?;
+            reaper.delivered
+        };
+        self.bump(|s| s.completions += delivered);
         for w in wakers {
             w.wake();
         }
-        let dead = std::mem::take(&mut *self.graveyard.borrow_mut());
-        drop(dead);
-        let actions = std::mem::take(&mut *self.after_reap.borrow_mut());
-        for (action, result) in actions {
-            self.run_abandon(action, result);
-        }
+        drop(graveyard.drain(..));
+        // Keep the vector's capacity for the next reap.
+        *self.graveyard.borrow_mut() = graveyard;
         Ok(())
     }
 
-    /// Cleans up after an op whose future is gone, once its final CQE is in.
-    pub(crate) fn run_abandon(&self, action: Abandon, result: i32) {
-        match action {
-            Abandon::Nothing => {}
-            Abandon::CloseFd => {
-                if result >= 0 {
-                    // SAFETY: the op opened this descriptor for a future that no longer
-                    // exists: nobody else has it.
-                    unsafe { libc::close(result) };
-                    self.bump(|s| s.orphan_fds_closed += 1);
-                }
-            }
-            // The driver frees the slot: at a failed open's CQE, or at this close's.
-            Abandon::CloseFixed(slot) => {
-                if result >= 0 {
-                    self.push_detached(op::Close::new(op::Target::Fixed(slot)), Abandon::Nothing);
-                }
-            }
-        }
-    }
-
-    /// Pushes an op nobody awaits; `action` runs after its final CQE.
-    pub(crate) fn push_detached<T: OpCode>(&self, op: T, action: Abandon) {
-        let token = self
-            .ops
-            .borrow_mut()
-            .insert(Slot::Abandoned(action))
-            .as_u64();
-        if self.driver.borrow_mut().push(Box::new(op), token).is_err() {
-            self.ops.borrow_mut().remove(token);
+    /// Pushes an op nobody awaits (a close on drop): the driver drops it at its final CQE.
+    pub(crate) fn push_detached<T: OpCode>(&self, op: T) {
+        let mut driver = self.driver.borrow_mut();
+        if let Ok(key) = driver.push(Box::new(Hosted(op)), u64::MAX) {
+            driver.detach(key);
         }
     }
 
@@ -570,7 +585,7 @@ impl Core {
     /// Pushes an op with its slot in the given initial state.
     pub(crate) fn push_as<T: OpCode>(&self, op: T, slot: Slot) -> io::Result<(u64, OpKey)> {
         let token = self.ops.borrow_mut().insert(slot).as_u64();
-        match self.driver.borrow_mut().push(Box::new(op), token) {
+        match self.driver.borrow_mut().push(Box::new(Hosted(op)), token) {
             Ok(key) => Ok((token, key)),
             Err(e) => {
                 self.ops.borrow_mut().remove(token);

@@ -303,10 +303,16 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// or filled direct slot ([`OpCode::leftover`](crate::op::OpCode::leftover)), provided
     /// buffers. Then the op is dropped. Returns false if the op already completed.
     pub fn abandon(&mut self, key: OpKey) -> Result<bool, PushError> {
-        if !self.ops.abandon(key) {
+        if !self.detach(key) {
             return Ok(false);
         }
         self.cancel(key)
+    }
+
+    /// As [`abandon`](Self::abandon), without the cancel: the op runs to its end (a close
+    /// nobody waits for). Returns false if the op already completed.
+    pub fn detach(&mut self, key: OpKey) -> bool {
+        self.ops.abandon(key)
     }
 
     /// Releases what a CQE (`result`, `flags`) of an op brought back, when its host got the
