@@ -452,9 +452,9 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// `complete` at the final CQE).
     pub fn reap_into<H: ?Sized>(&mut self, host: &mut H) -> io::Result<usize>
     where
-        O: crate::Complete<H>,
+        O: crate::complete::Complete<H>,
     {
-        self.reap(crate::finish_into(host))
+        self.reap(crate::complete::finish_into(host))
     }
 
     fn drain(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
