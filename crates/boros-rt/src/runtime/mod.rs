@@ -11,20 +11,30 @@
 use crate::task::{Abort, JoinHandle, JoinSet, JoinState, Task, TaskFuture};
 use boros::op::{self, OpCode};
 use boros::slab::Slab;
-use boros::{Complete, Config, Cqe, Driver, OpKey, SetupError};
+use boros::{Config, Driver, OpKey, SetupError};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::pin::pin;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
-use std::{fmt, io};
+use std::task::{Context, Waker};
 
 /// The task id of the future given to `block_on` (it is not in the task slab).
 pub(crate) const MAIN_TASK: u64 = u64::MAX;
+
+mod api;
+mod handle;
+mod slots;
+mod wake;
+
+pub use api::{ring_info, spawn, spawn_local, stats, yield_now, YieldNow};
+pub use handle::{block_on, Runtime};
+use slots::WakeRead;
+pub(crate) use slots::{Hosted, Reaper, RtOp, Slot, Waiter};
+pub(crate) use wake::{Shared, TaskWaker};
 
 thread_local! {
     /// The runtime whose `block_on` is running on this thread.
@@ -74,214 +84,6 @@ fn check_current_at(core: *const (), what: &str) {
             "boros-rt: {what} was polled outside of Runtime::block_on: it can only complete \
              while the runtime that started it is running"
         ),
-    }
-}
-
-/// The part of a runtime other threads see: wake-ups queued for it, and the eventfd that
-/// interrupts its wait.
-pub(crate) struct Shared {
-    remote: Mutex<Vec<u64>>,
-    /// Set while the loop is (about to be) blocked in `io_uring_enter`.
-    sleeping: AtomicBool,
-    /// A blocking eventfd; the loop keeps a read on it in flight while it waits.
-    wake_fd: OwnedFd,
-    remote_wakes: AtomicU64,
-}
-
-impl Shared {
-    fn wake_remote(&self, id: u64) {
-        self.remote
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(id);
-        self.remote_wakes.fetch_add(1, Ordering::Relaxed);
-        // Pairs with the loop's `sleeping.store(true)` followed by its look at `remote`:
-        // either the loop sees our id, or we see it sleeping and interrupt the wait.
-        if self.sleeping.load(Ordering::SeqCst) {
-            let v: u64 = 1;
-            // SAFETY: writes 8 bytes from a local u64 to an eventfd this struct owns; a
-            // failure (counter overflow) leaves the fd readable, which is all we need.
-            unsafe { libc::write(self.wake_fd.as_raw_fd(), (&v as *const u64).cast(), 8) };
-        }
-    }
-}
-
-/// What a task's [`Waker`] holds: the task's id and its runtime's shared part. `Send + Sync`:
-/// a wake from the runtime's own thread goes straight to the run queue, a wake from any
-/// other thread goes through [`Shared`] and the eventfd.
-pub(crate) struct TaskWaker {
-    pub(crate) id: u64,
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref()
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let local = CURRENT
-            .try_with(|c| match &*c.borrow() {
-                Some(core) if Arc::ptr_eq(&core.shared, &self.shared) => {
-                    core.schedule(self.id);
-                    true
-                }
-                _ => false,
-            })
-            .unwrap_or(false);
-        if !local {
-            self.shared.wake_remote(self.id);
-        }
-    }
-}
-
-/// Who waits for an op's completion.
-pub(crate) enum Waiter {
-    /// Not polled yet.
-    Nobody,
-    /// The task (or `MAIN_TASK`) of this runtime that polled the op with its own waker: the
-    /// completion schedules it directly (no waker clone, no atomic reference count, no
-    /// thread-local look-up).
-    Task(u64),
-    /// Any other waker (a combinator's, a foreign executor's).
-    Other(Waker),
-}
-
-/// The state of one op the runtime pushed and a future awaits, keyed by the op's token. An
-/// op whose future was dropped has no slot: the driver owns it to its final CQE
-/// ([`Driver::abandon`](boros::Driver::abandon)) and releases what it brings back.
-pub(crate) enum Slot {
-    /// In flight; who awaits it.
-    Waiting(Waiter),
-    /// The final CQE arrived; the op is back, with its buffers.
-    Done {
-        result: i32,
-        flags: u32,
-        op: Box<dyn RtOp>,
-    },
-    /// A multishot op: its CQEs, `(result, flags)`, queue up for the stream awaiting them;
-    /// `ended` holds the op once its final CQE is in.
-    Stream {
-        items: VecDeque<(i32, u32)>,
-        waker: Waiter,
-        ended: Option<Box<dyn RtOp>>,
-    },
-}
-
-/// An op as this runtime hosts it: it finishes itself ([`Complete`]) into the reap's
-/// [`Reaper`], storing its result in its future's [`Slot`] and waking the future's task.
-pub(crate) trait RtOp: for<'a> Complete<Reaper<'a>> {}
-
-impl<T: ?Sized + for<'a> Complete<Reaper<'a>>> RtOp for T {}
-
-/// What an op finishes into during a reap: the op slots, the wakers to call afterwards.
-pub(crate) struct Reaper<'a> {
-    core: &'a Core,
-    ops: &'a mut Slab<Slot>,
-    wakers: &'a mut Vec<Waker>,
-    /// Ops handed back that nobody awaits (a stale token): dropped after the reap.
-    graveyard: &'a mut Vec<Box<dyn RtOp>>,
-    delivered: u64,
-}
-
-impl Reaper<'_> {
-    fn wake(&mut self, w: Waiter) {
-        match w {
-            Waiter::Nobody => {}
-            Waiter::Task(id) => self.core.schedule(id),
-            Waiter::Other(w) => self.wakers.push(w),
-        }
-    }
-}
-
-/// A core op as a future's op: the op itself (`repr(transparent)`, so the future gets the
-/// box back as `Box<T>`), finishing into its slot.
-#[repr(transparent)]
-pub(crate) struct Hosted<T>(pub(crate) T);
-
-// SAFETY: delegates to `T`, whose memory this wrapper owns (it is `T`).
-unsafe impl<T: OpCode> OpCode for Hosted<T> {
-    fn entry(&mut self) -> boros::io_uring::squeue::Entry {
-        self.0.entry()
-    }
-    fn buf_group(&self) -> Option<u16> {
-        self.0.buf_group()
-    }
-    fn file_slot(&self) -> Option<op::SlotUse> {
-        self.0.file_slot()
-    }
-    fn leftover(&self, result: i32) -> op::Leftover {
-        self.0.leftover(result)
-    }
-}
-
-impl<T: OpCode> Complete<Reaper<'_>> for Hosted<T> {
-    fn update(&mut self, cqe: &Cqe, r: &mut Reaper<'_>) {
-        r.delivered += 1;
-        if let Some(Slot::Stream { items, waker, .. }) = r.ops.get_mut(cqe.token) {
-            items.push_back((cqe.result, cqe.flags));
-            let w = std::mem::replace(waker, Waiter::Nobody);
-            r.wake(w);
-        }
-    }
-
-    fn complete(self: Box<Self>, cqe: &Cqe, r: &mut Reaper<'_>) {
-        r.delivered += 1;
-        let (result, flags) = (cqe.result, cqe.flags);
-        match r.ops.get_mut(cqe.token) {
-            Some(slot @ Slot::Waiting(_)) => {
-                let done = Slot::Done {
-                    result,
-                    flags,
-                    op: self,
-                };
-                if let Slot::Waiting(w) = std::mem::replace(slot, done) {
-                    r.wake(w);
-                }
-            }
-            Some(Slot::Stream {
-                items,
-                waker,
-                ended,
-            }) => {
-                items.push_back((result, flags));
-                *ended = Some(self);
-                let w = std::mem::replace(waker, Waiter::Nobody);
-                r.wake(w);
-            }
-            _ => r.graveyard.push(self),
-        }
-    }
-}
-
-impl<T> Hosted<T> {
-    /// The op back from a box of the runtime's ops, as the type its future pushed.
-    pub(crate) fn unwrap_box(op: Box<dyn RtOp>) -> Option<Box<T>>
-    where
-        T: OpCode,
-    {
-        let any: Box<dyn std::any::Any> = op;
-        let hosted = any.downcast::<Hosted<T>>().ok()?;
-        // SAFETY: `Hosted<T>` is `repr(transparent)` over `T`: same layout and alignment, so
-        // the allocation is a valid `Box<T>`.
-        Some(unsafe { Box::from_raw(Box::into_raw(hosted).cast::<T>()) })
-    }
-}
-
-/// The read kept in flight on the wake-up eventfd: its completion re-arms it on the next wait.
-struct WakeRead(op::Read<Box<[u8]>>);
-
-// SAFETY: delegates to `op::Read`, which owns its buffer.
-unsafe impl OpCode for WakeRead {
-    fn entry(&mut self) -> boros::io_uring::squeue::Entry {
-        self.0.entry()
-    }
-}
-
-impl Complete<Reaper<'_>> for WakeRead {
-    fn complete(self: Box<Self>, _: &Cqe, r: &mut Reaper<'_>) {
-        r.core.wake_armed.set(false);
-        r.graveyard.push(self);
     }
 }
 
@@ -610,155 +412,6 @@ impl Core {
     }
 }
 
-/// A runtime: one io_uring, its run queue and its tasks, on the thread that made it.
-///
-/// Tasks are not `Send` (they never leave this thread); wakers are, and a wake from another
-/// thread interrupts the loop's wait. One runtime runs per thread at a time: `block_on` panics
-/// if another one is already running on the thread.
-///
-/// ```no_run
-/// let rt = boros_rt::Runtime::new()?;
-/// let text = rt.block_on(async { boros_rt::fs::read("/etc/hostname").await })?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct Runtime {
-    core: Rc<Core>,
-}
-
-impl fmt::Debug for Runtime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime")
-            .field("stats", &self.core.stats())
-            .finish()
-    }
-}
-
-impl Runtime {
-    /// A runtime on a ring with [`Config::default`].
-    pub fn new() -> Result<Self, SetupError> {
-        Self::with_config(&Config::default())
-    }
-
-    /// A runtime on a ring built from `config`.
-    pub fn with_config(config: &Config) -> Result<Self, SetupError> {
-        Ok(Self {
-            core: Core::new(config)?,
-        })
-    }
-
-    /// Runs `future` to completion on this thread, with every task spawned meanwhile.
-    /// Returns when `future` completes; tasks still pending stay in the runtime (a later
-    /// `block_on` runs them on) until the runtime is dropped.
-    ///
-    /// # Panics
-    /// If a runtime is already running on this thread, or the ring fails (an
-    /// `io_uring_enter` error other than `EINTR`/`EBUSY`, which the driver handles).
-    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _guard = Enter::new(&self.core);
-        let core = &*self.core;
-        let mut future = pin!(future);
-        let waker = Waker::from(Arc::new(TaskWaker {
-            id: MAIN_TASK,
-            shared: core.shared.clone(),
-        }));
-        let mut cx = Context::from_waker(&waker);
-        core.main_woken.set(true);
-        loop {
-            core.bump(|s| s.ticks += 1);
-            // Phase 1: run what is ready.
-            core.drain_remote();
-            if core.main_woken.replace(false) {
-                core.bump(|s| s.polls += 1);
-                let polling = Polling::start(core, MAIN_TASK, &waker);
-                let poll = future.as_mut().poll(&mut cx);
-                drop(polling);
-                if let Poll::Ready(v) = poll {
-                    return v;
-                }
-            }
-            let ready = core.queue.borrow().len();
-            for _ in 0..ready {
-                let Some(id) = core.queue.borrow_mut().pop_front() else {
-                    break;
-                };
-                core.run_task(id);
-            }
-            // Phases 2 and 3.
-            if let Err(e) = core.turn_io() {
-                panic!("boros-rt: the ring failed: {e}");
-            }
-        }
-    }
-
-    /// Spawns a task on this runtime; it runs during `block_on`.
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        self.core.spawn(future)
-    }
-
-    /// The runtime's counters.
-    pub fn stats(&self) -> RuntimeStats {
-        self.core.stats()
-    }
-
-    /// The ring's descriptor (for [`Config::attach_wq`] of another runtime's ring).
-    pub fn ring_fd(&self) -> RawFd {
-        self.core.driver.borrow().ring_fd()
-    }
-
-    /// What the ring was set up with: kernel, flags, queue sizes, supported opcodes.
-    pub fn ring_info(&self) -> boros::RingInfo {
-        self.core.driver.borrow().info().clone()
-    }
-}
-
-impl Drop for Runtime {
-    /// Drops every task first (their in-flight ops are cancelled, and stay owned by the
-    /// driver), then the ring, which waits for every final CQE before freeing any op memory.
-    fn drop(&mut self) {
-        self.core.shutdown_tasks();
-    }
-}
-
-/// Marks the runtime as running on this thread for the duration of `block_on`.
-struct Enter;
-
-impl Enter {
-    fn new(core: &Rc<Core>) -> Self {
-        CURRENT.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.is_some() {
-                panic!(
-                    "boros-rt: a runtime is already running on this thread \
-                     (block_on cannot be nested; spawn a task or await instead)"
-                );
-            }
-            *c = Some(core.clone());
-        });
-        Enter
-    }
-}
-
-impl Drop for Enter {
-    fn drop(&mut self) {
-        let core = CURRENT.with(|c| c.borrow_mut().take());
-        drop(core);
-    }
-}
-
-/// Runs `future` on a new [`Runtime`] (with [`Config::default`]) and returns its output.
-///
-/// # Panics
-/// If the ring cannot be set up (the message says why: kernel too old, io_uring disabled by
-/// sysctl or seccomp...), or a runtime is already running on this thread.
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    let rt = Runtime::new().unwrap_or_else(|e| panic!("boros-rt: cannot set up io_uring: {e}"));
-    rt.block_on(future)
-}
-
 impl Abort for Core {
     fn abort(&self, id: u64) {
         Core::abort(self, id);
@@ -780,73 +433,5 @@ impl<T: 'static> JoinSet<T> {
         F: Future<Output = T> + 'static,
     {
         self.insert(with_current("JoinSet::spawn", |core| core.spawn(future)));
-    }
-}
-
-/// Spawns a task on the runtime running on this thread. The task is `!Send`-friendly: it never
-/// leaves this thread. Awaiting the [`JoinHandle`] gives its output; dropping the handle
-/// detaches the task.
-///
-/// # Panics
-/// When called outside [`Runtime::block_on`].
-pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    with_current("spawn", |core| core.spawn(future))
-}
-
-/// The same as [`spawn`]: every task of this runtime is local to its thread (`!Send`
-/// futures are fine). Named for readers coming from tokio's `spawn_local`.
-///
-/// # Panics
-/// When called outside [`Runtime::block_on`].
-pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    with_current("spawn_local", |core| core.spawn(future))
-}
-
-/// What the ring of the runtime running on this thread was set up with.
-///
-/// # Panics
-/// When called outside [`Runtime::block_on`].
-pub fn ring_info() -> boros::RingInfo {
-    with_current("ring_info", |core| core.driver.borrow().info().clone())
-}
-
-/// The counters of the runtime running on this thread.
-///
-/// # Panics
-/// When called outside [`Runtime::block_on`].
-pub fn stats() -> RuntimeStats {
-    with_current("stats", |core| core.stats())
-}
-
-/// Yields to the loop once: the task goes to the back of the run queue, and queued SQEs are
-/// submitted (without waiting) before it runs again.
-pub fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
-}
-
-/// The future of [`yield_now`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct YieldNow {
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = ();
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
     }
 }
