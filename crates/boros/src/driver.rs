@@ -196,7 +196,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     ) -> Result<OpKey, PushError> {
         // One op: the same steps as `push_linked`, without its vectors (the hot path).
         self.check_pushable()?;
-        let key = self.ops.insert(op, token);
+        let (key, group) = self.ops.insert(op, token);
         let op = self.ops.get_mut(key).expect("just inserted");
         let entry = op.op.entry().flags(flags).user_data(key.as_u64());
         if let Err(e) = self
@@ -206,7 +206,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
             self.ops.remove(key);
             return Err(e);
         }
-        self.pushed(key);
+        self.pushed(key, group);
         Ok(key)
     }
 
@@ -243,25 +243,25 @@ impl<O: ?Sized + OpCode> Driver<O> {
         let mut keys = Vec::with_capacity(n);
         let mut entries = Vec::with_capacity(n);
         for (op, token, flags) in ops {
-            let key = self.ops.insert(op, token);
+            let (key, group) = self.ops.insert(op, token);
             let op = self.ops.get_mut(key).expect("just inserted");
             entries.push(op.op.entry().flags(flags).user_data(key.as_u64()));
-            keys.push(key);
+            keys.push((key, group));
         }
         let pushed = entries
             .iter()
             .try_for_each(|e| self.check_supported(e))
             .and_then(|_| self.push_entries(&entries, n as u64));
         if let Err(e) = pushed {
-            for key in keys {
+            for (key, _) in keys {
                 self.ops.remove(key);
             }
             return Err(e);
         }
-        for &key in &keys {
-            self.pushed(key);
+        for &(key, group) in &keys {
+            self.pushed(key, group);
         }
-        Ok(keys)
+        Ok(keys.into_iter().map(|(key, _)| key).collect())
     }
 
     /// Before a push: refused on a dead ring; pending releases done first.
@@ -274,8 +274,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     /// After a push: the op counts among its buffer group's users and the unsubmitted ops.
-    fn pushed(&mut self, key: OpKey) {
-        let group = self.ops.get_mut(key).and_then(|op| op.op.buf_group());
+    fn pushed(&mut self, key: OpKey, group: Option<u16>) {
         self.groups.track(group, 1);
         self.ops.queued(key);
     }

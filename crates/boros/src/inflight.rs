@@ -4,7 +4,7 @@
 use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::fixed::Tables;
 use crate::groups::BufGroups;
-use crate::op::{Leftover, OpCode};
+use crate::op::{Leftover, OpCode, SlotUse};
 use crate::ring::RawCqe;
 use crate::slab::{OpKey, Slab};
 use io_uring::cqueue;
@@ -16,6 +16,10 @@ pub(crate) struct InFlight<O: ?Sized> {
     /// Its owner went away ([`Driver::abandon`](crate::Driver::abandon)): its CQEs go to no
     /// sink; what they bring back is released here.
     pub abandoned: bool,
+    /// The op's buffer group and file-slot use, asked once at push (the hot path reads them
+    /// at every CQE).
+    pub group: Option<u16>,
+    slot_use: Option<SlotUse>,
     pub op: Box<O>,
 }
 
@@ -95,13 +99,18 @@ impl<O: ?Sized + OpCode> Ops<O> {
         self.slab.len()
     }
 
-    pub(crate) fn insert(&mut self, op: Box<O>, token: u64) -> OpKey {
-        self.slab.insert(InFlight {
+    /// Stores an op; returns its key and its buffer group.
+    pub(crate) fn insert(&mut self, op: Box<O>, token: u64) -> (OpKey, Option<u16>) {
+        let group = op.buf_group();
+        let key = self.slab.insert(InFlight {
             token,
             cancelled: false,
             abandoned: false,
+            group,
+            slot_use: op.file_slot(),
             op,
-        })
+        });
+        (key, group)
     }
 
     pub(crate) fn get_mut(&mut self, key: OpKey) -> Option<&mut InFlight<O>> {
@@ -182,8 +191,11 @@ impl<O: ?Sized + OpCode> Ops<O> {
         let Some(done) = self.slab.remove(key) else {
             return Dispatched::Nothing;
         };
-        groups.track(done.op.buf_group(), -1);
-        release_slot(&*done.op, cqe.result, fixed);
+        groups.track(done.group, -1);
+        if let Some(slot) = done.slot_use.and_then(|u| u.freed_by(cqe.result)) {
+            // The file-table slot the op's final CQE left empty (see `SlotUse`).
+            fixed.free_file_slot(slot);
+        }
         if done.abandoned {
             self.leftovers
                 .release(&*done.op, cqe.result, cqe.flags, groups);
@@ -196,13 +208,6 @@ impl<O: ?Sized + OpCode> Ops<O> {
     }
 }
 
-/// Frees the file-table slot an op's final CQE left empty (see [`SlotUse`](crate::op::SlotUse)).
-fn release_slot<O: ?Sized + OpCode>(op: &O, result: i32, fixed: &mut Tables) {
-    if let Some(slot) = op.file_slot().and_then(|u| u.freed_by(result)) {
-        fixed.free_file_slot(slot);
-    }
-}
-
 fn cqe_of<O: ?Sized + OpCode>(key: OpKey, op: &InFlight<O>, cqe: RawCqe) -> Cqe {
     Cqe {
         token: op.token,
@@ -210,7 +215,7 @@ fn cqe_of<O: ?Sized + OpCode>(key: OpKey, op: &InFlight<O>, cqe: RawCqe) -> Cqe 
         result: cqe.result,
         flags: cqe.flags,
         cancelled: op.cancelled,
-        buffer: cqueue::buffer_select(cqe.flags).and_then(|bid| Some((op.op.buf_group()?, bid))),
+        buffer: cqueue::buffer_select(cqe.flags).and_then(|bid| Some((op.group?, bid))),
     }
 }
 
