@@ -230,3 +230,71 @@ fn abandoned_multishot_accept_closes_every_connection_it_still_brings() {
     }
     assert_eq!(eof, closed, "{s:?}");
 }
+
+#[test]
+fn abandoned_multishot_recv_gives_its_buffers_back() {
+    use std::io::Write as _;
+    use std::os::unix::net::UnixStream;
+    let (a, mut b) = UnixStream::pair().unwrap();
+    let mut d = Driver::new().unwrap();
+    let Ok(ring) = d.register_buf_ring(4, 64) else {
+        eprintln!("skipped: the kernel refused a provided-buffer ring (RLIMIT_MEMLOCK)");
+        return;
+    };
+    let key = d
+        .push(Box::new(op::RecvMulti::new(a.as_raw_fd(), ring.clone())), 1)
+        .unwrap();
+    d.submit().unwrap();
+    // Fill all four buffers, let the kernel post their CQEs, then abandon the op before
+    // reaping them: nobody leases those buffers, so the driver must give them back.
+    for _ in 0..4 {
+        b.write_all(&[7u8; 64]).unwrap();
+    }
+    d.wait(4, Some(Duration::from_secs(2))).unwrap();
+    assert!(d.abandon(key).unwrap());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while d.in_flight() > 0 {
+        d.reap(|_, _| panic!("an abandoned op's CQE reaches no sink"))
+            .unwrap();
+        assert!(Instant::now() < deadline, "timed out");
+        d.wait(0, Some(Duration::from_millis(20))).unwrap();
+    }
+    assert_eq!(d.stats().orphans, 1);
+    assert_eq!(ring.leased(), 0);
+    // A new receive on the same group gets all 256 bytes of the next writes: the four
+    // buffers are back in the ring (else it would end at once with -ENOBUFS).
+    d.push(Box::new(op::RecvMulti::new(a.as_raw_fd(), ring.clone())), 2)
+        .unwrap();
+    d.submit().unwrap();
+    let mut got = 0usize;
+    let mut enobufs = false;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut sent = 0;
+    while got < 256 && !enobufs {
+        if sent < 4 {
+            b.write_all(&[9u8; 64]).unwrap();
+            sent += 1;
+        }
+        d.reap(|cqe, _| {
+            if cqe.result == -libc::ENOBUFS {
+                enobufs = true;
+            } else if cqe.result > 0 {
+                assert_eq!(cqe.buffer.map(|(g, _)| g), Some(ring.bgid()));
+                got += cqe.result as usize;
+                // Keep every buffer: the four must have been free for 256 bytes to fit.
+                std::mem::forget(ring.lease(&cqe));
+            }
+        })
+        .unwrap();
+        assert!(Instant::now() < deadline, "timed out with {got} bytes");
+        if got < 256 {
+            d.wait(0, Some(Duration::from_millis(20))).unwrap();
+        }
+    }
+    assert!(
+        !enobufs,
+        "the group ran dry: the abandoned op's buffers were not recycled"
+    );
+    assert_eq!(got, 256);
+    d.cancel_all().unwrap();
+}
