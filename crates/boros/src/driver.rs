@@ -10,7 +10,8 @@
 //! The parts live below this file: [`ring`](crate::ring) (queues, `io_uring_enter`),
 //! [`inflight`](crate::inflight) (the slab of ops, CQE to op), [`groups`](crate::groups)
 //! (provided-buffer groups and their retirement), [`fixed`](crate::fixed) (registered tables);
-//! the calls that register resources on the ring are in `resources.rs`, above this file.
+//! the calls that register resources on the ring are in `resources.rs`, and giving up on ops
+//! (abandon, discard) in `abandon.rs`, both above this file.
 
 use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::error::{PushError, SetupError};
@@ -46,7 +47,7 @@ pub struct Driver<O: ?Sized + OpCode = dyn OpCode> {
     pub(crate) fixed: Tables,
     /// Buffer ranges to empty before the next push, registration, submit or reap.
     pub(crate) releases: Releases,
-    ops: Ops<O>,
+    pub(crate) ops: Ops<O>,
     pub(crate) groups: BufGroups,
     eventfd: OwnedFd,
     info: RingInfo,
@@ -296,51 +297,6 @@ impl<O: ?Sized + OpCode> Driver<O> {
         Ok(true)
     }
 
-    /// Gives up on an op: its owner will never take its result. The driver asks the kernel
-    /// to cancel it, keeps it (and every byte it lent the kernel) until its final CQE, hands
-    /// none of its CQEs to a sink, and releases what they bring back itself: a descriptor
-    /// or filled direct slot ([`OpCode::leftover`](crate::op::OpCode::leftover)), provided
-    /// buffers. Then the op is dropped. Returns false if the op already completed.
-    pub fn abandon(&mut self, key: OpKey) -> Result<bool, PushError> {
-        if !self.detach(key) {
-            return Ok(false);
-        }
-        self.cancel(key)
-    }
-
-    /// As [`abandon`](Self::abandon), without the cancel: the op runs to its end (a close
-    /// nobody waits for). Returns false if the op already completed.
-    pub fn detach(&mut self, key: OpKey) -> bool {
-        self.ops.abandon(key)
-    }
-
-    /// Releases what a CQE (`result`, `flags`) of an op brought back, when its host got the
-    /// CQE but nobody will take it (a completed op whose owner went away before it looked, a
-    /// multishot item never taken): as [`abandon`](Self::abandon) does for CQEs still to come.
-    /// `op` is the op, or `None` for a multishot op still in flight under `key`.
-    pub fn discard(&mut self, key: OpKey, op: Option<&O>, result: i32, flags: u32) {
-        match op {
-            Some(op) => self.ops.leftovers.release(op, result, flags, &self.groups),
-            None => {
-                self.ops.release_live(key, result, flags, &self.groups);
-            }
-        }
-        self.close_leftover_slots();
-    }
-
-    /// Queues the closes of direct slots abandoned ops filled; their CQEs free the slots.
-    fn close_leftover_slots(&mut self) {
-        while let Some(slot) = self.ops.leftovers.slots.pop() {
-            let entry = opcode::Close::new(types::Fixed(slot))
-                .build()
-                .user_data(crate::inflight::LEFTOVER_CLOSE_TAG | slot as u64);
-            if self.push_entries(&[entry], 0).is_err() {
-                // A dead ring: its file table goes with it.
-                self.ops.leftovers.slots.clear();
-            }
-        }
-    }
-
     /// Asks the kernel to cancel every op in flight.
     pub fn cancel_all(&mut self) -> Result<(), PushError> {
         let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
@@ -531,7 +487,11 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     /// Places entries in the SQ whole, submitting what is queued first when they do not fit.
-    fn push_entries(&mut self, entries: &[squeue::Entry], ops: u64) -> Result<(), PushError> {
+    pub(crate) fn push_entries(
+        &mut self,
+        entries: &[squeue::Entry],
+        ops: u64,
+    ) -> Result<(), PushError> {
         if self.ring.room() < entries.len() {
             self.submit().map_err(PushError::Submit)?;
         }
