@@ -5,10 +5,8 @@
 
 use crate::driver::Driver;
 use crate::error::PushError;
-use crate::inflight::LEFTOVER_CLOSE_TAG;
 use crate::op::OpCode;
 use crate::slab::OpKey;
-use io_uring::{opcode, types};
 
 impl<O: ?Sized + OpCode> Driver<O> {
     /// Gives up on an op: its owner will never take its result. The driver asks the kernel
@@ -41,18 +39,5 @@ impl<O: ?Sized + OpCode> Driver<O> {
             }
         }
         self.close_leftover_slots();
-    }
-
-    /// Queues the closes of direct slots abandoned ops filled; their CQEs free the slots.
-    pub(crate) fn close_leftover_slots(&mut self) {
-        while let Some(slot) = self.ops.leftovers.slots.pop() {
-            let entry = opcode::Close::new(types::Fixed(slot))
-                .build()
-                .user_data(LEFTOVER_CLOSE_TAG | slot as u64);
-            if self.push_entries(&[entry], 0).is_err() {
-                // A dead ring: its file table goes with it.
-                self.ops.leftovers.slots.clear();
-            }
-        }
     }
 }

@@ -297,6 +297,19 @@ impl<O: ?Sized + OpCode> Driver<O> {
         Ok(true)
     }
 
+    /// Queues the closes of direct slots abandoned ops filled; their CQEs free the slots.
+    pub(crate) fn close_leftover_slots(&mut self) {
+        while let Some(slot) = self.ops.leftovers.slots.pop() {
+            let entry = opcode::Close::new(types::Fixed(slot))
+                .build()
+                .user_data(crate::inflight::LEFTOVER_CLOSE_TAG | slot as u64);
+            if self.push_entries(&[entry], 0).is_err() {
+                // A dead ring: its file table goes with it.
+                self.ops.leftovers.slots.clear();
+            }
+        }
+    }
+
     /// Asks the kernel to cancel every op in flight.
     pub fn cancel_all(&mut self) -> Result<(), PushError> {
         let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
