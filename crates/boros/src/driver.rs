@@ -211,62 +211,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
         Ok(key)
     }
 
-    /// Queues operations as one linked chain (`IOSQE_IO_LINK`): each starts only after the one
-    /// before it succeeded; a failure cancels the rest (they complete with `-ECANCELED`).
-    /// The chain is placed in the SQ whole, never split across two submits.
-    pub fn push_chain(&mut self, ops: Vec<(Box<O>, u64)>) -> Result<Vec<OpKey>, PushError> {
-        let n = ops.len();
-        let ops = ops
-            .into_iter()
-            .enumerate()
-            .map(|(i, (op, token))| {
-                let link = if i + 1 < n {
-                    squeue::Flags::IO_LINK
-                } else {
-                    squeue::Flags::empty()
-                };
-                (op, token, link)
-            })
-            .collect();
-        self.push_linked(ops)
-    }
-
-    /// Queues operations together with the SQE flags of each (`IO_LINK`, `IO_HARDLINK`...):
-    /// a chain whose links are chosen per op, for example open -> read (`IO_LINK`: runs only
-    /// if the open succeeded) -> close (`IO_HARDLINK` on the read: runs even after a short or
-    /// failed read). Placed in the SQ whole, never split across two submits.
-    pub fn push_linked(
-        &mut self,
-        ops: Vec<(Box<O>, u64, squeue::Flags)>,
-    ) -> Result<Vec<OpKey>, PushError> {
-        self.check_pushable()?;
-        let n = ops.len();
-        let mut keys = Vec::with_capacity(n);
-        let mut entries = Vec::with_capacity(n);
-        for (op, token, flags) in ops {
-            let (key, group) = self.ops.insert(op, token);
-            let op = self.ops.get_mut(key).expect("just inserted");
-            entries.push(op.op.entry().flags(flags).user_data(key.as_u64()));
-            keys.push((key, group));
-        }
-        let pushed = entries
-            .iter()
-            .try_for_each(|e| self.check_supported(e))
-            .and_then(|_| self.push_entries(&entries, n as u64));
-        if let Err(e) = pushed {
-            for (key, _) in keys {
-                self.ops.remove(key);
-            }
-            return Err(e);
-        }
-        for &(key, group) in &keys {
-            self.pushed(key, group);
-        }
-        Ok(keys.into_iter().map(|(key, _)| key).collect())
-    }
-
     /// Before a push: refused on a dead ring; pending releases done first.
-    fn check_pushable(&mut self) -> Result<(), PushError> {
+    pub(crate) fn check_pushable(&mut self) -> Result<(), PushError> {
         if let Some(errno) = self.dead {
             return Err(PushError::Submit(io::Error::from_raw_os_error(errno)));
         }
@@ -275,7 +221,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     /// After a push: the op counts among its buffer group's users and the unsubmitted ops.
-    fn pushed(&mut self, key: OpKey, group: Option<u16>) {
+    pub(crate) fn pushed(&mut self, key: OpKey, group: Option<u16>) {
         self.groups.track(group, 1);
         self.ops.queued(key);
     }
@@ -484,7 +430,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
         Ok(n)
     }
 
-    fn check_supported(&self, entry: &squeue::Entry) -> Result<(), PushError> {
+    pub(crate) fn check_supported(&self, entry: &squeue::Entry) -> Result<(), PushError> {
         let code = entry.get_opcode() as u8;
         if self.info.support.has(code) {
             return Ok(());

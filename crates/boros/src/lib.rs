@@ -38,8 +38,8 @@
 //! - `net` (kernel, setup); `op` (buf, bufring, net); `ring` (error);
 //! - `cqe` (bufring, error, op, slab); `complete` (cqe, op); `groups` (bufring);
 //!   `inflight` (cqe, fixed, groups, op, ring, slab);
-//! - `driver`: all of them; `resources` (registration calls on the driver) and `abandon`
-//!   (giving up on ops): above it.
+//! - `driver`: all of them; `resources` (registration calls on the driver), `chain` (linked
+//!   chains) and `abandon` (giving up on ops): above it.
 //!
 //! ## Sockets
 //! TCP, UDP and Unix sockets run on the ring: [`op::Socket`], [`op::Bind`]/[`op::Listen`]
@@ -58,6 +58,7 @@
 mod abandon;
 pub mod buf;
 pub mod bufring;
+mod chain;
 mod complete;
 mod cqe;
 mod driver;
