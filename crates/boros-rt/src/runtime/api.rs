@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 /// detaches the task.
 ///
 /// # Panics
-/// When called outside [`Runtime::block_on`].
+/// When called outside [`Runtime::block_on`](crate::Runtime::block_on).
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -23,7 +23,7 @@ where
 /// futures are fine). Named for readers coming from tokio's `spawn_local`.
 ///
 /// # Panics
-/// When called outside [`Runtime::block_on`].
+/// When called outside [`Runtime::block_on`](crate::Runtime::block_on).
 pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -35,7 +35,7 @@ where
 /// What the ring of the runtime running on this thread was set up with.
 ///
 /// # Panics
-/// When called outside [`Runtime::block_on`].
+/// When called outside [`Runtime::block_on`](crate::Runtime::block_on).
 pub fn ring_info() -> boros::RingInfo {
     with_current("ring_info", |core| core.driver.borrow().info().clone())
 }
@@ -43,7 +43,7 @@ pub fn ring_info() -> boros::RingInfo {
 /// The counters of the runtime running on this thread.
 ///
 /// # Panics
-/// When called outside [`Runtime::block_on`].
+/// When called outside [`Runtime::block_on`](crate::Runtime::block_on).
 pub fn stats() -> RuntimeStats {
     with_current("stats", |core| core.stats())
 }
