@@ -30,7 +30,7 @@ const NAMES = {
   randread: (g) => `random 4 KiB reads, ${g.qd} in flight`,
   readfiles: () => '`readFile`, small files of 0.5–16 KiB',
   seqread: () => 'sequential 128 KiB reads',
-  seqwrite: () => 'sequential 128 KiB writes + fsync',
+  seqwrite: () => 'sequential 128 KiB writes over a cached file + fsync',
   statstorm: () => '`stat` storm, 64 in flight'
 }
 
