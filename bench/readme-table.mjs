@@ -121,7 +121,12 @@ export function extraLines(doc) {
       by[k]?.addedCpuMs == null ? '?' : `${by[k].addedCpuMs >= 0 ? '+' : ''}${by[k].addedCpuMs.toFixed(1)} ms`
     out.push(
       `Start-up (CPU per process, user + system, ${st[0].runs} runs interleaved): \`node -e 0\` ${by.plain.cpuMs.toFixed(1)} ms; ` +
-        `\`--import boros/register\` ${cpu('import')}, \`--require\` ${cpu('require')}, an empty \`--import\` (Node's own cost) ${cpu('import-empty')}.`
+        `\`--import boros/register\` ${cpu('import')}, \`--require\` ${cpu('require')}; Node's own cost of an \`--import\`: ` +
+        `${cpu('import-empty')} for a \`data:\` URL, ${cpu('import-file')} for an empty module file` +
+        (by.import?.cpuMs != null && by['import-file']?.cpuMs != null
+          ? ` (boros' own share of the flag: ${(by.import.cpuMs - by['import-file'].cpuMs).toFixed(1)} ms)`
+          : '') +
+        '.'
     )
   }
   if (doc.rm) {
