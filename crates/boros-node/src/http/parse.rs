@@ -195,6 +195,9 @@ impl Parser {
                     }
                 }
                 State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
+                    Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
+                        return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len())
+                    }
                     Ok(Status::Complete((n, size))) => {
                         pos += n;
                         if size == 0 {
@@ -246,6 +249,9 @@ impl Parser {
                     }
                     let mut hdrs = [EMPTY_HEADER; 32];
                     match httparse::parse_headers(&data[pos..], &mut hdrs) {
+                        Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
+                            return self.fail(w::ERR_LF_EXPECTED, emit).min(data.len())
+                        }
                         Ok(Status::Complete((n, _))) => {
                             pos += n;
                             self.end_body(emit);
@@ -280,6 +286,9 @@ impl Parser {
             Status::Partial => return Ok(None),
             Status::Complete(n) => n,
         };
+        if bare_lf(&data[..n]) {
+            return self.err(w::ERR_LF_EXPECTED, emit);
+        }
         let method = req.method.unwrap_or("");
         if !lim.methods.is_empty() && !lim.methods.iter().any(|m| m == method) {
             return self.err(w::ERR_INVALID_METHOD, emit);
@@ -391,6 +400,13 @@ fn url_ok(method: &str, url: &[u8]) -> bool {
         }
         _ => false,
     }
+}
+
+/// A line ending without its CR (httparse accepts it; llhttp does not).
+fn bare_lf(b: &[u8]) -> bool {
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'\n' && (i == 0 || b[i - 1] != b'\r'))
 }
 
 fn trim(b: &[u8]) -> &[u8] {
