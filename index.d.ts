@@ -45,25 +45,22 @@ export declare function acceptStart(fd: number, stream: number): number
  */
 export declare function cancel(key: number): boolean
 
-/** Arms a multishot read on the stream (no-op while one is armed). Returns its key. */
-export declare function chunksArm(id: number): number
+/**
+ * Arms a multishot read on the stream (no-op while one is armed); its CQEs reach JS as
+ * events of the façade's stream `events` (`wire::event`: bytes, `0` at end of file,
+ * `EVENT_REARM`, `-errno`). Returns its key.
+ */
+export declare function chunksArm(id: number, events: number): number
 
 /** Asks the kernel to cancel the stream's armed read (it ends with `-ECANCELED`). */
 export declare function chunksCancel(id: number): boolean
 
 /**
  * Closes the stream: cancels its armed read and unregisters its buffer group once that
- * read's final CQE is in (a parked token is then settled with `-ECANCELED`). Returns
- * whether a read was still armed.
+ * read's final CQE is in (its last event is then `-ECANCELED`). Returns whether a read was
+ * still armed.
  */
 export declare function chunksClose(id: number): boolean
-
-/**
- * The next thing the stream has for JS: a chunk (a fresh Buffer, owned by JS), or how the
- * armed read ended (`0` end of file, `-ENOBUFS`/`-EAGAIN` re-arm, `-errno`), or `null` when
- * nothing is there yet — then `token` is settled when the next CQE arrives.
- */
-export declare function chunksNext(id: number, token: number): Buffer | number | null
 
 /**
  * Opens a chunk stream on `fd`: registers a group of `bufferCount` (a power of two up to
@@ -77,11 +74,18 @@ export declare function close(fileKind: number, file: number, token: number): nu
 /** Queues `posix_fadvise(file, offset, len, advice)` (Linux 5.6). */
 export declare function fadvise(fileKind: number, file: number, offset: number, len: number, advice: number, token: number): number
 
+/**
+ * Test hook: the next `count` `io_uring_enter` calls of this thread fail with `errno` (nothing
+ * reaches the kernel), to test what a failed submit does to the ops it carried. Refused
+ * (`ERR_BOROS_UNSUPPORTED_RUNTIME`) unless the environment has `BOROS_TEST_FAULTS=1`.
+ */
+export declare function failNextEnter(errno: number, count: number): void
+
 /** Queues `fallocate(file, mode, offset, len)` (Linux 5.6). */
 export declare function fallocate(fileKind: number, file: number, mode: number, offset: number, len: number, token: number): number
 
 /**
- * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and (for `O_DIRECT`) `statx`.
+ * Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and `statx` (type; alignment for `O_DIRECT`).
  * Synchronous: these calls do not wait on a disk.
  */
 export declare function fdInfo(fd: number): FdInfo
@@ -96,6 +100,8 @@ export interface FdInfo {
   dioMemAlign: number
   /** `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown. */
   dioOffsetAlign: number
+  /** Whether the file is a regular file (`S_IFREG`; false if unknown). */
+  regular: boolean
 }
 
 /**
@@ -119,6 +125,9 @@ export declare function fsync(fileKind: number, file: number, datasync: boolean,
  * naming 6.9; the façade checks `ringInfo().ops` first.
  */
 export declare function ftruncate(fileKind: number, file: number, len: number, token: number): number
+
+/** `getTypeOfService()`: the socket's `IP_TOS` (`IPV6_TCLASS` on IPv6), or `-errno`. */
+export declare function getTypeOfService(fd: number): number
 
 /**
  * Stops accepting; idle connections close, busy ones after their response. Returns the
@@ -156,6 +165,8 @@ export interface HttpLimits {
   highWaterMark: number
   /** The methods accepted (node's `http.METHODS`). */
   methods: Array<string>
+  /** A tab after a `Content-Length`'s digits is taken (the running Node's llhttp 9.4+). */
+  contentLengthTab: boolean
 }
 
 /**
@@ -262,6 +273,15 @@ export interface OpSupport {
  * kernel into it.
  */
 export declare function ownedBuffer(size: number, alignment: number): Buffer
+
+/** How many descriptors this thread's boros objects own (see fds.rs; for tests). */
+export declare function ownedFds(): number
+
+/**
+ * Descriptor `fd` (a `FileHandle`'s, opened on the ring) is owned by this thread's boros
+ * objects: closed at the env's teardown if boros has not closed it by then (see fds.rs).
+ */
+export declare function ownFd(fd: number): void
 
 /**
  * Queues a read into (or, with `write`, a write from) pool buffer `index`, bytes
@@ -380,10 +400,11 @@ export declare function send(fd: number, buffer: ArrayBufferView, token: number)
 export declare function sendv(fd: number, buffers: ArrayBufferView[], token: number): number
 
 /**
- * `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
- * `uv_tcp_keepalive`; 0 or `-errno`.
+ * `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), then probes
+ * every `interval` seconds (default 1), `count` of them (default 10), as libuv's
+ * `uv_tcp_keepalive_ex`; 0 or `-errno`.
  */
-export declare function setKeepAlive(fd: number, on: boolean, delay: number): number
+export declare function setKeepAlive(fd: number, on: boolean, delay: number, interval?: number | undefined | null, count?: number | undefined | null): number
 
 /**
  * `SO_LINGER` with a zero timeout, so the close that follows sends a reset (`resetAndDestroy`);
@@ -401,6 +422,9 @@ export declare function setNoDelay(fd: number, on: boolean): number
  * false if the op already completed.
  */
 export declare function setOpRef(key: number, referenced: boolean): boolean
+
+/** `setTypeOfService(tos)`: `IP_TOS` (and `IPV6_TCLASS` on an IPv6 socket); 0 or `-errno`. */
+export declare function setTypeOfService(fd: number, tos: number): number
 
 /** Queues `shutdown(fd, how)` (`SHUT_WR` = 1 ends our side); completes with 0 or `-errno`. */
 export declare function shutdown(fd: number, how: number, token: number): number
@@ -420,6 +444,13 @@ export interface SocketAddress {
   /** The port (0 for Unix sockets). */
   port: number
 }
+
+/**
+ * The socket type of `fd` (`SO_TYPE`: 1 stream, 2 datagram...), or `-errno` (`-ENOTSOCK` for
+ * a descriptor that is no socket): `new Socket({ fd })` checks what it adopts, as libuv's
+ * `uv_guess_handle` does.
+ */
+export declare function socketType(fd: number): number
 
 /** Counters of this thread's ring. */
 export declare function stats(): RingStats
@@ -468,6 +499,20 @@ export declare function unixListen(path: string, backlog: number): Listening
 export declare function unlink(path: string, dir: boolean, token: number): number
 
 /**
+ * Measures the eventfd wake-up delay of a `DEFER_TASKRUN` and a `COOP_TASKRUN` ring. Takes
+ * ~30 ms (more when the delay is there); needs no `init`.
+ */
+export declare function wakeProbe(): WakeReport
+
+/** How long a throwaway ring's eventfd took to fire after a socket write, per setup. */
+export interface WakeReport {
+  /** `DEFER_TASKRUN` (milliseconds, best of 3), or null when the setup failed. */
+  deferMs?: number
+  /** `COOP_TASKRUN`, the runtime's setup (milliseconds, best of 3), or null. */
+  coopMs?: number
+}
+
+/**
  * The wire protocol's digest this binary was built with (see `wire.rs`); the façade's
  * generated `wire.ts` must carry the same.
  */
@@ -475,9 +520,10 @@ export declare const WIRE_DIGEST: number
 
 /**
  * Queues a write of `buffer[offset..offset+length]` at `position` (-1: the current position).
- * The buffer is held (not copied) until the write completes.
+ * The buffer is held (not copied) until the write completes. `punt`: submit it with
+ * `IOSQE_ASYNC` (straight to an io-wq worker, skipping the non-blocking attempt).
  */
-export declare function write(fileKind: number, file: number, buffer: ArrayBufferView, offset: number, length: number, position: number, token: number): number
+export declare function write(fileKind: number, file: number, buffer: ArrayBufferView, offset: number, length: number, position: number, token: number, punt?: boolean | undefined | null): number
 
 /**
  * Queues `pwritev` of `buffers` at `position` (-1: the current position). Each buffer is held

@@ -1,5 +1,5 @@
-// Architecture: no import cycle in the façade (src-ts/) or in the binding crate
-// (crates/boros-node/src/), as scripts/check-cycles.mjs sees them (its header says how it
+// Architecture: no import cycle in the façade (src-ts/) or in any crate (crates/*/src/), as
+// scripts/check-cycles.mjs sees them (its header says how it
 // builds the graphs and what it cannot see). The first test checks this checkout; the others
 // check the checker on small synthetic trees, so that "no cycles" means something.
 import test from 'ava'
@@ -34,11 +34,12 @@ function tree(files) {
   return dir
 }
 
-test('no import cycle in src-ts/ nor in crates/boros-node/src/', (t) => {
+test('no import cycle in src-ts/ nor in any crate (boros, boros-node, boros-rt, rt-bench)', (t) => {
   const r = check()
   t.is(r.err, '')
   t.regex(r.out, /^src-ts: \d+ modules/m)
-  t.regex(r.out, /^crates\/boros-node\/src: \d+ modules/m)
+  for (const c of ['boros', 'boros-node', 'boros-rt', 'rt-bench'])
+    t.regex(r.out, new RegExp(`^crates/${c}/src: \\d+ modules`, 'm'))
   // The cycles themselves in the failure report: fix them, do not adjust this list.
   t.deepEqual(r.cycles, [], 'import cycles (node scripts/check-cycles.mjs --print shows where each edge comes from)')
   t.is(r.code, 0)
@@ -90,6 +91,24 @@ test('checker, Rust: crate:: paths and groups, super:: in submodules and inline 
       'super::super:: and crate::item'
     )
     t.regex(r.out, /\n {4}lib\n\s+-> c /, 'the crate root uses its module c')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('checker: every crate is read, and a use of a crate-root re-export runs back up to lib', (t) => {
+  const dir = tree({
+    'crates/core/src/lib.rs': 'mod driver;\nmod setup;\npub use driver::Driver;\n',
+    'crates/core/src/driver.rs': 'use crate::setup::Config;\npub struct Driver;\n',
+    'crates/core/src/setup.rs': 'pub struct Config;\nimpl crate::Driver {}\n',
+    'crates/bin/src/main.rs': 'mod a;\nfn main() { a::f() }\n',
+    'crates/bin/src/a.rs': 'pub fn f() {}\n'
+  })
+  try {
+    const r = check(`--root=${dir}`, '--only=rust')
+    t.is(r.code, 1, r.out)
+    t.regex(r.out, /^crates\/bin\/src: 2 modules, 1 edges\n {2}no cycles/m)
+    t.deepEqual(r.cycles, ['driver → setup → lib → driver'])
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }

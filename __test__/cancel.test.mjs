@@ -385,3 +385,107 @@ test.serial('TaskGroup.wait() resolves with every result when all succeed', asyn
   })
   t.deepEqual(await within(group.wait(), 2000, 'wait'), ['ab', 7])
 })
+
+// --- issue 24: cancel of a task whose ops finish at once --------------------------------
+
+const openFds = () => fs.readdirSync('/proc/self/fd').length
+
+test.serial(
+  'task.cancel() while its ops finish at once: the next op rejects, the task ends with AbortError',
+  async (t) => {
+    const f = path.join(dir, 'busy')
+    fs.writeFileSync(f, Buffer.alloc(64 * 1024, 1))
+    let reads = 0
+    let afterCancel = 0
+    let cancelled = false
+    const task = spawn(async () => {
+      const fh = await bfs.open(f)
+      try {
+        const buf = Buffer.alloc(4096)
+        // Cached reads of a regular file: each completes as soon as it is submitted, so the
+        // cancel never finds one in flight to cancel in the kernel.
+        for (;;) {
+          await fh.read(buf, 0, 4096, 0)
+          reads++
+          if (cancelled) afterCancel++
+        }
+      } finally {
+        await fh.close()
+      }
+    })
+    await sleep(30)
+    cancelled = true
+    task.cancel()
+    const e = await within(t.throwsAsync(Promise.resolve(task)), 2000, 'cancelled task')
+    isAbortError(t, e)
+    t.true(reads > 0)
+    t.true(afterCancel <= 1, `reads that started after cancel(): ${afterCancel}`)
+    t.is(stats().inFlight, 0)
+  }
+)
+
+test.serial(
+  'a cancelled task starts no new boros op: open, read, stat, fh.stat, ops.nop all reject with AbortError',
+  async (t) => {
+    const f = path.join(dir, 'after-cancel')
+    fs.writeFileSync(f, 'data')
+    const before = stats().opsSubmitted
+    const outcomes = []
+    const task = spawn(async (signal) => {
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+      for (const [name, op] of [
+        ['open', () => bfs.open(f)],
+        ['readFile', () => bfs.readFile(f)],
+        ['stat', () => bfs.stat(f)],
+        ['writeFile', () => bfs.writeFile(path.join(dir, 'after-cancel-new'), 'x')],
+        ['nop', () => ops.nop().toPromise()]
+      ]) {
+        outcomes.push(
+          await op().then(
+            () => [name, 'fulfilled'],
+            (e) => [name, e.name]
+          )
+        )
+      }
+    })
+    task.cancel()
+    await task.catch(() => undefined)
+    t.deepEqual(
+      outcomes,
+      ['open', 'readFile', 'stat', 'writeFile', 'nop'].map((n) => [n, 'AbortError'])
+    )
+    t.false(fs.existsSync(path.join(dir, 'after-cancel-new')), 'nothing was created')
+    t.is(stats().opsSubmitted, before, 'nothing was submitted')
+  }
+)
+
+test.serial(
+  'handles of a cancelled task still close (asyncDispose), and cancelled opens leak no descriptor',
+  async (t) => {
+    const f = path.join(dir, 'leak')
+    fs.writeFileSync(f, Buffer.alloc(8192, 2))
+    const fds = openFds()
+    for (let i = 0; i < 200; i++) {
+      const task = spawn(async () => {
+        for (;;) {
+          // What `await using` does (Node 20 has no such syntax).
+          const fh = await bfs.open(f, i % 2 === 0 ? 'r' : { flags: 'r', direct: true })
+          try {
+            await fh.read(Buffer.alloc(100), 0, 100, 0)
+            await fh.stat()
+          } finally {
+            await fh[Symbol.asyncDispose]()
+          }
+        }
+      })
+      // Cancel at every point of the loop in turn: before the open, while it, the read or the
+      // stat is in flight, or between them.
+      for (let k = 0; k < i % 7; k++) await new Promise((resolve) => setImmediate(resolve))
+      task.cancel()
+      await t.throwsAsync(Promise.resolve(task), { name: 'AbortError' })
+    }
+    await sleep(50)
+    t.is(stats().inFlight, 0)
+    t.is(openFds(), fds, 'descriptors open before and after 200 cancelled tasks')
+  }
+)

@@ -109,7 +109,11 @@ test.serial('a read, write, stat, open or close on the ring makes no promise', a
     (k) => bcb.write(fd, buf, 0, 16, 0, k),
     (k) => bcb.stat(`${dir}/a`, k),
     (k) => bcb.fstat(fd, k),
-    (k) => bcb.open(`${dir}/a`, 'r', (err, n) => ((fd2 = n), k(err))),
+    (k) =>
+      bcb.open(`${dir}/a`, 'r', (err, n) => {
+        fd2 = n
+        k(err)
+      }),
     (k) => bcb.close(fd2, k)
   ]
   // Every promise of the test itself is made before the hook is on.
@@ -185,7 +189,7 @@ test('util.promisify(read) resolves { bytesRead, buffer } as it does for node:fs
   t.is(r.buffer.toString(), '// b')
 })
 
-test('boros/register with BOROS_REGISTER_FS_CALLBACKS=1 swaps the callback API (opt-in)', (t) => {
+test('boros/register swaps the callback API by default; BOROS_REGISTER_FS_CALLBACKS=0 opts out', (t) => {
   const script = `
     import fs, { read } from 'node:fs'
     import { createRequire } from 'node:module'
@@ -209,45 +213,64 @@ test('boros/register with BOROS_REGISTER_FS_CALLBACKS=1 swaps the callback API (
     if (r.status !== 0) throw new Error(r.stderr)
     return JSON.parse(r.stdout)
   }
-  const on = run({ BOROS_REGISTER_FS_CALLBACKS: '1' })
-  t.deepEqual(on.callbacks, [...bcb.ringFunctions])
-  t.true(on.ring >= 3, "fs.read and Node's own read stream went through the ring")
-  t.true(on.same)
-  const off = run({})
+  for (const env of [{}, { BOROS_REGISTER_FS_CALLBACKS: '1' }]) {
+    const on = run(env)
+    t.deepEqual(on.callbacks, [...bcb.ringFunctions])
+    t.true(on.ring >= 3, "fs.read and Node's own read stream went through the ring")
+    t.true(on.same)
+  }
+  const off = run({ BOROS_REGISTER_FS_CALLBACKS: '0' })
   t.deepEqual(off.callbacks, [])
   t.is(off.ring, 0)
 })
 
-test.serial('Stats equal node:fs own, field for field, dates and own keys included (boros/fs and callbacks)', async (t) => {
-  const { stat } = await import('../dist/fs/index.js')
-  const file = fileURLToPath(import.meta.url)
-  const node = fs.statSync(file)
-  // Before any Date field is read (reading one makes it an own property on Node 22+).
-  const nodeKeys = Object.keys(node)
-  const viaCb = await new Promise((res, rej) => bcb.stat(file, (e, s) => (e ? rej(e) : res(s))))
-  const viaFd = await new Promise((res, rej) => {
-    const fd = fs.openSync(file)
-    bcb.fstat(fd, (e, s) => (fs.closeSync(fd), e ? rej(e) : res(s)))
-  })
-  const viaPromise = await stat(file)
-  for (const st of [viaCb, viaFd, viaPromise]) {
-    t.true(st instanceof fs.Stats)
-    // The same own keys (Node 22+ makes the Date fields lazily, on first read).
-    t.deepEqual(Object.keys(st), nodeKeys)
-    for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'mtimeMs', 'ctimeMs', 'birthtimeMs']) {
-      t.is(st[k], node[k], k)
+test.serial(
+  'Stats equal node:fs own, field for field, dates and own keys included (boros/fs and callbacks)',
+  async (t) => {
+    const { stat } = await import('../dist/fs/index.js')
+    const file = fileURLToPath(import.meta.url)
+    const node = fs.statSync(file)
+    // Before any Date field is read (reading one makes it an own property on Node 22+).
+    const nodeKeys = Object.keys(node)
+    const viaCb = await new Promise((res, rej) => bcb.stat(file, (e, s) => (e ? rej(e) : res(s))))
+    const viaFd = await new Promise((res, rej) => {
+      const fd = fs.openSync(file)
+      bcb.fstat(fd, (e, s) => (fs.closeSync(fd), e ? rej(e) : res(s)))
+    })
+    const viaPromise = await stat(file)
+    for (const st of [viaCb, viaFd, viaPromise]) {
+      t.true(st instanceof fs.Stats)
+      // The same own keys (Node 22+ makes the Date fields lazily, on first read).
+      t.deepEqual(Object.keys(st), nodeKeys)
+      for (const k of [
+        'dev',
+        'ino',
+        'mode',
+        'nlink',
+        'uid',
+        'gid',
+        'rdev',
+        'size',
+        'blksize',
+        'blocks',
+        'mtimeMs',
+        'ctimeMs',
+        'birthtimeMs'
+      ]) {
+        t.is(st[k], node[k], k)
+      }
+      for (const k of ['mtime', 'ctime', 'birthtime']) t.is(st[k].getTime(), node[k].getTime(), k)
+      t.true(st.atime instanceof Date)
+      t.true(st.isFile())
     }
-    for (const k of ['mtime', 'ctime', 'birthtime']) t.is(st[k].getTime(), node[k].getTime(), k)
-    t.true(st.atime instanceof Date)
-    t.true(st.isFile())
   }
-})
+)
 
 test.serial('reads into alignedBuffer memory (in place, no bounce) land the right bytes, both APIs', async (t) => {
   const { alignedBuffer, open } = await import('../dist/fs/index.js')
   const dir = fs.mkdtempSync(`${base}/owned-`)
   const data = Buffer.alloc(1024 * 1024)
-  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i * 2654435761 >>> 0, i)
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i)
   fs.writeFileSync(`${dir}/a`, data)
   const fd = fs.openSync(`${dir}/a`, 'r')
   const fh = await open(`${dir}/a`)
@@ -268,7 +291,9 @@ test.serial('reads into alignedBuffer memory (in place, no bounce) land the righ
   }
   // Past the end: a short read, the rest of the buffer untouched.
   const c = alignedBuffer(200000)
-  const n = await new Promise((res, rej) => bcb.read(fd, c, 0, 200000, data.length - 1000, (e, got) => (e ? rej(e) : res(got))))
+  const n = await new Promise((res, rej) =>
+    bcb.read(fd, c, 0, 200000, data.length - 1000, (e, got) => (e ? rej(e) : res(got)))
+  )
   t.is(n, 1000)
   t.true(c.subarray(1000).every((x) => x === 0))
   await fh.close()

@@ -14,12 +14,22 @@ const RUNS = Number(process.env.BOROS_HTTP_FUZZ_RUNS ?? 60)
 const onRing = backend === 'io_uring'
 
 function nodeEcho() {
-  const server = http.createServer((req, res) => {
+  // The parser is what is compared: node:http's own rule on top of llhttp (400 for an HTTP/1.1
+  // request without Host) is createServer's, tested in http-diff.
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
     const chunks = []
     req.on('data', (c) => chunks.push(c))
     req.on('end', () => {
       res.setHeader('Connection', 'close')
-      res.end(JSON.stringify({ m: req.method, u: req.url, h: req.rawHeaders, b: Buffer.concat(chunks).toString('latin1') }))
+      res.end(
+        JSON.stringify({
+          m: req.method,
+          u: req.url,
+          v: req.httpVersion,
+          h: req.rawHeaders,
+          b: Buffer.concat(chunks).toString('latin1')
+        })
+      )
     })
   })
   server.on('clientError', (err, socket) => {
@@ -32,8 +42,20 @@ function nodeEcho() {
 async function engineEcho() {
   const { Engine } = await import('../dist/http/engine.js')
   const bodies = new Map()
-  const answer = (r, body) =>
-    e.respond(r.conn, r.seq, 200, undefined, ['Connection', 'close'], JSON.stringify({ m: r.method, u: r.url, h: r.rawHeaders, b: body }), true)
+  // node's echo answers at the request's 'end', after llhttp has run over all the bytes it was
+  // given (a protocol error later in them is answered first, with 400): answer after the turn
+  // too, so the parsers are compared and not the handlers' timing.
+  const answer = (r, body) => setImmediate(reply, r, body)
+  const reply = (r, body) =>
+    e.respond(
+      r.conn,
+      r.seq,
+      200,
+      undefined,
+      ['Connection', 'close'],
+      JSON.stringify({ m: r.method, u: r.url, v: `1.${r.versionMinor}`, h: r.rawHeaders, b: body }),
+      true
+    )
   const e = await Engine.listen(
     { port: 0, host: '127.0.0.1' },
     {
@@ -60,11 +82,13 @@ async function engineEcho() {
   return e
 }
 
-const tchar = fc.constantFrom(...'!#$%&\'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'.split(''))
+const tchar = fc.constantFrom(
+  ..."!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".split('')
+)
 const token = fc.string({ unit: tchar, minLength: 1, maxLength: 12 })
 const vchar = fc.constantFrom(...'abcXYZ019 -_.,;:/=()"\t'.split(''))
 const value = fc.string({ unit: vchar, maxLength: 20 }).map((v) => v.trim())
-const pchar = fc.constantFrom(...'abcxyz019-._~!$&\'()*+,;=:@/?%'.split(''))
+const pchar = fc.constantFrom(..."abcxyz019-._~!$&'()*+,;=:@/?%".split(''))
 
 const requestArb = fc
   .record({
@@ -80,7 +104,14 @@ const requestArb = fc
     let s = `${r.method} /${r.path} HTTP/1.${r.v10 ? 0 : 1}\r\nHost: x\r\n`
     for (const [k, v] of r.headers) {
       const lk = k.toLowerCase()
-      if (lk === 'content-length' || lk === 'transfer-encoding' || lk === 'connection' || lk === 'upgrade' || lk === 'expect') continue
+      if (
+        lk === 'content-length' ||
+        lk === 'transfer-encoding' ||
+        lk === 'connection' ||
+        lk === 'upgrade' ||
+        lk === 'expect'
+      )
+        continue
       s += `${k}: ${v}\r\n`
     }
     s += 'Connection: close\r\n'
@@ -145,8 +176,9 @@ function outcome(r) {
   return { kind: 'rejected', status: res.status, closed: r.closed }
 }
 
-test('the engine parses what llhttp parses, and rejects what it rejects, split anywhere', async (t) => {
-  if (!onRing) return t.pass('skipped: io_uring unavailable (the engine does not run on the fallback)')
+// The engine runs only on io_uring: on the fallback this test says skipped.
+const run = onRing ? test : test.skip
+run('the engine parses what llhttp parses, and rejects what it rejects, split anywhere', async (t) => {
   t.timeout(RUNS * 3000 + 30_000)
   const node = await nodeEcho()
   const engine = await engineEcho()
@@ -163,13 +195,100 @@ test('the engine parses what llhttp parses, and rejects what it rejects, split a
         const want = outcome(a)
         const got = outcome(b)
         let same
-        if (want.kind === 'ok') same = got.kind === 'ok' && JSON.stringify(got.echo) === JSON.stringify(want.echo)
+        // llhttp takes a request line without a version as HTTP/0.9 (node:http then serves it);
+        // the engine refuses it (400): HTTP/0.9 is not HTTP/1.1 (RFC 9112), a kept difference.
+        // The same when node:http still waits for the rest of such a request (its body).
+        const v09 = /^[\r\n]*[^ \r\n]+ +[^ \r\n]+\r?\n/.test(bytes.toString('latin1'))
+        if ((want.kind === 'ok' && want.echo.v === '0.9') || (want.kind === 'waiting' && v09))
+          same = got.kind === 'rejected' || got.kind === 'closed'
+        else if (want.kind === 'ok') same = got.kind === 'ok' && JSON.stringify(got.echo) === JSON.stringify(want.echo)
         else if (want.kind === 'waiting') same = got.kind === 'waiting'
         else same = got.kind === 'rejected' || got.kind === 'closed'
         if (!same) mismatches.push({ bytes: bytes.toString('latin1'), node: want, engine: got })
         return same
       }),
-      { numRuns: RUNS, seed: process.env.BOROS_HTTP_FUZZ_SEED ? Number(process.env.BOROS_HTTP_FUZZ_SEED) : undefined }
+      // A failure's shrinking stops after the time limit (it reports the smallest found so
+      // far) instead of running into ava's 2-minute inactivity timeout.
+      {
+        // Cases the random runs found once, run every time.
+        examples: [
+          [
+            {
+              // `Transfer-Encoding: chunked<TAB>`: another coding to llhttp (400).
+              req: 'GET /aaaaa HTTP/1.1\r\nHost: x\r\n!!!!: \r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+              mutations: [
+                { kind: 'insert', at: 623531727, ch: '-' },
+                { kind: 'insert', at: 371237292, ch: '\t' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // A line ending without its CR in a head that never ends.
+              req: 'OPTIONS /aaaaaaaaa HTTP/1.1\r\nHost: x\r\n!!!!!: aaaaaaa\r\n!!!!!!!!!!!: aaaaaaaa\r\n!!!: aaaaaa\r\n!!iL*#A_zBZ: a =_;\r\n*RS1vN: Z;\r\nPYorE: )X==.a\r\nConnection: close\r\n\r\n',
+              mutations: [
+                { kind: 'insert', at: 383763751, ch: 'G' },
+                { kind: 'delete', at: 684802907, ch: '\n' },
+                { kind: 'delete', at: 931408642, ch: '0' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // A request target llhttp refuses at its first byte, then a head that never ends.
+              req: 'OPTIONS /aaaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+              mutations: [
+                { kind: 'delete', at: 1408006095, ch: '\r' },
+                { kind: 'delete', at: 57760022, ch: '\r' },
+                { kind: 'replace', at: 1654258219, ch: '\r' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // A request line without a version (HTTP/0.9 to llhttp) whose body node still waits for.
+              req: 'PATCH /aaaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\n    ',
+              mutations: [
+                { kind: 'delete', at: 473500075, ch: '\r' },
+                { kind: 'delete', at: 129985216, ch: '\r' }
+              ],
+              splits: [13, 939616049, 1734077672, 3]
+            }
+          ],
+          [
+            {
+              // A good request, then bytes no method starts with (llhttp refuses them at once).
+              req: 'GET /aa HTTP/1.1\r\nHost: x\r\n!!!: aaa\r\n!!!!!!: aaaaaaaa\r\nConnection: close\r\nContent-Length: 3\r\n\r\n0  ',
+              mutations: [
+                { kind: 'delete', at: 1909376741, ch: '\r' },
+                { kind: 'delete', at: 604698373, ch: '\r' }
+              ],
+              splits: []
+            }
+          ],
+          [
+            {
+              // An empty chunk extension (`0;`): llhttp refuses it.
+              req: 'POST /aaaaaa HTTP/1.1\r\nHost: x\r\n!!!!!!!!!: aaa\r\n!!!!!: aaaa\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+              mutations: [{ kind: 'insert', at: 1434028767, ch: ';' }],
+              splits: []
+            }
+          ],
+          [
+            {
+              req: 'DELETE /aaaaaaaa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+              mutations: [{ kind: 'replace', at: 16, ch: 'G' }],
+              splits: []
+            }
+          ]
+        ],
+        numRuns: RUNS,
+        interruptAfterTimeLimit: 60_000,
+        seed: process.env.BOROS_HTTP_FUZZ_SEED ? Number(process.env.BOROS_HTTP_FUZZ_SEED) : undefined
+      }
     )
   } catch (err) {
     t.log(JSON.stringify(mismatches.slice(0, 3), null, 1))

@@ -331,6 +331,11 @@ test('boros doctor lists what boros/net needs', (t) => {
   )
   t.true(report.net.every((f) => f.supported === true))
   t.is(report.net[1].since, '6.0')
+  // The socket wake-up check (issue 24 item 10): both setups measured on a throwaway ring.
+  t.is(typeof report.wakeUp.coopMs, 'number')
+  t.is(typeof report.wakeUp.deferMs, 'number')
+  t.is(report.wakeUp.deferDelayed, report.wakeUp.deferMs > 2)
+  t.log(`socket wake-up: COOP_TASKRUN ${report.wakeUp.coopMs} ms, DEFER_TASKRUN ${report.wakeUp.deferMs} ms`)
 })
 
 test('out of descriptors while accepting (EMFILE): no error event, as node:net, and accepting resumes', async (t) => {

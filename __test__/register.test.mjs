@@ -18,6 +18,7 @@ function run(args, env = {}) {
 }
 
 const every = {
+  lazy: true,
   esmDefault: true,
   esmNamespace: true,
   esmNamed: true,
@@ -40,7 +41,8 @@ for (const [how, args] of [
     const { state, ...got } = run(args)
     t.deepEqual(got, every)
     t.true(state.active)
-    t.deepEqual(state.fromNode, [], 'boros/fs has every name of node:fs/promises')
+    t.true(state.loaded)
+    t.deepEqual(state.fromNode, ['constants'], 'every function of node:fs/promises is served by boros/fs')
   })
 }
 
@@ -78,4 +80,72 @@ test('boros doctor says whether the drop-in mode is active', (t) => {
   }
   t.like(doctor({}), { active: false, inNodeOptions: false })
   t.like(doctor({ NODE_OPTIONS: '--import=boros/register' }), { active: true, inNodeOptions: true })
+})
+
+test('every function of node:fs/promises exists in boros/fs (the names the swap serves from boros)', async (t) => {
+  const b = await import('../dist/fs/index.js')
+  const node = await import('node:fs/promises')
+  for (const [name, v] of Object.entries(node.default)) {
+    if (typeof v === 'function') t.is(typeof b[name], 'function', name)
+  }
+})
+
+test('the flag alone loads nothing of boros until a swapped function is called (no addon, no ring)', (t) => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'boros/register',
+      '-e',
+      `const { registerState } = require('./dist/register.js')
+       const files = () => Object.keys(require.cache).filter((k) => k.startsWith(process.cwd() + '/') && !k.includes('node_modules')).map((k) => k.slice(process.cwd().length + 1)).sort()
+       const before = { files: files(), addon: files().some((f) => f.endsWith('.node')), state: registerState() }
+       require('fs').stat('package.json', (err, st) => {
+         console.log(JSON.stringify({ before, after: { loaded: registerState().loaded, size: st.size, addon: files().some((f) => f.endsWith('.node')) } }))
+       })`
+    ],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }
+  )
+  t.is(r.status, 0, r.stderr)
+  const { before, after } = JSON.parse(r.stdout)
+  t.false(before.addon)
+  t.false(before.state.loaded)
+  t.deepEqual(
+    before.files.filter(
+      (f) => !['dist/register.js', 'dist/node-facts.js', 'dist/fs/ring-names.js', 'dist/node-fsp.js'].includes(f)
+    ),
+    [],
+    'only register.js and its two small modules (node-fsp.js where fs/promises is swapped at once)'
+  )
+  t.true(after.loaded)
+  t.true(after.addon)
+  t.true(after.size > 0)
+})
+
+test('Node core takes boros FileHandles under the flag (ReadStream/WriteStream classes and factories, http2 respondWithFD, fs.promises.readFile), and rejects them without it', (t) => {
+  const fixture = fileURLToPath(new URL('./fixtures/register-handles.mjs', import.meta.url))
+  const run = (args, env = {}, after = []) => {
+    const r = spawnSync(process.execPath, [...args, fixture, ...after], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', ...env }
+    })
+    if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`)
+    return JSON.parse(r.stdout)
+  }
+  const works = {
+    readStreamClass: true,
+    createReadStream: true,
+    writeStream: 'one two',
+    createWriteStream: 'through createWriteStream',
+    http2RespondWithFD: true,
+    promisesReadFile: true
+  }
+  t.deepEqual(run(['--import', 'boros/register']), { borosHandle: true, ...works })
+  // The fallback backend: boros' handles are Node's own.
+  t.deepEqual(run(['--import', 'boros/register'], { BOROS_BACKEND: 'fallback' }), { borosHandle: false, ...works })
+  // Without the flag Node rejects a boros handle everywhere (what the flag changes).
+  const control = run([], {}, ['--control'])
+  t.true(control.borosHandle)
+  for (const k of Object.keys(works)) t.is(control[k], 'ERR_INVALID_ARG_TYPE', k)
 })

@@ -14,7 +14,14 @@ test('the binary and the façade carry the same protocol digest', (t) => {
 
 test('init refuses a façade whose digest differs, naming both builds', (t) => {
   const err = t.throws(() =>
-    native.init(wire.DIGEST ^ 1, () => {}, new Int32Array(8), new Float64Array(64), new Int32Array(4), new ArrayBuffer(8192))
+    native.init(
+      wire.DIGEST ^ 1,
+      () => {},
+      new Int32Array(8),
+      new Float64Array(64),
+      new Int32Array(4),
+      new ArrayBuffer(8192)
+    )
   )
   t.is(err.code, 'ERR_BOROS_UNSUPPORTED_RUNTIME')
   t.regex(err.message, /different builds/)
@@ -34,7 +41,9 @@ test('the stat record has one name per field', (t) => {
 })
 
 test('shared-queue entry fields are distinct and inside an entry', (t) => {
-  const fields = Object.entries(wire).filter(([k]) => k.startsWith('ENTRY_') && !/^ENTRY_(FIELDS|READ|WRITE|POOL_READ|POOL_WRITE)$/.test(k))
+  const fields = Object.entries(wire).filter(
+    ([k]) => k.startsWith('ENTRY_') && !/^ENTRY_(FIELDS|READ|WRITE|POOL_READ|POOL_WRITE)$/.test(k)
+  )
   const idx = fields.map(([, v]) => v)
   t.is(new Set(idx).size, idx.length)
   t.true(idx.every((i) => i >= 0 && i < wire.ENTRY_FIELDS))

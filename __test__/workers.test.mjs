@@ -84,7 +84,7 @@ test('each worker thread has its own ring with its own counters', async (t) => {
     t.true(r.ok, `worker ${i} read wrong data`)
     t.is(r.backend, 'io_uring')
     t.true(r.setupFlags.includes('SINGLE_ISSUER'))
-    t.true(r.setupFlags.includes('DEFER_TASKRUN'))
+    t.true(r.setupFlags.includes(process.env.BOROS_TASKRUN === 'defer' ? 'DEFER_TASKRUN' : 'COOP_TASKRUN'))
     t.false(r.setupFlags.includes('SQPOLL'))
     t.deepEqual(
       r.before,
@@ -183,3 +183,18 @@ test('a worker with its ring set up exits normally when done (no hang, exit code
   t.is(exit, 0)
   t.true(await msg)
 })
+
+// Node keeps a worker's raw descriptors (trackUnmanagedFds) and closes what is left at its end;
+// boros/fs/callback's open/close in a worker must keep that set exact, across APIs (issue 22).
+for (const track of [true, false]) {
+  test(`callback API raw fds in a worker (trackUnmanagedFds: ${track}): same as node:fs, no warning`, async (t) => {
+    const cb = fileURLToPath(new URL('../dist/fs/callback.js', import.meta.url))
+    const run = (spec) => runNode([fixture('worker-raw-fds.mjs'), spec, String(track)], { timeout: 30_000 })
+    const [node, boros] = await Promise.all([run('node:fs'), run(cb)])
+    t.is(node.status, 0, node.stderr.toString())
+    t.is(boros.status, 0, boros.stderr.toString())
+    t.is(boros.stderr.toString(), node.stderr.toString())
+    t.deepEqual(JSON.parse(boros.stdout), JSON.parse(node.stdout))
+    t.deepEqual(JSON.parse(node.stdout), { leftOpen: !track, mainFdSurvived: true })
+  })
+}

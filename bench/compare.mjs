@@ -40,7 +40,14 @@ export function compareDocs(saved, fresh, tolerance = TOLERANCE) {
         const r1 = now[a][b]
         const r0 = then[a][b]
         if (!(r1 > 0) || !(r0 > 0)) continue
-        rows.push({ group: key, ratio: `${a}/${b}`, saved: r0, now: r1, change: r1 / r0 - 1, fell: r1 < r0 * (1 - tolerance) })
+        rows.push({
+          group: key,
+          ratio: `${a}/${b}`,
+          saved: r0,
+          now: r1,
+          change: r1 / r0 - 1,
+          fell: r1 < r0 * (1 - tolerance)
+        })
       }
     }
   }
@@ -50,9 +57,11 @@ export function compareDocs(saved, fresh, tolerance = TOLERANCE) {
 /** What differs between the two runs' settings in a way that moves ratios (quick mode, Node). */
 export function settingsWarnings(saved, fresh) {
   const out = []
-  if (Boolean(saved.meta?.quick) !== Boolean(fresh.meta?.quick)) out.push('one run is --quick and the other is not: ratios differ by data size')
+  if (Boolean(saved.meta?.quick) !== Boolean(fresh.meta?.quick))
+    out.push('one run is --quick and the other is not: ratios differ by data size')
   const major = (d) => d.meta?.node?.version?.split('.')[0]
-  if (major(saved) !== major(fresh)) out.push(`different Node versions (${saved.meta?.node?.version} vs ${fresh.meta?.node?.version})`)
+  if (major(saved) !== major(fresh))
+    out.push(`different Node versions (${saved.meta?.node?.version} vs ${fresh.meta?.node?.version})`)
   return out
 }
 
@@ -74,7 +83,8 @@ export function printComparison(rows, savedName, tolerance = TOLERANCE) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [savedFile, freshFile = fileURLToPath(new URL('./results/latest.json', import.meta.url))] = process.argv.slice(2)
+  const [savedFile, freshFile = fileURLToPath(new URL('./results/latest.json', import.meta.url))] =
+    process.argv.slice(2)
   if (!savedFile) {
     console.error('usage: node bench/compare.mjs SAVED.json [NEW.json]')
     process.exit(2)

@@ -98,6 +98,67 @@ export function cpuLine(doc) {
   return `CPU per 4 KiB read at 64 in flight (all threads): ${cpu.join(', ')}.${enters.length ? ` io_uring_enter calls per read: ${enters.join(', ')}.` : ''}`
 }
 
+/** The rm entry of a run (bench/extra/rm-watch.mjs --json) as a Markdown table. */
+export function formatRm(rm) {
+  const lines = [
+    `\nrm recursive of a watched tree (${rm.dirs} dirs x ${rm.files + 1} files, +${rm.dirs} subdirs; ${rm.node}; median of ${rm.rounds} rounds, interleaved)`,
+    '| rm | total ms | top directory gone after, ms | watcher missed it |',
+    '|---|---|---|---|'
+  ]
+  for (const r of rm.rows) {
+    lines.push(`| ${r.name} | ${r.totalMs.toFixed(1)} | ${r.goneMs.toFixed(1)} | ${r.missed}/${rm.rounds} |`)
+  }
+  return lines.join('\n')
+}
+
+/** Start-up, rm and the write routes of a run, one line each (those the run has). */
+export function extraLines(doc) {
+  const out = []
+  const st = doc.startup
+  if (st) {
+    const by = Object.fromEntries(st.map((r) => [r.key, r]))
+    const cpu = (k) =>
+      by[k]?.addedCpuMs == null ? '?' : `${by[k].addedCpuMs >= 0 ? '+' : ''}${by[k].addedCpuMs.toFixed(1)} ms`
+    out.push(
+      `Start-up (CPU per process, user + system, ${st[0].runs} runs interleaved): \`node -e 0\` ${by.plain.cpuMs.toFixed(1)} ms; ` +
+        `\`--import boros/register\` ${cpu('import')}, \`--require\` ${cpu('require')}, an empty \`--import\` (Node's own cost) ${cpu('import-empty')}.`
+    )
+  }
+  if (doc.rm) {
+    const by = Object.fromEntries(doc.rm.rows.map((r) => [r.name, r]))
+    const n = by['node:fs/promises']
+    const b = by['boros/fs']
+    if (n && b) {
+      out.push(
+        `\`rm\` recursive of a watched tree (${doc.rm.dirs}×${doc.rm.files + 1} files, median of ${doc.rm.rounds}): ` +
+          `boros/fs ${b.totalMs.toFixed(1)} ms, top directory gone after ${b.goneMs.toFixed(1)} ms; ` +
+          `node:fs/promises ${n.totalMs.toFixed(1)} ms, ${n.goneMs.toFixed(1)} ms (bench/extra/rm-watch.mjs).`
+      )
+    }
+  }
+  const w = Object.fromEntries(
+    doc.results.filter((r) => r.workload === 'seqwrite' && r.rate > 0).map((r) => [r.contender, r])
+  )
+  if (w.fsp && (w['boros-wring'] || w['boros-wasync'] || w['boros-wpool'])) {
+    const cell = (c, label) =>
+      w[c] ? `${label} ${Math.round(w[c].rate).toLocaleString('en-US')} (${ratio(w[c].rate / w.fsp.rate)})` : null
+    out.push(
+      `Write routes, sequential 128 KiB writes + fsync, MB/s (x fs/promises): ` +
+        [
+          cell('boros', 'boros (default: ring+`IOSQE_ASYNC`)'),
+          cell('boros-wring', 'ring'),
+          cell('boros-wasync', 'ring+`IOSQE_ASYNC`'),
+          cell('boros-wpool', 'threadpool'),
+          `fs/promises ${Math.round(w.fsp.rate).toLocaleString('en-US')}`
+        ]
+          .filter(Boolean)
+          .join(', ') +
+        '.'
+    )
+  }
+  return out
+}
+
 /** One line on where and how the figures were measured. */
 export function runLine(doc) {
   const m = doc.meta
@@ -131,6 +192,7 @@ export function writeReadme(doc, readmeFile = path.join(REPO, 'README.md')) {
     '',
     table(doc),
     ...(cpu ? ['', cpu] : []),
+    ...extraLines(doc).flatMap((l) => ['', l]),
     end
   ].join('\n')
   fs.writeFileSync(readmeFile, text.slice(0, i) + block + text.slice(j + end.length))
@@ -149,7 +211,13 @@ const NET = {
   ],
   http: [
     ['http-node', 'node:http on libuv'],
-    ['http-boros', 'node:http on boros/net']
+    ['http-boros', 'node:http on boros/net'],
+    ['http-create', 'boros/http `createServer`'],
+    ['http-serve', 'boros/http `serve`'],
+    ['express-node', 'Express on node:http'],
+    ['express-boros', 'Express on boros/http'],
+    ['bun-serve', 'Bun.serve'],
+    ['deno-serve', 'Deno.serve']
   ]
 }
 /** The echo and http tables of a results document ('' when it has none). */
@@ -173,6 +241,9 @@ export function netTables(doc) {
       const base = by[rows[0].base]
       const cells = cols.map(([c]) => {
         const r = by[c]
+        // The idle-connections row: the server's RSS and what each connection added.
+        if (r?.idle && r.rssIdleKiB != null)
+          return `${(r.rssIdleKiB / 1024).toFixed(0)} MiB (${r.perConnKiB != null ? r.perConnKiB.toFixed(1) : 'n/a'} KiB/conn)`
         if (!(r?.rate > 0)) return r?.skipped === 'n/a' || !r ? '—' : 'skipped'
         const ratio = base?.rate > 0 && c !== rows[0].base ? ` (${(r.rate / base.rate).toFixed(2)}x)` : ''
         const cpu = r.cpuPerOpUs != null ? `, ${r.cpuPerOpUs.toFixed(1)} µs CPU` : ''
@@ -191,6 +262,44 @@ export function netTables(doc) {
   return text.join('\n\n')
 }
 
+/**
+ * An http-only run (`npm run bench -- --only http`): writes docs/bench/http-nodeNN.svg and the
+ * README block between <!-- bench:http-nodeNN:begin --> and <!-- bench:http-nodeNN:end -->.
+ */
+export function writeHttpReadme(doc, readmeFile = path.join(REPO, 'README.md')) {
+  const major = doc.meta.node.version.replace(/^v/, '').split('.')[0]
+  const svg = path.join(REPO, 'docs', 'bench', `http-node${major}.svg`)
+  fs.mkdirSync(path.dirname(svg), { recursive: true })
+  fs.writeFileSync(svg, renderSvg(doc))
+  const begin = `<!-- bench:http-node${major}:begin -->`
+  const end = `<!-- bench:http-node${major}:end -->`
+  const text = fs.readFileSync(readmeFile, 'utf8')
+  const i = text.indexOf(begin)
+  const j = text.indexOf(end)
+  if (i < 0 || j < i) throw new Error(`${readmeFile} has no ${begin} ... ${end} block`)
+  const versions = Object.entries(doc.meta.anchors ?? {})
+    .map(
+      ([k, v]) =>
+        `${k} ${
+          String(v)
+            .replace(/^(bun|deno)\s+/, '')
+            .split(' ')[0]
+        }`
+    )
+    .join(', ')
+  const block = [
+    begin,
+    runLine(doc) + (versions ? ` Anchors: ${versions}.` : ''),
+    '',
+    `![HTTP servers on Node ${major}](docs/bench/http-node${major}.svg)`,
+    '',
+    netTables(doc),
+    end
+  ].join('\n')
+  fs.writeFileSync(readmeFile, text.slice(0, i) + block + text.slice(j + end.length))
+  return [svg, readmeFile]
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2)
   const write = args.includes('--write')
@@ -200,7 +309,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
     const net = netTables(doc)
     const files = doc.results.some((r) => !r.net)
-    if (write && !files) {
+    const httpOnly = doc.results.length > 0 && doc.results.every((r) => r.workload === 'http')
+    if (write && httpOnly) {
+      const wrote = writeHttpReadme(doc)
+      console.error(`${file}: wrote ${wrote.map((f) => path.relative(REPO, f)).join(', ')}`)
+    } else if (write && !files) {
       console.error(`${file}: echo/http only; paste its tables (printed without --write) by hand`)
       console.log(net)
     } else if (write) {
@@ -209,6 +322,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     } else {
       console.log(runLine(doc))
       if (files) console.log(table(doc))
+      for (const l of extraLines(doc)) console.log(`\n${l}`)
       if (net) console.log(`\n${net}`)
     }
   }

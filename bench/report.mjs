@@ -130,6 +130,13 @@ function netTables(gs, lines) {
     lines.push(`${g.workload} ${g.config} — ${g.title}${pin ? ` [${pin}]` : ''}`)
     lines.push('  ' + NET_COLS.map(([h, n, r]) => pad(h, n, r)).join('  '))
     for (const r of g.rows) {
+      if (r.idle && r.rssIdleKiB != null) {
+        // The idle-connections row: RSS, not a rate.
+        lines.push(
+          `  ${pad(r.label, NET_COLS[0][1])}  RSS ${fmtNum(r.rssIdleKiB / 1024, 0)} MiB with ${fmtNum(r.ops, 0)} idle keep-alive connections (${fmtNum(r.rssBeforeKiB / 1024, 0)} MiB before: ${r.perConnKiB != null ? fmtNum(r.perConnKiB, 1) : 'n/a'} KiB per connection)`
+        )
+        continue
+      }
       if (!(r.rate > 0)) {
         const why = r.skipped ?? `FAILED: ${r.error}`
         if (why !== 'n/a')
@@ -183,11 +190,20 @@ const COLORS = {
   'http-node': '#495057',
   'boros-ll': '#d9480f',
   'boros-net': '#f08c00',
-  'http-boros': '#d9480f',
+  'http-boros': '#f08c00',
+  'http-create': '#d9480f',
+  'http-serve': '#c92a2a',
+  'express-node': '#868e96',
+  'express-boros': '#e8590c',
+  'bun-serve': '#f9c74f',
+  'deno-serve': '#2f9e44',
   'native-echo': '#7048e8',
   boros: '#d9480f',
   'boros-pool': '#f08c00',
   'boros-cb': '#e8590c',
+  'boros-wring': '#ff922b',
+  'boros-wasync': '#fab005',
+  'boros-wpool': '#a61e4d',
   fsp: '#495057',
   cb: '#1c7ed6',
   sync: '#868e96',

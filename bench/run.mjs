@@ -23,7 +23,10 @@ import { fsType, ensureBigFile, ensureTree, warmFile, warmTree } from './data.mj
 import { ensureNative, runNative, fioVersion, fioArgs, runFio, straceAvailable, countEnters } from './external.mjs'
 import { printReport, writeJson, writeSvg } from './report.mjs'
 import { ensureEchoExamples, ensureWrk, ensureHttpFile, measureNet } from './net/run.mjs'
+import { ensureAnchors } from './net/anchors.mjs'
 import { compareDocs, printComparison, settingsWarnings } from './compare.mjs'
+import { formatStartup, runStartup } from './startup.mjs'
+import { formatRm } from './readme-table.mjs'
 import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs'
 
 const BENCH = path.dirname(new URL(import.meta.url).pathname)
@@ -44,6 +47,26 @@ const CONTENDERS = {
     api: 'boros',
     pool: true,
     env: { UV_USE_IO_URING: '0' }
+  },
+  // The write routes side by side (seqwrite only; `boros` is the route chosen by default, see
+  // src-ts/fs/route.ts writeRoute): forced with BOROS_WRITE_ROUTE.
+  'boros-wring': {
+    label: 'boros, writes on the ring',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'ring' }
+  },
+  'boros-wasync': {
+    label: 'boros, writes ring+IOSQE_ASYNC',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'async' }
+  },
+  'boros-wpool': {
+    label: 'boros, writes on the threadpool',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'pool' }
   },
   // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
   'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },
@@ -74,7 +97,13 @@ const CONTENDERS = {
   'boros-net': { label: 'boros/net Socket', server: 'echo-boros-net', env: { UV_USE_IO_URING: '0' } },
   'native-echo': { label: 'native io_uring echo', external: 'native-echo' },
   'http-node': { label: 'node:http on libuv', server: 'http-node', env: { UV_USE_IO_URING: '0' } },
-  'http-boros': { label: 'node:http on boros/net', server: 'http-boros-net', env: { UV_USE_IO_URING: '0' } }
+  'http-boros': { label: 'node:http on boros/net', server: 'http-boros-net', env: { UV_USE_IO_URING: '0' } },
+  'http-create': { label: 'boros/http createServer', server: 'http-boros-create', env: { UV_USE_IO_URING: '0' } },
+  'http-serve': { label: 'boros/http serve', server: 'http-boros-serve', env: { UV_USE_IO_URING: '0' } },
+  'express-node': { label: 'Express on node:http', server: 'express-node', env: { UV_USE_IO_URING: '0' } },
+  'express-boros': { label: 'Express on boros/http', server: 'express-boros', env: { UV_USE_IO_URING: '0' } },
+  'bun-serve': { label: 'Bun.serve', external: 'anchor-bun' },
+  'deno-serve': { label: 'Deno.serve', external: 'anchor-deno' }
 }
 export const CONTENDER_ORDER = Object.keys(CONTENDERS)
 
@@ -130,10 +159,17 @@ if (!Number.isInteger(opts.rounds) || opts.rounds < 1) {
   log(`--rounds must be a positive integer (got ${args.rounds})`)
   process.exit(2)
 }
-const selected = args.only ? args.only.split(',').map((s) => s.trim()) : workloads.map((w) => w.name)
+// `startup` (bench/startup.mjs) is not a workload of the contenders: it times whole Node
+// processes with and without the drop-in flag, and runs first.
+const requested = args.only
+  ? args.only.split(',').map((s) => s.trim())
+  : ['startup', 'rm', ...workloads.map((w) => w.name)]
+const wantStartup = requested.includes('startup')
+const wantRm = requested.includes('rm')
+const selected = requested.filter((n) => n !== 'startup' && n !== 'rm')
 for (const name of selected) {
   if (!byName[name]) {
-    log(`unknown workload "${name}"; known: ${workloads.map((w) => w.name).join(', ')}`)
+    log(`unknown workload "${name}"; known: startup, rm, ${workloads.map((w) => w.name).join(', ')}`)
     process.exit(2)
   }
 }
@@ -255,6 +291,8 @@ function straceChild(workload, contender, p) {
 }
 
 function rateOf(workload, r) {
+  // The idle-connections row has no rate: its figure is RSS (rssIdleKiB, perConnKiB).
+  if (r.idle) return 0
   return workload.unit === 'MB/s' ? r.bytes / r.seconds / 1e6 : r.ops / r.seconds
 }
 
@@ -280,6 +318,33 @@ async function main() {
   )
   log(`[env] node ${nodeBin}: ${node.version}, libuv ${node.uv}, N-API ${node.napi}`)
   log(`[env] ${uring.reason}`)
+
+  // Start-up cost of the drop-in flag (bench/startup.mjs): whole processes, before the rest.
+  let startup = null
+  if (wantStartup) {
+    if (!fs.existsSync(path.join(REPO, 'dist/register.js'))) {
+      log('startup: boros is not built (dist/register.js missing), run npm run build')
+      process.exit(1)
+    }
+    startup = runStartup({ nodeBin, runs: quick ? 11 : 41, log })
+  }
+
+  // rm recursive under a watched parent (bench/extra/rm-watch.mjs): node:fs/promises vs boros/fs.
+  let rm = null
+  if (wantRm) {
+    log('rm: recursive rm of a watched tree, node:fs/promises vs boros/fs (bench/extra/rm-watch.mjs)')
+    const r = spawnSync(
+      nodeBin,
+      [path.join(BENCH, 'extra/rm-watch.mjs'), '--json', '--rounds', quick ? '3' : '9', '--dir', dataDir],
+      { encoding: 'utf8', env: { ...process.env, UV_USE_IO_URING: '0' } }
+    )
+    if (r.status !== 0) {
+      log(`rm: could not run (exit ${r.status}): ${r.stderr}`)
+      process.exit(1)
+    }
+    rm = JSON.parse(r.stdout)
+    log(formatRm(rm))
+  }
 
   // Skips decided up front: one message each, instead of one per run.
   // skip[c] is the full reason (log, JSON, SVG); short[c] goes into the table.
@@ -331,6 +396,18 @@ async function main() {
       }
     else netp.wrk = wrk.bin
     netp.httpFile = ensureHttpFile(dataDir)
+    if (selectedContenders.some((c) => CONTENDERS[c].external?.startsWith('anchor-'))) {
+      netp.anchors = ensureAnchors(dataDir, { install: !args['no-build'] })
+      for (const [c, a] of [
+        ['bun-serve', netp.anchors.bun],
+        ['deno-serve', netp.anchors.deno]
+      ]) {
+        if (a.skip) {
+          skip[c] = a.skip
+          short[c] = 'not installed'
+        } else log(`[http] ${CONTENDERS[c].label}: ${a.bin} (${a.version})`)
+      }
+    }
   }
   if (!fs.existsSync(path.join(REPO, 'dist/net/connection.js'))) {
     skip['boros-ll'] = 'boros low-level net API: dist/net/connection.js missing, run npm run build'
@@ -490,7 +567,11 @@ async function main() {
             continue
           }
           rounds.get(x).push(r)
-          process.stderr.write(`${fmtNum(r.rate, 0)} ${w.unit}\n`)
+          if (r.idle)
+            process.stderr.write(
+              `RSS ${fmtNum(r.rssIdleKiB / 1024, 0)} MiB with ${fmtNum(r.ops, 0)} idle connections (${r.perConnKiB?.toFixed(1)} KiB each)\n`
+            )
+          else process.stderr.write(`${fmtNum(r.rate, 0)} ${w.unit}\n`)
         } catch (e) {
           process.stderr.write(`FAILED: ${e.message}\n`)
           failed.set(x, { error: e.message })
@@ -510,7 +591,8 @@ async function main() {
         // The median round (by rate), whole: its CPU, RSS and enter counts belong together.
         // The strace count comes from round 1 whichever round is the median.
         const all = rounds.get(x)
-        const median = [...all].sort((a, b) => a.rate - b.rate)[(all.length - 1) >> 1]
+        const key = (r) => (r.idle ? r.rssIdleKiB : r.rate)
+        const median = [...all].sort((a, b) => key(a) - key(b))[(all.length - 1) >> 1]
         const traced = all[0]
         results.push({
           ...rec,
@@ -542,17 +624,38 @@ async function main() {
         threadpool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)'
       },
       skips: skip,
+      ...(netp.anchors
+        ? {
+            anchors: Object.fromEntries(
+              Object.entries(netp.anchors)
+                .filter(([, a]) => a.version)
+                .map(([k, a]) => [k, a.version])
+            )
+          }
+        : {}),
       contenders: Object.fromEntries(Object.entries(CONTENDERS).map(([k, v]) => [k, v.label]))
     },
-    results
+    results,
+    ...(startup ? { startup } : {}),
+    ...(rm ? { rm } : {})
   }
   printReport(doc)
+  if (startup) log(formatStartup(startup, nodeBin))
+  if (rm) log(formatRm(rm))
   const resultsDir = path.join(BENCH, 'results')
   const files = writeJson(doc, resultsDir)
   files.push(writeSvg(doc, resultsDir))
   log(
     `\n[done] ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.map((f) => path.relative(REPO, f)).join(', ')}`
   )
+  // The http workload's contenders are the comparison: one that was asked for and could not run
+  // (not installed, not built, failed) makes the run fail, after the results are written.
+  const missed = results.filter((r) => r.workload === 'http' && (r.error || (r.skipped && r.skipped !== 'n/a')))
+  if (missed.length > 0) {
+    const names = [...new Set(missed.map((r) => `${r.label} (${(r.error ?? r.skipped).slice(0, 120)})`))]
+    log(`\n[fail] http: ${names.length} contender(s) could not run: ${names.join('; ')}`)
+    process.exitCode = 1
+  }
   if (args.compare) {
     const saved = JSON.parse(fs.readFileSync(args.compare, 'utf8'))
     const full = JSON.parse(fs.readFileSync(files[0], 'utf8'))

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Import cycles in the façade (src-ts/) and in the binding crate (crates/boros-node/src/).
+// Import cycles in the façade (src-ts/) and in every crate of the workspace (crates/*/src/:
+// the core boros, the binding boros-node, the executor boros-rt, rt-bench).
 //
 // Usage: node scripts/check-cycles.mjs [--print] [--values-only] [--only=ts|rust] [--root=DIR]
 //   --print        also print the graph: each module, then each module it depends on, with the
@@ -21,7 +22,8 @@
 //   <rel> starts with `./` or `../`; `x.js` resolves to `x.ts`, a directory to its `index.ts`.
 //   Package imports (`node:fs`, ...) are not edges. Comments are removed first; strings are
 //   not parsed, so an import-like text inside a template string would count (none today).
-// - Rust: nodes are the top-level modules of crates/boros-node/src/: each `X.rs` or `X/`
+// - Rust: one graph per crate (each crates/NAME/src/; a src/bin/ directory is one node); nodes are
+//   the top-level modules of the crate: each `X.rs` or `X/`
 //   (files under `X/` belong to X), plus `lib` (the crate root, lib.rs). Edges: every path
 //   `crate::X` (in `use crate::X...`, `use crate::{X, Y::z}`, or an expression like
 //   `crate::X::f()`), and `super::`, resolved against the file's module path and the inline
@@ -219,7 +221,7 @@ function tsGraph(srcDir) {
 
 // ---------------------------------------------------------------- Rust
 
-function rustGraph(srcDir) {
+function rustGraph(srcDir, label) {
   const files = walk(srcDir, '.rs')
   const top = new Set()
   for (const e of readdirSync(srcDir, { withFileTypes: true })) {
@@ -259,7 +261,7 @@ function rustGraph(srcDir) {
         .sort((x, y) => x[0] - y[0])
         .map((x) => x[2])
     ]
-    const edge = (segments, at) => g.add(from, nodeOf(segments), `crates/boros-node/src/${rel(f)}:${lineOf(src, at)}`)
+    const edge = (segments, at) => g.add(from, nodeOf(segments), `${label}/${rel(f)}:${lineOf(src, at)}`)
     /** The first segments named by `head::rest` where rest may be `{a, b::c}`. */
     const firsts = (i) => {
       const rest = text.slice(i)
@@ -416,8 +418,16 @@ if (opts.only !== 'rust') {
   else process.stdout.write(`src-ts: not found under ${root}\n`)
 }
 if (opts.only !== 'ts') {
-  const dir = path.join(root, 'crates/boros-node/src')
-  if (existsSync(dir)) found += report('crates/boros-node/src', rustGraph(dir))
-  else process.stdout.write(`crates/boros-node/src: not found under ${root}\n`)
+  const cratesDir = path.join(root, 'crates')
+  const crates = existsSync(cratesDir)
+    ? readdirSync(cratesDir)
+        .filter((c) => existsSync(path.join(cratesDir, c, 'src')))
+        .sort()
+    : []
+  if (crates.length === 0) process.stdout.write(`crates/*/src: not found under ${root}\n`)
+  for (const c of crates) {
+    const label = `crates/${c}/src`
+    found += report(label, rustGraph(path.join(cratesDir, c, 'src'), label))
+  }
 }
 process.exit(found > 0 ? 1 : 0)

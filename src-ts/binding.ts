@@ -19,6 +19,7 @@ import { currentTask, type TaskScope } from './task-context.js'
 import { fileNumber, type FileRef } from './file-ref.js'
 import * as wire from './wire.js'
 import type * as Native from '../index.js'
+import { EFAULT } from './errno.js'
 
 export type NativeBinding = typeof Native
 
@@ -50,7 +51,6 @@ let nextToken = 0
 // The shared submission queue (see crates/boros-node/src/queue.rs; layout in wire.ts).
 /** Reads and writes of at most this many bytes can go through the shared queue. */
 export const FAST_MAX = wire.FAST_MAX
-const EFAULT = -14
 let entries: Float64Array
 let ctl: Int32Array
 /** The arena: `ARENA_SLOTS` page-aligned slots of `FAST_MAX` bytes. Never leaves this module. */
@@ -110,7 +110,14 @@ export function closeStream(id: number): void {
   freeStreams.push(id)
 }
 
+let batch = 0
+/** Which delivery of completions this is (one per JS call from the ring; see `net/connection.ts`). */
+export function deliveryBatch(): number {
+  return batch
+}
+
 function onComplete(n: number, m: number, data: Buffer | undefined): void {
+  batch++
   settle(n)
   for (let i = 0; i < m; i++) {
     const e = i * wire.EVENT_FIELDS
@@ -349,14 +356,16 @@ export class PendingOp<T> {
     map: (result: number) => T,
     signal?: AbortSignal | null,
     task?: TaskScope,
-    done?: () => void
+    done?: () => void,
+    undo?: (result: number) => void
   ) {
     const binding = ring()
     this.promise = new Promise<T>((resolve, reject) => {
-      if (signal?.aborted) {
+      if (signal?.aborted || task?.signal.aborted) {
+        // A cancelled task starts nothing more: its later ops reject before they go out.
         this.#settled = true
         done?.()
-        reject(abortError(signal))
+        reject(abortError(signal?.aborted ? signal : task!.signal))
         return
       }
       const onAbort = (): void => {
@@ -371,7 +380,11 @@ export class PendingOp<T> {
           signal?.removeEventListener('abort', onAbort)
         } catch {}
         task?.untrack(onAbort)
-        if (this.#cancelled && result < 0) {
+        if (this.#cancelled && (result < 0 || undo !== undefined)) {
+          // An op that made something (a descriptor) and finished before the cancel reached
+          // it: the caller was told it is cancelled and will never see it, so it is undone
+          // (closed) here rather than leaked.
+          if (result >= 0) undo?.(result)
           reject(new AbortError(undefined, { cause: this.#reason }))
           return
         }
@@ -428,9 +441,10 @@ export function submit<T>(
   start: Start,
   map: (result: number) => T,
   signal?: AbortSignal | null,
-  done?: () => void
+  done?: () => void,
+  how?: SubmitHow
 ): Promise<T> {
-  const task = currentTask()
+  const task = how?.detached ? undefined : currentTask()
   if (signal == null && task === undefined) {
     const binding = ring()
     return new Promise<T>((resolve, reject) => {
@@ -451,5 +465,25 @@ export function submit<T>(
       }
     })
   }
-  return new PendingOp(start, map, signal, task, done).promise
+  return new PendingOp(start, map, signal, task, done, how?.undo).promise
+}
+
+/** How `submit` treats an op beyond its signal. */
+export interface SubmitHow {
+  /**
+   * Not part of the surrounding task: a cancelled task neither refuses nor cancels it (a
+   * `close`, which must always run, or a descriptor would leak).
+   */
+  readonly detached?: boolean
+  /**
+   * Undoes a successful result of an op cancelled too late (closes the descriptor an `open`
+   * made): the op then rejects with `AbortError` instead of handing it out.
+   */
+  readonly undo?: (result: number) => void
+}
+
+/** The task the running code belongs to, if it was cancelled: its AbortError (see `Task`). */
+export function taskAborted(): AbortError | undefined {
+  const task = currentTask()
+  return task?.signal.aborted ? abortError(task.signal) : undefined
 }

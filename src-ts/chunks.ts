@@ -6,9 +6,9 @@
  */
 import { nodeFs as fs } from './node-fs.js'
 import { constants as osConstants } from 'node:os'
-import { abortError, backendState, dropToken, ring, submit, takeToken } from './binding.js'
+import { abortError, backendState, closeStream, openStream, ring, submit } from './binding.js'
 import { invalidArgType, outOfRange, systemError } from './errors.js'
-import { FILE_KIND_FD } from './wire.js'
+import { CHUNK_MAX_BUFFER_SIZE, CHUNK_MAX_BUFFERS, EVENT_REARM, FILE_KIND_FD } from './wire.js'
 import { validateFd, validateInteger, validateSignal } from './validate.js'
 
 const { ENOBUFS, EAGAIN, EINVAL } = osConstants.errno
@@ -29,8 +29,9 @@ export interface ReadChunksOptions {
   bufferCount?: number
   /**
    * `true`/`false` force the multishot path or the single-read path; by default multishot is
-   * used when the kernel has `read_multishot` (6.7+). The environment variable
-   * `BOROS_MULTISHOT=0` forces single reads too.
+   * used when the kernel has `read_multishot` (6.7+) and lets boros register its buffer ring
+   * (without locked memory, `RLIMIT_MEMLOCK`, single reads are used instead). The environment
+   * variable `BOROS_MULTISHOT=0` forces single reads too.
    */
   multishot?: boolean
 }
@@ -38,12 +39,11 @@ export interface ReadChunksOptions {
 /** A descriptor, or anything with a numeric `fd` (a boros or `node:fs/promises` FileHandle). */
 export type ChunkSource = number | { readonly fd: number }
 
-const MAX_BUFFER_SIZE = 16 * 1024 * 1024
-
 /**
- * Reads `source` until end of file, yielding each chunk as soon as it arrives, as a fresh
- * `Buffer` that belongs to the caller (it is copied out of the kernel's buffer, which is
- * reused at once). Meant for pipes, FIFOs and character devices, e.g. a child process's
+ * Reads `source` until end of file, yielding each chunk as soon as it arrives, as a `Buffer`
+ * that belongs to the caller (it is copied out of the kernel's buffer, which is reused at
+ * once; like a socket's `'data'`, it may share its `ArrayBuffer` with other chunks of the
+ * same batch). Meant for pipes, FIFOs and character devices, e.g. a child process's
  * stdout redirected into a FIFO; it works on regular files too (with single reads).
  *
  * With io_uring and Linux 6.7+, one multishot read stays armed in the kernel for the whole
@@ -74,16 +74,28 @@ export function readChunks(source: ChunkSource, options: ReadChunksOptions = {})
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options)
   const { signal, bufferSize = 64 * 1024, bufferCount = 16, multishot } = options
   validateSignal(signal)
-  validateInteger(bufferSize, 'options.bufferSize', 1, MAX_BUFFER_SIZE)
-  validateInteger(bufferCount, 'options.bufferCount', 1, 32768)
+  validateInteger(bufferSize, 'options.bufferSize', 1, CHUNK_MAX_BUFFER_SIZE)
+  validateInteger(bufferCount, 'options.bufferCount', 1, CHUNK_MAX_BUFFERS)
   if (multishot !== undefined && typeof multishot !== 'boolean') {
     throw invalidArgType('options.multishot', 'of type boolean', multishot)
   }
   const count = 2 ** Math.ceil(Math.log2(bufferCount))
-  if (count > 32768) throw outOfRange('options.bufferCount', '>= 1 && <= 32768', bufferCount)
+  if (count > CHUNK_MAX_BUFFERS) {
+    throw outOfRange('options.bufferCount', `>= 1 && <= ${CHUNK_MAX_BUFFERS}`, bufferCount)
+  }
   if (backendState().backend !== 'io_uring') return fsReads(fd, bufferSize, signal)
   const useMultishot = multishot ?? (process.env.BOROS_MULTISHOT !== '0' && hasMultishot())
-  return useMultishot ? multishotReads(fd, bufferSize, count, signal) : singleReads(fd, bufferSize, signal)
+  return useMultishot
+    ? multishotReads(fd, bufferSize, count, signal, multishot === undefined)
+    : singleReads(fd, bufferSize, signal)
+}
+
+/**
+ * Whether `e` (from `chunksOpen`) says the kernel refused the buffer ring for lack of locked
+ * memory (`RLIMIT_MEMLOCK` without CAP_IPC_LOCK, a memory cgroup): single reads need none.
+ */
+function lockedMemoryRefused(e: unknown): boolean {
+  return /os error 12\b|ENOMEM/.test(String((e as Error)?.message))
 }
 
 let multishotSupported: boolean | undefined
@@ -92,16 +104,51 @@ function hasMultishot(): boolean {
   return multishotSupported
 }
 
-/** One multishot read armed at a time on a registered buffer ring; chunks copied out at reap. */
+/**
+ * One multishot read armed at a time on a registered buffer ring. Its CQEs arrive as stream
+ * events, like a socket's receive (`binding.ts` `openStream`): bytes (a slice of the batch's
+ * data, copied out of the kernel's buffer at reap), `0` at end of file, `EVENT_REARM`, or
+ * `-errno`. The stream id is closed only after the read's last event.
+ */
 async function* multishotReads(
   fd: number,
   size: number,
   count: number,
-  signal: AbortSignal | undefined
+  signal: AbortSignal | undefined,
+  mayFallBack = false
 ): AsyncGenerator<Buffer> {
   if (signal?.aborted) throw abortError(signal)
   const b = ring()
-  const id = b.chunksOpen(fd, size, count)
+  let id: number
+  try {
+    id = b.chunksOpen(fd, size, count)
+  } catch (e) {
+    // No locked memory for the buffer ring (issue 24): single reads, unless multishot was asked for.
+    if (!mayFallBack || !lockedMemoryRefused(e)) throw e
+    yield* singleReads(fd, size, signal)
+    return
+  }
+  const queue: Array<Buffer | number> = []
+  let wake: (() => void) | undefined
+  let armed = false
+  let done = false
+  const events = openStream((result, data, offset) => {
+    if (result > 0) {
+      queue.push(data!.subarray(offset, offset + result))
+    } else {
+      // The read's last event.
+      armed = false
+      if (done) closeStream(events)
+      else queue.push(result)
+    }
+    const w = wake
+    wake = undefined
+    w?.()
+  })
+  const arm = (): void => {
+    b.chunksArm(id, events)
+    armed = true
+  }
   const onAbort = (): void => {
     try {
       b.chunksCancel(id)
@@ -112,34 +159,24 @@ async function* multishotReads(
   signal?.addEventListener('abort', onAbort, { once: true })
   let fellBack = false
   try {
-    b.chunksArm(id)
+    arm()
     for (;;) {
       if (signal?.aborted) throw abortError(signal)
-      let wake: (() => void) | undefined
-      const token = takeToken(() => wake?.())
-      let next: Buffer | number | null
-      try {
-        next = b.chunksNext(id, token)
-      } catch (e) {
-        dropToken(token)
-        throw e
-      }
-      if (next === null) {
-        // Parked: the stream's next CQE completes `token`.
+      const next = queue.shift()
+      if (next === undefined) {
         await new Promise<void>((resolve) => {
           wake = resolve
         })
         continue
       }
-      dropToken(token)
       if (typeof next !== 'number') {
         yield next
         continue
       }
       if (next === 0) return
-      if (next === -ENOBUFS || next === -EAGAIN) {
+      if (next === EVENT_REARM || next === -ENOBUFS || next === -EAGAIN) {
         // The ring ran dry (or the kernel stopped the multishot): every buffer is back by now.
-        b.chunksArm(id)
+        arm()
         continue
       }
       if (next === -EBADFD || next === -EINVAL) {
@@ -151,6 +188,9 @@ async function* multishotReads(
     }
   } finally {
     signal?.removeEventListener('abort', onAbort)
+    done = true
+    // The id goes when the read's last event is in (at once when none is armed).
+    if (!armed) closeStream(events)
     try {
       b.chunksClose(id)
     } catch {

@@ -86,9 +86,28 @@ export class AbortError extends Error {
   }
 }
 
+/**
+ * How the running Node words a value in `ERR_INVALID_ARG_TYPE` (" Received type string
+ * ('/tmp/a-very-long-path-th...')", " Received type symbol (Symbol(x))", "-0", quotes...): taken
+ * from Node's own validator (`process.nextTick` checks its callback and has no other effect),
+ * so it follows every Node version's wording. Errors are rare: the cost is paid only then.
+ */
+function nodeDescribe(value: unknown): string | undefined {
+  try {
+    process.nextTick(value as () => void)
+  } catch (e) {
+    const message = (e as Error).message
+    const at = message.lastIndexOf(' Received')
+    if ((e as { code?: string }).code === 'ERR_INVALID_ARG_TYPE' && at >= 0) return message.slice(at)
+  }
+  return undefined
+}
+
 function describe(value: unknown): string {
   if (value == null) return ` Received ${value}`
   if (typeof value === 'function') return ` Received function ${value.name}`
+  const node = nodeDescribe(value)
+  if (node !== undefined) return node
   if (typeof value === 'object') {
     const ctor = (value as object).constructor
     return ctor?.name ? ` Received an instance of ${ctor.name}` : ' Received an object'

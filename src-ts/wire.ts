@@ -12,6 +12,9 @@ export const ARENA_SLOTS = 1024
 export const ARENA_ALIGN = 4096
 export const RESULT_PAIRS = 4096
 export const CURRENT_POSITION = -1
+export const BOUNCE_MAX = 1048576
+export const CHUNK_MAX_BUFFER_SIZE = 16777216
+export const CHUNK_MAX_BUFFERS = 32768
 export const STAT_FIELDS = 18
 export const ENTRY_FIELDS = 9
 export const ENTRY_KIND = 0
@@ -66,6 +69,7 @@ export const HTTP_ERR_REQUEST_TIMEOUT = 12
 export const HTTP_ERR_ERRNO = 13
 export const HTTP_ERR_INVALID_CONSTANT = 14
 export const HTTP_ERR_CLOSED_CONNECTION = 15
+export const HTTP_ERR_INVALID_EOF_STATE = 16
 export const HTTP_RESPOND_NO_DATE = 1
 export const HTTP_RESPOND_CLOSE = 2
 export const HTTP_RESPOND_NO_FRAMING = 4
@@ -79,7 +83,7 @@ export const HTTP_H_CONN_CLOSE = 8192
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 391118981
+export const DIGEST = 2086991453
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

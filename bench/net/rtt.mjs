@@ -66,5 +66,7 @@ async function run(lib, serverLib, label) {
   child.disconnect()
   lat.sort((a, b) => a - b)
   const q = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))].toFixed(1)
-  console.log(`${label.padEnd(28)} rounds ${rounds}  p50 ${q(0.5).padStart(9)} us  p99 ${q(0.99).padStart(9)} us  max ${q(1).padStart(9)} us`)
+  console.log(
+    `${label.padEnd(28)} rounds ${rounds}  p50 ${q(0.5).padStart(9)} us  p99 ${q(0.99).padStart(9)} us  max ${q(1).padStart(9)} us`
+  )
 }

@@ -17,6 +17,10 @@ import { log } from '../util.mjs'
 
 const REPO = path.resolve(new URL('../..', import.meta.url).pathname)
 const SERVER = path.join(REPO, 'bench/net/server.mjs')
+const ANCHOR = path.join(REPO, 'bench/net/anchor-server.js')
+const IDLE_CLIENT = path.join(REPO, 'bench/net/idle-client.mjs')
+/** Descriptors for the idle-connections row (10,000 connections + the process's own). */
+const IDLE_NOFILE = 20_000
 const HOST = '127.0.0.1'
 const TICK = 100 // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 
@@ -136,10 +140,19 @@ async function startServer(def, cfg, p, { wrap = null, nativeSeconds = 0 } = {})
     if (!p.echoServer) return { skip: 'native echo server not built' }
     port = await freePort()
     ;[cmd, args] = pinned(cpus.server, p.echoServer, ['--addr', `${HOST}:${port}`, '--seconds', String(nativeSeconds)])
+  } else if (def.external === 'anchor-bun' || def.external === 'anchor-deno') {
+    const a = def.external === 'anchor-bun' ? p.anchors?.bun : p.anchors?.deno
+    if (!a?.bin) return { skip: a?.skip ?? `${def.external}: not installed` }
+    const spec = JSON.stringify({ file: p.httpFile })
+    const rtArgs = def.external === 'anchor-bun' ? [ANCHOR, spec] : ['run', '-A', ANCHOR, spec]
+    ;[cmd, args] = pinned(cpus.server, a.bin, rtArgs)
   } else {
     const spec = { server: def.server, port: 0, workers: cfg.workers ?? 1, file: p.httpFile }
     ;[cmd, args] = pinned(cpus.server, p.nodeBin, [SERVER, JSON.stringify(spec)])
   }
+  // The idle-connections row needs more descriptors than the default 1,024: raised in a shell
+  // that then execs the server (same pid, so /proc still reads the server).
+  if (cfg.idle) [cmd, args] = ['sh', ['-c', `ulimit -n ${IDLE_NOFILE} && exec "$@"`, 'sh', cmd, ...args]]
   if (wrap) [cmd, args] = [wrap[0], [...wrap.slice(1), cmd, ...args]]
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...def.env } })
   let out = ''
@@ -198,6 +211,11 @@ async function startServer(def, cfg, p, { wrap = null, nativeSeconds = 0 } = {})
   const stop = async () => {
     if (def.external === 'native-echo') {
       const t = setTimeout(() => child.kill('SIGKILL'), (nativeSeconds + 30) * 1000)
+      await exited
+      clearTimeout(t)
+    } else if (def.external) {
+      child.kill('SIGTERM')
+      const t = setTimeout(() => child.kill('SIGKILL'), 5_000)
       await exited
       clearTimeout(t)
     } else {
@@ -276,6 +294,16 @@ async function httpClient(p, cfg, port, seconds) {
     '10s',
     `http://${HOST}:${port}${cfg.path}`
   ]
+  let script = null
+  if (cfg.method === 'POST') {
+    // wrk sends a body only from a Lua script: the same postBytes on every request.
+    script = tmpFile('wrk-post.lua')
+    fs.writeFileSync(
+      script,
+      `wrk.method = "POST"\nwrk.body = string.rep("a", ${cfg.postBytes})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`
+    )
+    wrkArgs.splice(wrkArgs.length - 1, 0, '-s', script)
+  }
   const inner = ['/usr/bin/time', ['-f', '%U %S %e', '-o', timeOut, p.wrk, ...wrkArgs]]
   const [cmd, args] = fs.existsSync('/usr/bin/time')
     ? pinned(cpus.client, ...inner)
@@ -287,6 +315,7 @@ async function httpClient(p, cfg, port, seconds) {
     cpu = u + s
   } catch {}
   fs.rmSync(timeOut, { force: true })
+  if (script) fs.rmSync(script, { force: true })
   const o = r.stdout
   const total = /(\d+) requests in ([\d.]+)(us|ms|s)/.exec(o)
   const p50 = /^\s+50%\s+([\d.]+)(us|ms|s)/m.exec(o)
@@ -348,8 +377,66 @@ async function straceNet(w, def, cfg, p) {
   return { syscallsPerOp: calls / c.ops, entersPerOp: (enters ?? 0) / c.ops }
 }
 
+function procRss(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The idle-connections row: the server's RSS with `cfg.idle` keep-alive connections open and
+ * idle (each has had one request answered), from a raw-socket client in its own process
+ * (bench/net/idle-client.mjs) with its descriptor limit raised.
+ */
+async function measureIdle(def, cfg, p) {
+  const srv = await startServer(def, cfg, p)
+  if (srv.skip) return { skipped: srv.skip }
+  try {
+    await sleep(300)
+    const before = procRss(srv.pid)
+    const cpus = cpuSets(cfg)
+    const [cmd, args] = pinned(cpus.client, p.nodeBin, [IDLE_CLIENT, String(srv.port), String(cfg.idle), cfg.path])
+    const child = spawn('sh', ['-c', `ulimit -n ${IDLE_NOFILE} && exec "$@"`, 'sh', cmd, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe']
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+    const t0 = Date.now()
+    while (!/^(READY|FAILED)/m.test(out) && Date.now() - t0 < 120_000 && child.exitCode == null) await sleep(50)
+    const ready = /^READY (\d+) ([\d.]+)/m.exec(out)
+    if (!ready) {
+      child.kill('SIGKILL')
+      throw new Error(`idle client: ${(out + err).trim().slice(-300)}`)
+    }
+    await sleep(500) // let the server settle (GC of the request garbage)
+    const idle = procRss(srv.pid)
+    child.stdin.end('close\n')
+    await exited
+    const conns = Number(ready[1])
+    return {
+      idle: true,
+      net: true,
+      ops: conns,
+      seconds: Number(ready[2]),
+      rssBeforeKiB: before,
+      rssIdleKiB: idle,
+      perConnKiB: before != null && idle != null ? (idle - before) / conns : null,
+      pinning: cpuSets(cfg).note
+    }
+  } finally {
+    await srv.stop()
+  }
+}
+
 /** One measured run of a network contender. Returns the result record (or { skipped }). */
 export async function measureNet(w, def, cfg, p, { strace = false } = {}) {
+  if (cfg.idle) return measureIdle(def, cfg, p)
   const client = w.name === 'echo' ? echoClient : httpClient
   const nativeSeconds = Math.ceil(p.warmup + p.seconds) + 2
   const srv = await startServer(def, cfg, p, { nativeSeconds })

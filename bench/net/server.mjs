@@ -5,6 +5,9 @@
 //   node bench/net/server.mjs '<json>'   json: { server, port, workers, file }
 //
 // server: echo-node | echo-boros-ll | echo-boros-conn | echo-boros-net | http-node | http-boros-net
+//         | http-boros-create (boros/http createServer) | http-boros-serve (boros/http serve)
+//         | express-node | express-boros (the same Express app on node:http / boros/http)
+// (Bun.serve and Deno.serve run bench/net/anchor-server.js in their own runtimes.)
 // workers: 1 = serve on the main thread; N > 1 = N worker_threads each listening on the
 // same port with reusePort (each boros worker has its own ring; node:net needs Node 22.12+
 // for reusePort, older Nodes say so and exit).
@@ -30,12 +33,37 @@ async function importDist(rel, what) {
 }
 
 const HELLO = Buffer.from('Hello, World!')
+/** The 1 KiB JSON route's object: serialised on every request, as a real handler would. */
+export const JSON_OBJECT = {
+  items: Array.from({ length: 12 }, (_, i) => ({ id: i, name: `item-${i}`, price: i * 1.25, tags: ['a', 'b'] }))
+}
 
-/** The request handler both HTTP contenders run: hello-world on "/", a 64 KiB file on "/file". */
+/**
+ * The request handler every node:http-shaped contender runs: hello-world on "/", 1 KiB of
+ * JSON on "/json", the request body echoed on "POST /echo", a 64 KiB file (read once at start,
+ * served from memory) on "/file".
+ */
 function httpHandler(file) {
   const body = file ? fs.readFileSync(file) : null
   return (req, res) => {
-    if (req.url === '/file' && body) {
+    const url = req.url
+    if (url === '/json') {
+      const json = JSON.stringify(JSON_OBJECT)
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) })
+      res.end(json)
+      return
+    }
+    if (url === '/echo') {
+      const chunks = []
+      req.on('data', (c) => chunks.push(c))
+      req.on('end', () => {
+        const b = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': b.length })
+        res.end(b)
+      })
+      return
+    }
+    if (url === '/file' && body) {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
       res.end(body)
       return
@@ -43,6 +71,48 @@ function httpHandler(file) {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': HELLO.length })
     res.end(HELLO)
   }
+}
+
+/** The same routes as an Express app (express from node_modules). */
+async function expressApp(file) {
+  let express
+  try {
+    express = (await import('express')).default
+  } catch (e) {
+    throw new Skip(`express is not installed (npm ci): ${e.message}`)
+  }
+  const body = file ? fs.readFileSync(file) : null
+  const app = express()
+  app.set('etag', false)
+  app.set('x-powered-by', false)
+  app.get('/', (req, res) => res.type('text/plain').send(HELLO))
+  app.get('/json', (req, res) => res.json(JSON_OBJECT))
+  app.post('/echo', express.raw({ type: '*/*', limit: '1mb' }), (req, res) =>
+    res.type('application/octet-stream').send(req.body)
+  )
+  app.get('/file', (req, res) => res.type('application/octet-stream').send(body))
+  return app
+}
+
+/** The same routes as a fetch handler (boros/http serve; the anchors have their own copy). */
+function fetchHandler(file) {
+  const text = { 'content-type': 'text/plain' }
+  return async (req) => {
+    const path = req.url.slice(req.url.indexOf('/', 8))
+    if (path === '/json') return Response.json(JSON_OBJECT)
+    if (path === '/echo')
+      return new Response(await req.arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } })
+    if (path === '/file' && file) return new Response(file, { headers: { 'content-type': 'application/octet-stream' } })
+    return new Response(HELLO, { headers: text })
+  }
+}
+
+/** node:http's (or boros/http's) server listening on HOST:port. */
+function listenOn(srv, port, reusePort) {
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject)
+    srv.listen({ host: HOST, port, backlog: 4096, reusePort }, resolve)
+  })
 }
 
 /** Starts one server on this thread; resolves with { port, stats() }. */
@@ -62,7 +132,28 @@ async function serve(kind, port, reusePort) {
     })
     return { port: srv.address().port, stats: () => null }
   }
+  if (kind === 'express-node') {
+    const srv = http.createServer({ keepAliveTimeout: 60_000 }, await expressApp(spec.file))
+    await listenOn(srv, port, reusePort)
+    return { port: srv.address().port, stats: () => null }
+  }
   const core = await importDist('index.js', 'boros')
+  if (kind === 'http-boros-create' || kind === 'express-boros' || kind === 'http-boros-serve') {
+    const bhttp = await importDist('http/index.js', 'boros/http')
+    if (bhttp.backend !== undefined && bhttp.backend !== 'io_uring')
+      throw new Skip(`boros/http runs on ${bhttp.backend} here (io_uring refused)`)
+    if (kind === 'http-boros-serve') {
+      if (typeof bhttp.serve !== 'function') throw new Skip('boros/http has no serve() in this build')
+      const file = spec.file ? fs.readFileSync(spec.file) : null
+      const s = await bhttp.serve({ port, hostname: HOST, reusePort, fetch: fetchHandler(file) })
+      return { port: s.port ?? s.address?.().port, stats: () => core.stats() }
+    }
+    if (typeof bhttp.createServer !== 'function') throw new Skip('boros/http has no createServer() in this build')
+    const handler = kind === 'express-boros' ? await expressApp(spec.file) : httpHandler(spec.file)
+    const srv = bhttp.createServer({ keepAliveTimeout: 60_000 }, handler)
+    await listenOn(srv, port, reusePort)
+    return { port: srv.address().port, stats: () => core.stats() }
+  }
   if (kind === 'echo-boros-ll') {
     const { Listener, Connection } = await importDist('net/connection.js', 'boros low-level net API')
     const l = new Listener({ host: HOST, port, reusePort }, 4096, {
@@ -106,10 +197,9 @@ async function serve(kind, port, reusePort) {
     // node:http on boros/net: the http.Server never listens itself; every boros socket is
     // handed to it as a connection (DESIGN-NOTES §7).
     const hs = http.createServer({ keepAliveTimeout: 60_000 }, httpHandler(spec.file))
-    srv = bnet.createServer((s) => {
-      s.setNoDelay?.(true)
-      hs.emit('connection', s)
-    })
+    // No setNoDelay here: the socket takes the http.Server's noDelay when it adopts it (the
+    // trap of issue 20, fixed in boros/net), so this is the pattern docs/net.md teaches, as is.
+    srv = bnet.createServer((s) => hs.emit('connection', s))
   }
   await new Promise((resolve, reject) => {
     srv.once('error', reject)

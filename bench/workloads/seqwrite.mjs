@@ -31,7 +31,18 @@ export default {
   unit: 'MB/s',
   op: '128 KiB write',
   warmup: false, // writing is the whole job: no JIT warm-up pass (it would write the file twice)
-  contenders: ['boros', 'fsp', 'cb', 'sync', 'fsp-uring', 'cb-uring', 'fio'],
+  contenders: [
+    'boros',
+    'boros-wring',
+    'boros-wasync',
+    'boros-wpool',
+    'fsp',
+    'cb',
+    'sync',
+    'fsp-uring',
+    'cb-uring',
+    'fio'
+  ],
   configs: (o) => [{ label: `bs=${o.seqBlock / 1024}k`, qd: 1, block: o.seqBlock }],
   timeCap: 4, // seconds multiplier: the run may take up to 4x the nominal duration
 

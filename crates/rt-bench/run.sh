@@ -1,31 +1,147 @@
 #!/usr/bin/env bash
-# boros-rt against tokio (current_thread) and the raw boros driver, alternating in one run.
-#   crates/rt-bench/run.sh [FILE] [SECONDS]
-# FILE: a cached file on ext4 (default: the files bench's 1 GiB file). Echo servers run on CPU 0,
-# the native load generator (crates/boros/examples/echo_client.rs) on CPU 1.
-set -euo pipefail
+# boros-rt against tokio (current_thread), monoio, compio and the raw boros driver, in one run,
+# contenders alternating within each round; medians of the rounds at the end.
+#   crates/rt-bench/run.sh [FILE] [SECONDS] [ROUNDS]
+# FILE: a file on ext4 for the random reads and the copy (default .bench-data/big-1024MiB.bin,
+# made if missing). Servers run on CPU 0, their load generators on CPU 1; server CPU time comes
+# from /proc/PID/stat (utime + stime) around each run. Builds everything it runs, and exits 1
+# if any contender produced no figure (a benchmark that cannot fail is no benchmark).
+set -uo pipefail
 cd "$(dirname "$0")/../.."
 file=${1:-.bench-data/big-1024MiB.bin}
 secs=${2:-5}
-cargo build --release -q -p boros --example randread --example echo_client -p boros-rt --example bench_read --example echo -p rt-bench
+rounds=${3:-3}
+if [ ! -f "$file" ]; then
+  mkdir -p "$(dirname "$file")"
+  echo "making $file (1 GiB)"
+  head -c 1073741824 /dev/urandom > "$file" || exit 1
+fi
+cargo build --release -q -p boros --example randread --example echo_client || exit 1
+cargo build --release -q -p boros-rt --example bench_read --example echo || exit 1
+cargo build --release -q -p rt-bench --bins || exit 1
 t=target/release
+tck=$(getconf CLK_TCK)
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+declare -A res
+missing=()
+add() { res[$1]="${res[$1]:-} $2"; }
+fail() { echo "!! $1 did not run: $2" >&2; missing+=("$1"); }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
+echo "== $(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: ratios, not absolutes)"
 cat "$file" > /dev/null
-echo "== random 4 KiB reads, 64 in flight (reads/s)"
-for round in 1 2 3; do
-  echo "raw driver  $($t/examples/randread --file "$file" --qd 64 --seconds "$secs" | grep -o '"ops_per_sec":[0-9]*')"
-  echo "boros-rt    $($t/examples/bench_read --file "$file" --qd 64 --seconds "$secs" | grep -o '"ops_per_sec":[0-9]*')"
-  echo "tokio::fs   $($t/tokio_read --file "$file" --qd 64 --seconds "$secs" | grep -o '"ops_per_sec":[0-9]*')"
-done
-echo "== echo, 64 connections x 64 B (requests/s; server on CPU 0, client on CPU 1)"
-port=7470
-for round in 1 2 3; do
-  for s in boros-rt tokio; do
-    port=$((port + 1))
-    if [ $s = boros-rt ]; then taskset -c 0 $t/examples/echo 127.0.0.1:$port 2>/dev/null & else taskset -c 0 $t/tokio_echo 127.0.0.1:$port 2>/dev/null & fi
-    pid=$!
-    # Wait until the server accepts connections.
-    for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-    echo "$s  $(taskset -c 1 $t/examples/echo_client --addr 127.0.0.1:$port --conns 64 --size 64 --seconds "$secs" | tr '\n' ' ')"
-    kill $pid; wait $pid 2>/dev/null || true
+
+echo "== random 4 KiB reads, 64 in flight, one thread (reads/s)"
+for round in $(seq 1 "$rounds"); do
+  for c in raw:examples/randread boros-rt:examples/bench_read compio:compio_read monoio:monoio_read tokio-fs:tokio_read; do
+    name=${c%%:*}; bin=$t/${c#*:}
+    # The process's CPU time (user + system, its io-wq and blocking-pool threads included).
+    cpu=$( { TIMEFORMAT='%U %S'; time "$bin" --file "$file" --qd 64 --seconds "$secs" > "$tmp" 2>&1; } 2>&1 | awk '{print $1 + $2}')
+    out=$(cat "$tmp")
+    v=$(grep -o '"ops_per_sec":[0-9]*' <<<"$out" | cut -d: -f2)
+    ops=$(grep -o '"ops":[0-9]*' <<<"$out" | cut -d: -f2)
+    if [ -n "$v" ] && [ "${ops:-0}" -gt 0 ]; then
+      us=$(awk -v c="$cpu" -v n="$ops" 'BEGIN {printf "%.2f", c * 1e6 / n}')
+      add "read/$name" "$v"; add "read-cpu/$name" "$us"
+      echo "round $round  $name  $v reads/s  CPU ${us} us/read"
+    else fail "read/$name" "$out"; fi
   done
 done
+
+# serve NAME PORT CLIENT-COMMAND... : starts the server NAME on CPU 0, runs the client on CPU 1,
+# prints the client's line and "server_cpu_s=X".
+serve() {
+  local name=$1 port=$2; shift 2
+  local bin
+  case $name in
+    boros-rt) bin="$t/examples/echo 127.0.0.1:$port" ;;
+    tokio) bin="$t/tokio_echo 127.0.0.1:$port" ;;
+    monoio) bin="$t/monoio_echo 127.0.0.1:$port" ;;
+    compio) bin="$t/compio_echo 127.0.0.1:$port" ;;
+    hyper-boros-rt) bin="$t/hyper_boros 127.0.0.1:$port" ;;
+    hyper-tokio) bin="$t/hyper_tokio 127.0.0.1:$port" ;;
+  esac
+  taskset -c 0 $bin 2>/dev/null &
+  local pid=$! up=
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
+    sleep 0.05
+  done
+  if [ -z "$up" ]; then kill $pid 2>/dev/null; wait $pid 2>/dev/null; echo "server did not start"; return; fi
+  local before; before=$(ticks $pid)
+  local out; out=$(taskset -c 1 "$@" 2>&1 | tr '\n' ' ')
+  local after; after=$(ticks $pid)
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null
+  echo "$out server_cpu_s=$(awk -v a="$after" -v b="$before" -v t="$tck" 'BEGIN {print (a - b) / t}')"
+}
+
+port=7470
+echo "== echo, 64 connections x 64 B, closed loop (server on CPU 0, client on CPU 1)"
+for round in $(seq 1 "$rounds"); do
+  for s in boros-rt tokio monoio compio; do
+    port=$((port + 1))
+    out=$(serve $s $port $t/examples/echo_client --addr 127.0.0.1:$port --conns 64 --size 64 --seconds "$secs")
+    reqs=$(grep -o '[0-9]* requests' <<<"$out" | cut -d' ' -f1)
+    rps=$(grep -o '[0-9.]* req/s' <<<"$out" | cut -d' ' -f1)
+    cpu=$(grep -o 'server_cpu_s=[0-9.]*' <<<"$out" | cut -d= -f2)
+    if [ -n "$rps" ] && [ "${reqs:-0}" -gt 0 ]; then
+      us=$(awk -v c="$cpu" -v r="$reqs" 'BEGIN {printf "%.2f", c * 1e6 / r}')
+      add "echo/$s" "$rps"; add "echo-cpu/$s" "$us"
+      echo "round $round  $s  $rps req/s  server CPU ${us} us/round trip  $(grep -o 'p50 [0-9]* us, p99 [0-9]* us' <<<"$out")"
+    else fail "echo/$s" "$out"; fi
+  done
+done
+
+echo "== hyper hello-world, HTTP/1.1 keep-alive, 64 connections (server on CPU 0, client on CPU 1)"
+for round in $(seq 1 "$rounds"); do
+  for s in hyper-boros-rt hyper-tokio; do
+    port=$((port + 1))
+    out=$(serve $s $port $t/http_load --addr 127.0.0.1:$port --conns 64 --seconds "$secs")
+    reqs=$(grep -o '[0-9]* responses' <<<"$out" | cut -d' ' -f1)
+    rps=$(grep -o '[0-9.]* req/s' <<<"$out" | cut -d' ' -f1)
+    cpu=$(grep -o 'server_cpu_s=[0-9.]*' <<<"$out" | cut -d= -f2)
+    if [ -n "$rps" ] && [ "${reqs:-0}" -gt 0 ] && grep -q 'errors 0' <<<"$out"; then
+      us=$(awk -v c="$cpu" -v r="$reqs" 'BEGIN {printf "%.2f", c * 1e6 / r}')
+      add "http/$s" "$rps"; add "http-cpu/$s" "$us"
+      echo "round $round  $s  $rps req/s  server CPU ${us} us/request"
+    else fail "http/$s" "$out"; fi
+  done
+done
+
+echo "== JoinSet: spawn 100,000 tasks, collect them with join_next (ms; a process each, alternating)"
+for round in $(seq 1 "$rounds"); do
+  for c in boros-rt tokio; do
+    out=$($t/joinset 100000 $c 2>&1)
+    v=$(grep -o '"[a-z_]*_ms":[0-9.]*' <<<"$out" | cut -d: -f2)
+    if [ -n "$v" ]; then add joinset/$c "$v"; echo "round $round  $c $v ms"; else fail joinset/$c "$out"; fi
+  done
+done
+
+echo "== fs::copy of $file vs std::fs::copy (s; alternating, no dirty pages at each start)"
+out=$($t/copy_bench "$file" "$(dirname "$file")" "$rounds" 2>&1)
+echo "$out"
+for k in boros_rt_s std_s; do
+  v=$(grep -o "\"$k\":[0-9.]*" <<<"$out" | cut -d: -f2 | tr '\n' ' ')
+  if [ -n "$v" ]; then for x in $v; do add "copy/$k" "$x"; done; else fail "copy/$k" "$out"; fi
+done
+
+m() { median <<<"${res[$1]:-}"; }
+ratio() { awk -v a="$(m "$1")" -v b="$(m "$2")" 'BEGIN {if (a && b) printf "%.2fx", a / b; else print "n/a"}'; }
+echo
+echo "== medians of $rounds"
+echo "random reads/s: raw $(m read/raw), boros-rt $(m read/boros-rt), compio $(m read/compio), monoio $(m read/monoio), tokio::fs $(m read/tokio-fs)"
+echo "  boros-rt / raw $(ratio read/boros-rt read/raw), / compio $(ratio read/boros-rt read/compio), / monoio $(ratio read/boros-rt read/monoio), / tokio::fs $(ratio read/boros-rt read/tokio-fs)"
+echo "random reads CPU us/read: raw $(m read-cpu/raw), boros-rt $(m read-cpu/boros-rt), compio $(m read-cpu/compio), monoio $(m read-cpu/monoio), tokio::fs $(m read-cpu/tokio-fs)"
+echo "  raw / boros-rt $(ratio read-cpu/raw read-cpu/boros-rt), compio / boros-rt $(ratio read-cpu/compio read-cpu/boros-rt), monoio / boros-rt $(ratio read-cpu/monoio read-cpu/boros-rt), tokio::fs / boros-rt $(ratio read-cpu/tokio-fs read-cpu/boros-rt)"
+echo "echo req/s: boros-rt $(m echo/boros-rt), tokio $(m echo/tokio), monoio $(m echo/monoio), compio $(m echo/compio)"
+echo "  boros-rt / tokio $(ratio echo/boros-rt echo/tokio), / monoio $(ratio echo/boros-rt echo/monoio), / compio $(ratio echo/boros-rt echo/compio)"
+echo "echo server CPU us/round trip: boros-rt $(m echo-cpu/boros-rt), tokio $(m echo-cpu/tokio), monoio $(m echo-cpu/monoio), compio $(m echo-cpu/compio)"
+echo "  tokio / boros-rt $(ratio echo-cpu/tokio echo-cpu/boros-rt), monoio / boros-rt $(ratio echo-cpu/monoio echo-cpu/boros-rt), compio / boros-rt $(ratio echo-cpu/compio echo-cpu/boros-rt)"
+echo "hyper req/s: boros-rt $(m http/hyper-boros-rt), tokio $(m http/hyper-tokio) (boros-rt / tokio $(ratio http/hyper-boros-rt http/hyper-tokio)); server CPU us/request: boros-rt $(m http-cpu/hyper-boros-rt), tokio $(m http-cpu/hyper-tokio)"
+echo "JoinSet 100,000 tasks ms: boros-rt $(m joinset/boros-rt), tokio $(m joinset/tokio) (boros-rt / tokio $(ratio joinset/boros-rt joinset/tokio))"
+echo "fs::copy s: boros-rt $(m copy/boros_rt_s), std $(m copy/std_s) (std time / boros-rt time $(ratio copy/std_s copy/boros_rt_s))"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "!! contenders that did not run: ${missing[*]}" >&2
+  exit 1
+fi

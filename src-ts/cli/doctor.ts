@@ -108,11 +108,22 @@ export interface DoctorReport {
   readonly register: {
     /** Whether boros/register swapped node:fs/promises for boros/fs in this process. */
     readonly active: boolean
-    /** How ES module imports are redirected (`'registerHooks'`, `'register'`, or `'none'`). */
+    /** How ES module imports get boros (`'syncBuiltinESMExports'`, or `'none'`). */
     readonly esm: string
     /** Whether NODE_OPTIONS names boros/register (so child processes get it too). */
     readonly inNodeOptions: boolean
   }
+  /**
+   * How soon a ring's eventfd fires after a socket event while the thread sleeps in poll, as
+   * libuv sleeps (milliseconds, best of 3; `null` when not measured). `deferDelayed`: a
+   * `DEFER_TASKRUN` ring is late (> 2 ms) on this kernel — why boros sets its rings up with
+   * `COOP_TASKRUN` (`BOROS_TASKRUN=defer` brings the late setup back).
+   */
+  readonly wakeUp: {
+    readonly deferMs: number | null
+    readonly coopMs: number | null
+    readonly deferDelayed: boolean | null
+  } | null
   /** Things that are not fatal but worth knowing. */
   readonly warnings: readonly string[]
 }
@@ -297,6 +308,19 @@ export function diagnose(): DoctorReport {
     warnings.push(`Node ${process.versions.node} is older than ${MIN_NODE}, which boros supports`)
 
   if (probe?.shrunk) warnings.push(`smaller rings: ${probe.shrunk}`)
+  let wakeUp: DoctorReport['wakeUp'] = null
+  if (usable && native !== undefined) {
+    const w = native.wakeProbe()
+    const deferMs = w.deferMs ?? null
+    const coopMs = w.coopMs ?? null
+    wakeUp = { deferMs, coopMs, deferDelayed: deferMs === null ? null : deferMs > 2 }
+    if (deferMs !== null && deferMs > 2 && process.env.BOROS_TASKRUN === 'defer')
+      warnings.push(
+        `BOROS_TASKRUN=defer: this kernel wakes a DEFER_TASKRUN ring's eventfd ${deferMs.toFixed(1)} ms after a socket event; every single-connection round trip pays it (unset BOROS_TASKRUN)`
+      )
+    if (coopMs !== null && coopMs > 2)
+      warnings.push(`socket wake-ups are slow here even with COOP_TASKRUN (${coopMs.toFixed(1)} ms)`)
+  }
   const memlock = readMemlock()
   if (memlock !== null && memlock.soft !== null && memlock.soft < 8 * 1024 * 1024) {
     warnings.push(
@@ -361,6 +385,7 @@ export function diagnose(): DoctorReport {
     net,
     memlock,
     backend,
+    wakeUp,
     register: {
       active: registerState().active,
       esm: registerState().esm,
@@ -410,6 +435,13 @@ export function formatReport(r: DoctorReport): string {
     r.memlock === null ? 'unknown' : `soft ${formatBytes(r.memlock.soft)}, hard ${formatBytes(r.memlock.hard)}`
   )
   row('io_uring', r.ok ? 'usable' : 'NOT USABLE')
+  if (r.wakeUp !== null) {
+    const ms = (v: number | null): string => (v === null ? 'n/a' : `${v < 1 ? v.toFixed(3) : v.toFixed(1)} ms`)
+    row(
+      'socket wake-up',
+      `${ms(r.wakeUp.coopMs)} (COOP_TASKRUN, used); DEFER_TASKRUN ${ms(r.wakeUp.deferMs)}${r.wakeUp.deferDelayed ? ' — DELAYED on this kernel' : ''}`
+    )
+  }
   if (!r.ok) for (const why of r.ioUring.reasons) lines.push(`  ${''.padEnd(20)} - ${why}`)
   row(
     'backend',

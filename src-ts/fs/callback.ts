@@ -59,16 +59,20 @@ export const mkdir = like('mkdir', ring.mkdir)
 // node:fs's own (no io_uring path; or not a file operation). Names the running Node lacks are undefined.
 export const Dir: Fs extends { Dir: infer T } ? T : unknown = node.Dir as never
 export const Dirent: Fs extends { Dirent: infer T } ? T : unknown = node.Dirent as never
-export const F_OK: Fs extends { F_OK: infer T } ? T : unknown = node.F_OK as never
+// The value of Node's (deprecated, DEP0176 on Node 26: reading fs.F_OK warns) from fs.constants.
+export const F_OK: Fs extends { F_OK: infer T } ? T : unknown = nodeFs.constants.F_OK as never
 export const FileReadStream: Fs extends { FileReadStream: infer T } ? T : unknown = node.FileReadStream as never
 export const FileWriteStream: Fs extends { FileWriteStream: infer T } ? T : unknown = node.FileWriteStream as never
-export const R_OK: Fs extends { R_OK: infer T } ? T : unknown = node.R_OK as never
+// The value of Node's (deprecated, DEP0176 on Node 26: reading fs.R_OK warns) from fs.constants.
+export const R_OK: Fs extends { R_OK: infer T } ? T : unknown = nodeFs.constants.R_OK as never
 export const ReadStream: Fs extends { ReadStream: infer T } ? T : unknown = node.ReadStream as never
 export const Stats: Fs extends { Stats: infer T } ? T : unknown = node.Stats as never
 export const Utf8Stream: Fs extends { Utf8Stream: infer T } ? T : unknown = node.Utf8Stream as never
-export const W_OK: Fs extends { W_OK: infer T } ? T : unknown = node.W_OK as never
+// The value of Node's (deprecated, DEP0176 on Node 26: reading fs.W_OK warns) from fs.constants.
+export const W_OK: Fs extends { W_OK: infer T } ? T : unknown = nodeFs.constants.W_OK as never
 export const WriteStream: Fs extends { WriteStream: infer T } ? T : unknown = node.WriteStream as never
-export const X_OK: Fs extends { X_OK: infer T } ? T : unknown = node.X_OK as never
+// The value of Node's (deprecated, DEP0176 on Node 26: reading fs.X_OK warns) from fs.constants.
+export const X_OK: Fs extends { X_OK: infer T } ? T : unknown = nodeFs.constants.X_OK as never
 export const access: Fs extends { access: infer T } ? T : unknown = node.access as never
 export const accessSync: Fs extends { accessSync: infer T } ? T : unknown = node.accessSync as never
 export const appendFileSync: Fs extends { appendFileSync: infer T } ? T : unknown = node.appendFileSync as never
@@ -114,6 +118,7 @@ export const mkdtempDisposableSync: Fs extends { mkdtempDisposableSync: infer T 
   node.mkdtempDisposableSync as never
 export const mkdtempSync: Fs extends { mkdtempSync: infer T } ? T : unknown = node.mkdtempSync as never
 export const openAsBlob: Fs extends { openAsBlob: infer T } ? T : unknown = node.openAsBlob as never
+export const openAsBlobSync: Fs extends { openAsBlobSync: infer T } ? T : unknown = node.openAsBlobSync as never
 export const openSync: Fs extends { openSync: infer T } ? T : unknown = node.openSync as never
 export const opendir: Fs extends { opendir: infer T } ? T : unknown = node.opendir as never
 export const opendirSync: Fs extends { opendirSync: infer T } ? T : unknown = node.opendirSync as never

@@ -16,22 +16,10 @@
 import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
-import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit } from '../binding.js'
-import type { NativeBinding } from '../binding.js'
-import { poolSlotOf, type PoolSlot } from '../buffer-pool.js'
-import { codedError, codes, invalidArgType, invalidArgValue, systemError } from '../errors.js'
+import { submit } from '../binding.js'
+import { codes, invalidArgType, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
-import { currentTask } from '../task-context.js'
-import {
-  validateBuffer,
-  validateInteger,
-  validatePosition,
-  validateReadRange,
-  validateSignal,
-  validateWriteRange,
-  writePosition,
-  MAX_RW
-} from '../validate.js'
+import { validateInteger, MAX_RW } from '../validate.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
 import { parseMode } from './flags.js'
 import type {
@@ -44,71 +32,29 @@ import type {
   WriteResult,
   WriteVResult
 } from './handle-types.js'
-import { readAll, throwIfAborted, toBytes, writeAll, type Encoding, type WriteData } from './io.js'
-import { oDirectError, learnRoute, RING, routedRead, type Route } from './route.js'
+import {
+  IO_MAX_LENGTH,
+  readAll,
+  throwIfAborted,
+  toBytes,
+  tooLarge,
+  writeAll,
+  type Encoding,
+  type WriteData
+} from './io.js'
+import { readIntoUserBuffer, takesUserBuffer, validateUserBuffer, type UserBuffer } from './user-buffer.js'
+import { STAT_OPTIONS_OBJECT, WRITE_FILE_MODE_FIRST } from '../node-facts.js'
+import { ebadf, FileIo, id, none, sizeOf } from './file-io.js'
+import { unclosed } from './unclosed.js'
+import { notAHandle, readArgs, validateBufferArray, vectorPosition, writeArgs } from './handle-args.js'
+import { encodingOf, flushOf, getOptions } from './options.js'
+import { THREADPOOL } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
+import { IOV_MAX } from '../errno.js'
 
 export type * from './handle-types.js'
-
-/** Largest read the runtime bounces through a recycled buffer (`BounceBuffers`, bounce.rs). */
-const BOUNCE_MAX = 1024 * 1024
-/** Chunks of a larger positional read in flight at once. */
-const CHUNK_LANES = 4
-/** Whether the running Node validates a read's position right after its offset (24.16+). */
-const POSITION_FIRST = (() => {
-  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
-  return major > 24 || (major === 24 && minor >= 16)
-})()
-
-/** Most buffers one `writev` takes (the kernel's `IOV_MAX`); longer lists go in several. */
-const IOV_MAX = 1024
-
-/** A native call on this handle's file: `kind` and `file` name it (see file-ref.ts). */
-type FileStart = (b: NativeBinding, kind: number, file: number, token: number) => number
-
-/** What Node's FileHandle rejects with once closed: `code: 'EBADF'`, message `'file closed'`. */
-function ebadf(syscall: string): Error {
-  return Object.assign(new Error('file closed'), { code: 'EBADF', syscall })
-}
-
-/** What Node's FileHandle methods reject with when called on something else (`fh.stat.call({})`). */
-function notAHandle(): Error {
-  return codedError(
-    Error,
-    'ERR_INTERNAL_ASSERTION',
-    'handle must be an instance of FileHandle\nThis is caused by either a bug in Node.js or incorrect usage of Node.js internals.\nPlease open an issue with this stack trace at https://github.com/nodejs/node/issues\n'
-  )
-}
-
-function validateBufferArray(buffers: unknown): asserts buffers is readonly NodeJS.ArrayBufferView[] {
-  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
-    throw invalidArgType('buffers', 'an ArrayBufferView[]', buffers)
-  }
-}
-
-/**
- * Handles collected without `close()`: like Node, their file is closed then, with Node's two
- * warnings (the second a `DEP0137` deprecation). Holds the file, never the handle.
- */
-const unclosed = new FinalizationRegistry<FileRef>((file) => {
-  const n = fileNumber(file)
-  process.emitWarning(`Closing file descriptor ${n} on garbage collection`)
-  process.emitWarning(
-    'Closing a FileHandle object on garbage collection is deprecated. Please close FileHandle objects explicitly using FileHandle.prototype.close(). In the future, an error will be thrown if a file descriptor is closed during garbage collection.',
-    'DeprecationWarning',
-    'DEP0137'
-  )
-  try {
-    submit(
-      (b, t) => b.close(file.kind, n, t),
-      () => undefined
-    ).catch(() => undefined)
-  } catch {
-    // The runtime of this thread is gone (worker exit): so is its file table.
-  }
-})
 
 /**
  * An open file. Every operation goes through this thread's io_uring. Like Node's, `close()`
@@ -118,17 +64,16 @@ export class FileHandle extends EventEmitter {
   /** The file; `undefined` once closed. */
   #file: FileRef | undefined
   readonly #fixed: boolean
-  #pending = 0
   #closing: Promise<void> | undefined
-  #drained: (() => void) | undefined
-  /** Where a descriptor's reads go (learned on the first read, see route.ts). */
-  #route: Route | undefined
+  /** Every read and write of the handle, and the count of them in flight (see file-io.ts). */
+  readonly #io: FileIo
 
   /** @internal */
   constructor(file: FileRef) {
     super()
     this.#file = file
     this.#fixed = file.kind === FILE_KIND_FIXED
+    this.#io = new FileIo(() => this.#open())
     unclosed.register(this, file, this)
   }
 
@@ -157,256 +102,6 @@ export class FileHandle extends EventEmitter {
     return this.#closing === undefined ? this.#file : undefined
   }
 
-  /** An op of the handle is over (see `#op`); the last one lets a waiting `close()` go on. */
-  readonly #settleOne = (): void => {
-    if (--this.#pending === 0 && this.#drained !== undefined) this.#drained()
-  }
-
-  /**
-   * One ring op on this handle's file, counted so that `close()` waits for it. Rejects with
-   * Node's error for `syscall` when the result is `-errno`.
-   */
-  #op<T>(syscall: string, start: FileStart, map: (result: number) => T, signal?: AbortSignal | null): Promise<T> {
-    const file = this.#open()
-    if (file === undefined) return Promise.reject(ebadf(syscall))
-    const kind = file.kind
-    const n = fileNumber(file)
-    this.#pending++
-    return submit(
-      (b, t) => start(b, kind, n, t),
-      (result) => {
-        if (result < 0) throw systemError(result, syscall)
-        return map(result)
-      },
-      signal,
-      this.#settleOne
-    )
-  }
-
-  /**
-   * A read or write through the shared submission queue (no native call): at most `FAST_MAX`
-   * bytes, or any length of a `BufferPool` buffer (`pool`). `undefined` when it cannot go
-   * that way now (closed, inside a task, every arena slot taken).
-   */
-  #queued(
-    write: boolean,
-    buf: NodeJS.ArrayBufferView,
-    off: number,
-    len: number,
-    pos: number,
-    pool: { readonly id: number; readonly index: number } | undefined
-  ): Promise<number> | undefined {
-    const file = this.#open()
-    if (file === undefined || currentTask() !== undefined) return undefined
-    ring()
-    let resolve!: (n: number) => void
-    let reject!: (e: unknown) => void
-    const promise = new Promise<number>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
-    const waiter = (n: number): void => {
-      this.#settleOne()
-      if (n < 0) reject(systemError(n, write ? 'write' : 'read'))
-      else resolve(n)
-    }
-    if (pool !== undefined) {
-      queuePool(write, file, pool.id, pool.index, buf.byteOffset + off, len, pos, waiter)
-    } else if (!(write ? queueWrite : queueRead)(file, buf, off, len, pos, waiter)) return undefined
-    this.#pending++
-    return promise
-  }
-
-  /** The read route of a descriptor (a slot has none: its reads always go through the ring). */
-  #routeOf(file: FileRef): Route | undefined {
-    if (file.kind !== FILE_KIND_FD) return undefined
-    this.#route ??= learnRoute(file.fd)
-    return this.#route
-  }
-
-  /**
-   * Every read of the handle picks its path here. `owned`: `buf` is an owned buffer (see
-   * `ownedBuffer`), which the kernel fills in place.
-   */
-  #read(
-    buf: NodeJS.ArrayBufferView,
-    off: number,
-    len: number,
-    pos: number,
-    signal?: AbortSignal | null,
-    owned = false
-  ): Promise<number> {
-    const file = this.#open()
-    if (file === undefined) return Promise.reject(ebadf('read'))
-    // A BufferPool buffer: the kernel reads into it in place (READ_FIXED when registered).
-    const pool = poolSlotOf(buf)
-    if (pool !== undefined) return this.#poolIo(false, buf, pool, off, len, pos, signal)
-    const route = this.#routeOf(file)
-    if (route !== undefined && route.kind !== RING) {
-      // tmpfs/procfs/FUSE: node:fs serves the read (see route.ts).
-      this.#pending++
-      const settle = (): void => this.#settleOne()
-      const p = routedRead(route.kind, file.kind === FILE_KIND_FD ? file.fd : -1, buf, off, len, pos, signal)
-      p.then(settle, settle)
-      return p
-    }
-    const oDirect = route?.oDirect === true
-    // Natively owned memory (`alignedBuffer`) is read into in place: the op holds the
-    // allocation, so a detach cannot free it under the kernel. Asked only for reads too big for
-    // the shared queue, where a bounce copy costs more than the question.
-    if (owned || ((oDirect || len > FAST_MAX) && ring().isOwned(buf))) {
-      // Natively owned memory: the kernel reads straight into it.
-      const p = this.#op('read', (b, k, f, t) => b.readOwned(k, f, buf as Buffer, off, len, pos, t), id, signal)
-      return oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route!))) : p
-    }
-    if (oDirect) return Promise.reject(oDirectError(systemError(-22, 'read'), route!))
-    if (signal == null && len <= FAST_MAX) {
-      const p = this.#queued(false, buf, off, len, pos, undefined)
-      if (p !== undefined) return p
-    }
-    if (len > BOUNCE_MAX && pos >= 0) return this.#chunkedRead(buf, off, len, pos, signal)
-    return this.#op('read', (b, k, f, t) => b.read(k, f, buf, off, len, pos, t), id, signal)
-  }
-
-  /**
-   * A read into (or write from) a `BufferPool` buffer: the kernel uses the pool memory in place
-   * (`READ_FIXED`/`WRITE_FIXED` when registered), through the shared queue when nothing needs
-   * the op's key, a native call otherwise.
-   */
-  #poolIo(
-    write: boolean,
-    buf: NodeJS.ArrayBufferView,
-    pool: PoolSlot,
-    off: number,
-    len: number,
-    pos: number,
-    signal?: AbortSignal | null
-  ): Promise<number> {
-    if (signal == null) {
-      const p = this.#queued(write, buf, off, len, pos, pool)
-      if (p !== undefined) return p
-    }
-    const start = buf.byteOffset + off
-    return this.#op(
-      write ? 'write' : 'read',
-      (b, k, f, t) => b.poolIo(write, k, f, pool.native, pool.index, start, len, pos, t),
-      id,
-      signal
-    )
-  }
-
-  /** Every write of the handle picks its path here. */
-  #write(
-    buf: NodeJS.ArrayBufferView,
-    off: number,
-    len: number,
-    pos: number,
-    signal?: AbortSignal | null
-  ): Promise<number> {
-    const file = this.#open()
-    if (file === undefined) return Promise.reject(ebadf('write'))
-    const pool = poolSlotOf(buf)
-    if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
-    const route = this.#routeOf(file)
-    if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
-      const p = this.#queued(true, buf, off, len, pos, undefined)
-      if (p !== undefined) return p
-    }
-    const p = this.#op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t), id, signal)
-    return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
-  }
-
-  /**
-   * A positional read of more than `BOUNCE_MAX` bytes into the caller's memory, as reads of at
-   * most `BOUNCE_MAX` at consecutive positions, `CHUNK_LANES` in flight: each goes through a
-   * recycled bounce buffer (the runtime keeps those up to 1 MiB; a larger one would be a
-   * fresh allocation, page faults included, on every read). Positional reads only happen on
-   * seekable files, where one read returns short only at the end of the file: the result is
-   * the bytes up to the first short chunk, as one read would return.
-   */
-  async #chunkedRead(
-    buf: NodeJS.ArrayBufferView,
-    off: number,
-    len: number,
-    pos: number,
-    signal: AbortSignal | null | undefined
-  ): Promise<number> {
-    const chunks = Math.ceil(len / BOUNCE_MAX)
-    const got = new Array<number>(chunks).fill(-1)
-    let next = 0
-    let short = false
-    const lane = async (): Promise<void> => {
-      while (next < chunks && !short) {
-        const k = next++
-        const at = k * BOUNCE_MAX
-        const n = Math.min(BOUNCE_MAX, len - at)
-        got[k] = await this.#op('read', (b, kd, f, t) => b.read(kd, f, buf, off + at, n, pos + at, t), id, signal)
-        if (got[k]! < n) short = true
-      }
-    }
-    const lanes = await Promise.allSettled(Array.from({ length: Math.min(CHUNK_LANES, chunks) }, lane))
-    const failed = lanes.find((r) => r.status === 'rejected')
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
-    let total = 0
-    for (let k = 0; k < chunks; k++) {
-      total += got[k]!
-      if (got[k]! < Math.min(BOUNCE_MAX, len - k * BOUNCE_MAX)) break
-    }
-    return total
-  }
-
-  /**
-   * Runs `use` with a descriptor for this handle's file, for calls io_uring has no opcode for
-   * (`fchmod`, `fchown`, `futimens`, `fstat` with bigints) and for `statx`, which cannot take a
-   * registered-file slot. A descriptor handle uses its own; a direct handle gets one installed
-   * for the call (`IORING_OP_FIXED_FD_INSTALL`, Linux 6.8), closed after it. Counted like a ring
-   * op, so `close()` waits for it.
-   */
-  #withDescriptor<T>(syscall: string, use: (fd: number) => Promise<T>): Promise<T> {
-    const file = this.#open()
-    if (file === undefined) return Promise.reject(ebadf(syscall))
-    this.#pending++
-    const settle = (): void => this.#settleOne()
-    let p: Promise<T>
-    if (file.kind === FILE_KIND_FD) {
-      p = use(file.fd)
-    } else if (!hasOp('fixed_fd_install')) {
-      p = Promise.reject(
-        codedError(
-          Error,
-          codes.UNSUPPORTED_OP,
-          `${syscall} on a direct descriptor needs a descriptor for the file, which needs io_uring fixed_fd_install (Linux 6.8; running ${ring().ringInfo().kernel}); open the file without { direct: true }`
-        )
-      )
-    } else {
-      const slot = file.slot
-      p = submit(
-        (b, t) => b.installFd(slot, t),
-        (fd) => {
-          if (fd < 0) throw systemError(fd, syscall)
-          return fd
-        }
-      ).then((fd) =>
-        use(fd).finally(() =>
-          submit(
-            (b, t) => b.close(FILE_KIND_FD, fd, t),
-            () => undefined
-          )
-        )
-      )
-    }
-    p.then(settle, settle)
-    return p
-  }
-
-  /** A `node:fs` callback call on a descriptor of this file (see `#withDescriptor`). */
-  #nodeFs<T>(syscall: string, call: (fd: number, cb: (err: Error | null, value?: T) => void) => void): Promise<T> {
-    return this.#withDescriptor(
-      syscall,
-      (fd) => new Promise<T>((resolve, reject) => call(fd, (err, value) => (err ? reject(err) : resolve(value as T))))
-    )
-  }
-
   /**
    * Reads from the file into a buffer: `read(buffer, offset?, length?, position?)`,
    * `read(buffer, options?)`, or `read(options?)`.
@@ -420,32 +115,15 @@ export class FileHandle extends EventEmitter {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     // Node's fsCall: a closed handle is EBADF before any argument is looked at.
     if (this.#open() === undefined) return Promise.reject(ebadf('read'))
-    let opts: ReadOptions<T> | undefined
-    if (buffer === undefined || (!ArrayBuffer.isView(buffer) && typeof buffer === 'object')) {
-      opts = buffer as ReadOptions<T> | undefined
-      buffer = (opts?.buffer ?? Buffer.alloc(16384)) as T
-    } else if (offset !== null && typeof offset === 'object') {
-      opts = offset
-      offset = undefined
-    }
-    const buf = buffer as T
     try {
-      validateBuffer(buf)
-      const off = (offset as number | null | undefined) ?? opts?.offset ?? 0
-      // Node's order: the offset; nothing to read resolves at once; then an empty buffer; then the range.
-      validateInteger(off, 'offset', 0, Number.MAX_SAFE_INTEGER)
-      const len = length ?? opts?.length ?? buf.byteLength - off
-      const given = position !== undefined ? position : opts?.position
-      // Node 24.16+ checks the position right after the offset; earlier Nodes after the range.
-      const early = POSITION_FIRST ? validatePosition(given, typeof len === 'number' && len > 0 ? len : 0) : undefined
-      if (len === 0) return Promise.resolve({ bytesRead: 0, buffer: buf })
-      if (buf.byteLength === 0) throw invalidArgValue('buffer', buf, 'is empty and cannot be written')
-      validateReadRange(off, len, buf.byteLength)
-      const pos = early ?? validatePosition(given, len)
-      validateSignal(opts?.signal)
+      const a = readArgs(buffer, offset, length, position)
+      const view = a.view
+      if (a.len === 0) return Promise.resolve({ bytesRead: 0, buffer: view })
       const read =
-        typeof pos === 'bigint' ? this.#farRead(buf, off, len, pos) : this.#read(buf, off, len, pos, opts?.signal)
-      return read.then((n) => ({ bytesRead: n, buffer: buf }))
+        typeof a.pos === 'bigint'
+          ? this.#io.farRead(view, a.off, a.len, a.pos)
+          : this.#io.read(view, a.off, a.len, a.pos, a.signal)
+      return read.then((bytesRead) => ({ bytesRead, buffer: view }))
     } catch (e) {
       return Promise.reject(e)
     }
@@ -465,52 +143,13 @@ export class FileHandle extends EventEmitter {
     // Node's fsCall: a closed handle is EBADF before any argument is looked at.
     if (this.#open() === undefined) return Promise.reject(ebadf('write'))
     try {
-      let buf: NodeJS.ArrayBufferView
-      let off = 0
-      let len: number
-      let pos: number
-      if (typeof data === 'string') {
-        // Node's ParseEncoding: an unknown or non-string encoding is utf8.
-        const encoding = (typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8') as BufferEncoding
-        // Node's validateEncoding: hex text must have an even length.
-        if (encoding.toLowerCase() === 'hex' && data.length % 2 !== 0) {
-          throw invalidArgValue('encoding', encoding, `is invalid for data of length ${data.length}`)
-        }
-        buf = Buffer.from(data, encoding)
-        len = buf.byteLength
-        pos = writePosition(offset)
-      } else {
-        validateBuffer(data)
-        buf = data
-        // Node: an empty buffer writes nothing before any other argument is looked at.
-        if (buf.byteLength === 0) return Promise.resolve({ bytesWritten: 0, buffer: data })
-        if (offset !== null && typeof offset === 'object') {
-          off = offset.offset ?? 0
-          len = offset.length === undefined || typeof offset.length !== 'number' ? buf.byteLength - off : offset.length
-          validateWriteRange(off, len, buf.byteLength)
-          pos = writePosition(offset.position)
-        } else {
-          off = offset ?? 0
-          // Node: a length that is not a number is the rest of the buffer.
-          len = typeof length === 'number' ? length : buf.byteLength - off
-          validateWriteRange(off, len, buf.byteLength)
-          pos = writePosition(position)
-        }
-      }
-      const written = this.#write(buf, off, len, pos)
+      const a = writeArgs(data, offset, length, position)
+      if (a === undefined) return Promise.resolve({ bytesWritten: 0, buffer: data })
+      const written = this.#io.write(a.buf, a.off, a.len, a.pos)
       return written.then((n) => ({ bytesWritten: n, buffer: data }))
     } catch (e) {
       return Promise.reject(e)
     }
-  }
-
-  /**
-   * A read at a position past 2^53 - 1, which no double (and so no shared-queue entry or native
-   * argument) can carry exactly: served by `node:fs`, which takes bigint read positions, on a
-   * descriptor of the file (the kernel then answers EFBIG/EOVERFLOW, or 0 at the end).
-   */
-  #farRead(buf: NodeJS.ArrayBufferView, off: number, len: number, pos: bigint): Promise<number> {
-    return this.#nodeFs<number>('read', (fd, cb) => nodeFs.read(fd, buf, off, len, pos, cb))
   }
 
   /** `fstat` through statx; `{ bigint: true }`: `node:fs` `fstat`, which builds Node's `BigIntStats`. */
@@ -519,20 +158,43 @@ export class FileHandle extends EventEmitter {
   stat(options?: StatOptions): Promise<Stats | BigIntStats>
   stat(options?: StatOptions): Promise<Stats | BigIntStats> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    if (options?.bigint) {
-      return this.#nodeFs<BigIntStats>('fstat', (fd, cb) => nodeFs.fstat(fd, { bigint: true }, cb))
+    if (STAT_OPTIONS_OBJECT && options !== undefined) {
+      // Node 26: options must be an object, and `options.signal` is checked (type, then aborted).
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+        return Promise.reject(invalidArgType('options', 'of type object', options))
+      }
+      const signal = (options as { signal?: unknown }).signal
+      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+        return Promise.reject(invalidArgType('options.signal', 'an instance of AbortSignal', signal))
+      }
+      try {
+        throwIfAborted(signal as AbortSignal | undefined)
+      } catch (e) {
+        return Promise.reject(e)
+      }
+    }
+    // Node 20-24: `options = { bigint: false }` (so `null` fails reading `.bigint`, as there), and
+    // `options.bigint` goes to C++, which takes only `true` (IsTrue) for bigints.
+    let bigint: unknown
+    try {
+      bigint = options === undefined ? false : (options as StatOptions).bigint
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    if (bigint === true) {
+      return this.#io.nodeFs<BigIntStats>('fstat', (fd, cb) => nodeFs.fstat(fd, { bigint: true }, cb))
     }
     const file = this.#open()
     if (file?.kind === FILE_KIND_FD) {
       const out = new Float64Array(STAT_FIELDS)
       const fd = file.fd
-      return this.#op(
+      return this.#io.op(
         'fstat',
         (b, _k, _f, t) => b.statx(null, fd, true, out, t),
         () => toStats(out)
       )
     }
-    return this.#withDescriptor('fstat', (fd) => {
+    return this.#io.withDescriptor('fstat', (fd) => {
       const out = new Float64Array(STAT_FIELDS)
       return submit(
         (b, t) => b.statx(null, fd, true, out, t),
@@ -547,13 +209,13 @@ export class FileHandle extends EventEmitter {
   /** `fsync(2)`. */
   sync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    return this.#op('fsync', (b, k, f, t) => b.fsync(k, f, false, t), none)
+    return this.#io.op('fsync', (b, k, f, t) => b.fsync(k, f, false, t), none)
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    return this.#op('fdatasync', (b, k, f, t) => b.fsync(k, f, true, t), none)
+    return this.#io.op('fdatasync', (b, k, f, t) => b.fsync(k, f, true, t), none)
   }
 
   /**
@@ -568,14 +230,14 @@ export class FileHandle extends EventEmitter {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('readv')
     validateBufferArray(buffers)
-    let pos = typeof position === 'number' ? validatePosition(position) : -1
+    let pos = vectorPosition(position)
     // preadv(2) with no buffers fails with EINVAL, and Node reports that.
     if (buffers.length === 0) throw systemError(-22, 'read')
     let bytesRead = 0
     for (const b of buffers) {
       if (b.byteLength === 0) continue
       const len = Math.min(b.byteLength, MAX_RW)
-      const n = await this.#read(b, 0, len, pos)
+      const n = await this.#io.read(b, 0, len, pos)
       bytesRead += n
       if (pos >= 0) pos += n
       if (n < b.byteLength) break
@@ -595,14 +257,14 @@ export class FileHandle extends EventEmitter {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('writev')
     validateBufferArray(buffers)
-    let pos = typeof position === 'number' ? validatePosition(position) : -1
+    let pos = vectorPosition(position)
     if (buffers.length === 0) return { bytesWritten: 0, buffers }
     let bytesWritten = 0
     for (let i = 0; i < buffers.length; i += IOV_MAX) {
       const chunk = buffers.slice(i, i + IOV_MAX)
       const want = chunk.reduce((sum, b) => sum + b.byteLength, 0)
       const at = pos
-      const n = await this.#op('write', (b, k, f, t) => b.writev(k, f, chunk, at, t), id)
+      const n = await this.#io.op('write', (b, k, f, t) => b.writev(k, f, chunk, at, t), id)
       bytesWritten += n
       if (pos >= 0) pos += n
       if (n < want) break
@@ -623,8 +285,8 @@ export class FileHandle extends EventEmitter {
       return Promise.reject(e)
     }
     const size = Math.max(0, len)
-    if (hasOp('ftruncate')) return this.#op('ftruncate', (b, k, f, t) => b.ftruncate(k, f, size, t), none)
-    return this.#nodeFs('ftruncate', (fd, cb) => nodeFs.ftruncate(fd, size, cb))
+    if (hasOp('ftruncate')) return this.#io.op('ftruncate', (b, k, f, t) => b.ftruncate(k, f, size, t), none)
+    return this.#io.nodeFs('ftruncate', (fd, cb) => nodeFs.ftruncate(fd, size, cb))
   }
 
   /** `fchmod(2)` (through node:fs: io_uring has no opcode for it). */
@@ -633,11 +295,12 @@ export class FileHandle extends EventEmitter {
     if (this.#open() === undefined) return Promise.reject(ebadf('fchmod'))
     let m: number
     try {
-      m = parseMode(mode, 0)
+      // Node's parseFileMode(mode, 'mode') with no default: null and undefined are refused.
+      m = parseMode(mode ?? undefined, undefined)
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#nodeFs('fchmod', (fd, cb) => nodeFs.fchmod(fd, m, cb))
+    return this.#io.nodeFs('fchmod', (fd, cb) => nodeFs.fchmod(fd, m, cb))
   }
 
   /** `fchown(2)` (through node:fs: io_uring has no opcode for it). `-1` leaves an id as is. */
@@ -650,22 +313,24 @@ export class FileHandle extends EventEmitter {
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#nodeFs('fchown', (fd, cb) => nodeFs.fchown(fd, uid, gid, cb))
+    return this.#io.nodeFs('fchown', (fd, cb) => nodeFs.fchown(fd, uid, gid, cb))
   }
 
   /** `futimens(2)` (through node:fs: io_uring has no opcode for it). Times as in Node. */
   utimes(atime: string | number | Date, mtime: string | number | Date): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
     if (this.#open() === undefined) return Promise.reject(ebadf('futimes'))
-    return this.#nodeFs('futimes', (fd, cb) => nodeFs.futimes(fd, atime, mtime, cb))
+    return this.#io.nodeFs('futimes', (fd, cb) => nodeFs.futimes(fd, atime, mtime, cb))
   }
 
   /** Reads from the current position to the end of the file. */
   async readFile(options?: ReadFileOptions | Encoding | null): Promise<Buffer | string> {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('readFile') // Node's fsCall(readFile, ...)
-    const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
-    validateSignal(opts.signal)
+    const opts = getOptions(options)
+    // `options.buffer` (Node 24.22, 26): checked first, used once the size is known.
+    const user = takesUserBuffer() ? (opts as { buffer?: UserBuffer }).buffer : undefined
+    validateUserBuffer(user)
     throwIfAborted(opts.signal)
     // A direct handle on a kernel before 6.8 cannot be stat'ed (no FIXED_FD_INSTALL): read until EOF.
     const st = await this.stat().catch((e: { code?: string }) => {
@@ -673,23 +338,41 @@ export class FileHandle extends EventEmitter {
       throw e
     })
     throwIfAborted(opts.signal)
-    const data = await readAll(this, st?.isFile() ? st.size : 0, opts.signal)
-    return opts.encoding ? data.toString(opts.encoding) : data
+    const size = st?.isFile() ? st.size : 0
+    const encoding = encodingOf(opts)
+    if (user !== undefined) {
+      if (size > IO_MAX_LENGTH) throw tooLarge(size)
+      return readIntoUserBuffer(this, user, size, encoding, opts.signal)
+    }
+    const data = await readAll(this, size, opts.signal)
+    return encoding ? data.toString(encoding) : data
   }
 
   /** Writes all of `data` at the current position. */
   async writeFile(data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
     if (!FileHandle.#is(this)) throw notAHandle()
     if (this.#open() === undefined) throw ebadf('writeFile') // Node's fsCall(writeFile, ...)
-    const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
-    validateSignal(opts.signal)
-    await writeAll(this, toBytes(data, opts.encoding ?? 'utf8'), opts.signal)
+    // Node's order (writeFile): the options (type, encoding, signal), flush, then the data.
+    const opts = getOptions(options, { encoding: 'utf8', flush: false })
+    flushOf(opts)
+    if (WRITE_FILE_MODE_FIRST) parseMode((opts as { mode?: unknown }).mode, 0o666)
+    await writeAll(this, toBytes(data, encodingOf(opts) ?? 'utf8'), opts.signal)
   }
 
   /** Same as `writeFile` (appending when the file was opened with an `a` flag). */
   appendFile(data: WriteData, options?: WriteFileOptions | Encoding | null): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
+    if (this.#open() === undefined) return Promise.reject(ebadf('appendFile')) // Node's fsCall(appendFile, ...)
     return this.writeFile(data, options)
+  }
+
+  /** @internal `writeFile(fh, data)` of the module: `data` and the options already checked. */
+  _writeAllOf(
+    bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+    signal: AbortSignal | undefined
+  ): Promise<void> {
+    if (this.#open() === undefined) return Promise.reject(ebadf('writeFile'))
+    return writeAll(this, bytes, signal)
   }
 
   /** @internal Closed (not just closing): streams over the handle end. */
@@ -705,7 +388,7 @@ export class FileHandle extends EventEmitter {
   /** @internal Whether the file was opened with `O_DIRECT` (reads need aligned owned buffers). */
   get _oDirect(): boolean {
     const file = this.#open()
-    return file !== undefined && this.#routeOf(file)?.oDirect === true
+    return file !== undefined && this.#io.routeOf(file)?.oDirect === true
   }
 
   /**
@@ -720,12 +403,58 @@ export class FileHandle extends EventEmitter {
     signal?: AbortSignal | null,
     owned = false
   ): Promise<number> {
-    return this.#read(buf, off, len, pos, signal, owned)
+    return this.#io.read(buf, off, len, pos, signal, owned)
+  }
+
+  /**
+   * @internal The file's size now, for readFile's check after its reads (see `readAll`): a
+   * descriptor on a local filesystem by a synchronous `fstat` (it never waits), anything else
+   * through `stat()`; `undefined` where it cannot be known (closed, no `fixed_fd_install`).
+   */
+  _sizeNow(): Promise<number | undefined> | number | undefined {
+    const file = this.#open()
+    if (file === undefined) return undefined
+    if (file.kind === FILE_KIND_FD && this.#io.routeOf(file)?.kind !== THREADPOOL) {
+      try {
+        const st = nodeFs.fstatSync(file.fd)
+        return st.isFile() ? st.size : undefined
+      } catch {
+        return undefined
+      }
+    }
+    return this.stat().then(
+      (st) => (st.isFile() ? st.size : undefined),
+      () => undefined
+    )
+  }
+
+  /**
+   * @internal Runs `use` with a way to read the file's size now (a regular file's; `undefined`
+   * otherwise or where it cannot be known), on one descriptor for the whole call: the handle's
+   * own, or for a direct handle one installed once (`fixed_fd_install`) and closed after, so
+   * that readFile's size before and after its reads costs two ring ops, not two `statx`es on
+   * io-wq. The size comes from a synchronous `fstat` on local filesystems, from the threadpool
+   * on procfs/sysfs/FUSE (route.ts).
+   */
+  _withSizes<T>(use: (sizeNow: () => Promise<number | undefined> | number | undefined) => Promise<T>): Promise<T> {
+    const none = (): undefined => undefined
+    let started = false
+    return this.#io
+      .withDescriptor('fstat', (fd) => {
+        started = true
+        return use(sizeOf(fd))
+      })
+      .catch((e: unknown) => {
+        // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
+        // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
+        if (started) throw e
+        return use(none)
+      })
   }
 
   /** @internal Raw write used by writeFile and streams: resolves with bytes written. */
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number> {
-    return this.#write(buf, off, len, pos, signal)
+    return this.#io.write(buf, off, len, pos, signal)
   }
 
   /** A readable Node stream of the file (see `createReadStream` of `boros/fs`). */
@@ -754,7 +483,7 @@ export class FileHandle extends EventEmitter {
     if (this.#closing !== undefined) return this.#closing
     const file = this.#file
     if (file === undefined) return Promise.resolve()
-    const drained = this.#pending === 0 ? Promise.resolve() : new Promise<void>((r) => (this.#drained = r))
+    const drained = this.#io.drained()
     this.#closing = drained.then(() =>
       submit(
         // A slot goes back to the ring's allocator when its close completes (close.rs).
@@ -766,7 +495,11 @@ export class FileHandle extends EventEmitter {
           unclosed.unregister(this)
           if (result < 0) throw systemError(result, 'close')
           this.emit('close')
-        }
+        },
+        undefined,
+        undefined,
+        // A cancelled task's handles still close (`await using` in a cancelled task).
+        { detached: true }
       )
     )
     this.#closing.catch(() => {
@@ -780,9 +513,3 @@ export class FileHandle extends EventEmitter {
     await this.close()
   }
 }
-
-function id(n: number): number {
-  return n
-}
-
-function none(): void {}

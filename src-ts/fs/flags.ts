@@ -34,23 +34,30 @@ const FLAGS: Record<string, number> = {
 }
 
 /** A Node flag string or number, as the number `open(2)` takes. */
-export function parseFlags(flags: unknown, fallback = 'r'): number {
+export function parseFlags(flags: unknown, fallback = 'r', name = 'flags'): number {
   if (flags == null) return FLAGS[fallback]!
   if (typeof flags === 'number') {
-    if (!Number.isInteger(flags)) throw invalidArgValue('flags', flags)
+    // Node's stringToFlags: validateInt32(flags, name).
+    if (!Number.isInteger(flags)) throw outOfRange(name, 'an integer', flags)
+    if (flags < -(2 ** 31) || flags > 2 ** 31 - 1) throw outOfRange(name, '>= -2147483648 && <= 2147483647', flags)
     return flags
   }
-  if (typeof flags !== 'string') throw invalidArgValue('flags', flags)
+  if (typeof flags !== 'string') throw invalidArgValue(name, flags)
   const n = FLAGS[flags]
-  if (n === undefined) throw invalidArgValue('flags', flags)
+  if (n === undefined) throw invalidArgValue(name, flags)
   return n
 }
 
 /** A mode given as a number or an octal string. */
-export function parseMode(mode: unknown, fallback: number): number {
+export function parseMode(mode: unknown, fallback: number | undefined): number {
   // Node's parseFileMode: an octal string is parsed, then validateUint32 (so -1, 1.5 and an
   // octal string above 0o37777777777 are ERR_OUT_OF_RANGE, a non-number ERR_INVALID_ARG_TYPE).
-  if (mode == null) return fallback
+  // No fallback (`fchmod`, `chmod`): null and undefined are ERR_INVALID_ARG_TYPE (Node's
+  // `value ??= def` makes both undefined in the message).
+  if (mode == null) {
+    if (fallback === undefined) throw invalidArgType('mode', 'of type number', undefined)
+    return fallback
+  }
   if (typeof mode === 'string') {
     if (!/^[0-7]+$/.test(mode))
       throw invalidArgValue('mode', mode, 'must be a 32-bit unsigned integer or an octal string')

@@ -39,6 +39,11 @@ export interface ReadFileOptions {
   readonly encoding?: Encoding | null
   /** Cancels the read in the kernel; the promise rejects with `AbortError`. */
   readonly signal?: AbortSignal
+  /**
+   * Read into this buffer (or the one this function returns for the file's size) and resolve with
+   * the part read, as Node 24.22+ and 26 do; ignored, as by Node, on releases without it.
+   */
+  readonly buffer?: NodeJS.ArrayBufferView | ((size: number) => NodeJS.ArrayBufferView)
 }
 
 /**
@@ -56,6 +61,11 @@ export interface WriteFileOptions {
 export interface StatOptions {
   /** Stats with `bigint` fields (Node's `BigIntStats`), served by `node:fs` (see `runtime().paths`). */
   readonly bigint?: boolean
+  /**
+   * `false`: a missing entry resolves `undefined` instead of rejecting, where the running Node's
+   * `fs/promises` `stat` does so (Node 25.7+, 24.22); elsewhere Node's error, as Node gives it.
+   */
+  readonly throwIfNoEntry?: boolean
 }
 
 /** Result of `readv`. */

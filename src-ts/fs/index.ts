@@ -5,13 +5,16 @@
  * served by `node:fs/promises` instead, with the same results and errors.
  * @module
  */
-import * as fsp from 'node:fs/promises'
+import type * as NodeFsp from 'node:fs/promises'
+import { nodeFsp as fsp } from '../node-fsp.js'
 import { constants, type BigIntStats, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
-import { AbortError, invalidArgType, invalidArgValue, systemError, type SystemError } from '../errors.js'
-import { toPath, validateInteger, validateSignal, type PathLike } from '../validate.js'
+import { AbortError, invalidArgValue, systemError, type SystemError } from '../errors.js'
+import { toPath, validateInteger, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
-import { parseFlags } from './flags.js'
+import { parseFlags, parseMode } from './flags.js'
+import { WRITE_FILE_MODE_FIRST } from '../node-facts.js'
+import { encodingOf, flushOf, getOptions, type FileOptions } from './options.js'
 import {
   ownedBuffer,
   READ_ERRORS_NAME_PATH,
@@ -62,7 +65,7 @@ export interface WriteFileOptions {
 }
 
 /** A FileHandle from this module, or (on the fallback backend) node's own. */
-export type AnyFileHandle = FileHandle | fsp.FileHandle
+export type AnyFileHandle = FileHandle | NodeFsp.FileHandle
 
 async function closeQuietly(fh: FileHandle): Promise<void> {
   await fh.close().catch(() => undefined)
@@ -79,8 +82,12 @@ export function readFile(
 ): Promise<Buffer | string> {
   // The common case without an async function frame (one promise fewer per file).
   try {
-    const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
-    validateSignal(opts.signal)
+    const opts = getOptions(options, READ_DEFAULTS)
+    // `options.buffer` (read into the caller's buffer, Node 24.x): node:fs serves it, with its
+    // own checks (a Node without it ignores the key, and so does node:fs there).
+    if ((opts as { buffer?: unknown }).buffer !== undefined && !(path instanceof FileHandle)) {
+      return fsp.readFile(path as Parameters<typeof fsp.readFile>[0], options as Parameters<typeof fsp.readFile>[1])
+    }
     if (
       !(path instanceof FileHandle) &&
       opts.signal == null &&
@@ -90,35 +97,39 @@ export function readFile(
       const p = toPath(path)
       const linked = readFileLinked(p, (fh, first) => readRest(p, fh, first))
       if (linked !== undefined) {
-        const encoding = opts.encoding
+        const encoding = encodingOf(opts)
         return encoding ? linked.then((data) => data.toString(encoding)) : linked
       }
     }
+    return readFileSlow(path, options, opts)
   } catch (e) {
     return Promise.reject(e)
   }
-  return readFileSlow(path, options)
 }
+
+const READ_DEFAULTS: FileOptions = { flag: 'r' }
 
 async function readFileSlow(
   path: PathLike | FileHandle,
-  options?: ReadFileOptions | Encoding | null
+  options: ReadFileOptions | Encoding | null | undefined,
+  opts: FileOptions
 ): Promise<Buffer | string> {
-  const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
   // The fallback is node:fs's readFile itself; the handle it is given, if any, is node's own
   // FileHandle (what `open` returns there).
   if (!usesRing())
-    return fsp.readFile(path as Parameters<typeof fsp.readFile>[0], opts as Parameters<typeof fsp.readFile>[1])
-  if (path instanceof FileHandle) return path.readFile(opts)
+    return fsp.readFile(path as Parameters<typeof fsp.readFile>[0], options as Parameters<typeof fsp.readFile>[1])
+  if (path instanceof FileHandle) return path.readFile(opts as ReadFileOptions)
   const p = toPath(path)
   if (opts.signal?.aborted) throw new AbortError(undefined, { cause: opts.signal.reason })
-  const fh = await open(p, opts.flag ?? 'r')
+  // Node: `options.flag || 'r'`.
+  const fh = await open(p, opts.flag || 'r')
   try {
     const st = await fh.stat()
     const data = await readAll(fh, st.isFile() ? st.size : 0, opts.signal).catch((e: unknown) => {
       throw withReadPath(e, p)
     })
-    return opts.encoding ? data.toString(opts.encoding) : data
+    const encoding = encodingOf(opts)
+    return encoding ? data.toString(encoding) : data
   } finally {
     await closeQuietly(fh)
   }
@@ -139,12 +150,16 @@ function withReadPath(e: unknown, p: string): unknown {
 async function readRest(p: string, fh: FileHandle, first: Buffer): Promise<Buffer> {
   try {
     // The size of the file we have open (fstat of it, not of the path, which may have been
-    // replaced meanwhile); 0 where the kernel cannot stat a direct descriptor (< 6.8).
-    const st = await fh.stat().catch(() => undefined)
-    const size = st?.isFile() ? st.size : 0
-    return await readAll(fh, size, undefined, first).catch((e: unknown) => {
-      throw withReadPath(e, p)
-    })
+    // replaced meanwhile), before and after the reads, on one descriptor installed for both;
+    // 0 where the kernel cannot give a direct descriptor one (< 6.8): read until EOF.
+    return await fh
+      ._withSizes(async (sizeNow) => {
+        const size = (await sizeNow()) ?? 0
+        return readAll(fh, size, undefined, first, sizeNow)
+      })
+      .catch((e: unknown) => {
+        throw withReadPath(e, p)
+      })
   } finally {
     await closeQuietly(fh)
   }
@@ -156,29 +171,31 @@ export async function writeFile(
   data: WriteData,
   options?: WriteFileOptions | Encoding | null
 ): Promise<void> {
-  const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
   // The fallback is node:fs's writeFile itself, with its own validation order and checks; the
   // handle it is given, if any, is node's own FileHandle (what `open` returns there).
   if (!usesRing())
     return fsp.writeFile(
       path as Parameters<typeof fsp.writeFile>[0],
       data as Parameters<typeof fsp.writeFile>[1],
-      opts as Parameters<typeof fsp.writeFile>[2]
+      options as Parameters<typeof fsp.writeFile>[2]
     )
-  validateSignal(opts.signal)
-  // Node's validateBoolean(flush, 'options.flush'): undefined and null mean false.
-  const flush = opts.flush ?? false
-  if (typeof flush !== 'boolean') throw invalidArgType('options.flush', 'of type boolean', flush)
+  // Node's order: the options (type, encoding, signal), flush, the data, then the path.
+  const opts = getOptions(options, WRITE_DEFAULTS)
+  const flush = flushOf(opts)
+  if (WRITE_FILE_MODE_FIRST) parseMode(opts.mode, 0o666)
+  const bytes = toBytes(data, encodingOf(opts) ?? 'utf8')
   // On a handle, `writeAll` checks the signal before the first byte (and before taking
   // anything from an iterable), even for empty data.
-  if (path instanceof FileHandle) return path.writeFile(data, opts)
-  const bytes = toBytes(data, opts.encoding ?? 'utf8')
+  if (path instanceof FileHandle) return path._writeAllOf(bytes, opts.signal)
   // Like Node: an already-aborted signal rejects before the path is opened, so nothing is
   // created or truncated, whatever the data (empty included). Path and flags are validated
   // after, as Node's `open` does.
   throwIfAborted(opts.signal)
   const p = toPath(path)
-  const flags = parseFlags(opts.flag, 'w')
+  // Node: `options.flag || 'w'` (so '' and 0 are 'w'). Node 26 writes data of up to 512 KiB
+  // without flush in one trip, whose flags are named `options.flag` in its errors.
+  const oneTrip = WRITE_FILE_MODE_FIRST && !flush && bytes instanceof Uint8Array && bytes.byteLength <= 512 * 1024
+  const flags = parseFlags(opts.flag || 'w', 'w', oneTrip ? 'options.flag' : 'flags')
   const fh = await open(p, flags, opts.mode)
   try {
     // A file we opened without O_APPEND is written from position 0: several writes can be
@@ -197,9 +214,19 @@ export function appendFile(
   data: WriteData,
   options?: WriteFileOptions | Encoding | null
 ): Promise<void> {
-  const opts = typeof options === 'string' ? { encoding: options } : (options ?? {})
-  return writeFile(path, data, { ...opts, flag: opts.flag ?? 'a' })
+  if (!usesRing()) return fsp.appendFile(path as Parameters<typeof fsp.appendFile>[0], data as string, options as null)
+  let opts: FileOptions
+  try {
+    opts = getOptions(options, APPEND_DEFAULTS)
+  } catch (e) {
+    return Promise.reject(e)
+  }
+  // Node: `options.flag || 'a'`.
+  return writeFile(path, data, { ...opts, flag: opts.flag || 'a' } as WriteFileOptions)
 }
+
+const WRITE_DEFAULTS: FileOptions = { encoding: 'utf8', mode: 0o666, flag: 'w', flush: false }
+const APPEND_DEFAULTS: FileOptions = { encoding: 'utf8', mode: 0o666, flag: 'a' }
 
 async function statPath(
   path: PathLike,
@@ -207,17 +234,41 @@ async function statPath(
   syscall: string,
   options?: StatOptions
 ): Promise<Stats | BigIntStats> {
+  // Options that are not a plain object: Node 20-24 fail reading `.bigint` of `null`, Node 26
+  // checks the type first (ERR_INVALID_ARG_TYPE, `STAT_OPTIONS_OBJECT`); a `signal`: Node 26
+  // checks it, 20-24 ignore it. The running Node's own function answers, in its order.
+  if (
+    options !== undefined &&
+    (options === null ||
+      typeof options !== 'object' ||
+      Array.isArray(options) ||
+      (options as { signal?: unknown }).signal !== undefined)
+  ) {
+    return (follow ? fsp.stat : fsp.lstat)(path, options)
+  }
   const p = toPath(path)
-  if (options?.bigint || !usesRing()) return (follow ? fsp.stat : fsp.lstat)(p, options)
+  // `options.bigint` goes to C++, which takes only `true` (IsTrue) for bigints.
+  const bigint = options === undefined ? false : (options as StatOptions).bigint
+  if (bigint === true || !usesRing()) return (follow ? fsp.stat : fsp.lstat)(p, options)
   const out = new Float64Array(STAT_FIELDS)
   return submit(
     (b, t) => b.statx(p, -1, follow, out, t),
     (result) => {
-      if (result < 0) throw systemError(result, syscall, p)
+      if (result < 0) {
+        // `throwIfNoEntry` (fs/promises stat: Node 25.7+, backported to 24.x; node-facts.ts):
+        // where the entry is missing, the running Node's own answer (undefined, or its error).
+        if ((result === ENOENT || result === ENOTDIR) && options?.throwIfNoEntry !== undefined) {
+          return (follow ? fsp.stat : fsp.lstat)(p, options) as unknown as Stats
+        }
+        throw systemError(result, syscall, p)
+      }
       return toStats(out)
     }
   )
 }
+
+const ENOENT = -2
+const ENOTDIR = -20
 
 /** `stat(2)` through statx. `{ bigint: true }` is served by node:fs (Node's `BigIntStats`). */
 export function stat(path: PathLike, options?: StatOptions & { readonly bigint?: false }): Promise<Stats>

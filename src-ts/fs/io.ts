@@ -18,6 +18,8 @@ export interface RawFile {
     owned?: boolean
   ): Promise<number>
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
+  /** The file's size now (an fstat of the open file), `undefined` where it cannot be known. */
+  _sizeNow(): Promise<number | undefined> | number | undefined
 }
 
 /** Encodings Node accepts. */
@@ -31,11 +33,8 @@ export type WriteData =
   | AsyncIterable<string | NodeJS.ArrayBufferView>
 
 const CHUNK = 64 * 1024
-/**
- * Whether `readFile(path)` names the path in errors of its reads (EISDIR...): Node 26 does,
- * Node 20-24 do not (seen on 26.10 vs 24.21).
- */
-export const READ_ERRORS_NAME_PATH = Number(process.versions.node.split('.')[0]) >= 26
+/** Whether read errors name the path (Node 26+): see `node-facts.ts`. */
+export { READ_ERRORS_NAME_PATH } from '../node-facts.js'
 
 /** Node's limit for a whole-file read (`kIoMaxLength`). */
 export const IO_MAX_LENGTH = 2 ** 31 - 1
@@ -66,9 +65,16 @@ export function ownedBuffer(size: number, alignment = 16): Buffer {
 /**
  * Reads from the current position to EOF. `sizeHint` (from statx) sizes one allocation;
  * files that report 0 (procfs, pipes) are read in chunks until EOF. `first`: bytes already
- * read from the file, which the result starts with (`sizeHint` counts them).
+ * read from the file, which the result starts with (`sizeHint` counts them). `sizeNow`: the
+ * file's size after the reads (default `fh._sizeNow()`).
  */
-export async function readAll(fh: RawFile, sizeHint: number, signal?: AbortSignal, first?: Buffer): Promise<Buffer> {
+export async function readAll(
+  fh: RawFile,
+  sizeHint: number,
+  signal?: AbortSignal,
+  first?: Buffer,
+  sizeNow: () => Promise<number | undefined> | number | undefined = () => fh._sizeNow()
+): Promise<Buffer> {
   if (sizeHint > IO_MAX_LENGTH) throw tooLarge(sizeHint)
   const start = first?.length ?? 0
   if (sizeHint > start) {
@@ -85,6 +91,15 @@ export async function readAll(fh: RawFile, sizeHint: number, signal?: AbortSigna
       const n = await fh._readInto(buf, filled, Math.min(sizeHint - filled, BIG_IO), -1, signal, owned)
       if (n === 0) break
       filled += n
+    }
+    // A file truncated while a read copied it: the kernel zeroes the page cache past the cut
+    // (the whole large folio holding it on ext4) while a read that sampled the old size goes
+    // on copying from it, so that read returns the old length with zeros past the cut. The
+    // bytes before the cut are right: what is past the size the file has now is cut off, so
+    // the result is always a prefix of what the file held (issue 24).
+    if (filled > start) {
+      const now = await sizeNow()
+      if (now !== undefined && now < filled) filled = Math.max(start, now)
     }
     return filled < sizeHint ? buf.subarray(0, filled) : buf
   }
@@ -186,11 +201,7 @@ export async function writeAllAt(fh: RawFile, data: Uint8Array, start: number, s
 function asBytes(chunk: unknown, encoding: Encoding): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding)
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-  throw invalidArgType(
-    'data',
-    'of type string or an instance of Buffer, TypedArray, DataView, or an iterable of them',
-    chunk
-  )
+  throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', chunk)
 }
 
 /** Normalizes `writeFile` data to bytes, or an (async) iterable of bytes. */
@@ -211,9 +222,5 @@ export function toBytes(
       for (const c of it) yield asBytes(c, encoding)
     })()
   }
-  throw invalidArgType(
-    'data',
-    'of type string or an instance of Buffer, TypedArray, DataView, or an iterable of them',
-    data
-  )
+  throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data)
 }

@@ -5,7 +5,7 @@
  * Not part of the public API.
  * @module
  */
-import { dropToken, ring, takeToken } from '../binding.js'
+import { dropToken, ring, takeToken, taskAborted } from '../binding.js'
 import { BufferPool, poolSlotOf } from '../buffer-pool.js'
 import { systemError } from '../errors.js'
 import { fixedRef } from '../file-ref.js'
@@ -39,6 +39,9 @@ export function readFileLinked(
   rest: (fh: FileHandle, first: Buffer) => Promise<Buffer>
 ): Promise<Buffer> | undefined {
   const b = ring()
+  // Its token is taken here, not through `submit`: a cancelled task's check is made here too.
+  const aborted = taskAborted()
+  if (aborted !== undefined) return Promise.reject(aborted)
   scratch ??= new BufferPool({ count: SCRATCH_COUNT, size: FIRST_READ + TAIL_READ })
   const buf = scratch.acquire()
   if (buf === undefined) return undefined

@@ -4,15 +4,15 @@
  * index, streams, the path functions) imports it without importing each other.
  * @module
  */
-import * as fsp from 'node:fs/promises'
-import { submit, usesRing } from '../binding.js'
+import { nodeFsp as fsp } from '../node-fsp.js'
+import { ring, submit, usesRing } from '../binding.js'
+import { FILE_KIND_FD, FILE_KIND_FIXED } from '../wire.js'
 import { invalidArgType, systemError } from '../errors.js'
 import { fdRef, fixedRef } from '../file-ref.js'
 import { toPath, type PathLike } from '../validate.js'
 import { FileHandle } from './file-handle.js'
 import { parseFlags, parseMode } from './flags.js'
-
-const ENFILE = -23
+import { ENFILE } from '../errno.js'
 
 /** Options of `open(path, options)`. */
 export interface OpenOptions {
@@ -59,7 +59,10 @@ export async function open(
       (result) => {
         if (result < 0 && result !== ENFILE) throw systemError(result, 'open', p)
         return result
-      }
+      },
+      undefined,
+      undefined,
+      { undo: (slot) => closeLate(FILE_KIND_FIXED, slot) }
     )
     if (slot >= 0) return new FileHandle(fixedRef(slot))
   }
@@ -72,7 +75,24 @@ export function openDescriptor(p: string, flags: number, mode: number): Promise<
     (b, t) => b.open(p, flags, mode, t),
     (result) => {
       if (result < 0) throw systemError(result, 'open', p)
+      // The handle's descriptor is this thread's: closed at the env's teardown (worker exit)
+      // if the handle was not closed by then, as Node closes a worker's descriptors.
+      ring().ownFd(result)
       return new FileHandle(fdRef(result))
-    }
+    },
+    undefined,
+    undefined,
+    { undo: (fd) => closeLate(FILE_KIND_FD, fd) }
   )
+}
+
+/** Closes what an open cancelled too late made (its task was cancelled): nobody will see it. */
+function closeLate(kind: number, n: number): void {
+  submit(
+    (b, t) => b.close(kind, n, t),
+    () => undefined,
+    undefined,
+    undefined,
+    { detached: true }
+  ).catch(() => undefined)
 }

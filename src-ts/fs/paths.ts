@@ -6,7 +6,7 @@
  * Not part of the public API (re-exported by `boros/fs`).
  * @module
  */
-import * as fsp from 'node:fs/promises'
+import { nodeFsp as fsp } from '../node-fsp.js'
 import { constants, type Dirent } from 'node:fs'
 import { join } from 'node:path'
 import { submit, usesRing } from '../binding.js'
@@ -18,23 +18,23 @@ import { parseMode } from './flags.js'
 import { hasOp } from './routes.js'
 import { STAT_FIELDS } from './stats.js'
 
-export {
-  access,
-  readlink,
-  realpath,
-  readdir,
-  opendir,
-  chmod,
-  lchmod,
-  chown,
-  lchown,
-  utimes,
-  lutimes,
-  mkdtemp,
-  cp,
-  statfs,
-  watch
-} from 'node:fs/promises'
+// node:fs/promises' own (Node's copy: boros/register replaces the functions on Node's object).
+export const access = fsp.access
+export const readlink = fsp.readlink
+export const realpath = fsp.realpath
+export const readdir = fsp.readdir
+export const opendir = fsp.opendir
+export const chmod = fsp.chmod
+export const lchmod = fsp.lchmod
+export const chown = fsp.chown
+export const lchown = fsp.lchown
+export const utimes = fsp.utimes
+export const lutimes = fsp.lutimes
+export const mkdtemp = fsp.mkdtemp
+export const cp = fsp.cp
+export const statfs = fsp.statfs
+export const watch = fsp.watch
+import { EACCES, EEXIST, EISDIR, ENOENT, ENOSPC, ENOTDIR, EPERM } from '../errno.js'
 
 /** Options of `glob` (`node:fs/promises` glob's, Node 22+). */
 export interface GlobOptions {
@@ -97,10 +97,6 @@ export function mkdtempDisposable(prefix: string, options?: unknown): Promise<Di
   return impl(prefix, options)
 }
 
-const ENOENT = -2
-const EEXIST = -17
-const EISDIR = -21
-
 /** Runs one path op; resolves with its raw result (0 or `-errno`), never rejects on errno. */
 function raw(start: Parameters<typeof submit>[0]): Promise<number> {
   return submit(start, (r) => r)
@@ -146,9 +142,16 @@ export interface RmDirOptions {
 export async function rmdir(path: PathLike, options?: RmDirOptions): Promise<void> {
   const p = toPath(path)
   const o = options as RmDirOptions | null | undefined
+  // Node's validateRmdirOptions: only `undefined` means the defaults; `null`, an array or a
+  // non-object are refused by node:fs (word for word Node's), as are the options it serves.
   const nodeOptions =
-    o != null &&
-    (typeof o !== 'object' || o.recursive !== undefined || o.maxRetries !== undefined || o.retryDelay !== undefined)
+    o !== undefined &&
+    (o === null ||
+      typeof o !== 'object' ||
+      Array.isArray(o) ||
+      o.recursive !== undefined ||
+      o.maxRetries !== undefined ||
+      o.retryDelay !== undefined)
   if (!hasOp('unlinkat') || nodeOptions) return fsp.rmdir(p, options)
   return pathOp((b, t) => b.unlink(p, true, t), 'rmdir', p)
 }
@@ -192,11 +195,6 @@ async function statMode(p: string, follow: boolean): Promise<number> {
   const r = await raw((b, t) => b.statx(p, -1, follow, out, t))
   return r < 0 ? r : out[1]!
 }
-
-const EACCES = -13
-const ENOSPC = -28
-const ENOTDIR = -20
-const EPERM = -1
 
 /**
  * Creates `p` and its missing parents, step for step as Node's `MKDirpAsync` (src/node_file.cc)
@@ -243,9 +241,11 @@ async function mkdirp(p: string, mode: number): Promise<string | undefined> {
  * io_uring `symlinkat`). `type` only matters on Windows and is checked as Node checks it.
  */
 export async function symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void> {
+  // A type node:fs refuses: node:fs, with the arguments as given (Node 24 checks the type
+  // before the paths, Node 20 after).
+  if (type != null && type !== 'dir' && type !== 'file' && type !== 'junction') return fsp.symlink(target, path, type)
   const tgt = toPath(target, 'target')
   const p = toPath(path)
-  if (type != null && type !== 'dir' && type !== 'file' && type !== 'junction') return fsp.symlink(tgt, p, type)
   if (!hasOp('symlinkat')) return fsp.symlink(tgt, p, type)
   return pathOp((b, t) => b.symlink(tgt, p, t), 'symlink', tgt, p)
 }
@@ -371,14 +371,17 @@ export interface RmOptions {
 }
 
 function validateRmOptions(options: unknown): { force: boolean; recursive: boolean } | undefined {
-  if (options == null) return { force: false, recursive: false }
-  if (typeof options !== 'object') return undefined
+  // Node's validateRmOptions: only `undefined` means the defaults; `null`, an array or a
+  // non-object go to node:fs, which refuses them with its own words, before touching anything.
+  if (options === undefined) return { force: false, recursive: false }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return undefined
   const o = options as RmOptions
   if (o.maxRetries || o.retryDelay !== undefined) return undefined
-  const force = o.force ?? false
-  const recursive = o.recursive ?? false
-  if (typeof force !== 'boolean') throw invalidArgType('options.force', 'of type boolean', force)
+  // Node's order: recursive (validateRmdirOptions), then force.
+  const force = o.force === undefined ? false : o.force
+  const recursive = o.recursive === undefined ? false : o.recursive
   if (typeof recursive !== 'boolean') throw invalidArgType('options.recursive', 'of type boolean', recursive)
+  if (typeof force !== 'boolean') throw invalidArgType('options.force', 'of type boolean', force)
   if (o.maxRetries !== undefined) validateInteger(o.maxRetries, 'options.maxRetries', 0, 2 ** 31 - 1)
   return { force, recursive }
 }

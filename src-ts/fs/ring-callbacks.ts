@@ -31,22 +31,31 @@ import type { NativeBinding } from '../binding.js'
 import { systemError } from '../errors.js'
 import { fdRef, type Fd } from '../file-ref.js'
 import { nodeFs } from '../node-fs.js'
-import { FILE_KIND_FD, STAT_FIELDS } from '../wire.js'
+import { BOUNCE_MAX, FILE_KIND_FD, STAT_FIELDS } from '../wire.js'
 import { parseFlags } from './flags.js'
 import { appendFile as appendFileP, readFile as readFileP, writeFile as writeFileP } from './index.js'
 import { mkdir as mkdirP } from './paths.js'
 import { learnRoute, RING, SYNC, type Route } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
+import { IOV_MAX } from '../errno.js'
+import { isMainThread } from 'node:worker_threads'
+
+/**
+ * In a worker, Node keeps the set of raw descriptors its `fs.open` opened ("unmanaged fds",
+ * Worker option `trackUnmanagedFds`, on by default) and closes what is left of them when the
+ * worker ends; its `fs.close` of a number it did not open warns ("closed but not opened in
+ * unmanaged mode"), and one it opened that something else closed is closed again at the end —
+ * by then maybe another thread's file under a reused number. So in a worker the callback API's
+ * `open` and `close` are node:fs's own (the reads and writes on the descriptor stay on the ring):
+ * Node's set stays exact, whichever API opened or closes a descriptor.
+ */
+const NODE_TRACKS_FDS = !isMainThread
 
 type Callback = (...args: any[]) => void
 type Native = NativeBinding
 
 const INT32_MAX = 2 ** 31 - 1
-/** Largest read that goes through the ring's recycled bounce buffers (bounce.rs). */
-const BOUNCE_MAX = 1024 * 1024
-/** Most buffers one `writev` SQE takes (the kernel's IOV_MAX). */
-const IOV_MAX = 1024
 
 /** `null`: the ring cannot be used on this thread (every call is node:fs's). */
 let onRing: boolean | undefined
@@ -139,7 +148,7 @@ function doneWaiter(cb: Callback, syscall: string, path?: string, dest?: string)
 export function open(path: NodeFsTypes.PathLike, ...rest: unknown[]): void {
   const n = rest.length
   const cb = rest[n - 1]
-  if (ringUp() && isPath(path) && typeof cb === 'function' && n <= 3) {
+  if (!NODE_TRACKS_FDS && ringUp() && isPath(path) && typeof cb === 'function' && n <= 3) {
     const flags = n >= 2 ? rest[0] : undefined
     const mode = n === 3 ? rest[1] : undefined
     let f = -1
@@ -164,17 +173,33 @@ export function open(path: NodeFsTypes.PathLike, ...rest: unknown[]): void {
       return
     }
   }
+  if (NODE_TRACKS_FDS && typeof cb === 'function') {
+    // node:fs opens it; the number may be one whose route this module remembered.
+    const args = [...rest]
+    args[n - 1] = (err: Error | null, fd: number) => {
+      if (err === null) forget(fd)
+      ;(cb as Callback)(err, fd)
+    }
+    Reflect.apply(nodeFs.open, undefined, [path, ...args])
+    return
+  }
   Reflect.apply(nodeFs.open, undefined, [path, ...rest])
 }
 
 /** `fs.close(fd[, callback])`: io_uring `close`. */
 export function close(fd: number, callback?: NodeFsTypes.NoParamCallback): void {
-  if (ringUp() && isFd(fd) && (typeof callback === 'function' || (callback === undefined && arguments.length < 2))) {
+  if (
+    !NODE_TRACKS_FDS &&
+    ringUp() &&
+    isFd(fd) &&
+    (typeof callback === 'function' || (callback === undefined && arguments.length < 2))
+  ) {
     forget(fd)
     const cb = callback ?? defaultCloseCallback
     native((b, t) => b.close(FILE_KIND_FD, fd, t), doneWaiter(cb, 'close'), cb)
     return
   }
+  if (isFd(fd)) forget(fd)
   Reflect.apply(nodeFs.close, undefined, Array.prototype.slice.call(arguments))
 }
 
@@ -331,15 +356,24 @@ export function readv(fd: number, buffers: readonly NodeJS.ArrayBufferView[], ..
       let i = 0
       let pos = start
       const step = (err: Error | null, got: number): void => {
-        if (err !== null) return cb(err, 0, buffers)
+        if (err !== null) {
+          cb(err, 0, buffers)
+          return
+        }
         total += got
         if (pos >= 0) pos += got
-        if (got < buffers[i]!.byteLength || ++i === buffers.length) return cb(null, total, buffers)
+        if (got < buffers[i]!.byteLength || ++i === buffers.length) {
+          cb(null, total, buffers)
+          return
+        }
         next()
       }
       const next = (): void => {
         const b = buffers[i]!
-        if (b.byteLength === 0) return step(null, 0)
+        if (b.byteLength === 0) {
+          step(null, 0)
+          return
+        }
         ringRead(fd, b, 0, b.byteLength, pos, step)
       }
       if (buffers[0]!.byteLength === 0) later(step, null, 0)
@@ -480,9 +514,21 @@ function statOp(path: string | null, fd: number, follow: boolean, syscall: strin
   )
 }
 
-/** A stat options argument the ring serves: none, or one without `bigint: true`. */
+/** A stat options argument the ring serves: none, or one without `bigint: true` or `throwIfNoEntry`. */
 function plainStatOptions(options: unknown): boolean {
-  return options == null || (typeof options === 'object' && !(options as { bigint?: unknown }).bigint)
+  // Node reads `options.bigint` (so `null` throws there: node:fs serves it) and hands it to
+  // C++, which takes only `true` for bigints. `throwIfNoEntry` (Node 25.7+/24.22 on fs.stat):
+  // Node's own function answers, as the running Node does.
+  return (
+    options === undefined ||
+    (options !== null &&
+      typeof options === 'object' &&
+      (options as { bigint?: unknown }).bigint !== true &&
+      (options as { throwIfNoEntry?: unknown }).throwIfNoEntry === undefined &&
+      // Node 24 runs getOptions (encoding checked) and honours a signal: node:fs serves those.
+      (options as { signal?: unknown }).signal === undefined &&
+      (options as { encoding?: unknown }).encoding === undefined)
+  )
 }
 
 function statCall(follow: boolean, name: 'stat' | 'lstat', args: IArguments): void {
@@ -655,8 +701,17 @@ function plainFileOptions(options: unknown, flag: string, flagOk: (f: unknown) =
   if (options == null) return true
   if (typeof options === 'string') return Buffer.isEncoding(options)
   if (typeof options !== 'object') return false
-  const o = options as { encoding?: unknown; flag?: unknown; signal?: unknown; flush?: unknown; mode?: unknown }
+  const o = options as {
+    encoding?: unknown
+    flag?: unknown
+    signal?: unknown
+    flush?: unknown
+    mode?: unknown
+    buffer?: unknown
+  }
   if (o.signal != null || (o.flush !== undefined && o.flush !== false)) return false
+  // readFile's `buffer` (Node 24.22+, 26; a Buffer as options has one): node:fs checks and serves it.
+  if (o.buffer !== undefined) return false
   if (o.encoding != null && !(typeof o.encoding === 'string' && Buffer.isEncoding(o.encoding))) return false
   if (o.mode != null && !(typeof o.mode === 'number' && o.mode >>> 0 === o.mode)) return false
   return o.flag === undefined || o.flag === flag || flagOk(o.flag)
@@ -664,7 +719,8 @@ function plainFileOptions(options: unknown, flag: string, flagOk: (f: unknown) =
 
 /** `fs.readFile(path[, options], callback)`: boros/fs `readFile` (one trip for a small file). */
 export function readFile(path: NodeFsTypes.PathOrFileDescriptor, options?: unknown, callback?: unknown): void {
-  const cb = typeof options === 'function' ? options : callback
+  // Node: `callback ||= options`; options that are a function mean the defaults.
+  const cb = callback || options
   const opts = typeof options === 'function' ? undefined : options
   if (
     ringUp() &&
@@ -686,7 +742,9 @@ const writeFlag = (f: unknown): boolean => typeof f === 'string' && ['w', 'wx', 
 
 function writeCall(append: boolean, args: IArguments): void {
   const [path, data, options, callback] = args
-  const cb = typeof options === 'function' ? options : callback
+  // Node: `callback ||= options` (writeFile(p, d, cb) and writeFile(p, d, fn, cb) both call
+  // cb); options that are a function mean the defaults.
+  const cb = callback || options
   const opts = typeof options === 'function' ? undefined : options
   if (
     ringUp() &&
@@ -726,24 +784,4 @@ export function appendFile(
   writeCall(true, arguments)
 }
 
-/** The names this module serves on the ring (the rest of `node:fs` is Node's own). */
-export const RING_FUNCTIONS = [
-  'open',
-  'close',
-  'read',
-  'readv',
-  'write',
-  'writev',
-  'readFile',
-  'writeFile',
-  'appendFile',
-  'stat',
-  'lstat',
-  'fstat',
-  'fsync',
-  'fdatasync',
-  'ftruncate',
-  'rename',
-  'unlink',
-  'mkdir'
-] as const
+export { RING_FUNCTIONS } from './ring-names.js'

@@ -28,6 +28,8 @@ export interface Route {
   readonly offsetAlign: number
   /** `f_type` of `fstatfs(2)`. */
   readonly fsType: number
+  /** A regular file (its writes may be punted to io-wq; a pipe's or a tty's are polled). */
+  readonly regular: boolean
 }
 
 const TMPFS_MAGIC = 0x01021994
@@ -60,7 +62,8 @@ export function learnRoute(fd: number): Route {
     oDirect: info.oDirect,
     memAlign: info.dioMemAlign || 4096,
     offsetAlign: info.dioOffsetAlign || 512,
-    fsType: info.fsType
+    fsType: info.fsType,
+    regular: info.regular
   }
 }
 
@@ -87,6 +90,61 @@ export function routedRead(
     fs.read(fd, buf, off, len, position, (err, n) => {
       if (err) reject(err)
       else if (signal?.aborted) reject(abortError(signal))
+      else resolve(n)
+    })
+  })
+}
+
+/** A write through the ring, as it comes (the kernel tries it without blocking first). */
+export const WRITE_RING = 0
+/** A write through the ring with `IOSQE_ASYNC`: straight to an io-wq worker. */
+export const WRITE_PUNT = 1
+/** A write on libuv's threadpool (`fs.write`), as node:fs does. */
+export const WRITE_POOL = 2
+export type WriteRoute = typeof WRITE_RING | typeof WRITE_PUNT | typeof WRITE_POOL
+
+const WRITE_ROUTES: Record<string, WriteRoute> = { ring: WRITE_RING, async: WRITE_PUNT, pool: WRITE_POOL }
+/** `BOROS_WRITE_ROUTE=ring|async|pool` forces one write route (for the bench's side-by-side rows). */
+let forcedWrite: WriteRoute | undefined = WRITE_ROUTES[process.env.BOROS_WRITE_ROUTE ?? '']
+
+/**
+ * @internal Forces a write route in this thread from now on (`undefined`: the measured default),
+ * for bench/extra/write-route.mjs, which interleaves the routes in one process.
+ */
+export function _forceWriteRoute(name: 'ring' | 'async' | 'pool' | undefined): void {
+  forcedWrite = name === undefined ? undefined : WRITE_ROUTES[name]
+}
+
+/**
+ * The route of a buffered write too large for the shared queue (over `FAST_MAX`) to a descriptor
+ * whose read route is `route`, chosen by measurement (bench/extra/write-route.mjs; figures in
+ * docs/files-internals.md, "Writes: the route"): ring+`IOSQE_ASYNC`, straight to an io-wq
+ * worker. Buffered ext4 writes cannot be done without blocking, so the ring's non-blocking
+ * attempt only adds a failed try on the JS thread before the same punt; on ext4 and tmpfs the
+ * ring with and without `IOSQE_ASYNC` measured the same within the machine's noise, and the
+ * thread pool was never faster than either (it is what fs/promises uses). `O_DIRECT` writes stay
+ * as they are (the block layer takes them without blocking), and so do writes to anything but a
+ * regular file: a pipe's, socket's or tty's write waits for its reader, and the ring polls it
+ * instead of parking an io-wq worker on it.
+ */
+export function writeRoute(route: Route): WriteRoute {
+  if (forcedWrite !== undefined) return forcedWrite
+  return route.regular && !route.oDirect ? WRITE_PUNT : WRITE_RING
+}
+
+/** A write on libuv's threadpool. Resolves with the bytes written. */
+export function pooledWrite(
+  fd: number,
+  buf: NodeJS.ArrayBufferView,
+  off: number,
+  len: number,
+  pos: number,
+  signal?: AbortSignal | null
+): Promise<number> {
+  if (signal?.aborted) return Promise.reject(abortError(signal))
+  return new Promise((resolve, reject) => {
+    fs.write(fd, buf, off, len, pos < 0 ? null : pos, (err, n) => {
+      if (err) reject(err)
       else resolve(n)
     })
   })

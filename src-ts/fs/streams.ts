@@ -56,6 +56,8 @@ export interface StreamFile extends EventEmitter {
   /** The public read/write: called instead of `_readInto`/`_writeFrom` when a caller replaced them. */
   read(buf: Buffer, off: number, len: number, position: number | null): Promise<{ bytesRead: number }>
   write(buf: Buffer, off: number, len: number, position: number | null): Promise<{ bytesWritten: number }>
+  /** Chunks a write stream had buffered, in one `writev` (see `streamFs`). */
+  writev(buffers: readonly NodeJS.ArrayBufferView[], position?: number | null): Promise<{ bytesWritten: number }>
 }
 
 /** Opens a file for a stream given a path (`open` of `boros/fs`). */
@@ -206,6 +208,31 @@ function streamFs(initial: StreamFile | undefined, signal: AbortSignal | null | 
         cb(e as Error)
       }
     },
+    // Node's WriteStream hands the chunks it buffered while a write was in flight to `writev`
+    // when the fs object has one (one io_uring writev instead of one write per chunk, in order;
+    // Node retries what a short writev left). Not with a signal: `writev` has no kernel cancel
+    // here, and an abort must cancel the write in flight.
+    ...(signal == null
+      ? {
+          writev(
+            fd: number,
+            buffers: readonly NodeJS.ArrayBufferView[],
+            position: number | null,
+            cb: (err: Error | null, n?: number) => void
+          ): void {
+            try {
+              settle(
+                handle(fd)
+                  .writev(buffers, position)
+                  .then((r) => r.bytesWritten),
+                cb
+              )
+            } catch (e) {
+              cb(e as Error)
+            }
+          }
+        }
+      : {}),
     fsync(fd: number, cb: Callback<void>): void {
       try {
         settle(handle(fd).sync(), cb)

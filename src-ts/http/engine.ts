@@ -22,6 +22,15 @@ import { netErrno, withHostPort } from '../net/net-errors.js'
 import { kAccepted, Socket } from '../net/socket.js'
 import * as wire from '../wire.js'
 
+/**
+ * Whether the running Node's llhttp takes a tab after a `Content-Length`'s digits: 9.4+ does
+ * (Node 24.22, 26), 9.3 answers 400 (Node 20.20). Asked of the running Node's llhttp version.
+ */
+const CONTENT_LENGTH_TAB = ((): boolean => {
+  const [major, minor] = (process.versions.llhttp ?? '0.0').split('.').map(Number)
+  return major > 9 || (major === 9 && minor >= 4)
+})()
+
 /** One parsed request head, delivered in a batch ({@link EngineHandlers.onRequests}). */
 export interface RawRequest {
   /** Connection id (stable while the connection lives, never reused by this engine). */
@@ -142,7 +151,8 @@ const PARSE_ERRORS: Record<number, [string, string]> = {
   [wire.HTTP_ERR_INVALID_CHUNK_SIZE]: ['HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size'],
   [wire.HTTP_ERR_LF_EXPECTED]: ['HPE_LF_EXPECTED', 'Expected LF'],
   [wire.HTTP_ERR_INVALID_CONSTANT]: ['HPE_INVALID_CONSTANT', 'Invalid constant string'],
-  [wire.HTTP_ERR_CLOSED_CONNECTION]: ['HPE_CLOSED_CONNECTION', 'Data after `Connection: close`']
+  [wire.HTTP_ERR_CLOSED_CONNECTION]: ['HPE_CLOSED_CONNECTION', 'Data after `Connection: close`'],
+  [wire.HTTP_ERR_INVALID_EOF_STATE]: ['HPE_INVALID_EOF_STATE', 'Invalid EOF state']
 }
 
 function closeError(kind: number, errno: number): Error | null {
@@ -231,10 +241,11 @@ export class Engine {
       keepAliveTimeout: o.keepAliveTimeout,
       maxRequestsPerSocket: o.maxRequestsPerSocket,
       highWaterMark: o.highWaterMark,
-      methods: METHODS
+      methods: METHODS,
+      contentLengthTab: CONTENT_LENGTH_TAB
     })
     const local = b.socketAddress(fd, false)
-    this.#address = opts.path !== undefined ? opts.path : local ?? { address: '', family: '', port: 0 }
+    this.#address = opts.path !== undefined ? opts.path : (local ?? { address: '', family: '', port: 0 })
     const shortest = Math.min(o.headersTimeout, o.requestTimeout || Infinity, o.keepAliveTimeout || Infinity)
     const every = Math.max(25, Math.min(1000, Math.floor(shortest / 4)))
     this.#sweep = setInterval(() => this.#b.httpSweep(this.#srv), every)
@@ -521,7 +532,10 @@ export class Engine {
    */
   upgrade(conn: number, _seq: number): { socket: Socket; head: Buffer } {
     const fd = this.#b.httpDetach(this.#srv, conn)
-    if (fd < 0) throw Object.assign(new Error('boros/http: this connection cannot be upgraded now'), { code: 'ERR_INVALID_STATE' })
+    if (fd < 0)
+      throw Object.assign(new Error('boros/http: this connection cannot be upgraded now'), {
+        code: 'ERR_INVALID_STATE'
+      })
     const head = this.#heads.get(conn) ?? EMPTY
     this.#heads.delete(conn)
     const socket = new Socket({ [kAccepted]: [fd, false], allowHalfOpen: true } as any)

@@ -8,10 +8,18 @@
  */
 import * as wire from '../wire.js'
 import type { RawRequest } from './engine.js'
+import { type FastParts, fastParts, GlobalResponse, realResponse } from './light-response.js'
 
 /** Where a response goes (the engine, for one server). */
 export interface ResponseSink {
-  respond(r: RawRequest, status: number, head: string, flags: number, body: Uint8Array | string | null, end: boolean): boolean
+  respond(
+    r: RawRequest,
+    status: number,
+    head: string,
+    flags: number,
+    body: Uint8Array | string | null,
+    end: boolean
+  ): boolean
   write(r: RawRequest, chunk: Uint8Array | string, end: boolean): boolean
   /** Resolves once the connection can take more (or is gone). */
   drain(r: RawRequest): Promise<void>
@@ -37,32 +45,31 @@ const kState: symbol | undefined = (() => {
 
 const EMPTY = new Uint8Array(0)
 
+/** The `wire.HTTP_H_*` hints a (lower-case) header gives the engine. */
+function hintOf(name: string, value: string): number {
+  switch (name.length) {
+    case 4:
+      return name === 'date' ? wire.HTTP_H_DATE : 0
+    case 10:
+      if (name !== 'connection') return 0
+      return wire.HTTP_H_CONNECTION | (/(^|,)\s*close\s*(,|$)/i.test(value) ? wire.HTTP_H_CONN_CLOSE : 0)
+    case 14:
+      return name === 'content-length' ? wire.HTTP_H_CONTENT_LENGTH : 0
+    case 17:
+      if (name !== 'transfer-encoding') return 0
+      return wire.HTTP_H_TRANSFER_ENCODING | (/(^|,)\s*chunked\s*$/i.test(value) ? wire.HTTP_H_TE_CHUNKED : 0)
+    default:
+      return 0
+  }
+}
+
 /** `Name: value\r\n` lines of `[name, value]` pairs and their `wire.HTTP_H_*` hints. */
 function lines(pairs: Iterable<[string, string]>, reason: string): [string, number] {
   let head = `${reason}\r\n`
   let hints = 0
   for (const [name, value] of pairs) {
     head += `${name}: ${value}\r\n`
-    switch (name.length) {
-      case 4:
-        if (name === 'date') hints |= wire.HTTP_H_DATE
-        break
-      case 10:
-        if (name === 'connection') {
-          hints |= wire.HTTP_H_CONNECTION
-          if (/(^|,)\s*close\s*(,|$)/i.test(value)) hints |= wire.HTTP_H_CONN_CLOSE
-        }
-        break
-      case 14:
-        if (name === 'content-length') hints |= wire.HTTP_H_CONTENT_LENGTH
-        break
-      case 17:
-        if (name === 'transfer-encoding') {
-          hints |= wire.HTTP_H_TRANSFER_ENCODING
-          if (/(^|,)\s*chunked\s*$/i.test(value)) hints |= wire.HTTP_H_TE_CHUNKED
-        }
-        break
-    }
+    hints |= hintOf(name, value)
   }
   return [head, hints]
 }
@@ -83,9 +90,30 @@ export function sendResponse(
   onError: (err: unknown) => Response | Promise<Response>,
   retry = true
 ): void {
-  if (!(res instanceof Response)) {
+  if (!(res instanceof GlobalResponse)) {
     const err = new TypeError(`fetch() returned ${res === null ? 'null' : typeof res}, not a Response`)
-    if (!retry) return failed(sink, r)
+    if (!retry) {
+      failed(sink, r)
+      return
+    }
+    Promise.resolve()
+      .then(() => onError(err))
+      .then(
+        (x) => sendResponse(sink, r, x, onError, false),
+        () => failed(sink, r)
+      )
+    return
+  }
+  const fast = fastParts(res)
+  if (fast !== undefined && sendFast(sink, r, fast)) return
+  try {
+    res = realResponse(res)
+  } catch (err) {
+    // undici refused what the handler gave (a bad header, status...): the error handler's.
+    if (!retry) {
+      failed(sink, r)
+      return
+    }
     Promise.resolve()
       .then(() => onError(err))
       .then(
@@ -106,9 +134,51 @@ export function sendResponse(
       return
     }
   }
-  streamResponse(sink, r, res).catch(() => {
+  streamResponse(sink, r, res as Response).catch(() => {
     sink.done(r)
   })
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const BAD_VALUE = /[\r\n\0]/
+const TEXT_PLAIN = 'content-type: text/plain;charset=UTF-8\r\n'
+
+/**
+ * Sends a {@link LightResponse}'s parts as they are: names lower-cased and values trimmed as
+ * undici's `Headers` would have them, a string body's default `content-type` as undici's.
+ * Returns false (nothing sent) for what only undici may judge (an invalid or duplicate name, a
+ * value with CR/LF/NUL): the caller then builds the real response, which throws or sends it.
+ */
+function sendFast(sink: ResponseSink, r: RawRequest, f: FastParts): boolean {
+  let head = `${STATUS_TEXT[f.status] ?? ''}\r\n`
+  let hints = wire.HTTP_RESPOND_KNOWN_LENGTH
+  let type = false
+  const h = f.headers
+  if (h !== undefined) {
+    let seen: string[] | undefined
+    for (const k in h) {
+      const v = h[k]
+      if (v === undefined) return false
+      let value = typeof v === 'string' ? v : String(v)
+      if (!TOKEN.test(k) || BAD_VALUE.test(value)) return false
+      const name = k.toLowerCase()
+      if (seen === undefined) seen = [name]
+      else if (seen.includes(name)) return false
+      else seen.push(name)
+      if (value.length > 0 && (value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32))
+        value = value.replace(/^[\t ]+|[\t ]+$/g, '')
+      // Framing of the handler's own: undici's path decides (it is rare).
+      if (name === 'transfer-encoding') return false
+      if (name === 'content-type') type = true
+      head += `${name}: ${value}\r\n`
+      // A length of the handler's own: undici sends it as given; so does the engine.
+      hints |= hintOf(name, value)
+    }
+  }
+  if (!type && typeof f.body === 'string') head += TEXT_PLAIN
+  sink.respond(r, f.status, head, hints, f.body ?? null, true)
+  sink.done(r)
+  return true
 }
 
 function failed(sink: ResponseSink, r: RawRequest): void {

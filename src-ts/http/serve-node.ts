@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http'
 import { Readable } from 'node:stream'
-import type { HttpServer, ServeOptions } from './serve.js'
+import type { HttpServer, ServeOptions } from './serve-types.js'
 
 function toRequest(req: http.IncomingMessage, origin: string, signal: AbortSignal): Request {
   const headers = new Headers()
@@ -85,7 +85,11 @@ export function serveOnNode(opts: ServeOptions, hostname: string, port: number):
   }
   let origin = ''
   // Timeouts checked as often as the engine checks them (node's default is every 30 s).
-  const shortest = Math.min(opts.headersTimeout ?? 60_000, opts.requestTimeout || 300_000, opts.keepAliveTimeout || 5_000)
+  const shortest = Math.min(
+    opts.headersTimeout ?? 60_000,
+    opts.requestTimeout || 300_000,
+    opts.keepAliveTimeout || 5_000
+  )
   ;(options as any).connectionsCheckingInterval = Math.max(25, Math.min(1000, Math.floor(shortest / 4)))
   const server = http.createServer(options, (req, res) => {
     pending++

@@ -8,63 +8,13 @@
  */
 import { usesRing } from '../binding.js'
 import { Engine, type RawRequest } from './engine.js'
+import { installLightResponse } from './light-response.js'
 import { BodyChannel, ServeRequest } from './request.js'
 import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
+import type { FetchHandler, HttpServer, ServeOptions } from './serve-types.js'
 
-/** A `fetch` handler: `Response` or a promise of one. */
-export type FetchHandler = (request: Request, server: HttpServer) => Response | Promise<Response>
-
-/** `serve()` options (Bun.serve / Deno.serve's shape, plus node:http's limits). */
-export interface ServeOptions {
-  fetch: FetchHandler
-  /** Port (default 3000, 0: any free port). */
-  port?: number
-  /** Address to bind: an IP address or `'localhost'` (default `'0.0.0.0'`). */
-  hostname?: string
-  /** A Unix socket path instead of TCP. */
-  unix?: string
-  reusePort?: boolean
-  /** Aborting it stops the server (as `stop()`). */
-  signal?: AbortSignal
-  /** Turns an error thrown by `fetch` into a response (default: 500, and the error logged). */
-  error?: (error: unknown) => Response | Promise<Response>
-  /** Called once listening (default: nothing is printed). */
-  onListen?: (address: { hostname: string; port: number }) => void
-  maxHeaderSize?: number
-  headersTimeout?: number
-  requestTimeout?: number
-  keepAliveTimeout?: number
-  maxRequestsPerSocket?: number
-  /** Largest request body accepted (413 past it). Unlimited by default. */
-  maxBodySize?: number
-}
-
-/** What `serve()` returns (Bun.serve's and Deno.serve's server, together). */
-export interface HttpServer {
-  readonly port: number
-  readonly hostname: string
-  readonly url: URL
-  /** `'io_uring'` (the boros engine) or `'node:http'` (the fallback). */
-  readonly backend: 'io_uring' | 'node:http'
-  /** Requests being answered. */
-  readonly pendingRequests: number
-  /**
-   * Resolves once listening (at once on io_uring, where `serve()` binds synchronously; on the
-   * node:http fallback `port`/`hostname`/`url` are known only then). Rejects with the listen
-   * error on the fallback.
-   */
-  readonly ready: Promise<void>
-  /** Resolves once the server stopped and its connections are closed. */
-  readonly finished: Promise<void>
-  /** Stops accepting; with `closeActiveConnections`, closes busy connections too. */
-  stop(closeActiveConnections?: boolean): Promise<void>
-  /** The same as `stop()`. */
-  close(): Promise<void>
-  ref(): void
-  unref(): void
-  [Symbol.asyncDispose](): Promise<void>
-}
+export type { FetchHandler, HttpServer, ServeOptions } from './serve-types.js'
 
 const kChannels = Symbol('channels')
 
@@ -76,6 +26,7 @@ export function serve(options: ServeOptions | FetchHandler): HttpServer {
       code: 'ERR_INVALID_ARG_TYPE'
     })
   }
+  if (opts.overrideGlobalResponse !== false) installLightResponse()
   let hostname = opts.hostname ?? '0.0.0.0'
   if (hostname === 'localhost') hostname = '127.0.0.1'
   const port = opts.port ?? 3000
@@ -115,14 +66,20 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     if (r.streaming) {
       channel = new BodyChannel((on) => (on ? engine.pause(r.conn) : engine.resume(r.conn)))
       let m = channels.get(r.conn)
-      if (m === undefined) channels.set(r.conn, (m = new Map()))
+      if (m === undefined) {
+        m = new Map()
+        channels.set(r.conn, m)
+      }
       m.set(r.seq, channel)
     }
     if (r.expectContinue) engine.continue(r.conn)
     const req = new ServeRequest(r, ctx, channel)
     if (r.streaming || r.upgrade) {
       let m = live.get(r.conn)
-      if (m === undefined) live.set(r.conn, (m = new Map()))
+      if (m === undefined) {
+        m = new Map()
+        live.set(r.conn, m)
+      }
       m.set(r.seq, req)
     }
     let res: Response | Promise<Response>

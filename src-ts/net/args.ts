@@ -4,16 +4,17 @@
  * @module
  */
 import { isIP } from 'node:net'
-import { inspect } from 'node:util'
+import { format, inspect } from 'node:util'
 import { codedError, invalidArgType, outOfRange } from '../errors.js'
-
-/** Whether the running Node type-checks `options.host` in `connect` (22+; checked on 22.23 and 24). */
-const HOST_TYPE_CHECKED = Number(process.versions.node.split('.')[0]) >= 22
+import { CONNECT_HOST_TYPE_CHECKED } from '../node-facts.js'
 
 /** A callback, or null. */
 export type Callback = (...args: any[]) => void
 
-/** `[options, callback]` from node:net's `(options[, cb])`, `(path[, cb])`, `(port[, host][, cb])`. */
+/**
+ * `[options, callback]` from node:net's `(options[, cb])`, `(path[, cb])`, `(port[, host][, cb])`
+ * (node:net's `_normalizeArgs`).
+ */
 export function normalizeArgs(args: readonly unknown[]): [Record<string, any>, Callback | null] {
   if (args.length === 0) return [{}, null]
   const arg0 = args[0]
@@ -72,7 +73,7 @@ export function validatePort(port: unknown, name = 'Port', allowZero = true): nu
 
 /** `ERR_INVALID_IP_ADDRESS`. */
 export function invalidIp(address: unknown): TypeError {
-  return codedError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(address)}`)
+  return codedError(TypeError, 'ERR_INVALID_IP_ADDRESS', format('Invalid IP address: %s', address))
 }
 
 /** Node's `getTimerDuration`: a non-negative finite number of milliseconds. */
@@ -80,6 +81,23 @@ export function timerDuration(msecs: unknown, name: string): number {
   if (typeof msecs !== 'number') throw invalidArgType(name, 'of type number', msecs)
   if (msecs < 0 || !Number.isFinite(msecs)) throw outOfRange(name, 'a non-negative finite number', msecs)
   return msecs
+}
+
+/** Node's `validateInt32`: a whole number in `min..max`. */
+export function validateInt32(
+  value: unknown,
+  name: string,
+  min = -2147483648,
+  max = 2147483647
+): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value)
+}
+
+/** `validateNumber` as node:net's Socket and Server constructors use it (the type only). */
+export function validateNumber(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
 }
 
 /** `ERR_INVALID_ARG_TYPE` unless `fn` is a function. */
@@ -115,7 +133,7 @@ export function connectTarget(
   const p = validatePort(port)
   // Node 22+ checks the host's type itself ("options.host"); Node 20 leaves it to dns.lookup
   // ("hostname"), which the lookup below then reports as Node 20 does.
-  if (HOST_TYPE_CHECKED && options.host != null && typeof options.host !== 'string') {
+  if (CONNECT_HOST_TYPE_CHECKED && options.host && typeof options.host !== 'string') {
     throw invalidArgType('options.host', 'of type string', options.host)
   }
   const host = options.host || 'localhost'

@@ -9,9 +9,10 @@
  */
 import * as nodeNet from 'node:net'
 import { ring, usesRing } from '../binding.js'
+import { EAFNOSUPPORT } from '../errno.js'
 import { AbortError } from '../errors.js'
 import { validatePort } from './args.js'
-import { closeFd, Connection, connectFd, Listener, type WriteCallback } from './connection.js'
+import { Connection, closeFd, connectFd, Listener, type WriteCallback } from './connection.js'
 import { withHostPort } from './net-errors.js'
 
 /** `signal` cancels the call (`AbortError`); `timeout` (ms) fails it with `ETIMEDOUT`. */
@@ -437,7 +438,7 @@ export async function listen(options: ConnListenOptions): Promise<ConnListener> 
       try {
         l = new Listener({ host: options.host ?? '::', ...common }, backlog, events)
       } catch (e) {
-        if (options.host !== undefined || (e as { errno?: number }).errno !== -97) throw e
+        if (options.host !== undefined || (e as { errno?: number }).errno !== EAFNOSUPPORT) throw e
         l = new Listener({ host: '0.0.0.0', ...common }, backlog, events)
       }
     }
@@ -466,7 +467,13 @@ export async function listen(options: ConnListenOptions): Promise<ConnListener> 
       })
     })
     listener = new ConnListener(
-      () => new Promise<void>((resolve) => server.close(() => resolve())),
+      // Resolves once the listening socket is closed, as the ring listener's close does: not
+      // when every accepted connection is closed too (server.close's callback waits for those).
+      () =>
+        new Promise<void>((resolve) => {
+          server.close()
+          setImmediate(resolve)
+        }),
       () => server.address()
     )
   }

@@ -8,5 +8,7 @@ export const counters = {
   /** Connected sockets open on the ring (accepted or connected). */
   sockets: 0,
   /** Listening sockets open on the ring. */
-  listeners: 0
+  listeners: 0,
+  /** Connected sockets opened on the ring since the start (accepted or connected; never goes down). */
+  opened: 0
 }

@@ -10,35 +10,76 @@
  */
 import * as nodeNet from 'node:net'
 import { usesRing } from '../binding.js'
-import { normalizeArgs, type Callback } from './args.js'
-import { Server as RingServer, type ListenOptions, type ServerOptions } from './server.js'
-import { Socket as RingSocket, type SocketOptions } from './socket.js'
+import { type Callback, normalizeArgs } from './args.js'
+import { type ListenOptions, Server as RingServer, type ServerOptions } from './server.js'
+import { kNormalized, Socket as RingSocket, type SocketConnectOptions, type SocketOptions } from './socket.js'
 
-export { Conn, ConnListener, dial, listen } from './conn.js'
 export type { CallOptions, ConnListenOptions, ConnOptions, DialOptions } from './conn.js'
-export type { ListenOptions, ServerOptions, SocketOptions }
+export { Conn, ConnListener, dial, listen } from './conn.js'
 export type { NetError } from './net-errors.js'
+export type { ListenOptions, ServerOptions, SocketConnectOptions, SocketOptions }
 
 const onRing = usesRing()
 
+function ringCreateServer(connectionListener?: (socket: RingSocket) => void): RingServer
+function ringCreateServer(options?: ServerOptions, connectionListener?: (socket: RingSocket) => void): RingServer
 function ringCreateServer(options?: ServerOptions | Callback, listener?: Callback): RingServer {
-  return new RingServer(options, listener)
+  return new RingServer(options as ServerOptions, listener)
 }
 
+function ringConnect(options: SocketConnectOptions, connectionListener?: () => void): RingSocket
+function ringConnect(port: number, host: string, connectionListener?: () => void): RingSocket
+function ringConnect(port: number, connectionListener?: () => void): RingSocket
+function ringConnect(path: string, connectionListener?: () => void): RingSocket
 function ringConnect(...args: unknown[]): RingSocket {
-  const normalized = normalizeArgs(args)
-  const options = normalized[0]
+  const normalized = _normalizeArgs(args)
+  const options = normalized[0] as SocketOptions & { timeout?: number }
   const socket = new RingSocket(options)
   if (options.timeout) socket.setTimeout(options.timeout)
-  return socket.connect(normalized)
+  return socket.connect(normalized as unknown as SocketConnectOptions)
+}
+
+/**
+ * A class that can also be called without `new`, as node:net's function-style `Socket` and
+ * `Server` can (`net.Socket()`); `instanceof`, `extends` and the prototype are the class's.
+ */
+function callable<C extends abstract new (...args: any[]) => object>(
+  cls: C
+): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
+  return new Proxy(cls, {
+    apply(target, _this, args) {
+      return Reflect.construct(target, args)
+    }
+  }) as C & ((...args: ConstructorParameters<C>) => InstanceType<C>)
 }
 
 /** node:net's `Socket` (the ring's, or node:net's own on the fallback backend). */
-export const Socket: typeof RingSocket = onRing ? RingSocket : (nodeNet.Socket as unknown as typeof RingSocket)
+export const Socket: typeof RingSocket & ((options?: SocketOptions) => RingSocket) = onRing
+  ? callable(RingSocket)
+  : (nodeNet.Socket as unknown as typeof RingSocket & ((options?: SocketOptions) => RingSocket))
 export type Socket = RingSocket
+/** The same as `Socket` (node:net's old name). */
+export const Stream: typeof Socket = Socket
+export type Stream = RingSocket
 /** node:net's `Server`. */
-export const Server: typeof RingServer = onRing ? RingServer : (nodeNet.Server as unknown as typeof RingServer)
+export const Server: typeof RingServer & ((options?: ServerOptions | Callback, listener?: Callback) => RingServer) =
+  onRing
+    ? callable(RingServer)
+    : (nodeNet.Server as unknown as typeof RingServer &
+        ((options?: ServerOptions | Callback, listener?: Callback) => RingServer))
 export type Server = RingServer
+/**
+ * node:net's `_normalizeArgs`: `[options, callback]` from `(options[, cb])`, `(path[, cb])`,
+ * `(port[, host][, cb])`; `socket.connect()` takes the array it returns as is.
+ */
+export function _normalizeArgs(
+  args: readonly unknown[]
+): [Record<string, unknown>, ((...a: unknown[]) => unknown) | null] {
+  if (!onRing) return (nodeNet as any)._normalizeArgs(args)
+  const out = normalizeArgs(args) as [Record<string, unknown>, ((...a: unknown[]) => unknown) | null]
+  ;(out as any)[kNormalized] = true
+  return out
+}
 /** `createServer([options][, connectionListener])`. */
 export const createServer: typeof ringCreateServer = onRing
   ? ringCreateServer

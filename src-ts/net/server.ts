@@ -4,15 +4,39 @@
  * descriptor becomes a `Socket` and a `'connection'`, in the batch it arrived with.
  * @module
  */
+import cluster from 'node:cluster'
 import * as dns from 'node:dns'
 import { EventEmitter } from 'node:events'
+import { chmodSync, statSync } from 'node:fs'
+import * as nodeNet from 'node:net'
+import * as stream from 'node:stream'
 import { ring } from '../binding.js'
-import { codedError, invalidArgValue } from '../errors.js'
-import { isPipeName, normalizeArgs, toNumber, validateAbortSignal, validatePort, type Callback } from './args.js'
-import { Listener, type ListenAddress, closeFd } from './connection.js'
-import { kAccepted, kOnDestroy, Socket } from './socket.js'
+import { EAFNOSUPPORT } from '../errno.js'
+import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
+import {
+  type Callback,
+  isPipeName,
+  normalizeArgs,
+  toNumber,
+  validateAbortSignal,
+  validateNumber,
+  validatePort
+} from './args.js'
+import { closeFd, type ListenAddress, Listener } from './connection.js'
+import { withHostPort } from './net-errors.js'
+import { HAS_BLOCK_LIST, kAccepted, kOnDestroy, Socket } from './socket.js'
 
-const EAFNOSUPPORT = -97
+/** Whether the running Node's libuv (1.48+) chmods a pipe to exactly the asked bits. */
+const UV_CHMOD_EXACT = ((): boolean => {
+  const [major = 0, minor = 0] = (process.versions.uv ?? '0.0').split('.').map(Number)
+  return major > 1 || (major === 1 && minor >= 48)
+})()
+
+/** Whether this process is a `cluster` worker. */
+const IN_CLUSTER_WORKER = cluster.isWorker
+
+/** A Unix socket path's limit (`sizeof(sun_path)`, its NUL included). */
+const SUN_PATH_MAX = 108
 
 /** Options of `createServer()`. */
 export interface ServerOptions {
@@ -27,11 +51,14 @@ export interface ServerOptions {
   /** Milliseconds before the first keep-alive probe. */
   readonly keepAliveInitialDelay?: number
   readonly highWaterMark?: number
+  /** Connections from addresses it blocks are closed at once (Node 22.13+ / 23.4+). */
+  readonly blockList?: nodeNet.BlockList
 }
 
 /** Options of `server.listen()`. */
 export interface ListenOptions {
-  readonly port?: number | string
+  /** A port (0 or none: one the kernel picks). */
+  readonly port?: number | string | null
   readonly host?: string
   readonly path?: string
   readonly backlog?: number
@@ -52,15 +79,21 @@ export class Server extends EventEmitter {
   readonly noDelay: boolean
   readonly keepAlive: boolean
   readonly keepAliveInitialDelay: number
-  readonly highWaterMark: number | undefined
+  readonly highWaterMark: number
+  /** Connections from addresses it blocks are closed as they are accepted. */
+  blockList: nodeNet.BlockList | undefined
   #listener: Listener | undefined
   #pipeName: string | undefined
   #connections = 0
   #referenced = true
   #starting = false
+  /** node:net's key of the listening address: `family:address:port` as asked (`-1:path:-1`). */
+  _connectionKey: string | undefined
   /** Listening sockets being closed (the `'close'` waits for them). */
   #closingListeners = 0
 
+  constructor(connectionListener?: (socket: Socket) => void)
+  constructor(options?: ServerOptions, connectionListener?: (socket: Socket) => void)
   constructor(options?: ServerOptions | Callback, listener?: Callback) {
     super()
     if (typeof options === 'function') {
@@ -69,7 +102,22 @@ export class Server extends EventEmitter {
     } else if (options == null || typeof options === 'object') {
       options = options ?? {}
     } else {
-      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object.`)
+      throw invalidArgType('options', 'of type object', options)
+    }
+    // Checked before the server exists, as node:net checks them (a bad value must not wait
+    // for the first connection to fail).
+    let hwm = options.highWaterMark
+    if (options.keepAliveInitialDelay !== undefined)
+      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay')
+    if (hwm !== undefined) {
+      validateNumber(hwm, 'options.highWaterMark')
+      if (hwm < 0) hwm = undefined
+    }
+    const blockList = (options as { blockList?: unknown }).blockList
+    if (HAS_BLOCK_LIST && blockList) {
+      if (!(nodeNet as any).BlockList.isBlockList(blockList))
+        throw invalidArgType('options.blockList', 'an net.BlockList', blockList)
+      this.blockList = blockList as nodeNet.BlockList
     }
     if (typeof listener === 'function') this.on('connection', listener)
     this.allowHalfOpen = Boolean(options.allowHalfOpen)
@@ -77,7 +125,16 @@ export class Server extends EventEmitter {
     this.noDelay = Boolean(options.noDelay)
     this.keepAlive = Boolean(options.keepAlive)
     this.keepAliveInitialDelay = ~~((options.keepAliveInitialDelay ?? 0) / 1000) * 1000
-    this.highWaterMark = options.highWaterMark
+    this.highWaterMark = hwm ?? (stream as any).getDefaultHighWaterMark?.(false) ?? 16384
+  }
+
+  /**
+   * With `captureRejections`, a rejected async `'connection'` listener destroys that socket
+   * (node:net's behaviour); any other event's rejection is an `'error'`.
+   */
+  override [EventEmitter.captureRejectionSymbol](err: Error, event: string, sock: Socket): void {
+    if (event === 'connection') sock.destroy(err)
+    else this.emit('error', err)
   }
 
   /**
@@ -85,6 +142,13 @@ export class Server extends EventEmitter {
    * `listen(options[, cb])`, `listen([cb])` (a port the kernel picks). Errors (`EADDRINUSE`,
    * `EACCES`) are `'error'` events, as in node:net; bad arguments throw.
    */
+  listen(port?: number, hostname?: string, backlog?: number, listeningListener?: () => void): this
+  listen(port?: number, hostname?: string, listeningListener?: () => void): this
+  listen(port?: number, backlog?: number, listeningListener?: () => void): this
+  listen(port?: number, listeningListener?: () => void): this
+  listen(path: string, backlog?: number, listeningListener?: () => void): this
+  listen(path: string, listeningListener?: () => void): this
+  listen(options: ListenOptions, listeningListener?: () => void): this
   listen(...args: unknown[]): this {
     const [options0, cb] = normalizeArgs(args)
     let options: Record<string, any> = options0
@@ -95,16 +159,29 @@ export class Server extends EventEmitter {
         'Listen method has been called more than once without closing.'
       )
     }
-    if (options._handle || options.handle || options.fd !== undefined) {
-      throw codedError(
-        Error,
-        'ERR_INVALID_ARG_VALUE',
-        'boros/net: listening on an existing handle or fd is not supported'
-      )
+    if (options._handle || options.handle) {
+      throw codedError(Error, 'ERR_INVALID_ARG_VALUE', 'boros/net: listening on an existing handle is not supported')
     }
     if (cb !== null) this.once('listening', cb)
+    if (typeof options.fd === 'number' && options.fd >= 0) {
+      // node:net listens on an inherited descriptor; boros/net cannot (an 'error', as node:net
+      // emits for a descriptor it cannot listen on).
+      const e = withHostPort(-22, 'listen', null as unknown as string, undefined, true)
+      process.nextTick(() => this.emit('error', e))
+      return this
+    }
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2])
-    if (args.length === 0 || typeof args[0] === 'function') options = { ...options, port: 0 }
+    // listen(), listen(cb), listen(null), listen(undefined), listen({ port: undefined | null }):
+    // a port the kernel picks (node:net writes it into the options too).
+    if (
+      args.length === 0 ||
+      typeof args[0] === 'function' ||
+      (typeof options.port === 'undefined' && 'port' in options) ||
+      options.port === null
+    ) {
+      if (options === args[0]) options.port = 0
+      else options = { ...options, port: 0 }
+    }
     if (options.signal !== undefined) {
       validateAbortSignal(options.signal, 'options.signal')
       const signal = options.signal as AbortSignal
@@ -116,7 +193,10 @@ export class Server extends EventEmitter {
       const port = validatePort(options.port, 'options.port')
       const backlog = options.backlog || backlogFromArgs || 511
       const ipv6Only = Boolean(options.ipv6Only)
-      const reusePort = Boolean(options.reusePort)
+      // In a cluster worker a listening socket cannot come from the primary (cluster shares
+      // libuv handles, which a ring socket is not): each worker listens itself, with
+      // SO_REUSEPORT unless told otherwise, and the kernel spreads connections (docs/net.md).
+      const reusePort = options.reusePort === undefined ? IN_CLUSTER_WORKER : Boolean(options.reusePort)
       if (options.host) {
         this.#starting = true
         dns.lookup(options.host, (err, ip) => {
@@ -131,8 +211,46 @@ export class Server extends EventEmitter {
       return this
     }
     if (options.path && isPipeName(options.path)) {
-      this.#pipeName = options.path
-      this.#start({ path: options.path }, options.backlog || backlogFromArgs || 511)
+      const path: string = options.path
+      if (path[0] === '\0' && (options.readableAll || options.writableAll)) {
+        throw invalidArgValue(
+          'options',
+          options,
+          'can not set readableAll or writableAllt to true when path is abstract unix socket'
+        )
+      }
+      if (Buffer.byteLength(path) >= SUN_PATH_MAX) {
+        // libuv 1.48+ refuses a path longer than sun_path with EINVAL (1.46, Node 20's,
+        // truncated it: see docs/net.md).
+        const e = withHostPort(-22, 'listen', path, -1, true)
+        process.nextTick(() => this.emit('error', e))
+        return this
+      }
+      this.#pipeName = path
+      this.#start({ path }, options.backlog || backlogFromArgs || 511)
+      const listener = this.#listener as Listener | undefined
+      if (listener === undefined) return this
+      // readableAll / writableAll: uv_pipe_chmod. libuv 1.48+ sets the mode to exactly those
+      // bits; older libuv (Node 20's 1.46) adds them to the socket's mode.
+      let mode = 0
+      if (options.readableAll === true) mode |= 0o444
+      if (options.writableAll === true) mode |= 0o222
+      if (mode !== 0 && path[0] !== '\0') {
+        try {
+          const st = statSync(path)
+          if (UV_CHMOD_EXACT) chmodSync(path, mode)
+          else if ((st.mode & mode) !== mode) chmodSync(path, (st.mode | mode) & 0o7777)
+        } catch (e) {
+          listener.close(() => {})
+          this.#listener = undefined
+          const err = e as NodeJS.ErrnoException
+          throw Object.assign(new Error(`uv_pipe_chmod ${err.code}`), {
+            errno: err.errno,
+            code: err.code,
+            syscall: 'uv_pipe_chmod'
+          })
+        }
+      }
       return this
     }
     if (!('port' in options || 'path' in options)) {
@@ -149,8 +267,12 @@ export class Server extends EventEmitter {
       } catch (e) {
         // No IPv6 here: the unspecified address is IPv4's, as libuv's fallback.
         if (!anyAddress || (e as { errno?: number }).errno !== EAFNOSUPPORT) throw e
-        listener = this.#listen({ ...address, host: '0.0.0.0' }, backlog)
+        address = { ...address, host: '0.0.0.0' }
+        listener = this.#listen(address, backlog)
       }
+      // node:net's key of the listening address ('6:::::0', '-1:/path:-1').
+      this._connectionKey =
+        'path' in address ? `-1:${address.path}:-1` : `${nodeNet.isIP(address.host)}:${address.host}:${address.port}`
     } catch (e) {
       process.nextTick(() => this.emit('error', e))
       return
@@ -170,6 +292,14 @@ export class Server extends EventEmitter {
   }
 
   #onConnection(fd: number): void {
+    if (this.blockList !== undefined) {
+      const peer = ring().socketAddress(fd, true)
+      const type = peer !== null ? nodeNet.isIP(peer.address) : 0
+      if (type !== 0 && this.blockList.check(peer!.address, `ipv${type}` as 'ipv4' | 'ipv6')) {
+        closeFd(fd)
+        return
+      }
+    }
     if (this.maxConnections !== undefined && this.#connections >= this.maxConnections) {
       const b = ring()
       const local = b.socketAddress(fd, false)
@@ -192,7 +322,7 @@ export class Server extends EventEmitter {
       keepAliveInitialDelay: this.keepAliveInitialDelay,
       [kAccepted]: [fd, this.pauseOnConnect]
     }
-    if (this.highWaterMark !== undefined) opts.highWaterMark = this.highWaterMark
+    opts.highWaterMark = this.highWaterMark
     const socket = new Socket(opts)
     this.#connections++
     socket.server = this

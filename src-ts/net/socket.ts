@@ -6,22 +6,37 @@
  * @module
  */
 import * as dns from 'node:dns'
+import * as nodeHttp from 'node:http'
+import * as nodeHttps from 'node:https'
 import * as nodeNet from 'node:net'
-import { Duplex, addAbortSignal } from 'node:stream'
+import { addAbortSignal, Duplex } from 'node:stream'
+import { isUint8Array } from 'node:util/types'
 import { ring } from '../binding.js'
 import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
+import { adoptable, UserRead, type UserReadCb } from './adopt.js'
 import {
+  type Callback,
   connectTarget,
+  invalidIp,
   normalizeArgs,
   timerDuration,
   validateAbortSignal,
   validateFunction,
-  type Callback
+  validateInt32,
+  validateNumber
 } from './args.js'
-import { Connection, connectFd, type ConnectAddress } from './connection.js'
+import { type ConnectAddress, Connection, connectFd } from './connection.js'
+import { netErrno } from './net-errors.js'
 
-/** Options of `new Socket()` (node:net's, without `fd` and `onread`). */
+/** Options of `new Socket()` (node:net's). */
 export interface SocketOptions {
+  /** A connected stream socket (TCP or Unix) to adopt; a pipe descriptor gets node:net's own Socket. */
+  readonly fd?: number
+  /** Received bytes are copied into `buffer` (or one `buffer()` returns) and given to `callback`; no `'data'`. */
+  readonly onread?: {
+    buffer: Uint8Array | (() => Uint8Array)
+    callback: (bytes: number, buf: Uint8Array) => boolean | undefined
+  }
   /** Keep our side open after the peer ended its side (default false: end it too). */
   readonly allowHalfOpen?: boolean
   /** Destroys the socket (with `AbortError`) when aborted. */
@@ -37,6 +52,12 @@ export interface SocketOptions {
   readonly writableHighWaterMark?: number
 }
 
+/** Options of `connect()`: node:net's TCP or Unix-socket connect options. */
+export type SocketConnectOptions = nodeNet.SocketConnectOpts & {
+  /** Connections to addresses it blocks fail with `ERR_IP_BLOCKED` (Node 22.13+ / 23.4+). */
+  readonly blockList?: nodeNet.BlockList
+}
+
 /** A `(fd, pauseOnConnect)` to wrap: how a `Server` hands an accepted connection over. */
 export const kAccepted = Symbol('boros.net.accepted')
 /** Called once when an accepted socket is destroyed (the server's count). */
@@ -50,6 +71,18 @@ interface Address {
 
 type WriteCb = (err?: Error | null) => void
 
+/** `[enable, initialDelay s, interval s, count]` of `setKeepAlive()`. */
+type KeepAlive = [boolean, number, number | undefined, number | undefined]
+
+/** Whether the running Node's `setKeepAlive` takes an interval, a count and an options object (24.x). */
+const KEEPALIVE_EX = nodeNet.Socket.prototype.setKeepAlive.length > 2
+
+function setKeepAlive(fd: number, [on, delay, interval, count]: KeepAlive): void {
+  const n = (v: number | undefined): number | undefined =>
+    typeof v === 'number' && v > 0 && Number.isFinite(v) ? Math.min(v, 0x7fffffff) : undefined
+  ring().setKeepAlive(fd, on, n(delay) ?? 0, n(interval), n(count))
+}
+
 /** node:net's `Socket`, on io_uring. */
 export class Socket extends Duplex {
   /** Whether a connect is under way. */
@@ -57,16 +90,18 @@ export class Socket extends Duplex {
   /** The value given to the last `setTimeout()`. */
   timeout: number | undefined
   /** Whether the writable side stays open after the peer's end. */
-  override allowHalfOpen: boolean
-  /** The server that accepted this socket, if any. */
-  server: unknown = null;
+  override allowHalfOpen = false
+  /** Addresses tried by the last `autoSelectFamily` connect (`'ip:port'`), when there were several. */
+  autoSelectFamilyAttemptedAddresses: string[] | undefined
+  /** Connections to addresses it blocks are refused with `ERR_IP_BLOCKED` (Node 22.13+/23.4+). */
+  blockList: nodeNet.BlockList | undefined;
   /** @internal */
   [kOnDestroy]: (() => void) | undefined
   #conn: Connection | undefined
   #timer: NodeJS.Timeout | undefined
   #referenced = true
   #noDelay: boolean | undefined
-  #keepAlive: [boolean, number] | undefined
+  #keepAlive: KeepAlive | undefined
   #peer: Address | undefined
   #local: Address | undefined
   #bytesRead = 0
@@ -74,15 +109,47 @@ export class Socket extends Duplex {
   #connectAbort: AbortController | undefined
   #reset = false
   #host: string | null = null
+  #server: unknown = null
+  #tos: number | undefined
+  /** Bytes of the write waiting for the connect (counted by `bytesWritten`, as node:net does). */
+  #held: number | undefined
+  /** node:net's `onread` option: received bytes go to the user's buffer and callback. */
+  #userRead: UserRead | undefined
 
-  constructor(options: SocketOptions & { [kAccepted]?: [number, boolean] } = {}) {
+  // biome-ignore lint/correctness/noUnreachableSuper: the one early return hands a pipe descriptor to node:net's Socket
+  constructor(options: (SocketOptions & { [kAccepted]?: [number, boolean] }) | number = {}) {
+    // node:net's legacy form: new Socket(fd).
+    if (typeof options === 'number') options = { fd: options }
+    options ??= {}
+    for (const key of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
+      const v = (options as Record<string, unknown>)[key]
+      if (v) throw invalidArgValue(`options.${key}`, v, 'is not supported')
+    }
+    if (options.keepAliveInitialDelay !== undefined) {
+      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay')
+    }
     const allowHalfOpen = Boolean(options.allowHalfOpen)
     const { signal, ...streamOptions } = options
-    const unsupported = options as { fd?: unknown; handle?: unknown; onread?: unknown }
-    for (const key of ['fd', 'handle', 'onread'] as const) {
-      if (unsupported[key] !== undefined) {
-        throw invalidArgValue(`options.${key}`, unsupported[key], 'is not supported by boros/net (use node:net for it)')
-      }
+    const handle = (options as { handle?: unknown }).handle
+    if (handle) {
+      throw invalidArgValue(
+        'options.handle',
+        handle,
+        'is not supported by boros/net (a libuv handle; use node:net for it)'
+      )
+    }
+    const fd = options.fd
+    // A descriptor to adopt: checked as node:net's createHandle checks it (ERR_INVALID_FD_TYPE
+    // unless it is a stream socket); a pipe or FIFO is served by node:net's own Socket.
+    const adopt = fd === undefined ? undefined : adoptable(fd)
+    if (adopt === 'pipe') {
+      // biome-ignore lint/correctness/noConstructorReturn: a pipe descriptor is node:net's (libuv's pipe handle)
+      return new nodeNet.Socket(options as nodeNet.SocketConstructorOpts) as unknown as Socket
+    }
+    const blockList = (options as { blockList?: unknown }).blockList
+    if (HAS_BLOCK_LIST && blockList) {
+      if (!(nodeNet as any).BlockList.isBlockList(blockList))
+        throw invalidArgType('options.blockList', 'an net.BlockList', blockList)
     }
     super({
       ...streamOptions,
@@ -92,10 +159,28 @@ export class Socket extends Duplex {
       decodeStrings: false
     })
     this.allowHalfOpen = allowHalfOpen
+    if (HAS_BLOCK_LIST && blockList) this.blockList = blockList as nodeNet.BlockList
+    const onread = (options as { onread?: unknown }).onread as
+      | { buffer?: unknown; callback?: unknown }
+      | null
+      | undefined
+    if (
+      onread !== null &&
+      typeof onread === 'object' &&
+      (isUint8Array(onread.buffer) || typeof onread.buffer === 'function') &&
+      typeof onread.callback === 'function'
+    ) {
+      this.#userRead = new UserRead(
+        onread.buffer as Uint8Array | (() => Uint8Array),
+        (onread.callback as UserReadCb).bind(this)
+      )
+    }
     if (options.noDelay) this.#noDelay = true
-    if (options.keepAlive) this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000)]
+    if (options.keepAlive)
+      this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
     this.on('end', onReadableStreamEnd)
-    if (signal !== undefined) {
+    if (signal) {
+      // (node:net's Duplex checks it first, under the name 'signal'.)
       validateAbortSignal(signal, 'signal')
       addAbortSignal(signal, this)
     }
@@ -106,6 +191,14 @@ export class Socket extends Duplex {
         // pauseOnConnect: nothing is received until the user reads.
         ;(this as any).readableFlowing = false
       } else this.read(0)
+    } else if (adopt !== undefined) {
+      // An adopted connected socket: receiving starts at once, as node:net's does with a handle.
+      this.#attach(adopt)
+      const o = options as { readable?: boolean; pauseOnCreate?: boolean; manualStart?: boolean }
+      if (o.readable !== false) {
+        if (o.pauseOnCreate) (this as any).readableFlowing = false
+        else if (!o.manualStart) this.read(0)
+      }
     }
   }
 
@@ -114,7 +207,10 @@ export class Socket extends Duplex {
     const conn = new Connection(fd, {
       onData: (chunk) => {
         this.#activity()
-        if (!this.push(chunk)) conn.pause()
+        const user = this.#userRead
+        if (user !== undefined) {
+          if (!user.deliver(chunk)) conn.pause()
+        } else if (!this.push(chunk)) conn.pause()
       },
       onEnd: () => {
         this.push(null)
@@ -126,11 +222,60 @@ export class Socket extends Duplex {
     if (!this.#referenced) conn.setReferenced(false)
     const b = ring()
     if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
-    if (this.#keepAlive !== undefined) b.setKeepAlive(fd, this.#keepAlive[0], this.#keepAlive[1])
+    if (this.#keepAlive !== undefined) setKeepAlive(fd, this.#keepAlive)
+  }
+
+  /**
+   * node:net's `onread` (a user buffer): no `'data'`; `read()`/`resume()` start receiving again
+   * after the callback returned false.
+   */
+  override read(n?: number): any {
+    if (this.#userRead !== undefined) this.#userResume()
+    return super.read(n)
+  }
+
+  override resume(): this {
+    if (this.#userRead !== undefined) this.#userResume()
+    return super.resume()
+  }
+
+  override pause(): this {
+    const conn = this.#conn
+    if (this.#userRead !== undefined && !this.connecting && conn !== undefined) {
+      this.#userRead.stop()
+      if (conn.reading) conn.pause()
+    }
+    return super.pause()
+  }
+
+  #userResume(): void {
+    const conn = this.#conn
+    if (this.connecting || conn === undefined || conn.fd < 0) return
+    // Bytes of a round the callback stopped in the middle of come first.
+    if (this.#userRead!.flush() && !conn.reading) conn.resume()
   }
 
   #activity(): void {
     this.#timer?.refresh()
+  }
+
+  /** The server that accepted this socket, if any (node:http sets its own when it adopts the socket). */
+  get server(): unknown {
+    return this.#server
+  }
+
+  /**
+   * node:http's connection listener sets `socket.server = httpServer` first thing when it adopts
+   * a socket (`httpServer.emit('connection', socket)`). node:http gives the sockets it accepts
+   * itself `TCP_NODELAY` (its `noDelay` option, default true): without it every keep-alive
+   * response waits for the client's delayed ACK (~40 ms). A socket handed over gets the same
+   * default here, unless `noDelay` was already chosen (server option or `setNoDelay()`).
+   */
+  set server(server: unknown) {
+    this.#server = server
+    if (this.#noDelay === undefined && (server instanceof nodeHttp.Server || server instanceof nodeHttps.Server)) {
+      this.setNoDelay((server as { noDelay?: boolean }).noDelay !== false)
+    }
   }
 
   /**
@@ -138,15 +283,38 @@ export class Socket extends Duplex {
    * Host names go through `dns.lookup` (or `options.lookup`); with `autoSelectFamily` every
    * address is tried in turn (happy eyeballs).
    */
+  connect(options: SocketConnectOptions, connectionListener?: () => void): this
+  connect(port: number, host: string, connectionListener?: () => void): this
+  connect(port: number, connectionListener?: () => void): this
+  connect(path: string, connectionListener?: () => void): this
   connect(...args: unknown[]): this {
-    const [options, cb] = Array.isArray(args[0])
+    const [options, cb] = isNormalized(args[0])
       ? (args[0] as [Record<string, any>, Callback | null])
       : normalizeArgs(args)
     if (this.write !== Socket.prototype.write) this.write = Socket.prototype.write
+    if (this.destroyed) {
+      // A closed socket connects again (node:net resets it the same way).
+      ;(this as any)._undestroy()
+      this.#peer = undefined
+      this.#local = undefined
+      this.#bytesRead = 0
+      this.#bytesWritten = 0
+      this.autoSelectFamilyAttemptedAddresses = undefined
+    }
     if (this.#conn !== undefined || this.connecting) {
       throw codedError(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting or connected')
     }
     const target = connectTarget(options)
+    let autoSelect: boolean = options.autoSelectFamily
+    if (autoSelect != null && !('path' in target)) {
+      if (typeof autoSelect !== 'boolean')
+        throw invalidArgType('options.autoSelectFamily', 'of type boolean', autoSelect)
+    } else autoSelect = (nodeNet as any).getDefaultAutoSelectFamily?.() ?? false
+    let attemptTimeout: number = options.autoSelectFamilyAttemptTimeout
+    if (attemptTimeout != null && !('path' in target)) {
+      validateInt32(attemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1)
+      if (attemptTimeout < 10) attemptTimeout = 10
+    } else attemptTimeout = (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout?.() ?? 250
     if (cb !== null) this.once('connect', cb)
     this.connecting = true
     this.#connectAbort = new AbortController()
@@ -161,37 +329,73 @@ export class Socket extends Duplex {
       this.#attempt([{ host: target.host, port: target.port, family: family as 4 | 6 }], local, 0)
       return this
     }
-    const autoSelect = options.autoSelectFamily ?? (nodeNet as any).getDefaultAutoSelectFamily?.() ?? false
-    let attemptTimeout =
-      options.autoSelectFamilyAttemptTimeout ?? (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout?.() ?? 250
-    if (attemptTimeout < 10) attemptTimeout = 10
-    const lookup = (options.lookup ?? dns.lookup) as typeof dns.lookup
-    if (options.lookup !== undefined) validateFunction(options.lookup, 'options.lookup')
-    const dnsOptions: dns.LookupAllOptions = { all: true, family: options.family ?? 0 }
-    if (options.hints !== undefined) dnsOptions.hints = options.hints
-    // Throws (synchronously, as node:net does) on a host that is not a string.
-    lookup(target.host, dnsOptions, (err, addresses) => {
-      if (!this.connecting) return
-      if (err) {
-        this.emit('lookup', err, undefined, undefined, target.host)
-        this.destroy(err)
-        return
-      }
-      const list = (
-        Array.isArray(addresses) ? addresses : [{ address: addresses as unknown as string, family: 4 }]
-      ).filter((a) => nodeNet.isIP(a.address))
-      if (list.length === 0) {
-        const e = codedError(Error, 'ERR_INVALID_ADDRESS', 'Invalid address')
-        this.destroy(e)
-        return
-      }
-      this.emit('lookup', null, list[0]!.address, list[0]!.family, target.host)
-      const ordered = autoSelect ? interleave(list) : list.slice(0, 1)
-      this.#attempt(
-        ordered.map((a) => ({ host: a.address, port: target.port, family: a.family === 6 ? 6 : 4 })),
-        local,
-        ordered.length > 1 ? attemptTimeout : 0
+    if (options.lookup != null) validateFunction(options.lookup, 'options.lookup')
+    const lookup = (options.lookup || dns.lookup) as (...a: unknown[]) => void
+    // As node:net's lookupAndConnect: ADDRCONFIG unless a family or hints are given; every
+    // address (`all`) only with autoSelectFamily and no localAddress.
+    const dnsFamily = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family
+    const dnsOptions: Record<string, unknown> = { family: dnsFamily, hints: options.hints || 0 }
+    if (dnsFamily !== 4 && dnsFamily !== 6 && dnsOptions.hints === 0) dnsOptions.hints = dns.ADDRCONFIG
+    const fail = (e: Error): void => {
+      process.nextTick(() => this.destroy(e))
+    }
+    const familyError = (family: unknown): Error =>
+      Object.assign(
+        codedError(
+          RangeError,
+          'ERR_INVALID_ADDRESS_FAMILY',
+          `Invalid address family: ${family} ${options.host}:${options.port}`
+        ),
+        { host: options.host, port: options.port }
       )
+    if (dnsFamily !== 4 && dnsFamily !== 6 && !local.address && autoSelect) {
+      dnsOptions.all = true
+      lookup(target.host, dnsOptions, (err: Error | null, addresses: dns.LookupAddress[]) => {
+        if (!this.connecting) return
+        if (err) {
+          this.emit('lookup', err, undefined, undefined, target.host)
+          fail(err)
+          return
+        }
+        const valid: [dns.LookupAddress[], dns.LookupAddress[]] = [[], []]
+        let first: number | undefined
+        for (const a of addresses) {
+          this.emit('lookup', err, a.address, a.family, target.host)
+          if (!this.connecting) return
+          if (typeof a.address === 'string' && nodeNet.isIP(a.address) && (a.family === 4 || a.family === 6)) {
+            first ??= a.family
+            const group = valid[a.family === first ? 0 : 1]
+            if (!group.some((x) => x.address === a.address)) group.push(a)
+          }
+        }
+        if (valid[0].length === 0 && valid[1].length === 0) {
+          const a = addresses[0]!
+          if (typeof a.address !== 'string' || !nodeNet.isIP(a.address)) fail(invalidIp(a.address))
+          else if (a.family !== 4 && a.family !== 6) fail(familyError(a.family))
+          return
+        }
+        const ordered: dns.LookupAddress[] = []
+        for (let i = 0; i < Math.max(valid[0].length, valid[1].length); i++) {
+          if (i < valid[0].length) ordered.push(valid[0][i]!)
+          if (i < valid[1].length) ordered.push(valid[1][i]!)
+        }
+        if (ordered.length > 1) this.autoSelectFamilyAttemptedAddresses = []
+        this.#attempt(
+          ordered.map((a) => ({ host: a.address, port: target.port, family: a.family as 4 | 6 })),
+          local,
+          ordered.length > 1 ? attemptTimeout : 0
+        )
+      })
+      return this
+    }
+    // Throws (synchronously, as node:net does) on a host that is not a string.
+    lookup(target.host, dnsOptions, (err: Error | null, ip: string, family: number) => {
+      this.emit('lookup', err, ip, family, target.host)
+      if (!this.connecting) return
+      if (err) fail(err)
+      else if (typeof ip !== 'string' || !nodeNet.isIP(ip)) fail(invalidIp(ip))
+      else if (family !== 4 && family !== 6) fail(familyError(family))
+      else this.#attempt([{ host: ip, port: target.port, family }], local, 0)
     })
     return this
   }
@@ -207,6 +411,20 @@ export class Socket extends Duplex {
     const next = (i: number): void => {
       if (outer.aborted) return
       const to = targets[i]!
+      if ('host' in to) {
+        this.autoSelectFamilyAttemptedAddresses?.push(`${to.host}:${to.port}`)
+        if (this.blockList?.check(to.host, `ipv${to.family}` as 'ipv4' | 'ipv6')) {
+          const e = codedError(Error, 'ERR_IP_BLOCKED', `IP(${to.host}) is blocked by net.BlockList`)
+          if (targets.length === 1) {
+            this.destroy(e)
+            return
+          }
+          errors.push(e)
+          if (i + 1 < targets.length) next(i + 1)
+          else this.destroy(aggregate(errors))
+          return
+        }
+      }
       const attempt = new AbortController()
       const onOuter = (): void => attempt.abort()
       outer.addEventListener('abort', onOuter, { once: true })
@@ -237,14 +455,15 @@ export class Socket extends Duplex {
             Object.assign(e, { errno: -110, syscall: 'connect', address: to.host, port: to.port })
             err = e
           }
+          // node:net names the local end when both were given: "... - Local (addr:port)".
+          if (local?.address && local.port && (err as NodeJS.ErrnoException).syscall === 'connect') {
+            Object.assign(err, { localAddress: local.address, localPort: local.port })
+            err.message += ` - Local (${local.address}:${local.port})`
+          }
           errors.push(err)
           if (i + 1 < targets.length) next(i + 1)
           else if (errors.length === 1) this.destroy(errors[0])
-          else {
-            const agg = new AggregateError(errors, '') as AggregateError & { code?: string }
-            agg.code = (errors[0] as Error & { code?: string }).code
-            this.destroy(agg)
-          }
+          else this.destroy(aggregate(errors))
         }
       )
     }
@@ -253,6 +472,10 @@ export class Socket extends Duplex {
 
   #connected(fd: number): void {
     this.#attach(fd)
+    if (this.#tos !== undefined) {
+      const r = ring().setTypeOfService(fd, this.#tos)
+      if (r < 0) process.nextTick(() => this.emit('error', netErrno(r, 'setTypeOfService')))
+    }
     this.connecting = false
     this.#connectAbort = undefined
     this.#activity()
@@ -271,6 +494,7 @@ export class Socket extends Duplex {
 
   #writeGeneric(bufs: Buffer[], cb: WriteCb): void {
     if (this.connecting) {
+      this.#held = bufs.reduce((n, b) => n + b.length, 0)
       const onClose = (): void =>
         cb(
           codedError(
@@ -282,6 +506,7 @@ export class Socket extends Duplex {
       this.once('close', onClose)
       this.once('connect', () => {
         this.off('close', onClose)
+        this.#held = undefined
         this.#writeGeneric(bufs, cb)
       })
       return
@@ -301,11 +526,11 @@ export class Socket extends Duplex {
     })
   }
 
-  override _write(chunk: any, encoding: BufferEncoding, cb: WriteCb): void {
+  override _write(chunk: string | ArrayBufferView, encoding: BufferEncoding, cb: WriteCb): void {
     this.#writeGeneric([toBuffer(chunk, encoding)], cb)
   }
 
-  override _writev(chunks: Array<{ chunk: any; encoding: BufferEncoding }>, cb: WriteCb): void {
+  override _writev(chunks: Array<{ chunk: string | ArrayBufferView; encoding: BufferEncoding }>, cb: WriteCb): void {
     this.#writeGeneric(
       chunks.map((c) => toBuffer(c.chunk, c.encoding)),
       cb
@@ -374,6 +599,32 @@ export class Socket extends Duplex {
     this.destroy()
   }
 
+  /** @internal `setTypeOfService` (installed only where the running Node has it: 24+). */
+  _setTypeOfService(tos: number): this {
+    if (Number.isNaN(tos)) throw invalidArgType('tos', 'of type number', tos)
+    validateInt32(tos, 'tos', 0, 255)
+    const conn = this.#conn
+    if (conn === undefined || conn.fd < 0) {
+      this.#tos = tos
+      return this
+    }
+    if (tos !== this.#tos) {
+      this.#tos = tos
+      const r = ring().setTypeOfService(conn.fd, tos)
+      if (r < 0) throw netErrno(r, 'setTypeOfService')
+    }
+    return this
+  }
+
+  /** @internal `getTypeOfService` (Node 24+). */
+  _getTypeOfService(): number {
+    const conn = this.#conn
+    if (conn === undefined || conn.fd < 0) return this.#tos ?? 0
+    const r = ring().getTypeOfService(conn.fd)
+    if (r < 0) throw netErrno(r, 'getTypeOfService')
+    return r
+  }
+
   /** `TCP_NODELAY` (default true). */
   setNoDelay(noDelay = true): this {
     this.#noDelay = Boolean(noDelay)
@@ -382,12 +633,28 @@ export class Socket extends Duplex {
     return this
   }
 
-  /** `SO_KEEPALIVE`, first probe after `initialDelay` ms. */
-  setKeepAlive(enable = false, initialDelay = 0): this {
-    const delay = ~~(initialDelay / 1000)
-    this.#keepAlive = [Boolean(enable), delay]
+  /**
+   * `SO_KEEPALIVE`, first probe after `initialDelay` ms; on Node releases whose node:net takes
+   * them, then every `interval` ms, `count` probes, and the `{ enable, initialDelay, interval,
+   * count }` form.
+   */
+  setKeepAlive(enable?: boolean, initialDelay?: number): this
+  setKeepAlive(...args: unknown[]): this {
+    let [enable, initialDelay, interval, count] = args as [unknown, unknown, unknown, unknown]
+    if (KEEPALIVE_EX && enable !== null && typeof enable === 'object') {
+      const o = enable as Record<string, unknown>
+      ;[enable, initialDelay, interval, count] = [o.enable, o.initialDelay, o.interval, o.count]
+    }
+    if (!KEEPALIVE_EX) interval = count = undefined
+    const ka: KeepAlive = [
+      Boolean(enable),
+      ~~((initialDelay as number) / 1000),
+      interval === undefined ? undefined : ~~((interval as number) / 1000),
+      count as number | undefined
+    ]
+    this.#keepAlive = ka
     const conn = this.#conn
-    if (conn !== undefined && conn.fd >= 0) ring().setKeepAlive(conn.fd, Boolean(enable), delay)
+    if (conn !== undefined && conn.fd >= 0) setKeepAlive(conn.fd, ka)
     return this
   }
 
@@ -460,41 +727,52 @@ export class Socket extends Duplex {
   }
 
   get remoteAddress(): string | undefined {
+    if (!(#conn in this)) return undefined
     return this.#peerAddress().address
   }
   get remoteFamily(): string | undefined {
+    if (!(#conn in this)) return undefined
     return this.#peerAddress().family
   }
   get remotePort(): number | undefined {
+    if (!(#conn in this)) return undefined
     return this.#peerAddress().port
   }
   get localAddress(): string | undefined {
+    if (!(#conn in this)) return undefined
     return this.#localAddress().address
   }
   get localPort(): number | undefined {
+    if (!(#conn in this)) return undefined
     return this.#localAddress().port
   }
   get localFamily(): string | undefined {
+    if (!(#conn in this)) return undefined
     return this.#localAddress().family
   }
 
   /** Bytes received. */
-  get bytesRead(): number {
+  get bytesRead(): number | undefined {
+    if (!(#conn in this)) return undefined
     return this.#conn?.bytesRead ?? this.#bytesRead
   }
 
-  /** Bytes written: taken by the kernel, or queued to be. */
-  get bytesWritten(): number {
+  /** Bytes written: taken by the kernel, or queued to be (writes made while connecting too). */
+  get bytesWritten(): number | undefined {
+    if (!(#conn in this)) return undefined
     const conn = this.#conn
     let bytes = conn === undefined ? this.#bytesWritten : conn.bytesWritten + conn.pendingBytes
     for (const el of (this as any).writableBuffer ?? []) {
       bytes += Buffer.isBuffer(el.chunk) ? el.chunk.length : Buffer.byteLength(el.chunk, el.encoding)
     }
+    // The write held in _write while connecting is in no buffer above (node:net counts it).
+    if (this.#held !== undefined) bytes += this.#held
     return bytes
   }
 
   /** `'opening'`, `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'`. */
   get readyState(): string {
+    if (!(#conn in this)) return 'closed'
     if (this.connecting) return 'opening'
     if (this.readable && this.writable) return 'open'
     if (this.readable && !this.writable) return 'readOnly'
@@ -504,21 +782,68 @@ export class Socket extends Duplex {
 
   /** Whether the socket is not connected yet. */
   get pending(): boolean {
+    if (!(#conn in this)) return true
     return this.#conn === undefined || this.connecting
   }
 
+  /** The same as `connecting` (node:net's old name). */
+  get _connecting(): boolean {
+    return this.connecting
+  }
+
   /** The host name this socket connects to. */
-  get _host(): string | null {
+  get _host(): string | null | undefined {
+    if (!(#conn in this)) return undefined
     return this.#host
   }
 
   /** Bytes buffered for writing (Node's deprecated `bufferSize`). */
   get bufferSize(): number | undefined {
-    return this.#conn !== undefined ? this.writableLength + this.#conn.pendingBytes : undefined
+    if (!(#conn in this)) return undefined
+    if (this.#conn !== undefined) return this.writableLength + this.#conn.pendingBytes
+    return this.connecting ? this.writableLength : undefined
   }
 }
 
-function toBuffer(chunk: any, encoding: BufferEncoding): Buffer {
+// setTypeOfService/getTypeOfService exist only where the running Node has them (24+).
+if (typeof (nodeNet.Socket.prototype as any).setTypeOfService === 'function') {
+  Object.defineProperty(Socket.prototype, 'setTypeOfService', {
+    value: Socket.prototype._setTypeOfService,
+    writable: true,
+    configurable: true
+  })
+  Object.defineProperty(Socket.prototype, 'getTypeOfService', {
+    value: Socket.prototype._getTypeOfService,
+    writable: true,
+    configurable: true
+  })
+}
+
+/** Whether the running Node has `blockList` on sockets and servers (22.13+ / 23.4+). */
+export const HAS_BLOCK_LIST = ((): boolean => {
+  try {
+    new nodeNet.Socket({ blockList: 1 } as any).destroy()
+    return false
+  } catch {
+    return true
+  }
+})()
+
+/** An array `_normalizeArgs` made (ours, or node:net's own): `connect()` takes it as is. */
+/** node:net's own mark (so arrays from either module's `_normalizeArgs` are equal and interchangeable). */
+export const kNormalized: symbol =
+  Object.getOwnPropertySymbols((nodeNet as any)._normalizeArgs?.([]) ?? [])[0] ?? Symbol('normalizedArgs')
+function isNormalized(a: unknown): boolean {
+  return Array.isArray(a) && (a as any)[kNormalized] === true
+}
+
+function aggregate(errors: Error[]): AggregateError {
+  const agg = new AggregateError(errors, '') as AggregateError & { code?: string }
+  agg.code = (errors[0] as Error & { code?: string }).code
+  return agg
+}
+
+function toBuffer(chunk: unknown, encoding: BufferEncoding): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding)
   if (Buffer.isBuffer(chunk)) return chunk
   if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
@@ -536,17 +861,4 @@ function writeAfterFIN(this: Socket, chunk: any, encoding?: any, cb?: any): bool
   if (typeof cb === 'function') process.nextTick(cb, er)
   this.destroy(er)
   return false
-}
-
-/** Families alternated, starting with the first address's (RFC 8305's order, as node:net). */
-function interleave(list: dns.LookupAddress[]): dns.LookupAddress[] {
-  const first = list[0]!.family
-  const a = list.filter((x) => x.family === first)
-  const b = list.filter((x) => x.family !== first)
-  const out: dns.LookupAddress[] = []
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    if (i < a.length) out.push(a[i]!)
-    if (i < b.length) out.push(b[i]!)
-  }
-  return out
 }

@@ -100,7 +100,7 @@ pub struct BounceBuffers {
 
 const MIN_SHIFT: u32 = 12;
 /// Largest bounce buffer kept for reuse (the façade reads more in chunks of this size).
-pub const MAX_SHIFT: u32 = 20;
+pub const MAX_SHIFT: u32 = crate::wire::BOUNCE_MAX.trailing_zeros();
 const KEEP_PER_CLASS: usize = 256;
 
 impl Default for BounceBuffers {

@@ -28,8 +28,6 @@ pub trait NodeOp: OpCode {
 pub enum Later {
     /// Queue another op (say, the close of a descriptor a chain of ops ended with).
     Push(Box<dyn NodeOp>),
-    /// Give a registered-file slot back: the file in it was closed (or never opened).
-    FreeFileSlot(u32),
 }
 
 /// What the runtime lends an op while it finishes.
@@ -41,7 +39,7 @@ pub struct Finish<'a> {
     /// Work for after the reap.
     pub(crate) later: &'a mut Vec<Later>,
     /// Stream events `(stream, result, offset)` for the façade (see `wire::event`).
-    pub(crate) events: &'a mut Vec<[i32; 3]>,
+    pub(crate) events: &'a mut Vec<crate::wire::event::Event>,
     /// The bytes stream events point into, handed to JS as one Buffer per batch.
     pub(crate) event_data: &'a mut Vec<u8>,
 }

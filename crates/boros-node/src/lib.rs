@@ -8,7 +8,9 @@
 //!   [`pool_mem`], [`owned`];
 //! - [`complete`]: the [`NodeOp`](complete::NodeOp) trait, how each op finishes itself;
 //! - [`ops`]: the ops, one file each;
+//! - [`recv_group`]: the thread's shared receive group (provided buffers), for sockets and HTTP;
 //! - [`queue`]: the shared submission queue (hot-path reads and writes with no N-API call);
+//! - [`http`]: the HTTP engine's connections (parse, respond) on the ring;
 //! - [`runtime`]: the per-thread ring, its libuv handles, reap → finish → one JS call per batch;
 //! - [`api`]: the exported calls, each building one op and queuing it.
 //!
@@ -21,6 +23,7 @@ pub mod api;
 mod args;
 mod bounce;
 mod complete;
+mod fds;
 mod http;
 mod js;
 mod lent;
@@ -28,6 +31,7 @@ mod ops;
 mod owned;
 mod pool_mem;
 mod queue;
+mod recv_group;
 mod runtime;
 mod uv;
 pub mod wire;

@@ -17,8 +17,9 @@
 //! Node 20 and throws `DataCloneError` on 22+), and our finalizer runs only when one dies.
 //!
 //! Registration slots are emptied once the pool is disposed (or its memory dropped) and no op
-//! uses it: the emptying is queued here ([`take_unregistrations`]) and done by the runtime
-//! before it pushes its next op, so this module never needs the runtime.
+//! uses it: the emptying is queued on the driver's [`Releases`](boros::Releases) handle the
+//! pool got at registration, and the driver does it before its next push, so this module
+//! never needs the runtime.
 
 use crate::js::{self, codes, Result};
 use crate::lent::Lent;
@@ -28,19 +29,57 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-thread_local! {
-    /// Buffer-table ranges whose memory no op uses any more: emptied by the runtime before
-    /// its next push.
-    static UNREGISTER: RefCell<Vec<(u16, usize)>> = const { RefCell::new(Vec::new()) };
-    /// This thread's live pools by id, for ops the façade queues in shared memory (which
-    /// names a pool by number). Weak: the registry keeps no memory alive.
-    static POOLS: RefCell<HashMap<u32, Weak<PoolMem>>> = RefCell::new(HashMap::new());
-    static NEXT_ID: Cell<u32> = const { Cell::new(1) };
+/// A runtime's live pools by id, for ops the façade queues in shared memory (which names a
+/// pool by number). Weak: the registry keeps no memory alive. The runtime owns it
+/// ([`Runtime::pools`](crate::runtime::Runtime::pools)).
+pub struct Pools {
+    by_id: HashMap<u32, Weak<PoolMem>>,
+    next_id: u32,
 }
 
-/// Buffer-table ranges to empty now (see the module docs). Called by the runtime.
-pub fn take_unregistrations() -> Vec<(u16, usize)> {
-    UNREGISTER.with(|d| std::mem::take(&mut *d.borrow_mut()))
+impl Default for Pools {
+    fn default() -> Self {
+        Self {
+            by_id: HashMap::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl Pools {
+    /// Numbers `mem` for the shared queue and records it.
+    pub fn publish(&mut self, mem: &Rc<PoolMem>) -> u32 {
+        let id = self.next_id;
+        self.next_id = id.wrapping_add(1).max(1);
+        self.by_id.retain(|_, m| m.strong_count() > 0);
+        self.by_id.insert(id, Rc::downgrade(mem));
+        id
+    }
+
+    /// `id` stops naming a pool (its JS pool was disposed).
+    pub fn remove(&mut self, id: u32) {
+        self.by_id.remove(&id);
+    }
+
+    /// A range of buffer `index` of the live (not disposed) pool `id`, for an op queued in
+    /// shared memory; `None` when there is no such pool or the range is out of bounds.
+    ///
+    /// A pool collected without `dispose()` keeps its entry while its memory lives (a queued
+    /// op's Buffer holds it), so an op queued just before the collection still finds it;
+    /// entries of memory that is gone are pruned when the next pool is made.
+    pub fn queued_slice(
+        &self,
+        id: u32,
+        index: u32,
+        offset: u32,
+        length: u32,
+    ) -> Option<(Slice, Option<u16>)> {
+        let mem = self.by_id.get(&id).and_then(Weak::upgrade)?;
+        if mem.disposed.get() {
+            return None;
+        }
+        slice_of(&mem, index, offset, length).ok()
+    }
 }
 
 /// The memory of one pool: `count` buffers of `size` bytes, `stride` bytes apart.
@@ -53,6 +92,8 @@ pub struct PoolMem {
     pub count: u32,
     /// First slot in the ring's buffer table, while registered.
     pub first: Cell<Option<u16>>,
+    /// Where the emptying of the slots is queued (the driver's, from the registration).
+    releases: RefCell<Option<boros::Releases>>,
     /// Ops queued or in flight on this memory (live [`Slice`]s).
     in_flight: Cell<u32>,
     /// The pool was disposed: empty the slots as soon as no op uses them.
@@ -88,10 +129,17 @@ impl PoolMem {
             size,
             count,
             first: Cell::new(None),
+            releases: RefCell::new(None),
             in_flight: Cell::new(0),
             disposed: Cell::new(false),
             fixed_ops: Cell::new(0.0),
         })
+    }
+
+    /// Records the registration: slots from `first`, emptied through `releases` later.
+    pub fn registered(&self, first: u16, releases: boros::Releases) {
+        self.first.set(Some(first));
+        *self.releases.borrow_mut() = Some(releases);
     }
 
     /// The first byte of buffer `index` (< `count`).
@@ -101,25 +149,9 @@ impl PoolMem {
         unsafe { self.map.as_ptr().add(index as usize * self.stride) }
     }
 
-    /// Numbers the pool for the shared queue and records it in this thread's registry.
-    pub fn publish(mem: &Rc<PoolMem>) -> u32 {
-        let id = NEXT_ID.with(|n| {
-            let id = n.get();
-            n.set(id.wrapping_add(1).max(1));
-            id
-        });
-        POOLS.with(|p| {
-            let mut pools = p.borrow_mut();
-            pools.retain(|_, m| m.strong_count() > 0);
-            pools.insert(id, Rc::downgrade(mem));
-        });
-        id
-    }
-
-    /// The JS pool was disposed: `id` stops naming it, and its slots are emptied as soon as
-    /// no op uses the memory.
-    pub fn dispose(mem: Rc<PoolMem>, id: u32) {
-        POOLS.with(|p| p.borrow_mut().remove(&id));
+    /// The JS pool was disposed (and its id removed from the runtime's [`Pools`]): its slots
+    /// are emptied as soon as no op uses the memory.
+    pub fn dispose(mem: Rc<PoolMem>) {
         mem.disposed.set(true);
         if mem.in_flight.get() == 0 {
             mem.unregister();
@@ -135,9 +167,8 @@ impl PoolMem {
     /// memory before it is issued would send the data there.
     fn unregister(&self) {
         debug_assert_eq!(self.in_flight.get(), 0);
-        if let Some(first) = self.first.take() {
-            // At thread exit the queue may be gone, and the ring (and its table) with it.
-            let _ = UNREGISTER.try_with(|d| d.borrow_mut().push((first, self.count as usize)));
+        if let (Some(first), Some(releases)) = (self.first.take(), self.releases.take()) {
+            releases.unregister_buffers(first, self.count as usize);
         }
     }
 }
@@ -149,20 +180,6 @@ impl Drop for PoolMem {
         // its own page references and no request can name them until they are emptied.
         self.unregister();
     }
-}
-
-/// A range of buffer `index` of the live (not disposed) pool `id`, for an op queued in shared
-/// memory; `None` when there is no such pool or the range is out of bounds.
-///
-/// A pool collected without `dispose()` keeps its entry while its memory lives (a queued op's
-/// Buffer holds it), so an op queued just before the collection still finds it; entries of
-/// memory that is gone are pruned when the next pool is made.
-pub fn queued_slice(id: u32, index: u32, offset: u32, length: u32) -> Option<(Slice, Option<u16>)> {
-    let mem = POOLS.with(|p| p.borrow().get(&id).and_then(Weak::upgrade))?;
-    if mem.disposed.get() {
-        return None;
-    }
-    slice_of(&mem, index, offset, length).ok()
 }
 
 /// Bytes `offset..offset+length` of buffer `index` of `mem`, for one op, and the buffer's
@@ -214,13 +231,9 @@ pub type Slice = Lent<PoolHold>;
 /// otherwise. Built by [`SliceOp::new`], the one place that makes this choice (the shared
 /// queue, `poolIo` and the one-trip readFile all use it).
 pub enum SliceOp {
-    /// `IORING_OP_READ_FIXED`.
-    ReadFixed(op::ReadFixed<Slice>),
-    /// `IORING_OP_READ` (the pool is not registered).
+    /// `IORING_OP_READ` or `IORING_OP_READ_FIXED`.
     Read(op::Read<Slice>),
-    /// `IORING_OP_WRITE_FIXED`.
-    WriteFixed(op::WriteFixed<Slice>),
-    /// `IORING_OP_WRITE` (the pool is not registered).
+    /// `IORING_OP_WRITE` or `IORING_OP_WRITE_FIXED`.
     Write(op::Write<Slice>),
 }
 
@@ -233,11 +246,18 @@ impl SliceOp {
         buf_index: Option<u16>,
         pos: u64,
     ) -> Self {
-        match (write, buf_index) {
-            (false, Some(bi)) => SliceOp::ReadFixed(op::ReadFixed::new(file, slice, bi, pos)),
-            (false, None) => SliceOp::Read(op::Read::new(file, slice, pos)),
-            (true, Some(bi)) => SliceOp::WriteFixed(op::WriteFixed::new(file, slice, bi, pos)),
-            (true, None) => SliceOp::Write(op::Write::new(file, slice, pos)),
+        if write {
+            let op = op::Write::new(file, slice, pos);
+            SliceOp::Write(match buf_index {
+                Some(bi) => op.fixed(bi),
+                None => op,
+            })
+        } else {
+            let op = op::Read::new(file, slice, pos);
+            SliceOp::Read(match buf_index {
+                Some(bi) => op.fixed(bi),
+                None => op,
+            })
         }
     }
 }
@@ -247,9 +267,7 @@ impl SliceOp {
 unsafe impl op::OpCode for SliceOp {
     fn entry(&mut self) -> boros::io_uring::squeue::Entry {
         match self {
-            SliceOp::ReadFixed(o) => o.entry(),
             SliceOp::Read(o) => o.entry(),
-            SliceOp::WriteFixed(o) => o.entry(),
             SliceOp::Write(o) => o.entry(),
         }
     }

@@ -24,7 +24,7 @@ use crate::complete::NodeOp;
 use crate::js::{self, codes, Result};
 use crate::lent::Lent;
 use crate::ops::Plain;
-use crate::pool_mem::{queued_slice, SliceOp};
+use crate::pool_mem::{Pools, SliceOp};
 use crate::wire::{ctl, entry, EntryKind, ARENA_ALIGN};
 use boros::{op, Driver};
 use napi::sys;
@@ -104,7 +104,12 @@ impl SharedQueue {
 
     /// Pushes every queued entry onto the ring (no syscall unless the SQ fills up). An entry
     /// that cannot be pushed completes at once with `-errno`, through `failed`.
-    pub fn drain(&mut self, driver: &mut Driver<dyn NodeOp>, mut failed: impl FnMut(u32, i32)) {
+    pub fn drain(
+        &mut self,
+        driver: &mut Driver<dyn NodeOp>,
+        pools: &Pools,
+        mut failed: impl FnMut(u32, i32),
+    ) {
         let n = self.queued();
         if n == 0 {
             return;
@@ -113,7 +118,7 @@ impl SharedQueue {
         let entries = unsafe { std::slice::from_raw_parts(self.entries, n * entry::FIELDS) };
         for e in entries.chunks_exact(entry::FIELDS) {
             let token = e[entry::TOKEN] as u32;
-            if let Err(errno) = self.push(driver, e, token) {
+            if let Err(errno) = self.push(driver, pools, e, token) {
                 failed(token, -errno);
             }
         }
@@ -124,6 +129,7 @@ impl SharedQueue {
     fn push(
         &self,
         driver: &mut Driver<dyn NodeOp>,
+        pools: &Pools,
         e: &[f64],
         token: u32,
     ) -> std::result::Result<(), i32> {
@@ -153,8 +159,9 @@ impl SharedQueue {
                 let (pool, index) = int(e[entry::POOL])
                     .zip(int(e[entry::POOL_INDEX]))
                     .ok_or(libc::EFAULT)?;
-                let (slice, buf_index) =
-                    queued_slice(pool, index, offset, len).ok_or(libc::EFAULT)?;
+                let (slice, buf_index) = pools
+                    .queued_slice(pool, index, offset, len)
+                    .ok_or(libc::EFAULT)?;
                 let write = kind == EntryKind::PoolWrite;
                 Plain::new(SliceOp::new(write, file, slice, buf_index, pos), token)
             }
@@ -164,8 +171,8 @@ impl SharedQueue {
                 }
                 // SAFETY: offset + len <= arena_len (checked above), so the range lies in the
                 // arena: an ArrayBuffer held by a strong reference from `SharedQueue::new` until
-                // `release`, which the runtime calls only after the ring's last CQE (runtime.rs,
-                // `on_closed`). V8 never moves an ArrayBuffer's backing store, and no one can
+                // `release`, which the runtime calls only after the ring's last CQE
+                // (runtime/lifecycle.rs, `on_closed`). V8 never moves an ArrayBuffer's backing store, and no one can
                 // detach this one: it is private to the façade's binding module, which gives
                 // each op its own slot, not reused before the op's completion.
                 let buf = unsafe { Lent::new((), self.arena.add(offset as usize), len as usize) };

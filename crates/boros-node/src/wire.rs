@@ -110,6 +110,13 @@ pub const ARENA_ALIGN: usize = 4096;
 pub const RESULT_PAIRS: usize = 4096;
 /// A position that means "the file's current position" (it advances).
 pub const CURRENT_POSITION: i64 = -1;
+/// Reads and writes of at most this many bytes go through one bounce buffer of the binding;
+/// a larger positional read is split into reads of this size.
+pub const BOUNCE_MAX: usize = 1 << 20;
+/// Most bytes per buffer of a chunk stream (`readChunks` `bufferSize`).
+pub const CHUNK_MAX_BUFFER_SIZE: u32 = 16 << 20;
+/// Most buffers of a chunk stream (`readChunks` `bufferCount`): a provided-buffer ring's limit.
+pub const CHUNK_MAX_BUFFERS: u32 = boros::bufring::MAX_ENTRIES as u32;
 
 /// Fields of one stream event (a run of `i32`s in the events `Int32Array`): what a multishot
 /// op (a listener's accept, a socket's receive) reports, delivered with the completions of the
@@ -124,6 +131,8 @@ pub mod event {
     pub const OFFSET: usize = 2;
     /// Numbers per event.
     pub const FIELDS: usize = 3;
+    /// One event, as the binding collects them.
+    pub type Event = [i32; FIELDS];
 }
 
 /// Stream events handed to JS per completion call.
@@ -265,6 +274,8 @@ pub mod http {
     pub const ERR_ERRNO: i64 = 13;
     pub const ERR_INVALID_CONSTANT: i64 = 14;
     pub const ERR_CLOSED_CONNECTION: i64 = 15;
+    /// The peer ended the connection inside a request (head or body).
+    pub const ERR_INVALID_EOF_STATE: i64 = 16;
     /// `respond` flags (low bits: the caller's choices; high bits: what its headers hold).
     pub const RESPOND_NO_DATE: i64 = 1;
     pub const RESPOND_CLOSE: i64 = 2;
@@ -281,7 +292,7 @@ pub mod http {
 }
 
 /// The HTTP engine's numbers, named (digest and TS file, after [`NUMBERS`]).
-const HTTP_NUMBERS: [(&str, i64); 39] = [
+const HTTP_NUMBERS: [(&str, i64); 40] = [
     ("HTTP_REC_REQUEST", http::REC_REQUEST),
     ("HTTP_REC_BODY", http::REC_BODY),
     ("HTTP_REC_BODY_END", http::REC_BODY_END),
@@ -300,10 +311,22 @@ const HTTP_NUMBERS: [(&str, i64); 39] = [
     ("HTTP_ERR_INVALID_METHOD", http::ERR_INVALID_METHOD),
     ("HTTP_ERR_INVALID_URL", http::ERR_INVALID_URL),
     ("HTTP_ERR_INVALID_VERSION", http::ERR_INVALID_VERSION),
-    ("HTTP_ERR_INVALID_HEADER_TOKEN", http::ERR_INVALID_HEADER_TOKEN),
-    ("HTTP_ERR_UNEXPECTED_CONTENT_LENGTH", http::ERR_UNEXPECTED_CONTENT_LENGTH),
-    ("HTTP_ERR_INVALID_CONTENT_LENGTH", http::ERR_INVALID_CONTENT_LENGTH),
-    ("HTTP_ERR_INVALID_TRANSFER_ENCODING", http::ERR_INVALID_TRANSFER_ENCODING),
+    (
+        "HTTP_ERR_INVALID_HEADER_TOKEN",
+        http::ERR_INVALID_HEADER_TOKEN,
+    ),
+    (
+        "HTTP_ERR_UNEXPECTED_CONTENT_LENGTH",
+        http::ERR_UNEXPECTED_CONTENT_LENGTH,
+    ),
+    (
+        "HTTP_ERR_INVALID_CONTENT_LENGTH",
+        http::ERR_INVALID_CONTENT_LENGTH,
+    ),
+    (
+        "HTTP_ERR_INVALID_TRANSFER_ENCODING",
+        http::ERR_INVALID_TRANSFER_ENCODING,
+    ),
     ("HTTP_ERR_INVALID_CHUNK_SIZE", http::ERR_INVALID_CHUNK_SIZE),
     ("HTTP_ERR_LF_EXPECTED", http::ERR_LF_EXPECTED),
     ("HTTP_ERR_BODY_TOO_LARGE", http::ERR_BODY_TOO_LARGE),
@@ -311,6 +334,7 @@ const HTTP_NUMBERS: [(&str, i64); 39] = [
     ("HTTP_ERR_ERRNO", http::ERR_ERRNO),
     ("HTTP_ERR_INVALID_CONSTANT", http::ERR_INVALID_CONSTANT),
     ("HTTP_ERR_CLOSED_CONNECTION", http::ERR_CLOSED_CONNECTION),
+    ("HTTP_ERR_INVALID_EOF_STATE", http::ERR_INVALID_EOF_STATE),
     ("HTTP_RESPOND_NO_DATE", http::RESPOND_NO_DATE),
     ("HTTP_RESPOND_CLOSE", http::RESPOND_CLOSE),
     ("HTTP_RESPOND_NO_FRAMING", http::RESPOND_NO_FRAMING),
@@ -324,7 +348,7 @@ const HTTP_NUMBERS: [(&str, i64); 39] = [
 ];
 
 /// Every number of the protocol, named, in the order the digest and the TS file use.
-const NUMBERS: [(&str, i64); 32] = [
+const NUMBERS: [(&str, i64); 35] = [
     ("PROTOCOL_VERSION", PROTOCOL_VERSION as i64),
     ("QUEUE_CAPACITY", QUEUE_CAPACITY as i64),
     ("FAST_MAX", FAST_MAX as i64),
@@ -332,6 +356,9 @@ const NUMBERS: [(&str, i64); 32] = [
     ("ARENA_ALIGN", ARENA_ALIGN as i64),
     ("RESULT_PAIRS", RESULT_PAIRS as i64),
     ("CURRENT_POSITION", CURRENT_POSITION),
+    ("BOUNCE_MAX", BOUNCE_MAX as i64),
+    ("CHUNK_MAX_BUFFER_SIZE", CHUNK_MAX_BUFFER_SIZE as i64),
+    ("CHUNK_MAX_BUFFERS", CHUNK_MAX_BUFFERS as i64),
     ("STAT_FIELDS", STAT_FIELDS as i64),
     ("ENTRY_FIELDS", entry::FIELDS as i64),
     ("ENTRY_KIND", entry::KIND as i64),
@@ -428,7 +455,10 @@ pub fn typescript() -> String {
     s.push_str("export type EntryKind = typeof ENTRY_READ | typeof ENTRY_WRITE | typeof ENTRY_POOL_READ | typeof ENTRY_POOL_WRITE\n");
     s.push_str("\n/** Fields of a stat record, in order. */\nexport const STAT_FIELD_NAMES = [\n");
     // Biome's style (no trailing commas), so `npm run format` leaves the file as generated.
-    let names: Vec<String> = STAT_FIELD_NAMES.iter().map(|f| format!("  '{f}'")).collect();
+    let names: Vec<String> = STAT_FIELD_NAMES
+        .iter()
+        .map(|f| format!("  '{f}'"))
+        .collect();
     let _ = writeln!(s, "{}", names.join(",\n"));
     s.push_str("] as const\n\n/** Every error code the native side throws. */\nexport const nativeCodes = {\n");
     let codes: Vec<String> = ERROR_CODES

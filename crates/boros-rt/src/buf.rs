@@ -5,6 +5,16 @@
 
 pub use boros::buf::{IoBuf, IoBufMut};
 
+/// After a read of `n` bytes into `buf` from its start: a `Vec<u8>` gets length `n` exactly.
+/// (`IoBufMut::set_init` only ever grows a `Vec`, so a reused `Vec` longer than the read
+/// would keep stale bytes past `n`.) Other buffer types keep their own rule: a `Box<[u8]>`
+/// has a fixed length, a [`FixedBuf`](crate::fixed::FixedBuf) already takes `n`.
+pub(crate) fn set_read_len<B: IoBufMut>(buf: &mut B, n: usize) {
+    if let Some(v) = (buf as &mut dyn std::any::Any).downcast_mut::<Vec<u8>>() {
+        v.truncate(n);
+    }
+}
+
 /// A window `[begin, end)` of an owned buffer, itself an owned buffer. A read into a `Slice`
 /// fills the window from `begin`; a write from it writes the window's initialized bytes.
 /// [`into_inner`](Self::into_inner) gives the whole buffer back.

@@ -7,13 +7,14 @@
 //! (`Vec<u8>`) with the same `File` methods.
 
 use crate::buf::{IoBuf, IoBufMut};
-use crate::runtime::{with_current, Core};
+use crate::runtime::with_current;
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::{fmt, io};
 
 struct PoolInner {
-    core: Weak<Core>,
+    /// The driver's queue of buffer ranges to empty (it empties them before its next push).
+    releases: boros::Releases,
     first: u16,
     count: usize,
     free: RefCell<Vec<(Vec<u8>, u16)>>,
@@ -22,13 +23,13 @@ struct PoolInner {
 impl Drop for PoolInner {
     /// Runs once every buffer is back (each [`FixedBuf`], even one inside an op in flight,
     /// holds the pool): unregister first, free the memory after.
+    /// Queued, not done here: the pool may go inside a reap, with the driver borrowed (the
+    /// emptying was then skipped, and the slots lost). If the runtime is gone, so is its ring,
+    /// and the registration with it.
     fn drop(&mut self) {
-        if let Some(core) = self.core.upgrade() {
-            if let Ok(mut d) = core.driver.try_borrow_mut() {
-                d.unregister_buffers(self.first, self.count);
-            }
-        }
-        // If the runtime is gone, so is its ring, and the registration with it.
+        let memory = std::mem::take(&mut *self.free.borrow_mut());
+        self.releases
+            .release_buffers(self.first, self.count, memory);
     }
 }
 
@@ -68,8 +69,9 @@ impl FixedBufPool {
                 })
                 .collect();
             // SAFETY: each Vec's heap block never moves (buffers travel by value and come
-            // back), and is freed only after `PoolInner::drop` unregistered them, which runs
-            // once no `FixedBuf` (so no op using one) exists.
+            // back), and is freed only once the driver emptied their slots (`PoolInner::drop` hands
+            // the buffers over with the emptying), which is queued once no `FixedBuf` (so no
+            // op using one) exists.
             let first = unsafe { core.driver.borrow_mut().register_buffers(&iovecs) }.map_err(
                 |e| match e {
                     boros::RegisterError::Kernel(e) => e,
@@ -84,7 +86,7 @@ impl FixedBufPool {
                 .collect();
             Ok(Self {
                 inner: Rc::new(PoolInner {
-                    core: Rc::downgrade(core),
+                    releases: core.driver.borrow().releases(),
                     first,
                     count,
                     free: RefCell::new(free),

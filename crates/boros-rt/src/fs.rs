@@ -10,516 +10,34 @@
 //! println!("{} bytes: {}", n?, String::from_utf8_lossy(&buf));
 //! file.close().await?;
 //! # Ok::<(), std::io::Error>(())
-//! # });
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 
-use crate::buf::{IoBuf, IoBufMut, Slice};
-use crate::fixed::FixedBuf;
-use crate::op::{Completed, Op};
-use crate::runtime::{with_current, Abandon};
-use boros::io_uring::types::DestinationSlot;
-use boros::op::{self, OpCode, Target};
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use crate::buf::Slice;
+pub use crate::copy::copy;
+use crate::file::cpath;
+pub use crate::file::{File, OpenOptions};
+use crate::metadata::statx;
+pub use crate::metadata::Metadata;
+use crate::op::run_unit;
+pub use crate::vectored::{read_dir, Readv};
+use boros::op;
+use std::io;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
-use std::{fmt, io};
-
-fn cpath(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "path contains an interior NUL byte",
-        )
-    })
-}
-
-/// Queues `op` and waits for it. Ops of this module are all supported by Linux 6.1 (boros's
-/// minimum), so queueing fails only if the ring itself failed: that is a panic, because the
-/// op (and the buffer it owns) is gone and cannot be handed back.
-async fn run<T: OpCode>(op: T, on_abandon: Abandon) -> Completed<T> {
-    match Op::submit(op, on_abandon) {
-        Ok(op) => op.await,
-        Err(e) => panic!("boros-rt: cannot queue an op: {e}"),
-    }
-}
-
-async fn run_unit<T: OpCode>(op: T) -> io::Result<()> {
-    Op::submit(op, Abandon::Nothing)?.await.result().map(drop)
-}
-
-/// An open file. Reads and writes are positional (`read_at`, `write_at`): several may be in
-/// flight on one file at once.
-///
-/// Dropping a `File` closes it: a plain descriptor with `close(2)` at once, a direct
-/// descriptor with a close op queued on the ring. [`close`](Self::close) closes it through the
-/// ring and reports errors.
-pub struct File {
-    target: Target,
-    closed: bool,
-}
-
-impl fmt::Debug for File {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("File")
-            .field("target", &self.target)
-            .finish()
-    }
-}
-
-impl File {
-    /// Opens a file for reading.
-    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new().read(true).open(path).await
-    }
-
-    /// Opens a file for writing, creating it, or truncating it if it exists.
-    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .await
-    }
-
-    /// Takes over a std file.
-    pub fn from_std(file: std::fs::File) -> File {
-        File {
-            target: Target::Fd(file.into_raw_fd()),
-            closed: false,
-        }
-    }
-
-    /// The op target: a descriptor, or a slot of the ring's file table.
-    pub fn target(&self) -> Target {
-        self.target
-    }
-
-    /// Whether the file is a direct descriptor (a slot of the ring's file table).
-    pub fn is_fixed(&self) -> bool {
-        matches!(self.target, Target::Fixed(_))
-    }
-
-    /// Reads up to `buf.bytes_total()` bytes at `pos` into `buf` (from its start). Returns the
-    /// count (0 at end of file) and the buffer, its length set to the bytes read.
-    pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Read::new(self.target, buf, pos), Abandon::Nothing).await;
-        match done.result() {
-            Ok(n) => (Ok(n as usize), done.op.into_buf(n)),
-            Err(e) => (Err(e), done.op.into_buf(0)),
-        }
-    }
-
-    /// Fills `buf` to its capacity from `pos`, reading as often as needed.
-    ///
-    /// # Errors
-    /// `UnexpectedEof` if the file ends first (the buffer holds what was read).
-    pub async fn read_exact_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<()>, B) {
-        let total = buf.bytes_total();
-        let mut buf = buf;
-        // Fill from the start, in order, so the bytes before each read are initialized.
-        let mut done = 0usize;
-        while done < total {
-            let (r, slice) = self
-                .read_at(Slice::new(buf, done, total), pos + done as u64)
-                .await;
-            buf = slice.into_inner();
-            match r {
-                Ok(0) => {
-                    return (
-                        Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "file ended before the buffer was full",
-                        )),
-                        buf,
-                    )
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
-    }
-
-    /// Writes the buffer's initialized bytes at `pos`; returns the count written (maybe
-    /// fewer) and the buffer.
-    pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Write::new(self.target, buf, pos), Abandon::Nothing).await;
-        let r = done.result().map(|n| n as usize);
-        (r, done.op.into_buf())
-    }
-
-    /// Writes all the buffer's initialized bytes at `pos`, writing as often as needed.
-    pub async fn write_all_at<B: IoBuf>(&self, buf: B, pos: u64) -> (io::Result<()>, B) {
-        let total = buf.bytes_init();
-        let mut buf = buf;
-        let mut done = 0usize;
-        while done < total {
-            let len = (total - done).min(u32::MAX as usize) as u32;
-            let op = op::Write::new(self.target, buf, pos + done as u64).range(done, len);
-            let c = run(op, Abandon::Nothing).await;
-            let r = c.result();
-            buf = c.op.into_buf();
-            match r {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-                Ok(n) => done += n as usize,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
-    }
-
-    /// Reads into a registered buffer (`READ_FIXED`): up to its capacity, at `pos`.
-    pub async fn read_fixed_at(&self, buf: FixedBuf, pos: u64) -> (io::Result<usize>, FixedBuf) {
-        let index = buf.buf_index();
-        let done = run(
-            op::ReadFixed::new(self.target, buf, index, pos),
-            Abandon::Nothing,
-        )
-        .await;
-        match done.result() {
-            Ok(n) => (Ok(n as usize), done.op.into_buf(n)),
-            Err(e) => {
-                let mut b = done.op.into_buf(0);
-                b.set_len(0);
-                (Err(e), b)
-            }
-        }
-    }
-
-    /// Writes a registered buffer's bytes (`WRITE_FIXED`) at `pos`.
-    pub async fn write_fixed_at(&self, buf: FixedBuf, pos: u64) -> (io::Result<usize>, FixedBuf) {
-        let index = buf.buf_index();
-        let done = run(
-            op::WriteFixed::new(self.target, buf, index, pos),
-            Abandon::Nothing,
-        )
-        .await;
-        let r = done.result().map(|n| n as usize);
-        (r, done.op.into_buf())
-    }
-
-    /// Flushes data and metadata to the device (`fsync`).
-    pub async fn sync_all(&self) -> io::Result<()> {
-        run_unit(op::Fsync::new(self.target)).await
-    }
-
-    /// Flushes data, and the metadata needed to read it (`fdatasync`).
-    pub async fn sync_data(&self) -> io::Result<()> {
-        run_unit(op::Fsync::new(self.target).datasync()).await
-    }
-
-    /// The file's metadata (`statx` on the descriptor).
-    ///
-    /// # Errors
-    /// `Unsupported` for a direct descriptor (statx takes no fixed file).
-    pub async fn metadata(&self) -> io::Result<Metadata> {
-        let Target::Fd(fd) = self.target else {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "statx cannot take a direct (fixed) descriptor",
-            ));
-        };
-        statx(op::Statx::fd(fd)).await
-    }
-
-    /// Closes the file through the ring, reporting the close's error.
-    pub async fn close(mut self) -> io::Result<()> {
-        self.closed = true;
-        match self.target {
-            Target::Fd(fd) => run_unit(op::Close::new(fd)).await,
-            Target::Fixed(slot) => {
-                let r = Op::submit(op::Close::new(Target::Fixed(slot)), Abandon::FreeSlot(slot))?
-                    .await
-                    .result();
-                with_current("fs::File::close", |core| {
-                    core.driver.borrow_mut().free_file_slot(slot)
-                });
-                r.map(drop)
-            }
-        }
-    }
-}
-
-impl AsRawFd for File {
-    /// The descriptor; `-1` for a direct descriptor (it is not in the process's table).
-    fn as_raw_fd(&self) -> RawFd {
-        match self.target {
-            Target::Fd(fd) => fd,
-            Target::Fixed(_) => -1,
-        }
-    }
-}
-
-impl Drop for File {
-    fn drop(&mut self) {
-        if self.closed {
-            return;
-        }
-        match self.target {
-            Target::Fd(fd) => {
-                // SAFETY: the File owns the descriptor; closing it here, like std does.
-                drop(unsafe { std::fs::File::from_raw_fd(fd) });
-            }
-            Target::Fixed(slot) => {
-                // A direct descriptor only the ring can close. With no runtime running, the
-                // slot goes when the ring does.
-                let _ = crate::runtime::try_with_current(|core| {
-                    core.push_detached(op::Close::new(Target::Fixed(slot)), Abandon::FreeSlot(slot))
-                });
-            }
-        }
-    }
-}
-
-/// Options for opening a file, as `std::fs::OpenOptions`, plus [`fixed`](Self::fixed).
-#[derive(Debug, Clone)]
-pub struct OpenOptions {
-    read: bool,
-    write: bool,
-    append: bool,
-    truncate: bool,
-    create: bool,
-    create_new: bool,
-    mode: u32,
-    custom_flags: i32,
-    fixed: bool,
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl OpenOptions {
-    /// Nothing set; mode 0o666 (minus the umask) for created files.
-    pub fn new() -> Self {
-        Self {
-            read: false,
-            write: false,
-            append: false,
-            truncate: false,
-            create: false,
-            create_new: false,
-            mode: 0o666,
-            custom_flags: 0,
-            fixed: false,
-        }
-    }
-
-    /// Open for reading.
-    pub fn read(&mut self, v: bool) -> &mut Self {
-        self.read = v;
-        self
-    }
-    /// Open for writing.
-    pub fn write(&mut self, v: bool) -> &mut Self {
-        self.write = v;
-        self
-    }
-    /// Append (`O_APPEND`); implies write.
-    pub fn append(&mut self, v: bool) -> &mut Self {
-        self.append = v;
-        self
-    }
-    /// Truncate to 0 bytes (`O_TRUNC`).
-    pub fn truncate(&mut self, v: bool) -> &mut Self {
-        self.truncate = v;
-        self
-    }
-    /// Create if missing (`O_CREAT`).
-    pub fn create(&mut self, v: bool) -> &mut Self {
-        self.create = v;
-        self
-    }
-    /// Create, failing if it exists (`O_CREAT | O_EXCL`).
-    pub fn create_new(&mut self, v: bool) -> &mut Self {
-        self.create_new = v;
-        self
-    }
-    /// The mode of a created file.
-    pub fn mode(&mut self, mode: u32) -> &mut Self {
-        self.mode = mode;
-        self
-    }
-    /// Extra `open(2)` flags (`O_DIRECT`, `O_NOATIME`...).
-    pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
-        self.custom_flags = flags;
-        self
-    }
-    /// Open into a slot of the ring's file table (a direct descriptor, Linux 5.15): ops on
-    /// it skip the per-op file lookup and reference counting. Falls back to a plain
-    /// descriptor when the table is full or the kernel refused it. Direct descriptors have
-    /// no [`File::metadata`] and no `as_raw_fd`.
-    pub fn fixed(&mut self, v: bool) -> &mut Self {
-        self.fixed = v;
-        self
-    }
-
-    fn flags(&self) -> io::Result<i32> {
-        let access = match (self.read, self.write || self.append) {
-            (true, false) => libc::O_RDONLY,
-            (false, true) => libc::O_WRONLY,
-            (true, true) => libc::O_RDWR,
-            (false, false) => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
-        };
-        let mut flags = access | self.custom_flags;
-        if self.append {
-            flags |= libc::O_APPEND;
-        }
-        if self.truncate {
-            flags |= libc::O_TRUNC;
-        }
-        if self.create_new {
-            flags |= libc::O_CREAT | libc::O_EXCL;
-        } else if self.create {
-            flags |= libc::O_CREAT;
-        }
-        Ok(flags)
-    }
-
-    /// Opens `path` with these options (`openat` on the ring).
-    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let path = cpath(path.as_ref())?;
-        let flags = self.flags()?;
-        let slot = if self.fixed {
-            with_current("fs::OpenOptions::open", |core| {
-                core.driver.borrow_mut().alloc_file_slot()
-            })
-        } else {
-            None
-        };
-        let dest = slot.and_then(|s| DestinationSlot::try_from_slot_target(s).ok());
-        match (slot, dest) {
-            (Some(slot), Some(dest)) => {
-                let open = op::OpenAt::new(path, flags, self.mode).direct(dest);
-                let done = run(open, Abandon::CloseFixed(slot)).await;
-                match done.result() {
-                    Ok(_) => Ok(File {
-                        target: Target::Fixed(slot),
-                        closed: false,
-                    }),
-                    Err(e) => {
-                        with_current("fs::OpenOptions::open", |core| {
-                            core.driver.borrow_mut().free_file_slot(slot)
-                        });
-                        Err(e)
-                    }
-                }
-            }
-            (slot, _) => {
-                if let Some(slot) = slot {
-                    with_current("fs::OpenOptions::open", |core| {
-                        core.driver.borrow_mut().free_file_slot(slot)
-                    });
-                }
-                let done = run(op::OpenAt::new(path, flags, self.mode), Abandon::CloseFd).await;
-                let fd = done.result()?;
-                Ok(File {
-                    target: Target::Fd(fd as RawFd),
-                    closed: false,
-                })
-            }
-        }
-    }
-}
-
-/// Metadata of a file, from `statx(2)`.
-#[derive(Clone, Copy)]
-pub struct Metadata {
-    stx: libc::statx,
-}
-
-impl fmt::Debug for Metadata {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Metadata")
-            .field("len", &self.len())
-            .field("mode", &format_args!("{:o}", self.mode()))
-            .finish()
-    }
-}
-
-fn stx_time(t: libc::statx_timestamp) -> SystemTime {
-    let d = Duration::new(t.tv_sec.unsigned_abs(), t.tv_nsec);
-    if t.tv_sec >= 0 {
-        SystemTime::UNIX_EPOCH + d
-    } else {
-        SystemTime::UNIX_EPOCH - d
-    }
-}
-
-impl Metadata {
-    /// Size in bytes.
-    pub fn len(&self) -> u64 {
-        self.stx.stx_size
-    }
-    /// Whether the size is 0.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// File type and permission bits (`st_mode`).
-    pub fn mode(&self) -> u32 {
-        u32::from(self.stx.stx_mode)
-    }
-    /// Whether it is a regular file.
-    pub fn is_file(&self) -> bool {
-        self.mode() & libc::S_IFMT == libc::S_IFREG
-    }
-    /// Whether it is a directory.
-    pub fn is_dir(&self) -> bool {
-        self.mode() & libc::S_IFMT == libc::S_IFDIR
-    }
-    /// Whether it is a symbolic link (only from [`symlink_metadata`]).
-    pub fn is_symlink(&self) -> bool {
-        self.mode() & libc::S_IFMT == libc::S_IFLNK
-    }
-    /// Last modification time.
-    pub fn modified(&self) -> SystemTime {
-        stx_time(self.stx.stx_mtime)
-    }
-    /// Last access time.
-    pub fn accessed(&self) -> SystemTime {
-        stx_time(self.stx.stx_atime)
-    }
-    /// Creation time, when the file system records it.
-    pub fn created(&self) -> Option<SystemTime> {
-        (self.stx.stx_mask & libc::STATX_BTIME != 0).then(|| stx_time(self.stx.stx_btime))
-    }
-    /// Inode number.
-    pub fn ino(&self) -> u64 {
-        self.stx.stx_ino
-    }
-    /// Hard links.
-    pub fn nlink(&self) -> u32 {
-        self.stx.stx_nlink
-    }
-    /// The raw `statx` result.
-    pub fn as_raw(&self) -> &libc::statx {
-        &self.stx
-    }
-}
-
-async fn statx(op: op::Statx) -> io::Result<Metadata> {
-    let done = run(op, Abandon::Nothing).await;
-    done.result()?;
-    Ok(Metadata {
-        stx: *done.op.result(),
-    })
-}
 
 /// Metadata of `path`, following symlinks.
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    statx(op::Statx::path(cpath(path.as_ref())?, true)).await
+    statx(op::Statx::path(cpath(path.as_ref())?, true), "fs::metadata").await
 }
 
 /// Metadata of `path` itself (a symlink is not followed).
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    statx(op::Statx::path(cpath(path.as_ref())?, false)).await
+    statx(
+        op::Statx::path(cpath(path.as_ref())?, false),
+        "fs::symlink_metadata",
+    )
+    .await
 }
 
 /// Reads a whole file: open, statx for the size, reads until end of file, close.
@@ -557,24 +75,28 @@ pub async fn write(path: impl AsRef<Path>, contents: impl Into<Vec<u8>>) -> io::
 
 /// Removes a file (`unlinkat`).
 pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::UnlinkAt::new(cpath(path.as_ref())?)).await
+    run_unit(op::UnlinkAt::new(cpath(path.as_ref())?), "fs::remove_file").await
 }
 
 /// Removes an empty directory (`unlinkat` with `AT_REMOVEDIR`).
 pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::UnlinkAt::dir(cpath(path.as_ref())?)).await
+    run_unit(op::UnlinkAt::dir(cpath(path.as_ref())?), "fs::remove_dir").await
 }
 
 /// Renames `from` to `to`, replacing `to` (`renameat2`).
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::RenameAt::new(
-        cpath(from.as_ref())?,
-        cpath(to.as_ref())?,
-    ))
+    run_unit(
+        op::RenameAt::new(cpath(from.as_ref())?, cpath(to.as_ref())?),
+        "fs::rename",
+    )
     .await
 }
 
 /// Creates a directory, mode 0o777 minus the umask (`mkdirat`).
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    run_unit(op::MkDirAt::new(cpath(path.as_ref())?, 0o777)).await
+    run_unit(
+        op::MkDirAt::new(cpath(path.as_ref())?, 0o777),
+        "fs::create_dir",
+    )
+    .await
 }

@@ -25,19 +25,40 @@
 //! guide.
 
 #![deny(missing_docs)]
+// A doc example that drops a `#[must_use]` value (a `JoinHandle`, a `Result`) fails the doctests.
+#![doc(test(attr(deny(unused_must_use))))]
 
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+mod blocking;
 pub mod buf;
+pub mod cancel;
+pub mod compat;
+mod copy;
+mod file;
 pub mod fixed;
 pub mod fs;
+pub mod future;
+mod metadata;
 pub mod net;
 pub mod op;
+pub mod recv;
 mod runtime;
-mod slab;
+mod socket;
 mod task;
 pub mod thread;
 pub mod time;
+mod udp;
+mod vectored;
+mod zc;
 
-pub use boros::Config;
+/// The core this runtime drives, for its op types (`boros::op::*`, also re-exported as
+/// [`op`]'s items), buffer rings and probes.
+pub use boros;
+pub use boros::{Config, KernelVersion, OpKey, PushError, RingInfo, SetupError, Stats};
 pub use runtime::{
     block_on, ring_info, spawn, spawn_local, stats, yield_now, Runtime, RuntimeStats, YieldNow,
 };

@@ -9,7 +9,8 @@
 //! let listener = TcpListener::bind("127.0.0.1:7000")?;
 //! loop {
 //!     let (stream, _peer) = listener.accept().await?;
-//!     boros_rt::spawn(async move {
+//!     // Detached: the task runs on after its JoinHandle is dropped.
+//!     drop(boros_rt::spawn(async move {
 //!         let mut buf = Vec::with_capacity(16 * 1024);
 //!         loop {
 //!             let (n, b) = stream.read(buf).await;
@@ -24,11 +25,12 @@
 //!             buf = b;
 //!             buf.clear();
 //!         }
-//!     });
+//!     }));
 //! }
 //! # #[allow(unreachable_code)]
 //! # Ok::<(), std::io::Error>(())
-//! # });
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 //!
 //! Cancellation follows the runtime's rule: dropping the future of an accept, connect, read or
@@ -42,148 +44,16 @@
 //! Each read is one op today.
 
 use crate::buf::{IoBuf, IoBufMut};
-use crate::op::{Completed, Multi, Op};
+use crate::op::Multi;
 use crate::runtime::Abandon;
+use crate::socket::{accept_fd, connect_fd, inet, listen_on, resolve, stream_io, Conn};
+pub use crate::udp::{RecvMsg, UdpSocket};
 use boros::net::{self as core_net, SockAddr};
-use boros::op::{self, OpCode};
+use boros::op;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::{fmt, io};
-
-async fn run<T: OpCode>(op: T, on_abandon: Abandon) -> Completed<T> {
-    match Op::submit(op, on_abandon) {
-        Ok(op) => op.await,
-        Err(e) => panic!("boros-rt: cannot queue a socket op: {e}"),
-    }
-}
-
-fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address resolved to nothing",
-        ));
-    }
-    Ok(addrs)
-}
-
-fn listen_on(domain: i32, addr: &SockAddr, reuse_port: bool) -> io::Result<OwnedFd> {
-    let fd = core_net::socket(domain, libc::SOCK_STREAM, 0)?;
-    if domain != libc::AF_UNIX {
-        core_net::setsockopt_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-    }
-    if reuse_port {
-        core_net::setsockopt_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
-    }
-    core_net::bind(fd.as_raw_fd(), addr)?;
-    core_net::listen(fd.as_raw_fd(), 1024)?;
-    Ok(fd)
-}
-
-async fn accept_fd(listener: RawFd) -> io::Result<(OwnedFd, SockAddr)> {
-    let done = run(op::Accept::new(listener), Abandon::CloseFd).await;
-    let fd = done.result()? as RawFd;
-    // SAFETY: the accept made this descriptor for us; nobody else has it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    Ok((fd, done.op.peer().clone()))
-}
-
-async fn connect_fd(domain: i32, addr: SockAddr) -> io::Result<OwnedFd> {
-    let fd = core_net::socket(domain, libc::SOCK_STREAM, 0)?;
-    // If this future is dropped, `fd` closes while the connect may still be in flight: the
-    // ring holds its own reference to the socket, and the op owns the address, so that is
-    // safe; the connect then fails or completes on a socket nobody can reach, and goes.
-    run(op::Connect::new(fd.as_raw_fd(), addr), Abandon::Nothing)
-        .await
-        .result()?;
-    Ok(fd)
-}
-
-/// The I/O methods every connected stream type has, delegated to its [`Conn`] (one definition
-/// for `TcpStream` and `UnixStream`).
-macro_rules! stream_io {
-    () => {
-        /// Receives into `buf` (up to its capacity); `Ok(0)` when the peer closed its side.
-        pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-            self.conn.read(buf).await
-        }
-
-        /// Sends the buffer's bytes once; returns how many went (maybe fewer).
-        pub async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-            self.conn.write(buf).await
-        }
-
-        /// Sends all the buffer's bytes, as many sends as it takes.
-        pub async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-            self.conn.write_all(buf).await
-        }
-
-        /// Shuts down one or both directions (`shutdown(2)`).
-        pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-            self.conn.shutdown(how)
-        }
-    };
-}
-
-/// The I/O of a connected stream socket, shared by [`TcpStream`] and [`UnixStream`].
-struct Conn {
-    fd: OwnedFd,
-}
-
-impl Conn {
-    async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-        let done = run(op::Recv::new(self.fd.as_raw_fd(), buf), Abandon::Nothing).await;
-        match done.result() {
-            Ok(n) => (Ok(n as usize), done.op.into_buf(n)),
-            Err(e) => (Err(e), done.op.into_buf(0)),
-        }
-    }
-
-    async fn write<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
-        let done = run(op::Send::new(self.fd.as_raw_fd(), buf), Abandon::Nothing).await;
-        let r = done.result().map(|n| n as usize);
-        (r, done.op.into_buf())
-    }
-
-    async fn write_all<B: IoBuf>(&self, buf: B) -> (io::Result<()>, B) {
-        let total = buf.bytes_init();
-        let mut buf = buf;
-        let mut sent = 0usize;
-        while sent < total {
-            let op = op::Send::new(self.fd.as_raw_fd(), buf).with_offset(sent);
-            let done = run(op, Abandon::Nothing).await;
-            let r = done.result();
-            buf = done.op.into_buf();
-            match r {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-                Ok(n) => sent += n as usize,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
-    }
-
-    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        let how = match how {
-            Shutdown::Read => libc::SHUT_RD,
-            Shutdown::Write => libc::SHUT_WR,
-            Shutdown::Both => libc::SHUT_RDWR,
-        };
-        // SAFETY: shutdown takes no pointers.
-        if unsafe { libc::shutdown(self.fd.as_raw_fd(), how) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-}
-
-fn inet(a: SockAddr) -> io::Result<SocketAddr> {
-    a.as_inet()
-        .ok_or_else(|| io::Error::other("not an IPv4/IPv6 address"))
-}
 
 /// A TCP listening socket.
 pub struct TcpListener {
@@ -230,8 +100,13 @@ impl TcpListener {
 
     /// Waits for a connection (`IORING_OP_ACCEPT`).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, peer) = accept_fd(self.fd.as_raw_fd()).await?;
-        Ok((TcpStream { conn: Conn { fd } }, inet(peer)?))
+        let (fd, peer) = accept_fd(self.fd.as_raw_fd(), "net::TcpListener::accept").await?;
+        Ok((
+            TcpStream {
+                conn: Conn::new(fd),
+            },
+            inet(peer)?,
+        ))
     }
 
     /// The address it listens on.
@@ -275,16 +150,27 @@ impl Incoming<'_> {
     /// # Errors
     /// An accept error the kernel reported (`EMFILE`...); the stream stays usable.
     pub async fn next(&mut self) -> io::Result<TcpStream> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// The poll behind [`next`](Self::next) (and the [`Stream`](futures_core::Stream) impl).
+    pub fn poll_accept(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<TcpStream>> {
+        use std::task::Poll;
         loop {
             if self.multi.is_none() {
-                self.multi = Some(Multi::submit(
+                self.multi = Some(Multi::submit_named(
                     op::AcceptMulti::new(self.listener),
                     Abandon::CloseFd,
+                    "net::Incoming::next",
                 )?);
             }
             let multi = self.multi.as_mut().expect("armed above");
-            match multi.next().await {
-                Some((result, flags)) => {
+            match multi.poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some((result, flags))) => {
                     if !boros::io_uring::cqueue::more(flags) {
                         // The kernel ended the op with this CQE; re-arm on the next call.
                         self.multi = None;
@@ -292,11 +178,27 @@ impl Incoming<'_> {
                     let fd = boros::error::cqe_result(result)? as RawFd;
                     // SAFETY: the accept made this descriptor for us; nobody else has it.
                     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-                    return Ok(TcpStream { conn: Conn { fd } });
+                    return Poll::Ready(Ok(TcpStream {
+                        conn: Conn::new(fd),
+                    }));
                 }
-                None => self.multi = None,
+                Poll::Ready(None) => self.multi = None,
             }
         }
+    }
+}
+
+/// Connections as a `futures_core::Stream` (never ends: each item is a connection or an
+/// accept error, after which the stream stays usable). Dropping it closes connections it
+/// accepted but did not hand out.
+impl futures_core::Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().poll_accept(cx).map(Some)
     }
 }
 
@@ -329,8 +231,12 @@ impl TcpStream {
             } else {
                 libc::AF_INET6
             };
-            match connect_fd(domain, SockAddr::inet(a)).await {
-                Ok(fd) => return Ok(TcpStream { conn: Conn { fd } }),
+            match connect_fd(domain, SockAddr::inet(a), "net::TcpStream::connect").await {
+                Ok(fd) => {
+                    return Ok(TcpStream {
+                        conn: Conn::new(fd),
+                    })
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -340,11 +246,11 @@ impl TcpStream {
     /// Takes over a connected std stream.
     pub fn from_std(s: std::net::TcpStream) -> TcpStream {
         TcpStream {
-            conn: Conn { fd: s.into() },
+            conn: Conn::new(s.into()),
         }
     }
 
-    stream_io!();
+    stream_io!("TcpStream");
 
     /// Sets `TCP_NODELAY`.
     pub fn set_nodelay(&self, v: bool) -> io::Result<()> {
@@ -395,8 +301,10 @@ impl UnixListener {
 
     /// Waits for a connection.
     pub async fn accept(&self) -> io::Result<UnixStream> {
-        let (fd, _) = accept_fd(self.fd.as_raw_fd()).await?;
-        Ok(UnixStream { conn: Conn { fd } })
+        let (fd, _) = accept_fd(self.fd.as_raw_fd(), "net::UnixListener::accept").await?;
+        Ok(UnixStream {
+            conn: Conn::new(fd),
+        })
     }
 }
 
@@ -422,8 +330,15 @@ impl fmt::Debug for UnixStream {
 impl UnixStream {
     /// Connects to the socket at `path`.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let fd = connect_fd(libc::AF_UNIX, SockAddr::unix(path)?).await?;
-        Ok(UnixStream { conn: Conn { fd } })
+        let fd = connect_fd(
+            libc::AF_UNIX,
+            SockAddr::unix(path)?,
+            "net::UnixStream::connect",
+        )
+        .await?;
+        Ok(UnixStream {
+            conn: Conn::new(fd),
+        })
     }
 
     /// A connected pair (`socketpair(2)`).
@@ -431,15 +346,15 @@ impl UnixStream {
         let (a, b) = std::os::unix::net::UnixStream::pair()?;
         Ok((
             UnixStream {
-                conn: Conn { fd: a.into() },
+                conn: Conn::new(a.into()),
             },
             UnixStream {
-                conn: Conn { fd: b.into() },
+                conn: Conn::new(b.into()),
             },
         ))
     }
 
-    stream_io!();
+    stream_io!("UnixStream");
 }
 
 impl AsRawFd for UnixStream {

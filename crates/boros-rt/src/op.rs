@@ -8,11 +8,12 @@
 //! # boros_rt::block_on(async {
 //! use std::os::fd::AsRawFd;
 //! let file = std::fs::File::open("/etc/hostname")?;
-//! let done = boros_rt::op::submit(boros::op::Read::new(file.as_raw_fd(), Vec::with_capacity(64), 0))?.await;
+//! let done = boros_rt::op::submit(boros_rt::op::Read::new(file.as_raw_fd(), Vec::with_capacity(64), 0))?.await;
 //! let n = done.result()?;
 //! let buf = done.op.into_buf(n);
 //! # Ok::<(), std::io::Error>(())
-//! # });
+//! # })?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
 //!
 //! # Cancellation
@@ -22,8 +23,10 @@
 //! After that CQE the runtime drops the op, and, for ops that produce a descriptor (an open
 //! whose future was dropped), closes the descriptor, so nothing leaks.
 
-use crate::runtime::{with_current, Abandon, Core, Slot};
-use boros::op::OpCode;
+use crate::runtime::{check_current, with_current, Abandon, Core, Slot, Waiter};
+/// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
+/// build ops for [`submit`].
+pub use boros::op::*;
 use boros::OpKey;
 use std::future::Future;
 use std::io;
@@ -31,6 +34,26 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+
+/// Queues `op` and waits for it (the files' and sockets' ops). Their ops are all supported by
+/// Linux 6.1 (boros's minimum), so queueing fails only if the ring itself failed: that is a
+/// panic, because the op (and the buffer it owns) is gone and cannot be handed back.
+/// `what` names the user's call (`fs::File::read_at`, `net::TcpStream::read`) in the panic
+/// outside a runtime.
+pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
+    match Op::submit_named(op, on_abandon, what) {
+        Ok(op) => op.await,
+        Err(e) => panic!("boros-rt: {what}: cannot queue an op: {e}"),
+    }
+}
+
+/// As [`run`], for an op whose result is only success or `-errno`.
+pub(crate) async fn run_unit<T: OpCode>(op: T, what: &str) -> io::Result<()> {
+    Op::submit_named(op, Abandon::Nothing, what)?
+        .await
+        .result()
+        .map(drop)
+}
 
 /// The outcome of an op: the CQE's result and flags, and the op with its buffers.
 pub struct Completed<T> {
@@ -87,7 +110,13 @@ pub fn submit_fd<T: OpCode>(op: T) -> io::Result<Op<T>> {
 
 impl<T: OpCode> Op<T> {
     pub(crate) fn submit(op: T, on_abandon: Abandon) -> io::Result<Self> {
-        with_current("op::submit", |core| {
+        Self::submit_named(op, on_abandon, "op::submit")
+    }
+
+    /// As `submit`; `what` (say `fs::File::read_at`) names the user's call in the panic
+    /// outside a runtime.
+    pub(crate) fn submit_named(op: T, on_abandon: Abandon, what: &str) -> io::Result<Self> {
+        with_current(what, |core| {
             let (token, key) = core.push(op)?;
             Ok(Op {
                 core: core.clone(),
@@ -104,6 +133,23 @@ impl<T: OpCode> Op<T> {
     pub fn key(&self) -> OpKey {
         self.key
     }
+
+    /// Cancels the op and gives it back: asks the kernel to cancel it (if it is still in
+    /// flight), then waits for its final CQE. The result is `-ECANCELED` if the cancel won,
+    /// or the op's real result if it had already completed: either way the op comes back
+    /// with its buffers, so nothing the kernel did is lost (dropping an `Op` instead loses a
+    /// result that was already in). The building block of the cancel-safe forms
+    /// ([`fs::File::read_at_cancelable`](crate::fs::File::read_at_cancelable)...).
+    pub async fn cancel(self) -> Completed<T> {
+        let waiting = matches!(
+            self.core.ops.borrow().get(self.token),
+            Some(Slot::Waiting(_))
+        );
+        if waiting {
+            let _ = self.core.driver.borrow_mut().cancel(self.key);
+        }
+        self.await
+    }
 }
 
 // The op itself lives in the driver, boxed; the future only holds its token.
@@ -115,15 +161,19 @@ impl<T: OpCode> Future for Op<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completed<T>> {
         let this = self.get_mut();
         assert!(!this.done, "boros_rt::op::Op polled after completion");
+        // Polled by a task of this runtime with its own waker (the common case): this is
+        // the right runtime, and the completion schedules that task directly.
+        let task = this.core.polling_task(cx.waker());
+        if task.is_none() {
+            check_current(&this.core, "an I/O future (an op, a sleep)");
+        }
         let mut ops = this.core.ops.borrow_mut();
         let slot = ops
             .get_mut(this.token)
             .expect("an op's slot lives until its future takes the result");
         match slot {
             Slot::Waiting(w) => {
-                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *w = Some(cx.waker().clone());
-                }
+                Core::set_waiter(w, task, cx.waker());
                 Poll::Pending
             }
             Slot::Done { .. } => {
@@ -186,13 +236,17 @@ pub(crate) struct Multi {
 }
 
 impl Multi {
-    pub(crate) fn submit<T: OpCode>(op: T, on_abandon: Abandon) -> io::Result<Self> {
-        with_current("net (multishot op)", |core| {
+    pub(crate) fn submit_named<T: OpCode>(
+        op: T,
+        on_abandon: Abandon,
+        what: &str,
+    ) -> io::Result<Self> {
+        with_current(what, |core| {
             let (token, key) = core.push_as(
                 op,
                 Slot::Stream {
                     items: Default::default(),
-                    waker: None,
+                    waker: Waiter::Nobody,
                     ended: false,
                 },
             )?;
@@ -206,30 +260,32 @@ impl Multi {
     }
 
     /// The next CQE, or `None` once the op ended and every CQE was taken.
-    pub(crate) async fn next(&mut self) -> Option<(i32, u32)> {
-        std::future::poll_fn(|cx| {
-            let mut ops = self.core.ops.borrow_mut();
-            let Some(Slot::Stream {
-                items,
-                waker,
-                ended,
-            }) = ops.get_mut(self.token)
-            else {
-                return Poll::Ready(None);
-            };
-            if let Some(item) = items.pop_front() {
-                return Poll::Ready(Some(item));
-            }
-            if *ended {
-                ops.remove(self.token);
-                return Poll::Ready(None);
-            }
-            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *waker = Some(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(i32, u32)>> {
+        let task = self.core.polling_task(cx.waker());
+        if task.is_none() {
+            check_current(
+                &self.core,
+                "a multishot stream (incoming connections, a socket read)",
+            );
+        }
+        let mut ops = self.core.ops.borrow_mut();
+        let Some(Slot::Stream {
+            items,
+            waker,
+            ended,
+        }) = ops.get_mut(self.token)
+        else {
+            return Poll::Ready(None);
+        };
+        if let Some(item) = items.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        if *ended {
+            ops.remove(self.token);
+            return Poll::Ready(None);
+        }
+        Core::set_waiter(waker, task, cx.waker());
+        Poll::Pending
     }
 }
 

@@ -8,9 +8,9 @@
 //!    yielded), the queued SQEs are submitted without waiting.
 //! 3. **reap**: every completion is stored in its op's slot and the op's task is woken.
 
-use crate::slab::Slab;
-use crate::task::{JoinHandle, JoinState, Task, TaskFuture};
+use crate::task::{Abort, JoinHandle, JoinSet, JoinState, Task, TaskFuture};
 use boros::op::{self, OpCode};
+use boros::slab::Slab;
 use boros::{Config, Driver, OpKey, SetupError};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -53,6 +53,30 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
         .try_with(|c| c.borrow().as_ref().map(f))
         .ok()
         .flatten()
+}
+
+/// Panics unless `core` is the runtime running on this thread: an op lives on one ring, and
+/// only that ring's loop completes it, so a future polled under another runtime (or none)
+/// would wait forever.
+pub(crate) fn check_current<C: ?Sized>(core: &Rc<C>, what: &str) {
+    check_current_at(Rc::as_ptr(core).cast(), what);
+}
+
+/// As [`check_current`], for a runtime known by the address of its core (a task's state
+/// holds its runtime as `dyn Abort`: task.rs does not name the runtime's type).
+fn check_current_at(core: *const (), what: &str) {
+    match try_with_current(|c| std::ptr::addr_eq(Rc::as_ptr(c), core)) {
+        Some(true) => {}
+        Some(false) => panic!(
+            "boros-rt: {what} created on one runtime was polled on another: it can only \
+             complete on the runtime (the thread and ring) that started it. Await it inside \
+             the same Runtime::block_on, or spawn it there"
+        ),
+        None => panic!(
+            "boros-rt: {what} was polled outside of Runtime::block_on: it can only complete \
+             while the runtime that started it is running"
+        ),
+    }
 }
 
 /// The part of a runtime other threads see: wake-ups queued for it, and the eventfd that
@@ -113,10 +137,22 @@ impl Wake for TaskWaker {
     }
 }
 
+/// Who waits for an op's completion.
+pub(crate) enum Waiter {
+    /// Not polled yet.
+    Nobody,
+    /// The task (or `MAIN_TASK`) of this runtime that polled the op with its own waker: the
+    /// completion schedules it directly (no waker clone, no atomic reference count, no
+    /// thread-local look-up).
+    Task(u64),
+    /// Any other waker (a combinator's, a foreign executor's).
+    Other(Waker),
+}
+
 /// The state of one op the runtime pushed, keyed by the op's token.
 pub(crate) enum Slot {
-    /// In flight; the waker of the future awaiting it.
-    Waiting(Option<Waker>),
+    /// In flight; who awaits it.
+    Waiting(Waiter),
     /// The final CQE arrived; the op is back, with its buffers.
     Done {
         result: i32,
@@ -131,7 +167,7 @@ pub(crate) enum Slot {
     /// `ended` once the final CQE is in.
     Stream {
         items: VecDeque<(i32, u32)>,
-        waker: Option<Waker>,
+        waker: Waiter,
         ended: bool,
     },
 }
@@ -143,10 +179,9 @@ pub(crate) enum Abandon {
     Nothing,
     /// The result is a new descriptor: close it.
     CloseFd,
-    /// A direct open into this file slot: close the slot if the open succeeded, then free it.
+    /// A direct open into this file slot: close the slot if the open succeeded (the driver
+    /// frees the slot, at the failed open's CQE or at the close's).
     CloseFixed(u32),
-    /// A direct close of this slot: free the slot.
-    FreeSlot(u32),
 }
 
 /// Counters of one runtime.
@@ -187,9 +222,64 @@ pub(crate) struct Core {
     /// Actions of abandoned ops, run after the reap: `(action, result)`.
     after_reap: RefCell<Vec<(Abandon, i32)>>,
     stats: Cell<RuntimeStats>,
+    /// The task being polled and its waker's identity (data and vtable pointers), while the
+    /// loop polls it: an op polled with exactly that waker records the task id (see [`Waiter`]).
+    polling: Cell<Option<(u64, WakerId)>>,
+}
+
+/// A waker's identity: its data and vtable pointers (what `Waker::will_wake` compares).
+pub(crate) type WakerId = (*const (), *const std::task::RawWakerVTable);
+
+fn waker_id(w: &Waker) -> WakerId {
+    (w.data(), w.vtable() as *const _)
+}
+
+/// Clears `Core::polling` when the poll ends, a panic included.
+struct Polling<'a>(&'a Core);
+
+impl<'a> Polling<'a> {
+    fn start(core: &'a Core, id: u64, waker: &Waker) -> Self {
+        core.polling.set(Some((id, waker_id(waker))));
+        Polling(core)
+    }
+}
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        self.0.polling.set(None);
+    }
 }
 
 impl Core {
+    /// Schedules a task of this runtime at once; another waker is woken after the reap.
+    fn wake_waiter(&self, w: Waiter, wakers: &mut Vec<Waker>) {
+        match w {
+            Waiter::Nobody => {}
+            Waiter::Task(id) => self.schedule(id),
+            Waiter::Other(w) => wakers.push(w),
+        }
+    }
+
+    /// Records who polls an op: the task itself when `task` is `Some` (see
+    /// [`polling_task`](Self::polling_task)), else a clone of the waker (unless it already
+    /// holds one that wakes the same).
+    pub(crate) fn set_waiter(w: &mut Waiter, task: Option<u64>, waker: &Waker) {
+        match (task, &*w) {
+            (Some(id), _) => *w = Waiter::Task(id),
+            (None, Waiter::Other(old)) if old.will_wake(waker) => {}
+            (None, _) => *w = Waiter::Other(waker.clone()),
+        }
+    }
+
+    /// The id of the task this runtime is polling right now, if `waker` is its own waker:
+    /// then the caller is on this runtime, inside that task's poll.
+    pub(crate) fn polling_task(&self, waker: &Waker) -> Option<u64> {
+        match self.polling.get() {
+            Some((id, w)) if w == waker_id(waker) => Some(id),
+            _ => None,
+        }
+    }
+
     fn new(config: &Config) -> Result<Rc<Self>, SetupError> {
         let driver = Driver::with_config(config)?;
         // SAFETY: eventfd takes no pointers; the result is checked.
@@ -218,6 +308,7 @@ impl Core {
             graveyard: RefCell::new(Vec::new()),
             after_reap: RefCell::new(Vec::new()),
             stats: Cell::new(RuntimeStats::default()),
+            polling: Cell::new(None),
         }))
     }
 
@@ -256,15 +347,17 @@ impl Core {
     {
         let shared = self.shared.clone();
         let mut state = None;
-        let id = self.tasks.borrow_mut().insert_with(|id| {
-            let join = Rc::new(JoinState::new(id, Rc::downgrade(self)));
+        let id = self.tasks.borrow_mut().insert_with(|key| {
+            let id = key.as_u64();
+            let core: std::rc::Weak<dyn Abort> = Rc::downgrade(self) as std::rc::Weak<Core>;
+            let join = Rc::new(JoinState::new(id, core));
             state = Some(join.clone());
             Rc::new(Task::new(
                 Box::pin(TaskFuture::new(future, join)),
                 Waker::from(Arc::new(TaskWaker { id, shared })),
             ))
         });
-        self.schedule(id);
+        self.schedule(id.as_u64());
         JoinHandle::new(state.expect("set by insert_with"))
     }
 
@@ -295,6 +388,7 @@ impl Core {
                 // The task future catches panics of the user's future (see `TaskFuture`).
                 Some(f) => {
                     self.bump(|s| s.polls += 1);
+                    let _polling = Polling::start(self, id, &task.waker);
                     f.as_mut()
                         .poll(&mut Context::from_waker(&task.waker))
                         .is_ready()
@@ -362,7 +456,7 @@ impl Core {
         let mut wakers: Vec<Waker> = Vec::new();
         let mut delivered = 0u64;
         let mut orphans = 0u64;
-        self.driver.borrow_mut().reap(|c| {
+        self.driver.borrow_mut().reap(boros::completions(|c| {
             let token = c.token;
             let (result, flags) = (c.result, c.flags);
             let op = c.into_op();
@@ -380,7 +474,7 @@ impl Core {
                 match ops.get_mut(token) {
                     Some(Slot::Stream { items, waker, .. }) => {
                         items.push_back((result, flags));
-                        wakers.extend(waker.take());
+                        self.wake_waiter(std::mem::replace(waker, Waiter::Nobody), &mut wakers);
                     }
                     Some(Slot::Abandoned(action)) if *action != Abandon::Nothing => {
                         self.after_reap.borrow_mut().push((*action, result));
@@ -391,10 +485,10 @@ impl Core {
             };
             match ops.get_mut(token) {
                 Some(slot @ Slot::Waiting(_)) => {
-                    if let Slot::Waiting(Some(w)) =
+                    if let Slot::Waiting(w) =
                         std::mem::replace(slot, Slot::Done { result, flags, op })
                     {
-                        wakers.push(w);
+                        self.wake_waiter(w, &mut wakers);
                     }
                 }
                 Some(Slot::Stream {
@@ -404,7 +498,7 @@ impl Core {
                 }) => {
                     items.push_back((result, flags));
                     *ended = true;
-                    wakers.extend(waker.take());
+                    self.wake_waiter(std::mem::replace(waker, Waiter::Nobody), &mut wakers);
                     self.graveyard.borrow_mut().push(op);
                 }
                 Some(Slot::Abandoned(action)) => {
@@ -418,7 +512,7 @@ impl Core {
                 }
                 _ => self.graveyard.borrow_mut().push(op),
             }
-        })?;
+        }))?;
         self.bump(|s| {
             s.completions += delivered;
             s.orphans += orphans;
@@ -447,23 +541,22 @@ impl Core {
                     self.bump(|s| s.orphan_fds_closed += 1);
                 }
             }
+            // The driver frees the slot: at a failed open's CQE, or at this close's.
             Abandon::CloseFixed(slot) => {
                 if result >= 0 {
-                    self.push_detached(
-                        op::Close::new(op::Target::Fixed(slot)),
-                        Abandon::FreeSlot(slot),
-                    );
-                } else {
-                    self.driver.borrow_mut().free_file_slot(slot);
+                    self.push_detached(op::Close::new(op::Target::Fixed(slot)), Abandon::Nothing);
                 }
             }
-            Abandon::FreeSlot(slot) => self.driver.borrow_mut().free_file_slot(slot),
         }
     }
 
     /// Pushes an op nobody awaits; `action` runs after its final CQE.
     pub(crate) fn push_detached<T: OpCode>(&self, op: T, action: Abandon) {
-        let token = self.ops.borrow_mut().insert(Slot::Abandoned(action));
+        let token = self
+            .ops
+            .borrow_mut()
+            .insert(Slot::Abandoned(action))
+            .as_u64();
         if self.driver.borrow_mut().push(Box::new(op), token).is_err() {
             self.ops.borrow_mut().remove(token);
         }
@@ -471,12 +564,12 @@ impl Core {
 
     /// Pushes an op awaited by an [`Op`](crate::op::Op) future; returns `(token, key)`.
     pub(crate) fn push<T: OpCode>(&self, op: T) -> io::Result<(u64, OpKey)> {
-        self.push_as(op, Slot::Waiting(None))
+        self.push_as(op, Slot::Waiting(Waiter::Nobody))
     }
 
     /// Pushes an op with its slot in the given initial state.
     pub(crate) fn push_as<T: OpCode>(&self, op: T, slot: Slot) -> io::Result<(u64, OpKey)> {
-        let token = self.ops.borrow_mut().insert(slot);
+        let token = self.ops.borrow_mut().insert(slot).as_u64();
         match self.driver.borrow_mut().push(Box::new(op), token) {
             Ok(key) => Ok((token, key)),
             Err(e) => {
@@ -561,7 +654,10 @@ impl Runtime {
             core.drain_remote();
             if core.main_woken.replace(false) {
                 core.bump(|s| s.polls += 1);
-                if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                let polling = Polling::start(core, MAIN_TASK, &waker);
+                let poll = future.as_mut().poll(&mut cx);
+                drop(polling);
+                if let Poll::Ready(v) = poll {
                     return v;
                 }
             }
@@ -646,6 +742,30 @@ impl Drop for Enter {
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let rt = Runtime::new().unwrap_or_else(|e| panic!("boros-rt: cannot set up io_uring: {e}"));
     rt.block_on(future)
+}
+
+impl Abort for Core {
+    fn abort(&self, id: u64) {
+        Core::abort(self, id);
+    }
+
+    fn check_current(&self, what: &str) {
+        check_current_at((self as *const Core).cast(), what);
+    }
+}
+
+impl<T: 'static> JoinSet<T> {
+    /// Spawns a task into the set, on the runtime running on this thread.
+    ///
+    /// # Panics
+    /// Outside [`Runtime::block_on`](crate::Runtime::block_on) (the message names
+    /// `JoinSet::spawn`).
+    pub fn spawn<F>(&mut self, future: F)
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(with_current("JoinSet::spawn", |core| core.spawn(future)));
+    }
 }
 
 /// Spawns a task on the runtime running on this thread. The task is `!Send`-friendly: it never

@@ -1,8 +1,9 @@
 //! Tasks, their join handles, and task groups.
 
-use crate::runtime::Core;
+use boros::slab::Slab;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -29,23 +30,38 @@ impl Task {
     }
 }
 
+/// What a [`JoinHandle`] asks of the loop that runs its task: to abort it, and whether it is
+/// the runtime running on this thread. The runtime's core implements it; this module names
+/// nothing above it.
+pub(crate) trait Abort {
+    /// Marks task `id` aborted: the loop drops its future instead of polling it.
+    fn abort(&self, id: u64);
+    /// Panics unless this is the runtime running on this thread (`what` names the future
+    /// polled, in the message).
+    fn check_current(&self, what: &str);
+}
+
 /// Where a task's output goes, shared by the task and its [`JoinHandle`].
 pub(crate) struct JoinState<T> {
     id: u64,
-    core: Weak<Core>,
+    core: Weak<dyn Abort>,
     result: RefCell<Option<Result<T, JoinError>>>,
     finished: Cell<bool>,
     waker: RefCell<Option<Waker>>,
+    /// The [`JoinSet`] this task belongs to, and its key there: told when the task finishes,
+    /// so `join_next` never scans.
+    set: RefCell<Option<(Weak<ReadyQueue>, u64)>>,
 }
 
 impl<T> JoinState<T> {
-    pub(crate) fn new(id: u64, core: Weak<Core>) -> Self {
+    pub(crate) fn new(id: u64, core: Weak<dyn Abort>) -> Self {
         Self {
             id,
             core,
             result: RefCell::new(None),
             finished: Cell::new(false),
             waker: RefCell::new(None),
+            set: RefCell::new(None),
         }
     }
 
@@ -58,29 +74,54 @@ impl<T> JoinState<T> {
         if let Some(w) = w {
             w.wake();
         }
+        let set = self.set.borrow_mut().take();
+        if let Some((queue, key)) = set {
+            if let Some(queue) = queue.upgrade() {
+                queue.push(key);
+            }
+        }
     }
 }
 
-/// The user's future, with panics caught and the output sent to the join handle.
+/// The keys of a [`JoinSet`]'s finished tasks, in the order they finished, and the waker of
+/// the `join_next` waiting for one.
+pub(crate) struct ReadyQueue {
+    keys: RefCell<VecDeque<u64>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl ReadyQueue {
+    fn push(&self, key: u64) {
+        self.keys.borrow_mut().push_back(key);
+        let w = self.waker.borrow_mut().take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+}
+
+/// The user's future, with panics caught and the output sent to the join handle. Stored
+/// inline (the task's one box pins both), not boxed again.
 pub(crate) struct TaskFuture<F: Future> {
-    future: Pin<Box<F>>,
+    future: F,
     join: Rc<JoinState<F::Output>>,
 }
 
 impl<F: Future> TaskFuture<F> {
     pub(crate) fn new(future: F, join: Rc<JoinState<F::Output>>) -> Self {
-        Self {
-            future: Box::pin(future),
-            join,
-        }
+        Self { future, join }
     }
 }
 
 impl<F: Future> Future for TaskFuture<F> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        match catch_unwind(AssertUnwindSafe(|| this.future.as_mut().poll(cx))) {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and the
+        // `Drop` impl below only touches `join`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above; `this` stays pinned, so `future` does too.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => {
                 this.join.complete(Ok(v));
@@ -222,6 +263,10 @@ impl<T> Future for JoinHandle<T> {
         if self.state.finished.get() {
             panic!("JoinHandle polled after it returned its result");
         }
+        // An unfinished task of another runtime never finishes while this one runs.
+        if let Some(core) = self.state.core.upgrade() {
+            core.check_current("a JoinHandle (of a task that has not finished)");
+        }
         let mut w = self.state.waker.borrow_mut();
         if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             *w = Some(cx.waker().clone());
@@ -248,7 +293,8 @@ impl<T> Future for JoinHandle<T> {
 /// # });
 /// ```
 pub struct JoinSet<T> {
-    handles: Vec<JoinHandle<T>>,
+    handles: Slab<JoinHandle<T>>,
+    ready: Rc<ReadyQueue>,
 }
 
 impl<T> fmt::Debug for JoinSet<T> {
@@ -269,19 +315,22 @@ impl<T: 'static> JoinSet<T> {
     /// An empty set.
     pub fn new() -> Self {
         Self {
-            handles: Vec::new(),
+            handles: Slab::new(),
+            ready: Rc::new(ReadyQueue {
+                keys: RefCell::new(VecDeque::new()),
+                waker: RefCell::new(None),
+            }),
         }
     }
 
-    /// Spawns a task into the set, on the runtime running on this thread.
-    ///
-    /// # Panics
-    /// Outside [`Runtime::block_on`](crate::Runtime::block_on).
-    pub fn spawn<F>(&mut self, future: F)
-    where
-        F: Future<Output = T> + 'static,
-    {
-        self.handles.push(crate::spawn(future));
+    /// Adds a task spawned on this thread's runtime to the set (`JoinSet::spawn`, in
+    /// runtime.rs, spawns it).
+    pub(crate) fn insert(&mut self, handle: JoinHandle<T>) {
+        let state = handle.state.clone();
+        let key = self.handles.insert(handle).as_u64();
+        // A task never finishes before `spawn` returns (it is only scheduled), so the hook is
+        // in place before it can fire.
+        *state.set.borrow_mut() = Some((Rc::downgrade(&self.ready), key));
     }
 
     /// Tasks in the set (finished ones whose output was not taken yet included).
@@ -295,22 +344,34 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// The output of a finished task (waiting for one if none has finished), or `None` when
-    /// the set is empty. Among tasks that finished in the same turn of the loop, the order
-    /// is unspecified.
+    /// the set is empty. Tasks come out in the order they finished. O(1) per call: each task
+    /// tells the set when it finishes (no scan of the set).
     pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
-        if self.handles.is_empty() {
-            return None;
-        }
-        std::future::poll_fn(|cx| {
-            for i in 0..self.handles.len() {
-                if let Poll::Ready(r) = Pin::new(&mut self.handles[i]).poll(cx) {
-                    drop(self.handles.swap_remove(i));
-                    return Poll::Ready(Some(r));
-                }
+        std::future::poll_fn(|cx| self.poll_join_next(cx)).await
+    }
+
+    /// The poll behind [`join_next`](Self::join_next), for hand-written futures.
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        loop {
+            if self.handles.is_empty() {
+                return Poll::Ready(None);
             }
-            Poll::Pending
-        })
-        .await
+            let key = self.ready.keys.borrow_mut().pop_front();
+            let Some(key) = key else {
+                let mut w = self.ready.waker.borrow_mut();
+                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *w = Some(cx.waker().clone());
+                }
+                return Poll::Pending;
+            };
+            let Some(handle) = self.handles.remove(key) else {
+                continue;
+            };
+            let r = handle.state.result.borrow_mut().take();
+            if let Some(r) = r {
+                return Poll::Ready(Some(r));
+            }
+        }
     }
 
     /// Waits for every task and returns their outputs, as [`join_next`](Self::join_next) gives them.
@@ -324,16 +385,12 @@ impl<T: 'static> JoinSet<T> {
 
     /// Aborts every task in the set (they stay in it until joined).
     pub fn abort_all(&self) {
-        for h in &self.handles {
-            h.abort();
-        }
+        self.handles.for_each(|h| h.abort());
     }
 }
 
 impl<T> Drop for JoinSet<T> {
     fn drop(&mut self) {
-        for h in &self.handles {
-            h.abort();
-        }
+        self.handles.for_each(|h| h.abort());
     }
 }

@@ -241,3 +241,175 @@ fn many_files_concurrently() {
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `read_at` into a reused `Vec` must set its length to the bytes read, also when that is
+/// fewer than the `Vec` held: a copy loop without `clear()` wrote 200,015,872 bytes from a
+/// 200,000,000-byte source (the last short read kept the previous read's tail).
+#[test]
+fn a_reused_vec_gets_the_length_of_each_read() {
+    let dir = scratch("copyloop");
+    let (src, dst) = (dir.join("src"), dir.join("dst"));
+    // Not a multiple of the chunk, so the last read is short.
+    let data: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&src, &data).unwrap();
+    boros_rt::block_on(async {
+        let from = File::open(&src).await.unwrap();
+        let to = File::create(&dst).await.unwrap();
+        let mut buf = Vec::with_capacity(64 * 1024);
+        let mut pos = 0u64;
+        loop {
+            let (n, b) = from.read_at(buf, pos).await;
+            let n = n.unwrap();
+            assert_eq!(b.len(), n, "the Vec's length is the count read");
+            if n == 0 {
+                break;
+            }
+            let (r, b) = to.write_all_at(b, pos).await;
+            r.unwrap();
+            pos += n as u64;
+            buf = b; // reused as is, no clear()
+        }
+        // A reused, longer Vec shrinks for a short read, and reads at EOF leave it empty.
+        let (n, b) = from.read_at(vec![9u8; 100], data.len() as u64 - 10).await;
+        assert_eq!((n.unwrap(), b.len()), (10, 10));
+        assert_eq!(&b[..], &data[data.len() - 10..]);
+        // Sockets too.
+        let (a, c) = boros_rt::net::UnixStream::pair().unwrap();
+        let (r, _) = a.write_all(b"abc".to_vec()).await;
+        r.unwrap();
+        let mut long = Vec::with_capacity(64);
+        long.extend_from_slice(&[7u8; 50]);
+        let (n, b) = c.read(long).await;
+        assert_eq!((n.unwrap(), &b[..]), (3, &b"abc"[..]));
+    });
+    let out = std::fs::read(&dst).unwrap();
+    assert_eq!(out.len(), data.len(), "the copy has the source's length");
+    assert!(out == data);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `fs::copy` copies contents and permission bits like `std::fs::copy`, for a file larger
+/// than its chunking, an empty file, and (through the ring fallback) a file from /proc,
+/// whose size statx reports as 0.
+#[test]
+fn copy_matches_std() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("copy");
+    let src = dir.join("src");
+    let data: Vec<u8> = (0..5_000_123u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&src, &data).unwrap();
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let empty = dir.join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    boros_rt::block_on(async {
+        let n = fs::copy(&src, dir.join("dst")).await.unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(fs::copy(&empty, dir.join("empty2")).await.unwrap(), 0);
+        // A directory is refused, not copied.
+        assert!(fs::copy(&dir, dir.join("x")).await.is_err());
+        // Missing source: NotFound.
+        let e = fs::copy(dir.join("missing"), dir.join("y"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+    });
+    let out = std::fs::read(dir.join("dst")).unwrap();
+    assert!(out == data, "same bytes");
+    let mode = std::fs::metadata(dir.join("dst"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(mode, 0o640, "permission bits copied");
+    assert_eq!(std::fs::read(dir.join("empty2")).unwrap().len(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Vectored reads and writes (one op for several buffers), `set_len`, and `read_dir`
+/// against std.
+#[test]
+fn vectored_io_set_len_and_read_dir() {
+    let dir = scratch("vectored");
+    let path = dir.join("f");
+    boros_rt::block_on(async {
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .open(&path)
+            .await
+            .unwrap();
+        let (n, _) = f
+            .write_vectored_at(
+                vec![b"hello ".to_vec(), b"vectored ".to_vec(), b"world".to_vec()],
+                0,
+            )
+            .await;
+        assert_eq!(n.unwrap(), 20);
+        let bufs = vec![Vec::with_capacity(4), Vec::with_capacity(10), vec![0u8; 3]];
+        let (n, bufs) = f.read_vectored_at(bufs, 2).await;
+        assert_eq!(n.unwrap(), 17);
+        assert_eq!(&bufs[0][..], b"llo ");
+        assert_eq!(&bufs[1][..], b"vectored w");
+        assert_eq!(&bufs[2][..], b"orl");
+        f.set_len(5).await.unwrap();
+        assert_eq!(f.metadata().await.unwrap().len(), 5);
+        f.set_len(1 << 20).await.unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 1 << 20);
+        std::fs::write(dir.join("g"), b"").unwrap();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["f", "g", "sub"]);
+        assert_eq!(
+            fs::read_dir(dir.join("missing")).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    });
+    assert_eq!(&std::fs::read(&path).unwrap()[..5], b"hello");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every way a direct descriptor ends gives its slot back exactly once (the driver frees it at
+/// the final CQE of the op that left it empty): a failed open, a close, a dropped file. More
+/// rounds than the table has slots, so a leak would end in plain descriptors.
+#[test]
+fn fixed_file_slots_come_back() {
+    let dir = scratch("slots");
+    let p = dir.join("f");
+    std::fs::write(&p, b"slot").unwrap();
+    let d = dir.clone();
+    boros_rt::block_on(async move {
+        let open = |path: std::path::PathBuf| async move {
+            OpenOptions::new().read(true).fixed(true).open(path).await
+        };
+        let first = open(p.clone()).await.unwrap();
+        if !first.is_fixed() {
+            eprintln!("no registered file table here; skipping");
+            return;
+        }
+        first.close().await.unwrap();
+        for i in 0..5000 {
+            assert_eq!(
+                open(d.join("missing")).await.unwrap_err().kind(),
+                ErrorKind::NotFound
+            );
+            let f = open(p.clone()).await.unwrap();
+            assert!(f.is_fixed(), "round {i}: a slot leaked, the table ran out");
+            if i % 2 == 0 {
+                f.close().await.unwrap();
+            } else {
+                drop(f);
+                boros_rt::yield_now().await;
+            }
+        }
+        boros_rt::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert!(open(p).await.unwrap().is_fixed());
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -153,3 +153,143 @@ fn multishot_accept_takes_200_connections_with_one_sqe() {
         drop(incoming);
     });
 }
+
+/// `TcpStream::read` runs on one multishot recv per connection: many reads, a few SQEs. A
+/// connection whose ring fills (nobody reading) stops receiving and resumes: 4 MiB sent
+/// before the first read all arrives, in order, through a 16 x 4 KiB ring.
+#[test]
+fn stream_reads_share_one_multishot_recv_and_survive_a_full_ring() {
+    boros_rt::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = boros_rt::spawn(async move {
+            let s = TcpStream::connect(addr).await.unwrap();
+            for i in 0..200u32 {
+                let (r, _) = s.write_all(i.to_le_bytes().to_vec()).await;
+                r.unwrap();
+                boros_rt::yield_now().await;
+                boros_rt::yield_now().await;
+            }
+            let big: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 253) as u8).collect();
+            let (r, _) = s.write_all(big).await;
+            r.unwrap();
+            s
+        });
+        let (server, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let before = boros_rt::stats().driver.ops_submitted;
+        while got.len() < 800 {
+            let (n, buf) = server.read(Vec::with_capacity(4)).await;
+            n.unwrap();
+            got.extend_from_slice(&buf);
+        }
+        let submitted = boros_rt::stats().driver.ops_submitted - before;
+        let want: Vec<u8> = (0..200u32).flat_map(|i| i.to_le_bytes()).collect();
+        assert_eq!(got, want);
+        // The client's 200 sends and yields are in there too; the reads add at most a few.
+        assert!(
+            submitted < 200 + 20,
+            "{submitted} ops for 200 sends and ~200 reads"
+        );
+        // Let the client push 4 MiB into a reader that is not reading.
+        boros_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut big = Vec::new();
+        while big.len() < 4 << 20 {
+            let (n, buf) = server.read(Vec::with_capacity(64 * 1024)).await;
+            assert!(n.unwrap() > 0, "the stream ended early at {}", big.len());
+            big.extend_from_slice(&buf);
+        }
+        assert!(big.iter().enumerate().all(|(i, &b)| b == (i % 253) as u8));
+        drop(client.await.unwrap());
+        let (n, _) = server.read(Vec::with_capacity(16)).await;
+        assert_eq!(n.unwrap(), 0, "end of stream after the data");
+    });
+}
+
+/// UDP against std's sockets: send_to/recv_from with addresses both ways, and a connected
+/// pair with send/recv.
+#[test]
+fn udp_datagrams_to_and_from_std() {
+    use boros_rt::net::UdpSocket;
+    boros_rt::block_on(async {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let peer_addr = peer.local_addr().unwrap();
+        peer.send_to(b"ping one", addr).unwrap();
+        let (r, buf) = sock.recv_from(Vec::with_capacity(64)).await;
+        let (n, from) = r.unwrap();
+        assert_eq!((&buf[..], n, from), (&b"ping one"[..], 8, peer_addr));
+        let (r, _) = sock.send_to(b"pong".to_vec(), peer_addr).await;
+        assert_eq!(r.unwrap(), 4);
+        let mut got = [0u8; 16];
+        let (n, from) = peer.recv_from(&mut got).unwrap();
+        assert_eq!((&got[..n], from), (&b"pong"[..], addr));
+        // Connected: send/recv.
+        sock.connect(peer_addr).unwrap();
+        peer.connect(addr).unwrap();
+        peer.send(b"dgram").unwrap();
+        let (n, buf) = sock.recv(vec![0u8; 3].into_boxed_slice()).await;
+        assert_eq!(
+            (n.unwrap(), &buf[..]),
+            (3, &b"dgr"[..]),
+            "truncated to the buffer"
+        );
+        let (n, _) = sock.send(&b"back"[..]).await;
+        assert_eq!(n.unwrap(), 4);
+        let n = peer.recv(&mut got).unwrap();
+        assert_eq!(&got[..n], b"back");
+    });
+}
+
+/// `send_zc` sends from the caller's buffer and gives it back after the notification.
+#[test]
+fn send_zc_sends_and_returns_the_buffer() {
+    boros_rt::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = boros_rt::spawn(async move { TcpStream::connect(addr).await.unwrap() });
+        let (server, _) = listener.accept().await.unwrap();
+        let client = client.await.unwrap();
+        let data: Vec<u8> = (0..256 * 1024).map(|i: u32| (i % 251) as u8).collect();
+        let mut sent = 0;
+        let mut buf = data.clone();
+        let reader = boros_rt::spawn(async move {
+            let mut got = Vec::new();
+            while got.len() < 256 * 1024 {
+                let (n, b) = server.read(Vec::with_capacity(64 * 1024)).await;
+                assert!(n.unwrap() > 0);
+                got.extend_from_slice(&b);
+            }
+            got
+        });
+        while sent < data.len() {
+            let len = buf.len();
+            let (n, b) = client.send_zc(buf).await;
+            assert_eq!(b.len(), len, "the buffer came back whole");
+            sent += n.unwrap();
+            buf = data[sent..].to_vec();
+        }
+        assert!(reader.await.unwrap() == data);
+    });
+}
+
+/// `Incoming` is a `futures_core::Stream` of connections.
+#[test]
+fn incoming_is_a_stream() {
+    use futures_core::Stream;
+    boros_rt::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let mut incoming = std::pin::pin!(listener.incoming());
+        for _ in 0..3 {
+            let s = std::future::poll_fn(|cx| incoming.as_mut().poll_next(cx)).await;
+            let s = s.expect("the stream never ends").unwrap();
+            assert_eq!(s.peer_addr().unwrap().ip(), addr.ip());
+        }
+        drop(clients);
+    });
+}

@@ -144,7 +144,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut batch: Vec<Completion> = Vec::with_capacity(1024);
     while !done || d.in_flight() > 0 {
         d.wait(1, Some(Duration::from_millis(100)))?;
-        d.reap(|c| batch.push(c))?;
+        d.reap(boros::completions(|c| batch.push(c)))?;
         for mut c in batch.drain(..) {
             let idx = (c.token >> 2) as usize;
             let conn = &mut conns[idx];

@@ -276,7 +276,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     });
     let mut d = Driver::new()?;
-    if args.bundle && !net::recv_bundles(&d) {
+    if args.bundle && !net::recv_bundles(d.info()) {
         return Err("--bundle: this kernel has no recv bundles (Linux 6.10+)".into());
     }
     let listener = net::socket(args.addr.family(), libc::SOCK_STREAM, 0)?;
@@ -325,7 +325,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         // Submits every send queued by the last batch and waits, in one io_uring_enter.
         s.d.wait(1, timeout)?;
-        s.d.reap(|c| batch.push(c))?;
+        s.d.reap(boros::completions(|c| batch.push(c)))?;
         for c in batch.drain(..) {
             s.on_completion(listener.as_raw_fd(), c);
         }

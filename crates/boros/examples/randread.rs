@@ -103,7 +103,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sq_entries: sq,
         cq_entries: sq * 2,
         attach_wq: None,
-        ..Config::default()
     })?;
 
     // Each buffer travels with its index in the ring's buffer table (used with --fixed).
@@ -147,21 +146,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while running || driver.in_flight() > 0 {
         if running {
             while let Some((buf, i)) = pool.pop() {
-                if args.fixed {
-                    driver.push(
-                        Box::new(op::ReadFixed::new(fd, buf, i, next_offset())),
-                        u64::from(i),
-                    )?;
-                } else {
-                    driver.push(
-                        Box::new(op::Read::new(fd, buf, next_offset())),
-                        u64::from(i),
-                    )?;
-                }
+                let read = op::Read::new(fd, buf, next_offset());
+                let read = if args.fixed { read.fixed(i) } else { read };
+                driver.push(Box::new(read), u64::from(i))?;
             }
         }
         driver.wait(1, None)?;
-        driver.reap(|mut c| {
+        driver.reap(boros::completions(|mut c| {
             match c.result() {
                 Ok(n) if n > 0 => {
                     ops += 1;
@@ -170,17 +161,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 _ => errors += 1,
             }
             let i = c.token as u16;
-            let buf = if args.fixed {
-                c.take_op::<op::ReadFixed<Vec<u8>>>()
-                    .expect("a read")
-                    .into_buf(0)
-            } else {
-                c.take_op::<op::Read<Vec<u8>>>()
-                    .expect("a read")
-                    .into_buf(0)
-            };
+            let buf = c
+                .take_op::<op::Read<Vec<u8>>>()
+                .expect("a read")
+                .into_buf(0);
             pool.push((buf, i));
-        })?;
+        }))?;
         if running && started.elapsed() >= duration {
             running = false;
         }

@@ -108,7 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         // Submit everything queued and wait for at least one completion, in one enter.
         driver.wait(1, None)?;
-        driver.reap(|c| ready.push(c))?;
+        driver.reap(boros::completions(|c| ready.push(c)))?;
 
         for mut c in ready.drain(..) {
             let i = (c.token >> 2) as usize;

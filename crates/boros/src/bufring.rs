@@ -28,11 +28,17 @@
 //! [`Driver::unregister_buf_ring`]: crate::Driver::unregister_buf_ring
 
 use crate::buf::Mapping;
-use crate::Completion;
 use io_uring::types::BufRingEntry;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::{fmt, io};
+
+/// A completion that may carry a provided buffer: what [`BufRing::lease`] reads. The driver's
+/// CQE types implement it; this module names no type above it.
+pub trait Selected {
+    /// `(group, buffer id)` when the kernel picked a provided buffer, and the CQE's `res`.
+    fn selected(&self) -> (Option<(u16, u16)>, i32);
+}
 
 /// Most entries a buffer ring may have (kernel limit).
 pub const MAX_ENTRIES: u16 = 32768;
@@ -177,13 +183,9 @@ impl BufRing {
     /// `None` when the CQE has no buffer (errors, EOF), names another group, or names a
     /// buffer that is already leased. The lease covers the `result` bytes the kernel wrote;
     /// dropping it gives the buffer back to the kernel.
-    pub fn lease<O: ?Sized + crate::op::OpCode>(&self, c: &Completion<O>) -> Option<Lease<'_>> {
-        self.lease_buffer(c.buffer, c.result)
-    }
-
-    /// As [`lease`](Self::lease), for a CQE handed over by [`Driver::reap_ops`](crate::Driver::reap_ops).
-    pub fn lease_cqe(&self, c: &crate::Cqe) -> Option<Lease<'_>> {
-        self.lease_buffer(c.buffer, c.result)
+    pub fn lease(&self, c: &impl Selected) -> Option<Lease<'_>> {
+        let (buffer, result) = c.selected();
+        self.lease_buffer(buffer, result)
     }
 
     fn lease_buffer(&self, buffer: Option<(u16, u16)>, result: i32) -> Option<Lease<'_>> {
@@ -211,14 +213,9 @@ impl BufRing {
     /// already leased (a misuse), the run stops there.
     ///
     /// [`op::RecvMulti::bundle`]: crate::op::RecvMulti::bundle
-    pub fn lease_bundle<O: ?Sized + crate::op::OpCode>(&self, c: &Completion<O>) -> Vec<Lease<'_>> {
-        self.lease_run(c.buffer, c.result)
-    }
-
-    /// As [`lease_bundle`](Self::lease_bundle), for a CQE handed over by
-    /// [`Driver::reap_ops`](crate::Driver::reap_ops).
-    pub fn lease_bundle_cqe(&self, c: &crate::Cqe) -> Vec<Lease<'_>> {
-        self.lease_run(c.buffer, c.result)
+    pub fn lease_bundle(&self, c: &impl Selected) -> Vec<Lease<'_>> {
+        let (buffer, result) = c.selected();
+        self.lease_run(buffer, result)
     }
 
     fn lease_run(&self, buffer: Option<(u16, u16)>, result: i32) -> Vec<Lease<'_>> {

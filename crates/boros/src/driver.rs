@@ -5,180 +5,54 @@
 //! 2. when nothing is left to run, [`submit`](Driver::submit) everything queued in one
 //!    `io_uring_enter` (a host that blocks elsewhere, like libuv, watches [`eventfd`](Driver::eventfd));
 //!    a host that blocks on the ring itself calls [`wait`](Driver::wait);
-//! 3. [`reap`](Driver::reap) all completions and wake whoever waits on them.
+//! 3. [`reap`](Driver::reap) all completions, each handed over with the op it belongs to.
+//!
+//! The parts live below this file: [`ring`](crate::ring) (queues, `io_uring_enter`),
+//! [`inflight`](crate::inflight) (the slab of ops, CQE to op), [`groups`](crate::groups)
+//! (provided-buffer groups and their retirement), [`fixed`](crate::fixed) (registered tables);
+//! the calls that register resources on the ring are in `resources.rs`, above this file.
 
-use crate::bufring::BufRing;
-use crate::error::{cqe_result, PushError, SetupError};
+use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
+use crate::error::{PushError, SetupError};
+use crate::fixed::{Releases, Tables};
+use crate::groups::BufGroups;
+use crate::inflight::{Dispatched, Ops};
+use crate::kernel::KernelVersion;
 use crate::op::OpCode;
-use crate::setup::{self, Config, RingInfo};
-use crate::slab::{OpKey, Slab};
-use io_uring::{cqueue, opcode, squeue, types, IoUring};
-use std::any::Any;
-use std::collections::VecDeque;
+use crate::ring::{RawCqe, Ring, Stats, REAP_CHUNK};
+use crate::setup::{self, Config, RingInfo, TaskRun};
+use crate::slab::OpKey;
+use io_uring::{opcode, squeue, types};
+use std::io;
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::rc::Rc;
 use std::time::Duration;
-use std::{io, mem};
 
-/// `user_data` of the `ASYNC_CANCEL` entries the driver queues itself; their CQEs are dropped.
-pub const CANCEL_TAG: u64 = u64::MAX;
-
-/// Most passes (enter, drain) one `reap` makes before it returns (see `reap_ops`).
+/// Most passes (enter, drain) one `reap` makes before it returns (see `reap`).
 const MAX_REAP_PASSES: u32 = 64;
-/// Most passes in a row that produce no CQE before `reap` returns (see `reap_ops`).
+/// Most passes in a row that produce no CQE before `reap` returns (see `reap`).
 const MAX_IDLE_PASSES: u32 = 4;
-
-/// How many CQEs are copied out of the ring per pass.
-const REAP_CHUNK: usize = 256;
-
-/// Counters, for `stats()` and for tests that count syscalls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Operations handed to the kernel.
-    pub ops_submitted: u64,
-    /// Operations whose final CQE was reaped.
-    pub ops_completed: u64,
-    /// `io_uring_enter` system calls made.
-    pub enter_calls: u64,
-    /// `io_uring_enter` calls that submitted at least one entry.
-    pub batches: u64,
-    /// Operations in flight (queued or submitted, final CQE not reaped yet).
-    pub in_flight: u64,
-}
-
-/// One reaped CQE, as the driver saw it: which op, its result and flags.
-#[derive(Debug, Clone, Copy)]
-pub struct Cqe {
-    /// The token given to [`Driver::push`].
-    pub token: u64,
-    /// The op's key.
-    pub key: OpKey,
-    /// The CQE's `res`: a count or descriptor, or `-errno`.
-    pub result: i32,
-    /// The CQE's flags.
-    pub flags: u32,
-    /// Whether [`Driver::cancel`] was called for this op.
-    pub cancelled: bool,
-    /// `(group, buffer id)` when the kernel picked a provided buffer for this CQE.
-    pub buffer: Option<(u16, u16)>,
-}
-
-impl Cqe {
-    /// `result` as an `io::Result`.
-    pub fn result(&self) -> io::Result<u32> {
-        cqe_result(self.result)
-    }
-
-    /// Whether the op posts more CQEs after this one (`IORING_CQE_F_MORE`).
-    pub fn has_more(&self) -> bool {
-        cqueue::more(self.flags)
-    }
-
-    /// The provided buffer the kernel filled for this CQE (`IORING_CQE_F_BUFFER`), if any.
-    pub fn buffer_id(&self) -> Option<u16> {
-        self.buffer.map(|(_, bid)| bid)
-    }
-}
-
-/// The op a CQE belongs to, as [`Driver::reap_ops`] hands it over.
-pub enum OpRef<'a, O: ?Sized> {
-    /// One of several CQEs of a multishot op (`IORING_CQE_F_MORE`): the op stays in flight,
-    /// owned by the driver; this is its `update` step.
-    Live(&'a mut O),
-    /// The op's final CQE: the op is the caller's now, buffers and all, and the kernel will
-    /// never touch its memory again.
-    Done(Box<O>),
-}
-
-/// A reaped completion. For the final CQE of an op, it carries the op back, buffers and all.
-pub struct Completion<O: ?Sized + OpCode = dyn OpCode> {
-    /// The token given to [`Driver::push`].
-    pub token: u64,
-    /// The op's key.
-    pub key: OpKey,
-    /// The CQE's `res`: a count or descriptor, or `-errno`.
-    pub result: i32,
-    /// The CQE's flags.
-    pub flags: u32,
-    /// Whether [`Driver::cancel`] was called for this op.
-    pub cancelled: bool,
-    /// `(group, buffer id)` when the kernel picked a provided buffer for this CQE.
-    pub(crate) buffer: Option<(u16, u16)>,
-    op: Option<Box<O>>,
-}
-
-impl<O: ?Sized + OpCode> Completion<O> {
-    /// `result` as an `io::Result`.
-    pub fn result(&self) -> io::Result<u32> {
-        cqe_result(self.result)
-    }
-
-    /// Whether this is the op's last CQE (multishot ops post several).
-    pub fn is_final(&self) -> bool {
-        self.op.is_some()
-    }
-
-    /// The provided buffer the kernel filled for this CQE (`IORING_CQE_F_BUFFER`), if any.
-    /// Lease it from its [`BufRing`] with [`BufRing::lease`].
-    pub fn buffer_id(&self) -> Option<u16> {
-        self.buffer.map(|(_, bid)| bid)
-    }
-
-    /// Whether the op posts more CQEs after this one (`IORING_CQE_F_MORE`).
-    pub fn has_more(&self) -> bool {
-        cqueue::more(self.flags)
-    }
-
-    /// Takes the op back (only from the final CQE).
-    pub fn into_op(self) -> Option<Box<O>> {
-        self.op
-    }
-}
-
-impl Completion<dyn OpCode> {
-    /// Takes the op back as its concrete type, to recover its buffers or results.
-    pub fn take_op<T: OpCode>(&mut self) -> Option<Box<T>> {
-        let op: Box<dyn Any> = self.op.take()?;
-        op.downcast().ok()
-    }
-}
-
-struct InFlight<O: ?Sized> {
-    token: u64,
-    cancelled: bool,
-    op: Box<O>,
-}
-
-#[derive(Clone, Copy)]
-struct RawCqe {
-    user_data: u64,
-    result: i32,
-    flags: u32,
-}
 
 /// One io_uring and the operations in flight on it. Not `Send`: with `SINGLE_ISSUER`, only
 /// the thread that owns the ring may submit to it.
 ///
 /// `O` is the type ops are stored as until their final CQE: `dyn OpCode` by default (ops
-/// come back through [`Completion::take_op`]), or a host's own trait object (say
-/// `dyn NodeOp: OpCode`, whose ops finish themselves) built with [`Driver::build`].
+/// come back through [`Completion::take_op`](crate::Completion::take_op)), or a host's own
+/// trait object (say `dyn NodeOp: OpCode`, whose ops finish themselves) built with
+/// [`Driver::build`].
 pub struct Driver<O: ?Sized + OpCode = dyn OpCode> {
-    pub(crate) ring: IoUring,
-    /// Registered buffer and file tables (see [`crate::fixed`]).
-    pub(crate) fixed: crate::fixed::Tables,
-    ops: Slab<InFlight<O>>,
-    /// CQEs moved out of a full CQ so a submit could go on; delivered first by `reap`.
-    backlog: VecDeque<RawCqe>,
+    pub(crate) ring: Ring,
+    /// Registered buffer and file tables (their calls: `resources.rs`).
+    pub(crate) fixed: Tables,
+    /// Buffer ranges to empty before the next push, registration, submit or reap.
+    pub(crate) releases: Releases,
+    ops: Ops<O>,
+    pub(crate) groups: BufGroups,
     eventfd: OwnedFd,
     info: RingInfo,
-    stats: Stats,
-    /// User operations queued in the SQ since the last enter.
-    queued_ops: u64,
-    /// Registered provided-buffer groups.
-    buf_rings: Vec<Rc<BufRing>>,
-    /// Groups being unregistered: removed from the kernel once no op in flight uses them.
-    retiring: Vec<Rc<BufRing>>,
+    /// Set when a submit failed for good ([`fail_unsubmitted`](Self::fail_unsubmitted)):
+    /// the ring is never entered again.
+    dead: Option<i32>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -199,7 +73,13 @@ impl Driver {
 impl<O: ?Sized + OpCode> Driver<O> {
     /// As [`Driver::with_config`], for a driver storing its ops as `O`.
     pub fn build(config: &Config) -> Result<Self, SetupError> {
-        let (ring, info) = setup::build(config)?;
+        Self::build_with_task_run(config, TaskRun::Defer)
+    }
+
+    /// As [`Driver::build`], choosing when the kernel runs completion work (see
+    /// [`TaskRun`](crate::TaskRun): a host that sleeps in its own poller wants `Coop`).
+    pub fn build_with_task_run(config: &Config, task_run: TaskRun) -> Result<Self, SetupError> {
+        let (ring, info) = setup::build(config, task_run)?;
         // SAFETY: eventfd takes no pointers; we check the result before using it.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
@@ -217,16 +97,14 @@ impl<O: ?Sized + OpCode> Driver<O> {
                 source,
             })?;
         Ok(Self {
-            ring,
-            fixed: crate::fixed::Tables::default(),
-            ops: Slab::new(),
-            backlog: VecDeque::new(),
+            ring: Ring::new(ring),
+            fixed: Tables::default(),
+            releases: Releases::default(),
+            ops: Ops::new(),
+            groups: BufGroups::default(),
             eventfd,
             info,
-            stats: Stats::default(),
-            queued_ops: 0,
-            buf_rings: Vec::new(),
-            retiring: Vec::new(),
+            dead: None,
             _not_send: PhantomData,
         })
     }
@@ -236,11 +114,16 @@ impl<O: ?Sized + OpCode> Driver<O> {
         &self.info
     }
 
+    /// The ring's own descriptor, for [`Config::attach_wq`] of another ring.
+    pub fn ring_fd(&self) -> RawFd {
+        self.ring.uring.as_raw_fd()
+    }
+
     /// The counters.
     pub fn stats(&self) -> Stats {
         Stats {
             in_flight: self.ops.len() as u64,
-            ..self.stats
+            ..self.ring.stats
         }
     }
 
@@ -256,21 +139,20 @@ impl<O: ?Sized + OpCode> Driver<O> {
 
     /// Whether entries are queued that no `io_uring_enter` has submitted yet.
     pub fn has_unsubmitted(&mut self) -> bool {
-        !self.ring.submission().is_empty()
+        self.ring.has_unsubmitted()
     }
 
     /// Whether completions are waiting to be reaped (CQEs in the ring or the backlog, deferred
     /// completion work, or an overflowed CQ). Checked after clearing the eventfd, so that no
     /// wake-up is lost between the last reap and the clear.
     pub fn has_ready(&mut self) -> bool {
-        if !self.backlog.is_empty() {
-            return true;
-        }
-        let pending = {
-            let sq = self.ring.submission();
-            sq.taskrun() || sq.cq_overflow()
-        };
-        pending || !self.ring.completion().is_empty()
+        self.ring.has_ready()
+    }
+
+    /// The errno of the submit that failed for good, once [`fail_unsubmitted`](Self::fail_unsubmitted)
+    /// gave up on this ring.
+    pub fn dead(&self) -> Option<i32> {
+        self.dead
     }
 
     /// The eventfd the kernel signals when completions (or deferred completion work) are
@@ -298,7 +180,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     /// Queues an operation; no syscall unless the SQ is full (then the queued batch is submitted
-    /// first). `token` comes back in its [`Completion`].
+    /// first). `token` comes back in its [`Cqe`].
     pub fn push(&mut self, op: Box<O>, token: u64) -> Result<OpKey, PushError> {
         self.push_with(op, token, squeue::Flags::empty())
     }
@@ -310,21 +192,19 @@ impl<O: ?Sized + OpCode> Driver<O> {
         token: u64,
         flags: squeue::Flags,
     ) -> Result<OpKey, PushError> {
-        let key = self.ops.insert(InFlight {
-            token,
-            cancelled: false,
-            op,
-        });
-        let entry = self.entry_for(key, flags);
+        // One op: the same steps as `push_linked`, without its vectors (the hot path).
+        self.check_pushable()?;
+        let key = self.ops.insert(op, token);
+        let op = self.ops.get_mut(key).expect("just inserted");
+        let entry = op.op.entry().flags(flags).user_data(key.as_u64());
         if let Err(e) = self
             .check_supported(&entry)
-            .and_then(|_| self.push_entries(&[entry]))
+            .and_then(|_| self.push_entries(std::slice::from_ref(&entry), 1))
         {
             self.ops.remove(key);
             return Err(e);
         }
-        self.track_group(key, 1);
-        self.queued_ops += 1;
+        self.pushed(key);
         Ok(key)
     }
 
@@ -356,22 +236,20 @@ impl<O: ?Sized + OpCode> Driver<O> {
         &mut self,
         ops: Vec<(Box<O>, u64, squeue::Flags)>,
     ) -> Result<Vec<OpKey>, PushError> {
+        self.check_pushable()?;
         let n = ops.len();
         let mut keys = Vec::with_capacity(n);
         let mut entries = Vec::with_capacity(n);
         for (op, token, flags) in ops {
-            let key = self.ops.insert(InFlight {
-                token,
-                cancelled: false,
-                op,
-            });
-            entries.push(self.entry_for(key, flags));
+            let key = self.ops.insert(op, token);
+            let op = self.ops.get_mut(key).expect("just inserted");
+            entries.push(op.op.entry().flags(flags).user_data(key.as_u64()));
             keys.push(key);
         }
         let pushed = entries
             .iter()
             .try_for_each(|e| self.check_supported(e))
-            .and_then(|_| self.push_entries(&entries));
+            .and_then(|_| self.push_entries(&entries, n as u64));
         if let Err(e) = pushed {
             for key in keys {
                 self.ops.remove(key);
@@ -379,10 +257,25 @@ impl<O: ?Sized + OpCode> Driver<O> {
             return Err(e);
         }
         for &key in &keys {
-            self.track_group(key, 1);
+            self.pushed(key);
         }
-        self.queued_ops += n as u64;
         Ok(keys)
+    }
+
+    /// Before a push: refused on a dead ring; pending releases done first.
+    fn check_pushable(&mut self) -> Result<(), PushError> {
+        if let Some(errno) = self.dead {
+            return Err(PushError::Submit(io::Error::from_raw_os_error(errno)));
+        }
+        self.apply_releases();
+        Ok(())
+    }
+
+    /// After a push: the op counts among its buffer group's users and the unsubmitted ops.
+    fn pushed(&mut self, key: OpKey) {
+        let group = self.ops.get_mut(key).and_then(|op| op.op.buf_group());
+        self.groups.track(group, 1);
+        self.ops.queued(key);
     }
 
     /// Asks the kernel to cancel an op. Returns false if the op already completed (stale key).
@@ -397,7 +290,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
             let entry = opcode::AsyncCancel::new(key.as_u64())
                 .build()
                 .user_data(CANCEL_TAG);
-            self.push_entries(&[entry])?;
+            self.push_entries(&[entry], 0)?;
         }
         Ok(true)
     }
@@ -407,14 +300,20 @@ impl<O: ?Sized + OpCode> Driver<O> {
         let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
             .build()
             .user_data(CANCEL_TAG);
-        self.push_entries(&[entry])
+        self.push_entries(&[entry], 0)
     }
 
     /// Submits everything queued in one `io_uring_enter` (with `GETEVENTS`, so deferred
     /// completion work runs in the same call). Returns how many entries the kernel took.
     /// This is the `flush()` an external event loop calls just before it blocks.
+    ///
+    /// On an error the entries stay queued. `EINTR` is retried here, and so is `EBUSY`/`EAGAIN`
+    /// after moving the CQ aside; an `EAGAIN`/`EBUSY`/`ENOMEM` that remains is worth retrying
+    /// later; anything else means the ring cannot take them: the host gives up with
+    /// [`fail_unsubmitted`](Self::fail_unsubmitted).
     pub fn submit(&mut self) -> io::Result<usize> {
-        if self.ring.submission().is_empty() {
+        self.apply_releases();
+        if !self.ring.has_unsubmitted() {
             return Ok(0);
         }
         self.enter(0, None)
@@ -422,53 +321,50 @@ impl<O: ?Sized + OpCode> Driver<O> {
 
     /// Submits what is queued and blocks until `min_complete` CQEs are ready or `timeout` passes.
     pub fn wait(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
-        // Completions already moved to the backlog count: do not block waiting for them.
-        let min_complete = min_complete.saturating_sub(self.backlog.len() as u32);
-        if min_complete == 0 && !self.backlog.is_empty() {
-            return self.enter(0, None).map(|_| ());
+        self.check_alive()?;
+        let r = self.ring.wait(min_complete, timeout);
+        if r.is_ok() && !self.ring.has_unsubmitted() {
+            self.ops.all_submitted();
         }
-        self.enter(min_complete, timeout).map(|_| ())
+        r
     }
 
-    /// Delivers every completion that is ready, entering the kernel only when needed: entries
-    /// are queued, deferred completion work is pending (`IORING_SQ_TASKRUN`), or the CQ
-    /// overflowed. It keeps going while the kernel says more is pending, past the kernel's
-    /// 20-items-per-call limit on deferred work. `sink` must not touch the driver.
-    pub fn reap(&mut self, mut sink: impl FnMut(Completion<O>)) -> io::Result<usize> {
-        self.reap_ops(|cqe, op| {
-            let op = match op {
-                OpRef::Live(_) => None,
-                OpRef::Done(op) => Some(op),
-            };
-            sink(Completion {
-                token: cqe.token,
-                key: cqe.key,
-                result: cqe.result,
-                flags: cqe.flags,
-                cancelled: cqe.cancelled,
-                buffer: cqe.buffer,
-                op,
-            })
-        })
+    /// Gives up on the ops whose SQEs no enter took, after a submit failed with an errno that
+    /// retrying will not cure: each is handed to `sink` as a final CQE with `-errno`, its memory
+    /// the caller's (the kernel never saw it). The ring is never entered again (its SQ still
+    /// holds those entries), so later pushes fail with the same errno; ops submitted before
+    /// stay owned here until the driver drops (and are leaked then if the ring cannot be
+    /// waited on). Returns how many ops failed.
+    pub fn fail_unsubmitted(
+        &mut self,
+        errno: i32,
+        mut sink: impl FnMut(Cqe, OpRef<'_, O>),
+    ) -> usize {
+        self.dead = Some(errno);
+        self.ops
+            .fail_unsubmitted(errno, &self.groups, &mut self.fixed, &mut sink)
     }
 
-    /// As [`reap`](Self::reap), handing each CQE with its op: `&mut` while a multishot op stays
-    /// in flight ([`OpRef::Live`]), by value at its final CQE ([`OpRef::Done`]). This is how an
-    /// op finishes itself: the host calls the op's own completion logic, no downcast needed.
-    pub fn reap_ops(&mut self, mut sink: impl FnMut(Cqe, OpRef<'_, O>)) -> io::Result<usize> {
+    /// Delivers every completion that is ready, each with its op: `&mut` while a multishot op
+    /// stays in flight ([`OpRef::Live`], its update step), by value at its final CQE
+    /// ([`OpRef::Done`]). This is how an op finishes itself: the host calls the op's own
+    /// completion logic, no downcast needed ([`completions`](crate::completions) adapts a
+    /// sink of [`Completion`](crate::Completion)s instead).
+    ///
+    /// It enters the kernel only when needed: entries are queued, deferred completion work is
+    /// pending (`IORING_SQ_TASKRUN`), or the CQ overflowed. It keeps going while the kernel
+    /// says more is pending, past the kernel's 20-items-per-call limit on deferred work.
+    /// `sink` must not touch the driver.
+    pub fn reap(&mut self, mut sink: impl FnMut(Cqe, OpRef<'_, O>)) -> io::Result<usize> {
         let mut delivered = 0;
         let mut passes = 0;
         let mut idle = 0;
         loop {
             // CQEs an earlier enter moved aside (CQ full, EBUSY) come first, in order.
-            while let Some(cqe) = self.backlog.pop_front() {
+            while let Some(cqe) = self.ring.pop_backlog() {
                 delivered += self.dispatch(cqe, &mut sink);
             }
-            let needs_enter = {
-                let sq = self.ring.submission();
-                !sq.is_empty() || sq.taskrun() || sq.cq_overflow()
-            };
-            if needs_enter {
+            if self.dead.is_none() && (self.ring.has_unsubmitted() || self.ring.kernel_pending()) {
                 self.enter(0, None)?;
             }
             let got = self.drain(&mut sink);
@@ -487,13 +383,14 @@ impl<O: ?Sized + OpCode> Driver<O> {
             //   task work requeueing itself (the kernel's fairness cap on retries) before it
             //   completed. So a caller must not take "returned with TASKRUN set" as idle: it
             //   comes back soon (`has_ready` says so; the binding re-signals its eventfd).
-            let more = passes < MAX_REAP_PASSES && idle < MAX_IDLE_PASSES && {
-                let sq = self.ring.submission();
-                sq.taskrun() || sq.cq_overflow()
-            };
-            if !more && self.backlog.is_empty() {
-                if !self.retiring.is_empty() {
-                    self.retire();
+            let more = self.dead.is_none()
+                && passes < MAX_REAP_PASSES
+                && idle < MAX_IDLE_PASSES
+                && self.ring.kernel_pending();
+            if !more && self.ring.backlog_len() == 0 {
+                self.apply_releases();
+                if self.groups.has_retiring() {
+                    self.groups.retire(&self.ring.uring.submitter());
                 }
                 return Ok(delivered);
             }
@@ -501,28 +398,11 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     fn drain(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
-        let mut entries: [mem::MaybeUninit<cqueue::Entry>; REAP_CHUNK] =
-            [const { mem::MaybeUninit::uninit() }; REAP_CHUNK];
-        let mut raw = [RawCqe {
-            user_data: 0,
-            result: 0,
-            flags: 0,
-        }; REAP_CHUNK];
+        let mut raw = [RawCqe::default(); REAP_CHUNK];
         let mut delivered = 0;
         loop {
             // Copy a chunk out of the ring first: dispatching needs `&mut self`.
-            let n = {
-                let mut cq = self.ring.completion();
-                let got = cq.fill(&mut entries);
-                for (r, e) in raw.iter_mut().zip(got.iter()) {
-                    *r = RawCqe {
-                        user_data: e.user_data(),
-                        result: e.result(),
-                        flags: e.flags(),
-                    };
-                }
-                got.len()
-            };
+            let n = self.ring.fill(&mut raw);
             for cqe in &raw[..n] {
                 delivered += self.dispatch(*cqe, sink);
             }
@@ -533,123 +413,43 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
-        if cqe.user_data == CANCEL_TAG {
-            return 0;
-        }
-        let key = OpKey::from_u64(cqe.user_data);
-        if cqueue::more(cqe.flags) {
-            // One of several CQEs of a multishot op: the op stays in flight.
-            let Some(op) = self.ops.get_mut(key) else {
-                return 0;
-            };
-            let buffer = buffer_of(&*op.op, cqe.flags);
-            let c = Cqe {
-                token: op.token,
-                key,
-                result: cqe.result,
-                flags: cqe.flags,
-                cancelled: op.cancelled,
-                buffer,
-            };
-            sink(c, OpRef::Live(&mut op.op));
-            return 1;
-        }
-        // A key we do not know would be a kernel bug or a stale CANCEL; never touch a slot for it.
-        self.track_group(key, -1);
-        let Some(done) = self.ops.remove(key) else {
-            return 0;
-        };
-        self.stats.ops_completed += 1;
-        let buffer = buffer_of(&*done.op, cqe.flags);
-        let c = Cqe {
-            token: done.token,
-            key,
-            result: cqe.result,
-            flags: cqe.flags,
-            cancelled: done.cancelled,
-            buffer,
-        };
-        sink(c, OpRef::Done(done.op));
-        1
-    }
-
-    /// Registers a group of `entries` provided buffers of `size` bytes each (Linux 5.19,
-    /// `IORING_REGISTER_PBUF_RING`). `entries` must be a power of two up to 32768. Ops that
-    /// select buffers from it (see [`op::ReadMulti`](crate::op::ReadMulti)) take an `Rc` of it.
-    pub fn register_buf_ring(&mut self, entries: u16, size: u32) -> io::Result<Rc<BufRing>> {
-        let used = |id: u16| {
-            self.buf_rings
-                .iter()
-                .chain(&self.retiring)
-                .any(|r| r.bgid() == id)
-        };
-        let bgid = (0..u16::MAX)
-            .find(|&id| !used(id))
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSPC))?;
-        let ring = Rc::new(BufRing::new(bgid, entries, size)?);
-        // SAFETY: the ring mapping is owned by `ring`, which the driver keeps (in
-        // `buf_rings`, then `retiring`) until the group is unregistered, and every op using
-        // the group holds an `Rc` of it until its final CQE.
-        unsafe {
-            self.ring.submitter().register_buf_ring_with_flags(
-                ring.ring_addr(),
-                entries,
-                bgid,
-                0,
-            )?;
-        }
-        self.buf_rings.push(ring.clone());
-        Ok(ring)
-    }
-
-    /// Unregisters a group. Done at once when no op in flight uses it, otherwise after the
-    /// final CQE of the last op that does (cancel those ops to make it soon). The memory is
-    /// freed when the last `Rc` of the group goes.
-    pub fn unregister_buf_ring(&mut self, ring: &Rc<BufRing>) {
-        if let Some(i) = self.buf_rings.iter().position(|r| Rc::ptr_eq(r, ring)) {
-            self.retiring.push(self.buf_rings.swap_remove(i));
-            self.retire();
+        match self.ops.dispatch(cqe, &self.groups, &mut self.fixed, sink) {
+            Dispatched::Nothing => 0,
+            Dispatched::Update => 1,
+            Dispatched::Final => {
+                self.ring.stats.ops_completed += 1;
+                1
+            }
         }
     }
 
-    /// Registered groups, including those waiting to be unregistered.
-    pub fn buf_rings(&self) -> usize {
-        self.buf_rings.len() + self.retiring.len()
-    }
-
-    /// Counts the op `key` in (or out of) the users of the buffer group it selects from.
-    fn track_group(&mut self, key: OpKey, delta: i32) {
-        let Some(bgid) = self.ops.get_mut(key).and_then(|op| op.op.buf_group()) else {
+    pub(crate) fn apply_releases(&mut self) {
+        if self.releases.is_empty() {
             return;
-        };
-        if let Some(r) = self
-            .buf_rings
-            .iter()
-            .chain(&self.retiring)
-            .find(|r| r.bgid() == bgid)
-        {
-            r.add_user(delta);
+        }
+        let submitter = self.ring.uring.submitter();
+        for (first, n, memory) in self.releases.take() {
+            self.fixed.unregister_buffers(&submitter, first, n);
+            // The slots are empty: the memory may go (the kernel unpins it once the last
+            // request using it completed, and none is in flight).
+            drop(memory);
         }
     }
 
-    fn retire(&mut self) {
-        let submitter = self.ring.submitter();
-        self.retiring.retain(|r| {
-            if r.users() > 0 {
-                return true;
-            }
-            if let Err(e) = submitter.unregister_buf_ring(r.bgid()) {
-                // Nothing uses it; the ring's close frees the kernel side anyway.
-                eprintln!("boros: unregistering buffer group {} failed: {e}", r.bgid());
-            }
-            r.set_unregistered();
-            false
-        });
+    fn check_alive(&self) -> io::Result<()> {
+        match self.dead {
+            Some(errno) => Err(io::Error::from_raw_os_error(errno)),
+            None => Ok(()),
+        }
     }
 
-    fn entry_for(&mut self, key: OpKey, flags: squeue::Flags) -> squeue::Entry {
-        let op = self.ops.get_mut(key).expect("just inserted");
-        op.op.entry().flags(flags).user_data(key.as_u64())
+    fn enter(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<usize> {
+        self.check_alive()?;
+        let n = self.ring.enter(min_complete, timeout)?;
+        if !self.ring.has_unsubmitted() {
+            self.ops.all_submitted();
+        }
+        Ok(n)
     }
 
     fn check_supported(&self, entry: &squeue::Entry) -> Result<(), PushError> {
@@ -659,7 +459,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
         }
         let (op, since) = crate::probe::info(code)
             .map(|i| (i.name, i.since))
-            .unwrap_or(("unknown", crate::KernelVersion::new(99, 0, 0)));
+            .unwrap_or(("unknown", KernelVersion::new(99, 0, 0)));
         Err(PushError::Unsupported {
             op,
             since,
@@ -667,108 +467,38 @@ impl<O: ?Sized + OpCode> Driver<O> {
         })
     }
 
-    fn push_entries(&mut self, entries: &[squeue::Entry]) -> Result<(), PushError> {
-        let capacity = self.ring.submission().capacity();
-        assert!(
-            entries.len() <= capacity,
-            "chain longer than the submission queue"
-        );
-        if capacity - self.ring.submission().len() < entries.len() {
+    /// Places entries in the SQ whole, submitting what is queued first when they do not fit.
+    fn push_entries(&mut self, entries: &[squeue::Entry], ops: u64) -> Result<(), PushError> {
+        if self.ring.room() < entries.len() {
             self.submit().map_err(PushError::Submit)?;
         }
         // SAFETY: every entry points only into memory owned by an op in `self.ops` (the
         // `OpCode` contract), and the driver keeps those ops, unmoved, until their final CQE.
-        unsafe { self.ring.submission().push_multiple(entries) }
-            .map_err(|_| PushError::Submit(io::Error::from_raw_os_error(libc::EBUSY)))
+        unsafe { self.ring.push(entries, ops) }
     }
-
-    /// One `io_uring_enter(GETEVENTS)`, submitting whatever is queued, retried on EINTR; on
-    /// EBUSY/EAGAIN (CQ full) the CQ is moved aside into the backlog and the enter retried.
-    fn enter(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<usize> {
-        loop {
-            let to_submit = self.ring.submission().len() as u32;
-            self.stats.enter_calls += 1;
-            let result = match timeout {
-                None => {
-                    // SAFETY: no extended argument is passed; `to_submit` is what we queued.
-                    unsafe {
-                        self.ring.submitter().enter::<libc::sigset_t>(
-                            to_submit,
-                            min_complete,
-                            io_uring::EnterFlags::GETEVENTS.bits(),
-                            None,
-                        )
-                    }
-                }
-                Some(t) => {
-                    let ts = types::Timespec::from(t);
-                    let args = types::SubmitArgs::new().timespec(&ts);
-                    self.ring
-                        .submitter()
-                        .submit_with_args(min_complete.max(1) as usize, &args)
-                }
-            };
-            match result {
-                Ok(n) => {
-                    if to_submit > 0 {
-                        self.stats.batches += 1;
-                        self.stats.ops_submitted += self.queued_ops;
-                        self.queued_ops = 0;
-                    }
-                    return Ok(n);
-                }
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(e) if e.raw_os_error() == Some(libc::ETIME) => return Ok(0),
-                Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EAGAIN)) => {
-                    if self.move_cq_to_backlog() == 0 {
-                        return Err(e);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn move_cq_to_backlog(&mut self) -> usize {
-        let mut cq = self.ring.completion();
-        let before = self.backlog.len();
-        for e in &mut cq {
-            self.backlog.push_back(RawCqe {
-                user_data: e.user_data(),
-                result: e.result(),
-                flags: e.flags(),
-            });
-        }
-        self.backlog.len() - before
-    }
-}
-
-/// The `(group, buffer id)` a CQE carries, if the kernel picked a provided buffer for it.
-fn buffer_of<O: ?Sized + OpCode>(op: &O, flags: u32) -> Option<(u16, u16)> {
-    let bid = cqueue::buffer_select(flags)?;
-    Some((op.buf_group()?, bid))
 }
 
 impl<O: ?Sized + OpCode> Drop for Driver<O> {
     /// The kernel may write into memory owned by in-flight ops until their final CQE, so the
     /// order is: cancel everything, wait for every final CQE, and only then let the ops (and
     /// their buffers) drop; the ring's fd is closed after that, with the fields.
-    /// If waiting fails (say, we are not on the ring's thread), the ops are leaked instead of
-    /// freed: a leak is safe, a kernel write into freed memory is not.
+    /// If waiting fails (say, we are not on the ring's thread, or the ring died), the ops are
+    /// leaked instead of freed: a leak is safe, a kernel write into freed memory is not.
     fn drop(&mut self) {
         let mut rounds = 0u32;
-        while self.ops.len() > 0 {
+        while self.ops.len() > 0 && self.dead.is_none() {
             if rounds % 10 == 0 && self.cancel_all().is_err() {
                 break;
             }
             rounds += 1;
-            if self.wait(1, Some(Duration::from_millis(100))).is_err() || self.reap(|_| {}).is_err()
+            if self.wait(1, Some(Duration::from_millis(100))).is_err()
+                || self.reap(|_, _| {}).is_err()
             {
                 break;
             }
         }
         if self.ops.len() > 0 {
-            mem::forget(mem::replace(&mut self.ops, Slab::new()));
+            self.ops.leak();
         }
     }
 }

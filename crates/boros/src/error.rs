@@ -1,6 +1,6 @@
 //! Errors: ring setup, refused pushes, and the one mapping from a CQE result to `io::Result`.
 
-use crate::KernelVersion;
+use crate::kernel::KernelVersion;
 use std::{fmt, io};
 
 /// Maps a CQE's `res` to a result: negative values are `-errno`.
@@ -120,5 +120,18 @@ impl From<PushError> for io::Error {
             PushError::Submit(e) => e,
             e @ PushError::Unsupported { .. } => io::Error::new(io::ErrorKind::Unsupported, e),
         }
+    }
+}
+
+/// So `Runtime::new()?` (and `Driver::new()?`) work in a function returning `io::Result`:
+/// the kind follows the errno (`PermissionDenied` for a seccomp refusal...), `Unsupported`
+/// for a kernel too old; the message is the `SetupError`'s, which names the cause.
+impl From<SetupError> for io::Error {
+    fn from(e: SetupError) -> io::Error {
+        let kind = match e.raw_os_error() {
+            Some(errno) => io::Error::from_raw_os_error(errno).kind(),
+            None => io::ErrorKind::Unsupported,
+        };
+        io::Error::new(kind, e)
     }
 }

@@ -3,20 +3,22 @@
 //! Both tables are registered **sparse** on first use (`IORING_REGISTER_BUFFERS2` /
 //! `IORING_REGISTER_FILES2` with `IORING_RSRC_REGISTER_SPARSE`), then filled slot by slot, so
 //! that several users on one ring (pools, direct opens) share them without re-registering.
-//! Slots are handed out by the driver; the kernel never picks one itself, so a slot number is
+//! Slots are handed out here; the kernel never picks one itself, so a slot number is
 //! known before the SQE that fills it is queued — which is what lets an open, a read and a
 //! close on the same direct descriptor be linked and submitted together.
 //!
 //! Memory rules (see docs/buffers.md):
-//! - a registered buffer's pages are pinned by the kernel from [`Driver::register_buffers`]
-//!   until both [`Driver::unregister_buffers`] was called and no request using them is in
+//! - a registered buffer's pages are pinned by the kernel from `Driver::register_buffers`
+//!   until both `Driver::unregister_buffers` was called and no request using them is in
 //!   flight; the memory behind them must stay mapped as long as any op may use it (ops own a
 //!   handle on it), and must not be handed to anything else before it is unregistered;
 //! - registering counts against `RLIMIT_MEMLOCK` (unless the process has `CAP_IPC_LOCK`) and
 //!   the memory cgroup: it fails with `ENOMEM` when over, and callers fall back to plain memory.
 
-use crate::Driver;
+use io_uring::Submitter;
+use std::cell::RefCell;
 use std::io;
+use std::rc::Rc;
 
 /// Slots in the sparse buffer table (the kernel's maximum is 16384).
 pub const BUFFER_TABLE_SLOTS: u32 = 4096;
@@ -77,6 +79,47 @@ impl Slots {
     }
 }
 
+/// Registered-buffer ranges to empty, queued from places that cannot borrow the driver (the
+/// drop of a pool during a reap, say). The driver empties them (and frees their slots for
+/// new registrations) before its next push, registration, submit or reap; until then the
+/// slots stay allocated, so no other memory can take them. Get one with
+/// `Driver::releases`; clones share the queue.
+#[derive(Clone, Default)]
+pub struct Releases(Rc<RefCell<Vec<Release>>>);
+
+/// One queued emptying: `n` slots from `first`, and what keeps their memory until it is done.
+pub(crate) type Release = (u16, usize, Option<Box<dyn std::any::Any>>);
+
+impl std::fmt::Debug for Releases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Releases({} queued)", self.0.borrow().len())
+    }
+}
+
+impl Releases {
+    /// Queues the emptying of `n` buffer slots from `first` (as `Driver::unregister_buffers`).
+    /// The caller keeps the memory mapped until no op uses it; the kernel unpins the pages
+    /// once the slots are emptied and the last request using them completed.
+    pub fn unregister_buffers(&self, first: u16, n: usize) {
+        self.0.borrow_mut().push((first, n, None));
+    }
+
+    /// As [`unregister_buffers`](Self::unregister_buffers), handing over `memory` (what the
+    /// slots point into): the driver drops it once the slots are emptied, so the memory
+    /// outlives its registration as [`Driver::register_buffers`](crate::Driver::register_buffers) requires.
+    pub fn release_buffers(&self, first: u16, n: usize, memory: impl std::any::Any) {
+        self.0.borrow_mut().push((first, n, Some(Box::new(memory))));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    pub(crate) fn take(&self) -> Vec<Release> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
 /// The state of one table: not registered yet, registered with its slot allocator, or refused.
 #[derive(Debug, Default)]
 pub(crate) enum Table {
@@ -130,19 +173,15 @@ impl RegisterError {
     }
 }
 
-impl<O: ?Sized + crate::op::OpCode> Driver<O> {
-    fn buffer_slots(&mut self) -> Result<&mut Slots, RegisterError> {
-        if let Table::Unregistered = self.fixed.buffers {
-            self.fixed.buffers = match self
-                .ring
-                .submitter()
-                .register_buffers_sparse(BUFFER_TABLE_SLOTS)
-            {
+impl Tables {
+    fn buffer_slots(&mut self, submitter: &Submitter<'_>) -> Result<&mut Slots, RegisterError> {
+        if let Table::Unregistered = self.buffers {
+            self.buffers = match submitter.register_buffers_sparse(BUFFER_TABLE_SLOTS) {
                 Ok(()) => Table::Ready(Slots::new(BUFFER_TABLE_SLOTS as usize)),
                 Err(e) => Table::Refused(e.raw_os_error().unwrap_or(libc::EINVAL)),
             };
         }
-        match &mut self.fixed.buffers {
+        match &mut self.buffers {
             Table::Ready(s) => Ok(s),
             Table::Refused(errno) => {
                 Err(RegisterError::Kernel(io::Error::from_raw_os_error(*errno)))
@@ -159,10 +198,14 @@ impl<O: ?Sized + crate::op::OpCode> Driver<O> {
     /// Every iovec must describe memory that stays mapped (and is not handed to anything
     /// else) until [`unregister_buffers`](Self::unregister_buffers) was called for it and every
     /// op that used it has completed.
-    pub unsafe fn register_buffers(&mut self, bufs: &[libc::iovec]) -> Result<u16, RegisterError> {
+    pub(crate) unsafe fn register_buffers(
+        &mut self,
+        submitter: &Submitter<'_>,
+        bufs: &[libc::iovec],
+    ) -> Result<u16, RegisterError> {
         let n = bufs.len();
         let start = self
-            .buffer_slots()?
+            .buffer_slots(submitter)?
             .alloc(n)
             .ok_or(RegisterError::TableFull {
                 slots: BUFFER_TABLE_SLOTS,
@@ -172,15 +215,15 @@ impl<O: ?Sized + crate::op::OpCode> Driver<O> {
         for (i, iov) in bufs.iter().enumerate() {
             // SAFETY: the caller keeps the memory valid as required; one iovec, no tags.
             let r = unsafe {
-                self.ring.submitter().register_buffers_update(
+                submitter.register_buffers_update(
                     (start + i) as u32,
                     std::slice::from_ref(iov),
                     None,
                 )
             };
             if let Err(e) = r {
-                self.clear_buffer_slots(start, i);
-                if let Table::Ready(s) = &mut self.fixed.buffers {
+                Self::clear_buffer_slots(submitter, start, i);
+                if let Table::Ready(s) = &mut self.buffers {
                     s.release(start, n);
                 }
                 return Err(RegisterError::Kernel(e));
@@ -189,7 +232,7 @@ impl<O: ?Sized + crate::op::OpCode> Driver<O> {
         Ok(start as u16)
     }
 
-    fn clear_buffer_slots(&mut self, start: usize, n: usize) {
+    fn clear_buffer_slots(submitter: &Submitter<'_>, start: usize, n: usize) {
         let empty = vec![
             libc::iovec {
                 iov_base: std::ptr::null_mut(),
@@ -200,26 +243,22 @@ impl<O: ?Sized + crate::op::OpCode> Driver<O> {
         if n > 0 {
             // SAFETY: empty iovecs register nothing; the kernel drops its page references once
             // requests still using the old buffers complete.
-            let _ = unsafe {
-                self.ring
-                    .submitter()
-                    .register_buffers_update(start as u32, &empty, None)
-            };
+            let _ = unsafe { submitter.register_buffers_update(start as u32, &empty, None) };
         }
     }
 
     /// Empties `n` buffer slots from `first` (registered by [`register_buffers`](Self::register_buffers))
     /// and makes them available again. The kernel unpins the pages once the last request
     /// using them completes; the caller must keep the memory mapped until then.
-    pub fn unregister_buffers(&mut self, first: u16, n: usize) {
-        self.clear_buffer_slots(first as usize, n);
-        if let Table::Ready(s) = &mut self.fixed.buffers {
+    pub(crate) fn unregister_buffers(&mut self, submitter: &Submitter<'_>, first: u16, n: usize) {
+        Self::clear_buffer_slots(submitter, first as usize, n);
+        if let Table::Ready(s) = &mut self.buffers {
             s.release(first as usize, n);
         }
     }
 
-    fn file_slots(&mut self) -> Result<&mut Slots, RegisterError> {
-        if let Table::Unregistered = self.fixed.files {
+    fn file_slots(&mut self, submitter: &Submitter<'_>) -> Result<&mut Slots, RegisterError> {
+        if let Table::Unregistered = self.files {
             let mut lim = libc::rlimit {
                 rlim_cur: 0,
                 rlim_max: 0,
@@ -230,12 +269,12 @@ impl<O: ?Sized + crate::op::OpCode> Driver<O> {
             } else {
                 64
             };
-            self.fixed.files = match self.ring.submitter().register_files_sparse(nofile) {
+            self.files = match submitter.register_files_sparse(nofile) {
                 Ok(()) => Table::Ready(Slots::new(nofile as usize)),
                 Err(e) => Table::Refused(e.raw_os_error().unwrap_or(libc::EINVAL)),
             };
         }
-        match &mut self.fixed.files {
+        match &mut self.files {
             Table::Ready(s) => Ok(s),
             Table::Refused(errno) => {
                 Err(RegisterError::Kernel(io::Error::from_raw_os_error(*errno)))
@@ -247,14 +286,14 @@ impl<O: ?Sized + crate::op::OpCode> Driver<O> {
     /// A free slot of the ring's file table (registered sparse on first use), for an
     /// [`OpenAt::direct`](crate::op::OpenAt::direct) open. `None` when the table is full or the
     /// kernel refused the table: open a plain descriptor instead.
-    pub fn alloc_file_slot(&mut self) -> Option<u32> {
-        self.file_slots().ok()?.alloc(1).map(|s| s as u32)
+    pub(crate) fn alloc_file_slot(&mut self, submitter: &Submitter<'_>) -> Option<u32> {
+        self.file_slots(submitter).ok()?.alloc(1).map(|s| s as u32)
     }
 
     /// Returns a file slot to the allocator. Call it once the slot is empty: after the direct
     /// close of its file completed, or after the direct open into it failed.
-    pub fn free_file_slot(&mut self, slot: u32) {
-        if let Table::Ready(s) = &mut self.fixed.files {
+    pub(crate) fn free_file_slot(&mut self, slot: u32) {
+        if let Table::Ready(s) = &mut self.files {
             if (slot as usize) < s.used.len() {
                 s.release(slot as usize, 1);
             }
@@ -262,8 +301,8 @@ impl<O: ?Sized + crate::op::OpCode> Driver<O> {
     }
 
     /// Slots of the file table: `(size, free)`, or `None` before its first use or when refused.
-    pub fn file_table(&self) -> Option<(usize, usize)> {
-        match &self.fixed.files {
+    pub(crate) fn file_table(&self) -> Option<(usize, usize)> {
+        match &self.files {
             Table::Ready(s) => Some((s.used.len(), s.free)),
             _ => None,
         }

@@ -9,18 +9,18 @@
 //! can drive it directly:
 //!
 //! ```no_run
-//! use boros::{op, Driver};
+//! use boros::{completions, op, Driver};
 //! use std::os::fd::AsRawFd;
 //!
 //! let file = std::fs::File::open("/etc/hostname")?;
 //! let mut driver = Driver::new()?;
 //! driver.push(Box::new(op::Read::new(file.as_raw_fd(), Vec::with_capacity(4096), 0)), 1)?;
 //! driver.wait(1, None)?;
-//! driver.reap(|mut c| {
+//! driver.reap(completions(|mut c| {
 //!     let n = c.result().expect("read failed");
 //!     let buf = c.take_op::<op::Read<Vec<u8>>>().unwrap().into_buf(n);
 //!     println!("{}", String::from_utf8_lossy(&buf));
-//! })?;
+//! }))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -29,6 +29,15 @@
 //! (buffer ownership), [`bufring`] (provided buffer rings), [`fixed`] (registered buffers
 //! and files), [`net`] (socket addresses, the plain socket system calls, what the kernel
 //! can do with sockets on the ring) and [`Driver`] (push, submit, reap).
+//!
+//! ## Layers
+//! Each module uses only modules below it (`node scripts/check-cycles.mjs` checks it), and
+//! nothing but this file names the crate root:
+//! - `kernel`, `buf`, `slab`: no other module;
+//! - `error`, `probe` (kernel); `bufring` (buf); `fixed`; `setup` (error, kernel, probe);
+//! - `net` (kernel, setup); `op` (buf, bufring, net); `ring` (error);
+//! - `cqe` (bufring, error, op, slab); `groups` (bufring); `inflight` (cqe, groups, op, ring, slab);
+//! - `driver`: all of them; `resources` (registration calls on the driver): above it.
 //!
 //! ## Sockets
 //! TCP, UDP and Unix sockets run on the ring: [`op::Socket`], [`op::Bind`]/[`op::Listen`]
@@ -46,23 +55,30 @@
 
 pub mod buf;
 pub mod bufring;
+mod cqe;
 mod driver;
 pub mod error;
 pub mod fixed;
+mod groups;
+mod inflight;
 pub mod kernel;
 pub mod net;
 pub mod op;
 pub mod probe;
+mod resources;
+mod ring;
 pub mod setup;
-mod slab;
+pub mod slab;
 
 pub use bufring::{BufRing, Lease};
-pub use driver::{Completion, Cqe, Driver, OpRef, Stats, CANCEL_TAG};
+pub use cqe::{completions, Completion, Cqe, OpRef, CANCEL_TAG};
+pub use driver::Driver;
 pub use error::{PushError, SetupError};
-pub use fixed::RegisterError;
+pub use fixed::{RegisterError, Releases};
 /// The `io-uring` crate boros builds on, for implementing [`op::OpCode`] outside this crate.
 pub use io_uring;
 pub use kernel::KernelVersion;
 pub use net::SockAddr;
+pub use ring::{fail_next_enter, Stats};
 pub use setup::{Config, RingInfo, TaskRun};
 pub use slab::OpKey;

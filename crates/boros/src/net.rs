@@ -40,7 +40,8 @@
 //! cancelled too late may still fill a provided buffer: **lease it and drop the lease** (that
 //! recycles it) even if the data is unwanted, or the buffer is lost to the group.
 
-use crate::Driver;
+use crate::kernel::KernelVersion;
+use crate::setup::RingInfo;
 use std::ffi::OsStr;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -393,14 +394,13 @@ pub fn peer_addr(fd: RawFd) -> io::Result<SockAddr> {
 /// Whether this kernel runs `setsockopt`/`getsockopt` as `IORING_OP_URING_CMD` commands
 /// (`SOCKET_URING_OP_SETSOCKOPT`/`GETSOCKOPT`, Linux 6.7). Without them, use the system
 /// calls [`setsockopt`]/[`getsockopt`].
-pub fn sockopt_cmds<O: ?Sized + crate::op::OpCode>(driver: &Driver<O>) -> bool {
-    let info = driver.info();
-    info.kernel_version >= crate::KernelVersion::new(6, 7, 0)
+pub fn sockopt_cmds(info: &RingInfo) -> bool {
+    info.kernel_version >= KernelVersion::new(6, 7, 0)
         && info.support.has(io_uring::opcode::UringCmd16::CODE)
 }
 
 /// Whether this ring takes recv bundles (`IORING_RECVSEND_BUNDLE`, Linux 6.10): the kernel
 /// says so at setup with `IORING_FEAT_RECVSEND_BUNDLE`, which is how liburing probes it.
-pub fn recv_bundles<O: ?Sized + crate::op::OpCode>(driver: &Driver<O>) -> bool {
-    driver.ring.params().is_feature_recvsend_bundle()
+pub fn recv_bundles(info: &RingInfo) -> bool {
+    info.recv_bundles
 }

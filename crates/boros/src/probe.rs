@@ -3,7 +3,7 @@
 //! The ring is probed once at setup (`IORING_REGISTER_PROBE`). A probe says an opcode exists,
 //! not that every flag of it works: flags are checked by trying them where it matters.
 
-use crate::KernelVersion;
+use crate::kernel::KernelVersion;
 use io_uring::opcode;
 
 /// One io_uring operation boros uses: its name, opcode and the kernel that added it.

@@ -1,7 +1,9 @@
 //! Ring setup: the flags boros insists on, the ones it takes where the kernel has them,
 //! and a diagnosis when the kernel says no.
 
-use crate::{error::SetupError, kernel, probe::Support, KernelVersion};
+use crate::error::SetupError;
+use crate::kernel::{self, KernelVersion};
+use crate::probe::Support;
 use io_uring::IoUring;
 use std::io;
 
@@ -16,8 +18,6 @@ pub struct Config {
     /// kernel async worker backend this ring shares (`IORING_SETUP_ATTACH_WQ`), for several
     /// rings of one program (one per thread). That ring must stay open while this one is set up.
     pub attach_wq: Option<std::os::fd::RawFd>,
-    /// When the kernel runs completion work (see [`TaskRun`]).
-    pub task_run: TaskRun,
 }
 
 impl Default for Config {
@@ -26,7 +26,6 @@ impl Default for Config {
             sq_entries: 4096,
             cq_entries: 8192,
             attach_wq: None,
-            task_run: TaskRun::Defer,
         }
     }
 }
@@ -66,6 +65,8 @@ pub struct RingInfo {
     pub shrunk: Option<String>,
     /// Opcodes this kernel has.
     pub support: Support,
+    /// Whether the ring takes recv bundles (`IORING_FEAT_RECVSEND_BUNDLE`, Linux 6.10).
+    pub recv_bundles: bool,
 }
 
 /// The smallest submission queue a ring is retried with when locked memory is short.
@@ -81,7 +82,7 @@ const REQUIRED: &[&str] = &[
     "CQSIZE",
 ];
 
-pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> {
+pub(crate) fn build(config: &Config, task_run: TaskRun) -> Result<(IoUring, RingInfo), SetupError> {
     let release = kernel::release();
     let running = KernelVersion::parse(&release).unwrap_or(KernelVersion::new(0, 0, 0));
     if running < KernelVersion::MINIMUM {
@@ -97,7 +98,7 @@ pub(crate) fn build(config: &Config) -> Result<(IoUring, RingInfo), SetupError> 
     // such processes still get io_uring, with the reason in `RingInfo::shrunk`.
     let (mut sq, mut cq) = (asked_sq, asked_cq);
     loop {
-        match build_sized(config, &release, running, sq, cq) {
+        match build_sized(config, task_run, &release, running, sq, cq) {
             Err(e) if e.raw_os_error() == Some(libc::ENOMEM) && sq / 2 >= MIN_SQ_ENTRIES => {
                 sq /= 2;
                 cq = (cq / 2).max(sq * 2);
@@ -137,6 +138,7 @@ pub fn memlock_limit() -> String {
 
 fn build_sized(
     config: &Config,
+    task_run: TaskRun,
     release: &str,
     running: KernelVersion,
     sq: u32,
@@ -152,7 +154,7 @@ fn build_sized(
     for no_sqarray in attempts {
         let mut b = IoUring::builder();
         b.setup_single_issuer();
-        match config.task_run {
+        match task_run {
             TaskRun::Defer => b.setup_defer_taskrun(),
             TaskRun::Coop => b.setup_coop_taskrun(),
         };
@@ -171,7 +173,7 @@ fn build_sized(
                 let mut flags: Vec<&'static str> = REQUIRED.to_vec();
                 flags.insert(
                     1,
-                    match config.task_run {
+                    match task_run {
                         TaskRun::Defer => "DEFER_TASKRUN",
                         TaskRun::Coop => "COOP_TASKRUN",
                     },
@@ -192,6 +194,7 @@ fn build_sized(
                     cq_entries: ring.params().cq_entries(),
                     shrunk: None,
                     support: Support::from_probe(&probe),
+                    recv_bundles: ring.params().is_feature_recvsend_bundle(),
                 };
                 return Ok((ring, info));
             }
@@ -248,12 +251,4 @@ pub fn seccomp_filtered() -> bool {
                 .any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2'))
         })
         .unwrap_or(false)
-}
-
-impl<O: ?Sized + crate::op::OpCode> crate::Driver<O> {
-    /// The ring's own descriptor, for [`Config::attach_wq`] of another ring.
-    pub fn ring_fd(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
-        self.ring.as_raw_fd()
-    }
 }

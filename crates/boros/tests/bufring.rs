@@ -45,7 +45,7 @@ fn pump(
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut finals = Vec::new();
     loop {
-        d.reap(|c| {
+        d.reap(boros::completions(|c| {
             if let Some(lease) = ring.lease(&c) {
                 assert_eq!(lease.len(), c.result as usize);
                 data.extend_from_slice(&lease);
@@ -53,7 +53,7 @@ fn pump(
             if c.is_final() {
                 finals.push(c);
             }
-        })
+        }))
         .unwrap();
         if stop(&finals, data) {
             return finals;
@@ -137,14 +137,14 @@ fn exhausted_group_ends_with_enobufs_and_rearms() {
     let mut result = None;
     while result.is_none() {
         d.wait(1, Some(Duration::from_millis(50))).unwrap();
-        d.reap(|c| {
+        d.reap(boros::completions(|c| {
             if c.buffer_id().is_some() {
                 held.push((c.buffer_id().unwrap(), c.result));
             }
             if c.is_final() {
                 result = Some(c.result);
             }
-        })
+        }))
         .unwrap();
         assert!(Instant::now() < deadline);
     }
@@ -191,7 +191,7 @@ fn enobufs_then_recycle_and_rearm_loses_nothing() {
         while fin.is_none() {
             d.wait(1, Some(Duration::from_millis(50))).unwrap();
             let mut got = Vec::new();
-            d.reap(|c| got.push(c)).unwrap();
+            d.reap(boros::completions(|c| got.push(c))).unwrap();
             for c in got {
                 if let Some(l) = ring.lease(&c) {
                     chunks.push((l.bid(), c.result));
@@ -300,7 +300,7 @@ fn lease_refuses_foreign_and_double_use() {
     let deadline = Instant::now() + Duration::from_secs(5);
     while got.is_none() {
         d.wait(1, Some(Duration::from_millis(50))).unwrap();
-        d.reap(|c| got = Some(c)).unwrap();
+        d.reap(boros::completions(|c| got = Some(c))).unwrap();
         assert!(Instant::now() < deadline);
     }
     let c = got.unwrap();

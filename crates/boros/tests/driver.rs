@@ -51,7 +51,7 @@ fn collect(driver: &mut Driver, n: usize, limit: Duration) -> Vec<Completion> {
     let deadline = Instant::now() + limit;
     let mut out = Vec::new();
     loop {
-        driver.reap(|c| out.push(c)).unwrap();
+        driver.reap(boros::completions(|c| out.push(c))).unwrap();
         if out.len() >= n {
             return out;
         }
@@ -109,7 +109,6 @@ fn setup_flags_and_sizes() {
         sq_entries: 64,
         cq_entries: 8,
         attach_wq: None,
-        ..Config::default()
     })
     .unwrap();
     assert!(
@@ -131,7 +130,6 @@ fn thousand_reads_in_one_batch() {
         sq_entries: 1024,
         cq_entries: 2048,
         attach_wq: None,
-        ..Config::default()
     })
     .unwrap();
     assert!(driver.info().sq_entries >= N);
@@ -155,7 +153,7 @@ fn thousand_reads_in_one_batch() {
 
     assert_eq!(driver.submit().unwrap(), N as usize);
     let mut done = Vec::new();
-    driver.reap(|c| done.push(c)).unwrap();
+    driver.reap(boros::completions(|c| done.push(c))).unwrap();
     let after = driver.stats();
     assert!(
         after.enter_calls - before.enter_calls <= 3,
@@ -207,7 +205,9 @@ fn one_reap_runs_all_deferred_task_work() {
     // as deferred task work, which only an enter on this thread will run.
     std::thread::sleep(Duration::from_millis(300));
     let enters = driver.stats().enter_calls;
-    driver.reap(|c| early.push(c.token)).unwrap();
+    driver
+        .reap(boros::completions(|c| early.push(c.token)))
+        .unwrap();
     let used = driver.stats().enter_calls - enters;
     assert_eq!(
         early.len(),
@@ -234,7 +234,6 @@ fn cq_overflow_loses_nothing() {
         sq_entries: 8,
         cq_entries: 16,
         attach_wq: None,
-        ..Config::default()
     })
     .unwrap();
     assert_eq!(driver.info().sq_entries, 8);
@@ -260,7 +259,7 @@ fn cq_overflow_loses_nothing() {
     assert_eq!(driver.in_flight(), 0);
     // Nothing more comes.
     let mut extra = 0;
-    driver.reap(|_| extra += 1).unwrap();
+    driver.reap(boros::completions(|_| extra += 1)).unwrap();
     assert_eq!(extra, 0);
     assert_eq!(driver.stats().ops_completed, N as u64);
 }
@@ -273,7 +272,7 @@ fn cancel_blocked_pipe_read(flags: squeue::Flags) {
     driver.submit().unwrap();
     driver.wait(1, Some(Duration::from_millis(50))).unwrap();
     let mut early = 0;
-    driver.reap(|_| early += 1).unwrap();
+    driver.reap(boros::completions(|_| early += 1)).unwrap();
     assert_eq!(early, 0, "a read of an empty pipe must block");
 
     assert!(driver.cancel(key).unwrap());
@@ -292,7 +291,7 @@ fn cancel_blocked_pipe_read(flags: squeue::Flags) {
     // Exactly once: nothing else arrives, and the key is stale now.
     driver.wait(1, Some(Duration::from_millis(50))).unwrap();
     let mut more = 0;
-    driver.reap(|_| more += 1).unwrap();
+    driver.reap(boros::completions(|_| more += 1)).unwrap();
     assert_eq!(more, 0);
     assert!(
         !driver.cancel(key).unwrap(),
@@ -335,7 +334,7 @@ fn stale_key_cannot_reach_reused_slot() {
     );
     driver.wait(1, Some(Duration::from_millis(100))).unwrap();
     let mut seen = 0;
-    driver.reap(|_| seen += 1).unwrap();
+    driver.reap(boros::completions(|_| seen += 1)).unwrap();
     assert_eq!(seen, 0, "the new op must still be in flight");
     assert_eq!(driver.in_flight(), 1);
 

@@ -1,6 +1,6 @@
 //! Registered buffers and direct descriptors against the running kernel: no mocks.
 
-use boros::io_uring::{squeue, types::DestinationSlot};
+use boros::io_uring::squeue;
 use boros::{op, Completion, Driver};
 use std::ffi::CString;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ fn collect(driver: &mut Driver, n: usize) -> Vec<Completion> {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut out = Vec::new();
     loop {
-        driver.reap(|c| out.push(c)).unwrap();
+        driver.reap(boros::completions(|c| out.push(c))).unwrap();
         if out.len() >= n {
             out.sort_by_key(|c| c.token);
             return out;
@@ -54,20 +54,20 @@ fn read_fixed_and_write_fixed_use_registered_buffers() {
     let b0 = std::mem::take(&mut mem[0]);
     let b1 = std::mem::take(&mut mem[1]);
     driver
-        .push(Box::new(op::ReadFixed::new(fd, b0, first, 0)), 1)
+        .push(Box::new(op::Read::new(fd, b0, 0).fixed(first)), 1)
         .unwrap();
     driver
-        .push(Box::new(op::ReadFixed::new(fd, b1, first + 1, 4096)), 2)
+        .push(Box::new(op::Read::new(fd, b1, 4096).fixed(first + 1)), 2)
         .unwrap();
     let mut done = collect(&mut driver, 2);
     assert_eq!(done[0].result, 4096);
     assert_eq!(done[1].result, 4096);
     let b0 = done[0]
-        .take_op::<op::ReadFixed<Box<[u8]>>>()
+        .take_op::<op::Read<Box<[u8]>>>()
         .unwrap()
         .into_buf(4096);
     let b1 = done[1]
-        .take_op::<op::ReadFixed<Box<[u8]>>>()
+        .take_op::<op::Read<Box<[u8]>>>()
         .unwrap()
         .into_buf(4096);
     assert_eq!(&b0[..], &data[..4096]);
@@ -75,17 +75,17 @@ fn read_fixed_and_write_fixed_use_registered_buffers() {
     // A buffer outside the registered range is refused by the kernel (EFAULT), not written.
     let stray = vec![0u8; 4096].into_boxed_slice();
     driver
-        .push(Box::new(op::ReadFixed::new(fd, stray, first, 0)), 3)
+        .push(Box::new(op::Read::new(fd, stray, 0).fixed(first)), 3)
         .unwrap();
     assert_eq!(collect(&mut driver, 1)[0].result, -libc::EFAULT);
     // Write from the registered buffer 1 over the first block.
     driver
-        .push(Box::new(op::WriteFixed::new(fd, b1, first + 1, 0)), 4)
+        .push(Box::new(op::Write::new(fd, b1, 0).fixed(first + 1)), 4)
         .unwrap();
     let mut done = collect(&mut driver, 1);
     assert_eq!(done[0].result, 4096);
     let b1 = done[0]
-        .take_op::<op::WriteFixed<Box<[u8]>>>()
+        .take_op::<op::Write<Box<[u8]>>>()
         .unwrap()
         .into_buf();
     driver.unregister_buffers(first, 2);
@@ -104,8 +104,7 @@ fn read_fixed_and_write_fixed_use_registered_buffers() {
 }
 
 fn linked_read_file(driver: &mut Driver, path: &CString, slot: u32, token: u64) {
-    let open = op::OpenAt::new(path.clone(), libc::O_RDONLY, 0)
-        .direct(DestinationSlot::try_from_slot_target(slot).unwrap());
+    let open = op::OpenAt::new(path.clone(), libc::O_RDONLY, 0).direct(slot);
     let read = op::Read::new(op::Target::Fixed(slot), Vec::with_capacity(65536), 0);
     let close = op::Close::new(op::Target::Fixed(slot));
     driver
@@ -123,6 +122,8 @@ fn open_read_close_linked_on_a_direct_descriptor() {
     let cpath = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     let mut driver = Driver::new().unwrap();
     let slot = driver.alloc_file_slot().expect("sparse file table");
+    let (size, all_free) = driver.file_table().unwrap();
+    assert_eq!(all_free, size - 1);
     linked_read_file(&mut driver, &cpath, slot, 10);
     let stats = driver.stats();
     let mut done = collect(&mut driver, 3);
@@ -136,7 +137,8 @@ fn open_read_close_linked_on_a_direct_descriptor() {
     assert_eq!(done[2].result, 0);
     let buf = done[1].take_op::<op::Read<Vec<u8>>>().unwrap().into_buf(25);
     assert_eq!(&buf[..], b"hello, direct descriptors");
-    driver.free_file_slot(slot);
+    // The close that emptied the slot freed it: nobody frees slots by hand.
+    assert_eq!(driver.file_table(), Some((size, size)));
 
     // ENOENT: the read and the close are cancelled, the slot stays empty and reusable.
     let missing = CString::new("/nonexistent/boros").unwrap();
@@ -146,7 +148,8 @@ fn open_read_close_linked_on_a_direct_descriptor() {
     assert_eq!(done[0].result, -libc::ENOENT);
     assert_eq!(done[1].result, -libc::ECANCELED);
     assert_eq!(done[2].result, -libc::ECANCELED);
-    driver.free_file_slot(slot);
+    // The open that failed to fill the slot freed it (the cancelled close did not, again).
+    assert_eq!(driver.file_table(), Some((size, size)));
 
     // EISDIR on the read: the hard link still closes the direct descriptor.
     let dir = CString::new(std::env::temp_dir().as_os_str().as_encoded_bytes()).unwrap();
@@ -156,7 +159,7 @@ fn open_read_close_linked_on_a_direct_descriptor() {
     assert_eq!(done[0].result, 0);
     assert_eq!(done[1].result, -libc::EISDIR);
     assert_eq!(done[2].result, 0, "the close ran after the failed read");
-    driver.free_file_slot(slot);
+    assert_eq!(driver.file_table(), Some((size, size)));
     let _ = std::fs::remove_file(path);
 }
 

@@ -44,10 +44,10 @@ fn run(driver: &mut Driver, op: Box<dyn op::OpCode>) -> i32 {
     for _ in 0..200 {
         driver.wait(1, Some(Duration::from_millis(50))).unwrap();
         driver
-            .reap(|c| {
+            .reap(boros::completions(|c| {
                 assert_eq!(c.token, 7);
                 out = Some(c.result);
-            })
+            }))
             .unwrap();
         if let Some(r) = out {
             return r;

@@ -8,7 +8,6 @@ use crate::args::{self, cstring};
 use crate::js::{self, codes, JsBuf, Result};
 use crate::ops::{CloseFixed, OpenFixed, Plain, ReadCopy, StatOut};
 use crate::runtime;
-use boros::io_uring::types::DestinationSlot;
 use boros::op::{self, Target};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -57,7 +56,8 @@ pub fn read(
 }
 
 /// Queues a write of `buffer[offset..offset+length]` at `position` (-1: the current position).
-/// The buffer is held (not copied) until the write completes.
+/// The buffer is held (not copied) until the write completes. `punt`: submit it with
+/// `IOSQE_ASYNC` (straight to an io-wq worker, skipping the non-blocking attempt).
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn write(
@@ -69,12 +69,13 @@ pub fn write(
     length: u32,
     position: i64,
     token: u32,
+    punt: Option<bool>,
 ) -> Result<f64> {
     let file = args::file(file_kind, file)?;
     let pos = args::position(position)?;
     let source = pin_range(&env, &buffer, offset, length)?;
     let op = op::Write::new(file, source, pos).range(offset as usize, length);
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue_punted(Plain::new(op, token), punt == Some(true)))
 }
 
 /// Queues `pwritev` of `buffers` at `position` (-1: the current position). Each buffer is held
@@ -117,12 +118,8 @@ pub fn open_fixed(path: String, flags: i32, mode: u32, token: u32) -> Result<f64
             rt.settle_now(token, -libc::ENFILE);
             return Ok(-1.0);
         };
-        let dest = DestinationSlot::try_from_slot_target(slot)
-            .map_err(|_| js::error(codes::OUT_OF_RANGE, "bad file slot"));
-        let queued = dest.and_then(|d| {
-            let op = op::OpenAt::new(path, flags, mode).direct(d);
-            rt.queue(OpenFixed::new(op, slot, token))
-        });
+        let op = op::OpenAt::new(path, flags, mode).direct(slot);
+        let queued = rt.queue(OpenFixed::new(op, slot, token));
         if queued.is_err() {
             rt.driver.free_file_slot(slot);
         }
@@ -135,7 +132,11 @@ pub fn open_fixed(path: String, flags: i32, mode: u32, token: u32) -> Result<f64
 pub fn close(file_kind: u32, file: u32, token: u32) -> Result<f64> {
     let file = args::file(file_kind, file)?;
     runtime::with(|rt| match file {
-        Target::Fd(fd) => rt.queue(Plain::new(op::Close::new(fd), token)),
+        Target::Fd(fd) => {
+            // Even a failed close releases the number: it is no longer ours to close.
+            crate::fds::disown(fd);
+            rt.queue(Plain::new(op::Close::new(fd), token))
+        }
         Target::Fixed(slot) => rt.queue(CloseFixed::new(slot, Some(token))),
     })
 }
@@ -224,6 +225,19 @@ pub fn statx(
 #[napi]
 pub fn install_fd(slot: u32, token: u32) -> Result<f64> {
     runtime::with(|rt| rt.queue(Plain::new(op::FixedFdInstall::new(slot), token)))
+}
+
+/// Descriptor `fd` (a `FileHandle`'s, opened on the ring) is owned by this thread's boros
+/// objects: closed at the env's teardown if boros has not closed it by then (see fds.rs).
+#[napi]
+pub fn own_fd(fd: i32) {
+    crate::fds::own(fd);
+}
+
+/// How many descriptors this thread's boros objects own (see fds.rs; for tests).
+#[napi]
+pub fn owned_fds() -> u32 {
+    crate::fds::count() as u32
 }
 
 /// Queues a no-op (completes with 0): a round trip through the ring.

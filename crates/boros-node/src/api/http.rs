@@ -25,6 +25,8 @@ pub struct HttpLimits {
     pub high_water_mark: u32,
     /// The methods accepted (node's `http.METHODS`).
     pub methods: Vec<String>,
+    /// A tab after a `Content-Length`'s digits is taken (the running Node's llhttp 9.4+).
+    pub content_length_tab: bool,
 }
 
 thread_local! {
@@ -54,6 +56,7 @@ pub fn http_listen(fd: i32, stream: u32, limits: HttpLimits) -> Result<u32> {
         max_requests: limits.max_requests_per_socket,
         hwm: limits.high_water_mark as usize,
         methods: limits.methods,
+        content_length_tab: limits.content_length_tab,
     };
     runtime::with(|rt| {
         let srv = http::add_server(stream, fd, l);
@@ -69,7 +72,10 @@ unsafe fn latin1(env: sys::napi_env, v: sys::napi_value, out: &mut Vec<u8>) -> R
     // SAFETY: valid env/value for this call; a null buffer asks for the length.
     let st = unsafe { sys::napi_get_value_string_latin1(env, v, ptr::null_mut(), 0, &mut len) };
     if st != sys::Status::napi_ok {
-        return Err(js::error(codes::INVALID_ARG_TYPE, "boros: expected a string"));
+        return Err(js::error(
+            codes::INVALID_ARG_TYPE,
+            "boros: expected a string",
+        ));
     }
     out.clear();
     out.reserve(len + 1);
@@ -84,7 +90,11 @@ unsafe fn latin1(env: sys::napi_env, v: sys::napi_value, out: &mut Vec<u8>) -> R
 
 /// A body: a string (UTF-8) copied into `out`, or an ArrayBufferView's bytes; None for
 /// undefined/null.
-unsafe fn body_bytes<'a>(env: sys::napi_env, v: sys::napi_value, out: &'a mut Vec<u8>) -> Result<Option<&'a [u8]>> {
+unsafe fn body_bytes(
+    env: sys::napi_env,
+    v: sys::napi_value,
+    out: &mut Vec<u8>,
+) -> Result<Option<&[u8]>> {
     let mut ty = 0;
     // SAFETY: valid env/value for this call.
     unsafe { sys::napi_typeof(env, v, &mut ty) };
@@ -142,7 +152,9 @@ pub fn http_respond(
         let headers = &h[(split + 2).min(h.len())..];
         http::with_server(srv, |s| {
             let cx = Ctx {
-                keep_alive_secs: (!s.limits.keep_alive.is_zero()).then(|| s.limits.keep_alive.as_secs()),
+                keep_alive_secs: (!s.limits.keep_alive.is_zero())
+                    .then_some(s.limits.keep_alive.as_secs()),
+                max_requests: s.limits.max_requests,
                 force_close: s.closing,
             };
             let hwm = s.limits.hwm;

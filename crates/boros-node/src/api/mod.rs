@@ -12,3 +12,4 @@ pub mod paths;
 pub mod pool;
 pub mod read_file;
 pub mod ring;
+pub mod wake;

@@ -9,35 +9,15 @@
 
 use crate::args::{self, cstring};
 use crate::js::{self, codes, JsBuf, Result};
-use crate::ops::{AcceptStream, Plain, RecvStream};
+use crate::ops::{AcceptStream, Plain, RecvOnce, RecvStream};
+use crate::recv_group;
 use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
 use boros::op;
-use boros::BufRing;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::ffi::OsStrExt;
-use std::rc::Rc;
-
-/// Buffers of the thread's shared receive group, and their size.
-const RECV_BUFFERS: u16 = 1024;
-const RECV_BUFFER_SIZE: u32 = 16 * 1024;
-
-thread_local! {
-    /// The provided-buffer group every connection of this thread receives into (registered on
-    /// the first receive). Buffers go back to the kernel in the reap that filled them.
-    static RECV_RING: RefCell<Option<Rc<BufRing>>> = const { RefCell::new(None) };
-}
-
-pub(crate) fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
-    let errno = e.raw_os_error().unwrap_or(libc::EIO);
-    js::error(
-        codes::SUBMIT_FAILED,
-        format!("{syscall} failed: {e} (errno {errno})"),
-    )
-}
 
 /// A system call's failure as `-errno` (what the façade turns into Node's error).
 fn errno(e: &std::io::Error) -> i32 {
@@ -137,7 +117,9 @@ fn listen_on(
         opts(fd).map_err(|e| (e, "setsockopt"))?;
         bnet::bind(fd, &addr).map_err(|e| (e, "bind"))?;
         bnet::listen(fd, backlog).map_err(|e| (e, "listen"))?;
-        Ok(sock.into_raw_fd())
+        let fd = sock.into_raw_fd();
+        crate::fds::own(fd);
+        Ok(fd)
     })();
     listening(r)
 }
@@ -221,7 +203,11 @@ pub fn stream_socket(family: u32) -> Result<i32> {
     };
     let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     Ok(match bnet::socket(domain, ty, 0) {
-        Ok(s) => s.into_raw_fd(),
+        Ok(s) => {
+            let fd = s.into_raw_fd();
+            crate::fds::own(fd);
+            fd
+        }
         Err(e) => errno(&e),
     })
 }
@@ -251,30 +237,14 @@ pub fn unix_connect(fd: i32, path: String, token: u32) -> Result<f64> {
     runtime::with(|rt| rt.queue(Plain::new(op::Connect::new(fd, addr), token)))
 }
 
-/// The thread's shared receive group (registered on first use; again after the ring
-/// unregistered it). Every receive of `boros/net` and of the HTTP engine takes buffers from it.
-pub(crate) fn recv_ring(driver: &mut boros::Driver<dyn crate::complete::NodeOp>) -> Result<Rc<BufRing>> {
-    RECV_RING.with(|r| -> Result<Rc<BufRing>> {
-        let mut r = r.borrow_mut();
-        if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
-            return Ok(Rc::clone(ring));
-        }
-        let ring = driver
-            .register_buf_ring(RECV_BUFFERS, RECV_BUFFER_SIZE)
-            .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))?;
-        *r = Some(Rc::clone(&ring));
-        Ok(ring)
-    })
-}
-
 /// Arms a multishot receive on connected socket `fd`: bytes, the end of the stream and errors
 /// are events of `stream`. Returns the op's key (cancel it to pause).
 #[napi]
 pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
-    runtime::with(|rt| {
-        let ring = recv_ring(&mut rt.driver)?;
-        rt.queue(RecvStream::new(fd, ring, stream))
+    runtime::with(|rt| match recv_group::shared(&mut rt.driver)? {
+        Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
+        None => rt.queue(RecvOnce::new(fd, stream)),
     })
 }
 
@@ -340,18 +310,27 @@ pub fn set_no_delay(fd: i32, on: bool) -> Result<i32> {
     )
 }
 
-/// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), as libuv's
-/// `uv_tcp_keepalive`; 0 or `-errno`.
+/// `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), then probes
+/// every `interval` seconds (default 1), `count` of them (default 10), as libuv's
+/// `uv_tcp_keepalive_ex`; 0 or `-errno`.
 #[napi]
-pub fn set_keep_alive(fd: i32, on: bool, delay: u32) -> Result<i32> {
+pub fn set_keep_alive(
+    fd: i32,
+    on: bool,
+    delay: u32,
+    interval: Option<u32>,
+    count: Option<u32>,
+) -> Result<i32> {
     let fd = args::fd(fd)?;
+    let clamp = |v: u32| v.min(i32::MAX as u32) as i32;
     let r = (|| {
         bnet::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on))?;
         if on && delay > 0 {
-            let d = delay.min(i32::MAX as u32) as i32;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, d)?;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1)?;
-            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 10)?;
+            let interval = interval.filter(|&v| v > 0).unwrap_or(1);
+            let count = count.filter(|&v| v > 0).unwrap_or(10);
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, clamp(delay))?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, clamp(interval))?;
+            bnet::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, clamp(count))?;
         }
         Ok::<_, std::io::Error>(())
     })();
@@ -378,4 +357,88 @@ pub fn set_linger_reset(fd: i32) -> Result<i32> {
         bnet::setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, bytes)
             .map_or_else(|e| errno(&e), |_| 0),
     )
+}
+
+/// The socket's address family (`AF_INET`, `AF_INET6`, ...), or `-errno`.
+fn family_of(fd: i32) -> i32 {
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            (&mut v as *mut i32).cast(),
+            &mut len,
+        )
+    };
+    if r < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        v
+    }
+}
+
+/// `setTypeOfService(tos)`: `IP_TOS` (and `IPV6_TCLASS` on an IPv6 socket); 0 or `-errno`.
+#[napi]
+pub fn set_type_of_service(fd: i32, tos: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let r = if family_of(fd) == libc::AF_INET6 {
+        bnet::setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tos)
+    } else {
+        bnet::setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_TOS, tos)
+    };
+    Ok(r.map_or_else(|e| errno(&e), |_| 0))
+}
+
+/// `getTypeOfService()`: the socket's `IP_TOS` (`IPV6_TCLASS` on IPv6), or `-errno`.
+#[napi]
+pub fn get_type_of_service(fd: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let (level, name) = if family_of(fd) == libc::AF_INET6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_TOS)
+    };
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut i32).cast(), &mut len) };
+    Ok(if r < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        v & 0xff
+    })
+}
+
+/// The socket type of `fd` (`SO_TYPE`: 1 stream, 2 datagram...), or `-errno` (`-ENOTSOCK` for
+/// a descriptor that is no socket): `new Socket({ fd })` checks what it adopts, as libuv's
+/// `uv_guess_handle` does.
+#[napi]
+pub fn socket_type(fd: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut v as *mut i32).cast(),
+            &mut len,
+        )
+    };
+    Ok(if r < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        v
+    })
 }

@@ -128,9 +128,11 @@ pub struct FdInfo {
     pub dio_mem_align: u32,
     /// `O_DIRECT` offset/length alignment (`stx_dio_offset_align`), 0 if unknown.
     pub dio_offset_align: u32,
+    /// Whether the file is a regular file (`S_IFREG`; false if unknown).
+    pub regular: bool,
 }
 
-/// Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and (for `O_DIRECT`) `statx`.
+/// Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and `statx` (type; alignment for `O_DIRECT`).
 /// Synchronous: these calls do not wait on a disk.
 #[napi]
 pub fn fd_info(fd: i32) -> FdInfo {
@@ -146,21 +148,16 @@ pub fn fd_info(fd: i32) -> FdInfo {
         (t, libc::fcntl(fd, libc::F_GETFL))
     };
     let o_direct = flags >= 0 && flags & libc::O_DIRECT != 0;
-    let (mut mem, mut off) = (0, 0);
-    if o_direct {
-        // SAFETY: as above.
-        unsafe {
-            let mut stx: libc::statx = std::mem::zeroed();
-            let empty = c"";
-            if libc::statx(
-                fd,
-                empty.as_ptr(),
-                libc::AT_EMPTY_PATH,
-                libc::STATX_DIOALIGN,
-                &mut stx,
-            ) == 0
-                && stx.stx_mask & libc::STATX_DIOALIGN != 0
-            {
+    let (mut mem, mut off, mut regular) = (0, 0, false);
+    let mask = libc::STATX_TYPE | if o_direct { libc::STATX_DIOALIGN } else { 0 };
+    // SAFETY: as above.
+    unsafe {
+        let mut stx: libc::statx = std::mem::zeroed();
+        let empty = c"";
+        if libc::statx(fd, empty.as_ptr(), libc::AT_EMPTY_PATH, mask, &mut stx) == 0 {
+            regular = stx.stx_mask & libc::STATX_TYPE != 0
+                && u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFREG;
+            if o_direct && stx.stx_mask & libc::STATX_DIOALIGN != 0 {
                 mem = stx.stx_dio_mem_align;
                 off = stx.stx_dio_offset_align;
             }
@@ -171,5 +168,6 @@ pub fn fd_info(fd: i32) -> FdInfo {
         o_direct,
         dio_mem_align: mem,
         dio_offset_align: off,
+        regular,
     }
 }

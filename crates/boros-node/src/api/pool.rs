@@ -81,7 +81,7 @@ impl NativeBufferPool {
     #[napi(constructor)]
     pub fn new(count: u32, size: u32) -> Result<Self> {
         let mem = PoolMem::map(count, size as usize)?;
-        let reason = runtime::with(|rt| {
+        let (reason, mem, id) = runtime::with(|rt| {
             let iovecs: Vec<libc::iovec> = (0..count)
                 .map(|i| libc::iovec {
                     iov_base: mem.buffer_ptr(i).cast(),
@@ -90,16 +90,17 @@ impl NativeBufferPool {
                 .collect();
             // SAFETY: the iovecs cover our mapping, which is unmapped only after the slots
             // were emptied (PoolMem::drop -> unregister) and no op uses it any more.
-            match unsafe { rt.driver.register_buffers(&iovecs) } {
+            let reason = match unsafe { rt.driver.register_buffers(&iovecs) } {
                 Ok(first) => {
-                    mem.first.set(Some(first));
-                    Ok(None)
+                    mem.registered(first, rt.driver.releases());
+                    None
                 }
-                Err(e) => Ok(Some(refusal_reason(&e, mem.size * count as usize))),
-            }
+                Err(e) => Some(refusal_reason(&e, mem.size * count as usize)),
+            };
+            let mem = Rc::new(mem);
+            let id = rt.pools.publish(&mem);
+            Ok((reason, mem, id))
         })?;
-        let mem = Rc::new(mem);
-        let id = PoolMem::publish(&mem);
         Ok(Self {
             id,
             mem: Some(mem),
@@ -178,9 +179,13 @@ impl NativeBufferPool {
     pub fn dispose(&mut self) {
         // Ops the façade queued on this pool go to the ring first (`with` drains the shared
         // queue): they own their memory from then on. Then the id stops naming the pool.
-        let _ = runtime::with(|_| Ok(()));
+        let id = self.id;
+        let _ = runtime::with(|rt| {
+            rt.pools.remove(id);
+            Ok(())
+        });
         if let Some(mem) = self.mem.take() {
-            PoolMem::dispose(mem, self.id);
+            PoolMem::dispose(mem);
         }
     }
 

@@ -6,7 +6,7 @@ use crate::js::{self, codes, Result};
 use crate::ops::read_file::{self, Chain, Link, Step};
 use crate::pool_mem::SliceOp;
 use crate::runtime;
-use boros::io_uring::{squeue, types::DestinationSlot};
+use boros::io_uring::squeue;
 use boros::op::{self, Target};
 use napi_derive::napi;
 
@@ -41,16 +41,12 @@ pub fn read_file_linked(
         let Some(slot) = rt.driver.alloc_file_slot() else {
             return Ok(-1);
         };
-        let Ok(dest) = DestinationSlot::try_from_slot_target(slot) else {
-            rt.driver.free_file_slot(slot);
-            return Err(js::error(codes::OUT_OF_RANGE, "bad file slot"));
-        };
         let file = Target::Fixed(slot);
         let pos = op::CURRENT_POSITION;
         let chain = Chain::new(token, slot);
         let pushed = rt.driver.push_linked(vec![
             (
-                Link::new(read_file::open(path, flags, dest), Step::Open, &chain),
+                Link::new(read_file::open(path, flags, slot), Step::Open, &chain),
                 0,
                 squeue::Flags::IO_LINK,
             ),

@@ -235,3 +235,18 @@ pub fn probe() -> ProbeReport {
             .collect(),
     }
 }
+
+/// Test hook: the next `count` `io_uring_enter` calls of this thread fail with `errno` (nothing
+/// reaches the kernel), to test what a failed submit does to the ops it carried. Refused
+/// (`ERR_BOROS_UNSUPPORTED_RUNTIME`) unless the environment has `BOROS_TEST_FAULTS=1`.
+#[napi]
+pub fn fail_next_enter(errno: u32, count: u32) -> Result<()> {
+    if std::env::var_os("BOROS_TEST_FAULTS").is_none_or(|v| v != "1") {
+        return Err(js::error(
+            codes::UNSUPPORTED_RUNTIME,
+            "failNextEnter is a test hook: set BOROS_TEST_FAULTS=1".to_owned(),
+        ));
+    }
+    boros::fail_next_enter(errno as i32, count);
+    Ok(())
+}

@@ -56,6 +56,12 @@ pub struct Conn {
     pub drain_wanted: bool,
     /// File reads in flight (`sendFile`).
     pub files: u32,
+    /// A protocol error found after requests of the same receive: answered once JS has had
+    /// those requests (the delivery count then), as node:http, whose handlers run as the
+    /// parser reaches each head, answers them before it meets the error.
+    pub deferred: Option<(i64, u64)>,
+    /// The receive being parsed brought a request.
+    fresh: bool,
     pub dirty: bool,
 }
 
@@ -86,15 +92,15 @@ impl Conn {
             idle_since: Instant::now(),
             drain_wanted: false,
             files: 0,
+            deferred: None,
+            fresh: false,
             dirty: false,
         }
     }
 
     /// Unsent response bytes.
     pub fn pending_bytes(&self) -> usize {
-        self.out.len()
-            + self.sending
-            + self.pipe.slots.iter().map(|r| r.held.len()).sum::<usize>()
+        self.out.len() + self.sending + self.pipe.slots.iter().map(|r| r.held.len()).sum::<usize>()
     }
 
     /// Nothing is being answered or sent.
@@ -116,8 +122,12 @@ impl Conn {
             return;
         }
         // node:http writes its answer only while the socket is writable and no response has
-        // started: not after the response that closes the connection.
+        // started (`!socket._httpMessage._headerSent`; a response stays the socket's until its
+        // bytes are out): not after the response that closes the connection.
         let started = self.pipe.slots.front().is_some_and(|r| r.started)
+            || !self.out.is_empty()
+            || self.sending > 0
+            || self.retry.is_some()
             || self.shut_sent
             || (self.finishing && self.pipe.slots.is_empty());
         self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
@@ -125,10 +135,15 @@ impl Conn {
         if !started {
             self.out.extend_from_slice(match kind {
                 w::ERR_HEADER_OVERFLOW => {
-                    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n" as &[u8]
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
+                        as &[u8]
                 }
-                w::ERR_BODY_TOO_LARGE => b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
-                w::ERR_REQUEST_TIMEOUT => b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
+                w::ERR_BODY_TOO_LARGE => {
+                    b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n"
+                }
+                w::ERR_REQUEST_TIMEOUT => {
+                    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+                }
                 _ => b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
             });
         }
@@ -139,21 +154,34 @@ impl Conn {
     }
 
     /// Pushes what the connection needs now: the close, a send, the shutdown after the last
-    /// response, the receive (armed or cancelled).
-    pub fn step(&mut self, d: &mut Driver<dyn NodeOp>, srv: u32, id: u32) {
+    /// response, the receive (armed or cancelled). Returns true when it must be stepped again
+    /// after JS has had the current batch (a deferred protocol error).
+    pub fn step(&mut self, d: &mut Driver<dyn NodeOp>, srv: u32, id: u32) -> bool {
+        if let Some((kind, at)) = self.deferred {
+            if super::deliveries() == at && self.dying.is_none() {
+                return true;
+            }
+            self.deferred = None;
+            self.fail(kind);
+        }
         if self.dying.is_some() {
             if let Recv::Armed(k) = self.recv {
                 let _ = d.cancel(boros::OpKey::from_u64(k));
                 self.recv = Recv::Cancelling;
             }
             let shutting = self.shut_sent && !self.shut_done;
-            if self.recv == Recv::Idle && self.sending == 0 && self.files == 0 && !shutting && !self.close_pushed {
+            if self.recv == Recv::Idle
+                && self.sending == 0
+                && self.files == 0
+                && !shutting
+                && !self.close_pushed
+            {
                 let op = HttpOp::new(op::Close::new(self.fd), srv, id, super::on_closed);
                 if d.push(op, 0).is_ok() {
                     self.close_pushed = true;
                 }
             }
-            return;
+            return false;
         }
         if self.sending == 0 {
             let next = match self.retry.take() {
@@ -168,15 +196,29 @@ impl Conn {
             };
             if let Some((buf, off)) = next {
                 self.sending = buf.len() - off;
-                let op = HttpOp::new(op::Send::new(self.fd, buf).with_offset(off), srv, id, super::on_sent);
+                let op = HttpOp::new(
+                    op::Send::new(self.fd, buf).with_offset(off),
+                    srv,
+                    id,
+                    super::on_sent,
+                );
                 if d.push(op, 0).is_err() {
                     self.sending = 0;
                     self.die(w::ERR_ERRNO, -libc::EBUSY);
-                    return;
+                    return false;
                 }
-            } else if self.finishing && self.pipe.slots.is_empty() && self.files == 0 && !self.shut_sent {
+            } else if self.finishing
+                && self.pipe.slots.is_empty()
+                && self.files == 0
+                && !self.shut_sent
+            {
                 self.shut_sent = true;
-                let op = HttpOp::new(op::Shutdown::new(self.fd, libc::SHUT_WR), srv, id, super::on_shut);
+                let op = HttpOp::new(
+                    op::Shutdown::new(self.fd, libc::SHUT_WR),
+                    srv,
+                    id,
+                    super::on_shut,
+                );
                 if d.push(op, 0).is_err() {
                     self.die(self.close_err, 0);
                 }
@@ -185,14 +227,18 @@ impl Conn {
         let want = !self.paused && !self.peer_ended && !self.parser.upgraded();
         match (want, self.recv) {
             (true, Recv::Idle) => {
-                let ring = match crate::api::net::recv_ring(d) {
+                let ring = match crate::recv_group::recv_ring(d) {
                     Ok(r) => r,
                     Err(_) => {
                         self.die(w::ERR_ERRNO, -libc::ENOBUFS);
-                        return;
+                        return false;
                     }
                 };
-                let op = crate::ops::RecvStream::with_sink(self.fd, ring, super::HttpRecv { srv, conn: id });
+                let op = crate::ops::RecvStream::with_sink(
+                    self.fd,
+                    ring,
+                    super::HttpRecv { srv, conn: id },
+                );
                 match d.push(op, 0) {
                     Ok(k) => self.recv = Recv::Armed(k.as_u64()),
                     Err(_) => self.die(w::ERR_ERRNO, -libc::EBUSY),
@@ -204,10 +250,18 @@ impl Conn {
             }
             _ => {}
         }
+        false
     }
 
     /// Bytes received: parsed, their records appended to the batch.
-    pub fn feed(&mut self, bytes: &[u8], stream: u32, id: u32, lim: &super::Limits, cx: &mut Finish<'_>) {
+    pub fn feed(
+        &mut self,
+        bytes: &[u8],
+        stream: u32,
+        id: u32,
+        lim: &super::Limits,
+        cx: &mut Finish<'_>,
+    ) {
         if self.parser.idle() {
             self.req_started = Some(Instant::now());
         }
@@ -215,18 +269,30 @@ impl Conn {
             max_header: lim.max_header,
             max_body: lim.max_body,
             methods: &lim.methods,
+            content_length_tab: lim.content_length_tab,
         };
+        self.fresh = false;
         let mut parser = std::mem::take(&mut self.parser);
-        parser.feed(bytes, plim, &mut |ev| self.on_event(ev, stream, id, lim, cx));
+        parser.feed(bytes, plim, &mut |ev| {
+            self.on_event(ev, stream, id, lim, cx)
+        });
         self.parser = parser;
         if self.parser.idle() {
             self.req_started = None;
         }
     }
 
-    fn on_event(&mut self, ev: Event<'_>, stream: u32, id: u32, lim: &super::Limits, cx: &mut Finish<'_>) {
+    fn on_event(
+        &mut self,
+        ev: Event<'_>,
+        stream: u32,
+        id: u32,
+        lim: &super::Limits,
+        cx: &mut Finish<'_>,
+    ) {
         match ev {
             Event::Request(h) => {
+                self.fresh = true;
                 let seq = self.next_seq;
                 self.next_seq = seq.wrapping_add(1);
                 self.served += 1;
@@ -259,8 +325,12 @@ impl Conn {
             }
             Event::BodyEnd => {
                 let seq = self.next_seq.wrapping_sub(1);
-                cx.event_with(stream, |b| record::words(b, &[w::REC_BODY_END as u32, id, seq]));
+                cx.event_with(stream, |b| {
+                    record::words(b, &[w::REC_BODY_END as u32, id, seq])
+                });
             }
+            // Requests of this receive go to JS first (their handlers may answer at once).
+            Event::Error(kind) if self.fresh => self.deferred = Some((kind, super::deliveries())),
             Event::Error(kind) => self.fail(kind),
         }
     }
@@ -291,7 +361,17 @@ impl Conn {
         }
         let mut held = std::mem::take(&mut r.held);
         let out = if front { &mut self.out } else { &mut held };
-        respond::head(r, status, reason, headers, flags, body.map(<[u8]>::len), end, cx, out);
+        respond::head(
+            r,
+            status,
+            reason,
+            headers,
+            flags,
+            body.map(<[u8]>::len),
+            end,
+            cx,
+            out,
+        );
         if let Some(b) = body {
             respond::body(r, b, out);
         }

@@ -23,8 +23,8 @@ use conn::Recv;
 
 use crate::complete::{Finish, NodeOp};
 use crate::ops::accept_stream::AcceptSink;
-use crate::ops::HttpOp;
 use crate::ops::recv_stream::RecvSink;
+use crate::ops::HttpOp;
 use crate::wire::{http as w, EVENT_REARM};
 use boros::{op, Driver};
 use std::cell::{Cell, RefCell};
@@ -42,6 +42,8 @@ pub struct Limits {
     pub hwm: usize,
     /// Methods accepted (node's `http.METHODS`).
     pub methods: Vec<String>,
+    /// A tab after a `Content-Length`'s digits is taken (llhttp 9.4+).
+    pub content_length_tab: bool,
 }
 
 /// The listener's multishot accept.
@@ -73,6 +75,18 @@ thread_local! {
     static SERVERS: RefCell<Vec<Option<Server>>> = const { RefCell::new(Vec::new()) };
     /// Something waits for [`flush`].
     static PENDING: Cell<bool> = const { Cell::new(false) };
+    /// Batches handed to JS so far (see [`Conn::deferred`]).
+    static DELIVERED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// JS has been handed a batch of events: called by the runtime after each delivery.
+pub fn delivered() {
+    DELIVERED.with(|d| d.set(d.get().wrapping_add(1)));
+}
+
+/// Batches handed to JS so far.
+pub fn deliveries() -> u64 {
+    DELIVERED.with(Cell::get)
 }
 
 /// Runs `f` with server `srv` (None when it is gone).
@@ -125,7 +139,12 @@ impl Server {
     /// Stops accepting (the listener closes once its accept ended); idle connections close.
     pub fn close(&mut self) {
         self.closing = true;
-        let idle: Vec<u32> = self.conns.iter().filter(|(_, c)| c.idle()).map(|(k, _)| *k).collect();
+        let idle: Vec<u32> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.idle())
+            .map(|(k, _)| *k)
+            .collect();
         for k in idle {
             if let Some(c) = self.conns.get_mut(&k) {
                 c.die(w::ERR_NONE, 0);
@@ -189,14 +208,20 @@ impl Server {
             // Connection id 0 is never used: its close reports nothing.
             let _ = d.push(HttpOp::new(op::Close::new(self.fd), srv, 0, on_closed), 0);
         }
+        let mut again = Vec::new();
         for id in std::mem::take(&mut self.dirty) {
             if let Some(c) = self.conns.get_mut(&id) {
                 c.dirty = false;
                 if self.closing && c.idle() {
                     c.die(c.close_err, 0);
                 }
-                c.step(d, srv, id);
+                if c.step(d, srv, id) {
+                    again.push(id);
+                }
             }
+        }
+        for id in again {
+            self.touch(id);
         }
     }
 }
@@ -262,7 +287,11 @@ impl AcceptSink for HttpAccept {
                 s.conns.insert(id, Conn::new(result));
                 s.touch(id);
             } else if result == EVENT_REARM {
-                s.accept = if s.closing { Accept::Stopped } else { Accept::Wanted };
+                s.accept = if s.closing {
+                    Accept::Stopped
+                } else {
+                    Accept::Wanted
+                };
                 PENDING.with(|p| p.set(true));
             } else {
                 s.accept = Accept::Stopped;
@@ -289,7 +318,9 @@ pub struct HttpRecv {
 impl RecvSink for HttpRecv {
     fn bytes(&mut self, bytes: &[u8], cx: &mut Finish<'_>) {
         let id = self.conn;
-        with_conn(self.srv, id, |c, stream, lim| c.feed(bytes, stream, id, lim, cx));
+        with_conn(self.srv, id, |c, stream, lim| {
+            c.feed(bytes, stream, id, lim, cx)
+        });
     }
 
     fn status(&mut self, result: i32, cx: &mut Finish<'_>) {
@@ -298,7 +329,13 @@ impl RecvSink for HttpRecv {
             if result == 0 || result == EVENT_REARM || result == -libc::ECANCELED {
                 if result == 0 {
                     c.peer_ended = true;
-                    if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
+                    if c.parser.mid_request() && !c.errored && !c.shut_sent {
+                        // Inside a request (head or body): it can never complete. node:http's
+                        // parser.finish() fails the same way: 400 if nothing was answered yet,
+                        // then the close (after the shutdown, `on_shut`); the request's JS side
+                        // learns it from the close.
+                        c.fail(w::ERR_INVALID_EOF_STATE);
+                    } else if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
                         c.die(c.close_err, 0);
                     } else {
                         c.finishing = true;
@@ -366,9 +403,13 @@ pub fn detach(s: &mut Server, id: u32) -> i32 {
     let Some(c) = s.conns.get(&id) else {
         return -1;
     };
-    if c.recv != Recv::Idle || c.sending != 0 || c.files != 0 || c.close_pushed || !c.parser.upgraded() {
+    if c.recv != Recv::Idle
+        || c.sending != 0
+        || c.files != 0
+        || c.close_pushed
+        || !c.parser.upgraded()
+    {
         return -1;
     }
-    let c = s.conns.remove(&id).map_or(-1, |c| c.fd);
-    c
+    s.conns.remove(&id).map_or(-1, |c| c.fd)
 }

@@ -64,6 +64,8 @@ pub struct ParseLimits<'a> {
     pub max_body: u64,
     /// The methods llhttp knows (node's `http.METHODS`); any other is `HPE_INVALID_METHOD`.
     pub methods: &'a [String],
+    /// A tab after a `Content-Length`'s digits is taken (llhttp 9.4+; 9.3 refuses it).
+    pub content_length_tab: bool,
 }
 
 /// The request parser of one connection.
@@ -95,6 +97,19 @@ impl Parser {
     /// A request head is incomplete.
     pub fn in_head(&self) -> bool {
         self.state == State::Head && !self.buf.is_empty()
+    }
+
+    /// Inside a request: part of a head, or a body not finished.
+    pub fn mid_request(&self) -> bool {
+        match self.state {
+            State::Head => !self.buf.is_empty(),
+            State::Length(_)
+            | State::ChunkSize
+            | State::ChunkData(_)
+            | State::ChunkEnd
+            | State::Trailers => true,
+            State::Upgraded | State::Closed | State::Dead => false,
+        }
     }
 
     /// An upgrade request was parsed: nothing more is received.
@@ -153,10 +168,12 @@ impl Parser {
             match self.state {
                 State::Dead => return data.len(),
                 State::Upgraded => return pos,
-                State::Closed if avail > 0 => {
-                    return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len())
+                // Line ends after the last message are skipped, as llhttp skips them before a
+                // request line; anything else is an error.
+                State::Closed if data[pos..].iter().all(|&c| c == b'\r' || c == b'\n') => {
+                    return data.len()
                 }
-                State::Closed => return pos,
+                State::Closed => return self.fail(w::ERR_CLOSED_CONNECTION, emit).min(data.len()),
                 State::Head => {
                     if avail == 0 {
                         return pos;
@@ -195,7 +212,9 @@ impl Parser {
                     }
                 }
                 State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
-                    Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
+                    Ok(Status::Complete((n, _)))
+                        if bare_lf(&data[pos..pos + n]) || !chunk_line_ok(&data[pos..pos + n]) =>
+                    {
                         return self.fail(w::ERR_INVALID_CHUNK_SIZE, emit).min(data.len())
                     }
                     Ok(Status::Complete((n, size))) => {
@@ -269,7 +288,11 @@ impl Parser {
 
     fn end_body(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
         emit(Event::BodyEnd);
-        self.state = if self.last { State::Closed } else { State::Head };
+        self.state = if self.last {
+            State::Closed
+        } else {
+            State::Head
+        };
     }
 
     /// One head from the start of `data`: `Some(bytes used)` (head and any inline body),
@@ -282,11 +305,28 @@ impl Parser {
         emit: &mut dyn FnMut(Event<'_>),
     ) -> Result<Option<usize>, httparse::Error> {
         let mut req = httparse::Request::new(hdrs);
-        let n = match req.parse(data)? {
-            Status::Partial => return Ok(None),
-            Status::Complete(n) => n,
+        // Line ends before the request line are skipped, as llhttp does (CR or LF, any number).
+        let lead = data
+            .iter()
+            .take_while(|&&c| c == b'\r' || c == b'\n')
+            .count();
+        // llhttp takes several spaces between method, target and version; httparse only one
+        // unless told.
+        let mut cfg = httparse::ParserConfig::default();
+        cfg.allow_multiple_spaces_in_request_line_delimiters(true);
+        let n = match cfg.parse_request(&mut req, &data[lead..])? {
+            // llhttp refuses what it cannot take as soon as it reads it, not when the head is
+            // complete: a client sending a good request then stray bytes, or a bad request line
+            // and then nothing, gets its 400 now, as from node.
+            Status::Partial => {
+                return match early_refusal(&data[lead..], lim.methods) {
+                    Some(kind) => self.err(kind, emit),
+                    None => Ok(None),
+                }
+            }
+            Status::Complete(n) => lead + n,
         };
-        if bare_lf(&data[..n]) {
+        if bare_lf(&data[lead..n]) {
             return self.err(w::ERR_LF_EXPECTED, emit);
         }
         let method = req.method.unwrap_or("");
@@ -311,14 +351,39 @@ impl Parser {
                 if cl.is_some() {
                     return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
                 }
+                // llhttp checks the pair as it reads the second of them: the later one's kind.
+                if te {
+                    return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
+                }
+                // llhttp 9.3 takes spaces after the digits, not a tab (httparse trims both off).
+                let end = h.value.as_ptr() as usize + h.value.len() - data.as_ptr() as usize;
+                if !lim.content_length_tab
+                    && data[end..]
+                        .iter()
+                        .take_while(|&&c| c == b' ' || c == b'\t')
+                        .any(|&c| c == b'\t')
+                {
+                    return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
+                }
                 match content_length(h.value) {
                     Some(v) => cl = Some(v),
                     None => return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit),
                 }
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                // After Content-Length, or after a `chunked` (which must be the last coding).
+                if cl.is_some() || chunked {
+                    return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
+                }
                 te = true;
                 let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
-                chunked = trim(last).eq_ignore_ascii_case(b"chunked");
+                // llhttp takes only spaces after a final `chunked` (node 20.20, 24.22 and 26.12:
+                // `chunked<TAB>` is another coding, so 400 for a request); httparse trims both.
+                let end = h.value.as_ptr() as usize + h.value.len() - data.as_ptr() as usize;
+                let tab_after = data[end..]
+                    .iter()
+                    .take_while(|&&c| c == b' ' || c == b'\t')
+                    .any(|&c| c == b'\t');
+                chunked = !tab_after && trim(last).eq_ignore_ascii_case(b"chunked");
             } else if name.eq_ignore_ascii_case(b"connection") {
                 for t in h.value.split(|&b| b == b',') {
                     let t = trim(t);
@@ -334,9 +399,6 @@ impl Parser {
         }
         if counted >= lim.max_header {
             return self.err(w::ERR_HEADER_OVERFLOW, emit);
-        }
-        if te && cl.is_some() {
-            return self.err(w::ERR_UNEXPECTED_CONTENT_LENGTH, emit);
         }
         if te && !chunked {
             return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
@@ -370,18 +432,30 @@ impl Parser {
         } else if len > 0 && (data.len() - n) as u64 >= len {
             head.body = Some(&data[n..n + len as usize]);
             used += len as usize;
-            self.state = if self.last { State::Closed } else { State::Head };
+            self.state = if self.last {
+                State::Closed
+            } else {
+                State::Head
+            };
         } else if len > 0 {
             head.streaming = true;
             self.state = State::Length(len);
         } else {
-            self.state = if self.last { State::Closed } else { State::Head };
+            self.state = if self.last {
+                State::Closed
+            } else {
+                State::Head
+            };
         }
         emit(Event::Request(head));
         Ok(Some(used))
     }
 
-    fn err(&mut self, kind: i64, emit: &mut dyn FnMut(Event<'_>)) -> Result<Option<usize>, httparse::Error> {
+    fn err(
+        &mut self,
+        kind: i64,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Option<usize>, httparse::Error> {
         self.state = State::Dead;
         emit(Event::Error(kind));
         Ok(Some(0))
@@ -402,6 +476,68 @@ fn url_ok(method: &str, url: &[u8]) -> bool {
     }
 }
 
+/// A chunk-size line as llhttp takes it (httparse is laxer): hex digits right from the start
+/// up to `;` or the line end, and no whitespace in the extensions after `;`.
+fn chunk_line_ok(line: &[u8]) -> bool {
+    let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+    let size_end = body.iter().position(|&c| c == b';').unwrap_or(body.len());
+    size_end > 0
+        && body[..size_end].iter().all(u8::is_ascii_hexdigit)
+        && chunk_extensions_ok(&body[size_end..])
+}
+
+/// A token character (RFC 9110 `tchar`).
+fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+/// The chunk extensions after a chunk size (from its `;`, line end excluded), by llhttp's rules
+/// (checked against node 20.20, 24.22 and 26.12): each `;` starts a name of token characters
+/// that may only be empty before `=` (`0;` and `0;a;` are refused, `0;=b` is taken); a value is
+/// token characters (possibly none) or a quoted string, followed by `;` or the line end.
+fn chunk_extensions_ok(mut s: &[u8]) -> bool {
+    loop {
+        match s.first() {
+            None => return true,
+            Some(b';') => s = &s[1..],
+            Some(_) => return false,
+        }
+        if matches!(s.first(), None | Some(b' ') | Some(b'"')) {
+            return false;
+        }
+        s = &s[s.iter().take_while(|&&c| is_tchar(c)).count()..];
+        match s.first() {
+            None => return true,
+            Some(b';') => continue,
+            Some(b'=') => s = &s[1..],
+            Some(_) => return false,
+        }
+        if s.first() == Some(&b'"') {
+            match quoted_string_len(s) {
+                Some(n) => s = &s[n..],
+                None => return false,
+            }
+        } else {
+            s = &s[s.iter().take_while(|&&c| is_tchar(c)).count()..];
+        }
+    }
+}
+
+/// The length of the quoted string `s` starts with (both quotes included), or `None` when it
+/// does not end or holds a byte a quoted string cannot (RFC 9110 `qdtext` / `quoted-pair`).
+fn quoted_string_len(s: &[u8]) -> Option<usize> {
+    let text = |c: u8| c == b'\t' || c == b' ' || (0x21..=0x7e).contains(&c) || c >= 0x80;
+    let mut i = 1;
+    loop {
+        match *s.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' if text(*s.get(i + 1)?) => i += 2,
+            c if c != b'\\' && text(c) => i += 1,
+            _ => return None,
+        }
+    }
+}
+
 /// A line ending without its CR (httparse accepts it; llhttp does not).
 fn bare_lf(b: &[u8]) -> bool {
     b.iter()
@@ -410,8 +546,14 @@ fn bare_lf(b: &[u8]) -> bool {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let s = b.iter().position(|c| *c != b' ' && *c != b'\t').unwrap_or(b.len());
-    let e = b.iter().rposition(|c| *c != b' ' && *c != b'\t').map_or(s, |e| e + 1);
+    let s = b
+        .iter()
+        .position(|c| *c != b' ' && *c != b'\t')
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| *c != b' ' && *c != b'\t')
+        .map_or(s, |e| e + 1);
     &b[s..e.max(s)]
 }
 
@@ -431,6 +573,54 @@ fn content_length(v: &[u8]) -> Option<u64> {
     Some(n)
 }
 
+/// What llhttp refuses in an incomplete head before it is complete: a method no method starts
+/// with, a line ending without its CR, or, once the request line is complete, an unknown method
+/// or a request target it does not take. `None`: wait for more (what httparse refuses comes with the complete head).
+fn early_refusal(head: &[u8], methods: &[String]) -> Option<i64> {
+    if !method_may_start(head, methods) {
+        return Some(w::ERR_INVALID_METHOD);
+    }
+    let nl = head.iter().position(|&c| c == b'\n')?;
+    // A line of it that ends without its CR.
+    let last_nl = head.iter().rposition(|&c| c == b'\n').unwrap_or(nl);
+    if bare_lf(&head[..=last_nl]) {
+        return Some(w::ERR_LF_EXPECTED);
+    }
+    // The request line alone, as a head without headers.
+    let mut line = head[..=nl].to_vec();
+    line.extend_from_slice(b"\r\n");
+    let mut none = [EMPTY_HEADER; 0];
+    let mut req = httparse::Request::new(&mut none);
+    let mut cfg = httparse::ParserConfig::default();
+    cfg.allow_multiple_spaces_in_request_line_delimiters(true);
+    match cfg.parse_request(&mut req, &line) {
+        Ok(Status::Complete(_)) => {
+            let method = req.method.unwrap_or("");
+            if !methods.is_empty() && !methods.iter().any(|m| m == method) {
+                Some(w::ERR_INVALID_METHOD)
+            } else if !url_ok(method, req.path.unwrap_or("").as_bytes()) {
+                Some(w::ERR_INVALID_URL)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether the start of an incomplete head can still be one of `methods` (all of them when the
+/// list is empty): its bytes before the first space are a method, or, with no space yet, the
+/// start of one.
+fn method_may_start(head: &[u8], methods: &[String]) -> bool {
+    if methods.is_empty() {
+        return true;
+    }
+    match head.iter().position(|&c| c == b' ') {
+        Some(end) => methods.iter().any(|m| m.as_bytes() == &head[..end]),
+        None => methods.iter().any(|m| m.as_bytes().starts_with(head)),
+    }
+}
+
 /// llhttp's error kind for an httparse error.
 fn error_kind(e: httparse::Error) -> i64 {
     use httparse::Error as E;
@@ -441,5 +631,58 @@ fn error_kind(e: httparse::Error) -> i64 {
         E::Version => w::ERR_INVALID_VERSION,
         E::TooManyHeaders => w::ERR_HEADER_OVERFLOW,
         E::Status => w::ERR_INVALID_CONSTANT,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_line_ok;
+
+    /// What node 20.20, 24.22 and 26.12 (llhttp 9.3/9.4) answer for these chunk-size lines: 200
+    /// (taken) or 400 (refused).
+    #[test]
+    fn chunk_extensions_as_llhttp() {
+        let taken = [
+            "0",
+            "0;a",
+            "0;a=",
+            "0;a=b",
+            "0;a=\"b\"",
+            "0;a=\"b c\"",
+            "0;a;b",
+            "0;=b",
+            "0;a=b;c=d",
+            "0;a=\"b\";c",
+            "0;a=\"\\\"x\"",
+            "1f;x",
+        ];
+        let refused = [
+            "0;",
+            "0;a=b;",
+            "0;a b",
+            "0;a=\"b\"c",
+            "0;a=\"",
+            "0;a=b c",
+            "0;a==b",
+            "0;\"a\"",
+            "0;a=b=c",
+            "0;a,b",
+            " 0",
+            "0 ",
+            "g",
+            "",
+        ];
+        for l in taken {
+            assert!(
+                chunk_line_ok(format!("{l}\r\n").as_bytes()),
+                "{l:?} is taken by llhttp"
+            );
+        }
+        for l in refused {
+            assert!(
+                !chunk_line_ok(format!("{l}\r\n").as_bytes()),
+                "{l:?} is refused by llhttp"
+            );
+        }
     }
 }

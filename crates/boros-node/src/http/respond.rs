@@ -68,6 +68,8 @@ impl Resp {
 pub struct Ctx {
     /// `Keep-Alive: timeout=N` (none when keep-alive has no timeout).
     pub keep_alive_secs: Option<u64>,
+    /// `maxRequestsPerSocket` (0: none): node:http adds `, max=N` to `Keep-Alive`.
+    pub max_requests: u32,
     /// The server is closing or the connection's last allowed request: `Connection: close`.
     pub force_close: bool,
 }
@@ -106,7 +108,15 @@ pub fn head(
     } else if keep && (has_len || r.req.v11) {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
         if let Some(secs) = cx.keep_alive_secs {
-            let _ = write!(out, "Keep-Alive: timeout={secs}\r\n");
+            if cx.max_requests > 0 {
+                let _ = write!(
+                    out,
+                    "Keep-Alive: timeout={secs}, max={}\r\n",
+                    cx.max_requests
+                );
+            } else {
+                let _ = write!(out, "Keep-Alive: timeout={secs}\r\n");
+            }
         }
         r.close = false;
     } else {

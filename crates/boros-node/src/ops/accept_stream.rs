@@ -20,6 +20,9 @@ pub trait AcceptSink: 'static {
 
 impl AcceptSink for StreamSink {
     fn accepted(&mut self, result: i32, cx: &mut Finish<'_>) {
+        // A boros/net connection is this thread's (fds.rs) until the façade closes it. (The
+        // HTTP engine's connections are closed by the engine and are not tracked.)
+        crate::fds::own(result);
         self.status(result, cx);
     }
 }

@@ -3,69 +3,57 @@
 //! calls `api/chunks.rs`.
 //!
 //! Every CQE of the armed read is finished by the op itself, during the reap, on the JS
-//! thread: [`ChunkRead::update`](crate::complete::NodeOp::update) for each CQE that says more
-//! will come, [`complete`](crate::complete::NodeOp::complete) for the last. The bytes are
-//! copied out of the ring buffer into a fresh `Vec` (handed to JS as a Buffer later), and the
-//! ring buffer goes back to the kernel at once. JS memory is never lent to the kernel, so a
-//! transfer, a GC or a closed stream can never meet a kernel write.
-//!
-//! Delivery to JS uses ordinary one-shot tokens: when JS finds nothing queued it parks a token
-//! (`chunksNext(id, token)` returns null), and the next CQE of that stream settles it.
+//! thread, and reaches JS the way a socket's receive does (`ops/recv_stream.rs`): as a
+//! **stream event** of the batch (`wire::event`), the bytes copied out of the ring buffer into
+//! the batch's data buffer and the ring buffer given back to the kernel at once. JS memory is
+//! never lent to the kernel, so a transfer, a GC or a closed stream can never meet a kernel
+//! write. Events: bytes (`n > 0`), end of file (`0`), [`EVENT_REARM`] (the group ran dry or
+//! the multishot stopped: nothing lost, arm again), or `-errno` (`-ECANCELED` after a cancel).
 
 use crate::complete::{Finish, NodeOp};
+use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
-use boros::{BufRing, Cqe};
-use std::cell::RefCell;
-use std::collections::VecDeque;
+use boros::{BufRing, Cqe, OpKey};
+use std::cell::Cell;
 use std::rc::Rc;
 
-/// The state of one stream, shared by the JS-facing calls and the armed read.
+/// A stream's buffer group and descriptor, shared by the JS-facing calls and the armed read.
 pub struct ChunkStream {
     /// The descriptor read from.
     pub fd: i32,
     /// The stream's buffer group.
     pub ring: Rc<BufRing>,
     /// The armed multishot read's key, until its final CQE.
-    pub armed: Option<boros::OpKey>,
-    /// Chunks copied out of the ring, not yet taken by JS.
-    pub queue: VecDeque<Vec<u8>>,
-    /// How the last armed read ended, not yet reported to JS.
-    pub ended: Option<i32>,
-    /// The JS token to settle when the next CQE arrives.
-    pub notify: Option<u32>,
+    pub armed: Cell<Option<OpKey>>,
     /// JS closed the stream.
-    pub closed: bool,
+    pub closed: Cell<bool>,
 }
 
-impl ChunkStream {
-    fn take_chunk(&mut self, cqe: &Cqe) {
-        if let Some(lease) = self.ring.lease_cqe(cqe) {
-            if !self.closed {
-                self.queue.push_back(lease.to_vec());
-            }
-            // The lease drops here: the buffer goes back to the kernel.
-        }
-    }
-}
-
-/// The multishot read armed on a stream.
+/// The multishot read armed on a stream, reporting to the façade's stream `event_stream`.
 pub struct ChunkRead {
     op: op::ReadMulti,
-    stream: Rc<RefCell<ChunkStream>>,
+    stream: Rc<ChunkStream>,
+    event_stream: u32,
 }
 
 impl ChunkRead {
     /// A multishot read on `stream`'s descriptor into its buffer group.
-    pub fn new(stream: &Rc<RefCell<ChunkStream>>) -> Box<Self> {
-        let (fd, ring) = {
-            let st = stream.borrow();
-            (st.fd, Rc::clone(&st.ring))
-        };
+    pub fn new(stream: &Rc<ChunkStream>, event_stream: u32) -> Box<Self> {
         Box::new(Self {
-            op: op::ReadMulti::new(fd, ring),
+            op: op::ReadMulti::new(stream.fd, Rc::clone(&stream.ring)),
             stream: Rc::clone(stream),
+            event_stream,
         })
+    }
+
+    fn take(&self, cqe: &Cqe, cx: &mut Finish<'_>) {
+        // Leased even after a close: dropping the lease is what gives the buffer back.
+        if let Some(lease) = self.stream.ring.lease(cqe) {
+            if !self.stream.closed.get() && !lease.is_empty() {
+                cx.event_bytes(self.event_stream, &lease);
+            }
+        }
     }
 }
 
@@ -82,26 +70,25 @@ unsafe impl OpCode for ChunkRead {
 
 impl NodeOp for ChunkRead {
     fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
-        let mut st = self.stream.borrow_mut();
-        st.take_chunk(cqe);
-        if let Some(t) = st.notify.take() {
-            cx.settle(t, 0);
-        }
+        self.take(cqe, cx);
     }
 
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
-        let mut st = self.stream.borrow_mut();
-        st.take_chunk(cqe);
-        st.armed = None;
-        // A final CQE with data (the multishot stopped, e.g. CQ overflow) means "re-arm".
-        st.ended = Some(if cqe.result > 0 {
-            -libc::EAGAIN
+        self.stream.armed.set(None);
+        let end = match cqe.result {
+            // Bytes with the last CQE: the multishot stopped (a full CQ); deliver, then re-arm.
+            r if r > 0 => {
+                self.take(cqe, cx);
+                EVENT_REARM
+            }
+            r if r == -libc::ENOBUFS || r == -libc::EAGAIN => EVENT_REARM,
+            r => r,
+        };
+        let end = if self.stream.closed.get() {
+            -libc::ECANCELED
         } else {
-            cqe.result
-        });
-        let result = if st.closed { -libc::ECANCELED } else { 0 };
-        if let Some(t) = st.notify.take() {
-            cx.settle(t, result);
-        }
+            end
+        };
+        cx.event(self.event_stream, end);
     }
 }

@@ -1,9 +1,10 @@
-//! Ops whose completion decides the fate of a registered-file slot: the slot's lifetime is
-//! tied to the op's final CQE here, so the façade never frees a slot itself.
+//! Ops on a registered-file slot: the open that fills it, the close that empties it. The
+//! driver frees the slot at the final CQE of the op that left it empty (`boros::op::SlotUse`:
+//! a failed open, a completed close), so neither the façade nor these ops free a slot.
 
-use crate::complete::{Finish, Later, NodeOp};
+use crate::complete::{Finish, NodeOp};
 use boros::io_uring::squeue::Entry;
-use boros::op::{self, OpCode, Target};
+use boros::op::{self, OpCode, SlotUse, Target};
 use boros::Cqe;
 
 /// An open into a registered-file slot the runtime allocated. Settles the façade's token with
@@ -26,12 +27,14 @@ unsafe impl OpCode for OpenFixed {
     fn entry(&mut self) -> Entry {
         self.op.entry()
     }
+    fn file_slot(&self) -> Option<SlotUse> {
+        self.op.file_slot()
+    }
 }
 
 impl NodeOp for OpenFixed {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         if cqe.result < 0 {
-            cx.defer(Later::FreeFileSlot(self.slot));
             cx.settle(self.token, cqe.result);
         } else {
             cx.settle(self.token, self.slot as i32);
@@ -39,11 +42,9 @@ impl NodeOp for OpenFixed {
     }
 }
 
-/// The close of a registered-file slot. The slot is empty once the close completed (even a
-/// failed close drops the file), so it goes back to the allocator then.
+/// The close of a registered-file slot (the driver frees the slot once the close completed).
 pub struct CloseFixed {
     op: op::Close,
-    slot: u32,
     token: Option<u32>,
 }
 
@@ -52,7 +53,6 @@ impl CloseFixed {
     pub fn new(slot: u32, token: Option<u32>) -> Box<Self> {
         Box::new(Self {
             op: op::Close::new(Target::Fixed(slot)),
-            slot,
             token,
         })
     }
@@ -63,11 +63,13 @@ unsafe impl OpCode for CloseFixed {
     fn entry(&mut self) -> Entry {
         self.op.entry()
     }
+    fn file_slot(&self) -> Option<SlotUse> {
+        self.op.file_slot()
+    }
 }
 
 impl NodeOp for CloseFixed {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
-        cx.defer(Later::FreeFileSlot(self.slot));
         if let Some(t) = self.token {
             cx.settle(t, cqe.result);
         }

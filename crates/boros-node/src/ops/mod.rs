@@ -12,6 +12,7 @@
 //! | [`AcceptStream`] | a listener's multishot accept: each connection an event of its stream |
 //! | [`RecvStream`] | a connection's multishot receive: bytes copied into the batch's event data, buffers recycled at once |
 //! | [`HttpOp`] | an op of an HTTP engine connection (send, file read, shutdown, close): its result goes to the engine |
+//! | [`RecvOnce`] | a connection's single `recv` into an owned buffer, when the shared buffer ring could not be registered |
 //! | [`ChunkRead`] | a multishot read into a provided-buffer ring (chunk streams) |
 
 pub mod accept_stream;
@@ -21,6 +22,7 @@ mod http_op;
 mod plain;
 mod read_copy;
 pub mod read_file;
+mod recv_once;
 pub mod recv_stream;
 mod stat;
 
@@ -30,5 +32,6 @@ pub use fixed_file::{CloseFixed, OpenFixed};
 pub use http_op::HttpOp;
 pub use plain::Plain;
 pub use read_copy::ReadCopy;
+pub use recv_once::RecvOnce;
 pub use recv_stream::RecvStream;
 pub use stat::StatOut;

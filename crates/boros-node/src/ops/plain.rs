@@ -25,6 +25,9 @@ unsafe impl<T: OpCode> OpCode for Plain<T> {
     fn buf_group(&self) -> Option<u16> {
         self.op.buf_group()
     }
+    fn file_slot(&self) -> Option<boros::op::SlotUse> {
+        self.op.file_slot()
+    }
 }
 
 impl<T: OpCode> NodeOp for Plain<T> {

@@ -17,7 +17,7 @@
 use super::CloseFixed;
 use crate::complete::{Finish, Later, NodeOp};
 use boros::io_uring::squeue::Entry;
-use boros::op::{self, OpCode};
+use boros::op::{self, OpCode, SlotUse};
 use boros::Cqe;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -76,6 +76,9 @@ unsafe impl<T: OpCode> OpCode for Link<T> {
     fn entry(&mut self) -> Entry {
         self.op.entry()
     }
+    fn file_slot(&self) -> Option<SlotUse> {
+        self.op.file_slot()
+    }
 }
 
 impl<T: OpCode> NodeOp for Link<T> {
@@ -86,10 +89,8 @@ impl<T: OpCode> NodeOp for Link<T> {
             Step::Read => chain.read.set(cqe.result),
             Step::Tail => {
                 let (open, read, tail) = (chain.open.get(), chain.read.get(), cqe.result);
-                if open < 0 {
-                    // A failed open leaves the slot empty.
-                    cx.defer(Later::FreeFileSlot(chain.slot));
-                } else if read < 0 || tail <= 0 {
+                // A failed open left the slot empty, and the driver freed it.
+                if open >= 0 && (read < 0 || tail <= 0) {
                     // Read to its end (the second read found EOF), or failed: done with it.
                     // The close frees the slot when it completes.
                     cx.defer(Later::Push(CloseFixed::new(chain.slot, None)));
@@ -117,10 +118,6 @@ pub fn pack(open: i32, read: i32, tail: i32) -> i32 {
 }
 
 /// The open of a chain.
-pub fn open(
-    path: std::ffi::CString,
-    flags: i32,
-    slot: boros::io_uring::types::DestinationSlot,
-) -> op::OpenAt {
+pub fn open(path: std::ffi::CString, flags: i32, slot: u32) -> op::OpenAt {
     op::OpenAt::new(path, flags, 0).direct(slot)
 }

@@ -59,7 +59,7 @@ impl<S: RecvSink> RecvStream<S> {
     fn take(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
         // A buffer the kernel filled is leased even when the bytes come after a cancel: the
         // lease's drop is what gives it back to the group.
-        if let Some(lease) = self.op.ring().lease_cqe(cqe) {
+        if let Some(lease) = self.op.ring().lease(cqe) {
             if !lease.is_empty() {
                 self.sink.bytes(&lease, cx);
             }

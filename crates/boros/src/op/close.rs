@@ -1,4 +1,4 @@
-use super::{OpCode, Target};
+use super::{OpCode, SlotUse, Target};
 use io_uring::{opcode, squeue::Entry, types};
 
 /// `close(2)` of a plain descriptor, or release of a direct descriptor slot.
@@ -21,6 +21,13 @@ unsafe impl OpCode for Close {
         match self.target {
             Target::Fd(fd) => opcode::Close::new(types::Fd(fd)).build(),
             Target::Fixed(i) => opcode::Close::new(types::Fixed(i)).build(),
+        }
+    }
+
+    fn file_slot(&self) -> Option<SlotUse> {
+        match self.target {
+            Target::Fd(_) => None,
+            Target::Fixed(slot) => Some(SlotUse::Empties(slot)),
         }
     }
 }

@@ -41,7 +41,6 @@ mod nop;
 mod open;
 mod poll_add;
 mod read;
-mod read_fixed;
 mod read_multi;
 mod recv;
 mod recv_multi;
@@ -58,8 +57,6 @@ mod timeout;
 mod unlink;
 mod write;
 mod writev;
-
-mod write_fixed;
 
 pub use accept::Accept;
 pub use accept_multi::AcceptMulti;
@@ -80,7 +77,6 @@ pub use nop::Nop;
 pub use open::OpenAt;
 pub use poll_add::PollAdd;
 pub use read::Read;
-pub use read_fixed::ReadFixed;
 pub use read_multi::ReadMulti;
 pub use recv::Recv;
 pub use recv_multi::RecvMulti;
@@ -96,7 +92,6 @@ pub use symlink::SymlinkAt;
 pub use timeout::Timeout;
 pub use unlink::UnlinkAt;
 pub use write::Write;
-pub use write_fixed::WriteFixed;
 pub use writev::Writev;
 
 /// One kernel operation and every byte of memory it lends the kernel.
@@ -114,6 +109,37 @@ pub unsafe trait OpCode: Any {
     /// completions carrying a buffer id are matched to that group.
     fn buf_group(&self) -> Option<u16> {
         None
+    }
+
+    /// What the op does to a slot of the registered file table, if anything: the driver then
+    /// keeps the slot allocator right by itself (see [`SlotUse`]).
+    fn file_slot(&self) -> Option<SlotUse> {
+        None
+    }
+}
+
+/// How an op uses a slot of the ring's registered file table. The driver frees the slot
+/// (back to [`Driver::alloc_file_slot`](crate::Driver::alloc_file_slot)) at the op's final
+/// CQE, so that every slot is freed exactly once, by the op that emptied it, in both
+/// runtimes: a slot an open failed to fill (`Fills`, result `< 0`: an error, a cancel, a
+/// broken link), or a slot a close emptied (`Empties`, result `>= 0`). A host that
+/// allocated a slot and then could not push its open frees it itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotUse {
+    /// The op fills this slot (a direct open).
+    Fills(u32),
+    /// The op empties this slot (a direct close).
+    Empties(u32),
+}
+
+impl SlotUse {
+    /// The slot to free after a final CQE with `result`, if any.
+    pub fn freed_by(self, result: i32) -> Option<u32> {
+        match self {
+            SlotUse::Fills(slot) if result < 0 => Some(slot),
+            SlotUse::Empties(slot) if result >= 0 => Some(slot),
+            _ => None,
+        }
     }
 }
 

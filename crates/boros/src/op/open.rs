@@ -1,4 +1,4 @@
-use super::OpCode;
+use super::{OpCode, SlotUse};
 use io_uring::{opcode, squeue::Entry, types};
 use std::ffi::CString;
 use std::os::fd::RawFd;
@@ -10,7 +10,7 @@ pub struct OpenAt {
     path: CString,
     flags: i32,
     mode: u32,
-    slot: Option<types::DestinationSlot>,
+    slot: Option<u32>,
 }
 
 impl OpenAt {
@@ -25,10 +25,12 @@ impl OpenAt {
         }
     }
 
-    /// Opens into a direct descriptor slot instead of the process's file table. A direct
-    /// descriptor is never in the process's file table, so `O_CLOEXEC` (which the kernel
-    /// rejects with EINVAL for direct opens) is dropped.
-    pub fn direct(mut self, slot: types::DestinationSlot) -> Self {
+    /// Opens into a direct descriptor slot (from
+    /// [`Driver::alloc_file_slot`](crate::Driver::alloc_file_slot)) instead of the process's
+    /// file table. A direct descriptor is never in the process's file table, so `O_CLOEXEC`
+    /// (which the kernel rejects with EINVAL for direct opens) is dropped. If the open fails
+    /// (or is cancelled), the driver frees the slot at its final CQE ([`SlotUse`]).
+    pub fn direct(mut self, slot: u32) -> Self {
         self.slot = Some(slot);
         self.flags &= !libc::O_CLOEXEC;
         self
@@ -47,8 +49,13 @@ unsafe impl OpCode for OpenAt {
             .flags(self.flags)
             .mode(self.mode);
         if let Some(slot) = self.slot {
-            op = op.file_index(Some(slot));
+            // Slots come from the table's allocator, far below the kernel's limit (2^32 - 2).
+            op = op.file_index(types::DestinationSlot::try_from_slot_target(slot).ok());
         }
         op.build()
+    }
+
+    fn file_slot(&self) -> Option<SlotUse> {
+        self.slot.map(SlotUse::Fills)
     }
 }

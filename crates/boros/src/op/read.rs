@@ -4,11 +4,13 @@ use io_uring::{opcode, squeue::Entry};
 
 /// `pread(2)` into an owned buffer: up to `bytes_total()` bytes at `offset`
 /// ([`CURRENT_POSITION`](super::CURRENT_POSITION) reads at, and advances, the file position).
+/// With [`fixed`](Self::fixed), `IORING_OP_READ_FIXED` into a registered buffer.
 pub struct Read<B: IoBufMut> {
     target: Target,
     buf: B,
     len: u32,
     offset: u64,
+    buf_index: Option<u16>,
 }
 
 impl<B: IoBufMut> Read<B> {
@@ -20,7 +22,19 @@ impl<B: IoBufMut> Read<B> {
             buf,
             len,
             offset,
+            buf_index: None,
         }
+    }
+
+    /// Reads into the buffer registered at `buf_index` (`IORING_OP_READ_FIXED`, see
+    /// [`Driver::register_buffers`](crate::Driver::register_buffers)): the kernel skips
+    /// pinning and mapping the pages on every op, they were pinned once, at registration.
+    /// `buf` must lie inside that registered buffer (the kernel checks: `EFAULT` otherwise);
+    /// the op owns `buf` (typically a handle that keeps the registered memory mapped) until its
+    /// final CQE.
+    pub fn fixed(mut self, buf_index: u16) -> Self {
+        self.buf_index = Some(buf_index);
+        self
     }
 
     /// Reads at most `len` bytes (clamped to the buffer's capacity).
@@ -37,12 +51,20 @@ impl<B: IoBufMut> Read<B> {
     }
 }
 
-// SAFETY: the pointer and length come from the owned buffer, clamped to its capacity.
+// SAFETY: the pointer and length come from the owned buffer, clamped to its capacity; for a
+// fixed read the kernel also checks that they lie inside the registered buffer `buf_index`.
 unsafe impl<B: IoBufMut> OpCode for Read<B> {
     fn entry(&mut self) -> Entry {
-        let ptr = self.buf.stable_mut_ptr();
-        with_target!(self.target, |t| opcode::Read::new(t, ptr, self.len)
-            .offset(self.offset)
-            .build())
+        let (ptr, len, offset) = (self.buf.stable_mut_ptr(), self.len, self.offset);
+        match self.buf_index {
+            None => with_target!(self.target, |t| opcode::Read::new(t, ptr, len)
+                .offset(offset)
+                .build()),
+            Some(index) => {
+                with_target!(self.target, |t| opcode::ReadFixed::new(t, ptr, len, index)
+                    .offset(offset)
+                    .build())
+            }
+        }
     }
 }

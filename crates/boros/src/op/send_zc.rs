@@ -16,7 +16,7 @@ const IORING_NOTIF_USAGE_ZC_COPIED: u32 = 1 << 31;
 /// 2. a notification (`IORING_CQE_F_NOTIF`, no `F_MORE`, result 0) once the kernel no longer
 ///    reads the buffer. This is the op's final CQE: only now does the driver hand the op
 ///    (and the buffer) back. Tell the two apart with [`SendZc::is_notification`].
-///    With [`Driver::reap_ops`](crate::Driver::reap_ops) the result CQE comes with the op
+///    With [`Driver::reap`](crate::Driver::reap) the result CQE comes with the op
 ///    live (`&mut`), the notification with the op by value.
 ///
 /// The driver counts completions per op (an op is final when a CQE lacks `F_MORE`), so no

@@ -4,12 +4,14 @@ use io_uring::{opcode, squeue::Entry};
 
 /// `pwrite(2)` from an owned buffer: its initialized bytes, at `offset`
 /// ([`CURRENT_POSITION`](super::CURRENT_POSITION) writes at, and advances, the file position).
+/// With [`fixed`](Self::fixed), `IORING_OP_WRITE_FIXED` from a registered buffer.
 pub struct Write<B: IoBuf> {
     target: Target,
     buf: B,
     start: usize,
     len: u32,
     offset: u64,
+    buf_index: Option<u16>,
 }
 
 impl<B: IoBuf> Write<B> {
@@ -22,7 +24,16 @@ impl<B: IoBuf> Write<B> {
             start: 0,
             len,
             offset,
+            buf_index: None,
         }
+    }
+
+    /// Writes from the buffer registered at `buf_index` (`IORING_OP_WRITE_FIXED`, see
+    /// [`Driver::register_buffers`](crate::Driver::register_buffers)): `buf` must lie inside
+    /// it (the kernel checks: `EFAULT` otherwise).
+    pub fn fixed(mut self, buf_index: u16) -> Self {
+        self.buf_index = Some(buf_index);
+        self
     }
 
     /// Writes only `len` bytes starting `start` bytes into the buffer (clamped to its data).
@@ -39,13 +50,22 @@ impl<B: IoBuf> Write<B> {
     }
 }
 
-// SAFETY: `start + len` never passes the buffer's initialized bytes (see `range`).
+// SAFETY: `start + len` never passes the buffer's initialized bytes (see `range`); for a
+// fixed write the kernel also checks that they lie inside the registered buffer `buf_index`.
 unsafe impl<B: IoBuf> OpCode for Write<B> {
     fn entry(&mut self) -> Entry {
         // SAFETY: start <= bytes_init, so the pointer stays inside the allocation.
         let ptr = unsafe { self.buf.stable_ptr().add(self.start) };
-        with_target!(self.target, |t| opcode::Write::new(t, ptr, self.len)
-            .offset(self.offset)
-            .build())
+        let (len, offset) = (self.len, self.offset);
+        match self.buf_index {
+            None => with_target!(self.target, |t| opcode::Write::new(t, ptr, len)
+                .offset(offset)
+                .build()),
+            Some(index) => {
+                with_target!(self.target, |t| opcode::WriteFixed::new(t, ptr, len, index)
+                    .offset(offset)
+                    .build())
+            }
+        }
     }
 }

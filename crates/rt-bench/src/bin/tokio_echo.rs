@@ -5,8 +5,12 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7000".to_owned());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7000".to_owned());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         eprintln!("tokio_echo: listening on {}", listener.local_addr()?);

@@ -32,7 +32,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--file" => file = v()?,
             "--qd" => qd = v()?.parse()?,
             "--seconds" => seconds = v()?.parse()?,
-            _ => return Err(format!("usage: tokio_read --file PATH [--qd 64] [--seconds 5]; unknown {a}").into()),
+            _ => {
+                return Err(format!(
+                    "usage: tokio_read --file PATH [--qd 64] [--seconds 5]; unknown {a}"
+                )
+                .into())
+            }
         }
     }
     let rt = tokio::runtime::Builder::new_current_thread()

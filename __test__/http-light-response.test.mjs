@@ -1,0 +1,125 @@
+// LightResponse (boros/http): the Response serve() installs as globalThis.Response. Checked
+// against undici's own Response (the specification here): what a handler can observe of it
+// (status, ok, headers, body methods, instanceof, errors thrown at construction), and what goes
+// on the wire through serve(): the same bytes (minus Date) as the real Response gives, on this
+// backend (io_uring, or the node:http fallback with BOROS_BACKEND=fallback).
+import test from 'ava'
+import { LightResponse, serve } from 'boros/http'
+import { exchange } from './fixtures/http-raw.mjs'
+
+const Real = globalThis.Response
+
+const cases = {
+  text: () => ['hello', undefined],
+  textHeaders: () => ['hello', { headers: { 'Content-Type': 'text/html', 'X-A': ' spaced ', 'x-n': 42 } }],
+  status: () => ['made', { status: 201, headers: { 'x-b': '1' } }],
+  bytes: () => [new Uint8Array([104, 105]), undefined],
+  buffer: () => [Buffer.from('buf'), { headers: { 'content-type': 'application/octet-stream' } }],
+  empty: () => [null, undefined],
+  noContent: () => [null, { status: 204 }],
+  statusText: () => ['st', { status: 202, statusText: 'Taken' }],
+  headersObject: () => ['h', { headers: new Headers({ 'x-h': '1' }) }],
+  arrayHeaders: () => [
+    'a',
+    {
+      headers: [
+        ['x-a', '1'],
+        ['x-a', '2']
+      ]
+    }
+  ],
+  ownLength: () => ['12345', { headers: { 'content-length': '5' } }],
+  connectionClose: () => ['bye', { headers: { connection: 'close' } }],
+  setCookie: () => ['c', { headers: { 'set-cookie': 'a=1; Path=/' } }],
+  blob: () => [new Blob(['blob']), undefined],
+  stream: () => [
+    new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('s1'))
+        c.enqueue(new TextEncoder().encode('s2'))
+        c.close()
+      }
+    }),
+    undefined
+  ]
+}
+
+test.serial('what a handler sees of a LightResponse is what it sees of a Response', async (t) => {
+  for (const [name, make] of Object.entries(cases)) {
+    const a = new LightResponse(...make())
+    const b = new Real(...make())
+    t.true(a instanceof Real, name)
+    t.true(a instanceof LightResponse, name)
+    t.is(a.status, b.status, name)
+    t.is(a.ok, b.ok, name)
+    t.is(a.statusText, b.statusText, name)
+    t.deepEqual([...a.headers], [...b.headers], name)
+    t.is(await a.text(), await b.text(), name)
+    t.is(a.bodyUsed, b.bodyUsed, name)
+  }
+  t.true(new Real('x') instanceof LightResponse, 'a real Response is an instance too')
+  const j = LightResponse.json({ a: [1] }, { status: 202 })
+  const k = Real.json({ a: [1] }, { status: 202 })
+  t.is(j.status, k.status)
+  t.deepEqual([...j.headers], [...k.headers])
+  t.deepEqual(await j.json(), await k.json())
+  const c = new LightResponse('clone me').clone()
+  t.is(await c.text(), 'clone me')
+})
+
+test.serial('what undici refuses at construction, LightResponse refuses there too', (t) => {
+  for (const [body, init] of [
+    ['x', { status: 99 }],
+    ['x', { status: 600 }],
+    ['x', { headers: { 'bad name': '1' } }],
+    ['x', { headers: { 'x-v': 'a\r\nb' } }],
+    ['x', { status: 204 }],
+    ['x', { statusText: 'a\nb' }]
+  ]) {
+    const want = t.throws(() => new Real(body, init))
+    const got = t.throws(() => new LightResponse(body, init))
+    t.is(got.constructor, want.constructor, JSON.stringify(init))
+  }
+  t.throws(() => LightResponse.json(undefined), { instanceOf: TypeError })
+})
+
+test.serial('serve() sends a LightResponse as the bytes of the real Response', async (t) => {
+  const s = serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    overrideGlobalResponse: false,
+    fetch(req) {
+      const u = new URL(req.url)
+      const make = cases[u.pathname.slice(1)]
+      const C = u.searchParams.has('light') ? LightResponse : Real
+      return new C(...make())
+    }
+  })
+  t.is(globalThis.Response, Real, 'overrideGlobalResponse: false leaves the global alone')
+  await s.ready
+  try {
+    for (const name of Object.keys(cases)) {
+      const get = (q) => exchange(s.port, [`GET /${name}${q} HTTP/1.1\r\nHost: x\r\n\r\n`], { settle: 20 })
+      const [light, real] = [await get('?light'), await get('')]
+      t.deepEqual(light.responses, real.responses, name)
+      t.is(light.closed, real.closed, name)
+    }
+  } finally {
+    await s.stop(true)
+  }
+})
+
+test.serial('serve() installs LightResponse as globalThis.Response (once), unless told not to', async (t) => {
+  const s = serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('hi') })
+  await s.ready
+  try {
+    t.is(globalThis.Response, LightResponse)
+    t.true((await fetch(`http://127.0.0.1:${s.port}/`)) instanceof Response, 'fetch() results are still Responses')
+    const r = await exchange(s.port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n'], { settle: 20 })
+    t.is(r.responses[0].body, 'hi')
+    t.is(r.responses[0].headers['content-type'], 'text/plain;charset=UTF-8')
+  } finally {
+    await s.stop(true)
+    Object.defineProperty(globalThis, 'Response', { value: Real, writable: true, configurable: true })
+  }
+})

@@ -1,0 +1,48 @@
+// A failed io_uring_enter reaches the operations it carried (issue 19, item 6): injected with
+// the binding's test hook (failNextEnter, BOROS_TEST_FAULTS=1), in a worker so that the ring
+// given up is the worker's own.
+import test from 'ava'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Worker } from 'node:worker_threads'
+
+const fixture = new URL('./fixtures/submit-fault-worker.mjs', import.meta.url)
+
+test.serial(
+  'EAGAIN/EBUSY are retried; another errno fails every op of the enter, then the ring refuses more',
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-fault-'))
+    const file = path.join(dir, 'f')
+    fs.writeFileSync(file, 'DATA-FILE')
+    process.env.BOROS_TEST_FAULTS = '1'
+    try {
+      const w = new Worker(fixture, { workerData: { file } })
+      const out = await new Promise((resolve, reject) => {
+        w.once('message', resolve)
+        w.once('error', reject)
+      })
+      await new Promise((resolve) => w.once('exit', resolve))
+      if (out.backend !== 'io_uring') {
+        t.log(`skipped: backend is ${out.backend}, the hook only exists on the ring`)
+        t.pass()
+        return
+      }
+      t.deepEqual(out.retried, { read: 'DATA', readFile: 'DATA-FILE' })
+      t.like(out.failed.queued, { ok: false, code: 'EBADF' })
+      t.like(out.failed.call, { ok: false, code: 'EBADF' })
+      t.like(out.after.queued, { ok: false, code: 'EBADF' })
+      t.like(out.after.call, { ok: false, code: 'ERR_BOROS_SUBMIT' })
+    } finally {
+      delete process.env.BOROS_TEST_FAULTS
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+)
+
+test.serial('the hook is refused without BOROS_TEST_FAULTS=1', async (t) => {
+  const { nativeBinding } = await import('../dist/binding.js')
+  const native = nativeBinding()
+  if (!native) return t.pass('skipped: no native binding')
+  t.throws(() => native.failNextEnter(11, 1), { code: 'ERR_BOROS_UNSUPPORTED_RUNTIME' })
+})

@@ -1,0 +1,213 @@
+//! A runtime's life: [`init`] sets up the ring and hooks it into the env's libuv loop;
+//! teardown (`on_cleanup`, then `on_closed` for each handle) cancels what is in flight, waits
+//! for every last CQE and frees the ring.
+
+use super::{is_initialized, on_poll, on_prepare, Runtime, RuntimeCell, CURRENT};
+use crate::bounce::BounceBuffers;
+use crate::complete::NodeOp;
+use crate::js::{self, codes, Result};
+use crate::queue::SharedQueue;
+use crate::uv::{self, Handle};
+use boros::Driver;
+use napi::sys;
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::ptr;
+
+/// Sets up this thread's ring and hooks it into the env's libuv loop.
+///
+/// # Safety
+/// `env` is the current env; `on_complete` a function; `results` and `events` Int32Arrays;
+/// `entries`, `ctl` and `arena` as [`SharedQueue::new`] takes them. Returns the arena's
+/// alignment offset.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn init(
+    env: sys::napi_env,
+    on_complete: sys::napi_value,
+    results: sys::napi_value,
+    events: sys::napi_value,
+    entries: sys::napi_value,
+    ctl: sys::napi_value,
+    arena: sys::napi_value,
+) -> Result<u32> {
+    if is_initialized() {
+        return Err(js::error(
+            codes::INVALID_ARG_VALUE,
+            "boros: the runtime is already initialized on this thread",
+        ));
+    }
+    let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
+    let driver =
+        Driver::<dyn NodeOp>::build_with_task_run(&boros::Config::default(), task_run_mode())
+            .map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
+
+    // SAFETY: valid env and values per the contract; out-pointers are locals.
+    let (results_ptr, results_len) = unsafe { js::view_info(env, results)? };
+    // SAFETY: as above.
+    let (events_ptr, events_len) = unsafe { js::view_info(env, events)? };
+    if results_ptr as usize % 4 != 0 || events_ptr as usize % 4 != 0 {
+        return Err(js::error(
+            codes::INVALID_ARG_VALUE,
+            "boros: results and events arrays misaligned",
+        ));
+    }
+    // SAFETY: as above.
+    let (queue, arena_offset) = unsafe { SharedQueue::new(env, entries, ctl, arena)? };
+    let mut results_ref = ptr::null_mut();
+    let mut events_ref = ptr::null_mut();
+    let mut on_complete_ref = ptr::null_mut();
+    let mut loop_ = ptr::null_mut();
+    let mut name = ptr::null_mut();
+    let mut async_ctx = ptr::null_mut();
+    // SAFETY: as above.
+    unsafe {
+        sys::napi_create_reference(env, results, 1, &mut results_ref);
+        sys::napi_create_reference(env, events, 1, &mut events_ref);
+        sys::napi_create_reference(env, on_complete, 1, &mut on_complete_ref);
+        sys::napi_get_uv_event_loop(env, &mut loop_);
+        sys::napi_create_string_utf8(env, c"boros".as_ptr(), 5, &mut name);
+        sys::napi_async_init(env, ptr::null_mut(), name, &mut async_ctx);
+    }
+
+    let cell: Box<RuntimeCell> = Box::new(RefCell::new(Runtime {
+        env,
+        driver,
+        uv,
+        poll: ptr::null_mut(),
+        prepare: ptr::null_mut(),
+        referenced: false,
+        closing: false,
+        open_handles: 0,
+        cleanup_hook: ptr::null_mut(),
+        on_complete: on_complete_ref,
+        results_ref,
+        results: results_ptr.cast(),
+        results_pairs: results_len / 8,
+        events_ref,
+        events_view: events_ptr.cast(),
+        events_cap: events_len / 4 / crate::wire::event::FIELDS,
+        async_ctx,
+        bounce: BounceBuffers::default(),
+        queue,
+        ready: Vec::new(),
+        later: Vec::new(),
+        events: Vec::new(),
+        event_data: Vec::new(),
+        unreferenced: std::collections::HashSet::new(),
+        chunk_streams: Vec::new(),
+        pools: Default::default(),
+    }));
+    let raw = Box::into_raw(cell);
+    // SAFETY: `raw` stays valid until `on_closed` frees it after both handles closed.
+    let rt = unsafe { &mut *(*raw).as_ptr() };
+    rt.poll = uv::alloc_handle(uv, uv::UV_POLL, raw.cast());
+    rt.prepare = uv::alloc_handle(uv, uv::UV_PREPARE, raw.cast());
+    // SAFETY: handles are freshly allocated with libuv's sizes; the loop is this env's.
+    unsafe {
+        (uv.poll_init)(loop_.cast(), rt.poll, rt.driver.eventfd());
+        (uv.poll_start)(rt.poll, uv::UV_READABLE, on_poll);
+        (uv.unref)(rt.poll);
+        (uv.prepare_init)(loop_.cast(), rt.prepare);
+        (uv.prepare_start)(rt.prepare, on_prepare);
+        (uv.unref)(rt.prepare);
+        rt.open_handles = 2;
+        sys::napi_add_async_cleanup_hook(env, Some(on_cleanup), raw.cast(), &mut rt.cleanup_hook);
+    }
+    CURRENT.with(|c| c.set(raw));
+    Ok(arena_offset as u32)
+}
+
+/// How this env's ring runs completion work: `COOP_TASKRUN` unless `BOROS_TASKRUN=defer`.
+///
+/// libuv sleeps in epoll on the ring's eventfd. With `DEFER_TASKRUN`, a socket or pipe
+/// wake-up that arrives while the thread sleeps there signals that eventfd ~14 ms late on some
+/// kernels (6.18 here; `bench/net/wake/wake.c` shows it without boros, `boros doctor` checks
+/// it): a single-connection round trip took 16 ms instead of 0.03 ms. With `COOP_TASKRUN` the
+/// socket wake-up runs the completion work as the thread leaves epoll, the CQE signals the
+/// eventfd at once, and nothing else changes for us: `TASKRUN_FLAG` still tells `reap` when
+/// to enter. (Measured in bench/README.md, "Wake-ups".)
+fn task_run_mode() -> boros::TaskRun {
+    match std::env::var("BOROS_TASKRUN").as_deref() {
+        Ok("defer") => boros::TaskRun::Defer,
+        _ => boros::TaskRun::Coop,
+    }
+}
+
+impl Runtime {
+    /// Closes the poll and prepare handles (teardown's last step; `on_closed` frees them).
+    pub(super) fn close_handles(&mut self) {
+        // SAFETY: both handles are open and closed once; on_closed frees them.
+        unsafe {
+            (self.uv.close)(self.poll, on_closed);
+            (self.uv.close)(self.prepare, on_closed);
+        }
+    }
+}
+
+/// Env teardown (worker exit, end of the main env): stop calling JS, cancel what is in
+/// flight, and keep the loop alive until the kernel has posted every last CQE; only then
+/// close the handles and free the ring and the memory its ops own.
+unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
+    // SAFETY: arg is the runtime cell registered in init.
+    let cell = unsafe { &*(arg as *const RuntimeCell) };
+    CURRENT.with(|c| c.set(ptr::null()));
+    let mut rt = cell.borrow_mut();
+    rt.closing = true;
+    rt.cleanup_hook = handle;
+    if rt.driver.in_flight() == 0 {
+        rt.close_handles();
+        return;
+    }
+    if let Err(e) = rt
+        .driver
+        .cancel_all()
+        .map_err(std::io::Error::from)
+        .and_then(|_| rt.driver.submit())
+    {
+        eprintln!("boros: cancelling in-flight operations at exit failed: {e}");
+    }
+    // Keep the loop running for us until the last CQE arrives (on_poll closes the handles).
+    if !rt.referenced {
+        // SAFETY: the poll handle is open.
+        unsafe { (rt.uv.r#ref)(rt.poll) };
+        rt.referenced = true;
+    }
+}
+
+unsafe extern "C" fn on_closed(h: *mut Handle) {
+    // SAFETY: data is the runtime cell; it is freed below only after the second handle closed.
+    let raw = unsafe { uv::handle_data(h) } as *mut RuntimeCell;
+    // SAFETY: the handle was allocated with calloc in alloc_handle and libuv is done with it.
+    unsafe { libc::free(h) };
+    let done = {
+        // SAFETY: raw is still alive (freed below).
+        let mut rt = unsafe { &*raw }.borrow_mut();
+        rt.open_handles -= 1;
+        rt.open_handles == 0
+    };
+    if done {
+        // SAFETY: both handles are closed, nobody else holds the pointer (CURRENT was cleared).
+        let cell = unsafe { Box::from_raw(raw) };
+        let rt = cell.into_inner();
+        let mut rt = rt;
+        // Every CQE is in: nothing uses the arena any more.
+        rt.queue.release();
+        let (env, hook) = (rt.env, rt.cleanup_hook);
+        // SAFETY: references and the async context belong to this env, released once.
+        unsafe {
+            sys::napi_delete_reference(env, rt.on_complete);
+            sys::napi_delete_reference(env, rt.results_ref);
+            sys::napi_delete_reference(env, rt.events_ref);
+            sys::napi_async_destroy(env, rt.async_ctx);
+        }
+        drop(rt); // Driver::drop: nothing is in flight any more; closes the ring and eventfd.
+                  // The descriptors of boros objects JS never closed (FileHandles, sockets): gone with
+                  // the env, as Node closes a worker's (issue 24).
+        crate::fds::close_all();
+        if !hook.is_null() {
+            // SAFETY: the hook handle came from napi_add_async_cleanup_hook; removing it tells
+            // Node our async cleanup is finished.
+            unsafe { sys::napi_remove_async_cleanup_hook(hook) };
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The provided-buffer groups registered on a ring, and their retirement: a group asked to
+//! go is unregistered from the kernel only once no op in flight selects from it.
+
+use crate::bufring::BufRing;
+use io_uring::Submitter;
+use std::io;
+use std::rc::Rc;
+
+/// Registered groups, and those waiting for their last user to finish.
+#[derive(Default)]
+pub(crate) struct BufGroups {
+    live: Vec<Rc<BufRing>>,
+    /// Groups being unregistered: removed from the kernel once no op in flight uses them.
+    retiring: Vec<Rc<BufRing>>,
+}
+
+impl BufGroups {
+    fn all(&self) -> impl Iterator<Item = &Rc<BufRing>> {
+        self.live.iter().chain(&self.retiring)
+    }
+
+    /// Registers a group of `entries` buffers of `size` bytes under the lowest free group id.
+    pub(crate) fn register(
+        &mut self,
+        submitter: &Submitter<'_>,
+        entries: u16,
+        size: u32,
+    ) -> io::Result<Rc<BufRing>> {
+        let bgid = (0..u16::MAX)
+            .find(|&id| !self.all().any(|r| r.bgid() == id))
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSPC))?;
+        let ring = Rc::new(BufRing::new(bgid, entries, size)?);
+        // SAFETY: the ring mapping is owned by `ring`, which we keep (in `live`, then
+        // `retiring`) until the group is unregistered, and every op using the group holds an
+        // `Rc` of it until its final CQE.
+        unsafe { submitter.register_buf_ring_with_flags(ring.ring_addr(), entries, bgid, 0)? };
+        self.live.push(ring.clone());
+        Ok(ring)
+    }
+
+    /// Moves a group to the retiring list and unregisters what has no user left.
+    pub(crate) fn unregister(&mut self, submitter: &Submitter<'_>, ring: &Rc<BufRing>) {
+        if let Some(i) = self.live.iter().position(|r| Rc::ptr_eq(r, ring)) {
+            self.retiring.push(self.live.swap_remove(i));
+            self.retire(submitter);
+        }
+    }
+
+    /// Registered groups, including those waiting to be unregistered.
+    pub(crate) fn len(&self) -> usize {
+        self.live.len() + self.retiring.len()
+    }
+
+    /// Counts an op in (`+1`, when pushed) or out (`-1`, at its final CQE) of the users of
+    /// group `bgid`.
+    pub(crate) fn track(&self, bgid: Option<u16>, delta: i32) {
+        let Some(bgid) = bgid else { return };
+        if let Some(r) = self.all().find(|r| r.bgid() == bgid) {
+            r.add_user(delta);
+        }
+    }
+
+    /// Whether some group waits for its users to finish.
+    pub(crate) fn has_retiring(&self) -> bool {
+        !self.retiring.is_empty()
+    }
+
+    /// Unregisters every retiring group no op in flight uses any more.
+    pub(crate) fn retire(&mut self, submitter: &Submitter<'_>) {
+        self.retiring.retain(|r| {
+            if r.users() > 0 {
+                return true;
+            }
+            if let Err(e) = submitter.unregister_buf_ring(r.bgid()) {
+                // Nothing uses it; the ring's close frees the kernel side anyway.
+                eprintln!("boros: unregistering buffer group {} failed: {e}", r.bgid());
+            }
+            r.set_unregistered();
+            false
+        });
+    }
+}

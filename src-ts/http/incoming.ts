@@ -1,0 +1,220 @@
+/**
+ * `IncomingMessage` of boros/http's `createServer()`: node:http's request shape (a Readable
+ * with method, url, headers, rawHeaders, httpVersion, complete, socket) over one request
+ * record of the engine. The body is the engine's: inline (pushed at the first read) or
+ * streamed (`onBody` chunks, with `pause`/`resume` of the connection as backpressure).
+ *
+ * Frameworks replace the prototype of the request (Express 5 sets it to its `app.request`,
+ * which inherits from node's `http.IncomingMessage.prototype`): the methods node's prototype
+ * would otherwise supply with its own internals (`_read`, `_destroy`, `setTimeout`) are set on
+ * each instance, and node's getters read the fields they expect (`socket`, `headers`...).
+ * @module
+ */
+import * as http from 'node:http'
+import { Readable } from 'node:stream'
+import type { ConnSocket } from './conn-socket.js'
+
+/** What a request needs from its server (the engine behind it). */
+export interface RequestSource {
+  pause(conn: number): void
+  resume(conn: number): void
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** Lower-cased header names whose duplicates node:http drops (the first wins). */
+const SINGLE = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent'
+])
+
+/**
+ * node:http's `headers` object from flat raw headers: names lower-cased; duplicates dropped
+ * (the names above), `set-cookie` an array, `cookie` joined with '; ', others with ', '.
+ */
+export function headersOf(raw: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    const value = raw[i + 1]!
+    let key = name
+    // Most names arrive lower-case (h2-era clients) or in a handful of spellings: lower once.
+    for (let j = 0; j < name.length; j++) {
+      const c = name.charCodeAt(j)
+      if (c >= 65 && c <= 90) {
+        key = name.toLowerCase()
+        break
+      }
+    }
+    const had = out[key]
+    if (had === undefined) {
+      out[key] = key === 'set-cookie' ? [value] : value
+    } else if (key === 'set-cookie') {
+      ;(had as string[]).push(value)
+    } else if (!SINGLE.has(key)) {
+      out[key] = `${had as string}${key === 'cookie' ? '; ' : ', '}${value}`
+    }
+  }
+  return out
+}
+
+/** node:http's `IncomingMessage` for boros/http's `createServer()`. */
+export class IncomingMessage extends Readable {
+  /** The connection's socket-like object (addresses, `setTimeout`, `destroy`). */
+  socket: ConnSocket
+  method: string
+  url: string
+  httpVersion: string
+  httpVersionMajor: number
+  httpVersionMinor: number
+  headers: Record<string, string | string[]>
+  rawHeaders: string[]
+  trailers: Record<string, string> = {}
+  rawTrailers: string[] = []
+  /** True once the whole body was received. */
+  complete = false
+  /** True when the connection went away before the body was complete. */
+  aborted = false
+  upgrade: boolean
+  statusCode = null
+  statusMessage = null
+  /** @internal connection id and request number on it. */
+  readonly _conn: number
+  readonly _seq: number
+  /** @internal body source: inline Buffer, or the engine (streaming). */
+  _body: Buffer | null
+  _streaming: boolean
+  _source: RequestSource
+  _paused = false
+  _consuming = false
+
+  constructor(
+    socket: ConnSocket,
+    source: RequestSource,
+    conn: number,
+    seq: number,
+    method: string,
+    url: string,
+    versionMinor: number,
+    rawHeaders: string[],
+    body: Buffer | null,
+    streaming: boolean,
+    upgrade: boolean
+  ) {
+    super()
+    this.socket = socket
+    this._source = source
+    this._conn = conn
+    this._seq = seq
+    this.method = method
+    this.url = url
+    this.httpVersionMajor = 1
+    this.httpVersionMinor = versionMinor
+    this.httpVersion = versionMinor === 1 ? '1.1' : '1.0'
+    this.rawHeaders = rawHeaders
+    this.headers = headersOf(rawHeaders)
+    this._body = body
+    this._streaming = streaming
+    this.upgrade = upgrade
+    // Own properties: they survive a framework swapping this object's prototype.
+    const self = this as any
+    self._read = incomingRead
+    self._destroy = incomingDestroy
+    self.setTimeout = incomingSetTimeout
+  }
+
+  /** node's alias of `socket`. */
+  get connection(): ConnSocket {
+    return this.socket
+  }
+
+  override _read(_n: number): void {
+    incomingRead.call(this)
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    incomingDestroy.call(this, err, cb)
+  }
+
+  /** `socket.setTimeout(ms, cb)` for the request's connection. */
+  setTimeout(ms: number, cb?: () => void): this {
+    return incomingSetTimeout.call(this, ms, cb) as this
+  }
+
+  /**
+   * @internal a body chunk from the engine (`null`: the end). Static (as `_abort`): a swapped
+   * prototype does not lose it.
+   */
+  static _chunk(req: IncomingMessage, chunk: Buffer | null): void {
+    if (chunk === null) {
+      req.complete = true
+      req.push(null)
+      return
+    }
+    if (!req.push(chunk) && !req._paused) {
+      req._paused = true
+      req._source.pause(req._conn)
+    }
+  }
+
+  /** @internal the connection closed before the body was complete. */
+  static _abort(req: IncomingMessage): void {
+    if (req.complete) return
+    req.aborted = true
+    req.emit('aborted')
+    req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
+  }
+}
+
+function incomingRead(this: IncomingMessage): void {
+  this._consuming = true
+  if (this._streaming) {
+    if (this._paused) {
+      this._paused = false
+      this._source.resume(this._conn)
+    }
+    return
+  }
+  const body = this._body
+  this._body = null
+  if (body !== null && body.length > 0) this.push(body)
+  this.complete = true
+  this.push(null)
+}
+
+function incomingDestroy(this: IncomingMessage, err: Error | null, cb: (err?: Error | null) => void): void {
+  if (this._paused) {
+    this._paused = false
+    this._source.resume(this._conn)
+  }
+  // As node:http: destroying a request whose body is not complete closes its connection.
+  if (!this.complete && this._streaming && !this.readableEnded) this.socket.destroy()
+  // As node's IncomingMessage: the error is emitted only when someone listens for it.
+  cb(this.listenerCount('error') > 0 ? err : null)
+}
+
+function incomingSetTimeout(this: IncomingMessage, ms: number, cb?: () => void): IncomingMessage {
+  this.socket.setTimeout(ms, cb)
+  return this
+}
+
+// `instanceof http.IncomingMessage` holds, and what this class does not define comes from node's.
+Object.setPrototypeOf(IncomingMessage.prototype, http.IncomingMessage.prototype)
+
+export { EMPTY }

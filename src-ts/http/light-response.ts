@@ -1,0 +1,200 @@
+/**
+ * A `Response` that costs what a plain object costs until someone looks inside it.
+ *
+ * In Node, `new Response('hello', { headers })` builds a `ReadableStream` for the body (made
+ * transferable, which is most of its cost), a `Headers` and its list: about half the CPU a
+ * `serve()` hello-world spends per request (a `--cpu-prof` under `wrk`). Most handlers only
+ * return the response. `LightResponse` keeps the body and init as given when they are the common
+ * kinds (a string, bytes or nothing; a plain init object with plain-object headers), and
+ * `serve()` reads those directly ({@link fastParts}); anything else (reading `headers`, `body`,
+ * `text()`, other body kinds...) builds the real `Response` once and delegates to it, so the
+ * behaviour is undici's. `instanceof Response` holds for it and for real ones.
+ *
+ * `serve()` installs it as `globalThis.Response` (as `@hono/node-server` does with its
+ * lightweight Response) unless `overrideGlobalResponse: false`; it is also exported.
+ * @module
+ */
+
+const GlobalResponse: typeof Response = globalThis.Response
+const kReal = Symbol('boros.realResponse')
+const kFast = Symbol('boros.fastResponse')
+
+/** What `serve()` sends without building the real response. */
+export interface FastParts {
+  status: number
+  /** `undefined`: no body. */
+  body: string | Uint8Array | undefined
+  /** Plain-object headers as given (names as written), or undefined. */
+  headers: Record<string, unknown> | undefined
+}
+
+const OBJECT_PROTO = Object.prototype
+
+function plain(o: unknown): o is Record<string, unknown> {
+  if (o === null || typeof o !== 'object') return false
+  const p = Object.getPrototypeOf(o)
+  return p === OBJECT_PROTO || p === null
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const BAD_VALUE = /[\r\n\0]/
+
+/**
+ * Whether undici would take these headers without a word (so that what it would throw at
+ * construction still throws there) and send them as the fast path does: valid names, no
+ * CR/LF/NUL in values, no name twice, no `transfer-encoding` (framing goes undici's way).
+ */
+function headersOk(h: Record<string, unknown>): boolean {
+  let n = 0
+  for (const k in h) {
+    const v = h[k]
+    if (v === undefined || !TOKEN.test(k) || BAD_VALUE.test(typeof v === 'string' ? v : String(v))) return false
+    if (k.length === 17 && k.toLowerCase() === 'transfer-encoding') return false
+    n++
+  }
+  if (n > 1) {
+    const names = Object.keys(h).map((k) => k.toLowerCase())
+    if (new Set(names).size !== names.length) return false
+  }
+  return true
+}
+
+/** The parts of a body + init the fast path can send as they are, or undefined. */
+function partsOf(body: unknown, init: unknown): FastParts | undefined {
+  if (!(body == null || typeof body === 'string' || body instanceof Uint8Array)) return undefined
+  let status = 200
+  let headers: Record<string, unknown> | undefined
+  if (init !== undefined) {
+    if (!plain(init)) return undefined
+    // Anything but status and headers (statusText...) goes to undici, which validates it.
+    for (const k in init) if (k !== 'status' && k !== 'headers') return undefined
+    const s = init.status
+    if (s !== undefined) {
+      if (typeof s !== 'number' || !Number.isInteger(s) || s < 200 || s > 599) return undefined
+      status = s
+    }
+    const h = init.headers
+    if (h !== undefined) {
+      if (!plain(h) || !headersOk(h)) return undefined
+      headers = h
+    }
+  }
+  // A body with a null-body status is undici's TypeError to throw.
+  if (body != null && (status === 204 || status === 205 || status === 304)) return undefined
+  return { status, body: body ?? undefined, headers }
+}
+
+/** The fetch `Response`, built only when something looks inside it. */
+export class LightResponse {
+  [kReal]: Response | undefined;
+  [kFast]: FastParts | undefined
+  #body: unknown
+  #init: unknown
+
+  constructor(body?: unknown, init?: unknown) {
+    const parts = partsOf(body, init)
+    if (parts === undefined)
+      this[kReal] = new GlobalResponse(body as ConstructorParameters<typeof Response>[0], init as ResponseInit)
+    else {
+      this[kFast] = parts
+      this.#body = body
+      this.#init = init
+    }
+  }
+
+  get status(): number {
+    return this[kFast]?.status ?? real(this).status
+  }
+
+  get ok(): boolean {
+    const s = this.status
+    return s >= 200 && s < 300
+  }
+
+  /** `Response.json()`, light when the init is. */
+  static json(data: unknown, init?: ResponseInit): Response {
+    const text = JSON.stringify(data)
+    if (typeof text === 'string' && (init === undefined || plain(init))) {
+      const h = init?.headers
+      if (h === undefined || plain(h)) {
+        let has = false
+        if (h !== undefined) for (const k in h) if (k.length === 12 && k.toLowerCase() === 'content-type') has = true
+        const headers = has ? h : { ...h, 'content-type': 'application/json' }
+        return new LightResponse(text, { ...init, headers }) as unknown as Response
+      }
+    }
+    return GlobalResponse.json(data, init)
+  }
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return x !== null && typeof x === 'object' && Object.prototype.isPrototypeOf.call(GlobalResponse.prototype, x)
+  }
+
+  /** @internal the real response (built now if it was not). */
+  static _real(r: LightResponse): Response {
+    let x = r[kReal]
+    if (x === undefined) {
+      x = new GlobalResponse(r.#body as ConstructorParameters<typeof Response>[0], r.#init as ResponseInit)
+      r[kReal] = x
+      r[kFast] = undefined
+      r.#body = undefined
+      r.#init = undefined
+    }
+    return x
+  }
+}
+
+function real(r: LightResponse): Response {
+  return LightResponse._real(r)
+}
+
+/** The fast parts of `r` when it is a LightResponse nobody looked inside; else undefined. */
+export function fastParts(r: unknown): FastParts | undefined {
+  return r instanceof Object && kFast in r ? (r as LightResponse)[kFast] : undefined
+}
+
+/** The real response behind `r` (itself when it is one). */
+export function realResponse(r: Response): Response {
+  return kReal in r ? real(r as unknown as LightResponse) : r
+}
+
+// Everything else of Response.prototype delegates to the real response.
+for (const key of Reflect.ownKeys(GlobalResponse.prototype)) {
+  if (key === 'constructor' || key === 'status' || key === 'ok' || key === Symbol.toStringTag) continue
+  const d = Object.getOwnPropertyDescriptor(GlobalResponse.prototype, key)!
+  if (typeof d.get === 'function') {
+    Object.defineProperty(LightResponse.prototype, key, {
+      configurable: true,
+      enumerable: d.enumerable ?? false,
+      get(this: LightResponse) {
+        return Reflect.get(real(this), key)
+      }
+    })
+  } else if (typeof d.value === 'function') {
+    Object.defineProperty(LightResponse.prototype, key, {
+      configurable: true,
+      enumerable: d.enumerable ?? false,
+      writable: true,
+      value(this: LightResponse, ...args: unknown[]) {
+        const x = real(this)
+        return Reflect.apply(Reflect.get(x, key) as (...a: unknown[]) => unknown, x, args)
+      }
+    })
+  }
+}
+Object.setPrototypeOf(LightResponse.prototype, GlobalResponse.prototype)
+Object.setPrototypeOf(LightResponse, GlobalResponse)
+
+/** Makes `globalThis.Response` the light one (once; a no-op when it already is). */
+export function installLightResponse(): void {
+  if (globalThis.Response === (LightResponse as unknown)) return
+  if (globalThis.Response !== GlobalResponse) return // someone else's: leave it
+  Object.defineProperty(globalThis, 'Response', {
+    value: LightResponse,
+    writable: true,
+    configurable: true,
+    enumerable: false
+  })
+}
+
+export { GlobalResponse }

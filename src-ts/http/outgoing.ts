@@ -1,0 +1,408 @@
+/**
+ * `ServerResponse` of boros/http's `createServer()`: node:http's response shape (statusCode,
+ * statusMessage, the header methods, writeHead, write, end, flushHeaders, headersSent,
+ * `'finish'`/`'close'`, backpressure with `'drain'`, writeContinue) over the engine. Headers
+ * are kept as given and handed to the engine as a flat list when the head leaves (at the first
+ * `write`, `end` or `flushHeaders`); the engine frames the body (Content-Length, chunked, close),
+ * adds Date and Connection as node:http does, and sends each connection's responses once per
+ * turn, in request order.
+ *
+ * Like node's, it is a legacy `Stream`, not a `stream.Writable`. Express 5 swaps its prototype
+ * for its `app.response` (which inherits from node's `http.ServerResponse.prototype`): the
+ * methods are set on each instance as well, and the fields node's getters read (`_header`,
+ * `finished`, `socket`...) are kept, so the object behaves the same after the swap.
+ * @module
+ */
+import * as http from 'node:http'
+import { Stream } from 'node:stream'
+import { codedError, invalidArgType } from '../errors.js'
+import type { ConnSocket } from './conn-socket.js'
+import { RESPOND_NO_DATE } from './engine.js'
+import type { IncomingMessage } from './incoming.js'
+
+/** What a response needs from the engine. */
+export interface ResponseSink {
+  respond(
+    conn: number,
+    seq: number,
+    status: number,
+    reason: string | undefined,
+    headers: readonly string[],
+    body: Buffer | Uint8Array | string | null,
+    end: boolean,
+    flags?: number
+  ): boolean
+  write(conn: number, seq: number, chunk: Buffer | Uint8Array | string, end: boolean): boolean
+  onDrain(conn: number, cb: () => void): void
+  continue(conn: number): void
+  destroy(conn: number): void
+}
+
+type Header = [name: string, value: string | number | readonly string[]]
+type Cb = (err?: Error | null) => void
+
+const headersSentError = (what: string) =>
+  codedError(Error, 'ERR_HTTP_HEADERS_SENT', `Cannot ${what} headers after they are sent to the client`)
+
+function lower(name: unknown): string {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
+  return name.toLowerCase()
+}
+
+/** A chunk as the engine takes it (strings in utf8 go as they are). */
+function bytes(chunk: unknown, encoding: BufferEncoding | undefined): Buffer | Uint8Array | string {
+  if (typeof chunk === 'string') {
+    return encoding === undefined || encoding === 'utf8' || encoding === 'utf-8' ? chunk : Buffer.from(chunk, encoding)
+  }
+  if (chunk instanceof Uint8Array) return chunk
+  throw invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk)
+}
+
+/** node:http's `ServerResponse` for boros/http's `createServer()`. */
+export class ServerResponse extends Stream {
+  statusCode = 200
+  statusMessage: string | undefined = undefined
+  /** Whether the engine adds `Date` (node's default true). */
+  sendDate = true
+  /** node's field behind `headersSent`: true once the head is fixed (writeHead, write, end). */
+  _header = false
+  /** True once `end()` was called (node's `finished`, behind `writableEnded`). */
+  finished = false
+  writable = true
+  destroyed = false
+  readonly outputSize = 0
+  readonly outputData: unknown[] = []
+  /** The request this answers. */
+  req: IncomingMessage
+  socket: ConnSocket | null
+  #sink: ResponseSink
+  readonly _conn: number
+  readonly _seq: number
+  #headers: Record<string, Header> | null = null
+  #sent = false
+  /** writeHead() fixed the head before the body was known: node frames it as a stream then. */
+  #explicit = false
+  #needDrain = false
+  #onFinished: (res: ServerResponse) => void
+
+  constructor(req: IncomingMessage, sink: ResponseSink, onFinished: (res: ServerResponse) => void) {
+    super()
+    this.req = req
+    this.socket = req.socket
+    this.#sink = sink
+    this._conn = req._conn
+    this._seq = req._seq
+    this.#onFinished = onFinished
+    // Own properties: they survive a framework swapping this object's prototype for one that
+    // inherits from node's http.ServerResponse.prototype (whose methods know only node's fields).
+    const p = ServerResponse.prototype as any
+    const self = this as any
+    self.setHeader = p.setHeader
+    self.appendHeader = p.appendHeader
+    self.getHeader = p.getHeader
+    self.getHeaders = p.getHeaders
+    self.getHeaderNames = p.getHeaderNames
+    self.getRawHeaderNames = p.getRawHeaderNames
+    self.hasHeader = p.hasHeader
+    self.removeHeader = p.removeHeader
+    self.writeHead = p.writeHead
+    self.write = p.write
+    self.end = p.end
+    self.flushHeaders = p.flushHeaders
+    self.writeContinue = p.writeContinue
+    self.setTimeout = p.setTimeout
+    self.destroy = p.destroy
+    self.cork = p.cork
+    self.uncork = p.uncork
+    self._implicitHeader = p._implicitHeader
+  }
+
+  /** node's alias of `socket`. */
+  get connection(): ConnSocket | null {
+    return this.socket
+  }
+
+  get headersSent(): boolean {
+    return this._header
+  }
+
+  get writableEnded(): boolean {
+    return this.finished
+  }
+
+  get writableFinished(): boolean {
+    return this.finished
+  }
+
+  get writableNeedDrain(): boolean {
+    return !this.destroyed && !this.finished && this.#needDrain
+  }
+
+  readonly writableLength = 0
+  readonly writableHighWaterMark = 16 * 1024
+  readonly writableCorked = 0
+  readonly writableObjectMode = false
+
+  setHeader(name: string, value: string | number | readonly string[]): this {
+    if (this._header) throw headersSentError('set')
+    http.validateHeaderName(name)
+    http.validateHeaderValue(name, value as string)
+    this.#headers ??= Object.create(null) as Record<string, Header>
+    this.#headers[name.toLowerCase()] = [name, value]
+    return this
+  }
+
+  appendHeader(name: string, value: string | number | readonly string[]): this {
+    if (this._header) throw headersSentError('append')
+    http.validateHeaderName(name)
+    http.validateHeaderValue(name, value as string)
+    const key = name.toLowerCase()
+    this.#headers ??= Object.create(null) as Record<string, Header>
+    const headers = this.#headers
+    const had = headers[key]
+    if (had === undefined) headers[key] = [name, value]
+    else {
+      const prev = Array.isArray(had[1]) ? had[1] : [String(had[1])]
+      had[1] = prev.concat(Array.isArray(value) ? value : [String(value)])
+    }
+    return this
+  }
+
+  getHeader(name: string): string | number | readonly string[] | undefined {
+    return this.#headers?.[lower(name)]?.[1]
+  }
+
+  getHeaders(): Record<string, string | number | readonly string[]> {
+    const out = Object.create(null) as Record<string, string | number | readonly string[]>
+    if (this.#headers !== null) for (const k in this.#headers) out[k] = this.#headers[k]![1]
+    return out
+  }
+
+  getHeaderNames(): string[] {
+    return this.#headers === null ? [] : Object.keys(this.#headers)
+  }
+
+  getRawHeaderNames(): string[] {
+    return this.#headers === null ? [] : Object.values(this.#headers).map((h) => h[0])
+  }
+
+  hasHeader(name: string): boolean {
+    return this.#headers?.[lower(name)] !== undefined
+  }
+
+  removeHeader(name: string): void {
+    if (this._header) throw headersSentError('remove')
+    if (this.#headers !== null) delete this.#headers[lower(name)]
+  }
+
+  /** Fixes status, reason and headers; they leave with the first body bytes (or flushHeaders). */
+  writeHead(
+    statusCode: number,
+    reason?: string | http.OutgoingHttpHeaders | http.OutgoingHttpHeader[],
+    headers?: http.OutgoingHttpHeaders | http.OutgoingHttpHeader[]
+  ): this {
+    if (this._header) throw headersSentError('write')
+    const code = statusCode | 0
+    if (code < 100 || code > 999)
+      throw codedError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${statusCode}`)
+    this.statusCode = code
+    if (typeof reason === 'string') {
+      if (/[^\t\x20-\x7e\x80-\xff]/.test(reason))
+        throw codedError(TypeError, 'ERR_INVALID_CHAR', 'Invalid character in statusMessage')
+      this.statusMessage = reason
+    } else if (reason !== undefined && reason !== null) headers = reason
+    if (Array.isArray(headers)) {
+      if (headers.length % 2 !== 0)
+        throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', "The argument 'headers' is invalid.")
+      for (let i = 0; i < headers.length; i += 2) {
+        const k = headers[i]
+        if (k) this.appendHeader(String(k), headers[i + 1] as string)
+      }
+    } else if (headers) {
+      for (const k of Object.keys(headers)) {
+        const v = headers[k]
+        if (v !== undefined) this.setHeader(k, v)
+      }
+    }
+    this._header = true
+    this.#explicit = true
+    return this
+  }
+
+  /** Node's `writeHeader` alias. */
+  writeHeader(
+    statusCode: number,
+    reason?: string | http.OutgoingHttpHeaders,
+    headers?: http.OutgoingHttpHeaders
+  ): this {
+    return this.writeHead(statusCode, reason, headers)
+  }
+
+  /** @internal the head as node would fix it at the first write. */
+  _implicitHeader(): void {
+    this._header = true
+  }
+
+  #flat(): string[] {
+    const out: string[] = []
+    const h = this.#headers
+    if (h === null) return out
+    for (const k in h) {
+      const [name, value] = h[k]!
+      if (Array.isArray(value)) for (const v of value) out.push(name, String(v))
+      else out.push(name, typeof value === 'string' ? value : String(value))
+    }
+    return out
+  }
+
+  #send(chunk: Buffer | Uint8Array | string | null, end: boolean): boolean {
+    let ok: boolean
+    if (!this.#sent) {
+      this.#sent = true
+      this._header = true
+      ok = this.#sink.respond(
+        this._conn,
+        this._seq,
+        this.statusCode,
+        this.statusMessage,
+        this.#flat(),
+        chunk,
+        end,
+        this.sendDate ? 0 : RESPOND_NO_DATE
+      )
+    } else ok = this.#sink.write(this._conn, this._seq, chunk ?? '', end)
+    if (!ok && !end && !this.#needDrain) {
+      this.#needDrain = true
+      this.#sink.onDrain(this._conn, () => {
+        this.#needDrain = false
+        if (!this.destroyed) this.emit('drain')
+      })
+    }
+    return ok
+  }
+
+  /** Body bytes; false when the connection's output is over its high-water mark ('drain' follows). */
+  write(chunk: unknown, encoding?: BufferEncoding | Cb, cb?: Cb): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding
+      encoding = undefined
+    }
+    if (this.finished) {
+      const err = codedError(Error, 'ERR_STREAM_WRITE_AFTER_END', 'write after end')
+      process.nextTick(() => {
+        cb?.(err)
+        this.emit('error', err)
+      })
+      return false
+    }
+    if (chunk === null) throw codedError(TypeError, 'ERR_STREAM_NULL_VALUES', 'May not write null values to stream')
+    const body = bytes(chunk, encoding)
+    if (this.destroyed) {
+      if (cb)
+        process.nextTick(
+          cb,
+          codedError(Error, 'ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed')
+        )
+      return false
+    }
+    const ok = this.#send(body, false)
+    if (cb) process.nextTick(cb)
+    return ok
+  }
+
+  /** The last bytes (optional) and the end of the response; 'finish' then 'close' follow. */
+  end(chunk?: unknown, encoding?: BufferEncoding | Cb, cb?: Cb): this {
+    if (typeof chunk === 'function') {
+      cb = chunk as Cb
+      chunk = undefined
+    } else if (typeof encoding === 'function') {
+      cb = encoding
+      encoding = undefined
+    }
+    if (this.finished) {
+      if (cb) process.nextTick(cb)
+      return this
+    }
+    const body = chunk === undefined || chunk === null ? null : bytes(chunk, encoding as BufferEncoding | undefined)
+    this.finished = true
+    this.writable = false
+    if (cb) this.once('finish', cb)
+    if (!this.destroyed) {
+      if (this.#explicit && !this.#sent && !this.hasHeader('content-length')) {
+        // node:http renders the head at writeHead(): with no Content-Length given, the body is
+        // sent chunked (HTTP/1.1) even when end() brings all of it.
+        this.#send(null, false)
+        this.#send(body ?? '', true)
+      } else this.#send(body, true)
+    }
+    process.nextTick(finish, this)
+    return this
+  }
+
+  /** Sends the head now (no body yet). */
+  flushHeaders(): void {
+    if (!this.#sent && !this.destroyed) this.#send(null, false)
+  }
+
+  /** `HTTP/1.1 100 Continue` (for a 'checkContinue' listener). */
+  writeContinue(cb?: () => void): void {
+    this.#sink.continue(this._conn)
+    if (cb) process.nextTick(cb)
+  }
+
+  /** Node's `writeProcessing` (102): not sent by boros/http; the callback still runs. */
+  writeProcessing(cb?: () => void): void {
+    if (cb) process.nextTick(cb)
+  }
+
+  setTimeout(ms: number, cb?: () => void): this {
+    if (cb) this.on('timeout', cb)
+    this.socket?.setTimeout(ms, () => this.emit('timeout', this.socket))
+    return this
+  }
+
+  /** Closes the connection now; 'close' follows. */
+  destroy(err?: Error): this {
+    if (this.destroyed) return this
+    this.destroyed = true
+    this.#sink.destroy(this._conn)
+    if (err) process.nextTick(() => this.emit('error', err))
+    return this
+  }
+
+  cork(): void {}
+  uncork(): void {}
+
+  /** Trailers are not supported by boros/http yet: ignored (as node does on non-chunked responses). */
+  addTrailers(_headers: unknown): void {}
+
+  /**
+   * @internal the connection closed: 'close' (once) if the response did not finish first.
+   * Static (as the others the server calls): a swapped prototype does not lose it.
+   */
+  static _connClosed(res: ServerResponse): void {
+    if (res.finished) return
+    res.destroyed = true
+    res.writable = false
+    res.emit('close')
+  }
+
+  /** @internal 'finish' (and the server's bookkeeping), then 'close'. */
+  static _finish(res: ServerResponse): void {
+    res.emit('prefinish')
+    res.emit('finish')
+    res.#onFinished(res)
+    process.nextTick(emitClose, res)
+  }
+}
+
+function finish(res: ServerResponse): void {
+  ServerResponse._finish(res)
+}
+
+function emitClose(res: ServerResponse): void {
+  res.emit('close')
+}
+
+// `instanceof http.ServerResponse` holds, and what this class does not define comes from node's.
+Object.setPrototypeOf(ServerResponse.prototype, http.ServerResponse.prototype)

@@ -1,0 +1,64 @@
+/**
+ * The types of `serve()`: its options, its handler and the server it returns, shared by the
+ * io_uring engine (`serve.ts`) and the node:http fallback (`serve-node.ts`).
+ * @module
+ */
+/** A `fetch` handler: `Response` or a promise of one. */
+export type FetchHandler = (request: Request, server: HttpServer) => Response | Promise<Response>
+
+/** `serve()` options (Bun.serve / Deno.serve's shape, plus node:http's limits). */
+export interface ServeOptions {
+  fetch: FetchHandler
+  /** Port (default 3000, 0: any free port). */
+  port?: number
+  /** Address to bind: an IP address or `'localhost'` (default `'0.0.0.0'`). */
+  hostname?: string
+  /** A Unix socket path instead of TCP. */
+  unix?: string
+  reusePort?: boolean
+  /** Aborting it stops the server (as `stop()`). */
+  signal?: AbortSignal
+  /** Turns an error thrown by `fetch` into a response (default: 500, and the error logged). */
+  error?: (error: unknown) => Response | Promise<Response>
+  /** Called once listening (default: nothing is printed). */
+  onListen?: (address: { hostname: string; port: number }) => void
+  maxHeaderSize?: number
+  headersTimeout?: number
+  requestTimeout?: number
+  keepAliveTimeout?: number
+  maxRequestsPerSocket?: number
+  /** Largest request body accepted (413 past it). Unlimited by default. */
+  maxBodySize?: number
+  /**
+   * Makes `globalThis.Response` boros/http's `LightResponse` (default true; as
+   * `@hono/node-server` does): a `Response` built only when something looks inside it, which
+   * `serve()` sends without building. `false` leaves the global alone.
+   */
+  overrideGlobalResponse?: boolean
+}
+
+/** What `serve()` returns (Bun.serve's and Deno.serve's server, together). */
+export interface HttpServer {
+  readonly port: number
+  readonly hostname: string
+  readonly url: URL
+  /** `'io_uring'` (the boros engine) or `'node:http'` (the fallback). */
+  readonly backend: 'io_uring' | 'node:http'
+  /** Requests being answered. */
+  readonly pendingRequests: number
+  /**
+   * Resolves once listening (at once on io_uring, where `serve()` binds synchronously; on the
+   * node:http fallback `port`/`hostname`/`url` are known only then). Rejects with the listen
+   * error on the fallback.
+   */
+  readonly ready: Promise<void>
+  /** Resolves once the server stopped and its connections are closed. */
+  readonly finished: Promise<void>
+  /** Stops accepting; with `closeActiveConnections`, closes busy connections too. */
+  stop(closeActiveConnections?: boolean): Promise<void>
+  /** The same as `stop()`. */
+  close(): Promise<void>
+  ref(): void
+  unref(): void
+  [Symbol.asyncDispose](): Promise<void>
+}
