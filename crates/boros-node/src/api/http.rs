@@ -125,7 +125,9 @@ unsafe fn body_bytes(
                 return Ok(Some(Body::Lent(unsafe { js::JsBuf::new(env, v)? })));
             }
             // SAFETY: the view's memory is valid for `len` bytes during this call.
-            Ok(Some(Body::Bytes(unsafe { std::slice::from_raw_parts(p, len) })))
+            Ok(Some(Body::Bytes(unsafe {
+                std::slice::from_raw_parts(p, len)
+            })))
         }
     }
 }

@@ -223,22 +223,21 @@ impl Conn {
                 self.die(w::ERR_ERRNO, -libc::EBUSY);
                 return false;
             }
-        } else if self.sending == 0 {
-            if self.finishing
-                && self.pipe.slots.is_empty()
-                && self.files == 0
-                && !self.shut_sent
-            {
-                self.shut_sent = true;
-                let op = HttpOp::new(
-                    op::Shutdown::new(self.fd, libc::SHUT_WR),
-                    srv,
-                    id,
-                    super::on_shut,
-                );
-                if d.push(op, 0).is_err() {
-                    self.die(self.close_err, 0);
-                }
+        } else if self.sending == 0
+            && self.finishing
+            && self.pipe.slots.is_empty()
+            && self.files == 0
+            && !self.shut_sent
+        {
+            self.shut_sent = true;
+            let op = HttpOp::new(
+                op::Shutdown::new(self.fd, libc::SHUT_WR),
+                srv,
+                id,
+                super::on_shut,
+            );
+            if d.push(op, 0).is_err() {
+                self.die(self.close_err, 0);
             }
         }
         let want = !self.paused && !self.peer_ended && !self.parser.upgraded();

@@ -56,7 +56,13 @@ impl Conn {
 
     /// The file job's next read, when its response is the one going out and the connection's
     /// unsent bytes are below `hwm`.
-    pub fn step_file(&mut self, d: &mut Driver<dyn crate::complete::NodeOp>, srv: u32, id: u32, hwm: usize) {
+    pub fn step_file(
+        &mut self,
+        d: &mut Driver<dyn crate::complete::NodeOp>,
+        srv: u32,
+        id: u32,
+        hwm: usize,
+    ) {
         if self.errored || self.dying.is_some() || self.pending_bytes() >= hwm.max(1) {
             return;
         }
@@ -145,7 +151,8 @@ fn on_read(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::Read<Vec
                     if !c.out.is_empty() {
                         let mut next = std::mem::take(&mut c.spare);
                         next.clear();
-                        c.queued.push_back(Piece::own(std::mem::replace(&mut c.out, next)));
+                        c.queued
+                            .push_back(Piece::own(std::mem::replace(&mut c.out, next)));
                     }
                     c.queued.push_back(Piece::own(buf));
                     if chunked {

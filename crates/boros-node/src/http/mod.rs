@@ -370,13 +370,7 @@ pub fn on_sent(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::Send
 }
 
 /// A `sendmsg` of several pieces finished (see [`on_sent`]).
-pub fn on_sentv(
-    cx: &mut Finish<'_>,
-    srv: u32,
-    id: u32,
-    result: i32,
-    op: op::SendMsg<out::Piece>,
-) {
+pub fn on_sentv(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::SendMsg<out::Piece>) {
     sent(cx, srv, id, result, op.into_bufs());
 }
 
