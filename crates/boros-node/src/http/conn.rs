@@ -104,12 +104,11 @@ impl Conn {
         }
     }
 
-    /// Unsent response bytes.
+    /// Unsent bytes of the response going out (and of those before it): what backpressure and
+    /// drains count. Bytes held for later pipelined responses do not count here: they wait for
+    /// the one going out, which must be able to drain while they wait.
     pub fn pending_bytes(&self) -> usize {
-        self.out.len()
-            + self.sending
-            + self.queued.iter().map(Piece::len).sum::<usize>()
-            + self.pipe.slots.iter().map(|r| r.held.len()).sum::<usize>()
+        self.out.len() + self.sending + self.queued.iter().map(Piece::len).sum::<usize>()
     }
 
     /// Nothing is being answered or sent.
@@ -395,9 +394,10 @@ impl Conn {
         if end {
             respond::end(r, out);
         }
+        let mine = held.len();
         r.held = held;
         self.after_write(end && front);
-        self.pending_bytes() < hwm
+        self.pending_bytes() + mine < hwm
     }
 
     /// More body for response `seq`.
@@ -418,9 +418,10 @@ impl Conn {
         if end {
             respond::end(r, out);
         }
+        let mine = held.len();
         r.held = held;
         self.after_write(end && front);
-        self.pending_bytes() < hwm
+        self.pending_bytes() + mine < hwm
     }
 
     /// Bytes written for the response at the front: when it ended, the next ones follow.

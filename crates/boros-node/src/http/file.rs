@@ -54,8 +54,8 @@ impl Conn {
         true
     }
 
-    /// The file job's next read, when its response is the one going out and the connection's
-    /// unsent bytes are below `hwm`.
+    /// The file job's next read, when its response is the one going out and the bytes queued
+    /// ahead of it are below `hwm`.
     pub fn step_file(
         &mut self,
         d: &mut Driver<dyn crate::complete::NodeOp>,
@@ -63,7 +63,10 @@ impl Conn {
         id: u32,
         hwm: usize,
     ) {
-        if self.errored || self.dying.is_some() || self.pending_bytes() >= hwm.max(1) {
+        // Only the bytes ahead of the file count: responses after it wait for it.
+        let ahead =
+            self.out.len() + self.sending + self.queued.iter().map(Piece::len).sum::<usize>();
+        if self.errored || self.dying.is_some() || ahead >= hwm.max(1) {
             return;
         }
         let front = self.pipe.front;
