@@ -2,7 +2,7 @@
 //! only changes the engine's state and marks connections for the runtime's next flush: no op
 //! is pushed here, so a turn's responses leave together.
 
-use crate::http::out::{Body, LEND_MIN};
+use crate::http::out::{lend_min, Body};
 use crate::http::{self, respond::Ctx, Limits};
 use crate::js::{self, codes, Result};
 use crate::runtime;
@@ -90,7 +90,7 @@ unsafe fn latin1(env: sys::napi_env, v: sys::napi_value, out: &mut Vec<u8>) -> R
 }
 
 /// A body: a string (UTF-8) copied into `out`, an ArrayBufferView's bytes, or (a view of
-/// `LEND_MIN` bytes or more) the view itself, lent; None for undefined/null.
+/// `out::LEND_MIN` bytes or more) the view itself, lent; None for undefined/null.
 unsafe fn body_bytes(
     env: sys::napi_env,
     v: sys::napi_value,
@@ -120,7 +120,7 @@ unsafe fn body_bytes(
             if len == 0 {
                 return Ok(Some(Body::Bytes(&[])));
             }
-            if len >= LEND_MIN {
+            if len >= lend_min() {
                 // SAFETY: valid env/value, on the JS thread.
                 return Ok(Some(Body::Lent(unsafe { js::JsBuf::new(env, v)? })));
             }

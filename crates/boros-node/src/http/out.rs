@@ -12,6 +12,18 @@ use std::collections::VecDeque;
 /// being copied into the connection's output (chosen by measurement: see docs/http.md).
 pub const LEND_MIN: usize = 16 * 1024;
 
+/// [`LEND_MIN`], or `BOROS_HTTP_LEND_MIN` (bytes) when set: for measuring the threshold.
+pub fn lend_min() -> usize {
+    use std::sync::OnceLock;
+    static MIN: OnceLock<usize> = OnceLock::new();
+    *MIN.get_or_init(|| {
+        std::env::var("BOROS_HTTP_LEND_MIN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(LEND_MIN)
+    })
+}
+
 /// Pieces one `sendmsg` takes at most (the kernel's limit is `UIO_MAXIOV`, 1024).
 pub const MAX_IOV: usize = 64;
 
