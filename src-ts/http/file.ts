@@ -16,7 +16,6 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { AbortError, invalidArgType } from '../errors.js'
-import { open } from '../fs/open.js'
 import { ServerResponse } from './outgoing.js'
 
 const TYPES: Record<string, string> = {
@@ -36,6 +35,15 @@ const TYPES: Record<string, string> = {
   ico: 'image/x-icon',
   wasm: 'application/wasm',
   pdf: 'application/pdf'
+}
+
+/**
+ * Opens `path` with boros' ring `open` (a FileHandle with `fd` and `stat()`). Loaded on first
+ * use: boros/http does not load the file API unless a file body is sent.
+ */
+export async function openOnRing(path: string): Promise<import('../fs/file-handle.js').FileHandle> {
+  const { open } = await import('../fs/open.js')
+  return open(path)
 }
 
 /** The MIME type of a path by its extension (`application/octet-stream` when unknown). */
@@ -184,7 +192,7 @@ export async function sendFile(
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
   if (!(res instanceof ServerResponse) || !ServerResponse._canSendFile(res))
     return sendFileStreamed(res as NodeServerResponse, p, offset, length, signal)
-  const fh = await open(p)
+  const fh = await openOnRing(p)
   try {
     const st = await fh.stat()
     const [off, len] = range(st.size, offset, length === undefined ? undefined : offset + length)

@@ -8,8 +8,7 @@
  */
 import * as wire from '../wire.js'
 import type { RawRequest } from './engine.js'
-import { open } from '../fs/open.js'
-import { BorosFile, range } from './file.js'
+import { BorosFile, openOnRing, range } from './file.js'
 import { type FastParts, fastParts, GlobalResponse, realResponse } from './light-response.js'
 
 /** Where a response goes (the engine, for one server). */
@@ -203,9 +202,9 @@ async function sendFileBody(
   hints: number,
   file: BorosFile
 ): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>>
+  let fh: Awaited<ReturnType<typeof openOnRing>>
   try {
-    fh = await open(file.path)
+    fh = await openOnRing(file.path)
   } catch (err) {
     const missing = (err as { code?: string }).code === 'ENOENT'
     const text = missing ? 'Not Found' : 'Internal Server Error'
