@@ -230,7 +230,14 @@ async function sendFileStreamed(
     rs.on('data', (c) => {
       sent += c.length
     })
-    await pipeline(rs, res, { signal })
+    try {
+      await pipeline(rs, res, { signal })
+    } catch (err) {
+      // Which error pipeline() reports after an abort depends on the Node version (a premature
+      // close of the response can win on Node 24): an abort is an AbortError, as on the engine.
+      if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
+      throw err
+    }
     return sent
   } finally {
     await fh.close()
