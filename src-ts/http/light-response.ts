@@ -14,6 +14,7 @@
  * lightweight Response) unless `overrideGlobalResponse: false`; it is also exported.
  * @module
  */
+import { BorosFile } from './file.js'
 
 const GlobalResponse: typeof Response = globalThis.Response
 const kReal = Symbol('boros.realResponse')
@@ -23,7 +24,7 @@ const kFast = Symbol('boros.fastResponse')
 export interface FastParts {
   status: number
   /** `undefined`: no body. */
-  body: string | Uint8Array | undefined
+  body: string | Uint8Array | BorosFile | undefined
   /** Plain-object headers as given (names as written), or undefined. */
   headers: Record<string, unknown> | undefined
 }
@@ -61,7 +62,16 @@ function headersOk(h: Record<string, unknown>): boolean {
 
 /** The parts of a body + init the fast path can send as they are, or undefined. */
 function partsOf(body: unknown, init: unknown): FastParts | undefined {
-  if (!(body == null || typeof body === 'string' || body instanceof Uint8Array)) return undefined
+  if (
+    !(
+      body == null ||
+      typeof body === 'string' ||
+      body instanceof Uint8Array ||
+      body instanceof ArrayBuffer ||
+      body instanceof BorosFile
+    )
+  )
+    return undefined
   let status = 200
   let headers: Record<string, unknown> | undefined
   if (init !== undefined) {
@@ -81,7 +91,8 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   }
   // A body with a null-body status is undici's TypeError to throw.
   if (body != null && (status === 204 || status === 205 || status === 304)) return undefined
-  return { status, body: body ?? undefined, headers }
+  // An ArrayBuffer's bytes go as they are (`await req.arrayBuffer()` echoed back).
+  return { status, body: body instanceof ArrayBuffer ? new Uint8Array(body) : (body ?? undefined), headers }
 }
 
 /** The fetch `Response`, built only when something looks inside it. */
