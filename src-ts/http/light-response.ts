@@ -91,8 +91,17 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   }
   // A body with a null-body status is undici's TypeError to throw.
   if (body != null && (status === 204 || status === 205 || status === 304)) return undefined
-  // An ArrayBuffer's bytes go as they are (`await req.arrayBuffer()` echoed back).
-  return { status, body: body instanceof ArrayBuffer ? new Uint8Array(body) : (body ?? undefined), headers }
+  // Bytes are copied here, as undici's Response copies a BufferSource when it is constructed
+  // (Fetch "extract a body"): a handler that changes or reuses its Buffer after `new Response`
+  // does not change what is sent. The engine then sends this private copy without another one.
+  return { status, body: bytesOf(body), headers }
+}
+
+/** A body's bytes, copied when they are a caller's ArrayBuffer or view (see partsOf). */
+function bytesOf(body: string | Uint8Array | ArrayBuffer | BorosFile | null | undefined): FastParts['body'] {
+  if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0))
+  if (body instanceof Uint8Array) return new Uint8Array(body)
+  return body ?? undefined
 }
 
 /** The fetch `Response`, built only when something looks inside it. */
