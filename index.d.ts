@@ -189,6 +189,14 @@ export declare function httpRef(srv: number, referenced: boolean): void
  */
 export declare function httpRespond(srv: number, conn: number, seq: number, status: number, head: string, flags: number, body: string | ArrayBufferView | null | undefined, end: boolean): boolean
 
+/**
+ * Sends `length` bytes of file `fd` from `offset` as the body of response `seq` (its head
+ * written, the response not ended), read on the ring; ends the response when `end`. A
+ * `REC_FILE_DONE` record follows. False: the request is gone, the response is not open for
+ * body bytes, or another file is in progress on the connection.
+ */
+export declare function httpSendFile(srv: number, conn: number, seq: number, fd: number, offset: number, length: number, end: boolean): boolean
+
 /** Closes timed-out connections (called by a timer of the façade). */
 export declare function httpSweep(srv: number): void
 

@@ -863,6 +863,7 @@ module.exports.httpListen = nativeBinding.httpListen
 module.exports.httpPause = nativeBinding.httpPause
 module.exports.httpRef = nativeBinding.httpRef
 module.exports.httpRespond = nativeBinding.httpRespond
+module.exports.httpSendFile = nativeBinding.httpSendFile
 module.exports.httpSweep = nativeBinding.httpSweep
 module.exports.httpWantDrain = nativeBinding.httpWantDrain
 module.exports.httpWrite = nativeBinding.httpWrite

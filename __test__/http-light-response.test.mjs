@@ -15,6 +15,8 @@ const cases = {
   status: () => ['made', { status: 201, headers: { 'x-b': '1' } }],
   bytes: () => [new Uint8Array([104, 105]), undefined],
   buffer: () => [Buffer.from('buf'), { headers: { 'content-type': 'application/octet-stream' } }],
+  arrayBuffer: () => [new Uint8Array([97, 98, 99]).buffer, undefined],
+  largeBuffer: () => [Buffer.alloc(100_000, 'z'), undefined],
   empty: () => [null, undefined],
   noContent: () => [null, { status: 204 }],
   statusText: () => ['st', { status: 202, statusText: 'Taken' }],
@@ -121,5 +123,36 @@ test.serial('serve() installs LightResponse as globalThis.Response (once), unles
   } finally {
     await s.stop(true)
     Object.defineProperty(globalThis, 'Response', { value: Real, writable: true, configurable: true })
+  }
+})
+
+test.serial('a byte body changed after new Response() is sent as it was (undici copies it there)', async (t) => {
+  const s = serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    overrideGlobalResponse: false,
+    fetch(req) {
+      const u = new URL(req.url)
+      const C = u.searchParams.has('light') ? LightResponse : Real
+      const size = Number(u.searchParams.get('n'))
+      const buf = Buffer.alloc(size, 'a')
+      const ab = new Uint8Array(size).fill(98).buffer
+      const res = new C(u.pathname === '/ab' ? ab : buf)
+      buf.fill('X') // a handler reusing its Buffer after building the response
+      new Uint8Array(ab).fill(88)
+      return res
+    }
+  })
+  await s.ready
+  try {
+    for (const path of ['/buf', '/ab'])
+      for (const n of [5, 100_000]) {
+        const get = (q) => exchange(s.port, [`GET ${path}?n=${n}${q} HTTP/1.1\r\nHost: x\r\n\r\n`], { settle: 20 })
+        const [light, real] = [await get('&light'), await get('')]
+        t.deepEqual(light.responses, real.responses, `${path} ${n}`)
+        t.false(light.responses[0].body.includes('X'), `${path} ${n}`)
+      }
+  } finally {
+    await s.stop(true)
   }
 })

@@ -30,7 +30,7 @@ const NAMES = {
   randread: (g) => `random 4 KiB reads, ${g.qd} in flight`,
   readfiles: () => '`readFile`, small files of 0.5–16 KiB',
   seqread: () => 'sequential 128 KiB reads',
-  seqwrite: () => 'sequential 128 KiB writes + fsync',
+  seqwrite: () => 'sequential 128 KiB writes over a cached file + fsync',
   statstorm: () => '`stat` storm, 64 in flight'
 }
 
@@ -121,7 +121,12 @@ export function extraLines(doc) {
       by[k]?.addedCpuMs == null ? '?' : `${by[k].addedCpuMs >= 0 ? '+' : ''}${by[k].addedCpuMs.toFixed(1)} ms`
     out.push(
       `Start-up (CPU per process, user + system, ${st[0].runs} runs interleaved): \`node -e 0\` ${by.plain.cpuMs.toFixed(1)} ms; ` +
-        `\`--import boros/register\` ${cpu('import')}, \`--require\` ${cpu('require')}, an empty \`--import\` (Node's own cost) ${cpu('import-empty')}.`
+        `\`--import boros/register\` ${cpu('import')}, \`--require\` ${cpu('require')}; Node's own cost of an \`--import\`: ` +
+        `${cpu('import-empty')} for a \`data:\` URL, ${cpu('import-file')} for an empty module file` +
+        (by.import?.cpuMs != null && by['import-file']?.cpuMs != null
+          ? ` (boros' own share of the flag: ${(by.import.cpuMs - by['import-file'].cpuMs).toFixed(1)} ms)`
+          : '') +
+        '.'
     )
   }
   if (doc.rm) {

@@ -27,6 +27,12 @@ export const VARIANTS = [
     base: 'plain'
   },
   {
+    key: 'import-file',
+    label: "node --import ./bench/empty-import.mjs -e 0 (Node's own cost of an --import of a module file)",
+    args: ['--import', './bench/empty-import.mjs', '-e', '0'],
+    base: 'plain'
+  },
+  {
     key: 'import',
     label: 'node --import boros/register -e 0',
     args: ['--import', 'boros/register', '-e', '0'],

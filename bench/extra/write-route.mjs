@@ -1,6 +1,8 @@
 // Which route a FileHandle write should take, per file system and size: sequential awaited
-// `fh.write(buf, 0, size, pos)` (one write in flight, as the `seqwrite` workload) into a new file
-// for every batch. The variants
+// `fh.write(buf, 0, size, pos)` (one write in flight, as the `seqwrite` workload) over a file
+// laid out once and kept in the page cache, as `seqwrite` does (new page-cache pages cost host
+// faults at random on this project's VMs: docs/files-internals.md); `--new-file` writes a new
+// file for every batch instead. The variants
 // run in one process, batch after batch in alternating order (the route is switched between
 // batches), so a load swing of the shared machine hits all of them; each figure is the median of
 // the batches. No fsync: this is what the caller waits for; the disk's write-back is the same for
@@ -29,6 +31,7 @@ const mib = Number(opt('--mib', 8))
 const sizes = opt('--sizes', '4,64,128,512,1024')
   .split(',')
   .map((k) => Number(k) * 1024)
+const newFile = argv.includes('--new-file')
 const dirs = argv.flatMap((a, i) => (a === '--dir' ? [path.resolve(argv[i + 1])] : []))
 if (dirs.length === 0) dirs.push(path.join(REPO, '.bench-data'))
 
@@ -54,11 +57,19 @@ const VARIANTS = [
 
 /** `fs.writeSync` behind the FileHandle calls the batches use. */
 function syncHandle(file) {
-  const fd = fs.openSync(file, 'w')
+  const fd = fs.openSync(file, newFile ? 'w' : 'r+')
   return {
     write: async (buf, off, len, pos) => ({ bytesWritten: fs.writeSync(fd, buf, off, len, pos) }),
     close: async () => fs.closeSync(fd)
   }
+}
+/** The file every batch overwrites: `bytes` of zeroes, synced, so its pages stay cached and clean. */
+function layOut(file, bytes) {
+  const fd = fs.openSync(file, 'w')
+  const zero = Buffer.alloc(1024 * 1024)
+  for (let at = 0; at < bytes; at += zero.length) fs.writeSync(fd, zero, 0, Math.min(zero.length, bytes - at), at)
+  fs.fsyncSync(fd)
+  fs.closeSync(fd)
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
@@ -88,15 +99,16 @@ for (const dir of dirs) {
       const order = VARIANTS.map((_, i) => i)
       if (b % 2 === 1) order.reverse()
       for (const i of order) {
-        // A new file for every batch (opened and removed outside the timing), as seqwrite writes one.
+        // The laid-out file (or with --new-file a new one per batch), opened outside the timing.
         const [, mod, forced] = VARIANTS[i]
         const file = path.join(dir, `write-route-${process.pid}.bin`)
-        const fh = mod === 'sync' ? syncHandle(file) : await mod.open(file, 'w')
+        if (!newFile && b === -1 && i === order[0]) layOut(file, mib * 1024 * 1024)
+        const fh = mod === 'sync' ? syncHandle(file) : await mod.open(file, newFile ? 'w' : 'r+')
         route._forceWriteRoute(forced)
         const us = await batch(fh, buf, size, mib * 1024 * 1024)
         route._forceWriteRoute(undefined)
         await fh.close()
-        fs.rmSync(file)
+        if (newFile) fs.rmSync(file)
         if (b >= 0) times[i].push(us) // batch -1 warms every variant up
       }
     }
@@ -106,6 +118,7 @@ for (const dir of dirs) {
     )
     console.log(`| ${size / 1024} KiB | ${cells.join(' | ')} |`)
   }
+  fs.rmSync(path.join(dir, `write-route-${process.pid}.bin`), { force: true })
 }
 console.log(
   `\nShared machine: load average ${fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ')}`

@@ -1,6 +1,15 @@
 // Workload 3b: write a big file sequentially in 128 KiB blocks, one write in
 // flight, then fsync. The time includes the fsync, so this mostly measures the
 // disk's write-back; it stops early (and still fsyncs) when the time cap is hit.
+//
+// The file is laid out once (prepare) and every contender overwrites it in place (`r+`): its
+// pages stay in the page cache between contenders, so the writes measure the runtime's path
+// and the fsync the disk, not the allocation of fresh page-cache pages. On this project's VMs
+// (virtio-balloon free page reporting) a page freed by one contender's file and handed back to
+// the host costs a host fault when the next contender's write first touches it: the kernel's copy
+// into the page cache (copy_folio_from_iter_atomic in perf) then took 3-7x as long, for
+// fs/promises and boros alike, in whichever round the host had reclaimed the memory (1 GiB:
+// 0.7 s right after freeing vs 2.5-5 s after 8 s idle). docs/files-internals.md, "Writes".
 import fs from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { xorshift32, fillRandom, MiB } from '../util.mjs'
@@ -27,7 +36,7 @@ const slice = (_pat, pos, p) => ((pos % MiB) + p.block <= MiB ? pos % MiB : 0)
 
 export default {
   name: 'seqwrite',
-  title: 'Sequential 128 KiB writes + final fsync',
+  title: 'Sequential 128 KiB writes over a cached file + final fsync',
   unit: 'MB/s',
   op: '128 KiB write',
   warmup: false, // writing is the whole job: no JIT warm-up pass (it would write the file twice)
@@ -49,7 +58,7 @@ export default {
   async promise(fsp, p, seconds) {
     const next = cursor(p)
     const pat = pattern(p)
-    const fh = await fsp.open(p.writeFile, 'w')
+    const fh = await fsp.open(p.writeFile, 'r+')
     try {
       const r = await promiseLoops(p.qd, deadline(seconds), async () => {
         const pos = next()
@@ -68,7 +77,7 @@ export default {
   async callback(nodefs, p, seconds) {
     const next = cursor(p)
     const pat = pattern(p)
-    const fd = nodefs.openSync(p.writeFile, 'w')
+    const fd = nodefs.openSync(p.writeFile, 'r+')
     try {
       const r = await callbackChains(p.qd, deadline(seconds), (_i, cb) => {
         const pos = next()
@@ -85,7 +94,7 @@ export default {
   sync(nodefs, p, seconds) {
     const next = cursor(p)
     const pat = pattern(p)
-    const fd = nodefs.openSync(p.writeFile, 'w')
+    const fd = nodefs.openSync(p.writeFile, 'r+')
     try {
       const r = syncLoop(deadline(seconds), () => {
         const pos = next()
@@ -98,10 +107,20 @@ export default {
     }
   },
 
-  // Called by the orchestrator before every contender: start from an empty file,
-  // with no dirty pages left over from the previous contender.
+  // Called by the orchestrator before every contender: the file laid out at full size (once),
+  // cached, with no dirty pages left over from the previous contender.
   prepare(p) {
-    fs.rmSync(p.writeFile, { force: true })
+    let size = -1
+    try {
+      size = fs.statSync(p.writeFile).size
+    } catch {}
+    if (size !== p.writeSize) {
+      const fd = fs.openSync(p.writeFile, 'w')
+      const zero = Buffer.alloc(MiB)
+      for (let at = 0; at < p.writeSize; at += MiB) fs.writeSync(fd, zero, 0, Math.min(MiB, p.writeSize - at), at)
+      fs.fsyncSync(fd)
+      fs.closeSync(fd)
+    }
     spawnSync('sync')
   },
 

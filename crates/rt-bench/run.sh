@@ -7,6 +7,10 @@
 # from /proc/PID/stat (utime + stime) around each run. Builds everything it runs, and exits 1
 # if any contender produced no figure (a benchmark that cannot fail is no benchmark).
 set -uo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "run.sh: unknown option $1 (FILE SECONDS ROUNDS are positional; see --help)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/../.."
 file=${1:-.bench-data/big-1024MiB.bin}
 secs=${2:-5}

@@ -5,228 +5,36 @@
  * usable, 1 when it is not (boros then runs on its node:fs fallback), 2 on a usage error.
  * @module
  */
-import { readFileSync } from 'node:fs'
 import { release } from 'node:os'
-import { join } from 'node:path'
 import { nativeBinding } from '../binding.js'
 import { runtime } from '../runtime.js'
 import { registerState } from '../register.js'
+import { formatBytes, formatReport } from './doctor-format.js'
+import {
+  atLeast,
+  borosVersion,
+  errorChain,
+  firstLine,
+  jsRuntime,
+  libc,
+  quietly,
+  readIoUringDisabled,
+  readMemlock,
+  readSeccomp
+} from './doctor-probe.js'
+import {
+  type DoctorNetFeature,
+  type DoctorOp,
+  type DoctorReport,
+  MIN_KERNEL,
+  MIN_NODE,
+  NET_FEATURES
+} from './doctor-report.js'
 
-/** The oldest kernel boros sets a ring up on (IORING_SETUP_DEFER_TASKRUN, SINGLE_ISSUER). */
-export const MIN_KERNEL = '6.1'
-/** The oldest Node release boros supports (package.json `engines`). */
-export const MIN_NODE = '20.19'
-
-/** One io_uring operation boros uses. */
-export interface DoctorOp {
-  readonly name: string
-  /** The kernel release that added it. */
-  readonly since: string
-  /** Whether this kernel has it; `null` when no ring could be set up to ask. */
-  readonly supported: boolean | null
-  /** Whether the running kernel's version is at least `since`. */
-  readonly kernelIsNewEnough: boolean | null
-}
-
-/** One io_uring feature `boros/net` uses, with the opcode it rides on and the kernel it needs. */
-export interface DoctorNetFeature {
-  /** What boros/net uses it for. */
-  readonly feature: string
-  /** The io_uring opcode. */
-  readonly op: string
-  /** The kernel release that added the feature (a multishot flag can come after its opcode). */
-  readonly since: string
-  /** Whether this kernel has it (the opcode probed, and the kernel new enough for the flag). */
-  readonly supported: boolean | null
-}
-
-/** What `boros/net` needs, feature by feature. */
-export const NET_FEATURES: ReadonlyArray<{ feature: string; op: string; since: string }> = [
-  { feature: 'multishot accept (one SQE per listener)', op: 'accept', since: '5.19' },
-  { feature: 'multishot recv into a provided-buffer ring', op: 'recv', since: '6.0' },
-  { feature: 'connect', op: 'connect', since: '5.5' },
-  { feature: 'send (one buffer)', op: 'send', since: '5.6' },
-  { feature: 'sendmsg (batched writes)', op: 'sendmsg', since: '5.3' },
-  { feature: 'shutdown (end())', op: 'shutdown', since: '5.11' },
-  { feature: 'close', op: 'close', since: '5.6' },
-  { feature: 'cancel (pause, close, signal)', op: 'async_cancel', since: '5.5' }
-]
-
-/** Everything `boros doctor --json` prints. */
-export interface DoctorReport {
-  /** Whether boros can use io_uring here (the exit code is 0 exactly when this is true). */
-  readonly ok: boolean
-  readonly boros: { readonly version: string | null }
-  readonly kernel: {
-    readonly release: string
-    readonly version: string | null
-    readonly minimum: string
-    readonly newEnough: boolean | null
-  }
-  readonly node: {
-    readonly version: string
-    readonly uv: string | null
-    readonly napi: string | null
-    readonly minimum: string
-    readonly newEnough: boolean | null
-    /** `'node'`, or the runtime that pretends to be Node (`'bun'`, `'deno'`). */
-    readonly runtime: string
-  }
-  readonly addon: {
-    readonly loaded: boolean
-    /** The `.node` file that was loaded. */
-    readonly file: string | null
-    /** Why it did not load (each attempt of the loader, first line of each). */
-    readonly errors: readonly string[]
-  }
-  readonly ioUring: {
-    readonly usable: boolean
-    /** Why not, most specific first (empty when usable). */
-    readonly reasons: readonly string[]
-    /** errno of the failed `io_uring_setup`, if one was tried and failed. */
-    readonly errno: number | null
-    /** What the native probe said when ring setup failed. */
-    readonly setupError: string | null
-    /** Whether a seccomp filter is active for this process (`Seccomp: 2` in /proc/self/status). */
-    readonly seccompFiltered: boolean | null
-    /** `kernel.io_uring_disabled` (Linux 6.6+; null when the sysctl does not exist). */
-    readonly ioUringDisabled: number | null
-  }
-  readonly ops: readonly DoctorOp[]
-  /** What `boros/net` (sockets) needs and whether this kernel has it. */
-  readonly net: readonly DoctorNetFeature[]
-  /** RLIMIT_MEMLOCK in bytes (`null` = unlimited); registered buffers count against it. */
-  readonly memlock: { readonly soft: number | null; readonly hard: number | null } | null
-  readonly backend: {
-    /** What boros will use in this process. */
-    readonly name: 'io_uring' | 'fallback'
-    readonly reason: string | null
-    /** Whether BOROS_BACKEND=fallback forces the fallback. */
-    readonly forced: boolean
-  }
-  /** The drop-in mode (`node --import boros/register`): whether this process runs with it. */
-  readonly register: {
-    /** Whether boros/register swapped node:fs/promises for boros/fs in this process. */
-    readonly active: boolean
-    /** How ES module imports get boros (`'syncBuiltinESMExports'`, or `'none'`). */
-    readonly esm: string
-    /** Whether NODE_OPTIONS names boros/register (so child processes get it too). */
-    readonly inNodeOptions: boolean
-  }
-  /**
-   * How soon a ring's eventfd fires after a socket event while the thread sleeps in poll, as
-   * libuv sleeps (milliseconds, best of 3; `null` when not measured). `deferDelayed`: a
-   * `DEFER_TASKRUN` ring is late (> 2 ms) on this kernel — why boros sets its rings up with
-   * `COOP_TASKRUN` (`BOROS_TASKRUN=defer` brings the late setup back).
-   */
-  readonly wakeUp: {
-    readonly deferMs: number | null
-    readonly coopMs: number | null
-    readonly deferDelayed: boolean | null
-  } | null
-  /** Things that are not fatal but worth knowing. */
-  readonly warnings: readonly string[]
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return null
-  }
-}
-
-/** `[major, minor]` of a version like `6.18.44-fc`, `v20.19.0` or `6.1`. */
-function majorMinor(v: string): [number, number] | null {
-  const m = /^v?(\d+)\.(\d+)/.exec(v)
-  return m === null ? null : [Number(m[1]), Number(m[2])]
-}
-
-/** Whether version `v` is at least `min` (major.minor); `null` if `v` does not parse. */
-export function atLeast(v: string, min: string): boolean | null {
-  const a = majorMinor(v)
-  const b = majorMinor(min)
-  if (a === null || b === null) return null
-  return a[0] !== b[0] ? a[0] > b[0] : a[1] >= b[1]
-}
-
-function firstLine(s: unknown): string {
-  return String(s).split('\n')[0] ?? ''
-}
-
-/** The load error and its cause chain (the napi loader chains one error per attempt). */
-function errorChain(e: unknown): string[] {
-  const out: string[] = []
-  const seen = new Set<unknown>()
-  let cur: unknown = e
-  while (cur != null && !seen.has(cur) && out.length < 12) {
-    seen.add(cur)
-    out.push(firstLine(cur instanceof Error ? cur.message : cur))
-    cur = cur instanceof Error ? (cur as Error & { cause?: unknown }).cause : undefined
-  }
-  return out
-}
-
-/** `'musl'` or `'gnu'` (glibc), as the napi loader decides. */
-function libc(): string {
-  try {
-    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
-    if (report?.header?.glibcVersionRuntime !== undefined) return 'gnu'
-  } catch {
-    // no report: look at ldd below
-  }
-  const ldd = readText('/usr/bin/ldd')
-  return ldd?.includes('musl') ? 'musl' : 'gnu'
-}
-
-/** Which JS runtime this is. */
-function jsRuntime(): string {
-  const v = process.versions as Record<string, string | undefined>
-  if (v.bun !== undefined) return 'bun'
-  if (v.deno !== undefined || 'Deno' in globalThis) return 'deno'
-  return 'node'
-}
-
-/** Soft and hard "Max locked memory" from /proc/self/limits. */
-export function readMemlock(limits = readText('/proc/self/limits')): DoctorReport['memlock'] {
-  if (limits === null) return null
-  const line = limits.split('\n').find((l) => l.startsWith('Max locked memory'))
-  if (line === undefined) return null
-  const parts = line.slice('Max locked memory'.length).trim().split(/\s+/)
-  const num = (s: string | undefined): number | null => (s === undefined || s === 'unlimited' ? null : Number(s))
-  return { soft: num(parts[0]), hard: num(parts[1]) }
-}
-
-function readIoUringDisabled(): number | null {
-  const t = readText('/proc/sys/kernel/io_uring_disabled')
-  return t === null ? null : Number(t.trim())
-}
-
-function readSeccomp(): boolean | null {
-  const t = readText('/proc/self/status')
-  const m = t === null ? null : /^Seccomp:\s*(\d+)/m.exec(t)
-  return m === null ? null : m[1] === '2'
-}
-
-function borosVersion(): string | null {
-  const t = readText(join(__dirname, '..', '..', 'package.json'))
-  try {
-    return t === null ? null : ((JSON.parse(t) as { version?: string }).version ?? null)
-  } catch {
-    return null
-  }
-}
-
-/** Runs `fn` without letting it print process warnings (the fallback warns once). */
-function quietly<T>(fn: () => T): T {
-  const orig = process.emitWarning
-  process.emitWarning = (() => {}) as typeof process.emitWarning
-  try {
-    return fn()
-  } finally {
-    process.emitWarning = orig
-  }
-}
+export type { DoctorNetFeature, DoctorOp, DoctorReport } from './doctor-report.js'
+export { MIN_KERNEL, MIN_NODE, NET_FEATURES } from './doctor-report.js'
+export { atLeast, readMemlock } from './doctor-probe.js'
+export { formatReport } from './doctor-format.js'
 
 /** Looks at this machine and this process. Sets this thread's ring up, as boros would. */
 export function diagnose(): DoctorReport {
@@ -393,110 +201,6 @@ export function diagnose(): DoctorReport {
     },
     warnings
   }
-}
-
-function formatBytes(n: number | null): string {
-  if (n === null) return 'unlimited'
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`
-  return `${n} bytes`
-}
-
-function yesNo(v: boolean | null, yes = 'yes', no = 'no', unknown = 'unknown'): string {
-  return v === null ? unknown : v ? yes : no
-}
-
-/** The report as text for a terminal. */
-export function formatReport(r: DoctorReport): string {
-  const lines: string[] = []
-  const row = (k: string, v: string): void => {
-    lines.push(`  ${k.padEnd(20)} ${v}`)
-  }
-  lines.push(`boros doctor${r.boros.version !== null ? ` (boros ${r.boros.version})` : ''}`)
-  lines.push('')
-  row('kernel', `${r.kernel.release} (needs >= ${r.kernel.minimum}: ${yesNo(r.kernel.newEnough, 'ok', 'TOO OLD')})`)
-  row(
-    'node',
-    `${r.node.version}${r.node.runtime !== 'node' ? ` (runtime: ${r.node.runtime}, UNSUPPORTED)` : ''} (needs >= ${r.node.minimum}: ${yesNo(r.node.newEnough, 'ok', 'TOO OLD')})`
-  )
-  row('libuv', r.node.uv ?? 'unknown')
-  row('N-API', r.node.napi ?? 'unknown')
-  row('native addon', r.addon.loaded ? `loaded${r.addon.file !== null ? ` (${r.addon.file})` : ''}` : 'NOT LOADED')
-  for (const e of r.addon.errors) lines.push(`  ${''.padEnd(20)}   ${e}`)
-  row('seccomp filter', yesNo(r.ioUring.seccompFiltered, 'active', 'none'))
-  row(
-    'io_uring_disabled',
-    r.ioUring.ioUringDisabled === null
-      ? 'n/a (no such sysctl: kernel < 6.6)'
-      : `${r.ioUring.ioUringDisabled} (${['allowed for all', 'only io_uring_group / CAP_SYS_ADMIN', 'disabled for all'][r.ioUring.ioUringDisabled] ?? 'unknown value'})`
-  )
-  row(
-    'RLIMIT_MEMLOCK',
-    r.memlock === null ? 'unknown' : `soft ${formatBytes(r.memlock.soft)}, hard ${formatBytes(r.memlock.hard)}`
-  )
-  row('io_uring', r.ok ? 'usable' : 'NOT USABLE')
-  if (r.wakeUp !== null) {
-    const ms = (v: number | null): string => (v === null ? 'n/a' : `${v < 1 ? v.toFixed(3) : v.toFixed(1)} ms`)
-    row(
-      'socket wake-up',
-      `${ms(r.wakeUp.coopMs)} (COOP_TASKRUN, used); DEFER_TASKRUN ${ms(r.wakeUp.deferMs)}${r.wakeUp.deferDelayed ? ' — DELAYED on this kernel' : ''}`
-    )
-  }
-  if (!r.ok) for (const why of r.ioUring.reasons) lines.push(`  ${''.padEnd(20)} - ${why}`)
-  row(
-    'backend',
-    r.backend.name === 'io_uring'
-      ? 'io_uring'
-      : `fallback (node:fs)${
-          r.backend.reason === null
-            ? ''
-            : r.backend.reason === r.ioUring.setupError
-              ? ', because the ring setup failed (above)'
-              : `: ${r.backend.reason}`
-        }`
-  )
-  row(
-    'drop-in mode',
-    r.register.active
-      ? `active (boros/register: node:fs/promises is boros/fs in this process${r.register.inNodeOptions ? ', set in NODE_OPTIONS' : ''})`
-      : 'not active (run your app with `node --import boros/register app.js` to swap node:fs/promises for boros/fs)'
-  )
-  lines.push('')
-  if (r.ops.length === 0) {
-    lines.push('  io_uring operations: unknown (no native addon to probe them)')
-  } else {
-    lines.push(`  ${'operation'.padEnd(18)} ${'kernel'.padEnd(7)} here`)
-    for (const o of r.ops) {
-      const here =
-        o.supported === null
-          ? `unknown (no ring; by kernel version: ${yesNo(o.kernelIsNewEnough)})`
-          : o.supported
-            ? 'yes'
-            : 'NO'
-      lines.push(`  ${o.name.padEnd(18)} ${o.since.padEnd(7)} ${here}`)
-    }
-  }
-  if (r.net.length > 0) {
-    lines.push('')
-    lines.push(`  ${'boros/net uses'.padEnd(46)} ${'op'.padEnd(13)} ${'kernel'.padEnd(7)} here`)
-    for (const f of r.net) {
-      const here = f.supported === null ? 'unknown' : f.supported ? 'yes' : 'NO'
-      lines.push(`  ${f.feature.padEnd(46)} ${f.op.padEnd(13)} ${f.since.padEnd(7)} ${here}`)
-    }
-  }
-  if (r.warnings.length > 0) {
-    lines.push('')
-    for (const w of r.warnings) lines.push(`  warning: ${w}`)
-  }
-  lines.push('')
-  lines.push(
-    r.ok
-      ? 'io_uring is usable: boros will use it' +
-          (r.backend.forced ? ' (but BOROS_BACKEND=fallback forces the fallback)' : '') +
-          '.'
-      : 'io_uring is NOT usable here: boros will run on its node:fs fallback (slower).'
-  )
-  return lines.join('\n')
 }
 
 export const USAGE = `usage: boros doctor [--json]

@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
 import { submit } from '../binding.js'
-import { codes, invalidArgType, systemError } from '../errors.js'
+import { codes, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { validateInteger, MAX_RW } from '../validate.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED, STAT_FIELDS } from '../wire.js'
@@ -43,10 +43,10 @@ import {
   type WriteData
 } from './io.js'
 import { readIntoUserBuffer, takesUserBuffer, validateUserBuffer, type UserBuffer } from './user-buffer.js'
-import { STAT_OPTIONS_OBJECT, WRITE_FILE_MODE_FIRST } from '../node-facts.js'
+import { WRITE_FILE_MODE_FIRST } from '../node-facts.js'
 import { ebadf, FileIo, id, none, sizeOf } from './file-io.js'
 import { unclosed } from './unclosed.js'
-import { notAHandle, readArgs, validateBufferArray, vectorPosition, writeArgs } from './handle-args.js'
+import { notAHandle, readArgs, statWantsBigint, validateBufferArray, vectorPosition, writeArgs } from './handle-args.js'
 import { encodingOf, flushOf, getOptions } from './options.js'
 import { THREADPOOL } from './route.js'
 import { hasOp } from './routes.js'
@@ -158,30 +158,13 @@ export class FileHandle extends EventEmitter {
   stat(options?: StatOptions): Promise<Stats | BigIntStats>
   stat(options?: StatOptions): Promise<Stats | BigIntStats> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    if (STAT_OPTIONS_OBJECT && options !== undefined) {
-      // Node 26: options must be an object, and `options.signal` is checked (type, then aborted).
-      if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-        return Promise.reject(invalidArgType('options', 'of type object', options))
-      }
-      const signal = (options as { signal?: unknown }).signal
-      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
-        return Promise.reject(invalidArgType('options.signal', 'an instance of AbortSignal', signal))
-      }
-      try {
-        throwIfAborted(signal as AbortSignal | undefined)
-      } catch (e) {
-        return Promise.reject(e)
-      }
-    }
-    // Node 20-24: `options = { bigint: false }` (so `null` fails reading `.bigint`, as there), and
-    // `options.bigint` goes to C++, which takes only `true` (IsTrue) for bigints.
-    let bigint: unknown
+    let bigint: boolean
     try {
-      bigint = options === undefined ? false : (options as StatOptions).bigint
+      bigint = statWantsBigint(options)
     } catch (e) {
       return Promise.reject(e)
     }
-    if (bigint === true) {
+    if (bigint) {
       return this.#io.nodeFs<BigIntStats>('fstat', (fd, cb) => nodeFs.fstat(fd, { bigint: true }, cb))
     }
     const file = this.#open()

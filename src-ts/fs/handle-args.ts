@@ -1,11 +1,11 @@
 /**
  * The arguments of `FileHandle` methods, checked as Node checks them (lib/internal/fs/promises.js),
  * in Node's order, with Node's codes: the forms of `read` and `write`, the buffers and position
- * of `readv`/`writev`, and the error for a method called on something else.
+ * of `readv`/`writev`, the options of `stat`, and the error for a method called on something else.
  * @module
  */
 import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
-import { READ_POSITION_CHECKED_FIRST } from '../node-facts.js'
+import { READ_POSITION_CHECKED_FIRST, STAT_OPTIONS_OBJECT } from '../node-facts.js'
 import {
   validateBuffer,
   validateInteger,
@@ -14,8 +14,8 @@ import {
   validateWriteRange,
   writePosition
 } from '../validate.js'
-import type { ReadOptions } from './handle-types.js'
-import type { Encoding } from './io.js'
+import type { ReadOptions, StatOptions } from './handle-types.js'
+import { throwIfAborted, type Encoding } from './io.js'
 
 /** What a read reads: `len` 0 reads nothing (Node resolves at once, buffer untouched). */
 export interface ReadArgs<T extends NodeJS.ArrayBufferView> {
@@ -168,4 +168,25 @@ export function validateBufferArray(buffers: unknown): asserts buffers is readon
  */
 export function vectorPosition(position: unknown): number {
   return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1
+}
+
+/**
+ * `stat(options)`'s options as the running Node checks them; whether they ask for bigints.
+ * Throws Node's error.
+ */
+export function statWantsBigint(options: StatOptions | undefined): boolean {
+  if (STAT_OPTIONS_OBJECT && options !== undefined) {
+    // Node 26: options must be an object, and `options.signal` is checked (type, then aborted).
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw invalidArgType('options', 'of type object', options)
+    }
+    const signal = (options as { signal?: unknown }).signal
+    if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+      throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
+    }
+    throwIfAborted(signal as AbortSignal | undefined)
+  }
+  // Node 20-24: `options = { bigint: false }` (so `null` fails reading `.bigint`, as there), and
+  // `options.bigint` goes to C++, which takes only `true` (IsTrue) for bigints.
+  return (options === undefined ? false : (options as StatOptions).bigint) === true
 }

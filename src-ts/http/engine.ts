@@ -18,6 +18,7 @@ import { isIP } from 'node:net'
 import { lookup } from 'node:dns/promises'
 import { METHODS, STATUS_CODES } from 'node:http'
 import { closeStream, openStream, ring } from '../binding.js'
+import { AbortError, codedError, systemError } from '../errors.js'
 import { netErrno, withHostPort } from '../net/net-errors.js'
 import { kAccepted, Socket } from '../net/socket.js'
 import * as wire from '../wire.js'
@@ -223,6 +224,8 @@ export class Engine {
   #scheduled = false
   #drains = new Map<number, Array<() => void>>()
   #heads = new Map<number, Buffer>()
+  /** The file being sent on each connection (`sendFile`), settled by its record or the close. */
+  #files = new Map<number, FileSend>()
   #closing: Promise<void> | undefined
   #closed: (() => void) | undefined
   #data: Buffer | undefined
@@ -314,6 +317,10 @@ export class Engine {
       act = () => this.#h.onBody(conn, seq, null)
     } else if (kind === wire.HTTP_REC_DRAIN) {
       act = () => this.#drain(conn)
+    } else if (kind === wire.HTTP_REC_FILE_DONE) {
+      const status = w[at + 3]! | 0
+      const bytes = w[at + 4]! + w[at + 5]! * 2 ** 32
+      act = () => this.#fileDone(conn, status, bytes)
     } else if (kind === wire.HTTP_REC_CLOSE) {
       const err = closeError(w[at + 2]!, w[at + 3]! | 0)
       act = () => this.#close(conn, err)
@@ -384,7 +391,26 @@ export class Engine {
     for (const cb of cbs) cb()
   }
 
+  #fileDone(conn: number, status: number, bytes: number): void {
+    const f = this.#files.get(conn)
+    if (f === undefined) return
+    this.#files.delete(conn)
+    f.signal?.removeEventListener('abort', f.onAbort!)
+    if (status === 0) f.resolve(bytes)
+    else if (status === 1)
+      f.reject(
+        codedError(
+          Error,
+          'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+          `The file ended after ${bytes} of the ${f.length} byte(s) to send: the connection is closed`
+        )
+      )
+    else f.reject(systemError(status, 'read'))
+  }
+
   #close(conn: number, err: Error | null): void {
+    const f = this.#files.get(conn)
+    if (f !== undefined) this.#fileDone(conn, -104 /* ECONNRESET */, 0)
     this.#heads.delete(conn)
     this.#drain(conn)
     this.#h.onClose(conn, err)
@@ -489,27 +515,45 @@ export class Engine {
   }
 
   /**
-   * `length` bytes of file descriptor `fd` from `offset` as body of response `seq` (its head
-   * already sent with `respond(..., end = false)`); ends the response when `end` (default true).
-   * The bytes are read (libuv's thread pool) into memory and copied into the connection's output.
+   * `length` bytes of file descriptor `fd` from `offset` as the body of response `seq` (its
+   * head already written with `respond(..., end = false)`), read on the ring into memory the
+   * engine owns and sent from there: JS never touches the bytes. Ends the response when `end`
+   * (default true). Resolves with the bytes sent once the range is queued for sending. `fd`
+   * must stay open until then.
+   *
+   * Rejects (and the connection closes after what was queued, as the response cannot be
+   * completed) with the read's system error (`EBADF`, `EISDIR`...), with
+   * `ERR_HTTP_CONTENT_LENGTH_MISMATCH` when the file ends before `length` bytes, with
+   * `ECONNRESET` when the connection closes first, and with `AbortError` when `signal` aborts
+   * (the connection is destroyed). Throws `ERR_INVALID_STATE` when the response is not open
+   * for body bytes or another file is being sent on the connection.
    */
-  async sendFile(conn: number, seq: number, fd: number, offset: number, length: number, end = true): Promise<void> {
-    const { read } = await import('node:fs')
-    const size = Math.min(length, 256 * 1024)
-    let left = length
-    let pos = offset
-    while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(size, left))
-      const n = await new Promise<number>((resolve, reject) =>
-        read(fd, buf, 0, buf.length, pos, (err, got) => (err ? reject(err) : resolve(got)))
+  sendFile(
+    conn: number,
+    seq: number,
+    fd: number,
+    offset: number,
+    length: number,
+    end = true,
+    signal?: AbortSignal
+  ): Promise<number> {
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
+    if (!this.#b.httpSendFile(this.#srv, conn, seq, fd, offset, length, end))
+      return Promise.reject(
+        codedError(Error, 'ERR_INVALID_STATE', 'boros/http: this response cannot take a file body now')
       )
-      if (n === 0) break
-      left -= n
-      pos += n
-      const more = this.write(conn, seq, buf.subarray(0, n), end && left === 0)
-      if (!more && left > 0) await new Promise<void>((resolve) => this.onDrain(conn, resolve))
-    }
-    if (end && left > 0) this.write(conn, seq, EMPTY, true)
+    return new Promise<number>((resolve, reject) => {
+      const f: FileSend = { length, resolve, reject, signal }
+      if (signal !== undefined) {
+        f.onAbort = () => {
+          this.#files.delete(conn)
+          reject(new AbortError(undefined, { cause: signal.reason }))
+          this.destroy(conn)
+        }
+        signal.addEventListener('abort', f.onAbort, { once: true })
+      }
+      this.#files.set(conn, f)
+    })
   }
 
   /** Writes `HTTP/1.1 100 Continue` for the connection's current request. */
@@ -574,6 +618,15 @@ export class Engine {
   unref(): void {
     this.#b.httpRef(this.#srv, false)
   }
+}
+
+/** A `sendFile` in progress. */
+interface FileSend {
+  length: number
+  resolve: (bytes: number) => void
+  reject: (err: Error) => void
+  signal: AbortSignal | undefined
+  onAbort?: () => void
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -14,6 +14,8 @@ export { createServer, Server } from './server.js'
 export type { ServerOptions } from './server.js'
 export { IncomingMessage } from './incoming.js'
 export { ServerResponse } from './outgoing.js'
+export { BorosFile, file, sendFile } from './file.js'
+export type { FileOptions, SendFileOptions } from './file.js'
 
 /** Which backend `createServer()` uses on this thread: the boros engine, or node:http itself. */
 export const backend: 'io_uring' | 'node:http' = usesRing() ? 'io_uring' : 'node:http'

@@ -14,6 +14,7 @@
  * lightweight Response) unless `overrideGlobalResponse: false`; it is also exported.
  * @module
  */
+import { BorosFile } from './file.js'
 
 const GlobalResponse: typeof Response = globalThis.Response
 const kReal = Symbol('boros.realResponse')
@@ -23,7 +24,7 @@ const kFast = Symbol('boros.fastResponse')
 export interface FastParts {
   status: number
   /** `undefined`: no body. */
-  body: string | Uint8Array | undefined
+  body: string | Uint8Array | BorosFile | undefined
   /** Plain-object headers as given (names as written), or undefined. */
   headers: Record<string, unknown> | undefined
 }
@@ -61,7 +62,16 @@ function headersOk(h: Record<string, unknown>): boolean {
 
 /** The parts of a body + init the fast path can send as they are, or undefined. */
 function partsOf(body: unknown, init: unknown): FastParts | undefined {
-  if (!(body == null || typeof body === 'string' || body instanceof Uint8Array)) return undefined
+  if (
+    !(
+      body == null ||
+      typeof body === 'string' ||
+      body instanceof Uint8Array ||
+      body instanceof ArrayBuffer ||
+      body instanceof BorosFile
+    )
+  )
+    return undefined
   let status = 200
   let headers: Record<string, unknown> | undefined
   if (init !== undefined) {
@@ -81,7 +91,17 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   }
   // A body with a null-body status is undici's TypeError to throw.
   if (body != null && (status === 204 || status === 205 || status === 304)) return undefined
-  return { status, body: body ?? undefined, headers }
+  // Bytes are copied here, as undici's Response copies a BufferSource when it is constructed
+  // (Fetch "extract a body"): a handler that changes or reuses its Buffer after `new Response`
+  // does not change what is sent. The engine then sends this private copy without another one.
+  return { status, body: bytesOf(body), headers }
+}
+
+/** A body's bytes, copied when they are a caller's ArrayBuffer or view (see partsOf). */
+function bytesOf(body: string | Uint8Array | ArrayBuffer | BorosFile | null | undefined): FastParts['body'] {
+  if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0))
+  if (body instanceof Uint8Array) return new Uint8Array(body)
+  return body ?? undefined
 }
 
 /** The fetch `Response`, built only when something looks inside it. */

@@ -36,6 +36,16 @@ export interface ResponseSink {
   onDrain(conn: number, cb: () => void): void
   continue(conn: number): void
   destroy(conn: number): void
+  /** The engine's file body (`Engine.sendFile`), where the sink has one. */
+  sendFile?(
+    conn: number,
+    seq: number,
+    fd: number,
+    offset: number,
+    length: number,
+    end: boolean,
+    signal?: AbortSignal
+  ): Promise<number>
 }
 
 type Header = [name: string, value: string | number | readonly string[]]
@@ -380,6 +390,30 @@ export class ServerResponse extends Stream {
    * @internal the connection closed: 'close' (once) if the response did not finish first.
    * Static (as the others the server calls): a swapped prototype does not lose it.
    */
+  /** @internal whether `sendFile()` (file.ts) can hand `res` a file body on the engine. */
+  static _canSendFile(res: ServerResponse): boolean {
+    return typeof res.#sink.sendFile === 'function' && !res.finished && !res.destroyed
+  }
+
+  /**
+   * @internal `sendFile()`'s body (file.ts): the head if it has not left, `length` bytes of `fd`
+   * from `offset` read and sent by the engine, then the end. Resolves with the bytes sent.
+   */
+  static async _sendFile(
+    res: ServerResponse,
+    fd: number,
+    offset: number,
+    length: number,
+    signal?: AbortSignal
+  ): Promise<number> {
+    if (!res.#sent) res.#send(null, false)
+    let n = 0
+    if (length > 0 && res.req.method !== 'HEAD')
+      n = await res.#sink.sendFile!(res._conn, res._seq, fd, offset, length, false, signal)
+    res.end()
+    return n
+  }
+
   static _connClosed(res: ServerResponse): void {
     if (res.finished) return
     res.destroyed = true

@@ -8,6 +8,7 @@
  */
 import * as wire from '../wire.js'
 import type { RawRequest } from './engine.js'
+import { BorosFile, openOnRing, range } from './file.js'
 import { type FastParts, fastParts, GlobalResponse, realResponse } from './light-response.js'
 
 /** Where a response goes (the engine, for one server). */
@@ -27,6 +28,8 @@ export interface ResponseSink {
   open(r: RawRequest): boolean
   /** The response is finished (or abandoned). */
   done(r: RawRequest): void
+  /** `length` bytes of `fd` from `offset` as the rest of the body, then the end. */
+  sendFile(r: RawRequest, fd: number, offset: number, length: number): Promise<number>
 }
 
 /** undici's internal state symbol of a Response, where it has one (Node 20/22). */
@@ -175,10 +178,57 @@ function sendFast(sink: ResponseSink, r: RawRequest, f: FastParts): boolean {
       hints |= hintOf(name, value)
     }
   }
+  if (f.body instanceof BorosFile) {
+    if (!type && f.body.type !== '') head += `content-type: ${f.body.type}\r\n`
+    void sendFileBody(sink, r, f.status, head, hints, f.body)
+    return true
+  }
   if (!type && typeof f.body === 'string') head += TEXT_PLAIN
   sink.respond(r, f.status, head, hints, f.body ?? null, true)
   sink.done(r)
   return true
+}
+
+/**
+ * A {@link BorosFile} body: opened and stat'ed on the ring, the head with its length, the bytes
+ * read and sent by the engine (`Engine.sendFile`). A file that cannot be opened is `404` (it
+ * does not exist) or `500`, as Bun.serve answers a `Bun.file` that cannot be read.
+ */
+async function sendFileBody(
+  sink: ResponseSink,
+  r: RawRequest,
+  status: number,
+  head: string,
+  hints: number,
+  file: BorosFile
+): Promise<void> {
+  let fh: Awaited<ReturnType<typeof openOnRing>>
+  try {
+    fh = await openOnRing(file.path)
+  } catch (err) {
+    const missing = (err as { code?: string }).code === 'ENOENT'
+    const text = missing ? 'Not Found' : 'Internal Server Error'
+    sink.respond(r, missing ? 404 : 500, `${text}\r\n${TEXT_PLAIN}`, wire.HTTP_RESPOND_KNOWN_LENGTH, text, true)
+    sink.done(r)
+    return
+  }
+  try {
+    const [start, end] = file._range
+    const [offset, length] = range((await fh.stat()).size, start, end)
+    if ((hints & wire.HTTP_H_CONTENT_LENGTH) === 0) {
+      head += `content-length: ${length}\r\n`
+      hints |= wire.HTTP_H_CONTENT_LENGTH
+    }
+    sink.respond(r, status, head, hints, null, false)
+    if (length > 0 && r.method !== 'HEAD') await sink.sendFile(r, fh.fd, offset, length)
+    else sink.write(r, EMPTY, true)
+  } catch {
+    // The connection closed, or the file was shorter than its length said (the engine closes
+    // the connection): nothing more can be said to this client.
+  } finally {
+    sink.done(r)
+    await fh.close().catch(() => {})
+  }
 }
 
 function failed(sink: ResponseSink, r: RawRequest): void {

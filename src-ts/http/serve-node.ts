@@ -3,8 +3,12 @@
  * object, the same `Request`/`Response` handling (real undici objects here).
  * @module
  */
+import { promises as fsp } from 'node:fs'
 import * as http from 'node:http'
 import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { BorosFile, range } from './file.js'
+import { type FastParts, fastParts } from './light-response.js'
 import type { HttpServer, ServeOptions } from './serve-types.js'
 
 function toRequest(req: http.IncomingMessage, origin: string, signal: AbortSignal): Request {
@@ -26,6 +30,8 @@ function toRequest(req: http.IncomingMessage, origin: string, signal: AbortSigna
 }
 
 async function send(res: http.ServerResponse, response: Response): Promise<void> {
+  const fast = fastParts(response)
+  if (fast?.body instanceof BorosFile) return sendFile(res, fast, fast.body)
   const flat: string[] = []
   for (const [k, v] of response.headers) flat.push(k, v)
   const body = response.body
@@ -63,6 +69,39 @@ async function send(res: http.ServerResponse, response: Response): Promise<void>
     ok = res.write(next.value)
   }
   res.end()
+}
+
+/** A {@link BorosFile} body as the engine sends it: with its length, 404 when it is missing. */
+async function sendFile(res: http.ServerResponse, f: FastParts, file: BorosFile): Promise<void> {
+  const flat: string[] = []
+  let typed = false
+  let sized = false
+  for (const k in f.headers ?? {}) {
+    const name = k.toLowerCase()
+    typed ||= name === 'content-type'
+    sized ||= name === 'content-length'
+    flat.push(name, String(f.headers![k]))
+  }
+  if (!typed && file.type !== '') flat.push('content-type', file.type)
+  let fh: fsp.FileHandle
+  try {
+    fh = await fsp.open(file.path)
+  } catch (err) {
+    const missing = (err as { code?: string }).code === 'ENOENT'
+    const text = missing ? 'Not Found' : 'Internal Server Error'
+    res.writeHead(missing ? 404 : 500, { 'content-type': 'text/plain;charset=UTF-8', 'content-length': text.length })
+    res.end(text)
+    return
+  }
+  try {
+    const [offset, length] = range((await fh.stat()).size, ...file._range)
+    if (!sized) flat.push('content-length', String(length))
+    res.writeHead(f.status, flat)
+    if (length === 0 || res.req.method === 'HEAD') res.end()
+    else await pipeline(fh.createReadStream({ start: offset, end: offset + length - 1, autoClose: false }), res)
+  } finally {
+    await fh.close()
+  }
 }
 
 /** `serve()` on node:http. */

@@ -50,6 +50,7 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     write: (r, chunk, end) => engine.write(r.conn, r.seq, chunk, end),
     drain: (r) => new Promise<void>((resolve) => engine.onDrain(r.conn, resolve)),
     open: (r) => engine.isOpen(r.conn),
+    sendFile: (r, fd, offset, length) => engine.sendFile(r.conn, r.seq, fd, offset, length, true),
     done: (r) => {
       pending--
       const m = live.get(r.conn)

@@ -1,28 +1,23 @@
-//! How a binding op finishes itself: the [`NodeOp`] trait, and what the runtime lends an op
-//! when its CQE comes ([`Finish`]).
+//! How a binding op finishes itself: the core's lifecycle trait ([`boros::Complete`]) hosted
+//! by the JS batch ([`Finish`], what the runtime lends an op when its CQE comes).
 //!
 //! Each op type carries its own completion logic (compio's `OpCode::set_result`, tokio-uring's
 //! `Completable`): a read copies its bounce buffer out, a stat fills the caller's record, a
-//! multishot read keeps each chunk in its stream. The runtime's reap just calls the op's
-//! [`NodeOp::update`] (a multishot CQE) or [`NodeOp::complete`] (the final one): no central
-//! switch knows the ops, and adding an op adds one file under `ops/`.
+//! multishot read keeps each chunk in its stream. The runtime's reap hands each CQE to the
+//! op's `update` (a multishot CQE) or `complete` (the final one), as boros-rt's reap does with
+//! its own host: no central switch knows the ops, and adding an op adds one file under `ops/`.
 
 use crate::bounce::BounceBuffers;
-use boros::op::OpCode;
-use boros::Cqe;
+use boros::Complete;
 
-/// A binding op: a core op (its SQE, the memory it lends the kernel) plus what to do with its
-/// completions. The runtime keeps it in the driver until its final CQE, then hands it back by
-/// value to [`complete`](Self::complete), which drops it: only then is its memory released.
-pub trait NodeOp: OpCode {
-    /// A CQE of a multishot op that stays in flight (`IORING_CQE_F_MORE`).
-    fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
-        let _ = (cqe, cx);
-    }
+/// A binding op: a core op (its SQE, the memory it lends the kernel) that finishes itself
+/// into the JS batch (`impl Complete<Finish<'_>> for MyOp`). The runtime keeps it in the
+/// driver until its final CQE, then hands it back by value to `complete`, which drops it:
+/// only then is its memory released. `complete` runs on the JS thread, inside the poll
+/// callback's handle scope.
+pub trait NodeOp: for<'a> Complete<Finish<'a>> {}
 
-    /// The op's final CQE. Runs on the JS thread, inside the poll callback's handle scope.
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>);
-}
+impl<T: ?Sized + for<'a> Complete<Finish<'a>>> NodeOp for T {}
 
 /// Work an op leaves for after the reap, when the driver can be touched again.
 pub enum Later {

@@ -5,21 +5,11 @@
 use crate::complete::NodeOp;
 use crate::js::{self, codes, Result};
 use boros::BufRing;
-use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Buffers of the thread's shared receive group, and their size.
 const RECV_BUFFERS: u16 = 1024;
 const RECV_BUFFER_SIZE: u32 = 16 * 1024;
-
-thread_local! {
-    /// The provided-buffer group every connection of this thread receives into (registered on
-    /// the first receive). Buffers go back to the kernel in the reap that filled them.
-    static RECV_RING: RefCell<Option<Rc<BufRing>>> = const { RefCell::new(None) };
-    /// Set once the kernel refused every size of that group (ENOMEM under a small
-    /// `RLIMIT_MEMLOCK`): receives are then plain single `recv`s ([`crate::ops::RecvOnce`]).
-    static RECV_PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
 
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
 const RECV_BUFFERS_MIN: u16 = 16;
@@ -32,38 +22,16 @@ fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
     )
 }
 
-/// The thread's shared receive group, registered on first use (again after the ring
-/// unregistered it). Its ring of entries is pinned
-/// memory (RLIMIT_MEMLOCK for a user without CAP_IPC_LOCK): on ENOMEM smaller groups are tried,
-/// then `None`: receives are plain single `recv`s from then on (issue 24 item 3: this used to
-/// throw inside Socket._read and kill the process).
+/// The thread's shared receive group: the ring's own ([`boros::Driver::shared_buf_ring`],
+/// owned by the driver, so by this thread's runtime), registered on first use (again after the
+/// ring unregistered it). Its ring of entries is pinned memory (RLIMIT_MEMLOCK for a user
+/// without CAP_IPC_LOCK): on ENOMEM smaller groups are tried, then `None`: receives are plain
+/// single `recv`s ([`crate::ops::RecvOnce`]) from then on (issue 24 item 3: this used to throw
+/// inside Socket._read and kill the process).
 pub(crate) fn shared(driver: &mut boros::Driver<dyn NodeOp>) -> Result<Option<Rc<BufRing>>> {
-    if RECV_PLAIN.with(std::cell::Cell::get) {
-        return Ok(None);
-    }
-    RECV_RING.with(|r| -> Result<Option<Rc<BufRing>>> {
-        let mut r = r.borrow_mut();
-        if let Some(ring) = r.as_ref().filter(|g| !g.is_unregistered()) {
-            return Ok(Some(Rc::clone(ring)));
-        }
-        let mut entries = RECV_BUFFERS;
-        loop {
-            match driver.register_buf_ring(entries, RECV_BUFFER_SIZE) {
-                Ok(ring) => {
-                    *r = Some(Rc::clone(&ring));
-                    return Ok(Some(ring));
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
-                    if entries / 2 < RECV_BUFFERS_MIN {
-                        RECV_PLAIN.with(|p| p.set(true));
-                        return Ok(None);
-                    }
-                    entries /= 2;
-                }
-                Err(e) => return Err(os_error(e, "IORING_REGISTER_PBUF_RING")),
-            }
-        }
-    })
+    driver
+        .shared_buf_ring(RECV_BUFFERS, RECV_BUFFERS_MIN, RECV_BUFFER_SIZE)
+        .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))
 }
 
 /// The shared receive group for the HTTP engine's connections (an error where only plain

@@ -33,7 +33,6 @@
 //! [`recv`](crate::recv)).
 
 use crate::op::{Completed, Op};
-use crate::runtime::Abandon;
 use boros::op::OpCode;
 use std::fmt;
 use std::future::Future;
@@ -117,7 +116,7 @@ impl<T: OpCode, O> Future for Cancelable<T, O> {
             let State::Idle(op) = std::mem::replace(&mut this.state, State::Finished) else {
                 unreachable!()
             };
-            match Op::submit_named(op, Abandon::Nothing, this.what) {
+            match Op::submit_named(op, this.what) {
                 Ok(op) => this.state = State::InFlight(op),
                 Err(e) => panic!("boros-rt: {}: cannot queue the op: {e}", this.what),
             }

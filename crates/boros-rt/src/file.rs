@@ -6,7 +6,7 @@ use crate::cancel::Cancelable;
 use crate::fixed::FixedBuf;
 use crate::metadata::{statx, Metadata};
 use crate::op::{run, run_unit};
-use crate::runtime::{with_current, Abandon};
+use crate::runtime::with_current;
 use boros::op::{self, Target};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
@@ -101,12 +101,7 @@ impl File {
     /// again at `pos` gets them back). [`read_at_cancelable`](Self::read_at_cancelable)
     /// gives them back instead.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(
-            op::Read::new(self.target, buf, pos),
-            Abandon::Nothing,
-            "fs::File::read_at",
-        )
-        .await;
+        let done = run(op::Read::new(self.target, buf, pos), "fs::File::read_at").await;
         read_done(done.result(), *done.op)
     }
 
@@ -160,12 +155,7 @@ impl File {
     /// Writes the buffer's initialized bytes at `pos`; returns the count written (maybe
     /// fewer) and the buffer.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(
-            op::Write::new(self.target, buf, pos),
-            Abandon::Nothing,
-            "fs::File::write_at",
-        )
-        .await;
+        let done = run(op::Write::new(self.target, buf, pos), "fs::File::write_at").await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
@@ -178,7 +168,7 @@ impl File {
         while done < total {
             let len = (total - done).min(u32::MAX as usize) as u32;
             let op = op::Write::new(self.target, buf, pos + done as u64).range(done, len);
-            let c = run(op, Abandon::Nothing, "fs::File::write_all_at").await;
+            let c = run(op, "fs::File::write_all_at").await;
             let r = c.result();
             buf = c.op.into_buf();
             match r {
@@ -196,7 +186,6 @@ impl File {
         let index = buf.buf_index();
         let done = run(
             op::Read::new(self.target, buf, pos).fixed(index),
-            Abandon::Nothing,
             "fs::File::read_fixed_at",
         )
         .await;
@@ -215,7 +204,6 @@ impl File {
         let index = buf.buf_index();
         let done = run(
             op::Write::new(self.target, buf, pos).fixed(index),
-            Abandon::Nothing,
             "fs::File::write_fixed_at",
         )
         .await;
@@ -288,7 +276,7 @@ impl Drop for File {
                 // A direct descriptor only the ring can close. With no runtime running, the
                 // slot goes when the ring does.
                 let _ = crate::runtime::try_with_current(|core| {
-                    core.push_detached(op::Close::new(Target::Fixed(slot)), Abandon::Nothing)
+                    core.push_detached(op::Close::new(Target::Fixed(slot)))
                 });
             }
         }
@@ -420,19 +408,14 @@ impl OpenOptions {
             Some(slot) => {
                 // A failed open's slot is freed by the driver.
                 let open = op::OpenAt::new(path, flags, self.mode).direct(slot);
-                let done = run(open, Abandon::CloseFixed(slot), what).await;
+                let done = run(open, what).await;
                 done.result().map(|_| File {
                     target: Target::Fixed(slot),
                     closed: false,
                 })
             }
             None => {
-                let done = run(
-                    op::OpenAt::new(path, flags, self.mode),
-                    Abandon::CloseFd,
-                    what,
-                )
-                .await;
+                let done = run(op::OpenAt::new(path, flags, self.mode), what).await;
                 let fd = done.result()?;
                 Ok(File {
                     target: Target::Fd(fd as RawFd),

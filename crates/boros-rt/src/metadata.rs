@@ -1,7 +1,6 @@
 //! [`Metadata`]: a file's `statx(2)` record, for [`fs`](crate::fs) and [`File`](crate::fs::File).
 
 use crate::op::run;
-use crate::runtime::Abandon;
 use boros::op;
 use std::time::{Duration, SystemTime};
 use std::{fmt, io};
@@ -82,7 +81,7 @@ impl Metadata {
 }
 
 pub(crate) async fn statx(op: op::Statx, what: &str) -> io::Result<Metadata> {
-    let done = run(op, Abandon::Nothing, what).await;
+    let done = run(op, what).await;
     done.result()?;
     Ok(Metadata {
         stx: *done.op.result(),

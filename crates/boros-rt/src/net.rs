@@ -45,7 +45,6 @@
 
 use crate::buf::{IoBuf, IoBufMut};
 use crate::op::Multi;
-use crate::runtime::Abandon;
 use crate::socket::{accept_fd, connect_fd, inet, listen_on, resolve, stream_io, Conn};
 pub use crate::udp::{RecvMsg, UdpSocket};
 use boros::net::{self as core_net, SockAddr};
@@ -163,7 +162,6 @@ impl Incoming<'_> {
             if self.multi.is_none() {
                 self.multi = Some(Multi::submit_named(
                     op::AcceptMulti::new(self.listener),
-                    Abandon::CloseFd,
                     "net::Incoming::next",
                 )?);
             }

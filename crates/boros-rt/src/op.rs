@@ -20,10 +20,12 @@
 //! Dropping an [`Op`] before it completes asks the kernel to cancel it
 //! ([`Driver::cancel`](boros::Driver::cancel)). The op, and every buffer it owns, stays
 //! owned by the driver until its final CQE: the kernel may still write into it until then.
-//! After that CQE the runtime drops the op, and, for ops that produce a descriptor (an open
-//! whose future was dropped), closes the descriptor, so nothing leaks.
+//! After that CQE the driver drops the op, and, for ops that produce a descriptor (an open,
+//! an accept, a socket whose future was dropped), closes the descriptor, and gives provided
+//! buffers back to their ring, so nothing leaks ([`OpCode::leftover`], the core's
+//! [`Driver::abandon`](boros::Driver::abandon): the same for every host of the core).
 
-use crate::runtime::{check_current, with_current, Abandon, Core, Slot, Waiter};
+use crate::runtime::{check_current, with_current, Core, Hosted, RtOp, Slot, Waiter};
 /// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
 /// build ops for [`submit`].
 pub use boros::op::*;
@@ -40,8 +42,8 @@ use std::task::{Context, Poll};
 /// panic, because the op (and the buffer it owns) is gone and cannot be handed back.
 /// `what` names the user's call (`fs::File::read_at`, `net::TcpStream::read`) in the panic
 /// outside a runtime.
-pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Completed<T> {
-    match Op::submit_named(op, on_abandon, what) {
+pub(crate) async fn run<T: OpCode>(op: T, what: &str) -> Completed<T> {
+    match Op::submit_named(op, what) {
         Ok(op) => op.await,
         Err(e) => panic!("boros-rt: {what}: cannot queue an op: {e}"),
     }
@@ -49,10 +51,7 @@ pub(crate) async fn run<T: OpCode>(op: T, on_abandon: Abandon, what: &str) -> Co
 
 /// As [`run`], for an op whose result is only success or `-errno`.
 pub(crate) async fn run_unit<T: OpCode>(op: T, what: &str) -> io::Result<()> {
-    Op::submit_named(op, Abandon::Nothing, what)?
-        .await
-        .result()
-        .map(drop)
+    Op::submit_named(op, what)?.await.result().map(drop)
 }
 
 /// The outcome of an op: the CQE's result and flags, and the op with its buffers.
@@ -78,7 +77,6 @@ pub struct Op<T: OpCode> {
     core: Rc<Core>,
     token: u64,
     key: OpKey,
-    on_abandon: Abandon,
     done: bool,
     _op: PhantomData<T>,
 }
@@ -93,36 +91,35 @@ pub struct Op<T: OpCode> {
 /// # Panics
 /// Outside [`Runtime::block_on`](crate::Runtime::block_on).
 pub fn submit<T: OpCode>(op: T) -> io::Result<Op<T>> {
-    Op::submit(op, Abandon::Nothing)
+    Op::submit(op)
 }
 
-/// As [`submit`], for an op whose result is a new plain descriptor (an `OpenAt` into the
-/// process's file table, an accept, a socket): if the future is dropped before it returns
-/// the descriptor, the runtime closes the descriptor when the op's CQE brings it. (With plain
-/// [`submit`], a dropped open leaks its descriptor. Do not use this for direct opens, whose
-/// result is 0, not a descriptor.)
+/// The same as [`submit`]: an op whose result is a new descriptor (an `OpenAt`, plain or
+/// direct, an accept, a socket) says so itself ([`OpCode::leftover`]), and if its future is
+/// dropped before it returns the descriptor, the driver closes the descriptor when the op's
+/// CQE brings it, whichever way the op was submitted. Kept for code written against the
+/// earlier API.
 ///
 /// # Errors
 /// As [`submit`].
 pub fn submit_fd<T: OpCode>(op: T) -> io::Result<Op<T>> {
-    Op::submit(op, Abandon::CloseFd)
+    Op::submit(op)
 }
 
 impl<T: OpCode> Op<T> {
-    pub(crate) fn submit(op: T, on_abandon: Abandon) -> io::Result<Self> {
-        Self::submit_named(op, on_abandon, "op::submit")
+    pub(crate) fn submit(op: T) -> io::Result<Self> {
+        Self::submit_named(op, "op::submit")
     }
 
     /// As `submit`; `what` (say `fs::File::read_at`) names the user's call in the panic
     /// outside a runtime.
-    pub(crate) fn submit_named(op: T, on_abandon: Abandon, what: &str) -> io::Result<Self> {
+    pub(crate) fn submit_named(op: T, what: &str) -> io::Result<Self> {
         with_current(what, |core| {
             let (token, key) = core.push(op)?;
             Ok(Op {
                 core: core.clone(),
                 token,
                 key,
-                on_abandon,
                 done: false,
                 _op: PhantomData,
             })
@@ -182,17 +179,11 @@ impl<T: OpCode> Future for Op<T> {
                 };
                 drop(ops);
                 this.done = true;
-                let any: Box<dyn std::any::Any> = op;
-                let op = any
-                    .downcast::<T>()
-                    .unwrap_or_else(|_| unreachable!("the slot holds the op this future pushed"));
+                let op = Hosted::<T>::unwrap_box(op)
+                    .unwrap_or_else(|| unreachable!("the slot holds the op this future pushed"));
                 Poll::Ready(Completed { result, flags, op })
             }
-            Slot::Abandoned(_) | Slot::Stream { .. } => {
-                unreachable!(
-                    "only a dropped future abandons its op; a single-shot op has no stream"
-                )
-            }
+            Slot::Stream { .. } => unreachable!("a single-shot op has no stream"),
         }
     }
 }
@@ -202,22 +193,19 @@ impl<T: OpCode> Drop for Op<T> {
         if self.done {
             return;
         }
-        let mut ops = self.core.ops.borrow_mut();
-        match ops.get_mut(self.token) {
-            Some(slot @ Slot::Waiting(_)) => {
-                // In flight: the driver keeps the op (and its buffers) until the final CQE;
-                // the loop then drops it and runs `on_abandon`.
-                *slot = Slot::Abandoned(self.on_abandon);
-                drop(ops);
-                let _ = self.core.driver.borrow_mut().cancel(self.key);
+        let removed = self.core.ops.borrow_mut().remove(self.token);
+        let mut driver = self.core.driver.borrow_mut();
+        match removed {
+            // In flight: the driver cancels it, keeps the op (and its buffers) until the
+            // final CQE, then drops it and releases what that CQE brought back.
+            Some(Slot::Waiting(_)) => {
+                let _ = driver.abandon(self.key);
             }
-            Some(Slot::Done { .. }) => {
-                // Completed but never polled: the kernel is done with it.
-                let removed = ops.remove(self.token);
-                drop(ops);
-                if let Some(Slot::Done { result, .. }) = removed {
-                    self.core.run_abandon(self.on_abandon, result);
-                }
+            // Completed but never polled: the kernel is done with it; release its result.
+            Some(Slot::Done { result, flags, op }) => {
+                driver.discard(self.key, Some(&*op), result, flags);
+                drop(driver);
+                drop(op);
             }
             _ => {}
         }
@@ -225,36 +213,30 @@ impl<T: OpCode> Drop for Op<T> {
 }
 
 /// A multishot op: one SQE, a stream of CQEs. `next` gives each CQE's `(result, flags)`, then
-/// `None` after the final one. Dropping it cancels the op; CQEs that arrive afterwards (and
-/// those queued but not taken) get the `on_abandon` action, so a dropped accept stream closes
-/// the descriptors it would have handed out.
+/// `None` after the final one. Dropping it abandons the op: CQEs that arrive afterwards (and
+/// those queued but not taken) are released by the driver, so a dropped accept stream closes
+/// the descriptors it would have handed out, a dropped receive gives its buffers back.
 pub(crate) struct Multi {
     core: Rc<Core>,
     token: u64,
     key: OpKey,
-    on_abandon: Abandon,
 }
 
 impl Multi {
-    pub(crate) fn submit_named<T: OpCode>(
-        op: T,
-        on_abandon: Abandon,
-        what: &str,
-    ) -> io::Result<Self> {
+    pub(crate) fn submit_named<T: OpCode>(op: T, what: &str) -> io::Result<Self> {
         with_current(what, |core| {
             let (token, key) = core.push_as(
                 op,
                 Slot::Stream {
                     items: Default::default(),
                     waker: Waiter::Nobody,
-                    ended: false,
+                    ended: None,
                 },
             )?;
             Ok(Multi {
                 core: core.clone(),
                 token,
                 key,
-                on_abandon,
             })
         })
     }
@@ -280,8 +262,10 @@ impl Multi {
         if let Some(item) = items.pop_front() {
             return Poll::Ready(Some(item));
         }
-        if *ended {
-            ops.remove(self.token);
+        if ended.is_some() {
+            let done = ops.remove(self.token);
+            drop(ops);
+            drop(done);
             return Poll::Ready(None);
         }
         Core::set_waiter(waker, task, cx.waker());
@@ -291,26 +275,21 @@ impl Multi {
 
 impl Drop for Multi {
     fn drop(&mut self) {
-        let mut ops = self.core.ops.borrow_mut();
-        let Some(slot) = ops.get_mut(self.token) else {
+        let removed = self.core.ops.borrow_mut().remove(self.token);
+        let Some(Slot::Stream { items, ended, .. }) = removed else {
             return;
         };
-        let Slot::Stream { items, ended, .. } = slot else {
-            return;
-        };
-        let queued: Vec<(i32, u32)> = items.drain(..).collect();
-        let ended = *ended;
-        if ended {
-            ops.remove(self.token);
-        } else {
-            *slot = Slot::Abandoned(self.on_abandon);
+        let mut driver = self.core.driver.borrow_mut();
+        // CQEs queued but never taken: released with the op that brought them (still in
+        // flight under `key`, or ended and back here).
+        let op: Option<&dyn RtOp> = ended.as_deref();
+        for (result, flags) in items {
+            driver.discard(self.key, op, result, flags);
         }
-        drop(ops);
-        for (result, _) in queued {
-            self.core.run_abandon(self.on_abandon, result);
+        if ended.is_none() {
+            let _ = driver.abandon(self.key);
         }
-        if !ended {
-            let _ = self.core.driver.borrow_mut().cancel(self.key);
-        }
+        drop(driver);
+        drop(ended);
     }
 }

@@ -18,7 +18,7 @@
 //! Where the ring cannot be registered (memory limits), reads fall back to one `recv` op each.
 
 use crate::op::{Multi, Op};
-use crate::runtime::{with_current, Abandon, Core};
+use crate::runtime::{with_current, Core};
 use boros::io_uring::cqueue;
 use boros::op;
 use boros::{BufRing, Cqe, OpKey};
@@ -130,7 +130,6 @@ impl Reader {
             if multi.is_none() {
                 *multi = Some(Multi::submit_named(
                     op::RecvMulti::new(fd, ring.clone()),
-                    Abandon::Nothing,
                     what,
                 )?);
             }
@@ -198,7 +197,7 @@ impl Reader {
     ) -> Poll<io::Result<usize>> {
         if slot.is_none() {
             let recv = op::Recv::new(fd, Vec::with_capacity(dst.len().min(64 * 1024)));
-            *slot = Some(Op::submit_named(recv, Abandon::Nothing, what)?);
+            *slot = Some(Op::submit_named(recv, what)?);
         }
         let done = match std::pin::Pin::new(slot.as_mut().expect("set above")).poll(cx) {
             Poll::Ready(done) => done,

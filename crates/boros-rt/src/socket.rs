@@ -6,7 +6,6 @@
 use crate::buf::{IoBuf, IoBufMut};
 use crate::op::run;
 use crate::recv::Reader;
-use crate::runtime::Abandon;
 use boros::net::{self as core_net, SockAddr};
 use boros::op;
 use std::cell::RefCell;
@@ -39,7 +38,7 @@ pub(crate) fn listen_on(domain: i32, addr: &SockAddr, reuse_port: bool) -> io::R
 }
 
 pub(crate) async fn accept_fd(listener: RawFd, what: &str) -> io::Result<(OwnedFd, SockAddr)> {
-    let done = run(op::Accept::new(listener), Abandon::CloseFd, what).await;
+    let done = run(op::Accept::new(listener), what).await;
     let fd = done.result()? as RawFd;
     // SAFETY: the accept made this descriptor for us; nobody else has it.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -51,13 +50,9 @@ pub(crate) async fn connect_fd(domain: i32, addr: SockAddr, what: &str) -> io::R
     // If this future is dropped, `fd` closes while the connect may still be in flight: the
     // ring holds its own reference to the socket, and the op owns the address, so that is
     // safe; the connect then fails or completes on a socket nobody can reach, and goes.
-    run(
-        op::Connect::new(fd.as_raw_fd(), addr),
-        Abandon::Nothing,
-        what,
-    )
-    .await
-    .result()?;
+    run(op::Connect::new(fd.as_raw_fd(), addr), what)
+        .await
+        .result()?;
     Ok(fd)
 }
 
@@ -173,12 +168,7 @@ impl Conn {
     }
 
     pub(crate) async fn write<B: IoBuf>(&self, buf: B, what: &str) -> (io::Result<usize>, B) {
-        let done = run(
-            op::Send::new(self.fd.as_raw_fd(), buf),
-            Abandon::Nothing,
-            what,
-        )
-        .await;
+        let done = run(op::Send::new(self.fd.as_raw_fd(), buf), what).await;
         let r = done.result().map(|n| n as usize);
         (r, done.op.into_buf())
     }
@@ -208,7 +198,7 @@ pub(crate) async fn send_all<B: IoBuf>(fd: RawFd, buf: B, what: &str) -> (io::Re
     let mut sent = 0usize;
     while sent < total {
         let op = op::Send::new(fd, buf).with_offset(sent);
-        let done = run(op, Abandon::Nothing, what).await;
+        let done = run(op, what).await;
         let r = done.result();
         buf = done.op.into_buf();
         match r {

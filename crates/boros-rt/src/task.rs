@@ -324,7 +324,7 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// Adds a task spawned on this thread's runtime to the set (`JoinSet::spawn`, in
-    /// runtime.rs, spawns it).
+    /// runtime/mod.rs, spawns it).
     pub(crate) fn insert(&mut self, handle: JoinHandle<T>) {
         let state = handle.state.clone();
         let key = self.handles.insert(handle).as_u64();

@@ -4,7 +4,6 @@
 //! loop gets to submit them.
 
 use crate::op::Op;
-use crate::runtime::Abandon;
 use boros::io_uring::types::TimeoutFlags;
 use boros::op;
 use std::fmt;
@@ -73,7 +72,7 @@ impl Future for Sleep {
             }
             let at = monotonic_now() + (self.deadline - now);
             let timer = op::Timeout::new(at).flags(TimeoutFlags::ABS);
-            let op = Op::submit(timer, Abandon::Nothing)
+            let op = Op::submit(timer)
                 .unwrap_or_else(|e| panic!("boros-rt: cannot queue a timeout: {e}"));
             self.op = Some(op);
         }

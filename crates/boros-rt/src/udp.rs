@@ -5,7 +5,6 @@
 
 use crate::buf::{IoBuf, IoBufMut};
 use crate::op::run;
-use crate::runtime::Abandon;
 use boros::io_uring::{opcode, squeue::Entry, types};
 use boros::net::{self as core_net, SockAddr};
 use boros::op::{self, OpCode};
@@ -118,7 +117,7 @@ impl UdpSocket {
     /// Sends the buffer's bytes as one datagram to `addr`.
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> (io::Result<usize>, B) {
         let op = op::SendMsg::new(self.fd.as_raw_fd(), vec![buf]).to(SockAddr::inet(addr));
-        let done = run(op, Abandon::Nothing, "net::UdpSocket::send_to").await;
+        let done = run(op, "net::UdpSocket::send_to").await;
         let r = done.result().map(|n| n as usize);
         let buf = done.op.into_bufs().pop().expect("one buffer in, one out");
         (r, buf)
@@ -129,7 +128,7 @@ impl UdpSocket {
     /// length set to the bytes received.
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> (io::Result<(usize, SocketAddr)>, B) {
         let op = RecvMsg::new(self.fd.as_raw_fd(), buf);
-        let done = run(op, Abandon::Nothing, "net::UdpSocket::recv_from").await;
+        let done = run(op, "net::UdpSocket::recv_from").await;
         let r = done.result();
         let n = *r.as_ref().unwrap_or(&0);
         let (mut buf, addr) = done.op.into_parts(n);
@@ -147,7 +146,6 @@ impl UdpSocket {
     pub async fn send<B: IoBuf>(&self, buf: B) -> (io::Result<usize>, B) {
         let done = run(
             op::Send::new(self.fd.as_raw_fd(), buf),
-            Abandon::Nothing,
             "net::UdpSocket::send",
         )
         .await;
@@ -159,7 +157,6 @@ impl UdpSocket {
     pub async fn recv<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
         let done = run(
             op::Recv::new(self.fd.as_raw_fd(), buf),
-            Abandon::Nothing,
             "net::UdpSocket::recv",
         )
         .await;

@@ -4,7 +4,6 @@
 use crate::buf::IoBufMut;
 use crate::file::File;
 use crate::op::{run, run_unit};
-use crate::runtime::Abandon;
 use boros::io_uring::{opcode, squeue::Entry, types};
 use boros::op::{self, OpCode, Target};
 use std::io;
@@ -76,7 +75,6 @@ impl File {
     ) -> (io::Result<usize>, Vec<B>) {
         let done = run(
             Readv::new(self.target(), bufs, pos),
-            Abandon::Nothing,
             "fs::File::read_vectored_at",
         )
         .await;
@@ -93,7 +91,6 @@ impl File {
     ) -> (io::Result<usize>, Vec<B>) {
         let done = run(
             op::Writev::new(self.target(), bufs, pos),
-            Abandon::Nothing,
             "fs::File::write_vectored_at",
         )
         .await;

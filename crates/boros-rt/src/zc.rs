@@ -5,7 +5,6 @@
 
 use crate::buf::IoBuf;
 use crate::op::Multi;
-use crate::runtime::Abandon;
 use boros::io_uring::{cqueue, squeue::Entry};
 use boros::op::{self, OpCode};
 use std::cell::RefCell;
@@ -48,7 +47,7 @@ pub(crate) async fn send_zc<B: IoBuf>(
         inner: Some(op::SendZc::new(fd, buf)),
         back: back.clone(),
     };
-    let mut multi = match Multi::submit_named(op, Abandon::Nothing, what) {
+    let mut multi = match Multi::submit_named(op, what) {
         Ok(m) => m,
         Err(e) => {
             let buf = back.borrow_mut().take();

@@ -319,6 +319,24 @@ fn dropped_ops_keep_their_buffers_until_the_cqe_and_leak_nothing() {
         })
         .await;
 
+        // 8. Plain `op::submit` (not `submit_fd`) of opens, each dropped once the kernel has
+        //    its SQE: the op says its result is a descriptor (`OpCode::leftover`), so the
+        //    core closes the descriptor its CQE brings, whoever hosts it. The process's
+        //    descriptor count at the end checks that none leaked.
+        let path = CString::new(dir.join("g").into_os_string().into_encoded_bytes()).unwrap();
+        let closed0 = stats().orphan_fds_closed;
+        for _ in 0..20 {
+            let open = op::submit(op::OpenAt::new(path.clone(), libc::O_RDONLY, 0)).unwrap();
+            yield_now().await; // submitted (and, for a local file, completed) before the drop
+            drop(open);
+        }
+        eventually("the dropped opens' CQEs", || stats().driver.in_flight <= 1).await;
+        assert_eq!(
+            stats().orphan_fds_closed,
+            closed0 + 20,
+            "every dropped open's descriptor is closed"
+        );
+
         drop(reader);
         drop(reader2);
         stats()

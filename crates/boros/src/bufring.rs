@@ -218,7 +218,7 @@ impl BufRing {
         self.lease_run(buffer, result)
     }
 
-    fn lease_run(&self, buffer: Option<(u16, u16)>, result: i32) -> Vec<Lease<'_>> {
+    pub(crate) fn lease_run(&self, buffer: Option<(u16, u16)>, result: i32) -> Vec<Lease<'_>> {
         let Some((bgid, first)) = buffer else {
             return Vec::new();
         };

@@ -10,7 +10,8 @@
 //! The parts live below this file: [`ring`](crate::ring) (queues, `io_uring_enter`),
 //! [`inflight`](crate::inflight) (the slab of ops, CQE to op), [`groups`](crate::groups)
 //! (provided-buffer groups and their retirement), [`fixed`](crate::fixed) (registered tables);
-//! the calls that register resources on the ring are in `resources.rs`, above this file.
+//! the calls that register resources on the ring are in `resources.rs`, and giving up on ops
+//! (abandon, discard) in `abandon.rs`, both above this file.
 
 use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::error::{PushError, SetupError};
@@ -46,7 +47,7 @@ pub struct Driver<O: ?Sized + OpCode = dyn OpCode> {
     pub(crate) fixed: Tables,
     /// Buffer ranges to empty before the next push, registration, submit or reap.
     pub(crate) releases: Releases,
-    ops: Ops<O>,
+    pub(crate) ops: Ops<O>,
     pub(crate) groups: BufGroups,
     eventfd: OwnedFd,
     info: RingInfo,
@@ -123,6 +124,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
     pub fn stats(&self) -> Stats {
         Stats {
             in_flight: self.ops.len() as u64,
+            orphans: self.ops.leftovers.orphans,
+            leftovers_closed: self.ops.leftovers.closed,
             ..self.ring.stats
         }
     }
@@ -194,7 +197,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     ) -> Result<OpKey, PushError> {
         // One op: the same steps as `push_linked`, without its vectors (the hot path).
         self.check_pushable()?;
-        let key = self.ops.insert(op, token);
+        let (key, group) = self.ops.insert(op, token);
         let op = self.ops.get_mut(key).expect("just inserted");
         let entry = op.op.entry().flags(flags).user_data(key.as_u64());
         if let Err(e) = self
@@ -204,66 +207,12 @@ impl<O: ?Sized + OpCode> Driver<O> {
             self.ops.remove(key);
             return Err(e);
         }
-        self.pushed(key);
+        self.pushed(key, group);
         Ok(key)
     }
 
-    /// Queues operations as one linked chain (`IOSQE_IO_LINK`): each starts only after the one
-    /// before it succeeded; a failure cancels the rest (they complete with `-ECANCELED`).
-    /// The chain is placed in the SQ whole, never split across two submits.
-    pub fn push_chain(&mut self, ops: Vec<(Box<O>, u64)>) -> Result<Vec<OpKey>, PushError> {
-        let n = ops.len();
-        let ops = ops
-            .into_iter()
-            .enumerate()
-            .map(|(i, (op, token))| {
-                let link = if i + 1 < n {
-                    squeue::Flags::IO_LINK
-                } else {
-                    squeue::Flags::empty()
-                };
-                (op, token, link)
-            })
-            .collect();
-        self.push_linked(ops)
-    }
-
-    /// Queues operations together with the SQE flags of each (`IO_LINK`, `IO_HARDLINK`...):
-    /// a chain whose links are chosen per op, for example open -> read (`IO_LINK`: runs only
-    /// if the open succeeded) -> close (`IO_HARDLINK` on the read: runs even after a short or
-    /// failed read). Placed in the SQ whole, never split across two submits.
-    pub fn push_linked(
-        &mut self,
-        ops: Vec<(Box<O>, u64, squeue::Flags)>,
-    ) -> Result<Vec<OpKey>, PushError> {
-        self.check_pushable()?;
-        let n = ops.len();
-        let mut keys = Vec::with_capacity(n);
-        let mut entries = Vec::with_capacity(n);
-        for (op, token, flags) in ops {
-            let key = self.ops.insert(op, token);
-            let op = self.ops.get_mut(key).expect("just inserted");
-            entries.push(op.op.entry().flags(flags).user_data(key.as_u64()));
-            keys.push(key);
-        }
-        let pushed = entries
-            .iter()
-            .try_for_each(|e| self.check_supported(e))
-            .and_then(|_| self.push_entries(&entries, n as u64));
-        if let Err(e) = pushed {
-            for key in keys {
-                self.ops.remove(key);
-            }
-            return Err(e);
-        }
-        for &key in &keys {
-            self.pushed(key);
-        }
-        Ok(keys)
-    }
-
     /// Before a push: refused on a dead ring; pending releases done first.
-    fn check_pushable(&mut self) -> Result<(), PushError> {
+    pub(crate) fn check_pushable(&mut self) -> Result<(), PushError> {
         if let Some(errno) = self.dead {
             return Err(PushError::Submit(io::Error::from_raw_os_error(errno)));
         }
@@ -272,8 +221,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     /// After a push: the op counts among its buffer group's users and the unsubmitted ops.
-    fn pushed(&mut self, key: OpKey) {
-        let group = self.ops.get_mut(key).and_then(|op| op.op.buf_group());
+    pub(crate) fn pushed(&mut self, key: OpKey, group: Option<u16>) {
         self.groups.track(group, 1);
         self.ops.queued(key);
     }
@@ -293,6 +241,19 @@ impl<O: ?Sized + OpCode> Driver<O> {
             self.push_entries(&[entry], 0)?;
         }
         Ok(true)
+    }
+
+    /// Queues the closes of direct slots abandoned ops filled; their CQEs free the slots.
+    pub(crate) fn close_leftover_slots(&mut self) {
+        while let Some(slot) = self.ops.leftovers.slots.pop() {
+            let entry = opcode::Close::new(types::Fixed(slot))
+                .build()
+                .user_data(crate::inflight::LEFTOVER_CLOSE_TAG | slot as u64);
+            if self.push_entries(&[entry], 0).is_err() {
+                // A dead ring: its file table goes with it.
+                self.ops.leftovers.slots.clear();
+            }
+        }
     }
 
     /// Asks the kernel to cancel every op in flight.
@@ -389,12 +350,25 @@ impl<O: ?Sized + OpCode> Driver<O> {
                 && self.ring.kernel_pending();
             if !more && self.ring.backlog_len() == 0 {
                 self.apply_releases();
+                if !self.ops.leftovers.slots.is_empty() && self.dead.is_none() {
+                    self.close_leftover_slots();
+                }
                 if self.groups.has_retiring() {
                     self.groups.retire(&self.ring.uring.submitter());
                 }
                 return Ok(delivered);
             }
         }
+    }
+
+    /// As [`reap`](Self::reap), each CQE going to its op's own step with `host` as context
+    /// ([`Complete`](crate::Complete): `update` while a multishot op stays in flight,
+    /// `complete` at the final CQE).
+    pub fn reap_into<H: ?Sized>(&mut self, host: &mut H) -> io::Result<usize>
+    where
+        O: crate::complete::Complete<H>,
+    {
+        self.reap(crate::complete::finish_into(host))
     }
 
     fn drain(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
@@ -419,6 +393,10 @@ impl<O: ?Sized + OpCode> Driver<O> {
             Dispatched::Final => {
                 self.ring.stats.ops_completed += 1;
                 1
+            }
+            Dispatched::Orphan => {
+                self.ring.stats.ops_completed += 1;
+                0
             }
         }
     }
@@ -452,7 +430,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
         Ok(n)
     }
 
-    fn check_supported(&self, entry: &squeue::Entry) -> Result<(), PushError> {
+    pub(crate) fn check_supported(&self, entry: &squeue::Entry) -> Result<(), PushError> {
         let code = entry.get_opcode() as u8;
         if self.info.support.has(code) {
             return Ok(());
@@ -468,7 +446,11 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     /// Places entries in the SQ whole, submitting what is queued first when they do not fit.
-    fn push_entries(&mut self, entries: &[squeue::Entry], ops: u64) -> Result<(), PushError> {
+    pub(crate) fn push_entries(
+        &mut self,
+        entries: &[squeue::Entry],
+        ops: u64,
+    ) -> Result<(), PushError> {
         if self.ring.room() < entries.len() {
             self.submit().map_err(PushError::Submit)?;
         }

@@ -12,6 +12,10 @@ pub(crate) struct BufGroups {
     live: Vec<Rc<BufRing>>,
     /// Groups being unregistered: removed from the kernel once no op in flight uses them.
     retiring: Vec<Rc<BufRing>>,
+    /// The ring's shared group (see `Driver::shared_buf_ring`), and whether the kernel refused
+    /// every size of it.
+    shared: Option<Rc<BufRing>>,
+    shared_refused: bool,
 }
 
 impl BufGroups {
@@ -38,6 +42,39 @@ impl BufGroups {
         Ok(ring)
     }
 
+    /// The shared group, registered on first use (again after it was unregistered); on
+    /// ENOMEM, halves `entries` down to `min_entries`, then gives `None` for good.
+    pub(crate) fn shared(
+        &mut self,
+        submitter: &Submitter<'_>,
+        mut entries: u16,
+        min_entries: u16,
+        size: u32,
+    ) -> io::Result<Option<Rc<BufRing>>> {
+        if self.shared_refused {
+            return Ok(None);
+        }
+        if let Some(ring) = self.shared.as_ref().filter(|g| !g.is_unregistered()) {
+            return Ok(Some(Rc::clone(ring)));
+        }
+        loop {
+            match self.register(submitter, entries, size) {
+                Ok(ring) => {
+                    self.shared = Some(Rc::clone(&ring));
+                    return Ok(Some(ring));
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
+                    if entries / 2 < min_entries.max(1) {
+                        self.shared_refused = true;
+                        return Ok(None);
+                    }
+                    entries /= 2;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Moves a group to the retiring list and unregisters what has no user left.
     pub(crate) fn unregister(&mut self, submitter: &Submitter<'_>, ring: &Rc<BufRing>) {
         if let Some(i) = self.live.iter().position(|r| Rc::ptr_eq(r, ring)) {
@@ -57,6 +94,16 @@ impl BufGroups {
         let Some(bgid) = bgid else { return };
         if let Some(r) = self.all().find(|r| r.bgid() == bgid) {
             r.add_user(delta);
+        }
+    }
+
+    /// Gives back to the kernel the provided buffers a CQE of group `bgid` carries (its first
+    /// buffer `bid`, `result` bytes), for a CQE nobody takes (an abandoned receive).
+    pub(crate) fn recycle(&self, bgid: Option<u16>, bid: u16, result: i32) {
+        let Some(bgid) = bgid else { return };
+        if let Some(r) = self.all().find(|r| r.bgid() == bgid) {
+            // Leased and dropped at once: each lease publishes its buffer again.
+            drop(r.lease_run(Some((bgid, bid)), result.max(1)));
         }
     }
 

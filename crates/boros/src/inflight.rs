@@ -4,7 +4,7 @@
 use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::fixed::Tables;
 use crate::groups::BufGroups;
-use crate::op::OpCode;
+use crate::op::{Leftover, OpCode, SlotUse};
 use crate::ring::RawCqe;
 use crate::slab::{OpKey, Slab};
 use io_uring::cqueue;
@@ -13,7 +13,57 @@ use io_uring::cqueue;
 pub(crate) struct InFlight<O: ?Sized> {
     pub token: u64,
     pub cancelled: bool,
+    /// Its owner went away ([`Driver::abandon`](crate::Driver::abandon)): its CQEs go to no
+    /// sink; what they bring back is released here.
+    pub abandoned: bool,
+    /// The op's buffer group and file-slot use, asked once at push (the hot path reads them
+    /// at every CQE).
+    pub group: Option<u16>,
+    slot_use: Option<SlotUse>,
     pub op: Box<O>,
+}
+
+/// `user_data` bit of the closes the driver queues itself for direct slots that CQEs of
+/// abandoned ops filled (keys stay below 2^52); the low 32 bits are the slot.
+pub(crate) const LEFTOVER_CLOSE_TAG: u64 = 1 << 63;
+
+/// What CQEs of abandoned ops brought back, and the counts of it.
+#[derive(Default)]
+pub(crate) struct Leftovers {
+    /// Direct slots to close (the driver queues their closes after the reap).
+    pub slots: Vec<u32>,
+    pub orphans: u64,
+    pub closed: u64,
+}
+
+impl Leftovers {
+    /// Releases what one CQE (`result`, `flags`) of `op`, which nobody takes, brought back: its
+    /// provided buffers go back to the kernel, its descriptor is closed (a direct slot's
+    /// close is queued).
+    pub(crate) fn release<O: ?Sized + OpCode>(
+        &mut self,
+        op: &O,
+        result: i32,
+        flags: u32,
+        groups: &BufGroups,
+    ) {
+        if let Some(bid) = cqueue::buffer_select(flags) {
+            groups.recycle(op.buf_group(), bid, result);
+        }
+        match op.leftover(result) {
+            Leftover::Nothing => {}
+            Leftover::Fd(fd) => {
+                // SAFETY: the op opened this descriptor for an owner that is gone; nobody
+                // else has it.
+                unsafe { libc::close(fd) };
+                self.closed += 1;
+            }
+            Leftover::FixedSlot(slot) => {
+                self.slots.push(slot);
+                self.closed += 1;
+            }
+        }
+    }
 }
 
 /// What [`Ops::dispatch`] did with a CQE.
@@ -24,6 +74,8 @@ pub(crate) enum Dispatched {
     Update,
     /// The op's final CQE; the op left the slab.
     Final,
+    /// The final CQE of an abandoned op: it left the slab and was dropped.
+    Orphan,
 }
 
 /// The slab of ops in flight, and the keys of those queued since the last successful enter.
@@ -31,6 +83,7 @@ pub(crate) struct Ops<O: ?Sized> {
     slab: Slab<InFlight<O>>,
     /// Keys of ops whose SQEs sit in the SQ, not yet taken by the kernel.
     unsubmitted: Vec<OpKey>,
+    pub(crate) leftovers: Leftovers,
 }
 
 impl<O: ?Sized + OpCode> Ops<O> {
@@ -38,6 +91,7 @@ impl<O: ?Sized + OpCode> Ops<O> {
         Self {
             slab: Slab::new(),
             unsubmitted: Vec::new(),
+            leftovers: Leftovers::default(),
         }
     }
 
@@ -45,12 +99,18 @@ impl<O: ?Sized + OpCode> Ops<O> {
         self.slab.len()
     }
 
-    pub(crate) fn insert(&mut self, op: Box<O>, token: u64) -> OpKey {
-        self.slab.insert(InFlight {
+    /// Stores an op; returns its key and its buffer group.
+    pub(crate) fn insert(&mut self, op: Box<O>, token: u64) -> (OpKey, Option<u16>) {
+        let group = op.buf_group();
+        let key = self.slab.insert(InFlight {
             token,
             cancelled: false,
+            abandoned: false,
+            group,
+            slot_use: op.file_slot(),
             op,
-        })
+        });
+        (key, group)
     }
 
     pub(crate) fn get_mut(&mut self, key: OpKey) -> Option<&mut InFlight<O>> {
@@ -88,7 +148,8 @@ impl<O: ?Sized + OpCode> Ops<O> {
                 result: -errno,
                 flags: 0,
             };
-            if let Dispatched::Final = self.dispatch(cqe, groups, fixed, sink) {
+            if let Dispatched::Final | Dispatched::Orphan = self.dispatch(cqe, groups, fixed, sink)
+            {
                 failed += 1;
             }
         }
@@ -104,7 +165,11 @@ impl<O: ?Sized + OpCode> Ops<O> {
         fixed: &mut Tables,
         sink: &mut impl FnMut(Cqe, OpRef<'_, O>),
     ) -> Dispatched {
-        if cqe.user_data == CANCEL_TAG {
+        if cqe.user_data & LEFTOVER_CLOSE_TAG != 0 {
+            if cqe.user_data != CANCEL_TAG && cqe.result >= 0 {
+                // A close the driver queued for a leftover direct slot: the slot is free.
+                fixed.free_file_slot(cqe.user_data as u32);
+            }
             return Dispatched::Nothing;
         }
         let key = OpKey::from_u64(cqe.user_data);
@@ -113,6 +178,11 @@ impl<O: ?Sized + OpCode> Ops<O> {
             let Some(op) = self.slab.get_mut(key) else {
                 return Dispatched::Nothing;
             };
+            if op.abandoned {
+                self.leftovers
+                    .release(&*op.op, cqe.result, cqe.flags, groups);
+                return Dispatched::Nothing;
+            }
             let c = cqe_of(key, op, cqe);
             sink(c, OpRef::Live(&mut op.op));
             return Dispatched::Update;
@@ -121,18 +191,20 @@ impl<O: ?Sized + OpCode> Ops<O> {
         let Some(done) = self.slab.remove(key) else {
             return Dispatched::Nothing;
         };
-        groups.track(done.op.buf_group(), -1);
-        release_slot(&*done.op, cqe.result, fixed);
+        groups.track(done.group, -1);
+        if let Some(slot) = done.slot_use.and_then(|u| u.freed_by(cqe.result)) {
+            // The file-table slot the op's final CQE left empty (see `SlotUse`).
+            fixed.free_file_slot(slot);
+        }
+        if done.abandoned {
+            self.leftovers
+                .release(&*done.op, cqe.result, cqe.flags, groups);
+            self.leftovers.orphans += 1;
+            return Dispatched::Orphan;
+        }
         let c = cqe_of(key, &done, cqe);
         sink(c, OpRef::Done(done.op));
         Dispatched::Final
-    }
-}
-
-/// Frees the file-table slot an op's final CQE left empty (see [`SlotUse`](crate::op::SlotUse)).
-fn release_slot<O: ?Sized + OpCode>(op: &O, result: i32, fixed: &mut Tables) {
-    if let Some(slot) = op.file_slot().and_then(|u| u.freed_by(result)) {
-        fixed.free_file_slot(slot);
     }
 }
 
@@ -143,7 +215,38 @@ fn cqe_of<O: ?Sized + OpCode>(key: OpKey, op: &InFlight<O>, cqe: RawCqe) -> Cqe 
         result: cqe.result,
         flags: cqe.flags,
         cancelled: op.cancelled,
-        buffer: cqueue::buffer_select(cqe.flags).and_then(|bid| Some((op.op.buf_group()?, bid))),
+        buffer: cqueue::buffer_select(cqe.flags).and_then(|bid| Some((op.group?, bid))),
+    }
+}
+
+impl<O: ?Sized + OpCode> Ops<O> {
+    /// Marks the op of `key` abandoned; false if it already completed.
+    pub(crate) fn abandon(&mut self, key: OpKey) -> bool {
+        match self.slab.get_mut(key) {
+            Some(op) => {
+                op.abandoned = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Releases what a CQE of the op of `key` (still in flight) brought back, for a CQE its
+    /// host got and nobody takes. False if the op is no longer in flight.
+    pub(crate) fn release_live(
+        &mut self,
+        key: OpKey,
+        result: i32,
+        flags: u32,
+        groups: &BufGroups,
+    ) -> bool {
+        match self.slab.get_mut(key) {
+            Some(op) => {
+                self.leftovers.release(&*op.op, result, flags, groups);
+                true
+            }
+            None => false,
+        }
     }
 }
 

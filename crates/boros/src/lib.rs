@@ -36,8 +36,10 @@
 //! - `kernel`, `buf`, `slab`: no other module;
 //! - `error`, `probe` (kernel); `bufring` (buf); `fixed`; `setup` (error, kernel, probe);
 //! - `net` (kernel, setup); `op` (buf, bufring, net); `ring` (error);
-//! - `cqe` (bufring, error, op, slab); `groups` (bufring); `inflight` (cqe, groups, op, ring, slab);
-//! - `driver`: all of them; `resources` (registration calls on the driver): above it.
+//! - `cqe` (bufring, error, op, slab); `complete` (cqe, op); `groups` (bufring);
+//!   `inflight` (cqe, fixed, groups, op, ring, slab);
+//! - `driver`: all of them; `resources` (registration calls on the driver), `chain` (linked
+//!   chains) and `abandon` (giving up on ops): above it.
 //!
 //! ## Sockets
 //! TCP, UDP and Unix sockets run on the ring: [`op::Socket`], [`op::Bind`]/[`op::Listen`]
@@ -53,8 +55,11 @@
 
 #![deny(missing_docs)]
 
+mod abandon;
 pub mod buf;
 pub mod bufring;
+mod chain;
+mod complete;
 mod cqe;
 mod driver;
 pub mod error;
@@ -71,6 +76,7 @@ pub mod setup;
 pub mod slab;
 
 pub use bufring::{BufRing, Lease};
+pub use complete::{finish, finish_into, Complete};
 pub use cqe::{completions, Completion, Cqe, OpRef, CANCEL_TAG};
 pub use driver::Driver;
 pub use error::{PushError, SetupError};

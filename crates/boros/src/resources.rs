@@ -18,6 +18,22 @@ impl<O: ?Sized + OpCode> Driver<O> {
             .register(&self.ring.uring.submitter(), entries, size)
     }
 
+    /// The ring's shared group of provided buffers, which every receive of its host can select
+    /// from (rather than a group per connection): `entries` buffers of `size` bytes,
+    /// registered on first use, and again after it was unregistered. Its ring of entries is
+    /// pinned memory (RLIMIT_MEMLOCK for a user without CAP_IPC_LOCK): on ENOMEM, smaller
+    /// groups are tried down to `min_entries`, then `Ok(None)`, for good: receive into plain
+    /// buffers instead. Owned by the driver, so each ring (each thread's runtime) has its own.
+    pub fn shared_buf_ring(
+        &mut self,
+        entries: u16,
+        min_entries: u16,
+        size: u32,
+    ) -> io::Result<Option<Rc<BufRing>>> {
+        self.groups
+            .shared(&self.ring.uring.submitter(), entries, min_entries, size)
+    }
+
     /// Unregisters a group. Done at once when no op in flight uses it, otherwise after the
     /// final CQE of the last op that does (cancel those ops to make it soon). The memory is
     /// freed when the last `Rc` of the group goes.

@@ -21,6 +21,11 @@ pub struct Stats {
     pub batches: u64,
     /// Operations in flight (queued or submitted, final CQE not reaped yet).
     pub in_flight: u64,
+    /// Abandoned operations whose final CQE has come back (and whose memory was freed then).
+    pub orphans: u64,
+    /// Descriptors and direct slots that CQEs of abandoned operations brought back, which
+    /// the driver closed.
+    pub leftovers_closed: u64,
 }
 
 /// A CQE copied out of the ring.

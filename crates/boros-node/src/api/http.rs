@@ -2,6 +2,7 @@
 //! only changes the engine's state and marks connections for the runtime's next flush: no op
 //! is pushed here, so a turn's responses leave together.
 
+use crate::http::out::{lend_min, Body};
 use crate::http::{self, respond::Ctx, Limits};
 use crate::js::{self, codes, Result};
 use crate::runtime;
@@ -88,13 +89,13 @@ unsafe fn latin1(env: sys::napi_env, v: sys::napi_value, out: &mut Vec<u8>) -> R
     Ok(())
 }
 
-/// A body: a string (UTF-8) copied into `out`, or an ArrayBufferView's bytes; None for
-/// undefined/null.
+/// A body: a string (UTF-8) copied into `out`, an ArrayBufferView's bytes, or (a view of
+/// `out::LEND_MIN` bytes or more) the view itself, lent; None for undefined/null.
 unsafe fn body_bytes(
     env: sys::napi_env,
     v: sys::napi_value,
     out: &mut Vec<u8>,
-) -> Result<Option<&[u8]>> {
+) -> Result<Option<Body<'_>>> {
     let mut ty = 0;
     // SAFETY: valid env/value for this call.
     unsafe { sys::napi_typeof(env, v, &mut ty) };
@@ -111,16 +112,22 @@ unsafe fn body_bytes(
                 sys::napi_get_value_string_utf8(env, v, out.as_mut_ptr().cast(), len + 1, &mut got);
                 out.set_len(got);
             }
-            Ok(Some(&out[..]))
+            Ok(Some(Body::Bytes(&out[..])))
         }
         _ => {
             // SAFETY: valid env/value; the bytes are read (copied) before this call returns.
             let (p, len) = unsafe { js::view_info(env, v)? };
             if len == 0 {
-                return Ok(Some(&[]));
+                return Ok(Some(Body::Bytes(&[])));
+            }
+            if len >= lend_min() {
+                // SAFETY: valid env/value, on the JS thread.
+                return Ok(Some(Body::Lent(unsafe { js::JsBuf::new(env, v)? })));
             }
             // SAFETY: the view's memory is valid for `len` bytes during this call.
-            Ok(Some(unsafe { std::slice::from_raw_parts(p, len) }))
+            Ok(Some(Body::Bytes(unsafe {
+                std::slice::from_raw_parts(p, len)
+            })))
         }
     }
 }
@@ -182,7 +189,7 @@ pub fn http_write(
     SCRATCH.with(|s| {
         let (_, b) = &mut *s.borrow_mut();
         // SAFETY: an argument of this call, on the JS thread.
-        let data = unsafe { body_bytes(env.raw(), chunk.raw(), b)? }.unwrap_or(&[]);
+        let data = unsafe { body_bytes(env.raw(), chunk.raw(), b)? }.unwrap_or(Body::Bytes(&[]));
         http::with_server(srv, |s| {
             let hwm = s.limits.hwm;
             let Some(c) = s.conns.get_mut(&conn) else {
@@ -240,7 +247,7 @@ pub fn http_want_drain(srv: u32, conn: u32) -> Result<bool> {
 pub fn http_destroy(srv: u32, conn: u32) -> Result<()> {
     on_conn(srv, conn, |c| {
         c.out.clear();
-        c.retry = None;
+        c.queued.clear();
         c.die(crate::wire::http::ERR_NONE, 0)
     })
 }
@@ -324,4 +331,42 @@ pub fn http_ref(srv: u32, referenced: bool) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Sends `length` bytes of file `fd` from `offset` as the body of response `seq` (its head
+/// written, the response not ended), read on the ring; ends the response when `end`. A
+/// `REC_FILE_DONE` record follows. False: the request is gone, the response is not open for
+/// body bytes, or another file is in progress on the connection.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn http_send_file(
+    srv: u32,
+    conn: u32,
+    seq: u32,
+    fd: i32,
+    offset: f64,
+    length: f64,
+    end: bool,
+) -> Result<bool> {
+    let fd = crate::args::fd(fd)?;
+    let whole = |v: f64, name: &str| {
+        if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {
+            Ok(v as u64)
+        } else {
+            Err(js::error(
+                codes::OUT_OF_RANGE,
+                format!("boros: the file {name} must be a non-negative integer"),
+            ))
+        }
+    };
+    let (offset, length) = (whole(offset, "offset")?, whole(length, "length")?);
+    http::with_server(srv, |s| {
+        let Some(c) = s.conns.get_mut(&conn) else {
+            return false;
+        };
+        let ok = c.send_file(seq, fd, offset, length, end);
+        s.touch(conn);
+        ok
+    })
+    .ok_or_else(gone)
 }

@@ -2,6 +2,7 @@
 //! buffer (one send in flight at a time), and the ops it has in the ring. [`Conn::step`] is
 //! the only place its ops are pushed (from the runtime's flush, see `super::flush`).
 
+use super::out::{Body, Piece, MAX_IOV};
 use super::parse::{Event, ParseLimits, Parser};
 use super::record;
 use super::respond::{self, Pipeline, ReqInfo, Resp};
@@ -10,6 +11,7 @@ use crate::ops::HttpOp;
 use crate::wire::http as w;
 use boros::op;
 use boros::Driver;
+use std::collections::VecDeque;
 use std::time::Instant;
 
 /// The connection's receive op.
@@ -26,14 +28,15 @@ pub struct Conn {
     pub pipe: Pipeline,
     pub next_seq: u32,
     pub served: u32,
-    /// Bytes for the next send.
+    /// Bytes for the next send (after `queued`).
     pub out: Vec<u8>,
+    /// Unsent pieces that go before `out`: the rest of a short send, lent JS bodies and the
+    /// bytes before them, file bytes read on the ring.
+    pub queued: VecDeque<Piece>,
     /// The buffer of the last finished send, kept for its capacity.
     pub spare: Vec<u8>,
     /// Bytes of the send in flight (0: none).
     pub sending: usize,
-    /// The rest of a short send.
-    pub retry: Option<(Vec<u8>, usize)>,
     pub recv: Recv,
     pub paused: bool,
     pub peer_ended: bool,
@@ -56,6 +59,8 @@ pub struct Conn {
     pub drain_wanted: bool,
     /// File reads in flight (`sendFile`).
     pub files: u32,
+    /// The file being sent as a response body (`sendFile`).
+    pub file: Option<super::file::FileJob>,
     /// A protocol error found after requests of the same receive: answered once JS has had
     /// those requests (the delivery count then), as node:http, whose handlers run as the
     /// parser reaches each head, answers them before it meets the error.
@@ -76,7 +81,7 @@ impl Conn {
             out: Vec::new(),
             spare: Vec::new(),
             sending: 0,
-            retry: None,
+            queued: VecDeque::new(),
             recv: Recv::Idle,
             paused: false,
             peer_ended: false,
@@ -92,20 +97,27 @@ impl Conn {
             idle_since: Instant::now(),
             drain_wanted: false,
             files: 0,
+            file: None,
             deferred: None,
             fresh: false,
             dirty: false,
         }
     }
 
-    /// Unsent response bytes.
+    /// Unsent bytes of the response going out (and of those before it): what backpressure and
+    /// drains count. Bytes held for later pipelined responses do not count here: they wait for
+    /// the one going out, which must be able to drain while they wait.
     pub fn pending_bytes(&self) -> usize {
-        self.out.len() + self.sending + self.pipe.slots.iter().map(|r| r.held.len()).sum::<usize>()
+        self.out.len() + self.sending + self.queued.iter().map(Piece::len).sum::<usize>()
     }
 
     /// Nothing is being answered or sent.
     pub fn idle(&self) -> bool {
-        self.pipe.slots.is_empty() && self.out.is_empty() && self.sending == 0 && self.parser.idle()
+        self.pipe.slots.is_empty()
+            && self.out.is_empty()
+            && self.queued.is_empty()
+            && self.sending == 0
+            && self.parser.idle()
     }
 
     /// Closes the connection (once its ops are done), reporting `kind`/`errno`.
@@ -127,7 +139,7 @@ impl Conn {
         let started = self.pipe.slots.front().is_some_and(|r| r.started)
             || !self.out.is_empty()
             || self.sending > 0
-            || self.retry.is_some()
+            || !self.queued.is_empty()
             || self.shut_sent
             || (self.finishing && self.pipe.slots.is_empty());
         self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
@@ -183,45 +195,48 @@ impl Conn {
             }
             return false;
         }
-        if self.sending == 0 {
-            let next = match self.retry.take() {
-                Some(r) => Some(r),
-                None if !self.out.is_empty() => {
-                    let mut b = std::mem::take(&mut self.spare);
-                    b.clear();
-                    std::mem::swap(&mut b, &mut self.out);
-                    Some((b, 0))
-                }
-                None => None,
+        if self.sending == 0 && !(self.queued.is_empty() && self.out.is_empty()) {
+            if !self.out.is_empty() {
+                let mut b = std::mem::take(&mut self.spare);
+                b.clear();
+                std::mem::swap(&mut b, &mut self.out);
+                self.queued.push_back(Piece::own(b));
+            }
+            let n = self.queued.len().min(MAX_IOV);
+            let mut pieces: Vec<Piece> = self.queued.drain(..n).collect();
+            self.sending = pieces.iter().map(Piece::len).sum();
+            let pushed = if n == 1 {
+                let p = pieces.pop().expect("one piece");
+                d.push(
+                    HttpOp::new(op::Send::new(self.fd, p), srv, id, super::on_sent),
+                    0,
+                )
+            } else {
+                d.push(
+                    HttpOp::new(op::SendMsg::new(self.fd, pieces), srv, id, super::on_sentv),
+                    0,
+                )
             };
-            if let Some((buf, off)) = next {
-                self.sending = buf.len() - off;
-                let op = HttpOp::new(
-                    op::Send::new(self.fd, buf).with_offset(off),
-                    srv,
-                    id,
-                    super::on_sent,
-                );
-                if d.push(op, 0).is_err() {
-                    self.sending = 0;
-                    self.die(w::ERR_ERRNO, -libc::EBUSY);
-                    return false;
-                }
-            } else if self.finishing
-                && self.pipe.slots.is_empty()
-                && self.files == 0
-                && !self.shut_sent
-            {
-                self.shut_sent = true;
-                let op = HttpOp::new(
-                    op::Shutdown::new(self.fd, libc::SHUT_WR),
-                    srv,
-                    id,
-                    super::on_shut,
-                );
-                if d.push(op, 0).is_err() {
-                    self.die(self.close_err, 0);
-                }
+            if pushed.is_err() {
+                self.sending = 0;
+                self.die(w::ERR_ERRNO, -libc::EBUSY);
+                return false;
+            }
+        } else if self.sending == 0
+            && self.finishing
+            && self.pipe.slots.is_empty()
+            && self.files == 0
+            && !self.shut_sent
+        {
+            self.shut_sent = true;
+            let op = HttpOp::new(
+                op::Shutdown::new(self.fd, libc::SHUT_WR),
+                srv,
+                id,
+                super::on_shut,
+            );
+            if d.push(op, 0).is_err() {
+                self.die(self.close_err, 0);
             }
         }
         let want = !self.paused && !self.peer_ended && !self.parser.upgraded();
@@ -345,7 +360,7 @@ impl Conn {
         reason: &str,
         headers: &[u8],
         flags: u32,
-        body: Option<&[u8]>,
+        body: Option<Body>,
         end: bool,
         cx: &respond::Ctx,
         hwm: usize,
@@ -367,42 +382,46 @@ impl Conn {
             reason,
             headers,
             flags,
-            body.map(<[u8]>::len),
+            body.as_ref().map(Body::len),
             end,
             cx,
             out,
         );
         if let Some(b) = body {
-            respond::body(r, b, out);
+            let queued = if front { Some(&mut self.queued) } else { None };
+            put_body(r, b, out, queued, &mut self.spare);
         }
         if end {
             respond::end(r, out);
         }
+        let mine = held.len();
         r.held = held;
         self.after_write(end && front);
-        self.pending_bytes() < hwm
+        self.pending_bytes() + mine < hwm
     }
 
     /// More body for response `seq`.
-    pub fn write(&mut self, seq: u32, data: &[u8], end: bool, hwm: usize) -> bool {
+    pub fn write(&mut self, seq: u32, data: Body, end: bool, hwm: usize) -> bool {
         if self.errored || self.dying.is_some() {
             return false;
         }
         let Some((r, front)) = self.pipe.get(seq) else {
             return false;
         };
-        if !r.started || r.ended {
+        if !r.started || r.ended || self.file.as_ref().is_some_and(|f| f.seq == seq) {
             return false;
         }
         let mut held = std::mem::take(&mut r.held);
         let out = if front { &mut self.out } else { &mut held };
-        respond::body(r, data, out);
+        let queued = if front { Some(&mut self.queued) } else { None };
+        put_body(r, data, out, queued, &mut self.spare);
         if end {
             respond::end(r, out);
         }
+        let mine = held.len();
         r.held = held;
         self.after_write(end && front);
-        self.pending_bytes() < hwm
+        self.pending_bytes() + mine < hwm
     }
 
     /// Bytes written for the response at the front: when it ended, the next ones follow.
@@ -432,5 +451,33 @@ impl Conn {
             let out = if front { &mut self.out } else { &mut r.held };
             out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
+    }
+}
+
+/// Body bytes of `r`: copied into `out`, or (a lent JS body of the response going out now,
+/// `queued` given) queued after the bytes before it, to be sent from the caller's memory.
+fn put_body(
+    r: &respond::Resp,
+    body: Body,
+    out: &mut Vec<u8>,
+    queued: Option<&mut VecDeque<Piece>>,
+    spare: &mut Vec<u8>,
+) {
+    match (body, queued) {
+        (Body::Lent(buf), Some(queued)) if r.has_body && buf.len() > 0 => {
+            if r.chunked {
+                respond::chunk_head(buf.len(), out);
+            }
+            if !out.is_empty() {
+                let mut next = std::mem::take(spare);
+                next.clear();
+                queued.push_back(Piece::own(std::mem::replace(out, next)));
+            }
+            queued.push_back(Piece::js(buf));
+            if r.chunked {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        (b, _) => respond::body(r, b.bytes(), out),
     }
 }

@@ -14,6 +14,8 @@
 //! connection up by `(server, conn)`; a connection that is gone is simply not found.
 
 mod conn;
+mod file;
+pub mod out;
 mod parse;
 mod record;
 pub mod respond;
@@ -87,6 +89,13 @@ pub fn delivered() {
 /// Batches handed to JS so far.
 pub fn deliveries() -> u64 {
     DELIVERED.with(Cell::get)
+}
+
+/// Drops every server of this thread (the env is going away: their connections may hold
+/// references to JS bodies, which must be released while the env is still there).
+pub fn drop_all() {
+    let servers = SERVERS.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    drop(servers);
 }
 
 /// Runs `f` with server `srv` (None when it is gone).
@@ -215,6 +224,7 @@ impl Server {
                 if self.closing && c.idle() {
                     c.die(c.close_err, 0);
                 }
+                c.step_file(d, srv, id, self.limits.hwm);
                 if c.step(d, srv, id) {
                     again.push(id);
                 }
@@ -354,21 +364,27 @@ impl RecvSink for HttpRecv {
     }
 }
 
-/// A send finished: the rest of a short send goes next; drain when below the mark.
-pub fn on_sent(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::Send<Vec<u8>>) {
+/// A send of one piece finished: the rest of a short send goes next; drain when below the mark.
+pub fn on_sent(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::Send<out::Piece>) {
+    sent(cx, srv, id, result, vec![op.into_buf()]);
+}
+
+/// A `sendmsg` of several pieces finished (see [`on_sent`]).
+pub fn on_sentv(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::SendMsg<out::Piece>) {
+    sent(cx, srv, id, result, op.into_bufs());
+}
+
+fn sent(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, pieces: Vec<out::Piece>) {
     with_conn(srv, id, |c, stream, lim| {
-        let off = op.offset();
-        let buf = op.into_buf();
         c.sending = 0;
         if result < 0 {
             c.die(w::ERR_ERRNO, result);
             return;
         }
-        let done = off + result as usize;
-        if done < buf.len() {
-            c.retry = Some((buf, done));
-        } else {
-            c.spare = buf;
+        if let Some(spare) = out::unsent(pieces, result as usize, &mut c.queued) {
+            if spare.capacity() > c.spare.capacity() {
+                c.spare = spare;
+            }
         }
         if c.drain_wanted && c.pending_bytes() < lim.hwm {
             c.drain_wanted = false;

@@ -148,12 +148,17 @@ pub fn body(r: &Resp, data: &[u8], out: &mut Vec<u8>) {
         return;
     }
     if r.chunked {
-        let _ = write!(out, "{:x}\r\n", data.len());
+        chunk_head(data.len(), out);
         out.extend_from_slice(data);
         out.extend_from_slice(b"\r\n");
     } else {
         out.extend_from_slice(data);
     }
+}
+
+/// The size line of a chunk of `n` bytes.
+pub fn chunk_head(n: usize, out: &mut Vec<u8>) {
+    let _ = write!(out, "{n:x}\r\n");
 }
 
 /// The end of `r`'s body.

@@ -3,11 +3,12 @@
 //! façade's stream as an event (see `wire::event`; the JS side is `src-ts/net/`, the exported
 //! calls `api/net.rs`); the HTTP engine's sink sets the connection up natively (`crate::http`).
 
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use crate::ops::recv_stream::{RecvSink, StreamSink};
 use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
+use boros::Complete;
 use boros::Cqe;
 
 /// Where accepted connections go.
@@ -57,7 +58,7 @@ unsafe impl<S: AcceptSink> OpCode for AcceptStream<S> {
     }
 }
 
-impl<S: AcceptSink> NodeOp for AcceptStream<S> {
+impl<S: AcceptSink> Complete<Finish<'_>> for AcceptStream<S> {
     fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
         self.sink.accepted(cqe.result, cx);
     }

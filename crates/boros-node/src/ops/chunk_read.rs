@@ -10,10 +10,11 @@
 //! write. Events: bytes (`n > 0`), end of file (`0`), [`EVENT_REARM`] (the group ran dry or
 //! the multishot stopped: nothing lost, arm again), or `-errno` (`-ECANCELED` after a cancel).
 
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
+use boros::Complete;
 use boros::{BufRing, Cqe, OpKey};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -68,7 +69,7 @@ unsafe impl OpCode for ChunkRead {
     }
 }
 
-impl NodeOp for ChunkRead {
+impl Complete<Finish<'_>> for ChunkRead {
     fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
         self.take(cqe, cx);
     }

@@ -2,9 +2,10 @@
 //! driver frees the slot at the final CQE of the op that left it empty (`boros::op::SlotUse`:
 //! a failed open, a completed close), so neither the façade nor these ops free a slot.
 
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode, SlotUse, Target};
+use boros::Complete;
 use boros::Cqe;
 
 /// An open into a registered-file slot the runtime allocated. Settles the façade's token with
@@ -32,7 +33,7 @@ unsafe impl OpCode for OpenFixed {
     }
 }
 
-impl NodeOp for OpenFixed {
+impl Complete<Finish<'_>> for OpenFixed {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         if cqe.result < 0 {
             cx.settle(self.token, cqe.result);
@@ -68,7 +69,7 @@ unsafe impl OpCode for CloseFixed {
     }
 }
 
-impl NodeOp for CloseFixed {
+impl Complete<Finish<'_>> for CloseFixed {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         if let Some(t) = self.token {
             cx.settle(t, cqe.result);

@@ -2,9 +2,10 @@
 //! close): a core op plus the engine function its completion goes to, with the server and
 //! connection it belongs to. The engine (`crate::http`) decides what each result means.
 
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use boros::io_uring::squeue::Entry;
 use boros::op::OpCode;
+use boros::Complete;
 use boros::Cqe;
 
 /// What a connection op's completion calls: `(cx, server, conn, result, the op back)`.
@@ -37,7 +38,7 @@ unsafe impl<O: OpCode + 'static> OpCode for HttpOp<O> {
     }
 }
 
-impl<O: OpCode + 'static> NodeOp for HttpOp<O> {
+impl<O: OpCode + 'static> Complete<Finish<'_>> for HttpOp<O> {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         let this = *self;
         (this.done)(cx, this.server, this.conn, cqe.result, this.op);

@@ -1,6 +1,7 @@
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use boros::io_uring::squeue::Entry;
 use boros::op::OpCode;
+use boros::Complete;
 use boros::Cqe;
 
 /// Any core op whose CQE result goes to JS as it is: a count, a descriptor, 0, or `-errno`.
@@ -30,7 +31,7 @@ unsafe impl<T: OpCode> OpCode for Plain<T> {
     }
 }
 
-impl<T: OpCode> NodeOp for Plain<T> {
+impl<T: OpCode> Complete<Finish<'_>> for Plain<T> {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         cx.settle(self.token, cqe.result);
     }

@@ -1,8 +1,9 @@
 use crate::bounce::Bounce;
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use crate::js::JsBuf;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
+use boros::Complete;
 use boros::Cqe;
 
 /// A read into a JS buffer: the kernel writes into `bounce`, owned by the op; at completion
@@ -42,7 +43,7 @@ unsafe impl OpCode for ReadCopy {
     }
 }
 
-impl NodeOp for ReadCopy {
+impl Complete<Finish<'_>> for ReadCopy {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         let ReadCopy {
             read,

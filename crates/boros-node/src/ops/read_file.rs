@@ -15,9 +15,10 @@
 //! always can).
 
 use super::CloseFixed;
-use crate::complete::{Finish, Later, NodeOp};
+use crate::complete::{Finish, Later};
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode, SlotUse};
+use boros::Complete;
 use boros::Cqe;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -81,7 +82,7 @@ unsafe impl<T: OpCode> OpCode for Link<T> {
     }
 }
 
-impl<T: OpCode> NodeOp for Link<T> {
+impl<T: OpCode> Complete<Finish<'_>> for Link<T> {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         let chain = &self.chain;
         match self.step {

@@ -4,10 +4,11 @@
 //! registered (`IORING_REGISTER_PBUF_RING` refused: a small `RLIMIT_MEMLOCK` without
 //! `CAP_IPC_LOCK`), so receiving degrades instead of failing.
 
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
+use boros::Complete;
 use boros::Cqe;
 
 /// Bytes one receive takes at most.
@@ -36,7 +37,7 @@ unsafe impl OpCode for RecvOnce {
     }
 }
 
-impl NodeOp for RecvOnce {
+impl Complete<Finish<'_>> for RecvOnce {
     fn update(&mut self, _cqe: &Cqe, _cx: &mut Finish<'_>) {}
 
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {

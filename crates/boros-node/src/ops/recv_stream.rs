@@ -5,10 +5,11 @@
 //! the bytes into the batch's event data (the JS side is `src-ts/net/`, the calls `api/net.rs`);
 //! the HTTP engine's sink feeds its parser (`crate::http`).
 
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
+use boros::Complete;
 use boros::{BufRing, Cqe};
 use std::rc::Rc;
 
@@ -78,7 +79,7 @@ unsafe impl<S: RecvSink> OpCode for RecvStream<S> {
     }
 }
 
-impl<S: RecvSink> NodeOp for RecvStream<S> {
+impl<S: RecvSink> Complete<Finish<'_>> for RecvStream<S> {
     fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
         if cqe.result > 0 {
             self.take(cqe, cx);

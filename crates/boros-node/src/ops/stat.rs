@@ -1,8 +1,9 @@
-use crate::complete::{Finish, NodeOp};
+use crate::complete::Finish;
 use crate::js::JsBuf;
 use crate::wire::STAT_FIELDS;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
+use boros::Complete;
 use boros::Cqe;
 
 /// A statx whose result is written into the caller's `Float64Array` (a stat record of
@@ -33,7 +34,7 @@ unsafe impl OpCode for StatOut {
     }
 }
 
-impl NodeOp for StatOut {
+impl Complete<Finish<'_>> for StatOut {
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         let mut result = cqe.result;
         if result == 0 {

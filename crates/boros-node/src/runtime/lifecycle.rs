@@ -196,6 +196,8 @@ unsafe extern "C" fn on_closed(h: *mut Handle) {
         let mut rt = rt;
         // Every CQE is in: nothing uses the arena any more.
         rt.queue.release();
+        // HTTP connections may still reference JS bodies: released while the env lives.
+        crate::http::drop_all();
         let (env, hook) = (rt.env, rt.cleanup_hook);
         // SAFETY: references and the async context belong to this env, released once.
         unsafe {

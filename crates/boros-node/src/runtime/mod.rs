@@ -252,14 +252,13 @@ impl Runtime {
             events,
             segments,
         };
-        let mut sink = |cqe: Cqe, op: OpRef<'_, dyn NodeOp>| match op {
-            OpRef::Live(op) => op.update(&cqe, &mut cx),
-            OpRef::Done(op) => {
+        let mut sink = |cqe: Cqe, op: OpRef<'_, dyn NodeOp>| {
+            if let OpRef::Done(_) = op {
                 if !unreferenced.is_empty() {
                     unreferenced.remove(&cqe.key.as_u64());
                 }
-                op.complete(&cqe, &mut cx)
             }
+            boros::finish(&mut cx, cqe, op)
         };
         f(driver, &mut sink)
     }

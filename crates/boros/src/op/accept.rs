@@ -1,4 +1,4 @@
-use super::{with_target, OpCode, Target};
+use super::{with_target, Leftover, OpCode, Target};
 use crate::net::SockAddr;
 use io_uring::{opcode, squeue::Entry, types};
 
@@ -55,5 +55,13 @@ unsafe impl OpCode for Accept {
             .flags(self.flags)
             .file_index(slot)
             .build())
+    }
+
+    fn leftover(&self, result: i32) -> Leftover {
+        // A direct descriptor's slot is its host's to close (the op does not keep which).
+        if self.direct.is_some() {
+            return Leftover::Nothing;
+        }
+        Leftover::fd(result)
     }
 }

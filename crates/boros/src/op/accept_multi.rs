@@ -1,4 +1,4 @@
-use super::{with_target, OpCode, Target};
+use super::{with_target, Leftover, OpCode, Target};
 use io_uring::{opcode, squeue::Entry};
 
 /// Multishot accept (`IORING_OP_ACCEPT` with `IORING_ACCEPT_MULTISHOT`, Linux 5.19): one SQE,
@@ -41,5 +41,9 @@ unsafe impl OpCode for AcceptMulti {
         with_target!(self.target, |t| opcode::AcceptMulti::new(t)
             .flags(self.flags)
             .build())
+    }
+
+    fn leftover(&self, result: i32) -> Leftover {
+        Leftover::fd(result)
     }
 }

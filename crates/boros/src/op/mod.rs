@@ -15,8 +15,11 @@
 //! 4. **completed** — its final CQE arrived; the driver removes the op from its slab and hands
 //!    it back, with its buffers, in a [`Completion`](crate::Completion).
 //!
-//! Nothing in between lets the op's memory go: an owner that loses interest simply ignores
-//! the completion when it comes, and dropping the driver waits for every final CQE first.
+//! Nothing in between lets the op's memory go: an owner that loses interest
+//! [abandons](crate::Driver::abandon) the op (the driver cancels it, keeps it to its final CQE,
+//! and releases what late completions bring back: [`OpCode::leftover`]), and dropping the
+//! driver waits for every final CQE first. A host whose ops finish themselves implements
+//! [`Complete`](crate::Complete) for them.
 
 use io_uring::squeue::Entry;
 use std::any::Any;
@@ -115,6 +118,38 @@ pub unsafe trait OpCode: Any {
     /// keeps the slot allocator right by itself (see [`SlotUse`]).
     fn file_slot(&self) -> Option<SlotUse> {
         None
+    }
+
+    /// What a CQE with `result` brings back that must be released when nobody takes it: the
+    /// new descriptor of an open, accept or socket whose owner went away
+    /// ([`Driver::abandon`](crate::Driver::abandon)). The driver releases it itself (closes
+    /// the descriptor, or the direct slot an open filled), so a late completion leaks nothing
+    /// in any host.
+    fn leftover(&self, result: i32) -> Leftover {
+        let _ = result;
+        Leftover::Nothing
+    }
+}
+
+/// What a completion brought back that someone must release (see [`OpCode::leftover`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leftover {
+    /// Nothing to release.
+    Nothing,
+    /// A new descriptor in the process's file table: close it.
+    Fd(RawFd),
+    /// A filled slot of the ring's file table: close it (the driver then frees the slot).
+    FixedSlot(u32),
+}
+
+impl Leftover {
+    /// A plain descriptor when `result` is one (`>= 0`).
+    pub fn fd(result: i32) -> Self {
+        if result >= 0 {
+            Leftover::Fd(result)
+        } else {
+            Leftover::Nothing
+        }
     }
 }
 

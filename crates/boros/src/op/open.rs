@@ -1,4 +1,4 @@
-use super::{OpCode, SlotUse};
+use super::{Leftover, OpCode, SlotUse};
 use io_uring::{opcode, squeue::Entry, types};
 use std::ffi::CString;
 use std::os::fd::RawFd;
@@ -57,5 +57,13 @@ unsafe impl OpCode for OpenAt {
 
     fn file_slot(&self) -> Option<SlotUse> {
         self.slot.map(SlotUse::Fills)
+    }
+
+    fn leftover(&self, result: i32) -> Leftover {
+        match self.slot {
+            Some(slot) if result >= 0 => Leftover::FixedSlot(slot),
+            Some(_) => Leftover::Nothing,
+            None => Leftover::fd(result),
+        }
     }
 }

@@ -1,4 +1,4 @@
-use super::OpCode;
+use super::{Leftover, OpCode};
 use io_uring::{opcode, squeue::Entry, types};
 
 /// `socket(2)` on the ring (`IORING_OP_SOCKET`, Linux 5.19): the CQE's result is the new
@@ -40,5 +40,13 @@ unsafe impl OpCode for Socket {
         opcode::Socket::new(self.domain, self.ty, self.protocol)
             .file_index(self.direct)
             .build()
+    }
+
+    fn leftover(&self, result: i32) -> Leftover {
+        // A direct descriptor's slot is its host's to close (the op does not keep which).
+        if self.direct.is_some() {
+            return Leftover::Nothing;
+        }
+        Leftover::fd(result)
     }
 }

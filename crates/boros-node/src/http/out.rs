@@ -1,0 +1,136 @@
+//! A connection's unsent output beyond its byte buffer: pieces that leave before the bytes
+//! appended since (`Conn::out`). A piece is bytes the engine owns (a head, a sealed output
+//! buffer, a file's bytes read on the ring) or a large JS body lent by reference, which the
+//! kernel reads in place: no copy into the output (`LEND_MIN`). A send of several pieces is one
+//! `sendmsg`; a short send leaves the rest as pieces again, in order.
+
+use crate::js::JsBuf;
+use boros::buf::IoBuf;
+use std::collections::VecDeque;
+
+/// Bodies (ArrayBufferViews) from this size on are sent from the caller's memory instead of
+/// being copied into the connection's output (chosen by measurement: see docs/http.md).
+pub const LEND_MIN: usize = 16 * 1024;
+
+/// [`LEND_MIN`], or `BOROS_HTTP_LEND_MIN` (bytes) when set: for measuring the threshold.
+pub fn lend_min() -> usize {
+    use std::sync::OnceLock;
+    static MIN: OnceLock<usize> = OnceLock::new();
+    *MIN.get_or_init(|| {
+        std::env::var("BOROS_HTTP_LEND_MIN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(LEND_MIN)
+    })
+}
+
+/// Pieces one `sendmsg` takes at most (the kernel's limit is `UIO_MAXIOV`, 1024).
+pub const MAX_IOV: usize = 64;
+
+/// A body JS gives: bytes to copy (valid during the call), or a large view to lend.
+pub enum Body<'a> {
+    Bytes(&'a [u8]),
+    Lent(JsBuf),
+}
+
+impl Body<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Body::Bytes(b) => b.len(),
+            Body::Lent(b) => b.len(),
+        }
+    }
+
+    /// The bytes (a lent view's are valid while the view is referenced).
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Body::Bytes(b) => b,
+            Body::Lent(b) if b.len() == 0 => &[],
+            // SAFETY: the referenced view's memory is valid for its length while `b` lives.
+            Body::Lent(b) => unsafe { std::slice::from_raw_parts(b.stable_ptr(), b.len()) },
+        }
+    }
+}
+
+/// Memory behind a piece.
+pub enum Mem {
+    Own(Vec<u8>),
+    /// A JS view, referenced until the piece is dropped (after the send's CQE).
+    Js(JsBuf),
+}
+
+/// Unsent bytes `off..` of some memory.
+pub struct Piece {
+    pub mem: Mem,
+    pub off: usize,
+}
+
+impl Piece {
+    pub fn own(v: Vec<u8>) -> Self {
+        Self {
+            mem: Mem::Own(v),
+            off: 0,
+        }
+    }
+
+    pub fn js(b: JsBuf) -> Self {
+        Self {
+            mem: Mem::Js(b),
+            off: 0,
+        }
+    }
+
+    fn total(&self) -> usize {
+        match &self.mem {
+            Mem::Own(v) => v.len(),
+            Mem::Js(b) => b.len(),
+        }
+    }
+
+    /// Bytes left to send.
+    pub fn len(&self) -> usize {
+        self.total() - self.off
+    }
+}
+
+// SAFETY: an owned Vec's heap memory does not move when the Vec moves; a JsBuf's memory is
+// kept alive by its reference (see `JsBuf`). `off <= total` always (only `advance` changes it).
+unsafe impl IoBuf for Piece {
+    fn stable_ptr(&self) -> *const u8 {
+        let base = match &self.mem {
+            Mem::Own(v) => v.as_ptr(),
+            Mem::Js(b) => b.stable_ptr(),
+        };
+        // SAFETY: off <= the memory's length.
+        unsafe { base.add(self.off) }
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Puts back what a send of `pieces` left unsent (`sent` bytes went) at the front of `queue`,
+/// in order. Returns the largest owned buffer that was sent whole (for its capacity).
+pub fn unsent(pieces: Vec<Piece>, mut sent: usize, queue: &mut VecDeque<Piece>) -> Option<Vec<u8>> {
+    let mut spare: Option<Vec<u8>> = None;
+    let mut rest = Vec::new();
+    for mut p in pieces {
+        let n = p.len();
+        if sent >= n {
+            sent -= n;
+            if let Mem::Own(v) = p.mem {
+                if spare.as_ref().is_none_or(|s| s.capacity() < v.capacity()) {
+                    spare = Some(v);
+                }
+            }
+            continue;
+        }
+        p.off += sent;
+        sent = 0;
+        rest.push(p);
+    }
+    for p in rest.into_iter().rev() {
+        queue.push_front(p);
+    }
+    spare
+}
