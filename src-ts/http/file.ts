@@ -194,16 +194,31 @@ export async function sendFile(
     return sendFileStreamed(res as NodeServerResponse, p, offset, length, signal)
   const fh = await openOnRing(p)
   try {
-    const st = await fh.stat()
-    const [off, len] = range(st.size, offset, length === undefined ? undefined : offset + length)
-    if (!res.headersSent) {
-      if (!res.hasHeader('content-length') && !res.hasHeader('transfer-encoding')) res.setHeader('content-length', len)
-      if (!res.hasHeader('content-type')) res.setHeader('content-type', typeOf(p))
-    }
+    const [off, len] = withFileHeaders(res, p, (await fh.stat()).size, offset, length)
     return await ServerResponse._sendFile(res, fh.fd, off, len, signal)
   } finally {
     await fh.close()
   }
+}
+
+/**
+ * The byte range `[offset, offset + length)` of a file of `size` bytes, clamped as `range` does;
+ * sets `Content-Length` and `Content-Type` on `res` unless they (or `Transfer-Encoding`) are set
+ * or the head is already out. One place for both `sendFile` routes.
+ */
+function withFileHeaders(
+  res: ServerResponse | NodeServerResponse,
+  p: string,
+  size: number,
+  offset: number,
+  length: number | undefined
+): [number, number] {
+  const [off, len] = range(size, offset, length === undefined ? undefined : offset + length)
+  if (!res.headersSent) {
+    if (!res.hasHeader('content-length') && !res.hasHeader('transfer-encoding')) res.setHeader('content-length', len)
+    if (!res.hasHeader('content-type')) res.setHeader('content-type', typeOf(p))
+  }
+  return [off, len]
 }
 
 async function sendFileStreamed(
@@ -215,12 +230,7 @@ async function sendFileStreamed(
 ): Promise<number> {
   const fh = await fs.promises.open(p)
   try {
-    const st = await fh.stat()
-    const [off, len] = range(st.size, offset, length === undefined ? undefined : offset + length)
-    if (!res.headersSent) {
-      if (!res.hasHeader('content-length') && !res.hasHeader('transfer-encoding')) res.setHeader('content-length', len)
-      if (!res.hasHeader('content-type')) res.setHeader('content-type', typeOf(p))
-    }
+    const [off, len] = withFileHeaders(res, p, (await fh.stat()).size, offset, length)
     if (len === 0) {
       res.end()
       return 0

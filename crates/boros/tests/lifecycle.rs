@@ -111,14 +111,26 @@ fn ops_finish_themselves_into_the_host() {
     std::fs::remove_file(&path).unwrap();
 }
 
-#[test]
-fn multishot_updates_then_completes_through_the_same_trait() {
+/// A listener on a free loopback port and a driver with a multishot accept (user data 7) on
+/// it, submitted: the start of both accept tests.
+fn accepting() -> (
+    TcpListener,
+    std::net::SocketAddr,
+    Driver<dyn Complete<Host>>,
+    boros::OpKey,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let mut d: Driver<dyn Complete<Host>> = Driver::build(&Config::default()).unwrap();
     let accept = HostAccept(op::AcceptMulti::new(listener.as_raw_fd()));
     let key = d.push(Box::new(accept), 7).unwrap();
     d.submit().unwrap();
+    (listener, addr, d, key)
+}
+
+#[test]
+fn multishot_updates_then_completes_through_the_same_trait() {
+    let (_listener, addr, mut d, key) = accepting();
     let clients: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
     let mut host = Host::default();
     pump(&mut d, &mut host, |h, _| h.accepted.len() == 3);
@@ -200,12 +212,7 @@ fn abandoned_direct_open_closes_and_frees_its_slot() {
 
 #[test]
 fn abandoned_multishot_accept_closes_every_connection_it_still_brings() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut d: Driver<dyn Complete<Host>> = Driver::build(&Config::default()).unwrap();
-    let accept = HostAccept(op::AcceptMulti::new(listener.as_raw_fd()));
-    let key = d.push(Box::new(accept), 7).unwrap();
-    d.submit().unwrap();
+    let (_listener, addr, mut d, key) = accepting();
     let mut clients: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
     // Let the kernel post the accepts' CQEs (deferred task work, run by this enter), then
     // abandon the op before reaping them: they come to an op nobody takes.
