@@ -117,7 +117,8 @@ export class LightResponse {
       this[kReal] = new GlobalResponse(body as ConstructorParameters<typeof Response>[0], init as ResponseInit)
     else {
       this[kFast] = parts
-      this.#body = body
+      // The real Response, if one is ever built, takes the same copied bytes (not the caller's).
+      this.#body = parts.body ?? body
       this.#init = init
     }
   }
