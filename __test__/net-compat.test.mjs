@@ -1,54 +1,37 @@
 // boros/net cases that need a process of their own: the fallback ConnListener's close with
 // connections open (issue 24 item 7), and cluster workers sharing a port (issue 21 item 12).
 
-import { spawn } from 'node:child_process'
 import * as nodeNet from 'node:net'
 import { fileURLToPath } from 'node:url'
 import test from 'ava'
+import { lastLine, runChild } from './helpers/child.mjs'
 
 const child = fileURLToPath(new URL('./fixtures/net-compat-child.mjs', import.meta.url))
 
-function run(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, ...args], { env: { ...process.env, ...env } })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 15000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      const line = out.trim().split('\n').at(-1)
-      if (!line) reject(new Error(`exit ${code}: ${err}`))
-      else resolve(JSON.parse(line))
-    })
-  })
+async function run(args, env = {}) {
+  const { code, out, err } = await runChild([child, ...args], { env, timeoutMs: 15000 })
+  const line = lastLine(out)
+  if (!line) throw new Error(`exit ${code}: ${err}`)
+  return JSON.parse(line)
 }
 
 /** The adopt-fd child with its fd 3 a connected Unix stream socket (stdio 'pipe'). */
-function adoptFd(which, env) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, 'adopt-fd', which], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe']
-    })
-    let out = ''
-    let err = ''
-    let echoed = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    p.stdio[3].on('data', (d) => (echoed += d))
-    p.stdio[3].on('error', () => {})
-    p.stdio[3].write('hello ')
-    setTimeout(() => p.stdio[3].end('boros'), 100)
-    const timer = setTimeout(() => p.kill('SIGKILL'), 15000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      const line = out.trim().split('\n').at(-1)
-      if (!line) reject(new Error(`exit ${code}: ${err}`))
-      else resolve({ ...JSON.parse(line), echoed })
-    })
+async function adoptFd(which, env) {
+  let echoed = ''
+  const { code, out, err } = await runChild([child, 'adopt-fd', which], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    timeoutMs: 15000,
+    setup: (p) => {
+      p.stdio[3].on('data', (d) => (echoed += d))
+      p.stdio[3].on('error', () => {})
+      p.stdio[3].write('hello ')
+      setTimeout(() => p.stdio[3].end('boros'), 100)
+    }
   })
+  const line = lastLine(out)
+  if (!line) throw new Error(`exit ${code}: ${err}`)
+  return { ...JSON.parse(line), echoed }
 }
 
 function freePort() {

@@ -3,27 +3,17 @@
 // Buffer per round of completions. Each scenario runs in a child process on each backend
 // (fixtures/net-memory-child.mjs); node:net (the fallback) must pass the same checks.
 
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import test from 'ava'
+import { lastLine, runChild } from './helpers/child.mjs'
 
 const child = fileURLToPath(new URL('./fixtures/net-memory-child.mjs', import.meta.url))
 
-function run(scenario, env) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, scenario], { env: { ...process.env, ...env } })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      const line = out.trim().split('\n').at(-1)
-      if (code !== 0 || !line) reject(new Error(`exit ${code}: ${err.slice(-2000)}`))
-      else resolve(JSON.parse(line))
-    })
-  })
+async function run(scenario, env) {
+  const { code, out, err } = await runChild([child, scenario], { env })
+  const line = lastLine(out)
+  if (code !== 0 || !line) throw new Error(`exit ${code}: ${err.slice(-2000)}`)
+  return JSON.parse(line)
 }
 
 for (const backend of ['io_uring', 'fallback']) {

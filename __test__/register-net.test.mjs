@@ -3,32 +3,22 @@
 // pg against real servers) prints the same results as without the flag, and boros/net opened
 // its connections (counted by a preloaded reporter, not by the app).
 import test from 'ava'
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { lastLine, runChild } from './helpers/child.mjs'
 import { services } from './helpers/interop.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const app = fileURLToPath(new URL('./fixtures/register-net/app.mjs', import.meta.url))
 const report = fileURLToPath(new URL('./fixtures/register-net/report.cjs', import.meta.url))
 
-function run(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...args, '--require', report, app], {
-      cwd: root,
-      env: { ...process.env, NODE_OPTIONS: '', ...env }
-    })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      const line = err.split('\n').find((l) => l.startsWith('BOROS-REPORT '))
-      if (code !== 0 || !line) reject(new Error(`exit ${code}: ${err}`))
-      else resolve({ results: JSON.parse(out.trim().split('\n').at(-1)), report: JSON.parse(line.slice(13)) })
-    })
+async function run(args, env = {}) {
+  const { code, out, err } = await runChild([...args, '--require', report, app], {
+    cwd: root,
+    env: { NODE_OPTIONS: '', ...env }
   })
+  const line = err.split('\n').find((l) => l.startsWith('BOROS-REPORT '))
+  if (code !== 0 || !line) throw new Error(`exit ${code}: ${err}`)
+  return { results: JSON.parse(lastLine(out)), report: JSON.parse(line.slice(13)) }
 }
 
 let plain
