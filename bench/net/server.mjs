@@ -155,7 +155,8 @@ async function serve(kind, port, reusePort) {
     return { port: srv.address().port, stats: () => core.stats() }
   }
   if (kind === 'echo-boros-ll') {
-    const { Listener, Connection } = await importDist('net/connection.js', 'boros low-level net API')
+    const { Connection } = await importDist('net/connection.js', 'boros low-level net API')
+    const { Listener } = await importDist('net/listener.js', 'boros low-level net API')
     const l = new Listener({ host: HOST, port, reusePort }, 4096, {
       onConnection(fd) {
         const c = new Connection(fd, {

@@ -13,7 +13,8 @@ import { EAFNOSUPPORT } from '../errno.js'
 import { AbortError } from '../errors.js'
 import { validatePort } from './args.js'
 import { NodeTransport, RingTransport, type Transport } from './conn-transport.js'
-import { closeFd, connectFd, Listener } from './connection.js'
+import { closeFd, connectFd } from './connection.js'
+import { Listener } from './listener.js'
 import { withHostPort } from './net-errors.js'
 
 /** `signal` cancels the call (`AbortError`); `timeout` (ms) fails it with `ETIMEDOUT`. */

@@ -1,14 +1,13 @@
 /**
  * The low-level socket layer on the ring: a `Connection` (a connected stream socket: multishot
- * receive, batched sends) and a `Listener` (a multishot accept). No streams, no promise per
+ * receive, batched sends); its `Listener` (a multishot accept) is in net/listener.ts. No streams, no promise per
  * message: bytes arrive through `onData` in the same JS call as the whole batch of completions,
  * and writes queued while a send is in flight go out together as one `sendmsg`.
  * `boros/net`'s `Socket` and `Server` (node:net's shape) and the `Conn` API are built on these.
  * @module
  */
-import { unlinkSync } from 'node:fs'
 import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
-import { ECANCELED, EMFILE, ENFILE, ENOTCONN, IOV_MAX } from '../errno.js'
+import { ECANCELED, ENOTCONN, IOV_MAX } from '../errno.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
@@ -337,19 +336,6 @@ function unsent(bufs: Buffer[], sent: number): Buffer[] {
   return rest
 }
 
-/** Callbacks of a {@link Listener}. */
-export interface ListenerEvents {
-  /** A new connection's descriptor. */
-  onConnection: (fd: number) => void
-  /** Accepting failed (the listener goes on accepting). */
-  onError?: (err: Error) => void
-}
-
-/** Where and how to listen. */
-export type ListenAddress =
-  | { readonly host: string; readonly port: number; readonly ipv6Only?: boolean; readonly reusePort?: boolean }
-  | { readonly path: string }
-
 let turn = 0
 let turnArmed = false
 /**
@@ -365,132 +351,6 @@ function loopTurn(): number {
     })
   }
   return turn
-}
-
-/**
- * A listening socket with a multishot accept armed: every connection the kernel accepts is
- * an `onConnection(fd)`, in the batch it arrived with.
- */
-export class Listener {
-  /** The listening socket (-1 once closed). */
-  fd: number
-  events: ListenerEvents
-  #stream: number
-  #key = -1
-  #referenced = true
-  #closed = false
-  #path: string | undefined
-  #afterAccept: (() => void) | undefined
-  #retry: NodeJS.Timeout | undefined
-
-  /**
-   * Listens (synchronously: socket, bind, listen) and starts accepting. Throws Node's error
-   * (`listen EADDRINUSE: address already in use 127.0.0.1:80`, with `address` and `port`).
-   */
-  constructor(address: ListenAddress, backlog: number, events: ListenerEvents) {
-    const b = ring()
-    const r =
-      'path' in address
-        ? b.unixListen(address.path, backlog)
-        : b.tcpListen(address.host, address.port, backlog, address.ipv6Only ?? false, address.reusePort ?? false)
-    if (r.fd < 0) {
-      // libuv reports a failed bind when it listens: node:net says 'listen' for both.
-      const syscall = r.syscall === 'bind' ? 'listen' : r.syscall
-      if ('path' in address) throw withHostPort(r.errno, syscall, address.path, -1, true)
-      throw withHostPort(r.errno, syscall, address.host, address.port, true)
-    }
-    this.fd = r.fd
-    this.events = events
-    if ('path' in address && !address.path.startsWith('\0')) this.#path = address.path
-    counters.listeners++
-    this.#stream = openStream(this.#onEvent)
-    this.#arm()
-  }
-
-  #arm(): void {
-    const b = ring()
-    this.#key = b.acceptStart(this.fd, this.#stream)
-    if (!this.#referenced) b.setOpRef(this.#key, false)
-  }
-
-  #onEvent = (result: number): void => {
-    if (result >= 0) {
-      // A connection accepted as the listener closed: nobody will serve it.
-      if (this.fd < 0) closeFd(result)
-      else this.events.onConnection(result)
-      return
-    }
-    this.#key = -1
-    if (this.fd < 0) {
-      closeStream(this.#stream)
-      this.#afterAccept?.()
-      return
-    }
-    if (result === EVENT_REARM) {
-      this.#arm()
-      return
-    }
-    if (result === ECANCELED) return
-    // Out of descriptors: libuv says nothing (it drops the connection with a reserved
-    // descriptor); here the connections wait in the backlog until descriptors are free.
-    if (result !== EMFILE && result !== ENFILE) this.events.onError?.(netErrno(result, 'accept'))
-    // Go on accepting, as libuv does, after a pause (an accept that fails at once would
-    // otherwise spin).
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined
-      if (this.fd >= 0) this.#arm()
-    }, 10)
-    if (!this.#referenced) this.#retry.unref()
-  }
-
-  /** Whether the armed accept keeps the process alive (`server.ref()`/`unref()`). */
-  setReferenced(on: boolean): void {
-    if (this.#referenced === on) return
-    this.#referenced = on
-    if (this.#key >= 0) ring().setOpRef(this.#key, on)
-    if (on) this.#retry?.ref()
-    else this.#retry?.unref()
-  }
-
-  /** The bound address (the port the kernel picked for port 0). */
-  address(): { family: string; address: string; port: number } | null {
-    return this.fd < 0 ? null : ring().socketAddress(this.fd, false)
-  }
-
-  /**
-   * Stops accepting and closes the socket (a Unix socket's path is removed, as libuv does);
-   * `then` once it is closed. The armed accept holds the socket until its cancel completes,
-   * so the close waits for that: once `then` runs, connecting to the address is refused.
-   */
-  close(then?: () => void): void {
-    if (this.#closed) {
-      then?.()
-      return
-    }
-    this.#closed = true
-    counters.listeners--
-    const fd = this.fd
-    this.fd = -1
-    clearTimeout(this.#retry)
-    const path = this.#path
-    const finish = (): void => {
-      if (path !== undefined) {
-        try {
-          unlinkSync(path)
-        } catch {}
-      }
-      closeFd(fd, then)
-    }
-    // Late connections of the cancelled accept still arrive (and are closed) until its last
-    // event, which closes the stream id.
-    if (this.#key >= 0) {
-      this.#afterAccept = finish
-      ring().cancel(this.#key)
-    } else {
-      closeStream(this.#stream)
-      finish()
-    }
-  }
 }
 
 /** Where to connect. */

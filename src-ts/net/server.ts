@@ -22,7 +22,8 @@ import {
   validateNumber,
   validatePort
 } from './args.js'
-import { closeFd, type ListenAddress, Listener } from './connection.js'
+import { closeFd } from './connection.js'
+import { type ListenAddress, Listener } from './listener.js'
 import { withHostPort } from './net-errors.js'
 import { HAS_BLOCK_LIST, kAccepted, kOnDestroy, Socket } from './socket.js'
 
