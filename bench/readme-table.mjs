@@ -5,7 +5,9 @@
 //   node bench/readme-table.mjs [FILE...]            print each file's table (Markdown)
 //   node bench/readme-table.mjs --write FILE...      for each file (Node NN from its meta):
 //        write docs/bench/nodeNN.svg (report.mjs' chart) and replace the README block between
-//        <!-- bench:nodeNN:begin --> and <!-- bench:nodeNN:end --> (run, machine, chart, table)
+//        <!-- bench:nodeNN:begin --> and <!-- bench:nodeNN:end --> (run, machine, chart, table);
+//        an echo-only or http-only run writes docs/bench/KIND-nodeNN.svg and the block
+//        <!-- bench:KIND-nodeNN:begin --> ... <!-- bench:KIND-nodeNN:end --> (KIND: echo, http)
 //
 // FILE defaults to bench/results/latest.json. One row per (workload, config): boros' rate,
 // then each contender's rate, with boros' ratio to fs/promises and to the native ceiling.
@@ -268,16 +270,22 @@ export function netTables(doc) {
 }
 
 /**
- * An http-only run (`npm run bench -- --only http`): writes docs/bench/http-nodeNN.svg and the
- * README block between <!-- bench:http-nodeNN:begin --> and <!-- bench:http-nodeNN:end -->.
+ * A network-only run (`npm run bench -- --only echo` or `--only http`): writes
+ * docs/bench/KIND-nodeNN.svg and the README block between <!-- bench:KIND-nodeNN:begin --> and
+ * <!-- bench:KIND-nodeNN:end --> (KIND: echo or http; NN: the Node major version of the run).
  */
-export function writeHttpReadme(doc, readmeFile = path.join(REPO, 'README.md')) {
+export function writeNetReadme(
+  doc,
+  kind,
+  readmeFile = path.join(REPO, 'README.md'),
+  svgDir = path.join(REPO, 'docs', 'bench')
+) {
   const major = doc.meta.node.version.replace(/^v/, '').split('.')[0]
-  const svg = path.join(REPO, 'docs', 'bench', `http-node${major}.svg`)
+  const svg = path.join(svgDir, `${kind}-node${major}.svg`)
   fs.mkdirSync(path.dirname(svg), { recursive: true })
   fs.writeFileSync(svg, renderSvg(doc))
-  const begin = `<!-- bench:http-node${major}:begin -->`
-  const end = `<!-- bench:http-node${major}:end -->`
+  const begin = `<!-- bench:${kind}-node${major}:begin -->`
+  const end = `<!-- bench:${kind}-node${major}:end -->`
   const text = fs.readFileSync(readmeFile, 'utf8')
   const i = text.indexOf(begin)
   const j = text.indexOf(end)
@@ -292,17 +300,47 @@ export function writeHttpReadme(doc, readmeFile = path.join(REPO, 'README.md')) 
         }`
     )
     .join(', ')
+  const title = kind === 'http' ? 'HTTP servers' : 'echo servers'
   const block = [
     begin,
     runLine(doc) + (versions ? ` Anchors: ${versions}.` : ''),
     '',
-    `![HTTP servers on Node ${major}](docs/bench/http-node${major}.svg)`,
+    `![${title} on Node ${major}](docs/bench/${kind}-node${major}.svg)`,
     '',
     netTables(doc),
+    ...(kind === 'echo' && echoLine(doc) ? ['', echoLine(doc)] : []),
     end
   ].join('\n')
   fs.writeFileSync(readmeFile, text.slice(0, i) + block + text.slice(j + end.length))
   return [svg, readmeFile]
+}
+
+/**
+ * Under the echo table: system calls per message (strace pass) at 64 B x 64 connections and the
+ * server's peak RSS at 16 KiB x 1,000 connections, per contender ('' when the run has neither).
+ */
+export function echoLine(doc) {
+  const at = (config, key, f) =>
+    NET.echo
+      .map(([c, label]) => [label, doc.results.find((r) => r.config === config && r.contender === c)?.[key]])
+      .filter(([, v]) => v != null && v > 0)
+      .map(([label, v]) => `${label} ${f(v)}`)
+      .join(', ')
+  const sys = at('64 B x 64 conns', 'syscallsPerOp', (v) => v.toFixed(2))
+  const rss = at('16 KiB x 1000 conns', 'maxRSSKiB', (v) => `${(v / 1024).toFixed(0)} MiB`)
+  return [
+    sys && `System calls per message at 64 B x 64 connections (\`strace -f -c\` pass): ${sys}.`,
+    rss && `Server peak RSS at 16 KiB x 1,000 connections: ${rss}.`
+  ]
+    .filter(Boolean)
+    .join(' ')
+}
+
+/** `echo` or `http` when every result of the run is that network workload, else null. */
+export function netKind(doc) {
+  for (const kind of Object.keys(NET))
+    if (doc.results.length > 0 && doc.results.every((r) => r.workload === kind)) return kind
+  return null
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -314,12 +352,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const doc = JSON.parse(fs.readFileSync(file, 'utf8'))
     const net = netTables(doc)
     const files = doc.results.some((r) => !r.net)
-    const httpOnly = doc.results.length > 0 && doc.results.every((r) => r.workload === 'http')
-    if (write && httpOnly) {
-      const wrote = writeHttpReadme(doc)
+    const kind = netKind(doc)
+    if (write && kind) {
+      const wrote = writeNetReadme(doc, kind)
       console.error(`${file}: wrote ${wrote.map((f) => path.relative(REPO, f)).join(', ')}`)
     } else if (write && !files) {
-      console.error(`${file}: echo/http only; paste its tables (printed without --write) by hand`)
+      console.error(
+        `${file}: echo/http only; run echo and http separately (--only echo, --only http) to write their blocks`
+      )
       console.log(net)
     } else if (write) {
       const wrote = writeReadme(doc)
