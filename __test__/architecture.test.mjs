@@ -131,3 +131,25 @@ test('checker: an acyclic tree passes with exit status 0', (t) => {
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+// One definition of every errno the façade compares or reports: src-ts/errno.ts (from
+// os.constants). A number typed elsewhere (`systemError(-22, …)`, `const ENOENT = -2`) is how
+// the copies this test replaced crept in.
+test('no errno number typed outside src-ts/errno.ts', (t) => {
+  const root = fileURLToPath(new URL('../src-ts/', import.meta.url))
+  const typed = [
+    /\b(?:systemError|withHostPort|netErrno|errnoError)\(\s*-\d+/,
+    /#\w+Done\([^,]+,\s*-\d+/,
+    /\bconst E[A-Z]{2,} = -?\d+/,
+    /=== -(?:[2-9]|\d{2,})\b/
+  ]
+  const found = []
+  for (const rel of fs.readdirSync(root, { recursive: true })) {
+    if (!rel.endsWith('.ts') || rel === 'errno.ts' || rel === 'wire.ts') continue
+    const lines = fs.readFileSync(path.join(root, rel), 'utf8').split('\n')
+    lines.forEach((line, i) => {
+      if (typed.some((re) => re.test(line))) found.push(`src-ts/${rel}:${i + 1}: ${line.trim()}`)
+    })
+  }
+  t.deepEqual(found, [])
+})

@@ -5,15 +5,12 @@
  * @module
  */
 import { nodeFs as fs } from './node-fs.js'
-import { constants as osConstants } from 'node:os'
 import { abortError, backendState, closeStream, openStream, ring, submit } from './binding.js'
+import { EAGAIN, EBADFD, EINVAL, ENOBUFS } from './errno.js'
 import { invalidArgType, outOfRange, systemError } from './errors.js'
 import { CHUNK_MAX_BUFFER_SIZE, CHUNK_MAX_BUFFERS, EVENT_REARM, FILE_KIND_FD } from './wire.js'
 import { validateFd, validateInteger, validateSignal } from './validate.js'
 
-const { ENOBUFS, EAGAIN, EINVAL } = osConstants.errno
-/** EBADFD (77 on Linux; missing from os.constants): the kernel cannot poll this file. */
-const EBADFD = 77
 
 /** Options of {@link readChunks}. */
 export interface ReadChunksOptions {
@@ -174,12 +171,12 @@ async function* multishotReads(
         continue
       }
       if (next === 0) return
-      if (next === EVENT_REARM || next === -ENOBUFS || next === -EAGAIN) {
+      if (next === EVENT_REARM || next === ENOBUFS || next === EAGAIN) {
         // The ring ran dry (or the kernel stopped the multishot): every buffer is back by now.
         arm()
         continue
       }
-      if (next === -EBADFD || next === -EINVAL) {
+      if (next === EBADFD || next === EINVAL) {
         // Not a pollable file (a regular file, say): carry on with single reads.
         fellBack = true
         break

@@ -52,7 +52,7 @@ import { THREADPOOL } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
-import { IOV_MAX } from '../errno.js'
+import { EINVAL, IOV_MAX } from '../errno.js'
 
 export type * from './handle-types.js'
 
@@ -215,7 +215,7 @@ export class FileHandle extends EventEmitter {
     validateBufferArray(buffers)
     let pos = vectorPosition(position)
     // preadv(2) with no buffers fails with EINVAL, and Node reports that.
-    if (buffers.length === 0) throw systemError(-22, 'read')
+    if (buffers.length === 0) throw systemError(EINVAL, 'read')
     let bytesRead = 0
     for (const b of buffers) {
       if (b.byteLength === 0) continue

@@ -10,6 +10,7 @@ import { nodeFs } from '../node-fs.js'
 import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit, taskAborted } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
 import { poolSlotOf, type PoolSlot } from '../buffer-pool.js'
+import { EINVAL } from '../errno.js'
 import { codedError, codes, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { currentTask } from '../task-context.js'
@@ -163,7 +164,7 @@ export class FileIo {
       const p = this.op('read', (b, k, f, t) => b.readOwned(k, f, buf as Buffer, off, len, pos, t), id, signal)
       return oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route!))) : p
     }
-    if (oDirect) return Promise.reject(oDirectError(systemError(-22, 'read'), route!))
+    if (oDirect) return Promise.reject(oDirectError(systemError(EINVAL, 'read'), route!))
     if (signal == null && len <= FAST_MAX) {
       const p = this.#queued(false, buf, off, len, pos, undefined)
       if (p !== undefined) return p

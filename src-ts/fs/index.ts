@@ -9,6 +9,7 @@ import type * as NodeFsp from 'node:fs/promises'
 import { nodeFsp as fsp } from '../node-fsp.js'
 import { constants, type BigIntStats, type Stats } from 'node:fs'
 import { submit, usesRing } from '../binding.js'
+import { ENOENT, ENOTDIR } from '../errno.js'
 import { AbortError, invalidArgValue, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, type PathLike } from '../validate.js'
 import { FileHandle, type StatOptions } from './file-handle.js'
@@ -267,8 +268,6 @@ async function statPath(
   )
 }
 
-const ENOENT = -2
-const ENOTDIR = -20
 
 /** `stat(2)` through statx. `{ bigint: true }` is served by node:fs (Node's `BigIntStats`). */
 export function stat(path: PathLike, options?: StatOptions & { readonly bigint?: false }): Promise<Stats>

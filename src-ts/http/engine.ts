@@ -18,6 +18,7 @@ import { isIP } from 'node:net'
 import { lookup } from 'node:dns/promises'
 import { METHODS, STATUS_CODES } from 'node:http'
 import { closeStream, openStream, ring } from '../binding.js'
+import { ECONNRESET } from '../errno.js'
 import { AbortError, codedError, systemError } from '../errors.js'
 import { netErrno, withHostPort } from '../net/net-errors.js'
 import { kAccepted, Socket } from '../net/socket.js'
@@ -410,7 +411,7 @@ export class Engine {
 
   #close(conn: number, err: Error | null): void {
     const f = this.#files.get(conn)
-    if (f !== undefined) this.#fileDone(conn, -104 /* ECONNRESET */, 0)
+    if (f !== undefined) this.#fileDone(conn, ECONNRESET, 0)
     this.#heads.delete(conn)
     this.#drain(conn)
     this.#h.onClose(conn, err)

@@ -8,12 +8,12 @@ import { fstatSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { isUint8Array } from 'node:util/types'
 import { ring } from '../binding.js'
+import { ENOTSOCK } from '../errno.js'
 import { codedError } from '../errors.js'
 import { validateInt32 } from './args.js'
 
 const SOCK_STREAM = 1
 const SOCK_DGRAM = 2
-const ENOTSOCK = -88
 
 /**
  * The descriptor `fd` to adopt, when it is a stream socket (TCP or Unix: boros serves it);

@@ -9,7 +9,7 @@
  */
 import * as nodeNet from 'node:net'
 import { usesRing } from '../binding.js'
-import { EAFNOSUPPORT } from '../errno.js'
+import { EAFNOSUPPORT, ETIMEDOUT } from '../errno.js'
 import { AbortError } from '../errors.js'
 import { validatePort } from './args.js'
 import { NodeTransport, RingTransport, type Transport } from './conn-transport.js'
@@ -404,7 +404,7 @@ export async function dial(options: DialOptions): Promise<Conn> {
   const inner = new AbortController()
   const t = target
   const timeoutError = (): Error =>
-    'path' in t ? withHostPort(-110, 'connect', t.path) : withHostPort(-110, 'connect', t.host, t.port)
+    'path' in t ? withHostPort(ETIMEDOUT, 'connect', t.path) : withHostPort(ETIMEDOUT, 'connect', t.host, t.port)
   if (usesRing()) {
     const fd = await guarded<number>(
       options,

@@ -11,7 +11,7 @@ import { chmodSync, statSync } from 'node:fs'
 import * as nodeNet from 'node:net'
 import * as stream from 'node:stream'
 import { ring } from '../binding.js'
-import { EAFNOSUPPORT } from '../errno.js'
+import { EAFNOSUPPORT, EINVAL } from '../errno.js'
 import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
 import {
   type Callback,
@@ -167,7 +167,7 @@ export class Server extends EventEmitter {
     if (typeof options.fd === 'number' && options.fd >= 0) {
       // node:net listens on an inherited descriptor; boros/net cannot (an 'error', as node:net
       // emits for a descriptor it cannot listen on).
-      const e = withHostPort(-22, 'listen', null as unknown as string, undefined, true)
+      const e = withHostPort(EINVAL, 'listen', null as unknown as string, undefined, true)
       process.nextTick(() => this.emit('error', e))
       return this
     }
@@ -223,7 +223,7 @@ export class Server extends EventEmitter {
       if (Buffer.byteLength(path) >= SUN_PATH_MAX) {
         // libuv 1.48+ refuses a path longer than sun_path with EINVAL (1.46, Node 20's,
         // truncated it: see docs/net.md).
-        const e = withHostPort(-22, 'listen', path, -1, true)
+        const e = withHostPort(EINVAL, 'listen', path, -1, true)
         process.nextTick(() => this.emit('error', e))
         return this
       }
