@@ -31,13 +31,15 @@ use std::task::{Context, Poll};
 
 /// Buffers in a connection's ring.
 pub const RING_ENTRIES: u16 = 16;
-/// Bytes per buffer. Small, so that the buffers the kernel cycles through (each receive
-/// takes the next one in ring order) span few pages: 64 connections x 16 x 4 KiB touched
-/// 1,024 pages in turn, and the kernel's copy into them (`_copy_to_iter`) cost 2-3x what it
-/// costs into one reused buffer; at 1 KiB (256 pages) it costs ~0.6x that. Bulk data does not
-/// pay for the small buffers where the kernel takes recv bundles (Linux 6.10): one CQE then
-/// covers as many buffers as the data fills.
+/// Bytes per buffer where the kernel takes recv bundles (Linux 6.10). Small, so that the
+/// buffers the kernel cycles through (each receive takes the next one in ring order) span few
+/// pages: 64 connections x 16 x 4 KiB touched 1,024 pages in turn, and the kernel's copy into
+/// them (`_copy_to_iter`) cost 2-3x what it costs into one reused buffer; at 1 KiB (256
+/// pages), ~0.6x that. Bulk data does not pay for the small buffers: one CQE covers as many
+/// buffers as the data fills.
 pub const RING_BUF_SIZE: u32 = 1024;
+/// Bytes per buffer without bundles (a CQE per buffer: bulk data wants them larger).
+pub const RING_BUF_SIZE_NO_BUNDLES: u32 = 4096;
 
 /// `IORING_CQE_F_BUFFER` and the shift of the buffer id in a CQE's flags.
 const CQE_F_BUFFER: u32 = 1;
@@ -87,7 +89,12 @@ impl Reader {
             self.mode = with_current(what, |core| {
                 let mut driver = core.driver.borrow_mut();
                 let bundle = boros::net::recv_bundles(driver.info());
-                match driver.register_buf_ring(RING_ENTRIES, RING_BUF_SIZE) {
+                let size = if bundle {
+                    RING_BUF_SIZE
+                } else {
+                    RING_BUF_SIZE_NO_BUNDLES
+                };
+                match driver.register_buf_ring(RING_ENTRIES, size) {
                     Ok(ring) => Mode::Multi {
                         ring,
                         multi: None,
@@ -167,7 +174,7 @@ impl Reader {
                     buffer: (flags & CQE_F_BUFFER != 0)
                         .then(|| (ring.bgid(), (flags >> CQE_BUFFER_SHIFT) as u16)),
                 };
-                if result as u32 <= RING_BUF_SIZE {
+                if result as u32 <= ring.buf_size() {
                     // One buffer (every CQE without bundles, a small one with).
                     let Some(lease) = ring.lease(&cqe) else {
                         return Poll::Ready(Err(no_buffer()));
