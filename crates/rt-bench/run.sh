@@ -21,7 +21,7 @@ want() { [[ $only == *" $1 "* ]]; }
 if { want read || want copy; } && [ ! -f "$file" ]; then
   mkdir -p "$(dirname "$file")"
   echo "making $file (1 GiB)"
-  head -c 1073741824 /dev/urandom > "$file" || exit 1
+  head -c 1073741824 /dev/urandom > "$file" && sync "$file" || exit 1
 fi
 cargo build --release -q -p boros --example randread --example echo_client || exit 1
 cargo build --release -q -p boros-rt --example bench_read --example echo || exit 1
