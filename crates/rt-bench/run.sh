@@ -6,6 +6,7 @@
 # made if missing). Servers run on CPU 0, their load generators on CPU 1; server CPU time comes
 # from /proc/PID/stat (utime + stime) around each run. Builds everything it runs, and exits 1
 # if any contender produced no figure (a benchmark that cannot fail is no benchmark).
+# RT_BENCH_ONLY="echo read" runs only those groups (read, echo, hyper, joinset, copy).
 set -uo pipefail
 case "${1:-}" in
   -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -15,10 +16,12 @@ cd "$(dirname "$0")/../.."
 file=${1:-.bench-data/big-1024MiB.bin}
 secs=${2:-5}
 rounds=${3:-3}
-if [ ! -f "$file" ]; then
+only=" ${RT_BENCH_ONLY:-read echo hyper joinset copy} "
+want() { [[ $only == *" $1 "* ]]; }
+if { want read || want copy; } && [ ! -f "$file" ]; then
   mkdir -p "$(dirname "$file")"
   echo "making $file (1 GiB)"
-  head -c 1073741824 /dev/urandom > "$file" || exit 1
+  head -c 1073741824 /dev/urandom > "$file" && sync "$file" || exit 1
 fi
 cargo build --release -q -p boros --example randread --example echo_client || exit 1
 cargo build --release -q -p boros-rt --example bench_read --example echo || exit 1
@@ -34,8 +37,9 @@ fail() { echo "!! $1 did not run: $2" >&2; missing+=("$1"); }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
 echo "== $(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: ratios, not absolutes)"
-cat "$file" > /dev/null
+if want read || want copy; then cat "$file" > /dev/null; fi
 
+if want read; then
 echo "== random 4 KiB reads, 64 in flight, one thread (reads/s)"
 for round in $(seq 1 "$rounds"); do
   for c in raw:examples/randread boros-rt:examples/bench_read compio:compio_read monoio:monoio_read tokio-fs:tokio_read; do
@@ -52,6 +56,8 @@ for round in $(seq 1 "$rounds"); do
     else fail "read/$name" "$out"; fi
   done
 done
+
+fi
 
 # serve NAME PORT CLIENT-COMMAND... : starts the server NAME on CPU 0, runs the client on CPU 1,
 # prints the client's line and "server_cpu_s=X".
@@ -81,6 +87,7 @@ serve() {
 }
 
 port=7470
+if want echo; then
 echo "== echo, 64 connections x 64 B, closed loop (server on CPU 0, client on CPU 1)"
 for round in $(seq 1 "$rounds"); do
   for s in boros-rt tokio monoio compio; do
@@ -97,6 +104,9 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
+fi
+
+if want hyper; then
 echo "== hyper hello-world, HTTP/1.1 keep-alive, 64 connections (server on CPU 0, client on CPU 1)"
 for round in $(seq 1 "$rounds"); do
   for s in hyper-boros-rt hyper-tokio; do
@@ -113,6 +123,9 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
+fi
+
+if want joinset; then
 echo "== JoinSet: spawn 100,000 tasks, collect them with join_next (ms; a process each, alternating)"
 for round in $(seq 1 "$rounds"); do
   for c in boros-rt tokio; do
@@ -122,6 +135,9 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
+fi
+
+if want copy; then
 echo "== fs::copy of $file vs std::fs::copy (s; alternating, no dirty pages at each start)"
 out=$($t/copy_bench "$file" "$(dirname "$file")" "$rounds" 2>&1)
 echo "$out"
@@ -130,21 +146,23 @@ for k in boros_rt_s std_s; do
   if [ -n "$v" ]; then for x in $v; do add "copy/$k" "$x"; done; else fail "copy/$k" "$out"; fi
 done
 
+fi
+
 m() { median <<<"${res[$1]:-}"; }
 ratio() { awk -v a="$(m "$1")" -v b="$(m "$2")" 'BEGIN {if (a && b) printf "%.2fx", a / b; else print "n/a"}'; }
 echo
 echo "== medians of $rounds"
-echo "random reads/s: raw $(m read/raw), boros-rt $(m read/boros-rt), compio $(m read/compio), monoio $(m read/monoio), tokio::fs $(m read/tokio-fs)"
+want read && { echo "random reads/s: raw $(m read/raw), boros-rt $(m read/boros-rt), compio $(m read/compio), monoio $(m read/monoio), tokio::fs $(m read/tokio-fs)"
 echo "  boros-rt / raw $(ratio read/boros-rt read/raw), / compio $(ratio read/boros-rt read/compio), / monoio $(ratio read/boros-rt read/monoio), / tokio::fs $(ratio read/boros-rt read/tokio-fs)"
 echo "random reads CPU us/read: raw $(m read-cpu/raw), boros-rt $(m read-cpu/boros-rt), compio $(m read-cpu/compio), monoio $(m read-cpu/monoio), tokio::fs $(m read-cpu/tokio-fs)"
-echo "  raw / boros-rt $(ratio read-cpu/raw read-cpu/boros-rt), compio / boros-rt $(ratio read-cpu/compio read-cpu/boros-rt), monoio / boros-rt $(ratio read-cpu/monoio read-cpu/boros-rt), tokio::fs / boros-rt $(ratio read-cpu/tokio-fs read-cpu/boros-rt)"
-echo "echo req/s: boros-rt $(m echo/boros-rt), tokio $(m echo/tokio), monoio $(m echo/monoio), compio $(m echo/compio)"
+echo "  raw / boros-rt $(ratio read-cpu/raw read-cpu/boros-rt), compio / boros-rt $(ratio read-cpu/compio read-cpu/boros-rt), monoio / boros-rt $(ratio read-cpu/monoio read-cpu/boros-rt), tokio::fs / boros-rt $(ratio read-cpu/tokio-fs read-cpu/boros-rt)"; }
+want echo && { echo "echo req/s: boros-rt $(m echo/boros-rt), tokio $(m echo/tokio), monoio $(m echo/monoio), compio $(m echo/compio)"
 echo "  boros-rt / tokio $(ratio echo/boros-rt echo/tokio), / monoio $(ratio echo/boros-rt echo/monoio), / compio $(ratio echo/boros-rt echo/compio)"
 echo "echo server CPU us/round trip: boros-rt $(m echo-cpu/boros-rt), tokio $(m echo-cpu/tokio), monoio $(m echo-cpu/monoio), compio $(m echo-cpu/compio)"
-echo "  tokio / boros-rt $(ratio echo-cpu/tokio echo-cpu/boros-rt), monoio / boros-rt $(ratio echo-cpu/monoio echo-cpu/boros-rt), compio / boros-rt $(ratio echo-cpu/compio echo-cpu/boros-rt)"
-echo "hyper req/s: boros-rt $(m http/hyper-boros-rt), tokio $(m http/hyper-tokio) (boros-rt / tokio $(ratio http/hyper-boros-rt http/hyper-tokio)); server CPU us/request: boros-rt $(m http-cpu/hyper-boros-rt), tokio $(m http-cpu/hyper-tokio)"
-echo "JoinSet 100,000 tasks ms: boros-rt $(m joinset/boros-rt), tokio $(m joinset/tokio) (boros-rt / tokio $(ratio joinset/boros-rt joinset/tokio))"
-echo "fs::copy s: boros-rt $(m copy/boros_rt_s), std $(m copy/std_s) (std time / boros-rt time $(ratio copy/std_s copy/boros_rt_s))"
+echo "  tokio / boros-rt $(ratio echo-cpu/tokio echo-cpu/boros-rt), monoio / boros-rt $(ratio echo-cpu/monoio echo-cpu/boros-rt), compio / boros-rt $(ratio echo-cpu/compio echo-cpu/boros-rt)"; }
+want hyper && echo "hyper req/s: boros-rt $(m http/hyper-boros-rt), tokio $(m http/hyper-tokio) (boros-rt / tokio $(ratio http/hyper-boros-rt http/hyper-tokio)); server CPU us/request: boros-rt $(m http-cpu/hyper-boros-rt), tokio $(m http-cpu/hyper-tokio)"
+want joinset && echo "JoinSet 100,000 tasks ms: boros-rt $(m joinset/boros-rt), tokio $(m joinset/tokio) (boros-rt / tokio $(ratio joinset/boros-rt joinset/tokio))"
+want copy && echo "fs::copy s: boros-rt $(m copy/boros_rt_s), std $(m copy/std_s) (std time / boros-rt time $(ratio copy/std_s copy/boros_rt_s))"
 if [ ${#missing[@]} -gt 0 ]; then
   echo "!! contenders that did not run: ${missing[*]}" >&2
   exit 1

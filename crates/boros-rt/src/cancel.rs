@@ -31,12 +31,41 @@
 //! Socket reads need none of this: `TcpStream::read`/`UnixStream::read` take data a
 //! multishot recv queued in the runtime, in one poll, so a dropped read loses nothing (see
 //! [`recv`](crate::recv)).
+//!
+//! A file read's future (this one, and [`File::read_at`](crate::fs::File::read_at)'s)
+//! borrows its file: the op is queued at the first poll, by descriptor, so the file cannot be
+//! closed (dropped), and its descriptor reused by another open, before that:
+//!
+//! ```compile_fail
+//! # async fn f(file: boros_rt::fs::File) {
+//! let read = file.read_at_cancelable(Vec::with_capacity(8), 0);
+//! drop(file); // error: `file` is borrowed by `read`
+//! let _ = read.await;
+//! # }
+//! ```
+//! ```compile_fail
+//! # async fn f(file: boros_rt::fs::File) {
+//! let read = file.read_at(Vec::with_capacity(8), 0);
+//! drop(file); // error: `file` is borrowed by `read`
+//! let _ = read.await;
+//! # }
+//! ```
+//! ```no_run
+//! # async fn f(file: boros_rt::fs::File) {
+//! let read = file.read_at_cancelable(Vec::with_capacity(8), 0);
+//! let _ = read.await;
+//! let read = file.read_at(Vec::with_capacity(8), 0);
+//! let _ = read.await;
+//! drop(file); // fine: the reads are done
+//! # }
+//! ```
 
 use crate::op::{Completed, Op};
 use boros::op::OpCode;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -51,13 +80,16 @@ enum State<T: OpCode> {
 /// [module docs](self). `Unpin`: poll it as `&mut cancelable` in a `select`, then
 /// [`cancel`](Self::cancel) it if it lost.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Cancelable<T: OpCode, O> {
+pub struct Cancelable<'a, T: OpCode, O> {
     state: State<T>,
     finish: fn(io::Result<u32>, T) -> O,
     what: &'static str,
+    /// Borrows what the op names by descriptor (the file): the descriptor is read when the
+    /// op is queued, at the first poll, so it must stay open (not closed, not reused) until then.
+    _target: PhantomData<&'a ()>,
 }
 
-impl<T: OpCode, O> fmt::Debug for Cancelable<T, O> {
+impl<T: OpCode, O> fmt::Debug for Cancelable<'_, T, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::Idle(_) => "idle",
@@ -71,7 +103,7 @@ impl<T: OpCode, O> fmt::Debug for Cancelable<T, O> {
     }
 }
 
-impl<T: OpCode, O> Cancelable<T, O> {
+impl<T: OpCode, O> Cancelable<'_, T, O> {
     /// `op`, queued when first polled; `finish` turns its result and the op (with its
     /// buffers) into the output. `what` names the user-facing call in panics.
     pub(crate) fn new(op: T, finish: fn(io::Result<u32>, T) -> O, what: &'static str) -> Self {
@@ -79,6 +111,7 @@ impl<T: OpCode, O> Cancelable<T, O> {
             state: State::Idle(op),
             finish,
             what,
+            _target: PhantomData,
         }
     }
 
@@ -105,9 +138,9 @@ impl<T: OpCode, O> Cancelable<T, O> {
     }
 }
 
-impl<T: OpCode, O> Unpin for Cancelable<T, O> {}
+impl<T: OpCode, O> Unpin for Cancelable<'_, T, O> {}
 
-impl<T: OpCode, O> Future for Cancelable<T, O> {
+impl<T: OpCode, O> Future for Cancelable<'_, T, O> {
     type Output = O;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {

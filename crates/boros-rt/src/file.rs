@@ -9,6 +9,7 @@ use crate::op::{run, run_unit};
 use crate::runtime::with_current;
 use boros::op::{self, Target};
 use std::ffi::CString;
+use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -100,9 +101,19 @@ impl File {
     /// the future returned them, they are lost (the file position does not move, so reading
     /// again at `pos` gets them back). [`read_at_cancelable`](Self::read_at_cancelable)
     /// gives them back instead.
-    pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (io::Result<usize>, B) {
-        let done = run(op::Read::new(self.target, buf, pos), "fs::File::read_at").await;
-        read_done(done.result(), *done.op)
+    pub fn read_at<B: IoBufMut>(
+        &self,
+        buf: B,
+        pos: u64,
+    ) -> impl Future<Output = (io::Result<usize>, B)> + '_ {
+        // The cancelable form's future (queued at its first poll, like an `async fn`), without
+        // its `cancel`: one state machine, not an `async fn` around an `Op`. `+ '_`: it
+        // borrows the file, as the `async fn` did (the descriptor is read at the first poll).
+        Cancelable::new(
+            op::Read::new(self.target, buf, pos),
+            read_done,
+            "fs::File::read_at",
+        )
     }
 
     /// A cancel-safe [`read_at`](Self::read_at): poll it by reference in a `select`, and
@@ -112,7 +123,7 @@ impl File {
         &self,
         buf: B,
         pos: u64,
-    ) -> Cancelable<op::Read<B>, (io::Result<usize>, B)> {
+    ) -> Cancelable<'_, op::Read<B>, (io::Result<usize>, B)> {
         Cancelable::new(
             op::Read::new(self.target, buf, pos),
             read_done,

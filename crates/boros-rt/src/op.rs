@@ -42,9 +42,12 @@ use std::task::{Context, Poll};
 /// panic, because the op (and the buffer it owns) is gone and cannot be handed back.
 /// `what` names the user's call (`fs::File::read_at`, `net::TcpStream::read`) in the panic
 /// outside a runtime.
-pub(crate) async fn run<T: OpCode>(op: T, what: &str) -> Completed<T> {
+/// A plain function returning the [`Op`] future (not an `async fn` wrapping it): the op is
+/// queued when the caller's future reaches the call, as before, and awaiting it polls the
+/// `Op` itself, without a wrapper state machine that each read's future would move through.
+pub(crate) fn run<T: OpCode>(op: T, what: &str) -> Op<T> {
     match Op::submit_named(op, what) {
-        Ok(op) => op.await,
+        Ok(op) => op,
         Err(e) => panic!("boros-rt: {what}: cannot queue an op: {e}"),
     }
 }

@@ -2,9 +2,10 @@
 //! the connection's own (`IORING_OP_RECV` + `IORING_RECV_MULTISHOT`, Linux 6.0).
 //!
 //! The first read arms the op; from then on the kernel receives into the ring's buffers as
-//! data arrives, one CQE per chunk, with no SQE per read. A read takes the oldest chunk,
-//! copies it into the caller's buffer (what does not fit waits for the next read) and gives
-//! the ring buffer back to the kernel at once. So:
+//! data arrives, one CQE per chunk, with no SQE per read. Where the kernel takes recv
+//! bundles (Linux 6.10, `IORING_RECVSEND_BUNDLE`), one CQE covers as many buffers as the data
+//! filled. A read takes the oldest CQE's chunk, copies it into the caller's buffer (what does
+//! not fit waits for the next read) and gives its ring buffers back to the kernel at once. So:
 //!
 //! - a read is **cancel-safe**: a chunk stays queued in the runtime until a read copies it
 //!   out in one poll, so dropping a read future loses nothing;
@@ -30,8 +31,15 @@ use std::task::{Context, Poll};
 
 /// Buffers in a connection's ring.
 pub const RING_ENTRIES: u16 = 16;
-/// Bytes per buffer.
-pub const RING_BUF_SIZE: u32 = 4096;
+/// Bytes per buffer where the kernel takes recv bundles (Linux 6.10). Small, so that the
+/// buffers the kernel cycles through (each receive takes the next one in ring order) span few
+/// pages: 64 connections x 16 x 4 KiB touched 1,024 pages in turn, and the kernel's copy into
+/// them (`_copy_to_iter`) cost 2-3x what it costs into one reused buffer; at 1 KiB (256
+/// pages), ~0.6x that. Bulk data does not pay for the small buffers: one CQE covers as many
+/// buffers as the data fills.
+pub const RING_BUF_SIZE: u32 = 1024;
+/// Bytes per buffer without bundles (a CQE per buffer: bulk data wants them larger).
+pub const RING_BUF_SIZE_NO_BUNDLES: u32 = 4096;
 
 /// `IORING_CQE_F_BUFFER` and the shift of the buffer id in a CQE's flags.
 const CQE_F_BUFFER: u32 = 1;
@@ -45,6 +53,8 @@ enum Mode {
         ring: Rc<BufRing>,
         multi: Option<Multi>,
         core: Rc<Core>,
+        /// The kernel takes recv bundles (`IORING_RECVSEND_BUNDLE`): one CQE, several buffers.
+        bundle: bool,
     },
     /// The ring could not be set up: one recv op at a time, kept here across polls (so a
     /// dropped read future loses nothing here either).
@@ -77,15 +87,19 @@ impl Reader {
     fn start(&mut self, what: &str) {
         if let Mode::Idle = self.mode {
             self.mode = with_current(what, |core| {
-                match core
-                    .driver
-                    .borrow_mut()
-                    .register_buf_ring(RING_ENTRIES, RING_BUF_SIZE)
-                {
+                let mut driver = core.driver.borrow_mut();
+                let bundle = boros::net::recv_bundles(driver.info());
+                let size = if bundle {
+                    RING_BUF_SIZE
+                } else {
+                    RING_BUF_SIZE_NO_BUNDLES
+                };
+                match driver.register_buf_ring(RING_ENTRIES, size) {
                     Ok(ring) => Mode::Multi {
                         ring,
                         multi: None,
                         core: core.clone(),
+                        bundle,
                     },
                     Err(_) => Mode::Single(None),
                 }
@@ -121,15 +135,20 @@ impl Reader {
             return Poll::Ready(Ok(0));
         }
         self.start(what);
-        let (ring, multi) = match &mut self.mode {
-            Mode::Multi { ring, multi, .. } => (ring, multi),
+        let (ring, multi, bundle) = match &mut self.mode {
+            Mode::Multi {
+                ring,
+                multi,
+                bundle,
+                ..
+            } => (ring, multi, *bundle),
             Mode::Single(op) => return Self::poll_single(op, cx, fd, dst, what),
             Mode::Idle => unreachable!("set up by start"),
         };
         loop {
             if multi.is_none() {
                 *multi = Some(Multi::submit_named(
-                    op::RecvMulti::new(fd, ring.clone()),
+                    op::RecvMulti::new(fd, ring.clone()).bundle(bundle),
                     what,
                 )?);
             }
@@ -155,17 +174,35 @@ impl Reader {
                     buffer: (flags & CQE_F_BUFFER != 0)
                         .then(|| (ring.bgid(), (flags >> CQE_BUFFER_SHIFT) as u16)),
                 };
-                let Some(lease) = ring.lease(&cqe) else {
-                    return Poll::Ready(Err(io::Error::other(
-                        "boros-rt: a recv CQE named no buffer of its ring",
-                    )));
-                };
-                let n = copy(&lease, dst);
-                if n < lease.len() {
-                    self.leftover.extend_from_slice(&lease[n..]);
-                    self.taken = 0;
+                if result as u32 <= ring.buf_size() {
+                    // One buffer (every CQE without bundles, a small one with).
+                    let Some(lease) = ring.lease(&cqe) else {
+                        return Poll::Ready(Err(no_buffer()));
+                    };
+                    let n = copy(&lease, dst);
+                    if n < lease.len() {
+                        self.leftover.extend_from_slice(&lease[n..]);
+                        self.taken = 0;
+                    }
+                    drop(lease); // the buffer goes back to the kernel
+                    return Poll::Ready(Ok(n));
                 }
-                drop(lease); // the buffer goes back to the kernel
+                // A bundle: consecutive buffers, all full but the last; in order.
+                let leases = ring.lease_bundle(&cqe);
+                let got: usize = leases.iter().map(|l| l.len()).sum();
+                if got != result as usize {
+                    return Poll::Ready(Err(no_buffer()));
+                }
+                let mut n = 0;
+                for lease in &leases {
+                    let k = copy(lease, &mut dst[n..]);
+                    n += k;
+                    if k < lease.len() {
+                        self.leftover.extend_from_slice(&lease[k..]);
+                    }
+                }
+                self.taken = 0;
+                drop(leases); // the buffers go back to the kernel
                 return Poll::Ready(Ok(n));
             }
             if result == 0 {
@@ -210,6 +247,10 @@ impl Reader {
     }
 }
 
+fn no_buffer() -> io::Error {
+    io::Error::other("boros-rt: a recv CQE named no buffer of its ring")
+}
+
 fn copy(src: &[u8], dst: &mut [std::mem::MaybeUninit<u8>]) -> usize {
     let n = src.len().min(dst.len());
     // SAFETY: both ranges are valid for n bytes and do not overlap (src is ours, dst the
@@ -220,7 +261,10 @@ fn copy(src: &[u8], dst: &mut [std::mem::MaybeUninit<u8>]) -> usize {
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        if let Mode::Multi { ring, multi, core } = &mut self.mode {
+        if let Mode::Multi {
+            ring, multi, core, ..
+        } = &mut self.mode
+        {
             // Cancels the op; the driver unregisters the group after its final CQE.
             drop(multi.take());
             core.driver.borrow_mut().unregister_buf_ring(ring);

@@ -67,8 +67,11 @@ macro_rules! stream_io {
         /// own (see the [`recv`](crate::recv) notes): no SQE per read, and **cancel-safe**:
         /// received data waits in the runtime until a read copies it out, so a read future
         /// dropped in a `select` or a `timeout` loses nothing. One reader at a time.
-        pub async fn read<B: IoBufMut>(&self, buf: B) -> (io::Result<usize>, B) {
-            self.conn.read(buf, concat!("net::", $ty, "::read")).await
+        pub fn read<B: IoBufMut>(
+            &self,
+            buf: B,
+        ) -> impl std::future::Future<Output = (io::Result<usize>, B)> + '_ {
+            self.conn.read(buf, concat!("net::", $ty, "::read"))
         }
 
         /// Sends the buffer's bytes once; returns how many went (maybe fewer).
@@ -134,25 +137,14 @@ impl Conn {
         }
     }
 
-    pub(crate) async fn read<B: IoBufMut>(&self, mut buf: B, what: &str) -> (io::Result<usize>, B) {
-        let r = std::future::poll_fn(|cx| {
-            let total = buf.bytes_total();
-            // SAFETY: the buffer's writable memory, `bytes_total` bytes from
-            // `stable_mut_ptr`, viewed as possibly uninitialized bytes; only written.
-            let dst = unsafe {
-                std::slice::from_raw_parts_mut(
-                    buf.stable_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(),
-                    total,
-                )
-            };
-            self.poll_read(cx, dst, what)
-        })
-        .await;
-        let n = *r.as_ref().unwrap_or(&0);
-        // SAFETY: poll_read wrote n bytes at the start of the buffer.
-        unsafe { buf.set_init(n) };
-        crate::buf::set_read_len(&mut buf, n);
-        (r, buf)
+    /// A read into `buf` (see `stream_io!`'s `read`): a plain future over
+    /// [`poll_read`](Self::poll_read), not an `async fn` (one state machine less per read).
+    pub(crate) fn read<B: IoBufMut>(&self, buf: B, what: &'static str) -> ConnRead<'_, B> {
+        ConnRead {
+            conn: self,
+            buf: Some(buf),
+            what,
+        }
     }
 
     /// Copies received bytes into `dst`; see [`Reader::poll_read`].
@@ -188,6 +180,50 @@ impl Conn {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+/// The future of [`Conn::read`]: resolves to the count and the buffer.
+pub(crate) struct ConnRead<'a, B> {
+    conn: &'a Conn,
+    /// `None` once it returned the buffer.
+    buf: Option<B>,
+    what: &'static str,
+}
+
+// The buffer is owned and moved out, never pinned.
+impl<B> Unpin for ConnRead<'_, B> {}
+
+impl<B: IoBufMut> std::future::Future for ConnRead<'_, B> {
+    type Output = (io::Result<usize>, B);
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = &mut *self;
+        let buf = this
+            .buf
+            .as_mut()
+            .expect("a socket read polled after it returned its buffer");
+        let total = buf.bytes_total();
+        // SAFETY: the buffer's writable memory, `bytes_total` bytes from `stable_mut_ptr`,
+        // viewed as possibly uninitialized bytes; only written.
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(
+                buf.stable_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(),
+                total,
+            )
+        };
+        let std::task::Poll::Ready(r) = this.conn.poll_read(cx, dst, this.what) else {
+            return std::task::Poll::Pending;
+        };
+        let mut buf = this.buf.take().expect("checked above");
+        let n = *r.as_ref().unwrap_or(&0);
+        // SAFETY: poll_read wrote n bytes at the start of the buffer.
+        unsafe { buf.set_init(n) };
+        crate::buf::set_read_len(&mut buf, n);
+        std::task::Poll::Ready((r, buf))
     }
 }
 

@@ -316,7 +316,25 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// pending (`IORING_SQ_TASKRUN`), or the CQ overflowed. It keeps going while the kernel
     /// says more is pending, past the kernel's 20-items-per-call limit on deferred work.
     /// `sink` must not touch the driver.
-    pub fn reap(&mut self, mut sink: impl FnMut(Cqe, OpRef<'_, O>)) -> io::Result<usize> {
+    pub fn reap(&mut self, sink: impl FnMut(Cqe, OpRef<'_, O>)) -> io::Result<usize> {
+        self.reap_with(sink, true)
+    }
+
+    /// As [`reap_into`](Self::reap_into), but never enters: only completions already posted
+    /// (or moved aside). For a loop that just returned from [`wait`](Self::wait) and blocks
+    /// only there: its next `wait` submits and runs the deferred work in one enter.
+    pub fn reap_posted_into<H: ?Sized>(&mut self, host: &mut H) -> io::Result<usize>
+    where
+        O: crate::complete::Complete<H>,
+    {
+        self.reap_with(crate::complete::finish_into(host), false)
+    }
+
+    fn reap_with(
+        &mut self,
+        mut sink: impl FnMut(Cqe, OpRef<'_, O>),
+        may_enter: bool,
+    ) -> io::Result<usize> {
         let mut delivered = 0;
         let mut passes = 0;
         let mut idle = 0;
@@ -325,7 +343,10 @@ impl<O: ?Sized + OpCode> Driver<O> {
             while let Some(cqe) = self.ring.pop_backlog() {
                 delivered += self.dispatch(cqe, &mut sink);
             }
-            if self.dead.is_none() && (self.ring.has_unsubmitted() || self.ring.kernel_pending()) {
+            if may_enter
+                && self.dead.is_none()
+                && (self.ring.has_unsubmitted() || self.ring.kernel_pending())
+            {
                 self.enter(0, None)?;
             }
             let got = self.drain(&mut sink);
@@ -344,7 +365,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
             //   task work requeueing itself (the kernel's fairness cap on retries) before it
             //   completed. So a caller must not take "returned with TASKRUN set" as idle: it
             //   comes back soon (`has_ready` says so; the binding re-signals its eventfd).
-            let more = self.dead.is_none()
+            let more = may_enter
+                && self.dead.is_none()
                 && passes < MAX_REAP_PASSES
                 && idle < MAX_IDLE_PASSES
                 && self.ring.kernel_pending();

@@ -329,6 +329,7 @@ impl Core {
     /// Phases 2 and 3: submit (and wait, when nothing is ready), then reap and wake.
     fn turn_io(&self) -> io::Result<()> {
         self.drain_remote();
+        let mut waited = false;
         if self.idle() {
             self.arm_wake()?;
             self.shared.sleeping.store(true, Ordering::SeqCst);
@@ -338,15 +339,20 @@ impl Core {
                 let r = self.driver.borrow_mut().wait(1, None);
                 self.shared.sleeping.store(false, Ordering::SeqCst);
                 r?;
+                waited = true;
             } else {
                 self.shared.sleeping.store(false, Ordering::SeqCst);
             }
         }
-        self.reap()
+        // After a wait, only what it posted: deferred work the kernel flags meanwhile runs in
+        // the next turn's enter, with the SQEs this turn's tasks queue (one enter, not two).
+        // Without a wait (tasks still ready), enter here: it submits, and runs that work.
+        self.reap(!waited)
     }
 
     /// Phase 3: every op finishes itself into its slot ([`Hosted`]); its task is woken.
-    fn reap(&self) -> io::Result<()> {
+    /// `may_enter`: see [`boros::Driver::reap_posted_into`].
+    fn reap(&self, may_enter: bool) -> io::Result<()> {
         let mut wakers: Vec<Waker> = Vec::new();
         let mut graveyard = std::mem::take(&mut *self.graveyard.borrow_mut());
         let delivered = {
@@ -358,7 +364,12 @@ impl Core {
                 graveyard: &mut graveyard,
                 delivered: 0,
             };
-            self.driver.borrow_mut().reap_into(&mut reaper)?;
+            let mut driver = self.driver.borrow_mut();
+            if may_enter {
+                driver.reap_into(&mut reaper)?;
+            } else {
+                driver.reap_posted_into(&mut reaper)?;
+            }
             reaper.delivered
         };
         self.bump(|s| s.completions += delivered);
