@@ -28,6 +28,7 @@ import {
   type Route
 } from './route.js'
 import { hasOp } from './routes.js'
+import { WRITE_BEHIND_BYTES, writesBehind } from './write-behind.js'
 
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
@@ -48,6 +49,10 @@ export class FileIo {
   #drained: (() => void) | undefined
   /** Where a descriptor's reads go (learned on the first read, see route.ts). */
   #route: Route | undefined
+  /** Bytes written since the last write-back start (see write-behind.ts). */
+  #unflushed = 0
+  /** A write-back start is in flight. */
+  #flushing = false
 
   constructor(open: () => FileRef | undefined) {
     this.#open = open
@@ -212,6 +217,7 @@ export class FileIo {
     const pool = poolSlotOf(buf)
     if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
     const route = this.routeOf(file)
+    this.wrote(route, len)
     if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
       const p = this.#queued(true, buf, off, len, pos, undefined)
       if (p !== undefined) return p
@@ -229,6 +235,24 @@ export class FileIo {
     const punt = how === WRITE_PUNT
     const p = this.op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t, punt), id, signal)
     return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
+  }
+
+  /**
+   * Counts `len` bytes of a write about to be submitted and, every `WRITE_BEHIND_BYTES` on a
+   * file that is written behind, starts the write-back of the file's dirty pages (the writes
+   * already done; one start in flight at a time). Its result is not waited for: a failure to
+   * start only leaves the pages to the kernel's flusher, as without it.
+   */
+  wrote(route: Route | undefined, len: number): void {
+    if (!writesBehind(route)) return
+    this.#unflushed += len
+    if (this.#unflushed < WRITE_BEHIND_BYTES || this.#flushing) return
+    this.#unflushed = 0
+    this.#flushing = true
+    const done = (): void => {
+      this.#flushing = false
+    }
+    this.op('sync_file_range', (b, k, f, t) => b.startWriteback(k, f, 0, 0, t), none).then(done, done)
   }
 
   /**
