@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { stats } from '../dist/index.js'
 import * as bfs from '../dist/fs/index.js'
+import * as bcb from '../dist/fs/callback.js'
 import { learnRoute } from '../dist/fs/route.js'
 import { _forceWriteBehind, WRITE_BEHIND_BYTES, writesBehind } from '../dist/fs/write-behind.js'
 
@@ -57,6 +58,27 @@ diskTest('24 MiB of 128 KiB writes start the write-back every 8 MiB; the file is
   const starts = await writeOut(file, true)
   // At 8, 16 and 24 MiB; one fewer when a start was still in flight at the next mark.
   t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
+  t.true(fs.readFileSync(file).equals(expected()))
+})
+
+diskTest('the callback API: fs.write on a descriptor starts the write-back every 8 MiB too', async (t) => {
+  const file = path.join(dir, 'cb')
+  const fd = fs.openSync(file, 'w')
+  const pattern = Buffer.alloc(BLOCK)
+  const before = stats().opsSubmitted
+  try {
+    for (let at = 0; at < TOTAL; at += BLOCK) {
+      pattern.fill(at / BLOCK)
+      const n = await new Promise((resolve, reject) =>
+        bcb.write(fd, pattern, 0, BLOCK, at, (err, written) => (err ? reject(err) : resolve(written)))
+      )
+      same(n, BLOCK)
+    }
+    const starts = stats().opsSubmitted - before - TOTAL / BLOCK
+    t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
+  } finally {
+    await new Promise((resolve) => bcb.close(fd, resolve))
+  }
   t.true(fs.readFileSync(file).equals(expected()))
 })
 

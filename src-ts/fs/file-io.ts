@@ -28,7 +28,7 @@ import {
   type Route
 } from './route.js'
 import { hasOp } from './routes.js'
-import { WRITE_BEHIND_BYTES, writesBehind } from './write-behind.js'
+import { WriteBehind } from './write-behind.js'
 
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
@@ -49,10 +49,8 @@ export class FileIo {
   #drained: (() => void) | undefined
   /** Where a descriptor's reads go (learned on the first read, see route.ts). */
   #route: Route | undefined
-  /** Bytes written since the last write-back start (see write-behind.ts). */
-  #unflushed = 0
-  /** A write-back start is in flight. */
-  #flushing = false
+  /** The handle's write-behind (see write-behind.ts). */
+  readonly #behind = new WriteBehind()
 
   constructor(open: () => FileRef | undefined) {
     this.#open = open
@@ -237,22 +235,14 @@ export class FileIo {
     return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
   }
 
-  /**
-   * Counts `len` bytes of a write about to be submitted and, every `WRITE_BEHIND_BYTES` on a
-   * file that is written behind, starts the write-back of the file's dirty pages (the writes
-   * already done; one start in flight at a time). Its result is not waited for: a failure to
-   * start only leaves the pages to the kernel's flusher, as without it.
-   */
+  /** Counts a write about to be submitted for the handle's write-behind (see write-behind.ts). */
   wrote(route: Route | undefined, len: number): void {
-    if (!writesBehind(route)) return
-    this.#unflushed += len
-    if (this.#unflushed < WRITE_BEHIND_BYTES || this.#flushing) return
-    this.#unflushed = 0
-    this.#flushing = true
-    const done = (): void => {
-      this.#flushing = false
-    }
-    this.op('sync_file_range', (b, k, f, t) => b.startWriteback(k, f, 0, 0, t), none).then(done, done)
+    this.#behind.wrote(route, len, this.#startWriteback)
+  }
+
+  /** A write-back start: an op of the handle (`close()` waits for it), its result ignored. */
+  readonly #startWriteback = (start: FileStart, done: () => void): void => {
+    this.op('sync_file_range', start, none).then(done, done)
   }
 
   /**

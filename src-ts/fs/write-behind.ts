@@ -10,6 +10,7 @@
  * Not part of the public API.
  * @module
  */
+import type { NativeBinding } from '../binding.js'
 import { RING, type Route } from './route.js'
 
 /** Bytes written through one handle between two write-back starts. */
@@ -33,4 +34,38 @@ export function _forceWriteBehind(on: boolean | undefined): void {
  */
 export function writesBehind(route: Route | undefined): boolean {
   return enabled && route !== undefined && route.regular && !route.oDirect && route.kind === RING
+}
+
+/** Submits one write-back start (`startWriteback` of the whole file) and calls `done` when it is over. */
+export type StartWriteback = (
+  start: (b: NativeBinding, kind: number, file: number, token: number) => number,
+  done: () => void
+) => void
+
+/** The write-behind count of one file (a FileHandle, or a descriptor of the callback API). */
+export class WriteBehind {
+  /** Bytes written since the last write-back start. */
+  #unflushed = 0
+  /** A write-back start is in flight. */
+  #flushing = false
+
+  /**
+   * Counts `len` bytes of a write about to be submitted to a file with `route` and, every
+   * `WRITE_BEHIND_BYTES` on a file that is written behind, starts the write-back of the file's
+   * dirty pages (the writes already done) through `submit`; one start in flight at a time. Its
+   * result is not waited for: a failure to start only leaves the pages to the kernel's flusher.
+   */
+  wrote(route: Route | undefined, len: number, submit: StartWriteback): void {
+    if (!writesBehind(route)) return
+    this.#unflushed += len
+    if (this.#unflushed < WRITE_BEHIND_BYTES || this.#flushing) return
+    this.#unflushed = 0
+    this.#flushing = true
+    submit(
+      (b, kind, file, token) => b.startWriteback(kind, file, 0, 0, token),
+      () => {
+        this.#flushing = false
+      }
+    )
+  }
 }
