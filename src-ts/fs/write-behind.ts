@@ -33,7 +33,7 @@ export function _forceWriteBehind(on: boolean | undefined): void {
  * write-back, nor procfs or FUSE), not `O_DIRECT` (which bypasses the page cache).
  */
 export function writesBehind(route: Route | undefined): boolean {
-  return enabled && route !== undefined && route.regular && !route.oDirect && route.kind === RING
+  return enabled && route?.regular === true && !route.oDirect && route.kind === RING
 }
 
 /** Submits one write-back start (`startWriteback` of the whole file) and calls `done` when it is over. */
