@@ -212,10 +212,10 @@ export class FileIo {
   ): Promise<number> {
     const file = this.#open()
     if (file === undefined) return Promise.reject(ebadf('write'))
-    const pool = poolSlotOf(buf)
-    if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
     const route = this.routeOf(file)
     this.wrote(route, len)
+    const pool = poolSlotOf(buf)
+    if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
     if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
       const p = this.#queued(true, buf, off, len, pos, undefined)
       if (p !== undefined) return p

@@ -1,6 +1,6 @@
 /**
- * Write-behind: after every `WRITE_BEHIND_BYTES` of buffered writes through one FileHandle, the
- * write-back of the file's dirty pages is started (`sync_file_range(SYNC_FILE_RANGE_WRITE)`,
+ * Write-behind: after every `WRITE_BEHIND_BYTES` of buffered writes through one FileHandle (or,
+ * in the callback API, one descriptor), the write-back of the file's dirty pages is started (`sync_file_range(SYNC_FILE_RANGE_WRITE)`,
  * which queues the disk writes and does not wait for them). Without it the kernel keeps the
  * pages dirty until its flusher wakes (30 s, or 10 % of memory dirty), so an `fsync` after a
  * large file is written waits for the whole file to reach the disk; with it the disk works while
