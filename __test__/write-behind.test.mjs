@@ -1,6 +1,7 @@
-// Write-behind (src-ts/fs/write-behind.ts): every 8 MiB of buffered writes through a FileHandle on
-// a disk-backed file system starts the write-back of the file (one sync_file_range op), and the
-// bytes are the same as without it. Not on tmpfs, FIFOs or O_DIRECT files, nor when turned off.
+// Write-behind (src-ts/fs/write-behind.ts): past 32 MiB, every 8 MiB of buffered writes through a
+// FileHandle on a disk-backed file system starts the write-back of the file (one sync_file_range
+// op), and the bytes are the same as without it. Not below 32 MiB, not on tmpfs, FIFOs or
+// O_DIRECT files, nor when turned off.
 import test from 'ava'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -11,7 +12,7 @@ import { stats } from '../dist/index.js'
 import * as bfs from '../dist/fs/index.js'
 import * as bcb from '../dist/fs/callback.js'
 import { learnRoute } from '../dist/fs/route.js'
-import { _forceWriteBehind, WRITE_BEHIND_BYTES, writesBehind } from '../dist/fs/write-behind.js'
+import { _forceWriteBehind, WRITE_BEHIND_AFTER, WRITE_BEHIND_BYTES, writesBehind } from '../dist/fs/write-behind.js'
 
 const TMPFS_MAGIC = 0x01021994
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -23,20 +24,20 @@ const dir = fs.mkdtempSync(path.join(base, 'boros-wbehind-'))
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 const BLOCK = 128 * 1024
-const TOTAL = 3 * WRITE_BEHIND_BYTES
+const TOTAL = WRITE_BEHIND_AFTER + 2 * WRITE_BEHIND_BYTES
 
-/** TOTAL bytes in awaited BLOCK writes; the ring ops beyond one per write (the write-back starts). */
-async function writeOut(file, on) {
+/** `total` bytes in awaited BLOCK writes; the ring ops beyond one per write (the write-back starts). */
+async function writeOut(file, on, total = TOTAL) {
   const pattern = Buffer.alloc(BLOCK)
   const fh = await bfs.open(file, 'w')
   _forceWriteBehind(on)
   try {
     const before = stats().opsSubmitted
-    for (let at = 0; at < TOTAL; at += BLOCK) {
+    for (let at = 0; at < total; at += BLOCK) {
       pattern.fill(at / BLOCK)
       same((await fh.write(pattern, 0, BLOCK, at)).bytesWritten, BLOCK)
     }
-    return stats().opsSubmitted - before - TOTAL / BLOCK
+    return stats().opsSubmitted - before - total / BLOCK
   } finally {
     _forceWriteBehind(undefined)
     await fh.close()
@@ -45,23 +46,33 @@ async function writeOut(file, on) {
 function same(a, b) {
   if (a !== b) throw new Error(`${a} !== ${b}`)
 }
-function expected() {
-  const out = Buffer.alloc(TOTAL)
-  for (let at = 0; at < TOTAL; at += BLOCK) out.fill(at / BLOCK, at, at + BLOCK)
+function expected(total = TOTAL) {
+  const out = Buffer.alloc(total)
+  for (let at = 0; at < total; at += BLOCK) out.fill(at / BLOCK, at, at + BLOCK)
   return out
 }
 
 // Decided at load time: where no directory is disk-backed these say skipped, not passed.
 const diskTest = diskBacked ? test.serial : test.serial.skip
-diskTest('24 MiB of 128 KiB writes start the write-back every 8 MiB; the file is the same', async (t) => {
-  const file = path.join(dir, 'on')
-  const starts = await writeOut(file, true)
-  // At 8, 16 and 24 MiB; one fewer when a start was still in flight at the next mark.
-  t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
-  t.true(fs.readFileSync(file).equals(expected()))
+diskTest(
+  '48 MiB of 128 KiB writes start the write-back at 32 MiB, then every 8 MiB; the file is the same',
+  async (t) => {
+    const file = path.join(dir, 'on')
+    const starts = await writeOut(file, true)
+    // At 32, 40 and 48 MiB; one fewer when a start was still in flight at the next mark.
+    t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
+    t.true(fs.readFileSync(file).equals(expected()))
+  }
+)
+
+diskTest('a file of less than 32 MiB is left to the kernel: no write-back start', async (t) => {
+  const file = path.join(dir, 'small')
+  const total = WRITE_BEHIND_AFTER - BLOCK
+  t.is(await writeOut(file, true, total), 0)
+  t.true(fs.readFileSync(file).equals(expected(total)))
 })
 
-diskTest('the callback API: fs.write on a descriptor starts the write-back every 8 MiB too', async (t) => {
+diskTest('the callback API: fs.write on a descriptor starts the write-back past 32 MiB too', async (t) => {
   const file = path.join(dir, 'cb')
   const fd = fs.openSync(file, 'w')
   const pattern = Buffer.alloc(BLOCK)

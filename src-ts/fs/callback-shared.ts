@@ -99,10 +99,10 @@ export function forget(fd: number): void {
  * write-back start is not waited for; if the number is closed and reused before it runs, it
  * starts the write-back of another file, which only moves that file's disk writes earlier.
  */
-export function wroteTo(fd: number, route: Route | undefined, len: number): void {
+export function wroteTo(fd: number, route: Route | undefined, len: number, pos: number): void {
   if (route === undefined) return
   behinds[fd] ??= new WriteBehind()
-  behinds[fd].wrote(route, len, (start, done) => {
+  behinds[fd].wrote(route, len, pos, (start, done) => {
     const token = takeToken(done)
     try {
       start(ring(), FILE_KIND_FD, fd, token)

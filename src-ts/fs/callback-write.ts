@@ -36,7 +36,7 @@ function ringWrite(
 ): boolean {
   const route = routeOf(fd)
   if (route?.oDirect) return false
-  wroteTo(fd, route, len)
+  wroteTo(fd, route, len, pos)
   const waiter = (r: number): void => {
     if (r < 0) cb(systemError(r, 'write'), 0, data)
     else cb(null, r, data)
@@ -124,7 +124,8 @@ export function writev(fd: number, buffers: readonly NodeJS.ArrayBufferView[], .
       wroteTo(
         fd,
         route,
-        list.reduce((sum, b) => sum + b.byteLength, 0)
+        list.reduce((sum, b) => sum + b.byteLength, 0),
+        pos
       )
       native(
         (b, t) => b.writev(FILE_KIND_FD, fd, list as NodeJS.ArrayBufferView[], pos, t),

@@ -213,7 +213,7 @@ export class FileIo {
     const file = this.#open()
     if (file === undefined) return Promise.reject(ebadf('write'))
     const route = this.routeOf(file)
-    this.wrote(route, len)
+    this.wrote(route, len, pos)
     const pool = poolSlotOf(buf)
     if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
     if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
@@ -236,8 +236,8 @@ export class FileIo {
   }
 
   /** Counts a write about to be submitted for the handle's write-behind (see write-behind.ts). */
-  wrote(route: Route | undefined, len: number): void {
-    this.#behind.wrote(route, len, this.#startWriteback)
+  wrote(route: Route | undefined, len: number, pos: number): void {
+    this.#behind.wrote(route, len, pos, this.#startWriteback)
   }
 
   /** A write-back start: an op of the handle (`close()` waits for it), its result ignored. */
