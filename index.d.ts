@@ -460,6 +460,13 @@ export interface SocketAddress {
  */
 export declare function socketType(fd: number): number
 
+/**
+ * Queues `sync_file_range(file, offset, len, SYNC_FILE_RANGE_WRITE)` (Linux 5.2): starts the
+ * write-back of the range's dirty pages and does not wait for it (`len` 0: to the end of the
+ * file). The write-behind of large buffered writes (src-ts/fs/write-behind.ts).
+ */
+export declare function startWriteback(fileKind: number, file: number, offset: number, len: number, token: number): number
+
 /** Counters of this thread's ring. */
 export declare function stats(): RingStats
 

@@ -68,6 +68,13 @@ const CONTENDERS = {
     api: 'boros',
     env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'pool' }
   },
+  // The default route without the write-behind of src-ts/fs/write-behind.ts (seqwrite only).
+  'boros-nowb': {
+    label: 'boros, no write-behind',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_BEHIND: '0' }
+  },
   // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
   'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },
   fsp: { label: 'fs/promises', kind: 'promise', api: 'node', env: { UV_USE_IO_URING: '0' } },

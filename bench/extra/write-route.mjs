@@ -10,7 +10,8 @@
 //
 //   node bench/extra/write-route.mjs [--batches N] [--mib M] [--sizes 4,64,128,512,1024] [--dir PATH]...
 //
-// Variants: node:fs/promises, boros with the route writeRoute() picks, boros forced to the ring,
+// Variants: node:fs/promises, boros with the route writeRoute() picks (with and without the
+// write-behind of src-ts/fs/write-behind.ts), boros forced to the ring,
 // to the ring with IOSQE_ASYNC, to libuv's threadpool; and fs.writeSync as the floor. `--dir` may be repeated (ext4 and /dev/shm,
 // say). Not a timed test: figures for docs/files-internals.md ("Writes: the route"). Exits
 // non-zero when a variant could not run.
@@ -37,9 +38,11 @@ if (dirs.length === 0) dirs.push(path.join(REPO, '.bench-data'))
 
 let boros
 let route
+let behind
 try {
   boros = await import(path.join(REPO, 'dist/fs/index.js'))
   route = await import(path.join(REPO, 'dist/fs/route.js'))
+  behind = await import(path.join(REPO, 'dist/fs/write-behind.js'))
 } catch (e) {
   console.error(`boros is not built (${e.message}): npm run build`)
   process.exit(1)
@@ -48,6 +51,7 @@ try {
 const VARIANTS = [
   ['node:fs/promises', fsp, undefined],
   ['boros (default)', boros, undefined],
+  ['boros, no write-behind', boros, undefined, false],
   ['boros ring', boros, 'ring'],
   ['boros ring+ASYNC', boros, 'async'],
   ['boros threadpool', boros, 'pool'],
@@ -100,12 +104,14 @@ for (const dir of dirs) {
       if (b % 2 === 1) order.reverse()
       for (const i of order) {
         // The laid-out file (or with --new-file a new one per batch), opened outside the timing.
-        const [, mod, forced] = VARIANTS[i]
+        const [, mod, forced, writeBehind] = VARIANTS[i]
         const file = path.join(dir, `write-route-${process.pid}.bin`)
         if (!newFile && b === -1 && i === order[0]) layOut(file, mib * 1024 * 1024)
         const fh = mod === 'sync' ? syncHandle(file) : await mod.open(file, newFile ? 'w' : 'r+')
         route._forceWriteRoute(forced)
+        behind._forceWriteBehind(writeBehind)
         const us = await batch(fh, buf, size, mib * 1024 * 1024)
+        behind._forceWriteBehind(undefined)
         route._forceWriteRoute(undefined)
         await fh.close()
         if (newFile) fs.rmSync(file)

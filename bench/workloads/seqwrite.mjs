@@ -45,6 +45,7 @@ export default {
     'boros-wring',
     'boros-wasync',
     'boros-wpool',
+    'boros-nowb',
     'fsp',
     'cb',
     'sync',

@@ -10,7 +10,9 @@ import { dropToken, ring, takeToken, usesRing } from '../binding.js'
 import type { NativeBinding } from '../binding.js'
 import { systemError } from '../errors.js'
 import { fdRef, type Fd } from '../file-ref.js'
+import { FILE_KIND_FD } from '../wire.js'
 import { learnRoute, type Route } from './route.js'
+import { WriteBehind } from './write-behind.js'
 import { isMainThread } from 'node:worker_threads'
 
 /**
@@ -56,6 +58,7 @@ export function positionOf(position: unknown, length: number): number {
 // Per descriptor: its FileRef (one object per number, not per op) and its read route.
 const refs: Array<Fd | undefined> = []
 const routes: Array<Route | undefined> = []
+const behinds: Array<WriteBehind | undefined> = []
 
 export function refOf(fd: number): Fd {
   let r = refs[fd]
@@ -88,6 +91,26 @@ export function routeOf(fd: number): Route | undefined {
 
 export function forget(fd: number): void {
   routes[fd] = undefined
+  behinds[fd] = undefined
+}
+
+/**
+ * Counts a write about to be submitted on `fd` for its write-behind (see write-behind.ts). A
+ * write-back start is not waited for; if the number is closed and reused before it runs, it
+ * starts the write-back of another file, which only moves that file's disk writes earlier.
+ */
+export function wroteTo(fd: number, route: Route | undefined, len: number, pos: number): void {
+  if (route === undefined) return
+  behinds[fd] ??= new WriteBehind()
+  behinds[fd].wrote(route, len, pos, (start, done) => {
+    const token = takeToken(done)
+    try {
+      start(ring(), FILE_KIND_FD, fd, token)
+    } catch {
+      dropToken(token)
+      done()
+    }
+  })
 }
 
 /** Calls `cb` in a later turn, as Node's callbacks for results known at once. */

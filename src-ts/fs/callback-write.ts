@@ -20,7 +20,8 @@ import {
   ringUp,
   routeOf,
   vectorCall,
-  vectorOnRing
+  vectorOnRing,
+  wroteTo
 } from './callback-shared.js'
 
 /** One write on the ring; `cb(err, written, data)` as Node calls it (`data`: the caller's). */
@@ -35,6 +36,7 @@ function ringWrite(
 ): boolean {
   const route = routeOf(fd)
   if (route?.oDirect) return false
+  wroteTo(fd, route, len, pos)
   const waiter = (r: number): void => {
     if (r < 0) cb(systemError(r, 'write'), 0, data)
     else cb(null, r, data)
@@ -116,8 +118,15 @@ export function writev(fd: number, buffers: readonly NodeJS.ArrayBufferView[], .
     buffers.every((b) => ArrayBuffer.isView(b))
   ) {
     const pos = typeof position === 'number' ? positionOf(position, 0) : -1
-    if (pos >= -1 && routeOf(fd)?.oDirect !== true) {
+    const route = routeOf(fd)
+    if (pos >= -1 && route?.oDirect !== true) {
       const list = buffers.slice()
+      wroteTo(
+        fd,
+        route,
+        list.reduce((sum, b) => sum + b.byteLength, 0),
+        pos
+      )
       native(
         (b, t) => b.writev(FILE_KIND_FD, fd, list as NodeJS.ArrayBufferView[], pos, t),
         (r) => (r < 0 ? cb(systemError(r, 'write'), 0, buffers) : cb(null, r, buffers)),

@@ -29,6 +29,7 @@ import {
   type Route
 } from './route.js'
 import { hasOp } from './routes.js'
+import { WriteBehind } from './write-behind.js'
 
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
@@ -49,6 +50,8 @@ export class FileIo {
   #drained: (() => void) | undefined
   /** Where a descriptor's reads go (learned on the first read, see route.ts). */
   #route: Route | undefined
+  /** The handle's write-behind (see write-behind.ts). */
+  readonly #behind = new WriteBehind()
 
   constructor(open: () => FileRef | undefined) {
     this.#open = open
@@ -210,9 +213,10 @@ export class FileIo {
   ): Promise<number> {
     const file = this.#open()
     if (file === undefined) return Promise.reject(ebadf('write'))
+    const route = this.routeOf(file)
+    this.wrote(route, len, pos)
     const pool = poolSlotOf(buf)
     if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
-    const route = this.routeOf(file)
     if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
       const p = this.#queued(true, buf, off, len, pos, undefined)
       if (p !== undefined) return p
@@ -230,6 +234,16 @@ export class FileIo {
     const punt = how === WRITE_PUNT
     const p = this.op('write', (b, k, f, t) => b.write(k, f, buf, off, len, pos, t, punt), id, signal)
     return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
+  }
+
+  /** Counts a write about to be submitted for the handle's write-behind (see write-behind.ts). */
+  wrote(route: Route | undefined, len: number, pos: number): void {
+    this.#behind.wrote(route, len, pos, this.#startWriteback)
+  }
+
+  /** A write-back start: an op of the handle (`close()` waits for it), its result ignored. */
+  readonly #startWriteback = (start: FileStart, done: () => void): void => {
+    this.op('sync_file_range', start, none).then(done, done)
   }
 
   /**

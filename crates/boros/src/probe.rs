@@ -35,6 +35,7 @@ pub const OPS: &[OpInfo] = &[
     op("write_fixed", opcode::WriteFixed::CODE, 5, 1),
     op("poll_add", opcode::PollAdd::CODE, 5, 1),
     op("poll_remove", opcode::PollRemove::CODE, 5, 1),
+    op("sync_file_range", opcode::SyncFileRange::CODE, 5, 2),
     op("sendmsg", opcode::SendMsg::CODE, 5, 3),
     op("recvmsg", opcode::RecvMsg::CODE, 5, 3),
     op("timeout", opcode::Timeout::CODE, 5, 4),

@@ -329,3 +329,50 @@ fn writev_in_order_at_offset_and_current_position() {
         -libc::EBADF
     );
 }
+
+#[test]
+fn sync_file_range_starts_write_back() {
+    let dir = TempDir::new("sfr");
+    let path = dir.join("f");
+    std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let fd = file.as_raw_fd();
+    let mut d = Driver::new().unwrap();
+    let write = libc::SYNC_FILE_RANGE_WRITE;
+    // Start only, then start and wait, on a range and to the end of the file (len 0).
+    assert_eq!(
+        run(&mut d, Box::new(op::SyncFileRange::new(fd, 0, 4096, write))),
+        0
+    );
+    let and_wait = write | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    assert_eq!(
+        run(
+            &mut d,
+            Box::new(op::SyncFileRange::new(fd, 4096, 0, and_wait))
+        ),
+        0
+    );
+    // The kernel checks what it is given: unknown flags, and a pipe, which has no pages.
+    assert_eq!(
+        run(&mut d, Box::new(op::SyncFileRange::new(fd, 0, 0, 0x80))),
+        -libc::EINVAL
+    );
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a writable array of two descriptors, as pipe(2) requires.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let r = run(
+        &mut d,
+        Box::new(op::SyncFileRange::new(fds[1], 0, 0, write)),
+    );
+    // SAFETY: both descriptors were just created by pipe(2) and are closed once.
+    unsafe {
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+    assert_eq!(r, -libc::ESPIPE);
+    assert_eq!(std::fs::read(&path).unwrap(), vec![7u8; 1 << 20]);
+}

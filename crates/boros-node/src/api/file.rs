@@ -197,6 +197,23 @@ pub fn fadvise(
     runtime::with(|rt| rt.queue(Plain::new(op, token)))
 }
 
+/// Queues `sync_file_range(file, offset, len, SYNC_FILE_RANGE_WRITE)` (Linux 5.2): starts the
+/// write-back of the range's dirty pages and does not wait for it (`len` 0: to the end of the
+/// file). The write-behind of large buffered writes (src-ts/fs/write-behind.ts).
+#[napi]
+pub fn start_writeback(
+    file_kind: u32,
+    file: u32,
+    offset: i64,
+    len: u32,
+    token: u32,
+) -> Result<f64> {
+    let file = args::file(file_kind, file)?;
+    let offset = non_negative(offset, "offset")?;
+    let op = op::SyncFileRange::new(file, offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+}
+
 /// Queues `statx` of `path`, or of the descriptor `fd` when `path` is null (a registered-file
 /// slot has no statx: install a descriptor for it first, see `installFd`), and writes the result
 /// into `out`, a stat record (`wire::STAT_FIELD_NAMES`).

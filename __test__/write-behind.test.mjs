@@ -1,0 +1,128 @@
+// Write-behind (src-ts/fs/write-behind.ts): past 32 MiB, every 8 MiB of buffered writes through a
+// FileHandle on a disk-backed file system starts the write-back of the file (one sync_file_range
+// op), and the bytes are the same as without it. Not below 32 MiB, not on tmpfs, FIFOs or
+// O_DIRECT files, nor when turned off.
+import test from 'ava'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { stats } from '../dist/index.js'
+import * as bfs from '../dist/fs/index.js'
+import * as bcb from '../dist/fs/callback.js'
+import { learnRoute } from '../dist/fs/route.js'
+import { _forceWriteBehind, WRITE_BEHIND_AFTER, WRITE_BEHIND_BYTES, writesBehind } from '../dist/fs/write-behind.js'
+
+const TMPFS_MAGIC = 0x01021994
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
+// A disk-backed directory: the temp directory unless it is tmpfs, then the repo's own (ext4 here).
+const base = fs.statfsSync(os.tmpdir()).type === TMPFS_MAGIC ? path.join(root, '.bench-data') : os.tmpdir()
+fs.mkdirSync(base, { recursive: true })
+const diskBacked = fs.statfsSync(base).type !== TMPFS_MAGIC
+const dir = fs.mkdtempSync(path.join(base, 'boros-wbehind-'))
+test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+const BLOCK = 128 * 1024
+const TOTAL = WRITE_BEHIND_AFTER + 2 * WRITE_BEHIND_BYTES
+
+/** `total` bytes in awaited BLOCK writes; the ring ops beyond one per write (the write-back starts). */
+async function writeOut(file, on, total = TOTAL) {
+  const pattern = Buffer.alloc(BLOCK)
+  const fh = await bfs.open(file, 'w')
+  _forceWriteBehind(on)
+  try {
+    const before = stats().opsSubmitted
+    for (let at = 0; at < total; at += BLOCK) {
+      pattern.fill(at / BLOCK)
+      same((await fh.write(pattern, 0, BLOCK, at)).bytesWritten, BLOCK)
+    }
+    return stats().opsSubmitted - before - total / BLOCK
+  } finally {
+    _forceWriteBehind(undefined)
+    await fh.close()
+  }
+}
+function same(a, b) {
+  if (a !== b) throw new Error(`${a} !== ${b}`)
+}
+function expected(total = TOTAL) {
+  const out = Buffer.alloc(total)
+  for (let at = 0; at < total; at += BLOCK) out.fill(at / BLOCK, at, at + BLOCK)
+  return out
+}
+
+// Decided at load time: where no directory is disk-backed these say skipped, not passed.
+const diskTest = diskBacked ? test.serial : test.serial.skip
+diskTest(
+  '48 MiB of 128 KiB writes start the write-back at 32 MiB, then every 8 MiB; the file is the same',
+  async (t) => {
+    const file = path.join(dir, 'on')
+    const starts = await writeOut(file, true)
+    // At 32, 40 and 48 MiB; one fewer when a start was still in flight at the next mark.
+    t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
+    t.true(fs.readFileSync(file).equals(expected()))
+  }
+)
+
+diskTest('a file of less than 32 MiB is left to the kernel: no write-back start', async (t) => {
+  const file = path.join(dir, 'small')
+  const total = WRITE_BEHIND_AFTER - BLOCK
+  t.is(await writeOut(file, true, total), 0)
+  t.true(fs.readFileSync(file).equals(expected(total)))
+})
+
+diskTest('the callback API: fs.write on a descriptor starts the write-back past 32 MiB too', async (t) => {
+  const file = path.join(dir, 'cb')
+  const fd = fs.openSync(file, 'w')
+  const pattern = Buffer.alloc(BLOCK)
+  const before = stats().opsSubmitted
+  try {
+    for (let at = 0; at < TOTAL; at += BLOCK) {
+      pattern.fill(at / BLOCK)
+      const n = await new Promise((resolve, reject) =>
+        bcb.write(fd, pattern, 0, BLOCK, at, (err, written) => (err ? reject(err) : resolve(written)))
+      )
+      same(n, BLOCK)
+    }
+    const starts = stats().opsSubmitted - before - TOTAL / BLOCK
+    t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
+  } finally {
+    await new Promise((resolve) => bcb.close(fd, resolve))
+  }
+  t.true(fs.readFileSync(file).equals(expected()))
+})
+
+diskTest('turned off (BOROS_WRITE_BEHIND=0): no write-back start, the same file', async (t) => {
+  const file = path.join(dir, 'off')
+  t.is(await writeOut(file, false), 0)
+  t.true(fs.readFileSync(file).equals(expected()))
+})
+
+const shmTmpfs = fs.existsSync('/dev/shm') && fs.statfsSync('/dev/shm').type === TMPFS_MAGIC
+;(shmTmpfs ? test.serial : test.serial.skip)('tmpfs (/dev/shm): no write-back start', async (t) => {
+  const file = fs.mkdtempSync('/dev/shm/boros-wbehind-') + '/f'
+  try {
+    t.is(await writeOut(file, true), 0)
+    t.true(fs.readFileSync(file).equals(expected()))
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true })
+  }
+})
+
+test('which descriptors are written behind: a regular file on disk, not a FIFO, /dev/null or O_DIRECT', (t) => {
+  const fifo = path.join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  const fds = {
+    file: fs.openSync(path.join(dir, 'f'), 'w'),
+    fifo: fs.openSync(fifo, 'r+'),
+    devnull: fs.openSync('/dev/null', 'w'),
+    direct: fs.openSync(path.join(dir, 'd'), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DIRECT)
+  }
+  try {
+    const behind = Object.fromEntries(Object.entries(fds).map(([k, fd]) => [k, writesBehind(learnRoute(fd))]))
+    t.deepEqual(behind, { file: diskBacked, fifo: false, devnull: false, direct: false })
+  } finally {
+    for (const fd of Object.values(fds)) fs.closeSync(fd)
+  }
+})
