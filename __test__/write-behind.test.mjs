@@ -1,7 +1,10 @@
 // Write-behind (src-ts/fs/write-behind.ts): past 32 MiB, every 8 MiB of buffered writes through a
 // FileHandle on a disk-backed file system starts the write-back of the file (one sync_file_range
-// op), and the bytes are the same as without it. Not below 32 MiB, not on tmpfs, FIFOs or
-// O_DIRECT files, nor when turned off.
+// op), and the bytes are the same as without it. By default only for a file that will be synced
+// (writeFile with flush: true, a handle or descriptor synced once); every large file with
+// BOROS_WRITE_BEHIND=1 (forced `true` here); not below 32 MiB, not on tmpfs, FIFOs or O_DIRECT
+// files, nor when turned off.
+// These tests assume BOROS_WRITE_BEHIND is not set in the environment (the default mode).
 import test from 'ava'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -26,12 +29,17 @@ test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }))
 const BLOCK = 128 * 1024
 const TOTAL = WRITE_BEHIND_AFTER + 2 * WRITE_BEHIND_BYTES
 
-/** `total` bytes in awaited BLOCK writes; the ring ops beyond one per write (the write-back starts). */
-async function writeOut(file, on, total = TOTAL) {
+/**
+ * `total` bytes in awaited BLOCK writes; the ring ops beyond one per write (the write-back
+ * starts). `on`: true (always), false (off), undefined (the default mode); `syncFirst`: the
+ * handle is synced once before the writes (its fsync not counted).
+ */
+async function writeOut(file, on, total = TOTAL, syncFirst = false) {
   const pattern = Buffer.alloc(BLOCK)
   const fh = await bfs.open(file, 'w')
   _forceWriteBehind(on)
   try {
+    if (syncFirst) await fh.sync()
     const before = stats().opsSubmitted
     for (let at = 0; at < total; at += BLOCK) {
       pattern.fill(at / BLOCK)
@@ -72,10 +80,38 @@ diskTest('a file of less than 32 MiB is left to the kernel: no write-back start'
   t.true(fs.readFileSync(file).equals(expected(total)))
 })
 
-diskTest('the callback API: fs.write on a descriptor starts the write-back past 32 MiB too', async (t) => {
+diskTest('default mode: a large file nothing syncs is left to the kernel, as with node:fs', async (t) => {
+  const file = path.join(dir, 'unsynced')
+  t.is(await writeOut(file, undefined), 0)
+  t.true(fs.readFileSync(file).equals(expected()))
+})
+
+diskTest('default mode: a handle synced once is written behind from then on', async (t) => {
+  const file = path.join(dir, 'synced')
+  const starts = await writeOut(file, undefined, TOTAL, true)
+  t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
+  t.true(fs.readFileSync(file).equals(expected()))
+})
+
+diskTest('default mode: writeFile with flush: true is written behind, without flush it is not', async (t) => {
+  const data = expected()
+  const ops = async (name, flush) => {
+    const before = stats().opsSubmitted
+    await bfs.writeFile(path.join(dir, name), data, { flush })
+    t.true(fs.readFileSync(path.join(dir, name)).equals(data))
+    return stats().opsSubmitted - before
+  }
+  const plain = await ops('wf-plain', false)
+  const flushed = await ops('wf-flush', true)
+  // The flushed one has its fsync and at least two write-back starts more (the writes are the same).
+  t.true(flushed - plain >= 3, `${flushed} ops with flush vs ${plain} without`)
+})
+
+diskTest('the callback API: fs.write on a descriptor synced once starts the write-back past 32 MiB too', async (t) => {
   const file = path.join(dir, 'cb')
   const fd = fs.openSync(file, 'w')
   const pattern = Buffer.alloc(BLOCK)
+  await new Promise((resolve, reject) => bcb.fsync(fd, (err) => (err ? reject(err) : resolve())))
   const before = stats().opsSubmitted
   try {
     for (let at = 0; at < TOTAL; at += BLOCK) {

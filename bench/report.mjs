@@ -204,7 +204,7 @@ const COLORS = {
   'boros-wring': '#ff922b',
   'boros-wasync': '#fab005',
   'boros-wpool': '#a61e4d',
-  'boros-nowb': '#5f3dc4',
+  'boros-wb': '#5f3dc4',
   fsp: '#495057',
   cb: '#1c7ed6',
   sync: '#868e96',

@@ -68,12 +68,13 @@ const CONTENDERS = {
     api: 'boros',
     env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'pool' }
   },
-  // The default route without the write-behind of src-ts/fs/write-behind.ts (seqwrite only).
-  'boros-nowb': {
-    label: 'boros, no write-behind',
+  // The default route with the write-behind of src-ts/fs/write-behind.ts for every large file,
+  // not only those that will be synced (seqwrite only; its one fsync comes after the writes).
+  'boros-wb': {
+    label: 'boros, write-behind always',
     kind: 'promise',
     api: 'boros',
-    env: { UV_USE_IO_URING: '0', BOROS_WRITE_BEHIND: '0' }
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_BEHIND: '1' }
   },
   // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
   'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },

@@ -11,7 +11,6 @@ import { invalidArgType, outOfRange, systemError } from './errors.js'
 import { CHUNK_MAX_BUFFER_SIZE, CHUNK_MAX_BUFFERS, EVENT_REARM, FILE_KIND_FD } from './wire.js'
 import { validateFd, validateInteger, validateSignal } from './validate.js'
 
-
 /** Options of {@link readChunks}. */
 export interface ReadChunksOptions {
   /** Stops the iteration: the pending read is cancelled in the kernel and the iterator rejects with `AbortError`. */

@@ -10,8 +10,8 @@
 //
 //   node bench/extra/write-route.mjs [--batches N] [--mib M] [--sizes 4,64,128,512,1024] [--dir PATH]...
 //
-// Variants: node:fs/promises, boros with the route writeRoute() picks (with and without the
-// write-behind of src-ts/fs/write-behind.ts), boros forced to the ring,
+// Variants: node:fs/promises, boros with the route writeRoute() picks (as it comes, and with the
+// write-behind of src-ts/fs/write-behind.ts forced on), boros forced to the ring,
 // to the ring with IOSQE_ASYNC, to libuv's threadpool; and fs.writeSync as the floor. `--dir` may be repeated (ext4 and /dev/shm,
 // say). Not a timed test: figures for docs/files-internals.md ("Writes: the route"). Exits
 // non-zero when a variant could not run.
@@ -51,7 +51,7 @@ try {
 const VARIANTS = [
   ['node:fs/promises', fsp, undefined],
   ['boros (default)', boros, undefined],
-  ['boros, no write-behind', boros, undefined, false],
+  ['boros, write-behind always', boros, undefined, true],
   ['boros ring', boros, 'ring'],
   ['boros ring+ASYNC', boros, 'async'],
   ['boros threadpool', boros, 'pool'],

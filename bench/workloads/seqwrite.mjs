@@ -45,7 +45,7 @@ export default {
     'boros-wring',
     'boros-wasync',
     'boros-wpool',
-    'boros-nowb',
+    'boros-wb',
     'fsp',
     'cb',
     'sync',

@@ -94,6 +94,11 @@ export function forget(fd: number): void {
   behinds[fd] = undefined
 }
 
+/** `fd` was synced (`fs.fsync`/`fs.fdatasync`): its file is written behind from now on (write-behind.ts). */
+export function syncedFd(fd: number): void {
+  ;(behinds[fd] ??= new WriteBehind()).expectSync()
+}
+
 /**
  * Counts a write about to be submitted on `fd` for its write-behind (see write-behind.ts). A
  * write-back start is not waited for; if the number is closed and reused before it runs, it

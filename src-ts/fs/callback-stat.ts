@@ -12,7 +12,7 @@ import { nodeFs } from '../node-fs.js'
 import { FILE_KIND_FD, STAT_FIELDS } from '../wire.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
-import { type Callback, doneWaiter, isFd, isPath, native, ringUp } from './callback-shared.js'
+import { type Callback, doneWaiter, isFd, isPath, native, ringUp, syncedFd } from './callback-shared.js'
 
 /** Stat records waiting for reuse (toStats copies out of them). */
 const records: Float64Array[] = []
@@ -98,6 +98,7 @@ export function fstat(fd: number, options?: unknown, callback?: unknown): void {
 function syncCall(datasync: boolean, fd: number, cb: unknown, args: IArguments): void {
   if (ringUp() && args.length === 2 && isFd(fd) && typeof cb === 'function') {
     const name = datasync ? 'fdatasync' : 'fsync'
+    syncedFd(fd)
     native((b, t) => b.fsync(FILE_KIND_FD, fd, datasync, t), doneWaiter(cb as Callback, name), cb as Callback)
     return
   }

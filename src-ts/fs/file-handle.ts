@@ -192,12 +192,14 @@ export class FileHandle extends EventEmitter {
   /** `fsync(2)`. */
   sync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
+    this.#io.expectSync()
     return this.#io.op('fsync', (b, k, f, t) => b.fsync(k, f, false, t), none)
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
+    this.#io.expectSync()
     return this.#io.op('fdatasync', (b, k, f, t) => b.fsync(k, f, true, t), none)
   }
 
@@ -358,6 +360,11 @@ export class FileHandle extends EventEmitter {
   ): Promise<void> {
     if (this.#open() === undefined) return Promise.reject(ebadf('writeFile'))
     return writeAll(this, bytes, signal)
+  }
+
+  /** @internal An fsync of the file will follow its writes (`writeFile` with `flush: true`): write-behind.ts. */
+  _expectSync(): void {
+    this.#io.expectSync()
   }
 
   /** @internal Closed (not just closing): streams over the handle end. */

@@ -236,6 +236,11 @@ export class FileIo {
     return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
   }
 
+  /** The file will be synced (see write-behind.ts: such files are written behind by default). */
+  expectSync(): void {
+    this.#behind.expectSync()
+  }
+
   /** Counts a write about to be submitted for the handle's write-behind (see write-behind.ts). */
   wrote(route: Route | undefined, len: number, pos: number): void {
     this.#behind.wrote(route, len, pos, this.#startWriteback)

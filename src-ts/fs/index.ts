@@ -198,6 +198,8 @@ export async function writeFile(
   const oneTrip = WRITE_FILE_MODE_FIRST && !flush && bytes instanceof Uint8Array && bytes.byteLength <= 512 * 1024
   const flags = parseFlags(opts.flag || 'w', 'w', oneTrip ? 'options.flag' : 'flags')
   const fh = await open(p, flags, opts.mode)
+  // An fsync follows the writes: the file is written behind (write-behind.ts).
+  if (flush) fh._expectSync()
   try {
     // A file we opened without O_APPEND is written from position 0: several writes can be
     // in flight at their own positions.
@@ -267,7 +269,6 @@ async function statPath(
     }
   )
 }
-
 
 /** `stat(2)` through statx. `{ bigint: true }` is served by node:fs (Node's `BigIntStats`). */
 export function stat(path: PathLike, options?: StatOptions & { readonly bigint?: false }): Promise<Stats>

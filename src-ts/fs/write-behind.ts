@@ -7,6 +7,13 @@
  * large file is written waits for the whole file to reach the disk; with it the disk works while
  * the file is written and the `fsync` waits for the last window. Nothing a caller can observe
  * changes but timing: no durability is promised before `fsync`, as with node:fs.
+ *
+ * By default only a file that will be synced is written behind: one written by `writeFile` /
+ * `appendFile` with `flush: true`, or through a FileHandle (a descriptor of the callback API)
+ * that has been `sync()`ed / `datasync()`ed (`fsync`ed) once — a log or a database file. A large
+ * file that nothing syncs is left to the kernel as with node:fs, because starting its write-back
+ * early made such writes up to ~30 % slower here (docs/files-internals.md). `BOROS_WRITE_BEHIND=1`
+ * (or `always`) writes every large file behind; `0` (or `off`) none.
  * Measurements and trade-off: docs/files-internals.md, "Write-behind".
  * Not part of the public API.
  * @module
@@ -23,15 +30,26 @@ export const WRITE_BEHIND_AFTER = 32 * 1024 * 1024
 /** Bytes written to one file between two write-back starts after the first. */
 export const WRITE_BEHIND_BYTES = 8 * 1024 * 1024
 
-/** `BOROS_WRITE_BEHIND=0` (or `off`) turns write-behind off. */
-let enabled = !['0', 'off'].includes(process.env.BOROS_WRITE_BEHIND ?? '')
+/** Which files are written behind: none, those that will be synced (the default), or all. */
+export type WriteBehindMode = 'off' | 'synced' | 'always'
+
+/** The mode `BOROS_WRITE_BEHIND` asks for: `0`/`off`, `1`/`on`/`always`, else `synced`. */
+function modeOfEnv(): WriteBehindMode {
+  const v = process.env.BOROS_WRITE_BEHIND ?? ''
+  if (v === '0' || v === 'off') return 'off'
+  if (v === '1' || v === 'on' || v === 'always') return 'always'
+  return 'synced'
+}
+
+let mode: WriteBehindMode = modeOfEnv()
 
 /**
- * @internal Turns write-behind on or off in this thread from now on (`undefined`: the
- * environment's setting), for bench/extra/write-route.mjs, which interleaves the variants.
+ * @internal Sets the mode in this thread from now on (`true`: `always`, `false`: `off`,
+ * `undefined`: the environment's), for tests and bench/extra/write-route.mjs, which interleaves
+ * the variants.
  */
 export function _forceWriteBehind(on: boolean | undefined): void {
-  enabled = on ?? !['0', 'off'].includes(process.env.BOROS_WRITE_BEHIND ?? '')
+  mode = on === undefined ? modeOfEnv() : on ? 'always' : 'off'
 }
 
 /**
@@ -40,7 +58,7 @@ export function _forceWriteBehind(on: boolean | undefined): void {
  * write-back, nor procfs or FUSE), not `O_DIRECT` (which bypasses the page cache).
  */
 export function writesBehind(route: Route | undefined): boolean {
-  return enabled && route?.regular === true && !route.oDirect && route.kind === RING
+  return mode !== 'off' && route?.regular === true && !route.oDirect && route.kind === RING
 }
 
 /** Submits one write-back start (`startWriteback`) and calls `done` when it is over. */
@@ -59,6 +77,13 @@ export class WriteBehind {
   #started = false
   /** Where the last ranged write-back start ended. */
   #behind = 0
+  /** An fsync of the file is known to come (`flush: true`) or was made once. */
+  #synced = false
+
+  /** Marks the file as one that will be synced: in the default mode, it is written behind from now on. */
+  expectSync(): void {
+    this.#synced = true
+  }
 
   /**
    * Counts `len` bytes of a write at `pos` (-1: the current position) about to be submitted to a
@@ -71,7 +96,7 @@ export class WriteBehind {
    * pages to the kernel's flusher.
    */
   wrote(route: Route | undefined, len: number, pos: number, submit: StartWriteback): void {
-    if (!writesBehind(route)) return
+    if (!writesBehind(route) || (mode === 'synced' && !this.#synced)) return
     this.#unflushed += len
     if (this.#unflushed < (this.#started ? WRITE_BEHIND_BYTES : WRITE_BEHIND_AFTER) || this.#flushing) return
     let from = 0
