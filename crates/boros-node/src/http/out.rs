@@ -1,11 +1,13 @@
 //! A connection's unsent output beyond its byte buffer: pieces that leave before the bytes
 //! appended since (`Conn::out`). A piece is bytes the engine owns (a head, a sealed output
 //! buffer, a file's bytes read on the ring) or a large JS body lent by reference, which the
-//! kernel reads in place: no copy into the output (`LEND_MIN`). A send of several pieces is one
-//! `sendmsg`; a short send leaves the rest as pieces again, in order.
+//! kernel reads in place: no copy into the output (`LEND_MIN`), or a body `serve()` copied into
+//! engine memory when its `Response` was built (a held body, [`hold`]). A send of several pieces
+//! is one `sendmsg`; a short send leaves the rest as pieces again, in order.
 
 use crate::js::JsBuf;
 use boros::buf::IoBuf;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 
 /// Bodies (ArrayBufferViews) from this size on are sent from the caller's memory instead of
@@ -27,10 +29,50 @@ pub fn lend_min() -> usize {
 /// Pieces one `sendmsg` takes at most (the kernel's limit is `UIO_MAXIOV`, 1024).
 pub const MAX_IOV: usize = 64;
 
-/// A body JS gives: bytes to copy (valid during the call), or a large view to lend.
+/// Held bodies kept for reuse at most (each up to [`POOL_MAX_BYTES`]).
+const POOL_LEN: usize = 32;
+/// The largest held body whose memory is kept for reuse.
+const POOL_MAX_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// Memory of held bodies that went out, for the next ones: a steady stream of large
+    /// responses then allocates nothing (no malloc growing and trimming its heap per body).
+    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A copy of `bytes` in engine memory (from the pool when it has a large enough buffer).
+pub fn hold(bytes: &[u8]) -> Vec<u8> {
+    let mut v = POOL
+        .with(|p| {
+            let mut p = p.borrow_mut();
+            let i = p.iter().rposition(|v| v.capacity() >= bytes.len())?;
+            Some(p.swap_remove(i))
+        })
+        .unwrap_or_default();
+    v.clear();
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// Gives a held body's memory back to the pool (or frees it).
+pub fn give(v: Vec<u8>) {
+    if v.capacity() > POOL_MAX_BYTES {
+        return;
+    }
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_LEN {
+            p.push(v);
+        }
+    });
+}
+
+/// A body JS gives: bytes to copy (valid during the call), a large view to lend, or a held
+/// body (engine memory, see [`hold`]).
 pub enum Body<'a> {
     Bytes(&'a [u8]),
     Lent(JsBuf),
+    Held(Vec<u8>),
 }
 
 impl Body<'_> {
@@ -38,6 +80,7 @@ impl Body<'_> {
         match self {
             Body::Bytes(b) => b.len(),
             Body::Lent(b) => b.len(),
+            Body::Held(v) => v.len(),
         }
     }
 
@@ -45,6 +88,7 @@ impl Body<'_> {
     pub fn bytes(&self) -> &[u8] {
         match self {
             Body::Bytes(b) => b,
+            Body::Held(v) => v,
             Body::Lent(b) if b.len() == 0 => &[],
             // SAFETY: the referenced view's memory is valid for its length while `b` lives.
             Body::Lent(b) => unsafe { std::slice::from_raw_parts(b.stable_ptr(), b.len()) },
@@ -55,6 +99,8 @@ impl Body<'_> {
 /// Memory behind a piece.
 pub enum Mem {
     Own(Vec<u8>),
+    /// A held body: back to the pool once sent.
+    Held(Vec<u8>),
     /// A JS view, referenced until the piece is dropped (after the send's CQE).
     Js(JsBuf),
 }
@@ -73,6 +119,13 @@ impl Piece {
         }
     }
 
+    pub fn held(v: Vec<u8>) -> Self {
+        Self {
+            mem: Mem::Held(v),
+            off: 0,
+        }
+    }
+
     pub fn js(b: JsBuf) -> Self {
         Self {
             mem: Mem::Js(b),
@@ -82,7 +135,7 @@ impl Piece {
 
     fn total(&self) -> usize {
         match &self.mem {
-            Mem::Own(v) => v.len(),
+            Mem::Own(v) | Mem::Held(v) => v.len(),
             Mem::Js(b) => b.len(),
         }
     }
@@ -98,7 +151,7 @@ impl Piece {
 unsafe impl IoBuf for Piece {
     fn stable_ptr(&self) -> *const u8 {
         let base = match &self.mem {
-            Mem::Own(v) => v.as_ptr(),
+            Mem::Own(v) | Mem::Held(v) => v.as_ptr(),
             Mem::Js(b) => b.stable_ptr(),
         };
         // SAFETY: off <= the memory's length.
@@ -118,10 +171,12 @@ pub fn unsent(pieces: Vec<Piece>, mut sent: usize, queue: &mut VecDeque<Piece>) 
         let n = p.len();
         if sent >= n {
             sent -= n;
-            if let Mem::Own(v) = p.mem {
-                if spare.as_ref().is_none_or(|s| s.capacity() < v.capacity()) {
+            match p.mem {
+                Mem::Own(v) if spare.as_ref().is_none_or(|s| s.capacity() < v.capacity()) => {
                     spare = Some(v);
                 }
+                Mem::Held(v) => give(v),
+                _ => {}
             }
             continue;
         }
