@@ -129,6 +129,9 @@ export async function borosCreateServerFactory() {
 const JSON_1K = { items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b'] })) }
 
 /** The application every server runs: each route exercises one part of req/res. */
+/** What /lifecycle saw, by server port (the tests run concurrently). */
+const lifecycles = new Map()
+
 export function app(req, res) {
   const url = new URL(req.url, 'http://x')
   const p = url.pathname
@@ -189,6 +192,23 @@ export function app(req, res) {
   } else if (p === '/close') {
     res.setHeader('connection', 'close')
     res.end('bye')
+  } else if (p === '/late-read') {
+    // A body-less request read only after the handler returned: it still ends.
+    setTimeout(() => {
+      req.on('end', () => res.end('ended late'))
+      req.resume()
+    }, 5)
+  } else if (p === '/lifecycle') {
+    // The events of a body-less request and its response, in order (read by /lifecycle-log).
+    const lifecycle = []
+    lifecycles.set(req.socket.localPort, lifecycle)
+    req.on('end', () => lifecycle.push('req end'))
+    req.on('close', () => lifecycle.push('req close'))
+    res.on('finish', () => lifecycle.push('res finish'))
+    res.on('close', () => lifecycle.push(`res close (the socket let go of it: ${req.socket._httpMessage == null})`))
+    res.end('ok')
+  } else if (p === '/lifecycle-log') {
+    res.end(JSON.stringify(lifecycles.get(req.socket.localPort)))
   } else if (p === '/slow') {
     setTimeout(() => res.end('slow'), 50)
   } else if (p === '/big') {

@@ -173,6 +173,22 @@ export class IncomingMessage extends Readable {
     }
   }
 
+  /**
+   * @internal no body and nobody waiting for its events: nothing to consume when the response
+   * is done (node's `_dump` would run the stream to its 'end' and 'close' for no one).
+   */
+  static _untouched(req: IncomingMessage): boolean {
+    return (
+      !req._streaming &&
+      (req._body === null || req._body.length === 0) &&
+      req.listenerCount('end') === 0 &&
+      req.listenerCount('close') === 0 &&
+      req.listenerCount('data') === 0 &&
+      req.listenerCount('readable') === 0 &&
+      req.listenerCount('error') === 0
+    )
+  }
+
   /** @internal the connection closed before the body was complete. */
   static _abort(req: IncomingMessage): void {
     if (req.complete) return
