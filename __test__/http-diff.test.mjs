@@ -61,6 +61,8 @@ const cases = [
     async (p) => [await viaFetch(p, '/status/204'), await viaFetch(p, '/status/304'), await viaFetch(p, '/nope')]
   ],
   ['fetch GET /headers (arrays, numbers, writeHead with a status message)', (p) => viaFetch(p, '/headers')],
+  ['fetch GET /write-head-object (pairs as given, chunked, getHeader after)', (p) => viaFetch(p, '/write-head-object')],
+  ['fetch GET /write-head-invalid (what writeHead refuses)', (p) => viaFetch(p, '/write-head-invalid')],
   ['fetch GET /request (IncomingMessage fields)', (p) => viaFetch(p, '/request?q=1', { headers: { 'X-One': '1' } })],
   ['fetch GET /big (256 KiB)', (p) => viaFetch(p, '/big')],
   // ----- http.request, one keep-alive connection

@@ -192,6 +192,28 @@ export function app(req, res) {
   } else if (p === '/close') {
     res.setHeader('connection', 'close')
     res.end('bye')
+  } else if (p === '/write-head-object') {
+    // writeHead() with an object and nothing set before: the pairs as given, the table empty.
+    res.writeHead(200, { 'X-A': '1', 'X-N': 42, 'Set-Cookie': ['a=1', 'b=2'] })
+    res.end(JSON.stringify({ a: res.getHeader('x-a') ?? null, has: res.hasHeader('x-n'), names: res.getHeaderNames() }))
+  } else if (p === '/write-head-invalid') {
+    let code
+    try {
+      res.writeHead(200, { 'X-Ok': '1', 'Bad Name': 'x' })
+    } catch (err) {
+      code = err.code
+    }
+    try {
+      res.writeHead(201, { 'X-V': 'a\nb' })
+    } catch (err) {
+      code += ` ${err.code}`
+    }
+    try {
+      res.writeHead(202, { 'X-U': undefined })
+    } catch (err) {
+      code += ` ${err.code}`
+    }
+    res.end(`${code} ${res.headersSent}`)
   } else if (p === '/late-read') {
     // A body-less request read only after the handler returned: it still ends.
     setTimeout(() => {
