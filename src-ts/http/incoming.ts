@@ -44,6 +44,21 @@ const SINGLE = new Set([
   'user-agent'
 ])
 
+/** Header names as received -> lower-cased (a client sends the same few names every time). */
+const LOWER = new Map<string, string>()
+/** Names kept at most (what a client sends past that is lower-cased each time). */
+const LOWER_MAX = 256
+
+/** `name` lower-cased; the known ones from {@link LOWER} (an internalized key, no new string). */
+function lowerName(name: string): string {
+  let key = LOWER.get(name)
+  if (key === undefined) {
+    key = name.toLowerCase()
+    if (LOWER.size < LOWER_MAX) LOWER.set(name, key)
+  }
+  return key
+}
+
 /**
  * node:http's `headers` object from flat raw headers: names lower-cased; duplicates dropped
  * (the names above), `set-cookie` an array, `cookie` joined with '; ', others with ', '.
@@ -53,15 +68,7 @@ export function headersOf(raw: readonly string[]): Record<string, string | strin
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const value = raw[i + 1]!
-    let key = name
-    // Most names arrive lower-case (h2-era clients) or in a handful of spellings: lower once.
-    for (let j = 0; j < name.length; j++) {
-      const c = name.charCodeAt(j)
-      if (c >= 65 && c <= 90) {
-        key = name.toLowerCase()
-        break
-      }
-    }
+    const key = lowerName(name)
     const had = out[key]
     if (had === undefined) {
       out[key] = key === 'set-cookie' ? [value] : value

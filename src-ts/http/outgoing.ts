@@ -14,6 +14,8 @@
  * @module
  */
 import * as http from 'node:http'
+// Named: a namespace import of a builtin compiles to a getter per property read (CommonJS).
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import { Stream } from 'node:stream'
 import { codedError, invalidArgType } from '../errors.js'
 import type { ConnSocket } from './conn-socket.js'
@@ -76,8 +78,8 @@ function pairsOf(headers: http.OutgoingHttpHeaders): string[] {
     if (!Object.hasOwn(headers, k)) continue
     const v = headers[k]
     if (k === '') continue
-    http.validateHeaderName(k)
-    http.validateHeaderValue(k, v as string)
+    validateHeaderName(k)
+    validateHeaderValue(k, v as string)
     if (Array.isArray(v)) for (const x of v) out.push(k, String(x))
     else out.push(k, typeof v === 'string' ? v : String(v))
   }
@@ -173,8 +175,8 @@ export class ServerResponse extends Stream {
 
   setHeader(name: string, value: string | number | readonly string[]): this {
     if (this._header) throw headersSentError('set')
-    http.validateHeaderName(name)
-    http.validateHeaderValue(name, value as string)
+    validateHeaderName(name)
+    validateHeaderValue(name, value as string)
     this.#headers ??= Object.create(null) as Record<string, Header>
     this.#headers[name.toLowerCase()] = [name, value]
     return this
@@ -182,8 +184,8 @@ export class ServerResponse extends Stream {
 
   appendHeader(name: string, value: string | number | readonly string[]): this {
     if (this._header) throw headersSentError('append')
-    http.validateHeaderName(name)
-    http.validateHeaderValue(name, value as string)
+    validateHeaderName(name)
+    validateHeaderValue(name, value as string)
     const key = name.toLowerCase()
     this.#headers ??= Object.create(null) as Record<string, Header>
     const headers = this.#headers
@@ -241,7 +243,7 @@ export class ServerResponse extends Stream {
     } else {
       // As node's writeHead: the reason is fixed here (a second writeHead after a refused one
       // keeps the first's).
-      this.statusMessage ||= http.STATUS_CODES[code] ?? 'unknown'
+      this.statusMessage ||= STATUS_CODES[code] ?? 'unknown'
       if (reason !== undefined && reason !== null) headers = reason
     }
     if (Array.isArray(headers)) {
