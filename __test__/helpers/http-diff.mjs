@@ -221,13 +221,14 @@ export function app(req, res) {
       req.resume()
     }, 5)
   } else if (p === '/lifecycle') {
-    // The events of a body-less request and its response, in order (read by /lifecycle-log).
-    const lifecycle = []
+    // The events of a body-less request and of its response, each in order (read by
+    // /lifecycle-log; how the two interleave is tick detail that differs between Nodes).
+    const lifecycle = { req: [], res: [] }
     lifecycles.set(req.socket.localPort, lifecycle)
-    req.on('end', () => lifecycle.push('req end'))
-    req.on('close', () => lifecycle.push('req close'))
-    res.on('finish', () => lifecycle.push('res finish'))
-    res.on('close', () => lifecycle.push(`res close (the socket let go of it: ${req.socket._httpMessage == null})`))
+    req.on('end', () => lifecycle.req.push('end'))
+    req.on('close', () => lifecycle.req.push('close'))
+    res.on('finish', () => lifecycle.res.push('finish'))
+    res.on('close', () => lifecycle.res.push(`close (the socket let go of it: ${req.socket._httpMessage == null})`))
     res.end('ok')
   } else if (p === '/lifecycle-log') {
     res.end(JSON.stringify(lifecycles.get(req.socket.localPort)))
