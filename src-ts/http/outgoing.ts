@@ -462,10 +462,15 @@ export class ServerResponse extends Stream {
 
   /** @internal 'finish' (and the server's bookkeeping), then 'close'. */
   static _finish(res: ServerResponse): void {
-    res.emit('prefinish')
-    res.emit('finish')
-    res.#onFinished(res)
-    closing(res)
+    try {
+      res.emit('prefinish')
+      res.emit('finish')
+    } finally {
+      // A listener that throws (an uncaught exception) does not cost the response its 'close'
+      // nor the server its bookkeeping: node's run in a 'finish' listener of its own, first.
+      res.#onFinished(res)
+      closing(res)
+    }
   }
 }
 
