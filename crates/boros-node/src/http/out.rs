@@ -29,15 +29,21 @@ pub fn lend_min() -> usize {
 /// Pieces one `sendmsg` takes at most (the kernel's limit is `UIO_MAXIOV`, 1024).
 pub const MAX_IOV: usize = 64;
 
-/// Held bodies kept for reuse at most (each up to [`POOL_MAX_BYTES`]).
+/// Held bodies kept for reuse at most.
 const POOL_LEN: usize = 32;
-/// The largest held body whose memory is kept for reuse.
-const POOL_MAX_BYTES: usize = 1 << 20;
+/// Bytes (capacities) the pool keeps at most, per thread.
+const POOL_MAX_TOTAL: usize = 4 << 20;
+
+/// Memory of held bodies that went out, for the next ones, and its total capacity.
+struct Pool {
+    free: Vec<Vec<u8>>,
+    total: usize,
+}
 
 thread_local! {
-    /// Memory of held bodies that went out, for the next ones: a steady stream of large
-    /// responses then allocates nothing (no malloc growing and trimming its heap per body).
-    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// A steady stream of large responses then allocates nothing (no malloc growing and
+    /// trimming its heap per body).
+    static POOL: RefCell<Pool> = const { RefCell::new(Pool { free: Vec::new(), total: 0 }) };
 }
 
 /// A copy of `bytes` in engine memory (from the pool when it has a large enough buffer).
@@ -45,8 +51,10 @@ pub fn hold(bytes: &[u8]) -> Vec<u8> {
     let mut v = POOL
         .with(|p| {
             let mut p = p.borrow_mut();
-            let i = p.iter().rposition(|v| v.capacity() >= bytes.len())?;
-            Some(p.swap_remove(i))
+            let i = p.free.iter().rposition(|v| v.capacity() >= bytes.len())?;
+            let v = p.free.swap_remove(i);
+            p.total -= v.capacity();
+            Some(v)
         })
         .unwrap_or_default();
     v.clear();
@@ -56,13 +64,11 @@ pub fn hold(bytes: &[u8]) -> Vec<u8> {
 
 /// Gives a held body's memory back to the pool (or frees it).
 pub fn give(v: Vec<u8>) {
-    if v.capacity() > POOL_MAX_BYTES {
-        return;
-    }
     POOL.with(|p| {
         let mut p = p.borrow_mut();
-        if p.len() < POOL_LEN {
-            p.push(v);
+        if p.free.len() < POOL_LEN && p.total + v.capacity() <= POOL_MAX_TOTAL {
+            p.total += v.capacity();
+            p.free.push(v);
         }
     });
 }
@@ -188,4 +194,31 @@ pub fn unsent(pieces: Vec<Piece>, mut sent: usize, queue: &mut VecDeque<Piece>) 
         queue.push_front(p);
     }
     spare
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_memory_is_reused_and_the_pool_is_bounded() {
+        let a = hold(&[7u8; 1000]);
+        assert_eq!(a, vec![7u8; 1000]);
+        let ptr = a.as_ptr();
+        give(a);
+        // The next body that fits takes the same memory, with its own bytes.
+        let b = hold(&[1, 2, 3]);
+        assert_eq!(b, [1, 2, 3]);
+        assert_eq!(b.as_ptr(), ptr);
+        give(b);
+        // Past the byte bound, memory is freed rather than kept.
+        let big = hold(&vec![0u8; POOL_MAX_TOTAL]);
+        give(big);
+        POOL.with(|p| {
+            let p = p.borrow();
+            assert!(p.total <= POOL_MAX_TOTAL);
+            assert_eq!(p.total, p.free.iter().map(Vec::capacity).sum::<usize>());
+            assert!(p.free.len() <= POOL_LEN);
+        });
+    }
 }
