@@ -92,7 +92,8 @@ export class IncomingMessage extends Readable {
   httpVersionMinor: number
   headers: Record<string, string | string[]>
   rawHeaders: string[]
-  trailers: Record<string, string> = {}
+  /** node's lazy getter (`{}` on first read: the engine reports no trailers), not an own object per request. */
+  declare trailers: Record<string, string>
   rawTrailers: string[] = []
   /** True once the whole body was received. */
   complete = false
