@@ -30,9 +30,9 @@ pub fn lend_min() -> usize {
 pub const MAX_IOV: usize = 64;
 
 /// Held bodies kept for reuse at most.
-const POOL_LEN: usize = 32;
+const POOL_LEN: usize = 128;
 /// Bytes (capacities) the pool keeps at most, per thread.
-const POOL_MAX_TOTAL: usize = 4 << 20;
+const POOL_MAX_TOTAL: usize = 8 << 20;
 
 /// Memory of held bodies that went out, for the next ones, and its total capacity.
 struct Pool {
