@@ -129,6 +129,15 @@ export declare function ftruncate(fileKind: number, file: number, len: number, t
 /** `getTypeOfService()`: the socket's `IP_TOS` (`IPV6_TCLASS` on IPv6), or `-errno`. */
 export declare function getTypeOfService(fd: number): number
 
+/** A copy of `view`'s bytes in engine memory, as an external handle for `httpRespond`. */
+export declare function httpBodyHold(view: ArrayBufferView): object
+
+/**
+ * Takes the bytes out of `handle` as a new Buffer (for a `Response` built after all); null
+ * when a send already took them.
+ */
+export declare function httpBodyRelease(handle: object): Buffer | null
+
 /**
  * Stops accepting; idle connections close, busy ones after their response. Returns the
  * connections left.
@@ -187,7 +196,7 @@ export declare function httpRef(srv: number, referenced: boolean): void
  * `flags` the `wire::http` respond flags and header hints; then `body` (string, view or
  * null) and the end when `end`. False: past the high-water mark, or the request is gone.
  */
-export declare function httpRespond(srv: number, conn: number, seq: number, status: number, head: string, flags: number, body: string | ArrayBufferView | null | undefined, end: boolean): boolean
+export declare function httpRespond(srv: number, conn: number, seq: number, status: number, head: string, flags: number, body: string | ArrayBufferView | object | null | undefined, end: boolean): boolean
 
 /**
  * Sends `length` bytes of file `fd` from `offset` as the body of response `seq` (its head

@@ -5,6 +5,7 @@
 // backend (io_uring, or the node:http fallback with BOROS_BACKEND=fallback).
 import test from 'ava'
 import { LightResponse, serve } from 'boros/http'
+import { backend } from 'boros/net'
 import { exchange } from './fixtures/http-raw.mjs'
 
 const Real = globalThis.Response
@@ -152,6 +153,61 @@ test.serial('a byte body changed after new Response() is sent as it was (undici 
         t.deepEqual(light.responses, real.responses, `${path} ${n}`)
         t.false(light.responses[0].body.includes('X'), `${path} ${n}`)
       }
+  } finally {
+    await s.stop(true)
+  }
+})
+
+test.serial('a large byte body is copied into engine memory once serve() runs, and reads back the same', async (t) => {
+  const s = serve({ port: 0, hostname: '127.0.0.1', overrideGlobalResponse: false, fetch: () => new Real('x') })
+  await s.ready
+  try {
+    // Built after serve(): on the ring the body is held in engine memory (HeldBody), not a Uint8Array.
+    const bytes = Buffer.alloc(70_000)
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 0xff
+    const a = new LightResponse(bytes, { headers: { 'content-type': 'application/x-a' } })
+    const b = new LightResponse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))
+    bytes.fill(0)
+    t.deepEqual(Buffer.from(await a.clone().arrayBuffer()), Buffer.from(await new Real(a.body).arrayBuffer()))
+    const got = Buffer.from(await b.arrayBuffer())
+    t.is(got.length, 70_000)
+    t.is(got[1], 7)
+    t.is(got[69_999], (69_999 * 7) & 0xff)
+    t.true(b.bodyUsed)
+    await t.throwsAsync(() => b.text(), { instanceOf: TypeError })
+  } finally {
+    await s.stop(true)
+  }
+})
+
+test.serial('a LightResponse with a large byte body returned twice: the second is the error handler’s', async (t) => {
+  if (backend !== 'io_uring') return t.pass('skipped: the fallback sends undici’s Response')
+  let res
+  const errors = []
+  const s = serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    overrideGlobalResponse: false,
+    fetch: () => res,
+    error: (err) => {
+      errors.push(err)
+      return new Real('again', { status: 500 })
+    }
+  })
+  res = new LightResponse(Buffer.alloc(20_000, 'q'))
+  await s.ready
+  try {
+    const get = () => exchange(s.port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n'], { settle: 20 })
+    const first = (await get()).responses[0]
+    t.is(first.status, 200)
+    t.is(first.body, 'q'.repeat(20_000))
+    const second = (await get()).responses[0]
+    t.is(second.status, 500)
+    t.is(second.body, 'again')
+    t.is(errors.length, 1)
+    t.true(errors[0] instanceof TypeError)
+    // Read after it was sent: a used body, as undici's after its body was read.
+    await t.throwsAsync(() => res.text(), { instanceOf: TypeError })
   } finally {
     await s.stop(true)
   }

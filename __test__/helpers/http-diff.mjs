@@ -129,6 +129,9 @@ export async function borosCreateServerFactory() {
 const JSON_1K = { items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b'] })) }
 
 /** The application every server runs: each route exercises one part of req/res. */
+/** What /lifecycle saw, by server port (the tests run concurrently). */
+const lifecycles = new Map()
+
 export function app(req, res) {
   const url = new URL(req.url, 'http://x')
   const p = url.pathname
@@ -189,6 +192,46 @@ export function app(req, res) {
   } else if (p === '/close') {
     res.setHeader('connection', 'close')
     res.end('bye')
+  } else if (p === '/write-head-object') {
+    // writeHead() with an object and nothing set before: the pairs as given, the table empty.
+    res.writeHead(200, { 'X-A': '1', 'X-N': 42, 'Set-Cookie': ['a=1', 'b=2'] })
+    res.end(JSON.stringify({ a: res.getHeader('x-a') ?? null, has: res.hasHeader('x-n'), names: res.getHeaderNames() }))
+  } else if (p === '/write-head-invalid') {
+    let code
+    try {
+      res.writeHead(200, { 'X-Ok': '1', 'Bad Name': 'x' })
+    } catch (err) {
+      code = err.code
+    }
+    try {
+      res.writeHead(201, { 'X-V': 'a\nb' })
+    } catch (err) {
+      code += ` ${err.code}`
+    }
+    try {
+      res.writeHead(202, { 'X-U': undefined })
+    } catch (err) {
+      code += ` ${err.code}`
+    }
+    res.end(`${code} ${res.headersSent}`)
+  } else if (p === '/late-read') {
+    // A body-less request read only after the handler returned: it still ends.
+    setTimeout(() => {
+      req.on('end', () => res.end('ended late'))
+      req.resume()
+    }, 5)
+  } else if (p === '/lifecycle') {
+    // The events of a body-less request and of its response, each in order (read by
+    // /lifecycle-log; how the two interleave is tick detail that differs between Nodes).
+    const lifecycle = { req: [], res: [] }
+    lifecycles.set(req.socket.localPort, lifecycle)
+    req.on('end', () => lifecycle.req.push('end'))
+    req.on('close', () => lifecycle.req.push('close'))
+    res.on('finish', () => lifecycle.res.push('finish'))
+    res.on('close', () => lifecycle.res.push(`close (the socket let go of it: ${req.socket._httpMessage == null})`))
+    res.end('ok')
+  } else if (p === '/lifecycle-log') {
+    res.end(JSON.stringify(lifecycles.get(req.socket.localPort)))
   } else if (p === '/slow') {
     setTimeout(() => res.end('slow'), 50)
   } else if (p === '/big') {

@@ -493,7 +493,8 @@ export class Engine {
     status: number,
     head: string,
     flags: number,
-    body: Buffer | Uint8Array | string | null,
+    /** `object`: a held body's handle (`HeldBody` in light-response.ts). */
+    body: Buffer | Uint8Array | string | object | null,
     end: boolean
   ): boolean {
     return this.#b.httpRespond(this.#srv, conn, seq, status, head, flags, body, end)

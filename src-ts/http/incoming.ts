@@ -44,6 +44,21 @@ const SINGLE = new Set([
   'user-agent'
 ])
 
+/** Header names as received -> lower-cased (a client sends the same few names every time). */
+const LOWER = new Map<string, string>()
+/** Names kept at most (what a client sends past that is lower-cased each time). */
+const LOWER_MAX = 256
+
+/** `name` lower-cased; the known ones from {@link LOWER} (an internalized key, no new string). */
+function lowerName(name: string): string {
+  let key = LOWER.get(name)
+  if (key === undefined) {
+    key = name.toLowerCase()
+    if (LOWER.size < LOWER_MAX) LOWER.set(name, key)
+  }
+  return key
+}
+
 /**
  * node:http's `headers` object from flat raw headers: names lower-cased; duplicates dropped
  * (the names above), `set-cookie` an array, `cookie` joined with '; ', others with ', '.
@@ -53,15 +68,7 @@ export function headersOf(raw: readonly string[]): Record<string, string | strin
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const value = raw[i + 1]!
-    let key = name
-    // Most names arrive lower-case (h2-era clients) or in a handful of spellings: lower once.
-    for (let j = 0; j < name.length; j++) {
-      const c = name.charCodeAt(j)
-      if (c >= 65 && c <= 90) {
-        key = name.toLowerCase()
-        break
-      }
-    }
+    const key = lowerName(name)
     const had = out[key]
     if (had === undefined) {
       out[key] = key === 'set-cookie' ? [value] : value
@@ -85,7 +92,8 @@ export class IncomingMessage extends Readable {
   httpVersionMinor: number
   headers: Record<string, string | string[]>
   rawHeaders: string[]
-  trailers: Record<string, string> = {}
+  /** node's lazy getter (`{}` on first read: the engine reports no trailers), not an own object per request. */
+  declare trailers: Record<string, string>
   rawTrailers: string[] = []
   /** True once the whole body was received. */
   complete = false
@@ -171,6 +179,22 @@ export class IncomingMessage extends Readable {
       req._paused = true
       req._source.pause(req._conn)
     }
+  }
+
+  /**
+   * @internal no body and nobody waiting for its events: nothing to consume when the response
+   * is done (node's `_dump` would run the stream to its 'end' and 'close' for no one).
+   */
+  static _untouched(req: IncomingMessage): boolean {
+    return (
+      !req._streaming &&
+      (req._body === null || req._body.length === 0) &&
+      req.listenerCount('end') === 0 &&
+      req.listenerCount('close') === 0 &&
+      req.listenerCount('data') === 0 &&
+      req.listenerCount('readable') === 0 &&
+      req.listenerCount('error') === 0
+    )
   }
 
   /** @internal the connection closed before the body was complete. */

@@ -14,17 +14,50 @@
  * lightweight Response) unless `overrideGlobalResponse: false`; it is also exported.
  * @module
  */
+import { nativeBinding } from '../binding.js'
 import { BorosFile } from './file.js'
 
 const GlobalResponse: typeof Response = globalThis.Response
 const kReal = Symbol('boros.realResponse')
 const kFast = Symbol('boros.fastResponse')
 
+/**
+ * A byte body copied into the engine's memory when its response was built (`serve()` on the
+ * ring, bodies of {@link HOLD_MIN} bytes or more). A new `ArrayBuffer` per response would be
+ * external memory to V8, freed only by full collections: at 64 KiB x 1,000 connections that was
+ * 26 Mark-Compacts in 3 s (docs/http.md). The send takes the bytes (`used`): a body is sent once,
+ * as a real `Response`'s body is read once.
+ */
+export class HeldBody {
+  used = false
+  constructor(
+    readonly handle: object,
+    readonly length: number
+  ) {}
+}
+
+/** Byte bodies from this size on are held in engine memory (see {@link HeldBody}). */
+export const HOLD_MIN = 1024
+
+let hold: ((view: Uint8Array) => object) | undefined
+
+/** From now on, byte bodies are copied into engine memory (`serve()` on the ring calls it). */
+export function holdBodies(): void {
+  hold ??= nativeBinding()?.httpBodyHold
+}
+
+/** The bytes of a held body as a Buffer for a real Response, or null when a send took them. */
+function release(b: HeldBody): Buffer | null {
+  if (b.used) return null
+  b.used = true
+  return nativeBinding()!.httpBodyRelease(b.handle)
+}
+
 /** What `serve()` sends without building the real response. */
 export interface FastParts {
   status: number
   /** `undefined`: no body. */
-  body: string | Uint8Array | BorosFile | undefined
+  body: string | Uint8Array | HeldBody | BorosFile | undefined
   /** Plain-object headers as given (names as written), or undefined. */
   headers: Record<string, unknown> | undefined
 }
@@ -97,11 +130,29 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   return { status, body: bytesOf(body), headers }
 }
 
-/** A body's bytes, copied when they are a caller's ArrayBuffer or view (see partsOf). */
+/**
+ * A body's bytes, copied when they are a caller's ArrayBuffer or view (see partsOf): into
+ * engine memory when bodies are held ({@link HeldBody}), else into a new Uint8Array.
+ */
 function bytesOf(body: string | Uint8Array | ArrayBuffer | BorosFile | null | undefined): FastParts['body'] {
-  if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0))
-  if (body instanceof Uint8Array) return new Uint8Array(body)
-  return body ?? undefined
+  const view = body instanceof ArrayBuffer ? new Uint8Array(body) : body
+  if (view instanceof Uint8Array) {
+    if (hold !== undefined && view.byteLength >= HOLD_MIN) return new HeldBody(hold(view), view.byteLength)
+    return new Uint8Array(view)
+  }
+  return view ?? undefined
+}
+
+/** The real Response for what a LightResponse kept. */
+function realOf(body: unknown, init: unknown): Response {
+  const make = (b: unknown) => new GlobalResponse(b as ConstructorParameters<typeof Response>[0], init as ResponseInit)
+  if (!(body instanceof HeldBody)) return make(body)
+  const bytes = release(body)
+  if (bytes !== null) return make(bytes)
+  // Sent already: a body that was read, as a real Response's is once sent.
+  const x = make(new ReadableStream())
+  void x.body?.getReader()
+  return x
 }
 
 /** The fetch `Response`, built only when something looks inside it. */
@@ -155,7 +206,7 @@ export class LightResponse {
   static _real(r: LightResponse): Response {
     let x = r[kReal]
     if (x === undefined) {
-      x = new GlobalResponse(r.#body as ConstructorParameters<typeof Response>[0], r.#init as ResponseInit)
+      x = realOf(r.#body, r.#init)
       r[kReal] = x
       r[kFast] = undefined
       r.#body = undefined

@@ -14,11 +14,14 @@
  * @module
  */
 import * as http from 'node:http'
+// Named: a namespace import of a builtin compiles to a getter per property read (CommonJS).
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import { Stream } from 'node:stream'
 import { codedError, invalidArgType } from '../errors.js'
 import type { ConnSocket } from './conn-socket.js'
 import { RESPOND_NO_DATE } from './engine.js'
 import type { IncomingMessage } from './incoming.js'
+import { batched } from './ticks.js'
 
 /** What a response needs from the engine. */
 export interface ResponseSink {
@@ -68,6 +71,21 @@ function bytes(chunk: unknown, encoding: BufferEncoding | undefined): Buffer | U
   throw invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk)
 }
 
+/** writeHead()'s header object as flat `[name, value, ...]`, validated as node's `_storeHeader` does. */
+function pairsOf(headers: http.OutgoingHttpHeaders): string[] {
+  const out: string[] = []
+  for (const k in headers) {
+    if (!Object.hasOwn(headers, k)) continue
+    const v = headers[k]
+    if (k === '') continue
+    validateHeaderName(k)
+    validateHeaderValue(k, v as string)
+    if (Array.isArray(v)) for (const x of v) out.push(k, String(x))
+    else out.push(k, typeof v === 'string' ? v : String(v))
+  }
+  return out
+}
+
 /** node:http's `ServerResponse` for boros/http's `createServer()`. */
 export class ServerResponse extends Stream {
   statusCode = 200
@@ -89,6 +107,8 @@ export class ServerResponse extends Stream {
   readonly _conn: number
   readonly _seq: number
   #headers: Record<string, Header> | null = null
+  /** The head as flat pairs, when writeHead() gave it as an object with nothing set before. */
+  #given: string[] | null = null
   #sent = false
   /** writeHead() fixed the head before the body was known: node frames it as a stream then. */
   #explicit = false
@@ -155,8 +175,8 @@ export class ServerResponse extends Stream {
 
   setHeader(name: string, value: string | number | readonly string[]): this {
     if (this._header) throw headersSentError('set')
-    http.validateHeaderName(name)
-    http.validateHeaderValue(name, value as string)
+    validateHeaderName(name)
+    validateHeaderValue(name, value as string)
     this.#headers ??= Object.create(null) as Record<string, Header>
     this.#headers[name.toLowerCase()] = [name, value]
     return this
@@ -164,8 +184,8 @@ export class ServerResponse extends Stream {
 
   appendHeader(name: string, value: string | number | readonly string[]): this {
     if (this._header) throw headersSentError('append')
-    http.validateHeaderName(name)
-    http.validateHeaderValue(name, value as string)
+    validateHeaderName(name)
+    validateHeaderValue(name, value as string)
     const key = name.toLowerCase()
     this.#headers ??= Object.create(null) as Record<string, Header>
     const headers = this.#headers
@@ -220,7 +240,12 @@ export class ServerResponse extends Stream {
       if (/[^\t\x20-\x7e\x80-\xff]/.test(reason))
         throw codedError(TypeError, 'ERR_INVALID_CHAR', 'Invalid character in statusMessage')
       this.statusMessage = reason
-    } else if (reason !== undefined && reason !== null) headers = reason
+    } else {
+      // As node's writeHead: the reason is fixed here (a second writeHead after a refused one
+      // keeps the first's).
+      this.statusMessage ||= STATUS_CODES[code] ?? 'unknown'
+      if (reason !== undefined && reason !== null) headers = reason
+    }
     if (Array.isArray(headers)) {
       if (headers.length % 2 !== 0)
         throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', "The argument 'headers' is invalid.")
@@ -228,6 +253,10 @@ export class ServerResponse extends Stream {
         const k = headers[i]
         if (k) this.appendHeader(String(k), headers[i + 1] as string)
       }
+    } else if (headers && this.#headers === null) {
+      // node's "only writeHead() called": the object's pairs are the head as they are, and the
+      // header table stays empty (getHeader() is undefined afterwards, as node's).
+      this.#given = pairsOf(headers)
     } else if (headers) {
       for (const k of Object.keys(headers)) {
         const v = headers[k]
@@ -248,12 +277,22 @@ export class ServerResponse extends Stream {
     return this.writeHead(statusCode, reason, headers)
   }
 
+  /** Whether the head has a Content-Length (in the table or in writeHead()'s pairs). */
+  #hasLength(): boolean {
+    const g = this.#given
+    if (g === null) return this.hasHeader('content-length')
+    for (let i = 0; i < g.length; i += 2)
+      if (g[i]!.length === 14 && g[i]!.toLowerCase() === 'content-length') return true
+    return false
+  }
+
   /** @internal the head as node would fix it at the first write. */
   _implicitHeader(): void {
     this._header = true
   }
 
   #flat(): string[] {
+    if (this.#given !== null) return this.#given
     const out: string[] = []
     const h = this.#headers
     if (h === null) return out
@@ -338,14 +377,14 @@ export class ServerResponse extends Stream {
     this.writable = false
     if (cb) this.once('finish', cb)
     if (!this.destroyed) {
-      if (this.#explicit && !this.#sent && !this.hasHeader('content-length')) {
+      if (this.#explicit && !this.#sent && !this.#hasLength()) {
         // node:http renders the head at writeHead(): with no Content-Length given, the body is
         // sent chunked (HTTP/1.1) even when end() brings all of it.
         this.#send(null, false)
         this.#send(body ?? '', true)
       } else this.#send(body, true)
     }
-    process.nextTick(finish, this)
+    finishing(this)
     return this
   }
 
@@ -423,20 +462,21 @@ export class ServerResponse extends Stream {
 
   /** @internal 'finish' (and the server's bookkeeping), then 'close'. */
   static _finish(res: ServerResponse): void {
-    res.emit('prefinish')
-    res.emit('finish')
-    res.#onFinished(res)
-    process.nextTick(emitClose, res)
+    try {
+      res.emit('prefinish')
+      res.emit('finish')
+    } finally {
+      // A listener that throws (an uncaught exception) does not cost the response its 'close'
+      // nor the server its bookkeeping: node's run in a 'finish' listener of its own, first.
+      res.#onFinished(res)
+      closing(res)
+    }
   }
 }
 
-function finish(res: ServerResponse): void {
-  ServerResponse._finish(res)
-}
-
-function emitClose(res: ServerResponse): void {
-  res.emit('close')
-}
+/** 'finish' of the responses ended in a tick, in the next one; their 'close' in the tick after. */
+const finishing = batched((res: ServerResponse) => ServerResponse._finish(res))
+const closing = batched((res: ServerResponse) => res.emit('close'))
 
 // `instanceof http.ServerResponse` holds, and what this class does not define comes from node's.
 Object.setPrototypeOf(ServerResponse.prototype, http.ServerResponse.prototype)

@@ -9,7 +9,7 @@
 import * as wire from '../wire.js'
 import type { RawRequest } from './engine.js'
 import { BorosFile, openOnRing, range } from './file.js'
-import { type FastParts, fastParts, GlobalResponse, realResponse } from './light-response.js'
+import { type FastParts, fastParts, GlobalResponse, HeldBody, realResponse } from './light-response.js'
 
 /** Where a response goes (the engine, for one server). */
 export interface ResponseSink {
@@ -18,7 +18,8 @@ export interface ResponseSink {
     status: number,
     head: string,
     flags: number,
-    body: Uint8Array | string | null,
+    /** `object`: a held body's handle ({@link HeldBody}). */
+    body: Uint8Array | string | object | null,
     end: boolean
   ): boolean
   write(r: RawRequest, chunk: Uint8Array | string, end: boolean): boolean
@@ -94,35 +95,27 @@ export function sendResponse(
   retry = true
 ): void {
   if (!(res instanceof GlobalResponse)) {
-    const err = new TypeError(`fetch() returned ${res === null ? 'null' : typeof res}, not a Response`)
-    if (!retry) {
-      failed(sink, r)
-      return
-    }
-    Promise.resolve()
-      .then(() => onError(err))
-      .then(
-        (x) => sendResponse(sink, r, x, onError, false),
-        () => failed(sink, r)
-      )
+    recover(
+      sink,
+      r,
+      new TypeError(`fetch() returned ${res === null ? 'null' : typeof res}, not a Response`),
+      onError,
+      retry
+    )
     return
   }
   const fast = fastParts(res)
+  if (fast?.body instanceof HeldBody && fast.body.used) {
+    // The same Response returned again: its body was sent (read) already.
+    recover(sink, r, new TypeError('Body is unusable: Body has already been read'), onError, retry)
+    return
+  }
   if (fast !== undefined && sendFast(sink, r, fast)) return
   try {
     res = realResponse(res)
   } catch (err) {
     // undici refused what the handler gave (a bad header, status...): the error handler's.
-    if (!retry) {
-      failed(sink, r)
-      return
-    }
-    Promise.resolve()
-      .then(() => onError(err))
-      .then(
-        (x) => sendResponse(sink, r, x, onError, false),
-        () => failed(sink, r)
-      )
+    recover(sink, r, err, onError, retry)
     return
   }
   if (kState !== undefined) {
@@ -140,6 +133,26 @@ export function sendResponse(
   streamResponse(sink, r, res as Response).catch(() => {
     sink.done(r)
   })
+}
+
+/** The error handler's answer for `err` (once: failing again ends the request unanswered). */
+function recover(
+  sink: ResponseSink,
+  r: RawRequest,
+  err: unknown,
+  onError: (err: unknown) => Response | Promise<Response>,
+  retry: boolean
+): void {
+  if (!retry) {
+    failed(sink, r)
+    return
+  }
+  Promise.resolve()
+    .then(() => onError(err))
+    .then(
+      (x) => sendResponse(sink, r, x, onError, false),
+      () => failed(sink, r)
+    )
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -184,7 +197,12 @@ function sendFast(sink: ResponseSink, r: RawRequest, f: FastParts): boolean {
     return true
   }
   if (!type && typeof f.body === 'string') head += TEXT_PLAIN
-  sink.respond(r, f.status, head, hints, f.body ?? null, true)
+  let body: string | Uint8Array | object | null = f.body ?? null
+  if (body instanceof HeldBody) {
+    body.used = true
+    body = body.handle
+  }
+  sink.respond(r, f.status, head, hints, body, true)
   sink.done(r)
   return true
 }

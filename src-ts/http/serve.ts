@@ -8,7 +8,7 @@
  */
 import { usesRing } from '../binding.js'
 import { Engine, type RawRequest } from './engine.js'
-import { installLightResponse } from './light-response.js'
+import { holdBodies, installLightResponse } from './light-response.js'
 import { BodyChannel, ServeRequest } from './request.js'
 import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
@@ -34,6 +34,7 @@ export function serve(options: ServeOptions | FetchHandler): HttpServer {
 }
 
 function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer {
+  holdBodies()
   let engine!: Engine
   /** Streamed request bodies and live requests, by connection. */
   const live = new Map<number, Map<number, ServeRequest>>()

@@ -243,9 +243,16 @@ export class Server extends EventEmitter {
 
   #finished = (res: ServerResponse): void => {
     if (this.#open.get(res._conn) === res) this.#open.delete(res._conn)
+    // As node's resOnFinish (detachSocket): the socket lets go of the finished response, so a
+    // connection between requests keeps no request objects alive (they died young; kept, they
+    // were copied by every scavenge: ~2 KiB per connection).
+    const socket = res.socket
+    if (socket !== null && socket._httpMessage === res) socket._httpMessage = null
     const req = res.req
-    // As node:http: a body nobody read is consumed (so the request ends and closes).
-    if (!req._consuming && !req.readableEnded) req.resume()
+    // As node:http: a body nobody read is consumed (so the request ends and closes). A request
+    // without a body that nobody listens to is left as it is (its stream is never started, the
+    // most of node's per-request cost here); read later, it still ends.
+    if (!req._consuming && !req.readableEnded && !IncomingMessage._untouched(req)) req.resume()
   }
 
   #onRequests(reqs: RawRequest[]): void {

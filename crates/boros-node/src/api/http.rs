@@ -89,8 +89,9 @@ unsafe fn latin1(env: sys::napi_env, v: sys::napi_value, out: &mut Vec<u8>) -> R
     Ok(())
 }
 
-/// A body: a string (UTF-8) copied into `out`, an ArrayBufferView's bytes, or (a view of
-/// `out::LEND_MIN` bytes or more) the view itself, lent; None for undefined/null.
+/// A body: a string (UTF-8) copied into `out`, an ArrayBufferView's bytes, (a view of
+/// `out::LEND_MIN` bytes or more) the view itself, lent, or a held body's bytes
+/// (`http_body_hold`); None for undefined/null.
 unsafe fn body_bytes(
     env: sys::napi_env,
     v: sys::napi_value,
@@ -101,6 +102,16 @@ unsafe fn body_bytes(
     unsafe { sys::napi_typeof(env, v, &mut ty) };
     match ty {
         sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(None),
+        sys::ValueType::napi_external => {
+            // SAFETY: valid env/value for this call, on the JS thread.
+            match unsafe { super::http_body::take(env, v)? } {
+                Some(b) => Ok(Some(Body::Held(b))),
+                None => Err(js::error(
+                    codes::INVALID_ARG_VALUE,
+                    "boros: this response body was already sent",
+                )),
+            }
+        }
         sys::ValueType::napi_string => {
             let mut len = 0usize;
             // SAFETY: as above; then `out` has room for len + 1 bytes.
@@ -145,7 +156,7 @@ pub fn http_respond(
     status: u32,
     #[napi(ts_arg_type = "string")] head: Unknown,
     flags: u32,
-    #[napi(ts_arg_type = "string | ArrayBufferView | null | undefined")] body: Unknown,
+    #[napi(ts_arg_type = "string | ArrayBufferView | object | null | undefined")] body: Unknown,
     end: bool,
 ) -> Result<bool> {
     SCRATCH.with(|s| {

@@ -6,6 +6,7 @@
 pub mod chunks;
 pub mod file;
 pub mod http;
+pub mod http_body;
 pub mod net;
 pub mod owned;
 pub mod paths;

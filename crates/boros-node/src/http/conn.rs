@@ -2,7 +2,7 @@
 //! buffer (one send in flight at a time), and the ops it has in the ring. [`Conn::step`] is
 //! the only place its ops are pushed (from the runtime's flush, see `super::flush`).
 
-use super::out::{Body, Piece, MAX_IOV};
+use super::out::{self, Body, Mem, Piece, MAX_IOV};
 use super::parse::{Event, ParseLimits, Parser};
 use super::record;
 use super::respond::{self, Pipeline, ReqInfo, Resp};
@@ -454,8 +454,9 @@ impl Conn {
     }
 }
 
-/// Body bytes of `r`: copied into `out`, or (a lent JS body of the response going out now,
-/// `queued` given) queued after the bytes before it, to be sent from the caller's memory.
+/// Body bytes of `r`: copied into `out`, or (a lent JS body or a held body of the response
+/// going out now, `queued` given) queued after the bytes before it, to be sent from where they
+/// are.
 fn put_body(
     r: &respond::Resp,
     body: Body,
@@ -463,21 +464,37 @@ fn put_body(
     queued: Option<&mut VecDeque<Piece>>,
     spare: &mut Vec<u8>,
 ) {
-    match (body, queued) {
-        (Body::Lent(buf), Some(queued)) if r.has_body && buf.len() > 0 => {
-            if r.chunked {
-                respond::chunk_head(buf.len(), out);
-            }
-            if !out.is_empty() {
-                let mut next = std::mem::take(spare);
-                next.clear();
-                queued.push_back(Piece::own(std::mem::replace(out, next)));
-            }
-            queued.push_back(Piece::js(buf));
-            if r.chunked {
-                out.extend_from_slice(b"\r\n");
-            }
+    let piece = match body {
+        Body::Lent(buf) if buf.len() > 0 => Piece::js(buf),
+        Body::Held(v) if !v.is_empty() => Piece::held(v),
+        Body::Held(v) => return out::give(v),
+        b => return respond::body(r, b.bytes(), out),
+    };
+    let Some(queued) = queued.filter(|_| r.has_body) else {
+        respond::body(r, piece_bytes(&piece), out);
+        if let Mem::Held(v) = piece.mem {
+            out::give(v);
         }
-        (b, _) => respond::body(r, b.bytes(), out),
+        return;
+    };
+    let n = piece.len();
+    if r.chunked {
+        respond::chunk_head(n, out);
     }
+    if !out.is_empty() {
+        let mut next = std::mem::take(spare);
+        next.clear();
+        queued.push_back(Piece::own(std::mem::replace(out, next)));
+    }
+    queued.push_back(piece);
+    if r.chunked {
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The bytes of a piece not yet sent (its memory is alive while the piece is).
+fn piece_bytes(p: &Piece) -> &[u8] {
+    use boros::buf::IoBuf;
+    // SAFETY: `stable_ptr` points at `bytes_init` bytes kept alive by the piece.
+    unsafe { std::slice::from_raw_parts(p.stable_ptr(), p.bytes_init()) }
 }

@@ -1,11 +1,13 @@
 //! A connection's unsent output beyond its byte buffer: pieces that leave before the bytes
 //! appended since (`Conn::out`). A piece is bytes the engine owns (a head, a sealed output
 //! buffer, a file's bytes read on the ring) or a large JS body lent by reference, which the
-//! kernel reads in place: no copy into the output (`LEND_MIN`). A send of several pieces is one
-//! `sendmsg`; a short send leaves the rest as pieces again, in order.
+//! kernel reads in place: no copy into the output (`LEND_MIN`), or a body `serve()` copied into
+//! engine memory when its `Response` was built (a held body, [`hold`]). A send of several pieces
+//! is one `sendmsg`; a short send leaves the rest as pieces again, in order.
 
 use crate::js::JsBuf;
 use boros::buf::IoBuf;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 
 /// Bodies (ArrayBufferViews) from this size on are sent from the caller's memory instead of
@@ -27,10 +29,56 @@ pub fn lend_min() -> usize {
 /// Pieces one `sendmsg` takes at most (the kernel's limit is `UIO_MAXIOV`, 1024).
 pub const MAX_IOV: usize = 64;
 
-/// A body JS gives: bytes to copy (valid during the call), or a large view to lend.
+/// Held bodies kept for reuse at most.
+const POOL_LEN: usize = 128;
+/// Bytes (capacities) the pool keeps at most, per thread.
+const POOL_MAX_TOTAL: usize = 8 << 20;
+
+/// Memory of held bodies that went out, for the next ones, and its total capacity.
+struct Pool {
+    free: Vec<Vec<u8>>,
+    total: usize,
+}
+
+thread_local! {
+    /// A steady stream of large responses then allocates nothing (no malloc growing and
+    /// trimming its heap per body).
+    static POOL: RefCell<Pool> = const { RefCell::new(Pool { free: Vec::new(), total: 0 }) };
+}
+
+/// A copy of `bytes` in engine memory (from the pool when it has a large enough buffer).
+pub fn hold(bytes: &[u8]) -> Vec<u8> {
+    let mut v = POOL
+        .with(|p| {
+            let mut p = p.borrow_mut();
+            let i = p.free.iter().rposition(|v| v.capacity() >= bytes.len())?;
+            let v = p.free.swap_remove(i);
+            p.total -= v.capacity();
+            Some(v)
+        })
+        .unwrap_or_default();
+    v.clear();
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// Gives a held body's memory back to the pool (or frees it).
+pub fn give(v: Vec<u8>) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.free.len() < POOL_LEN && p.total + v.capacity() <= POOL_MAX_TOTAL {
+            p.total += v.capacity();
+            p.free.push(v);
+        }
+    });
+}
+
+/// A body JS gives: bytes to copy (valid during the call), a large view to lend, or a held
+/// body (engine memory, see [`hold`]).
 pub enum Body<'a> {
     Bytes(&'a [u8]),
     Lent(JsBuf),
+    Held(Vec<u8>),
 }
 
 impl Body<'_> {
@@ -38,6 +86,7 @@ impl Body<'_> {
         match self {
             Body::Bytes(b) => b.len(),
             Body::Lent(b) => b.len(),
+            Body::Held(v) => v.len(),
         }
     }
 
@@ -45,6 +94,7 @@ impl Body<'_> {
     pub fn bytes(&self) -> &[u8] {
         match self {
             Body::Bytes(b) => b,
+            Body::Held(v) => v,
             Body::Lent(b) if b.len() == 0 => &[],
             // SAFETY: the referenced view's memory is valid for its length while `b` lives.
             Body::Lent(b) => unsafe { std::slice::from_raw_parts(b.stable_ptr(), b.len()) },
@@ -55,6 +105,8 @@ impl Body<'_> {
 /// Memory behind a piece.
 pub enum Mem {
     Own(Vec<u8>),
+    /// A held body: back to the pool once sent.
+    Held(Vec<u8>),
     /// A JS view, referenced until the piece is dropped (after the send's CQE).
     Js(JsBuf),
 }
@@ -73,6 +125,13 @@ impl Piece {
         }
     }
 
+    pub fn held(v: Vec<u8>) -> Self {
+        Self {
+            mem: Mem::Held(v),
+            off: 0,
+        }
+    }
+
     pub fn js(b: JsBuf) -> Self {
         Self {
             mem: Mem::Js(b),
@@ -82,7 +141,7 @@ impl Piece {
 
     fn total(&self) -> usize {
         match &self.mem {
-            Mem::Own(v) => v.len(),
+            Mem::Own(v) | Mem::Held(v) => v.len(),
             Mem::Js(b) => b.len(),
         }
     }
@@ -98,7 +157,7 @@ impl Piece {
 unsafe impl IoBuf for Piece {
     fn stable_ptr(&self) -> *const u8 {
         let base = match &self.mem {
-            Mem::Own(v) => v.as_ptr(),
+            Mem::Own(v) | Mem::Held(v) => v.as_ptr(),
             Mem::Js(b) => b.stable_ptr(),
         };
         // SAFETY: off <= the memory's length.
@@ -118,10 +177,12 @@ pub fn unsent(pieces: Vec<Piece>, mut sent: usize, queue: &mut VecDeque<Piece>) 
         let n = p.len();
         if sent >= n {
             sent -= n;
-            if let Mem::Own(v) = p.mem {
-                if spare.as_ref().is_none_or(|s| s.capacity() < v.capacity()) {
+            match p.mem {
+                Mem::Own(v) if spare.as_ref().is_none_or(|s| s.capacity() < v.capacity()) => {
                     spare = Some(v);
                 }
+                Mem::Held(v) => give(v),
+                _ => {}
             }
             continue;
         }
@@ -133,4 +194,31 @@ pub fn unsent(pieces: Vec<Piece>, mut sent: usize, queue: &mut VecDeque<Piece>) 
         queue.push_front(p);
     }
     spare
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_memory_is_reused_and_the_pool_is_bounded() {
+        let a = hold(&[7u8; 1000]);
+        assert_eq!(a, vec![7u8; 1000]);
+        let ptr = a.as_ptr();
+        give(a);
+        // The next body that fits takes the same memory, with its own bytes.
+        let b = hold(&[1, 2, 3]);
+        assert_eq!(b, [1, 2, 3]);
+        assert_eq!(b.as_ptr(), ptr);
+        give(b);
+        // Past the byte bound, memory is freed rather than kept.
+        let big = hold(&vec![0u8; POOL_MAX_TOTAL]);
+        give(big);
+        POOL.with(|p| {
+            let p = p.borrow();
+            assert!(p.total <= POOL_MAX_TOTAL);
+            assert_eq!(p.total, p.free.iter().map(Vec::capacity).sum::<usize>());
+            assert!(p.free.len() <= POOL_LEN);
+        });
+    }
 }

@@ -1,0 +1,115 @@
+//! Held bodies: `serve()`'s `Response` copies a byte body when it is built (Fetch's "extract a
+//! body" copies a BufferSource) into engine memory ([`crate::http::out::hold`]) instead of a new
+//! `ArrayBuffer`, whose backing store V8 counts as external memory and collects only by full
+//! garbage collections (docs/http.md, "64 KiB body at 1,000 connections"). JS keeps an external
+//! handle; the response's send takes the bytes out of it (`body_bytes` in `api/http.rs`), and
+//! their memory goes back to a pool once the kernel has sent them.
+
+use crate::http::out;
+use crate::js::{self, codes, Result};
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::ptr;
+
+/// What an external handle points at: the bytes until a send (or a release) takes them.
+pub type Held = RefCell<Option<Vec<u8>>>;
+
+/// Tells V8 about `delta` bytes more (or fewer) kept alive by JS objects.
+fn adjust(env: sys::napi_env, delta: i64) {
+    let mut total = 0i64;
+    // SAFETY: a valid env, on its JS thread.
+    unsafe { sys::napi_adjust_external_memory(env, delta, &mut total) };
+}
+
+unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the Box<Held> leaked in `http_body_hold`; N-API calls this once.
+    let held = unsafe { Box::from_raw(data.cast::<Held>()) };
+    if let Some(v) = held.into_inner() {
+        adjust(env, -(v.len() as i64));
+        out::give(v);
+    }
+}
+
+/// The bytes behind handle `v` (taken: a second take gets None), or None when `v` is no
+/// handle of ours.
+///
+/// # Safety
+/// On the JS thread, with `env` and `v` valid for the current call.
+pub unsafe fn take(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Vec<u8>>> {
+    let mut data = ptr::null_mut();
+    // SAFETY: as the contract says; `v` is an external (the caller checked its type).
+    if unsafe { sys::napi_get_value_external(env, v, &mut data) } != sys::Status::napi_ok
+        || data.is_null()
+    {
+        return Err(js::error(
+            codes::INVALID_ARG_TYPE,
+            "boros: not a body handle",
+        ));
+    }
+    // SAFETY: every external the façade passes here comes from `http_body_hold` (JS cannot make
+    // externals), alive while `v` is referenced by this call.
+    let held = unsafe { &*data.cast::<Held>() };
+    let taken = held.borrow_mut().take();
+    if let Some(b) = &taken {
+        adjust(env, -(b.len() as i64));
+    }
+    Ok(taken)
+}
+
+/// A copy of `view`'s bytes in engine memory, as an external handle for `httpRespond`.
+#[napi(ts_return_type = "object")]
+pub fn http_body_hold<'env>(
+    env: &'env Env,
+    #[napi(ts_arg_type = "ArrayBufferView")] view: Unknown,
+) -> Result<Unknown<'env>> {
+    // SAFETY: an argument of this call; the bytes are copied before it returns.
+    let (p, len) = unsafe { js::view_info(env.raw(), view.raw())? };
+    let bytes = if len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: the view's memory is valid for `len` bytes during this call.
+        unsafe { std::slice::from_raw_parts(p, len) }
+    };
+    let data = Box::into_raw(Box::new(Held::new(Some(out::hold(bytes)))));
+    let mut value = ptr::null_mut();
+    // SAFETY: `data` stays valid until `finalize` (which frees it) runs; on failure it is ours.
+    let st = unsafe {
+        sys::napi_create_external(
+            env.raw(),
+            data.cast(),
+            Some(finalize),
+            ptr::null_mut(),
+            &mut value,
+        )
+    };
+    if st != sys::Status::napi_ok {
+        // SAFETY: N-API did not take `data`.
+        drop(unsafe { Box::from_raw(data) });
+        return Err(js::error(
+            codes::UNSUPPORTED_RUNTIME,
+            "boros: this runtime refuses externals",
+        ));
+    }
+    adjust(env.raw(), len as i64);
+    // SAFETY: `value` was just created in this env.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
+}
+
+/// Takes the bytes out of `handle` as a new Buffer (for a `Response` built after all); null
+/// when a send already took them.
+#[napi(ts_return_type = "Buffer | null")]
+pub fn http_body_release(
+    env: Env,
+    #[napi(ts_arg_type = "object")] handle: Unknown,
+) -> Result<Option<Buffer>> {
+    // SAFETY: an argument of this call, on the JS thread.
+    let Some(v) = (unsafe { take(env.raw(), handle.raw())? }) else {
+        return Ok(None);
+    };
+    let b = Buffer::from(v.as_slice());
+    out::give(v);
+    Ok(Some(b))
+}
