@@ -135,8 +135,23 @@ fn big_send_through_tiny_ring(bundle: bool) {
         c
     });
     // Let the receive queue fill first, so the first recv finds far more data than the
-    // group has buffers for (later re-arms race with the writer).
-    std::thread::sleep(Duration::from_millis(50));
+    // group's 4 KiB of buffers (later re-arms race with the writer). Waited for by its size,
+    // not a sleep: on a loaded machine the writer may not have run at all after 50 ms.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one c_int through the pointer, which points to `queued`.
+        let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::FIONREAD, &mut queued) };
+        assert_eq!(r, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+        if queued >= 64 << 10 || writer.is_finished() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer sent nothing in 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let (data, enobufs) = recv_stream(&mut d, s.as_raw_fd(), &ring, bundle);
     writer.join().unwrap();
     assert_eq!(data.len(), expect.len());
