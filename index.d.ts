@@ -393,6 +393,16 @@ export interface RingStats {
   batches: number
   /** Operations queued or in flight. */
   inFlight: number
+  /** Buffers of the shared receive group in circulation now (0 before the first receive). */
+  recvBuffers: number
+  /** The most buffers the shared receive group ever had in circulation. */
+  recvBuffersMost: number
+  /** Times the shared receive group grew (receives found it empty). */
+  recvBufferGrows: number
+  /** Times the shared receive group shrank (demand dropped). */
+  recvBufferShrinks: number
+  /** Receives that ended because the shared group was empty (`-ENOBUFS`; each armed again). */
+  recvStarved: number
 }
 
 /**
