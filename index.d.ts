@@ -504,6 +504,16 @@ export declare function tcpConnect(fd: number, ip: string, port: number, token: 
  */
 export declare function tcpListen(ip: string, port: number, backlog: number, ipv6Only: boolean, reusePort: boolean): Listening
 
+/**
+ * `send(2)` of `buffer` on socket `fd` at once, never waiting (`MSG_DONTWAIT`, and
+ * `MSG_NOSIGNAL`: a closed peer is `-EPIPE`, not SIGPIPE): the bytes the kernel took, or
+ * `-errno` (`-EAGAIN`: the socket buffer is full). libuv's `uv_try_write`: a write that fits
+ * is done before `write()` returns, so nothing holds its Buffer past this call (a queued
+ * send holds it, and the write's bookkeeping, until a later round reaps its CQE: at 1,000
+ * busy connections those outlived scavenges and were promoted). Nothing is lent to the kernel.
+ */
+export declare function trySend(fd: number, buffer: ArrayBufferView): number
+
 /** Queues the connect of Unix socket `fd` to `path`; completes with 0 or `-errno`. */
 export declare function unixConnect(fd: number, path: string, token: number): number
 

@@ -175,6 +175,12 @@ export class Connection {
       if (cb) queueMicrotask(() => cb(closedError()))
       return this.#queuedBytes
     }
+    const rest = this.#trySend(chunk)
+    if (rest === undefined) {
+      cb?.()
+      return this.#queuedBytes
+    }
+    chunk = rest
     this.#queue.push(chunk)
     this.#callbacks.push(cb ?? noop)
     this.#queuedBytes += chunk.byteLength
@@ -193,6 +199,7 @@ export class Connection {
       if (cb) queueMicrotask(() => cb(closedError()))
       return this.#queuedBytes
     }
+    if (n === 1) return this.write(chunks[0]!, cb)
     // All of them queued before the flush: one sendmsg, so a response's head and body leave
     // in one segment. (Sending the first alone and the rest after its completion put them in
     // two segments: with Nagle on, the second waited for the peer's delayed ACK, ~40 ms.)
@@ -204,6 +211,19 @@ export class Connection {
     }
     if (!this.#sending) this.#flush()
     return this.#queuedBytes
+  }
+
+  /**
+   * Sends `chunk` at once if nothing is queued or in flight (`trySend`, libuv's `uv_try_write`):
+   * `undefined` when the kernel took all of it (nothing holds it past this call), else what is
+   * left to queue (all of it on `EAGAIN` or an error: the ring's send then reports the error).
+   */
+  #trySend(chunk: Buffer): Buffer | undefined {
+    if (this.#sending || this.#queue.length > 0 || chunk.byteLength === 0) return chunk
+    const n = ring().trySend(this.fd, chunk)
+    if (n <= 0) return chunk
+    this.bytesWritten += n
+    return n === chunk.byteLength ? undefined : chunk.subarray(n)
   }
 
   #flush(): void {

@@ -248,6 +248,33 @@ pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
     })
 }
 
+/// `send(2)` of `buffer` on socket `fd` at once, never waiting (`MSG_DONTWAIT`, and
+/// `MSG_NOSIGNAL`: a closed peer is `-EPIPE`, not SIGPIPE): the bytes the kernel took, or
+/// `-errno` (`-EAGAIN`: the socket buffer is full). libuv's `uv_try_write`: a write that fits
+/// is done before `write()` returns, so nothing holds its Buffer past this call (a queued
+/// send holds it, and the write's bookkeeping, until a later round reaps its CQE: at 1,000
+/// busy connections those outlived scavenges and were promoted). Nothing is lent to the kernel.
+#[napi]
+pub fn try_send(
+    env: Env,
+    fd: i32,
+    #[napi(ts_arg_type = "ArrayBufferView")] buffer: Unknown,
+) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    // SAFETY: `buffer` is an argument of this call, on the JS thread.
+    let (ptr, len) = unsafe { js::view_info(env.raw(), buffer.raw())? };
+    // SAFETY: `ptr..ptr+len` is the view's memory, alive for this call (the argument keeps it);
+    // send only reads it, and returns before this function does.
+    let n = unsafe { libc::send(fd, ptr.cast(), len, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+    Ok(if n < 0 {
+        -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        n as i32
+    })
+}
+
 /// Queues a send of all of `buffer` on socket `fd` (held, not copied, until it completes);
 /// completes with the bytes sent (maybe fewer: send the rest) or `-errno`.
 #[napi]
