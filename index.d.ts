@@ -514,6 +514,9 @@ export declare function tcpListen(ip: string, port: number, backlog: number, ipv
  */
 export declare function trySend(fd: number, buffer: ArrayBufferView): number
 
+/** As [`try_send`], for several buffers in order (one `sendmsg(2)`; at most `IOV_MAX`). */
+export declare function trySendv(fd: number, buffers: ArrayBufferView[]): number
+
 /** Queues the connect of Unix socket `fd` to `path`; completes with 0 or `-errno`. */
 export declare function unixConnect(fd: number, path: string, token: number): number
 

@@ -904,6 +904,7 @@ module.exports.tcpBind = nativeBinding.tcpBind
 module.exports.tcpConnect = nativeBinding.tcpConnect
 module.exports.tcpListen = nativeBinding.tcpListen
 module.exports.trySend = nativeBinding.trySend
+module.exports.trySendv = nativeBinding.trySendv
 module.exports.unixConnect = nativeBinding.unixConnect
 module.exports.unixListen = nativeBinding.unixListen
 module.exports.unlink = nativeBinding.unlink

@@ -52,6 +52,28 @@ serial('a write the socket takes at once makes no io_uring op', async (t) => {
   await new Promise((resolve) => server.close(resolve))
 })
 
+serial('corked writes go out at once as one sendmsg, without an io_uring op', async (t) => {
+  const { server, client, s } = await pair()
+  const received = []
+  client.on('data', (d) => received.push(d))
+  const parts = [pattern(300, 6), pattern(20_000, 7), pattern(7, 8)]
+  const before = stats().opsSubmitted
+  const done = new Promise((resolve) => {
+    s.cork()
+    for (const [i, p] of parts.entries()) s.write(p, i === parts.length - 1 ? resolve : undefined)
+    s.uncork()
+  })
+  await done
+  t.is(stats().opsSubmitted, before, 'no send op was submitted')
+  const all = Buffer.concat(parts)
+  while (Buffer.concat(received).length < all.length) await new Promise((r) => setTimeout(r, 5))
+  t.true(Buffer.concat(received).equals(all))
+  t.is(s.bytesWritten, all.length)
+  client.destroy()
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+})
+
 serial('what the socket cannot take goes through the ring, in order, before later writes', async (t) => {
   const { server, client, s } = await pair()
   // 8 MiB while the peer does not read: the first send takes what fits, the rest waits in the
@@ -76,6 +98,35 @@ serial('what the socket cannot take goes through the ring, in order, before late
   t.true(Buffer.concat(received).equals(all), 'every byte, in order')
   while (callbacks.length < 4) await new Promise((r) => setTimeout(r, 5))
   t.deepEqual(callbacks, ['big', 0, 1, 2])
+  t.true(stats().opsSubmitted > before, 'the rest went through io_uring sends')
+  t.is(s.bytesWritten, all.length)
+  client.destroy()
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+})
+
+serial('a corked write the socket takes only part of: the rest follows through the ring, in order', async (t) => {
+  const { server, client, s } = await pair()
+  const parts = [pattern(100, 9), pattern(8 << 20, 10), pattern(5000, 11)]
+  const before = stats().opsSubmitted
+  let called = false
+  s.cork()
+  for (const [i, p] of parts.entries()) s.write(p, i === parts.length - 1 ? () => (called = true) : undefined)
+  s.uncork()
+  s.write(pattern(10, 12))
+  const all = Buffer.concat([...parts, pattern(10, 12)])
+  await new Promise((r) => setTimeout(r, 50))
+  const received = []
+  let n = 0
+  await new Promise((resolve) => {
+    client.on('data', (d) => {
+      received.push(d)
+      n += d.length
+      if (n >= all.length) resolve()
+    })
+  })
+  t.true(Buffer.concat(received).equals(all), 'every byte, in order')
+  while (!called) await new Promise((r) => setTimeout(r, 5))
   t.true(stats().opsSubmitted > before, 'the rest went through io_uring sends')
   t.is(s.bytesWritten, all.length)
   client.destroy()

@@ -200,13 +200,26 @@ export class Connection {
       return this.#queuedBytes
     }
     if (n === 1) return this.write(chunks[0]!, cb)
-    // All of them queued before the flush: one sendmsg, so a response's head and body leave
-    // in one segment. (Sending the first alone and the rest after its completion put them in
-    // two segments: with Nagle on, the second waited for the peer's delayed ACK, ~40 ms.)
-    for (let i = 0; i < n; i++) {
-      const chunk = chunks[i]!
+    // All of them at once, or all of them queued before the flush: one sendmsg, so a
+    // response's head and body leave in one segment. (Sending the first alone and the rest
+    // after its completion put them in two segments: with Nagle on, the second waited for the
+    // peer's delayed ACK, ~40 ms.)
+    let rest: readonly Buffer[] = chunks
+    if (!this.#sending && this.#queue.length === 0 && n <= IOV_MAX) {
+      const sent = ring().trySendv(this.fd, chunks as Buffer[])
+      if (sent > 0) {
+        this.bytesWritten += sent
+        rest = unsent(chunks as Buffer[], sent)
+        if (rest.length === 0) {
+          cb?.()
+          return this.#queuedBytes
+        }
+      }
+    }
+    for (let i = 0; i < rest.length; i++) {
+      const chunk = rest[i]!
       this.#queue.push(chunk)
-      this.#callbacks.push(i === n - 1 ? (cb ?? noop) : noop)
+      this.#callbacks.push(i === rest.length - 1 ? (cb ?? noop) : noop)
       this.#queuedBytes += chunk.byteLength
     }
     if (!this.#sending) this.#flush()

@@ -266,13 +266,46 @@ pub fn try_send(
     // SAFETY: `ptr..ptr+len` is the view's memory, alive for this call (the argument keeps it);
     // send only reads it, and returns before this function does.
     let n = unsafe { libc::send(fd, ptr.cast(), len, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
-    Ok(if n < 0 {
+    Ok(sent_or_errno(n))
+}
+
+/// As [`try_send`], for several buffers in order (one `sendmsg(2)`; at most `IOV_MAX`).
+#[napi]
+pub fn try_sendv(
+    env: Env,
+    fd: i32,
+    #[napi(ts_arg_type = "ArrayBufferView[]")] buffers: Vec<Unknown>,
+) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    let iov = buffers
+        .iter()
+        .map(|b| {
+            // SAFETY: every element is a value of this call's arguments, on the JS thread.
+            unsafe { js::view_info(env.raw(), b.raw()) }.map(|(ptr, len)| libc::iovec {
+                iov_base: ptr.cast(),
+                iov_len: len,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // SAFETY: an all-zero msghdr is valid (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_ptr().cast_mut();
+    msg.msg_iovlen = iov.len();
+    // SAFETY: `iov` lives until sendmsg returns and names the views' memory, which the
+    // arguments keep alive for this call; sendmsg only reads it.
+    let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+    Ok(sent_or_errno(n))
+}
+
+/// A send's return: the count, or `-errno`.
+fn sent_or_errno(n: isize) -> i32 {
+    if n < 0 {
         -std::io::Error::last_os_error()
             .raw_os_error()
             .unwrap_or(libc::EIO)
     } else {
         n as i32
-    })
+    }
 }
 
 /// Queues a send of all of `buffer` on socket `fd` (held, not copied, until it completes);
