@@ -7,6 +7,7 @@ pub mod chunks;
 pub mod file;
 pub mod http;
 pub mod net;
+pub mod net_send;
 pub mod owned;
 pub mod paths;
 pub mod pool;
