@@ -402,6 +402,16 @@ export interface RingStats {
   batches: number
   /** Operations queued or in flight. */
   inFlight: number
+  /** Buffers of the shared receive group in circulation now (0 before the first receive). */
+  recvBuffers: number
+  /** The most buffers the shared receive group ever had in circulation. */
+  recvBuffersMost: number
+  /** Times the shared receive group grew (receives found it empty). */
+  recvBufferGrows: number
+  /** Times the shared receive group shrank (demand dropped). */
+  recvBufferShrinks: number
+  /** Receives that ended because the shared group was empty (`-ENOBUFS`; each armed again). */
+  recvStarved: number
 }
 
 /**
@@ -509,6 +519,19 @@ export declare function tcpConnect(fd: number, ip: string, port: number, token: 
  * (as libuv), `SO_REUSEPORT` when `reusePort`, `IPV6_V6ONLY` when `ipv6Only`.
  */
 export declare function tcpListen(ip: string, port: number, backlog: number, ipv6Only: boolean, reusePort: boolean): Listening
+
+/**
+ * `send(2)` of `buffer` on socket `fd` at once, never waiting (`MSG_DONTWAIT`, and
+ * `MSG_NOSIGNAL`: a closed peer is `-EPIPE`, not SIGPIPE): the bytes the kernel took, or
+ * `-errno` (`-EAGAIN`: the socket buffer is full). libuv's `uv_try_write`: a write that fits
+ * is done before `write()` returns, so nothing holds its Buffer past this call (a queued
+ * send holds it, and the write's bookkeeping, until a later round reaps its CQE: at 1,000
+ * busy connections those outlived scavenges and were promoted). Nothing is lent to the kernel.
+ */
+export declare function trySend(fd: number, buffer: ArrayBufferView): number
+
+/** As [`try_send`], for several buffers in order (one `sendmsg(2)`; at most `IOV_MAX`). */
+export declare function trySendv(fd: number, buffers: ArrayBufferView[]): number
 
 /** Queues the connect of Unix socket `fd` to `path`; completes with 0 or `-errno`. */
 export declare function unixConnect(fd: number, path: string, token: number): number

@@ -52,6 +52,11 @@ test.serial('stats() has numeric counters and advances with an op', async (t) =>
     'listeners',
     'opsCompleted',
     'opsSubmitted',
+    'recvBufferGrows',
+    'recvBufferShrinks',
+    'recvBuffers',
+    'recvBuffersMost',
+    'recvStarved',
     'sockets'
   ])
   for (const [k, v] of Object.entries(s0)) t.true(Number.isInteger(v) && v >= 0, `${k} = ${v}`)

@@ -88,7 +88,20 @@ test('each worker thread has its own ring with its own counters', async (t) => {
     t.false(r.setupFlags.includes('SQPOLL'))
     t.deepEqual(
       r.before,
-      { opsSubmitted: 0, opsCompleted: 0, enterCalls: 0, batches: 0, inFlight: 0, sockets: 0, listeners: 0 },
+      {
+        opsSubmitted: 0,
+        opsCompleted: 0,
+        enterCalls: 0,
+        batches: 0,
+        inFlight: 0,
+        recvBuffers: 0,
+        recvBuffersMost: 0,
+        recvBufferGrows: 0,
+        recvBufferShrinks: 0,
+        recvStarved: 0,
+        sockets: 0,
+        listeners: 0
+      },
       'a fresh ring per worker'
     )
     // open + reads + close, then readFile's open + statx + read(s) + close

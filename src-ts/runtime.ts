@@ -46,6 +46,16 @@ export interface RuntimeStats {
   readonly batches: number
   /** Operations queued or in flight. */
   readonly inFlight: number
+  /** Buffers of the thread's shared receive group in circulation (16 KiB each; it grows when receives find it empty, and shrinks when demand drops). */
+  readonly recvBuffers: number
+  /** The most buffers the shared receive group ever had in circulation. */
+  readonly recvBuffersMost: number
+  /** Times the shared receive group grew. */
+  readonly recvBufferGrows: number
+  /** Times the shared receive group shrank. */
+  readonly recvBufferShrinks: number
+  /** Receives that stopped because the shared receive group was empty (each is armed again). */
+  readonly recvStarved: number
   /** `boros/net` connections open on this thread's ring (accepted or connected). */
   readonly sockets: number
   /** `boros/net` listening sockets open on this thread's ring. */
@@ -75,7 +85,20 @@ export function runtime(): RuntimeInfo {
 /** Counters of the calling thread's ring (all zero on the fallback backend). */
 export function stats(): RuntimeStats {
   if (backendState().backend !== 'io_uring') {
-    return { opsSubmitted: 0, opsCompleted: 0, enterCalls: 0, batches: 0, inFlight: 0, sockets: 0, listeners: 0 }
+    return {
+      opsSubmitted: 0,
+      opsCompleted: 0,
+      enterCalls: 0,
+      batches: 0,
+      inFlight: 0,
+      recvBuffers: 0,
+      recvBuffersMost: 0,
+      recvBufferGrows: 0,
+      recvBufferShrinks: 0,
+      recvStarved: 0,
+      sockets: 0,
+      listeners: 0
+    }
   }
   return { ...ring().stats(), sockets: counters.sockets, listeners: counters.listeners }
 }

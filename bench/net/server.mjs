@@ -209,7 +209,16 @@ async function serve(kind, port, reusePort) {
   return { port: srv.address().port, stats: () => core.stats() }
 }
 
-const STAT_KEYS = ['opsSubmitted', 'opsCompleted', 'enterCalls', 'batches']
+const STAT_KEYS = [
+  'opsSubmitted',
+  'opsCompleted',
+  'enterCalls',
+  'batches',
+  'recvBuffersMost',
+  'recvBufferGrows',
+  'recvBufferShrinks',
+  'recvStarved'
+]
 const plain = (s) => (s ? Object.fromEntries(STAT_KEYS.map((k) => [k, Number(s[k] ?? 0)])) : null)
 
 if (!isMainThread) {

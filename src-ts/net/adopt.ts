@@ -112,6 +112,11 @@ export class UserRead {
     return true
   }
 
+  /** Whether the callback stopped (or `pause()` did) and `flush()` has not come yet. */
+  get stopped(): boolean {
+    return this.#stopped
+  }
+
   /** `pause()` (in the callback or not): nothing more is given until `flush()`. */
   stop(): void {
     this.#stopped = true

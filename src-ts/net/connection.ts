@@ -175,6 +175,12 @@ export class Connection {
       if (cb) queueMicrotask(() => cb(closedError()))
       return this.#queuedBytes
     }
+    const rest = this.#trySend(chunk)
+    if (rest === undefined) {
+      cb?.()
+      return this.#queuedBytes
+    }
+    chunk = rest
     this.#queue.push(chunk)
     this.#callbacks.push(cb ?? noop)
     this.#queuedBytes += chunk.byteLength
@@ -193,17 +199,44 @@ export class Connection {
       if (cb) queueMicrotask(() => cb(closedError()))
       return this.#queuedBytes
     }
-    // All of them queued before the flush: one sendmsg, so a response's head and body leave
-    // in one segment. (Sending the first alone and the rest after its completion put them in
-    // two segments: with Nagle on, the second waited for the peer's delayed ACK, ~40 ms.)
-    for (let i = 0; i < n; i++) {
-      const chunk = chunks[i]!
+    if (n === 1) return this.write(chunks[0]!, cb)
+    // All of them at once, or all of them queued before the flush: one sendmsg, so a
+    // response's head and body leave in one segment. (Sending the first alone and the rest
+    // after its completion put them in two segments: with Nagle on, the second waited for the
+    // peer's delayed ACK, ~40 ms.)
+    let rest: readonly Buffer[] = chunks
+    if (!this.#sending && this.#queue.length === 0 && n <= IOV_MAX) {
+      const sent = ring().trySendv(this.fd, chunks as Buffer[])
+      if (sent > 0) {
+        this.bytesWritten += sent
+        rest = unsent(chunks as Buffer[], sent)
+        if (rest.length === 0) {
+          cb?.()
+          return this.#queuedBytes
+        }
+      }
+    }
+    for (let i = 0; i < rest.length; i++) {
+      const chunk = rest[i]!
       this.#queue.push(chunk)
-      this.#callbacks.push(i === n - 1 ? (cb ?? noop) : noop)
+      this.#callbacks.push(i === rest.length - 1 ? (cb ?? noop) : noop)
       this.#queuedBytes += chunk.byteLength
     }
     if (!this.#sending) this.#flush()
     return this.#queuedBytes
+  }
+
+  /**
+   * Sends `chunk` at once if nothing is queued or in flight (`trySend`, libuv's `uv_try_write`):
+   * `undefined` when the kernel took all of it (nothing holds it past this call), else what is
+   * left to queue (all of it on `EAGAIN` or an error: the ring's send then reports the error).
+   */
+  #trySend(chunk: Buffer): Buffer | undefined {
+    if (this.#sending || this.#queue.length > 0 || chunk.byteLength === 0) return chunk
+    const n = ring().trySend(this.fd, chunk)
+    if (n <= 0) return chunk
+    this.bytesWritten += n
+    return n === chunk.byteLength ? undefined : chunk.subarray(n)
   }
 
   #flush(): void {

@@ -115,6 +115,8 @@ export class Socket extends Duplex {
   #held: number | undefined
   /** node:net's `onread` option: received bytes go to the user's buffer and callback. */
   #userRead: UserRead | undefined
+  /** The peer's end came while the `onread` callback had stopped reading: given on resume. */
+  #endHeld = false
 
   // biome-ignore lint/correctness/noUnreachableSuper: the one early return hands a pipe descriptor to node:net's Socket
   constructor(options: (SocketOptions & { [kAccepted]?: [number, boolean] }) | number = {}) {
@@ -213,6 +215,12 @@ export class Socket extends Duplex {
         } else if (!this.push(chunk)) conn.pause()
       },
       onEnd: () => {
+        // libuv does not read while an `onread` callback has stopped it, so node:net sees the
+        // end only after resume(); here it can come with bytes already received: keep it.
+        if (this.#userRead?.stopped) {
+          this.#endHeld = true
+          return
+        }
         this.push(null)
         this.read(0)
       },
@@ -251,8 +259,12 @@ export class Socket extends Duplex {
   #userResume(): void {
     const conn = this.#conn
     if (this.connecting || conn === undefined || conn.fd < 0) return
-    // Bytes of a round the callback stopped in the middle of come first.
-    if (this.#userRead!.flush() && !conn.reading) conn.resume()
+    // Bytes of a round the callback stopped in the middle of come first, then a held end.
+    if (!this.#userRead!.flush()) return
+    if (this.#endHeld) {
+      this.#endHeld = false
+      this.push(null)
+    } else if (!conn.reading) conn.resume()
   }
 
   #activity(): void {

@@ -7,9 +7,13 @@ use crate::js::{self, codes, Result};
 use boros::BufRing;
 use std::rc::Rc;
 
-/// Buffers of the thread's shared receive group, and their size.
+/// Buffers of the thread's shared receive group at most, and their size.
 const RECV_BUFFERS: u16 = 1024;
 const RECV_BUFFER_SIZE: u32 = 16 * 1024;
+
+/// Buffers of the shared receive group in circulation at first (1 MiB): more when receives
+/// find it empty (`-ENOBUFS`), up to `RECV_BUFFERS`; back down to this when demand drops.
+const RECV_BUFFERS_INITIAL: u16 = 64;
 
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
 const RECV_BUFFERS_MIN: u16 = 16;
@@ -30,7 +34,12 @@ fn os_error(e: std::io::Error, syscall: &str) -> js::Error {
 /// inside Socket._read and kill the process).
 pub(crate) fn shared(driver: &mut boros::Driver<dyn NodeOp>) -> Result<Option<Rc<BufRing>>> {
     driver
-        .shared_buf_ring(RECV_BUFFERS, RECV_BUFFERS_MIN, RECV_BUFFER_SIZE)
+        .shared_buf_ring(
+            RECV_BUFFERS,
+            RECV_BUFFERS_MIN,
+            RECV_BUFFERS_INITIAL,
+            RECV_BUFFER_SIZE,
+        )
         .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))
 }
 

@@ -90,6 +90,17 @@ unsafe impl IoBuf for &'static [u8] {
     }
 }
 
+/// The size of a memory page.
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf takes no pointer; a failure (-1) falls back to 4 KiB.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 {
+        n as usize
+    } else {
+        4096
+    }
+}
+
 /// One anonymous private mapping (`mmap(MAP_PRIVATE | MAP_ANONYMOUS)`), zero-filled by the
 /// kernel on first touch and unmapped on drop. The one type behind every mapping boros makes:
 /// provided-buffer rings, registered buffer pools, large owned buffers.

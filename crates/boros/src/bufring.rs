@@ -25,6 +25,19 @@
 //! `lease` refuses a buffer that is already leased, and only takes ids from completions of
 //! ops on this group, so a buffer the kernel may write into is never handed out as `&[u8]`.
 //!
+//! ## Growing and shrinking
+//! A group made [`growable`](BufRing::growable) has a ring of `entries` slots (its cap) but
+//! only its first `initial` buffers in circulation; the rest of its buffer mapping is
+//! reserved address space the kernel never sees, so never touched (no RSS). When ops of the
+//! group end with `-ENOBUFS` (the kernel found the ring empty), the driver's end of the
+//! reap pass ([`end_pass`](BufRing::end_pass)) puts more buffers into circulation, up to the
+//! cap; the stopped ops are armed again after that. When the most buffers any pass used over
+//! several turns of the ring is a quarter of those in circulation or less, the group aims
+//! lower: buffers past the new count are not published again when they come back from a
+//! lease (they are *parked*, and their pages given back with `MADV_DONTNEED`, safe because a
+//! parked buffer is in no ring slot). Buffers still in the ring stay there until the kernel
+//! uses them: a group shrinks as traffic goes on at a lower rate, not while nothing moves.
+//!
 //! [`Driver::unregister_buf_ring`]: crate::Driver::unregister_buf_ring
 
 use crate::buf::Mapping;
@@ -43,6 +56,16 @@ pub trait Selected {
 /// Most entries a buffer ring may have (kernel limit).
 pub const MAX_ENTRIES: u16 = 32768;
 
+/// Where a buffer is: in the ring (the kernel may write into it), leased to the consumer, or
+/// parked (out of circulation: nobody touches it).
+const WITH_KERNEL: u8 = 0;
+const LEASED: u8 = 1;
+const PARKED: u8 = 2;
+
+/// A growable group shrinks only after this many turns of its ring (buffers leased, in units
+/// of the buffers in circulation) in which no pass used more than a quarter of them.
+const SHRINK_TURNS: u32 = 4;
+
 /// A registered group of provided buffers. See the [module docs](self).
 pub struct BufRing {
     bgid: u16,
@@ -52,8 +75,27 @@ pub struct BufRing {
     bufs: Mapping,
     /// Our copy of the tail: where the next recycled buffer goes.
     tail: Cell<u16>,
-    /// Per buffer id: true while leased to the consumer.
-    leased: Box<[Cell<bool>]>,
+    /// Per buffer id: `WITH_KERNEL`, `LEASED` or `PARKED`.
+    state: Box<[Cell<u8>]>,
+    /// Buffer ids below this are kept in circulation; those at or above it are parked when
+    /// they come back. `entries` for a group that does not grow.
+    active: Cell<u16>,
+    /// The least `active` a shrink goes down to.
+    min_active: u16,
+    /// Buffers not parked (in the ring or leased), and the most there ever were (the buffers
+    /// whose pages may have been touched, short of those given back).
+    circulating: Cell<u16>,
+    most_circulating: Cell<u16>,
+    /// This pass: buffers leased, ops that ended with `-ENOBUFS`.
+    pass_taken: Cell<u32>,
+    pass_starved: Cell<u32>,
+    /// Since the last resize: buffers leased, and the most any pass leased.
+    window_taken: Cell<u32>,
+    window_peak: Cell<u32>,
+    /// Counters for stats: resizes up and down, ops that ended with `-ENOBUFS`.
+    grows: Cell<u32>,
+    shrinks: Cell<u32>,
+    starved: Cell<u64>,
     /// Per buffer id: our tail counter when it was last published, i.e. its ring slot
     /// (modulo `entries`): a recv bundle takes consecutive slots, starting at this one.
     slot_of: Box<[Cell<u16>]>,
@@ -75,12 +117,16 @@ impl fmt::Debug for BufRing {
 }
 
 impl BufRing {
-    /// Maps `entries` buffers of `size` bytes and a ring of as many entries, every buffer
-    /// published to the ring. `entries` must be a power of two, 1..=32768.
-    pub(crate) fn new(bgid: u16, entries: u16, size: u32) -> io::Result<Self> {
+    /// Maps `entries` buffers of `size` bytes and a ring of as many entries (a power of two,
+    /// 1..=32768), with the first `initial` buffers (rounded up to a power of two, at most
+    /// `entries`) published to the ring: the group grows on demand up to `entries` and shrinks
+    /// back to `initial` (see the [module docs](self)). `initial == entries`: all of them,
+    /// for good.
+    pub(crate) fn growable(bgid: u16, entries: u16, initial: u16, size: u32) -> io::Result<Self> {
         if entries == 0 || !entries.is_power_of_two() || entries > MAX_ENTRIES || size == 0 {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
+        let initial = initial.clamp(1, entries).next_power_of_two();
         let n = entries as usize;
         let ring = Mapping::new(n * std::mem::size_of::<BufRingEntry>())?;
         let bufs = Mapping::new(n * size as usize)?;
@@ -91,15 +137,23 @@ impl BufRing {
             ring,
             bufs,
             tail: Cell::new(0),
-            leased: (0..n).map(|_| Cell::new(false)).collect(),
+            state: (0..n).map(|_| Cell::new(PARKED)).collect(),
+            active: Cell::new(0),
+            min_active: initial,
+            circulating: Cell::new(0),
+            most_circulating: Cell::new(0),
+            pass_taken: Cell::new(0),
+            pass_starved: Cell::new(0),
+            window_taken: Cell::new(0),
+            window_peak: Cell::new(0),
+            grows: Cell::new(0),
+            shrinks: Cell::new(0),
+            starved: Cell::new(0),
             slot_of: (0..n).map(|_| Cell::new(0)).collect(),
             users: Cell::new(0),
             unregistered: Cell::new(false),
         };
-        for bid in 0..entries {
-            this.publish(bid);
-        }
-        this.store_tail();
+        this.grow_to(initial);
         Ok(this)
     }
 
@@ -125,7 +179,25 @@ impl BufRing {
 
     /// Buffers currently leased to the consumer (not available to the kernel).
     pub fn leased(&self) -> usize {
-        self.leased.iter().filter(|c| c.get()).count()
+        self.state.iter().filter(|c| c.get() == LEASED).count()
+    }
+
+    /// Buffers in circulation (in the ring or leased): `entries` for a group that does not
+    /// grow; for a growable one, what demand has asked for so far.
+    pub fn circulating(&self) -> u16 {
+        self.circulating.get()
+    }
+
+    /// How this group's size moved: see [`Growth`].
+    pub fn growth(&self) -> Growth {
+        Growth {
+            circulating: self.circulating.get(),
+            target: self.active.get(),
+            most: self.most_circulating.get(),
+            grows: self.grows.get(),
+            shrinks: self.shrinks.get(),
+            starved: self.starved.get(),
+        }
     }
 
     /// Ops in flight using this group.
@@ -193,11 +265,12 @@ impl BufRing {
         if bgid != self.bgid || bid >= self.entries || result < 0 {
             return None;
         }
-        let cell = &self.leased[bid as usize];
-        if cell.get() {
+        let cell = &self.state[bid as usize];
+        if cell.get() != WITH_KERNEL {
             return None;
         }
-        cell.set(true);
+        cell.set(LEASED);
+        self.pass_taken.set(self.pass_taken.get() + 1);
         Some(Lease {
             ring: self,
             bid,
@@ -235,10 +308,11 @@ impl BufRing {
             // a slot when publishing a recycled buffer, and none of this bundle's buffers is
             // recycled before it is leased here.
             let bid = unsafe { (*self.ring.as_ptr().cast::<BufRingEntry>().add(idx)).bid() };
-            if bid >= self.entries || self.leased[bid as usize].get() {
+            if bid >= self.entries || self.state[bid as usize].get() != WITH_KERNEL {
                 break;
             }
-            self.leased[bid as usize].set(true);
+            self.state[bid as usize].set(LEASED);
+            self.pass_taken.set(self.pass_taken.get() + 1);
             let len = left.min(self.size as usize);
             out.push(Lease {
                 ring: self,
@@ -252,10 +326,125 @@ impl BufRing {
     }
 
     fn recycle(&self, bid: u16) {
-        self.leased[bid as usize].set(false);
+        if bid >= self.active.get() {
+            self.park(bid);
+            return;
+        }
+        self.state[bid as usize].set(WITH_KERNEL);
         self.publish(bid);
         self.store_tail();
     }
+
+    /// Takes a buffer that came back from a lease out of circulation, and gives its pages back.
+    fn park(&self, bid: u16) {
+        self.state[bid as usize].set(PARKED);
+        self.circulating.set(self.circulating.get() - 1);
+        let size = self.size as usize;
+        if size % crate::buf::page_size() == 0 {
+            // SAFETY: the range is buffer `bid`, inside the mapping and page aligned (the
+            // mapping is, and size is a multiple of the page). The buffer is in no ring slot
+            // (it came back from a lease and is not published again), so the kernel does not
+            // write into it; its bytes are not needed. MADV_DONTNEED on private anonymous
+            // memory only drops the pages: the next touch gets zeroed ones.
+            unsafe {
+                libc::madvise(self.buf_ptr(bid).cast(), size, libc::MADV_DONTNEED);
+            }
+        }
+    }
+
+    /// Puts buffers `0..n` into circulation (`n` rounded up to a power of two, at most
+    /// `entries`): those parked are published. Those past the old count that are still in
+    /// the ring or leased (a shrink not finished) simply stay.
+    fn grow_to(&self, n: u16) {
+        let n = n.clamp(1, self.entries).next_power_of_two();
+        let old = self.active.get();
+        if n <= old {
+            return;
+        }
+        self.active.set(n);
+        let mut published = false;
+        for bid in old..n {
+            if self.state[bid as usize].get() == PARKED {
+                self.state[bid as usize].set(WITH_KERNEL);
+                self.circulating.set(self.circulating.get() + 1);
+                self.publish(bid);
+                published = true;
+            }
+        }
+        if published {
+            self.store_tail();
+        }
+        let c = self.circulating.get();
+        self.most_circulating
+            .set(self.most_circulating.get().max(c));
+    }
+
+    /// Counts an op of this group that ended with `-ENOBUFS` (the ring was empty).
+    pub(crate) fn note_starved(&self) {
+        self.pass_starved.set(self.pass_starved.get() + 1);
+        self.starved.set(self.starved.get() + 1);
+    }
+
+    /// The end of a reap pass (every CQE the kernel had posted was handed out, and the
+    /// consumer gave back the buffers it leased): grows the group if ops ran it dry in this
+    /// pass, and lowers its target once it has been far larger than any pass needed for
+    /// `SHRINK_TURNS` turns. Does nothing for a group made at full size.
+    pub(crate) fn end_pass(&self) {
+        let taken = self.pass_taken.replace(0);
+        let starved = self.pass_starved.replace(0);
+        let active = self.active.get();
+        if starved > 0 {
+            if active < self.entries {
+                // Room for what this pass took and one buffer per op that found none, and at
+                // least twice the buffers there were.
+                let want = (taken + starved).min(self.entries as u32) as u16;
+                self.grow_to(want.max(active.saturating_mul(2)));
+                self.grows.set(self.grows.get() + 1);
+                self.window_taken.set(0);
+                self.window_peak.set(0);
+            }
+            return;
+        }
+        if taken == 0 || active <= self.min_active {
+            return;
+        }
+        let peak = self.window_peak.get().max(taken);
+        let total = self.window_taken.get() + taken;
+        if total < SHRINK_TURNS * active as u32 {
+            self.window_peak.set(peak);
+            self.window_taken.set(total);
+            return;
+        }
+        self.window_peak.set(0);
+        self.window_taken.set(0);
+        if peak * 4 <= active as u32 {
+            let to = ((peak * 2).max(1) as u16)
+                .next_power_of_two()
+                .max(self.min_active);
+            if to < active {
+                self.active.set(to);
+                self.shrinks.set(self.shrinks.get() + 1);
+            }
+        }
+    }
+}
+
+/// How a [`BufRing`]'s size moved (see the [module docs](self)): for stats and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Growth {
+    /// Buffers in circulation now (in the ring or leased).
+    pub circulating: u16,
+    /// Buffers the group aims to keep in circulation (below `circulating` while a shrink is
+    /// under way).
+    pub target: u16,
+    /// The most buffers ever in circulation.
+    pub most: u16,
+    /// Times the group grew.
+    pub grows: u32,
+    /// Times the group lowered its target.
+    pub shrinks: u32,
+    /// Ops of the group that ended with `-ENOBUFS` (each was armed again).
+    pub starved: u64,
 }
 
 /// A buffer the kernel filled and gave to the consumer. Derefs to the bytes the kernel

@@ -403,6 +403,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
                 delivered += self.dispatch(*cqe, sink);
             }
             if n < REAP_CHUNK {
+                self.groups.end_pass();
                 return delivered;
             }
         }

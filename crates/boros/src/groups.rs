@@ -30,10 +30,22 @@ impl BufGroups {
         entries: u16,
         size: u32,
     ) -> io::Result<Rc<BufRing>> {
+        self.register_growable(submitter, entries, entries, size)
+    }
+
+    /// Registers a group of `entries` buffers of `size` bytes, `initial` of them in
+    /// circulation (see [`BufRing::growable`]), under the lowest free group id.
+    fn register_growable(
+        &mut self,
+        submitter: &Submitter<'_>,
+        entries: u16,
+        initial: u16,
+        size: u32,
+    ) -> io::Result<Rc<BufRing>> {
         let bgid = (0..u16::MAX)
             .find(|&id| !self.all().any(|r| r.bgid() == id))
             .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSPC))?;
-        let ring = Rc::new(BufRing::new(bgid, entries, size)?);
+        let ring = Rc::new(BufRing::growable(bgid, entries, initial, size)?);
         // SAFETY: the ring mapping is owned by `ring`, which we keep (in `live`, then
         // `retiring`) until the group is unregistered, and every op using the group holds an
         // `Rc` of it until its final CQE.
@@ -42,13 +54,15 @@ impl BufGroups {
         Ok(ring)
     }
 
-    /// The shared group, registered on first use (again after it was unregistered); on
-    /// ENOMEM, halves `entries` down to `min_entries`, then gives `None` for good.
+    /// The shared group, registered on first use (again after it was unregistered) with
+    /// `initial` of its `entries` buffers in circulation (it grows on demand); on ENOMEM,
+    /// halves `entries` down to `min_entries`, then gives `None` for good.
     pub(crate) fn shared(
         &mut self,
         submitter: &Submitter<'_>,
         mut entries: u16,
         min_entries: u16,
+        initial: u16,
         size: u32,
     ) -> io::Result<Option<Rc<BufRing>>> {
         if self.shared_refused {
@@ -58,7 +72,7 @@ impl BufGroups {
             return Ok(Some(Rc::clone(ring)));
         }
         loop {
-            match self.register(submitter, entries, size) {
+            match self.register_growable(submitter, entries, initial, size) {
                 Ok(ring) => {
                     self.shared = Some(Rc::clone(&ring));
                     return Ok(Some(ring));
@@ -104,6 +118,26 @@ impl BufGroups {
         if let Some(r) = self.all().find(|r| r.bgid() == bgid) {
             // Leased and dropped at once: each lease publishes its buffer again.
             drop(r.lease_run(Some((bgid, bid)), result.max(1)));
+        }
+    }
+
+    /// The shared group, if it is registered (without registering it).
+    pub(crate) fn shared_if_any(&self) -> Option<&Rc<BufRing>> {
+        self.shared.as_ref().filter(|g| !g.is_unregistered())
+    }
+
+    /// Counts an op of group `bgid` that ended with `-ENOBUFS` (see [`BufRing::end_pass`]).
+    pub(crate) fn starved(&self, bgid: Option<u16>) {
+        let Some(bgid) = bgid else { return };
+        if let Some(r) = self.live.iter().find(|r| r.bgid() == bgid) {
+            r.note_starved();
+        }
+    }
+
+    /// The end of a reap pass: each live group grows or shrinks by what the pass used.
+    pub(crate) fn end_pass(&self) {
+        for r in &self.live {
+            r.end_pass();
         }
     }
 

@@ -192,6 +192,10 @@ impl<O: ?Sized + OpCode> Ops<O> {
             return Dispatched::Nothing;
         };
         groups.track(done.group, -1);
+        if cqe.result == -libc::ENOBUFS {
+            // The group ran dry: the pass's end grows it (before the op is armed again).
+            groups.starved(done.group);
+        }
         if let Some(slot) = done.slot_use.and_then(|u| u.freed_by(cqe.result)) {
             // The file-table slot the op's final CQE left empty (see `SlotUse`).
             fixed.free_file_slot(slot);

@@ -75,7 +75,7 @@ mod ring;
 pub mod setup;
 pub mod slab;
 
-pub use bufring::{BufRing, Lease};
+pub use bufring::{BufRing, Growth, Lease};
 pub use complete::{finish, finish_into, Complete};
 pub use cqe::{completions, Completion, Cqe, OpRef, CANCEL_TAG};
 pub use driver::Driver;

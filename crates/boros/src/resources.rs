@@ -19,7 +19,9 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     /// The ring's shared group of provided buffers, which every receive of its host can select
-    /// from (rather than a group per connection): `entries` buffers of `size` bytes,
+    /// from (rather than a group per connection): up to `entries` buffers of `size` bytes,
+    /// `initial` of them in circulation at first, more when receives find it empty, fewer
+    /// again when demand drops (see [`BufRing`]'s docs, "Growing and shrinking");
     /// registered on first use, and again after it was unregistered. Its ring of entries is
     /// pinned memory (RLIMIT_MEMLOCK for a user without CAP_IPC_LOCK): on ENOMEM, smaller
     /// groups are tried down to `min_entries`, then `Ok(None)`, for good: receive into plain
@@ -28,10 +30,21 @@ impl<O: ?Sized + OpCode> Driver<O> {
         &mut self,
         entries: u16,
         min_entries: u16,
+        initial: u16,
         size: u32,
     ) -> io::Result<Option<Rc<BufRing>>> {
-        self.groups
-            .shared(&self.ring.uring.submitter(), entries, min_entries, size)
+        self.groups.shared(
+            &self.ring.uring.submitter(),
+            entries,
+            min_entries,
+            initial,
+            size,
+        )
+    }
+
+    /// The shared group if it is registered (this does not register it): for stats.
+    pub fn shared_buf_ring_if_any(&self) -> Option<&Rc<BufRing>> {
+        self.groups.shared_if_any()
     }
 
     /// Unregisters a group. Done at once when no op in flight uses it, otherwise after the

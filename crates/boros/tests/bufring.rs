@@ -329,19 +329,19 @@ impl BufRingCheck {
 #[test]
 fn shared_group_is_one_per_ring_and_comes_back_after_unregister() {
     let mut d = Driver::new().unwrap();
-    let Some(a) = d.shared_buf_ring(64, 16, 4096).unwrap() else {
+    let Some(a) = d.shared_buf_ring(64, 16, 64, 4096).unwrap() else {
         eprintln!("skipped: the kernel refused a 64-buffer group (RLIMIT_MEMLOCK)");
         return;
     };
-    let b = d.shared_buf_ring(64, 16, 4096).unwrap().unwrap();
+    let b = d.shared_buf_ring(64, 16, 64, 4096).unwrap().unwrap();
     assert!(std::rc::Rc::ptr_eq(&a, &b), "one shared group per ring");
     assert_eq!(d.buf_rings(), 1);
     d.unregister_buf_ring(&a);
     assert!(a.is_unregistered());
-    let c = d.shared_buf_ring(64, 16, 4096).unwrap().unwrap();
+    let c = d.shared_buf_ring(64, 16, 64, 4096).unwrap().unwrap();
     assert!(!c.is_unregistered() && !std::rc::Rc::ptr_eq(&a, &c));
     // Another ring has its own.
     let mut other = Driver::new().unwrap();
-    let o = other.shared_buf_ring(64, 16, 4096).unwrap().unwrap();
+    let o = other.shared_buf_ring(64, 16, 64, 4096).unwrap().unwrap();
     assert!(!std::rc::Rc::ptr_eq(&o, &c));
 }

@@ -8,6 +8,7 @@ pub mod file;
 pub mod http;
 pub mod http_body;
 pub mod net;
+pub mod net_send;
 pub mod owned;
 pub mod paths;
 pub mod pool;

@@ -8,13 +8,12 @@
 //! same JS call as the batch's completions: no N-API call per message.
 
 use crate::args::{self, cstring};
-use crate::js::{self, codes, JsBuf, Result};
+use crate::js::{self, codes, Result};
 use crate::ops::{AcceptStream, Plain, RecvOnce, RecvStream};
 use crate::recv_group;
 use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
 use boros::op;
-use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::ffi::OsStrExt;
@@ -246,39 +245,6 @@ pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
         Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
         None => rt.queue(RecvOnce::new(fd, stream)),
     })
-}
-
-/// Queues a send of all of `buffer` on socket `fd` (held, not copied, until it completes);
-/// completes with the bytes sent (maybe fewer: send the rest) or `-errno`.
-#[napi]
-pub fn send(
-    env: Env,
-    fd: i32,
-    #[napi(ts_arg_type = "ArrayBufferView")] buffer: Unknown,
-    token: u32,
-) -> Result<f64> {
-    let fd = args::fd(fd)?;
-    // SAFETY: `buffer` is an argument of this call, on the JS thread.
-    let buf = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
-    runtime::with(|rt| rt.queue(Plain::new(op::Send::new(fd, buf), token)))
-}
-
-/// Queues one `sendmsg` of `buffers`, in order, on socket `fd` (each held until it completes);
-/// completes with the bytes sent or `-errno`.
-#[napi]
-pub fn sendv(
-    env: Env,
-    fd: i32,
-    #[napi(ts_arg_type = "ArrayBufferView[]")] buffers: Vec<Unknown>,
-    token: u32,
-) -> Result<f64> {
-    let fd = args::fd(fd)?;
-    let bufs = buffers
-        .iter()
-        // SAFETY: every element is a value of this call's arguments, on the JS thread.
-        .map(|b| unsafe { JsBuf::new(env.raw(), b.raw()) })
-        .collect::<Result<Vec<_>>>()?;
-    runtime::with(|rt| rt.queue(Plain::new(op::SendMsg::new(fd, bufs), token)))
 }
 
 /// Queues `shutdown(fd, how)` (`SHUT_WR` = 1 ends our side); completes with 0 or `-errno`.

@@ -120,6 +120,16 @@ pub struct RingStats {
     pub batches: f64,
     /// Operations queued or in flight.
     pub in_flight: f64,
+    /// Buffers of the shared receive group in circulation now (0 before the first receive).
+    pub recv_buffers: f64,
+    /// The most buffers the shared receive group ever had in circulation.
+    pub recv_buffers_most: f64,
+    /// Times the shared receive group grew (receives found it empty).
+    pub recv_buffer_grows: f64,
+    /// Times the shared receive group shrank (demand dropped).
+    pub recv_buffer_shrinks: f64,
+    /// Receives that ended because the shared group was empty (`-ENOBUFS`; each armed again).
+    pub recv_starved: f64,
 }
 
 /// Counters of this thread's ring.
@@ -127,12 +137,18 @@ pub struct RingStats {
 pub fn stats() -> Result<RingStats> {
     runtime::with(|rt| {
         let s = rt.driver.stats();
+        let g = rt.driver.shared_buf_ring_if_any().map(|r| r.growth());
         Ok(RingStats {
             ops_submitted: s.ops_submitted as f64,
             ops_completed: s.ops_completed as f64,
             enter_calls: s.enter_calls as f64,
             batches: s.batches as f64,
             in_flight: s.in_flight as f64,
+            recv_buffers: g.map_or(0.0, |g| g.circulating as f64),
+            recv_buffers_most: g.map_or(0.0, |g| g.most as f64),
+            recv_buffer_grows: g.map_or(0.0, |g| g.grows as f64),
+            recv_buffer_shrinks: g.map_or(0.0, |g| g.shrinks as f64),
+            recv_starved: g.map_or(0.0, |g| g.starved as f64),
         })
     })
 }

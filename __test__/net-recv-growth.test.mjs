@@ -1,0 +1,101 @@
+// The thread's shared receive group (crates/boros/src/bufring.rs, "Growing and shrinking";
+// docs/net.md "Where received bytes live"): it starts with 64 buffers of 16 KiB, stays there
+// under light use, and grows when many connections' data arrives at once, without losing or
+// reordering a byte. Serial: both tests read this process's one ring.
+import test from 'ava'
+import { runtime, stats } from '../dist/index.js'
+import * as bnet from '../dist/net/index.js'
+
+const HOST = '127.0.0.1'
+const INITIAL = 64
+const MOST = 1024
+const uring = runtime().backend === 'io_uring'
+const serial = uring ? test.serial : test.serial.skip
+
+function echoServer() {
+  const server = bnet.createServer((s) => s.pipe(s))
+  return new Promise((resolve) => server.listen(0, HOST, () => resolve(server)))
+}
+
+/** Connection `c`'s bytes: a pattern that differs per connection, so a mix-up shows. */
+function payload(c, len) {
+  const b = Buffer.allocUnsafe(len)
+  for (let i = 0; i < len; i++) b[i] = (i * 31 + c * 7 + (i >> 10)) & 255
+  return b
+}
+
+/** Each of `conns` clients sends its payload at once and reads it back; resolves with the mismatches. */
+async function echoAll(port, conns, len) {
+  const clients = await Promise.all(
+    Array.from(
+      { length: conns },
+      () =>
+        new Promise((resolve, reject) => {
+          const s = bnet.connect(port, HOST, () => resolve(s))
+          s.once('error', reject)
+        })
+    )
+  )
+  const results = await Promise.all(
+    clients.map(
+      (s, c) =>
+        new Promise((resolve, reject) => {
+          const want = payload(c, len)
+          const got = []
+          s.on('data', (d) => got.push(d))
+          s.once('end', () => resolve(Buffer.concat(got).equals(want) ? null : c))
+          s.once('error', reject)
+          s.end(want)
+        })
+    )
+  )
+  return results.filter((c) => c !== null)
+}
+
+serial('light use: the shared receive group keeps its first 64 buffers', async (t) => {
+  const server = await echoServer()
+  const { port } = server.address()
+  // One connection, one small message at a time.
+  const s = await new Promise((resolve) => {
+    const c = bnet.connect(port, HOST, () => resolve(c))
+  })
+  for (let i = 0; i < 200; i++) {
+    const msg = payload(i, 100 + (i % 50))
+    const back = await new Promise((resolve) => {
+      const got = []
+      let n = 0
+      const on = (d) => {
+        got.push(d)
+        n += d.length
+        if (n >= msg.length) {
+          s.off('data', on)
+          resolve(Buffer.concat(got))
+        }
+      }
+      s.on('data', on)
+      s.write(msg)
+    })
+    t.true(back.equals(msg))
+  }
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+  const st = stats()
+  t.is(st.recvBuffers, INITIAL, 'buffers in circulation')
+  t.is(st.recvBuffersMost, INITIAL)
+  t.is(st.recvBufferGrows, 0)
+  t.is(st.recvStarved, 0)
+})
+
+serial('many connections sending at once: the group grows, and every byte arrives intact', async (t) => {
+  const server = await echoServer()
+  const { port } = server.address()
+  // 300 connections x 64 KiB at once: ~4.7 MiB arrives in the first rounds, far more than 64
+  // buffers of 16 KiB hold.
+  const bad = await echoAll(port, 300, 64 * 1024)
+  await new Promise((resolve) => server.close(resolve))
+  t.deepEqual(bad, [], 'connections whose echo differs from what they sent')
+  const st = stats()
+  t.true(st.recvStarved > 0, 'receives found the group empty (else nothing was tested)')
+  t.true(st.recvBufferGrows >= 1, `grows: ${st.recvBufferGrows}`)
+  t.true(st.recvBuffersMost > INITIAL && st.recvBuffersMost <= MOST, `most: ${st.recvBuffersMost}`)
+})

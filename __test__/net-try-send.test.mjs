@@ -1,0 +1,135 @@
+// A boros/net write first tries send(2) at once (binding trySend, libuv's uv_try_write; see
+// docs/net.md "Writing"): a write the socket takes goes out without an io_uring op, and what it
+// cannot take (a partial send, EAGAIN) follows through the ring, in order.
+import net from 'node:net'
+import test from 'ava'
+import { runtime, stats } from '../dist/index.js'
+import * as bnet from '../dist/net/index.js'
+
+const HOST = '127.0.0.1'
+const uring = runtime().backend === 'io_uring'
+const serial = uring ? test.serial : test.serial.skip
+
+/** A boros server socket connected to a node:net client (which makes no ring ops). */
+async function pair() {
+  let accepted
+  const got = new Promise((resolve) => (accepted = resolve))
+  const server = bnet.createServer((s) => accepted(s))
+  await new Promise((resolve) => server.listen(0, HOST, resolve))
+  const client = net.connect(server.address().port, HOST)
+  await new Promise((resolve) => client.once('connect', resolve))
+  const s = await got
+  return { server, client, s }
+}
+
+function pattern(len, seed) {
+  const b = Buffer.allocUnsafe(len)
+  for (let i = 0; i < len; i++) b[i] = (i * 13 + seed + (i >> 12)) & 255
+  return b
+}
+
+serial('a write the socket takes at once makes no io_uring op', async (t) => {
+  const { server, client, s } = await pair()
+  const received = []
+  client.on('data', (d) => received.push(d))
+  const before = stats().opsSubmitted
+  const msg = pattern(1000, 1)
+  let sync = true
+  const done = new Promise((resolve) =>
+    s.write(msg, () => {
+      t.false(sync, 'the callback comes after write() returned, as with node:net')
+      resolve()
+    })
+  )
+  sync = false
+  await done
+  t.is(stats().opsSubmitted, before, 'no send op was submitted')
+  t.is(s.bytesWritten, 1000)
+  while (Buffer.concat(received).length < 1000) await new Promise((r) => setTimeout(r, 5))
+  t.true(Buffer.concat(received).equals(msg))
+  client.destroy()
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+})
+
+serial('corked writes go out at once as one sendmsg, without an io_uring op', async (t) => {
+  const { server, client, s } = await pair()
+  const received = []
+  client.on('data', (d) => received.push(d))
+  const parts = [pattern(300, 6), pattern(20_000, 7), pattern(7, 8)]
+  const before = stats().opsSubmitted
+  const done = new Promise((resolve) => {
+    s.cork()
+    for (const [i, p] of parts.entries()) s.write(p, i === parts.length - 1 ? resolve : undefined)
+    s.uncork()
+  })
+  await done
+  t.is(stats().opsSubmitted, before, 'no send op was submitted')
+  const all = Buffer.concat(parts)
+  while (Buffer.concat(received).length < all.length) await new Promise((r) => setTimeout(r, 5))
+  t.true(Buffer.concat(received).equals(all))
+  t.is(s.bytesWritten, all.length)
+  client.destroy()
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+})
+
+serial('what the socket cannot take goes through the ring, in order, before later writes', async (t) => {
+  const { server, client, s } = await pair()
+  // 8 MiB while the peer does not read: the first send takes what fits, the rest waits in the
+  // ring; the small writes after it must not overtake it.
+  const big = pattern(8 << 20, 2)
+  const small = [pattern(100, 3), pattern(5000, 4), pattern(1, 5)]
+  const before = stats().opsSubmitted
+  const callbacks = []
+  s.write(big, () => callbacks.push('big'))
+  for (const [i, b] of small.entries()) s.write(b, () => callbacks.push(i))
+  const all = Buffer.concat([big, ...small])
+  await new Promise((r) => setTimeout(r, 50))
+  const received = []
+  let n = 0
+  await new Promise((resolve) => {
+    client.on('data', (d) => {
+      received.push(d)
+      n += d.length
+      if (n >= all.length) resolve()
+    })
+  })
+  t.true(Buffer.concat(received).equals(all), 'every byte, in order')
+  while (callbacks.length < 4) await new Promise((r) => setTimeout(r, 5))
+  t.deepEqual(callbacks, ['big', 0, 1, 2])
+  t.true(stats().opsSubmitted > before, 'the rest went through io_uring sends')
+  t.is(s.bytesWritten, all.length)
+  client.destroy()
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+})
+
+serial('a corked write the socket takes only part of: the rest follows through the ring, in order', async (t) => {
+  const { server, client, s } = await pair()
+  const parts = [pattern(100, 9), pattern(8 << 20, 10), pattern(5000, 11)]
+  const before = stats().opsSubmitted
+  let called = false
+  s.cork()
+  for (const [i, p] of parts.entries()) s.write(p, i === parts.length - 1 ? () => (called = true) : undefined)
+  s.uncork()
+  s.write(pattern(10, 12))
+  const all = Buffer.concat([...parts, pattern(10, 12)])
+  await new Promise((r) => setTimeout(r, 50))
+  const received = []
+  let n = 0
+  await new Promise((resolve) => {
+    client.on('data', (d) => {
+      received.push(d)
+      n += d.length
+      if (n >= all.length) resolve()
+    })
+  })
+  t.true(Buffer.concat(received).equals(all), 'every byte, in order')
+  while (!called) await new Promise((r) => setTimeout(r, 5))
+  t.true(stats().opsSubmitted > before, 'the rest went through io_uring sends')
+  t.is(s.bytesWritten, all.length)
+  client.destroy()
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+})
