@@ -1,6 +1,7 @@
-// A boros/net write first tries send(2) at once (binding trySend, libuv's uv_try_write; see
-// docs/net.md "Writing"): a write the socket takes goes out without an io_uring op, and what it
-// cannot take (a partial send, EAGAIN) follows through the ring, in order.
+// A boros/net write of 4 KiB or more first tries send(2) at once (binding trySend, libuv's
+// uv_try_write; see docs/net.md "Writing"): a write the socket takes goes out without an io_uring
+// op, and what it cannot take (a partial send, EAGAIN) follows through the ring, in order. Smaller
+// writes go through the ring, batched.
 import net from 'node:net'
 import test from 'ava'
 import { runtime, stats } from '../dist/index.js'
@@ -28,12 +29,12 @@ function pattern(len, seed) {
   return b
 }
 
-serial('a write the socket takes at once makes no io_uring op', async (t) => {
+serial('a write of 4 KiB or more the socket takes at once makes no io_uring op', async (t) => {
   const { server, client, s } = await pair()
   const received = []
   client.on('data', (d) => received.push(d))
   const before = stats().opsSubmitted
-  const msg = pattern(1000, 1)
+  const msg = pattern(5000, 1)
   let sync = true
   const done = new Promise((resolve) =>
     s.write(msg, () => {
@@ -44,6 +45,22 @@ serial('a write the socket takes at once makes no io_uring op', async (t) => {
   sync = false
   await done
   t.is(stats().opsSubmitted, before, 'no send op was submitted')
+  t.is(s.bytesWritten, 5000)
+  while (Buffer.concat(received).length < 5000) await new Promise((r) => setTimeout(r, 5))
+  t.true(Buffer.concat(received).equals(msg))
+  client.destroy()
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+})
+
+serial('a write under 4 KiB goes through the ring, batched with the other sends of the turn', async (t) => {
+  const { server, client, s } = await pair()
+  const received = []
+  client.on('data', (d) => received.push(d))
+  const before = stats().opsSubmitted
+  const msg = pattern(1000, 13)
+  await new Promise((resolve) => s.write(msg, resolve))
+  t.is(stats().opsSubmitted - before, 1, 'one send op')
   t.is(s.bytesWritten, 1000)
   while (Buffer.concat(received).length < 1000) await new Promise((r) => setTimeout(r, 5))
   t.true(Buffer.concat(received).equals(msg))

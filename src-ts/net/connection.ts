@@ -12,6 +12,17 @@ import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
 
+/**
+ * Writes of at least this many bytes try `send(2)` at once (`#trySend`); smaller ones go
+ * through the ring, batched with every other send of the turn into one `io_uring_enter`.
+ * Measured side by side (echo bench, Node 20, 2026-12-06): trying every write made 64 B echo
+ * cost 1.1 system calls per message instead of 0.04 (64 B x 1,000: 1.17x node:net instead of
+ * 1.55x), while what it buys — the written Buffer dead before the next scavenge, not held to a
+ * later round's send CQE — matters for large Buffers (16 KiB x 1,000: peak RSS 138 vs 191 MiB,
+ * 0.95x vs 0.78x node:net). A small write held a round longer costs little memory.
+ */
+const TRY_SEND_MIN = 4096
+
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {
   /**
@@ -205,7 +216,7 @@ export class Connection {
     // after its completion put them in two segments: with Nagle on, the second waited for the
     // peer's delayed ACK, ~40 ms.)
     let rest: readonly Buffer[] = chunks
-    if (!this.#sending && this.#queue.length === 0 && n <= IOV_MAX) {
+    if (!this.#sending && this.#queue.length === 0 && n <= IOV_MAX && totalBytes(chunks) >= TRY_SEND_MIN) {
       const sent = ring().trySendv(this.fd, chunks as Buffer[])
       if (sent > 0) {
         this.bytesWritten += sent
@@ -232,7 +243,7 @@ export class Connection {
    * left to queue (all of it on `EAGAIN` or an error: the ring's send then reports the error).
    */
   #trySend(chunk: Buffer): Buffer | undefined {
-    if (this.#sending || this.#queue.length > 0 || chunk.byteLength === 0) return chunk
+    if (this.#sending || this.#queue.length > 0 || chunk.byteLength < TRY_SEND_MIN) return chunk
     const n = ring().trySend(this.fd, chunk)
     if (n <= 0) return chunk
     this.bytesWritten += n
@@ -423,4 +434,11 @@ export async function connectFd(
     closeFd(fd)
     throw e
   }
+}
+
+/** The bytes of `chunks`, together. */
+function totalBytes(chunks: readonly Buffer[]): number {
+  let n = 0
+  for (const c of chunks) n += c.byteLength
+  return n
 }
