@@ -17,6 +17,13 @@ use std::ptr;
 /// What an external handle points at: the bytes until a send (or a release) takes them.
 pub type Held = RefCell<Option<Vec<u8>>>;
 
+/// The type tag of every handle `http_body_hold` makes: `take` casts only externals that carry
+/// it, so an external from another addon is refused, not reinterpreted as a [`Held`].
+const BODY_TAG: sys::napi_type_tag = sys::napi_type_tag {
+    lower: 0xb0f0_5b0d_7a91_1e01,
+    upper: 0x6f1d_2c3e_4a5b_8c9d,
+};
+
 /// Tells V8 about `delta` bytes more (or fewer) kept alive by JS objects.
 fn adjust(env: sys::napi_env, delta: i64) {
     let mut total = 0i64;
@@ -39,9 +46,14 @@ unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut
 /// # Safety
 /// On the JS thread, with `env` and `v` valid for the current call.
 pub unsafe fn take(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Vec<u8>>> {
+    let mut ours = false;
     let mut data = ptr::null_mut();
+    // SAFETY: as the contract says; `BODY_TAG` is a static that outlives the call.
+    let tagged = unsafe { sys::napi_check_object_type_tag(env, v, &BODY_TAG, &mut ours) };
     // SAFETY: as the contract says; `v` is an external (the caller checked its type).
-    if unsafe { sys::napi_get_value_external(env, v, &mut data) } != sys::Status::napi_ok
+    if tagged != sys::Status::napi_ok
+        || !ours
+        || unsafe { sys::napi_get_value_external(env, v, &mut data) } != sys::Status::napi_ok
         || data.is_null()
     {
         return Err(js::error(
@@ -49,8 +61,9 @@ pub unsafe fn take(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Vec<
             "boros: not a body handle",
         ));
     }
-    // SAFETY: every external the façade passes here comes from `http_body_hold` (JS cannot make
-    // externals), alive while `v` is referenced by this call.
+    // SAFETY: `v` carries `BODY_TAG`, which only `http_body_hold` puts on the external it makes
+    // around a leaked `Box<Held>` (freed by `finalize`, which cannot run while `v` is
+    // referenced by this call).
     let held = unsafe { &*data.cast::<Held>() };
     let taken = held.borrow_mut().take();
     if let Some(b) = &taken {
@@ -91,6 +104,14 @@ pub fn http_body_hold<'env>(
         return Err(js::error(
             codes::UNSUPPORTED_RUNTIME,
             "boros: this runtime refuses externals",
+        ));
+    }
+    // SAFETY: `value` is the external just created in this env; `BODY_TAG` is a static.
+    if unsafe { sys::napi_type_tag_object(env.raw(), value, &BODY_TAG) } != sys::Status::napi_ok {
+        // The external owns `data` now: its finalizer frees it when V8 collects `value`.
+        return Err(js::error(
+            codes::UNSUPPORTED_RUNTIME,
+            "boros: this runtime refuses type tags",
         ));
     }
     adjust(env.raw(), len as i64);
