@@ -50,12 +50,11 @@ pub unsafe fn take(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Vec<
     let mut data = ptr::null_mut();
     // SAFETY: as the contract says; `BODY_TAG` is a static that outlives the call.
     let tagged = unsafe { sys::napi_check_object_type_tag(env, v, &BODY_TAG, &mut ours) };
-    // SAFETY: as the contract says; `v` is an external (the caller checked its type).
-    if tagged != sys::Status::napi_ok
-        || !ours
-        || unsafe { sys::napi_get_value_external(env, v, &mut data) } != sys::Status::napi_ok
-        || data.is_null()
-    {
+    let external = tagged == sys::Status::napi_ok
+        && ours
+        // SAFETY: as the contract says; `v` is an external (the caller checked its type).
+        && unsafe { sys::napi_get_value_external(env, v, &mut data) } == sys::Status::napi_ok;
+    if !external || data.is_null() {
         return Err(js::error(
             codes::INVALID_ARG_TYPE,
             "boros: not a body handle",
