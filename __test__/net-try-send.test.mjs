@@ -11,7 +11,11 @@ const HOST = '127.0.0.1'
 const uring = runtime().backend === 'io_uring'
 const serial = uring ? test.serial : test.serial.skip
 
-/** A boros server socket connected to a node:net client (which makes no ring ops). */
+/**
+ * A boros server socket connected to a node:net client (which makes no ring ops); `close()`
+ * tears the three down. The client reads nothing until `received(n)` is first called, which
+ * resolves with everything it read once that is `n` bytes or more.
+ */
 async function pair() {
   let accepted
   const got = new Promise((resolve) => (accepted = resolve))
@@ -20,7 +24,18 @@ async function pair() {
   const client = net.connect(server.address().port, HOST)
   await new Promise((resolve) => client.once('connect', resolve))
   const s = await got
-  return { server, client, s }
+  const chunks = []
+  const received = async (n) => {
+    if (client.listenerCount('data') === 0) client.on('data', (d) => chunks.push(d))
+    while (Buffer.concat(chunks).length < n) await new Promise((r) => setTimeout(r, 5))
+    return Buffer.concat(chunks)
+  }
+  const close = async () => {
+    client.destroy()
+    s.destroy()
+    await new Promise((resolve) => server.close(resolve))
+  }
+  return { server, client, s, received, close }
 }
 
 function pattern(len, seed) {
@@ -30,9 +45,7 @@ function pattern(len, seed) {
 }
 
 serial('a write of 4 KiB or more the socket takes at once makes no io_uring op', async (t) => {
-  const { server, client, s } = await pair()
-  const received = []
-  client.on('data', (d) => received.push(d))
+  const { s, received, close } = await pair()
   const before = stats().opsSubmitted
   const msg = pattern(5000, 1)
   let sync = true
@@ -46,33 +59,23 @@ serial('a write of 4 KiB or more the socket takes at once makes no io_uring op',
   await done
   t.is(stats().opsSubmitted, before, 'no send op was submitted')
   t.is(s.bytesWritten, 5000)
-  while (Buffer.concat(received).length < 5000) await new Promise((r) => setTimeout(r, 5))
-  t.true(Buffer.concat(received).equals(msg))
-  client.destroy()
-  s.destroy()
-  await new Promise((resolve) => server.close(resolve))
+  t.true((await received(5000)).equals(msg))
+  await close()
 })
 
 serial('a write under 4 KiB goes through the ring, batched with the other sends of the turn', async (t) => {
-  const { server, client, s } = await pair()
-  const received = []
-  client.on('data', (d) => received.push(d))
+  const { s, received, close } = await pair()
   const before = stats().opsSubmitted
   const msg = pattern(1000, 13)
   await new Promise((resolve) => s.write(msg, resolve))
   t.is(stats().opsSubmitted - before, 1, 'one send op')
   t.is(s.bytesWritten, 1000)
-  while (Buffer.concat(received).length < 1000) await new Promise((r) => setTimeout(r, 5))
-  t.true(Buffer.concat(received).equals(msg))
-  client.destroy()
-  s.destroy()
-  await new Promise((resolve) => server.close(resolve))
+  t.true((await received(1000)).equals(msg))
+  await close()
 })
 
 serial('corked writes go out at once as one sendmsg, without an io_uring op', async (t) => {
-  const { server, client, s } = await pair()
-  const received = []
-  client.on('data', (d) => received.push(d))
+  const { s, received, close } = await pair()
   const parts = [pattern(300, 6), pattern(20_000, 7), pattern(7, 8)]
   const before = stats().opsSubmitted
   const done = new Promise((resolve) => {
@@ -83,16 +86,13 @@ serial('corked writes go out at once as one sendmsg, without an io_uring op', as
   await done
   t.is(stats().opsSubmitted, before, 'no send op was submitted')
   const all = Buffer.concat(parts)
-  while (Buffer.concat(received).length < all.length) await new Promise((r) => setTimeout(r, 5))
-  t.true(Buffer.concat(received).equals(all))
+  t.true((await received(all.length)).equals(all))
   t.is(s.bytesWritten, all.length)
-  client.destroy()
-  s.destroy()
-  await new Promise((resolve) => server.close(resolve))
+  await close()
 })
 
 serial('what the socket cannot take goes through the ring, in order, before later writes', async (t) => {
-  const { server, client, s } = await pair()
+  const { s, received, close } = await pair()
   // 8 MiB while the peer does not read: the first send takes what fits, the rest waits in the
   // ring; the small writes after it must not overtake it.
   const big = pattern(8 << 20, 2)
@@ -103,27 +103,16 @@ serial('what the socket cannot take goes through the ring, in order, before late
   for (const [i, b] of small.entries()) s.write(b, () => callbacks.push(i))
   const all = Buffer.concat([big, ...small])
   await new Promise((r) => setTimeout(r, 50))
-  const received = []
-  let n = 0
-  await new Promise((resolve) => {
-    client.on('data', (d) => {
-      received.push(d)
-      n += d.length
-      if (n >= all.length) resolve()
-    })
-  })
-  t.true(Buffer.concat(received).equals(all), 'every byte, in order')
+  t.true((await received(all.length)).equals(all), 'every byte, in order')
   while (callbacks.length < 4) await new Promise((r) => setTimeout(r, 5))
   t.deepEqual(callbacks, ['big', 0, 1, 2])
   t.true(stats().opsSubmitted > before, 'the rest went through io_uring sends')
   t.is(s.bytesWritten, all.length)
-  client.destroy()
-  s.destroy()
-  await new Promise((resolve) => server.close(resolve))
+  await close()
 })
 
 serial('a corked write the socket takes only part of: the rest follows through the ring, in order', async (t) => {
-  const { server, client, s } = await pair()
+  const { s, received, close } = await pair()
   const parts = [pattern(100, 9), pattern(8 << 20, 10), pattern(5000, 11)]
   const before = stats().opsSubmitted
   let called = false
@@ -133,20 +122,9 @@ serial('a corked write the socket takes only part of: the rest follows through t
   s.write(pattern(10, 12))
   const all = Buffer.concat([...parts, pattern(10, 12)])
   await new Promise((r) => setTimeout(r, 50))
-  const received = []
-  let n = 0
-  await new Promise((resolve) => {
-    client.on('data', (d) => {
-      received.push(d)
-      n += d.length
-      if (n >= all.length) resolve()
-    })
-  })
-  t.true(Buffer.concat(received).equals(all), 'every byte, in order')
+  t.true((await received(all.length)).equals(all), 'every byte, in order')
   while (!called) await new Promise((r) => setTimeout(r, 5))
   t.true(stats().opsSubmitted > before, 'the rest went through io_uring sends')
   t.is(s.bytesWritten, all.length)
-  client.destroy()
-  s.destroy()
-  await new Promise((resolve) => server.close(resolve))
+  await close()
 })

@@ -9,12 +9,11 @@ import test from 'ava'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { stats } from '../dist/index.js'
 import * as bfs from '../dist/fs/index.js'
 import * as bcb from '../dist/fs/callback.js'
-import { learnRoute } from '../dist/fs/route.js'
+import { routesOfDescriptorKinds } from './helpers/descriptors.mjs'
 import { _forceWriteBehind, WRITE_BEHIND_AFTER, WRITE_BEHIND_BYTES, writesBehind } from '../dist/fs/write-behind.js'
 
 const TMPFS_MAGIC = 0x01021994
@@ -147,18 +146,6 @@ const shmTmpfs = fs.existsSync('/dev/shm') && fs.statfsSync('/dev/shm').type ===
 })
 
 test('which descriptors are written behind: a regular file on disk, not a FIFO, /dev/null or O_DIRECT', (t) => {
-  const fifo = path.join(dir, 'fifo')
-  execFileSync('mkfifo', [fifo])
-  const fds = {
-    file: fs.openSync(path.join(dir, 'f'), 'w'),
-    fifo: fs.openSync(fifo, 'r+'),
-    devnull: fs.openSync('/dev/null', 'w'),
-    direct: fs.openSync(path.join(dir, 'd'), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DIRECT)
-  }
-  try {
-    const behind = Object.fromEntries(Object.entries(fds).map(([k, fd]) => [k, writesBehind(learnRoute(fd))]))
-    t.deepEqual(behind, { file: diskBacked, fifo: false, devnull: false, direct: false })
-  } finally {
-    for (const fd of Object.values(fds)) fs.closeSync(fd)
-  }
+  const behind = routesOfDescriptorKinds(dir, writesBehind)
+  t.deepEqual(behind, { file: diskBacked, fifo: false, devnull: false, direct: false })
 })

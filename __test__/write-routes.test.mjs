@@ -36,22 +36,13 @@ test('the default route: ring + IOSQE_ASYNC for regular files, the plain ring fo
   const fs = await import('node:fs')
   const os = await import('node:os')
   const path = await import('node:path')
-  const { execFileSync } = await import('node:child_process')
-  const { learnRoute, writeRoute, WRITE_PUNT, WRITE_RING } = await import('../dist/fs/route.js')
+  const { writeRoute, WRITE_PUNT, WRITE_RING } = await import('../dist/fs/route.js')
+  const { routesOfDescriptorKinds } = await import('./helpers/descriptors.mjs')
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-wroute-'))
-  const fifo = path.join(dir, 'fifo')
-  execFileSync('mkfifo', [fifo])
-  const fds = {
-    file: fs.openSync(path.join(dir, 'f'), 'w'),
-    fifo: fs.openSync(fifo, 'r+'),
-    devnull: fs.openSync('/dev/null', 'w'),
-    direct: fs.openSync(path.join(dir, 'd'), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DIRECT)
-  }
   try {
-    const routes = Object.fromEntries(Object.entries(fds).map(([k, fd]) => [k, writeRoute(learnRoute(fd))]))
+    const routes = routesOfDescriptorKinds(dir, writeRoute)
     t.deepEqual(routes, { file: WRITE_PUNT, fifo: WRITE_RING, devnull: WRITE_RING, direct: WRITE_RING })
   } finally {
-    for (const fd of Object.values(fds)) fs.closeSync(fd)
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -10,6 +10,17 @@ pub use crate::wire::codes;
 pub type Error = napi::Error<&'static str>;
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Tells V8's garbage collector that JS objects keep `delta` bytes more (or fewer, when
+/// negative) of native memory alive, so it weighs them when it decides to collect.
+///
+/// # Safety
+/// `env` is a valid env, used on its JS thread (a finalizer's env qualifies).
+pub unsafe fn adjust_external_memory(env: sys::napi_env, delta: i64) {
+    let mut total = 0i64;
+    // SAFETY: per the contract above; `total` is a local the call writes once.
+    unsafe { sys::napi_adjust_external_memory(env, delta, &mut total) };
+}
+
 /// Builds a binding error. Every error the binding throws is made here.
 pub fn error(code: &'static str, message: impl Into<String>) -> Error {
     napi::Error::new(code, message.into())

@@ -88,6 +88,18 @@ fn the_shared_group_grows_when_receives_find_it_empty() {
     assert_eq!(ring.users(), 0);
 }
 
+/// `n` connections whose peers have each sent 16 KiB and shut down their side: a burst.
+fn burst(n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|_| {
+            let (s, mut c) = tcp_pair(false);
+            c.write_all(&pattern(16 * 1024)).unwrap();
+            c.shutdown(std::net::Shutdown::Write).unwrap();
+            s
+        })
+        .collect()
+}
+
 /// One small message at a time through one connection, `n` times.
 fn ping(d: &mut Driver, ring: &Rc<BufRing>, n: usize) {
     let (s, mut c) = tcp_pair(false);
@@ -132,14 +144,7 @@ fn light_use_keeps_the_shared_group_small() {
 fn the_shared_group_shrinks_back_when_demand_drops() {
     let mut d = Driver::new().unwrap();
     let ring = d.shared_buf_ring(64, 16, 4, 4096).unwrap().unwrap();
-    let mut socks = Vec::new();
-    for _ in 0..32 {
-        let (s, mut c) = tcp_pair(false);
-        c.write_all(&pattern(16 * 1024)).unwrap();
-        c.shutdown(std::net::Shutdown::Write).unwrap();
-        socks.push(s);
-    }
-    recv_all(&mut d, &ring, &socks);
+    recv_all(&mut d, &ring, &burst(32));
     let grown = ring.growth();
     assert!(grown.circulating > 16, "{grown:?}");
     // One buffer per pass from now on: after a few turns of the ring the group aims at its
@@ -151,13 +156,6 @@ fn the_shared_group_shrinks_back_when_demand_drops() {
     assert!(g.circulating < grown.circulating, "{g:?}");
     assert_eq!(g.most, grown.most);
     // And it grows again when needed.
-    let mut socks = Vec::new();
-    for _ in 0..32 {
-        let (s, mut c) = tcp_pair(false);
-        c.write_all(&pattern(16 * 1024)).unwrap();
-        c.shutdown(std::net::Shutdown::Write).unwrap();
-        socks.push(s);
-    }
-    recv_all(&mut d, &ring, &socks);
+    recv_all(&mut d, &ring, &burst(32));
     assert!(ring.growth().grows > g.grows);
 }

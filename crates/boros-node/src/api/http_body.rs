@@ -24,18 +24,12 @@ const BODY_TAG: sys::napi_type_tag = sys::napi_type_tag {
     upper: 0x6f1d_2c3e_4a5b_8c9d,
 };
 
-/// Tells V8 about `delta` bytes more (or fewer) kept alive by JS objects.
-fn adjust(env: sys::napi_env, delta: i64) {
-    let mut total = 0i64;
-    // SAFETY: a valid env, on its JS thread.
-    unsafe { sys::napi_adjust_external_memory(env, delta, &mut total) };
-}
-
 unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
     // SAFETY: `data` is the Box<Held> leaked in `http_body_hold`; N-API calls this once.
     let held = unsafe { Box::from_raw(data.cast::<Held>()) };
     if let Some(v) = held.into_inner() {
-        adjust(env, -(v.len() as i64));
+        // SAFETY: the env this finalizer was registered in, on its thread.
+        unsafe { js::adjust_external_memory(env, -(v.len() as i64)) };
         out::give(v);
     }
 }
@@ -66,7 +60,8 @@ pub unsafe fn take(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Vec<
     let held = unsafe { &*data.cast::<Held>() };
     let taken = held.borrow_mut().take();
     if let Some(b) = &taken {
-        adjust(env, -(b.len() as i64));
+        // SAFETY: `take`'s contract: a valid env on its JS thread.
+        unsafe { js::adjust_external_memory(env, -(b.len() as i64)) };
     }
     Ok(taken)
 }
@@ -113,7 +108,8 @@ pub fn http_body_hold<'env>(
             "boros: this runtime refuses type tags",
         ));
     }
-    adjust(env.raw(), len as i64);
+    // SAFETY: this call's env, on its JS thread.
+    unsafe { js::adjust_external_memory(env.raw(), len as i64) };
     // SAFETY: `value` was just created in this env.
     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
 }

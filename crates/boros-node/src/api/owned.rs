@@ -16,9 +16,8 @@ use std::rc::Rc;
 unsafe extern "C" fn finalize(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
     // SAFETY: `hint` is the Box<Rc<Alloc>> leaked in `owned_buffer`; N-API calls this once.
     let owner = unsafe { Box::from_raw(hint.cast::<Rc<Alloc>>()) };
-    let mut adjusted = 0i64;
-    // SAFETY: env is the env this finalizer was registered in.
-    unsafe { sys::napi_adjust_external_memory(env, -(owner.len as i64), &mut adjusted) };
+    // SAFETY: the env this finalizer was registered in, on its thread.
+    unsafe { js::adjust_external_memory(env, -(owner.len as i64)) };
     drop(owner);
 }
 
@@ -65,9 +64,8 @@ pub fn owned_buffer<'env>(env: &'env Env, size: f64, alignment: u32) -> Result<U
             "boros: this runtime refuses external buffers",
         ));
     }
-    let mut adjusted = 0i64;
-    // SAFETY: valid env; tells V8's GC how much memory the Buffer keeps alive.
-    unsafe { sys::napi_adjust_external_memory(env.raw(), len as i64, &mut adjusted) };
+    // SAFETY: this call's env, on its JS thread.
+    unsafe { js::adjust_external_memory(env.raw(), len as i64) };
     // SAFETY: `value` was just created in this env.
     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
 }
