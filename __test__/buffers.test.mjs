@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { BufferPool, stats } from '../dist/index.js'
 import * as bfs from '../dist/fs/index.js'
+import { has, unless } from './helpers/skip.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-buffers-'))
@@ -45,7 +46,16 @@ function run(argv, env = {}) {
   })
 }
 
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
+// The RLIMIT_MEMLOCK checks need prlimit and, as root, setpriv to drop CAP_IPC_LOCK (root skips
+// locked-memory accounting); without them they are reported skipped, with the reason.
+const memlockWhy = !has('prlimit')
+  ? 'prlimit (util-linux) is not installed'
+  : process.getuid() === 0 && !has('setpriv')
+    ? 'running as root without setpriv (util-linux): cannot drop CAP_IPC_LOCK'
+    : undefined
+const dropIpcLock = process.getuid() === 0 ? ['setpriv', '--bounding-set=-ipc_lock'] : []
+const memlockSerial = unless(memlockWhy, { serial: true })
+const withPrlimit = unless(has('prlimit') ? undefined : 'prlimit (util-linux) is not installed')
 
 test('BufferPool: registered buffers, acquire/release, exhaustion, dispose', (t) => {
   const pool = new BufferPool({ count: 3, size: 8192 })
@@ -179,13 +189,9 @@ test('a process that made a pool and still holds its Buffers at exit exits 0 (No
   t.is(r.signal, null)
 })
 
-test.serial(
+memlockSerial(
   'registration refused for real (RLIMIT_MEMLOCK without CAP_IPC_LOCK): plain memory, registered false, reason',
   async (t) => {
-    if (!has('prlimit')) return t.pass('prlimit not installed')
-    // Root has CAP_IPC_LOCK, which skips locked-memory accounting: drop it from the bounding set.
-    const wrap = process.getuid() === 0 ? (has('setpriv') ? ['setpriv', '--bounding-set=-ipc_lock'] : null) : []
-    if (wrap === null) return t.pass('running as root without setpriv: cannot drop CAP_IPC_LOCK')
     const p = file('memlock.bin', pattern(100000, 5))
     const script = `
     const { BufferPool } = require('./dist/index.js')
@@ -201,7 +207,7 @@ test.serial(
         head: b.subarray(0, 16).toString('hex'), small: small.registered, fixedOps: pool.fixedOps }))
     })()
   `
-    const r = await run([...wrap, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
+    const r = await run([...dropIpcLock, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
     t.is(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout)
     t.false(out.registered)
@@ -214,12 +220,9 @@ test.serial(
   }
 )
 
-test.serial(
+memlockSerial(
   'dispose gives the locked memory back: a second pool fits where two would not (RLIMIT_MEMLOCK)',
   async (t) => {
-    if (!has('prlimit')) return t.pass('prlimit not installed')
-    const wrap = process.getuid() === 0 ? (has('setpriv') ? ['setpriv', '--bounding-set=-ipc_lock'] : null) : []
-    if (wrap === null) return t.pass('running as root without setpriv: cannot drop CAP_IPC_LOCK')
     const p = file('memlock2.bin', pattern(65536, 6))
     const script = `
     const { BufferPool } = require('./dist/index.js')
@@ -242,7 +245,7 @@ test.serial(
       console.log(JSON.stringify(out))
     })()
   `
-    const r = await run([...wrap, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
+    const r = await run([...dropIpcLock, 'prlimit', '--memlock=1048576:1048576', process.execPath, '-e', script])
     t.is(r.code, 0, r.stderr)
     t.deepEqual(JSON.parse(r.stdout), [true, false, true, true])
   }
@@ -378,8 +381,7 @@ test('open(path, { direct: true }): a direct descriptor for every op; fd is -1',
   )
 })
 
-test('a full file table falls back to plain descriptors, never fails an open', async (t) => {
-  if (!has('prlimit')) return t.pass('prlimit not installed')
+withPrlimit('a full file table falls back to plain descriptors, never fails an open', async (t) => {
   const p = file('full.txt', 'x')
   const script = `
     const bfs = require('./dist/fs/index.js')
@@ -406,11 +408,12 @@ test('a full file table falls back to plain descriptors, never fails an open', a
   t.true(out.again)
 })
 
-test('the one-trip readFile gives its file slots back: 64 slots serve 2,000 reads, errors included', async (t) => {
-  if (!has('prlimit')) return t.pass('prlimit not installed')
-  const small = file('slots-small.txt', 'abc')
-  const big = file('slots-big.bin', pattern(100000, 9))
-  const script = `
+withPrlimit(
+  'the one-trip readFile gives its file slots back: 64 slots serve 2,000 reads, errors included',
+  async (t) => {
+    const small = file('slots-small.txt', 'abc')
+    const big = file('slots-big.bin', pattern(100000, 9))
+    const script = `
     const bfs = require('./dist/fs/index.js')
     const { stats } = require('./dist/index.js')
     let i = 0
@@ -435,13 +438,14 @@ test('the one-trip readFile gives its file slots back: 64 slots serve 2,000 read
       console.log(JSON.stringify({ ok, ops: after.opsSubmitted - before.opsSubmitted, batches: after.batches - before.batches }))
     })()
   `
-  const r = await run(['prlimit', '--nofile=64:64', process.execPath, '-e', script])
-  t.is(r.code, 0, r.stderr)
-  const out = JSON.parse(r.stdout)
-  t.is(out.ok, 500)
-  t.is(out.batches, 2)
-  t.is(out.ops, 4)
-})
+    const r = await run(['prlimit', '--nofile=64:64', process.execPath, '-e', script])
+    t.is(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout)
+    t.is(out.ok, 500)
+    t.is(out.batches, 2)
+    t.is(out.ops, 4)
+  }
+)
 
 test('readFile of a pipe (/dev/stdin) and a FIFO loses nothing when data comes in pieces', async (t) => {
   const script = `
@@ -483,9 +487,9 @@ test('readFile of a pipe (/dev/stdin) and a FIFO loses nothing when data comes i
   )
   t.is(viaStdin.code, 0)
   t.is(viaStdin.out, expected)
-  const fifo = path.join(dir, 'fifo')
-  if (spawnSync('mkfifo', [fifo]).status !== 0) return t.pass('mkfifo not available')
-  const viaFifo = run(fifo, () => {})
+  const fifo = path.join(dir, 'pieces.fifo')
+  t.is(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo (coreutils)')
+  const viaFifo = run(fifo, (child) => child.stdin.end())
   const w = await fsp.open(fifo, 'w')
   await pieces(
     (s) => w.write(s),

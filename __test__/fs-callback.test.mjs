@@ -11,6 +11,7 @@ import { createHook } from 'node:async_hooks'
 import { fileURLToPath } from 'node:url'
 import { bcb, newBase, runScenario, runtime, scenarios } from './fixtures/fs-callback-scenarios.mjs'
 import { stats } from '../dist/index.js'
+import { notOnRing, unless } from './helpers/skip.mjs'
 
 const fixture = fileURLToPath(new URL('./fixtures/fs-callback-scenarios.mjs', import.meta.url))
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -19,10 +20,8 @@ const base = newBase()
 // The tests that count ring ops need this process on io_uring; run with BOROS_BACKEND=fallback
 // (or where io_uring is unavailable) they are skipped, saying why (the fallback is covered by the
 // child below either way).
-const onRing = runtime().backend === 'io_uring'
-const WHY = `skipped: this process is on the ${runtime().backend} backend, not io_uring`
-const ringSerial = onRing ? test.serial : (title) => test.skip(`${title} — ${WHY}`, () => {})
-const ringTest = onRing ? test : (title) => test.skip(`${title} — ${WHY}`, () => {})
+const ringSerial = unless(notOnRing, { serial: true })
+const ringTest = unless(notOnRing)
 
 function child(env) {
   return new Promise((resolve, reject) => {

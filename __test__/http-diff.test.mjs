@@ -21,6 +21,7 @@ import {
   viaHttpRequest,
   viaRaw
 } from './helpers/http-diff.mjs'
+import { unless } from './helpers/skip.mjs'
 
 const targets = [['node:http on boros/net', nodeHttpOnBorosNet]]
 const createServer = await borosCreateServerFactory()
@@ -267,45 +268,49 @@ if (!createServer)
   test.skip('boros/http createServer: not in this build (dist/http/index.js has no createServer yet)', () => {})
 
 // The same suite with boros/net on its fallback (node:net), in a child process.
-test('node:http on boros/net, fallback backend: the same suite', async (t) => {
-  if (process.env.BOROS_HTTP_DIFF_CHILD) return t.pass()
-  const file = fileURLToPath(import.meta.url)
-  const ava = fileURLToPath(new URL('../node_modules/ava/entrypoints/cli.mjs', import.meta.url))
-  const r = await new Promise((resolve) => {
-    const p = spawn(process.execPath, [ava, file, '--match', 'node:http on boros/net:*'], {
-      env: { ...process.env, BOROS_BACKEND: 'fallback', BOROS_HTTP_DIFF_CHILD: '1' }
+unless(process.env.BOROS_HTTP_DIFF_CHILD ? 'this is the fallback child the test starts' : undefined)(
+  'node:http on boros/net, fallback backend: the same suite',
+  async (t) => {
+    const file = fileURLToPath(import.meta.url)
+    const ava = fileURLToPath(new URL('../node_modules/ava/entrypoints/cli.mjs', import.meta.url))
+    const r = await new Promise((resolve) => {
+      const p = spawn(process.execPath, [ava, file, '--match', 'node:http on boros/net:*'], {
+        env: { ...process.env, BOROS_BACKEND: 'fallback', BOROS_HTTP_DIFF_CHILD: '1' }
+      })
+      let out = ''
+      p.stdout.on('data', (d) => (out += d))
+      p.stderr.on('data', (d) => (out += d))
+      p.on('close', (code) => resolve({ code, out }))
     })
-    let out = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (out += d))
-    p.on('close', (code) => resolve({ code, out }))
-  })
-  t.log(r.out.trim().split('\n').slice(-2).join(' | '))
-  t.is(r.code, 0, r.out.slice(-3000))
-})
+    t.log(r.out.trim().split('\n').slice(-2).join(' | '))
+    t.is(r.code, 0, r.out.slice(-3000))
+  }
+)
 
 // Kept difference (docs/http.md): node:http runs every request it answered to its 'end' and
 // 'close' (`_dump`); createServer() leaves a body-less request nobody listened to as it is,
 // and a reader that comes after the response still gets its 'end' (node's would not).
-test('boros/http createServer: a body-less request first read after its response still ends', async (t) => {
-  if (!createServer || createServer.backend !== 'io_uring') return t.pass('skipped: not the engine here')
-  let late
-  const server = await createServer((req, res) => {
-    res.end('answered')
-    res.on('close', () => {
-      late = new Promise((resolve) => {
-        t.false(req.readableEnded, 'nobody listened: the stream was not run')
-        req.on('end', () => resolve('end'))
-        req.resume()
+unless(createServer?.backend === 'io_uring' ? undefined : 'createServer is not on the io_uring engine here')(
+  'boros/http createServer: a body-less request first read after its response still ends',
+  async (t) => {
+    let late
+    const server = await createServer((req, res) => {
+      res.end('answered')
+      res.on('close', () => {
+        late = new Promise((resolve) => {
+          t.false(req.readableEnded, 'nobody listened: the stream was not run')
+          req.on('end', () => resolve('end'))
+          req.resume()
+        })
       })
     })
-  })
-  try {
-    const r = await viaFetch(server.port, '/')
-    t.is(r.body, 'answered')
-    await new Promise((r) => setTimeout(r, 20))
-    t.is(await late, 'end')
-  } finally {
-    await server.close()
+    try {
+      const r = await viaFetch(server.port, '/')
+      t.is(r.body, 'answered')
+      await new Promise((r) => setTimeout(r, 20))
+      t.is(await late, 'end')
+    } finally {
+      await server.close()
+    }
   }
-})
+)

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { backend } from 'boros/net'
 import { serve } from 'boros/http'
 import { scenarios } from './fixtures/http-serve-scenarios.mjs'
+import { unless } from './helpers/skip.mjs'
 
 const fixture = fileURLToPath(new URL('./fixtures/http-serve-scenarios.mjs', import.meta.url))
 
@@ -29,43 +30,45 @@ for (const [name, fn] of Object.entries(scenarios)) {
   })
 }
 
-test.serial('serve() on io_uring: what the records say', (t) => {
-  if (!onRing) return t.pass('skipped: io_uring unavailable here (the fallback run below still compares)')
-  const one = (n) => ring[n].responses[0]
-  t.is(one('basic').body, 'hello')
-  t.is(one('basic').headers['content-length'], '5')
-  t.false(ring.basic.closed)
-  t.deepEqual(JSON.parse(one('requestShape').body), { i: true, u: 'http://t/p?q=1', m: 'GET', h: 'b' })
-  t.is(JSON.parse(one('postContentLength').body).body, 'hello world')
-  t.is(JSON.parse(one('postChunked').body).body, 'hello world')
-  t.is(one('bigPost').body, '300000')
-  t.is(one('streamedResponse').body, 'chunk;chunk;chunk;')
-  t.is(one('streamedResponse').headers['transfer-encoding'], 'chunked')
-  t.is(one('head').body, '')
-  t.is(one('noContent').status, 204)
-  t.deepEqual(
-    ring.keepAlive.responses.map((r) => r.body),
-    ['/a', '/b']
-  )
-  t.deepEqual(
-    ring.pipelining.responses.map((r) => r.body),
-    ['/1', '/2', '/3']
-  )
-  t.deepEqual(
-    ring.expectContinue.responses.map((r) => r.status),
-    [100, 200]
-  )
-  t.true(ring.http10.closed)
-  t.is(one('headerTooLarge').status, 431)
-  for (const n of ['smuggling', 'badChunk', 'badHeader', 'obsFold']) {
-    t.is(one(n).status, 400, n)
-    t.true(ring[n].closed, n)
+unless(onRing ? undefined : 'io_uring unavailable here (the fallback run below still compares)', { serial: true })(
+  'serve() on io_uring: what the records say',
+  (t) => {
+    const one = (n) => ring[n].responses[0]
+    t.is(one('basic').body, 'hello')
+    t.is(one('basic').headers['content-length'], '5')
+    t.false(ring.basic.closed)
+    t.deepEqual(JSON.parse(one('requestShape').body), { i: true, u: 'http://t/p?q=1', m: 'GET', h: 'b' })
+    t.is(JSON.parse(one('postContentLength').body).body, 'hello world')
+    t.is(JSON.parse(one('postChunked').body).body, 'hello world')
+    t.is(one('bigPost').body, '300000')
+    t.is(one('streamedResponse').body, 'chunk;chunk;chunk;')
+    t.is(one('streamedResponse').headers['transfer-encoding'], 'chunked')
+    t.is(one('head').body, '')
+    t.is(one('noContent').status, 204)
+    t.deepEqual(
+      ring.keepAlive.responses.map((r) => r.body),
+      ['/a', '/b']
+    )
+    t.deepEqual(
+      ring.pipelining.responses.map((r) => r.body),
+      ['/1', '/2', '/3']
+    )
+    t.deepEqual(
+      ring.expectContinue.responses.map((r) => r.status),
+      [100, 200]
+    )
+    t.true(ring.http10.closed)
+    t.is(one('headerTooLarge').status, 431)
+    for (const n of ['smuggling', 'badChunk', 'badHeader', 'obsFold']) {
+      t.is(one(n).status, 400, n)
+      t.true(ring[n].closed, n)
+    }
+    t.is(one('maxBodySize').status, 413)
+    t.true(ring.keepAliveTimeout.closedInTime)
+    t.is(one('headersTimeout').status, 408)
+    t.is(one('thrownError').body, 'caught boom')
   }
-  t.is(one('maxBodySize').status, 413)
-  t.true(ring.keepAliveTimeout.closedInTime)
-  t.is(one('headersTimeout').status, 408)
-  t.is(one('thrownError').body, 'caught boom')
-})
+)
 
 test.serial('serve() on the node:http fallback gives the same records', async (t) => {
   const out = await new Promise((resolve, reject) => {

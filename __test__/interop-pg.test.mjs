@@ -1,9 +1,9 @@
 // pg against a real PostgreSQL, over boros sockets (pg's `stream` option) and over node:net:
 // the same workload (1,000 queries, a 200-statement batch, a 1 MiB value, a transaction),
 // results compared whole. The server comes from .ci/run (scripts/services.sh).
-import test from 'ava'
 import pg from 'pg'
 import { impl, services } from './helpers/interop.mjs'
+import { unless } from './helpers/skip.mjs'
 
 const BIG = 'x'.repeat(1 << 20).replace(/x/g, (_m, i) => String.fromCharCode(97 + ((i * 7) % 26)))
 
@@ -54,32 +54,28 @@ async function workload(client, table) {
 }
 
 const title = `pg on ${impl.name}: 1,000 queries, a 200-statement batch, a 1 MiB value, a transaction, same results as node:net`
-if (!services.pg) {
-  test.skip(`${title} — skipped: ${services.pgWhy}`, () => {})
-} else {
-  test(title, async (t) => {
-    const viaNode = new pg.Client({ connectionString: services.pg })
-    let borosStream = null
-    const viaBoros = new pg.Client({
-      connectionString: services.pg,
-      stream: () => {
-        borosStream = new impl.Socket()
-        return borosStream
-      }
-    })
-    await viaNode.connect()
-    await viaBoros.connect()
-    try {
-      t.true(borosStream instanceof impl.Socket, 'the boros client talks over a boros socket')
-      const a = await workload(viaNode, 't_node')
-      const b = await workload(viaBoros, 't_boros')
-      t.is(a.length, 1009)
-      t.deepEqual(b, a)
-      t.deepEqual(b.slice(1001, 1005), [true, true, 1 << 20, 1_200_000])
-      t.is(b[1007], '42P01')
-    } finally {
-      await viaNode.end()
-      await viaBoros.end()
+unless(services.pg ? undefined : services.pgWhy)(title, async (t) => {
+  const viaNode = new pg.Client({ connectionString: services.pg })
+  let borosStream = null
+  const viaBoros = new pg.Client({
+    connectionString: services.pg,
+    stream: () => {
+      borosStream = new impl.Socket()
+      return borosStream
     }
   })
-}
+  await viaNode.connect()
+  await viaBoros.connect()
+  try {
+    t.true(borosStream instanceof impl.Socket, 'the boros client talks over a boros socket')
+    const a = await workload(viaNode, 't_node')
+    const b = await workload(viaBoros, 't_boros')
+    t.is(a.length, 1009)
+    t.deepEqual(b, a)
+    t.deepEqual(b.slice(1001, 1005), [true, true, 1 << 20, 1_200_000])
+    t.is(b[1007], '42P01')
+  } finally {
+    await viaNode.end()
+    await viaBoros.end()
+  }
+})

@@ -1,9 +1,9 @@
 // ioredis against a real redis-server, over boros sockets (ioredis' `Connector` option) and
 // over node:net: the same workload (1,000 commands, a 1,000-command pipeline, a 1 MiB value,
 // a transaction), results compared whole. The server comes from .ci/run (scripts/services.sh).
-import test from 'ava'
 import Redis from 'ioredis'
 import { impl, services } from './helpers/interop.mjs'
+import { unless } from './helpers/skip.mjs'
 
 /** ioredis' connector contract (see ioredis/built/connectors/StandaloneConnector.js) on boros. */
 class BorosConnector {
@@ -61,28 +61,24 @@ async function workload(redis, p) {
 }
 
 const title = `ioredis on ${impl.name}: 1,000 commands, a pipeline, a 1 MiB value and a transaction, same results as node:net`
-if (!services.redis) {
-  test.skip(`${title} — skipped: ${services.redisWhy}`, () => {})
-} else {
-  test(title, async (t) => {
-    const { host, port } = services.redis
-    const viaNode = new Redis({ host, port, lazyConnect: true })
-    const viaBoros = new Redis({ host, port, lazyConnect: true, Connector: BorosConnector })
-    try {
-      await viaNode.connect()
-      await viaBoros.connect()
-      t.true(viaBoros.stream instanceof impl.Socket, 'the boros client talks over a boros socket')
-      const [a, b] = [await workload(viaNode, 'node:'), await workload(viaBoros, 'boros:')]
-      t.is(a.length, 1007)
-      t.deepEqual(b, a)
-      t.is(b[1002], BIG.length)
-      t.true(b[1003])
-      // Both at once, interleaved on the server.
-      const [c, d] = await Promise.all([workload(viaNode, 'n2:'), workload(viaBoros, 'b2:')])
-      t.deepEqual(d, c)
-    } finally {
-      viaNode.disconnect()
-      viaBoros.disconnect()
-    }
-  })
-}
+unless(services.redis ? undefined : services.redisWhy)(title, async (t) => {
+  const { host, port } = services.redis
+  const viaNode = new Redis({ host, port, lazyConnect: true })
+  const viaBoros = new Redis({ host, port, lazyConnect: true, Connector: BorosConnector })
+  try {
+    await viaNode.connect()
+    await viaBoros.connect()
+    t.true(viaBoros.stream instanceof impl.Socket, 'the boros client talks over a boros socket')
+    const [a, b] = [await workload(viaNode, 'node:'), await workload(viaBoros, 'boros:')]
+    t.is(a.length, 1007)
+    t.deepEqual(b, a)
+    t.is(b[1002], BIG.length)
+    t.true(b[1003])
+    // Both at once, interleaved on the server.
+    const [c, d] = await Promise.all([workload(viaNode, 'n2:'), workload(viaBoros, 'b2:')])
+    t.deepEqual(d, c)
+  } finally {
+    viaNode.disconnect()
+    viaBoros.disconnect()
+  }
+})

@@ -1,21 +1,20 @@
 // A user without CAP_IPC_LOCK under a small RLIMIT_MEMLOCK (64 KiB, still the default in many
 // containers): the kernel refuses full-size rings with ENOMEM. boros retries with smaller rings,
 // so such processes still get io_uring, and says what it cost (runtime().shrunk, doctor).
-import test from 'ava'
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { unless } from './helpers/skip.mjs'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0
 
 /** A check run as user `nobody`; without root and setpriv it is reported skipped, with the reason. */
-function unprivileged(name, fn) {
-  if (canDrop) test(name, fn)
-  else test.skip(`${name} — skipped: needs root and setpriv (util-linux) to run a child as an unprivileged user`, fn)
-}
+const unprivileged = unless(
+  canDrop ? undefined : 'needs root and setpriv (util-linux) to run a child as an unprivileged user'
+)
 
 /**
  * A copy of the built package that user `nobody` can read (the checkout may be private), with a

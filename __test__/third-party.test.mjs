@@ -5,10 +5,10 @@
 // Whether it can run is decided at load time, and a run that cannot happen is reported as
 // skipped with the reason (never as passed): BOROS_SKIP_THIRD_PARTY=1 (no npm registry), the
 // test file absent, or the script's setup failing (exit 2: npm registry unreachable).
-import test from 'ava'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { unless } from './helpers/skip.mjs'
 
 const script = fileURLToPath(new URL('../scripts/third-party-tests.sh', import.meta.url))
 const testFile =
@@ -27,20 +27,18 @@ else if (!existsSync(testFile)) {
     skip = `setup failed (npm registry unreachable?): ${`${r.stdout}\n${r.stderr}`.trim().split('\n').at(-1)}`
 }
 
-if (skip !== undefined) test.skip(`${title} — skipped: ${skip}`, () => {})
-else
-  test(title, (t) => {
-    const out = `${r.stdout}\n${r.stderr}`
-    t.false(out.includes('NOT RUN'), out)
-    t.log(
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('==') || l.startsWith('third-party'))
-        .join('\n')
-    )
-    t.is(r.status, 0, out)
-    const counts = [...out.matchAll(/== (plain|boros): exit (\d+), (\d+) passed, (\d+) failed/g)].map((m) => m.slice(1))
-    t.is(counts.length, 2, out)
-    t.deepEqual(counts[0].slice(1), counts[1].slice(1))
-    t.true(Number(counts[0][2]) >= 29, out)
-  })
+unless(skip)(title, (t) => {
+  const out = `${r.stdout}\n${r.stderr}`
+  t.false(out.includes('NOT RUN'), out)
+  t.log(
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('==') || l.startsWith('third-party'))
+      .join('\n')
+  )
+  t.is(r.status, 0, out)
+  const counts = [...out.matchAll(/== (plain|boros): exit (\d+), (\d+) passed, (\d+) failed/g)].map((m) => m.slice(1))
+  t.is(counts.length, 2, out)
+  t.deepEqual(counts[0].slice(1), counts[1].slice(1))
+  t.true(Number(counts[0][2]) >= 29, out)
+})
