@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { bfs, makeShared, newBase, runScenario, runtime, scenarios } from './fixtures/differential-scenarios.mjs'
+import { unless } from './helpers/skip.mjs'
 
 const fixture = fileURLToPath(new URL('./fixtures/differential-scenarios.mjs', import.meta.url))
 const base = newBase()
@@ -100,21 +101,18 @@ const eaccesSkip = !isRoot
     : !nobodyCanRead
       ? 'uid 65534 cannot read this checkout (a parent directory is not world-readable)'
       : undefined
-;(eaccesSkip === undefined ? test : test.skip)(
-  eaccesSkip === undefined ? eaccesTitle : `${eaccesTitle} — skipped: ${eaccesSkip}`,
-  async (t) => {
-    const [ring, fb] = await nobody
-    t.is(ring.uid, 65534)
-    t.is(ring.backend, 'io_uring')
-    t.is(fb.backend, 'fallback')
-    for (const r of [ring, fb]) {
-      const { boros, node } = r.results[EACCES]
-      t.deepEqual(boros, node, r.backend)
-      // The scenario really produced permission errors, not something else.
-      t.true(JSON.stringify(node).includes('"EACCES"'))
-    }
+unless(eaccesSkip)(eaccesTitle, async (t) => {
+  const [ring, fb] = await nobody
+  t.is(ring.uid, 65534)
+  t.is(ring.backend, 'io_uring')
+  t.is(fb.backend, 'fallback')
+  for (const r of [ring, fb]) {
+    const { boros, node } = r.results[EACCES]
+    t.deepEqual(boros, node, r.backend)
+    // The scenario really produced permission errors, not something else.
+    t.true(JSON.stringify(node).includes('"EACCES"'))
   }
-)
+})
 
 // Two places where boros differs from node:fs/promises on purpose. They are kept out of the
 // equality checks above and pinned here, so that a change on either side is noticed.

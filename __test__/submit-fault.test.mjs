@@ -1,17 +1,22 @@
 // A failed io_uring_enter reaches the operations it carried (issue 19, item 6): injected with
 // the binding's test hook (failNextEnter, BOROS_TEST_FAULTS=1), in a worker so that the ring
 // given up is the worker's own.
-import test from 'ava'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
+import { unless } from './helpers/skip.mjs'
 
 const fixture = new URL('./fixtures/submit-fault-worker.mjs', import.meta.url)
 // Decided at load time: the hook exists only on the ring; elsewhere the test says skipped, not passed.
 const { runtime } = await import('../dist/index.js')
 const backend = runtime().backend
-const ringTest = backend === 'io_uring' ? test.serial : test.serial.skip
+const ringTest = unless(
+  backend === 'io_uring' ? undefined : `the hook exists only on the ring; this process is on ${backend}`,
+  {
+    serial: true
+  }
+)
 const { nativeBinding } = await import('../dist/binding.js')
 const native = nativeBinding()
 const TITLE = 'EAGAIN/EBUSY are retried; another errno fails every op of the enter, then the ring refuses more'
@@ -44,6 +49,6 @@ ringTest(
 )
 
 const REFUSED = 'the hook is refused without BOROS_TEST_FAULTS=1'
-;(native ? test.serial : test.serial.skip)(native ? REFUSED : `${REFUSED} — skipped: no native binding`, (t) => {
+unless(native ? undefined : 'no native binding', { serial: true })(REFUSED, (t) => {
   t.throws(() => native.failNextEnter(11, 1), { code: 'ERR_BOROS_UNSUPPORTED_RUNTIME' })
 })
