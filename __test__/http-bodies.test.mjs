@@ -92,7 +92,7 @@ async function engineCase(answer, { slow = false, close = false } = {}) {
 }
 
 const big = () => path.join(dir, 'big.bin')
-const ringOnly = unless(onRing ? undefined : `boros/net is on the ${backend} backend here`, { serial: true })
+const ringOnly = unless(onRing ? undefined : `boros/http is on the ${backend} backend here`, { serial: true })
 
 ringOnly(
   'a file shorter than its length: ERR_HTTP_CONTENT_LENGTH_MISMATCH, the connection closes after its bytes',

@@ -21,32 +21,29 @@ const { nativeBinding } = await import('../dist/binding.js')
 const native = nativeBinding()
 const TITLE = 'EAGAIN/EBUSY are retried; another errno fails every op of the enter, then the ring refuses more'
 
-ringTest(
-  backend === 'io_uring' ? TITLE : `${TITLE} — skipped: this process is on the ${backend} backend, not io_uring`,
-  async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-fault-'))
-    const file = path.join(dir, 'f')
-    fs.writeFileSync(file, 'DATA-FILE')
-    process.env.BOROS_TEST_FAULTS = '1'
-    try {
-      const w = new Worker(fixture, { workerData: { file } })
-      const out = await new Promise((resolve, reject) => {
-        w.once('message', resolve)
-        w.once('error', reject)
-      })
-      await new Promise((resolve) => w.once('exit', resolve))
-      t.is(out.backend, 'io_uring')
-      t.deepEqual(out.retried, { read: 'DATA', readFile: 'DATA-FILE' })
-      t.like(out.failed.queued, { ok: false, code: 'EBADF' })
-      t.like(out.failed.call, { ok: false, code: 'EBADF' })
-      t.like(out.after.queued, { ok: false, code: 'EBADF' })
-      t.like(out.after.call, { ok: false, code: 'ERR_BOROS_SUBMIT' })
-    } finally {
-      delete process.env.BOROS_TEST_FAULTS
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+ringTest(TITLE, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-fault-'))
+  const file = path.join(dir, 'f')
+  fs.writeFileSync(file, 'DATA-FILE')
+  process.env.BOROS_TEST_FAULTS = '1'
+  try {
+    const w = new Worker(fixture, { workerData: { file } })
+    const out = await new Promise((resolve, reject) => {
+      w.once('message', resolve)
+      w.once('error', reject)
+    })
+    await new Promise((resolve) => w.once('exit', resolve))
+    t.is(out.backend, 'io_uring')
+    t.deepEqual(out.retried, { read: 'DATA', readFile: 'DATA-FILE' })
+    t.like(out.failed.queued, { ok: false, code: 'EBADF' })
+    t.like(out.failed.call, { ok: false, code: 'EBADF' })
+    t.like(out.after.queued, { ok: false, code: 'EBADF' })
+    t.like(out.after.call, { ok: false, code: 'ERR_BOROS_SUBMIT' })
+  } finally {
+    delete process.env.BOROS_TEST_FAULTS
+    fs.rmSync(dir, { recursive: true, force: true })
   }
-)
+})
 
 const REFUSED = 'the hook is refused without BOROS_TEST_FAULTS=1'
 unless(native ? undefined : 'no native binding', { serial: true })(REFUSED, (t) => {
