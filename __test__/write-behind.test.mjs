@@ -14,7 +14,13 @@ import { runtime, stats } from '../dist/index.js'
 import * as bfs from '../dist/fs/index.js'
 import * as bcb from '../dist/fs/callback.js'
 import { routesOfDescriptorKinds } from './helpers/descriptors.mjs'
-import { _forceWriteBehind, WRITE_BEHIND_AFTER, WRITE_BEHIND_BYTES, writesBehind } from '../dist/fs/write-behind.js'
+import {
+  _forceKernelBackground,
+  _forceWriteBehind,
+  WRITE_BEHIND_AFTER,
+  WRITE_BEHIND_BYTES,
+  writesBehind
+} from '../dist/fs/write-behind.js'
 
 const TMPFS_MAGIC = 0x01021994
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -98,6 +104,39 @@ diskTest('default mode: a handle synced once is written behind from then on', as
   t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
   t.true(fs.readFileSync(file).equals(expected()))
 })
+
+diskTest('default mode: a new handle of a file synced before in this process is written behind', async (t) => {
+  const file = path.join(dir, 'synced-before')
+  fs.writeFileSync(file, '')
+  const fh = await bfs.open(file, 'r+')
+  await fh.sync()
+  await fh.close()
+  // Another path to the same file (a hard link): the same device and inode.
+  fs.linkSync(file, `${file}-link`)
+  const starts = await writeOut(`${file}-link`, undefined)
+  t.true(starts >= 2 && starts <= 3, `${starts} write-back starts`)
+  t.true(fs.readFileSync(file).equals(expected()))
+  // Another file is not.
+  t.is(await writeOut(path.join(dir, 'never-synced'), undefined), 0)
+})
+
+diskTest(
+  "default mode: an unsynced file is written behind once its writes pass the kernel's background threshold",
+  async (t) => {
+    const file = path.join(dir, 'past-background')
+    // As if vm.dirty_background_bytes were 40 MiB: from 40 MiB on, the kernel writes back anyway.
+    _forceKernelBackground(WRITE_BEHIND_AFTER + WRITE_BEHIND_BYTES)
+    try {
+      const starts = await writeOut(file, undefined)
+      t.true(starts >= 1 && starts <= 2, `${starts} write-back starts`)
+    } finally {
+      _forceKernelBackground(undefined)
+    }
+    t.true(fs.readFileSync(file).equals(expected()))
+    // Below it (the real threshold of a machine with more than 480 MiB available): none.
+    t.is(await writeOut(path.join(dir, 'below-background'), undefined), 0)
+  }
+)
 
 diskTest('default mode: writeFile with flush: true is written behind, without flush it is not', async (t) => {
   const data = expected()

@@ -192,14 +192,14 @@ export class FileHandle extends EventEmitter {
   /** `fsync(2)`. */
   sync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    this.#io.expectSync()
+    this.#io.expectSync(this.#open())
     return this.#io.op('fsync', (b, k, f, t) => b.fsync(k, f, false, t), none)
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    this.#io.expectSync()
+    this.#io.expectSync(this.#open())
     return this.#io.op('fdatasync', (b, k, f, t) => b.fsync(k, f, true, t), none)
   }
 
@@ -364,7 +364,7 @@ export class FileHandle extends EventEmitter {
 
   /** @internal An fsync of the file will follow its writes (`writeFile` with `flush: true`): write-behind.ts. */
   _expectSync(): void {
-    this.#io.expectSync()
+    this.#io.expectSync(this.#open())
   }
 
   /** @internal Closed (not just closing): streams over the handle end. */

@@ -236,9 +236,9 @@ export class FileIo {
     return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
   }
 
-  /** The file will be synced (see write-behind.ts: such files are written behind by default). */
-  expectSync(): void {
-    this.#behind.expectSync()
+  /** `file` will be synced (see write-behind.ts: such files are written behind by default). */
+  expectSync(file: FileRef | undefined): void {
+    this.#behind.expectSync(file === undefined ? undefined : this.routeOf(file))
   }
 
   /** Counts a write about to be submitted for the handle's write-behind (see write-behind.ts). */
