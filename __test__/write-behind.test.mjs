@@ -152,6 +152,29 @@ diskTest('default mode: writeFile with flush: true is written behind, without fl
   t.true(flushed - plain >= 3, `${flushed} ops with flush vs ${plain} without`)
 })
 
+diskTest('default mode: createWriteStream with flush: true is written behind, without flush it is not', async (t) => {
+  const data = expected()
+  const ops = async (name, flush) => {
+    const before = stats().opsSubmitted
+    const ws = bfs.createWriteStream(path.join(dir, name), { flush, highWaterMark: BLOCK })
+    for (let at = 0; at < data.length; at += BLOCK) {
+      if (!ws.write(data.subarray(at, at + BLOCK))) await new Promise((resolve) => ws.once('drain', resolve))
+    }
+    // 'close': the stream's fsync and close are done (its 'finish' comes before them).
+    await new Promise((resolve, reject) => {
+      ws.once('error', reject)
+      ws.once('close', resolve)
+      ws.end()
+    })
+    t.true(fs.readFileSync(path.join(dir, name)).equals(data))
+    return stats().opsSubmitted - before
+  }
+  const plain = await ops('ws-plain', false)
+  const flushed = await ops('ws-flush', true)
+  // The flushed one has its fsync and at least two write-back starts more (the writes are the same).
+  t.true(flushed - plain >= 3, `${flushed} ops with flush vs ${plain} without`)
+})
+
 diskTest('the callback API: fs.write on a descriptor synced once starts the write-back past 32 MiB too', async (t) => {
   const file = path.join(dir, 'cb')
   const fd = fs.openSync(file, 'w')
