@@ -67,7 +67,11 @@ export function writesBehind(route: Route | undefined): route is Route {
   return mode !== 'off' && route?.regular === true && !route.oDirect && route.kind === RING
 }
 
-/** Files (`Route.file`) synced in this process, the most recent last, at most `SYNCED_FILES`. */
+/**
+ * Files (`Route.file`) synced in this process, the most recent last, at most `SYNCED_FILES`. A
+ * file deleted since keeps its entry: a new file given the same inode number is then written
+ * behind too, which only moves its disk writes earlier.
+ */
 const syncedFiles = new Set<string>()
 const SYNCED_FILES = 1024
 
