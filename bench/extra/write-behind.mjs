@@ -10,6 +10,8 @@
 // Per variant: the median write phase, fsync and total (ms), and the median CPU time of the
 // process over the write phase (all its threads: the JS thread, io-wq workers, libuv's pool; not
 // the kernel's flusher threads, which do the write-back of the variants without write-behind later).
+// With --fsync, "boros (default)" is written behind from its second round on: the file was synced
+// in this process by then (write-behind.ts remembers synced files), as the default policy says.
 // Not a timed test: figures for docs/files-internals.md ("Write-behind"). Exits non-zero when a
 // variant could not run.
 import fs from 'node:fs'
