@@ -102,6 +102,11 @@ export interface FdInfo {
   dioOffsetAlign: number
   /** Whether the file is a regular file (`S_IFREG`; false if unknown). */
   regular: boolean
+  /**
+   * The file's identity, `"major:minor:inode"` of its device and inode (`statx`), or `""` if
+   * unknown: the same for every descriptor of one file (write-behind remembers synced files).
+   */
+  file: string
 }
 
 /**

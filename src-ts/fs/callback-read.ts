@@ -100,7 +100,8 @@ export function read(fd: number, ...rest: unknown[]): void {
         buffer = rest[0]
         params = rest[1]
         cb = rest[2]
-        ok = params == null || (typeof params === 'object' && !Array.isArray(params))
+        // Node's validateObject(options, kValidateObjectAllowNullable): null, not undefined.
+        ok = params === null || (typeof params === 'object' && !Array.isArray(params))
       } else if (n === 2) {
         cb = rest[1]
         if (ArrayBuffer.isView(rest[0])) buffer = rest[0]

@@ -44,11 +44,10 @@ import {
 } from './io.js'
 import { readIntoUserBuffer, takesUserBuffer, validateUserBuffer, type UserBuffer } from './user-buffer.js'
 import { WRITE_FILE_MODE_FIRST } from '../node-facts.js'
-import { ebadf, FileIo, id, none, sizeOf } from './file-io.js'
+import { ebadf, FileIo, id, none } from './file-io.js'
 import { unclosed } from './unclosed.js'
 import { notAHandle, readArgs, statWantsBigint, validateBufferArray, vectorPosition, writeArgs } from './handle-args.js'
 import { encodingOf, flushOf, getOptions } from './options.js'
-import { THREADPOOL } from './route.js'
 import { hasOp } from './routes.js'
 import { toStats } from './stats.js'
 import * as streams from './streams.js'
@@ -192,14 +191,14 @@ export class FileHandle extends EventEmitter {
   /** `fsync(2)`. */
   sync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    this.#io.expectSync()
+    this.#io.expectSync(this.#open())
     return this.#io.op('fsync', (b, k, f, t) => b.fsync(k, f, false, t), none)
   }
 
   /** `fdatasync(2)`. */
   datasync(): Promise<void> {
     if (!FileHandle.#is(this)) return Promise.reject(notAHandle())
-    this.#io.expectSync()
+    this.#io.expectSync(this.#open())
     return this.#io.op('fdatasync', (b, k, f, t) => b.fsync(k, f, true, t), none)
   }
 
@@ -364,7 +363,7 @@ export class FileHandle extends EventEmitter {
 
   /** @internal An fsync of the file will follow its writes (`writeFile` with `flush: true`): write-behind.ts. */
   _expectSync(): void {
-    this.#io.expectSync()
+    this.#io.expectSync(this.#open())
   }
 
   /** @internal Closed (not just closing): streams over the handle end. */
@@ -398,50 +397,14 @@ export class FileHandle extends EventEmitter {
     return this.#io.read(buf, off, len, pos, signal, owned)
   }
 
-  /**
-   * @internal The file's size now, for readFile's check after its reads (see `readAll`): a
-   * descriptor on a local filesystem by a synchronous `fstat` (it never waits), anything else
-   * through `stat()`; `undefined` where it cannot be known (closed, no `fixed_fd_install`).
-   */
+  /** @internal The file's size now, for readFile's check after its reads (`FileIo.sizeNow`). */
   _sizeNow(): Promise<number | undefined> | number | undefined {
-    const file = this.#open()
-    if (file === undefined) return undefined
-    if (file.kind === FILE_KIND_FD && this.#io.routeOf(file)?.kind !== THREADPOOL) {
-      try {
-        const st = nodeFs.fstatSync(file.fd)
-        return st.isFile() ? st.size : undefined
-      } catch {
-        return undefined
-      }
-    }
-    return this.stat().then(
-      (st) => (st.isFile() ? st.size : undefined),
-      () => undefined
-    )
+    return this.#io.sizeNow(() => this.stat())
   }
 
-  /**
-   * @internal Runs `use` with a way to read the file's size now (a regular file's; `undefined`
-   * otherwise or where it cannot be known), on one descriptor for the whole call: the handle's
-   * own, or for a direct handle one installed once (`fixed_fd_install`) and closed after, so
-   * that readFile's size before and after its reads costs two ring ops, not two `statx`es on
-   * io-wq. The size comes from a synchronous `fstat` on local filesystems, from the threadpool
-   * on procfs/sysfs/FUSE (route.ts).
-   */
+  /** @internal Runs `use` with a way to read the file's size now, on one descriptor (`FileIo.withSizes`). */
   _withSizes<T>(use: (sizeNow: () => Promise<number | undefined> | number | undefined) => Promise<T>): Promise<T> {
-    const none = (): undefined => undefined
-    let started = false
-    return this.#io
-      .withDescriptor('fstat', (fd) => {
-        started = true
-        return use(sizeOf(fd))
-      })
-      .catch((e: unknown) => {
-        // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
-        // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
-        if (started) throw e
-        return use(none)
-      })
+    return this.#io.withSizes(use)
   }
 
   /** @internal Raw write used by writeFile and streams: resolves with bytes written. */

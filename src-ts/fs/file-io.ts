@@ -236,9 +236,9 @@ export class FileIo {
     return route?.oDirect ? p.catch((e: unknown) => Promise.reject(oDirectError(e, route))) : p
   }
 
-  /** The file will be synced (see write-behind.ts: such files are written behind by default). */
-  expectSync(): void {
-    this.#behind.expectSync()
+  /** `file` will be synced (see write-behind.ts: such files are written behind by default). */
+  expectSync(file: FileRef | undefined): void {
+    this.#behind.expectSync(file === undefined ? undefined : this.routeOf(file))
   }
 
   /** Counts a write about to be submitted for the handle's write-behind (see write-behind.ts). */
@@ -349,6 +349,50 @@ export class FileIo {
   }
 
   /**
+   * The file's size now, for readFile's check after its reads (see `readAll`): a
+   * descriptor on a local filesystem by a synchronous `fstat` (it never waits), anything else
+   * through `stat` (the handle's `stat()`); `undefined` where it cannot be known (closed, no `fixed_fd_install`).
+   */
+  sizeNow(stat: () => Promise<{ isFile(): boolean; size: number }>): Promise<number | undefined> | number | undefined {
+    const file = this.#open()
+    if (file === undefined) return undefined
+    if (file.kind === FILE_KIND_FD && this.routeOf(file)?.kind !== THREADPOOL) {
+      try {
+        const st = nodeFs.fstatSync(file.fd)
+        return st.isFile() ? st.size : undefined
+      } catch {
+        return undefined
+      }
+    }
+    return stat().then(
+      (st) => (st.isFile() ? st.size : undefined),
+      () => undefined
+    )
+  }
+
+  /**
+   * Runs `use` with a way to read the file's size now (a regular file's; `undefined`
+   * otherwise or where it cannot be known), on one descriptor for the whole call: the handle's
+   * own, or for a direct handle one installed once (`fixed_fd_install`) and closed after, so
+   * that readFile's size before and after its reads costs two ring ops, not two `statx`es on
+   * io-wq. The size comes from a synchronous `fstat` on local filesystems, from the threadpool
+   * on procfs/sysfs/FUSE (route.ts).
+   */
+  withSizes<T>(use: (sizeNow: () => Promise<number | undefined> | number | undefined) => Promise<T>): Promise<T> {
+    const unknown = (): undefined => undefined
+    let started = false
+    return this.withDescriptor('fstat', (fd) => {
+      started = true
+      return use(sizeOf(fd))
+    }).catch((e: unknown) => {
+      // No descriptor to be had (no fixed_fd_install before 6.8, a full descriptor table):
+      // the sizes are unknown, and the caller reads until EOF. Errors of `use` are its own.
+      if (started) throw e
+      return use(unknown)
+    })
+  }
+
+  /**
    * A read at a position past 2^53 - 1, which no double (and so no shared-queue entry or native
    * argument) can carry exactly: served by `node:fs`, which takes bigint read positions, on a
    * descriptor of the file (the kernel then answers EFBIG/EOVERFLOW, or 0 at the end).
@@ -367,7 +411,7 @@ export function id(n: number): number {
 export function none(): void {}
 
 /** The size of a regular file open on `fd`, read as `_withSizes` says. */
-export function sizeOf(fd: number): () => Promise<number | undefined> | number | undefined {
+function sizeOf(fd: number): () => Promise<number | undefined> | number | undefined {
   const regular = (st: { isFile(): boolean; size: number }): number | undefined => (st.isFile() ? st.size : undefined)
   if (learnRoute(fd).kind === THREADPOOL) {
     return () => new Promise((resolve) => nodeFs.fstat(fd, (err, st) => resolve(err ? undefined : regular(st))))

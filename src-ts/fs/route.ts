@@ -30,6 +30,8 @@ export interface Route {
   readonly fsType: number
   /** A regular file (its writes may be punted to io-wq; a pipe's or a tty's are polled). */
   readonly regular: boolean
+  /** The file's identity (`"major:minor:inode"`), the same for every descriptor of it; `""` if unknown. */
+  readonly file: string
 }
 
 const TMPFS_MAGIC = 0x01021994
@@ -63,7 +65,8 @@ export function learnRoute(fd: number): Route {
     memAlign: info.dioMemAlign || 4096,
     offsetAlign: info.dioOffsetAlign || 512,
     fsType: info.fsType,
-    regular: info.regular
+    regular: info.regular,
+    file: info.file
   }
 }
 

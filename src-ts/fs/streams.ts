@@ -53,6 +53,8 @@ export interface StreamFile extends EventEmitter {
   _writeFrom(buf: Uint8Array, off: number, len: number, pos: number, signal?: AbortSignal | null): Promise<number>
   sync(): Promise<void>
   close(): Promise<void>
+  /** @internal An fsync will follow the writes (`flush: true`): write-behind.ts. */
+  _expectSync(): void
   /** The public read/write: called instead of `_readInto`/`_writeFrom` when a caller replaced them. */
   read(buf: Buffer, off: number, len: number, position: number | null): Promise<{ bytesRead: number }>
   write(buf: Buffer, off: number, len: number, position: number | null): Promise<{ bytesWritten: number }>
@@ -119,8 +121,15 @@ export interface WebStreamOptions {
  * The `fs` object handed to Node's stream classes. It serves one stream: `open` (when the
  * stream was given a path) makes the FileHandle every other call uses.
  */
-function streamFs(initial: StreamFile | undefined, signal: AbortSignal | null | undefined, open?: Opener) {
+function streamFs(
+  initial: StreamFile | undefined,
+  signal: AbortSignal | null | undefined,
+  open?: Opener,
+  flush?: boolean
+) {
   let fh = initial
+  // A write stream with `flush: true` syncs its file before closing it: write it behind.
+  if (flush === true) fh?._expectSync()
   const handle = (fd: number): StreamFile => {
     if (fh === undefined || streamFd(fh) !== fd)
       throw Object.assign(new Error('EBADF: bad file descriptor'), { code: 'EBADF' })
@@ -138,6 +147,7 @@ function streamFs(initial: StreamFile | undefined, signal: AbortSignal | null | 
       settle(
         open!(path, flags, mode).then((h) => {
           fh = h
+          if (flush === true) h._expectSync()
           return streamFd(h)
         }),
         cb
@@ -312,7 +322,7 @@ export function handleWriteStream(fh: StreamFile, options?: WriteStreamOptions):
     {
       ...options,
       fd: streamFd(fh),
-      fs: streamFs(fh, options?.signal)
+      fs: streamFs(fh, options?.signal, undefined, options?.flush)
     } as Parameters<typeof fs.createWriteStream>[1]
   )
   followClose(fh, stream)
@@ -330,9 +340,10 @@ export function pathReadStream(path: string, opts: ReadStreamOptions | undefined
 /** `fs.createWriteStream` of a path, its `open` through `open` (see path-streams.ts). */
 export function pathWriteStream(path: string, opts: WriteStreamOptions | undefined, open: Opener): fs.WriteStream {
   checkOptions(opts)
-  return fs.createWriteStream(path, { ...opts, fs: streamFs(undefined, opts?.signal, open) } as Parameters<
-    typeof fs.createWriteStream
-  >[1])
+  return fs.createWriteStream(path, {
+    ...opts,
+    fs: streamFs(undefined, opts?.signal, open, opts?.flush)
+  } as Parameters<typeof fs.createWriteStream>[1])
 }
 
 /** `filehandle.readLines(options)`: a readline interface with `crlfDelay: Infinity`, as Node's. */

@@ -10,15 +10,21 @@
  *
  * By default only a file that will be synced is written behind: one written by `writeFile` /
  * `appendFile` with `flush: true`, or through a FileHandle (a descriptor of the callback API)
- * that has been `sync()`ed / `datasync()`ed (`fsync`ed) once — a log or a database file. A large
- * file that nothing syncs is left to the kernel as with node:fs, because starting its write-back
- * early made such writes up to ~30 % slower here (docs/files-internals.md). `BOROS_WRITE_BEHIND=1`
- * (or `always`) writes every large file behind; `0` (or `off`) none.
+ * that has been `sync()`ed / `datasync()`ed (`fsync`ed) once — a log or a database file — or
+ * any handle or descriptor of a file (same device and inode) that was synced before in this
+ * process (a file saved and synced again and again); and a file whose writes alone pass the
+ * kernel's `dirty_background` threshold, where the kernel's flusher starts the write-back itself
+ * anyway. A large file that nothing syncs is left to the kernel as with node:fs, because starting
+ * its write-back early made such writes up to ~30 % slower here (its write-back then competes
+ * with the writer for the CPU: docs/files-internals.md). `BOROS_WRITE_BEHIND=1` (or `always`)
+ * writes every large file behind; `0` (or `off`) none.
  * Measurements and trade-off: docs/files-internals.md, "Write-behind".
  * Not part of the public API.
  * @module
  */
+import { freemem } from 'node:os'
 import type { NativeBinding } from '../binding.js'
+import { nodeFs as fs } from '../node-fs.js'
 import { RING, type Route } from './route.js'
 
 /**
@@ -44,12 +50,12 @@ function modeOfEnv(): WriteBehindMode {
 let mode: WriteBehindMode = modeOfEnv()
 
 /**
- * @internal Sets the mode in this thread from now on (`true`: `always`, `false`: `off`,
+ * @internal Sets the mode in this thread from now on (a mode, `true`: `always`, `false`: `off`,
  * `undefined`: the environment's), for tests and bench/extra/write-route.mjs, which interleaves
  * the variants.
  */
-export function _forceWriteBehind(on: boolean | undefined): void {
-  mode = on === undefined ? modeOfEnv() : on ? 'always' : 'off'
+export function _forceWriteBehind(on: boolean | WriteBehindMode | undefined): void {
+  mode = on === undefined ? modeOfEnv() : on === true ? 'always' : on === false ? 'off' : on
 }
 
 /**
@@ -57,8 +63,48 @@ export function _forceWriteBehind(on: boolean | undefined): void {
  * file systems with a disk behind them (the ring's read route: not tmpfs, whose pages have no
  * write-back, nor procfs or FUSE), not `O_DIRECT` (which bypasses the page cache).
  */
-export function writesBehind(route: Route | undefined): boolean {
+export function writesBehind(route: Route | undefined): route is Route {
   return mode !== 'off' && route?.regular === true && !route.oDirect && route.kind === RING
+}
+
+/**
+ * Files (`Route.file`) synced in this process, the most recent last, at most `SYNCED_FILES`. A
+ * file deleted since keeps its entry: a new file given the same inode number is then written
+ * behind too, which only moves its disk writes earlier.
+ */
+const syncedFiles = new Set<string>()
+const SYNCED_FILES = 1024
+
+function rememberSynced(file: string): void {
+  if (file === '') return
+  syncedFiles.delete(file)
+  syncedFiles.add(file)
+  if (syncedFiles.size > SYNCED_FILES) syncedFiles.delete(syncedFiles.values().next().value as string)
+}
+
+let background: number | undefined
+
+/** @internal Sets the kernel's background threshold as write-behind sees it (`undefined`: read it again), for tests. */
+export function _forceKernelBackground(bytes: number | undefined): void {
+  background = bytes
+}
+/**
+ * About the bytes of dirty pages past which the kernel's flusher starts writing back
+ * (`vm.dirty_background_bytes`, else `vm.dirty_background_ratio` % of the available memory),
+ * read once; `Infinity` if unknown. A cgroup's own limit may be lower: the kernel then starts
+ * sooner than this, never later.
+ */
+function kernelBackgroundBytes(): number {
+  if (background === undefined) {
+    try {
+      const bytes = Number(fs.readFileSync('/proc/sys/vm/dirty_background_bytes', 'latin1'))
+      const ratio = Number(fs.readFileSync('/proc/sys/vm/dirty_background_ratio', 'latin1'))
+      background = bytes > 0 ? bytes : ratio > 0 ? (freemem() * ratio) / 100 : Number.POSITIVE_INFINITY
+    } catch {
+      background = Number.POSITIVE_INFINITY
+    }
+  }
+  return background
 }
 
 /** Submits one write-back start (`startWriteback`) and calls `done` when it is over. */
@@ -77,12 +123,32 @@ export class WriteBehind {
   #started = false
   /** Where the last ranged write-back start ended. */
   #behind = 0
-  /** An fsync of the file is known to come (`flush: true`) or was made once. */
+  /** An fsync of the file is known to come (`flush: true`), was made once, or the kernel writes it back anyway. */
   #synced = false
+  /** Bytes the file's unsynced writes reach (the highest end of a positional write, else the sum). */
+  #reach = 0
 
-  /** Marks the file as one that will be synced: in the default mode, it is written behind from now on. */
-  expectSync(): void {
+  /** Marks the file with `route` as one that will be synced: in the default mode, it is written behind from now on. */
+  expectSync(route: Route | undefined): void {
     this.#synced = true
+    if (route !== undefined) rememberSynced(route.file)
+  }
+
+  /**
+   * Whether a write of `len` bytes at `pos` to the file (with `route`) is written behind in the
+   * default mode: the handle was synced, the file was synced before in this process, or the
+   * file's writes alone now pass the kernel's background threshold (from then on).
+   */
+  #expected(route: Route, len: number, pos: number): boolean {
+    if (syncedFiles.size > 0 && syncedFiles.has(route.file)) {
+      this.#synced = true
+      return true
+    }
+    this.#reach = pos >= 0 ? Math.max(this.#reach, pos + len) : this.#reach + len
+    if (this.#reach < WRITE_BEHIND_AFTER || this.#reach < kernelBackgroundBytes()) return false
+    this.#synced = true
+    this.#unflushed = this.#reach - len
+    return true
   }
 
   /**
@@ -96,7 +162,8 @@ export class WriteBehind {
    * pages to the kernel's flusher.
    */
   wrote(route: Route | undefined, len: number, pos: number, submit: StartWriteback): void {
-    if (!writesBehind(route) || (mode === 'synced' && !this.#synced)) return
+    if (!writesBehind(route)) return
+    if (mode === 'synced' && !this.#synced && !this.#expected(route, len, pos)) return
     this.#unflushed += len
     if (this.#unflushed < (this.#started ? WRITE_BEHIND_BYTES : WRITE_BEHIND_AFTER) || this.#flushing) return
     let from = 0

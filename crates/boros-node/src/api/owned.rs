@@ -128,6 +128,9 @@ pub struct FdInfo {
     pub dio_offset_align: u32,
     /// Whether the file is a regular file (`S_IFREG`; false if unknown).
     pub regular: bool,
+    /// The file's identity, `"major:minor:inode"` of its device and inode (`statx`), or `""` if
+    /// unknown: the same for every descriptor of one file (write-behind remembers synced files).
+    pub file: String,
 }
 
 /// Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and `statx` (type; alignment for `O_DIRECT`).
@@ -146,8 +149,8 @@ pub fn fd_info(fd: i32) -> FdInfo {
         (t, libc::fcntl(fd, libc::F_GETFL))
     };
     let o_direct = flags >= 0 && flags & libc::O_DIRECT != 0;
-    let (mut mem, mut off, mut regular) = (0, 0, false);
-    let mask = libc::STATX_TYPE | if o_direct { libc::STATX_DIOALIGN } else { 0 };
+    let (mut mem, mut off, mut regular, mut file) = (0, 0, false, String::new());
+    let mask = libc::STATX_TYPE | libc::STATX_INO | if o_direct { libc::STATX_DIOALIGN } else { 0 };
     // SAFETY: as above.
     unsafe {
         let mut stx: libc::statx = std::mem::zeroed();
@@ -155,6 +158,12 @@ pub fn fd_info(fd: i32) -> FdInfo {
         if libc::statx(fd, empty.as_ptr(), libc::AT_EMPTY_PATH, mask, &mut stx) == 0 {
             regular = stx.stx_mask & libc::STATX_TYPE != 0
                 && u32::from(stx.stx_mode) & libc::S_IFMT == libc::S_IFREG;
+            if stx.stx_mask & libc::STATX_INO != 0 {
+                file = format!(
+                    "{}:{}:{}",
+                    stx.stx_dev_major, stx.stx_dev_minor, stx.stx_ino
+                );
+            }
             if o_direct && stx.stx_mask & libc::STATX_DIOALIGN != 0 {
                 mem = stx.stx_dio_mem_align;
                 off = stx.stx_dio_offset_align;
@@ -167,5 +176,6 @@ pub fn fd_info(fd: i32) -> FdInfo {
         dio_mem_align: mem,
         dio_offset_align: off,
         regular,
+        file,
     }
 }
