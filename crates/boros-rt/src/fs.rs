@@ -21,8 +21,11 @@ pub use crate::file::{File, OpenOptions};
 use crate::metadata::statx;
 pub use crate::metadata::Metadata;
 use crate::op::run_unit;
-pub use crate::vectored::{read_dir, Readv};
+pub use crate::vectored::read_dir;
 use boros::op;
+/// `preadv(2)` into owned buffers (the core's op; [`File::read_vectored_at`] sets each
+/// `Vec`'s length to its share).
+pub use boros::op::Readv;
 use std::io;
 use std::path::Path;
 

@@ -169,11 +169,16 @@ impl Incoming<'_> {
             match multi.poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some((result, flags))) => {
-                    if !boros::io_uring::cqueue::more(flags) {
+                    let step = boros::multishot::step_accept(result, flags);
+                    if step.last {
                         // The kernel ended the op with this CQE; re-arm on the next call.
                         self.multi = None;
                     }
-                    let fd = boros::error::cqe_result(result)? as RawFd;
+                    let fd = match step.shot {
+                        boros::multishot::Shot::Item(fd) => fd,
+                        boros::multishot::Shot::Rearm => continue,
+                        _ => return Poll::Ready(Err(io::Error::from_raw_os_error(-result))),
+                    };
                     // SAFETY: the accept made this descriptor for us; nobody else has it.
                     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
                     return Poll::Ready(Ok(TcpStream {

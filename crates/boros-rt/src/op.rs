@@ -25,11 +25,11 @@
 //! buffers back to their ring, so nothing leaks ([`OpCode::leftover`], the core's
 //! [`Driver::abandon`](boros::Driver::abandon): the same for every host of the core).
 
-use crate::runtime::{check_current, with_current, Core, Hosted, RtOp, Slot, Waiter};
+use crate::runtime::{check_current, with_current, Core, Hosted, Slot, Waiter};
 /// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
 /// build ops for [`submit`].
 pub use boros::op::*;
-use boros::OpKey;
+use boros::{multishot, OpKey};
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
@@ -231,9 +231,8 @@ impl Multi {
             let (token, key) = core.push_as(
                 op,
                 Slot::Stream {
-                    items: Default::default(),
+                    queue: Default::default(),
                     waker: Waiter::Nobody,
-                    ended: None,
                 },
             )?;
             Ok(Multi {
@@ -254,45 +253,34 @@ impl Multi {
             );
         }
         let mut ops = self.core.ops.borrow_mut();
-        let Some(Slot::Stream {
-            items,
-            waker,
-            ended,
-        }) = ops.get_mut(self.token)
-        else {
+        let Some(Slot::Stream { queue, waker }) = ops.get_mut(self.token) else {
             return Poll::Ready(None);
         };
-        if let Some(item) = items.pop_front() {
-            return Poll::Ready(Some(item));
+        match queue.take() {
+            multishot::Next::Item(result, flags) => Poll::Ready(Some((result, flags))),
+            multishot::Next::Ended => {
+                let done = ops.remove(self.token);
+                drop(ops);
+                drop(done);
+                Poll::Ready(None)
+            }
+            multishot::Next::Empty => {
+                Core::set_waiter(waker, task, cx.waker());
+                Poll::Pending
+            }
         }
-        if ended.is_some() {
-            let done = ops.remove(self.token);
-            drop(ops);
-            drop(done);
-            return Poll::Ready(None);
-        }
-        Core::set_waiter(waker, task, cx.waker());
-        Poll::Pending
     }
 }
 
 impl Drop for Multi {
     fn drop(&mut self) {
         let removed = self.core.ops.borrow_mut().remove(self.token);
-        let Some(Slot::Stream { items, ended, .. }) = removed else {
+        let Some(Slot::Stream { queue, .. }) = removed else {
             return;
         };
-        let mut driver = self.core.driver.borrow_mut();
         // CQEs queued but never taken: released with the op that brought them (still in
-        // flight under `key`, or ended and back here).
-        let op: Option<&dyn RtOp> = ended.as_deref();
-        for (result, flags) in items {
-            driver.discard(self.key, op, result, flags);
-        }
-        if ended.is_none() {
-            let _ = driver.abandon(self.key);
-        }
-        drop(driver);
+        // flight under `key`, then abandoned, or ended and back here).
+        let ended = queue.discard(&mut self.core.driver.borrow_mut(), self.key);
         drop(ended);
     }
 }

@@ -20,7 +20,7 @@
 
 use crate::op::{Multi, Op};
 use crate::runtime::{with_current, Core};
-use boros::io_uring::cqueue;
+use boros::multishot::{self, Shot};
 use boros::op;
 use boros::{BufRing, Cqe, OpKey};
 use std::future::Future;
@@ -161,65 +161,67 @@ impl Reader {
                 *multi = None;
                 continue;
             };
-            if !cqueue::more(flags) {
+            let step = multishot::step(result, flags);
+            if step.last {
                 *multi = None;
             }
-            if result > 0 {
-                let cqe = Cqe {
-                    token: 0,
-                    key: OpKey::from_u64(0),
-                    result,
-                    flags,
-                    cancelled: false,
-                    buffer: (flags & CQE_F_BUFFER != 0)
-                        .then(|| (ring.bgid(), (flags >> CQE_BUFFER_SHIFT) as u16)),
-                };
-                if result as u32 <= ring.buf_size() {
-                    // One buffer (every CQE without bundles, a small one with).
-                    let Some(lease) = ring.lease(&cqe) else {
-                        return Poll::Ready(Err(no_buffer()));
-                    };
-                    let n = copy(&lease, dst);
-                    if n < lease.len() {
-                        self.leftover.extend_from_slice(&lease[n..]);
-                        self.taken = 0;
-                    }
-                    drop(lease); // the buffer goes back to the kernel
-                    return Poll::Ready(Ok(n));
+            let result = match step.shot {
+                Shot::Item(n) => n,
+                Shot::End => {
+                    self.eof = true;
+                    return Poll::Ready(Ok(0));
                 }
-                // A bundle: consecutive buffers, all full but the last; in order.
-                let leases = ring.lease_bundle(&cqe);
-                let got: usize = leases.iter().map(|l| l.len()).sum();
-                if got != result as usize {
+                // Our ring is full of chunks we already took (the data waits in the socket
+                // meanwhile), or a cancel: re-arm.
+                Shot::Rearm => {
+                    *multi = None;
+                    continue;
+                }
+                Shot::Error(e) if e == -libc::ECANCELED => {
+                    *multi = None;
+                    continue;
+                }
+                Shot::Error(e) => return Poll::Ready(Err(io::Error::from_raw_os_error(-e))),
+            };
+            let cqe = Cqe {
+                token: 0,
+                key: OpKey::from_u64(0),
+                result,
+                flags,
+                cancelled: false,
+                buffer: (flags & CQE_F_BUFFER != 0)
+                    .then(|| (ring.bgid(), (flags >> CQE_BUFFER_SHIFT) as u16)),
+            };
+            if result as u32 <= ring.buf_size() {
+                // One buffer (every CQE without bundles, a small one with).
+                let Some(lease) = ring.lease(&cqe) else {
                     return Poll::Ready(Err(no_buffer()));
+                };
+                let n = copy(&lease, dst);
+                if n < lease.len() {
+                    self.leftover.extend_from_slice(&lease[n..]);
+                    self.taken = 0;
                 }
-                let mut n = 0;
-                for lease in &leases {
-                    let k = copy(lease, &mut dst[n..]);
-                    n += k;
-                    if k < lease.len() {
-                        self.leftover.extend_from_slice(&lease[k..]);
-                    }
-                }
-                self.taken = 0;
-                drop(leases); // the buffers go back to the kernel
+                drop(lease); // the buffer goes back to the kernel
                 return Poll::Ready(Ok(n));
             }
-            if result == 0 {
-                self.eof = true;
-                return Poll::Ready(Ok(0));
+            // A bundle: consecutive buffers, all full but the last; in order.
+            let leases = ring.lease_bundle(&cqe);
+            let got: usize = leases.iter().map(|l| l.len()).sum();
+            if got != result as usize {
+                return Poll::Ready(Err(no_buffer()));
             }
-            if result == -libc::ENOBUFS {
-                // Our ring is full of chunks we already took: re-arm (the data waits in the
-                // socket meanwhile).
-                *multi = None;
-                continue;
+            let mut n = 0;
+            for lease in &leases {
+                let k = copy(lease, &mut dst[n..]);
+                n += k;
+                if k < lease.len() {
+                    self.leftover.extend_from_slice(&lease[k..]);
+                }
             }
-            if result == -libc::ECANCELED {
-                *multi = None;
-                continue;
-            }
-            return Poll::Ready(Err(io::Error::from_raw_os_error(-result)));
+            self.taken = 0;
+            drop(leases); // the buffers go back to the kernel
+            return Poll::Ready(Ok(n));
         }
     }
 }

@@ -4,66 +4,10 @@
 use crate::buf::IoBufMut;
 use crate::file::File;
 use crate::op::{run, run_unit};
-use boros::io_uring::{opcode, squeue::Entry, types};
-use boros::op::{self, OpCode, Target};
+use boros::io_uring::opcode;
+use boros::op::{self, Target};
 use std::io;
 use std::path::Path;
-
-/// `preadv(2)` into owned buffers, in order, at `offset` (`IORING_OP_READV`).
-pub struct Readv<B: IoBufMut> {
-    target: Target,
-    bufs: Vec<B>,
-    iovecs: Vec<libc::iovec>,
-    offset: u64,
-}
-
-impl<B: IoBufMut> Readv<B> {
-    /// Reads into every buffer's capacity, in order. At most `IOV_MAX` (1024) buffers.
-    pub fn new(target: impl Into<Target>, bufs: Vec<B>, offset: u64) -> Self {
-        Self {
-            target: target.into(),
-            bufs,
-            iovecs: Vec::new(),
-            offset,
-        }
-    }
-
-    /// Gives the buffers back, the `n` bytes read spread over them in order (each `Vec`'s
-    /// length set to its share).
-    pub fn into_bufs(mut self, n: u32) -> Vec<B> {
-        let mut left = n as usize;
-        for b in &mut self.bufs {
-            let take = left.min(b.bytes_total());
-            // SAFETY: the kernel filled the buffers in order; this one got `take` bytes.
-            unsafe { b.set_init(take) };
-            crate::buf::set_read_len(b, take);
-            left -= take;
-        }
-        self.bufs
-    }
-}
-
-// SAFETY: every iovec points into a buffer owned by the op, for its capacity; the iovec
-// array is owned by the op too, and neither is touched again until the final CQE.
-unsafe impl<B: IoBufMut> OpCode for Readv<B> {
-    fn entry(&mut self) -> Entry {
-        self.iovecs = self
-            .bufs
-            .iter_mut()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_mut_ptr().cast(),
-                iov_len: b.bytes_total(),
-            })
-            .collect();
-        let (ptr, len) = (self.iovecs.as_ptr(), self.iovecs.len() as u32);
-        match self.target {
-            Target::Fd(fd) => opcode::Readv::new(types::Fd(fd), ptr, len),
-            Target::Fixed(i) => opcode::Readv::new(types::Fixed(i), ptr, len),
-        }
-        .offset(self.offset)
-        .build()
-    }
-}
 
 impl File {
     /// Reads into several buffers at `pos`, in order (`preadv`): one op for all of them.
@@ -74,13 +18,17 @@ impl File {
         pos: u64,
     ) -> (io::Result<usize>, Vec<B>) {
         let done = run(
-            Readv::new(self.target(), bufs, pos),
+            op::Readv::new(self.target(), bufs, pos),
             "fs::File::read_vectored_at",
         )
         .await;
         let r = done.result();
         let n = *r.as_ref().unwrap_or(&0);
-        (r.map(|n| n as usize), done.op.into_bufs(n))
+        (
+            r.map(|n| n as usize),
+            // Each `Vec`'s length set to its share exactly (set_init only grows it).
+            done.op.into_bufs_with(n, crate::buf::set_read_len),
+        )
     }
 
     /// Writes several buffers at `pos`, in order (`pwritev`): one op; the count may be short.

@@ -39,7 +39,8 @@
 //! - `cqe` (bufring, error, op, slab); `complete` (cqe, op); `groups` (bufring);
 //!   `inflight` (cqe, fixed, groups, op, ring, slab);
 //! - `driver`: all of them; `resources` (registration calls on the driver), `chain` (linked
-//!   chains) and `abandon` (giving up on ops): above it.
+//!   chains), `abandon` (giving up on ops) and `multishot` (what a multishot CQE means, the
+//!   queue that holds them for a consumer): above it.
 //!
 //! ## Sockets
 //! TCP, UDP and Unix sockets run on the ring: [`op::Socket`], [`op::Bind`]/[`op::Listen`]
@@ -67,6 +68,7 @@ pub mod fixed;
 mod groups;
 mod inflight;
 pub mod kernel;
+pub mod multishot;
 pub mod net;
 pub mod op;
 pub mod probe;

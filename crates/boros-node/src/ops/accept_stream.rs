@@ -4,16 +4,16 @@
 //! calls `api/net.rs`); the HTTP engine's sink sets the connection up natively (`crate::http`).
 
 use crate::complete::Finish;
-use crate::ops::recv_stream::{RecvSink, StreamSink};
-use crate::wire::EVENT_REARM;
+use crate::ops::recv_stream::{last_status, RecvSink, StreamSink};
 use boros::io_uring::squeue::Entry;
+use boros::multishot::{self, Shot};
 use boros::op::{self, OpCode};
 use boros::Complete;
 use boros::Cqe;
 
 /// Where accepted connections go.
 pub trait AcceptSink: 'static {
-    /// A new connection's descriptor, `-errno`, or [`EVENT_REARM`] (the multishot stopped
+    /// A new connection's descriptor, `-errno`, or [`EVENT_REARM`](crate::wire::EVENT_REARM) (the multishot stopped
     /// with nothing wrong: arm it again). Every result but one coming with
     /// `IORING_CQE_F_MORE` is the op's last.
     fn accepted(&mut self, result: i32, cx: &mut Finish<'_>);
@@ -64,13 +64,12 @@ impl<S: AcceptSink> Complete<Finish<'_>> for AcceptStream<S> {
     }
 
     fn complete(mut self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
-        if cqe.result >= 0 {
-            // The multishot stopped on a connection (a full CQ, or a cancel that came too late:
-            // the façade closes descriptors a closed listener receives): deliver it, then say so.
-            self.sink.accepted(cqe.result, cx);
-            self.sink.accepted(EVENT_REARM, cx);
-        } else {
-            self.sink.accepted(cqe.result, cx);
+        // On a connection the multishot stopped (a full CQ, or a cancel that came too late:
+        // the façade closes descriptors a closed listener receives): deliver it, then say so.
+        let step = multishot::step_accept(cqe.result, cqe.flags);
+        if let Shot::Item(fd) = step.shot {
+            self.sink.accepted(fd, cx);
         }
+        self.sink.accepted(last_status(step), cx);
     }
 }

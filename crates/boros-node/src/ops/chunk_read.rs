@@ -10,9 +10,10 @@
 //! write. Events: bytes (`n > 0`), end of file (`0`), [`EVENT_REARM`] (the group ran dry or
 //! the multishot stopped: nothing lost, arm again), or `-errno` (`-ECANCELED` after a cancel).
 
+use super::recv_stream::last_status;
 use crate::complete::Finish;
-use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
+use boros::multishot::{self, Shot};
 use boros::op::{self, OpCode};
 use boros::Complete;
 use boros::{BufRing, Cqe, OpKey};
@@ -76,19 +77,14 @@ impl Complete<Finish<'_>> for ChunkRead {
 
     fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
         self.stream.armed.set(None);
-        let end = match cqe.result {
-            // Bytes with the last CQE: the multishot stopped (a full CQ); deliver, then re-arm.
-            r if r > 0 => {
-                self.take(cqe, cx);
-                EVENT_REARM
-            }
-            r if r == -libc::ENOBUFS || r == -libc::EAGAIN => EVENT_REARM,
-            r => r,
-        };
+        let step = multishot::step(cqe.result, cqe.flags);
+        if let Shot::Item(_) = step.shot {
+            self.take(cqe, cx);
+        }
         let end = if self.stream.closed.get() {
             -libc::ECANCELED
         } else {
-            end
+            last_status(step)
         };
         cx.event(self.event_stream, end);
     }

@@ -8,6 +8,7 @@
 use crate::complete::Finish;
 use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
+use boros::multishot::{self, Shot};
 use boros::op::{self, OpCode};
 use boros::Complete;
 use boros::{BufRing, Cqe};
@@ -79,6 +80,18 @@ unsafe impl<S: RecvSink> OpCode for RecvStream<S> {
     }
 }
 
+/// The status a multishot op's final CQE reports to JS after any item it carries (the core
+/// reads the CQE: [`multishot::step`]): [`EVENT_REARM`] when the op stopped with nothing lost
+/// (on an item: a full CQ, a late cancel; or its buffer group ran dry), `0` at end of stream,
+/// else `-errno` (`-ECANCELED` after a pause or a close).
+pub fn last_status(step: multishot::Step) -> i32 {
+    match step.shot {
+        Shot::Item(_) | Shot::Rearm => EVENT_REARM,
+        Shot::End => 0,
+        Shot::Error(e) => e,
+    }
+}
+
 impl<S: RecvSink> Complete<Finish<'_>> for RecvStream<S> {
     fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
         if cqe.result > 0 {
@@ -89,16 +102,10 @@ impl<S: RecvSink> Complete<Finish<'_>> for RecvStream<S> {
     }
 
     fn complete(mut self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
-        match cqe.result {
-            // Bytes with the last CQE: the multishot stopped (a full CQ); deliver, then re-arm.
-            r if r > 0 => {
-                self.take(cqe, cx);
-                self.sink.status(EVENT_REARM, cx);
-            }
-            // The group ran dry for a moment: nothing lost, arm again.
-            r if r == -libc::ENOBUFS => self.sink.status(EVENT_REARM, cx),
-            // 0: end of stream; -errno: an error, or -ECANCELED after a pause or a close.
-            r => self.sink.status(r, cx),
+        let step = multishot::step(cqe.result, cqe.flags);
+        if let Shot::Item(_) = step.shot {
+            self.take(cqe, cx);
         }
+        self.sink.status(last_status(step), cx);
     }
 }

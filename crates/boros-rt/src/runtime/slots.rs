@@ -2,10 +2,10 @@
 //! that finish themselves into them ([`Hosted`], through [`Reaper`]).
 
 use super::Core;
+use boros::multishot;
 use boros::op::{self, OpCode};
 use boros::slab::Slab;
 use boros::{Complete, Cqe};
-use std::collections::VecDeque;
 use std::task::Waker;
 
 /// Who waits for an op's completion.
@@ -32,12 +32,11 @@ pub(crate) enum Slot {
         flags: u32,
         op: Box<dyn RtOp>,
     },
-    /// A multishot op: its CQEs, `(result, flags)`, queue up for the stream awaiting them;
-    /// `ended` holds the op once its final CQE is in.
+    /// A multishot op: its CQEs queue up for the stream awaiting them (the core's
+    /// [`multishot::Queue`], which holds the op once its final CQE is in).
     Stream {
-        items: VecDeque<(i32, u32)>,
+        queue: multishot::Queue<dyn RtOp>,
         waker: Waiter,
-        ended: Option<Box<dyn RtOp>>,
     },
 }
 
@@ -91,8 +90,8 @@ unsafe impl<T: OpCode> OpCode for Hosted<T> {
 impl<T: OpCode> Complete<Reaper<'_>> for Hosted<T> {
     fn update(&mut self, cqe: &Cqe, r: &mut Reaper<'_>) {
         r.delivered += 1;
-        if let Some(Slot::Stream { items, waker, .. }) = r.ops.get_mut(cqe.token) {
-            items.push_back((cqe.result, cqe.flags));
+        if let Some(Slot::Stream { queue, waker }) = r.ops.get_mut(cqe.token) {
+            queue.update(cqe);
             let w = std::mem::replace(waker, Waiter::Nobody);
             r.wake(w);
         }
@@ -112,13 +111,8 @@ impl<T: OpCode> Complete<Reaper<'_>> for Hosted<T> {
                     r.wake(w);
                 }
             }
-            Some(Slot::Stream {
-                items,
-                waker,
-                ended,
-            }) => {
-                items.push_back((result, flags));
-                *ended = Some(self);
+            Some(Slot::Stream { queue, waker }) => {
+                queue.complete(cqe, self);
                 let w = std::mem::replace(waker, Waiter::Nobody);
                 r.wake(w);
             }
