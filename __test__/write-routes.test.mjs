@@ -1,4 +1,4 @@
-// Every write route (ring, ring + IOSQE_ASYNC, libuv's threadpool; src-ts/fs/route.ts) writes
+// Every write route (ring, ring + IOSQE_ASYNC, libuv's threadpool; src-ts/fs/descriptor-route.ts) writes
 // what node:fs/promises writes: positional and current-position writes, holes, writeFile, write
 // streams, a FIFO. Each route is forced with BOROS_WRITE_ROUTE in a child process.
 import test from 'ava'
@@ -38,7 +38,7 @@ const onRing = runtime().backend === 'io_uring'
     const fs = await import('node:fs')
     const os = await import('node:os')
     const path = await import('node:path')
-    const { writeRoute, WRITE_PUNT, WRITE_RING } = await import('../dist/fs/route.js')
+    const { writeRoute, WRITE_PUNT, WRITE_RING } = await import('../dist/fs/descriptor-route.js')
     const { routesOfDescriptorKinds } = await import('./helpers/descriptors.mjs')
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-wroute-'))
     try {

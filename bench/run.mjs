@@ -49,7 +49,7 @@ const CONTENDERS = {
     env: { UV_USE_IO_URING: '0' }
   },
   // The write routes side by side (seqwrite only; `boros` is the route chosen by default, see
-  // src-ts/fs/route.ts writeRoute): forced with BOROS_WRITE_ROUTE.
+  // src-ts/fs/descriptor-route.ts writeRoute): forced with BOROS_WRITE_ROUTE.
   'boros-wring': {
     label: 'boros, writes on the ring',
     kind: 'promise',

@@ -3,7 +3,7 @@
  * @module
  */
 import { backendState, nativeBinding, ring, type Backend } from './binding.js'
-import { fsPaths } from './fs/routes.js'
+import { fsPaths } from './fs/op-support.js'
 import { counters } from './net/counters.js'
 
 /** How this thread's I/O is done. */

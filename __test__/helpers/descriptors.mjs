@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { learnRoute } from '../../dist/fs/route.js'
+import { learnRoute } from '../../dist/fs/descriptor-route.js'
 
 export function routesOfDescriptorKinds(dir, fn) {
   const fifo = path.join(dir, 'fifo')

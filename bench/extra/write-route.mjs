@@ -41,7 +41,7 @@ let route
 let behind
 try {
   boros = await import(path.join(REPO, 'dist/fs/index.js'))
-  route = await import(path.join(REPO, 'dist/fs/route.js'))
+  route = await import(path.join(REPO, 'dist/fs/descriptor-route.js'))
   behind = await import(path.join(REPO, 'dist/fs/write-behind.js'))
 } catch (e) {
   console.error(`boros is not built (${e.message}): npm run build`)

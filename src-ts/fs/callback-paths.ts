@@ -8,7 +8,7 @@
 import type * as NodeFsTypes from 'node:fs'
 import { nodeFs } from '../node-fs.js'
 import { mkdir as mkdirP } from './paths.js'
-import { hasOp } from './routes.js'
+import { hasOp } from './op-support.js'
 import { type Callback, deliver, doneWaiter, isPath, native, ringUp } from './callback-shared.js'
 
 /** `fs.rename(oldPath, newPath, callback)`: io_uring `renameat`. */

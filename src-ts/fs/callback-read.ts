@@ -9,7 +9,7 @@ import { FAST_MAX, queueRead, ring } from '../binding.js'
 import { systemError } from '../errors.js'
 import { nodeFs } from '../node-fs.js'
 import { BOUNCE_MAX, FILE_KIND_FD } from '../wire.js'
-import { RING, SYNC } from './route.js'
+import { RING, SYNC } from './descriptor-route.js'
 import {
   type Callback,
   INT32_MAX,
@@ -39,7 +39,7 @@ function ringRead(
   const route = routeOf(fd)
   if (route !== undefined && (route.kind !== RING || route.oDirect)) {
     if (route.kind === SYNC && !route.oDirect) {
-      // tmpfs: a read is a memory copy that never waits (see route.ts); the callback still
+      // tmpfs: a read is a memory copy that never waits (see descriptor-route.ts); the callback still
       // comes in a later turn.
       let n: number
       try {

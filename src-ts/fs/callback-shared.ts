@@ -11,7 +11,7 @@ import type { NativeBinding } from '../binding.js'
 import { systemError } from '../errors.js'
 import { fdRef, type Fd } from '../file-ref.js'
 import { FILE_KIND_FD } from '../wire.js'
-import { learnRoute, type Route } from './route.js'
+import { learnRoute, type Route } from './descriptor-route.js'
 import { WriteBehind } from './write-behind.js'
 import { isMainThread } from 'node:worker_threads'
 
@@ -70,7 +70,7 @@ export function refOf(fd: number): Fd {
 }
 
 /**
- * The route of `fd` (learned once, `fstatfs`; see route.ts), or undefined when the descriptor
+ * The route of `fd` (learned once, `fstatfs`; see descriptor-route.ts), or undefined when the descriptor
  * is not open (the ring then answers EBADF as the system call would). Forgotten when this
  * module closes or opens that number; a descriptor closed and reopened behind this module's
  * back (by `node:fs`) keeps the route its number had: only the speed can differ then, except

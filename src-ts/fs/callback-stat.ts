@@ -10,7 +10,7 @@ import type * as NodeFsTypes from 'node:fs'
 import { systemError } from '../errors.js'
 import { nodeFs } from '../node-fs.js'
 import { FILE_KIND_FD, STAT_FIELDS } from '../wire.js'
-import { hasOp } from './routes.js'
+import { hasOp } from './op-support.js'
 import { toStats } from './stats.js'
 import { type Callback, doneWaiter, isFd, isPath, native, ringUp, syncedFd } from './callback-shared.js'
 

@@ -27,8 +27,8 @@ import {
   WRITE_RING,
   writeRoute,
   type Route
-} from './route.js'
-import { hasOp } from './routes.js'
+} from './descriptor-route.js'
+import { hasOp } from './op-support.js'
 import { WriteBehind } from './write-behind.js'
 
 /** Chunks of a larger positional read in flight at once. */
@@ -48,7 +48,7 @@ export class FileIo {
   readonly #open: () => FileRef | undefined
   #pending = 0
   #drained: (() => void) | undefined
-  /** Where a descriptor's reads go (learned on the first read, see route.ts). */
+  /** Where a descriptor's reads go (learned on the first read, see descriptor-route.ts). */
   #route: Route | undefined
   /** The handle's write-behind (see write-behind.ts). */
   readonly #behind = new WriteBehind()
@@ -148,7 +148,7 @@ export class FileIo {
     if (pool !== undefined) return this.#poolIo(false, buf, pool, off, len, pos, signal)
     const route = this.routeOf(file)
     if (route !== undefined && route.kind !== RING) {
-      // tmpfs/procfs/FUSE: node:fs serves the read (see route.ts); a cancelled task's too
+      // tmpfs/procfs/FUSE: node:fs serves the read (see descriptor-route.ts); a cancelled task's too
       // starts nothing more.
       const aborted = taskAborted()
       if (aborted !== undefined) return Promise.reject(aborted)
@@ -376,7 +376,7 @@ export class FileIo {
    * own, or for a direct handle one installed once (`fixed_fd_install`) and closed after, so
    * that readFile's size before and after its reads costs two ring ops, not two `statx`es on
    * io-wq. The size comes from a synchronous `fstat` on local filesystems, from the threadpool
-   * on procfs/sysfs/FUSE (route.ts).
+   * on procfs/sysfs/FUSE (descriptor-route.ts).
    */
   withSizes<T>(use: (sizeNow: () => Promise<number | undefined> | number | undefined) => Promise<T>): Promise<T> {
     const unknown = (): undefined => undefined

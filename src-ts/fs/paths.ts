@@ -15,7 +15,7 @@ import { toPath, validateInteger, type PathLike } from '../validate.js'
 import type { FileHandle } from './file-handle.js'
 import { openDescriptor } from './open.js'
 import { parseMode } from './flags.js'
-import { hasOp } from './routes.js'
+import { hasOp } from './op-support.js'
 import { STAT_FIELDS } from './stats.js'
 
 // node:fs/promises' own (Node's copy: boros/register replaces the functions on Node's object).

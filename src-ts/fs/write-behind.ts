@@ -25,7 +25,7 @@
 import { freemem } from 'node:os'
 import type { NativeBinding } from '../binding.js'
 import { nodeFs as fs } from '../node-fs.js'
-import { RING, type Route } from './route.js'
+import { RING, type Route } from './descriptor-route.js'
 
 /**
  * Bytes written to one file before its first write-back start: smaller files (most `writeFile`s)
