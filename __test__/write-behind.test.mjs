@@ -21,6 +21,7 @@ import {
   WRITE_BEHIND_BYTES,
   writesBehind
 } from '../dist/fs/write-behind.js'
+import { notOnRing, unless } from './helpers/skip.mjs'
 
 const TMPFS_MAGIC = 0x01021994
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -86,8 +87,8 @@ const why = !onRing
   ? `this process is on the ${runtime().backend} backend (write-back starts are ring ops)`
   : !diskBacked
     ? 'no disk-backed directory here'
-    : ''
-const diskTest = why ? (title, fn) => test.serial.skip(`${title} — skipped: ${why}`, fn) : test.serial
+    : undefined
+const diskTest = unless(why, { serial: true })
 diskTest(
   '48 MiB of 128 KiB writes start the write-back at 32 MiB, then every 8 MiB; the file is the same',
   async (t) => {
@@ -227,18 +228,21 @@ diskTest('turned off (BOROS_WRITE_BEHIND=0): no write-back start, the same file'
 })
 
 const shmTmpfs = fs.existsSync('/dev/shm') && fs.statfsSync('/dev/shm').type === TMPFS_MAGIC
-;(shmTmpfs && onRing ? test.serial : test.serial.skip)('tmpfs (/dev/shm): no write-back start', async (t) => {
-  const file = fs.mkdtempSync('/dev/shm/boros-wbehind-') + '/f'
-  try {
-    t.is(await writeOut(file, true), 0)
-    t.true(fs.readFileSync(file).equals(expected()))
-  } finally {
-    fs.rmSync(path.dirname(file), { recursive: true, force: true })
+unless(notOnRing ?? (shmTmpfs ? undefined : '/dev/shm is not a tmpfs here'), { serial: true })(
+  'tmpfs (/dev/shm): no write-back start',
+  async (t) => {
+    const file = fs.mkdtempSync('/dev/shm/boros-wbehind-') + '/f'
+    try {
+      t.is(await writeOut(file, true), 0)
+      t.true(fs.readFileSync(file).equals(expected()))
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true })
+    }
   }
-})
+)
 
 // learnRoute asks the ring (a statfs op): off the ring, skipped with the reason.
-;(onRing ? test : (title, fn) => test.skip(`${title} — skipped: ${why}`, fn))(
+unless(notOnRing)(
   'which descriptors are written behind: a regular file on disk, not a FIFO, /dev/null or O_DIRECT',
   (t) => {
     const behind = routesOfDescriptorKinds(dir, writesBehind)

@@ -4,7 +4,7 @@
 import test from 'ava'
 import { fileURLToPath } from 'node:url'
 import { runChild } from './helpers/child.mjs'
-import { runtime } from '../dist/index.js'
+import { notOnRing, unless } from './helpers/skip.mjs'
 
 const fixture = fileURLToPath(new URL('./fixtures/write-routes.mjs', import.meta.url))
 
@@ -29,10 +29,7 @@ for (const route of ['default', 'ring', 'async', 'pool']) {
 }
 
 // In this process: learnRoute asks the ring, so off the ring it says skipped with the reason.
-const onRing = runtime().backend === 'io_uring'
-;(onRing
-  ? test
-  : (title, fn) => test.skip(`${title} — skipped: this process is on the ${runtime().backend} backend`, fn))(
+unless(notOnRing)(
   'the default route: ring + IOSQE_ASYNC for regular files, the plain ring for a FIFO, a tty-like device and O_DIRECT',
   async (t) => {
     const fs = await import('node:fs')
