@@ -99,9 +99,8 @@ export class Server extends EventEmitter {
   #options: ServerOptions
   #engine: Engine | undefined
   #starting = false
+  /** One entry per connection (set at its first request, deleted at its close). */
   #conns = new Map<number, ConnSocket>()
-  #bodies = new Map<number, IncomingMessage>()
-  #open = new Map<number, ServerResponse>()
   #unref = false
   #requireHost: boolean
 
@@ -242,12 +241,14 @@ export class Server extends EventEmitter {
   }
 
   #finished = (res: ServerResponse): void => {
-    if (this.#open.get(res._conn) === res) this.#open.delete(res._conn)
     // As node's resOnFinish (detachSocket): the socket lets go of the finished response, so a
     // connection between requests keeps no request objects alive (they died young; kept, they
     // were copied by every scavenge: ~2 KiB per connection).
     const socket = res.socket
-    if (socket !== null && socket._httpMessage === res) socket._httpMessage = null
+    if (socket !== null) {
+      if (socket._open === res) socket._open = null
+      if (socket._httpMessage === res) socket._httpMessage = null
+    }
     const req = res.req
     // As node:http: a body nobody read is consumed (so the request ends and closes). A request
     // without a body that nobody listens to is left as it is (its stream is never started, the
@@ -273,7 +274,7 @@ export class Server extends EventEmitter {
         r.streaming,
         r.upgrade
       )
-      if (r.streaming) this.#bodies.set(r.conn, req)
+      if (r.streaming) socket._reading = req
       try {
         if (r.upgrade && this.listenerCount('upgrade') > 0) {
           const { socket: netSocket, head } = engine.upgrade(r.conn, r.seq)
@@ -283,7 +284,7 @@ export class Server extends EventEmitter {
           continue
         }
         const res = new ServerResponse(req, engine, this.#finished)
-        this.#open.set(r.conn, res)
+        socket._open = res
         socket._httpMessage = res
         const refusal = r.versionMinor === 1 ? this.#refusal(r) : 0
         if (refusal === 400) {
@@ -331,23 +332,24 @@ export class Server extends EventEmitter {
   }
 
   #onBody(conn: number, chunk: Buffer | null): void {
-    const req = this.#bodies.get(conn)
-    if (req === undefined) return
-    if (chunk === null) this.#bodies.delete(conn)
+    const socket = this.#conns.get(conn)
+    const req = socket?._reading as IncomingMessage | null | undefined
+    if (req === null || req === undefined) return
+    if (chunk === null) socket!._reading = null
     IncomingMessage._chunk(req, chunk)
   }
 
   #onClose(conn: number, err: Error | null): void {
     const socket = this.#conns.get(conn)
     this.#conns.delete(conn)
-    const req = this.#bodies.get(conn)
-    if (req !== undefined) {
-      this.#bodies.delete(conn)
+    const req = socket?._reading as IncomingMessage | null | undefined
+    if (req !== null && req !== undefined) {
+      socket!._reading = null
       IncomingMessage._abort(req)
     }
-    const res = this.#open.get(conn)
-    if (res !== undefined) {
-      this.#open.delete(conn)
+    const res = socket?._open as ServerResponse | null | undefined
+    if (res !== null && res !== undefined) {
+      socket!._open = null
       ServerResponse._connClosed(res)
     }
     const code = (err as { code?: string } | null)?.code
