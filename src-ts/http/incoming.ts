@@ -81,6 +81,19 @@ export function headersOf(raw: readonly string[]): Record<string, string | strin
   return out
 }
 
+/**
+ * node's private keys behind its lazy `headers` / `headersDistinct` getters (an instance of
+ * node's own `IncomingMessage` has them as own symbols); undefined if a Node has other
+ * internals, and then `headers` is built at once by {@link headersOf}.
+ */
+const [kHeaders, kHeadersCount] = ((): [symbol | undefined, symbol | undefined] => {
+  const own = Object.getOwnPropertySymbols(new http.IncomingMessage(null as never))
+  const h = own.find((k) => k.description === 'kHeaders')
+  const n = own.find((k) => k.description === 'kHeadersCount')
+  const getter = Object.getOwnPropertyDescriptor(http.IncomingMessage.prototype, 'headers')?.get
+  return h !== undefined && n !== undefined && getter !== undefined ? [h, n] : [undefined, undefined]
+})()
+
 /** node:http's `IncomingMessage` for boros/http's `createServer()`. */
 export class IncomingMessage extends Readable {
   /** The connection's socket-like object (addresses, `setTimeout`, `destroy`). */
@@ -90,8 +103,13 @@ export class IncomingMessage extends Readable {
   httpVersion: string
   httpVersionMajor: number
   httpVersionMinor: number
-  headers: Record<string, string | string[]>
   rawHeaders: string[]
+  /**
+   * node's lazy getter (`http.IncomingMessage.prototype`), built from `rawHeaders` by node's
+   * own `_addHeaderLine` on first read (as `headersDistinct`); a framework's swapped prototype
+   * inherits the same getter. Assignable, as node's.
+   */
+  declare headers: Record<string, string | string[]>
   /** node's lazy getter (`{}` on first read: the engine reports no trailers), not an own object per request. */
   declare trailers: Record<string, string>
   rawTrailers: string[] = []
@@ -136,7 +154,12 @@ export class IncomingMessage extends Readable {
     this.httpVersionMinor = versionMinor
     this.httpVersion = versionMinor === 1 ? '1.1' : '1.0'
     this.rawHeaders = rawHeaders
-    this.headers = headersOf(rawHeaders)
+    if (kHeadersCount !== undefined) {
+      // What node's parser sets: no headers object until someone reads `headers`.
+      const self = this as unknown as Record<symbol, unknown>
+      self[kHeaders!] = null
+      self[kHeadersCount] = rawHeaders.length
+    } else this.headers = headersOf(rawHeaders)
     this._body = body
     this._streaming = streaming
     this.upgrade = upgrade
