@@ -99,8 +99,14 @@ export class Server extends EventEmitter {
   #options: ServerOptions
   #engine: Engine | undefined
   #starting = false
-  /** One entry per connection (set at its first request, deleted at its close). */
-  #conns = new Map<number, ConnSocket>()
+  /**
+   * Connection id → its socket, set at the connection's first request, deleted at its close:
+   * a dictionary object, not a `Map`. Under connection churn (`Connection: close`, HTTP/1.0) a
+   * `Map` is set and deleted once per request, and V8 keeps a `Map`'s rehashed tables chained
+   * (see `ConnSocket._open`): once one is promoted, every later table and what it holds survive
+   * each scavenge. A dictionary's table is not chained.
+   */
+  #conns: Record<number, ConnSocket | undefined> = Object.create(null)
   #unref = false
   #requireHost: boolean
 
@@ -225,10 +231,10 @@ export class Server extends EventEmitter {
   }
 
   #socket(conn: number): ConnSocket {
-    let s = this.#conns.get(conn)
+    let s = this.#conns[conn]
     if (s === undefined) {
       s = new ConnSocket(conn, this.#engine!, this)
-      this.#conns.set(conn, s)
+      this.#conns[conn] = s
       if (this.timeout > 0) {
         s.setTimeout(this.timeout)
         s.on('timeout', () => {
@@ -278,7 +284,7 @@ export class Server extends EventEmitter {
       try {
         if (r.upgrade && this.listenerCount('upgrade') > 0) {
           const { socket: netSocket, head } = engine.upgrade(r.conn, r.seq)
-          this.#conns.delete(r.conn)
+          delete this.#conns[r.conn]
           req.socket = netSocket as unknown as ConnSocket
           this.emit('upgrade', req, netSocket, head)
           continue
@@ -332,7 +338,7 @@ export class Server extends EventEmitter {
   }
 
   #onBody(conn: number, chunk: Buffer | null): void {
-    const socket = this.#conns.get(conn)
+    const socket = this.#conns[conn]
     const req = socket?._reading as IncomingMessage | null | undefined
     if (req === null || req === undefined) return
     if (chunk === null) socket!._reading = null
@@ -340,8 +346,8 @@ export class Server extends EventEmitter {
   }
 
   #onClose(conn: number, err: Error | null): void {
-    const socket = this.#conns.get(conn)
-    this.#conns.delete(conn)
+    const socket = this.#conns[conn]
+    delete this.#conns[conn]
     const req = socket?._reading as IncomingMessage | null | undefined
     if (req !== null && req !== undefined) {
       socket!._reading = null
