@@ -49,8 +49,12 @@ const LOWER = new Map<string, string>()
 /** Names kept at most (what a client sends past that is lower-cased each time). */
 const LOWER_MAX = 256
 
-/** `name` lower-cased; the known ones from {@link LOWER} (an internalized key, no new string). */
-function lowerName(name: string): string {
+/**
+ * `name` lower-cased; the known ones from {@link LOWER} (an internalized key, no new string).
+ * Also the response's header keys (outgoing.ts): Express sets and reads `Content-Type` and
+ * `Content-Length` by those names on every response.
+ */
+export function lowerName(name: string): string {
   let key = LOWER.get(name)
   if (key === undefined) {
     key = name.toLowerCase()
