@@ -117,6 +117,11 @@ export class IncomingMessage extends Readable {
   /** node's lazy getter (`{}` on first read: the engine reports no trailers), not an own object per request. */
   declare trailers: Record<string, string>
   rawTrailers: string[] = []
+  /**
+   * node's: duplicate header fields joined with ', ' instead of dropped (the server's
+   * `joinDuplicateHeaders` option). On the prototype (false), set on a request only when true.
+   */
+  declare joinDuplicateHeaders: boolean
   /** True once the whole body was received. */
   complete = false
   /** True when the connection went away before the body was complete. */
@@ -267,5 +272,6 @@ function incomingSetTimeout(this: IncomingMessage, ms: number, cb?: () => void):
 
 // `instanceof http.IncomingMessage` holds, and what this class does not define comes from node's.
 Object.setPrototypeOf(IncomingMessage.prototype, http.IncomingMessage.prototype)
+IncomingMessage.prototype.joinDuplicateHeaders = false
 
 export { EMPTY }

@@ -93,6 +93,8 @@ export class Server extends EventEmitter {
   maxRequestsPerSocket = 0
   /** Accepted for compatibility; the engine does not count headers (maxHeaderSize applies). */
   maxHeadersCount: number | null = null
+  /** node's option: duplicate request header fields joined with ', ' (read per request). */
+  joinDuplicateHeaders: boolean | undefined
   /** Idle ms before a connection's socket emits 'timeout' (0: never), as `server.setTimeout`. */
   timeout = 0
   readonly maxHeaderSize: number
@@ -124,6 +126,7 @@ export class Server extends EventEmitter {
     if (o.requestTimeout !== undefined) this.requestTimeout = o.requestTimeout
     if (o.keepAliveTimeout !== undefined) this.keepAliveTimeout = o.keepAliveTimeout
     if (o.maxRequestsPerSocket !== undefined) this.maxRequestsPerSocket = o.maxRequestsPerSocket
+    this.joinDuplicateHeaders = o.joinDuplicateHeaders
     if (listener) this.on('request', listener)
   }
 
@@ -281,6 +284,7 @@ export class Server extends EventEmitter {
         r.upgrade
       )
       if (r.streaming) socket._reading = req
+      if (this.joinDuplicateHeaders) req.joinDuplicateHeaders = true
       try {
         if (r.upgrade && this.listenerCount('upgrade') > 0) {
           const { socket: netSocket, head } = engine.upgrade(r.conn, r.seq)
