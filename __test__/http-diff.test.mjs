@@ -110,6 +110,17 @@ const cases = [
         )
       ])
   ],
+  [
+    'raw: duplicate headers joined with the joinDuplicateHeaders option',
+    (p) =>
+      viaRaw(p, [
+        GET(
+          '/request',
+          'X-Dup: a\r\nX-Dup: b\r\nAccept: x\r\nAccept: y\r\nContent-Type: text/a\r\nContent-Type: text/b\r\n'
+        )
+      ]),
+    { joinDuplicateHeaders: true }
+  ],
   ['raw: HTTP/1.0 without keep-alive closes', (p) => viaRaw(p, ['GET / HTTP/1.0\r\n\r\n'])],
   [
     'raw: HTTP/1.0 with Connection: keep-alive stays open',

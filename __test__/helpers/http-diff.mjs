@@ -172,6 +172,12 @@ export function app(req, res) {
       httpVersionMinor: req.httpVersionMinor,
       // The Host header names the server's port, which differs between the two servers.
       headers: { ...req.headers, host: req.headers.host?.replace(port, ':<port>') },
+      // node's lazy getters (boros/http's request inherits them and feeds them node's fields).
+      headersDistinct: {
+        ...req.headersDistinct,
+        host: req.headersDistinct.host?.map((h) => h.replace(port, ':<port>'))
+      },
+      trailers: req.trailers,
       rawHeaders: req.rawHeaders.map((v, i, a) =>
         i % 2 === 1 && /^host$/i.test(a[i - 1]) ? v.replace(port, ':<port>') : v
       ),

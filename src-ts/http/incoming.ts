@@ -49,8 +49,12 @@ const LOWER = new Map<string, string>()
 /** Names kept at most (what a client sends past that is lower-cased each time). */
 const LOWER_MAX = 256
 
-/** `name` lower-cased; the known ones from {@link LOWER} (an internalized key, no new string). */
-function lowerName(name: string): string {
+/**
+ * `name` lower-cased; the known ones from {@link LOWER} (an internalized key, no new string).
+ * Also the response's header keys (outgoing.ts): Express sets and reads `Content-Type` and
+ * `Content-Length` by those names on every response.
+ */
+export function lowerName(name: string): string {
   let key = LOWER.get(name)
   if (key === undefined) {
     key = name.toLowerCase()
@@ -81,6 +85,19 @@ export function headersOf(raw: readonly string[]): Record<string, string | strin
   return out
 }
 
+/**
+ * node's private keys behind its lazy `headers` / `headersDistinct` getters (an instance of
+ * node's own `IncomingMessage` has them as own symbols); undefined if a Node has other
+ * internals, and then `headers` is built at once by {@link headersOf}.
+ */
+const [kHeaders, kHeadersCount] = ((): [symbol | undefined, symbol | undefined] => {
+  const own = Object.getOwnPropertySymbols(new http.IncomingMessage(null as never))
+  const h = own.find((k) => k.description === 'kHeaders')
+  const n = own.find((k) => k.description === 'kHeadersCount')
+  const getter = Object.getOwnPropertyDescriptor(http.IncomingMessage.prototype, 'headers')?.get
+  return h !== undefined && n !== undefined && getter !== undefined ? [h, n] : [undefined, undefined]
+})()
+
 /** node:http's `IncomingMessage` for boros/http's `createServer()`. */
 export class IncomingMessage extends Readable {
   /** The connection's socket-like object (addresses, `setTimeout`, `destroy`). */
@@ -90,11 +107,21 @@ export class IncomingMessage extends Readable {
   httpVersion: string
   httpVersionMajor: number
   httpVersionMinor: number
-  headers: Record<string, string | string[]>
   rawHeaders: string[]
+  /**
+   * node's lazy getter (`http.IncomingMessage.prototype`), built from `rawHeaders` by node's
+   * own `_addHeaderLine` on first read (as `headersDistinct`); a framework's swapped prototype
+   * inherits the same getter. Assignable, as node's.
+   */
+  declare headers: Record<string, string | string[]>
   /** node's lazy getter (`{}` on first read: the engine reports no trailers), not an own object per request. */
   declare trailers: Record<string, string>
   rawTrailers: string[] = []
+  /**
+   * node's: duplicate header fields joined with ', ' instead of dropped (the server's
+   * `joinDuplicateHeaders` option). On the prototype (false), set on a request only when true.
+   */
+  declare joinDuplicateHeaders: boolean
   /** True once the whole body was received. */
   complete = false
   /** True when the connection went away before the body was complete. */
@@ -136,7 +163,12 @@ export class IncomingMessage extends Readable {
     this.httpVersionMinor = versionMinor
     this.httpVersion = versionMinor === 1 ? '1.1' : '1.0'
     this.rawHeaders = rawHeaders
-    this.headers = headersOf(rawHeaders)
+    if (kHeadersCount !== undefined) {
+      // What node's parser sets: no headers object until someone reads `headers`.
+      const self = this as unknown as Record<symbol, unknown>
+      self[kHeaders!] = null
+      self[kHeadersCount] = rawHeaders.length
+    } else this.headers = headersOf(rawHeaders)
     this._body = body
     this._streaming = streaming
     this.upgrade = upgrade
@@ -240,5 +272,6 @@ function incomingSetTimeout(this: IncomingMessage, ms: number, cb?: () => void):
 
 // `instanceof http.IncomingMessage` holds, and what this class does not define comes from node's.
 Object.setPrototypeOf(IncomingMessage.prototype, http.IncomingMessage.prototype)
+IncomingMessage.prototype.joinDuplicateHeaders = false
 
 export { EMPTY }

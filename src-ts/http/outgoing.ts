@@ -20,7 +20,7 @@ import { Stream } from 'node:stream'
 import { codedError, invalidArgType } from '../errors.js'
 import type { ConnSocket } from './conn-socket.js'
 import { RESPOND_NO_DATE } from './engine.js'
-import type { IncomingMessage } from './incoming.js'
+import { type IncomingMessage, lowerName } from './incoming.js'
 import { batched } from './ticks.js'
 
 /** What a response needs from the engine. */
@@ -59,7 +59,7 @@ const headersSentError = (what: string) =>
 
 function lower(name: unknown): string {
   if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
-  return name.toLowerCase()
+  return lowerName(name)
 }
 
 /** A chunk as the engine takes it (strings in utf8 go as they are). */
@@ -178,7 +178,7 @@ export class ServerResponse extends Stream {
     validateHeaderName(name)
     validateHeaderValue(name, value as string)
     this.#headers ??= Object.create(null) as Record<string, Header>
-    this.#headers[name.toLowerCase()] = [name, value]
+    this.#headers[lowerName(name)] = [name, value]
     return this
   }
 
@@ -186,7 +186,7 @@ export class ServerResponse extends Stream {
     if (this._header) throw headersSentError('append')
     validateHeaderName(name)
     validateHeaderValue(name, value as string)
-    const key = name.toLowerCase()
+    const key = lowerName(name)
     this.#headers ??= Object.create(null) as Record<string, Header>
     const headers = this.#headers
     const had = headers[key]

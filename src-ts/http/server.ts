@@ -93,15 +93,22 @@ export class Server extends EventEmitter {
   maxRequestsPerSocket = 0
   /** Accepted for compatibility; the engine does not count headers (maxHeaderSize applies). */
   maxHeadersCount: number | null = null
+  /** node's option: duplicate request header fields joined with ', ' (read per request). */
+  joinDuplicateHeaders: boolean | undefined
   /** Idle ms before a connection's socket emits 'timeout' (0: never), as `server.setTimeout`. */
   timeout = 0
   readonly maxHeaderSize: number
   #options: ServerOptions
   #engine: Engine | undefined
   #starting = false
-  #conns = new Map<number, ConnSocket>()
-  #bodies = new Map<number, IncomingMessage>()
-  #open = new Map<number, ServerResponse>()
+  /**
+   * Connection id → its socket, set at the connection's first request, deleted at its close:
+   * a dictionary object, not a `Map`. Under connection churn (`Connection: close`, HTTP/1.0) a
+   * `Map` is set and deleted once per request, and V8 keeps a `Map`'s rehashed tables chained
+   * (see `ConnSocket._open`): once one is promoted, every later table and what it holds survive
+   * each scavenge. A dictionary's table is not chained.
+   */
+  #conns: Record<number, ConnSocket | undefined> = Object.create(null)
   #unref = false
   #requireHost: boolean
 
@@ -119,6 +126,7 @@ export class Server extends EventEmitter {
     if (o.requestTimeout !== undefined) this.requestTimeout = o.requestTimeout
     if (o.keepAliveTimeout !== undefined) this.keepAliveTimeout = o.keepAliveTimeout
     if (o.maxRequestsPerSocket !== undefined) this.maxRequestsPerSocket = o.maxRequestsPerSocket
+    this.joinDuplicateHeaders = o.joinDuplicateHeaders
     if (listener) this.on('request', listener)
   }
 
@@ -226,10 +234,10 @@ export class Server extends EventEmitter {
   }
 
   #socket(conn: number): ConnSocket {
-    let s = this.#conns.get(conn)
+    let s = this.#conns[conn]
     if (s === undefined) {
       s = new ConnSocket(conn, this.#engine!, this)
-      this.#conns.set(conn, s)
+      this.#conns[conn] = s
       if (this.timeout > 0) {
         s.setTimeout(this.timeout)
         s.on('timeout', () => {
@@ -242,12 +250,14 @@ export class Server extends EventEmitter {
   }
 
   #finished = (res: ServerResponse): void => {
-    if (this.#open.get(res._conn) === res) this.#open.delete(res._conn)
     // As node's resOnFinish (detachSocket): the socket lets go of the finished response, so a
     // connection between requests keeps no request objects alive (they died young; kept, they
     // were copied by every scavenge: ~2 KiB per connection).
     const socket = res.socket
-    if (socket !== null && socket._httpMessage === res) socket._httpMessage = null
+    if (socket !== null) {
+      if (socket._open === res) socket._open = null
+      if (socket._httpMessage === res) socket._httpMessage = null
+    }
     const req = res.req
     // As node:http: a body nobody read is consumed (so the request ends and closes). A request
     // without a body that nobody listens to is left as it is (its stream is never started, the
@@ -273,17 +283,18 @@ export class Server extends EventEmitter {
         r.streaming,
         r.upgrade
       )
-      if (r.streaming) this.#bodies.set(r.conn, req)
+      if (r.streaming) socket._reading = req
+      if (this.joinDuplicateHeaders) req.joinDuplicateHeaders = true
       try {
         if (r.upgrade && this.listenerCount('upgrade') > 0) {
           const { socket: netSocket, head } = engine.upgrade(r.conn, r.seq)
-          this.#conns.delete(r.conn)
+          delete this.#conns[r.conn]
           req.socket = netSocket as unknown as ConnSocket
           this.emit('upgrade', req, netSocket, head)
           continue
         }
         const res = new ServerResponse(req, engine, this.#finished)
-        this.#open.set(r.conn, res)
+        socket._open = res
         socket._httpMessage = res
         const refusal = r.versionMinor === 1 ? this.#refusal(r) : 0
         if (refusal === 400) {
@@ -331,23 +342,24 @@ export class Server extends EventEmitter {
   }
 
   #onBody(conn: number, chunk: Buffer | null): void {
-    const req = this.#bodies.get(conn)
-    if (req === undefined) return
-    if (chunk === null) this.#bodies.delete(conn)
+    const socket = this.#conns[conn]
+    const req = socket?._reading as IncomingMessage | null | undefined
+    if (req === null || req === undefined) return
+    if (chunk === null) socket!._reading = null
     IncomingMessage._chunk(req, chunk)
   }
 
   #onClose(conn: number, err: Error | null): void {
-    const socket = this.#conns.get(conn)
-    this.#conns.delete(conn)
-    const req = this.#bodies.get(conn)
-    if (req !== undefined) {
-      this.#bodies.delete(conn)
+    const socket = this.#conns[conn]
+    delete this.#conns[conn]
+    const req = socket?._reading as IncomingMessage | null | undefined
+    if (req !== null && req !== undefined) {
+      socket!._reading = null
       IncomingMessage._abort(req)
     }
-    const res = this.#open.get(conn)
-    if (res !== undefined) {
-      this.#open.delete(conn)
+    const res = socket?._open as ServerResponse | null | undefined
+    if (res !== null && res !== undefined) {
+      socket!._open = null
       ServerResponse._connClosed(res)
     }
     const code = (err as { code?: string } | null)?.code
