@@ -96,7 +96,9 @@ export function forget(fd: number): void {
 
 /** `fd` was synced (`fs.fsync`/`fs.fdatasync`): its file is written behind from now on (write-behind.ts). */
 export function syncedFd(fd: number): void {
-  ;(behinds[fd] ??= new WriteBehind()).expectSync(routeOf(fd))
+  const behind = behinds[fd] ?? new WriteBehind()
+  behinds[fd] = behind
+  behind.expectSync(routeOf(fd))
 }
 
 /**
