@@ -132,13 +132,17 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
 
 /**
  * A body's bytes, copied when they are a caller's ArrayBuffer or view (see partsOf): into
- * engine memory when bodies are held ({@link HeldBody}), else into a new Uint8Array.
+ * engine memory when bodies are held ({@link HeldBody}), else into a Buffer. `Buffer.from`
+ * copies a small body into Node's shared pool: a `new Uint8Array` of up to 64 bytes lives on
+ * V8's heap, and the engine reading its bytes (`napi_get_buffer_info`) makes V8 give it an
+ * `ArrayBuffer` of its own (a malloc, a backing store to sweep); a larger one is a malloc'd
+ * backing store per response.
  */
 function bytesOf(body: string | Uint8Array | ArrayBuffer | BorosFile | null | undefined): FastParts['body'] {
   const view = body instanceof ArrayBuffer ? new Uint8Array(body) : body
   if (view instanceof Uint8Array) {
     if (hold !== undefined && view.byteLength >= HOLD_MIN) return new HeldBody(hold(view), view.byteLength)
-    return new Uint8Array(view)
+    return Buffer.from(view)
   }
   return view ?? undefined
 }
