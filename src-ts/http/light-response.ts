@@ -15,6 +15,7 @@
  * @module
  */
 import { nativeBinding } from '../binding.js'
+import * as wire from '../wire.js'
 import { BorosFile } from './file.js'
 
 const GlobalResponse: typeof Response = globalThis.Response
@@ -58,8 +59,14 @@ export interface FastParts {
   status: number
   /** `undefined`: no body. */
   body: string | Uint8Array | HeldBody | BorosFile | undefined
-  /** Plain-object headers as given (names as written), or undefined. */
+  /** Plain-object headers as given (names as written), or undefined (serve() on node:http). */
   headers: Record<string, unknown> | undefined
+  /** The header lines (`name: value\r\n`), made when the response was built ({@link headOf}). */
+  head: string
+  /** Their `wire.HTTP_H_*` hints. */
+  hints: number
+  /** Whether they have a `content-type`. */
+  typed: boolean
 }
 
 const OBJECT_PROTO = Object.prototype
@@ -73,25 +80,58 @@ function plain(o: unknown): o is Record<string, unknown> {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const BAD_VALUE = /[\r\n\0]/
 
+/** The `wire.HTTP_H_*` hints a (lower-case) header gives the engine. */
+export function hintOf(name: string, value: string): number {
+  switch (name.length) {
+    case 4:
+      return name === 'date' ? wire.HTTP_H_DATE : 0
+    case 10:
+      if (name !== 'connection') return 0
+      return wire.HTTP_H_CONNECTION | (/(^|,)\s*close\s*(,|$)/i.test(value) ? wire.HTTP_H_CONN_CLOSE : 0)
+    case 14:
+      return name === 'content-length' ? wire.HTTP_H_CONTENT_LENGTH : 0
+    case 17:
+      if (name !== 'transfer-encoding') return 0
+      return wire.HTTP_H_TRANSFER_ENCODING | (/(^|,)\s*chunked\s*$/i.test(value) ? wire.HTTP_H_TE_CHUNKED : 0)
+    default:
+      return 0
+  }
+}
+
 /**
- * Whether undici would take these headers without a word (so that what it would throw at
- * construction still throws there) and send them as the fast path does: valid names, no
- * CR/LF/NUL in values, no name twice, no `transfer-encoding` (framing goes undici's way).
+ * Plain-object headers as the header lines undici would send (names lower-cased, values
+ * trimmed), made when the response is built, as undici's `Headers` copies them then (a
+ * handler changing its object afterwards does not change what is sent). Undefined where
+ * undici alone may judge: an invalid name, CR/LF/NUL in a value, a name twice (so what undici
+ * would throw at construction still throws there), `transfer-encoding` (framing goes
+ * undici's way).
  */
-function headersOk(h: Record<string, unknown>): boolean {
-  let n = 0
+function headOf(h: Record<string, unknown>): Pick<FastParts, 'head' | 'hints' | 'typed'> | undefined {
+  let head = ''
+  let hints = 0
+  let typed = false
+  let seen: string[] | undefined
   for (const k in h) {
     const v = h[k]
-    if (v === undefined || !TOKEN.test(k) || BAD_VALUE.test(typeof v === 'string' ? v : String(v))) return false
-    if (k.length === 17 && k.toLowerCase() === 'transfer-encoding') return false
-    n++
+    if (v === undefined || !TOKEN.test(k)) return undefined
+    let value = typeof v === 'string' ? v : String(v)
+    if (BAD_VALUE.test(value)) return undefined
+    const name = k.toLowerCase()
+    if (seen === undefined) seen = [name]
+    else if (seen.includes(name)) return undefined
+    else seen.push(name)
+    if (value.length > 0 && (value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32))
+      value = value.replace(/^[\t ]+|[\t ]+$/g, '')
+    if (name === 'transfer-encoding') return undefined
+    if (name === 'content-type') typed = true
+    head += `${name}: ${value}\r\n`
+    // A length of the handler's own: undici sends it as given; so does the engine.
+    hints |= hintOf(name, value)
   }
-  if (n > 1) {
-    const names = Object.keys(h).map((k) => k.toLowerCase())
-    if (new Set(names).size !== names.length) return false
-  }
-  return true
+  return { head, hints, typed }
 }
+
+const NO_HEADERS = { head: '', hints: 0, typed: false }
 
 /** The parts of a body + init the fast path can send as they are, or undefined. */
 function partsOf(body: unknown, init: unknown): FastParts | undefined {
@@ -106,6 +146,7 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   )
     return undefined
   let status = 200
+  let head: ReturnType<typeof headOf> = NO_HEADERS
   let headers: Record<string, unknown> | undefined
   if (init !== undefined) {
     if (!plain(init)) return undefined
@@ -118,7 +159,9 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
     }
     const h = init.headers
     if (h !== undefined) {
-      if (!plain(h) || !headersOk(h)) return undefined
+      if (!plain(h)) return undefined
+      head = headOf(h)
+      if (head === undefined) return undefined
       headers = h
     }
   }
@@ -127,7 +170,7 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   // Bytes are copied here, as undici's Response copies a BufferSource when it is constructed
   // (Fetch "extract a body"): a handler that changes or reuses its Buffer after `new Response`
   // does not change what is sent. The engine then sends this private copy without another one.
-  return { status, body: bytesOf(body), headers }
+  return { status, body: bytesOf(body), headers, head: head.head, hints: head.hints, typed: head.typed }
 }
 
 /**
