@@ -15,7 +15,7 @@
  * @module
  */
 import { nativeBinding } from '../binding.js'
-import * as wire from '../wire.js'
+import { hintOf } from './head-lines.js'
 import { BorosFile } from './file.js'
 
 const GlobalResponse: typeof Response = globalThis.Response
@@ -79,24 +79,6 @@ function plain(o: unknown): o is Record<string, unknown> {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const BAD_VALUE = /[\r\n\0]/
-
-/** The `wire.HTTP_H_*` hints a (lower-case) header gives the engine. */
-export function hintOf(name: string, value: string): number {
-  switch (name.length) {
-    case 4:
-      return name === 'date' ? wire.HTTP_H_DATE : 0
-    case 10:
-      if (name !== 'connection') return 0
-      return wire.HTTP_H_CONNECTION | (/(^|,)\s*close\s*(,|$)/i.test(value) ? wire.HTTP_H_CONN_CLOSE : 0)
-    case 14:
-      return name === 'content-length' ? wire.HTTP_H_CONTENT_LENGTH : 0
-    case 17:
-      if (name !== 'transfer-encoding') return 0
-      return wire.HTTP_H_TRANSFER_ENCODING | (/(^|,)\s*chunked\s*$/i.test(value) ? wire.HTTP_H_TE_CHUNKED : 0)
-    default:
-      return 0
-  }
-}
 
 /**
  * Plain-object headers as the header lines undici would send (names lower-cased, values

@@ -9,7 +9,8 @@
 import * as wire from '../wire.js'
 import type { RawRequest } from './engine.js'
 import { BorosFile, openOnRing, range } from './file.js'
-import { type FastParts, fastParts, GlobalResponse, HeldBody, hintOf, realResponse } from './light-response.js'
+import { hintOf } from './head-lines.js'
+import { type FastParts, fastParts, GlobalResponse, HeldBody, realResponse } from './light-response.js'
 
 /** Where a response goes (the engine, for one server). */
 export interface ResponseSink {
