@@ -209,7 +209,7 @@ test.serial('one Buffer refilled between responses: each response sends what it 
     const reqs = Array.from({ length: letters.length }, () => 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').join('')
     const r = await exchange(s.port, [reqs], { settle: 50 })
     t.is(r.responses.length, letters.length)
-    r.responses.forEach((res, i) => t.true(res.body === letters[i].repeat(70_000), `response ${i}`))
+    for (const [i, res] of r.responses.entries()) t.true(res.body === letters[i].repeat(70_000), `response ${i}`)
   } finally {
     await s.stop(true)
   }
