@@ -55,18 +55,32 @@ function release(b: HeldBody): Buffer | null {
 }
 
 /** What `serve()` sends without building the real response. */
-export interface FastParts {
-  status: number
-  /** `undefined`: no body. */
-  body: string | Uint8Array | HeldBody | BorosFile | undefined
-  /** Plain-object headers as given (names as written), or undefined (serve() on node:http). */
-  headers: Record<string, unknown> | undefined
-  /** The header lines (`name: value\r\n`), made when the response was built ({@link headOf}). */
-  head: string
-  /** Their `wire.HTTP_H_*` hints. */
-  hints: number
-  /** Whether they have a `content-type`. */
-  typed: boolean
+export class FastParts {
+  constructor(
+    readonly status: number,
+    /** `undefined`: no body. */
+    readonly body: string | Uint8Array | HeldBody | BorosFile | undefined,
+    /** The header lines (`name: value\r\n`), made when the response was built ({@link headOf}). */
+    readonly head: string,
+    /** Their `wire.HTTP_H_*` hints. */
+    readonly hints: number,
+    /** Whether they have a `content-type`. */
+    readonly typed: boolean
+  ) {}
+
+  /**
+   * The headers as they were when the response was built (names lower-cased, values trimmed),
+   * or undefined when it has none: for the real `Response` and for `serve()` on node:http.
+   */
+  get headers(): Record<string, string> | undefined {
+    if (this.head === '') return undefined
+    const out: Record<string, string> = {}
+    for (const line of this.head.split('\r\n')) {
+      const i = line.indexOf(': ')
+      if (i > 0) out[line.slice(0, i)] = line.slice(i + 2)
+    }
+    return out
+  }
 }
 
 const OBJECT_PROTO = Object.prototype
@@ -88,7 +102,7 @@ const BAD_VALUE = /[\r\n\0]/
  * would throw at construction still throws there), `transfer-encoding` (framing goes
  * undici's way).
  */
-function headOf(h: Record<string, unknown>): Pick<FastParts, 'head' | 'hints' | 'typed'> | undefined {
+function headOf(h: Record<string, unknown>): { head: string; hints: number; typed: boolean } | undefined {
   let head = ''
   let hints = 0
   let typed = false
@@ -129,7 +143,6 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
     return undefined
   let status = 200
   let head: ReturnType<typeof headOf> = NO_HEADERS
-  let headers: Record<string, unknown> | undefined
   if (init !== undefined) {
     if (!plain(init)) return undefined
     // Anything but status and headers (statusText...) goes to undici, which validates it.
@@ -144,7 +157,6 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
       if (!plain(h)) return undefined
       head = headOf(h)
       if (head === undefined) return undefined
-      headers = h
     }
   }
   // A body with a null-body status is undici's TypeError to throw.
@@ -152,7 +164,7 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   // Bytes are copied here, as undici's Response copies a BufferSource when it is constructed
   // (Fetch "extract a body"): a handler that changes or reuses its Buffer after `new Response`
   // does not change what is sent. The engine then sends this private copy without another one.
-  return { status, body: bytesOf(body), headers, head: head.head, hints: head.hints, typed: head.typed }
+  return new FastParts(status, bytesOf(body), head.head, head.hints, head.typed)
 }
 
 /**
@@ -189,7 +201,6 @@ export class LightResponse {
   [kReal]: Response | undefined;
   [kFast]: FastParts | undefined
   #body: unknown
-  #init: unknown
 
   constructor(body?: unknown, init?: unknown) {
     const parts = partsOf(body, init)
@@ -199,7 +210,6 @@ export class LightResponse {
       this[kFast] = parts
       // The real Response, if one is ever built, takes the same copied bytes (not the caller's).
       this.#body = parts.body ?? body
-      this.#init = init
     }
   }
 
@@ -235,11 +245,12 @@ export class LightResponse {
   static _real(r: LightResponse): Response {
     let x = r[kReal]
     if (x === undefined) {
-      x = realOf(r.#body, r.#init)
+      // Status and headers as they were at construction (undici copies them then).
+      const f = r[kFast]!
+      x = realOf(r.#body, { status: f.status, headers: f.headers })
       r[kReal] = x
       r[kFast] = undefined
       r.#body = undefined
-      r.#init = undefined
     }
     return x
   }
