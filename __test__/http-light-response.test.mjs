@@ -159,6 +159,63 @@ test.serial('a byte body changed after new Response() is sent as it was (undici 
   }
 })
 
+test.serial('headers changed after new Response() are sent as they were (undici copies them there)', async (t) => {
+  const s = serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    overrideGlobalResponse: false,
+    fetch(req) {
+      const C = new URL(req.url).searchParams.has('light') ? LightResponse : Real
+      const headers = { 'x-a': 'before', 'content-type': 'text/x-before' }
+      const res = new C('body', { headers })
+      headers['x-a'] = 'after'
+      headers['x-b'] = 'added'
+      delete headers['content-type']
+      return res
+    }
+  })
+  await s.ready
+  try {
+    const get = (q) => exchange(s.port, [`GET /${q} HTTP/1.1\r\nHost: x\r\n\r\n`], { settle: 20 })
+    const [light, real] = [await get('?light'), await get('')]
+    t.deepEqual(light.responses, real.responses)
+    t.is(light.responses[0].headers['x-a'], 'before')
+    t.is(light.responses[0].headers['x-b'], undefined)
+    t.is(light.responses[0].headers['content-type'], 'text/x-before')
+  } finally {
+    await s.stop(true)
+  }
+})
+
+test.serial('one Buffer refilled between responses: each response sends what it held when built', async (t) => {
+  // Held bodies with the same bytes share one copy in engine memory (http/out.rs `hold`):
+  // pipelined responses in flight together, some with the same bytes as a recent one, some not,
+  // the Buffer scribbled over after every construction.
+  const letters = 'aabababbca'
+  const buf = Buffer.alloc(70_000)
+  let k = 0
+  const s = serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    overrideGlobalResponse: false,
+    fetch() {
+      buf.fill(letters[k++ % letters.length])
+      const res = new LightResponse(buf)
+      buf.fill('X')
+      return res
+    }
+  })
+  await s.ready
+  try {
+    const reqs = Array.from({ length: letters.length }, () => 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').join('')
+    const r = await exchange(s.port, [reqs], { settle: 50 })
+    t.is(r.responses.length, letters.length)
+    for (const [i, res] of r.responses.entries()) t.true(res.body === letters[i].repeat(70_000), `response ${i}`)
+  } finally {
+    await s.stop(true)
+  }
+})
+
 test.serial('a large byte body is copied into engine memory once serve() runs, and reads back the same', async (t) => {
   const s = serve({ port: 0, hostname: '127.0.0.1', overrideGlobalResponse: false, fetch: () => new Real('x') })
   await s.ready

@@ -23,189 +23,24 @@ import { AbortError, codedError, systemError } from '../errors.js'
 import { netErrno, withHostPort } from '../net/net-errors.js'
 import { kAccepted, Socket } from '../net/socket.js'
 import * as wire from '../wire.js'
+import {
+  CONTENT_LENGTH_TAB,
+  closeError,
+  DEFAULTS,
+  type EngineHandlers,
+  type EngineOptions,
+  type PeerInfo,
+  type RawRequest
+} from './engine-defs.js'
+import { headerBlock } from './head-lines.js'
 
-/**
- * Whether the running Node's llhttp takes a tab after a `Content-Length`'s digits: 9.4+ does
- * (Node 24.22, 26), 9.3 answers 400 (Node 20.20). Asked of the running Node's llhttp version.
- */
-const CONTENT_LENGTH_TAB = ((): boolean => {
-  const [major, minor] = (process.versions.llhttp ?? '0.0').split('.').map(Number)
-  return major > 9 || (major === 9 && minor >= 4)
-})()
-
-/** One parsed request head, delivered in a batch ({@link EngineHandlers.onRequests}). */
-export interface RawRequest {
-  /** Connection id (stable while the connection lives, never reused by this engine). */
-  readonly conn: number
-  /** Request number on that connection, from 0 (pipelining order; respond with it). */
-  readonly seq: number
-  readonly method: string
-  /** The request-target as sent (latin1, as node:http decodes it). */
-  readonly url: string
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
-  readonly versionMinor: 0 | 1
-  /** Flat `[name, value, ...]`, names as sent (node's `rawHeaders`). */
-  readonly rawHeaders: string[]
-  /** Whether the connection stays open after this request (version + `Connection` rules). */
-  readonly keepAlive: boolean
-  /**
-   * An `Upgrade` (or `CONNECT`) request: the engine has stopped receiving on the connection;
-   * call {@link Engine.upgrade} to take the socket, or respond (the connection closes after).
-   */
-  readonly upgrade: boolean
-  /** `Expect: 100-continue` was sent (call {@link Engine.continue} before reading the body). */
-  readonly expectContinue: boolean
-  /**
-   * The whole body when it arrived with the head (`Content-Length` framing). `null` when the
-   * request has no body (`streaming` false) or when it follows in `onBody` (`streaming` true).
-   */
-  readonly body: Buffer | null
-  /** True: the body follows in {@link EngineHandlers.onBody} chunks, then `null`. */
-  readonly streaming: boolean
-}
-
-/** What the engine calls. All are called on the JS thread, from the ring's completion batch. */
-export interface EngineHandlers {
-  /** Request heads of one completion batch, in arrival order (one call per batch). */
-  onRequests(reqs: RawRequest[]): void
-  /** A body chunk of request `seq` on `conn` (a view of the batch's Buffer), `null` = end. */
-  onBody(conn: number, seq: number, chunk: Buffer | null): void
-  /**
-   * The connection is gone (peer closed, reset, timeout, protocol error, `destroy`). `err` is
-   * `null` for an orderly close; otherwise its `code` is Node's (`HPE_HEADER_OVERFLOW`,
-   * `HPE_INVALID_HEADER_TOKEN`, `HPE_UNEXPECTED_CONTENT_LENGTH`, `ERR_HTTP_REQUEST_TIMEOUT`,
-   * `ECONNRESET`...). Requests of `conn` not yet answered will never be.
-   */
-  onClose(conn: number, err: Error | null): void
-  /** Listener-level errors (`EMFILE` on accept...). */
-  onError?(err: Error): void
-}
-
-/** Listening and limits. Defaults are node:http's. */
-export interface EngineOptions {
-  /** TCP port (0: any). Ignored with `path`. */
-  port?: number
-  /** Address to bind (default `'::'`, falling back to `'0.0.0.0'`, like node). */
-  host?: string
-  reusePort?: boolean
-  ipv6Only?: boolean
-  backlog?: number
-  /** A Unix socket path instead of TCP. */
-  path?: string
-  /** Bytes of request line + headers (as llhttp counts them); past it: 431. Default 16 KiB. */
-  maxHeaderSize?: number
-  /** ms from a request's first byte to the end of its head; past it: 408 + close. 60_000. */
-  headersTimeout?: number
-  /** ms from a request's first byte to the end of its body; past it: 408 + close. 300_000. */
-  requestTimeout?: number
-  /** ms an idle keep-alive connection is kept; then it is closed. 5_000. */
-  keepAliveTimeout?: number
-  /** Requests served per connection (0: unlimited); the last one gets `Connection: close`. */
-  maxRequestsPerSocket?: number
-  /** Largest request body in bytes (unlimited when unset); past it: 413 + close. */
-  maxBodySize?: number
-  /** High-water mark of a connection's unsent response bytes (`write` returns false). 64 KiB. */
-  highWaterMark?: number
-}
-
-/** `respond()` flag: no automatic `Date` header (node's `res.sendDate = false`). */
-export const RESPOND_NO_DATE = wire.HTTP_RESPOND_NO_DATE
-/** `respond()` flag: `Connection: close`, and close the connection after this response. */
-export const RESPOND_CLOSE = wire.HTTP_RESPOND_CLOSE
-/**
- * `respond()` flag: add no `Content-Length` / `Transfer-Encoding` (the caller frames the body,
- * or the body ends with the connection, like node:http with both headers removed).
- */
-export const RESPOND_NO_FRAMING = wire.HTTP_RESPOND_NO_FRAMING
-
-/** A connection's addresses (node's `socket.remoteAddress`...). */
-export interface PeerInfo {
-  remoteAddress: string
-  remotePort: number
-  remoteFamily: string
-  localAddress: string
-  localPort: number
-}
-
-/** node:http's defaults. */
-const DEFAULTS = {
-  maxHeaderSize: 16384,
-  headersTimeout: 60_000,
-  requestTimeout: 300_000,
-  keepAliveTimeout: 5_000,
-  maxRequestsPerSocket: 0,
-  highWaterMark: 65536
-}
-
-/** Node's code and message for a close record's error kind. */
-const PARSE_ERRORS: Record<number, [string, string]> = {
-  [wire.HTTP_ERR_HEADER_OVERFLOW]: ['HPE_HEADER_OVERFLOW', 'Header overflow'],
-  [wire.HTTP_ERR_INVALID_METHOD]: ['HPE_INVALID_METHOD', 'Invalid method encountered'],
-  [wire.HTTP_ERR_INVALID_URL]: ['HPE_INVALID_URL', 'Invalid URL'],
-  [wire.HTTP_ERR_INVALID_VERSION]: ['HPE_INVALID_VERSION', 'Invalid HTTP version'],
-  [wire.HTTP_ERR_INVALID_HEADER_TOKEN]: ['HPE_INVALID_HEADER_TOKEN', 'Invalid header token'],
-  [wire.HTTP_ERR_UNEXPECTED_CONTENT_LENGTH]: ['HPE_UNEXPECTED_CONTENT_LENGTH', 'Unexpected content-length header'],
-  [wire.HTTP_ERR_INVALID_CONTENT_LENGTH]: ['HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length'],
-  [wire.HTTP_ERR_INVALID_TRANSFER_ENCODING]: [
-    'HPE_INVALID_TRANSFER_ENCODING',
-    'Request has invalid `Transfer-Encoding`'
-  ],
-  [wire.HTTP_ERR_INVALID_CHUNK_SIZE]: ['HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size'],
-  [wire.HTTP_ERR_LF_EXPECTED]: ['HPE_LF_EXPECTED', 'Expected LF'],
-  [wire.HTTP_ERR_INVALID_CONSTANT]: ['HPE_INVALID_CONSTANT', 'Invalid constant string'],
-  [wire.HTTP_ERR_CLOSED_CONNECTION]: ['HPE_CLOSED_CONNECTION', 'Data after `Connection: close`'],
-  [wire.HTTP_ERR_INVALID_EOF_STATE]: ['HPE_INVALID_EOF_STATE', 'Invalid EOF state']
-}
-
-function closeError(kind: number, errno: number): Error | null {
-  if (kind === wire.HTTP_ERR_NONE) return null
-  if (kind === wire.HTTP_ERR_ERRNO) return netErrno(errno, 'read')
-  if (kind === wire.HTTP_ERR_REQUEST_TIMEOUT) {
-    return Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' })
-  }
-  if (kind === wire.HTTP_ERR_BODY_TOO_LARGE) {
-    return Object.assign(new Error('Request body larger than maxBodySize'), { code: 'ERR_HTTP_BODY_TOO_LARGE' })
-  }
-  const [code, reason] = PARSE_ERRORS[kind] ?? ['HPE_INTERNAL', 'Internal error']
-  return Object.assign(new Error(`Parse Error: ${reason}`), { code, reason })
-}
+export type { EngineHandlers, EngineOptions, PeerInfo, RawRequest } from './engine-defs.js'
+export { RESPOND_CLOSE, RESPOND_NO_DATE, RESPOND_NO_FRAMING } from './engine-defs.js'
 
 const EMPTY = Buffer.alloc(0)
 
 /** Node's Buffer has `latin1Slice` (what `toString('latin1', …)` calls), untyped. */
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
-
-/** The flat headers as `Name: value\r\n` lines, and what they hold (`wire.HTTP_H_*`). */
-function headerBlock(headers: readonly string[]): [string, number] {
-  let lines = ''
-  let hints = 0
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = headers[i]!
-    const value = headers[i + 1]!
-    lines += `${name}: ${value}\r\n`
-    switch (name.length) {
-      case 4:
-        if (name.toLowerCase() === 'date') hints |= wire.HTTP_H_DATE
-        break
-      case 10:
-        if (name.toLowerCase() === 'connection') {
-          hints |= wire.HTTP_H_CONNECTION
-          if (/(^|,)\s*close\s*(,|$)/i.test(value)) hints |= wire.HTTP_H_CONN_CLOSE
-        }
-        break
-      case 14:
-        if (name.toLowerCase() === 'content-length') hints |= wire.HTTP_H_CONTENT_LENGTH
-        break
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') {
-          hints |= wire.HTTP_H_TRANSFER_ENCODING
-          if (/(^|,)\s*chunked\s*$/i.test(value)) hints |= wire.HTTP_H_TE_CHUNKED
-        }
-        break
-    }
-  }
-  return [lines, hints]
-}
 
 type NativeBinding = ReturnType<typeof ring>
 

@@ -15,6 +15,7 @@
  * @module
  */
 import { nativeBinding } from '../binding.js'
+import { hintOf } from './head-lines.js'
 import { BorosFile } from './file.js'
 
 const GlobalResponse: typeof Response = globalThis.Response
@@ -54,12 +55,32 @@ function release(b: HeldBody): Buffer | null {
 }
 
 /** What `serve()` sends without building the real response. */
-export interface FastParts {
-  status: number
-  /** `undefined`: no body. */
-  body: string | Uint8Array | HeldBody | BorosFile | undefined
-  /** Plain-object headers as given (names as written), or undefined. */
-  headers: Record<string, unknown> | undefined
+export class FastParts {
+  constructor(
+    readonly status: number,
+    /** `undefined`: no body. */
+    readonly body: string | Uint8Array | HeldBody | BorosFile | undefined,
+    /** The header lines (`name: value\r\n`), made when the response was built ({@link headOf}). */
+    readonly head: string,
+    /** Their `wire.HTTP_H_*` hints. */
+    readonly hints: number,
+    /** Whether they have a `content-type`. */
+    readonly typed: boolean
+  ) {}
+
+  /**
+   * The headers as they were when the response was built (names lower-cased, values trimmed),
+   * or undefined when it has none: for the real `Response` and for `serve()` on node:http.
+   */
+  get headers(): Record<string, string> | undefined {
+    if (this.head === '') return undefined
+    const out: Record<string, string> = {}
+    for (const line of this.head.split('\r\n')) {
+      const i = line.indexOf(': ')
+      if (i > 0) out[line.slice(0, i)] = line.slice(i + 2)
+    }
+    return out
+  }
 }
 
 const OBJECT_PROTO = Object.prototype
@@ -74,24 +95,39 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const BAD_VALUE = /[\r\n\0]/
 
 /**
- * Whether undici would take these headers without a word (so that what it would throw at
- * construction still throws there) and send them as the fast path does: valid names, no
- * CR/LF/NUL in values, no name twice, no `transfer-encoding` (framing goes undici's way).
+ * Plain-object headers as the header lines undici would send (names lower-cased, values
+ * trimmed), made when the response is built, as undici's `Headers` copies them then (a
+ * handler changing its object afterwards does not change what is sent). Undefined where
+ * undici alone may judge: an invalid name, CR/LF/NUL in a value, a name twice (so what undici
+ * would throw at construction still throws there), `transfer-encoding` (framing goes
+ * undici's way).
  */
-function headersOk(h: Record<string, unknown>): boolean {
-  let n = 0
+function headOf(h: Record<string, unknown>): { head: string; hints: number; typed: boolean } | undefined {
+  let head = ''
+  let hints = 0
+  let typed = false
+  let seen: string[] | undefined
   for (const k in h) {
     const v = h[k]
-    if (v === undefined || !TOKEN.test(k) || BAD_VALUE.test(typeof v === 'string' ? v : String(v))) return false
-    if (k.length === 17 && k.toLowerCase() === 'transfer-encoding') return false
-    n++
+    if (v === undefined || !TOKEN.test(k)) return undefined
+    let value = typeof v === 'string' ? v : String(v)
+    if (BAD_VALUE.test(value)) return undefined
+    const name = k.toLowerCase()
+    if (seen === undefined) seen = [name]
+    else if (seen.includes(name)) return undefined
+    else seen.push(name)
+    if (value.length > 0 && (value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32))
+      value = value.replace(/^[\t ]+|[\t ]+$/g, '')
+    if (name === 'transfer-encoding') return undefined
+    if (name === 'content-type') typed = true
+    head += `${name}: ${value}\r\n`
+    // A length of the handler's own: undici sends it as given; so does the engine.
+    hints |= hintOf(name, value)
   }
-  if (n > 1) {
-    const names = Object.keys(h).map((k) => k.toLowerCase())
-    if (new Set(names).size !== names.length) return false
-  }
-  return true
+  return { head, hints, typed }
 }
+
+const NO_HEADERS = { head: '', hints: 0, typed: false }
 
 /** The parts of a body + init the fast path can send as they are, or undefined. */
 function partsOf(body: unknown, init: unknown): FastParts | undefined {
@@ -106,7 +142,7 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   )
     return undefined
   let status = 200
-  let headers: Record<string, unknown> | undefined
+  let head: ReturnType<typeof headOf> = NO_HEADERS
   if (init !== undefined) {
     if (!plain(init)) return undefined
     // Anything but status and headers (statusText...) goes to undici, which validates it.
@@ -118,8 +154,9 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
     }
     const h = init.headers
     if (h !== undefined) {
-      if (!plain(h) || !headersOk(h)) return undefined
-      headers = h
+      if (!plain(h)) return undefined
+      head = headOf(h)
+      if (head === undefined) return undefined
     }
   }
   // A body with a null-body status is undici's TypeError to throw.
@@ -127,18 +164,22 @@ function partsOf(body: unknown, init: unknown): FastParts | undefined {
   // Bytes are copied here, as undici's Response copies a BufferSource when it is constructed
   // (Fetch "extract a body"): a handler that changes or reuses its Buffer after `new Response`
   // does not change what is sent. The engine then sends this private copy without another one.
-  return { status, body: bytesOf(body), headers }
+  return new FastParts(status, bytesOf(body), head.head, head.hints, head.typed)
 }
 
 /**
  * A body's bytes, copied when they are a caller's ArrayBuffer or view (see partsOf): into
- * engine memory when bodies are held ({@link HeldBody}), else into a new Uint8Array.
+ * engine memory when bodies are held ({@link HeldBody}), else into a Buffer. `Buffer.from`
+ * copies a small body into Node's shared pool: a `new Uint8Array` of up to 64 bytes lives on
+ * V8's heap, and the engine reading its bytes (`napi_get_buffer_info`) makes V8 give it an
+ * `ArrayBuffer` of its own (a malloc, a backing store to sweep); a larger one is a malloc'd
+ * backing store per response.
  */
 function bytesOf(body: string | Uint8Array | ArrayBuffer | BorosFile | null | undefined): FastParts['body'] {
   const view = body instanceof ArrayBuffer ? new Uint8Array(body) : body
   if (view instanceof Uint8Array) {
     if (hold !== undefined && view.byteLength >= HOLD_MIN) return new HeldBody(hold(view), view.byteLength)
-    return new Uint8Array(view)
+    return Buffer.from(view)
   }
   return view ?? undefined
 }
@@ -160,7 +201,6 @@ export class LightResponse {
   [kReal]: Response | undefined;
   [kFast]: FastParts | undefined
   #body: unknown
-  #init: unknown
 
   constructor(body?: unknown, init?: unknown) {
     const parts = partsOf(body, init)
@@ -170,7 +210,6 @@ export class LightResponse {
       this[kFast] = parts
       // The real Response, if one is ever built, takes the same copied bytes (not the caller's).
       this.#body = parts.body ?? body
-      this.#init = init
     }
   }
 
@@ -206,11 +245,12 @@ export class LightResponse {
   static _real(r: LightResponse): Response {
     let x = r[kReal]
     if (x === undefined) {
-      x = realOf(r.#body, r.#init)
+      // Status and headers as they were at construction (undici copies them then).
+      const f = r[kFast]!
+      x = realOf(r.#body, { status: f.status, headers: f.headers })
       r[kReal] = x
       r[kFast] = undefined
       r.#body = undefined
-      r.#init = undefined
     }
     return x
   }

@@ -9,6 +9,7 @@
 import * as wire from '../wire.js'
 import type { RawRequest } from './engine.js'
 import { BorosFile, openOnRing, range } from './file.js'
+import { hintOf } from './head-lines.js'
 import { type FastParts, fastParts, GlobalResponse, HeldBody, realResponse } from './light-response.js'
 
 /** Where a response goes (the engine, for one server). */
@@ -48,24 +49,6 @@ const kState: symbol | undefined = (() => {
 })()
 
 const EMPTY = new Uint8Array(0)
-
-/** The `wire.HTTP_H_*` hints a (lower-case) header gives the engine. */
-function hintOf(name: string, value: string): number {
-  switch (name.length) {
-    case 4:
-      return name === 'date' ? wire.HTTP_H_DATE : 0
-    case 10:
-      if (name !== 'connection') return 0
-      return wire.HTTP_H_CONNECTION | (/(^|,)\s*close\s*(,|$)/i.test(value) ? wire.HTTP_H_CONN_CLOSE : 0)
-    case 14:
-      return name === 'content-length' ? wire.HTTP_H_CONTENT_LENGTH : 0
-    case 17:
-      if (name !== 'transfer-encoding') return 0
-      return wire.HTTP_H_TRANSFER_ENCODING | (/(^|,)\s*chunked\s*$/i.test(value) ? wire.HTTP_H_TE_CHUNKED : 0)
-    default:
-      return 0
-  }
-}
 
 /** `Name: value\r\n` lines of `[name, value]` pairs and their `wire.HTTP_H_*` hints. */
 function lines(pairs: Iterable<[string, string]>, reason: string): [string, number] {
@@ -110,7 +93,10 @@ export function sendResponse(
     recover(sink, r, new TypeError('Body is unusable: Body has already been read'), onError, retry)
     return
   }
-  if (fast !== undefined && sendFast(sink, r, fast)) return
+  if (fast !== undefined) {
+    sendFast(sink, r, fast)
+    return
+  }
   try {
     res = realResponse(res)
   } catch (err) {
@@ -155,46 +141,20 @@ function recover(
     )
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const BAD_VALUE = /[\r\n\0]/
 const TEXT_PLAIN = 'content-type: text/plain;charset=UTF-8\r\n'
 
 /**
- * Sends a {@link LightResponse}'s parts as they are: names lower-cased and values trimmed as
- * undici's `Headers` would have them, a string body's default `content-type` as undici's.
- * Returns false (nothing sent) for what only undici may judge (an invalid or duplicate name, a
- * value with CR/LF/NUL): the caller then builds the real response, which throws or sends it.
+ * Sends a {@link LightResponse}'s parts as they are: the header lines made when it was built,
+ * a string body's default `content-type` as undici's.
  */
-function sendFast(sink: ResponseSink, r: RawRequest, f: FastParts): boolean {
-  let head = `${STATUS_TEXT[f.status] ?? ''}\r\n`
-  let hints = wire.HTTP_RESPOND_KNOWN_LENGTH
-  let type = false
-  const h = f.headers
-  if (h !== undefined) {
-    let seen: string[] | undefined
-    for (const k in h) {
-      const v = h[k]
-      if (v === undefined) return false
-      let value = typeof v === 'string' ? v : String(v)
-      if (!TOKEN.test(k) || BAD_VALUE.test(value)) return false
-      const name = k.toLowerCase()
-      if (seen === undefined) seen = [name]
-      else if (seen.includes(name)) return false
-      else seen.push(name)
-      if (value.length > 0 && (value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32))
-        value = value.replace(/^[\t ]+|[\t ]+$/g, '')
-      // Framing of the handler's own: undici's path decides (it is rare).
-      if (name === 'transfer-encoding') return false
-      if (name === 'content-type') type = true
-      head += `${name}: ${value}\r\n`
-      // A length of the handler's own: undici sends it as given; so does the engine.
-      hints |= hintOf(name, value)
-    }
-  }
+function sendFast(sink: ResponseSink, r: RawRequest, f: FastParts): void {
+  let head = `${STATUS_TEXT[f.status] ?? ''}\r\n${f.head}`
+  const hints = wire.HTTP_RESPOND_KNOWN_LENGTH | f.hints
+  const type = f.typed
   if (f.body instanceof BorosFile) {
     if (!type && f.body.type !== '') head += `content-type: ${f.body.type}\r\n`
     void sendFileBody(sink, r, f.status, head, hints, f.body)
-    return true
+    return
   }
   if (!type && typeof f.body === 'string') head += TEXT_PLAIN
   let body: string | Uint8Array | object | null = f.body ?? null
@@ -204,7 +164,6 @@ function sendFast(sink: ResponseSink, r: RawRequest, f: FastParts): boolean {
   }
   sink.respond(r, f.status, head, hints, body, true)
   sink.done(r)
-  return true
 }
 
 /**

@@ -3,7 +3,8 @@
 //! `ArrayBuffer`, whose backing store V8 counts as external memory and collects only by full
 //! garbage collections (docs/http.md, "64 KiB body at 1,000 connections"). JS keeps an external
 //! handle; the response's send takes the bytes out of it (`body_bytes` in `api/http.rs`), and
-//! their memory goes back to a pool once the kernel has sent them.
+//! their memory goes back to a pool once the kernel has sent them. Held bytes are never written
+//! again, so a body with the same bytes as a recent one shares its copy (`out::hold`).
 
 use crate::http::out;
 use crate::js::{self, codes, Result};
@@ -15,7 +16,7 @@ use std::ffi::c_void;
 use std::ptr;
 
 /// What an external handle points at: the bytes until a send (or a release) takes them.
-pub type Held = RefCell<Option<Vec<u8>>>;
+pub type Held = RefCell<Option<out::Shared>>;
 
 /// The type tag of every handle `http_body_hold` makes: `take` casts only externals that carry
 /// it, so an external from another addon is refused, not reinterpreted as a [`Held`].
@@ -39,7 +40,7 @@ unsafe extern "C" fn finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut
 ///
 /// # Safety
 /// On the JS thread, with `env` and `v` valid for the current call.
-pub unsafe fn take(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Vec<u8>>> {
+pub unsafe fn take(env: sys::napi_env, v: sys::napi_value) -> Result<Option<out::Shared>> {
     let mut ours = false;
     let mut data = ptr::null_mut();
     // SAFETY: as the contract says; `BODY_TAG` is a static that outlives the call.

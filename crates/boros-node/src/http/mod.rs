@@ -19,6 +19,7 @@ pub mod out;
 mod parse;
 mod record;
 pub mod respond;
+mod syntax;
 
 pub use conn::Conn;
 use conn::Recv;

@@ -9,6 +9,11 @@ use crate::js::JsBuf;
 use boros::buf::IoBuf;
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// A held body's bytes: immutable once held, so responses whose bodies were the same bytes
+/// share one copy (see [`hold`]).
+pub type Shared = Rc<Vec<u8>>;
 
 /// Bodies (ArrayBufferViews) from this size on are sent from the caller's memory instead of
 /// being copied into the connection's output (chosen by measurement: see docs/http.md).
@@ -31,6 +36,10 @@ pub const MAX_IOV: usize = 64;
 
 /// Held bodies kept for reuse at most.
 const POOL_LEN: usize = 128;
+/// Recent held bodies a new one is compared with ([`hold`]).
+const RECENT_LEN: usize = 4;
+/// Bodies larger than this are never shared (nor kept as recent: they would stay alive).
+const SHARE_MAX: usize = 1 << 20;
 /// Bytes (capacities) the pool keeps at most, per thread.
 const POOL_MAX_TOTAL: usize = 8 << 20;
 
@@ -44,10 +53,29 @@ thread_local! {
     /// A steady stream of large responses then allocates nothing (no malloc growing and
     /// trimming its heap per body).
     static POOL: RefCell<Pool> = const { RefCell::new(Pool { free: Vec::new(), total: 0 }) };
+    /// The last few distinct bodies held, newest first.
+    static RECENT: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A copy of `bytes` in engine memory (from the pool when it has a large enough buffer).
-pub fn hold(bytes: &[u8]) -> Vec<u8> {
+/// A copy of `bytes` in engine memory: one of the recent held bodies when it has the same
+/// bytes (a static body returned by every response is then compared, not copied, and every
+/// send reads the same cache-warm memory, as node:http's sends of the caller's Buffer do),
+/// else a new copy (pool memory when the pool has a large enough buffer). The bytes are
+/// never written again once held, so sharing them is the copy semantics Fetch asks for.
+pub fn hold(bytes: &[u8]) -> Shared {
+    let share = bytes.len() <= SHARE_MAX;
+    if share {
+        let hit = RECENT.with(|r| {
+            let mut r = r.borrow_mut();
+            let i = r.iter().position(|h| h.as_slice() == bytes)?;
+            let h = r.remove(i);
+            r.insert(0, Rc::clone(&h));
+            Some(h)
+        });
+        if let Some(h) = hit {
+            return h;
+        }
+    }
     let mut v = POOL
         .with(|p| {
             let mut p = p.borrow_mut();
@@ -59,11 +87,24 @@ pub fn hold(bytes: &[u8]) -> Vec<u8> {
         .unwrap_or_default();
     v.clear();
     v.extend_from_slice(bytes);
-    v
+    let h = Rc::new(v);
+    if share {
+        let old = RECENT.with(|r| {
+            let mut r = r.borrow_mut();
+            r.insert(0, Rc::clone(&h));
+            (r.len() > RECENT_LEN).then(|| r.pop()).flatten()
+        });
+        if let Some(old) = old {
+            give(old);
+        }
+    }
+    h
 }
 
-/// Gives a held body's memory back to the pool (or frees it).
-pub fn give(v: Vec<u8>) {
+/// Lets go of a held body: its memory goes back to the pool (or is freed) once nothing else
+/// (another response, the recent list) shares it.
+pub fn give(h: Shared) {
+    let Ok(v) = Rc::try_unwrap(h) else { return };
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         if p.free.len() < POOL_LEN && p.total + v.capacity() <= POOL_MAX_TOTAL {
@@ -78,7 +119,7 @@ pub fn give(v: Vec<u8>) {
 pub enum Body<'a> {
     Bytes(&'a [u8]),
     Lent(JsBuf),
-    Held(Vec<u8>),
+    Held(Shared),
 }
 
 impl Body<'_> {
@@ -94,7 +135,7 @@ impl Body<'_> {
     pub fn bytes(&self) -> &[u8] {
         match self {
             Body::Bytes(b) => b,
-            Body::Held(v) => v,
+            Body::Held(v) => v.as_slice(),
             Body::Lent(b) if b.len() == 0 => &[],
             // SAFETY: the referenced view's memory is valid for its length while `b` lives.
             Body::Lent(b) => unsafe { std::slice::from_raw_parts(b.stable_ptr(), b.len()) },
@@ -105,8 +146,8 @@ impl Body<'_> {
 /// Memory behind a piece.
 pub enum Mem {
     Own(Vec<u8>),
-    /// A held body: back to the pool once sent.
-    Held(Vec<u8>),
+    /// A held body: back to the pool once sent (and shared no more).
+    Held(Shared),
     /// A JS view, referenced until the piece is dropped (after the send's CQE).
     Js(JsBuf),
 }
@@ -125,7 +166,7 @@ impl Piece {
         }
     }
 
-    pub fn held(v: Vec<u8>) -> Self {
+    pub fn held(v: Shared) -> Self {
         Self {
             mem: Mem::Held(v),
             off: 0,
@@ -141,7 +182,8 @@ impl Piece {
 
     fn total(&self) -> usize {
         match &self.mem {
-            Mem::Own(v) | Mem::Held(v) => v.len(),
+            Mem::Own(v) => v.len(),
+            Mem::Held(v) => v.len(),
             Mem::Js(b) => b.len(),
         }
     }
@@ -157,7 +199,8 @@ impl Piece {
 unsafe impl IoBuf for Piece {
     fn stable_ptr(&self) -> *const u8 {
         let base = match &self.mem {
-            Mem::Own(v) | Mem::Held(v) => v.as_ptr(),
+            Mem::Own(v) => v.as_ptr(),
+            Mem::Held(v) => v.as_ptr(),
             Mem::Js(b) => b.stable_ptr(),
         };
         // SAFETY: off <= the memory's length.
@@ -202,13 +245,14 @@ mod tests {
 
     #[test]
     fn held_memory_is_reused_and_the_pool_is_bounded() {
-        let a = hold(&[7u8; 1000]);
-        assert_eq!(a, vec![7u8; 1000]);
+        // Bodies too large to share go back to the pool as soon as they are sent.
+        let a = hold(&vec![7u8; SHARE_MAX + 1]);
+        assert!(a.iter().all(|&x| x == 7));
         let ptr = a.as_ptr();
         give(a);
         // The next body that fits takes the same memory, with its own bytes.
-        let b = hold(&[1, 2, 3]);
-        assert_eq!(b, [1, 2, 3]);
+        let b = hold(&vec![1u8; SHARE_MAX + 1]);
+        assert!(b.iter().all(|&x| x == 1));
         assert_eq!(b.as_ptr(), ptr);
         give(b);
         // Past the byte bound, memory is freed rather than kept.
@@ -220,5 +264,30 @@ mod tests {
             assert_eq!(p.total, p.free.iter().map(Vec::capacity).sum::<usize>());
             assert!(p.free.len() <= POOL_LEN);
         });
+    }
+
+    #[test]
+    fn the_same_bytes_share_one_copy_and_other_bytes_do_not() {
+        let mut src = vec![3u8; 5000];
+        let a = hold(&src);
+        let b = hold(&src);
+        assert!(Rc::ptr_eq(&a, &b), "the same bytes: one copy");
+        // A change after holding changes neither the held bytes nor what the next hold shares.
+        src[4999] = 4;
+        let c = hold(&src);
+        assert!(!Rc::ptr_eq(&a, &c));
+        assert_eq!(a.as_slice(), &[3u8; 5000][..]);
+        assert_eq!(c[4999], 4);
+        // The recent list is bounded: after RECENT_LEN other bodies, `a`'s bytes are copied again.
+        for i in 0..RECENT_LEN {
+            give(hold(&[i as u8; 10]));
+        }
+        let d = hold(&[3u8; 5000]);
+        assert!(!Rc::ptr_eq(&a, &d));
+        assert_eq!(d.as_slice(), a.as_slice());
+        for h in [a, b, c, d] {
+            give(h);
+        }
+        assert!(RECENT.with(|r| r.borrow().len()) <= RECENT_LEN);
     }
 }

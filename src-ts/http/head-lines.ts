@@ -1,0 +1,38 @@
+/**
+ * Response header lines and the `wire.HTTP_H_*` hints the engine frames a response by (which
+ * of `Date`, `Connection`, `Content-Length`, `Transfer-Encoding` the caller gave, and whether
+ * they say `close` / `chunked`).
+ * @module
+ */
+import * as wire from '../wire.js'
+
+/** The hints header `name` (any case) with `value` gives the engine. */
+export function hintOf(name: string, value: string): number {
+  switch (name.length) {
+    case 4:
+      return name.toLowerCase() === 'date' ? wire.HTTP_H_DATE : 0
+    case 10:
+      if (name.toLowerCase() !== 'connection') return 0
+      return wire.HTTP_H_CONNECTION | (/(^|,)\s*close\s*(,|$)/i.test(value) ? wire.HTTP_H_CONN_CLOSE : 0)
+    case 14:
+      return name.toLowerCase() === 'content-length' ? wire.HTTP_H_CONTENT_LENGTH : 0
+    case 17:
+      if (name.toLowerCase() !== 'transfer-encoding') return 0
+      return wire.HTTP_H_TRANSFER_ENCODING | (/(^|,)\s*chunked\s*$/i.test(value) ? wire.HTTP_H_TE_CHUNKED : 0)
+    default:
+      return 0
+  }
+}
+
+/** Flat `[name, value, ...]` headers as `Name: value\r\n` lines, and their hints. */
+export function headerBlock(headers: readonly string[]): [string, number] {
+  let lines = ''
+  let hints = 0
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!
+    const value = headers[i + 1]!
+    lines += `${name}: ${value}\r\n`
+    hints |= hintOf(name, value)
+  }
+  return [lines, hints]
+}
