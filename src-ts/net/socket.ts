@@ -25,7 +25,7 @@ import {
   validateInt32,
   validateNumber
 } from './args.js'
-import { type ConnectAddress, Connection, connectFd } from './connection.js'
+import { type ConnectAddress, Connection, type ConnectionEvents, connectFd } from './connection.js'
 import { netErrno } from './net-errors.js'
 
 /** Options of `new Socket()` (node:net's). */
@@ -81,6 +81,29 @@ function setKeepAlive(fd: number, [on, delay, interval, count]: KeepAlive): void
   const n = (v: number | undefined): number | undefined =>
     typeof v === 'number' && v > 0 && Number.isFinite(v) ? Math.min(v, 0x7fffffff) : undefined
   ring().setKeepAlive(fd, on, n(delay) ?? 0, n(interval), n(count))
+}
+
+const kData: unique symbol = Symbol('boros.net.data')
+const kEnd: unique symbol = Symbol('boros.net.end')
+
+/**
+ * A socket's connection events: one small object per connection, its methods on the prototype
+ * (three closures and their context per socket before: issue 21, memory per connection).
+ */
+class SocketEvents implements ConnectionEvents {
+  readonly socket: Socket
+  constructor(socket: Socket) {
+    this.socket = socket
+  }
+  onData(chunk: Buffer): void {
+    this.socket[kData](chunk)
+  }
+  onEnd(): void {
+    this.socket[kEnd]()
+  }
+  onError(err: Error): void {
+    this.socket.destroy(err)
+  }
 }
 
 /** node:net's `Socket`, on io_uring. */
@@ -206,31 +229,33 @@ export class Socket extends Duplex {
 
   /** @internal the connected descriptor becomes this socket's connection. */
   #attach(fd: number): void {
-    const conn = new Connection(fd, {
-      onData: (chunk) => {
-        this.#activity()
-        const user = this.#userRead
-        if (user !== undefined) {
-          if (!user.deliver(chunk)) conn.pause()
-        } else if (!this.push(chunk)) conn.pause()
-      },
-      onEnd: () => {
-        // libuv does not read while an `onread` callback has stopped it, so node:net sees the
-        // end only after resume(); here it can come with bytes already received: keep it.
-        if (this.#userRead?.stopped) {
-          this.#endHeld = true
-          return
-        }
-        this.push(null)
-        this.read(0)
-      },
-      onError: (err) => this.destroy(err)
-    })
+    const conn = new Connection(fd, new SocketEvents(this))
     this.#conn = conn
     if (!this.#referenced) conn.setReferenced(false)
     const b = ring()
     if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
     if (this.#keepAlive !== undefined) setKeepAlive(fd, this.#keepAlive)
+  }
+
+  /** @internal bytes received (through {@link SocketEvents}). */
+  [kData](chunk: Buffer): void {
+    this.#activity()
+    const user = this.#userRead
+    if (user !== undefined) {
+      if (!user.deliver(chunk)) this.#conn?.pause()
+    } else if (!this.push(chunk)) this.#conn?.pause()
+  }
+
+  /** @internal the peer's end (through {@link SocketEvents}). */
+  [kEnd](): void {
+    // libuv does not read while an `onread` callback has stopped it, so node:net sees the
+    // end only after resume(); here it can come with bytes already received: keep it.
+    if (this.#userRead?.stopped) {
+      this.#endHeld = true
+      return
+    }
+    this.push(null)
+    this.read(0)
   }
 
   /**
