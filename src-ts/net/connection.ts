@@ -75,6 +75,8 @@ export class Connection {
   #queuedBytes = 0
   #inFlight: Buffer[] = NONE
   #inFlightCallbacks: WriteCallback[] = NONE
+  /** `#onSent` bound, made at the first send through the ring. */
+  #sentCb: ((sent: number) => void) | undefined
   /** Bytes received and handed to `onData`. */
   bytesRead = 0
   /** Bytes the kernel took. */
@@ -277,7 +279,7 @@ export class Connection {
     this.#inFlight = bufs
     this.#sending = true
     const b = ring()
-    const token = takeToken((sent) => this.#onSent(sent))
+    const token = takeToken((this.#sentCb ??= (sent) => this.#onSent(sent)))
     try {
       if (bufs.length === 1) b.send(this.fd, bufs[0]!, token)
       else b.sendv(this.fd, bufs, token)
