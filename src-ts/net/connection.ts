@@ -279,7 +279,8 @@ export class Connection {
     this.#inFlight = bufs
     this.#sending = true
     const b = ring()
-    const token = takeToken((this.#sentCb ??= (sent) => this.#onSent(sent)))
+    if (this.#sentCb === undefined) this.#sentCb = (sent) => this.#onSent(sent)
+    const token = takeToken(this.#sentCb)
     try {
       if (bufs.length === 1) b.send(this.fd, bufs[0]!, token)
       else b.sendv(this.fd, bufs, token)
