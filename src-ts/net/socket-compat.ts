@@ -7,7 +7,10 @@
 import * as nodeNet from 'node:net'
 import { Duplex } from 'node:stream'
 import { ring } from '../binding.js'
-import { invalidArgType } from '../errors.js'
+import { isUint8Array } from 'node:util/types'
+import { invalidArgType, invalidArgValue } from '../errors.js'
+import type { UserReadCb } from './adopt.js'
+import { validateNumber } from './args.js'
 
 /** Options of `new Socket()` (node:net's). */
 export interface SocketOptions {
@@ -62,6 +65,41 @@ export function setKeepAlive(fd: number, [on, delay, interval, count]: KeepAlive
   const n = (v: number | undefined): number | undefined =>
     typeof v === 'number' && v > 0 && Number.isFinite(v) ? Math.min(v, 0x7fffffff) : undefined
   ring().setKeepAlive(fd, on, n(delay) ?? 0, n(interval), n(count))
+}
+
+/** The checks node:net makes of `new Socket()`'s options before anything else (and ours: no `handle`). */
+export function checkSocketOptions(options: SocketOptions): void {
+  for (const key of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
+    const v = (options as Record<string, unknown>)[key]
+    if (v) throw invalidArgValue(`options.${key}`, v, 'is not supported')
+  }
+  if (options.keepAliveInitialDelay !== undefined) {
+    validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay')
+  }
+  const handle = (options as { handle?: unknown }).handle
+  if (handle) {
+    throw invalidArgValue(
+      'options.handle',
+      handle,
+      'is not supported by boros/net (a libuv handle; use node:net for it)'
+    )
+  }
+}
+
+/** node:net's `onread` option when it is usable (a buffer or a function giving one, and a callback), else undefined. */
+export function onreadOption(
+  options: SocketOptions
+): { buffer: Uint8Array | (() => Uint8Array); callback: UserReadCb } | undefined {
+  const onread = (options as { onread?: unknown }).onread as { buffer?: unknown; callback?: unknown } | null | undefined
+  if (
+    onread !== null &&
+    typeof onread === 'object' &&
+    (isUint8Array(onread.buffer) || typeof onread.buffer === 'function') &&
+    typeof onread.callback === 'function'
+  ) {
+    return { buffer: onread.buffer as Uint8Array | (() => Uint8Array), callback: onread.callback as UserReadCb }
+  }
+  return undefined
 }
 
 /** `setKeepAlive(enable, initialDelay)` (and on Node 24, interval, count, or the options object). */

@@ -9,10 +9,9 @@ import * as nodeHttp from 'node:http'
 import * as nodeHttps from 'node:https'
 import * as nodeNet from 'node:net'
 import { addAbortSignal, Duplex } from 'node:stream'
-import { isUint8Array } from 'node:util/types'
 import { ring } from '../binding.js'
-import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
-import { adoptable, UserRead, type UserReadCb } from './adopt.js'
+import { codedError, invalidArgType } from '../errors.js'
+import { adoptable, UserRead } from './adopt.js'
 import {
   type Callback,
   connectTarget,
@@ -20,14 +19,14 @@ import {
   timerDuration,
   validateAbortSignal,
   validateFunction,
-  validateInt32,
-  validateNumber
+  validateInt32
 } from './args.js'
 import { type ConnectAddress, Connection, type ConnectionEvents } from './connection.js'
 import { attemptConnect, type LocalAddress, lookupAndConnect } from './socket-connect.js'
 import { netErrno } from './net-errors.js'
 import {
   type Address,
+  checkSocketOptions,
   HAS_BLOCK_LIST,
   isNormalized,
   keepAliveArgs,
@@ -35,6 +34,7 @@ import {
   kAccepted,
   kOnDestroy,
   onReadableStreamEnd,
+  onreadOption,
   type SocketConnectOptions,
   type SocketOptions,
   setKeepAlive,
@@ -114,23 +114,9 @@ export class Socket extends Duplex {
     // node:net's legacy form: new Socket(fd).
     if (typeof options === 'number') options = { fd: options }
     options ??= {}
-    for (const key of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
-      const v = (options as Record<string, unknown>)[key]
-      if (v) throw invalidArgValue(`options.${key}`, v, 'is not supported')
-    }
-    if (options.keepAliveInitialDelay !== undefined) {
-      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay')
-    }
+    checkSocketOptions(options)
     const allowHalfOpen = Boolean(options.allowHalfOpen)
     const { signal, ...streamOptions } = options
-    const handle = (options as { handle?: unknown }).handle
-    if (handle) {
-      throw invalidArgValue(
-        'options.handle',
-        handle,
-        'is not supported by boros/net (a libuv handle; use node:net for it)'
-      )
-    }
     const fd = options.fd
     // A descriptor to adopt: checked as node:net's createHandle checks it (ERR_INVALID_FD_TYPE
     // unless it is a stream socket); a pipe or FIFO is served by node:net's own Socket.
@@ -153,21 +139,8 @@ export class Socket extends Duplex {
     })
     this.allowHalfOpen = allowHalfOpen
     if (HAS_BLOCK_LIST && blockList) this.blockList = blockList as nodeNet.BlockList
-    const onread = (options as { onread?: unknown }).onread as
-      | { buffer?: unknown; callback?: unknown }
-      | null
-      | undefined
-    if (
-      onread !== null &&
-      typeof onread === 'object' &&
-      (isUint8Array(onread.buffer) || typeof onread.buffer === 'function') &&
-      typeof onread.callback === 'function'
-    ) {
-      this.#userRead = new UserRead(
-        onread.buffer as Uint8Array | (() => Uint8Array),
-        (onread.callback as UserReadCb).bind(this)
-      )
-    }
+    const onread = onreadOption(options)
+    if (onread !== undefined) this.#userRead = new UserRead(onread.buffer, onread.callback.bind(this))
     if (options.noDelay) this.#noDelay = true
     if (options.keepAlive)
       this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
