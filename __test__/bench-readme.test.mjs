@@ -33,7 +33,9 @@ const echoDoc = {
     cell('node-net', '64 B x 64 conns', 100_000, { syscallsPerOp: 2.21 }),
     cell('boros-net', '64 B x 64 conns', 150_000, { syscallsPerOp: 0.04 }),
     cell('node-net', '16 KiB x 1000 conns', 60_000, { maxRSSKiB: 96 * 1024 }),
-    cell('boros-net', '16 KiB x 1000 conns', 50_000, { maxRSSKiB: 191 * 1024 })
+    cell('boros-net', '16 KiB x 1000 conns', 50_000, { maxRSSKiB: 191 * 1024 }),
+    cell('node-net', 'idle x 10000 conns (RSS)', 0, { idle: true, rssIdleKiB: 91 * 1024, perConnKiB: 4.7 }),
+    cell('boros-net', 'idle x 10000 conns (RSS)', 0, { idle: true, rssIdleKiB: 80 * 1024, perConnKiB: 2.5 })
   ]
 }
 
@@ -55,6 +57,8 @@ test('an echo-only run replaces only its block, with the figures under the table
   t.regex(after, /\| 64 B x 64 conns \| 100k, 5\.0 µs CPU, p99 0\.7 ms \|.*150k \(1\.50x\)/)
   t.regex(after, /node:net 2\.21, boros\/net `Socket` \(stream\) 0\.04\./)
   t.regex(after, /node:net 96 MiB, boros\/net `Socket` \(stream\) 191 MiB\./)
+  t.regex(after, /\| idle x 10000 conns \(RSS\) \| 91 MiB \(4\.7 KiB\/conn\) \|.*80 MiB \(2\.5 KiB\/conn\)/)
+  t.regex(after, /10,000 idle connections: node:net 4\.7 KiB, boros\/net `Socket` \(stream\) 2\.5 KiB\./)
   t.true(fs.existsSync(path.join(dir, 'echo-node20.svg')))
 })
 

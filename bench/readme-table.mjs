@@ -317,8 +317,9 @@ export function writeNetReadme(
 }
 
 /**
- * Under the echo table: system calls per message (strace pass) at 64 B x 64 connections and the
- * server's peak RSS at 16 KiB x 1,000 connections, per contender ('' when the run has neither).
+ * Under the echo table: system calls per message (strace pass) at 64 B x 64 connections, the
+ * server's peak RSS at 16 KiB x 1,000 connections and what each of 10,000 idle connections
+ * added to its RSS, per contender ('' when the run has none of them).
  */
 export function echoLine(doc) {
   const at = (config, key, f) =>
@@ -329,9 +330,11 @@ export function echoLine(doc) {
       .join(', ')
   const sys = at('64 B x 64 conns', 'syscallsPerOp', (v) => v.toFixed(2))
   const rss = at('16 KiB x 1000 conns', 'maxRSSKiB', (v) => `${(v / 1024).toFixed(0)} MiB`)
+  const idle = at('idle x 10000 conns (RSS)', 'perConnKiB', (v) => `${v.toFixed(1)} KiB`)
   return [
     sys && `System calls per message at 64 B x 64 connections (\`strace -f -c\` pass): ${sys}.`,
-    rss && `Server peak RSS at 16 KiB x 1,000 connections: ${rss}.`
+    rss && `Server peak RSS at 16 KiB x 1,000 connections: ${rss}.`,
+    idle && `Server RSS per connection with 10,000 idle connections: ${idle}.`
   ]
     .filter(Boolean)
     .join(' ')

@@ -5,6 +5,7 @@
 //                      [--contenders boros,fsp,...] [--seconds S] [--strace | --no-strace]
 //                      [--no-build] [--data-dir DIR] [--allow-tmpfs] [--rounds N]
 //                      [--compare SAVED.json]   (exit 1 if a boros ratio fell > 10 %, compare.mjs)
+//                      [--rows '16 KiB x 64,idle']  (only the configurations whose label contains one)
 //
 // Every (workload, config, contender) runs in its own child process (bench/child.mjs
 // for Node contenders; the native example or fio otherwise), one after the other.
@@ -130,6 +131,7 @@ const { values: args } = parseArgs({
     'allow-tmpfs': { type: 'boolean', default: false },
     rounds: { type: 'string' },
     compare: { type: 'string' },
+    rows: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
@@ -189,6 +191,13 @@ for (const c of wanted) {
   }
 }
 const selectedContenders = CONTENDER_ORDER.filter((c) => wanted.includes(c))
+/** `--rows`: substrings of configuration labels; a configuration runs when its label contains one. */
+const rowFilter = args.rows
+  ? args.rows
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : null
 const nodeBin = args.node ? path.resolve(args.node) : process.execPath
 const useStrace = (args['no-strace'] ? false : (args.strace ?? !quick)) && straceAvailable()
 
@@ -441,10 +450,11 @@ async function main() {
   for (const name of selected) {
     const w = byName[name]
     w.configs(opts).forEach((cfg, ci) => {
+      if (rowFilter !== null && !rowFilter.some((r) => cfg.label.includes(r))) return
       for (const c of selectedContenders) {
         if (!w.contenders.includes(c)) continue
         const def = CONTENDERS[c]
-        const reuse = def.qdIndependent && ci > 0
+        const reuse = def.qdIndependent && ci > 0 && rowFilter === null
         plan.push({
           w,
           cfg,

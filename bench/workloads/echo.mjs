@@ -11,8 +11,9 @@ export default {
   base: 'node-net',
   boros: 'boros-ll',
   contenders: ['node-net', 'boros-ll', 'boros-conn', 'boros-net', 'native-echo'],
-  // The native server is one thread: it has no scaling rows.
-  skip: (cfg, c) => (cfg.scaling && c === 'native-echo' ? 'n/a' : null),
+  // The native server is one thread: it has no scaling rows; it runs for a fixed time, so it
+  // has no idle row either.
+  skip: (cfg, c) => ((cfg.scaling || cfg.idle) && c === 'native-echo' ? 'n/a' : null),
   configs: (o) => {
     const out = []
     for (const size of [64, 16 * 1024])
@@ -27,6 +28,9 @@ export default {
         workers,
         scaling: true
       })
+    // Memory at scale: the server's RSS with 10,000 connections open and idle, each having
+    // echoed one 64 B message (bench/net/idle-client.mjs in echo mode; not with --quick).
+    if (!o.quick) out.push({ label: 'idle x 10000 conns (RSS)', size: 64, conns: 10_000, idle: 10_000, path: 'echo' })
     return out
   }
 }

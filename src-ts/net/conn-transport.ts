@@ -22,17 +22,18 @@ export interface Transport {
   readonly bytesWritten: number
 }
 
+/** The transport's callbacks until its `Conn` sets them: one function for all. */
+function noop(): void {}
+
 export class RingTransport implements Transport {
-  onData = (_: Buffer): void => {}
-  onEnd = (): void => {}
-  onError = (_: Error): void => {}
+  onData: (chunk: Buffer) => void = noop
+  onEnd: () => void = noop
+  onError: (err: Error) => void = noop
   readonly c: Connection
   constructor(fd: number) {
-    this.c = new Connection(fd, {
-      onData: (b) => this.onData(b),
-      onEnd: () => this.onEnd(),
-      onError: (e) => this.onError(e)
-    })
+    // The transport is the connection's events object: the connection calls the callbacks
+    // the `Conn` set here (no forwarding closures per connection: issue 21).
+    this.c = new Connection(fd, this)
   }
   resume(): void {
     this.c.resume()

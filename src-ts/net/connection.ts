@@ -67,11 +67,16 @@ export class Connection {
   #ended = false
   #referenced = true
   #sending = false
-  #queue: Buffer[] = []
-  #callbacks: WriteCallback[] = []
+  // The four lists start as the shared empty NONE and become arrays of their own only when a
+  // write waits (most writes are taken at once, or by one send): an idle connection holds no
+  // array (issue 21, memory per connection).
+  #queue: Buffer[] = NONE
+  #callbacks: WriteCallback[] = NONE
   #queuedBytes = 0
-  #inFlight: Buffer[] = []
-  #inFlightCallbacks: WriteCallback[] = []
+  #inFlight: Buffer[] = NONE
+  #inFlightCallbacks: WriteCallback[] = NONE
+  /** `#onSent` bound, made at the first send through the ring. */
+  #sentCb: ((sent: number) => void) | undefined
   /** Bytes received and handed to `onData`. */
   bytesRead = 0
   /** Bytes the kernel took. */
@@ -102,7 +107,7 @@ export class Connection {
     return this.#reading
   }
 
-  #onEvent = (result: number, data: Buffer | undefined, offset: number): void => {
+  #onEvent(result: number, data: Buffer | undefined, offset: number): void {
     if (result > 0) {
       if (this.fd < 0) return
       this.bytesRead += result
@@ -140,7 +145,7 @@ export class Connection {
   }
 
   #arm(): void {
-    if (this.#stream < 0) this.#stream = openStream(this.#onEvent)
+    if (this.#stream < 0) this.#stream = openStream((r, data, offset) => this.#onEvent(r, data, offset))
     const b = ring()
     this.#recvKey = b.recvStart(this.fd, this.#stream)
     if (!this.#referenced) b.setOpRef(this.#recvKey, false)
@@ -192,6 +197,7 @@ export class Connection {
       return this.#queuedBytes
     }
     chunk = rest
+    this.#waiting()
     this.#queue.push(chunk)
     this.#callbacks.push(cb ?? noop)
     this.#queuedBytes += chunk.byteLength
@@ -227,6 +233,7 @@ export class Connection {
         }
       }
     }
+    this.#waiting()
     for (let i = 0; i < rest.length; i++) {
       const chunk = rest[i]!
       this.#queue.push(chunk)
@@ -250,12 +257,20 @@ export class Connection {
     return n === chunk.byteLength ? undefined : chunk.subarray(n)
   }
 
+  /** The queue's own arrays, before a write waits in them. */
+  #waiting(): void {
+    if (this.#queue === NONE) {
+      this.#queue = []
+      this.#callbacks = []
+    }
+  }
+
   #flush(): void {
     let bufs = this.#queue
     if (bufs.length <= IOV_MAX) {
       this.#inFlightCallbacks = this.#callbacks
-      this.#queue = []
-      this.#callbacks = []
+      this.#queue = NONE
+      this.#callbacks = NONE
     } else {
       // One sendmsg takes at most IOV_MAX buffers: the rest goes in the next one.
       bufs = this.#queue.splice(0, IOV_MAX)
@@ -264,7 +279,8 @@ export class Connection {
     this.#inFlight = bufs
     this.#sending = true
     const b = ring()
-    const token = takeToken(this.#onSent)
+    if (this.#sentCb === undefined) this.#sentCb = (sent) => this.#onSent(sent)
+    const token = takeToken(this.#sentCb)
     try {
       if (bufs.length === 1) b.send(this.fd, bufs[0]!, token)
       else b.sendv(this.fd, bufs, token)
@@ -277,15 +293,15 @@ export class Connection {
   #failSends(err: Error): void {
     this.#sending = false
     const cbs = [...this.#inFlightCallbacks, ...this.#callbacks]
-    this.#inFlight = []
-    this.#inFlightCallbacks = []
-    this.#queue = []
-    this.#callbacks = []
+    this.#inFlight = NONE
+    this.#inFlightCallbacks = NONE
+    this.#queue = NONE
+    this.#callbacks = NONE
     this.#queuedBytes = 0
     for (const cb of cbs) cb(err)
   }
 
-  #onSent = (sent: number): void => {
+  #onSent(sent: number): void {
     const bufs = this.#inFlight
     const cbs = this.#inFlightCallbacks
     if (sent < 0) {
@@ -308,8 +324,8 @@ export class Connection {
       return
     }
     this.#sending = false
-    this.#inFlight = []
-    this.#inFlightCallbacks = []
+    this.#inFlight = NONE
+    this.#inFlightCallbacks = NONE
     for (const cb of cbs) cb()
     if (this.#queue.length > 0 && this.fd >= 0 && !this.#sending) this.#flush()
   }
@@ -355,8 +371,8 @@ export class Connection {
     // The stream id goes when the receive posted its last event (its cancel), or now.
     if (this.#stream >= 0 && this.#recvKey < 0) closeStream(this.#stream)
     const cbs = this.#callbacks
-    this.#queue = []
-    this.#callbacks = []
+    this.#queue = NONE
+    this.#callbacks = NONE
     if (!this.#sending) this.#queuedBytes = 0
     const err = closedError()
     for (const cb of cbs) cb(err)
@@ -370,6 +386,9 @@ function closedError(): Error {
 }
 
 function noop(): void {}
+
+/** The empty list every connection shares until it needs one of its own (never pushed to). */
+const NONE: never[] = []
 
 /** The part of `bufs` not yet sent after `sent` bytes. */
 function unsent(bufs: Buffer[], sent: number): Buffer[] {

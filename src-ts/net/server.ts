@@ -327,11 +327,14 @@ export class Server extends EventEmitter {
     const socket = new Socket(opts)
     this.#connections++
     socket.server = this
-    socket[kOnDestroy] = () => {
-      this.#connections--
-      this.#emitCloseIfDrained()
-    }
+    socket[kOnDestroy] = this.#onSocketDestroy
     this.emit('connection', socket)
+  }
+
+  /** One function for every socket's destroy hook (not a closure per socket). */
+  #onSocketDestroy = (): void => {
+    this.#connections--
+    this.#emitCloseIfDrained()
   }
 
   #emitCloseIfDrained(): void {

@@ -5,82 +5,73 @@
  * `Connection` (one `send`, or one `sendmsg` for everything Writable buffered meanwhile).
  * @module
  */
-import * as dns from 'node:dns'
 import * as nodeHttp from 'node:http'
 import * as nodeHttps from 'node:https'
 import * as nodeNet from 'node:net'
 import { addAbortSignal, Duplex } from 'node:stream'
-import { isUint8Array } from 'node:util/types'
 import { ring } from '../binding.js'
-import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
-import { adoptable, UserRead, type UserReadCb } from './adopt.js'
+import { codedError, invalidArgType } from '../errors.js'
+import { adoptable, UserRead } from './adopt.js'
 import {
   type Callback,
   connectTarget,
-  invalidIp,
   normalizeArgs,
   timerDuration,
   validateAbortSignal,
   validateFunction,
-  validateInt32,
-  validateNumber
+  validateInt32
 } from './args.js'
-import { type ConnectAddress, Connection, connectFd } from './connection.js'
+import { type ConnectAddress, Connection, type ConnectionEvents } from './connection.js'
+import { attemptConnect, type LocalAddress, lookupAndConnect } from './socket-connect.js'
 import { netErrno } from './net-errors.js'
+import {
+  type Address,
+  checkSocketOptions,
+  HAS_BLOCK_LIST,
+  isNormalized,
+  keepAliveArgs,
+  type KeepAlive,
+  kAccepted,
+  kOnDestroy,
+  onReadableStreamEnd,
+  onreadOption,
+  type SocketConnectOptions,
+  type SocketOptions,
+  setKeepAlive,
+  toBuffer,
+  type WriteCb
+} from './socket-compat.js'
 
-/** Options of `new Socket()` (node:net's). */
-export interface SocketOptions {
-  /** A connected stream socket (TCP or Unix) to adopt; a pipe descriptor gets node:net's own Socket. */
-  readonly fd?: number
-  /** Received bytes are copied into `buffer` (or one `buffer()` returns) and given to `callback`; no `'data'`. */
-  readonly onread?: {
-    buffer: Uint8Array | (() => Uint8Array)
-    callback: (bytes: number, buf: Uint8Array) => boolean | undefined
+export {
+  HAS_BLOCK_LIST,
+  kAccepted,
+  kNormalized,
+  kOnDestroy,
+  type SocketConnectOptions,
+  type SocketOptions
+} from './socket-compat.js'
+
+const kData: unique symbol = Symbol('boros.net.data')
+const kEnd: unique symbol = Symbol('boros.net.end')
+
+/**
+ * A socket's connection events: one small object per connection, its methods on the prototype
+ * (three closures and their context per socket before: issue 21, memory per connection).
+ */
+class SocketEvents implements ConnectionEvents {
+  readonly socket: Socket
+  constructor(socket: Socket) {
+    this.socket = socket
   }
-  /** Keep our side open after the peer ended its side (default false: end it too). */
-  readonly allowHalfOpen?: boolean
-  /** Destroys the socket (with `AbortError`) when aborted. */
-  readonly signal?: AbortSignal
-  /** `TCP_NODELAY` once connected. */
-  readonly noDelay?: boolean
-  /** `SO_KEEPALIVE` once connected. */
-  readonly keepAlive?: boolean
-  /** Milliseconds before the first keep-alive probe. */
-  readonly keepAliveInitialDelay?: number
-  readonly highWaterMark?: number
-  readonly readableHighWaterMark?: number
-  readonly writableHighWaterMark?: number
-}
-
-/** Options of `connect()`: node:net's TCP or Unix-socket connect options. */
-export type SocketConnectOptions = nodeNet.SocketConnectOpts & {
-  /** Connections to addresses it blocks fail with `ERR_IP_BLOCKED` (Node 22.13+ / 23.4+). */
-  readonly blockList?: nodeNet.BlockList
-}
-
-/** A `(fd, pauseOnConnect)` to wrap: how a `Server` hands an accepted connection over. */
-export const kAccepted = Symbol('boros.net.accepted')
-/** Called once when an accepted socket is destroyed (the server's count). */
-export const kOnDestroy = Symbol('boros.net.onDestroy')
-
-interface Address {
-  address?: string
-  family?: string
-  port?: number
-}
-
-type WriteCb = (err?: Error | null) => void
-
-/** `[enable, initialDelay s, interval s, count]` of `setKeepAlive()`. */
-type KeepAlive = [boolean, number, number | undefined, number | undefined]
-
-/** Whether the running Node's `setKeepAlive` takes an interval, a count and an options object (24.x). */
-const KEEPALIVE_EX = nodeNet.Socket.prototype.setKeepAlive.length > 2
-
-function setKeepAlive(fd: number, [on, delay, interval, count]: KeepAlive): void {
-  const n = (v: number | undefined): number | undefined =>
-    typeof v === 'number' && v > 0 && Number.isFinite(v) ? Math.min(v, 0x7fffffff) : undefined
-  ring().setKeepAlive(fd, on, n(delay) ?? 0, n(interval), n(count))
+  onData(chunk: Buffer): void {
+    this.socket[kData](chunk)
+  }
+  onEnd(): void {
+    this.socket[kEnd]()
+  }
+  onError(err: Error): void {
+    this.socket.destroy(err)
+  }
 }
 
 /** node:net's `Socket`, on io_uring. */
@@ -123,23 +114,9 @@ export class Socket extends Duplex {
     // node:net's legacy form: new Socket(fd).
     if (typeof options === 'number') options = { fd: options }
     options ??= {}
-    for (const key of ['objectMode', 'readableObjectMode', 'writableObjectMode'] as const) {
-      const v = (options as Record<string, unknown>)[key]
-      if (v) throw invalidArgValue(`options.${key}`, v, 'is not supported')
-    }
-    if (options.keepAliveInitialDelay !== undefined) {
-      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay')
-    }
+    checkSocketOptions(options)
     const allowHalfOpen = Boolean(options.allowHalfOpen)
     const { signal, ...streamOptions } = options
-    const handle = (options as { handle?: unknown }).handle
-    if (handle) {
-      throw invalidArgValue(
-        'options.handle',
-        handle,
-        'is not supported by boros/net (a libuv handle; use node:net for it)'
-      )
-    }
     const fd = options.fd
     // A descriptor to adopt: checked as node:net's createHandle checks it (ERR_INVALID_FD_TYPE
     // unless it is a stream socket); a pipe or FIFO is served by node:net's own Socket.
@@ -162,21 +139,8 @@ export class Socket extends Duplex {
     })
     this.allowHalfOpen = allowHalfOpen
     if (HAS_BLOCK_LIST && blockList) this.blockList = blockList as nodeNet.BlockList
-    const onread = (options as { onread?: unknown }).onread as
-      | { buffer?: unknown; callback?: unknown }
-      | null
-      | undefined
-    if (
-      onread !== null &&
-      typeof onread === 'object' &&
-      (isUint8Array(onread.buffer) || typeof onread.buffer === 'function') &&
-      typeof onread.callback === 'function'
-    ) {
-      this.#userRead = new UserRead(
-        onread.buffer as Uint8Array | (() => Uint8Array),
-        (onread.callback as UserReadCb).bind(this)
-      )
-    }
+    const onread = onreadOption(options)
+    if (onread !== undefined) this.#userRead = new UserRead(onread.buffer, onread.callback.bind(this))
     if (options.noDelay) this.#noDelay = true
     if (options.keepAlive)
       this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
@@ -206,31 +170,33 @@ export class Socket extends Duplex {
 
   /** @internal the connected descriptor becomes this socket's connection. */
   #attach(fd: number): void {
-    const conn = new Connection(fd, {
-      onData: (chunk) => {
-        this.#activity()
-        const user = this.#userRead
-        if (user !== undefined) {
-          if (!user.deliver(chunk)) conn.pause()
-        } else if (!this.push(chunk)) conn.pause()
-      },
-      onEnd: () => {
-        // libuv does not read while an `onread` callback has stopped it, so node:net sees the
-        // end only after resume(); here it can come with bytes already received: keep it.
-        if (this.#userRead?.stopped) {
-          this.#endHeld = true
-          return
-        }
-        this.push(null)
-        this.read(0)
-      },
-      onError: (err) => this.destroy(err)
-    })
+    const conn = new Connection(fd, new SocketEvents(this))
     this.#conn = conn
     if (!this.#referenced) conn.setReferenced(false)
     const b = ring()
     if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
     if (this.#keepAlive !== undefined) setKeepAlive(fd, this.#keepAlive)
+  }
+
+  /** @internal bytes received (through {@link SocketEvents}). */
+  [kData](chunk: Buffer): void {
+    this.#activity()
+    const user = this.#userRead
+    if (user !== undefined) {
+      if (!user.deliver(chunk)) this.#conn?.pause()
+    } else if (!this.push(chunk)) this.#conn?.pause()
+  }
+
+  /** @internal the peer's end (through {@link SocketEvents}). */
+  [kEnd](): void {
+    // libuv does not read while an `onread` callback has stopped it, so node:net sees the
+    // end only after resume(); here it can come with bytes already received: keep it.
+    if (this.#userRead?.stopped) {
+      this.#endHeld = true
+      return
+    }
+    this.push(null)
+    this.read(0)
   }
 
   /**
@@ -341,145 +307,15 @@ export class Socket extends Duplex {
       this.#attempt([{ host: target.host, port: target.port, family: family as 4 | 6 }], local, 0)
       return this
     }
-    if (options.lookup != null) validateFunction(options.lookup, 'options.lookup')
-    const lookup = (options.lookup || dns.lookup) as (...a: unknown[]) => void
-    // As node:net's lookupAndConnect: ADDRCONFIG unless a family or hints are given; every
-    // address (`all`) only with autoSelectFamily and no localAddress.
-    const dnsFamily = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family
-    const dnsOptions: Record<string, unknown> = { family: dnsFamily, hints: options.hints || 0 }
-    if (dnsFamily !== 4 && dnsFamily !== 6 && dnsOptions.hints === 0) dnsOptions.hints = dns.ADDRCONFIG
-    const fail = (e: Error): void => {
-      process.nextTick(() => this.destroy(e))
-    }
-    const familyError = (family: unknown): Error =>
-      Object.assign(
-        codedError(
-          RangeError,
-          'ERR_INVALID_ADDRESS_FAMILY',
-          `Invalid address family: ${family} ${options.host}:${options.port}`
-        ),
-        { host: options.host, port: options.port }
-      )
-    if (dnsFamily !== 4 && dnsFamily !== 6 && !local.address && autoSelect) {
-      dnsOptions.all = true
-      lookup(target.host, dnsOptions, (err: Error | null, addresses: dns.LookupAddress[]) => {
-        if (!this.connecting) return
-        if (err) {
-          this.emit('lookup', err, undefined, undefined, target.host)
-          fail(err)
-          return
-        }
-        const valid: [dns.LookupAddress[], dns.LookupAddress[]] = [[], []]
-        let first: number | undefined
-        for (const a of addresses) {
-          this.emit('lookup', err, a.address, a.family, target.host)
-          if (!this.connecting) return
-          if (typeof a.address === 'string' && nodeNet.isIP(a.address) && (a.family === 4 || a.family === 6)) {
-            first ??= a.family
-            const group = valid[a.family === first ? 0 : 1]
-            if (!group.some((x) => x.address === a.address)) group.push(a)
-          }
-        }
-        if (valid[0].length === 0 && valid[1].length === 0) {
-          const a = addresses[0]!
-          if (typeof a.address !== 'string' || !nodeNet.isIP(a.address)) fail(invalidIp(a.address))
-          else if (a.family !== 4 && a.family !== 6) fail(familyError(a.family))
-          return
-        }
-        const ordered: dns.LookupAddress[] = []
-        for (let i = 0; i < Math.max(valid[0].length, valid[1].length); i++) {
-          if (i < valid[0].length) ordered.push(valid[0][i]!)
-          if (i < valid[1].length) ordered.push(valid[1][i]!)
-        }
-        if (ordered.length > 1) this.autoSelectFamilyAttemptedAddresses = []
-        this.#attempt(
-          ordered.map((a) => ({ host: a.address, port: target.port, family: a.family as 4 | 6 })),
-          local,
-          ordered.length > 1 ? attemptTimeout : 0
-        )
-      })
-      return this
-    }
-    // Throws (synchronously, as node:net does) on a host that is not a string.
-    lookup(target.host, dnsOptions, (err: Error | null, ip: string, family: number) => {
-      this.emit('lookup', err, ip, family, target.host)
-      if (!this.connecting) return
-      if (err) fail(err)
-      else if (typeof ip !== 'string' || !nodeNet.isIP(ip)) fail(invalidIp(ip))
-      else if (family !== 4 && family !== 6) fail(familyError(family))
-      else this.#attempt([{ host: ip, port: target.port, family }], local, 0)
-    })
+    lookupAndConnect(this, options, target, local, autoSelect, attemptTimeout, (targets, timeout) =>
+      this.#attempt(targets, local, timeout)
+    )
     return this
   }
 
   /** Tries `targets` in turn; each but the last is given `timeout` ms (0: no limit). */
-  #attempt(
-    targets: ConnectAddress[],
-    local: { address?: string | undefined; port?: number | undefined } | undefined,
-    timeout: number
-  ): void {
-    const errors: Error[] = []
-    const outer = this.#connectAbort!.signal
-    const next = (i: number): void => {
-      if (outer.aborted) return
-      const to = targets[i]!
-      if ('host' in to) {
-        this.autoSelectFamilyAttemptedAddresses?.push(`${to.host}:${to.port}`)
-        if (this.blockList?.check(to.host, `ipv${to.family}` as 'ipv4' | 'ipv6')) {
-          const e = codedError(Error, 'ERR_IP_BLOCKED', `IP(${to.host}) is blocked by net.BlockList`)
-          if (targets.length === 1) {
-            this.destroy(e)
-            return
-          }
-          errors.push(e)
-          if (i + 1 < targets.length) next(i + 1)
-          else this.destroy(aggregate(errors))
-          return
-        }
-      }
-      const attempt = new AbortController()
-      const onOuter = (): void => attempt.abort()
-      outer.addEventListener('abort', onOuter, { once: true })
-      let timer: NodeJS.Timeout | undefined
-      let timedOut = false
-      if (timeout > 0 && i < targets.length - 1) {
-        timer = setTimeout(() => {
-          timedOut = true
-          attempt.abort()
-        }, timeout)
-      }
-      connectFd(to, local, attempt.signal).then(
-        (fd) => {
-          clearTimeout(timer)
-          outer.removeEventListener('abort', onOuter)
-          if (outer.aborted || this.destroyed) {
-            new Connection(fd).close()
-            return
-          }
-          this.#connected(fd)
-        },
-        (err: Error) => {
-          clearTimeout(timer)
-          outer.removeEventListener('abort', onOuter)
-          if (outer.aborted || this.destroyed) return
-          if (timedOut && 'host' in to) {
-            const e = codedError(Error, 'ETIMEDOUT', `connect ETIMEDOUT ${to.host}:${to.port}`)
-            Object.assign(e, { errno: -110, syscall: 'connect', address: to.host, port: to.port })
-            err = e
-          }
-          // node:net names the local end when both were given: "... - Local (addr:port)".
-          if (local?.address && local.port && (err as NodeJS.ErrnoException).syscall === 'connect') {
-            Object.assign(err, { localAddress: local.address, localPort: local.port })
-            err.message += ` - Local (${local.address}:${local.port})`
-          }
-          errors.push(err)
-          if (i + 1 < targets.length) next(i + 1)
-          else if (errors.length === 1) this.destroy(errors[0])
-          else this.destroy(aggregate(errors))
-        }
-      )
-    }
-    next(0)
+  #attempt(targets: ConnectAddress[], local: LocalAddress | undefined, timeout: number): void {
+    attemptConnect(this, targets, local, timeout, this.#connectAbort!.signal, (fd) => this.#connected(fd))
   }
 
   #connected(fd: number): void {
@@ -652,18 +488,7 @@ export class Socket extends Duplex {
    */
   setKeepAlive(enable?: boolean, initialDelay?: number): this
   setKeepAlive(...args: unknown[]): this {
-    let [enable, initialDelay, interval, count] = args as [unknown, unknown, unknown, unknown]
-    if (KEEPALIVE_EX && enable !== null && typeof enable === 'object') {
-      const o = enable as Record<string, unknown>
-      ;[enable, initialDelay, interval, count] = [o.enable, o.initialDelay, o.interval, o.count]
-    }
-    if (!KEEPALIVE_EX) interval = count = undefined
-    const ka: KeepAlive = [
-      Boolean(enable),
-      ~~((initialDelay as number) / 1000),
-      interval === undefined ? undefined : ~~((interval as number) / 1000),
-      count as number | undefined
-    ]
+    const ka = keepAliveArgs(args)
     this.#keepAlive = ka
     const conn = this.#conn
     if (conn !== undefined && conn.fd >= 0) setKeepAlive(conn.fd, ka)
@@ -829,48 +654,4 @@ if (typeof (nodeNet.Socket.prototype as any).setTypeOfService === 'function') {
     writable: true,
     configurable: true
   })
-}
-
-/** Whether the running Node has `blockList` on sockets and servers (22.13+ / 23.4+). */
-export const HAS_BLOCK_LIST = ((): boolean => {
-  try {
-    new nodeNet.Socket({ blockList: 1 } as any).destroy()
-    return false
-  } catch {
-    return true
-  }
-})()
-
-/** An array `_normalizeArgs` made (ours, or node:net's own): `connect()` takes it as is. */
-/** node:net's own mark (so arrays from either module's `_normalizeArgs` are equal and interchangeable). */
-export const kNormalized: symbol =
-  Object.getOwnPropertySymbols((nodeNet as any)._normalizeArgs?.([]) ?? [])[0] ?? Symbol('normalizedArgs')
-function isNormalized(a: unknown): boolean {
-  return Array.isArray(a) && (a as any)[kNormalized] === true
-}
-
-function aggregate(errors: Error[]): AggregateError {
-  const agg = new AggregateError(errors, '') as AggregateError & { code?: string }
-  agg.code = (errors[0] as Error & { code?: string }).code
-  return agg
-}
-
-function toBuffer(chunk: unknown, encoding: BufferEncoding): Buffer {
-  if (typeof chunk === 'string') return Buffer.from(chunk, encoding)
-  if (Buffer.isBuffer(chunk)) return chunk
-  if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-  throw invalidArgType('chunk', 'of type string or an instance of Buffer, TypedArray, or DataView', chunk)
-}
-
-function onReadableStreamEnd(this: Socket): void {
-  if (!this.allowHalfOpen) this.write = writeAfterFIN as any
-}
-
-function writeAfterFIN(this: Socket, chunk: any, encoding?: any, cb?: any): boolean {
-  if (!this.writableEnded) return Duplex.prototype.write.call(this, chunk, encoding, cb)
-  if (typeof encoding === 'function') cb = encoding
-  const er = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' })
-  if (typeof cb === 'function') process.nextTick(cb, er)
-  this.destroy(er)
-  return false
 }
