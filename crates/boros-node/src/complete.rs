@@ -1,5 +1,5 @@
 //! How a binding op finishes itself: the core's lifecycle trait ([`boros::Complete`]) hosted
-//! by the JS batch ([`Finish`], what the runtime lends an op when its CQE comes).
+//! by the JS batch ([`JsBatch`], what the runtime lends an op when its CQE comes).
 //!
 //! Each op type carries its own completion logic (compio's `OpCode::set_result`, tokio-uring's
 //! `Completable`): a read copies its bounce buffer out, a stat fills the caller's record, a
@@ -11,35 +11,35 @@ use crate::bounce::BounceBuffers;
 use boros::Complete;
 
 /// A binding op: a core op (its SQE, the memory it lends the kernel) that finishes itself
-/// into the JS batch (`impl Complete<Finish<'_>> for MyOp`). The runtime keeps it in the
+/// into the JS batch (`impl Complete<JsBatch<'_>> for MyOp`). The runtime keeps it in the
 /// driver until its final CQE, then hands it back by value to `complete`, which drops it:
 /// only then is its memory released. `complete` runs on the JS thread, inside the poll
 /// callback's handle scope.
-pub trait NodeOp: for<'a> Complete<Finish<'a>> {}
+pub trait NodeOp: for<'a> Complete<JsBatch<'a>> {}
 
-impl<T: ?Sized + for<'a> Complete<Finish<'a>>> NodeOp for T {}
+impl<T: ?Sized + for<'a> Complete<JsBatch<'a>>> NodeOp for T {}
 
 /// Work an op leaves for after the reap, when the driver can be touched again.
-pub enum Later {
+pub enum FollowUp {
     /// Queue another op (say, the close of a descriptor a chain of ops ended with).
     Push(Box<dyn NodeOp>),
 }
 
 /// What the runtime lends an op while it finishes.
-pub struct Finish<'a> {
+pub struct JsBatch<'a> {
     /// `(token, result)` pairs for the façade, delivered in one JS call per batch.
     pub(crate) settled: &'a mut Vec<(u32, i32)>,
     /// Recycled bounce buffers.
     pub bounce: &'a mut BounceBuffers,
     /// Work for after the reap.
-    pub(crate) later: &'a mut Vec<Later>,
+    pub(crate) later: &'a mut Vec<FollowUp>,
     /// Stream events `(stream, result, offset, segment)` for the façade (see `wire::event`).
     pub(crate) events: &'a mut Vec<crate::wire::event::Event>,
     /// The Buffers stream events' bytes are copied into (see `segments.rs`).
     pub(crate) segments: &'a mut crate::segments::Segments,
 }
 
-impl Finish<'_> {
+impl JsBatch<'_> {
     /// Settles the façade's `token` with `result` (a count, a descriptor, 0, or `-errno`).
     pub fn settle(&mut self, token: u32, result: i32) {
         self.settled.push((token, result));
@@ -85,7 +85,7 @@ impl Finish<'_> {
     }
 
     /// Runs `later` once the reap is over.
-    pub fn defer(&mut self, later: Later) {
+    pub fn defer(&mut self, later: FollowUp) {
         self.later.push(later);
     }
 }

@@ -23,7 +23,7 @@
 use crate::complete::NodeOp;
 use crate::js::{self, codes, Result};
 use crate::lent::Lent;
-use crate::ops::Plain;
+use crate::ops::Passthrough;
 use crate::pool_mem::{Pools, SliceOp};
 use crate::wire::{ctl, entry, EntryKind, ARENA_ALIGN};
 use boros::{op, Driver};
@@ -163,7 +163,7 @@ impl SharedQueue {
                     .queued_slice(pool, index, offset, len)
                     .ok_or(libc::EFAULT)?;
                 let write = kind == EntryKind::PoolWrite;
-                Plain::new(SliceOp::new(write, file, slice, buf_index, pos), token)
+                Passthrough::new(SliceOp::new(write, file, slice, buf_index, pos), token)
             }
             EntryKind::Read | EntryKind::Write => {
                 if offset as usize + len as usize > self.arena_len {
@@ -177,9 +177,9 @@ impl SharedQueue {
                 // each op its own slot, not reused before the op's completion.
                 let buf = unsafe { Lent::new((), self.arena.add(offset as usize), len as usize) };
                 if kind == EntryKind::Read {
-                    Plain::new(op::Read::new(file, buf, pos), token)
+                    Passthrough::new(op::Read::new(file, buf, pos), token)
                 } else {
-                    Plain::new(op::Write::new(file, buf, pos), token)
+                    Passthrough::new(op::Write::new(file, buf, pos), token)
                 }
             }
         };

@@ -50,7 +50,7 @@ pub(crate) struct Segments {
     current: Option<Current>,
     /// Env teardown began: nothing is placed any more (the events are dropped anyway).
     closed: bool,
-    /// Where [`Finish::event_with`](crate::complete::Finish::event_with) records are written
+    /// Where [`JsBatch::event_with`](crate::complete::JsBatch::event_with) records are written
     /// before they are placed (their length is known only once written).
     pub(crate) scratch: Vec<u8>,
 }

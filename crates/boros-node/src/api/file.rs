@@ -6,7 +6,7 @@
 
 use crate::args::{self, cstring};
 use crate::js::{self, codes, JsBuf, Result};
-use crate::ops::{CloseFixed, OpenFixed, Plain, ReadCopy, StatOut};
+use crate::ops::{CloseFixed, OpenFixed, Passthrough, ReadCopy, StatOut};
 use crate::runtime;
 use boros::op::{self, Target};
 use napi::bindgen_prelude::*;
@@ -75,7 +75,7 @@ pub fn write(
     let pos = args::position(position)?;
     let source = pin_range(&env, &buffer, offset, length)?;
     let op = op::Write::new(file, source, pos).range(offset as usize, length);
-    runtime::with(|rt| rt.queue_punted(Plain::new(op, token), punt == Some(true)))
+    runtime::with(|rt| rt.queue_punted(Passthrough::new(op, token), punt == Some(true)))
 }
 
 /// Queues `pwritev` of `buffers` at `position` (-1: the current position). Each buffer is held
@@ -96,14 +96,14 @@ pub fn writev(
         // SAFETY: every element is a value of this call's arguments, on the JS thread.
         .map(|b| unsafe { JsBuf::new(env.raw(), b.raw()) })
         .collect::<Result<Vec<_>>>()?;
-    runtime::with(|rt| rt.queue(Plain::new(op::Writev::new(file, bufs, pos), token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op::Writev::new(file, bufs, pos), token)))
 }
 
 /// Queues `openat(AT_FDCWD, path, flags | O_CLOEXEC, mode)`; completes with the descriptor.
 #[napi]
 pub fn open(path: String, flags: i32, mode: u32, token: u32) -> Result<f64> {
     let op = op::OpenAt::new(cstring(path, "path")?, flags, mode);
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op, token)))
 }
 
 /// Queues an open of `path` into a free slot of this ring's registered file table (a direct
@@ -135,7 +135,7 @@ pub fn close(file_kind: u32, file: u32, token: u32) -> Result<f64> {
         Target::Fd(fd) => {
             // Even a failed close releases the number: it is no longer ours to close.
             crate::fds::disown(fd);
-            rt.queue(Plain::new(op::Close::new(fd), token))
+            rt.queue(Passthrough::new(op::Close::new(fd), token))
         }
         Target::Fixed(slot) => rt.queue(CloseFixed::new(slot, Some(token))),
     })
@@ -149,7 +149,7 @@ pub fn fsync(file_kind: u32, file: u32, datasync: bool, token: u32) -> Result<f6
     if datasync {
         op = op.datasync();
     }
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op, token)))
 }
 
 /// Queues `ftruncate` (Linux 6.9). On older kernels this throws `ERR_BOROS_UNSUPPORTED_OP`
@@ -158,7 +158,7 @@ pub fn fsync(file_kind: u32, file: u32, datasync: bool, token: u32) -> Result<f6
 pub fn ftruncate(file_kind: u32, file: u32, len: i64, token: u32) -> Result<f64> {
     let file = args::file(file_kind, file)?;
     let op = op::Ftruncate::new(file, non_negative(len, "len")?);
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op, token)))
 }
 
 /// Queues `fallocate(file, mode, offset, len)` (Linux 5.6).
@@ -178,7 +178,7 @@ pub fn fallocate(
         non_negative(len, "len")?,
     )
     .mode(mode);
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op, token)))
 }
 
 /// Queues `posix_fadvise(file, offset, len, advice)` (Linux 5.6).
@@ -194,7 +194,7 @@ pub fn fadvise(
     let file = args::file(file_kind, file)?;
     non_negative(len, "len")?;
     let op = op::Fadvise::new(file, non_negative(offset, "offset")?, len, advice);
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op, token)))
 }
 
 /// Queues `sync_file_range(file, offset, len, SYNC_FILE_RANGE_WRITE)` (Linux 5.2): starts the
@@ -211,7 +211,7 @@ pub fn start_writeback(
     let file = args::file(file_kind, file)?;
     let offset = non_negative(offset, "offset")?;
     let op = op::SyncFileRange::new(file, offset, len, libc::SYNC_FILE_RANGE_WRITE);
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op, token)))
 }
 
 /// Queues `statx` of `path`, or of the descriptor `fd` when `path` is null (a registered-file
@@ -241,7 +241,7 @@ pub fn statx(
 /// descriptor, which the caller closes; the slot stays open.
 #[napi]
 pub fn install_fd(slot: u32, token: u32) -> Result<f64> {
-    runtime::with(|rt| rt.queue(Plain::new(op::FixedFdInstall::new(slot), token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op::FixedFdInstall::new(slot), token)))
 }
 
 /// Descriptor `fd` (a `FileHandle`'s, opened on the ring) is owned by this thread's boros
@@ -260,5 +260,5 @@ pub fn owned_fds() -> u32 {
 /// Queues a no-op (completes with 0): a round trip through the ring.
 #[napi]
 pub fn nop(token: u32) -> Result<f64> {
-    runtime::with(|rt| rt.queue(Plain::new(op::Nop, token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op::Nop, token)))
 }

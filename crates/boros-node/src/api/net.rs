@@ -9,7 +9,7 @@
 
 use crate::args::{self, cstring};
 use crate::js::{self, codes, Result};
-use crate::ops::{AcceptStream, Plain, RecvOnce, RecvStream};
+use crate::ops::{AcceptStream, Passthrough, RecvOnce, RecvStream};
 use crate::recv_group;
 use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
@@ -225,7 +225,7 @@ pub fn tcp_bind(fd: i32, ip: String, port: u32) -> Result<i32> {
 pub fn tcp_connect(fd: i32, ip: String, port: u32, token: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
     let addr = ip_addr(&ip, port)?;
-    runtime::with(|rt| rt.queue(Plain::new(op::Connect::new(fd, addr), token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op::Connect::new(fd, addr), token)))
 }
 
 /// Queues the connect of Unix socket `fd` to `path`; completes with 0 or `-errno`.
@@ -233,7 +233,7 @@ pub fn tcp_connect(fd: i32, ip: String, port: u32, token: u32) -> Result<f64> {
 pub fn unix_connect(fd: i32, path: String, token: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
     let addr = unix_addr(&path)?;
-    runtime::with(|rt| rt.queue(Plain::new(op::Connect::new(fd, addr), token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op::Connect::new(fd, addr), token)))
 }
 
 /// Arms a multishot receive on connected socket `fd`: bytes, the end of the stream and errors
@@ -251,7 +251,7 @@ pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
 #[napi]
 pub fn shutdown(fd: i32, how: i32, token: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
-    runtime::with(|rt| rt.queue(Plain::new(op::Shutdown::new(fd, how), token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op::Shutdown::new(fd, how), token)))
 }
 
 /// The local (`peer` false) or remote address of socket `fd`, or null.

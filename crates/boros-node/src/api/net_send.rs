@@ -5,7 +5,7 @@
 
 use crate::args;
 use crate::js::{self, JsBuf, Result};
-use crate::ops::Plain;
+use crate::ops::Passthrough;
 use crate::runtime;
 use boros::op;
 use napi::bindgen_prelude::*;
@@ -83,7 +83,7 @@ pub fn send(
     let fd = args::fd(fd)?;
     // SAFETY: `buffer` is an argument of this call, on the JS thread.
     let buf = unsafe { JsBuf::new(env.raw(), buffer.raw())? };
-    runtime::with(|rt| rt.queue(Plain::new(op::Send::new(fd, buf), token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op::Send::new(fd, buf), token)))
 }
 
 /// Queues one `sendmsg` of `buffers`, in order, on socket `fd` (each held until it completes);
@@ -101,5 +101,5 @@ pub fn sendv(
         // SAFETY: every element is a value of this call's arguments, on the JS thread.
         .map(|b| unsafe { JsBuf::new(env.raw(), b.raw()) })
         .collect::<Result<Vec<_>>>()?;
-    runtime::with(|rt| rt.queue(Plain::new(op::SendMsg::new(fd, bufs), token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op::SendMsg::new(fd, bufs), token)))
 }

@@ -3,7 +3,7 @@
 
 use crate::args;
 use crate::js::{self, codes, Result};
-use crate::ops::Plain;
+use crate::ops::Passthrough;
 use crate::owned::{find_slice, Alloc};
 use crate::runtime;
 use napi::bindgen_prelude::*;
@@ -112,7 +112,7 @@ pub fn read_owned(
         )
     })?;
     let op = boros::op::Read::new(file, slice, pos).with_len(length);
-    runtime::with(|rt| rt.queue(Plain::new(op, token)))
+    runtime::with(|rt| rt.queue(Passthrough::new(op, token)))
 }
 
 /// What a descriptor's file is, for routing its reads.

@@ -3,7 +3,7 @@
 
 use crate::args;
 use crate::js::{self, codes, Result};
-use crate::ops::Plain;
+use crate::ops::Passthrough;
 use crate::pool_mem::{slice_of, PoolMem, Slice, SliceOp};
 use crate::runtime;
 use napi::bindgen_prelude::*;
@@ -225,7 +225,7 @@ pub fn pool_io(
     let pos = args::position(position)?;
     let (slice, buf_index) = pool.slice(index, offset, length)?;
     runtime::with(|rt| {
-        rt.queue(Plain::new(
+        rt.queue(Passthrough::new(
             SliceOp::new(write, file, slice, buf_index, pos),
             token,
         ))

@@ -6,7 +6,7 @@ use super::out::{self, Body, Mem, Piece, MAX_IOV};
 use super::parse::{Event, ParseLimits, Parser};
 use super::record;
 use super::respond::{self, Pipeline, ReqInfo, Resp};
-use crate::complete::{Finish, NodeOp};
+use crate::complete::{JsBatch, NodeOp};
 use crate::ops::HttpOp;
 use crate::wire::http as w;
 use boros::op;
@@ -275,7 +275,7 @@ impl Conn {
         stream: u32,
         id: u32,
         lim: &super::Limits,
-        cx: &mut Finish<'_>,
+        cx: &mut JsBatch<'_>,
     ) {
         if self.parser.idle() {
             self.req_started = Some(Instant::now());
@@ -303,7 +303,7 @@ impl Conn {
         stream: u32,
         id: u32,
         lim: &super::Limits,
-        cx: &mut Finish<'_>,
+        cx: &mut JsBatch<'_>,
     ) {
         match ev {
             Event::Request(h) => {

@@ -9,7 +9,7 @@
 use super::conn::Conn;
 use super::out::Piece;
 use super::{record, respond, with_conn};
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use crate::ops::HttpOp;
 use crate::wire::http as w;
 use boros::op;
@@ -121,7 +121,7 @@ fn finish(c: &mut Conn, id: u32, err: Option<i32>) -> Vec<u32> {
 }
 
 /// A read of a file job finished.
-fn on_read(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::Read<Vec<u8>>) {
+fn on_read(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, op: op::Read<Vec<u8>>) {
     with_conn(srv, id, |c, stream, _| {
         c.files = c.files.saturating_sub(1);
         let Some(job) = c.file.as_mut() else {

@@ -24,7 +24,7 @@ mod syntax;
 pub use conn::Conn;
 use conn::Recv;
 
-use crate::complete::{Finish, NodeOp};
+use crate::complete::{JsBatch, NodeOp};
 use crate::ops::accept_stream::AcceptSink;
 use crate::ops::recv_stream::RecvSink;
 use crate::ops::HttpOp;
@@ -285,7 +285,7 @@ pub struct HttpAccept {
 }
 
 impl AcceptSink for HttpAccept {
-    fn accepted(&mut self, result: i32, cx: &mut Finish<'_>) {
+    fn accepted(&mut self, result: i32, cx: &mut JsBatch<'_>) {
         let srv = self.srv;
         let stray = with_server(srv, |s| {
             if result >= 0 {
@@ -327,14 +327,14 @@ pub struct HttpRecv {
 }
 
 impl RecvSink for HttpRecv {
-    fn bytes(&mut self, bytes: &[u8], cx: &mut Finish<'_>) {
+    fn bytes(&mut self, bytes: &[u8], cx: &mut JsBatch<'_>) {
         let id = self.conn;
         with_conn(self.srv, id, |c, stream, lim| {
             c.feed(bytes, stream, id, lim, cx)
         });
     }
 
-    fn status(&mut self, result: i32, cx: &mut Finish<'_>) {
+    fn status(&mut self, result: i32, cx: &mut JsBatch<'_>) {
         let id = self.conn;
         with_conn(self.srv, id, |c, stream, _| {
             if result == 0 || result == EVENT_REARM || result == -libc::ECANCELED {
@@ -366,16 +366,16 @@ impl RecvSink for HttpRecv {
 }
 
 /// A send of one piece finished: the rest of a short send goes next; drain when below the mark.
-pub fn on_sent(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::Send<out::Piece>) {
+pub fn on_sent(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, op: op::Send<out::Piece>) {
     sent(cx, srv, id, result, vec![op.into_buf()]);
 }
 
 /// A `sendmsg` of several pieces finished (see [`on_sent`]).
-pub fn on_sentv(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, op: op::SendMsg<out::Piece>) {
+pub fn on_sentv(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, op: op::SendMsg<out::Piece>) {
     sent(cx, srv, id, result, op.into_bufs());
 }
 
-fn sent(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, pieces: Vec<out::Piece>) {
+fn sent(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, pieces: Vec<out::Piece>) {
     with_conn(srv, id, |c, stream, lim| {
         c.sending = 0;
         if result < 0 {
@@ -395,7 +395,7 @@ fn sent(cx: &mut Finish<'_>, srv: u32, id: u32, result: i32, pieces: Vec<out::Pi
 }
 
 /// The write side was shut after the last response.
-pub fn on_shut(_cx: &mut Finish<'_>, srv: u32, id: u32, _result: i32, _op: op::Shutdown) {
+pub fn on_shut(_cx: &mut JsBatch<'_>, srv: u32, id: u32, _result: i32, _op: op::Shutdown) {
     with_conn(srv, id, |c, _, _| {
         c.shut_done = true;
         if c.peer_ended || c.errored || c.recv == Recv::Idle {
@@ -405,7 +405,7 @@ pub fn on_shut(_cx: &mut Finish<'_>, srv: u32, id: u32, _result: i32, _op: op::S
 }
 
 /// The connection's descriptor is closed: its close record is its last.
-pub fn on_closed(cx: &mut Finish<'_>, srv: u32, id: u32, _result: i32, _op: op::Close) {
+pub fn on_closed(cx: &mut JsBatch<'_>, srv: u32, id: u32, _result: i32, _op: op::Close) {
     with_server(srv, |s| {
         if let Some(c) = s.conns.remove(&id) {
             let (kind, errno) = c.dying.unwrap_or((w::ERR_NONE, 0));

@@ -3,7 +3,7 @@
 //! façade's stream as an event (see `wire::event`; the JS side is `src-ts/net/`, the exported
 //! calls `api/net.rs`); the HTTP engine's sink sets the connection up natively (`crate::http`).
 
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use crate::ops::recv_stream::{last_status, RecvSink, StreamSink};
 use boros::io_uring::squeue::Entry;
 use boros::multishot::{self, Shot};
@@ -16,11 +16,11 @@ pub trait AcceptSink: 'static {
     /// A new connection's descriptor, `-errno`, or [`EVENT_REARM`](crate::wire::EVENT_REARM) (the multishot stopped
     /// with nothing wrong: arm it again). Every result but one coming with
     /// `IORING_CQE_F_MORE` is the op's last.
-    fn accepted(&mut self, result: i32, cx: &mut Finish<'_>);
+    fn accepted(&mut self, result: i32, cx: &mut JsBatch<'_>);
 }
 
 impl AcceptSink for StreamSink {
-    fn accepted(&mut self, result: i32, cx: &mut Finish<'_>) {
+    fn accepted(&mut self, result: i32, cx: &mut JsBatch<'_>) {
         // A boros/net connection is this thread's (fds.rs) until the façade closes it. (The
         // HTTP engine's connections are closed by the engine and are not tracked.)
         crate::fds::own(result);
@@ -58,12 +58,12 @@ unsafe impl<S: AcceptSink> OpCode for AcceptStream<S> {
     }
 }
 
-impl<S: AcceptSink> Complete<Finish<'_>> for AcceptStream<S> {
-    fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl<S: AcceptSink> Complete<JsBatch<'_>> for AcceptStream<S> {
+    fn update(&mut self, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         self.sink.accepted(cqe.result, cx);
     }
 
-    fn complete(mut self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn complete(mut self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         // On a connection the multishot stopped (a full CQ, or a cancel that came too late:
         // the façade closes descriptors a closed listener receives): deliver it, then say so.
         let step = multishot::step_accept(cqe.result, cqe.flags);

@@ -11,7 +11,7 @@
 //! the multishot stopped: nothing lost, arm again), or `-errno` (`-ECANCELED` after a cancel).
 
 use super::recv_stream::last_status;
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use boros::io_uring::squeue::Entry;
 use boros::multishot::{self, Shot};
 use boros::op::{self, OpCode};
@@ -49,7 +49,7 @@ impl ChunkRead {
         })
     }
 
-    fn take(&self, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn take(&self, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         // Leased even after a close: dropping the lease is what gives the buffer back.
         if let Some(lease) = self.stream.ring.lease(cqe) {
             if !self.stream.closed.get() && !lease.is_empty() {
@@ -70,12 +70,12 @@ unsafe impl OpCode for ChunkRead {
     }
 }
 
-impl Complete<Finish<'_>> for ChunkRead {
-    fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl Complete<JsBatch<'_>> for ChunkRead {
+    fn update(&mut self, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         self.take(cqe, cx);
     }
 
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         self.stream.armed.set(None);
         let step = multishot::step(cqe.result, cqe.flags);
         if let Shot::Item(_) = step.shot {

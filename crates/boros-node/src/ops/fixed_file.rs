@@ -2,7 +2,7 @@
 //! driver frees the slot at the final CQE of the op that left it empty (`boros::op::SlotUse`:
 //! a failed open, a completed close), so neither the façade nor these ops free a slot.
 
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode, SlotUse, Target};
 use boros::Complete;
@@ -33,8 +33,8 @@ unsafe impl OpCode for OpenFixed {
     }
 }
 
-impl Complete<Finish<'_>> for OpenFixed {
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl Complete<JsBatch<'_>> for OpenFixed {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         if cqe.result < 0 {
             cx.settle(self.token, cqe.result);
         } else {
@@ -69,8 +69,8 @@ unsafe impl OpCode for CloseFixed {
     }
 }
 
-impl Complete<Finish<'_>> for CloseFixed {
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl Complete<JsBatch<'_>> for CloseFixed {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         if let Some(t) = self.token {
             cx.settle(t, cqe.result);
         }

@@ -2,14 +2,14 @@
 //! close): a core op plus the engine function its completion goes to, with the server and
 //! connection it belongs to. The engine (`crate::http`) decides what each result means.
 
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use boros::io_uring::squeue::Entry;
 use boros::op::OpCode;
 use boros::Complete;
 use boros::Cqe;
 
 /// What a connection op's completion calls: `(cx, server, conn, result, the op back)`.
-pub type Done<O> = fn(&mut Finish<'_>, u32, u32, i32, O);
+pub type Done<O> = fn(&mut JsBatch<'_>, u32, u32, i32, O);
 
 /// A core op of connection `conn` of server `server`.
 pub struct HttpOp<O: OpCode + 'static> {
@@ -38,8 +38,8 @@ unsafe impl<O: OpCode + 'static> OpCode for HttpOp<O> {
     }
 }
 
-impl<O: OpCode + 'static> Complete<Finish<'_>> for HttpOp<O> {
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl<O: OpCode + 'static> Complete<JsBatch<'_>> for HttpOp<O> {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         let this = *self;
         (this.done)(cx, this.server, this.conn, cqe.result, this.op);
     }

@@ -4,7 +4,7 @@
 //!
 //! | op | completion |
 //! |---|---|
-//! | [`Plain`] | any core op whose result goes to JS as it is (open, close, fsync, writes, paths...) |
+//! | [`Passthrough`] | any core op whose result goes to JS as it is (open, close, fsync, writes, paths...) |
 //! | [`ReadCopy`] | a read into a bounce buffer, copied into the caller's JS buffer if still attached |
 //! | [`StatOut`] | a statx whose result fills the caller's `Float64Array` |
 //! | [`read_file`] | the one-trip readFile: open → read → read, linked, one JS completion |
@@ -19,7 +19,7 @@ pub mod accept_stream;
 mod chunk_read;
 mod fixed_file;
 mod http_op;
-mod plain;
+mod passthrough;
 mod read_copy;
 pub mod read_file;
 mod recv_once;
@@ -30,7 +30,7 @@ pub use accept_stream::AcceptStream;
 pub use chunk_read::{ChunkRead, ChunkStream};
 pub use fixed_file::{CloseFixed, OpenFixed};
 pub use http_op::HttpOp;
-pub use plain::Plain;
+pub use passthrough::Passthrough;
 pub use read_copy::ReadCopy;
 pub use recv_once::RecvOnce;
 pub use recv_stream::RecvStream;

@@ -1,5 +1,5 @@
 use crate::bounce::Bounce;
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use crate::js::JsBuf;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
@@ -43,8 +43,8 @@ unsafe impl OpCode for ReadCopy {
     }
 }
 
-impl Complete<Finish<'_>> for ReadCopy {
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl Complete<JsBatch<'_>> for ReadCopy {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         let ReadCopy {
             read,
             target,

@@ -15,7 +15,7 @@
 //! always can).
 
 use super::CloseFixed;
-use crate::complete::{Finish, Later};
+use crate::complete::{FollowUp, JsBatch};
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode, SlotUse};
 use boros::Complete;
@@ -82,8 +82,8 @@ unsafe impl<T: OpCode> OpCode for Link<T> {
     }
 }
 
-impl<T: OpCode> Complete<Finish<'_>> for Link<T> {
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl<T: OpCode> Complete<JsBatch<'_>> for Link<T> {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         let chain = &self.chain;
         match self.step {
             Step::Open => chain.open.set(cqe.result),
@@ -94,7 +94,7 @@ impl<T: OpCode> Complete<Finish<'_>> for Link<T> {
                 if open >= 0 && (read < 0 || tail <= 0) {
                     // Read to its end (the second read found EOF), or failed: done with it.
                     // The close frees the slot when it completes.
-                    cx.defer(Later::Push(CloseFixed::new(chain.slot, None)));
+                    cx.defer(FollowUp::Push(CloseFixed::new(chain.slot, None)));
                 }
                 // Else the file has more: the façade reads on and closes the slot itself.
                 cx.settle(chain.token, pack(open, read, tail));

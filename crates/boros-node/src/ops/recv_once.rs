@@ -4,7 +4,7 @@
 //! registered (`IORING_REGISTER_PBUF_RING` refused: a small `RLIMIT_MEMLOCK` without
 //! `CAP_IPC_LOCK`), so receiving degrades instead of failing.
 
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
 use boros::op::{self, OpCode};
@@ -37,10 +37,10 @@ unsafe impl OpCode for RecvOnce {
     }
 }
 
-impl Complete<Finish<'_>> for RecvOnce {
-    fn update(&mut self, _cqe: &Cqe, _cx: &mut Finish<'_>) {}
+impl Complete<JsBatch<'_>> for RecvOnce {
+    fn update(&mut self, _cqe: &Cqe, _cx: &mut JsBatch<'_>) {}
 
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         match cqe.result {
             r if r > 0 => {
                 let stream = self.stream;

@@ -5,7 +5,7 @@
 //! the bytes into the batch's event data (the JS side is `src-ts/net/`, the calls `api/net.rs`);
 //! the HTTP engine's sink feeds its parser (`crate::http`).
 
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use crate::wire::EVENT_REARM;
 use boros::io_uring::squeue::Entry;
 use boros::multishot::{self, Shot};
@@ -17,21 +17,21 @@ use std::rc::Rc;
 /// Where a receive's bytes and its end go.
 pub trait RecvSink: 'static {
     /// Bytes received (a view of the ring buffer, valid for this call only).
-    fn bytes(&mut self, bytes: &[u8], cx: &mut Finish<'_>);
+    fn bytes(&mut self, bytes: &[u8], cx: &mut JsBatch<'_>);
     /// The stream's state: 0 at end of stream, `-errno` (`-ECANCELED` after a cancel), or
     /// [`EVENT_REARM`] (the multishot stopped with nothing lost: arm it again). Every status
     /// but one coming with `IORING_CQE_F_MORE` is the op's last.
-    fn status(&mut self, result: i32, cx: &mut Finish<'_>);
+    fn status(&mut self, result: i32, cx: &mut JsBatch<'_>);
 }
 
 /// The sink of a `boros/net` connection: stream events for the façade (see `wire::event`).
 pub struct StreamSink(pub u32);
 
 impl RecvSink for StreamSink {
-    fn bytes(&mut self, bytes: &[u8], cx: &mut Finish<'_>) {
+    fn bytes(&mut self, bytes: &[u8], cx: &mut JsBatch<'_>) {
         cx.event_bytes(self.0, bytes);
     }
-    fn status(&mut self, result: i32, cx: &mut Finish<'_>) {
+    fn status(&mut self, result: i32, cx: &mut JsBatch<'_>) {
         cx.event(self.0, result);
     }
 }
@@ -58,7 +58,7 @@ impl<S: RecvSink> RecvStream<S> {
         })
     }
 
-    fn take(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn take(&mut self, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         // A buffer the kernel filled is leased even when the bytes come after a cancel: the
         // lease's drop is what gives it back to the group.
         if let Some(lease) = self.op.ring().lease(cqe) {
@@ -92,8 +92,8 @@ pub fn last_status(step: multishot::Step) -> i32 {
     }
 }
 
-impl<S: RecvSink> Complete<Finish<'_>> for RecvStream<S> {
-    fn update(&mut self, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl<S: RecvSink> Complete<JsBatch<'_>> for RecvStream<S> {
+    fn update(&mut self, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         if cqe.result > 0 {
             self.take(cqe, cx);
         } else {
@@ -101,7 +101,7 @@ impl<S: RecvSink> Complete<Finish<'_>> for RecvStream<S> {
         }
     }
 
-    fn complete(mut self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+    fn complete(mut self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         let step = multishot::step(cqe.result, cqe.flags);
         if let Shot::Item(_) = step.shot {
             self.take(cqe, cx);

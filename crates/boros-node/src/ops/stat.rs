@@ -1,4 +1,4 @@
-use crate::complete::Finish;
+use crate::complete::JsBatch;
 use crate::js::JsBuf;
 use crate::wire::STAT_FIELDS;
 use boros::io_uring::squeue::Entry;
@@ -34,8 +34,8 @@ unsafe impl OpCode for StatOut {
     }
 }
 
-impl Complete<Finish<'_>> for StatOut {
-    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut Finish<'_>) {
+impl Complete<JsBatch<'_>> for StatOut {
+    fn complete(self: Box<Self>, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         let mut result = cqe.result;
         if result == 0 {
             // SAFETY: JS thread, inside the poll callback's handle scope.

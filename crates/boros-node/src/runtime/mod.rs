@@ -16,7 +16,7 @@
 //!   let the loop collect every last CQE, close the uv handles, then free the ring.
 
 use crate::bounce::BounceBuffers;
-use crate::complete::{Finish, Later, NodeOp};
+use crate::complete::{FollowUp, JsBatch, NodeOp};
 use crate::js::{self, codes, Result};
 use crate::queue::SharedQueue;
 use crate::uv::{self, Handle, Uv};
@@ -60,8 +60,8 @@ pub struct Runtime {
     queue: SharedQueue,
     /// Completions finished but not yet handed to JS (more than fit in `results`).
     ready: Vec<(u32, i32)>,
-    /// Work ops left for after the reap (see [`Later`]).
-    later: Vec<Later>,
+    /// Work ops left for after the reap (see [`FollowUp`]).
+    later: Vec<FollowUp>,
     /// Stream events not yet handed to JS, and the segments their bytes are in.
     events: Vec<crate::wire::event::Event>,
     segments: Segments,
@@ -245,7 +245,7 @@ impl Runtime {
             unreferenced,
             ..
         } = self;
-        let mut cx = Finish {
+        let mut cx = JsBatch {
             settled: ready,
             bounce,
             later,
@@ -305,12 +305,12 @@ impl Runtime {
         let mut pushed = false;
         for work in std::mem::take(&mut self.later) {
             match work {
-                Later::Push(op) if !self.closing => match self.driver.push(op, 0) {
+                FollowUp::Push(op) if !self.closing => match self.driver.push(op, 0) {
                     Ok(_) => pushed = true,
                     // Only a broken ring refuses a close: its file table goes with it.
                     Err(e) => eprintln!("boros: queuing a follow-up operation failed: {e}"),
                 },
-                Later::Push(_) => {}
+                FollowUp::Push(_) => {}
             }
         }
         pushed
