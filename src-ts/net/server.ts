@@ -4,6 +4,7 @@
  * descriptor becomes a `Socket` and a `'connection'`, in the batch it arrived with.
  * @module
  */
+import cluster from 'node:cluster'
 import * as dns from 'node:dns'
 import { EventEmitter } from 'node:events'
 import { chmodSync, statSync } from 'node:fs'
@@ -32,12 +33,8 @@ const UV_CHMOD_EXACT = ((): boolean => {
   return major > 1 || (major === 1 && minor >= 48)
 })()
 
-/**
- * Whether this process is a `cluster` worker: node:cluster's own test (`cluster.isWorker` is
- * `'NODE_UNIQUE_ID' in process.env`), without loading node:cluster (~2 MiB of RSS and its
- * start-up work in every process that imports boros/net).
- */
-const IN_CLUSTER_WORKER = 'NODE_UNIQUE_ID' in process.env
+/** Whether this process is a `cluster` worker. */
+const IN_CLUSTER_WORKER = cluster.isWorker
 
 /** A Unix socket path's limit (`sizeof(sun_path)`, its NUL included). */
 const SUN_PATH_MAX = 108
