@@ -3,13 +3,12 @@
  * armed while the readable side wants data and cancelled when `push()` says stop (so a paused
  * or slow reader leaves the bytes in the kernel: real backpressure); writes go out through
  * `Connection` (one `send`, or one `sendmsg` for everything Writable buffered meanwhile).
+ * What the socket reports and the options it keeps for its descriptor (addresses, counters,
+ * no-delay, keep-alive, type of service, ref) are its base class's: net/socket-props.ts.
  * @module
  */
-import * as nodeHttp from 'node:http'
-import * as nodeHttps from 'node:https'
 import * as nodeNet from 'node:net'
-import { addAbortSignal, Duplex } from 'node:stream'
-import { ring } from '../binding.js'
+import { addAbortSignal } from 'node:stream'
 import { codedError, invalidArgType } from '../errors.js'
 import { adoptable, UserRead } from './adopt.js'
 import {
@@ -23,24 +22,20 @@ import {
 } from './args.js'
 import { type ConnectAddress, Connection, type ConnectionEvents } from './connection.js'
 import { attemptConnect, type LocalAddress, lookupAndConnect } from './socket-connect.js'
-import { netErrno } from './net-errors.js'
 import {
-  type Address,
   checkSocketOptions,
   HAS_BLOCK_LIST,
   isNormalized,
-  keepAliveArgs,
-  type KeepAlive,
   kAccepted,
   kOnDestroy,
   onReadableStreamEnd,
   onreadOption,
   type SocketConnectOptions,
   type SocketOptions,
-  setKeepAlive,
   toBuffer,
   type WriteCb
 } from './socket-compat.js'
+import { kAttached, kClosing, kConn, kHeld, kInitProps, kReopen, SocketProps } from './socket-props.js'
 
 export {
   HAS_BLOCK_LIST,
@@ -75,9 +70,9 @@ class SocketEvents implements ConnectionEvents {
 }
 
 /** node:net's `Socket`, on io_uring. */
-export class Socket extends Duplex {
+export class Socket extends SocketProps {
   /** Whether a connect is under way. */
-  connecting = false
+  override connecting = false
   /** The value given to the last `setTimeout()`. */
   timeout: number | undefined
   /** Whether the writable side stays open after the peer's end. */
@@ -90,20 +85,9 @@ export class Socket extends Duplex {
   [kOnDestroy]: (() => void) | undefined
   #conn: Connection | undefined
   #timer: NodeJS.Timeout | undefined
-  #referenced = true
-  #noDelay: boolean | undefined
-  #keepAlive: KeepAlive | undefined
-  #peer: Address | undefined
-  #local: Address | undefined
-  #bytesRead = 0
-  #bytesWritten = 0
   #connectAbort: AbortController | undefined
   #reset = false
   #host: string | null = null
-  #server: unknown = null
-  #tos: number | undefined
-  /** Bytes of the write waiting for the connect (counted by `bytesWritten`, as node:net does). */
-  #held: number | undefined
   /** node:net's `onread` option: received bytes go to the user's buffer and callback. */
   #userRead: UserRead | undefined
   /** The peer's end came while the `onread` callback had stopped reading: given on resume. */
@@ -141,9 +125,7 @@ export class Socket extends Duplex {
     if (HAS_BLOCK_LIST && blockList) this.blockList = blockList as nodeNet.BlockList
     const onread = onreadOption(options)
     if (onread !== undefined) this.#userRead = new UserRead(onread.buffer, onread.callback.bind(this))
-    if (options.noDelay) this.#noDelay = true
-    if (options.keepAlive)
-      this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
+    this[kInitProps](options)
     this.on('end', onReadableStreamEnd)
     if (signal) {
       // (node:net's Duplex checks it first, under the name 'signal'.)
@@ -172,10 +154,12 @@ export class Socket extends Duplex {
   #attach(fd: number): void {
     const conn = new Connection(fd, new SocketEvents(this))
     this.#conn = conn
-    if (!this.#referenced) conn.setReferenced(false)
-    const b = ring()
-    if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
-    if (this.#keepAlive !== undefined) setKeepAlive(fd, this.#keepAlive)
+    this[kAttached](conn)
+  }
+
+  /** @internal the connection, for {@link SocketProps}. */
+  [kConn](): Connection | undefined {
+    return this.#conn
   }
 
   /** @internal bytes received (through {@link SocketEvents}). */
@@ -237,25 +221,6 @@ export class Socket extends Duplex {
     this.#timer?.refresh()
   }
 
-  /** The server that accepted this socket, if any (node:http sets its own when it adopts the socket). */
-  get server(): unknown {
-    return this.#server
-  }
-
-  /**
-   * node:http's connection listener sets `socket.server = httpServer` first thing when it adopts
-   * a socket (`httpServer.emit('connection', socket)`). node:http gives the sockets it accepts
-   * itself `TCP_NODELAY` (its `noDelay` option, default true): without it every keep-alive
-   * response waits for the client's delayed ACK (~40 ms). A socket handed over gets the same
-   * default here, unless `noDelay` was already chosen (server option or `setNoDelay()`).
-   */
-  set server(server: unknown) {
-    this.#server = server
-    if (this.#noDelay === undefined && (server instanceof nodeHttp.Server || server instanceof nodeHttps.Server)) {
-      this.setNoDelay((server as { noDelay?: boolean }).noDelay !== false)
-    }
-  }
-
   /**
    * Connects: `connect(options[, cb])`, `connect(path[, cb])`, `connect(port[, host][, cb])`.
    * Host names go through `dns.lookup` (or `options.lookup`); with `autoSelectFamily` every
@@ -273,10 +238,7 @@ export class Socket extends Duplex {
     if (this.destroyed) {
       // A closed socket connects again (node:net resets it the same way).
       ;(this as any)._undestroy()
-      this.#peer = undefined
-      this.#local = undefined
-      this.#bytesRead = 0
-      this.#bytesWritten = 0
+      this[kReopen]()
       this.autoSelectFamilyAttemptedAddresses = undefined
     }
     if (this.#conn !== undefined || this.connecting) {
@@ -319,11 +281,7 @@ export class Socket extends Duplex {
   }
 
   #connected(fd: number): void {
-    this.#attach(fd)
-    if (this.#tos !== undefined) {
-      const r = ring().setTypeOfService(fd, this.#tos)
-      if (r < 0) process.nextTick(() => this.emit('error', netErrno(r, 'setTypeOfService')))
-    }
+    this.#attach(fd) // (and the type of service chosen while connecting)
     this.connecting = false
     this.#connectAbort = undefined
     this.#activity()
@@ -342,7 +300,7 @@ export class Socket extends Duplex {
 
   #writeGeneric(bufs: Buffer[], cb: WriteCb): void {
     if (this.connecting) {
-      this.#held = bufs.reduce((n, b) => n + b.length, 0)
+      this[kHeld](bufs.reduce((n, b) => n + b.length, 0))
       const onClose = (): void =>
         cb(
           codedError(
@@ -354,7 +312,7 @@ export class Socket extends Duplex {
       this.once('close', onClose)
       this.once('connect', () => {
         this.off('close', onClose)
-        this.#held = undefined
+        this[kHeld](undefined)
         this.#writeGeneric(bufs, cb)
       })
       return
@@ -406,11 +364,7 @@ export class Socket extends Duplex {
     clearTimeout(this.#timer)
     const conn = this.#conn
     if (conn !== undefined) {
-      this.#bytesRead = conn.bytesRead
-      this.#bytesWritten = conn.bytesWritten
-      // The peer's address stays known after the close; the local one goes (as node:net).
-      this.#peerAddress()
-      this.#local = undefined
+      this[kClosing](conn)
       const hadError = err != null
       const reset = this.#reset
       this.#conn = undefined
@@ -447,54 +401,6 @@ export class Socket extends Duplex {
     this.destroy()
   }
 
-  /** @internal `setTypeOfService` (installed only where the running Node has it: 24+). */
-  _setTypeOfService(tos: number): this {
-    if (Number.isNaN(tos)) throw invalidArgType('tos', 'of type number', tos)
-    validateInt32(tos, 'tos', 0, 255)
-    const conn = this.#conn
-    if (conn === undefined || conn.fd < 0) {
-      this.#tos = tos
-      return this
-    }
-    if (tos !== this.#tos) {
-      this.#tos = tos
-      const r = ring().setTypeOfService(conn.fd, tos)
-      if (r < 0) throw netErrno(r, 'setTypeOfService')
-    }
-    return this
-  }
-
-  /** @internal `getTypeOfService` (Node 24+). */
-  _getTypeOfService(): number {
-    const conn = this.#conn
-    if (conn === undefined || conn.fd < 0) return this.#tos ?? 0
-    const r = ring().getTypeOfService(conn.fd)
-    if (r < 0) throw netErrno(r, 'getTypeOfService')
-    return r
-  }
-
-  /** `TCP_NODELAY` (default true). */
-  setNoDelay(noDelay = true): this {
-    this.#noDelay = Boolean(noDelay)
-    const conn = this.#conn
-    if (conn !== undefined && conn.fd >= 0) ring().setNoDelay(conn.fd, this.#noDelay)
-    return this
-  }
-
-  /**
-   * `SO_KEEPALIVE`, first probe after `initialDelay` ms; on Node releases whose node:net takes
-   * them, then every `interval` ms, `count` probes, and the `{ enable, initialDelay, interval,
-   * count }` form.
-   */
-  setKeepAlive(enable?: boolean, initialDelay?: number): this
-  setKeepAlive(...args: unknown[]): this {
-    const ka = keepAliveArgs(args)
-    this.#keepAlive = ka
-    const conn = this.#conn
-    if (conn !== undefined && conn.fd >= 0) setKeepAlive(conn.fd, ka)
-    return this
-  }
-
   /** Emits `'timeout'` after `msecs` of inactivity (0 disables); `callback` is a once-listener. */
   setTimeout(msecs: number, callback?: () => void): this {
     if (this.destroyed) return this
@@ -517,112 +423,6 @@ export class Socket extends Duplex {
     return this
   }
 
-  /** Keeps the process alive while the socket waits (the default). */
-  ref(): this {
-    this.#referenced = true
-    this.#conn?.setReferenced(true)
-    return this
-  }
-
-  /** Lets the process exit while the socket only waits for data. */
-  unref(): this {
-    this.#referenced = false
-    this.#conn?.setReferenced(false)
-    return this
-  }
-
-  #address(peer: boolean): Address {
-    const conn = this.#conn
-    if (conn === undefined || conn.fd < 0 || this.connecting) return {}
-    const a = ring().socketAddress(conn.fd, peer)
-    if (a === null || a.family === 'unix') return {}
-    return { address: a.address, family: a.family, port: a.port }
-  }
-
-  #peerAddress(): Address {
-    if (this.#peer === undefined || this.#peer.address === undefined) {
-      const a = this.#address(true)
-      if (a.address !== undefined || this.#conn === undefined) this.#peer = a
-      return a
-    }
-    return this.#peer
-  }
-
-  #localAddress(): Address {
-    if (this.#conn === undefined) return {}
-    if (this.#local === undefined || this.#local.address === undefined) {
-      const a = this.#address(false)
-      if (a.address !== undefined || this.#conn === undefined) this.#local = a
-      return a
-    }
-    return this.#local
-  }
-
-  /** The local address: `{ address, family, port }` (`{}` for Unix sockets). */
-  address(): Address {
-    return this.#localAddress()
-  }
-
-  get remoteAddress(): string | undefined {
-    if (!(#conn in this)) return undefined
-    return this.#peerAddress().address
-  }
-  get remoteFamily(): string | undefined {
-    if (!(#conn in this)) return undefined
-    return this.#peerAddress().family
-  }
-  get remotePort(): number | undefined {
-    if (!(#conn in this)) return undefined
-    return this.#peerAddress().port
-  }
-  get localAddress(): string | undefined {
-    if (!(#conn in this)) return undefined
-    return this.#localAddress().address
-  }
-  get localPort(): number | undefined {
-    if (!(#conn in this)) return undefined
-    return this.#localAddress().port
-  }
-  get localFamily(): string | undefined {
-    if (!(#conn in this)) return undefined
-    return this.#localAddress().family
-  }
-
-  /** Bytes received. */
-  get bytesRead(): number | undefined {
-    if (!(#conn in this)) return undefined
-    return this.#conn?.bytesRead ?? this.#bytesRead
-  }
-
-  /** Bytes written: taken by the kernel, or queued to be (writes made while connecting too). */
-  get bytesWritten(): number | undefined {
-    if (!(#conn in this)) return undefined
-    const conn = this.#conn
-    let bytes = conn === undefined ? this.#bytesWritten : conn.bytesWritten + conn.pendingBytes
-    for (const el of (this as any).writableBuffer ?? []) {
-      bytes += Buffer.isBuffer(el.chunk) ? el.chunk.length : Buffer.byteLength(el.chunk, el.encoding)
-    }
-    // The write held in _write while connecting is in no buffer above (node:net counts it).
-    if (this.#held !== undefined) bytes += this.#held
-    return bytes
-  }
-
-  /** `'opening'`, `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'`. */
-  get readyState(): string {
-    if (!(#conn in this)) return 'closed'
-    if (this.connecting) return 'opening'
-    if (this.readable && this.writable) return 'open'
-    if (this.readable && !this.writable) return 'readOnly'
-    if (!this.readable && this.writable) return 'writeOnly'
-    return 'closed'
-  }
-
-  /** Whether the socket is not connected yet. */
-  get pending(): boolean {
-    if (!(#conn in this)) return true
-    return this.#conn === undefined || this.connecting
-  }
-
   /** The same as `connecting` (node:net's old name). */
   get _connecting(): boolean {
     return this.connecting
@@ -633,25 +433,4 @@ export class Socket extends Duplex {
     if (!(#conn in this)) return undefined
     return this.#host
   }
-
-  /** Bytes buffered for writing (Node's deprecated `bufferSize`). */
-  get bufferSize(): number | undefined {
-    if (!(#conn in this)) return undefined
-    if (this.#conn !== undefined) return this.writableLength + this.#conn.pendingBytes
-    return this.connecting ? this.writableLength : undefined
-  }
-}
-
-// setTypeOfService/getTypeOfService exist only where the running Node has them (24+).
-if (typeof (nodeNet.Socket.prototype as any).setTypeOfService === 'function') {
-  Object.defineProperty(Socket.prototype, 'setTypeOfService', {
-    value: Socket.prototype._setTypeOfService,
-    writable: true,
-    configurable: true
-  })
-  Object.defineProperty(Socket.prototype, 'getTypeOfService', {
-    value: Socket.prototype._getTypeOfService,
-    writable: true,
-    configurable: true
-  })
 }
