@@ -434,3 +434,11 @@ export class Socket extends SocketProps {
     return this.#host
   }
 }
+
+// node:net defines the members socket-props.ts holds (addresses, counters, options) on
+// Socket.prototype itself; the class inherits them from its base. Copied, so reflection on
+// `Socket.prototype` (own descriptors, own keys) sees node's layout; the base keeps them too.
+for (const key of Reflect.ownKeys(SocketProps.prototype)) {
+  if (key === 'constructor' || typeof key === 'symbol' || Object.hasOwn(Socket.prototype, key)) continue
+  Object.defineProperty(Socket.prototype, key, Object.getOwnPropertyDescriptor(SocketProps.prototype, key)!)
+}

@@ -120,10 +120,27 @@ fn recv_stream(d: &mut Driver, fd: RawFd, ring: &Rc<BufRing>, bundle: bool) -> (
 }
 
 fn big_send_through_tiny_ring(bundle: bool) {
+    // Every attempt checks the bytes; the group running dry (what the test is about) depends on
+    // how the writer and the kernel interleave, which a loaded machine can change: up to three
+    // fresh attempts, and the test fails if none of them ran dry.
+    for attempt in 1..=3 {
+        match tiny_ring_attempt(bundle) {
+            None => return,
+            Some(enobufs) if enobufs > 0 => return,
+            Some(_) => {}
+        }
+        eprintln!("attempt {attempt}: the group never ran dry; again");
+    }
+    panic!("the group never ran dry in 3 attempts: the test did not test re-arming");
+}
+
+/// One 4 MiB send through a 4 x 1 KiB group: the bytes checked, the `-ENOBUFS` re-arms counted
+/// (`None`: skipped on this kernel).
+fn tiny_ring_attempt(bundle: bool) -> Option<usize> {
     let mut d = Driver::new().unwrap();
     if bundle && !net::recv_bundles(d.info()) {
         eprintln!("skipped: no recv bundles (Linux 6.10+)");
-        return;
+        return None;
     }
     let ring = d.register_buf_ring(4, 1024).unwrap();
     let (s, mut c) = tcp_pair(false);
@@ -156,13 +173,10 @@ fn big_send_through_tiny_ring(bundle: bool) {
     writer.join().unwrap();
     assert_eq!(data.len(), expect.len());
     assert!(data == expect, "bytes lost or reordered");
-    assert!(
-        enobufs > 0,
-        "the group never ran dry: the test did not test re-arming"
-    );
     assert_eq!(ring.leased(), 0);
     assert_eq!(ring.users(), 0);
     eprintln!("4 MiB through 4 x 1 KiB buffers (bundle {bundle}): {enobufs} re-arms after ENOBUFS");
+    Some(enobufs)
 }
 
 #[test]
