@@ -8,8 +8,6 @@
  * `Socket.prototype` itself they give what node:net's give (`undefined`, `'closed'`, `true`).
  * @module
  */
-import * as nodeHttp from 'node:http'
-import * as nodeHttps from 'node:https'
 import * as nodeNet from 'node:net'
 import { Duplex } from 'node:stream'
 import { ring } from '../binding.js'
@@ -31,6 +29,17 @@ export const kClosing: unique symbol = Symbol('boros.net.closing')
 export const kReopen: unique symbol = Symbol('boros.net.reopen')
 /** Bytes of the write waiting for the connect (`undefined`: none). */
 export const kHeld: unique symbol = Symbol('boros.net.held')
+
+/**
+ * Whether `server` is a node:http or node:https Server. Both modules are loaded only here, for an
+ * object that has the field both Servers set (`httpAllowHalfOpen`), i.e. one whose module is
+ * loaded already: a process that only uses boros/net never loads them (~2 MiB of RSS).
+ */
+function isHttpServer(server: unknown): boolean {
+  if (server === null || typeof server !== 'object' || !('httpAllowHalfOpen' in server)) return false
+  if (server instanceof (require('node:http') as typeof import('node:http')).Server) return true
+  return server instanceof (require('node:https') as typeof import('node:https')).Server
+}
 
 /** node:net's socket surface over the descriptor; `Socket` is the stream on top. */
 export abstract class SocketProps extends Duplex {
@@ -107,7 +116,7 @@ export abstract class SocketProps extends Duplex {
    */
   set server(server: unknown) {
     this.#server = server
-    if (this.#noDelay === undefined && (server instanceof nodeHttp.Server || server instanceof nodeHttps.Server)) {
+    if (this.#noDelay === undefined && isHttpServer(server)) {
       this.setNoDelay((server as { noDelay?: boolean }).noDelay !== false)
     }
   }
