@@ -14,7 +14,7 @@
 // The steps are in fixtures/direct-handle-child.mjs. A control child runs them with both
 // handles plain: it must pass whatever the direct handle does (it checks the harness).
 // io_uring backend only: on the fallback backend there are no direct handles.
-import test from 'ava'
+import ava from 'ava'
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
@@ -22,6 +22,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { STEPS } from './fixtures/direct-handle-child.mjs'
+import { notOnRing, unless } from './helpers/skip.mjs'
+
+// Every test of this file (the children inherit this process's backend).
+const test = unless(notOnRing && `${notOnRing}: the fallback has no direct handles`)
 
 const fixture = fileURLToPath(new URL('./fixtures/direct-handle-child.mjs', import.meta.url))
 const UNRELATED = Buffer.from('UNRELATED FILE on descriptors 0..9: nothing may change it.\n')
@@ -71,7 +75,8 @@ async function runChild(mode) {
 
 let direct
 let control
-test.before(() => {
+ava.before(() => {
+  if (notOnRing) return
   direct = runChild('direct')
   control = direct.then(() => runChild('plain')) // one at a time: the machine is small
   control.catch(() => undefined)

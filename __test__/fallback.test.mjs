@@ -16,12 +16,17 @@ const script = `
     const fh = await bfs.open(p)
     const { bytesRead } = await fh.read(Buffer.alloc(5), 0, 5, 0)
     await fh.close()
+    // Streams of a handle: the fallback's handles are node:fs's, which Node takes as an fd option.
+    let streamed = ''
+    for await (const c of bfs.createReadStream(await bfs.open(p), 'utf8')) streamed += c
+    const out = bfs.createWriteStream(await bfs.open(p, 'a'))
+    await new Promise((resolve) => out.end('!', resolve))
     const st = await bfs.stat(p)
     await require('node:fs/promises').unlink(p)
     let opsError
     try { ops.nop() } catch (e) { opsError = e.code }
     const err = await bfs.readFile('/nonexistent/x').catch((e) => e)
-    console.log(JSON.stringify({ text, bytesRead, size: st.size, rt: runtime(), opsError, enoent: [err.code, err.syscall, err.path] }))
+    console.log(JSON.stringify({ text, streamed, bytesRead, size: st.size, rt: runtime(), opsError, enoent: [err.code, err.syscall, err.path] }))
   })()
 `
 
@@ -37,12 +42,16 @@ function run(argv, env = {}) {
 }
 
 test('io_uring refused by seccomp (EPERM): boros/fs works on node:fs and says why, once', async (t) => {
-  const { code, stdout, stderr } = await run([`${root}/scripts/no-io-uring`, process.execPath, '-e', script])
+  // Its own environment: the refusal must come from seccomp, not from an inherited BOROS_BACKEND.
+  const { code, stdout, stderr } = await run([`${root}/scripts/no-io-uring`, process.execPath, '-e', script], {
+    BOROS_BACKEND: undefined
+  })
   t.is(code, 0, stderr)
   const r = JSON.parse(stdout)
   t.is(r.text, 'hello fallback')
   t.is(r.bytesRead, 5)
-  t.is(r.size, 14)
+  t.is(r.streamed, 'hello fallback')
+  t.is(r.size, 15)
   t.is(r.rt.backend, 'fallback')
   t.regex(r.rt.fallbackReason, /seccomp/)
   t.regex(r.rt.fallbackReason, /Operation not permitted/)
@@ -56,6 +65,7 @@ test('BOROS_BACKEND=fallback forces node:fs without a warning', async (t) => {
   t.is(code, 0, stderr)
   const r = JSON.parse(stdout)
   t.is(r.text, 'hello fallback')
+  t.is(r.streamed, 'hello fallback')
   t.is(r.rt.backend, 'fallback')
   t.regex(r.rt.fallbackReason, /BOROS_BACKEND=fallback/)
   t.notRegex(stderr, /BOROS_FALLBACK/)
@@ -76,7 +86,9 @@ test('io_uring refused by seccomp: boros/net is node:net, and its sockets work',
       })
     })
   `
-  const { code, stdout, stderr } = await run([`${root}/scripts/no-io-uring`, process.execPath, '-e', netScript])
+  const { code, stdout, stderr } = await run([`${root}/scripts/no-io-uring`, process.execPath, '-e', netScript], {
+    BOROS_BACKEND: undefined
+  })
   t.is(code, 0, stderr)
   t.deepEqual(JSON.parse(stdout), { backend: 'node:net', same: true, got: 'over node:net' })
   t.is(stderr.match(/BOROS_FALLBACK/g)?.length, 1, 'one warning')

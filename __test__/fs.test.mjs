@@ -8,6 +8,18 @@ import crypto from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import * as bfs from '../dist/fs/index.js'
 import { stats } from '../dist/index.js'
+import { notOnRing, unless } from './helpers/skip.mjs'
+
+// Off the ring boros/fs is the running Node's node:fs/promises. Before Node 24 its
+// FileHandle.read treats a bigint position as the current one and does not validate positions:
+// the checks of what boros does (Node 24's behaviour) are skipped there.
+const nodeMajor = Number(process.versions.node.split('.')[0])
+const node24Read = unless(
+  notOnRing && nodeMajor < 24
+    ? `${notOnRing}: boros/fs is node:fs/promises, and Node ${process.versions.node}'s FileHandle.read takes positions as Node 24 does not`
+    : undefined,
+  { serial: true }
+)
 
 let dir
 let n = 0
@@ -170,7 +182,7 @@ async function withFile(_t, content, fn, flags = 'r+') {
   }
 }
 
-test.serial('FileHandle.read(buffer, offset, length, position) matches node', async (t) => {
+node24Read('FileHandle.read(buffer, offset, length, position) matches node', async (t) => {
   await withFile(t, '0123456789', async (fh, nfh) => {
     const a = Buffer.alloc(8, '.')
     const b = Buffer.alloc(8, '.')
@@ -492,9 +504,14 @@ test.serial('close() waits for reads in flight, which resolve normally', async (
     )
   }
   const closing = fh.close().then(() => order.push('close'))
-  // Reads started after close() was called are refused.
-  const late = await t.throwsAsync(fh.read(Buffer.alloc(1), 0, 1, 0))
-  t.is(late.code, 'EBADF')
+  // Reads started after close() was called are refused (on the ring: boros differs from Node on
+  // purpose, see differential.test; off the ring node:fs/promises runs them before closing).
+  if (notOnRing === undefined) {
+    const late = await t.throwsAsync(fh.read(Buffer.alloc(1), 0, 1, 0))
+    t.is(late.code, 'EBADF')
+  } else {
+    t.is((await fh.read(Buffer.alloc(1), 0, 1, 0)).bytesRead, 1)
+  }
   const results = await Promise.all(reads)
   await closing
   for (let i = 0; i < 64; i++) {
@@ -582,7 +599,7 @@ test.serial('writeFile to a directory rejects with EISDIR like node', async (t) 
   for (const k of ['code', 'errno', 'syscall', 'path']) t.is(a[k], b[k], k)
 })
 
-test.serial('fh.read with a non-buffer argument is an ERR_INVALID_ARG_TYPE TypeError', async (t) => {
+node24Read('fh.read with a non-buffer argument is an ERR_INVALID_ARG_TYPE TypeError', async (t) => {
   await withFile(t, 'abc', async (fh, nfh) => {
     const theirs = await t.throwsAsync(nfh.read('notabuffer'))
     const ours = await t.throwsAsync(fh.read('notabuffer'), { instanceOf: TypeError })
@@ -599,7 +616,7 @@ test.serial('fh.read with a non-buffer argument is an ERR_INVALID_ARG_TYPE TypeE
   })
 })
 
-test.serial('fh.read with out-of-range offset, length or position is an ERR_OUT_OF_RANGE RangeError', async (t) => {
+node24Read('fh.read with out-of-range offset, length or position is an ERR_OUT_OF_RANGE RangeError', async (t) => {
   await withFile(t, 'abc', async (fh, nfh) => {
     const cases = [
       ['offset > buffer length', [Buffer.alloc(4), 5, 1, 0], true],

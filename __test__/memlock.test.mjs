@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { unless } from './helpers/skip.mjs'
+import { notOnRing, unless } from './helpers/skip.mjs'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0
@@ -15,6 +15,8 @@ const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).
 const unprivileged = unless(
   canDrop ? undefined : 'needs root and setpriv (util-linux) to run a child as an unprivileged user'
 )
+/** The same, for a check of the ring's setup: the child inherits this process's backend. */
+const unprivilegedRing = notOnRing ? unless(notOnRing) : unprivileged
 
 /**
  * A copy of the built package that user `nobody` can read (the checkout may be private), with a
@@ -41,7 +43,7 @@ function asNobody(script, timeout) {
   return spawnSync('setpriv', [...args, process.execPath, script], { encoding: 'utf8', timeout })
 }
 
-unprivileged('with ulimit -l 64 as an unprivileged user, boros sets up smaller rings and works', (t) => {
+unprivilegedRing('with ulimit -l 64 as an unprivileged user, boros sets up smaller rings and works', (t) => {
   const { dir, work } = packageCopy()
   try {
     const script = `
@@ -70,7 +72,7 @@ unprivileged('with ulimit -l 64 as an unprivileged user, boros sets up smaller r
   }
 })
 
-unprivileged(
+unprivilegedRing(
   'with ulimit -l 64 as an unprivileged user, boros/net receives (smaller buffer group or plain recv), never dies',
   (t) => {
     const { dir } = packageCopy()

@@ -43,7 +43,8 @@ let anyPool = false
  * flight on it, and none of its Buffers is reachable: a read in flight never writes into freed
  * memory, whatever JS does meanwhile. Pool Buffers are external Buffers, which Node never
  * detaches: `postMessage`/`structuredClone` with one in the transfer list copies it (Node 20)
- * or throws `DataCloneError` (Node 22+).
+ * or throws `DataCloneError` (Node 22+). On the fallback backend they are plain Buffers, which
+ * a transfer detaches like any other.
  *
  * ```js
  * using pool = new BufferPool({ count: 64, size: 65536 })

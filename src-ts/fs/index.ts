@@ -8,7 +8,7 @@
 import type * as NodeFsp from 'node:fs/promises'
 import { nodeFsp as fsp } from '../node-fsp.js'
 import { constants, type BigIntStats, type Stats } from 'node:fs'
-import { submit, usesRing } from '../binding.js'
+import { nativeBinding, submit, usesRing } from '../binding.js'
 import { ENOENT, ENOTDIR } from '../errno.js'
 import { AbortError, invalidArgValue, systemError, type SystemError } from '../errors.js'
 import { toPath, validateInteger, type PathLike } from '../validate.js'
@@ -290,12 +290,15 @@ export function lstat(path: PathLike, options?: StatOptions): Promise<Stats | Bi
  * A zero-filled Buffer of `size` bytes whose memory starts at a multiple of `alignment`
  * (a power of two, default 4096), as `O_DIRECT` needs. Its memory is owned natively, so reads
  * into it go straight from the kernel into it, without a copy. On the fallback backend it is
- * an ordinary zero-filled Buffer, aligned only as far as V8 happens to align it.
+ * the same natively owned memory where the binary loaded (io_uring refused or
+ * `BOROS_BACKEND=fallback`), and without the binary an ordinary zero-filled Buffer, aligned
+ * only as far as V8 happens to align it.
  */
 export function alignedBuffer(size: number, alignment = 4096): Buffer {
   validateInteger(size, 'size', 0, 2 ** 32)
   validateInteger(alignment, 'alignment', 1, 2 ** 30)
   if ((alignment & (alignment - 1)) !== 0) throw invalidArgValue('alignment', alignment, 'must be a power of two')
-  if (!usesRing()) return Buffer.alloc(size)
-  return ownedBuffer(size, alignment)
+  if (usesRing()) return ownedBuffer(size, alignment)
+  // Off the ring the binary still allocates aligned memory (no ring needed), where it loaded.
+  return (nativeBinding()?.ownedBuffer(size, alignment) as Buffer | undefined) ?? Buffer.alloc(size)
 }

@@ -28,6 +28,15 @@ export interface OpenOptions {
   readonly direct?: boolean
 }
 
+/** Node's FileHandle class, once the fallback has opened a file (its handles are node:fs's). */
+type AnyClass = abstract new (...args: never[]) => object
+let nodeHandleClass: AnyClass | undefined
+
+/** Whether `x` is a handle `open` gave on the fallback backend (a node:fs/promises FileHandle). */
+export function isFallbackHandle(x: unknown): boolean {
+  return nodeHandleClass !== undefined && x instanceof nodeHandleClass
+}
+
 /**
  * Opens a file. `flags` is a Node flag string (`'r'`, `'w+'`, `'ax'`...) or a number;
  * `mode` applies when the file is created (default `0o666`). The second argument may also
@@ -50,7 +59,11 @@ export async function open(
   const p = toPath(path)
   const f = parseFlags(flags as string | number | undefined) // any other object is rejected there, as node does
   const m = parseMode(mode, 0o666)
-  if (!usesRing()) return (await fsp.open(p, f, m)) as unknown as FileHandle
+  if (!usesRing()) {
+    const handle = await fsp.open(p, f, m)
+    nodeHandleClass ??= handle.constructor as AnyClass
+    return handle as unknown as FileHandle
+  }
   if (direct) {
     // The runtime takes a free slot and opens into it. -ENFILE: the table is full (or the
     // kernel has none): a descriptor instead.

@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import { usesRing } from '../binding.js'
 import { toPath, type PathLike } from '../validate.js'
 import { FileHandle } from './file-handle.js'
-import { open } from './open.js'
+import { isFallbackHandle, open } from './open.js'
 import {
   handleReadStream,
   handleWriteStream,
@@ -31,6 +31,8 @@ export function createReadStream(
 ): fs.ReadStream {
   const opts = typeof options === 'string' ? { encoding: options } : options
   if (path instanceof FileHandle) return handleReadStream(path, opts)
+  // The fallback's handles are Node's: Node takes them as `fd`, not as a path.
+  if (isFallbackHandle(path)) return fs.createReadStream(null as never, { ...opts, fd: path } as never)
   // No ring, or the caller's own `fs` does the I/O: Node's stream as it is.
   if (!usesRing() || hasOwnFs(opts)) return fs.createReadStream(path, opts as Parameters<typeof fs.createReadStream>[1])
   return pathReadStream(toPath(path), opts, open)
@@ -47,6 +49,7 @@ export function createWriteStream(
 ): fs.WriteStream {
   const opts = typeof options === 'string' ? { encoding: options } : options
   if (path instanceof FileHandle) return handleWriteStream(path, opts)
+  if (isFallbackHandle(path)) return fs.createWriteStream(null as never, { ...opts, fd: path } as never)
   // No ring, or the caller's own `fs` does the I/O: Node's stream as it is.
   if (!usesRing() || hasOwnFs(opts))
     return fs.createWriteStream(path, opts as Parameters<typeof fs.createWriteStream>[1])
