@@ -154,7 +154,20 @@ async function startServer(def, cfg, p, { wrap = null, nativeSeconds = 0 } = {})
   // that then execs the server (same pid, so /proc still reads the server).
   if (cfg.idle) [cmd, args] = ['sh', ['-c', `ulimit -n ${IDLE_NOFILE} && exec "$@"`, 'sh', cmd, ...args]]
   if (wrap) [cmd, args] = [wrap[0], [...wrap.slice(1), cmd, ...args]]
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...def.env } })
+  // Under a wrapper (strace -f) the server is the wrapper's child: the pair gets its own process
+  // group, and signals go to the group. A signal to strace alone detaches it and leaves the
+  // server running (an orphan that kept this run's pipes open, so the run never exited).
+  const child = spawn(cmd, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...def.env },
+    detached: Boolean(wrap)
+  })
+  const kill = (sig) => {
+    try {
+      if (wrap) process.kill(-child.pid, sig)
+      else child.kill(sig)
+    } catch {}
+  }
   let out = ''
   let err = ''
   const waiters = []
@@ -190,7 +203,7 @@ async function startServer(def, cfg, p, { wrap = null, nativeSeconds = 0 } = {})
     20_000
   )
   if (!first) {
-    child.kill('SIGKILL')
+    kill('SIGKILL')
     throw new Error(`server did not start: ${(out + err).trim().slice(-300)}`)
   }
   if (first[3]) return { skip: first[3] }
@@ -210,17 +223,17 @@ async function startServer(def, cfg, p, { wrap = null, nativeSeconds = 0 } = {})
   }
   const stop = async () => {
     if (def.external === 'native-echo') {
-      const t = setTimeout(() => child.kill('SIGKILL'), (nativeSeconds + 30) * 1000)
+      const t = setTimeout(() => kill('SIGKILL'), (nativeSeconds + 30) * 1000)
       await exited
       clearTimeout(t)
     } else if (def.external) {
-      child.kill('SIGTERM')
-      const t = setTimeout(() => child.kill('SIGKILL'), 5_000)
+      kill('SIGTERM')
+      const t = setTimeout(() => kill('SIGKILL'), 5_000)
       await exited
       clearTimeout(t)
     } else {
       child.stdin.write('exit\n')
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      const t = setTimeout(() => kill('SIGKILL'), 10_000)
       await exited
       clearTimeout(t)
     }
