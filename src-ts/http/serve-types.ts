@@ -3,11 +3,25 @@
  * io_uring engine (`serve.ts`) and the node:http fallback (`serve-node.ts`).
  * @module
  */
+import type { EngineOptions } from './engine-defs.js'
 /** A `fetch` handler: `Response` or a promise of one. */
 export type FetchHandler = (request: Request, server: HttpServer) => Response | Promise<Response>
 
-/** `serve()` options (Bun.serve / Deno.serve's shape, plus node:http's limits). */
-export interface ServeOptions {
+/**
+ * `serve()` options (Bun.serve / Deno.serve's shape, plus node:http's limits: the engine's own
+ * options, with their defaults and docs, in `EngineOptions`).
+ */
+export interface ServeOptions
+  extends Pick<
+    EngineOptions,
+    | 'reusePort'
+    | 'maxHeaderSize'
+    | 'headersTimeout'
+    | 'requestTimeout'
+    | 'keepAliveTimeout'
+    | 'maxRequestsPerSocket'
+    | 'maxBodySize'
+  > {
   fetch: FetchHandler
   /** Port (default 3000, 0: any free port). */
   port?: number
@@ -15,20 +29,12 @@ export interface ServeOptions {
   hostname?: string
   /** A Unix socket path instead of TCP. */
   unix?: string
-  reusePort?: boolean
   /** Aborting it stops the server (as `stop()`). */
   signal?: AbortSignal
   /** Turns an error thrown by `fetch` into a response (default: 500, and the error logged). */
   error?: (error: unknown) => Response | Promise<Response>
   /** Called once listening (default: nothing is printed). */
   onListen?: (address: { hostname: string; port: number }) => void
-  maxHeaderSize?: number
-  headersTimeout?: number
-  requestTimeout?: number
-  keepAliveTimeout?: number
-  maxRequestsPerSocket?: number
-  /** Largest request body accepted (413 past it). Unlimited by default. */
-  maxBodySize?: number
   /**
    * Makes `globalThis.Response` boros/http's `LightResponse` (default true; as
    * `@hono/node-server` does): a `Response` built only when something looks inside it, which
