@@ -127,6 +127,26 @@ test('the flag alone loads nothing of boros until a swapped function is called (
   t.true(after.size > 0)
 })
 
+test('the flag is one file: --import loads no CommonJS module, --require only dist/register.cjs; dist/register.js loaded besides shares the state', (t) => {
+  const code = `const before = Object.keys(require.cache).map((k) => k.slice(process.cwd().length + 1))
+    require('fs').stat('package.json', () => {
+      const { registerState } = require('./dist/register.js')
+      console.log(JSON.stringify({ before, loaded: registerState().loaded, active: registerState().active }))
+    })`
+  for (const [flag, files] of [
+    ['--import', []],
+    ['--require', ['dist/register.cjs']]
+  ]) {
+    const r = spawnSync(process.execPath, [flag, 'boros/register', '-e', code], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' }
+    })
+    t.is(r.status, 0, r.stderr)
+    t.deepEqual(JSON.parse(r.stdout), { before: files, loaded: true, active: true }, flag)
+  }
+})
+
 test('Node core takes boros FileHandles under the flag (ReadStream/WriteStream classes and factories, http2 respondWithFD, fs.promises.readFile), and rejects them without it', (t) => {
   const fixture = fileURLToPath(new URL('./fixtures/register-handles.mjs', import.meta.url))
   const run = (args, env = {}, after = []) => {

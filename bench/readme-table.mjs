@@ -119,14 +119,19 @@ export function extraLines(doc) {
   const st = doc.startup
   if (st) {
     const by = Object.fromEntries(st.map((r) => [r.key, r]))
+    // What Node charges for the same --import without boros' code (runs before the package row: the module file).
+    const floor = by['import-pkg'] ?? by['import-file']
     const cpu = (k) =>
       by[k]?.addedCpuMs == null ? '?' : `${by[k].addedCpuMs >= 0 ? '+' : ''}${by[k].addedCpuMs.toFixed(1)} ms`
     out.push(
       `Start-up (CPU per process, user + system, ${st[0].runs} runs interleaved): \`node -e 0\` ${by.plain.cpuMs.toFixed(1)} ms; ` +
         `\`--import boros/register\` ${cpu('import')}, \`--require\` ${cpu('require')}; Node's own cost of an \`--import\`: ` +
         `${cpu('import-empty')} for a \`data:\` URL, ${cpu('import-file')} for an empty module file` +
-        (by.import?.cpuMs != null && by['import-file']?.cpuMs != null
-          ? ` (boros' own share of the flag: ${(by.import.cpuMs - by['import-file'].cpuMs).toFixed(1)} ms)`
+        (by['import-pkg']
+          ? `, ${cpu('import-pkg')} for an empty file behind a package name with boros' \`exports\``
+          : '') +
+        (by.import?.cpuMs != null && floor?.cpuMs != null
+          ? ` (boros' own share of the flag: ${(by.import.cpuMs - floor.cpuMs).toFixed(1)} ms)`
           : '') +
         '.'
     )

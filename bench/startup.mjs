@@ -11,6 +11,7 @@
 // fails to run makes the suite exit non-zero.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -33,6 +34,14 @@ export const VARIANTS = [
     base: 'plain'
   },
   {
+    key: 'import-pkg',
+    label:
+      "node --import empty-pkg/register -e 0 (Node's own cost of an --import of a package name: an empty file behind boros' exports)",
+    args: ['--import', 'empty-pkg/register', '-e', '0'],
+    base: 'plain',
+    pkg: true
+  },
+  {
     key: 'import',
     label: 'node --import boros/register -e 0',
     args: ['--import', 'boros/register', '-e', '0'],
@@ -44,6 +53,13 @@ export const VARIANTS = [
     args: ['--require', 'boros/register', '-e', '0'],
     base: 'plain'
   },
+  {
+    key: 'require-pkg',
+    label: "node --require empty-pkg/register -e 0 (Node's own cost of a --require of a package name)",
+    args: ['--require', 'empty-pkg/register', '-e', '0'],
+    base: 'plain',
+    pkg: true
+  },
   { key: 'plain-stat', label: 'node -e "fs.stat(...)"', args: ['-e', FIRST_CALL] },
   {
     key: 'import-stat',
@@ -52,6 +68,32 @@ export const VARIANTS = [
     base: 'plain-stat'
   }
 ]
+
+/**
+ * A directory whose node_modules holds `empty-pkg`: boros' package.json `exports` (the same
+ * shape, the same conditions) pointing at empty files, so that `--import empty-pkg/register`
+ * costs what Node charges for resolving and loading `boros/register` minus boros' own code.
+ * Made afresh under the system's temporary directory.
+ */
+function emptyPackageDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-startup-'))
+  const pkg = path.join(dir, 'node_modules', 'empty-pkg')
+  const ours = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'))
+  const files = new Set()
+  const walk = (v) => {
+    if (typeof v === 'string') files.add(v)
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x)
+  }
+  walk(ours.exports)
+  for (const f of files) {
+    if (f === './package.json') continue
+    fs.mkdirSync(path.join(pkg, path.dirname(f)), { recursive: true })
+    fs.writeFileSync(path.join(pkg, f), '')
+  }
+  fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ ...ours, name: 'empty-pkg' }, null, 2))
+  fs.writeFileSync(path.join(dir, 'package.json'), '{}\n')
+  return dir
+}
 
 /** Children CPU time of this process so far, in ms (clock ticks of /proc/self/stat). */
 function childrenCpuMs() {
@@ -72,6 +114,15 @@ export function runStartup({ nodeBin = process.execPath, runs = 41, log = consol
   const cpu = VARIANTS.map(() => 0)
   const env = { ...process.env, NODE_OPTIONS: '' }
   delete env.BOROS_REGISTER_FS_CALLBACKS
+  const pkgDir = emptyPackageDir()
+  try {
+    return timeVariants({ nodeBin, runs, log, wall, cpu, env, pkgDir })
+  } finally {
+    fs.rmSync(pkgDir, { recursive: true, force: true })
+  }
+}
+
+function timeVariants({ nodeBin, runs, log, wall, cpu, env, pkgDir }) {
   for (let i = 0; i < runs; i++) {
     // Alternate the order run by run.
     const order = VARIANTS.map((_, j) => j)
@@ -79,7 +130,11 @@ export function runStartup({ nodeBin = process.execPath, runs = 41, log = consol
     for (const j of order) {
       const c0 = childrenCpuMs()
       const t0 = process.hrtime.bigint()
-      const r = spawnSync(nodeBin, VARIANTS[j].args, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] })
+      const r = spawnSync(nodeBin, VARIANTS[j].args, {
+        cwd: VARIANTS[j].pkg ? pkgDir : REPO,
+        env,
+        stdio: ['ignore', 'ignore', 'pipe']
+      })
       const ms = Number(process.hrtime.bigint() - t0) / 1e6
       if (r.status !== 0) {
         throw new Error(`startup: ${VARIANTS[j].label} failed (exit ${r.status}): ${r.stderr}`)

@@ -1,3 +1,4 @@
 'use strict'
-// `node --require boros/register app.js`: the same swap as `--import boros/register`.
-require('../dist/register.js').install()
+// The flag's CommonJS entry as a path (`node --require ./node_modules/boros/register/index.cjs`):
+// `boros/register` itself resolves to dist/register.cjs (one bundled file; scripts/bundle-register.mjs).
+require('../dist/register.cjs')

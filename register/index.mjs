@@ -1,5 +1,3 @@
-// `node --import boros/register app.js`: node:fs/promises, fs.promises and 'fs/promises' resolve to
-// boros/fs for the whole application (see src-ts/register.ts and the README's "Drop-in mode").
-import { createRequire } from 'node:module'
-
-createRequire(import.meta.url)('../dist/register.js').install()
+// The flag's ES module entry as a path (`node --import ./node_modules/boros/register/index.mjs`):
+// `boros/register` itself resolves to dist/register.mjs (one bundled file; scripts/bundle-register.mjs).
+import '../dist/register.mjs'

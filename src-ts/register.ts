@@ -74,12 +74,35 @@ export interface RegisterState {
 type Fn = (...args: unknown[]) => unknown
 type Table = Record<string, unknown>
 
+/** What serves each swapped name once boros is loaded (what a stand-in calls). */
+interface Real {
+  promises: Record<string, Fn>
+  callbacks: Record<string, Fn>
+  boros?: Table
+  nodeFsp?: Table
+  handlesReady?: Promise<boolean>
+}
+
+/**
+ * The swap's whole state, on `globalThis` (not in module variables): the flag's entries are
+ * bundles of this file (dist/register.mjs, dist/register.cjs; scripts/bundle-register.mjs), so
+ * that `--import boros/register` loads one file, and `dist/register.js` itself may be loaded
+ * besides them (by `boros doctor`, or an application asking for `registerState`): every copy
+ * works on this one record.
+ */
 interface Installed {
   promises: Table | undefined
   fromBoros: string[]
   fromNode: string[]
   callbacks: string[]
   loaded: boolean
+  real: Real
+  /** The functions boros/register put on Node's objects (stand-ins, then the real ones). */
+  ours: WeakSet<Fn>
+  /** Whether swapPromises() is requiring Node's fs/promises. */
+  swapping: boolean
+  /** Whether load() is requiring boros (a swap meanwhile installs stand-ins; load() replaces them). */
+  loading: boolean
 }
 
 const FS_INDEX = join(__dirname, 'fs', 'index.js')
@@ -131,8 +154,9 @@ function standIn(name: string, original: Fn, resolve: () => Fn): Fn {
  */
 function load(): void {
   const rec = installed()!
-  if (rec.loaded || loading) return
-  loading = true
+  if (rec.loaded || rec.loading) return
+  rec.loading = true
+  const real = rec.real
   const originals = (globalThis as Record<symbol, Table>)[FS_ORIGINALS]!
   let boros: Table
   let nodeFsp: Table
@@ -155,7 +179,7 @@ function load(): void {
     Module.syncBuiltinESMExports()
     throw e
   } finally {
-    loading = false
+    rec.loading = false
   }
   // Loading boros may itself have swapped fs/promises (it requires it): done after, as one step.
   rec.loaded = true
@@ -183,42 +207,23 @@ function load(): void {
   Module.syncBuiltinESMExports()
 }
 
-/** The functions boros/register put on Node's objects (stand-ins, then the real ones). */
-const ours = new WeakSet<Fn>()
-
 /**
  * Puts `fn` at `obj[name]` unless someone replaced ours meanwhile: graceful-fs, for one,
  * wraps `fs.close` on Node's own module object (to retry queued opens after any close), and its
  * wrapper must stay.
  */
 function put(obj: Table, name: string, fn: Fn, first = false): void {
+  const { ours } = installed()!
   const now = obj[name]
   if (!first && typeof now === 'function' && !ours.has(now as Fn)) return
   ours.add(fn)
   obj[name] = fn
 }
 
-/** What serves each swapped name once boros is loaded (what a stand-in calls). */
-const real: {
-  promises: Record<string, Fn>
-  callbacks: Record<string, Fn>
-  boros?: Table
-  nodeFsp?: Table
-  handlesReady?: Promise<boolean>
-} = {
-  promises: {},
-  callbacks: {}
-}
-
-/** Whether swapPromises() is requiring Node's fs/promises. */
-let swapping = false
-
-/** Whether load() is requiring boros (a swap meanwhile installs stand-ins; load() replaces them). */
-let loading = false
-
 /** The function that serves `name` of node:fs/promises once boros/fs is loaded. */
 function servedPromise(name: string, boros: Table, nodeFsp: Table): Fn {
   const fn = (boros[name] ?? nodeFsp[name]) as Fn
+  const { real } = installed()!
   const ready = real.handlesReady
   if (name === 'open' && ready !== undefined) {
     // Until Node's FileHandle class takes boros handles, a handle is given out only once it does;
@@ -265,14 +270,14 @@ function swapPromises(): Table {
   const rec = installed()!
   if (rec.promises !== undefined) return rec.promises
   // The requires below pass through the resolve hook, which calls this again: nothing to do then.
-  if (swapping) return {}
-  swapping = true
+  if (rec.swapping) return {}
+  rec.swapping = true
   let nodeFsp: Table
   let target: Table
   try {
     target = require('node:fs/promises') as Table
   } finally {
-    swapping = false
+    rec.swapping = false
   }
   // The copy boros keeps of Node's own functions (node-fsp.ts), taken before they are replaced.
   nodeFsp = { ...target }
@@ -288,7 +293,7 @@ function swapPromises(): Table {
     rec.fromBoros.push(name)
     const stand = standIn(name, original as Fn, () => {
       load()
-      return real.promises[name]!
+      return rec.real.promises[name]!
     })
     if (name === 'readFile' && ESM_LOADER_READS_WITH_FSP) {
       // Module loading (a URL) must not load boros: see servedPromise.
@@ -304,8 +309,8 @@ function swapPromises(): Table {
   }
   if (rec.loaded) {
     for (const name of rec.fromBoros) {
-      real.promises[name] = servedPromise(name, real.boros!, nodeFsp)
-      put(target, name, real.promises[name]!)
+      rec.real.promises[name] = servedPromise(name, rec.real.boros!, nodeFsp)
+      put(target, name, rec.real.promises[name]!)
     }
   }
   Module.syncBuiltinESMExports()
@@ -348,7 +353,17 @@ export function registerState(): RegisterState {
 /** Installs the swap in this thread (idempotent). `boros/register` calls it. */
 export function install(): void {
   if (installed() !== undefined) return
-  const rec: Installed = { promises: undefined, fromBoros: [], fromNode: [], callbacks: [], loaded: false }
+  const rec: Installed = {
+    promises: undefined,
+    fromBoros: [],
+    fromNode: [],
+    callbacks: [],
+    loaded: false,
+    real: { promises: {}, callbacks: {} },
+    ours: new WeakSet(),
+    swapping: false,
+    loading: false
+  }
   Object.defineProperty(globalThis, STATE, { value: rec, enumerable: false, configurable: true })
   const target = fs as unknown as Table
   // Node's own functions that are replaced here, for node-fs.ts (boros keeps calling them).
@@ -364,7 +379,7 @@ export function install(): void {
         name,
         standIn(name, original, () => {
           load()
-          return real.callbacks[name]!
+          return rec.real.callbacks[name]!
         }),
         true
       )
