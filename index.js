@@ -899,6 +899,7 @@ module.exports.shutdown = nativeBinding.shutdown
 module.exports.socketAddress = nativeBinding.socketAddress
 module.exports.socketType = nativeBinding.socketType
 module.exports.startWriteback = nativeBinding.startWriteback
+module.exports.startWritebackIdle = nativeBinding.startWritebackIdle
 module.exports.stats = nativeBinding.stats
 module.exports.statx = nativeBinding.statx
 module.exports.streamSocket = nativeBinding.streamSocket

@@ -1,9 +1,10 @@
 // Write-behind (src-ts/fs/write-behind.ts): past 32 MiB, every 8 MiB of buffered writes through a
 // FileHandle on a disk-backed file system starts the write-back of the file (one sync_file_range
-// op), and the bytes are the same as without it. By default only for a file that will be synced
-// (writeFile with flush: true, a handle or descriptor synced once); every large file with
-// BOROS_WRITE_BEHIND=1 (forced `true` here); not below 32 MiB, not on tmpfs, FIFOs or O_DIRECT
-// files, nor when turned off.
+// op), and the bytes are the same as without it. By default on the ring only for a file that will
+// be synced (writeFile with flush: true, a handle or descriptor synced once), and for the others on
+// the binding's idle-priority thread (no ring op: counted by `idleStarts`); every large file on the
+// ring with BOROS_WRITE_BEHIND=1 (forced `true` here); not below 32 MiB, not on tmpfs, FIFOs or
+// O_DIRECT files, nor when turned off.
 // These tests assume BOROS_WRITE_BEHIND is not set in the environment (the default mode).
 import test from 'ava'
 import fs from 'node:fs'
@@ -17,6 +18,7 @@ import { routesOfDescriptorKinds } from './helpers/descriptors.mjs'
 import {
   _forceKernelBackground,
   _forceWriteBehind,
+  idleStarts,
   WRITE_BEHIND_AFTER,
   WRITE_BEHIND_BYTES,
   writesBehind
@@ -107,9 +109,43 @@ diskTest('a file of less than 32 MiB is left to the kernel: no write-back start'
   t.true(fs.readFileSync(file).equals(expected(total)))
 })
 
-diskTest('default mode: a large file nothing syncs is left to the kernel, as with node:fs', async (t) => {
+/** The idle write-back starts (queued or dropped) made while `fn` runs. */
+async function idleDuring(fn) {
+  const before = idleStarts.queued + idleStarts.dropped
+  const ringStarts = await fn()
+  return { ring: ringStarts, idle: idleStarts.queued + idleStarts.dropped - before }
+}
+
+diskTest('default mode: a large file nothing syncs is written behind on idle CPU only (no ring op)', async (t) => {
   const file = path.join(dir, 'unsynced')
-  t.is(await writeOut(file, undefined), 0)
+  // At 32, 40 and 48 MiB, on the idle thread.
+  t.deepEqual(await idleDuring(() => writeOut(file, undefined)), { ring: 0, idle: 3 })
+  t.true(fs.readFileSync(file).equals(expected()))
+  // BOROS_WRITE_BEHIND=synced (the previous default): left to the kernel, as with node:fs.
+  t.deepEqual(await idleDuring(() => writeOut(path.join(dir, 'unsynced-2'), 'synced')), { ring: 0, idle: 0 })
+  // Always: on the ring, none idle; off: none.
+  t.deepEqual(await idleDuring(() => writeOut(path.join(dir, 'unsynced-3'), true)), { ring: 3, idle: 0 })
+  t.deepEqual(await idleDuring(() => writeOut(path.join(dir, 'unsynced-4'), false)), { ring: 0, idle: 0 })
+})
+
+diskTest('default mode: the callback API writes a large descriptor nothing syncs behind on idle CPU', async (t) => {
+  const file = path.join(dir, 'cb-unsynced')
+  const fd = fs.openSync(file, 'w')
+  const pattern = Buffer.alloc(BLOCK)
+  const before = idleStarts.queued + idleStarts.dropped
+  try {
+    for (let at = 0; at < TOTAL; at += BLOCK) {
+      pattern.fill(at / BLOCK)
+      const n = await new Promise((resolve, reject) =>
+        bcb.write(fd, pattern, 0, BLOCK, at, (err, written) => (err ? reject(err) : resolve(written)))
+      )
+      same(n, BLOCK)
+    }
+  } finally {
+    // boros' close: it forgets the number's write-behind count (Node's closeSync would not).
+    await new Promise((resolve) => bcb.close(fd, resolve))
+  }
+  t.is(idleStarts.queued + idleStarts.dropped - before, 3)
   t.true(fs.readFileSync(file).equals(expected()))
 })
 

@@ -151,17 +151,21 @@ export function extraLines(doc) {
   const w = Object.fromEntries(
     doc.results.filter((r) => r.workload === 'seqwrite' && r.rate > 0).map((r) => [r.contender, r])
   )
-  if (w.fsp && (w['boros-wring'] || w['boros-wasync'] || w['boros-wpool'] || w['boros-wb'])) {
+  if (w.fsp && (w['boros-wring'] || w['boros-wasync'] || w['boros-wpool'] || w['boros-wb'] || w['boros-wsynced'])) {
     const cell = (c, label) =>
       w[c] ? `${label} ${Math.round(w[c].rate).toLocaleString('en-US')} (${ratio(w[c].rate / w.fsp.rate)})` : null
     out.push(
       `Write routes, sequential 128 KiB writes + fsync, MB/s (x fs/promises): ` +
         [
-          cell('boros', 'boros (default: ring+`IOSQE_ASYNC`)'),
+          cell('boros', 'boros (default: ring+`IOSQE_ASYNC`, write-behind on idle CPU)'),
           cell('boros-wring', 'ring'),
           cell('boros-wasync', 'ring+`IOSQE_ASYNC`'),
           cell('boros-wpool', 'threadpool'),
           cell('boros-wb', 'default route with write-behind always (`BOROS_WRITE_BEHIND=1`)'),
+          cell(
+            'boros-wsynced',
+            'write-behind of synced files only (`BOROS_WRITE_BEHIND=synced`, the previous default)'
+          ),
           `fs/promises ${Math.round(w.fsp.rate).toLocaleString('en-US')}`
         ]
           .filter(Boolean)

@@ -205,6 +205,7 @@ const COLORS = {
   'boros-wasync': '#fab005',
   'boros-wpool': '#a61e4d',
   'boros-wb': '#5f3dc4',
+  'boros-wsynced': '#9775fa',
   fsp: '#495057',
   cb: '#1c7ed6',
   sync: '#868e96',

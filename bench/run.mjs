@@ -69,13 +69,21 @@ const CONTENDERS = {
     api: 'boros',
     env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'pool' }
   },
-  // The default route with the write-behind of src-ts/fs/write-behind.ts for every large file,
-  // not only those that will be synced (seqwrite only; its one fsync comes after the writes).
+  // The default route with the write-behind of src-ts/fs/write-behind.ts on the ring for every
+  // large file, not only those that will be synced (seqwrite only; by default a file nothing is
+  // known to sync, as this workload's, is written behind on idle CPU only).
   'boros-wb': {
     label: 'boros, write-behind always',
     kind: 'promise',
     api: 'boros',
     env: { UV_USE_IO_URING: '0', BOROS_WRITE_BEHIND: '1' }
+  },
+  // The previous default: write-behind only for files known to be synced, none on idle CPU.
+  'boros-wsynced': {
+    label: 'boros, write-behind synced only',
+    kind: 'promise',
+    api: 'boros',
+    env: { UV_USE_IO_URING: '0', BOROS_WRITE_BEHIND: 'synced' }
   },
   // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
   'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },

@@ -41,6 +41,7 @@ const VARIANTS = [
   ['fs/promises', fsp, undefined],
   ['boros (default)', boros, undefined],
   ['boros, off', boros, 'off'],
+  ['boros, synced only', boros, 'synced'],
   ['boros, always', boros, 'always']
 ]
 

@@ -46,6 +46,7 @@ export default {
     'boros-wasync',
     'boros-wpool',
     'boros-wb',
+    'boros-wsynced',
     'fsp',
     'cb',
     'sync',

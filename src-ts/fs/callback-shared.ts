@@ -12,7 +12,7 @@ import { systemError } from '../errors.js'
 import { fdRef, type Fd } from '../file-ref.js'
 import { FILE_KIND_FD } from '../wire.js'
 import { learnRoute, type Route } from './descriptor-route.js'
-import { WriteBehind } from './write-behind.js'
+import { type StartWriteback, WriteBehind } from './write-behind.js'
 import { isMainThread } from 'node:worker_threads'
 
 /**
@@ -109,7 +109,7 @@ export function syncedFd(fd: number): void {
 export function wroteTo(fd: number, route: Route | undefined, len: number, pos: number): void {
   if (route === undefined) return
   behinds[fd] ??= new WriteBehind()
-  behinds[fd].wrote(route, len, pos, (start, done) => {
+  const submit: StartWriteback = (start, done) => {
     const token = takeToken(done)
     try {
       start(ring(), FILE_KIND_FD, fd, token)
@@ -117,7 +117,9 @@ export function wroteTo(fd: number, route: Route | undefined, len: number, pos: 
       dropToken(token)
       done()
     }
-  })
+  }
+  submit.idleFd = fd
+  behinds[fd].wrote(route, len, pos, submit)
 }
 
 /** Calls `cb` in a later turn, as Node's callbacks for results known at once. */

@@ -249,7 +249,7 @@ export class FileHandle extends EventEmitter {
       const want = chunk.reduce((sum, b) => sum + b.byteLength, 0)
       const at = pos
       const file = this.#open()
-      if (file !== undefined) this.#io.wrote(this.#io.routeOf(file), want, at)
+      if (file !== undefined) this.#io.wrote(file, this.#io.routeOf(file), want, at)
       const n = await this.#io.op('write', (b, k, f, t) => b.writev(k, f, chunk, at, t), id)
       bytesWritten += n
       if (pos >= 0) pos += n

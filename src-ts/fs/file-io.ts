@@ -29,7 +29,7 @@ import {
   type Route
 } from './descriptor-route.js'
 import { hasOp } from './op-support.js'
-import { WriteBehind } from './write-behind.js'
+import { type StartWriteback, WriteBehind } from './write-behind.js'
 
 /** Chunks of a larger positional read in flight at once. */
 const CHUNK_LANES = 4
@@ -214,7 +214,7 @@ export class FileIo {
     const file = this.#open()
     if (file === undefined) return Promise.reject(ebadf('write'))
     const route = this.routeOf(file)
-    this.wrote(route, len, pos)
+    this.wrote(file, route, len, pos)
     const pool = poolSlotOf(buf)
     if (pool !== undefined) return this.#poolIo(true, buf, pool, off, len, pos, signal)
     if (signal == null && len <= FAST_MAX && route?.oDirect !== true) {
@@ -241,13 +241,17 @@ export class FileIo {
     this.#behind.expectSync(file === undefined ? undefined : this.routeOf(file))
   }
 
-  /** Counts a write about to be submitted for the handle's write-behind (see write-behind.ts). */
-  wrote(route: Route | undefined, len: number, pos: number): void {
+  /**
+   * Counts a write about to be submitted to `file` for the handle's write-behind (see
+   * write-behind.ts).
+   */
+  wrote(file: FileRef, route: Route | undefined, len: number, pos: number): void {
+    this.#startWriteback.idleFd = file.kind === FILE_KIND_FD ? file.fd : -1
     this.#behind.wrote(route, len, pos, this.#startWriteback)
   }
 
   /** A write-back start: an op of the handle (`close()` waits for it), its result ignored. */
-  readonly #startWriteback = (start: FileStart, done: () => void): void => {
+  readonly #startWriteback: StartWriteback = (start: FileStart, done: () => void): void => {
     this.op('sync_file_range', start, none).then(done, done)
   }
 

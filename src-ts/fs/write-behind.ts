@@ -25,6 +25,7 @@
 import { freemem } from 'node:os'
 import type { NativeBinding } from '../binding.js'
 import { nodeFs as fs } from '../node-fs.js'
+import { ring } from '../binding.js'
 import { RING, type Route } from './descriptor-route.js'
 
 /**
@@ -36,15 +37,20 @@ export const WRITE_BEHIND_AFTER = 32 * 1024 * 1024
 /** Bytes written to one file between two write-back starts after the first. */
 export const WRITE_BEHIND_BYTES = 8 * 1024 * 1024
 
-/** Which files are written behind: none, those that will be synced (the default), or all. */
-export type WriteBehindMode = 'off' | 'synced' | 'always'
+/**
+ * Which files are written behind: none; those that will be synced (on the ring), the others on
+ * idle CPU only (`idle`, the default); only those that will be synced (`synced`); or all, on the
+ * ring (`always`).
+ */
+export type WriteBehindMode = 'off' | 'synced' | 'idle' | 'always'
 
-/** The mode `BOROS_WRITE_BEHIND` asks for: `0`/`off`, `1`/`on`/`always`, else `synced`. */
+/** The mode `BOROS_WRITE_BEHIND` asks for: `0`/`off`, `1`/`on`/`always`, `synced`, else `idle`. */
 function modeOfEnv(): WriteBehindMode {
   const v = process.env.BOROS_WRITE_BEHIND ?? ''
   if (v === '0' || v === 'off') return 'off'
   if (v === '1' || v === 'on' || v === 'always') return 'always'
-  return 'synced'
+  if (v === 'synced') return 'synced'
+  return 'idle'
 }
 
 let mode: WriteBehindMode = modeOfEnv()
@@ -107,11 +113,31 @@ function kernelBackgroundBytes(): number {
   return background
 }
 
-/** Submits one write-back start (`startWriteback`) and calls `done` when it is over. */
-export type StartWriteback = (
+/**
+ * Submits one write-back start (`startWriteback`) on the ring and calls `done` when it is over;
+ * `idleFd` is the file's descriptor for a start on idle CPU (-1: the file has none, a
+ * registered-file slot).
+ */
+export type StartWriteback = ((
   start: (b: NativeBinding, kind: number, file: number, token: number) => number,
   done: () => void
-) => void
+) => void) & { idleFd?: number }
+
+/** The binding, once the ring is up (a write was submitted before any write-back start). */
+let binding: NativeBinding | undefined
+
+/** @internal For tests: the idle write-back starts made in this thread (queued or not). */
+export const idleStarts = { queued: 0, dropped: 0 }
+
+/**
+ * Starts the write-back of `bytes` (0: to the end) of descriptor `fd` from `from` on idle CPU
+ * (the binding's `SCHED_IDLE` thread, crates/boros-node/src/idle_writeback.rs); nothing to wait for.
+ */
+function startIdle(fd: number, from: number, bytes: number): void {
+  binding ??= ring()
+  if (binding.startWritebackIdle(fd, from, bytes)) idleStarts.queued++
+  else idleStarts.dropped++
+}
 
 /** The write-behind count of one file (a FileHandle, or a descriptor of the callback API). */
 export class WriteBehind {
@@ -163,7 +189,9 @@ export class WriteBehind {
    */
   wrote(route: Route | undefined, len: number, pos: number, submit: StartWriteback): void {
     if (!writesBehind(route)) return
-    if (mode === 'synced' && !this.#synced && !this.#expected(route, len, pos)) return
+    // A file not known to be synced: on idle CPU, where the descriptor allows (see startIdle).
+    const idle = mode !== 'always' && !this.#synced && !this.#expected(route, len, pos)
+    if (idle && !(mode === 'idle' && submit.idleFd !== undefined && submit.idleFd >= 0)) return
     this.#unflushed += len
     if (this.#unflushed < (this.#started ? WRITE_BEHIND_BYTES : WRITE_BEHIND_AFTER) || this.#flushing) return
     let from = 0
@@ -176,8 +204,12 @@ export class WriteBehind {
       this.#behind = from + bytes
     }
     this.#unflushed = 0
-    this.#flushing = true
     this.#started = true
+    if (idle) {
+      startIdle(submit.idleFd!, from, bytes)
+      return
+    }
+    this.#flushing = true
     submit(
       (b, kind, file, token) => b.startWriteback(kind, file, from, bytes, token),
       () => {

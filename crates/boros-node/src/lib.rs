@@ -25,6 +25,7 @@ mod bounce;
 mod complete;
 mod fds;
 mod http;
+mod idle_writeback;
 mod js;
 mod lent;
 mod ops;

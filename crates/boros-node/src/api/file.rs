@@ -214,6 +214,21 @@ pub fn start_writeback(
     runtime::with(|rt| rt.queue(Passthrough::new(op, token)))
 }
 
+/// Starts the write-back of `len` bytes (0: to the end of the file) of descriptor `fd` from
+/// `offset` on idle CPU: `sync_file_range(SYNC_FILE_RANGE_WRITE)` on a `SCHED_IDLE` thread,
+/// through a duplicate of `fd` (see idle_writeback.rs). Not an op: nothing completes; returns
+/// whether it was queued. The default write-behind of files nothing is known to sync.
+#[napi]
+pub fn start_writeback_idle(fd: i32, offset: i64, len: u32) -> Result<bool> {
+    let fd = args::fd(fd)?;
+    let offset = non_negative(offset, "offset")?;
+    Ok(crate::idle_writeback::start(
+        fd,
+        i64::try_from(offset).unwrap_or(i64::MAX),
+        i64::from(len),
+    ))
+}
+
 /// Queues `statx` of `path`, or of the descriptor `fd` when `path` is null (a registered-file
 /// slot has no statx: install a descriptor for it first, see `installFd`), and writes the result
 /// into `out`, a stat record (`wire::STAT_FIELD_NAMES`).
