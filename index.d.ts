@@ -107,6 +107,11 @@ export interface FdInfo {
    * unknown: the same for every descriptor of one file (write-behind remembers synced files).
    */
   file: string
+  /**
+   * The file's size in bytes when asked (`stx_size`), 0 if unknown: write-behind starts
+   * the write-back on idle CPU only below it (an in-place overwrite allocates no blocks).
+   */
+  size: number
 }
 
 /**

@@ -55,9 +55,9 @@ async function settled() {
  * write-back starts). `on`: true (always), false (off), undefined (the default mode); `syncFirst`: the
  * handle is synced once before the writes (its fsync not counted).
  */
-async function writeOut(file, on, total = TOTAL, syncFirst = false) {
+async function writeOut(file, on, total = TOTAL, syncFirst = false, flag = 'w') {
   const pattern = Buffer.alloc(BLOCK)
-  const fh = await bfs.open(file, 'w')
+  const fh = await bfs.open(file, flag)
   _forceWriteBehind(on)
   try {
     if (syncFirst) await fh.sync()
@@ -116,21 +116,42 @@ async function idleDuring(fn) {
   return { ring: ringStarts, idle: idleStarts.queued + idleStarts.dropped - before }
 }
 
-diskTest('default mode: a large file nothing syncs is written behind on idle CPU only (no ring op)', async (t) => {
-  const file = path.join(dir, 'unsynced')
+/** A file of `TOTAL` bytes laid out (its blocks allocated), for in-place overwrites. */
+function laidOut(name) {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, Buffer.alloc(TOTAL, 0xff))
+  return file
+}
+
+diskTest('default mode: a large overwrite nothing syncs is written behind on idle CPU only (no ring op)', async (t) => {
+  const file = laidOut('unsynced')
   // At 32, 40 and 48 MiB, on the idle thread.
-  t.deepEqual(await idleDuring(() => writeOut(file, undefined)), { ring: 0, idle: 3 })
+  t.deepEqual(await idleDuring(() => writeOut(file, undefined, TOTAL, false, 'r+')), { ring: 0, idle: 3 })
   t.true(fs.readFileSync(file).equals(expected()))
   // BOROS_WRITE_BEHIND=synced (the previous default): left to the kernel, as with node:fs.
-  t.deepEqual(await idleDuring(() => writeOut(path.join(dir, 'unsynced-2'), 'synced')), { ring: 0, idle: 0 })
+  const again = (on) => idleDuring(() => writeOut(laidOut(`unsynced-${on}`), on, TOTAL, false, 'r+'))
+  t.deepEqual(await again('synced'), { ring: 0, idle: 0 })
   // Always: on the ring, none idle; off: none.
-  t.deepEqual(await idleDuring(() => writeOut(path.join(dir, 'unsynced-3'), true)), { ring: 3, idle: 0 })
-  t.deepEqual(await idleDuring(() => writeOut(path.join(dir, 'unsynced-4'), false)), { ring: 0, idle: 0 })
+  t.deepEqual(await again(true), { ring: 3, idle: 0 })
+  t.deepEqual(await again(false), { ring: 0, idle: 0 })
 })
 
-diskTest('default mode: the callback API writes a large descriptor nothing syncs behind on idle CPU', async (t) => {
-  const file = path.join(dir, 'cb-unsynced')
-  const fd = fs.openSync(file, 'w')
+diskTest(
+  'default mode: a new file nothing syncs is left to the kernel (its write-back would allocate blocks)',
+  async (t) => {
+    const file = path.join(dir, 'unsynced-new')
+    t.deepEqual(await idleDuring(() => writeOut(file, undefined)), { ring: 0, idle: 0 })
+    t.true(fs.readFileSync(file).equals(expected()))
+    // Writes past the end of a laid-out file: those are not overwrites either.
+    const short = path.join(dir, 'unsynced-short')
+    fs.writeFileSync(short, Buffer.alloc(BLOCK))
+    t.deepEqual(await idleDuring(() => writeOut(short, undefined, TOTAL, false, 'r+')), { ring: 0, idle: 0 })
+  }
+)
+
+diskTest('default mode: the callback API writes a large overwrite nothing syncs behind on idle CPU', async (t) => {
+  const file = laidOut('cb-unsynced')
+  const fd = fs.openSync(file, 'r+')
   const pattern = Buffer.alloc(BLOCK)
   const before = idleStarts.queued + idleStarts.dropped
   try {

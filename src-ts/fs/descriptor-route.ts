@@ -32,6 +32,8 @@ export interface Route {
   readonly regular: boolean
   /** The file's identity (`"major:minor:inode"`), the same for every descriptor of it; `""` if unknown. */
   readonly file: string
+  /** The file's size when the route was learned (0 if unknown): below it, writes overwrite in place. */
+  readonly size: number
 }
 
 const TMPFS_MAGIC = 0x01021994
@@ -66,7 +68,8 @@ export function learnRoute(fd: number): Route {
     offsetAlign: info.dioOffsetAlign || 512,
     fsType: info.fsType,
     regular: info.regular,
-    file: info.file
+    file: info.file,
+    size: info.size
   }
 }
 

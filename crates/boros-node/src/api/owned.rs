@@ -131,6 +131,9 @@ pub struct FdInfo {
     /// The file's identity, `"major:minor:inode"` of its device and inode (`statx`), or `""` if
     /// unknown: the same for every descriptor of one file (write-behind remembers synced files).
     pub file: String,
+    /// The file's size in bytes when asked (`stx_size`), 0 if unknown: write-behind starts
+    /// the write-back on idle CPU only below it (an in-place overwrite allocates no blocks).
+    pub size: f64,
 }
 
 /// Facts about `fd`, from `fstatfs`, `fcntl(F_GETFL)` and `statx` (type; alignment for `O_DIRECT`).
@@ -149,8 +152,11 @@ pub fn fd_info(fd: i32) -> FdInfo {
         (t, libc::fcntl(fd, libc::F_GETFL))
     };
     let o_direct = flags >= 0 && flags & libc::O_DIRECT != 0;
-    let (mut mem, mut off, mut regular, mut file) = (0, 0, false, String::new());
-    let mask = libc::STATX_TYPE | libc::STATX_INO | if o_direct { libc::STATX_DIOALIGN } else { 0 };
+    let (mut mem, mut off, mut regular, mut file, mut size) = (0, 0, false, String::new(), 0.0);
+    let mask = libc::STATX_TYPE
+        | libc::STATX_INO
+        | libc::STATX_SIZE
+        | if o_direct { libc::STATX_DIOALIGN } else { 0 };
     // SAFETY: as above.
     unsafe {
         let mut stx: libc::statx = std::mem::zeroed();
@@ -163,6 +169,9 @@ pub fn fd_info(fd: i32) -> FdInfo {
                     "{}:{}:{}",
                     stx.stx_dev_major, stx.stx_dev_minor, stx.stx_ino
                 );
+            }
+            if stx.stx_mask & libc::STATX_SIZE != 0 {
+                size = stx.stx_size as f64;
             }
             if o_direct && stx.stx_mask & libc::STATX_DIOALIGN != 0 {
                 mem = stx.stx_dio_mem_align;
@@ -177,5 +186,6 @@ pub fn fd_info(fd: i32) -> FdInfo {
         dio_offset_align: off,
         regular,
         file,
+        size,
     }
 }
