@@ -8,16 +8,20 @@
  * the file is written and the `fsync` waits for the last window. Nothing a caller can observe
  * changes but timing: no durability is promised before `fsync`, as with node:fs.
  *
- * By default only a file that will be synced is written behind: one written by `writeFile` /
- * `appendFile` with `flush: true`, or through a FileHandle (a descriptor of the callback API)
- * that has been `sync()`ed / `datasync()`ed (`fsync`ed) once — a log or a database file — or
- * any handle or descriptor of a file (same device and inode) that was synced before in this
- * process (a file saved and synced again and again); and a file whose writes alone pass the
+ * By default a file that will be synced is written behind on the ring: one written by
+ * `writeFile` / `appendFile` with `flush: true`, or through a FileHandle (a descriptor of the
+ * callback API) that has been `sync()`ed / `datasync()`ed (`fsync`ed) once — a log or a database
+ * file — or any handle or descriptor of a file (same device and inode) that was synced before in
+ * this process (a file saved and synced again and again); and a file whose writes alone pass the
  * kernel's `dirty_background` threshold, where the kernel's flusher starts the write-back itself
- * anyway. A large file that nothing syncs is left to the kernel as with node:fs, because starting
- * its write-back early made such writes up to ~30 % slower here (its write-back then competes
- * with the writer for the CPU: docs/files-internals.md). `BOROS_WRITE_BEHIND=1` (or `always`)
- * writes every large file behind; `0` (or `off`) none.
+ * anyway. Any other large file that is overwritten in place is written behind on idle CPU only
+ * (the binding's `SCHED_IDLE` thread, crates/boros-node/src/idle_writeback.rs): starting its
+ * write-back on the ring made such writes up to ~30 % slower here when nothing synced them (the
+ * write-back then competes with the writer for the CPU: docs/files-internals.md); new files and
+ * appends are left to the kernel as with node:fs (their write-back allocates blocks, and the idle
+ * thread must not hold the file system's locks while it gets no CPU). `BOROS_WRITE_BEHIND=1` (or
+ * `always`) writes every large file behind on the ring; `synced` only those that will be synced
+ * (the previous default); `0` (or `off`) none.
  * Measurements and trade-off: docs/files-internals.md, "Write-behind".
  * Not part of the public API.
  * @module
