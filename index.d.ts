@@ -498,9 +498,9 @@ export declare function startWriteback(fileKind: number, file: number, offset: n
 
 /**
  * Starts the write-back of `len` bytes (0: to the end of the file) of descriptor `fd` from
- * `offset` on idle CPU: `sync_file_range(SYNC_FILE_RANGE_WRITE)` on a `SCHED_IDLE` thread,
- * through a duplicate of `fd` (see idle_writeback.rs). Not an op: nothing completes; returns
- * whether it was queued. The default write-behind of files nothing is known to sync.
+ * `offset` on idle CPU: `sync_file_range(SYNC_FILE_RANGE_WRITE)` on a `SCHED_IDLE` thread
+ * (see idle_writeback.rs). Not an op: nothing completes; returns whether it was queued. The
+ * default write-behind of files nothing is known to sync.
  */
 export declare function startWritebackIdle(fd: number, offset: number, len: number): boolean
 

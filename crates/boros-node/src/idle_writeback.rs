@@ -7,20 +7,25 @@
 //! waits for less, and a file nothing syncs is written as fast as without it
 //! (docs/files-internals.md, "Write-behind on idle CPU").
 //!
-//! Each job holds its own duplicate of the caller's descriptor (`F_DUPFD_CLOEXEC`, made on the
-//! JS thread), so the caller may close its descriptor at any time; the thread closes the
-//! duplicate after the call. Jobs wait in a bounded queue: when it is full (the thread got no CPU
-//! for a while) a job is dropped, which only leaves those pages to the kernel's flusher.
+//! A job names the caller's descriptor number, not a duplicate: a duplicate would count against
+//! the process' descriptor limit while the job waits (an application near it would see `EMFILE`)
+//! and its close would drop the process' POSIX record locks on the file. If the caller closes the
+//! number before the job runs and the number is reused, the call starts the write-back of
+//! whatever the number is then (a `sync_file_range` moves no data and changes nothing but when
+//! dirty pages reach the disk; on anything but a regular file it fails and nothing happens), as
+//! the callback API's write-back starts on the ring already accept. Jobs wait in a bounded queue:
+//! when it is full (the thread got no CPU for a while) a job is dropped, which only leaves those
+//! pages to the kernel's flusher.
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 
-/// Jobs waiting for the thread at most (each holds a descriptor).
+/// Jobs waiting for the thread at most.
 const QUEUE: usize = 64;
 
 struct Job {
-    fd: OwnedFd,
+    fd: RawFd,
     offset: i64,
     len: i64,
 }
@@ -40,11 +45,11 @@ fn queue() -> Option<&'static Mutex<SyncSender<Job>>> {
                     // Failing leaves the thread at normal priority: still correct.
                     unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
                     while let Ok(job) = rx.recv() {
-                        // SAFETY: `job.fd` is a descriptor this job owns, open until it drops
-                        // after the call; the call touches no memory of ours.
+                        // SAFETY: a plain system call on a descriptor number (see the module
+                        // doc for a number reused meanwhile); it touches no memory of ours.
                         unsafe {
                             libc::sync_file_range(
-                                std::os::fd::AsRawFd::as_raw_fd(&job.fd),
+                                job.fd,
                                 job.offset,
                                 job.len,
                                 libc::SYNC_FILE_RANGE_WRITE,
@@ -59,21 +64,14 @@ fn queue() -> Option<&'static Mutex<SyncSender<Job>>> {
 }
 
 /// Queues the write-back start of `len` bytes of `fd` from `offset` (`len` 0: to the end of the
-/// file) for the idle thread. Returns whether it was queued (false: the descriptor could not be
-/// duplicated, the queue is full, or the thread could not be started).
+/// file) for the idle thread. Returns whether it was queued (false: the queue is full, or the
+/// thread could not be started).
 pub fn start(fd: RawFd, offset: i64, len: i64) -> bool {
     let Some(queue) = queue() else { return false };
-    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a caller's descriptor number; no memory is passed.
-    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if dup < 0 {
-        return false;
-    }
-    // SAFETY: `dup` was just returned by fcntl and is owned by nothing else.
-    let fd = unsafe { OwnedFd::from_raw_fd(dup) };
     let tx = queue.lock().unwrap_or_else(|e| e.into_inner());
     match tx.try_send(Job { fd, offset, len }) {
         Ok(()) => true,
-        // The job (and its descriptor) is dropped: the kernel's flusher writes those pages.
+        // The job is dropped: the kernel's flusher writes those pages.
         Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
     }
 }

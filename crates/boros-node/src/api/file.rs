@@ -215,9 +215,9 @@ pub fn start_writeback(
 }
 
 /// Starts the write-back of `len` bytes (0: to the end of the file) of descriptor `fd` from
-/// `offset` on idle CPU: `sync_file_range(SYNC_FILE_RANGE_WRITE)` on a `SCHED_IDLE` thread,
-/// through a duplicate of `fd` (see idle_writeback.rs). Not an op: nothing completes; returns
-/// whether it was queued. The default write-behind of files nothing is known to sync.
+/// `offset` on idle CPU: `sync_file_range(SYNC_FILE_RANGE_WRITE)` on a `SCHED_IDLE` thread
+/// (see idle_writeback.rs). Not an op: nothing completes; returns whether it was queued. The
+/// default write-behind of files nothing is known to sync.
 #[napi]
 pub fn start_writeback_idle(fd: i32, offset: i64, len: u32) -> Result<bool> {
     let fd = args::fd(fd)?;
