@@ -20,11 +20,14 @@
  * - **`node:net`**, with `BOROS_REGISTER_NET=1` (opt-in): the application's `net` is boros/net,
  *   and node:http's client agents connect with it (register-net.ts).
  *
- * **Lazy**: installing loads nothing of boros but this file and two tiny ones; each replaced
+ * **Lazy**: installing loads nothing of boros but this file and two tiny ones, bundled into one
+ * file per entry (`boros/register` is dist/register.mjs or dist/register.cjs, written by
+ * scripts/bundle-register.mjs: `--import` then enters no CommonJS loader); each replaced
  * function is a stand-in that, on its first call, loads boros/fs (or boros/fs/callback: the
  * addon, the ring...) and then puts the real functions in place. A process that never touches
- * a file through these APIs pays well under a millisecond for the flag (`npm run bench -- --only
- * startup`).
+ * a file through these APIs pays about 1 ms of CPU for boros' own code on Node 20, the rest of
+ * the flag's cost being Node's for any `--import` of a package (`npm run bench -- --only
+ * startup`; docs/files-internals.md, "Start-up, round 5").
  *
  * Node's own: the sync API, the rest of `fs`, and — on Node releases whose ES module loader
  * reads module files through `fs/promises`' `readFile` with a `URL` (Node 20) — `readFile` called
