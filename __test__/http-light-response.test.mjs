@@ -14,6 +14,11 @@ const Real = globalThis.Response
 const cases = {
   text: () => ['hello', undefined],
   textHeaders: () => ['hello', { headers: { 'Content-Type': 'text/html', 'X-A': ' spaced ', 'x-n': 42 } }],
+  // Header lines are remembered by name with their last value (light-response.ts): the same
+  // names again with other values, untrimmed and trimmed, and a name twice in two cases.
+  textHeadersAgain: () => ['hello', { headers: { 'Content-Type': 'text/csv', 'X-A': 'spaced', 'x-n': 43 } }],
+  textHeadersTrim: () => ['hello', { headers: { 'Content-Type': '\ttext/csv ', 'X-A': ' spaced ' } }],
+  nameTwice: () => ['hello', { headers: { 'X-A': '1', 'x-a': '2' } }],
   status: () => ['made', { status: 201, headers: { 'x-b': '1' } }],
   bytes: () => [new Uint8Array([104, 105]), undefined],
   buffer: () => [Buffer.from('buf'), { headers: { 'content-type': 'application/octet-stream' } }],
@@ -77,6 +82,9 @@ test.serial('what undici refuses at construction, LightResponse refuses there to
     ['x', { status: 600 }],
     ['x', { headers: { 'bad name': '1' } }],
     ['x', { headers: { 'x-v': 'a\r\nb' } }],
+    // A name whose line is remembered from an earlier response, with a bad value; a bad name again.
+    ['x', { headers: { 'X-A': 'a\nb' } }],
+    ['x', { headers: { 'bad name': '2' } }],
     ['x', { status: 204 }],
     ['x', { statusText: 'a\nb' }]
   ]) {
