@@ -14,7 +14,7 @@ thread_local! {
 }
 
 fn push_date(out: &mut Vec<u8>) {
-    let now = SystemTime::now();
+    let now = super::turn::wall();
     let secs = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
