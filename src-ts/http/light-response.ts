@@ -228,9 +228,31 @@ function bytesOf(body: string | Uint8Array | ArrayBuffer | BorosFile | null | un
   const view = body instanceof ArrayBuffer ? new Uint8Array(body) : body
   if (view instanceof Uint8Array) {
     if (hold !== undefined && view.byteLength >= HOLD_MIN) return new HeldBody(hold(view), view.byteLength)
+    if (view.byteLength <= SMALL_MAX) return smallCopy(view)
     return Buffer.from(view)
   }
   return view ?? undefined
+}
+
+/** Bodies up to this size share their copy with the last one of the same bytes ({@link smallCopy}). */
+const SMALL_MAX = 128
+let lastSmall: Buffer | undefined
+
+/**
+ * A private copy of a small body: the last one made when it holds the same bytes (a handler
+ * answering with one constant `Buffer` compares 13 bytes instead of making a Buffer per
+ * response). Safe to share: nobody writes into these copies (the engine copies small bodies
+ * into the connection's output; a real Response built from one copies it again).
+ */
+function smallCopy(view: Uint8Array): Buffer {
+  const last = lastSmall
+  if (last !== undefined && last.byteLength === view.byteLength) {
+    let i = 0
+    while (i < view.byteLength && last[i] === view[i]) i++
+    if (i === view.byteLength) return last
+  }
+  lastSmall = Buffer.from(view)
+  return lastSmall
 }
 
 /** The real Response for what a LightResponse kept. */
