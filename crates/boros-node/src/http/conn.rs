@@ -204,15 +204,17 @@ impl Conn {
                 self.queued.push_back(Piece::own(b));
             }
             let n = self.queued.len().min(MAX_IOV);
-            let mut pieces: Vec<Piece> = self.queued.drain(..n).collect();
-            self.sending = pieces.iter().map(Piece::len).sum();
             let pushed = if n == 1 {
-                let p = pieces.pop().expect("one piece");
+                // One piece (a response's head and small body): no vector of pieces.
+                let p = self.queued.pop_front().expect("one piece");
+                self.sending = p.len();
                 d.push(
                     HttpOp::new(op::Send::new(self.fd, p), srv, id, super::on_sent),
                     0,
                 )
             } else {
+                let pieces: Vec<Piece> = self.queued.drain(..n).collect();
+                self.sending = pieces.iter().map(Piece::len).sum();
                 d.push(
                     HttpOp::new(op::SendMsg::new(self.fd, pieces), srv, id, super::on_sentv),
                     0,

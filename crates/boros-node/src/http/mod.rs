@@ -246,7 +246,9 @@ impl Server {
             let _ = d.push(HttpOp::new(op::Close::new(self.fd), srv, 0, on_closed), 0);
         }
         let mut again = Vec::new();
-        for id in std::mem::take(&mut self.dirty) {
+        // The dirty list is handed back (emptied) after the loop, so its capacity is kept.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for &id in &dirty {
             if let Some(c) = self.conns.get_mut(&id) {
                 c.dirty = false;
                 if self.closing && c.idle() {
@@ -257,6 +259,10 @@ impl Server {
                     again.push(id);
                 }
             }
+        }
+        dirty.clear();
+        if self.dirty.is_empty() {
+            self.dirty = dirty;
         }
         for id in again {
             self.touch(id);
@@ -395,7 +401,7 @@ impl RecvSink for HttpRecv {
 
 /// A send of one piece finished: the rest of a short send goes next; drain when below the mark.
 pub fn on_sent(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, op: op::Send<out::Piece>) {
-    sent(cx, srv, id, result, vec![op.into_buf()]);
+    sent(cx, srv, id, result, std::iter::once(op.into_buf()));
 }
 
 /// A `sendmsg` of several pieces finished (see [`on_sent`]).
@@ -403,7 +409,13 @@ pub fn on_sentv(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, op: op::Se
     sent(cx, srv, id, result, op.into_bufs());
 }
 
-fn sent(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, pieces: Vec<out::Piece>) {
+fn sent(
+    cx: &mut JsBatch<'_>,
+    srv: u32,
+    id: u32,
+    result: i32,
+    pieces: impl IntoIterator<Item = out::Piece>,
+) {
     with_conn(srv, id, |c, stream, lim| {
         c.sending = 0;
         if result < 0 {
