@@ -176,7 +176,9 @@ export class Engine {
     const n = w[at + 6]!
     let p = offset + (wire.HTTP_REQ_WORDS + 2 * n) * 4
     const methodEnd = p + w[at + 4]!
-    const method = data.latin1Slice(p, methodEnd)
+    // The method as one of node's `http.METHODS` strings when it is one (no string per request).
+    const known = flags >>> wire.HTTP_REQ_METHOD_SHIFT
+    const method = known !== 0 ? METHODS[known - 1]! : data.latin1Slice(p, methodEnd)
     const urlEnd = methodEnd + w[at + 5]!
     const url = data.latin1Slice(methodEnd, urlEnd)
     p = urlEnd
