@@ -32,15 +32,13 @@ import {
   type PeerInfo,
   type RawRequest
 } from './engine-defs.js'
+import { headString, type Latin1 } from './engine-strings.js'
 import { headerBlock } from './head-lines.js'
 
 export type { EngineHandlers, EngineOptions, PeerInfo, RawRequest } from './engine-defs.js'
 export { RESPOND_CLOSE, RESPOND_NO_DATE, RESPOND_NO_FRAMING } from './engine-defs.js'
 
 const EMPTY = Buffer.alloc(0)
-
-/** Node's Buffer has `latin1Slice` (what `toString('latin1', …)` calls), untyped. */
-type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
 type NativeBinding = ReturnType<typeof ring>
 
@@ -180,12 +178,12 @@ export class Engine {
     const known = flags >>> wire.HTTP_REQ_METHOD_SHIFT
     const method = known !== 0 ? METHODS[known - 1]! : data.latin1Slice(p, methodEnd)
     const urlEnd = methodEnd + w[at + 5]!
-    const url = data.latin1Slice(methodEnd, urlEnd)
+    const url = headString(data, methodEnd, urlEnd)
     p = urlEnd
     const rawHeaders: string[] = new Array(2 * n)
     for (let i = 0; i < 2 * n; i++) {
       const len = w[at + wire.HTTP_REQ_WORDS + i]!
-      rawHeaders[i] = data.latin1Slice(p, p + len)
+      rawHeaders[i] = headString(data, p, p + len)
       p += len
     }
     const bodyLen = w[at + 7]!
