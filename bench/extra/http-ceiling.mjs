@@ -4,7 +4,8 @@
 // the suite's Node servers, in one run, pinned as bench/net/run.mjs pins them (server on the
 // last core, wrk on core 0). Each server runs alone: 1 s of warm-up, then `--seconds` of load;
 // rounds alternate the order. Prints, per server, the median round's req/s, the ratio to
-// node:http, server CPU per request (µs) and how busy the server's core and wrk's core were.
+// node:http and how busy the server's core and wrk's core were, and the medians over rounds of
+// server and wrk CPU per request (µs).
 //
 //   node bench/extra/http-ceiling.mjs [--conns 64] [--seconds 3] [--rounds 2]
 //                                     [--servers canned,http-node,http-boros-serve] [--path /]
@@ -135,6 +136,8 @@ for (let round = 0; round < Number(args.rounds); round++) {
 }
 
 const median = (xs) => xs.toSorted((a, b) => a.rps - b.rps)[Math.floor((xs.length - 1) / 2)]
+/** The median over rounds of one figure (CPU per request: steadier than any one round's). */
+const medianOf = (xs, key) => xs.map((x) => x[key]).toSorted((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 const base = rows.has('http-node') ? median(rows.get('http-node')) : null
 const load1 = os.loadavg()[0].toFixed(1)
 console.log(
@@ -148,7 +151,11 @@ console.log(
   `${'server'.padEnd(width)}    req/s   vs node:http   µs CPU/req   server core   wrk core   wrk µs/req   server bound   wrk bound   rounds (req/s)`
 )
 for (const [name, rs] of rows) {
-  const m = median(rs)
+  const m = {
+    ...median(rs),
+    usPerReq: medianOf(rs, 'usPerReq'),
+    wrkUs: rs[0].wrkUs != null ? medianOf(rs, 'wrkUs') : null
+  }
   console.log(
     `${name.padEnd(width)} ${Math.round(m.rps).toLocaleString('en-US').padStart(8)}   ${base ? `${(m.rps / base.rps).toFixed(2)}x`.padStart(12) : ''}   ${m.usPerReq.toFixed(2).padStart(10)}   ${`${m.serverPct.toFixed(0)}%`.padStart(11)}   ${m.wrkPct != null ? `${m.wrkPct.toFixed(0)}%`.padStart(8) : ''}   ${m.wrkUs != null ? m.wrkUs.toFixed(2).padStart(10) : ''}   ${k(1e6 / m.usPerReq).padStart(12)}   ${m.wrkUs != null ? k(1e6 / m.wrkUs).padStart(9) : ''}   ${rs.map((r) => Math.round(r.rps / 1000) + 'k' + (r.errs ? '!' : '')).join(' ')}`
   )
