@@ -176,7 +176,7 @@ pub fn chunk_head(n: usize, out: &mut Vec<u8>) {
 }
 
 /// `n` in decimal (what `write!` did, without the formatting machinery: three numbers per
-/// response were ~1% of a hello-world request's CPU).
+/// response were ~0.6% of a hello-world request's CPU).
 pub fn push_dec(out: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
