@@ -8,7 +8,7 @@
  */
 import { usesRing } from '../binding.js'
 import { Engine, type RawRequest } from './engine.js'
-import { holdBodies, installLightResponse } from './light-response.js'
+import { GlobalResponse, holdBodies, installLightResponse } from './light-response.js'
 import { BodyChannel, ServeRequest } from './request.js'
 import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
@@ -95,7 +95,9 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     } catch (err) {
       res = onError(err)
     }
-    if (res instanceof Response) sendResponse(sink, r, res, onError)
+    // undici's class, not the global: `instanceof LightResponse` runs its `Symbol.hasInstance`
+    // (a call per response) to say the same, and `sendResponse` asks undici's class anyway.
+    if (res instanceof GlobalResponse) sendResponse(sink, r, res, onError)
     else
       Promise.resolve(res).then(
         (x) => sendResponse(sink, r, x, onError),
