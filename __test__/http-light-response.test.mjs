@@ -14,6 +14,11 @@ const Real = globalThis.Response
 const cases = {
   text: () => ['hello', undefined],
   textHeaders: () => ['hello', { headers: { 'Content-Type': 'text/html', 'X-A': ' spaced ', 'x-n': 42 } }],
+  // Header lines are remembered by name with their last value (light-response.ts): the same
+  // names again with other values, untrimmed and trimmed, and a name twice in two cases.
+  textHeadersAgain: () => ['hello', { headers: { 'Content-Type': 'text/csv', 'X-A': 'spaced', 'x-n': 43 } }],
+  textHeadersTrim: () => ['hello', { headers: { 'Content-Type': '\ttext/csv ', 'X-A': ' spaced ' } }],
+  nameTwice: () => ['hello', { headers: { 'X-A': '1', 'x-a': '2' } }],
   status: () => ['made', { status: 201, headers: { 'x-b': '1' } }],
   bytes: () => [new Uint8Array([104, 105]), undefined],
   buffer: () => [Buffer.from('buf'), { headers: { 'content-type': 'application/octet-stream' } }],
@@ -77,6 +82,9 @@ test.serial('what undici refuses at construction, LightResponse refuses there to
     ['x', { status: 600 }],
     ['x', { headers: { 'bad name': '1' } }],
     ['x', { headers: { 'x-v': 'a\r\nb' } }],
+    // A name whose line is remembered from an earlier response, with a bad value; a bad name again.
+    ['x', { headers: { 'X-A': 'a\nb' } }],
+    ['x', { headers: { 'bad name': '2' } }],
     ['x', { status: 204 }],
     ['x', { statusText: 'a\nb' }]
   ]) {
@@ -188,31 +196,35 @@ test.serial('headers changed after new Response() are sent as they were (undici 
 })
 
 test.serial('one Buffer refilled between responses: each response sends what it held when built', async (t) => {
-  // Held bodies with the same bytes share one copy in engine memory (http/out.rs `hold`):
-  // pipelined responses in flight together, some with the same bytes as a recent one, some not,
-  // the Buffer scribbled over after every construction.
+  // Held bodies with the same bytes share one copy in engine memory (http/out.rs `hold`), and
+  // small bodies share their copy with the last one of the same bytes (light-response.ts
+  // `smallCopy`): pipelined responses in flight together, some with the same bytes as a
+  // recent one, some not, the Buffer scribbled over after every construction.
   const letters = 'aabababbca'
-  const buf = Buffer.alloc(70_000)
-  let k = 0
-  const s = serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    overrideGlobalResponse: false,
-    fetch() {
-      buf.fill(letters[k++ % letters.length])
-      const res = new LightResponse(buf)
-      buf.fill('X')
-      return res
+  for (const size of [70_000, 13]) {
+    const buf = Buffer.alloc(size)
+    let k = 0
+    const s = serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      overrideGlobalResponse: false,
+      fetch() {
+        buf.fill(letters[k++ % letters.length])
+        const res = new LightResponse(buf)
+        buf.fill('X')
+        return res
+      }
+    })
+    await s.ready
+    try {
+      const reqs = Array.from({ length: letters.length }, () => 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').join('')
+      const r = await exchange(s.port, [reqs], { settle: 50 })
+      t.is(r.responses.length, letters.length)
+      for (const [i, res] of r.responses.entries())
+        t.true(res.body === letters[i].repeat(size), `${size} B, response ${i}`)
+    } finally {
+      await s.stop(true)
     }
-  })
-  await s.ready
-  try {
-    const reqs = Array.from({ length: letters.length }, () => 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').join('')
-    const r = await exchange(s.port, [reqs], { settle: 50 })
-    t.is(r.responses.length, letters.length)
-    for (const [i, res] of r.responses.entries()) t.true(res.body === letters[i].repeat(70_000), `response ${i}`)
-  } finally {
-    await s.stop(true)
   }
 })
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { backend } from 'boros/net'
 import { serve } from 'boros/http'
 import { scenarios } from './fixtures/http-serve-scenarios.mjs'
+import { exchange } from './fixtures/http-raw.mjs'
 import { unless } from './helpers/skip.mjs'
 
 const fixture = fileURLToPath(new URL('./fixtures/http-serve-scenarios.mjs', import.meta.url))
@@ -90,4 +91,28 @@ test.serial('serve() on the node:http fallback gives the same records', async (t
 
 test.serial('serve() validates its handler and returns a server object', (t) => {
   t.throws(() => serve({}), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('request strings equal in length and in the bytes the engine hashes them by stay distinct', async (t) => {
+  // src-ts/http/engine-strings.ts looks short strings up by length and three bytes (first,
+  // middle, last): these differ elsewhere, so they meet in one slot and only the byte
+  // comparison tells them apart; high latin1 bytes decode as node:http decodes them.
+  const values = ['abcde', 'aXcde', 'abcXe', 'abcde', 'a\u00e9cde']
+  const s = serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: (req) =>
+      new Response(`${req.method} ${new URL(req.url).pathname} ${encodeURIComponent(req.headers.get('x-v'))}`)
+  })
+  await s.ready
+  try {
+    const reqs = values.map((v, i) => `GET /p${i % 2}q HTTP/1.1\r\nHost: x\r\nX-V: ${v}\r\n\r\n`).join('')
+    const r = await exchange(s.port, [Buffer.from(reqs, 'latin1')], { expect: values.length, settle: 50 })
+    t.deepEqual(
+      r.responses.map((x) => x.body),
+      values.map((v, i) => `GET /p${i % 2}q ${encodeURIComponent(v)}`)
+    )
+  } finally {
+    await s.stop(true)
+  }
 })

@@ -54,6 +54,7 @@ export const HTTP_REQ_UPGRADE = 4
 export const HTTP_REQ_EXPECT_CONTINUE = 8
 export const HTTP_REQ_STREAMING = 16
 export const HTTP_REQ_HAS_BODY = 32
+export const HTTP_REQ_METHOD_SHIFT = 8
 export const HTTP_ERR_NONE = 0
 export const HTTP_ERR_HEADER_OVERFLOW = 1
 export const HTTP_ERR_INVALID_METHOD = 2
@@ -84,7 +85,7 @@ export const HTTP_H_CONN_CLOSE = 8192
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 2376299117
+export const DIGEST = 526365301
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

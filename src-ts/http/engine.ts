@@ -32,15 +32,13 @@ import {
   type PeerInfo,
   type RawRequest
 } from './engine-defs.js'
+import { headString, type Latin1 } from './engine-strings.js'
 import { headerBlock } from './head-lines.js'
 
 export type { EngineHandlers, EngineOptions, PeerInfo, RawRequest } from './engine-defs.js'
 export { RESPOND_CLOSE, RESPOND_NO_DATE, RESPOND_NO_FRAMING } from './engine-defs.js'
 
 const EMPTY = Buffer.alloc(0)
-
-/** Node's Buffer has `latin1Slice` (what `toString('latin1', …)` calls), untyped. */
-type Latin1 = Buffer & { latin1Slice(start: number, end: number): string }
 
 type NativeBinding = ReturnType<typeof ring>
 
@@ -58,10 +56,16 @@ export class Engine {
   #batch: RawRequest[] = []
   #after: Array<() => void> = []
   #scheduled = false
-  #drains = new Map<number, Array<() => void>>()
-  #heads = new Map<number, Buffer>()
+  // Per-connection state set and deleted per request (a write under backpressure, a file
+  // body, an upgrade) lives in dictionary objects keyed by connection id, not `Map`s: a `Map`
+  // churned once per request chains its rehashed tables from old space and makes every
+  // scavenge promote what they hold (docs/http.md, "Node 24's p99"; bench/extra/map-churn.mjs).
+  /** Callbacks waiting for a connection's drain record (`onDrain`). */
+  #drains: Record<number, Array<() => void> | undefined> = Object.create(null)
+  /** Bytes received after an upgrade request's head, until `upgrade` takes them. */
+  #heads: Record<number, Buffer | undefined> = Object.create(null)
   /** The file being sent on each connection (`sendFile`), settled by its record or the close. */
-  #files = new Map<number, FileSend>()
+  #files: Record<number, FileSend | undefined> = Object.create(null)
   #closing: Promise<void> | undefined
   #closed: (() => void) | undefined
   #data: Buffer | undefined
@@ -170,14 +174,16 @@ export class Engine {
     const n = w[at + 6]!
     let p = offset + (wire.HTTP_REQ_WORDS + 2 * n) * 4
     const methodEnd = p + w[at + 4]!
-    const method = data.latin1Slice(p, methodEnd)
+    // The method as one of node's `http.METHODS` strings when it is one (no string per request).
+    const known = flags >>> wire.HTTP_REQ_METHOD_SHIFT
+    const method = known !== 0 ? METHODS[known - 1]! : data.latin1Slice(p, methodEnd)
     const urlEnd = methodEnd + w[at + 5]!
-    const url = data.latin1Slice(methodEnd, urlEnd)
+    const url = headString(data, methodEnd, urlEnd)
     p = urlEnd
     const rawHeaders: string[] = new Array(2 * n)
     for (let i = 0; i < 2 * n; i++) {
       const len = w[at + wire.HTTP_REQ_WORDS + i]!
-      rawHeaders[i] = data.latin1Slice(p, p + len)
+      rawHeaders[i] = headString(data, p, p + len)
       p += len
     }
     const bodyLen = w[at + 7]!
@@ -185,7 +191,7 @@ export class Engine {
     const upgrade = (flags & wire.HTTP_REQ_UPGRADE) !== 0
     const conn = w[at + 1]!
     if (upgrade) {
-      this.#heads.set(conn, body ?? EMPTY)
+      this.#heads[conn] = body ?? EMPTY
       body = null
     }
     this.#batch.push({
@@ -221,16 +227,16 @@ export class Engine {
   }
 
   #drain(conn: number): void {
-    const cbs = this.#drains.get(conn)
+    const cbs = this.#drains[conn]
     if (cbs === undefined) return
-    this.#drains.delete(conn)
+    delete this.#drains[conn]
     for (const cb of cbs) cb()
   }
 
   #fileDone(conn: number, status: number, bytes: number): void {
-    const f = this.#files.get(conn)
+    const f = this.#files[conn]
     if (f === undefined) return
-    this.#files.delete(conn)
+    delete this.#files[conn]
     f.signal?.removeEventListener('abort', f.onAbort!)
     if (status === 0) f.resolve(bytes)
     else if (status === 1)
@@ -245,9 +251,8 @@ export class Engine {
   }
 
   #close(conn: number, err: Error | null): void {
-    const f = this.#files.get(conn)
-    if (f !== undefined) this.#fileDone(conn, ECONNRESET, 0)
-    this.#heads.delete(conn)
+    if (this.#files[conn] !== undefined) this.#fileDone(conn, ECONNRESET, 0)
+    delete this.#heads[conn]
     this.#drain(conn)
     this.#h.onClose(conn, err)
     // After the rest of the batch's records (a close of another connection may be among them).
@@ -346,8 +351,8 @@ export class Engine {
       queueMicrotask(cb)
       return
     }
-    const cbs = this.#drains.get(conn)
-    if (cbs === undefined) this.#drains.set(conn, [cb])
+    const cbs = this.#drains[conn]
+    if (cbs === undefined) this.#drains[conn] = [cb]
     else cbs.push(cb)
   }
 
@@ -383,13 +388,13 @@ export class Engine {
       const f: FileSend = { length, resolve, reject, signal }
       if (signal !== undefined) {
         f.onAbort = () => {
-          this.#files.delete(conn)
+          delete this.#files[conn]
           reject(new AbortError(undefined, { cause: signal.reason }))
           this.destroy(conn)
         }
         signal.addEventListener('abort', f.onAbort, { once: true })
       }
-      this.#files.set(conn, f)
+      this.#files[conn] = f
     })
   }
 
@@ -417,8 +422,8 @@ export class Engine {
       throw Object.assign(new Error('boros/http: this connection cannot be upgraded now'), {
         code: 'ERR_INVALID_STATE'
       })
-    const head = this.#heads.get(conn) ?? EMPTY
-    this.#heads.delete(conn)
+    const head = this.#heads[conn] ?? EMPTY
+    delete this.#heads[conn]
     const socket = new Socket({ [kAccepted]: [fd, false], allowHalfOpen: true } as any)
     return { socket, head }
   }

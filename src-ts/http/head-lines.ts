@@ -6,18 +6,26 @@
  */
 import * as wire from '../wire.js'
 
+/**
+ * Whether `name` is `lower` in any case: the two spellings handlers write (`lower`, `canon`)
+ * are compared first, without making a lower-cased copy of the name per response.
+ */
+function named(name: string, lower: string, canon: string): boolean {
+  return name === lower || name === canon || name.toLowerCase() === lower
+}
+
 /** The hints header `name` (any case) with `value` gives the engine. */
 export function hintOf(name: string, value: string): number {
   switch (name.length) {
     case 4:
-      return name.toLowerCase() === 'date' ? wire.HTTP_H_DATE : 0
+      return named(name, 'date', 'Date') ? wire.HTTP_H_DATE : 0
     case 10:
-      if (name.toLowerCase() !== 'connection') return 0
+      if (!named(name, 'connection', 'Connection')) return 0
       return wire.HTTP_H_CONNECTION | (/(^|,)\s*close\s*(,|$)/i.test(value) ? wire.HTTP_H_CONN_CLOSE : 0)
     case 14:
-      return name.toLowerCase() === 'content-length' ? wire.HTTP_H_CONTENT_LENGTH : 0
+      return named(name, 'content-length', 'Content-Length') ? wire.HTTP_H_CONTENT_LENGTH : 0
     case 17:
-      if (name.toLowerCase() !== 'transfer-encoding') return 0
+      if (!named(name, 'transfer-encoding', 'Transfer-Encoding')) return 0
       return wire.HTTP_H_TRANSFER_ENCODING | (/(^|,)\s*chunked\s*$/i.test(value) ? wire.HTTP_H_TE_CHUNKED : 0)
     default:
       return 0

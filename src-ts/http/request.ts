@@ -115,7 +115,8 @@ export class ServeRequest {
         const h = this.#raw.rawHeaders
         let host: string | undefined
         for (let i = 0; i < h.length; i += 2) {
-          if (h[i]!.length === 4 && h[i]!.toLowerCase() === 'host') {
+          const n = h[i]!
+          if (n.length === 4 && (n === 'Host' || n === 'host' || n.toLowerCase() === 'host')) {
             host = h[i + 1]
             break
           }

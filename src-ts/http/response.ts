@@ -143,20 +143,42 @@ function recover(
 
 const TEXT_PLAIN = 'content-type: text/plain;charset=UTF-8\r\n'
 
+/** The last head {@link headFor} made, and what it was made of. */
+let lastStatus = 0
+let lastLines = ''
+let lastPlain = false
+let lastHead = ''
+
+/**
+ * The reason phrase, the header lines and (`plain`) undici's default `content-type` of a
+ * string body, as one string. The last one made is reused: a handler answers most requests
+ * with the same status and headers (whose lines `light-response.ts` reuses too), and one string
+ * made once is copied into the connection's output without being joined and flattened again.
+ */
+function headFor(status: number, lines: string, plain: boolean): string {
+  if (status !== lastStatus || plain !== lastPlain || lines !== lastLines) {
+    lastStatus = status
+    lastPlain = plain
+    lastLines = lines
+    lastHead = `${STATUS_TEXT[status] ?? ''}\r\n${lines}${plain ? TEXT_PLAIN : ''}`
+  }
+  return lastHead
+}
+
 /**
  * Sends a {@link LightResponse}'s parts as they are: the header lines made when it was built,
  * a string body's default `content-type` as undici's.
  */
 function sendFast(sink: ResponseSink, r: RawRequest, f: FastParts): void {
-  let head = `${STATUS_TEXT[f.status] ?? ''}\r\n${f.head}`
   const hints = wire.HTTP_RESPOND_KNOWN_LENGTH | f.hints
   const type = f.typed
   if (f.body instanceof BorosFile) {
+    let head = `${STATUS_TEXT[f.status] ?? ''}\r\n${f.head}`
     if (!type && f.body.type !== '') head += `content-type: ${f.body.type}\r\n`
     void sendFileBody(sink, r, f.status, head, hints, f.body)
     return
   }
-  if (!type && typeof f.body === 'string') head += TEXT_PLAIN
+  const head = headFor(f.status, f.head, !type && typeof f.body === 'string')
   let body: string | Uint8Array | object | null = f.body ?? null
   if (body instanceof HeldBody) {
     body.used = true

@@ -8,7 +8,7 @@
  */
 import { usesRing } from '../binding.js'
 import { Engine, type RawRequest } from './engine.js'
-import { holdBodies, installLightResponse } from './light-response.js'
+import { GlobalResponse, holdBodies, installLightResponse } from './light-response.js'
 import { BodyChannel, ServeRequest } from './request.js'
 import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
@@ -36,9 +36,14 @@ export function serve(options: ServeOptions | FetchHandler): HttpServer {
 function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer {
   holdBodies()
   let engine!: Engine
-  /** Streamed request bodies and live requests, by connection. */
-  const live = new Map<number, Map<number, ServeRequest>>()
-  const channels = new Map<number, Map<number, BodyChannel>>()
+  /**
+   * Live requests (streamed bodies, upgrades) and streamed request bodies, by connection, then
+   * by request. The connection tables are dictionary objects, not `Map`s: entries come and go
+   * per request, and a `Map` churned that way chains its rehashed tables from old space
+   * (docs/http.md, "Node 24's p99"). The inner `Map`s live no longer than their requests.
+   */
+  const live: Record<number, Map<number, ServeRequest> | undefined> = Object.create(null)
+  const channels: Record<number, Map<number, BodyChannel> | undefined> = Object.create(null)
   let pending = 0
   let resolveFinished!: () => void
   const finished = new Promise<void>((r) => {
@@ -54,10 +59,10 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     sendFile: (r, fd, offset, length) => engine.sendFile(r.conn, r.seq, fd, offset, length, true),
     done: (r) => {
       pending--
-      const m = live.get(r.conn)
+      const m = live[r.conn]
       if (m !== undefined) {
         m.delete(r.seq)
-        if (m.size === 0) live.delete(r.conn)
+        if (m.size === 0) delete live[r.conn]
       }
     }
   }
@@ -67,20 +72,20 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     let channel: BodyChannel | undefined
     if (r.streaming) {
       channel = new BodyChannel((on) => (on ? engine.pause(r.conn) : engine.resume(r.conn)))
-      let m = channels.get(r.conn)
+      let m = channels[r.conn]
       if (m === undefined) {
         m = new Map()
-        channels.set(r.conn, m)
+        channels[r.conn] = m
       }
       m.set(r.seq, channel)
     }
     if (r.expectContinue) engine.continue(r.conn)
     const req = new ServeRequest(r, ctx, channel)
     if (r.streaming || r.upgrade) {
-      let m = live.get(r.conn)
+      let m = live[r.conn]
       if (m === undefined) {
         m = new Map()
-        live.set(r.conn, m)
+        live[r.conn] = m
       }
       m.set(r.seq, req)
     }
@@ -90,7 +95,9 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     } catch (err) {
       res = onError(err)
     }
-    if (res instanceof Response) sendResponse(sink, r, res, onError)
+    // undici's class, not the global: `instanceof LightResponse` runs its `Symbol.hasInstance`
+    // (a call per response) to say the same, and `sendResponse` asks undici's class anyway.
+    if (res instanceof GlobalResponse) sendResponse(sink, r, res, onError)
     else
       Promise.resolve(res).then(
         (x) => sendResponse(sink, r, x, onError),
@@ -128,25 +135,25 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
         for (let i = 0; i < reqs.length; i++) handle(reqs[i]!)
       },
       onBody(conn, seq, chunk) {
-        const m = channels.get(conn)
+        const m = channels[conn]
         const ch = m?.get(seq)
         if (ch === undefined) return
         ch.push(chunk)
         if (chunk === null) {
           m!.delete(seq)
-          if (m!.size === 0) channels.delete(conn)
+          if (m!.size === 0) delete channels[conn]
         }
       },
       onClose(conn, err) {
         const e = err ?? Object.assign(new Error('aborted'), { code: 'ECONNRESET' })
-        const m = live.get(conn)
+        const m = live[conn]
         if (m !== undefined) {
-          live.delete(conn)
+          delete live[conn]
           for (const req of m.values()) req.closed(e)
         }
-        const c = channels.get(conn)
+        const c = channels[conn]
         if (c !== undefined) {
-          channels.delete(conn)
+          delete channels[conn]
           for (const ch of c.values()) ch.fail(e)
         }
       },

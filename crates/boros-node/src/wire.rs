@@ -260,6 +260,9 @@ pub mod http {
     pub const REQ_EXPECT_CONTINUE: i64 = 8;
     pub const REQ_STREAMING: i64 = 16;
     pub const REQ_HAS_BODY: i64 = 32;
+    /// Request flags from this bit up: 1 + the method's index in the server's method list
+    /// (node's `http.METHODS`), 0 when it is not there (JS then reads the method's bytes).
+    pub const REQ_METHOD_SHIFT: i64 = 8;
     /// Close record error kinds (word 3; word 4 is `-errno` for `ERR_ERRNO`).
     pub const ERR_NONE: i64 = 0;
     pub const ERR_HEADER_OVERFLOW: i64 = 1;
@@ -295,7 +298,7 @@ pub mod http {
 }
 
 /// The HTTP engine's numbers, named (digest and TS file, after [`NUMBERS`]).
-const HTTP_NUMBERS: [(&str, i64); 40] = [
+const HTTP_NUMBERS: [(&str, i64); 41] = [
     ("HTTP_REC_REQUEST", http::REC_REQUEST),
     ("HTTP_REC_BODY", http::REC_BODY),
     ("HTTP_REC_BODY_END", http::REC_BODY_END),
@@ -309,6 +312,7 @@ const HTTP_NUMBERS: [(&str, i64); 40] = [
     ("HTTP_REQ_EXPECT_CONTINUE", http::REQ_EXPECT_CONTINUE),
     ("HTTP_REQ_STREAMING", http::REQ_STREAMING),
     ("HTTP_REQ_HAS_BODY", http::REQ_HAS_BODY),
+    ("HTTP_REQ_METHOD_SHIFT", http::REQ_METHOD_SHIFT),
     ("HTTP_ERR_NONE", http::ERR_NONE),
     ("HTTP_ERR_HEADER_OVERFLOW", http::ERR_HEADER_OVERFLOW),
     ("HTTP_ERR_INVALID_METHOD", http::ERR_INVALID_METHOD),

@@ -1,11 +1,12 @@
 //! One connection of the engine: its parser, its responses in request order, its output
 //! buffer (one send in flight at a time), and the ops it has in the ring. [`Conn::step`] is
-//! the only place its ops are pushed (from the runtime's flush, see `super::flush`).
+//! the only place its ops are pushed (from the runtime's flush, see `super::flush`). Writing
+//! its responses (`respond`, `write`, their bodies) is `conn_write.rs`.
 
-use super::out::{self, Body, Mem, Piece, MAX_IOV};
+use super::out::{Piece, MAX_IOV};
 use super::parse::{Event, ParseLimits, Parser};
 use super::record;
-use super::respond::{self, Pipeline, ReqInfo, Resp};
+use super::respond::{Pipeline, ReqInfo, Resp};
 use crate::complete::{JsBatch, NodeOp};
 use crate::ops::HttpOp;
 use crate::wire::http as w;
@@ -94,7 +95,7 @@ impl Conn {
             close_pushed: false,
             upgrade: None,
             req_started: None,
-            idle_since: Instant::now(),
+            idle_since: super::turn::now(),
             drain_wanted: false,
             files: 0,
             file: None,
@@ -203,15 +204,17 @@ impl Conn {
                 self.queued.push_back(Piece::own(b));
             }
             let n = self.queued.len().min(MAX_IOV);
-            let mut pieces: Vec<Piece> = self.queued.drain(..n).collect();
-            self.sending = pieces.iter().map(Piece::len).sum();
             let pushed = if n == 1 {
-                let p = pieces.pop().expect("one piece");
+                // One piece (a response's head and small body): no vector of pieces.
+                let p = self.queued.pop_front().expect("one piece");
+                self.sending = p.len();
                 d.push(
                     HttpOp::new(op::Send::new(self.fd, p), srv, id, super::on_sent),
                     0,
                 )
             } else {
+                let pieces: Vec<Piece> = self.queued.drain(..n).collect();
+                self.sending = pieces.iter().map(Piece::len).sum();
                 d.push(
                     HttpOp::new(op::SendMsg::new(self.fd, pieces), srv, id, super::on_sentv),
                     0,
@@ -278,7 +281,7 @@ impl Conn {
         cx: &mut JsBatch<'_>,
     ) {
         if self.parser.idle() {
-            self.req_started = Some(Instant::now());
+            self.req_started = Some(super::turn::now());
         }
         let plim = ParseLimits {
             max_header: lim.max_header,
@@ -349,152 +352,4 @@ impl Conn {
             Event::Error(kind) => self.fail(kind),
         }
     }
-
-    /// The head of response `seq` (and maybe body and end). Returns false past the
-    /// high-water mark.
-    #[allow(clippy::too_many_arguments)]
-    pub fn respond(
-        &mut self,
-        seq: u32,
-        status: u32,
-        reason: &str,
-        headers: &[u8],
-        flags: u32,
-        body: Option<Body>,
-        end: bool,
-        cx: &respond::Ctx,
-        hwm: usize,
-    ) -> bool {
-        if self.errored || self.dying.is_some() {
-            return false;
-        }
-        let Some((r, front)) = self.pipe.get(seq) else {
-            return false;
-        };
-        if r.started {
-            return false;
-        }
-        let mut held = std::mem::take(&mut r.held);
-        let out = if front { &mut self.out } else { &mut held };
-        respond::head(
-            r,
-            status,
-            reason,
-            headers,
-            flags,
-            body.as_ref().map(Body::len),
-            end,
-            cx,
-            out,
-        );
-        if let Some(b) = body {
-            let queued = if front { Some(&mut self.queued) } else { None };
-            put_body(r, b, out, queued, &mut self.spare);
-        }
-        if end {
-            respond::end(r, out);
-        }
-        let mine = held.len();
-        r.held = held;
-        self.after_write(end && front);
-        self.pending_bytes() + mine < hwm
-    }
-
-    /// More body for response `seq`.
-    pub fn write(&mut self, seq: u32, data: Body, end: bool, hwm: usize) -> bool {
-        if self.errored || self.dying.is_some() {
-            return false;
-        }
-        let Some((r, front)) = self.pipe.get(seq) else {
-            return false;
-        };
-        if !r.started || r.ended || self.file.as_ref().is_some_and(|f| f.seq == seq) {
-            return false;
-        }
-        let mut held = std::mem::take(&mut r.held);
-        let out = if front { &mut self.out } else { &mut held };
-        let queued = if front { Some(&mut self.queued) } else { None };
-        put_body(r, data, out, queued, &mut self.spare);
-        if end {
-            respond::end(r, out);
-        }
-        let mine = held.len();
-        r.held = held;
-        self.after_write(end && front);
-        self.pending_bytes() + mine < hwm
-    }
-
-    /// Bytes written for the response at the front: when it ended, the next ones follow.
-    pub fn after_write(&mut self, front_ended: bool) {
-        if front_ended && self.pipe.advance(&mut self.out) {
-            // A response that closes the connection: nothing after it is answered.
-            self.finishing = true;
-            self.parser.kill();
-            self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
-            self.pipe.slots.clear();
-        }
-        if self.pipe.slots.is_empty() {
-            self.idle_since = Instant::now();
-        }
-    }
-
-    /// `100 Continue` for the newest request, ahead of its response.
-    pub fn continue_(&mut self) {
-        if self.errored || self.dying.is_some() {
-            return;
-        }
-        let seq = self.next_seq.wrapping_sub(1);
-        if let Some((r, front)) = self.pipe.get(seq) {
-            if r.started {
-                return;
-            }
-            let out = if front { &mut self.out } else { &mut r.held };
-            out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-        }
-    }
-}
-
-/// Body bytes of `r`: copied into `out`, or (a lent JS body or a held body of the response
-/// going out now, `queued` given) queued after the bytes before it, to be sent from where they
-/// are.
-fn put_body(
-    r: &respond::Resp,
-    body: Body,
-    out: &mut Vec<u8>,
-    queued: Option<&mut VecDeque<Piece>>,
-    spare: &mut Vec<u8>,
-) {
-    let piece = match body {
-        Body::Lent(buf) if buf.len() > 0 => Piece::js(buf),
-        Body::Held(v) if !v.is_empty() => Piece::held(v),
-        Body::Held(v) => return out::give(v),
-        b => return respond::body(r, b.bytes(), out),
-    };
-    let Some(queued) = queued.filter(|_| r.has_body) else {
-        respond::body(r, piece_bytes(&piece), out);
-        if let Mem::Held(v) = piece.mem {
-            out::give(v);
-        }
-        return;
-    };
-    let n = piece.len();
-    if r.chunked {
-        respond::chunk_head(n, out);
-    }
-    if !out.is_empty() {
-        let mut next = std::mem::take(spare);
-        next.clear();
-        queued.push_back(Piece::own(std::mem::replace(out, next)));
-    }
-    queued.push_back(piece);
-    if r.chunked {
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
-/// The bytes of a piece not yet sent (its memory is alive while the piece is).
-fn piece_bytes(p: &Piece) -> &[u8] {
-    use boros::buf::IoBuf;
-    // SAFETY: `stable_ptr` points at `bytes_init` bytes kept alive by the piece.
-    unsafe { std::slice::from_raw_parts(p.stable_ptr(), p.bytes_init()) }
 }

@@ -213,7 +213,11 @@ unsafe impl IoBuf for Piece {
 
 /// Puts back what a send of `pieces` left unsent (`sent` bytes went) at the front of `queue`,
 /// in order. Returns the largest owned buffer that was sent whole (for its capacity).
-pub fn unsent(pieces: Vec<Piece>, mut sent: usize, queue: &mut VecDeque<Piece>) -> Option<Vec<u8>> {
+pub fn unsent(
+    pieces: impl IntoIterator<Item = Piece>,
+    mut sent: usize,
+    queue: &mut VecDeque<Piece>,
+) -> Option<Vec<u8>> {
     let mut spare: Option<Vec<u8>> = None;
     let mut rest = Vec::new();
     for mut p in pieces {

@@ -31,6 +31,8 @@ pub enum Event<'a> {
 /// A parsed request head.
 pub struct Head<'a> {
     pub method: &'a str,
+    /// 1 + the method's index in [`ParseLimits::methods`]; 0 when the list is empty.
+    pub method_index: u32,
     pub url: &'a str,
     pub v11: bool,
     pub headers: &'a [Header<'a>],
@@ -334,7 +336,8 @@ impl Parser {
             return self.err(w::ERR_LF_EXPECTED, emit);
         }
         let method = req.method.unwrap_or("");
-        if !lim.methods.is_empty() && !lim.methods.iter().any(|m| m == method) {
+        let method_index = lim.methods.iter().position(|m| m == method);
+        if !lim.methods.is_empty() && method_index.is_none() {
             return self.err(w::ERR_INVALID_METHOD, emit);
         }
         let url = req.path.unwrap_or("");
@@ -417,6 +420,7 @@ impl Parser {
         self.last = !keep_alive;
         let mut head = Head {
             method,
+            method_index: method_index.map_or(0, |i| i as u32 + 1),
             url,
             v11,
             headers: req.headers,

@@ -29,6 +29,9 @@ pub fn request(buf: &mut Vec<u8>, conn: u32, seq: u32, h: &Head<'_>) {
             flags |= bit as u32;
         }
     }
+    if h.method_index < 1 << (32 - w::REQ_METHOD_SHIFT) {
+        flags |= h.method_index << (w::REQ_METHOD_SHIFT as u32);
+    }
     let body = h.body.unwrap_or(&[]);
     for v in [
         w::REC_REQUEST as u32,
