@@ -60,6 +60,7 @@ mod symlink;
 mod sync_range;
 mod timeout;
 mod unlink;
+mod vectored;
 mod write;
 mod writev;
 
