@@ -35,7 +35,7 @@
 //! nothing but this file names the crate root:
 //! - `kernel`, `buf`, `slab`: no other module;
 //! - `error`, `probe` (kernel); `bufring` (buf); `fixed`; `setup` (error, kernel, probe);
-//! - `net` (kernel, setup); `op` (buf, bufring, net); `ring` (error);
+//! - `net` (kernel, setup); `ring` (error); then `op` (buf, bufring, net);
 //! - `cqe` (bufring, error, op, slab); `complete` (cqe, op); `groups` (bufring);
 //!   `inflight` (cqe, fixed, groups, op, ring, slab);
 //! - `driver`: all of them; `reap` (completions to their ops), `resources` (registration
