@@ -43,32 +43,16 @@ fn parse_args() -> Result<Args, String> {
         size: 64,
         seconds: 5.0,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            "--addr" | "--unix" => {
-                let v = val(&arg)?;
-                a.addr = common::addr_arg(&arg, &v).expect("an address flag")?;
-            }
-            "--conns" => {
-                a.conns = val("--conns")?
-                    .parse()
-                    .map_err(|e| format!("--conns: {e}"))?
-            }
-            "--size" => a.size = val("--size")?.parse().map_err(|e| format!("--size: {e}"))?,
-            "--seconds" => {
-                a.seconds = val("--seconds")?
-                    .parse()
-                    .map_err(|e| format!("--seconds: {e}"))?
-            }
-            other => return Err(format!("unknown argument {other:?}")),
+    common::each_arg(USAGE, |arg, val| {
+        match arg {
+            "--addr" | "--unix" => a.addr = common::addr(arg, &val()?)?,
+            "--conns" => a.conns = common::parse(arg, val()?)?,
+            "--size" => a.size = common::parse(arg, val()?)?,
+            "--seconds" => a.seconds = common::parse(arg, val()?)?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     if a.conns == 0 || a.size == 0 {
         return Err("--conns and --size must be positive".into());
     }

@@ -46,35 +46,17 @@ fn parse_args() -> Result<Args, String> {
         bundle: false,
         seconds: None,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            "--addr" | "--unix" => {
-                let v = val(&arg)?;
-                a.addr = common::addr_arg(&arg, &v).expect("an address flag")?;
-            }
-            "--bufs" => a.bufs = val("--bufs")?.parse().map_err(|e| format!("--bufs: {e}"))?,
-            "--buf-size" => {
-                a.buf_size = val("--buf-size")?
-                    .parse()
-                    .map_err(|e| format!("--buf-size: {e}"))?
-            }
+    common::each_arg(USAGE, |arg, val| {
+        match arg {
+            "--addr" | "--unix" => a.addr = common::addr(arg, &val()?)?,
+            "--bufs" => a.bufs = common::parse(arg, val()?)?,
+            "--buf-size" => a.buf_size = common::parse(arg, val()?)?,
             "--bundle" => a.bundle = true,
-            "--seconds" => {
-                a.seconds = Some(
-                    val("--seconds")?
-                        .parse()
-                        .map_err(|e| format!("--seconds: {e}"))?,
-                )
-            }
-            other => return Err(format!("unknown argument {other:?}")),
+            "--seconds" => a.seconds = Some(common::parse(arg, val()?)?),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(a)
 }
 

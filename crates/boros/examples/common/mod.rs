@@ -1,5 +1,5 @@
-//! What the examples share: the token layout (an index and a 2-bit kind), the `--addr` /
-//! `--unix` arguments of the echo pair, and the process's CPU time.
+//! What the examples share: the token layout (an index and a 2-bit kind), command-line flags
+//! (the echo pair's `--addr` / `--unix`), and the process's CPU time.
 #![allow(dead_code)]
 
 use boros::SockAddr;
@@ -14,24 +14,48 @@ pub fn default_addr() -> SockAddr {
     SockAddr::from("127.0.0.1:7878".parse::<std::net::SocketAddr>().unwrap())
 }
 
-/// The value `v` of `--addr HOST:PORT` or `--unix PATH` (a leading @: an abstract name);
-/// `None` for any other flag.
-pub fn addr_arg(flag: &str, v: &str) -> Option<Result<SockAddr, String>> {
-    match flag {
-        "--addr" => Some(
-            v.parse::<std::net::SocketAddr>()
-                .map(SockAddr::from)
-                .map_err(|e| format!("--addr {v}: {e}")),
-        ),
-        "--unix" => Some(
-            match v.strip_prefix('@') {
-                Some(name) => SockAddr::unix_abstract(name.as_bytes()),
-                None => SockAddr::unix(v),
-            }
-            .map_err(|e| format!("--unix {v}: {e}")),
-        ),
-        _ => None,
+/// The address of `--addr HOST:PORT`, or of `--unix PATH` (a leading @: an abstract name).
+pub fn addr(flag: &str, v: &str) -> Result<SockAddr, String> {
+    if flag == "--unix" {
+        match v.strip_prefix('@') {
+            Some(name) => SockAddr::unix_abstract(name.as_bytes()),
+            None => SockAddr::unix(v),
+        }
+        .map_err(|e| format!("--unix {v}: {e}"))
+    } else {
+        v.parse::<std::net::SocketAddr>()
+            .map(SockAddr::from)
+            .map_err(|e| format!("--addr {v}: {e}"))
     }
+}
+
+/// The value of flag `name`, parsed.
+pub fn parse<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse().map_err(|e| format!("{name}: {e}"))
+}
+
+/// Hands each command-line argument to `flag(name, value)`, where `value()` takes the next
+/// argument as the flag's value; `flag` returns false for a flag it does not know (an error).
+/// `--help` / `-h` prints `usage` and exits.
+pub fn each_arg(
+    usage: &str,
+    mut flag: impl FnMut(&str, &mut dyn FnMut() -> Result<String, String>) -> Result<bool, String>,
+) -> Result<(), String> {
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        if arg == "--help" || arg == "-h" {
+            println!("{usage}");
+            std::process::exit(0);
+        }
+        let mut value = || it.next().ok_or(format!("{arg} needs a value"));
+        if !flag(&arg, &mut value)? {
+            return Err(format!("unknown argument {arg:?}"));
+        }
+    }
+    Ok(())
 }
 
 /// User plus system CPU seconds of this process so far.

@@ -42,6 +42,7 @@ mod listen;
 mod mkdir;
 mod nop;
 mod open;
+mod place;
 mod poll_add;
 mod read;
 mod read_multi;
