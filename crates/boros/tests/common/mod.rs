@@ -113,20 +113,13 @@ pub fn pipe() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
-/// Reaps until `n` final completions arrived, waiting in between; panics after `limit`.
+/// Reaps until `n` completions arrived (all of them, in order), waiting in between; panics
+/// after `limit`.
 pub fn collect(driver: &mut Driver, n: usize, limit: Duration) -> Vec<Completion> {
     let deadline = Instant::now() + limit;
     let mut out = Vec::new();
-    loop {
-        driver.reap(boros::completions(|c| out.push(c))).unwrap();
-        if out.len() >= n {
-            return out;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {n} completions after {limit:?}",
-            out.len()
-        );
-        driver.wait(1, Some(Duration::from_millis(50))).unwrap();
+    while out.len() < n {
+        out.extend(next_batch(driver, deadline));
     }
+    out
 }
