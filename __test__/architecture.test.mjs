@@ -222,32 +222,37 @@ test('docs/architecture.md: every file it names exists, every step names what is
   t.deepEqual(stale, [], 'step-table names not found in the file the step names')
 })
 
-// No import running back up in the core: docs/architecture.md gives its layers bottom up
-// (`kernel`, `buf`, `slab` → `error`, ... → `driver` → ...); each module may use only modules of
-// a lower layer, as the checker's graph shows them, and every module has a layer.
-test('crates/boros: every import goes down the layers docs/architecture.md gives', (t) => {
+// No import running back up: docs/architecture.md gives the layers of the core and of the binding
+// bottom up (`kernel`, `buf`, `slab` → `error`, ... → `driver` → ...); each module may use only
+// modules of a lower layer, as the checker's graph shows them, and every module has a layer.
+test('crates/boros and crates/boros-node: every import goes down the layers docs/architecture.md gives', (t) => {
   const doc = fs.readFileSync(fileURLToPath(new URL('../docs/architecture.md', import.meta.url)), 'utf8')
-  const line = /The layering inside the core, bottom up[\s\S]*?crate root\):([\s\S]*?)\.\n/.exec(doc)?.[1]
-  t.truthy(line, 'the layering sentence of docs/architecture.md')
-  const layer = new Map()
-  line.split('→').forEach((group, i) => {
-    for (const [, m] of group.matchAll(/`(\w+)`/g)) layer.set(m, i)
-  })
   const r = check('--only=rust', '--print')
-  const graph = r.out.split(/^crates\/boros\/src: /m)[1].split(/^crates\//m)[0]
-  const up = []
-  let from
-  for (const l of graph.split('\n')) {
-    const node = /^ {4}(\w+)(?: -> \(nothing\))?$/.exec(l)
-    if (node) {
-      from = node[1]
-      if (from !== 'lib' && !layer.has(from)) up.push(`${from}: no layer`)
-      continue
+  const crates = []
+  for (const [, crate, line] of doc.matchAll(
+    /The layering inside [^(]*\(`crates\/([\w-]+)\/src`\), bottom up[\s\S]*?\):([\s\S]*?)\.\n/g
+  )) {
+    crates.push(crate)
+    const layer = new Map()
+    line.split('→').forEach((group, i) => {
+      for (const [, m] of group.matchAll(/`(\w+)`/g)) layer.set(m, i)
+    })
+    const graph = r.out.split(`crates/${crate}/src: `)[1].split(/^crates\//m)[0]
+    const up = []
+    let from
+    for (const l of graph.split('\n')) {
+      const node = /^ {4}(\w+)(?: -> \(nothing\))?$/.exec(l)
+      if (node) {
+        from = node[1]
+        if (from !== 'lib' && !layer.has(from)) up.push(`${from}: no layer`)
+        continue
+      }
+      const edge = /^\s+-> (\w+) {2}\((.+)\)$/.exec(l)
+      if (!edge || from === 'lib') continue
+      if (!(layer.get(edge[1]) < layer.get(from))) up.push(`${from} -> ${edge[1]} (${edge[2]})`)
     }
-    const edge = /^\s+-> (\w+) {2}\((.+)\)$/.exec(l)
-    if (!edge || from === 'lib') continue
-    if (!(layer.get(edge[1]) < layer.get(from))) up.push(`${from} -> ${edge[1]} (${edge[2]})`)
+    t.true(layer.size > 10, `${crate}: layers read: ${[...layer.keys()]}`)
+    t.deepEqual(up, [], `${crate}: imports that do not go down a layer`)
   }
-  t.true(layer.size > 10, `layers read: ${[...layer.keys()]}`)
-  t.deepEqual(up, [], 'imports that do not go down a layer')
+  t.deepEqual(crates, ['boros', 'boros-node'])
 })
