@@ -171,3 +171,88 @@ test('no test returns early with a pass: a test that did not run says skipped', 
   }
   t.deepEqual(found, [])
 })
+
+// docs/architecture.md follows one read, one socket receive and one boros-rt read through the
+// files: every file it names must exist, and every function its step tables name next to a
+// file must be in that file, so that a rename or a split shows here rather than in a reader's
+// search. (Relative names, `runtime/mod.rs`, match any file whose path ends so.)
+test('docs/architecture.md: every file it names exists, every step names what is in its file', (t) => {
+  const root = fileURLToPath(new URL('../', import.meta.url))
+  const doc = fs.readFileSync(path.join(root, 'docs/architecture.md'), 'utf8')
+  const files = []
+  for (const top of ['crates', 'src-ts', 'scripts', '__test__', 'docs']) {
+    for (const rel of fs.readdirSync(path.join(root, top), { recursive: true })) {
+      if (rel.split(path.sep).includes('target')) continue
+      const full = `${top}/${rel.split(path.sep).join('/')}`
+      files.push(fs.statSync(path.join(root, full)).isDirectory() ? `${full}/` : full)
+    }
+  }
+  const isPath = (s) => /^[\w./-]+(\.(rs|ts|mjs|md)|\/)$/.test(s) && /[a-z]/.test(s)
+  const resolve = (name) => files.filter((f) => f === name || f.endsWith(`/${name}`))
+  const missing = new Set()
+  for (const m of doc.matchAll(/[\w./-]+\.(?:rs|ts|mjs|md)\b/g)) {
+    if (resolve(m[0]).length === 0) missing.add(m[0])
+  }
+  for (const m of doc.matchAll(/`([\w./-]+\/)`/g)) {
+    if (resolve(m[1]).length === 0) missing.add(m[1])
+  }
+  t.deepEqual([...missing], [], 'files docs/architecture.md names that are not in the tree')
+
+  const stale = []
+  for (const line of doc.split('\n')) {
+    const cells = line.split('|')
+    if (cells.length < 5 || !/^\s*\d+\s*$/.test(cells[1])) continue
+    let where = []
+    for (const [, tok] of cells[2].matchAll(/`([^`]+)`/g)) {
+      if (isPath(tok)) {
+        where = resolve(tok)
+        continue
+      }
+      // `Type::method()` / `obj.method()`: the method; `#field`: the private name, `#` included.
+      const name = tok
+        .replace(/\(.*\)$/, '')
+        .split(/::|\./)
+        .pop()
+      const re = new RegExp(`(^|[^\\w#])${name}\\b`)
+      if (!where.some((f) => re.test(fs.readFileSync(path.join(root, f), 'utf8')))) {
+        stale.push(`${tok} (in ${where.join(', ') || 'no file'})`)
+      }
+    }
+  }
+  t.deepEqual(stale, [], 'step-table names not found in the file the step names')
+})
+
+// No import running back up: docs/architecture.md gives the layers of the core and of the binding
+// bottom up (`kernel`, `buf`, `slab` → `error`, ... → `driver` → ...); each module may use only
+// modules of a lower layer, as the checker's graph shows them, and every module has a layer.
+test('crates/boros and crates/boros-node: every import goes down the layers docs/architecture.md gives', (t) => {
+  const doc = fs.readFileSync(fileURLToPath(new URL('../docs/architecture.md', import.meta.url)), 'utf8')
+  const r = check('--only=rust', '--print')
+  const crates = []
+  for (const [, crate, line] of doc.matchAll(
+    /The layering inside [^(]*\(`crates\/([\w-]+)\/src`\), bottom up[\s\S]*?\):([\s\S]*?)\.\n/g
+  )) {
+    crates.push(crate)
+    const layer = new Map()
+    line.split('→').forEach((group, i) => {
+      for (const [, m] of group.matchAll(/`(\w+)`/g)) layer.set(m, i)
+    })
+    const graph = r.out.split(`crates/${crate}/src: `)[1].split(/^crates\//m)[0]
+    const up = []
+    let from
+    for (const l of graph.split('\n')) {
+      const node = /^ {4}(\w+)(?: -> \(nothing\))?$/.exec(l)
+      if (node) {
+        from = node[1]
+        if (from !== 'lib' && !layer.has(from)) up.push(`${from}: no layer`)
+        continue
+      }
+      const edge = /^\s+-> (\w+) {2}\((.+)\)$/.exec(l)
+      if (!edge || from === 'lib') continue
+      if (!(layer.get(edge[1]) < layer.get(from))) up.push(`${from} -> ${edge[1]} (${edge[2]})`)
+    }
+    t.true(layer.size > 10, `${crate}: layers read: ${[...layer.keys()]}`)
+    t.deepEqual(up, [], `${crate}: imports that do not go down a layer`)
+  }
+  t.deepEqual(crates, ['boros', 'boros-node'])
+})

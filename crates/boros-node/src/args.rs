@@ -61,6 +61,11 @@ pub fn file(kind: u32, index: u32) -> Result<Target> {
     }
 }
 
+/// Where a read or write goes: its [`file`] and its [`position`] (checked in that order).
+pub fn file_at(kind: u32, index: u32, p: i64) -> Result<(Target, u64)> {
+    Ok((file(kind, index)?, position(p)?))
+}
+
 /// A descriptor argument for calls that only take one (statx of an open file, routing facts).
 pub fn fd(fd: i32) -> Result<std::os::fd::RawFd> {
     if fd < 0 {

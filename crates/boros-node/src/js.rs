@@ -1,7 +1,9 @@
-//! Raw N-API helpers: pinned JS buffers, and JS errors built in one place.
+//! Raw N-API helpers: pinned JS buffers, Buffers over native memory, and JS errors built in
+//! one place.
 
 use boros::buf::IoBuf;
 use napi::sys;
+use std::ffi::c_void;
 use std::ptr;
 
 pub use crate::wire::codes;
@@ -19,6 +21,69 @@ pub unsafe fn adjust_external_memory(env: sys::napi_env, delta: i64) {
     let mut total = 0i64;
     // SAFETY: per the contract above; `total` is a local the call writes once.
     unsafe { sys::napi_adjust_external_memory(env, delta, &mut total) };
+}
+
+/// What keeps an external Buffer's memory alive, and the bytes reported to V8 for it.
+struct Keeper<T> {
+    _owner: T,
+    accounted: i64,
+}
+
+unsafe extern "C" fn drop_keeper<T>(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: `hint` is the Box<Keeper<T>> leaked by `external_buffer`; N-API calls this once,
+    // on the JS thread the Buffer (and `T`) were made on.
+    let keeper = unsafe { Box::from_raw(hint.cast::<Keeper<T>>()) };
+    if keeper.accounted != 0 {
+        // SAFETY: the env this finalizer was registered in, on its thread.
+        unsafe { adjust_external_memory(env, -keeper.accounted) };
+    }
+}
+
+/// A `Buffer` over the `len` bytes at `data`, which `owner` keeps valid: `owner` drops when V8
+/// collects the Buffer (or here, when N-API refuses external buffers). With `account`, V8 is
+/// told of the `len` bytes while the Buffer lives ([`adjust_external_memory`]).
+///
+/// # Safety
+/// `env` is the current call's env, on its JS thread; `data` is valid for `len` bytes for as
+/// long as `owner` lives, and nothing else frees it.
+pub unsafe fn external_buffer<T>(
+    env: sys::napi_env,
+    data: *mut u8,
+    len: usize,
+    owner: T,
+    account: bool,
+) -> Result<sys::napi_value> {
+    let accounted = if account { len as i64 } else { 0 };
+    let hint = Box::into_raw(Box::new(Keeper {
+        _owner: owner,
+        accounted,
+    }));
+    let mut value = ptr::null_mut();
+    // SAFETY: per the contract above, `data` stays valid until `drop_keeper` drops the owner;
+    // on failure the hint is taken back below.
+    let status = unsafe {
+        sys::napi_create_external_buffer(
+            env,
+            len,
+            data.cast(),
+            Some(drop_keeper::<T>),
+            hint.cast(),
+            &mut value,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: N-API did not take ownership of the hint.
+        drop(unsafe { Box::from_raw(hint) });
+        return Err(error(
+            codes::UNSUPPORTED_RUNTIME,
+            "boros: this runtime refuses external buffers",
+        ));
+    }
+    if accounted != 0 {
+        // SAFETY: the current call's env, on its JS thread.
+        unsafe { adjust_external_memory(env, accounted) };
+    }
+    Ok(value)
 }
 
 /// Builds a binding error. Every error the binding throws is made here.

@@ -7,6 +7,14 @@
 //! ([`typescript`]; `BOROS_BLESS=1 cargo test -p boros-node --lib` rewrites it, and the same
 //! test fails when it is stale), and [`DIGEST`], a hash of every value below, is checked when
 //! the runtime starts: a binary and a façade from different builds refuse to talk.
+//!
+//! The HTTP engine's records and flags are in [`http`]; the digest and the TypeScript text
+//! are made in `wire/generate.rs`.
+
+mod generate;
+pub mod http;
+
+pub use generate::{typescript, DIGEST};
 
 /// Bump when the meaning (not just a value) of the protocol changes.
 pub const PROTOCOL_VERSION: u32 = 3;
@@ -239,121 +247,6 @@ pub mod codes {
     pub const OUT_OF_RANGE: &str = super::ERROR_CODES[8].1;
 }
 
-/// The HTTP engine's protocol (`crate::http`, `src-ts/http/engine.ts`): the records it hands
-/// JS as stream events (each event's bytes are one record: `u32` words, then bytes, padded to
-/// 4), the request flags, the error kinds of a close record, and the `respond` flags.
-pub mod http {
-    /// Record kinds (the record's first word).
-    pub const REC_REQUEST: i64 = 1;
-    pub const REC_BODY: i64 = 2;
-    pub const REC_BODY_END: i64 = 3;
-    pub const REC_CLOSE: i64 = 4;
-    pub const REC_DRAIN: i64 = 5;
-    pub const REC_FILE_DONE: i64 = 6;
-    /// Words before a request record's header lengths: kind, conn, seq, flags, method length,
-    /// url length, header count, body length.
-    pub const REQ_WORDS: i64 = 8;
-    /// Request flags.
-    pub const REQ_V11: i64 = 1;
-    pub const REQ_KEEP_ALIVE: i64 = 2;
-    pub const REQ_UPGRADE: i64 = 4;
-    pub const REQ_EXPECT_CONTINUE: i64 = 8;
-    pub const REQ_STREAMING: i64 = 16;
-    pub const REQ_HAS_BODY: i64 = 32;
-    /// Request flags from this bit up: 1 + the method's index in the server's method list
-    /// (node's `http.METHODS`), 0 when it is not there (JS then reads the method's bytes).
-    pub const REQ_METHOD_SHIFT: i64 = 8;
-    /// Close record error kinds (word 3; word 4 is `-errno` for `ERR_ERRNO`).
-    pub const ERR_NONE: i64 = 0;
-    pub const ERR_HEADER_OVERFLOW: i64 = 1;
-    pub const ERR_INVALID_METHOD: i64 = 2;
-    pub const ERR_INVALID_URL: i64 = 3;
-    pub const ERR_INVALID_VERSION: i64 = 4;
-    pub const ERR_INVALID_HEADER_TOKEN: i64 = 5;
-    pub const ERR_UNEXPECTED_CONTENT_LENGTH: i64 = 6;
-    pub const ERR_INVALID_CONTENT_LENGTH: i64 = 7;
-    pub const ERR_INVALID_TRANSFER_ENCODING: i64 = 8;
-    pub const ERR_INVALID_CHUNK_SIZE: i64 = 9;
-    pub const ERR_LF_EXPECTED: i64 = 10;
-    pub const ERR_BODY_TOO_LARGE: i64 = 11;
-    pub const ERR_REQUEST_TIMEOUT: i64 = 12;
-    pub const ERR_ERRNO: i64 = 13;
-    pub const ERR_INVALID_CONSTANT: i64 = 14;
-    pub const ERR_CLOSED_CONNECTION: i64 = 15;
-    /// The peer ended the connection inside a request (head or body).
-    pub const ERR_INVALID_EOF_STATE: i64 = 16;
-    /// `respond` flags (low bits: the caller's choices; high bits: what its headers hold).
-    pub const RESPOND_NO_DATE: i64 = 1;
-    pub const RESPOND_CLOSE: i64 = 2;
-    pub const RESPOND_NO_FRAMING: i64 = 4;
-    /// `Content-Length` whenever the whole body is known at the head (also on HTTP/1.0 and
-    /// for HEAD), as Bun.serve and Deno.serve write it.
-    pub const RESPOND_KNOWN_LENGTH: i64 = 8;
-    pub const H_CONTENT_LENGTH: i64 = 256;
-    pub const H_TRANSFER_ENCODING: i64 = 512;
-    pub const H_TE_CHUNKED: i64 = 1024;
-    pub const H_DATE: i64 = 2048;
-    pub const H_CONNECTION: i64 = 4096;
-    pub const H_CONN_CLOSE: i64 = 8192;
-}
-
-/// The HTTP engine's numbers, named (digest and TS file, after [`NUMBERS`]).
-const HTTP_NUMBERS: [(&str, i64); 41] = [
-    ("HTTP_REC_REQUEST", http::REC_REQUEST),
-    ("HTTP_REC_BODY", http::REC_BODY),
-    ("HTTP_REC_BODY_END", http::REC_BODY_END),
-    ("HTTP_REC_CLOSE", http::REC_CLOSE),
-    ("HTTP_REC_DRAIN", http::REC_DRAIN),
-    ("HTTP_REC_FILE_DONE", http::REC_FILE_DONE),
-    ("HTTP_REQ_WORDS", http::REQ_WORDS),
-    ("HTTP_REQ_V11", http::REQ_V11),
-    ("HTTP_REQ_KEEP_ALIVE", http::REQ_KEEP_ALIVE),
-    ("HTTP_REQ_UPGRADE", http::REQ_UPGRADE),
-    ("HTTP_REQ_EXPECT_CONTINUE", http::REQ_EXPECT_CONTINUE),
-    ("HTTP_REQ_STREAMING", http::REQ_STREAMING),
-    ("HTTP_REQ_HAS_BODY", http::REQ_HAS_BODY),
-    ("HTTP_REQ_METHOD_SHIFT", http::REQ_METHOD_SHIFT),
-    ("HTTP_ERR_NONE", http::ERR_NONE),
-    ("HTTP_ERR_HEADER_OVERFLOW", http::ERR_HEADER_OVERFLOW),
-    ("HTTP_ERR_INVALID_METHOD", http::ERR_INVALID_METHOD),
-    ("HTTP_ERR_INVALID_URL", http::ERR_INVALID_URL),
-    ("HTTP_ERR_INVALID_VERSION", http::ERR_INVALID_VERSION),
-    (
-        "HTTP_ERR_INVALID_HEADER_TOKEN",
-        http::ERR_INVALID_HEADER_TOKEN,
-    ),
-    (
-        "HTTP_ERR_UNEXPECTED_CONTENT_LENGTH",
-        http::ERR_UNEXPECTED_CONTENT_LENGTH,
-    ),
-    (
-        "HTTP_ERR_INVALID_CONTENT_LENGTH",
-        http::ERR_INVALID_CONTENT_LENGTH,
-    ),
-    (
-        "HTTP_ERR_INVALID_TRANSFER_ENCODING",
-        http::ERR_INVALID_TRANSFER_ENCODING,
-    ),
-    ("HTTP_ERR_INVALID_CHUNK_SIZE", http::ERR_INVALID_CHUNK_SIZE),
-    ("HTTP_ERR_LF_EXPECTED", http::ERR_LF_EXPECTED),
-    ("HTTP_ERR_BODY_TOO_LARGE", http::ERR_BODY_TOO_LARGE),
-    ("HTTP_ERR_REQUEST_TIMEOUT", http::ERR_REQUEST_TIMEOUT),
-    ("HTTP_ERR_ERRNO", http::ERR_ERRNO),
-    ("HTTP_ERR_INVALID_CONSTANT", http::ERR_INVALID_CONSTANT),
-    ("HTTP_ERR_CLOSED_CONNECTION", http::ERR_CLOSED_CONNECTION),
-    ("HTTP_ERR_INVALID_EOF_STATE", http::ERR_INVALID_EOF_STATE),
-    ("HTTP_RESPOND_NO_DATE", http::RESPOND_NO_DATE),
-    ("HTTP_RESPOND_CLOSE", http::RESPOND_CLOSE),
-    ("HTTP_RESPOND_NO_FRAMING", http::RESPOND_NO_FRAMING),
-    ("HTTP_RESPOND_KNOWN_LENGTH", http::RESPOND_KNOWN_LENGTH),
-    ("HTTP_H_CONTENT_LENGTH", http::H_CONTENT_LENGTH),
-    ("HTTP_H_TRANSFER_ENCODING", http::H_TRANSFER_ENCODING),
-    ("HTTP_H_TE_CHUNKED", http::H_TE_CHUNKED),
-    ("HTTP_H_DATE", http::H_DATE),
-    ("HTTP_H_CONNECTION", http::H_CONNECTION),
-    ("HTTP_H_CONN_CLOSE", http::H_CONN_CLOSE),
-];
-
 /// Every number of the protocol, named, in the order the digest and the TS file use.
 const NUMBERS: [(&str, i64); 36] = [
     ("PROTOCOL_VERSION", PROTOCOL_VERSION as i64),
@@ -394,110 +287,12 @@ const NUMBERS: [(&str, i64); 36] = [
     ("EVENT_CAPACITY", EVENT_CAPACITY as i64),
 ];
 
-const fn fnv(mut h: u32, bytes: &[u8]) -> u32 {
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u32;
-        h = h.wrapping_mul(0x0100_0193);
-        i += 1;
-    }
-    h
-}
-
-const fn digest() -> u32 {
-    let mut h = 0x811c_9dc5;
-    let mut i = 0;
-    while i < NUMBERS.len() {
-        h = fnv(h, NUMBERS[i].0.as_bytes());
-        h = fnv(h, &NUMBERS[i].1.to_le_bytes());
-        i += 1;
-    }
-    let mut i = 0;
-    while i < HTTP_NUMBERS.len() {
-        h = fnv(h, HTTP_NUMBERS[i].0.as_bytes());
-        h = fnv(h, &HTTP_NUMBERS[i].1.to_le_bytes());
-        i += 1;
-    }
-    h = fnv(h, &EVENT_REARM.to_le_bytes());
-    let mut i = 0;
-    while i < STAT_FIELD_NAMES.len() {
-        h = fnv(h, STAT_FIELD_NAMES[i].as_bytes());
-        i += 1;
-    }
-    let mut i = 0;
-    while i < ERROR_CODES.len() {
-        h = fnv(h, ERROR_CODES[i].0.as_bytes());
-        h = fnv(h, ERROR_CODES[i].1.as_bytes());
-        i += 1;
-    }
-    h
-}
-
-/// A hash of every value of the protocol. The façade's generated copy carries the same number;
-/// `init` refuses a façade whose digest differs (a binary from another build).
-pub const DIGEST: u32 = digest();
-
-/// The façade's copy of the protocol, as TypeScript (`src-ts/wire.ts`).
-pub fn typescript() -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    s.push_str(
-        "/**\n * The wire protocol shared with the native binding: GENERATED from\n * `crates/boros-node/src/wire.rs` by `BOROS_BLESS=1 cargo test -p boros-node --lib`. Do not edit.\n * `cargo test` fails when this file is stale; the runtime checks `DIGEST` against the binary's at start-up.\n * @module\n */\n\n",
-    );
-    for (name, value) in NUMBERS.iter().chain(HTTP_NUMBERS.iter()) {
-        let _ = writeln!(s, "export const {name} = {value}");
-    }
-    let _ = writeln!(
-        s,
-        "/** A stream event result: the multishot op ended with nothing wrong; arm it again. */"
-    );
-    let _ = writeln!(s, "export const EVENT_REARM = {EVENT_REARM}");
-    let _ = writeln!(
-        s,
-        "/** A hash of every value here; the binary's must match. */"
-    );
-    let _ = writeln!(s, "export const DIGEST = {DIGEST}");
-    s.push_str("\n/** How an op names its file: a descriptor or a registered-file slot. */\n");
-    s.push_str("export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED\n");
-    s.push_str("/** What one shared-queue entry asks for. */\n");
-    s.push_str("export type EntryKind = typeof ENTRY_READ | typeof ENTRY_WRITE | typeof ENTRY_POOL_READ | typeof ENTRY_POOL_WRITE\n");
-    s.push_str("\n/** Fields of a stat record, in order. */\nexport const STAT_FIELD_NAMES = [\n");
-    // Biome's style (no trailing commas), so `npm run format` leaves the file as generated.
-    let names: Vec<String> = STAT_FIELD_NAMES
-        .iter()
-        .map(|f| format!("  '{f}'"))
-        .collect();
-    let _ = writeln!(s, "{}", names.join(",\n"));
-    s.push_str("] as const\n\n/** Every error code the native side throws. */\nexport const nativeCodes = {\n");
-    let codes: Vec<String> = ERROR_CODES
-        .iter()
-        .map(|(name, code, when)| format!("  /** {when} */\n  {name}: '{code}'"))
-        .collect();
-    let _ = writeln!(s, "{}", codes.join(",\n"));
-    s.push_str("} as const\n");
-    s
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn typescript_copy_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../src-ts/wire.ts");
-        let want = super::typescript();
-        if std::env::var_os("BOROS_BLESS").is_some() {
-            std::fs::write(path, &want).unwrap();
-            return;
-        }
-        let have = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            have == want,
-            "src-ts/wire.ts is stale: run `BOROS_BLESS=1 cargo test -p boros-node --lib`"
-        );
-    }
+    use super::*;
 
     #[test]
     fn kinds_round_trip() {
-        use super::*;
         for k in [FileKind::Fd, FileKind::Fixed] {
             assert_eq!(FileKind::from_u32(k as u32), Some(k));
         }

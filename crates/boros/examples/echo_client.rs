@@ -8,6 +8,10 @@
 //! cargo run --release -p boros --example echo_client -- --conns 64 --size 64 --seconds 5
 //! ```
 
+mod common;
+
+use common::token;
+
 use boros::{op, Completion, Driver, SockAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -34,48 +38,21 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
-        addr: SockAddr::from("127.0.0.1:7878".parse::<std::net::SocketAddr>().unwrap()),
+        addr: common::default_addr(),
         conns: 64,
         size: 64,
         seconds: 5.0,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            "--addr" => {
-                let v = val("--addr")?;
-                a.addr = v
-                    .parse::<std::net::SocketAddr>()
-                    .map_err(|e| format!("--addr {v}: {e}"))?
-                    .into();
-            }
-            "--unix" => {
-                let v = val("--unix")?;
-                a.addr = match v.strip_prefix('@') {
-                    Some(name) => SockAddr::unix_abstract(name.as_bytes()),
-                    None => SockAddr::unix(&v),
-                }
-                .map_err(|e| format!("--unix {v}: {e}"))?;
-            }
-            "--conns" => {
-                a.conns = val("--conns")?
-                    .parse()
-                    .map_err(|e| format!("--conns: {e}"))?
-            }
-            "--size" => a.size = val("--size")?.parse().map_err(|e| format!("--size: {e}"))?,
-            "--seconds" => {
-                a.seconds = val("--seconds")?
-                    .parse()
-                    .map_err(|e| format!("--seconds: {e}"))?
-            }
-            other => return Err(format!("unknown argument {other:?}")),
+    common::each_arg(USAGE, |arg, val| {
+        match arg {
+            "--addr" | "--unix" => a.addr = common::addr(arg, &val()?)?,
+            "--conns" => a.conns = common::parse(arg, val()?)?,
+            "--size" => a.size = common::parse(arg, val()?)?,
+            "--seconds" => a.seconds = common::parse(arg, val()?)?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     if a.conns == 0 || a.size == 0 {
         return Err("--conns and --size must be positive".into());
     }
@@ -86,10 +63,6 @@ const CONNECT: u64 = 0;
 const SEND: u64 = 1;
 const RECV: u64 = 2;
 
-fn token(idx: usize, kind: u64) -> u64 {
-    (idx as u64) << 2 | kind
-}
-
 struct Conn {
     fd: OwnedFd,
     /// The message; lent to a send while one is in flight.
@@ -98,15 +71,6 @@ struct Conn {
     rbuf: Option<Vec<u8>>,
     received: usize,
     started: Instant,
-}
-
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct we pass; all-zero is a valid starting value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: RUSAGE_SELF with a valid pointer.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(ru.ru_utime) + t(ru.ru_stime)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -136,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     let mut latencies: Vec<u32> = Vec::with_capacity(1 << 20);
-    let cpu0 = cpu_seconds();
+    let cpu0 = common::cpu_seconds();
     let mut start = Instant::now();
     let mut connected = 0;
     let mut deadline = None::<Instant>;
@@ -220,7 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu0;
+    let cpu = common::cpu_seconds() - cpu0;
     latencies.sort_unstable();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(

@@ -9,6 +9,10 @@
 //! cargo run --release -p boros --example echo_server -- --addr 127.0.0.1:7878
 //! ```
 
+mod common;
+
+use common::token;
+
 use boros::{net, op, BufRing, Completion, Driver, SockAddr};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
@@ -36,52 +40,23 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
-        addr: SockAddr::from("127.0.0.1:7878".parse::<std::net::SocketAddr>().unwrap()),
+        addr: common::default_addr(),
         bufs: 1024,
         buf_size: 4096,
         bundle: false,
         seconds: None,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            "--addr" => {
-                let v = val("--addr")?;
-                a.addr = v
-                    .parse::<std::net::SocketAddr>()
-                    .map_err(|e| format!("--addr {v}: {e}"))?
-                    .into();
-            }
-            "--unix" => {
-                let v = val("--unix")?;
-                a.addr = match v.strip_prefix('@') {
-                    Some(name) => SockAddr::unix_abstract(name.as_bytes()),
-                    None => SockAddr::unix(&v),
-                }
-                .map_err(|e| format!("--unix {v}: {e}"))?;
-            }
-            "--bufs" => a.bufs = val("--bufs")?.parse().map_err(|e| format!("--bufs: {e}"))?,
-            "--buf-size" => {
-                a.buf_size = val("--buf-size")?
-                    .parse()
-                    .map_err(|e| format!("--buf-size: {e}"))?
-            }
+    common::each_arg(USAGE, |arg, val| {
+        match arg {
+            "--addr" | "--unix" => a.addr = common::addr(arg, &val()?)?,
+            "--bufs" => a.bufs = common::parse(arg, val()?)?,
+            "--buf-size" => a.buf_size = common::parse(arg, val()?)?,
             "--bundle" => a.bundle = true,
-            "--seconds" => {
-                a.seconds = Some(
-                    val("--seconds")?
-                        .parse()
-                        .map_err(|e| format!("--seconds: {e}"))?,
-                )
-            }
-            other => return Err(format!("unknown argument {other:?}")),
+            "--seconds" => a.seconds = Some(common::parse(arg, val()?)?),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(a)
 }
 
@@ -90,10 +65,6 @@ const ACCEPT: u64 = 0;
 const RECV: u64 = 1;
 const SEND: u64 = 2;
 const CLOSE: u64 = 3;
-
-fn token(idx: usize, kind: u64) -> u64 {
-    (idx as u64) << 2 | kind
-}
 
 struct Conn {
     fd: RawFd,
@@ -261,15 +232,6 @@ impl Server {
     }
 }
 
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct we pass; all-zero is a valid starting value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: RUSAGE_SELF with a valid pointer.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(ru.ru_utime) + t(ru.ru_stime)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args().unwrap_or_else(|e| {
         eprintln!("{e}\n\n{USAGE}");
@@ -338,7 +300,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         s.accepted,
         s.bytes,
         st.enter_calls,
-        cpu_seconds()
+        common::cpu_seconds()
     );
     for c in s.conns.iter().flatten() {
         // SAFETY: the descriptor is ours; the driver (dropped after this) cancels its ops.

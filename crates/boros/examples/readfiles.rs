@@ -14,6 +14,10 @@
 //! many `io_uring_enter` calls it took. Files that fail (permission denied, ...) are reported
 //! on stderr and counted, but do not stop the run.
 
+mod common;
+
+use common::token;
+
 use boros::{op, Completion, Driver};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -31,10 +35,6 @@ const OPEN: u64 = 0;
 const STATX: u64 = 1;
 const READ: u64 = 2;
 const CLOSE: u64 = 3;
-
-fn token(file: usize, step: u64) -> u64 {
-    (file as u64) << 2 | step
-}
 
 #[derive(Default)]
 struct FileState {

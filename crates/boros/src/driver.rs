@@ -10,17 +10,17 @@
 //! The parts live below this file: [`ring`](crate::ring) (queues, `io_uring_enter`),
 //! [`inflight`](crate::inflight) (the slab of ops, CQE to op), [`groups`](crate::groups)
 //! (provided-buffer groups and their retirement), [`fixed`](crate::fixed) (registered tables);
-//! the calls that register resources on the ring are in `resources.rs`, and giving up on ops
-//! (abandon, discard) in `abandon.rs`, both above this file.
+//! phase 3 (reaping) is in `reap.rs`, the calls that register resources on the ring in
+//! `resources.rs`, and giving up on ops (abandon, discard) in `abandon.rs`, all above this file.
 
 use crate::cqe::{Cqe, OpRef, CANCEL_TAG};
 use crate::error::{PushError, SetupError};
 use crate::fixed::{Releases, Tables};
 use crate::groups::BufGroups;
-use crate::inflight::{Dispatched, Ops};
+use crate::inflight::Ops;
 use crate::kernel::KernelVersion;
 use crate::op::OpCode;
-use crate::ring::{RawCqe, Ring, Stats, REAP_CHUNK};
+use crate::ring::{Ring, Stats};
 use crate::setup::{self, Config, RingInfo, TaskRun};
 use crate::slab::OpKey;
 use io_uring::{opcode, squeue, types};
@@ -28,11 +28,6 @@ use std::io;
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
-
-/// Most passes (enter, drain) one `reap` makes before it returns (see `reap`).
-const MAX_REAP_PASSES: u32 = 64;
-/// Most passes in a row that produce no CQE before `reap` returns (see `reap`).
-const MAX_IDLE_PASSES: u32 = 4;
 
 /// One io_uring and the operations in flight on it. Not `Send`: with `SINGLE_ISSUER`, only
 /// the thread that owns the ring may submit to it.
@@ -53,7 +48,7 @@ pub struct Driver<O: ?Sized + OpCode = dyn OpCode> {
     info: RingInfo,
     /// Set when a submit failed for good ([`fail_unsubmitted`](Self::fail_unsubmitted)):
     /// the ring is never entered again.
-    dead: Option<i32>,
+    pub(crate) dead: Option<i32>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -306,124 +301,6 @@ impl<O: ?Sized + OpCode> Driver<O> {
             .fail_unsubmitted(errno, &self.groups, &mut self.fixed, &mut sink)
     }
 
-    /// Delivers every completion that is ready, each with its op: `&mut` while a multishot op
-    /// stays in flight ([`OpRef::Live`], its update step), by value at its final CQE
-    /// ([`OpRef::Done`]). This is how an op finishes itself: the host calls the op's own
-    /// completion logic, no downcast needed ([`completions`](crate::completions) adapts a
-    /// sink of [`Completion`](crate::Completion)s instead).
-    ///
-    /// It enters the kernel only when needed: entries are queued, deferred completion work is
-    /// pending (`IORING_SQ_TASKRUN`), or the CQ overflowed. It keeps going while the kernel
-    /// says more is pending, past the kernel's 20-items-per-call limit on deferred work.
-    /// `sink` must not touch the driver.
-    pub fn reap(&mut self, sink: impl FnMut(Cqe, OpRef<'_, O>)) -> io::Result<usize> {
-        self.reap_with(sink, true)
-    }
-
-    /// As [`reap_into`](Self::reap_into), but never enters: only completions already posted
-    /// (or moved aside). For a loop that just returned from [`wait`](Self::wait) and blocks
-    /// only there: its next `wait` submits and runs the deferred work in one enter.
-    pub fn reap_posted_into<H: ?Sized>(&mut self, host: &mut H) -> io::Result<usize>
-    where
-        O: crate::complete::Complete<H>,
-    {
-        self.reap_with(crate::complete::finish_into(host), false)
-    }
-
-    fn reap_with(
-        &mut self,
-        mut sink: impl FnMut(Cqe, OpRef<'_, O>),
-        may_enter: bool,
-    ) -> io::Result<usize> {
-        let mut delivered = 0;
-        let mut passes = 0;
-        let mut idle = 0;
-        loop {
-            // CQEs an earlier enter moved aside (CQ full, EBUSY) come first, in order.
-            while let Some(cqe) = self.ring.pop_backlog() {
-                delivered += self.dispatch(cqe, &mut sink);
-            }
-            if may_enter
-                && self.dead.is_none()
-                && (self.ring.has_unsubmitted() || self.ring.kernel_pending())
-            {
-                self.enter(0, None)?;
-            }
-            let got = self.drain(&mut sink);
-            delivered += got;
-            passes += 1;
-            idle = if got == 0 { idle + 1 } else { 0 };
-            // Go on while the kernel says more is pending (deferred work that an enter runs,
-            // an overflowed CQ), but not forever, for two reasons seen here:
-            // - under steady socket traffic each pass lets the kernel run more deferred work,
-            //   which sets IORING_SQ_TASKRUN again: the loop never returned, and the caller,
-            //   starved of its completions, recycled no buffers and queued no sends (the echo
-            //   example stalled); so at most `MAX_REAP_PASSES` passes per call;
-            // - the flag was seen staying set with nothing left to run (~1M enters a second);
-            //   so at most `MAX_IDLE_PASSES` passes in a row that produce nothing. That is not
-            //   always "nothing to do": a pipe read at EOF was seen needing ~60 passes, its poll
-            //   task work requeueing itself (the kernel's fairness cap on retries) before it
-            //   completed. So a caller must not take "returned with TASKRUN set" as idle: it
-            //   comes back soon (`has_ready` says so; the binding re-signals its eventfd).
-            let more = may_enter
-                && self.dead.is_none()
-                && passes < MAX_REAP_PASSES
-                && idle < MAX_IDLE_PASSES
-                && self.ring.kernel_pending();
-            if !more && self.ring.backlog_len() == 0 {
-                self.apply_releases();
-                if !self.ops.leftovers.slots.is_empty() && self.dead.is_none() {
-                    self.close_leftover_slots();
-                }
-                if self.groups.has_retiring() {
-                    self.groups.retire(&self.ring.uring.submitter());
-                }
-                return Ok(delivered);
-            }
-        }
-    }
-
-    /// As [`reap`](Self::reap), each CQE going to its op's own step with `host` as context
-    /// ([`Complete`](crate::Complete): `update` while a multishot op stays in flight,
-    /// `complete` at the final CQE).
-    pub fn reap_into<H: ?Sized>(&mut self, host: &mut H) -> io::Result<usize>
-    where
-        O: crate::complete::Complete<H>,
-    {
-        self.reap(crate::complete::finish_into(host))
-    }
-
-    fn drain(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
-        let mut raw = [RawCqe::default(); REAP_CHUNK];
-        let mut delivered = 0;
-        loop {
-            // Copy a chunk out of the ring first: dispatching needs `&mut self`.
-            let n = self.ring.fill(&mut raw);
-            for cqe in &raw[..n] {
-                delivered += self.dispatch(*cqe, sink);
-            }
-            if n < REAP_CHUNK {
-                self.groups.end_pass();
-                return delivered;
-            }
-        }
-    }
-
-    fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
-        match self.ops.dispatch(cqe, &self.groups, &mut self.fixed, sink) {
-            Dispatched::Nothing => 0,
-            Dispatched::Update => 1,
-            Dispatched::Final => {
-                self.ring.stats.ops_completed += 1;
-                1
-            }
-            Dispatched::Orphan => {
-                self.ring.stats.ops_completed += 1;
-                0
-            }
-        }
-    }
-
     pub(crate) fn apply_releases(&mut self) {
         if self.releases.is_empty() {
             return;
@@ -444,7 +321,11 @@ impl<O: ?Sized + OpCode> Driver<O> {
         }
     }
 
-    fn enter(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<usize> {
+    pub(crate) fn enter(
+        &mut self,
+        min_complete: u32,
+        timeout: Option<Duration>,
+    ) -> io::Result<usize> {
         self.check_alive()?;
         let n = self.ring.enter(min_complete, timeout)?;
         if !self.ring.has_unsubmitted() {

@@ -35,12 +35,13 @@
 //! nothing but this file names the crate root:
 //! - `kernel`, `buf`, `slab`: no other module;
 //! - `error`, `probe` (kernel); `bufring` (buf); `fixed`; `setup` (error, kernel, probe);
-//! - `net` (kernel, setup); `op` (buf, bufring, net); `ring` (error);
+//! - `net` (kernel, setup); `ring` (error); then `op` (buf, bufring, net);
 //! - `cqe` (bufring, error, op, slab); `complete` (cqe, op); `groups` (bufring);
 //!   `inflight` (cqe, fixed, groups, op, ring, slab);
-//! - `driver`: all of them; `resources` (registration calls on the driver), `chain` (linked
-//!   chains), `abandon` (giving up on ops) and `multishot` (what a multishot CQE means, the
-//!   queue that holds them for a consumer): above it.
+//! - `driver`: all of them; `reap` (completions to their ops), `resources` (registration
+//!   calls on the driver), `chain` (linked chains), `abandon` (giving up on ops) and
+//!   `multishot` (what a multishot CQE means, the queue that holds them for a consumer):
+//!   above it.
 //!
 //! ## Sockets
 //! TCP, UDP and Unix sockets run on the ring: [`op::Socket`], [`op::Bind`]/[`op::Listen`]
@@ -72,6 +73,7 @@ pub mod multishot;
 pub mod net;
 pub mod op;
 pub mod probe;
+mod reap;
 mod resources;
 mod ring;
 pub mod setup;

@@ -1,9 +1,11 @@
 //! Registered buffers and direct descriptors against the running kernel: no mocks.
 
+mod common;
+
 use boros::io_uring::squeue;
 use boros::{op, Completion, Driver};
 use std::ffi::CString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn temp_file(tag: &str, data: &[u8]) -> std::path::PathBuf {
     let p = std::env::temp_dir().join(format!("boros-fixed-{}-{tag}", std::process::id()));
@@ -11,22 +13,11 @@ fn temp_file(tag: &str, data: &[u8]) -> std::path::PathBuf {
     p
 }
 
+/// [`common::collect`], in token order.
 fn collect(driver: &mut Driver, n: usize) -> Vec<Completion> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut out = Vec::new();
-    loop {
-        driver.reap(boros::completions(|c| out.push(c))).unwrap();
-        if out.len() >= n {
-            out.sort_by_key(|c| c.token);
-            return out;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {n} completions",
-            out.len()
-        );
-        driver.wait(1, Some(Duration::from_millis(50))).unwrap();
-    }
+    let mut out = common::collect(driver, n, Duration::from_secs(5));
+    out.sort_by_key(|c| c.token);
+    out
 }
 
 #[test]

@@ -33,6 +33,17 @@ impl Drop for TempDir {
     }
 }
 
+/// `path`, created (or emptied) and open for reading and writing.
+fn create_rw(path: &Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .unwrap()
+}
+
 fn c(p: &Path) -> CString {
     CString::new(p.as_os_str().as_encoded_bytes()).unwrap()
 }
@@ -213,13 +224,7 @@ fn symlink_and_link() {
 fn fallocate_fadvise_ftruncate() {
     let dir = TempDir::new("alloc");
     let path = dir.join("f");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
+    let file = create_rw(&path);
     let fd = file.as_raw_fd();
     let mut d = Driver::new().unwrap();
 
@@ -280,13 +285,7 @@ fn fallocate_fadvise_ftruncate() {
 fn writev_in_order_at_offset_and_current_position() {
     let dir = TempDir::new("writev");
     let path = dir.join("f");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
+    let file = create_rw(&path);
     let mut d = Driver::new().unwrap();
     let bufs = vec![b"abc".to_vec(), Vec::new(), b"defgh".to_vec()];
     assert_eq!(

@@ -45,8 +45,7 @@ pub fn read(
     position: i64,
     token: u32,
 ) -> Result<f64> {
-    let file = args::file(file_kind, file)?;
-    let pos = args::position(position)?;
+    let (file, pos) = args::file_at(file_kind, file, position)?;
     let target = pin_range(&env, &buffer, offset, length)?;
     runtime::with(|rt| {
         let bounce = rt.bounce.take(length as usize);
@@ -71,8 +70,7 @@ pub fn write(
     token: u32,
     punt: Option<bool>,
 ) -> Result<f64> {
-    let file = args::file(file_kind, file)?;
-    let pos = args::position(position)?;
+    let (file, pos) = args::file_at(file_kind, file, position)?;
     let source = pin_range(&env, &buffer, offset, length)?;
     let op = op::Write::new(file, source, pos).range(offset as usize, length);
     runtime::with(|rt| rt.queue_punted(Passthrough::new(op, token), punt == Some(true)))
@@ -89,8 +87,7 @@ pub fn writev(
     position: i64,
     token: u32,
 ) -> Result<f64> {
-    let file = args::file(file_kind, file)?;
-    let pos = args::position(position)?;
+    let (file, pos) = args::file_at(file_kind, file, position)?;
     let bufs = buffers
         .iter()
         // SAFETY: every element is a value of this call's arguments, on the JS thread.

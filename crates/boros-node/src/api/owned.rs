@@ -7,19 +7,7 @@ use crate::ops::Passthrough;
 use crate::owned::{find_slice, Alloc};
 use crate::runtime;
 use napi::bindgen_prelude::*;
-use napi::sys;
 use napi_derive::napi;
-use std::ffi::c_void;
-use std::ptr;
-use std::rc::Rc;
-
-unsafe extern "C" fn finalize(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: `hint` is the Box<Rc<Alloc>> leaked in `owned_buffer`; N-API calls this once.
-    let owner = unsafe { Box::from_raw(hint.cast::<Rc<Alloc>>()) };
-    // SAFETY: the env this finalizer was registered in, on its thread.
-    unsafe { js::adjust_external_memory(env, -(owner.len as i64)) };
-    drop(owner);
-}
 
 /// A new zero-filled `Buffer` of `size` bytes whose memory is owned natively and starts at a
 /// multiple of `alignment` (a power of two). Reads into it (`readOwned`) go straight from the
@@ -42,30 +30,9 @@ pub fn owned_buffer<'env>(env: &'env Env, size: f64, alignment: u32) -> Result<U
     let alloc = Alloc::new(len, alignment as usize)
         .ok_or_else(|| js::error(codes::OUT_OF_RANGE, format!("Cannot allocate {len} bytes")))?;
     let data = alloc.as_ptr();
-    let hint = Box::into_raw(Box::new(alloc));
-    let mut value = ptr::null_mut();
-    // SAFETY: `data` points to `len` bytes kept alive by the Rc in `hint` until `finalize`
-    // runs; on failure we take the hint back ourselves.
-    let status = unsafe {
-        sys::napi_create_external_buffer(
-            env.raw(),
-            len,
-            data.cast(),
-            Some(finalize),
-            hint.cast(),
-            &mut value,
-        )
-    };
-    if status != sys::Status::napi_ok {
-        // SAFETY: N-API did not take ownership of the hint.
-        drop(unsafe { Box::from_raw(hint) });
-        return Err(js::error(
-            codes::UNSUPPORTED_RUNTIME,
-            "boros: this runtime refuses external buffers",
-        ));
-    }
-    // SAFETY: this call's env, on its JS thread.
-    unsafe { js::adjust_external_memory(env.raw(), len as i64) };
+    // SAFETY: this call's env, on its JS thread; `alloc` (an `Rc`) keeps the `len` bytes at
+    // `data` mapped until the Buffer is collected.
+    let value = unsafe { js::external_buffer(env.raw(), data, len, alloc, true)? };
     // SAFETY: `value` was just created in this env.
     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
 }
@@ -96,8 +63,7 @@ pub fn read_owned(
     position: i64,
     token: u32,
 ) -> Result<f64> {
-    let file = args::file(file_kind, file)?;
-    let pos = args::position(position)?;
+    let (file, pos) = args::file_at(file_kind, file, position)?;
     // SAFETY: `buffer` is an argument of this call, on the JS thread.
     let (ptr, len) = unsafe { js::view_info(env.raw(), buffer.raw())? };
     args::check_range(offset, length, len)?;

@@ -9,7 +9,6 @@ use crate::runtime;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
-use std::ffi::c_void;
 use std::ptr;
 use std::rc::Rc;
 
@@ -67,12 +66,6 @@ impl TypeName for RawValue {
     fn value_type() -> ValueType {
         ValueType::Unknown
     }
-}
-
-unsafe extern "C" fn finalize_buffer(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: `hint` is the Box<Rc<PoolMem>> leaked in `buffers`, finalized exactly once, on
-    // the JS thread (napi's contract for finalizers), where the Rc was made.
-    drop(unsafe { Box::from_raw(hint.cast::<Rc<PoolMem>>()) });
 }
 
 #[napi]
@@ -145,28 +138,11 @@ impl NativeBufferPool {
         // SAFETY: JS thread, valid env; out-pointers are locals.
         unsafe { sys::napi_create_array_with_length(env, mem.count as usize, &mut array) };
         for i in 0..mem.count {
-            let hint = Box::into_raw(Box::new(Rc::clone(mem)));
-            let mut buf = ptr::null_mut();
-            // SAFETY: the data pointer is inside our mapping, valid for `size` bytes for as long
-            // as the Rc in `hint` lives, which the finalizer drops when the Buffer dies.
-            let status = unsafe {
-                sys::napi_create_external_buffer(
-                    env,
-                    mem.size,
-                    mem.buffer_ptr(i).cast(),
-                    Some(finalize_buffer),
-                    hint.cast(),
-                    &mut buf,
-                )
+            // SAFETY: JS thread, valid env; buffer `i` lies inside the mapping, valid for `size`
+            // bytes for as long as the Rc the Buffer holds lives.
+            let buf = unsafe {
+                js::external_buffer(env, mem.buffer_ptr(i), mem.size, Rc::clone(mem), false)?
             };
-            if status != sys::Status::napi_ok {
-                // SAFETY: the finalizer was not attached: take the Rc back.
-                drop(unsafe { Box::from_raw(hint) });
-                return Err(js::error(
-                    codes::UNSUPPORTED_RUNTIME,
-                    "napi_create_external_buffer failed (external buffers not allowed here)",
-                ));
-            }
             // SAFETY: valid env, array and element.
             unsafe { sys::napi_set_element(env, array, i, buf) };
         }
@@ -221,8 +197,7 @@ pub fn pool_io(
     position: i64,
     token: u32,
 ) -> Result<f64> {
-    let file = args::file(file_kind, file)?;
-    let pos = args::position(position)?;
+    let (file, pos) = args::file_at(file_kind, file, position)?;
     let (slice, buf_index) = pool.slice(index, offset, length)?;
     runtime::with(|rt| {
         rt.queue(Passthrough::new(

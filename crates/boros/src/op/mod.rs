@@ -42,6 +42,7 @@ mod listen;
 mod mkdir;
 mod nop;
 mod open;
+mod place;
 mod poll_add;
 mod read;
 mod read_multi;
@@ -60,6 +61,7 @@ mod symlink;
 mod sync_range;
 mod timeout;
 mod unlink;
+mod vectored;
 mod write;
 mod writev;
 

@@ -1,16 +1,15 @@
-use super::{with_target, OpCode, Target};
+use super::place::{place_entry, Place};
+use super::{OpCode, Target};
 use crate::buf::IoBufMut;
-use io_uring::{opcode, squeue::Entry};
+use io_uring::squeue::Entry;
 
 /// `pread(2)` into an owned buffer: up to `bytes_total()` bytes at `offset`
 /// ([`CURRENT_POSITION`](super::CURRENT_POSITION) reads at, and advances, the file position).
 /// With [`fixed`](Self::fixed), `IORING_OP_READ_FIXED` into a registered buffer.
 pub struct Read<B: IoBufMut> {
-    target: Target,
+    place: Place,
     buf: B,
     len: u32,
-    offset: u64,
-    buf_index: Option<u16>,
 }
 
 impl<B: IoBufMut> Read<B> {
@@ -18,11 +17,9 @@ impl<B: IoBufMut> Read<B> {
     pub fn new(target: impl Into<Target>, buf: B, offset: u64) -> Self {
         let len = buf.bytes_total().min(u32::MAX as usize) as u32;
         Self {
-            target: target.into(),
+            place: Place::new(target.into(), offset),
             buf,
             len,
-            offset,
-            buf_index: None,
         }
     }
 
@@ -33,7 +30,7 @@ impl<B: IoBufMut> Read<B> {
     /// the op owns `buf` (typically a handle that keeps the registered memory mapped) until its
     /// final CQE.
     pub fn fixed(mut self, buf_index: u16) -> Self {
-        self.buf_index = Some(buf_index);
+        self.place.buf_index = Some(buf_index);
         self
     }
 
@@ -55,16 +52,12 @@ impl<B: IoBufMut> Read<B> {
 // fixed read the kernel also checks that they lie inside the registered buffer `buf_index`.
 unsafe impl<B: IoBufMut> OpCode for Read<B> {
     fn entry(&mut self) -> Entry {
-        let (ptr, len, offset) = (self.buf.stable_mut_ptr(), self.len, self.offset);
-        match self.buf_index {
-            None => with_target!(self.target, |t| opcode::Read::new(t, ptr, len)
-                .offset(offset)
-                .build()),
-            Some(index) => {
-                with_target!(self.target, |t| opcode::ReadFixed::new(t, ptr, len, index)
-                    .offset(offset)
-                    .build())
-            }
-        }
+        place_entry!(
+            self.place,
+            self.buf.stable_mut_ptr(),
+            self.len,
+            Read,
+            ReadFixed
+        )
     }
 }

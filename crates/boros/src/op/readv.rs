@@ -1,3 +1,4 @@
+use super::vectored::Vectored;
 use super::{with_target, OpCode, Target};
 use crate::buf::IoBufMut;
 use io_uring::{opcode, squeue::Entry};
@@ -5,23 +6,13 @@ use io_uring::{opcode, squeue::Entry};
 /// `preadv(2)` into owned buffers, in order, at `offset`
 /// ([`CURRENT_POSITION`](super::CURRENT_POSITION) reads at, and advances, the file position).
 /// Completes with the bytes read, spread over the buffers in order.
-pub struct Readv<B: IoBufMut> {
-    target: Target,
-    bufs: Vec<B>,
-    iovecs: Vec<libc::iovec>,
-    offset: u64,
-}
+pub struct Readv<B: IoBufMut>(Vectored<B>);
 
 impl<B: IoBufMut> Readv<B> {
     /// Reads into every buffer's capacity, in order. At most `IOV_MAX` (1024) buffers are
     /// accepted by the kernel; more fail with `EINVAL`.
     pub fn new(target: impl Into<Target>, bufs: Vec<B>, offset: u64) -> Self {
-        Self {
-            target: target.into(),
-            bufs,
-            iovecs: Vec::new(),
-            offset,
-        }
+        Self(Vectored::new(target.into(), bufs, offset))
     }
 
     /// Gives the buffers back, the `n` bytes read spread over them in order: each buffer's
@@ -34,14 +25,14 @@ impl<B: IoBufMut> Readv<B> {
     /// marking its share (a host that sets a reused `Vec`'s length to exactly its share).
     pub fn into_bufs_with(mut self, n: u32, mut each: impl FnMut(&mut B, usize)) -> Vec<B> {
         let mut left = n as usize;
-        for b in &mut self.bufs {
+        for b in &mut self.0.bufs {
             let take = left.min(b.bytes_total());
             // SAFETY: the kernel filled the buffers in order; this one got `take` bytes.
             unsafe { b.set_init(take) };
             each(b, take);
             left -= take;
         }
-        self.bufs
+        self.0.bufs
     }
 }
 
@@ -49,18 +40,9 @@ impl<B: IoBufMut> Readv<B> {
 // array is owned by the op too, and neither is touched again until the final CQE.
 unsafe impl<B: IoBufMut> OpCode for Readv<B> {
     fn entry(&mut self) -> Entry {
-        self.iovecs = self
-            .bufs
-            .iter_mut()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_mut_ptr().cast(),
-                iov_len: b.bytes_total(),
-            })
-            .collect();
-        let ptr = self.iovecs.as_ptr();
-        let n = self.iovecs.len() as u32;
-        with_target!(self.target, |t| opcode::Readv::new(t, ptr, n)
-            .offset(self.offset)
+        let (ptr, n) = self.0.iovecs(|b| (b.stable_mut_ptr(), b.bytes_total()));
+        with_target!(self.0.target, |t| opcode::Readv::new(t, ptr, n)
+            .offset(self.0.offset)
             .build())
     }
 }

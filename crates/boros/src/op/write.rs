@@ -1,17 +1,16 @@
-use super::{with_target, OpCode, Target};
+use super::place::{place_entry, Place};
+use super::{OpCode, Target};
 use crate::buf::IoBuf;
-use io_uring::{opcode, squeue::Entry};
+use io_uring::squeue::Entry;
 
 /// `pwrite(2)` from an owned buffer: its initialized bytes, at `offset`
 /// ([`CURRENT_POSITION`](super::CURRENT_POSITION) writes at, and advances, the file position).
 /// With [`fixed`](Self::fixed), `IORING_OP_WRITE_FIXED` from a registered buffer.
 pub struct Write<B: IoBuf> {
-    target: Target,
+    place: Place,
     buf: B,
     start: usize,
     len: u32,
-    offset: u64,
-    buf_index: Option<u16>,
 }
 
 impl<B: IoBuf> Write<B> {
@@ -19,12 +18,10 @@ impl<B: IoBuf> Write<B> {
     pub fn new(target: impl Into<Target>, buf: B, offset: u64) -> Self {
         let len = buf.bytes_init().min(u32::MAX as usize) as u32;
         Self {
-            target: target.into(),
+            place: Place::new(target.into(), offset),
             buf,
             start: 0,
             len,
-            offset,
-            buf_index: None,
         }
     }
 
@@ -32,7 +29,7 @@ impl<B: IoBuf> Write<B> {
     /// [`Driver::register_buffers`](crate::Driver::register_buffers)): `buf` must lie inside
     /// it (the kernel checks: `EFAULT` otherwise).
     pub fn fixed(mut self, buf_index: u16) -> Self {
-        self.buf_index = Some(buf_index);
+        self.place.buf_index = Some(buf_index);
         self
     }
 
@@ -56,16 +53,6 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
     fn entry(&mut self) -> Entry {
         // SAFETY: start <= bytes_init, so the pointer stays inside the allocation.
         let ptr = unsafe { self.buf.stable_ptr().add(self.start) };
-        let (len, offset) = (self.len, self.offset);
-        match self.buf_index {
-            None => with_target!(self.target, |t| opcode::Write::new(t, ptr, len)
-                .offset(offset)
-                .build()),
-            Some(index) => {
-                with_target!(self.target, |t| opcode::WriteFixed::new(t, ptr, len, index)
-                    .offset(offset)
-                    .build())
-            }
-        }
+        place_entry!(self.place, ptr, self.len, Write, WriteFixed)
     }
 }

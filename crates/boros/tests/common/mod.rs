@@ -1,5 +1,5 @@
-//! Helpers of the socket tests (net.rs, net_multishot.rs, net_load.rs): a driver's
-//! completions until a deadline, loopback pairs, sending and receiving all of a buffer.
+//! Helpers of the integration tests: a driver's completions until a deadline, pipes (driver.rs,
+//! cancel.rs); loopback pairs, sending and receiving all of a buffer (the socket tests).
 #![allow(dead_code)]
 
 use boros::op::{self, OpCode};
@@ -102,4 +102,24 @@ pub fn run_finals_only(d: &mut Driver) -> Completion {
 
 pub fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+pub fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into the array we pass.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(r, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are fresh and owned by nobody else.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+/// Reaps until `n` completions arrived (all of them, in order), waiting in between; panics
+/// after `limit`.
+pub fn collect(driver: &mut Driver, n: usize, limit: Duration) -> Vec<Completion> {
+    let deadline = Instant::now() + limit;
+    let mut out = Vec::new();
+    while out.len() < n {
+        out.extend(next_batch(driver, deadline));
+    }
+    out
 }

@@ -1,0 +1,110 @@
+//! The HTTP engine's protocol (`crate::http`, `src-ts/http/engine.ts`): the records it hands
+//! JS as stream events (each event's bytes are one record: `u32` words, then bytes, padded to
+//! 4), the request flags, the error kinds of a close record, and the `respond` flags.
+
+/// Record kinds (the record's first word).
+pub const REC_REQUEST: i64 = 1;
+pub const REC_BODY: i64 = 2;
+pub const REC_BODY_END: i64 = 3;
+pub const REC_CLOSE: i64 = 4;
+pub const REC_DRAIN: i64 = 5;
+pub const REC_FILE_DONE: i64 = 6;
+/// Words before a request record's header lengths: kind, conn, seq, flags, method length,
+/// url length, header count, body length.
+pub const REQ_WORDS: i64 = 8;
+/// Request flags.
+pub const REQ_V11: i64 = 1;
+pub const REQ_KEEP_ALIVE: i64 = 2;
+pub const REQ_UPGRADE: i64 = 4;
+pub const REQ_EXPECT_CONTINUE: i64 = 8;
+pub const REQ_STREAMING: i64 = 16;
+pub const REQ_HAS_BODY: i64 = 32;
+/// Request flags from this bit up: 1 + the method's index in the server's method list
+/// (node's `http.METHODS`), 0 when it is not there (JS then reads the method's bytes).
+pub const REQ_METHOD_SHIFT: i64 = 8;
+/// Close record error kinds (word 3; word 4 is `-errno` for `ERR_ERRNO`).
+pub const ERR_NONE: i64 = 0;
+pub const ERR_HEADER_OVERFLOW: i64 = 1;
+pub const ERR_INVALID_METHOD: i64 = 2;
+pub const ERR_INVALID_URL: i64 = 3;
+pub const ERR_INVALID_VERSION: i64 = 4;
+pub const ERR_INVALID_HEADER_TOKEN: i64 = 5;
+pub const ERR_UNEXPECTED_CONTENT_LENGTH: i64 = 6;
+pub const ERR_INVALID_CONTENT_LENGTH: i64 = 7;
+pub const ERR_INVALID_TRANSFER_ENCODING: i64 = 8;
+pub const ERR_INVALID_CHUNK_SIZE: i64 = 9;
+pub const ERR_LF_EXPECTED: i64 = 10;
+pub const ERR_BODY_TOO_LARGE: i64 = 11;
+pub const ERR_REQUEST_TIMEOUT: i64 = 12;
+pub const ERR_ERRNO: i64 = 13;
+pub const ERR_INVALID_CONSTANT: i64 = 14;
+pub const ERR_CLOSED_CONNECTION: i64 = 15;
+/// The peer ended the connection inside a request (head or body).
+pub const ERR_INVALID_EOF_STATE: i64 = 16;
+/// `respond` flags (low bits: the caller's choices; high bits: what its headers hold).
+pub const RESPOND_NO_DATE: i64 = 1;
+pub const RESPOND_CLOSE: i64 = 2;
+pub const RESPOND_NO_FRAMING: i64 = 4;
+/// `Content-Length` whenever the whole body is known at the head (also on HTTP/1.0 and
+/// for HEAD), as Bun.serve and Deno.serve write it.
+pub const RESPOND_KNOWN_LENGTH: i64 = 8;
+pub const H_CONTENT_LENGTH: i64 = 256;
+pub const H_TRANSFER_ENCODING: i64 = 512;
+pub const H_TE_CHUNKED: i64 = 1024;
+pub const H_DATE: i64 = 2048;
+pub const H_CONNECTION: i64 = 4096;
+pub const H_CONN_CLOSE: i64 = 8192;
+
+/// These numbers, named (digest and TS file, after [`NUMBERS`](super::NUMBERS)).
+pub(super) const NUMBERS: [(&str, i64); 41] = [
+    ("HTTP_REC_REQUEST", REC_REQUEST),
+    ("HTTP_REC_BODY", REC_BODY),
+    ("HTTP_REC_BODY_END", REC_BODY_END),
+    ("HTTP_REC_CLOSE", REC_CLOSE),
+    ("HTTP_REC_DRAIN", REC_DRAIN),
+    ("HTTP_REC_FILE_DONE", REC_FILE_DONE),
+    ("HTTP_REQ_WORDS", REQ_WORDS),
+    ("HTTP_REQ_V11", REQ_V11),
+    ("HTTP_REQ_KEEP_ALIVE", REQ_KEEP_ALIVE),
+    ("HTTP_REQ_UPGRADE", REQ_UPGRADE),
+    ("HTTP_REQ_EXPECT_CONTINUE", REQ_EXPECT_CONTINUE),
+    ("HTTP_REQ_STREAMING", REQ_STREAMING),
+    ("HTTP_REQ_HAS_BODY", REQ_HAS_BODY),
+    ("HTTP_REQ_METHOD_SHIFT", REQ_METHOD_SHIFT),
+    ("HTTP_ERR_NONE", ERR_NONE),
+    ("HTTP_ERR_HEADER_OVERFLOW", ERR_HEADER_OVERFLOW),
+    ("HTTP_ERR_INVALID_METHOD", ERR_INVALID_METHOD),
+    ("HTTP_ERR_INVALID_URL", ERR_INVALID_URL),
+    ("HTTP_ERR_INVALID_VERSION", ERR_INVALID_VERSION),
+    ("HTTP_ERR_INVALID_HEADER_TOKEN", ERR_INVALID_HEADER_TOKEN),
+    (
+        "HTTP_ERR_UNEXPECTED_CONTENT_LENGTH",
+        ERR_UNEXPECTED_CONTENT_LENGTH,
+    ),
+    (
+        "HTTP_ERR_INVALID_CONTENT_LENGTH",
+        ERR_INVALID_CONTENT_LENGTH,
+    ),
+    (
+        "HTTP_ERR_INVALID_TRANSFER_ENCODING",
+        ERR_INVALID_TRANSFER_ENCODING,
+    ),
+    ("HTTP_ERR_INVALID_CHUNK_SIZE", ERR_INVALID_CHUNK_SIZE),
+    ("HTTP_ERR_LF_EXPECTED", ERR_LF_EXPECTED),
+    ("HTTP_ERR_BODY_TOO_LARGE", ERR_BODY_TOO_LARGE),
+    ("HTTP_ERR_REQUEST_TIMEOUT", ERR_REQUEST_TIMEOUT),
+    ("HTTP_ERR_ERRNO", ERR_ERRNO),
+    ("HTTP_ERR_INVALID_CONSTANT", ERR_INVALID_CONSTANT),
+    ("HTTP_ERR_CLOSED_CONNECTION", ERR_CLOSED_CONNECTION),
+    ("HTTP_ERR_INVALID_EOF_STATE", ERR_INVALID_EOF_STATE),
+    ("HTTP_RESPOND_NO_DATE", RESPOND_NO_DATE),
+    ("HTTP_RESPOND_CLOSE", RESPOND_CLOSE),
+    ("HTTP_RESPOND_NO_FRAMING", RESPOND_NO_FRAMING),
+    ("HTTP_RESPOND_KNOWN_LENGTH", RESPOND_KNOWN_LENGTH),
+    ("HTTP_H_CONTENT_LENGTH", H_CONTENT_LENGTH),
+    ("HTTP_H_TRANSFER_ENCODING", H_TRANSFER_ENCODING),
+    ("HTTP_H_TE_CHUNKED", H_TE_CHUNKED),
+    ("HTTP_H_DATE", H_DATE),
+    ("HTTP_H_CONNECTION", H_CONNECTION),
+    ("HTTP_H_CONN_CLOSE", H_CONN_CLOSE),
+];

@@ -1,0 +1,137 @@
+//! Reaping: every completion that is ready goes to the op it belongs to (or to its host's
+//! `Complete` step), and the work a reap leaves done (pending releases, the closes of leftover
+//! direct slots, retired buffer groups). Calls on a [`Driver`], kept out of `driver.rs`
+//! (push, submit, the ring's state); CQE to op is `inflight.rs`.
+
+use crate::complete::{finish_into, Complete};
+use crate::cqe::{Cqe, OpRef};
+use crate::driver::Driver;
+use crate::inflight::Dispatched;
+use crate::op::OpCode;
+use crate::ring::{RawCqe, REAP_CHUNK};
+use std::io;
+
+/// Most passes (enter, drain) one `reap` makes before it returns (see `reap`).
+const MAX_REAP_PASSES: u32 = 64;
+/// Most passes in a row that produce no CQE before `reap` returns (see `reap`).
+const MAX_IDLE_PASSES: u32 = 4;
+
+impl<O: ?Sized + OpCode> Driver<O> {
+    /// Delivers every completion that is ready, each with its op: `&mut` while a multishot op
+    /// stays in flight ([`OpRef::Live`], its update step), by value at its final CQE
+    /// ([`OpRef::Done`]). This is how an op finishes itself: the host calls the op's own
+    /// completion logic, no downcast needed ([`completions`](crate::completions) adapts a
+    /// sink of [`Completion`](crate::Completion)s instead).
+    ///
+    /// It enters the kernel only when needed: entries are queued, deferred completion work is
+    /// pending (`IORING_SQ_TASKRUN`), or the CQ overflowed. It keeps going while the kernel
+    /// says more is pending, past the kernel's 20-items-per-call limit on deferred work.
+    /// `sink` must not touch the driver.
+    pub fn reap(&mut self, sink: impl FnMut(Cqe, OpRef<'_, O>)) -> io::Result<usize> {
+        self.reap_with(sink, true)
+    }
+
+    /// As [`reap_into`](Self::reap_into), but never enters: only completions already posted
+    /// (or moved aside). For a loop that just returned from [`wait`](Self::wait) and blocks
+    /// only there: its next `wait` submits and runs the deferred work in one enter.
+    pub fn reap_posted_into<H: ?Sized>(&mut self, host: &mut H) -> io::Result<usize>
+    where
+        O: Complete<H>,
+    {
+        self.reap_with(finish_into(host), false)
+    }
+
+    fn reap_with(
+        &mut self,
+        mut sink: impl FnMut(Cqe, OpRef<'_, O>),
+        may_enter: bool,
+    ) -> io::Result<usize> {
+        let mut delivered = 0;
+        let mut passes = 0;
+        let mut idle = 0;
+        loop {
+            // CQEs an earlier enter moved aside (CQ full, EBUSY) come first, in order.
+            while let Some(cqe) = self.ring.pop_backlog() {
+                delivered += self.dispatch(cqe, &mut sink);
+            }
+            if may_enter
+                && self.dead.is_none()
+                && (self.ring.has_unsubmitted() || self.ring.kernel_pending())
+            {
+                self.enter(0, None)?;
+            }
+            let got = self.drain(&mut sink);
+            delivered += got;
+            passes += 1;
+            idle = if got == 0 { idle + 1 } else { 0 };
+            // Go on while the kernel says more is pending (deferred work that an enter runs,
+            // an overflowed CQ), but not forever, for two reasons seen here:
+            // - under steady socket traffic each pass lets the kernel run more deferred work,
+            //   which sets IORING_SQ_TASKRUN again: the loop never returned, and the caller,
+            //   starved of its completions, recycled no buffers and queued no sends (the echo
+            //   example stalled); so at most `MAX_REAP_PASSES` passes per call;
+            // - the flag was seen staying set with nothing left to run (~1M enters a second);
+            //   so at most `MAX_IDLE_PASSES` passes in a row that produce nothing. That is not
+            //   always "nothing to do": a pipe read at EOF was seen needing ~60 passes, its poll
+            //   task work requeueing itself (the kernel's fairness cap on retries) before it
+            //   completed. So a caller must not take "returned with TASKRUN set" as idle: it
+            //   comes back soon (`has_ready` says so; the binding re-signals its eventfd).
+            let more = may_enter
+                && self.dead.is_none()
+                && passes < MAX_REAP_PASSES
+                && idle < MAX_IDLE_PASSES
+                && self.ring.kernel_pending();
+            if !more && self.ring.backlog_len() == 0 {
+                self.apply_releases();
+                if !self.ops.leftovers.slots.is_empty() && self.dead.is_none() {
+                    self.close_leftover_slots();
+                }
+                if self.groups.has_retiring() {
+                    self.groups.retire(&self.ring.uring.submitter());
+                }
+                return Ok(delivered);
+            }
+        }
+    }
+
+    /// As [`reap`](Self::reap), each CQE going to its op's own step with `host` as context
+    /// ([`Complete`](crate::Complete): `update` while a multishot op stays in flight,
+    /// `complete` at the final CQE).
+    pub fn reap_into<H: ?Sized>(&mut self, host: &mut H) -> io::Result<usize>
+    where
+        O: Complete<H>,
+    {
+        self.reap(finish_into(host))
+    }
+
+    fn drain(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
+        let mut raw = [RawCqe::default(); REAP_CHUNK];
+        let mut delivered = 0;
+        loop {
+            // Copy a chunk out of the ring first: dispatching needs `&mut self`.
+            let n = self.ring.fill(&mut raw);
+            for cqe in &raw[..n] {
+                delivered += self.dispatch(*cqe, sink);
+            }
+            if n < REAP_CHUNK {
+                self.groups.end_pass();
+                return delivered;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
+        match self.ops.dispatch(cqe, &self.groups, &mut self.fixed, sink) {
+            Dispatched::Nothing => 0,
+            Dispatched::Update => 1,
+            Dispatched::Final => {
+                self.ring.stats.ops_completed += 1;
+                1
+            }
+            Dispatched::Orphan => {
+                self.ring.stats.ops_completed += 1;
+                0
+            }
+        }
+    }
+}
