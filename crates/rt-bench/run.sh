@@ -138,17 +138,26 @@ done
 fi
 
 if want copy; then
-echo "== fs::copy of $file vs std::fs::copy (s; alternating, no dirty pages at each start)"
+echo "== fs::copy of $file vs std::fs::copy (s; alternating who goes first; each timed copy after an untimed one, see copy_bench.rs)"
 out=$($t/copy_bench "$file" "$(dirname "$file")" "$rounds" 2>&1)
 echo "$out"
-for k in boros_rt_s std_s; do
+for k in boros_rt_s std_s boros_rt_cpu_s std_cpu_s; do
   v=$(grep -o "\"$k\":[0-9.]*" <<<"$out" | cut -d: -f2 | tr '\n' ' ')
   if [ -n "$v" ]; then for x in $v; do add "copy/$k" "$x"; done; else fail "copy/$k" "$out"; fi
+done
+# Per round, std's time / boros-rt's, by who went first (page-cache and scheduler state favour
+# neither by design; this shows whether the order did).
+for first in boros-rt std; do
+  for x in $(grep "\"first\":\"$first\"" <<<"$out" | sed 's/.*"boros_rt_s":\([0-9.]*\),"std_s":\([0-9.]*\).*/\2 \1/' | awk '$2 > 0 {printf "%.3f\n", $1 / $2}'); do
+    add "copy-ratio/$first" "$x"
+  done
 done
 
 fi
 
 m() { median <<<"${res[$1]:-}"; }
+# min/median/max of a series, for a reader to judge the spread.
+spread() { local v; v=$(tr ' ' '\n' <<<"${res[$1]:-}" | grep -v '^$' | sort -g); [ -n "$v" ] || { echo "n/a"; return; }; echo "$(head -1 <<<"$v")/$(median <<<"$v")/$(tail -1 <<<"$v")"; }
 ratio() { awk -v a="$(m "$1")" -v b="$(m "$2")" 'BEGIN {if (a && b) printf "%.2fx", a / b; else print "n/a"}'; }
 echo
 echo "== medians of $rounds"
@@ -162,7 +171,9 @@ echo "echo server CPU us/round trip: boros-rt $(m echo-cpu/boros-rt), tokio $(m 
 echo "  tokio / boros-rt $(ratio echo-cpu/tokio echo-cpu/boros-rt), monoio / boros-rt $(ratio echo-cpu/monoio echo-cpu/boros-rt), compio / boros-rt $(ratio echo-cpu/compio echo-cpu/boros-rt)"; }
 want hyper && echo "hyper req/s: boros-rt $(m http/hyper-boros-rt), tokio $(m http/hyper-tokio) (boros-rt / tokio $(ratio http/hyper-boros-rt http/hyper-tokio)); server CPU us/request: boros-rt $(m http-cpu/hyper-boros-rt), tokio $(m http-cpu/hyper-tokio)"
 want joinset && echo "JoinSet 100,000 tasks ms: boros-rt $(m joinset/boros-rt), tokio $(m joinset/tokio) (boros-rt / tokio $(ratio joinset/boros-rt joinset/tokio))"
-want copy && echo "fs::copy s: boros-rt $(m copy/boros_rt_s), std $(m copy/std_s) (std time / boros-rt time $(ratio copy/std_s copy/boros_rt_s))"
+want copy && { echo "fs::copy s, min/median/max of $rounds: boros-rt $(spread copy/boros_rt_s), std $(spread copy/std_s) (std time / boros-rt time, medians: $(ratio copy/std_s copy/boros_rt_s))"
+echo "  CPU s per copy (all threads), min/median/max: boros-rt $(spread copy/boros_rt_cpu_s), std $(spread copy/std_cpu_s) (std / boros-rt, medians: $(ratio copy/std_cpu_s copy/boros_rt_cpu_s))"
+echo "  std time / boros-rt time per round, boros-rt first: $(spread copy-ratio/boros-rt); std first: $(spread copy-ratio/std)"; }
 if [ ${#missing[@]} -gt 0 ]; then
   echo "!! contenders that did not run: ${missing[*]}" >&2
   exit 1

@@ -16,7 +16,9 @@ pub(crate) const IN_FLIGHT: u64 = 8;
 ///
 /// The copy itself is the kernel's (`copy_file_range(2)`: no byte crosses into user space,
 /// and a reflink on filesystems that share extents), run on a helper thread so the loop
-/// goes on meanwhile: io_uring has no op for it. Where the kernel refuses it (`EXDEV`
+/// goes on meanwhile: io_uring has no op for it. On ext4 the destination's blocks are
+/// allocated in one `fallocate` once the kernel has taken the first MiB, which makes the copy
+/// cheaper than `std::fs::copy`'s (the same `copy_file_range` without it). Where the kernel refuses it (`EXDEV`
 /// across some filesystems, `EINVAL`/`EOPNOTSUPP` for special files), the copy runs on the
 /// ring: 8 workers each copy every 8th chunk of 1 MiB
 /// (`read_exact_at` then `write_all_at` on its own buffer), so reads and writes of several
@@ -67,16 +69,35 @@ fn dup(fd: std::os::fd::RawFd) -> io::Result<std::os::fd::OwnedFd> {
     unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
 }
 
+/// Bytes copied with `copy_file_range` before the destination's blocks are reserved: enough
+/// to learn that the kernel takes the copy at all (if it refuses, nothing was reserved).
+const PROBE: u64 = 1 << 20;
+
 /// `copy_file_range` from offset 0 until `len` bytes went (or the source ended). Fails
 /// only before the first byte for the errors the caller falls back on.
+///
+/// On ext4, once the first [`PROBE`] bytes went, the rest of the destination is allocated
+/// in one `fallocate` (unwritten extents), so the copy's writes land on blocks that exist
+/// instead of making ext4 reserve a delayed-allocation block for every page (about 6% of
+/// the copy's CPU time). Only ext4: it never shares extents, so nothing is allocated that
+/// a reflink would have made unnecessary. If the copy then stops short (an error, a source
+/// that shrank), the destination is truncated to what was copied, as without it.
 fn copy_file_range_all(
     src: &std::os::fd::OwnedFd,
     dst: &std::os::fd::OwnedFd,
     len: u64,
 ) -> io::Result<()> {
     let (mut off_in, mut off_out) = (0i64, 0i64);
-    while (off_in as u64) < len {
-        let want = ((len - off_in as u64).min(1 << 30)) as usize;
+    let mut reserved = false;
+    let result = loop {
+        if (off_in as u64) >= len {
+            break Ok(());
+        }
+        if !reserved && off_in as u64 >= PROBE.min(len) {
+            reserved = reserve_on_ext4(dst, off_out, len - off_in as u64);
+        }
+        let cap = if off_in == 0 { PROBE } else { 1 << 30 };
+        let want = (len - off_in as u64).min(cap) as usize;
         // SAFETY: both descriptors are ours; the offsets are locals the kernel updates.
         let n = unsafe {
             libc::copy_file_range(
@@ -95,15 +116,36 @@ fn copy_file_range_all(
             }
             if off_in > 0 {
                 // Part copied: not a refusal to fall back on.
-                return Err(io::Error::new(e.kind(), e));
+                break Err(io::Error::new(e.kind(), e));
             }
-            return Err(e);
+            break Err(e);
         }
         if n == 0 {
-            break; // the source got shorter
+            break Ok(()); // the source got shorter
+        }
+    };
+    if reserved && (off_out as u64) < len {
+        // SAFETY: ftruncate takes no pointers; the descriptor is ours.
+        if unsafe { libc::ftruncate(dst.as_raw_fd(), off_out) } < 0 {
+            return result.and(Err(io::Error::last_os_error()));
         }
     }
-    Ok(())
+    result
+}
+
+/// `fallocate(fd, 0, at, len)` if `fd` is on ext4; whether it was done (a refusal, such as
+/// `EOPNOTSUPP` for an ext4 file without extents, just leaves the copy as it was).
+fn reserve_on_ext4(fd: &std::os::fd::OwnedFd, at: i64, len: u64) -> bool {
+    const EXT4_SUPER_MAGIC: i64 = 0xEF53;
+    // SAFETY: fstatfs writes into the struct we pass, which is ours; all-zero is a valid statfs.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; the descriptor is ours.
+    if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } < 0 || st.f_type as i64 != EXT4_SUPER_MAGIC
+    {
+        return false;
+    }
+    // SAFETY: fallocate takes no pointers; the descriptor is ours.
+    unsafe { libc::fallocate(fd.as_raw_fd(), 0, at, len as i64) == 0 }
 }
 
 fn finish(dst: &File, mode: u32) -> io::Result<()> {
