@@ -18,11 +18,12 @@ pub(crate) const IN_FLIGHT: u64 = 8;
 /// and a reflink on filesystems that share extents), run on a helper thread so the loop
 /// goes on meanwhile: io_uring has no op for it. On ext4 the destination's blocks are
 /// allocated in one `fallocate` once the kernel has taken the first MiB, which makes the copy
-/// cheaper than `std::fs::copy`'s (the same `copy_file_range` without it). Where the kernel refuses it (`EXDEV`
-/// across some filesystems, `EINVAL`/`EOPNOTSUPP` for special files), the copy runs on the
-/// ring: 8 workers each copy every 8th chunk of 1 MiB
-/// (`read_exact_at` then `write_all_at` on its own buffer), so reads and writes of several
-/// chunks are in the kernel at once.
+/// cheaper than `std::fs::copy`'s (the same `copy_file_range` without it). Where the kernel
+/// refuses it (`EXDEV` across some filesystems, `EINVAL`/`EOPNOTSUPP` for special files), the
+/// copy runs on the ring: 8 workers each copy every 8th chunk of 1 MiB (`read_exact_at` then
+/// `write_all_at` on its own buffer), so reads and writes of several chunks are in the kernel
+/// at once. A source whose size is 0 (empty, or a procfs file whose size the kernel does not
+/// know) is read on the ring until a read returns 0, like std's fallback.
 ///
 /// Dropping the future does not stop a kernel copy already running on the helper thread
 /// (it owns duplicates of both descriptors and finishes, or fails, on its own).
@@ -48,11 +49,17 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
             .open(to)
             .await?,
     );
+    if len == 0 {
+        // Empty, or a file whose size the kernel does not know (procfs, sysfs: statx says 0
+        // and copy_file_range copies nothing): read until the end, like std's fallback.
+        let n = copy_to_end(&src, &dst).await?;
+        return finish(&dst, meta.mode()).map(|()| n);
+    }
     // Duplicates: the helper thread owns its descriptors, even if this future is dropped.
     let (src_fd, dst_fd) = (dup(src.as_raw_fd())?, dup(dst.as_raw_fd())?);
     let kernel = crate::blocking::unblock(move || copy_file_range_all(&src_fd, &dst_fd, len)).await;
     match kernel {
-        Ok(()) => return finish(&dst, meta.mode()).map(|()| len),
+        Ok(n) => return finish(&dst, meta.mode()).map(|()| n),
         Err(e)
             if matches!(
                 e.raw_os_error(),
@@ -64,6 +71,25 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
     finish(&dst, meta.mode()).map(|()| len)
 }
 
+/// Reads `src` from its start until a read returns 0, writing each chunk to `dst`; returns the
+/// bytes copied.
+async fn copy_to_end(src: &File, dst: &File) -> io::Result<u64> {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut pos = 0u64;
+    loop {
+        buf.clear();
+        let (r, b) = src.read_at(buf, pos).await;
+        let n = r? as u64;
+        if n == 0 {
+            return Ok(pos);
+        }
+        let (r, b) = dst.write_all_at(b, pos).await;
+        r?;
+        buf = b;
+        pos += n;
+    }
+}
+
 fn dup(fd: std::os::fd::RawFd) -> io::Result<std::os::fd::OwnedFd> {
     // SAFETY: the descriptor is open for the duration of the call (its File is alive).
     unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
@@ -73,7 +99,8 @@ fn dup(fd: std::os::fd::RawFd) -> io::Result<std::os::fd::OwnedFd> {
 /// to learn that the kernel takes the copy at all (if it refuses, nothing was reserved).
 const PROBE: u64 = 1 << 20;
 
-/// `copy_file_range` from offset 0 until `len` bytes went (or the source ended). Fails
+/// `copy_file_range` from offset 0 until `len` bytes went (or the source ended); returns the
+/// bytes copied. Fails
 /// only before the first byte for the errors the caller falls back on.
 ///
 /// On ext4, once the first [`PROBE`] bytes went, the rest of the destination is allocated
@@ -86,12 +113,12 @@ fn copy_file_range_all(
     src: &std::os::fd::OwnedFd,
     dst: &std::os::fd::OwnedFd,
     len: u64,
-) -> io::Result<()> {
+) -> io::Result<u64> {
     let (mut off_in, mut off_out) = (0i64, 0i64);
     let mut reserved = false;
     let result = loop {
         if (off_in as u64) >= len {
-            break Ok(());
+            break Ok(off_out as u64);
         }
         if !reserved && off_in as u64 >= PROBE.min(len) {
             reserved = reserve_on_ext4(dst, off_out, len - off_in as u64);
@@ -121,7 +148,7 @@ fn copy_file_range_all(
             break Err(e);
         }
         if n == 0 {
-            break Ok(()); // the source got shorter
+            break Ok(off_out as u64); // the source got shorter
         }
     };
     if reserved && (off_out as u64) < len {
@@ -206,7 +233,12 @@ mod tests {
         std::fs::write(dir.join("src"), &data).unwrap();
         let src = OwnedFd::from(std::fs::File::open(dir.join("src")).unwrap());
         let dst = OwnedFd::from(std::fs::File::create(dir.join("dst")).unwrap());
-        super::copy_file_range_all(&src, &dst, 8 * super::PROBE).unwrap();
+        let n = super::copy_file_range_all(&src, &dst, 8 * super::PROBE).unwrap();
+        assert_eq!(
+            n,
+            data.len() as u64,
+            "the bytes copied, not the length asked for"
+        );
         drop(dst);
         assert!(std::fs::read(dir.join("dst")).unwrap() == data);
         std::fs::remove_dir_all(&dir).unwrap();
