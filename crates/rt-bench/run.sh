@@ -7,9 +7,10 @@
 # from /proc/PID/stat (utime + stime) around each run. Builds everything it runs, and exits 1
 # if any contender produced no figure (a benchmark that cannot fail is no benchmark).
 # RT_BENCH_ONLY="echo read" runs only those groups (read, echo, hyper, joinset, copy).
+# Besides the medians it prints min/median/max of the CPU figures and of the copy times.
 set -uo pipefail
 case "${1:-}" in
-  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   -*) echo "run.sh: unknown option $1 (FILE SECONDS ROUNDS are positional; see --help)" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/../.."
@@ -138,31 +139,44 @@ done
 fi
 
 if want copy; then
-echo "== fs::copy of $file vs std::fs::copy (s; alternating, no dirty pages at each start)"
+echo "== fs::copy of $file vs std::fs::copy (s; alternating who goes first; each timed copy after an untimed one, see copy_bench.rs)"
 out=$($t/copy_bench "$file" "$(dirname "$file")" "$rounds" 2>&1)
 echo "$out"
-for k in boros_rt_s std_s; do
+for k in boros_rt_s std_s boros_rt_cpu_s std_cpu_s; do
   v=$(grep -o "\"$k\":[0-9.]*" <<<"$out" | cut -d: -f2 | tr '\n' ' ')
   if [ -n "$v" ]; then for x in $v; do add "copy/$k" "$x"; done; else fail "copy/$k" "$out"; fi
+done
+# Per round, std's time / boros-rt's, by who went first (page-cache and scheduler state favour
+# neither by design; this shows whether the order did).
+for first in boros-rt std; do
+  for x in $(grep "\"first\":\"$first\"" <<<"$out" | sed 's/.*"boros_rt_s":\([0-9.]*\),"std_s":\([0-9.]*\).*/\2 \1/' | awk '$2 > 0 {printf "%.3f\n", $1 / $2}'); do
+    add "copy-ratio/$first" "$x"
+  done
 done
 
 fi
 
 m() { median <<<"${res[$1]:-}"; }
+# min/median/max of a series, for a reader to judge the spread.
+spread() { local v; v=$(tr ' ' '\n' <<<"${res[$1]:-}" | grep -v '^$' | sort -g); [ -n "$v" ] || { echo "n/a"; return; }; echo "$(head -1 <<<"$v")/$(median <<<"$v")/$(tail -1 <<<"$v")"; }
 ratio() { awk -v a="$(m "$1")" -v b="$(m "$2")" 'BEGIN {if (a && b) printf "%.2fx", a / b; else print "n/a"}'; }
 echo
 echo "== medians of $rounds"
 want read && { echo "random reads/s: raw $(m read/raw), boros-rt $(m read/boros-rt), compio $(m read/compio), monoio $(m read/monoio), tokio::fs $(m read/tokio-fs)"
 echo "  boros-rt / raw $(ratio read/boros-rt read/raw), / compio $(ratio read/boros-rt read/compio), / monoio $(ratio read/boros-rt read/monoio), / tokio::fs $(ratio read/boros-rt read/tokio-fs)"
 echo "random reads CPU us/read: raw $(m read-cpu/raw), boros-rt $(m read-cpu/boros-rt), compio $(m read-cpu/compio), monoio $(m read-cpu/monoio), tokio::fs $(m read-cpu/tokio-fs)"
+echo "  min/median/max: raw $(spread read-cpu/raw), boros-rt $(spread read-cpu/boros-rt), compio $(spread read-cpu/compio), monoio $(spread read-cpu/monoio), tokio::fs $(spread read-cpu/tokio-fs)"
 echo "  raw / boros-rt $(ratio read-cpu/raw read-cpu/boros-rt), compio / boros-rt $(ratio read-cpu/compio read-cpu/boros-rt), monoio / boros-rt $(ratio read-cpu/monoio read-cpu/boros-rt), tokio::fs / boros-rt $(ratio read-cpu/tokio-fs read-cpu/boros-rt)"; }
 want echo && { echo "echo req/s: boros-rt $(m echo/boros-rt), tokio $(m echo/tokio), monoio $(m echo/monoio), compio $(m echo/compio)"
 echo "  boros-rt / tokio $(ratio echo/boros-rt echo/tokio), / monoio $(ratio echo/boros-rt echo/monoio), / compio $(ratio echo/boros-rt echo/compio)"
 echo "echo server CPU us/round trip: boros-rt $(m echo-cpu/boros-rt), tokio $(m echo-cpu/tokio), monoio $(m echo-cpu/monoio), compio $(m echo-cpu/compio)"
-echo "  tokio / boros-rt $(ratio echo-cpu/tokio echo-cpu/boros-rt), monoio / boros-rt $(ratio echo-cpu/monoio echo-cpu/boros-rt), compio / boros-rt $(ratio echo-cpu/compio echo-cpu/boros-rt)"; }
+echo "  tokio / boros-rt $(ratio echo-cpu/tokio echo-cpu/boros-rt), monoio / boros-rt $(ratio echo-cpu/monoio echo-cpu/boros-rt), compio / boros-rt $(ratio echo-cpu/compio echo-cpu/boros-rt)"
+echo "  min/median/max: boros-rt $(spread echo-cpu/boros-rt), tokio $(spread echo-cpu/tokio), monoio $(spread echo-cpu/monoio), compio $(spread echo-cpu/compio)"; }
 want hyper && echo "hyper req/s: boros-rt $(m http/hyper-boros-rt), tokio $(m http/hyper-tokio) (boros-rt / tokio $(ratio http/hyper-boros-rt http/hyper-tokio)); server CPU us/request: boros-rt $(m http-cpu/hyper-boros-rt), tokio $(m http-cpu/hyper-tokio)"
 want joinset && echo "JoinSet 100,000 tasks ms: boros-rt $(m joinset/boros-rt), tokio $(m joinset/tokio) (boros-rt / tokio $(ratio joinset/boros-rt joinset/tokio))"
-want copy && echo "fs::copy s: boros-rt $(m copy/boros_rt_s), std $(m copy/std_s) (std time / boros-rt time $(ratio copy/std_s copy/boros_rt_s))"
+want copy && { echo "fs::copy s, min/median/max of $rounds: boros-rt $(spread copy/boros_rt_s), std $(spread copy/std_s) (std time / boros-rt time, medians: $(ratio copy/std_s copy/boros_rt_s))"
+echo "  CPU s per copy (all threads), min/median/max: boros-rt $(spread copy/boros_rt_cpu_s), std $(spread copy/std_cpu_s) (std / boros-rt, medians: $(ratio copy/std_cpu_s copy/boros_rt_cpu_s))"
+echo "  std time / boros-rt time per round, boros-rt first: $(spread copy-ratio/boros-rt); std first: $(spread copy-ratio/std)"; }
 if [ ${#missing[@]} -gt 0 ]; then
   echo "!! contenders that did not run: ${missing[*]}" >&2
   exit 1

@@ -289,7 +289,7 @@ fn a_reused_vec_gets_the_length_of_each_read() {
 }
 
 /// `fs::copy` copies contents and permission bits like `std::fs::copy`, for a file larger
-/// than its chunking, an empty file, and (through the ring fallback) a file from /proc,
+/// than its chunking, an empty file, and (read to its end on the ring) a file from /proc,
 /// whose size statx reports as 0.
 #[test]
 fn copy_matches_std() {
@@ -305,6 +305,15 @@ fn copy_matches_std() {
         let n = fs::copy(&src, dir.join("dst")).await.unwrap();
         assert_eq!(n, data.len() as u64);
         assert_eq!(fs::copy(&empty, dir.join("empty2")).await.unwrap(), 0);
+        // A procfs file: statx says 0 bytes, and copy_file_range copies none; std reads it.
+        let n = fs::copy("/proc/self/status", dir.join("status"))
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(dir.join("status")).unwrap();
+        assert!(
+            n > 0 && n == text.len() as u64 && text.starts_with("Name:"),
+            "{n} {text:?}"
+        );
         // A directory is refused, not copied.
         assert!(fs::copy(&dir, dir.join("x")).await.is_err());
         // Missing source: NotFound.
