@@ -42,3 +42,14 @@ for (const backend of ['io_uring', 'fallback']) {
     t.true(r.untouched, 'the transferred memory kept its bytes')
   })
 }
+
+// Start-up memory (docs/net.md, "Start-up memory and the young generation"): loading boros/net
+// loads node:cluster, node:dns and node:tty only when first needed, as node:net does; each
+// module loaded at start-up stays alive and counts towards growing V8's young generation.
+test('loading boros/net loads neither node:cluster, node:dns nor node:tty', async (t) => {
+  const dist = fileURLToPath(new URL('../dist/net/index.js', import.meta.url))
+  const code = `require(${JSON.stringify(dist)}); console.log(JSON.stringify(['cluster', 'dns', 'tty'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m))))`
+  const { code: exit, out, err } = await runChild(['-e', code])
+  t.is(exit, 0, err)
+  t.deepEqual(JSON.parse(lastLine(out)), [])
+})

@@ -5,7 +5,6 @@
  * @module
  */
 import { fstatSync } from 'node:fs'
-import { isatty } from 'node:tty'
 import { isUint8Array } from 'node:util/types'
 import { ring } from '../binding.js'
 import { ENOTSOCK } from '../errno.js'
@@ -35,7 +34,7 @@ export function adoptable(fd: unknown): number | 'pipe' {
   }
   if (r !== ENOTSOCK) throw fdType('UNKNOWN')
   // As libuv's uv_guess_handle: a terminal, then a file (regular or character device), a FIFO.
-  if (isatty(fd)) throw fdType('TTY')
+  if ((require('node:tty') as typeof import('node:tty')).isatty(fd)) throw fdType('TTY')
   let st: ReturnType<typeof fstatSync>
   try {
     st = fstatSync(fd)

@@ -8,6 +8,18 @@ import { format, inspect } from 'node:util'
 import { codedError, invalidArgType, outOfRange } from '../errors.js'
 import { CONNECT_HOST_TYPE_CHECKED } from '../node-facts.js'
 
+/**
+ * node:dns, loaded at the first lookup rather than with boros/net: a module loaded at start-up
+ * stays alive, and every byte of it that V8 allocated young counts towards growing the young
+ * generation (docs/net.md, "Start-up memory and the young generation"). Read `lookup` from it at
+ * each call, as node:net does, so a patched `dns.lookup` is the one used.
+ */
+export function lazyDns(): typeof import('node:dns') {
+  dnsModule ??= require('node:dns') as typeof import('node:dns')
+  return dnsModule
+}
+let dnsModule: typeof import('node:dns') | undefined
+
 /** A callback, or null. */
 export type Callback = (...args: any[]) => void
 

@@ -17,8 +17,8 @@ import { netErrno, withHostPort } from './net-errors.js'
  * through the ring, batched with every other send of the turn into one `io_uring_enter`.
  * Measured side by side (echo bench, Node 20, 2026-12-06): trying every write made 64 B echo
  * cost 1.1 system calls per message instead of 0.04 (64 B x 1,000: 1.17x node:net instead of
- * 1.55x), while what it buys — the written Buffer dead before the next scavenge, not held to a
- * later round's send CQE — matters for large Buffers (16 KiB x 1,000: peak RSS 138 vs 191 MiB,
+ * 1.55x), while what it buys (the written Buffer dead before the next scavenge, not held to a
+ * later round's send CQE) matters for large Buffers (16 KiB x 1,000: peak RSS 138 vs 191 MiB,
  * 0.95x vs 0.78x node:net). A small write held a round longer costs little memory.
  */
 const TRY_SEND_MIN = 4096

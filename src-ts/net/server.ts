@@ -4,8 +4,6 @@
  * descriptor becomes a `Socket` and a `'connection'`, in the batch it arrived with.
  * @module
  */
-import cluster from 'node:cluster'
-import * as dns from 'node:dns'
 import { EventEmitter } from 'node:events'
 import { chmodSync, statSync } from 'node:fs'
 import * as nodeNet from 'node:net'
@@ -16,6 +14,7 @@ import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
 import {
   type Callback,
   isPipeName,
+  lazyDns,
   normalizeArgs,
   toNumber,
   validateAbortSignal,
@@ -33,8 +32,14 @@ const UV_CHMOD_EXACT = ((): boolean => {
   return major > 1 || (major === 1 && minor >= 48)
 })()
 
-/** Whether this process is a `cluster` worker. */
-const IN_CLUSTER_WORKER = cluster.isWorker
+/**
+ * Whether this process is a `cluster` worker. node:cluster is loaded at the first `listen()`
+ * that needs the answer, as node:net loads it, not with boros/net (a worker loaded it before
+ * any user code anyway).
+ */
+function inClusterWorker(): boolean {
+  return (require('node:cluster') as { isWorker: boolean }).isWorker
+}
 
 /** A Unix socket path's limit (`sizeof(sun_path)`, its NUL included). */
 const SUN_PATH_MAX = 108
@@ -197,10 +202,10 @@ export class Server extends EventEmitter {
       // In a cluster worker a listening socket cannot come from the primary (cluster shares
       // libuv handles, which a ring socket is not): each worker listens itself, with
       // SO_REUSEPORT unless told otherwise, and the kernel spreads connections (docs/net.md).
-      const reusePort = options.reusePort === undefined ? IN_CLUSTER_WORKER : Boolean(options.reusePort)
+      const reusePort = options.reusePort === undefined ? inClusterWorker() : Boolean(options.reusePort)
       if (options.host) {
         this.#starting = true
-        dns.lookup(options.host, (err, ip) => {
+        lazyDns().lookup(options.host, (err, ip) => {
           if (!this.#starting) return // closed while the name was looked up
           this.#starting = false
           if (err) this.emit('error', err)

@@ -4,10 +4,10 @@
  * eyeballs with `autoSelectFamily`). They act on the socket through its public members only.
  * @module
  */
-import * as dns from 'node:dns'
+import type * as dns from 'node:dns'
 import * as nodeNet from 'node:net'
 import { codedError } from '../errors.js'
-import { invalidIp, validateFunction } from './args.js'
+import { invalidIp, lazyDns, validateFunction } from './args.js'
 import { type ConnectAddress, Connection, connectFd } from './connection.js'
 
 /** The local end a connect binds to first. */
@@ -42,12 +42,12 @@ export function lookupAndConnect(
   attempt: (targets: ConnectAddress[], timeout: number) => void
 ): void {
   if (options.lookup != null) validateFunction(options.lookup, 'options.lookup')
-  const lookup = (options.lookup || dns.lookup) as (...a: unknown[]) => void
+  const lookup = (options.lookup || lazyDns().lookup) as (...a: unknown[]) => void
   // As node:net's lookupAndConnect: ADDRCONFIG unless a family or hints are given; every
   // address (`all`) only with autoSelectFamily and no localAddress.
   const dnsFamily = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family
   const dnsOptions: Record<string, unknown> = { family: dnsFamily, hints: options.hints || 0 }
-  if (dnsFamily !== 4 && dnsFamily !== 6 && dnsOptions.hints === 0) dnsOptions.hints = dns.ADDRCONFIG
+  if (dnsFamily !== 4 && dnsFamily !== 6 && dnsOptions.hints === 0) dnsOptions.hints = lazyDns().ADDRCONFIG
   const fail = (e: Error): void => {
     process.nextTick(() => socket.destroy(e))
   }
