@@ -8,9 +8,17 @@
  * turn, in request order.
  *
  * Like node's, it is a legacy `Stream`, not a `stream.Writable`. Express 5 swaps its prototype
- * for its `app.response` (which inherits from node's `http.ServerResponse.prototype`): the
- * methods are set on each instance as well, and the fields node's getters read (`_header`,
- * `finished`, `socket`...) are kept, so the object behaves the same after the swap.
+ * for its `app.response` (which inherits from node's `http.ServerResponse.prototype`), so the
+ * object must behave the same on node's prototype chain:
+ * - the headers live where node's keep them (`this[kOutHeaders]`, node's format), so node's own
+ *   header methods (setHeader, getHeader, removeHeader...) work on it after the swap; the ones
+ *   here are the same methods with a cache of lower-cased names;
+ * - the methods node's prototype would answer with its own internals (writeHead, write, end...)
+ *   are also set on each instance, and the fields node's getters read (`_header`, `finished`,
+ *   `outputSize`, `socket`...) are kept as own fields;
+ * - everything else is on the prototype (`statusCode` and `statusMessage` are on node's too)
+ *   or in one private field: Express's `Object.setPrototypeOf` costs ~20-30 ns per own property
+ *   on Node 24 (V8 copies the map), about 1 µs per request with 47 of them.
  * @module
  */
 import * as http from 'node:http'
@@ -52,7 +60,30 @@ export interface ResponseSink {
 }
 
 type Header = [name: string, value: string | number | readonly string[]]
+type Headers = Record<string, Header>
 type Cb = (err?: Error | null) => void
+
+/**
+ * node's private key of the header table (own symbol of its `OutgoingMessage`), so node's header
+ * methods read ours; a symbol of our own if this Node has other internals (the header methods
+ * are then set on each instance, as the others).
+ */
+const nodeOutHeaders = Object.getOwnPropertySymbols(
+  new http.ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as never)
+).find((k) => k.description === 'kOutHeaders')
+const kOutHeaders: unique symbol = (nodeOutHeaders ?? Symbol('kOutHeaders')) as never
+
+/** What every response of a server shares: the engine and the server's bookkeeping. */
+export interface ResponseContext {
+  sink: ResponseSink
+  onFinished: (res: ServerResponse) => void
+}
+
+/** `#state` bits. */
+const SENT = 1
+/** writeHead() fixed the head before the body was known: node frames it as a stream then. */
+const EXPLICIT = 2
+const NEED_DRAIN = 4
 
 const headersSentError = (what: string) =>
   codedError(Error, 'ERR_HTTP_HEADERS_SENT', `Cannot ${what} headers after they are sent to the client`)
@@ -88,9 +119,10 @@ function pairsOf(headers: http.OutgoingHttpHeaders): string[] {
 
 /** node:http's `ServerResponse` for boros/http's `createServer()`. */
 export class ServerResponse extends Stream {
-  statusCode = 200
-  statusMessage: string | undefined = undefined
-  /** Whether the engine adds `Date` (node's default true). */
+  /** On the prototype (node's has 200 and undefined there too); own once set. */
+  declare statusCode: number
+  declare statusMessage: string | undefined
+  /** Whether the engine adds `Date` (node's default true; node's removeHeader('date') clears it). */
   sendDate = true
   /** node's field behind `headersSent`: true once the head is fixed (writeHead, write, end). */
   _header = false
@@ -98,43 +130,35 @@ export class ServerResponse extends Stream {
   finished = false
   writable = true
   destroyed = false
+  /** node's: its `writableLength` / `writableFinished` getters read it after a prototype swap. */
   readonly outputSize = 0
-  readonly outputData: unknown[] = []
+  /** node's (its getters read it): on the prototype, an empty frozen array. */
+  declare readonly outputData: unknown[]
   /** The request this answers. */
   req: IncomingMessage
-  socket: ConnSocket | null
-  #sink: ResponseSink
-  readonly _conn: number
-  readonly _seq: number
-  #headers: Record<string, Header> | null = null
+  socket: ConnSocket | null;
+  /** The header table, node's format and key: `{ [lower-cased name]: [name, value] }`. */
+  [kOutHeaders]: Headers | null = null
+  readonly writableLength = 0
+  readonly writableHighWaterMark = 16 * 1024
+  readonly writableCorked = 0
+  declare readonly writableObjectMode: boolean
+  #ctx: ResponseContext
   /** The head as flat pairs, when writeHead() gave it as an object with nothing set before. */
   #given: string[] | null = null
-  #sent = false
-  /** writeHead() fixed the head before the body was known: node frames it as a stream then. */
-  #explicit = false
-  #needDrain = false
-  #onFinished: (res: ServerResponse) => void
+  /** SENT | EXPLICIT | NEED_DRAIN. */
+  #state = 0
 
-  constructor(req: IncomingMessage, sink: ResponseSink, onFinished: (res: ServerResponse) => void) {
+  constructor(req: IncomingMessage, ctx: ResponseContext) {
     super()
     this.req = req
     this.socket = req.socket
-    this.#sink = sink
-    this._conn = req._conn
-    this._seq = req._seq
-    this.#onFinished = onFinished
+    this.#ctx = ctx
     // Own properties: they survive a framework swapping this object's prototype for one that
     // inherits from node's http.ServerResponse.prototype (whose methods know only node's fields).
     const p = ServerResponse.prototype as any
     const self = this as any
-    self.setHeader = p.setHeader
-    self.appendHeader = p.appendHeader
-    self.getHeader = p.getHeader
-    self.getHeaders = p.getHeaders
-    self.getHeaderNames = p.getHeaderNames
-    self.getRawHeaderNames = p.getRawHeaderNames
-    self.hasHeader = p.hasHeader
-    self.removeHeader = p.removeHeader
+    if (nodeOutHeaders === undefined) for (const k of HEADER_METHODS) self[k] = p[k]
     self.writeHead = p.writeHead
     self.write = p.write
     self.end = p.end
@@ -165,20 +189,15 @@ export class ServerResponse extends Stream {
   }
 
   get writableNeedDrain(): boolean {
-    return !this.destroyed && !this.finished && this.#needDrain
+    return !this.destroyed && !this.finished && (this.#state & NEED_DRAIN) !== 0
   }
-
-  readonly writableLength = 0
-  readonly writableHighWaterMark = 16 * 1024
-  readonly writableCorked = 0
-  readonly writableObjectMode = false
 
   setHeader(name: string, value: string | number | readonly string[]): this {
     if (this._header) throw headersSentError('set')
     validateHeaderName(name)
     validateHeaderValue(name, value as string)
-    this.#headers ??= Object.create(null) as Record<string, Header>
-    this.#headers[lowerName(name)] = [name, value]
+    const headers = this[kOutHeaders] ?? this.#table()
+    headers[lowerName(name)] = [name, value]
     return this
   }
 
@@ -187,8 +206,7 @@ export class ServerResponse extends Stream {
     validateHeaderName(name)
     validateHeaderValue(name, value as string)
     const key = lowerName(name)
-    this.#headers ??= Object.create(null) as Record<string, Header>
-    const headers = this.#headers
+    const headers = this[kOutHeaders] ?? this.#table()
     const had = headers[key]
     if (had === undefined) headers[key] = [name, value]
     else {
@@ -198,31 +216,45 @@ export class ServerResponse extends Stream {
     return this
   }
 
+  /** A new empty header table (node's makes it on the first set). */
+  #table(): Headers {
+    const t = Object.create(null) as Headers
+    this[kOutHeaders] = t
+    return t
+  }
+
   getHeader(name: string): string | number | readonly string[] | undefined {
-    return this.#headers?.[lower(name)]?.[1]
+    return this[kOutHeaders]?.[lower(name)]?.[1]
   }
 
   getHeaders(): Record<string, string | number | readonly string[]> {
     const out = Object.create(null) as Record<string, string | number | readonly string[]>
-    if (this.#headers !== null) for (const k in this.#headers) out[k] = this.#headers[k]![1]
+    const headers = this[kOutHeaders]
+    if (headers !== null) for (const k in headers) out[k] = headers[k]![1]
     return out
   }
 
   getHeaderNames(): string[] {
-    return this.#headers === null ? [] : Object.keys(this.#headers)
+    const headers = this[kOutHeaders]
+    return headers === null ? [] : Object.keys(headers)
   }
 
   getRawHeaderNames(): string[] {
-    return this.#headers === null ? [] : Object.values(this.#headers).map((h) => h[0])
+    const headers = this[kOutHeaders]
+    return headers === null ? [] : Object.values(headers).map((h) => h[0])
   }
 
   hasHeader(name: string): boolean {
-    return this.#headers?.[lower(name)] !== undefined
+    return this[kOutHeaders]?.[lower(name)] !== undefined
   }
 
   removeHeader(name: string): void {
     if (this._header) throw headersSentError('remove')
-    if (this.#headers !== null) delete this.#headers[lower(name)]
+    const key = lower(name)
+    // As node's: no Date header once it is removed.
+    if (key === 'date') this.sendDate = false
+    const headers = this[kOutHeaders]
+    if (headers !== null) delete headers[key]
   }
 
   /** Fixes status, reason and headers; they leave with the first body bytes (or flushHeaders). */
@@ -253,7 +285,7 @@ export class ServerResponse extends Stream {
         const k = headers[i]
         if (k) this.appendHeader(String(k), headers[i + 1] as string)
       }
-    } else if (headers && this.#headers === null) {
+    } else if (headers && this[kOutHeaders] === null) {
       // node's "only writeHead() called": the object's pairs are the head as they are, and the
       // header table stays empty (getHeader() is undefined afterwards, as node's).
       this.#given = pairsOf(headers)
@@ -264,7 +296,7 @@ export class ServerResponse extends Stream {
       }
     }
     this._header = true
-    this.#explicit = true
+    this.#state |= EXPLICIT
     return this
   }
 
@@ -294,7 +326,7 @@ export class ServerResponse extends Stream {
   #flat(): string[] {
     if (this.#given !== null) return this.#given
     const out: string[] = []
-    const h = this.#headers
+    const h = this[kOutHeaders]
     if (h === null) return out
     for (const k in h) {
       const [name, value] = h[k]!
@@ -306,12 +338,14 @@ export class ServerResponse extends Stream {
 
   #send(chunk: Buffer | Uint8Array | string | null, end: boolean): boolean {
     let ok: boolean
-    if (!this.#sent) {
-      this.#sent = true
+    const req = this.req
+    const sink = this.#ctx.sink
+    if ((this.#state & SENT) === 0) {
+      this.#state |= SENT
       this._header = true
-      ok = this.#sink.respond(
-        this._conn,
-        this._seq,
+      ok = sink.respond(
+        req._conn,
+        req._seq,
         this.statusCode,
         this.statusMessage,
         this.#flat(),
@@ -319,11 +353,11 @@ export class ServerResponse extends Stream {
         end,
         this.sendDate ? 0 : RESPOND_NO_DATE
       )
-    } else ok = this.#sink.write(this._conn, this._seq, chunk ?? '', end)
-    if (!ok && !end && !this.#needDrain) {
-      this.#needDrain = true
-      this.#sink.onDrain(this._conn, () => {
-        this.#needDrain = false
+    } else ok = sink.write(req._conn, req._seq, chunk ?? '', end)
+    if (!ok && !end && (this.#state & NEED_DRAIN) === 0) {
+      this.#state |= NEED_DRAIN
+      sink.onDrain(req._conn, () => {
+        this.#state &= ~NEED_DRAIN
         if (!this.destroyed) this.emit('drain')
       })
     }
@@ -377,7 +411,7 @@ export class ServerResponse extends Stream {
     this.writable = false
     if (cb) this.once('finish', cb)
     if (!this.destroyed) {
-      if (this.#explicit && !this.#sent && !this.#hasLength()) {
+      if ((this.#state & (EXPLICIT | SENT)) === EXPLICIT && !this.#hasLength()) {
         // node:http renders the head at writeHead(): with no Content-Length given, the body is
         // sent chunked (HTTP/1.1) even when end() brings all of it.
         this.#send(null, false)
@@ -390,12 +424,12 @@ export class ServerResponse extends Stream {
 
   /** Sends the head now (no body yet). */
   flushHeaders(): void {
-    if (!this.#sent && !this.destroyed) this.#send(null, false)
+    if ((this.#state & SENT) === 0 && !this.destroyed) this.#send(null, false)
   }
 
   /** `HTTP/1.1 100 Continue` (for a 'checkContinue' listener). */
   writeContinue(cb?: () => void): void {
-    this.#sink.continue(this._conn)
+    this.#ctx.sink.continue(this.req._conn)
     if (cb) process.nextTick(cb)
   }
 
@@ -414,7 +448,7 @@ export class ServerResponse extends Stream {
   destroy(err?: Error): this {
     if (this.destroyed) return this
     this.destroyed = true
-    this.#sink.destroy(this._conn)
+    this.#ctx.sink.destroy(this.req._conn)
     if (err) process.nextTick(() => this.emit('error', err))
     return this
   }
@@ -431,7 +465,7 @@ export class ServerResponse extends Stream {
    */
   /** @internal whether `sendFile()` (file.ts) can hand `res` a file body on the engine. */
   static _canSendFile(res: ServerResponse): boolean {
-    return typeof res.#sink.sendFile === 'function' && !res.finished && !res.destroyed
+    return typeof res.#ctx.sink.sendFile === 'function' && !res.finished && !res.destroyed
   }
 
   /**
@@ -445,10 +479,10 @@ export class ServerResponse extends Stream {
     length: number,
     signal?: AbortSignal
   ): Promise<number> {
-    if (!res.#sent) res.#send(null, false)
+    if ((res.#state & SENT) === 0) res.#send(null, false)
     let n = 0
     if (length > 0 && res.req.method !== 'HEAD')
-      n = await res.#sink.sendFile!(res._conn, res._seq, fd, offset, length, false, signal)
+      n = await res.#ctx.sink.sendFile!(res.req._conn, res.req._seq, fd, offset, length, false, signal)
     res.end()
     return n
   }
@@ -468,7 +502,7 @@ export class ServerResponse extends Stream {
     } finally {
       // A listener that throws (an uncaught exception) does not cost the response its 'close'
       // nor the server its bookkeeping: node's run in a 'finish' listener of its own, first.
-      res.#onFinished(res)
+      res.#ctx.onFinished(res)
       closing(res)
     }
   }
@@ -480,3 +514,18 @@ const closing = batched((res: ServerResponse) => res.emit('close'))
 
 // `instanceof http.ServerResponse` holds, and what this class does not define comes from node's.
 Object.setPrototypeOf(ServerResponse.prototype, http.ServerResponse.prototype)
+/** Set on each instance only where node's header methods do not read `kOutHeaders`. */
+const HEADER_METHODS = [
+  'setHeader',
+  'appendHeader',
+  'getHeader',
+  'getHeaders',
+  'getHeaderNames',
+  'getRawHeaderNames',
+  'hasHeader',
+  'removeHeader'
+] as const
+Object.defineProperties(ServerResponse.prototype, {
+  outputData: { value: Object.freeze([]), writable: true, configurable: true },
+  writableObjectMode: { value: false, writable: true, configurable: true }
+})
