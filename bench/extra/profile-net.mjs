@@ -92,8 +92,7 @@ function load(secs) {
       )
       cmd.push('-s', script)
     }
-  }
-  else {
+  } else {
     const e = ensureEchoExamples()
     cmd = [
       e.client,

@@ -47,15 +47,17 @@ for (const d of args.dist.split(',')) {
     const req = new IncomingMessage(sock, source, 1, 1, 'GET', '/', 1, raw, null, false, false)
     return [req, new ServerResponse(req, ctx, () => {})]
   }
-  // Made with the app's prototypes from the start (new.target), as the server does for an
-  // Express app: Express's own swap is then a no-op.
-  function Req() {}
-  Req.prototype = app.request
-  function Res() {}
-  Res.prototype = app.response
-  makers[`${d} (app's prototypes)`] = () => {
-    const req = Reflect.construct(IncomingMessage, [sock, source, 1, 1, 'GET', '/', 1, raw, null, false, false], Req)
-    return [req, Reflect.construct(ServerResponse, [req, ctx, () => {}], Res)]
+  // What the server does for an Express app (app-classes.ts): objects made on the app's
+  // prototypes from the start, so Express's own swap is a no-op. Builds without it: skipped.
+  const inc = require(path.join(dir, 'http/incoming.js'))
+  const out = require(path.join(dir, 'http/outgoing.js'))
+  if (typeof inc.requestClassOn === 'function') {
+    const Req = inc.requestClassOn(app.request)
+    const Res = out.responseClassOn(app.response)
+    makers[`${d} (app's prototypes)`] = () => {
+      const req = new Req(sock, source, 1, 1, 'GET', '/', 1, raw, null, false, false)
+      return [req, new Res(req, ctx)]
+    }
   }
 }
 const nsock = new net.Socket()

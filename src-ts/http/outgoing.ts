@@ -25,97 +25,35 @@ import * as http from 'node:http'
 // Named: a namespace import of a builtin compiles to a getter per property read (CommonJS).
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import { Stream } from 'node:stream'
-import { codedError, invalidArgType } from '../errors.js'
+import { codedError } from '../errors.js'
 import type { ConnSocket } from './conn-socket.js'
 import { RESPOND_NO_DATE } from './engine.js'
-import { type IncomingMessage, lowerName } from './incoming.js'
+import type { IncomingMessage } from './incoming.js'
+import { lowerName } from './incoming.js'
+import {
+  type Cb,
+  type Headers,
+  headersSentError,
+  kNeedDrain,
+  kOutHeaders,
+  lower,
+  NODE_FIELDS,
+  nodeOutHeaders,
+  pairsOf,
+  bytes,
+  type ResponseContext
+} from './outgoing-defs.js'
 import { batched } from './ticks.js'
 
-/** What a response needs from the engine. */
-export interface ResponseSink {
-  respond(
-    conn: number,
-    seq: number,
-    status: number,
-    reason: string | undefined,
-    headers: readonly string[],
-    body: Buffer | Uint8Array | string | null,
-    end: boolean,
-    flags?: number
-  ): boolean
-  write(conn: number, seq: number, chunk: Buffer | Uint8Array | string, end: boolean): boolean
-  onDrain(conn: number, cb: () => void): void
-  continue(conn: number): void
-  destroy(conn: number): void
-  /** The engine's file body (`Engine.sendFile`), where the sink has one. */
-  sendFile?(
-    conn: number,
-    seq: number,
-    fd: number,
-    offset: number,
-    length: number,
-    end: boolean,
-    signal?: AbortSignal
-  ): Promise<number>
-}
+export type { ResponseContext, ResponseSink } from './outgoing-defs.js'
 
-type Header = [name: string, value: string | number | readonly string[]]
-type Headers = Record<string, Header>
-type Cb = (err?: Error | null) => void
-
-/**
- * node's private key of the header table (own symbol of its `OutgoingMessage`), so node's header
- * methods read ours; a symbol of our own if this Node has other internals (the header methods
- * are then set on each instance, as the others).
- */
-const nodeOutHeaders = Object.getOwnPropertySymbols(
-  new http.ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as never)
-).find((k) => k.description === 'kOutHeaders')
-const kOutHeaders: unique symbol = (nodeOutHeaders ?? Symbol('kOutHeaders')) as never
-
-/** What every response of a server shares: the engine and the server's bookkeeping. */
-export interface ResponseContext {
-  sink: ResponseSink
-  onFinished: (res: ServerResponse) => void
-}
-
-/** `#state` bits. */
+const kCtx: unique symbol = Symbol('kCtx')
+const kGiven: unique symbol = Symbol('kGiven')
+const kState: unique symbol = Symbol('kState')
+/** `kState` bits. */
 const SENT = 1
 /** writeHead() fixed the head before the body was known: node frames it as a stream then. */
 const EXPLICIT = 2
-const NEED_DRAIN = 4
-
-const headersSentError = (what: string) =>
-  codedError(Error, 'ERR_HTTP_HEADERS_SENT', `Cannot ${what} headers after they are sent to the client`)
-
-function lower(name: unknown): string {
-  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
-  return lowerName(name)
-}
-
-/** A chunk as the engine takes it (strings in utf8 go as they are). */
-function bytes(chunk: unknown, encoding: BufferEncoding | undefined): Buffer | Uint8Array | string {
-  if (typeof chunk === 'string') {
-    return encoding === undefined || encoding === 'utf8' || encoding === 'utf-8' ? chunk : Buffer.from(chunk, encoding)
-  }
-  if (chunk instanceof Uint8Array) return chunk
-  throw invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk)
-}
-
-/** writeHead()'s header object as flat `[name, value, ...]`, validated as node's `_storeHeader` does. */
-function pairsOf(headers: http.OutgoingHttpHeaders): string[] {
-  const out: string[] = []
-  for (const k in headers) {
-    if (!Object.hasOwn(headers, k)) continue
-    const v = headers[k]
-    if (k === '') continue
-    validateHeaderName(k)
-    validateHeaderValue(k, v as string)
-    if (Array.isArray(v)) for (const x of v) out.push(k, String(x))
-    else out.push(k, typeof v === 'string' ? v : String(v))
-  }
-  return out
-}
 
 /** node:http's `ServerResponse` for boros/http's `createServer()`. */
 export class ServerResponse extends Stream {
@@ -123,52 +61,34 @@ export class ServerResponse extends Stream {
   declare statusCode: number
   declare statusMessage: string | undefined
   /** Whether the engine adds `Date` (node's default true; node's removeHeader('date') clears it). */
-  sendDate = true
+  declare sendDate: boolean
   /** node's field behind `headersSent`: true once the head is fixed (writeHead, write, end). */
-  _header = false
+  declare _header: boolean
   /** True once `end()` was called (node's `finished`, behind `writableEnded`). */
-  finished = false
-  writable = true
-  destroyed = false
+  declare finished: boolean
+  declare writable: boolean
+  declare destroyed: boolean
   /** node's: its `writableLength` / `writableFinished` getters read it after a prototype swap. */
-  readonly outputSize = 0
+  declare readonly outputSize: number
   /** node's (its getters read it): on the prototype, an empty frozen array. */
   declare readonly outputData: unknown[]
   /** The request this answers. */
-  req: IncomingMessage
-  socket: ConnSocket | null;
+  declare req: IncomingMessage
+  declare socket: ConnSocket | null
   /** The header table, node's format and key: `{ [lower-cased name]: [name, value] }`. */
-  [kOutHeaders]: Headers | null = null
-  readonly writableLength = 0
-  readonly writableHighWaterMark = 16 * 1024
-  readonly writableCorked = 0
+  declare [kOutHeaders]: Headers | null
+  declare [kNeedDrain]: boolean
   declare readonly writableObjectMode: boolean
-  #ctx: ResponseContext
-  /** The head as flat pairs, when writeHead() gave it as an object with nothing set before. */
-  #given: string[] | null = null
-  /** SENT | EXPLICIT | NEED_DRAIN. */
-  #state = 0
+  /** @internal what the server's responses share. */
+  declare [kCtx]: ResponseContext
+  /** @internal the head as flat pairs, when writeHead() gave it as an object with nothing set before. */
+  declare [kGiven]: string[] | null
+  /** @internal SENT | EXPLICIT. */
+  declare [kState]: number
 
   constructor(req: IncomingMessage, ctx: ResponseContext) {
     super()
-    this.req = req
-    this.socket = req.socket
-    this.#ctx = ctx
-    // Own properties: they survive a framework swapping this object's prototype for one that
-    // inherits from node's http.ServerResponse.prototype (whose methods know only node's fields).
-    const p = ServerResponse.prototype as any
-    const self = this as any
-    if (nodeOutHeaders === undefined) for (const k of HEADER_METHODS) self[k] = p[k]
-    self.writeHead = p.writeHead
-    self.write = p.write
-    self.end = p.end
-    self.flushHeaders = p.flushHeaders
-    self.writeContinue = p.writeContinue
-    self.setTimeout = p.setTimeout
-    self.destroy = p.destroy
-    self.cork = p.cork
-    self.uncork = p.uncork
-    self._implicitHeader = p._implicitHeader
+    initResponse(this, req, ctx)
   }
 
   /** node's alias of `socket`. */
@@ -189,14 +109,14 @@ export class ServerResponse extends Stream {
   }
 
   get writableNeedDrain(): boolean {
-    return !this.destroyed && !this.finished && (this.#state & NEED_DRAIN) !== 0
+    return !this.destroyed && !this.finished && this[kNeedDrain]
   }
 
   setHeader(name: string, value: string | number | readonly string[]): this {
     if (this._header) throw headersSentError('set')
     validateHeaderName(name)
     validateHeaderValue(name, value as string)
-    const headers = this[kOutHeaders] ?? this.#table()
+    const headers = this[kOutHeaders] ?? table(this)
     headers[lowerName(name)] = [name, value]
     return this
   }
@@ -206,7 +126,7 @@ export class ServerResponse extends Stream {
     validateHeaderName(name)
     validateHeaderValue(name, value as string)
     const key = lowerName(name)
-    const headers = this[kOutHeaders] ?? this.#table()
+    const headers = this[kOutHeaders] ?? table(this)
     const had = headers[key]
     if (had === undefined) headers[key] = [name, value]
     else {
@@ -214,13 +134,6 @@ export class ServerResponse extends Stream {
       had[1] = prev.concat(Array.isArray(value) ? value : [String(value)])
     }
     return this
-  }
-
-  /** A new empty header table (node's makes it on the first set). */
-  #table(): Headers {
-    const t = Object.create(null) as Headers
-    this[kOutHeaders] = t
-    return t
   }
 
   getHeader(name: string): string | number | readonly string[] | undefined {
@@ -288,7 +201,7 @@ export class ServerResponse extends Stream {
     } else if (headers && this[kOutHeaders] === null) {
       // node's "only writeHead() called": the object's pairs are the head as they are, and the
       // header table stays empty (getHeader() is undefined afterwards, as node's).
-      this.#given = pairsOf(headers)
+      this[kGiven] = pairsOf(headers)
     } else if (headers) {
       for (const k of Object.keys(headers)) {
         const v = headers[k]
@@ -296,7 +209,7 @@ export class ServerResponse extends Stream {
       }
     }
     this._header = true
-    this.#state |= EXPLICIT
+    this[kState] |= EXPLICIT
     return this
   }
 
@@ -309,59 +222,9 @@ export class ServerResponse extends Stream {
     return this.writeHead(statusCode, reason, headers)
   }
 
-  /** Whether the head has a Content-Length (in the table or in writeHead()'s pairs). */
-  #hasLength(): boolean {
-    const g = this.#given
-    if (g === null) return this.hasHeader('content-length')
-    for (let i = 0; i < g.length; i += 2)
-      if (g[i]!.length === 14 && g[i]!.toLowerCase() === 'content-length') return true
-    return false
-  }
-
   /** @internal the head as node would fix it at the first write. */
   _implicitHeader(): void {
     this._header = true
-  }
-
-  #flat(): string[] {
-    if (this.#given !== null) return this.#given
-    const out: string[] = []
-    const h = this[kOutHeaders]
-    if (h === null) return out
-    for (const k in h) {
-      const [name, value] = h[k]!
-      if (Array.isArray(value)) for (const v of value) out.push(name, String(v))
-      else out.push(name, typeof value === 'string' ? value : String(value))
-    }
-    return out
-  }
-
-  #send(chunk: Buffer | Uint8Array | string | null, end: boolean): boolean {
-    let ok: boolean
-    const req = this.req
-    const sink = this.#ctx.sink
-    if ((this.#state & SENT) === 0) {
-      this.#state |= SENT
-      this._header = true
-      ok = sink.respond(
-        req._conn,
-        req._seq,
-        this.statusCode,
-        this.statusMessage,
-        this.#flat(),
-        chunk,
-        end,
-        this.sendDate ? 0 : RESPOND_NO_DATE
-      )
-    } else ok = sink.write(req._conn, req._seq, chunk ?? '', end)
-    if (!ok && !end && (this.#state & NEED_DRAIN) === 0) {
-      this.#state |= NEED_DRAIN
-      sink.onDrain(req._conn, () => {
-        this.#state &= ~NEED_DRAIN
-        if (!this.destroyed) this.emit('drain')
-      })
-    }
-    return ok
   }
 
   /** Body bytes; false when the connection's output is over its high-water mark ('drain' follows). */
@@ -388,7 +251,7 @@ export class ServerResponse extends Stream {
         )
       return false
     }
-    const ok = this.#send(body, false)
+    const ok = send(this, body, false)
     if (cb) process.nextTick(cb)
     return ok
   }
@@ -411,12 +274,12 @@ export class ServerResponse extends Stream {
     this.writable = false
     if (cb) this.once('finish', cb)
     if (!this.destroyed) {
-      if ((this.#state & (EXPLICIT | SENT)) === EXPLICIT && !this.#hasLength()) {
+      if ((this[kState] & (EXPLICIT | SENT)) === EXPLICIT && !hasLength(this)) {
         // node:http renders the head at writeHead(): with no Content-Length given, the body is
         // sent chunked (HTTP/1.1) even when end() brings all of it.
-        this.#send(null, false)
-        this.#send(body ?? '', true)
-      } else this.#send(body, true)
+        send(this, null, false)
+        send(this, body ?? '', true)
+      } else send(this, body, true)
     }
     finishing(this)
     return this
@@ -424,12 +287,12 @@ export class ServerResponse extends Stream {
 
   /** Sends the head now (no body yet). */
   flushHeaders(): void {
-    if ((this.#state & SENT) === 0 && !this.destroyed) this.#send(null, false)
+    if ((this[kState] & SENT) === 0 && !this.destroyed) send(this, null, false)
   }
 
   /** `HTTP/1.1 100 Continue` (for a 'checkContinue' listener). */
   writeContinue(cb?: () => void): void {
-    this.#ctx.sink.continue(this.req._conn)
+    this[kCtx].sink.continue(this.req._conn)
     if (cb) process.nextTick(cb)
   }
 
@@ -448,7 +311,7 @@ export class ServerResponse extends Stream {
   destroy(err?: Error): this {
     if (this.destroyed) return this
     this.destroyed = true
-    this.#ctx.sink.destroy(this.req._conn)
+    this[kCtx].sink.destroy(this.req._conn)
     if (err) process.nextTick(() => this.emit('error', err))
     return this
   }
@@ -463,9 +326,14 @@ export class ServerResponse extends Stream {
    * @internal the connection closed: 'close' (once) if the response did not finish first.
    * Static (as the others the server calls): a swapped prototype does not lose it.
    */
-  /** @internal whether `sendFile()` (file.ts) can hand `res` a file body on the engine. */
-  static _canSendFile(res: ServerResponse): boolean {
-    return typeof res.#ctx.sink.sendFile === 'function' && !res.finished && !res.destroyed
+  /**
+   * @internal whether `sendFile()` (file.ts) can hand `res` a file body on the engine: a
+   * response of boros/http (whatever its prototype: Express swaps it) with an engine that can.
+   */
+  static _canSendFile(res: object): res is ServerResponse {
+    const ctx = (res as ServerResponse)[kCtx]
+    const r = res as ServerResponse
+    return ctx !== undefined && typeof ctx.sink.sendFile === 'function' && !r.finished && !r.destroyed
   }
 
   /**
@@ -479,10 +347,10 @@ export class ServerResponse extends Stream {
     length: number,
     signal?: AbortSignal
   ): Promise<number> {
-    if ((res.#state & SENT) === 0) res.#send(null, false)
+    if ((res[kState] & SENT) === 0) send(res, null, false)
     let n = 0
     if (length > 0 && res.req.method !== 'HEAD')
-      n = await res.#ctx.sink.sendFile!(res.req._conn, res.req._seq, fd, offset, length, false, signal)
+      n = await res[kCtx].sink.sendFile!(res.req._conn, res.req._seq, fd, offset, length, false, signal)
     res.end()
     return n
   }
@@ -502,10 +370,117 @@ export class ServerResponse extends Stream {
     } finally {
       // A listener that throws (an uncaught exception) does not cost the response its 'close'
       // nor the server its bookkeeping: node's run in a 'finish' listener of its own, first.
-      res.#ctx.onFinished(res)
+      res[kCtx].onFinished(res)
       closing(res)
     }
   }
+}
+
+/** A new empty header table (node's makes it on the first set). */
+function table(res: ServerResponse): Headers {
+  const t = Object.create(null) as Headers
+  res[kOutHeaders] = t
+  return t
+}
+
+/** Whether the head has a Content-Length (in the table or in writeHead()'s pairs). */
+function hasLength(res: ServerResponse): boolean {
+  const g = res[kGiven]
+  if (g === null) return res.hasHeader('content-length')
+  for (let i = 0; i < g.length; i += 2) if (g[i]!.length === 14 && g[i]!.toLowerCase() === 'content-length') return true
+  return false
+}
+
+/** The head's headers as flat pairs for the engine. */
+function flat(res: ServerResponse): string[] {
+  if (res[kGiven] !== null) return res[kGiven]
+  const out: string[] = []
+  const h = res[kOutHeaders]
+  if (h === null) return out
+  for (const k in h) {
+    const [name, value] = h[k]!
+    if (Array.isArray(value)) for (const v of value) out.push(name, String(v))
+    else out.push(name, typeof value === 'string' ? value : String(value))
+  }
+  return out
+}
+
+/** The head (once) and `chunk` to the engine; arms 'drain' when it reports backpressure. */
+function send(res: ServerResponse, chunk: Buffer | Uint8Array | string | null, end: boolean): boolean {
+  let ok: boolean
+  const req = res.req
+  const sink = res[kCtx].sink
+  if ((res[kState] & SENT) === 0) {
+    res[kState] |= SENT
+    res._header = true
+    ok = sink.respond(
+      req._conn,
+      req._seq,
+      res.statusCode,
+      res.statusMessage,
+      flat(res),
+      chunk,
+      end,
+      res.sendDate ? 0 : RESPOND_NO_DATE
+    )
+  } else ok = sink.write(req._conn, req._seq, chunk ?? '', end)
+  if (!ok && !end && !res[kNeedDrain]) {
+    res[kNeedDrain] = true
+    sink.onDrain(req._conn, () => {
+      res[kNeedDrain] = false
+      if (!res.destroyed) res.emit('drain')
+    })
+  }
+  return ok
+}
+
+/** The constructor's fields (shared with {@link responseClassOn}'s constructors). */
+function initResponse(res: ServerResponse, req: IncomingMessage, ctx: ResponseContext): void {
+  const self = res as any
+  self.sendDate = true
+  self._header = false
+  self.finished = false
+  self.writable = true
+  self.destroyed = false
+  self.outputSize = 0
+  self.req = req
+  self.socket = req.socket
+  self[kOutHeaders] = null
+  self[kNeedDrain] = false
+  for (let i = 0; i < NODE_FIELDS.length; i++) self[NODE_FIELDS[i]![0]] = NODE_FIELDS[i]![1]
+  self[kCtx] = ctx
+  self[kGiven] = null
+  self[kState] = 0
+  // Own properties: they survive a framework swapping this object's prototype for one that
+  // inherits from node's http.ServerResponse.prototype (whose methods know only node's fields).
+  const p = ServerResponse.prototype as any
+  if (nodeOutHeaders === undefined) for (const k of HEADER_METHODS) self[k] = p[k]
+  self.writeHead = p.writeHead
+  self.write = p.write
+  self.end = p.end
+  self.flushHeaders = p.flushHeaders
+  self.writeContinue = p.writeContinue
+  self.setTimeout = p.setTimeout
+  self.destroy = p.destroy
+  self.cork = p.cork
+  self.uncork = p.uncork
+  self._implicitHeader = p._implicitHeader
+}
+
+/** What {@link responseClassOn} makes: `new` gives a response whose prototype is `proto`. */
+export type ResponseClass = new (req: IncomingMessage, ctx: ResponseContext) => ServerResponse
+
+/**
+ * A constructor of responses whose prototype is `proto` from the start (an Express app's
+ * `app.response`), with the fields of {@link ServerResponse}: see `requestClassOn` (incoming.ts).
+ */
+export function responseClassOn(proto: object): ResponseClass {
+  function Response(this: ServerResponse, req: IncomingMessage, ctx: ResponseContext): void {
+    Stream.call(this as never)
+    initResponse(this, req, ctx)
+  }
+  Response.prototype = proto
+  return Response as unknown as ResponseClass
 }
 
 /** 'finish' of the responses ended in a tick, in the next one; their 'close' in the tick after. */

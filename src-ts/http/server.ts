@@ -11,6 +11,7 @@ import { usesRing } from '../binding.js'
 import { codedError } from '../errors.js'
 import { ConnSocket } from './conn-socket.js'
 import { Engine, type EngineOptions, type RawRequest } from './engine.js'
+import { type Classes, classesFor } from './app-classes.js'
 import { IncomingMessage } from './incoming.js'
 import { type ResponseContext, ServerResponse } from './outgoing.js'
 
@@ -83,6 +84,8 @@ function listenArgs(args: unknown[]): ListenArgs {
 }
 
 function noop(): void {}
+
+const CLASSES: Classes = { Req: IncomingMessage, Res: ServerResponse }
 
 /** node:http's `Server` for boros/http. */
 export class Server extends EventEmitter {
@@ -271,9 +274,11 @@ export class Server extends EventEmitter {
   #onRequests(reqs: RawRequest[]): void {
     const engine = this.#engine
     if (engine === undefined) return
+    // An Express app as the only listener: requests and responses made on its prototypes.
+    const { Req, Res } = this.listenerCount('request') === 1 ? classesFor(this.listeners('request')[0]) : CLASSES
     for (const r of reqs) {
       const socket = this.#socket(r.conn)
-      const req = new IncomingMessage(
+      const req = new Req(
         socket,
         engine,
         r.conn,
@@ -296,7 +301,7 @@ export class Server extends EventEmitter {
           this.emit('upgrade', req, netSocket, head)
           continue
         }
-        const res = new ServerResponse(req, this.#ctx!)
+        const res = new Res(req, this.#ctx!)
         socket._open = res
         socket._httpMessage = res
         const refusal = r.versionMinor === 1 ? this.#refusal(r) : 0
