@@ -55,6 +55,11 @@ const nodeRes = new http.ServerResponse({
 const nodeSymbol = (name: string) => Object.getOwnPropertySymbols(nodeRes).find((k) => k.description === name)
 export const nodeOutHeaders = nodeSymbol('kOutHeaders')
 export const kOutHeaders: unique symbol = (nodeOutHeaders ?? Symbol('kOutHeaders')) as never
+/**
+ * node's field behind its `socket` / `connection` getters where a Node has one (24), set too:
+ * after a swap, `res.connection` is node's getter.
+ */
+export const kSocket = nodeSymbol('kSocket')
 /** node's flag behind its `writableNeedDrain` getter (inherited, and a swapped prototype's). */
 export const kNeedDrain: unique symbol = (nodeSymbol('kNeedDrain') ?? Symbol('kNeedDrain')) as never
 /**

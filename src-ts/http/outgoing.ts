@@ -36,6 +36,7 @@ import {
   headersSentError,
   kNeedDrain,
   kOutHeaders,
+  kSocket,
   lower,
   NODE_FIELDS,
   nodeOutHeaders,
@@ -445,6 +446,7 @@ function initResponse(res: ServerResponse, req: IncomingMessage, ctx: ResponseCo
   self.outputSize = 0
   self.req = req
   self.socket = req.socket
+  if (kSocket !== undefined) self[kSocket] = req.socket
   self[kOutHeaders] = null
   self[kNeedDrain] = false
   for (let i = 0; i < NODE_FIELDS.length; i++) self[NODE_FIELDS[i]![0]] = NODE_FIELDS[i]![1]
