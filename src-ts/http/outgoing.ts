@@ -52,9 +52,9 @@ const kCtx: unique symbol = Symbol('kCtx')
 const kGiven: unique symbol = Symbol('kGiven')
 const kState: unique symbol = Symbol('kState')
 /** `kState` bits. */
-const SENT = 1
+const HEAD_SENT = 1
 /** writeHead() fixed the head before the body was known: node frames it as a stream then. */
-const EXPLICIT = 2
+const HEAD_FIXED = 2
 
 /** node:http's `ServerResponse` for boros/http's `createServer()`. */
 export class ServerResponse extends Stream {
@@ -84,7 +84,7 @@ export class ServerResponse extends Stream {
   declare [kCtx]: ResponseContext
   /** @internal the head as flat pairs, when writeHead() gave it as an object with nothing set before. */
   declare [kGiven]: string[] | null
-  /** @internal SENT | EXPLICIT. */
+  /** @internal HEAD_SENT | HEAD_FIXED. */
   declare [kState]: number
 
   constructor(req: IncomingMessage, ctx: ResponseContext) {
@@ -210,7 +210,7 @@ export class ServerResponse extends Stream {
       }
     }
     this._header = true
-    this[kState] |= EXPLICIT
+    this[kState] |= HEAD_FIXED
     return this
   }
 
@@ -275,7 +275,7 @@ export class ServerResponse extends Stream {
     this.writable = false
     if (cb) this.once('finish', cb)
     if (!this.destroyed) {
-      if ((this[kState] & (EXPLICIT | SENT)) === EXPLICIT && !hasLength(this)) {
+      if ((this[kState] & (HEAD_FIXED | HEAD_SENT)) === HEAD_FIXED && !hasLength(this)) {
         // node:http renders the head at writeHead(): with no Content-Length given, the body is
         // sent chunked (HTTP/1.1) even when end() brings all of it.
         send(this, null, false)
@@ -288,7 +288,7 @@ export class ServerResponse extends Stream {
 
   /** Sends the head now (no body yet). */
   flushHeaders(): void {
-    if ((this[kState] & SENT) === 0 && !this.destroyed) send(this, null, false)
+    if ((this[kState] & HEAD_SENT) === 0 && !this.destroyed) send(this, null, false)
   }
 
   /** `HTTP/1.1 100 Continue` (for a 'checkContinue' listener). */
@@ -348,7 +348,7 @@ export class ServerResponse extends Stream {
     length: number,
     signal?: AbortSignal
   ): Promise<number> {
-    if ((res[kState] & SENT) === 0) send(res, null, false)
+    if ((res[kState] & HEAD_SENT) === 0) send(res, null, false)
     let n = 0
     if (length > 0 && res.req.method !== 'HEAD')
       n = await res[kCtx].sink.sendFile!(res.req._conn, res.req._seq, fd, offset, length, false, signal)
@@ -411,8 +411,8 @@ function send(res: ServerResponse, chunk: Buffer | Uint8Array | string | null, e
   let ok: boolean
   const req = res.req
   const sink = res[kCtx].sink
-  if ((res[kState] & SENT) === 0) {
-    res[kState] |= SENT
+  if ((res[kState] & HEAD_SENT) === 0) {
+    res[kState] |= HEAD_SENT
     res._header = true
     ok = sink.respond(
       req._conn,
