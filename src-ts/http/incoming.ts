@@ -241,7 +241,17 @@ type RequestArgs = [
 /** The constructor's fields (shared with {@link requestClassOn}'s constructors). */
 function initRequest(
   req: IncomingMessage,
-  ...[socket, source, conn, seq, method, url, versionMinor, rawHeaders, body, streaming, upgrade]: RequestArgs
+  socket: ConnSocket,
+  source: RequestSource,
+  conn: number,
+  seq: number,
+  method: string,
+  url: string,
+  versionMinor: number,
+  rawHeaders: string[],
+  body: Buffer | null,
+  streaming: boolean,
+  upgrade: boolean
 ): void {
   const self = req as any
   self.rawTrailers = []
@@ -285,9 +295,23 @@ export type RequestClass = new (...args: RequestArgs) => IncomingMessage
  * `Reflect.construct` with another `new.target`: each property added after cost ~1-2 µs).
  */
 export function requestClassOn(proto: object): RequestClass {
-  function Request(this: IncomingMessage, ...args: RequestArgs): void {
+  // Parameters spelled out (no rest/spread): one call per request, no arguments array.
+  function Request(
+    this: IncomingMessage,
+    socket: ConnSocket,
+    source: RequestSource,
+    conn: number,
+    seq: number,
+    method: string,
+    url: string,
+    versionMinor: number,
+    rawHeaders: string[],
+    body: Buffer | null,
+    streaming: boolean,
+    upgrade: boolean
+  ): void {
     Readable.call(this as never)
-    initRequest(this, ...args)
+    initRequest(this, socket, source, conn, seq, method, url, versionMinor, rawHeaders, body, streaming, upgrade)
   }
   Request.prototype = proto
   return Request as unknown as RequestClass
