@@ -457,7 +457,7 @@ function initResponse(res: ServerResponse, req: IncomingMessage, ctx: ResponseCo
   // Own properties: they survive a framework swapping this object's prototype for one that
   // inherits from node's http.ServerResponse.prototype (whose methods know only node's fields).
   const p = ServerResponse.prototype as any
-  if (nodeOutHeaders === undefined) for (const k of HEADER_METHODS) self[k] = p[k]
+  if (nodeOutHeaders === undefined) ownHeaderMethods(self)
   self.writeHead = p.writeHead
   self.write = p.write
   self.end = p.end
@@ -481,6 +481,10 @@ export function responseClassOn(proto: object): ResponseClass {
   function Response(this: ServerResponse, req: IncomingMessage, ctx: ResponseContext): void {
     Stream.call(this as never)
     initResponse(this, req, ctx)
+    // No swap to pay for here: the header methods of this class as well (node's, which the
+    // app's prototype has, lower-case each name anew: a new string, looked up in V8's string
+    // table when used as a key; these keep the lower-cased names, see `lowerName`).
+    if (nodeOutHeaders !== undefined) ownHeaderMethods(this)
   }
   Response.prototype = proto
   return Response as unknown as ResponseClass
@@ -492,17 +496,19 @@ const closing = batched((res: ServerResponse) => res.emit('close'))
 
 // `instanceof http.ServerResponse` holds, and what this class does not define comes from node's.
 Object.setPrototypeOf(ServerResponse.prototype, http.ServerResponse.prototype)
-/** Set on each instance only where node's header methods do not read `kOutHeaders`. */
-const HEADER_METHODS = [
-  'setHeader',
-  'appendHeader',
-  'getHeader',
-  'getHeaders',
-  'getHeaderNames',
-  'getRawHeaderNames',
-  'hasHeader',
-  'removeHeader'
-] as const
+/** The header methods of this class as own properties of `res` (they survive a swap). */
+function ownHeaderMethods(res: ServerResponse): void {
+  const p = ServerResponse.prototype
+  const self = res as any
+  self.setHeader = p.setHeader
+  self.appendHeader = p.appendHeader
+  self.getHeader = p.getHeader
+  self.getHeaders = p.getHeaders
+  self.getHeaderNames = p.getHeaderNames
+  self.getRawHeaderNames = p.getRawHeaderNames
+  self.hasHeader = p.hasHeader
+  self.removeHeader = p.removeHeader
+}
 Object.defineProperties(ServerResponse.prototype, {
   outputData: { value: Object.freeze([]), writable: true, configurable: true },
   writableObjectMode: { value: false, writable: true, configurable: true }
