@@ -66,6 +66,11 @@ const cases = [
   ['fetch GET /write-head-invalid (what writeHead refuses)', (p) => viaFetch(p, '/write-head-invalid')],
   ['fetch GET /request (IncomingMessage fields)', (p) => viaFetch(p, '/request?q=1', { headers: { 'X-One': '1' } })],
   ['fetch GET /big (256 KiB)', (p) => viaFetch(p, '/big')],
+  [
+    "fetch GET /swapped (node's prototypes put under req and res, as Express does)",
+    (p) => viaFetch(p, '/swapped?x=1', { headers: { 'X-One': '1' } })
+  ],
+  ["raw: removeHeader('date') sends no Date", (p) => viaRaw(p, [GET('/no-date')])],
   // ----- http.request, one keep-alive connection
   [
     'http.request: five requests on one keep-alive socket, then Connection: close',

@@ -30,6 +30,16 @@ function expressApp() {
   app.get('/boom', () => {
     throw new Error('boom')
   })
+  // A mounted app: Express swaps req/res to the sub-app's prototypes (a real swap on boros/http,
+  // whose objects start on the outer app's), and back after it.
+  const sub = express()
+  sub.get('/info', (req, res) => {
+    res
+      .status(202)
+      .set('X-Sub', req.baseUrl)
+      .json({ url: req.url, originalUrl: req.originalUrl, sent: res.headersSent })
+  })
+  app.use('/sub', sub)
   app.use((err, req, res, _next) => res.status(500).json({ error: err.message }))
   return app
 }
@@ -67,6 +77,7 @@ const EXPRESS_CASES = [
   ['GET /redirect', (p) => viaFetch(p, '/redirect', { redirect: 'manual' })],
   ['GET /headers', (p) => viaFetch(p, '/headers')],
   ['GET /boom (error handler)', (p) => viaFetch(p, '/boom')],
+  ['GET /sub/info (a mounted app)', (p) => viaFetch(p, '/sub/info?z=1')],
   ['GET /missing (404 from finalhandler)', (p) => viaFetch(p, '/missing')],
   ['HEAD /', (p) => viaFetch(p, '/', { method: 'HEAD' })],
   [
@@ -91,8 +102,15 @@ for (const [name, client] of EXPRESS_CASES) {
   test.serial(`Express 5 on ${on}: ${name} answers as on node:http`, async (t) => {
     const app = expressApp()
     const out = []
-    for (const make of [http.createServer, createServer]) {
+    // boros/http twice: with the app as the only 'request' listener (requests made on the app's
+    // prototypes, app-classes.ts) and with another listener besides (its own classes, swapped).
+    for (const [make, more] of [
+      [http.createServer, false],
+      [createServer, false],
+      [createServer, true]
+    ]) {
       const server = make(app)
+      if (more) server.on('request', () => {})
       const port = await listen(server)
       try {
         out.push(await client(port))
@@ -101,6 +119,7 @@ for (const [name, client] of EXPRESS_CASES) {
       }
     }
     t.deepEqual(out[1], out[0])
+    t.deepEqual(out[2], out[0])
   })
 }
 

@@ -195,6 +195,39 @@ export function app(req, res) {
     res.appendHeader?.('x-multi', 'two')
     res.writeHead(200, 'Fine', ['X-Array', 'first', 'content-type', 'text/plain'])
     res.end(`names ${JSON.stringify(res.getHeaderNames?.() ?? [])}`)
+  } else if (p === '/swapped') {
+    // As Express does: both prototypes swapped for objects that inherit from node's; what node's
+    // methods and getters then see must be what they see on node's own objects.
+    Object.setPrototypeOf(req, Object.create(http.IncomingMessage.prototype))
+    Object.setPrototypeOf(res, Object.create(http.ServerResponse.prototype))
+    res.setHeader('Content-Type', 'text/plain')
+    res.appendHeader('X-Multi', 'one')
+    res.appendHeader('x-multi', 'two')
+    res.setHeader('X-Gone', '1')
+    res.removeHeader('x-gone')
+    const seen = {
+      statusCode: res.statusCode,
+      statusMessage: res.statusMessage ?? null,
+      headersSent: res.headersSent,
+      writableEnded: res.writableEnded,
+      writableLength: res.writableLength,
+      writableObjectMode: res.writableObjectMode,
+      writableHighWaterMark: typeof res.writableHighWaterMark,
+      writableNeedDrain: res.writableNeedDrain,
+      connection: res.connection === res.socket,
+      contentType: res.getHeader('content-type'),
+      has: [res.hasHeader('X-MULTI'), res.hasHeader('x-gone')],
+      names: res.getHeaderNames(),
+      raw: res.getRawHeaderNames(),
+      headers: { ...res.getHeaders() },
+      req: [req.method, req.url, req.complete, !!req.aborted, !!req.upgrade, req.headers['x-one'] ?? null]
+    }
+    res.statusCode = 202
+    res.end(JSON.stringify(seen))
+  } else if (p === '/no-date') {
+    // node's removeHeader('date') turns the Date header off (sendDate = false).
+    res.removeHeader('Date')
+    res.end(`sendDate ${res.sendDate}`)
   } else if (p === '/close') {
     res.setHeader('connection', 'close')
     res.end('bye')

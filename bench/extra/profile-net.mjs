@@ -5,9 +5,13 @@
 // kernel / JS / Node+V8 / libc / boros / other, then the top symbols; --out also writes them.
 //
 //   node bench/extra/profile-net.mjs --server http-boros-net [--path /] [--conns 64] [--size 64]
-//                                    [--seconds 3] [--top 30] [--out FILE]
+//                                    [--seconds 3] [--top 30] [--out FILE] [--post BYTES]
 //
-// servers: echo-node, echo-boros-ll, echo-boros-conn, echo-boros-net, http-node, http-boros-net
+// --post BYTES: POST bodies of that many bytes (wrk's Lua `wrk.body`, as the suite's POST
+// row), e.g. --server express-boros --path /echo --post 4096.
+//
+// servers: echo-node, echo-boros-ll, echo-boros-conn, echo-boros-net, http-node, http-boros-net,
+// http-boros-create, express-node, express-boros (any server kind of bench/net/server.mjs)
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,10 +29,11 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '64' },
     seconds: { type: 'string', default: '3' },
     top: { type: 'string', default: '30' },
-    out: { type: 'string' }
+    out: { type: 'string' },
+    post: { type: 'string' }
   }
 })
-const http = args.server.startsWith('http')
+const http = !args.server.startsWith('echo')
 const seconds = Number(args.seconds)
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'boros-profile-net-'))
 const data = path.join(tmp, 'perf.data')
@@ -77,8 +82,17 @@ const stats = async (n) => {
 
 function load(secs) {
   let cmd
-  if (http) cmd = [ensureWrk().bin, '-t1', `-c${args.conns}`, `-d${secs}s`, `http://127.0.0.1:${port}${args.path}`]
-  else {
+  if (http) {
+    cmd = [ensureWrk().bin, '-t1', `-c${args.conns}`, `-d${secs}s`, `http://127.0.0.1:${port}${args.path}`]
+    if (args.post !== undefined) {
+      const script = path.join(tmp, 'post.lua')
+      fs.writeFileSync(
+        script,
+        `wrk.method = "POST"\nwrk.body = string.rep("a", ${Number(args.post)})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`
+      )
+      cmd.push('-s', script)
+    }
+  } else {
     const e = ensureEchoExamples()
     cmd = [
       e.client,

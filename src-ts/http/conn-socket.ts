@@ -29,6 +29,9 @@ export class ConnSocket extends EventEmitter {
   writable = true
   destroyed = false
   readonly writableLength = 0
+  /** What node's response getters read from their socket (on the prototype). */
+  declare readonly writableHighWaterMark: number
+  declare readonly writableCorked: number
   readonly bytesWritten = 0
   readonly bytesRead = 0
   /** The server that accepted it. */
@@ -153,3 +156,7 @@ export class ConnSocket extends EventEmitter {
     this.emit('close', err !== null)
   }
 }
+Object.defineProperties(ConnSocket.prototype, {
+  writableHighWaterMark: { value: 16 * 1024, writable: true, configurable: true },
+  writableCorked: { value: 0, writable: true, configurable: true }
+})

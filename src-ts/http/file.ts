@@ -190,8 +190,7 @@ export async function sendFile(
   if (typeof p !== 'string') throw invalidArgType('path', 'of type string or an instance of URL', path)
   const { offset = 0, length, signal } = options
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
-  if (!(res instanceof ServerResponse) || !ServerResponse._canSendFile(res))
-    return sendFileStreamed(res as NodeServerResponse, p, offset, length, signal)
+  if (!ServerResponse._canSendFile(res)) return sendFileStreamed(res as NodeServerResponse, p, offset, length, signal)
   const fh = await openOnRing(p)
   try {
     const [off, len] = withFileHeaders(res, p, (await fh.stat()).size, offset, length)

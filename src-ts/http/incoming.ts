@@ -8,6 +8,9 @@
  * which inherits from node's `http.IncomingMessage.prototype`): the methods node's prototype
  * would otherwise supply with its own internals (`_read`, `_destroy`, `setTimeout`) are set on
  * each instance, and node's getters read the fields they expect (`socket`, `headers`...).
+ * Fields whose default is falsy (`aborted`, `upgrade`, `statusCode`, the body state of a
+ * request without one) are on the prototype and set on a request only when they differ:
+ * Express's `Object.setPrototypeOf` costs ~20-30 ns per own property on Node 24.
  * @module
  */
 import * as http from 'node:http'
@@ -101,13 +104,13 @@ const [kHeaders, kHeadersCount] = ((): [symbol | undefined, symbol | undefined] 
 /** node:http's `IncomingMessage` for boros/http's `createServer()`. */
 export class IncomingMessage extends Readable {
   /** The connection's socket-like object (addresses, `setTimeout`, `destroy`). */
-  socket: ConnSocket
-  method: string
-  url: string
-  httpVersion: string
-  httpVersionMajor: number
-  httpVersionMinor: number
-  rawHeaders: string[]
+  declare socket: ConnSocket
+  declare method: string
+  declare url: string
+  declare httpVersion: string
+  declare httpVersionMajor: number
+  declare httpVersionMinor: number
+  declare rawHeaders: string[]
   /**
    * node's lazy getter (`http.IncomingMessage.prototype`), built from `rawHeaders` by node's
    * own `_addHeaderLine` on first read (as `headersDistinct`); a framework's swapped prototype
@@ -116,28 +119,33 @@ export class IncomingMessage extends Readable {
   declare headers: Record<string, string | string[]>
   /** node's lazy getter (`{}` on first read: the engine reports no trailers), not an own object per request. */
   declare trailers: Record<string, string>
-  rawTrailers: string[] = []
+  declare rawTrailers: string[]
   /**
    * node's: duplicate header fields joined with ', ' instead of dropped (the server's
    * `joinDuplicateHeaders` option). On the prototype (false), set on a request only when true.
    */
   declare joinDuplicateHeaders: boolean
-  /** True once the whole body was received. */
-  complete = false
-  /** True when the connection went away before the body was complete. */
-  aborted = false
-  upgrade: boolean
-  statusCode = null
-  statusMessage = null
+  /** True once the whole body was received (own: on-finished tells requests by it). */
+  declare complete: boolean
+  /** True when the connection went away before the body was complete (prototype: false). */
+  declare aborted: boolean
+  /** Prototype: false; own when true. */
+  declare upgrade: boolean
+  /** Prototype: null (node's are null on a server's request). */
+  declare statusCode: null
+  declare statusMessage: null
   /** @internal connection id and request number on it. */
-  readonly _conn: number
-  readonly _seq: number
-  /** @internal body source: inline Buffer, or the engine (streaming). */
-  _body: Buffer | null
-  _streaming: boolean
-  _source: RequestSource
-  _paused = false
-  _consuming = false
+  declare readonly _conn: number
+  declare readonly _seq: number
+  /** @internal the inline body (prototype: null). */
+  declare _body: Buffer | null
+  /** @internal the body streams from the engine (prototype: false; own, with `_source`, when true). */
+  declare _streaming: boolean
+  declare _source: RequestSource
+  /** @internal prototype: false. */
+  declare _paused: boolean
+  /** node's (its server reads it): prototype false, own once the body is read. */
+  declare _consuming: boolean
 
   constructor(
     socket: ConnSocket,
@@ -153,30 +161,7 @@ export class IncomingMessage extends Readable {
     upgrade: boolean
   ) {
     super()
-    this.socket = socket
-    this._source = source
-    this._conn = conn
-    this._seq = seq
-    this.method = method
-    this.url = url
-    this.httpVersionMajor = 1
-    this.httpVersionMinor = versionMinor
-    this.httpVersion = versionMinor === 1 ? '1.1' : '1.0'
-    this.rawHeaders = rawHeaders
-    if (kHeadersCount !== undefined) {
-      // What node's parser sets: no headers object until someone reads `headers`.
-      const self = this as unknown as Record<symbol, unknown>
-      self[kHeaders!] = null
-      self[kHeadersCount] = rawHeaders.length
-    } else this.headers = headersOf(rawHeaders)
-    this._body = body
-    this._streaming = streaming
-    this.upgrade = upgrade
-    // Own properties: they survive a framework swapping this object's prototype.
-    const self = this as any
-    self._read = incomingRead
-    self._destroy = incomingDestroy
-    self.setTimeout = incomingSetTimeout
+    initRequest(this, socket, source, conn, seq, method, url, versionMinor, rawHeaders, body, streaming, upgrade)
   }
 
   /** node's alias of `socket`. */
@@ -220,7 +205,8 @@ export class IncomingMessage extends Readable {
   static _untouched(req: IncomingMessage): boolean {
     return (
       !req._streaming &&
-      (req._body === null || req._body.length === 0) &&
+      // == null: after a framework's prototype swap an unset `_body` reads undefined.
+      (req._body == null || req._body.length === 0) &&
       req.listenerCount('end') === 0 &&
       req.listenerCount('close') === 0 &&
       req.listenerCount('data') === 0 &&
@@ -238,6 +224,99 @@ export class IncomingMessage extends Readable {
   }
 }
 
+type RequestArgs = [
+  socket: ConnSocket,
+  source: RequestSource,
+  conn: number,
+  seq: number,
+  method: string,
+  url: string,
+  versionMinor: number,
+  rawHeaders: string[],
+  body: Buffer | null,
+  streaming: boolean,
+  upgrade: boolean
+]
+
+/** The constructor's fields (shared with {@link requestClassOn}'s constructors). */
+function initRequest(
+  req: IncomingMessage,
+  socket: ConnSocket,
+  source: RequestSource,
+  conn: number,
+  seq: number,
+  method: string,
+  url: string,
+  versionMinor: number,
+  rawHeaders: string[],
+  body: Buffer | null,
+  streaming: boolean,
+  upgrade: boolean
+): void {
+  const self = req as any
+  self.rawTrailers = []
+  self.complete = false
+  self.socket = socket
+  self._conn = conn
+  self._seq = seq
+  self.method = method
+  self.url = url
+  self.httpVersionMajor = 1
+  self.httpVersionMinor = versionMinor
+  self.httpVersion = versionMinor === 1 ? '1.1' : '1.0'
+  self.rawHeaders = rawHeaders
+  if (kHeadersCount !== undefined) {
+    // What node's parser sets: no headers object until someone reads `headers`.
+    self[kHeaders!] = null
+    self[kHeadersCount] = rawHeaders.length
+  } else self.headers = headersOf(rawHeaders)
+  if (body !== null) self._body = body
+  if (streaming) {
+    self._streaming = true
+    self._source = source
+  }
+  if (upgrade) self.upgrade = true
+  // Own properties: they survive a framework swapping this object's prototype.
+  self._read = incomingRead
+  self._destroy = incomingDestroy
+  self.setTimeout = incomingSetTimeout
+}
+
+/** What {@link requestClassOn} makes: `new` gives a request whose prototype is `proto`. */
+export type RequestClass = new (...args: RequestArgs) => IncomingMessage
+
+/**
+ * A constructor of requests whose prototype is `proto` from the start (a framework's, such as
+ * an Express app's `app.request`, which inherits from node's `http.IncomingMessage.prototype`),
+ * with the fields of {@link IncomingMessage}. A plain function whose own `prototype` is `proto`:
+ * its instances share a map with cached transitions, so the framework's
+ * `Object.setPrototypeOf(req, proto)` is a no-op and what it adds afterwards is a cached
+ * transition (Node 20's V8 caches no transition from a map made by a prototype swap, nor by
+ * `Reflect.construct` with another `new.target`: each property added after cost ~1-2 µs).
+ */
+export function requestClassOn(proto: object): RequestClass {
+  // Parameters spelled out (no rest/spread): one call per request, no arguments array.
+  function Request(
+    this: IncomingMessage,
+    socket: ConnSocket,
+    source: RequestSource,
+    conn: number,
+    seq: number,
+    method: string,
+    url: string,
+    versionMinor: number,
+    rawHeaders: string[],
+    body: Buffer | null,
+    streaming: boolean,
+    upgrade: boolean
+  ): void {
+    Readable.call(this as never)
+    initRequest(this, socket, source, conn, seq, method, url, versionMinor, rawHeaders, body, streaming, upgrade)
+  }
+  Request.prototype = proto
+  return Request as unknown as RequestClass
+}
+
 function incomingRead(this: IncomingMessage): void {
   this._consuming = true
   if (this._streaming) {
@@ -249,7 +328,7 @@ function incomingRead(this: IncomingMessage): void {
   }
   const body = this._body
   this._body = null
-  if (body !== null && body.length > 0) this.push(body)
+  if (body != null && body.length > 0) this.push(body)
   this.complete = true
   this.push(null)
 }
@@ -273,5 +352,16 @@ function incomingSetTimeout(this: IncomingMessage, ms: number, cb?: () => void):
 // `instanceof http.IncomingMessage` holds, and what this class does not define comes from node's.
 Object.setPrototypeOf(IncomingMessage.prototype, http.IncomingMessage.prototype)
 IncomingMessage.prototype.joinDuplicateHeaders = false
+{
+  const p = IncomingMessage.prototype as unknown as Record<string, unknown>
+  p.aborted = false
+  p.upgrade = false
+  p.statusCode = null
+  p.statusMessage = null
+  p._body = null
+  p._streaming = false
+  p._paused = false
+  p._consuming = false
+}
 
 export { EMPTY }

@@ -8,143 +8,89 @@
  * turn, in request order.
  *
  * Like node's, it is a legacy `Stream`, not a `stream.Writable`. Express 5 swaps its prototype
- * for its `app.response` (which inherits from node's `http.ServerResponse.prototype`): the
- * methods are set on each instance as well, and the fields node's getters read (`_header`,
- * `finished`, `socket`...) are kept, so the object behaves the same after the swap.
+ * for its `app.response` (which inherits from node's `http.ServerResponse.prototype`), so the
+ * object must behave the same on node's prototype chain:
+ * - the headers live where node's keep them (`this[kOutHeaders]`, node's format), so node's own
+ *   header methods (setHeader, getHeader, removeHeader...) work on it after the swap; the ones
+ *   here are the same methods with a cache of lower-cased names;
+ * - the methods node's prototype would answer with its own internals (writeHead, write, end...)
+ *   are also set on each instance, and the fields node's getters read (`_header`, `finished`,
+ *   `outputSize`, `socket`...) are kept as own fields;
+ * - everything else is on the prototype (`statusCode` and `statusMessage` are on node's too)
+ *   or in a few symbol fields: Express's `Object.setPrototypeOf` costs ~20-30 ns per own
+ *   property on Node 24 (V8 copies the map). For an Express app as the server's listener the
+ *   responses are made on `app.response` from the start (app-classes.ts, `responseClassOn`).
  * @module
  */
 import * as http from 'node:http'
 // Named: a namespace import of a builtin compiles to a getter per property read (CommonJS).
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 import { Stream } from 'node:stream'
-import { codedError, invalidArgType } from '../errors.js'
+import { codedError } from '../errors.js'
 import type { ConnSocket } from './conn-socket.js'
 import { RESPOND_NO_DATE } from './engine.js'
-import { type IncomingMessage, lowerName } from './incoming.js'
+import type { IncomingMessage } from './incoming.js'
+import { lowerName } from './incoming.js'
+import {
+  type Cb,
+  type Headers,
+  headersSentError,
+  kNeedDrain,
+  kOutHeaders,
+  kSocket,
+  lower,
+  NODE_FIELDS,
+  nodeOutHeaders,
+  pairsOf,
+  bytes,
+  type ResponseContext
+} from './outgoing-defs.js'
 import { batched } from './ticks.js'
 
-/** What a response needs from the engine. */
-export interface ResponseSink {
-  respond(
-    conn: number,
-    seq: number,
-    status: number,
-    reason: string | undefined,
-    headers: readonly string[],
-    body: Buffer | Uint8Array | string | null,
-    end: boolean,
-    flags?: number
-  ): boolean
-  write(conn: number, seq: number, chunk: Buffer | Uint8Array | string, end: boolean): boolean
-  onDrain(conn: number, cb: () => void): void
-  continue(conn: number): void
-  destroy(conn: number): void
-  /** The engine's file body (`Engine.sendFile`), where the sink has one. */
-  sendFile?(
-    conn: number,
-    seq: number,
-    fd: number,
-    offset: number,
-    length: number,
-    end: boolean,
-    signal?: AbortSignal
-  ): Promise<number>
-}
+export type { ResponseContext, ResponseSink } from './outgoing-defs.js'
 
-type Header = [name: string, value: string | number | readonly string[]]
-type Cb = (err?: Error | null) => void
-
-const headersSentError = (what: string) =>
-  codedError(Error, 'ERR_HTTP_HEADERS_SENT', `Cannot ${what} headers after they are sent to the client`)
-
-function lower(name: unknown): string {
-  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name)
-  return lowerName(name)
-}
-
-/** A chunk as the engine takes it (strings in utf8 go as they are). */
-function bytes(chunk: unknown, encoding: BufferEncoding | undefined): Buffer | Uint8Array | string {
-  if (typeof chunk === 'string') {
-    return encoding === undefined || encoding === 'utf8' || encoding === 'utf-8' ? chunk : Buffer.from(chunk, encoding)
-  }
-  if (chunk instanceof Uint8Array) return chunk
-  throw invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk)
-}
-
-/** writeHead()'s header object as flat `[name, value, ...]`, validated as node's `_storeHeader` does. */
-function pairsOf(headers: http.OutgoingHttpHeaders): string[] {
-  const out: string[] = []
-  for (const k in headers) {
-    if (!Object.hasOwn(headers, k)) continue
-    const v = headers[k]
-    if (k === '') continue
-    validateHeaderName(k)
-    validateHeaderValue(k, v as string)
-    if (Array.isArray(v)) for (const x of v) out.push(k, String(x))
-    else out.push(k, typeof v === 'string' ? v : String(v))
-  }
-  return out
-}
+const kCtx: unique symbol = Symbol('kCtx')
+const kGiven: unique symbol = Symbol('kGiven')
+const kState: unique symbol = Symbol('kState')
+/** `kState` bits. */
+const HEAD_SENT = 1
+/** writeHead() fixed the head before the body was known: node frames it as a stream then. */
+const HEAD_FIXED = 2
 
 /** node:http's `ServerResponse` for boros/http's `createServer()`. */
 export class ServerResponse extends Stream {
-  statusCode = 200
-  statusMessage: string | undefined = undefined
-  /** Whether the engine adds `Date` (node's default true). */
-  sendDate = true
+  /** On the prototype (node's has 200 and undefined there too); own once set. */
+  declare statusCode: number
+  declare statusMessage: string | undefined
+  /** Whether the engine adds `Date` (node's default true; node's removeHeader('date') clears it). */
+  declare sendDate: boolean
   /** node's field behind `headersSent`: true once the head is fixed (writeHead, write, end). */
-  _header = false
+  declare _header: boolean
   /** True once `end()` was called (node's `finished`, behind `writableEnded`). */
-  finished = false
-  writable = true
-  destroyed = false
-  readonly outputSize = 0
-  readonly outputData: unknown[] = []
+  declare finished: boolean
+  declare writable: boolean
+  declare destroyed: boolean
+  /** node's: its `writableLength` / `writableFinished` getters read it after a prototype swap. */
+  declare readonly outputSize: number
+  /** node's (its getters read it): on the prototype, an empty frozen array. */
+  declare readonly outputData: unknown[]
   /** The request this answers. */
-  req: IncomingMessage
-  socket: ConnSocket | null
-  #sink: ResponseSink
-  readonly _conn: number
-  readonly _seq: number
-  #headers: Record<string, Header> | null = null
-  /** The head as flat pairs, when writeHead() gave it as an object with nothing set before. */
-  #given: string[] | null = null
-  #sent = false
-  /** writeHead() fixed the head before the body was known: node frames it as a stream then. */
-  #explicit = false
-  #needDrain = false
-  #onFinished: (res: ServerResponse) => void
+  declare req: IncomingMessage
+  declare socket: ConnSocket | null
+  /** The header table, node's format and key: `{ [lower-cased name]: [name, value] }`. */
+  declare [kOutHeaders]: Headers | null
+  declare [kNeedDrain]: boolean
+  declare readonly writableObjectMode: boolean
+  /** @internal what the server's responses share. */
+  declare [kCtx]: ResponseContext
+  /** @internal the head as flat pairs, when writeHead() gave it as an object with nothing set before. */
+  declare [kGiven]: string[] | null
+  /** @internal HEAD_SENT | HEAD_FIXED. */
+  declare [kState]: number
 
-  constructor(req: IncomingMessage, sink: ResponseSink, onFinished: (res: ServerResponse) => void) {
+  constructor(req: IncomingMessage, ctx: ResponseContext) {
     super()
-    this.req = req
-    this.socket = req.socket
-    this.#sink = sink
-    this._conn = req._conn
-    this._seq = req._seq
-    this.#onFinished = onFinished
-    // Own properties: they survive a framework swapping this object's prototype for one that
-    // inherits from node's http.ServerResponse.prototype (whose methods know only node's fields).
-    const p = ServerResponse.prototype as any
-    const self = this as any
-    self.setHeader = p.setHeader
-    self.appendHeader = p.appendHeader
-    self.getHeader = p.getHeader
-    self.getHeaders = p.getHeaders
-    self.getHeaderNames = p.getHeaderNames
-    self.getRawHeaderNames = p.getRawHeaderNames
-    self.hasHeader = p.hasHeader
-    self.removeHeader = p.removeHeader
-    self.writeHead = p.writeHead
-    self.write = p.write
-    self.end = p.end
-    self.flushHeaders = p.flushHeaders
-    self.writeContinue = p.writeContinue
-    self.setTimeout = p.setTimeout
-    self.destroy = p.destroy
-    self.cork = p.cork
-    self.uncork = p.uncork
-    self._implicitHeader = p._implicitHeader
+    initResponse(this, req, ctx)
   }
 
   /** node's alias of `socket`. */
@@ -165,20 +111,15 @@ export class ServerResponse extends Stream {
   }
 
   get writableNeedDrain(): boolean {
-    return !this.destroyed && !this.finished && this.#needDrain
+    return !this.destroyed && !this.finished && this[kNeedDrain]
   }
-
-  readonly writableLength = 0
-  readonly writableHighWaterMark = 16 * 1024
-  readonly writableCorked = 0
-  readonly writableObjectMode = false
 
   setHeader(name: string, value: string | number | readonly string[]): this {
     if (this._header) throw headersSentError('set')
     validateHeaderName(name)
     validateHeaderValue(name, value as string)
-    this.#headers ??= Object.create(null) as Record<string, Header>
-    this.#headers[lowerName(name)] = [name, value]
+    const headers = this[kOutHeaders] ?? table(this)
+    headers[lowerName(name)] = [name, value]
     return this
   }
 
@@ -187,8 +128,7 @@ export class ServerResponse extends Stream {
     validateHeaderName(name)
     validateHeaderValue(name, value as string)
     const key = lowerName(name)
-    this.#headers ??= Object.create(null) as Record<string, Header>
-    const headers = this.#headers
+    const headers = this[kOutHeaders] ?? table(this)
     const had = headers[key]
     if (had === undefined) headers[key] = [name, value]
     else {
@@ -199,30 +139,37 @@ export class ServerResponse extends Stream {
   }
 
   getHeader(name: string): string | number | readonly string[] | undefined {
-    return this.#headers?.[lower(name)]?.[1]
+    return this[kOutHeaders]?.[lower(name)]?.[1]
   }
 
   getHeaders(): Record<string, string | number | readonly string[]> {
     const out = Object.create(null) as Record<string, string | number | readonly string[]>
-    if (this.#headers !== null) for (const k in this.#headers) out[k] = this.#headers[k]![1]
+    const headers = this[kOutHeaders]
+    if (headers !== null) for (const k in headers) out[k] = headers[k]![1]
     return out
   }
 
   getHeaderNames(): string[] {
-    return this.#headers === null ? [] : Object.keys(this.#headers)
+    const headers = this[kOutHeaders]
+    return headers === null ? [] : Object.keys(headers)
   }
 
   getRawHeaderNames(): string[] {
-    return this.#headers === null ? [] : Object.values(this.#headers).map((h) => h[0])
+    const headers = this[kOutHeaders]
+    return headers === null ? [] : Object.values(headers).map((h) => h[0])
   }
 
   hasHeader(name: string): boolean {
-    return this.#headers?.[lower(name)] !== undefined
+    return this[kOutHeaders]?.[lower(name)] !== undefined
   }
 
   removeHeader(name: string): void {
     if (this._header) throw headersSentError('remove')
-    if (this.#headers !== null) delete this.#headers[lower(name)]
+    const key = lower(name)
+    // As node's: no Date header once it is removed.
+    if (key === 'date') this.sendDate = false
+    const headers = this[kOutHeaders]
+    if (headers !== null) delete headers[key]
   }
 
   /** Fixes status, reason and headers; they leave with the first body bytes (or flushHeaders). */
@@ -253,10 +200,10 @@ export class ServerResponse extends Stream {
         const k = headers[i]
         if (k) this.appendHeader(String(k), headers[i + 1] as string)
       }
-    } else if (headers && this.#headers === null) {
+    } else if (headers && this[kOutHeaders] === null) {
       // node's "only writeHead() called": the object's pairs are the head as they are, and the
       // header table stays empty (getHeader() is undefined afterwards, as node's).
-      this.#given = pairsOf(headers)
+      this[kGiven] = pairsOf(headers)
     } else if (headers) {
       for (const k of Object.keys(headers)) {
         const v = headers[k]
@@ -264,7 +211,7 @@ export class ServerResponse extends Stream {
       }
     }
     this._header = true
-    this.#explicit = true
+    this[kState] |= HEAD_FIXED
     return this
   }
 
@@ -277,57 +224,9 @@ export class ServerResponse extends Stream {
     return this.writeHead(statusCode, reason, headers)
   }
 
-  /** Whether the head has a Content-Length (in the table or in writeHead()'s pairs). */
-  #hasLength(): boolean {
-    const g = this.#given
-    if (g === null) return this.hasHeader('content-length')
-    for (let i = 0; i < g.length; i += 2)
-      if (g[i]!.length === 14 && g[i]!.toLowerCase() === 'content-length') return true
-    return false
-  }
-
   /** @internal the head as node would fix it at the first write. */
   _implicitHeader(): void {
     this._header = true
-  }
-
-  #flat(): string[] {
-    if (this.#given !== null) return this.#given
-    const out: string[] = []
-    const h = this.#headers
-    if (h === null) return out
-    for (const k in h) {
-      const [name, value] = h[k]!
-      if (Array.isArray(value)) for (const v of value) out.push(name, String(v))
-      else out.push(name, typeof value === 'string' ? value : String(value))
-    }
-    return out
-  }
-
-  #send(chunk: Buffer | Uint8Array | string | null, end: boolean): boolean {
-    let ok: boolean
-    if (!this.#sent) {
-      this.#sent = true
-      this._header = true
-      ok = this.#sink.respond(
-        this._conn,
-        this._seq,
-        this.statusCode,
-        this.statusMessage,
-        this.#flat(),
-        chunk,
-        end,
-        this.sendDate ? 0 : RESPOND_NO_DATE
-      )
-    } else ok = this.#sink.write(this._conn, this._seq, chunk ?? '', end)
-    if (!ok && !end && !this.#needDrain) {
-      this.#needDrain = true
-      this.#sink.onDrain(this._conn, () => {
-        this.#needDrain = false
-        if (!this.destroyed) this.emit('drain')
-      })
-    }
-    return ok
   }
 
   /** Body bytes; false when the connection's output is over its high-water mark ('drain' follows). */
@@ -354,7 +253,7 @@ export class ServerResponse extends Stream {
         )
       return false
     }
-    const ok = this.#send(body, false)
+    const ok = send(this, body, false)
     if (cb) process.nextTick(cb)
     return ok
   }
@@ -377,12 +276,12 @@ export class ServerResponse extends Stream {
     this.writable = false
     if (cb) this.once('finish', cb)
     if (!this.destroyed) {
-      if (this.#explicit && !this.#sent && !this.#hasLength()) {
+      if ((this[kState] & (HEAD_FIXED | HEAD_SENT)) === HEAD_FIXED && !hasLength(this)) {
         // node:http renders the head at writeHead(): with no Content-Length given, the body is
         // sent chunked (HTTP/1.1) even when end() brings all of it.
-        this.#send(null, false)
-        this.#send(body ?? '', true)
-      } else this.#send(body, true)
+        send(this, null, false)
+        send(this, body ?? '', true)
+      } else send(this, body, true)
     }
     finishing(this)
     return this
@@ -390,12 +289,12 @@ export class ServerResponse extends Stream {
 
   /** Sends the head now (no body yet). */
   flushHeaders(): void {
-    if (!this.#sent && !this.destroyed) this.#send(null, false)
+    if ((this[kState] & HEAD_SENT) === 0 && !this.destroyed) send(this, null, false)
   }
 
   /** `HTTP/1.1 100 Continue` (for a 'checkContinue' listener). */
   writeContinue(cb?: () => void): void {
-    this.#sink.continue(this._conn)
+    this[kCtx].sink.continue(this.req._conn)
     if (cb) process.nextTick(cb)
   }
 
@@ -414,7 +313,7 @@ export class ServerResponse extends Stream {
   destroy(err?: Error): this {
     if (this.destroyed) return this
     this.destroyed = true
-    this.#sink.destroy(this._conn)
+    this[kCtx].sink.destroy(this.req._conn)
     if (err) process.nextTick(() => this.emit('error', err))
     return this
   }
@@ -429,9 +328,14 @@ export class ServerResponse extends Stream {
    * @internal the connection closed: 'close' (once) if the response did not finish first.
    * Static (as the others the server calls): a swapped prototype does not lose it.
    */
-  /** @internal whether `sendFile()` (file.ts) can hand `res` a file body on the engine. */
-  static _canSendFile(res: ServerResponse): boolean {
-    return typeof res.#sink.sendFile === 'function' && !res.finished && !res.destroyed
+  /**
+   * @internal whether `sendFile()` (file.ts) can hand `res` a file body on the engine: a
+   * response of boros/http (whatever its prototype: Express swaps it) with an engine that can.
+   */
+  static _canSendFile(res: object): res is ServerResponse {
+    const ctx = (res as ServerResponse)[kCtx]
+    const r = res as ServerResponse
+    return ctx !== undefined && typeof ctx.sink.sendFile === 'function' && !r.finished && !r.destroyed
   }
 
   /**
@@ -445,10 +349,10 @@ export class ServerResponse extends Stream {
     length: number,
     signal?: AbortSignal
   ): Promise<number> {
-    if (!res.#sent) res.#send(null, false)
+    if ((res[kState] & HEAD_SENT) === 0) send(res, null, false)
     let n = 0
     if (length > 0 && res.req.method !== 'HEAD')
-      n = await res.#sink.sendFile!(res._conn, res._seq, fd, offset, length, false, signal)
+      n = await res[kCtx].sink.sendFile!(res.req._conn, res.req._seq, fd, offset, length, false, signal)
     res.end()
     return n
   }
@@ -468,10 +372,122 @@ export class ServerResponse extends Stream {
     } finally {
       // A listener that throws (an uncaught exception) does not cost the response its 'close'
       // nor the server its bookkeeping: node's run in a 'finish' listener of its own, first.
-      res.#onFinished(res)
+      res[kCtx].onFinished(res)
       closing(res)
     }
   }
+}
+
+/** A new empty header table (node's makes it on the first set). */
+function table(res: ServerResponse): Headers {
+  const t = Object.create(null) as Headers
+  res[kOutHeaders] = t
+  return t
+}
+
+/** Whether the head has a Content-Length (in the table or in writeHead()'s pairs). */
+function hasLength(res: ServerResponse): boolean {
+  const g = res[kGiven]
+  if (g === null) return res.hasHeader('content-length')
+  for (let i = 0; i < g.length; i += 2) if (g[i]!.length === 14 && g[i]!.toLowerCase() === 'content-length') return true
+  return false
+}
+
+/** The head's headers as flat pairs for the engine. */
+function flat(res: ServerResponse): string[] {
+  if (res[kGiven] !== null) return res[kGiven]
+  const out: string[] = []
+  const h = res[kOutHeaders]
+  if (h === null) return out
+  for (const k in h) {
+    const [name, value] = h[k]!
+    if (Array.isArray(value)) for (const v of value) out.push(name, String(v))
+    else out.push(name, typeof value === 'string' ? value : String(value))
+  }
+  return out
+}
+
+/** The head (once) and `chunk` to the engine; arms 'drain' when it reports backpressure. */
+function send(res: ServerResponse, chunk: Buffer | Uint8Array | string | null, end: boolean): boolean {
+  let ok: boolean
+  const req = res.req
+  const sink = res[kCtx].sink
+  if ((res[kState] & HEAD_SENT) === 0) {
+    res[kState] |= HEAD_SENT
+    res._header = true
+    ok = sink.respond(
+      req._conn,
+      req._seq,
+      res.statusCode,
+      res.statusMessage,
+      flat(res),
+      chunk,
+      end,
+      res.sendDate ? 0 : RESPOND_NO_DATE
+    )
+  } else ok = sink.write(req._conn, req._seq, chunk ?? '', end)
+  if (!ok && !end && !res[kNeedDrain]) {
+    res[kNeedDrain] = true
+    sink.onDrain(req._conn, () => {
+      res[kNeedDrain] = false
+      if (!res.destroyed) res.emit('drain')
+    })
+  }
+  return ok
+}
+
+/** The constructor's fields (shared with {@link responseClassOn}'s constructors). */
+function initResponse(res: ServerResponse, req: IncomingMessage, ctx: ResponseContext): void {
+  const self = res as any
+  self.sendDate = true
+  self._header = false
+  self.finished = false
+  self.writable = true
+  self.destroyed = false
+  self.outputSize = 0
+  self.req = req
+  self.socket = req.socket
+  if (kSocket !== undefined) self[kSocket] = req.socket
+  self[kOutHeaders] = null
+  self[kNeedDrain] = false
+  for (let i = 0; i < NODE_FIELDS.length; i++) self[NODE_FIELDS[i]![0]] = NODE_FIELDS[i]![1]
+  self[kCtx] = ctx
+  self[kGiven] = null
+  self[kState] = 0
+  // Own properties: they survive a framework swapping this object's prototype for one that
+  // inherits from node's http.ServerResponse.prototype (whose methods know only node's fields).
+  const p = ServerResponse.prototype as any
+  if (nodeOutHeaders === undefined) ownHeaderMethods(self)
+  self.writeHead = p.writeHead
+  self.write = p.write
+  self.end = p.end
+  self.flushHeaders = p.flushHeaders
+  self.writeContinue = p.writeContinue
+  self.setTimeout = p.setTimeout
+  self.destroy = p.destroy
+  self.cork = p.cork
+  self.uncork = p.uncork
+  self._implicitHeader = p._implicitHeader
+}
+
+/** What {@link responseClassOn} makes: `new` gives a response whose prototype is `proto`. */
+export type ResponseClass = new (req: IncomingMessage, ctx: ResponseContext) => ServerResponse
+
+/**
+ * A constructor of responses whose prototype is `proto` from the start (an Express app's
+ * `app.response`), with the fields of {@link ServerResponse}: see `requestClassOn` (incoming.ts).
+ */
+export function responseClassOn(proto: object): ResponseClass {
+  function Response(this: ServerResponse, req: IncomingMessage, ctx: ResponseContext): void {
+    Stream.call(this as never)
+    initResponse(this, req, ctx)
+    // No swap to pay for here: the header methods of this class as well (node's, which the
+    // app's prototype has, lower-case each name anew: a new string, looked up in V8's string
+    // table when used as a key; these keep the lower-cased names, see `lowerName`).
+    if (nodeOutHeaders !== undefined) ownHeaderMethods(this)
+  }
+  Response.prototype = proto
+  return Response as unknown as ResponseClass
 }
 
 /** 'finish' of the responses ended in a tick, in the next one; their 'close' in the tick after. */
@@ -480,3 +496,20 @@ const closing = batched((res: ServerResponse) => res.emit('close'))
 
 // `instanceof http.ServerResponse` holds, and what this class does not define comes from node's.
 Object.setPrototypeOf(ServerResponse.prototype, http.ServerResponse.prototype)
+/** The header methods of this class as own properties of `res` (they survive a swap). */
+function ownHeaderMethods(res: ServerResponse): void {
+  const p = ServerResponse.prototype
+  const self = res as any
+  self.setHeader = p.setHeader
+  self.appendHeader = p.appendHeader
+  self.getHeader = p.getHeader
+  self.getHeaders = p.getHeaders
+  self.getHeaderNames = p.getHeaderNames
+  self.getRawHeaderNames = p.getRawHeaderNames
+  self.hasHeader = p.hasHeader
+  self.removeHeader = p.removeHeader
+}
+Object.defineProperties(ServerResponse.prototype, {
+  outputData: { value: Object.freeze([]), writable: true, configurable: true },
+  writableObjectMode: { value: false, writable: true, configurable: true }
+})

@@ -11,8 +11,9 @@ import { usesRing } from '../binding.js'
 import { codedError } from '../errors.js'
 import { ConnSocket } from './conn-socket.js'
 import { Engine, type EngineOptions, type RawRequest } from './engine.js'
+import { type Classes, classesFor } from './app-classes.js'
 import { IncomingMessage } from './incoming.js'
-import { ServerResponse } from './outgoing.js'
+import { type ResponseContext, ServerResponse } from './outgoing.js'
 
 /** node:http's server options that boros/http takes. */
 export interface ServerOptions {
@@ -84,6 +85,8 @@ function listenArgs(args: unknown[]): ListenArgs {
 
 function noop(): void {}
 
+const CLASSES: Classes = { Req: IncomingMessage, Res: ServerResponse }
+
 /** node:http's `Server` for boros/http. */
 export class Server extends EventEmitter {
   /** ms from a request's first byte to the end of its head (408 past it). */
@@ -100,6 +103,8 @@ export class Server extends EventEmitter {
   readonly maxHeaderSize: number
   #options: ServerOptions
   #engine: Engine | undefined
+  /** What every response shares (one field per response instead of two). */
+  #ctx: ResponseContext | undefined
   #starting = false
   /**
    * Connection id → its socket, set at the connection's first request, deleted at its close:
@@ -164,6 +169,7 @@ export class Server extends EventEmitter {
       (engine) => {
         this.#starting = false
         this.#engine = engine
+        this.#ctx = { sink: engine, onFinished: this.#finished }
         if (this.#unref) engine.unref()
         this.emit('listening')
       },
@@ -268,9 +274,11 @@ export class Server extends EventEmitter {
   #onRequests(reqs: RawRequest[]): void {
     const engine = this.#engine
     if (engine === undefined) return
+    // An Express app as the only listener: requests and responses made on its prototypes.
+    const { Req, Res } = this.listenerCount('request') === 1 ? classesFor(this.listeners('request')[0]) : CLASSES
     for (const r of reqs) {
       const socket = this.#socket(r.conn)
-      const req = new IncomingMessage(
+      const req = new Req(
         socket,
         engine,
         r.conn,
@@ -293,7 +301,7 @@ export class Server extends EventEmitter {
           this.emit('upgrade', req, netSocket, head)
           continue
         }
-        const res = new ServerResponse(req, engine, this.#finished)
+        const res = new Res(req, this.#ctx!)
         socket._open = res
         socket._httpMessage = res
         const refusal = r.versionMinor === 1 ? this.#refusal(r) : 0
