@@ -153,6 +153,43 @@ test.serial(`Express 5 on ${on}: req and res keep working after Express swaps th
   })
 })
 
+// The fields node's req/res have as own values read the same under Express on both servers
+// (boros/http makes an Express app's req/res on its prototypes, where none of boros' own
+// prototype defaults are: each must be given as node gives it).
+test.serial(`Express 5 on ${on}: req/res fields read as on node:http under Express`, async (t) => {
+  const fields = async (factory) => {
+    const app = express()
+    let seen
+    app.get('/', (req, res) => {
+      seen = {
+        aborted: req.aborted,
+        upgrade: req.upgrade,
+        reqStatusCode: req.statusCode,
+        reqStatusMessage: req.statusMessage,
+        complete: req.complete,
+        httpVersion: req.httpVersion,
+        outputData: Array.isArray(res.outputData) && res.outputData.length,
+        statusCode: res.statusCode,
+        statusMessage: res.statusMessage,
+        sendDate: res.sendDate,
+        finished: res.finished,
+        writableEnded: res.writableEnded,
+        headersSent: res.headersSent
+      }
+      res.send('ok')
+    })
+    const server = factory(app)
+    const port = await listen(server)
+    await viaFetch(port, '/')
+    await close(server)
+    return seen
+  }
+  const node = await fields(http.createServer)
+  const ours = await fields(createServer)
+  t.is(node.aborted, false)
+  t.deepEqual(ours, node)
+})
+
 /** A Fastify app whose server `factory` makes (node:http's or boros/http's createServer). */
 function fastifyApp(factory) {
   const app = Fastify({ serverFactory: (handler) => factory((req, res) => handler(req, res)) })

@@ -312,6 +312,13 @@ export function requestClassOn(proto: object): RequestClass {
   ): void {
     Readable.call(this as never)
     initRequest(this, socket, source, conn, seq, method, url, versionMinor, rawHeaders, body, streaming, upgrade)
+    // The defaults IncomingMessage keeps on its prototype, which `proto` does not inherit from
+    // (node's own has them as own fields): `req.aborted === false` under Express as on node:http.
+    const self = this as any
+    self.aborted = false
+    if (!upgrade) self.upgrade = false
+    self.statusCode = null
+    self.statusMessage = null
   }
   Request.prototype = proto
   return Request as unknown as RequestClass

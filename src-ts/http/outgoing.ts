@@ -50,6 +50,8 @@ import { batched } from './ticks.js'
 export type { ResponseContext, ResponseSink } from './outgoing-defs.js'
 
 const kCtx: unique symbol = Symbol('kCtx')
+/** `res.outputData`: node's queue of unsent writes; boros/http keeps none in JS. */
+const EMPTY_OUTPUT: readonly unknown[] = Object.freeze([])
 const kGiven: unique symbol = Symbol('kGiven')
 const kState: unique symbol = Symbol('kState')
 /** `kState` bits. */
@@ -484,7 +486,10 @@ export function responseClassOn(proto: object): ResponseClass {
     // No swap to pay for here: the header methods of this class as well (node's, which the
     // app's prototype has, lower-case each name anew: a new string, looked up in V8's string
     // table when used as a key; these keep the lower-cased names, see `lowerName`).
-    if (nodeOutHeaders !== undefined) ownHeaderMethods(this)
+    if (nodeOutHeaders !== undefined)
+      ownHeaderMethods(this)
+      // The default ServerResponse keeps on its prototype, which `proto` does not inherit from.
+    ;(this as any).outputData = EMPTY_OUTPUT
   }
   Response.prototype = proto
   return Response as unknown as ResponseClass
@@ -510,6 +515,6 @@ function ownHeaderMethods(res: ServerResponse): void {
   self.removeHeader = p.removeHeader
 }
 Object.defineProperties(ServerResponse.prototype, {
-  outputData: { value: Object.freeze([]), writable: true, configurable: true },
+  outputData: { value: EMPTY_OUTPUT, writable: true, configurable: true },
   writableObjectMode: { value: false, writable: true, configurable: true }
 })
