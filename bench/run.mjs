@@ -18,8 +18,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { parseArgs } from 'node:util'
-import { workloads, byName } from './workloads/index.mjs'
+import { byName } from './workloads/index.mjs'
 import { fsType, ensureBigFile, ensureTree, warmFile, warmTree } from './data.mjs'
 import { ensureNative, runNative, fioVersion, fioArgs, runFio, straceAvailable, countEnters } from './external.mjs'
 import { printReport, writeJson, writeSvg } from './report.mjs'
@@ -28,248 +27,19 @@ import { ensureAnchors } from './net/anchors.mjs'
 import { compareDocs, printComparison, settingsWarnings } from './compare.mjs'
 import { formatStartup, runStartup } from './startup.mjs'
 import { formatRm } from './readme-table.mjs'
-import { log, fmtBytes, fmtNum, MiB, GiB, KiB, RESULT_MARK } from './util.mjs'
+import { log, fmtBytes, fmtNum, RESULT_MARK } from './util.mjs'
+import { parseCli } from './cli.mjs'
+import { CONTENDERS, CONTENDER_ORDER } from './contenders.mjs'
+import { machineInfo, probeNode, probeUring } from './environment.mjs'
 
 const BENCH = path.dirname(new URL(import.meta.url).pathname)
 const REPO = path.resolve(BENCH, '..')
 const CHILD = path.join(BENCH, 'child.mjs')
-const SEED = 0x2545f491
 
-// ------------------------------------------------------------ contenders --
-// env: UV_USE_IO_URING is pinned for every Node contender so that an inherited
-// value cannot change what the baselines measure.
-const CONTENDERS = {
-  boros: { label: 'boros', kind: 'promise', api: 'boros', env: { UV_USE_IO_URING: '0' } },
-  // The same boros calls on BufferPool buffers (READ_FIXED into registered memory, no copy):
-  // what a user who opts in to pool buffers gets. Only workloads that read into caller buffers.
-  'boros-pool': {
-    label: 'boros, BufferPool',
-    kind: 'promise',
-    api: 'boros',
-    pool: true,
-    env: { UV_USE_IO_URING: '0' }
-  },
-  // The write routes side by side (seqwrite only; `boros` is the route chosen by default, see
-  // src-ts/fs/descriptor-route.ts writeRoute): forced with BOROS_WRITE_ROUTE.
-  'boros-wring': {
-    label: 'boros, writes on the ring',
-    kind: 'promise',
-    api: 'boros',
-    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'ring' }
-  },
-  'boros-wasync': {
-    label: 'boros, writes ring+IOSQE_ASYNC',
-    kind: 'promise',
-    api: 'boros',
-    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'async' }
-  },
-  'boros-wpool': {
-    label: 'boros, writes on the threadpool',
-    kind: 'promise',
-    api: 'boros',
-    env: { UV_USE_IO_URING: '0', BOROS_WRITE_ROUTE: 'pool' }
-  },
-  // The default route with the write-behind of src-ts/fs/write-behind.ts on the ring for every
-  // large file, not only those that will be synced (seqwrite only; by default a file nothing is
-  // known to sync, as this workload's, is written behind on idle CPU only).
-  'boros-wb': {
-    label: 'boros, write-behind always',
-    kind: 'promise',
-    api: 'boros',
-    env: { UV_USE_IO_URING: '0', BOROS_WRITE_BEHIND: '1' }
-  },
-  // The previous default: write-behind only for files known to be synced, none on idle CPU.
-  'boros-wsynced': {
-    label: 'boros, write-behind synced only',
-    kind: 'promise',
-    api: 'boros',
-    env: { UV_USE_IO_URING: '0', BOROS_WRITE_BEHIND: 'synced' }
-  },
-  // boros/fs/callback: node:fs's callback API on the ring (the `cb` workload code, boros' module).
-  'boros-cb': { label: 'boros callbacks', kind: 'callback', api: 'boros-cb', env: { UV_USE_IO_URING: '0' } },
-  fsp: { label: 'fs/promises', kind: 'promise', api: 'node', env: { UV_USE_IO_URING: '0' } },
-  cb: { label: 'fs callbacks', kind: 'callback', api: 'node', env: { UV_USE_IO_URING: '0' } },
-  sync: { label: 'fs sync', kind: 'sync', api: 'node', env: { UV_USE_IO_URING: '0' }, qdIndependent: true },
-  'fsp-uring': {
-    label: 'fs/promises +uring',
-    kind: 'promise',
-    api: 'node',
-    env: { UV_USE_IO_URING: '1' },
-    uring: true
-  },
-  'cb-uring': {
-    label: 'fs callbacks +uring',
-    kind: 'callback',
-    api: 'node',
-    env: { UV_USE_IO_URING: '1' },
-    uring: true
-  },
-  native: { label: 'native io_uring', external: 'native' },
-  fio: { label: 'fio io_uring', external: 'fio' },
-  // Network servers (workloads echo and http; bench/net/server.mjs), driven by external
-  // load generators (bench/net/run.mjs).
-  'node-net': { label: 'node:net', server: 'echo-node', env: { UV_USE_IO_URING: '0' } },
-  'boros-ll': { label: 'boros Connection (cb)', server: 'echo-boros-ll', env: { UV_USE_IO_URING: '0' } },
-  'boros-conn': { label: 'boros listen()/Conn', server: 'echo-boros-conn', env: { UV_USE_IO_URING: '0' } },
-  'boros-net': { label: 'boros/net Socket', server: 'echo-boros-net', env: { UV_USE_IO_URING: '0' } },
-  'native-echo': { label: 'native io_uring echo', external: 'native-echo' },
-  'http-node': { label: 'node:http on libuv', server: 'http-node', env: { UV_USE_IO_URING: '0' } },
-  'http-boros': { label: 'node:http on boros/net', server: 'http-boros-net', env: { UV_USE_IO_URING: '0' } },
-  'http-create': { label: 'boros/http createServer', server: 'http-boros-create', env: { UV_USE_IO_URING: '0' } },
-  'http-serve': { label: 'boros/http serve', server: 'http-boros-serve', env: { UV_USE_IO_URING: '0' } },
-  'express-node': { label: 'Express on node:http', server: 'express-node', env: { UV_USE_IO_URING: '0' } },
-  'express-boros': { label: 'Express on boros/http', server: 'express-boros', env: { UV_USE_IO_URING: '0' } },
-  'bun-serve': { label: 'Bun.serve', external: 'anchor-bun' },
-  'deno-serve': { label: 'Deno.serve', external: 'anchor-deno' }
-}
-export const CONTENDER_ORDER = Object.keys(CONTENDERS)
+export { CONTENDER_ORDER }
 
-// ------------------------------------------------------------------ CLI --
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    node: { type: 'string' },
-    contenders: { type: 'string' },
-    seconds: { type: 'string' },
-    strace: { type: 'boolean' },
-    'no-strace': { type: 'boolean' },
-    'no-build': { type: 'boolean', default: false },
-    'data-dir': { type: 'string' },
-    'allow-tmpfs': { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    compare: { type: 'string' },
-    rows: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false }
-  }
-})
-
-if (args.help) {
-  console.log(
-    fs
-      .readFileSync(new URL(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1, 16)
-      .map((l) => l.replace(/^\/\/ ?/, ''))
-      .join('\n')
-  )
-  process.exit(0)
-}
-
-const quick = args.quick
-const opts = {
-  quick,
-  seed: SEED,
-  bigSize: quick ? 256 * MiB : 1 * GiB,
-  writeSize: quick ? 128 * MiB : 1 * GiB,
-  treeFiles: quick ? 2000 : 10000,
-  treeDirs: 100,
-  treeQd: 64,
-  qds: [1, 16, 64, 256],
-  block: 4 * KiB,
-  seqBlock: 128 * KiB,
-  seconds: args.seconds ? Number(args.seconds) : quick ? 0.5 : 3,
-  rounds: args.rounds ? Number(args.rounds) : quick ? 1 : 3,
-  warmup: quick ? 0.15 : 0.5,
-  straceSeconds: quick ? 0.25 : 0.5
-}
-if (!Number.isInteger(opts.rounds) || opts.rounds < 1) {
-  log(`--rounds must be a positive integer (got ${args.rounds})`)
-  process.exit(2)
-}
-// `startup` (bench/startup.mjs) is not a workload of the contenders: it times whole Node
-// processes with and without the drop-in flag, and runs first.
-const requested = args.only
-  ? args.only.split(',').map((s) => s.trim())
-  : ['startup', 'rm', ...workloads.map((w) => w.name)]
-const wantStartup = requested.includes('startup')
-const wantRm = requested.includes('rm')
-const selected = requested.filter((n) => n !== 'startup' && n !== 'rm')
-for (const name of selected) {
-  if (!byName[name]) {
-    log(`unknown workload "${name}"; known: startup, rm, ${workloads.map((w) => w.name).join(', ')}`)
-    process.exit(2)
-  }
-}
-const wanted = args.contenders ? args.contenders.split(',').map((s) => s.trim()) : CONTENDER_ORDER
-for (const c of wanted) {
-  if (!CONTENDERS[c]) {
-    log(`unknown contender "${c}"; known: ${CONTENDER_ORDER.join(', ')}`)
-    process.exit(2)
-  }
-}
-const selectedContenders = CONTENDER_ORDER.filter((c) => wanted.includes(c))
-/** `--rows`: substrings of configuration labels; a configuration runs when its label contains one. */
-const rowFilter = args.rows
-  ? args.rows
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-  : null
-const nodeBin = args.node ? path.resolve(args.node) : process.execPath
-const useStrace = (args['no-strace'] ? false : (args.strace ?? !quick)) && straceAvailable()
-
-// ---------------------------------------------------------- environment --
-function probeNode() {
-  const r = spawnSync(
-    nodeBin,
-    ['-p', 'JSON.stringify({version: process.version, uv: process.versions.uv, napi: process.versions.napi})'],
-    { encoding: 'utf8' }
-  )
-  if (r.status !== 0) {
-    log(`cannot run ${nodeBin}: ${r.error?.message ?? r.stderr}`)
-    process.exit(2)
-  }
-  return JSON.parse(r.stdout)
-}
-
-// Count the io_uring file descriptors a Node process holds after one fs.read.
-const URING_PROBE = `
-const fs = require('fs');
-fs.read(fs.openSync(process.execPath, 'r'), Buffer.alloc(64), 0, 64, 0, () => {
-  let n = 0;
-  for (const f of fs.readdirSync('/proc/self/fd')) {
-    try { if (fs.readlinkSync('/proc/self/fd/' + f).includes('io_uring')) n++; } catch {}
-  }
-  console.log(n);
-});`
-
-function probeUring(node) {
-  const count = (v) => {
-    const r = spawnSync(nodeBin, ['-e', URING_PROBE], { encoding: 'utf8', env: { ...process.env, UV_USE_IO_URING: v } })
-    return r.status === 0 ? Number(r.stdout.trim()) : -1
-  }
-  const on = count('1')
-  const off = count('0')
-  const [maj, min] = node.uv.split('.').map(Number)
-  const versionSaysYes = maj === 1 && min >= 45 && min <= 48
-  let disabled = null
-  try {
-    disabled = fs.readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim()
-  } catch {}
-  const honoured = on > off
-  let reason
-  if (honoured)
-    reason = `Node ${node.version} (libuv ${node.uv}) honours UV_USE_IO_URING=1 (${on} io_uring fds with it, ${off} without)`
-  else if (!versionSaysYes)
-    reason = `Node ${node.version} (libuv ${node.uv}) does not honour UV_USE_IO_URING for file I/O (only Node 20 / libuv 1.45–1.48 does); the +uring contenders are skipped`
-  else
-    reason = `Node ${node.version} (libuv ${node.uv}) should honour UV_USE_IO_URING but opened no io_uring (kernel.io_uring_disabled=${disabled ?? '?'}, seccomp?); the +uring contenders are skipped`
-  return { honoured, reason, fdsWith: on, fdsWithout: off, ioUringDisabled: disabled }
-}
-
-function machineInfo(dataDir, fsinfo) {
-  const cpus = os.cpus()
-  return {
-    cpu: cpus[0]?.model?.trim() ?? 'unknown',
-    cores: cpus.length,
-    memGiB: +(os.totalmem() / GiB).toFixed(1),
-    kernel: os.release(),
-    hostname: os.hostname(),
-    dataDir,
-    fsType: fsinfo.type
-  }
-}
+const { args, quick, opts, wantStartup, wantRm, selected, selectedContenders, rowFilter, nodeBin, useStrace } =
+  parseCli(new URL(import.meta.url))
 
 // -------------------------------------------------------------- running --
 function runChild(workload, contender, p, seconds, warmup) {
@@ -335,8 +105,8 @@ async function main() {
   if (fileWorkloads && fsinfo.type !== 'ext4')
     log(`[warn] ${dataDir} is on ${fsinfo.type}, not ext4: results may not compare with the reference numbers`)
 
-  const node = probeNode()
-  const uring = probeUring(node)
+  const node = probeNode(nodeBin)
+  const uring = probeUring(nodeBin, node)
   const machine = machineInfo(dataDir, fsinfo)
   log(
     `[env] ${machine.cpu} x${machine.cores}, ${machine.memGiB} GiB, Linux ${machine.kernel}, data on ${fsinfo.type} (${dataDir})`

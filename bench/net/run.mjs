@@ -9,92 +9,19 @@
 // The optional strace pass runs the server under `strace -f -c` for a short client pass and
 // counts every system call per request.
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
-import { spawn, spawnSync } from 'node:child_process'
-import { log } from '../util.mjs'
+import { spawn } from 'node:child_process'
+import { REPO, HOST, sleep, tmpFile, cpuSets, pinned } from './common.mjs'
+import { echoClient, httpClient } from './clients.mjs'
+export { ensureEchoExamples, ensureHttpFile, ensureWrk } from './externals.mjs'
 
-const REPO = path.resolve(new URL('../..', import.meta.url).pathname)
 const SERVER = path.join(REPO, 'bench/net/server.mjs')
 const ANCHOR = path.join(REPO, 'bench/net/anchor-server.js')
 const IDLE_CLIENT = path.join(REPO, 'bench/net/idle-client.mjs')
 /** Descriptors for the idle-connections row (10,000 connections + the process's own). */
 const IDLE_NOFILE = 20_000
-const HOST = '127.0.0.1'
 const TICK = 100 // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-
-const which = (cmd) => {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' })
-  return r.status === 0 ? r.stdout.trim() : null
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const tmpFile = (name) => path.join(os.tmpdir(), `boros-bench-${process.pid}-${name}`)
-
-/** CPU sets for the server and the client: separate cores when there are two or more. */
-export function cpuSets(cfg = {}) {
-  const workers = cfg.workers ?? 1
-  const n = os.cpus().length
-  if (!which('taskset') || n < 2) return { server: null, client: null, note: 'not pinned (no taskset or one core)' }
-  // Scaling runs (2+ workers) need every core for the server: nothing is pinned then, and the
-  // client shares the cores (said in the table's note).
-  if (cfg.scaling)
-    return { server: null, client: null, note: `scaling: ${workers} worker(s), server and client share all ${n} cores` }
-  return { server: String(n - 1), client: '0', note: `server on core ${n - 1}, client on core 0` }
-}
-const pinned = (cpus, cmd, args) => (cpus != null ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args])
-
-// ------------------------------------------------------------ externals --
-
-/** Builds (when missing or stale) the native echo examples. Returns { client, server } or { skip }. */
-export function ensureEchoExamples({ build = true } = {}) {
-  const targetDir = process.env.CARGO_TARGET_DIR
-    ? path.resolve(process.env.CARGO_TARGET_DIR)
-    : path.join(REPO, 'target')
-  const names = ['echo_client', 'echo_server']
-  const bins = Object.fromEntries(names.map((n) => [n, path.join(targetDir, 'release/examples', n)]))
-  const stale = names.some((n) => {
-    const src = path.join(REPO, `crates/boros/examples/${n}.rs`)
-    return !fs.existsSync(bins[n]) || (fs.existsSync(src) && fs.statSync(bins[n]).mtimeMs < fs.statSync(src).mtimeMs)
-  })
-  if (stale && build && which('cargo')) {
-    log('[native] cargo build --release -p boros --example echo_client --example echo_server ...')
-    const r = spawnSync(
-      'cargo',
-      ['build', '--release', '-p', 'boros', '--example', 'echo_client', '--example', 'echo_server'],
-      {
-        cwd: REPO,
-        encoding: 'utf8',
-        timeout: 600_000,
-        maxBuffer: 64 << 20
-      }
-    )
-    if (r.status !== 0) log(`[native] build failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`)
-  }
-  if (!fs.existsSync(bins.echo_client))
-    return { skip: 'echo: the native load generator (crates/boros/examples/echo_client.rs) could not be built' }
-  return { client: bins.echo_client, server: fs.existsSync(bins.echo_server) ? bins.echo_server : null }
-}
-
-/** wrk, installed from Debian's package when missing and we are root (CI does it too). */
-export function ensureWrk({ install = true } = {}) {
-  let bin = which('wrk')
-  if (!bin && install && process.getuid?.() === 0 && which('apt-get')) {
-    log('[http] wrk missing: apt-get install -y wrk ...')
-    spawnSync(
-      'sh',
-      [
-        '-c',
-        'apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1)'
-      ],
-      {
-        timeout: 300_000
-      }
-    )
-    bin = which('wrk')
-  }
-  return bin ? { bin } : { skip: 'http: wrk is not installed (apt-get install wrk) and could not be installed here' }
-}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -240,115 +167,6 @@ async function startServer(def, cfg, p, { wrap = null, nativeSeconds = 0 } = {})
     return { out, err }
   }
   return { pid, port, stats, stop, child }
-}
-
-// --------------------------------------------------------------- client --
-
-function runAsync(cmd, args, timeoutMs) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('exit', (status, signal) => {
-      clearTimeout(t)
-      resolve({ status, signal, stdout, stderr })
-    })
-  })
-}
-
-/** One pass of the echo load generator. */
-async function echoClient(p, cfg, port, seconds) {
-  const cpus = cpuSets(cfg)
-  const [cmd, args] = pinned(cpus.client, p.echoClient, [
-    '--addr',
-    `${HOST}:${port}`,
-    '--conns',
-    String(cfg.conns),
-    '--size',
-    String(cfg.size),
-    '--seconds',
-    String(seconds)
-  ])
-  const r = await runAsync(cmd, args, (seconds + 60) * 1000)
-  const m =
-    /([\d.]+) s: (\d+) requests, (\d+) req\/s, latency p50 (\d+) us, p99 (\d+) us, max (\d+) us, client CPU ([\d.]+) s/.exec(
-      r.stdout
-    )
-  if (r.status !== 0 || !m)
-    throw new Error(`echo_client exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(-300)}`)
-  return {
-    seconds: Number(m[1]),
-    ops: Number(m[2]),
-    bytes: Number(m[2]) * cfg.size,
-    p50Us: Number(m[4]),
-    p99Us: Number(m[5]),
-    maxUs: Number(m[6]),
-    clientCpuSeconds: Number(m[7]),
-    errors: 0
-  }
-}
-
-const US = { us: 1, ms: 1e3, s: 1e6 }
-const toUs = (v, u) => Number(v) * US[u]
-
-/** One pass of wrk (one thread; keep-alive is wrk's default). */
-async function httpClient(p, cfg, port, seconds) {
-  const cpus = cpuSets(cfg)
-  const timeOut = tmpFile('wrk-time.txt')
-  const wrkArgs = [
-    '-t1',
-    `-c${cfg.conns}`,
-    `-d${Math.max(1, Math.round(seconds))}s`,
-    '--latency',
-    '--timeout',
-    '10s',
-    `http://${HOST}:${port}${cfg.path}`
-  ]
-  let script = null
-  if (cfg.method === 'POST') {
-    // wrk sends a body only from a Lua script: the same postBytes on every request.
-    script = tmpFile('wrk-post.lua')
-    fs.writeFileSync(
-      script,
-      `wrk.method = "POST"\nwrk.body = string.rep("a", ${cfg.postBytes})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`
-    )
-    wrkArgs.splice(wrkArgs.length - 1, 0, '-s', script)
-  }
-  const inner = ['/usr/bin/time', ['-f', '%U %S %e', '-o', timeOut, p.wrk, ...wrkArgs]]
-  const [cmd, args] = fs.existsSync('/usr/bin/time')
-    ? pinned(cpus.client, ...inner)
-    : pinned(cpus.client, p.wrk, wrkArgs)
-  const r = await runAsync(cmd, args, (seconds + 60) * 1000)
-  let cpu = null
-  try {
-    const [u, s] = fs.readFileSync(timeOut, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number)
-    cpu = u + s
-  } catch {}
-  fs.rmSync(timeOut, { force: true })
-  if (script) fs.rmSync(script, { force: true })
-  const o = r.stdout
-  const total = /(\d+) requests in ([\d.]+)(us|ms|s)/.exec(o)
-  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s)/m.exec(o)
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)/m.exec(o)
-  if (r.status !== 0 || !total)
-    throw new Error(`wrk exit ${r.status ?? r.signal}: ${(r.stderr || o).trim().slice(-300)}`)
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(o)
-  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(o)
-  const errors = (non2xx ? Number(non2xx[1]) : 0) + (sockErr ? sockErr.slice(1).reduce((n, x) => n + Number(x), 0) : 0)
-  const ops = Number(total[1])
-  return {
-    seconds: toUs(total[2], total[3]) / 1e6,
-    ops,
-    bytes: ops * (cfg.bodyBytes ?? 0),
-    p50Us: p50 ? toUs(p50[1], p50[2]) : null,
-    p99Us: p99 ? toUs(p99[1], p99[2]) : null,
-    clientCpuSeconds: cpu,
-    errors,
-    errorDetail: sockErr ? sockErr[0] : non2xx ? non2xx[0] : null
-  }
 }
 
 // -------------------------------------------------------------- measure --
@@ -507,15 +325,4 @@ export async function measureNet(w, def, cfg, p, { strace = false } = {}) {
   return res
 }
 
-/** A 64 KiB file for the http workload's static-file path, made once. */
-export function ensureHttpFile(dataDir) {
-  const file = path.join(dataDir, 'http-64KiB.bin')
-  if (!fs.existsSync(file) || fs.statSync(file).size !== 64 * 1024) {
-    const b = Buffer.alloc(64 * 1024)
-    for (let i = 0; i < b.length; i++) b[i] = (i * 31 + 7) & 0xff
-    fs.writeFileSync(file, b)
-  }
-  return file
-}
-
-export { sleep }
+export { cpuSets, sleep }

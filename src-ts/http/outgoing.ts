@@ -28,7 +28,6 @@ import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http
 import { Stream } from 'node:stream'
 import { codedError } from '../errors.js'
 import type { ConnSocket } from './conn-socket.js'
-import { RESPOND_NO_DATE } from './engine.js'
 import type { IncomingMessage } from './incoming.js'
 import { lowerName } from './incoming.js'
 import {
@@ -45,19 +44,13 @@ import {
   bytes,
   type ResponseContext
 } from './outgoing-defs.js'
+import { HEAD_FIXED, HEAD_SENT, hasLength, kCtx, kGiven, kState, send, table } from './outgoing-head.js'
 import { batched } from './ticks.js'
 
 export type { ResponseContext, ResponseSink } from './outgoing-defs.js'
 
-const kCtx: unique symbol = Symbol('kCtx')
 /** `res.outputData`: node's queue of unsent writes; boros/http keeps none in JS. */
 const EMPTY_OUTPUT: readonly unknown[] = Object.freeze([])
-const kGiven: unique symbol = Symbol('kGiven')
-const kState: unique symbol = Symbol('kState')
-/** `kState` bits. */
-const HEAD_SENT = 1
-/** writeHead() fixed the head before the body was known: node frames it as a stream then. */
-const HEAD_FIXED = 2
 
 /** node:http's `ServerResponse` for boros/http's `createServer()`. */
 export class ServerResponse extends Stream {
@@ -378,64 +371,6 @@ export class ServerResponse extends Stream {
       closing(res)
     }
   }
-}
-
-/** A new empty header table (node's makes it on the first set). */
-function table(res: ServerResponse): Headers {
-  const t = Object.create(null) as Headers
-  res[kOutHeaders] = t
-  return t
-}
-
-/** Whether the head has a Content-Length (in the table or in writeHead()'s pairs). */
-function hasLength(res: ServerResponse): boolean {
-  const g = res[kGiven]
-  if (g === null) return res.hasHeader('content-length')
-  for (let i = 0; i < g.length; i += 2) if (g[i]!.length === 14 && g[i]!.toLowerCase() === 'content-length') return true
-  return false
-}
-
-/** The head's headers as flat pairs for the engine. */
-function flat(res: ServerResponse): string[] {
-  if (res[kGiven] !== null) return res[kGiven]
-  const out: string[] = []
-  const h = res[kOutHeaders]
-  if (h === null) return out
-  for (const k in h) {
-    const [name, value] = h[k]!
-    if (Array.isArray(value)) for (const v of value) out.push(name, String(v))
-    else out.push(name, typeof value === 'string' ? value : String(value))
-  }
-  return out
-}
-
-/** The head (once) and `chunk` to the engine; arms 'drain' when it reports backpressure. */
-function send(res: ServerResponse, chunk: Buffer | Uint8Array | string | null, end: boolean): boolean {
-  let ok: boolean
-  const req = res.req
-  const sink = res[kCtx].sink
-  if ((res[kState] & HEAD_SENT) === 0) {
-    res[kState] |= HEAD_SENT
-    res._header = true
-    ok = sink.respond(
-      req._conn,
-      req._seq,
-      res.statusCode,
-      res.statusMessage,
-      flat(res),
-      chunk,
-      end,
-      res.sendDate ? 0 : RESPOND_NO_DATE
-    )
-  } else ok = sink.write(req._conn, req._seq, chunk ?? '', end)
-  if (!ok && !end && !res[kNeedDrain]) {
-    res[kNeedDrain] = true
-    sink.onDrain(req._conn, () => {
-      res[kNeedDrain] = false
-      if (!res.destroyed) res.emit('drain')
-    })
-  }
-  return ok
 }
 
 /** The constructor's fields (shared with {@link responseClassOn}'s constructors). */
