@@ -1,7 +1,7 @@
 // The fallback backend: where io_uring is refused (here, for real, by a seccomp filter that
 // makes io_uring_setup fail with EPERM), boros/fs keeps working on node:fs and says why.
 import test from 'ava'
-import { spawn } from 'node:child_process'
+import { runCommand } from './helpers/child.mjs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -30,16 +30,7 @@ const script = `
   })()
 `
 
-function run(argv, env = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (argv, env = {}) => runCommand(argv, { env, cwd: root })
 
 test('io_uring refused by seccomp (EPERM): boros/fs works on node:fs and says why, once', async (t) => {
   // Its own environment: the refusal must come from seccomp, not from an inherited BOROS_BACKEND.

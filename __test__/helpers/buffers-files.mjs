@@ -1,7 +1,7 @@
 // What the registered-buffer suites (buffers.test.mjs, buffers-direct.test.mjs) share: a scratch
 // folder (removed after the calling file's tests), patterned files in it, and child processes.
 import test from 'ava'
-import { spawn } from 'node:child_process'
+import { runCommand } from './child.mjs'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -33,15 +33,6 @@ export function file(name, data) {
   return p
 }
 
-export function run(argv, env = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+export const run = (argv, env = {}) => runCommand(argv, { env, cwd: root })
 
 export const withPrlimit = unless(has('prlimit') ? undefined : 'prlimit (util-linux) is not installed')
