@@ -27,6 +27,12 @@ Usage: echo_server [options]
   --bufs N           provided buffers in the shared ring, a power of two (default 1024)
   --buf-size BYTES   size of each provided buffer (default 4096)
   --bundle           receive with recv bundles (Linux 6.10+)
+  --min-wait-us US   each wait returns after US microseconds with what has completed, or
+                     as soon as --wait-nr completions are in (IORING_ENTER_EXT_ARG
+                     min_wait_usec, Linux 6.12+; default 0: return at the first)
+  --wait-nr N        completions a --min-wait-us wait asks for (default 32)
+  --dontwait         send with MSG_DONTWAIT (a full socket buffer fails the send instead
+                     of arming a poll; the echo then closes that connection)
   --seconds N        exit after N seconds and print counters (default: run until killed)
   --help             this text";
 
@@ -35,6 +41,9 @@ struct Args {
     bufs: u16,
     buf_size: u32,
     bundle: bool,
+    min_wait_us: u32,
+    wait_nr: u32,
+    dontwait: bool,
     seconds: Option<u64>,
 }
 
@@ -44,6 +53,9 @@ fn parse_args() -> Result<Args, String> {
         bufs: 1024,
         buf_size: 4096,
         bundle: false,
+        min_wait_us: 0,
+        wait_nr: 32,
+        dontwait: false,
         seconds: None,
     };
     common::each_arg(USAGE, |arg, val| {
@@ -52,6 +64,9 @@ fn parse_args() -> Result<Args, String> {
             "--bufs" => a.bufs = common::parse(arg, val()?)?,
             "--buf-size" => a.buf_size = common::parse(arg, val()?)?,
             "--bundle" => a.bundle = true,
+            "--min-wait-us" => a.min_wait_us = common::parse(arg, val()?)?,
+            "--wait-nr" => a.wait_nr = common::parse(arg, val()?)?,
+            "--dontwait" => a.dontwait = true,
             "--seconds" => a.seconds = Some(common::parse(arg, val()?)?),
             _ => return Ok(false),
         }
@@ -81,6 +96,7 @@ struct Server {
     d: Driver,
     ring: Rc<BufRing>,
     bundle: bool,
+    send_flags: i32,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     /// Connections that got data or finished a send in this batch.
@@ -217,7 +233,10 @@ impl Server {
                 conn.sending = true;
                 let fd = conn.fd;
                 self.d
-                    .push(Box::new(op::Send::new(fd, data)), token(idx, SEND))
+                    .push(
+                        Box::new(op::Send::new(fd, data).flags(self.send_flags)),
+                        token(idx, SEND),
+                    )
                     .expect("push send");
             } else if conn.closing && !conn.sending && !conn.recv_armed {
                 conn.sending = true; // nothing more may be pushed for it
@@ -254,6 +273,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     net::bind(listener.as_raw_fd(), &args.addr)?;
     net::listen(listener.as_raw_fd(), 4096)?;
+    if args.min_wait_us > 0 && !d.info().min_wait {
+        return Err(format!(
+            "--min-wait-us: kernel {} has no IORING_FEAT_MIN_TIMEOUT (Linux 6.12+)",
+            d.info().kernel
+        )
+        .into());
+    }
     let ring = d.register_buf_ring(args.bufs, args.buf_size)?;
     eprintln!(
         "echo_server listening on {:?} (kernel {}, {} x {} B buffers{})",
@@ -271,6 +297,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         d,
         ring,
         bundle: args.bundle,
+        send_flags: if args.dontwait { libc::MSG_DONTWAIT } else { 0 },
         conns: Vec::new(),
         free: Vec::new(),
         dirty: Vec::new(),
@@ -286,7 +313,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
         // Submits every send queued by the last batch and waits, in one io_uring_enter.
-        s.d.wait(1, timeout)?;
+        s.d.wait_min(
+            args.wait_nr,
+            Duration::from_micros(args.min_wait_us.into()),
+            timeout,
+        )?;
         s.d.reap(boros::completions(|c| batch.push(c)))?;
         for c in batch.drain(..) {
             s.on_completion(listener.as_raw_fd(), c);

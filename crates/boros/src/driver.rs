@@ -285,6 +285,29 @@ impl<O: ?Sized + OpCode> Driver<O> {
         r
     }
 
+    /// As [`wait`](Self::wait), batching wake-ups: the kernel waits at most `min_wait` for
+    /// `min_complete` CQEs, then returns as soon as there is one (`IORING_ENTER_EXT_ARG` with
+    /// `min_wait_usec`, Linux 6.12+: [`RingInfo::min_wait`](crate::RingInfo::min_wait); without
+    /// it, a plain `wait(1, timeout)`). Fewer wake-ups per completion under load, up to
+    /// `min_wait` more latency when fewer than `min_complete` ops are busy.
+    pub fn wait_min(
+        &mut self,
+        min_complete: u32,
+        min_wait: Duration,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let usec = u32::try_from(min_wait.as_micros()).unwrap_or(u32::MAX);
+        if !self.info.min_wait || usec == 0 || min_complete <= 1 {
+            return self.wait(1, timeout);
+        }
+        self.check_alive()?;
+        let r = self.ring.wait_min(min_complete, usec, timeout);
+        if r.is_ok() && !self.ring.has_unsubmitted() {
+            self.ops.all_submitted();
+        }
+        r
+    }
+
     /// Gives up on the ops whose SQEs no enter took, after a submit failed with an errno that
     /// retrying will not cure: each is handed to `sink` as a final CQE with `-errno`, its memory
     /// the caller's (the kernel never saw it). The ring is never entered again (its SQ still
