@@ -383,3 +383,40 @@ fn linked_chain_failure_cancels_the_rest() {
     );
     assert_eq!(by_token(2), -libc::ECANCELED);
 }
+
+#[test]
+fn wait_min_returns_what_came_once_the_minimum_wait_is_over() {
+    let mut driver = Driver::new().unwrap();
+    if !driver.info().min_wait {
+        // Linux < 6.12: `wait_min` is a plain wait for one.
+        assert!(driver.info().kernel_version < KernelVersion::new(6, 12, 0));
+    }
+    driver.push(Box::new(op::Nop), 7).unwrap();
+    let t = std::time::Instant::now();
+    // Asks for 8 completions, only one will come: the wait ends after the minimum wait (2 ms),
+    // not at the 5 s timeout, and the one CQE is there.
+    driver
+        .wait_min(8, Duration::from_millis(2), Some(Duration::from_secs(5)))
+        .unwrap();
+    let waited = t.elapsed();
+    let mut got = Vec::new();
+    driver
+        .reap(boros::completions(|c| got.push(c.token)))
+        .unwrap();
+    assert_eq!(got, [7]);
+    assert!(waited < Duration::from_secs(1), "waited {waited:?}");
+    if driver.info().min_wait {
+        assert!(
+            waited >= Duration::from_millis(1),
+            "returned after {waited:?}: the minimum wait was not applied"
+        );
+    }
+    // Without a timeout too: the minimum wait alone ends it.
+    driver.push(Box::new(op::Nop), 8).unwrap();
+    driver.wait_min(8, Duration::from_millis(2), None).unwrap();
+    got.clear();
+    driver
+        .reap(boros::completions(|c| got.push(c.token)))
+        .unwrap();
+    assert_eq!(got, [8]);
+}
