@@ -7,10 +7,13 @@
 # from /proc/PID/stat (utime + stime) around each run. Builds everything it runs, and exits 1
 # if any contender produced no figure (a benchmark that cannot fail is no benchmark).
 # RT_BENCH_ONLY="echo read" runs only those groups (read, echo, hyper, joinset, copy).
+# Echo's raw row is the ceiling: the core's echo_server example on the driver alone (no runtime);
+# raw-wait is it with IORING_ENTER_EXT_ARG min_wait_usec (RT_BENCH_MIN_WAIT_US, default 50;
+# Linux 6.12+); RT_BENCH_ECHO="raw tokio" picks the echo contenders.
 # Besides the medians it prints min/median/max of the CPU figures and of the copy times.
 set -uo pipefail
 case "${1:-}" in
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   -*) echo "run.sh: unknown option $1 (FILE SECONDS ROUNDS are positional; see --help)" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/../.."
@@ -66,8 +69,8 @@ serve() {
   local name=$1 port=$2; shift 2
   local bin
   case $name in
-    raw) bin="$t/examples/echo_server --addr 127.0.0.1:$port" ;;
-    raw-wait) bin="$t/examples/echo_server --addr 127.0.0.1:$port --min-wait-us $min_wait_us --wait-nr 32" ;;
+    raw) bin="$t/examples/echo_server --addr 127.0.0.1:$port $raw_bufs" ;;
+    raw-wait) bin="$t/examples/echo_server --addr 127.0.0.1:$port $raw_bufs --min-wait-us $min_wait_us --wait-nr 32" ;;
     boros-rt) bin="$t/examples/echo 127.0.0.1:$port" ;;
     tokio) bin="$t/tokio_echo 127.0.0.1:$port" ;;
     monoio) bin="$t/monoio_echo 127.0.0.1:$port" ;;
@@ -93,6 +96,9 @@ port=7470
 # The echo contenders; raw-wait (the raw server waiting up to RT_BENCH_MIN_WAIT_US for 32
 # completions per enter) runs where the kernel has IORING_FEAT_MIN_TIMEOUT (Linux 6.12+).
 min_wait_us=${RT_BENCH_MIN_WAIT_US:-50}
+# 256 x 1 KiB provided buffers: the few pages the kernel cycles through stay in cache (as
+# boros-rt's per-connection rings, recv.rs); the example's default 1,024 x 4 KiB cost more.
+raw_bufs="--bufs 256 --buf-size 1024"
 echo_servers=${RT_BENCH_ECHO:-raw raw-wait boros-rt tokio monoio compio}
 kv=$(uname -r | sed 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/')
 if [ "${kv% *}" -lt 6 ] || { [ "${kv% *}" -eq 6 ] && [ "${kv#* }" -lt 12 ]; }; then
