@@ -257,6 +257,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     });
     let mut d = Driver::new()?;
+    // This loop blocks in `wait` and never reads the eventfd: no signal at every completion.
+    d.unregister_eventfd()?;
     if args.bundle && !net::recv_bundles(d.info()) {
         return Err("--bundle: this kernel has no recv bundles (Linux 6.10+)".into());
     }

@@ -420,3 +420,36 @@ fn wait_min_returns_what_came_once_the_minimum_wait_is_over() {
         .unwrap();
     assert_eq!(got, [8]);
 }
+
+/// The eventfd's counter, reset (0: nothing signalled it since the last read).
+fn eventfd_count(fd: std::os::fd::RawFd) -> u64 {
+    let mut v = 0u64;
+    // SAFETY: reads 8 bytes into a local u64 from a non-blocking eventfd.
+    let r = unsafe { libc::read(fd, (&mut v as *mut u64).cast(), 8) };
+    if r == 8 {
+        v
+    } else {
+        0
+    }
+}
+
+#[test]
+fn unregistered_eventfd_is_not_signalled() {
+    let mut driver = Driver::new().unwrap();
+    let fd = driver.eventfd();
+    driver.push(Box::new(op::Nop), 1).unwrap();
+    driver.wait(1, Some(Duration::from_secs(5))).unwrap();
+    driver.reap(|_, _| {}).unwrap();
+    assert!(eventfd_count(fd) > 0, "a completion signals the eventfd");
+    driver.unregister_eventfd().unwrap();
+    driver.push(Box::new(op::Nop), 2).unwrap();
+    driver.wait(1, Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    driver
+        .reap(boros::completions(|c| got.push(c.token)))
+        .unwrap();
+    assert_eq!(got, [2], "completions still come");
+    assert_eq!(eventfd_count(fd), 0, "nothing signals it any more");
+    driver.signal_eventfd();
+    assert_eq!(eventfd_count(fd), 1, "the host still can");
+}
