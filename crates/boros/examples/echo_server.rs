@@ -31,6 +31,8 @@ Usage: echo_server [options]
                      as soon as --wait-nr completions are in (IORING_ENTER_EXT_ARG
                      min_wait_usec, Linux 6.12+; default 0: return at the first)
   --wait-nr N        completions a --min-wait-us wait asks for (default 32)
+  --fixed-files      put each connection in the ring's file table and name it by slot in its
+                     recv and sends (no descriptor look-up per op)
   --dontwait         send with MSG_DONTWAIT (a full socket buffer fails the send instead
                      of arming a poll; the echo then closes that connection)
   --seconds N        exit after N seconds and print counters (default: run until killed)
@@ -44,6 +46,7 @@ struct Args {
     min_wait_us: u32,
     wait_nr: u32,
     dontwait: bool,
+    fixed_files: bool,
     seconds: Option<u64>,
 }
 
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         min_wait_us: 0,
         wait_nr: 32,
         dontwait: false,
+        fixed_files: false,
         seconds: None,
     };
     common::each_arg(USAGE, |arg, val| {
@@ -67,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
             "--min-wait-us" => a.min_wait_us = common::parse(arg, val()?)?,
             "--wait-nr" => a.wait_nr = common::parse(arg, val()?)?,
             "--dontwait" => a.dontwait = true,
+            "--fixed-files" => a.fixed_files = true,
             "--seconds" => a.seconds = Some(common::parse(arg, val()?)?),
             _ => return Ok(false),
         }
@@ -83,6 +88,8 @@ const CLOSE: u64 = 3;
 
 struct Conn {
     fd: RawFd,
+    /// Its slot in the ring's file table (`--fixed-files`).
+    slot: Option<u32>,
     /// Bytes received and not yet handed to a send.
     out: Vec<u8>,
     /// A buffer to swap in for `out` when a send takes it.
@@ -97,6 +104,7 @@ struct Server {
     ring: Rc<BufRing>,
     bundle: bool,
     send_flags: i32,
+    fixed_files: bool,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     /// Connections that got data or finished a send in this batch.
@@ -109,7 +117,7 @@ impl Server {
     fn arm_recv(&mut self, idx: usize) {
         let c = self.conns[idx].as_mut().unwrap();
         c.recv_armed = true;
-        let op = op::RecvMulti::new(c.fd, self.ring.clone()).bundle(self.bundle);
+        let op = op::RecvMulti::new(target(c), self.ring.clone()).bundle(self.bundle);
         self.d
             .push(Box::new(op), token(idx, RECV))
             .expect("push recv");
@@ -128,7 +136,13 @@ impl Server {
                         libc::TCP_NODELAY,
                         1,
                     );
+                    let slot = if self.fixed_files {
+                        self.d.install_file(fd.as_raw_fd())
+                    } else {
+                        None
+                    };
                     let conn = Conn {
+                        slot,
                         fd: fd.into_raw_fd(),
                         out: Vec::with_capacity(self.ring.buf_size() as usize),
                         spare: Vec::with_capacity(self.ring.buf_size() as usize),
@@ -211,6 +225,9 @@ impl Server {
                 self.dirty.push(idx);
             }
             CLOSE => {
+                if let Some(slot) = self.conns[idx].as_ref().and_then(|c| c.slot) {
+                    self.d.remove_file(slot);
+                }
                 self.conns[idx] = None;
                 self.free.push(idx);
             }
@@ -231,10 +248,10 @@ impl Server {
                 let spare = std::mem::take(&mut conn.spare);
                 let data = std::mem::replace(&mut conn.out, spare);
                 conn.sending = true;
-                let fd = conn.fd;
+                let t = target(conn);
                 self.d
                     .push(
-                        Box::new(op::Send::new(fd, data).flags(self.send_flags)),
+                        Box::new(op::Send::new(t, data).flags(self.send_flags)),
                         token(idx, SEND),
                     )
                     .expect("push send");
@@ -248,6 +265,14 @@ impl Server {
         }
         self.dirty = dirty;
         self.dirty.clear();
+    }
+}
+
+/// What a connection's ops name: its file-table slot, or its descriptor.
+fn target(c: &Conn) -> op::Target {
+    match c.slot {
+        Some(slot) => op::Target::Fixed(slot),
+        None => op::Target::Fd(c.fd),
     }
 }
 
@@ -300,6 +325,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ring,
         bundle: args.bundle,
         send_flags: if args.dontwait { libc::MSG_DONTWAIT } else { 0 },
+        fixed_files: args.fixed_files,
         conns: Vec::new(),
         free: Vec::new(),
         dirty: Vec::new(),
