@@ -108,7 +108,10 @@ impl<O: ?Sized + OpCode> Driver<O> {
         self.fixed.install_file(&self.ring.uring.submitter(), fd)
     }
 
-    /// Empties a slot [`install_file`](Self::install_file) filled, and frees it.
+    /// Empties a slot [`install_file`](Self::install_file) filled, and frees it, at once (a
+    /// system call): ops in flight on it keep their file, but an op still queued (not yet
+    /// submitted) that names the slot would find whatever is put in it next: submit first, or
+    /// empty it in order with a direct [`Close`](crate::op::Close) of `Target::Fixed(slot)`.
     pub fn remove_file(&mut self, slot: u32) {
         self.fixed.remove_file(&self.ring.uring.submitter(), slot)
     }
