@@ -7,10 +7,13 @@
 # from /proc/PID/stat (utime + stime) around each run. Builds everything it runs, and exits 1
 # if any contender produced no figure (a benchmark that cannot fail is no benchmark).
 # RT_BENCH_ONLY="echo read" runs only those groups (read, echo, hyper, joinset, copy).
+# Echo's raw row is the ceiling: the core's echo_server example on the driver alone (no runtime);
+# raw-wait is it with IORING_ENTER_EXT_ARG min_wait_usec (RT_BENCH_MIN_WAIT_US, default 50;
+# Linux 6.12+); RT_BENCH_ECHO="raw tokio" picks the echo contenders.
 # Besides the medians it prints min/median/max of the CPU figures and of the copy times.
 set -uo pipefail
 case "${1:-}" in
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   -*) echo "run.sh: unknown option $1 (FILE SECONDS ROUNDS are positional; see --help)" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/../.."
@@ -24,7 +27,7 @@ if { want read || want copy; } && [ ! -f "$file" ]; then
   echo "making $file (1 GiB)"
   head -c 1073741824 /dev/urandom > "$file" && sync "$file" || exit 1
 fi
-cargo build --release -q -p boros --example randread --example echo_client || exit 1
+cargo build --release -q -p boros --example randread --example echo_client --example echo_server || exit 1
 cargo build --release -q -p boros-rt --example bench_read --example echo || exit 1
 cargo build --release -q -p rt-bench --bins || exit 1
 t=target/release
@@ -66,6 +69,8 @@ serve() {
   local name=$1 port=$2; shift 2
   local bin
   case $name in
+    raw) bin="$t/examples/echo_server --addr 127.0.0.1:$port $raw_bufs" ;;
+    raw-wait) bin="$t/examples/echo_server --addr 127.0.0.1:$port $raw_bufs --min-wait-us $min_wait_us --wait-nr 32" ;;
     boros-rt) bin="$t/examples/echo 127.0.0.1:$port" ;;
     tokio) bin="$t/tokio_echo 127.0.0.1:$port" ;;
     monoio) bin="$t/monoio_echo 127.0.0.1:$port" ;;
@@ -88,10 +93,21 @@ serve() {
 }
 
 port=7470
+# The echo contenders; raw-wait (the raw server waiting up to RT_BENCH_MIN_WAIT_US for 32
+# completions per enter) runs where the kernel has IORING_FEAT_MIN_TIMEOUT (Linux 6.12+).
+min_wait_us=${RT_BENCH_MIN_WAIT_US:-50}
+# 256 x 1 KiB provided buffers: the few pages the kernel cycles through stay in cache (as
+# boros-rt's per-connection rings, recv.rs); the example's default 1,024 x 4 KiB cost more.
+raw_bufs="--bufs 256 --buf-size 1024"
+echo_servers=${RT_BENCH_ECHO:-raw raw-wait boros-rt tokio monoio compio}
+kv=$(uname -r | sed 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/')
+if [ "${kv% *}" -lt 6 ] || { [ "${kv% *}" -eq 6 ] && [ "${kv#* }" -lt 12 ]; }; then
+  echo_servers=${echo_servers/raw-wait/}
+fi
 if want echo; then
 echo "== echo, 64 connections x 64 B, closed loop (server on CPU 0, client on CPU 1)"
 for round in $(seq 1 "$rounds"); do
-  for s in boros-rt tokio monoio compio; do
+  for s in $echo_servers; do
     port=$((port + 1))
     out=$(serve $s $port $t/examples/echo_client --addr 127.0.0.1:$port --conns 64 --size 64 --seconds "$secs")
     reqs=$(grep -o '[0-9]* requests' <<<"$out" | cut -d' ' -f1)
@@ -167,11 +183,12 @@ echo "  boros-rt / raw $(ratio read/boros-rt read/raw), / compio $(ratio read/bo
 echo "random reads CPU us/read: raw $(m read-cpu/raw), boros-rt $(m read-cpu/boros-rt), compio $(m read-cpu/compio), monoio $(m read-cpu/monoio), tokio::fs $(m read-cpu/tokio-fs)"
 echo "  min/median/max: raw $(spread read-cpu/raw), boros-rt $(spread read-cpu/boros-rt), compio $(spread read-cpu/compio), monoio $(spread read-cpu/monoio), tokio::fs $(spread read-cpu/tokio-fs)"
 echo "  raw / boros-rt $(ratio read-cpu/raw read-cpu/boros-rt), compio / boros-rt $(ratio read-cpu/compio read-cpu/boros-rt), monoio / boros-rt $(ratio read-cpu/monoio read-cpu/boros-rt), tokio::fs / boros-rt $(ratio read-cpu/tokio-fs read-cpu/boros-rt)"; }
-want echo && { echo "echo req/s: boros-rt $(m echo/boros-rt), tokio $(m echo/tokio), monoio $(m echo/monoio), compio $(m echo/compio)"
+want echo && { echo "echo req/s: raw $(m echo/raw), raw-wait $(m echo/raw-wait), boros-rt $(m echo/boros-rt), tokio $(m echo/tokio), monoio $(m echo/monoio), compio $(m echo/compio)"
 echo "  boros-rt / tokio $(ratio echo/boros-rt echo/tokio), / monoio $(ratio echo/boros-rt echo/monoio), / compio $(ratio echo/boros-rt echo/compio)"
-echo "echo server CPU us/round trip: boros-rt $(m echo-cpu/boros-rt), tokio $(m echo-cpu/tokio), monoio $(m echo-cpu/monoio), compio $(m echo-cpu/compio)"
+echo "echo server CPU us/round trip: raw $(m echo-cpu/raw), raw-wait $(m echo-cpu/raw-wait), boros-rt $(m echo-cpu/boros-rt), tokio $(m echo-cpu/tokio), monoio $(m echo-cpu/monoio), compio $(m echo-cpu/compio)"
 echo "  tokio / boros-rt $(ratio echo-cpu/tokio echo-cpu/boros-rt), monoio / boros-rt $(ratio echo-cpu/monoio echo-cpu/boros-rt), compio / boros-rt $(ratio echo-cpu/compio echo-cpu/boros-rt)"
-echo "  min/median/max: boros-rt $(spread echo-cpu/boros-rt), tokio $(spread echo-cpu/tokio), monoio $(spread echo-cpu/monoio), compio $(spread echo-cpu/compio)"; }
+echo "  tokio / raw $(ratio echo-cpu/tokio echo-cpu/raw), tokio / raw-wait $(ratio echo-cpu/tokio echo-cpu/raw-wait), raw / boros-rt $(ratio echo-cpu/raw echo-cpu/boros-rt)"
+echo "  min/median/max: raw $(spread echo-cpu/raw), raw-wait $(spread echo-cpu/raw-wait), boros-rt $(spread echo-cpu/boros-rt), tokio $(spread echo-cpu/tokio), monoio $(spread echo-cpu/monoio), compio $(spread echo-cpu/compio)"; }
 want hyper && echo "hyper req/s: boros-rt $(m http/hyper-boros-rt), tokio $(m http/hyper-tokio) (boros-rt / tokio $(ratio http/hyper-boros-rt http/hyper-tokio)); server CPU us/request: boros-rt $(m http-cpu/hyper-boros-rt), tokio $(m http-cpu/hyper-tokio)"
 want joinset && echo "JoinSet 100,000 tasks ms: boros-rt $(m joinset/boros-rt), tokio $(m joinset/tokio) (boros-rt / tokio $(ratio joinset/boros-rt joinset/tokio))"
 want copy && { echo "fs::copy s, min/median/max of $rounds: boros-rt $(spread copy/boros_rt_s), std $(spread copy/std_s) (std time / boros-rt time, medians: $(ratio copy/std_s copy/boros_rt_s))"

@@ -27,6 +27,14 @@ Usage: echo_server [options]
   --bufs N           provided buffers in the shared ring, a power of two (default 1024)
   --buf-size BYTES   size of each provided buffer (default 4096)
   --bundle           receive with recv bundles (Linux 6.10+)
+  --min-wait-us US   each wait returns after US microseconds with what has completed, or
+                     as soon as --wait-nr completions are in (IORING_ENTER_EXT_ARG
+                     min_wait_usec, Linux 6.12+; default 0: return at the first)
+  --wait-nr N        completions a --min-wait-us wait asks for (default 32)
+  --fixed-files      put each connection in the ring's file table and name it by slot in its
+                     recv and sends (no descriptor look-up per op)
+  --dontwait         send with MSG_DONTWAIT (a full socket buffer fails the send instead
+                     of arming a poll; the echo then closes that connection)
   --seconds N        exit after N seconds and print counters (default: run until killed)
   --help             this text";
 
@@ -35,6 +43,10 @@ struct Args {
     bufs: u16,
     buf_size: u32,
     bundle: bool,
+    min_wait_us: u32,
+    wait_nr: u32,
+    dontwait: bool,
+    fixed_files: bool,
     seconds: Option<u64>,
 }
 
@@ -44,6 +56,10 @@ fn parse_args() -> Result<Args, String> {
         bufs: 1024,
         buf_size: 4096,
         bundle: false,
+        min_wait_us: 0,
+        wait_nr: 32,
+        dontwait: false,
+        fixed_files: false,
         seconds: None,
     };
     common::each_arg(USAGE, |arg, val| {
@@ -52,6 +68,10 @@ fn parse_args() -> Result<Args, String> {
             "--bufs" => a.bufs = common::parse(arg, val()?)?,
             "--buf-size" => a.buf_size = common::parse(arg, val()?)?,
             "--bundle" => a.bundle = true,
+            "--min-wait-us" => a.min_wait_us = common::parse(arg, val()?)?,
+            "--wait-nr" => a.wait_nr = common::parse(arg, val()?)?,
+            "--dontwait" => a.dontwait = true,
+            "--fixed-files" => a.fixed_files = true,
             "--seconds" => a.seconds = Some(common::parse(arg, val()?)?),
             _ => return Ok(false),
         }
@@ -68,6 +88,8 @@ const CLOSE: u64 = 3;
 
 struct Conn {
     fd: RawFd,
+    /// Its slot in the ring's file table (`--fixed-files`).
+    slot: Option<u32>,
     /// Bytes received and not yet handed to a send.
     out: Vec<u8>,
     /// A buffer to swap in for `out` when a send takes it.
@@ -81,6 +103,8 @@ struct Server {
     d: Driver,
     ring: Rc<BufRing>,
     bundle: bool,
+    send_flags: i32,
+    fixed_files: bool,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     /// Connections that got data or finished a send in this batch.
@@ -93,7 +117,7 @@ impl Server {
     fn arm_recv(&mut self, idx: usize) {
         let c = self.conns[idx].as_mut().unwrap();
         c.recv_armed = true;
-        let op = op::RecvMulti::new(c.fd, self.ring.clone()).bundle(self.bundle);
+        let op = op::RecvMulti::new(target(c), self.ring.clone()).bundle(self.bundle);
         self.d
             .push(Box::new(op), token(idx, RECV))
             .expect("push recv");
@@ -112,7 +136,13 @@ impl Server {
                         libc::TCP_NODELAY,
                         1,
                     );
+                    let slot = if self.fixed_files {
+                        self.d.install_file(fd.as_raw_fd())
+                    } else {
+                        None
+                    };
                     let conn = Conn {
+                        slot,
                         fd: fd.into_raw_fd(),
                         out: Vec::with_capacity(self.ring.buf_size() as usize),
                         spare: Vec::with_capacity(self.ring.buf_size() as usize),
@@ -195,6 +225,9 @@ impl Server {
                 self.dirty.push(idx);
             }
             CLOSE => {
+                if let Some(slot) = self.conns[idx].as_ref().and_then(|c| c.slot) {
+                    self.d.remove_file(slot);
+                }
                 self.conns[idx] = None;
                 self.free.push(idx);
             }
@@ -215,9 +248,12 @@ impl Server {
                 let spare = std::mem::take(&mut conn.spare);
                 let data = std::mem::replace(&mut conn.out, spare);
                 conn.sending = true;
-                let fd = conn.fd;
+                let t = target(conn);
                 self.d
-                    .push(Box::new(op::Send::new(fd, data)), token(idx, SEND))
+                    .push(
+                        Box::new(op::Send::new(t, data).flags(self.send_flags)),
+                        token(idx, SEND),
+                    )
                     .expect("push send");
             } else if conn.closing && !conn.sending && !conn.recv_armed {
                 conn.sending = true; // nothing more may be pushed for it
@@ -232,12 +268,22 @@ impl Server {
     }
 }
 
+/// What a connection's ops name: its file-table slot, or its descriptor.
+fn target(c: &Conn) -> op::Target {
+    match c.slot {
+        Some(slot) => op::Target::Fixed(slot),
+        None => op::Target::Fd(c.fd),
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args().unwrap_or_else(|e| {
         eprintln!("{e}\n\n{USAGE}");
         std::process::exit(2);
     });
     let mut d = Driver::new()?;
+    // This loop blocks in `wait` and never reads the eventfd: no signal at every completion.
+    d.unregister_eventfd()?;
     if args.bundle && !net::recv_bundles(d.info()) {
         return Err("--bundle: this kernel has no recv bundles (Linux 6.10+)".into());
     }
@@ -254,6 +300,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     net::bind(listener.as_raw_fd(), &args.addr)?;
     net::listen(listener.as_raw_fd(), 4096)?;
+    if args.min_wait_us > 0 && !d.info().min_wait {
+        return Err(format!(
+            "--min-wait-us: kernel {} has no IORING_FEAT_MIN_TIMEOUT (Linux 6.12+)",
+            d.info().kernel
+        )
+        .into());
+    }
     let ring = d.register_buf_ring(args.bufs, args.buf_size)?;
     eprintln!(
         "echo_server listening on {:?} (kernel {}, {} x {} B buffers{})",
@@ -271,6 +324,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         d,
         ring,
         bundle: args.bundle,
+        send_flags: if args.dontwait { libc::MSG_DONTWAIT } else { 0 },
+        fixed_files: args.fixed_files,
         conns: Vec::new(),
         free: Vec::new(),
         dirty: Vec::new(),
@@ -286,7 +341,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
         // Submits every send queued by the last batch and waits, in one io_uring_enter.
-        s.d.wait(1, timeout)?;
+        s.d.wait_min(
+            args.wait_nr,
+            Duration::from_micros(args.min_wait_us.into()),
+            timeout,
+        )?;
         s.d.reap(boros::completions(|c| batch.push(c)))?;
         for c in batch.drain(..) {
             s.on_completion(listener.as_raw_fd(), c);

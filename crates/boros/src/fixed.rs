@@ -18,6 +18,7 @@
 use io_uring::Submitter;
 use std::cell::RefCell;
 use std::io;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 
 /// Slots in the sparse buffer table (the kernel's maximum is 16384).
@@ -288,6 +289,27 @@ impl Tables {
     /// kernel refused the table: open a plain descriptor instead.
     pub(crate) fn alloc_file_slot(&mut self, submitter: &Submitter<'_>) -> Option<u32> {
         self.file_slots(submitter).ok()?.alloc(1).map(|s| s as u32)
+    }
+
+    /// Puts the plain descriptor `fd` in a free slot of the file table (the kernel takes its
+    /// own reference: `fd` may be closed after). `None` when the table is full or refused.
+    pub(crate) fn install_file(&mut self, submitter: &Submitter<'_>, fd: RawFd) -> Option<u32> {
+        let slot = self.alloc_file_slot(submitter)?;
+        match submitter.register_files_update(slot, &[fd]) {
+            Ok(1) => Some(slot),
+            _ => {
+                self.free_file_slot(slot);
+                None
+            }
+        }
+    }
+
+    /// Empties a slot [`install_file`](Self::install_file) filled and frees it. Ops in flight
+    /// on it keep their own reference to the file.
+    pub(crate) fn remove_file(&mut self, submitter: &Submitter<'_>, slot: u32) {
+        if submitter.register_files_update(slot, &[-1]).is_ok() {
+            self.free_file_slot(slot);
+        }
     }
 
     /// Returns a file slot to the allocator. Call it once the slot is empty: after the direct

@@ -7,6 +7,7 @@ use crate::driver::Driver;
 use crate::fixed::{RegisterError, Releases};
 use crate::op::OpCode;
 use std::io;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 
 impl<O: ?Sized + OpCode> Driver<O> {
@@ -96,6 +97,23 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// kernel refused the table: open a plain descriptor instead.
     pub fn alloc_file_slot(&mut self) -> Option<u32> {
         self.fixed.alloc_file_slot(&self.ring.uring.submitter())
+    }
+
+    /// Puts the plain descriptor `fd` in a free slot of the file table (registered sparse on
+    /// first use; one `IORING_REGISTER_FILES_UPDATE`), for ops that then name it by
+    /// [`Target::Fixed`](crate::op::Target::Fixed): no descriptor look-up per op. The kernel
+    /// holds its own reference, so closing `fd` does not close the socket until
+    /// [`remove_file`](Self::remove_file). `None` when the table is full or refused.
+    pub fn install_file(&mut self, fd: RawFd) -> Option<u32> {
+        self.fixed.install_file(&self.ring.uring.submitter(), fd)
+    }
+
+    /// Empties a slot [`install_file`](Self::install_file) filled, and frees it, at once (a
+    /// system call): ops in flight on it keep their file, but an op still queued (not yet
+    /// submitted) that names the slot would find whatever is put in it next: submit first, or
+    /// empty it in order with a direct [`Close`](crate::op::Close) of `Target::Fixed(slot)`.
+    pub fn remove_file(&mut self, slot: u32) {
+        self.fixed.remove_file(&self.ring.uring.submitter(), slot)
     }
 
     /// Returns a file slot to the allocator, for a slot whose open was never pushed. A direct

@@ -71,6 +71,9 @@ pub(crate) struct Ring {
     pub(crate) stats: Stats,
     /// User operations queued in the SQ since the last enter.
     queued_ops: u64,
+    /// `min_wait_usec` of the next enter that waits (`IORING_ENTER_EXT_ARG`, Linux 6.12+;
+    /// see [`Driver::wait_min`](crate::Driver::wait_min)); 0: none.
+    min_wait_usec: u32,
 }
 
 impl Ring {
@@ -80,6 +83,7 @@ impl Ring {
             backlog: VecDeque::new(),
             stats: Stats::default(),
             queued_ops: 0,
+            min_wait_usec: 0,
         }
     }
 
@@ -163,6 +167,24 @@ impl Ring {
         self.enter(min_complete, timeout).map(|_| ())
     }
 
+    /// As [`wait`](Self::wait), but the kernel waits at most `min_wait_usec` for
+    /// `min_complete` CQEs, then returns with as many as are there (at least one, or waits on
+    /// for the first). The caller checked `IORING_FEAT_MIN_TIMEOUT`.
+    pub(crate) fn wait_min(
+        &mut self,
+        min_complete: u32,
+        min_wait_usec: u32,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        if !self.backlog.is_empty() {
+            return self.enter(0, None).map(|_| ());
+        }
+        self.min_wait_usec = min_wait_usec;
+        let r = self.enter(min_complete, timeout).map(|_| ());
+        self.min_wait_usec = 0;
+        r
+    }
+
     /// One `io_uring_enter(GETEVENTS)`, submitting whatever is queued, retried on EINTR; on
     /// EBUSY/EAGAIN (CQ full) the CQ is moved aside into the backlog and the enter retried.
     /// Any other error is returned with the entries still queued: the caller decides whether
@@ -179,6 +201,12 @@ impl Ring {
                 Err(e)
             } else {
                 match timeout {
+                    None if self.min_wait_usec > 0 && min_complete > 0 => {
+                        let args = types::SubmitArgs::new().min_wait_usec(self.min_wait_usec);
+                        self.uring
+                            .submitter()
+                            .submit_with_args(min_complete as usize, &args)
+                    }
                     None => {
                         // SAFETY: no extended argument is passed; `to_submit` is what we queued.
                         unsafe {
@@ -192,7 +220,9 @@ impl Ring {
                     }
                     Some(t) => {
                         let ts = types::Timespec::from(t);
-                        let args = types::SubmitArgs::new().timespec(&ts);
+                        let args = types::SubmitArgs::new()
+                            .timespec(&ts)
+                            .min_wait_usec(self.min_wait_usec);
                         self.uring
                             .submitter()
                             .submit_with_args(min_complete.max(1) as usize, &args)

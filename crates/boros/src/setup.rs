@@ -67,6 +67,9 @@ pub struct RingInfo {
     pub support: Support,
     /// Whether the ring takes recv bundles (`IORING_FEAT_RECVSEND_BUNDLE`, Linux 6.10).
     pub recv_bundles: bool,
+    /// Whether an enter takes a minimum wait time (`IORING_FEAT_MIN_TIMEOUT`, Linux 6.12:
+    /// [`Driver::wait_min`](crate::Driver::wait_min)).
+    pub min_wait: bool,
 }
 
 /// The smallest submission queue a ring is retried with when locked memory is short.
@@ -195,6 +198,7 @@ fn build_sized(
                     shrunk: None,
                     support: Support::from_probe(&probe),
                     recv_bundles: ring.params().is_feature_recvsend_bundle(),
+                    min_wait: ring.params().is_feature_min_timeout(),
                 };
                 return Ok((ring, info));
             }

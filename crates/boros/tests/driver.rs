@@ -383,3 +383,73 @@ fn linked_chain_failure_cancels_the_rest() {
     );
     assert_eq!(by_token(2), -libc::ECANCELED);
 }
+
+#[test]
+fn wait_min_returns_what_came_once_the_minimum_wait_is_over() {
+    let mut driver = Driver::new().unwrap();
+    if !driver.info().min_wait {
+        // Linux < 6.12: `wait_min` is a plain wait for one.
+        assert!(driver.info().kernel_version < KernelVersion::new(6, 12, 0));
+    }
+    driver.push(Box::new(op::Nop), 7).unwrap();
+    let t = std::time::Instant::now();
+    // Asks for 8 completions, only one will come: the wait ends after the minimum wait (2 ms),
+    // not at the 5 s timeout, and the one CQE is there.
+    driver
+        .wait_min(8, Duration::from_millis(2), Some(Duration::from_secs(5)))
+        .unwrap();
+    let waited = t.elapsed();
+    let mut got = Vec::new();
+    driver
+        .reap(boros::completions(|c| got.push(c.token)))
+        .unwrap();
+    assert_eq!(got, [7]);
+    assert!(waited < Duration::from_secs(1), "waited {waited:?}");
+    if driver.info().min_wait {
+        assert!(
+            waited >= Duration::from_millis(1),
+            "returned after {waited:?}: the minimum wait was not applied"
+        );
+    }
+    // Without a timeout too: the minimum wait alone ends it.
+    driver.push(Box::new(op::Nop), 8).unwrap();
+    driver.wait_min(8, Duration::from_millis(2), None).unwrap();
+    got.clear();
+    driver
+        .reap(boros::completions(|c| got.push(c.token)))
+        .unwrap();
+    assert_eq!(got, [8]);
+}
+
+/// The eventfd's counter, reset (0: nothing signalled it since the last read).
+fn eventfd_count(fd: std::os::fd::RawFd) -> u64 {
+    let mut v = 0u64;
+    // SAFETY: reads 8 bytes into a local u64 from a non-blocking eventfd.
+    let r = unsafe { libc::read(fd, (&mut v as *mut u64).cast(), 8) };
+    if r == 8 {
+        v
+    } else {
+        0
+    }
+}
+
+#[test]
+fn unregistered_eventfd_is_not_signalled() {
+    let mut driver = Driver::new().unwrap();
+    let fd = driver.eventfd();
+    driver.push(Box::new(op::Nop), 1).unwrap();
+    driver.wait(1, Some(Duration::from_secs(5))).unwrap();
+    driver.reap(|_, _| {}).unwrap();
+    assert!(eventfd_count(fd) > 0, "a completion signals the eventfd");
+    driver.unregister_eventfd().unwrap();
+    driver.push(Box::new(op::Nop), 2).unwrap();
+    driver.wait(1, Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    driver
+        .reap(boros::completions(|c| got.push(c.token)))
+        .unwrap();
+    assert_eq!(got, [2], "completions still come");
+    assert_eq!(eventfd_count(fd), 0, "nothing signals it any more");
+    driver.signal_eventfd();
+    assert_eq!(eventfd_count(fd), 1, "the host still can");
+}

@@ -166,3 +166,39 @@ fn file_table_slots_run_out_and_come_back() {
     driver.free_file_slot(slots[3]);
     assert_eq!(driver.alloc_file_slot(), Some(slots[3]));
 }
+
+#[test]
+fn an_installed_descriptor_is_named_by_its_slot_until_removed() {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut driver = Driver::new().unwrap();
+    let slot = driver.install_file(a.as_raw_fd()).expect("a free slot");
+    // The table holds its own reference: the socket outlives our descriptor.
+    drop(a);
+    driver
+        .push(
+            Box::new(op::Send::new(op::Target::Fixed(slot), b"by slot".to_vec())),
+            1,
+        )
+        .unwrap();
+    let done = collect(&mut driver, 1);
+    assert_eq!(done[0].result().unwrap(), 7);
+    let mut got = [0u8; 7];
+    b.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"by slot");
+    driver.remove_file(slot);
+    // The slot is empty: the socket is closed (the peer reads end of stream), and an op
+    // naming the slot fails.
+    let mut rest = Vec::new();
+    b.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    driver
+        .push(
+            Box::new(op::Send::new(op::Target::Fixed(slot), b"x".to_vec())),
+            2,
+        )
+        .unwrap();
+    let done = collect(&mut driver, 1);
+    assert_eq!(done[0].result, -libc::EBADF);
+}
