@@ -10,6 +10,7 @@ import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { checkDist, commentsOf } from '../scripts/check-dist.mjs'
+import { decodeVlq, shiftMappings, stripIndent } from '../scripts/strip-indent.mjs'
 import { lastLine, runChild } from './helpers/child.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -45,6 +46,43 @@ test('the check finds a comment anywhere, a non-ASCII character, and allows the 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('indentation is stripped outside literals only, and the source maps follow', (t) => {
+  const src = 'function f() {\n    const a = `x\n    y`;\n    const b = "p\\\n    q";\n    return `${a}\n  z${b}`;\n}\n'
+  const { text, removed } = stripIndent(src)
+  t.is(text, 'function f() {\nconst a = `x\n    y`;\nconst b = "p\\\n    q";\nreturn `${a}\n  z${b}`;\n}\n')
+  t.deepEqual(removed, [0, 4, 0, 4, 0, 4, 0, 0, 0])
+  t.is(new Function(`${text}; return f()`)(), new Function(`${src}; return f()`)())
+  // Line 2 starts at column 4 (AAIA: col 4, source 0, line 4, col 0); its second segment is relative.
+  t.is(shiftMappings(';IAIA,EAAE;;', [0, 4]), ';AAIA,EAAE;;')
+  // The built files: every mapped position of a module still maps to the same TypeScript position.
+  const { SourceMap } = createRequire(import.meta.url)('node:module')
+  const file = path.join(DIST, 'net', 'server.js')
+  const map = new SourceMap(JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')))
+  const lines = fs.readFileSync(file, 'utf8').split('\n')
+  const ts = fs.readFileSync(path.join(ROOT, 'src-ts', 'net', 'server.ts'), 'utf8').split('\n')
+  let checked = 0
+  for (let l = 0; l < lines.length; l++) {
+    const m = /^(?:export |async )?(?:function\*? |class |const |let )([A-Za-z_$][\w$]*)/.exec(lines[l])
+    if (m === null || /_\d+$|require\(/.test(lines[l])) continue // tsc's lines for imports
+    const e = map.findEntry(l, lines[l].indexOf(m[1]))
+    t.true(
+      ts[e.originalLine]?.includes(m[1]),
+      `${m[1]} at dist line ${l + 1} maps to ${JSON.stringify(ts[e.originalLine])}`
+    )
+    checked++
+  }
+  t.true(checked > 20, `${checked} declarations checked`)
+  // And no segment starts past the end of its (stripped) line, which an unshifted map does.
+  const raw = JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')).mappings.split(';')
+  raw.forEach((segments, l) => {
+    let col = 0
+    for (const seg of segments === '' ? [] : segments.split(',')) {
+      col += decodeVlq(seg)[0]
+      if (col > lines[l].length) t.fail(`dist line ${l + 1}: a segment at column ${col} of ${lines[l].length}`)
+    }
+  })
 })
 
 test('the declarations keep their TSDoc', (t) => {
