@@ -18,10 +18,10 @@ import { AbortError, codes, codedError } from './errors.js'
 import { currentTask, type TaskScope } from './task-context.js'
 import { fileNumber, type FileRef } from './file-ref.js'
 import * as wire from './wire.js'
-import type * as Native from '../index.js'
 import { EFAULT } from './errno.js'
+import { loadNative, type NativeBinding } from './native-loader.js'
 
-export type NativeBinding = typeof Native
+export type { NativeBinding }
 
 /** Which backend serves this thread. */
 export type Backend = 'io_uring' | 'fallback'
@@ -29,8 +29,7 @@ export type Backend = 'io_uring' | 'fallback'
 let native: NativeBinding | undefined
 let loadError: Error | undefined
 try {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  native = require('../index.js') as NativeBinding
+  native = loadNative()
 } catch (e) {
   loadError = e as Error
 }

@@ -6,7 +6,18 @@
 import { getSystemErrorMap, inspect } from 'node:util'
 import { nativeCodes } from './wire.js'
 
-const systemErrors = getSystemErrorMap()
+let systemErrors: Map<number, [string, string]> | undefined
+
+/**
+ * Node's `[code, description]` for a negative errno (`[-2]` is `['ENOENT', 'no such file or
+ * directory']`). `util.getSystemErrorMap()` builds a new Map of ~130 entries each call (~20 KB
+ * of young objects): made at the first error and shared, not at start-up (docs/net.md,
+ * "Start-up memory").
+ */
+export function systemErrorName(errno: number): [code: string, description: string] {
+  systemErrors ??= getSystemErrorMap()
+  return systemErrors.get(errno) ?? [`Unknown system error ${errno}`, 'unknown error']
+}
 
 /** A failed system call, shaped like the errors `node:fs/promises` rejects with. */
 export interface SystemError extends Error {
@@ -24,7 +35,7 @@ export interface SystemError extends Error {
 
 /** Builds a Node-shaped system error from a negative errno. */
 export function systemError(result: number, syscall: string, path?: string, dest?: string): SystemError {
-  const [code, description] = systemErrors.get(result) ?? [`Unknown system error ${result}`, 'unknown error']
+  const [code, description] = systemErrorName(result)
   let message = `${code}: ${description}, ${syscall}`
   if (path !== undefined) message += ` '${path}'`
   if (dest !== undefined) message += ` -> '${dest}'`

@@ -18,7 +18,7 @@
  * of boros/net is loaded until the application first asks for `net` (or makes a request).
  * @module
  */
-import Module from 'node:module'
+import Module = require('node:module')
 import { join, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 

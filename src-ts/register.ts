@@ -36,7 +36,7 @@
  * @module
  */
 import fs = require('node:fs')
-import Module from 'node:module'
+import Module = require('node:module')
 import { join } from 'node:path'
 import { ESM_LOADER_READS_WITH_FSP } from './node-facts.js'
 import { RING_FUNCTIONS } from './fs/ring-names.js'

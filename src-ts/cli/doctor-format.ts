@@ -48,7 +48,7 @@ export function formatReport(r: DoctorReport): string {
     const ms = (v: number | null): string => (v === null ? 'n/a' : `${v < 1 ? v.toFixed(3) : v.toFixed(1)} ms`)
     row(
       'socket wake-up',
-      `${ms(r.wakeUp.coopMs)} (COOP_TASKRUN, used); DEFER_TASKRUN ${ms(r.wakeUp.deferMs)}${r.wakeUp.deferDelayed ? ' — DELAYED on this kernel' : ''}`
+      `${ms(r.wakeUp.coopMs)} (COOP_TASKRUN, used); DEFER_TASKRUN ${ms(r.wakeUp.deferMs)}${r.wakeUp.deferDelayed ? ' \u2014 DELAYED on this kernel' : ''}`
     )
   }
   if (!r.ok) for (const why of r.ioUring.reasons) lines.push(`  ${''.padEnd(20)} - ${why}`)

@@ -10,7 +10,7 @@
  *   one), the file, the end.
  * @module
  */
-import fs from 'node:fs'
+import fs = require('node:fs')
 import type { ServerResponse as NodeServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'

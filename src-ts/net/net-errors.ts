@@ -4,9 +4,7 @@
  * `connect ECONNREFUSED 127.0.0.1:1`, `listen EADDRINUSE: address already in use :::80`.
  * @module
  */
-import { getSystemErrorMap } from 'node:util'
-
-const systemErrors = getSystemErrorMap()
+import { systemErrorName } from '../errors.js'
 
 /** A failed socket call, with node:net's fields. */
 export interface NetError extends Error {
@@ -19,7 +17,7 @@ export interface NetError extends Error {
 
 /** `${syscall} ${code}`, as Node's `errnoException` (a read or write error). */
 export function netErrno(errno: number, syscall: string): NetError {
-  const code = systemErrors.get(errno)?.[0] ?? `Unknown system error ${errno}`
+  const code = systemErrorName(errno)[0]
   const err = new Error(`${syscall} ${code}`) as NetError
   err.errno = errno
   err.code = code
@@ -32,7 +30,7 @@ export function netErrno(errno: number, syscall: string): NetError {
  * description after the code (`listen EADDRINUSE: address already in use ...`).
  */
 export function withHostPort(errno: number, syscall: string, address: string, port?: number, uv = false): NetError {
-  const [code, description] = systemErrors.get(errno) ?? [`Unknown system error ${errno}`, 'unknown error']
+  const [code, description] = systemErrorName(errno)
   let details = ''
   if (port !== undefined && port > 0) details = ` ${address}:${port}`
   else if (address) details = ` ${address}`
