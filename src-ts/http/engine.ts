@@ -34,6 +34,7 @@ import {
 } from './engine-defs.js'
 import { headString, type Latin1 } from './engine-strings.js'
 import { headerBlock } from './head-lines.js'
+import { queueInit, queueRespond } from './respond-queue.js'
 
 export type { EngineHandlers, EngineOptions, PeerInfo, RawRequest } from './engine-defs.js'
 export { RESPOND_CLOSE, RESPOND_NO_DATE, RESPOND_NO_FRAMING } from './engine-defs.js'
@@ -76,6 +77,7 @@ export class Engine {
     this.#h = h
     const o = { ...DEFAULTS, ...definedOnly(opts) }
     this.#stream = openStream(this.#onEvent)
+    queueInit(b)
     this.#srv = b.httpListen(fd, this.#stream, {
       maxHeaderSize: o.maxHeaderSize,
       maxBodySize: opts.maxBodySize ?? -1,
@@ -319,6 +321,8 @@ export class Engine {
   ): boolean {
     const [lines, hints] = headerBlock(headers)
     const head = `${reason ?? STATUS_CODES[status] ?? 'unknown'}\r\n${lines}`
+    // An ended response reports no backpressure: queued (no native call), when it can be.
+    if (end && queueRespond(this.#srv, conn, seq, status, head, flags | hints, body)) return true
     return this.#b.httpRespond(this.#srv, conn, seq, status, head, flags | hints, body, end)
   }
 
@@ -337,6 +341,7 @@ export class Engine {
     body: Buffer | Uint8Array | string | object | null,
     end: boolean
   ): boolean {
+    if (end && queueRespond(this.#srv, conn, seq, status, head, flags, body)) return true
     return this.#b.httpRespond(this.#srv, conn, seq, status, head, flags, body, end)
   }
 
