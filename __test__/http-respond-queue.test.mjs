@@ -62,11 +62,7 @@ maybe('createServer(): queued, inline-head, direct and fallback responses in one
   for (let i = 0; i < paths.length; i++) {
     const a = ours.responses[i]
     const b = spec.responses[i]
-    t.deepEqual(
-      [a.status, a.reason, a.headers, a.body],
-      [b.status, b.reason, b.headers, b.body],
-      `${paths[i]} (#${i})`
-    )
+    t.deepEqual([a.status, a.reason, a.headers, a.body], [b.status, b.reason, b.headers, b.body], `${paths[i]} (#${i})`)
   }
 })
 

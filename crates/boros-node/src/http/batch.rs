@@ -85,10 +85,10 @@ pub unsafe fn init(
         slab: sp,
         slab_len: slen,
     };
-    // SAFETY: JS thread of the old queue's env (one env per thread).
-    QUEUE
-        .with(|c| c.replace(Some(q)))
-        .map(|old| unsafe { old.release() });
+    if let Some(old) = QUEUE.with(|c| c.replace(Some(q))) {
+        // SAFETY: the JS thread of the old queue's env (one env per thread), still alive.
+        unsafe { old.release() }
+    }
     Ok(())
 }
 
@@ -105,8 +105,8 @@ impl Shared {
 
 /// Forgets the queue (the env is going away: its references are released now).
 pub fn release() {
-    // SAFETY: called while the env is still alive, on its thread (`super::drop_all`).
     if let Some(q) = QUEUE.with(|c| c.borrow_mut().take()) {
+        // SAFETY: called while the env is still alive, on its thread (`super::drop_all`).
         unsafe { q.release() }
     }
 }
