@@ -10,7 +10,7 @@
  * One queue per thread (the binding's engine is per thread, like this module's state).
  * @module
  */
-import { ring } from '../binding.js'
+import type { ring } from '../binding.js'
 import * as wire from '../wire.js'
 
 type NativeBinding = ReturnType<typeof ring>
