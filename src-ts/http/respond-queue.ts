@@ -36,11 +36,16 @@ const heads = new Map<string, number>()
 let lastHead: string | undefined
 let lastId = 0
 
-/** Sets the queue up (once per thread). */
+/**
+ * Sets the queue up (its memory once per thread) and registers it with the binding: at every
+ * server's start, as a runtime closed and opened again has forgotten it (the binding takes the
+ * same memory once).
+ */
 export function queueInit(binding: NativeBinding): void {
-  if (b !== undefined) return
-  words = new Uint32Array(CTL + RECORDS * WORDS)
-  slab = Buffer.allocUnsafeSlow(SLAB) as Writable
+  if (b === undefined) {
+    words = new Uint32Array(CTL + RECORDS * WORDS)
+    slab = Buffer.allocUnsafeSlow(SLAB) as Writable
+  }
   binding.httpQueue(words, slab)
   b = binding
 }

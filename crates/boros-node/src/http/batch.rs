@@ -37,7 +37,8 @@ struct Head {
 }
 
 thread_local! {
-    static QUEUE: RefCell<Option<Shared>> = const { RefCell::new(None) };
+    /// The façade's queues (one per copy of `respond-queue.ts` loaded in this thread).
+    static QUEUES: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
     static HEADS: RefCell<Vec<Head>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -51,7 +52,8 @@ pub fn split_head(h: &[u8]) -> (&str, &[u8]) {
     (reason, &h[(split + 2).min(h.len())..])
 }
 
-/// Pins the façade's record words and slab (replacing earlier ones, drained first).
+/// Pins the façade's record words and slab (once per pair: the façade calls this for each
+/// server it starts; a second copy of the façade in the thread gets a queue of its own).
 ///
 /// # Safety
 /// On the JS thread of `env`, with values of the current call.
@@ -60,7 +62,6 @@ pub unsafe fn init(
     words: sys::napi_value,
     slab: sys::napi_value,
 ) -> Result<()> {
-    drain();
     // SAFETY: forwarded contract.
     let (wp, wlen) = unsafe { js::view_info(env, words)? };
     // SAFETY: as above.
@@ -70,6 +71,9 @@ pub unsafe fn init(
             codes::INVALID_ARG_VALUE,
             "boros: response queue words too small or misaligned",
         ));
+    }
+    if QUEUES.with(|c| c.borrow().iter().any(|q| q.words == wp.cast())) {
+        return Ok(());
     }
     let mut refs = [ptr::null_mut(); 2];
     for (r, v) in refs.iter_mut().zip([words, slab]) {
@@ -85,10 +89,7 @@ pub unsafe fn init(
         slab: sp,
         slab_len: slen,
     };
-    if let Some(old) = QUEUE.with(|c| c.replace(Some(q))) {
-        // SAFETY: the JS thread of the old queue's env (one env per thread), still alive.
-        unsafe { old.release() }
-    }
+    QUEUES.with(|c| c.borrow_mut().push(q));
     Ok(())
 }
 
@@ -103,9 +104,16 @@ impl Shared {
     }
 }
 
-/// Forgets the queue (the env is going away: its references are released now).
+/// Forgets the queues (the runtime is closing: their references are released while the env
+/// lives; a server started later registers its queue again).
 pub fn release() {
-    if let Some(q) = QUEUE.with(|c| c.borrow_mut().take()) {
+    for q in QUEUES.with(|c| std::mem::take(&mut *c.borrow_mut())) {
+        // Records left name servers that are gone (and whose ids a later server reuses).
+        // SAFETY: `words` is still pinned (released below); JS is not running.
+        unsafe {
+            q.words.add(w::RQ_QUEUED as usize).write(0);
+            q.words.add(w::RQ_USED as usize).write(0);
+        }
         // SAFETY: called while the env is still alive, on its thread (`super::drop_all`).
         unsafe { q.release() }
     }
@@ -127,22 +135,26 @@ pub fn add_head(h: &[u8]) -> u32 {
 
 /// Applies every queued response (see the module's comment).
 pub fn drain() {
-    QUEUE.with(|c| {
-        let c = c.borrow();
-        let Some(q) = c.as_ref() else {
-            return;
-        };
+    QUEUES.with(|c| {
+        for q in c.borrow().iter() {
+            q.drain();
+        }
+    });
+}
+
+impl Shared {
+    fn drain(&self) {
         // SAFETY: `words` is pinned, 4-byte aligned and holds CTL + records * WORDS words; only
         // this thread runs JS and us, and JS is not running while we are.
-        let ctl = unsafe { std::slice::from_raw_parts_mut(q.words, CTL) };
-        let n = (ctl[w::RQ_QUEUED as usize] as usize).min(q.records);
+        let ctl = unsafe { std::slice::from_raw_parts_mut(self.words, CTL) };
+        let n = (ctl[w::RQ_QUEUED as usize] as usize).min(self.records);
         if n == 0 {
             return;
         }
         // SAFETY: as above; n <= records.
-        let recs = unsafe { std::slice::from_raw_parts(q.words.add(CTL), n * WORDS) };
+        let recs = unsafe { std::slice::from_raw_parts(self.words.add(CTL), n * WORDS) };
         // SAFETY: the slab is pinned for `slab_len` bytes; JS does not run during the drain.
-        let slab = unsafe { std::slice::from_raw_parts(q.slab, q.slab_len) };
+        let slab = unsafe { std::slice::from_raw_parts(self.slab, self.slab_len) };
         HEADS.with(|heads| {
             let heads = heads.borrow();
             for r in recs.chunks_exact(WORDS) {
@@ -151,7 +163,7 @@ pub fn drain() {
         });
         ctl[w::RQ_QUEUED as usize] = 0;
         ctl[w::RQ_USED as usize] = 0;
-    });
+    }
 }
 
 fn bytes(slab: &[u8], off: u32, len: u32) -> &[u8] {
