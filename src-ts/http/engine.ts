@@ -16,7 +16,7 @@
  */
 import { isIP } from 'node:net'
 import { lookup } from 'node:dns/promises'
-import { METHODS, STATUS_CODES } from 'node:http'
+import { METHODS } from 'node:http'
 import { closeStream, openStream, ring } from '../binding.js'
 import { ECONNRESET } from '../errno.js'
 import { AbortError, codedError, systemError } from '../errors.js'
@@ -33,7 +33,7 @@ import {
   type RawRequest
 } from './engine-defs.js'
 import { headString, type Latin1 } from './engine-strings.js'
-import { headerBlock } from './head-lines.js'
+import { responseHead } from './head-lines.js'
 import { queueInit, queueRespond } from './respond-queue.js'
 
 export type { EngineHandlers, EngineOptions, PeerInfo, RawRequest } from './engine-defs.js'
@@ -319,8 +319,7 @@ export class Engine {
     end: boolean,
     flags = 0
   ): boolean {
-    const [lines, hints] = headerBlock(headers)
-    const head = `${reason ?? STATUS_CODES[status] ?? 'unknown'}\r\n${lines}`
+    const [head, hints] = responseHead(status, reason, headers)
     // An ended response reports no backpressure: queued (no native call), when it can be.
     if (end && queueRespond(this.#srv, conn, seq, status, head, flags | hints, body)) return true
     return this.#b.httpRespond(this.#srv, conn, seq, status, head, flags | hints, body, end)
