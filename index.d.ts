@@ -172,6 +172,13 @@ export declare function httpDestroy(srv: number, conn: number): void
 /** Takes an upgraded connection out of the engine: its descriptor (-1 if it cannot be). */
 export declare function httpDetach(srv: number, conn: number): number
 
+/**
+ * Registers a response head (`reason + "\r
+" + header lines`, latin1) for queued
+ * responses; returns its id.
+ */
+export declare function httpHead(head: string): number
+
 /** A server's limits, as `src-ts/http/engine.ts` resolves them (node:http's defaults). */
 export interface HttpLimits {
   maxHeaderSize: number
@@ -196,6 +203,9 @@ export declare function httpListen(fd: number, stream: number, limits: HttpLimit
 
 /** Stops (`paused`) or restarts receiving on `conn`. */
 export declare function httpPause(srv: number, conn: number, paused: boolean): void
+
+/** Pins the response queue's record words and slab (`src-ts/http/respond-queue.ts`). */
+export declare function httpQueue(words: Uint32Array, slab: Buffer): void
 
 /** Whether the server's listener keeps the loop alive. */
 export declare function httpRef(srv: number, referenced: boolean): void

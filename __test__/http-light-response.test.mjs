@@ -218,7 +218,8 @@ test.serial('one Buffer refilled between responses: each response sends what it 
     await s.ready
     try {
       const reqs = Array.from({ length: letters.length }, () => 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').join('')
-      const r = await exchange(s.port, [reqs], { settle: 50 })
+      // All ten awaited (not 50 ms after the first): 700 KB can take longer on a loaded machine.
+      const r = await exchange(s.port, [reqs], { expect: letters.length, settle: 50 })
       t.is(r.responses.length, letters.length)
       for (const [i, res] of r.responses.entries())
         t.true(res.body === letters[i].repeat(size), `${size} B, response ${i}`)

@@ -82,10 +82,32 @@ export const HTTP_H_TE_CHUNKED = 1024
 export const HTTP_H_DATE = 2048
 export const HTTP_H_CONNECTION = 4096
 export const HTTP_H_CONN_CLOSE = 8192
+export const HTTP_RQ_CTL_WORDS = 4
+export const HTTP_RQ_RECORDS = 1024
+export const HTTP_RQ_SLAB = 262144
+export const HTTP_RQ_QUEUED = 0
+export const HTTP_RQ_USED = 1
+export const HTTP_RQ_WORDS = 11
+export const HTTP_RQ_SRV = 0
+export const HTTP_RQ_CONN = 1
+export const HTTP_RQ_SEQ = 2
+export const HTTP_RQ_STATUS = 3
+export const HTTP_RQ_FLAGS = 4
+export const HTTP_RQ_BITS = 5
+export const HTTP_RQ_HEAD = 6
+export const HTTP_RQ_HEAD_OFF = 7
+export const HTTP_RQ_HEAD_LEN = 8
+export const HTTP_RQ_BODY_OFF = 9
+export const HTTP_RQ_BODY_LEN = 10
+export const HTTP_RQ_END = 1
+export const HTTP_RQ_BODY = 2
+export const HTTP_RQ_INLINE = 4
+export const HTTP_RQ_HEADS_MAX = 256
+export const HTTP_RQ_BODY_MAX = 16384
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 526365301
+export const DIGEST = 2595911460
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

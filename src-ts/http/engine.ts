@@ -16,7 +16,7 @@
  */
 import { isIP } from 'node:net'
 import { lookup } from 'node:dns/promises'
-import { METHODS, STATUS_CODES } from 'node:http'
+import { METHODS } from 'node:http'
 import { closeStream, openStream, ring } from '../binding.js'
 import { ECONNRESET } from '../errno.js'
 import { AbortError, codedError, systemError } from '../errors.js'
@@ -33,7 +33,8 @@ import {
   type RawRequest
 } from './engine-defs.js'
 import { headString, type Latin1 } from './engine-strings.js'
-import { headerBlock } from './head-lines.js'
+import { responseHead } from './head-lines.js'
+import { queueInit, queueRespond } from './respond-queue.js'
 
 export type { EngineHandlers, EngineOptions, PeerInfo, RawRequest } from './engine-defs.js'
 export { RESPOND_CLOSE, RESPOND_NO_DATE, RESPOND_NO_FRAMING } from './engine-defs.js'
@@ -76,6 +77,7 @@ export class Engine {
     this.#h = h
     const o = { ...DEFAULTS, ...definedOnly(opts) }
     this.#stream = openStream(this.#onEvent)
+    queueInit(b)
     this.#srv = b.httpListen(fd, this.#stream, {
       maxHeaderSize: o.maxHeaderSize,
       maxBodySize: opts.maxBodySize ?? -1,
@@ -317,8 +319,9 @@ export class Engine {
     end: boolean,
     flags = 0
   ): boolean {
-    const [lines, hints] = headerBlock(headers)
-    const head = `${reason ?? STATUS_CODES[status] ?? 'unknown'}\r\n${lines}`
+    const [head, hints] = responseHead(status, reason, headers)
+    // An ended response reports no backpressure: queued (no native call), when it can be.
+    if (end && queueRespond(this.#srv, conn, seq, status, head, flags | hints, body)) return true
     return this.#b.httpRespond(this.#srv, conn, seq, status, head, flags | hints, body, end)
   }
 
@@ -337,6 +340,7 @@ export class Engine {
     body: Buffer | Uint8Array | string | object | null,
     end: boolean
   ): boolean {
+    if (end && queueRespond(this.#srv, conn, seq, status, head, flags, body)) return true
     return this.#b.httpRespond(this.#srv, conn, seq, status, head, flags, body, end)
   }
 

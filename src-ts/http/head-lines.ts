@@ -4,6 +4,7 @@
  * they say `close` / `chunked`).
  * @module
  */
+import { STATUS_CODES } from 'node:http'
 import * as wire from '../wire.js'
 
 /**
@@ -43,4 +44,32 @@ export function headerBlock(headers: readonly string[]): [string, number] {
     hints |= hintOf(name, value)
   }
   return [lines, hints]
+}
+
+/** The last head {@link responseHead} made, and what it was made of. */
+let lastStatus = -1
+let lastReason: string | undefined
+let lastPairs: readonly string[] = []
+let lastHead = ''
+let lastHints = 0
+
+/**
+ * `reason + "\r\n" + header lines` and their hints for a response. The last one made is
+ * reused when status, reason and every name and value are the same (a server answers most
+ * requests with the same head): no joining, and the same string, which the response queue
+ * knows by identity (`respond-queue.ts`) without hashing it again.
+ */
+export function responseHead(status: number, reason: string | undefined, headers: readonly string[]): [string, number] {
+  if (status === lastStatus && reason === lastReason && headers.length === lastPairs.length) {
+    let i = 0
+    while (i < headers.length && headers[i] === lastPairs[i]) i++
+    if (i === headers.length) return [lastHead, lastHints]
+  }
+  const [lines, hints] = headerBlock(headers)
+  lastStatus = status
+  lastReason = reason
+  lastPairs = headers.slice()
+  lastHead = `${reason ?? STATUS_CODES[status] ?? 'unknown'}\r\n${lines}`
+  lastHints = hints
+  return [lastHead, hints]
 }

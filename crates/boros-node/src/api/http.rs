@@ -3,7 +3,7 @@
 //! is pushed here, so a turn's responses leave together.
 
 use crate::http::out::{lend_min, Body};
-use crate::http::{self, respond::Ctx, Limits};
+use crate::http::{self, Limits};
 use crate::js::{self, codes, Result};
 use crate::runtime;
 use napi::bindgen_prelude::*;
@@ -64,6 +64,29 @@ pub fn http_listen(fd: i32, stream: u32, limits: HttpLimits) -> Result<u32> {
         // Arm the accept now: it is what keeps the loop alive.
         rt.flush_http();
         Ok(srv)
+    })
+}
+
+/// Pins the response queue's record words and slab (`src-ts/http/respond-queue.ts`).
+#[napi]
+pub fn http_queue(
+    env: Env,
+    #[napi(ts_arg_type = "Uint32Array")] words: Unknown,
+    #[napi(ts_arg_type = "Buffer")] slab: Unknown,
+) -> Result<()> {
+    // SAFETY: arguments of this call, on the JS thread.
+    unsafe { http::batch::init(env.raw(), words.raw(), slab.raw()) }
+}
+
+/// Registers a response head (`reason + "\r\n" + header lines`, latin1) for queued
+/// responses; returns its id.
+#[napi]
+pub fn http_head(env: Env, #[napi(ts_arg_type = "string")] head: Unknown) -> Result<u32> {
+    SCRATCH.with(|s| {
+        let (h, _) = &mut *s.borrow_mut();
+        // SAFETY: an argument of this call, on the JS thread.
+        unsafe { latin1(env.raw(), head.raw(), h)? };
+        Ok(http::batch::add_head(h))
     })
 }
 
@@ -159,31 +182,15 @@ pub fn http_respond(
     #[napi(ts_arg_type = "string | ArrayBufferView | object | null | undefined")] body: Unknown,
     end: bool,
 ) -> Result<bool> {
+    http::batch::drain();
     SCRATCH.with(|s| {
         let (h, b) = &mut *s.borrow_mut();
         // SAFETY: arguments of this call, on the JS thread.
         unsafe { latin1(env.raw(), head.raw(), h)? };
         // SAFETY: as above.
         let body = unsafe { body_bytes(env.raw(), body.raw(), b)? };
-        let split = h.windows(2).position(|w| w == b"\r\n").unwrap_or(h.len());
-        let reason = std::str::from_utf8(&h[..split]).unwrap_or("");
-        let headers = &h[(split + 2).min(h.len())..];
-        http::with_server(srv, |s| {
-            let cx = Ctx {
-                keep_alive_secs: (!s.limits.keep_alive.is_zero())
-                    .then_some(s.limits.keep_alive.as_secs()),
-                max_requests: s.limits.max_requests,
-                force_close: s.closing,
-            };
-            let hwm = s.limits.hwm;
-            let Some(c) = s.conns.get_mut(&conn) else {
-                return false;
-            };
-            let r = c.respond(seq, status, reason, headers, flags, body, end, &cx, hwm);
-            s.touch(conn);
-            r
-        })
-        .ok_or_else(gone)
+        let (reason, headers) = http::batch::split_head(h);
+        http::respond_to(srv, conn, seq, status, reason, headers, flags, body, end).ok_or_else(gone)
     })
 }
 
@@ -197,6 +204,7 @@ pub fn http_write(
     #[napi(ts_arg_type = "string | ArrayBufferView")] chunk: Unknown,
     end: bool,
 ) -> Result<bool> {
+    http::batch::drain();
     SCRATCH.with(|s| {
         let (_, b) = &mut *s.borrow_mut();
         // SAFETY: an argument of this call, on the JS thread.
@@ -227,12 +235,14 @@ fn on_conn(srv: u32, conn: u32, f: impl FnOnce(&mut http::Conn)) -> Result<()> {
 /// `100 Continue` for the connection's newest request.
 #[napi]
 pub fn http_continue(srv: u32, conn: u32) -> Result<()> {
+    http::batch::drain();
     on_conn(srv, conn, http::Conn::continue_)
 }
 
 /// Stops (`paused`) or restarts receiving on `conn`.
 #[napi]
 pub fn http_pause(srv: u32, conn: u32, paused: bool) -> Result<()> {
+    http::batch::drain();
     on_conn(srv, conn, |c| c.paused = paused)
 }
 
@@ -240,6 +250,7 @@ pub fn http_pause(srv: u32, conn: u32, paused: bool) -> Result<()> {
 /// they already are (no record will come).
 #[napi]
 pub fn http_want_drain(srv: u32, conn: u32) -> Result<bool> {
+    http::batch::drain();
     Ok(http::with_server(srv, |s| {
         let hwm = s.limits.hwm;
         match s.conns.get_mut(&conn) {
@@ -256,6 +267,7 @@ pub fn http_want_drain(srv: u32, conn: u32) -> Result<bool> {
 /// Closes `conn` now; its close record follows.
 #[napi]
 pub fn http_destroy(srv: u32, conn: u32) -> Result<()> {
+    http::batch::drain();
     on_conn(srv, conn, |c| {
         c.out.clear();
         c.queued.clear();
@@ -266,12 +278,14 @@ pub fn http_destroy(srv: u32, conn: u32) -> Result<()> {
 /// Takes an upgraded connection out of the engine: its descriptor (-1 if it cannot be).
 #[napi]
 pub fn http_detach(srv: u32, conn: u32) -> Result<i32> {
+    http::batch::drain();
     Ok(http::with_server(srv, |s| http::detach(s, conn)).unwrap_or(-1))
 }
 
 /// The descriptor of `conn` (addresses), or -1.
 #[napi]
 pub fn http_conn_fd(srv: u32, conn: u32) -> Result<i32> {
+    http::batch::drain();
     Ok(http::with_server(srv, |s| s.conns.get(&conn).map_or(-1, |c| c.fd)).flatten_or())
 }
 
@@ -288,6 +302,7 @@ impl FlattenOr for Option<i32> {
 /// connections left.
 #[napi]
 pub fn http_close(srv: u32) -> Result<u32> {
+    http::batch::drain();
     runtime::with(|_| {
         Ok(http::with_server(srv, |s| {
             s.close();
@@ -300,6 +315,7 @@ pub fn http_close(srv: u32) -> Result<u32> {
 /// Closes connections: every one (`all`), or the idle ones.
 #[napi]
 pub fn http_close_connections(srv: u32, all: bool) -> Result<()> {
+    http::batch::drain();
     http::with_server(srv, |s| {
         let ids: Vec<u32> = s
             .conns
@@ -320,12 +336,14 @@ pub fn http_close_connections(srv: u32, all: bool) -> Result<()> {
 /// Open connections.
 #[napi]
 pub fn http_connections(srv: u32) -> Result<u32> {
+    http::batch::drain();
     Ok(http::with_server(srv, |s| s.conns.len() as u32).unwrap_or(0))
 }
 
 /// Closes timed-out connections (called by a timer of the façade).
 #[napi]
 pub fn http_sweep(srv: u32) -> Result<()> {
+    http::batch::drain();
     http::with_server(srv, http::Server::sweep);
     Ok(())
 }
@@ -333,6 +351,7 @@ pub fn http_sweep(srv: u32) -> Result<()> {
 /// Whether the server's listener keeps the loop alive.
 #[napi]
 pub fn http_ref(srv: u32, referenced: bool) -> Result<()> {
+    http::batch::drain();
     runtime::with(|rt| {
         if let Some(Some(key)) = http::with_server(srv, |s| {
             s.referenced = referenced;
@@ -359,6 +378,7 @@ pub fn http_send_file(
     length: f64,
     end: bool,
 ) -> Result<bool> {
+    http::batch::drain();
     let fd = crate::args::fd(fd)?;
     let whole = |v: f64, name: &str| {
         if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {

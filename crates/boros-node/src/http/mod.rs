@@ -13,6 +13,7 @@
 //! Ops complete into functions here ([`on_sent`], [`on_shut`], [`on_closed`]), which look the
 //! connection up by `(server, conn)`; a connection that is gone is simply not found.
 
+pub mod batch;
 mod conn;
 mod conn_write;
 mod file;
@@ -122,6 +123,7 @@ pub fn deliveries() -> u64 {
 /// Drops every server of this thread (the env is going away: their connections may hold
 /// references to JS bodies, which must be released while the env is still there).
 pub fn drop_all() {
+    batch::release();
     let servers = SERVERS.with(|s| std::mem::take(&mut *s.borrow_mut()));
     drop(servers);
 }
@@ -129,6 +131,37 @@ pub fn drop_all() {
 /// Runs `f` with server `srv` (None when it is gone).
 pub fn with_server<T>(srv: u32, f: impl FnOnce(&mut Server) -> T) -> Option<T> {
     SERVERS.with(|s| s.borrow_mut().get_mut(srv as usize)?.as_mut().map(f))
+}
+
+/// The head of response `seq` on `conn` of server `srv` (see `http_respond` in `api/http.rs`).
+/// None: the server is gone; false: past the high-water mark, or the request is gone.
+#[allow(clippy::too_many_arguments)]
+pub fn respond_to(
+    srv: u32,
+    conn: u32,
+    seq: u32,
+    status: u32,
+    reason: &str,
+    headers: &[u8],
+    flags: u32,
+    body: Option<out::Body<'_>>,
+    end: bool,
+) -> Option<bool> {
+    with_server(srv, |s| {
+        let cx = respond::Ctx {
+            keep_alive_secs: (!s.limits.keep_alive.is_zero())
+                .then_some(s.limits.keep_alive.as_secs()),
+            max_requests: s.limits.max_requests,
+            force_close: s.closing,
+        };
+        let hwm = s.limits.hwm;
+        let Some(c) = s.conns.get_mut(&conn) else {
+            return false;
+        };
+        let r = c.respond(seq, status, reason, headers, flags, body, end, &cx, hwm);
+        s.touch(conn);
+        r
+    })
 }
 
 /// Adds a server listening on `fd` (accepting from the next flush). Returns its id.
@@ -274,6 +307,7 @@ impl Server {
 /// that must not keep the loop alive (an unref'd server's accept).
 pub fn flush(d: &mut Driver<dyn NodeOp>) -> Vec<u64> {
     let mut unref = Vec::new();
+    batch::drain();
     turn::next();
     if !PENDING.with(|p| p.replace(false)) {
         return unref;

@@ -54,9 +54,41 @@ pub const H_TE_CHUNKED: i64 = 1024;
 pub const H_DATE: i64 = 2048;
 pub const H_CONNECTION: i64 = 4096;
 pub const H_CONN_CLOSE: i64 = 8192;
+/// The response queue (`http/batch.rs`, `src-ts/http/respond-queue.ts`): a `Uint32Array` of
+/// [`RQ_CTL_WORDS`] control words (records queued, slab bytes used) then [`RQ_RECORDS`]
+/// records of [`RQ_WORDS`] words, and a byte slab of [`RQ_SLAB`] bytes for heads and bodies.
+pub const RQ_CTL_WORDS: i64 = 4;
+pub const RQ_RECORDS: i64 = 1024;
+pub const RQ_SLAB: i64 = 256 * 1024;
+/// Control words: records queued, slab bytes used.
+pub const RQ_QUEUED: i64 = 0;
+pub const RQ_USED: i64 = 1;
+/// A record: server, connection, sequence, status, respond flags, [`RQ_END`]/[`RQ_BODY`]/
+/// [`RQ_INLINE`] bits, head id (`httpHead`), head offset and length in the slab (an inline
+/// head), body offset and length in the slab.
+pub const RQ_WORDS: i64 = 11;
+pub const RQ_SRV: i64 = 0;
+pub const RQ_CONN: i64 = 1;
+pub const RQ_SEQ: i64 = 2;
+pub const RQ_STATUS: i64 = 3;
+pub const RQ_FLAGS: i64 = 4;
+pub const RQ_BITS: i64 = 5;
+pub const RQ_HEAD: i64 = 6;
+pub const RQ_HEAD_OFF: i64 = 7;
+pub const RQ_HEAD_LEN: i64 = 8;
+pub const RQ_BODY_OFF: i64 = 9;
+pub const RQ_BODY_LEN: i64 = 10;
+/// Record bits: the response ends; it has a body (else null); its head is in the slab.
+pub const RQ_END: i64 = 1;
+pub const RQ_BODY: i64 = 2;
+pub const RQ_INLINE: i64 = 4;
+/// Heads registered by id at most (then heads go inline).
+pub const RQ_HEADS_MAX: i64 = 256;
+/// Bodies queued up to this size (larger ones go through `httpRespond`, which lends them).
+pub const RQ_BODY_MAX: i64 = 16 * 1024;
 
 /// These numbers, named (digest and TS file, after [`NUMBERS`](super::NUMBERS)).
-pub(super) const NUMBERS: [(&str, i64); 41] = [
+pub(super) const NUMBERS: [(&str, i64); 63] = [
     ("HTTP_REC_REQUEST", REC_REQUEST),
     ("HTTP_REC_BODY", REC_BODY),
     ("HTTP_REC_BODY_END", REC_BODY_END),
@@ -107,4 +139,26 @@ pub(super) const NUMBERS: [(&str, i64); 41] = [
     ("HTTP_H_DATE", H_DATE),
     ("HTTP_H_CONNECTION", H_CONNECTION),
     ("HTTP_H_CONN_CLOSE", H_CONN_CLOSE),
+    ("HTTP_RQ_CTL_WORDS", RQ_CTL_WORDS),
+    ("HTTP_RQ_RECORDS", RQ_RECORDS),
+    ("HTTP_RQ_SLAB", RQ_SLAB),
+    ("HTTP_RQ_QUEUED", RQ_QUEUED),
+    ("HTTP_RQ_USED", RQ_USED),
+    ("HTTP_RQ_WORDS", RQ_WORDS),
+    ("HTTP_RQ_SRV", RQ_SRV),
+    ("HTTP_RQ_CONN", RQ_CONN),
+    ("HTTP_RQ_SEQ", RQ_SEQ),
+    ("HTTP_RQ_STATUS", RQ_STATUS),
+    ("HTTP_RQ_FLAGS", RQ_FLAGS),
+    ("HTTP_RQ_BITS", RQ_BITS),
+    ("HTTP_RQ_HEAD", RQ_HEAD),
+    ("HTTP_RQ_HEAD_OFF", RQ_HEAD_OFF),
+    ("HTTP_RQ_HEAD_LEN", RQ_HEAD_LEN),
+    ("HTTP_RQ_BODY_OFF", RQ_BODY_OFF),
+    ("HTTP_RQ_BODY_LEN", RQ_BODY_LEN),
+    ("HTTP_RQ_END", RQ_END),
+    ("HTTP_RQ_BODY", RQ_BODY),
+    ("HTTP_RQ_INLINE", RQ_INLINE),
+    ("HTTP_RQ_HEADS_MAX", RQ_HEADS_MAX),
+    ("HTTP_RQ_BODY_MAX", RQ_BODY_MAX),
 ];
