@@ -92,6 +92,26 @@ serial(
   }
 )
 
+serial(
+  'after the first small write of a one-receive delivery, the others go through the ring (a broadcast)',
+  async (t) => {
+    const pairs = [await pair(), await pair(), await pair()]
+    const [a] = pairs
+    const msg = pattern(64, 40)
+    let done = 0
+    a.s.on('data', (d) => {
+      for (const p of pairs) p.s.write(d, () => done++)
+    })
+    await new Promise((r) => setTimeout(r, 20))
+    const before = stats().opsSubmitted
+    a.client.write(msg)
+    for (const p of pairs) t.true((await p.received(64)).equals(msg))
+    while (done < 3) await new Promise((r) => setTimeout(r, 2))
+    t.is(stats().opsSubmitted - before, 2, 'the first write went out at once, the other two as ring sends')
+    for (const p of pairs) await p.close()
+  }
+)
+
 serial('small writes made while a delivery carries several receives go through the ring, batched', async (t) => {
   const a = await pair()
   const b = await pair()

@@ -8,6 +8,7 @@
  */
 import {
   closeStream,
+  deliveryBatch,
   deliveryEvents,
   deliveryTurn,
   dropToken,
@@ -35,16 +36,23 @@ const TRY_SEND_MIN = 4096
 
 /**
  * Whether a write of `bytes` (nothing queued or in flight on its connection) tries `send(2)` at
- * once: when it is large (`TRY_SEND_MIN`), or when the last delivery from the ring carried at
- * most one stream event. Then there are no other sends of the turn to share an
- * `io_uring_enter` with, and a ring send would only add work: its CQE sets the eventfd again
- * and costs a second JS call from the ring per message, to run the write's callback. At one
- * busy connection (64 B echo, the server woken for every message) that was most of what it
- * spent above node:net (docs/net.md, "One connection").
+ * once: when it is large (`TRY_SEND_MIN`), or when it is the first small write since the last
+ * delivery from the ring and that delivery carried at most one stream event. Then there are no
+ * other sends of the turn to share an `io_uring_enter` with, and a ring send would only add
+ * work: its CQE sets the eventfd again and costs a second JS call from the ring per message,
+ * to run the write's callback. At one busy connection (64 B echo, the server woken for every
+ * message) that was most of what it spent above node:net (docs/net.md, "One connection"). The
+ * writes after the first (a broadcast to many sockets, a burst from a timer) go through the
+ * ring, batched.
  */
 function tryNow(bytes: number): boolean {
-  return bytes >= TRY_SEND_MIN || deliveryEvents() <= 1
+  if (bytes >= TRY_SEND_MIN) return true
+  if (deliveryEvents() > 1 || triedBatch === deliveryBatch()) return false
+  triedBatch = deliveryBatch()
+  return true
 }
+/** The delivery after which a small write last tried `send(2)` at once. */
+let triedBatch = -1
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {
