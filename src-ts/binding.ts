@@ -131,7 +131,7 @@ export function deliveryTurn(): number {
 /**
  * How many stream events (receives, accepts) the last delivery carried. One or none: the ring
  * is serving a single busy connection, so a write has no other sends of its turn to share an
- * `io_uring_enter` with (see `net/connection.ts`, `#trySend`).
+ * `io_uring_enter` with (see `tryNow` in `net/connection.ts`).
  */
 export function deliveryEvents(): number {
   return batchEvents
