@@ -239,11 +239,13 @@ export declare function httpWantDrain(srv: number, conn: number): boolean
 export declare function httpWrite(srv: number, conn: number, seq: number, chunk: string | ArrayBufferView, end: boolean): boolean
 
 /**
- * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n, m, data)` is
+ * Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n, m, data, turn)` is
  * called with `n` completions stored as `(token, result)` pairs at the start of `results`
  * (an `Int32Array`; its length / 2 is the most pairs delivered per call) and `m` stream events
  * at the start of `events` (`wire::event`; bytes received are in `data`, a Buffer, undefined
- * when no event carries bytes). Results are byte counts, descriptors, 0, or `-errno`.
+ * when no event carries bytes; `turn` counts the libuv loop's turns, so it changes between two
+ * batches exactly when the loop went round between them). Results are byte counts,
+ * descriptors, 0, or `-errno`.
  *
  * `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
  * submission queue of hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says).
@@ -252,7 +254,7 @@ export declare function httpWrite(srv: number, conn: number, seq: number, chunk:
  *
  * Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
  */
-export declare function init(digest: number, onComplete: (n: number, m: number, segments: Buffer[] | undefined) => void, results: Int32Array, events: Int32Array, entries: Float64Array, ctl: Int32Array, arena: ArrayBuffer): number
+export declare function init(digest: number, onComplete: (n: number, m: number, segments: Buffer[] | undefined, turn: number) => void, results: Int32Array, events: Int32Array, entries: Float64Array, ctl: Int32Array, arena: ArrayBuffer): number
 
 /**
  * Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a descriptor (`O_CLOEXEC`) for the file in

@@ -1,11 +1,13 @@
-// A boros/net write of 4 KiB or more first tries send(2) at once (binding trySend, libuv's
-// uv_try_write; see docs/net.md "Writing"): a write the socket takes goes out without an io_uring
-// op, and what it cannot take (a partial send, EAGAIN) follows through the ring, in order. Smaller
-// writes go through the ring, batched.
+// A boros/net write of 4 KiB or more, or any write while the ring serves one busy connection,
+// first tries send(2) at once (binding trySend, libuv's uv_try_write; see docs/net.md "Writing"):
+// a write the socket takes goes out without an io_uring op, and what it cannot take (a partial
+// send, EAGAIN) follows through the ring, in order. Smaller writes made while a delivery carries
+// several receives go through the ring, batched.
 import net from 'node:net'
 import test from 'ava'
 import { runtime, stats } from '../dist/index.js'
 import * as bnet from '../dist/net/index.js'
+import { deliveryEvents } from '../dist/binding.js'
 
 const HOST = '127.0.0.1'
 const uring = runtime().backend === 'io_uring'
@@ -66,15 +68,87 @@ serial('a write of 4 KiB or more the socket takes at once makes no io_uring op',
   await close()
 })
 
-serial('a write under 4 KiB goes through the ring, batched with the other sends of the turn', async (t) => {
-  const { s, received, close } = await pair()
-  const before = stats().opsSubmitted
-  const msg = pattern(1000, 13)
-  await new Promise((resolve) => s.write(msg, resolve))
-  t.is(stats().opsSubmitted - before, 1, 'one send op')
-  t.is(s.bytesWritten, 1000)
-  t.true((await received(1000)).equals(msg))
-  await close()
+serial(
+  'at one busy connection a small write made in its data handler goes out at once, without an io_uring op',
+  async (t) => {
+    // The delivery that brought the bytes carried one receive: no other send of the turn to
+    // batch with, so the write tries send(2) as libuv does (tryNow in net/connection.ts).
+    const { s, client, close } = await pair()
+    s.on('data', (d) => s.write(d))
+    const echoed = []
+    client.on('data', (d) => echoed.push(d))
+    await new Promise((r) => setTimeout(r, 20))
+    const before = stats().opsSubmitted
+    for (let i = 0; i < 5; i++) {
+      const msg = pattern(64, 20 + i)
+      echoed.length = 0
+      client.write(msg)
+      while (Buffer.concat(echoed).length < msg.length) await new Promise((r) => setTimeout(r, 2))
+      t.true(Buffer.concat(echoed).equals(msg))
+    }
+    t.is(stats().opsSubmitted, before, 'five echoes, no send op')
+    t.is(s.bytesWritten, 5 * 64)
+    await close()
+  }
+)
+
+serial(
+  'after the first small write of a one-receive delivery, the others go through the ring (a broadcast)',
+  async (t) => {
+    const pairs = [await pair(), await pair(), await pair()]
+    const [a] = pairs
+    const msg = pattern(64, 40)
+    let done = 0
+    a.s.on('data', (d) => {
+      for (const p of pairs) p.s.write(d, () => done++)
+    })
+    await new Promise((r) => setTimeout(r, 20))
+    const before = stats().opsSubmitted
+    a.client.write(msg)
+    for (const p of pairs) t.true((await p.received(64)).equals(msg))
+    while (done < 3) await new Promise((r) => setTimeout(r, 2))
+    t.is(stats().opsSubmitted - before, 2, 'the first write went out at once, the other two as ring sends')
+    for (const p of pairs) await p.close()
+  }
+)
+
+serial('small writes made while a delivery carries several receives go through the ring, batched', async (t) => {
+  const a = await pair()
+  const b = await pair()
+  const echoed = [[], []]
+  let round
+  for (const [i, p] of [a, b].entries()) {
+    p.s.on('data', (d) => {
+      round.events.push(deliveryEvents())
+      p.s.write(d, () => round.done++)
+    })
+    p.client.on('data', (d) => echoed[i].push(d))
+  }
+  await new Promise((r) => setTimeout(r, 20))
+  // Both clients write in one JS turn, so both receives usually complete before the ring's
+  // next reap and come in one delivery; try until one did.
+  let batched = 0
+  for (let attempt = 0; attempt < 50 && batched < 3; attempt++) {
+    round = { events: [], done: 0 }
+    const before = stats().opsSubmitted
+    const msgs = [pattern(64, attempt), pattern(64, attempt + 100)]
+    echoed[0].length = 0
+    echoed[1].length = 0
+    a.client.write(msgs[0])
+    b.client.write(msgs[1])
+    while (round.done < 2) await new Promise((r) => setTimeout(r, 2))
+    while (Buffer.concat(echoed[0]).length < 64 || Buffer.concat(echoed[1]).length < 64)
+      await new Promise((r) => setTimeout(r, 2))
+    t.true(Buffer.concat(echoed[0]).equals(msgs[0]))
+    t.true(Buffer.concat(echoed[1]).equals(msgs[1]))
+    if (round.events.length === 2 && round.events.every((n) => n >= 2)) {
+      batched++
+      t.is(stats().opsSubmitted - before, 2, 'one ring send per write')
+    }
+  }
+  t.true(batched > 0, 'the two receives came in one delivery at least once in 50 tries')
+  await a.close()
+  await b.close()
 })
 
 serial('corked writes go out at once as one sendmsg, without an io_uring op', async (t) => {

@@ -111,17 +111,39 @@ export function closeStream(id: number): void {
 }
 
 let batch = 0
+let batchTurn = 0
+let batchEvents = 0
 /** Which delivery of completions this is (one per JS call from the ring; see `net/connection.ts`). */
 export function deliveryBatch(): number {
   return batch
 }
 
 /**
+ * The event loop's turn of the last delivery (the native side counts libuv's prepare phases):
+ * two deliveries with the same number came in one poll phase, with no timers or immediates
+ * run between them.
+ */
+export function deliveryTurn(): number {
+  return batchTurn
+}
+
+/**
+ * How many stream events (receives, accepts) the last delivery carried. One or none: the ring
+ * is serving a single busy connection, so a write has no other sends of its turn to share an
+ * `io_uring_enter` with (see `tryNow` in `net/connection.ts`).
+ */
+export function deliveryEvents(): number {
+  return batchEvents
+}
+
+/**
  * One batch from the ring: `n` completions in `results`, `m` stream events in `events`, whose
  * bytes are in the Buffers of `segments` (the binding's array, emptied after the batch).
  */
-function onComplete(n: number, m: number, segments: Buffer[] | undefined): void {
+function onComplete(n: number, m: number, segments: Buffer[] | undefined, turn: number): void {
   batch++
+  batchTurn = turn
+  batchEvents = m
   settle(n)
   for (let i = 0; i < m; i++) {
     const e = i * wire.EVENT_FIELDS

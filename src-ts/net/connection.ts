@@ -6,7 +6,17 @@
  * `boros/net`'s `Socket` and `Server` (node:net's shape) and the `Conn` API are built on these.
  * @module
  */
-import { closeStream, dropToken, openStream, ring, submit, takeToken } from '../binding.js'
+import {
+  closeStream,
+  deliveryBatch,
+  deliveryEvents,
+  deliveryTurn,
+  dropToken,
+  openStream,
+  ring,
+  submit,
+  takeToken
+} from '../binding.js'
 import { ECANCELED, ENOTCONN, IOV_MAX } from '../errno.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
@@ -14,7 +24,8 @@ import { netErrno, withHostPort } from './net-errors.js'
 
 /**
  * Writes of at least this many bytes try `send(2)` at once (`#trySend`); smaller ones go
- * through the ring, batched with every other send of the turn into one `io_uring_enter`.
+ * through the ring, batched with every other send of the turn into one `io_uring_enter`
+ * (unless `tryNow` finds the ring serving one busy connection).
  * Measured side by side (echo bench, Node 20, 2026-12-06): trying every write made 64 B echo
  * cost 1.1 system calls per message instead of 0.04 (64 B x 1,000: 1.17x node:net instead of
  * 1.55x), while what it buys (the written Buffer dead before the next scavenge, not held to a
@@ -22,6 +33,26 @@ import { netErrno, withHostPort } from './net-errors.js'
  * 0.95x vs 0.78x node:net). A small write held a round longer costs little memory.
  */
 const TRY_SEND_MIN = 4096
+
+/**
+ * Whether a write of `bytes` (nothing queued or in flight on its connection) tries `send(2)` at
+ * once: when it is large (`TRY_SEND_MIN`), or when it is the first small write since the last
+ * delivery from the ring and that delivery carried at most one stream event. Then there are no
+ * other sends of the turn to share an `io_uring_enter` with, and a ring send would only add
+ * work: its CQE sets the eventfd again and costs a second JS call from the ring per message,
+ * to run the write's callback. At one busy connection (64 B echo, the server woken for every
+ * message) that was most of what it spent above node:net (docs/net.md, "One connection"). The
+ * writes after the first (a broadcast to many sockets, a burst from a timer) go through the
+ * ring, batched.
+ */
+function tryNow(bytes: number): boolean {
+  if (bytes >= TRY_SEND_MIN) return true
+  if (deliveryEvents() > 1 || triedBatch === deliveryBatch()) return false
+  triedBatch = deliveryBatch()
+  return true
+}
+/** The delivery after which a small write last tried `send(2)` at once. */
+let triedBatch = -1
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {
@@ -111,7 +142,7 @@ export class Connection {
     if (result > 0) {
       if (this.fd < 0) return
       this.bytesRead += result
-      this.#dataTurn = loopTurn()
+      this.#dataTurn = deliveryTurn()
       this.events.onData?.(data!.subarray(offset, offset + result))
       return
     }
@@ -134,7 +165,7 @@ export class Connection {
       // read, and sees the end on its next loop turn; node:http's keep-alive agent relies on
       // the turn between them (the socket is back in `freeSockets` before the end). So an
       // end that follows data of this same loop turn waits for the next turn too.
-      if (this.#dataTurn === loopTurn()) {
+      if (this.#dataTurn === deliveryTurn()) {
         setImmediate(() => {
           if (this.fd >= 0) this.events.onEnd?.()
         })
@@ -222,7 +253,7 @@ export class Connection {
     // after its completion put them in two segments: with Nagle on, the second waited for the
     // peer's delayed ACK, ~40 ms.)
     let rest: readonly Buffer[] = chunks
-    if (!this.#sending && this.#queue.length === 0 && n <= IOV_MAX && totalBytes(chunks) >= TRY_SEND_MIN) {
+    if (!this.#sending && this.#queue.length === 0 && n <= IOV_MAX && tryNow(totalBytes(chunks))) {
       const sent = ring().trySendv(this.fd, chunks as Buffer[])
       if (sent > 0) {
         this.bytesWritten += sent
@@ -250,7 +281,7 @@ export class Connection {
    * left to queue (all of it on `EAGAIN` or an error: the ring's send then reports the error).
    */
   #trySend(chunk: Buffer): Buffer | undefined {
-    if (this.#sending || this.#queue.length > 0 || chunk.byteLength < TRY_SEND_MIN) return chunk
+    if (this.#sending || this.#queue.length > 0 || !tryNow(chunk.byteLength)) return chunk
     const n = ring().trySend(this.fd, chunk)
     if (n <= 0) return chunk
     this.bytesWritten += n
@@ -397,23 +428,6 @@ function unsent(bufs: Buffer[], sent: number): Buffer[] {
   const rest = bufs.slice(i)
   if (rest.length > 0 && sent > 0) rest[0] = rest[0]!.subarray(sent)
   return rest
-}
-
-let turn = 0
-let turnArmed = false
-/**
- * The event loop's turn, as far as receives need it: a number that changes once the check
- * phase (`setImmediate`) has run after the call that asked. One immediate per turn that asks.
- */
-function loopTurn(): number {
-  if (!turnArmed) {
-    turnArmed = true
-    setImmediate(() => {
-      turnArmed = false
-      turn++
-    })
-  }
-  return turn
 }
 
 /** Where to connect. */

@@ -12,11 +12,13 @@ use napi_derive::napi;
 #[napi]
 pub const WIRE_DIGEST: u32 = crate::wire::DIGEST;
 
-/// Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n, m, data)` is
+/// Sets up this thread's io_uring and hooks it into the event loop. `onComplete(n, m, data, turn)` is
 /// called with `n` completions stored as `(token, result)` pairs at the start of `results`
 /// (an `Int32Array`; its length / 2 is the most pairs delivered per call) and `m` stream events
 /// at the start of `events` (`wire::event`; bytes received are in `data`, a Buffer, undefined
-/// when no event carries bytes). Results are byte counts, descriptors, 0, or `-errno`.
+/// when no event carries bytes; `turn` counts the libuv loop's turns, so it changes between two
+/// batches exactly when the loop went round between them). Results are byte counts,
+/// descriptors, 0, or `-errno`.
 ///
 /// `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
 /// submission queue of hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says).
@@ -29,7 +31,9 @@ pub const WIRE_DIGEST: u32 = crate::wire::DIGEST;
 pub fn init(
     env: Env,
     digest: u32,
-    #[napi(ts_arg_type = "(n: number, m: number, segments: Buffer[] | undefined) => void")]
+    #[napi(
+        ts_arg_type = "(n: number, m: number, segments: Buffer[] | undefined, turn: number) => void"
+    )]
     on_complete: Unknown,
     #[napi(ts_arg_type = "Int32Array")] results: Unknown,
     #[napi(ts_arg_type = "Int32Array")] events: Unknown,

@@ -5,7 +5,8 @@ use super::RuntimeCell;
 use napi::sys;
 use std::ptr;
 
-/// Calls the JS completion handler with `n` (token, result) pairs in the results array,
+/// Calls the JS completion handler with `n` (token, result) pairs in the results array, `m`
+/// stream events, their segments and the loop turn (see `Runtime::turn`),
 /// inside a callback scope (`napi_make_callback`): microtasks and nextTicks run afterwards.
 pub(super) unsafe fn deliver(
     cell: &RuntimeCell,
@@ -14,15 +15,15 @@ pub(super) unsafe fn deliver(
     m: usize,
     data: sys::napi_value,
 ) {
-    let (on_complete, ctx) = {
+    let (on_complete, ctx, turn) = {
         let rt = cell.borrow();
-        (rt.on_complete, rt.async_ctx)
+        (rt.on_complete, rt.async_ctx, rt.turn)
     };
     // SAFETY: JS thread inside a handle scope; references are alive while the runtime is.
     unsafe {
         let mut func = ptr::null_mut();
         let mut recv = ptr::null_mut();
-        let mut args = [ptr::null_mut(); 3];
+        let mut args = [ptr::null_mut(); 4];
         let mut result = ptr::null_mut();
         sys::napi_get_reference_value(env, on_complete, &mut func);
         sys::napi_get_global(env, &mut recv);
@@ -33,7 +34,8 @@ pub(super) unsafe fn deliver(
         } else {
             args[2] = data;
         }
-        let status = sys::napi_make_callback(env, ctx, recv, func, 3, args.as_ptr(), &mut result);
+        sys::napi_create_uint32(env, turn, &mut args[3]);
+        let status = sys::napi_make_callback(env, ctx, recv, func, 4, args.as_ptr(), &mut result);
         if status == sys::Status::napi_pending_exception {
             let mut err = ptr::null_mut();
             sys::napi_get_and_clear_last_exception(env, &mut err);

@@ -77,6 +77,7 @@ pub unsafe fn init(
         prepare: ptr::null_mut(),
         referenced: false,
         closing: false,
+        turn: 0,
         open_handles: 0,
         cleanup_hook: ptr::null_mut(),
         on_complete: on_complete_ref,

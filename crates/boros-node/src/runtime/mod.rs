@@ -44,6 +44,9 @@ pub struct Runtime {
     prepare: *mut Handle,
     referenced: bool,
     closing: bool,
+    /// libuv loop turns seen (one per prepare callback), handed to JS with every batch: what
+    /// tells a receive's end that arrives in the turn of its data (`net/connection.ts`).
+    turn: u32,
     open_handles: u8,
     cleanup_hook: sys::napi_async_cleanup_hook_handle,
     on_complete: sys::napi_ref,
@@ -352,6 +355,7 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
     let Ok(mut rt) = cell.try_borrow_mut() else {
         return;
     };
+    rt.turn = rt.turn.wrapping_add(1);
     if rt.closing {
         return;
     }
