@@ -15,6 +15,12 @@ const RECV_BUFFER_SIZE: u32 = 16 * 1024;
 /// find it empty (`-ENOBUFS`), up to `RECV_BUFFERS`; back down to this when demand drops.
 const RECV_BUFFERS_INITIAL: u16 = 64;
 
+/// Most bytes of received data the shared group's buffers in circulation may cover (4 MiB:
+/// 256 full 16 KiB buffers, or all 1,024 when receives are a page or less): past it, data waits
+/// in the sockets' receive buffers (kernel memory) for a later pass, as it does for a reader
+/// that reads one socket at a time (libuv). See `BufRing::set_touch_budget`.
+const RECV_TOUCH_BUDGET: usize = 4 << 20;
+
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
 const RECV_BUFFERS_MIN: u16 = 16;
 
@@ -40,6 +46,12 @@ pub(crate) fn shared(driver: &mut boros::Driver<dyn NodeOp>) -> Result<Option<Rc
             RECV_BUFFERS_INITIAL,
             RECV_BUFFER_SIZE,
         )
+        .map(|group| {
+            if let Some(g) = &group {
+                g.set_touch_budget(RECV_TOUCH_BUDGET);
+            }
+            group
+        })
         .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))
 }
 

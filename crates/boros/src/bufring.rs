@@ -89,6 +89,14 @@ pub struct BufRing {
     /// This pass: buffers leased, ops that ended with `-ENOBUFS`.
     pass_taken: Cell<u32>,
     pass_starved: Cell<u32>,
+    /// This pass: pages the leased buffers' bytes cover (a buffer's first page at least).
+    pass_pages: Cell<u32>,
+    /// Pages touched per leased buffer, in sixteenths of a page: an average over recent
+    /// buffers (a pass weighs what it leased against the buffers in circulation).
+    pages_per_buf: Cell<u32>,
+    /// Most pages the buffers in circulation may cover (0: no limit): the group does not grow
+    /// past the buffers that, at the current pages per buffer, fit in it.
+    touch_budget: Cell<u32>,
     /// Since the last resize: buffers leased, and the most any pass leased.
     window_taken: Cell<u32>,
     window_peak: Cell<u32>,
@@ -144,6 +152,12 @@ impl BufRing {
             most_circulating: Cell::new(0),
             pass_taken: Cell::new(0),
             pass_starved: Cell::new(0),
+            pass_pages: Cell::new(0),
+            // Until receives say otherwise, a buffer is assumed filled.
+            pages_per_buf: Cell::new(
+                (size as usize).div_ceil(crate::buf::page_size()).max(1) as u32 * 16,
+            ),
+            touch_budget: Cell::new(0),
             window_taken: Cell::new(0),
             window_peak: Cell::new(0),
             grows: Cell::new(0),
@@ -270,11 +284,12 @@ impl BufRing {
             return None;
         }
         cell.set(LEASED);
-        self.pass_taken.set(self.pass_taken.get() + 1);
+        let len = (result as u32).min(self.size) as usize;
+        self.note_taken(len);
         Some(Lease {
             ring: self,
             bid,
-            len: (result as u32).min(self.size) as usize,
+            len,
         })
     }
 
@@ -312,8 +327,8 @@ impl BufRing {
                 break;
             }
             self.state[bid as usize].set(LEASED);
-            self.pass_taken.set(self.pass_taken.get() + 1);
             let len = left.min(self.size as usize);
+            self.note_taken(len);
             out.push(Lease {
                 ring: self,
                 bid,
@@ -323,6 +338,43 @@ impl BufRing {
             slot = slot.wrapping_add(1);
         }
         out
+    }
+
+    /// Counts a leased buffer and the pages its `len` bytes cover (at least one).
+    fn note_taken(&self, len: usize) {
+        self.pass_taken.set(self.pass_taken.get() + 1);
+        let pages = len.div_ceil(crate::buf::page_size()).max(1) as u32;
+        self.pass_pages.set(self.pass_pages.get() + pages);
+    }
+
+    /// Limits how many pages of received bytes the buffers in circulation may cover: the
+    /// group grows only to the buffers that fit in `bytes` at the pages per buffer receives
+    /// have been filling (a running average), never below its initial count; a group that
+    /// outgrew it (the messages got larger) lowers its target. `0`: no limit (the default).
+    /// Full 16 KiB buffers under a 4 MiB budget: 256 buffers; receives of one page or less:
+    /// 1,024. What does not fit waits in the sockets' receive buffers (kernel memory, as a
+    /// reader that reads one socket at a time leaves it) until a later pass.
+    pub fn set_touch_budget(&self, bytes: usize) {
+        let pages = bytes / crate::buf::page_size();
+        self.touch_budget.set(pages.min(u32::MAX as usize) as u32);
+    }
+
+    /// The most buffers the touch budget allows at `per_buf` sixteenths of a page per buffer
+    /// (a power of two, between the initial count and `entries`).
+    fn budget_cap(&self, per_buf: u32) -> u16 {
+        let budget = self.touch_budget.get() as u64;
+        if budget == 0 {
+            return self.entries;
+        }
+        let n = (budget * 16 / per_buf.max(1) as u64).min(self.entries as u64);
+        let n = n.max(1) as u16;
+        // Down to a power of two (grow_to rounds up), not below the initial count.
+        let pow = if n.is_power_of_two() {
+            n
+        } else {
+            n.next_power_of_two() / 2
+        };
+        pow.max(self.min_active)
     }
 
     fn recycle(&self, bid: u16) {
@@ -392,13 +444,35 @@ impl BufRing {
     pub(crate) fn end_pass(&self) {
         let taken = self.pass_taken.replace(0);
         let starved = self.pass_starved.replace(0);
+        let pages = self.pass_pages.replace(0);
         let active = self.active.get();
+        // This pass's pages per buffer (sixteenths), and the average with it.
+        let now = (pages.saturating_mul(16) / taken.max(1)).max(16);
+        if taken > 0 {
+            let w = active as u64;
+            let avg = (self.pages_per_buf.get() as u64 * w + pages as u64 * 16)
+                .div_ceil(w + taken as u64);
+            self.pages_per_buf.set(avg as u32);
+        }
+        let cap = self.budget_cap(self.pages_per_buf.get());
+        if active > cap.saturating_mul(2) {
+            // The messages got larger: the buffers in circulation cover twice the budget.
+            // Those past `cap` are parked as they come back.
+            self.active.set(cap);
+            self.shrinks.set(self.shrinks.get() + 1);
+            self.window_taken.set(0);
+            self.window_peak.set(0);
+            return;
+        }
         if starved > 0 {
-            if active < self.entries {
+            // A burst is sized by its own buffers: small receives before it do not let it
+            // grow past what its buffers cover.
+            let cap = cap.min(self.budget_cap(now));
+            if active < cap {
                 // Room for what this pass took and one buffer per op that found none, and at
-                // least twice the buffers there were.
-                let want = (taken + starved).min(self.entries as u32) as u16;
-                self.grow_to(want.max(active.saturating_mul(2)));
+                // least twice the buffers there were; within the touch budget.
+                let want = (taken + starved).min(cap as u32) as u16;
+                self.grow_to(want.max(active.saturating_mul(2)).min(cap));
                 self.grows.set(self.grows.get() + 1);
                 self.window_taken.set(0);
                 self.window_peak.set(0);
