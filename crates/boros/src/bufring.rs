@@ -450,8 +450,10 @@ impl BufRing {
         let now = (pages.saturating_mul(16) / taken.max(1)).max(16);
         if taken > 0 {
             let w = active as u64;
-            let avg = (self.pages_per_buf.get() as u64 * w + pages as u64 * 16)
-                .div_ceil(w + taken as u64);
+            // Rounded down: rounding up would stay a sixteenth above one page for good, and
+            // halve the cap of one-page receives (the cap is a power of two, rounded down).
+            let avg =
+                (self.pages_per_buf.get() as u64 * w + pages as u64 * 16) / (w + taken as u64);
             self.pages_per_buf.set(avg as u32);
         }
         let cap = self.budget_cap(self.pages_per_buf.get());

@@ -202,5 +202,8 @@ fn a_touch_budget_bounds_the_group_by_the_bytes_its_buffers_hold() {
         assert!(data.iter().all(|b| *b == pattern(100)), "bytes lost");
     }
     let g = small.growth();
-    assert!(g.most > 8 && g.most <= 32, "{g:?}");
+    assert_eq!(
+        g.most, 32,
+        "one page per buffer: the whole budget in buffers, {g:?}"
+    );
 }
