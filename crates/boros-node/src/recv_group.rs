@@ -46,11 +46,10 @@ pub(crate) fn shared(driver: &mut boros::Driver<dyn NodeOp>) -> Result<Option<Rc
             RECV_BUFFERS_INITIAL,
             RECV_BUFFER_SIZE,
         )
-        .map(|group| {
-            if let Some(g) = &group {
+        .inspect(|group| {
+            if let Some(g) = group {
                 g.set_touch_budget(RECV_TOUCH_BUDGET);
             }
-            group
         })
         .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))
 }
