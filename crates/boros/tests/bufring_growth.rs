@@ -206,4 +206,15 @@ fn a_touch_budget_bounds_the_group_by_the_bytes_its_buffers_hold() {
         g.most, 32,
         "one page per buffer: the whole budget in buffers, {g:?}"
     );
+
+    // Then the messages fill whole buffers: the group aims back at the budget's eight (the
+    // buffers past them are parked as they come back, their pages given back).
+    for _ in 0..8 {
+        let data = recv_all(&mut d3, &small, &burst_of(32, 4 * page));
+        assert!(data.iter().all(|b| *b == pattern(4 * page)), "bytes lost");
+    }
+    let g = small.growth();
+    assert!(g.shrinks >= 1, "{g:?}");
+    assert_eq!(g.target, 8, "{g:?}");
+    assert!(g.circulating < 32, "{g:?}");
 }
