@@ -38,6 +38,14 @@
 //! parked buffer is in no ring slot). Buffers still in the ring stay there until the kernel
 //! uses them: a group shrinks as traffic goes on at a lower rate, not while nothing moves.
 //!
+//! A group may also have a *touch budget* ([`set_touch_budget`](BufRing::set_touch_budget)):
+//! the most bytes of received data its buffers in circulation may hold, counted in the pages
+//! receives fill (a 64 B receive touches one page of its buffer, a full one all of them). The
+//! group then grows only to the buffers that fit at the pages per buffer it has seen (a
+//! burst is sized by its own pass), and lowers its target when it holds more than twice that
+//! (the messages got larger). Data that finds the group empty stays in the socket's receive
+//! buffer, in the kernel, until a receive armed again takes it.
+//!
 //! [`Driver::unregister_buf_ring`]: crate::Driver::unregister_buf_ring
 
 use crate::buf::Mapping;
