@@ -15,14 +15,16 @@ const RECV_BUFFER_SIZE: u32 = 16 * 1024;
 /// find it empty (`-ENOBUFS`), up to `RECV_BUFFERS`; back down to this when demand drops.
 const RECV_BUFFERS_INITIAL: u16 = 64;
 
-/// Most bytes of received data the shared group's buffers in circulation may cover (8 MiB:
-/// 512 full 16 KiB buffers, or all 1,024 when receives are two pages or less): past it, data
-/// waits in the sockets' receive buffers (kernel memory) for a later pass, as it does for a
-/// reader that reads one socket at a time (libuv). See `BufRing::set_touch_budget`. At
-/// 16 KiB x 1,000 connections, 4 MiB (256 buffers) peaked a few MiB lower but made 1.3-1.8
-/// receives per message find the group empty and the echo's p99 longer in most pairs
-/// (docs/net.md, fifth round); 8 MiB: 0.3-0.5, p99 about as before.
-const RECV_TOUCH_BUDGET: usize = 8 << 20;
+/// Most bytes of received data the shared group's buffers in circulation may cover
+/// (`BufRing::set_touch_budget`; past it, data waits in the sockets' receive buffers, in the
+/// kernel, for a later pass); 0: no limit, the group grows to its 1,024 buffers. Off: at
+/// 16 KiB x 1,000 connections a budget of 8 MiB (512 full buffers) or 4 MiB (256) lowered the
+/// Node 20 peak by ~10 MiB on average (not in every run; not measurably on Node 24), but the
+/// echo's p99 was longer than without it in 15 of 19 side-by-side pairs (max latency up to
+/// 630 ms against 215), and 207 ms against node:net's 17 in the one bench run on a quiet
+/// machine (docs/net.md, fifth round). Turn it on only once a starved receive's wait is
+/// bounded (why it waits is not known yet).
+const RECV_TOUCH_BUDGET: usize = 0;
 
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
 const RECV_BUFFERS_MIN: u16 = 16;
