@@ -102,3 +102,41 @@ serial('many connections sending at once: the group grows, and every byte arrive
   t.true(st.recvBufferGrows >= 1, `grows: ${st.recvBufferGrows}`)
   t.true(st.recvBuffersMost > INITIAL && st.recvBuffersMost <= MOST, `most: ${st.recvBuffersMost}`)
 })
+
+serial('after the burst, light use gives the buffers back: the group drops to its first 64', async (t) => {
+  // Runs after the burst above: the group grew past 64. One connection, one small message at a
+  // time: no pass uses more than a quarter of the buffers, so after four turns of the ring the
+  // group aims back at 64, and the buffers past it are parked (pages given back) as the kernel
+  // hands them out. A count of round trips, not a time: at most 12,000.
+  const grown = stats()
+  t.true(grown.recvBuffers > INITIAL, `the group did not grow: ${grown.recvBuffers}`)
+  const server = await echoServer()
+  const { port } = server.address()
+  const s = await new Promise((resolve) => {
+    const c = bnet.connect(port, HOST, () => resolve(c))
+  })
+  const msg = payload(1, 100)
+  let trips = 0
+  while (stats().recvBuffers > INITIAL && trips < 12_000) {
+    await new Promise((resolve) => {
+      let n = 0
+      const on = (d) => {
+        n += d.length
+        if (n >= msg.length) {
+          s.off('data', on)
+          resolve()
+        }
+      }
+      s.on('data', on)
+      s.write(msg)
+    })
+    trips++
+  }
+  s.destroy()
+  await new Promise((resolve) => server.close(resolve))
+  const st = stats()
+  t.log(`${trips} round trips, from ${grown.recvBuffers} buffers`)
+  t.true(st.recvBufferShrinks >= 1, `shrinks: ${st.recvBufferShrinks}`)
+  t.is(st.recvBuffers, INITIAL, `buffers in circulation after ${trips} round trips`)
+  t.is(st.recvBuffersMost, grown.recvBuffersMost)
+})

@@ -15,6 +15,17 @@ const RECV_BUFFER_SIZE: u32 = 16 * 1024;
 /// find it empty (`-ENOBUFS`), up to `RECV_BUFFERS`; back down to this when demand drops.
 const RECV_BUFFERS_INITIAL: u16 = 64;
 
+/// Most bytes of received data the shared group's buffers in circulation may cover
+/// (`BufRing::set_touch_budget`; past it, data waits in the sockets' receive buffers, in the
+/// kernel, for a later pass); 0: no limit, the group grows to its 1,024 buffers. Off: at
+/// 16 KiB x 1,000 connections a budget of 8 MiB (512 full buffers) or 4 MiB (256) lowered the
+/// Node 20 peak by ~10 MiB on average (not in every run; not measurably on Node 24), but the
+/// echo's p99 was longer than without it in 15 of 19 side-by-side pairs (max latency up to
+/// 630 ms against 215), and 207 ms against node:net's 17 in the one bench run on a quiet
+/// machine (docs/net.md, fifth round). Turn it on only once a starved receive's wait is
+/// bounded (why it waits is not known yet).
+const RECV_TOUCH_BUDGET: usize = 0;
+
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
 const RECV_BUFFERS_MIN: u16 = 16;
 
@@ -40,6 +51,11 @@ pub(crate) fn shared(driver: &mut boros::Driver<dyn NodeOp>) -> Result<Option<Rc
             RECV_BUFFERS_INITIAL,
             RECV_BUFFER_SIZE,
         )
+        .inspect(|group| {
+            if let Some(g) = group {
+                g.set_touch_budget(RECV_TOUCH_BUDGET);
+            }
+        })
         .map_err(|e| os_error(e, "IORING_REGISTER_PBUF_RING"))
 }
 

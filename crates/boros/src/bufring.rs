@@ -38,7 +38,19 @@
 //! parked buffer is in no ring slot). Buffers still in the ring stay there until the kernel
 //! uses them: a group shrinks as traffic goes on at a lower rate, not while nothing moves.
 //!
+//! A group may also have a *touch budget* ([`set_touch_budget`](BufRing::set_touch_budget)):
+//! the most bytes of received data its buffers in circulation may hold, counted in the pages
+//! receives fill (a 64 B receive touches one page of its buffer, a full one all of them). The
+//! group then grows only to the buffers that fit at the pages per buffer it has seen (a
+//! burst is sized by its own pass), and lowers its target when it holds more than twice that
+//! (the messages got larger). Data that finds the group empty stays in the socket's receive
+//! buffer, in the kernel, until a receive armed again takes it.
+//!
 //! [`Driver::unregister_buf_ring`]: crate::Driver::unregister_buf_ring
+
+mod growth;
+
+pub use growth::Growth;
 
 use crate::buf::Mapping;
 use io_uring::types::BufRingEntry;
@@ -61,10 +73,6 @@ pub const MAX_ENTRIES: u16 = 32768;
 const WITH_KERNEL: u8 = 0;
 const LEASED: u8 = 1;
 const PARKED: u8 = 2;
-
-/// A growable group shrinks only after this many turns of its ring (buffers leased, in units
-/// of the buffers in circulation) in which no pass used more than a quarter of them.
-const SHRINK_TURNS: u32 = 4;
 
 /// A registered group of provided buffers. See the [module docs](self).
 pub struct BufRing {
@@ -89,6 +97,14 @@ pub struct BufRing {
     /// This pass: buffers leased, ops that ended with `-ENOBUFS`.
     pass_taken: Cell<u32>,
     pass_starved: Cell<u32>,
+    /// This pass: pages the leased buffers' bytes cover (a buffer's first page at least).
+    pass_pages: Cell<u32>,
+    /// Pages touched per leased buffer, in sixteenths of a page: an average over recent
+    /// buffers (a pass weighs what it leased against the buffers in circulation).
+    pages_per_buf: Cell<u32>,
+    /// Most pages the buffers in circulation may cover (0: no limit): the group does not grow
+    /// past the buffers that, at the current pages per buffer, fit in it.
+    touch_budget: Cell<u32>,
     /// Since the last resize: buffers leased, and the most any pass leased.
     window_taken: Cell<u32>,
     window_peak: Cell<u32>,
@@ -144,6 +160,12 @@ impl BufRing {
             most_circulating: Cell::new(0),
             pass_taken: Cell::new(0),
             pass_starved: Cell::new(0),
+            pass_pages: Cell::new(0),
+            // Until receives say otherwise, a buffer is assumed filled.
+            pages_per_buf: Cell::new(
+                (size as usize).div_ceil(crate::buf::page_size()).max(1) as u32 * 16,
+            ),
+            touch_budget: Cell::new(0),
             window_taken: Cell::new(0),
             window_peak: Cell::new(0),
             grows: Cell::new(0),
@@ -186,18 +208,6 @@ impl BufRing {
     /// grow; for a growable one, what demand has asked for so far.
     pub fn circulating(&self) -> u16 {
         self.circulating.get()
-    }
-
-    /// How this group's size moved: see [`Growth`].
-    pub fn growth(&self) -> Growth {
-        Growth {
-            circulating: self.circulating.get(),
-            target: self.active.get(),
-            most: self.most_circulating.get(),
-            grows: self.grows.get(),
-            shrinks: self.shrinks.get(),
-            starved: self.starved.get(),
-        }
     }
 
     /// Ops in flight using this group.
@@ -270,11 +280,12 @@ impl BufRing {
             return None;
         }
         cell.set(LEASED);
-        self.pass_taken.set(self.pass_taken.get() + 1);
+        let len = (result as u32).min(self.size) as usize;
+        self.note_taken(len);
         Some(Lease {
             ring: self,
             bid,
-            len: (result as u32).min(self.size) as usize,
+            len,
         })
     }
 
@@ -312,8 +323,8 @@ impl BufRing {
                 break;
             }
             self.state[bid as usize].set(LEASED);
-            self.pass_taken.set(self.pass_taken.get() + 1);
             let len = left.min(self.size as usize);
+            self.note_taken(len);
             out.push(Lease {
                 ring: self,
                 bid,
@@ -351,100 +362,6 @@ impl BufRing {
             }
         }
     }
-
-    /// Puts buffers `0..n` into circulation (`n` rounded up to a power of two, at most
-    /// `entries`): those parked are published. Those past the old count that are still in
-    /// the ring or leased (a shrink not finished) simply stay.
-    fn grow_to(&self, n: u16) {
-        let n = n.clamp(1, self.entries).next_power_of_two();
-        let old = self.active.get();
-        if n <= old {
-            return;
-        }
-        self.active.set(n);
-        let mut published = false;
-        for bid in old..n {
-            if self.state[bid as usize].get() == PARKED {
-                self.state[bid as usize].set(WITH_KERNEL);
-                self.circulating.set(self.circulating.get() + 1);
-                self.publish(bid);
-                published = true;
-            }
-        }
-        if published {
-            self.store_tail();
-        }
-        let c = self.circulating.get();
-        self.most_circulating
-            .set(self.most_circulating.get().max(c));
-    }
-
-    /// Counts an op of this group that ended with `-ENOBUFS` (the ring was empty).
-    pub(crate) fn note_starved(&self) {
-        self.pass_starved.set(self.pass_starved.get() + 1);
-        self.starved.set(self.starved.get() + 1);
-    }
-
-    /// The end of a reap pass (every CQE the kernel had posted was handed out, and the
-    /// consumer gave back the buffers it leased): grows the group if ops ran it dry in this
-    /// pass, and lowers its target once it has been far larger than any pass needed for
-    /// `SHRINK_TURNS` turns. Does nothing for a group made at full size.
-    pub(crate) fn end_pass(&self) {
-        let taken = self.pass_taken.replace(0);
-        let starved = self.pass_starved.replace(0);
-        let active = self.active.get();
-        if starved > 0 {
-            if active < self.entries {
-                // Room for what this pass took and one buffer per op that found none, and at
-                // least twice the buffers there were.
-                let want = (taken + starved).min(self.entries as u32) as u16;
-                self.grow_to(want.max(active.saturating_mul(2)));
-                self.grows.set(self.grows.get() + 1);
-                self.window_taken.set(0);
-                self.window_peak.set(0);
-            }
-            return;
-        }
-        if taken == 0 || active <= self.min_active {
-            return;
-        }
-        let peak = self.window_peak.get().max(taken);
-        let total = self.window_taken.get() + taken;
-        if total < SHRINK_TURNS * active as u32 {
-            self.window_peak.set(peak);
-            self.window_taken.set(total);
-            return;
-        }
-        self.window_peak.set(0);
-        self.window_taken.set(0);
-        if peak * 4 <= active as u32 {
-            let to = ((peak * 2).max(1) as u16)
-                .next_power_of_two()
-                .max(self.min_active);
-            if to < active {
-                self.active.set(to);
-                self.shrinks.set(self.shrinks.get() + 1);
-            }
-        }
-    }
-}
-
-/// How a [`BufRing`]'s size moved (see the [module docs](self)): for stats and tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Growth {
-    /// Buffers in circulation now (in the ring or leased).
-    pub circulating: u16,
-    /// Buffers the group aims to keep in circulation (below `circulating` while a shrink is
-    /// under way).
-    pub target: u16,
-    /// The most buffers ever in circulation.
-    pub most: u16,
-    /// Times the group grew.
-    pub grows: u32,
-    /// Times the group lowered its target.
-    pub shrinks: u32,
-    /// Ops of the group that ended with `-ENOBUFS` (each was armed again).
-    pub starved: u64,
 }
 
 /// A buffer the kernel filled and gave to the consumer. Derefs to the bytes the kernel

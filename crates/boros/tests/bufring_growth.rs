@@ -159,3 +159,62 @@ fn the_shared_group_shrinks_back_when_demand_drops() {
     recv_all(&mut d, &ring, &burst(32));
     assert!(ring.growth().grows > g.grows);
 }
+
+/// `n` connections whose peers have each sent `len` bytes and shut down their side.
+fn burst_of(n: usize, len: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|_| {
+            let (s, mut c) = tcp_pair(false);
+            c.write_all(&pattern(len)).unwrap();
+            c.shutdown(std::net::Shutdown::Write).unwrap();
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn a_touch_budget_bounds_the_group_by_the_bytes_its_buffers_hold() {
+    let page: usize = 4096;
+    let size = (4 * page) as u32;
+    // Buffers of four pages, a budget of 32 pages: eight full buffers.
+    let mut d = Driver::new().unwrap();
+    let ring = d.shared_buf_ring(64, 16, 4, size).unwrap().unwrap();
+    ring.set_touch_budget(32 * page);
+    let socks = burst_of(32, 4 * page);
+    let data = recv_all(&mut d, &ring, &socks);
+    assert!(data.iter().all(|b| *b == pattern(4 * page)), "bytes lost");
+    let g = ring.growth();
+    assert!(g.starved > 0, "the group never ran dry: nothing was tested");
+    assert_eq!(g.most, 8, "full buffers: the budget's eight at most, {g:?}");
+
+    // The same burst without a budget grows past it (so the bound above is the budget's).
+    let mut d2 = Driver::new().unwrap();
+    let free = d2.shared_buf_ring(64, 16, 4, size).unwrap().unwrap();
+    recv_all(&mut d2, &free, &burst_of(32, 4 * page));
+    assert!(free.growth().most > 8, "{:?}", free.growth());
+
+    // Receives of one page or less touch one page of each buffer: four times the buffers fit.
+    let mut d3 = Driver::new().unwrap();
+    let small = d3.shared_buf_ring(64, 16, 4, size).unwrap().unwrap();
+    small.set_touch_budget(32 * page);
+    for _ in 0..8 {
+        let data = recv_all(&mut d3, &small, &burst_of(64, 100));
+        assert!(data.iter().all(|b| *b == pattern(100)), "bytes lost");
+    }
+    let g = small.growth();
+    assert_eq!(
+        g.most, 32,
+        "one page per buffer: the whole budget in buffers, {g:?}"
+    );
+
+    // Then the messages fill whole buffers: the group aims back at the budget's eight (the
+    // buffers past them are parked as they come back, their pages given back).
+    for _ in 0..8 {
+        let data = recv_all(&mut d3, &small, &burst_of(32, 4 * page));
+        assert!(data.iter().all(|b| *b == pattern(4 * page)), "bytes lost");
+    }
+    let g = small.growth();
+    assert!(g.shrinks >= 1, "{g:?}");
+    assert_eq!(g.target, 8, "{g:?}");
+    assert!(g.circulating < 32, "{g:?}");
+}
