@@ -65,13 +65,15 @@ export function write(fd: number, data: unknown, ...rest: unknown[]): void {
         let ok = true
         if (offset !== null && typeof offset === 'object') {
           const o = offset as { offset?: unknown; length?: unknown; position?: unknown }
-          offset = o.offset ?? 0
-          length = o.length ?? data.byteLength - (offset as number)
-          position = o.position ?? null
+          // Node's destructuring defaults: each applies to `undefined` only.
+          offset = o.offset === undefined ? 0 : o.offset
+          length = o.length === undefined ? data.byteLength - (offset as number) : o.length
+          position = o.position === undefined ? null : o.position
         }
         if (offset == null || typeof offset === 'function') offset = 0
         else ok = typeof offset === 'number' && Number.isInteger(offset) && offset >= 0
-        if (typeof length !== 'number') length = data.byteLength - (offset as number)
+        // Only from a valid offset: a Symbol would throw here, not in node:fs's validation below.
+        if (ok && typeof length !== 'number') length = data.byteLength - (offset as number)
         if (typeof position !== 'number') position = null
         const off = offset as number
         const len = length as number

@@ -127,21 +127,30 @@ export function writeArgs(
       throw invalidArgType('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data)
     }
     buf = data
+    // Node's order (fs/promises write): the options' defaults, then `offset` validated, and only
+    // then a non-number `length` computed from it (a Symbol offset is ERR_INVALID_ARG_TYPE, not
+    // a TypeError from the subtraction).
+    let rawOff: unknown
+    let rawLen: unknown
+    let rawPos: unknown
     if (typeof offset === 'object') {
       // write(buffer, options): `null` too (then every field is its default).
       const o = offset ?? {}
-      off = o.offset === undefined ? 0 : o.offset
-      len = o.length === undefined || typeof o.length !== 'number' ? buf.byteLength - off : o.length
-      if (off == null) off = 0
-      validateWriteRange(off, len, buf.byteLength)
-      pos = writePosition(o.position)
+      rawOff = o.offset === undefined ? 0 : o.offset
+      rawLen = o.length === undefined ? buf.byteLength - (rawOff as number) : o.length
+      rawPos = o.position
     } else {
-      off = offset ?? 0
-      // Node: a length that is not a number is the rest of the buffer.
-      len = typeof length === 'number' ? length : buf.byteLength - off
-      validateWriteRange(off, len, buf.byteLength)
-      pos = writePosition(position)
+      rawOff = offset
+      rawLen = length
+      rawPos = position
     }
+    if (rawOff == null) rawOff = 0
+    else validateInteger(rawOff, 'offset', 0, Number.MAX_SAFE_INTEGER)
+    off = rawOff as number
+    // Node: a length that is not a number is the rest of the buffer.
+    len = typeof rawLen === 'number' ? rawLen : buf.byteLength - off
+    validateWriteRange(off, len, buf.byteLength)
+    pos = writePosition(rawPos)
   }
   return { buf, off, len, pos }
 }
