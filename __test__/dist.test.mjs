@@ -14,6 +14,8 @@ import { decodeVlq, shiftMappings, stripIndent } from '../scripts/strip-indent.m
 import { lastLine, runChild } from './helpers/child.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
+/** The child picks its backend itself (a suite run under BOROS_BACKEND=fallback would force it). */
+const AUTO_BACKEND = { BOROS_BACKEND: undefined }
 const DIST = path.join(ROOT, 'dist')
 const require = createRequire(import.meta.url)
 const { directTarget } = require('../dist/native-loader.js')
@@ -131,7 +133,7 @@ console.log(JSON.stringify({ message: error?.message, causes, backend: rt.backen
 
 test('a missing binary: napi-rs\'s "Cannot find native binding", the paths tried, the fallback backend', async (t) => {
   const dir = packageCopy(t)
-  const r = await runChild(['-e', REPORT], { cwd: dir })
+  const r = await runChild(['-e', REPORT], { cwd: dir, env: AUTO_BACKEND })
   t.is(r.code, 0, r.err)
   const got = JSON.parse(lastLine(r.out))
   t.regex(got.message, /^Cannot find native binding\./)
@@ -153,7 +155,7 @@ test('a missing binary: napi-rs\'s "Cannot find native binding", the paths tried
   'a broken binary: the error from loading it is in the cause chain',
   async (t) => {
     const dir = packageCopy(t, 'not an ELF file\n')
-    const r = await runChild(['-e', REPORT], { cwd: dir })
+    const r = await runChild(['-e', REPORT], { cwd: dir, env: AUTO_BACKEND })
     t.is(r.code, 0, r.err)
     const got = JSON.parse(lastLine(r.out))
     t.regex(got.message, /^Cannot find native binding\./)
