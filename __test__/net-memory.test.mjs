@@ -4,6 +4,7 @@
 // (fixtures/net-memory-child.mjs); node:net (the fallback) must pass the same checks.
 
 import { fileURLToPath } from 'node:url'
+import v8 from 'node:v8'
 import test from 'ava'
 import { lastLine, runChild } from './helpers/child.mjs'
 
@@ -42,6 +43,21 @@ for (const backend of ['io_uring', 'fallback']) {
     t.true(r.untouched, 'the transferred memory kept its bytes')
   })
 }
+// Memory per connection (issue 21): an accepted connection's receive and its sends call
+// functions shared by every connection (binding.ts calls them on the connection), not a
+// closure and its context each; per accepted connection boros/net then makes no more
+// functions than node:net's server (two: the bench-style 'data' listener and Writable's
+// bound onwrite), where it made two more before.
+// (v8.queryObjects: Node 22+.)
+;(typeof v8.queryObjects === 'function' ? test : test.skip)(
+  'io_uring: an accepted connection makes no more functions than node:net',
+  async (t) => {
+    const r = await run('functions', { BOROS_BACKEND: '', NODE_NO_WARNINGS: '1' })
+    t.is(r.backend, 'io_uring')
+    t.true(r.node > 1.5, `node:net's server: ${r.node} functions per connection`)
+    t.true(r.boros <= r.node + 0.1, `boros/net: ${r.boros} functions per connection, node:net ${r.node}`)
+  }
+)
 
 // Start-up memory (docs/net.md, "Start-up memory and the young generation"): loading boros/net
 // loads node:cluster, node:dns and node:tty only when first needed, as node:net does; each

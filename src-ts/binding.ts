@@ -43,8 +43,15 @@ const events = new Int32Array(wire.EVENT_CAPACITY * wire.EVENT_FIELDS)
  */
 export type StreamHandler = (result: number, data: Buffer | undefined, offset: number) => void
 const streams: Array<StreamHandler | undefined> = []
+/**
+ * Each stream's `this` for its handler: one handler shared by every connection instead of a
+ * closure and its context per connection (issue 21, memory per connection).
+ */
+const receivers: unknown[] = []
 const freeStreams: number[] = []
 const waiters: Array<((result: number) => void) | undefined> = []
+/** Each token's `this` for its waiter (as `receivers` for streams). */
+const waiterThis: unknown[] = []
 const freeTokens: number[] = []
 let nextToken = 0
 
@@ -93,10 +100,17 @@ function finishRead(token: number, slot: number, result: number): number {
   return result
 }
 
-/** Opens a stream: its events go to `handler` until `closeStream(id)`. Returns its id. */
-export function openStream(handler: StreamHandler): number {
+/**
+ * Opens a stream: its events go to `handler` (called on `receiver`) until `closeStream(id)`.
+ * Returns its id.
+ */
+export function openStream<T = undefined>(
+  handler: (this: T, ...args: Parameters<StreamHandler>) => void,
+  receiver?: T
+): number {
   const id = freeStreams.length > 0 ? freeStreams.pop()! : streams.length
-  streams[id] = handler
+  streams[id] = handler as StreamHandler
+  receivers[id] = receiver
   return id
 }
 
@@ -107,6 +121,7 @@ export function openStream(handler: StreamHandler): number {
 export function closeStream(id: number): void {
   if (streams[id] === undefined) return
   streams[id] = undefined
+  receivers[id] = undefined
   freeStreams.push(id)
 }
 
@@ -147,11 +162,13 @@ function onComplete(n: number, m: number, segments: Buffer[] | undefined, turn: 
   settle(n)
   for (let i = 0; i < m; i++) {
     const e = i * wire.EVENT_FIELDS
-    const handler = streams[events[e + wire.EVENT_STREAM]!]
+    const id = events[e + wire.EVENT_STREAM]!
+    const handler = streams[id]
     if (handler === undefined) continue
     try {
       const result = events[e + wire.EVENT_RESULT]!
-      handler(
+      handler.call(
+        receivers[id],
         result,
         result > 0 ? segments![events[e + wire.EVENT_SEGMENT]!] : undefined,
         events[e + wire.EVENT_OFFSET]!
@@ -175,11 +192,13 @@ function settle(n: number): void {
       freeSlots.push(slot)
     }
     const waiter = waiters[token]
+    const self = waiterThis[token]
     waiters[token] = undefined
+    waiterThis[token] = undefined
     freeTokens.push(token)
     if (waiter !== undefined) {
       try {
-        waiter(result)
+        waiter.call(self, result)
       } catch (err) {
         // A waiter must never stop the others from settling.
         queueMicrotask(() => {
@@ -242,10 +261,11 @@ export function nativeBinding(): NativeBinding | undefined {
   return native
 }
 
-/** Takes a token for one operation. */
-export function takeToken(waiter: (result: number) => void): number {
+/** Takes a token for one operation: `waiter` is called on `receiver` with its result. */
+export function takeToken<T = undefined>(waiter: (this: T, result: number) => void, receiver?: T): number {
   const token = freeTokens.length > 0 ? freeTokens.pop()! : nextToken++
-  waiters[token] = waiter
+  waiters[token] = waiter as (result: number) => void
+  waiterThis[token] = receiver
   slotOf[token] = -1
   return token
 }
@@ -352,6 +372,7 @@ export function queuePool(
 /** Gives a token back when its native call threw (nothing was queued). */
 export function dropToken(token: number): void {
   waiters[token] = undefined
+  waiterThis[token] = undefined
   slotOf[token] = -1
   freeTokens.push(token)
 }

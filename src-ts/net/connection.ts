@@ -106,8 +106,6 @@ export class Connection {
   #queuedBytes = 0
   #inFlight: Buffer[] = NONE
   #inFlightCallbacks: WriteCallback[] = NONE
-  /** `#onSent` bound, made at the first send through the ring. */
-  #sentCb: ((sent: number) => void) | undefined
   /** Bytes received and handed to `onData`. */
   bytesRead = 0
   /** Bytes the kernel took. */
@@ -136,6 +134,16 @@ export class Connection {
   /** Whether a receive is wanted (between `resume()` and `pause()`). */
   get reading(): boolean {
     return this.#reading
+  }
+
+  // The receive's events and the sends' completions: one function each for every connection
+  // (`this` is the connection), not a closure and its context per connection (issue 21).
+  static #streamEvent(this: Connection, result: number, data: Buffer | undefined, offset: number): void {
+    this.#onEvent(result, data, offset)
+  }
+
+  static #sent(this: Connection, sent: number): void {
+    this.#onSent(sent)
   }
 
   #onEvent(result: number, data: Buffer | undefined, offset: number): void {
@@ -176,7 +184,7 @@ export class Connection {
   }
 
   #arm(): void {
-    if (this.#stream < 0) this.#stream = openStream((r, data, offset) => this.#onEvent(r, data, offset))
+    if (this.#stream < 0) this.#stream = openStream(Connection.#streamEvent, this)
     const b = ring()
     this.#recvKey = b.recvStart(this.fd, this.#stream)
     if (!this.#referenced) b.setOpRef(this.#recvKey, false)
@@ -310,8 +318,7 @@ export class Connection {
     this.#inFlight = bufs
     this.#sending = true
     const b = ring()
-    if (this.#sentCb === undefined) this.#sentCb = (sent) => this.#onSent(sent)
-    const token = takeToken(this.#sentCb)
+    const token = takeToken(Connection.#sent, this)
     try {
       if (bufs.length === 1) b.send(this.fd, bufs[0]!, token)
       else b.sendv(this.fd, bufs, token)
