@@ -5,7 +5,8 @@
  * @module
  */
 import { nodeFs as fs } from './node-fs.js'
-import { abortError, backendState, closeStream, openStream, ring, submit } from './binding.js'
+import { backendState, closeStream, openStream, ring } from './binding.js'
+import { abortError, submit } from './submit.js'
 import { EAGAIN, EBADFD, EINVAL, ENOBUFS } from './errno.js'
 import { invalidArgType, outOfRange, systemError } from './errors.js'
 import { CHUNK_MAX_BUFFER_SIZE, CHUNK_MAX_BUFFERS, EVENT_REARM, FILE_KIND_FD } from './wire.js'

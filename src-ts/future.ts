@@ -2,7 +2,7 @@
  * `Future<T>`: the handle of one submitted io_uring operation.
  * @module
  */
-import { PendingOp, type Start } from './binding.js'
+import { PendingOp, type Start } from './submit.js'
 import { currentTask } from './task-context.js'
 
 /** Options every operation takes. */

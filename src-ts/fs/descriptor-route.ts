@@ -8,7 +8,8 @@
  * @module
  */
 import { nodeFs as fs } from '../node-fs.js'
-import { abortError, ring } from '../binding.js'
+import { ring } from '../binding.js'
+import { abortError } from '../submit.js'
 
 /** io_uring, the default. */
 export const RING = 0

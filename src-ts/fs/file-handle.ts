@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events'
 import { nodeFs } from '../node-fs.js'
 import type { BigIntStats, Stats } from 'node:fs'
-import { submit } from '../binding.js'
+import { submit } from '../submit.js'
 import { codes, systemError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { validateInteger, MAX_RW } from '../validate.js'

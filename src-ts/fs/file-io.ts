@@ -7,7 +7,8 @@
  * @module
  */
 import { nodeFs } from '../node-fs.js'
-import { FAST_MAX, queuePool, queueRead, queueWrite, ring, submit, taskAborted } from '../binding.js'
+import { FAST_MAX, queuePool, queueRead, queueWrite, ring } from '../binding.js'
+import { submit, taskAborted } from '../submit.js'
 import type { NativeBinding } from '../binding.js'
 import { poolSlotOf, type PoolSlot } from '../buffer-pool.js'
 import { EINVAL } from '../errno.js'

@@ -5,7 +5,8 @@
  * Not part of the public API.
  * @module
  */
-import { dropToken, ring, takeToken, taskAborted } from '../binding.js'
+import { dropToken, ring, takeToken } from '../binding.js'
+import { taskAborted } from '../submit.js'
 import { BufferPool, poolSlotOf } from '../buffer-pool.js'
 import { systemError } from '../errors.js'
 import { fixedRef } from '../file-ref.js'

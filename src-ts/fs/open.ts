@@ -5,7 +5,8 @@
  * @module
  */
 import { nodeFsp as fsp } from '../node-fsp.js'
-import { ring, submit, usesRing } from '../binding.js'
+import { ring, usesRing } from '../binding.js'
+import { submit } from '../submit.js'
 import { FILE_KIND_FD, FILE_KIND_FIXED } from '../wire.js'
 import { invalidArgType, systemError } from '../errors.js'
 import { fdRef, fixedRef } from '../file-ref.js'

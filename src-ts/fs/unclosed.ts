@@ -2,7 +2,7 @@
  * `FileHandle`s collected without `close()`: their file is closed then, with Node's warnings.
  * @module
  */
-import { submit } from '../binding.js'
+import { submit } from '../submit.js'
 import { codedError } from '../errors.js'
 import { fileNumber, type FileRef } from '../file-ref.js'
 import { GC_CLOSE_THROWS } from '../node-facts.js'

@@ -14,9 +14,9 @@ import {
   dropToken,
   openStream,
   ring,
-  submit,
   takeToken
 } from '../binding.js'
+import { submit } from '../submit.js'
 import { ECANCELED, ENOTCONN, IOV_MAX } from '../errno.js'
 import { EVENT_REARM, FILE_KIND_FD } from '../wire.js'
 import { counters } from './counters.js'
