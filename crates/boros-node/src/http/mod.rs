@@ -21,17 +21,17 @@ pub mod out;
 mod parse;
 mod record;
 pub mod respond;
+mod sinks;
 mod syntax;
 pub mod turn;
 
 pub use conn::Conn;
 use conn::Recv;
+pub use sinks::{HttpAccept, HttpRecv};
 
 use crate::complete::{JsBatch, NodeOp};
-use crate::ops::accept_stream::AcceptSink;
-use crate::ops::recv_stream::RecvSink;
 use crate::ops::HttpOp;
-use crate::wire::{http as w, EVENT_REARM};
+use crate::wire::http as w;
 use boros::{op, Driver};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -345,92 +345,6 @@ fn with_conn(srv: u32, id: u32, f: impl FnOnce(&mut Conn, u32, &Limits)) {
         }
         PENDING.with(|p| p.set(true));
     });
-}
-
-/// The accept sink: new connections get `TCP_NODELAY` and a [`Conn`].
-pub struct HttpAccept {
-    srv: u32,
-}
-
-impl AcceptSink for HttpAccept {
-    fn accepted(&mut self, result: i32, cx: &mut JsBatch<'_>) {
-        let srv = self.srv;
-        let stray = with_server(srv, |s| {
-            if result >= 0 {
-                if s.closing {
-                    return true;
-                }
-                let _ = boros::net::setsockopt_int(result, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
-                let id = s.next_conn;
-                s.next_conn = s.next_conn.wrapping_add(1).max(1);
-                s.conns.insert(id, Conn::new(result));
-                s.touch(id);
-            } else if result == EVENT_REARM {
-                s.accept = if s.closing {
-                    Accept::Stopped
-                } else {
-                    Accept::Wanted
-                };
-                PENDING.with(|p| p.set(true));
-            } else {
-                s.accept = Accept::Stopped;
-                if result != -libc::ECANCELED {
-                    cx.event(s.stream, result);
-                }
-                PENDING.with(|p| p.set(true));
-            }
-            false
-        });
-        if result >= 0 && stray != Some(false) {
-            // SAFETY: a descriptor the kernel just gave us that nobody else knows.
-            unsafe { libc::close(result) };
-        }
-    }
-}
-
-/// The receive sink of a connection.
-pub struct HttpRecv {
-    pub srv: u32,
-    pub conn: u32,
-}
-
-impl RecvSink for HttpRecv {
-    fn bytes(&mut self, bytes: &[u8], cx: &mut JsBatch<'_>) {
-        let id = self.conn;
-        with_conn(self.srv, id, |c, stream, lim| {
-            c.feed(bytes, stream, id, lim, cx)
-        });
-    }
-
-    fn status(&mut self, result: i32, cx: &mut JsBatch<'_>) {
-        let id = self.conn;
-        with_conn(self.srv, id, |c, stream, _| {
-            if result == 0 || result == EVENT_REARM || result == -libc::ECANCELED {
-                if result == 0 {
-                    c.peer_ended = true;
-                    if c.parser.mid_request() && !c.errored && !c.shut_sent {
-                        // Inside a request (head or body): it can never complete. node:http's
-                        // parser.finish() fails the same way: 400 if nothing was answered yet,
-                        // then the close (after the shutdown, `on_shut`); the request's JS side
-                        // learns it from the close.
-                        c.fail(w::ERR_INVALID_EOF_STATE);
-                    } else if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
-                        c.die(c.close_err, 0);
-                    } else {
-                        c.finishing = true;
-                    }
-                }
-            } else {
-                c.die(w::ERR_ERRNO, result);
-            }
-            c.recv = Recv::Idle;
-            if let Some(mut rec) = c.upgrade.take() {
-                let head = c.parser.take_upgrade_head();
-                record::append_body(&mut rec, &head);
-                cx.event_with(stream, |b| b.extend_from_slice(&rec));
-            }
-        });
-    }
 }
 
 /// A send of one piece finished: the rest of a short send goes next; drain when below the mark.
