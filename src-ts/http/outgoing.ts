@@ -421,10 +421,10 @@ export function responseClassOn(proto: object): ResponseClass {
     // No swap to pay for here: the header methods of this class as well (node's, which the
     // app's prototype has, lower-case each name anew: a new string, looked up in V8's string
     // table when used as a key; these keep the lower-cased names, see `lowerName`).
-    if (nodeOutHeaders !== undefined)
-      ownHeaderMethods(this)
-      // The default ServerResponse keeps on its prototype, which `proto` does not inherit from.
-    ;(this as any).outputData = EMPTY_OUTPUT
+    if (nodeOutHeaders !== undefined) ownHeaderMethods(this)
+    // The default ServerResponse keeps on its prototype, which `proto` does not inherit from.
+    const self = this as any
+    self.outputData = EMPTY_OUTPUT
   }
   Response.prototype = proto
   return Response as unknown as ResponseClass
