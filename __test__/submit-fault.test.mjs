@@ -28,11 +28,14 @@ ringTest(TITLE, async (t) => {
   process.env.BOROS_TEST_FAULTS = '1'
   try {
     const w = new Worker(fixture, { workerData: { file } })
+    // Listened for before the message: when the worker's message and exit reach this thread
+    // in one turn, Node emits 'exit' right after 'message', before an await could attach it.
+    const exited = new Promise((resolve) => w.once('exit', resolve))
     const out = await new Promise((resolve, reject) => {
       w.once('message', resolve)
       w.once('error', reject)
     })
-    await new Promise((resolve) => w.once('exit', resolve))
+    await exited
     t.is(out.backend, 'io_uring')
     t.deepEqual(out.retried, { read: 'DATA', readFile: 'DATA-FILE' })
     t.like(out.failed.queued, { ok: false, code: 'EBADF' })
