@@ -58,7 +58,7 @@ let triedBatch = -1
 // `close()` was called.
 const CANCELLED = 1
 const READING = 2
-const ENDED = 4
+const PEER_ENDED = 4
 const REFERENCED = 8
 const SENDING = 16
 const CLOSED = 32
@@ -136,10 +136,10 @@ export class Connection {
     this.#bit(READING, on)
   }
   get #ended(): boolean {
-    return (this.#bits & ENDED) !== 0
+    return (this.#bits & PEER_ENDED) !== 0
   }
   set #ended(on: boolean) {
-    this.#bit(ENDED, on)
+    this.#bit(PEER_ENDED, on)
   }
   get #referenced(): boolean {
     return (this.#bits & REFERENCED) !== 0
