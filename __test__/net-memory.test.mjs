@@ -69,3 +69,14 @@ test('loading boros/net loads neither node:cluster, node:dns nor node:tty', asyn
   t.is(exit, 0, err)
   t.deepEqual(JSON.parse(lastLine(out)), [])
 })
+
+// Memory per connection (issue 21): the objects an idle accepted boros/net connection holds
+// besides node:net's own (a `Socket` of node:net's size): the `Connection` keeps its six
+// yes/no states in one integer (176 -> 136 B), and `SocketEvents` is one field.
+test('io_uring: an idle connection holds a Socket of node:net size, a Connection of 136 B, 32 B of events', async (t) => {
+  const r = await run('objects', { BOROS_BACKEND: '' })
+  t.is(r.backend, 'io_uring')
+  t.true(r.socket !== null && r.socket <= 280, `Socket: ${r.socket} B (node:net's: 280 B)`)
+  t.true(r.connection !== null && r.connection <= 136, `Connection: ${r.connection} B`)
+  t.true(r.events !== null && r.events <= 32, `SocketEvents: ${r.events} B`)
+})

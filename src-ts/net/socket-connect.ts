@@ -8,7 +8,8 @@ import type * as dns from 'node:dns'
 import * as nodeNet from 'node:net'
 import { codedError } from '../errors.js'
 import { invalidIp, lazyDns, validateFunction } from './args.js'
-import { type ConnectAddress, Connection, connectFd } from './connection.js'
+import { connectFd } from './connect-fd.js'
+import { type ConnectAddress, Connection } from './connection.js'
 
 /** The local end a connect binds to first. */
 export interface LocalAddress {

@@ -14,6 +14,17 @@ use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
 
+/// A JS thread's ring: 1,024 submission entries (64 KiB of SQEs; boros's default 4,096 are
+/// 256 KiB, and every page of them becomes resident as the queue wraps) and 8,192 completion
+/// entries (the CQEs of 8,192 connections' receives fit in one pass before the kernel's
+/// overflow list). A turn that queues more than 1,024 entries submits in the middle
+/// (`Driver::push_entries`): one `io_uring_enter` more per 1,024 (issue 21, memory).
+const RING: boros::Config = boros::Config {
+    sq_entries: 1024,
+    cq_entries: 8192,
+    attach_wq: None,
+};
+
 /// Sets up this thread's ring and hooks it into the env's libuv loop.
 ///
 /// # Safety
@@ -38,9 +49,10 @@ pub unsafe fn init(
     }
     let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
     let task_run = task_run_mode();
-    let mut driver = Driver::<dyn NodeOp>::build_with_task_run(&boros::Config::default(), task_run)
+    let mut driver = Driver::<dyn NodeOp>::build_with_task_run(&RING, task_run)
         .map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
-    // See `watch_ring_fd`: the kernel need not signal an eventfd nobody waits on for CQEs.
+    // See `task_run_mode`: under COOP libuv polls the ring fd, and the kernel need not signal
+    // an eventfd nobody waits on for CQEs.
     let watch_ring = task_run == boros::TaskRun::Coop;
     if watch_ring {
         driver
