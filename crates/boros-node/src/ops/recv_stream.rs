@@ -78,6 +78,13 @@ unsafe impl<S: RecvSink> OpCode for RecvStream<S> {
     fn buf_group(&self) -> Option<u16> {
         self.op.buf_group()
     }
+    /// A receive that found the shared group empty is armed again by the driver at the end of
+    /// the reap pass (the group grown, the pass's buffers back), and submitted at once: its
+    /// bytes come in the same reap, before JS runs, not one JS round later after a trip
+    /// through JS (`EVENT_REARM`, `recvStart`). docs/net.md, "A starved receive".
+    fn rearm_when_starved(&self) -> bool {
+        true
+    }
 }
 
 /// The status a multishot op's final CQE reports to JS after any item it carries (the core
