@@ -87,8 +87,6 @@ pub(crate) struct Ops<O: ?Sized> {
     /// Ops that ended with `-ENOBUFS` this pass and are armed again by the driver at its end
     /// ([`OpCode::rearm_when_starved`]); still in the slab, under their keys.
     pub(crate) starved: Vec<OpKey>,
-    /// How many of them the last pass queued again.
-    pub(crate) rearmed: usize,
 }
 
 impl<O: ?Sized + OpCode> Ops<O> {
@@ -98,7 +96,6 @@ impl<O: ?Sized + OpCode> Ops<O> {
             unsubmitted: Vec::new(),
             leftovers: Leftovers::default(),
             starved: Vec::new(),
-            rearmed: 0,
         }
     }
 
@@ -148,11 +145,6 @@ impl<O: ?Sized + OpCode> Ops<O> {
             }
             _ => false,
         }
-    }
-
-    /// Whether the last pass queued starved ops again (see [`keep_starved`](Self::keep_starved)).
-    pub(crate) fn unsubmitted_rearms(&self) -> bool {
-        self.rearmed > 0
     }
 
     /// Notes that the SQE of `key` was placed in the SQ.

@@ -49,7 +49,6 @@ impl<O: ?Sized + OpCode> Driver<O> {
         let mut delivered = 0;
         let mut passes = 0;
         let mut idle = 0;
-        let mut retried_starved = false;
         loop {
             // CQEs an earlier enter moved aside (CQ full, EBUSY) come first, in order.
             while let Some(cqe) = self.ring.pop_backlog() {
@@ -65,15 +64,6 @@ impl<O: ?Sized + OpCode> Driver<O> {
             delivered += got;
             passes += 1;
             idle = if got == 0 { idle + 1 } else { 0 };
-            // Receives the drain armed again after they found the group empty: submit them at
-            // once, once per call, so what waits in their sockets comes in this reap (into the
-            // buffers this pass gave back), not after the host's next turn. Only once: with
-            // more busy sockets than buffers, the rest wait for the host's submit.
-            if self.ops.unsubmitted_rearms() && may_enter && !retried_starved && self.dead.is_none()
-            {
-                retried_starved = true;
-                continue;
-            }
             // Go on while the kernel says more is pending (deferred work that an enter runs,
             // an overflowed CQ), but not forever, for two reasons seen here:
             // - under steady socket traffic each pass lets the kernel run more deferred work,
@@ -133,10 +123,10 @@ impl<O: ?Sized + OpCode> Driver<O> {
 
     /// Queues again the ops that ended with `-ENOBUFS` in this pass and asked to be armed
     /// again ([`OpCode::rearm_when_starved`]), under their keys: after the pass's end grew
-    /// the group, and after the pass's buffers went back to it. One the SQ cannot take (a
+    /// the group, and after the pass's buffers went back to it. They go in with the host's
+    /// next submit (or this reap's next enter, if it makes one). One the SQ cannot take (a
     /// dead ring) gets its final CQE after all.
     fn rearm_starved(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) {
-        self.ops.rearmed = 0;
         for key in std::mem::take(&mut self.ops.starved) {
             let Some(op) = self.ops.get_mut(key) else {
                 continue;
@@ -144,7 +134,6 @@ impl<O: ?Sized + OpCode> Driver<O> {
             let entry = op.op.entry().user_data(key.as_u64());
             if self.dead.is_none() && self.push_entries(std::slice::from_ref(&entry), 1).is_ok() {
                 self.ops.queued(key);
-                self.ops.rearmed += 1;
                 continue;
             }
             let cqe = RawCqe {

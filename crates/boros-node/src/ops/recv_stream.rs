@@ -79,9 +79,9 @@ unsafe impl<S: RecvSink> OpCode for RecvStream<S> {
         self.op.buf_group()
     }
     /// A receive that found the shared group empty is armed again by the driver at the end of
-    /// the reap pass (the group grown, the pass's buffers back), and submitted at once: its
-    /// bytes come in the same reap, before JS runs, not one JS round later after a trip
-    /// through JS (`EVENT_REARM`, `recvStart`). docs/net.md, "A starved receive".
+    /// the reap pass (the group grown, the pass's buffers back), under the same key, and goes
+    /// in with the sends of the batch's JS: no trip through JS (`EVENT_REARM`, `recvStart`,
+    /// a new op). docs/net.md, "A starved receive".
     fn rearm_when_starved(&self) -> bool {
         true
     }
