@@ -84,9 +84,9 @@ pub(crate) struct Ops<O: ?Sized> {
     /// Keys of ops whose SQEs sit in the SQ, not yet taken by the kernel.
     unsubmitted: Vec<OpKey>,
     pub(crate) leftovers: Leftovers,
-    /// Ops that ended with `-ENOBUFS` this pass and are armed again by the driver at its end
-    /// ([`OpCode::rearm_when_starved`]); still in the slab, under their keys.
-    pub(crate) starved: Vec<OpKey>,
+    /// Ops that ended with `-ENOBUFS` and are armed again by the driver at a pass's end
+    /// ([`OpCode::rearm_when_starved`]), oldest first; still in the slab, under their keys.
+    pub(crate) starved: std::collections::VecDeque<OpKey>,
 }
 
 impl<O: ?Sized + OpCode> Ops<O> {
@@ -95,7 +95,7 @@ impl<O: ?Sized + OpCode> Ops<O> {
             slab: Slab::new(),
             unsubmitted: Vec::new(),
             leftovers: Leftovers::default(),
-            starved: Vec::new(),
+            starved: std::collections::VecDeque::new(),
         }
     }
 
@@ -140,7 +140,7 @@ impl<O: ?Sized + OpCode> Ops<O> {
             Some(op) if !op.cancelled && !op.abandoned && op.op.rearm_when_starved() => {
                 // Counted as starved as if it had ended: the pass's end grows the group.
                 groups.starved(op.group);
-                self.starved.push(key);
+                self.starved.push_back(key);
                 true
             }
             _ => false,

@@ -152,3 +152,59 @@ fn a_receive_armed_again_keeps_its_key() {
     }
     assert_eq!(ring.users(), 0);
 }
+
+#[test]
+fn a_receive_waiting_for_a_buffer_is_cancelled_by_its_key() {
+    let mut d = Driver::new().unwrap();
+    // Two buffers for eight sockets with 16 KiB each waiting: the first receive takes both,
+    // every one ends starved, and only as many are armed again as the group has buffers; the
+    // others wait in the driver, in flight under their keys.
+    let ring = d.register_buf_ring(2, 4096).unwrap();
+    let conns = senders(8, false);
+    let keys: Vec<OpKey> = conns
+        .iter()
+        .enumerate()
+        .map(|(i, (s, ..))| arm(&mut d, &ring, s, i as u64))
+        .collect();
+    let deadline = Instant::now() + LIMIT;
+    let mut ended_with = Vec::new();
+    while ring.growth().starved < 3 {
+        d.wait(1, Some(Duration::from_millis(20))).unwrap();
+        d.reap(boros::completions(|c| {
+            drop(ring.lease(&c));
+            if c.is_final() {
+                ended_with.push((c.token, c.result));
+            }
+        }))
+        .unwrap();
+        assert!(Instant::now() < deadline, "timed out");
+    }
+    assert!(
+        ended_with.is_empty(),
+        "receives ended (token, result): {ended_with:?}"
+    );
+    assert_eq!(d.in_flight(), keys.len());
+    for &k in &keys {
+        assert!(d.cancel(k).unwrap(), "the op of {k:?} is not in flight");
+    }
+    let finals = until_finals(&mut d, keys.len());
+    let mut tokens: Vec<u64> = finals
+        .iter()
+        .filter(|c| c.is_final())
+        // -ENOBUFS: a receive armed again ran dry before the cancel reached it (not armed
+        // again once cancelled).
+        .inspect(|c| {
+            assert!(
+                c.result == -libc::ECANCELED || c.result == -libc::ENOBUFS,
+                "receive {}: {}",
+                c.token,
+                c.result
+            )
+        })
+        .map(|c| c.token)
+        .collect();
+    tokens.sort_unstable();
+    assert_eq!(tokens, (0..keys.len() as u64).collect::<Vec<_>>());
+    assert_eq!(d.in_flight(), 0);
+    assert_eq!(ring.users(), 0);
+}
