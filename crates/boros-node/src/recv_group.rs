@@ -22,8 +22,11 @@ const RECV_BUFFERS_INITIAL: u16 = 64;
 /// Node 20 peak by ~10 MiB on average (not in every run; not measurably on Node 24), but the
 /// echo's p99 was longer than without it in 15 of 19 side-by-side pairs (max latency up to
 /// 630 ms against 215), and 207 ms against node:net's 17 in the one bench run on a quiet
-/// machine (docs/net.md, fifth round). Turn it on only once a starved receive's wait is
-/// bounded (why it waits is not known yet).
+/// machine (docs/net.md, fifth round): a starved receive is armed again after the batch's
+/// JS, so its bytes wait a JS round. Submitting it inside the reap instead (tried in the
+/// sixth round) removes that wait, and with it the saving: Node 20 peaked at 111–114 MiB with
+/// the budget against 113–130 without; the ~8 MiB came from splitting the JS batch, not from
+/// the ring (docs/net.md, sixth round). Off.
 const RECV_TOUCH_BUDGET: usize = 0;
 
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.

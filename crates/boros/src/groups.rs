@@ -134,6 +134,13 @@ impl BufGroups {
         }
     }
 
+    /// Buffers group `bgid` has in circulation (0 for a group it does not know).
+    pub(crate) fn circulating(&self, bgid: u16) -> u32 {
+        self.all()
+            .find(|r| r.bgid() == bgid)
+            .map_or(0, |r| r.circulating() as u32)
+    }
+
     /// The end of a reap pass: each live group grows or shrinks by what the pass used.
     pub(crate) fn end_pass(&self) {
         for r in &self.live {

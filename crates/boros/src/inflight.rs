@@ -84,6 +84,9 @@ pub(crate) struct Ops<O: ?Sized> {
     /// Keys of ops whose SQEs sit in the SQ, not yet taken by the kernel.
     unsubmitted: Vec<OpKey>,
     pub(crate) leftovers: Leftovers,
+    /// Ops that ended with `-ENOBUFS` and are armed again by the driver at a pass's end
+    /// ([`OpCode::rearm_when_starved`]), oldest first; still in the slab, under their keys.
+    pub(crate) starved: std::collections::VecDeque<OpKey>,
 }
 
 impl<O: ?Sized + OpCode> Ops<O> {
@@ -92,6 +95,7 @@ impl<O: ?Sized + OpCode> Ops<O> {
             slab: Slab::new(),
             unsubmitted: Vec::new(),
             leftovers: Leftovers::default(),
+            starved: std::collections::VecDeque::new(),
         }
     }
 
@@ -119,6 +123,28 @@ impl<O: ?Sized + OpCode> Ops<O> {
 
     pub(crate) fn remove(&mut self, key: OpKey) -> Option<InFlight<O>> {
         self.slab.remove(key)
+    }
+
+    /// Keeps the op of a final `-ENOBUFS` CQE in flight, to be armed again at the pass's end,
+    /// when it asks for that ([`OpCode::rearm_when_starved`]) and nobody cancelled or
+    /// abandoned it. Returns whether it did (the CQE then goes to no sink).
+    pub(crate) fn keep_starved(&mut self, cqe: &RawCqe, groups: &BufGroups) -> bool {
+        if cqe.result != -libc::ENOBUFS
+            || cqueue::more(cqe.flags)
+            || cqe.user_data & LEFTOVER_CLOSE_TAG != 0
+        {
+            return false;
+        }
+        let key = OpKey::from_u64(cqe.user_data);
+        match self.slab.get_mut(key) {
+            Some(op) if !op.cancelled && !op.abandoned && op.op.rearm_when_starved() => {
+                // Counted as starved as if it had ended: the pass's end grows the group.
+                groups.starved(op.group);
+                self.starved.push_back(key);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Notes that the SQE of `key` was placed in the SQ.

@@ -115,12 +115,74 @@ impl<O: ?Sized + OpCode> Driver<O> {
             }
             if n < REAP_CHUNK {
                 self.groups.end_pass();
+                self.rearm_starved(sink);
                 return delivered;
             }
         }
     }
 
+    /// Queues again the ops that ended with `-ENOBUFS` and asked to be armed again
+    /// ([`OpCode::rearm_when_starved`]), under their keys: after the pass's end grew the group,
+    /// and after the pass's buffers went back to it. Oldest first, and per group only as many
+    /// as it has buffers in circulation: with more busy sockets than buffers, the rest would
+    /// find it empty again at once (a CQE, an entry and a failed receive each, every pass); they
+    /// wait here, still in flight, for a later pass's end. They go in with the host's next
+    /// submit (or this reap's next enter, if it makes one). One cancelled or abandoned while it
+    /// waited gets its final CQE (`-ECANCELED`), as does one the SQ cannot take (a dead ring:
+    /// `-ENOBUFS`).
+    fn rearm_starved(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) {
+        if self.ops.starved.is_empty() {
+            return;
+        }
+        let mut room: Vec<(u16, u32)> = Vec::new();
+        let mut waiting = std::collections::VecDeque::new();
+        while let Some(key) = self.ops.starved.pop_front() {
+            let Some(op) = self.ops.get_mut(key) else {
+                continue;
+            };
+            let (cancelled, group) = (op.cancelled || op.abandoned, op.group);
+            let mut result = -libc::ECANCELED;
+            if !cancelled {
+                result = -libc::ENOBUFS;
+                if let Some(g) = group {
+                    if !room.iter().any(|(b, _)| *b == g) {
+                        // At least one a pass: a waiting op's only way out is a pass's end.
+                        room.push((g, self.groups.circulating(g).max(1)));
+                    }
+                    if room.iter().any(|&(b, n)| b == g && n == 0) {
+                        waiting.push_back(key);
+                        continue;
+                    }
+                }
+                let op = self.ops.get_mut(key).expect("in the slab");
+                let entry = op.op.entry().user_data(key.as_u64());
+                if self.dead.is_none() && self.push_entries(std::slice::from_ref(&entry), 1).is_ok()
+                {
+                    self.ops.queued(key);
+                    if let Some(g) = group {
+                        if let Some((_, n)) = room.iter_mut().find(|(b, _)| *b == g) {
+                            *n -= 1;
+                        }
+                    }
+                    continue;
+                }
+            }
+            let cqe = RawCqe {
+                user_data: key.as_u64(),
+                result,
+                flags: 0,
+            };
+            if let Dispatched::Final = self.ops.dispatch(cqe, &self.groups, &mut self.fixed, sink) {
+                self.ring.stats.ops_completed += 1;
+            }
+        }
+        self.ops.starved = waiting;
+    }
+
     fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {
+        if self.ops.keep_starved(&cqe, &self.groups) {
+            return 0;
+        }
         match self.ops.dispatch(cqe, &self.groups, &mut self.fixed, sink) {
             Dispatched::Nothing => 0,
             Dispatched::Update => 1,

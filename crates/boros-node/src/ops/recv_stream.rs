@@ -78,6 +78,13 @@ unsafe impl<S: RecvSink> OpCode for RecvStream<S> {
     fn buf_group(&self) -> Option<u16> {
         self.op.buf_group()
     }
+    /// A receive that found the shared group empty is armed again by the driver at the end of
+    /// the reap pass (the group grown, the pass's buffers back), under the same key, and goes
+    /// in with the sends of the batch's JS: no trip through JS (`EVENT_REARM`, `recvStart`,
+    /// a new op). docs/net.md, "A starved receive".
+    fn rearm_when_starved(&self) -> bool {
+        true
+    }
 }
 
 /// The status a multishot op's final CQE reports to JS after any item it carries (the core

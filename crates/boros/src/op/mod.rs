@@ -135,6 +135,18 @@ pub unsafe trait OpCode: Any {
         let _ = result;
         Leftover::Nothing
     }
+
+    /// Whether the driver arms the op again by itself when it ends with `-ENOBUFS` (its buffer
+    /// group ran dry), instead of handing that final CQE to the host: a multishot receive
+    /// that loses nothing by stopping (the bytes wait in the socket). The driver then keeps
+    /// the op, under the same key, and queues [`entry`](Self::entry) again at the end of the
+    /// reap pass, once the pass's buffers are back and the group has grown: oldest first, as
+    /// many as the group has buffers in circulation, the others at a later pass's end (see
+    /// `reap.rs`); not when the op was cancelled or abandoned (it then gets its final CQE). An op that says yes must build the same
+    /// entry every time `entry` is called.
+    fn rearm_when_starved(&self) -> bool {
+        false
+    }
 }
 
 /// What a completion brought back that someone must release (see [`OpCode::leftover`]).
