@@ -284,6 +284,15 @@ export class Connection {
   }
 
   /**
+   * Sends `chunk` at once when `write()` would, and queues nothing: `undefined` when the kernel
+   * took all of it, else the bytes it did not take (all of `chunk` when it did not try, or on
+   * `EAGAIN` or an error), for the caller to `write()`. `Socket.write`'s shortcut.
+   */
+  sendNow(chunk: Buffer): Buffer | undefined {
+    return this.fd < 0 ? chunk : this.#trySend(chunk)
+  }
+
+  /**
    * Sends `chunk` at once if nothing is queued or in flight (`trySend`, libuv's `uv_try_write`):
    * `undefined` when the kernel took all of it (nothing holds it past this call), else what is
    * left to queue (all of it on `EAGAIN` or an error: the ring's send then reports the error).
