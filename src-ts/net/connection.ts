@@ -283,11 +283,7 @@ export class Connection {
     return this.#queuedBytes
   }
 
-  /**
-   * Sends `chunk` at once when `write()` would, and queues nothing: `undefined` when the kernel
-   * took all of it, else the bytes it did not take (all of `chunk` when it did not try, or on
-   * `EAGAIN` or an error), for the caller to `write()`. `Socket.write`'s shortcut.
-   */
+  /** `#trySend` for `Socket.write`'s shortcut: queues nothing; what is left is the caller's to `write()`. */
   sendNow(chunk: Buffer): Buffer | undefined {
     return this.fd < 0 ? chunk : this.#trySend(chunk)
   }
