@@ -335,6 +335,11 @@ export class Connection {
     return this.#queuedBytes
   }
 
+  /** `#trySend` for `Socket.write`'s shortcut: queues nothing; what is left is the caller's to `write()`. */
+  sendNow(chunk: Buffer): Buffer | undefined {
+    return this.fd < 0 ? chunk : this.#trySend(chunk)
+  }
+
   /**
    * Sends `chunk` at once if nothing is queued or in flight (`trySend`, libuv's `uv_try_write`):
    * `undefined` when the kernel took all of it (nothing holds it past this call), else what is

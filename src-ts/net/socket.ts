@@ -127,6 +127,13 @@ export class Socket extends SocketProps {
     if (onread !== undefined) this.#userRead = new UserRead(onread.buffer, onread.callback.bind(this))
     this[kInitProps](options)
     this.on('end', onReadableStreamEnd)
+    // Readable's "read more" (after every push, a nextTick that calls read(0) so that a source
+    // giving one chunk per `_read()` is asked for the next) has nothing to do here: the multishot
+    // receive pushes on its own until `push()` says stop. Marked as under way for good, it is
+    // never scheduled: one tick and one `read(0)` less per delivery, the whole of a turn's tick
+    // queue when nothing else waits (docs/net.md, "One connection"). Node's own push-fed
+    // streams set the same flag (IncomingMessage, Http2Stream).
+    ;(this as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = true
     if (signal) {
       // (node:net's Duplex checks it first, under the name 'signal'.)
       validateAbortSignal(signal, 'signal')
@@ -330,6 +337,44 @@ export class Socket extends SocketProps {
         cb(err)
       } else cb()
     })
+  }
+
+  /**
+   * `Writable.write`, with a shortcut for its commonest call: a Buffer under the high-water
+   * mark, no callback, nothing else buffered, corked or in flight. When the kernel takes all of
+   * it at once (`Connection.sendNow`, as `_write` would have), the write is over before it
+   * returns, as node:net's `uv_try_write` makes it, and Writable has nothing left to do for it
+   * (no callback, no `'drain'` owed under the mark, nothing counted): its bookkeeping and this
+   * class's closure per write are skipped (docs/net.md, "One connection"). Bytes the kernel did
+   * not take go the usual way (`writableLength` then counts those only).
+   */
+  override write(chunk: any, encoding?: any, cb?: any): boolean {
+    if (encoding === undefined && cb === undefined && Buffer.isBuffer(chunk)) {
+      const rest = this.#writeNow(chunk)
+      if (rest === undefined) return true
+      chunk = rest
+    }
+    return super.write(chunk, encoding, cb)
+  }
+
+  /** `write()`'s shortcut: undefined when `chunk` went out whole, else what is left to write. */
+  #writeNow(chunk: Buffer): Buffer | undefined {
+    const conn = this.#conn
+    const n = chunk.byteLength
+    if (
+      conn === undefined ||
+      this.connecting ||
+      n === 0 ||
+      n >= this.writableHighWaterMark ||
+      this.writableLength !== 0 ||
+      this.writableCorked !== 0 ||
+      !this.writable ||
+      this._write !== Socket.prototype._write
+    )
+      return chunk
+    const rest = conn.sendNow(chunk)
+    if (rest !== chunk) this.#activity()
+    return rest
   }
 
   override _write(chunk: string | ArrayBufferView, encoding: BufferEncoding, cb: WriteCb): void {
