@@ -6,7 +6,8 @@
 import test from 'ava'
 import { runtime } from '../dist/index.js'
 import * as bnet from '../dist/net/index.js'
-import { Connection, connectFd } from '../dist/net/connection.js'
+import { Connection } from '../dist/net/connection.js'
+import { connectFd } from '../dist/net/connect-fd.js'
 
 const HOST = '127.0.0.1'
 const serial =

@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util'
 
 const DIST = new URL('../../dist/', import.meta.url)
 const bnet = await import(new URL('net/index.js', DIST).href)
-const { Connection, connectFd } = await import(new URL('net/connection.js', DIST).href)
+const { Connection } = await import(new URL('net/connection.js', DIST).href)
+const { connectFd } = await import(new URL('net/connect-fd.js', DIST).href)
 const { Listener } = await import(new URL('net/listener.js', DIST).href)
 const { values: args } = parseArgs({
   options: {
