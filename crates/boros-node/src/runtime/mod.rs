@@ -414,6 +414,14 @@ unsafe fn poll_round(cell: &RuntimeCell, env: sys::napi_env, round: usize) -> bo
         rt.events.clear();
         // SAFETY: JS thread inside the caller's handle scope.
         unsafe { rt.segments.delivered() };
+        if pushed {
+            // The HTTP engine's closes of its connections (see `http::teardown`): on_prepare
+            // submits nothing any more, so they go now, or they would never complete. Their
+            // CQEs may be posted during the submit: look again rather than clear the eventfd.
+            rt.submit();
+            rt.driver.signal_eventfd();
+            return false;
+        }
         if rt.driver.in_flight() == 0 && rt.open_handles == 2 {
             rt.close_handles();
         } else {
