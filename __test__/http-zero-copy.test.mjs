@@ -6,12 +6,17 @@
 // connections that wait for a notification). On the fallback backend the same exchanges run on
 // node:http (the zero-copy counters stay 0).
 import test from 'ava'
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { stats } from 'boros'
 import { backend, createServer, serve } from 'boros/http'
 import { unless } from './helpers/skip.mjs'
+
+// Every large body with zero copy, even where the kernel copies (loopback): by default a
+// connection stops after its first (the addon reads this at its first send, after this line).
+process.env.BOROS_HTTP_ZC ??= 'always'
 
 const onRing = backend === 'io_uring'
 const ringOnly = unless(onRing ? undefined : `boros/http is on the ${backend} backend here`, { serial: true })
@@ -136,6 +141,32 @@ test.serial('a client that resets mid-body: the response closes and the server k
     srv.closeAllConnections()
     srv.close()
   }
+})
+
+ringOnly('by default a connection stops sending with zero copy once the kernel says it copied', async (t) => {
+  // A child with the default mode: five responses on one keep-alive connection over loopback.
+  const code = `
+    import { stats } from 'boros'
+    import { createServer } from 'boros/http'
+    const body = Buffer.alloc(256 * 1024, 5)
+    const srv = createServer((req, res) => res.end(body))
+    srv.listen(0, '127.0.0.1', async () => {
+      for (let i = 0; i < 5; i++) {
+        const r = await fetch('http://127.0.0.1:' + srv.address().port + '/')
+        if ((await r.arrayBuffer()).byteLength !== body.length) process.exit(3)
+      }
+      const s = stats()
+      console.log(JSON.stringify({ sends: s.httpZeroCopySends, copied: s.httpZeroCopyCopied }))
+      srv.closeAllConnections()
+      srv.close()
+    })`
+  const env = { ...process.env }
+  delete env.BOROS_HTTP_ZC
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { env, encoding: 'utf8' })
+  const { sends, copied } = JSON.parse(out)
+  // Loopback copies: one zero-copy send (two if the second left before the first's notification).
+  t.true(sends >= 1 && sends <= 2, `sends ${sends}`)
+  t.is(copied, sends)
 })
 
 ringOnly('a worker whose client stalls mid-body exits (its teardown does not wait for the peer)', async (t) => {

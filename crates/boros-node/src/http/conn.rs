@@ -40,6 +40,8 @@ pub struct Conn {
     pub sending: usize,
     /// Zero-copy sends whose notification has not come yet (`zc.rs`).
     pub zc_pending: u32,
+    /// The kernel copied a zero-copy send of this connection (loopback): plain sends from now.
+    pub zc_copied: bool,
     pub recv: Recv,
     pub paused: bool,
     pub peer_ended: bool,
@@ -85,6 +87,7 @@ impl Conn {
             spare: Vec::new(),
             sending: 0,
             zc_pending: 0,
+            zc_copied: false,
             queued: VecDeque::new(),
             recv: Recv::Idle,
             paused: false,
@@ -211,7 +214,7 @@ impl Conn {
                 .info()
                 .support
                 .has(boros::io_uring::opcode::SendMsgZc::CODE);
-            let pushed = if super::zc::wanted(&self.queued, n, zc_ok) {
+            let pushed = if super::zc::wanted(self, n, zc_ok) {
                 // A large body among the pieces: one zero-copy send of them all.
                 let pieces: Vec<Piece> = self.queued.drain(..n).collect();
                 self.sending = pieces.iter().map(Piece::len).sum();

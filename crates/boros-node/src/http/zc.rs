@@ -8,7 +8,8 @@
 //! reads the pieces: only then are they released (a JS body's reference dropped, held memory
 //! back to its pool) — [`crate::ops::HttpZc`] keeps them until then.
 //!
-//! Where the kernel lacks the opcode, sends stay plain `sendmsg`. At env teardown the runtime
+//! Where the kernel lacks the opcode, sends stay plain `sendmsg`; so do a connection's sends
+//! once the kernel said it copied one of them anyway ([`Mode::Auto`]). At env teardown the runtime
 //! waits for every last CQE, and a notification only comes once the peer has acknowledged the
 //! bytes: [`reset_if_pending`] resets the connections that still wait for one, so a stalled
 //! peer cannot hold the teardown.
@@ -20,16 +21,35 @@ use crate::wire::http as w;
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-/// Bodies from this size on are sent with zero copy (chosen by measurement: docs/http.md).
+/// Bodies from this size on are sent with zero copy (where it pays: see [`Mode::Auto`]).
 pub const ZC_MIN: usize = 64 * 1024;
 
-/// [`ZC_MIN`], or `BOROS_HTTP_ZC_MIN` (bytes; `off` never) when set: for measuring.
-pub fn zc_min() -> usize {
-    static MIN: OnceLock<usize> = OnceLock::new();
-    *MIN.get_or_init(|| match std::env::var("BOROS_HTTP_ZC_MIN") {
-        Ok(v) if v == "off" => usize::MAX,
-        Ok(v) => v.parse().unwrap_or(ZC_MIN),
-        Err(_) => ZC_MIN,
+/// When zero-copy sends are used (`BOROS_HTTP_ZC`: `auto`, `always`, `off`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// On each connection until a notification says the kernel copied after all (loopback
+    /// always does, and there a zero-copy send cost the server about twice the CPU of a
+    /// plain one: docs/http.md): then that connection's sends are plain ones.
+    Auto,
+    /// Every large body, copied or not (to test and measure the path).
+    Always,
+    Off,
+}
+
+/// The mode and the threshold (`BOROS_HTTP_ZC_MIN`, bytes; [`ZC_MIN`] by default).
+pub fn config() -> (Mode, usize) {
+    static CFG: OnceLock<(Mode, usize)> = OnceLock::new();
+    *CFG.get_or_init(|| {
+        let mode = match std::env::var("BOROS_HTTP_ZC").as_deref() {
+            Ok("off") => Mode::Off,
+            Ok("always") => Mode::Always,
+            _ => Mode::Auto,
+        };
+        let min = std::env::var("BOROS_HTTP_ZC_MIN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(ZC_MIN);
+        (mode, min)
     })
 }
 
@@ -44,10 +64,15 @@ pub fn counts() -> (u64, u64) {
     (SENDS.with(Cell::get), COPIED.with(Cell::get))
 }
 
-/// Whether the next send of `queued`'s first `n` pieces should be a zero-copy one.
-pub fn wanted(queued: &std::collections::VecDeque<Piece>, n: usize, supported: bool) -> bool {
-    let min = zc_min();
-    supported && min != usize::MAX && queued.iter().take(n).any(|p| p.zc_worthy(min))
+/// Whether the next send of `c`'s first `n` queued pieces should be a zero-copy one.
+pub fn wanted(c: &Conn, n: usize, supported: bool) -> bool {
+    let (mode, min) = config();
+    let on = match mode {
+        Mode::Off => false,
+        Mode::Always => true,
+        Mode::Auto => !c.zc_copied,
+    };
+    on && supported && c.queued.iter().take(n).any(|p| p.zc_worthy(min))
 }
 
 /// A zero-copy send is pushed for `c`.
@@ -78,6 +103,7 @@ pub fn on_notified(srv: u32, id: u32, copied: bool) {
     let _ = super::with_server(srv, |s| {
         if let Some(c) = s.conns.get_mut(&id) {
             c.zc_pending -= 1;
+            c.zc_copied |= copied;
         }
     });
 }
