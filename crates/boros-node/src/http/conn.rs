@@ -218,7 +218,7 @@ impl Conn {
                 // A large body among the pieces: one zero-copy send of them all.
                 let pieces: Vec<Piece> = self.queued.drain(..n).collect();
                 self.sending = pieces.iter().map(Piece::len).sum();
-                let r = d.push(crate::ops::HttpZc::new(self.fd, pieces, srv, id), 0);
+                let r = d.push(super::zc::op(self.fd, pieces, srv, id), 0);
                 if r.is_ok() {
                     super::zc::pushed(self);
                 }

@@ -83,7 +83,7 @@ pub fn pushed(c: &mut Conn) {
 
 /// The result CQE of a zero-copy send of `pieces` (still the op's): the connection goes on as
 /// after any send.
-pub fn on_result(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, pieces: &[Piece]) {
+fn on_result(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, pieces: &[Piece]) {
     super::with_conn(srv, id, |c, stream, lim| {
         c.sending = 0;
         if result < 0 {
@@ -95,8 +95,17 @@ pub fn on_result(cx: &mut JsBatch<'_>, srv: u32, id: u32, result: i32, pieces: &
     });
 }
 
-/// The notification (the send's last CQE): `copied` when the kernel says it copied after all.
-pub fn on_notified(srv: u32, id: u32, copied: bool) {
+/// A zero-copy send of `pieces` for connection `id` of server `srv` (made shareable, so that
+/// a short send's rest can be queued again while the kernel may still read them).
+pub fn op(fd: i32, pieces: Vec<Piece>, srv: u32, id: u32) -> Box<crate::ops::HttpZc<Piece>> {
+    let pieces = pieces.into_iter().map(Piece::shareable).collect();
+    crate::ops::HttpZc::new(fd, pieces, (srv, id), on_result, on_notified)
+}
+
+/// The notification (the send's last CQE): `copied` when the kernel says it copied after
+/// all; the pieces are released.
+fn on_notified(srv: u32, id: u32, copied: bool, pieces: Vec<Piece>) {
+    out::release(pieces);
     if copied {
         COPIED.with(|s| s.set(s.get() + 1));
     }
