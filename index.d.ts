@@ -580,16 +580,19 @@ export declare function unixListen(path: string, backlog: number): Listening
 export declare function unlink(path: string, dir: boolean, token: number): number
 
 /**
- * Measures the eventfd wake-up delay of a `DEFER_TASKRUN` and a `COOP_TASKRUN` ring. Takes
- * ~30 ms (more when the delay is there); needs no `init`.
+ * Measures the wake-up delay of a `DEFER_TASKRUN` ring's eventfd and of a `COOP_TASKRUN`
+ * ring's own fd. Takes ~30 ms (more when the delay is there); needs no `init`.
  */
 export declare function wakeProbe(): WakeReport
 
-/** How long a throwaway ring's eventfd took to fire after a socket write, per setup. */
+/** How long a throwaway ring took to wake a thread asleep in poll after a socket write, per setup. */
 export interface WakeReport {
-  /** `DEFER_TASKRUN` (milliseconds, best of 3), or null when the setup failed. */
+  /**
+   * `DEFER_TASKRUN`, its registered eventfd polled (milliseconds, best of 3), or null when
+   * the setup failed.
+   */
   deferMs?: number
-  /** `COOP_TASKRUN`, the runtime's setup (milliseconds, best of 3), or null. */
+  /** `COOP_TASKRUN`, its ring fd polled: the runtime's setup (milliseconds, best of 3), or null. */
   coopMs?: number
 }
 

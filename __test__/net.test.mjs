@@ -338,6 +338,9 @@ test('boros doctor lists what boros/net needs', (t) => {
   t.is(typeof report.wakeUp.coopMs, 'number')
   t.is(typeof report.wakeUp.deferMs, 'number')
   t.is(report.wakeUp.deferDelayed, report.wakeUp.deferMs > 2)
+  // The runtime sleeps on a COOP_TASKRUN ring's own fd: it must be woken (the probe's poll
+  // gives up after 200 ms).
+  t.true(report.wakeUp.coopMs < 100, `COOP ring fd wake-up ${report.wakeUp.coopMs} ms`)
   t.log(`socket wake-up: COOP_TASKRUN ${report.wakeUp.coopMs} ms, DEFER_TASKRUN ${report.wakeUp.deferMs} ms`)
 })
 

@@ -144,3 +144,38 @@ ringOnly('ops.open of a missing file rejects like fs.promises.open', async (t) =
   const theirs = await t.throwsAsync(fs.promises.open(missing, 'r'))
   for (const k of ['code', 'errno', 'syscall', 'path', 'message']) t.is(ours[k], theirs[k], k)
 })
+
+// What libuv sleeps on (lifecycle.rs `task_run_mode`): the ring fd itself under COOP_TASKRUN
+// (readable while CQEs wait: no eventfd to read after each wake-up), the registered eventfd
+// under BOROS_TASKRUN=defer (that ring's fd is never woken by socket work). Read from /proc:
+// the descriptors in the loop's epoll set (fdinfo `tfd:` lines) after a read went through;
+// boros's ring is the io_uring descriptor that was not there before (libuv has its own).
+const WATCHED = `
+import fs from 'node:fs'
+const kind = (fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) } catch { return '' } }
+const fds = () => fs.readdirSync('/proc/self/fd').map(Number)
+const rings = () => fds().filter((fd) => kind(fd) === 'anon_inode:[io_uring]')
+const before = new Set(rings())
+const bfs = await import(${JSON.stringify(new URL('../dist/fs/index.js', import.meta.url).href)})
+await bfs.stat(process.execPath)
+const watched = new Set()
+for (const fd of fds().filter((fd) => kind(fd) === 'anon_inode:[eventpoll]'))
+  for (const m of fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8').matchAll(/^tfd:\\s+(\\d+)/gm)) watched.add(Number(m[1]))
+const ours = rings().filter((fd) => !before.has(fd))
+console.log(JSON.stringify({ ours, watched: [...watched], ringWatched: ours.some((fd) => watched.has(fd)) }))
+`
+ringOnly('libuv sleeps on the ring fd under COOP_TASKRUN, on the eventfd under BOROS_TASKRUN=defer', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const run = (taskRun) => {
+    const env = { ...process.env, BOROS_TASKRUN: taskRun }
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', WATCHED], { env, encoding: 'utf8' })
+    t.is(r.status, 0, r.stderr)
+    return JSON.parse(r.stdout)
+  }
+  const coop = run('')
+  t.is(coop.ours.length, 1, JSON.stringify(coop))
+  t.true(coop.ringWatched, `COOP: the ring fd is in libuv's epoll set: ${JSON.stringify(coop)}`)
+  const defer = run('defer')
+  t.is(defer.ours.length, 1, JSON.stringify(defer))
+  t.false(defer.ringWatched, `defer: the eventfd is watched, not the ring fd: ${JSON.stringify(defer)}`)
+})

@@ -7,7 +7,7 @@
  * reads and writes of up to `FAST_MAX` bytes — writes one entry into the shared submission
  * queue (`queueRead`/`queueWrite`, no native call at all). Just before libuv blocks, the
  * native side drains the shared queue into SQEs and submits the whole batch in one
- * `io_uring_enter`. When the ring's eventfd fires, it reaps every CQE and calls
+ * `io_uring_enter`. When the ring's descriptor becomes readable, it reaps every CQE and calls
  * `onComplete(n)` once, with `n` (token, result) pairs in `results`; a queued read's bytes are
  * copied from its arena slot into the caller's buffer, and each waiter is called with its
  * result (`-errno` on failure).

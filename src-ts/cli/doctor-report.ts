@@ -105,8 +105,10 @@ export interface DoctorReport {
     readonly inNodeOptions: boolean
   }
   /**
-   * How soon a ring's eventfd fires after a socket event while the thread sleeps in poll, as
-   * libuv sleeps (milliseconds, best of 3; `null` when not measured). `deferDelayed`: a
+   * How soon the descriptor libuv sleeps on fires after a socket event while the thread sleeps
+   * in poll, as libuv sleeps (milliseconds, best of 3; `null` when not measured): a
+   * `COOP_TASKRUN` ring's own fd (`coopMs`, the runtime's setup), a `DEFER_TASKRUN` ring's
+   * registered eventfd (`deferMs`). `deferDelayed`: a
    * `DEFER_TASKRUN` ring is late (> 2 ms) on this kernel — why boros sets its rings up with
    * `COOP_TASKRUN` (`BOROS_TASKRUN=defer` brings the late setup back).
    */

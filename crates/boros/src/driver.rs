@@ -110,7 +110,9 @@ impl<O: ?Sized + OpCode> Driver<O> {
         &self.info
     }
 
-    /// The ring's own descriptor, for [`Config::attach_wq`] of another ring.
+    /// The ring's own descriptor, for [`Config::attach_wq`] of another ring, or for a host loop
+    /// to poll: readable while CQEs wait (or the CQ overflowed), and woken at every CQE posted,
+    /// unless the ring runs [`TaskRun::Defer`] (then only the eventfd hears of socket work).
     pub fn ring_fd(&self) -> RawFd {
         self.ring.uring.as_raw_fd()
     }
@@ -169,7 +171,8 @@ impl<O: ?Sized + OpCode> Driver<O> {
     }
 
     /// Stops the kernel signalling the eventfd (`IORING_UNREGISTER_EVENTFD`), for a host that
-    /// blocks in [`wait`](Self::wait) and never reads it: every flush of completions otherwise
+    /// blocks in [`wait`](Self::wait) and never reads it, or that polls [`ring_fd`](Self::ring_fd)
+    /// instead (a ring without `DEFER_TASKRUN` wakes its pollers at every CQE): every flush of completions otherwise
     /// signals it (`io_eventfd_signal`, a wait-queue lock, ~0.25% of an echo server's CPU).
     /// [`eventfd`](Self::eventfd) stays open, and only [`signal_eventfd`](Self::signal_eventfd)
     /// makes it readable from then on.

@@ -43,7 +43,8 @@ pub enum TaskRun {
     Defer,
     /// `COOP_TASKRUN | TASKRUN_FLAG` (5.19): run at the owner's next entry into the kernel (any
     /// syscall, or the wake-up of its epoll), with no inter-processor interrupt; the CQE then
-    /// signals the eventfd like any completion. For hosts that sleep in their own poller.
+    /// signals the eventfd and wakes the ring fd's pollers like any completion. For hosts that
+    /// sleep in their own poller.
     Coop,
 }
 

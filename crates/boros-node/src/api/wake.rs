@@ -1,26 +1,30 @@
-//! `boros doctor`'s wake-up check: how long after a socket event a ring's registered eventfd
-//! becomes readable while the owning thread sleeps in `poll` (as libuv sleeps in epoll).
+//! `boros doctor`'s wake-up check: how long after a socket event the descriptor libuv would
+//! sleep on becomes readable while the owning thread sleeps in `poll` (as libuv sleeps in
+//! epoll): the ring fd of a `COOP_TASKRUN` ring (the runtime's setup), the registered eventfd of
+//! a `DEFER_TASKRUN` ring (`BOROS_TASKRUN=defer`).
 //!
-//! On some kernels (6.18 here) a `DEFER_TASKRUN` ring signals it ~14 ms late: the delay every
-//! round trip of a single connection paid before the runtime moved to `COOP_TASKRUN` (see
-//! `runtime::task_run_mode`). This measures both setups on a throwaway ring and socket pair.
+//! On some kernels (6.18 here) a `DEFER_TASKRUN` ring signals its eventfd ~14 ms late: the delay
+//! every round trip of a single connection paid before the runtime moved to `COOP_TASKRUN` (see
+//! `runtime::task_run_mode`). A kernel that did not wake a `COOP_TASKRUN` ring's pollers would
+//! show here as ~200 ms (the poll's timeout). This measures both on a throwaway ring and socket pair.
 
 use boros::io_uring::{opcode, types, IoUring};
 use napi_derive::napi;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-/// How long a throwaway ring's eventfd took to fire after a socket write, per setup.
+/// How long a throwaway ring took to wake a thread asleep in poll after a socket write, per setup.
 #[napi(object)]
 pub struct WakeReport {
-    /// `DEFER_TASKRUN` (milliseconds, best of 3), or null when the setup failed.
+    /// `DEFER_TASKRUN`, its registered eventfd polled (milliseconds, best of 3), or null when
+    /// the setup failed.
     pub defer_ms: Option<f64>,
-    /// `COOP_TASKRUN`, the runtime's setup (milliseconds, best of 3), or null.
+    /// `COOP_TASKRUN`, its ring fd polled: the runtime's setup (milliseconds, best of 3), or null.
     pub coop_ms: Option<f64>,
 }
 
-/// Measures the eventfd wake-up delay of a `DEFER_TASKRUN` and a `COOP_TASKRUN` ring. Takes
-/// ~30 ms (more when the delay is there); needs no `init`.
+/// Measures the wake-up delay of a `DEFER_TASKRUN` ring's eventfd and of a `COOP_TASKRUN`
+/// ring's own fd. Takes ~30 ms (more when the delay is there); needs no `init`.
 #[napi]
 pub fn wake_probe() -> WakeReport {
     let best = |defer: bool| {
@@ -68,7 +72,13 @@ fn wake_delay(defer: bool) -> std::io::Result<Duration> {
             OwnedFd::from_raw_fd(fds[1]),
         )
     };
-    ring.submitter().register_eventfd(efd.as_raw_fd())?;
+    // What the runtime sleeps on (lifecycle.rs): the eventfd with DEFER_TASKRUN, else the ring.
+    let watched = if defer {
+        ring.submitter().register_eventfd(efd.as_raw_fd())?;
+        efd.as_raw_fd()
+    } else {
+        ring.as_raw_fd()
+    };
     let mut buf = [0u8; 8];
     let recv =
         opcode::Recv::new(types::Fd(a.as_raw_fd()), buf.as_mut_ptr(), buf.len() as u32).build();
@@ -84,7 +94,7 @@ fn wake_delay(defer: bool) -> std::io::Result<Duration> {
         (t, peer)
     });
     let mut pfd = libc::pollfd {
-        fd: efd.as_raw_fd(),
+        fd: watched,
         events: libc::POLLIN,
         revents: 0,
     };

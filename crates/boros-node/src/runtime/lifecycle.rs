@@ -37,9 +37,16 @@ pub unsafe fn init(
         ));
     }
     let uv = uv::get().map_err(|m| js::error(codes::UNSUPPORTED_RUNTIME, m))?;
-    let driver =
-        Driver::<dyn NodeOp>::build_with_task_run(&boros::Config::default(), task_run_mode())
+    let task_run = task_run_mode();
+    let mut driver = Driver::<dyn NodeOp>::build_with_task_run(&boros::Config::default(), task_run)
+        .map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
+    // See `watch_ring_fd`: the kernel need not signal an eventfd nobody waits on for CQEs.
+    let watch_ring = task_run == boros::TaskRun::Coop;
+    if watch_ring {
+        driver
+            .unregister_eventfd()
             .map_err(|e| js::error(codes::UNAVAILABLE, e.to_string()))?;
+    }
 
     // SAFETY: valid env and values per the contract; out-pointers are locals.
     let (results_ptr, results_len) = unsafe { js::view_info(env, results)? };
@@ -75,6 +82,8 @@ pub unsafe fn init(
         uv,
         poll: ptr::null_mut(),
         prepare: ptr::null_mut(),
+        wake: ptr::null_mut(),
+        signalled: false,
         referenced: false,
         closing: false,
         turn: 0,
@@ -104,15 +113,26 @@ pub unsafe fn init(
     let rt = unsafe { &mut *(*raw).as_ptr() };
     rt.poll = uv::alloc_handle(uv, uv::UV_POLL, raw.cast());
     rt.prepare = uv::alloc_handle(uv, uv::UV_PREPARE, raw.cast());
+    let sleep_on = if watch_ring {
+        rt.wake = uv::alloc_handle(uv, uv::UV_POLL, raw.cast());
+        rt.driver.ring_fd()
+    } else {
+        rt.driver.eventfd()
+    };
     // SAFETY: handles are freshly allocated with libuv's sizes; the loop is this env's.
     unsafe {
-        (uv.poll_init)(loop_.cast(), rt.poll, rt.driver.eventfd());
+        (uv.poll_init)(loop_.cast(), rt.poll, sleep_on);
         (uv.poll_start)(rt.poll, uv::UV_READABLE, on_poll);
         (uv.unref)(rt.poll);
+        if watch_ring {
+            (uv.poll_init)(loop_.cast(), rt.wake, rt.driver.eventfd());
+            (uv.poll_start)(rt.wake, uv::UV_READABLE, on_poll);
+            (uv.unref)(rt.wake);
+        }
         (uv.prepare_init)(loop_.cast(), rt.prepare);
         (uv.prepare_start)(rt.prepare, on_prepare);
         (uv.unref)(rt.prepare);
-        rt.open_handles = 2;
+        rt.open_handles = rt.handles();
         sys::napi_add_async_cleanup_hook(env, Some(on_cleanup), raw.cast(), &mut rt.cleanup_hook);
     }
     CURRENT.with(|c| c.set(raw));
@@ -128,6 +148,15 @@ pub unsafe fn init(
 /// socket wake-up runs the completion work as the thread leaves epoll, the CQE signals the
 /// eventfd at once, and nothing else changes for us: `TASKRUN_FLAG` still tells `reap` when
 /// to enter. (Measured in bench/README.md, "Wake-ups".)
+///
+/// Under `COOP_TASKRUN` libuv sleeps on the **ring fd** itself, not on the eventfd: the ring
+/// is readable exactly while CQEs (or an overflowed CQ) wait, and every CQE the kernel posts
+/// wakes its poll waitqueue (`__io_commit_cqring_flush` -> `io_poll_wq_wake`, `poll_activated`
+/// being set at setup for every ring without `DEFER_TASKRUN`), from task work, io-wq and
+/// timers alike (`bench/net/wake/ringfd.c` checks each). So there is nothing to reset after a
+/// wake-up: one `read(2)` less per wake-up, and no eventfd signal in the kernel per CQE. With
+/// `DEFER_TASKRUN` the ring fd is never woken by a socket completion (its task work only
+/// signals the eventfd), so that setup keeps polling the eventfd.
 fn task_run_mode() -> boros::TaskRun {
     match std::env::var("BOROS_TASKRUN").as_deref() {
         Ok("defer") => boros::TaskRun::Defer,
@@ -136,12 +165,25 @@ fn task_run_mode() -> boros::TaskRun {
 }
 
 impl Runtime {
-    /// Closes the poll and prepare handles (teardown's last step; `on_closed` frees them).
+    /// How many uv handles this runtime opened: poll and prepare, and the eventfd's poll
+    /// while the ring fd is polled.
+    pub(super) fn handles(&self) -> u8 {
+        if self.wake.is_null() {
+            2
+        } else {
+            3
+        }
+    }
+
+    /// Closes the uv handles (teardown's last step; `on_closed` frees them).
     pub(super) fn close_handles(&mut self) {
-        // SAFETY: both handles are open and closed once; on_closed frees them.
+        // SAFETY: every handle is open and closed once; on_closed frees them.
         unsafe {
             (self.uv.close)(self.poll, on_closed);
             (self.uv.close)(self.prepare, on_closed);
+            if !self.wake.is_null() {
+                (self.uv.close)(self.wake, on_closed);
+            }
         }
     }
 }
@@ -183,7 +225,7 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
 }
 
 unsafe extern "C" fn on_closed(h: *mut Handle) {
-    // SAFETY: data is the runtime cell; it is freed below only after the second handle closed.
+    // SAFETY: data is the runtime cell; it is freed below only after the last handle closed.
     let raw = unsafe { uv::handle_data(h) } as *mut RuntimeCell;
     // SAFETY: the handle was allocated with calloc in alloc_handle and libuv is done with it.
     unsafe { libc::free(h) };
@@ -194,7 +236,7 @@ unsafe extern "C" fn on_closed(h: *mut Handle) {
         rt.open_handles == 0
     };
     if done {
-        // SAFETY: both handles are closed, nobody else holds the pointer (CURRENT was cleared).
+        // SAFETY: every handle is closed, nobody else holds the pointer (CURRENT was cleared).
         let cell = unsafe { Box::from_raw(raw) };
         let rt = cell.into_inner();
         let mut rt = rt;

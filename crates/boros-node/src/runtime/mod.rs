@@ -4,7 +4,9 @@
 //! - JS calls (`read`, `open`, ...) only queue SQEs: no syscall.
 //! - The **prepare** callback, which runs just before libuv blocks, submits everything queued
 //!   in one `io_uring_enter`.
-//! - libuv **polls the ring's eventfd**; when it fires, `on_poll` reaps every CQE, lets each
+//! - libuv **polls the ring's own descriptor** (readable while CQEs wait; with
+//!   `BOROS_TASKRUN=defer`, the registered eventfd instead: see [`lifecycle`]); when it fires,
+//!   `on_poll` reaps every CQE, lets each
 //!   op finish itself ([`NodeOp`]: copies, stat records, chunks of a multishot read), and
 //!   hands the batch of `(token, result)` pairs to JS in one call inside a callback
 //!   scope, so promise reactions run as after any Node I/O callback. The ops those reactions
@@ -40,8 +42,16 @@ pub struct Runtime {
     env: sys::napi_env,
     pub driver: Driver<dyn NodeOp>,
     uv: &'static Uv,
+    /// The uv_poll libuv sleeps on: the ring fd, or the eventfd when the kernel signals that
+    /// (`BOROS_TASKRUN=defer`). The one handle that is ever referenced.
     poll: *mut Handle,
     prepare: *mut Handle,
+    /// While the ring fd is polled: a second uv_poll, on the (unregistered) eventfd, which only
+    /// [`Runtime::signal`] makes readable (results with no CQE, a backlog). Null otherwise.
+    wake: *mut Handle,
+    /// Whether [`Runtime::signal`] wrote to the eventfd since it was last read (always treated
+    /// as true while the kernel signals it).
+    signalled: bool,
     referenced: bool,
     closing: bool,
     /// libuv loop turns seen (one per prepare callback), handed to JS with every batch: what
@@ -131,7 +141,24 @@ impl Runtime {
         queue.drain(driver, pools, |token, errno| ready.push((token, errno)));
         if ready.len() > before {
             // Refused entries complete at once: wake the poll callback to deliver them.
-            driver.signal_eventfd();
+            self.signal();
+        }
+    }
+
+    /// Wakes the poll callback on the loop's next turn for results no CQE announces (settled
+    /// without an op, a CQ backlog, a submit to retry).
+    fn signal(&mut self) {
+        self.driver.signal_eventfd();
+        self.signalled = true;
+    }
+
+    /// Resets the eventfd before looking for work one last time: always while the kernel
+    /// signals it; while the ring fd is polled, only if [`signal`](Self::signal) wrote to it
+    /// (the ring fd itself has nothing to reset: it stays readable exactly while CQEs wait).
+    fn clear_signal(&mut self) {
+        if self.wake.is_null() || self.signalled {
+            self.driver.clear_eventfd();
+            self.signalled = false;
         }
     }
 
@@ -166,7 +193,7 @@ impl Runtime {
     /// a failed op): delivered with the next batch, as a completion would be.
     pub fn settle_now(&mut self, token: u32, result: i32) {
         self.ready.push((token, result));
-        self.driver.signal_eventfd();
+        self.signal();
     }
 
     /// Whether the op of `key` keeps the loop alive while in flight (every op does, until
@@ -289,7 +316,7 @@ impl Runtime {
             errno,
             libc::EAGAIN | libc::EBUSY | libc::ENOMEM | libc::EINTR
         ) {
-            self.driver.signal_eventfd();
+            self.signal();
             return;
         }
         if self.driver.dead().is_some() {
@@ -300,7 +327,7 @@ impl Runtime {
         );
         self.finish_with(|driver, sink| driver.fail_unsubmitted(errno, sink));
         // The results go to JS from the poll callback.
-        self.driver.signal_eventfd();
+        self.signal();
     }
 
     /// Runs the work ops left; returns whether it queued ops.
@@ -372,7 +399,8 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
     }
 }
 
-/// The eventfd fired: reap, settle in JS, submit what JS queued, repeat while there is work.
+/// The ring fd (or the eventfd) fired: reap, settle in JS, submit what JS queued, repeat while
+/// there is work.
 unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     // SAFETY: as in on_prepare.
     let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
@@ -415,33 +443,33 @@ unsafe fn poll_round(cell: &RuntimeCell, env: sys::napi_env, round: usize) -> bo
         // SAFETY: JS thread inside the caller's handle scope.
         unsafe { rt.segments.delivered() };
         if pushed {
-            // The HTTP engine's closes of its connections (see `http::teardown`): on_prepare
-            // submits nothing any more, so they go now, or they would never complete. Their
-            // CQEs may be posted during the submit: look again rather than clear the eventfd.
+            // The engine's closes at teardown (`http::teardown`; on_prepare submits nothing
+            // now). Their CQEs may come during the submit: look again, do not clear.
             rt.submit();
-            rt.driver.signal_eventfd();
+            rt.signal();
             return false;
         }
-        if rt.driver.in_flight() == 0 && rt.open_handles == 2 {
+        if rt.driver.in_flight() == 0 && rt.open_handles == rt.handles() {
             rt.close_handles();
         } else {
-            rt.driver.clear_eventfd();
+            rt.clear_signal();
         }
         return false;
     }
     if reaped == 0 && rt.ready.is_empty() && rt.events.is_empty() && !pushed {
         // Nothing now: clear the eventfd, then look again, so a completion that landed
-        // between the reap and the clear is not left without a wake-up.
+        // between the reap and the clear is not left without a wake-up (the ring fd needs no
+        // clearing, and costs no system call here: see `clear_signal`).
         // Bounded: `IORING_SQ_TASKRUN` can stay set with nothing left to run (see the core's
         // `reap`), and an unbounded look would spin on it.
-        rt.driver.clear_eventfd();
+        rt.clear_signal();
         if rt.driver.has_ready() {
             if round + 1 < MAX_ROUNDS {
                 return true;
             }
             // Still pending after this callback's rounds (task work that requeues itself:
             // see the core's `reap`): come back on the loop's next turn, after the others.
-            rt.driver.signal_eventfd();
+            rt.signal();
         }
         return false;
     }
