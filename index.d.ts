@@ -434,6 +434,10 @@ export interface RingStats {
   recvBufferShrinks: number
   /** Receives that ended because the shared group was empty (`-ENOBUFS`; each armed again). */
   recvStarved: number
+  /** boros/http zero-copy sends of large bodies (`SENDMSG_ZC`) on this thread. */
+  httpZeroCopySends: number
+  /** Of those, the ones the kernel reported it copied after all (loopback always does). */
+  httpZeroCopyCopied: number
 }
 
 /**

@@ -55,6 +55,8 @@ test.serial('stats() has numeric counters and advances with an op', async (t) =>
   t.deepEqual(Object.keys(s0).sort(), [
     'batches',
     'enterCalls',
+    'httpZeroCopyCopied',
+    'httpZeroCopySends',
     'inFlight',
     'listeners',
     'opsCompleted',

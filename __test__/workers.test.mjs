@@ -105,6 +105,8 @@ ringOnly('each worker thread has its own ring with its own counters', async (t) 
         recvBufferGrows: 0,
         recvBufferShrinks: 0,
         recvStarved: 0,
+        httpZeroCopySends: 0,
+        httpZeroCopyCopied: 0,
         sockets: 0,
         listeners: 0
       },

@@ -78,7 +78,10 @@ export function parseCli(helpFile) {
       process.exit(2)
     }
   }
-  const wanted = args.contenders ? args.contenders.split(',').map((s) => s.trim()) : CONTENDER_ORDER
+  // Opt-in contenders (variants for a same-run baseline) run only when named.
+  const wanted = args.contenders
+    ? args.contenders.split(',').map((s) => s.trim())
+    : CONTENDER_ORDER.filter((c) => !CONTENDERS[c].optIn)
   for (const c of wanted) {
     if (!CONTENDERS[c]) {
       log(`unknown contender "${c}"; known: ${CONTENDER_ORDER.join(', ')}`)

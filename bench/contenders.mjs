@@ -84,6 +84,39 @@ export const CONTENDERS = {
   'http-serve': { label: 'boros/http serve', server: 'http-boros-serve', env: { UV_USE_IO_URING: '0' } },
   'express-node': { label: 'Express on node:http', server: 'express-node', env: { UV_USE_IO_URING: '0' } },
   'express-boros': { label: 'Express on boros/http', server: 'express-boros', env: { UV_USE_IO_URING: '0' } },
+  // boros/http with zero-copy sends off (BOROS_HTTP_ZC=off) and forced on every large body
+  // (=always; by default a connection stops once the kernel says it copied, as on loopback):
+  // same-run baselines of the large-body rows. Opt-in: only run when named in --contenders.
+  'http-create-copy': {
+    label: 'boros/http createServer, no zero copy',
+    server: 'http-boros-create',
+    env: { UV_USE_IO_URING: '0', BOROS_HTTP_ZC: 'off' },
+    optIn: true
+  },
+  'http-create-zc': {
+    label: 'boros/http createServer, zero copy always',
+    server: 'http-boros-create',
+    env: { UV_USE_IO_URING: '0', BOROS_HTTP_ZC: 'always' },
+    optIn: true
+  },
+  'http-serve-copy': {
+    label: 'boros/http serve, no zero copy',
+    server: 'http-boros-serve',
+    env: { UV_USE_IO_URING: '0', BOROS_HTTP_ZC: 'off' },
+    optIn: true
+  },
+  'http-serve-zc': {
+    label: 'boros/http serve, zero copy always',
+    server: 'http-boros-serve',
+    env: { UV_USE_IO_URING: '0', BOROS_HTTP_ZC: 'always' },
+    optIn: true
+  },
+  'express-boros-copy': {
+    label: 'Express on boros/http, no zero copy',
+    server: 'express-boros',
+    env: { UV_USE_IO_URING: '0', BOROS_HTTP_ZC: 'off' },
+    optIn: true
+  },
   'bun-serve': { label: 'Bun.serve', external: 'anchor-bun' },
   'deno-serve': { label: 'Deno.serve', external: 'anchor-deno' }
 }

@@ -56,6 +56,10 @@ export interface RuntimeStats {
   readonly recvBufferShrinks: number
   /** Receives that stopped because the shared receive group was empty (each is armed again). */
   readonly recvStarved: number
+  /** boros/http zero-copy sends of large response bodies (`SENDMSG_ZC`, Linux 6.1) on this thread. */
+  readonly httpZeroCopySends: number
+  /** Of those, the ones the kernel reported it copied after all (on loopback it always does). */
+  readonly httpZeroCopyCopied: number
   /** `boros/net` connections open on this thread's ring (accepted or connected). */
   readonly sockets: number
   /** `boros/net` listening sockets open on this thread's ring. */
@@ -96,6 +100,8 @@ export function stats(): RuntimeStats {
       recvBufferGrows: 0,
       recvBufferShrinks: 0,
       recvStarved: 0,
+      httpZeroCopySends: 0,
+      httpZeroCopyCopied: 0,
       sockets: 0,
       listeners: 0
     }

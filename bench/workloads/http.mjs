@@ -22,6 +22,11 @@ export default {
     'http-serve',
     'express-node',
     'express-boros',
+    'http-create-copy',
+    'http-create-zc',
+    'http-serve-copy',
+    'http-serve-zc',
+    'express-boros-copy',
     'bun-serve',
     'deno-serve'
   ],

@@ -134,6 +134,10 @@ pub struct RingStats {
     pub recv_buffer_shrinks: f64,
     /// Receives that ended because the shared group was empty (`-ENOBUFS`; each armed again).
     pub recv_starved: f64,
+    /// boros/http zero-copy sends of large bodies (`SENDMSG_ZC`) on this thread.
+    pub http_zero_copy_sends: f64,
+    /// Of those, the ones the kernel reported it copied after all (loopback always does).
+    pub http_zero_copy_copied: f64,
 }
 
 /// Counters of this thread's ring.
@@ -142,6 +146,7 @@ pub fn stats() -> Result<RingStats> {
     runtime::with(|rt| {
         let s = rt.driver.stats();
         let g = rt.driver.shared_buf_ring_if_any().map(|r| r.growth());
+        let (zc_sends, zc_copied) = crate::http::zc::counts();
         Ok(RingStats {
             ops_submitted: s.ops_submitted as f64,
             ops_completed: s.ops_completed as f64,
@@ -153,6 +158,8 @@ pub fn stats() -> Result<RingStats> {
             recv_buffer_grows: g.map_or(0.0, |g| g.grows as f64),
             recv_buffer_shrinks: g.map_or(0.0, |g| g.shrinks as f64),
             recv_starved: g.map_or(0.0, |g| g.starved as f64),
+            http_zero_copy_sends: zc_sends as f64,
+            http_zero_copy_copied: zc_copied as f64,
         })
     })
 }

@@ -38,6 +38,10 @@ pub struct Conn {
     pub spare: Vec<u8>,
     /// Bytes of the send in flight (0: none).
     pub sending: usize,
+    /// Zero-copy sends whose notification has not come yet (`zc.rs`).
+    pub zc_pending: u32,
+    /// The kernel copied a zero-copy send of this connection (loopback): plain sends from now.
+    pub zc_copied: bool,
     pub recv: Recv,
     pub paused: bool,
     pub peer_ended: bool,
@@ -82,6 +86,8 @@ impl Conn {
             out: Vec::new(),
             spare: Vec::new(),
             sending: 0,
+            zc_pending: 0,
+            zc_copied: false,
             queued: VecDeque::new(),
             recv: Recv::Idle,
             paused: false,
@@ -204,7 +210,20 @@ impl Conn {
                 self.queued.push_back(Piece::own(b));
             }
             let n = self.queued.len().min(MAX_IOV);
-            let pushed = if n == 1 {
+            let zc_ok = d
+                .info()
+                .support
+                .has(boros::io_uring::opcode::SendMsgZc::CODE);
+            let pushed = if super::zc::wanted(self, n, zc_ok) {
+                // A large body among the pieces: one zero-copy send of them all.
+                let pieces: Vec<Piece> = self.queued.drain(..n).collect();
+                self.sending = pieces.iter().map(Piece::len).sum();
+                let r = d.push(super::zc::op(self.fd, pieces, srv, id), 0);
+                if r.is_ok() {
+                    super::zc::pushed(self);
+                }
+                r
+            } else if n == 1 {
                 // One piece (a response's head and small body): no vector of pieces.
                 let p = self.queued.pop_front().expect("one piece");
                 self.sending = p.len();

@@ -24,6 +24,7 @@ pub mod respond;
 mod sinks;
 mod syntax;
 pub mod turn;
+pub mod zc;
 
 pub use conn::Conn;
 use conn::Recv;
@@ -118,6 +119,17 @@ pub fn delivered() {
 /// Batches handed to JS so far.
 pub fn deliveries() -> u64 {
     DELIVERED.with(Cell::get)
+}
+
+/// The env is going away (before its in-flight ops are cancelled): every connection closes
+/// once its ops are done, without sending more (a short send's rest was pushed again after
+/// the cancel, and that send then held the teardown), and those that wait for a zero-copy
+/// notification are reset so that it comes (see `zc.rs`).
+pub fn teardown() {
+    for_each_conn(|c| {
+        zc::reset_if_pending(c);
+        c.die(w::ERR_ERRNO, -libc::ECANCELED);
+    });
 }
 
 /// Drops every server of this thread (the env is going away: their connections may hold
@@ -375,9 +387,29 @@ fn sent(
                 c.spare = spare;
             }
         }
-        if c.drain_wanted && c.pending_bytes() < lim.hwm {
-            c.drain_wanted = false;
-            cx.event_with(stream, |b| record::words(b, &[w::REC_DRAIN as u32, id]));
+        drain_if_below(c, cx, stream, id, lim);
+    });
+}
+
+/// After a send: tells JS of a drain it waits for once the connection is below the mark.
+fn drain_if_below(c: &mut Conn, cx: &mut JsBatch<'_>, stream: u32, id: u32, lim: &Limits) {
+    if c.drain_wanted && c.pending_bytes() < lim.hwm {
+        c.drain_wanted = false;
+        cx.event_with(stream, |b| record::words(b, &[w::REC_DRAIN as u32, id]));
+    }
+}
+
+/// Runs `f` on every connection of every server of this thread (each marked for the flush).
+fn for_each_conn(mut f: impl FnMut(&mut Conn)) {
+    SERVERS.with(|s| {
+        for srv in s.borrow_mut().iter_mut().flatten() {
+            let ids: Vec<u32> = srv.conns.keys().copied().collect();
+            for id in ids {
+                if let Some(c) = srv.conns.get_mut(&id) {
+                    f(c);
+                }
+                srv.touch(id);
+            }
         }
     });
 }

@@ -148,8 +148,9 @@ pub enum Mem {
     Own(Vec<u8>),
     /// A held body: back to the pool once sent (and shared no more).
     Held(Shared),
-    /// A JS view, referenced until the piece is dropped (after the send's CQE).
-    Js(JsBuf),
+    /// A JS view, referenced until the piece is dropped (after the send's last CQE; shared
+    /// by the rest of a short zero-copy send, see [`rest_shared`]).
+    Js(Rc<JsBuf>),
 }
 
 /// Unsent bytes `off..` of some memory.
@@ -175,8 +176,26 @@ impl Piece {
 
     pub fn js(b: JsBuf) -> Self {
         Self {
-            mem: Mem::Js(b),
+            mem: Mem::Js(Rc::new(b)),
             off: 0,
+        }
+    }
+
+    /// Whether this piece is a body worth a zero-copy send: a lent or held body of `min`
+    /// bytes or more left.
+    pub fn zc_worthy(&self, min: usize) -> bool {
+        matches!(self.mem, Mem::Js(_) | Mem::Held(_)) && self.len() >= min
+    }
+
+    /// The same bytes in memory that can be shared ([`rest_shared`]): owned bytes move into a
+    /// held buffer (which goes to the held-body pool once sent).
+    pub fn shareable(self) -> Self {
+        match self.mem {
+            Mem::Own(v) => Self {
+                mem: Mem::Held(Rc::new(v)),
+                off: self.off,
+            },
+            mem => Self { mem, off: self.off },
         }
     }
 
@@ -208,6 +227,45 @@ unsafe impl IoBuf for Piece {
     }
     fn bytes_init(&self) -> usize {
         self.len()
+    }
+}
+
+/// Puts back what a zero-copy send of `pieces` left unsent (`sent` bytes went) at the front
+/// of `queue`, in order, as new pieces sharing the memory: the send keeps its pieces (the
+/// kernel may read them) until its notification. The pieces were made
+/// [`shareable`](Piece::shareable), so nothing is copied.
+pub fn rest_shared(pieces: &[Piece], mut sent: usize, queue: &mut VecDeque<Piece>) {
+    let mut rest = Vec::new();
+    for p in pieces {
+        let n = p.len();
+        if sent >= n {
+            sent -= n;
+            continue;
+        }
+        let mem = match &p.mem {
+            Mem::Held(v) => Mem::Held(Rc::clone(v)),
+            Mem::Js(b) => Mem::Js(Rc::clone(b)),
+            Mem::Own(v) => Mem::Own(v[p.off + sent..].to_vec()),
+        };
+        let off = if matches!(mem, Mem::Own(_)) {
+            0
+        } else {
+            p.off + sent
+        };
+        sent = 0;
+        rest.push(Piece { mem, off });
+    }
+    for p in rest.into_iter().rev() {
+        queue.push_front(p);
+    }
+}
+
+/// Lets go of the pieces of a finished send: held memory back to the pool.
+pub fn release(pieces: Vec<Piece>) {
+    for p in pieces {
+        if let Mem::Held(v) = p.mem {
+            give(v);
+        }
     }
 }
 

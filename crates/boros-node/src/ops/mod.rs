@@ -12,6 +12,7 @@
 //! | [`AcceptStream`] | a listener's multishot accept: each connection an event of its stream |
 //! | [`RecvStream`] | a connection's multishot receive: bytes copied into the batch's event data, buffers recycled at once |
 //! | [`HttpOp`] | an op of an HTTP engine connection (send, file read, shutdown, close): its result goes to the engine |
+//! | [`HttpZc`] | a zero-copy send of an HTTP engine connection: its result goes to the engine, its pieces are released at the notification |
 //! | [`RecvOnce`] | a connection's single `recv` into an owned buffer, when the shared buffer ring could not be registered |
 //! | [`ChunkRead`] | a multishot read into a provided-buffer ring (chunk streams) |
 
@@ -19,6 +20,7 @@ pub mod accept_stream;
 mod chunk_read;
 mod fixed_file;
 mod http_op;
+mod http_zc;
 mod passthrough;
 mod read_copy;
 pub mod read_file;
@@ -30,6 +32,7 @@ pub use accept_stream::AcceptStream;
 pub use chunk_read::{ChunkRead, ChunkStream};
 pub use fixed_file::{CloseFixed, OpenFixed};
 pub use http_op::HttpOp;
+pub use http_zc::HttpZc;
 pub use passthrough::Passthrough;
 pub use read_copy::ReadCopy;
 pub use recv_once::RecvOnce;

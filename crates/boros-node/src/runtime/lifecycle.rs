@@ -217,6 +217,9 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
         rt.close_handles();
         return;
     }
+    // HTTP connections close without sending more; zero-copy notifications are not left
+    // waiting for a peer's acknowledgement.
+    crate::http::teardown();
     if let Err(e) = rt
         .driver
         .cancel_all()

@@ -442,6 +442,13 @@ unsafe fn poll_round(cell: &RuntimeCell, env: sys::napi_env, round: usize) -> bo
         rt.events.clear();
         // SAFETY: JS thread inside the caller's handle scope.
         unsafe { rt.segments.delivered() };
+        if pushed {
+            // The engine's closes at teardown (`http::teardown`; on_prepare submits nothing
+            // now). Their CQEs may come during the submit: look again, do not clear.
+            rt.submit();
+            rt.signal();
+            return false;
+        }
         if rt.driver.in_flight() == 0 && rt.open_handles == rt.handles() {
             rt.close_handles();
         } else {

@@ -3,7 +3,7 @@ use crate::buf::IoBuf;
 use io_uring::{cqueue, opcode, squeue::Entry};
 
 /// `IORING_SEND_ZC_REPORT_USAGE` (the `io-uring` crate keeps its constants private).
-const IORING_SEND_ZC_REPORT_USAGE: u16 = 1 << 3;
+pub(super) const IORING_SEND_ZC_REPORT_USAGE: u16 = 1 << 3;
 /// `IORING_NOTIF_USAGE_ZC_COPIED`: set in a notification's result when the data was copied.
 const IORING_NOTIF_USAGE_ZC_COPIED: u32 = 1 << 31;
 
