@@ -182,7 +182,7 @@ pub fn http_respond(
     #[napi(ts_arg_type = "string | ArrayBufferView | object | null | undefined")] body: Unknown,
     end: bool,
 ) -> Result<bool> {
-    http::batch::drain();
+    let js = http::from_js();
     SCRATCH.with(|s| {
         let (h, b) = &mut *s.borrow_mut();
         // SAFETY: arguments of this call, on the JS thread.
@@ -190,7 +190,10 @@ pub fn http_respond(
         // SAFETY: as above.
         let body = unsafe { body_bytes(env.raw(), body.raw(), b)? };
         let (reason, headers) = http::batch::split_head(h);
-        http::respond_to(srv, conn, seq, status, reason, headers, flags, body, end).ok_or_else(gone)
+        http::respond(
+            &js, srv, conn, seq, status, reason, headers, flags, body, end,
+        )
+        .ok_or_else(gone)
     })
 }
 
@@ -204,12 +207,12 @@ pub fn http_write(
     #[napi(ts_arg_type = "string | ArrayBufferView")] chunk: Unknown,
     end: bool,
 ) -> Result<bool> {
-    http::batch::drain();
+    let js = http::from_js();
     SCRATCH.with(|s| {
         let (_, b) = &mut *s.borrow_mut();
         // SAFETY: an argument of this call, on the JS thread.
         let data = unsafe { body_bytes(env.raw(), chunk.raw(), b)? }.unwrap_or(Body::Bytes(&[]));
-        http::with_server(srv, |s| {
+        http::for_js(&js, srv, |s| {
             let hwm = s.limits.hwm;
             let Some(c) = s.conns.get_mut(&conn) else {
                 return false;
@@ -222,8 +225,8 @@ pub fn http_write(
     })
 }
 
-fn on_conn(srv: u32, conn: u32, f: impl FnOnce(&mut http::Conn)) -> Result<()> {
-    http::with_server(srv, |s| {
+fn on_conn(js: &http::FromJs, srv: u32, conn: u32, f: impl FnOnce(&mut http::Conn)) -> Result<()> {
+    http::for_js(js, srv, |s| {
         if let Some(c) = s.conns.get_mut(&conn) {
             f(c);
             s.touch(conn);
@@ -235,23 +238,23 @@ fn on_conn(srv: u32, conn: u32, f: impl FnOnce(&mut http::Conn)) -> Result<()> {
 /// `100 Continue` for the connection's newest request.
 #[napi]
 pub fn http_continue(srv: u32, conn: u32) -> Result<()> {
-    http::batch::drain();
-    on_conn(srv, conn, http::Conn::continue_)
+    let js = http::from_js();
+    on_conn(&js, srv, conn, http::Conn::continue_)
 }
 
 /// Stops (`paused`) or restarts receiving on `conn`.
 #[napi]
 pub fn http_pause(srv: u32, conn: u32, paused: bool) -> Result<()> {
-    http::batch::drain();
-    on_conn(srv, conn, |c| c.paused = paused)
+    let js = http::from_js();
+    on_conn(&js, srv, conn, |c| c.paused = paused)
 }
 
 /// Asks for a drain record once `conn`'s unsent bytes fall below the mark. Returns false when
 /// they already are (no record will come).
 #[napi]
 pub fn http_want_drain(srv: u32, conn: u32) -> Result<bool> {
-    http::batch::drain();
-    Ok(http::with_server(srv, |s| {
+    let js = http::from_js();
+    Ok(http::for_js(&js, srv, |s| {
         let hwm = s.limits.hwm;
         match s.conns.get_mut(&conn) {
             Some(c) if c.pending_bytes() >= hwm && c.dying.is_none() => {
@@ -267,8 +270,8 @@ pub fn http_want_drain(srv: u32, conn: u32) -> Result<bool> {
 /// Closes `conn` now; its close record follows.
 #[napi]
 pub fn http_destroy(srv: u32, conn: u32) -> Result<()> {
-    http::batch::drain();
-    on_conn(srv, conn, |c| {
+    let js = http::from_js();
+    on_conn(&js, srv, conn, |c| {
         c.out.clear();
         c.queued.clear();
         c.die(crate::wire::http::ERR_NONE, 0)
@@ -278,15 +281,15 @@ pub fn http_destroy(srv: u32, conn: u32) -> Result<()> {
 /// Takes an upgraded connection out of the engine: its descriptor (-1 if it cannot be).
 #[napi]
 pub fn http_detach(srv: u32, conn: u32) -> Result<i32> {
-    http::batch::drain();
-    Ok(http::with_server(srv, |s| http::detach(s, conn)).unwrap_or(-1))
+    let js = http::from_js();
+    Ok(http::for_js(&js, srv, |s| http::detach(s, conn)).unwrap_or(-1))
 }
 
 /// The descriptor of `conn` (addresses), or -1.
 #[napi]
 pub fn http_conn_fd(srv: u32, conn: u32) -> Result<i32> {
-    http::batch::drain();
-    Ok(http::with_server(srv, |s| s.conns.get(&conn).map_or(-1, |c| c.fd)).flatten_or())
+    let js = http::from_js();
+    Ok(http::for_js(&js, srv, |s| s.conns.get(&conn).map_or(-1, |c| c.fd)).flatten_or())
 }
 
 trait FlattenOr {
@@ -302,9 +305,9 @@ impl FlattenOr for Option<i32> {
 /// connections left.
 #[napi]
 pub fn http_close(srv: u32) -> Result<u32> {
-    http::batch::drain();
+    let js = http::from_js();
     runtime::with(|_| {
-        Ok(http::with_server(srv, |s| {
+        Ok(http::for_js(&js, srv, |s| {
             s.close();
             s.conns.len() as u32
         })
@@ -315,8 +318,8 @@ pub fn http_close(srv: u32) -> Result<u32> {
 /// Closes connections: every one (`all`), or the idle ones.
 #[napi]
 pub fn http_close_connections(srv: u32, all: bool) -> Result<()> {
-    http::batch::drain();
-    http::with_server(srv, |s| {
+    let js = http::from_js();
+    http::for_js(&js, srv, |s| {
         let ids: Vec<u32> = s
             .conns
             .iter()
@@ -336,24 +339,24 @@ pub fn http_close_connections(srv: u32, all: bool) -> Result<()> {
 /// Open connections.
 #[napi]
 pub fn http_connections(srv: u32) -> Result<u32> {
-    http::batch::drain();
-    Ok(http::with_server(srv, |s| s.conns.len() as u32).unwrap_or(0))
+    let js = http::from_js();
+    Ok(http::for_js(&js, srv, |s| s.conns.len() as u32).unwrap_or(0))
 }
 
 /// Closes timed-out connections (called by a timer of the façade).
 #[napi]
 pub fn http_sweep(srv: u32) -> Result<()> {
-    http::batch::drain();
-    http::with_server(srv, http::Server::sweep);
+    let js = http::from_js();
+    http::for_js(&js, srv, http::Server::sweep);
     Ok(())
 }
 
 /// Whether the server's listener keeps the loop alive.
 #[napi]
 pub fn http_ref(srv: u32, referenced: bool) -> Result<()> {
-    http::batch::drain();
+    let js = http::from_js();
     runtime::with(|rt| {
-        if let Some(Some(key)) = http::with_server(srv, |s| {
+        if let Some(Some(key)) = http::for_js(&js, srv, |s| {
             s.referenced = referenced;
             s.accept_key()
         }) {
@@ -378,7 +381,7 @@ pub fn http_send_file(
     length: f64,
     end: bool,
 ) -> Result<bool> {
-    http::batch::drain();
+    let js = http::from_js();
     let fd = crate::args::fd(fd)?;
     let whole = |v: f64, name: &str| {
         if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {
@@ -391,7 +394,7 @@ pub fn http_send_file(
         }
     };
     let (offset, length) = (whole(offset, "offset")?, whole(length, "length")?);
-    http::with_server(srv, |s| {
+    http::for_js(&js, srv, |s| {
         let Some(c) = s.conns.get_mut(&conn) else {
             return false;
         };

@@ -140,15 +140,51 @@ pub fn drop_all() {
     drop(servers);
 }
 
-/// Runs `f` with server `srv` (None when it is gone).
-pub fn with_server<T>(srv: u32, f: impl FnOnce(&mut Server) -> T) -> Option<T> {
+/// Proof that the response queue was applied at the start of the current call from JS
+/// (`api/http.rs`): responses JS queued (`batch`) go into the engine before anything else the
+/// call reads or changes, so calls on a connection take effect in JS order. Made only by
+/// [`from_js`]; the engine's entry points for JS ([`for_js`], [`respond`]) take it, so a call
+/// that forgets the queue does not compile.
+pub struct FromJs(());
+
+/// The first step of every engine call from JS: applies the queued responses.
+pub fn from_js() -> FromJs {
+    batch::drain();
+    FromJs(())
+}
+
+/// [`with_server`] for a call from JS.
+pub fn for_js<T>(_: &FromJs, srv: u32, f: impl FnOnce(&mut Server) -> T) -> Option<T> {
+    with_server(srv, f)
+}
+
+/// Runs `f` with server `srv` (None when it is gone). The engine's own; JS goes through
+/// [`for_js`].
+fn with_server<T>(srv: u32, f: impl FnOnce(&mut Server) -> T) -> Option<T> {
     SERVERS.with(|s| s.borrow_mut().get_mut(srv as usize)?.as_mut().map(f))
+}
+
+/// [`respond_to`] for a call from JS (`http_respond`).
+#[allow(clippy::too_many_arguments)]
+pub fn respond(
+    _: &FromJs,
+    srv: u32,
+    conn: u32,
+    seq: u32,
+    status: u32,
+    reason: &str,
+    headers: &[u8],
+    flags: u32,
+    body: Option<out::Body<'_>>,
+    end: bool,
+) -> Option<bool> {
+    respond_to(srv, conn, seq, status, reason, headers, flags, body, end)
 }
 
 /// The head of response `seq` on `conn` of server `srv` (see `http_respond` in `api/http.rs`).
 /// None: the server is gone; false: past the high-water mark, or the request is gone.
 #[allow(clippy::too_many_arguments)]
-pub fn respond_to(
+fn respond_to(
     srv: u32,
     conn: u32,
     seq: u32,
