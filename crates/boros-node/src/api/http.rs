@@ -190,7 +190,7 @@ pub fn http_respond(
         // SAFETY: as above.
         let body = unsafe { body_bytes(env.raw(), body.raw(), b)? };
         let (reason, headers) = http::batch::split_head(h);
-        http::respond(
+        http::respond_to(
             &js, srv, conn, seq, status, reason, headers, flags, body, end,
         )
         .ok_or_else(gone)

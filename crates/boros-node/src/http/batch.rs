@@ -185,7 +185,9 @@ fn apply(r: &[u32], slab: &[u8], heads: &[Head]) {
     };
     let body =
         has(w::RQ_BODY).then(|| Body::Bytes(bytes(slab, f(w::RQ_BODY_OFF), f(w::RQ_BODY_LEN))));
+    // The drain itself: each record goes in in queue order, as a call from JS would.
     super::respond_to(
+        &super::FromJs(()),
         f(w::RQ_SRV),
         f(w::RQ_CONN),
         f(w::RQ_SEQ),

@@ -143,7 +143,7 @@ pub fn drop_all() {
 /// Proof that the response queue was applied at the start of the current call from JS
 /// (`api/http.rs`): responses JS queued (`batch`) go into the engine before anything else the
 /// call reads or changes, so calls on a connection take effect in JS order. Made only by
-/// [`from_js`]; the engine's entry points for JS ([`for_js`], [`respond`]) take it, so a call
+/// [`from_js`]; the engine's entry points for JS ([`for_js`], [`respond_to`]) take it, so a call
 /// that forgets the queue does not compile.
 pub struct FromJs(());
 
@@ -164,27 +164,12 @@ fn with_server<T>(srv: u32, f: impl FnOnce(&mut Server) -> T) -> Option<T> {
     SERVERS.with(|s| s.borrow_mut().get_mut(srv as usize)?.as_mut().map(f))
 }
 
-/// [`respond_to`] for a call from JS (`http_respond`).
-#[allow(clippy::too_many_arguments)]
-pub fn respond(
-    _: &FromJs,
-    srv: u32,
-    conn: u32,
-    seq: u32,
-    status: u32,
-    reason: &str,
-    headers: &[u8],
-    flags: u32,
-    body: Option<out::Body<'_>>,
-    end: bool,
-) -> Option<bool> {
-    respond_to(srv, conn, seq, status, reason, headers, flags, body, end)
-}
-
-/// The head of response `seq` on `conn` of server `srv` (see `http_respond` in `api/http.rs`).
+/// The head of response `seq` on `conn` of server `srv` (see `http_respond` in `api/http.rs`,
+/// and `batch.rs`, whose records are applied with it in queue order: that is the drain itself).
 /// None: the server is gone; false: past the high-water mark, or the request is gone.
 #[allow(clippy::too_many_arguments)]
-fn respond_to(
+pub fn respond_to(
+    _: &FromJs,
     srv: u32,
     conn: u32,
     seq: u32,
