@@ -42,9 +42,12 @@ export function parseFlags(flags: unknown, fallback = 'r', name = 'flags'): numb
     if (flags < -(2 ** 31) || flags > 2 ** 31 - 1) throw outOfRange(name, '>= -2147483648 && <= 2147483647', flags)
     return flags
   }
-  if (typeof flags !== 'string') throw invalidArgValue(name, flags)
+  // Node's stringToFlags names only the integer check after its caller; what is not a known
+  // flag string is `ERR_INVALID_ARG_VALUE('flags', ...)` whoever calls it (Node 26's one-trip
+  // writeFile: 'options.flag' for 5.5, 'flags' for 'bogus').
+  if (typeof flags !== 'string') throw invalidArgValue('flags', flags)
   const n = FLAGS[flags]
-  if (n === undefined) throw invalidArgValue(name, flags)
+  if (n === undefined) throw invalidArgValue('flags', flags)
   return n
 }
 
