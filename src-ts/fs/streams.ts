@@ -148,7 +148,13 @@ function streamFs(
         open!(path, flags, mode).then((h) => {
           fh = h
           if (flush === true) h._expectSync()
-          return streamFd(h)
+          // A signal aborted when the stream was made destroys it before this open starts, and
+          // Node's stream then never closes what the open returns (node:fs leaks the
+          // descriptor there). The stream is dead: close the handle, or it would be closed by
+          // the garbage collector (an uncaught ERR_INVALID_STATE on Node 26).
+          const fd = streamFd(h)
+          if (signal?.aborted === true) void h.close().catch(() => {})
+          return fd
         }),
         cb
       )
@@ -254,6 +260,11 @@ function streamFs(
       // Closed by other means already (the stream follows the handle's 'close'): nothing to do.
       if (fh !== undefined && fh._closed) {
         cb(null)
+        return
+      }
+      // Closing already (above, after an abort): done when that close is.
+      if (fh?._closing === true) {
+        settle(fh.close(), cb)
         return
       }
       try {
