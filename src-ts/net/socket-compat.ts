@@ -127,6 +127,27 @@ export function checkSocketOptions(options: SocketOptions): void {
   }
 }
 
+/** `Duplex`'s options for a `Socket` made by the user: one copy of theirs, as node:net's (the signal is added after). */
+export function streamOptions(options: SocketOptions): object {
+  return {
+    ...options,
+    signal: undefined,
+    allowHalfOpen: Boolean(options.allowHalfOpen),
+    emitClose: false,
+    autoDestroy: true,
+    decodeStrings: false
+  }
+}
+
+/** `options.blockList`, checked (Node 22.13+ / 23.4+; undefined when not given or not supported). */
+export function socketBlockList(options: SocketOptions): nodeNet.BlockList | undefined {
+  const blockList = (options as { blockList?: unknown }).blockList
+  if (!HAS_BLOCK_LIST || !blockList) return undefined
+  if (!(nodeNet as any).BlockList.isBlockList(blockList))
+    throw invalidArgType('options.blockList', 'an net.BlockList', blockList)
+  return blockList as nodeNet.BlockList
+}
+
 /** node:net's `onread` option when it is usable (a buffer or a function giving one, and a callback), else undefined. */
 export function onreadOption(
   options: SocketOptions

@@ -25,7 +25,6 @@ import { attemptConnect, type LocalAddress, lookupAndConnect } from './socket-co
 import {
   type AcceptOptions,
   checkSocketOptions,
-  HAS_BLOCK_LIST,
   isNormalized,
   kAccepted,
   kOnDestroy,
@@ -33,6 +32,8 @@ import {
   onreadOption,
   type SocketConnectOptions,
   type SocketOptions,
+  socketBlockList,
+  streamOptions,
   toBuffer,
   type WriteCb
 } from './socket-compat.js'
@@ -113,7 +114,7 @@ export class Socket extends SocketProps {
     if (typeof options === 'number') options = { fd: options }
     options ??= {}
     let adopt: number | undefined
-    let blockList: unknown
+    let blockList: nodeNet.BlockList | undefined
     if (user) {
       const o = options as SocketOptions
       checkSocketOptions(o)
@@ -125,27 +126,11 @@ export class Socket extends SocketProps {
         return new nodeNet.Socket(o as nodeNet.SocketConstructorOpts) as unknown as Socket
       }
       adopt = fdKind
-      blockList = (o as { blockList?: unknown }).blockList
-      if (HAS_BLOCK_LIST && blockList) {
-        if (!(nodeNet as any).BlockList.isBlockList(blockList))
-          throw invalidArgType('options.blockList', 'an net.BlockList', blockList)
-      }
+      blockList = socketBlockList(o)
     }
-    // One copy of the user's options, as node:net's Socket makes (the signal is added below).
-    super(
-      user
-        ? {
-            ...options,
-            signal: undefined,
-            allowHalfOpen: Boolean(options.allowHalfOpen),
-            emitClose: false,
-            autoDestroy: true,
-            decodeStrings: false
-          }
-        : options
-    )
+    super(user ? streamOptions(options as SocketOptions) : options)
     this.allowHalfOpen = Boolean(options.allowHalfOpen)
-    if (HAS_BLOCK_LIST && blockList) this.blockList = blockList as nodeNet.BlockList
+    if (blockList !== undefined) this.blockList = blockList
     this[kInitProps](options)
     this.on('end', onReadableStreamEnd)
     // Readable's "read more" (after every push, a nextTick that calls read(0) so that a source
