@@ -21,7 +21,7 @@ import { closeStream, openStream, ring } from '../binding.js'
 import { ECONNRESET } from '../errno.js'
 import { AbortError, codedError, systemError } from '../errors.js'
 import { netErrno, withHostPort } from '../net/net-errors.js'
-import { kAccepted, Socket } from '../net/socket.js'
+import { acceptOptions, kAccepted, Socket } from '../net/socket.js'
 import * as wire from '../wire.js'
 import {
   CONTENT_LENGTH_TAB,
@@ -40,6 +40,8 @@ export type { EngineHandlers, EngineOptions, PeerInfo, RawRequest } from './engi
 export { RESPOND_CLOSE, RESPOND_NO_DATE, RESPOND_NO_FRAMING } from './engine-defs.js'
 
 const EMPTY = Buffer.alloc(0)
+/** The options of an upgraded connection's `Socket` (half-open allowed, as node:http's upgrade sockets). */
+const UPGRADED = acceptOptions({ allowHalfOpen: true })
 
 type NativeBinding = ReturnType<typeof ring>
 
@@ -428,7 +430,7 @@ export class Engine {
       })
     const head = this.#heads[conn] ?? EMPTY
     delete this.#heads[conn]
-    const socket = new Socket({ [kAccepted]: [fd, false], allowHalfOpen: true } as any)
+    const socket = new Socket(UPGRADED, kAccepted, fd, false)
     return { socket, head }
   }
 

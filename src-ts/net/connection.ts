@@ -405,9 +405,9 @@ export class Connection {
     }
     this.bytesWritten += sent
     this.#queuedBytes -= sent
-    let total = 0
-    for (const buf of bufs) total += buf.byteLength
-    if (sent < total) {
+    // (Indexed loops here and below: `for...of` made an iterator per completion until this
+    // was optimized, i.e. through a whole burst of new connections; issue 21.)
+    if (sent < totalBytes(bufs)) {
       // A short send: what is left goes first, with what was queued meanwhile.
       const rest = unsent(bufs, sent)
       const done = bufs.length - rest.length
@@ -421,7 +421,7 @@ export class Connection {
     this.#sending = false
     this.#inFlight = NONE
     this.#inFlightCallbacks = NONE
-    for (const cb of cbs) cb()
+    for (let i = 0; i < cbs.length; i++) cbs[i]!()
     if (this.#queue.length > 0 && this.fd >= 0 && !this.#sending) this.#flush()
   }
 
@@ -502,6 +502,6 @@ export type ConnectAddress =
 /** The bytes of `chunks`, together. */
 function totalBytes(chunks: readonly Buffer[]): number {
   let n = 0
-  for (const c of chunks) n += c.byteLength
+  for (let i = 0; i < chunks.length; i++) n += chunks[i]!.byteLength
   return n
 }

@@ -24,7 +24,7 @@ import {
 import { closeFd } from './connection.js'
 import { type ListenAddress, Listener } from './listener.js'
 import { withHostPort } from './net-errors.js'
-import { HAS_BLOCK_LIST, kAccepted, kOnDestroy, Socket } from './socket.js'
+import { type AcceptOptions, acceptOptions, HAS_BLOCK_LIST, kAccepted, kOnDestroy, Socket } from './socket.js'
 
 /** Whether the running Node's libuv (1.48+) chmods a pipe to exactly the asked bits. */
 const UV_CHMOD_EXACT = ((): boolean => {
@@ -89,6 +89,8 @@ export class Server extends EventEmitter {
   /** Connections from addresses it blocks are closed as they are accepted. */
   blockList: nodeNet.BlockList | undefined
   #listener: Listener | undefined
+  /** What `#acceptOptions()` gave last. */
+  #accept: AcceptOptions | undefined
   #pipeName: string | undefined
   #connections = 0
   #referenced = true
@@ -321,19 +323,31 @@ export class Server extends EventEmitter {
       })
       return
     }
-    const opts: Record<string | symbol, unknown> = {
-      allowHalfOpen: this.allowHalfOpen,
-      noDelay: this.noDelay,
-      keepAlive: this.keepAlive,
-      keepAliveInitialDelay: this.keepAliveInitialDelay,
-      [kAccepted]: [fd, this.pauseOnConnect]
-    }
-    opts.highWaterMark = this.highWaterMark
-    const socket = new Socket(opts)
+    const socket = new Socket(this.#acceptOptions(), kAccepted, fd, this.pauseOnConnect)
     this.#connections++
     socket.server = this
     socket[kOnDestroy] = this.#onSocketDestroy
     this.emit('connection', socket)
+  }
+
+  /**
+   * The options of every socket this server accepts: one object while the server's settings
+   * stay as they are (node:net reads them at each connection: a change made after
+   * `createServer()` still applies to the next one).
+   */
+  #acceptOptions(): AcceptOptions {
+    const o = this.#accept
+    if (
+      o !== undefined &&
+      o.allowHalfOpen === this.allowHalfOpen &&
+      o.noDelay === this.noDelay &&
+      o.keepAlive === this.keepAlive &&
+      o.keepAliveInitialDelay === this.keepAliveInitialDelay &&
+      o.highWaterMark === this.highWaterMark
+    )
+      return o
+    this.#accept = acceptOptions(this)
+    return this.#accept
   }
 
   /** One function for every socket's destroy hook (not a closure per socket). */

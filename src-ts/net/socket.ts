@@ -23,8 +23,8 @@ import {
 import { type ConnectAddress, Connection, type ConnectionEvents } from './connection.js'
 import { attemptConnect, type LocalAddress, lookupAndConnect } from './socket-connect.js'
 import {
+  type AcceptOptions,
   checkSocketOptions,
-  HAS_BLOCK_LIST,
   isNormalized,
   kAccepted,
   kOnDestroy,
@@ -32,12 +32,16 @@ import {
   onreadOption,
   type SocketConnectOptions,
   type SocketOptions,
+  socketBlockList,
+  streamOptions,
   toBuffer,
   type WriteCb
 } from './socket-compat.js'
 import { kAttached, kClosing, kConn, kHeld, kInitProps, kReopen, SocketProps } from './socket-props.js'
 
 export {
+  type AcceptOptions,
+  acceptOptions,
   HAS_BLOCK_LIST,
   kAccepted,
   kNormalized,
@@ -93,38 +97,40 @@ export class Socket extends SocketProps {
   /** The peer's end came while the `onread` callback had stopped reading: given on resume. */
   #endHeld = false
 
+  /** @internal an accepted connection (a `Server`'s, or an upgraded HTTP connection's). */
+  constructor(options: AcceptOptions, accepted: typeof kAccepted, fd: number, pauseOnConnect: boolean)
+  constructor(options?: SocketOptions | number)
   // biome-ignore lint/correctness/noUnreachableSuper: the one early return hands a pipe descriptor to node:net's Socket
-  constructor(options: (SocketOptions & { [kAccepted]?: [number, boolean] }) | number = {}) {
+  constructor(
+    options: SocketOptions | AcceptOptions | number = {},
+    accepted?: symbol,
+    fd = -1,
+    pauseOnConnect = false
+  ) {
+    // An accepted connection comes with its options whole (a server's one object for all its
+    // sockets: see `AcceptOptions`): nothing to check, copy or build per connection.
+    const user = accepted !== kAccepted
     // node:net's legacy form: new Socket(fd).
     if (typeof options === 'number') options = { fd: options }
     options ??= {}
-    checkSocketOptions(options)
-    const allowHalfOpen = Boolean(options.allowHalfOpen)
-    const { signal, ...streamOptions } = options
-    const fd = options.fd
-    // A descriptor to adopt: checked as node:net's createHandle checks it (ERR_INVALID_FD_TYPE
-    // unless it is a stream socket); a pipe or FIFO is served by node:net's own Socket.
-    const adopt = fd === undefined ? undefined : adoptable(fd)
-    if (adopt === 'pipe') {
-      // biome-ignore lint/correctness/noConstructorReturn: a pipe descriptor is node:net's (libuv's pipe handle)
-      return new nodeNet.Socket(options as nodeNet.SocketConstructorOpts) as unknown as Socket
+    let adopt: number | undefined
+    let blockList: nodeNet.BlockList | undefined
+    if (user) {
+      const o = options as SocketOptions
+      checkSocketOptions(o)
+      // A descriptor to adopt: checked as node:net's createHandle checks it (ERR_INVALID_FD_TYPE
+      // unless it is a stream socket); a pipe or FIFO is served by node:net's own Socket.
+      const fdKind = o.fd === undefined ? undefined : adoptable(o.fd)
+      if (fdKind === 'pipe') {
+        // biome-ignore lint/correctness/noConstructorReturn: a pipe descriptor is node:net's (libuv's pipe handle)
+        return new nodeNet.Socket(o as nodeNet.SocketConstructorOpts) as unknown as Socket
+      }
+      adopt = fdKind
+      blockList = socketBlockList(o)
     }
-    const blockList = (options as { blockList?: unknown }).blockList
-    if (HAS_BLOCK_LIST && blockList) {
-      if (!(nodeNet as any).BlockList.isBlockList(blockList))
-        throw invalidArgType('options.blockList', 'an net.BlockList', blockList)
-    }
-    super({
-      ...streamOptions,
-      allowHalfOpen,
-      emitClose: false,
-      autoDestroy: true,
-      decodeStrings: false
-    })
-    this.allowHalfOpen = allowHalfOpen
-    if (HAS_BLOCK_LIST && blockList) this.blockList = blockList as nodeNet.BlockList
-    const onread = onreadOption(options)
-    if (onread !== undefined) this.#userRead = new UserRead(onread.buffer, onread.callback.bind(this))
+    super(user ? streamOptions(options as SocketOptions) : options)
+    this.allowHalfOpen = Boolean(options.allowHalfOpen)
+    if (blockList !== undefined) this.blockList = blockList
     this[kInitProps](options)
     this.on('end', onReadableStreamEnd)
     // Readable's "read more" (after every push, a nextTick that calls read(0) so that a source
@@ -134,25 +140,29 @@ export class Socket extends SocketProps {
     // queue when nothing else waits (docs/net.md, "One connection"). Node's own push-fed
     // streams set the same flag (IncomingMessage, Http2Stream).
     ;(this as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = true
+    if (!user) {
+      this.#attach(fd)
+      // pauseOnConnect: nothing is received until the user reads.
+      if (pauseOnConnect) (this as any).readableFlowing = false
+      else this.read(0)
+      return
+    }
+    const o = options as SocketOptions
+    const onread = onreadOption(o)
+    if (onread !== undefined) this.#userRead = new UserRead(onread.buffer, onread.callback.bind(this))
+    const signal = o.signal
     if (signal) {
       // (node:net's Duplex checks it first, under the name 'signal'.)
       validateAbortSignal(signal, 'signal')
       addAbortSignal(signal, this)
     }
-    const accepted = options[kAccepted]
-    if (accepted !== undefined) {
-      this.#attach(accepted[0])
-      if (accepted[1]) {
-        // pauseOnConnect: nothing is received until the user reads.
-        ;(this as any).readableFlowing = false
-      } else this.read(0)
-    } else if (adopt !== undefined) {
+    if (adopt !== undefined) {
       // An adopted connected socket: receiving starts at once, as node:net's does with a handle.
       this.#attach(adopt)
-      const o = options as { readable?: boolean; pauseOnCreate?: boolean; manualStart?: boolean }
-      if (o.readable !== false) {
-        if (o.pauseOnCreate) (this as any).readableFlowing = false
-        else if (!o.manualStart) this.read(0)
+      const a = o as { readable?: boolean; pauseOnCreate?: boolean; manualStart?: boolean }
+      if (a.readable !== false) {
+        if (a.pauseOnCreate) (this as any).readableFlowing = false
+        else if (!a.manualStart) this.read(0)
       }
     }
   }
