@@ -26,7 +26,11 @@ const RECV_BUFFERS_INITIAL: u16 = 64;
 /// JS, so its bytes wait a JS round. Submitting it inside the reap instead (tried in the
 /// sixth round) removes that wait, and with it the saving: Node 20 peaked at 111–114 MiB with
 /// the budget against 113–130 without; the ~8 MiB came from splitting the JS batch, not from
-/// the ring (docs/net.md, sixth round). Off.
+/// the ring (docs/net.md, sixth round). Measured again with the driver's re-arm (seventh
+/// round): 4 MiB (or a cap of 256 buffers) saves 16–18 MiB of peak on Node 20 and 24 for a
+/// p99 2.5–3.7x longer, 8 MiB 8–10 MiB for 2–2.5x: the bounded group serves some connections
+/// 4x as often as others (two in three `-ENOBUFS` are a re-armed receive that finds the group
+/// empty again). Off.
 const RECV_TOUCH_BUDGET: usize = 0;
 
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
