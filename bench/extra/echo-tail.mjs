@@ -3,8 +3,10 @@
 // connections"): each server kind in its own process on the last core, driven by the suite's
 // echo_client on core 0, kinds alternating round by round. Per run: the client's figures, the
 // server's CPU per message, peak RSS and starved receives, how fair it was (messages per
-// connection, the first message's spread), the gaps between a connection's messages, the
-// batches JS saw (runs of messages less than 0.3 ms apart), and per half second: messages, the
+// connection, the first message's spread, how many connections got under a tenth of the
+// median's messages), the gaps between a connection's messages (and with the waits before a
+// connection's first message and after its last one: a connection left waiting has no gaps),
+// each connection's mean round trip (the run over its messages), the batches JS saw (runs of messages less than 0.3 ms apart), and per half second: messages, the
 // event loop's utilisation and longest delay, the main thread's time on a CPU and waiting for
 // one (/proc/self/schedstat: on a loaded machine that wait is most of the tail), gc, stats().
 //
@@ -102,6 +104,7 @@ async function serve(kind, size, dist) {
   const stamps = new Float64Array(1 << 20)
   let nstamps = 0
   let msgs = 0
+  let lastAt = 0
   const track = () => {
     const c = { bytes: 0, last: 0, first: 0, n: 0 }
     conns.push(c)
@@ -111,6 +114,7 @@ async function serve(kind, size, dist) {
         if (c.last) gaps[Math.min(1999, Math.floor(now - c.last))]++
         else c.first = now
         c.last = now
+        lastAt = now
         c.n++
         msgs++
         if (nstamps < stamps.length) stamps[nstamps++] = now
@@ -177,15 +181,33 @@ async function serve(kind, size, dist) {
   process.on('SIGTERM', () => {
     const cu = process.cpuUsage(cpu0)
     const q = (arr, p) => arr[Math.min(arr.length - 1, Math.floor(arr.length * p))]
-    const total = gaps.reduce((x, y) => x + y, 0)
-    const gapAt = (p) => {
-      let acc = 0
-      for (let i = 0; i < gaps.length; i++) {
-        acc += gaps[i]
-        if (acc >= total * p) return i
+    // Percentiles (ms) of a histogram of 1 ms buckets; the last bucket is "2 s or more".
+    const pct = (h) => {
+      const total = h.reduce((x, y) => x + y, 0)
+      return (p) => {
+        let acc = 0
+        for (let i = 0; i < h.length; i++) {
+          acc += h[i]
+          if (acc >= total * p) return i
+        }
+        return h.length
       }
-      return gaps.length
     }
+    const gapAt = pct(gaps)
+    // A connection the server leaves waiting has few gaps or none: its waits are before its
+    // first message (counted from the run's first message: the client sends on every
+    // connection at once, accepted or not) and after its last one (until the run's last
+    // message). The "with waits" figures count those two in; the plain ones do not. Per
+    // connection, the run over its messages is its mean round trip (Little's law).
+    const firstAt = stamps[0]
+    const waits = Uint32Array.from(gaps)
+    for (const c of conns) {
+      for (const w of [c.n ? c.first - firstAt : 0, lastAt - (c.last || firstAt)])
+        waits[Math.min(1999, Math.max(0, Math.floor(w)))]++
+    }
+    const waitAt = pct(waits)
+    const lastWait = Math.max(...conns.map((c) => lastAt - (c.last || firstAt)))
+    const mean = conns.map((c) => (lastAt - firstAt) / Math.max(1, c.n)).sort((x, y) => x - y)
     const per = conns.map((c) => c.n).sort((x, y) => x - y)
     const firsts = conns.map((c) => c.first).sort((x, y) => x - y)
     const sizes = []
@@ -203,12 +225,18 @@ async function serve(kind, size, dist) {
         `starved ${st?.recvStarved ?? '-'}, buffers most ${st?.recvBuffersMost ?? '-'}`
     )
     console.log(
-      `fairness: msgs per connection min ${per[0]} p50 ${q(per, 0.5)} max ${per.at(-1)}; first message spread ${(firsts.at(-1) - firsts[0]).toFixed(0)} ms; ` +
+      `fairness: msgs per connection min ${per[0]} p10 ${q(per, 0.1)} p50 ${q(per, 0.5)} p90 ${q(per, 0.9)} max ${per.at(-1)}; first message spread ${(firsts.at(-1) - firsts[0]).toFixed(0)} ms; ` +
         `first 1,000 messages in ${(stamps[Math.min(999, nstamps - 1)] - stamps[0]).toFixed(0)} ms`
     )
     console.log(
       `gaps between a connection's messages: p50 ${gapAt(0.5)} p99 ${gapAt(0.99)} p99.9 ${gapAt(0.999)} ms; ` +
         `batches ${sizes.length}, messages p50 ${q(sizes, 0.5)} p90 ${q(sizes, 0.9)} max ${sizes.at(-1)}`
+    )
+    const starvedConns = per.filter((n) => n * 10 < q(per, 0.5)).length
+    console.log(
+      `with waits before the first and after the last message: gaps p99 ${waitAt(0.99)} p99.9 ${waitAt(0.999)} ms (1999: 2 s or more), ` +
+        `last wait max ${lastWait.toFixed(0)} ms; per connection mean round trip p50 ${q(mean, 0.5).toFixed(1)} ` +
+        `p99 ${q(mean, 0.99).toFixed(1)} max ${mean.at(-1).toFixed(0)} ms; connections served under a tenth of the median ${starvedConns}`
     )
     process.exit(0)
   })

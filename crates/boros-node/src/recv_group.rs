@@ -17,17 +17,14 @@ const RECV_BUFFERS_INITIAL: u16 = 64;
 
 /// Most bytes of received data the shared group's buffers in circulation may cover
 /// (`BufRing::set_touch_budget`; past it, data waits in the sockets' receive buffers, in the
-/// kernel, for a later pass); 0: no limit, the group grows to its 1,024 buffers. Off: at
-/// 16 KiB x 1,000 connections a budget of 8 MiB (512 full buffers) or 4 MiB (256) lowered the
-/// Node 20 peak by ~10 MiB on average (not in every run; not measurably on Node 24), but the
-/// echo's p99 was longer than without it in 15 of 19 side-by-side pairs (max latency up to
-/// 630 ms against 215), and 207 ms against node:net's 17 in the one bench run on a quiet
-/// machine (docs/net.md, fifth round): a starved receive is armed again after the batch's
-/// JS, so its bytes wait a JS round. Submitting it inside the reap instead (tried in the
-/// sixth round) removes that wait, and with it the saving: Node 20 peaked at 111–114 MiB with
-/// the budget against 113–130 without; the ~8 MiB came from splitting the JS batch, not from
-/// the ring (docs/net.md, sixth round). Off.
-const RECV_TOUCH_BUDGET: usize = 0;
+/// kernel, for a later pass, as it does for libuv, which reads one socket at a time): 256
+/// full 16 KiB buffers, all 1,024 for receives of one page. At 16 KiB x 1,000 connections it
+/// lowered the peak by 16–18 MiB on Node 20 and 24 with the p99, CPU per message and
+/// fairness of the unbounded group, once the driver armed the receives that found it empty
+/// at once, ahead of the receives still armed (`boros` `reap.rs`, `rearm_starved`); before
+/// that a bounded group served some connections 4x as often as others and tripled the p99
+/// (docs/net.md, seventh round). 0: no limit.
+const RECV_TOUCH_BUDGET: usize = 4 << 20;
 
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
 const RECV_BUFFERS_MIN: u16 = 16;

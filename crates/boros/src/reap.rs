@@ -126,9 +126,15 @@ impl<O: ?Sized + OpCode> Driver<O> {
     /// and after the pass's buffers went back to it. Oldest first, and per group only as many
     /// as it has buffers in circulation: with more busy sockets than buffers, the rest would
     /// find it empty again at once (a CQE, an entry and a failed receive each, every pass); they
-    /// wait here, still in flight, for a later pass's end. They go in with the host's next
-    /// submit (or this reap's next enter, if it makes one). One cancelled or abandoned while it
-    /// waited gets its final CQE (`-ECANCELED`), as does one the SQ cannot take (a dead ring:
+    /// wait here, still in flight, for a later pass's end. They are submitted at once, without
+    /// asking for completions: the kernel arms them before the host's batch runs. Otherwise
+    /// they went in with the next enter, behind the deferred work of the receives still armed,
+    /// whose next data the batch's replies brought in the meantime: those took the buffers,
+    /// every re-armed receive found the group empty again and went back to the end of the
+    /// line, and a bounded group served some connections 4x as often as others (docs/net.md,
+    /// "Bounds on receive memory with the driver's re-arm"). Their data reach the host with
+    /// this reap if it enters again, or the next. One cancelled or abandoned while it waited
+    /// gets its final CQE (`-ECANCELED`), as does one the SQ cannot take (a dead ring:
     /// `-ENOBUFS`).
     fn rearm_starved(&mut self, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) {
         if self.ops.starved.is_empty() {
@@ -136,6 +142,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
         }
         let mut room: Vec<(u16, u32)> = Vec::new();
         let mut waiting = std::collections::VecDeque::new();
+        let mut rearmed = false;
         while let Some(key) = self.ops.starved.pop_front() {
             let Some(op) = self.ops.get_mut(key) else {
                 continue;
@@ -159,6 +166,7 @@ impl<O: ?Sized + OpCode> Driver<O> {
                 if self.dead.is_none() && self.push_entries(std::slice::from_ref(&entry), 1).is_ok()
                 {
                     self.ops.queued(key);
+                    rearmed = true;
                     if let Some(g) = group {
                         if let Some((_, n)) = room.iter_mut().find(|(b, _)| *b == g) {
                             *n -= 1;
@@ -177,6 +185,9 @@ impl<O: ?Sized + OpCode> Driver<O> {
             }
         }
         self.ops.starved = waiting;
+        if rearmed && self.dead.is_none() && self.ring.submit_now() {
+            self.ops.all_submitted();
+        }
     }
 
     fn dispatch(&mut self, cqe: RawCqe, sink: &mut impl FnMut(Cqe, OpRef<'_, O>)) -> usize {

@@ -250,6 +250,36 @@ impl Ring {
         }
     }
 
+    /// Submits what is queued without `GETEVENTS`: the kernel issues the entries and runs no
+    /// deferred completion work (with `DEFER_TASKRUN` that waits for the next enter that asks
+    /// for completions). Retried on EINTR; any other error leaves the entries queued for the
+    /// next enter. Returns whether the SQ is empty now.
+    pub(crate) fn submit_now(&mut self) -> bool {
+        loop {
+            let to_submit = self.uring.submission().len() as u32;
+            if to_submit == 0 {
+                return true;
+            }
+            self.stats.enter_calls += 1;
+            // SAFETY: no extended argument is passed; `to_submit` is what we queued.
+            let r = unsafe {
+                self.uring
+                    .submitter()
+                    .enter::<libc::sigset_t>(to_submit, 0, 0, None)
+            };
+            match r {
+                Ok(_) => {
+                    self.stats.batches += 1;
+                    self.stats.ops_submitted += self.queued_ops;
+                    self.queued_ops = 0;
+                    return self.uring.submission().is_empty();
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
     fn move_cq_to_backlog(&mut self) -> usize {
         let mut cq = self.uring.completion();
         let before = self.backlog.len();
