@@ -263,12 +263,18 @@ impl<O: ?Sized + OpCode> Driver<O> {
         }
     }
 
-    /// Asks the kernel to cancel every op in flight.
+    /// Asks the kernel to cancel every op in flight. Each completes exactly once, as after
+    /// [`cancel`](Self::cancel): the ops are marked cancelled first, so one that ends
+    /// `-ENOBUFS` meanwhile, or waits in the driver for a buffer
+    /// ([`OpCode::rearm_when_starved`]), is not armed again behind the kernel's cancel (where
+    /// nothing would cancel it: a teardown waiting for the last CQE hung there).
     pub fn cancel_all(&mut self) -> Result<(), PushError> {
         let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
             .build()
             .user_data(CANCEL_TAG);
-        self.push_entries(&[entry], 0)
+        self.push_entries(&[entry], 0)?;
+        self.ops.mark_all_cancelled();
+        Ok(())
     }
 
     /// Submits everything queued in one `io_uring_enter` (with `GETEVENTS`, so deferred

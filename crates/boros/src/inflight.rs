@@ -117,6 +117,13 @@ impl<O: ?Sized + OpCode> Ops<O> {
         (key, group)
     }
 
+    /// Marks every op in flight cancelled (a cancel of them all is being asked for): none of
+    /// them is armed again after `-ENOBUFS` (those waiting here for buffers end with
+    /// `-ECANCELED` at the next pass's end), as for a cancel by key.
+    pub(crate) fn mark_all_cancelled(&mut self) {
+        self.slab.for_each_mut(|op| op.cancelled = true);
+    }
+
     pub(crate) fn get_mut(&mut self, key: OpKey) -> Option<&mut InFlight<O>> {
         self.slab.get_mut(key)
     }

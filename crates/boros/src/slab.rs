@@ -146,6 +146,13 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Calls `f` on every value, mutably.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut T)) {
+        for v in self.entries.iter_mut().filter_map(|e| e.value.as_mut()) {
+            f(v);
+        }
+    }
+
     /// Takes every value out.
     pub fn drain(&mut self) -> Vec<T> {
         let mut out = Vec::with_capacity(self.len);

@@ -289,3 +289,51 @@ fn a_bounded_group_serves_its_connections_in_turn() {
     until_finals(&mut d, keys.len());
     assert_eq!(ring.users(), 0);
 }
+
+#[test]
+fn cancel_all_ends_the_receives_waiting_for_a_buffer() {
+    // What a runtime's teardown does: cancel everything, then wait for every last CQE. Two
+    // buffers for eight sockets whose peers keep 16 KiB each waiting and stay open: most
+    // receives wait in the driver for a buffer when the cancel of them all goes in. The
+    // kernel's cancel cannot see those; they used to be armed again at a later pass's end,
+    // behind it, took the data and stayed armed: the last CQE never came (a Node worker
+    // terminated with busy sockets hung in its exit).
+    let mut d = Driver::new().unwrap();
+    let ring = d.register_buf_ring(2, 4096).unwrap();
+    let conns = senders(8, false);
+    for (i, (s, ..)) in conns.iter().enumerate() {
+        arm(&mut d, &ring, s, i as u64);
+    }
+    let deadline = Instant::now() + LIMIT;
+    while ring.growth().starved < 3 {
+        d.wait(1, Some(Duration::from_millis(20))).unwrap();
+        d.reap(boros::completions(|c| {
+            drop(ring.lease(&c));
+            assert!(!c.is_final(), "receive {} ended: {}", c.token, c.result);
+        }))
+        .unwrap();
+        assert!(Instant::now() < deadline, "timed out");
+    }
+    d.cancel_all().unwrap();
+    d.submit().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut finals = 0;
+    while d.in_flight() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} receives still in flight after cancel_all",
+            d.in_flight(),
+            conns.len()
+        );
+        d.wait(1, Some(Duration::from_millis(20))).unwrap();
+        d.reap(boros::completions(|c| {
+            drop(ring.lease(&c));
+            if c.is_final() {
+                finals += 1;
+            }
+        }))
+        .unwrap();
+    }
+    assert_eq!(finals, conns.len());
+    assert_eq!(ring.users(), 0);
+}
