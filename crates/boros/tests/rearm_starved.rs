@@ -90,6 +90,25 @@ fn starved_receives(
     (ring, conns, keys)
 }
 
+/// One reap: each connection's count of received bytes grows by what its receive brought;
+/// no receive may end (the driver re-arms the starved ones; the peers keep their side open).
+fn reap_counting(d: &mut Driver, ring: &Rc<BufRing>, got: &mut [usize]) {
+    let mut ended_with = Vec::new();
+    d.reap(boros::completions(|c| {
+        if let Some(lease) = ring.lease(&c) {
+            got[c.token as usize] += lease.len();
+        }
+        if c.is_final() {
+            ended_with.push((c.token, c.result));
+        }
+    }))
+    .unwrap();
+    assert!(
+        ended_with.is_empty(),
+        "receives ended (token, result): {ended_with:?}"
+    );
+}
+
 #[test]
 fn starved_receives_are_armed_again_by_the_driver() {
     let mut d = Driver::new().unwrap();
@@ -151,22 +170,9 @@ fn a_receive_armed_again_keeps_its_key() {
         .map(|(i, (s, ..))| arm(&mut d, &ring, s, i as u64))
         .collect();
     let mut got = vec![0usize; conns.len()];
-    let mut ended_with = Vec::new();
     let deadline = Instant::now() + LIMIT;
     while got.iter().zip(&conns).any(|(n, c)| *n < c.2.len()) {
-        d.reap(boros::completions(|c| {
-            if let Some(lease) = ring.lease(&c) {
-                got[c.token as usize] += lease.len();
-            }
-            if c.is_final() {
-                ended_with.push((c.token, c.result));
-            }
-        }))
-        .unwrap();
-        assert!(
-            ended_with.is_empty(),
-            "receives ended (token, result): {ended_with:?}"
-        );
+        reap_counting(&mut d, &ring, &mut got);
         assert!(Instant::now() < deadline, "timed out");
         d.wait(1, Some(Duration::from_millis(20))).unwrap();
     }
@@ -242,25 +248,12 @@ fn a_bounded_group_serves_its_connections_in_turn() {
         .map(|(i, (s, ..))| arm(&mut d, &ring, s, i as u64))
         .collect();
     let mut got = vec![0usize; conns.len()];
-    let mut ended_with = Vec::new();
     let deadline = Instant::now() + LIMIT;
     let mut rearmed = 0;
     while got.iter().sum::<usize>() < conns.len() * ROUNDS * SIZE {
         let before = got.clone();
         let starved = ring.growth().starved;
-        d.reap(boros::completions(|c| {
-            if let Some(lease) = ring.lease(&c) {
-                got[c.token as usize] += lease.len();
-            }
-            if c.is_final() {
-                ended_with.push((c.token, c.result));
-            }
-        }))
-        .unwrap();
-        assert!(
-            ended_with.is_empty(),
-            "receives ended (token, result): {ended_with:?}"
-        );
+        reap_counting(&mut d, &ring, &mut got);
         if ring.growth().starved > starved {
             // The receives armed again are in the kernel before the host runs.
             assert!(
