@@ -41,6 +41,19 @@ fn arm(d: &mut Driver, ring: &Rc<BufRing>, s: &TcpStream, token: u64) -> OpKey {
     .unwrap()
 }
 
+/// Arms a receive on each connection's server side, its index as token.
+fn arm_all(
+    d: &mut Driver,
+    ring: &Rc<BufRing>,
+    conns: &[(TcpStream, TcpStream, Vec<u8>)],
+) -> Vec<OpKey> {
+    conns
+        .iter()
+        .enumerate()
+        .map(|(i, (s, ..))| arm(d, ring, s, i as u64))
+        .collect()
+}
+
 /// `n` connected pairs whose client side has sent 16 KiB (a different pattern each), and
 /// shut down its side when `end`.
 fn senders(n: usize, end: bool) -> Vec<(TcpStream, TcpStream, Vec<u8>)> {
@@ -72,11 +85,7 @@ fn starved_receives(
 ) {
     let ring = d.register_buf_ring(2, 4096).unwrap();
     let conns = senders(8, false);
-    let keys: Vec<OpKey> = conns
-        .iter()
-        .enumerate()
-        .map(|(i, (s, ..))| arm(d, &ring, s, i as u64))
-        .collect();
+    let keys = arm_all(d, &ring, &conns);
     let deadline = Instant::now() + LIMIT;
     while ring.growth().starved < 3 {
         d.wait(1, Some(Duration::from_millis(20))).unwrap();
@@ -164,11 +173,7 @@ fn a_receive_armed_again_keeps_its_key() {
     let ring = d.register_buf_ring(2, 4096).unwrap();
     // The peers keep their side open: the receives stay armed once the bytes are in.
     let conns = senders(8, false);
-    let keys: Vec<OpKey> = conns
-        .iter()
-        .enumerate()
-        .map(|(i, (s, ..))| arm(&mut d, &ring, s, i as u64))
-        .collect();
+    let keys = arm_all(&mut d, &ring, &conns);
     let mut got = vec![0usize; conns.len()];
     let deadline = Instant::now() + LIMIT;
     while got.iter().zip(&conns).any(|(n, c)| *n < c.2.len()) {
@@ -242,11 +247,7 @@ fn a_bounded_group_serves_its_connections_in_turn() {
     for (_, c, _) in &conns {
         c.set_nodelay(true).unwrap();
     }
-    let keys: Vec<OpKey> = conns
-        .iter()
-        .enumerate()
-        .map(|(i, (s, ..))| arm(&mut d, &ring, s, i as u64))
-        .collect();
+    let keys = arm_all(&mut d, &ring, &conns);
     let mut got = vec![0usize; conns.len()];
     let deadline = Instant::now() + LIMIT;
     let mut rearmed = 0;
