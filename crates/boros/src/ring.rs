@@ -232,9 +232,7 @@ impl Ring {
             match result {
                 Ok(n) => {
                     if to_submit > 0 {
-                        self.stats.batches += 1;
-                        self.stats.ops_submitted += self.queued_ops;
-                        self.queued_ops = 0;
+                        self.count_batch();
                     }
                     return Ok(n);
                 }
@@ -269,15 +267,20 @@ impl Ring {
             };
             match r {
                 Ok(_) => {
-                    self.stats.batches += 1;
-                    self.stats.ops_submitted += self.queued_ops;
-                    self.queued_ops = 0;
+                    self.count_batch();
                     return self.uring.submission().is_empty();
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
                 Err(_) => return false,
             }
         }
+    }
+
+    /// Counts an enter that took the queued entries: one batch, and the ops they belong to.
+    fn count_batch(&mut self) {
+        self.stats.batches += 1;
+        self.stats.ops_submitted += self.queued_ops;
+        self.queued_ops = 0;
     }
 
     fn move_cq_to_backlog(&mut self) -> usize {
