@@ -63,6 +63,9 @@ export interface AcceptOptions {
   readonly decodeStrings: false
 }
 
+/** The `Duplex` options every `Socket` has, whoever makes it (node:net's `Socket` sets the same). */
+const SOCKET_STREAM = { emitClose: false, autoDestroy: true, decodeStrings: false } as const
+
 /** {@link AcceptOptions} from a server's settings (defaults: node:net's). */
 export function acceptOptions(o: {
   readonly allowHalfOpen?: boolean
@@ -77,9 +80,7 @@ export function acceptOptions(o: {
     keepAlive: Boolean(o.keepAlive),
     keepAliveInitialDelay: o.keepAliveInitialDelay ?? 0,
     highWaterMark: o.highWaterMark,
-    emitClose: false,
-    autoDestroy: true,
-    decodeStrings: false
+    ...SOCKET_STREAM
   }
 }
 /** Called once when an accepted socket is destroyed (the server's count). */
@@ -133,9 +134,7 @@ export function streamOptions(options: SocketOptions): object {
     ...options,
     signal: undefined,
     allowHalfOpen: Boolean(options.allowHalfOpen),
-    emitClose: false,
-    autoDestroy: true,
-    decodeStrings: false
+    ...SOCKET_STREAM
   }
 }
 
