@@ -11,7 +11,18 @@
 // one (/proc/self/schedstat: on a loaded machine that wait is most of the tail), gc, stats().
 //
 //   node bench/extra/echo-tail.mjs [--kinds node,socket,conn] [--conns 1000] [--size 16384]
-//                                  [--seconds 3] [--rounds 1] [--dist DIR] [--verbose]
+//                                  [--seconds 3] [--rounds 1] [--dist DIR] [--verbose] [--why]
+//                                  [--warmup S]
+//
+// --warmup S: a pass of S seconds on connections of its own before the measured one, as the
+// echo bench does (0.5 s there); the server's figures then cover both passes.
+//
+// --why: where the client's slowest 1 % of requests went. echo_client writes every request
+// (--dump), the server its gc pauses and the batches JS saw; per run: the client's p99 with
+// and without each connection's first request (the burst at the start, every connection at
+// once), and of the slowest 1 %: how many were first requests, how many overlapped a gc pause
+// and which kind, the share of their time spent in gc pauses, the p99 with the gc pauses taken
+// out of every request's time, when in the run they ended, and the longest gaps between batches.
 //
 // kinds: node (node:net), socket (boros/net Socket), conn (boros Connection, callbacks).
 // --dist: another build's dist/ (its ../boros.*.node beside it), for an A/B of two builds:
@@ -24,7 +35,8 @@ import { parseArgs } from 'node:util'
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { ensureEchoExamples } from '../net/externals.mjs'
 
-if (process.argv[2] === '--serve') await serve(process.argv[3], Number(process.argv[4]), process.argv[5])
+if (process.argv[2] === '--serve')
+  await serve(process.argv[3], Number(process.argv[4]), process.argv[5], process.argv[6], Number(process.argv[7] ?? 0))
 else await main()
 
 async function main() {
@@ -36,10 +48,12 @@ async function main() {
       seconds: { type: 'string', default: '3' },
       rounds: { type: 'string', default: '1' },
       dist: { type: 'string', default: new URL('../../dist/', import.meta.url).pathname },
-      verbose: { type: 'boolean', default: false }
+      verbose: { type: 'boolean', default: false },
+      why: { type: 'boolean', default: false },
+      warmup: { type: 'string', default: '0' }
     }
   })
-  const { client, skip } = ensureEchoExamples()
+  const { client, server: nativeServer, skip } = ensureEchoExamples()
   if (skip) throw new Error(skip)
   const last = String(os.cpus().length - 1)
   const kinds = a.kinds.split(',')
@@ -47,17 +61,29 @@ async function main() {
     for (const spec of r % 2 ? [...kinds].reverse() : kinds) {
       const [kind, dir] = spec.split('@')
       const dist = dir ? `${dir.replace(/\/$/, '')}/dist/` : a.dist
-      const srv = spawn('taskset', [
-        '-c',
-        last,
-        process.execPath,
-        new URL(import.meta.url).pathname,
-        '--serve',
-        kind,
-        a.size,
-        dist
-      ])
-      let out = ''
+      // native: the suite's Rust echo_server (no JS, no gc; --why gets the client's side only).
+      const nativePort = kind === 'native' ? await freePort() : 0
+      if (kind === 'native' && a.why)
+        fs.writeFileSync(whyFile('server'), JSON.stringify({ gc: [], idle: [], accepted: [], firstAt: [] }))
+      const srv = spawn(
+        'taskset',
+        kind === 'native'
+          ? ['-c', last, nativeServer, '--addr', `127.0.0.1:${nativePort}`]
+          : [
+              '-c',
+              last,
+              process.execPath,
+              new URL(import.meta.url).pathname,
+              '--serve',
+              kind,
+              a.size,
+              dist,
+              a.why ? whyFile('server') : '',
+              Number(a.warmup) > 0 ? a.conns : '0'
+            ]
+      )
+      let out = kind === 'native' ? `PORT ${nativePort}\n` : ''
+      if (kind === 'native') await new Promise((resolve) => setTimeout(resolve, 300))
       srv.stdout.on('data', (d) => (out += d))
       srv.stderr.on('data', (d) => (out += d))
       const port = await new Promise((resolve, reject) => {
@@ -69,7 +95,7 @@ async function main() {
           else reject(new Error(`the ${spec} server exited: ${out}`))
         }, 50)
       })
-      const args = [
+      const clientArgs = (seconds) => [
         '-c',
         '0',
         client,
@@ -80,11 +106,18 @@ async function main() {
         '--size',
         a.size,
         '--seconds',
-        a.seconds
+        seconds
       ]
-      const cl = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] })
+      if (Number(a.warmup) > 0) {
+        const w = spawn('taskset', clientArgs(a.warmup), { stdio: 'ignore' })
+        await new Promise((resolve) => w.on('exit', resolve))
+      }
+      const args = [...clientArgs(a.seconds), ...(a.why ? ['--dump', whyFile('client')] : [])]
+      const cl = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] })
       let got = ''
+      let clErr = ''
       cl.stdout.on('data', (d) => (got += d))
+      cl.stderr.on('data', (d) => (clErr += d))
       await new Promise((resolve) => cl.on('exit', resolve))
       srv.kill('SIGTERM')
       await new Promise((resolve) => srv.on('exit', resolve))
@@ -92,21 +125,160 @@ async function main() {
       console.log(`round ${r + 1} ${spec} (load ${load})\n  ${got.trim()}`)
       for (const line of out.split('\n'))
         if (line && !line.startsWith('PORT') && (a.verbose || !line.startsWith('  t'))) console.log(`  ${line}`)
+      if (a.why) {
+        why(clErr, Number(a.conns))
+        if (a.verbose)
+          for (const side of ['client', 'server']) fs.copyFileSync(whyFile(side), `${whyFile(side)}.${r + 1}-${kind}`)
+      }
     }
   }
 }
 
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen({ host: '127.0.0.1', port: 0 }, () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+function whyFile(side) {
+  return `${os.tmpdir()}/echo-tail-why-${process.pid}.${side}`
+}
+
+/** --why: the slowest 1 % of the run's requests, by cause (see the header). */
+function why(clientStderr, conns) {
+  const m = /start (\d+) us/.exec(clientStderr)
+  if (!m) return console.log(`  why: no start time from echo_client: ${clientStderr.trim()}`)
+  const t0 = Number(m[1])
+  const raw = fs.readFileSync(whyFile('client'))
+  const words = new Uint32Array(raw.buffer, raw.byteOffset, raw.length / 4)
+  const n = words.length / 3
+  const srv = JSON.parse(fs.readFileSync(whyFile('server'), 'utf8'))
+  // Server times (Unix us) to the client's clock: us after its measurement's start.
+  const gcs = srv.gc.map(([at, dur, kind]) => [at - t0, at - t0 + dur, kind])
+  const reqs = []
+  const seen = new Set()
+  for (let i = 0; i < n; i++) {
+    const conn = words[3 * i]
+    const end = words[3 * i + 1]
+    const lat = words[3 * i + 2]
+    const first = !seen.has(conn)
+    seen.add(conn)
+    let inGc = 0
+    const kinds = new Set()
+    for (const [a, b, kind] of gcs) {
+      const o = Math.min(b, end) - Math.max(a, end - lat)
+      if (o > 0) {
+        inGc += o
+        kinds.add(kind)
+      }
+    }
+    reqs.push({ conn, end, lat, first, inGc, kinds })
+  }
+  const p99 = (arr) => {
+    const s = Float64Array.from(arr).sort()
+    return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] / 1000
+  }
+  const sorted = [...reqs].sort((x, y) => y.lat - x.lat)
+  const top = sorted.slice(0, Math.max(1, Math.ceil(n / 100)))
+  const cut = top.at(-1).lat
+  const byKind = {}
+  for (const r of top) for (const k of r.kinds) byKind[k] = (byKind[k] ?? 0) + 1
+  const gcMs = top.reduce((x, r) => x + r.inGc, 0)
+  const latMs = top.reduce((x, r) => x + r.lat, 0)
+  const firsts = reqs.filter((r) => r.first)
+  const when = new Map()
+  for (const r of top) {
+    const b = Math.floor(r.end / 250e3) * 250
+    when.set(b, (when.get(b) ?? 0) + 1)
+  }
+  const names = { 1: 'scavenge', 4: 'mark-compact', 8: 'incremental', 16: 'weak callbacks' }
+  console.log(
+    `  why: ${n} requests, p99 ${p99(reqs.map((r) => r.lat)).toFixed(1)} ms; without each connection's first ${p99(reqs.filter((r) => !r.first).map((r) => r.lat)).toFixed(1)} ms; ` +
+      `with gc pauses taken out ${p99(reqs.map((r) => r.lat - r.inGc)).toFixed(1)} ms; first requests: ${firsts.length}, ` +
+      `slowest ${(Math.max(...firsts.map((r) => r.lat)) / 1000).toFixed(1)} ms, p50 ${(firsts.map((r) => r.lat).sort((x, y) => x - y)[firsts.length >> 1] / 1000).toFixed(1)} ms`
+  )
+  const late = reqs.filter((r) => r.end - r.lat > 1e6).map((r) => r.lat / 1000)
+  late.sort((x, y) => x - y)
+  const share = (ms) => ((100 * reqs.filter((r) => r.end - r.lat <= ms * 1e3).length) / n).toFixed(1)
+  // Spread that a slow moment of the whole server (gc, the machine's other tenants) does not
+  // make: each request's time over the median of the requests that ended in the same 50 ms.
+  const win = new Map()
+  for (const r of reqs)
+    if (r.end - r.lat > 1e6)
+      (win.get(Math.floor(r.end / 50e3)) ?? win.set(Math.floor(r.end / 50e3), []).get(Math.floor(r.end / 50e3))).push(
+        r.lat
+      )
+  const rel = []
+  for (const lats of win.values()) {
+    const med = Float64Array.from(lats).sort()[lats.length >> 1]
+    for (const l of lats) rel.push(l / med)
+  }
+  rel.sort((x, y) => x - y)
+  if (late.length)
+    console.log(
+      `  why: after the first second, each request over the median of its 50 ms: p90 ${rel[Math.floor(rel.length * 0.9)].toFixed(2)} p99 ${rel[Math.floor(rel.length * 0.99)].toFixed(2)} p99.9 ${rel[Math.floor(rel.length * 0.999)].toFixed(2)}`
+    )
+  if (late.length)
+    console.log(
+      `  why: requests sent after the run's first second: ${late.length}, mean ${(late.reduce((x, y) => x + y, 0) / late.length).toFixed(1)} p50 ${late[late.length >> 1].toFixed(1)} p99 ${late[Math.floor(late.length * 0.99)].toFixed(1)} ms; ` +
+        `share of all requests sent in the first 100 / 250 / 500 ms: ${share(100)} / ${share(250)} / ${share(500)} %`
+    )
+  console.log(
+    `  why: slowest 1 % (${top.length}, from ${(cut / 1000).toFixed(1)} ms): first requests ${top.filter((r) => r.first).length}, ` +
+      `overlapping a gc pause ${top.filter((r) => r.inGc > 0).length} (${Object.entries(byKind)
+        .map(([k, v]) => `${names[k] ?? k} ${v}`)
+        .join(', ')}), time in gc pauses ${((100 * gcMs) / latMs).toFixed(1)} %; ended in the run's 250 ms slices: ${[
+        ...when
+      ]
+        .sort((x, y) => x[0] - y[0])
+        .map(([b, c]) => `${b}:${c}`)
+        .join(' ')}`
+  )
+  if (srv.accepted.length) {
+    const acc = srv.accepted.slice(-conns).map((t) => (t - t0) / 1000)
+    const fst = srv.firstAt
+      .slice(-conns)
+      .map((t) => (t - t0) / 1000)
+      .sort((x, y) => x - y)
+    console.log(
+      `  why: the measured pass's ${acc.length} accepts from ${acc[0].toFixed(1)} to ${acc.at(-1).toFixed(1)} ms; its first messages reached JS from ${fst[0].toFixed(1)} to ${fst.at(-1).toFixed(1)} ms (p50 ${fst[fst.length >> 1].toFixed(1)})`
+    )
+  }
+  const pauses = srv.gc.filter(([, dur]) => dur >= 1000)
+  const gaps = srv.idle.sort((x, y) => y[1] - x[1]).slice(0, 5)
+  console.log(
+    `  why: server gc ${srv.gc.length} (${(srv.gc.reduce((x, g) => x + g[1], 0) / 1000).toFixed(0)} ms; ${pauses.length} of 1 ms or more, longest ${(Math.max(0, ...srv.gc.map((g) => g[1])) / 1000).toFixed(1)} ms); ` +
+      `longest gaps between message batches (ms at ms): ${gaps.map(([at, d]) => `${(d / 1000).toFixed(1)}@${((at - t0) / 1000).toFixed(0)}`).join(' ')}`
+  )
+}
+
 /** The server: echoes on the loopback, counts, prints its figures on SIGTERM. */
-async function serve(kind, size, dist) {
+async function serve(kind, size, dist, whyPath, warmupConns) {
   const core = kind === 'node' ? null : await import(`${dist}index.js`)
   const conns = []
   const gaps = new Uint32Array(2000) // 1 ms buckets
   const stamps = new Float64Array(1 << 20)
+  const who = new Uint32Array(whyPath ? 1 << 20 : 0)
   let nstamps = 0
   let msgs = 0
   let lastAt = 0
+  let measuring = false
+  const accepted = []
   const track = () => {
-    const c = { bytes: 0, last: 0, first: 0, n: 0 }
+    if (whyPath) accepted.push(performance.now())
+    // After a warm-up pass on connections of its own: the figures cover the measured pass only
+    // (peak RSS and the --why dumps excepted).
+    if (warmupConns > 0 && conns.length === warmupConns && !measuring) {
+      measuring = true
+      conns.length = 0
+      gaps.fill(0)
+      nstamps = msgs = lastAt = 0
+      cpu0 = process.cpuUsage()
+    }
+    const c = { bytes: 0, last: 0, first: 0, n: 0, id: conns.length }
     conns.push(c)
     return (len) => {
       for (c.bytes += len; c.bytes >= size; c.bytes -= size) {
@@ -117,7 +289,10 @@ async function serve(kind, size, dist) {
         lastAt = now
         c.n++
         msgs++
-        if (nstamps < stamps.length) stamps[nstamps++] = now
+        if (nstamps < stamps.length) {
+          if (whyPath) who[nstamps] = c.id
+          stamps[nstamps++] = now
+        }
       }
     }
   }
@@ -153,17 +328,20 @@ async function serve(kind, size, dist) {
     srv.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => say(srv.address().port))
   }
   const gc = { n: 0, ms: 0 }
+  const unixUs = (t) => Math.round((performance.timeOrigin + t) * 1000)
+  const gcLog = []
   new PerformanceObserver((l) => {
     for (const e of l.getEntries()) {
       gc.n++
       gc.ms += e.duration
+      if (whyPath) gcLog.push([unixUs(e.startTime), Math.round(e.duration * 1000), e.detail?.kind ?? e.kind])
     }
   }).observe({ entryTypes: ['gc'] })
   const eld = monitorEventLoopDelay({ resolution: 1 })
   eld.enable()
   const sched = () => fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ').map(Number)
   let prev = { sched: sched(), elu: performance.eventLoopUtilization(), msgs: 0, starved: 0 }
-  const cpu0 = process.cpuUsage()
+  let cpu0 = process.cpuUsage()
   setInterval(() => {
     if (!msgs) return
     const s = sched()
@@ -220,6 +398,27 @@ async function serve(kind, size, dist) {
     }
     sizes.sort((x, y) => x - y)
     const st = core?.stats()
+    if (whyPath && st)
+      console.log(
+        `stats per message: ${['opsSubmitted', 'opsCompleted', 'enterCalls', 'batches', 'recvStarved'].map((k) => `${k} ${(st[k] / msgs).toFixed(3)}`).join(', ')}`
+      )
+    if (whyPath) {
+      // Gaps between batches (runs of messages under 0.3 ms apart): [start of the gap, length].
+      const idle = []
+      for (let i = 1; i < nstamps; i++)
+        if (stamps[i] - stamps[i - 1] > 0.3)
+          idle.push([unixUs(stamps[i - 1]), Math.round((stamps[i] - stamps[i - 1]) * 1000)])
+      const firstAt = conns.map((c) => unixUs(c.first))
+      fs.writeFileSync(whyPath, JSON.stringify({ gc: gcLog, idle, accepted: accepted.map(unixUs), firstAt }))
+      if (process.env.ECHO_TAIL_STAMPS)
+        fs.writeFileSync(
+          process.env.ECHO_TAIL_STAMPS,
+          JSON.stringify({
+            at: Array.from(stamps.subarray(0, nstamps), unixUs),
+            who: Array.from(who.subarray(0, nstamps))
+          })
+        )
+    }
     console.log(
       `server: ${msgs} msgs, CPU ${((cu.user + cu.system) / msgs).toFixed(2)} us/msg, peak RSS ${process.resourceUsage().maxRSS >> 10} MiB, ` +
         `starved ${st?.recvStarved ?? '-'}, buffers most ${st?.recvBuffersMost ?? '-'}`

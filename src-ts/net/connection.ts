@@ -469,8 +469,13 @@ export class Connection {
     this.#queue = NONE
     this.#callbacks = NONE
     if (!this.#sending) this.#queuedBytes = 0
-    const err = closedError()
-    for (const cb of cbs) cb(err)
+    // The error only for writes still queued: most closes have none, and an Error captures
+    // a stack trace (a third of a Socket's close, at 1,000 closing at once: docs/net.md,
+    // "The p99 at 16 KiB x 1,000 connections, by cause").
+    if (cbs.length > 0) {
+      const err = closedError()
+      for (const cb of cbs) cb(err)
+    }
     if (reset) ring().setLingerReset(fd)
     closeFd(fd, then)
   }

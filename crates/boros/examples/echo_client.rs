@@ -25,6 +25,9 @@ Usage: echo_client [options]
   --conns N          connections, each with one request in flight (default 64)
   --size BYTES       message size (default 64)
   --seconds N        measuring time (default 5)
+  --dump PATH        also write every request to PATH, 12 bytes each, little-endian u32s:
+                     connection index, end (us after the measurement's start), latency (us);
+                     the measurement's start as Unix time (us) goes to stderr
   --help             this text
 
 Prints requests/s, p50/p99/max latency (send to last byte back) and client CPU seconds.";
@@ -34,6 +37,7 @@ struct Args {
     conns: usize,
     size: usize,
     seconds: f64,
+    dump: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -42,6 +46,7 @@ fn parse_args() -> Result<Args, String> {
         conns: 64,
         size: 64,
         seconds: 5.0,
+        dump: None,
     };
     common::each_arg(USAGE, |arg, val| {
         match arg {
@@ -49,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
             "--conns" => a.conns = common::parse(arg, val()?)?,
             "--size" => a.size = common::parse(arg, val()?)?,
             "--seconds" => a.seconds = common::parse(arg, val()?)?,
+            "--dump" => a.dump = Some(val()?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -100,6 +106,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     let mut latencies: Vec<u32> = Vec::with_capacity(1 << 20);
+    // With --dump: (connection, end, latency) of every request, for docs/net.md's tail probes.
+    let mut dump: Vec<[u32; 3]> = Vec::new();
     let cpu0 = common::cpu_seconds();
     let mut start = Instant::now();
     let mut connected = 0;
@@ -122,6 +130,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     if connected == args.conns {
                         // Everyone is connected: the measurement starts now.
                         start = Instant::now();
+                        if args.dump.is_some() {
+                            let unix = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap_or_default();
+                            eprintln!("echo_client: start {} us", unix.as_micros());
+                        }
                         deadline = Some(start + Duration::from_secs_f64(args.seconds));
                         for (i, c) in conns.iter_mut().enumerate() {
                             c.started = Instant::now();
@@ -169,7 +183,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                     conn.rbuf = Some(rbuf);
                     let now = Instant::now();
-                    latencies.push((now - conn.started).as_micros().min(u32::MAX as u128) as u32);
+                    let us = (now - conn.started).as_micros().min(u32::MAX as u128) as u32;
+                    latencies.push(us);
+                    if args.dump.is_some() {
+                        let end = (now - start).as_micros().min(u32::MAX as u128) as u32;
+                        dump.push([idx as u32, end, us]);
+                    }
                     conn.received = 0;
                     if deadline.is_some_and(|t| now >= t) {
                         done = true;
@@ -184,6 +203,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    if let Some(path) = &args.dump {
+        let bytes: Vec<u8> = dump
+            .iter()
+            .flatten()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        std::fs::write(path, bytes).map_err(|e| format!("--dump {path}: {e}"))?;
+    }
     let cpu = common::cpu_seconds() - cpu0;
     latencies.sort_unstable();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
