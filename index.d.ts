@@ -247,14 +247,14 @@ export declare function httpWrite(srv: number, conn: number, seq: number, chunk:
  * batches exactly when the loop went round between them). Results are byte counts,
  * descriptors, 0, or `-errno`.
  *
- * `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
- * submission queue of hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says).
- * `digest` is the façade's `wire.DIGEST`: a façade generated from another protocol is refused.
- * Returns the offset into `arena` at which page-aligned arena slots start. Call once per thread.
+ * `entries` (`Float64Array`) and `ctl` (`Int32Array`) make the shared submission queue of
+ * hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says); its arena comes
+ * later, from `setArena`. `digest` is the façade's `wire.DIGEST`: a façade generated from
+ * another protocol is refused. Call once per thread.
  *
  * Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
  */
-export declare function init(digest: number, onComplete: (n: number, m: number, segments: Buffer[] | undefined, turn: number) => void, results: Int32Array, events: Int32Array, entries: Float64Array, ctl: Int32Array, arena: ArrayBuffer): number
+export declare function init(digest: number, onComplete: (n: number, m: number, segments: Buffer[] | undefined, turn: number) => void, results: Int32Array, events: Int32Array, entries: Float64Array, ctl: Int32Array): void
 
 /**
  * Queues `IORING_OP_FIXED_FD_INSTALL` (Linux 6.8): a descriptor (`O_CLOEXEC`) for the file in
@@ -451,6 +451,13 @@ export declare function send(fd: number, buffer: ArrayBufferView, token: number)
  * completes with the bytes sent or `-errno`.
  */
 export declare function sendv(fd: number, buffers: ArrayBufferView[], token: number): number
+
+/**
+ * Hands the shared queue its arena (an `ArrayBuffer` of `ARENA_SLOTS` x `FAST_MAX` bytes plus
+ * `ARENA_ALIGN`), which the façade makes at its first read or write through the queue. Returns
+ * the offset into `arena` at which page-aligned arena slots start. Once per ring.
+ */
+export declare function setArena(arena: ArrayBuffer): number
 
 /**
  * `SO_KEEPALIVE` on or off, with the first probe after `delay` seconds (when > 0), then probes

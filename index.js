@@ -892,6 +892,7 @@ module.exports.rename = nativeBinding.rename
 module.exports.ringInfo = nativeBinding.ringInfo
 module.exports.send = nativeBinding.send
 module.exports.sendv = nativeBinding.sendv
+module.exports.setArena = nativeBinding.setArena
 module.exports.setKeepAlive = nativeBinding.setKeepAlive
 module.exports.setLingerReset = nativeBinding.setLingerReset
 module.exports.setNoDelay = nativeBinding.setNoDelay

@@ -70,6 +70,34 @@ test('loading boros/net loads neither node:cluster, node:dns nor node:tty', asyn
   t.deepEqual(JSON.parse(lastLine(out)), [])
 })
 
+// Start-up memory (docs/net.md, "Start-up RSS, accounted"): the shared queue's arena (16 MiB
+// for hot-path file reads and writes, counted by V8 as external memory) is made at the first
+// read or write through it, not when the ring is set up: a boros/net server has none.
+test('io_uring: a listening boros/net server has no file arena; the first small file read makes it', async (t) => {
+  const dist = (rel) => JSON.stringify(fileURLToPath(new URL(`../dist/${rel}`, import.meta.url)))
+  const file = JSON.stringify(fileURLToPath(new URL('../package.json', import.meta.url)))
+  const code = `const net = require(${dist('net/index.js')})
+const { backend } = require(${dist('index.js')}).runtime()
+const server = net.createServer().listen(0, '127.0.0.1', async () => {
+  const listening = process.memoryUsage().arrayBuffers
+  const fs = require(${dist('fs/index.js')})
+  const h = await fs.open(${file})
+  const buf = Buffer.alloc(64)
+  const { bytesRead } = await h.read(buf, 0, 64, 0)
+  await h.close()
+  server.close()
+  console.log(JSON.stringify({ backend, listening, afterRead: process.memoryUsage().arrayBuffers, bytesRead, text: buf.toString('latin1', 0, bytesRead) }))
+})`
+  const { code: exit, out, err } = await runChild(['-e', code], { env: { BOROS_BACKEND: '' } })
+  t.is(exit, 0, err)
+  const r = JSON.parse(lastLine(out))
+  t.is(r.backend, 'io_uring')
+  const MiB = 1024 * 1024
+  t.true(r.listening < 4 * MiB, `${(r.listening / MiB).toFixed(1)} MiB of ArrayBuffers while listening`)
+  t.true(r.afterRead >= r.listening + 16 * MiB, `${(r.afterRead / MiB).toFixed(1)} MiB after a small read`)
+  t.is(r.text, (await import('node:fs')).readFileSync(JSON.parse(file), 'latin1').slice(0, 64))
+})
+
 // Memory per connection (issue 21): the objects an idle accepted boros/net connection holds
 // besides node:net's own (a `Socket` of node:net's size): the `Connection` keeps its six
 // yes/no states in one integer (176 -> 136 B), and `SocketEvents` is one field.

@@ -59,8 +59,13 @@ let nextToken = 0
 export const FAST_MAX = wire.FAST_MAX
 let entries: Float64Array
 let ctl: Int32Array
-/** The arena: `ARENA_SLOTS` page-aligned slots of `FAST_MAX` bytes. Never leaves this module. */
-let arena: Uint8Array
+/**
+ * The arena: `ARENA_SLOTS` page-aligned slots of `FAST_MAX` bytes. Never leaves this module.
+ * Made at the first read or write through the queue (`makeArena`): 16 MiB of address space that
+ * V8 counts as external memory, which a process that never takes this path (boros/net alone)
+ * does not need (issue 21). Until then `freeSlots` is empty.
+ */
+let arena: Uint8Array | undefined
 const freeSlots: number[] = []
 /** Per slot: a view of its first bytes, as long as the last read that completed in it. */
 const slotViews: Array<Uint8Array | undefined> = []
@@ -72,11 +77,25 @@ const readOffset: number[] = []
 function setUpQueue(binding: NativeBinding): void {
   entries = new Float64Array(wire.QUEUE_CAPACITY * wire.ENTRY_FIELDS)
   ctl = new Int32Array(wire.CTL_LEN)
-  const buffer = new ArrayBuffer(wire.ARENA_SLOTS * FAST_MAX + wire.ARENA_ALIGN)
   // The binary checks that it speaks the same protocol (the digest of wire.rs) before anything.
-  const offset = binding.init(wire.DIGEST, onComplete, results, events, entries, ctl, buffer)
+  binding.init(wire.DIGEST, onComplete, results, events, entries, ctl)
+}
+
+/**
+ * Makes the arena and hands it to the ring; returns a free slot, or undefined when the ring
+ * refuses it (it is shutting down): the caller then takes the per-op path, which says why.
+ */
+function makeArena(): number | undefined {
+  const buffer = new ArrayBuffer(wire.ARENA_SLOTS * FAST_MAX + wire.ARENA_ALIGN)
+  let offset: number
+  try {
+    offset = native!.setArena(buffer)
+  } catch {
+    return undefined
+  }
   arena = new Uint8Array(buffer, offset, wire.ARENA_SLOTS * FAST_MAX)
-  for (let i = wire.ARENA_SLOTS - 1; i >= 0; i--) freeSlots.push(i)
+  for (let i = wire.ARENA_SLOTS - 1; i > 0; i--) freeSlots.push(i)
+  return 0
 }
 
 /** Copies a completed queued read out of its arena slot; returns the result to report. */
@@ -88,7 +107,7 @@ function finishRead(token: number, slot: number, result: number): number {
   // Reuse the slot's last view when the length repeats (it usually does): no allocation.
   let from = slotViews[slot]
   if (from === undefined || from.length !== result) {
-    from = arena.subarray(slot * FAST_MAX, slot * FAST_MAX + result)
+    from = arena!.subarray(slot * FAST_MAX, slot * FAST_MAX + result)
     slotViews[slot] = from
   }
   // A target detached (transferred) while the read was in flight has length 0 now: the bytes
@@ -314,8 +333,12 @@ export function queueRead(
   position: number,
   waiter: (result: number) => void
 ): boolean {
-  const slot = freeSlots.pop()
-  if (slot === undefined) return false
+  let slot = freeSlots.pop()
+  if (slot === undefined) {
+    if (arena !== undefined) return false
+    slot = makeArena()
+    if (slot === undefined) return false
+  }
   const token = takeToken(waiter)
   slotOf[token] = slot
   readInto[token] = target
@@ -337,11 +360,15 @@ export function queueWrite(
   position: number,
   waiter: (result: number) => void
 ): boolean {
-  const slot = freeSlots.pop()
-  if (slot === undefined) return false
+  let slot = freeSlots.pop()
+  if (slot === undefined) {
+    if (arena !== undefined) return false
+    slot = makeArena()
+    if (slot === undefined) return false
+  }
   const at = slot * FAST_MAX
-  if (source instanceof Uint8Array) arena.set(source.subarray(offset, offset + length), at)
-  else arena.set(new Uint8Array(source.buffer, source.byteOffset + offset, length), at)
+  if (source instanceof Uint8Array) arena!.set(source.subarray(offset, offset + length), at)
+  else arena!.set(new Uint8Array(source.buffer, source.byteOffset + offset, length), at)
   const token = takeToken(waiter)
   slotOf[token] = slot
   enqueue(wire.ENTRY_WRITE, file, at, length, position, token)

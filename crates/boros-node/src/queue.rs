@@ -8,7 +8,10 @@
 //!   position, token, and for pool ops the pool's id and buffer index;
 //! - `ctl`, an `Int32Array` whose slot [`ctl::QUEUED`] counts the entries written;
 //! - `arena`, an `ArrayBuffer` that only the façade can reach (a module-private variable,
-//!   never exported, never transferred).
+//!   never exported, never transferred), handed over later, with [`SharedQueue::set_arena`]:
+//!   the façade makes it (16 MiB of address space, reported to V8 as external memory) at its
+//!   first read or write through it, so a process that never reads or writes a file this way
+//!   (boros/net alone) does not have it (issue 21).
 //!
 //! A read or write on the hot path writes one entry and, for a write, copies its bytes into an
 //! arena slot. A read or write on a `BufferPool` buffer writes one entry naming the pool and
@@ -41,8 +44,8 @@ pub struct SharedQueue {
 }
 
 impl SharedQueue {
-    /// Pins the three shared buffers. Returns the queue and the arena offset the façade must
-    /// use so that arena slots are page aligned.
+    /// Pins the entries and the control array. The queue has no arena until
+    /// [`set_arena`](Self::set_arena): entries that name it fail with `EINVAL` until then.
     ///
     /// # Safety
     /// On the JS thread of `env`, with values of the current call.
@@ -50,15 +53,12 @@ impl SharedQueue {
         env: sys::napi_env,
         entries: sys::napi_value,
         ctl: sys::napi_value,
-        arena: sys::napi_value,
-    ) -> Result<(Self, usize)> {
+    ) -> Result<Self> {
         // SAFETY: forwarded contract.
         let (entries_ptr, entries_len) = unsafe { js::view_info(env, entries)? };
         // SAFETY: as above.
         let (ctl_ptr, ctl_len) = unsafe { js::view_info(env, ctl)? };
-        // SAFETY: as above.
-        let (arena_ptr, arena_len) = unsafe { js::arraybuffer_info(env, arena)? };
-        if ctl_len < 4 * ctl::LEN || entries_len < 8 * entry::FIELDS || arena_len <= ARENA_ALIGN {
+        if ctl_len < 4 * ctl::LEN || entries_len < 8 * entry::FIELDS {
             return Err(js::error(
                 codes::INVALID_ARG_VALUE,
                 "boros: shared queue buffers too small",
@@ -70,24 +70,51 @@ impl SharedQueue {
                 "boros: shared queue buffers misaligned",
             ));
         }
-        let align = (ARENA_ALIGN - arena_ptr as usize % ARENA_ALIGN) % ARENA_ALIGN;
         let mut refs = [ptr::null_mut(); 3];
-        for (r, v) in refs.iter_mut().zip([entries, ctl, arena]) {
+        for (r, v) in refs.iter_mut().zip([entries, ctl]) {
             // SAFETY: valid env/value; the out-pointer is a local slot. The strong reference
             // keeps the memory alive until `release`.
             unsafe { sys::napi_create_reference(env, v, 1, r) };
         }
-        let q = Self {
+        Ok(Self {
             env,
             refs,
             entries: entries_ptr.cast(),
             capacity: entries_len / 8 / entry::FIELDS,
             ctl: ctl_ptr.cast(),
-            // SAFETY: align < ARENA_ALIGN < arena_len, so this stays inside the buffer.
-            arena: unsafe { arena_ptr.add(align) },
-            arena_len: arena_len - align,
-        };
-        Ok((q, align))
+            arena: ptr::null_mut(),
+            arena_len: 0,
+        })
+    }
+
+    /// Pins the arena (once). Returns the offset into it at which the façade's page-aligned
+    /// slots start.
+    ///
+    /// # Safety
+    /// On the JS thread of the queue's env, with a value of the current call.
+    pub unsafe fn set_arena(&mut self, arena: sys::napi_value) -> Result<usize> {
+        if !self.arena.is_null() {
+            return Err(js::error(
+                codes::INVALID_ARG_VALUE,
+                "boros: the shared queue already has its arena",
+            ));
+        }
+        // SAFETY: forwarded contract.
+        let (arena_ptr, arena_len) = unsafe { js::arraybuffer_info(self.env, arena)? };
+        if arena_len <= ARENA_ALIGN {
+            return Err(js::error(
+                codes::INVALID_ARG_VALUE,
+                "boros: shared queue arena too small",
+            ));
+        }
+        let align = (ARENA_ALIGN - arena_ptr as usize % ARENA_ALIGN) % ARENA_ALIGN;
+        // SAFETY: valid env/value; the out-pointer is the queue's empty slot. The strong
+        // reference keeps the memory alive until `release`.
+        unsafe { sys::napi_create_reference(self.env, arena, 1, &mut self.refs[2]) };
+        // SAFETY: align < ARENA_ALIGN < arena_len, so this stays inside the buffer.
+        self.arena = unsafe { arena_ptr.add(align) };
+        self.arena_len = arena_len - align;
+        Ok(align)
     }
 
     /// Entries waiting to be pushed.
@@ -166,11 +193,12 @@ impl SharedQueue {
                 Passthrough::new(SliceOp::new(write, file, slice, buf_index, pos), token)
             }
             EntryKind::Read | EntryKind::Write => {
-                if offset as usize + len as usize > self.arena_len {
+                if self.arena.is_null() || offset as usize + len as usize > self.arena_len {
                     return Err(libc::EINVAL);
                 }
-                // SAFETY: offset + len <= arena_len (checked above), so the range lies in the
-                // arena: an ArrayBuffer held by a strong reference from `SharedQueue::new` until
+                // SAFETY: the arena is set and offset + len <= arena_len (checked above), so the
+                // range lies in the arena: an ArrayBuffer held by a strong reference from
+                // `SharedQueue::set_arena` until
                 // `release`, which the runtime calls only after the ring's last CQE
                 // (runtime/lifecycle.rs, `on_closed`). V8 never moves an ArrayBuffer's backing store, and no one can
                 // detach this one: it is private to the façade's binding module, which gives

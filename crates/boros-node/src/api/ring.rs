@@ -20,10 +20,10 @@ pub const WIRE_DIGEST: u32 = crate::wire::DIGEST;
 /// batches exactly when the loop went round between them). Results are byte counts,
 /// descriptors, 0, or `-errno`.
 ///
-/// `entries` (`Float64Array`), `ctl` (`Int32Array`) and `arena` (`ArrayBuffer`) make the shared
-/// submission queue of hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says).
-/// `digest` is the façade's `wire.DIGEST`: a façade generated from another protocol is refused.
-/// Returns the offset into `arena` at which page-aligned arena slots start. Call once per thread.
+/// `entries` (`Float64Array`) and `ctl` (`Int32Array`) make the shared submission queue of
+/// hot-path reads and writes (see `queue.rs`, laid out as `wire.rs` says); its arena comes
+/// later, from `setArena`. `digest` is the façade's `wire.DIGEST`: a façade generated from
+/// another protocol is refused. Call once per thread.
 ///
 /// Throws `ERR_BOROS_IO_URING_UNAVAILABLE` (with the reason) when the kernel refuses io_uring.
 #[napi]
@@ -39,8 +39,7 @@ pub fn init(
     #[napi(ts_arg_type = "Int32Array")] events: Unknown,
     #[napi(ts_arg_type = "Float64Array")] entries: Unknown,
     #[napi(ts_arg_type = "Int32Array")] ctl: Unknown,
-    #[napi(ts_arg_type = "ArrayBuffer")] arena: Unknown,
-) -> Result<u32> {
+) -> Result<()> {
     if digest != crate::wire::DIGEST {
         return Err(js::error(
             codes::UNSUPPORTED_RUNTIME,
@@ -60,9 +59,17 @@ pub fn init(
             events.raw(),
             entries.raw(),
             ctl.raw(),
-            arena.raw(),
         )
     }
+}
+
+/// Hands the shared queue its arena (an `ArrayBuffer` of `ARENA_SLOTS` x `FAST_MAX` bytes plus
+/// `ARENA_ALIGN`), which the façade makes at its first read or write through the queue. Returns
+/// the offset into `arena` at which page-aligned arena slots start. Once per ring.
+#[napi]
+pub fn set_arena(#[napi(ts_arg_type = "ArrayBuffer")] arena: Unknown) -> Result<u32> {
+    // SAFETY: `arena` is a value of this call, on the ring's JS thread (`with` checks the ring).
+    runtime::with(|rt| unsafe { rt.set_arena(arena.raw()) }.map(|offset| offset as u32))
 }
 
 /// Pushes the ops queued in the shared submission queue onto the ring (they are submitted

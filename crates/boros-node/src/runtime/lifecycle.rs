@@ -29,8 +29,7 @@ const RING: boros::Config = boros::Config {
 ///
 /// # Safety
 /// `env` is the current env; `on_complete` a function; `results` and `events` Int32Arrays;
-/// `entries`, `ctl` and `arena` as [`SharedQueue::new`] takes them. Returns the arena's
-/// alignment offset.
+/// `entries` and `ctl` as [`SharedQueue::new`] takes them.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn init(
     env: sys::napi_env,
@@ -39,8 +38,7 @@ pub unsafe fn init(
     events: sys::napi_value,
     entries: sys::napi_value,
     ctl: sys::napi_value,
-    arena: sys::napi_value,
-) -> Result<u32> {
+) -> Result<()> {
     if is_initialized() {
         return Err(js::error(
             codes::INVALID_ARG_VALUE,
@@ -71,7 +69,7 @@ pub unsafe fn init(
         ));
     }
     // SAFETY: as above.
-    let (queue, arena_offset) = unsafe { SharedQueue::new(env, entries, ctl, arena)? };
+    let queue = unsafe { SharedQueue::new(env, entries, ctl)? };
     let mut results_ref = ptr::null_mut();
     let mut events_ref = ptr::null_mut();
     let mut on_complete_ref = ptr::null_mut();
@@ -148,7 +146,7 @@ pub unsafe fn init(
         sys::napi_add_async_cleanup_hook(env, Some(on_cleanup), raw.cast(), &mut rt.cleanup_hook);
     }
     CURRENT.with(|c| c.set(raw));
-    Ok(arena_offset as u32)
+    Ok(())
 }
 
 /// How this env's ring runs completion work: `COOP_TASKRUN` unless `BOROS_TASKRUN=defer`.

@@ -128,6 +128,16 @@ pub fn is_initialized() -> bool {
 }
 
 impl Runtime {
+    /// Hands the shared queue its arena; returns the slots' offset into it (see
+    /// [`SharedQueue::set_arena`]).
+    ///
+    /// # Safety
+    /// On this runtime's JS thread, with a value of the current call.
+    pub unsafe fn set_arena(&mut self, arena: sys::napi_value) -> Result<usize> {
+        // SAFETY: forwarded contract.
+        unsafe { self.queue.set_arena(arena) }
+    }
+
     /// Pushes the ops the façade queued in shared memory onto the ring.
     fn drain_queue(&mut self) {
         let Runtime {
