@@ -52,6 +52,14 @@ export {
 } from './socket-compat.js'
 
 const kData: unique symbol = Symbol('boros.net.data')
+
+/**
+ * A write `write()`'s shortcut sent part of, on its way through Writable to `_write` (which
+ * Writable calls before `write()` returns), and the bytes sent. Module state, not two fields
+ * per socket: it lives only within that one call (issue 21, memory per connection).
+ */
+let sentChunk: Buffer | undefined
+let sentBytes = 0
 const kEnd: unique symbol = Symbol('boros.net.end')
 
 /**
@@ -97,9 +105,6 @@ export class Socket extends SocketProps {
   #userRead: UserRead | undefined
   /** The peer's end came while the `onread` callback had stopped reading: given on resume. */
   #endHeld = false
-  /** A write `write()`'s shortcut sent part of, on its way through Writable, and that part. */
-  #sentChunk: Buffer | undefined
-  #sentBytes = 0
 
   /** @internal an accepted connection (a `Server`'s, or an upgraded HTTP connection's). */
   constructor(options: AcceptOptions, accepted: typeof kAccepted, fd: number, pauseOnConnect: boolean)
@@ -369,13 +374,13 @@ export class Socket extends SocketProps {
       const sent = this.#writeNow(chunk)
       if (sent === chunk.byteLength) return true
       if (sent > 0) {
-        this.#sentChunk = chunk
-        this.#sentBytes = sent
+        sentChunk = chunk
+        sentBytes = sent
         try {
           return super.write(chunk, encoding, cb)
         } finally {
           // (`_write` took it: Writable calls it at once for a write with nothing before it.)
-          this.#sentChunk = undefined
+          sentChunk = undefined
         }
       }
     }
@@ -416,8 +421,8 @@ export class Socket extends SocketProps {
       return
     }
     // The bytes `write()`'s shortcut already sent of this very chunk, or a try now.
-    const sent = buf === this.#sentChunk ? this.#sentBytes : conn.sendNow(buf)
-    this.#sentChunk = undefined
+    const sent = buf === sentChunk ? sentBytes : conn.sendNow(buf)
+    sentChunk = undefined
     this.#activity()
     if (sent === buf.byteLength) {
       cb()
