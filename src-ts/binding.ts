@@ -171,7 +171,8 @@ export function deliveryEvents(): number {
 
 /**
  * One batch from the ring: `n` completions in `results`, `m` stream events in `events`, whose
- * bytes are in the Buffers of `segments` (the binding's array, emptied after the batch).
+ * bytes are in the Buffers of `segments` (the binding's array, cleared after the batch: read only
+ * the entries the events name).
  */
 function onComplete(n: number, m: number, segments: Buffer[] | undefined, turn: number): void {
   batch++

@@ -10,7 +10,9 @@
 //
 // servers: `Connection` (onData: chunk => conn.write(chunk)); `Socket` (s.on('data', d =>
 // s.write(d))); `Socket, before`: the same Socket with Readable's read-more and Writable's write
-// path as they were before this round (readingMore cleared, Duplex.prototype.write).
+// path as they were before this round (readingMore cleared, Duplex.prototype.write); `node:net`
+// (node:net's own server, the same handler), for the figure to beat. `--kinds` picks some.
+import * as nodeNet from 'node:net'
 import { Duplex } from 'node:stream'
 import { parseArgs } from 'node:util'
 
@@ -23,7 +25,8 @@ const { values: args } = parseArgs({
   options: {
     size: { type: 'string', default: '64' },
     messages: { type: 'string', default: '20000' },
-    rounds: { type: 'string', default: '7' }
+    rounds: { type: 'string', default: '7' },
+    kinds: { type: 'string', default: 'Connection,Socket,Socket, before,node:net' }
   }
 })
 const HOST = '127.0.0.1'
@@ -44,8 +47,9 @@ async function server(kind) {
     return { port: l.address().port, conn, close: () => new Promise((r) => l.close(r)) }
   }
   let srv
+  const net = kind === 'node:net' ? nodeNet : bnet
   const conn = new Promise((resolve) => {
-    srv = bnet.createServer({ noDelay: true }, (s) => {
+    srv = net.createServer({ noDelay: true }, (s) => {
       if (kind === 'Socket, before') {
         s._readableState.readingMore = false
         s.write = Duplex.prototype.write
@@ -93,7 +97,7 @@ async function run(kind, n, size) {
   return (cpu.user + cpu.system) / (n - WARM)
 }
 
-const kinds = ['Connection', 'Socket', 'Socket, before']
+const kinds = args.kinds.split(/,(?! )/)
 const results = Object.fromEntries(kinds.map((k) => [k, []]))
 for (let r = 0; r < Number(args.rounds); r++) {
   for (const k of r % 2 ? [...kinds].reverse() : kinds)

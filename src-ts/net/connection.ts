@@ -197,7 +197,9 @@ export class Connection {
       if (this.fd < 0) return
       this.bytesRead += result
       this.#dataTurn = deliveryTurn()
-      this.events.onData?.(data!.subarray(offset, offset + result))
+      // A receive of 8 KiB or more has a segment of its own, of its exact size (segments.rs):
+      // that Buffer is the chunk, no view of it needed.
+      this.events.onData?.(offset === 0 && result === data!.length ? data! : data!.subarray(offset, offset + result))
       return
     }
     // The multishot receive ended: its last event.
@@ -281,7 +283,19 @@ export class Connection {
       cb?.()
       return this.#queuedBytes
     }
-    chunk = rest
+    return this.queue(rest, cb)
+  }
+
+  /**
+   * `write()` without its try: queues `chunk` for the ring's send (after everything queued or in
+   * flight), for a caller that has just tried `sendNow` itself (a second `send(2)` right after
+   * a short one or `EAGAIN` would only fail again).
+   */
+  queue(chunk: Buffer, cb?: WriteCallback): number {
+    if (this.fd < 0) {
+      if (cb) queueMicrotask(() => cb(closedError()))
+      return this.#queuedBytes
+    }
     if (this.#queue === NONE) {
       // Lists of one: `[]` then `push` would give each room for 17 (~300 B of young garbage
       // per ring-batched write; issue 21, memory).
@@ -335,9 +349,13 @@ export class Connection {
     return this.#queuedBytes
   }
 
-  /** `#trySend` for `Socket.write`'s shortcut: queues nothing; what is left is the caller's to `write()`. */
-  sendNow(chunk: Buffer): Buffer | undefined {
-    return this.fd < 0 ? chunk : this.#trySend(chunk)
+  /**
+   * `#trySend` for `Socket`'s writes: the bytes of `chunk` the kernel took at once (0 when it
+   * took none, or when the write is one for the ring: see `tryNow`). Queues nothing: what is
+   * left is the caller's to `queue()`.
+   */
+  sendNow(chunk: Buffer): number {
+    return this.fd < 0 ? 0 : this.#trySendBytes(chunk)
   }
 
   /**
@@ -346,11 +364,18 @@ export class Connection {
    * left to queue (all of it on `EAGAIN` or an error: the ring's send then reports the error).
    */
   #trySend(chunk: Buffer): Buffer | undefined {
-    if (this.#sending || this.#queue.length > 0 || !tryNow(chunk.byteLength)) return chunk
-    const n = ring().trySend(this.fd, chunk)
-    if (n <= 0) return chunk
-    this.bytesWritten += n
+    const n = this.#trySendBytes(chunk)
+    if (n === 0) return chunk
     return n === chunk.byteLength ? undefined : chunk.subarray(n)
+  }
+
+  /** `#trySend`'s count: the bytes the kernel took (0: none, or not tried). */
+  #trySendBytes(chunk: Buffer): number {
+    if (this.#sending || this.#queue.length > 0 || !tryNow(chunk.byteLength)) return 0
+    const n = ring().trySend(this.fd, chunk)
+    if (n <= 0) return 0
+    this.bytesWritten += n
+    return n
   }
 
   /** The queue's own arrays, before a write waits in them. */

@@ -5,7 +5,7 @@
  * @module
  */
 import * as nodeNet from 'node:net'
-import { Duplex } from 'node:stream'
+import { Duplex, Writable } from 'node:stream'
 import { ring } from '../binding.js'
 import { isUint8Array } from 'node:util/types'
 import { invalidArgType, invalidArgValue } from '../errors.js'
@@ -203,6 +203,22 @@ export function toBuffer(chunk: unknown, encoding: BufferEncoding): Buffer {
   if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
   throw invalidArgType('chunk', 'of type string or an instance of Buffer, TypedArray, or DataView', chunk)
 }
+
+/**
+ * Whether the running Node's Writable owes nothing for a write its `_write` completed before
+ * returning, even one at or over the high-water mark: `write()` returns true, and no `'drain'`
+ * (nor any tick) follows. Writable computes the return after `_write` on the releases seen
+ * (20.20, 24.22, 26.12); one that computed it before would return false and emit `'drain'` a
+ * tick later. Asked of the running Node itself, once, on the first such write.
+ */
+export function syncWriteOwesNoDrain(): boolean {
+  if (owesNoDrain === undefined) {
+    const w = new Writable({ highWaterMark: 1, write: (_chunk, _encoding, cb) => cb() })
+    owesNoDrain = w.write(Buffer.alloc(1)) && !w.writableNeedDrain
+  }
+  return owesNoDrain
+}
+let owesNoDrain: boolean | undefined
 
 export function onReadableStreamEnd(this: Duplex & { allowHalfOpen: boolean }): void {
   if (!this.allowHalfOpen) this.write = writeAfterFIN as any

@@ -276,12 +276,14 @@ export abstract class SocketProps extends Duplex {
     return this[kConn]() === undefined || this.connecting
   }
 
-  /** Bytes buffered for writing (Node's deprecated `bufferSize`). */
+  /**
+   * Bytes buffered for writing (Node's deprecated `bufferSize`): `writableLength`, as node:net's.
+   * (What the connection still has queued is part of it: the write Writable has in `_write`
+   * until its callback.)
+   */
   get bufferSize(): number | undefined {
     if (!(#held in this)) return undefined
-    const conn = this[kConn]()
-    if (conn !== undefined) return this.writableLength + conn.pendingBytes
-    return this.connecting ? this.writableLength : undefined
+    return this[kConn]() !== undefined || this.connecting ? this.writableLength : undefined
   }
 }
 

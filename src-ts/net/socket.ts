@@ -34,6 +34,7 @@ import {
   type SocketOptions,
   socketBlockList,
   streamOptions,
+  syncWriteOwesNoDrain,
   toBuffer,
   type WriteCb
 } from './socket-compat.js'
@@ -51,6 +52,14 @@ export {
 } from './socket-compat.js'
 
 const kData: unique symbol = Symbol('boros.net.data')
+
+/**
+ * A write `write()`'s shortcut sent part of, on its way through Writable to `_write` (which
+ * Writable calls before `write()` returns), and the bytes sent. Module state, not two fields
+ * per socket: it lives only within that one call (issue 21, memory per connection).
+ */
+let sentChunk: Buffer | undefined
+let sentBytes = 0
 const kEnd: unique symbol = Symbol('boros.net.end')
 
 /**
@@ -350,45 +359,82 @@ export class Socket extends SocketProps {
   }
 
   /**
-   * `Writable.write`, with a shortcut for its commonest call: a Buffer under the high-water
-   * mark, no callback, nothing else buffered, corked or in flight. When the kernel takes all of
-   * it at once (`Connection.sendNow`, as `_write` would have), the write is over before it
-   * returns, as node:net's `uv_try_write` makes it, and Writable has nothing left to do for it
-   * (no callback, no `'drain'` owed under the mark, nothing counted): its bookkeeping and this
-   * class's closure per write are skipped (docs/net.md, "One connection"). Bytes the kernel did
-   * not take go the usual way (`writableLength` then counts those only).
+   * `Writable.write`, with a shortcut for its commonest call: a Buffer, no callback, nothing
+   * else buffered, corked or in flight. When the kernel takes all of it at once
+   * (`Connection.sendNow`, as `_write` would have), the write is over before it returns, as
+   * node:net's `uv_try_write` makes it, and Writable has nothing left to do for it (no
+   * callback, no `'drain'` owed, nothing counted): its bookkeeping is skipped (docs/net.md,
+   * "One connection"). A write at or over the high-water mark takes the shortcut only where
+   * the running Node's Writable also owes nothing for it (`syncWriteOwesNoDrain`). When the
+   * kernel takes part of it, the whole write goes Writable's way (counted in `writableLength`
+   * whole until it is sent, as node:net counts it) and `_write` sends what is left.
    */
   override write(chunk: any, encoding?: any, cb?: any): boolean {
     if (encoding === undefined && cb === undefined && Buffer.isBuffer(chunk)) {
-      const rest = this.#writeNow(chunk)
-      if (rest === undefined) return true
-      chunk = rest
+      const sent = this.#writeNow(chunk)
+      if (sent === chunk.byteLength) return true
+      if (sent > 0) {
+        sentChunk = chunk
+        sentBytes = sent
+        try {
+          return super.write(chunk, encoding, cb)
+        } finally {
+          // (`_write` took it: Writable calls it at once for a write with nothing before it.)
+          sentChunk = undefined
+        }
+      }
     }
     return super.write(chunk, encoding, cb)
   }
 
-  /** `write()`'s shortcut: undefined when `chunk` went out whole, else what is left to write. */
-  #writeNow(chunk: Buffer): Buffer | undefined {
+  /** `write()`'s shortcut: the bytes of `chunk` the kernel took at once (0: none, or not tried). */
+  #writeNow(chunk: Buffer): number {
     const conn = this.#conn
     const n = chunk.byteLength
     if (
       conn === undefined ||
       this.connecting ||
       n === 0 ||
-      n >= this.writableHighWaterMark ||
+      (n >= this.writableHighWaterMark && !syncWriteOwesNoDrain()) ||
       this.writableLength !== 0 ||
       this.writableCorked !== 0 ||
       !this.writable ||
       this._write !== Socket.prototype._write
     )
-      return chunk
-    const rest = conn.sendNow(chunk)
-    if (rest !== chunk) this.#activity()
-    return rest
+      return 0
+    const sent = conn.sendNow(chunk)
+    if (sent > 0) this.#activity()
+    return sent
   }
 
+  /**
+   * One write from Writable: sent at once when the kernel takes it (as `write()`'s shortcut,
+   * with Writable's callback called before this returns, as node:net's `uv_try_write` does),
+   * else what is left is queued for the ring's send. Writes made while connecting, on a closed
+   * socket, or of no bytes take `#writeGeneric`.
+   */
   override _write(chunk: string | ArrayBufferView, encoding: BufferEncoding, cb: WriteCb): void {
-    this.#writeGeneric([toBuffer(chunk, encoding)], cb)
+    const buf = toBuffer(chunk, encoding)
+    const conn = this.#conn
+    if (conn === undefined || this.connecting || conn.fd < 0 || buf.byteLength === 0) {
+      this.#writeGeneric([buf], cb)
+      return
+    }
+    // The bytes `write()`'s shortcut already sent of this very chunk, or a try now.
+    const sent = buf === sentChunk ? sentBytes : conn.sendNow(buf)
+    sentChunk = undefined
+    this.#activity()
+    if (sent === buf.byteLength) {
+      cb()
+      return
+    }
+    conn.queue(sent === 0 ? buf : buf.subarray(sent), (err) => {
+      this.#activity()
+      if (err) {
+        this.destroy(err)
+        cb(err)
+      } else cb()
+    })
   }
 
   override _writev(chunks: Array<{ chunk: string | ArrayBufferView; encoding: BufferEncoding }>, cb: WriteCb): void {
