@@ -46,6 +46,13 @@ export declare function acceptStart(fd: number, stream: number): number
 export declare function cancel(key: number): boolean
 
 /**
+ * Cancels every op in flight on socket `fd` (`Driver::cancel_fd`): a connection's close
+ * calls it, before its close, while a send is in flight, which the close alone would leave
+ * waiting for room in a socket whose peer stopped reading. Each op still completes once.
+ */
+export declare function cancelFd(fd: number): void
+
+/**
  * Arms a multishot read on the stream (no-op while one is armed); its CQEs reach JS as
  * events of the façade's stream `events` (`wire::event`: bytes, `0` at end of file,
  * `EVENT_REARM`, `-errno`). Returns its key.

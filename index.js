@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.NativeBufferPool = nativeBinding.NativeBufferPool
 module.exports.acceptStart = nativeBinding.acceptStart
 module.exports.cancel = nativeBinding.cancel
+module.exports.cancelFd = nativeBinding.cancelFd
 module.exports.chunksArm = nativeBinding.chunksArm
 module.exports.chunksCancel = nativeBinding.chunksCancel
 module.exports.chunksClose = nativeBinding.chunksClose

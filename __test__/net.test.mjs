@@ -139,6 +139,33 @@ test('unref(): a process with only an unref’d server (and unref’d sockets) e
   t.is(reref.signal, 'SIGKILL', 'ref() after unref() keeps it alive again')
 })
 
+test('closing a socket under a send its peer never reads: the send is cancelled and the process exits, as with node:net', async (t) => {
+  // The peer (node:net, paused) never reads, so 64 MiB cannot all go: a send stays in flight.
+  // node:net's close cancels its pending write; a ring send holds the file past the close, so
+  // without a cancel the process never went idle (killed after 10 s here).
+  const run = (lib, close) =>
+    node(`
+      const nodeNet = require('node:net')
+      const net = require(${JSON.stringify(lib)})
+      const peer = nodeNet.createServer((s) => s.pause()).listen(0, '127.0.0.1', () => {
+        peer.unref()
+        const c = net.connect(peer.address().port, '127.0.0.1', () => {
+          const ok = c.write(Buffer.alloc(64 * 1024 * 1024), (err) => console.log('write', err ? err.code : 'ok'))
+          setTimeout(() => { console.log('pending', c.writableLength > 0, ok); ${close} }, 100)
+        })
+        c.on('error', (e) => console.log('error', e.code))
+        c.on('close', () => console.log('close'))
+      })
+    `)
+  for (const close of ['c.destroy()', 'c.resetAndDestroy()']) {
+    const theirs = await run('node:net', close)
+    const ours = await run(netModule, close)
+    t.is(theirs.code, 0, theirs.stderr)
+    t.is(ours.code, 0, `${close}: ${ours.signal ?? ''} ${ours.stderr}`)
+    t.is(ours.stdout, theirs.stdout, close)
+  }
+})
+
 test.serial('stats() counts open sockets and listeners', async (t) => {
   const s0 = stats()
   const server = net.createServer((s) => s.resume())

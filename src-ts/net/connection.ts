@@ -190,6 +190,8 @@ export class Connection {
 
   static #sent(this: Connection, sent: number): void {
     this.#onSent(sent)
+    // A close that waited for this send (its cancel) goes on now, after the send's callbacks.
+    if (this.#closed) closesAfterSend.get(this)?.()
   }
 
   #onEvent(result: number, data: Buffer | undefined, offset: number): void {
@@ -474,7 +476,8 @@ export class Connection {
 
   /**
    * Stops receiving and closes the socket. Writes not yet taken by the kernel fail with
-   * `ERR_SOCKET_CLOSED`; a send in flight finishes (or fails) in the kernel first. `reset`:
+   * `ERR_SOCKET_CLOSED`; a send in flight is cancelled (what the kernel took of it may still
+   * go out) and fails with `ERR_SOCKET_CLOSED`. `reset`:
    * send a reset instead of a FIN (`SO_LINGER` 0).
    */
   close(then?: () => void, reset = false): void {
@@ -502,9 +505,27 @@ export class Connection {
       for (const cb of cbs) cb(err)
     }
     if (reset) ring().setLingerReset(fd)
+    if (this.#sending) {
+      // A send in flight would outlive a close: it holds the file, and with a peer that
+      // stopped reading it waits for room for good (the process never goes idle). node:net's
+      // close cancels its pending writes, whose callbacks run before the close's: so here the
+      // send is cancelled and the descriptor closed once the send has ended (`#sent`).
+      ring().cancelFd(fd)
+      closesAfterSend.set(this, () => {
+        closesAfterSend.delete(this)
+        closeFd(fd, then)
+      })
+      return
+    }
     closeFd(fd, then)
   }
 }
+
+/**
+ * The closes waiting for their connection's send in flight to end (`Connection.close`): rare,
+ * so a side table rather than a field on every connection.
+ */
+const closesAfterSend = new WeakMap<Connection, () => void>()
 
 function closedError(): Error {
   return Object.assign(new Error('The socket is closed'), { code: 'ERR_SOCKET_CLOSED' })

@@ -349,13 +349,7 @@ export class Socket extends SocketProps {
       return
     }
     this.#activity()
-    conn.writev(bufs, (err) => {
-      this.#activity()
-      if (err) {
-        this.destroy(err)
-        cb(err)
-      } else cb()
-    })
+    conn.writev(bufs, (err) => this.#written(err, cb))
   }
 
   /**
@@ -428,13 +422,20 @@ export class Socket extends SocketProps {
       cb()
       return
     }
-    conn.queue(sent === 0 ? buf : buf.subarray(sent), (err) => {
-      this.#activity()
-      if (err) {
-        this.destroy(err)
-        cb(err)
-      } else cb()
-    })
+    conn.queue(sent === 0 ? buf : buf.subarray(sent), (err) => this.#written(err, cb))
+  }
+
+  /**
+   * A ring send's end, for Writable: as node:net's `onWriteComplete`, a write that ends after
+   * the socket was destroyed (its send cancelled by the close) reports no error, and an error
+   * on a live socket destroys it.
+   */
+  #written(err: Error | null | undefined, cb: WriteCb): void {
+    this.#activity()
+    if (err && !this.destroyed) {
+      this.destroy(err)
+      cb(err)
+    } else cb()
   }
 
   override _writev(chunks: Array<{ chunk: string | ArrayBufferView; encoding: BufferEncoding }>, cb: WriteCb): void {

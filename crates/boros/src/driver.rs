@@ -250,6 +250,20 @@ impl<O: ?Sized + OpCode> Driver<O> {
         Ok(true)
     }
 
+    /// Asks the kernel to cancel every op in flight on descriptor `fd`
+    /// (`IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL`, Linux 5.19). A socket's close does
+    /// not end a send still waiting for room (the op holds its own reference to the file), so
+    /// a process whose socket was closed under a send to a peer that stopped reading never
+    /// went idle; node:net's close cancels its pending writes. Each op still completes exactly
+    /// once, with `-ECANCELED` if the cancel won; its memory stays owned until then. The kernel
+    /// looks `fd` up when it issues this entry, in queue order: push it before the close.
+    pub fn cancel_fd(&mut self, fd: RawFd) -> Result<(), PushError> {
+        let entry = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fd)).all())
+            .build()
+            .user_data(CANCEL_TAG);
+        self.push_entries(&[entry], 0)
+    }
+
     /// Queues the closes of direct slots abandoned ops filled; their CQEs free the slots.
     pub(crate) fn close_leftover_slots(&mut self) {
         while let Some(slot) = self.ops.leftovers.slots.pop() {

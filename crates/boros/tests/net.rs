@@ -404,3 +404,37 @@ fn direct_socket_and_accept_in_file_slots() {
     let (size, free) = d.file_table().unwrap();
     assert_eq!(free, size);
 }
+
+#[test]
+fn cancel_fd_ends_a_send_its_peer_never_reads() {
+    // Once the socket buffers are full (a first send takes what fits and ends short), a send to
+    // a peer that never reads waits for room for good, and closing the descriptor does not end
+    // it (the op holds the file): `cancel_fd` does, with -ECANCELED, and the kernel is done with
+    // the buffer at that CQE.
+    let mut d = Driver::new().unwrap();
+    let (s, _peer) = tcp_pair(false);
+    let first = run1(
+        &mut d,
+        Box::new(op::Send::new(s.as_raw_fd(), vec![7u8; 64 << 20])),
+    );
+    assert!(
+        first.result > 0 && first.result < 64 << 20,
+        "first send: {}",
+        first.result
+    );
+    let k = d
+        .push(
+            Box::new(op::Send::new(s.as_raw_fd(), vec![8u8; 1 << 20])),
+            1,
+        )
+        .unwrap();
+    d.wait(1, Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut early = Vec::new();
+    d.reap(boros::completions(|c| early.push(c))).unwrap();
+    assert!(early.is_empty(), "the second send should wait for room");
+    d.cancel_fd(s.as_raw_fd()).unwrap();
+    let fin = until_finals(&mut d, 1);
+    assert_eq!(fin[0].key, k);
+    assert_eq!(fin[0].result, -libc::ECANCELED);
+}

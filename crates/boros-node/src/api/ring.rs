@@ -1,6 +1,7 @@
 //! The ring itself: setting it up on this thread, flushing the shared queue, cancelling,
 //! counters, and what the kernel supports.
 
+use crate::args;
 use crate::js::{self, codes, Result};
 use crate::runtime;
 use boros::OpKey;
@@ -104,6 +105,15 @@ pub fn cancel(key: f64) -> Result<bool> {
             .cancel(OpKey::from_u64(key as u64))
             .map_err(js::push_error)
     })
+}
+
+/// Cancels every op in flight on socket `fd` (`Driver::cancel_fd`): a connection's close
+/// calls it, before its close, while a send is in flight, which the close alone would leave
+/// waiting for room in a socket whose peer stopped reading. Each op still completes once.
+#[napi]
+pub fn cancel_fd(fd: i32) -> Result<()> {
+    let fd = args::fd(fd)?;
+    runtime::with(|rt| rt.driver.cancel_fd(fd).map_err(js::push_error))
 }
 
 /// Whether an op keeps the event loop alive while it is in flight (every op does until told
