@@ -5,6 +5,7 @@
 // body, whether the server closed) must be equal, and the ring's must say what node:http does.
 import test from 'ava'
 import { spawn } from 'node:child_process'
+import { createConnection } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { backend } from 'boros/net'
 import { serve } from 'boros/http'
@@ -91,6 +92,26 @@ test.serial('serve() on the node:http fallback gives the same records', async (t
 
 test.serial('serve() validates its handler and returns a server object', (t) => {
   t.throws(() => serve({}), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('stop(true) under a response its client never reads: the send is cancelled and the server stops', async (t) => {
+  // 64 MiB cannot all go to a client that never reads: a send stays in flight. A destroy
+  // cancels it, as node:net's destroy cancels pending writes; the close used to wait for it,
+  // so stop(true) never settled and the process never went idle.
+  const s = serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response(new Uint8Array(64 << 20)) })
+  await s.ready
+  const c = createConnection(s.port, '127.0.0.1')
+  c.on('error', () => {})
+  await new Promise((r) => c.on('connect', r))
+  c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+  c.pause()
+  await new Promise((r) => setTimeout(r, 300))
+  const stopped = await Promise.race([
+    s.stop(true).then(() => 'stopped'),
+    new Promise((r) => setTimeout(() => r('still waiting after 10 s'), 10_000))
+  ])
+  c.destroy()
+  t.is(stopped, 'stopped')
 })
 
 test('request strings equal in length and in the bytes the engine hashes them by stay distinct', async (t) => {

@@ -271,11 +271,7 @@ pub fn http_want_drain(srv: u32, conn: u32) -> Result<bool> {
 #[napi]
 pub fn http_destroy(srv: u32, conn: u32) -> Result<()> {
     let js = http::from_js();
-    on_conn(&js, srv, conn, |c| {
-        c.out.clear();
-        c.queued.clear();
-        c.die(crate::wire::http::ERR_NONE, 0)
-    })
+    on_conn(&js, srv, conn, |c| c.destroy())
 }
 
 /// Takes an upgraded connection out of the engine: its descriptor (-1 if it cannot be).
@@ -328,7 +324,11 @@ pub fn http_close_connections(srv: u32, all: bool) -> Result<()> {
             .collect();
         for k in ids {
             if let Some(c) = s.conns.get_mut(&k) {
-                c.die(crate::wire::http::ERR_NONE, 0);
+                if all {
+                    c.destroy();
+                } else {
+                    c.die(crate::wire::http::ERR_NONE, 0);
+                }
             }
             s.touch(k);
         }

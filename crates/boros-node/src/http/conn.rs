@@ -56,6 +56,8 @@ pub struct Conn {
     pub close_err: i64,
     pub shut_done: bool,
     pub close_pushed: bool,
+    /// What the close does with a send in flight: waits for it, or cancels it (a destroy).
+    pub sends_at_close: SendsAtClose,
     /// An upgrade request's record, delivered once the receive has stopped.
     pub upgrade: Option<Vec<u8>>,
     /// The request being received started then (timeouts).
@@ -99,6 +101,7 @@ impl Conn {
             close_err: w::ERR_NONE,
             shut_done: false,
             close_pushed: false,
+            sends_at_close: SendsAtClose::Finish,
             upgrade: None,
             req_started: None,
             idle_since: super::turn::now(),
@@ -128,6 +131,20 @@ impl Conn {
     }
 
     /// Closes the connection (once its ops are done), reporting `kind`/`errno`.
+    /// A close that does not wait for the bytes in flight (`req.socket.destroy()`,
+    /// `closeAllConnections()`), as node:net's destroy, which cancels a stream's pending
+    /// writes: nothing more is sent, and [`step`](Self::step) cancels a send or a file body's
+    /// splice still in flight. A peer that stopped reading left those waiting for room for
+    /// good, and the close waited for them: the server and the process never went idle.
+    pub fn destroy(&mut self) {
+        self.out.clear();
+        self.queued.clear();
+        if self.sends_at_close == SendsAtClose::Finish {
+            self.sends_at_close = SendsAtClose::Cancel;
+        }
+        self.die(w::ERR_NONE, 0);
+    }
+
     pub fn die(&mut self, kind: i64, errno: i32) {
         if self.dying.is_none() {
             self.dying = Some((kind, errno));
@@ -187,6 +204,15 @@ impl Conn {
             if let Recv::Armed(k) = self.recv {
                 let _ = d.cancel(boros::OpKey::from_u64(k));
                 self.recv = Recv::Cancelling;
+            }
+            if self.sends_at_close == SendsAtClose::Cancel && (self.sending > 0 || self.files > 0) {
+                // Every op on the socket (the receive's cancel is already on its way); a
+                // zero-copy send's notification comes only once the peer acknowledged the
+                // bytes, so that connection is reset (`zc.rs`).
+                super::zc::reset_if_pending(self);
+                if d.cancel_fd(self.fd).is_ok() {
+                    self.sends_at_close = SendsAtClose::Cancelled;
+                }
             }
             let shutting = self.shut_sent && !self.shut_done;
             if self.recv == Recv::Idle
@@ -371,4 +397,15 @@ impl Conn {
             Event::Error(kind) => self.fail(kind),
         }
     }
+}
+
+/// What a connection's close does with a send (or a file body's splice) still in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendsAtClose {
+    /// Waits for it: a graceful close (after the last response, a timeout, an error).
+    Finish,
+    /// Cancels it ([`Conn::destroy`]); the cancel is not pushed yet.
+    Cancel,
+    /// Its cancel is pushed; the close follows the last of their completions.
+    Cancelled,
 }
