@@ -84,8 +84,10 @@ export abstract class SocketProps extends Duplex {
   [kClosing](conn: Connection): void {
     this.#bytesRead = conn.bytesRead
     this.#bytesWritten = conn.bytesWritten
-    // The peer's address stays known after the close; the local one goes (as node:net).
-    this.#peerAddress()
+    // As node:net: the peer's address stays known after the close if it was read before (its
+    // `_peername` cache), else it is gone with the descriptor; the local one goes. (It was
+    // looked up here for every close: a getpeername(2) per close, failing when the peer had
+    // closed first, and an address node:net does not give after a close of ours.)
     this.#local = undefined
   }
 
