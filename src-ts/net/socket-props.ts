@@ -67,12 +67,18 @@ export abstract class SocketProps extends Duplex {
       this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
   }
 
-  /** @internal */
-  [kAttached](conn: Connection): void {
+  /**
+   * @internal `noDelayInherited`: the descriptor has `TCP_NODELAY` on already (see
+   * `AcceptOptions`): set only if the socket wants it off (node:net leaves the kernel's default,
+   * off, unless asked).
+   */
+  [kAttached](conn: Connection, noDelayInherited = false): void {
     const fd = conn.fd
     if (!this.#referenced) conn.setReferenced(false)
     const b = ring()
-    if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
+    if (this.#noDelay !== undefined) {
+      if (!(noDelayInherited && this.#noDelay)) b.setNoDelay(fd, this.#noDelay)
+    } else if (noDelayInherited) b.setNoDelay(fd, false)
     if (this.#keepAlive !== undefined) setKeepAlive(fd, this.#keepAlive)
     if (this.#tos !== undefined) {
       const r = b.setTypeOfService(fd, this.#tos)
