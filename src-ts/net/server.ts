@@ -91,6 +91,8 @@ export class Server extends EventEmitter {
   #listener: Listener | undefined
   /** What `#acceptOptions()` gave last. */
   #accept: AcceptOptions | undefined
+  /** The listening socket has `TCP_NODELAY` on: every socket accepted from it has it too. */
+  #noDelayInherited = false
   #pipeName: string | undefined
   #connections = 0
   #referenced = true
@@ -286,6 +288,11 @@ export class Server extends EventEmitter {
       return
     }
     this.#listener = listener
+    // A server listening with noDelay sets TCP_NODELAY once, on its listening socket: Linux
+    // copies it to every socket accepted from it, so that an accept needs no setsockopt(2) for
+    // it (1-2 us of an accept; docs/net.md, "An accept burst, measured"). node:net reads
+    // noDelay at each connection: one the user turns off later is turned off per socket.
+    this.#noDelayInherited = this.noDelay && !('path' in address) && ring().setNoDelay(listener.fd, true) === 0
     if (!this.#referenced) listener.setReferenced(false)
     process.nextTick(() => {
       if (this.#listener !== undefined) this.emit('listening')
@@ -341,12 +348,20 @@ export class Server extends EventEmitter {
       o !== undefined &&
       o.allowHalfOpen === this.allowHalfOpen &&
       o.noDelay === this.noDelay &&
+      o.noDelayInherited === this.#noDelayInherited &&
       o.keepAlive === this.keepAlive &&
       o.keepAliveInitialDelay === this.keepAliveInitialDelay &&
       o.highWaterMark === this.highWaterMark
     )
       return o
-    this.#accept = acceptOptions(this)
+    this.#accept = acceptOptions({
+      allowHalfOpen: this.allowHalfOpen,
+      noDelay: this.noDelay,
+      keepAlive: this.keepAlive,
+      keepAliveInitialDelay: this.keepAliveInitialDelay,
+      highWaterMark: this.highWaterMark,
+      noDelayInherited: this.#noDelayInherited
+    })
     return this.#accept
   }
 

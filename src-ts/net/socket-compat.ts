@@ -58,6 +58,12 @@ export interface AcceptOptions {
   readonly keepAlive: boolean
   readonly keepAliveInitialDelay: number
   readonly highWaterMark: number | undefined
+  /**
+   * The descriptor comes with `TCP_NODELAY` on: inherited from its listening socket, on which
+   * the server set it when it listened with `noDelay` (Linux copies the option to every socket
+   * accepted from it), so the accept needs no `setsockopt(2)` of its own for `noDelay` true.
+   */
+  readonly noDelayInherited: boolean
   readonly emitClose: false
   readonly autoDestroy: true
   readonly decodeStrings: false
@@ -73,10 +79,12 @@ export function acceptOptions(o: {
   readonly keepAlive?: boolean
   readonly keepAliveInitialDelay?: number
   readonly highWaterMark?: number
+  readonly noDelayInherited?: boolean
 }): AcceptOptions {
   return {
     allowHalfOpen: Boolean(o.allowHalfOpen),
     noDelay: Boolean(o.noDelay),
+    noDelayInherited: Boolean(o.noDelayInherited),
     keepAlive: Boolean(o.keepAlive),
     keepAliveInitialDelay: o.keepAliveInitialDelay ?? 0,
     highWaterMark: o.highWaterMark,

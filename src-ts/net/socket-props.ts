@@ -67,12 +67,18 @@ export abstract class SocketProps extends Duplex {
       this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
   }
 
-  /** @internal */
-  [kAttached](conn: Connection): void {
+  /**
+   * @internal `noDelayInherited`: the descriptor has `TCP_NODELAY` on already (see
+   * `AcceptOptions`): set only if the socket wants it off (node:net leaves the kernel's default,
+   * off, unless asked).
+   */
+  [kAttached](conn: Connection, noDelayInherited = false): void {
     const fd = conn.fd
     if (!this.#referenced) conn.setReferenced(false)
     const b = ring()
-    if (this.#noDelay !== undefined) b.setNoDelay(fd, this.#noDelay)
+    if (this.#noDelay !== undefined) {
+      if (!(noDelayInherited && this.#noDelay)) b.setNoDelay(fd, this.#noDelay)
+    } else if (noDelayInherited) b.setNoDelay(fd, false)
     if (this.#keepAlive !== undefined) setKeepAlive(fd, this.#keepAlive)
     if (this.#tos !== undefined) {
       const r = b.setTypeOfService(fd, this.#tos)
@@ -84,8 +90,10 @@ export abstract class SocketProps extends Duplex {
   [kClosing](conn: Connection): void {
     this.#bytesRead = conn.bytesRead
     this.#bytesWritten = conn.bytesWritten
-    // The peer's address stays known after the close; the local one goes (as node:net).
-    this.#peerAddress()
+    // As node:net: the peer's address stays known after the close if it was read before (its
+    // `_peername` cache), else it is gone with the descriptor; the local one goes. (It was
+    // looked up here for every close: a getpeername(2) per close, failing when the peer had
+    // closed first, and an address node:net does not give after a close of ours.)
     this.#local = undefined
   }
 

@@ -150,7 +150,7 @@ export class Socket extends SocketProps {
     // streams set the same flag (IncomingMessage, Http2Stream).
     ;(this as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = true
     if (!user) {
-      this.#attach(fd)
+      this.#attach(fd, (options as AcceptOptions).noDelayInherited)
       // pauseOnConnect: nothing is received until the user reads.
       if (pauseOnConnect) (this as any).readableFlowing = false
       else this.read(0)
@@ -177,10 +177,10 @@ export class Socket extends SocketProps {
   }
 
   /** @internal the connected descriptor becomes this socket's connection. */
-  #attach(fd: number): void {
+  #attach(fd: number, noDelayInherited = false): void {
     const conn = new Connection(fd, new SocketEvents(this))
     this.#conn = conn
-    this[kAttached](conn)
+    this[kAttached](conn, noDelayInherited)
   }
 
   /** @internal the connection, for {@link SocketProps}. */
