@@ -49,6 +49,13 @@ export const GC_CLOSE_THROWS = nodeAtLeast(26)
 export const CONNECT_HOST_TYPE_CHECKED = nodeAtLeast(22)
 
 /**
+ * A net.Socket write that the socket's destroy cancelled gets its error (`write ECANCELED`), not
+ * none: `onWriteComplete` checks the status before `stream.destroyed` since nodejs/node#54032
+ * (Node 22.7). Seen: none on 20.20, the error on 24.22 and 26.12.
+ */
+export const CANCELLED_WRITE_GETS_ERROR = nodeAtLeast(22, 7)
+
+/**
  * Node's ES module loader reads every module file with `fs/promises`' own `readFile(URL)`,
  * looked up on the module object at each load (Node 20; 24 and 26 read them synchronously).
  * Seen with a counting `readFile` on 20.20, 24.22 and 26.12. Not checked on 22: assumed there.

@@ -9,7 +9,9 @@
  */
 import * as nodeNet from 'node:net'
 import { addAbortSignal } from 'node:stream'
+import { ECANCELED } from '../errno.js'
 import { codedError, invalidArgType } from '../errors.js'
+import { CANCELLED_WRITE_GETS_ERROR } from '../node-facts.js'
 import { adoptable, UserRead } from './adopt.js'
 import {
   type Callback,
@@ -21,6 +23,7 @@ import {
   validateInt32
 } from './args.js'
 import { type ConnectAddress, Connection, type ConnectionEvents } from './connection.js'
+import { netErrno } from './net-errors.js'
 import { attemptConnect, type LocalAddress, lookupAndConnect } from './socket-connect.js'
 import {
   type AcceptOptions,
@@ -426,16 +429,18 @@ export class Socket extends SocketProps {
   }
 
   /**
-   * A ring send's end, for Writable: as node:net's `onWriteComplete`, a write that ends after
-   * the socket was destroyed (its send cancelled by the close) reports no error, and an error
-   * on a live socket destroys it.
+   * A ring send's end, for Writable, as node:net's `onWriteComplete`: an error on a live socket
+   * destroys it; a write that failed because the socket was destroyed (its send cancelled by
+   * the close) reports `write ECANCELED` where node:net does, else no error.
    */
   #written(err: Error | null | undefined, cb: WriteCb): void {
     this.#activity()
-    if (err && !this.destroyed) {
+    if (!err) cb()
+    else if (!this.destroyed) {
       this.destroy(err)
       cb(err)
-    } else cb()
+    } else if (CANCELLED_WRITE_GETS_ERROR) cb(netErrno(ECANCELED, 'write'))
+    else cb()
   }
 
   override _writev(chunks: Array<{ chunk: string | ArrayBufferView; encoding: BufferEncoding }>, cb: WriteCb): void {
