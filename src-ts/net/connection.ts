@@ -510,12 +510,19 @@ export class Connection {
       // stopped reading it waits for room for good (the process never goes idle). node:net's
       // close cancels its pending writes, whose callbacks run before the close's: so here the
       // send is cancelled and the descriptor closed once the send has ended (`#sent`).
-      ring().cancelFd(fd)
-      closesAfterSend.set(this, () => {
-        closesAfterSend.delete(this)
-        closeFd(fd, then)
-      })
-      return
+      let cancelling = true
+      try {
+        ring().cancelFd(fd)
+      } catch {
+        cancelling = false // the ring cannot take the cancel: close now, as before
+      }
+      if (cancelling) {
+        closesAfterSend.set(this, () => {
+          closesAfterSend.delete(this)
+          closeFd(fd, then)
+        })
+        return
+      }
     }
     closeFd(fd, then)
   }
