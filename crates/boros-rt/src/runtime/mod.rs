@@ -127,6 +127,11 @@ pub(crate) struct Core {
     /// The task being polled and its waker's identity (data and vtable pointers), while the
     /// loop polls it: an op polled with exactly that waker records the task id (see [`Waiter`]).
     polling: Cell<Option<(u64, WakerId)>>,
+    /// True while `block_on`'s loop runs (it submits, in its next turn, the cancel an op
+    /// future's drop queues) or while the runtime drops its tasks (the driver's drop then
+    /// cancels and waits for everything). Otherwise a dropped op is settled at once
+    /// ([`abandoned`](Self::abandoned)).
+    pub(crate) in_loop: Cell<bool>,
 }
 
 /// A waker's identity: its data and vtable pointers (what `Waker::will_wake` compares).
@@ -205,6 +210,7 @@ impl Core {
             graveyard: RefCell::new(Vec::new()),
             stats: Cell::new(RuntimeStats::default()),
             polling: Cell::new(None),
+            in_loop: Cell::new(false),
         }))
     }
 
@@ -386,6 +392,27 @@ impl Core {
         Ok(())
     }
 
+    /// After an op future's drop abandoned its op (the driver queued the cancel and keeps the
+    /// op to its final CQE). A ring send or receive holds its own reference to the socket's
+    /// file, so the stream's close right after does not end it: only the cancel does, and
+    /// until then the socket stays open (a peer that never reads never sees the end of the
+    /// stream). Inside the loop its next turn submits the cancel, with everything else.
+    /// Outside it (the future dropped in `block_on`'s last poll, or after it returned), no
+    /// turn may come for a long time: submit and reap now ([`settle`](Self::settle)).
+    pub(crate) fn abandoned(&self) {
+        if !self.in_loop.get() {
+            self.settle();
+        }
+    }
+
+    /// Submits what is queued (the kernel runs the cancels, and the deferred completion work
+    /// they make, in that `io_uring_enter`) and reaps what is posted, outside the loop: ops
+    /// that ended are freed, their descriptors released. Errors are left to the loop's next
+    /// turn (or the driver's drop).
+    pub(crate) fn settle(&self) {
+        let _ = self.reap(true);
+    }
+
     /// Pushes an op nobody awaits (a close on drop): the driver drops it at its final CQE.
     pub(crate) fn push_detached<T: OpCode>(&self, op: T) {
         let mut driver = self.driver.borrow_mut();
@@ -413,6 +440,8 @@ impl Core {
 
     /// Drops every task (their op futures cancel what they had in flight).
     fn shutdown_tasks(&self) {
+        // The driver's drop, next, cancels and waits for every op: no settling op by op.
+        self.in_loop.set(true);
         loop {
             let tasks = self.tasks.borrow_mut().drain();
             if tasks.is_empty() {
