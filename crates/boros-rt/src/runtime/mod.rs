@@ -396,12 +396,23 @@ impl Core {
     /// op to its final CQE). A ring send or receive holds its own reference to the socket's
     /// file, so the stream's close right after does not end it: only the cancel does, and
     /// until then the socket stays open (a peer that never reads never sees the end of the
-    /// stream). Inside the loop its next turn submits the cancel, with everything else.
-    /// Outside it (the future dropped in `block_on`'s last poll, or after it returned), no
-    /// turn may come for a long time: submit and reap now ([`settle`](Self::settle)).
-    pub(crate) fn abandoned(&self) {
+    /// stream). So:
+    /// - outside the loop (the future dropped in `block_on`'s last poll, or after it
+    ///   returned): submit and reap now ([`settle`](Self::settle)): no turn may come for a
+    ///   long time, and the op would hold the socket (and the peer's connection) open until
+    ///   then. Inside the loop its next turn submits the cancel, with everything else;
+    /// - `unsubmitted` (the op's own SQE is still queued, in the loop): submit now, op and
+    ///   cancel, while the descriptor still names the op's file. The kernel looks it up only
+    ///   when it takes the entry; the stream (or file) closes it next, and by the end of the
+    ///   turn the number may name another socket or file: a send would go to its peer, a
+    ///   receive take its data, a write land in it. Rare (a future dropped in the poll that
+    ///   queued its op: a `select` whose other branch was ready), so one enter more is cheap.
+    pub(crate) fn abandoned(&self, unsubmitted: bool) {
         if !self.in_loop.get() {
             self.settle();
+        } else if unsubmitted {
+            // An error leaves the entries queued: the loop's next submit reports it.
+            let _ = self.driver.borrow_mut().submit();
         }
     }
 
