@@ -126,6 +126,40 @@ fn fill(fd: RawFd) -> usize {
     }
 }
 
+/// Bytes in a TCP socket's send queue: not acknowledged (`SIOCOUTQ`), and of those, not sent
+/// (`SIOCOUTQNSD`).
+fn out_queue(fd: RawFd) -> (i32, i32) {
+    const SIOCOUTQNSD: libc::c_ulong = 0x894B;
+    let (mut all, mut unsent) = (0i32, 0i32);
+    // SAFETY: each ioctl writes one int into a local.
+    unsafe {
+        assert_eq!(libc::ioctl(fd, libc::TIOCOUTQ, &mut all), 0);
+        assert_eq!(libc::ioctl(fd, SIOCOUTQNSD, &mut unsent), 0);
+    }
+    (all, unsent)
+}
+
+/// As [`fill`], until the TCP socket is full for good: what it sent was acknowledged
+/// (nothing in flight, so no acknowledgement will make room) and it takes nothing more. Then
+/// a send waits for room from its first try, sending nothing (a zero-copy send that sent part
+/// of its buffer waits for its notification until the peer reads).
+fn fill_tcp(fd: RawFd) -> usize {
+    let mut total = fill(fd);
+    for _ in 0..1_000_000 {
+        let (all, unsent) = out_queue(fd);
+        if all != unsent {
+            // Segments in flight: their acknowledgements will free room.
+            std::thread::yield_now();
+            continue;
+        }
+        match fill(fd) {
+            0 => return total,
+            n => total += n,
+        }
+    }
+    panic!("the socket's send queue never settled");
+}
+
 /// Our end of the connection, not yet a boros-rt stream (a TCP one is made inside the task).
 enum Ours {
     Tcp(std::net::TcpStream),
@@ -301,7 +335,7 @@ fn case(kind: Kind, way: Way) {
         let (ours, mut peer) = connect(kind);
         let filled = match (&ours, kind) {
             (_, Kind::Read) => 0,
-            (Ours::Tcp(s), _) => fill(s.as_raw_fd()),
+            (Ours::Tcp(s), _) => fill_tcp(s.as_raw_fd()),
             (Ours::Unix(s), _) => fill(s.as_raw_fd()),
         };
         let p = Probe::default();
