@@ -46,7 +46,9 @@
 //! peer's connection, closes when the cancels end those ops: in the loop's next turn, or at
 //! once where no turn follows (a stream dropped as `block_on` returns, or outside it). A
 //! send waiting for room, to a peer that stopped reading, is cancelled then, and the peer
-//! sees the end of the stream after the bytes that were sent. (`tests/close_under_send.rs`: each send, the recv, and
+//! sees the end of the stream after the bytes that were sent. (A `send_zc` that had sent
+//! part of its buffer keeps the buffer until the kernel's notification, which comes once the
+//! peer took those bytes; its socket closes all the same.) (`tests/close_under_send.rs`: each send, the recv, and
 //! `Compat`'s send, dropped in the loop, in `block_on`'s last poll, and outside it.)
 //!
 //! [`TcpListener::incoming`] keeps one multishot accept armed (one SQE, a CQE per connection).

@@ -2,7 +2,8 @@
 //! right after, in the same turn: the kernel looks the descriptor up only when it takes the
 //! entry, so the op (and its cancel, queued behind it) must be submitted before the close,
 //! or it reaches whatever the number names by then: a send goes to another socket's peer, a
-//! receive takes another socket's data, a file write lands in another file.
+//! receive takes another socket's data, a file write lands in another file, a datagram leaves
+//! from another socket.
 //!
 //! Each scenario closes a descriptor and gives its number to a new socket or file at once
 //! (`F_DUPFD`: the lowest free number from the one just closed), then lets the loop turn, and
@@ -195,4 +196,40 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
     // SAFETY: fresh descriptors owned by nobody else.
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+/// A UDP `send_to` dropped before it was submitted, then its socket: submitted in time, the
+/// datagram leaves from that socket (a UDP send does not wait); never from the socket that
+/// took the number.
+#[test]
+fn a_datagram_dropped_unsubmitted_never_leaves_from_the_next_socket_of_its_number() {
+    run(|_| async {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let to = rx.local_addr().unwrap();
+        let a = boros_rt::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let a_addr = a.local_addr().unwrap();
+        let n = a.as_raw_fd();
+        {
+            let mut s = pin!(a.send_to(b"from a".to_vec(), to));
+            assert!(poll_once(&mut s).await.is_none());
+        }
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b_addr = b.local_addr().unwrap();
+        drop(a);
+        let b = renumber(b.into(), n);
+        yield_now().await;
+        yield_now().await;
+        let mut buf = [0u8; 16];
+        match rx.recv_from(&mut buf) {
+            Ok((_, from)) => assert!(
+                from == a_addr && from != b_addr,
+                "a datagram of a dropped socket ({a_addr}) left from {from}, the socket that \
+                 took its number being {b_addr}"
+            ),
+            // The cancel won (it cannot here: a UDP send does not wait, but that would be fine).
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}"),
+        }
+        drop(b);
+    });
 }
