@@ -419,8 +419,12 @@ impl Core {
     /// Submits what is queued (the kernel runs the cancels, and the deferred completion work
     /// they make, in that `io_uring_enter`) and reaps what is posted, outside the loop: ops
     /// that ended are freed, their descriptors released. Errors are left to the loop's next
-    /// turn (or the driver's drop).
+    /// turn (or the driver's drop). Not while the thread unwinds from a panic (a panic in the
+    /// reap then would abort the process): the next `block_on`, or the runtime's drop, does it.
     pub(crate) fn settle(&self) {
+        if std::thread::panicking() {
+            return;
+        }
         let _ = self.reap(true);
     }
 
