@@ -38,6 +38,19 @@
 //! accept that completes after its future was dropped (the cancel came too late) brings a
 //! connection nobody will use: the runtime closes it.
 //!
+//! **Dropping a stream** closes its descriptor at once, as std's and tokio's do. Every op the
+//! stream started is gone before that: a `write`, `write_all` or `send_zc` future borrows
+//! the stream, the multishot recv of its reads is cancelled first, and
+//! [`Compat`](crate::compat::Compat) drops its write-behind send before the stream. A ring
+//! send (or receive) holds its own reference to the socket, so the socket itself, and the
+//! peer's connection, closes when the cancels end those ops: in the loop's next turn, or at
+//! once where no turn follows (a stream dropped as `block_on` returns, or outside it). A
+//! send waiting for room, to a peer that stopped reading, is cancelled then, and the peer
+//! sees the end of the stream after the bytes that were sent. (A `send_zc` that had sent
+//! part of its buffer keeps the buffer until the kernel's notification, which comes once the
+//! peer took those bytes; its socket closes all the same.) (`tests/close_under_send.rs`: each send, the recv, and
+//! `Compat`'s send, dropped in the loop, in `block_on`'s last poll, and outside it.)
+//!
 //! [`TcpListener::incoming`] keeps one multishot accept armed (one SQE, a CQE per connection).
 //! Not yet here: multishot recv into a provided-buffer ring (the runtime has the stream slot
 //! it needs; the buffer-ring leasing is what is left), direct (fixed) sockets, `SEND_ZC`.

@@ -24,6 +24,15 @@
 //! an accept, a socket whose future was dropped), closes the descriptor, and gives provided
 //! buffers back to their ring, so nothing leaks ([`OpCode::leftover`], the core's
 //! [`Driver::abandon`](boros::Driver::abandon): the same for every host of the core).
+//!
+//! The cancel is submitted by the loop's next turn; an op dropped where no turn follows soon
+//! (in `block_on`'s last poll, or outside `block_on`) is submitted and reaped at once
+//! (`block_on` does it as it returns). A socket send or receive holds the socket until its
+//! final CQE, whatever its descriptor: so dropping a stream ends its ops, and the peer sees
+//! the connection closed, without waiting for the runtime's next `block_on` or its drop.
+//! An op dropped before it was submitted at all is submitted at once, with its cancel, while
+//! its descriptor still names its file (the caller may close it next, and the number be
+//! reused before the loop's turn).
 
 use crate::runtime::{check_current, with_current, Core, Hosted, Slot, Waiter};
 /// Every op of the core (`Read`, `Write`, `Recv`, `Timeout`...) and the [`OpCode`] trait, to
@@ -200,9 +209,13 @@ impl<T: OpCode> Drop for Op<T> {
         let mut driver = self.core.driver.borrow_mut();
         match removed {
             // In flight: the driver cancels it, keeps the op (and its buffers) until the
-            // final CQE, then drops it and releases what that CQE brought back.
+            // final CQE, then drops it and releases what that CQE brought back. The cancel
+            // is submitted at once where the loop would not do it soon (`Core::abandoned`).
             Some(Slot::Waiting(_)) => {
+                let unsubmitted = driver.is_unsubmitted(self.key);
                 let _ = driver.abandon(self.key);
+                drop(driver);
+                self.core.abandoned(unsubmitted);
             }
             // Completed but never polled: the kernel is done with it; release its result.
             Some(Slot::Done { result, flags, op }) => {
@@ -280,7 +293,14 @@ impl Drop for Multi {
         };
         // CQEs queued but never taken: released with the op that brought them (still in
         // flight under `key`, then abandoned, or ended and back here).
-        let ended = queue.discard(&mut self.core.driver.borrow_mut(), self.key);
-        drop(ended);
+        let mut driver = self.core.driver.borrow_mut();
+        let unsubmitted = driver.is_unsubmitted(self.key);
+        let ended = queue.discard(&mut driver, self.key);
+        drop(driver);
+        match ended {
+            Some(op) => drop(op),
+            // Abandoned in flight: as an `Op`'s drop.
+            None => self.core.abandoned(unsubmitted),
+        }
     }
 }

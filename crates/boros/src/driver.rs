@@ -137,6 +137,15 @@ impl<O: ?Sized + OpCode> Driver<O> {
         self.ops.get_mut(key).is_some()
     }
 
+    /// Whether the op of `key` is queued in the SQ and no `io_uring_enter` has taken it yet.
+    /// The kernel looks an op's descriptor up only when it takes the entry: a host that
+    /// abandons such an op and may close the descriptor next submits first, or the op (and
+    /// its cancel, queued behind it) reaches whatever file the number names by then. Linear in
+    /// the ops queued since the last enter (at most the SQ's size: a full SQ is submitted).
+    pub fn is_unsubmitted(&self, key: OpKey) -> bool {
+        self.ops.is_unsubmitted(key)
+    }
+
     /// Whether entries are queued that no `io_uring_enter` has submitted yet.
     pub fn has_unsubmitted(&mut self) -> bool {
         self.ring.has_unsubmitted()

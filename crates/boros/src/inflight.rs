@@ -159,6 +159,12 @@ impl<O: ?Sized + OpCode> Ops<O> {
         self.unsubmitted.push(key);
     }
 
+    /// Whether the SQE of `key` sits in the SQ (queued since the last enter that took them
+    /// all). The newest last: an op asked about is most often one just queued.
+    pub(crate) fn is_unsubmitted(&self, key: OpKey) -> bool {
+        self.unsubmitted.iter().rev().any(|&k| k == key)
+    }
+
     /// Notes that an enter took every SQE in the SQ.
     pub(crate) fn all_submitted(&mut self) {
         self.unsubmitted.clear();

@@ -50,7 +50,10 @@ impl Runtime {
 
     /// Runs `future` to completion on this thread, with every task spawned meanwhile.
     /// Returns when `future` completes; tasks still pending stay in the runtime (a later
-    /// `block_on` runs them on) until the runtime is dropped.
+    /// `block_on` runs them on) until the runtime is dropped. Ops whose futures `future`
+    /// dropped in its last poll (or with itself) are cancelled before it returns: their
+    /// cancels are submitted and what is posted is reaped, so a stream dropped there is
+    /// closed for its peer too, not only when the runtime runs again.
     ///
     /// # Panics
     /// If a runtime is already running on this thread, or the ring fails (an
@@ -125,7 +128,8 @@ impl Drop for Runtime {
     }
 }
 
-/// Marks the runtime as running on this thread for the duration of `block_on`.
+/// Marks the runtime as running on this thread for the duration of `block_on`. Dropped after
+/// the main future (declared before it), so that what the future's drop cancels is settled.
 struct Enter;
 
 impl Enter {
@@ -140,14 +144,22 @@ impl Enter {
             }
             *c = Some(core.clone());
         });
+        core.in_loop.set(true);
         Enter
     }
 }
 
 impl Drop for Enter {
+    /// The loop stops: ops whose futures the last poll dropped (a `timeout` that fired, a
+    /// stream dropped as the main future returned) have their cancels queued, and no turn
+    /// submits them until the next `block_on`, maybe never: submit and reap them now, or a
+    /// send to a peer that never reads holds the socket open (see [`Core::abandoned`]).
     fn drop(&mut self) {
         let core = CURRENT.with(|c| c.borrow_mut().take());
-        drop(core);
+        if let Some(core) = core {
+            core.in_loop.set(false);
+            core.settle();
+        }
     }
 }
 

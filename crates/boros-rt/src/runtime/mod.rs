@@ -127,6 +127,11 @@ pub(crate) struct Core {
     /// The task being polled and its waker's identity (data and vtable pointers), while the
     /// loop polls it: an op polled with exactly that waker records the task id (see [`Waiter`]).
     polling: Cell<Option<(u64, WakerId)>>,
+    /// True while `block_on`'s loop runs (it submits, in its next turn, the cancel an op
+    /// future's drop queues) or while the runtime drops its tasks (the driver's drop then
+    /// cancels and waits for everything). Otherwise a dropped op is settled at once
+    /// ([`abandoned`](Self::abandoned)).
+    pub(crate) in_loop: Cell<bool>,
 }
 
 /// A waker's identity: its data and vtable pointers (what `Waker::will_wake` compares).
@@ -205,6 +210,7 @@ impl Core {
             graveyard: RefCell::new(Vec::new()),
             stats: Cell::new(RuntimeStats::default()),
             polling: Cell::new(None),
+            in_loop: Cell::new(false),
         }))
     }
 
@@ -386,6 +392,42 @@ impl Core {
         Ok(())
     }
 
+    /// After an op future's drop abandoned its op (the driver queued the cancel and keeps the
+    /// op to its final CQE). A ring send or receive holds its own reference to the socket's
+    /// file, so the stream's close right after does not end it: only the cancel does, and
+    /// until then the socket stays open (a peer that never reads never sees the end of the
+    /// stream). So:
+    /// - outside the loop (the future dropped in `block_on`'s last poll, or after it
+    ///   returned): submit and reap now ([`settle`](Self::settle)): no turn may come for a
+    ///   long time, and the op would hold the socket (and the peer's connection) open until
+    ///   then. Inside the loop its next turn submits the cancel, with everything else;
+    /// - `unsubmitted` (the op's own SQE is still queued, in the loop): submit now, op and
+    ///   cancel, while the descriptor still names the op's file. The kernel looks it up only
+    ///   when it takes the entry; the stream (or file) closes it next, and by the end of the
+    ///   turn the number may name another socket or file: a send would go to its peer, a
+    ///   receive take its data, a write land in it. Rare (a future dropped in the poll that
+    ///   queued its op: a `select` whose other branch was ready), so one enter more is cheap.
+    pub(crate) fn abandoned(&self, unsubmitted: bool) {
+        if !self.in_loop.get() {
+            self.settle();
+        } else if unsubmitted {
+            // An error leaves the entries queued: the loop's next submit reports it.
+            let _ = self.driver.borrow_mut().submit();
+        }
+    }
+
+    /// Submits what is queued (the kernel runs the cancels, and the deferred completion work
+    /// they make, in that `io_uring_enter`) and reaps what is posted, outside the loop: ops
+    /// that ended are freed, their descriptors released. Errors are left to the loop's next
+    /// turn (or the driver's drop). Not while the thread unwinds from a panic (a panic in the
+    /// reap then would abort the process): the next `block_on`, or the runtime's drop, does it.
+    pub(crate) fn settle(&self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let _ = self.reap(true);
+    }
+
     /// Pushes an op nobody awaits (a close on drop): the driver drops it at its final CQE.
     pub(crate) fn push_detached<T: OpCode>(&self, op: T) {
         let mut driver = self.driver.borrow_mut();
@@ -413,6 +455,8 @@ impl Core {
 
     /// Drops every task (their op futures cancel what they had in flight).
     fn shutdown_tasks(&self) {
+        // The driver's drop, next, cancels and waits for every op: no settling op by op.
+        self.in_loop.set(true);
         loop {
             let tasks = self.tasks.borrow_mut().drain();
             if tasks.is_empty() {
