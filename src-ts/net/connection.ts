@@ -62,7 +62,6 @@ const PEER_ENDED = 4
 const REFERENCED = 8
 const SENDING = 16
 const CLOSED = 32
-const SHUTTING = 64
 
 /** Callbacks of a {@link Connection}. */
 export interface ConnectionEvents {
@@ -453,20 +452,6 @@ export class Connection {
     if (this.#queue.length > 0 && this.fd >= 0 && !this.#sending) this.#flush()
   }
 
-  /**
-   * Ends our side now (`shutdown(2)`, `SHUT_WR`) when nothing is queued or in flight: 0, or
-   * `-errno` (`ENOTCONN`, a peer already gone, counts as done, as in `end()`); `undefined` when
-   * a write is waiting or the socket is closed (then `end()` is the way). `shutdown(2)` never
-   * blocks (it queues the FIN); as a ring op it cost a round trip before the close could follow
-   * (docs/net.md, issue 21, tenth round). node:net's `_final` finishes at once the same way when
-   * libuv's shutdown does.
-   */
-  shutdownNow(): number | undefined {
-    if (this.fd < 0 || this.#sending || this.#queue.length > 0) return undefined
-    const r = ring().shutdownNow(this.fd, 1)
-    return r === ENOTCONN ? 0 : r
-  }
-
   /** Ends our side (`shutdown(SHUT_WR)`) once every queued byte is sent. */
   end(cb?: WriteCallback): void {
     const shut = (err?: Error | null): void => {
@@ -475,13 +460,11 @@ export class Connection {
         return
       }
       const token = takeToken((r) => {
-        this.#bits &= ~SHUTTING
         if (r < 0 && r !== ENOTCONN) cb?.(netErrno(r, 'shutdown'))
         else cb?.()
       })
       try {
         ring().shutdown(this.fd, 1, token)
-        this.#bits |= SHUTTING
       } catch (e) {
         dropToken(token)
         cb?.(e as Error)
@@ -540,40 +523,8 @@ export class Connection {
         })
         return
       }
-    } else if (this.#recvKey < 0 && (this.#bits & SHUTTING) === 0) {
-      // No op of the ring uses the descriptor any more (no receive armed, no send or shutdown
-      // in flight): close(2) now, and `then` from the check phase, as libuv's close callback
-      // comes after the turn's I/O. A ring close cost a round trip and a completion per
-      // connection (docs/net.md, issue 21, tenth round).
-      closeNow(fd, then)
-      return
     }
     closeFd(fd, then)
-  }
-}
-
-/** The callbacks of this turn's `close(2)`s made at once (`closeNow`). */
-let closedNow: ((() => void) | undefined)[] = []
-
-/** Closes `fd` at once; `then` runs from the check phase (one `setImmediate` per turn). */
-function closeNow(fd: number, then: (() => void) | undefined): void {
-  ring().closeNow(fd)
-  if (closedNow.length === 0) setImmediate(runClosedNow)
-  closedNow.push(then)
-}
-
-function runClosedNow(): void {
-  const thens = closedNow
-  closedNow = []
-  let i = 0
-  try {
-    for (; i < thens.length; i++) thens[i]?.()
-  } finally {
-    // One that threw: the rest still run, from the next check phase.
-    for (i++; i < thens.length; i++) {
-      if (closedNow.length === 0) setImmediate(runClosedNow)
-      closedNow.push(thens[i])
-    }
   }
 }
 

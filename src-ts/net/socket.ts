@@ -460,13 +460,7 @@ export class Socket extends SocketProps {
       cb()
       return
     }
-    // Nothing waiting to be sent: shut down now, and finish from a microtask: node:net's
-    // 'finish' comes after the microtasks of the turn's 'end' and before its immediates, and
-    // the close can follow in the same turn instead of a ring round trip later.
-    const r = conn.shutdownNow()
-    if (r === undefined) conn.end(() => cb())
-    else if (r < 0) queueMicrotask(() => cb(netErrno(r, 'shutdown')))
-    else queueMicrotask(cb as () => void)
+    conn.end(() => cb())
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {

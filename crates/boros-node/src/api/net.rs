@@ -254,39 +254,6 @@ pub fn shutdown(fd: i32, how: i32, token: u32) -> Result<f64> {
     runtime::with(|rt| rt.queue(Passthrough::new(op::Shutdown::new(fd, how), token)))
 }
 
-/// `shutdown(fd, how)` as a plain system call, now: 0 or `-errno`. For a connection with nothing
-/// queued or in flight (`Connection.end`): `shutdown(2)` never blocks (it queues the FIN), so a
-/// ring op would only add a round trip before the close (docs/net.md, issue 21, tenth round).
-#[napi]
-pub fn shutdown_now(fd: i32, how: i32) -> Result<i32> {
-    let fd = args::fd(fd)?;
-    // SAFETY: shutdown(2) takes a descriptor and a flag; no memory is handed to the kernel.
-    let r = unsafe { libc::shutdown(fd, how) };
-    Ok(if r < 0 {
-        errno(&std::io::Error::last_os_error())
-    } else {
-        0
-    })
-}
-
-/// `close(fd)` as a plain system call, now: 0 or `-errno` (the number is released either way).
-/// Only for a socket no op of the ring uses any more (`Connection.close`: no receive armed, no
-/// send or shutdown in flight): closing a socket never blocks unless `SO_LINGER` asks for a
-/// timeout, which boros/net sets only to 0 (`setLingerReset`: a reset, at once).
-#[napi]
-pub fn close_now(fd: i32) -> Result<i32> {
-    let fd = args::fd(fd)?;
-    crate::fds::disown(fd);
-    // SAFETY: close(2) takes a descriptor; no memory is handed to the kernel. The caller owns
-    // `fd` and no op in flight or queued on the ring refers to it.
-    let r = unsafe { libc::close(fd) };
-    Ok(if r < 0 {
-        errno(&std::io::Error::last_os_error())
-    } else {
-        0
-    })
-}
-
 /// The local (`peer` false) or remote address of socket `fd`, or null.
 #[napi]
 pub fn socket_address(fd: i32, peer: bool) -> Result<Option<SocketAddress>> {
