@@ -280,6 +280,20 @@ export function nativeBinding(): NativeBinding | undefined {
   return native
 }
 
+/**
+ * "No op": what a field that keeps an op's key (`recvStart`, `acceptStart`, a `PendingOp`'s)
+ * holds when there is none. A key is the op's slot with the slot's generation in the bits above
+ * 32 (`OpKey`): a small integer until the ring reuses a slot, a double from then on. A field that
+ * V8 first saw holding small integers (-1, then keys of generation 0) changes representation at
+ * the first double; that deprecates the class's map, and every function optimized for it
+ * deoptimizes ('wrong map') and is compiled again. In the echo bench that came at the measured
+ * pass's start, when the new connections' receives took the slots of the warm-up's: 11 of the
+ * 16 deoptimizations there, on the data path of every `Socket` (docs/net.md, issue 21, tenth
+ * round). Not a small integer itself, the field is a double from the constructor on; negative,
+ * so `key >= 0` still says whether there is one.
+ */
+export const NO_KEY = -1.5
+
 /** Takes a token for one operation: `waiter` is called on `receiver` with its result. */
 export function takeToken<T = undefined>(waiter: (this: T, result: number) => void, receiver?: T): number {
   const token = freeTokens.length > 0 ? freeTokens.pop()! : nextToken++

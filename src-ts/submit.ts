@@ -5,7 +5,7 @@
  * Not part of the public API.
  * @module
  */
-import { dropToken, ring, takeToken, type NativeBinding } from './binding.js'
+import { dropToken, NO_KEY, ring, takeToken, type NativeBinding } from './binding.js'
 import { AbortError } from './errors.js'
 import { currentTask, type TaskScope } from './task-context.js'
 
@@ -30,7 +30,7 @@ export function abortError(signal: AbortSignal): AbortError {
 export class PendingOp<T> {
   /** Settles with the op's result. */
   readonly promise: Promise<T>
-  #key = -1
+  #key = NO_KEY
   #settled = false
   #cancelled = false
   #reason: unknown

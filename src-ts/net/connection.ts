@@ -12,6 +12,7 @@ import {
   deliveryEvents,
   deliveryTurn,
   dropToken,
+  NO_KEY,
   openStream,
   ring,
   takeToken
@@ -101,7 +102,7 @@ export class Connection {
   fd: number
   events: ConnectionEvents
   #stream = -1
-  #recvKey = -1
+  #recvKey = NO_KEY
   // The six yes/no states are bits of one small integer (one field instead of six: 40 B less
   // per connection, issue 21), read and written through the private accessors below.
   #bits = REFERENCED
@@ -205,7 +206,7 @@ export class Connection {
       return
     }
     // The multishot receive ended: its last event.
-    this.#recvKey = -1
+    this.#recvKey = NO_KEY
     const cancelled = this.#cancelled
     this.#cancelled = false
     if (this.fd < 0) {

@@ -5,7 +5,7 @@
  * @module
  */
 import { unlinkSync } from 'node:fs'
-import { closeStream, openStream, ring } from '../binding.js'
+import { closeStream, NO_KEY, openStream, ring } from '../binding.js'
 import { ECANCELED, EMFILE, ENFILE } from '../errno.js'
 import { EVENT_REARM } from '../wire.js'
 import { closeFd } from './connection.js'
@@ -34,7 +34,7 @@ export class Listener {
   fd: number
   events: ListenerEvents
   #stream: number
-  #key = -1
+  #key = NO_KEY
   #referenced = true
   #closed = false
   #path: string | undefined
@@ -78,7 +78,7 @@ export class Listener {
       else this.events.onConnection(result)
       return
     }
-    this.#key = -1
+    this.#key = NO_KEY
     if (this.fd < 0) {
       closeStream(this.#stream)
       this.#afterAccept?.()
