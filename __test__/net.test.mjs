@@ -236,6 +236,38 @@ test('low-level: a chunk stays intact after more data arrives (its memory is nev
   await listener.close()
 })
 
+test("a large receive is a Buffer of its own memory, as node:net's reads are", async (t) => {
+  // A receive of 8 KiB or more comes from the binding as an ArrayBuffer of its exact size, made a
+  // Buffer in JS (binding.ts onComplete, segments.rs create_array_buffer): every chunk must still
+  // be a real Buffer, a large one must pin nothing but its own bytes, and no byte may be lost.
+  const sent = Buffer.alloc(1 << 20)
+  for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + (i >> 12)) & 0xff
+  const chunks = []
+  let ended
+  const done = new Promise((r) => (ended = r))
+  const server = net.createServer((s) => {
+    s.on('data', (d) => chunks.push(d))
+    s.on('end', () => {
+      s.end()
+      ended()
+    })
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const client = nodeNet.connect(server.address().port, '127.0.0.1')
+  client.resume()
+  client.end(sent)
+  await done
+  await new Promise((r) => server.close(r))
+  t.true(chunks.every((c) => Buffer.isBuffer(c) && c instanceof Buffer))
+  const large = chunks.filter((c) => c.length >= 8 * 1024)
+  t.true(large.length > 0, `no receive of 8 KiB or more among ${chunks.length}`)
+  for (const c of large) {
+    t.is(c.byteOffset, 0)
+    t.is(c.buffer.byteLength, c.length)
+  }
+  t.true(Buffer.concat(chunks).equals(sent))
+})
+
 test('low-level: { signal, timeout } on read, accept and dial; nothing received is lost', async (t) => {
   const listener = await net.listen({ port: 0, host: '127.0.0.1' })
   const { port } = listener.address()

@@ -171,10 +171,10 @@ export function deliveryEvents(): number {
 
 /**
  * One batch from the ring: `n` completions in `results`, `m` stream events in `events`, whose
- * bytes are in the Buffers of `segments` (the binding's array, cleared after the batch: read only
- * the entries the events name).
+ * bytes are in the Buffers of `segments`, or in an ArrayBuffer of its own for a large receive (the
+ * binding's array, cleared after the batch: read only the entries the events name).
  */
-function onComplete(n: number, m: number, segments: Buffer[] | undefined, turn: number): void {
+function onComplete(n: number, m: number, segments: (Buffer | ArrayBuffer)[] | undefined, turn: number): void {
   batch++
   batchTurn = turn
   batchEvents = m
@@ -186,12 +186,14 @@ function onComplete(n: number, m: number, segments: Buffer[] | undefined, turn: 
     if (handler === undefined) continue
     try {
       const result = events[e + wire.EVENT_RESULT]!
-      handler.call(
-        receivers[id],
-        result,
-        result > 0 ? segments![events[e + wire.EVENT_SEGMENT]!] : undefined,
-        events[e + wire.EVENT_OFFSET]!
-      )
+      let data: Buffer | undefined
+      if (result > 0) {
+        const seg = segments![events[e + wire.EVENT_SEGMENT]!]!
+        // A large receive comes as its own ArrayBuffer (segments.rs `create_array_buffer`):
+        // its Buffer is made here, as node:net's read path makes its FastBuffer in JS.
+        data = seg instanceof ArrayBuffer ? Buffer.from(seg) : seg
+      }
+      handler.call(receivers[id], result, data, events[e + wire.EVENT_OFFSET]!)
     } catch (err) {
       queueMicrotask(() => {
         throw err

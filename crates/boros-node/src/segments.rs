@@ -7,8 +7,8 @@
 //! ~16 MiB per round, pinned whole by any one view of it, invisible to V8's young-generation
 //! accounting (external memory only counts towards a full GC), and grown by doubling: peak RSS
 //! 224–618 MiB against node:net's ~93. Here:
-//! - a retained view pins one segment ([`SEGMENT`]), or its own exact-size Buffer for a large
-//!   receive ([`LARGE`]), never the round;
+//! - a retained view pins one segment ([`SEGMENT`]), or its own exact-size buffer for a large
+//!   receive ([`LARGE`]: an `ArrayBuffer` JS wraps, see [`Segments::place`]), never the round;
 //! - V8 counts every segment as young-generation backing store and scavenges when those pass
 //!   twice the semi-space: memory follows demand, as it does for node:net's read buffers;
 //! - the segment being filled carries over from batch to batch, so a small-message round
@@ -145,6 +145,23 @@ impl Segments {
         (status == sys::Status::napi_ok && !data.is_null()).then_some((value, data.cast()))
     }
 
+    /// A new `ArrayBuffer` of `len` bytes V8 allocated (zero-filled: N-API has no uninitialized
+    /// ArrayBuffer), for a large receive: JS wraps it in a Buffer (`Buffer.from`, in
+    /// `binding.ts` `onComplete`), as node:net's read path does with its `FastBuffer`.
+    ///
+    /// Not `napi_create_buffer`: Node builds that Buffer as a `Uint8Array` and then sets its
+    /// prototype to `Buffer.prototype` from C++, a prototype change V8 13.6 (Node 24) makes
+    /// expensive (its typed-array protector checks): 10 % of the server's main thread at one
+    /// busy 16 KiB connection against 5 % on Node 20, and all of it before the JS callback
+    /// (docs/net.md, "One connection: the wake-up, timed", tenth round).
+    unsafe fn create_array_buffer(&mut self, len: usize) -> Option<(sys::napi_value, *mut u8)> {
+        let mut value = ptr::null_mut();
+        let mut data = ptr::null_mut();
+        // SAFETY: JS thread inside a handle scope (the callers' contract).
+        let status = unsafe { sys::napi_create_arraybuffer(self.env, len, &mut data, &mut value) };
+        (status == sys::Status::napi_ok && !data.is_null()).then_some((value, data.cast()))
+    }
+
     /// Room for `len` bytes starting `align`-aligned: `(segment index, offset, memory)`.
     /// `None` when V8 could not allocate (the caller reports `-ENOMEM`).
     ///
@@ -160,7 +177,7 @@ impl Segments {
         }
         if len >= LARGE {
             // SAFETY: per the contract.
-            let (value, data) = unsafe { self.create(len)? };
+            let (value, data) = unsafe { self.create_array_buffer(len)? };
             // SAFETY: as above.
             let index = unsafe { self.list(value) };
             // SAFETY: `data` is the new Buffer's `len` bytes; the table keeps it alive.
