@@ -8,9 +8,9 @@ import * as bnet from '../dist/net/index.js'
 
 const HOST = '127.0.0.1'
 const INITIAL = 64
-// The touch budget (recv_group.rs RECV_TOUCH_BUDGET, 2 MiB) in full 16 KiB buffers: the most a
+// The touch budget (recv_group.rs RECV_TOUCH_BUDGET, 4 MiB) in full 16 KiB buffers: the most a
 // burst of full receives grows the group to (1,024 without the budget).
-const MOST = 128
+const MOST = 256
 const uring = runtime().backend === 'io_uring'
 // Off the ring (fallback backend) there are no ring ops to count: skipped, saying why.
 const serial = uring

@@ -17,16 +17,14 @@ const RECV_BUFFERS_INITIAL: u16 = 64;
 
 /// Most bytes of received data the shared group's buffers in circulation may cover
 /// (`BufRing::set_touch_budget`; past it, data waits in the sockets' receive buffers, in the
-/// kernel, for a later pass, as it does for libuv, which reads one socket at a time): 128
-/// full 16 KiB buffers, 512 for receives of one page. At 16 KiB x 1,000 connections a 4 MiB
-/// budget lowered the peak by 16–18 MiB on Node 20 and 24 with the p99, CPU per message and
+/// kernel, for a later pass, as it does for libuv, which reads one socket at a time): 256
+/// full 16 KiB buffers, all 1,024 for receives of one page. At 16 KiB x 1,000 connections it
+/// lowered the peak by 16–18 MiB on Node 20 and 24 with the p99, CPU per message and
 /// fairness of the unbounded group, once the driver armed the receives that found it empty
 /// at once, ahead of the receives still armed (`boros` `reap.rs`, `rearm_starved`); before
 /// that a bounded group served some connections 4x as often as others and tripled the p99
-/// (docs/net.md, seventh round). 2 MiB (tenth round) takes 2–5 MiB more off that peak and
-/// 4–9 MiB off 64 B x 1,000's, with the same CPU per message at 16 KiB and ~5 % more at 64 B
-/// (a receive in two finds the group empty there). 0: no limit.
-const RECV_TOUCH_BUDGET: usize = 2 << 20;
+/// (docs/net.md, seventh round). 0: no limit.
+const RECV_TOUCH_BUDGET: usize = 4 << 20;
 
 /// The smallest shared receive group tried before receives fall back to plain `recv`s.
 const RECV_BUFFERS_MIN: u16 = 16;
