@@ -3,6 +3,8 @@
 // Buffer per round of completions. Each scenario runs in a child process on each backend
 // (fixtures/net-memory-child.mjs); node:net (the fallback) must pass the same checks.
 
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import v8 from 'node:v8'
 import test from 'ava'
@@ -122,4 +124,28 @@ test('io_uring: an accept allocates no more than node:net, but the objects the c
   t.is(r.backend, 'io_uring')
   t.true(r.node > 500, `node:net's accept: ${r.node} B per connection (the profile saw it)`)
   t.true(r.boros <= r.node + 250, `boros/net's accept: ${r.boros} B per connection, node:net's ${r.node} B`)
+})
+
+// Start-up memory (docs/net.md, "The peak at 1,000 busy 16 KiB connections, accounted again",
+// issue 21, tenth round):
+// every Node-API function an addon looks up is a search of the node binary's symbol tables
+// (.gnu.hash, .dynsym, .dynstr: 7.4 MiB of file pages on Node 20), and each search pages in
+// 64 KiB of them. napi-rs's `dyn-symbols` looked up all 157 Node-API functions with dlsym at
+// load (+1.44 MiB resident for the life of the process); without it the dynamic linker binds
+// the ~70 the addon calls (+1.1 MiB). Its stubs print "Node-API symbol ... has not been
+// loaded": a build with them is a build that looks up every name.
+const addonFile = (() => {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return null
+  const local = fileURLToPath(new URL('../boros.linux-x64-gnu.node', import.meta.url))
+  if (fs.existsSync(local)) return local
+  try {
+    return createRequire(import.meta.url).resolve('boros-linux-x64-gnu')
+  } catch {
+    return null
+  }
+})()
+// Skipped where there is no linux-x64-gnu addon (another platform, or not built).
+;(addonFile ? test : test.skip)('the addon binds the Node-API functions it calls, not every one napi-rs knows', (t) => {
+  const bytes = fs.readFileSync(addonFile)
+  t.is(bytes.indexOf('has not been loaded'), -1, `${addonFile} holds napi-rs's dyn-symbols stubs`)
 })
