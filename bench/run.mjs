@@ -149,6 +149,8 @@ async function main() {
     skip.boros = 'boros: not built, run npm run build'
     short.boros = 'not built, run npm run build'
   }
+  // UV_USE_IO_URING ignored by this Node: a property of the Node under test (its rows say so), not a failure.
+  const UNHONOURED_URING = new Set(uring.honoured ? [] : ['fsp-uring', 'cb-uring'])
   if (!uring.honoured) {
     for (const c of ['fsp-uring', 'cb-uring']) {
       skip[c] = uring.reason
@@ -239,7 +241,11 @@ async function main() {
           c,
           def,
           reuse,
-          skip: short[c] ?? skip[c] ?? w.skip?.(cfg, c) ?? (def.external === 'native' && !w.native ? 'n/a' : null)
+          skip: short[c] ?? skip[c] ?? w.skip?.(cfg, c) ?? (def.external === 'native' && !w.native ? 'n/a' : null),
+          // Asked for, and this machine or build could not run it (not built, not installed):
+          // the run fails at the end. Not a row the contender has no meaning for ('n/a', a
+          // workload's own skip such as a Node without reusePort, UV_USE_IO_URING ignored).
+          unavailable: Boolean(skip[c]) && !UNHONOURED_URING.has(c)
         })
       }
     })
@@ -377,7 +383,7 @@ async function main() {
     for (const x of group) {
       const rec = recOf(x)
       if (x.skip) {
-        results.push({ ...rec, skipped: x.skip })
+        results.push({ ...rec, skipped: x.skip, ...(x.unavailable ? { unavailable: true } : {}) })
       } else if (x.reuse) {
         const first = results.find((r) => r.workload === w.name && r.contender === x.c && !r.reused)
         results.push({ ...first, ...rec, reused: true, note: 'in-flight does not apply: same run as the first config' })
@@ -444,12 +450,15 @@ async function main() {
   log(
     `\n[done] ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.map((f) => path.relative(REPO, f)).join(', ')}`
   )
-  // The http workload's contenders are the comparison: one that was asked for and could not run
-  // (not installed, not built, failed) makes the run fail, after the results are written.
-  const missed = results.filter((r) => r.workload === 'http' && (r.error || (r.skipped && r.skipped !== 'n/a')))
+  // A contender that was asked for and could not run (not installed, not built, failed) makes
+  // the run fail, after the results are written: a table with a hole is not a comparison. The
+  // http workload's contenders are the comparison itself: any skip there but 'n/a' fails it.
+  const missed = results.filter(
+    (r) => r.error || r.unavailable || (r.workload === 'http' && r.skipped && r.skipped !== 'n/a')
+  )
   if (missed.length > 0) {
-    const names = [...new Set(missed.map((r) => `${r.label} (${(r.error ?? r.skipped).slice(0, 120)})`))]
-    log(`\n[fail] http: ${names.length} contender(s) could not run: ${names.join('; ')}`)
+    const names = [...new Set(missed.map((r) => `${r.workload}: ${r.label} (${(r.error ?? r.skipped).slice(0, 120)})`))]
+    log(`\n[fail] ${names.length} contender(s) could not run (leave one out with --contenders): ${names.join('; ')}`)
     process.exitCode = 1
   }
   if (args.compare) {
