@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { serverPort } from '../net/common.mjs'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const arg = (name, def) => {
@@ -64,16 +65,8 @@ async function measure(spec) {
   const json = JSON.stringify({ server, port: 0, workers: 1 })
   const sh = (cpu, ...cmd) => spawn('sh', ['-c', 'ulimit -n 20000 && exec taskset -c "$@"', 'sh', cpu, ...cmd])
   const srv = sh('1', NODE, script, json)
-  let out = ''
-  srv.stdout.on('data', (d) => (out += d))
-  srv.stderr.on('data', (d) => (out += d))
-  const t0 = Date.now()
-  while (!/^(LISTENING|SKIP|ERROR)/m.test(out) && Date.now() - t0 < 20_000) await sleep(20)
-  const port = /^LISTENING (\d+)/m.exec(out)?.[1]
-  if (!port) {
-    srv.kill()
-    return { skip: out.trim().slice(0, 200) }
-  }
+  const { port, skip } = await serverPort(srv)
+  if (!port) return { skip }
   await sleep(300)
   const before = byKind(srv.pid)
   const client = sh('0', NODE, path.join(REPO, 'bench/net/idle-client.mjs'), port, String(CONNS), 'echo')

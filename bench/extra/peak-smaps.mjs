@@ -45,6 +45,7 @@ async function sampler(out) {
 
 async function main() {
   const { ensureEchoExamples } = await import('../net/externals.mjs')
+  const { serverPort } = await import('../net/common.mjs')
   const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
   const arg = (name, def) => {
     const i = process.argv.indexOf(`--${name}`)
@@ -120,16 +121,8 @@ async function main() {
       ],
       { env: { ...process.env, PEAK_SMAPS_OUT: samples } }
     )
-    let out = ''
-    srv.stdout.on('data', (d) => (out += d))
-    srv.stderr.on('data', (d) => (out += d))
-    const t0 = Date.now()
-    while (!/^(LISTENING|SKIP|ERROR)/m.test(out) && Date.now() - t0 < 20_000) await sleep(20)
-    const port = /^LISTENING (\d+)/m.exec(out)?.[1]
-    if (!port) {
-      srv.kill()
-      return { skip: out.trim().slice(0, 200) }
-    }
+    const { port, skip } = await serverPort(srv)
+    if (!port) return { skip }
     await sleep(300)
     const start = byKind(srv.pid)
     const client = (seconds) =>

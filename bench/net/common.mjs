@@ -26,3 +26,19 @@ export function cpuSets(cfg = {}) {
   return { server: String(n - 1), client: '0', note: `server on core ${n - 1}, client on core 0` }
 }
 export const pinned = (cpus, cmd, args) => (cpus != null ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args])
+
+/**
+ * Waits for a bench server child (`bench/net/server.mjs`) to print `LISTENING <port>` (or `SKIP`,
+ * `ERROR`): `{ port }`, or `{ skip }` with what it printed (the child is killed then).
+ */
+export async function serverPort(srv, timeoutMs = 20_000) {
+  let out = ''
+  srv.stdout.on('data', (d) => (out += d))
+  srv.stderr.on('data', (d) => (out += d))
+  const t0 = Date.now()
+  while (!/^(LISTENING|SKIP|ERROR)/m.test(out) && Date.now() - t0 < timeoutMs) await sleep(20)
+  const port = /^LISTENING (\d+)/m.exec(out)?.[1]
+  if (port) return { port }
+  srv.kill()
+  return { skip: out.trim().slice(0, 200) }
+}

@@ -10,10 +10,12 @@
 //! checks that the newcomer was not touched. The tests run one at a time, in a binary of their
 //! own: no other thread may take the number in between.
 
+mod common;
 use boros_rt::fs::File;
 use boros_rt::future::poll_once;
 use boros_rt::net::UnixStream;
 use boros_rt::yield_now;
+use common::fill;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::pin;
@@ -28,29 +30,6 @@ fn renumber(fd: OwnedFd, at: RawFd) -> OwnedFd {
     assert_eq!(n, at, "the closed descriptor's number was not free");
     // SAFETY: a fresh descriptor nothing else owns.
     unsafe { OwnedFd::from_raw_fd(n) }
-}
-
-/// Sends without blocking until the socket takes no more; returns the bytes it took.
-fn fill(fd: RawFd) -> usize {
-    let chunk = [5u8; 4096];
-    let mut total = 0;
-    loop {
-        // SAFETY: the buffer is a local array whose length is passed; the descriptor is open.
-        let n = unsafe {
-            libc::send(
-                fd,
-                chunk.as_ptr().cast(),
-                chunk.len(),
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "fill: {e}");
-            return total;
-        }
-        total += n as usize;
-    }
 }
 
 /// A boros-rt stream and its peer as a std stream.

@@ -19,11 +19,13 @@
 //! the bytes that were sent (the cancelled send sent all of its buffer: never). A hang fails
 //! through the deadline each case runs under, not through a measured time.
 
+mod common;
 use boros_rt::buf::IoBuf;
 use boros_rt::future::poll_once;
 use boros_rt::net::{TcpStream, UnixStream};
 use boros_rt::time::sleep;
 use boros_rt::{stats, yield_now, Runtime};
+use common::fill;
 use std::cell::Cell;
 use std::future::Future;
 use std::io::Read;
@@ -101,29 +103,6 @@ fn set_int(fd: RawFd, level: i32, name: i32, v: i32) {
         )
     };
     assert_eq!(r, 0, "setsockopt: {}", std::io::Error::last_os_error());
-}
-
-/// Sends without blocking until the socket takes no more; returns the bytes it took.
-fn fill(fd: RawFd) -> usize {
-    let chunk = [5u8; 4096];
-    let mut total = 0;
-    loop {
-        // SAFETY: the buffer is a local array whose length is passed; the descriptor is open.
-        let n = unsafe {
-            libc::send(
-                fd,
-                chunk.as_ptr().cast(),
-                chunk.len(),
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "fill: {e}");
-            return total;
-        }
-        total += n as usize;
-    }
 }
 
 /// Bytes in a TCP socket's send queue: not acknowledged (`SIOCOUTQ`), and of those, not sent
@@ -247,39 +226,37 @@ async fn poll_after_turn<F: Future + Unpin>(f: &mut F) -> Option<F::Output> {
     poll_once(f).await
 }
 
+/// Sends one buffer after another (`send` starts each), marking `waiting` while a send has not
+/// completed after a loop turn: the peer stopped reading and the send waits for room.
+async fn keep_sending<Fut, B>(p: &Probe, mut send: impl FnMut() -> Fut)
+where
+    Fut: Future<Output = (std::io::Result<usize>, B)>,
+{
+    loop {
+        let mut w = pin!(send());
+        let (r, _) = match poll_after_turn(&mut w).await {
+            Some(done) => done,
+            None => {
+                p.waiting.set(true);
+                w.await
+            }
+        };
+        p.waiting.set(false);
+        p.sent.set(p.sent.get() + r.unwrap());
+    }
+}
+
 /// The task of a case: owns the stream, sends until a send has to wait for the peer, and
 /// keeps that send in flight (marking `waiting`).
 fn start(kind: Kind, ours: Ours, p: Probe) -> Pin<Box<dyn Future<Output = ()>>> {
     match (kind, ours) {
         (Kind::Write, Ours::Tcp(s)) => Box::pin(async move {
             let s = TcpStream::from_std(s);
-            loop {
-                let mut w = pin!(s.write(p.buf()));
-                let (r, _) = match poll_after_turn(&mut w).await {
-                    Some(done) => done,
-                    None => {
-                        p.waiting.set(true);
-                        w.await
-                    }
-                };
-                p.waiting.set(false);
-                p.sent.set(p.sent.get() + r.unwrap());
-            }
+            keep_sending(&p, || s.write(p.buf())).await
         }),
         (Kind::SendZc, Ours::Tcp(s)) => Box::pin(async move {
             let s = TcpStream::from_std(s);
-            loop {
-                let mut w = pin!(s.send_zc(p.buf()));
-                let (r, _) = match poll_after_turn(&mut w).await {
-                    Some(done) => done,
-                    None => {
-                        p.waiting.set(true);
-                        w.await
-                    }
-                };
-                p.waiting.set(false);
-                p.sent.set(p.sent.get() + r.unwrap());
-            }
+            keep_sending(&p, || s.send_zc(p.buf())).await
         }),
         (Kind::WriteAll, Ours::Unix(s)) => Box::pin(async move {
             let mut w = pin!(s.write_all(p.buf()));
