@@ -236,10 +236,12 @@ test('low-level: a chunk stays intact after more data arrives (its memory is nev
   await listener.close()
 })
 
-test("a large receive is a Buffer of its own memory, as node:net's reads are", async (t) => {
+test('a large receive is a Buffer of its own memory (on the ring), and every byte arrives', async (t) => {
   // A receive of 8 KiB or more comes from the binding as an ArrayBuffer of its exact size, made a
   // Buffer in JS (binding.ts onComplete, segments.rs create_array_buffer): every chunk must still
   // be a real Buffer, a large one must pin nothing but its own bytes, and no byte may be lost.
+  // On the fallback (node:net itself) only the first and the last hold: Node 24's reads are
+  // views of a 64 KiB allocation they do not shrink (Node 20's are exact).
   const sent = Buffer.alloc(1 << 20)
   for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + (i >> 12)) & 0xff
   const chunks = []
@@ -261,10 +263,11 @@ test("a large receive is a Buffer of its own memory, as node:net's reads are", a
   t.true(chunks.every((c) => Buffer.isBuffer(c) && c instanceof Buffer))
   const large = chunks.filter((c) => c.length >= 8 * 1024)
   t.true(large.length > 0, `no receive of 8 KiB or more among ${chunks.length}`)
-  for (const c of large) {
-    t.is(c.byteOffset, 0)
-    t.is(c.buffer.byteLength, c.length)
-  }
+  if (net.backend === 'io_uring')
+    for (const c of large) {
+      t.is(c.byteOffset, 0)
+      t.is(c.buffer.byteLength, c.length)
+    }
   t.true(Buffer.concat(chunks).equals(sent))
 })
 
