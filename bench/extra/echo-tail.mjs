@@ -33,6 +33,7 @@ import net from 'node:net'
 import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { echoClientArgs } from '../net/clients.mjs'
 import { ensureEchoExamples } from '../net/externals.mjs'
 
 if (process.argv[2] === '--serve')
@@ -95,19 +96,7 @@ async function main() {
           else reject(new Error(`the ${spec} server exited: ${out}`))
         }, 50)
       })
-      const clientArgs = (seconds) => [
-        '-c',
-        '0',
-        client,
-        '--addr',
-        `127.0.0.1:${port}`,
-        '--conns',
-        a.conns,
-        '--size',
-        a.size,
-        '--seconds',
-        seconds
-      ]
+      const clientArgs = (seconds) => ['-c', '0', client, ...echoClientArgs(port, a.conns, a.size, seconds)]
       if (Number(a.warmup) > 0) {
         const w = spawn('taskset', clientArgs(a.warmup), { stdio: 'ignore' })
         await new Promise((resolve) => w.on('exit', resolve))

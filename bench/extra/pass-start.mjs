@@ -21,6 +21,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { echoClientArgs } from '../net/clients.mjs'
 import { ensureEchoExamples } from '../net/externals.mjs'
 
 const unixUs = () => (performance.timeOrigin + performance.now()) * 1000
@@ -115,19 +116,7 @@ async function main() {
   }
   const port = /PORT (\d+)/.exec(out)[1]
   const dump = `${os.tmpdir()}/pass-start-${process.pid}.bin`
-  const clientArgs = (seconds) => [
-    '-c',
-    '0',
-    client,
-    '--addr',
-    `127.0.0.1:${port}`,
-    '--conns',
-    a.conns,
-    '--size',
-    a.size,
-    '--seconds',
-    seconds
-  ]
+  const clientArgs = (seconds) => ['-c', '0', client, ...echoClientArgs(port, a.conns, a.size, seconds)]
   await new Promise((resolve) => spawn('taskset', clientArgs('0.5'), { stdio: 'ignore' }).on('exit', resolve))
   const cl = spawn('taskset', [...clientArgs(a.seconds), '--dump', dump], { stdio: ['ignore', 'pipe', 'pipe'] })
   let got = ''

@@ -46,6 +46,7 @@ async function sampler(out) {
 async function main() {
   const { ensureEchoExamples } = await import('../net/externals.mjs')
   const { serverPort } = await import('../net/common.mjs')
+  const { echoClientArgs } = await import('../net/clients.mjs')
   const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
   const arg = (name, def) => {
     const i = process.argv.indexOf(`--${name}`)
@@ -125,20 +126,7 @@ async function main() {
     if (!port) return { skip }
     await sleep(300)
     const start = byKind(srv.pid)
-    const client = (seconds) =>
-      spawn('taskset', [
-        '-c',
-        '0',
-        CLIENT,
-        '--addr',
-        `127.0.0.1:${port}`,
-        '--conns',
-        CONNS,
-        '--size',
-        SIZE,
-        '--seconds',
-        seconds
-      ])
+    const client = (seconds) => spawn('taskset', ['-c', '0', CLIENT, ...echoClientArgs(port, CONNS, SIZE, seconds)])
     await new Promise((resolve) => client('0.5').on('exit', resolve))
     const c = client(SECONDS)
     let got = ''

@@ -17,6 +17,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
+import { echoClientArgs } from '../net/clients.mjs'
 import { ensureEchoExamples, ensureHttpFile, ensureWrk } from '../net/run.mjs'
 
 const BENCH = path.resolve(new URL('..', import.meta.url).pathname)
@@ -94,17 +95,7 @@ function load(secs) {
     }
   } else {
     const e = ensureEchoExamples()
-    cmd = [
-      e.client,
-      '--addr',
-      `127.0.0.1:${port}`,
-      '--conns',
-      args.conns,
-      '--size',
-      args.size,
-      '--seconds',
-      String(secs)
-    ]
+    cmd = [e.client, ...echoClientArgs(port, args.conns, args.size, secs)]
   }
   const r = spawnSync('taskset', ['-c', '0', ...cmd], { encoding: 'utf8' })
   const m = http ? /(\d+) requests in/.exec(r.stdout) : /(\d+) requests,/.exec(r.stdout)

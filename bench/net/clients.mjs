@@ -18,19 +18,22 @@ function runAsync(cmd, args, timeoutMs) {
   })
 }
 
+/** `echo_client`'s arguments for one pass of `conns` connections echoing `size` bytes to `port`. */
+export const echoClientArgs = (port, conns, size, seconds) => [
+  '--addr',
+  `${HOST}:${port}`,
+  '--conns',
+  String(conns),
+  '--size',
+  String(size),
+  '--seconds',
+  String(seconds)
+]
+
 /** One pass of the echo load generator. */
 export async function echoClient(p, cfg, port, seconds) {
   const cpus = cpuSets(cfg)
-  const [cmd, args] = pinned(cpus.client, p.echoClient, [
-    '--addr',
-    `${HOST}:${port}`,
-    '--conns',
-    String(cfg.conns),
-    '--size',
-    String(cfg.size),
-    '--seconds',
-    String(seconds)
-  ])
+  const [cmd, args] = pinned(cpus.client, p.echoClient, echoClientArgs(port, cfg.conns, cfg.size, seconds))
   const r = await runAsync(cmd, args, (seconds + 60) * 1000)
   const m =
     /([\d.]+) s: (\d+) requests, (\d+) req\/s, latency p50 (\d+) us, p99 (\d+) us, max (\d+) us, client CPU ([\d.]+) s/.exec(
