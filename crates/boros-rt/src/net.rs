@@ -43,10 +43,12 @@
 //! the stream, the multishot recv of its reads is cancelled first, and
 //! [`Compat`](crate::compat::Compat) drops its write-behind send before the stream. A ring
 //! send (or receive) holds its own reference to the socket, so the socket itself, and the
-//! peer's connection, closes when the cancels end those ops: in the loop's next turn, or at
-//! once where no turn follows (a stream dropped as `block_on` returns, or outside it). A
-//! send waiting for room, to a peer that stopped reading, is cancelled then, and the peer
-//! sees the end of the stream after the bytes that were sent. (A `send_zc` that had sent
+//! peer's connection, closes when the cancels end those ops: the drop runs them first (one
+//! `io_uring_enter`, only when an op was abandoned since the loop's last enter; in
+//! `socket::SocketFd`), so the socket closes at the drop, in the loop or outside it, and a
+//! listener or UDP socket frees its port there (`tests/close_now.rs`). A send waiting for
+//! room, to a peer that stopped reading, is cancelled then, and the peer sees the end of the
+//! stream after the bytes that were sent. (A `send_zc` that had sent
 //! part of its buffer keeps the buffer until the kernel's notification, which comes once the
 //! peer took those bytes; its socket closes all the same.) (`tests/close_under_send.rs`: each send, the recv, and
 //! `Compat`'s send, dropped in the loop, in `block_on`'s last poll, and outside it.)
@@ -58,7 +60,7 @@
 
 use crate::buf::{IoBuf, IoBufMut};
 use crate::op::Multi;
-use crate::socket::{accept_fd, connect_fd, inet, listen_on, resolve, stream_io, Conn};
+use crate::socket::{accept_fd, connect_fd, inet, listen_on, resolve, stream_io, Conn, SocketFd};
 pub use crate::udp::{RecvMsg, UdpSocket};
 use boros::net::{self as core_net, SockAddr};
 use boros::op;
@@ -69,7 +71,7 @@ use std::{fmt, io};
 
 /// A TCP listening socket.
 pub struct TcpListener {
-    fd: OwnedFd,
+    fd: SocketFd,
 }
 
 impl fmt::Debug for TcpListener {
@@ -103,7 +105,7 @@ impl TcpListener {
                 libc::AF_INET6
             };
             match listen_on(domain, &SockAddr::inet(a), reuse_port) {
-                Ok(fd) => return Ok(TcpListener { fd }),
+                Ok(fd) => return Ok(TcpListener { fd: fd.into() }),
                 Err(e) => last = Some(e),
             }
         }
@@ -297,7 +299,7 @@ impl AsRawFd for TcpStream {
 
 /// A Unix-domain listening socket.
 pub struct UnixListener {
-    fd: OwnedFd,
+    fd: SocketFd,
 }
 
 impl fmt::Debug for UnixListener {
@@ -312,7 +314,7 @@ impl UnixListener {
     /// Binds to `path` (which must not exist) and listens.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let fd = listen_on(libc::AF_UNIX, &SockAddr::unix(path)?, false)?;
-        Ok(UnixListener { fd })
+        Ok(UnixListener { fd: fd.into() })
     }
 
     /// Waits for a connection.

@@ -11,7 +11,42 @@ use boros::op;
 use std::cell::RefCell;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// A socket's descriptor (listener, stream or UDP socket): dropping it closes the socket at
+/// once, as std's and tokio's do. A ring op holds its own reference to the socket's file, so
+/// an op abandoned in this loop turn (a dropped read, accept or `recv_from`), whose cancel has
+/// not run yet, would keep the socket open past `close(2)`: the drop first settles such
+/// cancels ([`Core::before_close`](crate::runtime::Core::before_close)), then closes.
+pub(crate) struct SocketFd(OwnedFd);
+
+impl From<OwnedFd> for SocketFd {
+    fn from(fd: OwnedFd) -> Self {
+        SocketFd(fd)
+    }
+}
+
+impl AsRawFd for SocketFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl AsFd for SocketFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl Drop for SocketFd {
+    fn drop(&mut self) {
+        // The runtime out of the thread-local first: settling reaps, and wakes tasks.
+        if let Some(core) = crate::runtime::try_with_current(|c| c.clone()) {
+            core.before_close();
+        }
+        // `self.0` closes after this.
+    }
+}
 
 pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
@@ -126,14 +161,14 @@ macro_rules! stream_io {
 pub(crate) struct Conn {
     /// Dropped before the descriptor: cancels the multishot recv first.
     reader: RefCell<Reader>,
-    pub(crate) fd: OwnedFd,
+    pub(crate) fd: SocketFd,
 }
 
 impl Conn {
     pub(crate) fn new(fd: OwnedFd) -> Self {
         Self {
             reader: RefCell::new(Reader::new()),
-            fd,
+            fd: fd.into(),
         }
     }
 

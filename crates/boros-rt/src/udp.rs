@@ -5,11 +5,12 @@
 
 use crate::buf::{IoBuf, IoBufMut};
 use crate::op::run;
+use crate::socket::SocketFd;
 use boros::io_uring::{opcode, squeue::Entry, types};
 use boros::net::{self as core_net, SockAddr};
 use boros::op::{self, OpCode};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::{fmt, io};
 
 /// `recvmsg(2)` into one owned buffer, with the sender's address (`IORING_OP_RECVMSG`).
@@ -65,7 +66,7 @@ unsafe impl<B: IoBufMut> OpCode for RecvMsg<B> {
 
 /// A UDP socket.
 pub struct UdpSocket {
-    fd: OwnedFd,
+    fd: SocketFd,
 }
 
 impl fmt::Debug for UdpSocket {
@@ -100,7 +101,7 @@ impl UdpSocket {
         let a = first_addr(addr)?;
         let fd = core_net::socket(family(&a), libc::SOCK_DGRAM, 0)?;
         core_net::bind(fd.as_raw_fd(), &SockAddr::inet(a))?;
-        Ok(UdpSocket { fd })
+        Ok(UdpSocket { fd: fd.into() })
     }
 
     /// Sets the default peer (`connect(2)`, instant for UDP): then [`send`](Self::send) and

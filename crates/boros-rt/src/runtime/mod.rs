@@ -132,6 +132,13 @@ pub(crate) struct Core {
     /// cancels and waits for everything). Otherwise a dropped op is settled at once
     /// ([`abandoned`](Self::abandoned)).
     pub(crate) in_loop: Cell<bool>,
+    /// Ops abandoned in the loop since it last entered the kernel for completions: their
+    /// cancels (and the deferred completion work that ends them) have not run yet, so they
+    /// still hold their descriptors' files. A socket closing now settles them first
+    /// ([`Core::before_close`]).
+    cancels_pending: Cell<bool>,
+    /// True while the runtime drops its tasks: the driver's drop settles everything after.
+    dropping_tasks: Cell<bool>,
 }
 
 /// A waker's identity: its data and vtable pointers (what `Waker::will_wake` compares).
@@ -211,6 +218,8 @@ impl Core {
             stats: Cell::new(RuntimeStats::default()),
             polling: Cell::new(None),
             in_loop: Cell::new(false),
+            cancels_pending: Cell::new(false),
+            dropping_tasks: Cell::new(false),
         }))
     }
 
@@ -338,6 +347,8 @@ impl Core {
 
     /// Phases 2 and 3: submit (and wait, when nothing is ready), then reap and wake.
     fn turn_io(&self) -> io::Result<()> {
+        // This turn's enter (the wait's, or the reap's) runs the pending cancels' work.
+        self.cancels_pending.set(false);
         self.drain_remote();
         let mut waited = false;
         if self.idle() {
@@ -410,9 +421,27 @@ impl Core {
     pub(crate) fn abandoned(&self, unsubmitted: bool) {
         if !self.in_loop.get() {
             self.settle();
-        } else if unsubmitted {
+            return;
+        }
+        // A plain submit runs the cancel, not the completion work it queues (deferred to the
+        // next enter that asks for completions): the op holds its file until then.
+        self.cancels_pending.set(true);
+        if unsubmitted {
             // An error leaves the entries queued: the loop's next submit reports it.
             let _ = self.driver.borrow_mut().submit();
+        }
+    }
+
+    /// A socket is about to close its descriptor. If ops were abandoned in the loop since it
+    /// last entered the kernel, one may be this socket's (a dropped read, accept or
+    /// `recv_from`): until its cancel has run it holds the socket's file, and `close(2)`
+    /// would not close the socket: the peer would not see the end of the stream until the
+    /// turn ends, and a listener (or UDP socket) would keep its port, so binding it again in
+    /// the same turn failed with `EADDRINUSE` (std's and tokio's sockets close at drop).
+    /// Settle them now: one enter, and only after an abandon.
+    pub(crate) fn before_close(&self) {
+        if self.in_loop.get() && self.cancels_pending.get() && !self.dropping_tasks.get() {
+            self.settle();
         }
     }
 
@@ -425,6 +454,7 @@ impl Core {
         if std::thread::panicking() {
             return;
         }
+        self.cancels_pending.set(false);
         let _ = self.reap(true);
     }
 
@@ -457,6 +487,7 @@ impl Core {
     fn shutdown_tasks(&self) {
         // The driver's drop, next, cancels and waits for every op: no settling op by op.
         self.in_loop.set(true);
+        self.dropping_tasks.set(true);
         loop {
             let tasks = self.tasks.borrow_mut().drain();
             if tasks.is_empty() {
