@@ -545,6 +545,15 @@ export declare function stats(): RingStats
 export declare function statx(path: string | undefined | null, fd: number, follow: boolean, out: Float64Array, token: number): number
 
 /**
+ * Takes listening socket `fd` out of the listening state now (`shutdown(fd, SHUT_RD)`: the
+ * kernel stops listening, refuses new connections, resets those not yet accepted, and the
+ * armed accept ends), so its address is free for a new listener before the descriptor closes:
+ * the armed multishot accept holds the socket until its cancel completes, and libuv's
+ * `server.close()` frees the port at once (`close(2)` in `uv_close`). 0 or `-errno`.
+ */
+export declare function stopListening(fd: number): number
+
+/**
  * A new non-blocking TCP socket (`family` 4 or 6) or Unix stream socket (`family` 0), or
  * `-errno`.
  */

@@ -906,6 +906,7 @@ module.exports.startWriteback = nativeBinding.startWriteback
 module.exports.startWritebackIdle = nativeBinding.startWritebackIdle
 module.exports.stats = nativeBinding.stats
 module.exports.statx = nativeBinding.statx
+module.exports.stopListening = nativeBinding.stopListening
 module.exports.streamSocket = nativeBinding.streamSocket
 module.exports.symlink = nativeBinding.symlink
 module.exports.tcpBind = nativeBinding.tcpBind

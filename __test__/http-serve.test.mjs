@@ -114,6 +114,35 @@ test('stop(true) under a response its client never reads: the send is cancelled 
   t.is(stopped, 'stopped')
 })
 
+test.serial(
+  'stop() frees the port at once: serve() again on it in the same tick, with no error from the old server',
+  async (t) => {
+    // node:http's close() closes the listening descriptor at once; the engine's armed accept
+    // held the socket until its cancel completed, so a new serve() on the port failed with
+    // EADDRINUSE. The old server now stops listening at stop(), and its accept's end (EINVAL)
+    // is not an error.
+    // An accept error is reported with console.error.
+    const errors = []
+    const consoleError = console.error
+    console.error = (...args) => errors.push(args.map(String).join(' '))
+    try {
+      const a = serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('a') })
+      await a.ready
+      const port = a.port
+      const stopped = a.stop()
+      const b = serve({ port, hostname: '127.0.0.1', fetch: () => new Response('b') })
+      await b.ready
+      const body = await (await fetch(`http://127.0.0.1:${port}/`)).text()
+      await stopped
+      await b.stop(true)
+      t.is(body, 'b')
+    } finally {
+      console.error = consoleError
+    }
+    t.deepEqual(errors, [])
+  }
+)
+
 test('request strings equal in length and in the bytes the engine hashes them by stay distinct', async (t) => {
   // src-ts/http/engine-strings.ts looks short strings up by length and three bytes (first,
   // middle, last): these differ elsewhere, so they meet in one slot and only the byte

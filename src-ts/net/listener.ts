@@ -116,9 +116,11 @@ export class Listener {
   }
 
   /**
-   * Stops accepting and closes the socket (a Unix socket's path is removed, as libuv does);
-   * `then` once it is closed. The armed accept holds the socket until its cancel completes,
-   * so the close waits for that: once `then` runs, connecting to the address is refused.
+   * Stops accepting and closes the socket; `then` once it is closed. The address is free at
+   * once, as libuv's close frees it: a TCP socket stops listening now (the armed accept holds
+   * the socket until its cancel completes, so the descriptor closes after that), a Unix
+   * socket's path is removed now (as libuv does). A new server may listen on the same
+   * address in the same tick.
    */
   close(then?: () => void): void {
     if (this.#closed) {
@@ -130,15 +132,12 @@ export class Listener {
     const fd = this.fd
     this.fd = -1
     clearTimeout(this.#retry)
-    const path = this.#path
-    const finish = (): void => {
-      if (path !== undefined) {
-        try {
-          unlinkSync(path)
-        } catch {}
-      }
-      closeFd(fd, then)
-    }
+    if (this.#path !== undefined) {
+      try {
+        unlinkSync(this.#path)
+      } catch {}
+    } else ring().stopListening(fd)
+    const finish = (): void => closeFd(fd, then)
     // Late connections of the cancelled accept still arrive (and are closed) until its last
     // event, which closes the stream id.
     if (this.#key >= 0) {

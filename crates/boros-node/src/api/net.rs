@@ -254,6 +254,23 @@ pub fn shutdown(fd: i32, how: i32, token: u32) -> Result<f64> {
     runtime::with(|rt| rt.queue(Passthrough::new(op::Shutdown::new(fd, how), token)))
 }
 
+/// Takes listening socket `fd` out of the listening state now (`shutdown(fd, SHUT_RD)`: the
+/// kernel stops listening, refuses new connections, resets those not yet accepted, and the
+/// armed accept ends), so its address is free for a new listener before the descriptor closes:
+/// the armed multishot accept holds the socket until its cancel completes, and libuv's
+/// `server.close()` frees the port at once (`close(2)` in `uv_close`). 0 or `-errno`.
+#[napi]
+pub fn stop_listening(fd: i32) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    // SAFETY: shutdown takes no pointers; an invalid descriptor is an error return.
+    let r = unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+    Ok(if r == 0 {
+        0
+    } else {
+        errno(&std::io::Error::last_os_error())
+    })
+}
+
 /// The local (`peer` false) or remote address of socket `fd`, or null.
 #[napi]
 pub fn socket_address(fd: i32, peer: bool) -> Result<Option<SocketAddress>> {

@@ -240,7 +240,17 @@ impl Server {
     }
 
     /// Stops accepting (the listener closes once its accept ended); idle connections close.
+    /// The address is free at once: the armed accept holds the listening socket until its
+    /// cancel completes, so the socket stops listening now (`shutdown(SHUT_RD)`), and a new
+    /// server may listen on the same port in the same tick (as with node:http, whose close
+    /// closes the descriptor at once).
     pub fn close(&mut self) {
+        if !self.closing && !self.listener_closed {
+            // SAFETY: shutdown takes no pointers; the descriptor is the server's, still open
+            // (it closes only after `closing` is set, in a later flush). A failure changes
+            // nothing that the close below does not.
+            unsafe { libc::shutdown(self.fd, libc::SHUT_RD) };
+        }
         self.closing = true;
         let idle: Vec<u32> = self
             .conns

@@ -37,7 +37,10 @@ impl AcceptSink for HttpAccept {
                 PENDING.with(|p| p.set(true));
             } else {
                 s.accept = Accept::Stopped;
-                if result != -libc::ECANCELED {
+                // Once closing, the accept ends by its cancel (`ECANCELED`) or, as the close
+                // stopped the socket listening first (`Server::close`), with `EINVAL`: the
+                // end JS asked for, not an error.
+                if result != -libc::ECANCELED && !s.closing {
                     cx.event(s.stream, result);
                 }
                 PENDING.with(|p| p.set(true));
