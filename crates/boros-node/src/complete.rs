@@ -8,8 +8,7 @@
 //! its own host: no central switch knows the ops, and adding an op adds one file under `ops/`.
 
 use crate::bounce::BounceBuffers;
-use boros::{BufRing, Complete};
-use std::rc::Rc;
+use boros::Complete;
 
 /// A binding op: a core op (its SQE, the memory it lends the kernel) that finishes itself
 /// into the JS batch (`impl Complete<JsBatch<'_>> for MyOp`). The runtime keeps it in the
@@ -56,29 +55,6 @@ impl JsBatch<'_> {
     /// segments; `-ENOMEM` instead if V8 could not allocate one).
     pub fn event_bytes(&mut self, stream: u32, bytes: &[u8]) {
         self.place(stream, bytes, 1);
-    }
-
-    /// Reports the bytes of a ring buffer received on the façade's `stream`: a large receive
-    /// becomes the Buffer JS gets, over the ring buffer's own memory (no copy), and the
-    /// buffer goes back to the group when V8 frees that Buffer; else as
-    /// [`event_bytes`](Self::event_bytes).
-    pub fn event_lease(&mut self, stream: u32, lease: boros::Lease<'_>, group: &Rc<BufRing>) {
-        if lease.len() < crate::segments::LARGE || group.lent() >= group.entries() / 2 {
-            return self.event_bytes(stream, &lease);
-        }
-        let (bid, data, len) = lease.lend();
-        // SAFETY: ops finish on the JS thread inside a handle scope; `data` is the buffer's
-        // `len` bytes the kernel wrote, lent (out of the ring) and kept mapped by `group`.
-        match unsafe { self.segments.lend(data, len, group, bid) } {
-            Some(segment) => self
-                .events
-                .push([stream as i32, len as i32, 0, segment as i32]),
-            None => {
-                // SAFETY: as above; V8 did not take the memory, so it is still ours alone.
-                self.event_bytes(stream, unsafe { std::slice::from_raw_parts(data, len) });
-                group.give_back(bid);
-            }
-        }
     }
 
     /// Reports a record `write` appends to an empty `Vec` on the façade's `stream` (placed

@@ -8,7 +8,7 @@ use boros::BufRing;
 use std::rc::Rc;
 
 /// Buffers of the thread's shared receive group at most, and their size.
-const RECV_BUFFERS: u16 = 4096;
+const RECV_BUFFERS: u16 = 1024;
 const RECV_BUFFER_SIZE: u32 = 16 * 1024;
 
 /// Buffers of the shared receive group in circulation at first (1 MiB): more when receives

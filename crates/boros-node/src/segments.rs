@@ -27,7 +27,7 @@ use std::ptr;
 const SEGMENT: usize = 64 * 1024;
 /// A write of at least this many bytes gets its own exact-size Buffer (what libuv/node:net
 /// does per read), so it pins nothing else and leaves the current segment for small writes.
-pub(crate) const LARGE: usize = 8 * 1024;
+const LARGE: usize = 8 * 1024;
 
 /// A delivery that listed at most this many segments clears their entries one by one (see
 /// [`Segments::delivered`]); more, and the table's length is set to 0.
@@ -162,49 +162,6 @@ impl Segments {
         (status == sys::Status::napi_ok && !data.is_null()).then_some((value, data.cast()))
     }
 
-    /// Lists an `ArrayBuffer` over `len` bytes of ring buffer `bid` of `group`, lent out of
-    /// its lease: V8 owns the view, and the buffer goes back to the group when V8 frees the
-    /// `ArrayBuffer` (its finalizer, [`give_back`]). `None` (the buffer still ours) if V8
-    /// would not make it.
-    ///
-    /// # Safety
-    /// JS thread, inside a handle scope; `data` is `len` bytes of the lent buffer.
-    pub(crate) unsafe fn lend(
-        &mut self,
-        data: *mut u8,
-        len: usize,
-        group: &std::rc::Rc<boros::BufRing>,
-        bid: u16,
-    ) -> Option<u32> {
-        if self.closed {
-            return None;
-        }
-        let hint = Box::into_raw(Box::new(Lent {
-            group: group.clone(),
-            bid,
-        }));
-        let mut value = ptr::null_mut();
-        // SAFETY: per the contract; the memory stays mapped while `hint`'s `Rc` lives, which
-        // the finalizer drops only once V8 let go of the ArrayBuffer.
-        let status = unsafe {
-            sys::napi_create_external_arraybuffer(
-                self.env,
-                data.cast(),
-                len,
-                Some(give_back),
-                hint.cast(),
-                &mut value,
-            )
-        };
-        if status != sys::Status::napi_ok {
-            // SAFETY: V8 did not take `hint`: ours to free.
-            drop(unsafe { Box::from_raw(hint) });
-            return None;
-        }
-        // SAFETY: per the contract.
-        Some(unsafe { self.list(value) })
-    }
-
     /// Room for `len` bytes starting `align`-aligned: `(segment index, offset, memory)`.
     /// `None` when V8 could not allocate (the caller reports `-ENOMEM`).
     ///
@@ -331,21 +288,4 @@ impl Segments {
             sys::napi_delete_reference(self.env, self.table);
         }
     }
-}
-
-/// A ring buffer lent to V8 as an `ArrayBuffer`'s memory.
-struct Lent {
-    group: std::rc::Rc<boros::BufRing>,
-    bid: u16,
-}
-
-/// The finalizer of a lent ring buffer's `ArrayBuffer`: V8 freed it, the buffer goes back.
-unsafe extern "C" fn give_back(
-    _env: sys::napi_env,
-    _data: *mut std::ffi::c_void,
-    hint: *mut std::ffi::c_void,
-) {
-    // SAFETY: `hint` is the `Box<Lent>` `lend` gave this finalizer, which runs once.
-    let lent = unsafe { Box::from_raw(hint.cast::<Lent>()) };
-    lent.group.give_back(lent.bid);
 }

@@ -119,8 +119,6 @@ pub struct BufRing {
     users: Cell<u32>,
     /// Set once the group was unregistered from the kernel.
     unregistered: Cell<bool>,
-    /// Buffers lent out of a lease ([`Lease::lend`]), not yet given back.
-    lent: Cell<u16>,
 }
 
 impl fmt::Debug for BufRing {
@@ -176,7 +174,6 @@ impl BufRing {
             slot_of: (0..n).map(|_| Cell::new(0)).collect(),
             users: Cell::new(0),
             unregistered: Cell::new(false),
-            lent: Cell::new(0),
         };
         this.grow_to(initial);
         Ok(this)
@@ -339,23 +336,6 @@ impl BufRing {
         out
     }
 
-    /// Buffers lent out ([`Lease::lend`]) and not yet given back.
-    pub fn lent(&self) -> u16 {
-        self.lent.get()
-    }
-
-    /// Gives back a buffer [`Lease::lend`] kept out of the ring: it goes back to the kernel
-    /// (or is parked), as a lease's drop does. Nothing may read or write its bytes after
-    /// this. A `bid` that is not lent out is ignored.
-    pub fn give_back(&self, bid: u16) {
-        if bid >= self.entries || self.state[bid as usize].get() != LEASED {
-            return;
-        }
-        self.lent.set(self.lent.get() - 1);
-        self.drop_pages(bid);
-        self.recycle(bid);
-    }
-
     fn recycle(&self, bid: u16) {
         if bid >= self.active.get() {
             self.park(bid);
@@ -370,11 +350,6 @@ impl BufRing {
     fn park(&self, bid: u16) {
         self.state[bid as usize].set(PARKED);
         self.circulating.set(self.circulating.get() - 1);
-        self.drop_pages(bid);
-    }
-
-    /// Gives the pages of buffer `bid` back to the kernel. The caller has it leased or parked.
-    fn drop_pages(&self, bid: u16) {
         let size = self.size as usize;
         if size % crate::buf::page_size() == 0 {
             // SAFETY: the range is buffer `bid`, inside the mapping and page aligned (the
@@ -401,19 +376,6 @@ impl Lease<'_> {
     /// The buffer id.
     pub fn bid(&self) -> u16 {
         self.bid
-    }
-
-    /// Ends the lease without giving the buffer back: it stays out of the ring (the kernel
-    /// does not write into it) until [`BufRing::give_back`] with the returned id. Returns
-    /// `(bid, the buffer's memory, the bytes the kernel wrote)`. The memory is the group's
-    /// mapping, alive while an `Rc` of the group is: whoever holds the pointer must hold
-    /// one. A buffer never given back stays out of circulation for good (the group grows past
-    /// it, within its cap).
-    pub fn lend(self) -> (u16, *mut u8, usize) {
-        let out = (self.bid, self.ring.buf_ptr(self.bid), self.len);
-        self.ring.lent.set(self.ring.lent.get() + 1);
-        std::mem::forget(self);
-        out
     }
 }
 

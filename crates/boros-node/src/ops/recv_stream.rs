@@ -11,18 +11,13 @@ use boros::io_uring::squeue::Entry;
 use boros::multishot::{self, Shot};
 use boros::op::{self, OpCode};
 use boros::Complete;
-use boros::{BufRing, Cqe, Lease};
+use boros::{BufRing, Cqe};
 use std::rc::Rc;
 
 /// Where a receive's bytes and its end go.
 pub trait RecvSink: 'static {
     /// Bytes received (a view of the ring buffer, valid for this call only).
     fn bytes(&mut self, bytes: &[u8], cx: &mut JsBatch<'_>);
-    /// A ring buffer the kernel filled (not empty): by default its bytes go to
-    /// [`bytes`](Self::bytes) and the buffer back to the group when the lease drops.
-    fn lease(&mut self, lease: Lease<'_>, _group: &Rc<BufRing>, cx: &mut JsBatch<'_>) {
-        self.bytes(&lease, cx);
-    }
     /// The stream's state: 0 at end of stream, `-errno` (`-ECANCELED` after a cancel), or
     /// [`EVENT_REARM`] (the multishot stopped with nothing lost: arm it again). Every status
     /// but one coming with `IORING_CQE_F_MORE` is the op's last.
@@ -35,9 +30,6 @@ pub struct StreamSink(pub u32);
 impl RecvSink for StreamSink {
     fn bytes(&mut self, bytes: &[u8], cx: &mut JsBatch<'_>) {
         cx.event_bytes(self.0, bytes);
-    }
-    fn lease(&mut self, lease: Lease<'_>, group: &Rc<BufRing>, cx: &mut JsBatch<'_>) {
-        cx.event_lease(self.0, lease, group);
     }
     fn status(&mut self, result: i32, cx: &mut JsBatch<'_>) {
         cx.event(self.0, result);
@@ -69,10 +61,9 @@ impl<S: RecvSink> RecvStream<S> {
     fn take(&mut self, cqe: &Cqe, cx: &mut JsBatch<'_>) {
         // A buffer the kernel filled is leased even when the bytes come after a cancel: the
         // lease's drop is what gives it back to the group.
-        let group = self.op.group();
-        if let Some(lease) = group.lease(cqe) {
+        if let Some(lease) = self.op.ring().lease(cqe) {
             if !lease.is_empty() {
-                self.sink.lease(lease, group, cx);
+                self.sink.bytes(&lease, cx);
             }
         }
     }

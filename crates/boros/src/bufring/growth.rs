@@ -41,11 +41,6 @@ impl BufRing {
         self.touch_budget.set(pages.min(u32::MAX as usize) as u32);
     }
 
-    /// `cap` plus the buffers lent out, at most `entries`.
-    fn plus_lent(&self, cap: u16) -> u16 {
-        (cap as u32 + self.lent.get() as u32).min(self.entries as u32) as u16
-    }
-
     /// The most buffers the touch budget allows at `per_buf` sixteenths of a page per buffer
     /// (a power of two, between the initial count and `entries`).
     fn budget_cap(&self, per_buf: u32) -> u16 {
@@ -116,10 +111,7 @@ impl BufRing {
                 (self.pages_per_buf.get() as u64 * w + pages as u64 * 16) / (w + taken as u64);
             self.pages_per_buf.set(avg as u32);
         }
-        // Buffers lent out ([`Lease::lend`](super::Lease::lend)) hold bytes their borrower
-        // owns and accounts for (a JS Buffer's memory): the budget is for those the group
-        // keeps for receives, so they come on top of it.
-        let cap = self.plus_lent(self.budget_cap(self.pages_per_buf.get()));
+        let cap = self.budget_cap(self.pages_per_buf.get());
         if active > cap.saturating_mul(2) {
             // The messages got larger: the buffers in circulation cover twice the budget.
             // Those past `cap` are parked as they come back.
@@ -132,7 +124,7 @@ impl BufRing {
         if starved > 0 {
             // A burst is sized by its own buffers: small receives before it do not let it
             // grow past what its buffers cover.
-            let cap = cap.min(self.plus_lent(self.budget_cap(now)));
+            let cap = cap.min(self.budget_cap(now));
             if active < cap {
                 // Room for what this pass took and one buffer per op that found none, and at
                 // least twice the buffers there were; within the touch budget.

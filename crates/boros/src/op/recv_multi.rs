@@ -60,11 +60,6 @@ impl RecvMulti {
     pub fn ring(&self) -> &BufRing {
         &self.group
     }
-
-    /// The group, shared (for a buffer lent past its lease, [`Lease::lend`](crate::Lease::lend)).
-    pub fn group(&self) -> &Rc<BufRing> {
-        &self.group
-    }
 }
 
 // SAFETY: the entry carries no pointer: the kernel takes buffers from the group's ring,
