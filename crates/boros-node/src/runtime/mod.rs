@@ -49,6 +49,11 @@ pub struct Runtime {
     /// While the ring fd is polled: a second uv_poll, on the (unregistered) eventfd, which only
     /// [`Runtime::signal`] makes readable (results with no CQE, a backlog). Null otherwise.
     wake: *mut Handle,
+    /// The epoll instance of sockets whose wake-up should not end libuv's `epoll_pwait` with
+    /// `EINTR` (`crate::sock_wake`), or -1; and the uv_poll libuv watches it with (or null).
+    /// Closed after every handle is (`on_closed`).
+    epoll_fd: i32,
+    epoll_poll: *mut Handle,
     /// Whether [`Runtime::signal`] wrote to the eventfd since it was last read (always treated
     /// as true while the kernel signals it).
     signalled: bool,
@@ -435,6 +440,21 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     if !rt.closing {
         rt.update_ref();
     }
+}
+
+/// A socket of the wake-up epoll (`crate::sock_wake`) has new bytes: its receive ran as task
+/// work on the way out of `epoll_pwait`, so its CQE is there. Reap and deliver as [`on_poll`]
+/// does, then empty the epoll's ready list, after the delivery (off the way to the send), so
+/// libuv's level-triggered poll on it does not fire again.
+unsafe extern "C" fn on_wake(h: *mut Handle, status: c_int, events: c_int) {
+    crate::sock_wake::count_event();
+    // SAFETY: same handle contract as on_poll (data is the runtime cell).
+    unsafe { on_poll(h, status, events) };
+    // SAFETY: as in on_poll; the cell is freed only in on_closed, after this handle closed.
+    let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
+    let epfd = cell.borrow().epoll_fd;
+    // The descriptor is closed only after every handle is (on_closed), so it is this epoll's.
+    crate::sock_wake::drain(epfd);
 }
 
 /// One round of [`on_poll`]; returns whether to go on with another.
