@@ -179,8 +179,6 @@ serial('a paused reader with unread bytes does not keep waking the loop', async 
   await p.write(c, 1 << 20)
   for (let i = 0; i < 400 && stats().wakeSockets !== 0; i++) await sleep(5)
   t.true(server.isPaused())
-  t.is(stats().wakeSockets, 0, 'the receive paused: out of the epoll')
-  t.false(watched().includes(ino))
   // Bytes that arrive for the paused reader, and the ones it leaves in the socket: no event.
   const before = stats().wakeEvents
   for (let i = 0; i < 10; i++) {
@@ -189,6 +187,8 @@ serial('a paused reader with unread bytes does not keep waking the loop', async 
   }
   await sleep(100)
   t.is(stats().wakeEvents - before, 0)
+  t.is(stats().wakeSockets, 0, 'the receive paused: out of the epoll')
+  t.false(watched().includes(ino))
   // Reading again: back in, and nothing was lost.
   server.resume()
   const want = (1 << 20) + 10_000
