@@ -172,7 +172,8 @@ pub fn counts() -> (u64, usize, u64) {
 }
 
 /// Empties `E`'s ready list (its entries are edge-triggered: what was reported is not reported
-/// again), so libuv's level-triggered poll on `E` does not fire again for it.
+/// again until new bytes come), so libuv's level-triggered poll on `E` does not fire again for
+/// a socket left readable (`runtime::on_wake` says when).
 pub fn drain(epfd: i32) {
     const N: usize = 8;
     let mut evs = [libc::epoll_event { events: 0, u64: 0 }; N];

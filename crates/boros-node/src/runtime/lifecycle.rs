@@ -96,6 +96,7 @@ pub unsafe fn init(
         // SAFETY: epoll_create1 takes no pointer; a failure (-1) leaves the wake-up as it was.
         epoll_fd: unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) },
         epoll_poll: ptr::null_mut(),
+        rounds_with_work: 0,
         signalled: false,
         referenced: false,
         closing: false,
