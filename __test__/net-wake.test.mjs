@@ -6,8 +6,8 @@
 // The peers are node:net sockets (libuv's) on another thread: a peer on this thread would write
 // while this thread runs, its bytes would be received (task work on the way out of the write)
 // before the thread sleeps, and the epoll would have nothing to report (epoll looks at the
-// socket again before it reports it), so the peers pace their writes. Serial: the set is per thread, and each test counts on it.
-import test from 'ava'
+// socket again before it reports it), so the peers pace their writes. Serial: the set is per
+// thread, and each test counts on it.
 import { once } from 'node:events'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import * as nodeNet from 'node:net'
@@ -126,43 +126,46 @@ function peers(t) {
   }
 }
 
-serial('one armed receive is in the wake-up epoll; a second takes it out; the first goes back when the second ends', async (t) => {
-  const { port } = await echoServer(t)
-  const p = peers(t)
-  const a = await p.connect(port)
-  const events0 = stats().wakeEvents
-  await p.trip(a)
-  const inoA = tcpInode(port, a)
-  t.truthy(inoA)
-  t.is(stats().wakeSockets, 1)
-  t.deepEqual(
-    watched().filter((i) => i === inoA),
-    [inoA],
-    'the server side of the one connection is in one epoll'
-  )
-  t.true(stats().wakeEvents > events0, 'its bytes woke the thread through it')
+serial(
+  'one armed receive is in the wake-up epoll; a second takes it out; the first goes back when the second ends',
+  async (t) => {
+    const { port } = await echoServer(t)
+    const p = peers(t)
+    const a = await p.connect(port)
+    const events0 = stats().wakeEvents
+    await p.trip(a)
+    const inoA = tcpInode(port, a)
+    t.truthy(inoA)
+    t.is(stats().wakeSockets, 1)
+    t.deepEqual(
+      watched().filter((i) => i === inoA),
+      [inoA],
+      'the server side of the one connection is in one epoll'
+    )
+    t.true(stats().wakeEvents > events0, 'its bytes woke the thread through it')
 
-  const b = await p.connect(port)
-  await p.trip(b)
-  const inoB = tcpInode(port, b)
-  t.is(stats().wakeSockets, 0)
-  const w = watched()
-  t.false(w.includes(inoA), 'two armed receives: the first left the epoll')
-  t.false(w.includes(inoB), 'and the second did not go in')
-  const events1 = stats().wakeEvents
-  await p.trip(a)
-  await p.trip(b)
-  t.is(stats().wakeEvents, events1, 'and neither wakes the thread through it')
+    const b = await p.connect(port)
+    await p.trip(b)
+    const inoB = tcpInode(port, b)
+    t.is(stats().wakeSockets, 0)
+    const w = watched()
+    t.false(w.includes(inoA), 'two armed receives: the first left the epoll')
+    t.false(w.includes(inoB), 'and the second did not go in')
+    const events1 = stats().wakeEvents
+    await p.trip(a)
+    await p.trip(b)
+    t.is(stats().wakeEvents, events1, 'and neither wakes the thread through it')
 
-  // The second connection ends: its receive ends, and the first is alone again.
-  await p.end(b)
-  for (let i = 0; i < 200 && stats().wakeSockets === 0; i++) await sleep(5)
-  t.is(stats().wakeSockets, 1)
-  t.true(watched().includes(inoA), 'back in the epoll')
-  const events2 = stats().wakeEvents
-  await p.trip(a)
-  t.true(stats().wakeEvents > events2)
-})
+    // The second connection ends: its receive ends, and the first is alone again.
+    await p.end(b)
+    for (let i = 0; i < 200 && stats().wakeSockets === 0; i++) await sleep(5)
+    t.is(stats().wakeSockets, 1)
+    t.true(watched().includes(inoA), 'back in the epoll')
+    const events2 = stats().wakeEvents
+    await p.trip(a)
+    t.true(stats().wakeEvents > events2)
+  }
+)
 
 serial('a paused reader with unread bytes does not keep waking the loop', async (t) => {
   let server
