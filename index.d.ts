@@ -445,15 +445,6 @@ export interface RingStats {
   httpZeroCopySends: number
   /** Of those, the ones the kernel reported it copied after all (loopback always does). */
   httpZeroCopyCopied: number
-  /**
-   * Callbacks of the wake-up epoll (a socket's bytes woke the thread through it: docs/net.md,
-   * "One connection: the wake-up without EINTR").
-   */
-  wakeEvents: number
-  /** Sockets in the wake-up epoll now (at most one: only while one receive is armed). */
-  wakeSockets: number
-  /** Sockets ever put in the wake-up epoll. */
-  wakeAdds: number
 }
 
 /**

@@ -60,12 +60,6 @@ export interface RuntimeStats {
   readonly httpZeroCopySends: number
   /** Of those, the ones the kernel reported it copied after all (on loopback it always does). */
   readonly httpZeroCopyCopied: number
-  /** Callbacks of the wake-up epoll (docs/net.md, "One connection: the wake-up without EINTR"). */
-  readonly wakeEvents: number
-  /** Sockets in the wake-up epoll now: at most one, while one receive is armed on this thread. */
-  readonly wakeSockets: number
-  /** Sockets ever put in the wake-up epoll. */
-  readonly wakeAdds: number
   /** `boros/net` connections open on this thread's ring (accepted or connected). */
   readonly sockets: number
   /** `boros/net` listening sockets open on this thread's ring. */
@@ -108,9 +102,6 @@ export function stats(): RuntimeStats {
       recvStarved: 0,
       httpZeroCopySends: 0,
       httpZeroCopyCopied: 0,
-      wakeEvents: 0,
-      wakeSockets: 0,
-      wakeAdds: 0,
       sockets: 0,
       listeners: 0
     }

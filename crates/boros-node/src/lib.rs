@@ -35,6 +35,5 @@ mod queue;
 mod recv_group;
 mod runtime;
 mod segments;
-mod sock_wake;
 mod uv;
 pub mod wire;

@@ -132,8 +132,6 @@ pub fn close(file_kind: u32, file: u32, token: u32) -> Result<f64> {
         Target::Fd(fd) => {
             // Even a failed close releases the number: it is no longer ours to close.
             crate::fds::disown(fd);
-            // Out of the wake-up epoll while the number is still this socket's (sock_wake.rs).
-            crate::sock_wake::forget(fd);
             rt.queue(Passthrough::new(op::Close::new(fd), token))
         }
         Target::Fixed(slot) => rt.queue(CloseFixed::new(slot, Some(token))),

@@ -155,13 +155,6 @@ pub struct RingStats {
     pub http_zero_copy_sends: f64,
     /// Of those, the ones the kernel reported it copied after all (loopback always does).
     pub http_zero_copy_copied: f64,
-    /// Callbacks of the wake-up epoll (a socket's bytes woke the thread through it: docs/net.md,
-    /// "One connection: the wake-up without EINTR").
-    pub wake_events: f64,
-    /// Sockets in the wake-up epoll now (at most one: only while one receive is armed).
-    pub wake_sockets: f64,
-    /// Sockets ever put in the wake-up epoll.
-    pub wake_adds: f64,
 }
 
 /// Counters of this thread's ring.
@@ -171,7 +164,6 @@ pub fn stats() -> Result<RingStats> {
         let s = rt.driver.stats();
         let g = rt.driver.shared_buf_ring_if_any().map(|r| r.growth());
         let (zc_sends, zc_copied) = crate::http::zc::counts();
-        let (wake_events, wake_sockets, wake_adds) = crate::sock_wake::counts();
         Ok(RingStats {
             ops_submitted: s.ops_submitted as f64,
             ops_completed: s.ops_completed as f64,
@@ -185,9 +177,6 @@ pub fn stats() -> Result<RingStats> {
             recv_starved: g.map_or(0.0, |g| g.starved as f64),
             http_zero_copy_sends: zc_sends as f64,
             http_zero_copy_copied: zc_copied as f64,
-            wake_events: wake_events as f64,
-            wake_sockets: wake_sockets as f64,
-            wake_adds: wake_adds as f64,
         })
     })
 }

@@ -40,16 +40,6 @@ impl RecvSink for StreamSink {
 pub struct RecvStream<S: RecvSink = StreamSink> {
     op: op::RecvMulti,
     sink: S,
-    /// The socket and this receive's id in the thread's wake-up set (`sock_wake`): armed from
-    /// the op's making to its drop (after its final CQE, or a push that failed).
-    fd: i32,
-    wake_id: u64,
-}
-
-impl<S: RecvSink> Drop for RecvStream<S> {
-    fn drop(&mut self) {
-        crate::sock_wake::disarm(self.fd, self.wake_id);
-    }
 }
 
 impl RecvStream {
@@ -65,8 +55,6 @@ impl<S: RecvSink> RecvStream<S> {
         Box::new(Self {
             op: op::RecvMulti::new(fd, ring),
             sink,
-            fd,
-            wake_id: crate::sock_wake::arm(fd),
         })
     }
 

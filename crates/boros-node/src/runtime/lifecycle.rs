@@ -2,7 +2,7 @@
 //! teardown (`on_cleanup`, then `on_closed` for each handle) cancels what is in flight, waits
 //! for every last CQE and frees the ring.
 
-use super::{is_initialized, on_poll, on_prepare, on_wake, Runtime, RuntimeCell, CURRENT};
+use super::{is_initialized, on_poll, on_prepare, Runtime, RuntimeCell, CURRENT};
 use crate::bounce::BounceBuffers;
 use crate::complete::NodeOp;
 use crate::js::{self, codes, Result};
@@ -93,14 +93,6 @@ pub unsafe fn init(
         poll: ptr::null_mut(),
         prepare: ptr::null_mut(),
         wake: ptr::null_mut(),
-        // SAFETY: epoll_create1 takes no pointer; a failure (-1) leaves the wake-up as it was.
-        epoll_fd: if sock_wake_mode() == 1 {
-            unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }
-        } else {
-            -1
-        },
-        epoll_poll: ptr::null_mut(),
-        rounds_with_work: 0,
         signalled: false,
         referenced: false,
         closing: false,
@@ -131,9 +123,6 @@ pub unsafe fn init(
     let rt = unsafe { &mut *(*raw).as_ptr() };
     rt.poll = uv::alloc_handle(uv, uv::UV_POLL, raw.cast());
     rt.prepare = uv::alloc_handle(uv, uv::UV_PREPARE, raw.cast());
-    if rt.epoll_fd >= 0 {
-        rt.epoll_poll = uv::alloc_handle(uv, uv::UV_POLL, raw.cast());
-    }
     let sleep_on = if watch_ring {
         rt.wake = uv::alloc_handle(uv, uv::UV_POLL, raw.cast());
         rt.driver.ring_fd()
@@ -150,15 +139,6 @@ pub unsafe fn init(
             (uv.poll_start)(rt.wake, uv::UV_READABLE, on_poll);
             (uv.unref)(rt.wake);
         }
-        if !rt.epoll_poll.is_null() {
-            (uv.poll_init)(loop_.cast(), rt.epoll_poll, rt.epoll_fd);
-            (uv.poll_start)(rt.epoll_poll, uv::UV_READABLE, on_wake);
-            (uv.unref)(rt.epoll_poll);
-            crate::sock_wake::start(rt.epoll_fd);
-        }
-        if sock_wake_mode() == 2 {
-            crate::sock_wake::start_direct(uv, loop_.cast(), raw.cast(), super::on_sock);
-        }
         (uv.prepare_init)(loop_.cast(), rt.prepare);
         (uv.prepare_start)(rt.prepare, on_prepare);
         (uv.unref)(rt.prepare);
@@ -167,15 +147,6 @@ pub unsafe fn init(
     }
     CURRENT.with(|c| c.set(raw));
     Ok(())
-}
-
-/// Measurement switch: BOROS_SOCK_WAKE=off (0), nested (1, default), direct (2).
-fn sock_wake_mode() -> u8 {
-    match std::env::var("BOROS_SOCK_WAKE").as_deref() {
-        Ok("off") => 0,
-        Ok("direct") => 2,
-        _ => 1,
-    }
 }
 
 /// How this env's ring runs completion work: `COOP_TASKRUN` unless `BOROS_TASKRUN=defer`.
@@ -204,10 +175,14 @@ fn task_run_mode() -> boros::TaskRun {
 }
 
 impl Runtime {
-    /// How many uv handles this runtime opened: poll and prepare, the eventfd's poll while the
-    /// ring fd is polled, and the wake-up epoll's poll.
+    /// How many uv handles this runtime opened: poll and prepare, and the eventfd's poll
+    /// while the ring fd is polled.
     pub(super) fn handles(&self) -> u8 {
-        2 + u8::from(!self.wake.is_null()) + u8::from(!self.epoll_poll.is_null())
+        if self.wake.is_null() {
+            2
+        } else {
+            3
+        }
     }
 
     /// Closes the uv handles (teardown's last step; `on_closed` frees them).
@@ -218,9 +193,6 @@ impl Runtime {
             (self.uv.close)(self.prepare, on_closed);
             if !self.wake.is_null() {
                 (self.uv.close)(self.wake, on_closed);
-            }
-            if !self.epoll_poll.is_null() {
-                (self.uv.close)(self.epoll_poll, on_closed);
             }
         }
     }
@@ -236,8 +208,6 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
     let mut rt = cell.borrow_mut();
     rt.closing = true;
     rt.cleanup_hook = handle;
-    // The sockets' entries in the wake-up epoll stay until its descriptor closes (on_closed).
-    crate::sock_wake::stop();
     // No new segments from here on: what the last CQEs bring is dropped.
     // SAFETY: the env's thread.
     unsafe { rt.segments.close() };
@@ -285,11 +255,6 @@ unsafe extern "C" fn on_closed(h: *mut Handle) {
         // HTTP connections may still reference JS bodies: released while the env lives.
         crate::http::drop_all();
         let (env, hook) = (rt.env, rt.cleanup_hook);
-        if rt.epoll_fd >= 0 {
-            // SAFETY: the wake-up epoll's uv_poll is closed (every handle is), and sock_wake
-            // stopped using the descriptor at on_cleanup: nobody uses it any more.
-            unsafe { libc::close(rt.epoll_fd) };
-        }
         // SAFETY: references and the async context belong to this env, released once.
         unsafe {
             sys::napi_delete_reference(env, rt.on_complete);

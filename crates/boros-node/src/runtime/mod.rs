@@ -49,14 +49,6 @@ pub struct Runtime {
     /// While the ring fd is polled: a second uv_poll, on the (unregistered) eventfd, which only
     /// [`Runtime::signal`] makes readable (results with no CQE, a backlog). Null otherwise.
     wake: *mut Handle,
-    /// The epoll instance of sockets whose wake-up should not end libuv's `epoll_pwait` with
-    /// `EINTR` (`crate::sock_wake`), or -1; and the uv_poll libuv watches it with (or null).
-    /// Closed after every handle is (`on_closed`).
-    epoll_fd: i32,
-    epoll_poll: *mut Handle,
-    /// Rounds of the poll callback that found work (completions, stream events, ops to
-    /// submit): tells [`on_wake`] whether its event brought anything.
-    rounds_with_work: u64,
     /// Whether [`Runtime::signal`] wrote to the eventfd since it was last read (always treated
     /// as true while the kernel signals it).
     signalled: bool,
@@ -445,51 +437,6 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     }
 }
 
-/// A socket of the wake-up epoll (`crate::sock_wake`) has new bytes: its receive ran as task
-/// work on the way out of `epoll_pwait`, so its CQE is there. Reap and deliver as [`on_poll`]
-/// does.
-///
-/// The epoll's entries are edge-triggered, but libuv polls the epoll itself level-triggered:
-/// it is reported while a socket on its ready list is still readable when libuv looks (epoll
-/// polls each entry again before it reports it, and drops the ones that are not). After a
-/// receive the socket is empty, so the usual event needs nothing more (no system call). An
-/// event that brought no work is a socket readable with no receive taking its bytes (a pause
-/// whose cancel has not ended yet, a receive waiting for buffers): then the ready list is
-/// emptied (`epoll_wait` takes edge-triggered entries off it), or libuv would call this again
-/// on every turn until the receive is back.
-unsafe extern "C" fn on_wake(h: *mut Handle, status: c_int, events: c_int) {
-    crate::sock_wake::count_event();
-    // SAFETY: as in on_poll; the cell is freed only in on_closed, after this handle closed.
-    let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
-    let before = cell.borrow().rounds_with_work;
-    // SAFETY: same handle contract as on_poll (data is the runtime cell).
-    unsafe { on_poll(h, status, events) };
-    let (epfd, after) = {
-        let rt = cell.borrow();
-        (rt.epoll_fd, rt.rounds_with_work)
-    };
-    if after == before {
-        // The descriptor is closed only after every handle is (on_closed): it is this epoll's.
-        crate::sock_wake::drain(epfd);
-    }
-}
-
-/// A socket libuv polls itself (`sock_wake`, direct mode) is readable: its receive ran as task
-/// work on the way out of `epoll_pwait`. Reap and deliver as [`on_poll`]; an event that brought
-/// no work takes the socket out of libuv's polling (level-triggered, it would fire again).
-pub(crate) unsafe extern "C" fn on_sock(h: *mut Handle, status: c_int, events: c_int) {
-    crate::sock_wake::count_event();
-    // SAFETY: as in on_poll; the cell is freed only in on_closed, after every runtime handle
-    // closed, and the sockets' handles are stopped at on_cleanup.
-    let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
-    let before = cell.borrow().rounds_with_work;
-    // SAFETY: same handle contract as on_poll (data is the runtime cell).
-    unsafe { on_poll(h, status, events) };
-    if cell.borrow().rounds_with_work == before {
-        crate::sock_wake::quiet(h);
-    }
-}
-
 /// One round of [`on_poll`]; returns whether to go on with another.
 ///
 /// # Safety
@@ -536,7 +483,6 @@ unsafe fn poll_round(cell: &RuntimeCell, env: sys::napi_env, round: usize) -> bo
         }
         return false;
     }
-    rt.rounds_with_work += 1;
     // The segments this round's stream events point into.
     let mut data = ptr::null_mut();
     if !rt.events.is_empty() {
