@@ -117,26 +117,20 @@ fn check(status: sys::napi_status) -> Result<()> {
 /// # Safety
 /// `env` and `value` must be valid for the current call.
 pub unsafe fn view_info(env: sys::napi_env, value: sys::napi_value) -> Result<(*mut u8, usize)> {
-    let mut is_typed_array = false;
-    let mut is_data_view = false;
-    // SAFETY: env/value are valid per the contract; out-pointers are locals.
-    unsafe {
-        check(sys::napi_is_typedarray(env, value, &mut is_typed_array))?;
-        if !is_typed_array {
-            check(sys::napi_is_dataview(env, value, &mut is_data_view))?;
-        }
-    }
-    let is_view = is_typed_array || is_data_view;
-    if !is_view {
+    let mut data = ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: env/value are valid per the contract; out-pointers are locals. Node's
+    // napi_get_buffer_info accepts exactly the ArrayBufferViews (TypedArray or DataView:
+    // `Buffer::HasInstance` is `IsArrayBufferView`) and fails with `napi_invalid_arg` for
+    // anything else, so it is the check as well (one N-API call per write, not two).
+    let status = unsafe { sys::napi_get_buffer_info(env, value, &mut data, &mut len) };
+    if status == sys::Status::napi_invalid_arg {
         return Err(error(
             codes::INVALID_ARG_TYPE,
             "The \"buffer\" argument must be an instance of Buffer, TypedArray, or DataView.",
         ));
     }
-    let mut data = ptr::null_mut();
-    let mut len = 0usize;
-    // SAFETY: napi_get_buffer_info accepts any ArrayBufferView in Node (IsArrayBufferView).
-    check(unsafe { sys::napi_get_buffer_info(env, value, &mut data, &mut len) })?;
+    check(status)?;
     Ok((data.cast(), len))
 }
 

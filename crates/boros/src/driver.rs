@@ -158,6 +158,17 @@ impl<O: ?Sized + OpCode> Driver<O> {
         self.ring.has_ready()
     }
 
+    /// Whether a reap would have work besides completions: registered-buffer releases,
+    /// leftover fixed-file slots to close, retired buffer groups to unregister (what
+    /// [`reap`](Self::reap) does after the CQEs). With this and [`has_ready`](Self::has_ready)
+    /// both false, a reap would do nothing: a host may skip it (and whatever it sets up for
+    /// one).
+    pub fn has_housekeeping(&self) -> bool {
+        !self.releases.is_empty()
+            || (!self.ops.leftovers.slots.is_empty() && self.dead.is_none())
+            || self.groups.has_retiring()
+    }
+
     /// The errno of the submit that failed for good, once [`fail_unsubmitted`](Self::fail_unsubmitted)
     /// gave up on this ring.
     pub fn dead(&self) -> Option<i32> {

@@ -22,11 +22,13 @@ pub(super) unsafe fn deliver(
     // SAFETY: JS thread inside a handle scope; references are alive while the runtime is.
     unsafe {
         let mut func = ptr::null_mut();
-        let mut recv = ptr::null_mut();
         let mut args = [ptr::null_mut(); 4];
         let mut result = ptr::null_mut();
         sys::napi_get_reference_value(env, on_complete, &mut func);
-        sys::napi_get_global(env, &mut recv);
+        // `this` of the call: the handler itself (onComplete ignores `this`; a function is an
+        // object, as `napi_make_callback` requires), not `napi_get_global`, a lookup of the
+        // context's global proxy per delivery.
+        let recv = func;
         sys::napi_create_uint32(env, n as u32, &mut args[0]);
         sys::napi_create_uint32(env, m as u32, &mut args[1]);
         if data.is_null() {

@@ -416,6 +416,9 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
     let env = cell.borrow().env;
     for round in 0..MAX_ROUNDS {
+        if round > 0 && !round_has_work(cell) {
+            break;
+        }
         // A handle scope per round: what a round hands JS (its segments) is not held by this
         // callback once JS is done with it, so a scavenge during the next rounds can free it
         // (one scope for all rounds kept up to 16 rounds of received bytes alive, and got
@@ -435,6 +438,35 @@ unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     if !rt.closing {
         rt.update_ref();
     }
+}
+
+/// Whether a round after the first has anything to do; if not, clears the eventfd as a round
+/// that found nothing would (and looks once more, so that no wake-up is lost between).
+///
+/// The round after a delivery usually finds nothing: at one busy connection every message is
+/// a poll callback of its own, whose JS sent the echo (`send(2)`) and queued nothing. That
+/// round used to open and close a handle scope (N-API allocates each one on the heap) and
+/// reap an empty CQ, between the send and libuv's next `epoll_pwait` (docs/net.md, "One
+/// connection: the delivery round", issue 21 twelfth round). Called with the runtime not
+/// borrowed (between rounds).
+fn round_has_work(cell: &RuntimeCell) -> bool {
+    let mut rt = cell.borrow_mut();
+    if rt.closing
+        || rt.signalled
+        || !rt.ready.is_empty()
+        || !rt.events.is_empty()
+        || !rt.later.is_empty()
+        || rt.driver.has_unsubmitted()
+        || rt.driver.has_ready()
+        || rt.driver.has_housekeeping()
+    {
+        return true;
+    }
+    // What the empty round did (`poll_round`, "Nothing now"): clear, then look again. What
+    // it did besides (`flush_http`) already ran after the JS of the round before, and no JS
+    // ran since.
+    rt.clear_signal();
+    rt.driver.has_ready()
 }
 
 /// One round of [`on_poll`]; returns whether to go on with another.
