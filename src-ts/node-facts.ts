@@ -56,6 +56,22 @@ export const CONNECT_HOST_TYPE_CHECKED = nodeAtLeast(22)
 export const CANCELLED_WRITE_GETS_ERROR = nodeAtLeast(22, 7)
 
 /**
+ * `server.listen(port, host)` looks `host` up with `dns.lookup(host, { all: true }, cb)` and
+ * listens on the first address that is not IPv6 link-local (`fe80::/10`), else on the first
+ * (nodejs/node#54264, Node 22.8). Seen on 24.22 and 26.12; 20.20 calls `dns.lookup(host, cb)` and
+ * listens on the one address it gives. 22 not checked.
+ */
+export const LISTEN_LOOKS_UP_ALL = nodeAtLeast(22, 8)
+
+/**
+ * A Unix socket path longer than `sun_path` (108 bytes) is refused with `EINVAL` by `listen` and
+ * `connect` (nodejs/node#52347 passes libuv's `UV_PIPE_NO_TRUNCATE`, Node 22.0). Seen on 24.22 and
+ * 26.12; 20.20's libuv cuts such a path to its first 108 bytes and binds / connects that name. 22
+ * not checked.
+ */
+export const UNIX_PATH_NOT_CUT = nodeAtLeast(22)
+
+/**
  * Node's ES module loader reads every module file with `fs/promises`' own `readFile(URL)`,
  * looked up on the module object at each load (Node 20; 24 and 26 read them synchronously).
  * Seen with a counting `readFile` on 20.20, 24.22 and 26.12. Not checked on 22: assumed there.

@@ -41,6 +41,7 @@ export const EVENT_RESULT = 1
 export const EVENT_OFFSET = 2
 export const EVENT_SEGMENT = 3
 export const EVENT_CAPACITY = 4096
+export const SUN_PATH_LEN = 108
 export const HTTP_REC_REQUEST = 1
 export const HTTP_REC_BODY = 2
 export const HTTP_REC_BODY_END = 3
@@ -107,7 +108,7 @@ export const HTTP_RQ_BODY_MAX = 16384
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 2595911460
+export const DIGEST = 1555058396
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

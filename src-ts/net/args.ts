@@ -6,7 +6,8 @@
 import { isIP } from 'node:net'
 import { format, inspect } from 'node:util'
 import { codedError, invalidArgType, outOfRange } from '../errors.js'
-import { CONNECT_HOST_TYPE_CHECKED } from '../node-facts.js'
+import { CONNECT_HOST_TYPE_CHECKED, UNIX_PATH_NOT_CUT } from '../node-facts.js'
+import { SUN_PATH_LEN } from '../wire.js'
 
 /**
  * node:dns, loaded at the first lookup rather than with boros/net: a module loaded at start-up
@@ -50,6 +51,25 @@ export function toNumber(x: unknown): number | false {
 /** A string that is not a number: a Unix socket path. */
 export function isPipeName(s: unknown): s is string {
   return typeof s === 'string' && toNumber(s) === false
+}
+
+/**
+ * The name a Unix socket `path` is bound or connected by, as the running Node's libuv does: the
+ * path itself when it fits `sun_path` (at most `SUN_PATH_LEN`, 108 bytes, an abstract name's
+ * leading NUL counted); a longer one is refused on Node 22+ (`undefined`: node:net's `EINVAL`)
+ * and cut to its first 108 bytes on Node 20 (`UNIX_PATH_NOT_CUT`). A cut that would split a
+ * UTF-8 character stops before it (the binding takes a string), where Node 20's libuv keeps
+ * the character's first bytes.
+ */
+export function unixName(path: string): string | undefined {
+  if (path.length * 3 <= SUN_PATH_LEN) return path
+  const bytes = Buffer.from(path)
+  if (bytes.length <= SUN_PATH_LEN) return path
+  if (UNIX_PATH_NOT_CUT) return undefined
+  let end = SUN_PATH_LEN
+  // A UTF-8 continuation byte (0b10xxxxxx) at the cut: back to the character's first byte.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--
+  return bytes.toString('utf8', 0, end)
 }
 
 /** How Node shows a value in "Received ..." (`determineSpecificType`). */

@@ -4,7 +4,9 @@
  * @module
  */
 import { ring } from '../binding.js'
+import { EINVAL } from '../errno.js'
 import { submit } from '../submit.js'
+import { unixName } from './args.js'
 import { type ConnectAddress, closeFd } from './connection.js'
 import { netErrno, withHostPort } from './net-errors.js'
 
@@ -19,6 +21,10 @@ export async function connectFd(
   signal?: AbortSignal | null
 ): Promise<number> {
   const b = ring()
+  // A Unix path longer than sun_path: refused on Node 22+, cut on Node 20 (args.ts unixName);
+  // errors name the path as given, as node:net's do.
+  const name = 'path' in to ? unixName(to.path) : undefined
+  if ('path' in to && name === undefined) throw withHostPort(EINVAL, 'connect', to.path)
   const fd = b.streamSocket('path' in to ? 0 : to.family)
   if (fd < 0) throw netErrno(fd, 'socket')
   try {
@@ -28,7 +34,7 @@ export async function connectFd(
       if (r < 0) throw withHostPort(r, 'bind', address, local.port ?? 0)
     }
     await submit(
-      (bb, t) => ('path' in to ? bb.unixConnect(fd, to.path, t) : bb.tcpConnect(fd, to.host, to.port, t)),
+      (bb, t) => ('path' in to ? bb.unixConnect(fd, name as string, t) : bb.tcpConnect(fd, to.host, to.port, t)),
       (r) => {
         if (r < 0)
           throw 'path' in to ? withHostPort(r, 'connect', to.path) : withHostPort(r, 'connect', to.host, to.port)

@@ -6,8 +6,9 @@
  */
 import { unlinkSync } from 'node:fs'
 import { closeStream, NO_KEY, openStream, ring } from '../binding.js'
-import { ECANCELED, EMFILE, ENFILE } from '../errno.js'
+import { ECANCELED, EINVAL, EMFILE, ENFILE } from '../errno.js'
 import { EVENT_REARM } from '../wire.js'
+import { unixName } from './args.js'
 import { closeFd } from './connection.js'
 import { counters } from './counters.js'
 import { netErrno, withHostPort } from './net-errors.js'
@@ -47,9 +48,14 @@ export class Listener {
    */
   constructor(address: ListenAddress, backlog: number, events: ListenerEvents) {
     const b = ring()
+    // A Unix path longer than sun_path: refused on Node 22+, its first 108 bytes bound on Node
+    // 20, whose libuv keeps the whole path to unlink at close (it is not the bound name, so the
+    // socket file stays, as it does there) (args.ts unixName).
+    const name = 'path' in address ? unixName(address.path) : undefined
+    if ('path' in address && name === undefined) throw withHostPort(EINVAL, 'listen', address.path, -1, true)
     const r =
       'path' in address
-        ? b.unixListen(address.path, backlog)
+        ? b.unixListen(name as string, backlog)
         : b.tcpListen(address.host, address.port, backlog, address.ipv6Only ?? false, address.reusePort ?? false)
     if (r.fd < 0) {
       // libuv reports a failed bind when it listens: node:net says 'listen' for both.

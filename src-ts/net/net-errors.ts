@@ -46,6 +46,7 @@ export function withHostPort(errno: number, syscall: string, address: string, po
   }
   err.syscall = syscall
   err.address = address
-  if (uv ? port !== undefined : port !== undefined && port !== 0) err.port = port
+  // Both of Node's builders set `port` only when it is not 0 (`if (port)`).
+  if (port !== undefined && port !== 0) err.port = port
   return err
 }

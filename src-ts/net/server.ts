@@ -4,6 +4,7 @@
  * descriptor becomes a `Socket` and a `'connection'`, in the batch it arrived with.
  * @module
  */
+import type { LookupAddress } from 'node:dns'
 import { EventEmitter } from 'node:events'
 import { chmodSync, statSync } from 'node:fs'
 import * as nodeNet from 'node:net'
@@ -11,12 +12,14 @@ import * as stream from 'node:stream'
 import { ring } from '../binding.js'
 import { EAFNOSUPPORT, EINVAL } from '../errno.js'
 import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
+import { LISTEN_LOOKS_UP_ALL } from '../node-facts.js'
 import {
   type Callback,
   isPipeName,
   lazyDns,
   normalizeArgs,
   toNumber,
+  unixName,
   validateAbortSignal,
   validateNumber,
   validatePort
@@ -41,8 +44,22 @@ function inClusterWorker(): boolean {
   return (require('node:cluster') as { isWorker: boolean }).isWorker
 }
 
-/** A Unix socket path's limit (`sizeof(sun_path)`, its NUL included). */
-const SUN_PATH_MAX = 108
+/**
+ * The address `listen(port, host)` takes of the ones `host` resolved to (Node 22.8+): the first
+ * that is not IPv6 link-local (`fe80::/10`, which cannot be listened on without a scope), else
+ * the first (node:net's `filterOnlyValidAddress`).
+ */
+function listenAddress(addresses: readonly LookupAddress[]): LookupAddress {
+  return addresses.find((a) => !isIpv6LinkLocal(a.address)) ?? (addresses[0] as LookupAddress)
+}
+
+/** Whether `ip` is an IPv6 link-local address (`fe80::/10`; a `%scope` suffix is allowed). */
+function isIpv6LinkLocal(ip: string): boolean {
+  if (nodeNet.isIPv6(ip) === false) return false
+  // The first 16 bits are the first group, unless the address starts with '::' (zero).
+  const first = ip.startsWith('::') ? 0 : Number.parseInt(ip.slice(0, ip.indexOf(':')), 16)
+  return (first & 0xffc0) === 0xfe80
+}
 
 /** Options of `createServer()`. */
 export interface ServerOptions {
@@ -209,12 +226,20 @@ export class Server extends EventEmitter {
       const reusePort = options.reusePort === undefined ? inClusterWorker() : Boolean(options.reusePort)
       if (options.host) {
         this.#starting = true
-        lazyDns().lookup(options.host, (err, ip) => {
+        const listen = (err: Error | null, ip: string): void => {
           if (!this.#starting) return // closed while the name was looked up
           this.#starting = false
           if (err) this.emit('error', err)
           else this.#start({ host: ip, port, ipv6Only, reusePort }, backlog)
-        })
+        }
+        // The call node:net makes (a mocked or patched dns.lookup sees the same arguments):
+        // Node 22.8+ asks for every address and skips IPv6 link-local ones (node-facts.ts).
+        if (LISTEN_LOOKS_UP_ALL) {
+          lazyDns().lookup(options.host, { all: true }, (err, addresses) => {
+            if (err) listen(err, '')
+            else listen(null, listenAddress(addresses).address)
+          })
+        } else lazyDns().lookup(options.host, (err, ip) => listen(err, ip))
       } else {
         this.#start({ host: '::', port, ipv6Only, reusePort }, backlog, true)
       }
@@ -229,9 +254,9 @@ export class Server extends EventEmitter {
           'can not set readableAll or writableAllt to true when path is abstract unix socket'
         )
       }
-      if (Buffer.byteLength(path) >= SUN_PATH_MAX) {
-        // libuv 1.48+ refuses a path longer than sun_path with EINVAL (1.46, Node 20's,
-        // truncated it: see docs/net.md).
+      if (unixName(path) === undefined) {
+        // Longer than sun_path: EINVAL on Node 22+ (Node 20 binds its first 108 bytes: the
+        // Listener cuts it; docs/net.md "Versions").
         const e = withHostPort(EINVAL, 'listen', path, -1, true)
         process.nextTick(() => this.emit('error', e))
         return this

@@ -9,7 +9,7 @@
  */
 import * as nodeNet from 'node:net'
 import { addAbortSignal } from 'node:stream'
-import { ECANCELED } from '../errno.js'
+import { ECANCELED, EINVAL } from '../errno.js'
 import { codedError, invalidArgType } from '../errors.js'
 import { CANCELLED_WRITE_GETS_ERROR } from '../node-facts.js'
 import { adoptable, UserRead } from './adopt.js'
@@ -18,12 +18,13 @@ import {
   connectTarget,
   normalizeArgs,
   timerDuration,
+  unixName,
   validateAbortSignal,
   validateFunction,
   validateInt32
 } from './args.js'
 import { type ConnectAddress, Connection, type ConnectionEvents } from './connection.js'
-import { netErrno } from './net-errors.js'
+import { netErrno, withHostPort } from './net-errors.js'
 import { attemptConnect, type LocalAddress, lookupAndConnect } from './socket-connect.js'
 import {
   type AcceptOptions,
@@ -288,6 +289,14 @@ export class Socket extends SocketProps {
     this.connecting = true
     this.#connectAbort = new AbortController()
     if ('path' in target) {
+      if (unixName(target.path) === undefined) {
+        // Longer than sun_path on Node 22+: node:net's connect fails at once (libuv refuses
+        // it before any syscall) and names the unbound socket's empty local address.
+        const e = withHostPort(EINVAL, 'connect', target.path)
+        e.message += ' - Local (undefined:undefined)'
+        this.destroy(e)
+        return this
+      }
       this.#attempt([{ path: target.path }], undefined, 0)
       return this
     }

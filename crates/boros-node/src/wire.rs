@@ -248,7 +248,7 @@ pub mod codes {
 }
 
 /// Every number of the protocol, named, in the order the digest and the TS file use.
-const NUMBERS: [(&str, i64); 36] = [
+const NUMBERS: [(&str, i64); 37] = [
     ("PROTOCOL_VERSION", PROTOCOL_VERSION as i64),
     ("QUEUE_CAPACITY", QUEUE_CAPACITY as i64),
     ("FAST_MAX", FAST_MAX as i64),
@@ -285,6 +285,7 @@ const NUMBERS: [(&str, i64); 36] = [
     ("EVENT_OFFSET", event::OFFSET as i64),
     ("EVENT_SEGMENT", event::SEGMENT as i64),
     ("EVENT_CAPACITY", EVENT_CAPACITY as i64),
+    ("SUN_PATH_LEN", boros::net::SUN_PATH_LEN as i64),
 ];
 
 #[cfg(test)]

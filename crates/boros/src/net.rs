@@ -66,7 +66,9 @@ fn zeroed_storage() -> libc::sockaddr_storage {
 }
 
 const SUN_PATH_OFFSET: usize = mem::offset_of!(libc::sockaddr_un, sun_path);
-const SUN_PATH_LEN: usize = 108;
+/// The room for a Unix socket path (`sizeof(sun_path)`, 108 on Linux): a path of this many bytes
+/// fills it with no NUL after it (the kernel takes the address's length as the name's end).
+pub const SUN_PATH_LEN: usize = mem::size_of::<libc::sockaddr_un>() - SUN_PATH_OFFSET;
 
 impl SockAddr {
     /// Room for any address, length set to the whole storage: what the kernel fills in for
@@ -120,17 +122,18 @@ impl SockAddr {
         }
     }
 
-    /// A Unix socket path (at most 107 bytes, no NUL byte).
+    /// A Unix socket path (at most [`SUN_PATH_LEN`] bytes, no NUL byte).
     pub fn unix(path: impl AsRef<Path>) -> io::Result<Self> {
         let bytes = path.as_ref().as_os_str().as_bytes();
-        if bytes.is_empty() || bytes.contains(&0) || bytes.len() >= SUN_PATH_LEN {
+        if bytes.is_empty() || bytes.contains(&0) || bytes.len() > SUN_PATH_LEN {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "a Unix socket path must be 1 to 107 bytes without NUL",
+                "a Unix socket path must be 1 to 108 bytes without NUL",
             ));
         }
-        // Length includes the terminating NUL, as `SUN_LEN` does.
-        Ok(Self::unix_raw(bytes, bytes.len() + 1))
+        // Length includes the terminating NUL, as `SUN_LEN` does, when there is room for it; a
+        // path that fills sun_path has none (libuv binds and connects such a path the same way).
+        Ok(Self::unix_raw(bytes, (bytes.len() + 1).min(SUN_PATH_LEN)))
     }
 
     /// A Linux abstract Unix socket name (no file; `name` is what follows the leading NUL,
@@ -151,7 +154,8 @@ impl SockAddr {
     fn unix_raw(path: &[u8], path_len: usize) -> Self {
         let mut storage = zeroed_storage();
         // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_un; the path
-        // fits in sun_path (checked by the callers: path.len() < 108).
+        // fits in sun_path (checked by the callers: path.len() <= 108), and path_len <= 108
+        // keeps the length inside sockaddr_un.
         unsafe {
             let sun =
                 &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>();

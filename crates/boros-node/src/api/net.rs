@@ -15,7 +15,7 @@ use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
 use boros::op;
 use napi_derive::napi;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::os::unix::ffi::OsStrExt;
 
 /// A system call's failure as `-errno` (what the façade turns into Node's error).
@@ -24,19 +24,44 @@ fn errno(e: &std::io::Error) -> i32 {
 }
 
 pub(crate) fn ip_addr(ip: &str, port: u32) -> Result<SockAddr> {
-    let ip: IpAddr = ip.parse().map_err(|_| {
+    let bad = || {
         js::error(
             codes::INVALID_ARG_VALUE,
             format!("The argument 'address' must be an IP address. Received '{ip}'"),
         )
-    })?;
+    };
+    // An IPv6 address may name its zone ("fe80::1%eth0"), as libuv's uv_ip6_addr reads it.
+    let (text, zone) = match ip.split_once('%') {
+        Some((a, z)) => (a, Some(z)),
+        None => (ip, None),
+    };
+    let addr: IpAddr = text.parse().map_err(|_| bad())?;
     let port = u16::try_from(port).map_err(|_| {
         js::error(
             codes::OUT_OF_RANGE,
             format!("The value of \"port\" is out of range. It must be >= 0 && <= 65535. Received {port}"),
         )
     })?;
-    Ok(SockAddr::inet(SocketAddr::new(ip, port)))
+    match (addr, zone) {
+        (IpAddr::V6(v6), Some(zone)) => Ok(SockAddr::inet(SocketAddr::V6(SocketAddrV6::new(
+            v6,
+            port,
+            0,
+            scope_id(zone),
+        )))),
+        (IpAddr::V4(_), Some(_)) => Err(bad()),
+        (addr, None) => Ok(SockAddr::inet(SocketAddr::new(addr, port))),
+    }
+}
+
+/// The scope of an IPv6 zone, as libuv's uv_ip6_addr takes it on Unix: the index of the
+/// interface of that name (`if_nametoindex`); an unknown name, or a number, is scope 0.
+fn scope_id(zone: &str) -> u32 {
+    let Ok(name) = std::ffi::CString::new(zone) else {
+        return 0;
+    };
+    // SAFETY: `name` is a NUL-terminated string alive for the call; if_nametoindex only reads it.
+    unsafe { libc::if_nametoindex(name.as_ptr()) }
 }
 
 /// An address as the façade shows it.
