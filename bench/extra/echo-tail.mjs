@@ -33,7 +33,7 @@ import net from 'node:net'
 import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks'
-import { echoClientArgs } from '../net/clients.mjs'
+import { echoClientArgs, runAsync } from '../net/clients.mjs'
 import { ensureEchoExamples } from '../net/externals.mjs'
 
 if (process.argv[2] === '--serve')
@@ -102,12 +102,8 @@ async function main() {
         await new Promise((resolve) => w.on('exit', resolve))
       }
       const args = [...clientArgs(a.seconds), ...(a.why ? ['--dump', whyFile('client')] : [])]
-      const cl = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] })
-      let got = ''
-      let clErr = ''
-      cl.stdout.on('data', (d) => (got += d))
-      cl.stderr.on('data', (d) => (clErr += d))
-      await new Promise((resolve) => cl.on('exit', resolve))
+      const pass = await runAsync('taskset', args, (Number(a.seconds) + 60) * 1000)
+      const [got, clErr] = [pass.stdout, pass.stderr]
       srv.kill('SIGTERM')
       await new Promise((resolve) => srv.on('exit', resolve))
       const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]

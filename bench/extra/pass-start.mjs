@@ -21,7 +21,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { echoClientArgs } from '../net/clients.mjs'
+import { echoClientArgs, runAsync } from '../net/clients.mjs'
 import { ensureEchoExamples } from '../net/externals.mjs'
 
 const unixUs = () => (performance.timeOrigin + performance.now()) * 1000
@@ -118,12 +118,8 @@ async function main() {
   const dump = `${os.tmpdir()}/pass-start-${process.pid}.bin`
   const clientArgs = (seconds) => ['-c', '0', client, ...echoClientArgs(port, a.conns, a.size, seconds)]
   await new Promise((resolve) => spawn('taskset', clientArgs('0.5'), { stdio: 'ignore' }).on('exit', resolve))
-  const cl = spawn('taskset', [...clientArgs(a.seconds), '--dump', dump], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let got = ''
-  let err = ''
-  cl.stdout.on('data', (d) => (got += d))
-  cl.stderr.on('data', (d) => (err += d))
-  await new Promise((resolve) => cl.on('exit', resolve))
+  const pass = await runAsync('taskset', [...clientArgs(a.seconds), '--dump', dump], (Number(a.seconds) + 60) * 1000)
+  const [got, err] = [pass.stdout, pass.stderr]
   srv.kill('SIGTERM')
   await new Promise((resolve) => srv.on('exit', resolve))
   const start = Number(/start (\d+) us/.exec(err)[1])

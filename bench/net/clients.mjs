@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import { spawn } from 'node:child_process'
 import { HOST, tmpFile, cpuSets, pinned } from './common.mjs'
 
-function runAsync(cmd, args, timeoutMs) {
+/** Runs `cmd` to its exit (killed after `timeoutMs`): `{ status, signal, stdout, stderr }`. */
+export function runAsync(cmd, args, timeoutMs) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
