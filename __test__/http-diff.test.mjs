@@ -17,6 +17,7 @@ import {
   nodeHttp,
   nodeHttpOnBorosNet,
   viaCurl,
+  viaDisconnect,
   viaFetch,
   viaHttpRequest,
   viaRaw
@@ -236,6 +237,24 @@ const headersTimeoutCase = [
 ]
 const slowCases = [
   headersTimeoutCase,
+  [
+    // node:http times a new connection's first head from the connection (408 after
+    // headersTimeout), not as an idle keep-alive connection (keepAliveTimeout, silently).
+    'timeout: a connection that sends nothing → 408 after headersTimeout, not keepAliveTimeout',
+    (p) => viaRaw(p, [], { quietMs: 1500 }),
+    { headersTimeout: 400, requestTimeout: 800, keepAliveTimeout: 100, connectionsCheckingInterval: 50 },
+    { handedOverGap: true }
+  ],
+  // A client that goes away while its response is pending: node:http aborts the request (its
+  // 'aborted', 'error' ECONNRESET "aborted", 'close'), closes the response ('close', not
+  // finished), sends nothing more, and a late end() finishes nothing.
+  ...['destroy', 'end', 'reset'].flatMap((how) => [
+    [`disconnect: the client goes away (${how}) before the response`, (p) => viaDisconnect(p, '/hang', how)],
+    [
+      `disconnect: the client goes away (${how}) during a streamed response`,
+      (p) => viaDisconnect(p, '/hang-stream', how)
+    ]
+  ]),
   [
     'timeout: keepAliveTimeout closes an idle connection after a response',
     // node:http closes after keepAliveTimeout plus its keepAliveTimeoutBuffer (1 s on recent

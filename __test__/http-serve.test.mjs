@@ -71,6 +71,15 @@ unless(onRing ? undefined : 'io_uring unavailable here (the fallback run below s
     t.true(ring.keepAliveTimeout.closedInTime)
     t.is(one('headersTimeout').status, 408)
     t.is(one('thrownError').body, 'caught boom')
+    // req.signal: aborted when the client goes away before the response (Bun's and Deno's
+    // serve; node:http's 'close' before 'finish'), read at once or after; never after a
+    // finished response.
+    for (const n of ['signalEarlyDestroy', 'signalEarlyEnd', 'signalEarlyReset', 'signalLate']) {
+      t.is(ring[n].signal, 'aborted: ECONNRESET aborted', n)
+      t.is(ring[n].got, 'nothing', n)
+    }
+    t.is(ring.signalAfterResponse.signal, 'not aborted')
+    t.is(ring.signalAfterResponse.got, 'a response')
   }
 )
 

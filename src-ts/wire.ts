@@ -73,6 +73,7 @@ export const HTTP_ERR_ERRNO = 13
 export const HTTP_ERR_INVALID_CONSTANT = 14
 export const HTTP_ERR_CLOSED_CONNECTION = 15
 export const HTTP_ERR_INVALID_EOF_STATE = 16
+export const HTTP_ERR_ABORTED = 17
 export const HTTP_RESPOND_NO_DATE = 1
 export const HTTP_RESPOND_CLOSE = 2
 export const HTTP_RESPOND_NO_FRAMING = 4
@@ -108,7 +109,7 @@ export const HTTP_RQ_BODY_MAX = 16384
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 1555058396
+export const DIGEST = 695782037
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

@@ -131,6 +131,19 @@ const JSON_1K = { items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `i
 /** The application every server runs: each route exercises one part of req/res. */
 /** What /lifecycle saw, by server port (the tests run concurrently). */
 const lifecycles = new Map()
+/** /hang's handler has run, by server port (viaDisconnect waits for it before it goes away). */
+const seen = new Map()
+function hangSeen(port) {
+  let e = seen.get(port)
+  if (e === undefined) {
+    e = {}
+    e.promise = new Promise((resolve) => {
+      e.resolve = resolve
+    })
+    seen.set(port, e)
+  }
+  return e
+}
 
 export function app(req, res) {
   const url = new URL(req.url, 'http://x')
@@ -271,6 +284,55 @@ export function app(req, res) {
     res.end('ok')
   } else if (p === '/lifecycle-log') {
     res.end(JSON.stringify(lifecycles.get(req.socket.localPort)))
+  } else if (p === '/hang' || p === '/hang-stream') {
+    // Answered late, after the client of viaDisconnect has gone: what the request and the
+    // response go through, each in order, read by /hang-log. "Late" is once the response has
+    // closed (node: at the client's end or reset), or after 300 ms where it does not close.
+    const log = { req: [], res: [], late: [] }
+    let done
+    const settled = new Promise((resolve) => {
+      done = resolve
+    })
+    lifecycles.set(`hang ${req.socket.localPort}`, { log, settled })
+    for (const e of ['aborted', 'end', 'close']) req.on(e, () => log.req.push(e))
+    req.on('error', (err) => log.req.push(`error ${err.code} ${err.message}`))
+    for (const e of ['finish', 'close'])
+      res.on(e, () => log.res.push(`${e} (writableFinished ${res.writableFinished})`))
+    res.on('error', (err) => log.res.push(`error ${err.code}`))
+    if (p === '/hang-stream') res.write('first')
+    let acted = false
+    const late = () => {
+      if (acted) return
+      acted = true
+      log.late.push(`before: destroyed ${res.destroyed}, req.aborted ${req.aborted}`)
+      if (p === '/hang-stream') log.late.push(`write returned ${res.write('more')}`)
+      res.end('late', (err) => log.late.push(`end callback ${err?.code ?? err}`))
+      setTimeout(() => {
+        log.late.push(`after: writableFinished ${res.writableFinished}, destroyed ${res.destroyed}`)
+        // The events of a close come in the ticks after it: let them in first.
+        setTimeout(done, 30)
+      }, 30)
+    }
+    res.on('close', () => setTimeout(late, 20))
+    setTimeout(late, 2000)
+    hangSeen(req.socket.localPort).resolve()
+  } else if (p === '/hang-seen') {
+    // Entries go once used: a later server may get the same port.
+    const port = req.socket.localPort
+    hangSeen(port).promise.then(() => {
+      seen.delete(port)
+      res.end('seen')
+    })
+  } else if (p === '/hang-log') {
+    // Once the /hang request is through (timers, not the client's clock, decide when).
+    const key = `hang ${req.socket.localPort}`
+    const entry = lifecycles.get(key)
+    const give = () => {
+      lifecycles.delete(key)
+      res.end(JSON.stringify(entry?.log ?? null))
+    }
+    if (entry === undefined) give()
+    else entry.settled.then(give)
   } else if (p === '/slow') {
     setTimeout(() => res.end('slow'), 50)
   } else if (p === '/big') {
@@ -371,6 +433,42 @@ export function normalizeRaw(text) {
  * Raw socket: writes `parts` (strings/Buffers; with `gapMs` between them), then reads until the
  * peer closes or nothing arrived for `quietMs`. Returns { text (normalised), closed, reset }.
  */
+/**
+ * Sends `GET path` and, once the server's handler has run (`/hang-seen`; for `/hang-stream`,
+ * once its first chunk is here), goes away (`how`: 'destroy' = a FIN from a closed socket,
+ * 'end' = a half-close, 'reset' = an RST); then asks `/hang-log` what the server saw.
+ */
+export async function viaDisconnect(port, path, how) {
+  const got = await new Promise((resolve) => {
+    const s = nodeNet.connect(port, '127.0.0.1')
+    let text = ''
+    let gone = false
+    const leave = () => {
+      if (gone) return
+      gone = true
+      if (how === 'reset') s.resetAndDestroy()
+      else if (how === 'end') s.end()
+      else s.destroy()
+      setTimeout(() => {
+        s.destroy()
+        resolve(normalizeRaw(text))
+      }, 50)
+    }
+    s.setEncoding('latin1')
+    s.on('data', (d) => {
+      text += d
+      if (path === '/hang-stream' && text.includes('first')) leave()
+    })
+    s.on('error', () => {})
+    s.on('connect', () => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      if (path !== '/hang-stream') viaFetch(port, '/hang-seen').then(leave)
+    })
+  })
+  const log = await viaFetch(port, '/hang-log')
+  return { got, log: JSON.parse(log.body) }
+}
+
 export function viaRaw(port, parts, { gapMs = 0, quietMs = 300, endAfterWrite = false } = {}) {
   return new Promise((resolve) => {
     const s = nodeNet.connect(port, '127.0.0.1')

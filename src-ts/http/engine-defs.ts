@@ -46,6 +46,12 @@ export interface RawRequest {
   readonly body: Buffer | null
   /** True: the body follows in {@link EngineHandlers.onBody} chunks, then `null`. */
   readonly streaming: boolean
+  /**
+   * False until the engine's user has finished (or abandoned) this request's response, then
+   * true: set by that user (`serve()`'s sink), never read by the engine. It lets a request's
+   * `signal` made after the response went out stay unaborted.
+   */
+  answered: boolean
 }
 
 /** What the engine calls. All are called on the JS thread, from the ring's completion batch. */
@@ -142,9 +148,22 @@ const PARSE_ERRORS: Record<number, [string, string]> = {
 }
 
 /** The error a close record's kind and errno stand for (null: an orderly close). */
+const kPeerEnded = Symbol('peerEnded')
+
+/**
+ * Whether a close's error is the peer's orderly end with requests unanswered
+ * (`HTTP_ERR_ABORTED`): their requests abort, but the socket had no error (node:http emits no
+ * `clientError` for it).
+ */
+export function peerEnded(err: Error | null): boolean {
+  return err !== null && (err as { [kPeerEnded]?: boolean })[kPeerEnded] === true
+}
+
 export function closeError(kind: number, errno: number): Error | null {
   if (kind === wire.HTTP_ERR_NONE) return null
   if (kind === wire.HTTP_ERR_ERRNO) return netErrno(errno, 'read')
+  if (kind === wire.HTTP_ERR_ABORTED)
+    return Object.assign(new Error('aborted'), { code: 'ECONNRESET', [kPeerEnded]: true })
   if (kind === wire.HTTP_ERR_REQUEST_TIMEOUT) {
     return Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' })
   }

@@ -209,7 +209,8 @@ export class Engine {
       upgrade,
       expectContinue: (flags & wire.HTTP_REQ_EXPECT_CONTINUE) !== 0,
       body,
-      streaming: (flags & wire.HTTP_REQ_STREAMING) !== 0
+      streaming: (flags & wire.HTTP_REQ_STREAMING) !== 0,
+      answered: false
     })
     if (!this.#scheduled) {
       this.#scheduled = true

@@ -217,9 +217,12 @@ export class IncomingMessage extends Readable {
 
   /** @internal the connection closed before the body was complete. */
   static _abort(req: IncomingMessage): void {
-    if (req.complete) return
-    req.aborted = true
-    req.emit('aborted')
+    if (req.destroyed) return
+    // node's IncomingMessage._destroy: 'aborted' unless the whole body was read to its end.
+    if (!req.readableEnded || !req.complete) {
+      req.aborted = true
+      req.emit('aborted')
+    }
     req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
   }
 }

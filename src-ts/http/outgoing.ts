@@ -47,6 +47,10 @@ import {
 import { HEAD_FIXED, HEAD_SENT, hasLength, kCtx, kGiven, kState, send, table } from './outgoing-head.js'
 import { batched } from './ticks.js'
 
+/** @internal the links of a connection's list of responses not finished (`ConnSocket._open`). */
+const kOlder: unique symbol = Symbol('kOlder')
+const kNewer: unique symbol = Symbol('kNewer')
+
 export type { ResponseContext, ResponseSink } from './outgoing-defs.js'
 
 /** `res.outputData`: node's queue of unsent writes; boros/http keeps none in JS. */
@@ -82,6 +86,9 @@ export class ServerResponse extends Stream {
   declare [kGiven]: string[] | null
   /** @internal HEAD_SENT | HEAD_FIXED. */
   declare [kState]: number
+  /** @internal the connection's next older / newer response not finished (pipelining). */
+  declare [kOlder]: ServerResponse | null
+  declare [kNewer]: ServerResponse | null
 
   constructor(req: IncomingMessage, ctx: ResponseContext) {
     super()
@@ -270,14 +277,15 @@ export class ServerResponse extends Stream {
     this.finished = true
     this.writable = false
     if (cb) this.once('finish', cb)
-    if (!this.destroyed) {
-      if ((this[kState] & (HEAD_FIXED | HEAD_SENT)) === HEAD_FIXED && !hasLength(this)) {
-        // node:http renders the head at writeHead(): with no Content-Length given, the body is
-        // sent chunked (HTTP/1.1) even when end() brings all of it.
-        send(this, null, false)
-        send(this, body ?? '', true)
-      } else send(this, body, true)
-    }
+    // As node's: the connection is gone (the client went away, or destroy()): nothing is
+    // sent, and 'finish' (so the callback) never comes; 'close' came with the close.
+    if (this.destroyed) return this
+    if ((this[kState] & (HEAD_FIXED | HEAD_SENT)) === HEAD_FIXED && !hasLength(this)) {
+      // node:http renders the head at writeHead(): with no Content-Length given, the body is
+      // sent chunked (HTTP/1.1) even when end() brings all of it.
+      send(this, null, false)
+      send(this, body ?? '', true)
+    } else send(this, body, true)
     finishing(this)
     return this
   }
@@ -352,6 +360,33 @@ export class ServerResponse extends Stream {
     return n
   }
 
+  /** @internal `res` is its connection's newest response: first in the list of those not finished. */
+  static _opened(res: ServerResponse, socket: ConnSocket): void {
+    const older = socket._open as ServerResponse | null
+    res[kOlder] = older
+    if (older !== null) older[kNewer] = res
+    socket._open = res
+  }
+
+  /** @internal `res` finished: out of its connection's list. */
+  static _settled(res: ServerResponse, socket: ConnSocket): void {
+    const older = res[kOlder]
+    const newer = res[kNewer]
+    if (older !== null) older[kNewer] = newer
+    if (newer !== null) newer[kOlder] = older
+    else if (socket._open === res) socket._open = older
+    res[kOlder] = null
+    res[kNewer] = null
+  }
+
+  /** @internal the responses of a closed connection not finished, oldest first (the list is emptied). */
+  static _unfinished(socket: ConnSocket): ServerResponse[] {
+    const out: ServerResponse[] = []
+    for (let r = socket._open as ServerResponse | null; r !== null; r = r[kOlder]) out.push(r)
+    socket._open = null
+    return out.reverse()
+  }
+
   static _connClosed(res: ServerResponse): void {
     if (res.finished) return
     res.destroyed = true
@@ -391,6 +426,8 @@ function initResponse(res: ServerResponse, req: IncomingMessage, ctx: ResponseCo
   self[kCtx] = ctx
   self[kGiven] = null
   self[kState] = 0
+  self[kOlder] = null
+  self[kNewer] = null
   // Own properties: they survive a framework swapping this object's prototype for one that
   // inherits from node's http.ServerResponse.prototype (whose methods know only node's fields).
   const p = ServerResponse.prototype as any

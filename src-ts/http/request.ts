@@ -84,6 +84,12 @@ function bodyUsedError(): TypeError {
 export interface RequestContext {
   /** `http://host:port` when the request has no `Host`. */
   origin: string
+  /**
+   * Called when a request's `signal` is first read: the server aborts it at once if the
+   * connection is already gone (and the response not finished), or aborts it when the
+   * connection closes before the response is finished.
+   */
+  watch(raw: RawRequest, req: ServeRequest): void
 }
 
 /** The `Request` `serve()` hands to `fetch`. */
@@ -143,15 +149,23 @@ export class ServeRequest {
     return this.#headers
   }
 
-  /** Aborts when the connection closes before the response went out. */
+  /**
+   * Aborts when the connection closes before the response is finished (a client that goes
+   * away while the handler runs or while a streamed body is sent); never after a finished
+   * response. Made on first read, as Bun's and Deno's: a request whose handler never reads it
+   * costs nothing.
+   */
   get signal(): AbortSignal {
-    this.#abort ??= new AbortController()
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController()
+      this.#ctx.watch(this.#raw, this)
+    }
     return this.#abort.signal
   }
 
-  /** @internal the connection closed. */
-  closed(err: Error): void {
-    this.#abort?.abort(err)
+  /** @internal the connection closed: the signal aborts with `reason`, a streamed body fails with `err`. */
+  closed(reason: Error, err: Error): void {
+    this.#abort?.abort(reason)
     this.#channel?.fail(err)
   }
 

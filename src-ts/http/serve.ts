@@ -9,7 +9,7 @@
 import { usesRing } from '../binding.js'
 import { Engine, type RawRequest } from './engine.js'
 import { GlobalResponse, holdBodies, installLightResponse } from './light-response.js'
-import { BodyChannel, ServeRequest } from './request.js'
+import { BodyChannel, type RequestContext, ServeRequest } from './request.js'
 import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
 import type { FetchHandler, HttpServer, ServeOptions } from './serve-types.js'
@@ -17,6 +17,11 @@ import type { FetchHandler, HttpServer, ServeOptions } from './serve-types.js'
 export type { FetchHandler, HttpServer, ServeOptions } from './serve-types.js'
 
 const kChannels = Symbol('channels')
+
+/** The reason of a request's `signal` when its connection closed first (node:http's `aborted`). */
+function connectionGone(): Error {
+  return Object.assign(new Error('aborted'), { code: 'ECONNRESET' })
+}
 
 /** Serves HTTP/1.1 with `options.fetch` (or the handler given alone). */
 export function serve(options: ServeOptions | FetchHandler): HttpServer {
@@ -59,12 +64,23 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     sendFile: (r, fd, offset, length) => engine.sendFile(r.conn, r.seq, fd, offset, length, true),
     done: (r) => {
       pending--
+      r.answered = true
       const m = live[r.conn]
       if (m !== undefined) {
         m.delete(r.seq)
         if (m.size === 0) delete live[r.conn]
       }
     }
+  }
+
+  /** Until its response is finished, `req` hears of its connection's close (`onClose`). */
+  const track = (r: RawRequest, req: ServeRequest): void => {
+    let m = live[r.conn]
+    if (m === undefined) {
+      m = new Map()
+      live[r.conn] = m
+    }
+    m.set(r.seq, req)
   }
 
   const handle = (r: RawRequest): void => {
@@ -81,14 +97,7 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     }
     if (r.expectContinue) engine.continue(r.conn)
     const req = new ServeRequest(r, ctx, channel)
-    if (r.streaming || r.upgrade) {
-      let m = live[r.conn]
-      if (m === undefined) {
-        m = new Map()
-        live[r.conn] = m
-      }
-      m.set(r.seq, req)
-    }
+    if (r.streaming || r.upgrade) track(r, req)
     let res: Response | Promise<Response>
     try {
       res = opts.fetch(req as unknown as Request, server)
@@ -145,11 +154,14 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
         }
       },
       onClose(conn, err) {
-        const e = err ?? Object.assign(new Error('aborted'), { code: 'ECONNRESET' })
+        const e = err ?? connectionGone()
         const m = live[conn]
         if (m !== undefined) {
           delete live[conn]
-          for (const req of m.values()) req.closed(e)
+          // A signal's reason is node:http's `aborted` whatever ended the connection (the
+          // fallback's, from node:http's response 'close'); a body stream gets the cause.
+          const gone = err === null || err.message === 'aborted' ? e : connectionGone()
+          for (const req of m.values()) req.closed(gone, e)
         }
         const c = channels[conn]
         if (c !== undefined) {
@@ -165,7 +177,17 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
   const addr = engine.address()
   const boundPort = typeof addr === 'string' ? 0 : addr.port
   const boundHost = typeof addr === 'string' ? addr : addr.address
-  const ctx = { origin: `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${boundPort}` }
+  const ctx: RequestContext = {
+    origin: `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${boundPort}`,
+    watch(r, req) {
+      if (r.answered || live[r.conn]?.get(r.seq) === req) return
+      if (engine.isOpen(r.conn)) track(r, req)
+      else {
+        const gone = connectionGone()
+        req.closed(gone, gone)
+      }
+    }
+  }
 
   const stop = (closeActive = false): Promise<void> => {
     if (stopping === undefined) {

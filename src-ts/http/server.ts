@@ -11,6 +11,7 @@ import { usesRing } from '../binding.js'
 import { codedError } from '../errors.js'
 import { ConnSocket } from './conn-socket.js'
 import { Engine, type EngineOptions, type RawRequest } from './engine.js'
+import { peerEnded } from './engine-defs.js'
 import { type Classes, classesFor } from './app-classes.js'
 import { IncomingMessage } from './incoming.js'
 import { type ResponseContext, ServerResponse } from './outgoing.js'
@@ -261,7 +262,7 @@ export class Server extends EventEmitter {
     // were copied by every scavenge: ~2 KiB per connection).
     const socket = res.socket
     if (socket !== null) {
-      if (socket._open === res) socket._open = null
+      ServerResponse._settled(res, socket)
       if (socket._httpMessage === res) socket._httpMessage = null
     }
     const req = res.req
@@ -302,7 +303,7 @@ export class Server extends EventEmitter {
           continue
         }
         const res = new Res(req, this.#ctx!)
-        socket._open = res
+        ServerResponse._opened(res, socket)
         socket._httpMessage = res
         const refusal = r.versionMinor === 1 ? this.#refusal(r) : 0
         if (refusal === 400) {
@@ -360,18 +361,20 @@ export class Server extends EventEmitter {
   #onClose(conn: number, err: Error | null): void {
     const socket = this.#conns[conn]
     delete this.#conns[conn]
-    const req = socket?._reading as IncomingMessage | null | undefined
-    if (req !== null && req !== undefined) {
-      socket!._reading = null
-      IncomingMessage._abort(req)
+    if (socket !== undefined) {
+      const req = socket._reading as IncomingMessage | null
+      if (req !== null) {
+        socket._reading = null
+        IncomingMessage._abort(req)
+      }
+      // As node:http's abortIncoming at the socket's end or close: every request not yet
+      // answered is aborted, and its response closes unfinished.
+      for (const res of ServerResponse._unfinished(socket)) {
+        IncomingMessage._abort(res.req)
+        ServerResponse._connClosed(res)
+      }
     }
-    const res = socket?._open as ServerResponse | null | undefined
-    if (res !== null && res !== undefined) {
-      socket!._open = null
-      ServerResponse._connClosed(res)
-    }
-    const code = (err as { code?: string } | null)?.code
-    if (err !== null && code !== 'ECONNRESET' && code !== 'EPIPE' && this.listenerCount('clientError') > 0) {
+    if (err !== null && !peerEnded(err) && this.listenerCount('clientError') > 0) {
       // The engine has answered already (400/408/413/431 and the close), as node's default
       // does: the socket says it is not writable (listeners written for node, Fastify's among
       // them, check `socket.writable` before writing their own answer), and as node's

@@ -60,7 +60,8 @@ pub struct Conn {
     pub sends_at_close: SendsAtClose,
     /// An upgrade request's record, delivered once the receive has stopped.
     pub upgrade: Option<Vec<u8>>,
-    /// The request being received started then (timeouts).
+    /// The request being received started then (timeouts); for a new connection, its
+    /// accept.
     pub req_started: Option<Instant>,
     pub idle_since: Instant,
     pub drain_wanted: bool,
@@ -72,6 +73,12 @@ pub struct Conn {
     /// those requests (the delivery count then), as node:http, whose handlers run as the
     /// parser reaches each head, answers them before it meets the error.
     pub deferred: Option<(i64, u64)>,
+    /// The peer's EOF came while requests were unanswered (the loop turn then): on the next
+    /// turn those still unanswered are aborted ([`abort_unanswered`](Self::abort_unanswered)).
+    /// libuv reads until a short read and sees the EOF on the next turn's poll phase, so
+    /// node:http's handlers have answered by then whatever they answered at once, in a
+    /// `setImmediate` or in a timer due by then; node aborts the rest.
+    pub eof_at: Option<u64>,
     /// The receive being parsed brought a request.
     fresh: bool,
     pub dirty: bool,
@@ -103,12 +110,15 @@ impl Conn {
             close_pushed: false,
             sends_at_close: SendsAtClose::Finish,
             upgrade: None,
-            req_started: None,
+            // As node:http's: a new connection's first head is timed from the accept
+            // (`headersTimeout`, answered 408), not as an idle keep-alive connection.
+            req_started: Some(super::turn::now()),
             idle_since: super::turn::now(),
             drain_wanted: false,
             files: 0,
             file: None,
             deferred: None,
+            eof_at: None,
             fresh: false,
             dirty: false,
         }
@@ -189,9 +199,25 @@ impl Conn {
         self.close_err = kind;
     }
 
+    /// The peer went away (EOF) with requests unanswered. node:http's default
+    /// (`httpAllowHalfOpen` false: `abortIncoming`, then `socket.end()`): what was already
+    /// written goes out (a finished response, the part of the one going out), then the FIN
+    /// and the close; the responses not finished are dropped (JS's later writes to them are
+    /// ignored), and the close tells JS `aborted` (`ECONNRESET`), so their requests abort.
+    pub fn abort_unanswered(&mut self) {
+        self.finishing = true;
+        if self.errored || self.dying.is_some() || self.pipe.slots.is_empty() {
+            return;
+        }
+        self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
+        self.pipe.slots.clear();
+        self.close_err = w::ERR_ABORTED;
+    }
+
     /// Pushes what the connection needs now: the close, a send, the shutdown after the last
     /// response, the receive (armed or cancelled). Returns true when it must be stepped again
-    /// after JS has had the current batch (a deferred protocol error).
+    /// after JS has had the current batch (a deferred protocol error, an EOF with requests
+    /// unanswered).
     pub fn step(&mut self, d: &mut Driver<dyn NodeOp>, srv: u32, id: u32) -> bool {
         if let Some((kind, at)) = self.deferred {
             if super::deliveries() == at && self.dying.is_none() {
@@ -199,6 +225,13 @@ impl Conn {
             }
             self.deferred = None;
             self.fail(kind);
+        }
+        if let Some(at) = self.eof_at {
+            if super::loop_turn() == at && self.dying.is_none() {
+                return true;
+            }
+            self.eof_at = None;
+            self.abort_unanswered();
         }
         if self.dying.is_some() {
             if let Recv::Armed(k) = self.recv {
@@ -325,7 +358,7 @@ impl Conn {
         lim: &super::Limits,
         cx: &mut JsBatch<'_>,
     ) {
-        if self.parser.idle() {
+        if self.parser.idle() && self.req_started.is_none() {
             self.req_started = Some(super::turn::now());
         }
         let plim = ParseLimits {

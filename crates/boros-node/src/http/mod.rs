@@ -108,6 +108,18 @@ thread_local! {
     static PENDING: Cell<bool> = const { Cell::new(false) };
     /// Batches handed to JS so far (see [`Conn::deferred`]).
     static DELIVERED: Cell<u64> = const { Cell::new(0) };
+    /// Turns of the event loop so far (see [`Conn::eof_at`]).
+    static LOOP_TURNS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A new turn of the event loop: called by the runtime's prepare callback, before its flush.
+pub fn new_loop_turn() {
+    LOOP_TURNS.with(|t| t.set(t.get().wrapping_add(1)));
+}
+
+/// Turns of the event loop so far.
+pub fn loop_turn() -> u64 {
+    LOOP_TURNS.with(Cell::get)
 }
 
 /// JS has been handed a batch of events: called by the runtime after each delivery.
@@ -278,7 +290,9 @@ impl Server {
             }
             if let Some(t) = c.req_started {
                 let age = now.saturating_duration_since(t);
-                if (c.parser.in_head() && age > l.headers_timeout) || age > l.request_timeout {
+                // A head under way, or none yet on a new connection (timed from its accept).
+                let head = c.parser.in_head() || c.parser.idle();
+                if (head && age > l.headers_timeout) || age > l.request_timeout {
                     c.fail(w::ERR_REQUEST_TIMEOUT);
                     touched.push(*k);
                 }

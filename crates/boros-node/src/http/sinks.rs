@@ -80,10 +80,17 @@ impl RecvSink for HttpRecv {
                         // then the close (after the shutdown, `on_shut`); the request's JS side
                         // learns it from the close.
                         c.fail(w::ERR_INVALID_EOF_STATE);
-                    } else if c.shut_sent || c.errored || c.idle() || c.pipe.slots.is_empty() {
+                    } else if c.shut_sent || c.errored || c.idle() {
                         c.die(c.close_err, 0);
-                    } else {
+                    } else if c.pipe.slots.is_empty() {
+                        // Every request answered, bytes still to send: they go out, then the
+                        // FIN and the close (node's `socket.end()`).
                         c.finishing = true;
+                    } else {
+                        // Requests unanswered: those still unanswered on the loop's next
+                        // turn are aborted (`Conn::eof_at`).
+                        c.finishing = true;
+                        c.eof_at = Some(super::loop_turn());
                     }
                 }
             } else {

@@ -396,6 +396,7 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
     if rt.closing {
         return;
     }
+    crate::http::new_loop_turn();
     rt.drain_queue();
     rt.flush_http();
     if rt.driver.has_unsubmitted() {

@@ -41,6 +41,9 @@ pub const ERR_INVALID_CONSTANT: i64 = 14;
 pub const ERR_CLOSED_CONNECTION: i64 = 15;
 /// The peer ended the connection inside a request (head or body).
 pub const ERR_INVALID_EOF_STATE: i64 = 16;
+/// The peer ended the connection (EOF) while requests were unanswered: node:http's
+/// `abortIncoming` (`aborted`, `ECONNRESET`).
+pub const ERR_ABORTED: i64 = 17;
 /// `respond` flags (low bits: the caller's choices; high bits: what its headers hold).
 pub const RESPOND_NO_DATE: i64 = 1;
 pub const RESPOND_CLOSE: i64 = 2;
@@ -88,7 +91,7 @@ pub const RQ_HEADS_MAX: i64 = 256;
 pub const RQ_BODY_MAX: i64 = 16 * 1024;
 
 /// These numbers, named (digest and TS file, after [`NUMBERS`](super::NUMBERS)).
-pub(super) const NUMBERS: [(&str, i64); 63] = [
+pub(super) const NUMBERS: [(&str, i64); 64] = [
     ("HTTP_REC_REQUEST", REC_REQUEST),
     ("HTTP_REC_BODY", REC_BODY),
     ("HTTP_REC_BODY_END", REC_BODY_END),
@@ -129,6 +132,7 @@ pub(super) const NUMBERS: [(&str, i64); 63] = [
     ("HTTP_ERR_INVALID_CONSTANT", ERR_INVALID_CONSTANT),
     ("HTTP_ERR_CLOSED_CONNECTION", ERR_CLOSED_CONNECTION),
     ("HTTP_ERR_INVALID_EOF_STATE", ERR_INVALID_EOF_STATE),
+    ("HTTP_ERR_ABORTED", ERR_ABORTED),
     ("HTTP_RESPOND_NO_DATE", RESPOND_NO_DATE),
     ("HTTP_RESPOND_CLOSE", RESPOND_CLOSE),
     ("HTTP_RESPOND_NO_FRAMING", RESPOND_NO_FRAMING),
