@@ -71,6 +71,11 @@ unless(onRing ? undefined : 'io_uring unavailable here (the fallback run below s
     t.true(ring.keepAliveTimeout.closedInTime)
     t.is(one('headersTimeout').status, 408)
     t.is(one('thrownError').body, 'caught boom')
+    t.deepEqual(JSON.parse(one('requestIP').body), {
+      ip: { address: '127.0.0.1', family: 'IPv4', port: true },
+      other: null,
+      clone: null
+    })
     // req.signal: aborted when the client goes away before the response (Bun's and Deno's
     // serve; node:http's 'close' before 'finish'), read at once or after; never after a
     // finished response.

@@ -7,7 +7,7 @@
 import { usesRing } from '../binding.js'
 
 export { serve } from './serve.js'
-export type { FetchHandler, HttpServer, ServeOptions } from './serve.js'
+export type { FetchHandler, HttpServer, ServeOptions, SocketAddressInfo } from './serve.js'
 export { ServeRequest } from './request.js'
 export { LightResponse } from './light-response.js'
 export { createServer, Server } from './server.js'

@@ -163,6 +163,11 @@ export class ServeRequest {
     return this.#abort.signal
   }
 
+  /** @internal the engine's record of `req` when it is a request of `serve()`'s engine. */
+  static rawOf(req: unknown): RawRequest | undefined {
+    return typeof req === 'object' && req !== null && #raw in req ? (req as ServeRequest).#raw : undefined
+  }
+
   /** @internal the connection closed: the signal aborts with `reason`, a streamed body fails with `err`. */
   closed(reason: Error, err: Error): void {
     this.#abort?.abort(reason)

@@ -5,11 +5,15 @@
  */
 import { promises as fsp } from 'node:fs'
 import * as http from 'node:http'
+import type { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { BorosFile, range } from './file.js'
 import { type FastParts, fastParts } from './light-response.js'
 import type { HttpServer, ServeOptions } from './serve-types.js'
+
+/** The connection of each `Request` handed to `fetch` (`requestIP`). */
+const sockets = new WeakMap<Request, Socket>()
 
 function toRequest(req: http.IncomingMessage, origin: string, signal: AbortSignal): Request {
   const headers = new Headers()
@@ -26,7 +30,9 @@ function toRequest(req: http.IncomingMessage, origin: string, signal: AbortSigna
     init.body = Readable.toWeb(req) as unknown as ReadableStream
     init.duplex = 'half'
   }
-  return new Request(url, init)
+  const request = new Request(url, init)
+  sockets.set(request, req.socket)
+  return request
 }
 
 async function send(res: http.ServerResponse, response: Response): Promise<void> {
@@ -202,6 +208,11 @@ export function serveOnNode(opts: ServeOptions, hostname: string, port: number):
     backend: 'node:http',
     get pendingRequests() {
       return pending
+    },
+    requestIP(request) {
+      const s = sockets.get(request)
+      if (s === undefined || s.destroyed || s.remoteAddress === undefined) return null
+      return { address: s.remoteAddress, family: s.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4', port: s.remotePort! }
     },
     finished,
     stop,

@@ -43,6 +43,13 @@ export interface ServeOptions
   overrideGlobalResponse?: boolean
 }
 
+/** A client's address (Bun's `SocketAddress` shape). */
+export interface SocketAddressInfo {
+  readonly address: string
+  readonly family: 'IPv4' | 'IPv6'
+  readonly port: number
+}
+
 /** What `serve()` returns (Bun.serve's and Deno.serve's server, together). */
 export interface HttpServer {
   readonly port: number
@@ -52,6 +59,12 @@ export interface HttpServer {
   readonly backend: 'io_uring' | 'node:http'
   /** Requests being answered. */
   readonly pendingRequests: number
+  /**
+   * The client's address of a request this server handed to `fetch` (Bun's `requestIP`):
+   * `null` once its connection is closed, on a Unix socket, or for a `Request` that is not
+   * one of this server's (a clone included).
+   */
+  requestIP(request: Request): SocketAddressInfo | null
   /**
    * Resolves once listening (at once on io_uring, where `serve()` binds synchronously; on the
    * node:http fallback `port`/`hostname`/`url` are known only then). Rejects with the listen

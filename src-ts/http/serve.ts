@@ -14,7 +14,7 @@ import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
 import type { FetchHandler, HttpServer, ServeOptions } from './serve-types.js'
 
-export type { FetchHandler, HttpServer, ServeOptions } from './serve-types.js'
+export type { FetchHandler, HttpServer, ServeOptions, SocketAddressInfo } from './serve-types.js'
 
 const kChannels = Symbol('channels')
 
@@ -205,6 +205,16 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     ready: Promise.resolve(),
     get pendingRequests() {
       return pending
+    },
+    requestIP(request) {
+      const raw = ServeRequest.rawOf(request)
+      const peer = raw === undefined ? undefined : engine.peer(raw.conn)
+      if (peer === undefined || peer.remoteAddress === '') return null
+      return {
+        address: peer.remoteAddress,
+        family: peer.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4',
+        port: peer.remotePort
+      }
     },
     finished,
     stop,
