@@ -148,6 +148,10 @@ const cases = [
         gapMs: 50
       })
   ],
+  [
+    'raw: end() with nothing written (Content-Length: 0)',
+    (p) => viaRaw(p, [GET('/empty-end'), GET('/empty-end', 'Connection: close\r\n')])
+  ],
   ['raw: the client half-closes after its request', (p) => viaRaw(p, [GET('/')], { endAfterWrite: true })],
   ['raw: response destroyed after its head', (p) => viaRaw(p, [GET('/throw-after-head')])],
   // malformed input: 400/431 and the connection closed, clientError with Node's code

@@ -323,6 +323,10 @@ export function app(req, res) {
       seen.delete(port)
       res.end('seen')
     })
+  } else if (p === '/empty-end') {
+    // end() with nothing written: node frames it with Content-Length: 0, not chunked.
+    res.setHeader('x-empty', 'yes')
+    res.end()
   } else if (p === '/hang-log') {
     // Once the /hang request is through (timers, not the client's clock, decide when).
     const key = `hang ${req.socket.localPort}`

@@ -132,8 +132,10 @@ pub fn head(
         } else if !r.req.v11 || f(w::RESPOND_NO_FRAMING) {
             // Close-delimited (node's `_last`).
             r.close = true;
-        } else if let (true, Some(n)) = (end, body_len) {
-            push_content_length(out, n);
+        } else if end {
+            // Ended at the head: the body is known, none included (node's `end()` with
+            // nothing written: `_contentLength = 0`).
+            push_content_length(out, body_len.unwrap_or(0));
         } else {
             out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
             r.chunked = true;
