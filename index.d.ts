@@ -237,6 +237,13 @@ export declare function httpSendFile(srv: number, conn: number, seq: number, fd:
 export declare function httpSweep(srv: number): void
 
 /**
+ * Trailer lines for response `seq` (`name: value\r
+`..., latin1 bytes validated by the
+ * caller), sent in its last chunk when its body is chunked.
+ */
+export declare function httpTrailers(srv: number, conn: number, seq: number, lines: Buffer): void
+
+/**
  * Asks for a drain record once `conn`'s unsent bytes fall below the mark. Returns false when
  * they already are (no record will come).
  */

@@ -870,6 +870,7 @@ module.exports.httpRef = nativeBinding.httpRef
 module.exports.httpRespond = nativeBinding.httpRespond
 module.exports.httpSendFile = nativeBinding.httpSendFile
 module.exports.httpSweep = nativeBinding.httpSweep
+module.exports.httpTrailers = nativeBinding.httpTrailers
 module.exports.httpWantDrain = nativeBinding.httpWantDrain
 module.exports.httpWrite = nativeBinding.httpWrite
 module.exports.init = nativeBinding.init

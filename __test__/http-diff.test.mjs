@@ -149,6 +149,11 @@ const cases = [
       })
   ],
   [
+    'raw: response trailers (chunked, a Trailer header, a body with a length, HTTP/1.0)',
+    (p) =>
+      viaRaw(p, [GET('/trailers'), GET('/trailers-header'), GET('/trailers-length'), 'GET /trailers HTTP/1.0\r\n\r\n'])
+  ],
+  [
     'raw: end() with nothing written (Content-Length: 0)',
     (p) => viaRaw(p, [GET('/empty-end'), GET('/empty-end', 'Connection: close\r\n')])
   ],

@@ -323,6 +323,27 @@ export function app(req, res) {
       seen.delete(port)
       res.end('seen')
     })
+  } else if (p === '/trailers') {
+    // Trailers after a chunked body (several values, an array), a bad one refused.
+    let refused = 'none'
+    try {
+      res.addTrailers({ 'x-bad': 'a\nb' })
+    } catch (e) {
+      refused = `${e.code} ${e.message}`
+    }
+    res.setHeader('x-refused', refused)
+    res.write('abc')
+    res.addTrailers({ 'X-Sum': '42', 'X-List': ['a', 'b'], 'X-One': ['c'] })
+    res.end('def')
+  } else if (p === '/trailers-header') {
+    // A Trailer header makes end()'s body chunked (else it would have a length).
+    res.setHeader('Trailer', 'X-Sum')
+    res.addTrailers([['X-Sum', '7']])
+    res.end('whole')
+  } else if (p === '/trailers-length') {
+    // Dropped: the body has a length.
+    res.addTrailers({ 'X-Sum': '1' })
+    res.end('whole')
   } else if (p === '/empty-end') {
     // end() with nothing written: node frames it with Content-Length: 0, not chunked.
     res.setHeader('x-empty', 'yes')

@@ -352,6 +352,11 @@ export class Engine {
     return this.#b.httpWrite(this.#srv, conn, seq, chunk, end)
   }
 
+  /** Trailer lines for response `seq` (latin1, validated), sent at its end if its body is chunked. */
+  trailers(conn: number, seq: number, lines: string): void {
+    this.#b.httpTrailers(this.#srv, conn, seq, Buffer.from(lines, 'latin1'))
+  }
+
   /** `cb` once the connection's unsent bytes fall below the high-water mark (or it closed). */
   onDrain(conn: number, cb: () => void): void {
     if (!this.#b.httpWantDrain(this.#srv, conn)) {

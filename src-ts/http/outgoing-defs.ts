@@ -22,6 +22,8 @@ export interface ResponseSink {
     flags?: number
   ): boolean
   write(conn: number, seq: number, chunk: Buffer | Uint8Array | string, end: boolean): boolean
+  /** Trailer lines (`name: value\r\n`..., latin1) sent in the last chunk of a chunked body. */
+  trailers(conn: number, seq: number, lines: string): void
   onDrain(conn: number, cb: () => void): void
   continue(conn: number): void
   destroy(conn: number): void

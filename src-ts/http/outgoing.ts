@@ -65,6 +65,8 @@ export class ServerResponse extends Stream {
   declare sendDate: boolean
   /** node's field behind `headersSent`: true once the head is fixed (writeHead, write, end). */
   declare _header: boolean
+  /** node's: the trailer lines of `addTrailers` (on the prototype, `''`; own once set). */
+  declare _trailer: string
   /** True once `end()` was called (node's `finished`, behind `writableEnded`). */
   declare finished: boolean
   declare writable: boolean
@@ -280,7 +282,10 @@ export class ServerResponse extends Stream {
     // As node's: the connection is gone (the client went away, or destroy()): nothing is
     // sent, and 'finish' (so the callback) never comes; 'close' came with the close.
     if (this.destroyed) return this
-    if ((this[kState] & (HEAD_FIXED | HEAD_SENT)) === HEAD_FIXED && !hasLength(this)) {
+    const trailers = this._trailer
+    if (trailers !== '') this[kCtx].sink.trailers(this.req._conn, this.req._seq, trailers)
+    const state = this[kState] & (HEAD_FIXED | HEAD_SENT)
+    if ((state === HEAD_FIXED || (state === 0 && this[kOutHeaders]?.trailer !== undefined)) && !hasLength(this)) {
       // node:http renders the head at writeHead(): with no Content-Length given, the body is
       // sent chunked (HTTP/1.1) even when end() brings all of it.
       send(this, null, false)
@@ -324,8 +329,30 @@ export class ServerResponse extends Stream {
   cork(): void {}
   uncork(): void {}
 
-  /** Trailers are not supported by boros/http yet: ignored (as node does on non-chunked responses). */
-  addTrailers(_headers: unknown): void {}
+  /**
+   * Trailer fields sent after a chunked body (node's: replaces those given before; dropped when
+   * the body is not chunked). A `Trailer` header makes the body chunked, as node's does.
+   */
+  addTrailers(headers: Record<string, unknown> | ReadonlyArray<readonly [string, unknown]>): void {
+    let lines = ''
+    const isArray = Array.isArray(headers)
+    const keys = Object.keys(headers)
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!
+      const [field, raw] = isArray
+        ? ((headers as ReadonlyArray<readonly [string, unknown]>)[i] as readonly [string, unknown])
+        : [key, (headers as Record<string, unknown>)[key]]
+      validateHeaderName(field)
+      let value = raw
+      if (Array.isArray(value) && value.length > 1) {
+        for (const v of value) lines += trailerLine(field, v)
+        continue
+      }
+      if (Array.isArray(value)) value = value.join('; ')
+      lines += trailerLine(field, value)
+    }
+    this._trailer = lines
+  }
 
   /**
    * @internal the connection closed: 'close' (once) if the response did not finish first.
@@ -486,7 +513,17 @@ function ownHeaderMethods(res: ServerResponse): void {
   self.hasHeader = p.hasHeader
   self.removeHeader = p.removeHeader
 }
+/** A trailer line as node's `addTrailers` writes it (`ERR_INVALID_CHAR` for a bad value). */
+function trailerLine(field: string, value: unknown): string {
+  const v = String(value)
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(v)) {
+    throw codedError(TypeError, 'ERR_INVALID_CHAR', `Invalid character in trailer content ["${field}"]`)
+  }
+  return `${field}: ${v}\r\n`
+}
+
 Object.defineProperties(ServerResponse.prototype, {
+  _trailer: { value: '', writable: true, configurable: true },
   outputData: { value: EMPTY_OUTPUT, writable: true, configurable: true },
   writableObjectMode: { value: false, writable: true, configurable: true }
 })

@@ -235,6 +235,14 @@ fn on_conn(js: &http::FromJs, srv: u32, conn: u32, f: impl FnOnce(&mut http::Con
     Ok(())
 }
 
+/// Trailer lines for response `seq` (`name: value\r\n`..., latin1 bytes validated by the
+/// caller), sent in its last chunk when its body is chunked.
+#[napi]
+pub fn http_trailers(srv: u32, conn: u32, seq: u32, lines: Buffer) -> Result<()> {
+    let js = http::from_js();
+    on_conn(&js, srv, conn, |c| c.set_trailers(seq, &lines))
+}
+
 /// `100 Continue` for the connection's newest request.
 #[napi]
 pub fn http_continue(srv: u32, conn: u32) -> Result<()> {

@@ -82,6 +82,16 @@ impl Conn {
         self.pending_bytes() + mine < hwm
     }
 
+    /// The trailer lines of response `seq` (sent at its end if its body is chunked).
+    pub fn set_trailers(&mut self, seq: u32, lines: &[u8]) {
+        if let Some((r, _)) = self.pipe.get(seq) {
+            if !r.ended {
+                r.trailers.clear();
+                r.trailers.extend_from_slice(lines);
+            }
+        }
+    }
+
     /// Bytes written for the response at the front: when it ended, the next ones follow.
     pub fn after_write(&mut self, front_ended: bool) {
         if front_ended && self.pipe.advance(&mut self.out) {

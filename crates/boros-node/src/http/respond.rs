@@ -48,6 +48,9 @@ pub struct Resp {
     pub close: bool,
     /// Bytes written while an earlier response is still going out.
     pub held: Vec<u8>,
+    /// Trailer lines (`name: value\r\n`...), sent in the last chunk of a chunked body
+    /// (node's `addTrailers`; dropped otherwise, as node drops them).
+    pub trailers: Vec<u8>,
 }
 
 impl Resp {
@@ -60,6 +63,7 @@ impl Resp {
             has_body: true,
             close: !req.keep_alive,
             held: Vec::new(),
+            trailers: Vec::new(),
         }
     }
 }
@@ -204,7 +208,9 @@ fn push_content_length(out: &mut Vec<u8>, n: usize) {
 pub fn end(r: &mut Resp, out: &mut Vec<u8>) {
     r.ended = true;
     if r.chunked && r.has_body {
-        out.extend_from_slice(b"0\r\n\r\n");
+        out.extend_from_slice(b"0\r\n");
+        out.extend_from_slice(&r.trailers);
+        out.extend_from_slice(b"\r\n");
     }
 }
 
