@@ -282,8 +282,10 @@ export class ServerResponse extends Stream {
     // As node's: the connection is gone (the client went away, or destroy()): nothing is
     // sent, and 'finish' (so the callback) never comes; 'close' came with the close.
     if (this.destroyed) return this
+    // Set by this class's addTrailers or, after a framework swapped the prototype, node's own
+    // (same format); undefined on an object whose prototype chain has neither field.
     const trailers = this._trailer
-    if (trailers !== '') this[kCtx].sink.trailers(this.req._conn, this.req._seq, trailers)
+    if (trailers) this[kCtx].sink.trailers(this.req._conn, this.req._seq, trailers)
     const state = this[kState] & (HEAD_FIXED | HEAD_SENT)
     if ((state === HEAD_FIXED || (state === 0 && this[kOutHeaders]?.trailer !== undefined)) && !hasLength(this)) {
       // node:http renders the head at writeHead(): with no Content-Length given, the body is
