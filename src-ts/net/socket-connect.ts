@@ -8,7 +8,7 @@ import type * as dns from 'node:dns'
 import * as nodeNet from 'node:net'
 import { codedError } from '../errors.js'
 import { invalidIp, lazyDns, validateFunction } from './args.js'
-import { connectFd } from './connect-fd.js'
+import { connectedAtOnce, connectFd } from './connect-fd.js'
 import { type ConnectAddress, Connection } from './connection.js'
 
 /** The local end a connect binds to first. */
@@ -172,8 +172,14 @@ export function attemptConnect(
           Object.assign(e, { errno: -110, syscall: 'connect', address: to.host, port: to.port })
           err = e
         }
-        // node:net names the local end when both were given: "... - Local (addr:port)".
-        if (local?.address && local.port && (err as NodeJS.ErrnoException).syscall === 'connect') {
+        // node:net names the local end when both were given: "... - Local (addr:port)" (an
+        // error of connect(2) itself names the socket's address already).
+        if (
+          local?.address &&
+          local.port &&
+          (err as NodeJS.ErrnoException).syscall === 'connect' &&
+          !connectedAtOnce.has(err)
+        ) {
           Object.assign(err, { localAddress: local.address, localPort: local.port })
           err.message += ` - Local (${local.address}:${local.port})`
         }

@@ -9,7 +9,7 @@
 
 use crate::args::{self, cstring};
 use crate::js::{self, codes, Result};
-use crate::ops::{AcceptStream, Passthrough, RecvOnce, RecvStream};
+use crate::ops::{AcceptStream, ConnectWait, Passthrough, RecvOnce, RecvStream};
 use crate::recv_group;
 use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
@@ -245,12 +245,34 @@ pub fn tcp_bind(fd: i32, ip: String, port: u32) -> Result<i32> {
     Ok(bnet::bind(fd, &addr).map_or_else(|e| errno(&e), |_| 0))
 }
 
-/// Queues the connect of socket `fd` to `ip`:`port`; completes with 0 or `-errno`.
+/// Starts connecting TCP socket `fd` to `ip`:`port` now, as libuv's `uv__tcp_connect` does:
+/// `connect(2)` on the non-blocking socket. Returns 0 (connected at once), `-EINPROGRESS` (the
+/// handshake runs: wait for it with [`connect_wait`]), or the `-errno` the kernel gave at once
+/// (`ENETUNREACH`, `EINVAL`, `EADDRNOTAVAIL`, `ECONNREFUSED`...), which node:net reports
+/// differently from the handshake's errors (` - Local (address:port)`).
 #[napi]
-pub fn tcp_connect(fd: i32, ip: String, port: u32, token: u32) -> Result<f64> {
+pub fn tcp_connect_now(fd: i32, ip: String, port: u32) -> Result<i32> {
     let fd = args::fd(fd)?;
     let addr = ip_addr(&ip, port)?;
-    runtime::with(|rt| rt.queue(Passthrough::new(op::Connect::new(fd, addr), token)))
+    loop {
+        // SAFETY: the pointer and length describe `addr`, alive and unchanged for the call.
+        let r = unsafe { libc::connect(fd, addr.as_ptr(), addr.len()) };
+        if r == 0 {
+            return Ok(0);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Ok(errno(&e));
+        }
+    }
+}
+
+/// Queues the wait for the connect [`tcp_connect_now`] started on `fd`: a poll for `POLLOUT`,
+/// then the socket's `SO_ERROR`; completes with 0 or `-errno`.
+#[napi]
+pub fn connect_wait(fd: i32, token: u32) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    runtime::with(|rt| rt.queue(ConnectWait::new(fd, token)))
 }
 
 /// Queues the connect of Unix socket `fd` to `path`; completes with 0 or `-errno`.
