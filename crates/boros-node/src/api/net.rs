@@ -318,6 +318,34 @@ pub fn stop_listening(fd: i32) -> Result<i32> {
     })
 }
 
+/// Closes listening socket `fd` now (`close(2)`, not on the ring), after cancelling its armed
+/// accept (`key`; a negative key: none is armed) and letting the kernel finish that cancel at
+/// once, so nothing holds the socket past this call. For an abstract-namespace Unix socket,
+/// whose name only the socket's release frees (`shutdown` does not): libuv's `uv_close`
+/// frees it at once, and a new server may take the name in the same tick. The accept's last
+/// event still comes with the next reap. 0 or `-errno`.
+#[napi]
+pub fn close_listener_now(fd: i32, key: f64) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    runtime::with(|rt| {
+        if key >= 0.0 && key.fract() == 0.0 && key < (1u64 << 53) as f64 {
+            rt.driver
+                .cancel(boros::OpKey::from_u64(key as u64))
+                .map_err(js::push_error)?;
+        }
+        rt.run_kernel_work();
+        crate::fds::disown(fd);
+        // SAFETY: close takes no pointers; `fd` is this listener's, closed once (the façade
+        // forgets it here), and no op of it is left unsubmitted (the enter above took them).
+        let r = unsafe { libc::close(fd) };
+        Ok(if r == 0 {
+            0
+        } else {
+            errno(&std::io::Error::last_os_error())
+        })
+    })
+}
+
 /// The local (`peer` false) or remote address of socket `fd`, or null.
 #[napi]
 pub fn socket_address(fd: i32, peer: bool) -> Result<Option<SocketAddress>> {
