@@ -64,27 +64,28 @@ fn scope_id(zone: &str) -> u32 {
     unsafe { libc::if_nametoindex(name.as_ptr()) }
 }
 
-/// An address as the façade shows it.
+/// An address as the façade shows it (its fields in node:net's order: `address`, `family`,
+/// `port`, as `JSON.stringify(server.address())` shows them).
 #[napi(object)]
 pub struct SocketAddress {
+    /// The IP address (a link-local IPv6 address with its zone: `fe80::1%eth0`), or the socket
+    /// path (`''` for an unnamed Unix socket; an abstract name starts with `'\0'`).
+    pub address: String,
     /// `'IPv4'`, `'IPv6'` or `'unix'`.
     pub family: String,
-    /// The IP address, or the socket path (`''` for an unnamed Unix socket; an abstract name
-    /// starts with `'\0'`).
-    pub address: String,
     /// The port (0 for Unix sockets).
     pub port: u32,
 }
 
 pub(crate) fn describe(a: &SockAddr) -> SocketAddress {
     if let Some(sa) = a.as_inet() {
-        let (family, address) = match sa.ip() {
-            IpAddr::V4(v4) => ("IPv4", v4.to_string()),
-            IpAddr::V6(v6) => ("IPv6", v6.to_string()),
+        let (family, address) = match sa {
+            SocketAddr::V4(v4) => ("IPv4", v4.ip().to_string()),
+            SocketAddr::V6(v6) => ("IPv6", ipv6_text(&v6)),
         };
         return SocketAddress {
-            family: family.into(),
             address,
+            family: family.into(),
             port: u32::from(sa.port()),
         };
     }
@@ -96,10 +97,30 @@ pub(crate) fn describe(a: &SockAddr) -> SocketAddress {
         String::new()
     };
     SocketAddress {
-        family: "unix".into(),
         address,
+        family: "unix".into(),
         port: 0,
     }
+}
+
+/// An IPv6 address as node:net shows it (`AddressToJS` in Node's src/tcp_wrap.cc): a
+/// link-local address (`fe80::/10`) with a scope gets `%` and its interface's name
+/// (`uv_if_indextoiid`: `if_indextoname`; the number if no interface has it any more).
+fn ipv6_text(a: &SocketAddrV6) -> String {
+    let ip = a.ip();
+    let o = ip.octets();
+    if !(o[0] == 0xfe && (o[1] & 0xc0) == 0x80) || a.scope_id() == 0 {
+        return ip.to_string();
+    }
+    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `name` has IF_NAMESIZE bytes, the most if_indextoname writes (with its NUL).
+    let r = unsafe { libc::if_indextoname(a.scope_id(), name.as_mut_ptr()) };
+    if r.is_null() {
+        return format!("{ip}%{}", a.scope_id());
+    }
+    // SAFETY: on success `name` holds a NUL-terminated string.
+    let zone = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
+    format!("{ip}%{}", zone.to_string_lossy())
 }
 
 /// The result of a listen: the socket, or `-errno` and the system call that failed.
