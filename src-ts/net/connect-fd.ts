@@ -6,6 +6,7 @@
 import { ring } from '../binding.js'
 import { ECONNREFUSED, EINPROGRESS, EINVAL } from '../errno.js'
 import { AbortError } from '../errors.js'
+import { CONNECT_SCOPES_LINK_LOCAL } from '../node-facts.js'
 import { submit } from '../submit.js'
 import { unixName } from './args.js'
 import { type ConnectAddress, closeFd } from './connection.js'
@@ -56,7 +57,7 @@ export async function connectFd(
     // ECONNREFUSED, which libuv reports a turn later as the handshake's) is node:net's
     // `connect ENETUNREACH 224.0.0.1:80 - Local (0.0.0.0:0)`, naming the socket's own address
     // (internalConnect); the handshake's errors are not.
-    const r = b.tcpConnectNow(fd, to.host, to.port)
+    const r = b.tcpConnectNow(fd, to.host, to.port, CONNECT_SCOPES_LINK_LOCAL)
     if (r < 0 && r !== EINPROGRESS && r !== ECONNREFUSED) {
       const own = b.socketAddress(fd, false)
       const err = withHostPort(r, 'connect', to.host, to.port)

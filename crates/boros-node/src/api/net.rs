@@ -271,10 +271,23 @@ pub fn tcp_bind(fd: i32, ip: String, port: u32) -> Result<i32> {
 /// handshake runs: wait for it with [`connect_wait`]), or the `-errno` the kernel gave at once
 /// (`ENETUNREACH`, `EINVAL`, `EADDRNOTAVAIL`, `ECONNREFUSED`...), which node:net reports
 /// differently from the handshake's errors (` - Local (address:port)`).
+/// With `scope_link_local`, a link-local address (`fe80::/16`, as libuv tests it) without a
+/// zone takes the scope of the first interface that has a link-local address, as libuv 1.47+
+/// does (`uv__ipv6_link_local_scope_id`; Node 20's libuv 1.46 connects with scope 0).
 #[napi]
-pub fn tcp_connect_now(fd: i32, ip: String, port: u32) -> Result<i32> {
+pub fn tcp_connect_now(fd: i32, ip: String, port: u32, scope_link_local: bool) -> Result<i32> {
     let fd = args::fd(fd)?;
-    let addr = ip_addr(&ip, port)?;
+    let mut addr = ip_addr(&ip, port)?;
+    if scope_link_local {
+        if let Some(SocketAddr::V6(v6)) = addr.as_inet() {
+            let o = v6.ip().octets();
+            if o[0] == 0xfe && o[1] == 0x80 && v6.scope_id() == 0 {
+                let mut scoped = v6;
+                scoped.set_scope_id(first_link_local_scope());
+                addr = SockAddr::inet(SocketAddr::V6(scoped));
+            }
+        }
+    }
     loop {
         // SAFETY: the pointer and length describe `addr`, alive and unchanged for the call.
         let r = unsafe { libc::connect(fd, addr.as_ptr(), addr.len()) };
@@ -286,6 +299,39 @@ pub fn tcp_connect_now(fd: i32, ip: String, port: u32) -> Result<i32> {
             return Ok(errno(&e));
         }
     }
+}
+
+/// The scope of the first interface address (`getifaddrs` order) that is IPv6 link-local
+/// (`fe80::/16`), or 0: libuv's `uv__ipv6_link_local_scope_id`.
+fn first_link_local_scope() -> u32 {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs writes a list it allocated into `list` (freed below) or fails.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return 0;
+    }
+    let mut scope = 0;
+    let mut p = list;
+    while !p.is_null() {
+        // SAFETY: `p` is a node of the list getifaddrs returned, alive until freeifaddrs.
+        let ifa = unsafe { &*p };
+        if !ifa.ifa_addr.is_null() {
+            // SAFETY: a non-null ifa_addr points to a sockaddr of its family's size.
+            let family = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
+            if family == libc::AF_INET6 {
+                // SAFETY: an AF_INET6 ifa_addr is a sockaddr_in6.
+                let a6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+                let b = a6.sin6_addr.s6_addr;
+                if b[0] == 0xfe && b[1] == 0x80 {
+                    scope = a6.sin6_scope_id;
+                    break;
+                }
+            }
+        }
+        p = ifa.ifa_next;
+    }
+    // SAFETY: frees the list getifaddrs allocated, once; no reference into it outlives this.
+    unsafe { libc::freeifaddrs(list) };
+    scope
 }
 
 /// Queues the wait for the connect [`tcp_connect_now`] started on `fd`: a poll for `POLLOUT`,
