@@ -21,12 +21,14 @@ export const connectedAtOnce: WeakSet<Error> = new WeakSet()
 /**
  * Opens a socket and connects it; resolves with the connected descriptor, rejects with Node's
  * error (`connect ECONNREFUSED 127.0.0.1:1`, with `address` and `port`), or `AbortError` when
- * `signal` aborts (the connect is cancelled in the kernel, the socket closed).
+ * `signal` aborts (the connect is cancelled in the kernel, the socket closed). `onAttempt` is
+ * called once the socket is set up (bound), right before it connects.
  */
 export async function connectFd(
   to: ConnectAddress,
   local?: { readonly address?: string | undefined; readonly port?: number | undefined },
-  signal?: AbortSignal | null
+  signal?: AbortSignal | null,
+  onAttempt?: () => void
 ): Promise<number> {
   const b = ring()
   // A Unix path longer than sun_path: refused on Node 22+, cut on Node 20 (args.ts unixName);
@@ -41,6 +43,8 @@ export async function connectFd(
       const r = b.tcpBind(fd, address, local.port ?? 0)
       if (r < 0) throw withHostPort(r, 'bind', address, local.port ?? 0)
     }
+    // The attempt starts here (node:net's 'connectionAttempt': after the bind, before connect).
+    onAttempt?.()
     if ('path' in to) {
       // libuv reports every error of a Unix connect a turn later, as the ring does.
       await submit(
