@@ -69,6 +69,8 @@ export async function connectFd(
       connectedAtOnce.add(err)
       throw err
     }
+    // (Read by connect(2) already: SO_ERROR no longer holds it.)
+    if (r === ECONNREFUSED) throw withHostPort(r, 'connect', to.host, to.port)
     if (r < 0) {
       await submit(
         (bb, t) => bb.connectWait(fd, t),
