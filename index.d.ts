@@ -78,6 +78,22 @@ export declare function chunksOpen(fd: number, bufferSize: number, bufferCount: 
 /** Queues the close of the file. A slot is given back once its close completed. */
 export declare function close(fileKind: number, file: number, token: number): number
 
+/**
+ * Closes listening socket `fd` now (`close(2)`, not on the ring), after cancelling its armed
+ * accept (`key`; a negative key: none is armed) and letting the kernel finish that cancel at
+ * once, so nothing holds the socket past this call. For an abstract-namespace Unix socket,
+ * whose name only the socket's release frees (`shutdown` does not): libuv's `uv_close`
+ * frees it at once, and a new server may take the name in the same tick. The accept's last
+ * event still comes with the next reap. 0 or `-errno`.
+ */
+export declare function closeListenerNow(fd: number, key: number): number
+
+/**
+ * Queues the wait for the connect [`tcp_connect_now`] started on `fd`: a poll for `POLLOUT`,
+ * then the socket's `SO_ERROR`; completes with 0 or `-errno`.
+ */
+export declare function connectWait(fd: number, token: number): number
+
 /** Queues `posix_fadvise(file, offset, len, advice)` (Linux 5.6). */
 export declare function fadvise(fileKind: number, file: number, offset: number, len: number, advice: number, token: number): number
 
@@ -506,15 +522,18 @@ export declare function shutdown(fd: number, how: number, token: number): number
 /** The local (`peer` false) or remote address of socket `fd`, or null. */
 export declare function socketAddress(fd: number, peer: boolean): SocketAddress | null
 
-/** An address as the façade shows it. */
+/**
+ * An address as the façade shows it (its fields in node:net's order: `address`, `family`,
+ * `port`, as `JSON.stringify(server.address())` shows them).
+ */
 export interface SocketAddress {
-  /** `'IPv4'`, `'IPv6'` or `'unix'`. */
-  family: string
   /**
-   * The IP address, or the socket path (`''` for an unnamed Unix socket; an abstract name
-   * starts with `'\0'`).
+   * The IP address (a link-local IPv6 address with its zone: `fe80::1%eth0`), or the socket
+   * path (`''` for an unnamed Unix socket; an abstract name starts with `'\0'`).
    */
   address: string
+  /** `'IPv4'`, `'IPv6'` or `'unix'`. */
+  family: string
   /** The port (0 for Unix sockets). */
   port: number
 }
@@ -575,8 +594,17 @@ export declare function symlink(target: string, path: string, token: number): nu
  */
 export declare function tcpBind(fd: number, ip: string, port: number): number
 
-/** Queues the connect of socket `fd` to `ip`:`port`; completes with 0 or `-errno`. */
-export declare function tcpConnect(fd: number, ip: string, port: number, token: number): number
+/**
+ * Starts connecting TCP socket `fd` to `ip`:`port` now, as libuv's `uv__tcp_connect` does:
+ * `connect(2)` on the non-blocking socket. Returns 0 (connected at once), `-EINPROGRESS` (the
+ * handshake runs: wait for it with [`connect_wait`]), or the `-errno` the kernel gave at once
+ * (`ENETUNREACH`, `EINVAL`, `EADDRNOTAVAIL`, `ECONNREFUSED`...), which node:net reports
+ * differently from the handshake's errors (` - Local (address:port)`).
+ * With `scope_link_local`, a link-local address (`fe80::/16`, as libuv tests it) without a
+ * zone takes the scope of the first interface that has a link-local address, as libuv 1.47+
+ * does (`uv__ipv6_link_local_scope_id`; Node 20's libuv 1.46 connects with scope 0).
+ */
+export declare function tcpConnectNow(fd: number, ip: string, port: number, scopeLinkLocal: boolean): number
 
 /**
  * A listening TCP socket on `ip`:`port` (port 0: the kernel picks one), with `SO_REUSEADDR`

@@ -72,6 +72,15 @@ export const LISTEN_LOOKS_UP_ALL = nodeAtLeast(22, 8)
 export const UNIX_PATH_NOT_CUT = nodeAtLeast(22)
 
 /**
+ * A TCP connect to an IPv6 link-local address without a zone (`fe80::1`) takes the scope of the
+ * first interface with a link-local address (libuv 1.47's `uv__tcp_connect`), so it goes out
+ * there rather than failing with `EINVAL`. Seen on 24.22 and 26.12 (libuv 1.52); 20.20 (libuv
+ * 1.46) connects with scope 0 (`connect EINVAL fe80::1:80 - Local (:::0)`). 22 not checked
+ * (libuv 1.48+ there).
+ */
+export const CONNECT_SCOPES_LINK_LOCAL = nodeAtLeast(22)
+
+/**
  * Node's ES module loader reads every module file with `fs/promises`' own `readFile(URL)`,
  * looked up on the module object at each load (Node 20; 24 and 26 read them synchronously).
  * Seen with a counting `readFile` on 20.20, 24.22 and 26.12. Not checked on 22: assumed there.

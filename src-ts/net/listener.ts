@@ -39,6 +39,7 @@ export class Listener {
   #referenced = true
   #closed = false
   #path: string | undefined
+  #abstract = false
   #afterAccept: (() => void) | undefined
   #retry: NodeJS.Timeout | undefined
 
@@ -66,6 +67,7 @@ export class Listener {
     this.fd = r.fd
     this.events = events
     if ('path' in address && !address.path.startsWith('\0')) this.#path = address.path
+    else if ('path' in address) this.#abstract = true
     counters.listeners++
     this.#stream = openStream(this.#onEvent)
     this.#arm()
@@ -125,8 +127,9 @@ export class Listener {
    * Stops accepting and closes the socket; `then` once it is closed. The address is free at
    * once, as libuv's close frees it: a TCP socket stops listening now (the armed accept holds
    * the socket until its cancel completes, so the descriptor closes after that), a Unix
-   * socket's path is removed now (as libuv does). A new server may listen on the same
-   * address in the same tick.
+   * socket's path is removed now (as libuv does), and an abstract Unix name, which only the
+   * socket's release frees, is let go by closing the socket now, its accept's cancel finished
+   * first (`closeListenerNow`). A new server may listen on the same address in the same tick.
    */
   close(then?: () => void): void {
     if (this.#closed) {
@@ -138,6 +141,16 @@ export class Listener {
     const fd = this.fd
     this.fd = -1
     clearTimeout(this.#retry)
+    if (this.#abstract) {
+      ring().closeListenerNow(fd, this.#key)
+      // The accept's last event (the next reap) closes the stream id.
+      if (this.#key >= 0) this.#afterAccept = () => then?.()
+      else {
+        closeStream(this.#stream)
+        if (then !== undefined) process.nextTick(then)
+      }
+      return
+    }
     if (this.#path !== undefined) {
       try {
         unlinkSync(this.#path)

@@ -113,7 +113,9 @@ export class Server extends EventEmitter {
   #pipeName: string | undefined
   #connections = 0
   #referenced = true
-  #starting = false
+  // Counts listen() and close() calls: a host's lookup that a later call overtook does not
+  // listen (node:net's `_listeningId`: the last call wins).
+  #listeningId = 0
   /** node:net's key of the listening address: `family:address:port` as asked (`-1:path:-1`). */
   _connectionKey: string | undefined
   /** Listening sockets being closed (the `'close'` waits for them). */
@@ -179,7 +181,7 @@ export class Server extends EventEmitter {
   listen(...args: unknown[]): this {
     const [options0, cb] = normalizeArgs(args)
     let options: Record<string, any> = options0
-    if (this.#listener !== undefined || this.#starting) {
+    if (this.#listener !== undefined) {
       throw codedError(
         Error,
         'ERR_SERVER_ALREADY_LISTEN',
@@ -189,6 +191,9 @@ export class Server extends EventEmitter {
     if (options._handle || options.handle) {
       throw codedError(Error, 'ERR_INVALID_ARG_VALUE', 'boros/net: listening on an existing handle is not supported')
     }
+    // As node:net: this call overtakes a lookup still running for an earlier one (even if it
+    // throws below), and close() does too.
+    const listeningId = ++this.#listeningId
     if (cb !== null) this.once('listening', cb)
     if (typeof options.fd === 'number' && options.fd >= 0) {
       // node:net listens on an inherited descriptor; boros/net cannot (an 'error', as node:net
@@ -225,10 +230,8 @@ export class Server extends EventEmitter {
       // SO_REUSEPORT unless told otherwise, and the kernel spreads connections (docs/net.md).
       const reusePort = options.reusePort === undefined ? inClusterWorker() : Boolean(options.reusePort)
       if (options.host) {
-        this.#starting = true
         const listen = (err: Error | null, ip: string): void => {
-          if (!this.#starting) return // closed while the name was looked up
-          this.#starting = false
+          if (listeningId !== this.#listeningId) return // closed, or listen() again, meanwhile
           if (err) this.emit('error', err)
           else this.#start({ host: ip, port, ipv6Only, reusePort }, backlog)
         }
@@ -420,7 +423,7 @@ export class Server extends EventEmitter {
         this.once('close', () => cb(codedError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.')))
       } else this.once('close', cb)
     }
-    this.#starting = false
+    this.#listeningId++
     if (this.#listener !== undefined) {
       this.#closingListeners++
       this.#listener.close(() => {

@@ -8,7 +8,7 @@ import type * as dns from 'node:dns'
 import * as nodeNet from 'node:net'
 import { codedError } from '../errors.js'
 import { invalidIp, lazyDns, validateFunction } from './args.js'
-import { connectFd } from './connect-fd.js'
+import { connectedAtOnce, connectFd } from './connect-fd.js'
 import { type ConnectAddress, Connection } from './connection.js'
 
 /** The local end a connect binds to first. */
@@ -125,35 +125,49 @@ export function attemptConnect(
   connected: (fd: number) => void
 ): void {
   const errors: Error[] = []
+  // node:net's internalConnectMultiple (several addresses) or internalConnect (one): they
+  // emit 'connectionAttempt', 'connectionAttemptFailed' and 'connectionAttemptTimeout' apart.
+  const multiple = targets.length > 1
   const next = (i: number): void => {
     if (outer.aborted) return
     const to = targets[i]!
+    const address = 'host' in to ? to.host : to.path
+    const port = 'host' in to ? to.port : undefined
+    const family = 'host' in to ? to.family : undefined
     if ('host' in to) {
-      socket.autoSelectFamilyAttemptedAddresses?.push(`${to.host}:${to.port}`)
       if (socket.blockList?.check(to.host, `ipv${to.family}` as 'ipv4' | 'ipv6')) {
         const e = codedError(Error, 'ERR_IP_BLOCKED', `IP(${to.host}) is blocked by net.BlockList`)
-        if (targets.length === 1) {
+        if (!multiple) {
+          socket.emit('connectionAttempt', address, port, family)
           socket.destroy(e)
           return
         }
         errors.push(e)
+        socket.emit('connectionAttemptFailed', address, port, family, e)
+        if (outer.aborted) return
         if (i + 1 < targets.length) next(i + 1)
         else socket.destroy(aggregate(errors))
         return
       }
+      socket.autoSelectFamilyAttemptedAddresses?.push(`${to.host}:${to.port}`)
     }
     const attempt = new AbortController()
     const onOuter = (): void => attempt.abort()
     outer.addEventListener('abort', onOuter, { once: true })
     let timer: NodeJS.Timeout | undefined
     let timedOut = false
+    let attempted = false
     if (timeout > 0 && i < targets.length - 1) {
       timer = setTimeout(() => {
         timedOut = true
         attempt.abort()
       }, timeout)
     }
-    connectFd(to, local, attempt.signal).then(
+    const onAttempt = (): void => {
+      attempted = true
+      socket.emit('connectionAttempt', address, port, family)
+    }
+    connectFd(to, local, attempt.signal, onAttempt).then(
       (fd) => {
         clearTimeout(timer)
         outer.removeEventListener('abort', onOuter)
@@ -171,12 +185,19 @@ export function attemptConnect(
           const e = codedError(Error, 'ETIMEDOUT', `connect ETIMEDOUT ${to.host}:${to.port}`)
           Object.assign(e, { errno: -110, syscall: 'connect', address: to.host, port: to.port })
           err = e
+          socket.emit('connectionAttemptTimeout', address, port, family)
+        } else if (attempted && (multiple || !connectedAtOnce.has(err))) {
+          // node:net's afterConnect / afterConnectMultiple (and, with several addresses, an
+          // error of connect(2) itself); not a failed bind, which comes before the attempt.
+          // node:net names the local end when both were given: "... - Local (addr:port)" (an
+          // error of connect(2) itself names the socket's address already).
+          if (local?.address && local.port && !connectedAtOnce.has(err)) {
+            Object.assign(err, { localAddress: local.address, localPort: local.port })
+            err.message += ` - Local (${local.address}:${local.port})`
+          }
+          socket.emit('connectionAttemptFailed', address, port, family, err)
         }
-        // node:net names the local end when both were given: "... - Local (addr:port)".
-        if (local?.address && local.port && (err as NodeJS.ErrnoException).syscall === 'connect') {
-          Object.assign(err, { localAddress: local.address, localPort: local.port })
-          err.message += ` - Local (${local.address}:${local.port})`
-        }
+        if (outer.aborted || socket.destroyed) return
         errors.push(err)
         if (i + 1 < targets.length) next(i + 1)
         else if (errors.length === 1) socket.destroy(errors[0])

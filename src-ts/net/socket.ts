@@ -294,6 +294,7 @@ export class Socket extends SocketProps {
         // it before any syscall) and names the unbound socket's empty local address.
         const e = withHostPort(EINVAL, 'connect', target.path)
         e.message += ' - Local (undefined:undefined)'
+        this.emit('connectionAttempt', target.path, undefined, undefined)
         this.destroy(e)
         return this
       }
@@ -304,7 +305,12 @@ export class Socket extends SocketProps {
     this.#host = target.host
     const family = nodeNet.isIP(target.host)
     if (family !== 0) {
-      this.#attempt([{ host: target.host, port: target.port, family: family as 4 | 6 }], local, 0)
+      // A tick later, as node:net's lookupAndConnect (its 'connectionAttempt' comes then).
+      const abort = this.#connectAbort
+      process.nextTick(() => {
+        if (!abort.signal.aborted && this.connecting)
+          this.#attempt([{ host: target.host, port: target.port, family: family as 4 | 6 }], local, 0)
+      })
       return this
     }
     lookupAndConnect(this, options, target, local, autoSelect, attemptTimeout, (targets, timeout) =>

@@ -327,6 +327,22 @@ impl<O: ?Sized + OpCode> Driver<O> {
         self.enter(0, None)
     }
 
+    /// Submits what is queued and runs the kernel's deferred completion work now, entering
+    /// again while `IORING_SQ_TASKRUN` says some is left (at most `max_enters` times in all):
+    /// an op the kernel has finished (a cancelled one) lets go of what it held (its file)
+    /// before this returns. The CQEs wait in the CQ for the next reap. Errors as
+    /// [`submit`](Self::submit)'s.
+    pub fn run_kernel_work(&mut self, max_enters: usize) -> io::Result<()> {
+        self.apply_releases();
+        for _ in 0..max_enters {
+            self.enter(0, None)?;
+            if !self.ring.kernel_pending() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Submits what is queued and blocks until `min_complete` CQEs are ready or `timeout` passes.
     pub fn wait(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
         self.check_alive()?;

@@ -442,3 +442,42 @@ fn cancelled_recv_may_still_consume_a_buffer() {
     }
     assert_eq!(all.last().unwrap().result, -libc::ENOBUFS);
 }
+
+/// An abstract Unix name is freed only when its socket is released, and an armed accept holds
+/// the socket: `run_kernel_work` after the cancel lets the kernel finish it now, so a close
+/// then frees the name at once (boros-node's `close_listener_now`, Server#close()).
+#[test]
+fn cancelled_accept_lets_go_of_an_abstract_name_after_run_kernel_work() {
+    use std::os::fd::IntoRawFd;
+    let name = format!("boros-run-kernel-work-{}", std::process::id());
+    let addr = net::SockAddr::unix_abstract(name.as_bytes()).unwrap();
+    let listen = || {
+        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        let s = net::socket(libc::AF_UNIX, ty, 0).unwrap();
+        net::bind(s.as_raw_fd(), &addr).map(|_| {
+            net::listen(s.as_raw_fd(), 16).unwrap();
+            s
+        })
+    };
+    let mut d = Driver::new().unwrap();
+    for run in [false, true] {
+        let fd = listen().unwrap().into_raw_fd();
+        let key = d.push(Box::new(op::AcceptMulti::new(fd)), 1).unwrap();
+        d.submit().unwrap();
+        assert!(d.cancel(key).unwrap());
+        if run {
+            d.run_kernel_work(4).unwrap();
+        }
+        // SAFETY: `fd` is this test's listener, closed once; its accept has been submitted.
+        unsafe { libc::close(fd) };
+        let again = listen();
+        // Without the run the cancel is not even submitted: the accept holds the name.
+        assert_eq!(
+            again.is_ok(),
+            run,
+            "listen again after run_kernel_work: {run}"
+        );
+        let fin = until_finals(&mut d, 1);
+        assert_eq!(fin.last().unwrap().result, -libc::ECANCELED);
+    }
+}

@@ -9,7 +9,7 @@
 
 use crate::args::{self, cstring};
 use crate::js::{self, codes, Result};
-use crate::ops::{AcceptStream, Passthrough, RecvOnce, RecvStream};
+use crate::ops::{AcceptStream, ConnectWait, Passthrough, RecvOnce, RecvStream};
 use crate::recv_group;
 use crate::runtime;
 use boros::net::{self as bnet, SockAddr};
@@ -64,27 +64,28 @@ fn scope_id(zone: &str) -> u32 {
     unsafe { libc::if_nametoindex(name.as_ptr()) }
 }
 
-/// An address as the façade shows it.
+/// An address as the façade shows it (its fields in node:net's order: `address`, `family`,
+/// `port`, as `JSON.stringify(server.address())` shows them).
 #[napi(object)]
 pub struct SocketAddress {
+    /// The IP address (a link-local IPv6 address with its zone: `fe80::1%eth0`), or the socket
+    /// path (`''` for an unnamed Unix socket; an abstract name starts with `'\0'`).
+    pub address: String,
     /// `'IPv4'`, `'IPv6'` or `'unix'`.
     pub family: String,
-    /// The IP address, or the socket path (`''` for an unnamed Unix socket; an abstract name
-    /// starts with `'\0'`).
-    pub address: String,
     /// The port (0 for Unix sockets).
     pub port: u32,
 }
 
 pub(crate) fn describe(a: &SockAddr) -> SocketAddress {
     if let Some(sa) = a.as_inet() {
-        let (family, address) = match sa.ip() {
-            IpAddr::V4(v4) => ("IPv4", v4.to_string()),
-            IpAddr::V6(v6) => ("IPv6", v6.to_string()),
+        let (family, address) = match sa {
+            SocketAddr::V4(v4) => ("IPv4", v4.ip().to_string()),
+            SocketAddr::V6(v6) => ("IPv6", ipv6_text(&v6)),
         };
         return SocketAddress {
-            family: family.into(),
             address,
+            family: family.into(),
             port: u32::from(sa.port()),
         };
     }
@@ -96,10 +97,30 @@ pub(crate) fn describe(a: &SockAddr) -> SocketAddress {
         String::new()
     };
     SocketAddress {
-        family: "unix".into(),
         address,
+        family: "unix".into(),
         port: 0,
     }
+}
+
+/// An IPv6 address as node:net shows it (`AddressToJS` in Node's src/tcp_wrap.cc): a
+/// link-local address (`fe80::/10`) with a scope gets `%` and its interface's name
+/// (`uv_if_indextoiid`: `if_indextoname`; the number if no interface has it any more).
+fn ipv6_text(a: &SocketAddrV6) -> String {
+    let ip = a.ip();
+    let o = ip.octets();
+    if !(o[0] == 0xfe && (o[1] & 0xc0) == 0x80) || a.scope_id() == 0 {
+        return ip.to_string();
+    }
+    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `name` has IF_NAMESIZE bytes, the most if_indextoname writes (with its NUL).
+    let r = unsafe { libc::if_indextoname(a.scope_id(), name.as_mut_ptr()) };
+    if r.is_null() {
+        return format!("{ip}%{}", a.scope_id());
+    }
+    // SAFETY: on success `name` holds a NUL-terminated string.
+    let zone = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
+    format!("{ip}%{}", zone.to_string_lossy())
 }
 
 /// The result of a listen: the socket, or `-errno` and the system call that failed.
@@ -245,12 +266,80 @@ pub fn tcp_bind(fd: i32, ip: String, port: u32) -> Result<i32> {
     Ok(bnet::bind(fd, &addr).map_or_else(|e| errno(&e), |_| 0))
 }
 
-/// Queues the connect of socket `fd` to `ip`:`port`; completes with 0 or `-errno`.
+/// Starts connecting TCP socket `fd` to `ip`:`port` now, as libuv's `uv__tcp_connect` does:
+/// `connect(2)` on the non-blocking socket. Returns 0 (connected at once), `-EINPROGRESS` (the
+/// handshake runs: wait for it with [`connect_wait`]), or the `-errno` the kernel gave at once
+/// (`ENETUNREACH`, `EINVAL`, `EADDRNOTAVAIL`, `ECONNREFUSED`...), which node:net reports
+/// differently from the handshake's errors (` - Local (address:port)`).
+/// With `scope_link_local`, a link-local address (`fe80::/16`, as libuv tests it) without a
+/// zone takes the scope of the first interface that has a link-local address, as libuv 1.47+
+/// does (`uv__ipv6_link_local_scope_id`; Node 20's libuv 1.46 connects with scope 0).
 #[napi]
-pub fn tcp_connect(fd: i32, ip: String, port: u32, token: u32) -> Result<f64> {
+pub fn tcp_connect_now(fd: i32, ip: String, port: u32, scope_link_local: bool) -> Result<i32> {
     let fd = args::fd(fd)?;
-    let addr = ip_addr(&ip, port)?;
-    runtime::with(|rt| rt.queue(Passthrough::new(op::Connect::new(fd, addr), token)))
+    let mut addr = ip_addr(&ip, port)?;
+    if scope_link_local {
+        if let Some(SocketAddr::V6(v6)) = addr.as_inet() {
+            let o = v6.ip().octets();
+            if o[0] == 0xfe && o[1] == 0x80 && v6.scope_id() == 0 {
+                let mut scoped = v6;
+                scoped.set_scope_id(first_link_local_scope());
+                addr = SockAddr::inet(SocketAddr::V6(scoped));
+            }
+        }
+    }
+    loop {
+        // SAFETY: the pointer and length describe `addr`, alive and unchanged for the call.
+        let r = unsafe { libc::connect(fd, addr.as_ptr(), addr.len()) };
+        if r == 0 {
+            return Ok(0);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Ok(errno(&e));
+        }
+    }
+}
+
+/// The scope of the first interface address (`getifaddrs` order) that is IPv6 link-local
+/// (`fe80::/16`), or 0: libuv's `uv__ipv6_link_local_scope_id`.
+fn first_link_local_scope() -> u32 {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs writes a list it allocated into `list` (freed below) or fails.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return 0;
+    }
+    let mut scope = 0;
+    let mut p = list;
+    while !p.is_null() {
+        // SAFETY: `p` is a node of the list getifaddrs returned, alive until freeifaddrs.
+        let ifa = unsafe { &*p };
+        if !ifa.ifa_addr.is_null() {
+            // SAFETY: a non-null ifa_addr points to a sockaddr of its family's size.
+            let family = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
+            if family == libc::AF_INET6 {
+                // SAFETY: an AF_INET6 ifa_addr is a sockaddr_in6.
+                let a6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+                let b = a6.sin6_addr.s6_addr;
+                if b[0] == 0xfe && b[1] == 0x80 {
+                    scope = a6.sin6_scope_id;
+                    break;
+                }
+            }
+        }
+        p = ifa.ifa_next;
+    }
+    // SAFETY: frees the list getifaddrs allocated, once; no reference into it outlives this.
+    unsafe { libc::freeifaddrs(list) };
+    scope
+}
+
+/// Queues the wait for the connect [`tcp_connect_now`] started on `fd`: a poll for `POLLOUT`,
+/// then the socket's `SO_ERROR`; completes with 0 or `-errno`.
+#[napi]
+pub fn connect_wait(fd: i32, token: u32) -> Result<f64> {
+    let fd = args::fd(fd)?;
+    runtime::with(|rt| rt.queue(ConnectWait::new(fd, token)))
 }
 
 /// Queues the connect of Unix socket `fd` to `path`; completes with 0 or `-errno`.
@@ -293,6 +382,34 @@ pub fn stop_listening(fd: i32) -> Result<i32> {
         0
     } else {
         errno(&std::io::Error::last_os_error())
+    })
+}
+
+/// Closes listening socket `fd` now (`close(2)`, not on the ring), after cancelling its armed
+/// accept (`key`; a negative key: none is armed) and letting the kernel finish that cancel at
+/// once, so nothing holds the socket past this call. For an abstract-namespace Unix socket,
+/// whose name only the socket's release frees (`shutdown` does not): libuv's `uv_close`
+/// frees it at once, and a new server may take the name in the same tick. The accept's last
+/// event still comes with the next reap. 0 or `-errno`.
+#[napi]
+pub fn close_listener_now(fd: i32, key: f64) -> Result<i32> {
+    let fd = args::fd(fd)?;
+    runtime::with(|rt| {
+        if key >= 0.0 && key.fract() == 0.0 && key < (1u64 << 53) as f64 {
+            rt.driver
+                .cancel(boros::OpKey::from_u64(key as u64))
+                .map_err(js::push_error)?;
+        }
+        rt.run_kernel_work();
+        crate::fds::disown(fd);
+        // SAFETY: close takes no pointers; `fd` is this listener's, closed once (the façade
+        // forgets it here), and no op of it is left unsubmitted (the enter above took them).
+        let r = unsafe { libc::close(fd) };
+        Ok(if r == 0 {
+            0
+        } else {
+            errno(&std::io::Error::last_os_error())
+        })
     })
 }
 

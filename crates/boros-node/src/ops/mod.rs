@@ -4,6 +4,7 @@
 //!
 //! | op | completion |
 //! |---|---|
+//! | [`ConnectWait`] | the end of a TCP connect `connect(2)` started: a poll for `POLLOUT`, then `SO_ERROR` |
 //! | [`Passthrough`] | any core op whose result goes to JS as it is (open, close, fsync, writes, paths...) |
 //! | [`ReadCopy`] | a read into a bounce buffer, copied into the caller's JS buffer if still attached |
 //! | [`StatOut`] | a statx whose result fills the caller's `Float64Array` |
@@ -18,6 +19,7 @@
 
 pub mod accept_stream;
 mod chunk_read;
+mod connect_wait;
 mod fixed_file;
 mod http_op;
 mod http_zc;
@@ -30,6 +32,7 @@ mod stat;
 
 pub use accept_stream::AcceptStream;
 pub use chunk_read::{ChunkRead, ChunkStream};
+pub use connect_wait::ConnectWait;
 pub use fixed_file::{CloseFixed, OpenFixed};
 pub use http_op::HttpOp;
 pub use http_zc::HttpZc;

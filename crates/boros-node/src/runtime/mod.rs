@@ -314,6 +314,18 @@ impl Runtime {
         }
     }
 
+    /// Submits what is queued and lets the kernel finish the work it deferred (a cancelled
+    /// op's completion, which releases its file) now, not when libuv next polls
+    /// ([`Driver::run_kernel_work`]). A failure is handled as [`submit`](Self::submit)'s.
+    pub(crate) fn run_kernel_work(&mut self) {
+        if self.driver.dead().is_some() {
+            return;
+        }
+        if let Err(e) = self.driver.run_kernel_work(4) {
+            self.submit_failed(e);
+        }
+    }
+
     /// An `io_uring_enter` failed (the core already retried `EINTR`, and `EBUSY`/`EAGAIN`
     /// after moving the CQ aside). `EAGAIN`/`EBUSY`/`ENOMEM` pass: the entries stay queued and
     /// the eventfd is signalled, so the next poll callback reaps and enters again. Any other
