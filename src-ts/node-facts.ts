@@ -102,10 +102,10 @@ export const CUT_PATH_UNLINKED_AT_CLOSE = uvAtLeast(1, 48)
 
 /**
  * `listen({ path, readableAll, writableAll })` chmods the socket file to exactly the asked bits
- * (`0o444`, `0o222`, `0o666`): libuv 1.51+ (seen on 22.23 and 24.15 with libuv 1.51.0, 24.16,
- * 24.22 and 26.12 with 1.52.1). Older libuv adds the bits to the file's mode (`0o755` for
- * `readableAll` under umask 022): seen on 20.20 (1.46.0), 22.0 (1.48.0), 22.13 (1.49.2) and 24.0
- * (1.50.0).
+ * (`0o444`, `0o222`, `0o666`): libuv 1.51+, which Node 22.17 and 24.2 brought (seen on 22.17,
+ * 22.23, 24.2 and 24.15 with libuv 1.51.0, 24.16, 24.22 and 26.12 with 1.52.1). Older libuv adds
+ * the bits to the file's mode (`0o755` for `readableAll` under umask 022): seen on 20.20
+ * (1.46.0), 22.0 (1.48.0), 22.13 and 22.16 (1.49.2) and 24.0 (1.50.0).
  */
 export const PIPE_CHMOD_EXACT = uvAtLeast(1, 51)
 

@@ -260,7 +260,7 @@ export class Server extends EventEmitter {
       const listener = this.#listener as Listener | undefined
       if (listener === undefined) return this
       // readableAll / writableAll: uv_pipe_chmod. libuv 1.51+ sets the mode to exactly those
-      // bits; older libuv (Node 20, 22 before 22.23's 1.51, 24.0) adds them to the socket's
+      // bits; older libuv (Node 20, 22 before 22.17, 24.0) adds them to the socket's
       // mode (node-facts.ts PIPE_CHMOD_EXACT).
       let mode = 0
       if (options.readableAll === true) mode |= 0o444
