@@ -118,6 +118,28 @@ export const PIPE_CHMOD_EXACT = uvAtLeast(1, 51)
  */
 export const ESM_LOADER_READS_WITH_FSP = MAJOR === 22 ? MINOR < 18 : !nodeAtLeast(24, 3)
 
+/**
+ * `FileHandle.readv([], position)` (no buffers) rejects with `EINVAL`. Seen on 20.20, 22.20,
+ * 22.22, 22.23, 24.5-24.8, 24.10, 24.12-24.15, 26.12; 22.0-22.19 (22.0, 22.12, 22.18, 22.19 run)
+ * and 24.0-24.4 (24.0, 24.4 run) reject with a TypeError (`Promise.prototype.then called on
+ * incompatible receiver`) and leave an unhandled EINVAL rejection, which ends the process.
+ * boros/fs rejects with EINVAL everywhere; the differential scenario asks only where node:fs
+ * answers.
+ */
+export const EMPTY_READV_REJECTS = MAJOR === 22 ? MINOR >= 20 : MAJOR === 24 ? MINOR >= 5 : true
+
+/**
+ * A `module.registerHooks` resolve hook may send `require('node:net')` (a `node:` builtin) to a
+ * file: seen on 22.23, 24.14, 24.15, 24.22 and 26.12. On 22.15 (the first with registerHooks),
+ * 22.18-22.20, 22.22, 24.0, 24.4, 24.5, 24.8, 24.12 and 24.13 such a require throws in Node's
+ * loader (`loadBuiltinWithHooks`: `Cannot read properties of undefined (reading 'exports')`;
+ * `require('net')` works). boros/register's net swap serves require() there with its
+ * `Module._load` hook first (imports still go through the resolve hook). 23 and 25 not checked
+ * (23 assumed broken, 25 as 26).
+ */
+export const REGISTER_HOOKS_REDIRECT_NODE_BUILTIN =
+  MAJOR === 22 ? MINOR >= 23 : MAJOR === 24 ? MINOR >= 14 : nodeAtLeast(25)
+
 /*
  * Not gated here, because boros asks the running Node itself on the path where they matter:
  * - `fs/promises` `stat(path, { throwIfNoEntry: false })` resolves `undefined` for a missing
