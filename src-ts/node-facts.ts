@@ -140,6 +140,16 @@ export const EMPTY_READV_REJECTS = MAJOR === 22 ? MINOR >= 20 : MAJOR === 24 ? M
 export const REGISTER_HOOKS_REDIRECT_NODE_BUILTIN =
   MAJOR === 22 ? MINOR >= 23 : MAJOR === 24 ? MINOR >= 14 : nodeAtLeast(25)
 
+/**
+ * `fs/promises` `statfs(path)` validates its path like every fs call (a `file:` URL works; a
+ * number, an object, another scheme or nothing is refused). Seen on 20.20, 22.0, 22.23, 24.14,
+ * 24.15, 24.22 and 26.12. 22.6, 22.8-22.12, 22.17-22.20, 22.22 and 24.0-24.13 (24.0, 24.4, 24.5,
+ * 24.8, 24.12, 24.13 run) check nothing and abort the process on anything but a string or a
+ * buffer (`StatFs`: `Assertion failed: (*path) != nullptr`); 22.1-22.5 not checked (assumed as
+ * 22.6). boros/fs validates it everywhere; the argument fuzz hands node:fs no such path there.
+ */
+export const STATFS_CHECKS_PATH = MAJOR === 22 ? MINOR === 0 || MINOR >= 23 : MAJOR === 24 ? MINOR >= 14 : true
+
 /*
  * Not gated here, because boros asks the running Node itself on the path where they matter:
  * - `fs/promises` `stat(path, { throwIfNoEntry: false })` resolves `undefined` for a missing
