@@ -150,6 +150,14 @@ export const REGISTER_HOOKS_REDIRECT_NODE_BUILTIN =
  */
 export const STATFS_CHECKS_PATH = MAJOR === 22 ? MINOR === 0 || MINOR >= 23 : MAJOR === 24 ? MINOR >= 14 : true
 
+/**
+ * `FileHandle.readableWebStream({ autoClose: true })` closes the handle at the stream's end. Seen
+ * on 22.17, 22.23, 24.2, 24.3, 24.4 and 24.22; 22.15, 22.16, 24.0 and 24.1 take the option and
+ * leave the handle open. (boros/fs closes it where asked; the conformance test compares with
+ * node:fs where node:fs does.) 23 assumed from 23.8.
+ */
+export const WEB_STREAM_AUTO_CLOSE = MAJOR === 22 ? MINOR >= 17 : MAJOR === 23 ? MINOR >= 8 : nodeAtLeast(24, 2)
+
 /*
  * Not gated here, because boros asks the running Node itself on the path where they matter:
  * - `fs/promises` `stat(path, { throwIfNoEntry: false })` resolves `undefined` for a missing
