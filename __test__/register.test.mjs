@@ -56,6 +56,34 @@ test('NODE_OPTIONS=--import=boros/register works too', (t) => {
   t.deepEqual(got, every)
 })
 
+test("ESM_LOADER_READS_WITH_FSP says whether this Node's ES module loader reads modules with fs/promises' readFile", async (t) => {
+  // The wrapper that keeps module loading off boros exists only where the fact holds: counted
+  // here on the running Node (it moved inside majors: 22.18 and 24.3 stopped; node-facts.ts).
+  const { ESM_LOADER_READS_WITH_FSP } = await import('../dist/node-facts.js')
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+    import { createRequire } from 'node:module'
+    const fsp = createRequire(process.cwd() + '/')('fs/promises')
+    const real = fsp.readFile
+    let urls = 0
+    fsp.readFile = function (path, ...rest) {
+      if (path instanceof URL) urls++
+      return real.call(this, path, ...rest)
+    }
+    await import('./__test__/fixtures/register-probe-target.mjs?' + process.pid)
+    console.log(urls)
+  `
+    ],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }
+  )
+  t.is(r.status, 0, r.stderr)
+  t.is(Number(r.stdout.trim()) > 0, ESM_LOADER_READS_WITH_FSP, `Node ${process.versions.node}`)
+})
+
 test('without the flag nothing is swapped', (t) => {
   const r = spawnSync(
     process.execPath,

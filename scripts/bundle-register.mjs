@@ -5,8 +5,9 @@
 // from its ES module loader cost ~1 ms of the flag's start-up on Node 20
 // (docs/files-internals.md, "Start-up"). The modules' text is tsc's, unchanged: each runs in a
 // function with CommonJS' parameters; `require` serves the inlined modules, Node's built-in ones
-// (`process.getBuiltinModule`, which does not load the CommonJS loader) and, only when boros
-// itself is loaded (the first swapped call), the rest through a real `require` made then.
+// (`process.getBuiltinModule`, which does not load the CommonJS loader; Node 22.0-22.2, which
+// the engines range takes, have none: a `require` stands in there) and, only when boros itself
+// is loaded (the first swapped call), the rest through a real `require` made then.
 // register.ts keeps its whole state on `globalThis`, so dist/register.js loaded besides one of
 // these (by `boros doctor`, or `require('boros/dist/register.js')`) shares it.
 //
@@ -37,7 +38,7 @@ function bundle(kind) {
   ).join(',\n')
   const dirname = kind === 'esm' ? 'import.meta.dirname' : '__dirname'
   return `${kind === 'esm' ? '' : "'use strict'\n"}const bundleDir = ${dirname}
-const getBuiltin = process.getBuiltinModule
+const getBuiltin = process.getBuiltinModule ?? ${kind === 'esm' ? "(await import('node:module')).createRequire(import.meta.url)" : 'require'}
 const bundleFactories = {
 ${factories}
 }

@@ -3,7 +3,9 @@
  *
  * - **`require('net')` / `require('node:net')`** from the application and its dependencies
  *   (ioredis, pg, undici from npm, ws...) gets boros/net's module: a `Module._load` hook, or
- *   the `module.registerHooks` resolve hook where Node has it (22.15+).
+ *   the `module.registerHooks` resolve hook where Node has it (22.15+; on releases where
+ *   it cannot redirect `require('node:net')`, 22.15-22.22 and 24.0-24.13, the `Module._load`
+ *   hook serves require() first: `REGISTER_HOOKS_REDIRECT_NODE_BUILTIN`).
  * - **`import 'node:net'`** (static or dynamic): the resolve hook above, or on releases
  *   without `registerHooks` an asynchronous `module.register` loader that resolves it to
  *   boros/net's file.
@@ -21,6 +23,7 @@
 import Module = require('node:module')
 import { join, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { REGISTER_HOOKS_REDIRECT_NODE_BUILTIN } from './node-facts.js'
 
 const NET_INDEX = join(__dirname, 'net', 'index.js')
 /** boros' own files (dist/): they get node:net itself. */
@@ -72,8 +75,20 @@ export function installNet(): void {
     register?: (specifier: string) => void
   }
   const netUrl = pathToFileURL(NET_INDEX).href
+  const hookLoad = (): void => {
+    const load = M._load
+    M._load = function _load(this: unknown, request, parent, _isMain) {
+      if (SPECIFIERS.has(request) && !fromBoros(parent?.filename)) return borosNet()
+      // biome-ignore lint/complexity/noArguments: passed on unchanged
+      return Reflect.apply(load, this, arguments)
+    }
+  }
   if (typeof M.registerHooks === 'function') {
-    // require() and import both pass here (in this thread).
+    // require() and import both pass here (in this thread). Where Node's require of a `node:`
+    // builtin that the hook sends elsewhere throws (node-facts.ts), require() is served first
+    // by the Module._load hook, so only import reaches the resolve hook. (module.register's
+    // loader next to the fs swap's registerHooks ended the process silently on 22.15.)
+    if (!REGISTER_HOOKS_REDIRECT_NODE_BUILTIN) hookLoad()
     M.registerHooks({
       resolve(specifier, context, next) {
         if (SPECIFIERS.has(specifier) && !fromBoros(context.parentURL)) {
@@ -85,12 +100,7 @@ export function installNet(): void {
     })
     state.esm = 'registerHooks'
   } else {
-    const load = M._load
-    M._load = function _load(this: unknown, request, parent, _isMain) {
-      if (SPECIFIERS.has(request) && !fromBoros(parent?.filename)) return borosNet()
-      // biome-ignore lint/complexity/noArguments: passed on unchanged
-      return Reflect.apply(load, this, arguments)
-    }
+    hookLoad()
     if (typeof M.register === 'function') {
       // ES module imports: a loader (in Node's loader thread) that resolves node:net to boros/net.
       const src = `const S = new Set(['net', 'node:net']);

@@ -38,6 +38,11 @@ const bfs = require(dist + 'fs/index.js')
 ;(async () => {
   await bfs.readFile(data)
   const fh = await bfs.open(data)
+  // Every handle stays referenced until terminate (its teardown must close them): one the
+  // garbage collector found first would be closed there, and on Node 26 that is an uncaught
+  // ERR_INVALID_STATE in the worker (node-facts.ts GC_CLOSE_THROWS), thrown again by this
+  // thread (no error listener after ready): it failed the run at random.
+  globalThis.kept = [fh]
   await fh.read(Buffer.alloc(16), 0, 16, 0)
   if (kind === 'midio') {
     // Reads in flight on an open handle, and one blocked on a FIFO forever.
@@ -45,6 +50,7 @@ const bfs = require(dist + 'fs/index.js')
     loop()
     const { O_RDWR, O_NONBLOCK } = fs.constants
     const ffd = await bfs.open(fifo, O_RDWR | O_NONBLOCK)
+    globalThis.kept.push(ffd)
     ffd.read(Buffer.alloc(64), 0, 64, null).catch(() => {})
   } else if (kind === 'pool') {
     const pool = new boros.BufferPool({ count: 8, size: 4096 })
@@ -53,6 +59,7 @@ const bfs = require(dist + 'fs/index.js')
   } else if (kind === 'chunks') {
     const { O_RDWR, O_NONBLOCK } = fs.constants
     const pipe = await bfs.open(fifo, O_RDWR | O_NONBLOCK)
+    globalThis.kept.push(pipe)
     const it = bfs.readChunks(pipe.fd)[Symbol.asyncIterator]()
     it.next().catch(() => {})
   } else if (kind === 'net') {

@@ -56,9 +56,9 @@ export function isPipeName(s: unknown): s is string {
 /**
  * The name a Unix socket `path` is bound or connected by, as the running Node's libuv does: the
  * path itself when it fits `sun_path` (at most `SUN_PATH_LEN`, 108 bytes, an abstract name's
- * leading NUL counted); a longer one is refused on Node 22+ (`undefined`: node:net's `EINVAL`)
- * and cut to its first 108 bytes on Node 20 (`UNIX_PATH_NOT_CUT`). A cut that would split a
- * UTF-8 character stops before it (the binding takes a string), where Node 20's libuv keeps
+ * leading NUL counted); a longer one is refused on Node 23+ (`undefined`: node:net's `EINVAL`)
+ * and cut to its first 108 bytes on Node 20 and 22 (`UNIX_PATH_NOT_CUT`). A cut that would split
+ * a UTF-8 character stops before it (the binding takes a string), where Node 20's libuv keeps
  * the character's first bytes.
  */
 export function unixName(path: string): string | undefined {
@@ -163,8 +163,8 @@ export function connectTarget(
     throw invalidArgType('options.port', 'one of type number or string', port)
   }
   const p = validatePort(port)
-  // Node 22+ checks the host's type itself ("options.host"); Node 20 leaves it to dns.lookup
-  // ("hostname"), which the lookup below then reports as Node 20 does.
+  // Node 22.15+ checks the host's type itself ("options.host"); older Nodes leave it to dns.lookup
+  // ("hostname"), which the lookup below then reports as they do (node-facts.ts).
   if (CONNECT_HOST_TYPE_CHECKED && options.host && typeof options.host !== 'string') {
     throw invalidArgType('options.host', 'of type string', options.host)
   }

@@ -31,7 +31,7 @@ export async function connectFd(
   onAttempt?: () => void
 ): Promise<number> {
   const b = ring()
-  // A Unix path longer than sun_path: refused on Node 22+, cut on Node 20 (args.ts unixName);
+  // A Unix path longer than sun_path: refused on Node 23+, cut on Node 20 and 22 (args.ts unixName);
   // errors name the path as given, as node:net's do.
   const name = 'path' in to ? unixName(to.path) : undefined
   if ('path' in to && name === undefined) throw withHostPort(EINVAL, 'connect', to.path)

@@ -8,6 +8,7 @@ import { unlinkSync } from 'node:fs'
 import { closeStream, NO_KEY, openStream, ring } from '../binding.js'
 import { ECANCELED, EINVAL, EMFILE, ENFILE } from '../errno.js'
 import { EVENT_REARM } from '../wire.js'
+import { CUT_PATH_UNLINKED_AT_CLOSE } from '../node-facts.js'
 import { unixName } from './args.js'
 import { closeFd } from './connection.js'
 import { counters } from './counters.js'
@@ -49,9 +50,10 @@ export class Listener {
    */
   constructor(address: ListenAddress, backlog: number, events: ListenerEvents) {
     const b = ring()
-    // A Unix path longer than sun_path: refused on Node 22+, its first 108 bytes bound on Node
-    // 20, whose libuv keeps the whole path to unlink at close (it is not the bound name, so the
-    // socket file stays, as it does there) (args.ts unixName).
+    // A Unix path longer than sun_path: refused on Node 23+, its first 108 bytes bound on Node
+    // 20 and 22 (args.ts unixName). At close libuv 1.48+ (Node 22) unlinks that bound name;
+    // Node 20's libuv keeps the whole path to unlink (it is not the bound name, so the socket
+    // file stays) (node-facts.ts CUT_PATH_UNLINKED_AT_CLOSE).
     const name = 'path' in address ? unixName(address.path) : undefined
     if ('path' in address && name === undefined) throw withHostPort(EINVAL, 'listen', address.path, -1, true)
     const r =
@@ -66,8 +68,9 @@ export class Listener {
     }
     this.fd = r.fd
     this.events = events
-    if ('path' in address && !address.path.startsWith('\0')) this.#path = address.path
-    else if ('path' in address) this.#abstract = true
+    if ('path' in address && !address.path.startsWith('\0')) {
+      this.#path = CUT_PATH_UNLINKED_AT_CLOSE ? (name as string) : address.path
+    } else if ('path' in address) this.#abstract = true
     counters.listeners++
     this.#stream = openStream(this.#onEvent)
     this.#arm()

@@ -12,7 +12,7 @@ import * as stream from 'node:stream'
 import { ring } from '../binding.js'
 import { EAFNOSUPPORT, EINVAL } from '../errno.js'
 import { codedError, invalidArgType, invalidArgValue } from '../errors.js'
-import { LISTEN_LOOKS_UP_ALL } from '../node-facts.js'
+import { LISTEN_LOOKS_UP_ALL, PIPE_CHMOD_EXACT } from '../node-facts.js'
 import {
   type Callback,
   isPipeName,
@@ -28,12 +28,6 @@ import { closeFd } from './connection.js'
 import { type ListenAddress, Listener } from './listener.js'
 import { withHostPort } from './net-errors.js'
 import { type AcceptOptions, acceptOptions, HAS_BLOCK_LIST, kAccepted, kOnDestroy, Socket } from './socket.js'
-
-/** Whether the running Node's libuv (1.48+) chmods a pipe to exactly the asked bits. */
-const UV_CHMOD_EXACT = ((): boolean => {
-  const [major = 0, minor = 0] = (process.versions.uv ?? '0.0').split('.').map(Number)
-  return major > 1 || (major === 1 && minor >= 48)
-})()
 
 /**
  * Whether this process is a `cluster` worker. node:cluster is loaded at the first `listen()`
@@ -258,8 +252,8 @@ export class Server extends EventEmitter {
         )
       }
       if (unixName(path) === undefined) {
-        // Longer than sun_path: EINVAL on Node 22+ (Node 20 binds its first 108 bytes: the
-        // Listener cuts it; docs/net.md "Versions").
+        // Longer than sun_path: EINVAL on Node 23+ (Node 20 and 22 bind its first 108 bytes:
+        // the Listener cuts it; docs/net.md "Versions").
         const e = withHostPort(EINVAL, 'listen', path, -1, true)
         process.nextTick(() => this.emit('error', e))
         return this
@@ -268,16 +262,20 @@ export class Server extends EventEmitter {
       this.#start({ path }, options.backlog || backlogFromArgs || 511)
       const listener = this.#listener as Listener | undefined
       if (listener === undefined) return this
-      // readableAll / writableAll: uv_pipe_chmod. libuv 1.48+ sets the mode to exactly those
-      // bits; older libuv (Node 20's 1.46) adds them to the socket's mode.
+      // readableAll / writableAll: uv_pipe_chmod. libuv 1.51+ sets the mode to exactly those
+      // bits; older libuv (Node 20, 22 before 22.17, 24.0) adds them to the socket's
+      // mode (node-facts.ts PIPE_CHMOD_EXACT).
       let mode = 0
       if (options.readableAll === true) mode |= 0o444
       if (options.writableAll === true) mode |= 0o222
       if (mode !== 0 && path[0] !== '\0') {
+        // libuv chmods the name the socket was bound by (uv_pipe_getsockname): a path cut to
+        // sun_path (Node 20 and 22) is chmodded by its cut name.
+        const bound = unixName(path) as string
         try {
-          const st = statSync(path)
-          if (UV_CHMOD_EXACT) chmodSync(path, mode)
-          else if ((st.mode & mode) !== mode) chmodSync(path, (st.mode | mode) & 0o7777)
+          const st = statSync(bound)
+          if (PIPE_CHMOD_EXACT) chmodSync(bound, mode)
+          else if ((st.mode & mode) !== mode) chmodSync(bound, (st.mode | mode) & 0o7777)
         } catch (e) {
           listener.close(() => {})
           this.#listener = undefined

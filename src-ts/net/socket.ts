@@ -290,7 +290,7 @@ export class Socket extends SocketProps {
     this.#connectAbort = new AbortController()
     if ('path' in target) {
       if (unixName(target.path) === undefined) {
-        // Longer than sun_path on Node 22+: node:net's connect fails at once (libuv refuses
+        // Longer than sun_path on Node 23+: node:net's connect fails at once (libuv refuses
         // it before any syscall) and names the unbound socket's empty local address.
         const e = withHostPort(EINVAL, 'connect', target.path)
         e.message += ' - Local (undefined:undefined)'
