@@ -67,13 +67,16 @@ let sentBytes = 0
 const kEnd: unique symbol = Symbol('boros.net.end')
 
 /**
- * A socket's connection events: one small object per connection, its methods on the prototype
- * (three closures and their context per socket before: issue 21, memory per connection).
+ * A socket's connection: a `Connection` that is its own events, its methods on the prototype
+ * (three closures and their context per socket before; then a `SocketEvents` object of 32 B
+ * holding the socket: issue 21, memory per connection, and thirteenth round).
  */
-class SocketEvents implements ConnectionEvents {
+class SocketConnection extends Connection implements ConnectionEvents {
   readonly socket: Socket
-  constructor(socket: Socket) {
+  constructor(fd: number, socket: Socket) {
+    super(fd, NO_EVENTS)
     this.socket = socket
+    this.events = this
   }
   onData(chunk: Buffer): void {
     this.socket[kData](chunk)
@@ -85,6 +88,9 @@ class SocketEvents implements ConnectionEvents {
     this.socket.destroy(err)
   }
 }
+
+/** What a `SocketConnection` has for events while its constructor runs (none come then). */
+const NO_EVENTS: ConnectionEvents = {}
 
 /**
  * What a `Socket` needs only when it connects, is reset, or reads into a user's buffer: one
@@ -202,7 +208,7 @@ export class Socket extends SocketProps {
 
   /** @internal the connected descriptor becomes this socket's connection. */
   #attach(fd: number, noDelayInherited = false): void {
-    const conn = new Connection(fd, new SocketEvents(this))
+    const conn = new SocketConnection(fd, this)
     this.#conn = conn
     this[kAttached](conn, noDelayInherited)
   }
@@ -212,7 +218,7 @@ export class Socket extends SocketProps {
     return this.#conn
   }
 
-  /** @internal bytes received (through {@link SocketEvents}). */
+  /** @internal bytes received (through {@link SocketConnection}). */
   [kData](chunk: Buffer): void {
     this.#activity()
     const user = this.#userRead
@@ -221,7 +227,7 @@ export class Socket extends SocketProps {
     } else if (!this.push(chunk)) this.#conn?.pause()
   }
 
-  /** @internal the peer's end (through {@link SocketEvents}). */
+  /** @internal the peer's end (through {@link SocketConnection}). */
   [kEnd](): void {
     // libuv does not read while an `onread` callback has stopped it, so node:net sees the
     // end only after resume(); here it can come with bytes already received: keep it.
