@@ -67,16 +67,13 @@ let sentBytes = 0
 const kEnd: unique symbol = Symbol('boros.net.end')
 
 /**
- * A socket's connection: a `Connection` that is its own events, its methods on the prototype
- * (three closures and their context per socket before; then a `SocketEvents` object of 32 B
- * holding the socket: issue 21, memory per connection, and thirteenth round).
+ * A socket's connection events: one small object per connection, its methods on the prototype
+ * (three closures and their context per socket before: issue 21, memory per connection).
  */
-class SocketConnection extends Connection implements ConnectionEvents {
+class SocketEvents implements ConnectionEvents {
   readonly socket: Socket
-  constructor(fd: number, socket: Socket) {
-    super(fd, NO_EVENTS)
+  constructor(socket: Socket) {
     this.socket = socket
-    this.events = this
   }
   onData(chunk: Buffer): void {
     this.socket[kData](chunk)
@@ -88,9 +85,6 @@ class SocketConnection extends Connection implements ConnectionEvents {
     this.socket.destroy(err)
   }
 }
-
-/** What a `SocketConnection` has for events while its constructor runs (none come then). */
-const NO_EVENTS: ConnectionEvents = {}
 
 /**
  * What a `Socket` needs only when it connects, is reset, or reads into a user's buffer: one
@@ -208,7 +202,7 @@ export class Socket extends SocketProps {
 
   /** @internal the connected descriptor becomes this socket's connection. */
   #attach(fd: number, noDelayInherited = false): void {
-    const conn = new SocketConnection(fd, this)
+    const conn = new Connection(fd, new SocketEvents(this))
     this.#conn = conn
     this[kAttached](conn, noDelayInherited)
   }
@@ -218,7 +212,7 @@ export class Socket extends SocketProps {
     return this.#conn
   }
 
-  /** @internal bytes received (through {@link SocketConnection}). */
+  /** @internal bytes received (through {@link SocketEvents}). */
   [kData](chunk: Buffer): void {
     this.#activity()
     const user = this.#userRead
@@ -227,7 +221,7 @@ export class Socket extends SocketProps {
     } else if (!this.push(chunk)) this.#conn?.pause()
   }
 
-  /** @internal the peer's end (through {@link SocketConnection}). */
+  /** @internal the peer's end (through {@link SocketEvents}). */
   [kEnd](): void {
     // libuv does not read while an `onread` callback has stopped it, so node:net sees the
     // end only after resume(); here it can come with bytes already received: keep it.
