@@ -67,22 +67,20 @@ let sentBytes = 0
 const kEnd: unique symbol = Symbol('boros.net.end')
 
 /**
- * A socket's connection events: one small object per connection, its methods on the prototype
- * (three closures and their context per socket before: issue 21, memory per connection).
+ * Every socket's connection events: one object for all of them, its methods finding the socket
+ * in the connection's `owner` (three closures and their context per socket before, then a
+ * `SocketEvents` object of 32 B per socket holding it: issue 21, memory per connection, and
+ * the thirteenth round).
  */
-class SocketEvents implements ConnectionEvents {
-  readonly socket: Socket
-  constructor(socket: Socket) {
-    this.socket = socket
-  }
-  onData(chunk: Buffer): void {
-    this.socket[kData](chunk)
-  }
-  onEnd(): void {
-    this.socket[kEnd]()
-  }
-  onError(err: Error): void {
-    this.socket.destroy(err)
+const SOCKET_EVENTS: ConnectionEvents = {
+  onData(chunk: Buffer, conn: Connection): void {
+    ;(conn.owner as Socket)[kData](chunk)
+  },
+  onEnd(conn: Connection): void {
+    ;(conn.owner as Socket)[kEnd]()
+  },
+  onError(err: Error, conn: Connection): void {
+    ;(conn.owner as Socket).destroy(err)
   }
 }
 
@@ -202,7 +200,7 @@ export class Socket extends SocketProps {
 
   /** @internal the connected descriptor becomes this socket's connection. */
   #attach(fd: number, noDelayInherited = false): void {
-    const conn = new Connection(fd, new SocketEvents(this))
+    const conn = new Connection(fd, SOCKET_EVENTS, this)
     this.#conn = conn
     this[kAttached](conn, noDelayInherited)
   }
@@ -212,7 +210,7 @@ export class Socket extends SocketProps {
     return this.#conn
   }
 
-  /** @internal bytes received (through {@link SocketEvents}). */
+  /** @internal bytes received (through `SOCKET_EVENTS`). */
   [kData](chunk: Buffer): void {
     this.#activity()
     const user = this.#userRead
@@ -221,7 +219,7 @@ export class Socket extends SocketProps {
     } else if (!this.push(chunk)) this.#conn?.pause()
   }
 
-  /** @internal the peer's end (through {@link SocketEvents}). */
+  /** @internal the peer's end (through `SOCKET_EVENTS`). */
   [kEnd](): void {
     // libuv does not read while an `onread` callback has stopped it, so node:net sees the
     // end only after resume(); here it can come with bytes already received: keep it.
