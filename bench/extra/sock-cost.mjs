@@ -19,6 +19,9 @@
 // threads too) and the main thread alone (/proc/thread-self/schedstat), the wall time, and B of
 // heap per socket; RESULT: medians of the rounds after the first (round 0 is cold code).
 // --tree: the checkout whose dist/ is loaded (default: this one), for an A/B of two builds.
+// --conns over the listen backlog (4096) only for boros: its multishot accept takes connections
+// off the kernel's queue while the server's JS is held; node:net's queue overflows and the
+// client's connects time out.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
