@@ -104,8 +104,9 @@ class SocketRare {
 export class Socket extends SocketProps {
   /** Whether a connect is under way. */
   override connecting = false
-  // The next three are not own properties until set, as on node:net's sockets (and no field
-  // on every socket: issue 21, thirteenth round).
+  // `timeout`, `autoSelectFamilyAttemptedAddresses` and `blockList` are declared only: not own
+  // properties until set, as on node:net's sockets (and no field on every socket: issue 21,
+  // thirteenth round).
   /** The value given to the last `setTimeout()`. */
   declare timeout: number | undefined
   /** Whether the writable side stays open after the peer's end. */
