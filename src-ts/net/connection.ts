@@ -64,17 +64,20 @@ const REFERENCED = 8
 const SENDING = 16
 const CLOSED = 32
 
-/** Callbacks of a {@link Connection}. */
+/**
+ * Callbacks of a {@link Connection}. Each is given the connection last: one events object can
+ * serve every connection of a kind, and find what the connection belongs to in its `owner`.
+ */
 export interface ConnectionEvents {
   /**
    * Bytes received: a view of the batch's Buffer, fresh for every batch and never reused
    * (keep it as long as you like; the batch's memory goes when no view of it is left).
    */
-  onData?: (chunk: Buffer) => void
+  onData?: (chunk: Buffer, conn: Connection) => void
   /** The peer ended its side (a FIN): no more `onData`. */
-  onEnd?: () => void
+  onEnd?: (conn: Connection) => void
   /** Receiving failed (the connection is not closed by it). */
-  onError?: (err: Error) => void
+  onError?: (err: Error, conn: Connection) => void
 }
 
 /** Called once the kernel took every byte of a write, or with the error. */
@@ -101,6 +104,12 @@ export class Connection {
   /** The socket's descriptor (-1 once closed). */
   fd: number
   events: ConnectionEvents
+  /**
+   * What this connection belongs to, for its events (a `Socket` keeps itself here, and all
+   * sockets share one events object: no object per connection for them; issue 21, thirteenth
+   * round).
+   */
+  owner: unknown
   #stream = -1
   #recvKey = NO_KEY
   // The six yes/no states are bits of one small integer (one field instead of six: 40 B less
@@ -161,9 +170,10 @@ export class Connection {
     this.#bit(CLOSED, on)
   }
 
-  constructor(fd: number, events: ConnectionEvents = {}) {
+  constructor(fd: number, events: ConnectionEvents = {}, owner?: unknown) {
     this.fd = fd
     this.events = events
+    this.owner = owner
     counters.sockets++
     counters.opened++
   }
@@ -202,7 +212,10 @@ export class Connection {
       this.#dataTurn = deliveryTurn()
       // A receive of 8 KiB or more has a segment of its own, of its exact size (segments.rs):
       // that Buffer is the chunk, no view of it needed.
-      this.events.onData?.(offset === 0 && result === data!.length ? data! : data!.subarray(offset, offset + result))
+      this.events.onData?.(
+        offset === 0 && result === data!.length ? data! : data!.subarray(offset, offset + result),
+        this
+      )
       return
     }
     // The multishot receive ended: its last event.
@@ -226,12 +239,12 @@ export class Connection {
       // end that follows data of this same loop turn waits for the next turn too.
       if (this.#dataTurn === deliveryTurn()) {
         setImmediate(() => {
-          if (this.fd >= 0) this.events.onEnd?.()
+          if (this.fd >= 0) this.events.onEnd?.(this)
         })
-      } else this.events.onEnd?.()
+      } else this.events.onEnd?.(this)
       return
     }
-    this.events.onError?.(netErrno(result, 'read'))
+    this.events.onError?.(netErrno(result, 'read'), this)
   }
 
   #arm(): void {

@@ -41,21 +41,36 @@ function isHttpServer(server: unknown): boolean {
   return server instanceof (require('node:https') as typeof import('node:https')).Server
 }
 
+/**
+ * What a socket keeps only once asked: its addresses (read), keep-alive and type of service
+ * (chosen), the write held for the connect. One object made on first use, not five fields on
+ * every socket (issue 21, thirteenth round).
+ */
+class PropsRare {
+  keepAlive: KeepAlive | undefined = undefined
+  peer: Address | undefined = undefined
+  local: Address | undefined = undefined
+  tos: number | undefined = undefined
+  /** Bytes of the write waiting for the connect (counted by `bytesWritten`, as node:net does). */
+  held: number | undefined = undefined
+}
+
 /** node:net's socket surface over the descriptor; `Socket` is the stream on top. */
 export abstract class SocketProps extends Duplex {
   /** Whether a connect is under way (`Socket`'s field). */
   declare connecting: boolean
   #referenced = true
   #noDelay: boolean | undefined
-  #keepAlive: KeepAlive | undefined
-  #peer: Address | undefined
-  #local: Address | undefined
   #bytesRead = 0
   #bytesWritten = 0
   #server: unknown = null
-  #tos: number | undefined
-  /** Bytes of the write waiting for the connect (counted by `bytesWritten`, as node:net does). */
-  #held: number | undefined
+  /** See {@link PropsRare}: made by `#more()`. Every instance has the field (`#rare in this`). */
+  #rare: PropsRare | undefined
+
+  #more(): PropsRare {
+    if (this.#rare === undefined) this.#rare = new PropsRare()
+    return this.#rare
+  }
 
   /** @internal */
   abstract [kConn](): Connection | undefined
@@ -64,7 +79,7 @@ export abstract class SocketProps extends Duplex {
   [kInitProps](options: SocketOptions): void {
     if (options.noDelay) this.#noDelay = true
     if (options.keepAlive)
-      this.#keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
+      this.#more().keepAlive = [true, ~~((options.keepAliveInitialDelay ?? 0) / 1000), undefined, undefined]
   }
 
   /**
@@ -79,9 +94,11 @@ export abstract class SocketProps extends Duplex {
     if (this.#noDelay !== undefined) {
       if (!(noDelayInherited && this.#noDelay)) b.setNoDelay(fd, this.#noDelay)
     } else if (noDelayInherited) b.setNoDelay(fd, false)
-    if (this.#keepAlive !== undefined) setKeepAlive(fd, this.#keepAlive)
-    if (this.#tos !== undefined) {
-      const r = b.setTypeOfService(fd, this.#tos)
+    const rare = this.#rare
+    if (rare === undefined) return
+    if (rare.keepAlive !== undefined) setKeepAlive(fd, rare.keepAlive)
+    if (rare.tos !== undefined) {
+      const r = b.setTypeOfService(fd, rare.tos)
       if (r < 0) process.nextTick(() => this.emit('error', netErrno(r, 'setTypeOfService')))
     }
   }
@@ -94,20 +111,22 @@ export abstract class SocketProps extends Duplex {
     // `_peername` cache), else it is gone with the descriptor; the local one goes. (It was
     // looked up here for every close: a getpeername(2) per close, failing when the peer had
     // closed first, and an address node:net does not give after a close of ours.)
-    this.#local = undefined
+    if (this.#rare !== undefined) this.#rare.local = undefined
   }
 
   /** @internal */
   [kReopen](): void {
-    this.#peer = undefined
-    this.#local = undefined
+    if (this.#rare !== undefined) {
+      this.#rare.peer = undefined
+      this.#rare.local = undefined
+    }
     this.#bytesRead = 0
     this.#bytesWritten = 0
   }
 
   /** @internal */
   [kHeld](bytes: number | undefined): void {
-    this.#held = bytes
+    if (bytes !== undefined || this.#rare !== undefined) this.#more().held = bytes
   }
 
   /** The server that accepted this socket, if any (node:http sets its own when it adopts the socket). */
@@ -134,12 +153,13 @@ export abstract class SocketProps extends Duplex {
     if (Number.isNaN(tos)) throw invalidArgType('tos', 'of type number', tos)
     validateInt32(tos, 'tos', 0, 255)
     const conn = this[kConn]()
+    const rare = this.#more()
     if (conn === undefined || conn.fd < 0) {
-      this.#tos = tos
+      rare.tos = tos
       return this
     }
-    if (tos !== this.#tos) {
-      this.#tos = tos
+    if (tos !== rare.tos) {
+      rare.tos = tos
       const r = ring().setTypeOfService(conn.fd, tos)
       if (r < 0) throw netErrno(r, 'setTypeOfService')
     }
@@ -149,7 +169,7 @@ export abstract class SocketProps extends Duplex {
   /** @internal `getTypeOfService` (Node 24+). */
   _getTypeOfService(): number {
     const conn = this[kConn]()
-    if (conn === undefined || conn.fd < 0) return this.#tos ?? 0
+    if (conn === undefined || conn.fd < 0) return this.#rare?.tos ?? 0
     const r = ring().getTypeOfService(conn.fd)
     if (r < 0) throw netErrno(r, 'getTypeOfService')
     return r
@@ -171,7 +191,7 @@ export abstract class SocketProps extends Duplex {
   setKeepAlive(enable?: boolean, initialDelay?: number): this
   setKeepAlive(...args: unknown[]): this {
     const ka = keepAliveArgs(args)
-    this.#keepAlive = ka
+    this.#more().keepAlive = ka
     const conn = this[kConn]()
     if (conn !== undefined && conn.fd >= 0) setKeepAlive(conn.fd, ka)
     return this
@@ -200,22 +220,24 @@ export abstract class SocketProps extends Duplex {
   }
 
   #peerAddress(): Address {
-    if (this.#peer === undefined || this.#peer.address === undefined) {
+    const peer = this.#rare?.peer
+    if (peer === undefined || peer.address === undefined) {
       const a = this.#address(true)
-      if (a.address !== undefined || this[kConn]() === undefined) this.#peer = a
+      if (a.address !== undefined || this[kConn]() === undefined) this.#more().peer = a
       return a
     }
-    return this.#peer
+    return peer
   }
 
   #localAddress(): Address {
     if (this[kConn]() === undefined) return {}
-    if (this.#local === undefined || this.#local.address === undefined) {
+    const local = this.#rare?.local
+    if (local === undefined || local.address === undefined) {
       const a = this.#address(false)
-      if (a.address !== undefined || this[kConn]() === undefined) this.#local = a
+      if (a.address !== undefined || this[kConn]() === undefined) this.#more().local = a
       return a
     }
-    return this.#local
+    return local
   }
 
   /** The local address: `{ address, family, port }` (`{}` for Unix sockets). */
@@ -223,54 +245,55 @@ export abstract class SocketProps extends Duplex {
     return this.#localAddress()
   }
 
-  // `#held in this`: false on the prototype itself, whose getters give node:net's undefined.
+  // `#rare in this`: false on the prototype itself, whose getters give node:net's undefined.
   get remoteAddress(): string | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     return this.#peerAddress().address
   }
   get remoteFamily(): string | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     return this.#peerAddress().family
   }
   get remotePort(): number | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     return this.#peerAddress().port
   }
   get localAddress(): string | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     return this.#localAddress().address
   }
   get localPort(): number | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     return this.#localAddress().port
   }
   get localFamily(): string | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     return this.#localAddress().family
   }
 
   /** Bytes received. */
   get bytesRead(): number | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     return this[kConn]()?.bytesRead ?? this.#bytesRead
   }
 
   /** Bytes written: taken by the kernel, or queued to be (writes made while connecting too). */
   get bytesWritten(): number | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     const conn = this[kConn]()
     let bytes = conn === undefined ? this.#bytesWritten : conn.bytesWritten + conn.pendingBytes
     for (const el of (this as any).writableBuffer ?? []) {
       bytes += Buffer.isBuffer(el.chunk) ? el.chunk.length : Buffer.byteLength(el.chunk, el.encoding)
     }
     // The write held in _write while connecting is in no buffer above (node:net counts it).
-    if (this.#held !== undefined) bytes += this.#held
+    const held = this.#rare?.held
+    if (held !== undefined) bytes += held
     return bytes
   }
 
   /** `'opening'`, `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'`. */
   get readyState(): string {
-    if (!(#held in this)) return 'closed'
+    if (!(#rare in this)) return 'closed'
     if (this.connecting) return 'opening'
     if (this.readable && this.writable) return 'open'
     if (this.readable && !this.writable) return 'readOnly'
@@ -280,7 +303,7 @@ export abstract class SocketProps extends Duplex {
 
   /** Whether the socket is not connected yet. */
   get pending(): boolean {
-    if (!(#held in this)) return true
+    if (!(#rare in this)) return true
     return this[kConn]() === undefined || this.connecting
   }
 
@@ -290,7 +313,7 @@ export abstract class SocketProps extends Duplex {
    * until its callback.)
    */
   get bufferSize(): number | undefined {
-    if (!(#held in this)) return undefined
+    if (!(#rare in this)) return undefined
     return this[kConn]() !== undefined || this.connecting ? this.writableLength : undefined
   }
 }

@@ -67,48 +67,67 @@ let sentBytes = 0
 const kEnd: unique symbol = Symbol('boros.net.end')
 
 /**
- * A socket's connection events: one small object per connection, its methods on the prototype
- * (three closures and their context per socket before: issue 21, memory per connection).
+ * Every socket's connection events: one object for all of them, its methods finding the socket
+ * in the connection's `owner` (three closures and their context per socket before, then a
+ * `SocketEvents` object of 32 B per socket holding it: issue 21, memory per connection, and
+ * the thirteenth round).
  */
-class SocketEvents implements ConnectionEvents {
-  readonly socket: Socket
-  constructor(socket: Socket) {
-    this.socket = socket
+const SOCKET_EVENTS: ConnectionEvents = {
+  onData(chunk: Buffer, conn: Connection): void {
+    ;(conn.owner as Socket)[kData](chunk)
+  },
+  onEnd(conn: Connection): void {
+    ;(conn.owner as Socket)[kEnd]()
+  },
+  onError(err: Error, conn: Connection): void {
+    ;(conn.owner as Socket).destroy(err)
   }
-  onData(chunk: Buffer): void {
-    this.socket[kData](chunk)
-  }
-  onEnd(): void {
-    this.socket[kEnd]()
-  }
-  onError(err: Error): void {
-    this.socket.destroy(err)
-  }
+}
+
+/**
+ * What a `Socket` needs only when it connects, is reset, or reads into a user's buffer: one
+ * object made on first use, not four fields on every socket (an accepted socket never makes
+ * it; issue 21, thirteenth round).
+ */
+class SocketRare {
+  /** Aborts the connect under way. */
+  connectAbort: AbortController | undefined = undefined
+  /** The host name given to `connect()` (`_host`). */
+  host: string | null = null
+  /** `resetAndDestroy()`: the close sends a reset. */
+  reset = false
+  /** The peer's end came while the `onread` callback had stopped reading: given on resume. */
+  endHeld = false
 }
 
 /** node:net's `Socket`, on io_uring. */
 export class Socket extends SocketProps {
   /** Whether a connect is under way. */
   override connecting = false
+  // `timeout`, `autoSelectFamilyAttemptedAddresses` and `blockList` are declared only: not own
+  // properties until set, as on node:net's sockets (and no field on every socket: issue 21,
+  // thirteenth round).
   /** The value given to the last `setTimeout()`. */
-  timeout: number | undefined
+  declare timeout: number | undefined
   /** Whether the writable side stays open after the peer's end. */
   override allowHalfOpen = false
   /** Addresses tried by the last `autoSelectFamily` connect (`'ip:port'`), when there were several. */
-  autoSelectFamilyAttemptedAddresses: string[] | undefined
+  declare autoSelectFamilyAttemptedAddresses: string[] | undefined
   /** Connections to addresses it blocks are refused with `ERR_IP_BLOCKED` (Node 22.13+/23.4+). */
-  blockList: nodeNet.BlockList | undefined;
+  declare blockList: nodeNet.BlockList | undefined;
   /** @internal */
   [kOnDestroy]: (() => void) | undefined
   #conn: Connection | undefined
   #timer: NodeJS.Timeout | undefined
-  #connectAbort: AbortController | undefined
-  #reset = false
-  #host: string | null = null
   /** node:net's `onread` option: received bytes go to the user's buffer and callback. */
   #userRead: UserRead | undefined
-  /** The peer's end came while the `onread` callback had stopped reading: given on resume. */
-  #endHeld = false
+  /** See {@link SocketRare}: made by `#more()`. */
+  #rare: SocketRare | undefined
+
+  #more(): SocketRare {
+    if (this.#rare === undefined) this.#rare = new SocketRare()
+    return this.#rare
+  }
 
   /** @internal an accepted connection (a `Server`'s, or an upgraded HTTP connection's). */
   constructor(options: AcceptOptions, accepted: typeof kAccepted, fd: number, pauseOnConnect: boolean)
@@ -182,7 +201,7 @@ export class Socket extends SocketProps {
 
   /** @internal the connected descriptor becomes this socket's connection. */
   #attach(fd: number, noDelayInherited = false): void {
-    const conn = new Connection(fd, new SocketEvents(this))
+    const conn = new Connection(fd, SOCKET_EVENTS, this)
     this.#conn = conn
     this[kAttached](conn, noDelayInherited)
   }
@@ -192,7 +211,7 @@ export class Socket extends SocketProps {
     return this.#conn
   }
 
-  /** @internal bytes received (through {@link SocketEvents}). */
+  /** @internal bytes received (through `SOCKET_EVENTS`). */
   [kData](chunk: Buffer): void {
     this.#activity()
     const user = this.#userRead
@@ -201,12 +220,12 @@ export class Socket extends SocketProps {
     } else if (!this.push(chunk)) this.#conn?.pause()
   }
 
-  /** @internal the peer's end (through {@link SocketEvents}). */
+  /** @internal the peer's end (through `SOCKET_EVENTS`). */
   [kEnd](): void {
     // libuv does not read while an `onread` callback has stopped it, so node:net sees the
     // end only after resume(); here it can come with bytes already received: keep it.
     if (this.#userRead?.stopped) {
-      this.#endHeld = true
+      this.#more().endHeld = true
       return
     }
     this.push(null)
@@ -241,8 +260,9 @@ export class Socket extends SocketProps {
     if (this.connecting || conn === undefined || conn.fd < 0) return
     // Bytes of a round the callback stopped in the middle of come first, then a held end.
     if (!this.#userRead!.flush()) return
-    if (this.#endHeld) {
-      this.#endHeld = false
+    const rare = this.#rare
+    if (rare?.endHeld) {
+      rare.endHeld = false
       this.push(null)
     } else if (!conn.reading) conn.resume()
   }
@@ -269,7 +289,7 @@ export class Socket extends SocketProps {
       // A closed socket connects again (node:net resets it the same way).
       ;(this as any)._undestroy()
       this[kReopen]()
-      this.autoSelectFamilyAttemptedAddresses = undefined
+      if (this.autoSelectFamilyAttemptedAddresses !== undefined) this.autoSelectFamilyAttemptedAddresses = undefined
     }
     if (this.#conn !== undefined || this.connecting) {
       throw codedError(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting or connected')
@@ -287,7 +307,8 @@ export class Socket extends SocketProps {
     } else attemptTimeout = (nodeNet as any).getDefaultAutoSelectFamilyAttemptTimeout?.() ?? 250
     if (cb !== null) this.once('connect', cb)
     this.connecting = true
-    this.#connectAbort = new AbortController()
+    const rare = this.#more()
+    rare.connectAbort = new AbortController()
     if ('path' in target) {
       if (unixName(target.path) === undefined) {
         // Longer than sun_path on Node 23+: node:net's connect fails at once (libuv refuses
@@ -302,7 +323,7 @@ export class Socket extends SocketProps {
       return this
     }
     const local = { address: target.localAddress, port: target.localPort }
-    this.#host = target.host
+    rare.host = target.host
     const family = nodeNet.isIP(target.host)
     if (family !== 0) {
       // A tick later, as node:net's lookupAndConnect (its 'connectionAttempt' comes then).
@@ -321,13 +342,13 @@ export class Socket extends SocketProps {
 
   /** Tries `targets` in turn; each but the last is given `timeout` ms (0: no limit). */
   #attempt(targets: ConnectAddress[], local: LocalAddress | undefined, timeout: number): void {
-    attemptConnect(this, targets, local, timeout, this.#connectAbort!.signal, (fd) => this.#connected(fd))
+    attemptConnect(this, targets, local, timeout, this.#rare!.connectAbort!.signal, (fd) => this.#connected(fd))
   }
 
   #connected(fd: number): void {
     this.#attach(fd) // (and the type of service chosen while connecting)
     this.connecting = false
-    this.#connectAbort = undefined
+    this.#rare!.connectAbort = undefined
     this.#activity()
     this.emit('connect')
     this.emit('ready')
@@ -481,14 +502,14 @@ export class Socket extends SocketProps {
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     if (this.connecting) {
       this.connecting = false
-      this.#connectAbort?.abort()
+      this.#rare?.connectAbort?.abort()
     }
     clearTimeout(this.#timer)
     const conn = this.#conn
     if (conn !== undefined) {
       this[kClosing](conn)
       const hadError = err != null
-      const reset = this.#reset
+      const reset = this.#rare?.reset === true
       this.#conn = undefined
       conn.close(() => this.emit('close', hadError), reset)
       cb(err)
@@ -519,7 +540,7 @@ export class Socket extends SocketProps {
   }
 
   #resetNow(): void {
-    this.#reset = true
+    this.#more().reset = true
     this.destroy()
   }
 
@@ -553,7 +574,8 @@ export class Socket extends SocketProps {
   /** The host name this socket connects to. */
   get _host(): string | null | undefined {
     if (!(#conn in this)) return undefined
-    return this.#host
+    const rare = this.#rare
+    return rare === undefined ? null : rare.host
   }
 }
 
