@@ -327,7 +327,7 @@ export class Socket extends SocketProps {
     const family = nodeNet.isIP(target.host)
     if (family !== 0) {
       // A tick later, as node:net's lookupAndConnect (its 'connectionAttempt' comes then).
-      const abort = this.#connectAbort
+      const abort = rare.connectAbort
       process.nextTick(() => {
         if (!abort.signal.aborted && this.connecting)
           this.#attempt([{ host: target.host, port: target.port, family: family as 4 | 6 }], local, 0)
