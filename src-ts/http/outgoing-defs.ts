@@ -74,6 +74,17 @@ export const NODE_FIELDS = ['corked', 'kChunkedLength', 'kHighWaterMark']
   .filter((k) => k !== undefined)
   .map((k) => [k, nodeRes[k]] as const)
 
+/**
+ * node's `writableFinished`: true once 'finish' was emitted (it reads its kWritableFinished:
+ * seen on 24.22 and 26.12), or as soon as `end()` left nothing to write (20, 22, 24.16 and
+ * before). Probed on node's own response: ended, nothing buffered, no socket.
+ */
+export const FINISHED_AT_FINISH_EVENT = (() => {
+  const r = new http.ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as never)
+  ;(r as { finished: boolean }).finished = true
+  return r.writableFinished !== true
+})()
+
 /** What every response of a server shares: the engine and the server's bookkeeping. */
 export interface ResponseContext {
   sink: ResponseSink

@@ -15,6 +15,8 @@ export const kState: unique symbol = Symbol('kState')
 export const HEAD_SENT = 1
 /** writeHead() fixed the head before the body was known: node frames it as a stream then. */
 export const HEAD_FIXED = 2
+/** 'finish' was emitted (what `writableFinished` says where node's reads its kWritableFinished). */
+export const FINISH_EMITTED = 4
 
 /** What of a response (`ServerResponse`, outgoing.ts) these functions use. */
 export interface ResponseHead {

@@ -38,13 +38,14 @@ import {
   kOutHeaders,
   kSocket,
   lower,
+  FINISHED_AT_FINISH_EVENT,
   NODE_FIELDS,
   nodeOutHeaders,
   pairsOf,
   bytes,
   type ResponseContext
 } from './outgoing-defs.js'
-import { HEAD_FIXED, HEAD_SENT, hasLength, kCtx, kGiven, kState, send, table } from './outgoing-head.js'
+import { FINISH_EMITTED, HEAD_FIXED, HEAD_SENT, hasLength, kCtx, kGiven, kState, send, table } from './outgoing-head.js'
 import { batched } from './ticks.js'
 
 /** @internal the links of a connection's list of responses not finished (`ConnSocket._open`). */
@@ -111,7 +112,7 @@ export class ServerResponse extends Stream {
   }
 
   get writableFinished(): boolean {
-    return this.finished
+    return FINISHED_AT_FINISH_EVENT ? (this[kState] & FINISH_EMITTED) !== 0 : this.finished
   }
 
   get writableNeedDrain(): boolean {
@@ -425,6 +426,7 @@ export class ServerResponse extends Stream {
 
   /** @internal 'finish' (and the server's bookkeeping), then 'close'. */
   static _finish(res: ServerResponse): void {
+    res[kState] |= FINISH_EMITTED
     try {
       res.emit('prefinish')
       res.emit('finish')
