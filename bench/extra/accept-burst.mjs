@@ -16,36 +16,15 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
-import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
+import { holdUntil, lines, median, startPair } from './burst-lib.mjs'
 
 const role = process.argv[2]
 
 if (role === '--role-server') await server(JSON.parse(process.argv[3]))
 else if (role === '--role-client') await client(JSON.parse(process.argv[3]))
 else await main()
-
-function lines(stream, on) {
-  let buf = ''
-  stream.setEncoding('utf8')
-  stream.on('data', (d) => {
-    buf += d
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i)
-      buf = buf.slice(i + 1)
-      on(line)
-    }
-  })
-}
-
-// Holds the thread until `flag` exists (the client has done its part), as a busy server would
-// (asleep, so that a profile of the process shows the bursts only).
-const nap = new Int32Array(new SharedArrayBuffer(4))
-function holdUntil(flag) {
-  while (!fs.existsSync(flag)) Atomics.wait(nap, 0, 0, 2)
-  fs.unlinkSync(flag)
-}
 
 async function server(spec) {
   let mod = net
@@ -194,45 +173,18 @@ async function main() {
   const conns = Number(args.conns)
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'accept-burst-'))
   const flag = path.join(tmp, 'go')
-  const srv = spawn(
-    process.execPath,
-    [
-      ...args['node-flag'],
-      new URL(import.meta.url).pathname,
-      '--role-server',
-      JSON.stringify({
-        server: args.server,
-        conns,
-        tree: args.tree,
-        profile: args.profile === undefined ? undefined : Number(args.profile),
-        out: process.cwd()
-      })
-    ],
-    { cwd: tmp, stdio: ['pipe', 'pipe', 'inherit'] }
-  )
-  const waiters = []
-  const seen = []
-  const wait = (proc, re) =>
-    new Promise((resolve) => {
-      const i = seen.findIndex((s) => s.proc === proc && re.test(s.line))
-      if (i >= 0) resolve(seen.splice(i, 1)[0].line)
-      else waiters.push({ proc, re, resolve })
-    })
-  const feed = (proc) => (line) => {
-    const i = waiters.findIndex((w) => w.proc === proc && w.re.test(line))
-    if (i >= 0) waiters.splice(i, 1)[0].resolve(line)
-    else seen.push({ proc, line })
-  }
-  lines(srv.stdout, feed(srv))
-  const port = Number((await wait(srv, /^PORT /)).split(' ')[1])
-  const cli = spawn(
-    process.execPath,
-    [new URL(import.meta.url).pathname, '--role-client', JSON.stringify({ port, conns })],
+  const { srv, cli, wait } = await startPair(
+    new URL(import.meta.url).pathname,
+    args['node-flag'],
     {
-      stdio: ['pipe', 'pipe', 'inherit']
-    }
+      server: args.server,
+      conns,
+      tree: args.tree,
+      profile: args.profile === undefined ? undefined : Number(args.profile),
+      out: process.cwd()
+    },
+    tmp
   )
-  lines(cli.stdout, feed(cli))
   const rows = []
   for (let r = 0; r < Number(args.rounds); r++) {
     srv.stdin.write(`hold ${flag}\n`)
@@ -259,10 +211,6 @@ async function main() {
       `round ${r}${r === 0 ? ' (warm-up)' : ''}: accept ${us(acc.cpuMs)} us CPU/conn (wall ${acc.wallMs.toFixed(1)} ms), to first data ${us(first.cpuMs)} (wall ${first.wallMs.toFixed(1)} ms), close ${us(clo.cpuMs)} us CPU/conn (wall ${clo.wallMs.toFixed(1)} ms)`
     )
   }
-  const med = (a) => {
-    const s = [...a].sort((x, y) => x - y)
-    return s[s.length >> 1]
-  }
   const rest = rows.slice(1)
   console.log(
     `RESULT ${JSON.stringify({
@@ -270,9 +218,9 @@ async function main() {
       tree: args.tree,
       node: process.version,
       conns,
-      acceptUs: +((med(rest.map((r) => r.acc.cpuMs)) * 1000) / conns).toFixed(1),
-      firstUs: +((med(rest.map((r) => r.first.cpuMs)) * 1000) / conns).toFixed(1),
-      closeUs: +((med(rest.map((r) => r.clo.cpuMs)) * 1000) / conns).toFixed(1)
+      acceptUs: +((median(rest.map((r) => r.acc.cpuMs)) * 1000) / conns).toFixed(1),
+      firstUs: +((median(rest.map((r) => r.first.cpuMs)) * 1000) / conns).toFixed(1),
+      closeUs: +((median(rest.map((r) => r.clo.cpuMs)) * 1000) / conns).toFixed(1)
     })}`
   )
   srv.stdin.write('exit\n')

@@ -27,34 +27,15 @@ import os from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
 import v8 from 'node:v8'
-import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
+import { holdUntil, lines, median, startPair } from './burst-lib.mjs'
 
 const role = process.argv[2]
 
 if (role === '--role-server') await server(JSON.parse(process.argv[3]))
 else if (role === '--role-client') await client(JSON.parse(process.argv[3]))
 else await main()
-
-function lines(stream, on) {
-  let buf = ''
-  stream.setEncoding('utf8')
-  stream.on('data', (d) => {
-    buf += d
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i)
-      buf = buf.slice(i + 1)
-      on(line)
-    }
-  })
-}
-
-const nap = new Int32Array(new SharedArrayBuffer(4))
-function holdUntil(flag) {
-  while (!fs.existsSync(flag)) Atomics.wait(nap, 0, 0, 2)
-  fs.unlinkSync(flag)
-}
 
 /** ns this thread has run (the kernel's schedstat). */
 function threadNs() {
@@ -177,40 +158,12 @@ async function main() {
   const conns = Number(args.conns)
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sock-cost-'))
   const flag = path.join(tmp, 'go')
-  const srv = spawn(
-    process.execPath,
-    [
-      '--expose-gc',
-      ...args['node-flag'],
-      new URL(import.meta.url).pathname,
-      '--role-server',
-      JSON.stringify({ server: args.server, conns, tree: args.tree })
-    ],
-    { cwd: tmp, stdio: ['pipe', 'pipe', 'inherit'] }
+  const { srv, cli, wait } = await startPair(
+    new URL(import.meta.url).pathname,
+    ['--expose-gc', ...args['node-flag']],
+    { server: args.server, conns, tree: args.tree },
+    tmp
   )
-  const waiters = []
-  const seen = []
-  const wait = (proc, re) =>
-    new Promise((resolve) => {
-      const i = seen.findIndex((s) => s.proc === proc && re.test(s.line))
-      if (i >= 0) resolve(seen.splice(i, 1)[0].line)
-      else waiters.push({ proc, re, resolve })
-    })
-  const feed = (proc) => (line) => {
-    const i = waiters.findIndex((w) => w.proc === proc && w.re.test(line))
-    if (i >= 0) waiters.splice(i, 1)[0].resolve(line)
-    else seen.push({ proc, line })
-  }
-  lines(srv.stdout, feed(srv))
-  const port = Number((await wait(srv, /^PORT /)).split(' ')[1])
-  const cli = spawn(
-    process.execPath,
-    [new URL(import.meta.url).pathname, '--role-client', JSON.stringify({ port, conns })],
-    {
-      stdio: ['pipe', 'pipe', 'inherit']
-    }
-  )
-  lines(cli.stdout, feed(cli))
   const rows = []
   const us = (ms) => (ms * 1000) / conns
   for (let r = 0; r < Number(args.rounds); r++) {
@@ -230,10 +183,6 @@ async function main() {
       `round ${r}${r === 0 ? ' (cold)' : ''}: accept ${us(acc.cpuMs).toFixed(1)} us CPU/conn (main thread ${us(acc.mainMs).toFixed(1)}, wall ${acc.wallMs.toFixed(1)} ms), heap ${(acc.heap / conns).toFixed(0)} B/socket`
     )
   }
-  const med = (a) => {
-    const s = [...a].sort((x, y) => x - y)
-    return s[s.length >> 1]
-  }
   const rest = rows.slice(1)
   console.log(
     `RESULT ${JSON.stringify({
@@ -243,9 +192,9 @@ async function main() {
       conns,
       coldUs: +us(rows[0].cpuMs).toFixed(1),
       coldMainUs: +us(rows[0].mainMs).toFixed(1),
-      acceptUs: +us(med(rest.map((r) => r.cpuMs))).toFixed(1),
-      mainUs: +us(med(rest.map((r) => r.mainMs))).toFixed(1),
-      heapB: Math.round(med(rest.map((r) => r.heap)) / conns)
+      acceptUs: +us(median(rest.map((r) => r.cpuMs))).toFixed(1),
+      mainUs: +us(median(rest.map((r) => r.mainMs))).toFixed(1),
+      heapB: Math.round(median(rest.map((r) => r.heap)) / conns)
     })}`
   )
   srv.stdin.write('exit\n')
