@@ -415,8 +415,10 @@ export declare function readFileLinked(path: string, flags: number, pool: Native
 export declare function readOwned(fileKind: number, file: number, buffer: Buffer, offset: number, length: number, position: number, token: number): number
 
 /**
- * Arms a multishot receive on connected socket `fd`: bytes, the end of the stream and errors
- * are events of `stream`. Returns the op's key (cancel it to pause).
+ * Arms the receive of connected socket `fd`: bytes, the end of the stream and errors are
+ * events of `stream`. Returns its key (cancel it to pause). The thread's readiness slot takes
+ * it if free (libuv polls the socket: `runtime/readiness.rs`); otherwise a multishot receive
+ * on the ring.
  */
 export declare function recvStart(fd: number, stream: number): number
 
@@ -468,6 +470,11 @@ export interface RingStats {
   httpZeroCopySends: number
   /** Of those, the ones the kernel reported it copied after all (loopback always does). */
   httpZeroCopyCopied: number
+  /**
+   * `recv(2)`s that brought bytes to the receive in this thread's readiness slot (the one
+   * socket libuv polls instead of the ring: `runtime/readiness.rs`).
+   */
+  readinessReads: number
 }
 
 /**

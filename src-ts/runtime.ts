@@ -60,6 +60,12 @@ export interface RuntimeStats {
   readonly httpZeroCopySends: number
   /** Of those, the ones the kernel reported it copied after all (on loopback it always does). */
   readonly httpZeroCopyCopied: number
+  /**
+   * `recv(2)`s that brought bytes to the one `boros/net` receive this thread takes by readiness
+   * (libuv polls that socket, as node:net does, instead of the ring: the first receive armed
+   * while no other holds that place; docs/net.md, "One connection by readiness").
+   */
+  readonly readinessReads: number
   /** `boros/net` connections open on this thread's ring (accepted or connected). */
   readonly sockets: number
   /** `boros/net` listening sockets open on this thread's ring. */
@@ -102,6 +108,7 @@ export function stats(): RuntimeStats {
       recvStarved: 0,
       httpZeroCopySends: 0,
       httpZeroCopyCopied: 0,
+      readinessReads: 0,
       sockets: 0,
       listeners: 0
     }

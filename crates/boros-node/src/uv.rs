@@ -22,6 +22,7 @@ pub type CloseCb = unsafe extern "C" fn(*mut Handle);
 pub type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
 pub type PollInitFn = unsafe extern "C" fn(*mut Loop, *mut Handle, c_int) -> c_int;
 pub type PollStartFn = unsafe extern "C" fn(*mut Handle, c_int, PollCb) -> c_int;
+pub type PollStopFn = unsafe extern "C" fn(*mut Handle) -> c_int;
 pub type PrepareInitFn = unsafe extern "C" fn(*mut Loop, *mut Handle) -> c_int;
 pub type PrepareStartFn = unsafe extern "C" fn(*mut Handle, PrepareCb) -> c_int;
 pub type CloseFn = unsafe extern "C" fn(*mut Handle, CloseCb);
@@ -31,6 +32,7 @@ pub struct Uv {
     pub handle_size: HandleSizeFn,
     pub poll_init: PollInitFn,
     pub poll_start: PollStartFn,
+    pub poll_stop: PollStopFn,
     pub prepare_init: PrepareInitFn,
     pub prepare_start: PrepareStartFn,
     pub close: CloseFn,
@@ -70,6 +72,7 @@ pub fn get() -> Result<&'static Uv, String> {
             handle_size: load!(c"uv_handle_size", HandleSizeFn),
             poll_init: load!(c"uv_poll_init", PollInitFn),
             poll_start: load!(c"uv_poll_start", PollStartFn),
+            poll_stop: load!(c"uv_poll_stop", PollStopFn),
             prepare_init: load!(c"uv_prepare_init", PrepareInitFn),
             prepare_start: load!(c"uv_prepare_start", PrepareStartFn),
             close: load!(c"uv_close", CloseFn),

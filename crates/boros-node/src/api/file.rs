@@ -132,6 +132,8 @@ pub fn close(file_kind: u32, file: u32, token: u32) -> Result<f64> {
         Target::Fd(fd) => {
             // Even a failed close releases the number: it is no longer ours to close.
             crate::fds::disown(fd);
+            // libuv stops watching it first, if the readiness slot's receive is on it.
+            rt.readiness_forget_fd(fd);
             rt.queue(Passthrough::new(op::Close::new(fd), token))
         }
         Target::Fixed(slot) => rt.queue(CloseFixed::new(slot, Some(token))),

@@ -350,14 +350,21 @@ pub fn unix_connect(fd: i32, path: String, token: u32) -> Result<f64> {
     runtime::with(|rt| rt.queue(Passthrough::new(op::Connect::new(fd, addr), token)))
 }
 
-/// Arms a multishot receive on connected socket `fd`: bytes, the end of the stream and errors
-/// are events of `stream`. Returns the op's key (cancel it to pause).
+/// Arms the receive of connected socket `fd`: bytes, the end of the stream and errors are
+/// events of `stream`. Returns its key (cancel it to pause). The thread's readiness slot takes
+/// it if free (libuv polls the socket: `runtime/readiness.rs`); otherwise a multishot receive
+/// on the ring.
 #[napi]
 pub fn recv_start(fd: i32, stream: u32) -> Result<f64> {
     let fd = args::fd(fd)?;
-    runtime::with(|rt| match recv_group::shared(&mut rt.driver)? {
-        Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
-        None => rt.queue(RecvOnce::new(fd, stream)),
+    runtime::with(|rt| {
+        if let Some(key) = rt.readiness_start(fd, stream) {
+            return Ok(key);
+        }
+        match recv_group::shared(&mut rt.driver)? {
+            Some(ring) => rt.queue(RecvStream::new(fd, ring, stream)),
+            None => rt.queue(RecvOnce::new(fd, stream)),
+        }
     })
 }
 

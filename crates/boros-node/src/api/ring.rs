@@ -101,6 +101,9 @@ pub fn cancel(key: f64) -> Result<bool> {
         return Err(js::error(codes::OUT_OF_RANGE, format!("bad op key {key}")));
     }
     runtime::with(|rt| {
+        if runtime::ReadinessKey::is_one(key as u64) {
+            return Ok(rt.readiness_cancel(key as u64));
+        }
         rt.driver
             .cancel(OpKey::from_u64(key as u64))
             .map_err(js::push_error)
@@ -113,7 +116,10 @@ pub fn cancel(key: f64) -> Result<bool> {
 #[napi]
 pub fn cancel_fd(fd: i32) -> Result<()> {
     let fd = args::fd(fd)?;
-    runtime::with(|rt| rt.driver.cancel_fd(fd).map_err(js::push_error))
+    runtime::with(|rt| {
+        rt.readiness_forget_fd(fd);
+        rt.driver.cancel_fd(fd).map_err(js::push_error)
+    })
 }
 
 /// Whether an op keeps the event loop alive while it is in flight (every op does until told
@@ -155,6 +161,9 @@ pub struct RingStats {
     pub http_zero_copy_sends: f64,
     /// Of those, the ones the kernel reported it copied after all (loopback always does).
     pub http_zero_copy_copied: f64,
+    /// `recv(2)`s that brought bytes to the receive in this thread's readiness slot (the one
+    /// socket libuv polls instead of the ring: `runtime/readiness.rs`).
+    pub readiness_reads: f64,
 }
 
 /// Counters of this thread's ring.
@@ -177,6 +186,7 @@ pub fn stats() -> Result<RingStats> {
             recv_starved: g.map_or(0.0, |g| g.starved as f64),
             http_zero_copy_sends: zc_sends as f64,
             http_zero_copy_copied: zc_copied as f64,
+            readiness_reads: rt.readiness_reads() as f64,
         })
     })
 }

@@ -90,6 +90,7 @@ pub unsafe fn init(
         env,
         driver,
         uv,
+        uv_loop: loop_.cast(),
         poll: ptr::null_mut(),
         prepare: ptr::null_mut(),
         wake: ptr::null_mut(),
@@ -114,6 +115,7 @@ pub unsafe fn init(
         events: Vec::new(),
         // SAFETY: the JS thread, inside the caller's (init's) handle scope.
         segments: unsafe { crate::segments::Segments::new(env) },
+        readiness: Default::default(),
         unreferenced: std::collections::HashSet::new(),
         chunk_streams: Vec::new(),
         pools: Default::default(),
@@ -208,6 +210,8 @@ unsafe extern "C" fn on_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg
     let mut rt = cell.borrow_mut();
     rt.closing = true;
     rt.cleanup_hook = handle;
+    // The readiness slot's handle first: its callback must not run once the runtime goes.
+    rt.readiness_end(0);
     // No new segments from here on: what the last CQEs bring is dropped.
     // SAFETY: the env's thread.
     unsafe { rt.segments.close() };

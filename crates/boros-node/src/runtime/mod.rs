@@ -30,10 +30,12 @@ use std::ptr;
 
 mod deliver;
 mod lifecycle;
+mod readiness;
 
 use crate::segments::Segments;
 use deliver::deliver;
 pub use lifecycle::init;
+pub(crate) use readiness::ReadinessKey;
 
 /// Rounds of reap -> JS -> submit done inside one poll callback before yielding to libuv.
 const MAX_ROUNDS: usize = 16;
@@ -42,6 +44,8 @@ pub struct Runtime {
     env: sys::napi_env,
     pub driver: Driver<dyn NodeOp>,
     uv: &'static Uv,
+    /// This env's libuv loop.
+    uv_loop: *mut uv::Loop,
     /// The uv_poll libuv sleeps on: the ring fd, or the eventfd when the kernel signals that
     /// (`BOROS_TASKRUN=defer`). The one handle that is ever referenced.
     poll: *mut Handle,
@@ -78,6 +82,8 @@ pub struct Runtime {
     /// Stream events not yet handed to JS, and the segments their bytes are in.
     events: Vec<crate::wire::event::Event>,
     segments: Segments,
+    /// The receive libuv polls for instead of the ring (see `readiness.rs`).
+    readiness: readiness::Slot,
     /// Keys of in-flight ops that do not keep the loop alive (see [`Runtime::set_op_ref`]).
     unreferenced: std::collections::HashSet<u64>,
     /// This thread's chunk streams by id (`api/chunks.rs`). A closed stream's entry is reused
@@ -209,6 +215,9 @@ impl Runtime {
     /// Whether the op of `key` keeps the loop alive while in flight (every op does, until
     /// this says otherwise). Returns false for a key whose op already completed.
     pub fn set_op_ref(&mut self, key: u64, referenced: bool) -> bool {
+        if ReadinessKey::is_one(key) {
+            return self.readiness_set_ref(key, referenced);
+        }
         if !self.driver.is_in_flight(boros::OpKey::from_u64(key)) {
             self.unreferenced.remove(&key);
             return false;
@@ -424,7 +433,7 @@ unsafe extern "C" fn on_prepare(h: *mut Handle) {
 
 /// The ring fd (or the eventfd) fired: reap, settle in JS, submit what JS queued, repeat while
 /// there is work.
-unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
+pub(super) unsafe extern "C" fn on_poll(h: *mut Handle, _status: c_int, _events: c_int) {
     // SAFETY: as in on_prepare.
     let cell = unsafe { &*(uv::handle_data(h) as *const RuntimeCell) };
     let env = cell.borrow().env;
