@@ -61,6 +61,7 @@ test.serial('stats() has numeric counters and advances with an op', async (t) =>
     'listeners',
     'opsCompleted',
     'opsSubmitted',
+    'readinessReads',
     'recvBufferGrows',
     'recvBufferShrinks',
     'recvBuffers',

@@ -107,6 +107,7 @@ ringOnly('each worker thread has its own ring with its own counters', async (t) 
         recvStarved: 0,
         httpZeroCopySends: 0,
         httpZeroCopyCopied: 0,
+        readinessReads: 0,
         sockets: 0,
         listeners: 0
       },
