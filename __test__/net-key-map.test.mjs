@@ -14,15 +14,26 @@ import { lastLine, runChild } from './helpers/child.mjs'
 const child = fileURLToPath(new URL('./fixtures/net-key-map-child.mjs', import.meta.url))
 
 // The fallback backend has no ring and no keys: nothing to check there.
-;(process.env.BOROS_BACKEND === 'fallback' ? test.skip : test)(
-  'a Connection keeps its map when its receive key is a reused slot’s (a double)',
-  async (t) => {
-    const { code, out, err } = await runChild(['--allow-natives-syntax', child])
-    t.is(code, 0, err.slice(-2000))
-    const r = JSON.parse(lastLine(out))
-    // The case itself: the first key a small integer, the second above 2^32.
-    t.true(r.keys[0] >= 0 && r.keys[0] < 2 ** 30, `first key ${r.keys[0]}`)
-    t.true(r.keys[1] >= 2 ** 32, `second key ${r.keys[1]}`)
-    t.true(r.sameMap, 'the two Connections have the same map')
-  }
-)
+const ringOnly = process.env.BOROS_BACKEND === 'fallback' ? test.skip : test
+
+// With the readiness slot off: the first receive's key is a ring slot's of generation 0.
+ringOnly('a Connection keeps its map when its receive key is a reused slot’s (a double)', async (t) => {
+  const { code, out, err } = await runChild(['--allow-natives-syntax', child], { env: { BOROS_NET_READINESS: '0' } })
+  t.is(code, 0, err.slice(-2000))
+  const r = JSON.parse(lastLine(out))
+  // The case itself: the first key a small integer, the second above 2^32.
+  t.true(r.keys[0] >= 0 && r.keys[0] < 2 ** 30, `first key ${r.keys[0]}`)
+  t.true(r.keys[1] >= 2 ** 32, `second key ${r.keys[1]}`)
+  t.true(r.sameMap, 'the two Connections have the same map')
+})
+
+// With it on (the default), the first receive takes the thread's readiness slot, whose keys are
+// never small integers (runtime/readiness.rs), and the second is a ring slot's.
+ringOnly('a Connection keeps its map when one receive is in the readiness slot and one on the ring', async (t) => {
+  const { code, out, err } = await runChild(['--allow-natives-syntax', child])
+  t.is(code, 0, err.slice(-2000))
+  const r = JSON.parse(lastLine(out))
+  t.is(r.keys[0] % 2 ** 32, 2 ** 32 - 1, `first key ${r.keys[0]}: the readiness slot's`)
+  t.not(r.keys[1] % 2 ** 32, 2 ** 32 - 1, `second key ${r.keys[1]}: a ring op's`)
+  t.true(r.sameMap, 'the two Connections have the same map')
+})

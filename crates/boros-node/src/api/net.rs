@@ -493,25 +493,7 @@ pub fn set_linger_reset(fd: i32) -> Result<i32> {
 
 /// The socket's address family (`AF_INET`, `AF_INET6`, ...), or `-errno`.
 fn family_of(fd: i32) -> i32 {
-    let mut v: i32 = 0;
-    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into the local `v`.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_DOMAIN,
-            (&mut v as *mut i32).cast(),
-            &mut len,
-        )
-    };
-    if r < 0 {
-        -std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO)
-    } else {
-        v
-    }
+    bnet::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN).unwrap_or_else(|e| errno(&e))
 }
 
 /// `setTypeOfService(tos)`: `IP_TOS` (and `IPV6_TCLASS` on an IPv6 socket); 0 or `-errno`.

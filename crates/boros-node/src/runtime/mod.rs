@@ -278,6 +278,18 @@ impl Runtime {
         }
     }
 
+    /// The batch what is finished now goes into (for work outside a reap: the readiness slot's
+    /// reads).
+    fn batch(&mut self) -> JsBatch<'_> {
+        JsBatch {
+            settled: &mut self.ready,
+            bounce: &mut self.bounce,
+            later: &mut self.later,
+            events: &mut self.events,
+            segments: &mut self.segments,
+        }
+    }
+
     /// Hands the driver to `f` with the sink every op finishes into: `update` at each CQE of
     /// a multishot op, `complete` at its final one (what they settle lands in `ready`/`events`).
     fn finish_with<R>(

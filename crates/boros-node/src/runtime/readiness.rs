@@ -26,7 +26,6 @@
 //! comparison.
 
 use super::{on_poll, Runtime, RuntimeCell};
-use crate::complete::JsBatch;
 use crate::uv::{self, Handle};
 use napi::sys;
 use std::ffi::c_int;
@@ -262,73 +261,46 @@ enum Read {
 /// reported `POLLERR` (as `UV_EBADF`, and stopped the handle): the socket's own error is the
 /// receive's end, read from `recv(2)` as node:net's read would see it, or from `SO_ERROR`.
 fn receive(rt: &mut Runtime, polled_error: bool) -> Read {
-    let Runtime {
-        readiness,
-        ready,
-        bounce,
-        later,
-        events,
-        segments,
-        ..
-    } = rt;
-    let Some((fd, stream)) = readiness.current.as_ref().map(|r| (r.fd, r.stream)) else {
+    let Some((fd, stream)) = rt.readiness.current.as_ref().map(|r| (r.fd, r.stream)) else {
         return Read::Short;
     };
-    if readiness.buf.is_empty() {
-        readiness.buf = vec![0; READ_SIZE];
+    let mut buf = std::mem::take(&mut rt.readiness.buf);
+    if buf.is_empty() {
+        buf = vec![0; READ_SIZE];
     }
-    let buf = &mut readiness.buf;
-    loop {
+    let read = loop {
         // SAFETY: `buf` is ours and `READ_SIZE` long; `MSG_DONTWAIT`, so a socket left
         // blocking never blocks the loop.
         let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
         if n > 0 {
-            readiness.reads += 1;
-            let mut cx = JsBatch {
-                settled: ready,
-                bounce,
-                later,
-                events,
-                segments,
-            };
-            cx.event_bytes(stream, &buf[..n as usize]);
+            rt.readiness.reads += 1;
+            rt.batch().event_bytes(stream, &buf[..n as usize]);
             // After `POLLERR` libuv has stopped polling: read on to the error.
-            return if polled_error || n as usize == buf.len() {
+            break if polled_error || n as usize == buf.len() {
                 Read::Full
             } else {
                 Read::Short
             };
         }
         if n == 0 {
-            return Read::Last(0);
+            break Read::Last(0);
         }
-        match std::io::Error::last_os_error().raw_os_error() {
+        break match std::io::Error::last_os_error().raw_os_error() {
             Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN) if polled_error => return Read::Last(-socket_error(fd)),
-            Some(libc::EAGAIN) => return Read::Short,
-            Some(e) => return Read::Last(-e),
-            None => return Read::Last(-libc::EIO),
-        }
-    }
+            Some(libc::EAGAIN) if polled_error => Read::Last(-socket_error(fd)),
+            Some(libc::EAGAIN) => Read::Short,
+            Some(e) => Read::Last(-e),
+            None => Read::Last(-libc::EIO),
+        };
+    };
+    rt.readiness.buf = buf;
+    read
 }
 
 /// The socket's pending error (`SO_ERROR`), or `EIO` if it has none to tell.
 fn socket_error(fd: i32) -> i32 {
-    let mut err: c_int = 0;
-    let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
-    // SAFETY: `err` and `len` are locals of the sizes given.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&mut err as *mut c_int).cast(),
-            &mut len,
-        )
-    };
-    if r == 0 && err != 0 {
-        err
-    } else {
-        libc::EIO
+    match boros::net::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+        Ok(e) if e > 0 => e,
+        _ => libc::EIO,
     }
 }
