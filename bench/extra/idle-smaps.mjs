@@ -15,11 +15,14 @@
 // on Node 24 the concurrent compiles of the burst are what malloc's thread arenas hold
 // (docs/net.md, issue 21, fourteenth round). --node-flag=FLAG (repeatable) passes V8 or Node
 // flags to the servers only, for measurements such as --no-maglev; never a setting of ours.
+// With --trim, glibc's malloc_trim(0) is then called in the server (through gdb, which must be
+// installed) and the memory read again: a second row, "trimmed", shows what of malloc's heaps
+// and arenas was free memory the allocator kept (a measurement, nothing boros does).
 //
-//   node bench/extra/idle-smaps.mjs [--conns N] [--rounds R] [--node PATH] [--compiles]
+//   node bench/extra/idle-smaps.mjs [--conns N] [--rounds R] [--node PATH] [--compiles] [--trim]
 //        [--node-flag=FLAG ...] [--servers echo-node,echo-boros-net[@DIR],...]
 //   (DIR: another checkout's build)
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -35,6 +38,7 @@ const ROUNDS = Number(arg('rounds', 2))
 const NODE = arg('node', process.execPath)
 const SERVERS = arg('servers', 'echo-node,echo-boros-ll,echo-boros-net').split(',')
 const COMPILES = process.argv.includes('--compiles')
+const TRIM = process.argv.includes('--trim')
 const FLAGS = process.argv.filter((a) => a.startsWith('--node-flag=')).map((a) => a.slice('--node-flag='.length))
 if (COMPILES) FLAGS.push('--trace-opt')
 const KINDS = ['node', 'addon', 'io_uring', 'recvgroup', 'v8', 'v8-code', 'brk', 'arenas', 'libs', 'other']
@@ -89,6 +93,11 @@ async function measure(spec) {
   while (!/^(READY|FAILED)/m.test(got) && client.exitCode == null && Date.now() - t1 < 120_000) await sleep(50)
   await sleep(500) // as the suite's idle row
   const idle = byKind(srv.pid)
+  let trimmed
+  if (TRIM) {
+    execFileSync('gdb', ['-p', String(srv.pid), '-batch', '-ex', 'call (int)malloc_trim(0)'], { stdio: 'ignore' })
+    trimmed = byKind(srv.pid)
+  }
   const burst = trace.slice(mark)
   const compiles = {
     maglev: burst.match(/completed compiling .*target MAGLEV/g)?.length ?? 0,
@@ -99,7 +108,7 @@ async function measure(spec) {
   await new Promise((resolve) => srv.once('exit', resolve))
   if (client.exitCode == null && !/^READY/m.test(got)) client.kill()
   return /^READY/m.test(got)
-    ? { before, idle, compiles }
+    ? { before, idle, trimmed, compiles }
     : { skip: got.trim() || 'the idle client did not get its echoes' }
 }
 
@@ -123,5 +132,10 @@ for (let r = 0; r < ROUNDS; r++) {
         ...(COMPILES ? [m.compiles.maglev, m.compiles.turbofan] : [])
       ].join('\t')
     )
+    if (m.trimmed) {
+      console.log(
+        [`${spec} trimmed`.padEnd(34), '', mib(total(m.trimmed)), ...KINDS.map((k) => mib(m.trimmed[k]))].join('\t')
+      )
+    }
   }
 }
