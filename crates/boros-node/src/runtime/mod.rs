@@ -188,8 +188,11 @@ impl Runtime {
 
     /// Keeps the loop alive exactly while referenced ops are in flight.
     fn update_ref(&mut self) {
+        // `events`: the readiness slot's last event (a cancel's, outside any reap) waits for
+        // the next poll callback like a completion.
         let want = self.driver.in_flight() > self.unreferenced.len()
             || !self.ready.is_empty()
+            || !self.events.is_empty()
             || self.queue.queued() > 0;
         if want != self.referenced {
             // SAFETY: the poll handle is open (closing handles are never re-referenced).

@@ -162,17 +162,27 @@ impl Runtime {
 
     /// Frees the slot: stops polling (libuv forgets the descriptor now, before any close of it
     /// is queued), closes the handle, and reports `last` (0, `-errno`) as the receive's last
-    /// event unless the runtime is going away (no JS to tell).
+    /// event unless the runtime is going away (no JS to tell). The poll callback is woken for
+    /// it (`signal`), except from the slot's own callback, which delivers right after.
     pub(super) fn readiness_end(&mut self, last: i32) {
+        if self.readiness_end_quietly(last) {
+            self.signal();
+        }
+    }
+
+    /// [`readiness_end`](Self::readiness_end) without waking the poll callback; returns whether
+    /// an event was left for it.
+    fn readiness_end_quietly(&mut self, last: i32) -> bool {
         let Some(r) = self.readiness.current.take() else {
-            return;
+            return false;
         };
         // SAFETY: the handle is open (it leaves the slot only here).
         unsafe { self.forget_handle(r.handle) };
-        if !self.closing {
-            self.events.push([r.stream as i32, last, 0, 0]);
-            self.signal();
+        if self.closing {
+            return false;
         }
+        self.events.push([r.stream as i32, last, 0, 0]);
+        true
     }
 
     /// Stops and closes a readiness handle; libuv frees it through `on_closed`.
@@ -222,7 +232,8 @@ unsafe extern "C" fn on_readable(h: *mut Handle, status: c_int, _events: c_int) 
                 Read::Full => true,
                 Read::Short => false,
                 Read::Last(last) => {
-                    rt.readiness_end(last);
+                    // Delivered by the `on_poll` below.
+                    rt.readiness_end_quietly(last);
                     false
                 }
             };
