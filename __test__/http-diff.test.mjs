@@ -107,6 +107,65 @@ const cases = [
       ])
   ],
   [
+    'raw: three chunked requests pipelined in one write (each body its own)',
+    (p) => {
+      const req = (b) =>
+        `POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${b.length}\r\n${b}\r\n0\r\n\r\n`
+      return viaRaw(p, [req('one') + req('second') + req('3')])
+    }
+  ],
+  [
+    'raw: request trailers (several fields, a duplicate, set-cookie; read at the end and before)',
+    (p) => {
+      const body = 'POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n'
+      const rest =
+        '5\r\nhello\r\n0\r\nX-T: yes\r\nX-Dup: a\r\nx-dup: b\r\nSet-Cookie: s=1\r\nSet-Cookie: s=2\r\nX-Empty:\r\n\r\n'
+      return viaRaw(p, [body + rest, body.replace('/trailers-in', '/trailers-in?early') + rest])
+    }
+  ],
+  [
+    'raw: request trailers split into 7-byte pieces, then a pipelined request',
+    (p) => {
+      const req = `POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-A: 1\r\nX-B: two\r\n\r\n${GET('/json')}`
+      const parts = []
+      for (let i = 0; i < req.length; i += 7) parts.push(req.slice(i, i + 7))
+      return viaRaw(p, parts, { gapMs: 2 })
+    }
+  ],
+  [
+    'raw: 40 request trailer fields',
+    (p) => {
+      let t = ''
+      for (let i = 0; i < 40; i++) t += `X-T${i}: v${i}\r\n`
+      return viaRaw(p, [
+        `POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n${t}\r\n`
+      ])
+    }
+  ],
+  [
+    'raw: request trailers over maxHeaderSize (and a head under it)',
+    (p) =>
+      viaRaw(p, [
+        `POST /trailers-in HTTP/1.1\r\nHost: x\r\nX-H: ${'h'.repeat(700)}\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-Big: ${'b'.repeat(1500)}\r\n\r\n`
+      ]),
+    { maxHeaderSize: 1024 }
+  ],
+  [
+    'raw: request trailers just under maxHeaderSize, after a head near it',
+    (p) =>
+      viaRaw(p, [
+        `POST /trailers-in HTTP/1.1\r\nHost: x\r\nX-H: ${'h'.repeat(900)}\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-Big: ${'b'.repeat(900)}\r\n\r\n`
+      ]),
+    { maxHeaderSize: 1024 }
+  ],
+  [
+    'malformed: a space in a request trailer name',
+    (p) =>
+      viaRaw(p, [
+        'POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nBad Name: x\r\n\r\n'
+      ])
+  ],
+  [
     'raw: duplicate headers joined as Node joins them',
     (p) =>
       viaRaw(p, [

@@ -5,7 +5,7 @@
  * @module
  */
 
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 export const QUEUE_CAPACITY = 1024
 export const FAST_MAX = 16384
 export const ARENA_SLOTS = 1024
@@ -109,7 +109,7 @@ export const HTTP_RQ_BODY_MAX = 16384
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 695782037
+export const DIGEST = 81019854
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

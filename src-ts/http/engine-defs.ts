@@ -58,8 +58,12 @@ export interface RawRequest {
 export interface EngineHandlers {
   /** Request heads of one completion batch, in arrival order (one call per batch). */
   onRequests(reqs: RawRequest[]): void
-  /** A body chunk of request `seq` on `conn` (a view of the batch's Buffer), `null` = end. */
-  onBody(conn: number, seq: number, chunk: Buffer | null): void
+  /**
+   * A body chunk of request `seq` on `conn` (a view of the batch's Buffer), `null` = end; with
+   * the end, a chunked body's trailer fields (flat name, value pairs as sent, node's
+   * `rawTrailers`), `undefined` when there are none.
+   */
+  onBody(conn: number, seq: number, chunk: Buffer | null, trailers?: string[]): void
   /**
    * The connection is gone (peer closed, reset, timeout, protocol error, `destroy`). `err` is
    * `null` for an orderly close; otherwise its `code` is Node's (`HPE_HEADER_OVERFLOW`,

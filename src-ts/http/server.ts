@@ -163,7 +163,7 @@ export class Server extends EventEmitter {
     }
     Engine.listen(eo, {
       onRequests: (reqs) => this.#onRequests(reqs),
-      onBody: (conn, _seq, chunk) => this.#onBody(conn, chunk),
+      onBody: (conn, _seq, chunk, trailers) => this.#onBody(conn, chunk, trailers),
       onClose: (conn, err) => this.#onClose(conn, err),
       onError: (err) => this.emit('error', err)
     }).then(
@@ -292,7 +292,12 @@ export class Server extends EventEmitter {
         r.streaming,
         r.upgrade
       )
-      if (r.streaming) socket._reading = req
+      if (r.streaming) {
+        // A body still arriving ahead of this one (pipelined bodies in one receive): this one
+        // waits its turn, its chunks come after that body's end.
+        if (socket._reading === null) socket._reading = req
+        else (socket._readingNext ??= []).push(req)
+      }
       if (this.joinDuplicateHeaders) req.joinDuplicateHeaders = true
       try {
         if (r.upgrade && this.listenerCount('upgrade') > 0) {
@@ -350,12 +355,16 @@ export class Server extends EventEmitter {
     return !host ? 400 : expect ? 417 : 0
   }
 
-  #onBody(conn: number, chunk: Buffer | null): void {
+  #onBody(conn: number, chunk: Buffer | null, trailers: string[] | undefined): void {
     const socket = this.#conns[conn]
     const req = socket?._reading as IncomingMessage | null | undefined
     if (req === null || req === undefined) return
-    if (chunk === null) socket!._reading = null
-    IncomingMessage._chunk(req, chunk)
+    if (chunk === null) {
+      const next = socket!._readingNext
+      socket!._reading = next?.shift() ?? null
+      if (next?.length === 0) socket!._readingNext = null
+    }
+    IncomingMessage._chunk(req, chunk, trailers)
   }
 
   #onClose(conn: number, err: Error | null): void {
@@ -366,6 +375,11 @@ export class Server extends EventEmitter {
       if (req !== null) {
         socket._reading = null
         IncomingMessage._abort(req)
+      }
+      const next = socket._readingNext as IncomingMessage[] | null
+      if (next !== null) {
+        socket._readingNext = null
+        for (const r of next) IncomingMessage._abort(r)
       }
       // As node:http's abortIncoming at the socket's end or close: every request not yet
       // answered is aborted, and its response closes unfinished.

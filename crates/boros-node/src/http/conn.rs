@@ -419,11 +419,9 @@ impl Conn {
                 let seq = self.next_seq.wrapping_sub(1);
                 cx.event_with(stream, |b| record::body(b, id, seq, data));
             }
-            Event::BodyEnd => {
+            Event::BodyEnd(trailers) => {
                 let seq = self.next_seq.wrapping_sub(1);
-                cx.event_with(stream, |b| {
-                    record::words(b, &[w::REC_BODY_END as u32, id, seq])
-                });
+                cx.event_with(stream, |b| record::body_end(b, id, seq, trailers));
             }
             // Requests of this receive go to JS first (their handlers may answer at once).
             Event::Error(kind) if self.fresh => self.deferred = Some((kind, super::deliveries())),

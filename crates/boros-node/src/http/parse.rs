@@ -23,7 +23,8 @@ const MAX_CHUNK_LINE: usize = 4096;
 pub enum Event<'a> {
     Request(Head<'a>),
     Body(&'a [u8]),
-    BodyEnd,
+    /// The body's end, with the trailer fields of a chunked body (none otherwise).
+    BodyEnd(&'a [Header<'a>]),
     /// A protocol error (a `wire::http::ERR_*` kind): the connection answers it and closes.
     Error(i64),
 }
@@ -214,7 +215,7 @@ impl Parser {
                     pos += take;
                     self.state = State::Length(rem - take as u64);
                     if rem == take as u64 {
-                        self.end_body(emit);
+                        self.end_body(&[], emit);
                     }
                 }
                 State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
@@ -269,31 +270,61 @@ impl Parser {
                 State::Trailers => {
                     if avail >= 2 && &data[pos..pos + 2] == b"\r\n" {
                         pos += 2;
-                        self.end_body(emit);
+                        self.end_body(&[], emit);
                         continue;
                     }
                     let mut hdrs = [EMPTY_HEADER; 32];
-                    match httparse::parse_headers(&data[pos..], &mut hdrs) {
-                        Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
-                            return self.fail(w::ERR_LF_EXPECTED, emit).min(data.len())
+                    let r = match self.trailers(&data[pos..], &mut hdrs, lim, emit) {
+                        Err(httparse::Error::TooManyHeaders) => {
+                            let mut big = vec![EMPTY_HEADER; lim.max_header / 4 + 1];
+                            self.trailers(&data[pos..], &mut big, lim, emit)
                         }
-                        Ok(Status::Complete((n, _))) => {
-                            pos += n;
-                            self.end_body(emit);
-                        }
-                        Ok(Status::Partial) if avail > lim.max_header => {
+                        r => r,
+                    };
+                    match r {
+                        Ok(Some(n)) => pos += n,
+                        Ok(None) if avail > lim.max_header => {
                             return self.fail(w::ERR_HEADER_OVERFLOW, emit).min(data.len())
                         }
-                        Ok(Status::Partial) => return pos,
+                        Ok(None) => return pos,
                         Err(e) => return self.fail(error_kind(e), emit).min(data.len()),
+                    }
+                    if self.state == State::Dead {
+                        return data.len();
                     }
                 }
             }
         }
     }
 
-    fn end_body(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
-        emit(Event::BodyEnd);
+    /// The trailer fields after a chunked body's last chunk, from the start of `data`:
+    /// `Some(bytes used)` once complete (the body's end emitted with them), `None` when
+    /// incomplete. Their names and values count against the header size limit on their own, as
+    /// node's parser counts them (its count starts again after the head).
+    fn trailers<'h, 'b: 'h>(
+        &mut self,
+        data: &'b [u8],
+        hdrs: &'h mut [Header<'b>],
+        lim: ParseLimits<'_>,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Option<usize>, httparse::Error> {
+        let (n, fields) = match httparse::parse_headers(data, hdrs)? {
+            Status::Complete(done) => done,
+            Status::Partial => return Ok(None),
+        };
+        if bare_lf(&data[..n]) {
+            return self.err(w::ERR_LF_EXPECTED, emit);
+        }
+        let counted: usize = fields.iter().map(|h| h.name.len() + h.value.len()).sum();
+        if counted >= lim.max_header {
+            return self.err(w::ERR_HEADER_OVERFLOW, emit);
+        }
+        self.end_body(fields, emit);
+        Ok(Some(n))
+    }
+
+    fn end_body(&mut self, trailers: &[Header<'_>], emit: &mut dyn FnMut(Event<'_>)) {
+        emit(Event::BodyEnd(trailers));
         self.state = if self.last {
             State::Closed
         } else {
@@ -467,5 +498,74 @@ impl Parser {
         self.state = State::Dead;
         emit(Event::Error(kind));
         Ok(Some(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a parser made of `input` fed in pieces of `step` bytes: each request's trailers as
+    /// `name=value` strings, and the error kind if any.
+    fn run(input: &[u8], step: usize, max_header: usize) -> (Vec<Vec<String>>, Option<i64>) {
+        let mut p = Parser::default();
+        let lim = ParseLimits {
+            max_header,
+            max_body: u64::MAX,
+            methods: &[],
+            content_length_tab: true,
+        };
+        let mut ends = Vec::new();
+        let mut err = None;
+        for piece in input.chunks(step) {
+            p.feed(piece, lim, &mut |ev| match ev {
+                Event::BodyEnd(t) => ends.push(
+                    t.iter()
+                        .map(|h| format!("{}={}", h.name, String::from_utf8_lossy(h.value)))
+                        .collect(),
+                ),
+                Event::Error(k) => err = Some(k),
+                _ => {}
+            });
+        }
+        (ends, err)
+    }
+
+    const HEAD: &str =
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n";
+
+    #[test]
+    fn trailers_reach_the_body_end_split_anywhere() {
+        let input = format!("{HEAD}X-A: 1\r\nX-B: two\r\n\r\n{HEAD}\r\n");
+        for step in 1..=input.len() {
+            let (ends, err) = run(input.as_bytes(), step, 16384);
+            assert_eq!(err, None, "step {step}");
+            assert_eq!(
+                ends,
+                vec![vec!["X-A=1".to_owned(), "X-B=two".to_owned()], vec![]],
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn trailers_past_32_fields_and_their_own_size_limit() {
+        let many: String = (0..40).map(|i| format!("X-T{i}: v\r\n")).collect();
+        let (ends, err) = run(format!("{HEAD}{many}\r\n").as_bytes(), 4096, 16384);
+        assert_eq!((ends[0].len(), err), (40, None));
+        // Counted like a head's names and values, apart from the head (node restarts its count).
+        let near = format!("{HEAD}X-Big: {}\r\n\r\n", "b".repeat(1000));
+        assert_eq!(run(near.as_bytes(), 4096, 1024).1, None);
+        let over = format!("{HEAD}X-Big: {}\r\n\r\n", "b".repeat(1100));
+        assert_eq!(
+            run(over.as_bytes(), 4096, 1024).1,
+            Some(w::ERR_HEADER_OVERFLOW)
+        );
+        // Incomplete and already too long: refused before the end comes.
+        let partial = format!("{HEAD}X-Big: {}", "b".repeat(2000));
+        assert_eq!(
+            run(partial.as_bytes(), 4096, 1024).1,
+            Some(w::ERR_HEADER_OVERFLOW)
+        );
     }
 }

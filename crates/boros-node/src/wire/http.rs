@@ -5,6 +5,8 @@
 /// Record kinds (the record's first word).
 pub const REC_REQUEST: i64 = 1;
 pub const REC_BODY: i64 = 2;
+/// A body's end: kind, conn, seq, trailer count, then as a request record's headers: a name
+/// and a value length per trailer field, then their bytes.
 pub const REC_BODY_END: i64 = 3;
 pub const REC_CLOSE: i64 = 4;
 pub const REC_DRAIN: i64 = 5;
