@@ -147,12 +147,17 @@ impl Conn {
     /// splice still in flight. A peer that stopped reading left those waiting for room for
     /// good, and the close waited for them: the server and the process never went idle.
     pub fn destroy(&mut self) {
+        self.destroy_with(w::ERR_NONE);
+    }
+
+    /// [`destroy`](Self::destroy), the close reporting `kind`.
+    fn destroy_with(&mut self, kind: i64) {
         self.out.clear();
         self.queued.clear();
         if self.sends_at_close == SendsAtClose::Finish {
             self.sends_at_close = SendsAtClose::Cancel;
         }
-        self.die(w::ERR_NONE, 0);
+        self.die(kind, 0);
     }
 
     pub fn die(&mut self, kind: i64, errno: i32) {
@@ -212,6 +217,14 @@ impl Conn {
         self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
         self.pipe.slots.clear();
         self.close_err = w::ERR_ABORTED;
+        if self.file.is_some() {
+            // A file body going out (its response is among those dropped): in node the file
+            // stream's next write after `socket.end()` fails and destroys the socket. So the
+            // file is read no more and the connection is destroyed: a read in flight ends the
+            // job (`ECONNRESET`) and the close follows it. Left waiting for the bytes queued
+            // ahead, a peer that stopped reading held the file and the connection for good.
+            self.destroy_with(w::ERR_ABORTED);
+        }
     }
 
     /// Pushes what the connection needs now: the close, a send, the shutdown after the last
