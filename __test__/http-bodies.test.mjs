@@ -161,7 +161,7 @@ ringOnly(
       const settled = new Promise((resolve) => {
         result = resolve
       })
-      const srv = createServer(async (req, res) => {
+      const srv = createServer(async (_req, res) => {
         const before = stats().opsSubmitted
         try {
           await sendFile(res, huge)

@@ -296,15 +296,23 @@ export class Server extends EventEmitter {
         // A body still arriving ahead of this one (pipelined bodies in one receive): this one
         // waits its turn, its chunks come after that body's end.
         if (socket._reading === null) socket._reading = req
-        else (socket._readingNext ??= []).push(req)
+        else if (socket._readingNext === null) socket._readingNext = [req]
+        else socket._readingNext.push(req)
       }
       if (this.joinDuplicateHeaders) req.joinDuplicateHeaders = true
       try {
-        if (r.upgrade && this.listenerCount('upgrade') > 0) {
+        // As node:http: a CONNECT goes to 'connect' (and without a listener its socket is
+        // destroyed, unanswered); another upgrade to 'upgrade', or to 'request' without one.
+        const event = r.method === 'CONNECT' ? 'connect' : 'upgrade'
+        if (r.upgrade && this.listenerCount(event) > 0) {
           const { socket: netSocket, head } = engine.upgrade(r.conn, r.seq)
           delete this.#conns[r.conn]
           req.socket = netSocket as unknown as ConnSocket
-          this.emit('upgrade', req, netSocket, head)
+          this.emit(event, req, netSocket, head)
+          continue
+        }
+        if (r.upgrade && event === 'connect') {
+          socket.destroy()
           continue
         }
         const res = new Res(req, this.#ctx!)
