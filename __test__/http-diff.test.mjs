@@ -115,6 +115,42 @@ const cases = [
     }
   ],
   [
+    "raw: CONNECT and no 'connect' listener: the socket is destroyed unanswered",
+    (p) => viaRaw(p, ['CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n'])
+  ],
+  [
+    'malformed: Content-Length or Transfer-Encoding among request trailers',
+    async (p) => {
+      const req = (t) =>
+        `POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n${t}\r\n`
+      return [
+        await viaRaw(p, [req('Content-Length: 5\r\n')]),
+        await viaRaw(p, [req('X-A: 1\r\nTransfer-Encoding: gzip\r\n')]),
+        await viaRaw(p, [req('transfer-encoding: chunked\r\nContent-Length: 5\r\n')])
+      ]
+    }
+  ],
+  [
+    'malformed: a bare LF (request line, header line, last line, after chunk data, in trailers) and chunk data not ended by CRLF',
+    async (p) => {
+      const chunked = 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+      const out = []
+      for (const bytes of [
+        'GET / HTTP/1.1\nHost: x\r\n\r\n',
+        'GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n',
+        'GET / HTTP/1.1\r\nHost: x\r\n\n',
+        `${chunked}3\r\nabc\n0\r\n\r\n`,
+        `${chunked}3\r\nabcX\r\n0\r\n\r\n`,
+        `${chunked}3\r\nabc\rX0\r\n\r\n`,
+        `${chunked}1\r\na\r\n0\r\nX-A: 1\n\r\n`,
+        `${chunked}1\r\na\r\n0\r\nX-A: 1\r\n\n`,
+        `${chunked}1\r\na\r\n0\r\n\n`
+      ])
+        out.push(await viaRaw(p, [bytes]))
+      return out
+    }
+  ],
+  [
     'raw: request trailers (several fields, a duplicate, set-cookie; read at the end and before)',
     (p) => {
       const body = 'POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n'
@@ -367,6 +403,25 @@ for (const [target, factory] of targets) {
     )
   }
 }
+if (createServer)
+  test("boros/http createServer: CONNECT with a 'connect' listener gets (req, socket, head) as on node:http", async (t) => {
+    const http = await import('node:http')
+    const boros = await import('../dist/http/index.js')
+    const run = async (make) => {
+      const server = make((_req, res) => res.end('request'))
+      server.on('connect', (req, socket, head) => {
+        socket.end(`HTTP/1.1 200 Connection Established\r\n\r\n${req.method} ${req.url} [${head}]`)
+      })
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        return await viaRaw(server.address().port, ['CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\nearly'])
+      } finally {
+        server.closeAllConnections()
+        server.close()
+      }
+    }
+    t.deepEqual(await run(boros.createServer), await run(http.createServer))
+  })
 if (!createServer)
   test.skip('boros/http createServer: not in this build (dist/http/index.js has no createServer yet)', () => {})
 

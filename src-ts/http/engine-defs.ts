@@ -148,7 +148,12 @@ const PARSE_ERRORS: Record<number, [string, string]> = {
   [wire.HTTP_ERR_LF_EXPECTED]: ['HPE_LF_EXPECTED', 'Expected LF'],
   [wire.HTTP_ERR_INVALID_CONSTANT]: ['HPE_INVALID_CONSTANT', 'Invalid constant string'],
   [wire.HTTP_ERR_CLOSED_CONNECTION]: ['HPE_CLOSED_CONNECTION', 'Data after `Connection: close`'],
-  [wire.HTTP_ERR_INVALID_EOF_STATE]: ['HPE_INVALID_EOF_STATE', 'Invalid EOF state']
+  [wire.HTTP_ERR_INVALID_EOF_STATE]: ['HPE_INVALID_EOF_STATE', 'Invalid EOF state'],
+  [wire.HTTP_ERR_CR_EXPECTED]: ['HPE_CR_EXPECTED', 'Missing expected CR after header value'],
+  [wire.HTTP_ERR_CR_EXPECTED_CHUNK]: ['HPE_CR_EXPECTED', 'Missing expected CR after chunk data'],
+  [wire.HTTP_ERR_STRICT_CHUNK_END]: ['HPE_STRICT', 'Expected LF after chunk data'],
+  [wire.HTTP_ERR_VERSION_LF]: ['HPE_INVALID_VERSION', 'Expected CRLF after version'],
+  [wire.HTTP_ERR_HEADER_FIELD_LF]: ['HPE_INVALID_HEADER_TOKEN', 'Invalid header field char']
 }
 
 /** The error a close record's kind and errno stand for (null: an orderly close). */

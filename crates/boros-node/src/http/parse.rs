@@ -7,7 +7,7 @@
 //! `syntax.rs`.
 
 use super::syntax::{
-    bare_lf, chunk_line_ok, content_length, early_refusal, error_kind, trim, url_ok,
+    bare_lf, bare_lf_kind, chunk_line_ok, content_length, early_refusal, error_kind, trim, url_ok,
 };
 use crate::wire::http as w;
 use httparse::{Header, Status, EMPTY_HEADER};
@@ -259,7 +259,13 @@ impl Parser {
                     let want = b"\r\n";
                     let n = avail.min(2);
                     if data[pos..pos + n] != want[..n] {
-                        return self.fail(w::ERR_LF_EXPECTED, emit).min(data.len());
+                        // llhttp: a bare LF misses its CR; anything else is `HPE_STRICT`.
+                        let kind = if data[pos] == b'\n' {
+                            w::ERR_CR_EXPECTED_CHUNK
+                        } else {
+                            w::ERR_STRICT_CHUNK_END
+                        };
+                        return self.fail(kind, emit).min(data.len());
                     }
                     if n < 2 {
                         return pos;
@@ -313,7 +319,18 @@ impl Parser {
             Status::Partial => return Ok(None),
         };
         if bare_lf(&data[..n]) {
-            return self.err(w::ERR_LF_EXPECTED, emit);
+            return self.err(bare_lf_kind(&data[..n], false), emit);
+        }
+        // llhttp reads trailers with the head's flags still set (`chunked`): a framing header
+        // among them is refused as one after `Transfer-Encoding: chunked` in a head.
+        for h in fields.iter() {
+            let name = h.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"content-length") {
+                return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
+            }
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
+            }
         }
         let counted: usize = fields.iter().map(|h| h.name.len() + h.value.len()).sum();
         if counted >= lim.max_header {
@@ -364,7 +381,7 @@ impl Parser {
             Status::Complete(n) => lead + n,
         };
         if bare_lf(&data[lead..n]) {
-            return self.err(w::ERR_LF_EXPECTED, emit);
+            return self.err(bare_lf_kind(&data[lead..n], true), emit);
         }
         let method = req.method.unwrap_or("");
         let method_index = lim.methods.iter().position(|m| m == method);
