@@ -79,7 +79,7 @@ unless(onRing ? undefined : 'io_uring unavailable here (the fallback run below s
     )
     t.deepEqual(
       ring.http10NullBody.responses.map((r) => r.headers['content-length']),
-      ['0', '0', undefined, '0', '0']
+      ['0', '0', '0', '0', '0', '0']
     )
     t.deepEqual(ring.http10NullBody.closed, [true, true, true, false])
     t.is(ring.unixPath.url, `unix://${join(tmpdir(), 'boros-serve-PID.sock')}`)

@@ -40,8 +40,8 @@ function reasonOf(status: number): string {
   return http.STATUS_CODES[status] ?? ''
 }
 
-function hasBody(method: string | undefined, status: number): boolean {
-  return method !== 'HEAD' && status !== 204 && status !== 304 && (status < 100 || status >= 200)
+function mayHaveBody(status: number): boolean {
+  return status !== 204 && status !== 304 && (status < 100 || status >= 200)
 }
 
 async function send(res: http.ServerResponse, response: Response): Promise<void> {
@@ -51,9 +51,9 @@ async function send(res: http.ServerResponse, response: Response): Promise<void>
   for (const [k, v] of response.headers) flat.push(k, v)
   const body = response.body
   if (body === null) {
-    // Ended with no body: `Content-Length: 0` (HTTP/1.0 included, as Bun and Deno; node:http's
-    // writeHead() would fix a close-delimited head there).
-    if (!response.headers.has('content-length') && hasBody(res.req.method, response.status)) {
+    // Ended with no body: `Content-Length: 0` (HTTP/1.0 and HEAD included, as Bun and Deno;
+    // node:http's writeHead() would fix a close-delimited head there).
+    if (!response.headers.has('content-length') && mayHaveBody(response.status)) {
       flat.push('Content-Length', '0')
     }
     res.writeHead(response.status, reasonOf(response.status), flat)
