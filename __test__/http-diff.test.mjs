@@ -9,6 +9,7 @@
 // Helpers: __test__/helpers/http-diff.mjs.
 import test from 'ava'
 import { spawn } from 'node:child_process'
+import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import {
   app,
@@ -113,6 +114,13 @@ const cases = [
         `POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${b.length}\r\n${b}\r\n0\r\n\r\n`
       return viaRaw(p, [req('one') + req('second') + req('3')])
     }
+  ],
+  [
+    "raw: Upgrade and no 'upgrade' listener: an ordinary request (its body read, the connection kept; llhttp drops the rest of that read)",
+    (p) =>
+      viaRaw(p, [
+        `POST /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 3\r\n\r\nabc${GET('/json')}`
+      ])
   ],
   [
     "raw: CONNECT and no 'connect' listener: the socket is destroyed unanswered",
@@ -403,6 +411,49 @@ for (const [target, factory] of targets) {
     )
   }
 }
+if (createServer)
+  test("boros/http createServer: an 'upgrade' listener added after listen() and removed again, as on node:http", async (t) => {
+    const http = await import('node:http')
+    const boros = await import('../dist/http/index.js')
+    const req = 'GET /x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nafter'
+    const run = async (make) => {
+      const server = make((_req, res) => res.end('request'))
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const port = server.address().port
+      const onUpgrade = (r, socket, head) => socket.end(`HTTP/1.1 101 Switching Protocols\r\n\r\n${r.url} [${head}]`)
+      try {
+        const before = await viaRaw(port, [req])
+        server.on('upgrade', onUpgrade)
+        const listened = await viaRaw(port, [req])
+        server.off('upgrade', onUpgrade)
+        const after = await viaRaw(port, [req])
+        // A request sent once the answer came (another read) is parsed as any other.
+        const later = await new Promise((resolve) => {
+          const s = net.connect(port, '127.0.0.1')
+          let text = ''
+          let sent = false
+          s.setEncoding('latin1')
+          s.on('data', (d) => {
+            text += d
+            if (text.endsWith('request') && !sent) {
+              sent = true
+              s.write('GET /z HTTP/1.1\r\nHost: x\r\n\r\n')
+            }
+            if (text.split('request').length === 3) {
+              s.destroy()
+              resolve(text.replace(/Date: .*\r\n/g, ''))
+            }
+          })
+          s.write(req)
+        })
+        return { before, listened, after, later }
+      } finally {
+        server.closeAllConnections()
+        server.close()
+      }
+    }
+    t.deepEqual(await run(boros.createServer), await run(http.createServer))
+  })
 if (createServer)
   test("boros/http createServer: CONNECT with a 'connect' listener gets (req, socket, head) as on node:http", async (t) => {
     const http = await import('node:http')

@@ -100,6 +100,13 @@ export interface EngineOptions {
   maxBodySize?: number
   /** High-water mark of a connection's unsent response bytes (`write` returns false). 64 KiB. */
   highWaterMark?: number
+  /**
+   * Whether a request with `Connection: upgrade` and `Upgrade` switches protocols (the engine
+   * stops reading the connection; `Engine.upgrade` takes it). Default true; false makes it an
+   * ordinary request (body and keep-alive as any other), as node:http takes one when its server
+   * has no `'upgrade'` listener. `Engine.setUpgrades` changes it. A `CONNECT` always switches.
+   */
+  upgrades?: boolean
 }
 
 /** `respond()` flag: no automatic `Date` header (node's `res.sendDate = false`). */

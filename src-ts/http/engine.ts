@@ -89,7 +89,8 @@ export class Engine {
       maxRequestsPerSocket: o.maxRequestsPerSocket,
       highWaterMark: o.highWaterMark,
       methods: METHODS,
-      contentLengthTab: CONTENT_LENGTH_TAB
+      contentLengthTab: CONTENT_LENGTH_TAB,
+      upgrades: opts.upgrades ?? true
     })
     const local = b.socketAddress(fd, false)
     this.#address = opts.path !== undefined ? opts.path : (local ?? { address: '', family: '', port: 0 })
@@ -474,6 +475,11 @@ export class Engine {
 
   closeIdleConnections(): void {
     this.#b.httpCloseConnections(this.#srv, false)
+  }
+
+  /** Whether `Upgrade` requests switch protocols from now on (`EngineOptions.upgrades`). */
+  setUpgrades(upgrades: boolean): void {
+    this.#b.httpSetUpgrades(this.#srv, upgrades)
   }
 
   /** Whether the listener keeps the process alive (connections always do). */

@@ -137,7 +137,9 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
       requestTimeout: opts.requestTimeout,
       keepAliveTimeout: opts.keepAliveTimeout,
       maxRequestsPerSocket: opts.maxRequestsPerSocket,
-      maxBodySize: opts.maxBodySize
+      maxBodySize: opts.maxBodySize,
+      // serve() has no upgrade API: an `Upgrade` request is an ordinary one (its body read).
+      upgrades: false
     },
     {
       onRequests(reqs) {

@@ -134,6 +134,15 @@ export class Server extends EventEmitter {
     if (o.maxRequestsPerSocket !== undefined) this.maxRequestsPerSocket = o.maxRequestsPerSocket
     this.joinDuplicateHeaders = o.joinDuplicateHeaders
     if (listener) this.on('request', listener)
+    // node:http asks at each upgrade request whether the server has an 'upgrade' listener
+    // (without one it is an ordinary request: its body read, the connection kept); the engine
+    // decides as it parses, so it is told whenever that changes.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'upgrade') this.#engine?.setUpgrades(true)
+    })
+    this.on('removeListener', (event: string | symbol) => {
+      if (event === 'upgrade') this.#engine?.setUpgrades(this.listenerCount('upgrade') > 0)
+    })
   }
 
   /** Whether the server is listening. */
@@ -159,6 +168,7 @@ export class Server extends EventEmitter {
       requestTimeout: this.requestTimeout,
       keepAliveTimeout: this.keepAliveTimeout,
       maxRequestsPerSocket: this.maxRequestsPerSocket,
+      upgrades: this.listenerCount('upgrade') > 0,
       ...(this.#options.highWaterMark !== undefined ? { highWaterMark: this.#options.highWaterMark } : {})
     }
     Engine.listen(eo, {
@@ -170,6 +180,8 @@ export class Server extends EventEmitter {
       (engine) => {
         this.#starting = false
         this.#engine = engine
+        // A listener added or removed while the engine started.
+        engine.setUpgrades(this.listenerCount('upgrade') > 0)
         this.#ctx = { sink: engine, onFinished: this.#finished }
         if (this.#unref) engine.unref()
         this.emit('listening')

@@ -379,6 +379,7 @@ impl Conn {
             max_body: lim.max_body,
             methods: &lim.methods,
             content_length_tab: lim.content_length_tab,
+            upgrades: lim.upgrades,
         };
         self.fresh = false;
         let mut parser = std::mem::take(&mut self.parser);

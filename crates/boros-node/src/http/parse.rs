@@ -73,6 +73,8 @@ pub struct ParseLimits<'a> {
     pub methods: &'a [String],
     /// A tab after a `Content-Length`'s digits is taken (llhttp 9.4+; 9.3 refuses it).
     pub content_length_tab: bool,
+    /// `Upgrade` requests switch protocols (`super::Limits::upgrades`).
+    pub upgrades: bool,
 }
 
 /// The request parser of one connection.
@@ -82,6 +84,12 @@ pub struct Parser {
     body_seen: u64,
     /// The request being read closes the connection when it ends.
     last: bool,
+    /// The request being read asked for an upgrade the server does not take
+    /// ([`ParseLimits::upgrades`] false): an ordinary request, after whose end llhttp stops
+    /// (`HPE_PAUSED_UPGRADE`) and node:http drops the rest of the bytes of that read.
+    unswitched: bool,
+    /// That request ended: the rest of the bytes being parsed are dropped.
+    drop_rest: bool,
 }
 
 impl Default for Parser {
@@ -91,6 +99,8 @@ impl Default for Parser {
             state: State::Head,
             body_seen: 0,
             last: false,
+            unswitched: false,
+            drop_rest: false,
         }
     }
 }
@@ -171,6 +181,10 @@ impl Parser {
     fn run(&mut self, data: &[u8], lim: ParseLimits<'_>, emit: &mut dyn FnMut(Event<'_>)) -> usize {
         let mut pos = 0;
         loop {
+            if self.drop_rest {
+                self.drop_rest = false;
+                return data.len();
+            }
             let avail = data.len() - pos;
             match self.state {
                 State::Dead => return data.len(),
@@ -342,6 +356,7 @@ impl Parser {
 
     fn end_body(&mut self, trailers: &[Header<'_>], emit: &mut dyn FnMut(Event<'_>)) {
         emit(Event::BodyEnd(trailers));
+        self.drop_rest = self.unswitched;
         self.state = if self.last {
             State::Closed
         } else {
@@ -459,7 +474,8 @@ impl Parser {
             return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
         }
         let keep_alive = if v11 { !close } else { keep && !close };
-        let upgrade = (has_upgrade && conn_upgrade) || method == "CONNECT";
+        let upgrade = (has_upgrade && conn_upgrade && lim.upgrades) || method == "CONNECT";
+        self.unswitched = has_upgrade && conn_upgrade && !upgrade;
         let len = cl.unwrap_or(0);
         if len > lim.max_body {
             return self.err(w::ERR_BODY_TOO_LARGE, emit);
@@ -488,6 +504,7 @@ impl Parser {
         } else if len > 0 && (data.len() - n) as u64 >= len {
             head.body = Some(&data[n..n + len as usize]);
             used += len as usize;
+            self.drop_rest = self.unswitched;
             self.state = if self.last {
                 State::Closed
             } else {
@@ -497,6 +514,7 @@ impl Parser {
             head.streaming = true;
             self.state = State::Length(len);
         } else {
+            self.drop_rest = self.unswitched;
             self.state = if self.last {
                 State::Closed
             } else {
@@ -531,6 +549,7 @@ mod tests {
             max_body: u64::MAX,
             methods: &[],
             content_length_tab: true,
+            upgrades: true,
         };
         let mut ends = Vec::new();
         let mut err = None;
@@ -546,6 +565,49 @@ mod tests {
             });
         }
         (ends, err)
+    }
+
+    #[test]
+    fn an_upgrade_not_taken_is_an_ordinary_request_and_the_rest_of_its_read_is_dropped() {
+        let mut p = Parser::default();
+        let lim = ParseLimits {
+            max_header: 16384,
+            max_body: u64::MAX,
+            methods: &[],
+            content_length_tab: true,
+            upgrades: false,
+        };
+        let mut seen = Vec::new();
+        let mut feed = |p: &mut Parser, bytes: &[u8]| {
+            p.feed(bytes, lim, &mut |ev| match ev {
+                Event::Request(h) => seen.push(format!("{} {}", h.url, h.upgrade)),
+                Event::Body(b) => seen.push(String::from_utf8_lossy(b).into_owned()),
+                Event::BodyEnd(_) => seen.push("end".to_owned()),
+                Event::Error(k) => seen.push(format!("error {k}")),
+            })
+        };
+        let up = "Connection: Upgrade\r\nUpgrade: h2c\r\n";
+        feed(
+            &mut p,
+            format!("GET /a HTTP/1.1\r\n{up}\r\nGET /dropped HTTP/1.1\r\n\r\n").as_bytes(),
+        );
+        feed(&mut p, b"GET /b HTTP/1.1\r\n\r\n");
+        // A body, whole with the head and then arriving later: the read it ends in is cut.
+        feed(
+            &mut p,
+            format!("POST /c HTTP/1.1\r\n{up}Content-Length: 2\r\n\r\nxyGET /d HTTP/1.1\r\n\r\n")
+                .as_bytes(),
+        );
+        feed(
+            &mut p,
+            format!("POST /e HTTP/1.1\r\n{up}Content-Length: 2\r\n\r\nx").as_bytes(),
+        );
+        feed(&mut p, b"yGET /f HTTP/1.1\r\n\r\n");
+        feed(&mut p, b"GET /g HTTP/1.1\r\n\r\n");
+        assert_eq!(
+            seen,
+            ["/a false", "/b false", "/c false", "/e false", "x", "y", "end", "/g false"]
+        );
     }
 
     const HEAD: &str =
