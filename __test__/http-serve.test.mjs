@@ -82,6 +82,8 @@ unless(onRing ? undefined : 'io_uring unavailable here (the fallback run below s
       ['0', '0', '0', '0', '0', '0']
     )
     t.deepEqual(ring.http10NullBody.closed, [true, true, true, false])
+    t.is(JSON.parse(one('upgradeNotTaken').body).body, 'hello')
+    t.false(ring.upgradeNotTaken.closed)
     t.is(ring.unixPath.url, `unix://${join(tmpdir(), 'boros-serve-PID.sock')}`)
     t.is(ring.unixAbstract.url, 'abstract://boros-serve-PID/')
     for (const n of ['unixPath', 'unixAbstract']) {
