@@ -216,6 +216,11 @@ export interface HttpLimits {
   methods: Array<string>
   /** A tab after a `Content-Length`'s digits is taken (the running Node's llhttp 9.4+). */
   contentLengthTab: boolean
+  /**
+   * `Upgrade` requests switch protocols (`http::Limits::upgrades`); [`http_set_upgrades`]
+   * changes it.
+   */
+  upgrades: boolean
 }
 
 /**
@@ -248,6 +253,12 @@ export declare function httpRespond(srv: number, conn: number, seq: number, stat
  * body bytes, or another file is in progress on the connection.
  */
 export declare function httpSendFile(srv: number, conn: number, seq: number, fd: number, offset: number, length: number, end: boolean): boolean
+
+/**
+ * Whether `Upgrade` requests switch protocols from now on (createServer(): whether the server
+ * has an `'upgrade'` listener, which node:http asks at each such request).
+ */
+export declare function httpSetUpgrades(srv: number, upgrades: boolean): void
 
 /** Closes timed-out connections (called by a timer of the façade). */
 export declare function httpSweep(srv: number): void

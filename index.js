@@ -871,6 +871,7 @@ module.exports.httpQueue = nativeBinding.httpQueue
 module.exports.httpRef = nativeBinding.httpRef
 module.exports.httpRespond = nativeBinding.httpRespond
 module.exports.httpSendFile = nativeBinding.httpSendFile
+module.exports.httpSetUpgrades = nativeBinding.httpSetUpgrades
 module.exports.httpSweep = nativeBinding.httpSweep
 module.exports.httpTrailers = nativeBinding.httpTrailers
 module.exports.httpWantDrain = nativeBinding.httpWantDrain

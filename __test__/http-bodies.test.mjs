@@ -12,6 +12,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stats } from 'boros'
 import { backend, createServer, sendFile, ServerResponse } from 'boros/http'
 import { allRecords, makeFiles } from './fixtures/http-bodies.mjs'
 import { unless } from './helpers/skip.mjs'
@@ -144,6 +145,52 @@ test.serial('an abort mid-file destroys the response and its connection (AbortEr
   t.true(got.closed)
   t.true(got.n < 64 * 1024 * 1024)
 })
+
+ringOnly(
+  "a client's FIN after a file response's head: the file is read no more and released, the connection closed",
+  async (t) => {
+    // 64 MiB (sparse): 256 reads of FILE_CHUNK (256 KiB) if it were read to its end. The client
+    // half-closes after the head, reading on or not reading at all: node:http (httpAllowHalfOpen
+    // false) ends the socket at the FIN, the file stream's next write fails and destroys it.
+    // Before, a client that did not read held the file (and the connection) for good.
+    const huge = path.join(dir, 'huge-fin.bin')
+    fs.writeFileSync(huge, '')
+    fs.truncateSync(huge, 64 * 1024 * 1024)
+    for (const reading of [true, false]) {
+      let result
+      const settled = new Promise((resolve) => {
+        result = resolve
+      })
+      const srv = createServer(async (_req, res) => {
+        const before = stats().opsSubmitted
+        try {
+          await sendFile(res, huge)
+          result({ sent: true })
+        } catch (err) {
+          // Every op this process submitted meanwhile (the reads, the sends, the socket's).
+          result({ code: err.code, ops: stats().opsSubmitted - before })
+        }
+      })
+      await new Promise((r) => srv.listen(0, '127.0.0.1', r))
+      const s = net.connect(srv.address().port, '127.0.0.1')
+      s.on('error', () => {})
+      s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+      s.once('data', () => {
+        if (!reading) s.pause()
+        s.end()
+      })
+      try {
+        const r = await settled
+        t.is(r.code, 'ECONNRESET', `reading: ${reading}`)
+        t.true(r.ops < 128, `reading: ${reading}, ${r.ops} ops`)
+      } finally {
+        s.destroy()
+        srv.closeAllConnections()
+        srv.close()
+      }
+    }
+  }
+)
 
 test.serial('sendFile() on a file that cannot be opened rejects before the head leaves', async (t) => {
   const { got, result } = await engineCase(

@@ -9,6 +9,7 @@
 // Helpers: __test__/helpers/http-diff.mjs.
 import test from 'ava'
 import { spawn } from 'node:child_process'
+import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import {
   app,
@@ -104,6 +105,108 @@ const cases = [
     (p) =>
       viaRaw(p, [
         'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n'
+      ])
+  ],
+  [
+    'raw: three chunked requests pipelined in one write (each body its own)',
+    (p) => {
+      const req = (b) =>
+        `POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${b.length}\r\n${b}\r\n0\r\n\r\n`
+      return viaRaw(p, [req('one') + req('second') + req('3')])
+    }
+  ],
+  [
+    "raw: Upgrade and no 'upgrade' listener: an ordinary request (its body read, the connection kept; llhttp drops the rest of that read)",
+    (p) =>
+      viaRaw(p, [
+        `POST /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nContent-Length: 3\r\n\r\nabc${GET('/json')}`
+      ])
+  ],
+  [
+    "raw: CONNECT and no 'connect' listener: the socket is destroyed unanswered",
+    (p) => viaRaw(p, ['CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n'])
+  ],
+  [
+    'malformed: Content-Length or Transfer-Encoding among request trailers',
+    async (p) => {
+      const req = (t) =>
+        `POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n${t}\r\n`
+      return [
+        await viaRaw(p, [req('Content-Length: 5\r\n')]),
+        await viaRaw(p, [req('X-A: 1\r\nTransfer-Encoding: gzip\r\n')]),
+        await viaRaw(p, [req('transfer-encoding: chunked\r\nContent-Length: 5\r\n')])
+      ]
+    }
+  ],
+  [
+    'malformed: a bare LF (request line, header line, last line, after chunk data, in trailers) and chunk data not ended by CRLF',
+    async (p) => {
+      const chunked = 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+      const out = []
+      for (const bytes of [
+        'GET / HTTP/1.1\nHost: x\r\n\r\n',
+        'GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n',
+        'GET / HTTP/1.1\r\nHost: x\r\n\n',
+        `${chunked}3\r\nabc\n0\r\n\r\n`,
+        `${chunked}3\r\nabcX\r\n0\r\n\r\n`,
+        `${chunked}3\r\nabc\rX0\r\n\r\n`,
+        `${chunked}1\r\na\r\n0\r\nX-A: 1\n\r\n`,
+        `${chunked}1\r\na\r\n0\r\nX-A: 1\r\n\n`,
+        `${chunked}1\r\na\r\n0\r\n\n`
+      ])
+        out.push(await viaRaw(p, [bytes]))
+      return out
+    }
+  ],
+  [
+    'raw: request trailers (several fields, a duplicate, set-cookie; read at the end and before)',
+    (p) => {
+      const body = 'POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n'
+      const rest =
+        '5\r\nhello\r\n0\r\nX-T: yes\r\nX-Dup: a\r\nx-dup: b\r\nSet-Cookie: s=1\r\nSet-Cookie: s=2\r\nX-Empty:\r\n\r\n'
+      return viaRaw(p, [body + rest, body.replace('/trailers-in', '/trailers-in?early') + rest])
+    }
+  ],
+  [
+    'raw: request trailers split into 7-byte pieces, then a pipelined request',
+    (p) => {
+      const req = `POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-A: 1\r\nX-B: two\r\n\r\n${GET('/json')}`
+      const parts = []
+      for (let i = 0; i < req.length; i += 7) parts.push(req.slice(i, i + 7))
+      return viaRaw(p, parts, { gapMs: 2 })
+    }
+  ],
+  [
+    'raw: 40 request trailer fields',
+    (p) => {
+      let t = ''
+      for (let i = 0; i < 40; i++) t += `X-T${i}: v${i}\r\n`
+      return viaRaw(p, [
+        `POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n${t}\r\n`
+      ])
+    }
+  ],
+  [
+    'raw: request trailers over maxHeaderSize (and a head under it)',
+    (p) =>
+      viaRaw(p, [
+        `POST /trailers-in HTTP/1.1\r\nHost: x\r\nX-H: ${'h'.repeat(700)}\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-Big: ${'b'.repeat(1500)}\r\n\r\n`
+      ]),
+    { maxHeaderSize: 1024 }
+  ],
+  [
+    'raw: request trailers just under maxHeaderSize, after a head near it',
+    (p) =>
+      viaRaw(p, [
+        `POST /trailers-in HTTP/1.1\r\nHost: x\r\nX-H: ${'h'.repeat(900)}\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-Big: ${'b'.repeat(900)}\r\n\r\n`
+      ]),
+    { maxHeaderSize: 1024 }
+  ],
+  [
+    'malformed: a space in a request trailer name',
+    (p) =>
+      viaRaw(p, [
+        'POST /trailers-in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nBad Name: x\r\n\r\n'
       ])
   ],
   [
@@ -308,6 +411,68 @@ for (const [target, factory] of targets) {
     )
   }
 }
+if (createServer)
+  test("boros/http createServer: an 'upgrade' listener added after listen() and removed again, as on node:http", async (t) => {
+    const http = await import('node:http')
+    const boros = await import('../dist/http/index.js')
+    const req = 'GET /x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nafter'
+    const run = async (make) => {
+      const server = make((_req, res) => res.end('request'))
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const port = server.address().port
+      const onUpgrade = (r, socket, head) => socket.end(`HTTP/1.1 101 Switching Protocols\r\n\r\n${r.url} [${head}]`)
+      try {
+        const before = await viaRaw(port, [req])
+        server.on('upgrade', onUpgrade)
+        const listened = await viaRaw(port, [req])
+        server.off('upgrade', onUpgrade)
+        const after = await viaRaw(port, [req])
+        // A request sent once the answer came (another read) is parsed as any other.
+        const later = await new Promise((resolve) => {
+          const s = net.connect(port, '127.0.0.1')
+          let text = ''
+          let sent = false
+          s.setEncoding('latin1')
+          s.on('data', (d) => {
+            text += d
+            if (text.endsWith('request') && !sent) {
+              sent = true
+              s.write('GET /z HTTP/1.1\r\nHost: x\r\n\r\n')
+            }
+            if (text.split('request').length === 3) {
+              s.destroy()
+              resolve(text.replace(/Date: .*\r\n/g, ''))
+            }
+          })
+          s.write(req)
+        })
+        return { before, listened, after, later }
+      } finally {
+        server.closeAllConnections()
+        server.close()
+      }
+    }
+    t.deepEqual(await run(boros.createServer), await run(http.createServer))
+  })
+if (createServer)
+  test("boros/http createServer: CONNECT with a 'connect' listener gets (req, socket, head) as on node:http", async (t) => {
+    const http = await import('node:http')
+    const boros = await import('../dist/http/index.js')
+    const run = async (make) => {
+      const server = make((_req, res) => res.end('request'))
+      server.on('connect', (req, socket, head) => {
+        socket.end(`HTTP/1.1 200 Connection Established\r\n\r\n${req.method} ${req.url} [${head}]`)
+      })
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        return await viaRaw(server.address().port, ['CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\nearly'])
+      } finally {
+        server.closeAllConnections()
+        server.close()
+      }
+    }
+    t.deepEqual(await run(boros.createServer), await run(http.createServer))
+  })
 if (!createServer)
   test.skip('boros/http createServer: not in this build (dist/http/index.js has no createServer yet)', () => {})
 

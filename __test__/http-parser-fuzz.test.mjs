@@ -28,7 +28,8 @@ function nodeEcho() {
           u: req.url,
           v: req.httpVersion,
           h: req.rawHeaders,
-          b: Buffer.concat(chunks).toString('latin1')
+          b: Buffer.concat(chunks).toString('latin1'),
+          t: req.rawTrailers
         })
       )
     })
@@ -46,15 +47,15 @@ async function engineEcho() {
   // node's echo answers at the request's 'end', after llhttp has run over all the bytes it was
   // given (a protocol error later in them is answered first, with 400): answer after the turn
   // too, so the parsers are compared and not the handlers' timing.
-  const answer = (r, body) => setImmediate(reply, r, body)
-  const reply = (r, body) =>
+  const answer = (r, body, trailers = []) => setImmediate(reply, r, body, trailers)
+  const reply = (r, body, trailers) =>
     e.respond(
       r.conn,
       r.seq,
       200,
       undefined,
       ['Connection', 'close'],
-      JSON.stringify({ m: r.method, u: r.url, v: `1.${r.versionMinor}`, h: r.rawHeaders, b: body }),
+      JSON.stringify({ m: r.method, u: r.url, v: `1.${r.versionMinor}`, h: r.rawHeaders, b: body, t: trailers }),
       true
     )
   const e = await Engine.listen(
@@ -66,13 +67,13 @@ async function engineEcho() {
           else answer(r, r.body === null ? '' : r.body.toString('latin1'))
         }
       },
-      onBody(conn, _seq, chunk) {
+      onBody(conn, _seq, chunk, trailers) {
         const b = bodies.get(conn)
         if (b === undefined) return
         if (chunk !== null) b.parts.push(Buffer.from(chunk))
         else {
           bodies.delete(conn)
-          answer(b.r, Buffer.concat(b.parts).toString('latin1'))
+          answer(b.r, Buffer.concat(b.parts).toString('latin1'), trailers)
         }
       },
       onClose(conn) {
@@ -99,7 +100,8 @@ const requestArb = fc
     headers: fc.array(fc.tuple(token, value), { maxLength: 6 }),
     body: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
     chunked: fc.boolean(),
-    chunkSizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 })
+    chunkSizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }),
+    trailers: fc.array(fc.tuple(token, value), { maxLength: 3 })
   })
   .map((r) => {
     let s = `${r.method} /${r.path} HTTP/1.${r.v10 ? 0 : 1}\r\nHost: x\r\n`
@@ -127,7 +129,9 @@ const requestArb = fc
         rest = rest.slice(n)
         s += `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`
       }
-      return `${s}0\r\n\r\n`
+      let t = ''
+      for (const [k, v] of r.trailers) t += `${k}: ${v}\r\n`
+      return `${s}0\r\n${t}\r\n`
     }
     return `${s}Content-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`
   })

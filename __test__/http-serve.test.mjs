@@ -6,6 +6,8 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import { createConnection } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { backend } from 'boros/net'
 import { serve } from 'boros/http'
@@ -71,6 +73,27 @@ unless(onRing ? undefined : 'io_uring unavailable here (the fallback run below s
     t.true(ring.keepAliveTimeout.closedInTime)
     t.is(one('headersTimeout').status, 408)
     t.is(one('thrownError').body, 'caught boom')
+    t.deepEqual(
+      ring.statusText.responses.map((r) => `${r.status} ${r.reason}`),
+      ['200 OK', '404 Not Found', '299 ', '200 OK', '299 ']
+    )
+    t.deepEqual(
+      ring.http10NullBody.responses.map((r) => r.headers['content-length']),
+      ['0', '0', '0', '0', '0', '0']
+    )
+    t.deepEqual(ring.http10NullBody.closed, [true, true, true, false])
+    t.is(JSON.parse(one('upgradeNotTaken').body).body, 'hello')
+    t.false(ring.upgradeNotTaken.closed)
+    t.is(ring.unixPath.url, `unix://${join(tmpdir(), 'boros-serve-PID.sock')}`)
+    t.is(ring.unixAbstract.url, 'abstract://boros-serve-PID/')
+    for (const n of ['unixPath', 'unixAbstract']) {
+      t.deepEqual(
+        ring[n].responses.map((r) => r.body),
+        ['http://t/p?q=1', 'http://localhost/x'],
+        n
+      )
+      t.true(ring[n].closed, n)
+    }
     t.deepEqual(JSON.parse(one('requestIP').body), {
       ip: { address: '127.0.0.1', family: 'IPv4', port: true },
       other: null,

@@ -5,7 +5,7 @@
  * @module
  */
 
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 export const QUEUE_CAPACITY = 1024
 export const FAST_MAX = 16384
 export const ARENA_SLOTS = 1024
@@ -74,6 +74,11 @@ export const HTTP_ERR_INVALID_CONSTANT = 14
 export const HTTP_ERR_CLOSED_CONNECTION = 15
 export const HTTP_ERR_INVALID_EOF_STATE = 16
 export const HTTP_ERR_ABORTED = 17
+export const HTTP_ERR_CR_EXPECTED = 18
+export const HTTP_ERR_CR_EXPECTED_CHUNK = 19
+export const HTTP_ERR_STRICT_CHUNK_END = 20
+export const HTTP_ERR_VERSION_LF = 21
+export const HTTP_ERR_HEADER_FIELD_LF = 22
 export const HTTP_RESPOND_NO_DATE = 1
 export const HTTP_RESPOND_CLOSE = 2
 export const HTTP_RESPOND_NO_FRAMING = 4
@@ -109,7 +114,7 @@ export const HTTP_RQ_BODY_MAX = 16384
 /** A stream event result: the multishot op ended with nothing wrong; arm it again. */
 export const EVENT_REARM = -2147483648
 /** A hash of every value here; the binary's must match. */
-export const DIGEST = 695782037
+export const DIGEST = 683372646
 
 /** How an op names its file: a descriptor or a registered-file slot. */
 export type FileKind = typeof FILE_KIND_FD | typeof FILE_KIND_FIXED

@@ -165,6 +165,24 @@ export function app(req, res) {
       res.setHeader('x-body-length', String(body.length))
       res.end(body)
     })
+  } else if (p === '/trailers-in') {
+    // Request trailers: node fills `trailers` / `rawTrailers` at the body's end; `?early` reads
+    // the lazy getter first (an empty object node then fills in place).
+    const early = url.searchParams.has('early') ? JSON.stringify(req.trailers) : undefined
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json')
+      res.end(
+        JSON.stringify({
+          early,
+          body: Buffer.concat(chunks).toString(),
+          trailers: req.trailers,
+          rawTrailers: req.rawTrailers,
+          complete: req.complete
+        })
+      )
+    })
   } else if (p === '/chunked') {
     res.writeHead(200, { 'content-type': 'text/plain' })
     // One write per turn: Node 24 joins a write and an end of the same turn into one chunk

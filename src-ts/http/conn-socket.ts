@@ -48,6 +48,11 @@ export class ConnSocket extends EventEmitter {
   _open: object | null = null
   /** @internal see `_open`. */
   _reading: object | null = null
+  /**
+   * @internal requests pipelined behind `_reading` whose bodies arrive after its own (heads of
+   * one receive reach JS before the bodies in it): null, or the queue, oldest first.
+   */
+  _readingNext: object[] | null = null
 
   constructor(conn: number, source: ConnSource, server: unknown) {
     super()

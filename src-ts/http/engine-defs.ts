@@ -58,8 +58,12 @@ export interface RawRequest {
 export interface EngineHandlers {
   /** Request heads of one completion batch, in arrival order (one call per batch). */
   onRequests(reqs: RawRequest[]): void
-  /** A body chunk of request `seq` on `conn` (a view of the batch's Buffer), `null` = end. */
-  onBody(conn: number, seq: number, chunk: Buffer | null): void
+  /**
+   * A body chunk of request `seq` on `conn` (a view of the batch's Buffer), `null` = end; with
+   * the end, a chunked body's trailer fields (flat name, value pairs as sent, node's
+   * `rawTrailers`), `undefined` when there are none.
+   */
+  onBody(conn: number, seq: number, chunk: Buffer | null, trailers?: string[]): void
   /**
    * The connection is gone (peer closed, reset, timeout, protocol error, `destroy`). `err` is
    * `null` for an orderly close; otherwise its `code` is Node's (`HPE_HEADER_OVERFLOW`,
@@ -96,6 +100,13 @@ export interface EngineOptions {
   maxBodySize?: number
   /** High-water mark of a connection's unsent response bytes (`write` returns false). 64 KiB. */
   highWaterMark?: number
+  /**
+   * Whether a request with `Connection: upgrade` and `Upgrade` switches protocols (the engine
+   * stops reading the connection; `Engine.upgrade` takes it). Default true; false makes it an
+   * ordinary request (body and keep-alive as any other), as node:http takes one when its server
+   * has no `'upgrade'` listener. `Engine.setUpgrades` changes it. A `CONNECT` always switches.
+   */
+  upgrades?: boolean
 }
 
 /** `respond()` flag: no automatic `Date` header (node's `res.sendDate = false`). */
@@ -144,7 +155,12 @@ const PARSE_ERRORS: Record<number, [string, string]> = {
   [wire.HTTP_ERR_LF_EXPECTED]: ['HPE_LF_EXPECTED', 'Expected LF'],
   [wire.HTTP_ERR_INVALID_CONSTANT]: ['HPE_INVALID_CONSTANT', 'Invalid constant string'],
   [wire.HTTP_ERR_CLOSED_CONNECTION]: ['HPE_CLOSED_CONNECTION', 'Data after `Connection: close`'],
-  [wire.HTTP_ERR_INVALID_EOF_STATE]: ['HPE_INVALID_EOF_STATE', 'Invalid EOF state']
+  [wire.HTTP_ERR_INVALID_EOF_STATE]: ['HPE_INVALID_EOF_STATE', 'Invalid EOF state'],
+  [wire.HTTP_ERR_CR_EXPECTED]: ['HPE_CR_EXPECTED', 'Missing expected CR after header value'],
+  [wire.HTTP_ERR_CR_EXPECTED_CHUNK]: ['HPE_CR_EXPECTED', 'Missing expected CR after chunk data'],
+  [wire.HTTP_ERR_STRICT_CHUNK_END]: ['HPE_STRICT', 'Expected LF after chunk data'],
+  [wire.HTTP_ERR_VERSION_LF]: ['HPE_INVALID_VERSION', 'Expected CRLF after version'],
+  [wire.HTTP_ERR_HEADER_FIELD_LF]: ['HPE_INVALID_HEADER_TOKEN', 'Invalid header field char']
 }
 
 /** The error a close record's kind and errno stand for (null: an orderly close). */

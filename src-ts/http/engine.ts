@@ -89,7 +89,8 @@ export class Engine {
       maxRequestsPerSocket: o.maxRequestsPerSocket,
       highWaterMark: o.highWaterMark,
       methods: METHODS,
-      contentLengthTab: CONTENT_LENGTH_TAB
+      contentLengthTab: CONTENT_LENGTH_TAB,
+      upgrades: opts.upgrades ?? true
     })
     const local = b.socketAddress(fd, false)
     this.#address = opts.path !== undefined ? opts.path : (local ?? { address: '', family: '', port: 0 })
@@ -158,7 +159,19 @@ export class Engine {
       act = () => this.#h.onBody(conn, seq, chunk)
     } else if (kind === wire.HTTP_REC_BODY_END) {
       const seq = w[at + 2]!
-      act = () => this.#h.onBody(conn, seq, null)
+      const n = w[at + 3]!
+      if (n === 0) act = () => this.#h.onBody(conn, seq, null)
+      else {
+        // Trailer fields: 2n lengths, then the bytes (Latin-1, as node's parser reads them).
+        const trailers: string[] = new Array(2 * n)
+        let p = offset + (4 + 2 * n) * 4
+        for (let i = 0; i < 2 * n; i++) {
+          const len = w[at + 4 + i]!
+          trailers[i] = (data as Latin1).latin1Slice(p, p + len)
+          p += len
+        }
+        act = () => this.#h.onBody(conn, seq, null, trailers)
+      }
     } else if (kind === wire.HTTP_REC_DRAIN) {
       act = () => this.#drain(conn)
     } else if (kind === wire.HTTP_REC_FILE_DONE) {
@@ -462,6 +475,11 @@ export class Engine {
 
   closeIdleConnections(): void {
     this.#b.httpCloseConnections(this.#srv, false)
+  }
+
+  /** Whether `Upgrade` requests switch protocols from now on (`EngineOptions.upgrades`). */
+  setUpgrades(upgrades: boolean): void {
+    this.#b.httpSetUpgrades(this.#srv, upgrades)
   }
 
   /** Whether the listener keeps the process alive (connections always do). */

@@ -117,7 +117,11 @@ export class IncomingMessage extends Readable {
    * inherits the same getter. Assignable, as node's.
    */
   declare headers: Record<string, string | string[]>
-  /** node's lazy getter (`{}` on first read: the engine reports no trailers), not an own object per request. */
+  /**
+   * node's lazy getter (`http.IncomingMessage.prototype`): `{}` until the body's end, then the
+   * trailer fields of a chunked body, joined as headers are (filled by node's own
+   * `_addHeaderLines` from `rawTrailers`).
+   */
   declare trailers: Record<string, string>
   declare rawTrailers: string[]
   /**
@@ -186,9 +190,11 @@ export class IncomingMessage extends Readable {
    * @internal a body chunk from the engine (`null`: the end). Static (as `_abort`): a swapped
    * prototype does not lose it.
    */
-  static _chunk(req: IncomingMessage, chunk: Buffer | null): void {
+  static _chunk(req: IncomingMessage, chunk: Buffer | null, trailers?: string[]): void {
     if (chunk === null) {
       req.complete = true
+      // As node's parserOnMessageComplete: the trailers, then the end.
+      if (trailers !== undefined) addTrailers(req, trailers)
       req.push(null)
       return
     }
@@ -325,6 +331,21 @@ export function requestClassOn(proto: object): RequestClass {
   }
   Request.prototype = proto
   return Request as unknown as RequestClass
+}
+
+/**
+ * A request's trailer fields (flat, as received), given once `complete` is true: node's own
+ * `_addHeaderLines` (of `http.IncomingMessage.prototype`) sets `rawTrailers` and the count its
+ * lazy `trailers` getter reads, and fills a `trailers` object read before; set by hand where
+ * a Node has no such method.
+ */
+function addTrailers(req: IncomingMessage, trailers: string[]): void {
+  const add = (req as unknown as { _addHeaderLines?: (h: string[], n: number) => void })._addHeaderLines
+  if (typeof add === 'function' && kHeadersCount !== undefined) add.call(req, trailers, trailers.length)
+  else {
+    req.rawTrailers = trailers
+    req.trailers = headersOf(trailers) as Record<string, string>
+  }
 }
 
 function incomingRead(this: IncomingMessage): void {

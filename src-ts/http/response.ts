@@ -61,8 +61,12 @@ function lines(pairs: Iterable<[string, string]>, reason: string): [string, numb
   return [head, hints]
 }
 
-function reasonOf(res: Response): string {
-  return res.statusText || STATUS_TEXT[res.status] || ''
+/**
+ * The reason phrase of `status`: the standard one whatever `statusText` says, as Bun.serve and
+ * Deno.serve send it (none for a status without one, as Deno).
+ */
+function reasonOf(status: number): string {
+  return STATUS_TEXT[status] ?? ''
 }
 
 const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 404: 'Not Found' }
@@ -110,7 +114,7 @@ export function sendResponse(
     const src = body == null ? null : body.source
     const list = st.headersList
     if ((body == null || typeof src === 'string' || src instanceof Uint8Array) && !list.cookies?.length) {
-      const [head, hints] = lines(list, st.statusText || STATUS_TEXT[st.status] || '')
+      const [head, hints] = lines(list, reasonOf(st.status))
       sink.respond(r, st.status, head, hints | wire.HTTP_RESPOND_KNOWN_LENGTH, body == null ? null : src, true)
       sink.done(r)
       return
@@ -236,10 +240,10 @@ function failed(sink: ResponseSink, r: RawRequest): void {
 }
 
 async function streamResponse(sink: ResponseSink, r: RawRequest, res: Response): Promise<void> {
-  const [head, hints] = lines(res.headers as unknown as Iterable<[string, string]>, reasonOf(res))
+  const [head, hints] = lines(res.headers as unknown as Iterable<[string, string]>, reasonOf(res.status))
   const body = res.body
   if (body === null) {
-    sink.respond(r, res.status, head, hints, null, true)
+    sink.respond(r, res.status, head, hints | wire.HTTP_RESPOND_KNOWN_LENGTH, null, true)
     sink.done(r)
     return
   }

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { BorosFile, range } from './file.js'
 import { type FastParts, fastParts } from './light-response.js'
-import type { HttpServer, ServeOptions } from './serve-types.js'
+import { type HttpServer, requestOrigin, type ServeOptions, serverUrl } from './serve-types.js'
 
 /** The connection of each `Request` handed to `fetch` (`requestIP`). */
 const sockets = new WeakMap<Request, Socket>()
@@ -35,6 +35,15 @@ function toRequest(req: http.IncomingMessage, origin: string, signal: AbortSigna
   return request
 }
 
+/** The standard reason phrase, whatever `statusText` says (Bun.serve's and Deno.serve's). */
+function reasonOf(status: number): string {
+  return http.STATUS_CODES[status] ?? ''
+}
+
+function mayHaveBody(status: number): boolean {
+  return status !== 204 && status !== 304 && (status < 100 || status >= 200)
+}
+
 async function send(res: http.ServerResponse, response: Response): Promise<void> {
   const fast = fastParts(response)
   if (fast?.body instanceof BorosFile) return sendFile(res, fast, fast.body)
@@ -42,7 +51,12 @@ async function send(res: http.ServerResponse, response: Response): Promise<void>
   for (const [k, v] of response.headers) flat.push(k, v)
   const body = response.body
   if (body === null) {
-    res.writeHead(response.status, response.statusText || undefined, flat)
+    // Ended with no body: `Content-Length: 0` (HTTP/1.0 and HEAD included, as Bun and Deno;
+    // node:http's writeHead() would fix a close-delimited head there).
+    if (!response.headers.has('content-length') && mayHaveBody(response.status)) {
+      flat.push('Content-Length', '0')
+    }
+    res.writeHead(response.status, reasonOf(response.status), flat)
     res.end()
     return
   }
@@ -52,11 +66,11 @@ async function send(res: http.ServerResponse, response: Response): Promise<void>
   if (second.done) {
     const bytes = first.done ? Buffer.alloc(0) : Buffer.from(first.value)
     if (!response.headers.has('content-length')) flat.push('Content-Length', String(bytes.length))
-    res.writeHead(response.status, response.statusText || undefined, flat)
+    res.writeHead(response.status, reasonOf(response.status), flat)
     res.end(bytes)
     return
   }
-  res.writeHead(response.status, response.statusText || undefined, flat)
+  res.writeHead(response.status, reasonOf(response.status), flat)
   res.write(first.value)
   let ok = res.write(second.value)
   for (;;) {
@@ -174,7 +188,7 @@ export function serveOnNode(opts: ServeOptions, hostname: string, port: number):
         boundPort = addr.port
         boundHost = addr.address
       }
-      origin = `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${boundPort}`
+      origin = requestOrigin(boundHost, boundPort, opts.unix)
       opts.onListen?.({ hostname: boundHost, port: boundPort })
       resolve()
     })
@@ -202,7 +216,7 @@ export function serveOnNode(opts: ServeOptions, hostname: string, port: number):
       return boundHost
     },
     get url() {
-      return new URL(`${origin || `http://${hostname}:${port}`}/`)
+      return serverUrl(origin || `http://${hostname}:${port}`, opts.unix)
     },
     ready,
     backend: 'node:http',

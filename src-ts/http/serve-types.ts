@@ -81,3 +81,29 @@ export interface HttpServer {
   unref(): void
   [Symbol.asyncDispose](): Promise<void>
 }
+
+/**
+ * `server.url` as Bun.serve gives it: `http://host:port/` over TCP; for a Unix socket
+ * `unix://<path>` (a path) or `abstract://<name>/` (an abstract name, `'\0name'`), which never
+ * throws: a name a URL cannot hold as it is goes in percent-encoded.
+ */
+export function serverUrl(origin: string, unix: string | undefined): URL {
+  if (unix === undefined) return new URL(`${origin}/`)
+  const abstract = unix.charCodeAt(0) === 0
+  const text = abstract ? `abstract://${unix.slice(1)}/` : `unix://${unix}`
+  try {
+    return new URL(text)
+  } catch {
+    const name = encodeURIComponent(abstract ? unix.slice(1) : unix)
+    return new URL(abstract ? `abstract://${name}/` : `unix://${name}`)
+  }
+}
+
+/**
+ * The origin of a request's URL when it has no `Host` header (HTTP/1.0): the bound address over
+ * TCP, `http://localhost` on a Unix socket (Bun gives a bare path there, Deno `http+unix://`).
+ */
+export function requestOrigin(host: string, port: number, unix: string | undefined): string {
+  if (unix !== undefined) return 'http://localhost'
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}

@@ -12,7 +12,7 @@ import { GlobalResponse, holdBodies, installLightResponse } from './light-respon
 import { BodyChannel, type RequestContext, ServeRequest } from './request.js'
 import { sendResponse, type ResponseSink } from './response.js'
 import { serveOnNode } from './serve-node.js'
-import type { FetchHandler, HttpServer, ServeOptions } from './serve-types.js'
+import { type FetchHandler, type HttpServer, requestOrigin, type ServeOptions, serverUrl } from './serve-types.js'
 
 export type { FetchHandler, HttpServer, ServeOptions, SocketAddressInfo } from './serve-types.js'
 
@@ -137,7 +137,9 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
       requestTimeout: opts.requestTimeout,
       keepAliveTimeout: opts.keepAliveTimeout,
       maxRequestsPerSocket: opts.maxRequestsPerSocket,
-      maxBodySize: opts.maxBodySize
+      maxBodySize: opts.maxBodySize,
+      // serve() has no upgrade API: an `Upgrade` request is an ordinary one (its body read).
+      upgrades: false
     },
     {
       onRequests(reqs) {
@@ -178,7 +180,7 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
   const boundPort = typeof addr === 'string' ? 0 : addr.port
   const boundHost = typeof addr === 'string' ? addr : addr.address
   const ctx: RequestContext = {
-    origin: `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${boundPort}`,
+    origin: requestOrigin(boundHost, boundPort, opts.unix),
     watch(r, req) {
       if (r.answered || live[r.conn]?.get(r.seq) === req) return
       if (engine.isOpen(r.conn)) track(r, req)
@@ -200,7 +202,7 @@ function serveOnRing(opts: ServeOptions, host: string, port: number): HttpServer
     [kChannels]: channels,
     port: boundPort,
     hostname: boundHost,
-    url: new URL(`${ctx.origin}/`),
+    url: serverUrl(ctx.origin, opts.unix),
     backend: 'io_uring',
     ready: Promise.resolve(),
     get pendingRequests() {

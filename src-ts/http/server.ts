@@ -134,6 +134,15 @@ export class Server extends EventEmitter {
     if (o.maxRequestsPerSocket !== undefined) this.maxRequestsPerSocket = o.maxRequestsPerSocket
     this.joinDuplicateHeaders = o.joinDuplicateHeaders
     if (listener) this.on('request', listener)
+    // node:http asks at each upgrade request whether the server has an 'upgrade' listener
+    // (without one it is an ordinary request: its body read, the connection kept); the engine
+    // decides as it parses, so it is told whenever that changes.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'upgrade') this.#engine?.setUpgrades(true)
+    })
+    this.on('removeListener', (event: string | symbol) => {
+      if (event === 'upgrade') this.#engine?.setUpgrades(this.listenerCount('upgrade') > 0)
+    })
   }
 
   /** Whether the server is listening. */
@@ -159,17 +168,20 @@ export class Server extends EventEmitter {
       requestTimeout: this.requestTimeout,
       keepAliveTimeout: this.keepAliveTimeout,
       maxRequestsPerSocket: this.maxRequestsPerSocket,
+      upgrades: this.listenerCount('upgrade') > 0,
       ...(this.#options.highWaterMark !== undefined ? { highWaterMark: this.#options.highWaterMark } : {})
     }
     Engine.listen(eo, {
       onRequests: (reqs) => this.#onRequests(reqs),
-      onBody: (conn, _seq, chunk) => this.#onBody(conn, chunk),
+      onBody: (conn, _seq, chunk, trailers) => this.#onBody(conn, chunk, trailers),
       onClose: (conn, err) => this.#onClose(conn, err),
       onError: (err) => this.emit('error', err)
     }).then(
       (engine) => {
         this.#starting = false
         this.#engine = engine
+        // A listener added or removed while the engine started.
+        engine.setUpgrades(this.listenerCount('upgrade') > 0)
         this.#ctx = { sink: engine, onFinished: this.#finished }
         if (this.#unref) engine.unref()
         this.emit('listening')
@@ -292,14 +304,27 @@ export class Server extends EventEmitter {
         r.streaming,
         r.upgrade
       )
-      if (r.streaming) socket._reading = req
+      if (r.streaming) {
+        // A body still arriving ahead of this one (pipelined bodies in one receive): this one
+        // waits its turn, its chunks come after that body's end.
+        if (socket._reading === null) socket._reading = req
+        else if (socket._readingNext === null) socket._readingNext = [req]
+        else socket._readingNext.push(req)
+      }
       if (this.joinDuplicateHeaders) req.joinDuplicateHeaders = true
       try {
-        if (r.upgrade && this.listenerCount('upgrade') > 0) {
+        // As node:http: a CONNECT goes to 'connect' (and without a listener its socket is
+        // destroyed, unanswered); another upgrade to 'upgrade', or to 'request' without one.
+        const event = r.method === 'CONNECT' ? 'connect' : 'upgrade'
+        if (r.upgrade && this.listenerCount(event) > 0) {
           const { socket: netSocket, head } = engine.upgrade(r.conn, r.seq)
           delete this.#conns[r.conn]
           req.socket = netSocket as unknown as ConnSocket
-          this.emit('upgrade', req, netSocket, head)
+          this.emit(event, req, netSocket, head)
+          continue
+        }
+        if (r.upgrade && event === 'connect') {
+          socket.destroy()
           continue
         }
         const res = new Res(req, this.#ctx!)
@@ -350,12 +375,16 @@ export class Server extends EventEmitter {
     return !host ? 400 : expect ? 417 : 0
   }
 
-  #onBody(conn: number, chunk: Buffer | null): void {
+  #onBody(conn: number, chunk: Buffer | null, trailers: string[] | undefined): void {
     const socket = this.#conns[conn]
     const req = socket?._reading as IncomingMessage | null | undefined
     if (req === null || req === undefined) return
-    if (chunk === null) socket!._reading = null
-    IncomingMessage._chunk(req, chunk)
+    if (chunk === null) {
+      const next = socket!._readingNext
+      socket!._reading = next?.shift() ?? null
+      if (next?.length === 0) socket!._readingNext = null
+    }
+    IncomingMessage._chunk(req, chunk, trailers)
   }
 
   #onClose(conn: number, err: Error | null): void {
@@ -366,6 +395,11 @@ export class Server extends EventEmitter {
       if (req !== null) {
         socket._reading = null
         IncomingMessage._abort(req)
+      }
+      const next = socket._readingNext as IncomingMessage[] | null
+      if (next !== null) {
+        socket._readingNext = null
+        for (const r of next) IncomingMessage._abort(r)
       }
       // As node:http's abortIncoming at the socket's end or close: every request not yet
       // answered is aborted, and its response closes unfinished.

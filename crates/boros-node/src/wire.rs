@@ -17,7 +17,7 @@ pub mod http;
 pub use generate::{typescript, DIGEST};
 
 /// Bump when the meaning (not just a value) of the protocol changes.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// How an op names its file. A descriptor and a registered-file slot are different kinds,
 /// carried apart from the number, from the façade's handle to the SQE (`types::Fd` /

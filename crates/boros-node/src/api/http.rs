@@ -28,6 +28,9 @@ pub struct HttpLimits {
     pub methods: Vec<String>,
     /// A tab after a `Content-Length`'s digits is taken (the running Node's llhttp 9.4+).
     pub content_length_tab: bool,
+    /// `Upgrade` requests switch protocols (`http::Limits::upgrades`); [`http_set_upgrades`]
+    /// changes it.
+    pub upgrades: bool,
 }
 
 thread_local! {
@@ -58,6 +61,7 @@ pub fn http_listen(fd: i32, stream: u32, limits: HttpLimits) -> Result<u32> {
         hwm: limits.high_water_mark as usize,
         methods: limits.methods,
         content_length_tab: limits.content_length_tab,
+        upgrades: limits.upgrades,
     };
     runtime::with(|rt| {
         let srv = http::add_server(stream, fd, l);
@@ -356,6 +360,15 @@ pub fn http_connections(srv: u32) -> Result<u32> {
 pub fn http_sweep(srv: u32) -> Result<()> {
     let js = http::from_js();
     http::for_js(&js, srv, http::Server::sweep);
+    Ok(())
+}
+
+/// Whether `Upgrade` requests switch protocols from now on (createServer(): whether the server
+/// has an `'upgrade'` listener, which node:http asks at each such request).
+#[napi]
+pub fn http_set_upgrades(srv: u32, upgrades: bool) -> Result<()> {
+    let js = http::from_js();
+    http::for_js(&js, srv, |s| s.limits.upgrades = upgrades);
     Ok(())
 }
 

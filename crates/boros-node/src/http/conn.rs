@@ -147,12 +147,17 @@ impl Conn {
     /// splice still in flight. A peer that stopped reading left those waiting for room for
     /// good, and the close waited for them: the server and the process never went idle.
     pub fn destroy(&mut self) {
+        self.destroy_with(w::ERR_NONE);
+    }
+
+    /// [`destroy`](Self::destroy), the close reporting `kind`.
+    fn destroy_with(&mut self, kind: i64) {
         self.out.clear();
         self.queued.clear();
         if self.sends_at_close == SendsAtClose::Finish {
             self.sends_at_close = SendsAtClose::Cancel;
         }
-        self.die(w::ERR_NONE, 0);
+        self.die(kind, 0);
     }
 
     pub fn die(&mut self, kind: i64, errno: i32) {
@@ -212,6 +217,14 @@ impl Conn {
         self.pipe.front = self.pipe.front.wrapping_add(self.pipe.slots.len() as u32);
         self.pipe.slots.clear();
         self.close_err = w::ERR_ABORTED;
+        if self.file.is_some() {
+            // A file body going out (its response is among those dropped): in node the file
+            // stream's next write after `socket.end()` fails and destroys the socket. So the
+            // file is read no more and the connection is destroyed: a read in flight ends the
+            // job (`ECONNRESET`) and the close follows it. Left waiting for the bytes queued
+            // ahead, a peer that stopped reading held the file and the connection for good.
+            self.destroy_with(w::ERR_ABORTED);
+        }
     }
 
     /// Pushes what the connection needs now: the close, a send, the shutdown after the last
@@ -366,6 +379,7 @@ impl Conn {
             max_body: lim.max_body,
             methods: &lim.methods,
             content_length_tab: lim.content_length_tab,
+            upgrades: lim.upgrades,
         };
         self.fresh = false;
         let mut parser = std::mem::take(&mut self.parser);
@@ -419,11 +433,9 @@ impl Conn {
                 let seq = self.next_seq.wrapping_sub(1);
                 cx.event_with(stream, |b| record::body(b, id, seq, data));
             }
-            Event::BodyEnd => {
+            Event::BodyEnd(trailers) => {
                 let seq = self.next_seq.wrapping_sub(1);
-                cx.event_with(stream, |b| {
-                    record::words(b, &[w::REC_BODY_END as u32, id, seq])
-                });
+                cx.event_with(stream, |b| record::body_end(b, id, seq, trailers));
             }
             // Requests of this receive go to JS first (their handlers may answer at once).
             Event::Error(kind) if self.fresh => self.deferred = Some((kind, super::deliveries())),

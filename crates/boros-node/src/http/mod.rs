@@ -52,6 +52,10 @@ pub struct Limits {
     pub methods: Vec<String>,
     /// A tab after a `Content-Length`'s digits is taken (llhttp 9.4+).
     pub content_length_tab: bool,
+    /// A request with `Connection: upgrade` and `Upgrade` switches protocols (the engine stops
+    /// reading it; JS takes the socket). False: it is an ordinary request, as node:http takes
+    /// one when its server has no `'upgrade'` listener. A `CONNECT` always switches.
+    pub upgrades: bool,
 }
 
 /// Hashes connection ids (small, unique, increasing) with one multiply: `HashMap`'s default

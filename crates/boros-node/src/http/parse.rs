@@ -7,7 +7,7 @@
 //! `syntax.rs`.
 
 use super::syntax::{
-    bare_lf, chunk_line_ok, content_length, early_refusal, error_kind, trim, url_ok,
+    bare_lf, bare_lf_kind, chunk_line_ok, content_length, early_refusal, error_kind, trim, url_ok,
 };
 use crate::wire::http as w;
 use httparse::{Header, Status, EMPTY_HEADER};
@@ -23,7 +23,8 @@ const MAX_CHUNK_LINE: usize = 4096;
 pub enum Event<'a> {
     Request(Head<'a>),
     Body(&'a [u8]),
-    BodyEnd,
+    /// The body's end, with the trailer fields of a chunked body (none otherwise).
+    BodyEnd(&'a [Header<'a>]),
     /// A protocol error (a `wire::http::ERR_*` kind): the connection answers it and closes.
     Error(i64),
 }
@@ -72,6 +73,8 @@ pub struct ParseLimits<'a> {
     pub methods: &'a [String],
     /// A tab after a `Content-Length`'s digits is taken (llhttp 9.4+; 9.3 refuses it).
     pub content_length_tab: bool,
+    /// `Upgrade` requests switch protocols (`super::Limits::upgrades`).
+    pub upgrades: bool,
 }
 
 /// The request parser of one connection.
@@ -81,6 +84,12 @@ pub struct Parser {
     body_seen: u64,
     /// The request being read closes the connection when it ends.
     last: bool,
+    /// The request being read asked for an upgrade the server does not take
+    /// ([`ParseLimits::upgrades`] false): an ordinary request, after whose end llhttp stops
+    /// (`HPE_PAUSED_UPGRADE`) and node:http drops the rest of the bytes of that read.
+    unswitched: bool,
+    /// That request ended: the rest of the bytes being parsed are dropped.
+    drop_rest: bool,
 }
 
 impl Default for Parser {
@@ -90,6 +99,8 @@ impl Default for Parser {
             state: State::Head,
             body_seen: 0,
             last: false,
+            unswitched: false,
+            drop_rest: false,
         }
     }
 }
@@ -170,6 +181,10 @@ impl Parser {
     fn run(&mut self, data: &[u8], lim: ParseLimits<'_>, emit: &mut dyn FnMut(Event<'_>)) -> usize {
         let mut pos = 0;
         loop {
+            if self.drop_rest {
+                self.drop_rest = false;
+                return data.len();
+            }
             let avail = data.len() - pos;
             match self.state {
                 State::Dead => return data.len(),
@@ -214,7 +229,7 @@ impl Parser {
                     pos += take;
                     self.state = State::Length(rem - take as u64);
                     if rem == take as u64 {
-                        self.end_body(emit);
+                        self.end_body(&[], emit);
                     }
                 }
                 State::ChunkSize => match httparse::parse_chunk_size(&data[pos..]) {
@@ -258,7 +273,13 @@ impl Parser {
                     let want = b"\r\n";
                     let n = avail.min(2);
                     if data[pos..pos + n] != want[..n] {
-                        return self.fail(w::ERR_LF_EXPECTED, emit).min(data.len());
+                        // llhttp: a bare LF misses its CR; anything else is `HPE_STRICT`.
+                        let kind = if data[pos] == b'\n' {
+                            w::ERR_CR_EXPECTED_CHUNK
+                        } else {
+                            w::ERR_STRICT_CHUNK_END
+                        };
+                        return self.fail(kind, emit).min(data.len());
                     }
                     if n < 2 {
                         return pos;
@@ -269,31 +290,73 @@ impl Parser {
                 State::Trailers => {
                     if avail >= 2 && &data[pos..pos + 2] == b"\r\n" {
                         pos += 2;
-                        self.end_body(emit);
+                        self.end_body(&[], emit);
                         continue;
                     }
                     let mut hdrs = [EMPTY_HEADER; 32];
-                    match httparse::parse_headers(&data[pos..], &mut hdrs) {
-                        Ok(Status::Complete((n, _))) if bare_lf(&data[pos..pos + n]) => {
-                            return self.fail(w::ERR_LF_EXPECTED, emit).min(data.len())
+                    let r = match self.trailers(&data[pos..], &mut hdrs, lim, emit) {
+                        Err(httparse::Error::TooManyHeaders) => {
+                            let mut big = vec![EMPTY_HEADER; lim.max_header / 4 + 1];
+                            self.trailers(&data[pos..], &mut big, lim, emit)
                         }
-                        Ok(Status::Complete((n, _))) => {
-                            pos += n;
-                            self.end_body(emit);
-                        }
-                        Ok(Status::Partial) if avail > lim.max_header => {
+                        r => r,
+                    };
+                    match r {
+                        Ok(Some(n)) => pos += n,
+                        Ok(None) if avail > lim.max_header => {
                             return self.fail(w::ERR_HEADER_OVERFLOW, emit).min(data.len())
                         }
-                        Ok(Status::Partial) => return pos,
+                        Ok(None) => return pos,
                         Err(e) => return self.fail(error_kind(e), emit).min(data.len()),
+                    }
+                    if self.state == State::Dead {
+                        return data.len();
                     }
                 }
             }
         }
     }
 
-    fn end_body(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
-        emit(Event::BodyEnd);
+    /// The trailer fields after a chunked body's last chunk, from the start of `data`:
+    /// `Some(bytes used)` once complete (the body's end emitted with them), `None` when
+    /// incomplete. Their names and values count against the header size limit on their own, as
+    /// node's parser counts them (its count starts again after the head).
+    fn trailers<'h, 'b: 'h>(
+        &mut self,
+        data: &'b [u8],
+        hdrs: &'h mut [Header<'b>],
+        lim: ParseLimits<'_>,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Option<usize>, httparse::Error> {
+        let (n, fields) = match httparse::parse_headers(data, hdrs)? {
+            Status::Complete(done) => done,
+            Status::Partial => return Ok(None),
+        };
+        if bare_lf(&data[..n]) {
+            return self.err(bare_lf_kind(&data[..n], false), emit);
+        }
+        // llhttp reads trailers with the head's flags still set (`chunked`): a framing header
+        // among them is refused as one after `Transfer-Encoding: chunked` in a head.
+        for h in fields.iter() {
+            let name = h.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"content-length") {
+                return self.err(w::ERR_INVALID_CONTENT_LENGTH, emit);
+            }
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
+            }
+        }
+        let counted: usize = fields.iter().map(|h| h.name.len() + h.value.len()).sum();
+        if counted >= lim.max_header {
+            return self.err(w::ERR_HEADER_OVERFLOW, emit);
+        }
+        self.end_body(fields, emit);
+        Ok(Some(n))
+    }
+
+    fn end_body(&mut self, trailers: &[Header<'_>], emit: &mut dyn FnMut(Event<'_>)) {
+        emit(Event::BodyEnd(trailers));
+        self.drop_rest = self.unswitched;
         self.state = if self.last {
             State::Closed
         } else {
@@ -333,7 +396,7 @@ impl Parser {
             Status::Complete(n) => lead + n,
         };
         if bare_lf(&data[lead..n]) {
-            return self.err(w::ERR_LF_EXPECTED, emit);
+            return self.err(bare_lf_kind(&data[lead..n], true), emit);
         }
         let method = req.method.unwrap_or("");
         let method_index = lim.methods.iter().position(|m| m == method);
@@ -411,7 +474,8 @@ impl Parser {
             return self.err(w::ERR_INVALID_TRANSFER_ENCODING, emit);
         }
         let keep_alive = if v11 { !close } else { keep && !close };
-        let upgrade = (has_upgrade && conn_upgrade) || method == "CONNECT";
+        let upgrade = (has_upgrade && conn_upgrade && lim.upgrades) || method == "CONNECT";
+        self.unswitched = has_upgrade && conn_upgrade && !upgrade;
         let len = cl.unwrap_or(0);
         if len > lim.max_body {
             return self.err(w::ERR_BODY_TOO_LARGE, emit);
@@ -440,6 +504,7 @@ impl Parser {
         } else if len > 0 && (data.len() - n) as u64 >= len {
             head.body = Some(&data[n..n + len as usize]);
             used += len as usize;
+            self.drop_rest = self.unswitched;
             self.state = if self.last {
                 State::Closed
             } else {
@@ -449,6 +514,7 @@ impl Parser {
             head.streaming = true;
             self.state = State::Length(len);
         } else {
+            self.drop_rest = self.unswitched;
             self.state = if self.last {
                 State::Closed
             } else {
@@ -467,5 +533,118 @@ impl Parser {
         self.state = State::Dead;
         emit(Event::Error(kind));
         Ok(Some(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a parser made of `input` fed in pieces of `step` bytes: each request's trailers as
+    /// `name=value` strings, and the error kind if any.
+    fn run(input: &[u8], step: usize, max_header: usize) -> (Vec<Vec<String>>, Option<i64>) {
+        let mut p = Parser::default();
+        let lim = ParseLimits {
+            max_header,
+            max_body: u64::MAX,
+            methods: &[],
+            content_length_tab: true,
+            upgrades: true,
+        };
+        let mut ends = Vec::new();
+        let mut err = None;
+        for piece in input.chunks(step) {
+            p.feed(piece, lim, &mut |ev| match ev {
+                Event::BodyEnd(t) => ends.push(
+                    t.iter()
+                        .map(|h| format!("{}={}", h.name, String::from_utf8_lossy(h.value)))
+                        .collect(),
+                ),
+                Event::Error(k) => err = Some(k),
+                _ => {}
+            });
+        }
+        (ends, err)
+    }
+
+    #[test]
+    fn an_upgrade_not_taken_is_an_ordinary_request_and_the_rest_of_its_read_is_dropped() {
+        let mut p = Parser::default();
+        let lim = ParseLimits {
+            max_header: 16384,
+            max_body: u64::MAX,
+            methods: &[],
+            content_length_tab: true,
+            upgrades: false,
+        };
+        let mut seen = Vec::new();
+        let mut feed = |p: &mut Parser, bytes: &[u8]| {
+            p.feed(bytes, lim, &mut |ev| match ev {
+                Event::Request(h) => seen.push(format!("{} {}", h.url, h.upgrade)),
+                Event::Body(b) => seen.push(String::from_utf8_lossy(b).into_owned()),
+                Event::BodyEnd(_) => seen.push("end".to_owned()),
+                Event::Error(k) => seen.push(format!("error {k}")),
+            })
+        };
+        let up = "Connection: Upgrade\r\nUpgrade: h2c\r\n";
+        feed(
+            &mut p,
+            format!("GET /a HTTP/1.1\r\n{up}\r\nGET /dropped HTTP/1.1\r\n\r\n").as_bytes(),
+        );
+        feed(&mut p, b"GET /b HTTP/1.1\r\n\r\n");
+        // A body, whole with the head and then arriving later: the read it ends in is cut.
+        feed(
+            &mut p,
+            format!("POST /c HTTP/1.1\r\n{up}Content-Length: 2\r\n\r\nxyGET /d HTTP/1.1\r\n\r\n")
+                .as_bytes(),
+        );
+        feed(
+            &mut p,
+            format!("POST /e HTTP/1.1\r\n{up}Content-Length: 2\r\n\r\nx").as_bytes(),
+        );
+        feed(&mut p, b"yGET /f HTTP/1.1\r\n\r\n");
+        feed(&mut p, b"GET /g HTTP/1.1\r\n\r\n");
+        assert_eq!(
+            seen,
+            ["/a false", "/b false", "/c false", "/e false", "x", "y", "end", "/g false"]
+        );
+    }
+
+    const HEAD: &str =
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n";
+
+    #[test]
+    fn trailers_reach_the_body_end_split_anywhere() {
+        let input = format!("{HEAD}X-A: 1\r\nX-B: two\r\n\r\n{HEAD}\r\n");
+        for step in 1..=input.len() {
+            let (ends, err) = run(input.as_bytes(), step, 16384);
+            assert_eq!(err, None, "step {step}");
+            assert_eq!(
+                ends,
+                vec![vec!["X-A=1".to_owned(), "X-B=two".to_owned()], vec![]],
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn trailers_past_32_fields_and_their_own_size_limit() {
+        let many: String = (0..40).map(|i| format!("X-T{i}: v\r\n")).collect();
+        let (ends, err) = run(format!("{HEAD}{many}\r\n").as_bytes(), 4096, 16384);
+        assert_eq!((ends[0].len(), err), (40, None));
+        // Counted like a head's names and values, apart from the head (node restarts its count).
+        let near = format!("{HEAD}X-Big: {}\r\n\r\n", "b".repeat(1000));
+        assert_eq!(run(near.as_bytes(), 4096, 1024).1, None);
+        let over = format!("{HEAD}X-Big: {}\r\n\r\n", "b".repeat(1100));
+        assert_eq!(
+            run(over.as_bytes(), 4096, 1024).1,
+            Some(w::ERR_HEADER_OVERFLOW)
+        );
+        // Incomplete and already too long: refused before the end comes.
+        let partial = format!("{HEAD}X-Big: {}", "b".repeat(2000));
+        assert_eq!(
+            run(partial.as_bytes(), 4096, 1024).1,
+            Some(w::ERR_HEADER_OVERFLOW)
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use super::parse::Head;
 use crate::wire::http as w;
+use httparse::Header;
 
 fn word(buf: &mut Vec<u8>, v: u32) {
     buf.extend_from_slice(&v.to_le_bytes());
@@ -82,7 +83,24 @@ pub fn body(buf: &mut Vec<u8>, conn: u32, seq: u32, data: &[u8]) {
     pad(buf);
 }
 
-/// A record of words only (body end, close, drain, file done).
+/// The end of request `seq`'s body, with its trailer fields (a chunked body's; flat name and
+/// value lengths, then their bytes, as a request record's headers).
+pub fn body_end(buf: &mut Vec<u8>, conn: u32, seq: u32, trailers: &[Header<'_>]) {
+    for v in [w::REC_BODY_END as u32, conn, seq, trailers.len() as u32] {
+        word(buf, v);
+    }
+    for t in trailers {
+        word(buf, t.name.len() as u32);
+        word(buf, t.value.len() as u32);
+    }
+    for t in trailers {
+        buf.extend_from_slice(t.name.as_bytes());
+        buf.extend_from_slice(t.value);
+    }
+    pad(buf);
+}
+
+/// A record of words only (close, drain, file done).
 pub fn words(buf: &mut Vec<u8>, words: &[u32]) {
     for &v in words {
         word(buf, v);

@@ -132,7 +132,12 @@ pub fn head(
     if let Some(n) = auto_len {
         push_content_length(out, n);
     } else if !has_len && !f(w::H_TRANSFER_ENCODING) {
-        if !r.has_body {
+        if end && f(w::RESPOND_KNOWN_LENGTH) && !f(w::RESPOND_NO_FRAMING) && !bodiless {
+            // Known to be empty (serve()'s `new Response(null)`): `Content-Length: 0`, on
+            // HTTP/1.0 and for HEAD too, as Bun.serve and Deno.serve send it (auto_len took
+            // every body).
+            push_content_length(out, 0);
+        } else if !r.has_body {
         } else if !r.req.v11 || f(w::RESPOND_NO_FRAMING) {
             // Close-delimited (node's `_last`).
             r.close = true;

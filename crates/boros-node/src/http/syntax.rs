@@ -89,6 +89,31 @@ pub(super) fn bare_lf(b: &[u8]) -> bool {
         .any(|(i, &c)| c == b'\n' && (i == 0 || b[i - 1] != b'\r'))
 }
 
+/// The error llhttp gives for the first bare LF of `b` (a head when `start_line`, else
+/// trailers), where [`bare_lf`] found one: ending the request line `ERR_VERSION_LF`, ending an
+/// empty line (the block's end) `ERR_HEADER_FIELD_LF`, ending a field `ERR_CR_EXPECTED` (node
+/// 20.20, 24.22 and 26.12 alike).
+pub(super) fn bare_lf_kind(b: &[u8], start_line: bool) -> i64 {
+    let Some(i) = b
+        .iter()
+        .enumerate()
+        .position(|(i, &c)| c == b'\n' && (i == 0 || b[i - 1] != b'\r'))
+    else {
+        return w::ERR_LF_EXPECTED;
+    };
+    let line_start = b[..i]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    if start_line && line_start == 0 {
+        w::ERR_VERSION_LF
+    } else if line_start == i {
+        w::ERR_HEADER_FIELD_LF
+    } else {
+        w::ERR_CR_EXPECTED
+    }
+}
+
 pub(super) fn trim(b: &[u8]) -> &[u8] {
     let s = b
         .iter()
@@ -128,7 +153,7 @@ pub(super) fn early_refusal(head: &[u8], methods: &[String]) -> Option<i64> {
     // A line of it that ends without its CR.
     let last_nl = head.iter().rposition(|&c| c == b'\n').unwrap_or(nl);
     if bare_lf(&head[..=last_nl]) {
-        return Some(w::ERR_LF_EXPECTED);
+        return Some(bare_lf_kind(&head[..=last_nl], true));
     }
     // The request line alone, as a head without headers.
     let mut line = head[..=nl].to_vec();

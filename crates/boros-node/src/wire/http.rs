@@ -5,6 +5,8 @@
 /// Record kinds (the record's first word).
 pub const REC_REQUEST: i64 = 1;
 pub const REC_BODY: i64 = 2;
+/// A body's end: kind, conn, seq, trailer count, then as a request record's headers: a name
+/// and a value length per trailer field, then their bytes.
 pub const REC_BODY_END: i64 = 3;
 pub const REC_CLOSE: i64 = 4;
 pub const REC_DRAIN: i64 = 5;
@@ -44,6 +46,20 @@ pub const ERR_INVALID_EOF_STATE: i64 = 16;
 /// The peer ended the connection (EOF) while requests were unanswered: node:http's
 /// `abortIncoming` (`aborted`, `ECONNRESET`).
 pub const ERR_ABORTED: i64 = 17;
+/// A line of a head or trailers that ends with a bare LF (llhttp's "Missing expected CR after
+/// header value").
+pub const ERR_CR_EXPECTED: i64 = 18;
+/// Chunk data ended by a bare LF ("Missing expected CR after chunk data").
+pub const ERR_CR_EXPECTED_CHUNK: i64 = 19;
+/// Chunk data followed by anything but CRLF or a bare LF (`HPE_STRICT`, "Expected LF after
+/// chunk data").
+pub const ERR_STRICT_CHUNK_END: i64 = 20;
+/// A request line that ends with a bare LF (`HPE_INVALID_VERSION`, "Expected CRLF after
+/// version").
+pub const ERR_VERSION_LF: i64 = 21;
+/// A head's or trailers' last (empty) line that is a bare LF (`HPE_INVALID_HEADER_TOKEN`,
+/// "Invalid header field char").
+pub const ERR_HEADER_FIELD_LF: i64 = 22;
 /// `respond` flags (low bits: the caller's choices; high bits: what its headers hold).
 pub const RESPOND_NO_DATE: i64 = 1;
 pub const RESPOND_CLOSE: i64 = 2;
@@ -91,7 +107,7 @@ pub const RQ_HEADS_MAX: i64 = 256;
 pub const RQ_BODY_MAX: i64 = 16 * 1024;
 
 /// These numbers, named (digest and TS file, after [`NUMBERS`](super::NUMBERS)).
-pub(super) const NUMBERS: [(&str, i64); 64] = [
+pub(super) const NUMBERS: [(&str, i64); 69] = [
     ("HTTP_REC_REQUEST", REC_REQUEST),
     ("HTTP_REC_BODY", REC_BODY),
     ("HTTP_REC_BODY_END", REC_BODY_END),
@@ -133,6 +149,11 @@ pub(super) const NUMBERS: [(&str, i64); 64] = [
     ("HTTP_ERR_CLOSED_CONNECTION", ERR_CLOSED_CONNECTION),
     ("HTTP_ERR_INVALID_EOF_STATE", ERR_INVALID_EOF_STATE),
     ("HTTP_ERR_ABORTED", ERR_ABORTED),
+    ("HTTP_ERR_CR_EXPECTED", ERR_CR_EXPECTED),
+    ("HTTP_ERR_CR_EXPECTED_CHUNK", ERR_CR_EXPECTED_CHUNK),
+    ("HTTP_ERR_STRICT_CHUNK_END", ERR_STRICT_CHUNK_END),
+    ("HTTP_ERR_VERSION_LF", ERR_VERSION_LF),
+    ("HTTP_ERR_HEADER_FIELD_LF", ERR_HEADER_FIELD_LF),
     ("HTTP_RESPOND_NO_DATE", RESPOND_NO_DATE),
     ("HTTP_RESPOND_CLOSE", RESPOND_CLOSE),
     ("HTTP_RESPOND_NO_FRAMING", RESPOND_NO_FRAMING),
