@@ -65,6 +65,16 @@ macro_rules! load {
     };
 }
 
+/// The running libuv's version (`uv_version()`: `0xMMmmpp`), or 0 if it cannot be read.
+pub fn version() -> u32 {
+    static V: OnceLock<u32> = OnceLock::new();
+    *V.get_or_init(|| match sym(c"uv_version") {
+        // SAFETY: libuv's `unsigned int uv_version(void)`, in this process since 1.0.
+        Ok(f) => unsafe { std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> u32>(f)() },
+        Err(_) => 0,
+    })
+}
+
 /// The libuv functions, or why they are not there.
 pub fn get() -> Result<&'static Uv, String> {
     UV.get_or_init(|| {

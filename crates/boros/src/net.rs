@@ -151,6 +151,17 @@ impl SockAddr {
         Ok(Self::unix_raw(&path, path.len()))
     }
 
+    /// [`unix_abstract`](Self::unix_abstract) with the address length of the whole `sun_path`:
+    /// the name padded with NUL bytes to 108. A different name to the kernel (an abstract name
+    /// is all the bytes the length covers): libuv before 1.48 bound and connected abstract
+    /// names this way (libuv PR 4266 changed it), so a peer built on such a libuv (Node 20)
+    /// reaches only the padded form.
+    pub fn unix_abstract_padded(name: &[u8]) -> io::Result<Self> {
+        let mut a = Self::unix_abstract(name)?;
+        a.len = (SUN_PATH_OFFSET + SUN_PATH_LEN) as libc::socklen_t;
+        Ok(a)
+    }
+
     fn unix_raw(path: &[u8], path_len: usize) -> Self {
         let mut storage = zeroed_storage();
         // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_un; the path

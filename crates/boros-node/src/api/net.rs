@@ -205,8 +205,19 @@ pub fn unix_listen(path: String, backlog: i32) -> Result<Listening> {
     Ok(listen_on(addr, backlog, |_| Ok(())))
 }
 
+/// The first libuv whose pipes bind and connect an abstract name with its own length (PR 4266,
+/// libuv 1.48.0, Node 22.0); before it, with the whole `sun_path` (the name padded with NUL
+/// bytes to 108), which is another name to the kernel. boros/net takes the running Node's
+/// form, so that its sockets and node:net's reach each other on every Node (checked on Node
+/// 20.20 with libuv 1.46 and 22.0 with 1.48: `/proc/net/unix` shows the padded name on the
+/// first only).
+const UV_ABSTRACT_NAME_OWN_LENGTH: u32 = 0x01_30_00;
+
 fn unix_addr(path: &str) -> Result<SockAddr> {
     let r = match path.strip_prefix('\0') {
+        Some(name) if crate::uv::version() < UV_ABSTRACT_NAME_OWN_LENGTH => {
+            SockAddr::unix_abstract_padded(name.as_bytes())
+        }
         Some(name) => SockAddr::unix_abstract(name.as_bytes()),
         None => {
             // No NUL inside a path (it would cut the name short).
