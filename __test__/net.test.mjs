@@ -176,8 +176,7 @@ test.serial('stats() counts open sockets and listeners', async (t) => {
   const server = net.createServer((s) => s.resume())
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
   const c = net.connect(server.address().port, '127.0.0.1')
-  await once(c, 'connect')
-  await sleep(20)
+  await Promise.all([once(c, 'connect'), once(server, 'connection')])
   const s1 = stats()
   const counted = notOnRing === undefined ? 1 : 0 // node:net's sockets (off the ring) are not boros'
   t.is(s1.listeners, s0.listeners + counted)
