@@ -77,6 +77,28 @@ test.serial('readFile of a file larger than 64 KiB that stat reports as size 0 (
   t.is(ours.subarray(0, 20).toString(), theirs.subarray(0, 20).toString())
 })
 
+test("an unknown encoding is refused with the running Node's message (ENCODING_ERROR_NAMES_THE_VALUE)", async (t) => {
+  const { ENCODING_ERROR_NAMES_THE_VALUE } = await import('../dist/node-facts.js')
+  const f = tmp()
+  fs.writeFileSync(f, 'x')
+  for (const encoding of ['bogus', 'a.b', 5]) {
+    const calls = [
+      (m) => m.readFile(f, { encoding }),
+      (m) => m.writeFile(f, 'y', { encoding }),
+      (m) => m.appendFile(f, 'y', { encoding })
+    ]
+    for (const call of calls) {
+      const theirs = await call(fsp).catch((e) => e)
+      const ours = await call(bfs).catch((e) => e)
+      t.like(ours, { name: theirs.name, code: theirs.code, message: theirs.message }, `${call} ${encoding}`)
+    }
+    // The fact, checked on the running Node (22.0-22.14 swap the name and the value).
+    const theirs = await fsp.readFile(f, { encoding }).catch((e) => e)
+    t.is(theirs.message.endsWith("Received 'encoding'"), ENCODING_ERROR_NAMES_THE_VALUE, theirs.message)
+  }
+  t.is(fs.readFileSync(f, 'latin1'), 'x', 'nothing was written')
+})
+
 test.serial('writeFile of a Uint8Array, a DataView, and iterables', async (t) => {
   const f = tmp()
   await bfs.writeFile(f, new Uint8Array([104, 105, 33]))
