@@ -474,7 +474,8 @@ test('out of descriptors while accepting (EMFILE): no error event, as node:net, 
                 const c = nodeNet.connect(port, '127.0.0.1')
                 c.on('error', () => r('error'))
                 c.on('close', () => r('closed'))
-                c.setTimeout(5000, () => {
+                // A safety net (was 5 s, which a loaded machine can take to serve 80).
+                c.setTimeout(60_000, () => {
                   c.destroy()
                   r('timeout')
                 })
