@@ -35,15 +35,24 @@ function mkfifo() {
   return p
 }
 
-/** Fails instead of hanging when `p` does not settle in time. */
-function within(p, ms, what) {
+/**
+ * Fails instead of hanging when `p` never settles, naming `what`. The bound is a safety net,
+ * not a claim about speed: no passing run comes near it, loaded or not (it was 0.5-3 s).
+ */
+function within(p, what) {
   let timer
   return Promise.race([
     Promise.resolve(p).finally(() => clearTimeout(timer)),
     new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
+      timer = setTimeout(() => reject(new Error(`never settled: ${what}`)), 60_000)
     })
   ])
+}
+
+/** Waits until nothing is in flight on this thread's ring (a leak never gets there: the test times out). */
+async function drained() {
+  while (stats().inFlight > 0) await sleep(5)
+  return stats().inFlight
 }
 
 function isAbortError(t, e) {
@@ -77,7 +86,7 @@ ring('Future.cancel() cancels a read blocked in the kernel: AbortError, nothing 
     const reason = new Error('stop it')
     t.true(f.cancel(reason))
     t.true(f.cancel(), 'cancel() while the cancellation is pending still reports true')
-    const e = await within(t.throwsAsync(f.toPromise()), 2000, 'cancelled future')
+    const e = await within(t.throwsAsync(f.toPromise()), 'cancelled future')
     isAbortError(t, e)
     t.true(e instanceof AbortError)
     t.is(e.cause, reason)
@@ -88,7 +97,7 @@ ring('Future.cancel() cancels a read blocked in the kernel: AbortError, nothing 
     // The pipe is intact: a new read gets what is written now.
     fs.writeSync(fd, 'after')
     const b = Buffer.alloc(16)
-    t.is(await within(ops.read(fd, b), 2000, 'read after cancel'), 5)
+    t.is(await within(ops.read(fd, b), 'read after cancel'), 5)
     t.is(b.subarray(0, 5).toString(), 'after')
   } finally {
     fs.closeSync(fd)
@@ -101,7 +110,7 @@ ring('Future.cancel() in the same tick as the read (before submission) rejects w
   try {
     const f = ops.read(fd, Buffer.alloc(4))
     t.true(f.cancel())
-    isAbortError(t, await within(t.throwsAsync(f.toPromise()), 2000, 'cancel before submit'))
+    isAbortError(t, await within(t.throwsAsync(f.toPromise()), 'cancel before submit'))
     t.is(stats().inFlight, 0)
   } finally {
     fs.closeSync(fd)
@@ -124,7 +133,7 @@ ring('Future with { signal }: aborting cancels the kernel op', async (t) => {
     const f = ops.read(fd, Buffer.alloc(4), 0, 4, null, { signal: ac.signal })
     t.is(await settledState(f), 'pending')
     ac.abort('because')
-    const e = await within(t.throwsAsync(f.toPromise()), 2000, 'aborted future')
+    const e = await within(t.throwsAsync(f.toPromise()), 'aborted future')
     isAbortError(t, e)
     t.is(e.cause, 'because')
     t.is(stats().inFlight, 0)
@@ -143,7 +152,7 @@ ring('FileHandle.read with { signal } aborted after 50 ms rejects with AbortErro
     const buf = Buffer.alloc(8)
     const started = Date.now()
     setTimeout(() => ac.abort(), 50)
-    const e = await within(t.throwsAsync(fh.read(buf, { signal: ac.signal })), 2000, 'aborted read')
+    const e = await within(t.throwsAsync(fh.read(buf, { signal: ac.signal })), 'aborted read')
     isAbortError(t, e)
     t.true(Date.now() - started >= 45)
     t.is(stats().inFlight, 0)
@@ -151,11 +160,11 @@ ring('FileHandle.read with { signal } aborted after 50 ms rejects with AbortErro
     const w = fs.openSync(fifo, O_WRONLY | O_NONBLOCK)
     fs.writeSync(w, 'xyz')
     fs.closeSync(w)
-    const r = await within(fh.read(buf, 0, 8, null), 2000, 'read after abort')
+    const r = await within(fh.read(buf, 0, 8, null), 'read after abort')
     t.is(r.bytesRead, 3)
     t.is(buf.subarray(0, 3).toString(), 'xyz')
   } finally {
-    await within(fh.close(), 2000, 'close after an aborted read')
+    await within(fh.close(), 'close after an aborted read')
   }
 })
 
@@ -167,22 +176,21 @@ ring('an already-aborted signal rejects at once without submitting anything', as
     const signal = AbortSignal.abort(reason)
     await sleep(10)
     const before = stats()
-    const e1 = await within(t.throwsAsync(fh.read(Buffer.alloc(4), { signal })), 500, 'fh.read')
+    const e1 = await within(t.throwsAsync(fh.read(Buffer.alloc(4), { signal })), 'fh.read')
     isAbortError(t, e1)
     t.is(e1.cause, reason)
     const e2 = await within(
       t.throwsAsync(ops.read(fh.fd, Buffer.alloc(4), 0, 4, null, { signal }).toPromise()),
-      500,
       'ops.read'
     )
     isAbortError(t, e2)
-    const e3 = await within(t.throwsAsync(bfs.readFile(fifo, { signal })), 500, 'readFile')
+    const e3 = await within(t.throwsAsync(bfs.readFile(fifo, { signal })), 'readFile')
     isAbortError(t, e3)
     const after = stats()
     t.is(after.opsSubmitted, before.opsSubmitted)
     t.is(after.inFlight, 0)
   } finally {
-    await within(fh.close(), 2000, 'close')
+    await within(fh.close(), 'close')
   }
 })
 
@@ -192,10 +200,9 @@ ring('readFile of a FIFO with { signal } stops when aborted', async (t) => {
   try {
     const ac = new AbortController()
     setTimeout(() => ac.abort(), 50)
-    const e = await within(t.throwsAsync(bfs.readFile(fifo, { signal: ac.signal })), 2000, 'readFile')
+    const e = await within(t.throwsAsync(bfs.readFile(fifo, { signal: ac.signal })), 'readFile')
     isAbortError(t, e)
-    await sleep(10) // readFile closes its handle after the rejection
-    t.is(stats().inFlight, 0)
+    t.is(await drained(), 0) // readFile closes its handle after the rejection
   } finally {
     fs.closeSync(keep)
   }
@@ -289,7 +296,7 @@ ring('task.cancel() cancels the kernel op the task is waiting on', async (t) => 
     t.false(task.done)
     t.is(stats().inFlight, 1)
     task.cancel()
-    const e = await within(t.throwsAsync(Promise.resolve(task)), 2000, 'cancelled task')
+    const e = await within(t.throwsAsync(Promise.resolve(task)), 'cancelled task')
     isAbortError(t, e)
     t.true(task.done)
     t.true(task.signal.aborted)
@@ -297,7 +304,7 @@ ring('task.cancel() cancels the kernel op the task is waiting on', async (t) => 
     t.is(stats().inFlight, 0)
   } finally {
     // The cancelled read must not be counted as still pending on the handle.
-    await within(fh.close(), 2000, 'close after a cancelled task read')
+    await within(fh.close(), 'close after a cancelled task read')
   }
 })
 
@@ -309,7 +316,7 @@ ring('task.cancel(reason): the AbortError carries the reason; a finished task ig
     await sleep(20)
     const reason = new Error('enough')
     task.cancel(reason)
-    const e = await within(t.throwsAsync(Promise.resolve(task)), 2000, 'task')
+    const e = await within(t.throwsAsync(Promise.resolve(task)), 'task')
     isAbortError(t, e)
     t.is(e.cause, reason)
     t.is(stats().inFlight, 0)
@@ -332,7 +339,7 @@ ring('ops outside a task are not cancelled by task.cancel()', async (t) => {
     const task = spawn(() => ops.read(fd, Buffer.alloc(4)))
     await sleep(20)
     task.cancel()
-    isAbortError(t, await within(t.throwsAsync(Promise.resolve(task)), 2000, 'task'))
+    isAbortError(t, await within(t.throwsAsync(Promise.resolve(task)), 'task'))
     t.is(await settledState(outside), 'pending')
     t.is(stats().inFlight, 1)
     outside.cancel()
@@ -365,7 +372,7 @@ ring(
         await sleep(60)
         throw new Error('second failure')
       })
-      const e = await within(t.throwsAsync(group.wait()), 3000, 'group.wait()')
+      const e = await within(t.throwsAsync(group.wait()), 'group.wait()')
       t.is(e, boom)
       const se = await t.throwsAsync(Promise.resolve(sibling))
       isAbortError(t, se)
@@ -376,7 +383,7 @@ ring(
       await t.throwsAsync(Promise.resolve(later))
       t.is(stats().inFlight, 0)
     } finally {
-      await within(fh.close(), 2000, 'close')
+      await within(fh.close(), 'close')
     }
   }
 )
@@ -390,7 +397,7 @@ ring('TaskGroup.wait() resolves with every result when all succeed', async (t) =
     await ops.nop()
     return 7
   })
-  t.deepEqual(await within(group.wait(), 2000, 'wait'), ['ab', 7])
+  t.deepEqual(await within(group.wait(), 'wait'), ['ab', 7])
 })
 
 // --- issue 24: cancel of a task whose ops finish at once --------------------------------
@@ -421,7 +428,7 @@ ring('task.cancel() while its ops finish at once: the next op rejects, the task 
   await sleep(30)
   cancelled = true
   task.cancel()
-  const e = await within(t.throwsAsync(Promise.resolve(task)), 2000, 'cancelled task')
+  const e = await within(t.throwsAsync(Promise.resolve(task)), 'cancelled task')
   isAbortError(t, e)
   t.true(reads > 0)
   t.true(afterCancel <= 1, `reads that started after cancel(): ${afterCancel}`)
@@ -486,7 +493,6 @@ ring('handles of a cancelled task still close (asyncDispose), and cancelled open
     task.cancel()
     await t.throwsAsync(Promise.resolve(task), { name: 'AbortError' })
   }
-  await sleep(50)
-  t.is(stats().inFlight, 0)
+  t.is(await drained(), 0) // the tasks' handles close after their rejections
   t.is(openFds(), fds, 'descriptors open before and after 200 cancelled tasks')
 })

@@ -67,13 +67,36 @@ test.serial('readFile of /proc/self/status (stat size 0) still returns its conte
 })
 
 test.serial('readFile of a file larger than 64 KiB that stat reports as size 0 (procfs) is complete', async (t) => {
-  // /proc/self/maps of a node process is usually larger than one 64 KiB chunk or close to it;
-  // compare with node's reader regardless of size.
+  // /proc/self/smaps of a node process is usually larger than one 64 KiB chunk or close to it;
+  // compare with node's reader regardless of size: its synchronous one (Node 22.0's
+  // fs/promises readFile stops at the first read of such a file: 4 KiB of ~75 KiB).
   const ours = await bfs.readFile('/proc/self/smaps')
-  const theirs = await fsp.readFile('/proc/self/smaps')
+  const theirs = fs.readFileSync('/proc/self/smaps')
   // Both are live views, so allow drift but require the same order of magnitude and header.
   t.true(ours.length > 0.5 * theirs.length && ours.length < 2 * theirs.length, `${ours.length} vs ${theirs.length}`)
   t.is(ours.subarray(0, 20).toString(), theirs.subarray(0, 20).toString())
+})
+
+test("an unknown encoding is refused with the running Node's message (ENCODING_ERROR_NAMES_THE_VALUE)", async (t) => {
+  const { ENCODING_ERROR_NAMES_THE_VALUE } = await import('../dist/node-facts.js')
+  const f = tmp()
+  fs.writeFileSync(f, 'x')
+  for (const encoding of ['bogus', 'a.b', 5]) {
+    const calls = [
+      (m) => m.readFile(f, { encoding }),
+      (m) => m.writeFile(f, 'y', { encoding }),
+      (m) => m.appendFile(f, 'y', { encoding })
+    ]
+    for (const call of calls) {
+      const theirs = await call(fsp).catch((e) => e)
+      const ours = await call(bfs).catch((e) => e)
+      t.like(ours, { name: theirs.name, code: theirs.code, message: theirs.message }, `${call} ${encoding}`)
+    }
+    // The fact, checked on the running Node (22.0-22.14 swap the name and the value).
+    const theirs = await fsp.readFile(f, { encoding }).catch((e) => e)
+    t.is(theirs.message.endsWith("Received 'encoding'"), ENCODING_ERROR_NAMES_THE_VALUE, theirs.message)
+  }
+  t.is(fs.readFileSync(f, 'latin1'), 'x', 'nothing was written')
 })
 
 test.serial('writeFile of a Uint8Array, a DataView, and iterables', async (t) => {

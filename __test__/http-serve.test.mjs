@@ -143,12 +143,10 @@ test('stop(true) under a response its client never reads: the send is cancelled 
   c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
   c.pause()
   await new Promise((r) => setTimeout(r, 300))
-  const stopped = await Promise.race([
-    s.stop(true).then(() => 'stopped'),
-    new Promise((r) => setTimeout(() => r('still waiting after 10 s'), 10_000))
-  ])
+  // No clock: a stop that never settles times the test out.
+  await s.stop(true)
   c.destroy()
-  t.is(stopped, 'stopped')
+  t.pass('stop(true) settled')
 })
 
 test.serial(

@@ -184,10 +184,9 @@ ringOnly('a worker whose client stalls mid-body exits (its teardown does not wai
   s.pause()
   await new Promise((r) => w.once('message', r))
   await new Promise((r) => setTimeout(r, 200))
-  const t0 = Date.now()
+  // No clock: a worker that never exits times the test out.
   const exited = new Promise((r) => w.once('exit', r))
   await w.terminate()
-  await exited
-  t.true(Date.now() - t0 < 5000, `the worker took ${Date.now() - t0} ms to exit`)
+  t.is(await exited, 1, 'terminate() ended the worker')
   s.destroy()
 })

@@ -4,6 +4,7 @@
 import test from 'ava'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import fs from 'node:fs'
 import * as nodeNet from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +16,9 @@ import { notOnRing, unless } from './helpers/skip.mjs'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const netModule = fileURLToPath(new URL('../dist/net/index.js', import.meta.url))
 
-function node(code, env = {}, timeoutMs = 10_000) {
+// A child still running after `timeoutMs` is killed (SIGKILL): a safety net for a child that
+// would never exit (a test then fails on its signal), not a bound any passing run comes near.
+function node(code, env = {}, timeoutMs = 60_000) {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['-e', code], { cwd: root, env: { ...process.env, ...env } })
     let stdout = ''
@@ -118,31 +121,33 @@ test('unref(): a process with only an unref’d server (and unref’d sockets) e
   `)
   t.is(unrefBefore.code, 0, unrefBefore.stderr)
   t.is(unrefBefore.stdout.trim(), 'listening')
-  const refd = await node(
-    `
+  // A ref'd server keeps the loop alive: an unref'd timer fires only while something else keeps
+  // the loop going (with nothing ref'd, Node exits without running it), and its close() then
+  // lets the process exit by itself. No time limit: the child either says 'alive' or exits
+  // first (beforeExit says whether the server was still listening then).
+  const staysAlive = (listened) =>
+    node(`
     const net = require('./dist/net/index.js')
-    net.createServer().listen(0, () => console.log('listening'))
-  `,
-    {},
-    1500
-  )
-  t.is(refd.signal, 'SIGKILL', 'a listening server keeps the process alive')
-  t.is(refd.stdout.trim(), 'listening')
-  const reref = await node(
-    `
-    const net = require('./dist/net/index.js')
-    const s = net.createServer().listen(0, () => { s.unref(); s.ref(); console.log('listening') })
-  `,
-    {},
-    1500
-  )
-  t.is(reref.signal, 'SIGKILL', 'ref() after unref() keeps it alive again')
+    const s = net.createServer()
+    process.on('beforeExit', () => console.log(s.listening ? 'exiting while listening' : 'closed'))
+    s.listen(0, () => {
+      ${listened}
+      console.log('listening')
+      setTimeout(() => { console.log('alive'); s.close() }, 50).unref()
+    })
+  `)
+  const refd = await staysAlive('')
+  t.is(refd.code, 0, refd.stderr)
+  t.is(refd.stdout, 'listening\nalive\nclosed\n', 'a listening server keeps the process alive')
+  const reref = await staysAlive('s.unref(); s.ref()')
+  t.is(reref.code, 0, reref.stderr)
+  t.is(reref.stdout, 'listening\nalive\nclosed\n', 'ref() after unref() keeps it alive again')
 })
 
 test('closing a socket under a send its peer never reads: the send is cancelled and the process exits, as with node:net', async (t) => {
   // The peer (node:net, paused) never reads, so 64 MiB cannot all go: a send stays in flight.
   // node:net's close cancels its pending write; a ring send holds the file past the close, so
-  // without a cancel the process never went idle (killed after 10 s here).
+  // without a cancel the process never went idle (killed by `node()`'s safety net here).
   const run = (lib, close) =>
     node(`
       const nodeNet = require('node:net')
@@ -171,8 +176,7 @@ test.serial('stats() counts open sockets and listeners', async (t) => {
   const server = net.createServer((s) => s.resume())
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
   const c = net.connect(server.address().port, '127.0.0.1')
-  await once(c, 'connect')
-  await sleep(20)
+  await Promise.all([once(c, 'connect'), once(server, 'connection')])
   const s1 = stats()
   const counted = notOnRing === undefined ? 1 : 0 // node:net's sockets (off the ring) are not boros'
   t.is(s1.listeners, s0.listeners + counted)
@@ -298,6 +302,16 @@ test('low-level: { signal, timeout } on read, accept and dial; nothing received 
   await peer.close()
 })
 
+/** Bytes in the kernel's receive queue of the TCP socket 127.0.0.1:`port` → 127.0.0.1:`peerPort` (/proc/net/tcp's rx_queue). */
+function kernelReceiveQueue(port, peerPort) {
+  const addr = (p) => `0100007F:${p.toString(16).toUpperCase().padStart(4, '0')}`
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n')) {
+    const f = line.trim().split(/\s+/)
+    if (f[1] === addr(port) && f[2] === addr(peerPort)) return Number.parseInt(f[4].split(':')[1], 16)
+  }
+  throw new Error(`no socket 127.0.0.1:${port} -> 127.0.0.1:${peerPort} in /proc/net/tcp`)
+}
+
 test('low-level: an unread connection stops receiving at its highWaterMark', async (t) => {
   const listener = await net.listen({ port: 0, host: '127.0.0.1', highWaterMark: 64 * 1024 })
   const conn = await net.dial({ host: '127.0.0.1', port: listener.address().port })
@@ -305,12 +319,19 @@ test('low-level: an unread connection stops receiving at its highWaterMark', asy
   const chunk = Buffer.alloc(1 << 20)
   const writes = []
   for (let i = 0; i < 32; i++) writes.push(conn.write(chunk))
-  await sleep(200)
-  const a = peer.bytesRead
-  await sleep(200)
-  const b = peer.bytesRead
-  t.is(a, b, 'receiving stopped')
-  t.true(b < 16 << 20, `received ${b} bytes of 32 MiB while nobody read`)
+  // Receiving has stopped once bytes wait in the kernel for the peer's socket and several turns
+  // of the loop in a row take none of them (a receive still armed would have had them at once).
+  // No clock: a peer that goes on receiving gets all 32 MiB, and the loop ends there.
+  const [port, peerPort] = [peer.address().port, conn.address().port]
+  let turns = 0
+  let last = -1
+  while (turns < 10 && peer.bytesRead < 32 << 20) {
+    await new Promise((r) => setImmediate(r))
+    const taken = peer.bytesRead
+    turns = kernelReceiveQueue(port, peerPort) > 0 && taken === last ? turns + 1 : 0
+    last = taken
+  }
+  t.true(peer.bytesRead < 16 << 20, `received ${peer.bytesRead} bytes of 32 MiB while nobody read`)
   let total = 0
   while (total < 32 << 20) total += (await peer.read()).length
   await Promise.all(writes)
@@ -453,7 +474,8 @@ test('out of descriptors while accepting (EMFILE): no error event, as node:net, 
                 const c = nodeNet.connect(port, '127.0.0.1')
                 c.on('error', () => r('error'))
                 c.on('close', () => r('closed'))
-                c.setTimeout(5000, () => {
+                // A safety net (was 5 s, which a loaded machine can take to serve 80).
+                c.setTimeout(60_000, () => {
                   c.destroy()
                   r('timeout')
                 })

@@ -53,6 +53,24 @@ export const WRITE_FILE_MODE_FIRST = nodeAtLeast(25)
 export const GC_CLOSE_THROWS = nodeAtLeast(26)
 
 /**
+ * A recursive `mkdir` takes a missing directory's parent without the separators it ended in:
+ * `mkdir('x//y', { recursive: true })` creates and resolves with `x`, where other releases cut
+ * at the last `/` only and create `x/` (so `a///y` gives `a//`). Seen on 22.5-22.9 (promises
+ * and sync alike); 20.20, 22.0, 22.3, 22.4, 22.10-22.20, 22.22 and 24.0-24.5 keep the
+ * separators.
+ */
+export const MKDIRP_PARENT_DROPS_SLASHES = MAJOR === 22 && MINOR >= 5 && MINOR < 10
+
+/**
+ * An unknown `encoding` in the options of `fs/promises` `readFile`/`writeFile`/`appendFile` (and
+ * their `FileHandle` forms) is refused with the encoding as the argument's name and `'encoding'`
+ * as its value: `The argument 'bogus' is invalid encoding. Received 'encoding'` (Node's
+ * `assertEncoding` passed them the wrong way round). Seen on 22.0, 22.3, 22.5 and 22.6-22.14;
+ * 20.20, 22.15-22.20, 22.22 and 24.0-24.16 name `encoding` and show the value.
+ */
+export const ENCODING_ERROR_NAMES_THE_VALUE = MAJOR === 22 && MINOR < 15
+
+/**
  * `net.connect` type-checks `options.host` itself (`The "options.host" property must be of type
  * string`). Seen on 22.15, 22.17, 22.23, 24.0, 24.22 and 26.12; 20.20, 22.0, 22.8 and 22.14 leave
  * it to `dns.lookup` (`The "hostname" argument must be of type string`).

@@ -6,6 +6,7 @@
  * @module
  */
 import { invalidArgType, invalidArgValue } from '../errors.js'
+import { ENCODING_ERROR_NAMES_THE_VALUE } from '../node-facts.js'
 
 /** The options of a whole-file call, once checked. */
 export interface FileOptions {
@@ -28,7 +29,9 @@ export function getOptions(options: unknown, defaults: FileOptions = {}): FileOp
   else if (typeof options === 'object') opts = options as FileOptions
   else throw invalidArgType('options', 'one of type string or object', options)
   if (opts.encoding !== 'buffer' && opts.encoding && !Buffer.isEncoding(opts.encoding)) {
-    throw invalidArgValue('encoding', opts.encoding, 'is invalid encoding')
+    throw ENCODING_ERROR_NAMES_THE_VALUE
+      ? invalidArgValue(String(opts.encoding), 'encoding', 'is invalid encoding')
+      : invalidArgValue('encoding', opts.encoding, 'is invalid encoding')
   }
   // Node's validateAbortSignal: `null` too is refused; anything with an `aborted` is taken.
   const signal = opts.signal as unknown

@@ -16,6 +16,7 @@ import { toPath, validateInteger, type PathLike } from '../validate.js'
 import type { FileHandle } from './file-handle.js'
 import { openDescriptor } from './open.js'
 import { parseMode } from './flags.js'
+import { MKDIRP_PARENT_DROPS_SLASHES } from '../node-facts.js'
 import { hasOp } from './op-support.js'
 import { STAT_FIELDS } from './stats.js'
 
@@ -216,7 +217,8 @@ async function mkdirp(p: string, mode: number): Promise<string | undefined> {
     if (r === EACCES || r === ENOSPC || r === ENOTDIR || r === EPERM) throw systemError(r, 'mkdir', next)
     if (r === ENOENT) {
       const cut = next.lastIndexOf('/')
-      const parent = cut < 0 ? next : next.slice(0, cut)
+      let parent = cut < 0 ? next : next.slice(0, cut)
+      if (MKDIRP_PARENT_DROPS_SLASHES) parent = parent.replace(/\/+$/, '') || parent
       if (parent !== next) {
         stack.push(next, parent)
         continue
