@@ -199,15 +199,9 @@ impl Parser {
                     if avail == 0 {
                         return pos;
                     }
-                    let mut hdrs = [EMPTY_HEADER; 64];
-                    let r = self.head(&data[pos..], &mut hdrs, lim, emit);
-                    let r = match r {
-                        Err(httparse::Error::TooManyHeaders) => {
-                            let mut big = vec![EMPTY_HEADER; lim.max_header / 4 + 1];
-                            self.head(&data[pos..], &mut big, lim, emit)
-                        }
-                        r => r,
-                    };
+                    let r = with_header_table::<64, _>(lim.max_header, |hdrs| {
+                        self.head(&data[pos..], hdrs, lim, emit)
+                    });
                     match r {
                         Ok(Some(n)) => pos += n,
                         Ok(None) if avail > lim.max_header + PARTIAL_SLACK => {
@@ -293,14 +287,9 @@ impl Parser {
                         self.end_body(&[], emit);
                         continue;
                     }
-                    let mut hdrs = [EMPTY_HEADER; 32];
-                    let r = match self.trailers(&data[pos..], &mut hdrs, lim, emit) {
-                        Err(httparse::Error::TooManyHeaders) => {
-                            let mut big = vec![EMPTY_HEADER; lim.max_header / 4 + 1];
-                            self.trailers(&data[pos..], &mut big, lim, emit)
-                        }
-                        r => r,
-                    };
+                    let r = with_header_table::<32, _>(lim.max_header, |hdrs| {
+                        self.trailers(&data[pos..], hdrs, lim, emit)
+                    });
                     match r {
                         Ok(Some(n)) => pos += n,
                         Ok(None) if avail > lim.max_header => {
@@ -533,6 +522,19 @@ impl Parser {
         self.state = State::Dead;
         emit(Event::Error(kind));
         Ok(Some(0))
+    }
+}
+
+/// Runs `parse` with a table of `N` header slots on the stack, and once more with room for
+/// every field `max_header` bytes can hold (4 bytes at least each) if that was too few.
+fn with_header_table<'h, const N: usize, T>(
+    max_header: usize,
+    mut parse: impl FnMut(&mut [Header<'h>]) -> Result<T, httparse::Error>,
+) -> Result<T, httparse::Error> {
+    let mut hdrs = [EMPTY_HEADER; N];
+    match parse(&mut hdrs) {
+        Err(httparse::Error::TooManyHeaders) => parse(&mut vec![EMPTY_HEADER; max_header / 4 + 1]),
+        r => r,
     }
 }
 
