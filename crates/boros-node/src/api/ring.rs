@@ -4,7 +4,6 @@
 use crate::args;
 use crate::js::{self, codes, Result};
 use crate::runtime;
-use boros::OpKey;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -100,14 +99,7 @@ pub fn cancel(key: f64) -> Result<bool> {
     if !(key >= 0.0 && key.fract() == 0.0 && key < (1u64 << 53) as f64) {
         return Err(js::error(codes::OUT_OF_RANGE, format!("bad op key {key}")));
     }
-    runtime::with(|rt| {
-        if runtime::ReadinessKey::is_one(key as u64) {
-            return Ok(rt.readiness_cancel(key as u64));
-        }
-        rt.driver
-            .cancel(OpKey::from_u64(key as u64))
-            .map_err(js::push_error)
-    })
+    runtime::with(|rt| rt.cancel(key as u64))
 }
 
 /// Cancels every op in flight on socket `fd` (`Driver::cancel_fd`): a connection's close

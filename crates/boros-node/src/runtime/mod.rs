@@ -215,6 +215,17 @@ impl Runtime {
         self.signal();
     }
 
+    /// Asks for the op of `key` to end (the readiness slot's receive ends at once; a ring op
+    /// completes once, with `-ECANCELED` if the kernel's cancel won). False if it already ended.
+    pub fn cancel(&mut self, key: u64) -> Result<bool> {
+        if ReadinessKey::is_one(key) {
+            return Ok(self.readiness_cancel(key));
+        }
+        self.driver
+            .cancel(boros::OpKey::from_u64(key))
+            .map_err(js::push_error)
+    }
+
     /// Whether the op of `key` keeps the loop alive while in flight (every op does, until
     /// this says otherwise). Returns false for a key whose op already completed.
     pub fn set_op_ref(&mut self, key: u64, referenced: bool) -> bool {
